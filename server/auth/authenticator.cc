@@ -1,0 +1,98 @@
+#include "server/auth/authenticator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "server/auth/api_key.h"
+
+namespace segmentd {
+namespace {
+
+constexpr absl::string_view kBadKey = "API key is unknown, revoked or wrong";
+
+}  // namespace
+
+bool ScopesAllow(const std::vector<v1::Scope>& scopes, v1::Scope required) {
+  if (required == v1::SCOPE_UNSPECIFIED || required == v1::SCOPE_OPERATOR) return false;
+  for (v1::Scope held : scopes) {
+    if (held == required) return true;
+    if (held == v1::SCOPE_ADMIN && (required == v1::SCOPE_READ || required == v1::SCOPE_WRITE)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Authenticator::Authenticator(TenantStore* store, Options options)
+    : store_(store), options_(std::move(options)) {}
+
+absl::StatusOr<Caller> Authenticator::Authorize(absl::string_view authorization,
+                                                v1::Scope required) {
+  if (authorization.empty()) {
+    return absl::UnauthenticatedError(
+        "missing credentials: send metadata `authorization: Bearer <API key>`");
+  }
+  absl::string_view token = authorization;
+  if (!absl::ConsumePrefix(&token, "Bearer ") && !absl::ConsumePrefix(&token, "bearer ")) {
+    return absl::UnauthenticatedError("authorization metadata must be `Bearer <API key>`");
+  }
+  absl::StatusOr<ApiKeyToken> parsed = ParseApiKeyToken(absl::StripAsciiWhitespace(token));
+  if (!parsed.ok()) return parsed.status();
+
+  if (parsed->key_id == kOperatorKeyId) {
+    if (options_.operator_secret_hash.empty() ||
+        !SecretMatchesHash(parsed->secret, options_.operator_secret_hash)) {
+      return absl::UnauthenticatedError(kBadKey);
+    }
+    if (required != v1::SCOPE_OPERATOR && required != v1::SCOPE_ADMIN) {
+      return absl::PermissionDeniedError(
+          "the operator credential manages tenants and keys; use a tenant API key for tenant data");
+    }
+    return Caller{"", parsed->key_id, /*is_operator=*/true};
+  }
+
+  absl::StatusOr<ApiKeyRecord> record = LookUp(parsed->key_id);
+  if (absl::IsNotFound(record.status())) return absl::UnauthenticatedError(kBadKey);
+  if (!record.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot verify the API key now: ", record.status().message()));
+  }
+  if (record->revoked_at.has_value() || !SecretMatchesHash(parsed->secret, record->secret_hash)) {
+    return absl::UnauthenticatedError(kBadKey);
+  }
+  if (!ScopesAllow(record->scopes, required)) {
+    return absl::PermissionDeniedError(absl::StrCat("API key ", record->key_id, " lacks scope ",
+                                                    v1::Scope_Name(required)));
+  }
+  return Caller{record->tenant_id, record->key_id, /*is_operator=*/false};
+}
+
+absl::StatusOr<ApiKeyRecord> Authenticator::LookUp(const std::string& key_id) {
+  const absl::Time now = options_.now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(key_id);
+    if (it != cache_.end() && now - it->second.fetched_at < options_.cache_ttl) {
+      return it->second.record;
+    }
+  }
+  absl::StatusOr<ApiKeyRecord> record = store_->GetApiKey(key_id);
+  absl::MutexLock lock(&mu_);
+  if (record.ok()) {
+    cache_[key_id] = CachedKey{*record, now};
+  } else {
+    cache_.erase(key_id);
+  }
+  return record;
+}
+
+void Authenticator::Forget(absl::string_view key_id) {
+  absl::MutexLock lock(&mu_);
+  cache_.erase(std::string(key_id));
+}
+
+}  // namespace segmentd

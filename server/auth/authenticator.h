@@ -1,0 +1,80 @@
+#ifndef SEGMENTD_SERVER_AUTH_AUTHENTICATOR_H_
+#define SEGMENTD_SERVER_AUTH_AUTHENTICATOR_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "segmentd/v1/common.pb.h"
+#include "server/tenants/tenant_store.h"
+
+namespace segmentd {
+
+// Who is calling, once authenticated.
+struct Caller {
+  // Empty for the operator, who belongs to no tenant.
+  std::string tenant_id;
+  std::string key_id;
+  bool is_operator = false;
+};
+
+// Decides whether a request's `authorization` metadata may call a method that
+// requires a scope. Thread-safe.
+//
+// Rules: no or malformed credential -> UNAUTHENTICATED; unknown key, wrong secret
+// or revoked key -> UNAUTHENTICATED (one message for all, so a caller learns
+// nothing about which keys exist); a valid key lacking the scope ->
+// PERMISSION_DENIED; the key store unreachable -> UNAVAILABLE (never a guess).
+// SCOPE_ADMIN implies read and write. The operator passes SCOPE_OPERATOR and
+// SCOPE_ADMIN checks (tenant-bound admin calls then check the tenant themselves)
+// but holds no tenant, so tenant data calls (read/write) refuse it.
+//
+// Verified keys are cached for `cache_ttl` to keep a store round trip off every
+// call: a revocation made through another replica takes effect here within that
+// time; Forget() makes it immediate on this replica.
+class Authenticator {
+ public:
+  struct Options {
+    // Hash (HashSecret) of the operator token's secret; empty: no operator.
+    std::string operator_secret_hash;
+    // How long a verified key record is trusted without re-reading the store.
+    absl::Duration cache_ttl = absl::Seconds(2);
+    // The time source; tests inject a fake.
+    std::function<absl::Time()> now = [] { return absl::Now(); };
+  };
+
+  // `store` must outlive the authenticator.
+  Authenticator(TenantStore* store, Options options);
+
+  // Authenticates `authorization` (the metadata value, e.g. "Bearer sd_..."; empty
+  // when absent) and checks it holds `required`.
+  absl::StatusOr<Caller> Authorize(absl::string_view authorization, v1::Scope required);
+
+  // Drops any cached record of `key_id`.
+  void Forget(absl::string_view key_id);
+
+ private:
+  struct CachedKey {
+    ApiKeyRecord record;
+    absl::Time fetched_at;
+  };
+
+  absl::StatusOr<ApiKeyRecord> LookUp(const std::string& key_id);
+
+  TenantStore* const store_;
+  const Options options_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, CachedKey> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+// Returns true when a key holding `scopes` may call a method requiring `required`.
+bool ScopesAllow(const std::vector<v1::Scope>& scopes, v1::Scope required);
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_AUTH_AUTHENTICATOR_H_
