@@ -1,0 +1,355 @@
+#include "store/redis/redis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace segmentd::store::redis {
+namespace {
+
+// Pipelines are written and read in chunks of this many commands, which
+// bounds the memory of both the output buffer here and the replies Redis
+// queues for us.
+constexpr size_t kPipelineChunk = 1024;
+
+RedisReply FromHiredis(const redisReply& reply) {
+  switch (reply.type) {
+    case REDIS_REPLY_NIL:
+      return RedisReply::Nil();
+    case REDIS_REPLY_INTEGER:
+      return RedisReply::Integer(reply.integer);
+    case REDIS_REPLY_STRING:
+      return RedisReply::String(std::string(reply.str, reply.len));
+    case REDIS_REPLY_STATUS:
+      return RedisReply::Status(std::string(reply.str, reply.len));
+    case REDIS_REPLY_ERROR:
+      return RedisReply::Error(std::string(reply.str, reply.len));
+    case REDIS_REPLY_ARRAY: {
+      std::vector<RedisReply> elements;
+      elements.reserve(reply.elements);
+      for (size_t i = 0; i < reply.elements; ++i) {
+        elements.push_back(FromHiredis(*reply.element[i]));
+      }
+      return RedisReply::Array(std::move(elements));
+    }
+  }
+  return RedisReply::Error(absl::StrCat("unknown hiredis reply type ", reply.type));
+}
+
+}  // namespace
+
+// One blocking hiredis connection. Not thread-safe: used by one call at a time.
+class RedisClient::Connection {
+ public:
+  Connection(redisContext* context, std::string address)
+      : context_(context), address_(std::move(address)) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() { redisFree(context_); }
+
+  // Returns true once an I/O error happened; the connection is then unusable.
+  bool broken() const { return context_->err != 0; }
+
+  // Returns true if the server closed this idle connection (or sent something
+  // unasked): an idle RESP2 connection has nothing to read.
+  bool ClosedByPeer() const {
+    pollfd fd = {context_->fd, POLLIN, 0};
+    return poll(&fd, 1, 0) != 0;
+  }
+
+  // Queues one command in the output buffer.
+  absl::Status Append(absl::Span<const std::string> argv) {
+    std::vector<const char*> args;
+    std::vector<size_t> lengths;
+    args.reserve(argv.size());
+    lengths.reserve(argv.size());
+    for (const std::string& arg : argv) {
+      args.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()),
+                               args.data(), lengths.data()) != REDIS_OK) {
+      return IoError("cannot queue command");
+    }
+    return absl::OkStatus();
+  }
+
+  // Flushes the output buffer if needed and reads the next reply.
+  absl::StatusOr<RedisReply> Read() {
+    void* raw = nullptr;
+    errno = 0;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      if (raw != nullptr) freeReplyObject(raw);
+      return IoError("command failed");
+    }
+    RedisReply reply = FromHiredis(*static_cast<redisReply*>(raw));
+    freeReplyObject(raw);
+    return reply;
+  }
+
+  absl::StatusOr<RedisReply> Run(absl::Span<const std::string> argv) {
+    if (absl::Status status = Append(argv); !status.ok()) return status;
+    return Read();
+  }
+
+ private:
+  absl::Status IoError(absl::string_view what) {
+    const bool timed_out = context_->err == REDIS_ERR_IO &&
+                           (errno == EAGAIN || errno == EWOULDBLOCK);
+    // Mark the connection broken even when hiredis did not: after a failed
+    // exchange its reply stream can no longer be trusted.
+    if (context_->err == 0) context_->err = REDIS_ERR_OTHER;
+    return absl::UnavailableError(absl::StrCat(
+        "Redis at ", address_, ": ", what, timed_out ? " (timed out)" : "",
+        ": ", context_->errstr[0] != '\0' ? context_->errstr : "unknown error"));
+  }
+
+  redisContext* const context_;
+  const std::string address_;
+};
+
+absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(Options options) {
+  auto invalid = [](absl::string_view message) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RedisClient::Options: ", message));
+  };
+  const RedisAddress& address = options.address;
+  if (address.is_unix() ? address.path().empty() : address.host().empty()) {
+    return invalid(absl::StrCat("address \"", address.ToString(), "\" is empty"));
+  }
+  if (!address.is_unix() && (address.port() < 1 || address.port() > 65535)) {
+    return invalid(absl::StrCat("address \"", address.ToString(),
+                                "\" has a port outside 1..65535"));
+  }
+  if (options.pool_size < 1) return invalid("pool_size must be at least 1");
+  if (options.connect_timeout <= absl::ZeroDuration()) {
+    return invalid("connect_timeout must be positive");
+  }
+  if (options.command_timeout <= absl::ZeroDuration()) {
+    return invalid("command_timeout must be positive");
+  }
+  if (options.initial_backoff < absl::ZeroDuration()) {
+    return invalid("initial_backoff must not be negative");
+  }
+  if (options.max_backoff < options.initial_backoff) {
+    return invalid("max_backoff must be at least initial_backoff");
+  }
+  if (!(options.backoff_multiplier >= 1.0)) {
+    return invalid("backoff_multiplier must be at least 1");
+  }
+  if (!(options.backoff_jitter >= 0.0 && options.backoff_jitter <= 1.0)) {
+    return invalid("backoff_jitter must be in [0, 1]");
+  }
+
+  std::unique_ptr<RedisClient> client(new RedisClient(std::move(options)));
+  absl::StatusOr<std::unique_ptr<Connection>> connection = client->Acquire();
+  if (!connection.ok()) return connection.status();
+  client->Release(*std::move(connection));
+  return client;
+}
+
+RedisClient::RedisClient(Options options)
+    : options_(std::move(options)), backoff_(options_.initial_backoff) {}
+
+RedisClient::~RedisClient() = default;
+
+absl::Status RedisClient::Unavailable(absl::string_view what) const {
+  return absl::UnavailableError(
+      absl::StrCat("Redis at ", options_.address.ToString(), ": ", what));
+}
+
+bool RedisClient::ConnectionAvailable() const {
+  return !idle_.empty() || in_use_ < options_.pool_size;
+}
+
+absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Dial() const {
+  const RedisAddress& address = options_.address;
+  const timeval connect_timeout = absl::ToTimeval(options_.connect_timeout);
+  redisContext* context =
+      address.is_unix()
+          ? redisConnectUnixWithTimeout(address.path().c_str(), connect_timeout)
+          : redisConnectWithTimeout(address.host().c_str(), address.port(),
+                                    connect_timeout);
+  if (context == nullptr) return Unavailable("cannot allocate a connection");
+  if (context->err != 0) {
+    absl::Status status =
+        Unavailable(absl::StrCat("cannot connect: ", context->errstr));
+    redisFree(context);
+    return status;
+  }
+  if (redisSetTimeout(context, absl::ToTimeval(options_.command_timeout)) !=
+      REDIS_OK) {
+    absl::Status status =
+        Unavailable(absl::StrCat("cannot set timeout: ", context->errstr));
+    redisFree(context);
+    return status;
+  }
+  if (!address.is_unix()) redisEnableKeepAlive(context);
+  return std::make_unique<Connection>(context, address.ToString());
+}
+
+absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() {
+  while (true) {
+    std::unique_ptr<Connection> connection;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!mu_.AwaitWithTimeout(
+              absl::Condition(this, &RedisClient::ConnectionAvailable),
+              options_.command_timeout)) {
+        return Unavailable(absl::StrCat(
+            "all ", options_.pool_size, " connections busy for ",
+            absl::FormatDuration(options_.command_timeout)));
+      }
+      if (!idle_.empty()) {
+        connection = std::move(idle_.back());
+        idle_.pop_back();
+      } else {
+        const absl::Time now = absl::Now();
+        if (now < next_dial_) {
+          return Unavailable(absl::StrCat(
+              "not connected; backing off, next connection attempt in ",
+              absl::FormatDuration(absl::Ceil(next_dial_ - now,
+                                              absl::Milliseconds(1)))));
+        }
+      }
+      ++in_use_;
+    }
+
+    if (connection != nullptr) {
+      if (!connection->ClosedByPeer()) return connection;
+      // The server went away while the connection sat idle (e.g. Redis
+      // restarted): drop it and try the next one, or dial.
+      connection.reset();
+      absl::MutexLock lock(&mu_);
+      --in_use_;
+      continue;
+    }
+
+    absl::StatusOr<std::unique_ptr<Connection>> dialed = Dial();
+    absl::MutexLock lock(&mu_);
+    if (dialed.ok()) {
+      backoff_ = options_.initial_backoff;
+      next_dial_ = absl::InfinitePast();
+      return dialed;
+    }
+    --in_use_;
+    const double jitter = options_.backoff_jitter;
+    const double factor =
+        jitter > 0 ? absl::Uniform(bitgen_, 1.0 - jitter, 1.0 + jitter) : 1.0;
+    next_dial_ = absl::Now() + std::min(backoff_ * factor, options_.max_backoff);
+    backoff_ = std::min(backoff_ * options_.backoff_multiplier,
+                        options_.max_backoff);
+    return dialed.status();
+  }
+}
+
+void RedisClient::Release(std::unique_ptr<Connection> connection) {
+  if (connection != nullptr && connection->broken()) connection.reset();
+  absl::MutexLock lock(&mu_);
+  --in_use_;
+  if (connection != nullptr) idle_.push_back(std::move(connection));
+}
+
+absl::StatusOr<RedisReply> RedisClient::Command(
+    absl::Span<const std::string> argv) {
+  if (argv.empty()) return absl::InvalidArgumentError("empty Redis command");
+  absl::StatusOr<std::unique_ptr<Connection>> connection = Acquire();
+  if (!connection.ok()) return connection.status();
+  absl::StatusOr<RedisReply> reply = (*connection)->Run(argv);
+  Release(*std::move(connection));
+  return reply;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
+    absl::Span<const RedisCommand> commands) {
+  for (size_t i = 0; i < commands.size(); ++i) {
+    if (commands[i].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("empty Redis command at pipeline index ", i));
+    }
+  }
+  std::vector<RedisReply> replies;
+  if (commands.empty()) return replies;
+  replies.reserve(commands.size());
+
+  absl::StatusOr<std::unique_ptr<Connection>> connection = Acquire();
+  if (!connection.ok()) return connection.status();
+  absl::Status status;
+  for (size_t begin = 0; begin < commands.size() && status.ok();
+       begin += kPipelineChunk) {
+    const size_t end = std::min(commands.size(), begin + kPipelineChunk);
+    for (size_t i = begin; i < end && status.ok(); ++i) {
+      status = (*connection)->Append(commands[i]);
+    }
+    for (size_t i = begin; i < end && status.ok(); ++i) {
+      absl::StatusOr<RedisReply> reply = (*connection)->Read();
+      if (reply.ok()) {
+        replies.push_back(*std::move(reply));
+      } else {
+        status = reply.status();
+      }
+    }
+  }
+  Release(*std::move(connection));
+  if (!status.ok()) return status;
+  return replies;
+}
+
+absl::StatusOr<RedisReply> RedisClient::LoadScript(Connection& connection,
+                                                   const RedisScript& script) {
+  absl::StatusOr<RedisReply> reply =
+      connection.Run({std::string("SCRIPT"), std::string("LOAD"), script.source()});
+  if (reply.ok() && reply->is_string()) script.set_sha1(reply->str());
+  return reply;
+}
+
+absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
+                                             absl::Span<const std::string> keys,
+                                             absl::Span<const std::string> args) {
+  absl::StatusOr<std::unique_ptr<Connection>> connection = Acquire();
+  if (!connection.ok()) return connection.status();
+
+  // Runs EVALSHA with the cached digest, loading the script first if needed.
+  // Returns the reply of EVALSHA, or of SCRIPT LOAD when loading failed.
+  auto eval_once = [&](bool force_load) -> absl::StatusOr<RedisReply> {
+    std::string sha1 = force_load ? "" : script.sha1();
+    if (sha1.empty()) {
+      absl::StatusOr<RedisReply> loaded = LoadScript(**connection, script);
+      if (!loaded.ok() || !loaded->is_string()) return loaded;
+      sha1 = loaded->str();
+    }
+    RedisCommand argv;
+    argv.reserve(3 + keys.size() + args.size());
+    argv.push_back("EVALSHA");
+    argv.push_back(std::move(sha1));
+    argv.push_back(absl::StrCat(keys.size()));
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return (*connection)->Run(argv);
+  };
+
+  absl::StatusOr<RedisReply> reply = eval_once(/*force_load=*/false);
+  if (reply.ok() && reply->IsErrorWithPrefix("NOSCRIPT")) {
+    // Redis lost its script cache (restart, SCRIPT FLUSH): EVALSHA ran
+    // nothing, so loading again and retrying once is safe.
+    reply = eval_once(/*force_load=*/true);
+  }
+  Release(*std::move(connection));
+  return reply;
+}
+
+absl::Status RedisClient::Ping() {
+  absl::StatusOr<RedisReply> reply = Command({std::string("PING")});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_status() && reply->str() == "PONG") return absl::OkStatus();
+  return Unavailable(absl::StrCat("PING answered ", reply->DebugString()));
+}
+
+}  // namespace segmentd::store::redis

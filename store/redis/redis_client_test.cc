@@ -1,0 +1,434 @@
+#include "store/redis/redis_client.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "testing/redis_server.h"
+
+namespace segmentd::store::redis {
+namespace {
+
+using ::segmentd::testing::RedisServer;
+
+class RedisClientTest : public ::testing::Test {
+ protected:
+  // Starts Redis with `server_options` and a client with `client_options`
+  // pointed at its Unix socket.
+  void StartRedis(RedisServer::Options server_options = {}) {
+    absl::StatusOr<std::unique_ptr<RedisServer>> server =
+        RedisServer::Start(server_options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  RedisClient::Options ClientOptions() const {
+    RedisClient::Options options;
+    options.address = RedisAddress::Unix(server_->socket_path());
+    return options;
+  }
+
+  void CreateClient(RedisClient::Options options) {
+    absl::StatusOr<std::unique_ptr<RedisClient>> client =
+        RedisClient::Create(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = *std::move(client);
+  }
+
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(StartRedis());
+    ASSERT_NO_FATAL_FAILURE(CreateClient(ClientOptions()));
+  }
+
+  // Runs a command that must get a reply (possibly an error reply).
+  RedisReply Run(std::vector<std::string> argv) {
+    absl::StatusOr<RedisReply> reply = client_->Command(argv);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() ? *std::move(reply) : RedisReply::Error("(call failed)");
+  }
+
+  // Returns the number of calls of `command` from INFO commandstats, e.g.
+  // "evalsha" or "script|load" (Redis counts failed calls, such as a NOSCRIPT
+  // EVALSHA, in `calls` too).
+  int64_t CommandCalls(absl::string_view command) {
+    RedisReply info = Run({"INFO", "commandstats"});
+    int64_t total = 0;
+    for (absl::string_view line : absl::StrSplit(info.str(), "\r\n")) {
+      if (!absl::ConsumePrefix(&line, absl::StrCat("cmdstat_", command, ":"))) {
+        continue;
+      }
+      for (absl::string_view field : absl::StrSplit(line, ',')) {
+        std::pair<absl::string_view, absl::string_view> kv =
+            absl::StrSplit(field, '=');
+        int64_t n = 0;
+        if (kv.first == "calls" && absl::SimpleAtoi(kv.second, &n)) {
+          total += n;
+        }
+      }
+    }
+    return total;
+  }
+
+  std::unique_ptr<RedisServer> server_;
+  std::unique_ptr<RedisClient> client_;
+};
+
+TEST_F(RedisClientTest, KeysAndValuesAreBinarySafe) {
+  const std::vector<std::string> values = {
+      std::string("nul\0inside", 10),
+      "line\r\nbreak\n",
+      "{tenant}:customer",
+      "\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac",  // "été 日本"
+      "",
+      std::string("\0", 1),
+      "%s %d %b",  // Would be format directives if formatted.
+      std::string(100000, '\xff'),
+  };
+  for (const std::string& value : values) {
+    const std::string key = "k:" + value;
+    EXPECT_EQ(Run({"SET", key, value}), RedisReply::Status("OK"));
+    EXPECT_EQ(Run({"GET", key}), RedisReply::String(value))
+        << RedisReply::String(value).DebugString();
+    EXPECT_EQ(Run({"HSET", "h", value, key}), RedisReply::Integer(1));
+    EXPECT_EQ(Run({"HGET", "h", value}), RedisReply::String(key));
+  }
+  EXPECT_EQ(Run({"HLEN", "h"}), RedisReply::Integer(values.size()));
+}
+
+TEST_F(RedisClientTest, ReturnsEveryReplyType) {
+  EXPECT_EQ(Run({"GET", "missing"}), RedisReply::Nil());
+  EXPECT_EQ(Run({"SET", "n", "41"}), RedisReply::Status("OK"));
+  EXPECT_EQ(Run({"INCR", "n"}), RedisReply::Integer(42));
+  EXPECT_EQ(Run({"GET", "n"}), RedisReply::String("42"));
+  EXPECT_EQ(Run({"RPUSH", "list", "a", "b"}), RedisReply::Integer(2));
+  EXPECT_EQ(Run({"LRANGE", "list", "0", "-1"}),
+            RedisReply::Array({RedisReply::String("a"), RedisReply::String("b")}));
+  EXPECT_EQ(Run({"LRANGE", "missing", "0", "-1"}), RedisReply::Array({}));
+  EXPECT_EQ(Run({"EVAL", "return {1, {'x', {2}}, 'y'}", "0"}),
+            RedisReply::Array({RedisReply::Integer(1),
+                               RedisReply::Array({RedisReply::String("x"),
+                                                  RedisReply::Array({RedisReply::Integer(2)})}),
+                               RedisReply::String("y")}));
+  EXPECT_EQ(Run({"EXEC"}), RedisReply::Error("ERR EXEC without MULTI"));
+  EXPECT_EQ(Run({"PING", "hello"}), RedisReply::String("hello"));
+  // A WATCHed key changed before EXEC: a nil multi-bulk (*-1), read as nil.
+  absl::StatusOr<std::vector<RedisReply>> aborted = client_->Pipeline(
+      {{"WATCH", "w"}, {"SET", "w", "1"}, {"MULTI"}, {"GET", "w"}, {"EXEC"}});
+  ASSERT_TRUE(aborted.ok()) << aborted.status();
+  EXPECT_EQ(aborted->back(), RedisReply::Nil());
+  EXPECT_EQ((*aborted)[3], RedisReply::Status("QUEUED"));
+
+  RedisReply wrong_type = Run({"INCR", "list"});
+  EXPECT_TRUE(wrong_type.IsErrorWithPrefix("WRONGTYPE")) << wrong_type;
+  EXPECT_EQ(ErrorReplyAsStatus(client_->Command({"INCR", "list"})).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReplyAsStatus(client_->Command({"NOSUCHCOMMAND"})).status().code(),
+            absl::StatusCode::kInternal);
+}
+
+TEST_F(RedisClientTest, EmptyCommandIsInvalidArgument) {
+  EXPECT_EQ(client_->Command({}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->Pipeline({{"PING"}, {}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RedisClientTest, PipelineReturnsOneReplyPerCommandInOrder) {
+  // More commands than one pipeline chunk, mixing reply types and an error.
+  std::vector<RedisCommand> commands;
+  for (int i = 0; i < 2500; ++i) {
+    commands.push_back({"RPUSH", "seq", absl::StrCat(i)});
+    if (i == 1234) commands.push_back({"INCR", "seq"});  // WRONGTYPE
+  }
+  commands.push_back({"LLEN", "seq"});
+  commands.push_back({"GET", "missing"});
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), commands.size());
+  int64_t pushed = 0;
+  for (size_t i = 0; i + 2 < commands.size(); ++i) {
+    if (commands[i][0] == "INCR") {
+      EXPECT_TRUE((*replies)[i].IsErrorWithPrefix("WRONGTYPE")) << (*replies)[i];
+    } else {
+      EXPECT_EQ((*replies)[i], RedisReply::Integer(++pushed)) << "at " << i;
+    }
+  }
+  EXPECT_EQ((*replies)[commands.size() - 2], RedisReply::Integer(2500));
+  EXPECT_EQ((*replies)[commands.size() - 1], RedisReply::Nil());
+  EXPECT_EQ(Run({"LINDEX", "seq", "1234"}), RedisReply::String("1234"));
+
+  absl::StatusOr<std::vector<RedisReply>> none = client_->Pipeline({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(RedisClientTest, ScriptIsLoadedOnceThenRunWithEvalsha) {
+  RedisScript script(
+      "redis.call('SET', KEYS[1], ARGV[1]) return {KEYS[1], ARGV[1], #ARGV}");
+  EXPECT_EQ(script.sha1(), "");
+  const std::string key("k\0{x}\n", 6);
+  const std::string arg("\xe6\x97\xa5\0", 4);
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<RedisReply> reply = client_->Eval(script, {key}, {arg, "2"});
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(*reply, RedisReply::Array({RedisReply::String(key),
+                                         RedisReply::String(arg),
+                                         RedisReply::Integer(2)}));
+  }
+  EXPECT_EQ(script.sha1().size(), 40u);
+  EXPECT_EQ(Run({"GET", key}), RedisReply::String(arg));
+  EXPECT_EQ(CommandCalls("script|load"), 1);
+  EXPECT_EQ(CommandCalls("evalsha"), 3);
+  EXPECT_EQ(CommandCalls("eval"), 0);
+}
+
+TEST_F(RedisClientTest, ScriptRecoversFromScriptFlush) {
+  RedisScript script("return redis.call('INCR', KEYS[1])");
+  ASSERT_EQ(*client_->Eval(script, {"n"}, {}), RedisReply::Integer(1));
+  const std::string sha1 = script.sha1();
+  EXPECT_EQ(Run({"SCRIPT", "EXISTS", sha1}),
+            RedisReply::Array({RedisReply::Integer(1)}));
+
+  EXPECT_EQ(Run({"SCRIPT", "FLUSH"}), RedisReply::Status("OK"));
+  absl::StatusOr<RedisReply> reply = client_->Eval(script, {"n"}, {});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  // Ran exactly once more: the NOSCRIPT attempt ran nothing.
+  EXPECT_EQ(*reply, RedisReply::Integer(2));
+  EXPECT_EQ(script.sha1(), sha1);
+  // EVALSHA (ok), EVALSHA (NOSCRIPT), SCRIPT LOAD, EVALSHA (ok).
+  EXPECT_EQ(CommandCalls("script|load"), 2);
+  EXPECT_EQ(CommandCalls("evalsha"), 3);
+}
+
+TEST_F(RedisClientTest, ScriptErrorsAreErrorReplies) {
+  RedisScript broken("this is not lua");
+  absl::StatusOr<RedisReply> reply = client_->Eval(broken, {}, {});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_TRUE(reply->is_error()) << *reply;
+  EXPECT_EQ(broken.sha1(), "");
+
+  RedisScript raises("return redis.error_reply('NOPE custom')");
+  reply = client_->Eval(raises, {}, {});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_TRUE(reply->IsErrorWithPrefix("NOPE")) << *reply;
+}
+
+TEST_F(RedisClientTest, ScriptSurvivesRedisRestart) {
+  RedisScript script("return ARGV[1]");
+  ASSERT_EQ(*client_->Eval(script, {}, {"a"}), RedisReply::String("a"));
+  ASSERT_TRUE(server_->Restart().ok());
+  absl::StatusOr<RedisReply> reply = client_->Eval(script, {}, {"b"});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(*reply, RedisReply::String("b"));
+}
+
+TEST_F(RedisClientTest, KilledRedisIsUnavailableQuickly) {
+  ASSERT_TRUE(client_->Ping().ok());
+  ASSERT_TRUE(server_->Kill().ok());
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 20; ++i) {
+    absl::Status status = client_->Ping();
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+    EXPECT_NE(status.message().find(server_->socket_path()), std::string::npos)
+        << status;
+    absl::StatusOr<RedisReply> reply = client_->Command({"SET", "k", "v"});
+    EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(client_->Pipeline({{"GET", "k"}}).status().code(),
+              absl::StatusCode::kUnavailable);
+    RedisScript script("return 1");
+    EXPECT_EQ(client_->Eval(script, {}, {}).status().code(),
+              absl::StatusCode::kUnavailable);
+  }
+  // Far below the 1 s connect and 2 s command timeouts: nothing waits.
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+}
+
+TEST_F(RedisClientTest, FailsFastWhileBackingOff) {
+  RedisClient::Options options = ClientOptions();
+  options.initial_backoff = absl::Seconds(30);
+  options.max_backoff = absl::Seconds(30);
+  ASSERT_NO_FATAL_FAILURE(CreateClient(options));
+  ASSERT_TRUE(server_->Kill().ok());
+
+  absl::Status first = client_->Ping();
+  EXPECT_EQ(first.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(first.message().find("cannot connect"), std::string::npos) << first;
+
+  // Redis is back, but the client must not dial again before the backoff
+  // ends: it answers at once, without touching the socket.
+  ASSERT_TRUE(server_->Restart().ok());
+  const absl::Time start = absl::Now();
+  absl::Status second = client_->Ping();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(100));
+  EXPECT_EQ(second.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.message().find("backing off"), std::string::npos) << second;
+}
+
+TEST_F(RedisClientTest, IdleConnectionsToRestartedRedisAreReplaced) {
+  // Open several pooled connections, then restart Redis under them.
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([this] { Run({"PING"}); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_TRUE(server_->Restart().ok());
+  // No command failed while Redis was down, so there is no backoff: every
+  // stale connection is noticed and replaced on the next use.
+  for (int i = 0; i < 8; ++i) {
+    absl::Status status = client_->Ping();
+    EXPECT_TRUE(status.ok()) << status;
+  }
+}
+
+TEST_F(RedisClientTest, RecoversByItselfAfterRedisRestart) {
+  ASSERT_TRUE(server_->Kill().ok());
+  EXPECT_EQ(client_->Ping().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client_->Ping().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(server_->Restart().ok());
+  // Bounded wait for the client's backoff (at most max_backoff = 2 s, plus
+  // slack for a loaded machine) to let it dial again.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  absl::Status status = client_->Ping();
+  while (!status.ok() && absl::Now() < deadline) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+    absl::SleepFor(absl::Milliseconds(10));
+    status = client_->Ping();
+  }
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Run({"SET", "k", "v"}), RedisReply::Status("OK"));
+}
+
+TEST(RedisClientAofTest, AcknowledgedWriteSurvivesKillAndRestart) {
+  RedisServer::Options server_options;
+  server_options.appendonly = true;
+  server_options.appendfsync_always = true;
+  absl::StatusOr<std::unique_ptr<RedisServer>> server =
+      RedisServer::Start(server_options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  RedisClient::Options options;
+  options.address = RedisAddress::Unix((*server)->socket_path());
+  absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  const std::string value("acknowledged\0value", 18);
+  ASSERT_EQ(*(*client)->Command({"SET", "k", value}), RedisReply::Status("OK"));
+  ASSERT_TRUE((*server)->Kill().ok());
+  ASSERT_TRUE((*server)->Restart().ok());
+  absl::StatusOr<RedisReply> reply = (*client)->Command({"GET", "k"});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(*reply, RedisReply::String(value));
+}
+
+TEST_F(RedisClientTest, CommandTimeoutIsUnavailableAndConnectionIsReplaced) {
+  RedisClient::Options options = ClientOptions();
+  options.command_timeout = absl::Milliseconds(200);
+  options.pool_size = 1;
+  ASSERT_NO_FATAL_FAILURE(CreateClient(options));
+  const absl::Time start = absl::Now();
+  absl::StatusOr<RedisReply> reply = client_->Command({"BLPOP", "empty", "5"});
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(reply.status().message().find("timed out"), std::string::npos)
+      << reply.status();
+  // The timed-out connection is dropped; the next command gets a fresh one
+  // and never sees the stale BLPOP reply.
+  EXPECT_EQ(Run({"PING", "after"}), RedisReply::String("after"));
+}
+
+TEST_F(RedisClientTest, ConcurrentUseFromManyThreads) {
+  RedisClient::Options options = ClientOptions();
+  options.pool_size = 3;
+  ASSERT_NO_FATAL_FAILURE(CreateClient(options));
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+      const std::string own = absl::StrCat("own:", t);
+      for (int i = 0; i < kRounds; ++i) {
+        absl::StatusOr<RedisReply> incr = client_->Command({"INCR", "shared"});
+        absl::StatusOr<RedisReply> set =
+            client_->Command({"SET", own, absl::StrCat(i)});
+        absl::StatusOr<std::vector<RedisReply>> pipe =
+            client_->Pipeline({{"GET", own}, {"INCR", "shared"}});
+        absl::StatusOr<RedisReply> eval = client_->Eval(script, {"shared"}, {"1"});
+        if (!incr.ok() || !set.ok() || !pipe.ok() || !eval.ok() ||
+            (*pipe)[0] != RedisReply::String(absl::StrCat(i))) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Run({"GET", "shared"}),
+            RedisReply::String(absl::StrCat(3 * kThreads * kRounds)));
+}
+
+TEST_F(RedisClientTest, TcpAddressWorks) {
+  RedisServer::Options server_options;
+  server_options.tcp = true;
+  ASSERT_NO_FATAL_FAILURE(StartRedis(server_options));
+  RedisClient::Options options;
+  absl::StatusOr<RedisAddress> address =
+      RedisAddress::Parse(absl::StrCat("tcp://127.0.0.1:", server_->tcp_port()));
+  ASSERT_TRUE(address.ok()) << address.status();
+  options.address = *address;
+  ASSERT_NO_FATAL_FAILURE(CreateClient(options));
+  EXPECT_TRUE(client_->Ping().ok());
+  EXPECT_EQ(client_->address(), *address);
+  ASSERT_TRUE(server_->Kill().ok());
+  absl::Status status = client_->Ping();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find(address->ToString()), std::string::npos)
+      << status;
+}
+
+TEST(RedisClientCreateTest, UnreachableRedisIsUnavailableNamingTheAddress) {
+  RedisClient::Options options;
+  options.address = RedisAddress::Unix("/nonexistent/segmentd-redis.sock");
+  absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(client.status().message().find("unix:/nonexistent/segmentd-redis.sock"),
+            std::string::npos)
+      << client.status();
+}
+
+TEST(RedisClientCreateTest, InvalidOptionsNameTheField) {
+  RedisClient::Options options;
+  options.pool_size = 0;
+  EXPECT_NE(RedisClient::Create(options).status().message().find("pool_size"),
+            std::string::npos);
+  options = RedisClient::Options();
+  options.command_timeout = absl::ZeroDuration();
+  EXPECT_NE(RedisClient::Create(options).status().message().find("command_timeout"),
+            std::string::npos);
+  options = RedisClient::Options();
+  options.max_backoff = absl::Milliseconds(1);
+  EXPECT_EQ(RedisClient::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options = RedisClient::Options();
+  options.backoff_jitter = 1.5;
+  EXPECT_NE(RedisClient::Create(options).status().message().find("backoff_jitter"),
+            std::string::npos);
+  options = RedisClient::Options();
+  options.address = RedisAddress::Unix("");
+  EXPECT_EQ(RedisClient::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace segmentd::store::redis

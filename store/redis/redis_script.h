@@ -1,0 +1,61 @@
+// RedisScript: a Lua script that RedisClient::Eval runs with EVALSHA.
+//
+// Holds the source and, once the script has been used, the SHA1 digest Redis
+// returned from SCRIPT LOAD. Redis forgets loaded scripts on restart and on
+// SCRIPT FLUSH; Eval then sees NOSCRIPT, loads the source again and retries
+// once, so one RedisScript can live as long as the process:
+//
+//   static const RedisScript* const kIncrIfExists = new RedisScript(R"lua(
+//     if redis.call('EXISTS', KEYS[1]) == 1 then
+//       return redis.call('INCRBY', KEYS[1], ARGV[1])
+//     end
+//     return false
+//   )lua");
+//   absl::StatusOr<RedisReply> r = client->Eval(*kIncrIfExists, {key}, {"1"});
+//
+// Thread-safe. Not copyable; share it by reference.
+#ifndef SEGMENTD_STORE_REDIS_REDIS_SCRIPT_H_
+#define SEGMENTD_STORE_REDIS_REDIS_SCRIPT_H_
+
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace segmentd::store::redis {
+
+class RedisScript {
+ public:
+  explicit RedisScript(std::string source) : source_(std::move(source)) {}
+
+  RedisScript(const RedisScript&) = delete;
+  RedisScript& operator=(const RedisScript&) = delete;
+
+  // Returns the Lua source.
+  const std::string& source() const { return source_; }
+
+  // Returns the SHA1 (40 hex digits) learned from SCRIPT LOAD, or "" before
+  // the script was first loaded.
+  std::string sha1() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return sha1_;
+  }
+
+ private:
+  friend class RedisClient;
+
+  // Records the digest SCRIPT LOAD returned. The digest of a source never
+  // changes, so concurrent loads all store the same value.
+  void set_sha1(std::string sha1) const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    sha1_ = std::move(sha1);
+  }
+
+  const std::string source_;
+  mutable absl::Mutex mu_;
+  mutable std::string sha1_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace segmentd::store::redis
+
+#endif  // SEGMENTD_STORE_REDIS_REDIS_SCRIPT_H_
