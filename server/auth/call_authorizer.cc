@@ -1,0 +1,39 @@
+#include "server/auth/call_authorizer.h"
+
+#include "absl/strings/str_cat.h"
+#include "segmentd/v1/common.pb.h"
+
+namespace segmentd {
+
+v1::Scope RequiredScope(const google::protobuf::MethodDescriptor& method) {
+  return method.options().GetExtension(v1::required_scope);
+}
+
+CallAuthorizer::CallAuthorizer(Authenticator* authenticator, absl::string_view service_full_name)
+    : authenticator_(authenticator) {
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          std::string(service_full_name));
+  if (service == nullptr) return;
+  for (int i = 0; i < service->method_count(); ++i) {
+    const google::protobuf::MethodDescriptor& method = *service->method(i);
+    scopes_[method.name()] = RequiredScope(method);
+  }
+}
+
+absl::StatusOr<Caller> CallAuthorizer::Authorize(const grpc::ServerContext& context,
+                                                 absl::string_view method) const {
+  auto scope = scopes_.find(std::string(method));
+  if (scope == scopes_.end() || scope->second == v1::SCOPE_UNSPECIFIED) {
+    // A method without a declared scope is a bug in the API; refuse rather than guess.
+    return absl::PermissionDeniedError(absl::StrCat("method ", method, " declares no scope"));
+  }
+  absl::string_view authorization;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    authorization = absl::string_view(it->second.data(), it->second.size());
+  }
+  return authenticator_->Authorize(authorization, scope->second);
+}
+
+}  // namespace segmentd

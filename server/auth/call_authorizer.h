@@ -1,0 +1,40 @@
+#ifndef SEGMENTD_SERVER_AUTH_CALL_AUTHORIZER_H_
+#define SEGMENTD_SERVER_AUTH_CALL_AUTHORIZER_H_
+
+#include <grpcpp/server_context.h>
+
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "google/protobuf/descriptor.h"
+#include "server/auth/authenticator.h"
+
+namespace segmentd {
+
+// Returns the `(segmentd.v1.required_scope)` option of `method`, or
+// SCOPE_UNSPECIFIED when it has none (which every caller is then refused).
+v1::Scope RequiredScope(const google::protobuf::MethodDescriptor& method);
+
+// Authorizes calls to the methods of one service, each against the scope its
+// proto declares. Built once per service; thread-safe.
+class CallAuthorizer {
+ public:
+  // `authenticator` must outlive this object. `service_full_name` names a
+  // service of the generated descriptor pool, e.g. "segmentd.v1.AdminService";
+  // an unknown name leaves every method refused.
+  CallAuthorizer(Authenticator* authenticator, absl::string_view service_full_name);
+
+  // Returns the caller of `method` (a method name of the service, e.g.
+  // "CreateApiKey"), from the call's `authorization` metadata.
+  absl::StatusOr<Caller> Authorize(const grpc::ServerContext& context,
+                                   absl::string_view method) const;
+
+ private:
+  Authenticator* const authenticator_;
+  absl::flat_hash_map<std::string, v1::Scope> scopes_;
+};
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_AUTH_CALL_AUTHORIZER_H_

@@ -1,0 +1,70 @@
+// segmentd: the customer segmentation service. See README.md.
+#include <signal.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/log.h"
+#include "server/segmentd_server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "host:port to serve gRPC on (port 0: pick a free one and print it)");
+ABSL_FLAG(std::string, redis, "127.0.0.1:6379",
+          "Redis address: host:port, tcp://host:port, unix:/path or /path to a socket");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for TLS (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for TLS (with --tls_cert)");
+ABSL_FLAG(std::string, operator_key_file, "segmentd-operator.key",
+          "file with the operator credential (created with a new random key if missing)");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(3),
+          "on SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
+ABSL_FLAG(absl::Duration, redis_startup_timeout, absl::Seconds(10),
+          "how long to wait for Redis at start-up");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("segmentd --listen=HOST:PORT --redis=ADDRESS [--tls_cert=... --tls_key=...]");
+  absl::ParseCommandLine(argc, argv);
+
+  // Block the stop signals in every thread (gRPC's included, which inherit the
+  // mask) so that only the sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  segmentd::SegmentdServer::Options options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  absl::StatusOr<segmentd::store::redis::RedisAddress> redis =
+      segmentd::store::redis::RedisAddress::Parse(absl::GetFlag(FLAGS_redis));
+  if (!redis.ok()) {
+    segmentd::LogError(absl::StrCat("--redis: ", redis.status().message()));
+    return 2;
+  }
+  options.redis = *redis;
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.operator_key_file = absl::GetFlag(FLAGS_operator_key_file);
+  options.redis_startup_timeout = absl::GetFlag(FLAGS_redis_startup_timeout);
+
+  absl::StatusOr<std::unique_ptr<segmentd::SegmentdServer>> server =
+      segmentd::SegmentdServer::Start(options);
+  if (!server.ok()) {
+    segmentd::LogError(absl::StrCat("cannot start: ", server.status().ToString()));
+    return 1;
+  }
+  // Scripts and tests wait for this line to learn the port.
+  segmentd::LogInfo(absl::StrCat("segmentd listening on port ", (*server)->port(), " (redis ",
+                                 options.redis.ToString(), ")"));
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  segmentd::LogInfo(absl::StrCat("received signal ", signal_number, ": draining"));
+  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  segmentd::LogInfo("stopped");
+  return 0;
+}

@@ -1,0 +1,162 @@
+#include "server/segmentd_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "segmentd/v1/admin.grpc.pb.h"
+#include "segmentd/v1/classification.grpc.pb.h"
+#include "segmentd/v1/config.grpc.pb.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+#include "segmentd/v1/insights.grpc.pb.h"
+#include "segmentd/v1/targeting.grpc.pb.h"
+#include "segmentd/v1/watch.grpc.pb.h"
+#include "server/auth/operator_credential.h"
+#include "server/log.h"
+#include "server/services/admin_service.h"
+#include "server/tenants/redis_tenant_store.h"
+
+namespace segmentd {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view flag) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const SegmentdServer::Options& options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("tls_cert and tls_key: give both or neither");
+  }
+  if (options.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = ReadFile(options.tls_cert_file, "tls_cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(options.tls_key_file, "tls_key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> ConnectRedis(
+    const SegmentdServer::Options& options) {
+  store::redis::RedisClient::Options redis_options;
+  redis_options.address = options.redis;
+  // The pool bounds concurrent Redis commands; gRPC's sync server runs one call
+  // per thread, so allow a few more than the cores.
+  redis_options.pool_size = 8;
+  const absl::Time deadline = absl::Now() + options.redis_startup_timeout;
+  while (true) {
+    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
+        store::redis::RedisClient::Create(redis_options);
+    if (client.ok() || !absl::IsUnavailable(client.status()) || absl::Now() >= deadline) {
+      return client;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options options) {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
+  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<ApiKeyToken> operator_token = LoadOrCreateOperatorToken(options.operator_key_file);
+  if (!operator_token.ok()) return operator_token.status();
+
+  std::unique_ptr<SegmentdServer> server(new SegmentdServer());
+  server->options_ = std::move(options);
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis = ConnectRedis(server->options_);
+  if (!redis.ok()) return redis.status();
+  server->redis_ = *std::move(redis);
+  server->tenants_ = std::make_unique<RedisTenantStore>(server->redis_.get());
+  Authenticator::Options auth_options;
+  auth_options.operator_secret_hash = HashSecret(operator_token->secret);
+  server->authenticator_ = std::make_unique<Authenticator>(server->tenants_.get(), auth_options);
+
+  auto now = [] { return absl::Now(); };
+  server->services_.push_back(std::make_unique<AdminServiceImpl>(
+      server->tenants_.get(), server->authenticator_.get(), now));
+  // Not implemented yet: the generated bases answer UNIMPLEMENTED for every
+  // method, and registering them makes the whole API visible through reflection.
+  server->services_.push_back(std::make_unique<v1::ConfigService::Service>());
+  server->services_.push_back(std::make_unique<v1::IngestService::Service>());
+  server->services_.push_back(std::make_unique<v1::ClassificationService::Service>());
+  server->services_.push_back(std::make_unique<v1::TargetingService::Service>());
+  server->services_.push_back(std::make_unique<v1::InsightsService::Service>());
+  server->services_.push_back(std::make_unique<v1::WatchService::Service>());
+  server->service_names_ = {
+      v1::AdminService::service_full_name(),     v1::ConfigService::service_full_name(),
+      v1::IngestService::service_full_name(),    v1::ClassificationService::service_full_name(),
+      v1::TargetingService::service_full_name(), v1::InsightsService::service_full_name(),
+      v1::WatchService::service_full_name(),
+  };
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(server->options_.listen_address, *credentials, &server->port_);
+  for (const auto& service : server->services_) builder.RegisterService(service.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", server->options_.listen_address));
+  }
+  server->SetServing(server->redis_->Ping().ok());
+  server->health_thread_ = std::thread([s = server.get()] { s->RunHealthProbe(); });
+  return server;
+}
+
+void SegmentdServer::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(serving);
+  for (const std::string& name : service_names_) health->SetServingStatus(name, serving);
+}
+
+void SegmentdServer::RunHealthProbe() {
+  bool last = true;
+  absl::MutexLock lock(&mu_);
+  while (!shutting_down_) {
+    mu_.AwaitWithTimeout(absl::Condition(&shutting_down_), options_.health_probe_interval);
+    if (shutting_down_) break;
+    mu_.Unlock();
+    const absl::Status ping = redis_->Ping();
+    if (ping.ok() != last) {
+      LogInfo(ping.ok() ? "Redis reachable again: SERVING"
+                        : absl::StrCat("Redis unreachable: NOT_SERVING (", ping.message(), ")"));
+      last = ping.ok();
+    }
+    mu_.Lock();
+    // Shutdown may have begun while Redis was probed: it owns the status then.
+    if (!shutting_down_) SetServing(ping.ok());
+  }
+}
+
+void SegmentdServer::Shutdown(absl::Duration drain) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    // Inside the lock, so the probe thread cannot flip it back to SERVING.
+    // HealthCheckServiceInterface::Shutdown sets every status NOT_SERVING and
+    // ignores later updates.
+    server_->GetHealthCheckService()->Shutdown();
+  }
+  if (health_thread_.joinable()) health_thread_.join();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  server_->Wait();
+}
+
+SegmentdServer::~SegmentdServer() { Shutdown(absl::ZeroDuration()); }
+
+}  // namespace segmentd

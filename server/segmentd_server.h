@@ -1,0 +1,78 @@
+#ifndef SEGMENTD_SERVER_SEGMENTD_SERVER_H_
+#define SEGMENTD_SERVER_SEGMENTD_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/auth/authenticator.h"
+#include "server/tenants/tenant_store.h"
+#include "store/redis/redis_client.h"
+
+namespace segmentd {
+
+// The segmentd gRPC server: every segmentd.v1 service, the standard health
+// service (one status per service, plus "" for the whole server) and server
+// reflection, over one Redis. Start() returns once it listens; Shutdown() turns
+// health to NOT_SERVING, lets in-flight calls finish until the drain deadline,
+// then cancels the rest. Thread-safe.
+class SegmentdServer {
+ public:
+  struct Options {
+    // host:port to listen on; port 0 picks a free port (see port()).
+    std::string listen_address = "127.0.0.1:50051";
+    // PEM files; both or neither. Neither: plaintext (loopback or behind a proxy).
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    // Where Redis listens.
+    store::redis::RedisAddress redis;
+    // How long Start() keeps trying to reach Redis before giving up.
+    absl::Duration redis_startup_timeout = absl::Seconds(10);
+    // File holding the operator credential; created on first start.
+    std::string operator_key_file = "segmentd-operator.key";
+    // How often Redis is probed to keep the health status true.
+    absl::Duration health_probe_interval = absl::Milliseconds(500);
+  };
+
+  static absl::StatusOr<std::unique_ptr<SegmentdServer>> Start(Options options);
+
+  ~SegmentdServer();
+
+  // Returns the port the server listens on.
+  int port() const { return port_; }
+
+  // Reports NOT_SERVING, drains in-flight calls for at most `drain`, then stops.
+  // Idempotent.
+  void Shutdown(absl::Duration drain);
+
+ private:
+  SegmentdServer() = default;
+
+  // Probes Redis every `health_probe_interval` and publishes the result as the
+  // serving status of every service, until shutdown.
+  void RunHealthProbe();
+  void SetServing(bool serving);
+
+  Options options_;
+  std::unique_ptr<store::redis::RedisClient> redis_;
+  std::unique_ptr<TenantStore> tenants_;
+  std::unique_ptr<Authenticator> authenticator_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::vector<std::string> service_names_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread health_thread_;
+};
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_SEGMENTD_SERVER_H_
