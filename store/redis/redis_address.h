@@ -9,6 +9,7 @@
 #define SEGMENTD_STORE_REDIS_REDIS_ADDRESS_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"

@@ -17,8 +17,11 @@
 // ErrorReplyAsStatus() (redis_reply.h) to map it to INTERNAL /
 // FAILED_PRECONDITION / UNAVAILABLE / RESOURCE_EXHAUSTED.
 //
-// Connections. Up to `pool_size` connections are opened lazily and reused. A
-// connection that fails (I/O error, timeout, closed by the server) is dropped;
+// Connections. Up to `pool_size` connections are opened lazily and reused. An
+// idle connection is checked (one non-blocking poll) before each use, so one
+// the server closed while idle, e.g. across a Redis restart, is replaced
+// without failing the call. A connection that fails during a call (I/O error,
+// timeout, closed by the server) fails that call and is dropped;
 // the next command dials a new one. Dials that fail back off exponentially
 // (`initial_backoff` doubling up to `max_backoff`, with jitter): while backing
 // off, commands that need a new connection fail fast with UNAVAILABLE instead
@@ -62,6 +65,8 @@ class RedisClient {
     // Default: 4 (Redis runs commands one at a time anyway).
     int pool_size = 4;
     // Longest wait for a new connection to be established. Default: 1 s.
+    // (Resolving a host name happens before and is not bounded by it; use an
+    // IP address or a Unix socket where that matters.)
     absl::Duration connect_timeout = absl::Seconds(1);
     // Longest wait for one socket read or write of a command (redisSetTimeout),
     // and for a free connection when all are busy. Default: 2 s.

@@ -18,6 +18,7 @@
 #define SEGMENTD_STORE_REDIS_REDIS_SCRIPT_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
