@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: `buf lint` over the API, then every Bazel test
+# (unit tests, tests against a real redis-server, end-to-end tests of the real
+# binary). Installs what is missing first. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+BUF="$ROOT/tools/node_modules/.bin/buf"
+
+passed=0
+failed=0
+
+echo "== buf lint"
+if "$BUF" lint; then passed=$((passed + 1)); echo "buf lint: PASSED"; else failed=$((failed + 1)); echo "buf lint: FAILED"; fi
+
+echo "== bazel test //..."
+log="$(mktemp)"
+bazel test //... --keep_going --test_env=BUF="$BUF" --test_output=errors 2>&1 | tee "$log"
+bazel_rc=${PIPESTATUS[0]}
+p=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
+f=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log")
+passed=$((passed + p))
+failed=$((failed + f))
+# A build failure or an interrupted run reports no per-target line: count it.
+if [ "$bazel_rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+rm -f "$log"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
