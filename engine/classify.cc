@@ -1,0 +1,501 @@
+#include "engine/classify.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace segmentd::engine {
+namespace {
+
+constexpr int64_t kNoThreshold = std::numeric_limits<int64_t>::max();
+
+enum EngagementLevel { kNone = 0, kHigh = 1, kModerate = 2, kDis = 3 };
+
+inline Millis MinMs(Millis a, Millis b) { return a < b ? a : b; }
+
+// Returns the placement of the k-th (0-based) valid order placed after
+// `start`, scanning orders[0, end).
+Millis KthValidAfter(absl::Span<const OrderFacts> orders, size_t end,
+                     Millis start, int64_t k) {
+  for (size_t i = 0; i < end; ++i) {
+    const OrderFacts& o = orders[i];
+    if (o.cancelled || o.placed_ms <= start) continue;
+    if (k == 0) return o.placed_ms;
+    --k;
+  }
+  return kNeverMillis;  // unreachable when k < count in window
+}
+
+}  // namespace
+
+absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
+                                              const PopulationStats& stats) {
+  if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
+  absl::StatusOr<std::vector<Segment>> priority =
+      ResolvePrimaryPriority(config);
+  if (!priority.ok()) return priority.status();
+
+  Classifier c;
+  c.config_ = config;
+  c.stats_ = stats;
+  const SegmentConfig& k = config;
+  auto en = [&](Segment s, bool e) { c.enabled_[static_cast<int>(s)] = e; };
+  en(Segment::kFrequentBuyer, k.frequent_buyer.enabled);
+  en(Segment::kNewDownload, k.new_download.enabled);
+  en(Segment::kWindowShopper, k.window_shopper.enabled);
+  en(Segment::kNewCustomer, k.new_customer.enabled);
+  en(Segment::kReturningCustomer, k.returning_customer.enabled);
+  en(Segment::kLoyalCustomer, k.loyal_customer.enabled);
+  en(Segment::kLostLoyalty, k.lost_loyalty.enabled);
+  en(Segment::kOneTimeWonder, k.one_time_wonder.enabled);
+  en(Segment::kBigSpender, k.big_spender.enabled);
+  en(Segment::kLowSpender, k.low_spender.enabled);
+  en(Segment::kLostCustomer, k.lost_customer.enabled);
+  en(Segment::kFirstTimeBuyer, k.first_time_buyer.enabled);
+  en(Segment::kRepeatCustomer, k.repeat_customer.enabled);
+  en(Segment::kVip, k.vip.enabled);
+  en(Segment::kLapsed, k.lapsed.enabled);
+  en(Segment::kHighValue, k.value_tiers.enabled);
+  en(Segment::kMediumValue, k.value_tiers.enabled);
+  en(Segment::kLowValue, k.value_tiers.enabled);
+  en(Segment::kHighlyEngaged, k.engagement.enabled);
+  en(Segment::kModeratelyEngaged, k.engagement.enabled);
+  en(Segment::kDisengaged, k.engagement.enabled);
+  en(Segment::kAbandonedCart, k.abandoned_cart.enabled);
+  c.category_enabled_ = k.category_affinity.enabled;
+
+  c.fb_ms_ = DaysToMillis(k.frequent_buyer.window_days);
+  c.fb_min_ = k.frequent_buyer.min_orders;
+  c.nd_ms_ = DaysToMillis(k.new_download.max_days);
+  c.ws_ms_ = DaysToMillis(k.window_shopper.min_days);
+  c.nc_ms_ = DaysToMillis(k.new_customer.window_days);
+  c.ret_ms_ = DaysToMillis(k.returning_customer.window_days);
+  c.ret_min_ = k.returning_customer.min_orders;
+  c.loyal_ms_ = DaysToMillis(k.loyal_customer.active_days);
+  c.loyal_min_ = k.loyal_customer.min_orders;
+  c.ll_ms_ = DaysToMillis(k.lost_loyalty.inactive_days);
+  c.ll_min_ = k.lost_loyalty.min_orders;
+  c.otw_ms_ = DaysToMillis(k.one_time_wonder.inactive_days);
+  c.big_ms_ = DaysToMillis(k.big_spender.lookback_days);
+  c.low_ms_ = DaysToMillis(k.low_spender.lookback_days);
+  c.lc_ms_ = DaysToMillis(k.lost_customer.inactive_days);
+  c.lc_min_ = k.lost_customer.min_orders;
+  c.lc_max_ = k.lost_customer.max_orders;
+  c.rep_min_ = k.repeat_customer.min_orders;
+  c.rep_max_ = k.repeat_customer.max_orders;
+  c.lapsed_ms_ = DaysToMillis(k.lapsed.inactive_days);
+  c.cat_ms_ = DaysToMillis(k.category_affinity.lookback_days);
+  c.cat_min_ = k.category_affinity.min_orders;
+  c.eng_ms_ = DaysToMillis(k.engagement.window_days);
+  c.eng_min_ = k.engagement.min_messages;
+  c.high_open_ = k.engagement.high_open_rate;
+  c.high_action_ = k.engagement.high_action_rate;
+  c.moderate_open_ = k.engagement.moderate_open_rate;
+  c.cart_after_ms_ = int64_t{k.abandoned_cart.abandon_after_minutes} *
+                     kMillisPerMinute;
+  c.cart_window_ms_ = DaysToMillis(k.abandoned_cart.window_days);
+
+  const std::optional<int64_t> vip = VipThreshold(stats, config);
+  c.vip_threshold_ = vip.value_or(kNoThreshold);
+  c.high_cutoff_ = stats.high_value_cutoff.value_or(kNoThreshold);
+  c.medium_cutoff_ = stats.medium_value_cutoff.value_or(kNoThreshold);
+
+  auto spender = [&](int32_t lookback, const std::optional<int64_t>& amount,
+                     const std::optional<double>& multiple, bool* absolute,
+                     bool* defined, int64_t* amount_out, double* threshold) {
+    if (amount.has_value()) {
+      *absolute = true;
+      *defined = true;
+      *amount_out = *amount;
+      return;
+    }
+    *absolute = false;
+    const WindowTotals* w = stats.FindWindow(lookback);
+    const std::optional<double> aov =
+        w == nullptr ? std::nullopt : w->StoreAov();
+    *defined = aov.has_value();
+    *threshold = aov.has_value() ? *multiple * *aov : 0.0;
+  };
+  spender(k.big_spender.lookback_days, k.big_spender.threshold_amount,
+          k.big_spender.threshold_store_aov_multiple, &c.big_absolute_,
+          &c.big_defined_, &c.big_amount_, &c.big_threshold_);
+  spender(k.low_spender.lookback_days, k.low_spender.threshold_amount,
+          k.low_spender.threshold_store_aov_multiple, &c.low_absolute_,
+          &c.low_defined_, &c.low_amount_, &c.low_threshold_);
+
+  for (int i = 0; i < kNumSegments; ++i) c.priority_[i] = (*priority)[i];
+  return c;
+}
+
+bool Classifier::BigOk(int64_t revenue, int64_t orders) const {
+  if (orders <= 0 || !big_defined_) return false;
+  if (big_absolute_) {
+    return static_cast<__int128>(revenue) >=
+           static_cast<__int128>(big_amount_) * orders;
+  }
+  return static_cast<double>(revenue) / static_cast<double>(orders) >=
+         big_threshold_;
+}
+
+bool Classifier::LowOk(int64_t revenue, int64_t orders) const {
+  if (orders <= 0 || !low_defined_) return false;
+  if (low_absolute_) {
+    return static_cast<__int128>(revenue) <=
+           static_cast<__int128>(low_amount_) * orders;
+  }
+  return static_cast<double>(revenue) / static_cast<double>(orders) <=
+         low_threshold_;
+}
+
+int Classifier::EngagementState(int64_t sent, int64_t opened,
+                                int64_t acted) const {
+  if (sent < eng_min_ || sent == 0) return kNone;
+  const double open_rate = static_cast<double>(opened) / sent;
+  const double action_rate = static_cast<double>(acted) / sent;
+  if (open_rate >= high_open_ && action_rate >= high_action_) return kHigh;
+  if (open_rate >= moderate_open_) return kModerate;
+  return kDis;
+}
+
+void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
+                          Millis* next) const {
+  SegmentSet seg;
+  out->categories.clear();
+  out->cart_categories.clear();
+  Millis nx = kNeverMillis;
+
+  // --- One pass over the orders placed at or before t. ---------------------
+  const Millis fb_start = t - fb_ms_, ret_start = t - ret_ms_;
+  const Millis big_start = t - big_ms_, low_start = t - low_ms_;
+  const Millis cat_start = t - cat_ms_;
+  const bool want_cats = category_enabled_;
+  int64_t life_n = p.folded.orders, life_rev = p.folded.net_revenue;
+  Millis first = life_n > 0 ? p.folded.first_order_ms : kNeverMillis;
+  Millis last = life_n > 0 ? p.folded.last_order_ms : kNeverMillis;
+  int64_t fb_n = 0, ret_n = 0, big_n = 0, big_rev = 0, low_n = 0, low_rev = 0;
+  auto& hits = out->scratch;
+  hits.clear();
+  size_t end = 0;
+  const size_t n_orders = p.orders.size();
+  for (; end < n_orders; ++end) {
+    const OrderFacts& o = p.orders[end];
+    const Millis at = o.placed_ms;
+    if (at > t) break;
+    if (o.cancelled) continue;
+    ++life_n;
+    life_rev += o.net_amount;
+    if (first == kNeverMillis) first = at;
+    last = at;
+    fb_n += at > fb_start;
+    ret_n += at > ret_start;
+    if (at > big_start) {
+      ++big_n;
+      big_rev += o.net_amount;
+    }
+    if (at > low_start) {
+      ++low_n;
+      low_rev += o.net_amount;
+    }
+    if (want_cats && at > cat_start) {
+      const CategoryId* c = p.order_categories.data() + o.categories_begin;
+      for (uint16_t j = 0; j < o.categories_count; ++j) {
+        hits.push_back({c[j], at});
+      }
+    }
+  }
+  const bool buyer = life_n > 0;
+  auto on = [&](Segment s) { return enabled_[static_cast<int>(s)]; };
+
+  // 1. FREQUENT_BUYER / 5. RETURNING_CUSTOMER: orders in window >= min.
+  if (on(Segment::kFrequentBuyer) && fb_n >= fb_min_) {
+    seg.Insert(Segment::kFrequentBuyer);
+    if (next) {
+      nx = MinMs(nx, KthValidAfter(p.orders, end, fb_start, fb_n - fb_min_) +
+                         fb_ms_);
+    }
+  }
+  if (on(Segment::kReturningCustomer) && ret_n >= ret_min_) {
+    seg.Insert(Segment::kReturningCustomer);
+    if (next) {
+      nx = MinMs(nx, KthValidAfter(p.orders, end, ret_start,
+                                   ret_n - ret_min_) + ret_ms_);
+    }
+  }
+  // 2. NEW_DOWNLOAD / 3. WINDOW_SHOPPER: no orders, registration age.
+  const Millis reg = p.registered_ms;
+  const bool registered = reg != kNeverMillis && reg <= t;
+  if (!buyer && registered) {
+    if (on(Segment::kNewDownload) && reg > t - nd_ms_) {
+      seg.Insert(Segment::kNewDownload);
+      if (next) nx = MinMs(nx, reg + nd_ms_);
+    }
+    if (on(Segment::kWindowShopper)) {
+      if (reg <= t - ws_ms_) {
+        seg.Insert(Segment::kWindowShopper);
+      } else if (next) {
+        nx = MinMs(nx, reg + ws_ms_);
+      }
+    }
+  }
+  if (buyer) {
+    // 4. NEW_CUSTOMER: first order within window.
+    if (on(Segment::kNewCustomer) && first > t - nc_ms_) {
+      seg.Insert(Segment::kNewCustomer);
+      if (next) nx = MinMs(nx, first + nc_ms_);
+    }
+    // 6. LOYAL_CUSTOMER: lifetime >= min and an order within active days.
+    if (on(Segment::kLoyalCustomer) && life_n >= loyal_min_ &&
+        last > t - loyal_ms_) {
+      seg.Insert(Segment::kLoyalCustomer);
+      if (next) nx = MinMs(nx, last + loyal_ms_);
+    }
+    // Inactivity rules: "no order for D days" = last <= t - D.
+    auto inactive = [&](Segment s, bool count_ok, Millis d) {
+      if (!on(s) || !count_ok) return;
+      if (last <= t - d) {
+        seg.Insert(s);
+      } else if (next) {
+        nx = MinMs(nx, last + d);
+      }
+    };
+    inactive(Segment::kLostLoyalty, life_n >= ll_min_, ll_ms_);
+    inactive(Segment::kOneTimeWonder, life_n == 1, otw_ms_);
+    inactive(Segment::kLostCustomer, life_n >= lc_min_ && life_n <= lc_max_,
+             lc_ms_);
+    inactive(Segment::kLapsed, true, lapsed_ms_);
+
+    if (on(Segment::kFirstTimeBuyer) && life_n == 1) {
+      seg.Insert(Segment::kFirstTimeBuyer);
+    }
+    if (on(Segment::kRepeatCustomer) && life_n >= rep_min_ &&
+        life_n <= rep_max_) {
+      seg.Insert(Segment::kRepeatCustomer);
+    }
+    if (on(Segment::kVip) && life_n >= vip_threshold_) seg.Insert(Segment::kVip);
+    if (on(Segment::kHighValue)) {
+      if (life_rev >= high_cutoff_) {
+        seg.Insert(Segment::kHighValue);
+      } else if (life_rev >= medium_cutoff_) {
+        seg.Insert(Segment::kMediumValue);
+      } else {
+        seg.Insert(Segment::kLowValue);
+      }
+    }
+  }
+
+  // 9. BIG_SPENDER / 10. LOW_SPENDER: AOV over the lookback.
+  auto spender = [&](Segment s, bool ok, Millis start, Millis window,
+                     int64_t n, int64_t rev, bool big) {
+    if (!on(s)) return;
+    if (ok) seg.Insert(s);
+    if (!next || n == 0) return;
+    // Orders leave the lookback in placement order; find the first exit
+    // after which the verdict differs.
+    size_t i = 0;
+    while (i < end) {
+      const OrderFacts& o = p.orders[i];
+      if (o.cancelled || o.placed_ms <= start) {
+        ++i;
+        continue;
+      }
+      const Millis at = o.placed_ms;
+      while (i < end && p.orders[i].placed_ms == at) {
+        if (!p.orders[i].cancelled) {
+          --n;
+          rev -= p.orders[i].net_amount;
+        }
+        ++i;
+      }
+      const bool now_ok = big ? BigOk(rev, n) : LowOk(rev, n);
+      if (now_ok != ok) {
+        nx = MinMs(nx, at + window);
+        return;
+      }
+      if (n == 0) return;
+    }
+  };
+  spender(Segment::kBigSpender, BigOk(big_rev, big_n), big_start, big_ms_,
+          big_n, big_rev, true);
+  spender(Segment::kLowSpender, LowOk(low_rev, low_n), low_start, low_ms_,
+          low_n, low_rev, false);
+
+  // Category affinity: per category, orders containing it in the lookback.
+  if (!hits.empty()) {
+    std::sort(hits.begin(), hits.end(),
+              [](const Classification::CategoryHit& a,
+                 const Classification::CategoryHit& b) {
+                return a.category != b.category ? a.category < b.category
+                                                : a.placed_ms < b.placed_ms;
+              });
+    size_t i = 0;
+    while (i < hits.size()) {
+      size_t j = i;
+      while (j < hits.size() && hits[j].category == hits[i].category) ++j;
+      const int64_t count = static_cast<int64_t>(j - i);
+      if (count >= cat_min_) {
+        out->categories.push_back(hits[i].category);
+        if (next) nx = MinMs(nx, hits[i + (count - cat_min_)].placed_ms + cat_ms_);
+      }
+      i = j;
+    }
+  }
+
+  // Engagement over messages sent in the window.
+  if (on(Segment::kHighlyEngaged) && !p.messages.empty()) {
+    const Millis start = t - eng_ms_;
+    size_t lo = 0;
+    while (lo < p.messages.size() && p.messages[lo].sent_ms <= start) ++lo;
+    size_t hi = lo;
+    int64_t sent = 0, opened = 0, acted = 0;
+    for (; hi < p.messages.size() && p.messages[hi].sent_ms <= t; ++hi) {
+      ++sent;
+      opened += p.messages[hi].opened_ms <= t;
+      acted += p.messages[hi].acted_ms <= t;
+    }
+    const int state = EngagementState(sent, opened, acted);
+    if (state == kHigh) seg.Insert(Segment::kHighlyEngaged);
+    if (state == kModerate) seg.Insert(Segment::kModeratelyEngaged);
+    if (state == kDis) seg.Insert(Segment::kDisengaged);
+    if (next && state != kNone) {
+      size_t i = lo;
+      while (i < hi) {
+        const Millis at = p.messages[i].sent_ms;
+        while (i < hi && p.messages[i].sent_ms == at) {
+          --sent;
+          opened -= p.messages[i].opened_ms <= t;
+          acted -= p.messages[i].acted_ms <= t;
+          ++i;
+        }
+        if (EngagementState(sent, opened, acted) != state) {
+          nx = MinMs(nx, at + eng_ms_);
+          break;
+        }
+      }
+    }
+  }
+
+  // ABANDONED_CART.
+  if (on(Segment::kAbandonedCart) && p.has_cart && p.cart.updated_ms <= t) {
+    const Millis up = p.cart.updated_ms;
+    const bool live = p.cart.converted_ms > t &&
+                      (last == kNeverMillis || last <= up);
+    if (live) {
+      if (up <= t - cart_after_ms_ && up > t - cart_window_ms_) {
+        seg.Insert(Segment::kAbandonedCart);
+        out->cart_categories.assign(p.cart_categories.begin(),
+                                    p.cart_categories.end());
+        if (next) nx = MinMs(nx, up + cart_window_ms_);
+      } else if (next && t < up + cart_after_ms_) {
+        nx = MinMs(nx, up + cart_after_ms_);
+      }
+    }
+  }
+
+  out->segments = seg;
+  out->primary.reset();
+  for (int i = 0; i < kNumSegments; ++i) {
+    if (seg.Contains(priority_[i])) {
+      out->primary = priority_[i];
+      break;
+    }
+  }
+  if (next) *next = nx;
+}
+
+Millis Classifier::ScanNextChange(const ProfileView& p, Millis t,
+                                  const Classification& now) const {
+  std::vector<Millis> candidates;
+  auto add = [&](Millis m) {
+    if (m != kNeverMillis && m > t) candidates.push_back(m);
+  };
+  const Millis order_windows[] = {fb_ms_,  ret_ms_, nc_ms_,  loyal_ms_,
+                                  ll_ms_,  otw_ms_, big_ms_, low_ms_,
+                                  lc_ms_,  lapsed_ms_, cat_ms_, 0};
+  for (const OrderFacts& o : p.orders) {
+    if (o.cancelled) continue;
+    for (Millis w : order_windows) add(o.placed_ms + w);
+  }
+  if (p.folded.orders > 0) {
+    for (Millis w : order_windows) add(p.folded.last_order_ms + w);
+  }
+  if (p.registered_ms != kNeverMillis) {
+    add(p.registered_ms);
+    add(p.registered_ms + nd_ms_);
+    add(p.registered_ms + ws_ms_);
+  }
+  for (const MessageFacts& m : p.messages) {
+    add(m.sent_ms);
+    add(m.sent_ms + eng_ms_);
+    add(m.opened_ms);
+    add(m.acted_ms);
+  }
+  if (p.has_cart) {
+    add(p.cart.updated_ms);
+    add(p.cart.updated_ms + cart_after_ms_);
+    add(p.cart.updated_ms + cart_window_ms_);
+    add(p.cart.converted_ms);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()),
+                   candidates.end());
+  Classification at;
+  for (Millis c : candidates) {
+    Evaluate(p, c, &at, nullptr);
+    if (!at.SameMembership(now)) return c;
+  }
+  return kNeverMillis;
+}
+
+void Classifier::Classify(const ProfileView& p, absl::Time as_of,
+                          Classification* out) const {
+  const Millis t = ToMillis(as_of);
+  // Is any event later than t? Then membership can also change when it
+  // becomes visible, and the exact scan is used.
+  bool future = (!p.orders.empty() && p.orders.back().placed_ms > t) ||
+                (p.registered_ms != kNeverMillis && p.registered_ms > t) ||
+                (!p.messages.empty() && p.messages.back().sent_ms > t) ||
+                (p.has_cart && (p.cart.updated_ms > t ||
+                                (p.cart.converted_ms != kNeverMillis &&
+                                 p.cart.converted_ms > t)));
+  if (!future) {
+    for (const MessageFacts& m : p.messages) {
+      if ((m.opened_ms != kNeverMillis && m.opened_ms > t) ||
+          (m.acted_ms != kNeverMillis && m.acted_ms > t)) {
+        future = true;
+        break;
+      }
+    }
+  }
+  Millis next = kNeverMillis;
+  if (!future) {
+    Evaluate(p, t, out, &next);
+  } else {
+    Evaluate(p, t, out, nullptr);
+    next = ScanNextChange(p, t, *out);
+  }
+  if (next == kNeverMillis) {
+    out->next_change.reset();
+  } else {
+    out->next_change = FromMillis(next);
+  }
+}
+
+Classification Classifier::Classify(const ProfileView& profile,
+                                    absl::Time as_of) const {
+  Classification out;
+  Classify(profile, as_of, &out);
+  return out;
+}
+
+absl::StatusOr<Classification> Classify(const ProfileView& profile,
+                                        const SegmentConfig& config,
+                                        const PopulationStats& stats,
+                                        absl::Time as_of) {
+  absl::StatusOr<Classifier> c = Classifier::Create(config, stats);
+  if (!c.ok()) return c.status();
+  return c->Classify(profile, as_of);
+}
+
+}  // namespace segmentd::engine

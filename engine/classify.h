@@ -1,0 +1,153 @@
+#ifndef SEGMENTD_ENGINE_CLASSIFY_H_
+#define SEGMENTD_ENGINE_CLASSIFY_H_
+
+// Classification: profile + config + population statistics + as_of ->
+// membership (fixed segments, category-affinity categories, abandoned-cart
+// categories, primary segment) and the next instant at which this
+// customer's membership changes by the passage of time alone.
+//
+// Rules are SPEC.md sections 3-5 exactly; docs/engine.md spells out every
+// boundary. Events later than as_of are ignored at as_of (they become visible
+// at their own instant, which is then a candidate for next_change).
+//
+// next_change is exact: the earliest instant T > as_of at which Classify(T)
+// would report a different membership, assuming no new event and unchanged
+// statistics; nullopt if membership never changes by time alone. Membership
+// at every instant in [as_of, T) equals membership at as_of.
+//
+// Usage:
+//   absl::StatusOr<Classifier> c = Classifier::Create(config, stats);
+//   Classification out;                       // reuse across customers
+//   for (...) c->Classify(profile.view(), as_of, &out);
+//
+// Thread-safety: a Classifier is immutable after Create; Classify and Explain
+// may run concurrently from many threads (each with its own output object).
+// Performance: Classify does no heap allocation once `out`'s vectors have
+// grown to their working size.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/config.h"
+#include "engine/profile.h"
+#include "engine/segment.h"
+#include "engine/stats.h"
+#include "engine/time_ms.h"
+
+namespace segmentd::engine {
+
+// The result of classifying one customer at one instant.
+struct Classification {
+  SegmentSet segments;
+  // Highest-priority member segment (fixed segments only), or nullopt.
+  std::optional<Segment> primary;
+  // Category-affinity memberships ("category:<name>"), ascending ids.
+  std::vector<CategoryId> categories;
+  // The abandoned cart's categories (empty unless ABANDONED_CART).
+  std::vector<CategoryId> cart_categories;
+  // Earliest instant > as_of at which membership changes by time alone.
+  std::optional<absl::Time> next_change;
+
+  // True when segments, categories and cart categories are equal (primary
+  // is a function of those; next_change is not membership).
+  bool SameMembership(const Classification& other) const {
+    return segments == other.segments && categories == other.categories &&
+           cart_categories == other.cart_categories;
+  }
+
+  // Scratch space reused between calls; not part of the result.
+  struct CategoryHit {
+    CategoryId category;
+    Millis placed_ms;
+  };
+  std::vector<CategoryHit> scratch;
+};
+
+// Why a customer is (or is not) in one segment, for humans.
+struct SegmentExplanation {
+  std::string segment;  // canonical name, or "category:<name>"
+  bool member = false;
+  std::string reason;  // e.g. "6 orders in the last 30 days (>= 5)"
+};
+
+class Classifier {
+ public:
+  // Returns a classifier for a config (validated here) and the population
+  // statistics computed for that config.
+  static absl::StatusOr<Classifier> Create(const SegmentConfig& config,
+                                           const PopulationStats& stats);
+
+  // Classifies `profile` at `as_of` into `*out` (overwritten entirely).
+  void Classify(const ProfileView& profile, absl::Time as_of,
+                Classification* out) const;
+  Classification Classify(const ProfileView& profile, absl::Time as_of) const;
+
+  // Returns one explanation per enabled fixed segment (in enum order), then
+  // one per category-affinity membership. `category_name` maps ids to names;
+  // if null, ids are printed as numbers.
+  std::vector<SegmentExplanation> Explain(
+      const ProfileView& profile, absl::Time as_of,
+      const std::function<std::string(CategoryId)>& category_name =
+          nullptr) const;
+
+  const SegmentConfig& config() const { return config_; }
+  const PopulationStats& stats() const { return stats_; }
+
+ private:
+  Classifier() = default;
+
+  // Membership at instant t. When `next` is non-null, the profile has no
+  // event after t and *next receives the exact next change (kNeverMillis if
+  // none).
+  void Evaluate(const ProfileView& p, Millis t, Classification* out,
+                Millis* next) const;
+  // Exact next change by scanning every instant at which an input of a rule
+  // crosses a boundary (used when the profile has events after as_of).
+  Millis ScanNextChange(const ProfileView& p, Millis t,
+                        const Classification& now) const;
+  bool BigOk(int64_t revenue, int64_t orders) const;
+  bool LowOk(int64_t revenue, int64_t orders) const;
+  int EngagementState(int64_t sent, int64_t opened, int64_t acted) const;
+
+  SegmentConfig config_;
+  PopulationStats stats_;
+
+  // Compiled parameters (milliseconds, flags, thresholds).
+  bool enabled_[kNumSegments] = {};
+  bool category_enabled_ = false;
+  Millis fb_ms_ = 0, nd_ms_ = 0, ws_ms_ = 0, nc_ms_ = 0, ret_ms_ = 0;
+  Millis loyal_ms_ = 0, ll_ms_ = 0, otw_ms_ = 0, big_ms_ = 0, low_ms_ = 0;
+  Millis lc_ms_ = 0, lapsed_ms_ = 0, cat_ms_ = 0, eng_ms_ = 0;
+  Millis cart_after_ms_ = 0, cart_window_ms_ = 0;
+  int64_t fb_min_ = 0, ret_min_ = 0, loyal_min_ = 0, ll_min_ = 0;
+  int64_t lc_min_ = 0, lc_max_ = 0, rep_min_ = 0, rep_max_ = 0;
+  int64_t cat_min_ = 0, eng_min_ = 0;
+  int64_t vip_threshold_ = 0;  // kNoThreshold when nobody qualifies
+  int64_t high_cutoff_ = 0, medium_cutoff_ = 0;  // kNoThreshold if none
+  // Spender thresholds: absolute (int) or relative (double, already
+  // multiplied by the store AOV); `defined` false when relative and the
+  // store has no orders in the lookback (then nobody qualifies).
+  bool big_absolute_ = false, big_defined_ = false;
+  int64_t big_amount_ = 0;
+  double big_threshold_ = 0;
+  bool low_absolute_ = false, low_defined_ = false;
+  int64_t low_amount_ = 0;
+  double low_threshold_ = 0;
+  double high_open_ = 0, high_action_ = 0, moderate_open_ = 0;
+  Segment priority_[kNumSegments] = {};
+};
+
+// Convenience for one-off calls (compiles the config each time).
+absl::StatusOr<Classification> Classify(const ProfileView& profile,
+                                        const SegmentConfig& config,
+                                        const PopulationStats& stats,
+                                        absl::Time as_of);
+
+}  // namespace segmentd::engine
+
+#endif  // SEGMENTD_ENGINE_CLASSIFY_H_

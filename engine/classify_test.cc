@@ -1,0 +1,511 @@
+#include "engine/classify.h"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace segmentd::engine {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+constexpr absl::Duration kMs = absl::Milliseconds(1);
+
+absl::Time Day(double d) { return kT0 + absl::Hours(24) * d; }
+
+SegmentConfig AllDisabled() {
+  SegmentConfig c;
+  c.frequent_buyer.enabled = false;
+  c.new_download.enabled = false;
+  c.window_shopper.enabled = false;
+  c.new_customer.enabled = false;
+  c.returning_customer.enabled = false;
+  c.loyal_customer.enabled = false;
+  c.lost_loyalty.enabled = false;
+  c.one_time_wonder.enabled = false;
+  c.big_spender.enabled = false;
+  c.low_spender.enabled = false;
+  c.lost_customer.enabled = false;
+  c.first_time_buyer.enabled = false;
+  c.repeat_customer.enabled = false;
+  c.vip.enabled = false;
+  c.lapsed.enabled = false;
+  c.value_tiers.enabled = false;
+  c.category_affinity.enabled = false;
+  c.engagement.enabled = false;
+  c.abandoned_cart.enabled = false;
+  return c;
+}
+
+void AddOrder(Profile* p, const std::string& id, absl::Time at,
+              int64_t amount = 1000, std::vector<CategoryId> cats = {}) {
+  OrderPlaced o;
+  o.order_id = id;
+  o.placed_at = at;
+  o.amount = amount;
+  o.categories = cats;
+  ASSERT_EQ(*p->PlaceOrder(o), EventOutcome::kApplied) << id;
+}
+
+// Orders "o0".."o<n-1>" at the given days.
+Profile WithOrders(std::initializer_list<double> days, int64_t amount = 1000) {
+  Profile p;
+  int i = 0;
+  for (double d : days) AddOrder(&p, absl::StrCat("o", i++), Day(d), amount);
+  return p;
+}
+
+Classification ClassifyAt(const Profile& p, const SegmentConfig& c, absl::Time at,
+                   const PopulationStats& stats = {}) {
+  absl::StatusOr<Classification> r = Classify(p.view(), c, stats, at);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : Classification{};
+}
+
+bool In(const Profile& p, const SegmentConfig& c, Segment s, absl::Time at,
+        const PopulationStats& stats = {}) {
+  return ClassifyAt(p, c, at, stats).segments.Contains(s);
+}
+
+// Checks membership just before, at, and just after `flip`, and that
+// classifying a little earlier reports `flip` as the next change.
+void ExpectFlip(const Profile& p, const SegmentConfig& c, Segment s,
+                absl::Time flip, bool before,
+                const PopulationStats& stats = {}) {
+  SCOPED_TRACE(absl::StrCat(SegmentName(s), " flip at ",
+                            absl::FormatTime(flip)));
+  EXPECT_EQ(In(p, c, s, flip - kMs, stats), before);
+  EXPECT_EQ(In(p, c, s, flip, stats), !before);
+  EXPECT_EQ(In(p, c, s, flip + kMs, stats), !before);
+  const Classification r = ClassifyAt(p, c, flip - absl::Hours(1), stats);
+  ASSERT_TRUE(r.next_change.has_value());
+  EXPECT_EQ(*r.next_change, flip);
+}
+
+TEST(FrequentBuyer, CountsOrdersInTheWindow) {
+  SegmentConfig c = AllDisabled();
+  c.frequent_buyer.enabled = true;
+  Profile p = WithOrders({0, 1, 2, 3, 4});
+  EXPECT_FALSE(In(p, c, Segment::kFrequentBuyer, Day(3)));  // 4 orders
+  EXPECT_FALSE(In(p, c, Segment::kFrequentBuyer, Day(4) - kMs));
+  EXPECT_TRUE(In(p, c, Segment::kFrequentBuyer, Day(4)));
+  // The order of day 0 leaves the 30-day window at exactly day 30.
+  ExpectFlip(p, c, Segment::kFrequentBuyer, Day(30), true);
+  EXPECT_EQ(*ClassifyAt(p, c, Day(4)).next_change, Day(30));
+}
+
+TEST(FrequentBuyer, NonDefaultParameters) {
+  SegmentConfig c = AllDisabled();
+  c.frequent_buyer.enabled = true;
+  c.frequent_buyer.min_orders = 2;
+  c.frequent_buyer.window_days = 10;
+  Profile p = WithOrders({0, 5, 8});
+  EXPECT_TRUE(In(p, c, Segment::kFrequentBuyer, Day(8)));
+  // 3 orders in window; drops to 1 when the day-5 order leaves at day 15.
+  ExpectFlip(p, c, Segment::kFrequentBuyer, Day(15), true);
+}
+
+TEST(FrequentBuyer, CancelledOrdersDoNotCount) {
+  SegmentConfig c = AllDisabled();
+  c.frequent_buyer.enabled = true;
+  Profile p = WithOrders({0, 1, 2, 3, 4});
+  ASSERT_TRUE(p.CancelOrder("o2").ok());
+  EXPECT_FALSE(In(p, c, Segment::kFrequentBuyer, Day(5)));
+}
+
+TEST(NewDownloadAndWindowShopper, RegistrationAge) {
+  SegmentConfig c = AllDisabled();
+  c.new_download.enabled = true;
+  c.window_shopper.enabled = true;
+  Profile p;
+  ASSERT_TRUE(p.Register(kT0).ok());
+  EXPECT_FALSE(In(p, c, Segment::kNewDownload, kT0 - kMs));
+  EXPECT_TRUE(In(p, c, Segment::kNewDownload, kT0));
+  ExpectFlip(p, c, Segment::kNewDownload, Day(14), true);
+  ExpectFlip(p, c, Segment::kWindowShopper, Day(30), false);
+  // Between 14 and 30 days: neither.
+  EXPECT_TRUE(ClassifyAt(p, c, Day(20)).segments.empty());
+  // Any order removes both.
+  AddOrder(&p, "a", Day(1));
+  EXPECT_FALSE(In(p, c, Segment::kNewDownload, Day(2)));
+  EXPECT_FALSE(In(p, c, Segment::kWindowShopper, Day(40)));
+}
+
+TEST(NewDownloadAndWindowShopper, NonDefaultParameters) {
+  SegmentConfig c = AllDisabled();
+  c.new_download.enabled = true;
+  c.new_download.max_days = 3;
+  c.window_shopper.enabled = true;
+  c.window_shopper.min_days = 5;
+  Profile p;
+  ASSERT_TRUE(p.Register(kT0).ok());
+  ExpectFlip(p, c, Segment::kNewDownload, Day(3), true);
+  ExpectFlip(p, c, Segment::kWindowShopper, Day(5), false);
+}
+
+TEST(NewCustomer, FirstOrderWithinWindow) {
+  SegmentConfig c = AllDisabled();
+  c.new_customer.enabled = true;
+  Profile p = WithOrders({10, 12});
+  EXPECT_FALSE(In(p, c, Segment::kNewCustomer, Day(10) - kMs));
+  EXPECT_TRUE(In(p, c, Segment::kNewCustomer, Day(10)));
+  ExpectFlip(p, c, Segment::kNewCustomer, Day(40), true);
+  c.new_customer.window_days = 7;
+  ExpectFlip(p, c, Segment::kNewCustomer, Day(17), true);
+}
+
+TEST(ReturningCustomer, OrdersInWindow) {
+  SegmentConfig c = AllDisabled();
+  c.returning_customer.enabled = true;
+  Profile p = WithOrders({0, 20});
+  EXPECT_FALSE(In(p, c, Segment::kReturningCustomer, Day(19)));
+  EXPECT_TRUE(In(p, c, Segment::kReturningCustomer, Day(20)));
+  ExpectFlip(p, c, Segment::kReturningCustomer, Day(60), true);
+  c.returning_customer.min_orders = 3;
+  EXPECT_FALSE(In(p, c, Segment::kReturningCustomer, Day(20)));
+  c.returning_customer.min_orders = 2;
+  c.returning_customer.window_days = 15;
+  EXPECT_FALSE(In(p, c, Segment::kReturningCustomer, Day(20)));
+}
+
+TEST(LoyalAndLostLoyalty, DayNinetyTransition) {
+  SegmentConfig c = AllDisabled();
+  c.loyal_customer.enabled = true;
+  c.lost_loyalty.enabled = true;
+  Profile p = WithOrders({0, 1, 2, 3, 10});
+  EXPECT_TRUE(In(p, c, Segment::kLoyalCustomer, Day(10)));
+  EXPECT_FALSE(In(p, c, Segment::kLostLoyalty, Day(10)));
+  ExpectFlip(p, c, Segment::kLoyalCustomer, Day(100), true);
+  ExpectFlip(p, c, Segment::kLostLoyalty, Day(100), false);
+  // Four orders are not enough.
+  Profile four = WithOrders({0, 1, 2, 10});
+  EXPECT_FALSE(In(four, c, Segment::kLoyalCustomer, Day(10)));
+  EXPECT_FALSE(In(four, c, Segment::kLostLoyalty, Day(200)));
+  c.loyal_customer.min_orders = 4;
+  c.loyal_customer.active_days = 30;
+  c.lost_loyalty.min_orders = 4;
+  c.lost_loyalty.inactive_days = 45;
+  ExpectFlip(four, c, Segment::kLoyalCustomer, Day(40), true);
+  ExpectFlip(four, c, Segment::kLostLoyalty, Day(55), false);
+}
+
+TEST(OneTimeWonder, ExactlyOneOrder) {
+  SegmentConfig c = AllDisabled();
+  c.one_time_wonder.enabled = true;
+  Profile p = WithOrders({5});
+  ExpectFlip(p, c, Segment::kOneTimeWonder, Day(65), false);
+  c.one_time_wonder.inactive_days = 10;
+  ExpectFlip(p, c, Segment::kOneTimeWonder, Day(15), false);
+  Profile two = WithOrders({5, 6});
+  EXPECT_FALSE(In(two, c, Segment::kOneTimeWonder, Day(300)));
+}
+
+TEST(Spenders, AbsoluteThresholds) {
+  SegmentConfig c = AllDisabled();
+  c.big_spender.enabled = true;
+  c.big_spender.threshold_amount = 5000;
+  c.big_spender.threshold_store_aov_multiple.reset();
+  c.low_spender.enabled = true;
+  c.low_spender.threshold_amount = 2000;
+  c.low_spender.threshold_store_aov_multiple.reset();
+  Profile p;
+  AddOrder(&p, "a", Day(0), 8000);
+  AddOrder(&p, "b", Day(100), 2000);
+  // AOV over 365 days: (8000+2000)/2 = 5000 >= 5000: big spender exactly.
+  EXPECT_TRUE(In(p, c, Segment::kBigSpender, Day(100)));
+  // At day 365 the 8000 order leaves: AOV 2000.
+  ExpectFlip(p, c, Segment::kBigSpender, Day(365), true);
+  // Low spender over 180 days: at day 100 AOV 5000 > 2000; at day 180 the
+  // 8000 order leaves the 180-day lookback: AOV 2000 <= 2000.
+  ExpectFlip(p, c, Segment::kLowSpender, Day(180), false);
+  // Day 100 + 180: no order in the lookback: neither.
+  EXPECT_FALSE(In(p, c, Segment::kLowSpender, Day(280)));
+  ExpectFlip(p, c, Segment::kLowSpender, Day(280), true);
+  c.big_spender.threshold_amount = 5001;
+  EXPECT_FALSE(In(p, c, Segment::kBigSpender, Day(100)));
+}
+
+TEST(Spenders, RelativeToStoreAov) {
+  SegmentConfig c = AllDisabled();
+  c.big_spender.enabled = true;  // 2.0x store AOV, 365 days
+  c.low_spender.enabled = true;  // 0.6x, 180 days
+  Profile p = WithOrders({10}, 3000);
+  PopulationStats stats;
+  stats.windows = {{365, 150000, 100}, {180, 100000, 100}};  // 1500, 1000
+  EXPECT_TRUE(In(p, c, Segment::kBigSpender, Day(11), stats));   // >= 3000
+  EXPECT_FALSE(In(p, c, Segment::kLowSpender, Day(11), stats));  // > 600
+  stats.windows[0].net_revenue = 150100;  // store AOV 1501: threshold 3002
+  EXPECT_FALSE(In(p, c, Segment::kBigSpender, Day(11), stats));
+  Profile small = WithOrders({10}, 600);
+  EXPECT_TRUE(In(small, c, Segment::kLowSpender, Day(11), stats));
+  Profile smaller_not = WithOrders({10}, 601);
+  EXPECT_FALSE(In(smaller_not, c, Segment::kLowSpender, Day(11), stats));
+  c.low_spender.threshold_store_aov_multiple = 0.7;
+  EXPECT_TRUE(In(smaller_not, c, Segment::kLowSpender, Day(11), stats));
+  // Without store orders the relative threshold is undefined: nobody.
+  EXPECT_FALSE(In(p, c, Segment::kBigSpender, Day(11), PopulationStats{}));
+}
+
+TEST(Spenders, RefundLowersAov) {
+  SegmentConfig c = AllDisabled();
+  c.big_spender.enabled = true;
+  c.big_spender.threshold_amount = 5000;
+  c.big_spender.threshold_store_aov_multiple.reset();
+  Profile p = WithOrders({0}, 6000);
+  EXPECT_TRUE(In(p, c, Segment::kBigSpender, Day(1)));
+  ASSERT_TRUE(p.RefundOrder("o0", 1000).ok());
+  EXPECT_TRUE(In(p, c, Segment::kBigSpender, Day(1)));
+  ASSERT_TRUE(p.RefundOrder("o0", 1).ok());
+  EXPECT_FALSE(In(p, c, Segment::kBigSpender, Day(1)));
+}
+
+TEST(LostCustomer, OrderRangeAndInactivity) {
+  SegmentConfig c = AllDisabled();
+  c.lost_customer.enabled = true;
+  Profile p = WithOrders({0, 5});
+  ExpectFlip(p, c, Segment::kLostCustomer, Day(95), false);
+  EXPECT_FALSE(In(WithOrders({0}), c, Segment::kLostCustomer, Day(200)));
+  EXPECT_FALSE(In(WithOrders({0, 1, 2, 3, 4}), c, Segment::kLostCustomer,
+                  Day(200)));
+  c.lost_customer.min_orders = 1;
+  c.lost_customer.max_orders = 1;
+  c.lost_customer.inactive_days = 20;
+  ExpectFlip(WithOrders({0}), c, Segment::kLostCustomer, Day(20), false);
+}
+
+TEST(PurchaseBehaviour, FirstTimeRepeatLapsed) {
+  SegmentConfig c = AllDisabled();
+  c.first_time_buyer.enabled = true;
+  c.repeat_customer.enabled = true;
+  c.lapsed.enabled = true;
+  Profile one = WithOrders({0});
+  EXPECT_TRUE(In(one, c, Segment::kFirstTimeBuyer, Day(0)));
+  EXPECT_FALSE(In(one, c, Segment::kFirstTimeBuyer, Day(0) - kMs));
+  EXPECT_FALSE(In(one, c, Segment::kRepeatCustomer, Day(0)));
+  ExpectFlip(one, c, Segment::kLapsed, Day(60), false);
+  for (int n = 2; n <= 5; ++n) {
+    Profile p;
+    for (int i = 0; i < n; ++i) AddOrder(&p, absl::StrCat(i), Day(i));
+    EXPECT_EQ(In(p, c, Segment::kRepeatCustomer, Day(10)), n <= 4) << n;
+    EXPECT_FALSE(In(p, c, Segment::kFirstTimeBuyer, Day(10)));
+  }
+  c.repeat_customer.min_orders = 3;
+  c.repeat_customer.max_orders = 3;
+  EXPECT_FALSE(In(WithOrders({0, 1}), c, Segment::kRepeatCustomer, Day(2)));
+  EXPECT_TRUE(In(WithOrders({0, 1, 2}), c, Segment::kRepeatCustomer, Day(2)));
+  c.lapsed.inactive_days = 7;
+  ExpectFlip(one, c, Segment::kLapsed, Day(7), false);
+  EXPECT_FALSE(In(Profile(), c, Segment::kLapsed, Day(1000)));
+}
+
+TEST(Vip, CutoffAndMinOrders) {
+  SegmentConfig c = AllDisabled();
+  c.vip.enabled = true;
+  PopulationStats stats;
+  stats.buyers = 10;
+  stats.vip_order_cutoff = 6;
+  EXPECT_TRUE(In(WithOrders({0, 1, 2, 3, 4, 5}), c, Segment::kVip, Day(9),
+                 stats));
+  EXPECT_FALSE(In(WithOrders({0, 1, 2, 3, 4}), c, Segment::kVip, Day(9),
+                  stats));
+  stats.vip_order_cutoff = 1;  // tiny population: VIP still needs 2 orders
+  EXPECT_FALSE(In(WithOrders({0}), c, Segment::kVip, Day(9), stats));
+  EXPECT_TRUE(In(WithOrders({0, 1}), c, Segment::kVip, Day(9), stats));
+  c.vip.min_orders = 3;
+  EXPECT_FALSE(In(WithOrders({0, 1}), c, Segment::kVip, Day(9), stats));
+  stats.vip_order_cutoff.reset();
+  EXPECT_FALSE(In(WithOrders({0, 1, 2, 3}), c, Segment::kVip, Day(9), stats));
+}
+
+TEST(ValueTiers, EveryBuyerInExactlyOneTier) {
+  SegmentConfig c = AllDisabled();
+  c.value_tiers.enabled = true;
+  PopulationStats stats;
+  stats.high_value_cutoff = 5000;
+  stats.medium_value_cutoff = 2000;
+  auto tier = [&](int64_t revenue) {
+    SegmentSet s = ClassifyAt(WithOrders({0}, revenue), c, Day(1), stats).segments;
+    EXPECT_EQ(s.size(), 1) << revenue;
+    return s;
+  };
+  EXPECT_TRUE(tier(5000).Contains(Segment::kHighValue));
+  EXPECT_TRUE(tier(4999).Contains(Segment::kMediumValue));
+  EXPECT_TRUE(tier(2000).Contains(Segment::kMediumValue));
+  EXPECT_TRUE(tier(1999).Contains(Segment::kLowValue));
+  EXPECT_TRUE(tier(0).Contains(Segment::kLowValue));
+  EXPECT_TRUE(ClassifyAt(Profile(), c, Day(1), stats).segments.empty());
+}
+
+TEST(CategoryAffinity, PerCategoryCounts) {
+  SegmentConfig c = AllDisabled();
+  c.category_affinity.enabled = true;
+  Profile p;
+  AddOrder(&p, "a", Day(0), 100, {3, 7});
+  AddOrder(&p, "b", Day(10), 100, {7, 3, 3});  // duplicates merged
+  AddOrder(&p, "c", Day(20), 100, {9});
+  Classification r = ClassifyAt(p, c, Day(20));
+  EXPECT_EQ(r.categories, (std::vector<CategoryId>{3, 7}));
+  // Both lose affinity when the day-0 order leaves the 365-day lookback.
+  EXPECT_EQ(*r.next_change, Day(365));
+  EXPECT_EQ(ClassifyAt(p, c, Day(365) - kMs).categories,
+            (std::vector<CategoryId>{3, 7}));
+  EXPECT_TRUE(ClassifyAt(p, c, Day(365)).categories.empty());
+  c.category_affinity.min_orders = 1;
+  EXPECT_EQ(ClassifyAt(p, c, Day(20)).categories,
+            (std::vector<CategoryId>{3, 7, 9}));
+  c.category_affinity.lookback_days = 15;
+  EXPECT_EQ(ClassifyAt(p, c, Day(20)).categories, (std::vector<CategoryId>{3, 7, 9}));
+  EXPECT_EQ(ClassifyAt(p, c, Day(25)).categories, (std::vector<CategoryId>{9}));
+  ASSERT_TRUE(p.CancelOrder("c").ok());
+  EXPECT_TRUE(ClassifyAt(p, c, Day(25)).categories.empty());
+}
+
+void Message(Profile* p, const std::string& id, absl::Time sent, bool open,
+             bool act) {
+  ASSERT_TRUE(p->MessageSent(id, sent).ok());
+  if (open) {
+    ASSERT_TRUE(p->MessageOpened(id, sent + absl::Minutes(1)).ok());
+  }
+  if (act) {
+    ASSERT_TRUE(p->MessageActed(id, sent + absl::Minutes(2)).ok());
+  }
+}
+
+TEST(Engagement, Levels) {
+  SegmentConfig c = AllDisabled();
+  c.engagement.enabled = true;
+  const absl::Time at = Day(50);
+  // 10 messages: opens/actions decide the level.
+  auto level = [&](int opens, int acts, int n = 10) {
+    Profile p;
+    for (int i = 0; i < n; ++i) {
+      Message(&p, absl::StrCat("m", i), Day(i), i < opens, i < acts);
+    }
+    return ClassifyAt(p, c, at).segments;
+  };
+  EXPECT_EQ(level(5, 2), SegmentSet::FromBits(1u << 18));  // 0.5 / 0.2
+  EXPECT_TRUE(level(5, 1).Contains(Segment::kModeratelyEngaged));
+  EXPECT_TRUE(level(4, 4).Contains(Segment::kModeratelyEngaged));
+  EXPECT_TRUE(level(2, 0).Contains(Segment::kModeratelyEngaged));
+  EXPECT_TRUE(level(1, 0).Contains(Segment::kDisengaged));
+  EXPECT_TRUE(level(0, 0).Contains(Segment::kDisengaged));
+  EXPECT_TRUE(level(2, 2, 2).empty());  // fewer than 3 messages
+  // An action counts as an open.
+  Profile p;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(p.MessageSent(absl::StrCat("m", i), Day(i)).ok());
+  }
+  ASSERT_TRUE(p.MessageActed("m0", Day(1)).ok());
+  ASSERT_TRUE(p.MessageActed("m1", Day(2)).ok());
+  EXPECT_TRUE(ClassifyAt(p, c, Day(10)).segments.Contains(Segment::kHighlyEngaged));
+  // Opens after as_of do not count yet; they become a change instant.
+  EXPECT_TRUE(ClassifyAt(p, c, Day(1) - kMs).segments.empty());  // 2 sent so far
+  Classification r = ClassifyAt(p, c, Day(3) + kMs);
+  EXPECT_TRUE(r.segments.Contains(Segment::kHighlyEngaged));
+  // Messages leave the 90-day window: day 90 m0 leaves -> 3 messages, 1 acted.
+  ExpectFlip(p, c, Segment::kHighlyEngaged, Day(90), true);
+  EXPECT_TRUE(ClassifyAt(p, c, Day(90.5)).segments.Contains(Segment::kModeratelyEngaged));
+}
+
+TEST(AbandonedCart, Window) {
+  SegmentConfig c = AllDisabled();
+  c.abandoned_cart.enabled = true;
+  Profile p;
+  const std::vector<CategoryId> cats = {4, 2};
+  ASSERT_TRUE(p.UpdateCart(Day(1), 5000, cats).ok());
+  ExpectFlip(p, c, Segment::kAbandonedCart, Day(1) + absl::Minutes(60), false);
+  ExpectFlip(p, c, Segment::kAbandonedCart, Day(8), true);
+  EXPECT_EQ(ClassifyAt(p, c, Day(2)).cart_categories,
+            (std::vector<CategoryId>{2, 4}));
+  EXPECT_TRUE(ClassifyAt(p, c, Day(0)).cart_categories.empty());
+  // An order after the update ends it from the order's instant.
+  Profile q = p;
+  AddOrder(&q, "o", Day(3));
+  EXPECT_TRUE(In(q, c, Segment::kAbandonedCart, Day(3) - kMs));
+  EXPECT_FALSE(In(q, c, Segment::kAbandonedCart, Day(3)));
+  // Explicit conversion too.
+  Profile r = p;
+  ASSERT_TRUE(r.ConvertCart(Day(1) + absl::Minutes(10)).ok());
+  EXPECT_FALSE(In(r, c, Segment::kAbandonedCart, Day(2)));
+  c.abandoned_cart.abandon_after_minutes = 30;
+  c.abandoned_cart.window_days = 2;
+  ExpectFlip(p, c, Segment::kAbandonedCart, Day(1) + absl::Minutes(30), false);
+  ExpectFlip(p, c, Segment::kAbandonedCart, Day(3), true);
+}
+
+TEST(Time, EventsAfterAsOfAreIgnoredUntilTheirInstant) {
+  SegmentConfig c = AllDisabled();
+  c.first_time_buyer.enabled = true;
+  c.new_download.enabled = true;
+  Profile p;
+  ASSERT_TRUE(p.Register(Day(0)).ok());
+  AddOrder(&p, "o", Day(5));
+  Classification r = ClassifyAt(p, c, Day(2));
+  EXPECT_TRUE(r.segments.Contains(Segment::kNewDownload));
+  EXPECT_FALSE(r.segments.Contains(Segment::kFirstTimeBuyer));
+  ASSERT_TRUE(r.next_change.has_value());
+  EXPECT_EQ(*r.next_change, Day(5));
+  EXPECT_TRUE(In(p, c, Segment::kFirstTimeBuyer, Day(5)));
+}
+
+TEST(Primary, FollowsPriority) {
+  SegmentConfig c;  // defaults
+  Profile p = WithOrders({0, 1, 2, 3, 4, 5});
+  PopulationStats stats;
+  stats.vip_order_cutoff = 3;
+  Classification r = ClassifyAt(p, c, Day(6), stats);
+  ASSERT_TRUE(r.segments.Contains(Segment::kVip));
+  EXPECT_EQ(r.primary, Segment::kVip);
+  c.primary_priority = {"FREQUENT_BUYER"};
+  EXPECT_EQ(ClassifyAt(p, c, Day(6), stats).primary, Segment::kFrequentBuyer);
+  EXPECT_FALSE(ClassifyAt(Profile(), c, Day(6), stats).primary.has_value());
+}
+
+TEST(Presets, ApplyTheirThresholds) {
+  Profile p = WithOrders({0, 1, 2}, 15000);
+  const SegmentConfig fast = PresetConfig(Preset::kFastFood);
+  EXPECT_TRUE(In(p, fast, Segment::kBigSpender, Day(3)));
+  EXPECT_FALSE(In(p, fast, Segment::kFrequentBuyer, Day(3)));
+  const SegmentConfig elec = PresetConfig(Preset::kElectronics);
+  EXPECT_TRUE(In(p, elec, Segment::kFrequentBuyer, Day(3)));
+  EXPECT_FALSE(In(p, elec, Segment::kBigSpender, Day(3)));
+  ExpectFlip(p, elec, Segment::kFrequentBuyer, Day(120), true);
+  const SegmentConfig grocery = PresetConfig(Preset::kGrocery);
+  EXPECT_FALSE(In(p, grocery, Segment::kLowSpender, Day(3)));
+  EXPECT_TRUE(In(WithOrders({0}, 10000), grocery, Segment::kLowSpender, Day(3)));
+  const SegmentConfig fashion = PresetConfig(Preset::kFashion);
+  EXPECT_FALSE(In(p, fashion, Segment::kFrequentBuyer, Day(3)));
+  EXPECT_TRUE(In(WithOrders({0, 1, 2, 80}), fashion, Segment::kFrequentBuyer,
+                 Day(80)));
+}
+
+TEST(Classifier, RejectsInvalidConfig) {
+  SegmentConfig c;
+  c.vip.top_percent = 0;
+  absl::StatusOr<Classifier> r = Classifier::Create(c, PopulationStats{});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Explain, ReportsCountsAndThresholds) {
+  SegmentConfig c;
+  absl::StatusOr<Classifier> k = Classifier::Create(c, PopulationStats{});
+  ASSERT_TRUE(k.ok());
+  Profile p = WithOrders({0, 1, 2, 3, 4, 5});
+  const auto ex = k->Explain(p.view(), Day(6));
+  bool found = false;
+  for (const SegmentExplanation& e : ex) {
+    if (e.segment == "FREQUENT_BUYER") {
+      found = true;
+      EXPECT_TRUE(e.member);
+      EXPECT_EQ(e.reason, "6 orders in the last 30 days (>= 5)");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace segmentd::engine

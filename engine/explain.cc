@@ -1,0 +1,218 @@
+// Classifier::Explain: human-readable reasons per segment. Not on the hot
+// path; recomputes what it reports with plain loops.
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/classify.h"
+
+namespace segmentd::engine {
+namespace {
+
+std::string Days(Millis ms) {
+  // Whole and fractional days, e.g. "3.5 days".
+  const double days = static_cast<double>(ms) / kMillisPerDay;
+  if (ms % kMillisPerDay == 0) return absl::StrCat(ms / kMillisPerDay, " days");
+  return absl::StrFormat("%.1f days", days);
+}
+
+std::string Money(int64_t minor) {
+  return absl::StrFormat("%d.%02d", minor / 100, (minor < 0 ? -minor : minor) % 100);
+}
+
+}  // namespace
+
+std::vector<SegmentExplanation> Classifier::Explain(
+    const ProfileView& p, absl::Time as_of,
+    const std::function<std::string(CategoryId)>& category_name) const {
+  const Millis t = ToMillis(as_of);
+  Classification c;
+  Evaluate(p, t, &c, nullptr);
+  const SegmentConfig& k = config_;
+  const LifetimeTotals life = ComputeLifetime(p, t);
+
+  auto count_since = [&](Millis window, int64_t* revenue) {
+    int64_t n = 0, rev = 0;
+    for (const OrderFacts& o : p.orders) {
+      if (o.placed_ms > t) break;
+      if (!o.cancelled && o.placed_ms > t - window) {
+        ++n;
+        rev += o.net_amount;
+      }
+    }
+    if (revenue) *revenue = rev;
+    return n;
+  };
+  const std::string since_last =
+      life.orders == 0 ? "no orders"
+                       : absl::StrCat("last order ", Days(t - life.last_order_ms),
+                                      " ago");
+
+  std::vector<SegmentExplanation> out;
+  auto add = [&](Segment s, std::string reason) {
+    if (!enabled_[static_cast<int>(s)]) return;
+    out.push_back({std::string(SegmentName(s)), c.segments.Contains(s),
+                   std::move(reason)});
+  };
+
+  add(Segment::kFrequentBuyer,
+      absl::StrCat(count_since(fb_ms_, nullptr), " orders in the last ",
+                   k.frequent_buyer.window_days, " days (>= ",
+                   k.frequent_buyer.min_orders, ")"));
+  const std::string reg =
+      p.registered_ms == kNeverMillis || p.registered_ms > t
+          ? "not registered"
+          : absl::StrCat("registered ", Days(t - p.registered_ms), " ago");
+  add(Segment::kNewDownload,
+      absl::StrCat(life.orders, " orders; ", reg, " (within ",
+                   k.new_download.max_days, " days, no orders)"));
+  add(Segment::kWindowShopper,
+      absl::StrCat(life.orders, " orders; ", reg, " (at least ",
+                   k.window_shopper.min_days, " days, no orders)"));
+  add(Segment::kNewCustomer,
+      life.orders == 0
+          ? std::string("no orders")
+          : absl::StrCat("first order ", Days(t - life.first_order_ms),
+                         " ago (within ", k.new_customer.window_days,
+                         " days)"));
+  add(Segment::kReturningCustomer,
+      absl::StrCat(count_since(ret_ms_, nullptr), " orders in the last ",
+                   k.returning_customer.window_days, " days (>= ",
+                   k.returning_customer.min_orders, ")"));
+  add(Segment::kLoyalCustomer,
+      absl::StrCat(life.orders, " lifetime orders (>= ",
+                   k.loyal_customer.min_orders, "); ", since_last,
+                   " (within ", k.loyal_customer.active_days, " days)"));
+  add(Segment::kLostLoyalty,
+      absl::StrCat(life.orders, " lifetime orders (>= ",
+                   k.lost_loyalty.min_orders, "); ", since_last,
+                   " (at least ", k.lost_loyalty.inactive_days, " days)"));
+  add(Segment::kOneTimeWonder,
+      absl::StrCat(life.orders, " lifetime orders (exactly 1); ", since_last,
+                   " (at least ", k.one_time_wonder.inactive_days, " days)"));
+  auto spender = [&](Segment s, Millis window, int32_t days, bool absolute,
+                     bool defined, int64_t amount, double threshold,
+                     const char* op) {
+    int64_t rev = 0;
+    const int64_t n = count_since(window, &rev);
+    std::string thr =
+        absolute ? Money(amount)
+                 : (defined ? absl::StrFormat("%.2f (store AOV multiple)",
+                                              threshold / 100.0)
+                            : std::string("undefined (no store orders)"));
+    if (n == 0) {
+      add(s, absl::StrCat("no orders in the last ", days, " days"));
+    } else {
+      add(s, absl::StrFormat("AOV %.2f over %d orders in the last %d days "
+                             "(%s %s)",
+                             static_cast<double>(rev) / n / 100.0, n, days, op,
+                             thr));
+    }
+  };
+  spender(Segment::kBigSpender, big_ms_, k.big_spender.lookback_days,
+          big_absolute_, big_defined_, big_amount_, big_threshold_, ">=");
+  spender(Segment::kLowSpender, low_ms_, k.low_spender.lookback_days,
+          low_absolute_, low_defined_, low_amount_, low_threshold_, "<=");
+  add(Segment::kLostCustomer,
+      absl::StrCat(life.orders, " lifetime orders (in [",
+                   k.lost_customer.min_orders, ", ", k.lost_customer.max_orders,
+                   "]); ", since_last, " (at least ",
+                   k.lost_customer.inactive_days, " days)"));
+  add(Segment::kFirstTimeBuyer,
+      absl::StrCat(life.orders, " lifetime orders (exactly 1)"));
+  add(Segment::kRepeatCustomer,
+      absl::StrCat(life.orders, " lifetime orders (in [",
+                   k.repeat_customer.min_orders, ", ",
+                   k.repeat_customer.max_orders, "])"));
+  add(Segment::kVip,
+      vip_threshold_ == std::numeric_limits<int64_t>::max()
+          ? std::string("no buyers in the population")
+          : absl::StrCat(life.orders, " lifetime orders (>= ", vip_threshold_,
+                         ": top ", k.vip.top_percent, "% of buyers, at least ",
+                         k.vip.min_orders, ")"));
+  const std::string rev = absl::StrCat("lifetime net revenue ",
+                                       Money(life.net_revenue));
+  auto cut = [&](int64_t v) {
+    return v == std::numeric_limits<int64_t>::max() ? std::string("none")
+                                                    : Money(v);
+  };
+  add(Segment::kHighValue,
+      absl::StrCat(rev, " (top ", k.value_tiers.high_percent,
+                   "% cut-off: ", cut(high_cutoff_), ")"));
+  add(Segment::kMediumValue,
+      absl::StrCat(rev, " (top ",
+                   k.value_tiers.high_percent + k.value_tiers.medium_percent,
+                   "% cut-off: ", cut(medium_cutoff_), ")"));
+  add(Segment::kLowValue,
+      life.orders == 0 ? std::string("no orders")
+                       : absl::StrCat(rev, " (bottom ",
+                                      k.value_tiers.low_percent, "%)"));
+  add(Segment::kLapsed, absl::StrCat(since_last, " (at least ",
+                                     k.lapsed.inactive_days, " days)"));
+  {
+    int64_t sent = 0, opened = 0, acted = 0;
+    for (const MessageFacts& m : p.messages) {
+      if (m.sent_ms > t - eng_ms_ && m.sent_ms <= t) {
+        ++sent;
+        opened += m.opened_ms <= t;
+        acted += m.acted_ms <= t;
+      }
+    }
+    const std::string e =
+        sent < eng_min_
+            ? absl::StrCat(sent, " messages sent in the last ",
+                           k.engagement.window_days, " days (fewer than ",
+                           k.engagement.min_messages, ")")
+            : absl::StrFormat(
+                  "%d messages in the last %d days: open rate %.2f, action "
+                  "rate %.2f",
+                  sent, k.engagement.window_days,
+                  static_cast<double>(opened) / sent,
+                  static_cast<double>(acted) / sent);
+    add(Segment::kHighlyEngaged,
+        absl::StrFormat("%s (open >= %.2f and action >= %.2f)", e,
+                        k.engagement.high_open_rate,
+                        k.engagement.high_action_rate));
+    add(Segment::kModeratelyEngaged,
+        absl::StrFormat("%s (open >= %.2f, not highly engaged)", e,
+                        k.engagement.moderate_open_rate));
+    add(Segment::kDisengaged, absl::StrFormat("%s (open < %.2f)", e,
+                                              k.engagement.moderate_open_rate));
+  }
+  add(Segment::kAbandonedCart,
+      !p.has_cart || p.cart.updated_ms > t
+          ? std::string("no cart")
+          : absl::StrCat("cart updated ", Days(t - p.cart.updated_ms),
+                         " ago (between ",
+                         k.abandoned_cart.abandon_after_minutes,
+                         " minutes and ", k.abandoned_cart.window_days,
+                         " days), value ", Money(p.cart.value),
+                         p.cart.converted_ms <= t ? ", converted" : "",
+                         life.orders > 0 && life.last_order_ms > p.cart.updated_ms
+                             ? ", ordered since"
+                             : ""));
+
+  // Category memberships.
+  std::map<CategoryId, int64_t> counts;
+  for (const OrderFacts& o : p.orders) {
+    if (o.placed_ms > t) break;
+    if (o.cancelled || o.placed_ms <= t - cat_ms_) continue;
+    for (uint16_t j = 0; j < o.categories_count; ++j) {
+      ++counts[p.order_categories[o.categories_begin + j]];
+    }
+  }
+  for (CategoryId id : c.categories) {
+    const std::string name =
+        category_name ? category_name(id) : absl::StrCat(id);
+    out.push_back({CategorySegmentName(name), true,
+                   absl::StrCat(counts[id], " orders with ", name,
+                                " in the last ",
+                                k.category_affinity.lookback_days, " days (>= ",
+                                k.category_affinity.min_orders, ")")});
+  }
+  return out;
+}
+
+}  // namespace segmentd::engine

@@ -1,0 +1,399 @@
+#include "engine/profile.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace segmentd::engine {
+namespace {
+
+absl::Status CheckId(absl::string_view what, absl::string_view id) {
+  if (id.empty() || id.size() > kMaxIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": must be 1..", kMaxIdBytes, " bytes, got ", id.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Millis> CheckTime(absl::string_view what, absl::Time t) {
+  if (t < absl::UnixEpoch() || t > FromMillis(kMaxEventMillis)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": instant out of range: ", absl::FormatTime(t)));
+  }
+  return ToMillis(t);
+}
+
+absl::Status CheckAmount(absl::string_view what, int64_t amount) {
+  if (amount < 0 || amount > kMaxAmount) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": must be in [0, ", kMaxAmount, "], got ", amount));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CategoryId>> NormalizeCategories(
+    absl::Span<const CategoryId> categories) {
+  std::vector<CategoryId> out(categories.begin(), categories.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.size() > kMaxCategoriesPerOrder) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("categories: at most ", kMaxCategoriesPerOrder,
+                     " distinct categories, got ", out.size()));
+  }
+  return out;
+}
+
+}  // namespace
+
+uint64_t IdFingerprint(absl::string_view id) {
+  // FNV-1a 64 followed by a 64-bit finalising mix, so that ids differing in
+  // one byte spread over all bits. Part of the storage format: never change.
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : id) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+LifetimeTotals ComputeLifetime(const ProfileView& p, Millis as_of_ms) {
+  LifetimeTotals t;
+  t.orders = p.folded.orders;
+  t.net_revenue = p.folded.net_revenue;
+  if (p.folded.orders > 0) {
+    t.first_order_ms = p.folded.first_order_ms;
+    t.last_order_ms = p.folded.last_order_ms;
+  }
+  for (const OrderFacts& o : p.orders) {
+    if (o.placed_ms > as_of_ms) break;
+    if (o.cancelled) continue;
+    if (t.orders == 0) t.first_order_ms = o.placed_ms;
+    t.last_order_ms = o.placed_ms;
+    ++t.orders;
+    t.net_revenue += o.net_amount;
+  }
+  return t;
+}
+
+ProfileView Profile::view() const {
+  ProfileView v;
+  v.registered_ms = registered_ms_;
+  v.last_activity_ms = last_activity_ms_;
+  v.folded = folded_;
+  v.orders = orders_;
+  v.order_categories = categories_;
+  v.messages = messages_;
+  v.has_cart = has_cart_;
+  v.cart = cart_;
+  v.cart_categories = cart_categories_;
+  return v;
+}
+
+int Profile::FindOrder(uint64_t fp) const {
+  for (size_t i = 0; i < order_ids_.size(); ++i) {
+    if (order_ids_[i] == fp) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int Profile::FindFolded(uint64_t fp) const {
+  for (size_t i = 0; i < folded_orders_.size(); ++i) {
+    if (folded_orders_[i].id_fingerprint == fp) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int Profile::FindMessage(uint64_t fp) const {
+  for (size_t i = 0; i < message_ids_.size(); ++i) {
+    if (message_ids_[i] == fp) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+absl::StatusOr<EventOutcome> Profile::Register(absl::Time registered_at) {
+  absl::StatusOr<Millis> ms = CheckTime("registered_at", registered_at);
+  if (!ms.ok()) return ms.status();
+  if (registration_explicit_ && registered_ms_ == *ms) {
+    return EventOutcome::kDuplicate;
+  }
+  registered_ms_ = *ms;
+  registration_explicit_ = true;
+  return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::PlaceOrder(const OrderPlaced& order) {
+  if (absl::Status s = CheckId("order_id", order.order_id); !s.ok()) return s;
+  absl::StatusOr<Millis> ms = CheckTime("placed_at", order.placed_at);
+  if (!ms.ok()) return ms.status();
+  if (absl::Status s = CheckAmount("amount", order.amount); !s.ok()) return s;
+  absl::StatusOr<std::vector<CategoryId>> cats =
+      NormalizeCategories(order.categories);
+  if (!cats.ok()) return cats.status();
+
+  const uint64_t fp = IdFingerprint(order.order_id);
+  if (FindOrder(fp) >= 0 || FindFolded(fp) >= 0) {
+    return EventOutcome::kDuplicate;
+  }
+  if (!registration_explicit_ && *ms < registered_ms_) registered_ms_ = *ms;
+
+  if (*ms <= folded_.through_ms) {
+    // Older than the fold horizon: straight into the lifetime totals.
+    folded_orders_.push_back({fp, order.amount, false});
+    ++folded_.orders;
+    folded_.net_revenue += order.amount;
+    folded_.first_order_ms = std::min(folded_.first_order_ms, *ms);
+    folded_.last_order_ms = std::max(folded_.last_order_ms, *ms);
+    return EventOutcome::kApplied;
+  }
+
+  OrderFacts facts;
+  facts.placed_ms = *ms;
+  facts.net_amount = order.amount;
+  facts.categories_begin = static_cast<uint32_t>(categories_.size());
+  facts.categories_count = static_cast<uint16_t>(cats->size());
+  categories_.insert(categories_.end(), cats->begin(), cats->end());
+  // Insert after every order placed at or before it (stable for ties).
+  const auto pos = std::upper_bound(
+      orders_.begin(), orders_.end(), *ms,
+      [](Millis t, const OrderFacts& o) { return t < o.placed_ms; });
+  const size_t index = pos - orders_.begin();
+  orders_.insert(pos, facts);
+  order_ids_.insert(order_ids_.begin() + index, fp);
+  return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id) {
+  if (absl::Status s = CheckId("order_id", order_id); !s.ok()) return s;
+  const uint64_t fp = IdFingerprint(order_id);
+  if (const int i = FindOrder(fp); i >= 0) {
+    if (orders_[i].cancelled) return EventOutcome::kDuplicate;
+    orders_[i].cancelled = true;
+    return EventOutcome::kApplied;
+  }
+  if (const int i = FindFolded(fp); i >= 0) {
+    FoldedOrder& f = folded_orders_[i];
+    if (f.cancelled) return EventOutcome::kDuplicate;
+    f.cancelled = true;
+    --folded_.orders;
+    folded_.net_revenue -= f.net_amount;
+    return EventOutcome::kApplied;
+  }
+  return absl::NotFoundError(absl::StrCat("order_id: unknown order"));
+}
+
+absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
+                                                  int64_t amount) {
+  if (absl::Status s = CheckId("order_id", order_id); !s.ok()) return s;
+  if (amount <= 0 || amount > kMaxAmount) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "amount: refund must be in [1, ", kMaxAmount, "], got ", amount));
+  }
+  const uint64_t fp = IdFingerprint(order_id);
+  int64_t* net = nullptr;
+  bool cancelled = false;
+  bool is_folded = false;
+  if (const int i = FindOrder(fp); i >= 0) {
+    net = &orders_[i].net_amount;
+    cancelled = orders_[i].cancelled;
+  } else if (const int j = FindFolded(fp); j >= 0) {
+    net = &folded_orders_[j].net_amount;
+    cancelled = folded_orders_[j].cancelled;
+    is_folded = true;
+  } else {
+    return absl::NotFoundError("order_id: unknown order");
+  }
+  if (cancelled) {
+    return absl::FailedPreconditionError("order_id: order is cancelled");
+  }
+  if (amount > *net) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("amount: refund ", amount,
+                     " exceeds the order's remaining net amount ", *net));
+  }
+  *net -= amount;
+  if (is_folded) folded_.net_revenue -= amount;
+  return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::MessageSent(absl::string_view message_id,
+                                                  absl::Time at) {
+  if (absl::Status s = CheckId("message_id", message_id); !s.ok()) return s;
+  absl::StatusOr<Millis> ms = CheckTime("sent_at", at);
+  if (!ms.ok()) return ms.status();
+  const uint64_t fp = IdFingerprint(message_id);
+  if (FindMessage(fp) >= 0) return EventOutcome::kDuplicate;
+  if (*ms <= folded_.through_ms) return EventOutcome::kIgnored;
+  MessageFacts m;
+  m.sent_ms = *ms;
+  const auto pos = std::upper_bound(
+      messages_.begin(), messages_.end(), *ms,
+      [](Millis t, const MessageFacts& x) { return t < x.sent_ms; });
+  const size_t index = pos - messages_.begin();
+  messages_.insert(pos, m);
+  message_ids_.insert(message_ids_.begin() + index, fp);
+  return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::MessageOpened(
+    absl::string_view message_id, absl::Time at) {
+  if (absl::Status s = CheckId("message_id", message_id); !s.ok()) return s;
+  absl::StatusOr<Millis> ms = CheckTime("opened_at", at);
+  if (!ms.ok()) return ms.status();
+  const int i = FindMessage(IdFingerprint(message_id));
+  if (i < 0) return EventOutcome::kIgnored;
+  MessageFacts& m = messages_[i];
+  if (*ms >= m.opened_ms) return EventOutcome::kDuplicate;
+  m.opened_ms = *ms;
+  return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::MessageActed(absl::string_view message_id,
+                                                   absl::Time at) {
+  if (absl::Status s = CheckId("message_id", message_id); !s.ok()) return s;
+  absl::StatusOr<Millis> ms = CheckTime("acted_at", at);
+  if (!ms.ok()) return ms.status();
+  const int i = FindMessage(IdFingerprint(message_id));
+  if (i < 0) return EventOutcome::kIgnored;
+  MessageFacts& m = messages_[i];
+  if (*ms >= m.acted_ms) return EventOutcome::kDuplicate;
+  m.acted_ms = *ms;
+  m.opened_ms = std::min(m.opened_ms, *ms);
+  return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::UpdateCart(
+    absl::Time at, int64_t value, absl::Span<const CategoryId> categories) {
+  absl::StatusOr<Millis> ms = CheckTime("updated_at", at);
+  if (!ms.ok()) return ms.status();
+  if (absl::Status s = CheckAmount("value", value); !s.ok()) return s;
+  absl::StatusOr<std::vector<CategoryId>> cats = NormalizeCategories(categories);
+  if (!cats.ok()) return cats.status();
+  if (has_cart_ && *ms < cart_.updated_ms) return EventOutcome::kIgnored;
+  if (has_cart_ && *ms == cart_.updated_ms && value == cart_.value &&
+      *cats == cart_categories_) {
+    return EventOutcome::kDuplicate;
+  }
+  has_cart_ = true;
+  cart_.updated_ms = *ms;
+  cart_.value = value;
+  cart_.converted_ms = kNeverMillis;
+  cart_categories_ = *std::move(cats);
+  return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::ConvertCart(absl::Time at) {
+  absl::StatusOr<Millis> ms = CheckTime("converted_at", at);
+  if (!ms.ok()) return ms.status();
+  if (!has_cart_ || *ms < cart_.updated_ms) return EventOutcome::kIgnored;
+  if (*ms >= cart_.converted_ms) return EventOutcome::kDuplicate;
+  cart_.converted_ms = *ms;
+  return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::RecordActivity(absl::Time at) {
+  absl::StatusOr<Millis> ms = CheckTime("active_at", at);
+  if (!ms.ok()) return ms.status();
+  if (last_activity_ms_ != kNeverMillis && *ms <= last_activity_ms_) {
+    return EventOutcome::kDuplicate;
+  }
+  last_activity_ms_ = *ms;
+  return EventOutcome::kApplied;
+}
+
+int Profile::Fold(absl::Time horizon) {
+  const Millis h = ToMillis(horizon);
+  if (h <= folded_.through_ms) return 0;
+  folded_.through_ms = h;
+  size_t n = 0;
+  while (n < orders_.size() && orders_[n].placed_ms <= h) {
+    const OrderFacts& o = orders_[n];
+    folded_orders_.push_back({order_ids_[n], o.net_amount, o.cancelled});
+    if (!o.cancelled) {
+      ++folded_.orders;
+      folded_.net_revenue += o.net_amount;
+      folded_.first_order_ms = std::min(folded_.first_order_ms, o.placed_ms);
+      folded_.last_order_ms = std::max(folded_.last_order_ms, o.placed_ms);
+    }
+    ++n;
+  }
+  if (n > 0) {
+    orders_.erase(orders_.begin(), orders_.begin() + n);
+    order_ids_.erase(order_ids_.begin(), order_ids_.begin() + n);
+    // Compact the category pool.
+    std::vector<CategoryId> pool;
+    pool.reserve(categories_.size());
+    for (OrderFacts& o : orders_) {
+      const uint32_t begin = static_cast<uint32_t>(pool.size());
+      pool.insert(pool.end(), categories_.begin() + o.categories_begin,
+                  categories_.begin() + o.categories_begin + o.categories_count);
+      o.categories_begin = begin;
+    }
+    categories_ = std::move(pool);
+  }
+  size_t m = 0;
+  while (m < messages_.size() && messages_[m].sent_ms <= h) ++m;
+  messages_.erase(messages_.begin(), messages_.begin() + m);
+  message_ids_.erase(message_ids_.begin(), message_ids_.begin() + m);
+  return static_cast<int>(n);
+}
+
+bool operator==(const Profile& a, const Profile& b) {
+  if (a.registered_ms_ != b.registered_ms_ ||
+      a.registration_explicit_ != b.registration_explicit_ ||
+      a.last_activity_ms_ != b.last_activity_ms_ ||
+      a.folded_.orders != b.folded_.orders ||
+      a.folded_.net_revenue != b.folded_.net_revenue ||
+      a.folded_.through_ms != b.folded_.through_ms ||
+      a.folded_.first_order_ms != b.folded_.first_order_ms ||
+      a.folded_.last_order_ms != b.folded_.last_order_ms ||
+      a.folded_orders_.size() != b.folded_orders_.size() ||
+      a.orders_.size() != b.orders_.size() ||
+      a.order_ids_ != b.order_ids_ || a.message_ids_ != b.message_ids_ ||
+      a.messages_.size() != b.messages_.size() || a.has_cart_ != b.has_cart_) {
+    return false;
+  }
+  for (size_t i = 0; i < a.folded_orders_.size(); ++i) {
+    const auto& x = a.folded_orders_[i];
+    const auto& y = b.folded_orders_[i];
+    if (x.id_fingerprint != y.id_fingerprint || x.net_amount != y.net_amount ||
+        x.cancelled != y.cancelled) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < a.orders_.size(); ++i) {
+    const OrderFacts& x = a.orders_[i];
+    const OrderFacts& y = b.orders_[i];
+    if (x.placed_ms != y.placed_ms || x.net_amount != y.net_amount ||
+        x.cancelled != y.cancelled || x.categories_count != y.categories_count ||
+        !std::equal(a.categories_.begin() + x.categories_begin,
+                    a.categories_.begin() + x.categories_begin + x.categories_count,
+                    b.categories_.begin() + y.categories_begin)) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < a.messages_.size(); ++i) {
+    const MessageFacts& x = a.messages_[i];
+    const MessageFacts& y = b.messages_[i];
+    if (x.sent_ms != y.sent_ms || x.opened_ms != y.opened_ms ||
+        x.acted_ms != y.acted_ms) {
+      return false;
+    }
+  }
+  if (a.has_cart_) {
+    if (a.cart_.updated_ms != b.cart_.updated_ms ||
+        a.cart_.value != b.cart_.value ||
+        a.cart_.converted_ms != b.cart_.converted_ms ||
+        a.cart_categories_ != b.cart_categories_) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace segmentd::engine

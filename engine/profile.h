@@ -1,0 +1,253 @@
+#ifndef SEGMENTD_ENGINE_PROFILE_H_
+#define SEGMENTD_ENGINE_PROFILE_H_
+
+// A customer profile: the facts the segment rules need about one customer of
+// one tenant, and the pure mutation functions that apply events to it.
+//
+// Layout. Orders are kept in ascending `placed_ms` order as flat 24-byte
+// records; their categories live in one shared pool; string ids are kept only
+// as 64-bit fingerprints (for idempotency). Orders placed at or before a fold
+// horizon are folded into lifetime totals (FoldedTotals) and keep only their
+// fingerprint and net amount, so a late cancel or refund stays exact and a
+// re-sent old order is still recognised. Engagement is kept per message sent
+// (sent/opened/acted instants); messages are dropped at the fold horizon. Only
+// the latest cart is kept.
+//
+// Semantics chosen where SPEC.md is silent (details in docs/engine.md):
+//  - Cancellations and refunds are corrections: they apply retroactively, at
+//    every evaluation instant, not from the instant they were received.
+//  - A refund larger than the order's remaining net amount is rejected
+//    (InvalidArgument) and changes nothing; a fully refunded order still
+//    counts as an order, with net amount 0.
+//  - An order re-sent with a known order id is a no-op (kDuplicate), even if
+//    its fields differ; the first version wins.
+//  - Engagement is per message id: a message counts in the window by its sent
+//    instant; it counts as opened if opened (or acted on: an action implies an
+//    open) at or before the evaluation instant. Repeated opens/actions keep
+//    the earliest instant. Opens of unknown messages are ignored (kIgnored).
+//  - A customer first seen through an order is registered at its earliest
+//    order's time until Register() says otherwise.
+//
+// Thread-safety: a Profile is a value; const methods may be called
+// concurrently, mutations need exclusive access.
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "engine/segment.h"
+#include "engine/time_ms.h"
+
+namespace segmentd::engine {
+
+// Limits on event input (violations are InvalidArgument).
+inline constexpr size_t kMaxIdBytes = 256;            // order / message ids
+inline constexpr size_t kMaxCategoriesPerOrder = 64;  // also per cart
+inline constexpr int64_t kMaxAmount = 1'000'000'000'000;  // minor units
+// Accepted instants: [1970-01-01, kMaxEventMillis].
+inline constexpr Millis kMaxEventMillis = 100'000'000'000'000;  // year ~5138
+
+// One order as the rules see it.
+struct OrderFacts {
+  Millis placed_ms = 0;
+  int64_t net_amount = 0;         // minor units, after refunds; >= 0
+  uint32_t categories_begin = 0;  // index into ProfileView::order_categories
+  uint16_t categories_count = 0;  // categories are sorted and distinct
+  bool cancelled = false;         // a cancelled order counts for nothing
+};
+
+// One message sent to the customer. Absent instants are kNeverMillis.
+struct MessageFacts {
+  Millis sent_ms = 0;
+  Millis opened_ms = kNeverMillis;  // <= acted_ms whenever acted
+  Millis acted_ms = kNeverMillis;
+};
+
+// The latest cart.
+struct CartFacts {
+  Millis updated_ms = 0;
+  int64_t value = 0;                   // minor units
+  Millis converted_ms = kNeverMillis;  // explicit conversion, if any
+};
+
+// Orders folded out of the per-order list (placed at or before through_ms).
+struct FoldedTotals {
+  int64_t orders = 0;       // valid (not cancelled) folded orders
+  int64_t net_revenue = 0;  // their net amounts
+  // All folded orders were placed at or before this; kNothingFolded if none.
+  Millis through_ms = kNothingFolded;
+  // Earliest / latest placement among folded orders ever valid. After a
+  // folded order is cancelled these are kept as they were (they only matter
+  // for display: every folded order is older than every rule window).
+  Millis first_order_ms = kNeverMillis;
+  Millis last_order_ms = kNothingFolded;
+
+  static constexpr Millis kNothingFolded = std::numeric_limits<Millis>::min();
+};
+
+// A read-only view of one profile, the input of classification and stats.
+// Cheap to copy; valid while the Profile (or Population) it came from is
+// alive and unmodified.
+struct ProfileView {
+  Millis registered_ms = kNeverMillis;  // kNeverMillis: never registered
+  Millis last_activity_ms = kNeverMillis;
+  FoldedTotals folded;
+  absl::Span<const OrderFacts> orders;         // ascending placed_ms
+  absl::Span<const CategoryId> order_categories;
+  absl::Span<const MessageFacts> messages;     // ascending sent_ms
+  bool has_cart = false;
+  CartFacts cart;
+  absl::Span<const CategoryId> cart_categories;  // sorted, distinct
+};
+
+// Lifetime order totals at an instant: folded totals plus valid orders placed
+// at or before it. A customer with orders > 0 is a "buyer".
+struct LifetimeTotals {
+  int64_t orders = 0;
+  int64_t net_revenue = 0;
+  Millis first_order_ms = kNeverMillis;  // kNeverMillis if no order
+  Millis last_order_ms = kNeverMillis;   // kNeverMillis if no order
+
+  friend bool operator==(const LifetimeTotals& a, const LifetimeTotals& b) {
+    return a.orders == b.orders && a.net_revenue == b.net_revenue &&
+           a.first_order_ms == b.first_order_ms &&
+           a.last_order_ms == b.last_order_ms;
+  }
+};
+
+// Returns the lifetime totals of `profile` counting orders placed <= as_of.
+LifetimeTotals ComputeLifetime(const ProfileView& profile, Millis as_of_ms);
+
+// What an event did to a profile.
+enum class EventOutcome {
+  kApplied,    // the profile changed
+  kDuplicate,  // already known (same order id, same message open, ...)
+  kIgnored,    // valid but cannot affect any rule (e.g. stale cart update)
+};
+
+// An order placed, as received.
+struct OrderPlaced {
+  absl::string_view order_id;  // 1..kMaxIdBytes bytes
+  absl::Time placed_at;
+  int64_t amount = 0;  // minor units, [0, kMaxAmount]
+  absl::Span<const CategoryId> categories;  // any order; duplicates merged
+};
+
+// Returns the stable 64-bit fingerprint the profile stores for a string id.
+// The function is part of the storage format: it never changes.
+uint64_t IdFingerprint(absl::string_view id);
+
+class Profile {
+ public:
+  Profile() = default;
+
+  // Returns a view for classification and stats.
+  ProfileView view() const;
+
+  // Sets the registration (install / sign-up) instant. Overrides the
+  // registration implied by orders. kDuplicate if already exactly that.
+  absl::StatusOr<EventOutcome> Register(absl::Time registered_at);
+
+  // Adds an order. kDuplicate if the order id is known (live or folded). An
+  // order placed at or before the fold horizon goes straight into the folded
+  // totals.
+  absl::StatusOr<EventOutcome> PlaceOrder(const OrderPlaced& order);
+
+  // Cancels a known order: it no longer counts anywhere. kDuplicate if already
+  // cancelled; NotFound if the id is unknown.
+  absl::StatusOr<EventOutcome> CancelOrder(absl::string_view order_id);
+
+  // Lowers a known order's net amount by `amount` (> 0). InvalidArgument if
+  // `amount` exceeds the remaining net amount; FailedPrecondition if the
+  // order is cancelled; NotFound if unknown. Refunds carry no id of their own:
+  // the caller must not deliver one refund twice.
+  absl::StatusOr<EventOutcome> RefundOrder(absl::string_view order_id,
+                                           int64_t amount);
+
+  // Engagement, per message id. A message sent at or before the fold horizon
+  // is ignored (it can no longer be inside the engagement window).
+  absl::StatusOr<EventOutcome> MessageSent(absl::string_view message_id,
+                                           absl::Time at);
+  absl::StatusOr<EventOutcome> MessageOpened(absl::string_view message_id,
+                                             absl::Time at);
+  // Acting (click, reply) on a message also counts as opening it.
+  absl::StatusOr<EventOutcome> MessageActed(absl::string_view message_id,
+                                            absl::Time at);
+
+  // Replaces the cart with a newer version; an update older than the current
+  // cart is kIgnored.
+  absl::StatusOr<EventOutcome> UpdateCart(
+      absl::Time at, int64_t value, absl::Span<const CategoryId> categories);
+
+  // Marks the current cart converted at `at` (an order placed after the last
+  // update has the same effect without this call). kIgnored if there is no
+  // cart or `at` is before its last update.
+  absl::StatusOr<EventOutcome> ConvertCart(absl::Time at);
+
+  // Records app activity (open / browse); keeps the latest instant.
+  absl::StatusOr<EventOutcome> RecordActivity(absl::Time at);
+
+  // Folds orders placed at or before `horizon` into lifetime totals and drops
+  // messages sent at or before it. Use horizon = as_of - LongestWindowDays
+  // (config) days; results at any instant >= horizon + that window are
+  // unchanged by folding. Raising a window later cannot bring folded orders
+  // back: they stay in the lifetime totals only. Returns the number of orders
+  // folded.
+  int Fold(absl::Time horizon);
+
+  // Accessors (mostly for tests and the codec).
+  Millis registered_ms() const { return registered_ms_; }
+  bool registration_explicit() const { return registration_explicit_; }
+  const std::vector<OrderFacts>& orders() const { return orders_; }
+  const std::vector<uint64_t>& order_ids() const { return order_ids_; }
+  const std::vector<CategoryId>& category_pool() const { return categories_; }
+  const std::vector<MessageFacts>& messages() const { return messages_; }
+  const std::vector<uint64_t>& message_ids() const { return message_ids_; }
+  const FoldedTotals& folded() const { return folded_; }
+
+  // A folded order: enough to apply a late cancel or refund exactly.
+  struct FoldedOrder {
+    uint64_t id_fingerprint = 0;
+    int64_t net_amount = 0;
+    bool cancelled = false;
+  };
+  const std::vector<FoldedOrder>& folded_orders() const {
+    return folded_orders_;
+  }
+
+  // Logical equality (same facts; category pool layout may differ).
+  friend bool operator==(const Profile& a, const Profile& b);
+  friend bool operator!=(const Profile& a, const Profile& b) {
+    return !(a == b);
+  }
+
+ private:
+  friend class ProfileCodec;
+
+  int FindOrder(uint64_t fp) const;
+  int FindFolded(uint64_t fp) const;
+  int FindMessage(uint64_t fp) const;
+
+  Millis registered_ms_ = kNeverMillis;
+  bool registration_explicit_ = false;
+  Millis last_activity_ms_ = kNeverMillis;
+  FoldedTotals folded_;
+  std::vector<FoldedOrder> folded_orders_;  // in fold order
+  std::vector<OrderFacts> orders_;          // ascending placed_ms
+  std::vector<uint64_t> order_ids_;         // parallel to orders_
+  std::vector<CategoryId> categories_;      // pool for orders_
+  std::vector<MessageFacts> messages_;      // ascending sent_ms
+  std::vector<uint64_t> message_ids_;       // parallel to messages_
+  bool has_cart_ = false;
+  CartFacts cart_;
+  std::vector<CategoryId> cart_categories_;
+};
+
+}  // namespace segmentd::engine
+
+#endif  // SEGMENTD_ENGINE_PROFILE_H_

@@ -1,0 +1,146 @@
+#include "engine/profile.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace segmentd::engine {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+absl::Time Day(double d) { return kT0 + absl::Hours(24) * d; }
+
+absl::StatusOr<EventOutcome> Place(Profile& p, absl::string_view id,
+                                   absl::Time at, int64_t amount,
+                                   std::vector<CategoryId> cats = {}) {
+  OrderPlaced o;
+  o.order_id = id;
+  o.placed_at = at;
+  o.amount = amount;
+  o.categories = cats;
+  return p.PlaceOrder(o);
+}
+
+TEST(Profile, OrdersAreSortedAndIdempotent) {
+  Profile p;
+  EXPECT_EQ(*Place(p, "b", Day(2), 200), EventOutcome::kApplied);
+  EXPECT_EQ(*Place(p, "a", Day(1), 100), EventOutcome::kApplied);
+  EXPECT_EQ(*Place(p, "a", Day(5), 999), EventOutcome::kDuplicate);
+  ASSERT_EQ(p.orders().size(), 2u);
+  EXPECT_EQ(p.orders()[0].net_amount, 100);
+  EXPECT_EQ(p.orders()[1].net_amount, 200);
+  // First seen through an order: registered at the earliest order.
+  EXPECT_EQ(p.registered_ms(), ToMillis(Day(1)));
+  EXPECT_FALSE(p.registration_explicit());
+  ASSERT_TRUE(p.Register(Day(-10)).ok());
+  EXPECT_EQ(*p.Register(Day(-10)), EventOutcome::kDuplicate);
+  EXPECT_EQ(*Place(p, "c", Day(-20), 1), EventOutcome::kApplied);
+  EXPECT_EQ(p.registered_ms(), ToMillis(Day(-10)));  // explicit wins
+}
+
+TEST(Profile, RejectsBadInput) {
+  Profile p;
+  EXPECT_EQ(Place(p, "", Day(1), 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Place(p, std::string(257, 'x'), Day(1), 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Place(p, "x", Day(1), -1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Place(p, "x", absl::InfiniteFuture(), 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<CategoryId> many(65);
+  for (int i = 0; i < 65; ++i) many[i] = i;
+  EXPECT_EQ(Place(p, "x", Day(1), 1, many).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(p.orders().empty());
+}
+
+TEST(Profile, CancelAndRefund) {
+  Profile p;
+  ASSERT_TRUE(Place(p, "a", Day(1), 1000).ok());
+  EXPECT_EQ(*p.RefundOrder("a", 300), EventOutcome::kApplied);
+  EXPECT_EQ(p.orders()[0].net_amount, 700);
+  EXPECT_EQ(p.RefundOrder("a", 701).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(p.orders()[0].net_amount, 700);
+  EXPECT_EQ(*p.RefundOrder("a", 700), EventOutcome::kApplied);
+  EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(2))).orders, 1);
+  EXPECT_EQ(p.RefundOrder("zz", 1).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(p.RefundOrder("a", 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*p.CancelOrder("a"), EventOutcome::kApplied);
+  EXPECT_EQ(*p.CancelOrder("a"), EventOutcome::kDuplicate);
+  EXPECT_EQ(p.RefundOrder("a", 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(p.CancelOrder("zz").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(2))).orders, 0);
+}
+
+TEST(Profile, FoldKeepsTotalsAndIdempotency) {
+  Profile p;
+  ASSERT_TRUE(Place(p, "a", Day(1), 1000, {1, 2}).ok());
+  ASSERT_TRUE(Place(p, "b", Day(2), 2000, {3}).ok());
+  ASSERT_TRUE(Place(p, "c", Day(400), 4000, {4}).ok());
+  ASSERT_TRUE(p.CancelOrder("b").ok());
+  const LifetimeTotals before = ComputeLifetime(p.view(), ToMillis(Day(500)));
+  EXPECT_EQ(p.Fold(Day(10)), 2);
+  EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(500))), before);
+  EXPECT_EQ(before.orders, 2);
+  EXPECT_EQ(before.net_revenue, 5000);
+  ASSERT_EQ(p.orders().size(), 1u);
+  EXPECT_EQ(p.category_pool(), std::vector<CategoryId>{4});
+  // Re-sent folded order: duplicate.
+  EXPECT_EQ(*Place(p, "a", Day(1), 1000), EventOutcome::kDuplicate);
+  // Late order older than the horizon goes straight into the totals.
+  EXPECT_EQ(*Place(p, "d", Day(3), 500), EventOutcome::kApplied);
+  EXPECT_EQ(p.folded().orders, 2);
+  EXPECT_EQ(p.folded().net_revenue, 1500);
+  // Refund and cancel of folded orders stay exact.
+  EXPECT_EQ(*p.RefundOrder("a", 400), EventOutcome::kApplied);
+  EXPECT_EQ(p.folded().net_revenue, 1100);
+  EXPECT_EQ(*p.CancelOrder("a"), EventOutcome::kApplied);
+  EXPECT_EQ(p.folded().orders, 1);
+  EXPECT_EQ(p.folded().net_revenue, 500);
+  EXPECT_EQ(p.RefundOrder("b", 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Profile, MessagesPerId) {
+  Profile p;
+  EXPECT_EQ(*p.MessageSent("m", Day(1)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.MessageSent("m", Day(1)), EventOutcome::kDuplicate);
+  EXPECT_EQ(*p.MessageOpened("m", Day(3)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.MessageOpened("m", Day(4)), EventOutcome::kDuplicate);
+  EXPECT_EQ(*p.MessageOpened("m", Day(2)), EventOutcome::kApplied);  // earlier
+  EXPECT_EQ(p.messages()[0].opened_ms, ToMillis(Day(2)));
+  EXPECT_EQ(*p.MessageActed("m", Day(1.5)), EventOutcome::kApplied);
+  EXPECT_EQ(p.messages()[0].opened_ms, ToMillis(Day(1.5)));
+  EXPECT_EQ(*p.MessageOpened("unknown", Day(2)), EventOutcome::kIgnored);
+  p.Fold(Day(1));
+  EXPECT_TRUE(p.messages().empty());
+  EXPECT_EQ(*p.MessageSent("old", Day(0.5)), EventOutcome::kIgnored);
+}
+
+TEST(Profile, CartAndActivity) {
+  Profile p;
+  EXPECT_EQ(*p.ConvertCart(Day(1)), EventOutcome::kIgnored);
+  EXPECT_EQ(*p.UpdateCart(Day(2), 100, std::vector<CategoryId>{5, 1, 5}),
+            EventOutcome::kApplied);
+  EXPECT_EQ(p.view().cart_categories.size(), 2u);
+  EXPECT_EQ(*p.UpdateCart(Day(1), 100, {}), EventOutcome::kIgnored);
+  EXPECT_EQ(*p.ConvertCart(Day(3)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.ConvertCart(Day(4)), EventOutcome::kDuplicate);
+  EXPECT_EQ(*p.RecordActivity(Day(5)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RecordActivity(Day(4)), EventOutcome::kDuplicate);
+  EXPECT_EQ(p.view().last_activity_ms, ToMillis(Day(5)));
+}
+
+TEST(Profile, FingerprintIsStable) {
+  // Part of the storage format: these values must never change.
+  EXPECT_EQ(IdFingerprint("order-1"), IdFingerprint("order-1"));
+  EXPECT_NE(IdFingerprint("order-1"), IdFingerprint("order-2"));
+  EXPECT_EQ(IdFingerprint("order-1"), 0x491b422e3af0d9a5ULL);  // golden
+}
+
+}  // namespace
+}  // namespace segmentd::engine
