@@ -1,0 +1,172 @@
+#ifndef SEGMENTD_STORE_CUSTOMER_STORE_H_
+#define SEGMENTD_STORE_CUSTOMER_STORE_H_
+
+// CustomerStore: where one tenant's customers, their membership, the schedule of
+// time-driven changes, the change stream, the tenant's config and its category
+// dictionary live. Redis is the implementation that counts (redis_customer_store.h);
+// MemoryCustomerStore is a faithful in-process fake for unit tests.
+//
+// Concurrency model: optimistic. Read() returns each customer's state with a
+// version; Write() commits a new state only if the stored version still equals
+// the one read (else the caller re-reads, re-applies and retries). Each
+// committed write is atomic: profile + membership + segment member sets +
+// schedule + change-stream entries + measure indexes change together or not
+// at all. So any number of segmentd processes can share one Redis.
+//
+// All methods are thread-safe. Errors: UNAVAILABLE when the backing store
+// cannot be reached (nothing is acknowledged then), DATA_LOSS for stored data
+// that cannot be decoded, INVALID_ARGUMENT for bad input (naming it).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+
+namespace segmentd::store {
+
+// What made a membership change (mirrors segmentd.v1.ChangeCause).
+enum class ChangeCause : uint8_t { kEvent = 1, kTime = 2, kConfig = 3, kStatistics = 4 };
+
+// A customer's stored state. version 0 means "not stored yet" (then the other
+// fields are empty).
+struct CustomerState {
+  std::string customer_id;
+  int64_t version = 0;
+  // Ordinal: a dense per-tenant number (1, 2, 3, ...) given to each customer
+  // when first written, never reused; in-memory bitmap indexes use it.
+  uint32_t ordinal = 0;
+  // The engine's encoded profile (engine::ProfileCodec); opaque here.
+  std::string profile;
+  // The encoded membership (opaque here; the server encodes it).
+  std::string membership;
+  // Names of the segments the customer is in, e.g. "VIP", "category:shoes".
+  std::vector<std::string> segments;
+  std::optional<absl::Time> next_change;
+};
+
+// One new state to commit.
+struct CustomerWrite {
+  std::string customer_id;
+  // Must equal the stored version (0: the customer must not exist yet).
+  int64_t expected_version = 0;
+  std::string profile;
+  std::string membership;
+  // The full new segment-name list; the store derives entered/left by comparing
+  // with the stored list, updates the member sets and appends one change-stream
+  // entry per difference.
+  std::vector<std::string> segments;
+  // When membership next changes by time alone; nullopt: never (removed from
+  // the schedule).
+  std::optional<absl::Time> next_change;
+  ChangeCause cause = ChangeCause::kEvent;
+  // The instant of the change (stamped on change-stream entries).
+  absl::Time changed_at;
+  // Measures indexed for population statistics (sorted sets by value):
+  // lifetime valid orders and lifetime net revenue.
+  int64_t lifetime_orders = 0;
+  int64_t lifetime_revenue = 0;
+};
+
+// One entry of the tenant's change stream.
+struct StoredChange {
+  // Opaque, ordered position (Redis stream id "ms-seq").
+  std::string position;
+  std::string customer_id;
+  std::string segment;
+  bool entered = false;
+  absl::Time changed_at;
+  ChangeCause cause = ChangeCause::kEvent;
+};
+
+// A versioned opaque blob (the tenant's config).
+struct VersionedBlob {
+  int64_t version = 0;
+  std::string bytes;
+  absl::Time updated_at;
+};
+
+// A page of a scan over ids.
+struct IdPage {
+  std::vector<std::string> ids;
+  // Pass back to continue; empty when the scan is complete.
+  std::string next_cursor;
+};
+
+class CustomerStore {
+ public:
+  virtual ~CustomerStore() = default;
+
+  // Returns the states of `customer_ids`, in order (absent ones: version 0).
+  virtual absl::StatusOr<std::vector<CustomerState>> Read(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids) = 0;
+
+  // Commits each write whose expected_version matches; returns, per write, true
+  // when committed and false on a version conflict. Writes to distinct customers
+  // are independent (one conflict does not stop the others). A write is
+  // acknowledged only once the backing store has it.
+  virtual absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
+                                                  absl::Span<const CustomerWrite> writes) = 0;
+
+  // Returns up to `limit` customers whose next_change <= `now`, earliest first.
+  virtual absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
+                                                       int limit) = 0;
+  // Returns the earliest scheduled next_change of the tenant, if any.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) = 0;
+
+  // Returns the number of members of `segment`.
+  virtual absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant,
+                                              absl::string_view segment) = 0;
+  // Pages through the members of `segment` (each member once if it stays a
+  // member during the scan; order unspecified). `count` is a hint.
+  virtual absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,
+                                             absl::string_view cursor, int count) = 0;
+  // Pages through every customer of the tenant.
+  virtual absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant,
+                                               absl::string_view cursor, int count) = 0;
+  // Customers whose lifetime order count / revenue lies in [lo, hi).
+  virtual absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant,
+                                                                     int64_t lo, int64_t hi) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant,
+                                                                      int64_t lo, int64_t hi) = 0;
+  // Number of buyers (customers with lifetime_orders >= 1), and the value of the
+  // measure at 1-based place `rank` counting from the highest (nullopt when
+  // rank is outside [1, buyers]).
+  virtual absl::StatusOr<int64_t> Buyers(absl::string_view tenant) = 0;
+  virtual absl::StatusOr<std::optional<int64_t>> OrdersAtRank(absl::string_view tenant,
+                                                              int64_t rank) = 0;
+  virtual absl::StatusOr<std::optional<int64_t>> RevenueAtRank(absl::string_view tenant,
+                                                               int64_t rank) = 0;
+
+  // Returns up to `limit` change-stream entries after `after` ("" = from the
+  // oldest retained), waiting up to `wait` for one to arrive when there are
+  // none yet (zero: do not wait).
+  virtual absl::StatusOr<std::vector<StoredChange>> ReadChanges(absl::string_view tenant,
+                                                                absl::string_view after, int limit,
+                                                                absl::Duration wait) = 0;
+  // Returns the position of the newest change-stream entry ("0-0" when empty).
+  virtual absl::StatusOr<std::string> LastChangePosition(absl::string_view tenant) = 0;
+
+  // The tenant's config: nullopt when none was stored. WriteConfig stores
+  // version expected_version + 1 iff the stored version equals expected_version
+  // (0: none stored) and returns the new version, or ABORTED on a mismatch.
+  virtual absl::StatusOr<std::optional<VersionedBlob>> ReadConfig(absl::string_view tenant) = 0;
+  virtual absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
+                                              absl::string_view bytes, absl::Time at) = 0;
+
+  // Returns the ids of category names, giving new names the next free ids
+  // (0, 1, 2, ... per tenant) atomically; RESOURCE_EXHAUSTED past 65535 ids.
+  virtual absl::StatusOr<std::vector<uint16_t>> InternCategories(
+      absl::string_view tenant, absl::Span<const std::string> names) = 0;
+  // Returns every category name, indexed by id.
+  virtual absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) = 0;
+};
+
+}  // namespace segmentd::store
+
+#endif  // SEGMENTD_STORE_CUSTOMER_STORE_H_
