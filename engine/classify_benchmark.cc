@@ -1,0 +1,122 @@
+// Full evaluation of a generated tenant against every segment.
+//
+//   bazel run -c opt //engine:classify_benchmark -- --customers=1000000
+//
+// Setup (not timed): generate N customers (seeded), build their profiles
+// through the mutation API, fold at now - longest window, pack them into a
+// Population. Timed:
+//   BM_ComputeStats   population statistics (cut-offs, store AOV) from scratch
+//   BM_ClassifyAll    classification of every customer incl. next_change
+//   BM_FullEvaluation both: what a full re-evaluation costs
+
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+
+#include "engine/classify.h"
+#include "engine/generator.h"
+#include "engine/population.h"
+#include "engine/stats.h"
+
+namespace segmentd::engine {
+namespace {
+
+int64_t g_customers = 1'000'000;
+
+struct World {
+  GeneratorOptions options;
+  SegmentConfig config;
+  Population population;
+  int64_t orders = 0;
+};
+
+const World& GetWorld() {
+  static const World* const world = [] {
+    auto* w = new World;
+    const absl::Time horizon =
+        w->options.now - absl::Hours(24) * LongestWindowDays(w->config);
+    w->population.Reserve(g_customers, g_customers * 3);
+    for (int64_t i = 0; i < g_customers; ++i) {
+      const GeneratedCustomer c = GenerateCustomer(w->options, i);
+      w->orders += c.orders.size();
+      absl::StatusOr<Profile> p = BuildProfile(c, horizon);
+      if (!p.ok()) {
+        std::cerr << p.status() << "\n";
+        std::abort();
+      }
+      w->population.Add(p->view());
+    }
+    return w;
+  }();
+  return *world;
+}
+
+PopulationStats Stats(const World& w) {
+  StatsBuilder b(w.config, w.options.now);
+  for (size_t i = 0; i < w.population.size(); ++i) b.Add(w.population.view(i));
+  return b.Build();
+}
+
+int64_t ClassifyAll(const World& w, const Classifier& k) {
+  Classification out;
+  int64_t members = 0;
+  for (size_t i = 0; i < w.population.size(); ++i) {
+    k.Classify(w.population.view(i), w.options.now, &out);
+    members += out.segments.size() + out.categories.size() +
+               out.next_change.has_value();
+  }
+  return members;
+}
+
+void BM_ComputeStats(benchmark::State& state) {
+  const World& w = GetWorld();
+  for (auto _ : state) {
+    PopulationStats s = Stats(w);
+    benchmark::DoNotOptimize(s);
+  }
+  state.counters["customers"] = w.population.size();
+  state.counters["orders"] = w.orders;
+}
+
+void BM_ClassifyAll(benchmark::State& state) {
+  const World& w = GetWorld();
+  const Classifier k = *Classifier::Create(w.config, Stats(w));
+  for (auto _ : state) benchmark::DoNotOptimize(ClassifyAll(w, k));
+  state.counters["ns_per_customer"] = benchmark::Counter(
+      w.population.size(), benchmark::Counter::kIsIterationInvariantRate |
+                               benchmark::Counter::kInvert);
+}
+
+void BM_FullEvaluation(benchmark::State& state) {
+  const World& w = GetWorld();
+  for (auto _ : state) {
+    const Classifier k = *Classifier::Create(w.config, Stats(w));
+    benchmark::DoNotOptimize(ClassifyAll(w, k));
+  }
+  state.counters["customers"] = w.population.size();
+  state.counters["orders"] = w.orders;
+  state.counters["ns_per_customer"] = benchmark::Counter(
+      w.population.size(), benchmark::Counter::kIsIterationInvariantRate |
+                               benchmark::Counter::kInvert);
+}
+
+BENCHMARK(BM_ComputeStats)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_ClassifyAll)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_FullEvaluation)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+}  // namespace
+}  // namespace segmentd::engine
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--customers=", 12) == 0) {
+      segmentd::engine::g_customers = std::atoll(argv[i] + 12);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
