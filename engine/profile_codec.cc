@@ -1,0 +1,333 @@
+#include "engine/profile_codec.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace segmentd::engine {
+namespace {
+
+enum Flags : uint64_t {
+  kRegistered = 1,
+  kRegistrationExplicit = 2,
+  kHasActivity = 4,
+  kHasFold = 8,
+  kHasCart = 16,
+  kAllFlags = 31,
+};
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
+class Writer {
+ public:
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void Signed(int64_t v) { Varint(ZigZag(v)); }
+  void Fixed64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));
+  }
+  void Byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
+  // Optional instant relative to a base: 0 = never, else zigzag(delta) + 1.
+  void Relative(Millis t, Millis base) {
+    Varint(t == kNeverMillis ? 0 : ZigZag(t - base) + 1);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(absl::string_view in) : in_(in) {}
+  bool Varint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return false;
+      const uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+      if (shift == 63 && b > 1) return false;
+      r |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Signed(int64_t* v) {
+    uint64_t u;
+    if (!Varint(&u)) return false;
+    *v = UnZigZag(u);
+    return true;
+  }
+  bool Fixed64(uint64_t* v) {
+    if (in_.size() - pos_ < 8) return false;
+    uint64_t r = 0;
+    for (int i = 0; i < 8; ++i) {
+      r |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+    }
+    pos_ += 8;
+    *v = r;
+    return true;
+  }
+  bool Byte(uint8_t* b) {
+    if (pos_ >= in_.size()) return false;
+    *b = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool Relative(Millis base, Millis* t) {
+    uint64_t u;
+    if (!Varint(&u)) return false;
+    if (u == 0) {
+      *t = kNeverMillis;
+      return true;
+    }
+    const int64_t d = UnZigZag(u - 1);
+    if (!InRange(base) || d < -kMaxEventMillis || d > kMaxEventMillis) {
+      return false;
+    }
+    *t = base + d;
+    return InRange(*t);
+  }
+  // A count of items each taking at least `min_bytes`.
+  bool Count(size_t min_bytes, uint64_t* n) {
+    return Varint(n) && *n <= (in_.size() - pos_) / min_bytes;
+  }
+  bool AtEnd() const { return pos_ == in_.size(); }
+  static bool InRange(Millis t) { return t >= 0 && t <= kMaxEventMillis; }
+
+ private:
+  absl::string_view in_;
+  size_t pos_ = 0;
+};
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("corrupt profile encoding: ", what));
+}
+
+void WriteCategories(Writer& w, const CategoryId* c, size_t n) {
+  w.Varint(n);
+  CategoryId prev = 0;
+  for (size_t i = 0; i < n; ++i) {
+    w.Varint(i == 0 ? c[i] : c[i] - prev);  // sorted, distinct: deltas > 0
+    prev = c[i];
+  }
+}
+
+bool ReadCategories(Reader& r, std::vector<CategoryId>* out) {
+  uint64_t n;
+  if (!r.Count(1, &n) || n > kMaxCategoriesPerOrder) return false;
+  uint64_t prev = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t d;
+    if (!r.Varint(&d)) return false;
+    if (i > 0 && d == 0) return false;
+    const uint64_t v = i == 0 ? d : prev + d;
+    if (v > 0xFFFF) return false;
+    out->push_back(static_cast<CategoryId>(v));
+    prev = v;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeProfile(const Profile& profile) {
+  return ProfileCodec::Encode(profile);
+}
+
+absl::StatusOr<Profile> DecodeProfile(absl::string_view bytes) {
+  return ProfileCodec::Decode(bytes);
+}
+
+std::string ProfileCodec::Encode(const Profile& p) {
+  Writer w;
+  w.Byte(kProfileEncodingVersion);
+  uint64_t flags = 0;
+  if (p.registered_ms_ != kNeverMillis) flags |= kRegistered;
+  if (p.registration_explicit_) flags |= kRegistrationExplicit;
+  if (p.last_activity_ms_ != kNeverMillis) flags |= kHasActivity;
+  if (p.folded_.through_ms != FoldedTotals::kNothingFolded) flags |= kHasFold;
+  if (p.has_cart_) flags |= kHasCart;
+  w.Varint(flags);
+  if (flags & kRegistered) w.Signed(p.registered_ms_);
+  if (flags & kHasActivity) w.Signed(p.last_activity_ms_);
+  if (flags & kHasFold) {
+    const FoldedTotals& f = p.folded_;
+    w.Signed(f.through_ms);
+    w.Varint(f.orders);
+    w.Varint(f.net_revenue);
+    // first/last: 0 = unset, else through - t + 1 (folded orders are older).
+    w.Varint(f.first_order_ms == kNeverMillis ? 0 : f.through_ms - f.first_order_ms + 1);
+    w.Varint(f.last_order_ms == FoldedTotals::kNothingFolded
+                 ? 0
+                 : f.through_ms - f.last_order_ms + 1);
+    w.Varint(p.folded_orders_.size());
+    for (const Profile::FoldedOrder& o : p.folded_orders_) {
+      w.Fixed64(o.id_fingerprint);
+      w.Varint((static_cast<uint64_t>(o.net_amount) << 1) | (o.cancelled ? 1 : 0));
+    }
+  }
+  w.Varint(p.orders_.size());
+  Millis prev = 0;
+  for (size_t i = 0; i < p.orders_.size(); ++i) {
+    const OrderFacts& o = p.orders_[i];
+    w.Varint(o.placed_ms - prev);  // ascending: non-negative delta
+    prev = o.placed_ms;
+    w.Varint((static_cast<uint64_t>(o.net_amount) << 1) | (o.cancelled ? 1 : 0));
+    w.Fixed64(p.order_ids_[i]);
+    WriteCategories(w, p.categories_.data() + o.categories_begin,
+                    o.categories_count);
+  }
+  w.Varint(p.messages_.size());
+  prev = 0;
+  for (size_t i = 0; i < p.messages_.size(); ++i) {
+    const MessageFacts& m = p.messages_[i];
+    w.Varint(m.sent_ms - prev);
+    prev = m.sent_ms;
+    w.Relative(m.opened_ms, m.sent_ms);
+    w.Relative(m.acted_ms, m.sent_ms);
+    w.Fixed64(p.message_ids_[i]);
+  }
+  if (p.has_cart_) {
+    w.Signed(p.cart_.updated_ms);
+    w.Varint(p.cart_.value);
+    w.Relative(p.cart_.converted_ms, p.cart_.updated_ms);
+    WriteCategories(w, p.cart_categories_.data(), p.cart_categories_.size());
+  }
+  return w.Take();
+}
+
+absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
+  Reader r(bytes);
+  Profile p;
+  uint8_t version;
+  if (!r.Byte(&version)) return Corrupt("empty");
+  if (version != kProfileEncodingVersion) {
+    return Corrupt(absl::StrCat("unknown version ", version));
+  }
+  uint64_t flags;
+  if (!r.Varint(&flags) || (flags & ~uint64_t{kAllFlags}) != 0) {
+    return Corrupt("flags");
+  }
+  if (flags & kRegistered) {
+    if (!r.Signed(&p.registered_ms_) || !Reader::InRange(p.registered_ms_)) {
+      return Corrupt("registration");
+    }
+  }
+  p.registration_explicit_ = (flags & kRegistrationExplicit) != 0;
+  if (flags & kHasActivity) {
+    if (!r.Signed(&p.last_activity_ms_) ||
+        !Reader::InRange(p.last_activity_ms_)) {
+      return Corrupt("activity");
+    }
+  }
+  if (flags & kHasFold) {
+    FoldedTotals& f = p.folded_;
+    uint64_t orders, revenue, first, last, n;
+    if (!r.Signed(&f.through_ms) || f.through_ms < -kMaxEventMillis ||
+        f.through_ms > kMaxEventMillis || !r.Varint(&orders) ||
+        !r.Varint(&revenue) || !r.Varint(&first) || !r.Varint(&last) ||
+        !r.Count(9, &n)) {
+      return Corrupt("folded totals");
+    }
+    if (first > static_cast<uint64_t>(kMaxEventMillis) * 2 ||
+        last > static_cast<uint64_t>(kMaxEventMillis) * 2 || orders > n) {
+      return Corrupt("folded totals");
+    }
+    f.orders = static_cast<int64_t>(orders);
+    f.first_order_ms = first == 0 ? kNeverMillis : f.through_ms - (static_cast<int64_t>(first) - 1);
+    f.last_order_ms = last == 0 ? FoldedTotals::kNothingFolded
+                                : f.through_ms - (static_cast<int64_t>(last) - 1);
+    int64_t valid = 0, sum = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      Profile::FoldedOrder o;
+      uint64_t v;
+      if (!r.Fixed64(&o.id_fingerprint) || !r.Varint(&v) ||
+          (v >> 1) > static_cast<uint64_t>(kMaxAmount)) {
+        return Corrupt("folded order");
+      }
+      o.net_amount = static_cast<int64_t>(v >> 1);
+      o.cancelled = v & 1;
+      if (!o.cancelled) {
+        ++valid;
+        sum += o.net_amount;
+      }
+      p.folded_orders_.push_back(o);
+    }
+    if (valid != f.orders || revenue != static_cast<uint64_t>(sum)) {
+      return Corrupt("folded totals disagree with folded orders");
+    }
+    f.net_revenue = sum;
+  }
+  uint64_t n;
+  if (!r.Count(11, &n)) return Corrupt("order count");
+  Millis prev = 0;
+  std::vector<CategoryId> cats;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t delta, v, fp;
+    if (!r.Varint(&delta) || delta > static_cast<uint64_t>(kMaxEventMillis) ||
+        !r.Varint(&v) || (v >> 1) > static_cast<uint64_t>(kMaxAmount) ||
+        !r.Fixed64(&fp)) {
+      return Corrupt("order");
+    }
+    OrderFacts o;
+    o.placed_ms = prev + static_cast<int64_t>(delta);
+    if (!Reader::InRange(o.placed_ms) || o.placed_ms <= p.folded_.through_ms) {
+      return Corrupt("order instant");
+    }
+    prev = o.placed_ms;
+    o.net_amount = static_cast<int64_t>(v >> 1);
+    o.cancelled = v & 1;
+    cats.clear();
+    if (!ReadCategories(r, &cats)) return Corrupt("order categories");
+    o.categories_begin = static_cast<uint32_t>(p.categories_.size());
+    o.categories_count = static_cast<uint16_t>(cats.size());
+    p.categories_.insert(p.categories_.end(), cats.begin(), cats.end());
+    p.orders_.push_back(o);
+    p.order_ids_.push_back(fp);
+  }
+  if (!r.Count(11, &n)) return Corrupt("message count");
+  prev = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t delta, fp;
+    MessageFacts m;
+    if (!r.Varint(&delta) || delta > static_cast<uint64_t>(kMaxEventMillis)) {
+      return Corrupt("message");
+    }
+    m.sent_ms = prev + static_cast<int64_t>(delta);
+    if (!Reader::InRange(m.sent_ms) || !r.Relative(m.sent_ms, &m.opened_ms) ||
+        !r.Relative(m.sent_ms, &m.acted_ms) || !r.Fixed64(&fp) ||
+        (m.acted_ms != kNeverMillis && m.opened_ms > m.acted_ms)) {
+      return Corrupt("message");
+    }
+    prev = m.sent_ms;
+    p.messages_.push_back(m);
+    p.message_ids_.push_back(fp);
+  }
+  if (flags & kHasCart) {
+    p.has_cart_ = true;
+    uint64_t value;
+    if (!r.Signed(&p.cart_.updated_ms) || !Reader::InRange(p.cart_.updated_ms) ||
+        !r.Varint(&value) || value > static_cast<uint64_t>(kMaxAmount) ||
+        !r.Relative(p.cart_.updated_ms, &p.cart_.converted_ms) ||
+        !ReadCategories(r, &p.cart_categories_)) {
+      return Corrupt("cart");
+    }
+    p.cart_.value = static_cast<int64_t>(value);
+  }
+  if (!r.AtEnd()) return Corrupt("trailing bytes");
+  return p;
+}
+
+}  // namespace segmentd::engine

@@ -1,0 +1,64 @@
+#include "engine/profile_codec.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/generator.h"
+
+namespace segmentd::engine {
+namespace {
+
+TEST(ProfileCodec, RoundTripsGeneratedProfiles) {
+  GeneratorOptions opt;
+  size_t total = 0, buyers_total = 0, buyers = 0;
+  const int kN = 3000;
+  for (int i = 0; i < kN; ++i) {
+    const GeneratedCustomer c = GenerateCustomer(opt, i);
+    const absl::Time horizon = opt.now - absl::Hours(24) * 365;
+    for (bool fold : {false, true}) {
+      Profile p = *BuildProfile(c, fold ? std::optional(horizon) : std::nullopt);
+      const std::string bytes = EncodeProfile(p);
+      absl::StatusOr<Profile> back = DecodeProfile(bytes);
+      ASSERT_TRUE(back.ok()) << back.status();
+      ASSERT_TRUE(*back == p) << i;
+      ASSERT_EQ(EncodeProfile(*back), bytes);
+      if (fold) {
+        total += bytes.size();
+        if (!c.orders.empty()) {
+          buyers_total += bytes.size();
+          ++buyers;
+        }
+      }
+    }
+  }
+  // Well under the 400-byte budget per customer on average.
+  EXPECT_LT(total / kN, 250u);
+  EXPECT_LT(buyers_total / buyers, 300u);
+}
+
+TEST(ProfileCodec, RejectsCorruptInputWithoutCrashing) {
+  GeneratorOptions opt;
+  Profile p = *BuildProfile(GenerateCustomer(opt, 7));
+  const std::string good = EncodeProfile(p);
+  EXPECT_EQ(DecodeProfile("").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeProfile("\x02").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeProfile(good + "x").status().code(),
+            absl::StatusCode::kDataLoss);
+  // Every truncation fails; every single-byte corruption either fails or
+  // decodes to something that re-encodes consistently.
+  for (size_t len = 0; len < good.size(); ++len) {
+    EXPECT_FALSE(DecodeProfile(good.substr(0, len)).ok()) << len;
+  }
+  for (size_t i = 0; i < good.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string bad = good;
+      bad[i] ^= static_cast<char>(1 << bit);
+      absl::StatusOr<Profile> q = DecodeProfile(bad);
+      if (q.ok()) {
+        ASSERT_TRUE(DecodeProfile(EncodeProfile(*q)).ok());
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace segmentd::engine
