@@ -323,12 +323,17 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
 
   // Category affinity: per category, orders containing it in the lookback.
   if (!hits.empty()) {
-    std::sort(hits.begin(), hits.end(),
-              [](const Classification::CategoryHit& a,
-                 const Classification::CategoryHit& b) {
-                return a.category != b.category ? a.category < b.category
-                                                : a.placed_ms < b.placed_ms;
-              });
+    // Insertion sort by category: hits are few and already in time order,
+    // and a stable sort keeps that order within each category.
+    for (size_t a = 1; a < hits.size(); ++a) {
+      const Classification::CategoryHit h = hits[a];
+      size_t b = a;
+      while (b > 0 && hits[b - 1].category > h.category) {
+        hits[b] = hits[b - 1];
+        --b;
+      }
+      hits[b] = h;
+    }
     size_t i = 0;
     while (i < hits.size()) {
       size_t j = i;

@@ -12,7 +12,7 @@
 //
 // Shape with the defaults (about 5 orders per customer, as DESIGN.md's
 // standard 1M customers / 5M orders / 20 categories): 30% never order; buyers
-// order 1 + Exp(6) times at customer-specific gaps of 3-90 days from a
+// order 1 + Exp(9) times (fewer if the history ends first) at customer-specific gaps of 3-90 days from a
 // registration in the last 3 years; amounts log-normal around 40.00 per
 // customer with per-order spread; 1-3 categories per order, Zipf-like over
 // the catalogue with customer favourites; 3% of orders cancelled, 5%
@@ -41,7 +41,7 @@ struct GeneratorOptions {
   int32_t num_categories = 20;         // [1, 65535]
   int32_t history_days = 3 * 365;      // registration spread
   double non_buyer_fraction = 0.3;     // customers with no order
-  double mean_extra_orders = 6.0;      // buyers: 1 + Exp(mean) orders
+  double mean_extra_orders = 9.0;      // buyers: 1 + Exp(mean) orders
 };
 
 struct GeneratedOrder {
