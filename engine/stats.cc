@@ -47,20 +47,24 @@ StatsBuilder::StatsBuilder(const SegmentConfig& config, absl::Time as_of)
 }
 
 void StatsBuilder::Add(const ProfileView& p) {
-  const LifetimeTotals life = ComputeLifetime(p, as_of_ms_);
-  if (life.orders > 0) {
-    order_counts_.push_back(life.orders);
-    revenues_.push_back(life.net_revenue);
-  }
+  // One pass: lifetime totals and the store windows together.
+  int64_t orders = p.folded.orders, revenue = p.folded.net_revenue;
+  const size_t nw = windows_.size();
   for (const OrderFacts& o : p.orders) {
     if (o.placed_ms > as_of_ms_) break;
     if (o.cancelled) continue;
-    for (size_t w = 0; w < windows_.size(); ++w) {
+    ++orders;
+    revenue += o.net_amount;
+    for (size_t w = 0; w < nw; ++w) {
       if (o.placed_ms > window_starts_[w]) {
         windows_[w].orders += 1;
         windows_[w].net_revenue += o.net_amount;
       }
     }
+  }
+  if (orders > 0) {
+    order_counts_.push_back(orders);
+    revenues_.push_back(revenue);
   }
 }
 
@@ -68,15 +72,46 @@ PopulationStats StatsBuilder::Build() const {
   PopulationStats s;
   s.buyers = static_cast<int64_t>(order_counts_.size());
   s.windows = windows_;
-  std::vector<int64_t> counts = order_counts_;
-  s.vip_order_cutoff =
-      ValueAtPlace(counts, PercentilePlaces(s.buyers, config_.vip.top_percent));
-  std::vector<int64_t> revenues = revenues_;
+  // VIP: order counts are small integers; a histogram finds the place.
+  const int64_t vip_places = PercentilePlaces(s.buyers, config_.vip.top_percent);
+  if (vip_places > 0 && s.buyers > 0) {
+    const int64_t max_count =
+        *std::max_element(order_counts_.begin(), order_counts_.end());
+    if (max_count <= (1 << 20)) {
+      std::vector<int64_t> histogram(max_count + 1, 0);
+      for (int64_t c : order_counts_) ++histogram[c];
+      int64_t seen = 0;
+      for (int64_t c = max_count; c >= 1; --c) {
+        seen += histogram[c];
+        if (seen >= vip_places) {
+          s.vip_order_cutoff = c;
+          break;
+        }
+      }
+    } else {
+      std::vector<int64_t> counts = order_counts_;
+      s.vip_order_cutoff = ValueAtPlace(counts, vip_places);
+    }
+  }
+  // Value tiers: select the medium place, then the high place within the
+  // part that nth_element left above it.
   const ValueTiersConfig& t = config_.value_tiers;
-  s.high_value_cutoff =
-      ValueAtPlace(revenues, PercentilePlaces(s.buyers, t.high_percent));
-  s.medium_value_cutoff = ValueAtPlace(
-      revenues, PercentilePlaces(s.buyers, t.high_percent + t.medium_percent));
+  const int64_t high_places = PercentilePlaces(s.buyers, t.high_percent);
+  const int64_t medium_places =
+      PercentilePlaces(s.buyers, t.high_percent + t.medium_percent);
+  std::vector<int64_t> revenues = revenues_;
+  s.medium_value_cutoff = ValueAtPlace(revenues, medium_places);
+  if (high_places > 0 && s.buyers > 0) {
+    if (medium_places >= high_places && medium_places > 0) {
+      // revenues[0, medium_places) holds the top medium_places values.
+      std::vector<int64_t> top(revenues.begin(),
+                               revenues.begin() + std::min<int64_t>(
+                                   medium_places, revenues.size()));
+      s.high_value_cutoff = ValueAtPlace(top, high_places);
+    } else {
+      s.high_value_cutoff = ValueAtPlace(revenues, high_places);
+    }
+  }
   return s;
 }
 
