@@ -1,0 +1,716 @@
+// One contract, two implementations: every case runs against
+// MemoryCustomerStore and against RedisCustomerStore on a real redis-server.
+// Redis-only behaviour (durability, outages, key layout) is tested at the end.
+#include "store/customer_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "store/memory_customer_store.h"
+#include "store/redis/redis_client.h"
+#include "store/redis_customer_store.h"
+#include "testing/redis_server.h"
+
+namespace segmentd::store {
+namespace {
+
+using redis::RedisClient;
+
+constexpr char kTenant[] = "acme";
+
+absl::Time Ms(int64_t ms) { return absl::FromUnixMillis(ms); }
+
+CustomerWrite Write(std::string id, int64_t expected_version, std::vector<std::string> segments,
+                    int64_t at_ms = 1000) {
+  CustomerWrite w;
+  w.customer_id = std::move(id);
+  w.expected_version = expected_version;
+  w.profile = "profile of " + w.customer_id;
+  w.membership = std::string("m\0embership", 11);
+  w.segments = std::move(segments);
+  w.changed_at = Ms(at_ms);
+  return w;
+}
+
+// Returns (ms, seq) of a change position.
+std::pair<uint64_t, uint64_t> Position(const std::string& position) {
+  std::pair<std::string, std::string> parts = absl::StrSplit(position, '-');
+  std::pair<uint64_t, uint64_t> parsed;
+  EXPECT_TRUE(absl::SimpleAtoi(parts.first, &parsed.first)) << position;
+  EXPECT_TRUE(absl::SimpleAtoi(parts.second, &parsed.second)) << position;
+  return parsed;
+}
+
+class CustomerStoreTest : public ::testing::TestWithParam<bool> {
+ protected:
+  bool redis() const { return GetParam(); }
+
+  void SetUp() override {
+    if (redis()) {
+      absl::StatusOr<std::unique_ptr<testing::RedisServer>> server =
+          testing::RedisServer::Start({});
+      ASSERT_TRUE(server.ok()) << server.status();
+      server_ = *std::move(server);
+      RedisClient::Options options;
+      options.address = redis::RedisAddress::Unix(server_->socket_path());
+      options.pool_size = 8;
+      absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(options);
+      ASSERT_TRUE(client.ok()) << client.status();
+      client_ = *std::move(client);
+    }
+    store_ = MakeStore(/*max_changes=*/1'000'000);
+  }
+
+  // Small pages and batches, so that paging and pipelining are exercised.
+  std::unique_ptr<CustomerStore> MakeStore(int64_t max_changes) {
+    if (!redis()) {
+      MemoryCustomerStore::Options options;
+      options.max_changes = max_changes;
+      return std::make_unique<MemoryCustomerStore>(options);
+    }
+    RedisCustomerStore::Options options;
+    options.max_changes = max_changes;
+    options.write_batch = 3;
+    options.read_page = 2;
+    options.max_block = absl::Milliseconds(200);
+    absl::StatusOr<std::unique_ptr<RedisCustomerStore>> store =
+        RedisCustomerStore::Create(client_.get(), options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  // Writes and expects every write to commit.
+  void MustWrite(std::vector<CustomerWrite> writes, absl::string_view tenant = kTenant) {
+    absl::StatusOr<std::vector<bool>> done = store_->Write(tenant, writes);
+    ASSERT_TRUE(done.ok()) << done.status();
+    EXPECT_EQ(*done, std::vector<bool>(writes.size(), true));
+  }
+
+  CustomerState MustRead(const std::string& id, absl::string_view tenant = kTenant) {
+    absl::StatusOr<std::vector<CustomerState>> states = store_->Read(tenant, {id});
+    EXPECT_TRUE(states.ok()) << states.status();
+    return states.ok() ? states->front() : CustomerState();
+  }
+
+  std::vector<StoredChange> AllChanges(absl::string_view tenant = kTenant) {
+    absl::StatusOr<std::vector<StoredChange>> changes =
+        store_->ReadChanges(tenant, "", 1'000'000, absl::ZeroDuration());
+    EXPECT_TRUE(changes.ok()) << changes.status();
+    return changes.ok() ? *changes : std::vector<StoredChange>();
+  }
+
+  std::unique_ptr<testing::RedisServer> server_;
+  std::unique_ptr<RedisClient> client_;
+  std::unique_ptr<CustomerStore> store_;
+};
+
+TEST_P(CustomerStoreTest, ReadOfAbsentCustomersIsVersionZero) {
+  absl::StatusOr<std::vector<CustomerState>> states = store_->Read(kTenant, {"a", "b"});
+  ASSERT_TRUE(states.ok()) << states.status();
+  ASSERT_EQ(states->size(), 2u);
+  EXPECT_EQ((*states)[0].customer_id, "a");
+  EXPECT_EQ((*states)[1].customer_id, "b");
+  for (const CustomerState& s : *states) {
+    EXPECT_EQ(s.version, 0);
+    EXPECT_EQ(s.ordinal, 0u);
+    EXPECT_TRUE(s.profile.empty());
+    EXPECT_TRUE(s.segments.empty());
+    EXPECT_FALSE(s.next_change.has_value());
+  }
+  EXPECT_TRUE(store_->Read(kTenant, {})->empty());
+}
+
+TEST_P(CustomerStoreTest, WritesRoundTripAndAssignOrdinalsInOrder) {
+  CustomerWrite a = Write("a", 0, {"VIP", "category:shoes"});
+  a.profile = std::string("p\0\xff{}", 5);
+  a.next_change = Ms(5000);
+  MustWrite({a, Write("b", 0, {}), Write("c", 0, {"VIP"})});
+  absl::StatusOr<std::vector<CustomerState>> states = store_->Read(kTenant, {"c", "a", "b"});
+  ASSERT_TRUE(states.ok()) << states.status();
+  EXPECT_EQ((*states)[0].ordinal, 3u);
+  EXPECT_EQ((*states)[1].ordinal, 1u);
+  EXPECT_EQ((*states)[2].ordinal, 2u);
+  const CustomerState& read_a = (*states)[1];
+  EXPECT_EQ(read_a.customer_id, "a");
+  EXPECT_EQ(read_a.version, 1);
+  EXPECT_EQ(read_a.profile, a.profile);
+  EXPECT_EQ(read_a.membership, a.membership);
+  EXPECT_EQ(read_a.segments, (std::vector<std::string>{"VIP", "category:shoes"}));
+  EXPECT_EQ(read_a.next_change, Ms(5000));
+  // A later write keeps the ordinal and bumps the version.
+  CustomerWrite again = Write("a", 1, {"category:shoes"});
+  MustWrite({again, Write("d", 0, {})});
+  CustomerState after = MustRead("a");
+  EXPECT_EQ(after.version, 2);
+  EXPECT_EQ(after.ordinal, 1u);
+  EXPECT_EQ(after.segments, std::vector<std::string>{"category:shoes"});
+  EXPECT_FALSE(after.next_change.has_value());
+  EXPECT_EQ(MustRead("d").ordinal, 4u);
+}
+
+TEST_P(CustomerStoreTest, VersionConflictChangesNothing) {
+  CustomerWrite first = Write("a", 0, {"VIP"});
+  first.next_change = Ms(100);
+  first.lifetime_orders = 2;
+  MustWrite({first});
+  const std::vector<StoredChange> before = AllChanges();
+
+  CustomerWrite stale = Write("a", 0, {"OTHER"});
+  stale.profile = "stale";
+  stale.lifetime_orders = 9;
+  CustomerWrite future = Write("a", 5, {"OTHER"});
+  absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, {stale});
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, std::vector<bool>{false});
+  EXPECT_EQ(*store_->Write(kTenant, {future}), std::vector<bool>{false});
+  // One conflict does not stop the other writes of the batch.
+  done = store_->Write(kTenant, {Write("b", 0, {"OTHER"}), Write("a", 3, {}), Write("c", 0, {})});
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, (std::vector<bool>{true, false, true}));
+
+  CustomerState a = MustRead("a");
+  EXPECT_EQ(a.version, 1);
+  EXPECT_EQ(a.profile, "profile of a");
+  EXPECT_EQ(a.segments, std::vector<std::string>{"VIP"});
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "VIP"), 1);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "OTHER"), 1);  // b only
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 2);
+  EXPECT_EQ(*store_->NextDue(kTenant), Ms(100));
+  EXPECT_EQ(AllChanges().size(), before.size() + 1);  // b entered OTHER
+}
+
+TEST_P(CustomerStoreTest, InvalidInputIsRejected) {
+  for (const std::string& id : {std::string(), std::string(129, 'x')}) {
+    EXPECT_EQ(store_->Read(kTenant, {id}).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(store_->Write(kTenant, {Write(id, 0, {})}).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  MustWrite({Write(std::string(128, 'x'), 0, {})});
+  // A bad write fails the whole batch before anything is written.
+  EXPECT_EQ(store_->Write(kTenant, {Write("ok", 0, {}), Write("", 0, {})}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Write(kTenant, {Write("a", 0, {"S", "S"})}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Write(kTenant, {Write("a", 0, {""})}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Write(kTenant, {Write("a", 0, {}), Write("a", 0, {})}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MustRead("ok").version, 0);
+  for (const std::string& tenant :
+       {std::string(), std::string(64, 'a'), std::string("Acme"), std::string("a:b"),
+        std::string("a{b}"), std::string("a b"), std::string("a\nb"), std::string("*")}) {
+    EXPECT_EQ(store_->Read(tenant, {"a"}).status().code(), absl::StatusCode::kInvalidArgument)
+        << tenant;
+    EXPECT_EQ(store_->Write(tenant, {Write("a", 0, {})}).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(store_->SegmentSize(tenant, "S").status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(store_->ReadConfig(tenant).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(store_->ReadChanges(tenant, "", 1, absl::ZeroDuration()).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(store_->ReadChanges(kTenant, "x", 1, absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ReadChanges(kTenant, "", 0, absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Due(kTenant, Ms(0), 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ScanCustomers(kTenant, "nope", 10).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(CustomerStoreTest, SegmentDiffUpdatesMemberSetsAndChangeStream) {
+  EXPECT_EQ(*store_->LastChangePosition(kTenant), "0-0");
+  MustWrite({Write("a", 0, {"VIP", "category:shoes"}, 1000)});
+  CustomerWrite second = Write("a", 1, {"category:shoes", "NEW"}, 2000);
+  second.cause = ChangeCause::kTime;
+  MustWrite({second, Write("b", 0, {"NEW"}, 3000)});
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "VIP"), 0);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "category:shoes"), 1);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "NEW"), 2);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "NEVER"), 0);
+
+  const std::vector<StoredChange> changes = AllChanges();
+  ASSERT_EQ(changes.size(), 5u);
+  struct Expected {
+    std::string customer, segment;
+    bool entered;
+    int64_t ms;
+    ChangeCause cause;
+  };
+  const std::vector<Expected> expected = {
+      {"a", "VIP", true, 1000, ChangeCause::kEvent},
+      {"a", "category:shoes", true, 1000, ChangeCause::kEvent},
+      {"a", "VIP", false, 2000, ChangeCause::kTime},
+      {"a", "NEW", true, 2000, ChangeCause::kTime},
+      {"b", "NEW", true, 3000, ChangeCause::kEvent},
+  };
+  for (size_t i = 0; i < changes.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(changes[i].customer_id, expected[i].customer);
+    EXPECT_EQ(changes[i].segment, expected[i].segment);
+    EXPECT_EQ(changes[i].entered, expected[i].entered);
+    EXPECT_EQ(changes[i].changed_at, Ms(expected[i].ms));
+    EXPECT_EQ(changes[i].cause, expected[i].cause);
+    if (i > 0) EXPECT_LT(Position(changes[i - 1].position), Position(changes[i].position));
+  }
+  EXPECT_EQ(*store_->LastChangePosition(kTenant), changes.back().position);
+  // Writing the same list again changes nothing in the stream.
+  MustWrite({Write("b", 1, {"NEW"}, 4000)});
+  EXPECT_EQ(AllChanges().size(), 5u);
+}
+
+TEST_P(CustomerStoreTest, ScansVisitEveryMemberAndCustomerOnce) {
+  constexpr int kCustomers = 300;
+  std::vector<CustomerWrite> writes;
+  for (int i = 0; i < kCustomers; ++i) {
+    std::vector<std::string> segments = {"ALL"};
+    if (i % 3 == 0) segments.push_back("THIRD");
+    writes.push_back(Write(absl::StrCat("customer ", i), 0, segments));
+  }
+  MustWrite(writes);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "ALL"), kCustomers);
+  for (const auto& [segment, size] :
+       std::map<std::string, int>{{"ALL", kCustomers}, {"THIRD", kCustomers / 3}, {"NONE", 0}}) {
+    std::multiset<std::string> seen;
+    std::string cursor;
+    int pages = 0;
+    do {
+      absl::StatusOr<IdPage> page = store_->ScanSegment(kTenant, segment, cursor, 17);
+      ASSERT_TRUE(page.ok()) << page.status();
+      seen.insert(page->ids.begin(), page->ids.end());
+      cursor = page->next_cursor;
+      ASSERT_LT(++pages, 1000);
+    } while (!cursor.empty());
+    EXPECT_EQ(static_cast<int>(seen.size()), size) << segment;
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size()) << segment;
+  }
+  std::vector<std::string> customers;
+  std::string cursor;
+  do {
+    absl::StatusOr<IdPage> page = store_->ScanCustomers(kTenant, cursor, 7);
+    ASSERT_TRUE(page.ok()) << page.status();
+    customers.insert(customers.end(), page->ids.begin(), page->ids.end());
+    cursor = page->next_cursor;
+  } while (!cursor.empty());
+  ASSERT_EQ(customers.size(), static_cast<size_t>(kCustomers));
+  for (int i = 0; i < kCustomers; ++i) EXPECT_EQ(customers[i], absl::StrCat("customer ", i));
+  absl::StatusOr<IdPage> empty = store_->ScanCustomers("globex", "", 10);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->ids.empty());
+  EXPECT_TRUE(empty->next_cursor.empty());
+}
+
+TEST_P(CustomerStoreTest, ReadChangesAfterAPositionWithALimit) {
+  for (int i = 0; i < 5; ++i) MustWrite({Write(absl::StrCat("c", i), 0, {"S"}, 1000 + i)});
+  const std::vector<StoredChange> all = AllChanges();
+  ASSERT_EQ(all.size(), 5u);
+  absl::StatusOr<std::vector<StoredChange>> page =
+      store_->ReadChanges(kTenant, all[1].position, 2, absl::ZeroDuration());
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].customer_id, "c2");
+  EXPECT_EQ((*page)[1].customer_id, "c3");
+  EXPECT_EQ((*page)[1].position, all[3].position);
+  page = store_->ReadChanges(kTenant, all[4].position, 10, absl::ZeroDuration());
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->empty());
+  // An empty wait returns empty after about `wait`.
+  page = store_->ReadChanges(kTenant, all[4].position, 10, absl::Milliseconds(30));
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_TRUE(page->empty());
+  // Other tenants have their own streams.
+  EXPECT_TRUE(AllChanges("globex").empty());
+}
+
+TEST_P(CustomerStoreTest, WriteFromAnotherThreadWakesAWaitingReader) {
+  MustWrite({Write("first", 0, {"S"})});
+  const std::string last = *store_->LastChangePosition(kTenant);
+  // Longer than max_block, so the Redis store blocks more than once if the
+  // writer is slow; the reader returns as soon as the entry is there.
+  absl::StatusOr<std::vector<StoredChange>> woken;
+  std::thread reader([&] { woken = store_->ReadChanges(kTenant, last, 10, absl::Seconds(30)); });
+  MustWrite({Write("second", 0, {"S"}, 7000)});
+  reader.join();
+  ASSERT_TRUE(woken.ok()) << woken.status();
+  ASSERT_EQ(woken->size(), 1u);
+  EXPECT_EQ((*woken)[0].customer_id, "second");
+  EXPECT_EQ((*woken)[0].changed_at, Ms(7000));
+}
+
+TEST_P(CustomerStoreTest, ScheduleOrdersDueCustomersAndForgetsUnscheduled) {
+  EXPECT_EQ(*store_->NextDue(kTenant), std::nullopt);
+  std::vector<CustomerWrite> writes = {Write("a", 0, {}), Write("b", 0, {}), Write("c", 0, {}),
+                                       Write("d", 0, {})};
+  writes[0].next_change = Ms(3000);
+  writes[1].next_change = Ms(1000);
+  writes[2].next_change = Ms(2000);
+  MustWrite(writes);
+  EXPECT_EQ(*store_->NextDue(kTenant), Ms(1000));
+  EXPECT_EQ(*store_->Due(kTenant, Ms(2500), 10), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(*store_->Due(kTenant, Ms(2500), 1), std::vector<std::string>{"b"});
+  EXPECT_EQ(*store_->Due(kTenant, Ms(2000), 10), (std::vector<std::string>{"b", "c"}));
+  EXPECT_TRUE(store_->Due(kTenant, Ms(999), 10)->empty());
+  // Rescheduling moves, nullopt removes.
+  CustomerWrite b = Write("b", 1, {});
+  CustomerWrite c = Write("c", 1, {});
+  c.next_change = Ms(4000);
+  MustWrite({b, c});
+  EXPECT_EQ(*store_->NextDue(kTenant), Ms(3000));
+  EXPECT_EQ(*store_->Due(kTenant, Ms(10000), 10), (std::vector<std::string>{"a", "c"}));
+  MustWrite({Write("a", 1, {}), Write("c", 2, {})});
+  EXPECT_EQ(*store_->NextDue(kTenant), std::nullopt);
+  EXPECT_TRUE(store_->Due(kTenant, Ms(10000), 10)->empty());
+}
+
+TEST_P(CustomerStoreTest, MeasureIndexesHoldBuyersOnly) {
+  auto buyer = [](std::string id, int64_t version, int64_t orders, int64_t revenue) {
+    CustomerWrite w = Write(std::move(id), version, {});
+    w.lifetime_orders = orders;
+    w.lifetime_revenue = revenue;
+    return w;
+  };
+  MustWrite({buyer("a", 0, 3, 300), buyer("b", 0, 1, 50), buyer("c", 0, 3, 700),
+             buyer("d", 0, 0, 0), buyer("e", 0, 0, 99), buyer("f", 0, 1, -20)});
+  EXPECT_EQ(*store_->Buyers(kTenant), 4);
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 3);
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 2), 3);  // a tie
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 3), 1);
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 4), 1);
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 5), std::nullopt);
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 0), std::nullopt);
+  EXPECT_EQ(*store_->RevenueAtRank(kTenant, 1), 700);
+  EXPECT_EQ(*store_->RevenueAtRank(kTenant, 2), 300);
+  EXPECT_EQ(*store_->RevenueAtRank(kTenant, 4), -20);
+  EXPECT_EQ(*store_->CustomersByOrders(kTenant, 1, 3), (std::vector<std::string>{"b", "f"}));
+  EXPECT_EQ(*store_->CustomersByOrders(kTenant, 3, 4), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(*store_->CustomersByOrders(kTenant, 0, 100),
+            (std::vector<std::string>{"b", "f", "a", "c"}));
+  EXPECT_TRUE(store_->CustomersByOrders(kTenant, 4, 100)->empty());
+  EXPECT_TRUE(store_->CustomersByOrders(kTenant, 3, 3)->empty());
+  EXPECT_EQ(*store_->CustomersByRevenue(kTenant, -100, 300), (std::vector<std::string>{"f", "b"}));
+  EXPECT_EQ(*store_->CustomersByRevenue(kTenant, 300, 701), (std::vector<std::string>{"a", "c"}));
+  // Orders back to 0 (e.g. refunds folded in): no longer a buyer.
+  MustWrite({buyer("a", 1, 0, 0), buyer("e", 1, 2, 10)});
+  EXPECT_EQ(*store_->Buyers(kTenant), 4);
+  EXPECT_EQ(*store_->CustomersByOrders(kTenant, 3, 4), std::vector<std::string>{"c"});
+  EXPECT_EQ(*store_->CustomersByOrders(kTenant, 2, 3), std::vector<std::string>{"e"});
+  EXPECT_EQ(*store_->RevenueAtRank(kTenant, 2), 50);
+  EXPECT_EQ(*store_->Buyers("globex"), 0);
+}
+
+TEST_P(CustomerStoreTest, ConfigIsVersionedCompareAndSet) {
+  EXPECT_EQ(*store_->ReadConfig(kTenant), std::nullopt);
+  EXPECT_EQ(store_->WriteConfig(kTenant, 1, "x", Ms(1)).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(*store_->WriteConfig(kTenant, 0, std::string("v\0one", 5), Ms(1500)), 1);
+  EXPECT_EQ(store_->WriteConfig(kTenant, 0, "again", Ms(1)).status().code(),
+            absl::StatusCode::kAborted);
+  absl::StatusOr<std::optional<VersionedBlob>> config = store_->ReadConfig(kTenant);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_TRUE(config->has_value());
+  EXPECT_EQ((*config)->version, 1);
+  EXPECT_EQ((*config)->bytes, std::string("v\0one", 5));
+  EXPECT_EQ((*config)->updated_at, Ms(1500));
+  EXPECT_EQ(*store_->WriteConfig(kTenant, 1, "two", Ms(2500)), 2);
+  EXPECT_EQ((*store_->ReadConfig(kTenant))->bytes, "two");
+  EXPECT_EQ(*store_->ReadConfig("globex"), std::nullopt);
+}
+
+TEST_P(CustomerStoreTest, CategoriesAreInternedOnceAndDensely) {
+  EXPECT_TRUE(store_->CategoryNames(kTenant)->empty());
+  EXPECT_EQ(*store_->InternCategories(kTenant, {"shoes", "hats", "shoes"}),
+            (std::vector<uint16_t>{0, 1, 0}));
+  EXPECT_EQ(*store_->InternCategories(kTenant, {"hats", "bags:{x}\n"}),
+            (std::vector<uint16_t>{1, 2}));
+  EXPECT_TRUE(store_->InternCategories(kTenant, {})->empty());
+  EXPECT_EQ(*store_->CategoryNames(kTenant),
+            (std::vector<std::string>{"shoes", "hats", "bags:{x}\n"}));
+  EXPECT_EQ(*store_->InternCategories("globex", {"hats"}), std::vector<uint16_t>{0});
+}
+
+TEST_P(CustomerStoreTest, ConcurrentInterningAgreesOnIds) {
+  constexpr int kThreads = 4;
+  constexpr int kNames = 40;
+  std::vector<std::vector<uint16_t>> ids(kThreads);
+  std::vector<std::vector<std::string>> names(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kNames; ++i) {
+      // Each thread walks the names in its own order, one small batch at a time.
+      names[t].push_back(absl::StrCat("cat", (i * (2 * t + 1)) % kNames));
+    }
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kNames; i += 4) {
+        std::vector<std::string> batch(names[t].begin() + i, names[t].begin() + i + 4);
+        absl::StatusOr<std::vector<uint16_t>> got = store_->InternCategories(kTenant, batch);
+        ASSERT_TRUE(got.ok()) << got.status();
+        ids[t].insert(ids[t].end(), got->begin(), got->end());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const std::vector<std::string> by_id = *store_->CategoryNames(kTenant);
+  ASSERT_EQ(by_id.size(), static_cast<size_t>(kNames));
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(ids[t].size(), static_cast<size_t>(kNames));
+    for (int i = 0; i < kNames; ++i) EXPECT_EQ(by_id[ids[t][i]], names[t][i]);
+  }
+}
+
+TEST_P(CustomerStoreTest, CategoryIdsRunOutAfter65536) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 65536; ++i) names.push_back(absl::StrCat(i));
+  for (size_t i = 0; i < names.size(); i += 8192) {
+    std::vector<std::string> batch(names.begin() + i, names.begin() + i + 8192);
+    absl::StatusOr<std::vector<uint16_t>> ids = store_->InternCategories(kTenant, batch);
+    ASSERT_TRUE(ids.ok()) << ids.status();
+    EXPECT_EQ(ids->back(), i + 8191);
+  }
+  EXPECT_EQ(store_->InternCategories(kTenant, {"0", "one too many"}).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(*store_->InternCategories(kTenant, {"65535", "7"}), (std::vector<uint16_t>{65535, 7}));
+}
+
+TEST_P(CustomerStoreTest, TenantsAndTrickyIdsNeverCollide) {
+  const std::vector<std::string> ids = {"x",
+                                        "x}:c:y",
+                                        "c:x",
+                                        "{t2}",
+                                        "a\nb",
+                                        "a b",
+                                        ":",
+                                        "}",
+                                        "{",
+                                        std::string("x\0y", 3),
+                                        "sd:{acme}:c:x",
+                                        "ord",
+                                        "sched",
+                                        "changes",
+                                        "s:VIP",
+                                        std::string("\0", 1)};
+  std::vector<CustomerWrite> writes;
+  for (const std::string& id : ids) {
+    CustomerWrite w = Write(id, 0, {"VIP", "category:{t2}\n" + id});
+    w.profile = "acme:" + id;
+    w.next_change = Ms(1000);
+    w.lifetime_orders = 1;
+    writes.push_back(w);
+  }
+  MustWrite(writes);
+  MustWrite({Write("x", 0, {"VIP"})}, "t2");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    CustomerState s = MustRead(ids[i]);
+    EXPECT_EQ(s.customer_id, ids[i]);
+    EXPECT_EQ(s.version, 1) << ids[i];
+    EXPECT_EQ(s.ordinal, i + 1) << ids[i];
+    EXPECT_EQ(s.profile, "acme:" + ids[i]);
+    EXPECT_EQ(*store_->SegmentSize(kTenant, "category:{t2}\n" + ids[i]), 1);
+  }
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "VIP"), static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(*store_->Buyers(kTenant), static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(store_->Due(kTenant, Ms(1000), 100)->size(), ids.size());
+  // Tenant t2 sees only its own "x".
+  CustomerState t2x = MustRead("x", "t2");
+  EXPECT_EQ(t2x.version, 1);
+  EXPECT_EQ(t2x.ordinal, 1u);
+  EXPECT_EQ(t2x.profile, "profile of x");
+  EXPECT_EQ(*store_->SegmentSize("t2", "VIP"), 1);
+  EXPECT_EQ(*store_->Buyers("t2"), 0);
+  EXPECT_TRUE(store_->Due("t2", Ms(1000), 100)->empty());
+  EXPECT_EQ(MustRead("{t2}", "t2").version, 0);
+  EXPECT_EQ(AllChanges("t2").size(), 1u);
+  EXPECT_EQ(AllChanges().size(), 2 * ids.size());
+
+  if (redis()) {
+    // Every key is tagged with its tenant.
+    absl::StatusOr<redis::RedisReply> keys = client_->Command({"KEYS", "*"});
+    ASSERT_TRUE(keys.ok());
+    for (const redis::RedisReply& key : keys->elements()) {
+      EXPECT_TRUE(absl::StartsWith(key.str(), "sd:{acme}:") ||
+                  absl::StartsWith(key.str(), "sd:{t2}:"))
+          << key.str();
+    }
+  }
+}
+
+TEST_P(CustomerStoreTest, ConcurrentReadModifyWriteLosesNoUpdate) {
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int done = 0; done < kIncrements;) {
+        absl::StatusOr<std::vector<CustomerState>> read = store_->Read(kTenant, {"hot"});
+        ASSERT_TRUE(read.ok()) << read.status();
+        const CustomerState& s = read->front();
+        int64_t count = 0;
+        if (!s.profile.empty()) ASSERT_TRUE(absl::SimpleAtoi(s.profile, &count));
+        CustomerWrite w = Write("hot", s.version, {absl::StrCat("S", (count + 1) % 2)});
+        w.profile = absl::StrCat(count + 1);
+        absl::StatusOr<std::vector<bool>> ok = store_->Write(kTenant, {w});
+        ASSERT_TRUE(ok.ok()) << ok.status();
+        if (ok->front()) ++done;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CustomerState hot = MustRead("hot");
+  EXPECT_EQ(hot.version, kThreads * kIncrements);
+  EXPECT_EQ(hot.profile, absl::StrCat(kThreads * kIncrements));
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "S0") + *store_->SegmentSize(kTenant, "S1"), 1);
+  // 1 entry for the first write, 2 (left + entered) for every later one.
+  EXPECT_EQ(AllChanges().size(), static_cast<size_t>(2 * kThreads * kIncrements - 1));
+}
+
+TEST_P(CustomerStoreTest, ChangeStreamIsCapped) {
+  store_ = MakeStore(/*max_changes=*/100);
+  std::vector<CustomerWrite> writes;
+  for (int i = 0; i < 1000; ++i) writes.push_back(Write(absl::StrCat("c", i), 0, {"S"}));
+  MustWrite(writes);
+  const std::vector<StoredChange> kept = AllChanges();
+  // Redis trims whole stream nodes (100 entries): between cap and cap + node.
+  EXPECT_GE(kept.size(), 100u);
+  EXPECT_LE(kept.size(), 200u);
+  EXPECT_EQ(kept.back().customer_id, "c999");
+}
+
+TEST_P(CustomerStoreTest, ThroughputSanity) {
+  // Reported, not asserted: wall-clock limits make flaky tests.
+  constexpr int kCustomers = 2000;
+  std::vector<CustomerWrite> writes;
+  for (int i = 0; i < kCustomers; ++i) {
+    CustomerWrite w = Write(absl::StrCat("customer-", i), 0, {"ALL", absl::StrCat("S", i % 10)});
+    w.profile = std::string(200, 'p');
+    w.next_change = Ms(1000 + i);
+    w.lifetime_orders = i % 5;
+    writes.push_back(w);
+  }
+  const absl::Time start = absl::Now();
+  MustWrite(writes);
+  const absl::Duration took = absl::Now() - start;
+  std::cout << (redis() ? "Redis" : "Memory") << ": " << kCustomers << " writes in " << took << " ("
+            << kCustomers / absl::ToDoubleSeconds(took) << "/s)\n";
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "ALL"), kCustomers);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, CustomerStoreTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Redis" : "Memory";
+                         });
+
+// Redis only: durability and outages.
+class RedisCustomerStoreTest : public ::testing::Test {
+ protected:
+  void Start(bool appendonly) {
+    testing::RedisServer::Options server_options;
+    server_options.appendonly = appendonly;
+    absl::StatusOr<std::unique_ptr<testing::RedisServer>> server =
+        testing::RedisServer::Start(server_options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    RedisClient::Options options;
+    options.address = redis::RedisAddress::Unix(server_->socket_path());
+    options.initial_backoff = absl::Milliseconds(1);
+    options.max_backoff = absl::Milliseconds(10);
+    absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = *std::move(client);
+    RedisCustomerStore::Options store_options;
+    store_options.write_batch = 16;
+    absl::StatusOr<std::unique_ptr<RedisCustomerStore>> store =
+        RedisCustomerStore::Create(client_.get(), store_options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  // Retries `f` until it succeeds (the client may be backing off right after
+  // a restart); bounded polling.
+  template <typename F>
+  auto Eventually(F f) {
+    auto result = f();
+    for (int i = 0; i < 200 && !result.ok(); ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+      result = f();
+    }
+    return result;
+  }
+
+  std::unique_ptr<testing::RedisServer> server_;
+  std::unique_ptr<RedisClient> client_;
+  std::unique_ptr<RedisCustomerStore> store_;
+};
+
+TEST_F(RedisCustomerStoreTest, CreateRejectsBadOptions) {
+  EXPECT_EQ(RedisCustomerStore::Create(nullptr, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  Start(false);
+  RedisCustomerStore::Options options;
+  options.max_changes = 0;
+  EXPECT_EQ(RedisCustomerStore::Create(client_.get(), options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RedisCustomerStoreTest, AcknowledgedWritesSurviveACrash) {
+  Start(/*appendonly=*/true);
+  std::vector<CustomerWrite> writes;
+  for (int i = 0; i < 200; ++i) writes.push_back(Write(absl::StrCat("c", i), 0, {"S"}));
+  absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, writes);
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_TRUE(store_->WriteConfig(kTenant, 0, "config", Ms(1)).ok());
+  ASSERT_TRUE(store_->InternCategories(kTenant, {"shoes"}).ok());
+  ASSERT_TRUE(server_->Kill().ok());
+  ASSERT_TRUE(server_->Restart().ok());
+
+  absl::StatusOr<int64_t> size = Eventually([&] { return store_->SegmentSize(kTenant, "S"); });
+  ASSERT_TRUE(size.ok()) << size.status();
+  EXPECT_EQ(*size, 200);
+  std::vector<std::string> ids;
+  for (const CustomerWrite& w : writes) ids.push_back(w.customer_id);
+  absl::StatusOr<std::vector<CustomerState>> states = store_->Read(kTenant, ids);
+  ASSERT_TRUE(states.ok()) << states.status();
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ((*states)[i].version, 1);
+    EXPECT_EQ((*states)[i].ordinal, static_cast<uint32_t>(i + 1));
+  }
+  EXPECT_EQ(store_->ReadChanges(kTenant, "", 1000, absl::ZeroDuration())->size(), 200u);
+  EXPECT_EQ((*store_->ReadConfig(kTenant))->bytes, "config");
+  EXPECT_EQ(*store_->CategoryNames(kTenant), std::vector<std::string>{"shoes"});
+  // The restarted Redis forgot the scripts: pipelined EVALSHA reloads them.
+  std::vector<CustomerWrite> more;
+  for (int i = 0; i < 40; ++i) more.push_back(Write(absl::StrCat("c", i), 1, {}));
+  done = store_->Write(kTenant, more);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, std::vector<bool>(40, true));
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 160);
+}
+
+TEST_F(RedisCustomerStoreTest, RedisDownIsUnavailable) {
+  Start(/*appendonly=*/false);
+  ASSERT_TRUE(store_->Write(kTenant, {Write("a", 0, {"S"})}).ok());
+  ASSERT_TRUE(server_->Kill().ok());
+  EXPECT_EQ(store_->Write(kTenant, {Write("b", 0, {"S"})}).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Read(kTenant, {"a"}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->ReadChanges(kTenant, "", 10, absl::Seconds(30)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->InternCategories(kTenant, {"x"}).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->WriteConfig(kTenant, 0, "x", Ms(1)).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace segmentd::store

@@ -1,0 +1,96 @@
+#include "store/customer_store_validation.h"
+
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace segmentd::store {
+
+absl::Status ValidateTenant(absl::string_view tenant) {
+  if (tenant.empty() || tenant.size() > 63) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tenant: must be 1-63 bytes, got ", tenant.size()));
+  }
+  for (size_t i = 0; i < tenant.size(); ++i) {
+    const char c = tenant[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tenant: must be [a-z0-9_-]; bad byte at ", i));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCustomerId(absl::string_view customer_id) {
+  if (customer_id.empty() || customer_id.size() > kMaxCustomerIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("customer_id: must be 1-", kMaxCustomerIdBytes,
+                                                   " bytes, got ", customer_id.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSegment(absl::string_view segment) {
+  if (segment.empty()) return absl::InvalidArgumentError("segment: must not be empty");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
+  absl::flat_hash_set<absl::string_view> customers;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const CustomerWrite& w = writes[i];
+    const std::string where = absl::StrCat("writes[", i, "].");
+    if (absl::Status s = ValidateCustomerId(w.customer_id); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, s.message()));
+    }
+    if (!customers.insert(w.customer_id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "customer_id: repeats an earlier write of the batch"));
+    }
+    if (w.expected_version < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "expected_version: must be >= 0"));
+    }
+    const int cause = static_cast<int>(w.cause);
+    if (cause < static_cast<int>(ChangeCause::kEvent) ||
+        cause > static_cast<int>(ChangeCause::kStatistics)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "cause: unknown value ", cause));
+    }
+    if (w.lifetime_orders < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "lifetime_orders: must be >= 0"));
+    }
+    absl::flat_hash_set<absl::string_view> segments;
+    for (const std::string& segment : w.segments) {
+      if (segment.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "segments: empty name"));
+      }
+      if (!segments.insert(segment).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "segments: duplicate name \"", segment, "\""));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ChangePosition> ParseChangePosition(absl::string_view position) {
+  if (position.empty()) return ChangePosition{0, 0};
+  const size_t dash = position.find('-');
+  ChangePosition parsed;
+  auto digits = [](absl::string_view s) {
+    if (s.empty() || s.size() > 20) return false;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+    }
+    return true;
+  };
+  if (dash == absl::string_view::npos || !digits(position.substr(0, dash)) ||
+      !digits(position.substr(dash + 1)) ||
+      !absl::SimpleAtoi(position.substr(0, dash), &parsed.first) ||
+      !absl::SimpleAtoi(position.substr(dash + 1), &parsed.second)) {
+    return absl::InvalidArgumentError("after: must be a change position \"<ms>-<seq>\" or empty");
+  }
+  return parsed;
+}
+
+}  // namespace segmentd::store

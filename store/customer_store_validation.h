@@ -1,0 +1,56 @@
+// Input checks and small helpers shared by the CustomerStore implementations,
+// so that both reject exactly the same inputs. Internal to store/.
+//
+// Stateless functions; thread-safe.
+#ifndef SEGMENTD_STORE_CUSTOMER_STORE_VALIDATION_H_
+#define SEGMENTD_STORE_CUSTOMER_STORE_VALIDATION_H_
+
+#include <cstdint>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "store/customer_store.h"
+
+namespace segmentd::store {
+
+// Longest customer id, in bytes.
+inline constexpr size_t kMaxCustomerIdBytes = 128;
+// Largest category id InternCategories hands out.
+inline constexpr int64_t kMaxCategoryId = 65535;
+
+// Returns INVALID_ARGUMENT unless `tenant` is 1-63 bytes of [a-z0-9_-]. The
+// tenant id becomes part of Redis key names (inside a hash tag), so anything
+// else is refused even though the server validated it already.
+absl::Status ValidateTenant(absl::string_view tenant);
+
+// Returns INVALID_ARGUMENT unless `customer_id` is 1-128 bytes (any bytes).
+absl::Status ValidateCustomerId(absl::string_view customer_id);
+
+// Returns INVALID_ARGUMENT naming the write (by index) unless every write has a
+// valid customer id not repeated in the batch, expected_version >= 0, a known
+// cause, non-empty segment names without duplicates, and lifetime_orders >= 0.
+absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes);
+
+// Returns INVALID_ARGUMENT unless `segment` is non-empty.
+absl::Status ValidateSegment(absl::string_view segment);
+
+// A change-stream position "ms-seq" as a comparable pair.
+using ChangePosition = std::pair<uint64_t, uint64_t>;
+
+// Parses `position` ("" is {0, 0}, before every entry); INVALID_ARGUMENT
+// unless it is "<digits>-<digits>".
+absl::StatusOr<ChangePosition> ParseChangePosition(absl::string_view position);
+
+// Returns `t` rounded down to whole milliseconds: the precision stored times
+// keep (Redis stores Unix milliseconds).
+inline absl::Time TruncateToMillis(absl::Time t) {
+  return absl::FromUnixMillis(absl::ToUnixMillis(t));
+}
+
+}  // namespace segmentd::store
+
+#endif  // SEGMENTD_STORE_CUSTOMER_STORE_VALIDATION_H_

@@ -1,0 +1,340 @@
+#include "store/memory_customer_store.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "store/customer_store_validation.h"
+
+namespace segmentd::store {
+namespace {
+
+absl::Status ValidateCount(int count, absl::string_view field) {
+  if (count < 1) return absl::InvalidArgumentError(absl::StrCat(field, ": must be >= 1"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+MemoryCustomerStore::MemoryCustomerStore(Options options) : options_(options) {}
+
+MemoryCustomerStore::Tenant& MemoryCustomerStore::GetTenant(absl::string_view tenant) {
+  return tenants_[tenant];
+}
+
+absl::StatusOr<std::vector<CustomerState>> MemoryCustomerStore::Read(
+    absl::string_view tenant, absl::Span<const std::string> customer_ids) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  for (const std::string& id : customer_ids) {
+    if (absl::Status s = ValidateCustomerId(id); !s.ok()) return s;
+  }
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  std::vector<CustomerState> states;
+  states.reserve(customer_ids.size());
+  for (const std::string& id : customer_ids) {
+    auto it = t.customers.find(id);
+    if (it == t.customers.end()) {
+      CustomerState absent;
+      absent.customer_id = id;
+      states.push_back(std::move(absent));
+    } else {
+      states.push_back(it->second.state);
+    }
+  }
+  return states;
+}
+
+void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
+  auto [it, inserted] = t.customers.try_emplace(write.customer_id);
+  Customer& c = it->second;
+  CustomerState& state = c.state;
+  if (inserted) {
+    t.by_ordinal.push_back(write.customer_id);
+    state.customer_id = write.customer_id;
+    state.ordinal = static_cast<uint32_t>(t.by_ordinal.size());
+  }
+  // Segments: left ones in stored order, then entered ones in the new order.
+  const absl::flat_hash_set<std::string> now_in(write.segments.begin(), write.segments.end());
+  const absl::flat_hash_set<std::string> was_in(state.segments.begin(), state.segments.end());
+  const absl::Time at = TruncateToMillis(write.changed_at);
+  auto append = [&](const std::string& segment, bool entered) {
+    StoredChange change{"", write.customer_id, segment, entered, at, write.cause};
+    change.position = absl::StrCat("0-", ++last_seq_);
+    t.changes.push_back(Change{last_seq_, std::move(change)});
+  };
+  for (const std::string& segment : state.segments) {
+    if (now_in.contains(segment)) continue;
+    auto members = t.segments.find(segment);
+    members->second.erase(write.customer_id);
+    if (members->second.empty()) t.segments.erase(members);
+    append(segment, false);
+  }
+  for (const std::string& segment : write.segments) {
+    if (was_in.contains(segment)) continue;
+    t.segments[segment].insert(write.customer_id);
+    append(segment, true);
+  }
+  while (static_cast<int64_t>(t.changes.size()) > options_.max_changes) t.changes.pop_front();
+  // Schedule.
+  if (state.next_change.has_value()) {
+    t.schedule.erase({absl::ToUnixMillis(*state.next_change), write.customer_id});
+  }
+  state.next_change.reset();
+  if (write.next_change.has_value()) {
+    state.next_change = TruncateToMillis(*write.next_change);
+    t.schedule.insert({absl::ToUnixMillis(*state.next_change), write.customer_id});
+  }
+  // Measures: buyers only.
+  t.orders.erase({c.orders, write.customer_id});
+  t.revenue.erase({c.revenue, write.customer_id});
+  c.orders = write.lifetime_orders;
+  c.revenue = write.lifetime_revenue;
+  if (c.orders >= 1) {
+    t.orders.insert({c.orders, write.customer_id});
+    t.revenue.insert({c.revenue, write.customer_id});
+  }
+  state.version = write.expected_version + 1;
+  state.profile = write.profile;
+  state.membership = write.membership;
+  state.segments = write.segments;
+}
+
+absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(
+    absl::string_view tenant, absl::Span<const CustomerWrite> writes) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateWrites(writes); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  std::vector<bool> committed;
+  committed.reserve(writes.size());
+  bool appended = false;
+  for (const CustomerWrite& write : writes) {
+    auto it = t.customers.find(write.customer_id);
+    const int64_t version = it == t.customers.end() ? 0 : it->second.state.version;
+    if (version != write.expected_version) {
+      committed.push_back(false);
+      continue;
+    }
+    const uint64_t seq = last_seq_;
+    Apply(t, write);
+    appended = appended || last_seq_ != seq;
+    committed.push_back(true);
+  }
+  if (appended) changed_.SignalAll();
+  return committed;
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::Due(absl::string_view tenant,
+                                                                  absl::Time now, int limit) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  std::vector<std::string> due;
+  for (auto it = t.schedule.begin();
+       it != t.schedule.end() && it->first <= now_ms && static_cast<int>(due.size()) < limit;
+       ++it) {
+    due.push_back(it->second);
+  }
+  return due;
+}
+
+absl::StatusOr<std::optional<absl::Time>> MemoryCustomerStore::NextDue(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  if (t.schedule.empty()) return std::optional<absl::Time>();
+  return std::optional<absl::Time>(absl::FromUnixMillis(t.schedule.begin()->first));
+}
+
+absl::StatusOr<int64_t> MemoryCustomerStore::SegmentSize(absl::string_view tenant,
+                                                         absl::string_view segment) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateSegment(segment); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  auto it = t.segments.find(std::string(segment));
+  return it == t.segments.end() ? 0 : static_cast<int64_t>(it->second.size());
+}
+
+absl::StatusOr<IdPage> MemoryCustomerStore::ScanSegment(absl::string_view tenant,
+                                                        absl::string_view segment,
+                                                        absl::string_view cursor, int count) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateSegment(segment); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(count, "count"); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  IdPage page;
+  auto members = t.segments.find(std::string(segment));
+  if (members == t.segments.end()) return page;
+  auto it =
+      cursor.empty() ? members->second.begin() : members->second.upper_bound(std::string(cursor));
+  for (; it != members->second.end() && static_cast<int>(page.ids.size()) < count; ++it) {
+    page.ids.push_back(*it);
+  }
+  if (it != members->second.end()) page.next_cursor = page.ids.back();
+  return page;
+}
+
+absl::StatusOr<IdPage> MemoryCustomerStore::ScanCustomers(absl::string_view tenant,
+                                                          absl::string_view cursor, int count) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(count, "count"); !s.ok()) return s;
+  uint64_t next = 1;
+  if (!cursor.empty() && (!absl::SimpleAtoi(cursor, &next) || next < 1)) {
+    return absl::InvalidArgumentError("cursor: not a cursor ScanCustomers returned");
+  }
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  IdPage page;
+  const uint64_t end = next + static_cast<uint64_t>(count);  // exclusive
+  for (uint64_t ordinal = next; ordinal < end && ordinal <= t.by_ordinal.size(); ++ordinal) {
+    page.ids.push_back(t.by_ordinal[ordinal - 1]);
+  }
+  if (end <= t.by_ordinal.size()) page.next_cursor = absl::StrCat(end);
+  return page;
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ByMeasure(absl::string_view tenant,
+                                                                        bool revenue, int64_t lo,
+                                                                        int64_t hi) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  const Measure& measure = revenue ? t.revenue : t.orders;
+  std::vector<std::string> ids;
+  for (auto it = measure.lower_bound({lo, std::string()}); it != measure.end() && it->first < hi;
+       ++it) {
+    ids.push_back(it->second);
+  }
+  return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByOrders(
+    absl::string_view tenant, int64_t lo, int64_t hi) {
+  return ByMeasure(tenant, /*revenue=*/false, lo, hi);
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByRevenue(
+    absl::string_view tenant, int64_t lo, int64_t hi) {
+  return ByMeasure(tenant, /*revenue=*/true, lo, hi);
+}
+
+absl::StatusOr<int64_t> MemoryCustomerStore::Buyers(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(GetTenant(tenant).orders.size());
+}
+
+absl::StatusOr<std::optional<int64_t>> MemoryCustomerStore::AtRank(absl::string_view tenant,
+                                                                   bool revenue, int64_t rank) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  const Measure& measure = revenue ? t.revenue : t.orders;
+  if (rank < 1 || rank > static_cast<int64_t>(measure.size())) return std::optional<int64_t>();
+  return std::optional<int64_t>(std::next(measure.rbegin(), rank - 1)->first);
+}
+
+absl::StatusOr<std::optional<int64_t>> MemoryCustomerStore::OrdersAtRank(absl::string_view tenant,
+                                                                         int64_t rank) {
+  return AtRank(tenant, /*revenue=*/false, rank);
+}
+
+absl::StatusOr<std::optional<int64_t>> MemoryCustomerStore::RevenueAtRank(absl::string_view tenant,
+                                                                          int64_t rank) {
+  return AtRank(tenant, /*revenue=*/true, rank);
+}
+
+absl::StatusOr<std::vector<StoredChange>> MemoryCustomerStore::ReadChanges(absl::string_view tenant,
+                                                                           absl::string_view after,
+                                                                           int limit,
+                                                                           absl::Duration wait) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
+  absl::StatusOr<ChangePosition> from = ParseChangePosition(after);
+  if (!from.ok()) return from.status();
+  // Entries of this store are "0-<seq>": one after `after` has seq > bound.
+  const uint64_t bound = from->first > 0 ? ~uint64_t{0} : from->second;
+  const absl::Time deadline = absl::Now() + std::max(wait, absl::ZeroDuration());
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  while (t.changes.empty() || t.changes.back().seq <= bound) {
+    if (changed_.WaitWithDeadline(&mu_, deadline)) return std::vector<StoredChange>();
+  }
+  auto it = std::upper_bound(t.changes.begin(), t.changes.end(), bound,
+                             [](uint64_t b, const Change& c) { return b < c.seq; });
+  std::vector<StoredChange> changes;
+  for (; it != t.changes.end() && static_cast<int>(changes.size()) < limit; ++it) {
+    changes.push_back(it->change);
+  }
+  return changes;
+}
+
+absl::StatusOr<std::string> MemoryCustomerStore::LastChangePosition(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  if (t.changes.empty()) return std::string("0-0");
+  return t.changes.back().change.position;
+}
+
+absl::StatusOr<std::optional<VersionedBlob>> MemoryCustomerStore::ReadConfig(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  return GetTenant(tenant).config;
+}
+
+absl::StatusOr<int64_t> MemoryCustomerStore::WriteConfig(absl::string_view tenant,
+                                                         int64_t expected_version,
+                                                         absl::string_view bytes, absl::Time at) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  const int64_t version = t.config.has_value() ? t.config->version : 0;
+  if (version != expected_version) {
+    return absl::AbortedError(
+        absl::StrCat("config: stored version is ", version, ", expected ", expected_version));
+  }
+  t.config = VersionedBlob{version + 1, std::string(bytes), TruncateToMillis(at)};
+  return version + 1;
+}
+
+absl::StatusOr<std::vector<uint16_t>> MemoryCustomerStore::InternCategories(
+    absl::string_view tenant, absl::Span<const std::string> names) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  absl::flat_hash_set<absl::string_view> fresh;
+  for (const std::string& name : names) {
+    if (!t.category_ids.contains(name)) fresh.insert(name);
+  }
+  if (static_cast<int64_t>(t.category_names.size() + fresh.size()) > kMaxCategoryId + 1) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("categories: at most ", kMaxCategoryId + 1, " per tenant"));
+  }
+  std::vector<uint16_t> ids;
+  ids.reserve(names.size());
+  for (const std::string& name : names) {
+    auto [it, inserted] =
+        t.category_ids.try_emplace(name, static_cast<uint16_t>(t.category_names.size()));
+    if (inserted) t.category_names.push_back(name);
+    ids.push_back(it->second);
+  }
+  return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CategoryNames(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  return GetTenant(tenant).category_names;
+}
+
+}  // namespace segmentd::store

@@ -1,0 +1,129 @@
+// MemoryCustomerStore: a CustomerStore kept in process memory, for unit tests
+// of the server and the engine. Same contract and same observable behaviour as
+// RedisCustomerStore (same validation, times kept to whole milliseconds,
+// change positions "ms-seq" ordered, segment and customer scans by cursor),
+// except that nothing survives the process and the change stream is trimmed
+// exactly at `max_changes`. Change positions are "0-<n>" with n counting up
+// from 1 across all tenants.
+//
+//   MemoryCustomerStore store;
+//   absl::StatusOr<std::vector<bool>> done = store.Write("acme", writes);
+//
+// Thread-safe: one mutex guards everything; ReadChanges waits on a condition
+// variable without holding it.
+#ifndef SEGMENTD_STORE_MEMORY_CUSTOMER_STORE_H_
+#define SEGMENTD_STORE_MEMORY_CUSTOMER_STORE_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "store/customer_store.h"
+
+namespace segmentd::store {
+
+class MemoryCustomerStore : public CustomerStore {
+ public:
+  struct Options {
+    // Most change-stream entries kept per tenant; older ones are dropped.
+    // Default: 1,000,000 (as RedisCustomerStore).
+    int64_t max_changes = 1'000'000;
+  };
+
+  MemoryCustomerStore() : MemoryCustomerStore(Options()) {}
+  explicit MemoryCustomerStore(Options options);
+
+  absl::StatusOr<std::vector<CustomerState>> Read(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
+  absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
+                                          absl::Span<const CustomerWrite> writes) override;
+  absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
+                                               int limit) override;
+  absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
+  absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant, absl::string_view segment) override;
+  // The cursor is the last id returned (members are visited in byte order).
+  absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,
+                                     absl::string_view cursor, int count) override;
+  // The cursor is the next ordinal to visit (customers in ordinal order).
+  absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant, absl::string_view cursor,
+                                       int count) override;
+  absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant, int64_t lo,
+                                                             int64_t hi) override;
+  absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant, int64_t lo,
+                                                              int64_t hi) override;
+  absl::StatusOr<int64_t> Buyers(absl::string_view tenant) override;
+  absl::StatusOr<std::optional<int64_t>> OrdersAtRank(absl::string_view tenant,
+                                                      int64_t rank) override;
+  absl::StatusOr<std::optional<int64_t>> RevenueAtRank(absl::string_view tenant,
+                                                       int64_t rank) override;
+  absl::StatusOr<std::vector<StoredChange>> ReadChanges(absl::string_view tenant,
+                                                        absl::string_view after, int limit,
+                                                        absl::Duration wait) override;
+  absl::StatusOr<std::string> LastChangePosition(absl::string_view tenant) override;
+  absl::StatusOr<std::optional<VersionedBlob>> ReadConfig(absl::string_view tenant) override;
+  absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
+                                      absl::string_view bytes, absl::Time at) override;
+  absl::StatusOr<std::vector<uint16_t>> InternCategories(
+      absl::string_view tenant, absl::Span<const std::string> names) override;
+  absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
+
+ private:
+  // A measure index: (value, customer id), ascending; buyers only.
+  using Measure = std::set<std::pair<int64_t, std::string>>;
+
+  struct Customer {
+    CustomerState state;
+    int64_t orders = 0;
+    int64_t revenue = 0;
+  };
+  struct Change {
+    uint64_t seq = 0;
+    StoredChange change;
+  };
+  struct Tenant {
+    absl::flat_hash_map<std::string, Customer> customers;
+    // Customer ids by ordinal - 1.
+    std::vector<std::string> by_ordinal;
+    std::map<std::string, std::set<std::string>> segments;
+    // (next change ms, customer id), earliest first.
+    std::set<std::pair<int64_t, std::string>> schedule;
+    std::deque<Change> changes;
+    Measure orders;
+    Measure revenue;
+    std::optional<VersionedBlob> config;
+    absl::flat_hash_map<std::string, uint16_t> category_ids;
+    std::vector<std::string> category_names;
+  };
+
+  // Returns the tenant's data, creating it empty on first use.
+  Tenant& GetTenant(absl::string_view tenant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits `write` (whose version matched) to `t`.
+  void Apply(Tenant& t, const CustomerWrite& write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant, bool revenue,
+                                                     int64_t lo, int64_t hi);
+  absl::StatusOr<std::optional<int64_t>> AtRank(absl::string_view tenant, bool revenue,
+                                                int64_t rank);
+
+  const Options options_;
+
+  absl::Mutex mu_;
+  // Signalled whenever a change-stream entry is appended.
+  absl::CondVar changed_;
+  // node_hash_map: references to a Tenant stay valid while others are added.
+  absl::node_hash_map<std::string, Tenant> tenants_ ABSL_GUARDED_BY(mu_);
+  // The seq of the last change-stream entry, over all tenants.
+  uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace segmentd::store
+
+#endif  // SEGMENTD_STORE_MEMORY_CUSTOMER_STORE_H_

@@ -1,0 +1,731 @@
+#include "store/redis_customer_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "store/customer_store_validation.h"
+#include "store/redis/redis_reply.h"
+#include "store/redis/redis_script.h"
+
+namespace segmentd::store {
+namespace {
+
+using redis::ErrorReplyAsStatus;
+using redis::RedisCommand;
+using redis::RedisReply;
+using redis::RedisScript;
+
+// Key names (docs/redis-keys.md). `t` is a validated tenant id; ids and
+// segment names are only ever appended after a fixed prefix.
+std::string TenantPrefix(absl::string_view t) { return absl::StrCat("sd:{", t, "}:"); }
+std::string CustomerKey(absl::string_view t, absl::string_view id) {
+  return absl::StrCat(TenantPrefix(t), "c:", id);
+}
+std::string SegmentPrefix(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "s:"); }
+std::string SegmentKey(absl::string_view t, absl::string_view segment) {
+  return absl::StrCat(SegmentPrefix(t), segment);
+}
+std::string OrdinalsKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "ord"); }
+std::string OrdinalCounterKey(absl::string_view t) {
+  return absl::StrCat(TenantPrefix(t), "ordseq");
+}
+std::string ScheduleKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "sched"); }
+std::string ChangesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "changes"); }
+std::string MeasureKey(absl::string_view t, absl::string_view measure) {
+  return absl::StrCat(TenantPrefix(t), "m:", measure);
+}
+std::string ConfigKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "config"); }
+std::string CategoryIdsKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "cat"); }
+std::string CategoryNamesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "catn"); }
+
+constexpr char kOrders[] = "orders";
+constexpr char kRevenue[] = "revenue";
+
+// Commits one customer write if the stored version matches.
+// KEYS[1] customer hash sd:{t}:c:<id>   KEYS[2] ordinal hash sd:{t}:ord
+// KEYS[3] ordinal counter sd:{t}:ordseq KEYS[4] schedule zset sd:{t}:sched
+// KEYS[5] change stream sd:{t}:changes  KEYS[6] orders zset sd:{t}:m:orders
+// KEYS[7] revenue zset sd:{t}:m:revenue
+// ARGV[1] customer id, [2] expected version, [3] new version, [4] profile,
+// [5] membership, [6] encoded segment list, [7] next change ms or "" (none),
+// [8] cause, [9] changed_at ms, [10] lifetime orders or "" (not a buyer),
+// [11] lifetime revenue, [12] segment key prefix sd:{t}:s:, [13] stream cap,
+// [14..] the new segment names.
+// Member-set keys are built from ARGV[12]; they share the tenant's hash tag,
+// so they live in the same slot as the declared keys.
+// Returns 1 when committed, 0 on a version conflict, -1 when the stored
+// segment list cannot be decoded (nothing written).
+const RedisScript& WriteScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local id = ARGV[1]
+    local stored = redis.call('HMGET', KEYS[1], 'v', 's')
+    if (stored[1] or '0') ~= ARGV[2] then return 0 end
+    -- Decode the stored list: "<len>:<name>" repeated.
+    local old, was = {}, {}
+    local list, pos = stored[2] or '', 1
+    while pos <= #list do
+      local colon = string.find(list, ':', pos, true)
+      local len = colon and tonumber(string.sub(list, pos, colon - 1))
+      if not len or colon + len > #list then return -1 end
+      local name = string.sub(list, colon + 1, colon + len)
+      old[#old + 1] = name
+      was[name] = true
+      pos = colon + len + 1
+    end
+    local now = {}
+    for i = 14, #ARGV do now[ARGV[i]] = true end
+    if stored[1] == false then
+      local ordinal = redis.call('INCR', KEYS[3])
+      redis.call('HSET', KEYS[2], ordinal, id)
+      redis.call('HSET', KEYS[1], 'o', ordinal)
+    end
+    local function change(name, entered)
+      redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'c', id, 's', name,
+                 'e', entered, 't', ARGV[9], 'k', ARGV[8])
+    end
+    for _, name in ipairs(old) do
+      if not now[name] then
+        redis.call('SREM', ARGV[12] .. name, id)
+        change(name, '0')
+      end
+    end
+    for i = 14, #ARGV do
+      if not was[ARGV[i]] then
+        redis.call('SADD', ARGV[12] .. ARGV[i], id)
+        change(ARGV[i], '1')
+      end
+    end
+    if ARGV[7] == '' then
+      redis.call('ZREM', KEYS[4], id)
+    else
+      redis.call('ZADD', KEYS[4], ARGV[7], id)
+    end
+    if ARGV[10] == '' then
+      redis.call('ZREM', KEYS[6], id)
+      redis.call('ZREM', KEYS[7], id)
+    else
+      redis.call('ZADD', KEYS[6], ARGV[10], id)
+      redis.call('ZADD', KEYS[7], ARGV[11], id)
+    end
+    redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
+               'n', ARGV[7])
+    return 1
+  )lua");
+  return *script;
+}
+
+// Stores a new config version if the stored one matches.
+// KEYS[1] config hash sd:{t}:config.
+// ARGV[1] expected version ("0": none stored), [2] new version, [3] bytes,
+// [4] updated ms.
+// Returns {1, new version} when stored, {0, stored version} on a mismatch.
+const RedisScript& WriteConfigScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local v = redis.call('HGET', KEYS[1], 'v') or '0'
+    if v ~= ARGV[1] then return {0, v} end
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'b', ARGV[3], 't', ARGV[4])
+    return {1, ARGV[2]}
+  )lua");
+  return *script;
+}
+
+// Returns the ids of category names, giving unknown names the next ids.
+// KEYS[1] name -> id hash sd:{t}:cat, KEYS[2] id -> name hash sd:{t}:catn.
+// ARGV[1] most ids per tenant, [2..] names.
+// Ids are dense (0, 1, ...), so the next id is HLEN of KEYS[2].
+// Returns the ids in ARGV order, or -1 (nothing written) when the new names
+// would not fit.
+const RedisScript& InternScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local fresh, seen = 0, {}
+    for i = 2, #ARGV do
+      if not seen[ARGV[i]] and redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
+        fresh = fresh + 1
+      end
+      seen[ARGV[i]] = true
+    end
+    if redis.call('HLEN', KEYS[2]) + fresh > tonumber(ARGV[1]) then return -1 end
+    local ids = {}
+    for i = 2, #ARGV do
+      local id = redis.call('HGET', KEYS[1], ARGV[i])
+      if not id then
+        id = redis.call('HLEN', KEYS[2])
+        redis.call('HSET', KEYS[1], ARGV[i], id)
+        redis.call('HSET', KEYS[2], id, ARGV[i])
+      end
+      ids[#ids + 1] = tonumber(id)
+    end
+    return ids
+  )lua");
+  return *script;
+}
+
+// Encodes a segment list as "<len>:<name>" repeated: binary-safe.
+std::string EncodeSegments(const std::vector<std::string>& segments) {
+  std::string out;
+  for (const std::string& s : segments) absl::StrAppend(&out, s.size(), ":", s);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> DecodeSegments(absl::string_view list) {
+  std::vector<std::string> segments;
+  while (!list.empty()) {
+    const size_t colon = list.find(':');
+    size_t len = 0;
+    if (colon == absl::string_view::npos || !absl::SimpleAtoi(list.substr(0, colon), &len) ||
+        len > list.size() - colon - 1) {
+      return absl::DataLossError("stored segment list cannot be decoded");
+    }
+    segments.emplace_back(list.substr(colon + 1, len));
+    list.remove_prefix(colon + 1 + len);
+  }
+  return segments;
+}
+
+absl::StatusOr<int64_t> ParseInt(const RedisReply& reply, absl::string_view what) {
+  int64_t value = 0;
+  if (reply.is_integer()) return reply.integer();
+  if (!reply.is_string() || !absl::SimpleAtoi(reply.str(), &value)) {
+    return absl::DataLossError(absl::StrCat("stored ", what, " is not a number"));
+  }
+  return value;
+}
+
+// Parses a sorted-set score that holds an integer.
+absl::StatusOr<int64_t> ParseScore(const RedisReply& reply) {
+  double score = 0;
+  if (!reply.is_string() || !absl::SimpleAtod(reply.str(), &score) || !std::isfinite(score)) {
+    return absl::DataLossError("stored score is not a number");
+  }
+  return static_cast<int64_t>(std::llround(score));
+}
+
+absl::Status Unexpected(const RedisReply& reply, absl::string_view command) {
+  return absl::InternalError(
+      absl::StrCat("unexpected reply to ", command, ": ", reply.DebugString()));
+}
+
+absl::Status ValidateCount(int count, absl::string_view field) {
+  if (count < 1) return absl::InvalidArgumentError(absl::StrCat(field, ": must be >= 1"));
+  return absl::OkStatus();
+}
+
+// Parses one XREAD/XRANGE entry [id, [field, value, ...]].
+absl::StatusOr<StoredChange> ParseChange(const RedisReply& entry) {
+  if (!entry.is_array() || entry.elements().size() != 2 || !entry.elements()[1].is_array()) {
+    return absl::DataLossError("change-stream entry has an unexpected shape");
+  }
+  StoredChange change;
+  change.position = entry.elements()[0].str();
+  const std::vector<RedisReply>& fields = entry.elements()[1].elements();
+  int seen = 0;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    const std::string& name = fields[i].str();
+    const std::string& value = fields[i + 1].str();
+    int64_t number = 0;
+    if (name == "c") {
+      change.customer_id = value;
+    } else if (name == "s") {
+      change.segment = value;
+    } else if (name == "e") {
+      change.entered = value == "1";
+    } else if (name == "t" && absl::SimpleAtoi(value, &number)) {
+      change.changed_at = absl::FromUnixMillis(number);
+    } else if (name == "k" && absl::SimpleAtoi(value, &number) &&
+               number >= static_cast<int>(ChangeCause::kEvent) &&
+               number <= static_cast<int>(ChangeCause::kStatistics)) {
+      change.cause = static_cast<ChangeCause>(number);
+    } else {
+      continue;
+    }
+    ++seen;
+  }
+  if (seen != 5) {
+    return absl::DataLossError(
+        absl::StrCat("change-stream entry ", change.position, " cannot be decoded"));
+  }
+  return change;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RedisCustomerStore>> RedisCustomerStore::Create(
+    redis::RedisClient* client, Options options) {
+  if (client == nullptr) return absl::InvalidArgumentError("client: must not be null");
+  if (options.max_changes < 1) {
+    return absl::InvalidArgumentError("options.max_changes: must be >= 1");
+  }
+  if (options.write_batch < 1) {
+    return absl::InvalidArgumentError("options.write_batch: must be >= 1");
+  }
+  if (options.read_page < 1) return absl::InvalidArgumentError("options.read_page: must be >= 1");
+  if (options.max_block < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError("options.max_block: must be >= 1 ms");
+  }
+  return std::unique_ptr<RedisCustomerStore>(new RedisCustomerStore(client, options));
+}
+
+RedisCustomerStore::RedisCustomerStore(redis::RedisClient* client, Options options)
+    : client_(client), options_(options) {}
+
+absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
+    absl::string_view tenant, absl::Span<const std::string> customer_ids) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  std::vector<RedisCommand> commands;
+  commands.reserve(customer_ids.size());
+  for (const std::string& id : customer_ids) {
+    if (absl::Status s = ValidateCustomerId(id); !s.ok()) return s;
+    commands.push_back({"HMGET", CustomerKey(tenant, id), "v", "o", "p", "m", "s", "n"});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<CustomerState> states(customer_ids.size());
+  for (size_t i = 0; i < customer_ids.size(); ++i) {
+    const RedisReply& reply = (*replies)[i];
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (!reply.is_array() || reply.elements().size() != 6) return Unexpected(reply, "HMGET");
+    const std::vector<RedisReply>& f = reply.elements();
+    CustomerState& state = states[i];
+    state.customer_id = customer_ids[i];
+    if (f[0].is_nil()) continue;
+    absl::StatusOr<int64_t> version = ParseInt(f[0], "version");
+    absl::StatusOr<int64_t> ordinal = ParseInt(f[1], "ordinal");
+    if (!version.ok()) return version.status();
+    if (!ordinal.ok()) return ordinal.status();
+    state.version = *version;
+    state.ordinal = static_cast<uint32_t>(*ordinal);
+    state.profile = f[2].str();
+    state.membership = f[3].str();
+    absl::StatusOr<std::vector<std::string>> segments = DecodeSegments(f[4].str());
+    if (!segments.ok()) return segments.status();
+    state.segments = *std::move(segments);
+    if (!f[5].str().empty()) {
+      absl::StatusOr<int64_t> ms = ParseInt(f[5], "next change");
+      if (!ms.ok()) return ms.status();
+      state.next_change = absl::FromUnixMillis(*ms);
+    }
+  }
+  return states;
+}
+
+std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
+                                                       const CustomerWrite& write) const {
+  return {CustomerKey(tenant, write.customer_id),
+          OrdinalsKey(tenant),
+          OrdinalCounterKey(tenant),
+          ScheduleKey(tenant),
+          ChangesKey(tenant),
+          MeasureKey(tenant, kOrders),
+          MeasureKey(tenant, kRevenue)};
+}
+
+std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
+                                                       const CustomerWrite& write) const {
+  std::vector<std::string> args = {
+      write.customer_id,
+      absl::StrCat(write.expected_version),
+      absl::StrCat(write.expected_version + 1),
+      write.profile,
+      write.membership,
+      EncodeSegments(write.segments),
+      write.next_change.has_value() ? absl::StrCat(absl::ToUnixMillis(*write.next_change)) : "",
+      absl::StrCat(static_cast<int>(write.cause)),
+      absl::StrCat(absl::ToUnixMillis(write.changed_at)),
+      write.lifetime_orders >= 1 ? absl::StrCat(write.lifetime_orders) : "",
+      absl::StrCat(write.lifetime_revenue),
+      SegmentPrefix(tenant),
+      absl::StrCat(options_.max_changes)};
+  args.insert(args.end(), write.segments.begin(), write.segments.end());
+  return args;
+}
+
+absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
+                                            absl::Span<const CustomerWrite> writes,
+                                            std::vector<bool>& committed) {
+  const RedisScript& script = WriteScript();
+  // Interprets the script's answer to writes[i].
+  auto record = [&](const RedisReply& reply, size_t i) -> absl::Status {
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (!reply.is_integer()) return Unexpected(reply, "write script");
+    if (reply.integer() == -1) {
+      return absl::DataLossError(absl::StrCat("stored segment list of customer ",
+                                              writes[i].customer_id, " cannot be decoded"));
+    }
+    committed.push_back(reply.integer() == 1);
+    return absl::OkStatus();
+  };
+  size_t begin = 0;
+  if (script.sha1().empty()) {
+    // First use: Eval loads the script, then the rest can be pipelined.
+    absl::StatusOr<RedisReply> reply =
+        client_->Eval(script, WriteKeys(tenant, writes[0]), WriteArgs(tenant, writes[0]));
+    if (!reply.ok()) return reply.status();
+    if (absl::Status s = record(*reply, 0); !s.ok()) return s;
+    begin = 1;
+  }
+  if (begin == writes.size()) return absl::OkStatus();
+  const std::string sha1 = script.sha1();
+  std::vector<RedisCommand> commands;
+  commands.reserve(writes.size() - begin);
+  for (size_t i = begin; i < writes.size(); ++i) {
+    RedisCommand command = {"EVALSHA", sha1, "7"};
+    for (std::string& key : WriteKeys(tenant, writes[i])) command.push_back(std::move(key));
+    for (std::string& arg : WriteArgs(tenant, writes[i])) command.push_back(std::move(arg));
+    commands.push_back(std::move(command));
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (size_t i = begin; i < writes.size(); ++i) {
+    const RedisReply& reply = (*replies)[i - begin];
+    if (reply.IsErrorWithPrefix("NOSCRIPT")) {
+      // Redis forgot the script (restart, SCRIPT FLUSH): EVALSHA ran nothing,
+      // so run this write again through Eval, which reloads it.
+      absl::StatusOr<RedisReply> again =
+          client_->Eval(script, WriteKeys(tenant, writes[i]), WriteArgs(tenant, writes[i]));
+      if (!again.ok()) return again.status();
+      if (absl::Status s = record(*again, i); !s.ok()) return s;
+      continue;
+    }
+    if (absl::Status s = record(reply, i); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<bool>> RedisCustomerStore::Write(
+    absl::string_view tenant, absl::Span<const CustomerWrite> writes) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateWrites(writes); !s.ok()) return s;
+  std::vector<bool> committed;
+  committed.reserve(writes.size());
+  for (size_t begin = 0; begin < writes.size(); begin += options_.write_batch) {
+    const size_t n = std::min(writes.size() - begin, static_cast<size_t>(options_.write_batch));
+    if (absl::Status s = WriteBatch(tenant, writes.subspan(begin, n), committed); !s.ok()) {
+      return s;
+    }
+  }
+  return committed;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisCustomerStore::Due(absl::string_view tenant,
+                                                                 absl::Time now, int limit) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Command({"ZRANGEBYSCORE", ScheduleKey(tenant), "-inf",
+                        absl::StrCat(absl::ToUnixMillis(now)), "LIMIT", "0", absl::StrCat(limit)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array()) return Unexpected(*reply, "ZRANGEBYSCORE");
+  std::vector<std::string> due;
+  for (const RedisReply& id : reply->elements()) due.push_back(id.str());
+  return due;
+}
+
+absl::StatusOr<std::optional<absl::Time>> RedisCustomerStore::NextDue(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"ZRANGE", ScheduleKey(tenant), "0", "0", "WITHSCORES"}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array()) return Unexpected(*reply, "ZRANGE");
+  if (reply->elements().size() < 2) return std::optional<absl::Time>();
+  absl::StatusOr<int64_t> ms = ParseScore(reply->elements()[1]);
+  if (!ms.ok()) return ms.status();
+  return std::optional<absl::Time>(absl::FromUnixMillis(*ms));
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::SegmentSize(absl::string_view tenant,
+                                                        absl::string_view segment) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateSegment(segment); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"SCARD", SegmentKey(tenant, segment)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, "SCARD");
+  return reply->integer();
+}
+
+absl::StatusOr<IdPage> RedisCustomerStore::ScanSegment(absl::string_view tenant,
+                                                       absl::string_view segment,
+                                                       absl::string_view cursor, int count) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateSegment(segment); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(count, "count"); !s.ok()) return s;
+  uint64_t position = 0;
+  if (!cursor.empty() && !absl::SimpleAtoi(cursor, &position)) {
+    return absl::InvalidArgumentError("cursor: not a cursor ScanSegment returned");
+  }
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"SSCAN", SegmentKey(tenant, segment),
+                                           absl::StrCat(position), "COUNT", absl::StrCat(count)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != 2 || !reply->elements()[1].is_array()) {
+    return Unexpected(*reply, "SSCAN");
+  }
+  IdPage page;
+  const std::string& next = reply->elements()[0].str();
+  if (next != "0") page.next_cursor = next;
+  for (const RedisReply& id : reply->elements()[1].elements()) page.ids.push_back(id.str());
+  return page;
+}
+
+absl::StatusOr<IdPage> RedisCustomerStore::ScanCustomers(absl::string_view tenant,
+                                                         absl::string_view cursor, int count) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(count, "count"); !s.ok()) return s;
+  uint64_t next = 1;
+  if (!cursor.empty() && (!absl::SimpleAtoi(cursor, &next) || next < 1)) {
+    return absl::InvalidArgumentError("cursor: not a cursor ScanCustomers returned");
+  }
+  const uint64_t end = next + static_cast<uint64_t>(count);  // exclusive
+  RedisCommand hmget = {"HMGET", OrdinalsKey(tenant)};
+  for (uint64_t ordinal = next; ordinal < end; ++ordinal) hmget.push_back(absl::StrCat(ordinal));
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      client_->Pipeline({{"GET", OrdinalCounterKey(tenant)}, hmget});
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+  }
+  int64_t last = 0;
+  if (!(*replies)[0].is_nil()) {
+    absl::StatusOr<int64_t> counter = ParseInt((*replies)[0], "ordinal counter");
+    if (!counter.ok()) return counter.status();
+    last = *counter;
+  }
+  IdPage page;
+  for (const RedisReply& id : (*replies)[1].elements()) {
+    if (id.is_string()) page.ids.push_back(id.str());
+  }
+  if (static_cast<int64_t>(end) <= last) page.next_cursor = absl::StrCat(end);
+  return page;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ByMeasure(absl::string_view tenant,
+                                                                       absl::string_view measure,
+                                                                       int64_t lo, int64_t hi) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  std::vector<std::string> ids;
+  if (hi <= lo) return ids;
+  // Ranks [first, end) hold the values in [lo, hi); read them in pages by rank
+  // (O(log N + page) each), never one unbounded range.
+  const std::string key = MeasureKey(tenant, measure);
+  absl::StatusOr<std::vector<RedisReply>> ranks =
+      client_->Pipeline({{"ZCOUNT", key, "-inf", absl::StrCat("(", lo)},
+                         {"ZCOUNT", key, "-inf", absl::StrCat("(", hi)}});
+  if (!ranks.ok()) return ranks.status();
+  for (const RedisReply& reply : *ranks) {
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (!reply.is_integer()) return Unexpected(reply, "ZCOUNT");
+  }
+  const int64_t first = (*ranks)[0].integer();
+  const int64_t end = (*ranks)[1].integer();
+  for (int64_t rank = first; rank < end; rank += options_.read_page) {
+    const int64_t stop = std::min(end, rank + options_.read_page) - 1;
+    absl::StatusOr<RedisReply> page = ErrorReplyAsStatus(
+        client_->Command({"ZRANGE", key, absl::StrCat(rank), absl::StrCat(stop), "WITHSCORES"}));
+    if (!page.ok()) return page.status();
+    const std::vector<RedisReply>& e = page->elements();
+    for (size_t i = 0; i + 1 < e.size(); i += 2) {
+      // Between pages the set may have changed: keep only values in range.
+      absl::StatusOr<int64_t> value = ParseScore(e[i + 1]);
+      if (!value.ok()) return value.status();
+      if (*value >= lo && *value < hi) ids.push_back(e[i].str());
+    }
+  }
+  return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByOrders(
+    absl::string_view tenant, int64_t lo, int64_t hi) {
+  return ByMeasure(tenant, kOrders, lo, hi);
+}
+
+absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByRevenue(
+    absl::string_view tenant, int64_t lo, int64_t hi) {
+  return ByMeasure(tenant, kRevenue, lo, hi);
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::Buyers(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"ZCARD", MeasureKey(tenant, kOrders)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, "ZCARD");
+  return reply->integer();
+}
+
+absl::StatusOr<std::optional<int64_t>> RedisCustomerStore::AtRank(absl::string_view tenant,
+                                                                  absl::string_view measure,
+                                                                  int64_t rank) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (rank < 1) return std::optional<int64_t>();
+  const std::string index = absl::StrCat(rank - 1);
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Command({"ZREVRANGE", MeasureKey(tenant, measure), index, index, "WITHSCORES"}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array()) return Unexpected(*reply, "ZREVRANGE");
+  if (reply->elements().size() < 2) return std::optional<int64_t>();
+  absl::StatusOr<int64_t> value = ParseScore(reply->elements()[1]);
+  if (!value.ok()) return value.status();
+  return std::optional<int64_t>(*value);
+}
+
+absl::StatusOr<std::optional<int64_t>> RedisCustomerStore::OrdersAtRank(absl::string_view tenant,
+                                                                        int64_t rank) {
+  return AtRank(tenant, kOrders, rank);
+}
+
+absl::StatusOr<std::optional<int64_t>> RedisCustomerStore::RevenueAtRank(absl::string_view tenant,
+                                                                         int64_t rank) {
+  return AtRank(tenant, kRevenue, rank);
+}
+
+absl::StatusOr<std::vector<StoredChange>> RedisCustomerStore::ReadChanges(absl::string_view tenant,
+                                                                          absl::string_view after,
+                                                                          int limit,
+                                                                          absl::Duration wait) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
+  absl::StatusOr<ChangePosition> from = ParseChangePosition(after);
+  if (!from.ok()) return from.status();
+  const std::string id = absl::StrCat(from->first, "-", from->second);
+  const std::string key = ChangesKey(tenant);
+  const absl::Time deadline = absl::Now() + wait;
+  std::vector<StoredChange> changes;
+  while (true) {
+    RedisCommand command = {"XREAD", "COUNT", absl::StrCat(limit)};
+    const absl::Duration left = deadline - absl::Now();
+    if (left > absl::ZeroDuration()) {
+      // XREAD BLOCK 0 would block forever: always at least 1 ms.
+      const int64_t ms =
+          std::max<int64_t>(1, absl::ToInt64Milliseconds(std::min(left, options_.max_block)));
+      command.insert(command.end(), {"BLOCK", absl::StrCat(ms)});
+    }
+    command.insert(command.end(), {"STREAMS", key, id});
+    absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(command));
+    if (!reply.ok()) return reply.status();
+    if (reply->is_array()) {
+      // [[key, [entry, ...]]]
+      for (const RedisReply& stream : reply->elements()) {
+        if (!stream.is_array() || stream.elements().size() != 2) {
+          return Unexpected(*reply, "XREAD");
+        }
+        for (const RedisReply& entry : stream.elements()[1].elements()) {
+          absl::StatusOr<StoredChange> change = ParseChange(entry);
+          if (!change.ok()) return change.status();
+          changes.push_back(*std::move(change));
+        }
+      }
+    } else if (!reply->is_nil()) {
+      return Unexpected(*reply, "XREAD");
+    }
+    if (!changes.empty() || left <= absl::ZeroDuration()) return changes;
+    if (absl::Now() >= deadline) return changes;
+  }
+}
+
+absl::StatusOr<std::string> RedisCustomerStore::LastChangePosition(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Command({"XREVRANGE", ChangesKey(tenant), "+", "-", "COUNT", "1"}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array()) return Unexpected(*reply, "XREVRANGE");
+  if (reply->elements().empty()) return std::string("0-0");
+  const RedisReply& entry = reply->elements()[0];
+  if (!entry.is_array() || entry.elements().empty()) return Unexpected(*reply, "XREVRANGE");
+  return entry.elements()[0].str();
+}
+
+absl::StatusOr<std::optional<VersionedBlob>> RedisCustomerStore::ReadConfig(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"HMGET", ConfigKey(tenant), "v", "b", "t"}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != 3) return Unexpected(*reply, "HMGET");
+  const std::vector<RedisReply>& f = reply->elements();
+  if (f[0].is_nil()) return std::optional<VersionedBlob>();
+  absl::StatusOr<int64_t> version = ParseInt(f[0], "config version");
+  absl::StatusOr<int64_t> ms = ParseInt(f[2], "config time");
+  if (!version.ok()) return version.status();
+  if (!ms.ok()) return ms.status();
+  return std::optional<VersionedBlob>(
+      VersionedBlob{*version, f[1].str(), absl::FromUnixMillis(*ms)});
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::WriteConfig(absl::string_view tenant,
+                                                        int64_t expected_version,
+                                                        absl::string_view bytes, absl::Time at) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (expected_version < 0) {
+    return absl::InvalidArgumentError("expected_version: must be >= 0");
+  }
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Eval(WriteConfigScript(), {ConfigKey(tenant)},
+                    {absl::StrCat(expected_version), absl::StrCat(expected_version + 1),
+                     std::string(bytes), absl::StrCat(absl::ToUnixMillis(at))}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != 2) {
+    return Unexpected(*reply, "config script");
+  }
+  absl::StatusOr<int64_t> version = ParseInt(reply->elements()[1], "config version");
+  if (!version.ok()) return version.status();
+  if (reply->elements()[0].integer() != 1) {
+    return absl::AbortedError(
+        absl::StrCat("config: stored version is ", *version, ", expected ", expected_version));
+  }
+  return *version;
+}
+
+absl::StatusOr<std::vector<uint16_t>> RedisCustomerStore::InternCategories(
+    absl::string_view tenant, absl::Span<const std::string> names) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  std::vector<uint16_t> ids;
+  if (names.empty()) return ids;
+  std::vector<std::string> args = {absl::StrCat(kMaxCategoryId + 1)};
+  args.insert(args.end(), names.begin(), names.end());
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Eval(InternScript(), {CategoryIdsKey(tenant), CategoryNamesKey(tenant)}, args));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_integer() && reply->integer() == -1) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("categories: at most ", kMaxCategoryId + 1, " per tenant"));
+  }
+  if (!reply->is_array() || reply->elements().size() != names.size()) {
+    return Unexpected(*reply, "intern script");
+  }
+  for (const RedisReply& id : reply->elements()) {
+    if (!id.is_integer() || id.integer() < 0 || id.integer() > kMaxCategoryId) {
+      return absl::DataLossError("stored category id is out of range");
+    }
+    ids.push_back(static_cast<uint16_t>(id.integer()));
+  }
+  return ids;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CategoryNames(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  const std::string key = CategoryNamesKey(tenant);
+  absl::StatusOr<RedisReply> count = ErrorReplyAsStatus(client_->Command({"HLEN", key}));
+  if (!count.ok()) return count.status();
+  if (!count->is_integer()) return Unexpected(*count, "HLEN");
+  std::vector<std::string> names;
+  names.reserve(count->integer());
+  for (int64_t first = 0; first < count->integer(); first += options_.read_page) {
+    RedisCommand hmget = {"HMGET", key};
+    for (int64_t id = first; id < std::min(count->integer(), first + options_.read_page); ++id) {
+      hmget.push_back(absl::StrCat(id));
+    }
+    absl::StatusOr<RedisReply> page = ErrorReplyAsStatus(client_->Command(hmget));
+    if (!page.ok()) return page.status();
+    for (const RedisReply& name : page->elements()) {
+      if (!name.is_string()) return absl::DataLossError("category ids are not dense");
+      names.push_back(name.str());
+    }
+  }
+  return names;
+}
+
+}  // namespace segmentd::store

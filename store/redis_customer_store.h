@@ -1,0 +1,125 @@
+// RedisCustomerStore: the CustomerStore that counts, kept in Redis (7.0+)
+// through a shared RedisClient. Key layout: docs/redis-keys.md.
+//
+//   absl::StatusOr<std::unique_ptr<RedisCustomerStore>> store =
+//       RedisCustomerStore::Create(client, RedisCustomerStore::Options());
+//
+// Every key of a tenant carries the hash tag {<tenant>}, so one tenant lives
+// in one cluster slot; customer ids and segment names only ever appear as the
+// last component of a key after a fixed prefix, or as members and values, so
+// no id can address another tenant's or another kind's keys.
+//
+// Each customer write is one Lua script (version check, ordinal, state, member
+// sets, change-stream entries, schedule, measure indexes), atomic in Redis;
+// a batch of writes is pipelined in one round trip per `write_batch` writes.
+// Every command touches O(changed segments) or O(page) entries: nothing scans a
+// whole set, because Redis serves every client from one thread.
+//
+// Not a snapshot: CustomersByOrders/Revenue read in pages of `read_page`, so
+// writes that land meanwhile may or may not show. ScanSegment is SSCAN: a
+// member may be returned twice if the set is resized during the scan.
+// Measures are Redis scores (doubles): exact up to 2^53.
+//
+// ReadChanges with a wait holds one pooled connection in XREAD BLOCK for up to
+// `max_block` at a time; size the client's pool for the number of concurrent
+// waiting readers.
+//
+// Thread-safe, as RedisClient is. The client must outlive the store.
+#ifndef SEGMENTD_STORE_REDIS_CUSTOMER_STORE_H_
+#define SEGMENTD_STORE_REDIS_CUSTOMER_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "store/customer_store.h"
+#include "store/redis/redis_client.h"
+
+namespace segmentd::store {
+
+class RedisCustomerStore : public CustomerStore {
+ public:
+  struct Options {
+    // Change-stream entries kept per tenant (XADD MAXLEN ~): Redis trims whole
+    // stream nodes, so it keeps at least this many and up to one node (100
+    // entries by default) more. Default: 1,000,000.
+    int64_t max_changes = 1'000'000;
+    // Writes pipelined per round trip by Write(). Default: 256.
+    int write_batch = 256;
+    // Entries fetched per command by CustomersByOrders/Revenue and
+    // CategoryNames. Default: 1000.
+    int read_page = 1000;
+    // Longest single XREAD BLOCK; ReadChanges waits longer by blocking again.
+    // Must be shorter than the client's command_timeout (default 2 s), or the
+    // client gives up on the blocked read. Default: 1 s.
+    absl::Duration max_block = absl::Seconds(1);
+  };
+
+  // Returns INVALID_ARGUMENT for a null client or an option out of range.
+  // Does not talk to Redis.
+  static absl::StatusOr<std::unique_ptr<RedisCustomerStore>> Create(redis::RedisClient* client,
+                                                                    Options options);
+
+  absl::StatusOr<std::vector<CustomerState>> Read(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
+  // On an error status some writes of the batch may have been committed (a
+  // retry then sees version conflicts for them); none is acknowledged.
+  absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
+                                          absl::Span<const CustomerWrite> writes) override;
+  absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
+                                               int limit) override;
+  absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
+  absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant, absl::string_view segment) override;
+  // The cursor is the SSCAN cursor.
+  absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,
+                                     absl::string_view cursor, int count) override;
+  // The cursor is the next ordinal to visit: customers come in ordinal order,
+  // each exactly once.
+  absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant, absl::string_view cursor,
+                                       int count) override;
+  absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant, int64_t lo,
+                                                             int64_t hi) override;
+  absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant, int64_t lo,
+                                                              int64_t hi) override;
+  absl::StatusOr<int64_t> Buyers(absl::string_view tenant) override;
+  absl::StatusOr<std::optional<int64_t>> OrdersAtRank(absl::string_view tenant,
+                                                      int64_t rank) override;
+  absl::StatusOr<std::optional<int64_t>> RevenueAtRank(absl::string_view tenant,
+                                                       int64_t rank) override;
+  absl::StatusOr<std::vector<StoredChange>> ReadChanges(absl::string_view tenant,
+                                                        absl::string_view after, int limit,
+                                                        absl::Duration wait) override;
+  absl::StatusOr<std::string> LastChangePosition(absl::string_view tenant) override;
+  absl::StatusOr<std::optional<VersionedBlob>> ReadConfig(absl::string_view tenant) override;
+  absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
+                                      absl::string_view bytes, absl::Time at) override;
+  absl::StatusOr<std::vector<uint16_t>> InternCategories(
+      absl::string_view tenant, absl::Span<const std::string> names) override;
+  absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
+
+ private:
+  RedisCustomerStore(redis::RedisClient* client, Options options);
+
+  // Returns the EVALSHA-or-EVAL arguments of one customer write.
+  std::vector<std::string> WriteKeys(absl::string_view tenant, const CustomerWrite& write) const;
+  std::vector<std::string> WriteArgs(absl::string_view tenant, const CustomerWrite& write) const;
+  // Commits writes[begin, end) in one pipeline into `committed`.
+  absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
+                          std::vector<bool>& committed);
+  absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant,
+                                                     absl::string_view measure, int64_t lo,
+                                                     int64_t hi);
+  absl::StatusOr<std::optional<int64_t>> AtRank(absl::string_view tenant, absl::string_view measure,
+                                                int64_t rank);
+
+  redis::RedisClient* const client_;
+  const Options options_;
+};
+
+}  // namespace segmentd::store
+
+#endif  // SEGMENTD_STORE_REDIS_CUSTOMER_STORE_H_
