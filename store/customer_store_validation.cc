@@ -37,16 +37,11 @@ absl::Status ValidateSegment(absl::string_view segment) {
 }
 
 absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
-  absl::flat_hash_set<absl::string_view> customers;
   for (size_t i = 0; i < writes.size(); ++i) {
     const CustomerWrite& w = writes[i];
     const std::string where = absl::StrCat("writes[", i, "].");
     if (absl::Status s = ValidateCustomerId(w.customer_id); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(where, s.message()));
-    }
-    if (!customers.insert(w.customer_id).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "customer_id: repeats an earlier write of the batch"));
     }
     if (w.expected_version < 0) {
       return absl::InvalidArgumentError(absl::StrCat(where, "expected_version: must be >= 0"));

@@ -31,8 +31,9 @@ absl::Status ValidateTenant(absl::string_view tenant);
 absl::Status ValidateCustomerId(absl::string_view customer_id);
 
 // Returns INVALID_ARGUMENT naming the write (by index) unless every write has a
-// valid customer id not repeated in the batch, expected_version >= 0, a known
-// cause, non-empty segment names without duplicates, and lifetime_orders >= 0.
+// valid customer id, expected_version >= 0, a known cause, non-empty segment
+// names without duplicates, and lifetime_orders >= 0. (A batch may write one
+// customer more than once: writes are applied in order.)
 absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes);
 
 // Returns INVALID_ARGUMENT unless `segment` is non-empty.

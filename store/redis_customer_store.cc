@@ -42,6 +42,8 @@ std::string CategoryIdsKey(absl::string_view t) { return absl::StrCat(TenantPref
 std::string CategoryNamesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "catn"); }
 
 constexpr char kOrders[] = "orders";
+// Most ordinals ScanCustomers reads per call, whatever `count` asks.
+constexpr int kMaxScanCustomers = 10'000;
 constexpr char kRevenue[] = "revenue";
 
 // Commits one customer write if the stored version matches.
@@ -478,7 +480,7 @@ absl::StatusOr<IdPage> RedisCustomerStore::ScanCustomers(absl::string_view tenan
   if (!cursor.empty() && (!absl::SimpleAtoi(cursor, &next) || next < 1)) {
     return absl::InvalidArgumentError("cursor: not a cursor ScanCustomers returned");
   }
-  const uint64_t end = next + static_cast<uint64_t>(count);  // exclusive
+  const uint64_t end = next + static_cast<uint64_t>(std::min(count, kMaxScanCustomers));
   RedisCommand hmget = {"HMGET", OrdinalsKey(tenant)};
   for (uint64_t ordinal = next; ordinal < end; ++ordinal) hmget.push_back(absl::StrCat(ordinal));
   absl::StatusOr<std::vector<RedisReply>> replies =

@@ -78,7 +78,7 @@ class RedisCustomerStore : public CustomerStore {
   absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,
                                      absl::string_view cursor, int count) override;
   // The cursor is the next ordinal to visit: customers come in ordinal order,
-  // each exactly once.
+  // each exactly once; at most 10,000 per page whatever `count` asks.
   absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant, absl::string_view cursor,
                                        int count) override;
   absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant, int64_t lo,
