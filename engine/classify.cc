@@ -10,6 +10,9 @@ namespace segmentd::engine {
 namespace {
 
 constexpr int64_t kNoThreshold = std::numeric_limits<int64_t>::max();
+// Evaluate's answer when an open/action after t was seen: the closed forms do
+// not apply and the caller scans instead.
+constexpr Millis kFutureOpen = std::numeric_limits<Millis>::min();
 
 enum EngagementLevel { kNone = 0, kHigh = 1, kModerate = 2, kDis = 3 };
 
@@ -162,6 +165,7 @@ int Classifier::EngagementState(int64_t sent, int64_t opened,
 void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
                           Millis* next) const {
   SegmentSet seg;
+  bool saw_future_open = false;
   out->categories.clear();
   out->cart_categories.clear();
   Millis nx = kNeverMillis;
@@ -354,16 +358,21 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
     while (lo < p.messages.size() && p.messages[lo].sent_ms <= start) ++lo;
     size_t hi = lo;
     int64_t sent = 0, opened = 0, acted = 0;
+    bool future_open = false;
     for (; hi < p.messages.size() && p.messages[hi].sent_ms <= t; ++hi) {
+      const MessageFacts& m = p.messages[hi];
       ++sent;
-      opened += p.messages[hi].opened_ms <= t;
-      acted += p.messages[hi].acted_ms <= t;
+      opened += m.opened_ms <= t;
+      acted += m.acted_ms <= t;
+      future_open |= (m.opened_ms != kNeverMillis && m.opened_ms > t) ||
+                     (m.acted_ms != kNeverMillis && m.acted_ms > t);
     }
+    if (future_open) saw_future_open = true;
     const int state = EngagementState(sent, opened, acted);
     if (state == kHigh) seg.Insert(Segment::kHighlyEngaged);
     if (state == kModerate) seg.Insert(Segment::kModeratelyEngaged);
     if (state == kDis) seg.Insert(Segment::kDisengaged);
-    if (next && state != kNone) {
+    if (next && state != kNone && !future_open) {
       size_t i = lo;
       while (i < hi) {
         const Millis at = p.messages[i].sent_ms;
@@ -406,7 +415,7 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
       break;
     }
   }
-  if (next) *next = nx;
+  if (next) *next = saw_future_open ? kFutureOpen : nx;
 }
 
 Millis Classifier::ScanNextChange(const ProfileView& p, Millis t,
@@ -464,18 +473,12 @@ void Classifier::Classify(const ProfileView& p, absl::Time as_of,
                 (p.has_cart && (p.cart.updated_ms > t ||
                                 (p.cart.converted_ms != kNeverMillis &&
                                  p.cart.converted_ms > t)));
-  if (!future) {
-    for (const MessageFacts& m : p.messages) {
-      if ((m.opened_ms != kNeverMillis && m.opened_ms > t) ||
-          (m.acted_ms != kNeverMillis && m.acted_ms > t)) {
-        future = true;
-        break;
-      }
-    }
-  }
+  // Opens and actions after t are detected by Evaluate itself (only those of
+  // messages inside the engagement window can matter).
   Millis next = kNeverMillis;
   if (!future) {
     Evaluate(p, t, out, &next);
+    if (next == kFutureOpen) next = ScanNextChange(p, t, *out);
   } else {
     Evaluate(p, t, out, nullptr);
     next = ScanNextChange(p, t, *out);

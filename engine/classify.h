@@ -102,8 +102,9 @@ class Classifier {
   Classifier() = default;
 
   // Membership at instant t. When `next` is non-null, the profile has no
-  // event after t and *next receives the exact next change (kNeverMillis if
-  // none).
+  // order, registration, message sent or cart event after t, and *next
+  // receives the exact next change (kNeverMillis if none), or the minimum
+  // Millis value if an open/action after t makes a scan necessary.
   void Evaluate(const ProfileView& p, Millis t, Classification* out,
                 Millis* next) const;
   // Exact next change by scanning every instant at which an input of a rule

@@ -65,7 +65,7 @@ int64_t ClassifyAll(const World& w, const Classifier& k) {
   int64_t members = 0;
   for (size_t i = 0; i < w.population.size(); ++i) {
     k.Classify(w.population.view(i), w.options.now, &out);
-    members += out.segments.size() + out.categories.size() +
+    members += out.segments.bits() + out.categories.size() +
                out.next_change.has_value();
   }
   return members;
