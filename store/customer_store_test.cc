@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -53,6 +54,17 @@ std::pair<uint64_t, uint64_t> Position(const std::string& position) {
   EXPECT_TRUE(absl::SimpleAtoi(parts.first, &parsed.first)) << position;
   EXPECT_TRUE(absl::SimpleAtoi(parts.second, &parsed.second)) << position;
   return parsed;
+}
+
+// Waits (bounded polling) until `client`'s Redis has a client blocked in a
+// command such as XREAD BLOCK.
+bool WaitForBlockedClient(RedisClient& client) {
+  for (int i = 0; i < 500; ++i) {
+    absl::StatusOr<redis::RedisReply> info = client.Command({"INFO", "clients"});
+    if (info.ok() && !absl::StrContains(info->str(), "blocked_clients:0")) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return false;
 }
 
 class CustomerStoreTest : public ::testing::TestWithParam<bool> {
@@ -347,6 +359,9 @@ TEST_P(CustomerStoreTest, WriteFromAnotherThreadWakesAWaitingReader) {
   // writer is slow; the reader returns as soon as the entry is there.
   absl::StatusOr<std::vector<StoredChange>> woken;
   std::thread reader([&] { woken = store_->ReadChanges(kTenant, last, 10, absl::Seconds(30)); });
+  // Redis shows blocked clients: write only once the reader waits. (The
+  // memory store returns the entry whether the write comes first or not.)
+  if (redis()) EXPECT_TRUE(WaitForBlockedClient(*client_));
   MustWrite({Write("second", 0, {"S"}, 7000)});
   reader.join();
   ASSERT_TRUE(woken.ok()) << woken.status();
@@ -716,7 +731,18 @@ TEST_F(RedisCustomerStoreTest, UndecodableStoredDataIsDataLoss) {
 TEST_F(RedisCustomerStoreTest, RedisDownIsUnavailable) {
   Start(/*appendonly=*/false);
   ASSERT_TRUE(store_->Write(kTenant, {Write("a", 0, {"S"})}).ok());
+  // A reader blocked in XREAD when Redis dies returns UNAVAILABLE at once.
+  absl::StatusOr<std::vector<StoredChange>> blocked;
+  std::thread reader([&] {
+    blocked = store_->ReadChanges(kTenant, "0-0", 10, absl::ZeroDuration());
+    if (blocked.ok()) {
+      blocked = store_->ReadChanges(kTenant, blocked->back().position, 10, absl::Seconds(30));
+    }
+  });
+  EXPECT_TRUE(WaitForBlockedClient(*client_));
   ASSERT_TRUE(server_->Kill().ok());
+  reader.join();
+  EXPECT_EQ(blocked.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_->Write(kTenant, {Write("b", 0, {"S"})}).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_->Read(kTenant, {"a"}).status().code(), absl::StatusCode::kUnavailable);

@@ -104,10 +104,11 @@ class RedisCustomerStore : public CustomerStore {
  private:
   RedisCustomerStore(redis::RedisClient* client, Options options);
 
-  // Returns the EVALSHA-or-EVAL arguments of one customer write.
+  // Returns the KEYS and the ARGV of the write script for one customer write.
   std::vector<std::string> WriteKeys(absl::string_view tenant, const CustomerWrite& write) const;
   std::vector<std::string> WriteArgs(absl::string_view tenant, const CustomerWrite& write) const;
-  // Commits writes[begin, end) in one pipeline into `committed`.
+  // Commits `writes` in one pipeline, appending one result per write to
+  // `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<bool>& committed);
   absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant,
