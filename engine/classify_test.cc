@@ -257,9 +257,9 @@ TEST(Spenders, RefundLowersAov) {
   c.big_spender.threshold_store_aov_multiple.reset();
   Profile p = WithOrders({0}, 6000);
   EXPECT_TRUE(In(p, c, Segment::kBigSpender, Day(1)));
-  ASSERT_TRUE(p.RefundOrder("o0", 1000).ok());
+  ASSERT_TRUE(p.RefundOrder("o0", "r1", 1000).ok());
   EXPECT_TRUE(In(p, c, Segment::kBigSpender, Day(1)));
-  ASSERT_TRUE(p.RefundOrder("o0", 1).ok());
+  ASSERT_TRUE(p.RefundOrder("o0", "r2", 1).ok());
   EXPECT_FALSE(In(p, c, Segment::kBigSpender, Day(1)));
 }
 

@@ -156,7 +156,7 @@ absl::StatusOr<Profile> BuildProfile(const GeneratedCustomer& c,
       if (absl::Status s = p.CancelOrder(o.order_id).status(); !s.ok()) return s;
     }
     if (o.refunded > 0) {
-      if (absl::Status s = p.RefundOrder(o.order_id, o.refunded).status();
+      if (absl::Status s = p.RefundOrder(o.order_id, absl::StrCat(o.order_id, "/refund"), o.refunded).status();
           !s.ok()) {
         return s;
       }

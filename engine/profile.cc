@@ -188,8 +188,15 @@ absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id) {
 }
 
 absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
+                                                  absl::string_view refund_id,
                                                   int64_t amount) {
   if (absl::Status s = CheckId("order_id", order_id); !s.ok()) return s;
+  if (absl::Status s = CheckId("refund_id", refund_id); !s.ok()) return s;
+  const uint64_t refund_fp = IdFingerprint(refund_id);
+  if (std::find(refund_ids_.begin(), refund_ids_.end(), refund_fp) !=
+      refund_ids_.end()) {
+    return EventOutcome::kDuplicate;
+  }
   if (amount <= 0 || amount > kMaxAmount) {
     return absl::InvalidArgumentError(absl::StrCat(
         "amount: refund must be in [1, ", kMaxAmount, "], got ", amount));
@@ -217,6 +224,7 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
                      " exceeds the order's remaining net amount ", *net));
   }
   *net -= amount;
+  refund_ids_.push_back(refund_fp);
   if (is_folded) folded_.net_revenue -= amount;
   return EventOutcome::kApplied;
 }
@@ -355,6 +363,7 @@ bool operator==(const Profile& a, const Profile& b) {
       a.folded_orders_.size() != b.folded_orders_.size() ||
       a.orders_.size() != b.orders_.size() ||
       a.order_ids_ != b.order_ids_ || a.message_ids_ != b.message_ids_ ||
+      a.refund_ids_ != b.refund_ids_ ||
       a.messages_.size() != b.messages_.size() || a.has_cart_ != b.has_cart_) {
     return false;
   }

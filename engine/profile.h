@@ -162,11 +162,13 @@ class Profile {
   // cancelled; NotFound if the id is unknown.
   absl::StatusOr<EventOutcome> CancelOrder(absl::string_view order_id);
 
-  // Lowers a known order's net amount by `amount` (> 0). InvalidArgument if
-  // `amount` exceeds the remaining net amount; FailedPrecondition if the
-  // order is cancelled; NotFound if unknown. Refunds carry no id of their own:
-  // the caller must not deliver one refund twice.
+  // Lowers a known order's net amount by `amount` (> 0). Each `refund_id`
+  // (1..kMaxIdBytes bytes, unique per customer) is applied once: a re-sent
+  // refund is kDuplicate. InvalidArgument if `amount` exceeds the remaining
+  // net amount; FailedPrecondition if the order is cancelled; NotFound if
+  // unknown.
   absl::StatusOr<EventOutcome> RefundOrder(absl::string_view order_id,
+                                           absl::string_view refund_id,
                                            int64_t amount);
 
   // Engagement, per message id. A message sent at or before the fold horizon
@@ -208,6 +210,8 @@ class Profile {
   const std::vector<CategoryId>& category_pool() const { return categories_; }
   const std::vector<MessageFacts>& messages() const { return messages_; }
   const std::vector<uint64_t>& message_ids() const { return message_ids_; }
+  // Fingerprints of the refunds applied, in arrival order.
+  const std::vector<uint64_t>& refund_ids() const { return refund_ids_; }
   const FoldedTotals& folded() const { return folded_; }
 
   // A folded order: enough to apply a late cancel or refund exactly.
@@ -243,6 +247,7 @@ class Profile {
   std::vector<CategoryId> categories_;      // pool for orders_
   std::vector<MessageFacts> messages_;      // ascending sent_ms
   std::vector<uint64_t> message_ids_;       // parallel to messages_
+  std::vector<uint64_t> refund_ids_;        // refunds applied (idempotency)
   bool has_cart_ = false;
   CartFacts cart_;
   std::vector<CategoryId> cart_categories_;

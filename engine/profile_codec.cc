@@ -13,7 +13,8 @@ enum Flags : uint64_t {
   kHasActivity = 4,
   kHasFold = 8,
   kHasCart = 16,
-  kAllFlags = 31,
+  kHasRefunds = 32,  // added after version 1 shipped; absent in older data
+  kAllFlags = 63,
 };
 
 uint64_t ZigZag(int64_t v) {
@@ -159,6 +160,7 @@ std::string ProfileCodec::Encode(const Profile& p) {
   if (p.last_activity_ms_ != kNeverMillis) flags |= kHasActivity;
   if (p.folded_.through_ms != FoldedTotals::kNothingFolded) flags |= kHasFold;
   if (p.has_cart_) flags |= kHasCart;
+  if (!p.refund_ids_.empty()) flags |= kHasRefunds;
   w.Varint(flags);
   if (flags & kRegistered) w.Signed(p.registered_ms_);
   if (flags & kHasActivity) w.Signed(p.last_activity_ms_);
@@ -204,6 +206,10 @@ std::string ProfileCodec::Encode(const Profile& p) {
     w.Varint(p.cart_.value);
     w.Relative(p.cart_.converted_ms, p.cart_.updated_ms);
     WriteCategories(w, p.cart_categories_.data(), p.cart_categories_.size());
+  }
+  if (!p.refund_ids_.empty()) {
+    w.Varint(p.refund_ids_.size());
+    for (uint64_t id : p.refund_ids_) w.Fixed64(id);
   }
   return w.Take();
 }
@@ -325,6 +331,14 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
       return Corrupt("cart");
     }
     p.cart_.value = static_cast<int64_t>(value);
+  }
+  if (flags & kHasRefunds) {
+    uint64_t n;
+    if (!r.Varint(&n) || n == 0 || n > bytes.size() / 8) return Corrupt("refunds");
+    p.refund_ids_.resize(n);
+    for (uint64_t& id : p.refund_ids_) {
+      if (!r.Fixed64(&id)) return Corrupt("refunds");
+    }
   }
   if (!r.AtEnd()) return Corrupt("trailing bytes");
   return p;

@@ -35,6 +35,20 @@ TEST(ProfileCodec, RoundTripsGeneratedProfiles) {
   EXPECT_LT(buyers_total / buyers, 300u);
 }
 
+TEST(ProfileCodec, KeepsRefundIds) {
+  Profile p;
+  OrderPlaced order;
+  order.order_id = "o1";
+  order.placed_at = absl::FromUnixSeconds(1'700'000'000);
+  order.amount = 1000;
+  ASSERT_TRUE(p.PlaceOrder(order).ok());
+  ASSERT_TRUE(p.RefundOrder("o1", "r1", 100).ok());
+  absl::StatusOr<Profile> back = DecodeProfile(EncodeProfile(p));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == p);
+  EXPECT_EQ(*back->RefundOrder("o1", "r1", 100), EventOutcome::kDuplicate);
+}
+
 TEST(ProfileCodec, RejectsCorruptInputWithoutCrashing) {
   GeneratorOptions opt;
   Profile p = *BuildProfile(GenerateCustomer(opt, 7));

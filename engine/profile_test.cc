@@ -58,22 +58,36 @@ TEST(Profile, RejectsBadInput) {
 TEST(Profile, CancelAndRefund) {
   Profile p;
   ASSERT_TRUE(Place(p, "a", Day(1), 1000).ok());
-  EXPECT_EQ(*p.RefundOrder("a", 300), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("a", "r1", 300), EventOutcome::kApplied);
   EXPECT_EQ(p.orders()[0].net_amount, 700);
-  EXPECT_EQ(p.RefundOrder("a", 701).status().code(),
+  EXPECT_EQ(p.RefundOrder("a", "r2", 701).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(p.orders()[0].net_amount, 700);
-  EXPECT_EQ(*p.RefundOrder("a", 700), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("a", "r3", 700), EventOutcome::kApplied);
   EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(2))).orders, 1);
-  EXPECT_EQ(p.RefundOrder("zz", 1).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(p.RefundOrder("a", 0).status().code(),
+  EXPECT_EQ(p.RefundOrder("zz", "r4", 1).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(p.RefundOrder("a", "r5", 0).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(*p.CancelOrder("a"), EventOutcome::kApplied);
   EXPECT_EQ(*p.CancelOrder("a"), EventOutcome::kDuplicate);
-  EXPECT_EQ(p.RefundOrder("a", 1).status().code(),
+  EXPECT_EQ(p.RefundOrder("a", "r6", 1).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(p.CancelOrder("zz").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(2))).orders, 0);
+}
+
+TEST(Profile, RefundIdsMakeRefundsIdempotent) {
+  Profile p;
+  ASSERT_TRUE(Place(p, "a", Day(1), 1000).ok());
+  EXPECT_EQ(*p.RefundOrder("a", "refund-1", 300), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("a", "refund-1", 300), EventOutcome::kDuplicate);
+  EXPECT_EQ(p.orders()[0].net_amount, 700);
+  EXPECT_EQ(p.refund_ids().size(), 1u);
+  // A rejected refund is not remembered: it may be re-sent once valid.
+  EXPECT_FALSE(p.RefundOrder("a", "refund-2", 5000).ok());
+  EXPECT_EQ(*p.RefundOrder("a", "refund-2", 200), EventOutcome::kApplied);
+  EXPECT_EQ(p.orders()[0].net_amount, 500);
+  EXPECT_EQ(p.RefundOrder("a", "", 1).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(Profile, FoldKeepsTotalsAndIdempotency) {
@@ -96,12 +110,12 @@ TEST(Profile, FoldKeepsTotalsAndIdempotency) {
   EXPECT_EQ(p.folded().orders, 2);
   EXPECT_EQ(p.folded().net_revenue, 1500);
   // Refund and cancel of folded orders stay exact.
-  EXPECT_EQ(*p.RefundOrder("a", 400), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("a", "r7", 400), EventOutcome::kApplied);
   EXPECT_EQ(p.folded().net_revenue, 1100);
   EXPECT_EQ(*p.CancelOrder("a"), EventOutcome::kApplied);
   EXPECT_EQ(p.folded().orders, 1);
   EXPECT_EQ(p.folded().net_revenue, 500);
-  EXPECT_EQ(p.RefundOrder("b", 1).status().code(),
+  EXPECT_EQ(p.RefundOrder("b", "r8", 1).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
