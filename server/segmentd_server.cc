@@ -20,7 +20,12 @@
 #include "server/auth/operator_credential.h"
 #include "server/log.h"
 #include "server/services/admin_service.h"
+#include "server/services/classification_service.h"
+#include "server/services/config_service.h"
+#include "server/services/ingest_service.h"
+#include "server/services/watch_service.h"
 #include "server/tenants/redis_tenant_store.h"
+#include "store/redis_customer_store.h"
 
 namespace segmentd {
 namespace {
@@ -49,12 +54,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 }
 
 absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> ConnectRedis(
-    const SegmentdServer::Options& options) {
+    const SegmentdServer::Options& options, int pool_size) {
   store::redis::RedisClient::Options redis_options;
   redis_options.address = options.redis;
-  // The pool bounds concurrent Redis commands; gRPC's sync server runs one call
-  // per thread, so allow a few more than the cores.
-  redis_options.pool_size = 8;
+  redis_options.pool_size = pool_size;
   const absl::Time deadline = absl::Now() + options.redis_startup_timeout;
   while (true) {
     absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
@@ -76,25 +79,51 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
 
   std::unique_ptr<SegmentdServer> server(new SegmentdServer());
   server->options_ = std::move(options);
-  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis = ConnectRedis(server->options_);
+  // The pool bounds concurrent Redis commands; gRPC's sync server runs one call
+  // per thread, so allow several per core.
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis =
+      ConnectRedis(server->options_, /*pool_size=*/16);
   if (!redis.ok()) return redis.status();
   server->redis_ = *std::move(redis);
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> blocking =
+      ConnectRedis(server->options_, /*pool_size=*/64);
+  if (!blocking.ok()) return blocking.status();
+  server->redis_blocking_ = *std::move(blocking);
+
   server->tenants_ = std::make_unique<RedisTenantStore>(server->redis_.get());
   Authenticator::Options auth_options;
   auth_options.operator_secret_hash = HashSecret(operator_token->secret);
   server->authenticator_ = std::make_unique<Authenticator>(server->tenants_.get(), auth_options);
+  absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> customers =
+      store::RedisCustomerStore::Create(server->redis_.get(), {});
+  if (!customers.ok()) return customers.status();
+  server->customers_ = *std::move(customers);
+  absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> customers_blocking =
+      store::RedisCustomerStore::Create(server->redis_blocking_.get(), {});
+  if (!customers_blocking.ok()) return customers_blocking.status();
+  server->customers_blocking_ = *std::move(customers_blocking);
+  server->contexts_ = std::make_unique<TenantContexts>(server->customers_.get(),
+                                                       TenantContexts::Options());
+  server->live_ = std::make_unique<LiveMembership>(server->customers_.get(),
+                                                   server->contexts_.get(),
+                                                   LiveMembership::Options());
 
   auto now = [] { return absl::Now(); };
-  server->services_.push_back(std::make_unique<AdminServiceImpl>(
-      server->tenants_.get(), server->authenticator_.get(), now));
+  Authenticator* auth = server->authenticator_.get();
+  server->services_.push_back(
+      std::make_unique<AdminServiceImpl>(server->tenants_.get(), auth, now));
+  server->services_.push_back(std::make_unique<ConfigServiceImpl>(
+      auth, server->customers_.get(), server->contexts_.get(), server->live_.get(), now));
+  server->services_.push_back(
+      std::make_unique<IngestServiceImpl>(auth, server->contexts_.get(), server->live_.get()));
+  server->services_.push_back(
+      std::make_unique<ClassificationServiceImpl>(auth, server->live_.get(), now));
+  server->services_.push_back(std::make_unique<WatchServiceImpl>(
+      auth, server->customers_blocking_.get(), WatchServiceImpl::Options()));
   // Not implemented yet: the generated bases answer UNIMPLEMENTED for every
   // method, and registering them makes the whole API visible through reflection.
-  server->services_.push_back(std::make_unique<v1::ConfigService::Service>());
-  server->services_.push_back(std::make_unique<v1::IngestService::Service>());
-  server->services_.push_back(std::make_unique<v1::ClassificationService::Service>());
   server->services_.push_back(std::make_unique<v1::TargetingService::Service>());
   server->services_.push_back(std::make_unique<v1::InsightsService::Service>());
-  server->services_.push_back(std::make_unique<v1::WatchService::Service>());
   server->service_names_ = {
       v1::AdminService::service_full_name(),     v1::ConfigService::service_full_name(),
       v1::IngestService::service_full_name(),    v1::ClassificationService::service_full_name(),
@@ -114,6 +143,19 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   }
   server->SetServing(server->redis_->Ping().ok());
   server->health_thread_ = std::thread([s = server.get()] { s->RunHealthProbe(); });
+  TransitionScheduler::Options scheduler_options;
+  scheduler_options.poll = server->options_.transition_poll;
+  TenantStore* tenant_store = server->tenants_.get();
+  server->scheduler_ = std::make_unique<TransitionScheduler>(
+      server->customers_.get(), server->live_.get(),
+      [tenant_store]() -> absl::StatusOr<std::vector<std::string>> {
+        absl::StatusOr<std::vector<TenantRecord>> tenants = tenant_store->ListTenants();
+        if (!tenants.ok()) return tenants.status();
+        std::vector<std::string> ids;
+        for (const TenantRecord& t : *tenants) ids.push_back(t.tenant_id);
+        return ids;
+      },
+      scheduler_options);
   return server;
 }
 
@@ -155,6 +197,7 @@ void SegmentdServer::Shutdown(absl::Duration drain) {
   if (health_thread_.joinable()) health_thread_.join();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   server_->Wait();
+  scheduler_.reset();
 }
 
 SegmentdServer::~SegmentdServer() { Shutdown(absl::ZeroDuration()); }

@@ -12,7 +12,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth/authenticator.h"
+#include "server/live/live_membership.h"
+#include "server/live/tenant_context.h"
+#include "server/live/transition_scheduler.h"
 #include "server/tenants/tenant_store.h"
+#include "store/customer_store.h"
 #include "store/redis/redis_client.h"
 
 namespace segmentd {
@@ -38,6 +42,8 @@ class SegmentdServer {
     std::string operator_key_file = "segmentd-operator.key";
     // How often Redis is probed to keep the health status true.
     absl::Duration health_probe_interval = absl::Milliseconds(500);
+    // How often the schedule of time-driven changes is polled.
+    absl::Duration transition_poll = absl::Milliseconds(200);
   };
 
   static absl::StatusOr<std::unique_ptr<SegmentdServer>> Start(Options options);
@@ -61,8 +67,16 @@ class SegmentdServer {
 
   Options options_;
   std::unique_ptr<store::redis::RedisClient> redis_;
+  // Watch streams block on Redis (XREAD BLOCK) and get their own connections,
+  // so open streams can never starve ingest of connections.
+  std::unique_ptr<store::redis::RedisClient> redis_blocking_;
   std::unique_ptr<TenantStore> tenants_;
   std::unique_ptr<Authenticator> authenticator_;
+  std::unique_ptr<store::CustomerStore> customers_;
+  std::unique_ptr<store::CustomerStore> customers_blocking_;
+  std::unique_ptr<TenantContexts> contexts_;
+  std::unique_ptr<LiveMembership> live_;
+  std::unique_ptr<TransitionScheduler> scheduler_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::vector<std::string> service_names_;
   std::unique_ptr<grpc::Server> server_;

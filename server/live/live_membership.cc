@@ -1,0 +1,218 @@
+#include "server/live/live_membership.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/profile_codec.h"
+
+namespace segmentd {
+namespace {
+
+absl::StatusOr<engine::Profile> DecodeStored(const store::CustomerState& state) {
+  if (state.version == 0) return engine::Profile();
+  absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(state.profile);
+  if (!profile.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("stored profile is corrupt: ", profile.status().message()));
+  }
+  return profile;
+}
+
+CustomerMembership StoredOf(const store::CustomerState& state, const TenantSnapshot& snapshot) {
+  CustomerMembership out;
+  out.found = state.version > 0;
+  out.category_names = snapshot.category_names;
+  out.next_change = state.next_change;
+  absl::StatusOr<StoredMembership> m = DecodeMembership(state.membership);
+  if (m.ok()) out.membership = *std::move(m);
+  return out;
+}
+
+}  // namespace
+
+LiveMembership::LiveMembership(store::CustomerStore* store, TenantContexts* contexts,
+                               Options options)
+    : store_(store), contexts_(contexts), options_(std::move(options)) {}
+
+store::CustomerWrite LiveMembership::MakeWrite(const TenantSnapshot& snapshot,
+                                               const std::string& customer_id,
+                                               int64_t expected_version,
+                                               const engine::Profile& profile,
+                                               const engine::Classification& classification,
+                                               store::ChangeCause cause, absl::Time now) const {
+  store::CustomerWrite write;
+  write.customer_id = customer_id;
+  write.expected_version = expected_version;
+  write.profile = engine::EncodeProfile(profile);
+  const StoredMembership membership = MembershipOf(classification);
+  write.membership = EncodeMembership(membership);
+  write.segments = SegmentNames(membership, *snapshot.category_names);
+  write.next_change = classification.next_change;
+  write.cause = cause;
+  write.changed_at = now;
+  const engine::LifetimeTotals lifetime =
+      engine::ComputeLifetime(profile.view(), absl::ToUnixMillis(now));
+  write.lifetime_orders = lifetime.orders;
+  write.lifetime_revenue = lifetime.net_revenue;
+  return write;
+}
+
+absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
+    const std::string& tenant, std::vector<CustomerEvents> customers) {
+  std::vector<CustomerOutcome> outcomes(customers.size());
+  // Indexes of customers still to commit; shrinks as commits succeed.
+  std::vector<size_t> pending(customers.size());
+  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+
+  for (int attempt = 0; !pending.empty(); ++attempt) {
+    if (attempt == options_.max_attempts) {
+      return absl::AbortedError(absl::StrCat("gave up after ", attempt,
+                                             " attempts: customers are being written concurrently"));
+    }
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot =
+        attempt == 0 ? contexts_->Get(tenant) : contexts_->Reload(tenant);
+    if (!snapshot.ok()) return snapshot.status();
+    const TenantSnapshot& ctx = **snapshot;
+    const absl::Time now = options_.now();
+    const absl::Time horizon = now - absl::Hours(24) * engine::LongestWindowDays(ctx.config);
+
+    std::vector<std::string> ids;
+    for (size_t i : pending) ids.push_back(customers[i].customer_id);
+    absl::StatusOr<std::vector<store::CustomerState>> states = store_->Read(tenant, ids);
+    if (!states.ok()) return states.status();
+
+    std::vector<store::CustomerWrite> writes;
+    std::vector<size_t> written;  // customer index of each write
+    engine::Classification classification;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      const size_t i = pending[k];
+      const store::CustomerState& state = (*states)[k];
+      absl::StatusOr<engine::Profile> profile = DecodeStored(state);
+      if (!profile.ok()) return profile.status();
+      CustomerOutcome& outcome = outcomes[i];
+      outcome.events.assign(customers[i].mutations.size(), EventResult());
+      bool changed = false;
+      for (size_t e = 0; e < customers[i].mutations.size(); ++e) {
+        absl::StatusOr<engine::EventOutcome> result = customers[i].mutations[e](&*profile);
+        if (!result.ok()) {
+          outcome.events[e].status = result.status();
+          continue;
+        }
+        outcome.events[e].outcome = *result;
+        changed |= *result == engine::EventOutcome::kApplied;
+      }
+      if (!changed) {
+        outcome.after = StoredOf(state, ctx);
+        continue;
+      }
+      profile->Fold(horizon);
+      ctx.classifier->Classify(profile->view(), now, &classification);
+      writes.push_back(MakeWrite(ctx, customers[i].customer_id, state.version, *profile,
+                                 classification, store::ChangeCause::kEvent, now));
+      written.push_back(i);
+      outcome.after.found = true;
+      outcome.after.membership = MembershipOf(classification);
+      outcome.after.next_change = classification.next_change;
+      outcome.after.category_names = ctx.category_names;
+    }
+    pending.clear();
+    if (writes.empty()) break;
+    absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
+    if (!committed.ok()) return committed.status();
+    for (size_t w = 0; w < writes.size(); ++w) {
+      if (!(*committed)[w]) pending.push_back(written[w]);
+    }
+  }
+  return outcomes;
+}
+
+absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
+                                                   const std::vector<std::string>& customer_ids,
+                                                   store::ChangeCause cause) {
+  int64_t changed = 0;
+  std::vector<std::string> pending = customer_ids;
+  for (int attempt = 0; !pending.empty(); ++attempt) {
+    if (attempt == options_.max_attempts) {
+      return absl::AbortedError("gave up re-evaluating: customers are being written concurrently");
+    }
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot =
+        attempt == 0 ? contexts_->Get(tenant) : contexts_->Reload(tenant);
+    if (!snapshot.ok()) return snapshot.status();
+    const TenantSnapshot& ctx = **snapshot;
+    const absl::Time now = options_.now();
+    absl::StatusOr<std::vector<store::CustomerState>> states = store_->Read(tenant, pending);
+    if (!states.ok()) return states.status();
+
+    std::vector<store::CustomerWrite> writes;
+    std::vector<bool> membership_moved;
+    engine::Classification classification;
+    for (const store::CustomerState& state : *states) {
+      if (state.version == 0) continue;
+      absl::StatusOr<engine::Profile> profile = DecodeStored(state);
+      if (!profile.ok()) return profile.status();
+      ctx.classifier->Classify(profile->view(), now, &classification);
+      absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
+      const bool moved = !before.ok() || !(*before == MembershipOf(classification));
+      if (!moved && state.next_change == classification.next_change) continue;
+      writes.push_back(MakeWrite(ctx, state.customer_id, state.version, *profile, classification,
+                                 cause, now));
+      membership_moved.push_back(moved);
+    }
+    pending.clear();
+    if (writes.empty()) break;
+    absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
+    if (!committed.ok()) return committed.status();
+    for (size_t w = 0; w < writes.size(); ++w) {
+      if ((*committed)[w]) {
+        changed += membership_moved[w] ? 1 : 0;
+      } else {
+        pending.push_back(writes[w].customer_id);
+      }
+    }
+  }
+  return changed;
+}
+
+absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(const std::string& tenant,
+                                                      store::ChangeCause cause) {
+  constexpr int kPage = 500;
+  int64_t changed = 0;
+  std::string cursor;
+  do {
+    absl::StatusOr<store::IdPage> page = store_->ScanCustomers(tenant, cursor, kPage);
+    if (!page.ok()) return page.status();
+    absl::StatusOr<int64_t> moved = Reevaluate(tenant, page->ids, cause);
+    if (!moved.ok()) return moved.status();
+    changed += *moved;
+    cursor = page->next_cursor;
+  } while (!cursor.empty());
+  return changed;
+}
+
+absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
+    const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
+    bool with_reasons) {
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
+  if (!snapshot.ok()) return snapshot.status();
+  const TenantSnapshot& ctx = **snapshot;
+  absl::StatusOr<std::vector<store::CustomerState>> states = store_->Read(tenant, customer_ids);
+  if (!states.ok()) return states.status();
+  std::vector<CustomerClassification> out(states->size());
+  const auto names = ctx.category_names;
+  auto category_name = [&names](engine::CategoryId id) {
+    return id < names->size() ? (*names)[id] : absl::StrCat("#", id);
+  };
+  for (size_t i = 0; i < states->size(); ++i) {
+    out[i].category_names = names;
+    if ((*states)[i].version == 0) continue;
+    absl::StatusOr<engine::Profile> profile = DecodeStored((*states)[i]);
+    if (!profile.ok()) return profile.status();
+    out[i].found = true;
+    ctx.classifier->Classify(profile->view(), as_of, &out[i].classification);
+    if (with_reasons) out[i].reasons = ctx.classifier->Explain(profile->view(), as_of, category_name);
+  }
+  return out;
+}
+
+}  // namespace segmentd

@@ -1,0 +1,111 @@
+#ifndef SEGMENTD_SERVER_LIVE_LIVE_MEMBERSHIP_H_
+#define SEGMENTD_SERVER_LIVE_LIVE_MEMBERSHIP_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/profile.h"
+#include "server/live/membership_codec.h"
+#include "server/live/tenant_context.h"
+#include "store/customer_store.h"
+
+namespace segmentd {
+
+// One event, as a pure function of the profile it applies to (it may run more
+// than once when a concurrent writer forces a retry).
+using ProfileMutation =
+    std::function<absl::StatusOr<engine::EventOutcome>(engine::Profile* profile)>;
+
+// The events of one customer, applied in order.
+struct CustomerEvents {
+  std::string customer_id;
+  std::vector<ProfileMutation> mutations;
+};
+
+// What happened to one event.
+struct EventResult {
+  // OK unless the event was rejected (then `outcome` is meaningless).
+  absl::Status status;
+  engine::EventOutcome outcome = engine::EventOutcome::kApplied;
+};
+
+// A customer's membership as now stored.
+struct CustomerMembership {
+  bool found = false;
+  StoredMembership membership;
+  std::optional<absl::Time> next_change;
+  std::shared_ptr<const std::vector<std::string>> category_names;
+};
+
+// The result of applying one customer's events.
+struct CustomerOutcome {
+  std::vector<EventResult> events;  // one per mutation, in order
+  CustomerMembership after;
+};
+
+// A customer classified at an instant (read-only).
+struct CustomerClassification {
+  bool found = false;
+  engine::Classification classification;
+  std::vector<engine::SegmentExplanation> reasons;
+  std::shared_ptr<const std::vector<std::string>> category_names;
+};
+
+// Applies the engine to stored customers: events in, membership committed
+// atomically with the facts, schedule and change stream (see CustomerStore),
+// under optimistic concurrency so several segmentd processes can share one
+// Redis. Thread-safe.
+class LiveMembership {
+ public:
+  struct Options {
+    // How often one customer's read-apply-write is retried after losing a race
+    // with another writer before the call gives up with ABORTED.
+    int max_attempts = 16;
+    std::function<absl::Time()> now = [] { return absl::Now(); };
+  };
+
+  // `store` and `contexts` must outlive this object.
+  LiveMembership(store::CustomerStore* store, TenantContexts* contexts, Options options);
+
+  // Applies each customer's events, re-classifies the customer now and commits.
+  // Returns once the store has every change (or fails: then nothing of a
+  // customer whose commit failed was acknowledged). Distinct customers should
+  // be distinct entries (entries for one customer are applied one after another).
+  absl::StatusOr<std::vector<CustomerOutcome>> Apply(const std::string& tenant,
+                                                     std::vector<CustomerEvents> customers);
+
+  // Re-classifies `customer_ids` now without new facts and commits those whose
+  // membership or next change moved, stamping changes with `cause`. Returns the
+  // number of customers whose membership changed.
+  absl::StatusOr<int64_t> Reevaluate(const std::string& tenant,
+                                     const std::vector<std::string>& customer_ids,
+                                     store::ChangeCause cause);
+
+  // Reevaluate() over every customer of the tenant, page by page. Returns the
+  // number of customers whose membership changed.
+  absl::StatusOr<int64_t> ReevaluateAll(const std::string& tenant, store::ChangeCause cause);
+
+  // Classifies customers at `as_of` from their stored facts (nothing written).
+  absl::StatusOr<std::vector<CustomerClassification>> Classify(
+      const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
+      bool with_reasons);
+
+ private:
+  // Builds the write for `profile` classified now under `snapshot`.
+  store::CustomerWrite MakeWrite(const TenantSnapshot& snapshot, const std::string& customer_id,
+                                 int64_t expected_version, const engine::Profile& profile,
+                                 const engine::Classification& classification,
+                                 store::ChangeCause cause, absl::Time now) const;
+
+  store::CustomerStore* const store_;
+  TenantContexts* const contexts_;
+  const Options options_;
+};
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_LIVE_LIVE_MEMBERSHIP_H_

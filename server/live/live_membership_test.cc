@@ -1,0 +1,189 @@
+#include "server/live/live_membership.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "engine/profile_codec.h"
+#include "store/memory_customer_store.h"
+
+namespace segmentd {
+namespace {
+
+using engine::EventOutcome;
+using engine::Segment;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
+
+ProfileMutation Order(std::string id, absl::Time at, int64_t amount) {
+  return [id = std::move(id), at, amount](engine::Profile* p) {
+    engine::OrderPlaced order;
+    order.order_id = id;
+    order.placed_at = at;
+    order.amount = amount;
+    return p->PlaceOrder(order);
+  };
+}
+
+ProfileMutation Cancel(std::string id) {
+  return [id = std::move(id)](engine::Profile* p) { return p->CancelOrder(id); };
+}
+
+class LiveMembershipTest : public ::testing::Test {
+ protected:
+  LiveMembershipTest() {
+    TenantContexts::Options context_options;
+    context_options.now = [this] { return now_; };
+    contexts_ = std::make_unique<TenantContexts>(&store_, context_options);
+    LiveMembership::Options options;
+    options.now = [this] { return now_; };
+    live_ = std::make_unique<LiveMembership>(&store_, contexts_.get(), options);
+  }
+
+  CustomerOutcome ApplyOne(const std::string& customer, std::vector<ProfileMutation> events) {
+    absl::StatusOr<std::vector<CustomerOutcome>> out =
+        live_->Apply("acme", {CustomerEvents{customer, std::move(events)}});
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? (*out)[0] : CustomerOutcome();
+  }
+
+  std::vector<store::StoredChange> Changes() {
+    return *store_.ReadChanges("acme", "", 1000, absl::ZeroDuration());
+  }
+
+  absl::Time now_ = kT0;
+  store::MemoryCustomerStore store_;
+  std::unique_ptr<TenantContexts> contexts_;
+  std::unique_ptr<LiveMembership> live_;
+};
+
+TEST_F(LiveMembershipTest, FirstOrderMakesAFirstTimeBuyerAndLogsTheChange) {
+  CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0 - absl::Hours(1), 5000)});
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_TRUE(out.events[0].status.ok());
+  EXPECT_EQ(out.events[0].outcome, EventOutcome::kApplied);
+  EXPECT_TRUE(out.after.found);
+  EXPECT_TRUE(out.after.membership.segments.Contains(Segment::kFirstTimeBuyer));
+  EXPECT_TRUE(out.after.membership.segments.Contains(Segment::kNewCustomer));
+  ASSERT_TRUE(out.after.next_change.has_value());
+
+  EXPECT_EQ(*store_.SegmentSize("acme", "FIRST_TIME_BUYER"), 1);
+  bool logged = false;
+  for (const store::StoredChange& c : Changes()) {
+    if (c.segment == "FIRST_TIME_BUYER") {
+      logged = true;
+      EXPECT_TRUE(c.entered);
+      EXPECT_EQ(c.customer_id, "c1");
+      EXPECT_EQ(c.cause, store::ChangeCause::kEvent);
+      EXPECT_EQ(c.changed_at, kT0);
+    }
+  }
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(LiveMembershipTest, ReplayingAnEventChangesNothing) {
+  ApplyOne("c1", {Order("o1", kT0, 5000)});
+  const auto changes_before = Changes().size();
+  const auto state_before = (*store_.Read("acme", {"c1"}))[0];
+  CustomerOutcome again = ApplyOne("c1", {Order("o1", kT0, 5000)});
+  EXPECT_EQ(again.events[0].outcome, EventOutcome::kDuplicate);
+  const auto state_after = (*store_.Read("acme", {"c1"}))[0];
+  EXPECT_EQ(state_after.version, state_before.version);
+  EXPECT_EQ(state_after.profile, state_before.profile);
+  EXPECT_EQ(Changes().size(), changes_before);
+}
+
+TEST_F(LiveMembershipTest, RejectedEventDoesNotStopTheOthers) {
+  CustomerOutcome out = ApplyOne("c1", {Cancel("unknown"), Order("o1", kT0, 100)});
+  EXPECT_EQ(out.events[0].status.code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(out.events[1].status.ok());
+  EXPECT_TRUE(out.after.membership.segments.Contains(Segment::kFirstTimeBuyer));
+}
+
+TEST_F(LiveMembershipTest, CancelledOrderCountsForNothing) {
+  ApplyOne("c1", {Order("o1", kT0, 100), Order("o2", kT0, 100)});
+  EXPECT_EQ(*store_.SegmentSize("acme", "REPEAT_CUSTOMER"), 1);
+  CustomerOutcome out = ApplyOne("c1", {Cancel("o2")});
+  EXPECT_TRUE(out.after.membership.segments.Contains(Segment::kFirstTimeBuyer));
+  EXPECT_EQ(*store_.SegmentSize("acme", "REPEAT_CUSTOMER"), 0);
+}
+
+TEST_F(LiveMembershipTest, TimeAloneMovesACustomerWhenReevaluated) {
+  CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
+  ASSERT_TRUE(out.after.next_change.has_value());
+  const absl::Time due = *out.after.next_change;
+  // Not due yet: nothing moves.
+  now_ = due - absl::Milliseconds(1);
+  EXPECT_TRUE(store_.Due("acme", now_, 10)->empty());
+  // Due: the customer is listed, re-evaluation moves it with cause TIME.
+  now_ = due;
+  std::vector<std::string> due_ids = *store_.Due("acme", now_, 10);
+  ASSERT_EQ(due_ids, std::vector<std::string>{"c1"});
+  absl::StatusOr<int64_t> changed = live_->Reevaluate("acme", due_ids, store::ChangeCause::kTime);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(*changed, 1);
+  bool time_change = false;
+  for (const store::StoredChange& c : Changes()) {
+    time_change |= c.cause == store::ChangeCause::kTime && c.changed_at == due;
+  }
+  EXPECT_TRUE(time_change);
+  // Re-evaluating again at the same instant changes nothing.
+  EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime), 0);
+}
+
+TEST_F(LiveMembershipTest, ClassifyAtAnInstantIgnoresLaterEvents) {
+  ApplyOne("c1", {Order("o1", kT0 - absl::Hours(48), 100), Order("o2", kT0, 100)});
+  absl::StatusOr<std::vector<CustomerClassification>> before =
+      live_->Classify("acme", {"c1", "nobody"}, kT0 - absl::Hours(1), /*with_reasons=*/true);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE((*before)[0].found);
+  EXPECT_TRUE((*before)[0].classification.segments.Contains(Segment::kFirstTimeBuyer));
+  EXPECT_FALSE((*before)[0].reasons.empty());
+  EXPECT_FALSE((*before)[1].found);
+  absl::StatusOr<std::vector<CustomerClassification>> after =
+      live_->Classify("acme", {"c1"}, kT0, false);
+  EXPECT_TRUE((*after)[0].classification.segments.Contains(Segment::kRepeatCustomer));
+}
+
+TEST_F(LiveMembershipTest, TenantsAreSeparate) {
+  ApplyOne("c1", {Order("o1", kT0, 100)});
+  absl::StatusOr<std::vector<CustomerClassification>> other =
+      live_->Classify("globex", {"c1"}, kT0, false);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*other)[0].found);
+}
+
+// Two writers (as two segmentd processes would be) racing on one customer:
+// every order lands exactly once.
+TEST_F(LiveMembershipTest, ConcurrentWritersLoseNothing) {
+  TenantContexts other_contexts(&store_, {});
+  LiveMembership::Options options;
+  options.now = [] { return kT0; };
+  options.max_attempts = 1000;
+  LiveMembership other(&store_, &other_contexts, options);
+  constexpr int kPerThread = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      LiveMembership* writer = t % 2 == 0 ? live_.get() : &other;
+      for (int i = 0; i < kPerThread; ++i) {
+        auto out = writer->Apply(
+            "acme", {CustomerEvents{"hot", {Order(absl::StrCat("o", t, "-", i), kT0, 10)}}});
+        ASSERT_TRUE(out.ok()) << out.status();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  auto state = (*store_.Read("acme", {"hot"}))[0];
+  absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(state.profile);
+  ASSERT_TRUE(profile.ok());
+  const engine::LifetimeTotals totals =
+      engine::ComputeLifetime(profile->view(), absl::ToUnixMillis(kT0));
+  EXPECT_EQ(totals.orders, 4 * kPerThread);
+  EXPECT_EQ(totals.net_revenue, 4 * kPerThread * 10);
+}
+
+}  // namespace
+}  // namespace segmentd

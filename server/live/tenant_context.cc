@@ -1,0 +1,119 @@
+#include "server/live/tenant_context.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "segmentd/v1/config.pb.h"
+#include "server/config_convert.h"
+
+namespace segmentd {
+namespace {
+
+// The 1-based place of the last member of the top `percent`% of `buyers`:
+// ceil(percent * buyers / 100) (SPEC section 5).
+int64_t TopPlace(int64_t percent, int64_t buyers) { return (percent * buyers + 99) / 100; }
+
+}  // namespace
+
+absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> LoadConfig(store::CustomerStore* store,
+                                                                     const std::string& tenant) {
+  absl::StatusOr<std::optional<store::VersionedBlob>> blob = store->ReadConfig(tenant);
+  if (!blob.ok()) return blob.status();
+  if (!blob->has_value()) return std::make_pair(engine::SegmentConfig(), int64_t{0});
+  v1::SegmentConfig proto;
+  if (!proto.ParseFromString((*blob)->bytes)) {
+    return absl::DataLossError(absl::StrCat("stored config of tenant ", tenant, " is corrupt"));
+  }
+  absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(proto, "stored config.");
+  if (!config.ok()) return absl::DataLossError(config.status().message());
+  return std::make_pair(*std::move(config), (*blob)->version);
+}
+
+TenantContexts::TenantContexts(store::CustomerStore* store, Options options)
+    : store_(store), options_(std::move(options)) {}
+
+absl::StatusOr<engine::PopulationStats> TenantContexts::ComputeStats(
+    const std::string& tenant, const engine::SegmentConfig& config, absl::Time /*as_of*/) {
+  engine::PopulationStats stats;
+  absl::StatusOr<int64_t> buyers = store_->Buyers(tenant);
+  if (!buyers.ok()) return buyers.status();
+  stats.buyers = *buyers;
+  absl::StatusOr<std::optional<int64_t>> vip =
+      store_->OrdersAtRank(tenant, TopPlace(config.vip.top_percent, stats.buyers));
+  if (!vip.ok()) return vip.status();
+  stats.vip_order_cutoff = *vip;
+  absl::StatusOr<std::optional<int64_t>> high =
+      store_->RevenueAtRank(tenant, TopPlace(config.value_tiers.high_percent, stats.buyers));
+  if (!high.ok()) return high.status();
+  stats.high_value_cutoff = *high;
+  absl::StatusOr<std::optional<int64_t>> medium = store_->RevenueAtRank(
+      tenant,
+      TopPlace(config.value_tiers.high_percent + config.value_tiers.medium_percent, stats.buyers));
+  if (!medium.ok()) return medium.status();
+  stats.medium_value_cutoff = *medium;
+  return stats;
+}
+
+absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Load(
+    const std::string& tenant) {
+  auto snapshot = std::make_shared<TenantSnapshot>();
+  snapshot->loaded_at = options_.now();
+  absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> config = LoadConfig(store_, tenant);
+  if (!config.ok()) return config.status();
+  snapshot->config = std::move(config->first);
+  snapshot->config_version = config->second;
+  absl::StatusOr<engine::PopulationStats> stats =
+      ComputeStats(tenant, snapshot->config, snapshot->loaded_at);
+  if (!stats.ok()) return stats.status();
+  snapshot->stats = *std::move(stats);
+  absl::StatusOr<engine::Classifier> classifier =
+      engine::Classifier::Create(snapshot->config, snapshot->stats);
+  if (!classifier.ok()) return classifier.status();
+  snapshot->classifier = std::make_shared<const engine::Classifier>(*std::move(classifier));
+  absl::StatusOr<std::vector<std::string>> names = store_->CategoryNames(tenant);
+  if (!names.ok()) return names.status();
+  snapshot->category_names = std::make_shared<const std::vector<std::string>>(*std::move(names));
+
+  std::shared_ptr<const TenantSnapshot> result = std::move(snapshot);
+  absl::MutexLock lock(&mu_);
+  snapshots_[tenant] = result;
+  return result;
+}
+
+absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Get(
+    const std::string& tenant) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = snapshots_.find(tenant);
+    if (it != snapshots_.end() && options_.now() - it->second->loaded_at < options_.max_age) {
+      return it->second;
+    }
+  }
+  return Load(tenant);
+}
+
+absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Reload(
+    const std::string& tenant) {
+  return Load(tenant);
+}
+
+absl::StatusOr<std::vector<engine::CategoryId>> TenantContexts::InternCategories(
+    const std::string& tenant, const std::vector<std::string>& names) {
+  if (names.empty()) return std::vector<engine::CategoryId>();
+  absl::StatusOr<std::vector<uint16_t>> ids = store_->InternCategories(tenant, names);
+  if (!ids.ok()) return ids.status();
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = Get(tenant);
+  if (!snapshot.ok()) return snapshot.status();
+  for (uint16_t id : *ids) {
+    if (id >= (*snapshot)->category_names->size()) {
+      // A name new to this snapshot: reload so the id can be named.
+      snapshot = Reload(tenant);
+      if (!snapshot.ok()) return snapshot.status();
+      break;
+    }
+  }
+  return std::vector<engine::CategoryId>(ids->begin(), ids->end());
+}
+
+}  // namespace segmentd

@@ -1,0 +1,81 @@
+#ifndef SEGMENTD_SERVER_LIVE_TENANT_CONTEXT_H_
+#define SEGMENTD_SERVER_LIVE_TENANT_CONTEXT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/classify.h"
+#include "engine/config.h"
+#include "store/customer_store.h"
+
+namespace segmentd {
+
+// What classifying one tenant's customers needs, as of one moment: the stored
+// config (or the defaults when none is stored), the population statistics and
+// a classifier compiled from both, and the category dictionary. Immutable;
+// share it freely.
+struct TenantSnapshot {
+  // 0 when the tenant never stored a config (the defaults apply).
+  int64_t config_version = 0;
+  engine::SegmentConfig config;
+  engine::PopulationStats stats;
+  std::shared_ptr<const engine::Classifier> classifier;
+  // Category names indexed by id.
+  std::shared_ptr<const std::vector<std::string>> category_names;
+  absl::Time loaded_at;
+};
+
+// Caches one TenantSnapshot per tenant, reloading it from the store when it is
+// older than `max_age` (another segmentd may have changed config or the
+// population) or when invalidated. Thread-safe.
+class TenantContexts {
+ public:
+  struct Options {
+    // How stale a snapshot may be before Get() reloads it: bounds how long a
+    // config or statistics change made through another replica goes unseen.
+    absl::Duration max_age = absl::Seconds(1);
+    std::function<absl::Time()> now = [] { return absl::Now(); };
+  };
+
+  // `store` must outlive this object.
+  TenantContexts(store::CustomerStore* store, Options options);
+
+  // Returns the tenant's snapshot, loading it if missing or stale.
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Get(const std::string& tenant);
+
+  // Returns a fresh snapshot (always reloads), e.g. right after a config change.
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Reload(const std::string& tenant);
+
+  // Returns the ids of `names`, interning new ones; the snapshot's dictionary
+  // is refreshed when new names appeared.
+  absl::StatusOr<std::vector<engine::CategoryId>> InternCategories(
+      const std::string& tenant, const std::vector<std::string>& names);
+
+  // Computes statistics for `config` from the store, at `as_of`.
+  absl::StatusOr<engine::PopulationStats> ComputeStats(const std::string& tenant,
+                                                       const engine::SegmentConfig& config,
+                                                       absl::Time as_of);
+
+ private:
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Load(const std::string& tenant);
+
+  store::CustomerStore* const store_;
+  const Options options_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const TenantSnapshot>> snapshots_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// Returns the stored config of `tenant` (defaults when none) and its version.
+absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> LoadConfig(store::CustomerStore* store,
+                                                                     const std::string& tenant);
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_LIVE_TENANT_CONTEXT_H_

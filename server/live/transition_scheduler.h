@@ -1,0 +1,62 @@
+#ifndef SEGMENTD_SERVER_LIVE_TRANSITION_SCHEDULER_H_
+#define SEGMENTD_SERVER_LIVE_TRANSITION_SCHEDULER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/live/live_membership.h"
+#include "store/customer_store.h"
+
+namespace segmentd {
+
+// Applies time-driven membership changes: a background thread that polls each
+// tenant's schedule (customers whose next change has fallen due) and
+// re-classifies those customers, so "Loyal becomes Lost Loyalty on day 90"
+// happens with no event and no rebuild. Several segmentd processes may run one
+// each: the store's optimistic writes make a customer moved twice harmless
+// (the second sees nothing left to change). Thread-safe.
+class TransitionScheduler {
+ public:
+  struct Options {
+    // Pause between passes; a change is applied within about this long (plus
+    // the pass itself) after it falls due.
+    absl::Duration poll = absl::Milliseconds(200);
+    // Customers re-classified per store round trip.
+    int batch = 500;
+    std::function<absl::Time()> now = [] { return absl::Now(); };
+  };
+
+  // Returns the tenant ids to serve; called once per pass.
+  using TenantLister = std::function<absl::StatusOr<std::vector<std::string>>()>;
+
+  // Starts the background thread. Every pointer must outlive the scheduler.
+  TransitionScheduler(store::CustomerStore* store, LiveMembership* live, TenantLister tenants,
+                      Options options);
+  // Stops the thread (waits for the current pass).
+  ~TransitionScheduler();
+
+  // Runs one pass now: every tenant, until nothing is due. Returns the number of
+  // customers whose membership changed. Errors of one tenant end the pass.
+  absl::StatusOr<int64_t> RunOnce();
+
+ private:
+  void Loop();
+
+  store::CustomerStore* const store_;
+  LiveMembership* const live_;
+  const TenantLister tenants_;
+  const Options options_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_LIVE_TRANSITION_SCHEDULER_H_

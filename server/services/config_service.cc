@@ -1,0 +1,192 @@
+#include "server/services/config_service.h"
+
+#include <google/protobuf/util/field_mask_util.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/config_convert.h"
+#include "server/grpc_status.h"
+#include "server/live/config_preview.h"
+#include "server/proto_time.h"
+
+namespace segmentd {
+namespace {
+
+using google::protobuf::util::FieldMaskUtil;
+
+struct PresetInfo {
+  v1::Preset proto;
+  engine::Preset engine;
+  const char* description;
+};
+
+constexpr PresetInfo kPresets[] = {
+    {v1::PRESET_FAST_FOOD, engine::Preset::kFastFood,
+     "Fast food: Frequent Buyer 8 orders / 30 days; Big Spender AOV 150.00 / 180 days"},
+    {v1::PRESET_FASHION, engine::Preset::kFashion,
+     "Fashion: Frequent Buyer 4 orders / 90 days; Big Spender AOV 600.00 / 365 days"},
+    {v1::PRESET_GROCERY, engine::Preset::kGrocery,
+     "Grocery: Frequent Buyer 6 orders / 45 days; Low Spender AOV 100.00 / 180 days"},
+    {v1::PRESET_ELECTRONICS, engine::Preset::kElectronics,
+     "Electronics: Frequent Buyer 3 orders / 120 days; Big Spender AOV 1500.00 / 365 days"},
+};
+
+}  // namespace
+
+ConfigServiceImpl::ConfigServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
+                                     TenantContexts* contexts, LiveMembership* live,
+                                     std::function<absl::Time()> now)
+    : store_(store),
+      contexts_(contexts),
+      live_(live),
+      authorizer_(authenticator, v1::ConfigService::service_full_name()),
+      now_(std::move(now)) {}
+
+absl::Status ConfigServiceImpl::Read(const std::string& tenant, v1::VersionedConfig* out) {
+  absl::StatusOr<std::optional<store::VersionedBlob>> blob = store_->ReadConfig(tenant);
+  if (!blob.ok()) return blob.status();
+  absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> config = LoadConfig(store_, tenant);
+  if (!config.ok()) return config.status();
+  *out->mutable_config() = ConfigToProto(config->first);
+  out->set_version(config->second);
+  if (blob->has_value()) *out->mutable_updated_at() = ToProtoTime((*blob)->updated_at);
+  return absl::OkStatus();
+}
+
+absl::Status ConfigServiceImpl::Store(const std::string& tenant,
+                                      const engine::SegmentConfig& config,
+                                      std::optional<int64_t> expected_version,
+                                      v1::VersionedConfig* stored, int64_t* customers_changed) {
+  absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> current = LoadConfig(store_, tenant);
+  if (!current.ok()) return current.status();
+  if (expected_version.has_value() && *expected_version != current->second) {
+    return absl::AbortedError(absl::StrCat("expected_version: config is at version ",
+                                           current->second, ", not ", *expected_version));
+  }
+  const v1::SegmentConfig proto = ConfigToProto(config);
+  absl::StatusOr<int64_t> version =
+      store_->WriteConfig(tenant, current->second, proto.SerializeAsString(), now_());
+  if (!version.ok()) return version.status();
+  // From here on this replica classifies with the new config; then every
+  // customer is brought up to date before the caller hears success.
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Reload(tenant);
+  if (!snapshot.ok()) return snapshot.status();
+  absl::StatusOr<int64_t> changed = live_->ReevaluateAll(tenant, store::ChangeCause::kConfig);
+  if (!changed.ok()) return changed.status();
+  *customers_changed = *changed;
+  return Read(tenant, stored);
+}
+
+grpc::Status ConfigServiceImpl::GetConfig(grpc::ServerContext* context,
+                                          const v1::GetConfigRequest* /*request*/,
+                                          v1::GetConfigResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "GetConfig");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(Read(caller->tenant_id, response->mutable_config()));
+}
+
+grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
+                                             const v1::UpdateConfigRequest* request,
+                                             v1::UpdateConfigResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "UpdateConfig");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  v1::SegmentConfig proposed = request->config();
+  if (request->has_update_mask() && request->update_mask().paths_size() > 0) {
+    for (int i = 0; i < request->update_mask().paths_size(); ++i) {
+      const std::string& path = request->update_mask().paths(i);
+      google::protobuf::FieldMask one;
+      one.add_paths(path);
+      if (!FieldMaskUtil::IsValidFieldMask<v1::SegmentConfig>(one)) {
+        return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+            "update_mask.paths[", i, "]: \"", path, "\" is not a field of SegmentConfig")));
+      }
+    }
+    absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> current =
+        LoadConfig(store_, caller->tenant_id);
+    if (!current.ok()) return ToGrpcStatus(current.status());
+    v1::SegmentConfig merged = ConfigToProto(current->first);
+    FieldMaskUtil::MergeOptions options;
+    options.set_replace_message_fields(true);
+    options.set_replace_repeated_fields(true);
+    FieldMaskUtil::MergeMessageTo(request->config(), request->update_mask(), options, &merged);
+    proposed = std::move(merged);
+  }
+  absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(proposed, "config.");
+  if (!config.ok()) return ToGrpcStatus(config.status());
+  int64_t changed = 0;
+  std::optional<int64_t> expected;
+  if (request->has_expected_version()) expected = request->expected_version();
+  absl::Status stored =
+      Store(caller->tenant_id, *config, expected, response->mutable_config(), &changed);
+  if (!stored.ok()) return ToGrpcStatus(stored);
+  response->set_customers_changed(changed);
+  return grpc::Status::OK;
+}
+
+grpc::Status ConfigServiceImpl::ListPresets(grpc::ServerContext* context,
+                                            const v1::ListPresetsRequest* /*request*/,
+                                            v1::ListPresetsResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "ListPresets");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  for (const PresetInfo& preset : kPresets) {
+    v1::PresetDescription* out = response->add_presets();
+    out->set_preset(preset.proto);
+    out->set_description(preset.description);
+    *out->mutable_config() = ConfigToProto(engine::PresetConfig(preset.engine));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ConfigServiceImpl::ApplyPreset(grpc::ServerContext* context,
+                                            const v1::ApplyPresetRequest* request,
+                                            v1::ApplyPresetResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "ApplyPreset");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const PresetInfo* preset = nullptr;
+  for (const PresetInfo& p : kPresets) {
+    if (p.proto == request->preset()) preset = &p;
+  }
+  if (preset == nullptr) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "preset: must be PRESET_FAST_FOOD, PRESET_FASHION, PRESET_GROCERY or PRESET_ELECTRONICS"));
+  }
+  int64_t changed = 0;
+  std::optional<int64_t> expected;
+  if (request->has_expected_version()) expected = request->expected_version();
+  absl::Status stored = Store(caller->tenant_id, engine::PresetConfig(preset->engine), expected,
+                              response->mutable_config(), &changed);
+  if (!stored.ok()) return ToGrpcStatus(stored);
+  response->set_customers_changed(changed);
+  return grpc::Status::OK;
+}
+
+grpc::Status ConfigServiceImpl::PreviewConfig(grpc::ServerContext* context,
+                                              const v1::PreviewConfigRequest* request,
+                                              v1::PreviewConfigResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "PreviewConfig");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(request->config(), "config.");
+  if (!config.ok()) return ToGrpcStatus(config.status());
+  absl::Time as_of = now_();
+  if (request->has_as_of()) {
+    absl::StatusOr<absl::Time> t = FromProtoTime(request->as_of(), "as_of");
+    if (!t.ok()) return ToGrpcStatus(t.status());
+    as_of = *t;
+  }
+  absl::StatusOr<std::map<std::string, SegmentDelta>> deltas =
+      segmentd::PreviewConfig(store_, contexts_, caller->tenant_id, *config, as_of);
+  if (!deltas.ok()) return ToGrpcStatus(deltas.status());
+  for (const auto& [segment, delta] : *deltas) {
+    v1::SegmentPreview* out = response->add_segments();
+    out->set_segment(segment);
+    out->set_current_size(delta.current);
+    out->set_proposed_size(delta.proposed);
+    out->set_entering(delta.entering);
+    out->set_leaving(delta.leaving);
+  }
+  *response->mutable_as_of() = ToProtoTime(as_of);
+  return grpc::Status::OK;
+}
+
+}  // namespace segmentd

@@ -1,0 +1,103 @@
+#include "server/services/watch_service.h"
+
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "engine/segment.h"
+#include "server/grpc_status.h"
+#include "server/proto_time.h"
+
+namespace segmentd {
+namespace {
+
+v1::ChangeCause ToProto(store::ChangeCause cause) {
+  switch (cause) {
+    case store::ChangeCause::kEvent:
+      return v1::CHANGE_CAUSE_EVENT;
+    case store::ChangeCause::kTime:
+      return v1::CHANGE_CAUSE_TIME;
+    case store::ChangeCause::kConfig:
+      return v1::CHANGE_CAUSE_CONFIG;
+    case store::ChangeCause::kStatistics:
+      return v1::CHANGE_CAUSE_STATISTICS;
+  }
+  return v1::CHANGE_CAUSE_UNSPECIFIED;
+}
+
+// Returns OK for a fixed segment's canonical name or "category:<name>".
+absl::Status ValidateSegmentName(absl::string_view name, absl::string_view field) {
+  if (engine::SegmentFromName(name).has_value()) return absl::OkStatus();
+  if (absl::StartsWith(name, engine::kCategorySegmentPrefix) &&
+      name.size() > engine::kCategorySegmentPrefix.size()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": unknown segment \"", name, "\" (a canonical name such as "
+                   "LOYAL_CUSTOMER, or category:<name>)"));
+}
+
+// Stream positions are Redis stream ids, "<ms>-<seq>".
+bool LooksLikePosition(absl::string_view position) {
+  const size_t dash = position.find('-');
+  if (dash == absl::string_view::npos || dash == 0 || dash + 1 == position.size()) return false;
+  for (size_t i = 0; i < position.size(); ++i) {
+    if (i != dash && (position[i] < '0' || position[i] > '9')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+WatchServiceImpl::WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
+                                   Options options)
+    : store_(store),
+      options_(options),
+      authorizer_(authenticator, v1::WatchService::service_full_name()) {}
+
+grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
+                                     grpc::ServerWriter<v1::WatchResponse>* writer) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "Watch");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::flat_hash_set<std::string> filter;
+  for (int i = 0; i < request->segments_size(); ++i) {
+    if (absl::Status s = ValidateSegmentName(request->segments(i), absl::StrCat("segments[", i, "]"));
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    filter.insert(request->segments(i));
+  }
+  std::string position = request->resume_after();
+  if (position.empty()) {
+    absl::StatusOr<std::string> last = store_->LastChangePosition(caller->tenant_id);
+    if (!last.ok()) return ToGrpcStatus(last.status());
+    position = *last;
+  } else if (!LooksLikePosition(position)) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "resume_after: not a position returned by Watch (expected \"<ms>-<seq>\")"));
+  }
+
+  while (!context->IsCancelled()) {
+    absl::StatusOr<std::vector<store::StoredChange>> changes =
+        store_->ReadChanges(caller->tenant_id, position, options_.batch, options_.poll);
+    if (!changes.ok()) return ToGrpcStatus(changes.status());
+    if (changes->empty()) continue;
+    v1::WatchResponse response;
+    for (const store::StoredChange& change : *changes) {
+      position = change.position;
+      if (!filter.empty() && !filter.contains(change.segment)) continue;
+      v1::MembershipChange* out = response.add_changes();
+      out->set_customer_id(change.customer_id);
+      out->set_segment(change.segment);
+      out->set_kind(change.entered ? v1::CHANGE_KIND_ENTERED : v1::CHANGE_KIND_LEFT);
+      *out->mutable_changed_at() = ToProtoTime(change.changed_at);
+      out->set_cause(ToProto(change.cause));
+      out->set_position(change.position);
+    }
+    if (response.changes_size() > 0 && !writer->Write(response)) break;
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace segmentd

@@ -1,0 +1,37 @@
+#ifndef SEGMENTD_SERVER_SERVICES_WATCH_SERVICE_H_
+#define SEGMENTD_SERVER_SERVICES_WATCH_SERVICE_H_
+
+#include "segmentd/v1/watch.grpc.pb.h"
+#include "server/auth/call_authorizer.h"
+#include "store/customer_store.h"
+
+namespace segmentd {
+
+// segmentd.v1.WatchService: the tenant's change stream, live, optionally
+// filtered by segment, resumable from any retained position. Each stream holds
+// one server thread while open; it ends when the client cancels or the server
+// shuts down. Thread-safe.
+class WatchServiceImpl final : public v1::WatchService::Service {
+ public:
+  struct Options {
+    // Longest wait for new changes before checking for cancellation; kept below
+    // the Redis client's command timeout.
+    absl::Duration poll = absl::Milliseconds(500);
+    // Most changes per response message.
+    int batch = 500;
+  };
+
+  WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store, Options options);
+
+  grpc::Status Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
+                     grpc::ServerWriter<v1::WatchResponse>* writer) override;
+
+ private:
+  store::CustomerStore* const store_;
+  const Options options_;
+  const CallAuthorizer authorizer_;
+};
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_SERVICES_WATCH_SERVICE_H_
