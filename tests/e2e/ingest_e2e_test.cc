@@ -1,0 +1,742 @@
+// End-to-end tests of IngestService and ClassificationService: the real
+// segmentd binary on a real redis-server, over gRPC.
+#include <hiredis/hiredis.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "segmentd/v1/classification.grpc.pb.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+#include "segmentd/v1/watch.grpc.pb.h"
+#include "testing/redis_server.h"
+#include "testing/segmentd_process.h"
+
+namespace segmentd {
+namespace {
+
+using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::NewContext;
+using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::TenantKeys;
+using ::segmentd::testing::ToTimestamp;
+using ::testing::Contains;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Returns the fields of a hash, or the error of the connection.
+std::map<std::string, std::string> HashGetAll(const std::string& socket, const std::string& key) {
+  std::map<std::string, std::string> out;
+  redisContext* ctx = redisConnectUnix(socket.c_str());
+  if (ctx == nullptr || ctx->err) {
+    if (ctx) redisFree(ctx);
+    return out;
+  }
+  const char* argv[] = {"HGETALL", key.data()};
+  const size_t lens[] = {7, key.size()};
+  auto* reply = static_cast<redisReply*>(redisCommandArgv(ctx, 2, argv, lens));
+  if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+      out[std::string(reply->element[i]->str, reply->element[i]->len)] =
+          std::string(reply->element[i + 1]->str, reply->element[i + 1]->len);
+    }
+  }
+  if (reply) freeReplyObject(reply);
+  redisFree(ctx);
+  return out;
+}
+
+// Returns XLEN of `key`, or -1 on error.
+long long StreamLength(const std::string& socket, const std::string& key) {
+  redisContext* ctx = redisConnectUnix(socket.c_str());
+  if (ctx == nullptr || ctx->err) {
+    if (ctx) redisFree(ctx);
+    return -1;
+  }
+  auto* reply = static_cast<redisReply*>(redisCommand(ctx, "XLEN %b", key.data(), key.size()));
+  long long n = reply != nullptr && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+  if (reply) freeReplyObject(reply);
+  redisFree(ctx);
+  return n;
+}
+
+v1::Event Order(const std::string& customer, const std::string& order_id, absl::Time at,
+                int64_t amount, std::vector<std::string> categories = {}) {
+  v1::Event e;
+  v1::OrderPlaced* o = e.mutable_order_placed();
+  o->set_customer_id(customer);
+  o->set_order_id(order_id);
+  *o->mutable_placed_at() = ToTimestamp(at);
+  o->set_amount(amount);
+  for (const std::string& c : categories) o->add_categories(c);
+  return e;
+}
+
+class IngestE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    SegmentdProcess::Options options;
+    options.redis_address = redis_->unix_address();
+    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+    segmentd_ = *std::move(segmentd);
+    channel_ = segmentd_->NewChannel();
+    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
+    ASSERT_TRUE(op.ok()) << op.status();
+    absl::StatusOr<TenantKeys> acme = CreateTenantWithKeys(*channel_, *op, "acme");
+    ASSERT_TRUE(acme.ok()) << acme.status();
+    acme_ = *acme;
+    absl::StatusOr<TenantKeys> other = CreateTenantWithKeys(*channel_, *op, "other");
+    ASSERT_TRUE(other.ok()) << other.status();
+    other_ = *other;
+    ingest_ = v1::IngestService::NewStub(channel_);
+    classify_ = v1::ClassificationService::NewStub(channel_);
+    watch_ = v1::WatchService::NewStub(channel_);
+  }
+
+  // Classifies one customer now (read key of `keys`), failing the test on error.
+  v1::CustomerClassification Classify(const std::string& id, const TenantKeys& keys,
+                                      bool reasons = false) {
+    v1::ClassifyCustomerRequest request;
+    request.set_customer_id(id);
+    request.set_include_reasons(reasons);
+    v1::ClassifyCustomerResponse response;
+    auto context = NewContext(keys.read);
+    grpc::Status status = classify_->ClassifyCustomer(context.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.classification();
+  }
+
+  // Sends `batches` on one BulkIngest stream with `key`, reading each reply
+  // before the next batch; returns the replies.
+  std::vector<v1::BulkIngestResponse> Bulk(const std::vector<std::vector<v1::Event>>& batches,
+                                           const std::string& key) {
+    auto context = NewContext(key, absl::Seconds(60));
+    auto stream = ingest_->BulkIngest(context.get());
+    std::vector<v1::BulkIngestResponse> replies;
+    for (const auto& batch : batches) {
+      v1::BulkIngestRequest request;
+      for (const v1::Event& e : batch) *request.add_events() = e;
+      if (!stream->Write(request)) break;
+      v1::BulkIngestResponse reply;
+      if (!stream->Read(&reply)) break;
+      replies.push_back(reply);
+    }
+    stream->WritesDone();
+    grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return replies;
+  }
+
+  std::string CustomerKey(const std::string& id) const { return absl::StrCat("sd:{acme}:c:", id); }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::shared_ptr<grpc::Channel> channel_;
+  TenantKeys acme_;
+  TenantKeys other_;
+  std::unique_ptr<v1::IngestService::Stub> ingest_;
+  std::unique_ptr<v1::ClassificationService::Stub> classify_;
+  std::unique_ptr<v1::WatchService::Stub> watch_;
+};
+
+std::vector<std::string> Segments(const v1::Membership& m) {
+  return {m.segments().begin(), m.segments().end()};
+}
+
+TEST_F(IngestE2eTest, EveryUnaryRpcAppliesAndReturnsMembership) {
+  const absl::Time now = absl::Now();
+  const std::string c = "alice";
+  {
+    v1::RegisterCustomerRequest r;
+    r.mutable_event()->set_customer_id(c);
+    *r.mutable_event()->mutable_registered_at() = ToTimestamp(now - absl::Hours(48));
+    v1::RegisterCustomerResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->RegisterCustomer(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+    // Registered 2 days ago, no order: NEW_DOWNLOAD (14 days), nothing else.
+    EXPECT_THAT(Segments(resp.result().membership()), ElementsAreArray({"NEW_DOWNLOAD"}));
+    EXPECT_EQ(resp.result().membership().primary_segment(), "NEW_DOWNLOAD");
+    // It stops being a new download 14 days after registration.
+    EXPECT_EQ(testing::FromTimestamp(resp.result().membership().next_change_at()),
+              absl::FromUnixMillis(absl::ToUnixMillis(now - absl::Hours(48))) + absl::Hours(24 * 14));
+  }
+  {
+    v1::PlaceOrderRequest r;
+    *r.mutable_event() = Order(c, "o1", now - absl::Hours(24), 5000, {"shoes"}).order_placed();
+    v1::PlaceOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+    EXPECT_THAT(Segments(resp.result().membership()), Contains("NEW_CUSTOMER"));
+    EXPECT_THAT(Segments(resp.result().membership()), Contains("FIRST_TIME_BUYER"));
+    EXPECT_THAT(Segments(resp.result().membership()), Not(Contains("NEW_DOWNLOAD")));
+    // Same order id again: a duplicate, nothing changes.
+    v1::PlaceOrderResponse again;
+    auto ctx2 = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->PlaceOrder(ctx2.get(), r, &again).ok());
+    EXPECT_EQ(again.result().outcome(), v1::ITEM_OUTCOME_DUPLICATE);
+    EXPECT_EQ(again.result().membership().SerializeAsString(),
+              resp.result().membership().SerializeAsString());
+  }
+  {
+    v1::PlaceOrderRequest r;
+    *r.mutable_event() = Order(c, "o2", now - absl::Hours(12), 7000, {"shoes"}).order_placed();
+    v1::PlaceOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
+    // Two orders: REPEAT_CUSTOMER (2..4) and RETURNING_CUSTOMER (2 in 60 d);
+    // "shoes" twice within 365 days: category:shoes.
+    EXPECT_THAT(Segments(resp.result().membership()), Contains("REPEAT_CUSTOMER"));
+    EXPECT_THAT(Segments(resp.result().membership()), Contains("RETURNING_CUSTOMER"));
+    EXPECT_THAT(Segments(resp.result().membership()), Contains("category:shoes"));
+    EXPECT_THAT(Segments(resp.result().membership()), Not(Contains("FIRST_TIME_BUYER")));
+  }
+  {
+    v1::RefundOrderRequest r;
+    r.mutable_event()->set_customer_id(c);
+    r.mutable_event()->set_order_id("o2");
+    r.mutable_event()->set_refund_id("rf1");
+    r.mutable_event()->set_amount(1000);
+    *r.mutable_event()->mutable_refunded_at() = ToTimestamp(now - absl::Hours(1));
+    v1::RefundOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->RefundOrder(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+    v1::RefundOrderResponse again;
+    auto ctx2 = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->RefundOrder(ctx2.get(), r, &again).ok());
+    EXPECT_EQ(again.result().outcome(), v1::ITEM_OUTCOME_DUPLICATE);
+  }
+  {
+    v1::CancelOrderRequest r;
+    r.mutable_event()->set_customer_id(c);
+    r.mutable_event()->set_order_id("o2");
+    *r.mutable_event()->mutable_cancelled_at() = ToTimestamp(now - absl::Minutes(30));
+    v1::CancelOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->CancelOrder(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+    // Back to one valid order.
+    EXPECT_THAT(Segments(resp.result().membership()), Contains("FIRST_TIME_BUYER"));
+    EXPECT_THAT(Segments(resp.result().membership()), Not(Contains("REPEAT_CUSTOMER")));
+    EXPECT_THAT(Segments(resp.result().membership()), Not(Contains("category:shoes")));
+  }
+  {
+    for (v1::EngagementKind kind : {v1::ENGAGEMENT_KIND_SENT, v1::ENGAGEMENT_KIND_OPENED}) {
+      v1::RecordEngagementRequest r;
+      r.mutable_event()->set_customer_id(c);
+      r.mutable_event()->set_message_id("m1");
+      r.mutable_event()->set_kind(kind);
+      *r.mutable_event()->mutable_occurred_at() = ToTimestamp(now - absl::Hours(3));
+      v1::RecordEngagementResponse resp;
+      auto ctx = NewContext(acme_.write);
+      ASSERT_TRUE(ingest_->RecordEngagement(ctx.get(), r, &resp).ok());
+      EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED) << kind;
+    }
+    // An open of a message never sent cannot affect any rule: IGNORED.
+    v1::RecordEngagementRequest r;
+    r.mutable_event()->set_customer_id(c);
+    r.mutable_event()->set_message_id("never-sent");
+    r.mutable_event()->set_kind(v1::ENGAGEMENT_KIND_OPENED);
+    *r.mutable_event()->mutable_occurred_at() = ToTimestamp(now - absl::Hours(3));
+    v1::RecordEngagementResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->RecordEngagement(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_IGNORED);
+  }
+  {
+    v1::UpdateCartRequest r;
+    r.mutable_event()->set_customer_id(c);
+    r.mutable_event()->set_value(3000);
+    r.mutable_event()->add_categories("socks");
+    *r.mutable_event()->mutable_updated_at() = ToTimestamp(now - absl::Hours(2));
+    v1::UpdateCartResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->UpdateCart(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+    // Updated 2 h ago (>= 60 min), not converted: abandoned, with its categories.
+    EXPECT_THAT(Segments(resp.result().membership()), Contains("ABANDONED_CART"));
+    EXPECT_THAT(std::vector<std::string>(resp.result().membership().abandoned_cart_categories().begin(),
+                                         resp.result().membership().abandoned_cart_categories().end()),
+                ElementsAreArray({"socks"}));
+  }
+  {
+    v1::ConvertCartRequest r;
+    r.mutable_event()->set_customer_id(c);
+    *r.mutable_event()->mutable_converted_at() = ToTimestamp(now - absl::Minutes(10));
+    v1::ConvertCartResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->ConvertCart(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+    EXPECT_THAT(Segments(resp.result().membership()), Not(Contains("ABANDONED_CART")));
+  }
+  v1::Membership last;
+  {
+    v1::RecordActivityRequest r;
+    r.mutable_event()->set_customer_id(c);
+    *r.mutable_event()->mutable_occurred_at() = ToTimestamp(now - absl::Minutes(5));
+    v1::RecordActivityResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->RecordActivity(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+    last = resp.result().membership();
+  }
+  // What a read returns now is what the last write answered.
+  v1::CustomerClassification classified = Classify(c, acme_);
+  EXPECT_TRUE(classified.found());
+  EXPECT_EQ(classified.customer_id(), c);
+  EXPECT_THAT(Segments(classified.membership()), ElementsAreArray(Segments(last)));
+  EXPECT_EQ(classified.membership().primary_segment(), last.primary_segment());
+}
+
+// One bad input of one RPC and the field its INVALID_ARGUMENT must name.
+struct BadInput {
+  std::string name;
+  std::function<grpc::Status(v1::IngestService::Stub*, grpc::ClientContext*)> call;
+  std::string field;
+};
+
+TEST_F(IngestE2eTest, BadInputsFailInvalidArgumentNamingTheField) {
+  const absl::Time now = absl::Now();
+  auto order = [&](auto mutate) {
+    return [=](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+      v1::PlaceOrderRequest r;
+      *r.mutable_event() = Order("bob", "o1", now, 100).order_placed();
+      mutate(r.mutable_event());
+      v1::PlaceOrderResponse resp;
+      return stub->PlaceOrder(ctx, r, &resp);
+    };
+  };
+  std::vector<BadInput> cases = {
+      {"no event",
+       [](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::PlaceOrderRequest r;
+         v1::PlaceOrderResponse resp;
+         return stub->PlaceOrder(ctx, r, &resp);
+       },
+       "event"},
+      {"negative amount", order([](v1::OrderPlaced* o) { o->set_amount(-1); }), "event.amount"},
+      {"empty customer", order([](v1::OrderPlaced* o) { o->clear_customer_id(); }),
+       "event.customer_id"},
+      {"long customer",
+       order([](v1::OrderPlaced* o) { o->set_customer_id(std::string(129, 'x')); }),
+       "event.customer_id"},
+      {"empty order id", order([](v1::OrderPlaced* o) { o->clear_order_id(); }), "event.order_id"},
+      {"no placed_at", order([](v1::OrderPlaced* o) { o->clear_placed_at(); }), "event.placed_at"},
+      {"empty category", order([](v1::OrderPlaced* o) { o->add_categories(""); }),
+       "event.categories[0]"},
+      {"refund amount 0",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::RefundOrderRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         r.mutable_event()->set_order_id("o1");
+         r.mutable_event()->set_refund_id("r1");
+         *r.mutable_event()->mutable_refunded_at() = ToTimestamp(now);
+         v1::RefundOrderResponse resp;
+         return stub->RefundOrder(ctx, r, &resp);
+       },
+       "event.amount"},
+      {"refund without id",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::RefundOrderRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         r.mutable_event()->set_order_id("o1");
+         r.mutable_event()->set_amount(5);
+         *r.mutable_event()->mutable_refunded_at() = ToTimestamp(now);
+         v1::RefundOrderResponse resp;
+         return stub->RefundOrder(ctx, r, &resp);
+       },
+       "event.refund_id"},
+      {"engagement kind unspecified",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::RecordEngagementRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         r.mutable_event()->set_message_id("m");
+         *r.mutable_event()->mutable_occurred_at() = ToTimestamp(now);
+         v1::RecordEngagementResponse resp;
+         return stub->RecordEngagement(ctx, r, &resp);
+       },
+       "event.kind"},
+      {"cart negative value",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::UpdateCartRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         r.mutable_event()->set_value(-5);
+         *r.mutable_event()->mutable_updated_at() = ToTimestamp(now);
+         v1::UpdateCartResponse resp;
+         return stub->UpdateCart(ctx, r, &resp);
+       },
+       "event.value"},
+      {"convert without time",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::ConvertCartRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         v1::ConvertCartResponse resp;
+         return stub->ConvertCart(ctx, r, &resp);
+       },
+       "event.converted_at"},
+      {"activity without time",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::RecordActivityRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         v1::RecordActivityResponse resp;
+         return stub->RecordActivity(ctx, r, &resp);
+       },
+       "event.occurred_at"},
+      {"register before 1970",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::RegisterCustomerRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         r.mutable_event()->mutable_registered_at()->set_seconds(-10);
+         v1::RegisterCustomerResponse resp;
+         return stub->RegisterCustomer(ctx, r, &resp);
+       },
+       "event.registered_at"},
+  };
+  for (const BadInput& c : cases) {
+    auto ctx = NewContext(acme_.write);
+    grpc::Status status = c.call(ingest_.get(), ctx.get());
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.field + ":")) << c.name;
+  }
+  // Classification inputs too.
+  v1::ClassifyCustomerRequest empty;
+  v1::ClassifyCustomerResponse resp;
+  auto ctx = NewContext(acme_.read);
+  grpc::Status status = classify_->ClassifyCustomer(ctx.get(), empty, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("customer_id"));
+  v1::ClassifyCustomersRequest many;
+  many.add_customer_ids("a");
+  many.add_customer_ids("");
+  v1::ClassifyCustomersResponse many_resp;
+  auto ctx2 = NewContext(acme_.read);
+  status = classify_->ClassifyCustomers(ctx2.get(), many, &many_resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("customer_ids[1]"));
+  // Nothing was stored for the rejected customer.
+  EXPECT_FALSE(Classify("bob", acme_).found());
+}
+
+TEST_F(IngestE2eTest, KeysAreCheckedAndScoped) {
+  v1::PlaceOrderRequest r;
+  *r.mutable_event() = Order("carol", "o1", absl::Now(), 100).order_placed();
+  v1::PlaceOrderResponse resp;
+  {
+    auto ctx = NewContext("");
+    EXPECT_EQ(ingest_->PlaceOrder(ctx.get(), r, &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    auto ctx = NewContext("sd_nosuchkey_secret");
+    EXPECT_EQ(ingest_->PlaceOrder(ctx.get(), r, &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    auto ctx = NewContext(acme_.read);  // read cannot write
+    EXPECT_EQ(ingest_->PlaceOrder(ctx.get(), r, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    auto ctx = NewContext(acme_.read);
+    auto stream = ingest_->BulkIngest(ctx.get());
+    v1::BulkIngestRequest batch;
+    *batch.add_events() = Order("carol", "o1", absl::Now(), 100);
+    stream->Write(batch);
+    stream->WritesDone();
+    v1::BulkIngestResponse reply;
+    EXPECT_FALSE(stream->Read(&reply));
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    auto ctx = NewContext(acme_.write);  // write does not imply read
+    v1::ClassifyCustomerRequest c;
+    c.set_customer_id("carol");
+    v1::ClassifyCustomerResponse cr;
+    EXPECT_EQ(classify_->ClassifyCustomer(ctx.get(), c, &cr).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // Nothing was written by the refused calls.
+  EXPECT_FALSE(Classify("carol", acme_).found());
+  {
+    auto ctx = NewContext(acme_.admin);  // admin implies write
+    ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
+  }
+  EXPECT_TRUE(Classify("carol", acme_).found());
+}
+
+TEST_F(IngestE2eTest, ReplayingTheSameEventsChangesNothing) {
+  const absl::Time now = absl::Now();
+  std::vector<v1::Event> events;
+  std::vector<std::string> customers;
+  for (int c = 0; c < 6; ++c) {
+    const std::string id = absl::StrCat("replay-", c, c % 2 ? " odd:{x}" : "");
+    customers.push_back(id);
+    v1::Event reg;
+    reg.mutable_customer_registered()->set_customer_id(id);
+    *reg.mutable_customer_registered()->mutable_registered_at() = ToTimestamp(now - absl::Hours(24 * 40));
+    events.push_back(reg);
+    for (int o = 0; o <= c; ++o) {
+      events.push_back(Order(id, absl::StrCat(id, "/o", o), now - absl::Hours(24 * (3 + 7 * o)),
+                             1000 * (c + 1) + o, {o % 2 ? "books" : "games"}));
+    }
+    v1::Event sent;
+    sent.mutable_engagement()->set_customer_id(id);
+    sent.mutable_engagement()->set_message_id("m1");
+    sent.mutable_engagement()->set_kind(v1::ENGAGEMENT_KIND_SENT);
+    *sent.mutable_engagement()->mutable_occurred_at() = ToTimestamp(now - absl::Hours(5));
+    events.push_back(sent);
+    v1::Event cart;
+    cart.mutable_cart_updated()->set_customer_id(id);
+    cart.mutable_cart_updated()->set_value(2500);
+    *cart.mutable_cart_updated()->mutable_updated_at() = ToTimestamp(now - absl::Hours(3));
+    events.push_back(cart);
+  }
+  std::vector<v1::BulkIngestResponse> first = Bulk({events}, acme_.write);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].applied(), events.size()) << first[0].DebugString();
+
+  const std::string changes_key = "sd:{acme}:changes";
+  const long long changes_before = StreamLength(redis_->socket_path(), changes_key);
+  ASSERT_GT(changes_before, 0);
+  std::map<std::string, std::map<std::string, std::string>> state_before;
+  std::map<std::string, std::string> membership_before;
+  for (const std::string& id : customers) {
+    state_before[id] = HashGetAll(redis_->socket_path(), CustomerKey(id));
+    ASSERT_FALSE(state_before[id].empty()) << id;
+    membership_before[id] = Classify(id, acme_).membership().SerializeAsString();
+  }
+
+  // The same events again, twice: as one bulk batch and one by one.
+  std::vector<v1::BulkIngestResponse> second = Bulk({events}, acme_.write);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].applied(), 0u) << second[0].DebugString();
+  EXPECT_EQ(second[0].rejected(), 0u);
+  EXPECT_EQ(second[0].duplicates() + second[0].ignored(), events.size());
+  for (const v1::Event& e : events) {
+    if (!e.has_order_placed()) continue;
+    v1::PlaceOrderRequest r;
+    *r.mutable_event() = e.order_placed();
+    v1::PlaceOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
+    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_DUPLICATE);
+  }
+
+  EXPECT_EQ(StreamLength(redis_->socket_path(), changes_key), changes_before);
+  for (const std::string& id : customers) {
+    std::map<std::string, std::string> after = HashGetAll(redis_->socket_path(), CustomerKey(id));
+    for (const char* field : {"p", "m", "s", "n"}) {
+      EXPECT_EQ(after[field], state_before[id][field]) << id << " field " << field;
+    }
+    EXPECT_EQ(Classify(id, acme_).membership().SerializeAsString(), membership_before[id]) << id;
+  }
+
+  // Watch from the last change of the first ingest sees nothing new.
+  std::string last_position;
+  {
+    auto ctx = NewContext(acme_.read, absl::Seconds(20));
+    v1::WatchRequest w;
+    w.set_resume_after("0-0");
+    auto reader = watch_->Watch(ctx.get(), w);
+    long long seen = 0;
+    v1::WatchResponse batch;
+    while (seen < changes_before && reader->Read(&batch)) {
+      for (const v1::MembershipChange& change : batch.changes()) {
+        ++seen;
+        last_position = change.position();
+        EXPECT_EQ(change.cause(), v1::CHANGE_CAUSE_EVENT);
+      }
+    }
+    EXPECT_EQ(seen, changes_before);
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  ASSERT_FALSE(last_position.empty());
+  {
+    auto ctx = NewContext(acme_.read, absl::Seconds(1));
+    v1::WatchRequest w;
+    w.set_resume_after(last_position);
+    auto reader = watch_->Watch(ctx.get(), w);
+    v1::WatchResponse batch;
+    EXPECT_FALSE(reader->Read(&batch)) << batch.DebugString();
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+}
+
+TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
+  const absl::Time now = absl::Now();
+  std::vector<v1::Event> batch1;
+  for (int i = 0; i < 5; ++i) {
+    batch1.push_back(Order("dave", absl::StrCat("d", i), now - absl::Hours(24 * (i + 1)), 2000));
+  }
+  std::vector<v1::Event> batch2;
+  batch2.push_back(Order("dave", "d0", now - absl::Hours(24), 2000));  // 0: duplicate
+  batch2.push_back(Order("erin", "e0", now - absl::Hours(2), 900));     // 1: applied
+  v1::Event no_id = Order("erin", "", now, 900);                        // 2: rejected
+  batch2.push_back(no_id);
+  batch2.push_back(v1::Event());                                        // 3: no kind
+  v1::Event cancel_unknown;                                             // 4: unknown order
+  cancel_unknown.mutable_order_cancelled()->set_customer_id("erin");
+  cancel_unknown.mutable_order_cancelled()->set_order_id("nope");
+  *cancel_unknown.mutable_order_cancelled()->mutable_cancelled_at() = ToTimestamp(now);
+  batch2.push_back(cancel_unknown);
+  batch2.push_back(Order("erin", "e0", now - absl::Hours(2), 900));     // 5: duplicate of 1
+  std::vector<v1::Event> batch3 = {Order("frank", "f0", now - absl::Hours(1), 100)};
+
+  std::vector<v1::BulkIngestResponse> replies = Bulk({batch1, batch2, batch3}, acme_.write);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[0].applied(), 5u);
+  EXPECT_EQ(replies[0].results_size(), 0);
+
+  const v1::BulkIngestResponse& r2 = replies[1];
+  EXPECT_EQ(r2.applied(), 1u) << r2.DebugString();
+  EXPECT_EQ(r2.duplicates(), 2u) << r2.DebugString();
+  EXPECT_EQ(r2.rejected(), 3u) << r2.DebugString();
+  ASSERT_EQ(r2.results_size(), 5) << r2.DebugString();
+  std::map<uint32_t, v1::BulkItemResult> by_index;
+  for (const v1::BulkItemResult& item : r2.results()) by_index[item.index()] = item;
+  EXPECT_EQ(by_index[0].outcome(), v1::ITEM_OUTCOME_DUPLICATE);
+  EXPECT_EQ(by_index[2].outcome(), v1::ITEM_OUTCOME_REJECTED);
+  EXPECT_EQ(by_index[2].error().code(), 3);
+  EXPECT_THAT(by_index[2].error().message(), HasSubstr("events[2].order_placed.order_id"));
+  EXPECT_EQ(by_index[3].outcome(), v1::ITEM_OUTCOME_REJECTED);
+  EXPECT_EQ(by_index[3].error().code(), 3);
+  EXPECT_THAT(by_index[3].error().message(), HasSubstr("events[3]"));
+  EXPECT_EQ(by_index[4].outcome(), v1::ITEM_OUTCOME_REJECTED);
+  EXPECT_EQ(by_index[4].error().code(), 5);  // NOT_FOUND: no such order
+  EXPECT_EQ(by_index[5].outcome(), v1::ITEM_OUTCOME_DUPLICATE);
+  // Results come in batch order.
+  for (int i = 1; i < r2.results_size(); ++i) {
+    EXPECT_LT(r2.results(i - 1).index(), r2.results(i).index());
+  }
+  EXPECT_EQ(replies[2].applied(), 1u);
+
+  // Dave: 5 orders in the last 5 days -> FREQUENT_BUYER (5 in 30 days).
+  v1::CustomerClassification dave = Classify("dave", acme_);
+  EXPECT_THAT(Segments(dave.membership()), Contains("FREQUENT_BUYER"));
+  EXPECT_TRUE(Classify("erin", acme_).found());
+  EXPECT_TRUE(Classify("frank", acme_).found());
+
+  // A batch over 1000 events fails the stream with INVALID_ARGUMENT.
+  auto ctx = NewContext(acme_.write);
+  auto stream = ingest_->BulkIngest(ctx.get());
+  v1::BulkIngestRequest big;
+  for (int i = 0; i < 1001; ++i) *big.add_events() = Order("gina", absl::StrCat("g", i), now, 1);
+  stream->Write(big);
+  stream->WritesDone();
+  v1::BulkIngestResponse reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("events"));
+  EXPECT_FALSE(Classify("gina", acme_).found());
+}
+
+TEST_F(IngestE2eTest, ClassifyAtAnInstantWithReasons) {
+  const absl::Time now = absl::Now();
+  // Six orders, one a day, 10 .. 5 days ago.
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 6; ++i) {
+    events.push_back(Order("hank", absl::StrCat("h", i), now - absl::Hours(24 * (10 - i)), 3000));
+  }
+  ASSERT_EQ(Bulk({events}, acme_.write).size(), 1u);
+
+  v1::ClassifyCustomersRequest request;
+  request.add_customer_ids("hank");
+  request.add_customer_ids("nobody");
+  request.add_customer_ids("hank");
+  request.set_include_reasons(true);
+  {
+    v1::ClassifyCustomersResponse response;
+    auto ctx = NewContext(acme_.read);
+    ASSERT_TRUE(classify_->ClassifyCustomers(ctx.get(), request, &response).ok());
+    ASSERT_EQ(response.classifications_size(), 3);
+    EXPECT_EQ(response.classifications(0).customer_id(), "hank");
+    EXPECT_TRUE(response.classifications(0).found());
+    EXPECT_EQ(response.classifications(1).customer_id(), "nobody");
+    EXPECT_FALSE(response.classifications(1).found());
+    EXPECT_EQ(response.classifications(1).membership().segments_size(), 0);
+    EXPECT_TRUE(response.classifications(2).found());
+    const v1::CustomerClassification& hank = response.classifications(0);
+    // 6 orders within 30 days: FREQUENT_BUYER; >= 5 lifetime, recent: LOYAL.
+    EXPECT_THAT(Segments(hank.membership()), Contains("FREQUENT_BUYER"));
+    EXPECT_THAT(Segments(hank.membership()), Contains("LOYAL_CUSTOMER"));
+    // One reason per member segment, naming the count.
+    std::map<std::string, std::string> reasons;
+    for (const v1::SegmentReason& r : hank.reasons()) reasons[r.segment()] = r.reason();
+    EXPECT_EQ(reasons.size(), static_cast<size_t>(hank.membership().segments_size()));
+    for (const std::string& s : Segments(hank.membership())) {
+      EXPECT_TRUE(reasons.count(s)) << "no reason for " << s;
+    }
+    EXPECT_THAT(reasons["FREQUENT_BUYER"], HasSubstr("6"));
+  }
+  {
+    // 7.5 days ago only three orders existed: RETURNING (2 in 60 d), REPEAT
+    // (2..4), not yet FREQUENT_BUYER or LOYAL.
+    request.set_include_reasons(false);
+    *request.mutable_as_of() = ToTimestamp(now - absl::Hours(24 * 7 + 12));
+    v1::ClassifyCustomersResponse response;
+    auto ctx = NewContext(acme_.read);
+    ASSERT_TRUE(classify_->ClassifyCustomers(ctx.get(), request, &response).ok());
+    EXPECT_EQ(testing::FromTimestamp(response.as_of()),
+              absl::FromUnixMillis(absl::ToUnixMillis(now - absl::Hours(24 * 7 + 12))));
+    const v1::CustomerClassification& hank = response.classifications(0);
+    EXPECT_THAT(Segments(hank.membership()), Contains("RETURNING_CUSTOMER"));
+    EXPECT_THAT(Segments(hank.membership()), Contains("REPEAT_CUSTOMER"));
+    EXPECT_THAT(Segments(hank.membership()), Not(Contains("FREQUENT_BUYER")));
+    EXPECT_THAT(Segments(hank.membership()), Not(Contains("LOYAL_CUSTOMER")));
+    EXPECT_EQ(hank.reasons_size(), 0);
+  }
+  {
+    // Before the first order: no order counts, so no buyer segment.
+    v1::ClassifyCustomerRequest one;
+    one.set_customer_id("hank");
+    *one.mutable_as_of() = ToTimestamp(now - absl::Hours(24 * 20));
+    v1::ClassifyCustomerResponse response;
+    auto ctx = NewContext(acme_.read);
+    ASSERT_TRUE(classify_->ClassifyCustomer(ctx.get(), one, &response).ok());
+    for (const std::string& s : Segments(response.classification().membership())) {
+      EXPECT_THAT(s, Not(HasSubstr("BUYER"))) << s;
+      EXPECT_NE(s, "RETURNING_CUSTOMER");
+    }
+  }
+}
+
+TEST_F(IngestE2eTest, TenantsNeverSeeEachOther) {
+  v1::PlaceOrderRequest r;
+  *r.mutable_event() = Order("ivy", "o1", absl::Now() - absl::Hours(1), 100).order_placed();
+  v1::PlaceOrderResponse resp;
+  auto ctx = NewContext(acme_.write);
+  ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
+  EXPECT_TRUE(Classify("ivy", acme_).found());
+  EXPECT_FALSE(Classify("ivy", other_).found());
+  // The other tenant's change stream stays empty.
+  auto wctx = NewContext(other_.read, absl::Seconds(1));
+  v1::WatchRequest w;
+  w.set_resume_after("0-0");
+  auto reader = watch_->Watch(wctx.get(), w);
+  v1::WatchResponse batch;
+  EXPECT_FALSE(reader->Read(&batch)) << batch.DebugString();
+  reader->Finish();
+  // The same order id in the other tenant is a new order, not a duplicate.
+  auto octx = NewContext(other_.write);
+  ASSERT_TRUE(ingest_->PlaceOrder(octx.get(), r, &resp).ok());
+  EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+}
+
+}  // namespace
+}  // namespace segmentd
