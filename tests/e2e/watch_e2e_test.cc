@@ -1,0 +1,319 @@
+// End-to-end tests of WatchService: the real segmentd binary on a real
+// redis-server, over gRPC. Changes caused by events, a segment filter,
+// resuming from a position, and a time-driven transition seen without any
+// new event.
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "segmentd/v1/classification.grpc.pb.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+#include "segmentd/v1/watch.grpc.pb.h"
+#include "testing/redis_server.h"
+#include "testing/segmentd_process.h"
+
+namespace segmentd {
+namespace {
+
+using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::FromTimestamp;
+using ::segmentd::testing::NewContext;
+using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::TenantKeys;
+using ::segmentd::testing::ToTimestamp;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+v1::Event Order(const std::string& customer, const std::string& order_id, absl::Time at,
+                int64_t amount) {
+  v1::Event e;
+  v1::OrderPlaced* o = e.mutable_order_placed();
+  o->set_customer_id(customer);
+  o->set_order_id(order_id);
+  *o->mutable_placed_at() = ToTimestamp(at);
+  o->set_amount(amount);
+  return e;
+}
+
+// Parses a "<ms>-<seq>" position for ordering checks.
+std::pair<uint64_t, uint64_t> ParsePosition(const std::string& p) {
+  const size_t dash = p.find('-');
+  return {std::stoull(p.substr(0, dash)), std::stoull(p.substr(dash + 1))};
+}
+
+class WatchE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    SegmentdProcess::Options options;
+    options.redis_address = redis_->unix_address();
+    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+    segmentd_ = *std::move(segmentd);
+    channel_ = segmentd_->NewChannel();
+    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
+    ASSERT_TRUE(op.ok()) << op.status();
+    absl::StatusOr<TenantKeys> keys = CreateTenantWithKeys(*channel_, *op, "shop");
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = *keys;
+    ingest_ = v1::IngestService::NewStub(channel_);
+    classify_ = v1::ClassificationService::NewStub(channel_);
+    watch_ = v1::WatchService::NewStub(channel_);
+  }
+
+  void Ingest(const std::vector<v1::Event>& events) {
+    auto ctx = NewContext(keys_.write);
+    auto stream = ingest_->BulkIngest(ctx.get());
+    v1::BulkIngestRequest request;
+    for (const v1::Event& e : events) *request.add_events() = e;
+    ASSERT_TRUE(stream->Write(request));
+    v1::BulkIngestResponse reply;
+    ASSERT_TRUE(stream->Read(&reply));
+    EXPECT_EQ(reply.rejected(), 0u) << reply.DebugString();
+    stream->WritesDone();
+    ASSERT_TRUE(stream->Finish().ok());
+  }
+
+  // Reads exactly `count` changes from a Watch(resume_after, segments), failing
+  // the test if they do not arrive within `timeout`.
+  std::vector<v1::MembershipChange> ReadChanges(const std::string& resume_after, size_t count,
+                                                std::vector<std::string> segments = {},
+                                                absl::Duration timeout = absl::Seconds(15)) {
+    auto ctx = NewContext(keys_.read, timeout);
+    v1::WatchRequest request;
+    request.set_resume_after(resume_after);
+    for (const std::string& s : segments) request.add_segments(s);
+    auto reader = watch_->Watch(ctx.get(), request);
+    std::vector<v1::MembershipChange> out;
+    v1::WatchResponse batch;
+    while (out.size() < count && reader->Read(&batch)) {
+      out.insert(out.end(), batch.changes().begin(), batch.changes().end());
+    }
+    ctx->TryCancel();
+    reader->Finish();
+    EXPECT_GE(out.size(), count) << "Watch ended early";
+    return out;
+  }
+
+  v1::Membership Classify(const std::string& id) {
+    v1::ClassifyCustomerRequest request;
+    request.set_customer_id(id);
+    v1::ClassifyCustomerResponse response;
+    auto ctx = NewContext(keys_.read);
+    EXPECT_TRUE(classify_->ClassifyCustomer(ctx.get(), request, &response).ok());
+    return response.classification().membership();
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::shared_ptr<grpc::Channel> channel_;
+  TenantKeys keys_;
+  std::unique_ptr<v1::IngestService::Stub> ingest_;
+  std::unique_ptr<v1::ClassificationService::Stub> classify_;
+  std::unique_ptr<v1::WatchService::Stub> watch_;
+};
+
+TEST_F(WatchE2eTest, EventChangesAreOrderedFilterableAndResumable) {
+  const absl::Time now = absl::Now();
+  const std::vector<std::string> customers = {"w1", "w2", "w3", "w4"};
+  std::vector<v1::Event> events;
+  for (size_t c = 0; c < customers.size(); ++c) {
+    for (size_t o = 0; o <= c; ++o) {
+      events.push_back(Order(customers[c], absl::StrCat(customers[c], "-", o),
+                             now - absl::Hours(24 * (o + 1)), 1000 * (c + 1)));
+    }
+  }
+  Ingest(events);
+
+  // Everything from the start of the stream: a first call that reads until
+  // the stream is quiet would need a sleep, so count what the final
+  // memberships imply instead and read exactly that many.
+  std::map<std::string, std::set<std::string>> current;
+  size_t total_segments = 0;
+  for (const std::string& id : customers) {
+    v1::Membership m = Classify(id);
+    current[id] = {m.segments().begin(), m.segments().end()};
+    total_segments += current[id].size();
+  }
+  // Replaying ENTERED/LEFT must give the current memberships. Each customer
+  // may have entered and left segments along the way, so read until the
+  // replay matches (bounded), then check nothing is inconsistent.
+  std::vector<v1::MembershipChange> all;
+  std::map<std::string, std::set<std::string>> replay;
+  {
+    auto ctx = NewContext(keys_.read, absl::Seconds(15));
+    v1::WatchRequest request;
+    request.set_resume_after("0-0");
+    auto reader = watch_->Watch(ctx.get(), request);
+    v1::WatchResponse batch;
+    while (replay != current && reader->Read(&batch)) {
+      for (const v1::MembershipChange& change : batch.changes()) {
+        all.push_back(change);
+        EXPECT_EQ(change.cause(), v1::CHANGE_CAUSE_EVENT) << change.DebugString();
+        std::set<std::string>& segs = replay[change.customer_id()];
+        if (change.kind() == v1::CHANGE_KIND_ENTERED) {
+          EXPECT_TRUE(segs.insert(change.segment()).second) << "entered twice: "
+                                                            << change.DebugString();
+        } else {
+          ASSERT_EQ(change.kind(), v1::CHANGE_KIND_LEFT);
+          EXPECT_EQ(segs.erase(change.segment()), 1u) << "left without entering: "
+                                                      << change.DebugString();
+        }
+      }
+    }
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  ASSERT_EQ(replay, current);
+  ASSERT_GE(all.size(), total_segments);
+  for (size_t i = 1; i < all.size(); ++i) {
+    EXPECT_LT(ParsePosition(all[i - 1].position()), ParsePosition(all[i].position()));
+  }
+
+  // Resuming after any position gives exactly the rest: no gap, no duplicate.
+  for (size_t k : {size_t{0}, all.size() / 2, all.size() - 2}) {
+    std::vector<v1::MembershipChange> rest =
+        ReadChanges(all[k].position(), all.size() - k - 1);
+    ASSERT_EQ(rest.size(), all.size() - k - 1);
+    for (size_t i = 0; i < rest.size(); ++i) {
+      EXPECT_EQ(rest[i].SerializeAsString(), all[k + 1 + i].SerializeAsString()) << i;
+    }
+  }
+
+  // A filter keeps exactly the changes of the listed segments.
+  std::vector<v1::MembershipChange> expected;
+  for (const v1::MembershipChange& change : all) {
+    if (change.segment() == "FIRST_TIME_BUYER" || change.segment() == "REPEAT_CUSTOMER") {
+      expected.push_back(change);
+    }
+  }
+  ASSERT_FALSE(expected.empty());
+  std::vector<v1::MembershipChange> filtered =
+      ReadChanges("0-0", expected.size(), {"FIRST_TIME_BUYER", "REPEAT_CUSTOMER"});
+  ASSERT_EQ(filtered.size(), expected.size());
+  for (size_t i = 0; i < filtered.size(); ++i) {
+    EXPECT_EQ(filtered[i].SerializeAsString(), expected[i].SerializeAsString()) << i;
+  }
+
+  // Live: a watcher positioned at the end sees the next event's changes, and a
+  // filtered one skips everything else. w1 has one order; a second makes it
+  // leave FIRST_TIME_BUYER and enter REPEAT_CUSTOMER.
+  const std::string end = all.back().position();
+  {
+    auto ctx = NewContext(keys_.read, absl::Seconds(15));
+    v1::WatchRequest request;
+    request.set_resume_after(end);
+    request.add_segments("REPEAT_CUSTOMER");
+    auto reader = watch_->Watch(ctx.get(), request);
+    Ingest({Order("w1", "w1-new", now - absl::Minutes(1), 500)});
+    v1::WatchResponse batch;
+    ASSERT_TRUE(reader->Read(&batch));
+    ASSERT_GE(batch.changes_size(), 1);
+    const v1::MembershipChange& change = batch.changes(0);
+    EXPECT_EQ(change.customer_id(), "w1");
+    EXPECT_EQ(change.segment(), "REPEAT_CUSTOMER");
+    EXPECT_EQ(change.kind(), v1::CHANGE_KIND_ENTERED);
+    EXPECT_EQ(change.cause(), v1::CHANGE_CAUSE_EVENT);
+    EXPECT_LT(ParsePosition(end), ParsePosition(change.position()));
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  std::vector<v1::MembershipChange> next = ReadChanges(end, 1, {"FIRST_TIME_BUYER"});
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].customer_id(), "w1");
+  EXPECT_EQ(next[0].kind(), v1::CHANGE_KIND_LEFT);
+}
+
+TEST_F(WatchE2eTest, BadRequestsFailInvalidArgument) {
+  for (const auto& [segment, resume] : std::vector<std::pair<std::string, std::string>>{
+           {"NOT_A_SEGMENT", ""}, {"", "garbage"}}) {
+    auto ctx = NewContext(keys_.read, absl::Seconds(5));
+    v1::WatchRequest request;
+    if (!segment.empty()) request.add_segments(segment);
+    request.set_resume_after(resume);
+    auto reader = watch_->Watch(ctx.get(), request);
+    v1::WatchResponse batch;
+    EXPECT_FALSE(reader->Read(&batch));
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr(segment.empty() ? "resume_after" : "segments[0]"));
+  }
+  auto ctx = NewContext(keys_.write, absl::Seconds(5));  // write cannot read
+  auto reader = watch_->Watch(ctx.get(), v1::WatchRequest());
+  v1::WatchResponse batch;
+  EXPECT_FALSE(reader->Read(&batch));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(WatchE2eTest, TimeDrivenTransitionArrivesWithoutAnyEvent) {
+  // NEW_CUSTOMER: first order within 30 days. This order leaves the window
+  // 3 s from now; the server must move the customer by itself.
+  const absl::Time placed = absl::Now() - absl::Hours(24 * 30) + absl::Seconds(3);
+  v1::PlaceOrderRequest request;
+  *request.mutable_event() = Order("tina", "t1", placed, 4200).order_placed();
+  v1::PlaceOrderResponse response;
+  auto ctx = NewContext(keys_.write);
+  ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), request, &response).ok());
+  const v1::Membership& m = response.result().membership();
+  ASSERT_THAT(std::vector<std::string>(m.segments().begin(), m.segments().end()),
+              Contains("NEW_CUSTOMER"));
+  ASSERT_TRUE(m.has_next_change_at());
+  const absl::Time due = absl::FromUnixMillis(absl::ToUnixMillis(placed)) + absl::Hours(24 * 30);
+  EXPECT_EQ(FromTimestamp(m.next_change_at()), due);
+
+  // The event's own changes are all ENTERED with cause EVENT; then the LEFT
+  // of NEW_CUSTOMER with cause TIME, within 1 s of falling due (bounded wait,
+  // generous for a loaded machine).
+  std::vector<v1::MembershipChange> changes =
+      ReadChanges("0-0", 1, {"NEW_CUSTOMER"}, absl::Seconds(20));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind(), v1::CHANGE_KIND_ENTERED);
+  EXPECT_EQ(changes[0].cause(), v1::CHANGE_CAUSE_EVENT);
+
+  auto wctx = NewContext(keys_.read, absl::Seconds(20));
+  v1::WatchRequest watch;
+  watch.set_resume_after(changes[0].position());
+  auto reader = watch_->Watch(wctx.get(), watch);
+  v1::MembershipChange left;
+  bool found = false;
+  v1::WatchResponse batch;
+  while (!found && reader->Read(&batch)) {
+    for (const v1::MembershipChange& change : batch.changes()) {
+      EXPECT_EQ(change.customer_id(), "tina");
+      EXPECT_EQ(change.cause(), v1::CHANGE_CAUSE_TIME) << change.DebugString();
+      if (change.segment() == "NEW_CUSTOMER") {
+        left = change;
+        found = true;
+      }
+    }
+  }
+  const absl::Time seen = absl::Now();
+  wctx->TryCancel();
+  reader->Finish();
+  ASSERT_TRUE(found) << "no time-driven change within 20 s; log:\n" << segmentd_->Log();
+  EXPECT_EQ(left.kind(), v1::CHANGE_KIND_LEFT);
+  // changed_at is when the server moved the customer: at or after the due
+  // instant, and before the test saw it.
+  EXPECT_GE(FromTimestamp(left.changed_at()), due);
+  EXPECT_LE(FromTimestamp(left.changed_at()), seen);
+  EXPECT_GE(seen, due);
+  EXPECT_LT(seen - due, absl::Seconds(5)) << "moved long after falling due";
+  // Reads agree.
+  v1::Membership after = Classify("tina");
+  EXPECT_THAT(std::vector<std::string>(after.segments().begin(), after.segments().end()),
+              Not(Contains("NEW_CUSTOMER")));
+}
+
+}  // namespace
+}  // namespace segmentd
