@@ -1,0 +1,398 @@
+// End-to-end durability tests: the real segmentd binary on a real
+// redis-server. kill -9 of segmentd during a bulk ingest, a Redis crash with
+// AOF (appendfsync always), and two segmentd processes writing to the same
+// customer. State is checked in Redis itself: the customer hash field `p` is
+// decoded with engine::DecodeProfile and every order id is looked up by its
+// fingerprint, so "exactly once" is checked per order, not only by totals.
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "engine/profile.h"
+#include "engine/profile_codec.h"
+#include "gtest/gtest.h"
+#include "segmentd/v1/classification.grpc.pb.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+#include "testing/redis_server.h"
+#include "testing/segmentd_process.h"
+
+namespace segmentd {
+namespace {
+
+using ::segmentd::testing::CheckHealth;
+using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::kNotServing;
+using ::segmentd::testing::kServing;
+using ::segmentd::testing::NewContext;
+using ::segmentd::testing::PollUntil;
+using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::TenantKeys;
+using ::segmentd::testing::ToTimestamp;
+
+constexpr char kTenant[] = "durable";
+
+// What Redis holds about one customer's orders.
+struct StoredOrders {
+  bool found = false;
+  std::multiset<uint64_t> fingerprints;  // of every stored order id
+  int64_t lifetime_orders = 0;
+  int64_t lifetime_revenue = 0;
+};
+
+// Reads `sd:{<tenant>}:c:<id>` field `p` and decodes it.
+StoredOrders ReadOrders(const std::string& socket, const std::string& customer) {
+  StoredOrders out;
+  redisContext* ctx = redisConnectUnix(socket.c_str());
+  if (ctx == nullptr || ctx->err) {
+    ADD_FAILURE() << "cannot connect to Redis";
+    if (ctx) redisFree(ctx);
+    return out;
+  }
+  const std::string key = absl::StrCat("sd:{", kTenant, "}:c:", customer);
+  auto* reply = static_cast<redisReply*>(
+      redisCommand(ctx, "HGET %b p", key.data(), key.size()));
+  if (reply != nullptr && reply->type == REDIS_REPLY_STRING) {
+    absl::StatusOr<engine::Profile> profile =
+        engine::DecodeProfile(absl::string_view(reply->str, reply->len));
+    if (!profile.ok()) {
+      ADD_FAILURE() << customer << ": " << profile.status();
+    } else {
+      out.found = true;
+      out.fingerprints.insert(profile->order_ids().begin(), profile->order_ids().end());
+      const engine::LifetimeTotals totals =
+          engine::ComputeLifetime(profile->view(), absl::ToUnixMillis(absl::Now() + absl::Hours(1)));
+      out.lifetime_orders = totals.orders;
+      out.lifetime_revenue = totals.net_revenue;
+    }
+  }
+  if (reply) freeReplyObject(reply);
+  redisFree(ctx);
+  return out;
+}
+
+struct SentOrder {
+  std::string customer;
+  std::string order_id;
+  int64_t amount = 0;
+};
+
+v1::Event ToEvent(const SentOrder& o, absl::Time at) {
+  v1::Event e;
+  e.mutable_order_placed()->set_customer_id(o.customer);
+  e.mutable_order_placed()->set_order_id(o.order_id);
+  *e.mutable_order_placed()->mutable_placed_at() = ToTimestamp(at);
+  e.mutable_order_placed()->set_amount(o.amount);
+  return e;
+}
+
+// Checks that every order of `must` is stored exactly once, nothing outside
+// `may` is stored, and the lifetime totals match the stored orders.
+void ExpectExactlyOnce(const std::string& socket, const std::vector<SentOrder>& must,
+                       const std::vector<SentOrder>& may) {
+  std::map<std::string, std::map<uint64_t, int64_t>> allowed;  // customer -> fp -> amount
+  for (const SentOrder& o : may) allowed[o.customer][engine::IdFingerprint(o.order_id)] = o.amount;
+  std::map<std::string, std::vector<const SentOrder*>> required;
+  for (const SentOrder& o : must) required[o.customer].push_back(&o);
+  for (const auto& [customer, orders] : allowed) {
+    StoredOrders stored = ReadOrders(socket, customer);
+    for (const SentOrder* o : required[customer]) {
+      EXPECT_EQ(stored.fingerprints.count(engine::IdFingerprint(o->order_id)), 1u)
+          << customer << " acknowledged order " << o->order_id;
+    }
+    int64_t revenue = 0;
+    for (uint64_t fp : stored.fingerprints) {
+      EXPECT_EQ(stored.fingerprints.count(fp), 1u) << customer << ": an order stored twice";
+      auto it = orders.find(fp);
+      if (it == orders.end()) {
+        ADD_FAILURE() << customer << ": an order that was never sent";
+      } else {
+        revenue += it->second;
+      }
+    }
+    EXPECT_EQ(stored.lifetime_orders, static_cast<int64_t>(stored.fingerprints.size())) << customer;
+    EXPECT_EQ(stored.lifetime_revenue, revenue) << customer;
+  }
+}
+
+class DurabilityE2eTest : public ::testing::Test {
+ protected:
+  void StartAll(bool aof) {
+    RedisServer::Options redis_options;
+    redis_options.appendonly = aof;
+    redis_options.appendfsync_always = true;
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start(redis_options);
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    SegmentdProcess::Options options;
+    options.redis_address = redis_->unix_address();
+    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+    segmentd_ = *std::move(segmentd);
+    channel_ = segmentd_->NewChannel();
+    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
+    ASSERT_TRUE(op.ok()) << op.status();
+    absl::StatusOr<TenantKeys> keys = CreateTenantWithKeys(*channel_, *op, kTenant);
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = *keys;
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::shared_ptr<grpc::Channel> channel_;
+  TenantKeys keys_;
+};
+
+TEST_F(DurabilityE2eTest, KillDuringBulkIngestLosesNothingAcknowledged) {
+  ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/false));
+  const absl::Time base = absl::Now() - absl::Hours(24 * 20);
+  constexpr int kBatches = 60;
+  constexpr int kPerBatch = 500;
+  constexpr int kCustomers = 50;
+  // Every batch touches every customer; order ids are distinct everywhere.
+  std::vector<std::vector<SentOrder>> batches(kBatches);
+  for (int b = 0; b < kBatches; ++b) {
+    for (int i = 0; i < kPerBatch; ++i) {
+      SentOrder o;
+      o.customer = absl::StrCat("k", i % kCustomers);
+      o.order_id = absl::StrCat("b", b, "-i", i);
+      o.amount = 100 + b * kPerBatch + i;
+      batches[b].push_back(o);
+    }
+  }
+  auto request_of = [&](int b) {
+    v1::BulkIngestRequest request;
+    for (int i = 0; i < kPerBatch; ++i) {
+      *request.add_events() = ToEvent(batches[b][i], base + absl::Seconds(b * kPerBatch + i));
+    }
+    return request;
+  };
+
+  // Writer thread pipelines batches; this thread reads acknowledgements and
+  // kills segmentd once a few have arrived, with more in flight.
+  auto stub = v1::IngestService::NewStub(channel_);
+  auto ctx = NewContext(keys_.write, absl::Seconds(60));
+  auto stream = stub->BulkIngest(ctx.get());
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int b = 0; b < kBatches; ++b) {
+      if (!stream->Write(request_of(b))) return;
+      written = b + 1;
+    }
+    stream->WritesDone();
+  });
+  int acknowledged = 0;
+  v1::BulkIngestResponse reply;
+  while (stream->Read(&reply)) {
+    EXPECT_EQ(reply.applied(), static_cast<uint32_t>(kPerBatch)) << reply.DebugString();
+    ++acknowledged;
+    if (acknowledged == 4) ASSERT_TRUE(segmentd_->Kill().ok());
+  }
+  stream->Finish();
+  writer.join();
+  ASSERT_GE(acknowledged, 4);
+  ASSERT_LT(acknowledged, kBatches) << "the kill came too late to test anything";
+  std::cerr << "acknowledged " << acknowledged << " of " << written << " written batches\n";
+
+  ASSERT_TRUE(segmentd_->Restart().ok()) << segmentd_->Log();
+  std::vector<SentOrder> acked, sent;
+  for (int b = 0; b < kBatches; ++b) {
+    for (const SentOrder& o : batches[b]) {
+      if (b < acknowledged) acked.push_back(o);
+      sent.push_back(o);
+    }
+  }
+  ExpectExactlyOnce(redis_->socket_path(), acked, sent);
+
+  // Re-sending everything through the restarted server leaves every order
+  // exactly once, and the unacknowledged tail is applied now.
+  auto ctx2 = NewContext(keys_.write, absl::Seconds(120));
+  auto stream2 = stub->BulkIngest(ctx2.get());
+  uint32_t applied = 0, duplicates = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    ASSERT_TRUE(stream2->Write(request_of(b)));
+    ASSERT_TRUE(stream2->Read(&reply));
+    EXPECT_EQ(reply.rejected(), 0u);
+    applied += reply.applied();
+    duplicates += reply.duplicates();
+    if (b < acknowledged) EXPECT_EQ(reply.duplicates(), static_cast<uint32_t>(kPerBatch)) << b;
+  }
+  stream2->WritesDone();
+  ASSERT_TRUE(stream2->Finish().ok());
+  EXPECT_EQ(applied + duplicates, static_cast<uint32_t>(kBatches * kPerBatch));
+  ExpectExactlyOnce(redis_->socket_path(), sent, sent);
+}
+
+TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself) {
+  ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/true));
+  auto stub = v1::IngestService::NewStub(channel_);
+  auto classify = v1::ClassificationService::NewStub(channel_);
+  const absl::Time base = absl::Now() - absl::Hours(24 * 5);
+
+  // A writer keeps placing orders through the crash; only OK answers count
+  // as acknowledged. Every attempt has its own order id.
+  std::mutex mu;
+  std::vector<SentOrder> acked, sent;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures_unavailable{0}, failures_other{0};
+  std::thread writer([&] {
+    for (int n = 0; !stop; ++n) {
+      SentOrder o{absl::StrCat("r", n % 7), absl::StrCat("ord-", n), 1000 + n};
+      v1::PlaceOrderRequest request;
+      *request.mutable_event() = ToEvent(o, base + absl::Seconds(n)).order_placed();
+      v1::PlaceOrderResponse response;
+      auto ctx = NewContext(keys_.write, absl::Seconds(10));
+      grpc::Status status = stub->PlaceOrder(ctx.get(), request, &response);
+      std::lock_guard<std::mutex> lock(mu);
+      sent.push_back(o);
+      if (status.ok()) {
+        acked.push_back(o);
+      } else if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        ++failures_unavailable;
+        absl::SleepFor(absl::Milliseconds(20));
+      } else {
+        ++failures_other;
+        ADD_FAILURE() << "unexpected " << status.error_code() << ": " << status.error_message();
+      }
+    }
+  });
+  auto acked_count = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return acked.size();
+  };
+  ASSERT_TRUE(PollUntil([&] { return acked_count() >= 50; }, absl::Seconds(20)));
+  ASSERT_TRUE(redis_->Kill().ok());
+  const size_t acked_before_crash = acked_count();
+
+  // While Redis is down: NOT_SERVING, writes and reads fail UNAVAILABLE.
+  EXPECT_TRUE(PollUntil([&] {
+    absl::StatusOr<int> health = CheckHealth(*channel_, "");
+    return health.ok() && *health == kNotServing;
+  }, absl::Seconds(10))) << "health never went NOT_SERVING";
+  {
+    absl::StatusOr<int> ingest_health = CheckHealth(*channel_, "segmentd.v1.IngestService");
+    ASSERT_TRUE(ingest_health.ok()) << ingest_health.status();
+    EXPECT_EQ(*ingest_health, kNotServing);
+  }
+  {
+    v1::PlaceOrderRequest request;
+    *request.mutable_event() = ToEvent({"down", "while-down", 5}, base).order_placed();
+    v1::PlaceOrderResponse response;
+    auto ctx = NewContext(keys_.write);
+    EXPECT_EQ(stub->PlaceOrder(ctx.get(), request, &response).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+    v1::ClassifyCustomerRequest read;
+    read.set_customer_id("r1");
+    v1::ClassifyCustomerResponse classified;
+    auto rctx = NewContext(keys_.read);
+    EXPECT_EQ(classify->ClassifyCustomer(rctx.get(), read, &classified).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
+  EXPECT_LE(acked_count(), acked_before_crash + 1) << "writes acknowledged while Redis was down";
+
+  ASSERT_TRUE(redis_->Restart().ok());
+  EXPECT_TRUE(PollUntil([&] {
+    absl::StatusOr<int> health = CheckHealth(*channel_, "");
+    return health.ok() && *health == kServing;
+  }, absl::Seconds(20))) << "health never came back to SERVING; log:\n" << segmentd_->Log();
+  const size_t acked_at_recovery = acked_count();
+  EXPECT_TRUE(PollUntil([&] { return acked_count() >= acked_at_recovery + 20; }, absl::Seconds(20)))
+      << "writes did not recover without a restart";
+  stop = true;
+  writer.join();
+  EXPECT_GT(failures_unavailable.load(), 0) << "the writer never saw the outage";
+  EXPECT_EQ(failures_other.load(), 0);
+  EXPECT_TRUE(segmentd_->running());
+
+  ExpectExactlyOnce(redis_->socket_path(), acked, sent);
+  // The refused write was not stored: sending it now applies it.
+  v1::PlaceOrderRequest request;
+  *request.mutable_event() = ToEvent({"down", "while-down", 5}, base).order_placed();
+  v1::PlaceOrderResponse response;
+  auto ctx = NewContext(keys_.write);
+  ASSERT_TRUE(stub->PlaceOrder(ctx.get(), request, &response).ok());
+  EXPECT_EQ(response.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+}
+
+TEST_F(DurabilityE2eTest, TwoServersWritingToTheSameCustomerCountEveryOrderOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/false));
+  SegmentdProcess::Options options;
+  options.redis_address = redis_->unix_address();
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> second = SegmentdProcess::Start(options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::shared_ptr<grpc::Channel> channel2 = (*second)->NewChannel();
+
+  const absl::Time base = absl::Now() - absl::Hours(24 * 3);
+  constexpr int kThreadsPerServer = 3;
+  constexpr int kOrdersPerThread = 80;
+  const std::vector<std::string> customers = {"shared-a", "shared-b"};
+  std::vector<SentOrder> all;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  int failed = 0;
+  std::vector<std::vector<SentOrder>> plan(2 * kThreadsPerServer);
+  for (int t = 0; t < 2 * kThreadsPerServer; ++t) {
+    for (int i = 0; i < kOrdersPerThread; ++i) {
+      SentOrder o{customers[i % 2], absl::StrCat("t", t, "-", i), 10 + t * 1000 + i};
+      plan[t].push_back(o);
+      all.push_back(o);
+    }
+  }
+  for (int t = 0; t < 2 * kThreadsPerServer; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = v1::IngestService::NewStub(t % 2 == 0 ? channel_ : channel2);
+      for (int i = 0; i < kOrdersPerThread; ++i) {
+        v1::PlaceOrderRequest request;
+        *request.mutable_event() =
+            ToEvent(plan[t][i], base + absl::Milliseconds(t * 1000 + i)).order_placed();
+        v1::PlaceOrderResponse response;
+        auto ctx = NewContext(keys_.write);
+        grpc::Status status = stub->PlaceOrder(ctx.get(), request, &response);
+        if (!status.ok() || response.result().outcome() != v1::ITEM_OUTCOME_APPLIED) {
+          std::lock_guard<std::mutex> lock(mu);
+          ++failed;
+          ADD_FAILURE() << status.error_code() << " " << status.error_message() << " "
+                        << response.DebugString();
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failed, 0);
+  ExpectExactlyOnce(redis_->socket_path(), all, all);
+  for (const std::string& c : customers) {
+    EXPECT_EQ(ReadOrders(redis_->socket_path(), c).lifetime_orders,
+              kThreadsPerServer * kOrdersPerThread)
+        << c;
+  }
+  // Both servers classify the shared customers the same way.
+  for (const std::string& c : customers) {
+    std::string seen[2];
+    int i = 0;
+    for (const auto& channel : {channel_, channel2}) {
+      auto classify = v1::ClassificationService::NewStub(channel);
+      v1::ClassifyCustomerRequest request;
+      request.set_customer_id(c);
+      v1::ClassifyCustomerResponse response;
+      auto ctx = NewContext(keys_.read);
+      ASSERT_TRUE(classify->ClassifyCustomer(ctx.get(), request, &response).ok());
+      seen[i++] = response.classification().membership().SerializeAsString();
+    }
+    EXPECT_EQ(seen[0], seen[1]) << c;
+  }
+}
+
+}  // namespace
+}  // namespace segmentd
