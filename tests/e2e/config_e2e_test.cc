@@ -1,0 +1,333 @@
+// End-to-end tests of ConfigService: the real segmentd binary on a real
+// redis-server, over gRPC. A small population whose FREQUENT_BUYER and
+// NEW_CUSTOMER memberships the test computes itself: customer cN has N orders,
+// placed 0.5, 2.5, 4.5, ... days ago (N = 0..7; c0 is only registered).
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "segmentd/v1/classification.grpc.pb.h"
+#include "segmentd/v1/config.grpc.pb.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+#include "testing/redis_server.h"
+#include "testing/segmentd_process.h"
+
+namespace segmentd {
+namespace {
+
+using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::NewContext;
+using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::TenantKeys;
+using ::segmentd::testing::ToTimestamp;
+using ::testing::HasSubstr;
+
+constexpr int kMaxOrders = 7;
+
+std::string Customer(int n) { return absl::StrCat("c", n); }
+
+// Orders of cN within the last `window_days` days.
+int OrdersWithin(int n, int window_days) {
+  int count = 0;
+  for (int i = 0; i < n; ++i) count += (2 * i + 0.5) < window_days ? 1 : 0;
+  return count;
+}
+
+class ConfigE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    SegmentdProcess::Options options;
+    options.redis_address = redis_->unix_address();
+    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+    segmentd_ = *std::move(segmentd);
+    channel_ = segmentd_->NewChannel();
+    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
+    ASSERT_TRUE(op.ok()) << op.status();
+    absl::StatusOr<TenantKeys> keys = CreateTenantWithKeys(*channel_, *op, "cfg");
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = *keys;
+    config_ = v1::ConfigService::NewStub(channel_);
+    classify_ = v1::ClassificationService::NewStub(channel_);
+
+    const absl::Time now = absl::Now();
+    auto ingest = v1::IngestService::NewStub(channel_);
+    auto ctx = NewContext(keys_.write);
+    auto stream = ingest->BulkIngest(ctx.get());
+    v1::BulkIngestRequest request;
+    for (int n = 0; n <= kMaxOrders; ++n) {
+      v1::Event reg;
+      reg.mutable_customer_registered()->set_customer_id(Customer(n));
+      *reg.mutable_customer_registered()->mutable_registered_at() =
+          ToTimestamp(now - absl::Hours(24 * 20));
+      *request.add_events() = reg;
+      for (int i = 0; i < n; ++i) {
+        v1::Event e;
+        v1::OrderPlaced* o = e.mutable_order_placed();
+        o->set_customer_id(Customer(n));
+        o->set_order_id(absl::StrCat(Customer(n), "-", i));
+        *o->mutable_placed_at() = ToTimestamp(now - absl::Hours(48 * i + 12));
+        o->set_amount(1000);
+        *request.add_events() = e;
+      }
+    }
+    ASSERT_TRUE(stream->Write(request));
+    v1::BulkIngestResponse reply;
+    ASSERT_TRUE(stream->Read(&reply));
+    ASSERT_EQ(reply.rejected(), 0u) << reply.DebugString();
+    stream->WritesDone();
+    ASSERT_TRUE(stream->Finish().ok());
+  }
+
+  v1::VersionedConfig Get() {
+    v1::GetConfigResponse response;
+    auto ctx = NewContext(keys_.read);
+    grpc::Status status = config_->GetConfig(ctx.get(), v1::GetConfigRequest(), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.config();
+  }
+
+  // Returns, per customer, whether it is in `segment` right now.
+  std::map<std::string, bool> MembersOf(const std::string& segment) {
+    v1::ClassifyCustomersRequest request;
+    for (int n = 0; n <= kMaxOrders; ++n) request.add_customer_ids(Customer(n));
+    v1::ClassifyCustomersResponse response;
+    auto ctx = NewContext(keys_.read);
+    grpc::Status status = classify_->ClassifyCustomers(ctx.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::map<std::string, bool> out;
+    for (const v1::CustomerClassification& c : response.classifications()) {
+      EXPECT_TRUE(c.found()) << c.customer_id();
+      bool member = false;
+      for (const std::string& s : c.membership().segments()) member |= s == segment;
+      out[c.customer_id()] = member;
+    }
+    return out;
+  }
+
+  // Expected FREQUENT_BUYER membership for (min_orders, window_days).
+  static std::map<std::string, bool> ExpectedFrequent(int min_orders, int window_days) {
+    std::map<std::string, bool> out;
+    for (int n = 0; n <= kMaxOrders; ++n) out[Customer(n)] = OrdersWithin(n, window_days) >= min_orders;
+    return out;
+  }
+
+  grpc::Status Update(const v1::UpdateConfigRequest& request, v1::UpdateConfigResponse* response) {
+    auto ctx = NewContext(keys_.admin, absl::Seconds(30));
+    return config_->UpdateConfig(ctx.get(), request, response);
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::shared_ptr<grpc::Channel> channel_;
+  TenantKeys keys_;
+  std::unique_ptr<v1::ConfigService::Stub> config_;
+  std::unique_ptr<v1::ClassificationService::Stub> classify_;
+};
+
+TEST_F(ConfigE2eTest, DefaultsThenFullAndMaskedUpdatesCompleteBeforeReturning) {
+  const v1::VersionedConfig initial = Get();
+  EXPECT_EQ(initial.version(), 0);
+  EXPECT_EQ(initial.config().frequent_buyer().min_orders(), 5u);
+  EXPECT_EQ(initial.config().frequent_buyer().window_days(), 30u);
+  EXPECT_TRUE(initial.config().frequent_buyer().enabled());
+  EXPECT_EQ(initial.config().returning_customer().min_orders(), 2u);
+  EXPECT_EQ(MembersOf("FREQUENT_BUYER"), ExpectedFrequent(5, 30));
+
+  // Full replace: only frequent_buyer.min_orders given, the rest defaults.
+  v1::UpdateConfigRequest full;
+  full.mutable_config()->mutable_frequent_buyer()->set_min_orders(4);
+  full.mutable_config()->mutable_returning_customer()->set_min_orders(3);
+  full.set_expected_version(0);
+  v1::UpdateConfigResponse response;
+  grpc::Status status = Update(full, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.config().version(), 1);
+  EXPECT_EQ(response.config().config().frequent_buyer().min_orders(), 4u);
+  EXPECT_EQ(response.config().config().frequent_buyer().window_days(), 30u);
+  EXPECT_TRUE(response.config().has_updated_at());
+  // Membership is complete when the call returns: c4 entered FREQUENT_BUYER,
+  // c2 left RETURNING_CUSTOMER (2 orders < 3).
+  EXPECT_EQ(MembersOf("FREQUENT_BUYER"), ExpectedFrequent(4, 30));
+  EXPECT_FALSE(MembersOf("RETURNING_CUSTOMER")["c2"]);
+  EXPECT_TRUE(MembersOf("RETURNING_CUSTOMER")["c3"]);
+  // c4 and c2 changed segments; the server also counts customers whose
+  // next_change_at moved (part of Membership), so only a lower bound holds.
+  EXPECT_GE(response.customers_changed(), 2);
+  EXPECT_LE(response.customers_changed(), kMaxOrders + 1);
+
+  // Masked: only window_days changes; min_orders in the message is ignored.
+  v1::UpdateConfigRequest masked;
+  masked.mutable_config()->mutable_frequent_buyer()->set_window_days(5);
+  masked.mutable_config()->mutable_frequent_buyer()->set_min_orders(1);
+  masked.mutable_update_mask()->add_paths("frequent_buyer.window_days");
+  status = Update(masked, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.config().version(), 2);
+  EXPECT_EQ(response.config().config().frequent_buyer().min_orders(), 4u);
+  EXPECT_EQ(response.config().config().frequent_buyer().window_days(), 5u);
+  EXPECT_EQ(response.config().config().returning_customer().min_orders(), 3u);
+  // At most 3 orders in 5 days: nobody is a frequent buyer any more.
+  EXPECT_EQ(MembersOf("FREQUENT_BUYER"), ExpectedFrequent(4, 5));
+  EXPECT_GE(response.customers_changed(), 4);  // c4..c7 left
+  EXPECT_LE(response.customers_changed(), kMaxOrders + 1);
+  EXPECT_EQ(Get().version(), 2);
+
+  // A stale expected_version is refused and changes nothing.
+  full.set_expected_version(1);
+  status = Update(full, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("expected_version"));
+  EXPECT_EQ(Get().version(), 2);
+  EXPECT_EQ(Get().config().frequent_buyer().window_days(), 5u);
+}
+
+TEST_F(ConfigE2eTest, InvalidConfigsNameTheFieldAndChangeNothing) {
+  struct Case {
+    std::string name;
+    v1::UpdateConfigRequest request;
+    std::string field;
+  };
+  std::vector<Case> cases(4);
+  cases[0].name = "min_orders 0";
+  cases[0].request.mutable_config()->mutable_frequent_buyer()->set_min_orders(0);
+  cases[0].field = "config.frequent_buyer.min_orders";
+  cases[1].name = "tiers sum";
+  cases[1].request.mutable_config()->mutable_value_tiers()->set_high_percent(50);
+  cases[1].field = "config.value_tiers.low_percent";
+  cases[2].name = "masked bad value";
+  cases[2].request.mutable_config()->mutable_new_customer()->set_window_days(400);
+  cases[2].request.mutable_update_mask()->add_paths("new_customer.window_days");
+  cases[2].field = "config.new_customer.window_days";
+  cases[3].name = "bad mask path";
+  cases[3].request.mutable_update_mask()->add_paths("no_such.field");
+  cases[3].field = "update_mask.paths[0]";
+  for (const Case& c : cases) {
+    v1::UpdateConfigResponse response;
+    grpc::Status status = Update(c.request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.field)) << c.name;
+  }
+  EXPECT_EQ(Get().version(), 0);
+  // Preview validates the same way.
+  v1::PreviewConfigRequest preview;
+  preview.mutable_config()->mutable_frequent_buyer()->set_window_days(0);
+  v1::PreviewConfigResponse response;
+  auto ctx = NewContext(keys_.read);
+  grpc::Status status = config_->PreviewConfig(ctx.get(), preview, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("config.frequent_buyer.window_days"));
+  // A read key cannot change the config.
+  v1::UpdateConfigRequest ok;
+  v1::UpdateConfigResponse ok_response;
+  auto rctx = NewContext(keys_.read);
+  EXPECT_EQ(config_->UpdateConfig(rctx.get(), ok, &ok_response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ConfigE2eTest, PresetsAreListedAndApplied) {
+  v1::ListPresetsResponse list;
+  {
+    auto ctx = NewContext(keys_.read);
+    ASSERT_TRUE(config_->ListPresets(ctx.get(), v1::ListPresetsRequest(), &list).ok());
+  }
+  ASSERT_EQ(list.presets_size(), 4);
+  std::map<int, v1::PresetDescription> by_preset;
+  for (const v1::PresetDescription& p : list.presets()) by_preset[p.preset()] = p;
+  EXPECT_EQ(by_preset[v1::PRESET_FAST_FOOD].config().frequent_buyer().min_orders(), 8u);
+  EXPECT_EQ(by_preset[v1::PRESET_FAST_FOOD].config().big_spender().threshold_amount(), 15000);
+  EXPECT_EQ(by_preset[v1::PRESET_FASHION].config().frequent_buyer().min_orders(), 4u);
+  EXPECT_EQ(by_preset[v1::PRESET_FASHION].config().frequent_buyer().window_days(), 90u);
+  EXPECT_EQ(by_preset[v1::PRESET_GROCERY].config().low_spender().threshold_amount(), 10000);
+  EXPECT_EQ(by_preset[v1::PRESET_ELECTRONICS].config().frequent_buyer().window_days(), 120u);
+
+  v1::ApplyPresetRequest apply;
+  apply.set_preset(v1::PRESET_FASHION);
+  apply.set_expected_version(0);
+  v1::ApplyPresetResponse applied;
+  {
+    auto ctx = NewContext(keys_.admin, absl::Seconds(30));
+    grpc::Status status = config_->ApplyPreset(ctx.get(), apply, &applied);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(applied.config().version(), 1);
+  EXPECT_EQ(applied.config().config().SerializeAsString(),
+            by_preset[v1::PRESET_FASHION].config().SerializeAsString());
+  EXPECT_EQ(Get().config().SerializeAsString(),
+            by_preset[v1::PRESET_FASHION].config().SerializeAsString());
+  EXPECT_EQ(MembersOf("FREQUENT_BUYER"), ExpectedFrequent(4, 90));
+  {
+    auto ctx = NewContext(keys_.admin);
+    EXPECT_EQ(config_->ApplyPreset(ctx.get(), apply, &applied).error_code(),
+              grpc::StatusCode::ABORTED);  // expected_version 0 is stale now
+  }
+  {
+    v1::ApplyPresetRequest bad;
+    auto ctx = NewContext(keys_.admin);
+    grpc::Status status = config_->ApplyPreset(ctx.get(), bad, &applied);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("preset"));
+  }
+  EXPECT_EQ(Get().version(), 1);
+}
+
+TEST_F(ConfigE2eTest, PreviewCountsSizesEnteringAndLeavingAndSavesNothing) {
+  v1::PreviewConfigRequest request;
+  request.mutable_config()->mutable_frequent_buyer()->set_min_orders(2);
+  request.mutable_config()->mutable_frequent_buyer()->set_window_days(5);
+  request.mutable_config()->mutable_new_customer()->set_enabled(false);
+  v1::PreviewConfigResponse response;
+  {
+    auto ctx = NewContext(keys_.read, absl::Seconds(30));
+    grpc::Status status = config_->PreviewConfig(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  std::map<std::string, v1::SegmentPreview> by_segment;
+  for (const v1::SegmentPreview& s : response.segments()) by_segment[s.segment()] = s;
+
+  // Computed here: current FREQUENT_BUYER (5 in 30 d) vs proposed (2 in 5 d).
+  std::map<std::string, bool> current = ExpectedFrequent(5, 30);
+  std::map<std::string, bool> proposed = ExpectedFrequent(2, 5);
+  int64_t current_size = 0, proposed_size = 0, entering = 0, leaving = 0;
+  for (const auto& [id, in] : current) {
+    current_size += in;
+    proposed_size += proposed[id];
+    entering += !in && proposed[id];
+    leaving += in && !proposed[id];
+  }
+  ASSERT_TRUE(by_segment.count("FREQUENT_BUYER"));
+  const v1::SegmentPreview& fb = by_segment["FREQUENT_BUYER"];
+  EXPECT_EQ(fb.current_size(), current_size);
+  EXPECT_EQ(fb.proposed_size(), proposed_size);
+  EXPECT_EQ(fb.entering(), entering);
+  EXPECT_EQ(fb.leaving(), leaving);
+  // Every buyer's first order is within 30 days: all NEW_CUSTOMER, all leave.
+  ASSERT_TRUE(by_segment.count("NEW_CUSTOMER"));
+  const v1::SegmentPreview& nc = by_segment["NEW_CUSTOMER"];
+  EXPECT_EQ(nc.current_size(), kMaxOrders);
+  EXPECT_EQ(nc.proposed_size(), 0);
+  EXPECT_EQ(nc.entering(), 0);
+  EXPECT_EQ(nc.leaving(), kMaxOrders);
+  // The live memberships agree with the preview's current sizes.
+  int64_t live = 0;
+  for (const auto& [id, in] : MembersOf("FREQUENT_BUYER")) live += in;
+  EXPECT_EQ(live, current_size);
+
+  // Nothing saved.
+  EXPECT_EQ(Get().version(), 0);
+  EXPECT_EQ(MembersOf("FREQUENT_BUYER"), ExpectedFrequent(5, 30));
+  EXPECT_EQ(MembersOf("NEW_CUSTOMER")["c1"], true);
+}
+
+}  // namespace
+}  // namespace segmentd
