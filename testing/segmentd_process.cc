@@ -1,6 +1,7 @@
 #include "testing/segmentd_process.h"
 
 #include <fcntl.h>
+#include <grpcpp/impl/client_unary_call.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -21,8 +22,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include <grpcpp/impl/client_unary_call.h>
-
 #include "grpc/health/v1/health.pb.h"
 #include "segmentd/v1/admin.grpc.pb.h"
 
