@@ -1,5 +1,7 @@
 #include "server/proto_time.h"
 
+#include "server/field_error.h"
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -23,12 +25,11 @@ google::protobuf::Timestamp ToProtoTime(absl::Time t) {
 absl::StatusOr<absl::Time> FromProtoTime(const google::protobuf::Timestamp& ts,
                                          absl::string_view field) {
   if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": seconds must be within years 0001-9999, got ", ts.seconds()));
+    return FieldError(field,
+                      absl::StrCat("seconds must be within years 0001-9999, got ", ts.seconds()));
   }
   if (ts.nanos() < 0 || ts.nanos() >= 1'000'000'000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": nanos must be in [0, 999999999], got ", ts.nanos()));
+    return FieldError(field, absl::StrCat("nanos must be in [0, 999999999], got ", ts.nanos()));
   }
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }

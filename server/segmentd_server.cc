@@ -143,19 +143,25 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   }
   server->SetServing(server->redis_->Ping().ok());
   server->health_thread_ = std::thread([s = server.get()] { s->RunHealthProbe(); });
+  TenantStore* tenant_store = server->tenants_.get();
+  auto list_tenants = [tenant_store]() -> absl::StatusOr<std::vector<std::string>> {
+    absl::StatusOr<std::vector<TenantRecord>> tenants = tenant_store->ListTenants();
+    if (!tenants.ok()) return tenants.status();
+    std::vector<std::string> ids;
+    for (const TenantRecord& t : *tenants) ids.push_back(t.tenant_id);
+    return ids;
+  };
   TransitionScheduler::Options scheduler_options;
   scheduler_options.poll = server->options_.transition_poll;
-  TenantStore* tenant_store = server->tenants_.get();
   server->scheduler_ = std::make_unique<TransitionScheduler>(
-      server->customers_.get(), server->live_.get(),
-      [tenant_store]() -> absl::StatusOr<std::vector<std::string>> {
-        absl::StatusOr<std::vector<TenantRecord>> tenants = tenant_store->ListTenants();
-        if (!tenants.ok()) return tenants.status();
-        std::vector<std::string> ids;
-        for (const TenantRecord& t : *tenants) ids.push_back(t.tenant_id);
-        return ids;
-      },
-      scheduler_options);
+      server->customers_.get(), server->live_.get(), list_tenants, scheduler_options);
+  server->scheduler_->Start();
+  StatisticsMover::Options statistics_options;
+  statistics_options.interval = server->options_.statistics_interval;
+  server->statistics_ = std::make_unique<StatisticsMover>(
+      server->customers_.get(), server->contexts_.get(), server->live_.get(), list_tenants,
+      statistics_options);
+  server->statistics_->Start();
   return server;
 }
 
@@ -198,6 +204,7 @@ void SegmentdServer::Shutdown(absl::Duration drain) {
   server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   server_->Wait();
   scheduler_.reset();
+  statistics_.reset();
 }
 
 SegmentdServer::~SegmentdServer() { Shutdown(absl::ZeroDuration()); }

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "server/auth/authenticator.h"
 #include "server/live/live_membership.h"
+#include "server/live/statistics_mover.h"
 #include "server/live/tenant_context.h"
 #include "server/live/transition_scheduler.h"
 #include "server/tenants/tenant_store.h"
@@ -44,6 +45,8 @@ class SegmentdServer {
     absl::Duration health_probe_interval = absl::Milliseconds(500);
     // How often the schedule of time-driven changes is polled.
     absl::Duration transition_poll = absl::Milliseconds(200);
+    // How often population statistics are recomputed and their moves applied.
+    absl::Duration statistics_interval = absl::Milliseconds(500);
   };
 
   static absl::StatusOr<std::unique_ptr<SegmentdServer>> Start(Options options);
@@ -77,6 +80,7 @@ class SegmentdServer {
   std::unique_ptr<TenantContexts> contexts_;
   std::unique_ptr<LiveMembership> live_;
   std::unique_ptr<TransitionScheduler> scheduler_;
+  std::unique_ptr<StatisticsMover> statistics_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::vector<std::string> service_names_;
   std::unique_ptr<grpc::Server> server_;

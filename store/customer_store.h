@@ -33,6 +33,31 @@ namespace segmentd::store {
 // What made a membership change (mirrors segmentd.v1.ChangeCause).
 enum class ChangeCause : uint8_t { kEvent = 1, kTime = 2, kConfig = 3, kStatistics = 4 };
 
+// The two per-customer AOV indexes: the customer's average order value over
+// the BIG_SPENDER and the LOW_SPENDER lookback, in thousandths of a minor unit
+// (floor), kept so that a move of the store-AOV threshold finds exactly the
+// customers it can move.
+enum class AovIndex : uint8_t { kBigSpender = 0, kLowSpender = 1 };
+inline constexpr int kNumAovIndexes = 2;
+
+// A change of the tenant's order totals on one UTC day (days since 1970-01-01),
+// e.g. +1 order and +amount for an order placed that day, -1 and -amount when
+// it is cancelled, 0 and -refund for a refund.
+struct DailyDelta {
+  int64_t day = 0;
+  int64_t orders = 0;
+  int64_t revenue = 0;
+};
+
+// Most days one DailyTotals call covers (ten years and change).
+inline constexpr int64_t kMaxDailyRange = 3660;
+
+// The tenant's valid orders and their net revenue on one UTC day.
+struct DayTotals {
+  int64_t orders = 0;
+  int64_t revenue = 0;
+};
+
 // A customer's stored state. version 0 means "not stored yet" (then the other
 // fields are empty).
 struct CustomerState {
@@ -48,6 +73,8 @@ struct CustomerState {
   // Names of the segments the customer is in, e.g. "VIP", "category:shoes".
   std::vector<std::string> segments;
   std::optional<absl::Time> next_change;
+  // The AOV index entries as last written (nullopt: no order in the lookback).
+  std::optional<int64_t> aov_milli[kNumAovIndexes];
 };
 
 // One new state to commit.
@@ -71,6 +98,15 @@ struct CustomerWrite {
   // lifetime valid orders and lifetime net revenue.
   int64_t lifetime_orders = 0;
   int64_t lifetime_revenue = 0;
+  // The tenant config version the membership was computed with: the write is
+  // refused (returns false, like a version conflict) when the stored config
+  // version differs (0: none stored), so no replica can write membership of a
+  // config that another replica has just replaced.
+  int64_t config_version = 0;
+  // AOV index entries (nullopt: removed from the index).
+  std::optional<int64_t> aov_milli[kNumAovIndexes];
+  // Changes to the tenant's daily order totals that this write makes.
+  std::vector<DailyDelta> daily;
 };
 
 // One entry of the tenant's change stream.
@@ -134,6 +170,15 @@ class CustomerStore {
                                                                      int64_t lo, int64_t hi) = 0;
   virtual absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant,
                                                                       int64_t lo, int64_t hi) = 0;
+  // Customers whose AOV index entry lies in [lo, hi).
+  virtual absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant,
+                                                                  AovIndex index, int64_t lo,
+                                                                  int64_t hi) = 0;
+  // The tenant's daily totals for days first_day..last_day (inclusive, at most
+  // 3660 days), in order.
+  virtual absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant,
+                                                             int64_t first_day,
+                                                             int64_t last_day) = 0;
   // Number of buyers (customers with lifetime_orders >= 1), and the value of the
   // measure at 1-based place `rank` counting from the highest (nullopt when
   // rank is outside [1, buyers]).

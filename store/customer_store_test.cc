@@ -212,6 +212,82 @@ TEST_P(CustomerStoreTest, VersionConflictChangesNothing) {
   EXPECT_EQ(AllChanges().size(), before.size() + 1);  // b entered OTHER
 }
 
+TEST_P(CustomerStoreTest, WritesOfAnOutdatedConfigAreRefused) {
+  MustWrite({Write("a", 0, {"VIP"})});  // no config stored: version 0
+  absl::StatusOr<int64_t> version = store_->WriteConfig(kTenant, 0, "config", Ms(5));
+  ASSERT_TRUE(version.ok()) << version.status();
+  ASSERT_EQ(*version, 1);
+  // Computed under config version 0: refused like a version conflict.
+  EXPECT_EQ(*store_->Write(kTenant, {Write("a", 1, {})}), std::vector<bool>{false});
+  EXPECT_EQ(MustRead("a").segments, std::vector<std::string>{"VIP"});
+  CustomerWrite current = Write("a", 1, {});
+  current.config_version = 1;
+  MustWrite({current});
+  EXPECT_TRUE(MustRead("a").segments.empty());
+}
+
+TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
+  CustomerWrite a = Write("a", 0, {});
+  a.aov_milli[0] = 5'000'000;
+  a.aov_milli[1] = 7'000;
+  CustomerWrite b = Write("b", 0, {});
+  b.aov_milli[0] = 9'000'000;
+  CustomerWrite c = Write("c", 0, {});  // no order in either lookback
+  MustWrite({a, b, c});
+  EXPECT_EQ(MustRead("a").aov_milli[0], 5'000'000);
+  EXPECT_EQ(MustRead("a").aov_milli[1], 7'000);
+  EXPECT_FALSE(MustRead("c").aov_milli[0].has_value());
+  auto sorted = [](absl::StatusOr<std::vector<std::string>> ids) {
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(sorted(store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 0, 9'000'000)),
+            std::vector<std::string>{"a"});
+  EXPECT_EQ(sorted(store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 0, 9'000'001)),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(sorted(store_->CustomersByAov(kTenant, AovIndex::kLowSpender, 0, 1'000'000)),
+            std::vector<std::string>{"a"});
+  // Dropping an entry removes the customer from the index.
+  CustomerWrite a2 = Write("a", 1, {});
+  MustWrite({a2});
+  EXPECT_FALSE(MustRead("a").aov_milli[0].has_value());
+  EXPECT_EQ(sorted(store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 0, 100'000'000)),
+            std::vector<std::string>{"b"});
+}
+
+TEST_P(CustomerStoreTest, DailyTotalsAccumulateDeltas) {
+  CustomerWrite a = Write("a", 0, {});
+  a.daily = {{20000, 1, 500}, {20002, 2, 900}};
+  CustomerWrite b = Write("b", 0, {});
+  b.daily = {{20000, 1, 100}};
+  MustWrite({a, b});
+  CustomerWrite refund = Write("a", 1, {});
+  refund.daily = {{20002, 0, -400}};
+  MustWrite({refund});
+  absl::StatusOr<std::vector<DayTotals>> totals = store_->DailyTotals(kTenant, 19999, 20002);
+  ASSERT_TRUE(totals.ok()) << totals.status();
+  ASSERT_EQ(totals->size(), 4u);
+  EXPECT_EQ((*totals)[0].orders, 0);
+  EXPECT_EQ((*totals)[1].orders, 2);
+  EXPECT_EQ((*totals)[1].revenue, 600);
+  EXPECT_EQ((*totals)[2].orders, 0);
+  EXPECT_EQ((*totals)[3].orders, 2);
+  EXPECT_EQ((*totals)[3].revenue, 500);
+  // A refused write adds nothing.
+  CustomerWrite stale = Write("a", 1, {});
+  stale.daily = {{20000, 5, 5}};
+  EXPECT_EQ(*store_->Write(kTenant, {stale}), std::vector<bool>{false});
+  EXPECT_EQ((*store_->DailyTotals(kTenant, 20000, 20000))[0].orders, 2);
+  EXPECT_EQ(store_->DailyTotals(kTenant, 5, 4).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->DailyTotals(kTenant, 0, kMaxDailyRange).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Other tenants see nothing.
+  EXPECT_EQ((*store_->DailyTotals("other", 20000, 20000))[0].orders, 0);
+}
+
 TEST_P(CustomerStoreTest, InvalidInputIsRejected) {
   for (const std::string& id : {std::string(), std::string(129, 'x')}) {
     EXPECT_EQ(store_->Read(kTenant, {id}).status().code(), absl::StatusCode::kInvalidArgument);
@@ -710,7 +786,10 @@ TEST_F(RedisCustomerStoreTest, AcknowledgedWritesSurviveACrash) {
   EXPECT_EQ(*store_->CategoryNames(kTenant), std::vector<std::string>{"shoes"});
   // The restarted Redis forgot the scripts: pipelined EVALSHA reloads them.
   std::vector<CustomerWrite> more;
-  for (int i = 0; i < 40; ++i) more.push_back(Write(absl::StrCat("c", i), 1, {}));
+  for (int i = 0; i < 40; ++i) {
+    more.push_back(Write(absl::StrCat("c", i), 1, {}));
+    more.back().config_version = 1;  // the config written above
+  }
   done = store_->Write(kTenant, more);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(*done, std::vector<bool>(40, true));

@@ -54,6 +54,9 @@ absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
     if (w.lifetime_orders < 0) {
       return absl::InvalidArgumentError(absl::StrCat(where, "lifetime_orders: must be >= 0"));
     }
+    if (w.config_version < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "config_version: must be >= 0"));
+    }
     absl::flat_hash_set<absl::string_view> segments;
     for (const std::string& segment : w.segments) {
       if (segment.empty()) {
@@ -86,6 +89,14 @@ absl::StatusOr<ChangePosition> ParseChangePosition(absl::string_view position) {
     return absl::InvalidArgumentError("after: must be a change position \"<ms>-<seq>\" or empty");
   }
   return parsed;
+}
+
+absl::Status ValidateDayRange(int64_t first_day, int64_t last_day) {
+  if (last_day < first_day || last_day - first_day >= kMaxDailyRange) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("last_day: must be within ", kMaxDailyRange, " days after first_day"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace segmentd::store

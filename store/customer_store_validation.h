@@ -52,6 +52,9 @@ inline absl::Time TruncateToMillis(absl::Time t) {
   return absl::FromUnixMillis(absl::ToUnixMillis(t));
 }
 
+// OK when last_day is within kMaxDailyRange days from first_day (inclusive).
+absl::Status ValidateDayRange(int64_t first_day, int64_t last_day);
+
 }  // namespace segmentd::store
 
 #endif  // SEGMENTD_STORE_CUSTOMER_STORE_VALIDATION_H_

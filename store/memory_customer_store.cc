@@ -88,13 +88,24 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.schedule.insert({absl::ToUnixMillis(*state.next_change), write.customer_id});
   }
   // Measures: buyers only.
-  t.orders.erase({c.orders, write.customer_id});
-  t.revenue.erase({c.revenue, write.customer_id});
+  t.measures[kOrders].erase({c.orders, write.customer_id});
+  t.measures[kRevenue].erase({c.revenue, write.customer_id});
   c.orders = write.lifetime_orders;
   c.revenue = write.lifetime_revenue;
   if (c.orders >= 1) {
-    t.orders.insert({c.orders, write.customer_id});
-    t.revenue.insert({c.revenue, write.customer_id});
+    t.measures[kOrders].insert({c.orders, write.customer_id});
+    t.measures[kRevenue].insert({c.revenue, write.customer_id});
+  }
+  for (int k = 0; k < kNumAovIndexes; ++k) {
+    Measure& index = t.measures[kAov + k];
+    if (state.aov_milli[k].has_value()) index.erase({*state.aov_milli[k], write.customer_id});
+    state.aov_milli[k] = write.aov_milli[k];
+    if (state.aov_milli[k].has_value()) index.insert({*state.aov_milli[k], write.customer_id});
+  }
+  for (const DailyDelta& d : write.daily) {
+    DayTotals& day = t.daily[d.day];
+    day.orders += d.orders;
+    day.revenue += d.revenue;
   }
   state.version = write.expected_version + 1;
   state.profile = write.profile;
@@ -114,7 +125,8 @@ absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(
   for (const CustomerWrite& write : writes) {
     auto it = t.customers.find(write.customer_id);
     const int64_t version = it == t.customers.end() ? 0 : it->second.state.version;
-    if (version != write.expected_version) {
+    const int64_t config_version = t.config.has_value() ? t.config->version : 0;
+    if (version != write.expected_version || config_version != write.config_version) {
       committed.push_back(false);
       continue;
     }
@@ -201,12 +213,12 @@ absl::StatusOr<IdPage> MemoryCustomerStore::ScanCustomers(absl::string_view tena
 }
 
 absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ByMeasure(absl::string_view tenant,
-                                                                        bool revenue, int64_t lo,
+                                                                        MeasureId id, int64_t lo,
                                                                         int64_t hi) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   const Tenant& t = GetTenant(tenant);
-  const Measure& measure = revenue ? t.revenue : t.orders;
+  const Measure& measure = t.measures[id];
   std::vector<std::string> ids;
   for (auto it = measure.lower_bound({lo, std::string()}); it != measure.end() && it->first < hi;
        ++it) {
@@ -217,38 +229,58 @@ absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ByMeasure(absl::st
 
 absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByOrders(
     absl::string_view tenant, int64_t lo, int64_t hi) {
-  return ByMeasure(tenant, /*revenue=*/false, lo, hi);
+  return ByMeasure(tenant, kOrders, lo, hi);
 }
 
 absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByRevenue(
     absl::string_view tenant, int64_t lo, int64_t hi) {
-  return ByMeasure(tenant, /*revenue=*/true, lo, hi);
+  return ByMeasure(tenant, kRevenue, lo, hi);
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByAov(
+    absl::string_view tenant, AovIndex index, int64_t lo, int64_t hi) {
+  return ByMeasure(tenant, static_cast<MeasureId>(kAov + static_cast<int>(index)), lo, hi);
+}
+
+absl::StatusOr<std::vector<DayTotals>> MemoryCustomerStore::DailyTotals(absl::string_view tenant,
+                                                                       int64_t first_day,
+                                                                       int64_t last_day) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateDayRange(first_day, last_day); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  std::vector<DayTotals> totals;
+  for (int64_t day = first_day; day <= last_day; ++day) {
+    auto it = t.daily.find(day);
+    totals.push_back(it == t.daily.end() ? DayTotals() : it->second);
+  }
+  return totals;
 }
 
 absl::StatusOr<int64_t> MemoryCustomerStore::Buyers(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  return static_cast<int64_t>(GetTenant(tenant).orders.size());
+  return static_cast<int64_t>(GetTenant(tenant).measures[kOrders].size());
 }
 
 absl::StatusOr<std::optional<int64_t>> MemoryCustomerStore::AtRank(absl::string_view tenant,
-                                                                   bool revenue, int64_t rank) {
+                                                                   MeasureId id, int64_t rank) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   const Tenant& t = GetTenant(tenant);
-  const Measure& measure = revenue ? t.revenue : t.orders;
+  const Measure& measure = t.measures[id];
   if (rank < 1 || rank > static_cast<int64_t>(measure.size())) return std::optional<int64_t>();
   return std::optional<int64_t>(std::next(measure.rbegin(), rank - 1)->first);
 }
 
 absl::StatusOr<std::optional<int64_t>> MemoryCustomerStore::OrdersAtRank(absl::string_view tenant,
                                                                          int64_t rank) {
-  return AtRank(tenant, /*revenue=*/false, rank);
+  return AtRank(tenant, kOrders, rank);
 }
 
 absl::StatusOr<std::optional<int64_t>> MemoryCustomerStore::RevenueAtRank(absl::string_view tenant,
                                                                           int64_t rank) {
-  return AtRank(tenant, /*revenue=*/true, rank);
+  return AtRank(tenant, kRevenue, rank);
 }
 
 absl::StatusOr<std::vector<StoredChange>> MemoryCustomerStore::ReadChanges(absl::string_view tenant,

@@ -60,6 +60,10 @@ class MemoryCustomerStore : public CustomerStore {
                                                              int64_t hi) override;
   absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant, int64_t lo,
                                                               int64_t hi) override;
+  absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant, AovIndex index,
+                                                          int64_t lo, int64_t hi) override;
+  absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
+                                                     int64_t last_day) override;
   absl::StatusOr<int64_t> Buyers(absl::string_view tenant) override;
   absl::StatusOr<std::optional<int64_t>> OrdersAtRank(absl::string_view tenant,
                                                       int64_t rank) override;
@@ -77,8 +81,11 @@ class MemoryCustomerStore : public CustomerStore {
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
 
  private:
-  // A measure index: (value, customer id), ascending; buyers only.
+  // A measure index: (value, customer id), ascending.
   using Measure = std::set<std::pair<int64_t, std::string>>;
+  // The indexes kept per tenant: lifetime orders and revenue (buyers only),
+  // then one per AovIndex.
+  enum MeasureId { kOrders = 0, kRevenue = 1, kAov = 2, kNumMeasures = 2 + kNumAovIndexes };
 
   struct Customer {
     CustomerState state;
@@ -97,8 +104,9 @@ class MemoryCustomerStore : public CustomerStore {
     // (next change ms, customer id), earliest first.
     std::set<std::pair<int64_t, std::string>> schedule;
     std::deque<Change> changes;
-    Measure orders;
-    Measure revenue;
+    Measure measures[kNumMeasures];
+    // Daily totals by day.
+    absl::flat_hash_map<int64_t, DayTotals> daily;
     std::optional<VersionedBlob> config;
     absl::flat_hash_map<std::string, uint16_t> category_ids;
     std::vector<std::string> category_names;
@@ -108,9 +116,9 @@ class MemoryCustomerStore : public CustomerStore {
   Tenant& GetTenant(absl::string_view tenant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Commits `write` (whose version matched) to `t`.
   void Apply(Tenant& t, const CustomerWrite& write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant, bool revenue,
+  absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant, MeasureId measure,
                                                      int64_t lo, int64_t hi);
-  absl::StatusOr<std::optional<int64_t>> AtRank(absl::string_view tenant, bool revenue,
+  absl::StatusOr<std::optional<int64_t>> AtRank(absl::string_view tenant, MeasureId measure,
                                                 int64_t rank);
 
   const Options options_;

@@ -38,6 +38,10 @@ std::string MeasureKey(absl::string_view t, absl::string_view measure) {
   return absl::StrCat(TenantPrefix(t), "m:", measure);
 }
 std::string ConfigKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "config"); }
+std::string DailyKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "daily"); }
+std::string AovKey(absl::string_view t, AovIndex index) {
+  return absl::StrCat(TenantPrefix(t), "m:aov", static_cast<int>(index));
+}
 std::string CategoryIdsKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "cat"); }
 std::string CategoryNamesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "catn"); }
 
@@ -50,12 +54,15 @@ constexpr char kRevenue[] = "revenue";
 // KEYS[1] customer hash sd:{t}:c:<id>   KEYS[2] ordinal hash sd:{t}:ord
 // KEYS[3] ordinal counter sd:{t}:ordseq KEYS[4] schedule zset sd:{t}:sched
 // KEYS[5] change stream sd:{t}:changes  KEYS[6] orders zset sd:{t}:m:orders
-// KEYS[7] revenue zset sd:{t}:m:revenue
+// KEYS[7] revenue zset sd:{t}:m:revenue KEYS[8] config hash sd:{t}:config
+// KEYS[9] daily totals hash sd:{t}:daily KEYS[10], [11] AOV zsets sd:{t}:m:aov0/1
 // ARGV[1] customer id, [2] expected version, [3] new version, [4] profile,
 // [5] membership, [6] encoded segment list, [7] next change ms or "" (none),
 // [8] cause, [9] changed_at ms, [10] lifetime orders or "" (not a buyer),
 // [11] lifetime revenue, [12] segment key prefix sd:{t}:s:, [13] stream cap,
-// [14..] the new segment names.
+// [14] config version the write was computed with, [15], [16] AOV index
+// entries or "" (none), [17] number D of daily deltas, then D triples
+// (day, orders, revenue), then the new segment names.
 // Member-set keys are built from ARGV[12]; they share the tenant's hash tag,
 // so they live in the same slot as the declared keys.
 // Returns 1 when committed, 0 on a version conflict, -1 when the stored
@@ -65,6 +72,8 @@ const RedisScript& WriteScript() {
     local id = ARGV[1]
     local stored = redis.call('HMGET', KEYS[1], 'v', 's')
     if (stored[1] or '0') ~= ARGV[2] then return 0 end
+    if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[14] then return 0 end
+    local first_name = 18 + 3 * tonumber(ARGV[17])
     -- Decode the stored list: "<len>:<name>" repeated.
     local old, was = {}, {}
     local list, pos = stored[2] or '', 1
@@ -78,7 +87,7 @@ const RedisScript& WriteScript() {
       pos = colon + len + 1
     end
     local now = {}
-    for i = 14, #ARGV do now[ARGV[i]] = true end
+    for i = first_name, #ARGV do now[ARGV[i]] = true end
     if stored[1] == false then
       local ordinal = redis.call('INCR', KEYS[3])
       redis.call('HSET', KEYS[2], ordinal, id)
@@ -94,7 +103,7 @@ const RedisScript& WriteScript() {
         change(name, '0')
       end
     end
-    for i = 14, #ARGV do
+    for i = first_name, #ARGV do
       if not was[ARGV[i]] then
         redis.call('SADD', ARGV[12] .. ARGV[i], id)
         change(ARGV[i], '1')
@@ -112,8 +121,20 @@ const RedisScript& WriteScript() {
       redis.call('ZADD', KEYS[6], ARGV[10], id)
       redis.call('ZADD', KEYS[7], ARGV[11], id)
     end
+    for k = 0, 1 do
+      local value = ARGV[15 + k]
+      if value == '' then
+        redis.call('ZREM', KEYS[10 + k], id)
+      else
+        redis.call('ZADD', KEYS[10 + k], value, id)
+      end
+    end
+    for i = 18, first_name - 1, 3 do
+      if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
+      if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
+    end
     redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
-               'n', ARGV[7])
+               'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16])
     return 1
   )lua");
   return *script;
@@ -280,7 +301,7 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
   commands.reserve(customer_ids.size());
   for (const std::string& id : customer_ids) {
     if (absl::Status s = ValidateCustomerId(id); !s.ok()) return s;
-    commands.push_back({"HMGET", CustomerKey(tenant, id), "v", "o", "p", "m", "s", "n"});
+    commands.push_back({"HMGET", CustomerKey(tenant, id), "v", "o", "p", "m", "s", "n", "a0", "a1"});
   }
   absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
@@ -288,7 +309,7 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
   for (size_t i = 0; i < customer_ids.size(); ++i) {
     const RedisReply& reply = (*replies)[i];
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-    if (!reply.is_array() || reply.elements().size() != 6) return Unexpected(reply, "HMGET");
+    if (!reply.is_array() || reply.elements().size() != 8) return Unexpected(reply, "HMGET");
     const std::vector<RedisReply>& f = reply.elements();
     CustomerState& state = states[i];
     state.customer_id = customer_ids[i];
@@ -309,6 +330,12 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
       if (!ms.ok()) return ms.status();
       state.next_change = absl::FromUnixMillis(*ms);
     }
+    for (int k = 0; k < kNumAovIndexes; ++k) {
+      if (f[6 + k].str().empty()) continue;
+      absl::StatusOr<int64_t> aov = ParseInt(f[6 + k], "AOV index entry");
+      if (!aov.ok()) return aov.status();
+      state.aov_milli[k] = *aov;
+    }
   }
   return states;
 }
@@ -321,7 +348,11 @@ std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
           ScheduleKey(tenant),
           ChangesKey(tenant),
           MeasureKey(tenant, kOrders),
-          MeasureKey(tenant, kRevenue)};
+          MeasureKey(tenant, kRevenue),
+          ConfigKey(tenant),
+          DailyKey(tenant),
+          AovKey(tenant, AovIndex::kBigSpender),
+          AovKey(tenant, AovIndex::kLowSpender)};
 }
 
 std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
@@ -339,7 +370,17 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
       write.lifetime_orders >= 1 ? absl::StrCat(write.lifetime_orders) : "",
       absl::StrCat(write.lifetime_revenue),
       SegmentPrefix(tenant),
-      absl::StrCat(options_.max_changes)};
+      absl::StrCat(options_.max_changes),
+      absl::StrCat(write.config_version)};
+  for (const std::optional<int64_t>& aov : write.aov_milli) {
+    args.push_back(aov.has_value() ? absl::StrCat(*aov) : "");
+  }
+  args.push_back(absl::StrCat(write.daily.size()));
+  for (const DailyDelta& d : write.daily) {
+    args.push_back(absl::StrCat(d.day));
+    args.push_back(absl::StrCat(d.orders));
+    args.push_back(absl::StrCat(d.revenue));
+  }
   args.insert(args.end(), write.segments.begin(), write.segments.end());
   return args;
 }
@@ -373,7 +414,7 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
   std::vector<RedisCommand> commands;
   commands.reserve(writes.size() - begin);
   for (size_t i = begin; i < writes.size(); ++i) {
-    RedisCommand command = {"EVALSHA", sha1, "7"};
+    RedisCommand command = {"EVALSHA", sha1, "11"};
     for (std::string& key : WriteKeys(tenant, writes[i])) command.push_back(std::move(key));
     for (std::string& arg : WriteArgs(tenant, writes[i])) command.push_back(std::move(arg));
     commands.push_back(std::move(command));
@@ -504,14 +545,13 @@ absl::StatusOr<IdPage> RedisCustomerStore::ScanCustomers(absl::string_view tenan
 }
 
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ByMeasure(absl::string_view tenant,
-                                                                       absl::string_view measure,
+                                                                       const std::string& key,
                                                                        int64_t lo, int64_t hi) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   std::vector<std::string> ids;
   if (hi <= lo) return ids;
   // Ranks [first, end) hold the values in [lo, hi); read them in pages by rank
   // (O(log N + page) each), never one unbounded range.
-  const std::string key = MeasureKey(tenant, measure);
   absl::StatusOr<std::vector<RedisReply>> ranks =
       client_->Pipeline({{"ZCOUNT", key, "-inf", absl::StrCat("(", lo)},
                          {"ZCOUNT", key, "-inf", absl::StrCat("(", hi)}});
@@ -540,12 +580,46 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ByMeasure(absl::str
 
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByOrders(
     absl::string_view tenant, int64_t lo, int64_t hi) {
-  return ByMeasure(tenant, kOrders, lo, hi);
+  return ByMeasure(tenant, MeasureKey(tenant, kOrders), lo, hi);
 }
 
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByRevenue(
     absl::string_view tenant, int64_t lo, int64_t hi) {
-  return ByMeasure(tenant, kRevenue, lo, hi);
+  return ByMeasure(tenant, MeasureKey(tenant, kRevenue), lo, hi);
+}
+
+absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByAov(
+    absl::string_view tenant, AovIndex index, int64_t lo, int64_t hi) {
+  return ByMeasure(tenant, AovKey(tenant, index), lo, hi);
+}
+
+absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::string_view tenant,
+                                                                      int64_t first_day,
+                                                                      int64_t last_day) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateDayRange(first_day, last_day); !s.ok()) return s;
+  RedisCommand command = {"HMGET", DailyKey(tenant)};
+  for (int64_t day = first_day; day <= last_day; ++day) {
+    command.push_back(absl::StrCat("o", day));
+    command.push_back(absl::StrCat("r", day));
+  }
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(command));
+  if (!reply.ok()) return reply.status();
+  const size_t days = static_cast<size_t>(last_day - first_day + 1);
+  if (!reply->is_array() || reply->elements().size() != 2 * days) {
+    return Unexpected(*reply, "HMGET");
+  }
+  std::vector<DayTotals> totals(days);
+  for (size_t i = 0; i < days; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      const RedisReply& field = reply->elements()[2 * i + k];
+      if (field.is_nil()) continue;
+      absl::StatusOr<int64_t> value = ParseInt(field, "daily total");
+      if (!value.ok()) return value.status();
+      (k == 0 ? totals[i].orders : totals[i].revenue) = *value;
+    }
+  }
+  return totals;
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::Buyers(absl::string_view tenant) {

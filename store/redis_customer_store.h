@@ -85,6 +85,10 @@ class RedisCustomerStore : public CustomerStore {
                                                              int64_t hi) override;
   absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant, int64_t lo,
                                                               int64_t hi) override;
+  absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant, AovIndex index,
+                                                          int64_t lo, int64_t hi) override;
+  absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
+                                                     int64_t last_day) override;
   absl::StatusOr<int64_t> Buyers(absl::string_view tenant) override;
   absl::StatusOr<std::optional<int64_t>> OrdersAtRank(absl::string_view tenant,
                                                       int64_t rank) override;
@@ -111,8 +115,9 @@ class RedisCustomerStore : public CustomerStore {
   // `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<bool>& committed);
+  // Ids whose score in the sorted set `key` lies in [lo, hi).
   absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant,
-                                                     absl::string_view measure, int64_t lo,
+                                                     const std::string& key, int64_t lo,
                                                      int64_t hi);
   absl::StatusOr<std::optional<int64_t>> AtRank(absl::string_view tenant, absl::string_view measure,
                                                 int64_t rank);

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
+#include "server/live/customer_measures.h"
 
 namespace segmentd {
 namespace {
@@ -23,7 +24,6 @@ CustomerMembership StoredOf(const store::CustomerState& state, const TenantSnaps
   CustomerMembership out;
   out.found = state.version > 0;
   out.category_names = snapshot.category_names;
-  out.next_change = state.next_change;
   absl::StatusOr<StoredMembership> m = DecodeMembership(state.membership);
   if (m.ok()) out.membership = *std::move(m);
   return out;
@@ -38,17 +38,31 @@ LiveMembership::LiveMembership(store::CustomerStore* store, TenantContexts* cont
 store::CustomerWrite LiveMembership::MakeWrite(const TenantSnapshot& snapshot,
                                                const std::string& customer_id,
                                                int64_t expected_version,
+                                               const engine::Profile* before,
                                                const engine::Profile& profile,
                                                const engine::Classification& classification,
                                                store::ChangeCause cause, absl::Time now) const {
   store::CustomerWrite write;
   write.customer_id = customer_id;
   write.expected_version = expected_version;
+  write.config_version = snapshot.config_version;
   write.profile = engine::EncodeProfile(profile);
   const StoredMembership membership = MembershipOf(classification);
   write.membership = EncodeMembership(membership);
   write.segments = SegmentNames(membership, *snapshot.category_names);
+  // The schedule wakes the customer when membership changes, and also when its
+  // AOV index entry would go stale (an order leaving a relative spender rule's
+  // lookback), so a later store-AOV move finds it at its true AOV.
   write.next_change = classification.next_change;
+  for (int k = 0; k < store::kNumAovIndexes; ++k) {
+    const std::optional<int32_t> lookback =
+        AovIndexLookback(snapshot.config, static_cast<store::AovIndex>(k));
+    if (!lookback) continue;
+    write.aov_milli[k] = AovMilli(profile.view(), now, *lookback);
+    const std::optional<absl::Time> stale = NextAovChange(profile.view(), now, *lookback);
+    if (stale && (!write.next_change || *stale < *write.next_change)) write.next_change = stale;
+  }
+  write.daily = DailyDeltas(before, profile);
   write.cause = cause;
   write.changed_at = now;
   const engine::LifetimeTotals lifetime =
@@ -90,6 +104,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       const store::CustomerState& state = (*states)[k];
       absl::StatusOr<engine::Profile> profile = DecodeStored(state);
       if (!profile.ok()) return profile.status();
+      const engine::Profile stored = *profile;
       CustomerOutcome& outcome = outcomes[i];
       outcome.events.assign(customers[i].mutations.size(), EventResult());
       bool changed = false;
@@ -108,12 +123,12 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       }
       profile->Fold(horizon);
       ctx.classifier->Classify(profile->view(), now, &classification);
-      writes.push_back(MakeWrite(ctx, customers[i].customer_id, state.version, *profile,
-                                 classification, store::ChangeCause::kEvent, now));
+      writes.push_back(MakeWrite(ctx, customers[i].customer_id, state.version,
+                                 state.version > 0 ? &stored : nullptr, *profile, classification,
+                                 store::ChangeCause::kEvent, now));
       written.push_back(i);
       outcome.after.found = true;
       outcome.after.membership = MembershipOf(classification);
-      outcome.after.next_change = classification.next_change;
       outcome.after.category_names = ctx.category_names;
     }
     pending.clear();
@@ -153,10 +168,28 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
       if (!profile.ok()) return profile.status();
       ctx.classifier->Classify(profile->view(), now, &classification);
       absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
-      const bool moved = !before.ok() || !(*before == MembershipOf(classification));
-      if (!moved && state.next_change == classification.next_change) continue;
-      writes.push_back(MakeWrite(ctx, state.customer_id, state.version, *profile, classification,
-                                 cause, now));
+      const StoredMembership after = MembershipOf(classification);
+      // Only the segments count as a move; a new next-change instant or index
+      // entry is bookkeeping, written without change-stream entries.
+      const bool moved = !before.ok() || before->segments != after.segments ||
+                         before->categories != after.categories ||
+                         before->cart_categories != after.cart_categories;
+      // Facts are unchanged: no daily deltas (`before` profile = this profile).
+      store::CustomerWrite write = MakeWrite(ctx, state.customer_id, state.version, &*profile,
+                                             *profile, classification, cause, now);
+      // A time-driven change happened when it fell due, not when this pass
+      // got to it: stamp the change stream with the instant itself.
+      if (cause == store::ChangeCause::kTime && before.ok() && before->next_change &&
+          *before->next_change <= now) {
+        write.changed_at = *before->next_change;
+      }
+      const bool same_index = state.aov_milli[0] == write.aov_milli[0] &&
+                              state.aov_milli[1] == write.aov_milli[1];
+      if (!moved && before.ok() && *before == after && same_index &&
+          state.next_change == write.next_change) {
+        continue;
+      }
+      writes.push_back(std::move(write));
       membership_moved.push_back(moved);
     }
     pending.clear();

@@ -37,7 +37,6 @@ struct EventResult {
 struct CustomerMembership {
   bool found = false;
   StoredMembership membership;
-  std::optional<absl::Time> next_change;
   std::shared_ptr<const std::vector<std::string>> category_names;
 };
 
@@ -95,9 +94,12 @@ class LiveMembership {
       bool with_reasons);
 
  private:
-  // Builds the write for `profile` classified now under `snapshot`.
+  // Builds the write for `profile` classified now under `snapshot`. `before`
+  // is the stored profile the change started from (nullptr: a new customer),
+  // for the tenant's daily totals.
   store::CustomerWrite MakeWrite(const TenantSnapshot& snapshot, const std::string& customer_id,
-                                 int64_t expected_version, const engine::Profile& profile,
+                                 int64_t expected_version, const engine::Profile* before,
+                                 const engine::Profile& profile,
                                  const engine::Classification& classification,
                                  store::ChangeCause cause, absl::Time now) const;
 

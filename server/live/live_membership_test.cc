@@ -67,7 +67,7 @@ TEST_F(LiveMembershipTest, FirstOrderMakesAFirstTimeBuyerAndLogsTheChange) {
   EXPECT_TRUE(out.after.found);
   EXPECT_TRUE(out.after.membership.segments.Contains(Segment::kFirstTimeBuyer));
   EXPECT_TRUE(out.after.membership.segments.Contains(Segment::kNewCustomer));
-  ASSERT_TRUE(out.after.next_change.has_value());
+  ASSERT_TRUE(out.after.membership.next_change.has_value());
 
   EXPECT_EQ(*store_.SegmentSize("acme", "FIRST_TIME_BUYER"), 1);
   bool logged = false;
@@ -112,8 +112,8 @@ TEST_F(LiveMembershipTest, CancelledOrderCountsForNothing) {
 
 TEST_F(LiveMembershipTest, TimeAloneMovesACustomerWhenReevaluated) {
   CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
-  ASSERT_TRUE(out.after.next_change.has_value());
-  const absl::Time due = *out.after.next_change;
+  ASSERT_TRUE(out.after.membership.next_change.has_value());
+  const absl::Time due = *out.after.membership.next_change;
   // Not due yet: nothing moves.
   now_ = due - absl::Milliseconds(1);
   EXPECT_TRUE(store_.Due("acme", now_, 10)->empty());

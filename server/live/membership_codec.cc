@@ -43,6 +43,12 @@ class Reader {
     *v = lo | (static_cast<uint32_t>(hi) << 16);
     return true;
   }
+  bool I64(int64_t* v) {
+    uint32_t lo, hi;
+    if (!U32(&lo) || !U32(&hi)) return false;
+    *v = static_cast<int64_t>(lo | (static_cast<uint64_t>(hi) << 32));
+    return true;
+  }
   bool Ids(std::vector<engine::CategoryId>* ids) {
     uint16_t n;
     if (!U16(&n) || bytes_.size() < 2u * n) return false;
@@ -59,7 +65,9 @@ class Reader {
 }  // namespace
 
 StoredMembership MembershipOf(const engine::Classification& c) {
-  return StoredMembership{c.segments, c.primary, c.categories, c.cart_categories};
+  StoredMembership m{c.segments, c.primary, c.categories, c.cart_categories, std::nullopt};
+  if (c.next_change) m.next_change = absl::FromUnixMillis(absl::ToUnixMillis(*c.next_change));
+  return m;
 }
 
 std::string EncodeMembership(const StoredMembership& m) {
@@ -70,6 +78,10 @@ std::string EncodeMembership(const StoredMembership& m) {
   out.push_back(static_cast<char>(m.primary ? static_cast<uint8_t>(*m.primary) : kNoPrimary));
   PutIds(m.categories, &out);
   PutIds(m.cart_categories, &out);
+  if (m.next_change) {
+    const uint64_t ms = static_cast<uint64_t>(absl::ToUnixMillis(*m.next_change));
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(ms >> (8 * i)));
+  }
   return out;
 }
 
@@ -80,9 +92,14 @@ absl::StatusOr<StoredMembership> DecodeMembership(absl::string_view bytes) {
   uint32_t bits;
   uint8_t primary;
   if (!r.U32(&bits) || !r.U8(&primary) || !r.Ids(&m.categories) || !r.Ids(&m.cart_categories) ||
-      !r.done() || (bits & ~engine::SegmentSet::kAllBits) != 0 ||
+      (bits & ~engine::SegmentSet::kAllBits) != 0 ||
       (primary != kNoPrimary && primary >= engine::kNumSegments)) {
     return absl::DataLossError("stored membership is corrupt");
+  }
+  if (!r.done()) {
+    int64_t ms;
+    if (!r.I64(&ms) || !r.done()) return absl::DataLossError("stored membership is corrupt");
+    m.next_change = absl::FromUnixMillis(ms);
   }
   m.segments = engine::SegmentSet::FromBits(bits);
   if (primary != kNoPrimary) m.primary = static_cast<engine::Segment>(primary);
@@ -105,14 +122,14 @@ std::vector<std::string> SegmentNames(const StoredMembership& m,
 }
 
 void MembershipToProto(const StoredMembership& m, const std::vector<std::string>& category_names,
-                       std::optional<absl::Time> next_change, v1::Membership* out) {
+                       v1::Membership* out) {
   for (std::string& name : SegmentNames(m, category_names)) out->add_segments(std::move(name));
   if (m.primary) out->set_primary_segment(std::string(engine::SegmentName(*m.primary)));
   for (engine::CategoryId id : m.cart_categories) {
     out->add_abandoned_cart_categories(id < category_names.size() ? category_names[id]
                                                                   : absl::StrCat("#", id));
   }
-  if (next_change) *out->mutable_next_change_at() = ToProtoTime(*next_change);
+  if (m.next_change) *out->mutable_next_change_at() = ToProtoTime(*m.next_change);
 }
 
 }  // namespace segmentd

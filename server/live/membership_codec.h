@@ -4,7 +4,8 @@
 // The stored form of a customer's membership, and its names and API form.
 // Stored bytes: u32 segment bits, u8 primary (0xff: none), u16 count + u16 ids
 // of category-affinity categories, u16 count + u16 ids of the abandoned cart's
-// categories; little-endian. Pure functions; thread-safe.
+// categories, then (optional) i64 milliseconds of the next change by time
+// alone; little-endian. Pure functions; thread-safe.
 
 #include <optional>
 #include <string>
@@ -23,14 +24,17 @@ struct StoredMembership {
   std::optional<engine::Segment> primary;
   std::vector<engine::CategoryId> categories;
   std::vector<engine::CategoryId> cart_categories;
+  // When membership next changes by time alone (millisecond precision).
+  std::optional<absl::Time> next_change;
 
   friend bool operator==(const StoredMembership& a, const StoredMembership& b) {
     return a.segments == b.segments && a.primary == b.primary && a.categories == b.categories &&
-           a.cart_categories == b.cart_categories;
+           a.cart_categories == b.cart_categories && a.next_change == b.next_change;
   }
 };
 
-// Returns the membership part of a classification.
+// Returns the membership part of a classification (next change truncated to
+// the stored millisecond precision).
 StoredMembership MembershipOf(const engine::Classification& classification);
 
 std::string EncodeMembership(const StoredMembership& membership);
@@ -46,8 +50,7 @@ std::vector<std::string> SegmentNames(const StoredMembership& membership,
 
 // Fills the API form.
 void MembershipToProto(const StoredMembership& membership,
-                       const std::vector<std::string>& category_names,
-                       std::optional<absl::Time> next_change, v1::Membership* out);
+                       const std::vector<std::string>& category_names, v1::Membership* out);
 
 }  // namespace segmentd
 

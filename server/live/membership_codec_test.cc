@@ -17,6 +17,7 @@ StoredMembership Sample() {
   m.primary = Segment::kVip;
   m.categories = {0, 2, 300};
   m.cart_categories = {2};
+  m.next_change = absl::FromUnixMillis(1'750'000'000'123);
   return m;
 }
 
@@ -32,10 +33,14 @@ TEST(MembershipCodecTest, RoundTrips) {
 TEST(MembershipCodecTest, CorruptIsDataLoss) {
   const std::string good = EncodeMembership(Sample());
   for (size_t cut = 1; cut < good.size(); ++cut) {
+    if (cut == good.size() - 8) continue;  // a whole membership without its next change
     EXPECT_EQ(DecodeMembership(good.substr(0, cut)).status().code(), absl::StatusCode::kDataLoss)
         << cut;
   }
   EXPECT_EQ(DecodeMembership(good + "x").status().code(), absl::StatusCode::kDataLoss);
+  StoredMembership no_next = Sample();
+  no_next.next_change.reset();
+  EXPECT_EQ(*DecodeMembership(EncodeMembership(no_next)), no_next);
   std::string bad_primary = good;
   bad_primary[4] = 40;
   EXPECT_EQ(DecodeMembership(bad_primary).status().code(), absl::StatusCode::kDataLoss);
@@ -60,11 +65,12 @@ TEST(MembershipCodecTest, NamesAreSortedAndCategoriesNamed) {
 
 TEST(MembershipCodecTest, ToProto) {
   v1::Membership proto;
-  MembershipToProto(Sample(), {"shoes", "hats", "tea"}, absl::FromUnixSeconds(100), &proto);
+  MembershipToProto(Sample(), {"shoes", "hats", "tea"}, &proto);
   EXPECT_EQ(proto.primary_segment(), "VIP");
   ASSERT_EQ(proto.abandoned_cart_categories_size(), 1);
   EXPECT_EQ(proto.abandoned_cart_categories(0), "tea");
-  EXPECT_EQ(proto.next_change_at().seconds(), 100);
+  EXPECT_EQ(proto.next_change_at().seconds(), 1'750'000'000);
+  EXPECT_EQ(proto.next_change_at().nanos(), 123'000'000);
   EXPECT_EQ(proto.segments_size(), 6);
 }
 

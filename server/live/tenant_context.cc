@@ -1,11 +1,13 @@
 #include "server/live/tenant_context.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "segmentd/v1/config.pb.h"
 #include "server/config_convert.h"
+#include "server/live/customer_measures.h"
 
 namespace segmentd {
 namespace {
@@ -34,7 +36,7 @@ TenantContexts::TenantContexts(store::CustomerStore* store, Options options)
     : store_(store), options_(std::move(options)) {}
 
 absl::StatusOr<engine::PopulationStats> TenantContexts::ComputeStats(
-    const std::string& tenant, const engine::SegmentConfig& config, absl::Time /*as_of*/) {
+    const std::string& tenant, const engine::SegmentConfig& config, absl::Time as_of) {
   engine::PopulationStats stats;
   absl::StatusOr<int64_t> buyers = store_->Buyers(tenant);
   if (!buyers.ok()) return buyers.status();
@@ -52,6 +54,22 @@ absl::StatusOr<engine::PopulationStats> TenantContexts::ComputeStats(
       TopPlace(config.value_tiers.high_percent + config.value_tiers.medium_percent, stats.buyers));
   if (!medium.ok()) return medium.status();
   stats.medium_value_cutoff = *medium;
+  // Store AOV per spender lookback, over whole UTC days: the last
+  // `lookback_days` days up to and including as_of's day (docs/live.md).
+  const int64_t today = UtcDay(absl::ToUnixMillis(as_of));
+  for (int32_t lookback : {config.big_spender.lookback_days, config.low_spender.lookback_days}) {
+    if (stats.FindWindow(lookback) != nullptr) continue;
+    absl::StatusOr<std::vector<store::DayTotals>> days =
+        store_->DailyTotals(tenant, today - lookback + 1, today);
+    if (!days.ok()) return days.status();
+    engine::WindowTotals window;
+    window.lookback_days = lookback;
+    for (const store::DayTotals& day : *days) {
+      window.orders += day.orders;
+      window.net_revenue += day.revenue;
+    }
+    stats.windows.push_back(window);
+  }
   return stats;
 }
 
@@ -78,7 +96,30 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Load(
   std::shared_ptr<const TenantSnapshot> result = std::move(snapshot);
   absl::MutexLock lock(&mu_);
   snapshots_[tenant] = result;
+  issued_[tenant].push_back(result);
   return result;
+}
+
+std::vector<std::shared_ptr<const TenantSnapshot>> TenantContexts::Issued(
+    const std::string& tenant) {
+  absl::MutexLock lock(&mu_);
+  auto it = issued_.find(tenant);
+  if (it == issued_.end()) return {};
+  return it->second;
+}
+
+void TenantContexts::RetireUnused(const std::string& tenant) {
+  absl::MutexLock lock(&mu_);
+  auto it = issued_.find(tenant);
+  if (it == issued_.end()) return;
+  std::vector<std::shared_ptr<const TenantSnapshot>>& list = it->second;
+  // use_count() == 1: only this list holds it. A retired snapshot can gain no
+  // new holder: Get() hands out only the current one, which the cache holds.
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [](const std::shared_ptr<const TenantSnapshot>& s) {
+                              return s.use_count() == 1;
+                            }),
+             list.end());
 }
 
 absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Get(

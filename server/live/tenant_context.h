@@ -57,6 +57,14 @@ class TenantContexts {
   absl::StatusOr<std::vector<engine::CategoryId>> InternCategories(
       const std::string& tenant, const std::vector<std::string>& names);
 
+  // Returns every snapshot of `tenant` handed out since the snapshots were last
+  // retired, the current one included: statistics some write may have used.
+  std::vector<std::shared_ptr<const TenantSnapshot>> Issued(const std::string& tenant);
+
+  // Forgets issued snapshots that nobody holds any more (so no write can still
+  // be using them). The current snapshot is kept.
+  void RetireUnused(const std::string& tenant);
+
   // Computes statistics for `config` from the store, at `as_of`.
   absl::StatusOr<engine::PopulationStats> ComputeStats(const std::string& tenant,
                                                        const engine::SegmentConfig& config,
@@ -69,6 +77,8 @@ class TenantContexts {
   const Options options_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const TenantSnapshot>> snapshots_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::vector<std::shared_ptr<const TenantSnapshot>>> issued_
       ABSL_GUARDED_BY(mu_);
 };
 

@@ -6,16 +6,12 @@ namespace segmentd {
 
 TransitionScheduler::TransitionScheduler(store::CustomerStore* store, LiveMembership* live,
                                          TenantLister tenants, Options options)
-    : store_(store), live_(live), tenants_(std::move(tenants)), options_(std::move(options)) {
-  thread_ = std::thread([this] { Loop(); });
-}
+    : store_(store), live_(live), tenants_(std::move(tenants)), options_(std::move(options)) {}
 
-TransitionScheduler::~TransitionScheduler() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  thread_.join();
+void TransitionScheduler::Start() {
+  // A failed pass (Redis down) is retried on the next tick; health already
+  // reports the outage.
+  task_ = std::make_unique<PeriodicTask>(options_.poll, [this] { RunOnce().IgnoreError(); });
 }
 
 absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
@@ -37,18 +33,6 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
     }
   }
   return moved;
-}
-
-void TransitionScheduler::Loop() {
-  absl::MutexLock lock(&mu_);
-  while (!stopping_) {
-    mu_.Unlock();
-    // A failed pass (Redis down) is retried on the next tick; health already
-    // reports the outage.
-    RunOnce().IgnoreError();
-    mu_.Lock();
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.poll);
-  }
 }
 
 }  // namespace segmentd

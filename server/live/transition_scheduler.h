@@ -4,13 +4,12 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/live/live_membership.h"
+#include "server/live/periodic_task.h"
 #include "store/customer_store.h"
 
 namespace segmentd {
@@ -35,26 +34,24 @@ class TransitionScheduler {
   // Returns the tenant ids to serve; called once per pass.
   using TenantLister = std::function<absl::StatusOr<std::vector<std::string>>()>;
 
-  // Starts the background thread. Every pointer must outlive the scheduler.
+  // Every pointer must outlive the scheduler. Call Start() to run it in the
+  // background; tests may call RunOnce() instead.
   TransitionScheduler(store::CustomerStore* store, LiveMembership* live, TenantLister tenants,
                       Options options);
-  // Stops the thread (waits for the current pass).
-  ~TransitionScheduler();
+
+  // Starts passes every `poll` on a background thread, until destruction.
+  void Start();
 
   // Runs one pass now: every tenant, until nothing is due. Returns the number of
   // customers whose membership changed. Errors of one tenant end the pass.
   absl::StatusOr<int64_t> RunOnce();
 
  private:
-  void Loop();
-
   store::CustomerStore* const store_;
   LiveMembership* const live_;
   const TenantLister tenants_;
   const Options options_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::unique_ptr<PeriodicTask> task_;
 };
 
 }  // namespace segmentd

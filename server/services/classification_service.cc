@@ -23,7 +23,7 @@ void Fill(const std::string& customer_id, const CustomerClassification& in,
   out->set_found(in.found);
   if (!in.found) return;
   MembershipToProto(MembershipOf(in.classification), *in.category_names,
-                    in.classification.next_change, out->mutable_membership());
+                    out->mutable_membership());
   for (const engine::SegmentExplanation& reason : in.reasons) {
     if (!reason.member) continue;
     v1::SegmentReason* r = out->add_reasons();

@@ -4,13 +4,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/field_error.h"
 #include "server/proto_time.h"
 
 namespace segmentd {
 namespace {
 
 absl::Status Invalid(absl::string_view prefix, absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(prefix, field, ": ", what));
+  return FieldError(absl::StrCat(prefix, field), what);
 }
 
 absl::Status ValidateId(absl::string_view id, absl::string_view prefix, absl::string_view field) {
@@ -68,8 +69,8 @@ absl::StatusOr<PreparedEvent> Start(absl::string_view customer_id, absl::string_
 
 absl::Status ValidateCustomerId(absl::string_view id, absl::string_view field) {
   if (id.empty() || id.size() > kMaxCustomerIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must be 1-", kMaxCustomerIdBytes,
-                                                   " bytes, got ", id.size()));
+    return FieldError(field,
+                      absl::StrCat("must be 1-", kMaxCustomerIdBytes, " bytes, got ", id.size()));
   }
   return absl::OkStatus();
 }
@@ -244,7 +245,7 @@ absl::StatusOr<PreparedEvent> PrepareEvent(const v1::Event& event, absl::string_
     case v1::Event::KIND_NOT_SET:
       break;
   }
-  return absl::InvalidArgumentError(absl::StrCat(prefix, "kind: exactly one event kind is required"));
+  return Invalid(prefix, "kind", "exactly one event kind is required");
 }
 
 }  // namespace segmentd

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "server/field_error.h"
 #include "server/grpc_status.h"
 #include "server/services/event_conversion.h"
 
@@ -79,7 +80,7 @@ grpc::Status IngestServiceImpl::ApplyOne(const grpc::ServerContext& context,
   if (!customer.events[0].status.ok()) return ToGrpcStatus(customer.events[0].status);
   result->set_outcome(ToProto(customer.events[0].outcome));
   MembershipToProto(customer.after.membership, *customer.after.category_names,
-                    customer.after.next_change, result->mutable_membership());
+                    result->mutable_membership());
   return grpc::Status::OK;
 }
 
@@ -199,6 +200,7 @@ absl::Status IngestServiceImpl::ApplyBatch(const std::string& tenant,
       item->set_index(i);
       item->set_outcome(v1::ITEM_OUTCOME_REJECTED);
       item->mutable_error()->set_code(static_cast<int>(errors[i].code()));
+      item->mutable_error()->set_field(FieldOf(errors[i]));
       item->mutable_error()->set_message(std::string(errors[i].message()));
       response->set_rejected(response->rejected() + 1);
     } else if (outcomes[i] != engine::EventOutcome::kApplied) {

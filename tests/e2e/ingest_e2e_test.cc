@@ -638,6 +638,7 @@ TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   EXPECT_EQ(by_index[2].outcome(), v1::ITEM_OUTCOME_REJECTED);
   EXPECT_EQ(by_index[2].error().code(), 3);
   EXPECT_THAT(by_index[2].error().message(), HasSubstr("events[2].order_placed.order_id"));
+  EXPECT_EQ(by_index[2].error().field(), "events[2].order_placed.order_id");
   EXPECT_EQ(by_index[3].outcome(), v1::ITEM_OUTCOME_REJECTED);
   EXPECT_EQ(by_index[3].error().code(), 3);
   EXPECT_THAT(by_index[3].error().message(), HasSubstr("events[3]"));

@@ -1,0 +1,23 @@
+#ifndef SEGMENTD_SERVER_FIELD_ERROR_H_
+#define SEGMENTD_SERVER_FIELD_ERROR_H_
+
+// Validation errors that name their field twice: in the message, for people
+// ("event.amount: must be >= 0"), and as a status payload, for code that must
+// report the field on its own (BulkIngest's ItemError.field).
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace segmentd {
+
+// Returns INVALID_ARGUMENT "<field>: <problem>" with `field` attached.
+absl::Status FieldError(absl::string_view field, absl::string_view problem);
+
+// Returns the field a status was created for by FieldError, or "".
+std::string FieldOf(const absl::Status& status);
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_FIELD_ERROR_H_

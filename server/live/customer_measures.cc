@@ -1,0 +1,96 @@
+#include "server/live/customer_measures.h"
+
+#include <map>
+
+#include "absl/numeric/int128.h"
+
+namespace segmentd {
+namespace {
+
+constexpr engine::Millis kDayMs = 24 * 60 * 60 * 1000;
+
+}  // namespace
+
+int64_t UtcDay(engine::Millis ms) {
+  // Floor division: days before 1970 are negative.
+  return ms >= 0 ? ms / kDayMs : -((-ms + kDayMs - 1) / kDayMs);
+}
+
+std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
+                                           const engine::Profile& after) {
+  // Contribution of every live (unfolded) order, by id fingerprint.
+  struct Contribution {
+    int64_t day = 0;
+    int64_t orders = 0;
+    int64_t revenue = 0;
+  };
+  std::map<uint64_t, Contribution> old_orders;
+  if (before != nullptr) {
+    for (size_t i = 0; i < before->orders().size(); ++i) {
+      const engine::OrderFacts& o = before->orders()[i];
+      old_orders[before->order_ids()[i]] = {UtcDay(o.placed_ms), o.cancelled ? 0 : 1,
+                                            o.cancelled ? 0 : o.net_amount};
+    }
+  }
+  std::map<int64_t, store::DailyDelta> by_day;
+  for (size_t i = 0; i < after.orders().size(); ++i) {
+    const engine::OrderFacts& o = after.orders()[i];
+    Contribution now{UtcDay(o.placed_ms), o.cancelled ? 0 : 1, o.cancelled ? 0 : o.net_amount};
+    Contribution was;
+    if (auto it = old_orders.find(after.order_ids()[i]); it != old_orders.end()) was = it->second;
+    if (now.orders == was.orders && now.revenue == was.revenue) continue;
+    store::DailyDelta& d = by_day[now.day];
+    d.day = now.day;
+    d.orders += now.orders - was.orders;
+    d.revenue += now.revenue - was.revenue;
+  }
+  std::vector<store::DailyDelta> out;
+  for (const auto& [day, delta] : by_day) {
+    if (delta.orders != 0 || delta.revenue != 0) out.push_back(delta);
+  }
+  return out;
+}
+
+std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time now,
+                                int32_t lookback_days) {
+  const engine::Millis end = absl::ToUnixMillis(now);
+  const engine::Millis start = end - lookback_days * kDayMs;
+  int64_t orders = 0;
+  absl::int128 revenue = 0;
+  for (const engine::OrderFacts& o : profile.orders) {
+    if (o.cancelled || o.placed_ms <= start || o.placed_ms > end) continue;
+    ++orders;
+    revenue += o.net_amount;
+  }
+  if (orders == 0) return std::nullopt;
+  return static_cast<int64_t>(revenue * 1000 / orders);
+}
+
+std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl::Time now,
+                                        int32_t lookback_days) {
+  const engine::Millis t = absl::ToUnixMillis(now);
+  std::optional<engine::Millis> next;
+  for (const engine::OrderFacts& o : profile.orders) {
+    if (o.cancelled) continue;
+    // Enters the lookback at placed_ms; leaves it at placed_ms + lookback.
+    for (engine::Millis edge : {o.placed_ms, o.placed_ms + lookback_days * kDayMs}) {
+      if (edge > t && (!next || edge < *next)) next = edge;
+    }
+  }
+  if (!next) return std::nullopt;
+  return absl::FromUnixMillis(*next);
+}
+
+std::optional<int32_t> AovIndexLookback(const engine::SegmentConfig& config,
+                                        store::AovIndex index) {
+  if (index == store::AovIndex::kBigSpender) {
+    const auto& rule = config.big_spender;
+    if (!rule.enabled || !rule.threshold_store_aov_multiple.has_value()) return std::nullopt;
+    return rule.lookback_days;
+  }
+  const auto& rule = config.low_spender;
+  if (!rule.enabled || !rule.threshold_store_aov_multiple.has_value()) return std::nullopt;
+  return rule.lookback_days;
+}
+
+}  // namespace segmentd

@@ -1,0 +1,48 @@
+#ifndef SEGMENTD_SERVER_LIVE_CUSTOMER_MEASURES_H_
+#define SEGMENTD_SERVER_LIVE_CUSTOMER_MEASURES_H_
+
+// What one customer contributes to the tenant's population statistics, for the
+// store's indexes: daily order totals (store AOV) and the customer's own AOV
+// over the spender lookbacks (to find who a store-AOV move affects). Pure
+// functions; thread-safe.
+
+#include <optional>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "engine/config.h"
+#include "engine/profile.h"
+#include "store/customer_store.h"
+
+namespace segmentd {
+
+// Returns the UTC day (days since 1970-01-01) of `ms`.
+int64_t UtcDay(engine::Millis ms);
+
+// Returns how the tenant's daily totals change when a customer's profile goes
+// from `before` (nullptr: new customer) to `after`. Orders that `after` folded
+// away contribute nothing: folding is not a cancellation, and folded orders
+// are older than every lookback.
+std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
+                                           const engine::Profile& after);
+
+// The customer's AOV over the `lookback_days` before `now` (orders placed in
+// (now - lookback, now]), in thousandths of a minor unit, floored; nullopt
+// without an order in the lookback.
+std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time now,
+                                int32_t lookback_days);
+
+// The earliest instant after `now` at which AovMilli changes by time alone (an
+// order leaves the lookback, or a future-dated order enters it); nullopt if never.
+std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl::Time now,
+                                        int32_t lookback_days);
+
+// The lookback of the spender rule behind each store::AovIndex when that rule
+// is enabled and relative to the store AOV (only then does a store-AOV move
+// matter); nullopt otherwise.
+std::optional<int32_t> AovIndexLookback(const engine::SegmentConfig& config,
+                                        store::AovIndex index);
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_LIVE_CUSTOMER_MEASURES_H_

@@ -1,0 +1,93 @@
+#include "server/live/customer_measures.h"
+
+#include <gtest/gtest.h>
+
+namespace segmentd {
+namespace {
+
+const absl::Time kDay0 = absl::FromUnixSeconds(20000LL * 86400);  // day 20000, 00:00 UTC
+
+absl::Status Place(engine::Profile& p, const char* id, absl::Time at, int64_t amount) {
+  engine::OrderPlaced order;
+  order.order_id = id;
+  order.placed_at = at;
+  order.amount = amount;
+  return p.PlaceOrder(order).status();
+}
+
+TEST(CustomerMeasuresTest, UtcDayFloors) {
+  EXPECT_EQ(UtcDay(0), 0);
+  EXPECT_EQ(UtcDay(86'399'999), 0);
+  EXPECT_EQ(UtcDay(86'400'000), 1);
+  EXPECT_EQ(UtcDay(-1), -1);
+  EXPECT_EQ(UtcDay(absl::ToUnixMillis(kDay0 + absl::Hours(23))), 20000);
+}
+
+TEST(CustomerMeasuresTest, DailyDeltasFollowOrdersCancelsAndRefunds) {
+  engine::Profile before;
+  ASSERT_TRUE(Place(before, "a", kDay0 + absl::Hours(1), 500).ok());
+  std::vector<store::DailyDelta> first = DailyDeltas(nullptr, before);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].day, 20000);
+  EXPECT_EQ(first[0].orders, 1);
+  EXPECT_EQ(first[0].revenue, 500);
+
+  engine::Profile after = before;
+  ASSERT_TRUE(Place(after, "b", kDay0 + absl::Hours(30), 300).ok());
+  ASSERT_TRUE(after.RefundOrder("a", "r", 100).ok());
+  std::vector<store::DailyDelta> second = DailyDeltas(&before, after);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[0].day, 20000);
+  EXPECT_EQ(second[0].orders, 0);
+  EXPECT_EQ(second[0].revenue, -100);
+  EXPECT_EQ(second[1].day, 20001);
+  EXPECT_EQ(second[1].orders, 1);
+  EXPECT_EQ(second[1].revenue, 300);
+
+  engine::Profile cancelled = after;
+  ASSERT_TRUE(cancelled.CancelOrder("b").ok());
+  std::vector<store::DailyDelta> third = DailyDeltas(&after, cancelled);
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].orders, -1);
+  EXPECT_EQ(third[0].revenue, -300);
+
+  EXPECT_TRUE(DailyDeltas(&cancelled, cancelled).empty());
+}
+
+TEST(CustomerMeasuresTest, FoldingIsNotACancellation) {
+  engine::Profile before;
+  ASSERT_TRUE(Place(before, "a", kDay0, 500).ok());
+  engine::Profile folded = before;
+  ASSERT_EQ(folded.Fold(kDay0 + absl::Hours(1)), 1);
+  EXPECT_TRUE(DailyDeltas(&before, folded).empty());
+}
+
+TEST(CustomerMeasuresTest, AovOverTheLookbackAndItsNextChange) {
+  engine::Profile p;
+  ASSERT_TRUE(Place(p, "a", kDay0, 1000).ok());
+  ASSERT_TRUE(Place(p, "b", kDay0 + absl::Hours(24 * 5), 2001).ok());
+  const absl::Time now = kDay0 + absl::Hours(24 * 6);
+  EXPECT_EQ(AovMilli(p.view(), now, 30), 1'500'500);  // (1000 + 2001) / 2
+  EXPECT_EQ(AovMilli(p.view(), now, 3), 2'001'000);
+  EXPECT_EQ(AovMilli(p.view(), now, 30 * 12 * 10).value(), 1'500'500);
+  EXPECT_FALSE(AovMilli(p.view(), kDay0 - absl::Hours(1), 30).has_value());
+  // "a" leaves a 10-day lookback at day 10.
+  EXPECT_EQ(NextAovChange(p.view(), now, 10), kDay0 + absl::Hours(24 * 10));
+  // Before "b" was placed, its placement is the next change.
+  EXPECT_EQ(NextAovChange(p.view(), kDay0 + absl::Hours(1), 30), kDay0 + absl::Hours(24 * 5));
+  EXPECT_FALSE(NextAovChange(p.view(), kDay0 + absl::Hours(24 * 100), 30).has_value());
+}
+
+TEST(CustomerMeasuresTest, OnlyRelativeEnabledSpenderRulesAreIndexed) {
+  engine::SegmentConfig config;  // defaults: both relative
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 365);
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 180);
+  config.big_spender.threshold_amount = 15000;
+  config.big_spender.threshold_store_aov_multiple.reset();
+  config.low_spender.enabled = false;
+  EXPECT_FALSE(AovIndexLookback(config, store::AovIndex::kBigSpender).has_value());
+  EXPECT_FALSE(AovIndexLookback(config, store::AovIndex::kLowSpender).has_value());
+}
+
+}  // namespace
+}  // namespace segmentd

@@ -1,0 +1,122 @@
+#include "server/live/statistics_mover.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "server/live/customer_measures.h"
+
+namespace segmentd {
+namespace {
+
+// The relative threshold of a spender rule (multiple x store AOV), or nullopt
+// when the store has no order in the lookback (then nobody qualifies).
+std::optional<double> Threshold(const engine::PopulationStats& stats, int32_t lookback,
+                                double multiple) {
+  const engine::WindowTotals* window = stats.FindWindow(lookback);
+  if (window == nullptr) return std::nullopt;
+  std::optional<double> aov = window->StoreAov();
+  if (!aov) return std::nullopt;
+  return multiple * *aov;
+}
+
+}  // namespace
+
+StatisticsMover::StatisticsMover(store::CustomerStore* store, TenantContexts* contexts,
+                                 LiveMembership* live, TenantLister tenants, Options options)
+    : store_(store),
+      contexts_(contexts),
+      live_(live),
+      tenants_(std::move(tenants)),
+      options_(options) {}
+
+void StatisticsMover::Start() {
+  // A failed pass (Redis down) is retried on the next tick.
+  task_ = std::make_unique<PeriodicTask>(options_.interval, [this] { RunOnce().IgnoreError(); });
+}
+
+absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
+    const std::string& tenant, const engine::SegmentConfig& config,
+    const engine::PopulationStats& before, const engine::PopulationStats& after) {
+  absl::flat_hash_set<std::string> ids;
+  auto add = [&ids](absl::StatusOr<std::vector<std::string>> found) -> absl::Status {
+    if (!found.ok()) return found.status();
+    ids.insert(found->begin(), found->end());
+    return absl::OkStatus();
+  };
+  const engine::StatsChange change = engine::DiffStats(before, after, config);
+  for (const engine::MeasureRange& r : change.lifetime_orders) {
+    if (absl::Status s = add(store_->CustomersByOrders(tenant, r.lo, r.hi)); !s.ok()) return s;
+  }
+  for (const engine::MeasureRange& r : change.lifetime_revenue) {
+    if (absl::Status s = add(store_->CustomersByRevenue(tenant, r.lo, r.hi)); !s.ok()) return s;
+  }
+  for (int k = 0; k < store::kNumAovIndexes; ++k) {
+    const auto index = static_cast<store::AovIndex>(k);
+    const std::optional<int32_t> lookback = AovIndexLookback(config, index);
+    if (!lookback) continue;
+    const double multiple = index == store::AovIndex::kBigSpender
+                                ? *config.big_spender.threshold_store_aov_multiple
+                                : *config.low_spender.threshold_store_aov_multiple;
+    const std::optional<double> old_t = Threshold(before, *lookback, multiple);
+    const std::optional<double> new_t = Threshold(after, *lookback, multiple);
+    if (old_t == new_t) continue;
+    // Index entries are floor(AOV * 1000): widen to whole thousandths so the
+    // range holds every AOV between the two thresholds (re-classifying a few
+    // extra customers is harmless; missing one is not).
+    int64_t lo = std::numeric_limits<int64_t>::min();
+    int64_t hi = std::numeric_limits<int64_t>::max();
+    if (old_t && new_t) {
+      lo = static_cast<int64_t>(std::floor(std::min(*old_t, *new_t) * 1000)) - 1;
+      hi = static_cast<int64_t>(std::floor(std::max(*old_t, *new_t) * 1000)) + 2;
+    }
+    if (absl::Status s = add(store_->CustomersByAov(tenant, index, lo, hi)); !s.ok()) return s;
+  }
+  return std::vector<std::string>(ids.begin(), ids.end());
+}
+
+absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
+  // Publish fresh statistics first, so writes starting now use them.
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> current = contexts_->Reload(tenant);
+  if (!current.ok()) return current.status();
+  const TenantSnapshot& now = **current;
+  std::vector<engine::PopulationStats> compared;
+  absl::flat_hash_set<std::string> ids;
+  for (const std::shared_ptr<const TenantSnapshot>& used : contexts_->Issued(tenant)) {
+    // A write under another config is refused by the store (config version
+    // guard), and a config change re-classifies everyone itself.
+    if (used->config_version != now.config_version || used->stats == now.stats) continue;
+    if (std::find(compared.begin(), compared.end(), used->stats) != compared.end()) continue;
+    compared.push_back(used->stats);
+    absl::StatusOr<std::vector<std::string>> affected =
+        Affected(tenant, now.config, used->stats, now.stats);
+    if (!affected.ok()) return affected.status();
+    ids.insert(affected->begin(), affected->end());
+  }
+  int64_t moved = 0;
+  if (!ids.empty()) {
+    absl::StatusOr<int64_t> n = live_->Reevaluate(
+        tenant, std::vector<std::string>(ids.begin(), ids.end()), store::ChangeCause::kStatistics);
+    if (!n.ok()) return n.status();
+    moved = *n;
+  }
+  contexts_->RetireUnused(tenant);
+  return moved;
+}
+
+absl::StatusOr<int64_t> StatisticsMover::RunOnce() {
+  absl::StatusOr<std::vector<std::string>> tenants = tenants_();
+  if (!tenants.ok()) return tenants.status();
+  int64_t moved = 0;
+  for (const std::string& tenant : *tenants) {
+    absl::StatusOr<int64_t> n = RunTenant(tenant);
+    if (!n.ok()) return n.status();
+    moved += *n;
+  }
+  return moved;
+}
+
+}  // namespace segmentd

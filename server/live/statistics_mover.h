@@ -1,0 +1,69 @@
+#ifndef SEGMENTD_SERVER_LIVE_STATISTICS_MOVER_H_
+#define SEGMENTD_SERVER_LIVE_STATISTICS_MOVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/stats.h"
+#include "server/live/live_membership.h"
+#include "server/live/periodic_task.h"
+#include "server/live/tenant_context.h"
+#include "store/customer_store.h"
+
+namespace segmentd {
+
+// Keeps membership exact as population statistics move. Each pass recomputes
+// every tenant's statistics (VIP and value-tier cut-offs, store AOV per
+// spender lookback) from the store's indexes and publishes them to this
+// replica's writers; then, for every earlier snapshot any write of this
+// replica may have used (TenantContexts::Issued), it re-classifies exactly the
+// customers the difference can affect (lifetime orders or revenue between the
+// old and new cut-off, own AOV between the old and new relative threshold),
+// with cause STATISTICS. Snapshots still held by a write in flight are
+// compared again on the next pass. Every replica runs one, covering its own
+// writes. Thread-safe.
+class StatisticsMover {
+ public:
+  struct Options {
+    // Pause between passes: bounds how long a statistics move goes unapplied.
+    absl::Duration interval = absl::Milliseconds(500);
+  };
+  using TenantLister = std::function<absl::StatusOr<std::vector<std::string>>()>;
+
+  // Every pointer must outlive the mover.
+  StatisticsMover(store::CustomerStore* store, TenantContexts* contexts, LiveMembership* live,
+                  TenantLister tenants, Options options);
+
+  // Starts passes on a background thread, until destruction.
+  void Start();
+
+  // Runs one pass now. Returns the number of customers whose membership moved.
+  absl::StatusOr<int64_t> RunOnce();
+
+  // Returns the ids whose membership may differ between `before` and `after`
+  // statistics under `config` (exposed for tests).
+  absl::StatusOr<std::vector<std::string>> Affected(const std::string& tenant,
+                                                    const engine::SegmentConfig& config,
+                                                    const engine::PopulationStats& before,
+                                                    const engine::PopulationStats& after);
+
+ private:
+  absl::StatusOr<int64_t> RunTenant(const std::string& tenant);
+
+  store::CustomerStore* const store_;
+  TenantContexts* const contexts_;
+  LiveMembership* const live_;
+  const TenantLister tenants_;
+  const Options options_;
+  std::unique_ptr<PeriodicTask> task_;
+};
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_LIVE_STATISTICS_MOVER_H_

@@ -1,0 +1,124 @@
+#include "server/live/statistics_mover.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "store/memory_customer_store.h"
+
+namespace segmentd {
+namespace {
+
+using engine::Segment;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
+
+ProfileMutation Order(std::string id, absl::Time at, int64_t amount) {
+  return [id = std::move(id), at, amount](engine::Profile* p) {
+    engine::OrderPlaced order;
+    order.order_id = id;
+    order.placed_at = at;
+    order.amount = amount;
+    return p->PlaceOrder(order);
+  };
+}
+
+class StatisticsMoverTest : public ::testing::Test {
+ protected:
+  StatisticsMoverTest() {
+    TenantContexts::Options context_options;
+    context_options.now = [this] { return now_; };
+    // Snapshots never expire by age here: only the mover refreshes them, so
+    // the test sees exactly what the mover does.
+    context_options.max_age = absl::Hours(1000);
+    contexts_ = std::make_unique<TenantContexts>(&store_, context_options);
+    LiveMembership::Options options;
+    options.now = [this] { return now_; };
+    live_ = std::make_unique<LiveMembership>(&store_, contexts_.get(), options);
+    mover_ = std::make_unique<StatisticsMover>(
+        &store_, contexts_.get(), live_.get(),
+        []() -> absl::StatusOr<std::vector<std::string>> {
+          return std::vector<std::string>{"acme"};
+        },
+        StatisticsMover::Options());
+  }
+
+  // Gives `customer` `n` orders of `amount` each, a day apart, ending at kT0.
+  void Orders(const std::string& customer, int n, int64_t amount) {
+    CustomerEvents events{customer, {}};
+    for (int i = 0; i < n; ++i) {
+      events.mutations.push_back(
+          Order(absl::StrCat(customer, "-", i), kT0 - absl::Hours(24 * i), amount));
+    }
+    absl::StatusOr<std::vector<CustomerOutcome>> out = live_->Apply("acme", {events});
+    ASSERT_TRUE(out.ok()) << out.status();
+  }
+
+  bool In(const std::string& customer, const std::string& segment) {
+    const store::CustomerState state = (*store_.Read("acme", {customer}))[0];
+    return std::find(state.segments.begin(), state.segments.end(), segment) !=
+           state.segments.end();
+  }
+
+  absl::Time now_ = kT0;
+  store::MemoryCustomerStore store_;
+  std::unique_ptr<TenantContexts> contexts_;
+  std::unique_ptr<LiveMembership> live_;
+  std::unique_ptr<StatisticsMover> mover_;
+};
+
+TEST_F(StatisticsMoverTest, VipCutOffMoveMovesTheFormerTopCustomer) {
+  for (int i = 1; i <= 9; ++i) Orders(absl::StrCat("c", i), 2, 100);
+  Orders("top", 5, 100);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  // 10 buyers, top 10% = 1 place: only "top" (5 orders) is VIP.
+  EXPECT_TRUE(In("top", "VIP"));
+  EXPECT_FALSE(In("c1", "VIP"));
+  // A new customer with more orders takes the single VIP place...
+  Orders("bigger", 8, 100);
+  // ...but 11 buyers make 2 places (ceil(1.1)): the cut-off is still 5.
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_TRUE(In("top", "VIP"));
+  EXPECT_TRUE(In("bigger", "VIP"));
+  // Adding an even bigger buyer: 12 buyers, 2 places, cut-off 8: "top" leaves
+  // without any event of its own.
+  Orders("biggest", 9, 100);
+  absl::StatusOr<int64_t> moved = mover_->RunOnce();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_GE(*moved, 1);
+  EXPECT_FALSE(In("top", "VIP"));
+  EXPECT_TRUE(In("bigger", "VIP"));
+  EXPECT_TRUE(In("biggest", "VIP"));
+  bool statistics_change = false;
+  for (const store::StoredChange& c :
+       *store_.ReadChanges("acme", "", 10'000, absl::ZeroDuration())) {
+    statistics_change |= c.customer_id == "top" && c.segment == "VIP" && !c.entered &&
+                         c.cause == store::ChangeCause::kStatistics;
+  }
+  EXPECT_TRUE(statistics_change);
+}
+
+TEST_F(StatisticsMoverTest, StoreAovMoveMovesBigSpenders) {
+  // Store AOV 100 over 365 days; big spender = AOV >= 2x store AOV.
+  for (int i = 0; i < 10; ++i) Orders(absl::StrCat("c", i), 1, 100);
+  Orders("spender", 1, 250);  // store AOV = 1250/11 = 113.6; 2x = 227.3 <= 250
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_TRUE(In("spender", "BIG_SPENDER"));
+  // Two large orders from others raise the store AOV to 1850/13 = 142.3;
+  // 2x = 284.6 > 250: "spender" must leave BIG_SPENDER by the mover alone.
+  Orders("whale1", 1, 300);
+  Orders("whale2", 1, 300);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_FALSE(In("spender", "BIG_SPENDER"));
+  EXPECT_TRUE(In("whale1", "BIG_SPENDER"));
+}
+
+TEST_F(StatisticsMoverTest, NothingMovesWhenStatisticsStandStill) {
+  Orders("a", 3, 100);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_EQ(*mover_->RunOnce(), 0);
+  EXPECT_EQ(*mover_->RunOnce(), 0);
+  EXPECT_EQ(*mover_->RunOnce(), 0);
+}
+
+}  // namespace
+}  // namespace segmentd
