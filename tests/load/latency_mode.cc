@@ -1,0 +1,192 @@
+#include "tests/load/latency_mode.h"
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+
+namespace segmentd::load {
+namespace {
+
+// One PlaceOrder in flight; owned by the completion queue until it completes.
+struct Call {
+  grpc::ClientContext context;
+  v1::PlaceOrderResponse response;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::PlaceOrderResponse>> reader;
+  absl::Time scheduled;
+  absl::Time sent;
+  bool measured = false;
+};
+
+struct Results {
+  LatencyRecorder from_schedule;
+  LatencyRecorder from_send;
+  int64_t ok = 0;
+  std::map<int, int64_t> errors;         // grpc status code -> count
+  absl::Time last_completion;
+};
+
+}  // namespace
+
+absl::Status RunLatency(const LoadOptions& options) {
+  if (options.rate <= 0) return absl::InvalidArgumentError("--rate must be > 0");
+  if (options.customers <= 0) return absl::InvalidArgumentError("--customers must be > 0");
+  const int threads = std::max(1, options.threads);
+  std::printf("latency: PlaceOrder at %.0f/s for %s (+%s warm-up) over %lld customers, %d "
+              "completion threads\n",
+              options.rate, absl::FormatDuration(options.duration).c_str(),
+              absl::FormatDuration(options.warmup).c_str(),
+              static_cast<long long>(options.customers), threads);
+  std::fflush(stdout);
+  const std::string load_before = LoadAverage();
+
+  // A few connections, used round robin, so one HTTP/2 connection's framing
+  // thread does not bound the rate.
+  std::vector<std::unique_ptr<v1::IngestService::Stub>> stubs;
+  for (int c = 0; c < threads; ++c) {
+    stubs.push_back(v1::IngestService::NewStub(NewChannel(options.target, 100 + c)));
+  }
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues;
+  for (int c = 0; c < threads; ++c) queues.push_back(std::make_unique<grpc::CompletionQueue>());
+
+  const int64_t warmup_calls = static_cast<int64_t>(options.rate * absl::ToDoubleSeconds(options.warmup));
+  const int64_t total_calls =
+      warmup_calls + static_cast<int64_t>(options.rate * absl::ToDoubleSeconds(options.duration));
+  // Bounds memory and the run time if the server stalls: beyond this many
+  // calls in flight the sender stops and the run is reported as saturated.
+  constexpr int64_t kMaxInFlight = 50'000;
+  std::atomic<int64_t> in_flight{0};
+
+  std::vector<Results> results(threads);
+  std::vector<std::thread> pollers;
+  for (int c = 0; c < threads; ++c) {
+    pollers.emplace_back([&, c] {
+      void* tag = nullptr;
+      bool ok = false;
+      Results& r = results[c];
+      while (queues[c]->Next(&tag, &ok)) {
+        std::unique_ptr<Call> call(static_cast<Call*>(tag));
+        const absl::Time now = absl::Now();
+        in_flight.fetch_sub(1, std::memory_order_relaxed);
+        if (!call->measured) continue;
+        r.last_completion = std::max(r.last_completion, now);
+        if (!call->status.ok()) {
+          ++r.errors[call->status.error_code()];
+          continue;
+        }
+        ++r.ok;
+        r.from_schedule.Add(now - call->scheduled);
+        r.from_send.Add(now - call->sent);
+      }
+    });
+  }
+
+  std::mt19937_64 rng(options.seed * 104729 + 3);
+  std::uniform_int_distribution<int64_t> customer(0, options.customers - 1);
+  std::uniform_int_distribution<int64_t> amount(500, 20000);
+  std::uniform_int_distribution<int> category(0, 19);
+  const absl::Duration interval = absl::Seconds(1) / options.rate;
+  const absl::Time start = absl::Now();
+  const absl::Time measure_start = start + interval * warmup_calls;
+  int64_t sent = 0;
+  bool saturated = false;
+  while (sent < total_calls) {
+    const absl::Time now = absl::Now();
+    // Send everything whose scheduled instant has come; sleeping per call
+    // would make the rate depend on timer slack.
+    while (sent < total_calls && start + interval * sent <= now) {
+      if (in_flight.load(std::memory_order_relaxed) >= kMaxInFlight) {
+        saturated = true;
+        break;
+      }
+      auto* call = new Call;
+      call->scheduled = start + interval * sent;
+      call->measured = sent >= warmup_calls;
+      PrepareContext(&call->context, options.key, absl::Seconds(30));
+      v1::PlaceOrderRequest request;
+      v1::OrderPlaced* order = request.mutable_event();
+      order->set_customer_id(absl::StrCat("cust-", customer(rng)));
+      order->set_order_id(absl::StrCat("lat-", options.seed, "-", sent));
+      *order->mutable_placed_at() = ToTimestamp(now);
+      order->set_amount(amount(rng));
+      order->add_categories(CategoryName(static_cast<engine::CategoryId>(category(rng))));
+      const int c = static_cast<int>(sent % threads);
+      in_flight.fetch_add(1, std::memory_order_relaxed);
+      call->sent = absl::Now();
+      call->reader = stubs[c]->PrepareAsyncPlaceOrder(&call->context, request, queues[c].get());
+      call->reader->StartCall();
+      call->reader->Finish(&call->response, &call->status, call);
+      ++sent;
+    }
+    if (saturated) break;
+    absl::SleepFor(absl::Microseconds(100));
+  }
+  const absl::Time send_end = absl::Now();
+  // Every call has a 30 s deadline, so this wait is bounded.
+  while (in_flight.load() > 0) absl::SleepFor(absl::Milliseconds(5));
+  for (auto& q : queues) q->Shutdown();
+  for (std::thread& t : pollers) t.join();
+
+  Results all;
+  for (Results& r : results) {
+    all.from_schedule.Merge(r.from_schedule);
+    all.from_send.Merge(r.from_send);
+    all.ok += r.ok;
+    for (const auto& [code, n] : r.errors) all.errors[code] += n;
+    all.last_completion = std::max(all.last_completion, r.last_completion);
+  }
+  int64_t errors = 0;
+  std::string error_text;
+  for (const auto& [code, n] : all.errors) {
+    errors += n;
+    absl::StrAppend(&error_text, error_text.empty() ? "" : " ", "code", code, "=", n);
+  }
+  const double window = absl::ToDoubleSeconds(std::max(send_end, all.last_completion) - measure_start);
+  const double achieved = window > 0 ? all.ok / window : 0;
+  const double send_lag_ms =
+      absl::ToDoubleMilliseconds(send_end - (start + interval * std::max<int64_t>(sent - 1, 0)));
+  LatencyRecorder& s = all.from_schedule;
+  std::printf(
+      "latency: %lld ok, %lld errors%s%s; achieved %.0f/s (target %.0f/s)%s\n"
+      "latency: scheduled-send -> response: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f "
+      "ms, max %.2f ms\n"
+      "latency: actual-send -> response:    p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+      static_cast<long long>(all.ok), static_cast<long long>(errors),
+      error_text.empty() ? "" : " ", error_text.c_str(), achieved, options.rate,
+      saturated ? " SATURATED (too many calls in flight; sender stopped)" : "",
+      s.QuantileMs(0.5), s.QuantileMs(0.9), s.QuantileMs(0.99), s.QuantileMs(0.999), s.MaxMs(),
+      all.from_send.QuantileMs(0.5), all.from_send.QuantileMs(0.9),
+      all.from_send.QuantileMs(0.99), all.from_send.MaxMs());
+  std::printf("%s\n", JsonLine()
+                          .Add("mode", "latency")
+                          .Add("customers", options.customers)
+                          .Add("target_rate", options.rate)
+                          .Add("achieved_rate", achieved)
+                          .Add("seconds", absl::ToDoubleSeconds(options.duration))
+                          .Add("ok", all.ok)
+                          .Add("errors", errors)
+                          .Add("error_codes", error_text)
+                          .Add("saturated", static_cast<int64_t>(saturated))
+                          .Add("p50_ms", s.QuantileMs(0.5))
+                          .Add("p90_ms", s.QuantileMs(0.9))
+                          .Add("p99_ms", s.QuantileMs(0.99))
+                          .Add("p999_ms", s.QuantileMs(0.999))
+                          .Add("max_ms", s.MaxMs())
+                          .Add("send_p99_ms", all.from_send.QuantileMs(0.99))
+                          .Add("sender_lag_ms", send_lag_ms)
+                          .Add("loadavg_before", load_before)
+                          .Add("loadavg_after", LoadAverage())
+                          .Line()
+                          .c_str());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+}  // namespace segmentd::load

@@ -1,0 +1,23 @@
+// Latency mode: open-loop unary PlaceOrder at a fixed rate; the latency of
+// each call is event-to-visible-membership, because the server commits the
+// new membership to Redis before it answers.
+#ifndef SEGMENTD_TESTS_LOAD_LATENCY_MODE_H_
+#define SEGMENTD_TESTS_LOAD_LATENCY_MODE_H_
+
+#include "absl/status/status.h"
+#include "tests/load/load_client.h"
+
+namespace segmentd::load {
+
+// Sends PlaceOrder calls for random customers of [0, options.customers) at
+// options.rate calls/s for options.warmup (not measured) then
+// options.duration, on a schedule fixed in advance (open loop: a slow
+// answer never delays the next send). Latency is measured from each call's
+// scheduled send instant to its answer, so client lag counts against the
+// server rather than hiding it. Prints p50/p90/p99/p99.9/max, the achieved
+// rate and errors, and one JSON line.
+absl::Status RunLatency(const LoadOptions& options);
+
+}  // namespace segmentd::load
+
+#endif  // SEGMENTD_TESTS_LOAD_LATENCY_MODE_H_

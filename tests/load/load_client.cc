@@ -1,0 +1,135 @@
+#include "tests/load/load_client.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+
+namespace segmentd::load {
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, int index) {
+  grpc::ChannelArguments args;
+  // Channels with different arguments never share a subchannel, so each
+  // index gets its own TCP connection.
+  args.SetInt("segmentd_load.channel_index", index);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+void PrepareContext(grpc::ClientContext* context, const std::string& key,
+                    absl::Duration timeout) {
+  context->AddMetadata("authorization", absl::StrCat("Bearer ", key));
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  const int64_t ms = absl::ToUnixMillis(t);
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+  ts.set_nanos(static_cast<int32_t>((ms - ts.seconds() * 1000) * 1'000'000));
+  return ts;
+}
+
+std::string CategoryName(engine::CategoryId id) { return absl::StrFormat("cat%02d", id); }
+
+engine::GeneratedCustomer SentPart(engine::GeneratedCustomer customer) {
+  for (engine::GeneratedOrder& order : customer.orders) {
+    order.cancelled = false;
+    order.refunded = 0;
+  }
+  customer.messages.clear();
+  customer.cart.reset();
+  customer.last_activity.reset();
+  return customer;
+}
+
+void AppendEvents(const engine::GeneratedCustomer& sent, std::vector<v1::Event>* events) {
+  v1::Event registered;
+  v1::CustomerRegistered* r = registered.mutable_customer_registered();
+  r->set_customer_id(sent.customer_id);
+  *r->mutable_registered_at() = ToTimestamp(sent.registered_at);
+  events->push_back(std::move(registered));
+  for (const engine::GeneratedOrder& order : sent.orders) {
+    v1::Event placed;
+    v1::OrderPlaced* o = placed.mutable_order_placed();
+    o->set_customer_id(sent.customer_id);
+    o->set_order_id(order.order_id);
+    *o->mutable_placed_at() = ToTimestamp(order.placed_at);
+    o->set_amount(order.amount);
+    for (engine::CategoryId c : order.categories) o->add_categories(CategoryName(c));
+    events->push_back(std::move(placed));
+  }
+}
+
+void LatencyRecorder::Add(absl::Duration latency) {
+  micros_.push_back(absl::ToInt64Microseconds(latency));
+  sorted_ = false;
+}
+
+void LatencyRecorder::Merge(const LatencyRecorder& other) {
+  micros_.insert(micros_.end(), other.micros_.begin(), other.micros_.end());
+  sorted_ = false;
+}
+
+double LatencyRecorder::QuantileMs(double q) {
+  if (micros_.empty()) return 0;
+  if (!sorted_) std::sort(micros_.begin(), micros_.end());
+  sorted_ = true;
+  // Nearest rank: the smallest value with at least q of the samples at or below it.
+  const size_t rank = static_cast<size_t>(std::ceil(q * micros_.size()));
+  const size_t i = rank == 0 ? 0 : std::min(rank - 1, micros_.size() - 1);
+  return micros_[i] / 1000.0;
+}
+
+double LatencyRecorder::MaxMs() { return QuantileMs(1.0); }
+
+void JsonLine::Key(const std::string& key) {
+  if (!body_.empty()) body_ += ",";
+  absl::StrAppend(&body_, "\"", key, "\":");
+}
+
+JsonLine& JsonLine::Add(const std::string& key, const std::string& value) {
+  Key(key);
+  std::string escaped;
+  for (char c : value) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    escaped += c;
+  }
+  absl::StrAppend(&body_, "\"", escaped, "\"");
+  return *this;
+}
+
+JsonLine& JsonLine::Add(const std::string& key, const char* value) {
+  return Add(key, std::string(value));
+}
+
+JsonLine& JsonLine::Add(const std::string& key, int64_t value) {
+  Key(key);
+  absl::StrAppend(&body_, value);
+  return *this;
+}
+
+JsonLine& JsonLine::Add(const std::string& key, double value) {
+  Key(key);
+  absl::StrAppend(&body_, absl::StrFormat("%.3f", value));
+  return *this;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  if (!(in >> a >> b >> c)) return "";
+  return absl::StrCat(a, " ", b, " ", c);
+}
+
+}  // namespace segmentd::load

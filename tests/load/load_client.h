@@ -1,0 +1,102 @@
+// Shared pieces of the segmentd load generator: run options, gRPC channel and
+// call contexts, the events sent for a generated customer, latency summaries
+// and the one-line JSON report.
+//
+// Thread-safety: free functions are thread-safe; LatencyRecorder is not (give
+// each thread its own and Merge them).
+#ifndef SEGMENTD_TESTS_LOAD_LOAD_CLIENT_H_
+#define SEGMENTD_TESTS_LOAD_LOAD_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "engine/generator.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "segmentd/v1/ingest.pb.h"
+
+namespace segmentd::load {
+
+// Everything a mode needs, copied from the flags by main().
+struct LoadOptions {
+  std::string target = "127.0.0.1:50051";
+  std::string key;           // bearer token (tenant admin key)
+  int64_t customers = 100'000;
+  int streams = 4;           // parallel BulkIngest streams
+  int batch = 1000;          // events per BulkIngest request, <= 1000
+  int window = 2;            // unacknowledged batches per stream
+  double rate = 10'000;      // latency mode: events/s
+  absl::Duration duration = absl::Seconds(10);  // latency mode, measured part
+  absl::Duration warmup = absl::Seconds(1);     // latency mode, not measured
+  int threads = 2;           // latency mode: completion threads
+  uint64_t seed = 1;
+  int verify_sample = 1000;  // bulk mode: customers compared with the engine
+};
+
+// Returns an insecure channel to `target`. Each call makes its own connection
+// (a distinct channel argument), so several channels spread HTTP/2 work.
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, int index = 0);
+
+// Adds `authorization: Bearer <key>` and a deadline `timeout` from now.
+void PrepareContext(grpc::ClientContext* context, const std::string& key,
+                    absl::Duration timeout);
+
+// Returns `status` as an absl::Status.
+absl::Status FromGrpc(const grpc::Status& status);
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t);
+
+// The category name sent for generator category `id` ("cat07").
+std::string CategoryName(engine::CategoryId id);
+
+// The part of a generated customer the bulk import sends: registration and
+// every order as placed (cancellations, refunds, messages, cart and activity
+// dropped), so BuildProfile(SentPart(c)) is exactly what the server was told.
+engine::GeneratedCustomer SentPart(engine::GeneratedCustomer customer);
+
+// Appends the events of SentPart(customer) (registration first, then orders)
+// to `events`.
+void AppendEvents(const engine::GeneratedCustomer& sent,
+                  std::vector<v1::Event>* events);
+
+// Collects latencies (in microseconds) and summarizes them.
+class LatencyRecorder {
+ public:
+  void Add(absl::Duration latency);
+  void Merge(const LatencyRecorder& other);
+  int64_t count() const { return static_cast<int64_t>(micros_.size()); }
+  // Returns the q-quantile (0 <= q <= 1) in milliseconds; sorts on first use.
+  double QuantileMs(double q);
+  double MaxMs();
+
+ private:
+  std::vector<int64_t> micros_;
+  bool sorted_ = false;
+};
+
+// Builds one JSON object line: Add fields in order, then Line().
+class JsonLine {
+ public:
+  JsonLine& Add(const std::string& key, const std::string& value);
+  JsonLine& Add(const std::string& key, const char* value);
+  JsonLine& Add(const std::string& key, int64_t value);
+  JsonLine& Add(const std::string& key, double value);
+  std::string Line() const { return "{" + body_ + "}"; }
+
+ private:
+  void Key(const std::string& key);
+  std::string body_;
+};
+
+// Returns the load averages from /proc/loadavg ("1.23 1.10 0.98"), or "".
+std::string LoadAverage();
+
+}  // namespace segmentd::load
+
+#endif  // SEGMENTD_TESTS_LOAD_LOAD_CLIENT_H_

@@ -1,0 +1,111 @@
+// segmentd_load: load generator for the issue 4 benchmarks (bulk import,
+// event-to-membership latency, config update). See docs/benchmarks.md and
+// scripts/bench.sh.
+//
+//   segmentd_load --mode=setup --operator_key_file=op.key --tenant=bench --key_file=bench.key
+//   segmentd_load --mode=bulk --key_file=bench.key --customers=100000 --streams=4 --batch=1000
+//   segmentd_load --mode=verify --key_file=bench.key --customers=100000
+//   segmentd_load --mode=latency --key_file=bench.key --customers=100000 --rate=10000 --duration=10s
+//   segmentd_load --mode=config --key_file=bench.key --customers=100000
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "tests/load/bulk_mode.h"
+#include "tests/load/config_mode.h"
+#include "tests/load/latency_mode.h"
+#include "tests/load/load_client.h"
+#include "tests/load/setup_mode.h"
+#include "tests/load/verify_mode.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "segmentd host:port");
+ABSL_FLAG(std::string, key_file, "", "file with an API key of the tenant (admin scope)");
+ABSL_FLAG(std::string, mode, "bulk", "setup | bulk | verify | latency | config");
+ABSL_FLAG(int64_t, customers, 100000, "customers of the generated population");
+ABSL_FLAG(int32_t, streams, 4, "bulk: parallel BulkIngest streams");
+ABSL_FLAG(int32_t, batch, 1000, "bulk: events per request (<= 1000)");
+ABSL_FLAG(int32_t, window, 2, "bulk: unacknowledged requests per stream");
+ABSL_FLAG(int32_t, verify_sample, 1000,
+          "bulk: customers compared with the engine after the import (0: none)");
+ABSL_FLAG(double, rate, 10000, "latency: PlaceOrder calls per second");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "latency: measured duration");
+ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "latency: unmeasured lead-in at the rate");
+ABSL_FLAG(int32_t, threads, 2, "latency: client connections and completion threads");
+ABSL_FLAG(uint64_t, seed, 1, "generator seed");
+ABSL_FLAG(std::string, operator_key_file, "", "setup: the segmentd operator key file");
+ABSL_FLAG(std::string, tenant, "bench", "setup: tenant to create");
+
+namespace {
+
+// Returns the first line of `path`, trimmed, or "" when unreadable.
+std::string ReadKey(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return std::string(absl::StripAsciiWhitespace(line));
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "segmentd_load: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("segmentd_load --mode=setup|bulk|verify|latency|config ...");
+  absl::ParseCommandLine(argc, argv);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+
+  segmentd::load::LoadOptions options;
+  options.target = absl::GetFlag(FLAGS_target);
+  if (mode == "setup") {
+    const std::string token = ReadKey(absl::GetFlag(FLAGS_operator_key_file));
+    if (token.empty()) return Fail(absl::InvalidArgumentError("--operator_key_file: empty"));
+    if (absl::GetFlag(FLAGS_key_file).empty()) {
+      return Fail(absl::InvalidArgumentError("--key_file: required"));
+    }
+    absl::Status s = segmentd::load::RunSetup(options.target, token, absl::GetFlag(FLAGS_tenant),
+                                              absl::GetFlag(FLAGS_key_file));
+    return s.ok() ? 0 : Fail(s);
+  }
+
+  options.key = ReadKey(absl::GetFlag(FLAGS_key_file));
+  if (options.key.empty()) return Fail(absl::InvalidArgumentError("--key_file: empty or unreadable"));
+  options.customers = absl::GetFlag(FLAGS_customers);
+  options.streams = absl::GetFlag(FLAGS_streams);
+  options.batch = absl::GetFlag(FLAGS_batch);
+  options.window = absl::GetFlag(FLAGS_window);
+  options.verify_sample = absl::GetFlag(FLAGS_verify_sample);
+  options.rate = absl::GetFlag(FLAGS_rate);
+  options.duration = absl::GetFlag(FLAGS_duration);
+  options.warmup = absl::GetFlag(FLAGS_warmup);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  options.seed = absl::GetFlag(FLAGS_seed);
+
+  absl::Status status;
+  if (mode == "bulk") {
+    status = segmentd::load::RunBulk(options);
+    if (status.ok() && options.verify_sample > 0) {
+      // The StatisticsMover publishes new cut-offs every 500 ms; give it a
+      // few passes so the server's statistics cover the whole import.
+      absl::SleepFor(absl::Seconds(2));
+      status = segmentd::load::RunVerify(options);
+    }
+  } else if (mode == "verify") {
+    status = segmentd::load::RunVerify(options);
+  } else if (mode == "latency") {
+    status = segmentd::load::RunLatency(options);
+  } else if (mode == "config") {
+    status = segmentd::load::RunConfig(options);
+  } else {
+    status = absl::InvalidArgumentError(absl::StrCat("--mode: unknown mode ", mode));
+  }
+  return status.ok() ? 0 : Fail(status);
+}

@@ -1,0 +1,50 @@
+#include "tests/load/setup_mode.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "segmentd/v1/admin.grpc.pb.h"
+#include "tests/load/load_client.h"
+
+namespace segmentd::load {
+
+absl::Status RunSetup(const std::string& target, const std::string& operator_token,
+                      const std::string& tenant, const std::string& key_file) {
+  std::unique_ptr<v1::AdminService::Stub> stub = v1::AdminService::NewStub(NewChannel(target));
+  {
+    v1::CreateTenantRequest request;
+    request.set_tenant_id(tenant);
+    request.set_display_name("segmentd_load benchmark");
+    v1::CreateTenantResponse response;
+    grpc::ClientContext context;
+    PrepareContext(&context, operator_token, absl::Seconds(30));
+    const grpc::Status status = stub->CreateTenant(&context, request, &response);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+      return FromGrpc(status);
+    }
+  }
+  v1::CreateApiKeyRequest request;
+  request.set_tenant_id(tenant);
+  request.set_name("segmentd_load");
+  request.add_scopes(v1::SCOPE_ADMIN);
+  v1::CreateApiKeyResponse response;
+  grpc::ClientContext context;
+  PrepareContext(&context, operator_token, absl::Seconds(30));
+  const grpc::Status status = stub->CreateApiKey(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+
+  const int fd = open(key_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", key_file));
+  const std::string line = response.secret() + "\n";
+  const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  close(fd);
+  if (!written) return absl::InternalError(absl::StrCat("cannot write ", key_file));
+  std::printf("setup: tenant %s, admin key %s written to %s\n", tenant.c_str(),
+              response.key().key_id().c_str(), key_file.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace segmentd::load
