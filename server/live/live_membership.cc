@@ -20,6 +20,20 @@ absl::StatusOr<engine::Profile> DecodeStored(const store::CustomerState& state) 
   return profile;
 }
 
+// Returns true when the snapshot's dictionary names every category the
+// classification mentions. A category interned by another replica after the
+// snapshot was loaded is not named yet; writing it would store a wrong name.
+bool NamesAll(const TenantSnapshot& snapshot, const engine::Classification& c) {
+  const size_t known = snapshot.category_names->size();
+  for (engine::CategoryId id : c.categories) {
+    if (id >= known) return false;
+  }
+  for (engine::CategoryId id : c.cart_categories) {
+    if (id >= known) return false;
+  }
+  return true;
+}
+
 CustomerMembership StoredOf(const store::CustomerState& state, const TenantSnapshot& snapshot) {
   CustomerMembership out;
   out.found = state.version > 0;
@@ -98,6 +112,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
 
     std::vector<store::CustomerWrite> writes;
     std::vector<size_t> written;  // customer index of each write
+    std::vector<size_t> retry;    // customer indexes to try again
     engine::Classification classification;
     for (size_t k = 0; k < pending.size(); ++k) {
       const size_t i = pending[k];
@@ -123,6 +138,10 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       }
       profile->Fold(horizon);
       ctx.classifier->Classify(profile->view(), now, &classification);
+      if (!NamesAll(ctx, classification)) {
+        retry.push_back(i);  // the next attempt reloads the dictionary
+        continue;
+      }
       writes.push_back(MakeWrite(ctx, customers[i].customer_id, state.version,
                                  state.version > 0 ? &stored : nullptr, *profile, classification,
                                  store::ChangeCause::kEvent, now));
@@ -131,8 +150,8 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       outcome.after.membership = MembershipOf(classification);
       outcome.after.category_names = ctx.category_names;
     }
-    pending.clear();
-    if (writes.empty()) break;
+    pending = std::move(retry);
+    if (writes.empty()) continue;
     absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
     if (!committed.ok()) return committed.status();
     for (size_t w = 0; w < writes.size(); ++w) {
@@ -161,12 +180,17 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
 
     std::vector<store::CustomerWrite> writes;
     std::vector<bool> membership_moved;
+    std::vector<std::string> retry;
     engine::Classification classification;
     for (const store::CustomerState& state : *states) {
       if (state.version == 0) continue;
       absl::StatusOr<engine::Profile> profile = DecodeStored(state);
       if (!profile.ok()) return profile.status();
       ctx.classifier->Classify(profile->view(), now, &classification);
+      if (!NamesAll(ctx, classification)) {
+        retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
+        continue;
+      }
       absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
       const StoredMembership after = MembershipOf(classification);
       // Only the segments count as a move; a new next-change instant or index
@@ -192,8 +216,8 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
       writes.push_back(std::move(write));
       membership_moved.push_back(moved);
     }
-    pending.clear();
-    if (writes.empty()) break;
+    pending = std::move(retry);
+    if (writes.empty()) continue;
     absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
     if (!committed.ok()) return committed.status();
     for (size_t w = 0; w < writes.size(); ++w) {

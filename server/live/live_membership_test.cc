@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -153,6 +154,43 @@ TEST_F(LiveMembershipTest, TenantsAreSeparate) {
       live_->Classify("globex", {"c1"}, kT0, false);
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE((*other)[0].found);
+}
+
+// A category interned by another replica after this one loaded its snapshot is
+// still written under its real name.
+TEST_F(LiveMembershipTest, CategoriesInternedElsewhereAreNamedCorrectly) {
+  TenantContexts::Options stale;
+  stale.max_age = absl::Hours(1000);  // never refreshed by age
+  TenantContexts mine(&store_, stale);
+  LiveMembership::Options options;
+  options.now = [] { return kT0; };
+  LiveMembership me(&store_, &mine, options);
+  ASSERT_TRUE(mine.Get("acme").ok());  // snapshot with an empty dictionary
+
+  // The other replica interns "hats" and records two orders with it.
+  absl::StatusOr<std::vector<engine::CategoryId>> ids =
+      contexts_->InternCategories("acme", {"hats"});
+  ASSERT_TRUE(ids.ok());
+  auto with_hats = [&](std::string id) -> ProfileMutation {
+    return [id = std::move(id), hats = *ids](engine::Profile* p) {
+      engine::OrderPlaced order;
+      order.order_id = id;
+      order.placed_at = kT0;
+      order.amount = 100;
+      order.categories = hats;
+      return p->PlaceOrder(order);
+    };
+  };
+  ASSERT_TRUE(live_->Apply("acme", {CustomerEvents{"c1", {with_hats("o1")}}}).ok());
+
+  // This replica writes the customer next (its second hats order).
+  ASSERT_TRUE(me.Apply("acme", {CustomerEvents{"c1", {with_hats("o2")}}}).ok());
+  const store::CustomerState state = (*store_.Read("acme", {"c1"}))[0];
+  EXPECT_NE(std::find(state.segments.begin(), state.segments.end(), "category:hats"),
+            state.segments.end());
+  for (const std::string& segment : state.segments) {
+    EXPECT_EQ(segment.find("category:#"), std::string::npos) << segment;
+  }
 }
 
 // Two writers (as two segmentd processes would be) racing on one customer:
