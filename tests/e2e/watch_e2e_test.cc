@@ -2,6 +2,7 @@
 // redis-server, over gRPC. Changes caused by events, a segment filter,
 // resuming from a position, and a time-driven transition seen without any
 // new event.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -337,6 +338,60 @@ TEST_F(WatchE2eTest, TimeDrivenTransitionArrivesWithoutAnyEvent) {
   v1::Membership after = Classify("tina");
   EXPECT_THAT(std::vector<std::string>(after.segments().begin(), after.segments().end()),
               Not(Contains("NEW_CUSTOMER")));
+}
+
+// A statistics move, seen through Watch with no event of the moved customer:
+// the VIP cut-off rises when bigger buyers arrive, and the former VIP leaves
+// with cause STATISTICS.
+TEST_F(WatchE2eTest, StatisticsMoveArrivesWithoutAnEventOfTheCustomer) {
+  const absl::Time now = absl::Now();
+  std::vector<v1::Event> events;
+  auto buyer = [&](const std::string& customer, int orders) {
+    for (int i = 0; i < orders; ++i) {
+      events.push_back(Order(customer, absl::StrCat(customer, "-", i),
+                             now - absl::Hours(24 * (i + 1)), 1000));
+    }
+  };
+  for (int i = 1; i <= 9; ++i) buyer(absl::StrCat("c", i), 2);
+  buyer("top", 5);
+  Ingest(events);
+  // 10 buyers: the top 10% is one place, held by "top" (5 orders).
+  auto vip_of = [&](const std::string& customer) {
+    auto ctx = NewContext(keys_.read);
+    v1::ClassifyCustomerRequest request;
+    request.set_customer_id(customer);
+    v1::ClassifyCustomerResponse response;
+    EXPECT_TRUE(classify_->ClassifyCustomer(ctx.get(), request, &response).ok());
+    const auto& segments = response.classification().membership().segments();
+    return std::find(segments.begin(), segments.end(), "VIP") != segments.end();
+  };
+  ASSERT_TRUE(testing::PollUntil([&] { return vip_of("top"); }, absl::Seconds(10)))
+      << "top never became VIP";
+
+  // Two bigger buyers: 12 buyers, ceil(1.2) = 2 places, cut-off 8 orders.
+  events.clear();
+  buyer("bigger", 8);
+  buyer("biggest", 9);
+  Ingest(events);
+
+  std::vector<v1::MembershipChange> changes;
+  ASSERT_TRUE(testing::PollUntil(
+      [&] {
+        changes = ReadChanges("0-0", 1, {"VIP"}, absl::Seconds(1));
+        for (const v1::MembershipChange& c : changes) {
+          if (c.customer_id() == "top" && c.kind() == v1::CHANGE_KIND_LEFT) return true;
+        }
+        return false;
+      },
+      absl::Seconds(10)))
+      << "top never left VIP";
+  for (const v1::MembershipChange& c : changes) {
+    if (c.customer_id() == "top" && c.kind() == v1::CHANGE_KIND_LEFT) {
+      EXPECT_EQ(c.cause(), v1::CHANGE_CAUSE_STATISTICS) << c.DebugString();
+    }
+  }
+  EXPECT_FALSE(vip_of("top"));
+  EXPECT_TRUE(vip_of("biggest"));
 }
 
 }  // namespace
