@@ -61,7 +61,15 @@ absl::Status RunVerify(const LoadOptions& options) {
   // store AOV); only the sample's profiles are kept.
   engine::GeneratorOptions generator;
   generator.seed = options.seed;
-  engine::StatsBuilder stats(config, as_of);
+  // The server computes store AOV over whole UTC days, the last L days up to
+  // and including today (docs/live.md); the engine's window is (t - L days,
+  // t]. Evaluating the statistics at the last millisecond of today makes the
+  // two windows the same days. The other statistics are lifetime figures, the
+  // same at any instant after the last generated event.
+  const absl::Time end_of_today =
+      absl::FromUnixSeconds((absl::ToUnixSeconds(as_of) / 86400 + 1) * 86400) -
+      absl::Milliseconds(1);
+  engine::StatsBuilder stats(config, end_of_today);
   std::map<int64_t, engine::Profile> profiles;
   for (int64_t i = 0; i < options.customers; ++i) {
     absl::StatusOr<engine::Profile> p =

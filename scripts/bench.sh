@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Issue 4 benchmarks: builds -c opt segmentd and the load generator, starts a
+# private redis-server (unix socket, AOF everysec) and segmentd on loopback,
+# creates a tenant with an admin key, and runs bulk import (+ end-state check),
+# event-to-membership latency and config update. Prints every result, the CPU
+# each process used during each mode, and memory; stops everything on exit.
+#
+#   bash scripts/bench.sh                          # 100k customers, a few minutes
+#   BENCH_CUSTOMERS=1000000 bash scripts/bench.sh  # DESIGN.md's standard size
+#
+# Environment (defaults in brackets):
+#   BENCH_CUSTOMERS [100000]  generated customers (about 4.6 orders each)
+#   BENCH_STREAMS [4]         parallel BulkIngest streams
+#   BENCH_BATCH [1000]        events per BulkIngest request
+#   BENCH_RATE [10000]        PlaceOrder calls/s in the latency run
+#   BENCH_DURATION [10s]      measured length of the latency run
+#   BENCH_MODES ["bulk latency config"]  which runs, in order (bulk first:
+#                             the others need the loaded tenant)
+#   BENCH_OUT [unset]         file to append the JSON result lines to
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+CUSTOMERS="${BENCH_CUSTOMERS:-100000}"
+STREAMS="${BENCH_STREAMS:-4}"
+BATCH="${BENCH_BATCH:-1000}"
+RATE="${BENCH_RATE:-10000}"
+DURATION="${BENCH_DURATION:-10s}"
+MODES="${BENCH_MODES:-bulk latency config}"
+
+scripts/install-deps.sh
+bazel build -c opt //server:segmentd //tests/load:segmentd_load
+
+# A short private directory: unix socket paths are limited to 107 bytes.
+DIR="$(mktemp -d /tmp/sdbench.XXXXXX)"
+# Copies, so a concurrent build cannot swap a binary mid-run.
+cp bazel-bin/server/segmentd bazel-bin/tests/load/segmentd_load "$DIR/"
+LOAD="$DIR/segmentd_load"
+redis_pid=""
+segmentd_pid=""
+cleanup() {
+  for pid in $segmentd_pid $redis_pid; do
+    kill -TERM "$pid" 2>/dev/null || true
+    # Bounded wait for a clean exit, then SIGKILL.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
+
+redis-server --port 0 --bind 127.0.0.1 --unixsocket "$DIR/r.sock" --unixsocketperm 700 \
+  --dir "$DIR" --appendonly yes --appendfsync everysec --save "" >"$DIR/redis.log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 100); do
+  redis-cli -s "$DIR/r.sock" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+redis-cli -s "$DIR/r.sock" ping >/dev/null || { echo "bench: redis did not start" >&2; exit 1; }
+
+"$DIR/segmentd" --listen=127.0.0.1:0 --redis="unix:$DIR/r.sock" \
+  --operator_key_file="$DIR/operator.key" >"$DIR/segmentd.log" 2>&1 &
+segmentd_pid=$!
+port=""
+for _ in $(seq 300); do
+  port="$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$DIR/segmentd.log" | head -1)"
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "bench: segmentd did not start:" >&2; cat "$DIR/segmentd.log" >&2; exit 1; }
+TARGET="127.0.0.1:$port"
+"$LOAD" --mode=setup --target="$TARGET" --operator_key_file="$DIR/operator.key" \
+  --tenant=bench --key_file="$DIR/bench.key"
+
+HZ="$(getconf CLK_TCK)"
+# CPU ticks (user + system) a process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+json_lines=()
+
+# Runs one mode of the load generator and reports the CPU each process used
+# during it (in cores: CPU seconds / wall seconds).
+run_mode() {
+  local name="$1"; shift
+  local r0 s0 t0 r1 s1 t1 out
+  echo
+  echo "=== $name  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  r0=$(ticks "$redis_pid"); s0=$(ticks "$segmentd_pid"); t0=$(date +%s.%N)
+  out="$DIR/$name.out"
+  TIMEFORMAT="bench: $name: segmentd_load used %U s user + %S s system over %R s"
+  local rc=0
+  time "$LOAD" --target="$TARGET" --key_file="$DIR/bench.key" --customers="$CUSTOMERS" "$@" \
+    | tee "$out" || rc=$?
+  [ "$rc" -eq 0 ] || echo "bench: $name FAILED (exit $rc)"
+  r1=$(ticks "$redis_pid"); s1=$(ticks "$segmentd_pid"); t1=$(date +%s.%N)
+  awk -v r="$((r1 - r0))" -v s="$((s1 - s0))" -v hz="$HZ" -v w="$(echo "$t1 - $t0" | bc)" \
+    -v n="$name" 'BEGIN { printf "bench: %s: wall %.1f s; redis-server %.1f CPU s (%.2f cores), segmentd %.1f CPU s (%.2f cores)\n", n, w, r/hz, r/hz/w, s/hz, s/hz/w }'
+  while IFS= read -r line; do json_lines+=("$line"); done < <(grep '^{' "$out" || true)
+}
+
+memory() {
+  local used rss
+  used=$(redis-cli -s "$DIR/r.sock" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p' | tr -d '\r')
+  rss=$(awk '/VmRSS/ {print $2 * 1024}' "/proc/$segmentd_pid/status")
+  echo "bench: memory: redis used_memory $used bytes ($((used / CUSTOMERS)) per customer), segmentd RSS $rss bytes ($((rss / CUSTOMERS)) per customer)"
+  echo "bench: redis keys: $(redis-cli -s "$DIR/r.sock" dbsize)"
+}
+
+for mode in $MODES; do
+  case "$mode" in
+    bulk) run_mode bulk --mode=bulk --streams="$STREAMS" --batch="$BATCH"; memory ;;
+    latency) run_mode latency --mode=latency --rate="$RATE" --duration="$DURATION" ;;
+    config) run_mode config --mode=config ;;
+    *) echo "bench: unknown mode $mode" >&2; exit 2 ;;
+  esac
+done
+
+echo
+echo "=== results (JSON, one line per run; $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores)"
+printf '%s\n' "${json_lines[@]}"
+if [ -n "${BENCH_OUT:-}" ]; then printf '%s\n' "${json_lines[@]}" >>"$BENCH_OUT"; fi
