@@ -1,0 +1,219 @@
+#include "server/targeting/voucher_store.h"
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "server/field_error.h"
+#include "store/redis/redis_reply.h"
+#include "store/redis/redis_script.h"
+
+namespace segmentd::targeting {
+namespace {
+
+using store::redis::ErrorReplyAsStatus;
+using store::redis::RedisReply;
+using store::redis::RedisScript;
+
+std::string HashKey(absl::string_view t) { return absl::StrCat("sd:{", t, "}:vouchers"); }
+std::string IdsKey(absl::string_view t) { return absl::StrCat("sd:{", t, "}:voucherids"); }
+std::string VersionKey(absl::string_view t) { return absl::StrCat("sd:{", t, "}:vouchersv"); }
+
+// Tenant ids become part of key names: only [a-z0-9_-]{1,63}.
+absl::Status ValidateTenant(absl::string_view tenant) {
+  bool ok = !tenant.empty() && tenant.size() <= 63;
+  for (char c : tenant) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+  }
+  return ok ? absl::OkStatus() : absl::InvalidArgumentError("tenant: not a valid tenant id");
+}
+
+absl::Status Unexpected(const RedisReply& reply, absl::string_view what) {
+  return absl::InternalError(absl::StrCat("unexpected reply to ", what, ": ", reply.DebugString()));
+}
+
+// KEYS[1] hash, [2] id zset, [3] version; ARGV[1] id, [2] bytes, [3] max.
+// Returns 1 when stored, 0 when the tenant is full.
+const RedisScript& PutScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and
+       redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+      return 0
+    end
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+    redis.call('ZADD', KEYS[2], 0, ARGV[1])
+    redis.call('INCR', KEYS[3])
+    return 1
+  )lua");
+  return *script;
+}
+
+// KEYS as PutScript; ARGV[1] id. Returns 1 when deleted, 0 when absent.
+const RedisScript& DeleteScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+    redis.call('ZREM', KEYS[2], ARGV[1])
+    redis.call('INCR', KEYS[3])
+    return 1
+  )lua");
+  return *script;
+}
+
+absl::StatusOr<v1::VoucherTarget> ParseTarget(const std::string& bytes,
+                                              absl::string_view voucher_id) {
+  v1::VoucherTarget target;
+  if (!target.ParseFromString(bytes)) {
+    return absl::DataLossError(
+        absl::StrCat("stored voucher target \"", voucher_id, "\" does not parse"));
+  }
+  return target;
+}
+
+}  // namespace
+
+absl::Status ValidateVoucherId(absl::string_view voucher_id, absl::string_view field) {
+  if (voucher_id.empty() || voucher_id.size() > kMaxVoucherIdBytes) {
+    return FieldError(field, absl::StrCat("must be 1-", kMaxVoucherIdBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+VoucherStore::VoucherStore(store::redis::RedisClient* client, Options options)
+    : client_(client), options_(options) {}
+
+absl::Status VoucherStore::Put(absl::string_view tenant, const v1::VoucherTarget& target) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateVoucherId(target.voucher_id(), "voucher_id"); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Eval(
+      PutScript(), {HashKey(tenant), IdsKey(tenant), VersionKey(tenant)},
+      {target.voucher_id(), target.SerializeAsString(), absl::StrCat(options_.max_vouchers)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, "put script");
+  if (reply->integer() == 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the tenant already has ", options_.max_vouchers,
+                     " voucher targets (the most allowed); delete one first"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::VoucherTarget> VoucherStore::Get(absl::string_view tenant,
+                                                    absl::string_view voucher_id) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateVoucherId(voucher_id, "voucher_id"); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Command({"HGET", HashKey(tenant), std::string(voucher_id)}));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) {
+    return absl::NotFoundError(absl::StrCat("voucher_id: no target registered under \"",
+                                            voucher_id, "\""));
+  }
+  if (!reply->is_string()) return Unexpected(*reply, "HGET");
+  return ParseTarget(reply->str(), voucher_id);
+}
+
+absl::Status VoucherStore::Delete(absl::string_view tenant, absl::string_view voucher_id) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateVoucherId(voucher_id, "voucher_id"); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Eval(DeleteScript(), {HashKey(tenant), IdsKey(tenant), VersionKey(tenant)},
+                    {std::string(voucher_id)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, "delete script");
+  if (reply->integer() == 0) {
+    return absl::NotFoundError(absl::StrCat("voucher_id: no target registered under \"",
+                                            voucher_id, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> VoucherStore::IdsAfter(absl::string_view tenant,
+                                                                absl::string_view after,
+                                                                int limit) {
+  const std::string from = after.empty() ? "-" : absl::StrCat("(", after);
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(
+      {"ZRANGEBYLEX", IdsKey(tenant), from, "+", "LIMIT", "0", absl::StrCat(limit)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array()) return Unexpected(*reply, "ZRANGEBYLEX");
+  std::vector<std::string> ids;
+  for (const RedisReply& id : reply->elements()) ids.push_back(id.str());
+  return ids;
+}
+
+absl::StatusOr<std::vector<v1::VoucherTarget>> VoucherStore::ReadTargets(
+    absl::string_view tenant, const std::vector<std::string>& ids) {
+  std::vector<v1::VoucherTarget> targets;
+  if (ids.empty()) return targets;
+  std::vector<std::string> hmget = {"HMGET", HashKey(tenant)};
+  hmget.insert(hmget.end(), ids.begin(), ids.end());
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(hmget));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != ids.size()) {
+    return Unexpected(*reply, "HMGET");
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const RedisReply& value = reply->elements()[i];
+    if (value.is_nil()) continue;  // Deleted between the two commands.
+    absl::StatusOr<v1::VoucherTarget> target = ParseTarget(value.str(), ids[i]);
+    if (!target.ok()) return target.status();
+    targets.push_back(*std::move(target));
+  }
+  return targets;
+}
+
+absl::StatusOr<VoucherPage> VoucherStore::List(absl::string_view tenant, int page_size,
+                                               absl::string_view page_token) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  std::string after;
+  if (!page_token.empty() && (!absl::WebSafeBase64Unescape(page_token, &after) ||
+                              after.empty() || after.size() > kMaxVoucherIdBytes)) {
+    return FieldError("page_token", "not a token ListVoucherTargets returned");
+  }
+  absl::StatusOr<std::vector<std::string>> ids = IdsAfter(tenant, after, page_size + 1);
+  if (!ids.ok()) return ids.status();
+  VoucherPage page;
+  const bool more = static_cast<int>(ids->size()) > page_size;
+  if (more) ids->resize(page_size);
+  absl::StatusOr<std::vector<v1::VoucherTarget>> targets = ReadTargets(tenant, *ids);
+  if (!targets.ok()) return targets.status();
+  page.targets = *std::move(targets);
+  if (more && !ids->empty()) page.next_page_token = absl::WebSafeBase64Escape(ids->back());
+  return page;
+}
+
+absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> VoucherStore::All(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> version =
+      ErrorReplyAsStatus(client_->Command({"GET", VersionKey(tenant)}));
+  if (!version.ok()) return version.status();
+  const std::string v = version->is_nil() ? "0" : version->str();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(tenant);
+    if (it != cache_.end() && it->second.version == v) return it->second.targets;
+  }
+  // Read the version again after the ids: if it moved meanwhile, the result is
+  // still served (it is at least as new as `v`) but not cached under `v`.
+  auto all = std::make_shared<std::vector<v1::VoucherTarget>>();
+  std::string after;
+  while (true) {
+    absl::StatusOr<std::vector<std::string>> ids = IdsAfter(tenant, after, options_.read_page);
+    if (!ids.ok()) return ids.status();
+    absl::StatusOr<std::vector<v1::VoucherTarget>> targets = ReadTargets(tenant, *ids);
+    if (!targets.ok()) return targets.status();
+    for (v1::VoucherTarget& t : *targets) all->push_back(std::move(t));
+    if (static_cast<int>(ids->size()) < options_.read_page) break;
+    after = ids->back();
+  }
+  absl::StatusOr<RedisReply> again =
+      ErrorReplyAsStatus(client_->Command({"GET", VersionKey(tenant)}));
+  if (!again.ok()) return again.status();
+  if ((again->is_nil() ? "0" : again->str()) == v) {
+    absl::MutexLock lock(&mu_);
+    cache_[tenant] = Cached{v, all};
+  }
+  return std::shared_ptr<const std::vector<v1::VoucherTarget>>(std::move(all));
+}
+
+}  // namespace segmentd::targeting

@@ -1,0 +1,98 @@
+#ifndef SEGMENTD_SERVER_TARGETING_VOUCHER_STORE_H_
+#define SEGMENTD_SERVER_TARGETING_VOUCHER_STORE_H_
+
+// VoucherStore: the registered voucher targets of each tenant, in Redis.
+//
+// Keys (docs/redis-keys.md), per tenant t:
+//   sd:{t}:vouchers   hash  voucher id -> serialized segmentd.v1.VoucherTarget
+//   sd:{t}:voucherids zset  every voucher id, score 0 (lexicographic paging)
+//   sd:{t}:vouchersv  string  bumped by every put and delete (cache check)
+// Put and Delete are one Lua script each (hash, index and version change
+// together). Every command touches O(1) or O(page) entries.
+//
+// Values are stored as given: the caller validates targets first. Voucher ids
+// are 1-128 bytes (any bytes). A tenant holds at most `max_vouchers` targets.
+//
+// Thread-safe; the client must outlive the store. Errors: UNAVAILABLE when
+// Redis cannot be reached, DATA_LOSS for stored bytes that do not parse,
+// NOT_FOUND for an unknown voucher id, INVALID_ARGUMENT for bad input.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "segmentd/v1/targeting.pb.h"
+#include "store/redis/redis_client.h"
+
+namespace segmentd::targeting {
+
+inline constexpr size_t kMaxVoucherIdBytes = 128;
+
+// Returns INVALID_ARGUMENT naming `field` unless `voucher_id` is 1-128 bytes.
+absl::Status ValidateVoucherId(absl::string_view voucher_id, absl::string_view field);
+
+// One page of ListVoucherTargets.
+struct VoucherPage {
+  std::vector<v1::VoucherTarget> targets;
+  // Empty on the last page.
+  std::string next_page_token;
+};
+
+class VoucherStore {
+ public:
+  struct Options {
+    // Most registered targets per tenant; a Put of a new id beyond it is
+    // RESOURCE_EXHAUSTED. Default: 10,000.
+    int64_t max_vouchers = 10'000;
+    // Ids read per command when reading every target. Default: 500.
+    int read_page = 500;
+  };
+
+  VoucherStore(store::redis::RedisClient* client, Options options);
+
+  // Stores `target` under target.voucher_id(), replacing any previous one.
+  absl::Status Put(absl::string_view tenant, const v1::VoucherTarget& target);
+  // Returns the target of `voucher_id`, or NOT_FOUND.
+  absl::StatusOr<v1::VoucherTarget> Get(absl::string_view tenant, absl::string_view voucher_id);
+  // Removes `voucher_id`; NOT_FOUND when it was not registered.
+  absl::Status Delete(absl::string_view tenant, absl::string_view voucher_id);
+  // Returns up to `page_size` targets in voucher-id order after `page_token`
+  // ("" = from the first); INVALID_ARGUMENT naming "page_token" for a token
+  // List did not return.
+  absl::StatusOr<VoucherPage> List(absl::string_view tenant, int page_size,
+                                   absl::string_view page_token);
+  // Returns every target of the tenant, in voucher-id order. Cached per
+  // tenant: one GET of the version when nothing changed since the last call.
+  absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> All(
+      absl::string_view tenant);
+
+ private:
+  struct Cached {
+    std::string version;
+    std::shared_ptr<const std::vector<v1::VoucherTarget>> targets;
+  };
+
+  // Reads the targets of `ids` (missing ones skipped).
+  absl::StatusOr<std::vector<v1::VoucherTarget>> ReadTargets(absl::string_view tenant,
+                                                             const std::vector<std::string>& ids);
+  // Returns up to `limit` ids after `after` ("" = from the first).
+  absl::StatusOr<std::vector<std::string>> IdsAfter(absl::string_view tenant,
+                                                    absl::string_view after, int limit);
+
+  store::redis::RedisClient* const client_;
+  const Options options_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Cached> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace segmentd::targeting
+
+#endif  // SEGMENTD_SERVER_TARGETING_VOUCHER_STORE_H_

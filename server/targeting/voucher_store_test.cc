@@ -1,0 +1,120 @@
+#include "server/targeting/voucher_store.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/field_error.h"
+#include "store/redis/redis_address.h"
+#include "testing/redis_server.h"
+
+namespace segmentd::targeting {
+namespace {
+
+using ::segmentd::testing::RedisServer;
+
+class VoucherStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    store::redis::RedisClient::Options options;
+    absl::StatusOr<store::redis::RedisAddress> address =
+        store::redis::RedisAddress::Parse(redis_->unix_address());
+    ASSERT_TRUE(address.ok()) << address.status();
+    options.address = *address;
+    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
+        store::redis::RedisClient::Create(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = *std::move(client);
+    VoucherStore::Options store_options;
+    store_options.max_vouchers = 50;
+    store_options.read_page = 7;
+    store_ = std::make_unique<VoucherStore>(client_.get(), store_options);
+  }
+
+  static v1::VoucherTarget Target(const std::string& id, const std::string& segment) {
+    v1::VoucherTarget t;
+    t.set_voucher_id(id);
+    t.mutable_expression()->set_segment(segment);
+    return t;
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<store::redis::RedisClient> client_;
+  std::unique_ptr<VoucherStore> store_;
+};
+
+TEST_F(VoucherStoreTest, PutGetDelete) {
+  const std::string odd_id = std::string("a}:b\n\0c", 7);
+  ASSERT_TRUE(store_->Put("acme", Target(odd_id, "VIP")).ok());
+  absl::StatusOr<v1::VoucherTarget> got = store_->Get("acme", odd_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->expression().segment(), "VIP");
+  ASSERT_TRUE(store_->Put("acme", Target(odd_id, "LAPSED")).ok());
+  EXPECT_EQ(store_->Get("acme", odd_id)->expression().segment(), "LAPSED");
+  EXPECT_EQ(store_->Get("other", odd_id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->Delete("acme", odd_id).ok());
+  EXPECT_EQ(store_->Delete("acme", odd_id).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("acme", odd_id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(FieldOf(store_->Put("acme", Target(std::string(129, 'x'), "VIP"))), "voucher_id");
+  EXPECT_EQ(store_->Get("Bad Tenant", "x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(VoucherStoreTest, ListPagesEveryTargetOnceInOrder) {
+  for (int i = 0; i < 23; ++i) {
+    ASSERT_TRUE(store_->Put("acme", Target(absl::StrCat("v", 100 + i), "VIP")).ok());
+  }
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    absl::StatusOr<VoucherPage> page = store_->List("acme", 5, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->targets.size(), 5u);
+    for (const auto& t : page->targets) seen.push_back(t.voucher_id());
+    token = page->next_page_token;
+    ++pages;
+  } while (!token.empty());
+  EXPECT_EQ(pages, 5);
+  ASSERT_EQ(seen.size(), 23u);
+  for (int i = 0; i < 23; ++i) EXPECT_EQ(seen[i], absl::StrCat("v", 100 + i));
+  EXPECT_EQ(FieldOf(store_->List("acme", 5, "!!!").status()), "page_token");
+}
+
+TEST_F(VoucherStoreTest, AllIsCachedAndSeesChanges) {
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(store_->Put("acme", Target(absl::StrCat("v", i), "VIP")).ok());
+  }
+  auto all = store_->All("acme");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ((*all)->size(), 20u);
+  auto again = store_->All("acme");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->get(), all->get());  // Served from the cache.
+  ASSERT_TRUE(store_->Delete("acme", "v3").ok());
+  auto after = store_->All("acme");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)->size(), 19u);
+}
+
+TEST_F(VoucherStoreTest, TenantLimit) {
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(store_->Put("acme", Target(absl::StrCat("v", i), "VIP")).ok());
+  }
+  EXPECT_EQ(store_->Put("acme", Target("one-too-many", "VIP")).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(store_->Put("acme", Target("v7", "LAPSED")).ok());  // Replacing is fine.
+}
+
+TEST_F(VoucherStoreTest, UnavailableWhenRedisIsDown) {
+  ASSERT_TRUE(redis_->Kill().ok());
+  EXPECT_EQ(store_->Get("acme", "v").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Put("acme", Target("v", "VIP")).code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace segmentd::targeting
