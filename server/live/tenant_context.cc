@@ -92,6 +92,10 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Load(
   absl::StatusOr<std::vector<std::string>> names = store_->CategoryNames(tenant);
   if (!names.ok()) return names.status();
   snapshot->category_names = std::make_shared<const std::vector<std::string>>(*std::move(names));
+  for (size_t id = 0; id < snapshot->category_names->size(); ++id) {
+    snapshot->category_ids.emplace((*snapshot->category_names)[id],
+                                   static_cast<engine::CategoryId>(id));
+  }
 
   std::shared_ptr<const TenantSnapshot> result = std::move(snapshot);
   absl::MutexLock lock(&mu_);
@@ -142,6 +146,17 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Reload(
 absl::StatusOr<std::vector<engine::CategoryId>> TenantContexts::InternCategories(
     const std::string& tenant, const std::vector<std::string>& names) {
   if (names.empty()) return std::vector<engine::CategoryId>();
+  {
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = Get(tenant);
+    if (!snapshot.ok()) return snapshot.status();
+    std::vector<engine::CategoryId> known;
+    for (const std::string& name : names) {
+      auto it = (*snapshot)->category_ids.find(name);
+      if (it == (*snapshot)->category_ids.end()) break;
+      known.push_back(it->second);
+    }
+    if (known.size() == names.size()) return known;
+  }
   absl::StatusOr<std::vector<uint16_t>> ids = store_->InternCategories(tenant, names);
   if (!ids.ok()) return ids.status();
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = Get(tenant);

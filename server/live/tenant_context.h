@@ -26,8 +26,9 @@ struct TenantSnapshot {
   engine::SegmentConfig config;
   engine::PopulationStats stats;
   std::shared_ptr<const engine::Classifier> classifier;
-  // Category names indexed by id.
+  // Category names indexed by id, and the reverse map.
   std::shared_ptr<const std::vector<std::string>> category_names;
+  absl::flat_hash_map<std::string, engine::CategoryId> category_ids;
   absl::Time loaded_at;
 };
 
@@ -53,7 +54,8 @@ class TenantContexts {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Reload(const std::string& tenant);
 
   // Returns the ids of `names`, interning new ones; the snapshot's dictionary
-  // is refreshed when new names appeared.
+  // is refreshed when new names appeared. Names the snapshot already knows cost
+  // no store round trip (ids never change once given).
   absl::StatusOr<std::vector<engine::CategoryId>> InternCategories(
       const std::string& tenant, const std::vector<std::string>& names);
 

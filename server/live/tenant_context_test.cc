@@ -1,0 +1,90 @@
+#include "server/live/tenant_context.h"
+
+#include <gtest/gtest.h>
+
+#include "segmentd/v1/config.pb.h"
+#include "server/config_convert.h"
+#include "store/memory_customer_store.h"
+
+namespace segmentd {
+namespace {
+
+// Counts dictionary round trips.
+class CountingStore : public store::MemoryCustomerStore {
+ public:
+  absl::StatusOr<std::vector<uint16_t>> InternCategories(
+      absl::string_view tenant, absl::Span<const std::string> names) override {
+    ++interns;
+    return MemoryCustomerStore::InternCategories(tenant, names);
+  }
+  int interns = 0;
+};
+
+TEST(TenantContextsTest, DefaultsWhenNoConfigIsStored) {
+  store::MemoryCustomerStore store;
+  TenantContexts contexts(&store, {});
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts.Get("acme");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->config_version, 0);
+  EXPECT_EQ((*snapshot)->config.frequent_buyer.min_orders, 5);
+  EXPECT_EQ((*snapshot)->stats.buyers, 0);
+}
+
+TEST(TenantContextsTest, StoredConfigIsLoadedWithItsVersion) {
+  store::MemoryCustomerStore store;
+  engine::SegmentConfig config;
+  config.frequent_buyer.min_orders = 9;
+  ASSERT_TRUE(store.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(),
+                                absl::UnixEpoch())
+                  .ok());
+  TenantContexts contexts(&store, {});
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts.Get("acme");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->config_version, 1);
+  EXPECT_EQ((*snapshot)->config.frequent_buyer.min_orders, 9);
+}
+
+TEST(TenantContextsTest, CorruptStoredConfigIsDataLoss) {
+  store::MemoryCustomerStore store;
+  ASSERT_TRUE(store.WriteConfig("acme", 0, "\\xff not a proto", absl::UnixEpoch()).ok());
+  TenantContexts contexts(&store, {});
+  EXPECT_EQ(contexts.Get("acme").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(TenantContextsTest, KnownCategoriesCostNoRoundTrip) {
+  CountingStore store;
+  TenantContexts contexts(&store, {});
+  absl::StatusOr<std::vector<engine::CategoryId>> first =
+      contexts.InternCategories("acme", {"shoes", "hats"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, (std::vector<engine::CategoryId>{0, 1}));
+  EXPECT_EQ(store.interns, 1);
+  absl::StatusOr<std::vector<engine::CategoryId>> again =
+      contexts.InternCategories("acme", {"hats", "shoes", "hats"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, (std::vector<engine::CategoryId>{1, 0, 1}));
+  EXPECT_EQ(store.interns, 1);
+  // A new name goes to the store, and the dictionary learns it.
+  EXPECT_EQ(*contexts.InternCategories("acme", {"shoes", "tea"}),
+            (std::vector<engine::CategoryId>{0, 2}));
+  EXPECT_EQ(store.interns, 2);
+  EXPECT_EQ((*contexts.Get("acme"))->category_names->at(2), "tea");
+}
+
+TEST(TenantContextsTest, IssuedSnapshotsAreRetiredOnceUnused) {
+  store::MemoryCustomerStore store;
+  TenantContexts contexts(&store, {});
+  std::shared_ptr<const TenantSnapshot> held = *contexts.Get("acme");
+  ASSERT_TRUE(contexts.Reload("acme").ok());
+  ASSERT_TRUE(contexts.Reload("acme").ok());
+  EXPECT_EQ(contexts.Issued("acme").size(), 3u);
+  contexts.RetireUnused("acme");
+  // The held one and the current one stay; the unheld middle one goes.
+  EXPECT_EQ(contexts.Issued("acme").size(), 2u);
+  held.reset();
+  contexts.RetireUnused("acme");
+  EXPECT_EQ(contexts.Issued("acme").size(), 1u);
+}
+
+}  // namespace
+}  // namespace segmentd
