@@ -1,0 +1,49 @@
+#include "clients/import/csv_line.h"
+
+#include "absl/strings/str_split.h"
+
+namespace segmentd::clients {
+
+absl::Status SplitCsvLine(absl::string_view line, char delimiter, std::vector<std::string>* fields) {
+  fields->clear();
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::string field;
+  size_t i = 0;
+  while (true) {
+    field.clear();
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      while (true) {
+        if (i >= line.size()) return absl::InvalidArgumentError("unterminated quoted field");
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            field.push_back('"');
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field.push_back(line[i++]);
+      }
+      if (i < line.size() && line[i] != delimiter) {
+        return absl::InvalidArgumentError("text after a closing quote");
+      }
+    } else {
+      while (i < line.size() && line[i] != delimiter) {
+        if (line[i] == '"') return absl::InvalidArgumentError("quote inside an unquoted field");
+        field.push_back(line[i++]);
+      }
+    }
+    fields->push_back(field);
+    if (i >= line.size()) break;
+    ++i;  // the delimiter
+  }
+  return absl::OkStatus();
+}
+
+std::vector<absl::string_view> SplitWhitespace(absl::string_view line) {
+  return absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
+}
+
+}  // namespace segmentd::clients

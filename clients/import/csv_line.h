@@ -1,0 +1,25 @@
+// Splitting one line of a delimited text file into fields.
+#ifndef SEGMENTD_CLIENTS_IMPORT_CSV_LINE_H_
+#define SEGMENTD_CLIENTS_IMPORT_CSV_LINE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace segmentd::clients {
+
+// Splits `line` at `delimiter` into `fields` (replacing its contents), RFC 4180
+// style: a field may be enclosed in double quotes, inside which the delimiter is
+// literal and `""` is one quote. A trailing '\r' is dropped. Fields spanning
+// lines are not supported: an unterminated quote is INVALID_ARGUMENT, as is a
+// quote followed by anything but the delimiter or the end of the line.
+absl::Status SplitCsvLine(absl::string_view line, char delimiter, std::vector<std::string>* fields);
+
+// Splits `line` at runs of spaces and tabs, ignoring leading and trailing ones.
+std::vector<absl::string_view> SplitWhitespace(absl::string_view line);
+
+}  // namespace segmentd::clients
+
+#endif  // SEGMENTD_CLIENTS_IMPORT_CSV_LINE_H_

@@ -1,0 +1,129 @@
+#include "clients/import/importer.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace segmentd::clients {
+namespace {
+
+// Sends orders in batches, skipping the resumed prefix; keeps the counts.
+class Batcher {
+ public:
+  Batcher(OrderSink& sink, const ImportOptions& options, ImportReport& report,
+          ImportProgress& progress)
+      : sink_(sink), options_(options), report_(report), progress_(progress) {
+    progress_.orders_acked = options.resume_after_orders;
+  }
+
+  // Takes `orders` (moved from); sends full batches.
+  absl::Status Add(std::vector<ImportedOrder>& orders) {
+    for (ImportedOrder& order : orders) {
+      const int64_t ordinal = report_.orders++;
+      if (ordinal < options_.resume_after_orders) {
+        ++report_.orders_resumed;
+        continue;
+      }
+      pending_.push_back(std::move(order));
+      if (static_cast<int>(pending_.size()) >= options_.batch_size) {
+        absl::Status s = Flush();
+        if (!s.ok()) return s;
+      }
+    }
+    orders.clear();
+    return absl::OkStatus();
+  }
+
+  absl::Status Flush() {
+    if (pending_.empty()) return absl::OkStatus();
+    absl::StatusOr<BatchAck> ack = sink_.Send(pending_);
+    if (!ack.ok()) return ack.status();
+    report_.applied += ack->applied;
+    report_.duplicates += ack->duplicates;
+    report_.rejected += ack->rejected;
+    report_.ignored += ack->ignored;
+    for (const BatchAck::Rejection& r : ack->rejections) {
+      rejected_in_batch_ = true;
+      const int64_t line =
+          r.index >= 0 && r.index < static_cast<int>(pending_.size()) ? pending_[r.index].line : 0;
+      if (report_.errors.size() < options_.max_reported_errors) {
+        report_.errors.push_back({line, absl::StrCat("rejected by the server: ", r.message)});
+      }
+    }
+    progress_.orders_acked += static_cast<int64_t>(pending_.size());
+    if (options_.on_acknowledged) options_.on_acknowledged(progress_.orders_acked, pending_.back().line);
+    if (options_.on_progress) options_.on_progress(progress_);
+    pending_.clear();
+    return absl::OkStatus();
+  }
+
+  bool rejected_in_batch() const { return rejected_in_batch_; }
+
+ private:
+  OrderSink& sink_;
+  const ImportOptions& options_;
+  ImportReport& report_;
+  ImportProgress& progress_;
+  std::vector<ImportedOrder> pending_;
+  bool rejected_in_batch_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, OrderMapping& mapping,
+                                       OrderSink& sink, const ImportOptions& options) {
+  ImportReport report;
+  ImportProgress progress;
+  progress.total_bytes = total_bytes;
+  Batcher batcher(sink, options, report, progress);
+  std::vector<ImportedOrder> orders;
+  auto record_error = [&](int64_t line, std::string message) {
+    ++report.bad_rows;
+    if (report.errors.size() < options.max_reported_errors) {
+      report.errors.push_back({line, std::move(message)});
+    }
+  };
+  std::string text;
+  int64_t line = 0;
+  while (std::getline(in, text)) {
+    ++line;
+    ++report.rows;
+    progress.rows = report.rows;
+    progress.bytes_read += static_cast<int64_t>(text.size()) + 1;
+    absl::Status mapped = mapping.AddLine(line, text, &orders);
+    if (!mapped.ok()) {
+      record_error(line, std::string(mapped.message()));
+      if (options.on_error == OnError::kStop) {
+        report.stopped = true;
+        break;
+      }
+    }
+    absl::Status sent = batcher.Add(orders);
+    if (!sent.ok()) return sent;
+    if (batcher.rejected_in_batch() && options.on_error == OnError::kStop) {
+      report.stopped = true;
+      break;
+    }
+    if (options.on_progress && line % 4096 == 0) options.on_progress(progress);
+  }
+  if (!report.stopped) {
+    std::vector<RowError> group_errors;
+    mapping.Finish(&orders, &group_errors);
+    for (RowError& e : group_errors) record_error(e.line, std::move(e.message));
+    if (!group_errors.empty() && options.on_error == OnError::kStop) {
+      report.stopped = true;
+      orders.clear();
+    }
+    absl::Status sent = batcher.Add(orders);
+    if (!sent.ok()) return sent;
+  }
+  absl::Status flushed = batcher.Flush();
+  if (!flushed.ok()) return flushed;
+  if (batcher.rejected_in_batch() && options.on_error == OnError::kStop) report.stopped = true;
+  report.skipped = mapping.skipped();
+  if (options.on_progress) options.on_progress(progress);
+  return report;
+}
+
+}  // namespace segmentd::clients

@@ -1,0 +1,146 @@
+#include "clients/import/importer.h"
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "clients/import/cdnow_mapping.h"
+#include "clients/import/retail_mapping.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace segmentd::clients {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A server stand-in: applies each order id once, rejects amounts of 999 cents.
+class FakeSink : public OrderSink {
+ public:
+  absl::StatusOr<BatchAck> Send(const std::vector<ImportedOrder>& batch) override {
+    if (fail_after_batches >= 0 && batches >= fail_after_batches) {
+      return absl::UnavailableError("connection lost");
+    }
+    ++batches;
+    sizes.push_back(batch.size());
+    BatchAck ack;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].amount == 999) {
+        ++ack.rejected;
+        ack.rejections.push_back({static_cast<int>(i), "order.amount: not allowed"});
+      } else if (seen.insert(batch[i].order_id).second) {
+        ++ack.applied;
+      } else {
+        ++ack.duplicates;
+      }
+    }
+    return ack;
+  }
+
+  absl::flat_hash_set<std::string> seen;
+  std::vector<size_t> sizes;
+  int batches = 0;
+  int fail_after_batches = -1;
+};
+
+std::string CdnowFile(int rows) {
+  std::string s = " customer_id  date number_of_cds  dollar_value\n";
+  for (int i = 0; i < rows; ++i) absl::StrAppend(&s, " ", 10000 + i % 7, " 19970101 1 ", i, ".50\n");
+  return s;
+}
+
+absl::StatusOr<ImportReport> Import(const std::string& text, OrderSink& sink, ImportOptions options) {
+  std::istringstream in(text);
+  CdnowMapping mapping;
+  return RunImport(in, static_cast<int64_t>(text.size()), mapping, sink, options);
+}
+
+TEST(ImporterTest, BatchesAndReRunIsIdempotent) {
+  FakeSink sink;
+  ImportOptions options;
+  options.batch_size = 4;
+  std::vector<int64_t> acks;
+  options.on_acknowledged = [&](int64_t n, int64_t) { acks.push_back(n); };
+  absl::StatusOr<ImportReport> first = Import(CdnowFile(10), sink, options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->rows, 11);
+  EXPECT_EQ(first->orders, 10);
+  EXPECT_EQ(first->applied, 10);
+  EXPECT_THAT(sink.sizes, ::testing::ElementsAre(4, 4, 2));
+  EXPECT_THAT(acks, ::testing::ElementsAre(4, 8, 10));
+  absl::StatusOr<ImportReport> again = Import(CdnowFile(10), sink, options);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->applied, 0);
+  EXPECT_EQ(again->duplicates, 10);
+}
+
+TEST(ImporterTest, ResumeSkipsAcknowledgedOrders) {
+  FakeSink sink;
+  sink.fail_after_batches = 2;
+  ImportOptions options;
+  options.batch_size = 3;
+  int64_t acked = 0;
+  options.on_acknowledged = [&](int64_t n, int64_t) { acked = n; };
+  EXPECT_EQ(Import(CdnowFile(10), sink, options).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(acked, 6);
+  sink.fail_after_batches = -1;
+  options.resume_after_orders = acked;
+  absl::StatusOr<ImportReport> resumed = Import(CdnowFile(10), sink, options);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->orders_resumed, 6);
+  EXPECT_EQ(resumed->applied, 4);
+  EXPECT_EQ(resumed->duplicates, 0);
+  EXPECT_EQ(acked, 10);
+  EXPECT_EQ(sink.seen.size(), 10u);
+}
+
+TEST(ImporterTest, SkipReportsBadRowsWithLineNumbers) {
+  FakeSink sink;
+  std::string text = CdnowFile(3) + " 1 1997 x\n" + " 10001 19970102 1 9.99\n" + " 10002 19970102 1 1.00\n";
+  absl::StatusOr<ImportReport> r = Import(text, sink, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->stopped);
+  EXPECT_EQ(r->bad_rows, 1);
+  EXPECT_EQ(r->rejected, 1);
+  EXPECT_EQ(r->applied, 4);
+  ASSERT_EQ(r->errors.size(), 2u);
+  EXPECT_EQ(r->errors[0].line, 5);
+  EXPECT_THAT(r->errors[0].message, HasSubstr("expected 4 fields"));
+  EXPECT_EQ(r->errors[1].line, 6);
+  EXPECT_THAT(r->errors[1].message, HasSubstr("rejected by the server"));
+}
+
+TEST(ImporterTest, StopSendsNothingAfterTheBadRow) {
+  FakeSink sink;
+  ImportOptions options;
+  options.on_error = OnError::kStop;
+  std::string text = CdnowFile(3) + " 1 1997 x\n" + " 10002 19970102 1 1.00\n";
+  absl::StatusOr<ImportReport> r = Import(text, sink, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->stopped);
+  EXPECT_EQ(r->applied, 3);
+  EXPECT_EQ(sink.seen.size(), 3u);
+}
+
+TEST(ImporterTest, StopOnABadGroupSendsNoGroupedOrder) {
+  FakeSink sink;
+  ImportOptions options;
+  options.on_error = OnError::kStop;
+  std::string text =
+      "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+      "1,A,x,1,2011-01-01 10:00:00,1.00,1.0,UK\n"
+      "2,A,x,-5,2011-01-01 10:00:00,1.00,2.0,UK\n";
+  std::istringstream in(text);
+  RetailMapping mapping;
+  absl::StatusOr<ImportReport> r = RunImport(in, 0, mapping, sink, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->stopped);
+  EXPECT_EQ(sink.batches, 0);
+  ASSERT_EQ(r->errors.size(), 1u);
+  EXPECT_EQ(r->errors[0].line, 3);
+}
+
+}  // namespace
+}  // namespace segmentd::clients
