@@ -1,0 +1,366 @@
+#include "server/targeting/membership_index.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "engine/segment.h"
+
+namespace segmentd::targeting {
+namespace {
+
+// A change-stream position "ms-seq" as a comparable pair.
+using Position = std::pair<uint64_t, uint64_t>;
+
+absl::StatusOr<Position> ParsePosition(absl::string_view text) {
+  const size_t dash = text.find('-');
+  Position p;
+  if (dash == absl::string_view::npos || !absl::SimpleAtoi(text.substr(0, dash), &p.first) ||
+      !absl::SimpleAtoi(text.substr(dash + 1), &p.second)) {
+    return absl::InternalError(absl::StrCat("not a change-stream position: \"", text, "\""));
+  }
+  return p;
+}
+
+// Returns UNAVAILABLE saying why the tenant's membership cannot be known.
+absl::Status Unavailable(absl::string_view tenant, absl::string_view what) {
+  return absl::UnavailableError(
+      absl::StrCat("membership of tenant ", tenant, " cannot be known now: ", what));
+}
+
+}  // namespace
+
+std::vector<uint32_t> Bitmap::After(uint32_t after, size_t limit) const {
+  std::vector<uint32_t> out;
+  if (after == std::numeric_limits<uint32_t>::max() || limit == 0) return out;
+  roaring_uint32_iterator_t it;
+  roaring_init_iterator(bits_, &it);
+  if (!roaring_move_uint32_iterator_equalorlarger(&it, after + 1)) return out;
+  out.resize(limit);
+  out.resize(roaring_read_uint32_iterator(&it, out.data(), static_cast<uint32_t>(limit)));
+  return out;
+}
+
+struct MembershipIndex::View::Data {
+  // Segment name -> member ordinals. Segments never seen have no entry.
+  absl::flat_hash_map<std::string, Bitmap> segments;
+  // ids[ordinal - 1]: ordinals are dense from 1.
+  std::vector<std::string> ids;
+  absl::flat_hash_map<std::string, uint32_t> ordinals;
+
+  void AddCustomers(std::vector<std::string> new_ids) {
+    for (std::string& id : new_ids) {
+      ids.push_back(std::move(id));
+      ordinals.emplace(ids.back(), static_cast<uint32_t>(ids.size()));
+    }
+  }
+};
+
+struct MembershipIndex::Tenant {
+  explicit Tenant(std::string tenant_id) : id(std::move(tenant_id)) {}
+
+  const std::string id;
+  absl::Mutex mu;
+  // A complete index was built (data holds it).
+  bool loaded ABSL_GUARDED_BY(mu) = false;
+  // The last load or stream read succeeded.
+  bool healthy ABSL_GUARDED_BY(mu) = false;
+  // Why the index cannot answer, when it cannot.
+  std::string problem ABSL_GUARDED_BY(mu) = "index loading";
+  // The position of the last change applied.
+  std::string applied ABSL_GUARDED_BY(mu) = "0-0";
+  Position applied_position ABSL_GUARDED_BY(mu) = {0, 0};
+  View::Data data ABSL_GUARDED_BY(mu);
+  std::thread thread;
+};
+
+static Bitmap EvaluateNode(const MembershipIndex::View& view,
+                    const absl::flat_hash_map<std::string, Bitmap>& segments,
+                    const v1::TargetExpression& e) {
+  switch (e.node_case()) {
+    case v1::TargetExpression::kSegment: {
+      auto it = segments.find(e.segment());
+      if (it == segments.end()) return Bitmap();
+      return Bitmap(roaring_bitmap_copy(it->second.get()));
+    }
+    case v1::TargetExpression::kAllOf: {
+      const auto& children = e.all_of().children();
+      if (children.empty()) return Bitmap();
+      Bitmap result = EvaluateNode(view, segments, children[0]);
+      for (int i = 1; i < children.size() && !roaring_bitmap_is_empty(result.get()); ++i) {
+        Bitmap child = EvaluateNode(view, segments, children[i]);
+        roaring_bitmap_and_inplace(result.get(), child.get());
+      }
+      return result;
+    }
+    case v1::TargetExpression::kAnyOf:
+    case v1::TargetExpression::kNoneOf: {
+      const auto& children = e.node_case() == v1::TargetExpression::kAnyOf
+                                 ? e.any_of().children()
+                                 : e.none_of().children();
+      Bitmap any;
+      for (const v1::TargetExpression& child : children) {
+        Bitmap c = EvaluateNode(view, segments, child);
+        roaring_bitmap_or_inplace(any.get(), c.get());
+      }
+      if (e.node_case() == v1::TargetExpression::kAnyOf) return any;
+      const uint32_t n = view.customers();
+      if (n == 0) return Bitmap();
+      Bitmap all(roaring_bitmap_from_range(1, uint64_t{n} + 1, 1));
+      roaring_bitmap_andnot_inplace(all.get(), any.get());
+      return all;
+    }
+    default:
+      return Bitmap();
+  }
+}
+
+Bitmap MembershipIndex::View::Evaluate(const v1::TargetExpression& expression) const {
+  return EvaluateNode(*this, data_.segments, expression);
+}
+
+std::optional<uint32_t> MembershipIndex::View::OrdinalOf(absl::string_view customer_id) const {
+  auto it = data_.ordinals.find(customer_id);
+  if (it == data_.ordinals.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string& MembershipIndex::View::IdOf(uint32_t ordinal) const {
+  return data_.ids[ordinal - 1];
+}
+
+bool MembershipIndex::View::Contains(const std::string& segment, uint32_t ordinal) const {
+  auto it = data_.segments.find(segment);
+  return it != data_.segments.end() && it->second.Contains(ordinal);
+}
+
+uint32_t MembershipIndex::View::customers() const {
+  return static_cast<uint32_t>(data_.ids.size());
+}
+
+MembershipIndex::MembershipIndex(store::CustomerStore* store, store::CustomerStore* tail_store,
+                                 Options options)
+    : store_(store), tail_store_(tail_store), options_(options) {}
+
+MembershipIndex::~MembershipIndex() {
+  std::vector<std::thread*> threads;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    for (auto& [id, tenant] : tenants_) threads.push_back(&tenant->thread);
+  }
+  for (std::thread* t : threads) {
+    if (t->joinable()) t->join();
+  }
+}
+
+MembershipIndex::Tenant* MembershipIndex::GetOrStart(absl::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  auto it = tenants_.find(tenant);
+  if (it != tenants_.end()) return it->second.get();
+  auto owned = std::make_unique<Tenant>(std::string(tenant));
+  Tenant* t = owned.get();
+  tenants_.emplace(std::string(tenant), std::move(owned));
+  if (!stopping_) t->thread = std::thread([this, t] { Run(t); });
+  return t;
+}
+
+bool MembershipIndex::SleepUnlessStopping(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
+  return stopping_;
+}
+
+void MembershipIndex::Run(Tenant* tenant) {
+  bool need_load = true;
+  while (!SleepUnlessStopping(absl::ZeroDuration())) {
+    absl::Status status = need_load ? Load(tenant) : TailOnce(tenant);
+    if (status.ok()) {
+      need_load = false;
+      continue;
+    }
+    {
+      absl::MutexLock lock(&tenant->mu);
+      tenant->healthy = false;
+      tenant->problem = std::string(status.message());
+    }
+    // Anything but an unreachable store means the index cannot be trusted to
+    // follow the stream: rebuild it.
+    if (!absl::IsUnavailable(status)) need_load = true;
+    if (SleepUnlessStopping(options_.retry)) break;
+  }
+}
+
+static absl::StatusOr<std::vector<std::string>> FetchCustomers(store::CustomerStore* store,
+                                                        absl::string_view tenant,
+                                                        uint32_t first_ordinal, int page) {
+  std::vector<std::string> ids;
+  std::string cursor = absl::StrCat(first_ordinal);
+  while (true) {
+    absl::StatusOr<store::IdPage> p = store->ScanCustomers(tenant, cursor, page);
+    if (!p.ok()) return p.status();
+    uint64_t from = 0, to = 0;
+    if (!absl::SimpleAtoi(cursor, &from) ||
+        (!p->next_cursor.empty() &&
+         (!absl::SimpleAtoi(p->next_cursor, &to) || to - from != p->ids.size()))) {
+      // Ordinals are dense: a page that skips one breaks the ordinal mapping.
+      return absl::DataLossError(
+          absl::StrCat("customer ordinals of tenant ", tenant, " are not dense near ", cursor));
+    }
+    for (std::string& id : p->ids) ids.push_back(std::move(id));
+    if (p->next_cursor.empty()) return ids;
+    cursor = p->next_cursor;
+  }
+}
+
+absl::Status MembershipIndex::ScanNewCustomers(absl::string_view tenant, View::Data& data) {
+  absl::StatusOr<std::vector<std::string>> ids =
+      FetchCustomers(tail_store_, tenant, static_cast<uint32_t>(data.ids.size() + 1),
+                     options_.scan_count);
+  if (!ids.ok()) return ids.status();
+  data.AddCustomers(*std::move(ids));
+  return absl::OkStatus();
+}
+
+absl::Status MembershipIndex::Load(Tenant* tenant) {
+  const std::string& t = tenant->id;
+  absl::StatusOr<std::string> start = tail_store_->LastChangePosition(t);
+  if (!start.ok()) return start.status();
+  absl::StatusOr<Position> start_position = ParsePosition(*start);
+  if (!start_position.ok()) return start_position.status();
+  View::Data data;
+  if (absl::Status s = ScanNewCustomers(t, data); !s.ok()) return s;
+
+  std::vector<std::string> segments;
+  for (int i = 0; i < engine::kNumSegments; ++i) {
+    segments.emplace_back(engine::SegmentName(static_cast<engine::Segment>(i)));
+  }
+  absl::StatusOr<std::vector<std::string>> categories = tail_store_->CategoryNames(t);
+  if (!categories.ok()) return categories.status();
+  for (const std::string& name : *categories) {
+    segments.push_back(engine::CategorySegmentName(name));
+  }
+  for (const std::string& segment : segments) {
+    Bitmap members;
+    std::string cursor;
+    do {
+      if (SleepUnlessStopping(absl::ZeroDuration())) return absl::CancelledError("stopping");
+      absl::StatusOr<store::IdPage> page =
+          tail_store_->ScanSegment(t, segment, cursor, options_.scan_count);
+      if (!page.ok()) return page.status();
+      for (const std::string& id : page->ids) {
+        auto it = data.ordinals.find(id);
+        if (it == data.ordinals.end()) {
+          // A customer created since the ordinals were read.
+          if (absl::Status s = ScanNewCustomers(t, data); !s.ok()) return s;
+          it = data.ordinals.find(id);
+          if (it == data.ordinals.end()) {
+            return absl::DataLossError(absl::StrCat("member of ", segment, " of tenant ", t,
+                                                    " has no ordinal"));
+          }
+        }
+        roaring_bitmap_add(members.get(), it->second);
+      }
+      cursor = page->next_cursor;
+    } while (!cursor.empty());
+    if (!roaring_bitmap_is_empty(members.get())) {
+      roaring_bitmap_run_optimize(members.get());
+      data.segments.emplace(segment, std::move(members));
+    }
+  }
+
+  absl::MutexLock lock(&tenant->mu);
+  tenant->data = std::move(data);
+  tenant->applied = *start;
+  tenant->applied_position = *start_position;
+  tenant->loaded = true;
+  tenant->healthy = true;
+  tenant->problem.clear();
+  return absl::OkStatus();
+}
+
+absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
+  std::string after;
+  size_t known = 0;
+  {
+    absl::ReaderMutexLock lock(&tenant->mu);
+    after = tenant->applied;
+    known = tenant->data.ids.size();
+  }
+  absl::StatusOr<std::vector<store::StoredChange>> changes =
+      tail_store_->ReadChanges(tenant->id, after, options_.change_batch, options_.tail_wait);
+  if (!changes.ok()) return changes.status();
+  // After the changes: every customer they name has its ordinal by now.
+  absl::StatusOr<std::vector<std::string>> new_ids = FetchCustomers(
+      tail_store_, tenant->id, static_cast<uint32_t>(known + 1), options_.scan_count);
+  if (!new_ids.ok()) return new_ids.status();
+  Position last;
+  if (!changes->empty()) {
+    absl::StatusOr<Position> p = ParsePosition(changes->back().position);
+    if (!p.ok()) return p.status();
+    last = *p;
+  }
+
+  absl::MutexLock lock(&tenant->mu);
+  View::Data& data = tenant->data;
+  data.AddCustomers(*std::move(new_ids));
+  for (const store::StoredChange& change : *changes) {
+    auto it = data.ordinals.find(change.customer_id);
+    if (it == data.ordinals.end()) {
+      return absl::DataLossError(absl::StrCat("changed customer of tenant ", tenant->id,
+                                              " has no ordinal"));
+    }
+    Bitmap& members = data.segments[change.segment];
+    if (change.entered) {
+      roaring_bitmap_add(members.get(), it->second);
+    } else {
+      roaring_bitmap_remove(members.get(), it->second);
+    }
+  }
+  if (!changes->empty()) {
+    tenant->applied = changes->back().position;
+    tenant->applied_position = last;
+  }
+  tenant->healthy = true;
+  tenant->problem.clear();
+  return absl::OkStatus();
+}
+
+absl::Status MembershipIndex::Read(absl::string_view tenant, bool fresh,
+                                   const std::function<void(const View&)>& fn) {
+  Tenant* t = GetOrStart(tenant);
+  Position target = {0, 0};
+  if (fresh) {
+    absl::StatusOr<std::string> last = store_->LastChangePosition(tenant);
+    if (!last.ok()) {
+      if (absl::IsUnavailable(last.status())) return Unavailable(tenant, last.status().message());
+      return last.status();
+    }
+    absl::StatusOr<Position> p = ParsePosition(*last);
+    if (!p.ok()) return p.status();
+    target = *p;
+  }
+  struct Ready {
+    Tenant* t;
+    Position target;
+    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return t->loaded && t->healthy && t->applied_position >= target;
+    }
+  } ready{t, target};
+  absl::Duration wait;
+  {
+    absl::ReaderMutexLock lock(&t->mu);
+    wait = t->loaded ? options_.catch_up_wait : options_.load_wait;
+  }
+  if (!t->mu.ReaderLockWhenWithTimeout(absl::Condition(&ready), wait)) {
+    const std::string problem = t->problem.empty() ? "index behind the change stream" : t->problem;
+    t->mu.ReaderUnlock();
+    return Unavailable(tenant, problem);
+  }
+  fn(View(t->data));
+  t->mu.ReaderUnlock();
+  return absl::OkStatus();
+}
+
+}  // namespace segmentd::targeting

@@ -1,0 +1,169 @@
+#ifndef SEGMENTD_SERVER_TARGETING_MEMBERSHIP_INDEX_H_
+#define SEGMENTD_SERVER_TARGETING_MEMBERSHIP_INDEX_H_
+
+// MembershipIndex: an in-process copy of every tenant's segment membership as
+// compressed bitmaps (CRoaring) over customer ordinals, for set algebra at
+// memory speed (Redis set operations on large sets block Redis).
+//
+// Per tenant, loaded lazily on the first query:
+//   1. take the change-stream position P (LastChangePosition),
+//   2. read every customer's ordinal in ordinal order (ScanCustomers pages),
+//   3. read every segment's members (ScanSegment = SSCAN pages; the fixed
+//      segments and "category:<name>" for every interned category),
+//   4. then apply every change after P, in stream order, forever (one thread
+//      per tenant, ReadChanges on `tail_store`), and pick up new customers'
+//      ordinals as they appear.
+// A membership that changed during the load has a change after P, so
+// replaying the stream makes the bitmaps equal to the stored sets; changes
+// written by any segmentd process on the same Redis arrive the same way.
+//
+// Reads are consistent with acknowledged writes and fail closed: Read() first
+// asks the store for its newest change position (one small command) and waits
+// (bounded) until the index has applied it, so a query sees every change
+// committed before it began. While a tenant is loading, its tail is failing
+// or Redis is unreachable, Read() returns UNAVAILABLE, never a guess.
+//
+// Every store command is small: SSCAN/HMGET pages of `scan_count`, XREAD of
+// `change_batch` entries; nothing reads a whole set at once.
+//
+// Known limit: a tail that falls more than the stream's cap (about 1,000,000
+// changes) behind would miss trimmed changes; it is not detected.
+//
+// Thread-safe. The stores must outlive the index; the destructor stops every
+// tenant's thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <roaring/roaring.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "segmentd/v1/targeting.pb.h"
+#include "store/customer_store.h"
+
+namespace segmentd::targeting {
+
+// An owned roaring bitmap of customer ordinals. Move-only; thread-compatible.
+class Bitmap {
+ public:
+  Bitmap() : bits_(roaring_bitmap_create()) {}
+  explicit Bitmap(roaring_bitmap_t* bits) : bits_(bits) {}
+  Bitmap(Bitmap&& other) noexcept : bits_(std::exchange(other.bits_, nullptr)) {}
+  Bitmap& operator=(Bitmap&& other) noexcept {
+    std::swap(bits_, other.bits_);
+    return *this;
+  }
+  Bitmap(const Bitmap&) = delete;
+  Bitmap& operator=(const Bitmap&) = delete;
+  ~Bitmap() {
+    if (bits_ != nullptr) roaring_bitmap_free(bits_);
+  }
+
+  roaring_bitmap_t* get() const { return bits_; }
+  uint64_t Cardinality() const { return roaring_bitmap_get_cardinality(bits_); }
+  bool Contains(uint32_t ordinal) const { return roaring_bitmap_contains(bits_, ordinal); }
+  // Returns up to `limit` members greater than `after`, in increasing order.
+  std::vector<uint32_t> After(uint32_t after, size_t limit) const;
+
+ private:
+  roaring_bitmap_t* bits_;
+};
+
+class MembershipIndex {
+ public:
+  struct Options {
+    // Members per SSCAN page and ordinals per ScanCustomers page. Default: 1000.
+    int scan_count = 1000;
+    // Most changes read and applied per read of the stream. Default: 1000.
+    int change_batch = 1000;
+    // Longest wait of one read of the change stream; the tail also looks for
+    // new customers after each. Default: 100 ms.
+    absl::Duration tail_wait = absl::Milliseconds(100);
+    // How long a query waits for a tenant's first load. Default: 5 s.
+    absl::Duration load_wait = absl::Seconds(5);
+    // How long a query waits for the index to apply the newest change.
+    // Default: 1 s.
+    absl::Duration catch_up_wait = absl::Seconds(1);
+    // Pause after a failed load or stream read before trying again.
+    // Default: 200 ms.
+    absl::Duration retry = absl::Milliseconds(200);
+  };
+
+  // A consistent view of one tenant's index, valid only inside Read()'s
+  // callback (it holds the tenant's reader lock: keep the work short).
+  class View {
+   public:
+    // Returns the customers satisfying a (valid) expression. none_of is
+    // relative to every customer of the tenant.
+    Bitmap Evaluate(const v1::TargetExpression& expression) const;
+    // Returns the ordinal of `customer_id`, or nullopt for an unknown id.
+    std::optional<uint32_t> OrdinalOf(absl::string_view customer_id) const;
+    // Returns the id of a known ordinal.
+    const std::string& IdOf(uint32_t ordinal) const;
+    // Returns whether customer `ordinal` is in `segment`.
+    bool Contains(const std::string& segment, uint32_t ordinal) const;
+    // Returns the number of customers of the tenant.
+    uint32_t customers() const;
+
+   private:
+    friend class MembershipIndex;
+    struct Data;
+    explicit View(const Data& data) : data_(data) {}
+    const Data& data_;
+  };
+
+  MembershipIndex(store::CustomerStore* store, store::CustomerStore* tail_store,
+                  Options options);
+  ~MembershipIndex();
+
+  MembershipIndex(const MembershipIndex&) = delete;
+  MembershipIndex& operator=(const MembershipIndex&) = delete;
+
+  // Runs `fn` on a view of `tenant`'s index. With `fresh`, first waits until
+  // the index has applied every change committed before the call (one store
+  // read); without, uses the index as it is (for follow-up reads of one
+  // query). Returns UNAVAILABLE when the index is not loaded or not healthy,
+  // or the store cannot be reached.
+  absl::Status Read(absl::string_view tenant, bool fresh,
+                    const std::function<void(const View&)>& fn);
+
+ private:
+  struct Tenant;
+
+  Tenant* GetOrStart(absl::string_view tenant) ABSL_LOCKS_EXCLUDED(mu_);
+  // The tenant's thread: load, then tail until stopped.
+  void Run(Tenant* tenant);
+  // Builds a complete index of the tenant as of its stream position.
+  absl::Status Load(Tenant* tenant);
+  // Reads and applies one batch of changes (waiting up to tail_wait).
+  absl::Status TailOnce(Tenant* tenant);
+  // Appends customers with ordinals beyond the known ones to `data`.
+  absl::Status ScanNewCustomers(absl::string_view tenant, View::Data& data);
+  // Waits up to `d` unless stopping; returns true when stopping.
+  bool SleepUnlessStopping(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
+
+  store::CustomerStore* const store_;
+  store::CustomerStore* const tail_store_;
+  const Options options_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::node_hash_map<std::string, std::unique_ptr<Tenant>> tenants_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace segmentd::targeting
+
+#endif  // SEGMENTD_SERVER_TARGETING_MEMBERSHIP_INDEX_H_

@@ -1,0 +1,248 @@
+#include "server/targeting/membership_index.h"
+
+#include <google/protobuf/text_format.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "store/memory_customer_store.h"
+#include "store/redis/redis_address.h"
+#include "store/redis/redis_client.h"
+#include "store/redis_customer_store.h"
+#include "testing/redis_server.h"
+
+namespace segmentd::targeting {
+namespace {
+
+const std::vector<std::string> kSegments = {"VIP", "LAPSED", "LOYAL_CUSTOMER", "category:shoes"};
+
+v1::TargetExpression Parse(const std::string& text) {
+  v1::TargetExpression e;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &e)) << text;
+  return e;
+}
+
+// Writes `segments` as the membership of `id` (reading its version first).
+void Put(store::CustomerStore& store, const std::string& id, std::vector<std::string> segments) {
+  absl::StatusOr<std::vector<store::CustomerState>> state = store.Read("acme", {id});
+  ASSERT_TRUE(state.ok()) << state.status();
+  store::CustomerWrite w;
+  w.customer_id = id;
+  w.expected_version = (*state)[0].version;
+  w.segments = std::move(segments);
+  w.changed_at = absl::Now();
+  absl::StatusOr<std::vector<bool>> done = store.Write("acme", {w});
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_TRUE((*done)[0]);
+}
+
+// Returns the ids of the customers in `bitmap`, read through `index`.
+std::set<std::string> Ids(MembershipIndex& index, const v1::TargetExpression& e,
+                          absl::Status* status) {
+  std::set<std::string> ids;
+  *status = index.Read("acme", /*fresh=*/true, [&](const MembershipIndex::View& view) {
+    Bitmap b = view.Evaluate(e);
+    for (uint32_t ordinal : b.After(0, b.Cardinality())) ids.insert(view.IdOf(ordinal));
+  });
+  return ids;
+}
+
+// Every customer's segments, from the store (the truth).
+std::map<std::string, std::set<std::string>> Truth(store::CustomerStore& store,
+                                                   const std::vector<std::string>& ids) {
+  std::map<std::string, std::set<std::string>> out;
+  absl::StatusOr<std::vector<store::CustomerState>> states = store.Read("acme", ids);
+  EXPECT_TRUE(states.ok()) << states.status();
+  for (const store::CustomerState& s : *states) {
+    if (s.version > 0) out[s.customer_id] = {s.segments.begin(), s.segments.end()};
+  }
+  return out;
+}
+
+std::set<std::string> Expected(const std::map<std::string, std::set<std::string>>& truth,
+                               bool (*pred)(const std::set<std::string>&)) {
+  std::set<std::string> out;
+  for (const auto& [id, segments] : truth) {
+    if (pred(segments)) out.insert(id);
+  }
+  return out;
+}
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
+template <typename Condition>
+bool PollUntil(Condition condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
+
+MembershipIndex::Options Fast() {
+  MembershipIndex::Options options;
+  options.scan_count = 7;  // Many small pages.
+  options.change_batch = 5;
+  options.tail_wait = absl::Milliseconds(20);
+  return options;
+}
+
+TEST(MembershipIndexTest, LoadsThenFollowsTheStream) {
+  store::MemoryCustomerStore store;
+  Put(store, "a", {"VIP", "LAPSED"});
+  Put(store, "b", {"LAPSED"});
+  Put(store, "c", {"category:shoes"});
+  MembershipIndex index(&store, &store, Fast());
+  absl::Status status;
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "LAPSED")"), &status), (std::set<std::string>{"a", "b"}));
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Ids(index, Parse(R"(none_of { children { segment: "LAPSED" } })"), &status),
+            (std::set<std::string>{"c"}));
+  // Written after the load: seen by the next fresh read, without waiting.
+  Put(store, "d", {"VIP"});
+  Put(store, "a", {"LAPSED"});
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), (std::set<std::string>{"d"}));
+  EXPECT_EQ(Ids(index, Parse(R"(all_of { children { segment: "LAPSED" } children { none_of {
+                                 children { segment: "VIP" } } } })"),
+                &status),
+            (std::set<std::string>{"a", "b"}));
+  ASSERT_TRUE(status.ok()) << status;
+  // A new category appears through the stream.
+  Put(store, "e", {"category:hats"});
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "category:hats")"), &status),
+            (std::set<std::string>{"e"}));
+  // A customer with no segment at all is still a customer (none_of counts them).
+  Put(store, "f", {});
+  EXPECT_TRUE(
+      index.Read("acme", true, [](const MembershipIndex::View& v) { EXPECT_GE(v.customers(), 5u); })
+          .ok());
+}
+
+TEST(MembershipIndexTest, ExactWhileWritersRunDuringTheLoad) {
+  store::MemoryCustomerStore store;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(absl::StrCat("customer ", i, " {x}"));
+  std::mt19937 rng(7);
+  auto random_segments = [&] {
+    std::vector<std::string> s;
+    for (const std::string& name : kSegments) {
+      if (rng() % 3 == 0) s.push_back(name);
+    }
+    return s;
+  };
+  for (int i = 0; i < 200; ++i) Put(store, ids[i], random_segments());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::mt19937 wrng(11);
+    for (int n = 0; !stop; ++n) {
+      const std::string& id = ids[wrng() % ids.size()];
+      std::vector<std::string> s;
+      for (const std::string& name : kSegments) {
+        if (wrng() % 2 == 0) s.push_back(name);
+      }
+      Put(store, id, s);
+      if (n > 3000) break;
+    }
+  });
+  MembershipIndex index(&store, &store, Fast());
+  absl::Status status;
+  Ids(index, Parse(R"(segment: "VIP")"), &status);  // Starts the load mid-writes.
+  stop = true;
+  writer.join();
+  const auto truth = Truth(store, ids);
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status),
+            Expected(truth, [](const std::set<std::string>& s) { return s.count("VIP") > 0; }));
+  EXPECT_EQ(
+      Ids(index,
+          Parse(R"(all_of { children { any_of { children { segment: "LAPSED" } children { segment: "category:shoes" } } }
+                            children { none_of { children { segment: "VIP" } } } })"),
+          &status),
+      Expected(truth, [](const std::set<std::string>& s) {
+        return (s.count("LAPSED") || s.count("category:shoes")) && !s.count("VIP");
+      }));
+  EXPECT_EQ(Ids(index, Parse(R"(none_of { children { segment: "LOYAL_CUSTOMER" } })"), &status),
+            Expected(truth, [](const std::set<std::string>& s) {
+              return s.count("LOYAL_CUSTOMER") == 0;
+            }));
+  ASSERT_TRUE(status.ok()) << status;
+}
+
+TEST(BitmapTest, After) {
+  Bitmap b;
+  for (uint32_t x : {3u, 5u, 9u, 100000u}) roaring_bitmap_add(b.get(), x);
+  EXPECT_THAT(b.After(0, 10), ::testing::ElementsAre(3, 5, 9, 100000));
+  EXPECT_THAT(b.After(3, 2), ::testing::ElementsAre(5, 9));
+  EXPECT_THAT(b.After(9, 10), ::testing::ElementsAre(100000));
+  EXPECT_TRUE(b.After(100000, 10).empty());
+}
+
+// On a real Redis: the same load + tail, and fail closed while Redis is down.
+TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
+  testing::RedisServer::Options redis_options;
+  redis_options.appendonly = true;
+  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
+      testing::RedisServer::Start(redis_options);
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  store::redis::RedisClient::Options client_options;
+  client_options.address = *store::redis::RedisAddress::Parse((*redis)->unix_address());
+  client_options.max_backoff = absl::Milliseconds(100);
+  auto client = store::redis::RedisClient::Create(client_options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto tail_client = store::redis::RedisClient::Create(client_options);
+  ASSERT_TRUE(tail_client.ok()) << tail_client.status();
+  auto store = store::RedisCustomerStore::Create(client->get(), {});
+  auto tail_store = store::RedisCustomerStore::Create(tail_client->get(), {});
+  ASSERT_TRUE(store.ok() && tail_store.ok());
+  for (int i = 0; i < 2500; ++i) {
+    ASSERT_NO_FATAL_FAILURE(Put(**store, absl::StrCat("c", i),
+                                i % 2 ? std::vector<std::string>{"VIP"}
+                                      : std::vector<std::string>{"LAPSED", "category:shoes"}));
+  }
+  MembershipIndex::Options options;
+  options.catch_up_wait = absl::Milliseconds(300);
+  MembershipIndex index(store->get(), tail_store->get(), options);
+  absl::Status status;
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1250u);
+  ASSERT_TRUE(status.ok()) << status;
+  Put(**store, "c0", {"VIP"});
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1251u);
+
+  ASSERT_TRUE((*redis)->Kill().ok());
+  for (bool fresh : {true, false}) {
+    absl::Status s = absl::OkStatus();
+    // Without a fresh read the tail has to notice first: within a retry or two.
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          s = index.Read("acme", fresh, [](const MembershipIndex::View&) {});
+          return !s.ok();
+        },
+        absl::Seconds(5)));
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  }
+  ASSERT_TRUE((*redis)->Restart().ok());  // AOF: the data and the stream are back.
+  ASSERT_TRUE(PollUntil([&] { return (*client)->Ping().ok(); }, absl::Seconds(10)));
+  Put(**store, "new", {"VIP"});
+  std::set<std::string> vip;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        vip = Ids(index, Parse(R"(segment: "VIP")"), &status);
+        return status.ok();
+      },
+      absl::Seconds(10)))
+      << status;
+  EXPECT_EQ(vip.size(), 1252u);
+  EXPECT_EQ(vip.count("new"), 1u);
+}
+
+}  // namespace
+}  // namespace segmentd::targeting
