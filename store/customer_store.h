@@ -75,6 +75,8 @@ struct CustomerState {
   std::optional<absl::Time> next_change;
   // The AOV index entries as last written (nullopt: no order in the lookback).
   std::optional<int64_t> aov_milli[kNumAovIndexes];
+  // The encoded membership history (opaque here; the server encodes it).
+  std::string history;
 };
 
 // One new state to commit.
@@ -107,6 +109,8 @@ struct CustomerWrite {
   std::optional<int64_t> aov_milli[kNumAovIndexes];
   // Changes to the tenant's daily order totals that this write makes.
   std::vector<DailyDelta> daily;
+  // The new encoded membership history (replaces the stored one).
+  std::string history;
 };
 
 // One entry of the tenant's change stream.

@@ -42,6 +42,7 @@ CustomerWrite Write(std::string id, int64_t expected_version, std::vector<std::s
   w.expected_version = expected_version;
   w.profile = "profile of " + w.customer_id;
   w.membership = std::string("m\0embership", 11);
+  w.history = std::string("h\0istory of ", 12) + w.customer_id;
   w.segments = std::move(segments);
   w.changed_at = Ms(at_ms);
   return w;
@@ -161,6 +162,7 @@ TEST_P(CustomerStoreTest, WritesRoundTripAndAssignOrdinalsInOrder) {
   EXPECT_EQ(read_a.version, 1);
   EXPECT_EQ(read_a.profile, a.profile);
   EXPECT_EQ(read_a.membership, a.membership);
+  EXPECT_EQ(read_a.history, a.history);
   EXPECT_EQ(read_a.segments, (std::vector<std::string>{"VIP", "category:shoes"}));
   EXPECT_EQ(read_a.next_change, Ms(5000));
   // A later write keeps the ordinal and bumps the version.

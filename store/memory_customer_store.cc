@@ -111,6 +111,7 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
   state.profile = write.profile;
   state.membership = write.membership;
   state.segments = write.segments;
+  state.history = write.history;
 }
 
 absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(

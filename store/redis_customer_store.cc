@@ -61,8 +61,8 @@ constexpr char kRevenue[] = "revenue";
 // [8] cause, [9] changed_at ms, [10] lifetime orders or "" (not a buyer),
 // [11] lifetime revenue, [12] segment key prefix sd:{t}:s:, [13] stream cap,
 // [14] config version the write was computed with, [15], [16] AOV index
-// entries or "" (none), [17] number D of daily deltas, then D triples
-// (day, orders, revenue), then the new segment names.
+// entries or "" (none), [17] number D of daily deltas, [18] membership
+// history, then D triples (day, orders, revenue), then the new segment names.
 // Member-set keys are built from ARGV[12]; they share the tenant's hash tag,
 // so they live in the same slot as the declared keys.
 // Returns 1 when committed, 0 on a version conflict, -1 when the stored
@@ -73,7 +73,7 @@ const RedisScript& WriteScript() {
     local stored = redis.call('HMGET', KEYS[1], 'v', 's')
     if (stored[1] or '0') ~= ARGV[2] then return 0 end
     if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[14] then return 0 end
-    local first_name = 18 + 3 * tonumber(ARGV[17])
+    local first_name = 19 + 3 * tonumber(ARGV[17])
     -- Decode the stored list: "<len>:<name>" repeated.
     local old, was = {}, {}
     local list, pos = stored[2] or '', 1
@@ -129,12 +129,12 @@ const RedisScript& WriteScript() {
         redis.call('ZADD', KEYS[10 + k], value, id)
       end
     end
-    for i = 18, first_name - 1, 3 do
+    for i = 19, first_name - 1, 3 do
       if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
       if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
     end
     redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
-               'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16])
+               'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18])
     return 1
   )lua");
   return *script;
@@ -301,7 +301,7 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
   commands.reserve(customer_ids.size());
   for (const std::string& id : customer_ids) {
     if (absl::Status s = ValidateCustomerId(id); !s.ok()) return s;
-    commands.push_back({"HMGET", CustomerKey(tenant, id), "v", "o", "p", "m", "s", "n", "a0", "a1"});
+    commands.push_back({"HMGET", CustomerKey(tenant, id), "v", "o", "p", "m", "s", "n", "a0", "a1", "h"});
   }
   absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
@@ -309,7 +309,7 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
   for (size_t i = 0; i < customer_ids.size(); ++i) {
     const RedisReply& reply = (*replies)[i];
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-    if (!reply.is_array() || reply.elements().size() != 8) return Unexpected(reply, "HMGET");
+    if (!reply.is_array() || reply.elements().size() != 9) return Unexpected(reply, "HMGET");
     const std::vector<RedisReply>& f = reply.elements();
     CustomerState& state = states[i];
     state.customer_id = customer_ids[i];
@@ -336,6 +336,7 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
       if (!aov.ok()) return aov.status();
       state.aov_milli[k] = *aov;
     }
+    state.history = f[8].str();
   }
   return states;
 }
@@ -376,6 +377,7 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
     args.push_back(aov.has_value() ? absl::StrCat(*aov) : "");
   }
   args.push_back(absl::StrCat(write.daily.size()));
+  args.push_back(write.history);
   for (const DailyDelta& d : write.daily) {
     args.push_back(absl::StrCat(d.day));
     args.push_back(absl::StrCat(d.orders));

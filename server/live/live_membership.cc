@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
 #include "server/live/customer_measures.h"
+#include "server/live/membership_history.h"
 
 namespace segmentd {
 namespace {
@@ -49,16 +50,14 @@ LiveMembership::LiveMembership(store::CustomerStore* store, TenantContexts* cont
                                Options options)
     : store_(store), contexts_(contexts), options_(std::move(options)) {}
 
-store::CustomerWrite LiveMembership::MakeWrite(const TenantSnapshot& snapshot,
-                                               const std::string& customer_id,
-                                               int64_t expected_version,
-                                               const engine::Profile* before,
-                                               const engine::Profile& profile,
-                                               const engine::Classification& classification,
-                                               store::ChangeCause cause, absl::Time now) const {
+absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
+    const TenantSnapshot& snapshot, const store::CustomerState& state,
+    const engine::Profile* before, const engine::Profile& profile,
+    const engine::Classification& classification, store::ChangeCause cause,
+    absl::Time now) const {
   store::CustomerWrite write;
-  write.customer_id = customer_id;
-  write.expected_version = expected_version;
+  write.customer_id = state.customer_id;
+  write.expected_version = state.version;
   write.config_version = snapshot.config_version;
   write.profile = engine::EncodeProfile(profile);
   const StoredMembership membership = MembershipOf(classification);
@@ -79,6 +78,17 @@ store::CustomerWrite LiveMembership::MakeWrite(const TenantSnapshot& snapshot,
   write.daily = DailyDeltas(before, profile);
   write.cause = cause;
   write.changed_at = now;
+  // A time-driven change happened when it fell due, not when a pass got to it.
+  if (cause == store::ChangeCause::kTime) {
+    absl::StatusOr<StoredMembership> was = DecodeMembership(state.membership);
+    if (was.ok() && was->next_change && *was->next_change <= now) {
+      write.changed_at = *was->next_change;
+    }
+  }
+  absl::StatusOr<MembershipHistory> history = MembershipHistory::Decode(state.history);
+  if (!history.ok()) return history.status();
+  history->Record(write.changed_at, membership.segments, membership.primary);
+  write.history = history->Encode();
   const engine::LifetimeTotals lifetime =
       engine::ComputeLifetime(profile.view(), absl::ToUnixMillis(now));
   write.lifetime_orders = lifetime.orders;
@@ -142,9 +152,13 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
         retry.push_back(i);  // the next attempt reloads the dictionary
         continue;
       }
-      writes.push_back(MakeWrite(ctx, customers[i].customer_id, state.version,
-                                 state.version > 0 ? &stored : nullptr, *profile, classification,
-                                 store::ChangeCause::kEvent, now));
+      store::CustomerState target = state;
+      target.customer_id = customers[i].customer_id;
+      absl::StatusOr<store::CustomerWrite> write =
+          MakeWrite(ctx, target, state.version > 0 ? &stored : nullptr, *profile, classification,
+                    store::ChangeCause::kEvent, now);
+      if (!write.ok()) return write.status();
+      writes.push_back(*std::move(write));
       written.push_back(i);
       outcome.after.found = true;
       outcome.after.membership = MembershipOf(classification);
@@ -199,14 +213,10 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
                          before->categories != after.categories ||
                          before->cart_categories != after.cart_categories;
       // Facts are unchanged: no daily deltas (`before` profile = this profile).
-      store::CustomerWrite write = MakeWrite(ctx, state.customer_id, state.version, &*profile,
-                                             *profile, classification, cause, now);
-      // A time-driven change happened when it fell due, not when this pass
-      // got to it: stamp the change stream with the instant itself.
-      if (cause == store::ChangeCause::kTime && before.ok() && before->next_change &&
-          *before->next_change <= now) {
-        write.changed_at = *before->next_change;
-      }
+      absl::StatusOr<store::CustomerWrite> made =
+          MakeWrite(ctx, state, &*profile, *profile, classification, cause, now);
+      if (!made.ok()) return made.status();
+      store::CustomerWrite& write = *made;
       const bool same_index = state.aov_milli[0] == write.aov_milli[0] &&
                               state.aov_milli[1] == write.aov_milli[1];
       if (!moved && before.ok() && *before == after && same_index &&

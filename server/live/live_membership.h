@@ -97,11 +97,14 @@ class LiveMembership {
   // Builds the write for `profile` classified now under `snapshot`. `before`
   // is the stored profile the change started from (nullptr: a new customer),
   // for the tenant's daily totals.
-  store::CustomerWrite MakeWrite(const TenantSnapshot& snapshot, const std::string& customer_id,
-                                 int64_t expected_version, const engine::Profile* before,
-                                 const engine::Profile& profile,
-                                 const engine::Classification& classification,
-                                 store::ChangeCause cause, absl::Time now) const;
+  // `state` is what was read (its version and history carry on). Fails only
+  // when the stored history cannot be decoded.
+  absl::StatusOr<store::CustomerWrite> MakeWrite(const TenantSnapshot& snapshot,
+                                                 const store::CustomerState& state,
+                                                 const engine::Profile* before,
+                                                 const engine::Profile& profile,
+                                                 const engine::Classification& classification,
+                                                 store::ChangeCause cause, absl::Time now) const;
 
   store::CustomerStore* const store_;
   TenantContexts* const contexts_;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
+#include "server/live/membership_history.h"
 #include "store/memory_customer_store.h"
 
 namespace segmentd {
@@ -132,6 +133,16 @@ TEST_F(LiveMembershipTest, TimeAloneMovesACustomerWhenReevaluated) {
   EXPECT_TRUE(time_change);
   // Re-evaluating again at the same instant changes nothing.
   EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime), 0);
+
+  // The history answers what was in force before and after the change.
+  absl::StatusOr<MembershipHistory> history =
+      MembershipHistory::Decode((*store_.Read("acme", {"c1"}))[0].history);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->entries().size(), 2u);
+  EXPECT_FALSE(history->At(kT0 - absl::Milliseconds(1)).has_value());
+  EXPECT_EQ(history->At(kT0)->segments, out.after.membership.segments);
+  EXPECT_EQ(history->At(due)->from, due);
+  EXPECT_NE(history->At(due)->segments, out.after.membership.segments);
 }
 
 TEST_F(LiveMembershipTest, ClassifyAtAnInstantIgnoresLaterEvents) {
