@@ -1,0 +1,111 @@
+#include "server/insights/segment_kpis.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/config.h"
+
+namespace segmentd {
+namespace {
+
+using engine::Segment;
+using engine::SegmentSet;
+
+const absl::Time kT = absl::FromUnixSeconds(1'750'000'000);
+constexpr absl::Duration kDay = absl::Hours(24);
+
+SegmentSet Of(std::initializer_list<Segment> segments) {
+  SegmentSet s;
+  for (Segment x : segments) s.Insert(x);
+  return s;
+}
+
+class SegmentKpisTest : public ::testing::Test {
+ protected:
+  SegmentKpisTest() : classifier_(*engine::Classifier::Create(engine::SegmentConfig(), {})) {}
+
+  void Place(engine::Profile& p, const char* id, absl::Time at, int64_t amount) {
+    engine::OrderPlaced order;
+    order.order_id = id;
+    order.placed_at = at;
+    order.amount = amount;
+    ASSERT_TRUE(p.PlaceOrder(order).ok());
+  }
+
+  engine::Classifier classifier_;
+};
+
+TEST_F(SegmentKpisTest, CountsSizesTransitionsOrdersAndConversion) {
+  // Customer a: LAPSED at the start, orders twice in the period, becomes
+  // LOYAL; b: LOYAL throughout with no order; c: joins mid-period.
+  engine::Profile a, b, c;
+  Place(a, "a0", kT - 200 * kDay, 1000);
+  Place(a, "a1", kT + 2 * kDay, 300);
+  Place(a, "a2", kT + 3 * kDay, 700);
+  Place(b, "b0", kT - 300 * kDay, 5000);
+  Place(c, "c0", kT + 5 * kDay, 100);
+  MembershipHistory ha, hb, hc;
+  ha.Record(kT - 10 * kDay, Of({Segment::kLapsed}), Segment::kLapsed);
+  ha.Record(kT + 2 * kDay, Of({Segment::kRepeatCustomer}), Segment::kRepeatCustomer);
+  ha.Record(kT + 3 * kDay, Of({Segment::kLoyalCustomer, Segment::kRepeatCustomer}),
+            Segment::kLoyalCustomer);
+  hb.Record(kT - 50 * kDay, Of({Segment::kLoyalCustomer}), Segment::kLoyalCustomer);
+  hc.Record(kT + 5 * kDay, Of({Segment::kFirstTimeBuyer}), Segment::kFirstTimeBuyer);
+
+  KpiAccumulator kpis(kT, kT + 10 * kDay);
+  kpis.Add(a, CustomerTimeline(&ha, &a, &classifier_));
+  kpis.Add(b, CustomerTimeline(&hb, &b, &classifier_));
+  kpis.Add(c, CustomerTimeline(&hc, &c, &classifier_));
+  const auto& t = kpis.totals();
+  const SegmentTotals& loyal = t[static_cast<int>(Segment::kLoyalCustomer)];
+  EXPECT_EQ(loyal.size_at_start, 1);  // b
+  EXPECT_EQ(loyal.size_at_end, 2);    // a, b
+  EXPECT_EQ(loyal.entered, 1);        // a
+  EXPECT_EQ(loyal.left, 0);
+  EXPECT_EQ(loyal.orders, 2);         // a's two orders in the period
+  EXPECT_EQ(loyal.net_revenue, 1000);
+  EXPECT_EQ(loyal.lifetime_value_sum, 2000 + 5000);
+  EXPECT_EQ(loyal.converted, 0);      // b did not order
+  const SegmentTotals& lapsed = t[static_cast<int>(Segment::kLapsed)];
+  EXPECT_EQ(lapsed.size_at_start, 1);
+  EXPECT_EQ(lapsed.size_at_end, 0);
+  EXPECT_EQ(lapsed.left, 1);
+  EXPECT_EQ(lapsed.converted, 1);     // a ordered during the period
+  const SegmentTotals& repeat = t[static_cast<int>(Segment::kRepeatCustomer)];
+  EXPECT_EQ(repeat.entered, 1);       // counted once: a stays in it at day 3
+  const SegmentTotals& first = t[static_cast<int>(Segment::kFirstTimeBuyer)];
+  EXPECT_EQ(first.size_at_start, 0);  // c unknown at the start (reconstructed: no facts)
+  EXPECT_EQ(first.size_at_end, 1);
+}
+
+TEST_F(SegmentKpisTest, FlowsPartitionCustomersByPrimarySegment) {
+  engine::Profile a, b;
+  Place(a, "a0", kT - 100 * kDay, 100);
+  Place(b, "b0", kT - 100 * kDay, 100);
+  MembershipHistory ha, hb;
+  ha.Record(kT - 5 * kDay, Of({Segment::kLapsed}), Segment::kLapsed);
+  ha.Record(kT + 1 * kDay, Of({Segment::kLoyalCustomer}), Segment::kLoyalCustomer);
+  hb.Record(kT - 5 * kDay, Of({Segment::kLapsed}), Segment::kLapsed);
+  FlowAccumulator flows(kT, kT + 2 * kDay);
+  flows.Add(CustomerTimeline(&ha, &a, &classifier_));
+  flows.Add(CustomerTimeline(&hb, &b, &classifier_));
+  using P = FlowAccumulator::Primary;
+  EXPECT_EQ(flows.cells().at({P(Segment::kLapsed), P(Segment::kLoyalCustomer)}), 1);
+  EXPECT_EQ(flows.cells().at({P(Segment::kLapsed), P(Segment::kLapsed)}), 1);
+  int64_t total = 0;
+  for (const auto& [cell, n] : flows.cells()) total += n;
+  EXPECT_EQ(total, 2);
+  EXPECT_EQ(flows.movements()[static_cast<int>(Segment::kLapsed)].second, 1);
+  EXPECT_EQ(flows.movements()[static_cast<int>(Segment::kLoyalCustomer)].first, 1);
+}
+
+TEST_F(SegmentKpisTest, BeforeTheFirstRecordMembershipIsReconstructedFromFacts) {
+  engine::Profile p;
+  Place(p, "o1", kT - 10 * kDay, 100);  // a first-time buyer from then on
+  MembershipHistory h;                  // nothing recorded (imported in bulk)
+  const CustomerTimeline timeline(&h, &p, &classifier_);
+  EXPECT_TRUE(timeline.At(kT).segments.Contains(Segment::kFirstTimeBuyer));
+  EXPECT_FALSE(timeline.At(kT - 11 * kDay).segments.Contains(Segment::kFirstTimeBuyer));
+}
+
+}  // namespace
+}  // namespace segmentd

@@ -1,0 +1,33 @@
+#include "server/insights/tenant_scan.h"
+
+#include "engine/profile_codec.h"
+#include "server/live/membership_history.h"
+
+namespace segmentd {
+
+absl::Status ForEachCustomer(
+    store::CustomerStore* store, TenantContexts* contexts, const std::string& tenant,
+    const std::function<void(const engine::Profile&, const CustomerTimeline&)>& visit) {
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts->Get(tenant);
+  if (!snapshot.ok()) return snapshot.status();
+  std::string cursor;
+  do {
+    absl::StatusOr<store::IdPage> page = store->ScanCustomers(tenant, cursor, 1000);
+    if (!page.ok()) return page.status();
+    absl::StatusOr<std::vector<store::CustomerState>> states = store->Read(tenant, page->ids);
+    if (!states.ok()) return states.status();
+    for (const store::CustomerState& state : *states) {
+      if (state.version == 0) continue;
+      absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(state.profile);
+      if (!profile.ok()) return absl::DataLossError(profile.status().message());
+      absl::StatusOr<MembershipHistory> history = MembershipHistory::Decode(state.history);
+      if (!history.ok()) return history.status();
+      const CustomerTimeline timeline(&*history, &*profile, (*snapshot)->classifier.get());
+      visit(*profile, timeline);
+    }
+    cursor = page->next_cursor;
+  } while (!cursor.empty());
+  return absl::OkStatus();
+}
+
+}  // namespace segmentd

@@ -1,0 +1,122 @@
+#include "server/services/insights_service.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/segment.h"
+#include "server/field_error.h"
+#include "server/grpc_status.h"
+#include "server/insights/segment_kpis.h"
+#include "server/insights/tenant_scan.h"
+#include "server/proto_time.h"
+
+namespace segmentd {
+namespace {
+
+absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& ts,
+                                        absl::string_view field) {
+  if (!present) return FieldError(field, "is required");
+  return FromProtoTime(ts, field);
+}
+
+std::string PrimaryName(const FlowAccumulator::Primary& p) {
+  return p ? std::string(engine::SegmentName(*p)) : std::string();
+}
+
+}  // namespace
+
+InsightsServiceImpl::InsightsServiceImpl(Authenticator* authenticator,
+                                         store::CustomerStore* store, TenantContexts* contexts)
+    : store_(store),
+      contexts_(contexts),
+      authorizer_(authenticator, v1::InsightsService::service_full_name()) {}
+
+grpc::Status InsightsServiceImpl::GetSegmentKpis(grpc::ServerContext* context,
+                                                 const v1::GetSegmentKpisRequest* request,
+                                                 v1::GetSegmentKpisResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "GetSegmentKpis");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<absl::Time> start =
+      RequiredTime(request->period().has_start(), request->period().start(), "period.start");
+  if (!start.ok()) return ToGrpcStatus(start.status());
+  absl::StatusOr<absl::Time> end =
+      RequiredTime(request->period().has_end(), request->period().end(), "period.end");
+  if (!end.ok()) return ToGrpcStatus(end.status());
+  if (*end <= *start) return ToGrpcStatus(FieldError("period.end", "must be after period.start"));
+  std::vector<engine::Segment> segments;
+  for (int i = 0; i < request->segments_size(); ++i) {
+    std::optional<engine::Segment> s = engine::SegmentFromName(request->segments(i));
+    if (!s) {
+      return ToGrpcStatus(FieldError(
+          absl::StrCat("segments[", i, "]"),
+          absl::StrCat("\"", request->segments(i),
+                       "\" is not a fixed segment (KPIs cover the 22 fixed segments)")));
+    }
+    segments.push_back(*s);
+  }
+  if (segments.empty()) {
+    for (int i = 0; i < engine::kNumSegments; ++i) {
+      segments.push_back(static_cast<engine::Segment>(i));
+    }
+  }
+  KpiAccumulator kpis(*start, *end);
+  absl::Status scanned = ForEachCustomer(
+      store_, contexts_, caller->tenant_id,
+      [&kpis](const engine::Profile& profile, const CustomerTimeline& timeline) {
+        kpis.Add(profile, timeline);
+      });
+  if (!scanned.ok()) return ToGrpcStatus(scanned);
+  for (engine::Segment segment : segments) {
+    const SegmentTotals& t = kpis.totals()[static_cast<int>(segment)];
+    v1::SegmentKpis* out = response->add_segments();
+    out->set_segment(std::string(engine::SegmentName(segment)));
+    out->set_size_at_start(t.size_at_start);
+    out->set_size_at_end(t.size_at_end);
+    out->set_entered(t.entered);
+    out->set_left(t.left);
+    out->set_orders(t.orders);
+    out->set_net_revenue(t.net_revenue);
+    out->set_average_order_value(
+        t.orders > 0 ? static_cast<double>(t.net_revenue) / static_cast<double>(t.orders) : 0.0);
+    out->set_mean_lifetime_value(t.size_at_end > 0 ? static_cast<double>(t.lifetime_value_sum) /
+                                                         static_cast<double>(t.size_at_end)
+                                                   : 0.0);
+    out->set_conversion_rate(t.size_at_start > 0 ? static_cast<double>(t.converted) /
+                                                       static_cast<double>(t.size_at_start)
+                                                 : 0.0);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status InsightsServiceImpl::GetSegmentFlows(grpc::ServerContext* context,
+                                                  const v1::GetSegmentFlowsRequest* request,
+                                                  v1::GetSegmentFlowsResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "GetSegmentFlows");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<absl::Time> from = RequiredTime(request->has_from(), request->from(), "from");
+  if (!from.ok()) return ToGrpcStatus(from.status());
+  absl::StatusOr<absl::Time> to = RequiredTime(request->has_to(), request->to(), "to");
+  if (!to.ok()) return ToGrpcStatus(to.status());
+  if (*to < *from) return ToGrpcStatus(FieldError("to", "must not be before from"));
+  FlowAccumulator flows(*from, *to);
+  absl::Status scanned = ForEachCustomer(
+      store_, contexts_, caller->tenant_id,
+      [&flows](const engine::Profile&, const CustomerTimeline& timeline) { flows.Add(timeline); });
+  if (!scanned.ok()) return ToGrpcStatus(scanned);
+  for (const auto& [cell, customers] : flows.cells()) {
+    v1::FlowCell* out = response->add_cells();
+    out->set_from_segment(PrimaryName(cell.first));
+    out->set_to_segment(PrimaryName(cell.second));
+    out->set_customers(customers);
+  }
+  for (int i = 0; i < engine::kNumSegments; ++i) {
+    v1::SegmentMovement* out = response->add_movements();
+    out->set_segment(std::string(engine::SegmentName(static_cast<engine::Segment>(i))));
+    out->set_entered(flows.movements()[i].first);
+    out->set_left(flows.movements()[i].second);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace segmentd
