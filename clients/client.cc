@@ -1,0 +1,473 @@
+#include "clients/client.h"
+
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "clients/status.h"
+
+namespace segmentd::clients {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t ms = absl::ToUnixMillis(t);
+  int64_t seconds = ms / 1000;
+  int64_t millis = ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>(millis * 1000000));
+  return ts;
+}
+
+double UnitRandom() {
+  static absl::Mutex mu(absl::kConstInit);
+  static std::mt19937_64* rng = nullptr;
+  absl::MutexLock lock(&mu);
+  if (rng == nullptr) rng = new std::mt19937_64(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(*rng);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SegmentdClient>> SegmentdClient::Connect(Options options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("no target (host:port) given");
+  std::string bearer = options.api_key;
+  if (bearer.empty() && !options.api_key_file.empty()) {
+    absl::StatusOr<std::string> key = ReadFile(options.api_key_file, "API key file");
+    if (!key.ok()) return key.status();
+    bearer = std::string(absl::StripAsciiWhitespace(*key));
+    if (bearer.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("API key file ", options.api_key_file, " is empty"));
+    }
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.tls || !options.tls_ca_file.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.tls_ca_file.empty()) {
+      absl::StatusOr<std::string> ca = ReadFile(options.tls_ca_file, "CA file");
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+    }
+    credentials = grpc::SslCredentials(ssl);
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(options.target, credentials, args);
+  return std::unique_ptr<SegmentdClient>(
+      new SegmentdClient(std::move(options), std::move(bearer), std::move(channel)));
+}
+
+SegmentdClient::SegmentdClient(Options options, std::string bearer,
+                               std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      bearer_(std::move(bearer)),
+      channel_(std::move(channel)),
+      admin_(v1::AdminService::NewStub(channel_)),
+      ingest_(v1::IngestService::NewStub(channel_)),
+      classification_(v1::ClassificationService::NewStub(channel_)),
+      config_(v1::ConfigService::NewStub(channel_)),
+      watch_(v1::WatchService::NewStub(channel_)),
+      targeting_(v1::TargetingService::NewStub(channel_)) {}
+
+std::unique_ptr<grpc::ClientContext> SegmentdClient::NewContext(absl::Duration timeout) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!bearer_.empty()) context->AddMetadata("authorization", absl::StrCat("Bearer ", bearer_));
+  if (timeout != absl::InfiniteDuration()) {
+    context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  }
+  return context;
+}
+
+void SegmentdClient::Backoff(int attempt) const {
+  absl::SleepFor(BackoffAfter(options_.retry, attempt, UnitRandom()));
+}
+
+absl::Status SegmentdClient::Call(
+    bool idempotent, const std::function<grpc::Status(grpc::ClientContext*)>& call) const {
+  const int attempts = idempotent ? std::max(1, options_.retry.max_attempts) : 1;
+  absl::Status status;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    std::unique_ptr<grpc::ClientContext> context = NewContext(options_.default_deadline);
+    status = FromGrpcStatus(call(context.get()));
+    if (status.ok() || !IsRetryable(status.code()) || attempt == attempts) break;
+    Backoff(attempt);
+  }
+  return status;
+}
+
+// --- Admin
+
+absl::StatusOr<v1::Tenant> SegmentdClient::CreateTenant(const std::string& tenant_id,
+                                                        const std::string& display_name) {
+  v1::CreateTenantRequest request;
+  request.set_tenant_id(tenant_id);
+  request.set_display_name(display_name);
+  v1::CreateTenantResponse response;
+  absl::Status s = Call(false, [&](grpc::ClientContext* c) {
+    return admin_->CreateTenant(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.tenant();
+}
+
+absl::StatusOr<std::vector<v1::Tenant>> SegmentdClient::ListTenants() {
+  v1::ListTenantsResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return admin_->ListTenants(c, v1::ListTenantsRequest(), &response);
+  });
+  if (!s.ok()) return s;
+  return std::vector<v1::Tenant>(response.tenants().begin(), response.tenants().end());
+}
+
+absl::StatusOr<v1::CreateApiKeyResponse> SegmentdClient::CreateApiKey(
+    const std::string& tenant_id, const std::string& name, const std::vector<v1::Scope>& scopes) {
+  v1::CreateApiKeyRequest request;
+  request.set_tenant_id(tenant_id);
+  request.set_name(name);
+  for (v1::Scope scope : scopes) request.add_scopes(scope);
+  v1::CreateApiKeyResponse response;
+  absl::Status s = Call(false, [&](grpc::ClientContext* c) {
+    return admin_->CreateApiKey(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::ApiKey>> SegmentdClient::ListApiKeys(const std::string& tenant_id) {
+  v1::ListApiKeysRequest request;
+  request.set_tenant_id(tenant_id);
+  v1::ListApiKeysResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return admin_->ListApiKeys(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return std::vector<v1::ApiKey>(response.keys().begin(), response.keys().end());
+}
+
+absl::StatusOr<v1::ApiKey> SegmentdClient::RevokeApiKey(const std::string& tenant_id,
+                                                        const std::string& key_id) {
+  v1::RevokeApiKeyRequest request;
+  request.set_tenant_id(tenant_id);
+  request.set_key_id(key_id);
+  v1::RevokeApiKeyResponse response;
+  // Revoking twice leaves the key revoked: safe to retry.
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return admin_->RevokeApiKey(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.key();
+}
+
+// --- Ingest
+
+absl::StatusOr<v1::IngestResult> SegmentdClient::PlaceOrder(const v1::OrderPlaced& order) {
+  v1::Event event;
+  *event.mutable_order_placed() = order;
+  return Ingest(event);
+}
+
+absl::StatusOr<v1::IngestResult> SegmentdClient::Ingest(const v1::Event& event) {
+  v1::IngestResult result;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) -> grpc::Status {
+    switch (event.kind_case()) {
+#define SEGMENTD_UNARY(CASE, FIELD, RPC)                        \
+  case v1::Event::CASE: {                                       \
+    v1::RPC##Request request;                                   \
+    *request.mutable_event() = event.FIELD();                   \
+    v1::RPC##Response response;                                 \
+    grpc::Status status = ingest_->RPC(c, request, &response); \
+    result = response.result();                                 \
+    return status;                                              \
+  }
+      SEGMENTD_UNARY(kCustomerRegistered, customer_registered, RegisterCustomer)
+      SEGMENTD_UNARY(kOrderPlaced, order_placed, PlaceOrder)
+      SEGMENTD_UNARY(kOrderCancelled, order_cancelled, CancelOrder)
+      SEGMENTD_UNARY(kOrderRefunded, order_refunded, RefundOrder)
+      SEGMENTD_UNARY(kEngagement, engagement, RecordEngagement)
+      SEGMENTD_UNARY(kCartUpdated, cart_updated, UpdateCart)
+      SEGMENTD_UNARY(kCartConverted, cart_converted, ConvertCart)
+      SEGMENTD_UNARY(kActivity, activity, RecordActivity)
+#undef SEGMENTD_UNARY
+      case v1::Event::KIND_NOT_SET:
+        break;
+    }
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "event: no kind set");
+  });
+  if (!s.ok()) return s;
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<BulkIngestStream>> SegmentdClient::OpenBulkIngest() {
+  std::unique_ptr<BulkIngestStream> stream(new BulkIngestStream(this));
+  stream->Open();
+  return stream;
+}
+
+void BulkIngestStream::Open() {
+  // No deadline: an import may run for a long time; a dead server breaks the
+  // connection and the stream fails UNAVAILABLE.
+  context_ = client_->NewContext(absl::InfiniteDuration());
+  stream_ = client_->ingest_->BulkIngest(context_.get());
+}
+
+absl::Status BulkIngestStream::Close() {
+  if (stream_ == nullptr) return absl::OkStatus();
+  stream_->WritesDone();
+  absl::Status status = FromGrpcStatus(stream_->Finish());
+  stream_.reset();
+  context_.reset();
+  return status;
+}
+
+BulkIngestStream::~BulkIngestStream() {
+  if (stream_ != nullptr) {
+    context_->TryCancel();
+    (void)stream_->Finish();
+  }
+}
+
+absl::StatusOr<v1::BulkIngestResponse> BulkIngestStream::Send(const v1::BulkIngestRequest& batch) {
+  const int attempts = std::max(1, client_->options_.retry.max_attempts);
+  absl::Status status;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    if (stream_ == nullptr) Open();
+    v1::BulkIngestResponse response;
+    if (stream_->Write(batch) && stream_->Read(&response)) return response;
+    // The stream broke: its status says why.
+    status = Close();
+    if (status.ok()) status = absl::UnavailableError("bulk ingest stream closed by the server");
+    if (!IsRetryable(status.code()) || attempt == attempts) break;
+    client_->Backoff(attempt);
+  }
+  return status;
+}
+
+absl::Status BulkIngestStream::Finish() { return Close(); }
+
+// --- Classification
+
+namespace {
+
+template <typename Request>
+void SetClassifyOptions(const ClassifyOptions& options, Request& request) {
+  if (options.as_of.has_value()) *request.mutable_as_of() = ToProto(*options.as_of);
+  request.set_include_reasons(options.include_reasons);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CustomerClassification> SegmentdClient::ClassifyCustomer(
+    const std::string& customer_id, const ClassifyOptions& options) {
+  v1::ClassifyCustomerRequest request;
+  request.set_customer_id(customer_id);
+  SetClassifyOptions(options, request);
+  v1::ClassifyCustomerResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return classification_->ClassifyCustomer(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.classification();
+}
+
+absl::StatusOr<std::vector<v1::CustomerClassification>> SegmentdClient::ClassifyCustomers(
+    const std::vector<std::string>& customer_ids, const ClassifyOptions& options) {
+  constexpr size_t kMaxPerCall = 1000;
+  std::vector<v1::CustomerClassification> out;
+  out.reserve(customer_ids.size());
+  for (size_t start = 0; start < customer_ids.size(); start += kMaxPerCall) {
+    v1::ClassifyCustomersRequest request;
+    for (size_t i = start; i < std::min(customer_ids.size(), start + kMaxPerCall); ++i) {
+      request.add_customer_ids(customer_ids[i]);
+    }
+    SetClassifyOptions(options, request);
+    v1::ClassifyCustomersResponse response;
+    absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+      return classification_->ClassifyCustomers(c, request, &response);
+    });
+    if (!s.ok()) return s;
+    for (v1::CustomerClassification& c : *response.mutable_classifications()) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// --- Config
+
+absl::StatusOr<v1::VersionedConfig> SegmentdClient::GetConfig() {
+  v1::GetConfigResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return config_->GetConfig(c, v1::GetConfigRequest(), &response);
+  });
+  if (!s.ok()) return s;
+  return response.config();
+}
+
+absl::StatusOr<v1::UpdateConfigResponse> SegmentdClient::UpdateConfig(
+    const v1::SegmentConfig& config, const std::vector<std::string>& mask_paths,
+    std::optional<int64_t> expected_version) {
+  v1::UpdateConfigRequest request;
+  *request.mutable_config() = config;
+  for (const std::string& path : mask_paths) request.mutable_update_mask()->add_paths(path);
+  if (expected_version.has_value()) request.set_expected_version(*expected_version);
+  v1::UpdateConfigResponse response;
+  absl::Status s = Call(false, [&](grpc::ClientContext* c) {
+    return config_->UpdateConfig(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::PresetDescription>> SegmentdClient::ListPresets() {
+  v1::ListPresetsResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return config_->ListPresets(c, v1::ListPresetsRequest(), &response);
+  });
+  if (!s.ok()) return s;
+  return std::vector<v1::PresetDescription>(response.presets().begin(), response.presets().end());
+}
+
+absl::StatusOr<v1::ApplyPresetResponse> SegmentdClient::ApplyPreset(
+    v1::Preset preset, std::optional<int64_t> expected_version) {
+  v1::ApplyPresetRequest request;
+  request.set_preset(preset);
+  if (expected_version.has_value()) request.set_expected_version(*expected_version);
+  v1::ApplyPresetResponse response;
+  absl::Status s = Call(false, [&](grpc::ClientContext* c) {
+    return config_->ApplyPreset(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::PreviewConfigResponse> SegmentdClient::PreviewConfig(
+    const std::optional<v1::SegmentConfig>& config, std::optional<absl::Time> as_of) {
+  v1::PreviewConfigRequest request;
+  if (config.has_value()) {
+    *request.mutable_config() = *config;
+  } else {
+    absl::StatusOr<v1::VersionedConfig> stored = GetConfig();
+    if (!stored.ok()) return stored.status();
+    *request.mutable_config() = stored->config();
+  }
+  if (as_of.has_value()) *request.mutable_as_of() = ToProto(*as_of);
+  v1::PreviewConfigResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return config_->PreviewConfig(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+// --- Watch
+
+absl::Status SegmentdClient::Watch(
+    const WatchOptions& options, const std::function<bool(const v1::MembershipChange&)>& on_change) {
+  const absl::Time deadline =
+      options.timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + options.timeout;
+  std::string position = options.resume_after;
+  int failures = 0;
+  while (true) {
+    v1::WatchRequest request;
+    for (const std::string& s : options.segments) request.add_segments(s);
+    request.set_resume_after(position);
+    std::unique_ptr<grpc::ClientContext> context = NewContext(absl::InfiniteDuration());
+    if (deadline != absl::InfiniteFuture()) context->set_deadline(absl::ToChronoTime(deadline));
+    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader = watch_->Watch(context.get(), request);
+    v1::WatchResponse response;
+    bool stopped = false;
+    while (!stopped && reader->Read(&response)) {
+      failures = 0;
+      for (const v1::MembershipChange& change : response.changes()) {
+        position = change.position();
+        if (!on_change(change)) {
+          stopped = true;
+          break;
+        }
+      }
+    }
+    if (stopped) {
+      context->TryCancel();
+      (void)reader->Finish();
+      return absl::OkStatus();
+    }
+    absl::Status status = FromGrpcStatus(reader->Finish());
+    if (status.code() == absl::StatusCode::kDeadlineExceeded && absl::Now() >= deadline) return status;
+    if (!options.reconnect || status.code() != absl::StatusCode::kUnavailable) {
+      return status.ok() ? absl::UnavailableError("watch stream ended by the server") : status;
+    }
+    ++failures;
+    if (failures >= std::max(1, options_.retry.max_attempts)) return status;
+    Backoff(failures);
+  }
+}
+
+// --- Targeting
+
+absl::StatusOr<v1::VoucherTarget> SegmentdClient::PutVoucherTarget(const v1::VoucherTarget& target) {
+  v1::PutVoucherTargetRequest request;
+  *request.mutable_target() = target;
+  v1::PutVoucherTargetResponse response;
+  // Putting the same target twice stores the same target: safe to retry.
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return targeting_->PutVoucherTarget(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.target();
+}
+
+absl::StatusOr<v1::CountTargetsResponse> SegmentdClient::CountTargets(const v1::TargetRef& target) {
+  v1::CountTargetsRequest request;
+  *request.mutable_target() = target;
+  v1::CountTargetsResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return targeting_->CountTargets(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::Eligibility> SegmentdClient::CheckEligibility(const v1::TargetRef& target,
+                                                                 const std::string& customer_id) {
+  v1::CheckEligibilityRequest request;
+  *request.mutable_target() = target;
+  request.set_customer_id(customer_id);
+  v1::CheckEligibilityResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return targeting_->CheckEligibility(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.eligibility();
+}
+
+absl::StatusOr<v1::ListEligibleVouchersResponse> SegmentdClient::ListEligibleVouchers(
+    const std::string& customer_id) {
+  v1::ListEligibleVouchersRequest request;
+  request.set_customer_id(customer_id);
+  v1::ListEligibleVouchersResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return targeting_->ListEligibleVouchers(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+}  // namespace segmentd::clients

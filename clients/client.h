@@ -1,0 +1,212 @@
+// SegmentdClient: a C++ client of the segmentd gRPC API (package segmentd.v1).
+//
+// One object holds one channel and one API key. Every call:
+// - carries `authorization: Bearer <key>`;
+// - has a deadline (`Options::default_deadline` per attempt, unless a call
+//   says otherwise);
+// - returns absl::Status / absl::StatusOr (the gRPC status converted once, same
+//   code and message);
+// - when it is idempotent, is retried with exponential backoff on UNAVAILABLE
+//   and DEADLINE_EXCEEDED (`Options::retry`). Idempotent here: every read, and
+//   every ingest event (orders by order id, refunds by refund id, engagement by
+//   (message, kind), carts and activity by time, so a re-send is a no-op).
+//   Admin and config writes are not retried.
+//
+//   SegmentdClient::Options options;
+//   options.target = "127.0.0.1:50051";
+//   options.api_key_file = ".segmentd/demo.key";
+//   absl::StatusOr<std::unique_ptr<SegmentdClient>> client = SegmentdClient::Connect(options);
+//   absl::StatusOr<v1::CustomerClassification> c = (*client)->ClassifyCustomer("alice");
+//
+// Thread-safe: any number of threads may share one client. A BulkIngestStream
+// belongs to one thread.
+#ifndef SEGMENTD_CLIENTS_CLIENT_H_
+#define SEGMENTD_CLIENTS_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "clients/retry_policy.h"
+#include "segmentd/v1/admin.grpc.pb.h"
+#include "segmentd/v1/classification.grpc.pb.h"
+#include "segmentd/v1/config.grpc.pb.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+#include "segmentd/v1/targeting.grpc.pb.h"
+#include "segmentd/v1/watch.grpc.pb.h"
+
+namespace segmentd::clients {
+
+class BulkIngestStream;
+
+// Options of SegmentdClient::ClassifyCustomer(s).
+struct ClassifyOptions {
+  // Evaluate at this instant. Default: now (server clock).
+  std::optional<absl::Time> as_of;
+  // Also return why the customer is in each segment. Default false.
+  bool include_reasons = false;
+};
+
+// Options of SegmentdClient::Watch.
+struct WatchOptions {
+  // Only these segments. Default: all.
+  std::vector<std::string> segments;
+  // Continue after this position. Default: from the next change.
+  std::string resume_after;
+  // Stop with DEADLINE_EXCEEDED after this long. Default: never.
+  absl::Duration timeout = absl::InfiniteDuration();
+  // Reopen the stream after the last position seen when it breaks with
+  // UNAVAILABLE (backoff as `Options::retry`, without an attempt limit while
+  // changes keep arriving). Default true.
+  bool reconnect = true;
+};
+
+
+class SegmentdClient {
+ public:
+  struct Options {
+    // The server, "host:port". Required.
+    std::string target;
+    // The bearer token (a tenant API key or the operator credential). Default:
+    // empty, meaning read it from `api_key_file`.
+    std::string api_key;
+    // A file holding the token (surrounding whitespace ignored). Default: none;
+    // with neither set, calls carry no key (the server answers UNAUTHENTICATED).
+    std::string api_key_file;
+    // Use TLS. Default false (plaintext, for local use).
+    bool tls = false;
+    // A PEM file of CA certificates to verify the server with; implies `tls`.
+    // Default: none (the system roots when `tls`).
+    std::string tls_ca_file;
+    // Deadline of each attempt of a unary call. Default 10 s.
+    absl::Duration default_deadline = absl::Seconds(10);
+    // Retries of idempotent calls. Default: see RetryPolicy.
+    RetryPolicy retry;
+  };
+
+  // Returns a client; fails with INVALID_ARGUMENT (no target) or NOT_FOUND
+  // (unreadable key or CA file). Connecting is lazy: an unreachable server
+  // shows up as UNAVAILABLE on the first call.
+  static absl::StatusOr<std::unique_ptr<SegmentdClient>> Connect(Options options);
+
+  // --- Admin: tenants (operator credential) and API keys (operator or tenant admin).
+  absl::StatusOr<v1::Tenant> CreateTenant(const std::string& tenant_id,
+                                          const std::string& display_name);
+  absl::StatusOr<std::vector<v1::Tenant>> ListTenants();
+  // Returns the key's record and its secret (shown only once).
+  absl::StatusOr<v1::CreateApiKeyResponse> CreateApiKey(const std::string& tenant_id,
+                                                        const std::string& name,
+                                                        const std::vector<v1::Scope>& scopes);
+  absl::StatusOr<std::vector<v1::ApiKey>> ListApiKeys(const std::string& tenant_id);
+  absl::StatusOr<v1::ApiKey> RevokeApiKey(const std::string& tenant_id, const std::string& key_id);
+
+  // --- Ingest (write scope). Each returns the outcome and the customer's
+  // membership right after the event; a rejected event is an error status.
+  absl::StatusOr<v1::IngestResult> PlaceOrder(const v1::OrderPlaced& order);
+  // Sends any one event through its unary RPC.
+  absl::StatusOr<v1::IngestResult> Ingest(const v1::Event& event);
+  // Opens a bulk stream: batches acknowledged one by one (see BulkIngestStream).
+  absl::StatusOr<std::unique_ptr<BulkIngestStream>> OpenBulkIngest();
+
+  // --- Classification (read scope).
+  absl::StatusOr<v1::CustomerClassification> ClassifyCustomer(const std::string& customer_id,
+                                                              const ClassifyOptions& options = {});
+  // Any number of ids (sent 1000 per call); one result per id, in order.
+  absl::StatusOr<std::vector<v1::CustomerClassification>> ClassifyCustomers(
+      const std::vector<std::string>& customer_ids, const ClassifyOptions& options = {});
+
+  // --- Config (read; update and preset need admin).
+  absl::StatusOr<v1::VersionedConfig> GetConfig();
+  // Changes the paths of `mask_paths` (e.g. "vip.enabled") to their values in
+  // `config`; an empty mask replaces the whole config. With
+  // `expected_version`, fails ABORTED unless the stored version equals it.
+  absl::StatusOr<v1::UpdateConfigResponse> UpdateConfig(
+      const v1::SegmentConfig& config, const std::vector<std::string>& mask_paths,
+      std::optional<int64_t> expected_version = std::nullopt);
+  absl::StatusOr<std::vector<v1::PresetDescription>> ListPresets();
+  absl::StatusOr<v1::ApplyPresetResponse> ApplyPreset(
+      v1::Preset preset, std::optional<int64_t> expected_version = std::nullopt);
+  // Segment sizes now and under `config` (the stored config when nullopt).
+  absl::StatusOr<v1::PreviewConfigResponse> PreviewConfig(
+      const std::optional<v1::SegmentConfig>& config,
+      std::optional<absl::Time> as_of = std::nullopt);
+
+  // --- Watch (read scope).
+  // Calls `on_change` for each change, in stream order, until it returns false
+  // (then returns OK), `timeout` passes (DEADLINE_EXCEEDED) or the stream fails.
+  absl::Status Watch(const WatchOptions& options,
+                     const std::function<bool(const v1::MembershipChange&)>& on_change);
+
+  // --- Targeting (issue 5): plain calls, UNIMPLEMENTED until the server has them.
+  absl::StatusOr<v1::VoucherTarget> PutVoucherTarget(const v1::VoucherTarget& target);
+  absl::StatusOr<v1::CountTargetsResponse> CountTargets(const v1::TargetRef& target);
+  absl::StatusOr<v1::Eligibility> CheckEligibility(const v1::TargetRef& target,
+                                                   const std::string& customer_id);
+  absl::StatusOr<v1::ListEligibleVouchersResponse> ListEligibleVouchers(
+      const std::string& customer_id);
+
+  // Returns the channel, e.g. for stubs of services without helpers here.
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // Returns a context with the key and a deadline `timeout` from now, for
+  // direct stub calls.
+  std::unique_ptr<grpc::ClientContext> NewContext(absl::Duration timeout) const;
+
+ private:
+  friend class BulkIngestStream;
+
+  SegmentdClient(Options options, std::string bearer, std::shared_ptr<grpc::Channel> channel);
+
+  // Runs `call` (one attempt on a fresh context) and, when `idempotent`,
+  // retries it on retryable errors per the policy.
+  absl::Status Call(bool idempotent,
+                    const std::function<grpc::Status(grpc::ClientContext*)>& call) const;
+  // Sleeps the backoff after failed attempt `attempt`.
+  void Backoff(int attempt) const;
+
+  const Options options_;
+  const std::string bearer_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<v1::IngestService::Stub> ingest_;
+  std::unique_ptr<v1::ClassificationService::Stub> classification_;
+  std::unique_ptr<v1::ConfigService::Stub> config_;
+  std::unique_ptr<v1::WatchService::Stub> watch_;
+  std::unique_ptr<v1::TargetingService::Stub> targeting_;
+};
+
+// One BulkIngest stream. `Send` writes a batch and waits for its
+// acknowledgement, so everything acknowledged is durable on the server. When
+// the stream breaks (UNAVAILABLE, DEADLINE_EXCEEDED), `Send` opens a new stream
+// and sends the same batch again under the client's retry policy: events are
+// idempotent, so a batch that had landed comes back as duplicates.
+// Not thread-safe: one thread drives one stream.
+class BulkIngestStream {
+ public:
+  ~BulkIngestStream();
+  // Sends one batch (at most 1000 events) and returns its acknowledgement.
+  absl::StatusOr<v1::BulkIngestResponse> Send(const v1::BulkIngestRequest& batch);
+  // Closes the stream and returns its final status.
+  absl::Status Finish();
+
+ private:
+  friend class SegmentdClient;
+  explicit BulkIngestStream(const SegmentdClient* client) : client_(client) {}
+  void Open();
+  absl::Status Close();
+
+  const SegmentdClient* client_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::BulkIngestRequest, v1::BulkIngestResponse>> stream_;
+};
+
+}  // namespace segmentd::clients
+
+#endif  // SEGMENTD_CLIENTS_CLIENT_H_

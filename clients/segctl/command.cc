@@ -1,0 +1,54 @@
+#include "clients/segctl/command.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace segmentd::segctl {
+
+absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> Context::Connect(bool as_operator) const {
+  clients::SegmentdClient::Options options;
+  options.target = target;
+  options.api_key_file = as_operator ? operator_key_file : key_file;
+  options.tls_ca_file = tls_ca_file;
+  options.default_deadline = timeout;
+  return clients::SegmentdClient::Connect(options);
+}
+
+int Context::Fail(const absl::Status& status) const {
+  *err << "segctl: " << command << ": " << absl::StatusCodeToString(status.code()) << ": "
+       << status.message() << "\n";
+  return kExitError;
+}
+
+int Context::Usage(const std::string& message) const {
+  *err << "segctl: " << command << ": " << message << "\n"
+       << "Run 'segctl " << command << " --help' for usage.\n";
+  return kExitUsage;
+}
+
+void Context::PrintJson(const google::protobuf::Message& message) const {
+  std::string json_text;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json_text, options);
+  *out << json_text << "\n";
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "-";
+  const absl::Time at = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", at, absl::UTCTimeZone());
+}
+
+absl::StatusOr<absl::Time> ParseInstant(const std::string& text) {
+  absl::Time t;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return t;
+  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &error)) return t;
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", text, "\" is not a time like 2026-01-01T00:00:00Z or 2026-01-01"));
+}
+
+}  // namespace segmentd::segctl

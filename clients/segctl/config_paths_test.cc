@@ -1,0 +1,43 @@
+#include "clients/segctl/config_paths.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace segmentd::segctl {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+TEST(ConfigPathsTest, SetsEveryKindAndFlattensBack) {
+  v1::SegmentConfig c;
+  ASSERT_TRUE(SetConfigPath("vip.enabled", "false", &c).ok());
+  ASSERT_TRUE(SetConfigPath("frequent_buyer.min_orders", "3", &c).ok());
+  ASSERT_TRUE(SetConfigPath("big_spender.threshold_amount", "15000", &c).ok());
+  ASSERT_TRUE(SetConfigPath("engagement.high_open_rate", "0.6", &c).ok());
+  ASSERT_TRUE(SetConfigPath("lapsed.display_name", "Gone quiet", &c).ok());
+  ASSERT_TRUE(SetConfigPath("primary_priority", "VIP,LAPSED", &c).ok());
+  EXPECT_FALSE(c.vip().enabled());
+  EXPECT_EQ(c.frequent_buyer().min_orders(), 3u);
+  EXPECT_EQ(c.big_spender().threshold_amount(), 15000);
+  EXPECT_EQ(c.primary_priority_size(), 2);
+  auto flat = FlattenConfig(c);
+  EXPECT_THAT(flat, Contains(Pair("vip.enabled", "false")));
+  EXPECT_THAT(flat, Contains(Pair("frequent_buyer.min_orders", "3")));
+  EXPECT_THAT(flat, Contains(Pair("engagement.high_open_rate", "0.6")));
+  EXPECT_THAT(flat, Contains(Pair("primary_priority", "VIP,LAPSED")));
+}
+
+TEST(ConfigPathsTest, ErrorsNameThePath) {
+  v1::SegmentConfig c;
+  EXPECT_THAT(std::string(SetConfigPath("vip.nope", "1", &c).message()), HasSubstr("vip.nope"));
+  EXPECT_THAT(std::string(SetConfigPath("vip", "1", &c).message()), HasSubstr("group"));
+  EXPECT_THAT(std::string(SetConfigPath("vip.top_percent", "-1", &c).message()),
+              HasSubstr("vip.top_percent"));
+  EXPECT_THAT(std::string(SetConfigPath("vip.enabled", "maybe", &c).message()), HasSubstr("true or false"));
+  EXPECT_FALSE(SetConfigPath("vip.enabled.x", "1", &c).ok());
+}
+
+}  // namespace
+}  // namespace segmentd::segctl

@@ -1,0 +1,195 @@
+// segctl classify, watch, check, targets.
+#include <csignal>
+#include <cstdint>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "clients/segctl/command.h"
+#include "clients/segctl/table.h"
+#include "segmentd/v1/classification.pb.h"
+#include "segmentd/v1/watch.pb.h"
+
+namespace segmentd::segctl {
+namespace {
+
+int Classify(const Context& ctx) {
+  clients::ClassifyOptions options;
+  if (ctx.args->Has("as_of")) {
+    absl::StatusOr<absl::Time> t = ParseInstant(ctx.args->Get("as_of"));
+    if (!t.ok()) return ctx.Usage(std::string(t.status().message()));
+    options.as_of = *t;
+  }
+  absl::StatusOr<bool> reasons = ctx.args->GetBool("reasons");
+  if (!reasons.ok()) return ctx.Usage(std::string(reasons.status().message()));
+  options.include_reasons = *reasons;
+  auto client = ctx.Connect();
+  if (!client.ok()) return ctx.Fail(client.status());
+  absl::StatusOr<std::vector<v1::CustomerClassification>> result =
+      (*client)->ClassifyCustomers(ctx.args->positional(), options);
+  if (!result.ok()) return ctx.Fail(result.status());
+  if (ctx.json) {
+    v1::ClassifyCustomersResponse r;
+    for (const auto& c : *result) *r.add_classifications() = c;
+    ctx.PrintJson(r);
+    return kExitOk;
+  }
+  Table t({"CUSTOMER", "PRIMARY", "SEGMENTS", "NEXT_CHANGE"});
+  for (const v1::CustomerClassification& c : *result) {
+    if (!c.found()) {
+      t.AddRow({c.customer_id(), "(unknown customer)", "", ""});
+      continue;
+    }
+    const v1::Membership& m = c.membership();
+    t.AddRow({c.customer_id(), m.primary_segment().empty() ? "-" : m.primary_segment(),
+              absl::StrJoin(m.segments(), ","), FormatTimestamp(m.next_change_at())});
+  }
+  t.Print(*ctx.out);
+  if (options.include_reasons) {
+    for (const v1::CustomerClassification& c : *result) {
+      for (const v1::SegmentReason& r : c.reasons()) {
+        *ctx.out << "  " << c.customer_id() << " " << r.segment() << ": " << r.reason() << "\n";
+      }
+    }
+  }
+  return kExitOk;
+}
+
+int Watch(const Context& ctx) {
+  clients::WatchOptions options;
+  for (const std::string& s : ctx.args->GetAll("segment")) {
+    for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) {
+      options.segments.emplace_back(part);
+    }
+  }
+  options.resume_after = ctx.args->Get("resume_after");
+  int64_t limit = -1;
+  if (ctx.args->Has("limit") && (!absl::SimpleAtoi(ctx.args->Get("limit"), &limit) || limit < 1)) {
+    return ctx.Usage("--limit takes a count >= 1");
+  }
+  if (ctx.args->Has("for")) {
+    absl::Duration d;
+    if (!absl::ParseDuration(ctx.args->Get("for"), &d) || d <= absl::ZeroDuration()) {
+      return ctx.Usage("--for takes a duration such as 30s or 5m");
+    }
+    options.timeout = d;
+  }
+  auto client = ctx.Connect();
+  if (!client.ok()) return ctx.Fail(client.status());
+  int64_t seen = 0;
+  if (!ctx.json) {
+    *ctx.err << "watching " << (options.segments.empty() ? "all segments" : absl::StrJoin(options.segments, ","))
+             << " (Ctrl-C stops)\n";
+  }
+  absl::Status s = (*client)->Watch(options, [&](const v1::MembershipChange& c) {
+    if (ctx.json) {
+      ctx.PrintJson(c);
+    } else {
+      *ctx.out << FormatTimestamp(c.changed_at()) << "  " << c.customer_id() << "  "
+               << (c.kind() == v1::CHANGE_KIND_ENTERED ? "ENTERED" : "LEFT   ") << "  " << c.segment()
+               << "  cause=" << v1::ChangeCause_Name(c.cause()).substr(13) << "  position=" << c.position()
+               << "\n";
+    }
+    ctx.out->flush();
+    return limit < 0 || ++seen < limit;
+  });
+  // The --for time running out is the normal end of a bounded watch.
+  if (!s.ok() && !(s.code() == absl::StatusCode::kDeadlineExceeded && ctx.args->Has("for"))) {
+    return ctx.Fail(s);
+  }
+  return kExitOk;
+}
+
+// The target of `check`/`targets`: --voucher=ID or --all_of/--any_of/--none_of
+// lists (combined with AND).
+absl::StatusOr<v1::TargetRef> TargetFromFlags(const Context& ctx) {
+  v1::TargetRef ref;
+  if (ctx.args->Has("voucher")) {
+    ref.set_voucher_id(ctx.args->Get("voucher"));
+    return ref;
+  }
+  v1::TargetExpression* root = ref.mutable_expression();
+  v1::ExpressionList* parts = root->mutable_all_of();
+  for (const char* kind : {"all_of", "any_of", "none_of"}) {
+    if (!ctx.args->Has(kind)) continue;
+    v1::TargetExpression* e = parts->add_children();
+    v1::ExpressionList* list = std::string(kind) == "all_of"   ? e->mutable_all_of()
+                               : std::string(kind) == "any_of" ? e->mutable_any_of()
+                                                               : e->mutable_none_of();
+    for (absl::string_view s : absl::StrSplit(ctx.args->Get(kind), ',', absl::SkipWhitespace())) {
+      list->add_children()->set_segment(std::string(s));
+    }
+  }
+  if (parts->children_size() == 0) {
+    return absl::InvalidArgumentError("give --voucher=ID or at least one of --all_of, --any_of, --none_of");
+  }
+  return ref;
+}
+
+int Check(const Context& ctx) {
+  absl::StatusOr<v1::TargetRef> ref = TargetFromFlags(ctx);
+  if (!ref.ok()) return ctx.Usage(std::string(ref.status().message()));
+  auto client = ctx.Connect();
+  if (!client.ok()) return ctx.Fail(client.status());
+  Table t({"CUSTOMER", "ELIGIBLE", "ARM", "MATCHED"});
+  for (const std::string& id : ctx.args->positional()) {
+    absl::StatusOr<v1::Eligibility> e = (*client)->CheckEligibility(*ref, id);
+    if (!e.ok()) return ctx.Fail(e.status());
+    if (ctx.json) {
+      ctx.PrintJson(*e);
+    } else {
+      t.AddRow({id, e->eligible() ? "yes" : "no", e->arm(), absl::StrJoin(e->matched_segments(), ",")});
+    }
+  }
+  if (!ctx.json) t.Print(*ctx.out);
+  return kExitOk;
+}
+
+int Targets(const Context& ctx) {
+  absl::StatusOr<v1::TargetRef> ref = TargetFromFlags(ctx);
+  if (!ref.ok()) return ctx.Usage(std::string(ref.status().message()));
+  auto client = ctx.Connect();
+  if (!client.ok()) return ctx.Fail(client.status());
+  absl::StatusOr<v1::CountTargetsResponse> r = (*client)->CountTargets(*ref);
+  if (!r.ok()) return ctx.Fail(r.status());
+  if (ctx.json) {
+    ctx.PrintJson(*r);
+    return kExitOk;
+  }
+  *ctx.out << r->customers() << " customers\n";
+  for (const v1::ArmCount& a : r->arms()) *ctx.out << "  arm " << a.arm() << ": " << a.customers() << "\n";
+  return kExitOk;
+}
+
+const std::vector<FlagSpec> kTargetFlags = {
+    {"voucher", "ID", "a registered voucher target", ""},
+    {"all_of", "SEG,SEG", "customers in every one of these segments", ""},
+    {"any_of", "SEG,SEG", "customers in at least one of these segments", ""},
+    {"none_of", "SEG,SEG", "customers in none of these segments", ""},
+};
+
+}  // namespace
+
+std::vector<Command> CustomerCommands() {
+  return {
+      {"classify", "CUSTOMER_ID...", "show customers' segments (primary, all, next time-driven change)", "",
+       {{"as_of", "TIME", "evaluate at this instant (RFC 3339 or YYYY-MM-DD)", "now"},
+        {"reasons", "", "also print why the customer is in each segment", ""}},
+       1, SIZE_MAX, Classify},
+      {"watch", "", "print membership changes as they happen (ENTERED/LEFT, cause)", "",
+       {{"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"},
+        {"resume_after", "POSITION", "continue after this position (printed with each change)", ""},
+        {"limit", "N", "stop after N changes", ""},
+        {"for", "DURATION", "stop after this long, e.g. 30s", ""}},
+       0, 0, Watch},
+      {"check", "CUSTOMER_ID...",
+       "is each customer eligible for a voucher target? (TargetingService, issue 5)", "", kTargetFlags, 1,
+       SIZE_MAX, Check},
+      {"targets", "", "count the customers a voucher target selects (TargetingService, issue 5)", "",
+       kTargetFlags, 0, 0, Targets},
+  };
+}
+
+}  // namespace segmentd::segctl

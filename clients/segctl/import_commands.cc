@@ -1,0 +1,237 @@
+// segctl import cdnow|retail|csv FILE.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "clients/import/cdnow_mapping.h"
+#include "clients/import/column_mapping.h"
+#include "clients/import/import_checkpoint.h"
+#include "clients/import/importer.h"
+#include "clients/import/retail_mapping.h"
+#include "clients/segctl/bulk_ingest_sink.h"
+#include "clients/segctl/command.h"
+#include "clients/segctl/progress_bar.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace segmentd::segctl {
+namespace {
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Draws the progress line on stderr at most every 200 ms.
+class ProgressLine {
+ public:
+  ProgressLine(std::ostream& err, bool enabled, bool tty) : err_(err), enabled_(enabled), tty_(tty) {}
+  void Update(const clients::ImportProgress& p, bool final_update) {
+    if (!enabled_) return;
+    const absl::Time now = absl::Now();
+    if (!final_update && now - last_ < (tty_ ? absl::Milliseconds(200) : absl::Seconds(2))) return;
+    last_ = now;
+    err_ << (tty_ ? "\r\033[K" : "") << RenderProgress(p, now - start_) << (tty_ && !final_update ? "" : "\n");
+    err_.flush();
+  }
+
+ private:
+  std::ostream& err_;
+  const bool enabled_;
+  const bool tty_;
+  const absl::Time start_ = absl::Now();
+  absl::Time last_ = absl::InfinitePast();
+};
+
+int Import(const Context& ctx) {
+  const std::string kind = ctx.args->positional()[0];
+  const std::string file = ctx.args->positional()[1];
+  std::unique_ptr<clients::OrderMapping> mapping;
+  std::string mapping_id = kind;
+  if (kind == "cdnow") {
+    mapping = std::make_unique<clients::CdnowMapping>();
+  } else if (kind == "retail") {
+    mapping = std::make_unique<clients::RetailMapping>();
+  } else if (kind == "csv") {
+    clients::ColumnMapping::Options o;
+    o.columns = ctx.args->Get("columns");
+    const std::string delimiter = ctx.args->Get("delimiter", ",");
+    if (delimiter.size() != 1 && delimiter != "\\t") return ctx.Usage("--delimiter is one character (or \\t)");
+    o.delimiter = delimiter == "\\t" ? '\t' : delimiter[0];
+    absl::StatusOr<bool> header = ctx.args->GetBool("header", true);
+    if (!header.ok()) return ctx.Usage(std::string(header.status().message()));
+    o.header = *header;
+    absl::StatusOr<std::unique_ptr<clients::ColumnMapping>> m = clients::ColumnMapping::Create(o);
+    if (!m.ok()) return ctx.Usage(std::string(m.status().message()));
+    mapping = *std::move(m);
+    mapping_id = absl::StrCat("csv ", o.columns, " delimiter=", delimiter, " header=", o.header);
+  } else {
+    return ctx.Usage(absl::StrCat("unknown format \"", kind, "\": cdnow, retail or csv"));
+  }
+  clients::ImportOptions options;
+  const std::string on_error = ctx.args->Get("on_error", "skip");
+  if (on_error != "skip" && on_error != "stop") return ctx.Usage("--on_error is skip or stop");
+  options.on_error = on_error == "stop" ? clients::OnError::kStop : clients::OnError::kSkip;
+  if (ctx.args->Has("batch_size") &&
+      (!absl::SimpleAtoi(ctx.args->Get("batch_size"), &options.batch_size) || options.batch_size < 1 ||
+       options.batch_size > 1000)) {
+    return ctx.Usage("--batch_size is in 1..1000");
+  }
+  absl::StatusOr<bool> resume = ctx.args->GetBool("resume");
+  if (!resume.ok()) return ctx.Usage(std::string(resume.status().message()));
+  const std::string progress_mode = ctx.args->Get("progress", "auto");
+  if (progress_mode != "auto" && progress_mode != "on" && progress_mode != "off") {
+    return ctx.Usage("--progress is auto, on or off");
+  }
+
+  struct stat st;
+  std::ifstream in(file, std::ios::binary);
+  if (!in || stat(file.c_str(), &st) != 0) {
+    return ctx.Fail(absl::NotFoundError(absl::StrCat("cannot read ", file)));
+  }
+  clients::ImportCheckpoint checkpoint;
+  checkpoint.source = file;
+  checkpoint.source_bytes = st.st_size;
+  checkpoint.mapping = mapping_id;
+  std::string progress_file = ctx.args->Get("progress_file");
+  if (progress_file.empty()) {
+    mkdir(".segmentd", 0700);
+    progress_file = absl::StrCat(".segmentd/import-", Basename(file), ".", kind, ".progress");
+  }
+  if (*resume) {
+    absl::StatusOr<clients::ImportCheckpoint> previous = clients::ReadCheckpoint(progress_file);
+    if (previous.ok()) {
+      if (!previous->SameImport(checkpoint)) {
+        return ctx.Fail(absl::FailedPreconditionError(absl::StrCat(
+            progress_file, " records an import of ", previous->source, " (", previous->source_bytes,
+            " bytes, mapping \"", previous->mapping, "\"), not this one; remove it or drop --resume")));
+      }
+      options.resume_after_orders = previous->orders_acked;
+      if (!ctx.json) {
+        *ctx.err << "resuming after " << previous->orders_acked << " acknowledged orders (line "
+                 << previous->last_line << ")\n";
+      }
+    } else if (previous.status().code() != absl::StatusCode::kNotFound) {
+      return ctx.Fail(previous.status());
+    }
+  }
+
+  auto client = ctx.Connect();
+  if (!client.ok()) return ctx.Fail(client.status());
+  absl::StatusOr<std::unique_ptr<clients::BulkIngestStream>> stream = (*client)->OpenBulkIngest();
+  if (!stream.ok()) return ctx.Fail(stream.status());
+  BulkIngestSink sink(*std::move(stream));
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  ProgressLine progress(*ctx.err, progress_mode == "on" || (progress_mode == "auto" && tty), tty);
+  absl::Status checkpoint_error;
+  options.on_acknowledged = [&](int64_t acked, int64_t line) {
+    checkpoint.orders_acked = acked;
+    checkpoint.last_line = line;
+    absl::Status s = clients::WriteCheckpoint(progress_file, checkpoint);
+    if (!s.ok() && checkpoint_error.ok()) checkpoint_error = s;
+  };
+  options.on_progress = [&](const clients::ImportProgress& p) { progress.Update(p, false); };
+  const absl::Time start = absl::Now();
+  absl::StatusOr<clients::ImportReport> report =
+      clients::RunImport(in, st.st_size, *mapping, sink, options);
+  if (!report.ok()) {
+    *ctx.err << "\n";
+    return ctx.Fail(absl::Status(report.status().code(),
+                                 absl::StrCat(report.status().message(),
+                                              " (acknowledged batches are recorded in ", progress_file,
+                                              "; re-run with --resume)")));
+  }
+  absl::Status finished = sink.Finish();
+  clients::ImportProgress last;
+  last.bytes_read = last.total_bytes = st.st_size;
+  last.rows = report->rows;
+  last.orders_acked = checkpoint.orders_acked;
+  progress.Update(last, true);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!report->stopped) {
+    checkpoint.orders_acked = report->orders;
+    checkpoint.complete = true;
+    (void)clients::WriteCheckpoint(progress_file, checkpoint);
+  }
+
+  if (ctx.json) {
+    google::protobuf::Struct s;
+    auto& f = *s.mutable_fields();
+    f["file"].set_string_value(file);
+    f["format"].set_string_value(kind);
+    f["rows"].set_number_value(report->rows);
+    f["orders"].set_number_value(report->orders);
+    f["orders_resumed"].set_number_value(report->orders_resumed);
+    f["applied"].set_number_value(report->applied);
+    f["duplicates"].set_number_value(report->duplicates);
+    f["rejected"].set_number_value(report->rejected);
+    f["ignored"].set_number_value(report->ignored);
+    f["bad_rows"].set_number_value(report->bad_rows);
+    f["stopped"].set_bool_value(report->stopped);
+    f["seconds"].set_number_value(seconds);
+    auto* skipped = f["skipped"].mutable_struct_value()->mutable_fields();
+    for (const auto& [reason, n] : report->skipped) (*skipped)[reason].set_number_value(n);
+    auto* errors = f["errors"].mutable_list_value();
+    for (const clients::RowError& e : report->errors) {
+      auto* ef = errors->add_values()->mutable_struct_value()->mutable_fields();
+      (*ef)["line"].set_number_value(e.line);
+      (*ef)["message"].set_string_value(e.message);
+    }
+    ctx.PrintJson(s);
+  } else {
+    for (const clients::RowError& e : report->errors) *ctx.err << file << ":" << e.line << ": " << e.message << "\n";
+    if (report->errors.size() < static_cast<size_t>(report->bad_rows + report->rejected)) {
+      *ctx.err << "(" << report->bad_rows + report->rejected - static_cast<int64_t>(report->errors.size())
+               << " more errors not shown)\n";
+    }
+    *ctx.out << "imported " << file << " (" << kind << "): " << report->rows << " rows -> " << report->orders
+             << " orders: " << report->applied << " applied, " << report->duplicates << " duplicates, "
+             << report->rejected << " rejected, " << report->ignored << " ignored";
+    if (report->orders_resumed > 0) *ctx.out << ", " << report->orders_resumed << " skipped by --resume";
+    *ctx.out << "; " << report->bad_rows << " bad rows";
+    for (const auto& [reason, n] : report->skipped) *ctx.out << "; skipped " << n << " " << reason << (n == 1 ? "" : "s");
+    *ctx.out << absl::StrFormat("; %.1f s\n", seconds);
+    if (report->stopped) *ctx.out << "stopped at the first error (--on_error=stop)\n";
+  }
+  if (!checkpoint_error.ok()) *ctx.err << "segctl: warning: " << checkpoint_error.message() << "\n";
+  if (!finished.ok()) return ctx.Fail(finished);
+  return report->stopped ? kExitError : kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> ImportCommands() {
+  return {
+      {"import", "cdnow|retail|csv FILE",
+       "import order history over BulkIngest (progress on stderr; idempotent, resumable)",
+       "Formats:\n"
+       "  cdnow   CDNOW records: customer [sample_id] yyyymmdd cds dollars (one order per row)\n"
+       "  retail  online-retail export: invoice lines grouped into one order per InvoiceNo;\n"
+       "          rows without CustomerID and 'C' (cancellation) invoices are skipped and counted\n"
+       "  csv     any export, with --columns (see clients/import/column_mapping.h), e.g.\n"
+       "          --columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4:decimal\n"
+       "Order ids are derived from the file, so re-running an import changes nothing.\n"
+       "After every acknowledged batch the progress file records how far it got;\n"
+       "--resume skips what was acknowledged. Exit 0 when the file was imported (bad rows\n"
+       "skipped and reported), 1 when it stopped or failed, 2 on a usage error.",
+       {{"columns", "SPEC", "csv: the column mapping", ""},
+        {"delimiter", "C", "csv: the field delimiter (\\t for tab)", ","},
+        {"header", "", "csv: the first line is a header", "true"},
+        {"on_error", "skip|stop", "what a bad row does", "skip"},
+        {"batch_size", "N", "orders per BulkIngest batch (1..1000)", "1000"},
+        {"resume", "", "skip the orders the progress file says were acknowledged", ""},
+        {"progress_file", "FILE", "where progress is recorded",
+         ".segmentd/import-<file>.<format>.progress"},
+        {"progress", "auto|on|off", "draw the progress line on stderr (auto: when it is a terminal)", "auto"}},
+       2, 2, Import},
+  };
+}
+
+}  // namespace segmentd::segctl
