@@ -23,6 +23,8 @@
 #include "server/services/classification_service.h"
 #include "server/services/config_service.h"
 #include "server/services/ingest_service.h"
+#include "server/services/insights_service.h"
+#include "server/services/targeting_service.h"
 #include "server/services/watch_service.h"
 #include "server/tenants/redis_tenant_store.h"
 #include "store/redis_customer_store.h"
@@ -120,10 +122,17 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       std::make_unique<ClassificationServiceImpl>(auth, server->live_.get(), now));
   server->services_.push_back(std::make_unique<WatchServiceImpl>(
       auth, server->customers_blocking_.get(), WatchServiceImpl::Options()));
-  // Not implemented yet: the generated bases answer UNIMPLEMENTED for every
-  // method, and registering them makes the whole API visible through reflection.
-  server->services_.push_back(std::make_unique<v1::TargetingService::Service>());
-  server->services_.push_back(std::make_unique<v1::InsightsService::Service>());
+  server->vouchers_ = std::make_unique<targeting::VoucherStore>(
+      server->redis_.get(), targeting::VoucherStore::Options());
+  server->index_ = std::make_unique<targeting::MembershipIndex>(
+      server->customers_.get(), server->customers_blocking_.get(),
+      targeting::MembershipIndex::Options());
+  server->services_.push_back(std::make_unique<TargetingServiceImpl>(
+      auth, server->vouchers_.get(), server->index_.get(), now));
+  // Insights: KPIs and flows are served; RecordRedemption/GetVoucherStats keep
+  // the generated UNIMPLEMENTED answers until voucher targeting can back them.
+  server->services_.push_back(std::make_unique<InsightsServiceImpl>(
+      auth, server->customers_.get(), server->contexts_.get()));
   server->service_names_ = {
       v1::AdminService::service_full_name(),     v1::ConfigService::service_full_name(),
       v1::IngestService::service_full_name(),    v1::ClassificationService::service_full_name(),

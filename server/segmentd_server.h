@@ -16,6 +16,8 @@
 #include "server/live/statistics_mover.h"
 #include "server/live/tenant_context.h"
 #include "server/live/transition_scheduler.h"
+#include "server/targeting/membership_index.h"
+#include "server/targeting/voucher_store.h"
 #include "server/tenants/tenant_store.h"
 #include "store/customer_store.h"
 #include "store/redis/redis_client.h"
@@ -81,6 +83,9 @@ class SegmentdServer {
   std::unique_ptr<LiveMembership> live_;
   std::unique_ptr<TransitionScheduler> scheduler_;
   std::unique_ptr<StatisticsMover> statistics_;
+  std::unique_ptr<targeting::VoucherStore> vouchers_;
+  // Tails change streams on customers_blocking_; reads positions on customers_.
+  std::unique_ptr<targeting::MembershipIndex> index_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::vector<std::string> service_names_;
   std::unique_ptr<grpc::Server> server_;

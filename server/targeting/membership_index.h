@@ -9,7 +9,9 @@
 //   1. take the change-stream position P (LastChangePosition),
 //   2. read every customer's ordinal in ordinal order (ScanCustomers pages),
 //   3. read every segment's members (ScanSegment = SSCAN pages; the fixed
-//      segments and "category:<name>" for every interned category),
+//      segments and "category:<name>" for every category in the tenant's
+//      dictionary: ingest interns a category before any customer can enter
+//      its segment),
 //   4. then apply every change after P, in stream order, forever (one thread
 //      per tenant, ReadChanges on `tail_store`), and pick up new customers'
 //      ordinals as they appear.

@@ -99,6 +99,7 @@ MembershipIndex::Options Fast() {
 
 TEST(MembershipIndexTest, LoadsThenFollowsTheStream) {
   store::MemoryCustomerStore store;
+  ASSERT_TRUE(store.InternCategories("acme", {"shoes", "hats"}).ok());
   Put(store, "a", {"VIP", "LAPSED"});
   Put(store, "b", {"LAPSED"});
   Put(store, "c", {"category:shoes"});
@@ -107,6 +108,8 @@ TEST(MembershipIndexTest, LoadsThenFollowsTheStream) {
   EXPECT_EQ(Ids(index, Parse(R"(segment: "LAPSED")"), &status), (std::set<std::string>{"a", "b"}));
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(Ids(index, Parse(R"(none_of { children { segment: "LAPSED" } })"), &status),
+            (std::set<std::string>{"c"}));
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "category:shoes")"), &status),
             (std::set<std::string>{"c"}));
   // Written after the load: seen by the next fresh read, without waiting.
   Put(store, "d", {"VIP"});
@@ -140,6 +143,8 @@ TEST(MembershipIndexTest, ExactWhileWritersRunDuringTheLoad) {
     }
     return s;
   };
+  // Category segments exist only for interned categories (as ingest does).
+  ASSERT_TRUE(store.InternCategories("acme", {"shoes"}).ok());
   for (int i = 0; i < 200; ++i) Put(store, ids[i], random_segments());
   std::atomic<bool> stop{false};
   std::thread writer([&] {
@@ -203,6 +208,7 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   auto store = store::RedisCustomerStore::Create(client->get(), {});
   auto tail_store = store::RedisCustomerStore::Create(tail_client->get(), {});
   ASSERT_TRUE(store.ok() && tail_store.ok());
+  ASSERT_TRUE((*store)->InternCategories("acme", {"shoes"}).ok());
   for (int i = 0; i < 2500; ++i) {
     ASSERT_NO_FATAL_FAILURE(Put(**store, absl::StrCat("c", i),
                                 i % 2 ? std::vector<std::string>{"VIP"}
@@ -214,6 +220,7 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   absl::Status status;
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1250u);
   ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "category:shoes")"), &status).size(), 1250u);
   Put(**store, "c0", {"VIP"});
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1251u);
 

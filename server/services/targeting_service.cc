@@ -1,0 +1,357 @@
+#include "server/services/targeting_service.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/field_error.h"
+#include "server/grpc_status.h"
+#include "server/proto_time.h"
+#include "server/services/event_conversion.h"
+#include "server/targeting/arms.h"
+#include "server/targeting/expression.h"
+
+namespace segmentd {
+namespace {
+
+using targeting::ArmAssigner;
+using targeting::Bitmap;
+using targeting::MembershipIndex;
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
+constexpr uint32_t kDefaultChunk = 1000;
+constexpr uint32_t kMaxChunk = 10000;
+// Ordinals mapped to ids (and arms) per index read when walking a result.
+constexpr size_t kWalkBatch = 10000;
+
+// A target to resolve: an expression and, for a registered voucher, its id
+// and arms (empty for inline expressions).
+struct Target {
+  v1::TargetExpression expression;
+  std::string voucher_id;
+  google::protobuf::RepeatedPtrField<v1::Arm> arms;
+};
+
+// Resolves a TargetRef named `field`: validates an inline expression or loads
+// a registered voucher (NOT_FOUND when unknown).
+absl::StatusOr<Target> Resolve(targeting::VoucherStore& vouchers, absl::string_view tenant,
+                               const v1::TargetRef& ref, absl::string_view field) {
+  Target target;
+  switch (ref.ref_case()) {
+    case v1::TargetRef::kVoucherId: {
+      const std::string id_field = absl::StrCat(field, ".voucher_id");
+      if (absl::Status s = targeting::ValidateVoucherId(ref.voucher_id(), id_field); !s.ok()) {
+        return s;
+      }
+      absl::StatusOr<v1::VoucherTarget> stored = vouchers.Get(tenant, ref.voucher_id());
+      if (!stored.ok()) {
+        if (absl::IsNotFound(stored.status())) {
+          return absl::NotFoundError(absl::StrCat(id_field, ": no target registered under \"",
+                                                  ref.voucher_id(), "\""));
+        }
+        return stored.status();
+      }
+      target.expression = stored->expression();
+      target.voucher_id = ref.voucher_id();
+      target.arms = stored->arms();
+      return target;
+    }
+    case v1::TargetRef::kExpression: {
+      const std::string expr_field = absl::StrCat(field, ".expression");
+      if (absl::Status s = targeting::ValidateExpression(ref.expression(), expr_field); !s.ok()) {
+        return s;
+      }
+      target.expression = ref.expression();
+      return target;
+    }
+    default:
+      return FieldError(field, "set voucher_id or expression");
+  }
+}
+
+// Calls `fn(ids)` for the customers of `members` after ordinal `after`, in
+// ordinal order, `batch` at a time, each batch read from a short view; `fn`
+// returns false to stop. Returns the index's error, if any.
+absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap& members,
+                  uint32_t after, size_t batch,
+                  const std::function<bool(const std::vector<uint32_t>&,
+                                           const std::vector<std::string>&)>& fn) {
+  while (true) {
+    std::vector<uint32_t> ordinals = members.After(after, batch);
+    if (ordinals.empty()) return absl::OkStatus();
+    std::vector<std::string> ids;
+    ids.reserve(ordinals.size());
+    absl::Status s = index.Read(tenant, /*fresh=*/false, [&](const MembershipIndex::View& view) {
+      for (uint32_t ordinal : ordinals) ids.push_back(view.IdOf(ordinal));
+    });
+    if (!s.ok()) return s;
+    if (!fn(ordinals, ids)) return absl::OkStatus();
+    after = ordinals.back();
+  }
+}
+
+// Evaluates `target` for one customer in `view` into `out`; returns whether
+// the customer is eligible.
+bool Check(const MembershipIndex::View& view, const Target& target,
+           const std::vector<std::string>& mentioned, const std::string& customer_id,
+           v1::Eligibility* out) {
+  out->set_customer_id(customer_id);
+  const std::optional<uint32_t> ordinal = view.OrdinalOf(customer_id);
+  if (!ordinal.has_value()) return false;  // Not a customer: eligible for nothing.
+  for (const std::string& segment : mentioned) {
+    if (view.Contains(segment, *ordinal)) out->add_matched_segments(segment);
+  }
+  const bool eligible = targeting::Evaluate(
+      target.expression, [&](const std::string& s) { return view.Contains(s, *ordinal); });
+  out->set_eligible(eligible);
+  return eligible;
+}
+
+}  // namespace
+
+TargetingServiceImpl::TargetingServiceImpl(Authenticator* authenticator,
+                                           targeting::VoucherStore* vouchers,
+                                           targeting::MembershipIndex* index,
+                                           std::function<absl::Time()> now)
+    : vouchers_(vouchers),
+      index_(index),
+      authorizer_(authenticator, v1::TargetingService::service_full_name()),
+      now_(std::move(now)) {}
+
+grpc::Status TargetingServiceImpl::PutVoucherTarget(grpc::ServerContext* context,
+                                                    const v1::PutVoucherTargetRequest* request,
+                                                    v1::PutVoucherTargetResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "PutVoucherTarget");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const v1::VoucherTarget& in = request->target();
+  absl::Status s = targeting::ValidateVoucherId(in.voucher_id(), "target.voucher_id");
+  if (s.ok()) s = targeting::ValidateExpression(in.expression(), "target.expression");
+  if (s.ok()) s = targeting::ValidateArms(in.arms(), "target.arms");
+  if (!s.ok()) return ToGrpcStatus(s);
+  v1::VoucherTarget target = in;
+  *target.mutable_updated_at() = ToProtoTime(now_());
+  if (absl::Status put = vouchers_->Put(caller->tenant_id, target); !put.ok()) {
+    return ToGrpcStatus(put);
+  }
+  *response->mutable_target() = std::move(target);
+  return grpc::Status::OK;
+}
+
+grpc::Status TargetingServiceImpl::GetVoucherTarget(grpc::ServerContext* context,
+                                                    const v1::GetVoucherTargetRequest* request,
+                                                    v1::GetVoucherTargetResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "GetVoucherTarget");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<v1::VoucherTarget> target =
+      vouchers_->Get(caller->tenant_id, request->voucher_id());
+  if (!target.ok()) return ToGrpcStatus(target.status());
+  *response->mutable_target() = *std::move(target);
+  return grpc::Status::OK;
+}
+
+grpc::Status TargetingServiceImpl::ListVoucherTargets(grpc::ServerContext* context,
+                                                      const v1::ListVoucherTargetsRequest* request,
+                                                      v1::ListVoucherTargetsResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "ListVoucherTargets");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  uint32_t page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
+  if (page_size > kMaxPageSize) {
+    return ToGrpcStatus(FieldError("page_size", absl::StrCat("at most ", kMaxPageSize)));
+  }
+  absl::StatusOr<targeting::VoucherPage> page =
+      vouchers_->List(caller->tenant_id, static_cast<int>(page_size), request->page_token());
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (v1::VoucherTarget& t : page->targets) *response->add_targets() = std::move(t);
+  response->set_next_page_token(page->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status TargetingServiceImpl::DeleteVoucherTarget(grpc::ServerContext* context,
+                                                       const v1::DeleteVoucherTargetRequest* request,
+                                                       v1::DeleteVoucherTargetResponse*) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "DeleteVoucherTarget");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(vouchers_->Delete(caller->tenant_id, request->voucher_id()));
+}
+
+grpc::Status TargetingServiceImpl::CountTargets(grpc::ServerContext* context,
+                                                const v1::CountTargetsRequest* request,
+                                                v1::CountTargetsResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "CountTargets");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& tenant = caller->tenant_id;
+  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
+  if (!target.ok()) return ToGrpcStatus(target.status());
+  const absl::Time at = now_();
+  Bitmap members;
+  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+    members = view.Evaluate(target->expression);
+  });
+  if (!s.ok()) return ToGrpcStatus(s);
+  response->set_customers(static_cast<int64_t>(members.Cardinality()));
+  if (!target->arms.empty()) {
+    const ArmAssigner arms(tenant, target->voucher_id, target->arms);
+    std::vector<int64_t> counts(arms.names().size());
+    s = Walk(*index_, tenant, members, 0, kWalkBatch,
+             [&](const std::vector<uint32_t>&, const std::vector<std::string>& ids) {
+               for (const std::string& id : ids) ++counts[arms.ArmIndex(id)];
+               return !context->IsCancelled();
+             });
+    if (!s.ok()) return ToGrpcStatus(s);
+    for (size_t i = 0; i < counts.size(); ++i) {
+      v1::ArmCount* c = response->add_arms();
+      c->set_arm(arms.names()[i]);
+      c->set_customers(counts[i]);
+    }
+  }
+  *response->mutable_evaluated_at() = ToProtoTime(at);
+  return grpc::Status::OK;
+}
+
+grpc::Status TargetingServiceImpl::StreamTargets(
+    grpc::ServerContext* context, const v1::StreamTargetsRequest* request,
+    grpc::ServerWriter<v1::StreamTargetsResponse>* writer) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "StreamTargets");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& tenant = caller->tenant_id;
+  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
+  if (!target.ok()) return ToGrpcStatus(target.status());
+  uint32_t after = 0;
+  if (!request->cursor().empty() && !absl::SimpleAtoi(request->cursor(), &after)) {
+    return ToGrpcStatus(FieldError("cursor", "not a cursor StreamTargets returned"));
+  }
+  const uint32_t chunk = request->chunk_size() == 0 ? kDefaultChunk : request->chunk_size();
+  if (chunk > kMaxChunk) {
+    return ToGrpcStatus(FieldError("chunk_size", absl::StrCat("at most ", kMaxChunk)));
+  }
+  Bitmap members;
+  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+    members = view.Evaluate(target->expression);
+  });
+  if (!s.ok()) return ToGrpcStatus(s);
+  const ArmAssigner arms(tenant, target->voucher_id, target->arms);
+  bool write_failed = false;
+  s = Walk(*index_, tenant, members, after, chunk,
+           [&](const std::vector<uint32_t>& ordinals, const std::vector<std::string>& ids) {
+             v1::StreamTargetsResponse response;
+             for (const std::string& id : ids) {
+               v1::TargetedCustomer* c = response.add_customers();
+               c->set_customer_id(id);
+               if (arms.has_arms()) c->set_arm(arms.Arm(id));
+             }
+             response.set_cursor(absl::StrCat(ordinals.back()));
+             write_failed = !writer->Write(response);
+             return !write_failed && !context->IsCancelled();
+           });
+  if (!s.ok()) return ToGrpcStatus(s);
+  if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  return grpc::Status::OK;
+}
+
+grpc::Status TargetingServiceImpl::CheckEligibility(grpc::ServerContext* context,
+                                                    const v1::CheckEligibilityRequest* request,
+                                                    v1::CheckEligibilityResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "CheckEligibility");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& tenant = caller->tenant_id;
+  if (absl::Status s = ValidateCustomerId(request->customer_id(), "customer_id"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
+  if (!target.ok()) return ToGrpcStatus(target.status());
+  const std::vector<std::string> mentioned = targeting::MentionedSegments(target->expression);
+  const absl::Time at = now_();
+  v1::Eligibility* out = response->mutable_eligibility();
+  bool eligible = false;
+  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+    eligible = Check(view, *target, mentioned, request->customer_id(), out);
+  });
+  if (!s.ok()) return ToGrpcStatus(s);
+  if (eligible && !target->arms.empty()) {
+    out->set_arm(ArmAssigner(tenant, target->voucher_id, target->arms).Arm(request->customer_id()));
+  }
+  *out->mutable_evaluated_at() = ToProtoTime(at);
+  return grpc::Status::OK;
+}
+
+grpc::Status TargetingServiceImpl::CheckEligibilityBatch(
+    grpc::ServerContext* context, const v1::CheckEligibilityBatchRequest* request,
+    v1::CheckEligibilityBatchResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "CheckEligibilityBatch");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& tenant = caller->tenant_id;
+  if (request->customer_ids_size() > kMaxEligibilityIds) {
+    return ToGrpcStatus(FieldError("customer_ids", absl::StrCat("at most ", kMaxEligibilityIds,
+                                                               ", got ",
+                                                               request->customer_ids_size())));
+  }
+  for (int i = 0; i < request->customer_ids_size(); ++i) {
+    if (absl::Status s =
+            ValidateCustomerId(request->customer_ids(i), absl::StrCat("customer_ids[", i, "]"));
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
+  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
+  if (!target.ok()) return ToGrpcStatus(target.status());
+  const std::vector<std::string> mentioned = targeting::MentionedSegments(target->expression);
+  const absl::Time at = now_();
+  std::vector<bool> eligible(request->customer_ids_size());
+  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+    for (int i = 0; i < request->customer_ids_size(); ++i) {
+      eligible[i] = Check(view, *target, mentioned, request->customer_ids(i), response->add_results());
+    }
+  });
+  if (!s.ok()) return ToGrpcStatus(s);
+  const ArmAssigner arms(tenant, target->voucher_id, target->arms);
+  const google::protobuf::Timestamp ts = ToProtoTime(at);
+  for (int i = 0; i < response->results_size(); ++i) {
+    v1::Eligibility* out = response->mutable_results(i);
+    if (eligible[i] && arms.has_arms()) out->set_arm(arms.Arm(out->customer_id()));
+    *out->mutable_evaluated_at() = ts;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TargetingServiceImpl::ListEligibleVouchers(
+    grpc::ServerContext* context, const v1::ListEligibleVouchersRequest* request,
+    v1::ListEligibleVouchersResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "ListEligibleVouchers");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& tenant = caller->tenant_id;
+  if (absl::Status s = ValidateCustomerId(request->customer_id(), "customer_id"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> all =
+      vouchers_->All(tenant);
+  if (!all.ok()) return ToGrpcStatus(all.status());
+  const absl::Time at = now_();
+  std::vector<const v1::VoucherTarget*> eligible;
+  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+    const std::optional<uint32_t> ordinal = view.OrdinalOf(request->customer_id());
+    if (!ordinal.has_value()) return;
+    for (const v1::VoucherTarget& t : **all) {
+      if (targeting::Evaluate(t.expression(),
+                              [&](const std::string& seg) { return view.Contains(seg, *ordinal); })) {
+        eligible.push_back(&t);
+      }
+    }
+  });
+  if (!s.ok()) return ToGrpcStatus(s);
+  for (const v1::VoucherTarget* t : eligible) {
+    v1::EligibleVoucher* v = response->add_vouchers();
+    v->set_voucher_id(t->voucher_id());
+    if (t->arms_size() > 0) {
+      v->set_arm(ArmAssigner(tenant, t->voucher_id(), t->arms()).Arm(request->customer_id()));
+    }
+  }
+  *response->mutable_evaluated_at() = ToProtoTime(at);
+  return grpc::Status::OK;
+}
+
+}  // namespace segmentd

@@ -1,0 +1,550 @@
+// End-to-end tests of TargetingService: the real segmentd binary on a real
+// redis-server, over gRPC. Expected audiences are computed in the test from
+// ClassifyCustomers, independently of the server's index.
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/text_format.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "segmentd/v1/classification.grpc.pb.h"
+#include "segmentd/v1/config.grpc.pb.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+#include "segmentd/v1/targeting.grpc.pb.h"
+#include "testing/redis_server.h"
+#include "testing/segmentd_process.h"
+
+namespace segmentd {
+namespace {
+
+using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::NewContext;
+using ::segmentd::testing::PollUntil;
+using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::TenantKeys;
+using ::segmentd::testing::ToTimestamp;
+using ::testing::HasSubstr;
+
+using Truth = std::map<std::string, std::set<std::string>>;
+
+v1::TargetExpression Parse(const std::string& text) {
+  v1::TargetExpression e;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &e)) << text;
+  return e;
+}
+
+// The test's own reading of an expression over one customer's segments.
+bool Satisfies(const v1::TargetExpression& e, const std::set<std::string>& segments) {
+  switch (e.node_case()) {
+    case v1::TargetExpression::kSegment:
+      return segments.count(e.segment()) > 0;
+    case v1::TargetExpression::kAllOf:
+      for (const auto& c : e.all_of().children()) {
+        if (!Satisfies(c, segments)) return false;
+      }
+      return true;
+    case v1::TargetExpression::kAnyOf:
+      for (const auto& c : e.any_of().children()) {
+        if (Satisfies(c, segments)) return true;
+      }
+      return false;
+    case v1::TargetExpression::kNoneOf:
+      for (const auto& c : e.none_of().children()) {
+        if (Satisfies(c, segments)) return false;
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::set<std::string> Audience(const Truth& truth, const v1::TargetExpression& e) {
+  std::set<std::string> out;
+  for (const auto& [id, segments] : truth) {
+    if (Satisfies(e, segments)) out.insert(id);
+  }
+  return out;
+}
+
+v1::Event Order(const std::string& customer, const std::string& order_id, absl::Time at,
+                int64_t amount, const std::vector<std::string>& categories) {
+  v1::Event e;
+  v1::OrderPlaced* o = e.mutable_order_placed();
+  o->set_customer_id(customer);
+  o->set_order_id(order_id);
+  *o->mutable_placed_at() = ToTimestamp(at);
+  o->set_amount(amount);
+  for (const std::string& c : categories) o->add_categories(c);
+  return e;
+}
+
+v1::Event Registered(const std::string& customer, absl::Time at) {
+  v1::Event e;
+  e.mutable_customer_registered()->set_customer_id(customer);
+  *e.mutable_customer_registered()->mutable_registered_at() = ToTimestamp(at);
+  return e;
+}
+
+v1::TargetRef Inline(const v1::TargetExpression& e) {
+  v1::TargetRef ref;
+  *ref.mutable_expression() = e;
+  return ref;
+}
+
+v1::TargetRef Voucher(const std::string& id) {
+  v1::TargetRef ref;
+  ref.set_voucher_id(id);
+  return ref;
+}
+
+class TargetingE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    SegmentdProcess::Options options;
+    options.redis_address = redis_->unix_address();
+    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+    segmentd_ = *std::move(segmentd);
+    channel_ = segmentd_->NewChannel();
+    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
+    ASSERT_TRUE(op.ok()) << op.status();
+    operator_token_ = *op;
+    absl::StatusOr<TenantKeys> acme = CreateTenantWithKeys(*channel_, *op, "acme");
+    ASSERT_TRUE(acme.ok()) << acme.status();
+    acme_ = *acme;
+    targeting_ = v1::TargetingService::NewStub(channel_);
+    ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  }
+
+  // VIP, value tiers and spenders move asynchronously (cause STATISTICS) as
+  // the population changes; exact comparisons need every change to come from
+  // the test's own events.
+  void DisableStatisticalSegments() {
+    auto config = v1::ConfigService::NewStub(channel_);
+    v1::UpdateConfigRequest request;
+    v1::SegmentConfig* c = request.mutable_config();
+    c->mutable_vip()->set_enabled(false);
+    c->mutable_value_tiers()->set_enabled(false);
+    c->mutable_big_spender()->set_enabled(false);
+    c->mutable_low_spender()->set_enabled(false);
+    for (const char* path : {"vip.enabled", "value_tiers.enabled", "big_spender.enabled",
+                             "low_spender.enabled"}) {
+      request.mutable_update_mask()->add_paths(path);
+    }
+    v1::UpdateConfigResponse response;
+    auto ctx = NewContext(acme_.admin, absl::Seconds(30));
+    grpc::Status status = config->UpdateConfig(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // Ingests `n` customers with a deterministic mix of orders, categories and
+  // dates (some only registered).
+  void Populate(int n) {
+    std::mt19937 rng(2024);
+    const std::vector<std::string> categories = {"shoes", "bags", "hats"};
+    const absl::Time now = absl::Now();
+    std::vector<v1::Event> events;
+    for (int i = 0; i < n; ++i) {
+      const std::string id = absl::StrCat("cust-", i, i % 7 == 0 ? " {odd:id}" : "");
+      ids_.push_back(id);
+      events.push_back(Registered(id, now - absl::Hours(24 * (1 + rng() % 500))));
+      const int orders = static_cast<int>(rng() % 7);
+      for (int k = 0; k < orders; ++k) {
+        std::vector<std::string> cats;
+        for (const std::string& c : categories) {
+          if (rng() % 3 == 0) cats.push_back(c);
+        }
+        // Whole days plus half a day keeps every window edge hours away.
+        const absl::Time at = now - absl::Hours(24 * (rng() % 400) + 12);
+        events.push_back(Order(id, absl::StrCat(id, "-o", k), at, 1000 + rng() % 20000, cats));
+      }
+    }
+    auto ingest = v1::IngestService::NewStub(channel_);
+    auto context = NewContext(acme_.write, absl::Seconds(120));
+    auto stream = ingest->BulkIngest(context.get());
+    for (size_t begin = 0; begin < events.size(); begin += 500) {
+      v1::BulkIngestRequest request;
+      for (size_t i = begin; i < std::min(events.size(), begin + 500); ++i) {
+        *request.add_events() = events[i];
+      }
+      ASSERT_TRUE(stream->Write(request));
+      v1::BulkIngestResponse reply;
+      ASSERT_TRUE(stream->Read(&reply));
+    }
+    stream->WritesDone();
+    grpc::Status status = stream->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // Every known customer's segments now, from ClassificationService.
+  Truth Classify() {
+    Truth truth;
+    auto classify = v1::ClassificationService::NewStub(channel_);
+    for (size_t begin = 0; begin < ids_.size(); begin += 1000) {
+      v1::ClassifyCustomersRequest request;
+      for (size_t i = begin; i < std::min(ids_.size(), begin + 1000); ++i) {
+        request.add_customer_ids(ids_[i]);
+      }
+      v1::ClassifyCustomersResponse response;
+      auto ctx = NewContext(acme_.read);
+      grpc::Status status = classify->ClassifyCustomers(ctx.get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      for (const v1::CustomerClassification& c : response.classifications()) {
+        if (!c.found()) continue;
+        truth[c.customer_id()] = {c.membership().segments().begin(),
+                                  c.membership().segments().end()};
+      }
+    }
+    return truth;
+  }
+
+  grpc::Status Count(const v1::TargetRef& ref, v1::CountTargetsResponse* response) {
+    v1::CountTargetsRequest request;
+    *request.mutable_target() = ref;
+    auto ctx = NewContext(acme_.read);
+    return targeting_->CountTargets(ctx.get(), request, response);
+  }
+
+  // Streams `ref` from `cursor`; stops after `max_chunks` chunks (0: all).
+  // Returns the customers seen, appending to `seen`, and the last cursor.
+  grpc::Status Stream(const v1::TargetRef& ref, const std::string& cursor, uint32_t chunk,
+                      int max_chunks, std::vector<v1::TargetedCustomer>* seen,
+                      std::string* last_cursor) {
+    v1::StreamTargetsRequest request;
+    *request.mutable_target() = ref;
+    request.set_cursor(cursor);
+    request.set_chunk_size(chunk);
+    auto ctx = NewContext(acme_.read);
+    auto reader = targeting_->StreamTargets(ctx.get(), request);
+    v1::StreamTargetsResponse response;
+    int chunks = 0;
+    *last_cursor = cursor;
+    while (reader->Read(&response)) {
+      EXPECT_LE(response.customers_size(), static_cast<int>(chunk));
+      for (const auto& c : response.customers()) seen->push_back(c);
+      *last_cursor = response.cursor();
+      if (max_chunks > 0 && ++chunks == max_chunks) {
+        ctx->TryCancel();
+        break;
+      }
+    }
+    grpc::Status status = reader->Finish();
+    if (max_chunks > 0 && status.error_code() == grpc::StatusCode::CANCELLED) {
+      return grpc::Status::OK;
+    }
+    return status;
+  }
+
+  grpc::Status CheckBatch(const v1::TargetRef& ref, const std::vector<std::string>& ids,
+                          v1::CheckEligibilityBatchResponse* response) {
+    v1::CheckEligibilityBatchRequest request;
+    *request.mutable_target() = ref;
+    for (const std::string& id : ids) request.add_customer_ids(id);
+    auto ctx = NewContext(acme_.read);
+    return targeting_->CheckEligibilityBatch(ctx.get(), request, response);
+  }
+
+  grpc::Status Check(const v1::TargetRef& ref, const std::string& id,
+                     v1::CheckEligibilityResponse* response) {
+    v1::CheckEligibilityRequest request;
+    *request.mutable_target() = ref;
+    request.set_customer_id(id);
+    auto ctx = NewContext(acme_.read);
+    return targeting_->CheckEligibility(ctx.get(), request, response);
+  }
+
+  grpc::Status Put(const std::string& id, const v1::TargetExpression& e,
+                   const std::vector<std::pair<std::string, uint32_t>>& arms) {
+    v1::PutVoucherTargetRequest request;
+    request.mutable_target()->set_voucher_id(id);
+    *request.mutable_target()->mutable_expression() = e;
+    for (const auto& [name, weight] : arms) {
+      v1::Arm* a = request.mutable_target()->add_arms();
+      a->set_name(name);
+      a->set_weight(weight);
+    }
+    v1::PutVoucherTargetResponse response;
+    auto ctx = NewContext(acme_.write);
+    return targeting_->PutVoucherTarget(ctx.get(), request, &response);
+  }
+
+  // Compares Count, Stream and CheckEligibilityBatch for `e` (inline) with
+  // `truth`; returns a description of the first mismatch, or "".
+  std::string Compare(const v1::TargetExpression& e, const Truth& truth) {
+    const std::set<std::string> expected = Audience(truth, e);
+    v1::CountTargetsResponse count;
+    grpc::Status status = Count(Inline(e), &count);
+    if (!status.ok()) return absl::StrCat("Count: ", status.error_message());
+    if (count.customers() != static_cast<int64_t>(expected.size())) {
+      return absl::StrCat("Count ", count.customers(), " != ", expected.size());
+    }
+    std::vector<v1::TargetedCustomer> seen;
+    std::string cursor;
+    status = Stream(Inline(e), "", 7, 0, &seen, &cursor);
+    if (!status.ok()) return absl::StrCat("Stream: ", status.error_message());
+    std::set<std::string> streamed;
+    for (const auto& c : seen) {
+      if (!c.arm().empty()) return "inline expression streamed with an arm";
+      if (!streamed.insert(c.customer_id()).second) return "duplicate in stream " + c.customer_id();
+    }
+    if (streamed != expected) return "Stream differs";
+    v1::CheckEligibilityBatchResponse batch;
+    status = CheckBatch(Inline(e), ids_, &batch);
+    if (!status.ok()) return absl::StrCat("CheckBatch: ", status.error_message());
+    if (batch.results_size() != static_cast<int>(ids_.size())) return "CheckBatch size";
+    for (int i = 0; i < batch.results_size(); ++i) {
+      const v1::Eligibility& r = batch.results(i);
+      if (r.customer_id() != ids_[i]) return "CheckBatch order";
+      if (r.eligible() != (expected.count(ids_[i]) > 0)) return "CheckBatch eligible " + ids_[i];
+      auto it = truth.find(ids_[i]);
+      for (const std::string& m : r.matched_segments()) {
+        if (it == truth.end() || it->second.count(m) == 0) return "matched segment not held";
+      }
+    }
+    return "";
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::string operator_token_;
+  TenantKeys acme_;
+  std::unique_ptr<v1::TargetingService::Stub> targeting_;
+  std::vector<std::string> ids_;
+};
+
+const char* const kShapes[] = {
+    R"(segment: "REPEAT_CUSTOMER")",
+    R"(segment: "category:shoes")",
+    R"(segment: "VIP")",  // Disabled: nobody.
+    R"(all_of { children { segment: "category:shoes" } children { segment: "category:bags" } })",
+    R"(any_of { children { segment: "LAPSED" } children { segment: "LOST_CUSTOMER" } })",
+    R"(none_of { children { segment: "category:hats" } })",
+    R"(none_of { children { segment: "FIRST_TIME_BUYER" } children { segment: "REPEAT_CUSTOMER" } })",
+    R"(all_of { children { any_of { children { segment: "LAPSED" } children { segment: "LOST_CUSTOMER" } } }
+                children { none_of { children { segment: "category:bags" } } } })",
+    R"(any_of { children { all_of { children { segment: "category:hats" } children { segment: "REPEAT_CUSTOMER" } } }
+                children { none_of { children { any_of { children { segment: "NEW_CUSTOMER" }
+                                                          children { segment: "category:shoes" } } } } } })",
+};
+
+TEST_F(TargetingE2eTest, ExpressionsOfEveryShapeMatchIndependentMembership) {
+  ASSERT_NO_FATAL_FAILURE(Populate(400));
+  for (const char* text : kShapes) {
+    const v1::TargetExpression e = Parse(text);
+    std::string mismatch;
+    // Time-driven transitions may fall due between the two reads: compare
+    // again on fresh membership until both agree (they do at once normally).
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          mismatch = Compare(e, Classify());
+          return mismatch.empty();
+        },
+        absl::Seconds(10)))
+        << text << ": " << mismatch;
+  }
+  // Sanity: the population is not degenerate.
+  const Truth truth = Classify();
+  EXPECT_GT(Audience(truth, Parse(kShapes[1])).size(), 20u);
+  EXPECT_LT(Audience(truth, Parse(kShapes[1])).size(), 380u);
+}
+
+TEST_F(TargetingE2eTest, CursorResumedMidStreamYieldsEveryIdExactlyOnce) {
+  ASSERT_NO_FATAL_FAILURE(Populate(300));
+  const v1::TargetExpression e = Parse(R"(none_of { children { segment: "category:hats" } })");
+  ASSERT_TRUE(Put("spring", e, {{"offer", 90}, {"holdout", 10}}).ok());
+  std::vector<v1::TargetedCustomer> seen;
+  std::string cursor;
+  ASSERT_TRUE(Stream(Voucher("spring"), "", 10, 3, &seen, &cursor).ok());
+  EXPECT_EQ(seen.size(), 30u);
+  ASSERT_FALSE(cursor.empty());
+  ASSERT_TRUE(Stream(Voucher("spring"), cursor, 10, 2, &seen, &cursor).ok());
+  ASSERT_TRUE(Stream(Voucher("spring"), cursor, 1000, 0, &seen, &cursor).ok());
+  std::set<std::string> ids;
+  std::map<std::string, std::string> arm_of;
+  for (const auto& c : seen) {
+    EXPECT_TRUE(ids.insert(c.customer_id()).second) << "twice: " << c.customer_id();
+    EXPECT_TRUE(c.arm() == "offer" || c.arm() == "holdout") << c.arm();
+    arm_of[c.customer_id()] = c.arm();
+  }
+  EXPECT_EQ(ids, Audience(Classify(), e));
+
+  // Per-arm counts agree with the streamed arms and with single checks.
+  v1::CountTargetsResponse count;
+  ASSERT_TRUE(Count(Voucher("spring"), &count).ok());
+  EXPECT_EQ(count.customers(), static_cast<int64_t>(ids.size()));
+  ASSERT_EQ(count.arms_size(), 2);
+  std::map<std::string, int64_t> arm_counts;
+  for (const auto& [id, arm] : arm_of) ++arm_counts[arm];
+  for (const v1::ArmCount& a : count.arms()) EXPECT_EQ(a.customers(), arm_counts[a.arm()]);
+  int checked = 0;
+  for (const auto& [id, arm] : arm_of) {
+    if (++checked > 25) break;
+    v1::CheckEligibilityResponse r;
+    ASSERT_TRUE(Check(Voucher("spring"), id, &r).ok());
+    EXPECT_TRUE(r.eligibility().eligible());
+    EXPECT_EQ(r.eligibility().arm(), arm);
+    EXPECT_TRUE(r.eligibility().has_evaluated_at());
+  }
+}
+
+TEST_F(TargetingE2eTest, VoucherRegistryAndEligibleVouchers) {
+  ASSERT_NO_FATAL_FAILURE(Populate(120));
+  const v1::TargetExpression shoes = Parse(R"(segment: "category:shoes")");
+  const v1::TargetExpression not_shoes = Parse(R"(none_of { children { segment: "category:shoes" } })");
+  const v1::TargetExpression bags = Parse(R"(segment: "category:bags")");
+  ASSERT_TRUE(Put("shoes", shoes, {{"a", 1}, {"b", 1}}).ok());
+  ASSERT_TRUE(Put("not-shoes", not_shoes, {}).ok());
+  ASSERT_TRUE(Put("bags", bags, {}).ok());
+
+  {
+    v1::GetVoucherTargetRequest request;
+    request.set_voucher_id("shoes");
+    v1::GetVoucherTargetResponse response;
+    auto ctx = NewContext(acme_.read);
+    ASSERT_TRUE(targeting_->GetVoucherTarget(ctx.get(), request, &response).ok());
+    EXPECT_EQ(response.target().arms_size(), 2);
+    EXPECT_TRUE(response.target().has_updated_at());
+  }
+  {
+    std::vector<std::string> listed;
+    std::string token;
+    do {
+      v1::ListVoucherTargetsRequest request;
+      request.set_page_size(2);
+      request.set_page_token(token);
+      v1::ListVoucherTargetsResponse response;
+      auto ctx = NewContext(acme_.read);
+      ASSERT_TRUE(targeting_->ListVoucherTargets(ctx.get(), request, &response).ok());
+      for (const auto& t : response.targets()) listed.push_back(t.voucher_id());
+      token = response.next_page_token();
+    } while (!token.empty());
+    EXPECT_EQ(listed, (std::vector<std::string>{"bags", "not-shoes", "shoes"}));
+  }
+
+  const Truth truth = Classify();
+  for (int i = 0; i < 40; ++i) {
+    const std::string& id = ids_[i];
+    v1::ListEligibleVouchersRequest request;
+    request.set_customer_id(id);
+    v1::ListEligibleVouchersResponse response;
+    auto ctx = NewContext(acme_.read);
+    grpc::Status status = targeting_->ListEligibleVouchers(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    std::set<std::string> got;
+    for (const auto& v : response.vouchers()) {
+      got.insert(v.voucher_id());
+      EXPECT_EQ(v.arm().empty(), v.voucher_id() != "shoes");
+    }
+    std::set<std::string> want;
+    const auto& segments = truth.at(id);
+    if (Satisfies(shoes, segments)) want.insert("shoes");
+    if (Satisfies(not_shoes, segments)) want.insert("not-shoes");
+    if (Satisfies(bags, segments)) want.insert("bags");
+    EXPECT_EQ(got, want) << id;
+  }
+
+  // Delete: gone from the registry and from eligibility.
+  {
+    v1::DeleteVoucherTargetRequest request;
+    request.set_voucher_id("bags");
+    v1::DeleteVoucherTargetResponse response;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(targeting_->DeleteVoucherTarget(ctx.get(), request, &response).ok());
+    v1::CountTargetsResponse count;
+    EXPECT_EQ(Count(Voucher("bags"), &count).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+TEST_F(TargetingE2eTest, ValidationNamesTheBadNodeAndScopesApply) {
+  v1::CountTargetsResponse count;
+  grpc::Status status = Count(
+      Inline(Parse(R"(all_of { children { segment: "VIP" } children { segment: "vip" } })")), &count);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("target.expression.all_of.children[1].segment"));
+  status = Put("x", Parse(R"(any_of {})"), {});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("target.expression.any_of.children"));
+  status = Put("x", Parse(R"(segment: "VIP")"), {{"a", 1}, {"a", 2}});
+  EXPECT_THAT(status.error_message(), HasSubstr("target.arms[1].name"));
+  status = Count(v1::TargetRef(), &count);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // A read key cannot register targets.
+  v1::PutVoucherTargetRequest request;
+  request.mutable_target()->set_voucher_id("v");
+  request.mutable_target()->mutable_expression()->set_segment("VIP");
+  v1::PutVoucherTargetResponse response;
+  auto ctx = NewContext(acme_.read);
+  EXPECT_EQ(targeting_->PutVoucherTarget(ctx.get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(TargetingE2eTest, ChangeWrittenBySecondProcessIsReflected) {
+  ASSERT_NO_FATAL_FAILURE(Populate(50));
+  const v1::TargetExpression gloves = Parse(R"(segment: "category:gloves")");
+  v1::CountTargetsResponse count;
+  ASSERT_TRUE(Count(Inline(gloves), &count).ok());  // Loads the index in process A.
+  EXPECT_EQ(count.customers(), 0);
+
+  SegmentdProcess::Options options;
+  options.redis_address = redis_->unix_address();
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> second = SegmentdProcess::Start(options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::shared_ptr<grpc::Channel> b = (*second)->NewChannel();
+  auto ingest = v1::IngestService::NewStub(b);
+  // Enough orders in the category for affinity under any default threshold.
+  for (int k = 0; k < 5; ++k) {
+    v1::PlaceOrderRequest request;
+    *request.mutable_event() =
+        Order("zed", absl::StrCat("z", k), absl::Now() - absl::Hours(24 * k + 12), 5000, {"gloves"})
+            .order_placed();
+    v1::PlaceOrderResponse response;
+    auto ctx = NewContext(acme_.write);
+    grpc::Status status = ingest->PlaceOrder(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ids_.push_back("zed");
+
+  // Acknowledged by B, so visible to A's next query (fresh reads wait for
+  // the index to apply every change committed before them).
+  ASSERT_TRUE(Count(Inline(gloves), &count).ok());
+  EXPECT_EQ(count.customers(), 1);
+  v1::CheckEligibilityResponse check;
+  ASSERT_TRUE(Check(Inline(gloves), "zed", &check).ok());
+  EXPECT_TRUE(check.eligibility().eligible());
+  EXPECT_THAT(check.eligibility().matched_segments(), ::testing::ElementsAre("category:gloves"));
+  // The independent view agrees (A's category dictionary may lag B's new
+  // category by up to its 1 s snapshot age, hence the poll).
+  EXPECT_TRUE(PollUntil([&] { return Classify()["zed"].count("category:gloves") == 1; },
+                        absl::Seconds(5)));
+}
+
+TEST_F(TargetingE2eTest, FailsClosedWhenRedisIsDown) {
+  ASSERT_NO_FATAL_FAILURE(Populate(20));
+  const v1::TargetExpression e = Parse(R"(none_of { children { segment: "VIP" } })");
+  v1::CheckEligibilityResponse check;
+  ASSERT_TRUE(Check(Inline(e), ids_[0], &check).ok());
+  EXPECT_TRUE(check.eligibility().eligible());
+  ASSERT_TRUE(redis_->Kill().ok());
+  grpc::Status status = Check(Inline(e), ids_[0], &check);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  v1::CheckEligibilityBatchResponse batch;
+  EXPECT_EQ(CheckBatch(Inline(e), {ids_[0]}, &batch).error_code(), grpc::StatusCode::UNAVAILABLE);
+  v1::CountTargetsResponse count;
+  EXPECT_EQ(Count(Inline(e), &count).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace segmentd
