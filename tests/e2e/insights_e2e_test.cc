@@ -1,0 +1,248 @@
+// End-to-end tests of InsightsService: the real segmentd binary on a real
+// redis-server, over gRPC. A small population, a config change in the middle
+// of the measured period, and expected KPIs and flows computed in the test
+// from classifications read before and after the change.
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "segmentd/v1/classification.grpc.pb.h"
+#include "segmentd/v1/config.grpc.pb.h"
+#include "segmentd/v1/ingest.grpc.pb.h"
+#include "segmentd/v1/insights.grpc.pb.h"
+#include "testing/redis_server.h"
+#include "testing/segmentd_process.h"
+
+namespace segmentd {
+namespace {
+
+using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::NewContext;
+using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::TenantKeys;
+using ::segmentd::testing::ToTimestamp;
+using ::testing::HasSubstr;
+
+constexpr int kCustomers = 8;
+
+std::string Customer(int n) { return absl::StrCat("k", n); }
+
+// Membership of every customer as ClassifyCustomers reports it.
+struct Snapshot {
+  std::map<std::string, std::set<std::string>> segments;  // fixed segments only
+  std::map<std::string, std::string> primary;
+};
+
+class InsightsE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    SegmentdProcess::Options options;
+    options.redis_address = redis_->unix_address();
+    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+    segmentd_ = *std::move(segmentd);
+    channel_ = segmentd_->NewChannel();
+    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
+    ASSERT_TRUE(op.ok()) << op.status();
+    absl::StatusOr<TenantKeys> keys = CreateTenantWithKeys(*channel_, *op, "ins");
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = *keys;
+    config_ = v1::ConfigService::NewStub(channel_);
+    classify_ = v1::ClassificationService::NewStub(channel_);
+    ingest_ = v1::IngestService::NewStub(channel_);
+    insights_ = v1::InsightsService::NewStub(channel_);
+
+    // Statistics-driven segments move asynchronously; keep them out so every
+    // change in the period is the config change's.
+    v1::UpdateConfigRequest update;
+    update.mutable_config()->mutable_vip()->set_enabled(false);
+    update.mutable_config()->mutable_value_tiers()->set_enabled(false);
+    update.mutable_config()->mutable_big_spender()->set_enabled(false);
+    update.mutable_config()->mutable_low_spender()->set_enabled(false);
+    v1::UpdateConfigResponse updated;
+    auto uctx = NewContext(keys_.admin);
+    ASSERT_TRUE(config_->UpdateConfig(uctx.get(), update, &updated).ok());
+    base_config_ = update.config();
+
+    // kN has N orders, 1.5 days apart, the last one a day ago.
+    const absl::Time now = absl::Now();
+    auto ctx = NewContext(keys_.write);
+    auto stream = ingest_->BulkIngest(ctx.get());
+    v1::BulkIngestRequest request;
+    for (int n = 0; n < kCustomers; ++n) {
+      v1::Event reg;
+      reg.mutable_customer_registered()->set_customer_id(Customer(n));
+      *reg.mutable_customer_registered()->mutable_registered_at() =
+          ToTimestamp(now - absl::Hours(24 * 40));
+      *request.add_events() = reg;
+      for (int i = 0; i < n; ++i) {
+        v1::Event e;
+        v1::OrderPlaced* o = e.mutable_order_placed();
+        o->set_customer_id(Customer(n));
+        o->set_order_id(absl::StrCat(Customer(n), "-", i));
+        *o->mutable_placed_at() = ToTimestamp(now - absl::Hours(24 + 36 * i));
+        o->set_amount(1000 * (i + 1));
+        *request.add_events() = e;
+      }
+    }
+    ASSERT_TRUE(stream->Write(request));
+    v1::BulkIngestResponse reply;
+    ASSERT_TRUE(stream->Read(&reply));
+    ASSERT_EQ(reply.rejected(), 0u) << reply.DebugString();
+    stream->WritesDone();
+    ASSERT_TRUE(stream->Finish().ok());
+  }
+
+  Snapshot Classify() {
+    auto ctx = NewContext(keys_.read);
+    v1::ClassifyCustomersRequest request;
+    for (int n = 0; n < kCustomers; ++n) request.add_customer_ids(Customer(n));
+    v1::ClassifyCustomersResponse response;
+    EXPECT_TRUE(classify_->ClassifyCustomers(ctx.get(), request, &response).ok());
+    Snapshot s;
+    for (const v1::CustomerClassification& c : response.classifications()) {
+      for (const std::string& segment : c.membership().segments()) {
+        if (segment.rfind("category:", 0) != 0) s.segments[c.customer_id()].insert(segment);
+      }
+      s.primary[c.customer_id()] = c.membership().primary_segment();
+    }
+    return s;
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::shared_ptr<grpc::Channel> channel_;
+  TenantKeys keys_;
+  v1::SegmentConfig base_config_;
+  std::unique_ptr<v1::ConfigService::Stub> config_;
+  std::unique_ptr<v1::ClassificationService::Stub> classify_;
+  std::unique_ptr<v1::IngestService::Stub> ingest_;
+  std::unique_ptr<v1::InsightsService::Stub> insights_;
+};
+
+TEST_F(InsightsE2eTest, KpisAndFlowsAcrossAConfigChange) {
+  absl::SleepFor(absl::Milliseconds(5));  // history entries strictly before t1
+  const absl::Time t1 = absl::Now();
+  Snapshot before = Classify();
+
+  // The config change: FREQUENT_BUYER needs 3 orders in 30 days (was 5),
+  // RETURNING_CUSTOMER 4 in 60 (was 2).
+  v1::UpdateConfigRequest update;
+  *update.mutable_config() = base_config_;
+  update.mutable_config()->mutable_frequent_buyer()->set_min_orders(3);
+  update.mutable_config()->mutable_returning_customer()->set_min_orders(4);
+  v1::UpdateConfigResponse updated;
+  auto uctx = NewContext(keys_.admin);
+  ASSERT_TRUE(config_->UpdateConfig(uctx.get(), update, &updated).ok());
+  // And one order inside the period, by k2.
+  {
+    auto ctx = NewContext(keys_.write);
+    v1::PlaceOrderRequest order;
+    order.mutable_event()->set_customer_id(Customer(2));
+    order.mutable_event()->set_order_id("k2-late");
+    *order.mutable_event()->mutable_placed_at() = ToTimestamp(absl::Now());
+    order.mutable_event()->set_amount(500);
+    v1::PlaceOrderResponse placed;
+    ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), order, &placed).ok());
+  }
+  Snapshot after = Classify();
+  const absl::Time t2 = absl::Now() + absl::Milliseconds(1);
+
+  // Expected KPIs from the two snapshots.
+  std::map<std::string, int64_t> start_size, end_size, entered, left;
+  for (int n = 0; n < kCustomers; ++n) {
+    const std::string c = Customer(n);
+    for (const std::string& s : before.segments[c]) ++start_size[s];
+    for (const std::string& s : after.segments[c]) ++end_size[s];
+    for (const std::string& s : after.segments[c]) entered[s] += before.segments[c].count(s) == 0;
+    for (const std::string& s : before.segments[c]) left[s] += after.segments[c].count(s) == 0;
+  }
+  ASSERT_GT(entered["FREQUENT_BUYER"], 0);  // the change really moved someone
+  ASSERT_GT(left["RETURNING_CUSTOMER"], 0);
+
+  v1::GetSegmentKpisRequest request;
+  *request.mutable_period()->mutable_start() = ToTimestamp(t1);
+  *request.mutable_period()->mutable_end() = ToTimestamp(t2);
+  v1::GetSegmentKpisResponse kpis;
+  auto ctx = NewContext(keys_.read);
+  ASSERT_TRUE(insights_->GetSegmentKpis(ctx.get(), request, &kpis).ok());
+  ASSERT_EQ(kpis.segments_size(), 22);
+  for (const v1::SegmentKpis& k : kpis.segments()) {
+    SCOPED_TRACE(k.segment());
+    EXPECT_EQ(k.size_at_start(), start_size[k.segment()]);
+    EXPECT_EQ(k.size_at_end(), end_size[k.segment()]);
+    EXPECT_EQ(k.entered(), entered[k.segment()]);
+    EXPECT_EQ(k.left(), left[k.segment()]);
+    const bool k2_at_end = after.segments[Customer(2)].count(k.segment()) > 0;
+    EXPECT_EQ(k.orders(), k2_at_end ? 1 : 0);
+    EXPECT_EQ(k.net_revenue(), k2_at_end ? 500 : 0);
+    const bool k2_at_start = before.segments[Customer(2)].count(k.segment()) > 0;
+    const int64_t starters = start_size[k.segment()];
+    EXPECT_DOUBLE_EQ(k.conversion_rate(),
+                     starters == 0 ? 0.0 : (k2_at_start ? 1.0 : 0.0) / starters);
+  }
+
+  // Flows between the primary segments, each customer once.
+  v1::GetSegmentFlowsRequest flows_request;
+  *flows_request.mutable_from() = ToTimestamp(t1);
+  *flows_request.mutable_to() = ToTimestamp(t2);
+  v1::GetSegmentFlowsResponse flows;
+  auto fctx = NewContext(keys_.read);
+  ASSERT_TRUE(insights_->GetSegmentFlows(fctx.get(), flows_request, &flows).ok());
+  std::map<std::pair<std::string, std::string>, int64_t> expected_cells;
+  for (int n = 0; n < kCustomers; ++n) {
+    ++expected_cells[{before.primary[Customer(n)], after.primary[Customer(n)]}];
+  }
+  std::map<std::pair<std::string, std::string>, int64_t> cells;
+  int64_t total = 0;
+  for (const v1::FlowCell& cell : flows.cells()) {
+    cells[{cell.from_segment(), cell.to_segment()}] = cell.customers();
+    total += cell.customers();
+  }
+  EXPECT_EQ(cells, expected_cells);
+  EXPECT_EQ(total, kCustomers);
+  for (const v1::SegmentMovement& m : flows.movements()) {
+    EXPECT_EQ(m.entered(), entered[m.segment()]) << m.segment();
+    EXPECT_EQ(m.left(), left[m.segment()]) << m.segment();
+  }
+}
+
+TEST_F(InsightsE2eTest, BadRequestsNameTheField) {
+  auto ctx = NewContext(keys_.read);
+  v1::GetSegmentKpisRequest request;
+  v1::GetSegmentKpisResponse response;
+  grpc::Status status = insights_->GetSegmentKpis(ctx.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("period.start"));
+  *request.mutable_period()->mutable_start() = ToTimestamp(absl::Now());
+  *request.mutable_period()->mutable_end() = ToTimestamp(absl::Now() - absl::Hours(1));
+  auto ctx2 = NewContext(keys_.read);
+  status = insights_->GetSegmentKpis(ctx2.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("period.end"));
+  request.mutable_period()->mutable_end()->set_seconds(request.period().start().seconds() + 10);
+  request.add_segments("category:shoes");
+  auto ctx3 = NewContext(keys_.read);
+  status = insights_->GetSegmentKpis(ctx3.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("segments[0]"));
+  auto ctx4 = NewContext(keys_.write);  // write scope cannot read insights
+  request.clear_segments();
+  status = insights_->GetSegmentKpis(ctx4.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace segmentd
