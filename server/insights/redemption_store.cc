@@ -1,0 +1,70 @@
+#include "server/insights/redemption_store.h"
+
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "store/redis/redis_reply.h"
+#include "store/redis/redis_script.h"
+
+namespace segmentd {
+namespace {
+
+using store::redis::ErrorReplyAsStatus;
+using store::redis::RedisReply;
+using store::redis::RedisScript;
+
+// KEYS[1] redemptions hash, KEYS[2] counters hash. ARGV[1] order id,
+// [2] record, [3] arm. Returns 1 when new, 0 when the order already redeemed.
+const RedisScript& RecordScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+    redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+    return 1
+  )lua");
+  return *script;
+}
+
+// Voucher ids are arbitrary bytes but only ever the last key component.
+std::string RedeemedKey(absl::string_view tenant, absl::string_view voucher) {
+  return absl::StrCat("sd:{", tenant, "}:redeemed:", voucher);
+}
+std::string CountKey(absl::string_view tenant, absl::string_view voucher) {
+  return absl::StrCat("sd:{", tenant, "}:redeemcount:", voucher);
+}
+
+}  // namespace
+
+absl::StatusOr<bool> RedemptionStore::Record(absl::string_view tenant,
+                                             absl::string_view voucher_id,
+                                             absl::string_view order_id,
+                                             absl::string_view customer_id, absl::string_view arm,
+                                             absl::Time at) {
+  const std::vector<std::string> keys = {RedeemedKey(tenant, voucher_id),
+                                         CountKey(tenant, voucher_id)};
+  const std::vector<std::string> args = {
+      std::string(order_id),
+      absl::StrCat(absl::ToUnixMillis(at), " ", arm, "\n", customer_id), std::string(arm)};
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Eval(RecordScript(), keys, args));
+  if (!reply.ok()) return reply.status();
+  return reply->integer() == 1;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(
+    absl::string_view tenant, absl::string_view voucher_id) {
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"HGETALL", CountKey(tenant, voucher_id)}));
+  if (!reply.ok()) return reply.status();
+  std::map<std::string, int64_t> counts;
+  const std::vector<RedisReply>& e = reply->elements();
+  for (size_t i = 0; i + 1 < e.size(); i += 2) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(e[i + 1].str(), &n)) {
+      return absl::DataLossError("stored redemption count is not a number");
+    }
+    counts[e[i].str()] = n;
+  }
+  return counts;
+}
+
+}  // namespace segmentd

@@ -1,0 +1,51 @@
+#include "server/insights/redemption_store.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/redis_server.h"
+
+namespace segmentd {
+namespace {
+
+class RedemptionStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    store::redis::RedisClient::Options options;
+    options.address = store::redis::RedisAddress::Unix(redis_->socket_path());
+    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
+        store::redis::RedisClient::Create(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = *std::move(client);
+    store_ = std::make_unique<RedemptionStore>(client_.get());
+  }
+
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<store::redis::RedisClient> client_;
+  std::unique_ptr<RedemptionStore> store_;
+};
+
+TEST_F(RedemptionStoreTest, EachOrderRedeemsOnceAndArmsAreCounted) {
+  const absl::Time t = absl::FromUnixSeconds(1'750'000'000);
+  EXPECT_TRUE(*store_->Record("acme", "v1", "o1", "alice", "offer", t));
+  EXPECT_FALSE(*store_->Record("acme", "v1", "o1", "alice", "offer", t));  // replay
+  EXPECT_TRUE(*store_->Record("acme", "v1", "o2", "bob", "holdout", t));
+  EXPECT_TRUE(*store_->Record("acme", "v1", "o3", "carol", "offer", t));
+  EXPECT_TRUE(*store_->Record("acme", "v2", "o1", "alice", "", t));  // another voucher
+  std::map<std::string, int64_t> v1 = *store_->Counts("acme", "v1");
+  EXPECT_EQ(v1, (std::map<std::string, int64_t>{{"holdout", 1}, {"offer", 2}}));
+  EXPECT_EQ(*store_->Counts("acme", "v2"), (std::map<std::string, int64_t>{{"", 1}}));
+  EXPECT_TRUE(store_->Counts("globex", "v1")->empty());
+  EXPECT_TRUE(store_->Counts("acme", "none")->empty());
+}
+
+TEST_F(RedemptionStoreTest, RedisDownIsUnavailable) {
+  ASSERT_TRUE(redis_->Kill().ok());
+  EXPECT_EQ(store_->Record("acme", "v1", "o1", "a", "", absl::Now()).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace segmentd
