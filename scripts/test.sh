@@ -17,7 +17,7 @@ if "$BUF" lint; then passed=$((passed + 1)); echo "buf lint: PASSED"; else faile
 
 echo "== bazel test //..."
 log="$(mktemp)"
-bazel test //... --keep_going --test_env=BUF="$BUF" --test_output=errors 2>&1 | tee "$log"
+bazel test //... --keep_going --test_env=BUF="$BUF" --test_env=SEGMENTD_DATA="$ROOT/../shared/data" --test_output=errors 2>&1 | tee "$log"
 bazel_rc=${PIPESTATUS[0]}
 p=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
 f=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log")

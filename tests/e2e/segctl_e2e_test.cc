@@ -1,0 +1,505 @@
+// End-to-end tests of segctl (and through it the client library and the CSV
+// import): the real segctl binary against the real segmentd on a real
+// redis-server. The real data files come from $SEGMENTD_DATA (scripts/test.sh
+// passes it) or else ../shared/data beside the source tree; the expected
+// segment sizes are computed here from the files, independently of the
+// importer.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "clients/client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "segmentd/v1/config.pb.h"
+#include "testing/redis_server.h"
+#include "testing/segmentd_process.h"
+
+namespace segmentd {
+namespace {
+
+using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::SegmentdProcess;
+using ::testing::HasSubstr;
+
+std::string TmpDir() {
+  const char* d = std::getenv("TEST_TMPDIR");
+  return d != nullptr ? d : "/tmp";
+}
+
+std::string Runfile(const std::string& path) {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/segmentd/", path);
+}
+
+// The directory of the real data files, or "" when none is found.
+std::string DataDir() {
+  const char* env = std::getenv("SEGMENTD_DATA");
+  std::vector<std::string> candidates;
+  if (env != nullptr && *env != '\0') candidates.push_back(env);
+  // This file's runfile is a symlink into the source tree: <repo>/tests/e2e/.
+  char real[PATH_MAX];
+  if (realpath(Runfile("tests/e2e/segctl_e2e_test.cc").c_str(), real) != nullptr) {
+    std::string repo = real;
+    for (int i = 0; i < 3; ++i) repo = repo.substr(0, repo.find_last_of('/'));
+    candidates.push_back(repo + "/../shared/data");
+  }
+  for (const std::string& dir : candidates) {
+    if (access((dir + "/cdnow_master.txt").c_str(), R_OK) == 0) return dir;
+  }
+  return "";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+struct SegctlRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class SegctlE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    SegmentdProcess::Options options;
+    options.redis_address = redis_->unix_address();
+    dir_ = TmpDir() + "/segctl-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ASSERT_EQ(std::system(("mkdir -p " + Quote(dir_)).c_str()), 0);
+    operator_key_ = dir_ + "/operator.key";
+    options.operator_key_file = operator_key_;
+    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+    segmentd_ = *std::move(segmentd);
+    key_ = dir_ + "/admin.key";
+    // The operator creates a tenant and its admin key, with segctl itself.
+    SegctlRun created = Segctl({"tenant", "create", "shop", "--display_name=The Shop"});
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+    SegctlRun key = Segctl({"key", "create", "--tenant=shop", "--name=e2e", "--scopes=admin", "--as_operator"});
+    ASSERT_EQ(key.exit_code, 0) << key.err;
+    std::ofstream(key_) << key.out;
+  }
+
+  // Runs segctl with the connection flags and `args`; returns exit code and output.
+  SegctlRun Segctl(const std::vector<std::string>& args) {
+    static int n = 0;
+    const std::string out = absl::StrCat(dir_, "/out", ++n), err = absl::StrCat(dir_, "/err", n);
+    std::string command = Quote(Runfile("clients/segctl/segctl"));
+    command += " " + Quote("--target=" + segmentd_->address()) + " " + Quote("--key_file=" + key_) + " " +
+               Quote("--operator_key_file=" + operator_key_);
+    for (const std::string& a : args) command += " " + Quote(a);
+    command += " >" + Quote(out) + " 2>" + Quote(err) + " </dev/null";
+    const int status = std::system(command.c_str());
+    SegctlRun run;
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run.out = ReadAll(out);
+    run.err = ReadAll(err);
+    return run;
+  }
+
+  // Runs an import with --json and returns the report object.
+  google::protobuf::Struct Import(std::vector<std::string> args, int expected_exit = 0) {
+    args.insert(args.begin(), "import");
+    args.push_back("--json");
+    args.push_back("--progress_file=" + dir_ + "/progress." + args[1]);
+    SegctlRun r = Segctl(args);
+    EXPECT_EQ(r.exit_code, expected_exit) << r.err << r.out;
+    google::protobuf::Struct report;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &report).ok()) << r.out;
+    return report;
+  }
+
+  // Returns the current segment sizes by `segctl segments --json`.
+  std::map<std::string, int64_t> Sizes() {
+    SegctlRun r = Segctl({"segments", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    v1::PreviewConfigResponse preview;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &preview).ok()) << r.out;
+    std::map<std::string, int64_t> sizes;
+    for (const auto& s : preview.segments()) sizes[s.segment()] = s.current_size();
+    return sizes;
+  }
+
+  // Turns off the segments that depend on population statistics, so every
+  // membership is a function of the customer's own orders.
+  void DisableStatisticalSegments() {
+    SegctlRun r = Segctl({"config", "set", "vip.enabled=false", "value_tiers.enabled=false",
+                    "big_spender.enabled=false", "low_spender.enabled=false"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  std::unique_ptr<clients::SegmentdClient> Client() {
+    clients::SegmentdClient::Options o;
+    o.target = segmentd_->address();
+    o.api_key_file = key_;
+    absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> c = clients::SegmentdClient::Connect(o);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+
+  // FIRST_TIME_BUYER and REPEAT_CUSTOMER sizes implied by orders per customer
+  // (exactly 1; 2..4, the defaults), checked by segment sizes and by
+  // classifying every customer after the data.
+  void ExpectPurchaseSegments(const std::map<std::string, int>& orders_per_customer, absl::Time as_of) {
+    int64_t first = 0, repeat = 0;
+    for (const auto& [id, n] : orders_per_customer) {
+      if (n == 1) ++first;
+      if (n >= 2 && n <= 4) ++repeat;
+    }
+    std::map<std::string, int64_t> sizes = Sizes();
+    EXPECT_EQ(sizes["FIRST_TIME_BUYER"], first);
+    EXPECT_EQ(sizes["REPEAT_CUSTOMER"], repeat);
+    std::vector<std::string> ids;
+    for (const auto& [id, n] : orders_per_customer) ids.push_back(id);
+    clients::ClassifyOptions options;
+    options.as_of = as_of;
+    auto classified = Client()->ClassifyCustomers(ids, options);
+    ASSERT_TRUE(classified.ok()) << classified.status();
+    int64_t found = 0, first_seen = 0, repeat_seen = 0;
+    for (const v1::CustomerClassification& c : *classified) {
+      found += c.found();
+      for (const std::string& s : c.membership().segments()) {
+        first_seen += s == "FIRST_TIME_BUYER";
+        repeat_seen += s == "REPEAT_CUSTOMER";
+      }
+    }
+    EXPECT_EQ(found, static_cast<int64_t>(ids.size()));
+    EXPECT_EQ(first_seen, first);
+    EXPECT_EQ(repeat_seen, repeat);
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::string dir_;
+  std::string operator_key_;
+  std::string key_;
+};
+
+double Number(const google::protobuf::Struct& s, const std::string& field) {
+  auto it = s.fields().find(field);
+  return it == s.fields().end() ? -1 : it->second.number_value();
+}
+
+TEST_F(SegctlE2eTest, TenantsAndKeys) {
+  SegctlRun list = Segctl({"tenant", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("shop"));
+  EXPECT_THAT(list.out, HasSubstr("The Shop"));
+  SegctlRun json = Segctl({"tenant", "list", "--json"});
+  EXPECT_THAT(json.out, HasSubstr("\"tenant_id\":\"shop\""));
+  SegctlRun dup = Segctl({"tenant", "create", "shop"});
+  EXPECT_EQ(dup.exit_code, 1);
+  EXPECT_THAT(dup.err, HasSubstr("ALREADY_EXISTS"));
+
+  // A read key made by the tenant's admin key.
+  SegctlRun created = Segctl({"key", "create", "--tenant=shop", "--name=reader", "--scopes=read", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  v1::CreateApiKeyResponse key;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(created.out, &key).ok()) << created.out;
+  EXPECT_THAT(key.secret(), ::testing::StartsWith("sd_"));
+  SegctlRun keys = Segctl({"key", "list", "--tenant=shop"});
+  ASSERT_EQ(keys.exit_code, 0) << keys.err;
+  EXPECT_THAT(keys.out, HasSubstr(key.key().key_id()));
+  EXPECT_THAT(keys.out, HasSubstr("reader"));
+  // The read key reads, but may not change the config.
+  const std::string reader = dir_ + "/reader.key";
+  std::ofstream(reader) << key.secret();
+  SegctlRun read = Segctl({"config", "get", "--key_file=" + reader});
+  EXPECT_EQ(read.exit_code, 0) << read.err;
+  SegctlRun denied = Segctl({"config", "set", "vip.enabled=false", "--key_file=" + reader});
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_THAT(denied.err, HasSubstr("PERMISSION_DENIED"));
+  SegctlRun revoked = Segctl({"key", "revoke", "--tenant=shop", key.key().key_id()});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_THAT(revoked.out, HasSubstr("revoked key " + key.key().key_id()));
+  SegctlRun after = Segctl({"config", "get", "--key_file=" + reader});
+  EXPECT_EQ(after.exit_code, 1);
+  EXPECT_THAT(after.err, HasSubstr("UNAUTHENTICATED"));
+}
+
+TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
+  EXPECT_EQ(Segctl({}).exit_code, 2);
+  EXPECT_EQ(Segctl({"help"}).exit_code, 0);
+  SegctlRun unknown = Segctl({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown command"));
+  SegctlRun flag = Segctl({"classify", "x", "--no_such_flag=1"});
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_THAT(flag.err, HasSubstr("unknown flag --no_such_flag"));
+  EXPECT_EQ(Segctl({"classify"}).exit_code, 2);
+  EXPECT_EQ(Segctl({"import", "nope", "file"}).exit_code, 2);
+  EXPECT_EQ(Segctl({"import", "csv", "file"}).exit_code, 2);  // no --columns
+  EXPECT_EQ(Segctl({"config", "set", "vip.nope=1"}).exit_code, 2);
+  SegctlRun missing = Segctl({"import", "cdnow", dir_ + "/missing.txt"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("cannot read"));
+  // --help for every command.
+  for (const char* command : {"tenant create", "tenant list", "key create", "key list", "key revoke",
+                              "config get", "config set", "config preset", "config presets",
+                              "config preview", "segments", "import", "classify", "watch", "check",
+                              "targets"}) {
+    std::vector<std::string> args = absl::StrSplit(command, ' ');
+    args.push_back("--help");
+    SegctlRun help = Segctl(args);
+    EXPECT_EQ(help.exit_code, 0) << command;
+    EXPECT_THAT(help.out, HasSubstr(absl::StrCat("Usage: segctl ", command))) << command;
+  }
+  // A server that is not there: exit 1, UNAVAILABLE.
+  SegctlRun down = Segctl({"config", "get", "--target=127.0.0.1:1", "--timeout=2s"});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_THAT(down.err, HasSubstr("UNAVAILABLE"));
+}
+
+TEST_F(SegctlE2eTest, Config) {
+  SegctlRun get = Segctl({"config", "get"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_THAT(get.out, HasSubstr("frequent_buyer.min_orders"));
+  SegctlRun set = Segctl({"config", "set", "frequent_buyer.min_orders=3", "lapsed.inactive_days=30"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_THAT(set.out, HasSubstr("config version 1"));
+  SegctlRun json = Segctl({"config", "get", "--json"});
+  v1::VersionedConfig config;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &config).ok()) << json.out;
+  EXPECT_EQ(config.version(), 1);
+  EXPECT_EQ(config.config().frequent_buyer().min_orders(), 3u);
+  EXPECT_EQ(config.config().lapsed().inactive_days(), 30u);
+  SegctlRun invalid = Segctl({"config", "set", "lapsed.inactive_days=0"});
+  EXPECT_EQ(invalid.exit_code, 1);
+  EXPECT_THAT(invalid.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(invalid.err, HasSubstr("lapsed.inactive_days"));
+  SegctlRun stale = Segctl({"config", "set", "lapsed.inactive_days=40", "--expected_version=0"});
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_THAT(stale.err, HasSubstr("ABORTED"));
+  SegctlRun presets = Segctl({"config", "presets"});
+  ASSERT_EQ(presets.exit_code, 0) << presets.err;
+  for (const char* p : {"fast_food", "fashion", "grocery", "electronics"}) EXPECT_THAT(presets.out, HasSubstr(p));
+  SegctlRun preset = Segctl({"config", "preset", "fashion"});
+  ASSERT_EQ(preset.exit_code, 0) << preset.err;
+  EXPECT_THAT(preset.out, HasSubstr("PRESET_FASHION"));
+  SegctlRun after = Segctl({"config", "get", "--json"});
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(after.out, &config).ok());
+  EXPECT_EQ(config.config().frequent_buyer().min_orders(), 4u);
+  EXPECT_EQ(config.config().frequent_buyer().window_days(), 90u);
+  EXPECT_EQ(Segctl({"config", "preset", "pizza"}).exit_code, 2);
+}
+
+// A small CSV through the generic mapping: bad rows with line numbers,
+// skip vs stop, idempotent re-run; classify, preview and watch on the result.
+TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  const std::string file = dir_ + "/orders.csv";
+  std::ofstream(file) << "customer,order,date,total\n"
+                         "alice,a1,2026-01-05,12.50\n"
+                         "alice,a2,2026-02-05,7.25\n"
+                         "bob,b1,2026-02-06,not-money\n"
+                         "carol,c1,2026-13-01,3.00\n"
+                         "bob,b2,2026-02-07,30\n";
+  const std::vector<std::string> csv = {"csv", file,
+                                        "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4:decimal"};
+  google::protobuf::Struct report = Import(csv);
+  EXPECT_EQ(Number(report, "orders"), 3);
+  EXPECT_EQ(Number(report, "applied"), 3);
+  EXPECT_EQ(Number(report, "bad_rows"), 2);
+  const auto& errors = report.fields().at("errors").list_value();
+  ASSERT_EQ(errors.values_size(), 2);
+  EXPECT_EQ(errors.values(0).struct_value().fields().at("line").number_value(), 4);
+  EXPECT_EQ(errors.values(1).struct_value().fields().at("line").number_value(), 5);
+  // Human output names file:line.
+  std::vector<std::string> human = csv;
+  human.insert(human.begin(), "import");
+  human.push_back("--progress_file=" + dir_ + "/progress.human");
+  SegctlRun again = Segctl(human);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr(file + ":4: amount"));
+  EXPECT_THAT(again.out, HasSubstr("0 applied, 3 duplicates"));
+  // --on_error=stop stops at line 4: nothing after it.
+  std::vector<std::string> stop = csv;
+  stop.push_back("--on_error=stop");
+  google::protobuf::Struct stopped = Import(stop, /*expected_exit=*/1);
+  EXPECT_TRUE(stopped.fields().at("stopped").bool_value());
+  EXPECT_EQ(Number(stopped, "orders"), 2);
+
+  SegctlRun classify = Segctl({"classify", "alice", "bob", "nobody", "--reasons"});
+  ASSERT_EQ(classify.exit_code, 0) << classify.err;
+  EXPECT_THAT(classify.out, HasSubstr("REPEAT_CUSTOMER"));
+  EXPECT_THAT(classify.out, HasSubstr("(unknown customer)"));
+  EXPECT_THAT(classify.out, HasSubstr("2 lifetime orders"));
+  SegctlRun json = Segctl({"classify", "bob", "--json"});
+  v1::ClassifyCustomersResponse classified;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &classified).ok()) << json.out;
+  ASSERT_EQ(classified.classifications_size(), 1);
+  EXPECT_THAT(classified.classifications(0).membership().segments(), ::testing::Contains("FIRST_TIME_BUYER"));
+
+  std::map<std::string, int64_t> sizes = Sizes();
+  EXPECT_EQ(sizes["FIRST_TIME_BUYER"], 1);
+  EXPECT_EQ(sizes["REPEAT_CUSTOMER"], 1);
+  SegctlRun preview = Segctl({"config", "preview", "repeat_customer.enabled=false"});
+  ASSERT_EQ(preview.exit_code, 0) << preview.err;
+  EXPECT_THAT(preview.out, ::testing::ContainsRegex("REPEAT_CUSTOMER +1 +0 +0 +1"));
+
+  // The stream from its start: bob entered FIRST_TIME_BUYER.
+  SegctlRun watch = Segctl({"watch", "--segment=FIRST_TIME_BUYER", "--resume_after=0-0", "--limit=1", "--for=20s"});
+  ASSERT_EQ(watch.exit_code, 0) << watch.err;
+  EXPECT_THAT(watch.out, ::testing::ContainsRegex("bob +ENTERED +FIRST_TIME_BUYER +cause=EVENT"));
+  // A live change seen by a watch started before it.
+  const std::string live = dir_ + "/live.csv";
+  std::ofstream(live) << "dave,d1,2026-03-01,5\n";
+  const std::string watch_out = dir_ + "/watch.out";
+  const std::string cmd = absl::StrCat(
+      Quote(Runfile("clients/segctl/segctl")), " watch --json --limit=1 --for=30s --segment=FIRST_TIME_BUYER ",
+      Quote("--target=" + segmentd_->address()), " ", Quote("--key_file=" + key_), " >", Quote(watch_out),
+      " 2>&1 & echo $!");
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  int pid = 0;
+  ASSERT_EQ(fscanf(p, "%d", &pid), 1);
+  pclose(p);
+  // The watch subscribes asynchronously; keep sending new customers until it reports one.
+  bool seen = testing::PollUntil(
+      [&] {
+        static int n = 0;
+        std::ofstream(live) << "dave" << ++n << ",d1,2026-03-01,5\n";
+        Import({"csv", live, "--header=false", "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+        return absl::StrContains(ReadAll(watch_out), "\"kind\":\"CHANGE_KIND_ENTERED\"");
+      },
+      absl::Seconds(20), absl::Milliseconds(300));
+  EXPECT_TRUE(seen) << ReadAll(watch_out);
+  EXPECT_THAT(ReadAll(watch_out), HasSubstr("\"customer_id\":\"dave"));
+  kill(pid, SIGKILL);
+}
+
+// check / targets need TargetingService (issue 5): against a server without
+// it they must fail with UNIMPLEMENTED (exit 1), never fake an answer.
+TEST_F(SegctlE2eTest, CheckAndTargets) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  const std::string file = dir_ + "/o.csv";
+  std::ofstream(file) << "x1,o1,2026-01-05,1\nx1,o2,2026-01-06,1\nx2,o3,2026-01-06,1\n";
+  Import({"csv", file, "--header=false", "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  SegctlRun check = Segctl({"check", "x1", "x2", "--all_of=REPEAT_CUSTOMER"});
+  SegctlRun count = Segctl({"targets", "--any_of=REPEAT_CUSTOMER,FIRST_TIME_BUYER", "--json"});
+  if (check.exit_code == 1) {
+    EXPECT_THAT(check.err, HasSubstr("UNIMPLEMENTED"));
+    EXPECT_EQ(count.exit_code, 1);
+    EXPECT_THAT(count.err, HasSubstr("UNIMPLEMENTED"));
+    return;
+  }
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_THAT(check.out, ::testing::ContainsRegex("x1 +yes"));
+  EXPECT_THAT(check.out, ::testing::ContainsRegex("x2 +no"));
+  ASSERT_EQ(count.exit_code, 0) << count.err;
+  EXPECT_THAT(count.out, HasSubstr("\"customers\":\"2\""));
+  EXPECT_EQ(Segctl({"targets"}).exit_code, 2);
+}
+
+TEST_F(SegctlE2eTest, CdnowMasterEndToEnd) {
+  const std::string data = DataDir();
+  ASSERT_FALSE(data.empty()) << "set SEGMENTD_DATA to the directory of cdnow_master.txt";
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  // Independent figures: rows per customer id (first field), header skipped.
+  std::map<std::string, int> orders;
+  std::ifstream in(data + "/cdnow_master.txt");
+  std::string line;
+  int64_t rows = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id;
+    fields >> id;
+    if (id.empty() || id == "customer_id") continue;
+    ++orders[id];
+    ++rows;
+  }
+  ASSERT_EQ(rows, 69659);
+  google::protobuf::Struct report = Import({"cdnow", data + "/cdnow_master.txt"});
+  EXPECT_EQ(Number(report, "orders"), rows);
+  EXPECT_EQ(Number(report, "applied"), rows);
+  EXPECT_EQ(Number(report, "bad_rows"), 0);
+  ExpectPurchaseSegments(orders, absl::FromCivil(absl::CivilDay(1999, 1, 1), absl::UTCTimeZone()));
+  // Re-running changes nothing; --resume of a finished import sends nothing.
+  google::protobuf::Struct again = Import({"cdnow", data + "/cdnow_master.txt"});
+  EXPECT_EQ(Number(again, "applied"), 0);
+  EXPECT_EQ(Number(again, "duplicates"), rows);
+  google::protobuf::Struct resumed = Import({"cdnow", data + "/cdnow_master.txt", "--resume"});
+  EXPECT_EQ(Number(resumed, "orders_resumed"), rows);
+  EXPECT_EQ(Number(resumed, "applied") + Number(resumed, "duplicates"), 0);
+  // The sample names the same purchases with the same ids: all duplicates.
+  google::protobuf::Struct sample = Import({"cdnow", data + "/cdnow_sample.txt"});
+  EXPECT_EQ(Number(sample, "applied"), 0);
+  EXPECT_EQ(Number(sample, "duplicates"), 6919);
+  ExpectPurchaseSegments(orders, absl::FromCivil(absl::CivilDay(1999, 1, 1), absl::UTCTimeZone()));
+}
+
+TEST_F(SegctlE2eTest, OnlineRetailEndToEnd) {
+  const std::string data = DataDir();
+  ASSERT_FALSE(data.empty()) << "set SEGMENTD_DATA to the directory of online_retail_30k.csv";
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  // Independent figures. InvoiceNo is the first field, CustomerID and Country
+  // the last two (only Description is ever quoted, and no Country has a comma).
+  std::map<std::string, std::set<std::string>> invoices;  // customer -> invoices
+  int64_t without_customer = 0, cancellation_rows = 0;
+  std::ifstream in(data + "/online_retail_30k.csv");
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    ASSERT_GE(f.size(), 8u) << line;
+    std::string customer = f[f.size() - 2];
+    if (absl::EndsWith(customer, ".0")) customer.resize(customer.size() - 2);
+    if (customer.empty()) {
+      ++without_customer;
+    } else if (f[0][0] == 'C') {
+      ++cancellation_rows;
+    } else {
+      invoices[customer].insert(f[0]);
+    }
+  }
+  std::map<std::string, int> orders;
+  int64_t total = 0;
+  for (const auto& [customer, set] : invoices) {
+    orders[customer] = static_cast<int>(set.size());
+    total += static_cast<int64_t>(set.size());
+  }
+  google::protobuf::Struct report = Import({"retail", data + "/online_retail_30k.csv"});
+  EXPECT_EQ(Number(report, "rows"), 30001);
+  EXPECT_EQ(Number(report, "orders"), total);
+  EXPECT_EQ(Number(report, "applied"), total);
+  EXPECT_EQ(Number(report, "bad_rows"), 0);
+  const auto& skipped = report.fields().at("skipped").struct_value().fields();
+  EXPECT_EQ(skipped.at("row without CustomerID").number_value(), without_customer);
+  EXPECT_EQ(skipped.at("cancellation (C invoice) row").number_value(), cancellation_rows);
+  ExpectPurchaseSegments(orders, absl::FromCivil(absl::CivilDay(2012, 1, 1), absl::UTCTimeZone()));
+  google::protobuf::Struct again = Import({"retail", data + "/online_retail_30k.csv"});
+  EXPECT_EQ(Number(again, "applied"), 0);
+  EXPECT_EQ(Number(again, "duplicates"), total);
+}
+
+}  // namespace
+}  // namespace segmentd
