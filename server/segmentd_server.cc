@@ -129,10 +129,10 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       targeting::MembershipIndex::Options());
   server->services_.push_back(std::make_unique<TargetingServiceImpl>(
       auth, server->vouchers_.get(), server->index_.get(), now));
-  // Insights: KPIs and flows are served; RecordRedemption/GetVoucherStats keep
-  // the generated UNIMPLEMENTED answers until voucher targeting can back them.
+  server->redemptions_ = std::make_unique<RedemptionStore>(server->redis_.get());
   server->services_.push_back(std::make_unique<InsightsServiceImpl>(
-      auth, server->customers_.get(), server->contexts_.get()));
+      auth, server->customers_.get(), server->contexts_.get(), server->vouchers_.get(),
+      server->index_.get(), server->redemptions_.get(), now));
   server->service_names_ = {
       v1::AdminService::service_full_name(),     v1::ConfigService::service_full_name(),
       v1::IngestService::service_full_name(),    v1::ClassificationService::service_full_name(),

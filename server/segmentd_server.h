@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth/authenticator.h"
+#include "server/insights/redemption_store.h"
 #include "server/live/live_membership.h"
 #include "server/live/statistics_mover.h"
 #include "server/live/tenant_context.h"
@@ -86,6 +87,7 @@ class SegmentdServer {
   std::unique_ptr<targeting::VoucherStore> vouchers_;
   // Tails change streams on customers_blocking_; reads positions on customers_.
   std::unique_ptr<targeting::MembershipIndex> index_;
+  std::unique_ptr<RedemptionStore> redemptions_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::vector<std::string> service_names_;
   std::unique_ptr<grpc::Server> server_;

@@ -1,5 +1,6 @@
 #include "server/services/insights_service.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,9 @@
 #include "server/insights/segment_kpis.h"
 #include "server/insights/tenant_scan.h"
 #include "server/proto_time.h"
+#include "server/services/event_conversion.h"
+#include "server/targeting/arms.h"
+#include "server/targeting/target_resolution.h"
 
 namespace segmentd {
 namespace {
@@ -27,9 +31,17 @@ std::string PrimaryName(const FlowAccumulator::Primary& p) {
 }  // namespace
 
 InsightsServiceImpl::InsightsServiceImpl(Authenticator* authenticator,
-                                         store::CustomerStore* store, TenantContexts* contexts)
+                                         store::CustomerStore* store, TenantContexts* contexts,
+                                         targeting::VoucherStore* vouchers,
+                                         targeting::MembershipIndex* index,
+                                         RedemptionStore* redemptions,
+                                         std::function<absl::Time()> now)
     : store_(store),
       contexts_(contexts),
+      vouchers_(vouchers),
+      index_(index),
+      redemptions_(redemptions),
+      now_(std::move(now)),
       authorizer_(authenticator, v1::InsightsService::service_full_name()) {}
 
 grpc::Status InsightsServiceImpl::GetSegmentKpis(grpc::ServerContext* context,
@@ -115,6 +127,82 @@ grpc::Status InsightsServiceImpl::GetSegmentFlows(grpc::ServerContext* context,
     out->set_segment(std::string(engine::SegmentName(static_cast<engine::Segment>(i))));
     out->set_entered(flows.movements()[i].first);
     out->set_left(flows.movements()[i].second);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status InsightsServiceImpl::RecordRedemption(grpc::ServerContext* context,
+                                                   const v1::RecordRedemptionRequest* request,
+                                                   v1::RecordRedemptionResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "RecordRedemption");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& tenant = caller->tenant_id;
+  if (absl::Status s = ValidateCustomerId(request->customer_id(), "customer_id"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (absl::Status s = targeting::ValidateVoucherId(request->voucher_id(), "voucher_id");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (request->order_id().empty() || request->order_id().size() > kMaxEventIdBytes) {
+    return ToGrpcStatus(
+        FieldError("order_id", absl::StrCat("must be 1-", kMaxEventIdBytes, " bytes")));
+  }
+  absl::Time at = now_();
+  if (request->has_redeemed_at()) {
+    absl::StatusOr<absl::Time> t = FromProtoTime(request->redeemed_at(), "redeemed_at");
+    if (!t.ok()) return ToGrpcStatus(t.status());
+    at = *t;
+  }
+  v1::TargetRef ref;
+  ref.set_voucher_id(request->voucher_id());
+  absl::StatusOr<targeting::Target> target = targeting::Resolve(*vouchers_, tenant, ref, "");
+  if (!target.ok()) return ToGrpcStatus(target.status());
+  std::string arm;
+  if (!target->arms.empty()) {
+    arm = targeting::ArmAssigner(tenant, target->voucher_id, target->arms)
+              .Arm(request->customer_id());
+  }
+  absl::StatusOr<bool> recorded = redemptions_->Record(
+      tenant, request->voucher_id(), request->order_id(), request->customer_id(), arm, at);
+  if (!recorded.ok()) return ToGrpcStatus(recorded.status());
+  response->set_outcome(*recorded ? v1::ITEM_OUTCOME_APPLIED : v1::ITEM_OUTCOME_DUPLICATE);
+  return grpc::Status::OK;
+}
+
+grpc::Status InsightsServiceImpl::GetVoucherStats(grpc::ServerContext* context,
+                                                  const v1::GetVoucherStatsRequest* request,
+                                                  v1::GetVoucherStatsResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "GetVoucherStats");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  const std::string& tenant = caller->tenant_id;
+  v1::TargetRef ref;
+  ref.set_voucher_id(request->voucher_id());
+  absl::StatusOr<targeting::Target> target = targeting::Resolve(*vouchers_, tenant, ref, "");
+  if (!target.ok()) return ToGrpcStatus(target.status());
+  absl::StatusOr<targeting::TargetCounts> targeted = targeting::CountTargets(
+      *index_, tenant, *target, [context] { return context->IsCancelled(); });
+  if (!targeted.ok()) return ToGrpcStatus(targeted.status());
+  absl::StatusOr<std::map<std::string, int64_t>> redeemed =
+      redemptions_->Counts(tenant, request->voucher_id());
+  if (!redeemed.ok()) return ToGrpcStatus(redeemed.status());
+  auto rate = [](int64_t redemptions, int64_t customers) {
+    return customers > 0 ? static_cast<double>(redemptions) / static_cast<double>(customers)
+                         : 0.0;
+  };
+  int64_t total = 0;
+  for (const auto& [arm, n] : *redeemed) total += n;
+  response->set_voucher_id(request->voucher_id());
+  response->set_targeted(targeted->customers);
+  response->set_redemptions(total);
+  response->set_conversion_rate(rate(total, targeted->customers));
+  for (const auto& [arm, customers] : targeted->arms) {
+    v1::ArmStats* out = response->add_arms();
+    out->set_arm(arm);
+    out->set_targeted(customers);
+    auto it = redeemed->find(arm);
+    out->set_redemptions(it == redeemed->end() ? 0 : it->second);
+    out->set_conversion_rate(rate(out->redemptions(), customers));
   }
   return grpc::Status::OK;
 }

@@ -14,6 +14,7 @@
 #include "server/services/event_conversion.h"
 #include "server/targeting/arms.h"
 #include "server/targeting/expression.h"
+#include "server/targeting/target_resolution.h"
 
 namespace segmentd {
 namespace {
@@ -21,79 +22,14 @@ namespace {
 using targeting::ArmAssigner;
 using targeting::Bitmap;
 using targeting::MembershipIndex;
+using targeting::Resolve;
+using targeting::Target;
+using targeting::Walk;
 
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
 constexpr uint32_t kDefaultChunk = 1000;
 constexpr uint32_t kMaxChunk = 10000;
-// Ordinals mapped to ids (and arms) per index read when walking a result.
-constexpr size_t kWalkBatch = 10000;
-
-// A target to resolve: an expression and, for a registered voucher, its id
-// and arms (empty for inline expressions).
-struct Target {
-  v1::TargetExpression expression;
-  std::string voucher_id;
-  google::protobuf::RepeatedPtrField<v1::Arm> arms;
-};
-
-// Resolves a TargetRef named `field`: validates an inline expression or loads
-// a registered voucher (NOT_FOUND when unknown).
-absl::StatusOr<Target> Resolve(targeting::VoucherStore& vouchers, absl::string_view tenant,
-                               const v1::TargetRef& ref, absl::string_view field) {
-  Target target;
-  switch (ref.ref_case()) {
-    case v1::TargetRef::kVoucherId: {
-      const std::string id_field = absl::StrCat(field, ".voucher_id");
-      if (absl::Status s = targeting::ValidateVoucherId(ref.voucher_id(), id_field); !s.ok()) {
-        return s;
-      }
-      absl::StatusOr<v1::VoucherTarget> stored = vouchers.Get(tenant, ref.voucher_id());
-      if (!stored.ok()) {
-        if (absl::IsNotFound(stored.status())) {
-          return absl::NotFoundError(absl::StrCat(id_field, ": no target registered under \"",
-                                                  ref.voucher_id(), "\""));
-        }
-        return stored.status();
-      }
-      target.expression = stored->expression();
-      target.voucher_id = ref.voucher_id();
-      target.arms = stored->arms();
-      return target;
-    }
-    case v1::TargetRef::kExpression: {
-      const std::string expr_field = absl::StrCat(field, ".expression");
-      if (absl::Status s = targeting::ValidateExpression(ref.expression(), expr_field); !s.ok()) {
-        return s;
-      }
-      target.expression = ref.expression();
-      return target;
-    }
-    default:
-      return FieldError(field, "set voucher_id or expression");
-  }
-}
-
-// Calls `fn(ids)` for the customers of `members` after ordinal `after`, in
-// ordinal order, `batch` at a time, each batch read from a short view; `fn`
-// returns false to stop. Returns the index's error, if any.
-absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap& members,
-                  uint32_t after, size_t batch,
-                  const std::function<bool(const std::vector<uint32_t>&,
-                                           const std::vector<std::string>&)>& fn) {
-  while (true) {
-    std::vector<uint32_t> ordinals = members.After(after, batch);
-    if (ordinals.empty()) return absl::OkStatus();
-    std::vector<std::string> ids;
-    ids.reserve(ordinals.size());
-    absl::Status s = index.Read(tenant, /*fresh=*/false, [&](const MembershipIndex::View& view) {
-      for (uint32_t ordinal : ordinals) ids.push_back(view.IdOf(ordinal));
-    });
-    if (!s.ok()) return s;
-    if (!fn(ordinals, ids)) return absl::OkStatus();
-    after = ordinals.back();
-  }
-}
 
 // Evaluates `target` for one customer in `view` into `out`; returns whether
 // the customer is eligible.
@@ -188,26 +124,14 @@ grpc::Status TargetingServiceImpl::CountTargets(grpc::ServerContext* context,
   absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
   if (!target.ok()) return ToGrpcStatus(target.status());
   const absl::Time at = now_();
-  Bitmap members;
-  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
-    members = view.Evaluate(target->expression);
-  });
-  if (!s.ok()) return ToGrpcStatus(s);
-  response->set_customers(static_cast<int64_t>(members.Cardinality()));
-  if (!target->arms.empty()) {
-    const ArmAssigner arms(tenant, target->voucher_id, target->arms);
-    std::vector<int64_t> counts(arms.names().size());
-    s = Walk(*index_, tenant, members, 0, kWalkBatch,
-             [&](const std::vector<uint32_t>&, const std::vector<std::string>& ids) {
-               for (const std::string& id : ids) ++counts[arms.ArmIndex(id)];
-               return !context->IsCancelled();
-             });
-    if (!s.ok()) return ToGrpcStatus(s);
-    for (size_t i = 0; i < counts.size(); ++i) {
-      v1::ArmCount* c = response->add_arms();
-      c->set_arm(arms.names()[i]);
-      c->set_customers(counts[i]);
-    }
+  absl::StatusOr<targeting::TargetCounts> counts = targeting::CountTargets(
+      *index_, tenant, *target, [context] { return context->IsCancelled(); });
+  if (!counts.ok()) return ToGrpcStatus(counts.status());
+  response->set_customers(counts->customers);
+  for (const auto& [arm, customers] : counts->arms) {
+    v1::ArmCount* c = response->add_arms();
+    c->set_arm(arm);
+    c->set_customers(customers);
   }
   *response->mutable_evaluated_at() = ToProtoTime(at);
   return grpc::Status::OK;

@@ -18,6 +18,7 @@
 #include "segmentd/v1/config.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "segmentd/v1/insights.grpc.pb.h"
+#include "segmentd/v1/targeting.grpc.pb.h"
 #include "testing/redis_server.h"
 #include "testing/segmentd_process.h"
 
@@ -242,6 +243,89 @@ TEST_F(InsightsE2eTest, BadRequestsNameTheField) {
   request.clear_segments();
   status = insights_->GetSegmentKpis(ctx4.get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(InsightsE2eTest, RedemptionsAndConversionPerArm) {
+  auto targeting = v1::TargetingService::NewStub(channel_);
+  // Every buyer (k1..k7; k0 only registered and is a window shopper), split 1:1.
+  v1::PutVoucherTargetRequest put;
+  put.mutable_target()->set_voucher_id("spring");
+  put.mutable_target()->mutable_expression()->mutable_none_of()->add_children()->set_segment(
+      "WINDOW_SHOPPER");
+  v1::Arm* offer = put.mutable_target()->add_arms();
+  offer->set_name("offer");
+  offer->set_weight(1);
+  v1::Arm* holdout = put.mutable_target()->add_arms();
+  holdout->set_name("holdout");
+  holdout->set_weight(1);
+  v1::PutVoucherTargetResponse put_response;
+  auto pctx = NewContext(keys_.write);
+  ASSERT_TRUE(targeting->PutVoucherTarget(pctx.get(), put, &put_response).ok());
+
+  // Each customer's arm as the targeting service assigns it.
+  std::map<std::string, std::string> arm_of;
+  {
+    v1::CheckEligibilityBatchRequest check;
+    check.mutable_target()->set_voucher_id("spring");
+    for (int n = 0; n < kCustomers; ++n) check.add_customer_ids(Customer(n));
+    v1::CheckEligibilityBatchResponse checked;
+    auto ctx = NewContext(keys_.read);
+    ASSERT_TRUE(targeting->CheckEligibilityBatch(ctx.get(), check, &checked).ok());
+    for (const v1::Eligibility& e : checked.results()) {
+      if (e.eligible()) arm_of[e.customer_id()] = e.arm();
+    }
+  }
+  ASSERT_EQ(arm_of.size(), kCustomers - 1u);
+
+  auto redeem = [&](const std::string& customer, const std::string& order) {
+    v1::RecordRedemptionRequest request;
+    request.set_customer_id(customer);
+    request.set_voucher_id("spring");
+    request.set_order_id(order);
+    v1::RecordRedemptionResponse response;
+    auto ctx = NewContext(keys_.write);
+    EXPECT_TRUE(insights_->RecordRedemption(ctx.get(), request, &response).ok());
+    return response.outcome();
+  };
+  EXPECT_EQ(redeem(Customer(1), "r1"), v1::ITEM_OUTCOME_APPLIED);
+  EXPECT_EQ(redeem(Customer(2), "r2"), v1::ITEM_OUTCOME_APPLIED);
+  EXPECT_EQ(redeem(Customer(2), "r2"), v1::ITEM_OUTCOME_DUPLICATE);  // replay
+  EXPECT_EQ(redeem(Customer(5), "r5"), v1::ITEM_OUTCOME_APPLIED);
+  std::map<std::string, int64_t> expected_redeemed;
+  for (int n : {1, 2, 5}) ++expected_redeemed[arm_of[Customer(n)]];
+
+  v1::GetVoucherStatsRequest request;
+  request.set_voucher_id("spring");
+  v1::GetVoucherStatsResponse stats;
+  auto ctx = NewContext(keys_.read);
+  ASSERT_TRUE(insights_->GetVoucherStats(ctx.get(), request, &stats).ok());
+  EXPECT_EQ(stats.targeted(), kCustomers - 1);
+  EXPECT_EQ(stats.redemptions(), 3);
+  EXPECT_DOUBLE_EQ(stats.conversion_rate(), 3.0 / (kCustomers - 1));
+  ASSERT_EQ(stats.arms_size(), 2);
+  int64_t targeted_sum = 0;
+  for (const v1::ArmStats& arm : stats.arms()) {
+    SCOPED_TRACE(arm.arm());
+    int64_t in_arm = 0;
+    for (const auto& [customer, a] : arm_of) in_arm += a == arm.arm();
+    EXPECT_EQ(arm.targeted(), in_arm);
+    EXPECT_EQ(arm.redemptions(), expected_redeemed[arm.arm()]);
+    targeted_sum += arm.targeted();
+  }
+  EXPECT_EQ(targeted_sum, kCustomers - 1);
+
+  // An unknown voucher is NOT_FOUND; a read key cannot record.
+  v1::RecordRedemptionRequest unknown;
+  unknown.set_customer_id(Customer(1));
+  unknown.set_voucher_id("nope");
+  unknown.set_order_id("x");
+  v1::RecordRedemptionResponse ignored;
+  auto uctx = NewContext(keys_.write);
+  EXPECT_EQ(insights_->RecordRedemption(uctx.get(), unknown, &ignored).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  auto rctx = NewContext(keys_.read);
+  EXPECT_EQ(insights_->RecordRedemption(rctx.get(), unknown, &ignored).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+#ifndef SEGMENTD_SERVER_TARGETING_TARGET_RESOLUTION_H_
+#define SEGMENTD_SERVER_TARGETING_TARGET_RESOLUTION_H_
+
+// Turning a TargetRef into a target, walking the customers of a result, and
+// counting a target's customers per A/B arm: shared by TargetingService and
+// InsightsService (voucher conversion). Functions are thread-safe.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "segmentd/v1/targeting.pb.h"
+#include "server/targeting/membership_index.h"
+#include "server/targeting/voucher_store.h"
+
+namespace segmentd::targeting {
+
+// Ordinals mapped to ids (and arms) per index read when walking a result.
+inline constexpr size_t kWalkBatch = 10000;
+
+// A target to resolve: an expression and, for a registered voucher, its id
+// and arms (empty for inline expressions).
+struct Target {
+  v1::TargetExpression expression;
+  std::string voucher_id;
+  google::protobuf::RepeatedPtrField<v1::Arm> arms;
+};
+
+// Resolves a TargetRef named `field`: validates an inline expression or loads
+// a registered voucher (NOT_FOUND when unknown).
+absl::StatusOr<Target> Resolve(VoucherStore& vouchers, absl::string_view tenant,
+                               const v1::TargetRef& ref, absl::string_view field);
+
+// Calls `fn(ordinals, ids)` for the customers of `members` after ordinal
+// `after`, in ordinal order, `batch` at a time, each batch read from a short
+// view; `fn` returns false to stop. Returns the index's error, if any.
+absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap& members,
+                  uint32_t after, size_t batch,
+                  const std::function<bool(const std::vector<uint32_t>&,
+                                           const std::vector<std::string>&)>& fn);
+
+// A target's size now, and per arm (in the voucher's arm order) when split.
+struct TargetCounts {
+  int64_t customers = 0;
+  std::vector<std::pair<std::string, int64_t>> arms;
+};
+
+// Counts `target` over a fresh read of the index (fails closed like every
+// index read). `cancelled` is polled between batches of the per-arm walk.
+absl::StatusOr<TargetCounts> CountTargets(MembershipIndex& index, absl::string_view tenant,
+                                          const Target& target,
+                                          const std::function<bool()>& cancelled);
+
+}  // namespace segmentd::targeting
+
+#endif  // SEGMENTD_SERVER_TARGETING_TARGET_RESOLUTION_H_
