@@ -87,7 +87,8 @@ SegmentdClient::SegmentdClient(Options options, std::string bearer,
       classification_(v1::ClassificationService::NewStub(channel_)),
       config_(v1::ConfigService::NewStub(channel_)),
       watch_(v1::WatchService::NewStub(channel_)),
-      targeting_(v1::TargetingService::NewStub(channel_)) {}
+      targeting_(v1::TargetingService::NewStub(channel_)),
+      insights_(v1::InsightsService::NewStub(channel_)) {}
 
 std::unique_ptr<grpc::ClientContext> SegmentdClient::NewContext(absl::Duration timeout) const {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -465,6 +466,35 @@ absl::StatusOr<v1::ListEligibleVouchersResponse> SegmentdClient::ListEligibleVou
   v1::ListEligibleVouchersResponse response;
   absl::Status s = Call(true, [&](grpc::ClientContext* c) {
     return targeting_->ListEligibleVouchers(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+// --- Insights
+
+absl::StatusOr<v1::GetSegmentKpisResponse> SegmentdClient::GetSegmentKpis(
+    absl::Time start, absl::Time end, const std::vector<std::string>& segments) {
+  v1::GetSegmentKpisRequest request;
+  *request.mutable_period()->mutable_start() = ToProto(start);
+  *request.mutable_period()->mutable_end() = ToProto(end);
+  for (const std::string& s : segments) request.add_segments(s);
+  v1::GetSegmentKpisResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return insights_->GetSegmentKpis(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::GetSegmentFlowsResponse> SegmentdClient::GetSegmentFlows(absl::Time from,
+                                                                           absl::Time to) {
+  v1::GetSegmentFlowsRequest request;
+  *request.mutable_from() = ToProto(from);
+  *request.mutable_to() = ToProto(to);
+  v1::GetSegmentFlowsResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return insights_->GetSegmentFlows(c, request, &response);
   });
   if (!s.ok()) return s;
   return response;

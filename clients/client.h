@@ -40,6 +40,7 @@
 #include "segmentd/v1/classification.grpc.pb.h"
 #include "segmentd/v1/config.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
+#include "segmentd/v1/insights.grpc.pb.h"
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "segmentd/v1/watch.grpc.pb.h"
 
@@ -153,6 +154,13 @@ class SegmentdClient {
   absl::StatusOr<v1::ListEligibleVouchersResponse> ListEligibleVouchers(
       const std::string& customer_id);
 
+  // --- Insights (issue 6; read scope).
+  // KPIs per segment over [start, end); `segments` empty: all.
+  absl::StatusOr<v1::GetSegmentKpisResponse> GetSegmentKpis(absl::Time start, absl::Time end,
+                                                            const std::vector<std::string>& segments);
+  // Movements between primary segments from `from` to `to`.
+  absl::StatusOr<v1::GetSegmentFlowsResponse> GetSegmentFlows(absl::Time from, absl::Time to);
+
   // Returns the channel, e.g. for stubs of services without helpers here.
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   // Returns a context with the key and a deadline `timeout` from now, for
@@ -180,6 +188,7 @@ class SegmentdClient {
   std::unique_ptr<v1::ConfigService::Stub> config_;
   std::unique_ptr<v1::WatchService::Stub> watch_;
   std::unique_ptr<v1::TargetingService::Stub> targeting_;
+  std::unique_ptr<v1::InsightsService::Stub> insights_;
 };
 
 // One BulkIngest stream. `Send` writes a batch and waits for its

@@ -66,6 +66,7 @@ std::vector<Command> AdminCommands();     // tenant create|list, key create|list
 std::vector<Command> ConfigCommands();    // config get|set|preset|presets|preview, segments
 std::vector<Command> CustomerCommands();  // classify, watch, check, targets
 std::vector<Command> ImportCommands();    // import cdnow|retail|csv
+std::vector<Command> InsightsCommands();  // kpis, flows
 
 // Formats `t` as RFC 3339 UTC with milliseconds; "-" for an unset timestamp.
 std::string FormatTimestamp(const google::protobuf::Timestamp& t);

@@ -38,7 +38,7 @@ const std::vector<FlagSpec>& GlobalFlags() {
 
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
-  for (auto group : {AdminCommands, ConfigCommands, CustomerCommands, ImportCommands}) {
+  for (auto group : {AdminCommands, ConfigCommands, CustomerCommands, ImportCommands, InsightsCommands}) {
     for (Command& c : group()) all.push_back(std::move(c));
   }
   return all;
@@ -63,8 +63,7 @@ void PrintOverview(std::ostream& out, const std::vector<Command>& commands) {
   }
   out << "\nGlobal flags:\n";
   PrintFlags(out, GlobalFlags());
-  out << "\nExit codes: 0 ok, 1 error from the server (or bad data), 2 usage error.\n"
-         "Not here yet: kpis, flows (InsightsService is UNIMPLEMENTED on the server).\n";
+  out << "\nExit codes: 0 ok, 1 error from the server (or bad data), 2 usage error.\n";
 }
 
 void PrintHelp(std::ostream& out, const Command& c) {

@@ -266,7 +266,7 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   for (const char* command : {"tenant create", "tenant list", "key create", "key list", "key revoke",
                               "config get", "config set", "config preset", "config presets",
                               "config preview", "segments", "import", "classify", "watch", "check",
-                              "targets"}) {
+                              "targets", "kpis", "flows"}) {
     std::vector<std::string> args = absl::StrSplit(command, ' ');
     args.push_back("--help");
     SegctlRun help = Segctl(args);
@@ -395,6 +395,30 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
   EXPECT_TRUE(seen) << ReadAll(watch_out);
   EXPECT_THAT(ReadAll(watch_out), HasSubstr("\"customer_id\":\"dave"));
   kill(pid, SIGKILL);
+}
+
+// kpis and flows over a period that holds the imported orders' arrival.
+TEST_F(SegctlE2eTest, KpisAndFlows) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  const std::string file = dir_ + "/k.csv";
+  std::ofstream(file) << "k1,o1,2026-01-05,1\nk1,o2,2026-01-06,1\nk2,o3,2026-01-06,1\n";
+  Import({"csv", file, "--header=false", "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  const std::string to = absl::FormatTime("--to=%Y-%m-%dT%H:%M:%SZ", absl::Now() + absl::Hours(1), absl::UTCTimeZone());
+  SegctlRun kpis = Segctl({"kpis", "--segment=REPEAT_CUSTOMER,FIRST_TIME_BUYER", "--from=2026-01-01", to, "--json"});
+  ASSERT_EQ(kpis.exit_code, 0) << kpis.err;
+  v1::GetSegmentKpisResponse k;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(kpis.out, &k).ok()) << kpis.out;
+  std::map<std::string, int64_t> at_end;
+  for (const auto& s : k.segments()) at_end[s.segment()] = s.size_at_end();
+  EXPECT_EQ(at_end["REPEAT_CUSTOMER"], 1);
+  EXPECT_EQ(at_end["FIRST_TIME_BUYER"], 1);
+  SegctlRun human = Segctl({"kpis", "--segment=REPEAT_CUSTOMER", "--from=2026-01-01", to});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_THAT(human.out, ::testing::ContainsRegex("REPEAT_CUSTOMER +[0-9]+ +1 "));
+  SegctlRun flows = Segctl({"flows", "--from=2026-01-01", to});
+  ASSERT_EQ(flows.exit_code, 0) << flows.err;
+  EXPECT_THAT(flows.out, HasSubstr("FROM"));
+  EXPECT_EQ(Segctl({"kpis", "--from=yesterday"}).exit_code, 2);
 }
 
 // check / targets need TargetingService (issue 5): against a server without

@@ -1,0 +1,89 @@
+// segctl kpis, flows (InsightsService, issue 6).
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "clients/segctl/command.h"
+#include "clients/segctl/table.h"
+
+namespace segmentd::segctl {
+namespace {
+
+// Reads --FROM_FLAG/--TO_FLAG (default: the last 30 days up to now).
+absl::Status Period(const Context& ctx, const char* from_flag, const char* to_flag, absl::Time* from,
+                    absl::Time* to) {
+  *to = absl::Now();
+  if (ctx.args->Has(to_flag)) {
+    absl::StatusOr<absl::Time> t = ParseInstant(ctx.args->Get(to_flag));
+    if (!t.ok()) return t.status();
+    *to = *t;
+  }
+  *from = *to - absl::Hours(24 * 30);
+  if (ctx.args->Has(from_flag)) {
+    absl::StatusOr<absl::Time> t = ParseInstant(ctx.args->Get(from_flag));
+    if (!t.ok()) return t.status();
+    *from = *t;
+  }
+  return absl::OkStatus();
+}
+
+int Kpis(const Context& ctx) {
+  absl::Time from, to;
+  if (absl::Status s = Period(ctx, "from", "to", &from, &to); !s.ok()) return ctx.Usage(std::string(s.message()));
+  std::vector<std::string> segments;
+  for (const std::string& s : ctx.args->GetAll("segment")) {
+    for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) segments.emplace_back(part);
+  }
+  auto client = ctx.Connect();
+  if (!client.ok()) return ctx.Fail(client.status());
+  absl::StatusOr<v1::GetSegmentKpisResponse> r = (*client)->GetSegmentKpis(from, to, segments);
+  if (!r.ok()) return ctx.Fail(r.status());
+  if (ctx.json) {
+    ctx.PrintJson(*r);
+    return kExitOk;
+  }
+  Table t({"SEGMENT", "START", "END", "ENTERED", "LEFT", "ORDERS", "NET_REVENUE", "AOV", "CONVERSION"});
+  for (const v1::SegmentKpis& k : r->segments()) {
+    t.AddRow({k.segment(), absl::StrCat(k.size_at_start()), absl::StrCat(k.size_at_end()),
+              absl::StrCat(k.entered()), absl::StrCat(k.left()), absl::StrCat(k.orders()),
+              absl::StrCat(k.net_revenue()), absl::StrFormat("%.0f", k.average_order_value()),
+              absl::StrFormat("%.3f", k.conversion_rate())});
+  }
+  t.Print(*ctx.out);
+  return kExitOk;
+}
+
+int Flows(const Context& ctx) {
+  absl::Time from, to;
+  if (absl::Status s = Period(ctx, "from", "to", &from, &to); !s.ok()) return ctx.Usage(std::string(s.message()));
+  auto client = ctx.Connect();
+  if (!client.ok()) return ctx.Fail(client.status());
+  absl::StatusOr<v1::GetSegmentFlowsResponse> r = (*client)->GetSegmentFlows(from, to);
+  if (!r.ok()) return ctx.Fail(r.status());
+  if (ctx.json) {
+    ctx.PrintJson(*r);
+    return kExitOk;
+  }
+  Table t({"FROM", "TO", "CUSTOMERS"});
+  for (const v1::FlowCell& c : r->cells()) {
+    t.AddRow({c.from_segment().empty() ? "(none)" : c.from_segment(),
+              c.to_segment().empty() ? "(none)" : c.to_segment(), absl::StrCat(c.customers())});
+  }
+  t.Print(*ctx.out);
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> InsightsCommands() {
+  const FlagSpec from{"from", "TIME", "period start (RFC 3339 or YYYY-MM-DD)", "30 days before --to"};
+  const FlagSpec to{"to", "TIME", "period end, exclusive", "now"};
+  return {
+      {"kpis", "", "KPIs per segment over a period (sizes, entered/left, orders, revenue, conversion)", "",
+       {from, to, {"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"}}, 0, 0, Kpis},
+      {"flows", "", "customers moving between primary segments from --from to --to", "", {from, to}, 0, 0,
+       Flows},
+  };
+}
+
+}  // namespace segmentd::segctl
