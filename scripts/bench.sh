@@ -12,9 +12,12 @@
 #   BENCH_CUSTOMERS [100000]  generated customers (about 4.6 orders each)
 #   BENCH_STREAMS [4]         parallel BulkIngest streams
 #   BENCH_BATCH [1000]        events per BulkIngest request
-#   BENCH_RATE [10000]        PlaceOrder calls/s in the latency run
-#   BENCH_DURATION [10s]      measured length of the latency run
-#   BENCH_MODES ["bulk latency config"]  which runs, in order (bulk first:
+#   BENCH_WINDOW [2]          unacknowledged requests per stream
+#   BENCH_RATES ["1000 2500 5000 10000"]  PlaceOrder calls/s of the latency
+#                             runs, ascending; the sweep stops after the first
+#                             rate the server cannot sustain
+#   BENCH_DURATION [10s]      measured length of each latency run
+#   BENCH_MODES ["bulk config latency"]  which runs, in order (bulk first:
 #                             the others need the loaded tenant)
 #   BENCH_OUT [unset]         file to append the JSON result lines to
 set -euo pipefail
@@ -23,17 +26,21 @@ ROOT="$PWD"
 CUSTOMERS="${BENCH_CUSTOMERS:-100000}"
 STREAMS="${BENCH_STREAMS:-4}"
 BATCH="${BENCH_BATCH:-1000}"
-RATE="${BENCH_RATE:-10000}"
+WINDOW="${BENCH_WINDOW:-2}"
+RATES="${BENCH_RATES:-1000 2500 5000 10000}"
 DURATION="${BENCH_DURATION:-10s}"
-MODES="${BENCH_MODES:-bulk latency config}"
+MODES="${BENCH_MODES:-bulk config latency}"
 
 scripts/install-deps.sh
 bazel build -c opt //server:segmentd //tests/load:segmentd_load
 
 # A short private directory: unix socket paths are limited to 107 bytes.
 DIR="$(mktemp -d /tmp/sdbench.XXXXXX)"
-# Copies, so a concurrent build cannot swap a binary mid-run.
-cp bazel-bin/server/segmentd bazel-bin/tests/load/segmentd_load "$DIR/"
+# Copies from the opt output tree (bazel-bin follows whichever configuration
+# was built last, possibly by someone else), so nothing swaps a binary mid-run.
+BIN="$(bazel info -c opt bazel-bin 2>/dev/null)"
+cp "$BIN/server/segmentd" "$BIN/tests/load/segmentd_load" "$DIR/"
+echo "bench: commit $(git rev-parse --short HEAD), $(git status --porcelain | wc -l) uncommitted paths in the tree"
 LOAD="$DIR/segmentd_load"
 redis_pid=""
 segmentd_pid=""
@@ -74,26 +81,51 @@ TARGET="127.0.0.1:$port"
 HZ="$(getconf CLK_TCK)"
 # CPU ticks (user + system) a process has used so far.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Nanoseconds the process's threads have spent runnable but waiting for a
+# CPU (second field of schedstat): high means starved of CPU, not idle.
+waits() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f\n", s}'; }
 json_lines=()
 
 # Runs one mode of the load generator and reports the CPU each process used
 # during it (in cores: CPU seconds / wall seconds).
 run_mode() {
   local name="$1"; shift
-  local r0 s0 t0 r1 s1 t1 out
+  local r0 s0 t0 r1 s1 t1 rw0 sw0 rw1 sw1 out
   echo
   echo "=== $name  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   r0=$(ticks "$redis_pid"); s0=$(ticks "$segmentd_pid"); t0=$(date +%s.%N)
+  rw0=$(waits "$redis_pid"); sw0=$(waits "$segmentd_pid")
   out="$DIR/$name.out"
   TIMEFORMAT="bench: $name: segmentd_load used %U s user + %S s system over %R s"
   local rc=0
+  # One snapshot of the whole machine 3 s into the run (others share it).
+  (sleep 3; top -b -n1 -w 120 | head -14 >"$DIR/$name.top") &
+  local top_pid=$!
   time "$LOAD" --target="$TARGET" --key_file="$DIR/bench.key" --customers="$CUSTOMERS" "$@" \
     | tee "$out" || rc=$?
   [ "$rc" -eq 0 ] || echo "bench: $name FAILED (exit $rc)"
+  wait "$top_pid" || true
+  sed 's/^/bench: top: /' "$DIR/$name.top" 2>/dev/null | sed -n '1p;3p;7,14p' || true
   r1=$(ticks "$redis_pid"); s1=$(ticks "$segmentd_pid"); t1=$(date +%s.%N)
+  rw1=$(waits "$redis_pid"); sw1=$(waits "$segmentd_pid")
   awk -v r="$((r1 - r0))" -v s="$((s1 - s0))" -v hz="$HZ" -v w="$(echo "$t1 - $t0" | bc)" \
-    -v n="$name" 'BEGIN { printf "bench: %s: wall %.1f s; redis-server %.1f CPU s (%.2f cores), segmentd %.1f CPU s (%.2f cores)\n", n, w, r/hz, r/hz/w, s/hz, s/hz/w }'
+    -v rw="$((rw1 - rw0))" -v sw="$((sw1 - sw0))" -v n="$name" \
+    'BEGIN { printf "bench: %s: wall %.1f s; redis-server %.1f CPU s (%.2f cores), waited for a CPU %.1f s; segmentd %.1f CPU s (%.2f cores), waited %.1f s (all threads)\n", n, w, r/hz, r/hz/w, rw/1e9, s/hz, s/hz/w, sw/1e9 }'
   while IFS= read -r line; do json_lines+=("$line"); done < <(grep '^{' "$out" || true)
+}
+
+# Waits (at most 60 s) until segmentd and redis-server are idle, so one run's
+# tail (background re-classification, calls still queued) does not load the
+# next one.
+settle() {
+  local a b
+  for _ in $(seq 60); do
+    a=$(( $(ticks "$redis_pid") + $(ticks "$segmentd_pid") ))
+    sleep 1
+    b=$(( $(ticks "$redis_pid") + $(ticks "$segmentd_pid") ))
+    [ $((b - a)) -le $((HZ / 10)) ] && return 0
+  done
+  echo "bench: segmentd/redis still busy after 60 s"
 }
 
 memory() {
@@ -106,9 +138,18 @@ memory() {
 
 for mode in $MODES; do
   case "$mode" in
-    bulk) run_mode bulk --mode=bulk --streams="$STREAMS" --batch="$BATCH"; memory ;;
-    latency) run_mode latency --mode=latency --rate="$RATE" --duration="$DURATION" ;;
-    config) run_mode config --mode=config ;;
+    bulk) run_mode bulk --mode=bulk --streams="$STREAMS" --batch="$BATCH" --window="$WINDOW"; memory ;;
+    latency)
+      for rate in $RATES; do
+        settle
+        run_mode "latency-$rate" --mode=latency --rate="$rate" --duration="$DURATION"
+        if grep -q '"saturated":1' "$DIR/latency-$rate.out"; then
+          echo "bench: $rate/s not sustained; higher rates skipped"
+          break
+        fi
+      done
+      ;;
+    config) settle; run_mode config --mode=config ;;
     *) echo "bench: unknown mode $mode" >&2; exit 2 ;;
   esac
 done

@@ -14,7 +14,8 @@ namespace segmentd::load {
 // options.duration, on a schedule fixed in advance (open loop: a slow
 // answer never delays the next send). Latency is measured from each call's
 // scheduled send instant to its answer, so client lag counts against the
-// server rather than hiding it. Prints p50/p90/p99/p99.9/max, the achieved
+// server rather than hiding it. Stops early, marked saturated, when
+// options.max_in_flight calls are outstanding. Prints p50/p90/p99/p99.9/max, the achieved
 // rate and errors, and one JSON line.
 absl::Status RunLatency(const LoadOptions& options);
 

@@ -35,6 +35,7 @@ struct LoadOptions {
   absl::Duration duration = absl::Seconds(10);  // latency mode, measured part
   absl::Duration warmup = absl::Seconds(1);     // latency mode, not measured
   int threads = 2;           // latency mode: completion threads
+  int max_in_flight = 1000;  // latency mode: calls in flight that stop the run
   uint64_t seed = 1;
   int verify_sample = 1000;  // bulk mode: customers compared with the engine
 };

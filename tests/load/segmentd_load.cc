@@ -37,6 +37,8 @@ ABSL_FLAG(double, rate, 10000, "latency: PlaceOrder calls per second");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "latency: measured duration");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "latency: unmeasured lead-in at the rate");
 ABSL_FLAG(int32_t, threads, 2, "latency: client connections and completion threads");
+ABSL_FLAG(int32_t, max_in_flight, 1000,
+          "latency: calls in flight at which the server counts as saturated and the run stops");
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
 ABSL_FLAG(std::string, operator_key_file, "", "setup: the segmentd operator key file");
 ABSL_FLAG(std::string, tenant, "bench", "setup: tenant to create");
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
   options.duration = absl::GetFlag(FLAGS_duration);
   options.warmup = absl::GetFlag(FLAGS_warmup);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   options.seed = absl::GetFlag(FLAGS_seed);
 
   absl::Status status;
