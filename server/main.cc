@@ -24,6 +24,9 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(3),
           "on SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
 ABSL_FLAG(absl::Duration, redis_startup_timeout, absl::Seconds(10),
           "how long to wait for Redis at start-up");
+ABSL_FLAG(int64_t, change_stream_cap, 1'000'000,
+          "membership changes kept per tenant for Watch (older ones are dropped; a Watch "
+          "resuming before the oldest kept fails OUT_OF_RANGE)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("segmentd --listen=HOST:PORT --redis=ADDRESS [--tls_cert=... --tls_key=...]");
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.operator_key_file = absl::GetFlag(FLAGS_operator_key_file);
   options.redis_startup_timeout = absl::GetFlag(FLAGS_redis_startup_timeout);
+  options.change_stream_cap = absl::GetFlag(FLAGS_change_stream_cap);
 
   absl::StatusOr<std::unique_ptr<segmentd::SegmentdServer>> server =
       segmentd::SegmentdServer::Start(options);

@@ -96,12 +96,14 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   Authenticator::Options auth_options;
   auth_options.operator_secret_hash = HashSecret(operator_token->secret);
   server->authenticator_ = std::make_unique<Authenticator>(server->tenants_.get(), auth_options);
+  store::RedisCustomerStore::Options store_options;
+  store_options.max_changes = server->options_.change_stream_cap;
   absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> customers =
-      store::RedisCustomerStore::Create(server->redis_.get(), {});
+      store::RedisCustomerStore::Create(server->redis_.get(), store_options);
   if (!customers.ok()) return customers.status();
   server->customers_ = *std::move(customers);
   absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> customers_blocking =
-      store::RedisCustomerStore::Create(server->redis_blocking_.get(), {});
+      store::RedisCustomerStore::Create(server->redis_blocking_.get(), store_options);
   if (!customers_blocking.ok()) return customers_blocking.status();
   server->customers_blocking_ = *std::move(customers_blocking);
   server->contexts_ = std::make_unique<TenantContexts>(server->customers_.get(),

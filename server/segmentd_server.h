@@ -50,6 +50,8 @@ class SegmentdServer {
     absl::Duration transition_poll = absl::Milliseconds(200);
     // How often population statistics are recomputed and their moves applied.
     absl::Duration statistics_interval = absl::Milliseconds(500);
+    // Membership changes kept per tenant in the change stream (Watch).
+    int64_t change_stream_cap = 1'000'000;
   };
 
   static absl::StatusOr<std::unique_ptr<SegmentdServer>> Start(Options options);

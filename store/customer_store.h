@@ -200,6 +200,10 @@ class CustomerStore {
                                                                 absl::Duration wait) = 0;
   // Returns the position of the newest change-stream entry ("0-0" when empty).
   virtual absl::StatusOr<std::string> LastChangePosition(absl::string_view tenant) = 0;
+  // When older entries were dropped by the stream cap, returns the position of
+  // the oldest retained one (a reader resuming before it may have missed
+  // changes); nullopt when nothing was ever dropped.
+  virtual absl::StatusOr<std::optional<std::string>> RetainedFrom(absl::string_view tenant) = 0;
 
   // The tenant's config: nullopt when none was stored. WriteConfig stores
   // version expected_version + 1 iff the stored version equals expected_version

@@ -675,6 +675,9 @@ TEST_P(CustomerStoreTest, ConcurrentReadModifyWriteLosesNoUpdate) {
 
 TEST_P(CustomerStoreTest, ChangeStreamIsCapped) {
   store_ = MakeStore(/*max_changes=*/100);
+  MustWrite({Write("first", 0, {"S"})});
+  EXPECT_FALSE(store_->RetainedFrom(kTenant)->has_value());  // nothing dropped yet
+  EXPECT_FALSE(store_->RetainedFrom("empty")->has_value());
   std::vector<CustomerWrite> writes;
   for (int i = 0; i < 1000; ++i) writes.push_back(Write(absl::StrCat("c", i), 0, {"S"}));
   MustWrite(writes);
@@ -683,6 +686,11 @@ TEST_P(CustomerStoreTest, ChangeStreamIsCapped) {
   EXPECT_GE(kept.size(), 100u);
   EXPECT_LE(kept.size(), 200u);
   EXPECT_EQ(kept.back().customer_id, "c999");
+  // The oldest retained entry is reported, so readers can tell they missed some.
+  absl::StatusOr<std::optional<std::string>> retained = store_->RetainedFrom(kTenant);
+  ASSERT_TRUE(retained.ok()) << retained.status();
+  ASSERT_TRUE(retained->has_value());
+  EXPECT_EQ(**retained, kept.front().position);
 }
 
 TEST_P(CustomerStoreTest, ThroughputSanity) {

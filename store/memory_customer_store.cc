@@ -77,7 +77,10 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.segments[segment].insert(write.customer_id);
     append(segment, true);
   }
-  while (static_cast<int64_t>(t.changes.size()) > options_.max_changes) t.changes.pop_front();
+  while (static_cast<int64_t>(t.changes.size()) > options_.max_changes) {
+    t.changes.pop_front();
+    t.changes_dropped = true;
+  }
   // Schedule.
   if (state.next_change.has_value()) {
     t.schedule.erase({absl::ToUnixMillis(*state.next_change), write.customer_id});
@@ -315,6 +318,15 @@ absl::StatusOr<std::string> MemoryCustomerStore::LastChangePosition(absl::string
   const Tenant& t = GetTenant(tenant);
   if (t.changes.empty()) return std::string("0-0");
   return t.changes.back().change.position;
+}
+
+absl::StatusOr<std::optional<std::string>> MemoryCustomerStore::RetainedFrom(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  if (!t.changes_dropped || t.changes.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(t.changes.front().change.position);
 }
 
 absl::StatusOr<std::optional<VersionedBlob>> MemoryCustomerStore::ReadConfig(

@@ -73,6 +73,7 @@ class MemoryCustomerStore : public CustomerStore {
                                                         absl::string_view after, int limit,
                                                         absl::Duration wait) override;
   absl::StatusOr<std::string> LastChangePosition(absl::string_view tenant) override;
+  absl::StatusOr<std::optional<std::string>> RetainedFrom(absl::string_view tenant) override;
   absl::StatusOr<std::optional<VersionedBlob>> ReadConfig(absl::string_view tenant) override;
   absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
                                       absl::string_view bytes, absl::Time at) override;
@@ -104,6 +105,7 @@ class MemoryCustomerStore : public CustomerStore {
     // (next change ms, customer id), earliest first.
     std::set<std::pair<int64_t, std::string>> schedule;
     std::deque<Change> changes;
+    bool changes_dropped = false;  // the cap dropped entries at least once
     Measure measures[kNumMeasures];
     // Daily totals by day.
     absl::flat_hash_map<int64_t, DayTotals> daily;

@@ -715,6 +715,30 @@ absl::StatusOr<std::string> RedisCustomerStore::LastChangePosition(absl::string_
   return entry.elements()[0].str();
 }
 
+absl::StatusOr<std::optional<std::string>> RedisCustomerStore::RetainedFrom(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  // XINFO STREAM (without FULL) is O(1). Trimming by MAXLEN does not move
+  // max-deleted-entry-id, but it does make entries-added exceed length.
+  absl::StatusOr<RedisReply> reply =
+      client_->Command({"XINFO", "STREAM", ChangesKey(tenant)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return std::optional<std::string>();  // no stream yet
+  int64_t length = 0, added = 0;
+  std::string first;
+  const std::vector<RedisReply>& e = reply->elements();
+  for (size_t i = 0; i + 1 < e.size(); i += 2) {
+    const std::string& field = e[i].str();
+    if (field == "length") length = e[i + 1].integer();
+    if (field == "entries-added") added = e[i + 1].integer();
+    if (field == "first-entry" && e[i + 1].is_array() && !e[i + 1].elements().empty()) {
+      first = e[i + 1].elements()[0].str();
+    }
+  }
+  if (added <= length || first.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(first);
+}
+
 absl::StatusOr<std::optional<VersionedBlob>> RedisCustomerStore::ReadConfig(
     absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/segment.h"
 #include "server/grpc_status.h"
@@ -48,6 +49,22 @@ bool LooksLikePosition(absl::string_view position) {
   return true;
 }
 
+// Returns true when position `a` is before the retained entry `b`, i.e. the
+// entry right after `a` might have been dropped. Both are "<ms>-<seq>".
+bool PositionBefore(absl::string_view a, absl::string_view b) {
+  auto parse = [](absl::string_view p) {
+    const size_t dash = p.find('-');
+    uint64_t ms = 0, seq = 0;
+    (void)absl::SimpleAtoi(p.substr(0, dash), &ms);
+    (void)absl::SimpleAtoi(p.substr(dash + 1), &seq);
+    return std::make_pair(ms, seq);
+  };
+  // `a` names the last entry the reader has; the gap is real only if the first
+  // retained entry is not the one right after it, which the stream cannot
+  // tell, so any `a` older than the oldest retained entry is refused.
+  return parse(a) < parse(b);
+}
+
 }  // namespace
 
 WatchServiceImpl::WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
@@ -76,6 +93,17 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
   } else if (!LooksLikePosition(position)) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "resume_after: not a position returned by Watch (expected \"<ms>-<seq>\")"));
+  } else {
+    // Refuse to resume across a gap: a campaign tool must never silently miss
+    // changes that the capped stream already dropped.
+    absl::StatusOr<std::optional<std::string>> retained =
+        store_->RetainedFrom(caller->tenant_id);
+    if (!retained.ok()) return ToGrpcStatus(retained.status());
+    if (retained->has_value() && PositionBefore(position, **retained)) {
+      return ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
+          "resume_after: changes after ", position, " are no longer retained (oldest kept: ",
+          **retained, "); re-read current membership, then watch from now")));
+    }
   }
 
   while (!context->IsCancelled()) {

@@ -394,5 +394,56 @@ TEST_F(WatchE2eTest, StatisticsMoveArrivesWithoutAnEventOfTheCustomer) {
   EXPECT_TRUE(vip_of("biggest"));
 }
 
+// A reader resuming from a position the capped stream has already dropped is
+// told so (OUT_OF_RANGE), never silently skipped past the gap.
+TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
+  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  SegmentdProcess::Options options;
+  options.redis_address = (*redis)->unix_address();
+  options.extra_flags = {"--change_stream_cap=50"};
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+  ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+  std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
+  absl::StatusOr<TenantKeys> keys =
+      CreateTenantWithKeys(*channel, *(*segmentd)->OperatorToken(), "cap");
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  auto ingest = v1::IngestService::NewStub(channel);
+  auto watch = v1::WatchService::NewStub(channel);
+
+  auto place = [&](int i) {
+    auto ctx = NewContext(keys->write);
+    v1::PlaceOrderRequest request;
+    *request.mutable_event() = Order(absl::StrCat("cust", i), "o", absl::Now(), 100).order_placed();
+    v1::PlaceOrderResponse response;
+    ASSERT_TRUE(ingest->PlaceOrder(ctx.get(), request, &response).ok());
+  };
+  place(0);
+  // The first change's position, as a reader would have kept it.
+  std::string first;
+  {
+    auto ctx = NewContext(keys->read, absl::Seconds(5));
+    v1::WatchRequest request;
+    request.set_resume_after("0-0");
+    auto reader = watch->Watch(ctx.get(), request);
+    v1::WatchResponse batch;
+    ASSERT_TRUE(reader->Read(&batch));
+    first = batch.changes(0).position();
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  for (int i = 1; i <= 200; ++i) place(i);  // several changes each: far past the cap
+
+  auto ctx = NewContext(keys->read, absl::Seconds(5));
+  v1::WatchRequest request;
+  request.set_resume_after(first);
+  auto reader = watch->Watch(ctx.get(), request);
+  v1::WatchResponse batch;
+  EXPECT_FALSE(reader->Read(&batch));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("resume_after"));
+}
+
 }  // namespace
 }  // namespace segmentd
