@@ -507,5 +507,32 @@ TEST(Explain, ReportsCountsAndThresholds) {
   EXPECT_TRUE(found);
 }
 
+TEST(Explain, EveryMemberSegmentHasAReasonAndDaysReadWell) {
+  SegmentConfig c;
+  absl::StatusOr<Classifier> k = Classifier::Create(c, PopulationStats{});
+  ASSERT_TRUE(k.ok());
+  // One order 412.5 days before: ONE_TIME_WONDER, LAPSED, FIRST_TIME_BUYER.
+  Profile old = WithOrders({0});
+  const absl::Time late = Day(412.5);
+  const Classification classified = ClassifyAt(old, c, late);
+  int members = 0;
+  for (const SegmentExplanation& e : k->Explain(old.view(), late)) {
+    if (!e.member) continue;
+    ++members;
+    EXPECT_FALSE(e.reason.empty()) << e.segment;
+    EXPECT_EQ(e.reason.find("412.5"), std::string::npos) << e.reason;  // whole days past ten
+    if (e.segment == "LAPSED") EXPECT_NE(e.reason.find("412 days"), std::string::npos) << e.reason;
+  }
+  EXPECT_EQ(members, classified.segments.size());
+  // Under ten days a tenth is kept.
+  Profile recent = WithOrders({0});
+  for (const SegmentExplanation& e : k->Explain(recent.view(), Day(3.5))) {
+    if (e.segment == "NEW_CUSTOMER") {
+      EXPECT_TRUE(e.member);
+      EXPECT_NE(e.reason.find("3.5 days"), std::string::npos) << e.reason;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace segmentd::engine

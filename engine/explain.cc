@@ -12,9 +12,12 @@ namespace segmentd::engine {
 namespace {
 
 std::string Days(Millis ms) {
-  // Whole and fractional days, e.g. "3.5 days".
+  // Whole days, with a tenth under ten days where it matters: "3.5 days",
+  // "412 days" (whole days elapsed).
   const double days = static_cast<double>(ms) / kMillisPerDay;
-  if (ms % kMillisPerDay == 0) return absl::StrCat(ms / kMillisPerDay, " days");
+  if (ms % kMillisPerDay == 0 || ms >= 10 * kMillisPerDay) {
+    return absl::StrCat(ms / kMillisPerDay, " days");
+  }
   return absl::StrFormat("%.1f days", days);
 }
 
