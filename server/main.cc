@@ -24,6 +24,9 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(3),
           "on SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
 ABSL_FLAG(absl::Duration, redis_startup_timeout, absl::Seconds(10),
           "how long to wait for Redis at start-up");
+ABSL_FLAG(int, max_threads, 256,
+          "most threads serving calls (open Watch and bulk streams hold one each); calls "
+          "beyond fail RESOURCE_EXHAUSTED instead of piling up");
 ABSL_FLAG(int64_t, change_stream_cap, 1'000'000,
           "membership changes kept per tenant for Watch (older ones are dropped; a Watch "
           "resuming before the oldest kept fails OUT_OF_RANGE)");
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   options.operator_key_file = absl::GetFlag(FLAGS_operator_key_file);
   options.redis_startup_timeout = absl::GetFlag(FLAGS_redis_startup_timeout);
   options.change_stream_cap = absl::GetFlag(FLAGS_change_stream_cap);
+  options.max_threads = absl::GetFlag(FLAGS_max_threads);
 
   absl::StatusOr<std::unique_ptr<segmentd::SegmentdServer>> server =
       segmentd::SegmentdServer::Start(options);

@@ -52,6 +52,9 @@ class SegmentdServer {
     absl::Duration statistics_interval = absl::Milliseconds(500);
     // Membership changes kept per tenant in the change stream (Watch).
     int64_t change_stream_cap = 1'000'000;
+    // Most threads serving calls (each open Watch or bulk stream holds one);
+    // calls beyond fail RESOURCE_EXHAUSTED.
+    int max_threads = 256;
   };
 
   static absl::StatusOr<std::unique_ptr<SegmentdServer>> Start(Options options);
