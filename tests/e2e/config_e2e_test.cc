@@ -14,19 +14,19 @@
 #include "gtest/gtest.h"
 #include "segmentd/v1/classification.grpc.pb.h"
 #include "segmentd/v1/config.grpc.pb.h"
-#include "segmentd/v1/ingest.grpc.pb.h"
-#include "testing/redis_server.h"
+#include "segmentd/v1/ingest.pb.h"
+#include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
 
 namespace segmentd {
 namespace {
 
-using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::E2eStack;
+using ::segmentd::testing::IngestBatch;
 using ::segmentd::testing::NewContext;
-using ::segmentd::testing::RedisServer;
-using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::OrderEvent;
+using ::segmentd::testing::RegisteredEvent;
 using ::segmentd::testing::TenantKeys;
-using ::segmentd::testing::ToTimestamp;
 using ::testing::HasSubstr;
 
 constexpr int kMaxOrders = 7;
@@ -43,50 +43,28 @@ int OrdersWithin(int n, int window_days) {
 class ConfigE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    SegmentdProcess::Options options;
-    options.redis_address = redis_->unix_address();
-    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
-    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
-    segmentd_ = *std::move(segmentd);
-    channel_ = segmentd_->NewChannel();
-    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
-    ASSERT_TRUE(op.ok()) << op.status();
-    absl::StatusOr<TenantKeys> keys = CreateTenantWithKeys(*channel_, *op, "cfg");
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    keys_ = *keys;
-    config_ = v1::ConfigService::NewStub(channel_);
-    classify_ = v1::ClassificationService::NewStub(channel_);
+    E2eStack::Options options;
+    options.tenants = {"cfg"};
+    absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    keys_ = stack_->keys("cfg");
+    config_ = v1::ConfigService::NewStub(stack_->channel());
+    classify_ = v1::ClassificationService::NewStub(stack_->channel());
 
     const absl::Time now = absl::Now();
-    auto ingest = v1::IngestService::NewStub(channel_);
-    auto ctx = NewContext(keys_.write);
-    auto stream = ingest->BulkIngest(ctx.get());
-    v1::BulkIngestRequest request;
+    std::vector<v1::Event> events;
     for (int n = 0; n <= kMaxOrders; ++n) {
-      v1::Event reg;
-      reg.mutable_customer_registered()->set_customer_id(Customer(n));
-      *reg.mutable_customer_registered()->mutable_registered_at() =
-          ToTimestamp(now - absl::Hours(24 * 20));
-      *request.add_events() = reg;
+      events.push_back(RegisteredEvent(Customer(n), now - absl::Hours(24 * 20)));
       for (int i = 0; i < n; ++i) {
-        v1::Event e;
-        v1::OrderPlaced* o = e.mutable_order_placed();
-        o->set_customer_id(Customer(n));
-        o->set_order_id(absl::StrCat(Customer(n), "-", i));
-        *o->mutable_placed_at() = ToTimestamp(now - absl::Hours(48 * i + 12));
-        o->set_amount(1000);
-        *request.add_events() = e;
+        events.push_back(OrderEvent(Customer(n), absl::StrCat(Customer(n), "-", i),
+                                    now - absl::Hours(48 * i + 12), 1000));
       }
     }
-    ASSERT_TRUE(stream->Write(request));
-    v1::BulkIngestResponse reply;
-    ASSERT_TRUE(stream->Read(&reply));
-    ASSERT_EQ(reply.rejected(), 0u) << reply.DebugString();
-    stream->WritesDone();
-    ASSERT_TRUE(stream->Finish().ok());
+    absl::StatusOr<v1::BulkIngestResponse> reply =
+        IngestBatch(*stack_->channel(), keys_.write, events);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
   }
 
   v1::VersionedConfig Get() {
@@ -127,9 +105,7 @@ class ConfigE2eTest : public ::testing::Test {
     return config_->UpdateConfig(ctx.get(), request, response);
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<SegmentdProcess> segmentd_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<E2eStack> stack_;
   TenantKeys keys_;
   std::unique_ptr<v1::ConfigService::Stub> config_;
   std::unique_ptr<v1::ClassificationService::Stub> classify_;

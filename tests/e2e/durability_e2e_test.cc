@@ -25,22 +25,21 @@
 #include "gtest/gtest.h"
 #include "segmentd/v1/classification.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
-#include "testing/redis_server.h"
+#include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
 
 namespace segmentd {
 namespace {
 
 using ::segmentd::testing::CheckHealth;
-using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::E2eStack;
 using ::segmentd::testing::kNotServing;
 using ::segmentd::testing::kServing;
 using ::segmentd::testing::NewContext;
+using ::segmentd::testing::OrderEvent;
 using ::segmentd::testing::PollUntil;
-using ::segmentd::testing::RedisServer;
 using ::segmentd::testing::SegmentdProcess;
 using ::segmentd::testing::TenantKeys;
-using ::segmentd::testing::ToTimestamp;
 
 constexpr char kTenant[] = "durable";
 
@@ -90,12 +89,7 @@ struct SentOrder {
 };
 
 v1::Event ToEvent(const SentOrder& o, absl::Time at) {
-  v1::Event e;
-  e.mutable_order_placed()->set_customer_id(o.customer);
-  e.mutable_order_placed()->set_order_id(o.order_id);
-  *e.mutable_order_placed()->mutable_placed_at() = ToTimestamp(at);
-  e.mutable_order_placed()->set_amount(o.amount);
-  return e;
+  return OrderEvent(o.customer, o.order_id, at, o.amount);
 }
 
 // Checks that every order of `must` is stored exactly once, nothing outside
@@ -130,27 +124,18 @@ void ExpectExactlyOnce(const std::string& socket, const std::vector<SentOrder>& 
 class DurabilityE2eTest : public ::testing::Test {
  protected:
   void StartAll(bool aof) {
-    RedisServer::Options redis_options;
-    redis_options.appendonly = aof;
-    redis_options.appendfsync_always = true;
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start(redis_options);
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    SegmentdProcess::Options options;
-    options.redis_address = redis_->unix_address();
-    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
-    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
-    segmentd_ = *std::move(segmentd);
-    channel_ = segmentd_->NewChannel();
-    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
-    ASSERT_TRUE(op.ok()) << op.status();
-    absl::StatusOr<TenantKeys> keys = CreateTenantWithKeys(*channel_, *op, kTenant);
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    keys_ = *keys;
+    E2eStack::Options options;
+    options.redis.appendonly = aof;
+    options.redis.appendfsync_always = true;
+    options.tenants = {kTenant};
+    absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    channel_ = stack_->channel();
+    keys_ = stack_->keys(kTenant);
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::unique_ptr<E2eStack> stack_;
   std::shared_ptr<grpc::Channel> channel_;
   TenantKeys keys_;
 };
@@ -198,7 +183,7 @@ TEST_F(DurabilityE2eTest, KillDuringBulkIngestLosesNothingAcknowledged) {
   while (stream->Read(&reply)) {
     EXPECT_EQ(reply.applied(), static_cast<uint32_t>(kPerBatch)) << reply.DebugString();
     ++acknowledged;
-    if (acknowledged == 4) ASSERT_TRUE(segmentd_->Kill().ok());
+    if (acknowledged == 4) ASSERT_TRUE(stack_->segmentd().Kill().ok());
   }
   stream->Finish();
   writer.join();
@@ -206,7 +191,7 @@ TEST_F(DurabilityE2eTest, KillDuringBulkIngestLosesNothingAcknowledged) {
   ASSERT_LT(acknowledged, kBatches) << "the kill came too late to test anything";
   std::cerr << "acknowledged " << acknowledged << " of " << written << " written batches\n";
 
-  ASSERT_TRUE(segmentd_->Restart().ok()) << segmentd_->Log();
+  ASSERT_TRUE(stack_->segmentd().Restart().ok()) << stack_->segmentd().Log();
   std::vector<SentOrder> acked, sent;
   for (int b = 0; b < kBatches; ++b) {
     for (const SentOrder& o : batches[b]) {
@@ -214,7 +199,7 @@ TEST_F(DurabilityE2eTest, KillDuringBulkIngestLosesNothingAcknowledged) {
       sent.push_back(o);
     }
   }
-  ExpectExactlyOnce(redis_->socket_path(), acked, sent);
+  ExpectExactlyOnce(stack_->redis().socket_path(), acked, sent);
 
   // Re-sending everything through the restarted server leaves every order
   // exactly once, and the unacknowledged tail is applied now.
@@ -232,7 +217,7 @@ TEST_F(DurabilityE2eTest, KillDuringBulkIngestLosesNothingAcknowledged) {
   stream2->WritesDone();
   ASSERT_TRUE(stream2->Finish().ok());
   EXPECT_EQ(applied + duplicates, static_cast<uint32_t>(kBatches * kPerBatch));
-  ExpectExactlyOnce(redis_->socket_path(), sent, sent);
+  ExpectExactlyOnce(stack_->redis().socket_path(), sent, sent);
 }
 
 TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself) {
@@ -273,7 +258,7 @@ TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself
     return acked.size();
   };
   ASSERT_TRUE(PollUntil([&] { return acked_count() >= 50; }, absl::Seconds(20)));
-  ASSERT_TRUE(redis_->Kill().ok());
+  ASSERT_TRUE(stack_->redis().Kill().ok());
   const size_t acked_before_crash = acked_count();
 
   // While Redis is down: NOT_SERVING, writes and reads fail UNAVAILABLE.
@@ -302,11 +287,11 @@ TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself
   }
   EXPECT_LE(acked_count(), acked_before_crash + 1) << "writes acknowledged while Redis was down";
 
-  ASSERT_TRUE(redis_->Restart().ok());
+  ASSERT_TRUE(stack_->redis().Restart().ok());
   EXPECT_TRUE(PollUntil([&] {
     absl::StatusOr<int> health = CheckHealth(*channel_, "");
     return health.ok() && *health == kServing;
-  }, absl::Seconds(20))) << "health never came back to SERVING; log:\n" << segmentd_->Log();
+  }, absl::Seconds(20))) << "health never came back to SERVING; log:\n" << stack_->segmentd().Log();
   const size_t acked_at_recovery = acked_count();
   EXPECT_TRUE(PollUntil([&] { return acked_count() >= acked_at_recovery + 20; }, absl::Seconds(20)))
       << "writes did not recover without a restart";
@@ -314,9 +299,9 @@ TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself
   writer.join();
   EXPECT_GT(failures_unavailable.load(), 0) << "the writer never saw the outage";
   EXPECT_EQ(failures_other.load(), 0);
-  EXPECT_TRUE(segmentd_->running());
+  EXPECT_TRUE(stack_->segmentd().running());
 
-  ExpectExactlyOnce(redis_->socket_path(), acked, sent);
+  ExpectExactlyOnce(stack_->redis().socket_path(), acked, sent);
   // The refused write was not stored: sending it now applies it.
   v1::PlaceOrderRequest request;
   *request.mutable_event() = ToEvent({"down", "while-down", 5}, base).order_placed();
@@ -329,7 +314,7 @@ TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself
 TEST_F(DurabilityE2eTest, TwoServersWritingToTheSameCustomerCountEveryOrderOnce) {
   ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/false));
   SegmentdProcess::Options options;
-  options.redis_address = redis_->unix_address();
+  options.redis_address = stack_->redis().unix_address();
   absl::StatusOr<std::unique_ptr<SegmentdProcess>> second = SegmentdProcess::Start(options);
   ASSERT_TRUE(second.ok()) << second.status();
   std::shared_ptr<grpc::Channel> channel2 = (*second)->NewChannel();
@@ -371,9 +356,9 @@ TEST_F(DurabilityE2eTest, TwoServersWritingToTheSameCustomerCountEveryOrderOnce)
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(failed, 0);
-  ExpectExactlyOnce(redis_->socket_path(), all, all);
+  ExpectExactlyOnce(stack_->redis().socket_path(), all, all);
   for (const std::string& c : customers) {
-    EXPECT_EQ(ReadOrders(redis_->socket_path(), c).lifetime_orders,
+    EXPECT_EQ(ReadOrders(stack_->redis().socket_path(), c).lifetime_orders,
               kThreadsPerServer * kOrdersPerThread)
         << c;
   }

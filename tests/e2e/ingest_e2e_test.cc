@@ -13,19 +13,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "segmentd/v1/classification.grpc.pb.h"
-#include "segmentd/v1/config.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "segmentd/v1/watch.grpc.pb.h"
-#include "testing/redis_server.h"
+#include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
 
 namespace segmentd {
 namespace {
 
-using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::E2eStack;
 using ::segmentd::testing::NewContext;
-using ::segmentd::testing::RedisServer;
-using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::OrderEvent;
+using ::segmentd::testing::RegisteredEvent;
 using ::segmentd::testing::TenantKeys;
 using ::segmentd::testing::ToTimestamp;
 using ::testing::Contains;
@@ -69,41 +68,19 @@ long long StreamLength(const std::string& socket, const std::string& key) {
   return n;
 }
 
-v1::Event Order(const std::string& customer, const std::string& order_id, absl::Time at,
-                int64_t amount, std::vector<std::string> categories = {}) {
-  v1::Event e;
-  v1::OrderPlaced* o = e.mutable_order_placed();
-  o->set_customer_id(customer);
-  o->set_order_id(order_id);
-  *o->mutable_placed_at() = ToTimestamp(at);
-  o->set_amount(amount);
-  for (const std::string& c : categories) o->add_categories(c);
-  return e;
-}
-
 class IngestE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    SegmentdProcess::Options options;
-    options.redis_address = redis_->unix_address();
-    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
-    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
-    segmentd_ = *std::move(segmentd);
-    channel_ = segmentd_->NewChannel();
-    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
-    ASSERT_TRUE(op.ok()) << op.status();
-    absl::StatusOr<TenantKeys> acme = CreateTenantWithKeys(*channel_, *op, "acme");
-    ASSERT_TRUE(acme.ok()) << acme.status();
-    acme_ = *acme;
-    absl::StatusOr<TenantKeys> other = CreateTenantWithKeys(*channel_, *op, "other");
-    ASSERT_TRUE(other.ok()) << other.status();
-    other_ = *other;
-    ingest_ = v1::IngestService::NewStub(channel_);
-    classify_ = v1::ClassificationService::NewStub(channel_);
-    watch_ = v1::WatchService::NewStub(channel_);
+    E2eStack::Options options;
+    options.tenants = {"acme", "other"};
+    absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    acme_ = stack_->keys("acme");
+    other_ = stack_->keys("other");
+    ingest_ = v1::IngestService::NewStub(stack_->channel());
+    classify_ = v1::ClassificationService::NewStub(stack_->channel());
+    watch_ = v1::WatchService::NewStub(stack_->channel());
   }
 
   // Classifies one customer now (read key of `keys`), failing the test on error.
@@ -145,28 +122,14 @@ class IngestE2eTest : public ::testing::Test {
   // when a cut-off or the store AOV moves: tests that compare exact states
   // over time need every change to come from their own events.
   void DisableStatisticalSegments() {
-    auto config = v1::ConfigService::NewStub(channel_);
-    v1::UpdateConfigRequest request;
-    v1::SegmentConfig* c = request.mutable_config();
-    c->mutable_vip()->set_enabled(false);
-    c->mutable_value_tiers()->set_enabled(false);
-    c->mutable_big_spender()->set_enabled(false);
-    c->mutable_low_spender()->set_enabled(false);
-    for (const char* path : {"vip.enabled", "value_tiers.enabled", "big_spender.enabled",
-                             "low_spender.enabled"}) {
-      request.mutable_update_mask()->add_paths(path);
-    }
-    v1::UpdateConfigResponse response;
-    auto ctx = NewContext(acme_.admin, absl::Seconds(30));
-    grpc::Status status = config->UpdateConfig(ctx.get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    absl::Status status =
+        ::segmentd::testing::DisableStatisticalSegments(*stack_->channel(), acme_.admin);
+    ASSERT_TRUE(status.ok()) << status;
   }
 
   std::string CustomerKey(const std::string& id) const { return absl::StrCat("sd:{acme}:c:", id); }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<SegmentdProcess> segmentd_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<E2eStack> stack_;
   TenantKeys acme_;
   TenantKeys other_;
   std::unique_ptr<v1::IngestService::Stub> ingest_;
@@ -199,7 +162,7 @@ TEST_F(IngestE2eTest, EveryUnaryRpcAppliesAndReturnsMembership) {
   }
   {
     v1::PlaceOrderRequest r;
-    *r.mutable_event() = Order(c, "o1", now - absl::Hours(24), 5000, {"shoes"}).order_placed();
+    *r.mutable_event() = OrderEvent(c, "o1", now - absl::Hours(24), 5000, {"shoes"}).order_placed();
     v1::PlaceOrderResponse resp;
     auto ctx = NewContext(acme_.write);
     ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
@@ -217,7 +180,7 @@ TEST_F(IngestE2eTest, EveryUnaryRpcAppliesAndReturnsMembership) {
   }
   {
     v1::PlaceOrderRequest r;
-    *r.mutable_event() = Order(c, "o2", now - absl::Hours(12), 7000, {"shoes"}).order_placed();
+    *r.mutable_event() = OrderEvent(c, "o2", now - absl::Hours(12), 7000, {"shoes"}).order_placed();
     v1::PlaceOrderResponse resp;
     auto ctx = NewContext(acme_.write);
     ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
@@ -338,7 +301,7 @@ TEST_F(IngestE2eTest, BadInputsFailInvalidArgumentNamingTheField) {
   auto order = [&](auto mutate) {
     return [=](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
       v1::PlaceOrderRequest r;
-      *r.mutable_event() = Order("bob", "o1", now, 100).order_placed();
+      *r.mutable_event() = OrderEvent("bob", "o1", now, 100).order_placed();
       mutate(r.mutable_event());
       v1::PlaceOrderResponse resp;
       return stub->PlaceOrder(ctx, r, &resp);
@@ -457,7 +420,7 @@ TEST_F(IngestE2eTest, BadInputsFailInvalidArgumentNamingTheField) {
 
 TEST_F(IngestE2eTest, KeysAreCheckedAndScoped) {
   v1::PlaceOrderRequest r;
-  *r.mutable_event() = Order("carol", "o1", absl::Now(), 100).order_placed();
+  *r.mutable_event() = OrderEvent("carol", "o1", absl::Now(), 100).order_placed();
   v1::PlaceOrderResponse resp;
   {
     auto ctx = NewContext("");
@@ -478,7 +441,7 @@ TEST_F(IngestE2eTest, KeysAreCheckedAndScoped) {
     auto ctx = NewContext(acme_.read);
     auto stream = ingest_->BulkIngest(ctx.get());
     v1::BulkIngestRequest batch;
-    *batch.add_events() = Order("carol", "o1", absl::Now(), 100);
+    *batch.add_events() = OrderEvent("carol", "o1", absl::Now(), 100);
     stream->Write(batch);
     stream->WritesDone();
     v1::BulkIngestResponse reply;
@@ -510,13 +473,11 @@ TEST_F(IngestE2eTest, ReplayingTheSameEventsChangesNothing) {
   for (int c = 0; c < 6; ++c) {
     const std::string id = absl::StrCat("replay-", c, c % 2 ? " odd:{x}" : "");
     customers.push_back(id);
-    v1::Event reg;
-    reg.mutable_customer_registered()->set_customer_id(id);
-    *reg.mutable_customer_registered()->mutable_registered_at() = ToTimestamp(now - absl::Hours(24 * 40));
-    events.push_back(reg);
+    events.push_back(RegisteredEvent(id, now - absl::Hours(24 * 40)));
     for (int o = 0; o <= c; ++o) {
-      events.push_back(Order(id, absl::StrCat(id, "/o", o), now - absl::Hours(24 * (3 + 7 * o)),
-                             1000 * (c + 1) + o, {o % 2 ? "books" : "games"}));
+      events.push_back(OrderEvent(id, absl::StrCat(id, "/o", o),
+                                  now - absl::Hours(24 * (3 + 7 * o)), 1000 * (c + 1) + o,
+                                  {o % 2 ? "books" : "games"}));
     }
     v1::Event sent;
     sent.mutable_engagement()->set_customer_id(id);
@@ -535,12 +496,12 @@ TEST_F(IngestE2eTest, ReplayingTheSameEventsChangesNothing) {
   EXPECT_EQ(first[0].applied(), events.size()) << first[0].DebugString();
 
   const std::string changes_key = "sd:{acme}:changes";
-  const long long changes_before = StreamLength(redis_->socket_path(), changes_key);
+  const long long changes_before = StreamLength(stack_->redis().socket_path(), changes_key);
   ASSERT_GT(changes_before, 0);
   std::map<std::string, std::map<std::string, std::string>> state_before;
   std::map<std::string, std::string> membership_before;
   for (const std::string& id : customers) {
-    state_before[id] = HashGetAll(redis_->socket_path(), CustomerKey(id));
+    state_before[id] = HashGetAll(stack_->redis().socket_path(), CustomerKey(id));
     ASSERT_FALSE(state_before[id].empty()) << id;
     membership_before[id] = Classify(id, acme_).membership().SerializeAsString();
   }
@@ -561,9 +522,10 @@ TEST_F(IngestE2eTest, ReplayingTheSameEventsChangesNothing) {
     EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_DUPLICATE);
   }
 
-  EXPECT_EQ(StreamLength(redis_->socket_path(), changes_key), changes_before);
+  EXPECT_EQ(StreamLength(stack_->redis().socket_path(), changes_key), changes_before);
   for (const std::string& id : customers) {
-    std::map<std::string, std::string> after = HashGetAll(redis_->socket_path(), CustomerKey(id));
+    std::map<std::string, std::string> after =
+        HashGetAll(stack_->redis().socket_path(), CustomerKey(id));
     for (const char* field : {"p", "m", "s", "n"}) {
       EXPECT_EQ(after[field], state_before[id][field]) << id << " field " << field;
     }
@@ -606,12 +568,13 @@ TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   const absl::Time now = absl::Now();
   std::vector<v1::Event> batch1;
   for (int i = 0; i < 5; ++i) {
-    batch1.push_back(Order("dave", absl::StrCat("d", i), now - absl::Hours(24 * (i + 1)), 2000));
+    batch1.push_back(
+        OrderEvent("dave", absl::StrCat("d", i), now - absl::Hours(24 * (i + 1)), 2000));
   }
   std::vector<v1::Event> batch2;
-  batch2.push_back(Order("dave", "d0", now - absl::Hours(24), 2000));  // 0: duplicate
-  batch2.push_back(Order("erin", "e0", now - absl::Hours(2), 900));     // 1: applied
-  v1::Event no_id = Order("erin", "", now, 900);                        // 2: rejected
+  batch2.push_back(OrderEvent("dave", "d0", now - absl::Hours(24), 2000));  // 0: duplicate
+  batch2.push_back(OrderEvent("erin", "e0", now - absl::Hours(2), 900));    // 1: applied
+  v1::Event no_id = OrderEvent("erin", "", now, 900);                       // 2: rejected
   batch2.push_back(no_id);
   batch2.push_back(v1::Event());                                        // 3: no kind
   v1::Event cancel_unknown;                                             // 4: unknown order
@@ -619,8 +582,8 @@ TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   cancel_unknown.mutable_order_cancelled()->set_order_id("nope");
   *cancel_unknown.mutable_order_cancelled()->mutable_cancelled_at() = ToTimestamp(now);
   batch2.push_back(cancel_unknown);
-  batch2.push_back(Order("erin", "e0", now - absl::Hours(2), 900));     // 5: duplicate of 1
-  std::vector<v1::Event> batch3 = {Order("frank", "f0", now - absl::Hours(1), 100)};
+  batch2.push_back(OrderEvent("erin", "e0", now - absl::Hours(2), 900));  // 5: duplicate of 1
+  std::vector<v1::Event> batch3 = {OrderEvent("frank", "f0", now - absl::Hours(1), 100)};
 
   std::vector<v1::BulkIngestResponse> replies = Bulk({batch1, batch2, batch3}, acme_.write);
   ASSERT_EQ(replies.size(), 3u);
@@ -661,7 +624,7 @@ TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   auto ctx = NewContext(acme_.write);
   auto stream = ingest_->BulkIngest(ctx.get());
   v1::BulkIngestRequest big;
-  for (int i = 0; i < 1001; ++i) *big.add_events() = Order("gina", absl::StrCat("g", i), now, 1);
+  for (int i = 0; i < 1001; ++i) *big.add_events() = OrderEvent("gina", absl::StrCat("g", i), now, 1);
   stream->Write(big);
   stream->WritesDone();
   v1::BulkIngestResponse reply;
@@ -677,7 +640,8 @@ TEST_F(IngestE2eTest, ClassifyAtAnInstantWithReasons) {
   // Six orders, one a day, 10 .. 5 days ago.
   std::vector<v1::Event> events;
   for (int i = 0; i < 6; ++i) {
-    events.push_back(Order("hank", absl::StrCat("h", i), now - absl::Hours(24 * (10 - i)), 3000));
+    events.push_back(
+        OrderEvent("hank", absl::StrCat("h", i), now - absl::Hours(24 * (10 - i)), 3000));
   }
   ASSERT_EQ(Bulk({events}, acme_.write).size(), 1u);
 
@@ -744,7 +708,7 @@ TEST_F(IngestE2eTest, ClassifyAtAnInstantWithReasons) {
 
 TEST_F(IngestE2eTest, TenantsNeverSeeEachOther) {
   v1::PlaceOrderRequest r;
-  *r.mutable_event() = Order("ivy", "o1", absl::Now() - absl::Hours(1), 100).order_placed();
+  *r.mutable_event() = OrderEvent("ivy", "o1", absl::Now() - absl::Hours(1), 100).order_placed();
   v1::PlaceOrderResponse resp;
   auto ctx = NewContext(acme_.write);
   ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());

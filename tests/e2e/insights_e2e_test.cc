@@ -19,16 +19,17 @@
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "segmentd/v1/insights.grpc.pb.h"
 #include "segmentd/v1/targeting.grpc.pb.h"
-#include "testing/redis_server.h"
+#include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
 
 namespace segmentd {
 namespace {
 
-using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::E2eStack;
+using ::segmentd::testing::IngestBatch;
 using ::segmentd::testing::NewContext;
-using ::segmentd::testing::RedisServer;
-using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::OrderEvent;
+using ::segmentd::testing::RegisteredEvent;
 using ::segmentd::testing::TenantKeys;
 using ::segmentd::testing::ToTimestamp;
 using ::testing::HasSubstr;
@@ -46,24 +47,16 @@ struct Snapshot {
 class InsightsE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    SegmentdProcess::Options options;
-    options.redis_address = redis_->unix_address();
-    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
-    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
-    segmentd_ = *std::move(segmentd);
-    channel_ = segmentd_->NewChannel();
-    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
-    ASSERT_TRUE(op.ok()) << op.status();
-    absl::StatusOr<TenantKeys> keys = CreateTenantWithKeys(*channel_, *op, "ins");
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    keys_ = *keys;
-    config_ = v1::ConfigService::NewStub(channel_);
-    classify_ = v1::ClassificationService::NewStub(channel_);
-    ingest_ = v1::IngestService::NewStub(channel_);
-    insights_ = v1::InsightsService::NewStub(channel_);
+    E2eStack::Options options;
+    options.tenants = {"ins"};
+    absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    keys_ = stack_->keys("ins");
+    config_ = v1::ConfigService::NewStub(stack_->channel());
+    classify_ = v1::ClassificationService::NewStub(stack_->channel());
+    ingest_ = v1::IngestService::NewStub(stack_->channel());
+    insights_ = v1::InsightsService::NewStub(stack_->channel());
 
     // Statistics-driven segments move asynchronously; keep them out so every
     // change in the period is the config change's.
@@ -79,31 +72,18 @@ class InsightsE2eTest : public ::testing::Test {
 
     // kN has N orders, 1.5 days apart, the last one a day ago.
     const absl::Time now = absl::Now();
-    auto ctx = NewContext(keys_.write);
-    auto stream = ingest_->BulkIngest(ctx.get());
-    v1::BulkIngestRequest request;
+    std::vector<v1::Event> events;
     for (int n = 0; n < kCustomers; ++n) {
-      v1::Event reg;
-      reg.mutable_customer_registered()->set_customer_id(Customer(n));
-      *reg.mutable_customer_registered()->mutable_registered_at() =
-          ToTimestamp(now - absl::Hours(24 * 40));
-      *request.add_events() = reg;
+      events.push_back(RegisteredEvent(Customer(n), now - absl::Hours(24 * 40)));
       for (int i = 0; i < n; ++i) {
-        v1::Event e;
-        v1::OrderPlaced* o = e.mutable_order_placed();
-        o->set_customer_id(Customer(n));
-        o->set_order_id(absl::StrCat(Customer(n), "-", i));
-        *o->mutable_placed_at() = ToTimestamp(now - absl::Hours(24 + 36 * i));
-        o->set_amount(1000 * (i + 1));
-        *request.add_events() = e;
+        events.push_back(OrderEvent(Customer(n), absl::StrCat(Customer(n), "-", i),
+                                    now - absl::Hours(24 + 36 * i), 1000 * (i + 1)));
       }
     }
-    ASSERT_TRUE(stream->Write(request));
-    v1::BulkIngestResponse reply;
-    ASSERT_TRUE(stream->Read(&reply));
-    ASSERT_EQ(reply.rejected(), 0u) << reply.DebugString();
-    stream->WritesDone();
-    ASSERT_TRUE(stream->Finish().ok());
+    absl::StatusOr<v1::BulkIngestResponse> reply =
+        IngestBatch(*stack_->channel(), keys_.write, events);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
   }
 
   Snapshot Classify() {
@@ -122,9 +102,7 @@ class InsightsE2eTest : public ::testing::Test {
     return s;
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<SegmentdProcess> segmentd_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<E2eStack> stack_;
   TenantKeys keys_;
   v1::SegmentConfig base_config_;
   std::unique_ptr<v1::ConfigService::Stub> config_;
@@ -246,7 +224,7 @@ TEST_F(InsightsE2eTest, BadRequestsNameTheField) {
 }
 
 TEST_F(InsightsE2eTest, RedemptionsAndConversionPerArm) {
-  auto targeting = v1::TargetingService::NewStub(channel_);
+  auto targeting = v1::TargetingService::NewStub(stack_->channel());
   // Every buyer (k1..k7; k0 only registered and is a window shopper), split 1:1.
   v1::PutVoucherTargetRequest put;
   put.mutable_target()->set_voucher_id("spring");

@@ -29,14 +29,13 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "segmentd/v1/config.pb.h"
-#include "testing/redis_server.h"
+#include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
 
 namespace segmentd {
 namespace {
 
-using ::segmentd::testing::RedisServer;
-using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::E2eStack;
 using ::testing::HasSubstr;
 
 std::string TmpDir() {
@@ -88,18 +87,14 @@ struct SegctlRun {
 class SegctlE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    SegmentdProcess::Options options;
-    options.redis_address = redis_->unix_address();
     dir_ = TmpDir() + "/segctl-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     ASSERT_EQ(std::system(("mkdir -p " + Quote(dir_)).c_str()), 0);
     operator_key_ = dir_ + "/operator.key";
+    E2eStack::Options options;
     options.operator_key_file = operator_key_;
-    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
-    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
-    segmentd_ = *std::move(segmentd);
+    absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
     key_ = dir_ + "/admin.key";
     // The operator creates a tenant and its admin key, with segctl itself.
     SegctlRun created = Segctl({"tenant", "create", "shop", "--display_name=The Shop"});
@@ -114,7 +109,7 @@ class SegctlE2eTest : public ::testing::Test {
     static int n = 0;
     const std::string out = absl::StrCat(dir_, "/out", ++n), err = absl::StrCat(dir_, "/err", n);
     std::string command = Quote(Runfile("clients/segctl/segctl"));
-    command += " " + Quote("--target=" + segmentd_->address()) + " " + Quote("--key_file=" + key_) + " " +
+    command += " " + Quote("--target=" + stack_->segmentd().address()) + " " + Quote("--key_file=" + key_) + " " +
                Quote("--operator_key_file=" + operator_key_);
     for (const std::string& a : args) command += " " + Quote(a);
     command += " >" + Quote(out) + " 2>" + Quote(err) + " </dev/null";
@@ -159,7 +154,7 @@ class SegctlE2eTest : public ::testing::Test {
 
   std::unique_ptr<clients::SegmentdClient> Client() {
     clients::SegmentdClient::Options o;
-    o.target = segmentd_->address();
+    o.target = stack_->segmentd().address();
     o.api_key_file = key_;
     absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> c = clients::SegmentdClient::Connect(o);
     EXPECT_TRUE(c.ok()) << c.status();
@@ -197,8 +192,7 @@ class SegctlE2eTest : public ::testing::Test {
     EXPECT_EQ(repeat_seen, repeat);
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<SegmentdProcess> segmentd_;
+  std::unique_ptr<E2eStack> stack_;
   std::string dir_;
   std::string operator_key_;
   std::string key_;
@@ -376,7 +370,7 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
   const std::string watch_out = dir_ + "/watch.out";
   const std::string cmd = absl::StrCat(
       Quote(Runfile("clients/segctl/segctl")), " watch --json --limit=1 --for=30s --segment=FIRST_TIME_BUYER ",
-      Quote("--target=" + segmentd_->address()), " ", Quote("--key_file=" + key_), " >", Quote(watch_out),
+      Quote("--target=" + stack_->segmentd().address()), " ", Quote("--key_file=" + key_), " >", Quote(watch_out),
       " 2>&1 & echo $!");
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);

@@ -16,22 +16,22 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "segmentd/v1/classification.grpc.pb.h"
-#include "segmentd/v1/config.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "segmentd/v1/targeting.grpc.pb.h"
-#include "testing/redis_server.h"
+#include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
 
 namespace segmentd {
 namespace {
 
-using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::DisableStatisticalSegments;
+using ::segmentd::testing::E2eStack;
 using ::segmentd::testing::NewContext;
+using ::segmentd::testing::OrderEvent;
 using ::segmentd::testing::PollUntil;
-using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::RegisteredEvent;
 using ::segmentd::testing::SegmentdProcess;
 using ::segmentd::testing::TenantKeys;
-using ::segmentd::testing::ToTimestamp;
 using ::testing::HasSubstr;
 
 using Truth = std::map<std::string, std::set<std::string>>;
@@ -75,25 +75,6 @@ std::set<std::string> Audience(const Truth& truth, const v1::TargetExpression& e
   return out;
 }
 
-v1::Event Order(const std::string& customer, const std::string& order_id, absl::Time at,
-                int64_t amount, const std::vector<std::string>& categories) {
-  v1::Event e;
-  v1::OrderPlaced* o = e.mutable_order_placed();
-  o->set_customer_id(customer);
-  o->set_order_id(order_id);
-  *o->mutable_placed_at() = ToTimestamp(at);
-  o->set_amount(amount);
-  for (const std::string& c : categories) o->add_categories(c);
-  return e;
-}
-
-v1::Event Registered(const std::string& customer, absl::Time at) {
-  v1::Event e;
-  e.mutable_customer_registered()->set_customer_id(customer);
-  *e.mutable_customer_registered()->mutable_registered_at() = ToTimestamp(at);
-  return e;
-}
-
 v1::TargetRef Inline(const v1::TargetExpression& e) {
   v1::TargetRef ref;
   *ref.mutable_expression() = e;
@@ -109,44 +90,18 @@ v1::TargetRef Voucher(const std::string& id) {
 class TargetingE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    SegmentdProcess::Options options;
-    options.redis_address = redis_->unix_address();
-    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
-    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
-    segmentd_ = *std::move(segmentd);
-    channel_ = segmentd_->NewChannel();
-    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
-    ASSERT_TRUE(op.ok()) << op.status();
-    operator_token_ = *op;
-    absl::StatusOr<TenantKeys> acme = CreateTenantWithKeys(*channel_, *op, "acme");
-    ASSERT_TRUE(acme.ok()) << acme.status();
-    acme_ = *acme;
-    targeting_ = v1::TargetingService::NewStub(channel_);
-    ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
-  }
-
-  // VIP, value tiers and spenders move asynchronously (cause STATISTICS) as
-  // the population changes; exact comparisons need every change to come from
-  // the test's own events.
-  void DisableStatisticalSegments() {
-    auto config = v1::ConfigService::NewStub(channel_);
-    v1::UpdateConfigRequest request;
-    v1::SegmentConfig* c = request.mutable_config();
-    c->mutable_vip()->set_enabled(false);
-    c->mutable_value_tiers()->set_enabled(false);
-    c->mutable_big_spender()->set_enabled(false);
-    c->mutable_low_spender()->set_enabled(false);
-    for (const char* path : {"vip.enabled", "value_tiers.enabled", "big_spender.enabled",
-                             "low_spender.enabled"}) {
-      request.mutable_update_mask()->add_paths(path);
-    }
-    v1::UpdateConfigResponse response;
-    auto ctx = NewContext(acme_.admin, absl::Seconds(30));
-    grpc::Status status = config->UpdateConfig(ctx.get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    E2eStack::Options options;
+    options.tenants = {"acme"};
+    absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    acme_ = stack_->keys("acme");
+    targeting_ = v1::TargetingService::NewStub(stack_->channel());
+    // VIP, value tiers and spenders move asynchronously (cause STATISTICS) as
+    // the population changes; exact comparisons need every change to come from
+    // the test's own events.
+    absl::Status disabled = DisableStatisticalSegments(*stack_->channel(), acme_.admin);
+    ASSERT_TRUE(disabled.ok()) << disabled;
   }
 
   // Ingests `n` customers with a deterministic mix of orders, categories and
@@ -159,7 +114,7 @@ class TargetingE2eTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       const std::string id = absl::StrCat("cust-", i, i % 7 == 0 ? " {odd:id}" : "");
       ids_.push_back(id);
-      events.push_back(Registered(id, now - absl::Hours(24 * (1 + rng() % 500))));
+      events.push_back(RegisteredEvent(id, now - absl::Hours(24 * (1 + rng() % 500))));
       const int orders = static_cast<int>(rng() % 7);
       for (int k = 0; k < orders; ++k) {
         std::vector<std::string> cats;
@@ -168,10 +123,10 @@ class TargetingE2eTest : public ::testing::Test {
         }
         // Whole days plus half a day keeps every window edge hours away.
         const absl::Time at = now - absl::Hours(24 * (rng() % 400) + 12);
-        events.push_back(Order(id, absl::StrCat(id, "-o", k), at, 1000 + rng() % 20000, cats));
+        events.push_back(OrderEvent(id, absl::StrCat(id, "-o", k), at, 1000 + rng() % 20000, cats));
       }
     }
-    auto ingest = v1::IngestService::NewStub(channel_);
+    auto ingest = v1::IngestService::NewStub(stack_->channel());
     auto context = NewContext(acme_.write, absl::Seconds(120));
     auto stream = ingest->BulkIngest(context.get());
     for (size_t begin = 0; begin < events.size(); begin += 500) {
@@ -191,7 +146,7 @@ class TargetingE2eTest : public ::testing::Test {
   // Every known customer's segments now, from ClassificationService.
   Truth Classify() {
     Truth truth;
-    auto classify = v1::ClassificationService::NewStub(channel_);
+    auto classify = v1::ClassificationService::NewStub(stack_->channel());
     for (size_t begin = 0; begin < ids_.size(); begin += 1000) {
       v1::ClassifyCustomersRequest request;
       for (size_t i = begin; i < std::min(ids_.size(), begin + 1000); ++i) {
@@ -316,10 +271,7 @@ class TargetingE2eTest : public ::testing::Test {
     return "";
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<SegmentdProcess> segmentd_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::string operator_token_;
+  std::unique_ptr<E2eStack> stack_;
   TenantKeys acme_;
   std::unique_ptr<v1::TargetingService::Stub> targeting_;
   std::vector<std::string> ids_;
@@ -499,7 +451,7 @@ TEST_F(TargetingE2eTest, ChangeWrittenBySecondProcessIsReflected) {
   EXPECT_EQ(count.customers(), 0);
 
   SegmentdProcess::Options options;
-  options.redis_address = redis_->unix_address();
+  options.redis_address = stack_->redis().unix_address();
   absl::StatusOr<std::unique_ptr<SegmentdProcess>> second = SegmentdProcess::Start(options);
   ASSERT_TRUE(second.ok()) << second.status();
   std::shared_ptr<grpc::Channel> b = (*second)->NewChannel();
@@ -508,7 +460,7 @@ TEST_F(TargetingE2eTest, ChangeWrittenBySecondProcessIsReflected) {
   for (int k = 0; k < 5; ++k) {
     v1::PlaceOrderRequest request;
     *request.mutable_event() =
-        Order("zed", absl::StrCat("z", k), absl::Now() - absl::Hours(24 * k + 12), 5000, {"gloves"})
+        OrderEvent("zed", absl::StrCat("z", k), absl::Now() - absl::Hours(24 * k + 12), 5000, {"gloves"})
             .order_placed();
     v1::PlaceOrderResponse response;
     auto ctx = NewContext(acme_.write);
@@ -537,7 +489,7 @@ TEST_F(TargetingE2eTest, FailsClosedWhenRedisIsDown) {
   v1::CheckEligibilityResponse check;
   ASSERT_TRUE(Check(Inline(e), ids_[0], &check).ok());
   EXPECT_TRUE(check.eligibility().eligible());
-  ASSERT_TRUE(redis_->Kill().ok());
+  ASSERT_TRUE(stack_->redis().Kill().ok());
   grpc::Status status = Check(Inline(e), ids_[0], &check);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   v1::CheckEligibilityBatchResponse batch;

@@ -15,36 +15,23 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "segmentd/v1/classification.grpc.pb.h"
-#include "segmentd/v1/config.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "segmentd/v1/watch.grpc.pb.h"
-#include "testing/redis_server.h"
+#include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
 
 namespace segmentd {
 namespace {
 
-using ::segmentd::testing::CreateTenantWithKeys;
+using ::segmentd::testing::E2eStack;
 using ::segmentd::testing::FromTimestamp;
+using ::segmentd::testing::IngestBatch;
 using ::segmentd::testing::NewContext;
-using ::segmentd::testing::RedisServer;
-using ::segmentd::testing::SegmentdProcess;
+using ::segmentd::testing::OrderEvent;
 using ::segmentd::testing::TenantKeys;
-using ::segmentd::testing::ToTimestamp;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-v1::Event Order(const std::string& customer, const std::string& order_id, absl::Time at,
-                int64_t amount) {
-  v1::Event e;
-  v1::OrderPlaced* o = e.mutable_order_placed();
-  o->set_customer_id(customer);
-  o->set_order_id(order_id);
-  *o->mutable_placed_at() = ToTimestamp(at);
-  o->set_amount(amount);
-  return e;
-}
 
 // Parses a "<ms>-<seq>" position for ordering checks.
 std::pair<uint64_t, uint64_t> ParsePosition(const std::string& p) {
@@ -55,36 +42,22 @@ std::pair<uint64_t, uint64_t> ParsePosition(const std::string& p) {
 class WatchE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    SegmentdProcess::Options options;
-    options.redis_address = redis_->unix_address();
-    absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
-    ASSERT_TRUE(segmentd.ok()) << segmentd.status();
-    segmentd_ = *std::move(segmentd);
-    channel_ = segmentd_->NewChannel();
-    absl::StatusOr<std::string> op = segmentd_->OperatorToken();
-    ASSERT_TRUE(op.ok()) << op.status();
-    absl::StatusOr<TenantKeys> keys = CreateTenantWithKeys(*channel_, *op, "shop");
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    keys_ = *keys;
-    ingest_ = v1::IngestService::NewStub(channel_);
-    classify_ = v1::ClassificationService::NewStub(channel_);
-    watch_ = v1::WatchService::NewStub(channel_);
+    E2eStack::Options options;
+    options.tenants = {"shop"};
+    absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    keys_ = stack_->keys("shop");
+    ingest_ = v1::IngestService::NewStub(stack_->channel());
+    classify_ = v1::ClassificationService::NewStub(stack_->channel());
+    watch_ = v1::WatchService::NewStub(stack_->channel());
   }
 
   void Ingest(const std::vector<v1::Event>& events) {
-    auto ctx = NewContext(keys_.write);
-    auto stream = ingest_->BulkIngest(ctx.get());
-    v1::BulkIngestRequest request;
-    for (const v1::Event& e : events) *request.add_events() = e;
-    ASSERT_TRUE(stream->Write(request));
-    v1::BulkIngestResponse reply;
-    ASSERT_TRUE(stream->Read(&reply));
-    EXPECT_EQ(reply.rejected(), 0u) << reply.DebugString();
-    stream->WritesDone();
-    ASSERT_TRUE(stream->Finish().ok());
+    absl::StatusOr<v1::BulkIngestResponse> reply =
+        IngestBatch(*stack_->channel(), keys_.write, events);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->rejected(), 0u) << reply->DebugString();
   }
 
   // Reads exactly `count` changes from a Watch(resume_after, segments), failing
@@ -112,21 +85,9 @@ class WatchE2eTest : public ::testing::Test {
   // tiers, spenders): their changes arrive asynchronously with cause
   // STATISTICS, and this test wants every change to come from its events.
   void DisableStatisticalSegments() {
-    auto config = v1::ConfigService::NewStub(channel_);
-    v1::UpdateConfigRequest request;
-    v1::SegmentConfig* c = request.mutable_config();
-    c->mutable_vip()->set_enabled(false);
-    c->mutable_value_tiers()->set_enabled(false);
-    c->mutable_big_spender()->set_enabled(false);
-    c->mutable_low_spender()->set_enabled(false);
-    for (const char* path : {"vip.enabled", "value_tiers.enabled", "big_spender.enabled",
-                             "low_spender.enabled"}) {
-      request.mutable_update_mask()->add_paths(path);
-    }
-    v1::UpdateConfigResponse response;
-    auto ctx = NewContext(keys_.admin, absl::Seconds(30));
-    grpc::Status status = config->UpdateConfig(ctx.get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    absl::Status status =
+        ::segmentd::testing::DisableStatisticalSegments(*stack_->channel(), keys_.admin);
+    ASSERT_TRUE(status.ok()) << status;
   }
 
   v1::Membership Classify(const std::string& id) {
@@ -138,9 +99,7 @@ class WatchE2eTest : public ::testing::Test {
     return response.classification().membership();
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<SegmentdProcess> segmentd_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<E2eStack> stack_;
   TenantKeys keys_;
   std::unique_ptr<v1::IngestService::Stub> ingest_;
   std::unique_ptr<v1::ClassificationService::Stub> classify_;
@@ -154,8 +113,8 @@ TEST_F(WatchE2eTest, EventChangesAreOrderedFilterableAndResumable) {
   std::vector<v1::Event> events;
   for (size_t c = 0; c < customers.size(); ++c) {
     for (size_t o = 0; o <= c; ++o) {
-      events.push_back(Order(customers[c], absl::StrCat(customers[c], "-", o),
-                             now - absl::Hours(24 * (o + 1)), 1000 * (c + 1)));
+      events.push_back(OrderEvent(customers[c], absl::StrCat(customers[c], "-", o),
+                                  now - absl::Hours(24 * (o + 1)), 1000 * (c + 1)));
     }
   }
   Ingest(events);
@@ -240,7 +199,7 @@ TEST_F(WatchE2eTest, EventChangesAreOrderedFilterableAndResumable) {
     request.set_resume_after(end);
     request.add_segments("REPEAT_CUSTOMER");
     auto reader = watch_->Watch(ctx.get(), request);
-    Ingest({Order("w1", "w1-new", now - absl::Minutes(1), 500)});
+    Ingest({OrderEvent("w1", "w1-new", now - absl::Minutes(1), 500)});
     v1::WatchResponse batch;
     ASSERT_TRUE(reader->Read(&batch));
     ASSERT_GE(batch.changes_size(), 1);
@@ -285,7 +244,7 @@ TEST_F(WatchE2eTest, TimeDrivenTransitionArrivesWithoutAnyEvent) {
   // 3 s from now; the server must move the customer by itself.
   const absl::Time placed = absl::Now() - absl::Hours(24 * 30) + absl::Seconds(3);
   v1::PlaceOrderRequest request;
-  *request.mutable_event() = Order("tina", "t1", placed, 4200).order_placed();
+  *request.mutable_event() = OrderEvent("tina", "t1", placed, 4200).order_placed();
   v1::PlaceOrderResponse response;
   auto ctx = NewContext(keys_.write);
   ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), request, &response).ok());
@@ -328,7 +287,7 @@ TEST_F(WatchE2eTest, TimeDrivenTransitionArrivesWithoutAnyEvent) {
   const absl::Time seen = absl::Now();
   wctx->TryCancel();
   reader->Finish();
-  ASSERT_TRUE(found) << "no time-driven change within 20 s; log:\n" << segmentd_->Log();
+  ASSERT_TRUE(found) << "no time-driven change within 20 s; log:\n" << stack_->segmentd().Log();
   EXPECT_EQ(left.kind(), v1::CHANGE_KIND_LEFT);
   // changed_at is the instant the change fell due, not when a pass applied it.
   EXPECT_EQ(FromTimestamp(left.changed_at()), due);
@@ -348,8 +307,8 @@ TEST_F(WatchE2eTest, StatisticsMoveArrivesWithoutAnEventOfTheCustomer) {
   std::vector<v1::Event> events;
   auto buyer = [&](const std::string& customer, int orders) {
     for (int i = 0; i < orders; ++i) {
-      events.push_back(Order(customer, absl::StrCat(customer, "-", i),
-                             now - absl::Hours(24 * (i + 1)), 1000));
+      events.push_back(OrderEvent(customer, absl::StrCat(customer, "-", i),
+                                  now - absl::Hours(24 * (i + 1)), 1000));
     }
   };
   for (int i = 1; i <= 9; ++i) buyer(absl::StrCat("c", i), 2);
@@ -397,24 +356,20 @@ TEST_F(WatchE2eTest, StatisticsMoveArrivesWithoutAnEventOfTheCustomer) {
 // A reader resuming from a position the capped stream has already dropped is
 // told so (OUT_OF_RANGE), never silently skipped past the gap.
 TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
-  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
-  ASSERT_TRUE(redis.ok()) << redis.status();
-  SegmentdProcess::Options options;
-  options.redis_address = (*redis)->unix_address();
-  options.extra_flags = {"--change_stream_cap=50"};
-  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
-  ASSERT_TRUE(segmentd.ok()) << segmentd.status();
-  std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
-  absl::StatusOr<TenantKeys> keys =
-      CreateTenantWithKeys(*channel, *(*segmentd)->OperatorToken(), "cap");
-  ASSERT_TRUE(keys.ok()) << keys.status();
-  auto ingest = v1::IngestService::NewStub(channel);
-  auto watch = v1::WatchService::NewStub(channel);
+  E2eStack::Options options;
+  options.segmentd_flags = {"--change_stream_cap=50"};
+  options.tenants = {"cap"};
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const TenantKeys& keys = (*stack)->keys("cap");
+  auto ingest = v1::IngestService::NewStub((*stack)->channel());
+  auto watch = v1::WatchService::NewStub((*stack)->channel());
 
   auto place = [&](int i) {
-    auto ctx = NewContext(keys->write);
+    auto ctx = NewContext(keys.write);
     v1::PlaceOrderRequest request;
-    *request.mutable_event() = Order(absl::StrCat("cust", i), "o", absl::Now(), 100).order_placed();
+    *request.mutable_event() =
+        OrderEvent(absl::StrCat("cust", i), "o", absl::Now(), 100).order_placed();
     v1::PlaceOrderResponse response;
     ASSERT_TRUE(ingest->PlaceOrder(ctx.get(), request, &response).ok());
   };
@@ -422,7 +377,7 @@ TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
   // The first change's position, as a reader would have kept it.
   std::string first;
   {
-    auto ctx = NewContext(keys->read, absl::Seconds(5));
+    auto ctx = NewContext(keys.read, absl::Seconds(5));
     v1::WatchRequest request;
     request.set_resume_after("0-0");
     auto reader = watch->Watch(ctx.get(), request);
@@ -434,7 +389,7 @@ TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
   }
   for (int i = 1; i <= 200; ++i) place(i);  // several changes each: far past the cap
 
-  auto ctx = NewContext(keys->read, absl::Seconds(5));
+  auto ctx = NewContext(keys.read, absl::Seconds(5));
   v1::WatchRequest request;
   request.set_resume_after(first);
   auto reader = watch->Watch(ctx.get(), request);
