@@ -4,8 +4,8 @@
 // a 90/10 offer/holdout split, counts its audience, and checks the customers
 // named on the command line (eligible? which arm? which segments matched?).
 //
-//   bazel run //clients/examples:voucher_service -- --target=127.0.0.1:50051 \
-//       --key_file=$PWD/.segmentd/demo.key 00004 00021
+//   bazel run //clients/examples:voucher_service -- --target=127.0.0.1:50051
+//       --key_file=$PWD/.segmentd/demo.key 00004 00021   (one command line)
 //
 // Eligibility fails closed: any error (server down, Redis down, targeting not
 // available) is reported as such and never treated as "eligible".
