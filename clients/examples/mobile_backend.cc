@@ -1,8 +1,8 @@
 // Example: a mobile app's backend reporting what a customer does and reading
 // back the customer's segments and the vouchers they may be shown.
 //
-//   bazel run //clients/examples:mobile_backend -- --target=127.0.0.1:50051 \
-//       --key_file=$PWD/.segmentd/demo.key --customer=app-user-1
+//   bazel run //clients/examples:mobile_backend -- --target=127.0.0.1:50051
+//       --key_file=$PWD/.segmentd/demo.key --customer=app-user-1   (one command line)
 //
 // Every event is idempotent (ids and times make re-sends no-ops), so the
 // client library retries them on UNAVAILABLE; running this twice changes
