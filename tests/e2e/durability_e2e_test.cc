@@ -183,7 +183,9 @@ TEST_F(DurabilityE2eTest, KillDuringBulkIngestLosesNothingAcknowledged) {
   while (stream->Read(&reply)) {
     EXPECT_EQ(reply.applied(), static_cast<uint32_t>(kPerBatch)) << reply.DebugString();
     ++acknowledged;
-    if (acknowledged == 4) ASSERT_TRUE(stack_->segmentd().Kill().ok());
+    if (acknowledged == 4) {
+      ASSERT_TRUE(stack_->segmentd().Kill().ok());
+    }
   }
   stream->Finish();
   writer.join();
@@ -212,7 +214,9 @@ TEST_F(DurabilityE2eTest, KillDuringBulkIngestLosesNothingAcknowledged) {
     EXPECT_EQ(reply.rejected(), 0u);
     applied += reply.applied();
     duplicates += reply.duplicates();
-    if (b < acknowledged) EXPECT_EQ(reply.duplicates(), static_cast<uint32_t>(kPerBatch)) << b;
+    if (b < acknowledged) {
+      EXPECT_EQ(reply.duplicates(), static_cast<uint32_t>(kPerBatch)) << b;
+    }
   }
   stream2->WritesDone();
   ASSERT_TRUE(stream2->Finish().ok());
