@@ -7,6 +7,7 @@
 #
 #   bash scripts/bench.sh                          # 100k customers, a few minutes
 #   BENCH_CUSTOMERS=1000000 bash scripts/bench.sh  # DESIGN.md's standard size
+#   BENCH_MODES="bulk eligibility targets insights" bash scripts/bench.sh  # issues 5, 6
 #
 # Environment (defaults in brackets):
 #   BENCH_CUSTOMERS [100000]  generated customers (about 4.6 orders each)
@@ -18,7 +19,19 @@
 #                             rate the server cannot sustain
 #   BENCH_DURATION [10s]      measured length of each latency run
 #   BENCH_MODES ["bulk config latency"]  which runs, in order (bulk first:
-#                             the others need the loaded tenant)
+#                             the others need the loaded tenant); also
+#                             eligibility (CheckEligibility vs Health/Check QPS,
+#                             p99 at half peak), targets (CountTargets,
+#                             StreamTargets ~200k ids), insights (KPIs/flows and
+#                             the hot path while they run). These three run with
+#                             Redis slowlog-log-slower-than 5000 us, reset
+#                             before each and printed (SLOWLOG GET 20) after.
+#   BENCH_CALLERS [32]        eligibility: concurrent callers (closed loop);
+#                             BENCH_ROUNDS [3] health/eligibility phase pairs,
+#                             each BENCH_DURATION long
+#   BENCH_REPS [20]           targets: calls per timed count
+#   BENCH_HOT_RATE [500]      insights: hot-path calls/s (half CheckEligibility,
+#                             half PlaceOrder)
 #   BENCH_OUT [unset]         file to append the JSON result lines to
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +76,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 redis-cli -s "$DIR/r.sock" ping >/dev/null || { echo "bench: redis did not start" >&2; exit 1; }
+# Issue 5: no command may block Redis for > 5 ms; log every one that does.
+redis-cli -s "$DIR/r.sock" config set slowlog-log-slower-than 5000 >/dev/null
 
 "$DIR/segmentd" --listen=127.0.0.1:0 --redis="unix:$DIR/r.sock" \
   --operator_key_file="$DIR/operator.key" >"$DIR/segmentd.log" 2>&1 &
@@ -138,6 +153,27 @@ memory() {
   echo "bench: redis keys: $(redis-cli -s "$DIR/r.sock" dbsize)"
 }
 
+# Prints the 20 newest Redis slowlog entries, one line each: id, unix time,
+# microseconds, command, first argument and how many words the command had.
+slowlog() {
+  redis-cli -s "$DIR/r.sock" --no-raw slowlog get 20 | awk '
+    function flush() { if (id != "") printf "bench: slowlog: id %s, unix time %s, %s us: %s%s (%d words)\n", id, ts, us, cmd, (key != "" ? " " key : ""), nargs }
+    # An entry starts "[ ]N) 1) (integer) <id>"; its other fields are indented
+    # by the width of "N) ", the command words by more.
+    /^ *[0-9]+\) +1\) \(integer\)/ { flush(); match($0, /^ *[0-9]+\) /); ind = RLENGTH; id = $NF; ts = us = cmd = key = ""; nargs = 0; next }
+    { match($0, /^ */); sp = RLENGTH; line = substr($0, sp + 1) }
+    sp == ind && line ~ /^2\) \(integer\)/ { ts = $NF; next }
+    sp == ind && line ~ /^3\) \(integer\)/ { us = $NF; next }
+    sp == ind && line ~ /^4\) +1\) / { sub(/^4\) +1\) /, "", line); cmd = line; nargs = 1; next }
+    sp > ind && line ~ /^[0-9]+\) "/ {
+      nargs++
+      if (nargs == 2) { sub(/^[0-9]+\) /, "", line); key = line }
+      if (line ~ /more arguments\)"$/) { n = line; sub(/.*\(/, "", n); sub(/ more.*/, "", n); nargs += n - 1 }
+      next
+    }
+    END { flush() }'
+}
+
 for mode in $MODES; do
   case "$mode" in
     bulk) run_mode bulk --mode=bulk --streams="$STREAMS" --batch="$BATCH" --window="$WINDOW"; memory ;;
@@ -152,6 +188,15 @@ for mode in $MODES; do
       done
       ;;
     config) settle; run_mode config --mode=config ;;
+    eligibility|targets|insights)
+      settle
+      redis-cli -s "$DIR/r.sock" slowlog reset >/dev/null
+      run_mode "$mode" --mode="$mode" --segmentd_pid="$segmentd_pid" --redis_pid="$redis_pid" \
+        --callers="${BENCH_CALLERS:-32}" --rounds="${BENCH_ROUNDS:-3}" --duration="$DURATION" \
+        --repetitions="${BENCH_REPS:-20}" --hot_rate="${BENCH_HOT_RATE:-500}"
+      echo "bench: $mode: Redis commands slower than 5 ms: $(redis-cli -s "$DIR/r.sock" slowlog len)"
+      slowlog
+      ;;
     *) echo "bench: unknown mode $mode" >&2; exit 2 ;;
   esac
 done

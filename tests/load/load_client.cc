@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
+
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -130,6 +134,50 @@ std::string LoadAverage() {
   std::string a, b, c;
   if (!(in >> a >> b >> c)) return "";
   return absl::StrCat(a, " ", b, " ", c);
+}
+
+double ProcessCpuSeconds(int pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  // The command name (field 2) may contain spaces; fields after its ')' are fixed.
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(line.substr(paren + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  // Fields 3.. ; utime is field 14, stime 15.
+  for (int i = 3; i <= 15 && (fields >> field); ++i) {
+    if (i == 14) utime = std::atof(field.c_str());
+    if (i == 15) stime = std::atof(field.c_str());
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+CpuMeter::CpuMeter(const LoadOptions& options)
+    : segmentd_pid_(options.segmentd_pid),
+      redis_pid_(options.redis_pid),
+      segmentd0_(ProcessCpuSeconds(segmentd_pid_)),
+      redis0_(ProcessCpuSeconds(redis_pid_)),
+      self0_(ProcessCpuSeconds(getpid())),
+      start_(absl::Now()) {}
+
+double CpuMeter::Cores(int pid, double start) const {
+  const double wall = absl::ToDoubleSeconds(absl::Now() - start_);
+  if (pid <= 0 || wall <= 0) return 0;
+  return (ProcessCpuSeconds(pid) - start) / wall;
+}
+
+double CpuMeter::SegmentdCores() const { return Cores(segmentd_pid_, segmentd0_); }
+double CpuMeter::RedisCores() const { return Cores(redis_pid_, redis0_); }
+
+std::string CpuMeter::Text() const {
+  std::string out;
+  if (segmentd_pid_ > 0) out = absl::StrFormat("segmentd %.2f cores, ", SegmentdCores());
+  if (redis_pid_ > 0) absl::StrAppend(&out, absl::StrFormat("redis %.2f cores, ", RedisCores()));
+  absl::StrAppend(&out, absl::StrFormat("load generator %.2f cores", Cores(getpid(), self0_)));
+  return out;
 }
 
 }  // namespace segmentd::load

@@ -38,6 +38,13 @@ struct LoadOptions {
   int max_in_flight = 1000;  // latency mode: calls in flight that stop the run
   uint64_t seed = 1;
   int verify_sample = 1000;  // bulk mode: customers compared with the engine
+  // Issue 5/6 modes (eligibility, targets, insights).
+  int callers = 32;          // eligibility: concurrent callers of the closed loop
+  int rounds = 3;            // eligibility: health/eligibility phase pairs
+  int repetitions = 20;      // targets: calls per timed expression
+  double hot_rate = 500;     // insights: hot-path calls/s (half eligibility, half PlaceOrder)
+  int segmentd_pid = 0;      // > 0: report this process's CPU per phase
+  int redis_pid = 0;         // > 0: report this process's CPU per phase
 };
 
 // Returns an insecure channel to `target`. Each call makes its own connection
@@ -97,6 +104,28 @@ class JsonLine {
 
 // Returns the load averages from /proc/loadavg ("1.23 1.10 0.98"), or "".
 std::string LoadAverage();
+
+// Returns the CPU seconds (user + system) process `pid` has used so far, or 0
+// when `pid` <= 0 or unreadable.
+double ProcessCpuSeconds(int pid);
+
+// Measures the CPU the segmentd and redis-server processes (options'
+// segmentd_pid / redis_pid, when given) and this process use between
+// construction and Text(), in cores (CPU seconds / wall seconds).
+class CpuMeter {
+ public:
+  explicit CpuMeter(const LoadOptions& options);
+  // "segmentd 0.83 cores, redis 0.21 cores, load generator 0.90 cores".
+  std::string Text() const;
+  double SegmentdCores() const;
+  double RedisCores() const;
+
+ private:
+  double Cores(int pid, double start) const;
+  int segmentd_pid_, redis_pid_;
+  double segmentd0_, redis0_, self0_;
+  absl::Time start_;
+};
 
 }  // namespace segmentd::load
 

@@ -1,5 +1,6 @@
 // segmentd_load: load generator for the issue 4 benchmarks (bulk import,
-// event-to-membership latency, config update). See docs/benchmarks.md and
+// event-to-membership latency, config update) and the issue 5/6 ones
+// (eligibility, target resolution, insights). See docs/benchmarks.md and
 // scripts/bench.sh.
 //
 //   segmentd_load --mode=setup --operator_key_file=op.key --tenant=bench --key_file=bench.key
@@ -7,6 +8,11 @@
 //   segmentd_load --mode=verify --key_file=bench.key --customers=100000
 //   segmentd_load --mode=latency --key_file=bench.key --customers=100000 --rate=10000 --duration=10s
 //   segmentd_load --mode=config --key_file=bench.key --customers=100000
+//   segmentd_load --mode=eligibility --key_file=bench.key --customers=100000 --callers=32 --duration=5s
+//   segmentd_load --mode=targets --key_file=bench.key --customers=100000 --repetitions=20
+//   segmentd_load --mode=insights --key_file=bench.key --customers=100000 --hot_rate=500
+// (eligibility, targets, insights: issues 5 and 6; --segmentd_pid / --redis_pid
+// add those processes' CPU per phase.)
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -19,14 +25,17 @@
 #include "absl/time/time.h"
 #include "tests/load/bulk_mode.h"
 #include "tests/load/config_mode.h"
+#include "tests/load/eligibility_mode.h"
+#include "tests/load/insights_mode.h"
 #include "tests/load/latency_mode.h"
 #include "tests/load/load_client.h"
 #include "tests/load/setup_mode.h"
+#include "tests/load/targets_mode.h"
 #include "tests/load/verify_mode.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "segmentd host:port");
 ABSL_FLAG(std::string, key_file, "", "file with an API key of the tenant (admin scope)");
-ABSL_FLAG(std::string, mode, "bulk", "setup | bulk | verify | latency | config");
+ABSL_FLAG(std::string, mode, "bulk", "setup | bulk | verify | latency | config | eligibility | targets | insights");
 ABSL_FLAG(int64_t, customers, 100000, "customers of the generated population");
 ABSL_FLAG(int32_t, streams, 4, "bulk: parallel BulkIngest streams");
 ABSL_FLAG(int32_t, batch, 1000, "bulk: events per request (<= 1000)");
@@ -39,6 +48,13 @@ ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "latency: unmeasured lead-in
 ABSL_FLAG(int32_t, threads, 2, "latency: client connections and completion threads");
 ABSL_FLAG(int32_t, max_in_flight, 1000,
           "latency: calls in flight at which the server counts as saturated and the run stops");
+ABSL_FLAG(int32_t, callers, 32, "eligibility: concurrent callers of the closed loop");
+ABSL_FLAG(int32_t, rounds, 3, "eligibility: health/eligibility phase pairs");
+ABSL_FLAG(int32_t, repetitions, 20, "targets: calls per timed count (streams: a quarter)");
+ABSL_FLAG(double, hot_rate, 500,
+          "insights: hot-path calls/s, half CheckEligibility and half PlaceOrder");
+ABSL_FLAG(int32_t, segmentd_pid, 0, "eligibility/targets/insights: report its CPU per phase");
+ABSL_FLAG(int32_t, redis_pid, 0, "eligibility/targets/insights: report its CPU per phase");
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
 ABSL_FLAG(std::string, operator_key_file, "", "setup: the segmentd operator key file");
 ABSL_FLAG(std::string, tenant, "bench", "setup: tenant to create");
@@ -61,7 +77,7 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("segmentd_load --mode=setup|bulk|verify|latency|config ...");
+  absl::SetProgramUsageMessage("segmentd_load --mode=setup|bulk|verify|latency|config|eligibility|targets|insights ...");
   absl::ParseCommandLine(argc, argv);
   const std::string mode = absl::GetFlag(FLAGS_mode);
 
@@ -91,6 +107,12 @@ int main(int argc, char** argv) {
   options.threads = absl::GetFlag(FLAGS_threads);
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   options.seed = absl::GetFlag(FLAGS_seed);
+  options.callers = absl::GetFlag(FLAGS_callers);
+  options.rounds = absl::GetFlag(FLAGS_rounds);
+  options.repetitions = absl::GetFlag(FLAGS_repetitions);
+  options.hot_rate = absl::GetFlag(FLAGS_hot_rate);
+  options.segmentd_pid = absl::GetFlag(FLAGS_segmentd_pid);
+  options.redis_pid = absl::GetFlag(FLAGS_redis_pid);
 
   absl::Status status;
   if (mode == "bulk") {
@@ -107,6 +129,12 @@ int main(int argc, char** argv) {
     status = segmentd::load::RunLatency(options);
   } else if (mode == "config") {
     status = segmentd::load::RunConfig(options);
+  } else if (mode == "eligibility") {
+    status = segmentd::load::RunEligibility(options);
+  } else if (mode == "targets") {
+    status = segmentd::load::RunTargets(options);
+  } else if (mode == "insights") {
+    status = segmentd::load::RunInsights(options);
   } else {
     status = absl::InvalidArgumentError(absl::StrCat("--mode: unknown mode ", mode));
   }
