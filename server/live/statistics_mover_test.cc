@@ -89,8 +89,11 @@ TEST_F(StatisticsMoverTest, VipCutOffMoveMovesTheFormerTopCustomer) {
   EXPECT_TRUE(In("bigger", "VIP"));
   EXPECT_TRUE(In("biggest", "VIP"));
   bool statistics_change = false;
-  for (const store::StoredChange& c :
-       *store_.ReadChanges("acme", "", 10'000, absl::ZeroDuration())) {
+  // Kept in a variable: a range-for over *temporary would dangle.
+  const absl::StatusOr<std::vector<store::StoredChange>> changes =
+      store_.ReadChanges("acme", "", 10'000, absl::ZeroDuration());
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  for (const store::StoredChange& c : *changes) {
     statistics_change |= c.customer_id == "top" && c.segment == "VIP" && !c.entered &&
                          c.cause == store::ChangeCause::kStatistics;
   }
