@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Issue 4 benchmarks: builds -c opt segmentd and the load generator, starts a
-# private redis-server (unix socket, AOF everysec) and segmentd on loopback,
-# creates a tenant with an admin key, and runs bulk import (+ end-state check),
+# Issues 4, 5 and 6 benchmarks (5 and 6 via BENCH_MODES): builds -c opt
+# segmentd and the load generator, starts a private redis-server (unix socket,
+# AOF everysec) and segmentd on loopback, creates a tenant with an admin key,
+# and runs bulk import (+ end-state check),
 # event-to-membership latency and config update. Prints every result, the CPU
 # each process used during each mode, and memory; stops everything on exit.
 #
@@ -196,6 +197,11 @@ for mode in $MODES; do
         --repetitions="${BENCH_REPS:-20}" --hot_rate="${BENCH_HOT_RATE:-500}"
       echo "bench: $mode: Redis commands slower than 5 ms: $(redis-cli -s "$DIR/r.sock" slowlog len)"
       slowlog
+      # Mean cost per command since redis started (slowlog durations include
+      # time redis-server was descheduled; these averages show the usual cost).
+      redis-cli -s "$DIR/r.sock" info commandstats | tr -d '\r' |
+        grep -E '^cmdstat_(hmget|sscan|xrevrange|xread|evalsha|hget|get):' |
+        sed 's/^/bench: commandstats (cumulative): /; s/,rejected_calls.*//'
       ;;
     *) echo "bench: unknown mode $mode" >&2; exit 2 ;;
   esac
