@@ -106,6 +106,14 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       store::RedisCustomerStore::Create(server->redis_blocking_.get(), store_options);
   if (!customers_blocking.ok()) return customers_blocking.status();
   server->customers_blocking_ = *std::move(customers_blocking);
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> scan =
+      ConnectRedis(server->options_, /*pool_size=*/4);
+  if (!scan.ok()) return scan.status();
+  server->redis_scan_ = *std::move(scan);
+  absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> customers_scan =
+      store::RedisCustomerStore::Create(server->redis_scan_.get(), store_options);
+  if (!customers_scan.ok()) return customers_scan.status();
+  server->customers_scan_ = *std::move(customers_scan);
   server->contexts_ = std::make_unique<TenantContexts>(server->customers_.get(),
                                                        TenantContexts::Options());
   server->live_ = std::make_unique<LiveMembership>(server->customers_.get(),
@@ -133,7 +141,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       auth, server->vouchers_.get(), server->index_.get(), now));
   server->redemptions_ = std::make_unique<RedemptionStore>(server->redis_.get());
   server->services_.push_back(std::make_unique<InsightsServiceImpl>(
-      auth, server->customers_.get(), server->contexts_.get(), server->vouchers_.get(),
+      auth, server->customers_scan_.get(), server->contexts_.get(), server->vouchers_.get(),
       server->index_.get(), server->redemptions_.get(), now));
   server->service_names_ = {
       v1::AdminService::service_full_name(),     v1::ConfigService::service_full_name(),

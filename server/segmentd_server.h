@@ -85,6 +85,10 @@ class SegmentdServer {
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<store::CustomerStore> customers_;
   std::unique_ptr<store::CustomerStore> customers_blocking_;
+  // Insights scan whole tenants page by page: their own connections, so a long
+  // scan can neither starve the hot path of connections nor be starved by it.
+  std::unique_ptr<store::redis::RedisClient> redis_scan_;
+  std::unique_ptr<store::CustomerStore> customers_scan_;
   std::unique_ptr<TenantContexts> contexts_;
   std::unique_ptr<LiveMembership> live_;
   std::unique_ptr<TransitionScheduler> scheduler_;

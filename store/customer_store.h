@@ -166,6 +166,8 @@ class CustomerStore {
   // member during the scan; order unspecified). `count` is a hint.
   virtual absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,
                                              absl::string_view cursor, int count) = 0;
+  // Returns how many customers the tenant has (= the highest ordinal given).
+  virtual absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) = 0;
   // Pages through every customer of the tenant.
   virtual absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant,
                                                absl::string_view cursor, int count) = 0;

@@ -214,6 +214,14 @@ TEST_P(CustomerStoreTest, VersionConflictChangesNothing) {
   EXPECT_EQ(AllChanges().size(), before.size() + 1);  // b entered OTHER
 }
 
+TEST_P(CustomerStoreTest, CustomerCountFollowsOrdinals) {
+  EXPECT_EQ(*store_->CustomerCount(kTenant), 0);
+  MustWrite({Write("a", 0, {}), Write("b", 0, {"VIP"})});
+  MustWrite({Write("a", 1, {"VIP"})});  // a rewrite is not a new customer
+  EXPECT_EQ(*store_->CustomerCount(kTenant), 2);
+  EXPECT_EQ(*store_->CustomerCount("other"), 0);
+}
+
 TEST_P(CustomerStoreTest, WritesOfAnOutdatedConfigAreRefused) {
   MustWrite({Write("a", 0, {"VIP"})});  // no config stored: version 0
   absl::StatusOr<int64_t> version = store_->WriteConfig(kTenant, 0, "config", Ms(5));

@@ -261,6 +261,12 @@ absl::StatusOr<std::vector<DayTotals>> MemoryCustomerStore::DailyTotals(absl::st
   return totals;
 }
 
+absl::StatusOr<int64_t> MemoryCustomerStore::CustomerCount(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(GetTenant(tenant).by_ordinal.size());
+}
+
 absl::StatusOr<int64_t> MemoryCustomerStore::Buyers(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);

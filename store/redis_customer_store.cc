@@ -624,6 +624,15 @@ absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::str
   return totals;
 }
 
+absl::StatusOr<int64_t> RedisCustomerStore::CustomerCount(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"GET", OrdinalCounterKey(tenant)}));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return 0;
+  return ParseInt(*reply, "ordinal counter");
+}
+
 absl::StatusOr<int64_t> RedisCustomerStore::Buyers(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::StatusOr<RedisReply> reply =

@@ -93,6 +93,7 @@ class RedisCustomerStore : public CustomerStore {
                                                           int64_t lo, int64_t hi) override;
   absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
                                                      int64_t last_day) override;
+  absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) override;
   absl::StatusOr<int64_t> Buyers(absl::string_view tenant) override;
   absl::StatusOr<std::optional<int64_t>> OrdersAtRank(absl::string_view tenant,
                                                       int64_t rank) override;
