@@ -34,4 +34,16 @@ absl::StatusOr<absl::Time> FromProtoTime(const google::protobuf::Timestamp& ts,
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
+absl::StatusOr<absl::Time> RequiredProtoTime(bool present, const google::protobuf::Timestamp& ts,
+                                             absl::string_view field) {
+  if (!present) return FieldError(field, "is required");
+  return FromProtoTime(ts, field);
+}
+
+absl::StatusOr<absl::Time> ProtoTimeOr(bool present, const google::protobuf::Timestamp& ts,
+                                       absl::string_view field, absl::Time fallback) {
+  if (!present) return fallback;
+  return FromProtoTime(ts, field);
+}
+
 }  // namespace segmentd

@@ -17,6 +17,16 @@ google::protobuf::Timestamp ToProtoTime(absl::Time t);
 absl::StatusOr<absl::Time> FromProtoTime(const google::protobuf::Timestamp& ts,
                                          absl::string_view field);
 
+// Returns the instant of a required Timestamp field (`present`: the message's
+// has_<field>()), or INVALID_ARGUMENT naming `field` when absent or invalid.
+absl::StatusOr<absl::Time> RequiredProtoTime(bool present, const google::protobuf::Timestamp& ts,
+                                             absl::string_view field);
+
+// Returns the instant of an optional Timestamp field, or `fallback` when the
+// field is absent (e.g. an `as_of` that defaults to now).
+absl::StatusOr<absl::Time> ProtoTimeOr(bool present, const google::protobuf::Timestamp& ts,
+                                       absl::string_view field, absl::Time fallback);
+
 }  // namespace segmentd
 
 #endif  // SEGMENTD_SERVER_PROTO_TIME_H_

@@ -34,5 +34,18 @@ TEST(ProtoTimeTest, OutOfRangeNamesTheField) {
   EXPECT_EQ(FromProtoTime(ts, "x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ProtoTimeTest, RequiredAndDefaulted) {
+  google::protobuf::Timestamp ts = ToProtoTime(absl::FromUnixSeconds(42));
+  EXPECT_EQ(*RequiredProtoTime(true, ts, "x"), absl::FromUnixSeconds(42));
+  absl::StatusOr<absl::Time> missing = RequiredProtoTime(false, ts, "period.start");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("period.start"), absl::string_view::npos);
+  EXPECT_EQ(*ProtoTimeOr(false, ts, "as_of", absl::FromUnixSeconds(7)), absl::FromUnixSeconds(7));
+  EXPECT_EQ(*ProtoTimeOr(true, ts, "as_of", absl::FromUnixSeconds(7)), absl::FromUnixSeconds(42));
+  ts.set_nanos(-1);
+  EXPECT_EQ(ProtoTimeOr(true, ts, "as_of", absl::FromUnixSeconds(7)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace segmentd

@@ -10,12 +10,6 @@
 namespace segmentd {
 namespace {
 
-// Returns `as_of` when given, else now.
-absl::StatusOr<absl::Time> AsOf(bool present, const google::protobuf::Timestamp& ts,
-                                const std::function<absl::Time()>& now) {
-  if (!present) return now();
-  return FromProtoTime(ts, "as_of");
-}
 
 void Fill(const std::string& customer_id, const CustomerClassification& in,
           v1::CustomerClassification* out) {
@@ -49,7 +43,7 @@ grpc::Status ClassificationServiceImpl::ClassifyCustomer(grpc::ServerContext* co
   if (absl::Status s = ValidateCustomerId(request->customer_id(), "customer_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  absl::StatusOr<absl::Time> as_of = AsOf(request->has_as_of(), request->as_of(), now_);
+  absl::StatusOr<absl::Time> as_of = ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   absl::StatusOr<std::vector<CustomerClassification>> result = live_->Classify(
       caller->tenant_id, {request->customer_id()}, *as_of, request->include_reasons());
@@ -78,7 +72,7 @@ grpc::Status ClassificationServiceImpl::ClassifyCustomers(
     }
     ids.push_back(request->customer_ids(i));
   }
-  absl::StatusOr<absl::Time> as_of = AsOf(request->has_as_of(), request->as_of(), now_);
+  absl::StatusOr<absl::Time> as_of = ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   absl::StatusOr<std::vector<CustomerClassification>> result =
       live_->Classify(caller->tenant_id, ids, *as_of, request->include_reasons());

@@ -168,14 +168,11 @@ grpc::Status ConfigServiceImpl::PreviewConfig(grpc::ServerContext* context,
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(request->config(), "config.");
   if (!config.ok()) return ToGrpcStatus(config.status());
-  absl::Time as_of = now_();
-  if (request->has_as_of()) {
-    absl::StatusOr<absl::Time> t = FromProtoTime(request->as_of(), "as_of");
-    if (!t.ok()) return ToGrpcStatus(t.status());
-    as_of = *t;
-  }
+  absl::StatusOr<absl::Time> as_of =
+      ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
+  if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   absl::StatusOr<std::map<std::string, SegmentDelta>> deltas =
-      segmentd::PreviewConfig(store_, contexts_, caller->tenant_id, *config, as_of);
+      segmentd::PreviewConfig(store_, contexts_, caller->tenant_id, *config, *as_of);
   if (!deltas.ok()) return ToGrpcStatus(deltas.status());
   for (const auto& [segment, delta] : *deltas) {
     v1::SegmentPreview* out = response->add_segments();
@@ -185,7 +182,7 @@ grpc::Status ConfigServiceImpl::PreviewConfig(grpc::ServerContext* context,
     out->set_entering(delta.entering);
     out->set_leaving(delta.leaving);
   }
-  *response->mutable_as_of() = ToProtoTime(as_of);
+  *response->mutable_as_of() = ToProtoTime(*as_of);
   return grpc::Status::OK;
 }
 

@@ -25,8 +25,7 @@ absl::Status ValidateId(absl::string_view id, absl::string_view prefix, absl::st
 // Returns the instant of a required timestamp field.
 absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& ts,
                                         absl::string_view prefix, absl::string_view field) {
-  if (!present) return Invalid(prefix, field, "is required");
-  absl::StatusOr<absl::Time> t = FromProtoTime(ts, absl::StrCat(prefix, field));
+  absl::StatusOr<absl::Time> t = RequiredProtoTime(present, ts, absl::StrCat(prefix, field));
   if (!t.ok()) return t.status();
   if (*t < absl::UnixEpoch()) return Invalid(prefix, field, "must not be before 1970");
   return t;

@@ -18,12 +18,6 @@
 namespace segmentd {
 namespace {
 
-absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& ts,
-                                        absl::string_view field) {
-  if (!present) return FieldError(field, "is required");
-  return FromProtoTime(ts, field);
-}
-
 std::string PrimaryName(const FlowAccumulator::Primary& p) {
   return p ? std::string(engine::SegmentName(*p)) : std::string();
 }
@@ -50,10 +44,10 @@ grpc::Status InsightsServiceImpl::GetSegmentKpis(grpc::ServerContext* context,
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "GetSegmentKpis");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<absl::Time> start =
-      RequiredTime(request->period().has_start(), request->period().start(), "period.start");
+      RequiredProtoTime(request->period().has_start(), request->period().start(), "period.start");
   if (!start.ok()) return ToGrpcStatus(start.status());
   absl::StatusOr<absl::Time> end =
-      RequiredTime(request->period().has_end(), request->period().end(), "period.end");
+      RequiredProtoTime(request->period().has_end(), request->period().end(), "period.end");
   if (!end.ok()) return ToGrpcStatus(end.status());
   if (*end <= *start) return ToGrpcStatus(FieldError("period.end", "must be after period.start"));
   std::vector<engine::Segment> segments;
@@ -106,9 +100,9 @@ grpc::Status InsightsServiceImpl::GetSegmentFlows(grpc::ServerContext* context,
                                                   v1::GetSegmentFlowsResponse* response) {
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "GetSegmentFlows");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::StatusOr<absl::Time> from = RequiredTime(request->has_from(), request->from(), "from");
+  absl::StatusOr<absl::Time> from = RequiredProtoTime(request->has_from(), request->from(), "from");
   if (!from.ok()) return ToGrpcStatus(from.status());
-  absl::StatusOr<absl::Time> to = RequiredTime(request->has_to(), request->to(), "to");
+  absl::StatusOr<absl::Time> to = RequiredProtoTime(request->has_to(), request->to(), "to");
   if (!to.ok()) return ToGrpcStatus(to.status());
   if (*to < *from) return ToGrpcStatus(FieldError("to", "must not be before from"));
   FlowAccumulator flows(*from, *to);
@@ -148,12 +142,9 @@ grpc::Status InsightsServiceImpl::RecordRedemption(grpc::ServerContext* context,
     return ToGrpcStatus(
         FieldError("order_id", absl::StrCat("must be 1-", kMaxEventIdBytes, " bytes")));
   }
-  absl::Time at = now_();
-  if (request->has_redeemed_at()) {
-    absl::StatusOr<absl::Time> t = FromProtoTime(request->redeemed_at(), "redeemed_at");
-    if (!t.ok()) return ToGrpcStatus(t.status());
-    at = *t;
-  }
+  absl::StatusOr<absl::Time> at =
+      ProtoTimeOr(request->has_redeemed_at(), request->redeemed_at(), "redeemed_at", now_());
+  if (!at.ok()) return ToGrpcStatus(at.status());
   v1::TargetRef ref;
   ref.set_voucher_id(request->voucher_id());
   absl::StatusOr<targeting::Target> target = targeting::Resolve(*vouchers_, tenant, ref, "");
@@ -164,7 +155,7 @@ grpc::Status InsightsServiceImpl::RecordRedemption(grpc::ServerContext* context,
               .Arm(request->customer_id());
   }
   absl::StatusOr<bool> recorded = redemptions_->Record(
-      tenant, request->voucher_id(), request->order_id(), request->customer_id(), arm, at);
+      tenant, request->voucher_id(), request->order_id(), request->customer_id(), arm, *at);
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
   response->set_outcome(*recorded ? v1::ITEM_OUTCOME_APPLIED : v1::ITEM_OUTCOME_DUPLICATE);
   return grpc::Status::OK;
