@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "store/customer_store_validation.h"
@@ -732,7 +733,12 @@ absl::StatusOr<std::optional<std::string>> RedisCustomerStore::RetainedFrom(
   absl::StatusOr<RedisReply> reply =
       client_->Command({"XINFO", "STREAM", ChangesKey(tenant)});
   if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return std::optional<std::string>();  // no stream yet
+  if (reply->is_error()) {
+    // No stream yet: nothing was ever dropped. Any other error must not be
+    // mistaken for that (a reader could then resume across a gap).
+    if (absl::StrContains(reply->str(), "no such key")) return std::optional<std::string>();
+    return redis::RedisErrorToStatus(*reply);
+  }
   int64_t length = 0, added = 0;
   std::string first;
   const std::vector<RedisReply>& e = reply->elements();

@@ -7,6 +7,7 @@
 #include "engine/profile_codec.h"
 #include "server/live/customer_measures.h"
 #include "server/live/membership_history.h"
+#include "server/log.h"
 
 namespace segmentd {
 namespace {
@@ -79,9 +80,12 @@ absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
   write.cause = cause;
   write.changed_at = now;
   // A time-driven change happened when it fell due, not when a pass got to it.
-  if (cause == store::ChangeCause::kTime) {
+  // A statistics pass may reach a customer before the scheduler does; what it
+  // then applies first is the change time made, so it is told as such.
+  if (cause == store::ChangeCause::kTime || cause == store::ChangeCause::kStatistics) {
     absl::StatusOr<StoredMembership> was = DecodeMembership(state.membership);
     if (was.ok() && was->next_change && *was->next_change <= now) {
+      write.cause = store::ChangeCause::kTime;
       write.changed_at = *was->next_change;
     }
   }
@@ -152,10 +156,9 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
         retry.push_back(i);  // the next attempt reloads the dictionary
         continue;
       }
-      store::CustomerState target = state;
-      target.customer_id = customers[i].customer_id;
+      // Read() names every state after the id asked for, present or not.
       absl::StatusOr<store::CustomerWrite> write =
-          MakeWrite(ctx, target, state.version > 0 ? &stored : nullptr, *profile, classification,
+          MakeWrite(ctx, state, state.version > 0 ? &stored : nullptr, *profile, classification,
                     store::ChangeCause::kEvent, now);
       if (!write.ok()) return write.status();
       writes.push_back(*std::move(write));
@@ -199,7 +202,13 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
     for (const store::CustomerState& state : *states) {
       if (state.version == 0) continue;
       absl::StatusOr<engine::Profile> profile = DecodeStored(state);
-      if (!profile.ok()) return profile.status();
+      if (!profile.ok()) {
+        // One undecodable customer must not stop time transitions and
+        // statistics moves for everyone else: report it and go on.
+        LogError(absl::StrCat("tenant ", tenant, ": cannot re-classify a customer: ",
+                              profile.status().message()));
+        continue;
+      }
       ctx.classifier->Classify(profile->view(), now, &classification);
       if (!NamesAll(ctx, classification)) {
         retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
@@ -215,7 +224,11 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
       // Facts are unchanged: no daily deltas (`before` profile = this profile).
       absl::StatusOr<store::CustomerWrite> made =
           MakeWrite(ctx, state, &*profile, *profile, classification, cause, now);
-      if (!made.ok()) return made.status();
+      if (!made.ok()) {
+        LogError(absl::StrCat("tenant ", tenant, ": cannot re-classify a customer: ",
+                              made.status().message()));
+        continue;
+      }
       store::CustomerWrite& write = *made;
       const bool same_index = state.aov_milli[0] == write.aov_milli[0] &&
                               state.aov_milli[1] == write.aov_milli[1];

@@ -7,7 +7,9 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "server/live/customer_measures.h"
+#include "server/log.h"
 
 namespace segmentd {
 namespace {
@@ -85,7 +87,8 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   const TenantSnapshot& now = **current;
   std::vector<engine::PopulationStats> compared;
   absl::flat_hash_set<std::string> ids;
-  for (const std::shared_ptr<const TenantSnapshot>& used : contexts_->Issued(tenant)) {
+  const std::vector<std::shared_ptr<const TenantSnapshot>> issued = contexts_->Issued(tenant);
+  for (const std::shared_ptr<const TenantSnapshot>& used : issued) {
     // A write under another config is refused by the store (config version
     // guard), and a config change re-classifies everyone itself.
     if (used->config_version != now.config_version || used->stats == now.stats) continue;
@@ -103,7 +106,9 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
     if (!n.ok()) return n.status();
     moved = *n;
   }
-  contexts_->RetireUnused(tenant);
+  // Only the snapshots compared here may go: one issued during this pass is
+  // compared on the next.
+  contexts_->RetireUnused(tenant, issued.size());
   return moved;
 }
 
@@ -111,11 +116,18 @@ absl::StatusOr<int64_t> StatisticsMover::RunOnce() {
   absl::StatusOr<std::vector<std::string>> tenants = tenants_();
   if (!tenants.ok()) return tenants.status();
   int64_t moved = 0;
+  absl::Status first_error;
   for (const std::string& tenant : *tenants) {
+    // One tenant's trouble must not hold up the others: note it and go on.
     absl::StatusOr<int64_t> n = RunTenant(tenant);
-    if (!n.ok()) return n.status();
-    moved += *n;
+    if (n.ok()) {
+      moved += *n;
+      continue;
+    }
+    LogError(absl::StrCat("statistics of tenant ", tenant, ": ", n.status().message()));
+    if (first_error.ok()) first_error = n.status();
   }
+  if (!first_error.ok()) return first_error;
   return moved;
 }
 

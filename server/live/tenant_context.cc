@@ -14,7 +14,9 @@ namespace {
 
 // The 1-based place of the last member of the top `percent`% of `buyers`:
 // ceil(percent * buyers / 100) (SPEC section 5).
-int64_t TopPlace(int64_t percent, int64_t buyers) { return (percent * buyers + 99) / 100; }
+int64_t TopPlace(int32_t percent, int64_t buyers) {
+  return engine::PercentilePlaces(buyers, percent);
+}
 
 }  // namespace
 
@@ -112,18 +114,20 @@ std::vector<std::shared_ptr<const TenantSnapshot>> TenantContexts::Issued(
   return it->second;
 }
 
-void TenantContexts::RetireUnused(const std::string& tenant) {
+void TenantContexts::RetireUnused(const std::string& tenant, size_t compared) {
   absl::MutexLock lock(&mu_);
   auto it = issued_.find(tenant);
   if (it == issued_.end()) return;
   std::vector<std::shared_ptr<const TenantSnapshot>>& list = it->second;
+  // Entries are appended, so the first `compared` are the ones the caller saw.
   // use_count() == 1: only this list holds it. A retired snapshot can gain no
   // new holder: Get() hands out only the current one, which the cache holds.
-  list.erase(std::remove_if(list.begin(), list.end(),
+  const auto end = list.begin() + static_cast<std::ptrdiff_t>(std::min(compared, list.size()));
+  list.erase(std::remove_if(list.begin(), end,
                             [](const std::shared_ptr<const TenantSnapshot>& s) {
                               return s.use_count() == 1;
                             }),
-             list.end());
+             end);
 }
 
 absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Get(

@@ -63,9 +63,10 @@ class TenantContexts {
   // retired, the current one included: statistics some write may have used.
   std::vector<std::shared_ptr<const TenantSnapshot>> Issued(const std::string& tenant);
 
-  // Forgets issued snapshots that nobody holds any more (so no write can still
-  // be using them). The current snapshot is kept.
-  void RetireUnused(const std::string& tenant);
+  // Among the first `compared` issued snapshots (as Issued() listed them),
+  // forgets those nobody holds any more (so no write can still be using them).
+  // The current snapshot, and any issued later, are kept.
+  void RetireUnused(const std::string& tenant, size_t compared);
 
   // Computes statistics for `config` from the store, at `as_of`.
   absl::StatusOr<engine::PopulationStats> ComputeStats(const std::string& tenant,

@@ -78,11 +78,17 @@ TEST(TenantContextsTest, IssuedSnapshotsAreRetiredOnceUnused) {
   ASSERT_TRUE(contexts.Reload("acme").ok());
   ASSERT_TRUE(contexts.Reload("acme").ok());
   EXPECT_EQ(contexts.Issued("acme").size(), 3u);
-  contexts.RetireUnused("acme");
+  contexts.RetireUnused("acme", 3);
   // The held one and the current one stay; the unheld middle one goes.
   EXPECT_EQ(contexts.Issued("acme").size(), 2u);
+  // A snapshot issued after the caller looked is kept, even unheld.
+  const size_t looked = contexts.Issued("acme").size();  // [held, current]
+  ASSERT_TRUE(contexts.Reload("acme").ok());
+  ASSERT_TRUE(contexts.Reload("acme").ok());  // the first of these is now unheld
   held.reset();
-  contexts.RetireUnused("acme");
+  contexts.RetireUnused("acme", looked);
+  EXPECT_EQ(contexts.Issued("acme").size(), 2u);  // the unseen unheld one + current
+  contexts.RetireUnused("acme", 2);
   EXPECT_EQ(contexts.Issued("acme").size(), 1u);
 }
 

@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "server/log.h"
+
 namespace segmentd {
 
 TransitionScheduler::TransitionScheduler(store::CustomerStore* store, LiveMembership* live,
@@ -18,21 +21,36 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
   absl::StatusOr<std::vector<std::string>> tenants = tenants_();
   if (!tenants.ok()) return tenants.status();
   int64_t moved = 0;
+  absl::Status first_error;
   for (const std::string& tenant : *tenants) {
-    while (true) {
-      absl::StatusOr<std::vector<std::string>> due =
-          store_->Due(tenant, options_.now(), options_.batch);
-      if (!due.ok()) return due.status();
-      if (due->empty()) break;
-      absl::StatusOr<int64_t> changed = live_->Reevaluate(tenant, *due, store::ChangeCause::kTime);
-      if (!changed.ok()) return changed.status();
-      moved += *changed;
-      // Re-evaluation reschedules every customer it saw past now, so a full
-      // batch means there may be more; a short one means the tenant is done.
-      if (static_cast<int>(due->size()) < options_.batch) break;
+    // One tenant's trouble must not hold up the others: note it and go on.
+    absl::Status s = RunTenant(tenant, &moved);
+    if (!s.ok()) {
+      LogError(absl::StrCat("time transitions of tenant ", tenant, ": ", s.message()));
+      if (first_error.ok()) first_error = s;
     }
   }
+  if (!first_error.ok()) return first_error;
   return moved;
+}
+
+absl::Status TransitionScheduler::RunTenant(const std::string& tenant, int64_t* moved) {
+  std::vector<std::string> previous;
+  while (true) {
+    absl::StatusOr<std::vector<std::string>> due =
+        store_->Due(tenant, options_.now(), options_.batch);
+    if (!due.ok()) return due.status();
+    // Nothing due, or the same customers as last round (they could not be
+    // re-classified, e.g. undecodable): this pass is done with the tenant.
+    if (due->empty() || *due == previous) return absl::OkStatus();
+    absl::StatusOr<int64_t> changed = live_->Reevaluate(tenant, *due, store::ChangeCause::kTime);
+    if (!changed.ok()) return changed.status();
+    *moved += *changed;
+    // Re-evaluation reschedules every customer it saw past now, so a full
+    // batch means there may be more; a short one means the tenant is done.
+    if (static_cast<int>(due->size()) < options_.batch) return absl::OkStatus();
+    previous = *std::move(due);
+  }
 }
 
 }  // namespace segmentd

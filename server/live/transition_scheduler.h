@@ -43,10 +43,14 @@ class TransitionScheduler {
   void Start();
 
   // Runs one pass now: every tenant, until nothing is due. Returns the number of
-  // customers whose membership changed. Errors of one tenant end the pass.
+  // customers whose membership changed, or the first tenant's error (the other
+  // tenants are still served; errors are logged).
   absl::StatusOr<int64_t> RunOnce();
 
  private:
+  // Moves `tenant`'s due customers, adding to `moved`.
+  absl::Status RunTenant(const std::string& tenant, int64_t* moved);
+
   store::CustomerStore* const store_;
   LiveMembership* const live_;
   const TenantLister tenants_;

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/field_mask_util.h>
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -92,6 +93,7 @@ grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "UpdateConfig");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   v1::SegmentConfig proposed = request->config();
+  std::optional<int64_t> merged_on;
   if (request->has_update_mask() && request->update_mask().paths_size() > 0) {
     for (int i = 0; i < request->update_mask().paths_size(); ++i) {
       const std::string& path = request->update_mask().paths(i);
@@ -111,11 +113,14 @@ grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
     options.set_replace_repeated_fields(true);
     FieldMaskUtil::MergeMessageTo(request->config(), request->update_mask(), options, &merged);
     proposed = std::move(merged);
+    // The merge is based on this version: store it only on top of this version,
+    // so a concurrent update is never silently overwritten.
+    merged_on = current->second;
   }
   absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(proposed, "config.");
   if (!config.ok()) return ToGrpcStatus(config.status());
   int64_t changed = 0;
-  std::optional<int64_t> expected;
+  std::optional<int64_t> expected = merged_on;
   if (request->has_expected_version()) expected = request->expected_version();
   absl::Status stored =
       Store(caller->tenant_id, *config, expected, response->mutable_config(), &changed);
