@@ -521,7 +521,9 @@ TEST(Explain, EveryMemberSegmentHasAReasonAndDaysReadWell) {
     ++members;
     EXPECT_FALSE(e.reason.empty()) << e.segment;
     EXPECT_EQ(e.reason.find("412.5"), std::string::npos) << e.reason;  // whole days past ten
-    if (e.segment == "LAPSED") EXPECT_NE(e.reason.find("412 days"), std::string::npos) << e.reason;
+    if (e.segment == "LAPSED") {
+      EXPECT_NE(e.reason.find("412 days"), std::string::npos) << e.reason;
+    }
   }
   EXPECT_EQ(members, classified.segments.size());
   // Under ten days a tenth is kept.

@@ -367,7 +367,9 @@ TEST_P(CustomerStoreTest, SegmentDiffUpdatesMemberSetsAndChangeStream) {
     EXPECT_EQ(changes[i].entered, expected[i].entered);
     EXPECT_EQ(changes[i].changed_at, Ms(expected[i].ms));
     EXPECT_EQ(changes[i].cause, expected[i].cause);
-    if (i > 0) EXPECT_LT(Position(changes[i - 1].position), Position(changes[i].position));
+    if (i > 0) {
+      EXPECT_LT(Position(changes[i - 1].position), Position(changes[i].position));
+    }
   }
   EXPECT_EQ(*store_->LastChangePosition(kTenant), changes.back().position);
   // Writing the same list again changes nothing in the stream.
@@ -447,7 +449,9 @@ TEST_P(CustomerStoreTest, WriteFromAnotherThreadWakesAWaitingReader) {
   std::thread reader([&] { woken = store_->ReadChanges(kTenant, last, 10, absl::Seconds(30)); });
   // Redis shows blocked clients: write only once the reader waits. (The
   // memory store returns the entry whether the write comes first or not.)
-  if (redis()) EXPECT_TRUE(WaitForBlockedClient(*client_));
+  if (redis()) {
+    EXPECT_TRUE(WaitForBlockedClient(*client_));
+  }
   MustWrite({Write("second", 0, {"S"}, 7000)});
   reader.join();
   ASSERT_TRUE(woken.ok()) << woken.status();
@@ -663,7 +667,9 @@ TEST_P(CustomerStoreTest, ConcurrentReadModifyWriteLosesNoUpdate) {
         ASSERT_TRUE(read.ok()) << read.status();
         const CustomerState& s = read->front();
         int64_t count = 0;
-        if (!s.profile.empty()) ASSERT_TRUE(absl::SimpleAtoi(s.profile, &count));
+        if (!s.profile.empty()) {
+          ASSERT_TRUE(absl::SimpleAtoi(s.profile, &count));
+        }
         CustomerWrite w = Write("hot", s.version, {absl::StrCat("S", (count + 1) % 2)});
         w.profile = absl::StrCat(count + 1);
         absl::StatusOr<std::vector<bool>> ok = store_->Write(kTenant, {w});
