@@ -7,11 +7,12 @@
 #   bash scripts/run.sh                       # local Redis, port 50051
 #   REDIS=127.0.0.1:6379 bash scripts/run.sh  # an existing Redis
 #   PORT=6000 bash scripts/run.sh
+#   SEGMENTD_HOME=/var/lib/segmentd bash scripts/run.sh   # data dir (default .segmentd/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 PORT="${PORT:-50051}"
-DATA="${SEGMENTD_DATA:-$ROOT/.segmentd}"
+DATA="${SEGMENTD_HOME:-$ROOT/.segmentd}"
 BUF="$ROOT/tools/node_modules/.bin/buf"
 mkdir -p "$DATA"
 
