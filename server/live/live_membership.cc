@@ -36,12 +36,16 @@ bool NamesAll(const TenantSnapshot& snapshot, const engine::Classification& c) {
   return true;
 }
 
-CustomerMembership StoredOf(const store::CustomerState& state, const TenantSnapshot& snapshot) {
+// The stored membership as it is; corrupt bytes are DATA_LOSS, never reported
+// as "in no segment".
+absl::StatusOr<CustomerMembership> StoredOf(const store::CustomerState& state,
+                                            const TenantSnapshot& snapshot) {
   CustomerMembership out;
   out.found = state.version > 0;
   out.category_names = snapshot.category_names;
   absl::StatusOr<StoredMembership> m = DecodeMembership(state.membership);
-  if (m.ok()) out.membership = *std::move(m);
+  if (!m.ok()) return m.status();
+  out.membership = *std::move(m);
   return out;
 }
 
@@ -147,7 +151,9 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
         changed |= *result == engine::EventOutcome::kApplied;
       }
       if (!changed) {
-        outcome.after = StoredOf(state, ctx);
+        absl::StatusOr<CustomerMembership> stored_membership = StoredOf(state, ctx);
+        if (!stored_membership.ok()) return stored_membership.status();
+        outcome.after = *std::move(stored_membership);
         continue;
       }
       profile->Fold(horizon);
