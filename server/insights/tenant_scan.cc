@@ -1,7 +1,7 @@
 #include "server/insights/tenant_scan.h"
 
-#include "engine/profile_codec.h"
 #include "server/live/membership_history.h"
+#include "server/live/stored_profile.h"
 
 namespace segmentd {
 
@@ -18,8 +18,8 @@ absl::Status ForEachCustomer(
     if (!states.ok()) return states.status();
     for (const store::CustomerState& state : *states) {
       if (state.version == 0) continue;
-      absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(state.profile);
-      if (!profile.ok()) return absl::DataLossError(profile.status().message());
+      absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
+      if (!profile.ok()) return profile.status();
       absl::StatusOr<MembershipHistory> history = MembershipHistory::Decode(state.history);
       if (!history.ok()) return history.status();
       const CustomerTimeline timeline(&*history, &*profile, (*snapshot)->classifier.get());

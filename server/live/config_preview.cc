@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "engine/classify.h"
-#include "engine/profile_codec.h"
 #include "server/live/membership_codec.h"
+#include "server/live/stored_profile.h"
 
 namespace segmentd {
 
@@ -34,8 +34,8 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
     if (!states.ok()) return states.status();
     for (const store::CustomerState& state : *states) {
       if (state.version == 0) continue;  // removed between scan and read
-      absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(state.profile);
-      if (!profile.ok()) return absl::DataLossError(profile.status().message());
+      absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
+      if (!profile.ok()) return profile.status();
       ctx.classifier->Classify(profile->view(), as_of, &before);
       next->Classify(profile->view(), as_of, &after);
       const std::vector<std::string> was = SegmentNames(MembershipOf(before), *ctx.category_names);

@@ -7,20 +7,11 @@
 #include "engine/profile_codec.h"
 #include "server/live/customer_measures.h"
 #include "server/live/membership_history.h"
+#include "server/live/stored_profile.h"
 #include "server/log.h"
 
 namespace segmentd {
 namespace {
-
-absl::StatusOr<engine::Profile> DecodeStored(const store::CustomerState& state) {
-  if (state.version == 0) return engine::Profile();
-  absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(state.profile);
-  if (!profile.ok()) {
-    return absl::DataLossError(
-        absl::StrCat("stored profile is corrupt: ", profile.status().message()));
-  }
-  return profile;
-}
 
 // Returns true when the snapshot's dictionary names every category the
 // classification mentions. A category interned by another replica after the
@@ -135,7 +126,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     for (size_t k = 0; k < pending.size(); ++k) {
       const size_t i = pending[k];
       const store::CustomerState& state = (*states)[k];
-      absl::StatusOr<engine::Profile> profile = DecodeStored(state);
+      absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
       if (!profile.ok()) return profile.status();
       const engine::Profile stored = *profile;
       CustomerOutcome& outcome = outcomes[i];
@@ -207,7 +198,7 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
     engine::Classification classification;
     for (const store::CustomerState& state : *states) {
       if (state.version == 0) continue;
-      absl::StatusOr<engine::Profile> profile = DecodeStored(state);
+      absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
       if (!profile.ok()) {
         // One undecodable customer must not stop time transitions and
         // statistics moves for everyone else: report it and go on.
@@ -292,7 +283,7 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
   for (size_t i = 0; i < states->size(); ++i) {
     out[i].category_names = names;
     if ((*states)[i].version == 0) continue;
-    absl::StatusOr<engine::Profile> profile = DecodeStored((*states)[i]);
+    absl::StatusOr<engine::Profile> profile = DecodeStoredProfile((*states)[i]);
     if (!profile.ok()) return profile.status();
     out[i].found = true;
     ctx.classifier->Classify(profile->view(), as_of, &out[i].classification);

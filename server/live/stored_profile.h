@@ -1,0 +1,17 @@
+#ifndef SEGMENTD_SERVER_LIVE_STORED_PROFILE_H_
+#define SEGMENTD_SERVER_LIVE_STORED_PROFILE_H_
+
+#include "absl/status/statusor.h"
+#include "engine/profile.h"
+#include "store/customer_store.h"
+
+namespace segmentd {
+
+// Returns the profile a stored customer state holds: an empty profile for a
+// customer not stored yet (version 0), DATA_LOSS when the bytes are corrupt.
+// Thread-safe.
+absl::StatusOr<engine::Profile> DecodeStoredProfile(const store::CustomerState& state);
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_LIVE_STORED_PROFILE_H_
