@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/segment.h"
+#include "server/coalesced_read.h"
 
 namespace segmentd::targeting {
 namespace {
@@ -58,9 +59,18 @@ struct MembershipIndex::View::Data {
 };
 
 struct MembershipIndex::Tenant {
-  explicit Tenant(std::string tenant_id) : id(std::move(tenant_id)) {}
+  Tenant(std::string tenant_id, store::CustomerStore* store)
+      : id(std::move(tenant_id)),
+        newest([this, store]() -> absl::StatusOr<Position> {
+          absl::StatusOr<std::string> last = store->LastChangePosition(id);
+          if (!last.ok()) return last.status();
+          return ParsePosition(*last);
+        }) {}
 
   const std::string id;
+  // The newest change position in the store, one read shared by concurrent
+  // fresh queries (each still waits for a read that began after it).
+  CoalescedRead<Position> newest;
   absl::Mutex mu;
   // A complete index was built (data holds it).
   bool loaded ABSL_GUARDED_BY(mu) = false;
@@ -156,10 +166,15 @@ MembershipIndex::~MembershipIndex() {
 }
 
 MembershipIndex::Tenant* MembershipIndex::GetOrStart(absl::string_view tenant) {
+  {
+    absl::ReaderMutexLock lock(&mu_);  // The common case: shared.
+    auto it = tenants_.find(tenant);
+    if (it != tenants_.end()) return it->second.get();
+  }
   absl::MutexLock lock(&mu_);
   auto it = tenants_.find(tenant);
   if (it != tenants_.end()) return it->second.get();
-  auto owned = std::make_unique<Tenant>(std::string(tenant));
+  auto owned = std::make_unique<Tenant>(std::string(tenant), store_);
   Tenant* t = owned.get();
   tenants_.emplace(std::string(tenant), std::move(owned));
   if (!stopping_) t->thread = std::thread([this, t] { Run(t); });
@@ -339,14 +354,14 @@ absl::Status MembershipIndex::Read(absl::string_view tenant, bool fresh,
   Tenant* t = GetOrStart(tenant);
   Position target = {0, 0};
   if (fresh) {
-    absl::StatusOr<std::string> last = store_->LastChangePosition(tenant);
-    if (!last.ok()) {
-      if (absl::IsUnavailable(last.status())) return Unavailable(tenant, last.status().message());
-      return last.status();
+    absl::StatusOr<Position> newest = t->newest.Get();
+    if (!newest.ok()) {
+      if (absl::IsUnavailable(newest.status())) {
+        return Unavailable(tenant, newest.status().message());
+      }
+      return newest.status();
     }
-    absl::StatusOr<Position> p = ParsePosition(*last);
-    if (!p.ok()) return p.status();
-    target = *p;
+    target = *newest;
   }
   struct Ready {
     Tenant* t;

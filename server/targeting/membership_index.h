@@ -20,10 +20,13 @@
 // written by any segmentd process on the same Redis arrive the same way.
 //
 // Reads are consistent with acknowledged writes and fail closed: Read() first
-// asks the store for its newest change position (one small command) and waits
-// (bounded) until the index has applied it, so a query sees every change
-// committed before it began. While a tenant is loading, its tail is failing
-// or Redis is unreachable, Read() returns UNAVAILABLE, never a guess.
+// learns the store's newest change position and waits (bounded) until the
+// index has applied it, so a query sees every change committed before it
+// began. Concurrent queries share that one small read (CoalescedRead: each
+// is answered by a read that began after it asked), so under load the hot
+// path costs a fraction of a round trip per query. While a tenant is loading,
+// its tail is failing or Redis is unreachable, Read() returns UNAVAILABLE,
+// never a guess.
 //
 // Every store command is small: SSCAN/HMGET pages of `scan_count`, XREAD of
 // `change_batch` entries; nothing reads a whole set at once.

@@ -101,6 +101,14 @@ absl::StatusOr<v1::VoucherTarget> VoucherStore::Get(absl::string_view tenant,
                                                     absl::string_view voucher_id) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateVoucherId(voucher_id, "voucher_id"); !s.ok()) return s;
+  absl::StatusOr<std::string> version = CurrentVersion(tenant);
+  if (!version.ok()) return version.status();
+  {
+    absl::MutexLock lock(&mu_);
+    const Cached& cached = CacheAt(tenant, *version);
+    auto it = cached.by_id.find(voucher_id);
+    if (it != cached.by_id.end()) return *it->second;
+  }
   absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
       client_->Command({"HGET", HashKey(tenant), std::string(voucher_id)}));
   if (!reply.ok()) return reply.status();
@@ -109,7 +117,40 @@ absl::StatusOr<v1::VoucherTarget> VoucherStore::Get(absl::string_view tenant,
                                             voucher_id, "\""));
   }
   if (!reply->is_string()) return Unexpected(*reply, "HGET");
-  return ParseTarget(reply->str(), voucher_id);
+  absl::StatusOr<v1::VoucherTarget> target = ParseTarget(reply->str(), voucher_id);
+  if (!target.ok()) return target.status();
+  // Cached under `version` even if a Put landed between the two reads: only
+  // callers whose own version read overlapped that Put can be served it.
+  absl::MutexLock lock(&mu_);
+  CacheAt(tenant, *version).by_id[voucher_id] = std::make_shared<const v1::VoucherTarget>(*target);
+  return target;
+}
+
+absl::StatusOr<std::string> VoucherStore::CurrentVersion(absl::string_view tenant) {
+  CoalescedRead<std::string>* read;
+  {
+    absl::MutexLock lock(&mu_);
+    std::unique_ptr<CoalescedRead<std::string>>& slot = versions_[tenant];
+    if (slot == nullptr) {
+      slot = std::make_unique<CoalescedRead<std::string>>(
+          [this, key = VersionKey(tenant)]() -> absl::StatusOr<std::string> {
+            absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command({"GET", key}));
+            if (!reply.ok()) return reply.status();
+            if (reply->is_nil()) return std::string("0");
+            if (!reply->is_string()) return Unexpected(*reply, "GET");
+            return reply->str();
+          });
+    }
+    read = slot.get();
+  }
+  return read->Get();
+}
+
+VoucherStore::Cached& VoucherStore::CacheAt(absl::string_view tenant,
+                                            const std::string& version) {
+  Cached& cached = cache_[tenant];
+  if (cached.version != version) cached = Cached{version, nullptr, {}};
+  return cached;
 }
 
 absl::Status VoucherStore::Delete(absl::string_view tenant, absl::string_view voucher_id) {
@@ -184,14 +225,12 @@ absl::StatusOr<VoucherPage> VoucherStore::List(absl::string_view tenant, int pag
 absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> VoucherStore::All(
     absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> version =
-      ErrorReplyAsStatus(client_->Command({"GET", VersionKey(tenant)}));
-  if (!version.ok()) return version.status();
-  const std::string v = version->is_nil() ? "0" : version->str();
+  absl::StatusOr<std::string> v = CurrentVersion(tenant);
+  if (!v.ok()) return v.status();
   {
     absl::MutexLock lock(&mu_);
-    auto it = cache_.find(tenant);
-    if (it != cache_.end() && it->second.version == v) return it->second.targets;
+    const Cached& cached = CacheAt(tenant, *v);
+    if (cached.targets != nullptr) return cached.targets;
   }
   // Read the version again after the ids: if it moved meanwhile, the result is
   // still served (it is at least as new as `v`) but not cached under `v`.
@@ -206,12 +245,11 @@ absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> VoucherSto
     if (static_cast<int>(ids->size()) < options_.read_page) break;
     after = ids->back();
   }
-  absl::StatusOr<RedisReply> again =
-      ErrorReplyAsStatus(client_->Command({"GET", VersionKey(tenant)}));
+  absl::StatusOr<std::string> again = CurrentVersion(tenant);
   if (!again.ok()) return again.status();
-  if ((again->is_nil() ? "0" : again->str()) == v) {
+  if (*again == *v) {
     absl::MutexLock lock(&mu_);
-    cache_[tenant] = Cached{v, all};
+    CacheAt(tenant, *v).targets = all;
   }
   return std::shared_ptr<const std::vector<v1::VoucherTarget>>(std::move(all));
 }

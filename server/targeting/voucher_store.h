@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "segmentd/v1/targeting.pb.h"
+#include "server/coalesced_read.h"
 #include "store/redis/redis_client.h"
 
 namespace segmentd::targeting {
@@ -60,7 +61,11 @@ class VoucherStore {
 
   // Stores `target` under target.voucher_id(), replacing any previous one.
   absl::Status Put(absl::string_view tenant, const v1::VoucherTarget& target);
-  // Returns the target of `voucher_id`, or NOT_FOUND.
+  // Returns the target of `voucher_id`, or NOT_FOUND. As fresh as a direct
+  // read (every Put/Delete acknowledged before the call is seen), but served
+  // from a per-tenant cache while the tenant's version is unchanged, so the
+  // checkout hot path costs a shared version read (CoalescedRead), not a
+  // round trip of its own.
   absl::StatusOr<v1::VoucherTarget> Get(absl::string_view tenant, absl::string_view voucher_id);
   // Removes `voucher_id`; NOT_FOUND when it was not registered.
   absl::Status Delete(absl::string_view tenant, absl::string_view voucher_id);
@@ -70,15 +75,27 @@ class VoucherStore {
   absl::StatusOr<VoucherPage> List(absl::string_view tenant, int page_size,
                                    absl::string_view page_token);
   // Returns every target of the tenant, in voucher-id order. Cached per
-  // tenant: one GET of the version when nothing changed since the last call.
+  // tenant: one (shared) GET of the version when nothing changed since the
+  // last call.
   absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> All(
       absl::string_view tenant);
 
  private:
+  // What is known of one tenant at one version.
   struct Cached {
     std::string version;
+    // Every target, once All() has read them at `version` (else nullptr).
     std::shared_ptr<const std::vector<v1::VoucherTarget>> targets;
+    // Targets Get() has read at `version`.
+    absl::flat_hash_map<std::string, std::shared_ptr<const v1::VoucherTarget>> by_id;
   };
+
+  // Returns the tenant's version, from a read that began after the call.
+  absl::StatusOr<std::string> CurrentVersion(absl::string_view tenant);
+  // Returns the tenant's cache entry for `version` (emptied when the version
+  // moved on).
+  Cached& CacheAt(absl::string_view tenant, const std::string& version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Reads the targets of `ids` (missing ones skipped).
   absl::StatusOr<std::vector<v1::VoucherTarget>> ReadTargets(absl::string_view tenant,
@@ -91,6 +108,8 @@ class VoucherStore {
   const Options options_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Cached> cache_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<CoalescedRead<std::string>>> versions_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace segmentd::targeting

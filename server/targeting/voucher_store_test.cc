@@ -64,6 +64,33 @@ TEST_F(VoucherStoreTest, PutGetDelete) {
   EXPECT_EQ(store_->Get("Bad Tenant", "x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// How many times Redis has run `command` (INFO commandstats).
+int64_t Calls(store::redis::RedisClient& client, const std::string& command) {
+  absl::StatusOr<store::redis::RedisReply> info = client.Command({"INFO", "commandstats"});
+  if (!info.ok() || !info->is_string()) return -1;
+  const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
+  const size_t at = info->str().find(prefix);
+  if (at == std::string::npos) return 0;
+  return std::stoll(info->str().substr(at + prefix.size()));
+}
+
+TEST_F(VoucherStoreTest, GetIsCachedPerVersionAndSeesOtherWriters) {
+  ASSERT_TRUE(store_->Put("acme", Target("v1", "VIP")).ok());
+  ASSERT_EQ(store_->Get("acme", "v1")->expression().segment(), "VIP");
+  const int64_t hgets = Calls(*client_, "hget");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(store_->Get("acme", "v1")->expression().segment(), "VIP");
+  }
+  EXPECT_EQ(Calls(*client_, "hget"), hgets);  // Unchanged version: from the cache.
+
+  // Another segmentd (its own store and cache) replaces, then deletes it.
+  VoucherStore other(client_.get(), {});
+  ASSERT_TRUE(other.Put("acme", Target("v1", "LAPSED")).ok());
+  EXPECT_EQ(store_->Get("acme", "v1")->expression().segment(), "LAPSED");
+  ASSERT_TRUE(other.Delete("acme", "v1").ok());
+  EXPECT_EQ(store_->Get("acme", "v1").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(VoucherStoreTest, ListPagesEveryTargetOnceInOrder) {
   for (int i = 0; i < 23; ++i) {
     ASSERT_TRUE(store_->Put("acme", Target(absl::StrCat("v", 100 + i), "VIP")).ok());
