@@ -34,6 +34,10 @@
 #   BENCH_HOT_RATE [500]      insights: hot-path calls/s (half CheckEligibility,
 #                             half PlaceOrder)
 #   BENCH_OUT [unset]         file to append the JSON result lines to
+#   BENCH_PERF [unset]        directory: record segmentd with `perf record`
+#                             (cpu-clock) during each mode and write the flat
+#                             profile to <dir>/perf-<mode>.txt (needs
+#                             Debian's linux-perf)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -119,10 +123,23 @@ run_mode() {
   # One snapshot of the whole machine 3 s into the run (others share it).
   (sleep 3; top -b -n1 -w 120 | head -14 >"$DIR/$name.top") &
   local top_pid=$!
+  local perf_pid=""
+  if [ -n "${BENCH_PERF:-}" ]; then
+    mkdir -p "$BENCH_PERF"
+    perf record -q -e cpu-clock -F 499 -p "$segmentd_pid" -o "$DIR/$name.perf" 2>/dev/null &
+    perf_pid=$!
+  fi
   time "$LOAD" --target="$TARGET" --key_file="$DIR/bench.key" --customers="$CUSTOMERS" "$@" \
     | tee "$out" || rc=$?
   [ "$rc" -eq 0 ] || echo "bench: $name FAILED (exit $rc)"
   wait "$top_pid" || true
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" || true
+    perf report -i "$DIR/$name.perf" --no-children --stdio --sort symbol 2>/dev/null \
+      | grep -v '^#' | grep -v '^$' | head -80 >"$BENCH_PERF/perf-$name.txt" || true
+    echo "bench: $name: segmentd profile in $BENCH_PERF/perf-$name.txt"
+  fi
   sed 's/^/bench: top: /' "$DIR/$name.top" 2>/dev/null | sed -n '1p;3p;7,14p' || true
   r1=$(ticks "$redis_pid"); s1=$(ticks "$segmentd_pid"); t1=$(date +%s.%N)
   rw1=$(waits "$redis_pid")

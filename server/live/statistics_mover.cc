@@ -85,19 +85,26 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> current = contexts_->Reload(tenant);
   if (!current.ok()) return current.status();
   const TenantSnapshot& now = **current;
-  std::vector<engine::PopulationStats> compared;
   absl::flat_hash_set<std::string> ids;
-  const std::vector<std::shared_ptr<const TenantSnapshot>> issued = contexts_->Issued(tenant);
-  for (const std::shared_ptr<const TenantSnapshot>& used : issued) {
-    // A write under another config is refused by the store (config version
-    // guard), and a config change re-classifies everyone itself.
-    if (used->config_version != now.config_version || used->stats == now.stats) continue;
-    if (std::find(compared.begin(), compared.end(), used->stats) != compared.end()) continue;
-    compared.push_back(used->stats);
-    absl::StatusOr<std::vector<std::string>> affected =
-        Affected(tenant, now.config, used->stats, now.stats);
-    if (!affected.ok()) return affected.status();
-    ids.insert(affected->begin(), affected->end());
+  size_t issued_count = 0;
+  {
+    // Scoped: RetireUnused() below keeps any snapshot someone still holds,
+    // and these copies would count as holders (every snapshot ever issued
+    // would be compared again on every pass).
+    std::vector<engine::PopulationStats> compared;
+    const std::vector<std::shared_ptr<const TenantSnapshot>> issued = contexts_->Issued(tenant);
+    issued_count = issued.size();
+    for (const std::shared_ptr<const TenantSnapshot>& used : issued) {
+      // A write under another config is refused by the store (config version
+      // guard), and a config change re-classifies everyone itself.
+      if (used->config_version != now.config_version || used->stats == now.stats) continue;
+      if (std::find(compared.begin(), compared.end(), used->stats) != compared.end()) continue;
+      compared.push_back(used->stats);
+      absl::StatusOr<std::vector<std::string>> affected =
+          Affected(tenant, now.config, used->stats, now.stats);
+      if (!affected.ok()) return affected.status();
+      ids.insert(affected->begin(), affected->end());
+    }
   }
   int64_t moved = 0;
   if (!ids.empty()) {
@@ -108,7 +115,7 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   }
   // Only the snapshots compared here may go: one issued during this pass is
   // compared on the next.
-  contexts_->RetireUnused(tenant, issued.size());
+  contexts_->RetireUnused(tenant, issued_count);
   return moved;
 }
 

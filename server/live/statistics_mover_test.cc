@@ -115,6 +115,19 @@ TEST_F(StatisticsMoverTest, StoreAovMoveMovesBigSpenders) {
   EXPECT_TRUE(In("whale1", "BIG_SPENDER"));
 }
 
+// Once a pass has compared the snapshots writes used, they are forgotten: a
+// later pass with unchanged statistics compares (and re-reads) nothing.
+TEST_F(StatisticsMoverTest, ComparedSnapshotsAreRetired) {
+  Orders("a", 3, 100);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  Orders("b", 5, 300);  // Moves the cut-offs and the store AOV.
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  // Only the snapshot the pass published remains (the current one).
+  EXPECT_EQ(contexts_->Issued("acme").size(), 1u);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_EQ(contexts_->Issued("acme").size(), 1u);
+}
+
 TEST_F(StatisticsMoverTest, NothingMovesWhenStatisticsStandStill) {
   Orders("a", 3, 100);
   ASSERT_TRUE(mover_->RunOnce().ok());

@@ -135,8 +135,20 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Get(
   {
     absl::MutexLock lock(&mu_);
     auto it = snapshots_.find(tenant);
-    if (it != snapshots_.end() && options_.now() - it->second->loaded_at < options_.max_age) {
-      return it->second;
+    if (it != snapshots_.end()) {
+      const absl::Duration age = options_.now() - it->second->loaded_at;
+      if (age < options_.max_age) return it->second;
+      if (reloading_.contains(tenant)) {
+        if (age < 2 * options_.max_age) return it->second;
+        // The reload is taking long: load for ourselves below.
+      } else {
+        reloading_.insert(tenant);
+        mu_.Unlock();
+        absl::StatusOr<std::shared_ptr<const TenantSnapshot>> loaded = Load(tenant);
+        mu_.Lock();
+        reloading_.erase(tenant);
+        return loaded;
+      }
     }
   }
   return Load(tenant);

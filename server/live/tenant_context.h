@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -34,7 +35,13 @@ struct TenantSnapshot {
 
 // Caches one TenantSnapshot per tenant, reloading it from the store when it is
 // older than `max_age` (another segmentd may have changed config or the
-// population) or when invalidated. Thread-safe.
+// population) or when invalidated. A stale snapshot is reloaded by one caller
+// while the others keep using it (for at most another `max_age`): a reload is
+// several store round trips, and every request of a busy tenant paying them
+// at once each second was a latency tail. Using a snapshot a little longer is
+// safe: writes carry its config version and are refused and retried with a
+// fresh one when the config moved; statistics moves are repaired by the
+// StatisticsMover. Thread-safe.
 class TenantContexts {
  public:
   struct Options {
@@ -83,6 +90,8 @@ class TenantContexts {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<std::shared_ptr<const TenantSnapshot>>> issued_
       ABSL_GUARDED_BY(mu_);
+  // Tenants whose stale snapshot one caller of Get() is reloading.
+  absl::flat_hash_set<std::string> reloading_ ABSL_GUARDED_BY(mu_);
 };
 
 // Returns the stored config of `tenant` (defaults when none) and its version.
