@@ -21,7 +21,7 @@ CallAuthorizer::CallAuthorizer(Authenticator* authenticator, absl::string_view s
   }
 }
 
-absl::StatusOr<Caller> CallAuthorizer::Authorize(const grpc::ServerContext& context,
+absl::StatusOr<Caller> CallAuthorizer::Authorize(const grpc::ServerContextBase& context,
                                                  absl::string_view method) const {
   auto scope = scopes_.find(std::string(method));
   if (scope == scopes_.end() || scope->second == v1::SCOPE_UNSPECIFIED) {

@@ -27,7 +27,7 @@ class CallAuthorizer {
 
   // Returns the caller of `method` (a method name of the service, e.g.
   // "CreateApiKey"), from the call's `authorization` metadata.
-  absl::StatusOr<Caller> Authorize(const grpc::ServerContext& context,
+  absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
                                    absl::string_view method) const;
 
  private:

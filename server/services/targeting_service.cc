@@ -57,7 +57,8 @@ TargetingServiceImpl::TargetingServiceImpl(Authenticator* authenticator,
     : vouchers_(vouchers),
       index_(index),
       authorizer_(authenticator, v1::TargetingService::service_full_name()),
-      now_(std::move(now)) {}
+      now_(std::move(now)),
+      gate_(index, vouchers) {}
 
 grpc::Status TargetingServiceImpl::PutVoucherTarget(grpc::ServerContext* context,
                                                     const v1::PutVoucherTargetRequest* request,
@@ -177,30 +178,51 @@ grpc::Status TargetingServiceImpl::StreamTargets(
   return grpc::Status::OK;
 }
 
-grpc::Status TargetingServiceImpl::CheckEligibility(grpc::ServerContext* context,
-                                                    const v1::CheckEligibilityRequest* request,
-                                                    v1::CheckEligibilityResponse* response) {
+grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
+    grpc::CallbackServerContext* context, const v1::CheckEligibilityRequest* request,
+    v1::CheckEligibilityResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "CheckEligibility");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  const std::string& tenant = caller->tenant_id;
-  if (absl::Status s = ValidateCustomerId(request->customer_id(), "customer_id"); !s.ok()) {
-    return ToGrpcStatus(s);
+  absl::Status valid = caller.status();
+  if (valid.ok()) valid = ValidateCustomerId(request->customer_id(), "customer_id");
+  if (!valid.ok()) {
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
   }
-  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
-  if (!target.ok()) return ToGrpcStatus(target.status());
-  const std::vector<std::string> mentioned = targeting::MentionedSegments(target->expression);
-  const absl::Time at = now_();
-  v1::Eligibility* out = response->mutable_eligibility();
-  bool eligible = false;
-  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
-    eligible = Check(view, *target, mentioned, request->customer_id(), out);
+  // `request` and `response` live until Finish; the continuation runs once.
+  gate_.WhenFresh(caller->tenant_id, [this, reactor, request, response,
+                                      tenant = caller->tenant_id](
+                                         absl::StatusOr<targeting::FreshnessGate::Fresh> fresh) {
+    if (!fresh.ok()) {
+      reactor->Finish(ToGrpcStatus(fresh.status()));
+      return;
+    }
+    absl::StatusOr<Target> target =
+        Resolve(*vouchers_, tenant, request->target(), "target", &fresh->voucher_version);
+    if (!target.ok()) {
+      reactor->Finish(ToGrpcStatus(target.status()));
+      return;
+    }
+    const std::vector<std::string> mentioned = targeting::MentionedSegments(target->expression);
+    const absl::Time at = now_();
+    v1::Eligibility* out = response->mutable_eligibility();
+    bool eligible = false;
+    // Not a fresh read: the gate has made the index at least that fresh.
+    absl::Status s = index_->Read(tenant, /*fresh=*/false, [&](const MembershipIndex::View& view) {
+      eligible = Check(view, *target, mentioned, request->customer_id(), out);
+    });
+    if (!s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return;
+    }
+    if (eligible && !target->arms.empty()) {
+      out->set_arm(
+          ArmAssigner(tenant, target->voucher_id, target->arms).Arm(request->customer_id()));
+    }
+    *out->mutable_evaluated_at() = ToProtoTime(at);
+    reactor->Finish(grpc::Status::OK);
   });
-  if (!s.ok()) return ToGrpcStatus(s);
-  if (eligible && !target->arms.empty()) {
-    out->set_arm(ArmAssigner(tenant, target->voucher_id, target->arms).Arm(request->customer_id()));
-  }
-  *out->mutable_evaluated_at() = ToProtoTime(at);
-  return grpc::Status::OK;
+  return reactor;
 }
 
 grpc::Status TargetingServiceImpl::CheckEligibilityBatch(

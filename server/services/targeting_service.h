@@ -5,6 +5,7 @@
 
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
+#include "server/targeting/freshness_gate.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/voucher_store.h"
 
@@ -17,8 +18,12 @@ inline constexpr int kMaxEligibilityIds = 1000;
 // with optional A/B arms) registered in Redis, resolved over the in-process
 // MembershipIndex. Every answer reflects every membership change committed
 // before the call began (the index's fresh read), and fails closed
-// (UNAVAILABLE) when membership cannot be known. Thread-safe.
-class TargetingServiceImpl final : public v1::TargetingService::Service {
+// (UNAVAILABLE) when membership cannot be known. CheckEligibility, the
+// checkout hot path, is a callback method: while it waits for that freshness
+// (FreshnessGate) it holds no thread. Thread-safe.
+class TargetingServiceImpl final
+    : public v1::TargetingService::WithCallbackMethod_CheckEligibility<
+          v1::TargetingService::Service> {
  public:
   // The pointers must outlive the service.
   TargetingServiceImpl(Authenticator* authenticator, targeting::VoucherStore* vouchers,
@@ -41,9 +46,9 @@ class TargetingServiceImpl final : public v1::TargetingService::Service {
   grpc::Status StreamTargets(grpc::ServerContext* context,
                              const v1::StreamTargetsRequest* request,
                              grpc::ServerWriter<v1::StreamTargetsResponse>* writer) override;
-  grpc::Status CheckEligibility(grpc::ServerContext* context,
-                                const v1::CheckEligibilityRequest* request,
-                                v1::CheckEligibilityResponse* response) override;
+  grpc::ServerUnaryReactor* CheckEligibility(grpc::CallbackServerContext* context,
+                                             const v1::CheckEligibilityRequest* request,
+                                             v1::CheckEligibilityResponse* response) override;
   grpc::Status CheckEligibilityBatch(grpc::ServerContext* context,
                                      const v1::CheckEligibilityBatchRequest* request,
                                      v1::CheckEligibilityBatchResponse* response) override;
@@ -56,6 +61,8 @@ class TargetingServiceImpl final : public v1::TargetingService::Service {
   targeting::MembershipIndex* const index_;
   const CallAuthorizer authorizer_;
   const std::function<absl::Time()> now_;
+  // Last: its destructor answers calls still waiting, using the members above.
+  targeting::FreshnessGate gate_;
 };
 
 }  // namespace segmentd

@@ -11,8 +11,7 @@
 namespace segmentd::targeting {
 namespace {
 
-// A change-stream position "ms-seq" as a comparable pair.
-using Position = std::pair<uint64_t, uint64_t>;
+using Position = MembershipIndex::Position;
 
 absl::StatusOr<Position> ParsePosition(absl::string_view text) {
   const size_t dash = text.find('-');
@@ -22,6 +21,13 @@ absl::StatusOr<Position> ParsePosition(absl::string_view text) {
     return absl::InternalError(absl::StrCat("not a change-stream position: \"", text, "\""));
   }
   return p;
+}
+
+// Returns the store's newest change position of `tenant`.
+absl::StatusOr<Position> ReadNewest(store::CustomerStore& store, const std::string& tenant) {
+  absl::StatusOr<std::string> last = store.LastChangePosition(tenant);
+  if (!last.ok()) return last.status();
+  return ParsePosition(*last);
 }
 
 // Returns UNAVAILABLE saying why the tenant's membership cannot be known.
@@ -61,11 +67,7 @@ struct MembershipIndex::View::Data {
 struct MembershipIndex::Tenant {
   Tenant(std::string tenant_id, store::CustomerStore* store)
       : id(std::move(tenant_id)),
-        newest([this, store]() -> absl::StatusOr<Position> {
-          absl::StatusOr<std::string> last = store->LastChangePosition(id);
-          if (!last.ok()) return last.status();
-          return ParsePosition(*last);
-        }) {}
+        newest([this, store] { return ReadNewest(*store, id); }) {}
 
   const std::string id;
   // The newest change position in the store, one read shared by concurrent
@@ -349,27 +351,16 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   return absl::OkStatus();
 }
 
-absl::Status MembershipIndex::Read(absl::string_view tenant, bool fresh,
-                                   const std::function<void(const View&)>& fn) {
+absl::StatusOr<MembershipIndex::Tenant*> MembershipIndex::AwaitApplied(
+    absl::string_view tenant, std::optional<Position> target) {
   Tenant* t = GetOrStart(tenant);
-  Position target = {0, 0};
-  if (fresh) {
-    absl::StatusOr<Position> newest = t->newest.Get();
-    if (!newest.ok()) {
-      if (absl::IsUnavailable(newest.status())) {
-        return Unavailable(tenant, newest.status().message());
-      }
-      return newest.status();
-    }
-    target = *newest;
-  }
   struct Ready {
     Tenant* t;
     Position target;
     bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return t->loaded && t->healthy && t->applied_position >= target;
     }
-  } ready{t, target};
+  } ready{t, target.value_or(Position{0, 0})};
   absl::Duration wait;
   {
     absl::ReaderMutexLock lock(&t->mu);
@@ -380,8 +371,40 @@ absl::Status MembershipIndex::Read(absl::string_view tenant, bool fresh,
     t->mu.ReaderUnlock();
     return Unavailable(tenant, problem);
   }
-  fn(View(t->data));
-  t->mu.ReaderUnlock();
+  return t;  // Reader-locked.
+}
+
+absl::StatusOr<MembershipIndex::Position> MembershipIndex::NewestPosition(
+    absl::string_view tenant, absl::StatusOr<Position> newest) {
+  if (newest.ok()) return newest;
+  if (absl::IsUnavailable(newest.status())) {
+    return Unavailable(tenant, newest.status().message());
+  }
+  return newest.status();
+}
+
+absl::Status MembershipIndex::Read(absl::string_view tenant, bool fresh,
+                                   const std::function<void(const View&)>& fn) {
+  std::optional<Position> target;
+  if (fresh) {
+    absl::StatusOr<Position> newest = NewestPosition(tenant, GetOrStart(tenant)->newest.Get());
+    if (!newest.ok()) return newest.status();
+    target = *newest;
+  }
+  absl::StatusOr<Tenant*> t = AwaitApplied(tenant, target);
+  if (!t.ok()) return t.status();
+  fn(View((*t)->data));
+  (*t)->mu.ReaderUnlock();
+  return absl::OkStatus();
+}
+
+absl::Status MembershipIndex::AwaitFresh(absl::string_view tenant) {
+  absl::StatusOr<Position> newest =
+      NewestPosition(tenant, ReadNewest(*store_, std::string(tenant)));
+  if (!newest.ok()) return newest.status();
+  absl::StatusOr<Tenant*> t = AwaitApplied(tenant, *newest);
+  if (!t.ok()) return t.status();
+  (*t)->mu.ReaderUnlock();
   return absl::OkStatus();
 }
 

@@ -145,8 +145,26 @@ class MembershipIndex {
   absl::Status Read(absl::string_view tenant, bool fresh,
                     const std::function<void(const View&)>& fn);
 
+  // Waits until the index has applied every change committed before the
+  // call, reading the newest position itself (not shared with concurrent
+  // callers: for a caller that batches waiters, e.g. FreshnessGate). A later
+  // Read(tenant, /*fresh=*/false, ...) then sees at least that much.
+  // UNAVAILABLE as Read().
+  absl::Status AwaitFresh(absl::string_view tenant);
+
+  // A change-stream position "ms-seq" as a comparable pair.
+  using Position = std::pair<uint64_t, uint64_t>;
+
  private:
   struct Tenant;
+
+  // Waits (bounded) until `tenant`'s index is loaded, healthy and has applied
+  // `target` (if any); returns it reader-locked (the caller unlocks), or
+  // UNAVAILABLE.
+  absl::StatusOr<Tenant*> AwaitApplied(absl::string_view tenant, std::optional<Position> target);
+  // Maps a failed newest-position read to the index's UNAVAILABLE message.
+  static absl::StatusOr<Position> NewestPosition(absl::string_view tenant,
+                                                 absl::StatusOr<Position> newest);
 
   Tenant* GetOrStart(absl::string_view tenant) ABSL_LOCKS_EXCLUDED(mu_);
   // The tenant's thread: load, then tail until stopped.

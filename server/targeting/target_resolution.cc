@@ -8,7 +8,8 @@
 namespace segmentd::targeting {
 
 absl::StatusOr<Target> Resolve(VoucherStore& vouchers, absl::string_view tenant,
-                               const v1::TargetRef& ref, absl::string_view field) {
+                               const v1::TargetRef& ref, absl::string_view field,
+                               const std::string* voucher_version) {
   Target target;
   switch (ref.ref_case()) {
     case v1::TargetRef::kVoucherId: {
@@ -16,7 +17,9 @@ absl::StatusOr<Target> Resolve(VoucherStore& vouchers, absl::string_view tenant,
       if (absl::Status s = ValidateVoucherId(ref.voucher_id(), id_field); !s.ok()) {
         return s;
       }
-      absl::StatusOr<v1::VoucherTarget> stored = vouchers.Get(tenant, ref.voucher_id());
+      absl::StatusOr<v1::VoucherTarget> stored =
+          voucher_version != nullptr ? vouchers.GetAt(tenant, ref.voucher_id(), *voucher_version)
+                                     : vouchers.Get(tenant, ref.voucher_id());
       if (!stored.ok()) {
         if (absl::IsNotFound(stored.status())) {
           return absl::NotFoundError(absl::StrCat(id_field, ": no target registered under \"",

@@ -31,9 +31,11 @@ struct Target {
 };
 
 // Resolves a TargetRef named `field`: validates an inline expression or loads
-// a registered voucher (NOT_FOUND when unknown).
+// a registered voucher (NOT_FOUND when unknown), as of `voucher_version` when
+// given (VoucherStore::GetAt), else as of now (VoucherStore::Get).
 absl::StatusOr<Target> Resolve(VoucherStore& vouchers, absl::string_view tenant,
-                               const v1::TargetRef& ref, absl::string_view field);
+                               const v1::TargetRef& ref, absl::string_view field,
+                               const std::string* voucher_version = nullptr);
 
 // Calls `fn(ordinals, ids)` for the customers of `members` after ordinal
 // `after`, in ordinal order, `batch` at a time, each batch read from a short

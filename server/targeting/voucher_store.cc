@@ -103,9 +103,17 @@ absl::StatusOr<v1::VoucherTarget> VoucherStore::Get(absl::string_view tenant,
   if (absl::Status s = ValidateVoucherId(voucher_id, "voucher_id"); !s.ok()) return s;
   absl::StatusOr<std::string> version = CurrentVersion(tenant);
   if (!version.ok()) return version.status();
+  return GetAt(tenant, voucher_id, *version);
+}
+
+absl::StatusOr<v1::VoucherTarget> VoucherStore::GetAt(absl::string_view tenant,
+                                                      absl::string_view voucher_id,
+                                                      const std::string& version) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateVoucherId(voucher_id, "voucher_id"); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu_);
-    const Cached& cached = CacheAt(tenant, *version);
+    const Cached& cached = CacheAt(tenant, version);
     auto it = cached.by_id.find(voucher_id);
     if (it != cached.by_id.end()) return *it->second;
   }
@@ -122,7 +130,7 @@ absl::StatusOr<v1::VoucherTarget> VoucherStore::Get(absl::string_view tenant,
   // Cached under `version` even if a Put landed between the two reads: only
   // callers whose own version read overlapped that Put can be served it.
   absl::MutexLock lock(&mu_);
-  CacheAt(tenant, *version).by_id[voucher_id] = std::make_shared<const v1::VoucherTarget>(*target);
+  CacheAt(tenant, version).by_id[voucher_id] = std::make_shared<const v1::VoucherTarget>(*target);
   return target;
 }
 
@@ -133,17 +141,21 @@ absl::StatusOr<std::string> VoucherStore::CurrentVersion(absl::string_view tenan
     std::unique_ptr<CoalescedRead<std::string>>& slot = versions_[tenant];
     if (slot == nullptr) {
       slot = std::make_unique<CoalescedRead<std::string>>(
-          [this, key = VersionKey(tenant)]() -> absl::StatusOr<std::string> {
-            absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command({"GET", key}));
-            if (!reply.ok()) return reply.status();
-            if (reply->is_nil()) return std::string("0");
-            if (!reply->is_string()) return Unexpected(*reply, "GET");
-            return reply->str();
-          });
+          [this, t = std::string(tenant)] { return ReadVersion(t); });
     }
     read = slot.get();
   }
   return read->Get();
+}
+
+absl::StatusOr<std::string> VoucherStore::ReadVersion(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"GET", VersionKey(tenant)}));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return std::string("0");
+  if (!reply->is_string()) return Unexpected(*reply, "GET");
+  return reply->str();
 }
 
 VoucherStore::Cached& VoucherStore::CacheAt(absl::string_view tenant,

@@ -67,6 +67,12 @@ class VoucherStore {
   // checkout hot path costs a shared version read (CoalescedRead), not a
   // round trip of its own.
   absl::StatusOr<v1::VoucherTarget> Get(absl::string_view tenant, absl::string_view voucher_id);
+  // Get() as of a version the caller read with ReadVersion() after its call
+  // began (for callers that batch that read, e.g. FreshnessGate).
+  absl::StatusOr<v1::VoucherTarget> GetAt(absl::string_view tenant, absl::string_view voucher_id,
+                                          const std::string& version);
+  // Reads the tenant's version (bumped by every Put and Delete) now.
+  absl::StatusOr<std::string> ReadVersion(absl::string_view tenant);
   // Removes `voucher_id`; NOT_FOUND when it was not registered.
   absl::Status Delete(absl::string_view tenant, absl::string_view voucher_id);
   // Returns up to `page_size` targets in voucher-id order after `page_token`

@@ -1,0 +1,73 @@
+#include "server/targeting/freshness_gate.h"
+
+#include <utility>
+
+namespace segmentd::targeting {
+
+FreshnessGate::FreshnessGate(MembershipIndex* index, VoucherStore* vouchers)
+    : index_(index), vouchers_(vouchers) {}
+
+FreshnessGate::~FreshnessGate() {
+  std::vector<std::thread*> workers;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    for (auto& [id, t] : tenants_) workers.push_back(&t.worker);
+  }
+  for (std::thread* w : workers) w->join();
+}
+
+void FreshnessGate::WhenFresh(absl::string_view tenant, Continuation done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      auto [it, inserted] = tenants_.try_emplace(tenant);
+      Tenant& t = it->second;
+      t.queue.push_back(std::move(done));
+      if (inserted) {
+        t.worker = std::thread([this, id = std::string(tenant), p = &t] { Run(id, p); });
+      }
+      return;
+    }
+  }
+  done(absl::UnavailableError("segmentd is shutting down"));
+}
+
+absl::StatusOr<FreshnessGate::Fresh> FreshnessGate::Refresh(const std::string& tenant) {
+  Fresh fresh;
+  absl::StatusOr<std::string> version = vouchers_->ReadVersion(tenant);
+  if (!version.ok()) return version.status();
+  fresh.voucher_version = *std::move(version);
+  if (absl::Status s = index_->AwaitFresh(tenant); !s.ok()) return s;
+  return fresh;
+}
+
+void FreshnessGate::Run(const std::string& tenant, Tenant* t) {
+  while (true) {
+    std::vector<Continuation> round;
+    bool stopping = false;
+    {
+      absl::MutexLock lock(&mu_);
+      struct Wake {
+        Tenant* t;
+        const bool* stopping;
+        bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return *stopping || !t->queue.empty();
+        }
+      } wake{t, &stopping_};
+      mu_.Await(absl::Condition(&wake));
+      round.swap(t->queue);
+      stopping = stopping_;
+    }
+    if (stopping) {
+      for (Continuation& done : round) done(absl::UnavailableError("segmentd is shutting down"));
+      absl::MutexLock lock(&mu_);
+      if (t->queue.empty()) return;  // WhenFresh queues nothing once stopping.
+      continue;
+    }
+    const absl::StatusOr<Fresh> fresh = Refresh(tenant);
+    for (Continuation& done : round) done(fresh);
+  }
+}
+
+}  // namespace segmentd::targeting

@@ -1,0 +1,184 @@
+#include "server/targeting/freshness_gate.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "store/redis/redis_address.h"
+#include "store/redis/redis_client.h"
+#include "store/redis_customer_store.h"
+#include "testing/redis_server.h"
+
+namespace segmentd::targeting {
+namespace {
+
+class FreshnessGateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    store::redis::RedisClient::Options options;
+    options.address = *store::redis::RedisAddress::Parse(redis_->unix_address());
+    options.max_backoff = absl::Milliseconds(100);
+    for (auto* client : {&client_, &tail_client_}) {
+      auto c = store::redis::RedisClient::Create(options);
+      ASSERT_TRUE(c.ok()) << c.status();
+      *client = *std::move(c);
+    }
+    auto s = store::RedisCustomerStore::Create(client_.get(), {});
+    auto t = store::RedisCustomerStore::Create(tail_client_.get(), {});
+    ASSERT_TRUE(s.ok() && t.ok());
+    store_ = *std::move(s);
+    tail_store_ = *std::move(t);
+    vouchers_ = std::make_unique<VoucherStore>(client_.get(), VoucherStore::Options());
+    MembershipIndex::Options index_options;
+    index_options.catch_up_wait = absl::Milliseconds(300);
+    index_ = std::make_unique<MembershipIndex>(store_.get(), tail_store_.get(), index_options);
+    gate_ = std::make_unique<FreshnessGate>(index_.get(), vouchers_.get());
+  }
+
+  void TearDown() override {
+    gate_.reset();  // Before what it points at.
+    index_.reset();
+  }
+
+  // Writes `segments` as the membership of `id`.
+  void Put(const std::string& id, std::vector<std::string> segments) {
+    absl::StatusOr<std::vector<store::CustomerState>> state = store_->Read("acme", {id});
+    ASSERT_TRUE(state.ok()) << state.status();
+    store::CustomerWrite w;
+    w.customer_id = id;
+    w.expected_version = (*state)[0].version;
+    w.segments = std::move(segments);
+    w.changed_at = absl::Now();
+    absl::StatusOr<std::vector<bool>> done = store_->Write("acme", {w});
+    ASSERT_TRUE(done.ok() && (*done)[0]);
+  }
+
+  // Runs WhenFresh and waits for its continuation's result: whether `id` is
+  // in `segment` and the target of voucher "v" (its segment), as seen then.
+  struct Seen {
+    absl::Status status;
+    bool member = false;
+    std::string voucher_segment;
+  };
+  Seen Check(const std::string& id, const std::string& segment) {
+    Seen seen;
+    absl::Notification done;
+    gate_->WhenFresh("acme", [&](absl::StatusOr<FreshnessGate::Fresh> fresh) {
+      seen.status = fresh.status();
+      if (fresh.ok()) {
+        seen.status = index_->Read("acme", /*fresh=*/false, [&](const MembershipIndex::View& v) {
+          const std::optional<uint32_t> ordinal = v.OrdinalOf(id);
+          seen.member = ordinal.has_value() && v.Contains(segment, *ordinal);
+        });
+        absl::StatusOr<v1::VoucherTarget> t = vouchers_->GetAt("acme", "v", fresh->voucher_version);
+        if (t.ok()) seen.voucher_segment = t->expression().segment();
+      }
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return seen;
+  }
+
+  // How many times Redis has run `command` (INFO commandstats).
+  int64_t Calls(const std::string& command) {
+    absl::StatusOr<store::redis::RedisReply> info = client_->Command({"INFO", "commandstats"});
+    if (!info.ok() || !info->is_string()) return -1;
+    const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
+    const size_t at = info->str().find(prefix);
+    return at == std::string::npos ? 0 : std::stoll(info->str().substr(at + prefix.size()));
+  }
+
+  static v1::VoucherTarget Target(const std::string& segment) {
+    v1::VoucherTarget t;
+    t.set_voucher_id("v");
+    t.mutable_expression()->set_segment(segment);
+    return t;
+  }
+
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<store::redis::RedisClient> client_, tail_client_;
+  std::unique_ptr<store::CustomerStore> store_, tail_store_;
+  std::unique_ptr<VoucherStore> vouchers_;
+  std::unique_ptr<MembershipIndex> index_;
+  std::unique_ptr<FreshnessGate> gate_;
+};
+
+// Whatever was acknowledged before WhenFresh (membership and voucher targets,
+// whoever wrote them) is seen by the continuation, without waiting for the
+// index's tail to come round by itself.
+TEST_F(FreshnessGateTest, ContinuationSeesEveryEarlierWrite) {
+  Put("a", {"VIP"});
+  ASSERT_TRUE(vouchers_->Put("acme", Target("VIP")).ok());
+  Seen first = Check("a", "VIP");
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_TRUE(first.member);
+  EXPECT_EQ(first.voucher_segment, "VIP");
+  VoucherStore other(client_.get(), {});  // Another segmentd's store.
+  for (int i = 0; i < 20; ++i) {
+    const bool vip = i % 2 == 1;
+    Put("a", vip ? std::vector<std::string>{"VIP"} : std::vector<std::string>{"LAPSED"});
+    ASSERT_TRUE(other.Put("acme", Target(vip ? "VIP" : "LAPSED")).ok());
+    Seen seen = Check("a", "VIP");
+    ASSERT_TRUE(seen.status.ok()) << seen.status;
+    EXPECT_EQ(seen.member, vip) << "round " << i;
+    EXPECT_EQ(seen.voucher_segment, vip ? "VIP" : "LAPSED") << "round " << i;
+  }
+}
+
+// Calls queued while a round is running share the next round's reads, and
+// every continuation runs exactly once.
+TEST_F(FreshnessGateTest, QueuedCallsShareOneRound) {
+  Put("a", {"VIP"});
+  ASSERT_TRUE(Check("a", "VIP").status.ok());  // Index loaded.
+  absl::Notification all_queued;
+  std::atomic<int> ran{0}, ok{0};
+  auto count = [&](absl::StatusOr<FreshnessGate::Fresh> fresh) {
+    ok += fresh.ok();
+    ++ran;
+  };
+  const int64_t reads_before = Calls("xrevrange");
+  gate_->WhenFresh("acme", [&](absl::StatusOr<FreshnessGate::Fresh> fresh) {
+    all_queued.WaitForNotification();  // Holds the worker in round 1.
+    count(fresh);
+  });
+  constexpr int kCalls = 200;
+  for (int i = 1; i < kCalls; ++i) gate_->WhenFresh("acme", count);
+  all_queued.Notify();
+  ASSERT_TRUE(Check("a", "VIP").status.ok());  // Queued last: runs after all.
+  EXPECT_EQ(ran.load(), kCalls);
+  EXPECT_EQ(ok.load(), kCalls);
+  // However the worker's wake-ups fell (it may take calls queued before it
+  // first ran into round 1): at most round 1 (the first call), round 2 (the
+  // other 199) and round 3 (Check), never a read per call.
+  const int64_t reads = Calls("xrevrange") - reads_before;
+  EXPECT_GE(reads, 1);
+  EXPECT_LE(reads, 3);
+}
+
+TEST_F(FreshnessGateTest, FailsClosedWhileRedisIsDown) {
+  Put("a", {"VIP"});
+  ASSERT_TRUE(Check("a", "VIP").status.ok());
+  ASSERT_TRUE(redis_->Kill().ok());
+  Seen seen = Check("a", "VIP");
+  EXPECT_EQ(seen.status.code(), absl::StatusCode::kUnavailable) << seen.status;
+  EXPECT_FALSE(seen.member);
+}
+
+TEST_F(FreshnessGateTest, ShutdownRunsEveryQueuedContinuationOnce) {
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 50; ++i) {
+    gate_->WhenFresh(absl::StrCat("t", i % 3), [&](absl::StatusOr<FreshnessGate::Fresh>) { ++ran; });
+  }
+  gate_.reset();
+  EXPECT_EQ(ran.load(), 50);
+}
+
+}  // namespace
+}  // namespace segmentd::targeting
