@@ -55,88 +55,108 @@ IngestServiceImpl::IngestServiceImpl(Authenticator* authenticator, TenantContext
                                      LiveMembership* live)
     : contexts_(contexts),
       live_(live),
-      authorizer_(authenticator, v1::IngestService::service_full_name()) {}
+      authorizer_(authenticator, v1::IngestService::service_full_name()),
+      batcher_(live, ApplyBatcher::Options()) {}
 
 template <typename Event>
-grpc::Status IngestServiceImpl::ApplyOne(const grpc::ServerContext& context,
-                                         absl::string_view method, const Event& event,
-                                         bool has_event, v1::IngestResult* result) {
-  absl::StatusOr<Caller> caller = authorizer_.Authorize(context, method);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  if (!has_event) return ToGrpcStatus(absl::InvalidArgumentError("event: is required"));
-  absl::StatusOr<PreparedEvent> prepared = Prepare(event, "event.");
-  if (!prepared.ok()) return ToGrpcStatus(prepared.status());
-  absl::StatusOr<std::vector<engine::CategoryId>> ids =
-      contexts_->InternCategories(caller->tenant_id, prepared->category_names);
-  if (!ids.ok()) return ToGrpcStatus(ids.status());
-  std::vector<CustomerEvents> batch(1);
-  batch[0].customer_id = prepared->customer_id;
-  batch[0].mutations.push_back(prepared->mutation(*ids));
-  absl::StatusOr<std::vector<CustomerOutcome>> outcome =
-      live_->Apply(caller->tenant_id, std::move(batch));
-  if (!outcome.ok()) return ToGrpcStatus(outcome.status());
-  const CustomerOutcome& customer = (*outcome)[0];
-  // A unary call that is refused fails as a whole, with the engine's reason.
-  if (!customer.events[0].status.ok()) return ToGrpcStatus(customer.events[0].status);
-  result->set_outcome(ToProto(customer.events[0].outcome));
-  MembershipToProto(customer.after.membership, *customer.after.category_names,
-                    result->mutable_membership());
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContext* context,
+                                                      absl::string_view method, const Event& event,
+                                                      bool has_event, v1::IngestResult* result) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, method);
+  absl::Status s = caller.status();
+  if (s.ok() && !has_event) s = absl::InvalidArgumentError("event: is required");
+  absl::StatusOr<PreparedEvent> prepared = absl::UnknownError("not prepared");
+  if (s.ok()) {
+    prepared = Prepare(event, "event.");
+    s = prepared.status();
+  }
+  // Usually no store round trip: categories the tenant already has are known.
+  absl::StatusOr<std::vector<engine::CategoryId>> ids = std::vector<engine::CategoryId>();
+  if (s.ok()) {
+    ids = contexts_->InternCategories(caller->tenant_id, prepared->category_names);
+    s = ids.status();
+  }
+  if (!s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  CustomerEvents events{prepared->customer_id, {prepared->mutation(*ids)}};
+  // `result` lives until Finish; the continuation runs once.
+  batcher_.Submit(caller->tenant_id, std::move(events),
+                  [reactor, result](absl::StatusOr<CustomerOutcome> outcome) {
+                    if (!outcome.ok()) {
+                      reactor->Finish(ToGrpcStatus(outcome.status()));
+                      return;
+                    }
+                    // A unary call that is refused fails as a whole, with the
+                    // engine's reason.
+                    const EventResult& event = outcome->events[0];
+                    if (!event.status.ok()) {
+                      reactor->Finish(ToGrpcStatus(event.status));
+                      return;
+                    }
+                    result->set_outcome(ToProto(event.outcome));
+                    MembershipToProto(outcome->after.membership, *outcome->after.category_names,
+                                      result->mutable_membership());
+                    reactor->Finish(grpc::Status::OK);
+                  });
+  return reactor;
 }
 
-grpc::Status IngestServiceImpl::RegisterCustomer(grpc::ServerContext* context,
-                                                 const v1::RegisterCustomerRequest* request,
-                                                 v1::RegisterCustomerResponse* response) {
-  return ApplyOne(*context, "RegisterCustomer", request->event(), request->has_event(),
+grpc::ServerUnaryReactor* IngestServiceImpl::RegisterCustomer(
+    grpc::CallbackServerContext* context, const v1::RegisterCustomerRequest* request,
+    v1::RegisterCustomerResponse* response) {
+  return ApplyOne(context, "RegisterCustomer", request->event(), request->has_event(),
                   response->mutable_result());
 }
 
-grpc::Status IngestServiceImpl::PlaceOrder(grpc::ServerContext* context,
-                                           const v1::PlaceOrderRequest* request,
-                                           v1::PlaceOrderResponse* response) {
-  return ApplyOne(*context, "PlaceOrder", request->event(), request->has_event(),
+grpc::ServerUnaryReactor* IngestServiceImpl::PlaceOrder(grpc::CallbackServerContext* context,
+                                                        const v1::PlaceOrderRequest* request,
+                                                        v1::PlaceOrderResponse* response) {
+  return ApplyOne(context, "PlaceOrder", request->event(), request->has_event(),
                   response->mutable_result());
 }
 
-grpc::Status IngestServiceImpl::CancelOrder(grpc::ServerContext* context,
-                                            const v1::CancelOrderRequest* request,
-                                            v1::CancelOrderResponse* response) {
-  return ApplyOne(*context, "CancelOrder", request->event(), request->has_event(),
+grpc::ServerUnaryReactor* IngestServiceImpl::CancelOrder(grpc::CallbackServerContext* context,
+                                                         const v1::CancelOrderRequest* request,
+                                                         v1::CancelOrderResponse* response) {
+  return ApplyOne(context, "CancelOrder", request->event(), request->has_event(),
                   response->mutable_result());
 }
 
-grpc::Status IngestServiceImpl::RefundOrder(grpc::ServerContext* context,
-                                            const v1::RefundOrderRequest* request,
-                                            v1::RefundOrderResponse* response) {
-  return ApplyOne(*context, "RefundOrder", request->event(), request->has_event(),
+grpc::ServerUnaryReactor* IngestServiceImpl::RefundOrder(grpc::CallbackServerContext* context,
+                                                         const v1::RefundOrderRequest* request,
+                                                         v1::RefundOrderResponse* response) {
+  return ApplyOne(context, "RefundOrder", request->event(), request->has_event(),
                   response->mutable_result());
 }
 
-grpc::Status IngestServiceImpl::RecordEngagement(grpc::ServerContext* context,
-                                                 const v1::RecordEngagementRequest* request,
-                                                 v1::RecordEngagementResponse* response) {
-  return ApplyOne(*context, "RecordEngagement", request->event(), request->has_event(),
+grpc::ServerUnaryReactor* IngestServiceImpl::RecordEngagement(
+    grpc::CallbackServerContext* context, const v1::RecordEngagementRequest* request,
+    v1::RecordEngagementResponse* response) {
+  return ApplyOne(context, "RecordEngagement", request->event(), request->has_event(),
                   response->mutable_result());
 }
 
-grpc::Status IngestServiceImpl::UpdateCart(grpc::ServerContext* context,
-                                           const v1::UpdateCartRequest* request,
-                                           v1::UpdateCartResponse* response) {
-  return ApplyOne(*context, "UpdateCart", request->event(), request->has_event(),
+grpc::ServerUnaryReactor* IngestServiceImpl::UpdateCart(grpc::CallbackServerContext* context,
+                                                        const v1::UpdateCartRequest* request,
+                                                        v1::UpdateCartResponse* response) {
+  return ApplyOne(context, "UpdateCart", request->event(), request->has_event(),
                   response->mutable_result());
 }
 
-grpc::Status IngestServiceImpl::ConvertCart(grpc::ServerContext* context,
-                                            const v1::ConvertCartRequest* request,
-                                            v1::ConvertCartResponse* response) {
-  return ApplyOne(*context, "ConvertCart", request->event(), request->has_event(),
+grpc::ServerUnaryReactor* IngestServiceImpl::ConvertCart(grpc::CallbackServerContext* context,
+                                                         const v1::ConvertCartRequest* request,
+                                                         v1::ConvertCartResponse* response) {
+  return ApplyOne(context, "ConvertCart", request->event(), request->has_event(),
                   response->mutable_result());
 }
 
-grpc::Status IngestServiceImpl::RecordActivity(grpc::ServerContext* context,
-                                               const v1::RecordActivityRequest* request,
-                                               v1::RecordActivityResponse* response) {
-  return ApplyOne(*context, "RecordActivity", request->event(), request->has_event(),
+grpc::ServerUnaryReactor* IngestServiceImpl::RecordActivity(
+    grpc::CallbackServerContext* context, const v1::RecordActivityRequest* request,
+    v1::RecordActivityResponse* response) {
+  return ApplyOne(context, "RecordActivity", request->event(), request->has_event(),
                   response->mutable_result());
 }
 

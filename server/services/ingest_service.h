@@ -3,6 +3,7 @@
 
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
+#include "server/live/apply_batcher.h"
 #include "server/live/live_membership.h"
 #include "server/live/tenant_context.h"
 
@@ -11,42 +12,60 @@ namespace segmentd {
 // Most events in one BulkIngest request message.
 inline constexpr int kMaxBulkEvents = 1000;
 
+// The unary event methods are callback methods: they hold no thread while
+// their event waits to be committed (ApplyBatcher, group commit).
+using IngestServiceBase = v1::IngestService::WithCallbackMethod_RegisterCustomer<
+    v1::IngestService::WithCallbackMethod_PlaceOrder<
+        v1::IngestService::WithCallbackMethod_CancelOrder<
+            v1::IngestService::WithCallbackMethod_RefundOrder<
+                v1::IngestService::WithCallbackMethod_RecordEngagement<
+                    v1::IngestService::WithCallbackMethod_UpdateCart<
+                        v1::IngestService::WithCallbackMethod_ConvertCart<
+                            v1::IngestService::WithCallbackMethod_RecordActivity<
+                                v1::IngestService::Service>>>>>>>>;
+
 // segmentd.v1.IngestService: events in, membership out. Each accepted event is
 // committed (facts, membership, schedule, change stream) before it is
-// acknowledged. Thread-safe.
-class IngestServiceImpl final : public v1::IngestService::Service {
+// acknowledged; concurrent single events are committed together. Thread-safe.
+class IngestServiceImpl final : public IngestServiceBase {
  public:
   // Every pointer must outlive the service.
   IngestServiceImpl(Authenticator* authenticator, TenantContexts* contexts, LiveMembership* live);
 
-  grpc::Status RegisterCustomer(grpc::ServerContext* context,
-                                const v1::RegisterCustomerRequest* request,
-                                v1::RegisterCustomerResponse* response) override;
-  grpc::Status PlaceOrder(grpc::ServerContext* context, const v1::PlaceOrderRequest* request,
-                          v1::PlaceOrderResponse* response) override;
-  grpc::Status CancelOrder(grpc::ServerContext* context, const v1::CancelOrderRequest* request,
-                           v1::CancelOrderResponse* response) override;
-  grpc::Status RefundOrder(grpc::ServerContext* context, const v1::RefundOrderRequest* request,
-                           v1::RefundOrderResponse* response) override;
-  grpc::Status RecordEngagement(grpc::ServerContext* context,
-                                const v1::RecordEngagementRequest* request,
-                                v1::RecordEngagementResponse* response) override;
-  grpc::Status UpdateCart(grpc::ServerContext* context, const v1::UpdateCartRequest* request,
-                          v1::UpdateCartResponse* response) override;
-  grpc::Status ConvertCart(grpc::ServerContext* context, const v1::ConvertCartRequest* request,
-                           v1::ConvertCartResponse* response) override;
-  grpc::Status RecordActivity(grpc::ServerContext* context,
-                              const v1::RecordActivityRequest* request,
-                              v1::RecordActivityResponse* response) override;
+  grpc::ServerUnaryReactor* RegisterCustomer(grpc::CallbackServerContext* context,
+                                             const v1::RegisterCustomerRequest* request,
+                                             v1::RegisterCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* PlaceOrder(grpc::CallbackServerContext* context,
+                                       const v1::PlaceOrderRequest* request,
+                                       v1::PlaceOrderResponse* response) override;
+  grpc::ServerUnaryReactor* CancelOrder(grpc::CallbackServerContext* context,
+                                        const v1::CancelOrderRequest* request,
+                                        v1::CancelOrderResponse* response) override;
+  grpc::ServerUnaryReactor* RefundOrder(grpc::CallbackServerContext* context,
+                                        const v1::RefundOrderRequest* request,
+                                        v1::RefundOrderResponse* response) override;
+  grpc::ServerUnaryReactor* RecordEngagement(grpc::CallbackServerContext* context,
+                                             const v1::RecordEngagementRequest* request,
+                                             v1::RecordEngagementResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateCart(grpc::CallbackServerContext* context,
+                                       const v1::UpdateCartRequest* request,
+                                       v1::UpdateCartResponse* response) override;
+  grpc::ServerUnaryReactor* ConvertCart(grpc::CallbackServerContext* context,
+                                        const v1::ConvertCartRequest* request,
+                                        v1::ConvertCartResponse* response) override;
+  grpc::ServerUnaryReactor* RecordActivity(grpc::CallbackServerContext* context,
+                                           const v1::RecordActivityRequest* request,
+                                           v1::RecordActivityResponse* response) override;
   grpc::Status BulkIngest(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::BulkIngestResponse, v1::BulkIngestRequest>* stream) override;
 
  private:
-  // Authorizes, applies one prepared event and fills `result`.
+  // Authorizes and validates one event, then commits it through the batcher;
+  // fills `result` and finishes the call.
   template <typename Event>
-  grpc::Status ApplyOne(const grpc::ServerContext& context, absl::string_view method,
-                        const Event& event, bool has_event, v1::IngestResult* result);
+  grpc::ServerUnaryReactor* ApplyOne(grpc::CallbackServerContext* context, absl::string_view method,
+                                     const Event& event, bool has_event, v1::IngestResult* result);
 
   // Applies one bulk batch for `tenant` and fills `response`.
   absl::Status ApplyBatch(const std::string& tenant, const v1::BulkIngestRequest& request,
@@ -55,6 +74,8 @@ class IngestServiceImpl final : public v1::IngestService::Service {
   TenantContexts* const contexts_;
   LiveMembership* const live_;
   const CallAuthorizer authorizer_;
+  // Last: its destructor answers calls still queued.
+  ApplyBatcher batcher_;
 };
 
 }  // namespace segmentd

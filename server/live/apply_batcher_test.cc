@@ -1,0 +1,143 @@
+#include "server/live/apply_batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "engine/profile_codec.h"
+#include "store/memory_customer_store.h"
+
+namespace segmentd {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
+
+ProfileMutation Order(std::string id, int64_t amount) {
+  return [id = std::move(id), amount](engine::Profile* p) {
+    engine::OrderPlaced order;
+    order.order_id = id;
+    order.placed_at = kT0 - absl::Hours(1);
+    order.amount = amount;
+    return p->PlaceOrder(order);
+  };
+}
+
+class ApplyBatcherTest : public ::testing::Test {
+ protected:
+  ApplyBatcherTest() {
+    TenantContexts::Options context_options;
+    context_options.now = [] { return kT0; };
+    contexts_ = std::make_unique<TenantContexts>(&store_, context_options);
+    LiveMembership::Options options;
+    options.now = [] { return kT0; };
+    live_ = std::make_unique<LiveMembership>(&store_, contexts_.get(), options);
+    batcher_ = std::make_unique<ApplyBatcher>(live_.get(), ApplyBatcher::Options());
+  }
+
+  // Submits and waits for the outcome.
+  absl::StatusOr<CustomerOutcome> Apply(const std::string& tenant, CustomerEvents events) {
+    absl::StatusOr<CustomerOutcome> out;
+    absl::Notification done;
+    batcher_->Submit(tenant, std::move(events), [&](absl::StatusOr<CustomerOutcome> o) {
+      out = std::move(o);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return out;
+  }
+
+  engine::LifetimeTotals Lifetime(const std::string& tenant, const std::string& id) {
+    const store::CustomerState state = (*store_.Read(tenant, {id}))[0];
+    absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(state.profile);
+    EXPECT_TRUE(profile.ok()) << profile.status();
+    return engine::ComputeLifetime(profile->view(), absl::ToUnixMillis(kT0));
+  }
+
+  store::MemoryCustomerStore store_;
+  std::unique_ptr<TenantContexts> contexts_;
+  std::unique_ptr<LiveMembership> live_;
+  std::unique_ptr<ApplyBatcher> batcher_;
+};
+
+// Many callers at once, several per customer and tenant: every event lands
+// exactly once, each caller hears about its own events, and a replayed order
+// is a duplicate whichever batch it fell in.
+TEST_F(ApplyBatcherTest, ConcurrentCallersEachGetTheirOwnOutcome) {
+  constexpr int kThreads = 8, kPerThread = 40;
+  std::atomic<int> applied{0}, duplicates{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string tenant = t % 2 ? "acme" : "bolt";
+        const std::string customer = absl::StrCat("c", i % 5);
+        // Threads t and t + 4 send the same order ids (same tenant and
+        // customer): one of each pair is a
+        // duplicate.
+        const std::string order = absl::StrCat("o", t % 4, "-", i);
+        absl::StatusOr<CustomerOutcome> out =
+            Apply(tenant, CustomerEvents{customer, {Order(order, 10)}});
+        if (!out.ok() || out->events.size() != 1 || !out->events[0].status.ok()) {
+          ++failed;
+          continue;
+        }
+        EXPECT_TRUE(out->after.found);
+        (out->events[0].outcome == engine::EventOutcome::kApplied ? applied : duplicates)++;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(applied.load(), kThreads * kPerThread / 2);
+  EXPECT_EQ(duplicates.load(), kThreads * kPerThread / 2);
+  int64_t orders = 0;
+  for (const std::string tenant : {"acme", "bolt"}) {
+    for (int c = 0; c < 5; ++c) orders += Lifetime(tenant, absl::StrCat("c", c)).orders;
+  }
+  EXPECT_EQ(orders, kThreads * kPerThread / 2);
+}
+
+// An event the engine refuses fails only its own caller, even when it was
+// committed in the same batch as other callers' events for the same customer.
+TEST_F(ApplyBatcherTest, ARefusedEventFailsOnlyItsCaller) {
+  ProfileMutation refuse = [](engine::Profile*) -> absl::StatusOr<engine::EventOutcome> {
+    return absl::InvalidArgumentError("event.amount: must be >= 0");
+  };
+  std::vector<absl::StatusOr<CustomerOutcome>> outs(3);
+  absl::Notification all;
+  std::atomic<int> left{3};
+  auto record = [&](int i) {
+    return [&, i](absl::StatusOr<CustomerOutcome> o) {
+      outs[i] = std::move(o);
+      if (--left == 0) all.Notify();
+    };
+  };
+  batcher_->Submit("acme", CustomerEvents{"c", {Order("a", 10)}}, record(0));
+  batcher_->Submit("acme", CustomerEvents{"c", {refuse}}, record(1));
+  batcher_->Submit("acme", CustomerEvents{"c", {Order("b", 10)}}, record(2));
+  all.WaitForNotification();
+  for (int i : {0, 2}) {
+    ASSERT_TRUE(outs[i].ok()) << outs[i].status();
+    EXPECT_TRUE(outs[i]->events[0].status.ok()) << i;
+  }
+  ASSERT_TRUE(outs[1].ok());
+  EXPECT_EQ(outs[1]->events[0].status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Lifetime("acme", "c").orders, 2);
+}
+
+TEST_F(ApplyBatcherTest, ShutdownAnswersEverySubmissionOnce) {
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 100; ++i) {
+    batcher_->Submit("acme", CustomerEvents{absl::StrCat("c", i), {Order("o", 10)}},
+                     [&](absl::StatusOr<CustomerOutcome>) { ++answered; });
+  }
+  batcher_.reset();
+  EXPECT_EQ(answered.load(), 100);
+}
+
+}  // namespace
+}  // namespace segmentd
