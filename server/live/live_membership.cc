@@ -1,11 +1,14 @@
 #include "server/live/live_membership.h"
 
 #include <algorithm>
+#include <deque>
 #include <random>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/profile_codec.h"
 #include "server/live/customer_measures.h"
 #include "server/live/membership_history.h"
@@ -267,16 +270,60 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
 absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(const std::string& tenant,
                                                       store::ChangeCause cause) {
   constexpr int kPage = 500;
-  int64_t changed = 0;
+  // Pages scanned but not yet taken; bounded so the scan cannot run far ahead.
+  const size_t max_queued = 2 * static_cast<size_t>(std::max(1, options_.reevaluate_threads));
+  absl::Mutex mu;
+  std::deque<std::vector<std::string>> pages;  // guarded by mu
+  bool scanned = false;                         // guarded by mu
+  absl::Status first_error;                     // guarded by mu
+  int64_t changed = 0;                          // guarded by mu
+  auto failed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !first_error.ok(); };
+  auto work = [&] {
+    while (true) {
+      std::vector<std::string> page;
+      {
+        absl::MutexLock lock(&mu);
+        auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+          return !pages.empty() || scanned || failed();
+        };
+        mu.Await(absl::Condition(&ready));
+        if (failed() || pages.empty()) return;
+        page = std::move(pages.front());
+        pages.pop_front();
+      }
+      absl::StatusOr<int64_t> moved = Reevaluate(tenant, page, cause);
+      absl::MutexLock lock(&mu);
+      if (!moved.ok()) {
+        if (first_error.ok()) first_error = moved.status();
+        return;
+      }
+      changed += *moved;
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 0; i < std::max(1, options_.reevaluate_threads); ++i) workers.emplace_back(work);
   std::string cursor;
   do {
     absl::StatusOr<store::IdPage> page = store_->ScanCustomers(tenant, cursor, kPage);
-    if (!page.ok()) return page.status();
-    absl::StatusOr<int64_t> moved = Reevaluate(tenant, page->ids, cause);
-    if (!moved.ok()) return moved.status();
-    changed += *moved;
+    absl::MutexLock lock(&mu);
+    if (!page.ok()) {
+      if (first_error.ok()) first_error = page.status();
+      break;
+    }
+    pages.push_back(std::move(page->ids));
     cursor = page->next_cursor;
+    auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return pages.size() < max_queued || failed();
+    };
+    mu.Await(absl::Condition(&room));
+    if (failed()) break;
   } while (!cursor.empty());
+  {
+    absl::MutexLock lock(&mu);
+    scanned = true;
+  }
+  for (std::thread& w : workers) w.join();
+  if (!first_error.ok()) return first_error;
   return changed;
 }
 

@@ -65,6 +65,9 @@ class LiveMembership {
     // with another writer before the call gives up with ABORTED.
     int max_attempts = 16;
     std::function<absl::Time()> now = [] { return absl::Now(); };
+    // Threads ReevaluateAll() re-classifies pages on (store reads of one
+    // page overlap decoding and classifying another). Default: 3.
+    int reevaluate_threads = 3;
   };
 
   // `store` and `contexts` must outlive this object.
@@ -84,8 +87,10 @@ class LiveMembership {
                                      const std::vector<std::string>& customer_ids,
                                      store::ChangeCause cause);
 
-  // Reevaluate() over every customer of the tenant, page by page. Returns the
-  // number of customers whose membership changed.
+  // Reevaluate() over every customer of the tenant, page by page: one thread
+  // scans the pages, `Options::reevaluate_threads` re-classify them (pages
+  // are disjoint, so they never conflict with each other). Returns the
+  // number of customers whose membership changed; the first error stops it.
   absl::StatusOr<int64_t> ReevaluateAll(const std::string& tenant, store::ChangeCause cause);
 
   // Classifies customers at `as_of` from their stored facts (nothing written).

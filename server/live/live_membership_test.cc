@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
+#include "server/config_convert.h"
 #include "server/live/membership_history.h"
 #include "store/memory_customer_store.h"
 
@@ -232,6 +233,52 @@ TEST_F(LiveMembershipTest, ConcurrentWritersLoseNothing) {
       engine::ComputeLifetime(profile->view(), absl::ToUnixMillis(kT0));
   EXPECT_EQ(totals.orders, 4 * kPerThread);
   EXPECT_EQ(totals.net_revenue, 4 * kPerThread * 10);
+}
+
+// A config change re-classifies every customer, across many pages handled by
+// several threads: afterwards each stored membership is what the new config
+// gives, and the count is exactly the customers whose segments moved (the
+// stored config replaces the defaults as a whole, so more than frequent
+// buyers may move).
+TEST_F(LiveMembershipTest, ReevaluateAllCoversEveryPage) {
+  constexpr int kCustomers = 2300;  // 5 pages of 500, the last one partial.
+  for (int i = 0; i < kCustomers; ++i) {
+    std::vector<ProfileMutation> orders;
+    for (int k = 0; k < i % 8; ++k) {
+      orders.push_back(Order(absl::StrCat("o", k), kT0 - absl::Hours(24 * k + 1), 100));
+    }
+    orders.push_back(Order("first", kT0 - absl::Hours(24 * 200), 100));
+    ApplyOne(absl::StrCat("c", i), std::move(orders));
+  }
+  auto segments = [&](int i) { return (*store_.Read("acme", {absl::StrCat("c", i)}))[0].segments; };
+  auto frequent = [&](int i) {
+    const std::vector<std::string> s = segments(i);
+    return std::count(s.begin(), s.end(), "FREQUENT_BUYER") == 1;
+  };
+  int before = 0;
+  std::vector<std::vector<std::string>> was(kCustomers);
+  for (int i = 0; i < kCustomers; ++i) {
+    before += frequent(i);
+    was[i] = segments(i);
+  }
+  ASSERT_GT(before, 0);
+
+  engine::SegmentConfig config;
+  config.frequent_buyer.min_orders = 7;  // was 5: customers with 5-6 recent orders leave
+  ASSERT_TRUE(store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), kT0).ok());
+  ASSERT_TRUE(contexts_->Reload("acme").ok());
+  absl::StatusOr<int64_t> changed = live_->ReevaluateAll("acme", store::ChangeCause::kConfig);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+
+  int after = 0, moved = 0;
+  for (int i = 0; i < kCustomers; ++i) {
+    const int recent = i % 8;  // orders within the 30-day window
+    EXPECT_EQ(frequent(i), recent >= 7) << "c" << i;
+    after += frequent(i);
+    moved += segments(i) != was[i];
+  }
+  EXPECT_LT(after, before);
+  EXPECT_EQ(*changed, moved);
 }
 
 }  // namespace
