@@ -103,6 +103,11 @@ void ApplyBatcher::Commit(const std::string& tenant, std::vector<Submission*> gr
     const Slice& slice = slices[i];
     const CustomerOutcome& all = (*applied)[slice.customer];
     CustomerOutcome mine;
+    mine.commit = all.commit;
+    if (!mine.commit.ok()) {
+      group[i]->done(std::move(mine));
+      continue;
+    }
     mine.events.assign(all.events.begin() + slice.first,
                        all.events.begin() + slice.first + slice.count);
     mine.after = all.after;

@@ -11,9 +11,10 @@
 // threads until its cap refused calls: docs/benchmarks.md).
 //
 // Order: events submitted for one customer are applied in submission order.
-// Errors: a failure of the whole Apply (Redis unreachable, too much
-// contention) reaches every continuation of that tenant's group; an event the
-// engine refuses reaches only its own (CustomerOutcome::events).
+// Errors: a failure of the whole Apply (Redis unreachable) reaches every
+// continuation of that tenant's group; a customer that kept losing races
+// (CustomerOutcome::commit) and an event the engine refuses
+// (CustomerOutcome::events) reach only their own.
 //
 // Tenants are spread over `workers` threads by hash, so one tenant's batches
 // never run concurrently (they would only conflict) and the thread count is

@@ -118,8 +118,13 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
 
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt == options_.max_attempts) {
-      return absl::AbortedError(absl::StrCat("gave up after ", attempt,
-                                             " attempts: customers are being written concurrently"));
+      for (size_t i : pending) {
+        outcomes[i] = CustomerOutcome();
+        outcomes[i].commit = absl::AbortedError(
+            absl::StrCat("gave up after ", attempt, " attempts: customer ",
+                         customers[i].customer_id, " is being written concurrently"));
+      }
+      break;
     }
     if (attempt > 0) BackOff(attempt);
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot =

@@ -42,6 +42,11 @@ struct CustomerMembership {
 
 // The result of applying one customer's events.
 struct CustomerOutcome {
+  // OK when the customer's events were committed (or needed no write);
+  // ABORTED when other writers kept winning the race for this customer until
+  // Apply gave up: then none of its events was committed and `events` and
+  // `after` are meaningless.
+  absl::Status commit;
   std::vector<EventResult> events;  // one per mutation, in order
   CustomerMembership after;
 };
@@ -75,7 +80,9 @@ class LiveMembership {
 
   // Applies each customer's events, re-classifies the customer now and commits.
   // Returns once the store has every change (or fails: then nothing of a
-  // customer whose commit failed was acknowledged). Distinct customers should
+  // customer whose commit failed was acknowledged). A customer still losing
+  // races after `max_attempts` fails alone (CustomerOutcome::commit ABORTED);
+  // the others are committed and reported normally. Distinct customers should
   // be distinct entries (entries for one customer are applied one after another).
   absl::StatusOr<std::vector<CustomerOutcome>> Apply(const std::string& tenant,
                                                      std::vector<CustomerEvents> customers);

@@ -222,6 +222,7 @@ TEST_F(LiveMembershipTest, ConcurrentWritersLoseNothing) {
         auto out = writer->Apply(
             "acme", {CustomerEvents{"hot", {Order(absl::StrCat("o", t, "-", i), kT0, 10)}}});
         ASSERT_TRUE(out.ok()) << out.status();
+        ASSERT_TRUE((*out)[0].commit.ok()) << (*out)[0].commit;
       }
     });
   }
@@ -279,6 +280,34 @@ TEST_F(LiveMembershipTest, ReevaluateAllCoversEveryPage) {
   }
   EXPECT_LT(after, before);
   EXPECT_EQ(*changed, moved);
+}
+
+// A customer that keeps losing races fails alone: the others in the same
+// call are committed and reported.
+TEST_F(LiveMembershipTest, ExhaustedRetriesFailOnlyThatCustomer) {
+  LiveMembership::Options options;
+  options.now = [] { return kT0; };
+  options.max_attempts = 2;
+  LiveMembership live(&store_, contexts_.get(), options);
+  // "hot"'s event writes the customer from inside the mutation (as another
+  // replica would between the read and the write), so every commit loses.
+  int raced = 0;
+  ProfileMutation racing = [&](engine::Profile* p) -> absl::StatusOr<engine::EventOutcome> {
+    ApplyOne("hot", {Order(absl::StrCat("other-", raced++), kT0, 5)});
+    engine::OrderPlaced order;
+    order.order_id = "mine";
+    order.placed_at = kT0;
+    order.amount = 10;
+    return p->PlaceOrder(order);
+  };
+  absl::StatusOr<std::vector<CustomerOutcome>> out = live.Apply(
+      "acme", {CustomerEvents{"hot", {racing}}, CustomerEvents{"calm", {Order("c1", kT0, 10)}}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].commit.code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE((*out)[1].commit.ok()) << (*out)[1].commit;
+  EXPECT_TRUE((*out)[1].events[0].status.ok());
+  EXPECT_TRUE((*out)[1].after.found);
+  EXPECT_EQ(raced, 2);
 }
 
 }  // namespace

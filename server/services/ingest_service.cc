@@ -85,8 +85,9 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
   // `result` lives until Finish; the continuation runs once.
   batcher_.Submit(caller->tenant_id, std::move(events),
                   [reactor, result](absl::StatusOr<CustomerOutcome> outcome) {
-                    if (!outcome.ok()) {
-                      reactor->Finish(ToGrpcStatus(outcome.status()));
+                    if (!outcome.ok() || !outcome->commit.ok()) {
+                      reactor->Finish(
+                          ToGrpcStatus(outcome.ok() ? outcome->commit : outcome.status()));
                       return;
                     }
                     // A unary call that is refused fails as a whole, with the
@@ -206,6 +207,11 @@ absl::Status IngestServiceImpl::ApplyBatch(const std::string& tenant,
   }
   absl::StatusOr<std::vector<CustomerOutcome>> applied = live_->Apply(tenant, std::move(customers));
   if (!applied.ok()) return applied.status();
+  // A batch is acknowledged whole: a customer that could not be committed
+  // fails it, and the client re-sends it (events are idempotent).
+  for (const CustomerOutcome& c : *applied) {
+    if (!c.commit.ok()) return c.commit;
+  }
   for (size_t c = 0; c < applied->size(); ++c) {
     for (size_t e = 0; e < event_index[c].size(); ++e) {
       const int i = event_index[c][e];

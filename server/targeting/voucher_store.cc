@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/field_error.h"
 #include "store/redis/redis_reply.h"
@@ -113,9 +114,10 @@ absl::StatusOr<v1::VoucherTarget> VoucherStore::GetAt(absl::string_view tenant,
   if (absl::Status s = ValidateVoucherId(voucher_id, "voucher_id"); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu_);
-    const Cached& cached = CacheAt(tenant, version);
-    auto it = cached.by_id.find(voucher_id);
-    if (it != cached.by_id.end()) return *it->second;
+    if (const Cached* cached = CacheAt(tenant, version); cached != nullptr) {
+      auto it = cached->by_id.find(voucher_id);
+      if (it != cached->by_id.end()) return *it->second;
+    }
   }
   absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
       client_->Command({"HGET", HashKey(tenant), std::string(voucher_id)}));
@@ -130,7 +132,9 @@ absl::StatusOr<v1::VoucherTarget> VoucherStore::GetAt(absl::string_view tenant,
   // Cached under `version` even if a Put landed between the two reads: only
   // callers whose own version read overlapped that Put can be served it.
   absl::MutexLock lock(&mu_);
-  CacheAt(tenant, version).by_id[voucher_id] = std::make_shared<const v1::VoucherTarget>(*target);
+  if (Cached* cached = CacheAt(tenant, version); cached != nullptr) {
+    cached->by_id[voucher_id] = std::make_shared<const v1::VoucherTarget>(*target);
+  }
   return target;
 }
 
@@ -158,11 +162,18 @@ absl::StatusOr<std::string> VoucherStore::ReadVersion(absl::string_view tenant) 
   return reply->str();
 }
 
-VoucherStore::Cached& VoucherStore::CacheAt(absl::string_view tenant,
+VoucherStore::Cached* VoucherStore::CacheAt(absl::string_view tenant,
                                             const std::string& version) {
   Cached& cached = cache_[tenant];
-  if (cached.version != version) cached = Cached{version, nullptr, {}};
-  return cached;
+  if (cached.version == version) return &cached;
+  // Versions only grow (INCR): a caller whose read predates one already seen
+  // must not throw the newer entries away.
+  int64_t mine = 0, seen = 0;
+  if (absl::SimpleAtoi(version, &mine) && absl::SimpleAtoi(cached.version, &seen) && mine < seen) {
+    return nullptr;
+  }
+  cached = Cached{version, nullptr, {}};
+  return &cached;
 }
 
 absl::Status VoucherStore::Delete(absl::string_view tenant, absl::string_view voucher_id) {
@@ -241,8 +252,8 @@ absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> VoucherSto
   if (!v.ok()) return v.status();
   {
     absl::MutexLock lock(&mu_);
-    const Cached& cached = CacheAt(tenant, *v);
-    if (cached.targets != nullptr) return cached.targets;
+    const Cached* cached = CacheAt(tenant, *v);
+    if (cached != nullptr && cached->targets != nullptr) return cached->targets;
   }
   // Read the version again after the ids: if it moved meanwhile, the result is
   // still served (it is at least as new as `v`) but not cached under `v`.
@@ -261,7 +272,7 @@ absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> VoucherSto
   if (!again.ok()) return again.status();
   if (*again == *v) {
     absl::MutexLock lock(&mu_);
-    CacheAt(tenant, *v).targets = all;
+    if (Cached* cached = CacheAt(tenant, *v); cached != nullptr) cached->targets = all;
   }
   return std::shared_ptr<const std::vector<v1::VoucherTarget>>(std::move(all));
 }

@@ -99,8 +99,8 @@ class VoucherStore {
   // Returns the tenant's version, from a read that began after the call.
   absl::StatusOr<std::string> CurrentVersion(absl::string_view tenant);
   // Returns the tenant's cache entry for `version` (emptied when the version
-  // moved on).
-  Cached& CacheAt(absl::string_view tenant, const std::string& version)
+  // moved on), or nullptr when `version` is older than one already cached.
+  Cached* CacheAt(absl::string_view tenant, const std::string& version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Reads the targets of `ids` (missing ones skipped).

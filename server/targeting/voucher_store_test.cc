@@ -82,6 +82,12 @@ TEST_F(VoucherStoreTest, GetIsCachedPerVersionAndSeesOtherWriters) {
     ASSERT_EQ(store_->Get("acme", "v1")->expression().segment(), "VIP");
   }
   EXPECT_EQ(Calls(*client_, "hget"), hgets);  // Unchanged version: from the cache.
+  // A caller holding an older version (its read began earlier) is answered
+  // from Redis and leaves the newer cache entries alone.
+  ASSERT_EQ(store_->GetAt("acme", "v1", "0")->expression().segment(), "VIP");
+  EXPECT_EQ(Calls(*client_, "hget"), hgets + 1);
+  ASSERT_EQ(store_->Get("acme", "v1")->expression().segment(), "VIP");
+  EXPECT_EQ(Calls(*client_, "hget"), hgets + 1);
 
   // Another segmentd (its own store and cache) replaces, then deletes it.
   VoucherStore other(client_.get(), {});
