@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -183,6 +184,24 @@ const RedisScript& InternScript() {
       ids[#ids + 1] = tonumber(id)
     end
     return ids
+  )lua");
+  return *script;
+}
+
+// The next page of a measure zset after member ARGV[1] (whose score was
+// ARGV[2] when read): ARGV[3] members with their scores, from the rank right
+// after it. If that member has left the set, from the first member scoring at
+// least ARGV[2] (members read again are de-duplicated by the caller).
+// KEYS[1] the zset.
+const RedisScript& MeasurePageScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+    if rank then
+      rank = rank + 1
+    else
+      rank = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[2])
+    end
+    return redis.call('ZRANGE', KEYS[1], rank, rank + tonumber(ARGV[3]) - 1, 'WITHSCORES')
   )lua");
   return *script;
 }
@@ -553,32 +572,35 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ByMeasure(absl::str
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   std::vector<std::string> ids;
   if (hi <= lo) return ids;
-  // Ranks [first, end) hold the values in [lo, hi); read them in pages by rank
-  // (O(log N + page) each), never one unbounded range.
-  absl::StatusOr<std::vector<RedisReply>> ranks =
-      client_->Pipeline({{"ZCOUNT", key, "-inf", absl::StrCat("(", lo)},
-                         {"ZCOUNT", key, "-inf", absl::StrCat("(", hi)}});
-  if (!ranks.ok()) return ranks.status();
-  for (const RedisReply& reply : *ranks) {
-    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-    if (!reply.is_integer()) return Unexpected(reply, "ZCOUNT");
-  }
-  const int64_t first = (*ranks)[0].integer();
-  const int64_t end = (*ranks)[1].integer();
-  for (int64_t rank = first; rank < end; rank += options_.read_page) {
-    const int64_t stop = std::min(end, rank + options_.read_page) - 1;
-    absl::StatusOr<RedisReply> page = ErrorReplyAsStatus(
-        client_->Command({"ZRANGE", key, absl::StrCat(rank), absl::StrCat(stop), "WITHSCORES"}));
+  // Pages of read_page members in score order (O(log N + page) each), never
+  // one unbounded range. Each page after the first starts right after the
+  // last member read, located by ZRANK in the same script: paging by rank
+  // alone would skip a member whenever one before it left the range between
+  // two pages (a write changing its score), and writes land all the time.
+  absl::flat_hash_set<std::string> seen;
+  const std::string page_size = absl::StrCat(options_.read_page);
+  absl::StatusOr<RedisReply> page = ErrorReplyAsStatus(
+      client_->Command({"ZRANGEBYSCORE", key, absl::StrCat(lo), absl::StrCat("(", hi),
+                        "WITHSCORES", "LIMIT", "0", page_size}));
+  while (true) {
     if (!page.ok()) return page.status();
+    if (!page->is_array()) return Unexpected(*page, "measure page");
     const std::vector<RedisReply>& e = page->elements();
+    bool past_end = false;
     for (size_t i = 0; i + 1 < e.size(); i += 2) {
-      // Between pages the set may have changed: keep only values in range.
       absl::StatusOr<int64_t> value = ParseScore(e[i + 1]);
       if (!value.ok()) return value.status();
-      if (*value >= lo && *value < hi) ids.push_back(e[i].str());
+      if (*value >= hi) {
+        past_end = true;
+        break;
+      }
+      // A member re-read after its anchor moved is reported once.
+      if (*value >= lo && seen.insert(e[i].str()).second) ids.push_back(e[i].str());
     }
+    if (past_end || e.size() < 2 * static_cast<size_t>(options_.read_page)) return ids;
+    page = ErrorReplyAsStatus(client_->Eval(MeasurePageScript(), {key},
+                                            {e[e.size() - 2].str(), e.back().str(), page_size}));
   }
-  return ids;
 }
 
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByOrders(
