@@ -129,6 +129,9 @@ struct VersionedBlob {
   int64_t version = 0;
   std::string bytes;
   absl::Time updated_at;
+  // The config was stored but existing customers have not all been
+  // re-classified under it yet (WriteConfig sets it, ConfigApplied clears it).
+  bool reclassification_pending = false;
 };
 
 // A page of a scan over ids.
@@ -213,6 +216,10 @@ class CustomerStore {
   virtual absl::StatusOr<std::optional<VersionedBlob>> ReadConfig(absl::string_view tenant) = 0;
   virtual absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
                                               absl::string_view bytes, absl::Time at) = 0;
+  // Records that every customer has been re-classified under config
+  // `version`: clears reclassification_pending if `version` is still the
+  // stored one (otherwise nothing: a newer config is pending itself).
+  virtual absl::Status ConfigApplied(absl::string_view tenant, int64_t version) = 0;
 
   // Returns the ids of category names, giving new names the next free ids
   // (0, 1, 2, ... per tenant) atomically; RESOURCE_EXHAUSTED past 65535 ids.

@@ -535,8 +535,15 @@ TEST_P(CustomerStoreTest, ConfigIsVersionedCompareAndSet) {
   EXPECT_EQ((*config)->version, 1);
   EXPECT_EQ((*config)->bytes, std::string("v\0one", 5));
   EXPECT_EQ((*config)->updated_at, Ms(1500));
+  EXPECT_TRUE((*config)->reclassification_pending);
   EXPECT_EQ(*store_->WriteConfig(kTenant, 1, "two", Ms(2500)), 2);
   EXPECT_EQ((*store_->ReadConfig(kTenant))->bytes, "two");
+  // Only the stored version's re-classification clears the flag.
+  ASSERT_TRUE(store_->ConfigApplied(kTenant, 1).ok());
+  EXPECT_TRUE((*store_->ReadConfig(kTenant))->reclassification_pending);
+  ASSERT_TRUE(store_->ConfigApplied(kTenant, 2).ok());
+  EXPECT_FALSE((*store_->ReadConfig(kTenant))->reclassification_pending);
+  EXPECT_EQ((*store_->ReadConfig(kTenant))->version, 2);
   EXPECT_EQ(*store_->ReadConfig("globex"), std::nullopt);
 }
 

@@ -353,8 +353,19 @@ absl::StatusOr<int64_t> MemoryCustomerStore::WriteConfig(absl::string_view tenan
     return absl::AbortedError(
         absl::StrCat("config: stored version is ", version, ", expected ", expected_version));
   }
-  t.config = VersionedBlob{version + 1, std::string(bytes), TruncateToMillis(at)};
+  t.config = VersionedBlob{version + 1, std::string(bytes), TruncateToMillis(at),
+                           /*reclassification_pending=*/true};
   return version + 1;
+}
+
+absl::Status MemoryCustomerStore::ConfigApplied(absl::string_view tenant, int64_t version) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  if (t.config.has_value() && t.config->version == version) {
+    t.config->reclassification_pending = false;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<uint16_t>> MemoryCustomerStore::InternCategories(

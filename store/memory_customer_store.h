@@ -78,6 +78,7 @@ class MemoryCustomerStore : public CustomerStore {
   absl::StatusOr<std::optional<VersionedBlob>> ReadConfig(absl::string_view tenant) override;
   absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
                                       absl::string_view bytes, absl::Time at) override;
+  absl::Status ConfigApplied(absl::string_view tenant, int64_t version) override;
   absl::StatusOr<std::vector<uint16_t>> InternCategories(
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;

@@ -151,8 +151,18 @@ const RedisScript& WriteConfigScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     local v = redis.call('HGET', KEYS[1], 'v') or '0'
     if v ~= ARGV[1] then return {0, v} end
-    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'b', ARGV[3], 't', ARGV[4])
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'b', ARGV[3], 't', ARGV[4], 'p', '1')
     return {1, ARGV[2]}
+  )lua");
+  return *script;
+}
+
+// Clears the config's re-classification-pending flag if the stored version is
+// still ARGV[1]. KEYS[1] config hash sd:{t}:config.
+const RedisScript& ConfigAppliedScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('HGET', KEYS[1], 'v') == ARGV[1] then redis.call('HDEL', KEYS[1], 'p') end
+    return 1
   )lua");
   return *script;
 }
@@ -190,14 +200,14 @@ const RedisScript& InternScript() {
 
 // The next page of a measure zset after member ARGV[1] (whose score was
 // ARGV[2] when read): ARGV[3] members with their scores, from the rank right
-// after it. If that member has left the set, from the first member scoring at
-// least ARGV[2] (members read again are de-duplicated by the caller).
-// KEYS[1] the zset.
+// after it. If that member has since left the set or changed score, from the
+// first member scoring at least ARGV[2] (members read again are
+// de-duplicated by the caller). KEYS[1] the zset.
 const RedisScript& MeasurePageScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
-    local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
-    if rank then
-      rank = rank + 1
+    local rank
+    if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then
+      rank = redis.call('ZRANK', KEYS[1], ARGV[1]) + 1
     else
       rank = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[2])
     end
@@ -780,9 +790,9 @@ absl::StatusOr<std::optional<VersionedBlob>> RedisCustomerStore::ReadConfig(
     absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"HMGET", ConfigKey(tenant), "v", "b", "t"}));
+      ErrorReplyAsStatus(client_->Command({"HMGET", ConfigKey(tenant), "v", "b", "t", "p"}));
   if (!reply.ok()) return reply.status();
-  if (!reply->is_array() || reply->elements().size() != 3) return Unexpected(*reply, "HMGET");
+  if (!reply->is_array() || reply->elements().size() != 4) return Unexpected(*reply, "HMGET");
   const std::vector<RedisReply>& f = reply->elements();
   if (f[0].is_nil()) return std::optional<VersionedBlob>();
   absl::StatusOr<int64_t> version = ParseInt(f[0], "config version");
@@ -790,7 +800,14 @@ absl::StatusOr<std::optional<VersionedBlob>> RedisCustomerStore::ReadConfig(
   if (!version.ok()) return version.status();
   if (!ms.ok()) return ms.status();
   return std::optional<VersionedBlob>(
-      VersionedBlob{*version, f[1].str(), absl::FromUnixMillis(*ms)});
+      VersionedBlob{*version, f[1].str(), absl::FromUnixMillis(*ms), !f[3].is_nil()});
+}
+
+absl::Status RedisCustomerStore::ConfigApplied(absl::string_view tenant, int64_t version) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  return ErrorReplyAsStatus(
+             client_->Eval(ConfigAppliedScript(), {ConfigKey(tenant)}, {absl::StrCat(version)}))
+      .status();
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::WriteConfig(absl::string_view tenant,

@@ -80,7 +80,26 @@ absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
   return std::vector<std::string>(ids.begin(), ids.end());
 }
 
+absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant) {
+  absl::StatusOr<std::optional<store::VersionedBlob>> config = store_->ReadConfig(tenant);
+  if (!config.ok()) return config.status();
+  if (!config->has_value() || !(*config)->reclassification_pending ||
+      options_.now() - (*config)->updated_at < options_.config_grace) {
+    return 0;
+  }
+  const int64_t version = (*config)->version;
+  LogInfo(absl::StrCat("tenant ", tenant, ": finishing the re-classification under config version ",
+                       version));
+  if (absl::Status s = contexts_->Reload(tenant).status(); !s.ok()) return s;
+  absl::StatusOr<int64_t> moved = live_->ReevaluateAll(tenant, store::ChangeCause::kConfig);
+  if (!moved.ok()) return moved.status();
+  if (absl::Status s = store_->ConfigApplied(tenant, version); !s.ok()) return s;
+  return moved;
+}
+
 absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
+  absl::StatusOr<int64_t> resumed = ResumeConfig(tenant);
+  if (!resumed.ok()) return resumed.status();
   // Publish fresh statistics first, so writes starting now use them.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> current = contexts_->Reload(tenant);
   if (!current.ok()) return current.status();
@@ -116,7 +135,7 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   // Only the snapshots compared here may go: one issued during this pass is
   // compared on the next.
   contexts_->RetireUnused(tenant, issued_count);
-  return moved;
+  return moved + *resumed;
 }
 
 absl::StatusOr<int64_t> StatisticsMover::RunOnce() {

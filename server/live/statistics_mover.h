@@ -27,12 +27,18 @@ namespace segmentd {
 // old and new cut-off, own AOV between the old and new relative threshold),
 // with cause STATISTICS. Snapshots still held by a write in flight are
 // compared again on the next pass. Every replica runs one, covering its own
-// writes. Thread-safe.
+// writes. Each pass also finishes any config re-classification that was
+// interrupted (ResumeConfig). Thread-safe.
 class StatisticsMover {
  public:
   struct Options {
     // Pause between passes: bounds how long a statistics move goes unapplied.
     absl::Duration interval = absl::Milliseconds(500);
+    // How old a config still flagged as not re-classified must be before a
+    // pass finishes its re-classification (younger: an UpdateConfig call is
+    // presumably still working on it). Default: 30 s.
+    absl::Duration config_grace = absl::Seconds(30);
+    std::function<absl::Time()> now = [] { return absl::Now(); };
   };
   using TenantLister = std::function<absl::StatusOr<std::vector<std::string>>()>;
 
@@ -55,6 +61,10 @@ class StatisticsMover {
 
  private:
   absl::StatusOr<int64_t> RunTenant(const std::string& tenant);
+  // Finishes the re-classification of a stored config that never completed
+  // (its UpdateConfig failed midway or its replica died), once it is older
+  // than config_grace. Returns the number of customers moved.
+  absl::StatusOr<int64_t> ResumeConfig(const std::string& tenant);
 
   store::CustomerStore* const store_;
   TenantContexts* const contexts_;

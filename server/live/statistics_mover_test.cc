@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/config_convert.h"
 #include "store/memory_customer_store.h"
 
 namespace segmentd {
@@ -39,7 +40,13 @@ class StatisticsMoverTest : public ::testing::Test {
         []() -> absl::StatusOr<std::vector<std::string>> {
           return std::vector<std::string>{"acme"};
         },
-        StatisticsMover::Options());
+        MoverOptions());
+  }
+
+  StatisticsMover::Options MoverOptions() {
+    StatisticsMover::Options options;
+    options.now = [this] { return now_; };
+    return options;
   }
 
   // Gives `customer` `n` orders of `amount` each, a day apart, ending at kT0.
@@ -126,6 +133,30 @@ TEST_F(StatisticsMoverTest, ComparedSnapshotsAreRetired) {
   EXPECT_EQ(contexts_->Issued("acme").size(), 1u);
   ASSERT_TRUE(mover_->RunOnce().ok());
   EXPECT_EQ(contexts_->Issued("acme").size(), 1u);
+}
+
+// A config stored without its re-classification finishing (the UpdateConfig
+// call failed midway) is completed by a pass once older than the grace
+// period, and then marked applied.
+TEST_F(StatisticsMoverTest, InterruptedConfigChangeIsFinished) {
+  for (int i = 0; i < 5; ++i) Orders(absl::StrCat("f", i), 5, 100);  // frequent buyers
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  ASSERT_TRUE(In("f0", "FREQUENT_BUYER"));
+  engine::SegmentConfig config;
+  config.frequent_buyer.min_orders = 6;
+  absl::StatusOr<int64_t> version =
+      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_);
+  ASSERT_TRUE(version.ok()) << version.status();
+  // Within the grace period an UpdateConfig may still be at work: untouched.
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_TRUE(In("f0", "FREQUENT_BUYER"));
+  now_ += absl::Seconds(31);
+  absl::StatusOr<int64_t> moved = mover_->RunOnce();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_GE(*moved, 5);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(In(absl::StrCat("f", i), "FREQUENT_BUYER")) << i;
+  EXPECT_FALSE((*store_.ReadConfig("acme"))->reclassification_pending);
+  EXPECT_EQ(*mover_->RunOnce(), 0);  // Done once.
 }
 
 TEST_F(StatisticsMoverTest, NothingMovesWhenStatisticsStandStill) {

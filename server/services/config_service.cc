@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/config_convert.h"
 #include "server/grpc_status.h"
+#include "server/log.h"
 #include "server/live/config_preview.h"
 #include "server/proto_time.h"
 
@@ -74,7 +75,22 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Reload(tenant);
   if (!snapshot.ok()) return snapshot.status();
   absl::StatusOr<int64_t> changed = live_->ReevaluateAll(tenant, store::ChangeCause::kConfig);
-  if (!changed.ok()) return changed.status();
+  if (!changed.ok()) {
+    // The config is stored and new events already use it; the StatisticsMover
+    // of some replica finishes the re-classification (docs/live.md).
+    return absl::Status(
+        changed.status().code(),
+        absl::StrCat("config version ", *version,
+                     " is stored and applies to new events, but re-classifying existing "
+                     "customers stopped (it is finished in the background): ",
+                     changed.status().message()));
+  }
+  if (absl::Status s = store_->ConfigApplied(tenant, *version); !s.ok()) {
+    // Membership is complete; only the flag stays, and a background pass
+    // re-classifies once more for nothing.
+    LogError(absl::StrCat("tenant ", tenant, ": config version ", *version,
+                          " applied, but recording it failed: ", s.message()));
+  }
   *customers_changed = *changed;
   return Read(tenant, stored);
 }
