@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
 
 namespace segmentd {
 
@@ -28,14 +29,19 @@ ApplyBatcher::~ApplyBatcher() {
 
 void ApplyBatcher::Submit(const std::string& tenant, CustomerEvents events, Done done) {
   Shard& shard = *shards_[absl::Hash<std::string>()(tenant) % shards_.size()];
+  absl::Status refused = absl::UnavailableError("segmentd is shutting down");
   {
     absl::MutexLock lock(&shard.mu);
-    if (!shard.stopping) {
+    if (!shard.stopping && shard.queue.size() < options_.max_queued) {
       shard.queue.push_back(Submission{tenant, std::move(events), std::move(done)});
       return;
     }
+    if (!shard.stopping) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat(shard.queue.size(), " events are waiting to be committed; retry later"));
+    }
   }
-  done(absl::UnavailableError("segmentd is shutting down"));
+  done(refused);
 }
 
 void ApplyBatcher::Run(Shard* shard) {

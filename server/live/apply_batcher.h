@@ -46,6 +46,10 @@ class ApplyBatcher {
     int workers = 2;
     // Most submissions one worker commits at once. Default: 512.
     size_t max_batch = 512;
+    // Most submissions waiting per worker; past it Submit answers
+    // RESOURCE_EXHAUSTED at once (overload is refused, not queued without
+    // bound). Default: 20,000 (~ a few seconds of Redis work).
+    size_t max_queued = 20'000;
   };
   using Done = std::function<void(absl::StatusOr<CustomerOutcome>)>;
 
@@ -56,7 +60,8 @@ class ApplyBatcher {
   ApplyBatcher& operator=(const ApplyBatcher&) = delete;
 
   // Queues `events` of `tenant`; `done` runs exactly once, on a worker thread,
-  // after the events are committed (or failed).
+  // after the events are committed (or failed), or at once on the caller's
+  // thread with RESOURCE_EXHAUSTED when too much is queued already.
   void Submit(const std::string& tenant, CustomerEvents events, Done done);
 
  private:

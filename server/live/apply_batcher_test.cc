@@ -129,6 +129,35 @@ TEST_F(ApplyBatcherTest, ARefusedEventFailsOnlyItsCaller) {
   EXPECT_EQ(Lifetime("acme", "c").orders, 2);
 }
 
+TEST_F(ApplyBatcherTest, OverloadIsRefusedNotQueuedWithoutBound) {
+  ApplyBatcher::Options options;
+  options.workers = 1;
+  options.max_queued = 5;
+  ApplyBatcher small(live_.get(), options);
+  // Hold the worker inside a commit so that submissions pile up.
+  absl::Notification inside, release;
+  ProfileMutation hold = [&](engine::Profile* p) -> absl::StatusOr<engine::EventOutcome> {
+    if (!inside.HasBeenNotified()) inside.Notify();
+    release.WaitForNotification();
+    return engine::EventOutcome::kApplied;
+  };
+  std::atomic<int> ok{0}, exhausted{0}, answered{0};
+  auto count = [&](absl::StatusOr<CustomerOutcome> o) {
+    if (o.ok()) ++ok;
+    if (o.status().code() == absl::StatusCode::kResourceExhausted) ++exhausted;
+    ++answered;
+  };
+  small.Submit("acme", CustomerEvents{"held", {hold}}, count);
+  inside.WaitForNotification();
+  for (int i = 0; i < 8; ++i) {
+    small.Submit("acme", CustomerEvents{absl::StrCat("c", i), {Order("o", 10)}}, count);
+  }
+  EXPECT_EQ(exhausted.load(), 3);  // 5 queued, 3 refused at once
+  release.Notify();
+  while (answered.load() < 9) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(ok.load(), 6);
+}
+
 TEST_F(ApplyBatcherTest, ShutdownAnswersEverySubmissionOnce) {
   std::atomic<int> answered{0};
   for (int i = 0; i < 100; ++i) {

@@ -2,10 +2,12 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace segmentd::targeting {
 
-FreshnessGate::FreshnessGate(MembershipIndex* index, VoucherStore* vouchers)
-    : index_(index), vouchers_(vouchers) {}
+FreshnessGate::FreshnessGate(MembershipIndex* index, VoucherStore* vouchers, size_t max_queued)
+    : index_(index), vouchers_(vouchers), max_queued_(max_queued) {}
 
 FreshnessGate::~FreshnessGate() {
   std::vector<std::thread*> workers;
@@ -18,19 +20,24 @@ FreshnessGate::~FreshnessGate() {
 }
 
 void FreshnessGate::WhenFresh(absl::string_view tenant, Continuation done) {
+  absl::Status refused = absl::UnavailableError("segmentd is shutting down");
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
       auto [it, inserted] = tenants_.try_emplace(tenant);
       Tenant& t = it->second;
-      t.queue.push_back(std::move(done));
-      if (inserted) {
-        t.worker = std::thread([this, id = std::string(tenant), p = &t] { Run(id, p); });
+      if (t.queue.size() < max_queued_) {
+        t.queue.push_back(std::move(done));
+        if (inserted) {
+          t.worker = std::thread([this, id = std::string(tenant), p = &t] { Run(id, p); });
+        }
+        return;
       }
-      return;
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat(t.queue.size(), " eligibility checks are waiting; retry later"));
     }
   }
-  done(absl::UnavailableError("segmentd is shutting down"));
+  done(refused);
 }
 
 absl::StatusOr<FreshnessGate::Fresh> FreshnessGate::Refresh(const std::string& tenant) {

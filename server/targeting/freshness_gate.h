@@ -49,13 +49,21 @@ class FreshnessGate {
   };
   using Continuation = std::function<void(absl::StatusOr<Fresh>)>;
 
-  FreshnessGate(MembershipIndex* index, VoucherStore* vouchers);
+  // Most continuations waiting per tenant; past it WhenFresh answers
+  // RESOURCE_EXHAUSTED at once (overload is refused, not queued without
+  // bound).
+  static constexpr size_t kDefaultMaxQueued = 20'000;
+
+  FreshnessGate(MembershipIndex* index, VoucherStore* vouchers,
+                size_t max_queued = kDefaultMaxQueued);
   ~FreshnessGate();
 
   FreshnessGate(const FreshnessGate&) = delete;
   FreshnessGate& operator=(const FreshnessGate&) = delete;
 
-  // Queues `done` for `tenant`; it runs exactly once, on a worker thread.
+  // Queues `done` for `tenant`; it runs exactly once, on a worker thread (or
+  // at once on the caller's thread when refused: RESOURCE_EXHAUSTED,
+  // UNAVAILABLE while shutting down).
   void WhenFresh(absl::string_view tenant, Continuation done) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -71,6 +79,7 @@ class FreshnessGate {
 
   MembershipIndex* const index_;
   VoucherStore* const vouchers_;
+  const size_t max_queued_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // node_hash_map: workers hold a pointer to their entry.

@@ -162,6 +162,30 @@ TEST_F(FreshnessGateTest, QueuedCallsShareOneRound) {
   EXPECT_LE(reads, 3);
 }
 
+TEST_F(FreshnessGateTest, OverloadIsRefusedNotQueuedWithoutBound) {
+  Put("a", {"VIP"});
+  FreshnessGate small(index_.get(), vouchers_.get(), /*max_queued=*/4);
+  absl::Notification inside, release;
+  std::atomic<int> ok{0}, exhausted{0}, answered{0};
+  auto count = [&](absl::StatusOr<FreshnessGate::Fresh> fresh) {
+    if (fresh.ok()) ++ok;
+    if (fresh.status().code() == absl::StatusCode::kResourceExhausted) ++exhausted;
+    ++answered;
+  };
+  small.WhenFresh("acme", [&](absl::StatusOr<FreshnessGate::Fresh> fresh) {
+    inside.Notify();
+    release.WaitForNotification();  // Holds the worker: the rest queue up.
+    count(std::move(fresh));
+  });
+  inside.WaitForNotification();
+  for (int i = 0; i < 7; ++i) small.WhenFresh("acme", count);
+  EXPECT_EQ(exhausted.load(), 3);  // 4 queued, 3 refused at once
+  release.Notify();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (answered.load() < 8 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(ok.load(), 5);
+}
+
 TEST_F(FreshnessGateTest, FailsClosedWhileRedisIsDown) {
   Put("a", {"VIP"});
   ASSERT_TRUE(Check("a", "VIP").status.ok());
