@@ -26,8 +26,9 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(3),
 ABSL_FLAG(absl::Duration, redis_startup_timeout, absl::Seconds(10),
           "how long to wait for Redis at start-up");
 ABSL_FLAG(int, max_threads, 256,
-          "most threads serving calls (open Watch and bulk streams hold one each); calls "
-          "beyond fail RESOURCE_EXHAUSTED instead of piling up");
+          "most threads serving sync calls (open Watch and bulk streams hold one each); calls "
+          "beyond fail RESOURCE_EXHAUSTED instead of piling up (unary ingest and "
+          "CheckEligibility hold no thread while they wait)");
 ABSL_FLAG(int64_t, change_stream_cap, 1'000'000,
           "membership changes kept per tenant for Watch (older ones are dropped; a Watch "
           "resuming before the oldest kept fails OUT_OF_RANGE)");
