@@ -74,7 +74,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 redis-server --port 0 --bind 127.0.0.1 --unixsocket "$DIR/r.sock" --unixsocketperm 700 \
-  --dir "$DIR" --appendonly yes --appendfsync everysec --save "" >"$DIR/redis.log" 2>&1 &
+  --dir "$DIR" --appendonly yes --appendfsync everysec --save "" --hash-max-listpack-value 1024 \
+  >"$DIR/redis.log" 2>&1 &
 redis_pid=$!
 for _ in $(seq 100); do
   redis-cli -s "$DIR/r.sock" ping >/dev/null 2>&1 && break

@@ -31,7 +31,8 @@ if [ -z "${REDIS:-}" ]; then
   REDIS="unix:$DATA/redis.sock"
   if ! redis-cli -s "$DATA/redis.sock" ping >/dev/null 2>&1; then
     redis-server --port 0 --unixsocket "$DATA/redis.sock" --unixsocketperm 700 --dir "$DATA" \
-      --appendonly yes --appendfsync everysec --save "" >"$DATA/redis.log" 2>&1 &
+      --appendonly yes --appendfsync everysec --save "" --hash-max-listpack-value 1024 \
+      >"$DATA/redis.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do
       redis-cli -s "$DATA/redis.sock" ping >/dev/null 2>&1 && break

@@ -185,6 +185,8 @@ absl::Status RedisServer::Launch() {
       "--appendonly", options_.appendonly ? "yes" : "no",
       "--appendfsync", options_.appendfsync_always ? "always" : "everysec",
       "--enable-debug-command", "local",
+      // As segmentd recommends (docs/redis-keys.md): compact customer hashes.
+      "--hash-max-listpack-value", "1024",
   };
   // Everything the child needs is built before fork(): after it, only
   // async-signal-safe calls are allowed (the test may have other threads).
