@@ -2,15 +2,18 @@
 // segmentd binary on a real redis-server, over gRPC.
 #include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "engine/profile_codec.h"
 #include "gtest/gtest.h"
 #include "segmentd/v1/classification.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
@@ -463,6 +466,51 @@ TEST_F(IngestE2eTest, KeysAreCheckedAndScoped) {
     ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
   }
   EXPECT_TRUE(Classify("carol", acme_).found());
+}
+
+// Many concurrent unary calls (committed together by group commit): every
+// acknowledged order is stored exactly once, a replay from another caller is
+// a duplicate, and each caller gets its own outcome.
+TEST_F(IngestE2eTest, ConcurrentUnaryEventsAreEachCommittedOnce) {
+  constexpr int kThreads = 8, kPerThread = 40, kCustomers = 10;
+  const absl::Time now = absl::Now();
+  std::atomic<int> applied{0}, duplicates{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = v1::IngestService::NewStub(stack_->channel());
+      for (int i = 0; i < kPerThread; ++i) {
+        // Threads t and t + 4 send the same orders: one of each is a replay.
+        const std::string customer = absl::StrCat("conc-", i % kCustomers);
+        v1::PlaceOrderRequest r;
+        *r.mutable_event() = OrderEvent(customer, absl::StrCat("t", t % 4, "-o", i),
+                                        now - absl::Hours(1), 100 + i)
+                                 .order_placed();
+        v1::PlaceOrderResponse resp;
+        auto ctx = NewContext(acme_.write);
+        const grpc::Status status = stub->PlaceOrder(ctx.get(), r, &resp);
+        if (!status.ok()) {
+          ++failed;
+          continue;
+        }
+        (resp.result().outcome() == v1::ITEM_OUTCOME_APPLIED ? applied : duplicates)++;
+        if (!resp.result().has_membership()) ++failed;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(applied.load(), kThreads * kPerThread / 2);
+  EXPECT_EQ(duplicates.load(), kThreads * kPerThread / 2);
+  int64_t stored = 0;
+  for (int c = 0; c < kCustomers; ++c) {
+    const std::string profile =
+        HashGetAll(stack_->redis().socket_path(), CustomerKey(absl::StrCat("conc-", c)))["p"];
+    absl::StatusOr<engine::Profile> decoded = engine::DecodeProfile(profile);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    stored += engine::ComputeLifetime(decoded->view(), absl::ToUnixMillis(now)).orders;
+  }
+  EXPECT_EQ(stored, kThreads * kPerThread / 2);
 }
 
 TEST_F(IngestE2eTest, ReplayingTheSameEventsChangesNothing) {
