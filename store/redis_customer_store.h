@@ -17,8 +17,9 @@
 //
 // Not a snapshot: CustomersByOrders/Revenue/Aov read in pages of `read_page`,
 // so writes that land meanwhile may or may not show; but a customer whose
-// measure stays in the range throughout is always returned (each page starts
-// right after the last member read, found by ZRANK in the same script). ScanSegment is SSCAN: a
+// measure is in the range and unchanged throughout is always returned, however
+// others move (each page starts right after the last member read, found by
+// ZRANK in the same script). ScanSegment is SSCAN: a
 // member may be returned twice if the set is resized during the scan.
 // Measures are Redis scores (doubles): exact up to 2^53.
 //

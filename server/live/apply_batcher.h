@@ -11,10 +11,9 @@
 // threads until its cap refused calls: docs/benchmarks.md).
 //
 // Order: events submitted for one customer are applied in submission order.
-// Errors: a failure of the whole Apply (Redis unreachable) reaches every
-// continuation of that tenant's group; a customer that kept losing races
-// (CustomerOutcome::commit) and an event the engine refuses
-// (CustomerOutcome::events) reach only their own.
+// Errors are per customer (CustomerOutcome::commit: Redis unreachable, lost
+// races, undecodable stored state) and per event (CustomerOutcome::events,
+// an event the engine refuses): each reaches only the callers concerned.
 //
 // Tenants are spread over `workers` threads by hash, so one tenant's batches
 // never run concurrently (they would only conflict) and the thread count is

@@ -115,21 +115,33 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
   // Indexes of customers still to commit; shrinks as commits succeed.
   std::vector<size_t> pending(customers.size());
   for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  // Failures are per customer (group commit puts unrelated callers in one
+  // call): a customer that fails gets `commit` set and is not retried; one
+  // committed earlier keeps its success whatever happens to the others.
+  auto fail = [&](size_t i, const absl::Status& status) {
+    outcomes[i] = CustomerOutcome();
+    outcomes[i].commit = status;
+  };
+  auto fail_all = [&](const std::vector<size_t>& which, const absl::Status& status) {
+    for (size_t i : which) fail(i, status);
+  };
 
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt == options_.max_attempts) {
       for (size_t i : pending) {
-        outcomes[i] = CustomerOutcome();
-        outcomes[i].commit = absl::AbortedError(
-            absl::StrCat("gave up after ", attempt, " attempts: customer ",
-                         customers[i].customer_id, " is being written concurrently"));
+        fail(i, absl::AbortedError(absl::StrCat("gave up after ", attempt, " attempts: customer ",
+                                                customers[i].customer_id,
+                                                " is being written concurrently")));
       }
       break;
     }
     if (attempt > 0) BackOff(attempt);
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot =
         attempt == 0 ? contexts_->Get(tenant) : contexts_->Reload(tenant);
-    if (!snapshot.ok()) return snapshot.status();
+    if (!snapshot.ok()) {
+      fail_all(pending, snapshot.status());
+      break;
+    }
     const TenantSnapshot& ctx = **snapshot;
     const absl::Time now = options_.now();
     const absl::Time horizon = now - absl::Hours(24) * engine::LongestWindowDays(ctx.config);
@@ -137,7 +149,10 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     std::vector<std::string> ids;
     for (size_t i : pending) ids.push_back(customers[i].customer_id);
     absl::StatusOr<std::vector<store::CustomerState>> states = store_->Read(tenant, ids);
-    if (!states.ok()) return states.status();
+    if (!states.ok()) {
+      fail_all(pending, states.status());
+      break;
+    }
 
     std::vector<store::CustomerWrite> writes;
     std::vector<size_t> written;  // customer index of each write
@@ -147,7 +162,10 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       const size_t i = pending[k];
       const store::CustomerState& state = (*states)[k];
       absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
-      if (!profile.ok()) return profile.status();
+      if (!profile.ok()) {
+        fail(i, profile.status());
+        continue;
+      }
       const engine::Profile stored = *profile;
       CustomerOutcome& outcome = outcomes[i];
       outcome.events.assign(customers[i].mutations.size(), EventResult());
@@ -163,7 +181,10 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       }
       if (!changed) {
         absl::StatusOr<CustomerMembership> stored_membership = StoredOf(state, ctx);
-        if (!stored_membership.ok()) return stored_membership.status();
+        if (!stored_membership.ok()) {
+          fail(i, stored_membership.status());
+          continue;
+        }
         outcome.after = *std::move(stored_membership);
         continue;
       }
@@ -177,7 +198,10 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       absl::StatusOr<store::CustomerWrite> write =
           MakeWrite(ctx, state, state.version > 0 ? &stored : nullptr, *profile, classification,
                     store::ChangeCause::kEvent, now);
-      if (!write.ok()) return write.status();
+      if (!write.ok()) {
+        fail(i, write.status());
+        continue;
+      }
       writes.push_back(*std::move(write));
       written.push_back(i);
       outcome.after.found = true;
@@ -187,7 +211,12 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     pending = std::move(retry);
     if (writes.empty()) continue;
     absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
-    if (!committed.ok()) return committed.status();
+    if (!committed.ok()) {
+      // Some of these writes may have been committed: none is acknowledged.
+      fail_all(written, committed.status());
+      fail_all(pending, committed.status());
+      break;
+    }
     for (size_t w = 0; w < writes.size(); ++w) {
       if (!(*committed)[w]) pending.push_back(written[w]);
     }

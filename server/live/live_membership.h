@@ -42,10 +42,9 @@ struct CustomerMembership {
 
 // The result of applying one customer's events.
 struct CustomerOutcome {
-  // OK when the customer's events were committed (or needed no write);
-  // ABORTED when other writers kept winning the race for this customer until
-  // Apply gave up: then none of its events was committed and `events` and
-  // `after` are meaningless.
+  // OK when the customer's events were committed (or needed no write).
+  // Otherwise why not (see Apply): then nothing of this customer was
+  // acknowledged, and `events` and `after` are meaningless.
   absl::Status commit;
   std::vector<EventResult> events;  // one per mutation, in order
   CustomerMembership after;
@@ -79,10 +78,12 @@ class LiveMembership {
   LiveMembership(store::CustomerStore* store, TenantContexts* contexts, Options options);
 
   // Applies each customer's events, re-classifies the customer now and commits.
-  // Returns once the store has every change (or fails: then nothing of a
-  // customer whose commit failed was acknowledged). A customer still losing
-  // races after `max_attempts` fails alone (CustomerOutcome::commit ABORTED);
-  // the others are committed and reported normally. Distinct customers should
+  // Returns once the store has every change. Failures are per customer, in
+  // CustomerOutcome::commit (the call itself succeeds): ABORTED for one still
+  // losing races after `max_attempts`, DATA_LOSS for undecodable stored state,
+  // UNAVAILABLE etc. when the store failed before that customer's commit was
+  // confirmed (it may or may not be stored: never acknowledged). A customer
+  // committed before a later failure keeps its success. Distinct customers should
   // be distinct entries (entries for one customer are applied one after another).
   absl::StatusOr<std::vector<CustomerOutcome>> Apply(const std::string& tenant,
                                                      std::vector<CustomerEvents> customers);

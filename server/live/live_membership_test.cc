@@ -282,6 +282,23 @@ TEST_F(LiveMembershipTest, ReevaluateAllCoversEveryPage) {
   EXPECT_EQ(*changed, moved);
 }
 
+// Undecodable stored state fails that customer alone (DATA_LOSS), never the
+// other customers committed in the same call.
+TEST_F(LiveMembershipTest, CorruptCustomerFailsAlone) {
+  store::CustomerWrite corrupt;
+  corrupt.customer_id = "broken";
+  corrupt.profile = "not a profile";
+  corrupt.changed_at = kT0;
+  ASSERT_TRUE((*store_.Write("acme", {corrupt}))[0]);
+  absl::StatusOr<std::vector<CustomerOutcome>> out =
+      live_->Apply("acme", {CustomerEvents{"broken", {Order("b1", kT0, 10)}},
+                            CustomerEvents{"fine", {Order("f1", kT0, 10)}}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].commit.code(), absl::StatusCode::kDataLoss) << (*out)[0].commit;
+  ASSERT_TRUE((*out)[1].commit.ok()) << (*out)[1].commit;
+  EXPECT_TRUE((*out)[1].after.found);
+}
+
 // A customer that keeps losing races fails alone: the others in the same
 // call are committed and reported.
 TEST_F(LiveMembershipTest, ExhaustedRetriesFailOnlyThatCustomer) {

@@ -98,8 +98,25 @@ absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant)
 }
 
 absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
-  absl::StatusOr<int64_t> resumed = ResumeConfig(tenant);
-  if (!resumed.ok()) return resumed.status();
+  // A failing resumption (e.g. one hot customer) must not hold up statistics
+  // moves; it is retried after config_grace, not on every pass.
+  int64_t resumed = 0;
+  bool resume = false;
+  {
+    absl::MutexLock lock(&resume_mu_);
+    resume = options_.now() >= resume_after_[tenant];
+  }
+  if (resume) {
+    absl::StatusOr<int64_t> n = ResumeConfig(tenant);
+    if (n.ok()) {
+      resumed = *n;
+    } else {
+      LogError(absl::StrCat("tenant ", tenant, ": finishing a config re-classification: ",
+                            n.status().message()));
+      absl::MutexLock lock(&resume_mu_);
+      resume_after_[tenant] = options_.now() + options_.config_grace;
+    }
+  }
   // Publish fresh statistics first, so writes starting now use them.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> current = contexts_->Reload(tenant);
   if (!current.ok()) return current.status();
@@ -135,7 +152,7 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   // Only the snapshots compared here may go: one issued during this pass is
   // compared on the next.
   contexts_->RetireUnused(tenant, issued_count);
-  return moved + *resumed;
+  return moved + resumed;
 }
 
 absl::StatusOr<int64_t> StatisticsMover::RunOnce() {

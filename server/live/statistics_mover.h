@@ -72,6 +72,9 @@ class StatisticsMover {
   const TenantLister tenants_;
   const Options options_;
   std::unique_ptr<PeriodicTask> task_;
+  // Per tenant, when ResumeConfig may run again after a failure.
+  absl::Mutex resume_mu_;
+  absl::flat_hash_map<std::string, absl::Time> resume_after_ ABSL_GUARDED_BY(resume_mu_);
 };
 
 }  // namespace segmentd

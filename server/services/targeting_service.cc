@@ -207,8 +207,9 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
     const absl::Time at = now_();
     v1::Eligibility* out = response->mutable_eligibility();
     bool eligible = false;
-    // Not a fresh read: the gate has made the index at least that fresh.
-    absl::Status s = index_->Read(tenant, /*fresh=*/false, [&](const MembershipIndex::View& view) {
+    // The gate has made the index fresh enough; never wait here (this runs on
+    // the gate's worker, ahead of other checks): unhealthy fails at once.
+    absl::Status s = index_->ReadNow(tenant, [&](const MembershipIndex::View& view) {
       eligible = Check(view, *target, mentioned, request->customer_id(), out);
     });
     if (!s.ok()) {

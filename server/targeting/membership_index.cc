@@ -352,7 +352,8 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
 }
 
 absl::StatusOr<MembershipIndex::Tenant*> MembershipIndex::AwaitApplied(
-    absl::string_view tenant, std::optional<Position> target) {
+    absl::string_view tenant, std::optional<Position> target,
+    std::optional<absl::Duration> wait_override) {
   Tenant* t = GetOrStart(tenant);
   struct Ready {
     Tenant* t;
@@ -366,6 +367,7 @@ absl::StatusOr<MembershipIndex::Tenant*> MembershipIndex::AwaitApplied(
     absl::ReaderMutexLock lock(&t->mu);
     wait = t->loaded ? options_.catch_up_wait : options_.load_wait;
   }
+  if (wait_override.has_value()) wait = *wait_override;
   if (!t->mu.ReaderLockWhenWithTimeout(absl::Condition(&ready), wait)) {
     const std::string problem = t->problem.empty() ? "index behind the change stream" : t->problem;
     t->mu.ReaderUnlock();
@@ -392,6 +394,15 @@ absl::Status MembershipIndex::Read(absl::string_view tenant, bool fresh,
     target = *newest;
   }
   absl::StatusOr<Tenant*> t = AwaitApplied(tenant, target);
+  if (!t.ok()) return t.status();
+  fn(View((*t)->data));
+  (*t)->mu.ReaderUnlock();
+  return absl::OkStatus();
+}
+
+absl::Status MembershipIndex::ReadNow(absl::string_view tenant,
+                                      const std::function<void(const View&)>& fn) {
+  absl::StatusOr<Tenant*> t = AwaitApplied(tenant, std::nullopt, absl::ZeroDuration());
   if (!t.ok()) return t.status();
   fn(View((*t)->data));
   (*t)->mu.ReaderUnlock();

@@ -145,6 +145,11 @@ class MembershipIndex {
   absl::Status Read(absl::string_view tenant, bool fresh,
                     const std::function<void(const View&)>& fn);
 
+  // Runs `fn` on the index as it is, without waiting: UNAVAILABLE at once when
+  // it is not loaded or not healthy (for callers that made it fresh already
+  // and must not stall others, e.g. FreshnessGate's continuations).
+  absl::Status ReadNow(absl::string_view tenant, const std::function<void(const View&)>& fn);
+
   // Waits until the index has applied every change committed before the
   // call, reading the newest position itself (not shared with concurrent
   // callers: for a caller that batches waiters, e.g. FreshnessGate). A later
@@ -161,7 +166,8 @@ class MembershipIndex {
   // Waits (bounded) until `tenant`'s index is loaded, healthy and has applied
   // `target` (if any); returns it reader-locked (the caller unlocks), or
   // UNAVAILABLE.
-  absl::StatusOr<Tenant*> AwaitApplied(absl::string_view tenant, std::optional<Position> target);
+  absl::StatusOr<Tenant*> AwaitApplied(absl::string_view tenant, std::optional<Position> target,
+                                       std::optional<absl::Duration> wait = std::nullopt);
   // Maps a failed newest-position read to the index's UNAVAILABLE message.
   static absl::StatusOr<Position> NewestPosition(absl::string_view tenant,
                                                  absl::StatusOr<Position> newest);

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/field_error.h"
 #include "store/redis/redis_reply.h"
@@ -164,15 +163,12 @@ absl::StatusOr<std::string> VoucherStore::ReadVersion(absl::string_view tenant) 
 
 VoucherStore::Cached* VoucherStore::CacheAt(absl::string_view tenant,
                                             const std::string& version) {
+  // Any other version replaces the entry, older ones included: a version can
+  // go back (a failover to a replica that lost writes, a restore) and then be
+  // reached again by different writes, so "older" proves nothing. Callers
+  // holding different versions at once only cost each other cache misses.
   Cached& cached = cache_[tenant];
-  if (cached.version == version) return &cached;
-  // Versions only grow (INCR): a caller whose read predates one already seen
-  // must not throw the newer entries away.
-  int64_t mine = 0, seen = 0;
-  if (absl::SimpleAtoi(version, &mine) && absl::SimpleAtoi(cached.version, &seen) && mine < seen) {
-    return nullptr;
-  }
-  cached = Cached{version, nullptr, {}};
+  if (cached.version != version) cached = Cached{version, nullptr, {}};
   return &cached;
 }
 

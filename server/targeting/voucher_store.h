@@ -99,7 +99,7 @@ class VoucherStore {
   // Returns the tenant's version, from a read that began after the call.
   absl::StatusOr<std::string> CurrentVersion(absl::string_view tenant);
   // Returns the tenant's cache entry for `version` (emptied when the version
-  // moved on), or nullptr when `version` is older than one already cached.
+  // differs from the cached one; never nullptr).
   Cached* CacheAt(absl::string_view tenant, const std::string& version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
