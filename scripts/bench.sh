@@ -228,18 +228,7 @@ slowlog() {
 
 for mode in $MODES; do
   case "$mode" in
-    bulk)
-      run_mode bulk --mode=bulk --streams="$STREAMS" --batch="$BATCH" --window="$WINDOW"; memory
-      # Compact the AOF now (as an operator would after an import), so that
-      # no automatic rewrite of the import falls inside a later measurement.
-      for _ in $(seq 300); do
-        redis-cli -s "$DIR/r.sock" info persistence \
-          | grep -qE '^aof_rewrite_(in_progress|scheduled):1' || break
-        sleep 1
-      done
-      redis-cli -s "$DIR/r.sock" bgrewriteaof >/dev/null
-      sleep 1
-      ;;
+    bulk) run_mode bulk --mode=bulk --streams="$STREAMS" --batch="$BATCH" --window="$WINDOW"; memory ;;
     latency)
       for rate in $RATES; do
         settle
