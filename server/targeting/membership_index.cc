@@ -351,9 +351,10 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<MembershipIndex::Tenant*> MembershipIndex::AwaitApplied(
-    absl::string_view tenant, std::optional<Position> target,
-    std::optional<absl::Duration> wait_override) {
+absl::Status MembershipIndex::RunApplied(absl::string_view tenant,
+                                         std::optional<Position> target,
+                                         std::optional<absl::Duration> wait_override,
+                                         const std::function<void(const View&)>* fn) {
   Tenant* t = GetOrStart(tenant);
   struct Ready {
     Tenant* t;
@@ -373,7 +374,9 @@ absl::StatusOr<MembershipIndex::Tenant*> MembershipIndex::AwaitApplied(
     t->mu.ReaderUnlock();
     return Unavailable(tenant, problem);
   }
-  return t;  // Reader-locked.
+  if (fn != nullptr) (*fn)(View(t->data));
+  t->mu.ReaderUnlock();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<MembershipIndex::Position> MembershipIndex::NewestPosition(
@@ -393,30 +396,19 @@ absl::Status MembershipIndex::Read(absl::string_view tenant, bool fresh,
     if (!newest.ok()) return newest.status();
     target = *newest;
   }
-  absl::StatusOr<Tenant*> t = AwaitApplied(tenant, target);
-  if (!t.ok()) return t.status();
-  fn(View((*t)->data));
-  (*t)->mu.ReaderUnlock();
-  return absl::OkStatus();
+  return RunApplied(tenant, target, std::nullopt, &fn);
 }
 
 absl::Status MembershipIndex::ReadNow(absl::string_view tenant,
                                       const std::function<void(const View&)>& fn) {
-  absl::StatusOr<Tenant*> t = AwaitApplied(tenant, std::nullopt, absl::ZeroDuration());
-  if (!t.ok()) return t.status();
-  fn(View((*t)->data));
-  (*t)->mu.ReaderUnlock();
-  return absl::OkStatus();
+  return RunApplied(tenant, std::nullopt, absl::ZeroDuration(), &fn);
 }
 
 absl::Status MembershipIndex::AwaitFresh(absl::string_view tenant) {
   absl::StatusOr<Position> newest =
       NewestPosition(tenant, ReadNewest(*store_, std::string(tenant)));
   if (!newest.ok()) return newest.status();
-  absl::StatusOr<Tenant*> t = AwaitApplied(tenant, *newest);
-  if (!t.ok()) return t.status();
-  (*t)->mu.ReaderUnlock();
-  return absl::OkStatus();
+  return RunApplied(tenant, *newest, std::nullopt, nullptr);
 }
 
 }  // namespace segmentd::targeting

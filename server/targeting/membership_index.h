@@ -163,11 +163,13 @@ class MembershipIndex {
  private:
   struct Tenant;
 
-  // Waits (bounded) until `tenant`'s index is loaded, healthy and has applied
-  // `target` (if any); returns it reader-locked (the caller unlocks), or
-  // UNAVAILABLE.
-  absl::StatusOr<Tenant*> AwaitApplied(absl::string_view tenant, std::optional<Position> target,
-                                       std::optional<absl::Duration> wait = std::nullopt);
+  // Waits (bounded: `wait`, else the loaded/loading default) until `tenant`'s
+  // index is loaded, healthy and has applied `target` (if any), then runs `fn`
+  // (if any) on it under the reader lock; UNAVAILABLE when it does not get
+  // there in time.
+  absl::Status RunApplied(absl::string_view tenant, std::optional<Position> target,
+                          std::optional<absl::Duration> wait,
+                          const std::function<void(const View&)>* fn);
   // Maps a failed newest-position read to the index's UNAVAILABLE message.
   static absl::StatusOr<Position> NewestPosition(absl::string_view tenant,
                                                  absl::StatusOr<Position> newest);
