@@ -11,6 +11,7 @@
 #include "store/redis/redis_address.h"
 #include "store/redis/redis_client.h"
 #include "store/redis_customer_store.h"
+#include "testing/redis_command_stats.h"
 #include "testing/redis_server.h"
 
 namespace segmentd::targeting {
@@ -86,13 +87,8 @@ class FreshnessGateTest : public ::testing::Test {
     return seen;
   }
 
-  // How many times Redis has run `command` (INFO commandstats).
   int64_t Calls(const std::string& command) {
-    absl::StatusOr<store::redis::RedisReply> info = client_->Command({"INFO", "commandstats"});
-    if (!info.ok() || !info->is_string()) return -1;
-    const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
-    const size_t at = info->str().find(prefix);
-    return at == std::string::npos ? 0 : std::stoll(info->str().substr(at + prefix.size()));
+    return segmentd::testing::CommandCalls(*client_, command);
   }
 
   static v1::VoucherTarget Target(const std::string& segment) {

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "server/field_error.h"
 #include "store/redis/redis_address.h"
+#include "testing/redis_command_stats.h"
 #include "testing/redis_server.h"
 
 namespace segmentd::targeting {
@@ -64,14 +65,8 @@ TEST_F(VoucherStoreTest, PutGetDelete) {
   EXPECT_EQ(store_->Get("Bad Tenant", "x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// How many times Redis has run `command` (INFO commandstats).
 int64_t Calls(store::redis::RedisClient& client, const std::string& command) {
-  absl::StatusOr<store::redis::RedisReply> info = client.Command({"INFO", "commandstats"});
-  if (!info.ok() || !info->is_string()) return -1;
-  const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
-  const size_t at = info->str().find(prefix);
-  if (at == std::string::npos) return 0;
-  return std::stoll(info->str().substr(at + prefix.size()));
+  return segmentd::testing::CommandCalls(client, command);
 }
 
 TEST_F(VoucherStoreTest, GetIsCachedPerVersionAndSeesOtherWriters) {

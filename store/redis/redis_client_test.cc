@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "testing/redis_command_stats.h"
 #include "testing/redis_server.h"
 
 namespace segmentd::store::redis {
@@ -57,26 +58,10 @@ class RedisClientTest : public ::testing::Test {
     return reply.ok() ? *std::move(reply) : RedisReply::Error("(call failed)");
   }
 
-  // Returns the number of calls of `command` from INFO commandstats, e.g.
-  // "evalsha" or "script|load" (Redis counts failed calls, such as a NOSCRIPT
-  // EVALSHA, in `calls` too).
+  // Calls of `command` so far (INFO commandstats), e.g. "evalsha" or
+  // "script|load" (Redis counts failed calls, such as a NOSCRIPT EVALSHA).
   int64_t CommandCalls(absl::string_view command) {
-    RedisReply info = Run({"INFO", "commandstats"});
-    int64_t total = 0;
-    for (absl::string_view line : absl::StrSplit(info.str(), "\r\n")) {
-      if (!absl::ConsumePrefix(&line, absl::StrCat("cmdstat_", command, ":"))) {
-        continue;
-      }
-      for (absl::string_view field : absl::StrSplit(line, ',')) {
-        std::pair<absl::string_view, absl::string_view> kv =
-            absl::StrSplit(field, '=');
-        int64_t n = 0;
-        if (kv.first == "calls" && absl::SimpleAtoi(kv.second, &n)) {
-          total += n;
-        }
-      }
-    }
-    return total;
+    return segmentd::testing::CommandCalls(*client_, command);
   }
 
   std::unique_ptr<RedisServer> server_;
