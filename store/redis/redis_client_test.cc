@@ -391,13 +391,15 @@ TEST_F(RedisClientTest, CallsWaitForABusyPoolThenTimeOut) {
   holder.join();
   waiter.join();
 
-  // With the pool held longer than command_timeout (five 200 ms pops in one
-  // pipeline, each read within the 300 ms timeout), a waiting call gives up.
-  options.command_timeout = absl::Milliseconds(300);
+  // With the pool held longer than command_timeout (six 500 ms pops in one
+  // pipeline, each read well within the 1 s timeout even on a loaded CI
+  // machine; 200 ms pops against 300 ms were flaky there), a waiting call
+  // gives up after command_timeout instead of waiting out the whole 3 s hold.
+  options.command_timeout = absl::Seconds(1);
   pool1 = RedisClient::Create(options);
   ASSERT_TRUE(pool1.ok()) << pool1.status();
   std::thread long_holder([&] {
-    std::vector<RedisCommand> pops(5, RedisCommand{"BLPOP", "q", "0.2"});
+    std::vector<RedisCommand> pops(6, RedisCommand{"BLPOP", "q", "0.5"});
     absl::StatusOr<std::vector<RedisReply>> popped = (*pool1)->Pipeline(pops);
     EXPECT_TRUE(popped.ok()) << popped.status();
   });
@@ -408,7 +410,7 @@ TEST_F(RedisClientTest, CallsWaitForABusyPoolThenTimeOut) {
   }
   const absl::Time start = absl::Now();
   absl::StatusOr<RedisReply> reply = (*pool1)->Command({"PING"});
-  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(2500));
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(reply.status().message().find("busy"), std::string::npos)
       << reply.status();
