@@ -12,7 +12,7 @@ namespace segmentd {
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
     store::CustomerStore* store, TenantContexts* contexts, const std::string& tenant,
     const engine::SegmentConfig& proposed, absl::Time as_of) {
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts->Get(tenant);
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts->GetCurrent(tenant);
   if (!snapshot.ok()) return snapshot.status();
   const TenantSnapshot& ctx = **snapshot;
   absl::StatusOr<engine::PopulationStats> stats = contexts->ComputeStats(tenant, proposed, as_of);

@@ -364,7 +364,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(const std::string& tenant,
 absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
     bool with_reasons) {
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->GetCurrent(tenant);
   if (!snapshot.ok()) return snapshot.status();
   const TenantSnapshot& ctx = **snapshot;
   absl::StatusOr<std::vector<store::CustomerState>> states = store_->Read(tenant, customer_ids);

@@ -154,6 +154,16 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Get(
   return Load(tenant);
 }
 
+absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::GetCurrent(
+    const std::string& tenant) {
+  absl::StatusOr<std::optional<store::VersionedBlob>> stored = store_->ReadConfig(tenant);
+  if (!stored.ok()) return stored.status();
+  const int64_t version = stored->has_value() ? (*stored)->version : 0;
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = Get(tenant);
+  if (!snapshot.ok() || (*snapshot)->config_version == version) return snapshot;
+  return Reload(tenant);
+}
+
 absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Reload(
     const std::string& tenant) {
   return Load(tenant);

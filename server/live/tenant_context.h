@@ -57,6 +57,14 @@ class TenantContexts {
   // Returns the tenant's snapshot, loading it if missing or stale.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Get(const std::string& tenant);
 
+  // Like Get(), but the config is never older than the one stored when the
+  // call began: reads the stored config version (one store round trip) and
+  // reloads when it differs from the cached snapshot's, e.g. right after
+  // another replica's UpdateConfig returned. For reads that must reflect an
+  // acknowledged config change (classification, preview); statistics may
+  // still be up to `max_age` old, as with Get().
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> GetCurrent(const std::string& tenant);
+
   // Returns a fresh snapshot (always reloads), e.g. right after a config change.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Reload(const std::string& tenant);
 

@@ -44,6 +44,29 @@ TEST(TenantContextsTest, StoredConfigIsLoadedWithItsVersion) {
   EXPECT_EQ((*snapshot)->config.frequent_buyer.min_orders, 9);
 }
 
+TEST(TenantContextsTest, GetCurrentSeesAConfigStoredByAnotherReplicaAtOnce) {
+  store::MemoryCustomerStore store;
+  TenantContexts contexts(&store, {});  // max_age 1 s: Get() keeps its copy
+  ASSERT_TRUE(contexts.Get("acme").ok());
+  engine::SegmentConfig config;
+  config.frequent_buyer.min_orders = 9;
+  // Another replica's UpdateConfig: straight to the store, this cache unaware.
+  ASSERT_TRUE(store.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(),
+                                absl::UnixEpoch())
+                  .ok());
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> cached = contexts.Get("acme");
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_EQ((*cached)->config_version, 0);
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> current = contexts.GetCurrent("acme");
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_EQ((*current)->config_version, 1);
+  EXPECT_EQ((*current)->config.frequent_buyer.min_orders, 9);
+  // Unchanged config: the cached snapshot is returned, no reload.
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> again = contexts.GetCurrent("acme");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->get(), current->get());
+}
+
 TEST(TenantContextsTest, CorruptStoredConfigIsDataLoss) {
   store::MemoryCustomerStore store;
   ASSERT_TRUE(store.WriteConfig("acme", 0, "\\xff not a proto", absl::UnixEpoch()).ok());

@@ -15,6 +15,8 @@
 #include "segmentd/v1/classification.grpc.pb.h"
 #include "segmentd/v1/config.grpc.pb.h"
 #include "segmentd/v1/ingest.pb.h"
+#include "store/redis/redis_address.h"
+#include "store/redis/redis_client.h"
 #include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
 
@@ -26,6 +28,7 @@ using ::segmentd::testing::IngestBatch;
 using ::segmentd::testing::NewContext;
 using ::segmentd::testing::OrderEvent;
 using ::segmentd::testing::RegisteredEvent;
+using ::segmentd::testing::SegmentdProcess;
 using ::segmentd::testing::TenantKeys;
 using ::testing::HasSubstr;
 
@@ -50,7 +53,6 @@ class ConfigE2eTest : public ::testing::Test {
     stack_ = *std::move(stack);
     keys_ = stack_->keys("cfg");
     config_ = v1::ConfigService::NewStub(stack_->channel());
-    classify_ = v1::ClassificationService::NewStub(stack_->channel());
 
     const absl::Time now = absl::Now();
     std::vector<v1::Event> events;
@@ -75,13 +77,19 @@ class ConfigE2eTest : public ::testing::Test {
     return response.config();
   }
 
-  // Returns, per customer, whether it is in `segment` right now.
-  std::map<std::string, bool> MembersOf(const std::string& segment) {
+  // Returns, per customer, whether it is in `segment` right now, as
+  // ClassifyCustomers answers through `channel` (default: the stack's
+  // segmentd). ClassifyCustomers classifies the stored profiles on the fly,
+  // so it cannot tell whether UpdateConfig finished re-classifying: the
+  // stored membership, the segment's member set in Redis, must agree too.
+  std::map<std::string, bool> MembersOf(const std::string& segment,
+                                        std::shared_ptr<grpc::Channel> channel = nullptr) {
     v1::ClassifyCustomersRequest request;
     for (int n = 0; n <= kMaxOrders; ++n) request.add_customer_ids(Customer(n));
     v1::ClassifyCustomersResponse response;
     auto ctx = NewContext(keys_.read);
-    grpc::Status status = classify_->ClassifyCustomers(ctx.get(), request, &response);
+    auto stub = v1::ClassificationService::NewStub(channel ? channel : stack_->channel());
+    grpc::Status status = stub->ClassifyCustomers(ctx.get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     std::map<std::string, bool> out;
     for (const v1::CustomerClassification& c : response.classifications()) {
@@ -89,6 +97,29 @@ class ConfigE2eTest : public ::testing::Test {
       bool member = false;
       for (const std::string& s : c.membership().segments()) member |= s == segment;
       out[c.customer_id()] = member;
+    }
+    EXPECT_EQ(StoredMembersOf(segment), out) << segment << ": stored member set";
+    return out;
+  }
+
+  // Returns, per customer, whether Redis's member set of `segment` holds it.
+  std::map<std::string, bool> StoredMembersOf(const std::string& segment) {
+    std::map<std::string, bool> out;
+    absl::StatusOr<store::redis::RedisAddress> address =
+        store::redis::RedisAddress::Parse(stack_->redis().unix_address());
+    EXPECT_TRUE(address.ok()) << address.status();
+    if (!address.ok()) return out;
+    store::redis::RedisClient::Options options;
+    options.address = *address;
+    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis =
+        store::redis::RedisClient::Create(options);
+    EXPECT_TRUE(redis.ok()) << redis.status();
+    if (!redis.ok()) return out;
+    for (int n = 0; n <= kMaxOrders; ++n) {
+      absl::StatusOr<store::redis::RedisReply> reply = (*redis)->Command(
+          {"SISMEMBER", absl::StrCat("sd:{cfg}:s:", segment), Customer(n)});
+      EXPECT_TRUE(reply.ok()) << reply.status();
+      out[Customer(n)] = reply.ok() && reply->is_integer() && reply->integer() == 1;
     }
     return out;
   }
@@ -108,7 +139,6 @@ class ConfigE2eTest : public ::testing::Test {
   std::unique_ptr<E2eStack> stack_;
   TenantKeys keys_;
   std::unique_ptr<v1::ConfigService::Stub> config_;
-  std::unique_ptr<v1::ClassificationService::Stub> classify_;
 };
 
 TEST_F(ConfigE2eTest, DefaultsThenFullAndMaskedUpdatesCompleteBeforeReturning) {
@@ -166,6 +196,25 @@ TEST_F(ConfigE2eTest, DefaultsThenFullAndMaskedUpdatesCompleteBeforeReturning) {
   EXPECT_THAT(status.error_message(), HasSubstr("expected_version"));
   EXPECT_EQ(Get().version(), 2);
   EXPECT_EQ(Get().config().frequent_buyer().window_days(), 5u);
+}
+
+TEST_F(ConfigE2eTest, AnotherServerAnswersWithTheNewConfigAsSoonAsTheUpdateReturns) {
+  SegmentdProcess::Options options;
+  options.redis_address = stack_->redis().unix_address();
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> second = SegmentdProcess::Start(options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::shared_ptr<grpc::Channel> channel2 = (*second)->NewChannel();
+  // The second server has the default config cached (it classified with it).
+  EXPECT_EQ(MembersOf("FREQUENT_BUYER", channel2), ExpectedFrequent(5, 30));
+
+  v1::UpdateConfigRequest request;
+  request.mutable_config()->mutable_frequent_buyer()->set_min_orders(3);
+  request.mutable_update_mask()->add_paths("frequent_buyer.min_orders");
+  v1::UpdateConfigResponse response;
+  grpc::Status status = Update(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // At once, well within the second server's 1 s snapshot cache.
+  EXPECT_EQ(MembersOf("FREQUENT_BUYER", channel2), ExpectedFrequent(3, 30));
 }
 
 TEST_F(ConfigE2eTest, InvalidConfigsNameTheFieldAndChangeNothing) {
