@@ -308,6 +308,27 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   absl::StatusOr<std::vector<store::StoredChange>> changes =
       tail_store_->ReadChanges(tenant->id, after, options_.change_batch, options_.tail_wait);
   if (!changes.ok()) return changes.status();
+  if (!changes->empty()) {
+    // The stream is capped: a tail that fell further behind than the cap
+    // would skip the dropped changes and answer from wrong bitmaps. Read
+    // after the changes, the oldest retained entry is past every entry
+    // dropped before them, so a gap is never missed (at worst, a tail exactly
+    // at the boundary rebuilds for nothing). DATA_LOSS makes Run() rebuild;
+    // queries fail closed meanwhile.
+    absl::StatusOr<std::optional<std::string>> retained = tail_store_->RetainedFrom(tenant->id);
+    if (!retained.ok()) return retained.status();
+    if (retained->has_value()) {
+      absl::StatusOr<Position> oldest = ParsePosition(**retained);
+      absl::StatusOr<Position> applied = ParsePosition(after);
+      if (!oldest.ok()) return oldest.status();
+      if (!applied.ok()) return applied.status();
+      if (*applied < *oldest) {
+        return absl::DataLossError(absl::StrCat(
+            "the membership index of tenant ", tenant->id, " fell behind the change stream's cap (",
+            "applied up to ", after, ", oldest retained ", **retained, "): rebuilding"));
+      }
+    }
+  }
   // After the changes: every customer they name has its ordinal by now. One
   // O(1) counter read tells whether there is anything new to fetch (most
   // passes there is not).

@@ -182,6 +182,65 @@ TEST(MembershipIndexTest, ExactWhileWritersRunDuringTheLoad) {
   ASSERT_TRUE(status.ok()) << status;
 }
 
+// A store whose change-stream reads can be held, to make the index's tail
+// fall behind on purpose.
+class HeldTailStore : public store::MemoryCustomerStore {
+ public:
+  using MemoryCustomerStore::MemoryCustomerStore;
+  absl::StatusOr<std::vector<store::StoredChange>> ReadChanges(absl::string_view tenant,
+                                                               absl::string_view after, int limit,
+                                                               absl::Duration wait) override {
+    while (held) {
+      waiting = true;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return MemoryCustomerStore::ReadChanges(tenant, after, limit, wait);
+  }
+  std::atomic<bool> held{false};
+  std::atomic<bool> waiting{false};
+};
+
+TEST(MembershipIndexTest, TailBehindTheStreamCapRebuildsInsteadOfSkippingChanges) {
+  store::MemoryCustomerStore::Options store_options;
+  store_options.max_changes = 4;
+  HeldTailStore store(store_options);
+  Put(store, "a", {"VIP"});
+  MembershipIndex::Options options = Fast();
+  options.catch_up_wait = absl::Milliseconds(100);
+  MembershipIndex index(&store, &store, options);
+  absl::Status status;
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), (std::set<std::string>{"a"}));
+  ASSERT_TRUE(status.ok()) << status;
+
+  // The tail stops; more changes than the cap land, so some it never read
+  // are dropped.
+  store.held = true;
+  ASSERT_TRUE(PollUntil([&] { return store.waiting.load(); }, absl::Seconds(5)));
+  for (const char* id : {"b", "c", "d", "e", "f", "g"}) Put(store, id, {"VIP", "LAPSED"});
+  Put(store, "a", {"LAPSED"});
+  // Meanwhile nothing is answered from the stale bitmaps (fail closed).
+  Ids(index, Parse(R"(segment: "VIP")"), &status);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+
+  store.held = false;
+  const std::vector<std::string> all = {"a", "b", "c", "d", "e", "f", "g"};
+  auto vip = [](const std::set<std::string>& s) { return s.count("VIP") > 0; };
+  auto lapsed = [](const std::set<std::string>& s) { return s.count("LAPSED") > 0; };
+  std::set<std::string> got;
+  // Once rebuilt, the index equals the member sets (skipping the dropped
+  // changes would have left b.. out of VIP).
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        got = Ids(index, Parse(R"(segment: "VIP")"), &status);
+        return status.ok();
+      },
+      absl::Seconds(5)))
+      << status;
+  EXPECT_EQ(got, Expected(Truth(store, all), vip));
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "LAPSED")"), &status), Expected(Truth(store, all), lapsed));
+  ASSERT_TRUE(status.ok()) << status;
+}
+
 TEST(BitmapTest, After) {
   Bitmap b;
   for (uint32_t x : {3u, 5u, 9u, 100000u}) roaring_bitmap_add(b.get(), x);
