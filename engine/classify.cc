@@ -497,6 +497,19 @@ Classification Classifier::Classify(const ProfileView& profile,
   return out;
 }
 
+absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config) {
+  Millis earliest = std::numeric_limits<Millis>::min();
+  const FoldedTotals& folded = profile.folded;
+  if (folded.orders > 0 && folded.last_order_ms != FoldedTotals::kNothingFolded) {
+    earliest = folded.last_order_ms + DaysToMillis(LongestWindowDays(config));
+  }
+  if (config.engagement.enabled && folded.through_ms != FoldedTotals::kNothingFolded) {
+    earliest = std::max(earliest, folded.through_ms + DaysToMillis(config.engagement.window_days));
+  }
+  return earliest == std::numeric_limits<Millis>::min() ? absl::InfinitePast()
+                                                         : FromMillis(earliest);
+}
+
 absl::StatusOr<Classification> Classify(const ProfileView& profile,
                                         const SegmentConfig& config,
                                         const PopulationStats& stats,

@@ -143,6 +143,15 @@ class Classifier {
   Segment priority_[kNumSegments] = {};
 };
 
+// The earliest instant at which classifying `profile` under `config` is
+// exact. Folding (docs/engine.md) keeps orders placed at or before the fold
+// horizon only as lifetime totals and drops messages sent before it, so at an
+// earlier `as_of` a window could reach summarized facts (and lifetime totals
+// would include orders placed after as_of): the answer there would be a
+// guess. InfinitePast() when nothing was ever folded. Conservative: dropped
+// messages are assumed to exist while the engagement rule is enabled.
+absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config);
+
 // Convenience for one-off calls (compiles the config each time).
 absl::StatusOr<Classification> Classify(const ProfileView& profile,
                                         const SegmentConfig& config,

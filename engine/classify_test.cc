@@ -536,5 +536,40 @@ TEST(Explain, EveryMemberSegmentHasAReasonAndDaysReadWell) {
   }
 }
 
+TEST(EarliestExactInstantTest, NothingFoldedIsExactAtAnyInstant) {
+  const Profile p = WithOrders({0, 10});
+  EXPECT_EQ(EarliestExactInstant(p.view(), SegmentConfig()), absl::InfinitePast());
+}
+
+TEST(EarliestExactInstantTest, FoldedOrdersBoundWhereAnswersAreExact) {
+  SegmentConfig config;
+  config.engagement.enabled = false;  // messages are not the point here
+  const int32_t longest = LongestWindowDays(config);
+  Profile p = WithOrders({0, 100, 500});
+  p.Fold(Day(200));  // orders of days 0 and 100 become lifetime totals
+  const absl::Time earliest = EarliestExactInstant(p.view(), config);
+  EXPECT_EQ(earliest, Day(100 + longest));
+  // From there on, the folded profile answers as the full history would.
+  const Profile full = WithOrders({0, 100, 500});
+  for (double d : {100.0 + longest, 100.0 + longest + 30, 700.0}) {
+    EXPECT_EQ(ClassifyAt(p, config, Day(d)).segments, ClassifyAt(full, config, Day(d)).segments)
+        << "day " << d;
+  }
+  // Before it, it would not: at day 50 the lifetime totals already hold the
+  // order of day 100 (FIRST_TIME_BUYER would read REPEAT_CUSTOMER).
+  EXPECT_NE(ClassifyAt(p, config, Day(50)).segments, ClassifyAt(full, config, Day(50)).segments);
+}
+
+TEST(EarliestExactInstantTest, DroppedMessagesBoundItWhileEngagementIsEnabled) {
+  SegmentConfig config;
+  Profile p;
+  ASSERT_TRUE(p.Register(kT0).ok());
+  p.Fold(Day(300));  // nothing to fold, but messages before day 300 would be gone
+  EXPECT_EQ(EarliestExactInstant(p.view(), config),
+            Day(300 + config.engagement.window_days));
+  config.engagement.enabled = false;
+  EXPECT_EQ(EarliestExactInstant(p.view(), config), absl::InfinitePast());
+}
+
 }  // namespace
 }  // namespace segmentd::engine

@@ -363,7 +363,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(const std::string& tenant,
 
 absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
-    bool with_reasons) {
+    bool with_reasons, bool historical) {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->GetCurrent(tenant);
   if (!snapshot.ok()) return snapshot.status();
   const TenantSnapshot& ctx = **snapshot;
@@ -379,6 +379,15 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     if ((*states)[i].version == 0) continue;
     absl::StatusOr<engine::Profile> profile = DecodeStoredProfile((*states)[i]);
     if (!profile.ok()) return profile.status();
+    if (historical) {
+      const absl::Time earliest = engine::EarliestExactInstant(profile->view(), ctx.config);
+      if (as_of < earliest) {
+        return absl::OutOfRangeError(absl::StrCat(
+            "as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
+            ", the earliest instant customer ", customer_ids[i],
+            " can be classified exactly at: older history is kept only as lifetime totals"));
+      }
+    }
     out[i].found = true;
     ctx.classifier->Classify(profile->view(), as_of, &out[i].classification);
     if (with_reasons) out[i].reasons = ctx.classifier->Explain(profile->view(), as_of, category_name);

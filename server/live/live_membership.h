@@ -102,9 +102,13 @@ class LiveMembership {
   absl::StatusOr<int64_t> ReevaluateAll(const std::string& tenant, store::ChangeCause cause);
 
   // Classifies customers at `as_of` from their stored facts (nothing written).
+  // `historical`: the caller named the instant. Then a customer whose
+  // summarized history could reach into a rule window at `as_of`
+  // (engine::EarliestExactInstant) fails the call OUT_OF_RANGE naming `as_of`
+  // and the earliest exact instant, instead of an approximate answer.
   absl::StatusOr<std::vector<CustomerClassification>> Classify(
       const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
-      bool with_reasons);
+      bool with_reasons, bool historical = false);
 
  private:
   // Builds the write for `profile` classified now under `snapshot`. `before`

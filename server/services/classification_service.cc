@@ -46,7 +46,8 @@ grpc::Status ClassificationServiceImpl::ClassifyCustomer(grpc::ServerContext* co
   absl::StatusOr<absl::Time> as_of = ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   absl::StatusOr<std::vector<CustomerClassification>> result = live_->Classify(
-      caller->tenant_id, {request->customer_id()}, *as_of, request->include_reasons());
+      caller->tenant_id, {request->customer_id()}, *as_of, request->include_reasons(),
+      /*historical=*/request->has_as_of());
   if (!result.ok()) return ToGrpcStatus(result.status());
   Fill(request->customer_id(), (*result)[0], response->mutable_classification());
   *response->mutable_as_of() = ToProtoTime(*as_of);
@@ -75,7 +76,8 @@ grpc::Status ClassificationServiceImpl::ClassifyCustomers(
   absl::StatusOr<absl::Time> as_of = ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   absl::StatusOr<std::vector<CustomerClassification>> result =
-      live_->Classify(caller->tenant_id, ids, *as_of, request->include_reasons());
+      live_->Classify(caller->tenant_id, ids, *as_of, request->include_reasons(),
+                      /*historical=*/request->has_as_of());
   if (!result.ok()) return ToGrpcStatus(result.status());
   for (size_t i = 0; i < ids.size(); ++i) {
     Fill(ids[i], (*result)[i], response->add_classifications());

@@ -163,8 +163,10 @@ class SegctlE2eTest : public ::testing::Test {
 
   // FIRST_TIME_BUYER and REPEAT_CUSTOMER sizes implied by orders per customer
   // (exactly 1; 2..4, the defaults), checked by segment sizes and by
-  // classifying every customer after the data.
-  void ExpectPurchaseSegments(const std::map<std::string, int>& orders_per_customer, absl::Time as_of) {
+  // classifying every customer now. The history is years old, so the server
+  // keeps it as lifetime totals: classifying at `past` (after the data, but
+  // within a rule window of it) is refused OUT_OF_RANGE, never approximated.
+  void ExpectPurchaseSegments(const std::map<std::string, int>& orders_per_customer, absl::Time past) {
     int64_t first = 0, repeat = 0;
     for (const auto& [id, n] : orders_per_customer) {
       if (n == 1) ++first;
@@ -176,7 +178,6 @@ class SegctlE2eTest : public ::testing::Test {
     std::vector<std::string> ids;
     for (const auto& [id, n] : orders_per_customer) ids.push_back(id);
     clients::ClassifyOptions options;
-    options.as_of = as_of;
     auto classified = Client()->ClassifyCustomers(ids, options);
     ASSERT_TRUE(classified.ok()) << classified.status();
     int64_t found = 0, first_seen = 0, repeat_seen = 0;
@@ -190,6 +191,11 @@ class SegctlE2eTest : public ::testing::Test {
     EXPECT_EQ(found, static_cast<int64_t>(ids.size()));
     EXPECT_EQ(first_seen, first);
     EXPECT_EQ(repeat_seen, repeat);
+    options.as_of = past;
+    auto historical = Client()->ClassifyCustomers(ids, options);
+    EXPECT_EQ(historical.status().code(), absl::StatusCode::kOutOfRange) << historical.status();
+    EXPECT_NE(historical.status().message().find("as_of"), absl::string_view::npos)
+        << historical.status();
   }
 
   std::unique_ptr<E2eStack> stack_;
