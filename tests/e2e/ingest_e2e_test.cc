@@ -328,6 +328,24 @@ TEST_F(IngestE2eTest, BadInputsFailInvalidArgumentNamingTheField) {
       {"no placed_at", order([](v1::OrderPlaced* o) { o->clear_placed_at(); }), "event.placed_at"},
       {"empty category", order([](v1::OrderPlaced* o) { o->add_categories(""); }),
        "event.categories[0]"},
+      {"cancel without order id",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::CancelOrderRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         *r.mutable_event()->mutable_cancelled_at() = ToTimestamp(now);
+         v1::CancelOrderResponse resp;
+         return stub->CancelOrder(ctx, r, &resp);
+       },
+       "event.order_id"},
+      {"cancel without time",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::CancelOrderRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         r.mutable_event()->set_order_id("o1");
+         v1::CancelOrderResponse resp;
+         return stub->CancelOrder(ctx, r, &resp);
+       },
+       "event.cancelled_at"},
       {"refund amount 0",
        [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
          v1::RefundOrderRequest r;
