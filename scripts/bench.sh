@@ -226,9 +226,21 @@ slowlog() {
     END { flush() }'
 }
 
+# Every command Redis ran during the last mode (Lua's redis.call included), with
+# its mean cost: where the Redis time of a write or a scan goes.
+commandstats() {
+  redis-cli -s "$DIR/r.sock" info commandstats | tr -d '\r' | grep '^cmdstat_' |
+    sed "s/^cmdstat_/bench: $1 commandstats: /; s/,rejected_calls.*//"
+}
+
 for mode in $MODES; do
+  redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
   case "$mode" in
-    bulk) run_mode bulk --mode=bulk --streams="$STREAMS" --batch="$BATCH" --window="$WINDOW"; memory ;;
+    bulk)
+      run_mode bulk --mode=bulk --streams="$STREAMS" --batch="$BATCH" --window="$WINDOW"
+      commandstats bulk
+      memory
+      ;;
     latency)
       for rate in $RATES; do
         settle
@@ -239,7 +251,12 @@ for mode in $MODES; do
         fi
       done
       ;;
-    config) settle; run_mode config --mode=config ;;
+    config)
+      settle
+      redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
+      run_mode config --mode=config
+      commandstats config
+      ;;
     eligibility|targets|insights)
       settle
       redis-cli -s "$DIR/r.sock" slowlog reset >/dev/null

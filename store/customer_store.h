@@ -149,6 +149,13 @@ class CustomerStore {
   virtual absl::StatusOr<std::vector<CustomerState>> Read(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) = 0;
 
+  // Returns only the encoded profiles of `customer_ids`, in order ("" for a
+  // customer not stored; the engine never stores an empty profile): what a config
+  // re-classification reads of every customer (LiveMembership::ReevaluateAll)
+  // before it reads the whole state of the few whose membership can move.
+  virtual absl::StatusOr<std::vector<std::string>> ReadProfiles(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids) = 0;
+
   // Commits each write whose expected_version matches; returns, per write, true
   // when committed and false on a version conflict. Writes to distinct customers
   // are independent (one conflict does not stop the others). A write is

@@ -175,6 +175,13 @@ TEST_P(CustomerStoreTest, WritesRoundTripAndAssignOrdinalsInOrder) {
   EXPECT_EQ(after.segments, std::vector<std::string>{"category:shoes"});
   EXPECT_FALSE(after.next_change.has_value());
   EXPECT_EQ(MustRead("d").ordinal, 4u);
+  // ReadProfiles: the profile field alone, "" for a customer never stored.
+  absl::StatusOr<std::vector<std::string>> profiles =
+      store_->ReadProfiles(kTenant, {"a", "nobody", "d"});
+  ASSERT_TRUE(profiles.ok()) << profiles.status();
+  EXPECT_EQ(*profiles, (std::vector<std::string>{again.profile, "", MustRead("d").profile}));
+  EXPECT_EQ(store_->ReadProfiles(kTenant, {""}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   // A batch may write one customer twice: writes apply in order.
   absl::StatusOr<std::vector<bool>> twice =
       store_->Write(kTenant, {Write("e", 0, {"X"}), Write("e", 1, {"Y"}), Write("e", 1, {})});

@@ -47,6 +47,16 @@ absl::StatusOr<std::vector<CustomerState>> MemoryCustomerStore::Read(
   return states;
 }
 
+absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ReadProfiles(
+    absl::string_view tenant, absl::Span<const std::string> customer_ids) {
+  absl::StatusOr<std::vector<CustomerState>> states = Read(tenant, customer_ids);
+  if (!states.ok()) return states.status();
+  std::vector<std::string> profiles;
+  profiles.reserve(states->size());
+  for (CustomerState& state : *states) profiles.push_back(std::move(state.profile));
+  return profiles;
+}
+
 void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
   auto [it, inserted] = t.customers.try_emplace(write.customer_id);
   Customer& c = it->second;

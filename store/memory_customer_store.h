@@ -44,6 +44,8 @@ class MemoryCustomerStore : public CustomerStore {
 
   absl::StatusOr<std::vector<CustomerState>> Read(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
+  absl::StatusOr<std::vector<std::string>> ReadProfiles(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
                                           absl::Span<const CustomerWrite> writes) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,

@@ -371,6 +371,33 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
   return states;
 }
 
+absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ReadProfiles(
+    absl::string_view tenant, absl::Span<const std::string> customer_ids) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  // One field per customer: a full Read (nine fields, ~700 bytes) costs Redis
+  // about three times as much, and a config update reads every customer.
+  std::vector<RedisCommand> commands;
+  commands.reserve(customer_ids.size());
+  for (const std::string& id : customer_ids) {
+    if (absl::Status s = ValidateCustomerId(id); !s.ok()) return s;
+    commands.push_back({"HGET", CustomerKey(tenant, id), "p"});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<std::string> profiles;
+  profiles.reserve(replies->size());
+  for (const RedisReply& reply : *replies) {
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (reply.is_nil()) {
+      profiles.emplace_back();
+      continue;
+    }
+    if (!reply.is_string()) return Unexpected(reply, "HGET profile");
+    profiles.push_back(reply.str());
+  }
+  return profiles;
+}
+
 std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
                                                        const CustomerWrite& write) const {
   return {CustomerKey(tenant, write.customer_id),

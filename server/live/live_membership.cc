@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <iterator>
 #include <random>
 #include <thread>
 #include <utility>
@@ -54,6 +55,38 @@ void BackOff(int attempt) {
   absl::SleepFor(absl::Microseconds(std::uniform_int_distribution<int64_t>(0, cap_us)(rng)));
 }
 
+// What a write stores that classification decides: the membership, the
+// schedule entry and the AOV index entries.
+struct Derived {
+  StoredMembership membership;
+  std::optional<absl::Time> next_change;
+  std::optional<int64_t> aov_milli[store::kNumAovIndexes];
+
+  friend bool operator==(const Derived& a, const Derived& b) {
+    return a.membership == b.membership && a.next_change == b.next_change &&
+           std::equal(std::begin(a.aov_milli), std::end(a.aov_milli), std::begin(b.aov_milli));
+  }
+};
+
+Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profile,
+               const engine::Classification& classification, absl::Time now) {
+  Derived d;
+  d.membership = MembershipOf(classification);
+  // The schedule wakes the customer when membership changes, and also when its
+  // AOV index entry would go stale (an order leaving a relative spender rule's
+  // lookback), so a later store-AOV move finds it at its true AOV.
+  d.next_change = classification.next_change;
+  for (int k = 0; k < store::kNumAovIndexes; ++k) {
+    const std::optional<int32_t> lookback =
+        AovIndexLookback(snapshot.config, static_cast<store::AovIndex>(k));
+    if (!lookback) continue;
+    d.aov_milli[k] = AovMilli(profile, now, *lookback);
+    const std::optional<absl::Time> stale = NextAovChange(profile, now, *lookback);
+    if (stale && (!d.next_change || *stale < *d.next_change)) d.next_change = stale;
+  }
+  return d;
+}
+
 }  // namespace
 
 LiveMembership::LiveMembership(store::CustomerStore* store, TenantContexts* contexts,
@@ -70,21 +103,12 @@ absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
   write.expected_version = state.version;
   write.config_version = snapshot.config_version;
   write.profile = engine::EncodeProfile(profile);
-  const StoredMembership membership = MembershipOf(classification);
+  const Derived derived = Derive(snapshot, profile.view(), classification, now);
+  const StoredMembership& membership = derived.membership;
   write.membership = EncodeMembership(membership);
   write.segments = SegmentNames(membership, *snapshot.category_names);
-  // The schedule wakes the customer when membership changes, and also when its
-  // AOV index entry would go stale (an order leaving a relative spender rule's
-  // lookback), so a later store-AOV move finds it at its true AOV.
-  write.next_change = classification.next_change;
-  for (int k = 0; k < store::kNumAovIndexes; ++k) {
-    const std::optional<int32_t> lookback =
-        AovIndexLookback(snapshot.config, static_cast<store::AovIndex>(k));
-    if (!lookback) continue;
-    write.aov_milli[k] = AovMilli(profile.view(), now, *lookback);
-    const std::optional<absl::Time> stale = NextAovChange(profile.view(), now, *lookback);
-    if (stale && (!write.next_change || *stale < *write.next_change)) write.next_change = stale;
-  }
+  write.next_change = derived.next_change;
+  for (int k = 0; k < store::kNumAovIndexes; ++k) write.aov_milli[k] = derived.aov_milli[k];
   write.daily = DailyDeltas(before, profile);
   write.cause = cause;
   write.changed_at = now;
@@ -301,8 +325,40 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
   return changed;
 }
 
-absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(const std::string& tenant,
-                                                      store::ChangeCause cause) {
+absl::StatusOr<std::vector<std::string>> LiveMembership::MovedByConfig(
+    const std::string& tenant, const std::vector<std::string>& customer_ids,
+    const TenantSnapshot& previous, const TenantSnapshot& current) {
+  absl::StatusOr<std::vector<std::string>> profiles = store_->ReadProfiles(tenant, customer_ids);
+  if (!profiles.ok()) return profiles.status();
+  const absl::Time now = options_.now();
+  std::vector<std::string> moved;
+  engine::Classification before, after;
+  for (size_t i = 0; i < customer_ids.size(); ++i) {
+    if ((*profiles)[i].empty()) continue;  // not stored
+    absl::StatusOr<engine::Profile> profile = engine::DecodeProfile((*profiles)[i]);
+    if (!profile.ok()) {
+      moved.push_back(customer_ids[i]);  // Reevaluate reports it
+      continue;
+    }
+    previous.classifier->Classify(profile->view(), now, &before);
+    current.classifier->Classify(profile->view(), now, &after);
+    if (!(Derive(previous, profile->view(), before, now) ==
+          Derive(current, profile->view(), after, now))) {
+      moved.push_back(customer_ids[i]);
+    }
+  }
+  return moved;
+}
+
+absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
+    const std::string& tenant, store::ChangeCause cause,
+    std::shared_ptr<const TenantSnapshot> previous) {
+  std::shared_ptr<const TenantSnapshot> current;
+  if (previous != nullptr) {
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
+    if (!snapshot.ok()) return snapshot.status();
+    current = *std::move(snapshot);
+  }
   constexpr int kPage = 500;
   // Pages scanned but not yet taken; bounded so the scan cannot run far ahead.
   const size_t max_queued = 2 * static_cast<size_t>(std::max(1, options_.reevaluate_threads));
@@ -325,7 +381,15 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(const std::string& tenant,
         page = std::move(pages.front());
         pages.pop_front();
       }
-      absl::StatusOr<int64_t> moved = Reevaluate(tenant, page, cause);
+      absl::StatusOr<int64_t> moved = 0;
+      if (previous == nullptr) {
+        moved = Reevaluate(tenant, page, cause);
+      } else {
+        absl::StatusOr<std::vector<std::string>> movable =
+            MovedByConfig(tenant, page, *previous, *current);
+        moved = movable.ok() ? Reevaluate(tenant, *movable, cause)
+                             : absl::StatusOr<int64_t>(movable.status());
+      }
       absl::MutexLock lock(&mu);
       if (!moved.ok()) {
         if (first_error.ok()) first_error = moved.status();

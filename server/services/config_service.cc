@@ -66,6 +66,18 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
     return absl::AbortedError(absl::StrCat("expected_version: config is at version ",
                                            current->second, ", not ", *expected_version));
   }
+  // The config being replaced, when every stored customer is classified under
+  // it (not itself pending re-classification): then re-classifying reads only
+  // the profiles and rewrites the customers the change moves
+  // (LiveMembership::ReevaluateAll). Otherwise every customer in full.
+  std::shared_ptr<const TenantSnapshot> previous;
+  absl::StatusOr<std::optional<store::VersionedBlob>> blob = store_->ReadConfig(tenant);
+  if (!blob.ok()) return blob.status();
+  if (!blob->has_value() || !(*blob)->reclassification_pending) {
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> old = contexts_->GetCurrent(tenant);
+    if (!old.ok()) return old.status();
+    if ((*old)->config_version == current->second) previous = *std::move(old);
+  }
   const v1::SegmentConfig proto = ConfigToProto(config);
   absl::StatusOr<int64_t> version =
       store_->WriteConfig(tenant, current->second, proto.SerializeAsString(), now_());
@@ -74,7 +86,8 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
   // customer is brought up to date before the caller hears success.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Reload(tenant);
   if (!snapshot.ok()) return snapshot.status();
-  absl::StatusOr<int64_t> changed = live_->ReevaluateAll(tenant, store::ChangeCause::kConfig);
+  absl::StatusOr<int64_t> changed =
+      live_->ReevaluateAll(tenant, store::ChangeCause::kConfig, std::move(previous));
   if (!changed.ok()) {
     // The config is stored and new events already use it; the StatisticsMover
     // of some replica finishes the re-classification (docs/live.md).
