@@ -40,6 +40,7 @@
 #                             otherwise preempt Redis mid-command (single
 #                             commands seen taking 10-35 ms in SLOWLOG), which
 #                             a production Redis on its own cores never sees.
+#   BENCH_REDIS_ARGS [unset]  more redis-server arguments, e.g. "--io-threads 2"
 #   BENCH_PERF [unset]        directory: record segmentd with `perf record`
 #                             (cpu-clock) during each mode and write the flat
 #                             profile to <dir>/perf-<mode>.txt (needs
@@ -81,7 +82,7 @@ trap cleanup EXIT INT TERM
 
 redis-server --port 0 --bind 127.0.0.1 --unixsocket "$DIR/r.sock" --unixsocketperm 700 \
   --dir "$DIR" --appendonly yes --appendfsync everysec --save "" --hash-max-listpack-value 1024 \
-  >"$DIR/redis.log" 2>&1 &
+  ${BENCH_REDIS_ARGS:-} >"$DIR/redis.log" 2>&1 &
 redis_pid=$!
 REDIS_NICE="${BENCH_REDIS_NICE--10}"
 if [ -n "$REDIS_NICE" ]; then

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <deque>
 #include <iterator>
+#include <limits>
+#include <optional>
 #include <random>
 #include <thread>
 #include <utility>
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/profile_codec.h"
+#include "server/live/config_change_scope.h"
 #include "server/live/customer_measures.h"
 #include "server/live/membership_history.h"
 #include "server/live/stored_profile.h"
@@ -354,10 +357,21 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     const std::string& tenant, store::ChangeCause cause,
     std::shared_ptr<const TenantSnapshot> previous) {
   std::shared_ptr<const TenantSnapshot> current;
+  // Which customers to look at: every one, or (after a config change whose
+  // rules bound it) the buyers with enough lifetime orders to be moved.
+  std::optional<std::vector<std::string>> candidates;
   if (previous != nullptr) {
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
     if (!snapshot.ok()) return snapshot.status();
     current = *std::move(snapshot);
+    const ConfigChangeScope scope = ScopeOfConfigChange(previous->config, current->config);
+    if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
+    if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
+      absl::StatusOr<std::vector<std::string>> buyers = store_->CustomersByOrders(
+          tenant, scope.min_lifetime_orders, std::numeric_limits<int64_t>::max());
+      if (!buyers.ok()) return buyers.status();
+      candidates = *std::move(buyers);
+    }
   }
   constexpr int kPage = 500;
   // Pages scanned but not yet taken; bounded so the scan cannot run far ahead.
@@ -401,8 +415,17 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   std::vector<std::thread> workers;
   for (int i = 0; i < std::max(1, options_.reevaluate_threads); ++i) workers.emplace_back(work);
   std::string cursor;
+  size_t taken = 0;  // of *candidates
+  auto next_page = [&]() -> absl::StatusOr<store::IdPage> {
+    if (!candidates.has_value()) return store_->ScanCustomers(tenant, cursor, kPage);
+    store::IdPage page;
+    const size_t end = std::min(candidates->size(), taken + kPage);
+    for (; taken < end; ++taken) page.ids.push_back(std::move((*candidates)[taken]));
+    if (taken < candidates->size()) page.next_cursor = absl::StrCat(taken);
+    return page;
+  };
   do {
-    absl::StatusOr<store::IdPage> page = store_->ScanCustomers(tenant, cursor, kPage);
+    absl::StatusOr<store::IdPage> page = next_page();
     absl::MutexLock lock(&mu);
     if (!page.ok()) {
       if (first_error.ok()) first_error = page.status();

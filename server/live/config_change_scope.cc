@@ -1,0 +1,95 @@
+#include "server/live/config_change_scope.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "segmentd/v1/config.pb.h"
+#include "server/config_convert.h"
+
+namespace segmentd {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+// Whether two blocks of the config differ in anything but display names.
+bool RulesDiffer(const Message& a, const Message& b) {
+  std::unique_ptr<Message> x(a.New()), y(b.New());
+  x->CopyFrom(a);
+  y->CopyFrom(b);
+  for (Message* m : {x.get(), y.get()}) {
+    for (int i = 0; i < m->GetDescriptor()->field_count(); ++i) {
+      const FieldDescriptor* f = m->GetDescriptor()->field(i);
+      if (f->name() == "display_name") {
+        m->GetReflection()->ClearField(m, f);
+      }
+    }
+  }
+  return !google::protobuf::util::MessageDifferencer::Equals(*x, *y);
+}
+
+}  // namespace
+
+ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
+                                      const engine::SegmentConfig& after) {
+  ConfigChangeScope everyone;
+  const absl::StatusOr<std::vector<engine::Segment>> priority_before =
+      engine::ResolvePrimaryPriority(before);
+  const absl::StatusOr<std::vector<engine::Segment>> priority_after =
+      engine::ResolvePrimaryPriority(after);
+  if (!priority_before.ok() || !priority_after.ok() || *priority_before != *priority_after) {
+    return everyone;
+  }
+  // The fewest lifetime orders a member of each order rule needs, under
+  // either config (a rule's own min_orders, else 1: any buyer).
+  auto fewest = [](int64_t a, int64_t b) { return std::max<int64_t>(1, std::min(a, b)); };
+  const absl::flat_hash_map<std::string, int64_t> order_rules = {
+      {"frequent_buyer", fewest(before.frequent_buyer.min_orders, after.frequent_buyer.min_orders)},
+      {"returning_customer",
+       fewest(before.returning_customer.min_orders, after.returning_customer.min_orders)},
+      {"loyal_customer", fewest(before.loyal_customer.min_orders, after.loyal_customer.min_orders)},
+      {"lost_loyalty", fewest(before.lost_loyalty.min_orders, after.lost_loyalty.min_orders)},
+      {"lost_customer", fewest(before.lost_customer.min_orders, after.lost_customer.min_orders)},
+      {"repeat_customer",
+       fewest(before.repeat_customer.min_orders, after.repeat_customer.min_orders)},
+      {"vip", fewest(before.vip.min_orders, after.vip.min_orders)},
+      {"category_affinity",
+       fewest(before.category_affinity.min_orders, after.category_affinity.min_orders)},
+      {"one_time_wonder", 1},
+      {"first_time_buyer", 1},
+      {"new_customer", 1},
+      {"lapsed", 1},
+      {"big_spender", 1},
+      {"low_spender", 1},
+      {"value_tiers", 1},
+  };
+  const v1::SegmentConfig a = ConfigToProto(before);
+  const v1::SegmentConfig b = ConfigToProto(after);
+  ConfigChangeScope scope;
+  scope.kind = ConfigChangeScope::Kind::kNobody;
+  scope.min_lifetime_orders = std::numeric_limits<int64_t>::max();
+  const google::protobuf::Descriptor* d = v1::SegmentConfig::descriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->name() == "primary_priority") continue;  // compared resolved, above
+    if (f->type() != FieldDescriptor::TYPE_MESSAGE || f->is_repeated()) return everyone;
+    if (!RulesDiffer(a.GetReflection()->GetMessage(a, f), b.GetReflection()->GetMessage(b, f))) {
+      continue;
+    }
+    auto rule = order_rules.find(f->name());
+    if (rule == order_rules.end()) return everyone;
+    scope.kind = ConfigChangeScope::Kind::kBuyers;
+    scope.min_lifetime_orders = std::min(scope.min_lifetime_orders, rule->second);
+  }
+  if (scope.kind == ConfigChangeScope::Kind::kNobody) scope.min_lifetime_orders = 1;
+  return scope;
+}
+
+}  // namespace segmentd

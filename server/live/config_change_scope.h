@@ -1,0 +1,43 @@
+#ifndef SEGMENTD_SERVER_LIVE_CONFIG_CHANGE_SCOPE_H_
+#define SEGMENTD_SERVER_LIVE_CONFIG_CHANGE_SCOPE_H_
+
+// Which customers a config change can re-classify, from the rules alone, so
+// that UpdateConfig need not read every customer of a large tenant when only
+// an order-count rule moved (docs/live.md, "Configs").
+//
+// Every rule whose block changed bounds the customers it can move:
+// - order-count rules (FREQUENT_BUYER, RETURNING_CUSTOMER, LOYAL_CUSTOMER,
+//   LOST_LOYALTY, LOST_CUSTOMER, REPEAT_CUSTOMER, VIP, category affinity)
+//   need at least `min_orders` orders in some window, hence lifetime;
+//   a customer below min(old, new) is no member under either config, and no
+//   time alone can make it one (it takes an order, i.e. a write);
+// - the other order rules (FIRST_TIME_BUYER, ONE_TIME_WONDER, NEW_CUSTOMER,
+//   LAPSED, spenders, value tiers) and the statistics behind them concern
+//   buyers only (>= 1 lifetime order): the AOV index entries too;
+// - the rest (NEW_DOWNLOAD, WINDOW_SHOPPER, engagement, abandoned cart, the
+//   primary priority, any block this file does not know) can move anyone.
+// Display names move nobody. The bound of a change is the widest of its
+// blocks'. Pure; thread-safe.
+
+#include <cstdint>
+
+#include "engine/config.h"
+
+namespace segmentd {
+
+struct ConfigChangeScope {
+  enum class Kind {
+    kNobody,    // nothing that classification decides can change
+    kBuyers,    // only customers with >= min_lifetime_orders lifetime orders
+    kEveryone,
+  };
+  Kind kind = Kind::kEveryone;
+  int64_t min_lifetime_orders = 1;  // kBuyers only
+};
+
+ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
+                                      const engine::SegmentConfig& after);
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_LIVE_CONFIG_CHANGE_SCOPE_H_
