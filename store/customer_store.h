@@ -18,6 +18,7 @@
 // that cannot be decoded, INVALID_ARGUMENT for bad input (naming it).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -184,6 +185,13 @@ class CustomerStore {
   // Customers whose lifetime order count / revenue lies in [lo, hi).
   virtual absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant,
                                                                      int64_t lo, int64_t hi) = 0;
+  // CustomersByOrders, handed over page by page as it is read, so that a long
+  // range can be worked on while the rest is still being read. A page may
+  // repeat ids of an earlier one (after a member it resumed from moved); an
+  // error `page` returns stops the scan and is returned.
+  using IdPageSink = std::function<absl::Status(std::vector<std::string> ids)>;
+  virtual absl::Status ScanCustomersByOrders(absl::string_view tenant, int64_t lo, int64_t hi,
+                                             const IdPageSink& page) = 0;
   virtual absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant,
                                                                       int64_t lo, int64_t hi) = 0;
   // Customers whose AOV index entry lies in [lo, hi).

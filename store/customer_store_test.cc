@@ -518,6 +518,27 @@ TEST_P(CustomerStoreTest, MeasureIndexesHoldBuyersOnly) {
             (std::vector<std::string>{"b", "f", "a", "c"}));
   EXPECT_TRUE(store_->CustomersByOrders(kTenant, 4, 100)->empty());
   EXPECT_TRUE(store_->CustomersByOrders(kTenant, 3, 3)->empty());
+  // The same range handed over page by page (read_page 2 for Redis: pages).
+  std::vector<std::string> paged;
+  int pages = 0;
+  EXPECT_TRUE(store_
+                  ->ScanCustomersByOrders(kTenant, 0, 100,
+                                          [&](std::vector<std::string> ids) {
+                                            ++pages;
+                                            paged.insert(paged.end(), ids.begin(), ids.end());
+                                            return absl::OkStatus();
+                                          })
+                  .ok());
+  EXPECT_EQ(paged, (std::vector<std::string>{"b", "f", "a", "c"}));
+  EXPECT_GE(pages, 1);
+  // An error of the receiver stops the scan and is returned.
+  EXPECT_EQ(store_
+                ->ScanCustomersByOrders(kTenant, 0, 100,
+                                        [](std::vector<std::string>) {
+                                          return absl::CancelledError("enough");
+                                        })
+                .code(),
+            absl::StatusCode::kCancelled);
   EXPECT_EQ(*store_->CustomersByRevenue(kTenant, -100, 300), (std::vector<std::string>{"f", "b"}));
   EXPECT_EQ(*store_->CustomersByRevenue(kTenant, 300, 701), (std::vector<std::string>{"a", "c"}));
   // Orders back to 0 (e.g. refunds folded in): no longer a buyer.

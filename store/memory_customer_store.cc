@@ -241,6 +241,21 @@ absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ByMeasure(absl::st
   return ids;
 }
 
+absl::Status MemoryCustomerStore::ScanCustomersByOrders(absl::string_view tenant, int64_t lo,
+                                                        int64_t hi, const IdPageSink& page) {
+  absl::StatusOr<std::vector<std::string>> ids = CustomersByOrders(tenant, lo, hi);
+  if (!ids.ok()) return ids.status();
+  // Pages of 100, so callers see more than one.
+  for (size_t begin = 0; begin < ids->size(); begin += 100) {
+    const size_t end = std::min(ids->size(), begin + 100);
+    if (absl::Status s = page(std::vector<std::string>(ids->begin() + begin, ids->begin() + end));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByOrders(
     absl::string_view tenant, int64_t lo, int64_t hi) {
   return ByMeasure(tenant, kOrders, lo, hi);

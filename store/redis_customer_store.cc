@@ -603,18 +603,15 @@ absl::StatusOr<IdPage> RedisCustomerStore::ScanCustomers(absl::string_view tenan
   return page;
 }
 
-absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ByMeasure(absl::string_view tenant,
-                                                                       const std::string& key,
-                                                                       int64_t lo, int64_t hi) {
+absl::Status RedisCustomerStore::ByMeasurePages(absl::string_view tenant, const std::string& key,
+                                                int64_t lo, int64_t hi, const IdPageSink& sink) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  std::vector<std::string> ids;
-  if (hi <= lo) return ids;
+  if (hi <= lo) return absl::OkStatus();
   // Pages of read_page members in score order (O(log N + page) each), never
   // one unbounded range. Each page after the first starts right after the
   // last member read, located by ZRANK in the same script: paging by rank
   // alone would skip a member whenever one before it left the range between
   // two pages (a write changing its score), and writes land all the time.
-  absl::flat_hash_set<std::string> seen;
   const std::string page_size = absl::StrCat(options_.read_page);
   absl::StatusOr<RedisReply> page = ErrorReplyAsStatus(
       client_->Command({"ZRANGEBYSCORE", key, absl::StrCat(lo), absl::StrCat("(", hi),
@@ -624,6 +621,7 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ByMeasure(absl::str
     if (!page->is_array()) return Unexpected(*page, "measure page");
     const std::vector<RedisReply>& e = page->elements();
     bool past_end = false;
+    std::vector<std::string> ids;
     for (size_t i = 0; i + 1 < e.size(); i += 2) {
       absl::StatusOr<int64_t> value = ParseScore(e[i + 1]);
       if (!value.ok()) return value.status();
@@ -631,13 +629,37 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ByMeasure(absl::str
         past_end = true;
         break;
       }
-      // A member re-read after its anchor moved is reported once.
-      if (*value >= lo && seen.insert(e[i].str()).second) ids.push_back(e[i].str());
+      if (*value >= lo) ids.push_back(e[i].str());
     }
-    if (past_end || e.size() < 2 * static_cast<size_t>(options_.read_page)) return ids;
+    if (!ids.empty()) {
+      if (absl::Status s = sink(std::move(ids)); !s.ok()) return s;
+    }
+    if (past_end || e.size() < 2 * static_cast<size_t>(options_.read_page)) {
+      return absl::OkStatus();
+    }
     page = ErrorReplyAsStatus(client_->Eval(MeasurePageScript(), {key},
                                             {e[e.size() - 2].str(), e.back().str(), page_size}));
   }
+}
+
+absl::StatusOr<std::vector<std::string>> RedisCustomerStore::ByMeasure(absl::string_view tenant,
+                                                                       const std::string& key,
+                                                                       int64_t lo, int64_t hi) {
+  std::vector<std::string> ids;
+  absl::flat_hash_set<std::string> seen;  // a member re-read after its anchor moved: once
+  absl::Status status = ByMeasurePages(tenant, key, lo, hi, [&](std::vector<std::string> page) {
+    for (std::string& id : page) {
+      if (seen.insert(id).second) ids.push_back(std::move(id));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return ids;
+}
+
+absl::Status RedisCustomerStore::ScanCustomersByOrders(absl::string_view tenant, int64_t lo,
+                                                       int64_t hi, const IdPageSink& page) {
+  return ByMeasurePages(tenant, MeasureKey(tenant, kOrders), lo, hi, page);
 }
 
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByOrders(

@@ -92,6 +92,8 @@ class RedisCustomerStore : public CustomerStore {
                                        int count) override;
   absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant, int64_t lo,
                                                              int64_t hi) override;
+  absl::Status ScanCustomersByOrders(absl::string_view tenant, int64_t lo, int64_t hi,
+                                     const IdPageSink& page) override;
   absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant, int64_t lo,
                                                               int64_t hi) override;
   absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant, AovIndex index,
@@ -131,6 +133,10 @@ class RedisCustomerStore : public CustomerStore {
   absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant,
                                                      const std::string& key, int64_t lo,
                                                      int64_t hi);
+  // Hands over the members scoring in [lo, hi), page by page (see
+  // ScanCustomersByOrders).
+  absl::Status ByMeasurePages(absl::string_view tenant, const std::string& key, int64_t lo,
+                              int64_t hi, const IdPageSink& page);
   absl::StatusOr<std::optional<int64_t>> AtRank(absl::string_view tenant, absl::string_view measure,
                                                 int64_t rank);
 

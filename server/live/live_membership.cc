@@ -359,7 +359,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   std::shared_ptr<const TenantSnapshot> current;
   // Which customers to look at: every one, or (after a config change whose
   // rules bound it) the buyers with enough lifetime orders to be moved.
-  std::optional<std::vector<std::string>> candidates;
+  std::optional<int64_t> min_lifetime_orders;
   if (previous != nullptr) {
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
     if (!snapshot.ok()) return snapshot.status();
@@ -367,10 +367,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     const ConfigChangeScope scope = ScopeOfConfigChange(previous->config, current->config);
     if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
     if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
-      absl::StatusOr<std::vector<std::string>> buyers = store_->CustomersByOrders(
-          tenant, scope.min_lifetime_orders, std::numeric_limits<int64_t>::max());
-      if (!buyers.ok()) return buyers.status();
-      candidates = *std::move(buyers);
+      min_lifetime_orders = scope.min_lifetime_orders;
     }
   }
   constexpr int kPage = 500;
@@ -414,33 +411,49 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   };
   std::vector<std::thread> workers;
   for (int i = 0; i < std::max(1, options_.reevaluate_threads); ++i) workers.emplace_back(work);
-  std::string cursor;
-  size_t taken = 0;  // of *candidates
-  auto next_page = [&]() -> absl::StatusOr<store::IdPage> {
-    if (!candidates.has_value()) return store_->ScanCustomers(tenant, cursor, kPage);
-    store::IdPage page;
-    const size_t end = std::min(candidates->size(), taken + kPage);
-    for (; taken < end; ++taken) page.ids.push_back(std::move((*candidates)[taken]));
-    if (taken < candidates->size()) page.next_cursor = absl::StrCat(taken);
-    return page;
-  };
-  do {
-    absl::StatusOr<store::IdPage> page = next_page();
+  // Hands one page to the workers, waiting while they are behind; false once
+  // one of them failed.
+  auto hand_over = [&](std::vector<std::string> ids) {
     absl::MutexLock lock(&mu);
-    if (!page.ok()) {
-      if (first_error.ok()) first_error = page.status();
-      break;
-    }
-    pages.push_back(std::move(page->ids));
-    cursor = page->next_cursor;
+    pages.push_back(std::move(ids));
     auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       return pages.size() < max_queued || failed();
     };
     mu.Await(absl::Condition(&room));
-    if (failed()) break;
-  } while (!cursor.empty());
+    return !failed();
+  };
+  absl::Status scan;
+  if (min_lifetime_orders.has_value()) {
+    // Candidates arrive as the measure index is read: work starts at once.
+    std::vector<std::string> batch;
+    scan = store_->ScanCustomersByOrders(
+        tenant, *min_lifetime_orders, std::numeric_limits<int64_t>::max(),
+        [&](std::vector<std::string> ids) {
+          for (std::string& id : ids) {
+            batch.push_back(std::move(id));
+            if (batch.size() == kPage && !hand_over(std::exchange(batch, {}))) {
+              return absl::CancelledError("re-classification failed");
+            }
+          }
+          return absl::OkStatus();
+        });
+    if (scan.ok() && !batch.empty()) hand_over(std::move(batch));
+  } else {
+    std::string cursor;
+    do {
+      absl::StatusOr<store::IdPage> page = store_->ScanCustomers(tenant, cursor, kPage);
+      if (!page.ok()) {
+        scan = page.status();
+        break;
+      }
+      cursor = page->next_cursor;
+      if (!hand_over(std::move(page->ids))) break;
+    } while (!cursor.empty());
+  }
   {
     absl::MutexLock lock(&mu);
+    // A worker's error, if any, came first (and is what cancelled the scan).
+    if (!scan.ok() && first_error.ok()) first_error = scan;
     scanned = true;
   }
   for (std::thread& w : workers) w.join();
