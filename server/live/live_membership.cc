@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -86,6 +87,20 @@ Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profil
     d.aov_milli[k] = AovMilli(profile, now, *lookback);
     const std::optional<absl::Time> stale = NextAovChange(profile, now, *lookback);
     if (stale && (!d.next_change || *stale < *d.next_change)) d.next_change = stale;
+  }
+  // And when a future-dated order becomes visible: lifetime orders and
+  // revenue move then (the measure indexes behind the statistics and behind a
+  // config update's candidate bound), even where membership does not.
+  const engine::Millis t = absl::ToUnixMillis(now);
+  for (auto o = std::upper_bound(profile.orders.begin(), profile.orders.end(), t,
+                                 [](engine::Millis at, const engine::OrderFacts& order) {
+                                   return at < order.placed_ms;
+                                 });
+       o != profile.orders.end(); ++o) {
+    if (o->cancelled) continue;
+    const absl::Time visible = absl::FromUnixMillis(o->placed_ms);
+    if (!d.next_change || visible < *d.next_change) d.next_change = visible;
+    break;
   }
   return d;
 }
@@ -426,10 +441,14 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   if (min_lifetime_orders.has_value()) {
     // Candidates arrive as the measure index is read: work starts at once.
     std::vector<std::string> batch;
+    // A page may repeat an id of an earlier one: each goes to one worker
+    // once, or two workers would race (and retry) on the same customer.
+    absl::flat_hash_set<std::string> seen;
     scan = store_->ScanCustomersByOrders(
         tenant, *min_lifetime_orders, std::numeric_limits<int64_t>::max(),
         [&](std::vector<std::string> ids) {
           for (std::string& id : ids) {
+            if (!seen.insert(id).second) continue;
             batch.push_back(std::move(id));
             if (batch.size() == kPage && !hand_over(std::exchange(batch, {}))) {
               return absl::CancelledError("re-classification failed");

@@ -146,6 +146,33 @@ TEST_F(LiveMembershipTest, TimeAloneMovesACustomerWhenReevaluated) {
   EXPECT_NE(history->At(due)->segments, out.after.membership.segments);
 }
 
+TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {
+  // With the rules that count a second order off (and no relative spender
+  // rule, whose AOV index would wake it), nothing in membership changes when
+  // it becomes visible, but lifetime orders do (VIP statistics and config
+  // updates read them from the measure index).
+  engine::SegmentConfig config;
+  config.repeat_customer.enabled = false;
+  config.first_time_buyer.enabled = false;
+  config.returning_customer.enabled = false;
+  config.value_tiers.enabled = false;
+  config.vip.enabled = false;
+  config.big_spender.enabled = false;  // no AOV index to wake it either
+  config.low_spender.enabled = false;
+  ASSERT_TRUE(
+      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_).ok());
+  const absl::Time visible = kT0 + absl::Hours(3);
+  ApplyOne("c1", {Order("o1", kT0 - absl::Hours(1), 100), Order("o2", visible, 100)});
+  EXPECT_EQ(*store_.CustomersByOrders("acme", 1, 2), std::vector<std::string>{"c1"});
+  const store::CustomerState state = (*store_.Read("acme", {"c1"}))[0];
+  ASSERT_TRUE(state.next_change.has_value());
+  EXPECT_LE(*state.next_change, visible);
+  // The scheduler's pass once it is due: the index follows.
+  now_ = visible + absl::Minutes(1);
+  ASSERT_TRUE(live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime).ok());
+  EXPECT_EQ(*store_.CustomersByOrders("acme", 2, 3), std::vector<std::string>{"c1"});
+}
+
 TEST_F(LiveMembershipTest, ClassifyAtAnInstantIgnoresLaterEvents) {
   ApplyOne("c1", {Order("o1", kT0 - absl::Hours(48), 100), Order("o2", kT0, 100)});
   absl::StatusOr<std::vector<CustomerClassification>> before =

@@ -131,9 +131,12 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
     const std::vector<std::shared_ptr<const TenantSnapshot>> issued = contexts_->Issued(tenant);
     issued_count = issued.size();
     for (const std::shared_ptr<const TenantSnapshot>& used : issued) {
-      // A write under another config is refused by the store (config version
-      // guard), and a config change re-classifies everyone itself.
-      if (used->config_version != now.config_version || used->stats == now.stats) continue;
+      // Snapshots of an earlier config count too: a config update
+      // re-classifies only the customers its rules can move
+      // (LiveMembership::ReevaluateAll), so others keep what was written
+      // under the earlier config's statistics. Ranges are taken under the
+      // current config: a superset, whatever the earlier one was.
+      if (used->stats == now.stats) continue;
       if (std::find(compared.begin(), compared.end(), used->stats) != compared.end()) continue;
       compared.push_back(used->stats);
       absl::StatusOr<std::vector<std::string>> affected =

@@ -107,6 +107,36 @@ TEST_F(StatisticsMoverTest, VipCutOffMoveMovesTheFormerTopCustomer) {
   EXPECT_TRUE(statistics_change);
 }
 
+// A config update re-classifies only whom its rules can move (here, a
+// display name: nobody), so a statistics move that writes under the earlier
+// config have not caught up with is still the mover's to apply.
+TEST_F(StatisticsMoverTest, MoveBeforeAScopedConfigChangeIsStillApplied) {
+  for (int i = 1; i <= 9; ++i) Orders(absl::StrCat("c", i), 2, 100);
+  Orders("top", 5, 100);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  ASSERT_TRUE(In("top", "VIP"));
+  // Written under the cached statistics (cut-off 5); 12 buyers now make the
+  // cut-off 8, but no mover pass has run yet.
+  Orders("bigger", 8, 100);
+  Orders("biggest", 9, 100);
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent("acme");
+  ASSERT_TRUE(previous.ok()) << previous.status();
+  engine::SegmentConfig config;
+  config.vip.display_name = "Very important";
+  ASSERT_TRUE(
+      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_).ok());
+  ASSERT_TRUE(contexts_->Reload("acme").ok());
+  absl::StatusOr<int64_t> changed =
+      live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(*changed, 0);  // a display name moves nobody
+  EXPECT_TRUE(In("top", "VIP"));
+  previous->reset();
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_FALSE(In("top", "VIP"));
+  EXPECT_TRUE(In("bigger", "VIP"));
+}
+
 TEST_F(StatisticsMoverTest, StoreAovMoveMovesBigSpenders) {
   // Store AOV 100 over 365 days; big spender = AOV >= 2x store AOV.
   for (int i = 0; i < 10; ++i) Orders(absl::StrCat("c", i), 1, 100);
