@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 #include "store/customer_store.h"
 #include "store/redis/redis_client.h"
+#include "store/redis/redis_reply.h"
 
 namespace segmentd::store {
 
@@ -130,6 +131,11 @@ class RedisCustomerStore : public CustomerStore {
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<bool>& committed);
   // Ids whose score in the sorted set `key` lies in [lo, hi).
+  // Validates the ids, then runs `command` (its name, then what follows the
+  // key) on each customer's hash, in one pipeline.
+  absl::StatusOr<std::vector<redis::RedisReply>> ReadEach(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids,
+      const std::vector<std::string>& command);
   absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant,
                                                      const std::string& key, int64_t lo,
                                                      int64_t hi);
