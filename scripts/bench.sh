@@ -27,6 +27,9 @@
 #                             the hot path while they run). These three run with
 #                             Redis slowlog-log-slower-than 5000 us, reset
 #                             before each and printed (SLOWLOG GET 20) after.
+#                             Also: transitions (time-driven changes: due instant to
+#                             Watch delivery, BENCH_TRANSITIONS [1000] customers
+#                             falling due over BENCH_DURATION).
 #   BENCH_CALLERS [32]        eligibility: concurrent callers (closed loop);
 #                             BENCH_ROUNDS [3] health/eligibility phase pairs,
 #                             each BENCH_DURATION long
@@ -257,6 +260,11 @@ for mode in $MODES; do
       redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
       run_mode config --mode=config
       commandstats config
+      ;;
+    transitions)
+      settle
+      run_mode transitions --mode=transitions --transitions="${BENCH_TRANSITIONS:-1000}" \
+        --duration="$DURATION"
       ;;
     eligibility|targets|insights)
       settle

@@ -43,6 +43,7 @@ struct LoadOptions {
   int rounds = 3;            // eligibility: health/eligibility phase pairs
   int repetitions = 20;      // targets: calls per timed expression
   double hot_rate = 500;     // insights: hot-path calls/s (half eligibility, half PlaceOrder)
+  int transitions = 1000;    // transitions: customers falling due over `duration`
   int segmentd_pid = 0;      // > 0: report this process's CPU per phase
   int redis_pid = 0;         // > 0: report this process's CPU per phase
 };

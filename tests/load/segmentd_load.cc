@@ -11,6 +11,7 @@
 //   segmentd_load --mode=eligibility --key_file=bench.key --customers=100000 --callers=32 --duration=5s
 //   segmentd_load --mode=targets --key_file=bench.key --customers=100000 --repetitions=20
 //   segmentd_load --mode=insights --key_file=bench.key --customers=100000 --hot_rate=500
+//   segmentd_load --mode=transitions --key_file=bench.key --transitions=1000 --duration=10s
 // (eligibility, targets, insights: issues 5 and 6; --segmentd_pid / --redis_pid
 // add those processes' CPU per phase.)
 #include <cstdio>
@@ -31,11 +32,14 @@
 #include "tests/load/load_client.h"
 #include "tests/load/setup_mode.h"
 #include "tests/load/targets_mode.h"
+#include "tests/load/transitions_mode.h"
 #include "tests/load/verify_mode.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "segmentd host:port");
 ABSL_FLAG(std::string, key_file, "", "file with an API key of the tenant (admin scope)");
-ABSL_FLAG(std::string, mode, "bulk", "setup | bulk | verify | latency | config | eligibility | targets | insights");
+ABSL_FLAG(std::string, mode, "bulk",
+          "setup | bulk | verify | latency | config | eligibility | targets | insights | "
+          "transitions");
 ABSL_FLAG(int64_t, customers, 100000, "customers of the generated population");
 ABSL_FLAG(int32_t, streams, 4, "bulk: parallel BulkIngest streams");
 ABSL_FLAG(int32_t, batch, 1000, "bulk: events per request (<= 1000)");
@@ -53,6 +57,8 @@ ABSL_FLAG(int32_t, rounds, 3, "eligibility: health/eligibility phase pairs");
 ABSL_FLAG(int32_t, repetitions, 20, "targets: calls per timed count (streams: a quarter)");
 ABSL_FLAG(double, hot_rate, 500,
           "insights: hot-path calls/s, half CheckEligibility and half PlaceOrder");
+ABSL_FLAG(int32_t, transitions, 1000,
+          "transitions: customers whose membership falls due by time, spread over --duration");
 ABSL_FLAG(int32_t, segmentd_pid, 0, "eligibility/targets/insights: report its CPU per phase");
 ABSL_FLAG(int32_t, redis_pid, 0, "eligibility/targets/insights: report its CPU per phase");
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
@@ -77,7 +83,8 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("segmentd_load --mode=setup|bulk|verify|latency|config|eligibility|targets|insights ...");
+  absl::SetProgramUsageMessage("segmentd_load --mode=setup|bulk|verify|latency|config|eligibility|targets|insights|"
+      "transitions ...");
   absl::ParseCommandLine(argc, argv);
   const std::string mode = absl::GetFlag(FLAGS_mode);
 
@@ -111,6 +118,7 @@ int main(int argc, char** argv) {
   options.rounds = absl::GetFlag(FLAGS_rounds);
   options.repetitions = absl::GetFlag(FLAGS_repetitions);
   options.hot_rate = absl::GetFlag(FLAGS_hot_rate);
+  options.transitions = absl::GetFlag(FLAGS_transitions);
   options.segmentd_pid = absl::GetFlag(FLAGS_segmentd_pid);
   options.redis_pid = absl::GetFlag(FLAGS_redis_pid);
 
@@ -135,6 +143,8 @@ int main(int argc, char** argv) {
     status = segmentd::load::RunTargets(options);
   } else if (mode == "insights") {
     status = segmentd::load::RunInsights(options);
+  } else if (mode == "transitions") {
+    status = segmentd::load::RunTransitions(options);
   } else {
     status = absl::InvalidArgumentError(absl::StrCat("--mode: unknown mode ", mode));
   }
