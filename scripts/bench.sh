@@ -120,19 +120,23 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # Nanoseconds the process's threads have spent runnable but waiting for a
 # CPU (second field of schedstat): high means starved of CPU, not idle.
 waits() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f\n", s}'; }
+# Minor page faults of a process so far (/proc/<pid>/stat field 10). After a
+# fork (AOF rewrite), the parent's first write to each page it shared with
+# the child faults, even once the child is gone.
+minflt() { awk '{print $10}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 json_lines=()
 
 # Runs one mode of the load generator and reports the CPU each process used
 # during it (in cores: CPU seconds / wall seconds).
 run_mode() {
   local name="$1"; shift
-  local r0 s0 t0 r1 s1 t1 rw0 rw1 out
+  local r0 s0 t0 r1 s1 t1 rw0 rw1 mf0 mf1 out
   echo
   echo "=== $name  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   r0=$(ticks "$redis_pid"); s0=$(ticks "$segmentd_pid"); t0=$(date +%s.%N)
   # Run-queue wait of redis-server only: segmentd's threads come and go, so
   # a sum over its current threads is not monotonic.
-  rw0=$(waits "$redis_pid")
+  rw0=$(waits "$redis_pid"); mf0=$(minflt "$redis_pid")
   out="$DIR/$name.out"
   TIMEFORMAT="bench: $name: segmentd_load used %U s user + %S s system over %R s"
   local rc=0
@@ -158,10 +162,10 @@ run_mode() {
   fi
   sed 's/^/bench: top: /' "$DIR/$name.top" 2>/dev/null | sed -n '1p;3p;7,14p' || true
   r1=$(ticks "$redis_pid"); s1=$(ticks "$segmentd_pid"); t1=$(date +%s.%N)
-  rw1=$(waits "$redis_pid")
+  rw1=$(waits "$redis_pid"); mf1=$(minflt "$redis_pid")
   awk -v r="$((r1 - r0))" -v s="$((s1 - s0))" -v hz="$HZ" -v w="$(echo "$t1 - $t0" | bc)" \
-    -v rw="$((rw1 - rw0))" -v n="$name" \
-    'BEGIN { printf "bench: %s: wall %.1f s; redis-server %.1f CPU s (%.2f cores), waited for a CPU %.1f s; segmentd %.1f CPU s (%.2f cores)\n", n, w, r/hz, r/hz/w, rw/1e9, s/hz, s/hz/w }'
+    -v rw="$((rw1 - rw0))" -v mf="$((mf1 - mf0))" -v n="$name" \
+    'BEGIN { printf "bench: %s: wall %.1f s; redis-server %.1f CPU s (%.2f cores), waited for a CPU %.1f s, %d minor page faults; segmentd %.1f CPU s (%.2f cores)\n", n, w, r/hz, r/hz/w, rw/1e9, mf, s/hz, s/hz/w }'
   while IFS= read -r line; do json_lines+=("$line"); done < <(grep '^{' "$out" || true)
 }
 
