@@ -503,7 +503,8 @@ absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig&
   if (folded.orders > 0 && folded.last_order_ms != FoldedTotals::kNothingFolded) {
     earliest = folded.last_order_ms + DaysToMillis(LongestWindowDays(config));
   }
-  if (config.engagement.enabled && folded.through_ms != FoldedTotals::kNothingFolded) {
+  if (config.engagement.enabled && profile.messages_dropped &&
+      folded.through_ms != FoldedTotals::kNothingFolded) {
     earliest = std::max(earliest, folded.through_ms + DaysToMillis(config.engagement.window_days));
   }
   return earliest == std::numeric_limits<Millis>::min() ? absl::InfinitePast()

@@ -148,8 +148,9 @@ class Classifier {
 // horizon only as lifetime totals and drops messages sent before it, so at an
 // earlier `as_of` a window could reach summarized facts (and lifetime totals
 // would include orders placed after as_of): the answer there would be a
-// guess. InfinitePast() when nothing was ever folded. Conservative: dropped
-// messages are assumed to exist while the engagement rule is enabled.
+// guess. InfinitePast() when nothing was ever folded. Messages count only
+// when some were dropped (ProfileView::messages_dropped, always assumed for
+// profiles stored before that was recorded) and engagement is enabled.
 absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config);
 
 // Convenience for one-off calls (compiles the config each time).

@@ -564,11 +564,19 @@ TEST(EarliestExactInstantTest, DroppedMessagesBoundItWhileEngagementIsEnabled) {
   SegmentConfig config;
   Profile p;
   ASSERT_TRUE(p.Register(kT0).ok());
-  p.Fold(Day(300));  // nothing to fold, but messages before day 300 would be gone
-  EXPECT_EQ(EarliestExactInstant(p.view(), config),
-            Day(300 + config.engagement.window_days));
+  p.Fold(Day(300));  // nothing to drop: no message ever existed
+  EXPECT_EQ(EarliestExactInstant(p.view(), config), absl::InfinitePast());
+  ASSERT_EQ(*p.MessageSent("m1", Day(350)), EventOutcome::kApplied);
+  p.Fold(Day(400));  // m1 is dropped: engagement before day 400 + window is unknown
+  EXPECT_TRUE(p.view().messages_dropped);
+  EXPECT_EQ(EarliestExactInstant(p.view(), config), Day(400 + config.engagement.window_days));
   config.engagement.enabled = false;
   EXPECT_EQ(EarliestExactInstant(p.view(), config), absl::InfinitePast());
+  // A message older than the horizon on arrival is ignored, and counts as dropped.
+  Profile q;
+  q.Fold(Day(100));
+  ASSERT_EQ(*q.MessageSent("old", Day(50)), EventOutcome::kIgnored);
+  EXPECT_TRUE(q.view().messages_dropped);
 }
 
 }  // namespace

@@ -92,6 +92,7 @@ ProfileView Profile::view() const {
   v.has_cart = has_cart_;
   v.cart = cart_;
   v.cart_categories = cart_categories_;
+  v.messages_dropped = messages_dropped_;
   return v;
 }
 
@@ -236,7 +237,10 @@ absl::StatusOr<EventOutcome> Profile::MessageSent(absl::string_view message_id,
   if (!ms.ok()) return ms.status();
   const uint64_t fp = IdFingerprint(message_id);
   if (FindMessage(fp) >= 0) return EventOutcome::kDuplicate;
-  if (*ms <= folded_.through_ms) return EventOutcome::kIgnored;
+  if (*ms <= folded_.through_ms) {
+    messages_dropped_ = true;
+    return EventOutcome::kIgnored;
+  }
   MessageFacts m;
   m.sent_ms = *ms;
   const auto pos = std::upper_bound(
@@ -346,6 +350,7 @@ int Profile::Fold(absl::Time horizon) {
   }
   size_t m = 0;
   while (m < messages_.size() && messages_[m].sent_ms <= h) ++m;
+  if (m > 0) messages_dropped_ = true;
   messages_.erase(messages_.begin(), messages_.begin() + m);
   message_ids_.erase(message_ids_.begin(), message_ids_.begin() + m);
   return static_cast<int>(n);
@@ -363,7 +368,7 @@ bool operator==(const Profile& a, const Profile& b) {
       a.folded_orders_.size() != b.folded_orders_.size() ||
       a.orders_.size() != b.orders_.size() ||
       a.order_ids_ != b.order_ids_ || a.message_ids_ != b.message_ids_ ||
-      a.refund_ids_ != b.refund_ids_ ||
+      a.refund_ids_ != b.refund_ids_ || a.messages_dropped_ != b.messages_dropped_ ||
       a.messages_.size() != b.messages_.size() || a.has_cart_ != b.has_cart_) {
     return false;
   }

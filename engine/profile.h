@@ -102,6 +102,11 @@ struct ProfileView {
   absl::Span<const MessageFacts> messages;     // ascending sent_ms
   bool has_cart = false;
   CartFacts cart;
+  // Some message was dropped by folding (or ignored for being older than
+  // the fold horizon), so engagement at an instant whose window reaches
+  // before the horizon is unknown. True for profiles encoded before this was
+  // recorded.
+  bool messages_dropped = false;
   absl::Span<const CategoryId> cart_categories;  // sorted, distinct
 };
 
@@ -248,6 +253,7 @@ class Profile {
   std::vector<MessageFacts> messages_;      // ascending sent_ms
   std::vector<uint64_t> message_ids_;       // parallel to messages_
   std::vector<uint64_t> refund_ids_;        // refunds applied (idempotency)
+  bool messages_dropped_ = false;           // see ProfileView::messages_dropped
   bool has_cart_ = false;
   CartFacts cart_;
   std::vector<CategoryId> cart_categories_;

@@ -14,7 +14,10 @@ enum Flags : uint64_t {
   kHasFold = 8,
   kHasCart = 16,
   kHasRefunds = 32,  // added after version 1 shipped; absent in older data
-  kAllFlags = 63,
+  // No message was ever dropped by folding. Added later still: older data
+  // lacks it and so decodes as "dropped" (the safe reading).
+  kNoMessageDropped = 64,
+  kAllFlags = 127,
 };
 
 uint64_t ZigZag(int64_t v) {
@@ -161,6 +164,7 @@ std::string ProfileCodec::Encode(const Profile& p) {
   if (p.folded_.through_ms != FoldedTotals::kNothingFolded) flags |= kHasFold;
   if (p.has_cart_) flags |= kHasCart;
   if (!p.refund_ids_.empty()) flags |= kHasRefunds;
+  if (!p.messages_dropped_) flags |= kNoMessageDropped;
   w.Varint(flags);
   if (flags & kRegistered) w.Signed(p.registered_ms_);
   if (flags & kHasActivity) w.Signed(p.last_activity_ms_);
@@ -232,6 +236,7 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
     }
   }
   p.registration_explicit_ = (flags & kRegistrationExplicit) != 0;
+  p.messages_dropped_ = (flags & kNoMessageDropped) == 0;
   if (flags & kHasActivity) {
     if (!r.Signed(&p.last_activity_ms_) ||
         !Reader::InRange(p.last_activity_ms_)) {

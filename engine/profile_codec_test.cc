@@ -49,6 +49,28 @@ TEST(ProfileCodec, KeepsRefundIds) {
   EXPECT_EQ(*back->RefundOrder("o1", "r1", 100), EventOutcome::kDuplicate);
 }
 
+TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
+  Profile kept;
+  ASSERT_TRUE(kept.MessageSent("m1", absl::FromUnixSeconds(1'700'000'000)).ok());
+  Profile dropped = kept;
+  dropped.Fold(absl::FromUnixSeconds(1'800'000'000));
+  ASSERT_TRUE(dropped.view().messages_dropped);
+  for (const Profile& p : {kept, dropped}) {
+    absl::StatusOr<Profile> back = DecodeProfile(EncodeProfile(p));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == p);
+    EXPECT_EQ(back->view().messages_dropped, p.view().messages_dropped);
+  }
+  // Data stored before the flag existed lacks it (version byte, then the
+  // flags varint: one byte here): read as "dropped", the safe side.
+  std::string older = EncodeProfile(kept);
+  ASSERT_NE(older[1] & 64, 0);
+  older[1] = static_cast<char>(older[1] & ~64);
+  absl::StatusOr<Profile> back = DecodeProfile(older);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->view().messages_dropped);
+}
+
 TEST(ProfileCodec, RejectsCorruptInputWithoutCrashing) {
   GeneratorOptions opt;
   Profile p = *BuildProfile(GenerateCustomer(opt, 7));
