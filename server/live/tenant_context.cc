@@ -24,14 +24,19 @@ absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> LoadConfig(store::Cust
                                                                      const std::string& tenant) {
   absl::StatusOr<std::optional<store::VersionedBlob>> blob = store->ReadConfig(tenant);
   if (!blob.ok()) return blob.status();
-  if (!blob->has_value()) return std::make_pair(engine::SegmentConfig(), int64_t{0});
+  return ParseStoredConfig(*blob, tenant);
+}
+
+absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> ParseStoredConfig(
+    const std::optional<store::VersionedBlob>& blob, const std::string& tenant) {
+  if (!blob.has_value()) return std::make_pair(engine::SegmentConfig(), int64_t{0});
   v1::SegmentConfig proto;
-  if (!proto.ParseFromString((*blob)->bytes)) {
+  if (!proto.ParseFromString(blob->bytes)) {
     return absl::DataLossError(absl::StrCat("stored config of tenant ", tenant, " is corrupt"));
   }
   absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(proto, "stored config.");
   if (!config.ok()) return absl::DataLossError(config.status().message());
-  return std::make_pair(*std::move(config), (*blob)->version);
+  return std::make_pair(*std::move(config), blob->version);
 }
 
 TenantContexts::TenantContexts(store::CustomerStore* store, Options options)
@@ -158,7 +163,11 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::GetCurrent
     const std::string& tenant) {
   absl::StatusOr<std::optional<store::VersionedBlob>> stored = store_->ReadConfig(tenant);
   if (!stored.ok()) return stored.status();
-  const int64_t version = stored->has_value() ? (*stored)->version : 0;
+  return GetAtVersion(tenant, stored->has_value() ? (*stored)->version : 0);
+}
+
+absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::GetAtVersion(
+    const std::string& tenant, int64_t version) {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = Get(tenant);
   if (!snapshot.ok() || (*snapshot)->config_version == version) return snapshot;
   return Reload(tenant);

@@ -64,6 +64,10 @@ class TenantContexts {
   // acknowledged config change (classification, preview); statistics may
   // still be up to `max_age` old, as with Get().
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> GetCurrent(const std::string& tenant);
+  // GetCurrent() for a caller that has read the stored config version
+  // itself: reloads only when the cached snapshot's version differs.
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> GetAtVersion(const std::string& tenant,
+                                                                     int64_t version);
 
   // Returns a fresh snapshot (always reloads), e.g. right after a config change.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Reload(const std::string& tenant);
@@ -105,6 +109,10 @@ class TenantContexts {
 // Returns the stored config of `tenant` (defaults when none) and its version.
 absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> LoadConfig(store::CustomerStore* store,
                                                                      const std::string& tenant);
+// The same from a blob already read (nullopt: none stored); DATA_LOSS when
+// it cannot be parsed.
+absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> ParseStoredConfig(
+    const std::optional<store::VersionedBlob>& blob, const std::string& tenant);
 
 }  // namespace segmentd
 

@@ -48,7 +48,8 @@ ConfigServiceImpl::ConfigServiceImpl(Authenticator* authenticator, store::Custom
 absl::Status ConfigServiceImpl::Read(const std::string& tenant, v1::VersionedConfig* out) {
   absl::StatusOr<std::optional<store::VersionedBlob>> blob = store_->ReadConfig(tenant);
   if (!blob.ok()) return blob.status();
-  absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> config = LoadConfig(store_, tenant);
+  absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> config =
+      ParseStoredConfig(*blob, tenant);
   if (!config.ok()) return config.status();
   *out->mutable_config() = ConfigToProto(config->first);
   out->set_version(config->second);
@@ -60,7 +61,12 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
                                       const engine::SegmentConfig& config,
                                       std::optional<int64_t> expected_version,
                                       v1::VersionedConfig* stored, int64_t* customers_changed) {
-  absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> current = LoadConfig(store_, tenant);
+  // One read: the version to compare-and-set on, whether it is still
+  // pending re-classification, and (parsed) a check that it is intact.
+  absl::StatusOr<std::optional<store::VersionedBlob>> blob = store_->ReadConfig(tenant);
+  if (!blob.ok()) return blob.status();
+  absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> current =
+      ParseStoredConfig(*blob, tenant);
   if (!current.ok()) return current.status();
   if (expected_version.has_value() && *expected_version != current->second) {
     return absl::AbortedError(absl::StrCat("expected_version: config is at version ",
@@ -71,10 +77,9 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
   // the profiles and rewrites the customers the change moves
   // (LiveMembership::ReevaluateAll). Otherwise every customer in full.
   std::shared_ptr<const TenantSnapshot> previous;
-  absl::StatusOr<std::optional<store::VersionedBlob>> blob = store_->ReadConfig(tenant);
-  if (!blob.ok()) return blob.status();
   if (!blob->has_value() || !(*blob)->reclassification_pending) {
-    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> old = contexts_->GetCurrent(tenant);
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> old =
+        contexts_->GetAtVersion(tenant, current->second);
     if (!old.ok()) return old.status();
     if ((*old)->config_version == current->second) previous = *std::move(old);
   }
