@@ -299,10 +299,12 @@ absl::Status MembershipIndex::Load(Tenant* tenant) {
 
 absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   std::string after;
+  Position applied;
   size_t known = 0;
   {
     absl::ReaderMutexLock lock(&tenant->mu);
     after = tenant->applied;
+    applied = tenant->applied_position;
     known = tenant->data.ids.size();
   }
   absl::StatusOr<std::vector<store::StoredChange>> changes =
@@ -319,10 +321,8 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
     if (!retained.ok()) return retained.status();
     if (retained->has_value()) {
       absl::StatusOr<Position> oldest = ParsePosition(**retained);
-      absl::StatusOr<Position> applied = ParsePosition(after);
       if (!oldest.ok()) return oldest.status();
-      if (!applied.ok()) return applied.status();
-      if (*applied < *oldest) {
+      if (applied < *oldest) {
         return absl::DataLossError(absl::StrCat(
             "the membership index of tenant ", tenant->id, " fell behind the change stream's cap (",
             "applied up to ", after, ", oldest retained ", **retained, "): rebuilding"));
