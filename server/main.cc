@@ -33,6 +33,12 @@ ABSL_FLAG(int64_t, change_stream_cap, 1'000'000,
           "membership changes kept per tenant for Watch (older ones are dropped; a Watch "
           "resuming before the oldest kept fails OUT_OF_RANGE)");
 
+ABSL_FLAG(absl::Duration, eligibility_max_staleness, absl::Milliseconds(250),
+          "how old the membership behind a default CheckEligibility (CONSISTENCY_MINIMIZE_LATENCY) "
+          "may be; the in-memory index normally trails Redis by about a millisecond, and a check "
+          "it cannot answer within this bound waits for a fully consistent read instead. 0: "
+          "every check is fully consistent");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("segmentd --listen=HOST:PORT --redis=ADDRESS [--tls_cert=... --tls_key=...]");
   absl::ParseCommandLine(argc, argv);
@@ -63,6 +69,7 @@ int main(int argc, char** argv) {
   options.operator_key_file = absl::GetFlag(FLAGS_operator_key_file);
   options.redis_startup_timeout = absl::GetFlag(FLAGS_redis_startup_timeout);
   options.change_stream_cap = absl::GetFlag(FLAGS_change_stream_cap);
+  options.eligibility_max_staleness = absl::GetFlag(FLAGS_eligibility_max_staleness);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
 
   absl::StatusOr<std::unique_ptr<segmentd::SegmentdServer>> server =

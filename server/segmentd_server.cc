@@ -158,7 +158,8 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       server->customers_.get(), server->customers_blocking_.get(),
       targeting::MembershipIndex::Options());
   server->services_.push_back(std::make_unique<TargetingServiceImpl>(
-      auth, server->vouchers_.get(), server->index_.get(), now));
+      auth, server->vouchers_.get(), server->index_.get(), now,
+      server->options_.eligibility_max_staleness));
   server->redemptions_ = std::make_unique<RedemptionStore>(server->redis_.get());
   server->services_.push_back(std::make_unique<InsightsServiceImpl>(
       auth, server->customers_scan_.get(), server->contexts_.get(), server->vouchers_.get(),

@@ -52,6 +52,9 @@ class SegmentdServer {
     absl::Duration statistics_interval = absl::Milliseconds(500);
     // Membership changes kept per tenant in the change stream (Watch).
     int64_t change_stream_cap = 1'000'000;
+    // How old the membership behind a default (CONSISTENCY_MINIMIZE_LATENCY)
+    // CheckEligibility may be; zero makes every check fully consistent.
+    absl::Duration eligibility_max_staleness = absl::Milliseconds(250);
     // Most threads serving calls (each open Watch or bulk stream holds one);
     // calls beyond fail RESOURCE_EXHAUSTED.
     int max_threads = 256;

@@ -2,6 +2,8 @@
 #define SEGMENTD_SERVER_SERVICES_TARGETING_SERVICE_H_
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
@@ -16,18 +18,23 @@ inline constexpr int kMaxEligibilityIds = 1000;
 
 // segmentd.v1.TargetingService: voucher targets (expressions over segments
 // with optional A/B arms) registered in Redis, resolved over the in-process
-// MembershipIndex. Every answer reflects every membership change committed
-// before the call began (the index's fresh read), and fails closed
-// (UNAVAILABLE) when membership cannot be known. CheckEligibility, the
-// checkout hot path, is a callback method: while it waits for that freshness
-// (FreshnessGate) it holds no thread. Thread-safe.
+// MembershipIndex. Answers reflect every membership change committed before
+// the call began (the index's fresh read) and fail closed (UNAVAILABLE) when
+// membership cannot be known. CheckEligibility, the checkout hot path, is a
+// callback method: by default (CONSISTENCY_MINIMIZE_LATENCY) it answers at
+// once from the index when that is known current within `max_staleness`, and
+// otherwise, like CONSISTENCY_FULLY_CONSISTENT, waits for that freshness
+// (FreshnessGate) without holding a thread. Thread-safe.
 class TargetingServiceImpl final
     : public v1::TargetingService::WithCallbackMethod_CheckEligibility<
           v1::TargetingService::Service> {
  public:
-  // The pointers must outlive the service.
+  // The pointers must outlive the service. `max_staleness`: how old the
+  // membership behind a CONSISTENCY_MINIMIZE_LATENCY check may be; zero makes
+  // every check fully consistent.
   TargetingServiceImpl(Authenticator* authenticator, targeting::VoucherStore* vouchers,
-                       targeting::MembershipIndex* index, std::function<absl::Time()> now);
+                       targeting::MembershipIndex* index, std::function<absl::Time()> now,
+                       absl::Duration max_staleness);
 
   grpc::Status PutVoucherTarget(grpc::ServerContext* context,
                                 const v1::PutVoucherTargetRequest* request,
@@ -57,10 +64,25 @@ class TargetingServiceImpl final
                                     v1::ListEligibleVouchersResponse* response) override;
 
  private:
+  // Runs a callback on a view of the index; returns the instant the view is
+  // fresh as of, nullopt when the index declined (not known fresh), or an
+  // error.
+  using ViewReader = std::function<absl::StatusOr<std::optional<absl::Time>>(
+      const std::function<void(const targeting::MembershipIndex::View&)>&)>;
+
+  // Answers `request` into `out` with registered targets as of
+  // `voucher_version`, over the view `read` gives. Returns false, answering
+  // nothing, when `read` declined.
+  absl::StatusOr<bool> AnswerCheck(const std::string& tenant,
+                                   const v1::CheckEligibilityRequest& request,
+                                   const std::string& voucher_version, ViewReader read,
+                                   v1::Eligibility* out);
+
   targeting::VoucherStore* const vouchers_;
   targeting::MembershipIndex* const index_;
   const CallAuthorizer authorizer_;
   const std::function<absl::Time()> now_;
+  const absl::Duration max_staleness_;
   // Last: its destructor answers calls still waiting, using the members above.
   targeting::FreshnessGate gate_;
 };

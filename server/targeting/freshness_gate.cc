@@ -42,6 +42,7 @@ void FreshnessGate::WhenFresh(absl::string_view tenant, Continuation done) {
 
 absl::StatusOr<FreshnessGate::Fresh> FreshnessGate::Refresh(const std::string& tenant) {
   Fresh fresh;
+  fresh.as_of = absl::Now();
   absl::StatusOr<std::string> version = vouchers_->ReadVersion(tenant);
   if (!version.ok()) return version.status();
   fresh.voucher_version = *std::move(version);

@@ -46,6 +46,9 @@ class FreshnessGate {
   // (for VoucherStore::GetAt).
   struct Fresh {
     std::string voucher_version;
+    // When the round's reads were sent: every change committed before it is
+    // in the index.
+    absl::Time as_of;
   };
   using Continuation = std::function<void(absl::StatusOr<Fresh>)>;
 

@@ -83,6 +83,11 @@ struct MembershipIndex::Tenant {
   // The position of the last change applied.
   std::string applied ABSL_GUARDED_BY(mu) = "0-0";
   Position applied_position ABSL_GUARDED_BY(mu) = {0, 0};
+  // Every change committed before this instant has been applied: a read of
+  // the stream sent at this instant reached its head (a tail read that
+  // returned less than a full batch, the load's start position, or
+  // AwaitFresh's newest position once applied).
+  absl::Time fresh_as_of ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   View::Data data ABSL_GUARDED_BY(mu);
   std::thread thread;
 };
@@ -242,6 +247,7 @@ absl::Status MembershipIndex::ScanNewCustomers(absl::string_view tenant, View::D
 
 absl::Status MembershipIndex::Load(Tenant* tenant) {
   const std::string& t = tenant->id;
+  const absl::Time sent = absl::Now();
   absl::StatusOr<std::string> start = tail_store_->LastChangePosition(t);
   if (!start.ok()) return start.status();
   absl::StatusOr<Position> start_position = ParsePosition(*start);
@@ -291,6 +297,7 @@ absl::Status MembershipIndex::Load(Tenant* tenant) {
   tenant->data = std::move(data);
   tenant->applied = *start;
   tenant->applied_position = *start_position;
+  tenant->fresh_as_of = sent;
   tenant->loaded = true;
   tenant->healthy = true;
   tenant->problem.clear();
@@ -307,6 +314,7 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
     applied = tenant->applied_position;
     known = tenant->data.ids.size();
   }
+  const absl::Time sent = absl::Now();
   absl::StatusOr<std::vector<store::StoredChange>> changes =
       tail_store_->ReadChanges(tenant->id, after, options_.change_batch, options_.tail_wait);
   if (!changes.ok()) return changes.status();
@@ -367,6 +375,11 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
     tenant->applied = changes->back().position;
     tenant->applied_position = last;
   }
+  // Less than a full batch: the read reached the stream's head when served,
+  // which was after it was sent.
+  if (changes->size() < static_cast<size_t>(options_.change_batch)) {
+    tenant->fresh_as_of = std::max(tenant->fresh_as_of, sent);
+  }
   tenant->healthy = true;
   tenant->problem.clear();
   return absl::OkStatus();
@@ -426,10 +439,25 @@ absl::Status MembershipIndex::ReadNow(absl::string_view tenant,
 }
 
 absl::Status MembershipIndex::AwaitFresh(absl::string_view tenant) {
+  const absl::Time sent = absl::Now();
   absl::StatusOr<Position> newest =
       NewestPosition(tenant, ReadNewest(*store_, std::string(tenant)));
   if (!newest.ok()) return newest.status();
-  return RunApplied(tenant, *newest, std::nullopt, nullptr);
+  if (absl::Status s = RunApplied(tenant, *newest, std::nullopt, nullptr); !s.ok()) return s;
+  // Lets ReadIfFreshSince answer without a read of its own for a while.
+  Tenant* t = GetOrStart(tenant);
+  absl::MutexLock lock(&t->mu);
+  if (t->applied_position >= *newest) t->fresh_as_of = std::max(t->fresh_as_of, sent);
+  return absl::OkStatus();
+}
+
+std::optional<absl::Time> MembershipIndex::ReadIfFreshSince(
+    absl::string_view tenant, absl::Time since, const std::function<void(const View&)>& fn) {
+  Tenant* t = GetOrStart(tenant);
+  absl::ReaderMutexLock lock(&t->mu);
+  if (!t->loaded || !t->healthy || t->fresh_as_of < since) return std::nullopt;
+  fn(View(t->data));
+  return t->fresh_as_of;
 }
 
 }  // namespace segmentd::targeting

@@ -19,20 +19,23 @@
 // replaying the stream makes the bitmaps equal to the stored sets; changes
 // written by any segmentd process on the same Redis arrive the same way.
 //
-// Reads are consistent with acknowledged writes and fail closed: Read() first
+// Fresh reads are consistent with acknowledged writes and fail closed: Read() first
 // learns the store's newest change position and waits (bounded) until the
 // index has applied it, so a query sees every change committed before it
 // began. Concurrent queries share that one small read (CoalescedRead: each
 // is answered by a read that began after it asked), so under load the hot
 // path costs a fraction of a round trip per query. While a tenant is loading,
 // its tail is failing or Redis is unreachable, Read() returns UNAVAILABLE,
-// never a guess.
+// never a guess. ReadIfFreshSince() instead answers from the index as it
+// stands when the tail has recently proven it current (bounded staleness,
+// no store read), and declines otherwise.
 //
 // Every store command is small: SSCAN/HMGET pages of `scan_count`, XREAD of
 // `change_batch` entries; nothing reads a whole set at once.
 //
-// Known limit: a tail that falls more than the stream's cap (about 1,000,000
-// changes) behind would miss trimmed changes; it is not detected.
+// A tail that falls more than the stream's cap behind (changes it never read
+// were trimmed) is detected after each read and rebuilds the tenant's index;
+// queries fail closed meanwhile.
 //
 // Thread-safe. The stores must outlive the index; the destructor stops every
 // tenant's thread.
@@ -156,6 +159,16 @@ class MembershipIndex {
   // Read(tenant, /*fresh=*/false, ...) then sees at least that much.
   // UNAVAILABLE as Read().
   absl::Status AwaitFresh(absl::string_view tenant);
+
+  // Runs `fn` on the index as it is, without any store read or wait, when it
+  // is loaded, healthy and known to have applied every change committed
+  // before `since` (a read of the stream sent at or after `since` reached
+  // its head). Returns the instant the view is fresh as of (>= since), or
+  // nullopt without running `fn`: the caller then takes a path that waits or
+  // fails closed (Read with fresh, AwaitFresh). For the checkout hot path's
+  // bounded-staleness reads (CONSISTENCY_MINIMIZE_LATENCY).
+  std::optional<absl::Time> ReadIfFreshSince(absl::string_view tenant, absl::Time since,
+                                             const std::function<void(const View&)>& fn);
 
   // A change-stream position "ms-seq" as a comparable pair.
   using Position = std::pair<uint64_t, uint64_t>;

@@ -241,6 +241,51 @@ TEST(MembershipIndexTest, TailBehindTheStreamCapRebuildsInsteadOfSkippingChanges
   ASSERT_TRUE(status.ok()) << status;
 }
 
+TEST(MembershipIndexTest, ReadIfFreshSinceAnswersOnlyFromAnIndexKnownCurrentSinceThen) {
+  store::MemoryCustomerStore store;
+  Put(store, "a", {"VIP"});
+  MembershipIndex index(&store, &store, Fast());
+  const absl::Time start = absl::Now();
+  int calls = 0;
+  auto count = [&](const MembershipIndex::View&) { ++calls; };
+  // Not loaded yet: declines (and starts the load).
+  EXPECT_EQ(index.ReadIfFreshSince("acme", absl::InfinitePast(), count), std::nullopt);
+  EXPECT_EQ(calls, 0);
+  // Once loaded, the tail's reads that reach the head keep proving it
+  // current: a bound of a few tail waits is met without any read of ours.
+  std::optional<absl::Time> as_of;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        as_of = index.ReadIfFreshSince("acme", start, count);
+        return as_of.has_value();
+      },
+      absl::Seconds(5)));
+  EXPECT_EQ(calls, 1);
+  EXPECT_GE(*as_of, start);
+  EXPECT_LE(*as_of, absl::Now());
+  // Nothing can be known fresh since an instant still to come.
+  EXPECT_EQ(index.ReadIfFreshSince("acme", absl::Now() + absl::Seconds(1), count), std::nullopt);
+  EXPECT_EQ(calls, 1);
+
+  // A change committed before `since` is in every view fresh since then.
+  Put(store, "b", {"VIP"});
+  const absl::Time written = absl::Now();
+  std::set<std::string> vip;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return index
+            .ReadIfFreshSince("acme", written,
+                              [&](const MembershipIndex::View& view) {
+                                Bitmap b = view.Evaluate(Parse(R"(segment: "VIP")"));
+                                vip.clear();
+                                for (uint32_t o : b.After(0, 10)) vip.insert(view.IdOf(o));
+                              })
+            .has_value();
+      },
+      absl::Seconds(5)));
+  EXPECT_EQ(vip, (std::set<std::string>{"a", "b"}));
+}
+
 TEST(BitmapTest, After) {
   Bitmap b;
   for (uint32_t x : {3u, 5u, 9u, 100000u}) roaring_bitmap_add(b.get(), x);
@@ -283,7 +328,26 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   Put(**store, "c0", {"VIP"});
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1251u);
 
+  // Known current without a read of its own while the tail follows Redis.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return index.ReadIfFreshSince("acme", absl::Now() - absl::Milliseconds(250),
+                                      [](const MembershipIndex::View&) {})
+            .has_value();
+      },
+      absl::Seconds(5)));
+
   ASSERT_TRUE((*redis)->Kill().ok());
+  // The tail's read fails as soon as the connection drops: bounded reads
+  // decline from then on, whatever the bound, instead of answering from an
+  // index nobody can check.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return !index.ReadIfFreshSince("acme", absl::InfinitePast(),
+                                       [](const MembershipIndex::View&) {})
+                    .has_value();
+      },
+      absl::Seconds(2)));
   for (bool fresh : {true, false}) {
     absl::Status s = absl::OkStatus();
     // Without a fresh read the tail has to notice first: within a retry or two.

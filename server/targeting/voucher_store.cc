@@ -87,6 +87,7 @@ absl::Status VoucherStore::Put(absl::string_view tenant, const v1::VoucherTarget
   absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Eval(
       PutScript(), {HashKey(tenant), IdsKey(tenant), VersionKey(tenant)},
       {target.voucher_id(), target.SerializeAsString(), absl::StrCat(options_.max_vouchers)}));
+  ForgetKnownVersion(tenant);  // Whatever the outcome: a failed call may have landed.
   if (!reply.ok()) return reply.status();
   if (!reply->is_integer()) return Unexpected(*reply, "put script");
   if (reply->integer() == 0) {
@@ -153,12 +154,46 @@ absl::StatusOr<std::string> VoucherStore::CurrentVersion(absl::string_view tenan
 
 absl::StatusOr<std::string> VoucherStore::ReadVersion(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  uint64_t writes_before;
+  {
+    absl::MutexLock lock(&mu_);
+    writes_before = known_[tenant].local_writes;
+  }
+  const absl::Time sent = absl::Now();
   absl::StatusOr<RedisReply> reply =
       ErrorReplyAsStatus(client_->Command({"GET", VersionKey(tenant)}));
   if (!reply.ok()) return reply.status();
-  if (reply->is_nil()) return std::string("0");
-  if (!reply->is_string()) return Unexpected(*reply, "GET");
-  return reply->str();
+  std::string version = "0";
+  if (!reply->is_nil()) {
+    if (!reply->is_string()) return Unexpected(*reply, "GET");
+    version = reply->str();
+  }
+  absl::MutexLock lock(&mu_);
+  KnownVersion& known = known_[tenant];
+  // A Put or Delete through this store that returned meanwhile may have
+  // landed after this read was served: then it proves nothing.
+  if (known.local_writes == writes_before && (!known.sent.has_value() || sent > *known.sent)) {
+    known.version = version;
+    known.sent = sent;
+  }
+  return version;
+}
+
+std::optional<std::string> VoucherStore::VersionKnownSince(absl::string_view tenant,
+                                                           absl::Time since) {
+  absl::MutexLock lock(&mu_);
+  auto it = known_.find(tenant);
+  if (it == known_.end() || !it->second.sent.has_value() || *it->second.sent < since) {
+    return std::nullopt;
+  }
+  return it->second.version;
+}
+
+void VoucherStore::ForgetKnownVersion(absl::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  KnownVersion& known = known_[tenant];
+  ++known.local_writes;
+  known.sent.reset();
 }
 
 VoucherStore::Cached* VoucherStore::CacheAt(absl::string_view tenant,
@@ -178,6 +213,7 @@ absl::Status VoucherStore::Delete(absl::string_view tenant, absl::string_view vo
   absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
       client_->Eval(DeleteScript(), {HashKey(tenant), IdsKey(tenant), VersionKey(tenant)},
                     {std::string(voucher_id)}));
+  ForgetKnownVersion(tenant);  // Whatever the outcome: a failed call may have landed.
   if (!reply.ok()) return reply.status();
   if (!reply->is_integer()) return Unexpected(*reply, "delete script");
   if (reply->integer() == 0) {

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "segmentd/v1/targeting.pb.h"
 #include "server/coalesced_read.h"
 #include "store/redis/redis_client.h"
@@ -73,6 +74,12 @@ class VoucherStore {
                                           const std::string& version);
   // Reads the tenant's version (bumped by every Put and Delete) now.
   absl::StatusOr<std::string> ReadVersion(absl::string_view tenant);
+  // The version the newest ReadVersion() of `tenant` returned, when that read
+  // was sent at or after `since` and no Put or Delete through this store has
+  // returned since it was sent; else nullopt (read it then). No store read:
+  // for bounded-staleness callers (CONSISTENCY_MINIMIZE_LATENCY), which so
+  // always see their own replica's registrations.
+  std::optional<std::string> VersionKnownSince(absl::string_view tenant, absl::Time since);
   // Removes `voucher_id`; NOT_FOUND when it was not registered.
   absl::Status Delete(absl::string_view tenant, absl::string_view voucher_id);
   // Returns up to `page_size` targets in voucher-id order after `page_token`
@@ -96,6 +103,18 @@ class VoucherStore {
     absl::flat_hash_map<std::string, std::shared_ptr<const v1::VoucherTarget>> by_id;
   };
 
+  // What the newest ReadVersion() learned of a tenant's version.
+  struct KnownVersion {
+    std::string version;
+    // When that read was sent; nullopt after a local Put or Delete.
+    std::optional<absl::Time> sent;
+    // Put and Delete calls through this store that have returned.
+    uint64_t local_writes = 0;
+  };
+
+  // Marks what ReadVersion() learned of `tenant` as out of date (after a
+  // Put or Delete through this store).
+  void ForgetKnownVersion(absl::string_view tenant) ABSL_LOCKS_EXCLUDED(mu_);
   // Returns the tenant's version, from a read that began after the call.
   absl::StatusOr<std::string> CurrentVersion(absl::string_view tenant);
   // Returns the tenant's cache entry for `version` (emptied when the version
@@ -116,6 +135,7 @@ class VoucherStore {
   absl::flat_hash_map<std::string, Cached> cache_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<CoalescedRead<std::string>>> versions_
       ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, KnownVersion> known_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace segmentd::targeting

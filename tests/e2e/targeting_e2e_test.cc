@@ -36,6 +36,10 @@ using ::testing::HasSubstr;
 
 using Truth = std::map<std::string, std::set<std::string>>;
 
+absl::Time TimeOf(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
 v1::TargetExpression Parse(const std::string& text) {
   v1::TargetExpression e;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &e)) << text;
@@ -212,10 +216,12 @@ class TargetingE2eTest : public ::testing::Test {
   }
 
   grpc::Status Check(const v1::TargetRef& ref, const std::string& id,
-                     v1::CheckEligibilityResponse* response) {
+                     v1::CheckEligibilityResponse* response,
+                     v1::Consistency consistency = v1::CONSISTENCY_UNSPECIFIED) {
     v1::CheckEligibilityRequest request;
     *request.mutable_target() = ref;
     request.set_customer_id(id);
+    request.set_consistency(consistency);
     auto ctx = NewContext(acme_.read);
     return targeting_->CheckEligibility(ctx.get(), request, response);
   }
@@ -433,6 +439,10 @@ TEST_F(TargetingE2eTest, ValidationNamesTheBadNodeAndScopesApply) {
   EXPECT_THAT(status.error_message(), HasSubstr("target.arms[1].name"));
   status = Count(v1::TargetRef(), &count);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::CheckEligibilityResponse check;
+  status = Check(Inline(Parse(R"(segment: "VIP")")), "c1", &check, static_cast<v1::Consistency>(7));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("consistency"));
   // A read key cannot register targets.
   v1::PutVoucherTargetRequest request;
   request.mutable_target()->set_voucher_id("v");
@@ -469,8 +479,35 @@ TEST_F(TargetingE2eTest, ChangeWrittenBySecondProcessIsReflected) {
   }
   ids_.push_back("zed");
 
-  // Acknowledged by B, so visible to A's next query (fresh reads wait for
-  // the index to apply every change committed before them).
+  const absl::Time acknowledged = absl::Now();
+
+  // Acknowledged by B, so a fully consistent check on A sees it at once (it
+  // waits for the index to apply every change committed before the call).
+  v1::CheckEligibilityResponse consistent;
+  ASSERT_TRUE(Check(Inline(gloves), "zed", &consistent, v1::CONSISTENCY_FULLY_CONSISTENT).ok());
+  EXPECT_TRUE(consistent.eligibility().eligible());
+  EXPECT_GE(TimeOf(consistent.eligibility().membership_as_of()), acknowledged);
+  // A default (bounded-staleness) check answers from A's index as it stands;
+  // whatever it says holds as of its membership_as_of, which is never older
+  // than the server's bound (250 ms) and passes B's writes within it.
+  bool seen_after_ack = false;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const absl::Time asked = absl::Now();
+        v1::CheckEligibilityResponse bounded;
+        grpc::Status status = Check(Inline(gloves), "zed", &bounded);
+        EXPECT_TRUE(status.ok()) << status.error_message();
+        const absl::Time as_of = TimeOf(bounded.eligibility().membership_as_of());
+        EXPECT_GE(as_of, asked - absl::Milliseconds(250));
+        if (as_of < acknowledged) return false;
+        seen_after_ack = true;
+        EXPECT_TRUE(bounded.eligibility().eligible());
+        return true;
+      },
+      absl::Seconds(5)));
+  EXPECT_TRUE(seen_after_ack);
+
+  // Fresh reads of the sync queries wait the same way.
   ASSERT_TRUE(Count(Inline(gloves), &count).ok());
   EXPECT_EQ(count.customers(), 1);
   v1::CheckEligibilityResponse check;
@@ -490,8 +527,27 @@ TEST_F(TargetingE2eTest, FailsClosedWhenRedisIsDown) {
   ASSERT_TRUE(Check(Inline(e), ids_[0], &check).ok());
   EXPECT_TRUE(check.eligibility().eligible());
   ASSERT_TRUE(stack_->redis().Kill().ok());
-  grpc::Status status = Check(Inline(e), ids_[0], &check);
+  grpc::Status status =
+      Check(Inline(e), ids_[0], &check, v1::CONSISTENCY_FULLY_CONSISTENT);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  // A default check may answer from the index only while it can still vouch
+  // for it (its tail notices the dropped connection at once, and the
+  // staleness bound caps the rest); then it fails closed too.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const absl::Time asked = absl::Now();
+        status = Check(Inline(e), ids_[0], &check);
+        if (status.ok()) {
+          EXPECT_GE(TimeOf(check.eligibility().membership_as_of()),
+                    asked - absl::Milliseconds(250));
+        }
+        return !status.ok();
+      },
+      absl::Seconds(2)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Check(Inline(e), ids_[0], &check).error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
   v1::CheckEligibilityBatchResponse batch;
   EXPECT_EQ(CheckBatch(Inline(e), {ids_[0]}, &batch).error_code(), grpc::StatusCode::UNAVAILABLE);
   v1::CountTargetsResponse count;
