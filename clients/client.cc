@@ -447,10 +447,12 @@ absl::StatusOr<v1::CountTargetsResponse> SegmentdClient::CountTargets(const v1::
 }
 
 absl::StatusOr<v1::Eligibility> SegmentdClient::CheckEligibility(const v1::TargetRef& target,
-                                                                 const std::string& customer_id) {
+                                                                 const std::string& customer_id,
+                                                                 v1::Consistency consistency) {
   v1::CheckEligibilityRequest request;
   *request.mutable_target() = target;
   request.set_customer_id(customer_id);
+  request.set_consistency(consistency);
   v1::CheckEligibilityResponse response;
   absl::Status s = Call(true, [&](grpc::ClientContext* c) {
     return targeting_->CheckEligibility(c, request, &response);

@@ -146,11 +146,15 @@ class SegmentdClient {
   absl::Status Watch(const WatchOptions& options,
                      const std::function<bool(const v1::MembershipChange&)>& on_change);
 
-  // --- Targeting (issue 5): plain calls, UNIMPLEMENTED until the server has them.
+  // --- Targeting: plain calls.
   absl::StatusOr<v1::VoucherTarget> PutVoucherTarget(const v1::VoucherTarget& target);
   absl::StatusOr<v1::CountTargetsResponse> CountTargets(const v1::TargetRef& target);
-  absl::StatusOr<v1::Eligibility> CheckEligibility(const v1::TargetRef& target,
-                                                   const std::string& customer_id);
+  // `consistency`: the default answers from the server's index within its
+  // staleness bound (checkout hot path); CONSISTENCY_FULLY_CONSISTENT also
+  // sees every change acknowledged before the call.
+  absl::StatusOr<v1::Eligibility> CheckEligibility(
+      const v1::TargetRef& target, const std::string& customer_id,
+      v1::Consistency consistency = v1::CONSISTENCY_UNSPECIFIED);
   absl::StatusOr<v1::ListEligibleVouchersResponse> ListEligibleVouchers(
       const std::string& customer_id);
 

@@ -135,7 +135,10 @@ int Check(const Context& ctx) {
   if (!client.ok()) return ctx.Fail(client.status());
   Table t({"CUSTOMER", "ELIGIBLE", "ARM", "MATCHED"});
   for (const std::string& id : ctx.args->positional()) {
-    absl::StatusOr<v1::Eligibility> e = (*client)->CheckEligibility(*ref, id);
+    // An operator's check must reflect what was just imported or sent, and
+    // is not latency-bound: fully consistent.
+    absl::StatusOr<v1::Eligibility> e =
+        (*client)->CheckEligibility(*ref, id, v1::CONSISTENCY_FULLY_CONSISTENT);
     if (!e.ok()) return ctx.Fail(e.status());
     if (ctx.json) {
       ctx.PrintJson(*e);
@@ -185,9 +188,11 @@ std::vector<Command> CustomerCommands() {
         {"for", "DURATION", "stop after this long, e.g. 30s", ""}},
        0, 0, Watch},
       {"check", "CUSTOMER_ID...",
-       "is each customer eligible for a voucher target? (TargetingService, issue 5)", "", kTargetFlags, 1,
+       "is each customer eligible for a voucher target? (TargetingService; fully consistent: "
+       "reflects every change acknowledged before the call)",
+       "", kTargetFlags, 1,
        SIZE_MAX, Check},
-      {"targets", "", "count the customers a voucher target selects (TargetingService, issue 5)", "",
+      {"targets", "", "count the customers a voucher target selects (TargetingService)", "",
        kTargetFlags, 0, 0, Targets},
   };
 }
