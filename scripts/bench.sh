@@ -45,6 +45,10 @@
 #                             commands seen taking 10-35 ms in SLOWLOG), which
 #                             a production Redis on its own cores never sees.
 #   BENCH_REDIS_ARGS [unset]  more redis-server arguments, e.g. "--io-threads 2"
+#   BENCH_PIN [unset]         "1": pin segmentd (and redis-server) to CPU 0 and
+#                             the load generator to CPU 1 (taskset), as if the
+#                             callers ran on another machine; otherwise all
+#                             three share both cores
 #   BENCH_PERF [unset]        directory: record segmentd with `perf record`
 #                             (cpu-clock) during each mode and write the flat
 #                             profile to <dir>/perf-<mode>.txt (needs
@@ -101,7 +105,13 @@ redis-cli -s "$DIR/r.sock" ping >/dev/null || { echo "bench: redis did not start
 # Issue 5: no command may block Redis for > 5 ms; log every one that does.
 redis-cli -s "$DIR/r.sock" config set slowlog-log-slower-than 5000 >/dev/null
 
-"$DIR/segmentd" --listen=127.0.0.1:0 --redis="unix:$DIR/r.sock" \
+SERVER_CPU=() LOAD_CPU=()
+if [ "${BENCH_PIN:-}" = 1 ]; then
+  SERVER_CPU=(taskset -c 0) LOAD_CPU=(taskset -c 1)
+  taskset -pc 0 "$redis_pid" >/dev/null
+  echo "bench: segmentd and redis-server pinned to CPU 0, the load generator to CPU 1"
+fi
+"${SERVER_CPU[@]}" "$DIR/segmentd" --listen=127.0.0.1:0 --redis="unix:$DIR/r.sock" \
   --operator_key_file="$DIR/operator.key" >"$DIR/segmentd.log" 2>&1 &
 segmentd_pid=$!
 port=""
@@ -150,7 +160,7 @@ run_mode() {
     perf record -q -e cpu-clock -F 499 -p "$segmentd_pid" -o "$DIR/$name.perf" 2>/dev/null &
     perf_pid=$!
   fi
-  time "$LOAD" --target="$TARGET" --key_file="$DIR/bench.key" --customers="$CUSTOMERS" "$@" \
+  time "${LOAD_CPU[@]}" "$LOAD" --target="$TARGET" --key_file="$DIR/bench.key" --customers="$CUSTOMERS" "$@" \
     | tee "$out" || rc=$?
   [ "$rc" -eq 0 ] || echo "bench: $name FAILED (exit $rc)"
   wait "$top_pid" || true
