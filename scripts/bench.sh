@@ -31,9 +31,9 @@
 #                             Watch delivery, BENCH_TRANSITIONS [1000] customers
 #                             falling due over BENCH_DURATION).
 #   BENCH_CALLERS [32]        eligibility: concurrent callers (closed loop);
-#                             BENCH_ROUNDS [3] rounds of three phases (health,
+#                             BENCH_ROUNDS [3]: 3x this many rounds of three phases (health,
 #                             eligibility, fully consistent eligibility), each
-#                             BENCH_DURATION long
+#                             BENCH_DURATION / 3 long
 #   BENCH_REPS [20]           targets: calls per timed count
 #   BENCH_HOT_RATE [500]      insights: hot-path calls/s (half CheckEligibility,
 #                             half PlaceOrder)

@@ -23,7 +23,7 @@ CallAuthorizer::CallAuthorizer(Authenticator* authenticator, absl::string_view s
 
 absl::StatusOr<Caller> CallAuthorizer::Authorize(const grpc::ServerContextBase& context,
                                                  absl::string_view method) const {
-  auto scope = scopes_.find(std::string(method));
+  auto scope = scopes_.find(method);
   if (scope == scopes_.end() || scope->second == v1::SCOPE_UNSPECIFIED) {
     // A method without a declared scope is a bug in the API; refuse rather than guess.
     return absl::PermissionDeniedError(absl::StrCat("method ", method, " declares no scope"));
