@@ -184,21 +184,19 @@ absl::StatusOr<bool> TargetingServiceImpl::AnswerCheck(const std::string& tenant
                                                       const v1::CheckEligibilityRequest& request,
                                                       const std::string& voucher_version,
                                                       ViewReader read, v1::Eligibility* out) {
-  absl::StatusOr<Target> target =
-      Resolve(*vouchers_, tenant, request.target(), "target", &voucher_version);
-  if (!target.ok()) return target.status();
-  const std::vector<std::string> mentioned = targeting::MentionedSegments(target->expression);
+  absl::StatusOr<std::shared_ptr<const targeting::PreparedTarget>> prepared =
+      prepared_.Get(*vouchers_, tenant, request.target(), "target", voucher_version);
+  if (!prepared.ok()) return prepared.status();
+  const targeting::PreparedTarget& target = **prepared;
   const absl::Time at = now_();
   bool eligible = false;
   absl::StatusOr<std::optional<absl::Time>> as_of =
       read([&](const MembershipIndex::View& view) {
-        eligible = Check(view, *target, mentioned, request.customer_id(), out);
+        eligible = Check(view, target.target, target.mentioned, request.customer_id(), out);
       });
   if (!as_of.ok()) return as_of.status();
   if (!as_of->has_value()) return false;
-  if (eligible && !target->arms.empty()) {
-    out->set_arm(ArmAssigner(tenant, target->voucher_id, target->arms).Arm(request.customer_id()));
-  }
+  if (eligible && target.arms.has_arms()) out->set_arm(target.arms.Arm(request.customer_id()));
   *out->mutable_evaluated_at() = ToProtoTime(at);
   *out->mutable_membership_as_of() = ToProtoTime(**as_of);
   return true;

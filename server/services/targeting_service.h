@@ -9,6 +9,7 @@
 #include "server/auth/call_authorizer.h"
 #include "server/targeting/freshness_gate.h"
 #include "server/targeting/membership_index.h"
+#include "server/targeting/prepared_targets.h"
 #include "server/targeting/voucher_store.h"
 
 namespace segmentd {
@@ -83,6 +84,8 @@ class TargetingServiceImpl final
   const CallAuthorizer authorizer_;
   const std::function<absl::Time()> now_;
   const absl::Duration max_staleness_;
+  // Registered targets ready for CheckEligibility.
+  targeting::PreparedTargets prepared_;
   // Last: its destructor answers calls still waiting, using the members above.
   targeting::FreshnessGate gate_;
 };
