@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "testing/redis_server.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd {
 namespace {
@@ -13,10 +14,8 @@ class RedemptionStoreTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start({});
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    store::redis::RedisClient::Options options;
-    options.address = store::redis::RedisAddress::Unix(redis_->socket_path());
     absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
-        store::redis::RedisClient::Create(options);
+        testing::ConnectClient(*redis_);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
     store_ = std::make_unique<RedemptionStore>(client_.get());

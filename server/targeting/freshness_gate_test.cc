@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
-#include "store/redis/redis_address.h"
 #include "store/redis/redis_client.h"
 #include "store/redis_customer_store.h"
 #include "testing/redis_command_stats.h"
 #include "testing/redis_server.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd::targeting {
 namespace {
@@ -24,10 +24,9 @@ class FreshnessGateTest : public ::testing::Test {
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
     store::redis::RedisClient::Options options;
-    options.address = *store::redis::RedisAddress::Parse(redis_->unix_address());
     options.max_backoff = absl::Milliseconds(100);
     for (auto* client : {&client_, &tail_client_}) {
-      auto c = store::redis::RedisClient::Create(options);
+      auto c = testing::ConnectClient(*redis_, options);
       ASSERT_TRUE(c.ok()) << c.status();
       *client = *std::move(c);
     }

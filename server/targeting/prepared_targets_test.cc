@@ -5,8 +5,8 @@
 
 #include "gtest/gtest.h"
 #include "server/field_error.h"
-#include "store/redis/redis_address.h"
 #include "testing/redis_server.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd::targeting {
 namespace {
@@ -17,10 +17,8 @@ class PreparedTargetsTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start({});
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    store::redis::RedisClient::Options options;
-    options.address = *store::redis::RedisAddress::Parse(redis_->unix_address());
     absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
-        store::redis::RedisClient::Create(options);
+        testing::ConnectClient(*redis_);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
     vouchers_ = std::make_unique<VoucherStore>(client_.get(), VoucherStore::Options());
