@@ -192,6 +192,9 @@ class CustomerStore {
   using IdPageSink = std::function<absl::Status(std::vector<std::string> ids)>;
   virtual absl::Status ScanCustomersByOrders(absl::string_view tenant, int64_t lo, int64_t hi,
                                              const IdPageSink& page) = 0;
+  // How many customers CustomersByOrders would return (one O(log n) read).
+  virtual absl::StatusOr<int64_t> CountCustomersByOrders(absl::string_view tenant, int64_t lo,
+                                                         int64_t hi) = 0;
   virtual absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant,
                                                                       int64_t lo, int64_t hi) = 0;
   // Customers whose AOV index entry lies in [lo, hi).

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <iostream>
 #include <map>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -518,6 +519,10 @@ TEST_P(CustomerStoreTest, MeasureIndexesHoldBuyersOnly) {
             (std::vector<std::string>{"b", "f", "a", "c"}));
   EXPECT_TRUE(store_->CustomersByOrders(kTenant, 4, 100)->empty());
   EXPECT_TRUE(store_->CustomersByOrders(kTenant, 3, 3)->empty());
+  EXPECT_EQ(*store_->CountCustomersByOrders(kTenant, 1, 3), 2);
+  EXPECT_EQ(*store_->CountCustomersByOrders(kTenant, 3, std::numeric_limits<int64_t>::max()), 2);
+  EXPECT_EQ(*store_->CountCustomersByOrders(kTenant, 0, 100), 4);
+  EXPECT_EQ(*store_->CountCustomersByOrders(kTenant, 3, 3), 0);
   // The same range handed over page by page (read_page 2 for Redis: pages).
   std::vector<std::string> paged;
   int pages = 0;

@@ -256,6 +256,13 @@ absl::Status MemoryCustomerStore::ScanCustomersByOrders(absl::string_view tenant
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> MemoryCustomerStore::CountCustomersByOrders(absl::string_view tenant,
+                                                                    int64_t lo, int64_t hi) {
+  absl::StatusOr<std::vector<std::string>> ids = CustomersByOrders(tenant, lo, hi);
+  if (!ids.ok()) return ids.status();
+  return static_cast<int64_t>(ids->size());
+}
+
 absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByOrders(
     absl::string_view tenant, int64_t lo, int64_t hi) {
   return ByMeasure(tenant, kOrders, lo, hi);

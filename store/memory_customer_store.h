@@ -60,6 +60,8 @@ class MemoryCustomerStore : public CustomerStore {
                                        int count) override;
   absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant, int64_t lo,
                                                              int64_t hi) override;
+  absl::StatusOr<int64_t> CountCustomersByOrders(absl::string_view tenant, int64_t lo,
+                                                 int64_t hi) override;
   absl::Status ScanCustomersByOrders(absl::string_view tenant, int64_t lo, int64_t hi,
                                      const IdPageSink& page) override;
   absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant, int64_t lo,

@@ -664,6 +664,16 @@ absl::Status RedisCustomerStore::ScanCustomersByOrders(absl::string_view tenant,
   return ByMeasurePages(tenant, MeasureKey(tenant, kOrders), lo, hi, page);
 }
 
+absl::StatusOr<int64_t> RedisCustomerStore::CountCustomersByOrders(absl::string_view tenant,
+                                                                   int64_t lo, int64_t hi) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(
+      {"ZCOUNT", MeasureKey(tenant, kOrders), absl::StrCat(lo), absl::StrCat("(", hi)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, "ZCOUNT");
+  return reply->integer();
+}
+
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByOrders(
     absl::string_view tenant, int64_t lo, int64_t hi) {
   return ByMeasure(tenant, MeasureKey(tenant, kOrders), lo, hi);

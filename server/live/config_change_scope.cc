@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "segmentd/v1/config.pb.h"
@@ -33,6 +35,35 @@ bool RulesDiffer(const Message& a, const Message& b) {
     }
   }
   return !google::protobuf::util::MessageDifferencer::Equals(*x, *y);
+}
+
+// "At least `min_orders` valid orders within `window_days` days, now": what
+// every customer a windowed count rule's change can move satisfies.
+struct WindowedCount {
+  int64_t min_orders;
+  int64_t window_days;
+};
+
+// Whether every customer satisfying `need` is a stored member of `segment`
+// under `config` (the one the stored sets reflect).
+bool AlwaysMemberOf(engine::Segment segment, const engine::SegmentConfig& config,
+                    const WindowedCount& need) {
+  switch (segment) {
+    case engine::Segment::kFrequentBuyer:
+      return config.frequent_buyer.enabled && config.frequent_buyer.window_days >= need.window_days &&
+             config.frequent_buyer.min_orders <= need.min_orders;
+    case engine::Segment::kReturningCustomer:
+      return config.returning_customer.enabled &&
+             config.returning_customer.window_days >= need.window_days &&
+             config.returning_customer.min_orders <= need.min_orders;
+    case engine::Segment::kLoyalCustomer:
+      // Lifetime >= count >= min_orders; the newest of those orders is
+      // within window_days <= active_days.
+      return config.loyal_customer.enabled && config.loyal_customer.min_orders <= need.min_orders &&
+             config.loyal_customer.active_days >= need.window_days;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -72,6 +103,13 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   };
   const v1::SegmentConfig a = ConfigToProto(before);
   const v1::SegmentConfig b = ConfigToProto(after);
+  // The windowed counts of the changed blocks; nullopt once a changed block
+  // is not a windowed count rule.
+  std::optional<std::vector<WindowedCount>> windowed = std::vector<WindowedCount>();
+  auto windowed_count = [](const auto& x, const auto& y) {
+    return WindowedCount{std::max<int64_t>(1, std::min(x.min_orders, y.min_orders)),
+                         std::max(x.window_days, y.window_days)};
+  };
   ConfigChangeScope scope;
   scope.kind = ConfigChangeScope::Kind::kNobody;
   scope.min_lifetime_orders = std::numeric_limits<int64_t>::max();
@@ -87,8 +125,25 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     if (rule == order_rules.end()) return everyone;
     scope.kind = ConfigChangeScope::Kind::kBuyers;
     scope.min_lifetime_orders = std::min(scope.min_lifetime_orders, rule->second);
+    if (!windowed.has_value()) continue;
+    if (f->name() == "frequent_buyer") {
+      windowed->push_back(windowed_count(before.frequent_buyer, after.frequent_buyer));
+    } else if (f->name() == "returning_customer") {
+      windowed->push_back(windowed_count(before.returning_customer, after.returning_customer));
+    } else {
+      windowed.reset();
+    }
   }
   if (scope.kind == ConfigChangeScope::Kind::kNobody) scope.min_lifetime_orders = 1;
+  if (scope.kind == ConfigChangeScope::Kind::kBuyers && windowed.has_value()) {
+    for (engine::Segment s : {engine::Segment::kFrequentBuyer, engine::Segment::kReturningCustomer,
+                              engine::Segment::kLoyalCustomer}) {
+      if (std::all_of(windowed->begin(), windowed->end(),
+                      [&](const WindowedCount& need) { return AlwaysMemberOf(s, before, need); })) {
+        scope.member_supersets.push_back(s);
+      }
+    }
+  }
   return scope;
 }
 

@@ -17,11 +17,23 @@
 // - the rest (NEW_DOWNLOAD, WINDOW_SHOPPER, engagement, abandoned cart, the
 //   primary priority, any block this file does not know) can move anyone.
 // Display names move nobody. The bound of a change is the widest of its
-// blocks'. Pure; thread-safe.
+// blocks'.
+//
+// Windowed count rules (FREQUENT_BUYER, RETURNING_CUSTOMER: "orders within
+// W days >= m") bound it tighter: a customer either config can move has at
+// least min(m) valid orders within max(W) days now, so it is a stored member
+// (under the config before the change) of every enabled segment that such
+// customers always belong to: FREQUENT_BUYER or RETURNING_CUSTOMER with a
+// window >= max(W) and min_orders <= min(m), LOYAL_CUSTOMER with
+// min_orders <= min(m) and active_days >= max(W). Counts within a window only
+// fall as time passes, so no time-driven exit can have removed such a
+// customer (future-dated orders aside: docs/live.md). Pure; thread-safe.
 
 #include <cstdint>
+#include <vector>
 
 #include "engine/config.h"
+#include "engine/segment.h"
 
 namespace segmentd {
 
@@ -33,6 +45,11 @@ struct ConfigChangeScope {
   };
   Kind kind = Kind::kEveryone;
   int64_t min_lifetime_orders = 1;  // kBuyers only
+  // kBuyers only: segments whose stored members (under the config before the
+  // change) include every customer the change can move; reading the smallest
+  // of them (or the lifetime-orders range, if smaller) is enough. Empty when
+  // no segment is known to.
+  std::vector<engine::Segment> member_supersets;
 };
 
 ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,

@@ -34,6 +34,45 @@ TEST(ConfigChangeScopeTest, OrderCountRulesBoundByTheSmallerMinimum) {
   EXPECT_EQ(ScopeOfConfigChange(before, after).kind, Kind::kBuyers);
 }
 
+TEST(ConfigChangeScopeTest, WindowedCountRulesNameTheStoredSegmentsHoldingEveryoneTheyMove) {
+  using engine::Segment;
+  engine::SegmentConfig before, after;
+  // Defaults: FREQUENT_BUYER 5 in 30 days, RETURNING_CUSTOMER 2 in 60,
+  // LOYAL_CUSTOMER 5 lifetime with an order in 90.
+  after.frequent_buyer.min_orders = 6;  // Tightened: its own members too.
+  EXPECT_EQ(ScopeOfConfigChange(before, after).member_supersets,
+            (std::vector<Segment>{Segment::kFrequentBuyer, Segment::kReturningCustomer,
+                                  Segment::kLoyalCustomer}));
+  // Loosened (6 -> 5): the old members are not enough.
+  EXPECT_EQ(ScopeOfConfigChange(after, before).member_supersets,
+            (std::vector<Segment>{Segment::kReturningCustomer, Segment::kLoyalCustomer}));
+  // A window wider than RETURNING_CUSTOMER's (60) but within LOYAL's (90).
+  after = before;
+  after.frequent_buyer.window_days = 75;
+  EXPECT_EQ(ScopeOfConfigChange(before, after).member_supersets,
+            (std::vector<Segment>{Segment::kLoyalCustomer}));
+  // Down to 1 order: no segment holds every buyer with a recent order.
+  after.frequent_buyer.min_orders = 1;
+  EXPECT_TRUE(ScopeOfConfigChange(before, after).member_supersets.empty());
+  // A disabled segment's stored set is empty: never a superset.
+  engine::SegmentConfig without_loyal = before;
+  without_loyal.loyal_customer.enabled = false;
+  after = without_loyal;
+  after.frequent_buyer.min_orders = 4;
+  EXPECT_EQ(ScopeOfConfigChange(without_loyal, after).member_supersets,
+            (std::vector<Segment>{Segment::kReturningCustomer}));
+  // RETURNING_CUSTOMER changed (2 -> 3 in 60 days): only its own old members.
+  after = before;
+  after.returning_customer.min_orders = 3;
+  EXPECT_EQ(ScopeOfConfigChange(before, after).member_supersets,
+            (std::vector<Segment>{Segment::kReturningCustomer}));
+  // Another changed block that is no windowed count: no superset.
+  after = before;
+  after.frequent_buyer.min_orders = 6;
+  after.repeat_customer.min_orders = 3;
+  EXPECT_TRUE(ScopeOfConfigChange(before, after).member_supersets.empty());
+}
+
 TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   engine::SegmentConfig before;
   for (auto change : std::vector<void (*)(engine::SegmentConfig&)>{

@@ -368,13 +368,35 @@ absl::StatusOr<std::vector<std::string>> LiveMembership::MovedByConfig(
   return moved;
 }
 
+absl::StatusOr<std::optional<std::string>> LiveMembership::SmallestSuperset(
+    const std::string& tenant, const ConfigChangeScope& scope, int64_t min_lifetime_orders) {
+  if (scope.member_supersets.empty()) return std::nullopt;
+  absl::StatusOr<int64_t> fewest = store_->CountCustomersByOrders(
+      tenant, min_lifetime_orders, std::numeric_limits<int64_t>::max());
+  if (!fewest.ok()) return fewest.status();
+  std::optional<std::string> smallest;
+  for (engine::Segment segment : scope.member_supersets) {
+    const std::string name(engine::SegmentName(segment));
+    absl::StatusOr<int64_t> size = store_->SegmentSize(tenant, name);
+    if (!size.ok()) return size.status();
+    if (*size < *fewest) {
+      fewest = *size;
+      smallest = name;
+    }
+  }
+  return smallest;
+}
+
 absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     const std::string& tenant, store::ChangeCause cause,
     std::shared_ptr<const TenantSnapshot> previous) {
   std::shared_ptr<const TenantSnapshot> current;
   // Which customers to look at: every one, or (after a config change whose
-  // rules bound it) the buyers with enough lifetime orders to be moved.
+  // rules bound it) the buyers with enough lifetime orders to be moved, or
+  // the members of a segment known to hold every customer it can move,
+  // whichever is fewer.
   std::optional<int64_t> min_lifetime_orders;
+  std::optional<std::string> superset;
   if (previous != nullptr) {
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
     if (!snapshot.ok()) return snapshot.status();
@@ -383,6 +405,10 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
     if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
       min_lifetime_orders = scope.min_lifetime_orders;
+      absl::StatusOr<std::optional<std::string>> smallest =
+          SmallestSuperset(tenant, scope, *min_lifetime_orders);
+      if (!smallest.ok()) return smallest.status();
+      superset = *std::move(smallest);
     }
   }
   constexpr int kPage = 500;
@@ -439,23 +465,36 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   };
   absl::Status scan;
   if (min_lifetime_orders.has_value()) {
-    // Candidates arrive as the measure index is read: work starts at once.
+    // Candidates arrive as the index or set is read: work starts at once.
     std::vector<std::string> batch;
     // A page may repeat an id of an earlier one: each goes to one worker
     // once, or two workers would race (and retry) on the same customer.
     absl::flat_hash_set<std::string> seen;
-    scan = store_->ScanCustomersByOrders(
-        tenant, *min_lifetime_orders, std::numeric_limits<int64_t>::max(),
-        [&](std::vector<std::string> ids) {
-          for (std::string& id : ids) {
-            if (!seen.insert(id).second) continue;
-            batch.push_back(std::move(id));
-            if (batch.size() == kPage && !hand_over(std::exchange(batch, {}))) {
-              return absl::CancelledError("re-classification failed");
-            }
-          }
-          return absl::OkStatus();
-        });
+    auto take = [&](std::vector<std::string> ids) {
+      for (std::string& id : ids) {
+        if (!seen.insert(id).second) continue;
+        batch.push_back(std::move(id));
+        if (batch.size() == kPage && !hand_over(std::exchange(batch, {}))) {
+          return absl::CancelledError("re-classification failed");
+        }
+      }
+      return absl::OkStatus();
+    };
+    if (superset.has_value()) {
+      std::string cursor;
+      do {
+        absl::StatusOr<store::IdPage> page = store_->ScanSegment(tenant, *superset, cursor, kPage);
+        if (!page.ok()) {
+          scan = page.status();
+          break;
+        }
+        cursor = page->next_cursor;
+        scan = take(std::move(page->ids));
+      } while (scan.ok() && !cursor.empty());
+    } else {
+      scan = store_->ScanCustomersByOrders(tenant, *min_lifetime_orders,
+                                           std::numeric_limits<int64_t>::max(), take);
+    }
     if (scan.ok() && !batch.empty()) hand_over(std::move(batch));
   } else {
     std::string cursor;

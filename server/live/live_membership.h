@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/profile.h"
+#include "server/live/config_change_scope.h"
 #include "server/live/membership_codec.h"
 #include "server/live/tenant_context.h"
 #include "store/customer_store.h"
@@ -124,6 +125,11 @@ class LiveMembership {
       bool with_reasons, bool historical = false);
 
  private:
+  // The member_supersets segment of `scope` with fewer members than the
+  // buyers with >= `min_lifetime_orders` orders (the smallest), if any.
+  absl::StatusOr<std::optional<std::string>> SmallestSuperset(const std::string& tenant,
+                                                              const ConfigChangeScope& scope,
+                                                              int64_t min_lifetime_orders);
   // Of `customer_ids`, those whose stored state moving from `previous` to
   // `current` can change (see ReevaluateAll), read by profile alone.
   absl::StatusOr<std::vector<std::string>> MovedByConfig(
