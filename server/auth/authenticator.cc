@@ -74,7 +74,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(absl::string_view authorization,
 absl::StatusOr<ApiKeyRecord> Authenticator::LookUp(const std::string& key_id) {
   const absl::Time now = options_.now();
   {
-    absl::MutexLock lock(&mu_);
+    absl::ReaderMutexLock lock(&mu_);  // Every call takes this path: shared.
     auto it = cache_.find(key_id);
     if (it != cache_.end() && now - it->second.fetched_at < options_.cache_ttl) {
       return it->second.record;

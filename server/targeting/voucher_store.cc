@@ -181,7 +181,7 @@ absl::StatusOr<std::string> VoucherStore::ReadVersion(absl::string_view tenant) 
 
 std::optional<std::string> VoucherStore::VersionKnownSince(absl::string_view tenant,
                                                            absl::Time since) {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);  // On every default check: shared.
   auto it = known_.find(tenant);
   if (it == known_.end() || !it->second.sent.has_value() || *it->second.sent < since) {
     return std::nullopt;
