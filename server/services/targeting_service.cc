@@ -183,10 +183,12 @@ grpc::Status TargetingServiceImpl::StreamTargets(
 absl::StatusOr<bool> TargetingServiceImpl::AnswerCheck(const std::string& tenant,
                                                       const v1::CheckEligibilityRequest& request,
                                                       const std::string& voucher_version,
-                                                      ViewReader read, v1::Eligibility* out) {
+                                                      bool may_read, ViewReader read,
+                                                      v1::Eligibility* out) {
   absl::StatusOr<std::shared_ptr<const targeting::PreparedTarget>> prepared =
-      prepared_.Get(*vouchers_, tenant, request.target(), "target", voucher_version);
+      prepared_.Get(*vouchers_, tenant, request.target(), "target", voucher_version, may_read);
   if (!prepared.ok()) return prepared.status();
+  if (*prepared == nullptr) return false;  // Not prepared yet, and no read allowed here.
   const targeting::PreparedTarget& target = **prepared;
   const absl::Time at = now_();
   bool eligible = false;
@@ -221,15 +223,14 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
       max_staleness_ > absl::ZeroDuration()) {
     // Bounded staleness: answered here, on gRPC's thread, with no store read
     // and no hand-off, when both the index and the registered targets are
-    // known to be fresh since `since`; otherwise the fully consistent path.
-    // (A target not cached at the known version costs one HGET here, once
-    // per version.)
+    // known to be fresh since `since` and the target is prepared at that
+    // version; otherwise the fully consistent path (whose worker may read).
     const absl::Time since = absl::Now() - max_staleness_;
     std::optional<std::string> version = std::string();  // Unused by inline expressions.
     if (request->target().has_voucher_id()) version = vouchers_->VersionKnownSince(tenant, since);
     if (version.has_value()) {
       absl::StatusOr<bool> answered = AnswerCheck(
-          tenant, *request, *version,
+          tenant, *request, *version, /*may_read=*/false,
           [&](const std::function<void(const MembershipIndex::View&)>& fn)
               -> absl::StatusOr<std::optional<absl::Time>> {
             return index_->ReadIfFreshSince(tenant, since, fn);
@@ -251,7 +252,7 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
     // The gate has made the index fresh enough; never wait here (this runs on
     // the gate's worker, ahead of other checks): unhealthy fails at once.
     absl::StatusOr<bool> answered = AnswerCheck(
-        tenant, *request, fresh->voucher_version,
+        tenant, *request, fresh->voucher_version, /*may_read=*/true,
         [&](const std::function<void(const MembershipIndex::View&)>& fn)
             -> absl::StatusOr<std::optional<absl::Time>> {
           if (absl::Status s = index_->ReadNow(tenant, fn); !s.ok()) return s;

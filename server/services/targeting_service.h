@@ -73,11 +73,12 @@ class TargetingServiceImpl final
 
   // Answers `request` into `out` with registered targets as of
   // `voucher_version`, over the view `read` gives. Returns false, answering
-  // nothing, when `read` declined.
+  // nothing, when `read` declined or (without `may_read`: no store read on
+  // this thread) the target is not prepared at that version yet.
   absl::StatusOr<bool> AnswerCheck(const std::string& tenant,
                                    const v1::CheckEligibilityRequest& request,
-                                   const std::string& voucher_version, ViewReader read,
-                                   v1::Eligibility* out);
+                                   const std::string& voucher_version, bool may_read,
+                                   ViewReader read, v1::Eligibility* out);
 
   targeting::VoucherStore* const vouchers_;
   targeting::MembershipIndex* const index_;

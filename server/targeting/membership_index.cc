@@ -361,6 +361,10 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   for (const store::StoredChange& change : *changes) {
     auto it = data.ordinals.find(change.customer_id);
     if (it == data.ordinals.end()) {
+      // The bitmaps are half applied: unhealthy before the lock is released,
+      // so that no query answers from them until the rebuild.
+      tenant->healthy = false;
+      tenant->problem = "index inconsistent with the change stream: rebuilding";
       return absl::DataLossError(absl::StrCat("changed customer of tenant ", tenant->id,
                                               " has no ordinal"));
     }

@@ -13,7 +13,7 @@ PreparedTarget::PreparedTarget(absl::string_view tenant, Target resolved)
 
 absl::StatusOr<std::shared_ptr<const PreparedTarget>> PreparedTargets::Get(
     VoucherStore& vouchers, absl::string_view tenant, const v1::TargetRef& ref,
-    absl::string_view field, const std::string& voucher_version) {
+    absl::string_view field, const std::string& voucher_version, bool may_read) {
   const bool registered = ref.ref_case() == v1::TargetRef::kVoucherId;
   if (registered) {
     absl::ReaderMutexLock lock(&mu_);
@@ -24,6 +24,7 @@ absl::StatusOr<std::shared_ptr<const PreparedTarget>> PreparedTargets::Get(
       }
     }
   }
+  if (registered && !may_read) return nullptr;
   absl::StatusOr<Target> resolved = Resolve(vouchers, tenant, ref, field, &voucher_version);
   if (!resolved.ok()) return resolved.status();
   auto prepared = std::make_shared<const PreparedTarget>(tenant, *std::move(resolved));

@@ -42,12 +42,15 @@ class PreparedTargets {
   // Returns `ref` (named `field`) of `tenant` prepared: for a voucher id, as
   // of `voucher_version` (cached per voucher while that version holds), for
   // an inline expression, validated and built for this call. Errors as
-  // Resolve().
+  // Resolve(). Without `may_read`, a registered target not prepared at that
+  // version yet is nullptr instead of a store read (for callers on a thread
+  // that must not block on Redis, e.g. gRPC's callback threads).
   absl::StatusOr<std::shared_ptr<const PreparedTarget>> Get(VoucherStore& vouchers,
                                                            absl::string_view tenant,
                                                            const v1::TargetRef& ref,
                                                            absl::string_view field,
-                                                           const std::string& voucher_version)
+                                                           const std::string& voucher_version,
+                                                           bool may_read = true)
       ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

@@ -63,13 +63,19 @@ TEST_F(PreparedTargetsTest, RegisteredTargetsAreBuiltOncePerVersion) {
   EXPECT_EQ((*a)->mentioned, (std::vector<std::string>{"LAPSED", "VIP"}));
   EXPECT_TRUE((*a)->arms.has_arms());
   EXPECT_EQ((*a)->arms.Arm("c1"), ArmAssigner("acme", "spring", (*a)->target.arms).Arm("c1"));
-  auto again = prepared_.Get(*vouchers_, "acme", Voucher("spring"), "target", v1);
+  auto again = prepared_.Get(*vouchers_, "acme", Voucher("spring"), "target", v1,
+                             /*may_read=*/false);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->get(), a->get());  // The same object: nothing rebuilt.
 
   // A new version (the target changed): rebuilt from the store.
   ASSERT_NO_FATAL_FAILURE(PutVoucher("spring", "LOYAL_CUSTOMER", /*split=*/false));
   const std::string v2 = Version();
+  // Not prepared at v2 yet: without may_read, no store read, nullptr.
+  auto unread = prepared_.Get(*vouchers_, "acme", Voucher("spring"), "target", v2,
+                              /*may_read=*/false);
+  ASSERT_TRUE(unread.ok());
+  EXPECT_EQ(*unread, nullptr);
   auto b = prepared_.Get(*vouchers_, "acme", Voucher("spring"), "target", v2);
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_NE(b->get(), a->get());
