@@ -223,17 +223,18 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
       max_staleness_ > absl::ZeroDuration()) {
     // Bounded staleness: answered here, on gRPC's thread, with no store read
     // and no hand-off, when both the index and the registered targets are
-    // known to be fresh since `since` and the target is prepared at that
+    // known to be fresh within max_staleness_ and the target is prepared at that
     // version; otherwise the fully consistent path (whose worker may read).
-    const absl::Time since = absl::Now() - max_staleness_;
     std::optional<std::string> version = std::string();  // Unused by inline expressions.
-    if (request->target().has_voucher_id()) version = vouchers_->VersionKnownSince(tenant, since);
+    if (request->target().has_voucher_id()) {
+      version = vouchers_->VersionKnownWithin(tenant, max_staleness_);
+    }
     if (version.has_value()) {
       absl::StatusOr<bool> answered = AnswerCheck(
           tenant, *request, *version, /*may_read=*/false,
           [&](const std::function<void(const MembershipIndex::View&)>& fn)
               -> absl::StatusOr<std::optional<absl::Time>> {
-            return index_->ReadIfFreshSince(tenant, since, fn);
+            return index_->ReadIfFreshWithin(tenant, max_staleness_, fn);
           },
           response->mutable_eligibility());
       if (!answered.ok() || *answered) {

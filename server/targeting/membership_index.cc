@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/steady_clock.h"
 #include "engine/segment.h"
 #include "server/coalesced_read.h"
 
@@ -83,11 +84,11 @@ struct MembershipIndex::Tenant {
   // The position of the last change applied.
   std::string applied ABSL_GUARDED_BY(mu) = "0-0";
   Position applied_position ABSL_GUARDED_BY(mu) = {0, 0};
-  // Every change committed before this instant has been applied: a read of
-  // the stream sent at this instant reached its head (a tail read that
-  // returned less than a full batch, the load's start position, or
+  // Every change committed before this instant (SteadyNow() time) has been
+  // applied: a read of the stream sent then reached its head (a tail read
+  // that returned less than a full batch, the load's start position, or
   // AwaitFresh's newest position once applied).
-  absl::Time fresh_as_of ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  absl::Duration fresh_as_of ABSL_GUARDED_BY(mu) = -absl::InfiniteDuration();
   View::Data data ABSL_GUARDED_BY(mu);
   std::thread thread;
 };
@@ -247,7 +248,7 @@ absl::Status MembershipIndex::ScanNewCustomers(absl::string_view tenant, View::D
 
 absl::Status MembershipIndex::Load(Tenant* tenant) {
   const std::string& t = tenant->id;
-  const absl::Time sent = absl::Now();
+  const absl::Duration sent = SteadyNow();
   absl::StatusOr<std::string> start = tail_store_->LastChangePosition(t);
   if (!start.ok()) return start.status();
   absl::StatusOr<Position> start_position = ParsePosition(*start);
@@ -314,7 +315,7 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
     applied = tenant->applied_position;
     known = tenant->data.ids.size();
   }
-  const absl::Time sent = absl::Now();
+  const absl::Duration sent = SteadyNow();
   absl::StatusOr<std::vector<store::StoredChange>> changes =
       tail_store_->ReadChanges(tenant->id, after, options_.change_batch, options_.tail_wait);
   if (!changes.ok()) return changes.status();
@@ -443,25 +444,27 @@ absl::Status MembershipIndex::ReadNow(absl::string_view tenant,
 }
 
 absl::Status MembershipIndex::AwaitFresh(absl::string_view tenant) {
-  const absl::Time sent = absl::Now();
+  const absl::Duration sent = SteadyNow();
   absl::StatusOr<Position> newest =
       NewestPosition(tenant, ReadNewest(*store_, std::string(tenant)));
   if (!newest.ok()) return newest.status();
   if (absl::Status s = RunApplied(tenant, *newest, std::nullopt, nullptr); !s.ok()) return s;
-  // Lets ReadIfFreshSince answer without a read of its own for a while.
+  // Lets ReadIfFreshWithin answer without a read of its own for a while.
   Tenant* t = GetOrStart(tenant);
   absl::MutexLock lock(&t->mu);
   if (t->applied_position >= *newest) t->fresh_as_of = std::max(t->fresh_as_of, sent);
   return absl::OkStatus();
 }
 
-std::optional<absl::Time> MembershipIndex::ReadIfFreshSince(
-    absl::string_view tenant, absl::Time since, const std::function<void(const View&)>& fn) {
+std::optional<absl::Time> MembershipIndex::ReadIfFreshWithin(
+    absl::string_view tenant, absl::Duration max_age, const std::function<void(const View&)>& fn) {
   Tenant* t = GetOrStart(tenant);
   absl::ReaderMutexLock lock(&t->mu);
-  if (!t->loaded || !t->healthy || t->fresh_as_of < since) return std::nullopt;
+  const absl::Duration now = SteadyNow();
+  const absl::Duration age = now - t->fresh_as_of;
+  if (!t->loaded || !t->healthy || age > max_age) return std::nullopt;
   fn(View(t->data));
-  return t->fresh_as_of;
+  return absl::Now() - age;
 }
 
 }  // namespace segmentd::targeting

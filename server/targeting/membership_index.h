@@ -26,7 +26,7 @@
 // is answered by a read that began after it asked), so under load the hot
 // path costs a fraction of a round trip per query. While a tenant is loading,
 // its tail is failing or Redis is unreachable, Read() returns UNAVAILABLE,
-// never a guess. ReadIfFreshSince() instead answers from the index as it
+// never a guess. ReadIfFreshWithin() instead answers from the index as it
 // stands when the tail has recently proven it current (bounded staleness,
 // no store read), and declines otherwise.
 //
@@ -164,14 +164,15 @@ class MembershipIndex {
   absl::Status AwaitFresh(absl::string_view tenant);
 
   // Runs `fn` on the index as it is, without any store read or wait, when it
-  // is loaded, healthy and known to have applied every change committed
-  // before `since` (a read of the stream sent at or after `since` reached
-  // its head). Returns the instant the view is fresh as of (>= since), or
-  // nullopt without running `fn`: the caller then takes a path that waits or
-  // fails closed (Read with fresh, AwaitFresh). For the checkout hot path's
+  // is loaded, healthy and known to have applied every change committed up
+  // to at most `max_age` ago (a read of the stream sent then reached its
+  // head; ages are measured on a monotonic clock). Returns the wall-clock
+  // instant the view is fresh as of (now - its age), or nullopt without
+  // running `fn`: the caller then takes a path that waits or fails closed
+  // (Read with fresh, AwaitFresh). For the checkout hot path's
   // bounded-staleness reads (CONSISTENCY_MINIMIZE_LATENCY).
-  std::optional<absl::Time> ReadIfFreshSince(absl::string_view tenant, absl::Time since,
-                                             const std::function<void(const View&)>& fn);
+  std::optional<absl::Time> ReadIfFreshWithin(absl::string_view tenant, absl::Duration max_age,
+                                              const std::function<void(const View&)>& fn);
 
   // A change-stream position "ms-seq" as a comparable pair.
   using Position = std::pair<uint64_t, uint64_t>;

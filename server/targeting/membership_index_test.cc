@@ -241,7 +241,7 @@ TEST(MembershipIndexTest, TailBehindTheStreamCapRebuildsInsteadOfSkippingChanges
   ASSERT_TRUE(status.ok()) << status;
 }
 
-TEST(MembershipIndexTest, ReadIfFreshSinceAnswersOnlyFromAnIndexKnownCurrentSinceThen) {
+TEST(MembershipIndexTest, ReadIfFreshWithinAnswersOnlyFromAnIndexKnownCurrentWithinTheBound) {
   store::MemoryCustomerStore store;
   Put(store, "a", {"VIP"});
   MembershipIndex index(&store, &store, Fast());
@@ -249,22 +249,22 @@ TEST(MembershipIndexTest, ReadIfFreshSinceAnswersOnlyFromAnIndexKnownCurrentSinc
   int calls = 0;
   auto count = [&](const MembershipIndex::View&) { ++calls; };
   // Not loaded yet: declines (and starts the load).
-  EXPECT_EQ(index.ReadIfFreshSince("acme", absl::InfinitePast(), count), std::nullopt);
+  EXPECT_EQ(index.ReadIfFreshWithin("acme", absl::InfiniteDuration(), count), std::nullopt);
   EXPECT_EQ(calls, 0);
   // Once loaded, the tail's reads that reach the head keep proving it
   // current: a bound of a few tail waits is met without any read of ours.
   std::optional<absl::Time> as_of;
   ASSERT_TRUE(PollUntil(
       [&] {
-        as_of = index.ReadIfFreshSince("acme", start, count);
+        as_of = index.ReadIfFreshWithin("acme", absl::Now() - start, count);
         return as_of.has_value();
       },
       absl::Seconds(5)));
   EXPECT_EQ(calls, 1);
   EXPECT_GE(*as_of, start);
   EXPECT_LE(*as_of, absl::Now());
-  // Nothing can be known fresh since an instant still to come.
-  EXPECT_EQ(index.ReadIfFreshSince("acme", absl::Now() + absl::Seconds(1), count), std::nullopt);
+  // Nothing can be known fresher than now.
+  EXPECT_EQ(index.ReadIfFreshWithin("acme", -absl::Seconds(1), count), std::nullopt);
   EXPECT_EQ(calls, 1);
 
   // A change committed before `since` is in every view fresh since then.
@@ -274,7 +274,7 @@ TEST(MembershipIndexTest, ReadIfFreshSinceAnswersOnlyFromAnIndexKnownCurrentSinc
   ASSERT_TRUE(PollUntil(
       [&] {
         return index
-            .ReadIfFreshSince("acme", written,
+            .ReadIfFreshWithin("acme", absl::Now() - written,
                               [&](const MembershipIndex::View& view) {
                                 Bitmap b = view.Evaluate(Parse(R"(segment: "VIP")"));
                                 vip.clear();
@@ -331,7 +331,7 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   // Known current without a read of its own while the tail follows Redis.
   ASSERT_TRUE(PollUntil(
       [&] {
-        return index.ReadIfFreshSince("acme", absl::Now() - absl::Milliseconds(250),
+        return index.ReadIfFreshWithin("acme", absl::Milliseconds(250),
                                       [](const MembershipIndex::View&) {})
             .has_value();
       },
@@ -343,7 +343,7 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   // index nobody can check.
   ASSERT_TRUE(PollUntil(
       [&] {
-        return !index.ReadIfFreshSince("acme", absl::InfinitePast(),
+        return !index.ReadIfFreshWithin("acme", absl::InfiniteDuration(),
                                        [](const MembershipIndex::View&) {})
                     .has_value();
       },

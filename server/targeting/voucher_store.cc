@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "server/steady_clock.h"
 #include "server/field_error.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
@@ -159,7 +160,7 @@ absl::StatusOr<std::string> VoucherStore::ReadVersion(absl::string_view tenant) 
     absl::MutexLock lock(&mu_);
     writes_before = known_[tenant].local_writes;
   }
-  const absl::Time sent = absl::Now();
+  const absl::Duration sent = SteadyNow();
   absl::StatusOr<RedisReply> reply =
       ErrorReplyAsStatus(client_->Command({"GET", VersionKey(tenant)}));
   if (!reply.ok()) return reply.status();
@@ -179,11 +180,12 @@ absl::StatusOr<std::string> VoucherStore::ReadVersion(absl::string_view tenant) 
   return version;
 }
 
-std::optional<std::string> VoucherStore::VersionKnownSince(absl::string_view tenant,
-                                                           absl::Time since) {
+std::optional<std::string> VoucherStore::VersionKnownWithin(absl::string_view tenant,
+                                                            absl::Duration max_age) {
   absl::ReaderMutexLock lock(&mu_);  // On every default check: shared.
   auto it = known_.find(tenant);
-  if (it == known_.end() || !it->second.sent.has_value() || *it->second.sent < since) {
+  if (it == known_.end() || !it->second.sent.has_value() ||
+      SteadyNow() - *it->second.sent > max_age) {
     return std::nullopt;
   }
   return it->second.version;

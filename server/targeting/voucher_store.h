@@ -75,11 +75,12 @@ class VoucherStore {
   // Reads the tenant's version (bumped by every Put and Delete) now.
   absl::StatusOr<std::string> ReadVersion(absl::string_view tenant);
   // The version the newest ReadVersion() of `tenant` returned, when that read
-  // was sent at or after `since` and no Put or Delete through this store has
-  // returned since it was sent; else nullopt (read it then). No store read:
-  // for bounded-staleness callers (CONSISTENCY_MINIMIZE_LATENCY), which so
-  // always see their own replica's registrations.
-  std::optional<std::string> VersionKnownSince(absl::string_view tenant, absl::Time since);
+  // was sent at most `max_age` ago (monotonic clock) and no Put or Delete
+  // through this store has returned since it was sent; else nullopt (read it
+  // then). No store read: for bounded-staleness callers
+  // (CONSISTENCY_MINIMIZE_LATENCY), which so always see their own replica's
+  // registrations.
+  std::optional<std::string> VersionKnownWithin(absl::string_view tenant, absl::Duration max_age);
   // Removes `voucher_id`; NOT_FOUND when it was not registered.
   absl::Status Delete(absl::string_view tenant, absl::string_view voucher_id);
   // Returns up to `page_size` targets in voucher-id order after `page_token`
@@ -106,8 +107,9 @@ class VoucherStore {
   // What the newest ReadVersion() learned of a tenant's version.
   struct KnownVersion {
     std::string version;
-    // When that read was sent; nullopt after a local Put or Delete.
-    std::optional<absl::Time> sent;
+    // When that read was sent (SteadyNow()); nullopt after a local Put or
+    // Delete.
+    std::optional<absl::Duration> sent;
     // Put and Delete calls through this store that have returned.
     uint64_t local_writes = 0;
   };

@@ -90,38 +90,40 @@ TEST_F(VoucherStoreTest, GetIsCachedPerVersionAndSeesOtherWriters) {
   EXPECT_EQ(store_->Get("acme", "v1").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(VoucherStoreTest, VersionKnownSinceOnlyFromReadsSentSinceAndNotAcrossLocalWrites) {
+TEST_F(VoucherStoreTest, VersionKnownWithinOnlyFromRecentReadsAndNotAcrossLocalWrites) {
   const absl::Time before_read = absl::Now();
-  EXPECT_EQ(store_->VersionKnownSince("acme", absl::InfinitePast()), std::nullopt);  // No read yet.
+  EXPECT_EQ(store_->VersionKnownWithin("acme", absl::InfiniteDuration()), std::nullopt);  // No read yet.
   absl::StatusOr<std::string> v0 = store_->ReadVersion("acme");
   ASSERT_TRUE(v0.ok()) << v0.status();
   const absl::Time after_read = absl::Now();
-  EXPECT_EQ(store_->VersionKnownSince("acme", before_read), *v0);
-  EXPECT_EQ(store_->VersionKnownSince("acme", after_read + absl::Milliseconds(1)), std::nullopt);
-  EXPECT_EQ(store_->VersionKnownSince("other", absl::InfinitePast()), std::nullopt);
+  EXPECT_EQ(store_->VersionKnownWithin("acme", absl::Now() - before_read), *v0);
+  // A read older than asked for: no answer.
+  EXPECT_EQ(store_->VersionKnownWithin("acme", absl::Now() - after_read - absl::Milliseconds(1)),
+            std::nullopt);
+  EXPECT_EQ(store_->VersionKnownWithin("other", absl::InfiniteDuration()), std::nullopt);
 
   // A Put through this store: what the read learned no longer counts, even
   // for an old `since`, until the version is read again.
   ASSERT_TRUE(store_->Put("acme", Target("v1", "VIP")).ok());
-  EXPECT_EQ(store_->VersionKnownSince("acme", absl::InfinitePast()), std::nullopt);
+  EXPECT_EQ(store_->VersionKnownWithin("acme", absl::InfiniteDuration()), std::nullopt);
   absl::StatusOr<std::string> v1 = store_->ReadVersion("acme");
   ASSERT_TRUE(v1.ok()) << v1.status();
   EXPECT_NE(*v1, *v0);
-  EXPECT_EQ(store_->VersionKnownSince("acme", after_read), *v1);
+  EXPECT_EQ(store_->VersionKnownWithin("acme", absl::Now() - after_read), *v1);
   // A failed Delete may have landed too.
   EXPECT_EQ(store_->Delete("acme", "missing").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(store_->VersionKnownSince("acme", absl::InfinitePast()), std::nullopt);
+  EXPECT_EQ(store_->VersionKnownWithin("acme", absl::InfiniteDuration()), std::nullopt);
 
   // Another writer's Put is only seen by the next read (bounded staleness).
   ASSERT_TRUE(store_->ReadVersion("acme").ok());
   VoucherStore other(client_.get(), {});
   ASSERT_TRUE(other.Put("acme", Target("v2", "VIP")).ok());
-  std::optional<std::string> known = store_->VersionKnownSince("acme", absl::InfinitePast());
+  std::optional<std::string> known = store_->VersionKnownWithin("acme", absl::InfiniteDuration());
   ASSERT_TRUE(known.has_value());
   absl::StatusOr<std::string> v2 = store_->ReadVersion("acme");
   ASSERT_TRUE(v2.ok()) << v2.status();
   EXPECT_NE(*v2, *known);
-  EXPECT_EQ(store_->VersionKnownSince("acme", absl::InfinitePast()), *v2);
+  EXPECT_EQ(store_->VersionKnownWithin("acme", absl::InfiniteDuration()), *v2);
 }
 
 TEST_F(VoucherStoreTest, ListPagesEveryTargetOnceInOrder) {
