@@ -60,7 +60,8 @@ TargetingServiceImpl::TargetingServiceImpl(Authenticator* authenticator,
       authorizer_(authenticator, v1::TargetingService::service_full_name()),
       now_(std::move(now)),
       max_staleness_(max_staleness),
-      gate_(index, vouchers) {}
+      gate_(index, vouchers, targeting::FreshnessGate::kDefaultMaxQueued,
+            /*keep_fresh_every=*/max_staleness / 3) {}
 
 grpc::Status TargetingServiceImpl::PutVoucherTarget(grpc::ServerContext* context,
                                                     const v1::PutVoucherTargetRequest* request,

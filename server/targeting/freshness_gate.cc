@@ -6,8 +6,12 @@
 
 namespace segmentd::targeting {
 
-FreshnessGate::FreshnessGate(MembershipIndex* index, VoucherStore* vouchers, size_t max_queued)
-    : index_(index), vouchers_(vouchers), max_queued_(max_queued) {}
+FreshnessGate::FreshnessGate(MembershipIndex* index, VoucherStore* vouchers, size_t max_queued,
+                             absl::Duration keep_fresh_every)
+    : index_(index),
+      vouchers_(vouchers),
+      max_queued_(max_queued),
+      keep_fresh_every_(keep_fresh_every) {}
 
 FreshnessGate::~FreshnessGate() {
   std::vector<std::thread*> workers;
@@ -28,6 +32,7 @@ void FreshnessGate::WhenFresh(absl::string_view tenant, Continuation done) {
       Tenant& t = it->second;
       if (t.queue.size() < max_queued_) {
         t.queue.push_back(std::move(done));
+        t.last_queued = absl::Now();
         if (inserted) {
           t.worker = std::thread([this, id = std::string(tenant), p = &t] { Run(id, p); });
         }
@@ -54,6 +59,7 @@ void FreshnessGate::Run(const std::string& tenant, Tenant* t) {
   while (true) {
     std::vector<Continuation> round;
     bool stopping = false;
+    bool recently_used = false;
     {
       absl::MutexLock lock(&mu_);
       struct Wake {
@@ -63,9 +69,20 @@ void FreshnessGate::Run(const std::string& tenant, Tenant* t) {
           return *stopping || !t->queue.empty();
         }
       } wake{t, &stopping_};
-      mu_.Await(absl::Condition(&wake));
+      if (keep_fresh_every_ > absl::ZeroDuration()) {
+        mu_.AwaitWithTimeout(absl::Condition(&wake), keep_fresh_every_);
+      } else {
+        mu_.Await(absl::Condition(&wake));
+      }
       round.swap(t->queue);
       stopping = stopping_;
+      recently_used = absl::Now() - t->last_queued < kKeepFreshFor;
+    }
+    if (round.empty() && !stopping) {
+      // Idle: keep what bounded checks rely on fresh while they come (their
+      // own fallback reports any failure).
+      if (recently_used) Refresh(tenant).IgnoreError();
+      continue;
     }
     if (stopping) {
       for (Continuation& done : round) done(absl::UnavailableError("segmentd is shutting down"));

@@ -18,6 +18,12 @@
 // queued meanwhile wait for the next round, so under load one pair of reads
 // serves many calls.
 //
+// With `keep_fresh_every` > 0, an idle worker also runs a round that often
+// for a tenant that queued a continuation in the last 10 s: it keeps the
+// voucher version read recently (VoucherStore::VersionKnownWithin), so that
+// bounded-staleness checks (CONSISTENCY_MINIMIZE_LATENCY) are not sent here
+// in a burst each time it would expire.
+//
 // Thread-safe. `index` and `vouchers` must outlive the gate. The destructor
 // runs every continuation still queued with UNAVAILABLE, then stops the
 // workers.
@@ -58,7 +64,8 @@ class FreshnessGate {
   static constexpr size_t kDefaultMaxQueued = 20'000;
 
   FreshnessGate(MembershipIndex* index, VoucherStore* vouchers,
-                size_t max_queued = kDefaultMaxQueued);
+                size_t max_queued = kDefaultMaxQueued,
+                absl::Duration keep_fresh_every = absl::ZeroDuration());
   ~FreshnessGate();
 
   FreshnessGate(const FreshnessGate&) = delete;
@@ -73,7 +80,12 @@ class FreshnessGate {
   struct Tenant {
     std::vector<Continuation> queue;
     std::thread worker;
+    // When a continuation was last queued.
+    absl::Time last_queued = absl::InfinitePast();
   };
+
+  // How long after the last queued continuation idle rounds continue.
+  static constexpr absl::Duration kKeepFreshFor = absl::Seconds(10);
 
   // The worker of `tenant`: rounds until stopping.
   void Run(const std::string& tenant, Tenant* t) ABSL_LOCKS_EXCLUDED(mu_);
@@ -83,6 +95,7 @@ class FreshnessGate {
   MembershipIndex* const index_;
   VoucherStore* const vouchers_;
   const size_t max_queued_;
+  const absl::Duration keep_fresh_every_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // node_hash_map: workers hold a pointer to their entry.
