@@ -261,6 +261,9 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
           return fresh->as_of;
         },
         response->mutable_eligibility());
+    if (answered.ok() && !*answered) {  // Cannot happen: this path may read and waits for nothing.
+      answered = absl::InternalError("eligibility check answered nothing");
+    }
     reactor->Finish(ToGrpcStatus(answered.status()));
   });
   return reactor;
