@@ -288,6 +288,7 @@ for mode in $MODES; do
         --callers="${BENCH_CALLERS:-32}" --rounds="${BENCH_ROUNDS:-3}" --duration="$DURATION" \
         --repetitions="${BENCH_REPS:-20}" --hot_rate="${BENCH_HOT_RATE:-500}"
       echo "bench: $mode: Redis commands slower than 5 ms: $(redis-cli -s "$DIR/r.sock" slowlog len)"
+      memory  # With the tenant's membership index loaded (DESIGN.md: server <= 150 B/customer).
       slowlog
       # Mean cost per command since redis started (slowlog durations include
       # time redis-server was descheduled; these averages show the usual cost).
