@@ -5,9 +5,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "server/steady_clock.h"
 #include "engine/segment.h"
 #include "server/coalesced_read.h"
+#include "server/steady_clock.h"
+#include "server/targeting/customer_ids.h"
 
 namespace segmentd::targeting {
 namespace {
@@ -53,15 +54,11 @@ std::vector<uint32_t> Bitmap::After(uint32_t after, size_t limit) const {
 struct MembershipIndex::View::Data {
   // Segment name -> member ordinals. Segments never seen have no entry.
   absl::flat_hash_map<std::string, Bitmap> segments;
-  // ids[ordinal - 1]: ordinals are dense from 1.
-  std::vector<std::string> ids;
-  absl::flat_hash_map<std::string, uint32_t> ordinals;
+  // Ordinals are dense from 1.
+  CustomerIds ids;
 
-  void AddCustomers(std::vector<std::string> new_ids) {
-    for (std::string& id : new_ids) {
-      ids.push_back(std::move(id));
-      ordinals.emplace(ids.back(), static_cast<uint32_t>(ids.size()));
-    }
+  void AddCustomers(const std::vector<std::string>& new_ids) {
+    for (const std::string& id : new_ids) ids.Add(id);
   }
 };
 
@@ -139,13 +136,11 @@ Bitmap MembershipIndex::View::Evaluate(const v1::TargetExpression& expression) c
 }
 
 std::optional<uint32_t> MembershipIndex::View::OrdinalOf(absl::string_view customer_id) const {
-  auto it = data_.ordinals.find(customer_id);
-  if (it == data_.ordinals.end()) return std::nullopt;
-  return it->second;
+  return data_.ids.OrdinalOf(customer_id);
 }
 
-const std::string& MembershipIndex::View::IdOf(uint32_t ordinal) const {
-  return data_.ids[ordinal - 1];
+absl::string_view MembershipIndex::View::IdOf(uint32_t ordinal) const {
+  return data_.ids.IdOf(ordinal);
 }
 
 bool MembershipIndex::View::Contains(const std::string& segment, uint32_t ordinal) const {
@@ -274,17 +269,17 @@ absl::Status MembershipIndex::Load(Tenant* tenant) {
           tail_store_->ScanSegment(t, segment, cursor, options_.scan_count);
       if (!page.ok()) return page.status();
       for (const std::string& id : page->ids) {
-        auto it = data.ordinals.find(id);
-        if (it == data.ordinals.end()) {
+        std::optional<uint32_t> ordinal = data.ids.OrdinalOf(id);
+        if (!ordinal.has_value()) {
           // A customer created since the ordinals were read.
           if (absl::Status s = ScanNewCustomers(t, data); !s.ok()) return s;
-          it = data.ordinals.find(id);
-          if (it == data.ordinals.end()) {
+          ordinal = data.ids.OrdinalOf(id);
+          if (!ordinal.has_value()) {
             return absl::DataLossError(absl::StrCat("member of ", segment, " of tenant ", t,
                                                     " has no ordinal"));
           }
         }
-        roaring_bitmap_add(members.get(), it->second);
+        roaring_bitmap_add(members.get(), *ordinal);
       }
       cursor = page->next_cursor;
     } while (!cursor.empty());
@@ -358,10 +353,10 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
 
   absl::MutexLock lock(&tenant->mu);
   View::Data& data = tenant->data;
-  data.AddCustomers(*std::move(new_ids));
+  data.AddCustomers(*new_ids);
   for (const store::StoredChange& change : *changes) {
-    auto it = data.ordinals.find(change.customer_id);
-    if (it == data.ordinals.end()) {
+    const std::optional<uint32_t> ordinal = data.ids.OrdinalOf(change.customer_id);
+    if (!ordinal.has_value()) {
       // The bitmaps are half applied: unhealthy before the lock is released,
       // so that no query answers from them until the rebuild.
       tenant->healthy = false;
@@ -371,9 +366,9 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
     }
     Bitmap& members = data.segments[change.segment];
     if (change.entered) {
-      roaring_bitmap_add(members.get(), it->second);
+      roaring_bitmap_add(members.get(), *ordinal);
     } else {
-      roaring_bitmap_remove(members.get(), it->second);
+      roaring_bitmap_remove(members.get(), *ordinal);
     }
   }
   if (!changes->empty()) {

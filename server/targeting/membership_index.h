@@ -123,7 +123,7 @@ class MembershipIndex {
     // Returns the ordinal of `customer_id`, or nullopt for an unknown id.
     std::optional<uint32_t> OrdinalOf(absl::string_view customer_id) const;
     // Returns the id of a known ordinal.
-    const std::string& IdOf(uint32_t ordinal) const;
+    absl::string_view IdOf(uint32_t ordinal) const;
     // Returns whether customer `ordinal` is in `segment`.
     bool Contains(const std::string& segment, uint32_t ordinal) const;
     // Returns the number of customers of the tenant.

@@ -52,7 +52,7 @@ std::set<std::string> Ids(MembershipIndex& index, const v1::TargetExpression& e,
   std::set<std::string> ids;
   *status = index.Read("acme", /*fresh=*/true, [&](const MembershipIndex::View& view) {
     Bitmap b = view.Evaluate(e);
-    for (uint32_t ordinal : b.After(0, b.Cardinality())) ids.insert(view.IdOf(ordinal));
+    for (uint32_t ordinal : b.After(0, b.Cardinality())) ids.emplace(view.IdOf(ordinal));
   });
   return ids;
 }
@@ -278,7 +278,7 @@ TEST(MembershipIndexTest, ReadIfFreshWithinAnswersOnlyFromAnIndexKnownCurrentWit
                               [&](const MembershipIndex::View& view) {
                                 Bitmap b = view.Evaluate(Parse(R"(segment: "VIP")"));
                                 vip.clear();
-                                for (uint32_t o : b.After(0, 10)) vip.insert(view.IdOf(o));
+                                for (uint32_t o : b.After(0, 10)) vip.emplace(view.IdOf(o));
                               })
             .has_value();
       },

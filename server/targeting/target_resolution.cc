@@ -55,7 +55,7 @@ absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap
     std::vector<std::string> ids;
     ids.reserve(ordinals.size());
     absl::Status s = index.Read(tenant, /*fresh=*/false, [&](const MembershipIndex::View& view) {
-      for (uint32_t ordinal : ordinals) ids.push_back(view.IdOf(ordinal));
+      for (uint32_t ordinal : ordinals) ids.emplace_back(view.IdOf(ordinal));
     });
     if (!s.ok()) return s;
     if (!fn(ordinals, ids)) return absl::OkStatus();
