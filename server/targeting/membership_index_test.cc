@@ -267,7 +267,7 @@ TEST(MembershipIndexTest, ReadIfFreshWithinAnswersOnlyFromAnIndexKnownCurrentWit
   EXPECT_EQ(index.ReadIfFreshWithin("acme", -absl::Seconds(1), count), std::nullopt);
   EXPECT_EQ(calls, 1);
 
-  // A change committed before `since` is in every view fresh since then.
+  // A change committed before a view's age began is in it.
   Put(store, "b", {"VIP"});
   const absl::Time written = absl::Now();
   std::set<std::string> vip;
