@@ -72,7 +72,10 @@ constexpr char kRevenue[] = "revenue";
 const RedisScript& WriteScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     local id = ARGV[1]
-    local stored = redis.call('HMGET', KEYS[1], 'v', 's')
+    -- The stored schedule and AOV entries too: a sorted set is only touched
+    -- when its entry moves (ZADD of an unchanged score and ZREM of an absent
+    -- member still cost Redis a lookup each; a new customer is in none).
+    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1')
     if (stored[1] or '0') ~= ARGV[2] then return 0 end
     if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[14] then return 0 end
     local first_name = 19 + 3 * tonumber(ARGV[17])
@@ -111,26 +114,29 @@ const RedisScript& WriteScript() {
         change(ARGV[i], '1')
       end
     end
-    if ARGV[7] == '' then
-      redis.call('ZREM', KEYS[4], id)
-    else
-      redis.call('ZADD', KEYS[4], ARGV[7], id)
+    -- Moves the entry of sorted set `key` from `old` (stored field; "" or
+    -- false: none) to `value` ("": none).
+    local function index(key, old, value)
+      old = old or ''
+      if value == old then return end
+      if value == '' then
+        redis.call('ZREM', key, id)
+      else
+        redis.call('ZADD', key, value, id)
+      end
     end
+    index(KEYS[4], stored[3], ARGV[7])
     if ARGV[10] == '' then
-      redis.call('ZREM', KEYS[6], id)
-      redis.call('ZREM', KEYS[7], id)
+      if stored[1] then
+        redis.call('ZREM', KEYS[6], id)
+        redis.call('ZREM', KEYS[7], id)
+      end
     else
       redis.call('ZADD', KEYS[6], ARGV[10], id)
       redis.call('ZADD', KEYS[7], ARGV[11], id)
     end
-    for k = 0, 1 do
-      local value = ARGV[15 + k]
-      if value == '' then
-        redis.call('ZREM', KEYS[10 + k], id)
-      else
-        redis.call('ZADD', KEYS[10 + k], value, id)
-      end
-    end
+    index(KEYS[10], stored[4], ARGV[15])
+    index(KEYS[11], stored[5], ARGV[16])
     for i = 19, first_name - 1, 3 do
       if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
       if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
