@@ -49,6 +49,8 @@
 #                             the load generator to CPU 1 (taskset), as if the
 #                             callers ran on another machine; otherwise all
 #                             three share both cores
+#   BENCH_PERF_STAT [unset]   "1": count segmentd's context switches and
+#                             system calls during each mode (perf stat)
 #   BENCH_PERF [unset]        directory: record segmentd with `perf record`
 #                             (cpu-clock) during each mode and write the flat
 #                             profile to <dir>/perf-<mode>.txt (needs
@@ -154,7 +156,12 @@ run_mode() {
   # One snapshot of the whole machine 3 s into the run (others share it).
   (sleep 3; top -b -n1 -w 120 | head -14 >"$DIR/$name.top") &
   local top_pid=$!
-  local perf_pid=""
+  local perf_pid="" stat_pid=""
+  if [ "${BENCH_PERF_STAT:-}" = 1 ]; then
+    perf stat -e context-switches,raw_syscalls:sys_enter -p "$segmentd_pid" \
+      -o "$DIR/$name.stat" 2>/dev/null &
+    stat_pid=$!
+  fi
   if [ -n "${BENCH_PERF:-}" ]; then
     mkdir -p "$BENCH_PERF"
     perf record -q -e cpu-clock -F 499 -p "$segmentd_pid" -o "$DIR/$name.perf" 2>/dev/null &
@@ -170,6 +177,12 @@ run_mode() {
     perf report -i "$DIR/$name.perf" --no-children --stdio --sort symbol 2>/dev/null \
       | grep -v '^#' | grep -v '^$' | head -80 >"$BENCH_PERF/perf-$name.txt" || true
     echo "bench: $name: segmentd profile in $BENCH_PERF/perf-$name.txt"
+  fi
+  if [ -n "$stat_pid" ]; then
+    kill -INT "$stat_pid" 2>/dev/null || true
+    wait "$stat_pid" || true
+    grep -E 'context-switches|sys_enter' "$DIR/$name.stat" | awk -v n="$name" \
+      '{gsub(",", "", $1); printf "bench: %s: segmentd %s %s\n", n, $1, $2}' || true
   fi
   sed 's/^/bench: top: /' "$DIR/$name.top" 2>/dev/null | sed -n '1p;3p;7,14p' || true
   r1=$(ticks "$redis_pid"); s1=$(ticks "$segmentd_pid"); t1=$(date +%s.%N)

@@ -268,9 +268,12 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
             (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(sorted(store_->CustomersByAov(kTenant, AovIndex::kLowSpender, 0, 1'000'000)),
             std::vector<std::string>{"a"});
-  // Dropping an entry removes the customer from the index.
+  // A rewrite that keeps an entry keeps it indexed (the Redis store leaves
+  // an unchanged entry alone); dropping an entry removes the customer.
+  CustomerWrite b2 = Write("b", 1, {});
+  b2.aov_milli[0] = 9'000'000;
   CustomerWrite a2 = Write("a", 1, {});
-  MustWrite({a2});
+  MustWrite({b2, a2});
   EXPECT_FALSE(MustRead("a").aov_milli[0].has_value());
   EXPECT_EQ(sorted(store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 0, 100'000'000)),
             std::vector<std::string>{"b"});
@@ -482,6 +485,12 @@ TEST_P(CustomerStoreTest, ScheduleOrdersDueCustomersAndForgetsUnscheduled) {
   EXPECT_EQ(*store_->Due(kTenant, Ms(2500), 1), std::vector<std::string>{"b"});
   EXPECT_EQ(*store_->Due(kTenant, Ms(2000), 10), (std::vector<std::string>{"b", "c"}));
   EXPECT_TRUE(store_->Due(kTenant, Ms(999), 10)->empty());
+  // A rewrite that keeps the instant keeps the entry (the Redis store leaves
+  // an unchanged entry alone).
+  CustomerWrite same = Write("a", 1, {});
+  same.next_change = Ms(3000);
+  MustWrite({same});
+  EXPECT_EQ(*store_->Due(kTenant, Ms(3000), 10), (std::vector<std::string>{"b", "c", "a"}));
   // Rescheduling moves, nullopt removes.
   CustomerWrite b = Write("b", 1, {});
   CustomerWrite c = Write("c", 1, {});
@@ -489,7 +498,7 @@ TEST_P(CustomerStoreTest, ScheduleOrdersDueCustomersAndForgetsUnscheduled) {
   MustWrite({b, c});
   EXPECT_EQ(*store_->NextDue(kTenant), Ms(3000));
   EXPECT_EQ(*store_->Due(kTenant, Ms(10000), 10), (std::vector<std::string>{"a", "c"}));
-  MustWrite({Write("a", 1, {}), Write("c", 2, {})});
+  MustWrite({Write("a", 2, {}), Write("c", 2, {})});
   EXPECT_EQ(*store_->NextDue(kTenant), std::nullopt);
   EXPECT_TRUE(store_->Due(kTenant, Ms(10000), 10)->empty());
 }
