@@ -19,6 +19,7 @@
 #include "server/live/membership_history.h"
 #include "server/live/stored_profile.h"
 #include "server/log.h"
+#include "store/scan_pages.h"
 
 namespace segmentd {
 namespace {
@@ -484,32 +485,23 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       return absl::OkStatus();
     };
     if (superset.has_value()) {
-      std::string cursor;
-      do {
-        absl::StatusOr<store::IdPage> page = store_->ScanSegment(tenant, *superset, cursor, kSetPage);
-        if (!page.ok()) {
-          scan = page.status();
-          break;
-        }
-        cursor = page->next_cursor;
-        scan = take(std::move(page->ids));
-      } while (scan.ok() && !cursor.empty());
+      scan = store::ScanPages(
+          [&](const std::string& cursor) {
+            return store_->ScanSegment(tenant, *superset, cursor, kSetPage);
+          },
+          take);
     } else {
       scan = store_->ScanCustomersByOrders(tenant, *min_lifetime_orders,
                                            std::numeric_limits<int64_t>::max(), take);
     }
     if (scan.ok() && !batch.empty()) hand_over(std::move(batch));
   } else {
-    std::string cursor;
-    do {
-      absl::StatusOr<store::IdPage> page = store_->ScanCustomers(tenant, cursor, kPage);
-      if (!page.ok()) {
-        scan = page.status();
-        break;
-      }
-      cursor = page->next_cursor;
-      if (!hand_over(std::move(page->ids))) break;
-    } while (!cursor.empty());
+    scan = store::ScanPages(
+        [&](const std::string& cursor) { return store_->ScanCustomers(tenant, cursor, kPage); },
+        [&](std::vector<std::string> ids) {
+          return hand_over(std::move(ids)) ? absl::OkStatus()
+                                           : absl::CancelledError("re-classification failed");
+        });
   }
   {
     absl::MutexLock lock(&mu);

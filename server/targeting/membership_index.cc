@@ -9,6 +9,7 @@
 #include "server/coalesced_read.h"
 #include "server/steady_clock.h"
 #include "server/targeting/customer_ids.h"
+#include "store/scan_pages.h"
 
 namespace segmentd::targeting {
 namespace {
@@ -262,27 +263,28 @@ absl::Status MembershipIndex::Load(Tenant* tenant) {
   }
   for (const std::string& segment : segments) {
     Bitmap members;
-    std::string cursor;
-    do {
-      if (SleepUnlessStopping(absl::ZeroDuration())) return absl::CancelledError("stopping");
-      absl::StatusOr<store::IdPage> page =
-          tail_store_->ScanSegment(t, segment, cursor, options_.scan_count);
-      if (!page.ok()) return page.status();
-      for (const std::string& id : page->ids) {
-        std::optional<uint32_t> ordinal = data.ids.OrdinalOf(id);
-        if (!ordinal.has_value()) {
-          // A customer created since the ordinals were read.
-          if (absl::Status s = ScanNewCustomers(t, data); !s.ok()) return s;
-          ordinal = data.ids.OrdinalOf(id);
-          if (!ordinal.has_value()) {
-            return absl::DataLossError(absl::StrCat("member of ", segment, " of tenant ", t,
-                                                    " has no ordinal"));
+    absl::Status scanned = store::ScanPages(
+        [&](const std::string& cursor) -> absl::StatusOr<store::IdPage> {
+          if (SleepUnlessStopping(absl::ZeroDuration())) return absl::CancelledError("stopping");
+          return tail_store_->ScanSegment(t, segment, cursor, options_.scan_count);
+        },
+        [&](std::vector<std::string> ids) {
+          for (const std::string& id : ids) {
+            std::optional<uint32_t> ordinal = data.ids.OrdinalOf(id);
+            if (!ordinal.has_value()) {
+              // A customer created since the ordinals were read.
+              if (absl::Status s = ScanNewCustomers(t, data); !s.ok()) return s;
+              ordinal = data.ids.OrdinalOf(id);
+              if (!ordinal.has_value()) {
+                return absl::DataLossError(absl::StrCat("member of ", segment, " of tenant ", t,
+                                                        " has no ordinal"));
+              }
+            }
+            roaring_bitmap_add(members.get(), *ordinal);
           }
-        }
-        roaring_bitmap_add(members.get(), *ordinal);
-      }
-      cursor = page->next_cursor;
-    } while (!cursor.empty());
+          return absl::OkStatus();
+        });
+    if (!scanned.ok()) return scanned;
     if (!roaring_bitmap_is_empty(members.get())) {
       roaring_bitmap_run_optimize(members.get());
       data.segments.emplace(segment, std::move(members));
