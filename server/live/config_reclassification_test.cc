@@ -19,8 +19,8 @@
 #include "engine/generator.h"
 #include "server/config_convert.h"
 #include "server/live/live_membership.h"
+#include "server/live/live_test_fixture.h"
 #include "server/live/tenant_context.h"
-#include "store/memory_customer_store.h"
 
 namespace segmentd {
 namespace {
@@ -109,16 +109,9 @@ std::vector<Mutation> Mutations() {
   };
 }
 
-class ConfigReclassificationTest : public ::testing::Test {
+class ConfigReclassificationTest : public LiveTestFixture {
  protected:
-  ConfigReclassificationTest() {
-    TenantContexts::Options context_options;
-    context_options.now = [this] { return now_; };
-    contexts_ = std::make_unique<TenantContexts>(&store_, context_options);
-    LiveMembership::Options options;
-    options.now = [this] { return now_; };
-    live_ = std::make_unique<LiveMembership>(&store_, contexts_.get(), options);
-  }
+  ConfigReclassificationTest() : LiveTestFixture(absl::FromUnixSeconds(1795564800)) {}
 
   void Load(const std::string& tenant) {
     std::vector<std::string> names;
@@ -195,10 +188,6 @@ class ConfigReclassificationTest : public ::testing::Test {
     EXPECT_EQ(differing, 0) << "round " << round;
   }
 
-  absl::Time now_ = absl::FromUnixSeconds(1795564800);
-  store::MemoryCustomerStore store_;
-  std::unique_ptr<TenantContexts> contexts_;
-  std::unique_ptr<LiveMembership> live_;
   std::vector<std::string> ids_;
   engine::SegmentConfig config_;
 };

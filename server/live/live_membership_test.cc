@@ -9,8 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
 #include "server/config_convert.h"
+#include "server/live/live_test_fixture.h"
 #include "server/live/membership_history.h"
-#include "store/memory_customer_store.h"
+#include "server/live/test_orders.h"
 
 namespace segmentd {
 namespace {
@@ -20,30 +21,13 @@ using engine::Segment;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
 
-ProfileMutation Order(std::string id, absl::Time at, int64_t amount) {
-  return [id = std::move(id), at, amount](engine::Profile* p) {
-    engine::OrderPlaced order;
-    order.order_id = id;
-    order.placed_at = at;
-    order.amount = amount;
-    return p->PlaceOrder(order);
-  };
-}
-
 ProfileMutation Cancel(std::string id) {
   return [id = std::move(id)](engine::Profile* p) { return p->CancelOrder(id); };
 }
 
-class LiveMembershipTest : public ::testing::Test {
+class LiveMembershipTest : public LiveTestFixture {
  protected:
-  LiveMembershipTest() {
-    TenantContexts::Options context_options;
-    context_options.now = [this] { return now_; };
-    contexts_ = std::make_unique<TenantContexts>(&store_, context_options);
-    LiveMembership::Options options;
-    options.now = [this] { return now_; };
-    live_ = std::make_unique<LiveMembership>(&store_, contexts_.get(), options);
-  }
+  LiveMembershipTest() : LiveTestFixture(kT0) {}
 
   CustomerOutcome ApplyOne(const std::string& customer, std::vector<ProfileMutation> events) {
     absl::StatusOr<std::vector<CustomerOutcome>> out =
@@ -55,11 +39,6 @@ class LiveMembershipTest : public ::testing::Test {
   std::vector<store::StoredChange> Changes() {
     return *store_.ReadChanges("acme", "", 1000, absl::ZeroDuration());
   }
-
-  absl::Time now_ = kT0;
-  store::MemoryCustomerStore store_;
-  std::unique_ptr<TenantContexts> contexts_;
-  std::unique_ptr<LiveMembership> live_;
 };
 
 TEST_F(LiveMembershipTest, FirstOrderMakesAFirstTimeBuyerAndLogsTheChange) {

@@ -4,7 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/config_convert.h"
-#include "store/memory_customer_store.h"
+#include "server/live/live_test_fixture.h"
+#include "server/live/test_orders.h"
 
 namespace segmentd {
 namespace {
@@ -13,34 +14,23 @@ using engine::Segment;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
 
-ProfileMutation Order(std::string id, absl::Time at, int64_t amount) {
-  return [id = std::move(id), at, amount](engine::Profile* p) {
-    engine::OrderPlaced order;
-    order.order_id = id;
-    order.placed_at = at;
-    order.amount = amount;
-    return p->PlaceOrder(order);
-  };
-}
-
-class StatisticsMoverTest : public ::testing::Test {
+class StatisticsMoverTest : public LiveTestFixture {
  protected:
-  StatisticsMoverTest() {
-    TenantContexts::Options context_options;
-    context_options.now = [this] { return now_; };
-    // Snapshots never expire by age here: only the mover refreshes them, so
-    // the test sees exactly what the mover does.
-    context_options.max_age = absl::Hours(1000);
-    contexts_ = std::make_unique<TenantContexts>(&store_, context_options);
-    LiveMembership::Options options;
-    options.now = [this] { return now_; };
-    live_ = std::make_unique<LiveMembership>(&store_, contexts_.get(), options);
+  StatisticsMoverTest() : LiveTestFixture(kT0, ContextOptions()) {
     mover_ = std::make_unique<StatisticsMover>(
         &store_, contexts_.get(), live_.get(),
         []() -> absl::StatusOr<std::vector<std::string>> {
           return std::vector<std::string>{"acme"};
         },
         MoverOptions());
+  }
+
+  // Snapshots never expire by age here: only the mover refreshes them, so
+  // the test sees exactly what the mover does.
+  static TenantContexts::Options ContextOptions() {
+    TenantContexts::Options options;
+    options.max_age = absl::Hours(1000);
+    return options;
   }
 
   StatisticsMover::Options MoverOptions() {
@@ -66,10 +56,6 @@ class StatisticsMoverTest : public ::testing::Test {
            state.segments.end();
   }
 
-  absl::Time now_ = kT0;
-  store::MemoryCustomerStore store_;
-  std::unique_ptr<TenantContexts> contexts_;
-  std::unique_ptr<LiveMembership> live_;
   std::unique_ptr<StatisticsMover> mover_;
 };
 

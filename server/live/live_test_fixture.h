@@ -1,0 +1,35 @@
+#ifndef SEGMENTD_SERVER_LIVE_LIVE_TEST_FIXTURE_H_
+#define SEGMENTD_SERVER_LIVE_LIVE_TEST_FIXTURE_H_
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "absl/time/time.h"
+#include "server/live/live_membership.h"
+#include "server/live/tenant_context.h"
+#include "store/memory_customer_store.h"
+
+namespace segmentd {
+
+// LiveTestFixture: live membership over an in-memory store, for tests.
+// TenantContexts and LiveMembership both read the fixture's clock `now_`,
+// which moves only when the test sets it, so every classification and every
+// due transition happens at an instant the test chose.
+class LiveTestFixture : public ::testing::Test {
+ protected:
+  // Starts the clock at `start`. `context_options.now` is replaced by the
+  // fixture's clock; the other options are the caller's.
+  explicit LiveTestFixture(absl::Time start, TenantContexts::Options context_options = {});
+
+  // Declared in dependency order, so destruction runs the other way: live_,
+  // then contexts_, then the store both point at.
+  absl::Time now_;
+  store::MemoryCustomerStore store_;
+  std::unique_ptr<TenantContexts> contexts_;
+  std::unique_ptr<LiveMembership> live_;
+};
+
+}  // namespace segmentd
+
+#endif  // SEGMENTD_SERVER_LIVE_LIVE_TEST_FIXTURE_H_
