@@ -16,6 +16,19 @@ namespace segmentd::testing {
 absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> ConnectClient(
     const RedisServer& server, store::redis::RedisClient::Options options = {});
 
+// A test's own redis-server and one client of it. The client is declared
+// last so that it is destroyed first, while the server still answers.
+struct RedisWithClient {
+  std::unique_ptr<RedisServer> server;
+  std::unique_ptr<store::redis::RedisClient> client;
+};
+
+// Starts a redis-server with `server_options` and connects a client to it
+// with `client_options` (as ConnectClient does). Returns the first error.
+absl::StatusOr<RedisWithClient> StartRedisWithClient(
+    RedisServer::Options server_options = {},
+    store::redis::RedisClient::Options client_options = {});
+
 }  // namespace segmentd::testing
 
 #endif  // SEGMENTD_TESTING_REDIS_TEST_CLIENT_H_

@@ -11,18 +11,13 @@ namespace {
 class RedemptionStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start({});
+    absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
-        testing::ConnectClient(*redis_);
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
-    store_ = std::make_unique<RedemptionStore>(client_.get());
+    store_ = std::make_unique<RedemptionStore>(redis_.client.get());
   }
 
-  std::unique_ptr<testing::RedisServer> redis_;
-  std::unique_ptr<store::redis::RedisClient> client_;
+  testing::RedisWithClient redis_;
   std::unique_ptr<RedemptionStore> store_;
 };
 
@@ -41,7 +36,7 @@ TEST_F(RedemptionStoreTest, EachOrderRedeemsOnceAndArmsAreCounted) {
 }
 
 TEST_F(RedemptionStoreTest, RedisDownIsUnavailable) {
-  ASSERT_TRUE(redis_->Kill().ok());
+  ASSERT_TRUE(redis_.server->Kill().ok());
   EXPECT_EQ(store_->Record("acme", "v1", "o1", "a", "", absl::Now()).status().code(),
             absl::StatusCode::kUnavailable);
 }

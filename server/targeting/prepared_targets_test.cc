@@ -5,7 +5,6 @@
 
 #include "gtest/gtest.h"
 #include "server/field_error.h"
-#include "testing/redis_server.h"
 #include "testing/redis_test_client.h"
 
 namespace segmentd::targeting {
@@ -14,14 +13,10 @@ namespace {
 class PreparedTargetsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start({});
+    absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
-        testing::ConnectClient(*redis_);
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
-    vouchers_ = std::make_unique<VoucherStore>(client_.get(), VoucherStore::Options());
+    vouchers_ = std::make_unique<VoucherStore>(redis_.client.get(), VoucherStore::Options());
   }
 
   void PutVoucher(const std::string& id, const std::string& segment, bool split) {
@@ -49,8 +44,7 @@ class PreparedTargetsTest : public ::testing::Test {
 
   std::string Version() { return *vouchers_->ReadVersion("acme"); }
 
-  std::unique_ptr<testing::RedisServer> redis_;
-  std::unique_ptr<store::redis::RedisClient> client_;
+  testing::RedisWithClient redis_;
   std::unique_ptr<VoucherStore> vouchers_;
   PreparedTargets prepared_;
 };
