@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "server/targeting/put_segments.h"
 #include "store/redis/redis_client.h"
 #include "store/redis_customer_store.h"
 #include "testing/redis_command_stats.h"
@@ -45,19 +46,6 @@ class FreshnessGateTest : public ::testing::Test {
   void TearDown() override {
     gate_.reset();  // Before what it points at.
     index_.reset();
-  }
-
-  // Writes `segments` as the membership of `id`.
-  void Put(const std::string& id, std::vector<std::string> segments) {
-    absl::StatusOr<std::vector<store::CustomerState>> state = store_->Read("acme", {id});
-    ASSERT_TRUE(state.ok()) << state.status();
-    store::CustomerWrite w;
-    w.customer_id = id;
-    w.expected_version = (*state)[0].version;
-    w.segments = std::move(segments);
-    w.changed_at = absl::Now();
-    absl::StatusOr<std::vector<bool>> done = store_->Write("acme", {w});
-    ASSERT_TRUE(done.ok() && (*done)[0]);
   }
 
   // Runs WhenFresh and waits for its continuation's result: whether `id` is
@@ -109,7 +97,7 @@ class FreshnessGateTest : public ::testing::Test {
 // whoever wrote them) is seen by the continuation, without waiting for the
 // index's tail to come round by itself.
 TEST_F(FreshnessGateTest, ContinuationSeesEveryEarlierWrite) {
-  Put("a", {"VIP"});
+  PutSegments(*store_, "acme", "a", {"VIP"});
   ASSERT_TRUE(vouchers_->Put("acme", Target("VIP")).ok());
   Seen first = Check("a", "VIP");
   ASSERT_TRUE(first.status.ok()) << first.status;
@@ -118,7 +106,8 @@ TEST_F(FreshnessGateTest, ContinuationSeesEveryEarlierWrite) {
   VoucherStore other(client_.get(), {});  // Another segmentd's store.
   for (int i = 0; i < 20; ++i) {
     const bool vip = i % 2 == 1;
-    Put("a", vip ? std::vector<std::string>{"VIP"} : std::vector<std::string>{"LAPSED"});
+    PutSegments(*store_, "acme", "a",
+                vip ? std::vector<std::string>{"VIP"} : std::vector<std::string>{"LAPSED"});
     ASSERT_TRUE(other.Put("acme", Target(vip ? "VIP" : "LAPSED")).ok());
     Seen seen = Check("a", "VIP");
     ASSERT_TRUE(seen.status.ok()) << seen.status;
@@ -130,7 +119,7 @@ TEST_F(FreshnessGateTest, ContinuationSeesEveryEarlierWrite) {
 // Calls queued while a round is running share the next round's reads, and
 // every continuation runs exactly once.
 TEST_F(FreshnessGateTest, QueuedCallsShareOneRound) {
-  Put("a", {"VIP"});
+  PutSegments(*store_, "acme", "a", {"VIP"});
   ASSERT_TRUE(Check("a", "VIP").status.ok());  // Index loaded.
   absl::Notification all_queued;
   std::atomic<int> ran{0}, ok{0};
@@ -158,7 +147,7 @@ TEST_F(FreshnessGateTest, QueuedCallsShareOneRound) {
 }
 
 TEST_F(FreshnessGateTest, OverloadIsRefusedNotQueuedWithoutBound) {
-  Put("a", {"VIP"});
+  PutSegments(*store_, "acme", "a", {"VIP"});
   FreshnessGate small(index_.get(), vouchers_.get(), /*max_queued=*/4);
   absl::Notification inside, release;
   std::atomic<int> ok{0}, exhausted{0}, answered{0};
@@ -182,7 +171,7 @@ TEST_F(FreshnessGateTest, OverloadIsRefusedNotQueuedWithoutBound) {
 }
 
 TEST_F(FreshnessGateTest, FailsClosedWhileRedisIsDown) {
-  Put("a", {"VIP"});
+  PutSegments(*store_, "acme", "a", {"VIP"});
   ASSERT_TRUE(Check("a", "VIP").status.ok());
   ASSERT_TRUE(redis_->Kill().ok());
   Seen seen = Check("a", "VIP");

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/targeting/put_segments.h"
 #include "store/memory_customer_store.h"
 #include "store/redis/redis_address.h"
 #include "store/redis/redis_client.h"
@@ -30,20 +31,6 @@ v1::TargetExpression Parse(const std::string& text) {
   v1::TargetExpression e;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &e)) << text;
   return e;
-}
-
-// Writes `segments` as the membership of `id` (reading its version first).
-void Put(store::CustomerStore& store, const std::string& id, std::vector<std::string> segments) {
-  absl::StatusOr<std::vector<store::CustomerState>> state = store.Read("acme", {id});
-  ASSERT_TRUE(state.ok()) << state.status();
-  store::CustomerWrite w;
-  w.customer_id = id;
-  w.expected_version = (*state)[0].version;
-  w.segments = std::move(segments);
-  w.changed_at = absl::Now();
-  absl::StatusOr<std::vector<bool>> done = store.Write("acme", {w});
-  ASSERT_TRUE(done.ok()) << done.status();
-  ASSERT_TRUE((*done)[0]);
 }
 
 // Returns the ids of the customers in `bitmap`, read through `index`.
@@ -100,9 +87,9 @@ MembershipIndex::Options Fast() {
 TEST(MembershipIndexTest, LoadsThenFollowsTheStream) {
   store::MemoryCustomerStore store;
   ASSERT_TRUE(store.InternCategories("acme", {"shoes", "hats"}).ok());
-  Put(store, "a", {"VIP", "LAPSED"});
-  Put(store, "b", {"LAPSED"});
-  Put(store, "c", {"category:shoes"});
+  PutSegments(store, "acme", "a", {"VIP", "LAPSED"});
+  PutSegments(store, "acme", "b", {"LAPSED"});
+  PutSegments(store, "acme", "c", {"category:shoes"});
   MembershipIndex index(&store, &store, Fast());
   absl::Status status;
   EXPECT_EQ(Ids(index, Parse(R"(segment: "LAPSED")"), &status), (std::set<std::string>{"a", "b"}));
@@ -112,8 +99,8 @@ TEST(MembershipIndexTest, LoadsThenFollowsTheStream) {
   EXPECT_EQ(Ids(index, Parse(R"(segment: "category:shoes")"), &status),
             (std::set<std::string>{"c"}));
   // Written after the load: seen by the next fresh read, without waiting.
-  Put(store, "d", {"VIP"});
-  Put(store, "a", {"LAPSED"});
+  PutSegments(store, "acme", "d", {"VIP"});
+  PutSegments(store, "acme", "a", {"LAPSED"});
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), (std::set<std::string>{"d"}));
   EXPECT_EQ(Ids(index, Parse(R"(all_of { children { segment: "LAPSED" } children { none_of {
                                  children { segment: "VIP" } } } })"),
@@ -121,11 +108,11 @@ TEST(MembershipIndexTest, LoadsThenFollowsTheStream) {
             (std::set<std::string>{"a", "b"}));
   ASSERT_TRUE(status.ok()) << status;
   // A new category appears through the stream.
-  Put(store, "e", {"category:hats"});
+  PutSegments(store, "acme", "e", {"category:hats"});
   EXPECT_EQ(Ids(index, Parse(R"(segment: "category:hats")"), &status),
             (std::set<std::string>{"e"}));
   // A customer with no segment at all is still a customer (none_of counts them).
-  Put(store, "f", {});
+  PutSegments(store, "acme", "f", {});
   EXPECT_TRUE(
       index.Read("acme", true, [](const MembershipIndex::View& v) { EXPECT_GE(v.customers(), 5u); })
           .ok());
@@ -145,7 +132,7 @@ TEST(MembershipIndexTest, ExactWhileWritersRunDuringTheLoad) {
   };
   // Category segments exist only for interned categories (as ingest does).
   ASSERT_TRUE(store.InternCategories("acme", {"shoes"}).ok());
-  for (int i = 0; i < 200; ++i) Put(store, ids[i], random_segments());
+  for (int i = 0; i < 200; ++i) PutSegments(store, "acme", ids[i], random_segments());
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     std::mt19937 wrng(11);
@@ -155,7 +142,7 @@ TEST(MembershipIndexTest, ExactWhileWritersRunDuringTheLoad) {
       for (const std::string& name : kSegments) {
         if (wrng() % 2 == 0) s.push_back(name);
       }
-      Put(store, id, s);
+      PutSegments(store, "acme", id, s);
       if (n > 3000) break;
     }
   });
@@ -204,7 +191,7 @@ TEST(MembershipIndexTest, TailBehindTheStreamCapRebuildsInsteadOfSkippingChanges
   store::MemoryCustomerStore::Options store_options;
   store_options.max_changes = 4;
   HeldTailStore store(store_options);
-  Put(store, "a", {"VIP"});
+  PutSegments(store, "acme", "a", {"VIP"});
   MembershipIndex::Options options = Fast();
   options.catch_up_wait = absl::Milliseconds(100);
   MembershipIndex index(&store, &store, options);
@@ -216,8 +203,10 @@ TEST(MembershipIndexTest, TailBehindTheStreamCapRebuildsInsteadOfSkippingChanges
   // are dropped.
   store.held = true;
   ASSERT_TRUE(PollUntil([&] { return store.waiting.load(); }, absl::Seconds(5)));
-  for (const char* id : {"b", "c", "d", "e", "f", "g"}) Put(store, id, {"VIP", "LAPSED"});
-  Put(store, "a", {"LAPSED"});
+  for (const char* id : {"b", "c", "d", "e", "f", "g"}) {
+    PutSegments(store, "acme", id, {"VIP", "LAPSED"});
+  }
+  PutSegments(store, "acme", "a", {"LAPSED"});
   // Meanwhile nothing is answered from the stale bitmaps (fail closed).
   Ids(index, Parse(R"(segment: "VIP")"), &status);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
@@ -243,7 +232,7 @@ TEST(MembershipIndexTest, TailBehindTheStreamCapRebuildsInsteadOfSkippingChanges
 
 TEST(MembershipIndexTest, ReadIfFreshWithinAnswersOnlyFromAnIndexKnownCurrentWithinTheBound) {
   store::MemoryCustomerStore store;
-  Put(store, "a", {"VIP"});
+  PutSegments(store, "acme", "a", {"VIP"});
   MembershipIndex index(&store, &store, Fast());
   const absl::Time start = absl::Now();
   int calls = 0;
@@ -268,7 +257,7 @@ TEST(MembershipIndexTest, ReadIfFreshWithinAnswersOnlyFromAnIndexKnownCurrentWit
   EXPECT_EQ(calls, 1);
 
   // A change committed before a view's age began is in it.
-  Put(store, "b", {"VIP"});
+  PutSegments(store, "acme", "b", {"VIP"});
   const absl::Time written = absl::Now();
   std::set<std::string> vip;
   ASSERT_TRUE(PollUntil(
@@ -314,9 +303,10 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   ASSERT_TRUE(store.ok() && tail_store.ok());
   ASSERT_TRUE((*store)->InternCategories("acme", {"shoes"}).ok());
   for (int i = 0; i < 2500; ++i) {
-    ASSERT_NO_FATAL_FAILURE(Put(**store, absl::StrCat("c", i),
-                                i % 2 ? std::vector<std::string>{"VIP"}
-                                      : std::vector<std::string>{"LAPSED", "category:shoes"}));
+    ASSERT_NO_FATAL_FAILURE(
+        PutSegments(**store, "acme", absl::StrCat("c", i),
+                    i % 2 ? std::vector<std::string>{"VIP"}
+                          : std::vector<std::string>{"LAPSED", "category:shoes"}));
   }
   MembershipIndex::Options options;
   options.catch_up_wait = absl::Milliseconds(300);
@@ -325,7 +315,7 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1250u);
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(Ids(index, Parse(R"(segment: "category:shoes")"), &status).size(), 1250u);
-  Put(**store, "c0", {"VIP"});
+  PutSegments(**store, "acme", "c0", {"VIP"});
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1251u);
 
   // Known current without a read of its own while the tail follows Redis.
@@ -361,7 +351,7 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   }
   ASSERT_TRUE((*redis)->Restart().ok());  // AOF: the data and the stream are back.
   ASSERT_TRUE(PollUntil([&] { return (*client)->Ping().ok(); }, absl::Seconds(10)));
-  Put(**store, "new", {"VIP"});
+  PutSegments(**store, "acme", "new", {"VIP"});
   std::set<std::string> vip;
   EXPECT_TRUE(PollUntil(
       [&] {
