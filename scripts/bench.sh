@@ -49,6 +49,14 @@
 #                             the load generator to CPU 1 (taskset), as if the
 #                             callers ran on another machine; otherwise all
 #                             three share both cores
+#   BENCH_PAUSE_DAMON [unset] "1": pause the kernel's DAMON monitors
+#                             (/sys/kernel/mm/damon/admin/kdamonds/*/state,
+#                             needs root) for the run and turn them back on at
+#                             exit. The dev VM runs a DAMON "pageout" scheme
+#                             over all physical memory; its access sampling
+#                             and reclaim attempts stall Redis and segmentd
+#                             for 5-25 ms at a time (docs/benchmarks.md, fifth
+#                             pass). The script always says whether one runs.
 #   BENCH_PERF_STAT [unset]   "1": count segmentd's context switches and
 #                             system calls during each mode (perf stat)
 #   BENCH_PERF [unset]        directory: record segmentd with `perf record`
@@ -79,7 +87,9 @@ echo "bench: commit $(git rev-parse --short HEAD), $(git status --porcelain | wc
 LOAD="$DIR/segmentd_load"
 redis_pid=""
 segmentd_pid=""
+paused_damon=()
 cleanup() {
+  for state in "${paused_damon[@]}"; do echo on >"$state" 2>/dev/null || true; done
   for pid in $segmentd_pid $redis_pid; do
     kill -TERM "$pid" 2>/dev/null || true
     # Bounded wait for a clean exit, then SIGKILL.
@@ -89,6 +99,19 @@ cleanup() {
   rm -rf "$DIR"
 }
 trap cleanup EXIT INT TERM
+
+# The machine's DAMON monitors (proactive reclaim) change the latency tails a
+# lot on a VM: say whether any runs, and pause them when asked.
+for state in /sys/kernel/mm/damon/admin/kdamonds/*/state; do
+  [ -r "$state" ] || continue
+  [ "$(cat "$state")" = on ] || continue
+  if [ "${BENCH_PAUSE_DAMON:-}" = 1 ] && echo off >"$state" 2>/dev/null; then
+    paused_damon+=("$state")
+    echo "bench: DAMON monitor ${state%/state} paused for this run (back on at exit)"
+  else
+    echo "bench: DAMON monitor ${state%/state} is on (BENCH_PAUSE_DAMON=1 pauses it)"
+  fi
+done
 
 redis-server --port 0 --bind 127.0.0.1 --unixsocket "$DIR/r.sock" --unixsocketperm 700 \
   --dir "$DIR" --appendonly yes --appendfsync everysec --save "" --hash-max-listpack-value 1024 \
@@ -181,8 +204,12 @@ run_mode() {
   if [ -n "$stat_pid" ]; then
     kill -INT "$stat_pid" 2>/dev/null || true
     wait "$stat_pid" || true
-    grep -E 'context-switches|sys_enter' "$DIR/$name.stat" | awk -v n="$name" \
-      '{gsub(",", "", $1); printf "bench: %s: segmentd %s %s\n", n, $1, $2}' || true
+    if [ -s "$DIR/$name.stat" ]; then
+      grep -E 'context-switches|sys_enter' "$DIR/$name.stat" | awk -v n="$name" \
+        '{gsub(",", "", $1); printf "bench: %s: segmentd %s %s\n", n, $1, $2}' || true
+    else
+      echo "bench: $name: perf stat printed nothing (perf missing, or no access to the tracepoint)"
+    fi
   fi
   sed 's/^/bench: top: /' "$DIR/$name.top" 2>/dev/null | sed -n '1p;3p;7,14p' || true
   r1=$(ticks "$redis_pid"); s1=$(ticks "$segmentd_pid"); t1=$(date +%s.%N)

@@ -920,6 +920,37 @@ TEST_F(RedisCustomerStoreTest, UndecodableStoredDataIsDataLoss) {
   EXPECT_EQ(store_->Read(kTenant, {"b"}).status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A write the script refuses halfway (here: the daily total would overflow)
+// changes nothing else of the customer: its hash, member sets and index
+// entries stay in step, which the script's skipping of unchanged sorted-set
+// entries relies on.
+TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
+  Start(/*appendonly=*/false);
+  CustomerWrite first = Write("a", 0, {"VIP"});
+  first.next_change = absl::FromUnixMillis(5000);
+  first.aov_milli[0] = 1000;
+  first.lifetime_orders = 1;
+  ASSERT_EQ(*store_->Write(kTenant, {first}), std::vector<bool>{true});
+  ASSERT_TRUE(
+      client_->Command({"HSET", "sd:{acme}:daily", "r20000", "9223372036854775807"}).ok());
+  CustomerWrite overflow = Write("a", 1, {"OTHER"});
+  overflow.next_change = absl::FromUnixMillis(9000);
+  overflow.aov_milli[0] = 2000;
+  overflow.lifetime_orders = 2;
+  overflow.daily = {{20000, 1, 1}};
+  EXPECT_EQ(store_->Write(kTenant, {overflow}).status().code(), absl::StatusCode::kInternal);
+  const CustomerState a = (*store_->Read(kTenant, {"a"}))[0];
+  EXPECT_EQ(a.version, 1);
+  EXPECT_EQ(a.segments, std::vector<std::string>{"VIP"});
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "OTHER"), 0);
+  EXPECT_EQ(*store_->NextDue(kTenant), absl::FromUnixMillis(5000));
+  EXPECT_EQ(*store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 1000, 1001),
+            std::vector<std::string>{"a"});
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 1);
+  // Only the first write's change ("a" entered VIP) is in the stream.
+  EXPECT_EQ(store_->ReadChanges(kTenant, "", 100, absl::ZeroDuration())->size(), 1u);
+}
+
 TEST_F(RedisCustomerStoreTest, RedisDownIsUnavailable) {
   Start(/*appendonly=*/false);
   ASSERT_TRUE(store_->Write(kTenant, {Write("a", 0, {"S"})}).ok());

@@ -93,6 +93,15 @@ const RedisScript& WriteScript() {
     end
     local now = {}
     for i = first_name, #ARGV do now[ARGV[i]] = true end
+    -- The daily totals first: HINCRBY is the one command here that can fail
+    -- on valid input (overflow), and Redis does not undo a script's earlier
+    -- commands when a later one fails. Failing here leaves the customer, its
+    -- sets and its index entries as they were, in step with each other (the
+    -- sorted-set updates below rely on the stored fields matching them).
+    for i = 19, first_name - 1, 3 do
+      if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
+      if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
+    end
     if stored[1] == false then
       local ordinal = redis.call('INCR', KEYS[3])
       redis.call('HSET', KEYS[2], ordinal, id)
@@ -137,10 +146,6 @@ const RedisScript& WriteScript() {
     end
     index(KEYS[10], stored[4], ARGV[15])
     index(KEYS[11], stored[5], ARGV[16])
-    for i = 19, first_name - 1, 3 do
-      if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
-      if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
-    end
     redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
                'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18])
     return 1
