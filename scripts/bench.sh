@@ -30,6 +30,9 @@
 #                             Also: transitions (time-driven changes: due instant to
 #                             Watch delivery, BENCH_TRANSITIONS [1000] customers
 #                             falling due over BENCH_DURATION).
+#   BENCH_CONFIG_CHANGES [frequent_buyer.min_orders]  config: comma-separated
+#                             rule parameters (<block>.<field>), each changed
+#                             one step and back, each change timed
 #   BENCH_CALLERS [32]        eligibility: concurrent callers (closed loop);
 #                             BENCH_ROUNDS [3]: 3x this many rounds of three phases (health,
 #                             eligibility, fully consistent eligibility), each
@@ -73,6 +76,7 @@ WINDOW="${BENCH_WINDOW:-2}"
 RATES="${BENCH_RATES:-1000 2500 5000 10000}"
 DURATION="${BENCH_DURATION:-10s}"
 MODES="${BENCH_MODES:-bulk config latency}"
+CONFIG_CHANGES="${BENCH_CONFIG_CHANGES:-frequent_buyer.min_orders}"
 
 scripts/install-deps.sh
 bazel build -c opt //server:segmentd //tests/load:segmentd_load
@@ -313,7 +317,7 @@ for mode in $MODES; do
     config)
       settle
       redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
-      run_mode config --mode=config
+      run_mode config --mode=config --config_changes="$CONFIG_CHANGES"
       commandstats config
       ;;
     transitions)

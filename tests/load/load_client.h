@@ -44,6 +44,8 @@ struct LoadOptions {
   int repetitions = 20;      // targets: calls per timed expression
   double hot_rate = 500;     // insights: hot-path calls/s (half eligibility, half PlaceOrder)
   int transitions = 1000;    // transitions: customers falling due over `duration`
+  // config: rule parameters ("<block>.<field>") changed one step and back.
+  std::vector<std::string> config_changes = {"frequent_buyer.min_orders"};
   int segmentd_pid = 0;      // > 0: report this process's CPU per phase
   int redis_pid = 0;         // > 0: report this process's CPU per phase
 };

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -61,6 +62,9 @@ ABSL_FLAG(int32_t, transitions, 1000,
           "transitions: customers whose membership falls due by time, spread over --duration");
 ABSL_FLAG(int32_t, segmentd_pid, 0, "eligibility/targets/insights: report its CPU per phase");
 ABSL_FLAG(int32_t, redis_pid, 0, "eligibility/targets/insights: report its CPU per phase");
+ABSL_FLAG(std::vector<std::string>, config_changes, {"frequent_buyer.min_orders"},
+          "config: comma-separated rule parameters (<block>.<field>, e.g. "
+          "loyal_customer.min_orders) each changed one step and back");
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
 ABSL_FLAG(std::string, operator_key_file, "", "setup: the segmentd operator key file");
 ABSL_FLAG(std::string, tenant, "bench", "setup: tenant to create");
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
   options.repetitions = absl::GetFlag(FLAGS_repetitions);
   options.hot_rate = absl::GetFlag(FLAGS_hot_rate);
   options.transitions = absl::GetFlag(FLAGS_transitions);
+  options.config_changes = absl::GetFlag(FLAGS_config_changes);
   options.segmentd_pid = absl::GetFlag(FLAGS_segmentd_pid);
   options.redis_pid = absl::GetFlag(FLAGS_redis_pid);
 
