@@ -9,32 +9,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "engine/profile_codec.h"
-#include "store/memory_customer_store.h"
+#include "server/live/live_test_fixture.h"
+#include "server/live/test_orders.h"
 
 namespace segmentd {
 namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
+// Every order is placed an hour before the clock, so each one counts in the
+// lifetime totals read at kT0.
+const absl::Time kPlacedAt = kT0 - absl::Hours(1);
 
-ProfileMutation Order(std::string id, int64_t amount) {
-  return [id = std::move(id), amount](engine::Profile* p) {
-    engine::OrderPlaced order;
-    order.order_id = id;
-    order.placed_at = kT0 - absl::Hours(1);
-    order.amount = amount;
-    return p->PlaceOrder(order);
-  };
-}
-
-class ApplyBatcherTest : public ::testing::Test {
+// The clock stays at kT0: no test moves it, so the batcher's worker threads
+// only ever read `now_`.
+class ApplyBatcherTest : public LiveTestFixture {
  protected:
-  ApplyBatcherTest() {
-    TenantContexts::Options context_options;
-    context_options.now = [] { return kT0; };
-    contexts_ = std::make_unique<TenantContexts>(&store_, context_options);
-    LiveMembership::Options options;
-    options.now = [] { return kT0; };
-    live_ = std::make_unique<LiveMembership>(&store_, contexts_.get(), options);
+  ApplyBatcherTest() : LiveTestFixture(kT0) {
     batcher_ = std::make_unique<ApplyBatcher>(live_.get(), ApplyBatcher::Options());
   }
 
@@ -57,9 +47,8 @@ class ApplyBatcherTest : public ::testing::Test {
     return engine::ComputeLifetime(profile->view(), absl::ToUnixMillis(kT0));
   }
 
-  store::MemoryCustomerStore store_;
-  std::unique_ptr<TenantContexts> contexts_;
-  std::unique_ptr<LiveMembership> live_;
+  // Destroyed before the fixture's members (it belongs to the derived
+  // class), so its workers stop while live_ still exists.
   std::unique_ptr<ApplyBatcher> batcher_;
 };
 
@@ -80,7 +69,7 @@ TEST_F(ApplyBatcherTest, ConcurrentCallersEachGetTheirOwnOutcome) {
         // duplicate.
         const std::string order = absl::StrCat("o", t % 4, "-", i);
         absl::StatusOr<CustomerOutcome> out =
-            Apply(tenant, CustomerEvents{customer, {Order(order, 10)}});
+            Apply(tenant, CustomerEvents{customer, {Order(order, kPlacedAt, 10)}});
         if (!out.ok() || out->events.size() != 1 || !out->events[0].status.ok()) {
           ++failed;
           continue;
@@ -116,9 +105,9 @@ TEST_F(ApplyBatcherTest, ARefusedEventFailsOnlyItsCaller) {
       if (--left == 0) all.Notify();
     };
   };
-  batcher_->Submit("acme", CustomerEvents{"c", {Order("a", 10)}}, record(0));
+  batcher_->Submit("acme", CustomerEvents{"c", {Order("a", kPlacedAt, 10)}}, record(0));
   batcher_->Submit("acme", CustomerEvents{"c", {refuse}}, record(1));
-  batcher_->Submit("acme", CustomerEvents{"c", {Order("b", 10)}}, record(2));
+  batcher_->Submit("acme", CustomerEvents{"c", {Order("b", kPlacedAt, 10)}}, record(2));
   all.WaitForNotification();
   for (int i : {0, 2}) {
     ASSERT_TRUE(outs[i].ok()) << outs[i].status();
@@ -150,7 +139,7 @@ TEST_F(ApplyBatcherTest, OverloadIsRefusedNotQueuedWithoutBound) {
   small.Submit("acme", CustomerEvents{"held", {hold}}, count);
   inside.WaitForNotification();
   for (int i = 0; i < 8; ++i) {
-    small.Submit("acme", CustomerEvents{absl::StrCat("c", i), {Order("o", 10)}}, count);
+    small.Submit("acme", CustomerEvents{absl::StrCat("c", i), {Order("o", kPlacedAt, 10)}}, count);
   }
   EXPECT_EQ(exhausted.load(), 3);  // 5 queued, 3 refused at once
   release.Notify();
@@ -161,7 +150,7 @@ TEST_F(ApplyBatcherTest, OverloadIsRefusedNotQueuedWithoutBound) {
 TEST_F(ApplyBatcherTest, ShutdownAnswersEverySubmissionOnce) {
   std::atomic<int> answered{0};
   for (int i = 0; i < 100; ++i) {
-    batcher_->Submit("acme", CustomerEvents{absl::StrCat("c", i), {Order("o", 10)}},
+    batcher_->Submit("acme", CustomerEvents{absl::StrCat("c", i), {Order("o", kPlacedAt, 10)}},
                      [&](absl::StatusOr<CustomerOutcome>) { ++answered; });
   }
   batcher_.reset();
