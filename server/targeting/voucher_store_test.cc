@@ -7,34 +7,25 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/field_error.h"
-#include "store/redis/redis_address.h"
 #include "testing/redis_command_stats.h"
-#include "testing/redis_server.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd::targeting {
 namespace {
 
-using ::segmentd::testing::RedisServer;
+using ::segmentd::testing::RedisWithClient;
+using ::segmentd::testing::StartRedisWithClient;
 
 class VoucherStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start({});
+    absl::StatusOr<RedisWithClient> redis = StartRedisWithClient();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    store::redis::RedisClient::Options options;
-    absl::StatusOr<store::redis::RedisAddress> address =
-        store::redis::RedisAddress::Parse(redis_->unix_address());
-    ASSERT_TRUE(address.ok()) << address.status();
-    options.address = *address;
-    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
-        store::redis::RedisClient::Create(options);
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
     VoucherStore::Options store_options;
     store_options.max_vouchers = 50;
     store_options.read_page = 7;
-    store_ = std::make_unique<VoucherStore>(client_.get(), store_options);
+    store_ = std::make_unique<VoucherStore>(redis_.client.get(), store_options);
   }
 
   static v1::VoucherTarget Target(const std::string& id, const std::string& segment) {
@@ -44,8 +35,7 @@ class VoucherStoreTest : public ::testing::Test {
     return t;
   }
 
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<store::redis::RedisClient> client_;
+  RedisWithClient redis_;
   std::unique_ptr<VoucherStore> store_;
 };
 
@@ -72,18 +62,18 @@ int64_t Calls(store::redis::RedisClient& client, const std::string& command) {
 TEST_F(VoucherStoreTest, GetIsCachedPerVersionAndSeesOtherWriters) {
   ASSERT_TRUE(store_->Put("acme", Target("v1", "VIP")).ok());
   ASSERT_EQ(store_->Get("acme", "v1")->expression().segment(), "VIP");
-  const int64_t hgets = Calls(*client_, "hget");
+  const int64_t hgets = Calls(*redis_.client, "hget");
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(store_->Get("acme", "v1")->expression().segment(), "VIP");
   }
-  EXPECT_EQ(Calls(*client_, "hget"), hgets);  // Unchanged version: from the cache.
+  EXPECT_EQ(Calls(*redis_.client, "hget"), hgets);  // Unchanged version: from the cache.
   // A caller holding another version (its read began earlier) is answered
   // from Redis, not from the entry of the version it did not see.
   ASSERT_EQ(store_->GetAt("acme", "v1", "0")->expression().segment(), "VIP");
-  EXPECT_EQ(Calls(*client_, "hget"), hgets + 1);
+  EXPECT_EQ(Calls(*redis_.client, "hget"), hgets + 1);
 
   // Another segmentd (its own store and cache) replaces, then deletes it.
-  VoucherStore other(client_.get(), {});
+  VoucherStore other(redis_.client.get(), {});
   ASSERT_TRUE(other.Put("acme", Target("v1", "LAPSED")).ok());
   EXPECT_EQ(store_->Get("acme", "v1")->expression().segment(), "LAPSED");
   ASSERT_TRUE(other.Delete("acme", "v1").ok());
@@ -116,7 +106,7 @@ TEST_F(VoucherStoreTest, VersionKnownWithinOnlyFromRecentReadsAndNotAcrossLocalW
 
   // Another writer's Put is only seen by the next read (bounded staleness).
   ASSERT_TRUE(store_->ReadVersion("acme").ok());
-  VoucherStore other(client_.get(), {});
+  VoucherStore other(redis_.client.get(), {});
   ASSERT_TRUE(other.Put("acme", Target("v2", "VIP")).ok());
   std::optional<std::string> known = store_->VersionKnownWithin("acme", absl::InfiniteDuration());
   ASSERT_TRUE(known.has_value());
@@ -173,7 +163,7 @@ TEST_F(VoucherStoreTest, TenantLimit) {
 }
 
 TEST_F(VoucherStoreTest, UnavailableWhenRedisIsDown) {
-  ASSERT_TRUE(redis_->Kill().ok());
+  ASSERT_TRUE(redis_.server->Kill().ok());
   EXPECT_EQ(store_->Get("acme", "v").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_->Put("acme", Target("v", "VIP")).code(), absl::StatusCode::kUnavailable);
 }

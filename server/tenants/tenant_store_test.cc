@@ -7,7 +7,7 @@
 
 #include "server/tenants/memory_tenant_store.h"
 #include "server/tenants/redis_tenant_store.h"
-#include "testing/redis_server.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd {
 namespace {
@@ -19,17 +19,10 @@ class TenantStoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     if (GetParam()) {
-      absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
-          testing::RedisServer::Start({});
+      absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
       ASSERT_TRUE(redis.ok()) << redis.status();
       redis_ = *std::move(redis);
-      store::redis::RedisClient::Options options;
-      options.address = store::redis::RedisAddress::Unix(redis_->socket_path());
-      absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
-          store::redis::RedisClient::Create(options);
-      ASSERT_TRUE(client.ok()) << client.status();
-      client_ = *std::move(client);
-      store_ = std::make_unique<RedisTenantStore>(client_.get());
+      store_ = std::make_unique<RedisTenantStore>(redis_.client.get());
     } else {
       store_ = std::make_unique<MemoryTenantStore>();
     }
@@ -40,8 +33,7 @@ class TenantStoreTest : public ::testing::TestWithParam<bool> {
                         "hash-" + id, absl::FromUnixSeconds(created_s), std::nullopt};
   }
 
-  std::unique_ptr<testing::RedisServer> redis_;
-  std::unique_ptr<store::redis::RedisClient> client_;
+  testing::RedisWithClient redis_;
   std::unique_ptr<TenantStore> store_;
 };
 

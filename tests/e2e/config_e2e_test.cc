@@ -15,14 +15,15 @@
 #include "segmentd/v1/classification.grpc.pb.h"
 #include "segmentd/v1/config.grpc.pb.h"
 #include "segmentd/v1/ingest.pb.h"
-#include "store/redis/redis_address.h"
 #include "store/redis/redis_client.h"
 #include "testing/e2e_stack.h"
+#include "testing/redis_test_client.h"
 #include "testing/segmentd_process.h"
 
 namespace segmentd {
 namespace {
 
+using ::segmentd::testing::ConnectClient;
 using ::segmentd::testing::E2eStack;
 using ::segmentd::testing::IngestBatch;
 using ::segmentd::testing::NewContext;
@@ -105,14 +106,8 @@ class ConfigE2eTest : public ::testing::Test {
   // Returns, per customer, whether Redis's member set of `segment` holds it.
   std::map<std::string, bool> StoredMembersOf(const std::string& segment) {
     std::map<std::string, bool> out;
-    absl::StatusOr<store::redis::RedisAddress> address =
-        store::redis::RedisAddress::Parse(stack_->redis().unix_address());
-    EXPECT_TRUE(address.ok()) << address.status();
-    if (!address.ok()) return out;
-    store::redis::RedisClient::Options options;
-    options.address = *address;
     absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis =
-        store::redis::RedisClient::Create(options);
+        ConnectClient(stack_->redis());
     EXPECT_TRUE(redis.ok()) << redis.status();
     if (!redis.ok()) return out;
     for (int n = 0; n <= kMaxOrders; ++n) {
