@@ -110,6 +110,9 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     return WindowedCount{std::max<int64_t>(1, std::min(x.min_orders, y.min_orders)),
                          std::max(x.window_days, y.window_days)};
   };
+  // Whether every changed block so far is a percentile rule enabled under
+  // both configs.
+  bool cutoffs_only = true;
   ConfigChangeScope scope;
   scope.kind = ConfigChangeScope::Kind::kNobody;
   scope.min_lifetime_orders = std::numeric_limits<int64_t>::max();
@@ -125,6 +128,13 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     if (rule == order_rules.end()) return everyone;
     scope.kind = ConfigChangeScope::Kind::kBuyers;
     scope.min_lifetime_orders = std::min(scope.min_lifetime_orders, rule->second);
+    if (f->name() == "vip") {
+      cutoffs_only &= before.vip.enabled && after.vip.enabled;
+    } else if (f->name() == "value_tiers") {
+      cutoffs_only &= before.value_tiers.enabled && after.value_tiers.enabled;
+    } else {
+      cutoffs_only = false;
+    }
     if (!windowed.has_value()) continue;
     if (f->name() == "frequent_buyer") {
       windowed->push_back(windowed_count(before.frequent_buyer, after.frequent_buyer));
@@ -135,6 +145,7 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     }
   }
   if (scope.kind == ConfigChangeScope::Kind::kNobody) scope.min_lifetime_orders = 1;
+  scope.cutoffs_only = scope.kind == ConfigChangeScope::Kind::kBuyers && cutoffs_only;
   if (scope.kind == ConfigChangeScope::Kind::kBuyers && windowed.has_value()) {
     for (engine::Segment s : {engine::Segment::kFrequentBuyer, engine::Segment::kReturningCustomer,
                               engine::Segment::kLoyalCustomer}) {

@@ -27,7 +27,15 @@
 // window >= max(W) and min_orders <= min(m), LOYAL_CUSTOMER with
 // min_orders <= min(m) and active_days >= max(W). Counts within a window only
 // fall as time passes, so no time-driven exit can have removed such a
-// customer (future-dated orders aside: docs/live.md). Pure; thread-safe.
+// customer (future-dated orders aside: docs/live.md).
+//
+// Percentile rules (VIP's top_percent and min_orders, the value tiers'
+// percentages), enabled before and after, bound it tighter still: their
+// members are the customers whose lifetime orders (VIP) or revenue (tiers)
+// reach a cut-off, so only customers whose measure lies between a cut-off
+// under the replaced config and under the new one can move (the cut-offs
+// come from each config's statistics, so the caller computes the ranges).
+// Pure; thread-safe.
 
 #include <cstdint>
 #include <vector>
@@ -50,6 +58,11 @@ struct ConfigChangeScope {
   // of them (or the lifetime-orders range, if smaller) is enough. Empty when
   // no segment is known to.
   std::vector<engine::Segment> member_supersets;
+  // kBuyers only: every changed block is VIP or the value tiers, enabled
+  // under both configs and with the same enabled state: the customers it can
+  // move are those between the old and new VIP threshold (lifetime orders)
+  // and between the old and new value-tier cut-offs (lifetime revenue).
+  bool cutoffs_only = false;
 };
 
 ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,

@@ -73,6 +73,37 @@ TEST(ConfigChangeScopeTest, WindowedCountRulesNameTheStoredSegmentsHoldingEveryo
   EXPECT_TRUE(ScopeOfConfigChange(before, after).member_supersets.empty());
 }
 
+TEST(ConfigChangeScopeTest, PercentileRulesAloneAreBoundByTheirCutoffs) {
+  const engine::SegmentConfig before;
+  engine::SegmentConfig after = before;
+  after.vip.top_percent = 5;
+  after.value_tiers.high_percent = 10;
+  after.value_tiers.medium_percent = 60;
+  ConfigChangeScope scope = ScopeOfConfigChange(before, after);
+  EXPECT_EQ(scope.kind, Kind::kBuyers);
+  EXPECT_TRUE(scope.cutoffs_only);
+  after.vip.min_orders = 4;
+  EXPECT_TRUE(ScopeOfConfigChange(before, after).cutoffs_only);
+  // Switched on or off: everyone past the cut-off moves.
+  engine::SegmentConfig toggled = before;
+  toggled.vip.enabled = false;
+  EXPECT_FALSE(ScopeOfConfigChange(before, toggled).cutoffs_only);
+  EXPECT_FALSE(ScopeOfConfigChange(toggled, before).cutoffs_only);
+  toggled = before;
+  toggled.value_tiers.enabled = false;
+  EXPECT_FALSE(ScopeOfConfigChange(before, toggled).cutoffs_only);
+  // Changed while off (on neither side): nobody can move by it, but it is
+  // not bounded by cut-offs either.
+  engine::SegmentConfig off_before = before, off_after = before;
+  off_before.vip.enabled = off_after.vip.enabled = false;
+  off_after.vip.top_percent = 5;
+  EXPECT_FALSE(ScopeOfConfigChange(off_before, off_after).cutoffs_only);
+  // With another rule: that rule's bound.
+  after.frequent_buyer.min_orders = 7;
+  EXPECT_FALSE(ScopeOfConfigChange(before, after).cutoffs_only);
+  EXPECT_FALSE(ScopeOfConfigChange(before, before).cutoffs_only);
+}
+
 TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   engine::SegmentConfig before;
   for (auto change : std::vector<void (*)(engine::SegmentConfig&)>{

@@ -95,6 +95,10 @@ std::vector<Mutation> Mutations() {
       [](auto& c, auto& r) { c.abandoned_cart.abandon_after_minutes = Pick(r, 1, 6000); },
       [](auto& c, auto& r) { c.abandoned_cart.window_days = Pick(r, 5, 30); },
       [](auto& c, auto& r) { c.lapsed.enabled = !c.lapsed.enabled; },
+      // Percentile rules switched on or off move everyone above a cut-off,
+      // not only those near it.
+      [](auto& c, auto& r) { c.vip.enabled = !c.vip.enabled; },
+      [](auto& c, auto& r) { c.value_tiers.enabled = !c.value_tiers.enabled; },
       [](auto& c, auto& r) { c.category_affinity.enabled = !c.category_affinity.enabled; },
       [](auto& c, auto& r) {
         std::vector<std::string> order;

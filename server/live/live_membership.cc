@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/profile_codec.h"
+#include "engine/stats.h"
 #include "server/live/config_change_scope.h"
 #include "server/live/customer_measures.h"
 #include "server/live/membership_history.h"
@@ -369,6 +370,22 @@ absl::StatusOr<std::vector<std::string>> LiveMembership::MovedByConfig(
   return moved;
 }
 
+LiveMembership::CutoffRanges LiveMembership::MovedCutoffs(const TenantSnapshot& previous,
+                                                          const TenantSnapshot& current) {
+  CutoffRanges ranges;
+  if (auto r = engine::MovedRange(engine::VipThreshold(previous.stats, previous.config),
+                                  engine::VipThreshold(current.stats, current.config))) {
+    ranges.orders.push_back(*r);
+  }
+  for (auto cutoff : {&engine::PopulationStats::high_value_cutoff,
+                      &engine::PopulationStats::medium_value_cutoff}) {
+    if (auto r = engine::MovedRange(previous.stats.*cutoff, current.stats.*cutoff)) {
+      ranges.revenue.push_back(*r);
+    }
+  }
+  return ranges;
+}
+
 absl::StatusOr<std::optional<std::string>> LiveMembership::SmallestSuperset(
     const std::string& tenant, const ConfigChangeScope& scope, int64_t min_lifetime_orders) {
   if (scope.member_supersets.empty()) return std::nullopt;
@@ -395,9 +412,13 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // Which customers to look at: every one, or (after a config change whose
   // rules bound it) the buyers with enough lifetime orders to be moved, or
   // the members of a segment known to hold every customer it can move,
-  // whichever is fewer.
+  // whichever is fewer, or (after a change of percentile rules only) the
+  // customers between the old and the new cut-offs.
   std::optional<int64_t> min_lifetime_orders;
   std::optional<std::string> superset;
+  // After a change of percentile rules only: the lifetime-order and
+  // lifetime-revenue ranges between the old and the new cut-offs.
+  std::optional<CutoffRanges> cutoffs;
   if (previous != nullptr) {
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
     if (!snapshot.ok()) return snapshot.status();
@@ -410,6 +431,10 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
           SmallestSuperset(tenant, scope, *min_lifetime_orders);
       if (!smallest.ok()) return smallest.status();
       superset = *std::move(smallest);
+    }
+    if (scope.cutoffs_only) {
+      cutoffs = MovedCutoffs(*previous, *current);
+      if (cutoffs->orders.empty() && cutoffs->revenue.empty()) return 0;
     }
   }
   constexpr int kPage = 500;
@@ -484,7 +509,21 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       }
       return absl::OkStatus();
     };
-    if (superset.has_value()) {
+    if (cutoffs.has_value()) {
+      // Narrow ranges around the cut-offs: read whole, one after another.
+      for (const engine::MeasureRange& r : cutoffs->orders) {
+        absl::StatusOr<std::vector<std::string>> ids =
+            store_->CustomersByOrders(tenant, r.lo, r.hi);
+        scan = ids.ok() ? take(*std::move(ids)) : ids.status();
+        if (!scan.ok()) break;
+      }
+      for (const engine::MeasureRange& r : cutoffs->revenue) {
+        if (!scan.ok()) break;
+        absl::StatusOr<std::vector<std::string>> ids =
+            store_->CustomersByRevenue(tenant, r.lo, r.hi);
+        scan = ids.ok() ? take(*std::move(ids)) : ids.status();
+      }
+    } else if (superset.has_value()) {
       scan = store::ScanPages(
           [&](const std::string& cursor) {
             return store_->ScanSegment(tenant, *superset, cursor, kSetPage);

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/profile.h"
+#include "engine/stats.h"
 #include "server/live/config_change_scope.h"
 #include "server/live/membership_codec.h"
 #include "server/live/tenant_context.h"
@@ -125,6 +126,14 @@ class LiveMembership {
       bool with_reasons, bool historical = false);
 
  private:
+  // Measure ranges whose customers' VIP or value tier differs between two
+  // snapshots (ConfigChangeScope::cutoffs_only).
+  struct CutoffRanges {
+    std::vector<engine::MeasureRange> orders;   // lifetime valid orders (VIP)
+    std::vector<engine::MeasureRange> revenue;  // lifetime net revenue (tiers)
+  };
+  static CutoffRanges MovedCutoffs(const TenantSnapshot& previous,
+                                   const TenantSnapshot& current);
   // The member_supersets segment of `scope` with fewer members than the
   // buyers with >= `min_lifetime_orders` orders (the smallest), if any.
   absl::StatusOr<std::optional<std::string>> SmallestSuperset(const std::string& tenant,
