@@ -119,20 +119,29 @@ std::vector<std::shared_ptr<const TenantSnapshot>> TenantContexts::Issued(
   return it->second;
 }
 
-void TenantContexts::RetireUnused(const std::string& tenant, size_t compared) {
+std::vector<const TenantSnapshot*> TenantContexts::Settled(const std::string& tenant) {
+  absl::MutexLock lock(&mu_);
+  std::vector<const TenantSnapshot*> settled;
+  auto it = issued_.find(tenant);
+  if (it == issued_.end()) return settled;
+  for (const std::shared_ptr<const TenantSnapshot>& s : it->second) {
+    if (s.use_count() == 1) settled.push_back(s.get());
+  }
+  return settled;
+}
+
+void TenantContexts::Retire(const std::string& tenant,
+                            const std::vector<const TenantSnapshot*>& settled) {
   absl::MutexLock lock(&mu_);
   auto it = issued_.find(tenant);
   if (it == issued_.end()) return;
+  const absl::flat_hash_set<const TenantSnapshot*> gone(settled.begin(), settled.end());
   std::vector<std::shared_ptr<const TenantSnapshot>>& list = it->second;
-  // Entries are appended, so the first `compared` are the ones the caller saw.
-  // use_count() == 1: only this list holds it. A retired snapshot can gain no
-  // new holder: Get() hands out only the current one, which the cache holds.
-  const auto end = list.begin() + static_cast<std::ptrdiff_t>(std::min(compared, list.size()));
-  list.erase(std::remove_if(list.begin(), end,
-                            [](const std::shared_ptr<const TenantSnapshot>& s) {
-                              return s.use_count() == 1;
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [&](const std::shared_ptr<const TenantSnapshot>& s) {
+                              return gone.contains(s.get());
                             }),
-             end);
+             list.end());
 }
 
 absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Get(

@@ -82,10 +82,16 @@ class TenantContexts {
   // retired, the current one included: statistics some write may have used.
   std::vector<std::shared_ptr<const TenantSnapshot>> Issued(const std::string& tenant);
 
-  // Among the first `compared` issued snapshots (as Issued() listed them),
-  // forgets those nobody holds any more (so no write can still be using them).
-  // The current snapshot, and any issued later, are kept.
-  void RetireUnused(const std::string& tenant, size_t compared);
+  // The issued snapshots of `tenant` that nobody holds now (only this
+  // object's list): every write that used one has returned, so whatever it
+  // wrote is in the store. Take it before reading what those writes may have
+  // moved; a snapshot still held then must be compared again later, even if
+  // its holder lets go before Retire().
+  std::vector<const TenantSnapshot*> Settled(const std::string& tenant);
+  // Forgets the `settled` snapshots (as Settled() returned them). A settled
+  // snapshot can gain no new holder: Get() hands out only the current one,
+  // which the cache holds, so it is never settled.
+  void Retire(const std::string& tenant, const std::vector<const TenantSnapshot*>& settled);
 
   // Computes statistics for `config` from the store, at `as_of`.
   absl::StatusOr<engine::PopulationStats> ComputeStats(const std::string& tenant,

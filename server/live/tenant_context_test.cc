@@ -101,17 +101,29 @@ TEST(TenantContextsTest, IssuedSnapshotsAreRetiredOnceUnused) {
   ASSERT_TRUE(contexts.Reload("acme").ok());
   ASSERT_TRUE(contexts.Reload("acme").ok());
   EXPECT_EQ(contexts.Issued("acme").size(), 3u);
-  contexts.RetireUnused("acme", 3);
-  // The held one and the current one stay; the unheld middle one goes.
-  EXPECT_EQ(contexts.Issued("acme").size(), 2u);
-  // A snapshot issued after the caller looked is kept, even unheld.
-  const size_t looked = contexts.Issued("acme").size();  // [held, current]
-  ASSERT_TRUE(contexts.Reload("acme").ok());
-  ASSERT_TRUE(contexts.Reload("acme").ok());  // the first of these is now unheld
+  // [held, unheld, current]: only the middle one is settled.
+  std::vector<const TenantSnapshot*> settled = contexts.Settled("acme");
+  ASSERT_EQ(settled.size(), 1u);
+  EXPECT_NE(settled[0], held.get());
+  // A holder that lets go after Settled() (a write committing after the
+  // caller's reads) keeps its snapshot for the next round.
+  const TenantSnapshot* was_held = held.get();
   held.reset();
-  contexts.RetireUnused("acme", looked);
-  EXPECT_EQ(contexts.Issued("acme").size(), 2u);  // the unseen unheld one + current
-  contexts.RetireUnused("acme", 2);
+  contexts.Retire("acme", settled);
+  std::vector<std::shared_ptr<const TenantSnapshot>> issued = contexts.Issued("acme");
+  ASSERT_EQ(issued.size(), 2u);
+  EXPECT_EQ(issued[0].get(), was_held);
+  issued.clear();
+  // Next round: now it is settled too; the current one never is.
+  settled = contexts.Settled("acme");
+  ASSERT_EQ(settled.size(), 1u);
+  EXPECT_EQ(settled[0], was_held);
+  // Snapshots issued after Settled() stay, even unheld.
+  ASSERT_TRUE(contexts.Reload("acme").ok());
+  ASSERT_TRUE(contexts.Reload("acme").ok());
+  contexts.Retire("acme", settled);
+  EXPECT_EQ(contexts.Issued("acme").size(), 3u);
+  contexts.Retire("acme", contexts.Settled("acme"));
   EXPECT_EQ(contexts.Issued("acme").size(), 1u);
 }
 
