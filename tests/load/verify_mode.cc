@@ -12,6 +12,7 @@
 #include "engine/classify.h"
 #include "engine/stats.h"
 #include "segmentd/v1/classification.grpc.pb.h"
+#include "tests/load/statistics_sets.h"
 
 namespace segmentd::load {
 namespace {
@@ -71,14 +72,22 @@ absl::Status RunVerify(const LoadOptions& options) {
       absl::Milliseconds(1);
   engine::StatsBuilder stats(config, end_of_today);
   std::map<int64_t, engine::Profile> profiles;
+  BuyerMeasures buyers;
   for (int64_t i = 0; i < options.customers; ++i) {
     absl::StatusOr<engine::Profile> p =
         engine::BuildProfile(SentPart(engine::GenerateCustomer(generator, i)));
     if (!p.ok()) return p.status();
     stats.Add(p->view());
+    const engine::LifetimeTotals lifetime =
+        engine::ComputeLifetime(p->view(), absl::ToUnixMillis(end_of_today));
+    if (lifetime.orders >= 1) {
+      buyers.orders.push_back(lifetime.orders);
+      buyers.revenue.push_back(lifetime.net_revenue);
+    }
     if (sample_set.count(i)) profiles.emplace(i, *std::move(p));
   }
-  absl::StatusOr<engine::Classifier> classifier = engine::Classifier::Create(config, stats.Build());
+  const engine::PopulationStats population = stats.Build();
+  absl::StatusOr<engine::Classifier> classifier = engine::Classifier::Create(config, population);
   if (!classifier.ok()) return classifier.status();
 
   std::unique_ptr<v1::ClassificationService::Stub> stub =
@@ -156,7 +165,7 @@ absl::Status RunVerify(const LoadOptions& options) {
   if (found != n || membership_equal != n || reasons_equal != n) {
     return absl::DataLossError("the server's state differs from the events sent");
   }
-  return absl::OkStatus();
+  return CheckStatisticsSegments(options, config, population, buyers, absl::Seconds(120));
 }
 
 }  // namespace segmentd::load
