@@ -5,6 +5,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "segmentd/v1/config.pb.h"
 #include "server/config_convert.h"
 
@@ -21,20 +23,35 @@ namespace {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
-// Whether two blocks of the config differ in anything but display names.
-bool RulesDiffer(const Message& a, const Message& b) {
+// Whether two blocks of the config differ in anything but display names
+// and the fields named in `also_ignored`.
+bool RulesDiffer(const Message& a, const Message& b,
+                 std::initializer_list<absl::string_view> also_ignored = {}) {
   std::unique_ptr<Message> x(a.New()), y(b.New());
   x->CopyFrom(a);
   y->CopyFrom(b);
   for (Message* m : {x.get(), y.get()}) {
     for (int i = 0; i < m->GetDescriptor()->field_count(); ++i) {
       const FieldDescriptor* f = m->GetDescriptor()->field(i);
-      if (f->name() == "display_name") {
+      if (f->name() == "display_name" ||
+          std::find(also_ignored.begin(), also_ignored.end(), f->name()) != also_ignored.end()) {
         m->GetReflection()->ClearField(m, f);
       }
     }
   }
   return !google::protobuf::util::MessageDifferencer::Equals(*x, *y);
+}
+
+// Lifetime order counts at which "count >= min" (or "count <= max") holds
+// under one bound and not the other: [min, max) of the two minimums,
+// (min, max] of the two maximums.
+void AddMovedCount(int64_t old_min, int64_t new_min, std::vector<engine::MeasureRange>* out) {
+  if (old_min != new_min) out->push_back({std::min(old_min, new_min), std::max(old_min, new_min)});
+}
+void AddMovedCeiling(int64_t old_max, int64_t new_max, std::vector<engine::MeasureRange>* out) {
+  if (old_max != new_max) {
+    out->push_back({std::min(old_max, new_max) + 1, std::max(old_max, new_max) + 1});
+  }
 }
 
 // "At least `min_orders` valid orders within `window_days` days, now": what
@@ -128,10 +145,34 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     if (rule == order_rules.end()) return everyone;
     scope.kind = ConfigChangeScope::Kind::kBuyers;
     scope.min_lifetime_orders = std::min(scope.min_lifetime_orders, rule->second);
+    const Message& block_a = a.GetReflection()->GetMessage(a, f);
+    const Message& block_b = b.GetReflection()->GetMessage(b, f);
     if (f->name() == "vip") {
       cutoffs_only &= before.vip.enabled && after.vip.enabled;
     } else if (f->name() == "value_tiers") {
       cutoffs_only &= before.value_tiers.enabled && after.value_tiers.enabled;
+    } else if (f->name() == "loyal_customer" || f->name() == "lost_loyalty" ||
+               f->name() == "lost_customer" || f->name() == "repeat_customer") {
+      // Rules over the lifetime order count: bounded when nothing but the
+      // count bounds changed (enabled included).
+      cutoffs_only &= !RulesDiffer(block_a, block_b, {"min_orders", "max_orders"});
+      if (f->name() == "loyal_customer") {
+        AddMovedCount(before.loyal_customer.min_orders, after.loyal_customer.min_orders,
+                      &scope.lifetime_order_ranges);
+      } else if (f->name() == "lost_loyalty") {
+        AddMovedCount(before.lost_loyalty.min_orders, after.lost_loyalty.min_orders,
+                      &scope.lifetime_order_ranges);
+      } else if (f->name() == "lost_customer") {
+        AddMovedCount(before.lost_customer.min_orders, after.lost_customer.min_orders,
+                      &scope.lifetime_order_ranges);
+        AddMovedCeiling(before.lost_customer.max_orders, after.lost_customer.max_orders,
+                        &scope.lifetime_order_ranges);
+      } else {
+        AddMovedCount(before.repeat_customer.min_orders, after.repeat_customer.min_orders,
+                      &scope.lifetime_order_ranges);
+        AddMovedCeiling(before.repeat_customer.max_orders, after.repeat_customer.max_orders,
+                        &scope.lifetime_order_ranges);
+      }
     } else {
       cutoffs_only = false;
     }
@@ -146,6 +187,7 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   }
   if (scope.kind == ConfigChangeScope::Kind::kNobody) scope.min_lifetime_orders = 1;
   scope.cutoffs_only = scope.kind == ConfigChangeScope::Kind::kBuyers && cutoffs_only;
+  if (!scope.cutoffs_only) scope.lifetime_order_ranges.clear();
   if (scope.kind == ConfigChangeScope::Kind::kBuyers && windowed.has_value()) {
     for (engine::Segment s : {engine::Segment::kFrequentBuyer, engine::Segment::kReturningCustomer,
                               engine::Segment::kLoyalCustomer}) {

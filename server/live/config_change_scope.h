@@ -35,6 +35,10 @@
 // reach a cut-off, so only customers whose measure lies between a cut-off
 // under the replaced config and under the new one can move (the cut-offs
 // come from each config's statistics, so the caller computes the ranges).
+// So do the count bounds of the rules over lifetime orders (LOYAL_CUSTOMER,
+// LOST_LOYALTY, LOST_CUSTOMER, REPEAT_CUSTOMER: "lifetime orders >= min",
+// "<= max"): when only those bounds changed, only customers whose lifetime
+// order count lies between the old and the new bound can move.
 // Pure; thread-safe.
 
 #include <cstdint>
@@ -42,6 +46,7 @@
 
 #include "engine/config.h"
 #include "engine/segment.h"
+#include "engine/stats.h"
 
 namespace segmentd {
 
@@ -59,10 +64,14 @@ struct ConfigChangeScope {
   // no segment is known to.
   std::vector<engine::Segment> member_supersets;
   // kBuyers only: every changed block is VIP or the value tiers, enabled
-  // under both configs and with the same enabled state: the customers it can
-  // move are those between the old and new VIP threshold (lifetime orders)
-  // and between the old and new value-tier cut-offs (lifetime revenue).
+  // under both configs, or a lifetime-order rule whose count bounds alone
+  // changed: the customers it can move are those between the old and new
+  // VIP threshold (lifetime orders), between the old and new value-tier
+  // cut-offs (lifetime revenue), and in `lifetime_order_ranges`.
   bool cutoffs_only = false;
+  // With cutoffs_only: lifetime order counts whose membership a changed
+  // count bound can move ([lo, hi), hi exclusive).
+  std::vector<engine::MeasureRange> lifetime_order_ranges;
 };
 
 ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,

@@ -104,6 +104,30 @@ TEST(ConfigChangeScopeTest, PercentileRulesAloneAreBoundByTheirCutoffs) {
   EXPECT_FALSE(ScopeOfConfigChange(before, before).cutoffs_only);
 }
 
+TEST(ConfigChangeScopeTest, LifetimeCountBoundsAloneAreBoundByTheCountsBetween) {
+  const engine::SegmentConfig before;  // LOYAL >= 5, LOST_CUSTOMER and REPEAT 2..4
+  engine::SegmentConfig after = before;
+  after.loyal_customer.min_orders = 7;     // 5, 6 move
+  after.repeat_customer.max_orders = 6;    // 5, 6 move
+  after.lost_customer.min_orders = 1;      // 1 moves
+  ConfigChangeScope scope = ScopeOfConfigChange(before, after);
+  EXPECT_TRUE(scope.cutoffs_only);
+  using Range = engine::MeasureRange;
+  EXPECT_EQ(scope.lifetime_order_ranges,
+            (std::vector<Range>{Range{5, 7}, Range{1, 2}, Range{5, 7}}));
+  // Anything else in those blocks (a window, enabled) is not bounded so.
+  engine::SegmentConfig window = before;
+  window.lost_loyalty.inactive_days += 1;
+  EXPECT_FALSE(ScopeOfConfigChange(before, window).cutoffs_only);
+  EXPECT_TRUE(ScopeOfConfigChange(before, window).lifetime_order_ranges.empty());
+  engine::SegmentConfig off = before;
+  off.repeat_customer.enabled = false;
+  EXPECT_FALSE(ScopeOfConfigChange(before, off).cutoffs_only);
+  // Together with a percentile rule: both bounds.
+  after.vip.top_percent = 5;
+  EXPECT_TRUE(ScopeOfConfigChange(before, after).cutoffs_only);
+}
+
 TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   engine::SegmentConfig before;
   for (auto change : std::vector<void (*)(engine::SegmentConfig&)>{

@@ -51,6 +51,9 @@ std::vector<Mutation> Mutations() {
       [](auto& c, auto& r) { c.loyal_customer.min_orders = Pick(r, 2, 10); },
       [](auto& c, auto& r) { c.loyal_customer.active_days = Pick(r, 1, 400); },
       [](auto& c, auto& r) { c.lost_loyalty.inactive_days = Pick(r, 1, 400); },
+      [](auto& c, auto& r) { c.lost_loyalty.min_orders = Pick(r, 2, 8); },
+      [](auto& c, auto& r) { c.loyal_customer.enabled = !c.loyal_customer.enabled; },
+      [](auto& c, auto& r) { c.repeat_customer.enabled = !c.repeat_customer.enabled; },
       [](auto& c, auto& r) { c.one_time_wonder.inactive_days = Pick(r, 1, 400); },
       [](auto& c, auto& r) { c.big_spender.lookback_days = Pick(r, 1, 400); },
       [](auto& c, auto& r) {

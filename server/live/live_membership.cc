@@ -434,6 +434,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     }
     if (scope.cutoffs_only) {
       cutoffs = MovedCutoffs(*previous, *current);
+      cutoffs->orders.insert(cutoffs->orders.end(), scope.lifetime_order_ranges.begin(),
+                             scope.lifetime_order_ranges.end());
       if (cutoffs->orders.empty() && cutoffs->revenue.empty()) return 0;
     }
   }
