@@ -128,7 +128,7 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
                          std::max(x.window_days, y.window_days)};
   };
   // Whether every changed block so far is a percentile rule enabled under
-  // both configs.
+  // both configs, or a lifetime-order rule whose count bounds alone changed.
   bool cutoffs_only = true;
   ConfigChangeScope scope;
   scope.kind = ConfigChangeScope::Kind::kNobody;

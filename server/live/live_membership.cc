@@ -412,12 +412,13 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // Which customers to look at: every one, or (after a config change whose
   // rules bound it) the buyers with enough lifetime orders to be moved, or
   // the members of a segment known to hold every customer it can move,
-  // whichever is fewer, or (after a change of percentile rules only) the
-  // customers between the old and the new cut-offs.
+  // whichever is fewer, or (after a change of percentile rules or of
+  // lifetime-order count bounds only) the customers between the old and the
+  // new cut-offs or bounds.
   std::optional<int64_t> min_lifetime_orders;
   std::optional<std::string> superset;
-  // After a change of percentile rules only: the lifetime-order and
-  // lifetime-revenue ranges between the old and the new cut-offs.
+  // After a change of percentile rules or lifetime-order count bounds only:
+  // the lifetime-order and lifetime-revenue ranges between old and new.
   std::optional<CutoffRanges> cutoffs;
   if (previous != nullptr) {
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);

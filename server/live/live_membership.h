@@ -127,7 +127,8 @@ class LiveMembership {
 
  private:
   // Measure ranges whose customers' VIP or value tier differs between two
-  // snapshots (ConfigChangeScope::cutoffs_only).
+  // snapshots (ConfigChangeScope::cutoffs_only); the caller adds the
+  // scope's lifetime_order_ranges to `orders`.
   struct CutoffRanges {
     std::vector<engine::MeasureRange> orders;   // lifetime valid orders (VIP)
     std::vector<engine::MeasureRange> revenue;  // lifetime net revenue (tiers)
