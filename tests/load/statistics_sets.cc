@@ -39,14 +39,11 @@ absl::StatusOr<Counts> Stored(v1::TargetingService::Stub& stub, const LoadOption
                               const Counts& segments) {
   Counts out;
   for (const auto& [segment, unused] : segments) {
-    v1::CountTargetsRequest request;
-    *request.mutable_target()->mutable_expression() = Leaf(segment);
-    v1::CountTargetsResponse response;
-    grpc::ClientContext context;
-    PrepareContext(&context, options.key, absl::Seconds(30));
-    const grpc::Status status = stub.CountTargets(&context, request, &response);
-    if (!status.ok()) return FromGrpc(status);
-    out[segment] = response.customers();
+    v1::TargetRef target;
+    *target.mutable_expression() = Leaf(segment);
+    absl::StatusOr<int64_t> count = Count(stub, options, target);
+    if (!count.ok()) return count.status();
+    out[segment] = *count;
   }
   return out;
 }

@@ -73,24 +73,35 @@ absl::Status PutVoucher(v1::TargetingService::Stub& stub, const LoadOptions& opt
   return FromGrpc(stub.PutVoucherTarget(&context, request, &response));
 }
 
+absl::StatusOr<int64_t> Count(v1::TargetingService::Stub& stub, const LoadOptions& options,
+                              const v1::TargetRef& target, double* ms) {
+  v1::CountTargetsRequest request;
+  *request.mutable_target() = target;
+  v1::CountTargetsResponse response;
+  grpc::ClientContext context;
+  PrepareContext(&context, options.key, absl::Seconds(30));
+  const absl::Time start = absl::Now();
+  const grpc::Status status = stub.CountTargets(&context, request, &response);
+  if (ms != nullptr) *ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  if (!status.ok()) return FromGrpc(status);
+  return response.customers();
+}
+
 absl::StatusOr<double> WaitForIndex(v1::TargetingService::Stub& stub, const LoadOptions& options,
                                     absl::Duration timeout) {
   const absl::Time start = absl::Now();
-  v1::CountTargetsRequest request;
-  *request.mutable_target()->mutable_expression() = Leaf("LOYAL_CUSTOMER");
-  grpc::Status last;
+  v1::TargetRef target;
+  *target.mutable_expression() = Leaf("LOYAL_CUSTOMER");
+  absl::Status last;
   while (absl::Now() - start < timeout) {
-    v1::CountTargetsResponse response;
-    grpc::ClientContext context;
-    PrepareContext(&context, options.key, absl::Seconds(30));
-    last = stub.CountTargets(&context, request, &response);
+    last = Count(stub, options, target).status();
     if (last.ok()) return absl::ToDoubleSeconds(absl::Now() - start);
-    if (last.error_code() != grpc::StatusCode::UNAVAILABLE) return FromGrpc(last);
+    if (!absl::IsUnavailable(last)) return last;
     absl::SleepFor(absl::Milliseconds(200));
   }
   return absl::DeadlineExceededError(
       absl::StrCat("membership index not loaded after ", absl::FormatDuration(timeout), ": ",
-                   last.error_message()));
+                   last.message()));
 }
 
 }  // namespace segmentd::load

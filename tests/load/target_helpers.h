@@ -32,6 +32,10 @@ absl::Status PutVoucher(v1::TargetingService::Stub& stub, const LoadOptions& opt
                         const std::string& voucher_id, const v1::TargetExpression& expression,
                         const std::vector<std::pair<std::string, uint32_t>>& arms);
 
+// One CountTargets call for `target`; `ms`, when given, receives its wall time.
+absl::StatusOr<int64_t> Count(v1::TargetingService::Stub& stub, const LoadOptions& options,
+                              const v1::TargetRef& target, double* ms = nullptr);
+
 // Counts `expression` until the server answers (the tenant's membership index
 // loads on its first query and answers UNAVAILABLE meanwhile), at most
 // `timeout`. Returns the seconds from the first call to the first answer.

@@ -21,20 +21,6 @@ namespace {
 constexpr int64_t kStreamGoal = 200'000;
 constexpr char kStreamVoucher[] = "bench-stream";
 
-absl::StatusOr<int64_t> Count(v1::TargetingService::Stub& stub, const LoadOptions& options,
-                              const v1::TargetRef& target, double* ms = nullptr) {
-  v1::CountTargetsRequest request;
-  *request.mutable_target() = target;
-  v1::CountTargetsResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, options.key, absl::Seconds(30));
-  const absl::Time start = absl::Now();
-  const grpc::Status status = stub.CountTargets(&context, request, &response);
-  if (ms != nullptr) *ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-  if (!status.ok()) return FromGrpc(status);
-  return response.customers();
-}
-
 v1::TargetRef Inline(const v1::TargetExpression& expression) {
   v1::TargetRef ref;
   *ref.mutable_expression() = expression;
