@@ -428,6 +428,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
     if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
       min_lifetime_orders = scope.min_lifetime_orders;
+    }
+    if (scope.kind == ConfigChangeScope::Kind::kBuyers && !scope.cutoffs_only) {
       absl::StatusOr<std::optional<std::string>> smallest =
           SmallestSuperset(tenant, scope, *min_lifetime_orders);
       if (!smallest.ok()) return smallest.status();
