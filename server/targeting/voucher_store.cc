@@ -4,8 +4,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "server/steady_clock.h"
 #include "server/field_error.h"
+#include "server/steady_clock.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
 
