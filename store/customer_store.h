@@ -112,6 +112,19 @@ struct CustomerWrite {
   std::vector<DailyDelta> daily;
   // The new encoded membership history (replaces the stored one).
   std::string history;
+  // Only the bookkeeping moves: the membership's next-change instant (in
+  // `membership`), `next_change` and `aov_milli`. The writer re-classified
+  // the stored profile without new facts, the segments and primary segment
+  // are as stored, and the measures and history are unchanged. The store then
+  // writes just `membership`, `next_change`, `aov_milli` and the version (the
+  // schedule and AOV index entries follow); `profile`, `history`,
+  // `lifetime_*`, `cause` and `changed_at` are ignored. Requires an existing
+  // customer and no daily deltas (INVALID_ARGUMENT otherwise); `segments`
+  // must equal the stored list, or the write fails INTERNAL with nothing
+  // written (a writer bug, never a guess). Why: most re-classifications after
+  // a config change or a time-driven wake-up only move the schedule, and this
+  // write costs Redis a fraction of a full one.
+  bool bookkeeping_only = false;
 };
 
 // One entry of the tenant's change stream.

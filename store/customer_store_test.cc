@@ -279,6 +279,76 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
             std::vector<std::string>{"b"});
 }
 
+TEST_P(CustomerStoreTest, BookkeepingWritesMoveOnlyTheScheduleAndAovEntries) {
+  CustomerWrite a = Write("a", 0, {"VIP", "category:x"});
+  a.next_change = Ms(3000);
+  a.aov_milli[0] = 5'000;
+  a.lifetime_orders = 3;
+  a.lifetime_revenue = 300;
+  a.daily = {{20000, 3, 300}};
+  MustWrite({a});
+  const size_t changes = AllChanges().size();
+
+  CustomerWrite b = Write("a", 1, {"VIP", "category:x"});
+  b.bookkeeping_only = true;
+  b.membership = "moved";
+  b.next_change = Ms(5000);
+  b.aov_milli[1] = 7'000;  // and no aov_milli[0]
+  b.profile = "ignored";
+  b.history = "ignored";
+  b.lifetime_orders = 9;  // ignored: measures are as stored
+  MustWrite({b});
+  const CustomerState read = MustRead("a");
+  EXPECT_EQ(read.version, 2);
+  EXPECT_EQ(read.membership, "moved");
+  EXPECT_EQ(read.profile, a.profile);
+  EXPECT_EQ(read.history, a.history);
+  EXPECT_EQ(read.segments, a.segments);
+  EXPECT_EQ(read.next_change, Ms(5000));
+  EXPECT_FALSE(read.aov_milli[0].has_value());
+  EXPECT_EQ(read.aov_milli[1], 7'000);
+  EXPECT_TRUE(store_->Due(kTenant, Ms(4999), 10)->empty());
+  EXPECT_EQ(*store_->Due(kTenant, Ms(5000), 10), std::vector<std::string>{"a"});
+  EXPECT_TRUE(store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 0, 100'000)->empty());
+  EXPECT_EQ(*store_->CustomersByAov(kTenant, AovIndex::kLowSpender, 0, 100'000),
+            std::vector<std::string>{"a"});
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 3);
+  EXPECT_EQ(*store_->RevenueAtRank(kTenant, 1), 300);
+  EXPECT_EQ((*store_->DailyTotals(kTenant, 20000, 20000))[0].orders, 3);
+  EXPECT_EQ(AllChanges().size(), changes);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "VIP"), 1);
+
+  // Removing the schedule entry; a stale version is refused.
+  CustomerWrite c = b;
+  c.expected_version = 2;
+  c.next_change.reset();
+  MustWrite({c});
+  EXPECT_EQ(*store_->NextDue(kTenant), std::nullopt);
+  EXPECT_EQ(*store_->Write(kTenant, {c}), std::vector<bool>{false});
+
+  // Other segments than stored: a writer bug, refused with nothing written.
+  CustomerWrite wrong = c;
+  wrong.expected_version = 3;
+  wrong.segments = {"VIP"};
+  wrong.next_change = Ms(9000);
+  EXPECT_EQ(store_->Write(kTenant, {wrong}).status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(MustRead("a").version, 3);
+  EXPECT_EQ(*store_->NextDue(kTenant), std::nullopt);
+
+  // Only for stored customers, and never with facts (daily deltas).
+  CustomerWrite fresh = Write("new", 0, {});
+  fresh.bookkeeping_only = true;
+  absl::Status refused = store_->Write(kTenant, {fresh}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.message(), "bookkeeping_only")) << refused;
+  CustomerWrite facts = c;
+  facts.expected_version = 3;
+  facts.daily = {{20000, 1, 1}};
+  refused = store_->Write(kTenant, {facts}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.message(), "bookkeeping_only")) << refused;
+}
+
 TEST_P(CustomerStoreTest, DailyTotalsAccumulateDeltas) {
   CustomerWrite a = Write("a", 0, {});
   a.daily = {{20000, 1, 500}, {20002, 2, 900}};

@@ -57,6 +57,14 @@ absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
     if (w.config_version < 0) {
       return absl::InvalidArgumentError(absl::StrCat(where, "config_version: must be >= 0"));
     }
+    if (w.bookkeeping_only && w.expected_version == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "bookkeeping_only: needs an existing customer (expected_version > 0)"));
+    }
+    if (w.bookkeeping_only && !w.daily.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "bookkeeping_only: a write with daily deltas moves facts"));
+    }
     absl::flat_hash_set<absl::string_view> segments;
     for (const std::string& segment : w.segments) {
       if (segment.empty()) {

@@ -57,6 +57,24 @@ absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ReadProfiles(
   return profiles;
 }
 
+void MemoryCustomerStore::SetSchedule(Tenant& t, const CustomerWrite& write) {
+  CustomerState& state = t.customers.at(write.customer_id).state;
+  if (state.next_change.has_value()) {
+    t.schedule.erase({absl::ToUnixMillis(*state.next_change), write.customer_id});
+  }
+  state.next_change.reset();
+  if (write.next_change.has_value()) {
+    state.next_change = TruncateToMillis(*write.next_change);
+    t.schedule.insert({absl::ToUnixMillis(*state.next_change), write.customer_id});
+  }
+  for (int k = 0; k < kNumAovIndexes; ++k) {
+    Measure& index = t.measures[kAov + k];
+    if (state.aov_milli[k].has_value()) index.erase({*state.aov_milli[k], write.customer_id});
+    state.aov_milli[k] = write.aov_milli[k];
+    if (state.aov_milli[k].has_value()) index.insert({*state.aov_milli[k], write.customer_id});
+  }
+}
+
 void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
   auto [it, inserted] = t.customers.try_emplace(write.customer_id);
   Customer& c = it->second;
@@ -65,6 +83,12 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.by_ordinal.push_back(write.customer_id);
     state.customer_id = write.customer_id;
     state.ordinal = static_cast<uint32_t>(t.by_ordinal.size());
+  }
+  if (write.bookkeeping_only) {
+    SetSchedule(t, write);
+    state.version = write.expected_version + 1;
+    state.membership = write.membership;
+    return;
   }
   // Segments: left ones in stored order, then entered ones in the new order.
   const absl::flat_hash_set<std::string> now_in(write.segments.begin(), write.segments.end());
@@ -91,15 +115,7 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.changes.pop_front();
     t.changes_dropped = true;
   }
-  // Schedule.
-  if (state.next_change.has_value()) {
-    t.schedule.erase({absl::ToUnixMillis(*state.next_change), write.customer_id});
-  }
-  state.next_change.reset();
-  if (write.next_change.has_value()) {
-    state.next_change = TruncateToMillis(*write.next_change);
-    t.schedule.insert({absl::ToUnixMillis(*state.next_change), write.customer_id});
-  }
+  SetSchedule(t, write);
   // Measures: buyers only.
   t.measures[kOrders].erase({c.orders, write.customer_id});
   t.measures[kRevenue].erase({c.revenue, write.customer_id});
@@ -108,12 +124,6 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
   if (c.orders >= 1) {
     t.measures[kOrders].insert({c.orders, write.customer_id});
     t.measures[kRevenue].insert({c.revenue, write.customer_id});
-  }
-  for (int k = 0; k < kNumAovIndexes; ++k) {
-    Measure& index = t.measures[kAov + k];
-    if (state.aov_milli[k].has_value()) index.erase({*state.aov_milli[k], write.customer_id});
-    state.aov_milli[k] = write.aov_milli[k];
-    if (state.aov_milli[k].has_value()) index.insert({*state.aov_milli[k], write.customer_id});
   }
   for (const DailyDelta& d : write.daily) {
     DayTotals& day = t.daily[d.day];
@@ -143,6 +153,11 @@ absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(
     if (version != write.expected_version || config_version != write.config_version) {
       committed.push_back(false);
       continue;
+    }
+    if (write.bookkeeping_only && it->second.state.segments != write.segments) {
+      return absl::InternalError(
+          absl::StrCat("bookkeeping-only write of customer ", write.customer_id,
+                       " names other segments than are stored; nothing written"));
     }
     const uint64_t seq = last_seq_;
     Apply(t, write);

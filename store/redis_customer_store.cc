@@ -69,8 +69,23 @@ constexpr char kRevenue[] = "revenue";
 // so they live in the same slot as the declared keys.
 // Returns 1 when committed, 0 on a version conflict, -1 when the stored
 // segment list cannot be decoded (nothing written).
+// Lua: moves the entry of customer `id` in sorted set `key` from `old` (its
+// stored field; "" or false: none) to `value` ("": none). An unchanged entry
+// costs no command. Both write scripts define `id` before it.
+constexpr char kIndexFunction[] = R"lua(
+    local function index(key, old, value)
+      old = old or ''
+      if value == old then return end
+      if value == '' then
+        redis.call('ZREM', key, id)
+      else
+        redis.call('ZADD', key, value, id)
+      end
+    end
+)lua";
+
 const RedisScript& WriteScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
+  static const RedisScript* const script = new RedisScript(std::string(R"lua(
     local id = ARGV[1]
     -- The stored schedule and AOV entries too: a sorted set is only touched
     -- when its entry moves (ZADD of an unchanged score and ZREM of an absent
@@ -123,17 +138,7 @@ const RedisScript& WriteScript() {
         change(ARGV[i], '1')
       end
     end
-    -- Moves the entry of sorted set `key` from `old` (stored field; "" or
-    -- false: none) to `value` ("": none).
-    local function index(key, old, value)
-      old = old or ''
-      if value == old then return end
-      if value == '' then
-        redis.call('ZREM', key, id)
-      else
-        redis.call('ZADD', key, value, id)
-      end
-    end
+  )lua" + std::string(kIndexFunction) + R"lua(
     index(KEYS[4], stored[3], ARGV[7])
     if ARGV[10] == '' then
       if stored[1] then
@@ -149,8 +154,41 @@ const RedisScript& WriteScript() {
     redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
                'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18])
     return 1
+  )lua"));
+  return *script;
+}
+
+// Commits a bookkeeping-only write (CustomerWrite::bookkeeping_only) if the
+// stored version matches: the encoded membership, the schedule entry and the
+// AOV index entries, nothing else (no member set, stream, measure or daily
+// command, no profile or history bytes).
+// KEYS as WriteScript's (only [1], [4], [8], [10] and [11] are used).
+// ARGV[1] customer id, [2] expected version, [3] new version, [4] membership,
+// [5] encoded segment list (must equal the stored one), [6] next change ms or
+// "", [7] config version the write was computed with, [8], [9] AOV index
+// entries or "".
+// Returns 1 when committed, 0 on a version conflict, -2 when the stored
+// segment list differs (nothing written).
+const RedisScript& BookkeepingScript() {
+  static const RedisScript* const script = new RedisScript(std::string(R"lua(
+    local id = ARGV[1]
+    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1')
+    if (stored[1] or '0') ~= ARGV[2] then return 0 end
+    if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[7] then return 0 end
+    if (stored[2] or '') ~= ARGV[5] then return -2 end
+  )lua") + kIndexFunction + R"lua(
+    index(KEYS[4], stored[3], ARGV[6])
+    index(KEYS[10], stored[4], ARGV[8])
+    index(KEYS[11], stored[5], ARGV[9])
+    redis.call('HSET', KEYS[1], 'v', ARGV[3], 'm', ARGV[4], 'n', ARGV[6], 'a0', ARGV[8],
+               'a1', ARGV[9])
+    return 1
   )lua");
   return *script;
+}
+
+const RedisScript& ScriptFor(const CustomerWrite& write) {
+  return write.bookkeeping_only ? BookkeepingScript() : WriteScript();
 }
 
 // Stores a new config version if the stored one matches.
@@ -428,6 +466,23 @@ std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
 
 std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
                                                        const CustomerWrite& write) const {
+  auto ms_or_none = [](const std::optional<absl::Time>& t) {
+    return t.has_value() ? absl::StrCat(absl::ToUnixMillis(*t)) : "";
+  };
+  auto aov_or_none = [](const std::optional<int64_t>& aov) {
+    return aov.has_value() ? absl::StrCat(*aov) : "";
+  };
+  if (write.bookkeeping_only) {
+    return {write.customer_id,
+            absl::StrCat(write.expected_version),
+            absl::StrCat(write.expected_version + 1),
+            write.membership,
+            EncodeSegments(write.segments),
+            ms_or_none(write.next_change),
+            absl::StrCat(write.config_version),
+            aov_or_none(write.aov_milli[0]),
+            aov_or_none(write.aov_milli[1])};
+  }
   std::vector<std::string> args = {
       write.customer_id,
       absl::StrCat(write.expected_version),
@@ -435,7 +490,7 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
       write.profile,
       write.membership,
       EncodeSegments(write.segments),
-      write.next_change.has_value() ? absl::StrCat(absl::ToUnixMillis(*write.next_change)) : "",
+      ms_or_none(write.next_change),
       absl::StrCat(static_cast<int>(write.cause)),
       absl::StrCat(absl::ToUnixMillis(write.changed_at)),
       write.lifetime_orders >= 1 ? absl::StrCat(write.lifetime_orders) : "",
@@ -443,9 +498,7 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
       SegmentPrefix(tenant),
       absl::StrCat(options_.max_changes),
       absl::StrCat(write.config_version)};
-  for (const std::optional<int64_t>& aov : write.aov_milli) {
-    args.push_back(aov.has_value() ? absl::StrCat(*aov) : "");
-  }
+  for (const std::optional<int64_t>& aov : write.aov_milli) args.push_back(aov_or_none(aov));
   args.push_back(absl::StrCat(write.daily.size()));
   args.push_back(write.history);
   for (const DailyDelta& d : write.daily) {
@@ -460,7 +513,7 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
 absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
                                             absl::Span<const CustomerWrite> writes,
                                             std::vector<bool>& committed) {
-  const RedisScript& script = WriteScript();
+  std::vector<bool> done(writes.size(), false);
   // Interprets the script's answer to writes[i].
   auto record = [&](const RedisReply& reply, size_t i) -> absl::Status {
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
@@ -469,43 +522,50 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
       return absl::DataLossError(absl::StrCat("stored segment list of customer ",
                                               writes[i].customer_id, " cannot be decoded"));
     }
-    committed.push_back(reply.integer() == 1);
+    if (reply.integer() == -2) {
+      return absl::InternalError(
+          absl::StrCat("bookkeeping-only write of customer ", writes[i].customer_id,
+                       " names other segments than are stored; nothing written"));
+    }
+    done[i] = reply.integer() == 1;
     return absl::OkStatus();
   };
-  size_t begin = 0;
-  if (script.sha1().empty()) {
-    // First use: Eval loads the script, then the rest can be pipelined.
+  // Runs writes[i] through Eval, which loads its script when Redis lacks it.
+  auto eval = [&](size_t i) -> absl::Status {
     absl::StatusOr<RedisReply> reply =
-        client_->Eval(script, WriteKeys(tenant, writes[0]), WriteArgs(tenant, writes[0]));
+        client_->Eval(ScriptFor(writes[i]), WriteKeys(tenant, writes[i]), WriteArgs(tenant, writes[i]));
     if (!reply.ok()) return reply.status();
-    if (absl::Status s = record(*reply, 0); !s.ok()) return s;
-    begin = 1;
-  }
-  if (begin == writes.size()) return absl::OkStatus();
-  const std::string sha1 = script.sha1();
+    return record(*reply, i);
+  };
   std::vector<RedisCommand> commands;
-  commands.reserve(writes.size() - begin);
-  for (size_t i = begin; i < writes.size(); ++i) {
+  std::vector<size_t> pipelined;  // the write of each command
+  commands.reserve(writes.size());
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const std::string sha1 = ScriptFor(writes[i]).sha1();
+    if (sha1.empty()) {
+      // The script's first use: Eval loads it, later writes are pipelined.
+      if (absl::Status s = eval(i); !s.ok()) return s;
+      continue;
+    }
     RedisCommand command = {"EVALSHA", sha1, "11"};
     for (std::string& key : WriteKeys(tenant, writes[i])) command.push_back(std::move(key));
     for (std::string& arg : WriteArgs(tenant, writes[i])) command.push_back(std::move(arg));
     commands.push_back(std::move(command));
+    pipelined.push_back(i);
   }
-  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  for (size_t i = begin; i < writes.size(); ++i) {
-    const RedisReply& reply = (*replies)[i - begin];
-    if (reply.IsErrorWithPrefix("NOSCRIPT")) {
+  if (!commands.empty()) {
+    absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+    if (!replies.ok()) return replies.status();
+    for (size_t c = 0; c < pipelined.size(); ++c) {
+      const RedisReply& reply = (*replies)[c];
       // Redis forgot the script (restart, SCRIPT FLUSH): EVALSHA ran nothing,
       // so run this write again through Eval, which reloads it.
-      absl::StatusOr<RedisReply> again =
-          client_->Eval(script, WriteKeys(tenant, writes[i]), WriteArgs(tenant, writes[i]));
-      if (!again.ok()) return again.status();
-      if (absl::Status s = record(*again, i); !s.ok()) return s;
-      continue;
+      absl::Status s = reply.IsErrorWithPrefix("NOSCRIPT") ? eval(pipelined[c])
+                                                             : record(reply, pipelined[c]);
+      if (!s.ok()) return s;
     }
-    if (absl::Status s = record(reply, i); !s.ok()) return s;
   }
+  committed.insert(committed.end(), done.begin(), done.end());
   return absl::OkStatus();
 }
 

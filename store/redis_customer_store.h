@@ -125,7 +125,8 @@ class RedisCustomerStore : public CustomerStore {
  private:
   RedisCustomerStore(redis::RedisClient* client, Options options);
 
-  // Returns the KEYS and the ARGV of the write script for one customer write.
+  // Returns the KEYS and the ARGV of the script that commits one customer
+  // write (the full write script, or the bookkeeping-only one).
   std::vector<std::string> WriteKeys(absl::string_view tenant, const CustomerWrite& write) const;
   std::vector<std::string> WriteArgs(absl::string_view tenant, const CustomerWrite& write) const;
   // Commits `writes` in one pipeline, appending one result per write to

@@ -81,6 +81,17 @@ std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl
   return absl::FromUnixMillis(*next);
 }
 
+bool OrderBecameVisibleSince(const engine::ProfileView& profile,
+                             std::optional<absl::Time> stored_next_change, absl::Time now) {
+  if (!stored_next_change) return false;
+  const engine::Millis from = absl::ToUnixMillis(*stored_next_change);
+  const engine::Millis to = absl::ToUnixMillis(now);
+  for (const engine::OrderFacts& o : profile.orders) {
+    if (!o.cancelled && o.placed_ms >= from && o.placed_ms <= to) return true;
+  }
+  return false;
+}
+
 std::optional<int32_t> AovIndexLookback(const engine::SegmentConfig& config,
                                         store::AovIndex index) {
   if (index == store::AovIndex::kBigSpender) {

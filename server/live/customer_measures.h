@@ -37,6 +37,14 @@ std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time n
 std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl::Time now,
                                         int32_t lookback_days);
 
+// Whether a valid order of `profile` became visible, moving the lifetime
+// measures, since the write that stored `stored_next_change` (the customer's
+// schedule entry) and `now`. Every write schedules the customer no later than
+// its next future-dated valid order (LiveMembership), so only an order placed
+// in [stored_next_change, now] can have; none without a schedule entry.
+bool OrderBecameVisibleSince(const engine::ProfileView& profile,
+                             std::optional<absl::Time> stored_next_change, absl::Time now);
+
 // The lookback of the spender rule behind each store::AovIndex when that rule
 // is enabled and relative to the store AOV (only then does a store-AOV move
 // matter); nullopt otherwise.

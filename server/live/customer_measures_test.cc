@@ -78,6 +78,21 @@ TEST(CustomerMeasuresTest, AovOverTheLookbackAndItsNextChange) {
   EXPECT_FALSE(NextAovChange(p.view(), kDay0 + absl::Hours(24 * 100), 30).has_value());
 }
 
+TEST(CustomerMeasuresTest, OrdersBecomeVisibleFromTheStoredScheduleEntryOn) {
+  engine::Profile p;
+  ASSERT_TRUE(Place(p, "a", kDay0, 1000).ok());
+  ASSERT_TRUE(Place(p, "future", kDay0 + absl::Hours(5), 1000).ok());
+  ASSERT_TRUE(Place(p, "cancelled", kDay0 + absl::Hours(8), 1000).ok());
+  ASSERT_TRUE(p.CancelOrder("cancelled").ok());
+  const absl::Time entry = kDay0 + absl::Hours(5);  // stored next change
+  EXPECT_FALSE(OrderBecameVisibleSince(p.view(), std::nullopt, kDay0 + absl::Hours(9)));
+  EXPECT_FALSE(OrderBecameVisibleSince(p.view(), entry, entry - absl::Milliseconds(1)));
+  EXPECT_TRUE(OrderBecameVisibleSince(p.view(), entry, entry));
+  EXPECT_TRUE(OrderBecameVisibleSince(p.view(), entry - absl::Hours(1), kDay0 + absl::Hours(9)));
+  // Only a cancelled order from the entry on: nothing counts.
+  EXPECT_FALSE(OrderBecameVisibleSince(p.view(), entry + absl::Hours(1), kDay0 + absl::Hours(9)));
+}
+
 TEST(CustomerMeasuresTest, OnlyRelativeEnabledSpenderRulesAreIndexed) {
   engine::SegmentConfig config;  // defaults: both relative
   EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 365);

@@ -93,6 +93,7 @@ Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profil
   // And when a future-dated order becomes visible: lifetime orders and
   // revenue move then (the measure indexes behind the statistics and behind a
   // config update's candidate bound), even where membership does not.
+  // OrderBecameVisibleSince relies on this bound.
   const engine::Millis t = absl::ToUnixMillis(now);
   for (auto o = std::upper_bound(profile.orders.begin(), profile.orders.end(), t,
                                  [](engine::Millis at, const engine::OrderFacts& order) {
@@ -321,6 +322,13 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
         continue;
       }
       store::CustomerWrite& write = *made;
+      // Only the schedule or AOV entries moving (most re-classifications
+      // after a config change or a time-driven wake-up): a bookkeeping-only
+      // write, unless an order became visible since the last write (then the
+      // measure indexes move too).
+      write.bookkeeping_only = !moved && before.ok() && before->primary == after.primary &&
+                               write.daily.empty() &&
+                               !OrderBecameVisibleSince(profile->view(), state.next_change, now);
       const bool same_index = state.aov_milli[0] == write.aov_milli[0] &&
                               state.aov_milli[1] == write.aov_milli[1];
       if (!moved && before.ok() && *before == after && same_index &&

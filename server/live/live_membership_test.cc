@@ -152,6 +152,37 @@ TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {
   EXPECT_EQ(*store_.CustomersByOrders("acme", 2, 3), std::vector<std::string>{"c1"});
 }
 
+TEST_F(LiveMembershipTest, AScheduleOnlyMoveIsABookkeepingWrite) {
+  engine::SegmentConfig config;
+  // Statistics-driven segments would move once the first buyer is counted.
+  config.value_tiers.enabled = false;
+  config.vip.enabled = false;
+  ASSERT_TRUE(
+      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_).ok());
+  const CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
+  ASSERT_TRUE(out.after.membership.segments.Contains(Segment::kNewCustomer));
+  EXPECT_EQ(*store_.NextDue("acme"), kT0 + absl::Hours(24 * 30));  // NEW_CUSTOMER ends
+  const int64_t full = store_.full_writes;
+  // A longer NEW_CUSTOMER window: the same segments, a later next change.
+  config.new_customer.window_days = 40;
+  ASSERT_TRUE(
+      store_.WriteConfig("acme", 1, ConfigToProto(config).SerializeAsString(), now_).ok());
+  now_ += absl::Hours(1);
+  EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kConfig), 0);
+  EXPECT_EQ(store_.bookkeeping_writes, 1);
+  EXPECT_EQ(store_.full_writes, full);
+  EXPECT_EQ(*store_.NextDue("acme"), kT0 + absl::Hours(24 * 40));
+  absl::StatusOr<StoredMembership> stored =
+      DecodeMembership((*store_.Read("acme", {"c1"}))[0].membership);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->next_change, kT0 + absl::Hours(24 * 40));
+  EXPECT_EQ(stored->segments, out.after.membership.segments);
+  // When it falls due, the customer leaves with a full write.
+  now_ = kT0 + absl::Hours(24 * 40);
+  EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime), 1);
+  EXPECT_EQ(store_.full_writes, full + 1);
+}
+
 TEST_F(LiveMembershipTest, ClassifyAtAnInstantIgnoresLaterEvents) {
   ApplyOne("c1", {Order("o1", kT0 - absl::Hours(48), 100), Order("o2", kT0, 100)});
   absl::StatusOr<std::vector<CustomerClassification>> before =

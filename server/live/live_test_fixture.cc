@@ -4,6 +4,17 @@
 
 namespace segmentd {
 
+absl::StatusOr<std::vector<bool>> CountingStore::Write(
+    absl::string_view tenant, absl::Span<const store::CustomerWrite> writes) {
+  absl::StatusOr<std::vector<bool>> committed = MemoryCustomerStore::Write(tenant, writes);
+  if (!committed.ok()) return committed;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (!(*committed)[i]) continue;
+    ++(writes[i].bookkeeping_only ? bookkeeping_writes : full_writes);
+  }
+  return committed;
+}
+
 LiveTestFixture::LiveTestFixture(absl::Time start, TenantContexts::Options context_options)
     : now_(start) {
   context_options.now = [this] { return now_; };

@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "server/live/live_membership.h"
@@ -11,6 +14,16 @@
 #include "store/memory_customer_store.h"
 
 namespace segmentd {
+
+// An in-memory store that counts the writes it commits, by kind.
+class CountingStore : public store::MemoryCustomerStore {
+ public:
+  absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
+                                          absl::Span<const store::CustomerWrite> writes) override;
+
+  std::atomic<int64_t> full_writes{0};
+  std::atomic<int64_t> bookkeeping_writes{0};  // CustomerWrite::bookkeeping_only
+};
 
 // LiveTestFixture: live membership over an in-memory store, for tests.
 // TenantContexts and LiveMembership both read the fixture's clock `now_`,
@@ -25,7 +38,7 @@ class LiveTestFixture : public ::testing::Test {
   // Declared in dependency order, so destruction runs the other way: live_,
   // then contexts_, then the store both point at.
   absl::Time now_;
-  store::MemoryCustomerStore store_;
+  CountingStore store_;
   std::unique_ptr<TenantContexts> contexts_;
   std::unique_ptr<LiveMembership> live_;
 };
