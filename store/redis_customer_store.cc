@@ -52,6 +52,21 @@ constexpr char kOrders[] = "orders";
 constexpr int kMaxScanCustomers = 10'000;
 constexpr char kRevenue[] = "revenue";
 
+// Lua: moves the entry of customer `id` in sorted set `key` from `old` (its
+// stored field; "" or false: none) to `value` ("": none). An unchanged entry
+// costs no command. Both write scripts define `id` before it.
+constexpr char kIndexFunction[] = R"lua(
+    local function index(key, old, value)
+      old = old or ''
+      if value == old then return end
+      if value == '' then
+        redis.call('ZREM', key, id)
+      else
+        redis.call('ZADD', key, value, id)
+      end
+    end
+)lua";
+
 // Commits one customer write if the stored version matches.
 // KEYS[1] customer hash sd:{t}:c:<id>   KEYS[2] ordinal hash sd:{t}:ord
 // KEYS[3] ordinal counter sd:{t}:ordseq KEYS[4] schedule zset sd:{t}:sched
@@ -69,21 +84,6 @@ constexpr char kRevenue[] = "revenue";
 // so they live in the same slot as the declared keys.
 // Returns 1 when committed, 0 on a version conflict, -1 when the stored
 // segment list cannot be decoded (nothing written).
-// Lua: moves the entry of customer `id` in sorted set `key` from `old` (its
-// stored field; "" or false: none) to `value` ("": none). An unchanged entry
-// costs no command. Both write scripts define `id` before it.
-constexpr char kIndexFunction[] = R"lua(
-    local function index(key, old, value)
-      old = old or ''
-      if value == old then return end
-      if value == '' then
-        redis.call('ZREM', key, id)
-      else
-        redis.call('ZADD', key, value, id)
-      end
-    end
-)lua";
-
 const RedisScript& WriteScript() {
   static const RedisScript* const script = new RedisScript(std::string(R"lua(
     local id = ARGV[1]
