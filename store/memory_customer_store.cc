@@ -155,6 +155,7 @@ absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(
       continue;
     }
     if (write.bookkeeping_only && it->second.state.segments != write.segments) {
+      if (appended) changed_.SignalAll();  // the writes before it stay committed
       return absl::InternalError(
           absl::StrCat("bookkeeping-only write of customer ", write.customer_id,
                        " names other segments than are stored; nothing written"));
