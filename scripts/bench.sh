@@ -19,6 +19,12 @@
 #                             runs, ascending; the sweep stops after the first
 #                             rate the server cannot sustain
 #   BENCH_DURATION [10s]      measured length of each latency run
+#   BENCH_BACKGROUND_RATE [0] latency: orders/s streamed meanwhile through
+#                             BulkIngest streams (BENCH_BACKGROUND_STREAMS [2],
+#                             BENCH_BACKGROUND_BATCH [50] orders per request),
+#                             so the PlaceOrder probes measure one
+#                             event's latency under that load; e.g. RATES=200
+#                             BACKGROUND_RATE=9800 is 10k events/s in all
 #   BENCH_MODES ["bulk config latency"]  which runs, in order (bulk first:
 #                             the others need the loaded tenant); also
 #                             eligibility (CheckEligibility vs Health/Check QPS,
@@ -307,7 +313,12 @@ for mode in $MODES; do
     latency)
       for rate in $RATES; do
         settle
-        run_mode "latency-$rate" --mode=latency --rate="$rate" --duration="$DURATION"
+        redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
+        run_mode "latency-$rate" --mode=latency --rate="$rate" --duration="$DURATION" \
+          --background_rate="${BENCH_BACKGROUND_RATE:-0}" \
+          --background_batch="${BENCH_BACKGROUND_BATCH:-50}" \
+          --background_streams="${BENCH_BACKGROUND_STREAMS:-2}"
+        commandstats "latency-$rate"
         if grep -q '"saturated":1' "$DIR/latency-$rate.out"; then
           echo "bench: $rate/s not sustained; higher rates skipped"
           break

@@ -3,13 +3,16 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
+#include "tests/load/streamed_orders.h"
 
 namespace segmentd::load {
 namespace {
@@ -29,6 +32,7 @@ struct Results {
   LatencyRecorder from_schedule;
   LatencyRecorder from_send;
   int64_t ok = 0;
+  int64_t not_applied = 0;  // answered OK but a duplicate or ignored: not a new event
   std::map<int, int64_t> errors;         // grpc status code -> count
   absl::Time last_completion;
 };
@@ -84,16 +88,35 @@ absl::Status RunLatency(const LoadOptions& options) {
           continue;
         }
         ++r.ok;
+        if (call->response.result().outcome() != v1::ITEM_OUTCOME_APPLIED) ++r.not_applied;
         r.from_schedule.Add(now - call->scheduled);
         r.from_send.Add(now - call->sent);
       }
     });
   }
 
+  // The server applies one stream's requests one after another, so a single
+  // stream alternates between segmentd's and Redis's work: several keep both
+  // busy.
+  std::vector<std::unique_ptr<StreamedOrders>> background;
+  if (options.background_rate > 0) {
+    const int streams = std::max(1, options.background_streams);
+    std::printf("latency: meanwhile %.0f orders/s through %d BulkIngest streams, batches of %d\n",
+                options.background_rate, streams, options.background_batch);
+    std::fflush(stdout);
+    for (int i = 0; i < streams; ++i) {
+      background.push_back(std::make_unique<StreamedOrders>(
+          options, i, options.background_rate / streams, options.background_batch,
+          options.background_window));
+      background.back()->Start();
+    }
+  }
+
   std::mt19937_64 rng(options.seed * 104729 + 3);
-  std::uniform_int_distribution<int64_t> customer(0, options.customers - 1);
-  std::uniform_int_distribution<int64_t> amount(500, 20000);
-  std::uniform_int_distribution<int> category(0, 19);
+  // Order ids unique to this run: a later run (another rate, a second sweep)
+  // re-sending an earlier run's ids would measure idempotent duplicates,
+  // which cost the server a read and no write.
+  const std::string run = absl::StrCat(options.seed, "-", absl::ToUnixMicros(absl::Now()));
   const absl::Duration interval = absl::Seconds(1) / options.rate;
   const absl::Time start = absl::Now();
   const absl::Time measure_start = start + interval * warmup_calls;
@@ -113,12 +136,8 @@ absl::Status RunLatency(const LoadOptions& options) {
       call->measured = sent >= warmup_calls;
       PrepareContext(&call->context, options.key, absl::Seconds(10));
       v1::PlaceOrderRequest request;
-      v1::OrderPlaced* order = request.mutable_event();
-      order->set_customer_id(absl::StrCat("cust-", customer(rng)));
-      order->set_order_id(absl::StrCat("lat-", options.seed, "-", sent));
-      *order->mutable_placed_at() = ToTimestamp(now);
-      order->set_amount(amount(rng));
-      order->add_categories(CategoryName(static_cast<engine::CategoryId>(category(rng))));
+      FillRandomOrder(rng, options.customers, absl::StrCat("lat-", run, "-", sent), now,
+                      request.mutable_event());
       const int c = static_cast<int>(sent % threads);
       in_flight.fetch_add(1, std::memory_order_relaxed);
       call->sent = absl::Now();
@@ -135,12 +154,30 @@ absl::Status RunLatency(const LoadOptions& options) {
   while (in_flight.load() > 0) absl::SleepFor(absl::Milliseconds(5));
   for (auto& q : queues) q->Shutdown();
   for (std::thread& t : pollers) t.join();
+  StreamedOrdersResult streamed;
+  for (auto& stream : background) {
+    StreamedOrdersResult one = stream->Stop();
+    streamed.events_acked += one.events_acked;
+    streamed.rejected += one.rejected;
+    streamed.duplicates += one.duplicates;
+    streamed.achieved_rate += one.achieved_rate;
+    streamed.kept_up = streamed.kept_up && one.kept_up;
+    streamed.batch_latency.Merge(one.batch_latency);
+    if (streamed.acked_per_second.size() < one.acked_per_second.size()) {
+      streamed.acked_per_second.resize(one.acked_per_second.size());
+    }
+    for (size_t i = 0; i < one.acked_per_second.size(); ++i) {
+      streamed.acked_per_second[i] += one.acked_per_second[i];
+    }
+    if (streamed.status.ok()) streamed.status = one.status;
+  }
 
   Results all;
   for (Results& r : results) {
     all.from_schedule.Merge(r.from_schedule);
     all.from_send.Merge(r.from_send);
     all.ok += r.ok;
+    all.not_applied += r.not_applied;
     for (const auto& [code, n] : r.errors) all.errors[code] += n;
     all.last_completion = std::max(all.last_completion, r.last_completion);
   }
@@ -156,16 +193,31 @@ absl::Status RunLatency(const LoadOptions& options) {
       absl::ToDoubleMilliseconds(send_end - (start + interval * std::max<int64_t>(sent - 1, 0)));
   LatencyRecorder& s = all.from_schedule;
   std::printf(
-      "latency: %lld ok, %lld errors%s%s; achieved %.0f/s (target %.0f/s)%s\n"
+      "latency: %lld ok (%lld of them not applied), %lld errors%s%s; achieved %.0f/s (target "
+      "%.0f/s)%s\n"
       "latency: scheduled-send -> response: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f "
       "ms, max %.2f ms\n"
       "latency: actual-send -> response:    p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-      static_cast<long long>(all.ok), static_cast<long long>(errors),
+      static_cast<long long>(all.ok), static_cast<long long>(all.not_applied),
+      static_cast<long long>(errors),
       error_text.empty() ? "" : " ", error_text.c_str(), achieved, options.rate,
       saturated ? " SATURATED (max_in_flight reached; sender stopped)" : "",
       s.QuantileMs(0.5), s.QuantileMs(0.9), s.QuantileMs(0.99), s.QuantileMs(0.999), s.MaxMs(),
       all.from_send.QuantileMs(0.5), all.from_send.QuantileMs(0.9),
       all.from_send.QuantileMs(0.99), all.from_send.MaxMs());
+  if (!background.empty()) {
+    LatencyRecorder& b = streamed.batch_latency;
+    std::printf(
+        "latency: background %lld orders acknowledged (%lld duplicates), %.0f/s (asked %.0f/s)%s%s; "
+        "batch send -> ack: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+        static_cast<long long>(streamed.events_acked),
+        static_cast<long long>(streamed.duplicates), streamed.achieved_rate,
+        options.background_rate, streamed.kept_up ? "" : ", FELL BEHIND (window full)",
+        streamed.status.ok() ? "" : absl::StrCat(", stream failed: ", streamed.status.ToString()).c_str(),
+        b.QuantileMs(0.5), b.QuantileMs(0.99), b.MaxMs());
+    std::printf("latency: background orders acknowledged per second: %s\n",
+                absl::StrJoin(streamed.acked_per_second, " ").c_str());
+  }
   std::printf("%s\n", JsonLine()
                           .Add("mode", "latency")
                           .Add("customers", options.customers)
@@ -174,6 +226,7 @@ absl::Status RunLatency(const LoadOptions& options) {
                           .Add("seconds", absl::ToDoubleSeconds(options.duration))
                           .Add("ok", all.ok)
                           .Add("errors", errors)
+                          .Add("not_applied", all.not_applied)
                           .Add("error_codes", error_text)
                           .Add("saturated", static_cast<int64_t>(saturated))
                           .Add("sent", sent)
@@ -184,11 +237,24 @@ absl::Status RunLatency(const LoadOptions& options) {
                           .Add("max_ms", s.MaxMs())
                           .Add("send_p99_ms", all.from_send.QuantileMs(0.99))
                           .Add("sender_lag_ms", send_lag_ms)
+                          .Add("background_rate", options.background_rate)
+                          .Add("background_achieved_rate", streamed.achieved_rate)
+                          .Add("background_kept_up", static_cast<int64_t>(streamed.kept_up))
+                          .Add("background_rejected", streamed.rejected)
+                          .Add("background_duplicates", streamed.duplicates)
+                          .Add("background_error",
+                               streamed.status.ok() ? std::string() : streamed.status.ToString())
+                          .Add("background_batch_p99_ms", streamed.batch_latency.QuantileMs(0.99))
                           .Add("loadavg_before", load_before)
                           .Add("loadavg_after", LoadAverage())
                           .Line()
                           .c_str());
   std::fflush(stdout);
+  if (!streamed.status.ok()) return streamed.status;
+  if (streamed.rejected > 0) {
+    return absl::InternalError(
+        absl::StrCat("the server rejected ", streamed.rejected, " background orders"));
+  }
   return absl::OkStatus();
 }
 

@@ -74,6 +74,18 @@ void AppendEvents(const engine::GeneratedCustomer& sent, std::vector<v1::Event>*
   }
 }
 
+void FillRandomOrder(std::mt19937_64& rng, int64_t customers, std::string order_id, absl::Time at,
+                     v1::OrderPlaced* order) {
+  std::uniform_int_distribution<int64_t> customer(0, customers - 1);
+  std::uniform_int_distribution<int64_t> amount(500, 20000);
+  std::uniform_int_distribution<int> category(0, 19);
+  order->set_customer_id(absl::StrCat("cust-", customer(rng)));
+  order->set_order_id(std::move(order_id));
+  *order->mutable_placed_at() = ToTimestamp(at);
+  order->set_amount(amount(rng));
+  order->add_categories(CategoryName(static_cast<engine::CategoryId>(category(rng))));
+}
+
 void LatencyRecorder::Add(absl::Duration latency) {
   micros_.push_back(absl::ToInt64Microseconds(latency));
   sorted_ = false;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,13 @@ struct LoadOptions {
   absl::Duration warmup = absl::Seconds(1);     // latency mode, not measured
   int threads = 2;           // latency mode: completion threads
   int max_in_flight = 1000;  // latency mode: calls in flight that stop the run
+  // Latency mode: orders/s streamed through BulkIngest meanwhile (0: none),
+  // spread over background_streams streams, in batches of background_batch,
+  // at most background_window unacknowledged per stream.
+  double background_rate = 0;
+  int background_streams = 2;
+  int background_batch = 50;
+  int background_window = 8;
   uint64_t seed = 1;
   int verify_sample = 1000;  // bulk mode: customers compared with the engine
   // Issue 5/6 modes (eligibility, targets, insights).
@@ -75,6 +83,12 @@ engine::GeneratedCustomer SentPart(engine::GeneratedCustomer customer);
 // to `events`.
 void AppendEvents(const engine::GeneratedCustomer& sent,
                   std::vector<v1::Event>* events);
+
+// Fills `order` with a new order `order_id` placed at `at` for a random
+// customer of the generated population ("cust-<n>", n uniform in
+// [0, customers)): amount 5.00-200.00, one of the generator's 20 categories.
+void FillRandomOrder(std::mt19937_64& rng, int64_t customers, std::string order_id, absl::Time at,
+                     v1::OrderPlaced* order);
 
 // Collects latencies (in microseconds) and summarizes them.
 class LatencyRecorder {

@@ -7,6 +7,8 @@
 //   segmentd_load --mode=bulk --key_file=bench.key --customers=100000 --streams=4 --batch=1000
 //   segmentd_load --mode=verify --key_file=bench.key --customers=100000
 //   segmentd_load --mode=latency --key_file=bench.key --customers=100000 --rate=10000 --duration=10s
+//   segmentd_load --mode=latency --key_file=bench.key --customers=100000 --rate=200 \
+//       --background_rate=9800   # single-event latency under 10k events/s, most streamed
 //   segmentd_load --mode=config --key_file=bench.key --customers=100000
 //   segmentd_load --mode=eligibility --key_file=bench.key --customers=100000 --callers=32 --duration=5s
 //   segmentd_load --mode=targets --key_file=bench.key --customers=100000 --repetitions=20
@@ -56,6 +58,12 @@ ABSL_FLAG(int32_t, max_in_flight, 1000,
 ABSL_FLAG(int32_t, callers, 32, "eligibility: concurrent callers of the closed loop");
 ABSL_FLAG(int32_t, rounds, 3, "eligibility: health/eligibility phase pairs");
 ABSL_FLAG(int32_t, repetitions, 20, "targets: calls per timed count (streams: a quarter)");
+ABSL_FLAG(double, background_rate, 0,
+          "latency: orders/s streamed through BulkIngest while the PlaceOrder probes run (0: none)");
+ABSL_FLAG(int32_t, background_streams, 2, "latency: BulkIngest streams the background load uses");
+ABSL_FLAG(int32_t, background_batch, 50, "latency: orders per background BulkIngest request");
+ABSL_FLAG(int32_t, background_window, 8,
+          "latency: unacknowledged background requests before the stream waits");
 ABSL_FLAG(double, hot_rate, 500,
           "insights: hot-path calls/s, half CheckEligibility and half PlaceOrder");
 ABSL_FLAG(int32_t, transitions, 1000,
@@ -121,6 +129,10 @@ int main(int argc, char** argv) {
   options.callers = absl::GetFlag(FLAGS_callers);
   options.rounds = absl::GetFlag(FLAGS_rounds);
   options.repetitions = absl::GetFlag(FLAGS_repetitions);
+  options.background_rate = absl::GetFlag(FLAGS_background_rate);
+  options.background_streams = absl::GetFlag(FLAGS_background_streams);
+  options.background_batch = absl::GetFlag(FLAGS_background_batch);
+  options.background_window = absl::GetFlag(FLAGS_background_window);
   options.hot_rate = absl::GetFlag(FLAGS_hot_rate);
   options.transitions = absl::GetFlag(FLAGS_transitions);
   options.config_changes = absl::GetFlag(FLAGS_config_changes);
