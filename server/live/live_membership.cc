@@ -272,6 +272,24 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
 absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
                                                    const std::vector<std::string>& customer_ids,
                                                    store::ChangeCause cause) {
+  const size_t chunk = cause == store::ChangeCause::kConfig || options_.background_pipeline < 1
+                           ? std::max<size_t>(customer_ids.size(), 1)
+                           : static_cast<size_t>(options_.background_pipeline);
+  int64_t changed = 0;
+  for (size_t begin = 0; begin < customer_ids.size(); begin += chunk) {
+    const size_t end = std::min(customer_ids.size(), begin + chunk);
+    absl::StatusOr<int64_t> moved = ReevaluateChunk(
+        tenant, std::vector<std::string>(customer_ids.begin() + begin, customer_ids.begin() + end),
+        cause);
+    if (!moved.ok()) return moved.status();
+    changed += *moved;
+  }
+  return changed;
+}
+
+absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
+    const std::string& tenant, const std::vector<std::string>& customer_ids,
+    store::ChangeCause cause) {
   int64_t changed = 0;
   std::vector<std::string> pending = customer_ids;
   for (int attempt = 0; !pending.empty(); ++attempt) {

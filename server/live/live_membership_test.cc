@@ -183,6 +183,24 @@ TEST_F(LiveMembershipTest, AScheduleOnlyMoveIsABookkeepingWrite) {
   EXPECT_EQ(store_.full_writes, full + 1);
 }
 
+TEST_F(LiveMembershipTest, BackgroundPassesWriteInSmallPipelines) {
+  // 20 customers whose NEW_CUSTOMER membership ends at the same instant.
+  std::vector<CustomerEvents> customers;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(absl::StrCat("c", i));
+    customers.push_back(CustomerEvents{ids.back(), {Order(absl::StrCat("o", i), kT0, 100)}});
+  }
+  ASSERT_TRUE(live_->Apply("acme", std::move(customers)).ok());
+  now_ = **store_.NextDue("acme");
+  ASSERT_EQ(store_.Due("acme", now_, 100)->size(), 20u);
+  const int64_t calls = store_.write_calls;
+  EXPECT_EQ(*live_->Reevaluate("acme", ids, store::ChangeCause::kTime), 20);
+  // LiveMembership::Options::background_pipeline (8): 8 + 8 + 4.
+  EXPECT_EQ(store_.write_calls - calls, 3);
+  EXPECT_TRUE(store_.Due("acme", now_, 100)->empty());
+}
+
 TEST_F(LiveMembershipTest, ClassifyAtAnInstantIgnoresLaterEvents) {
   ApplyOne("c1", {Order("o1", kT0 - absl::Hours(48), 100), Order("o2", kT0, 100)});
   absl::StatusOr<std::vector<CustomerClassification>> before =

@@ -6,6 +6,7 @@ namespace segmentd {
 
 absl::StatusOr<std::vector<bool>> CountingStore::Write(
     absl::string_view tenant, absl::Span<const store::CustomerWrite> writes) {
+  ++write_calls;
   absl::StatusOr<std::vector<bool>> committed = MemoryCustomerStore::Write(tenant, writes);
   if (!committed.ok()) return committed;
   for (size_t i = 0; i < writes.size(); ++i) {

@@ -21,6 +21,7 @@ class CountingStore : public store::MemoryCustomerStore {
   absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
                                           absl::Span<const store::CustomerWrite> writes) override;
 
+  std::atomic<int64_t> write_calls{0};  // Write() calls (round trips)
   std::atomic<int64_t> full_writes{0};
   std::atomic<int64_t> bookkeeping_writes{0};  // CustomerWrite::bookkeeping_only
 };
