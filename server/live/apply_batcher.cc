@@ -28,7 +28,11 @@ ApplyBatcher::~ApplyBatcher() {
 }
 
 void ApplyBatcher::Submit(const std::string& tenant, CustomerEvents events, Done done) {
-  Shard& shard = *shards_[absl::Hash<std::string>()(tenant) % shards_.size()];
+  // By customer: one customer's submissions stay in order on one worker,
+  // while a tenant's batches run on every worker at once (disjoint
+  // customers, so they never conflict), overlapping one batch's Redis round
+  // trips with another's classification.
+  Shard& shard = *shards_[absl::HashOf(tenant, events.customer_id) % shards_.size()];
   absl::Status refused = absl::UnavailableError("segmentd is shutting down");
   {
     absl::MutexLock lock(&shard.mu);

@@ -15,10 +15,12 @@
 // races, undecodable stored state) and per event (CustomerOutcome::events,
 // an event the engine refuses): each reaches only the callers concerned.
 //
-// Tenants are spread over `workers` threads by hash, so one tenant's batches
-// never run concurrently (they would only conflict) and the thread count is
-// fixed however many tenants there are. Continuations run on a worker thread:
-// keep them short (build the reply, Finish).
+// Customers are spread over `workers` threads by hash of (tenant, customer):
+// one customer's events are applied in order by one thread, never by two at
+// once (they would only conflict), while one tenant's events use every
+// worker, so one batch's Redis round trips overlap another's classification.
+// The thread count is fixed however many tenants there are. Continuations run
+// on a worker thread: keep them short (build the reply, Finish).
 //
 // Thread-safe. `live` must outlive the batcher. The destructor runs every
 // continuation still queued with UNAVAILABLE, then stops the workers.
