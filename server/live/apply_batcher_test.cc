@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "engine/profile_codec.h"
 #include "server/live/live_test_fixture.h"
@@ -88,6 +89,37 @@ TEST_F(ApplyBatcherTest, ConcurrentCallersEachGetTheirOwnOutcome) {
     for (int c = 0; c < 5; ++c) orders += Lifetime(tenant, absl::StrCat("c", c)).orders;
   }
   EXPECT_EQ(orders, kThreads * kPerThread / 2);
+}
+
+// A customer's events are applied in submission order, while many customers
+// of one tenant are spread over the workers: each cancel, submitted right
+// after its order without waiting, finds the order there.
+TEST_F(ApplyBatcherTest, OneCustomersEventsApplyInSubmissionOrder) {
+  constexpr int kCustomers = 64;
+  absl::Mutex mu;
+  int answered = 0, failed = 0;
+  auto done = [&](absl::StatusOr<CustomerOutcome> out) {
+    absl::MutexLock lock(&mu);
+    ++answered;
+    if (!out.ok() || !out->commit.ok() || out->events.size() != 1 ||
+        !out->events[0].status.ok() || out->events[0].outcome != engine::EventOutcome::kApplied) {
+      ++failed;
+    }
+  };
+  for (int c = 0; c < kCustomers; ++c) {
+    const std::string customer = absl::StrCat("c", c);
+    batcher_->Submit("acme", CustomerEvents{customer, {Order("o", kPlacedAt, 10)}}, done);
+    batcher_->Submit("acme",
+                     CustomerEvents{customer,
+                                    {[](engine::Profile* p) { return p->CancelOrder("o"); }}},
+                     done);
+  }
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(+[](int* n) { return *n == 2 * kCustomers; }, &answered));
+  EXPECT_EQ(failed, 0);
+  for (int c = 0; c < kCustomers; ++c) {
+    EXPECT_EQ(Lifetime("acme", absl::StrCat("c", c)).orders, 0) << c;
+  }
 }
 
 // An event the engine refuses fails only its own caller, even when it was
