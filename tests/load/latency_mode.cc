@@ -155,22 +155,7 @@ absl::Status RunLatency(const LoadOptions& options) {
   for (auto& q : queues) q->Shutdown();
   for (std::thread& t : pollers) t.join();
   StreamedOrdersResult streamed;
-  for (auto& stream : background) {
-    StreamedOrdersResult one = stream->Stop();
-    streamed.events_acked += one.events_acked;
-    streamed.rejected += one.rejected;
-    streamed.duplicates += one.duplicates;
-    streamed.achieved_rate += one.achieved_rate;
-    streamed.kept_up = streamed.kept_up && one.kept_up;
-    streamed.batch_latency.Merge(one.batch_latency);
-    if (streamed.acked_per_second.size() < one.acked_per_second.size()) {
-      streamed.acked_per_second.resize(one.acked_per_second.size());
-    }
-    for (size_t i = 0; i < one.acked_per_second.size(); ++i) {
-      streamed.acked_per_second[i] += one.acked_per_second[i];
-    }
-    if (streamed.status.ok()) streamed.status = one.status;
-  }
+  for (auto& stream : background) streamed.Merge(stream->Stop());
 
   Results all;
   for (Results& r : results) {
@@ -213,7 +198,8 @@ absl::Status RunLatency(const LoadOptions& options) {
         static_cast<long long>(streamed.events_acked),
         static_cast<long long>(streamed.duplicates), streamed.achieved_rate,
         options.background_rate, streamed.kept_up ? "" : ", FELL BEHIND (window full)",
-        streamed.status.ok() ? "" : absl::StrCat(", stream failed: ", streamed.status.ToString()).c_str(),
+        streamed.status.ok() ? ""
+                             : absl::StrCat(", stream failed: ", streamed.status.ToString()).c_str(),
         b.QuantileMs(0.5), b.QuantileMs(0.99), b.MaxMs());
     std::printf("latency: background orders acknowledged per second: %s\n",
                 absl::StrJoin(streamed.acked_per_second, " ").c_str());

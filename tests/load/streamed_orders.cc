@@ -8,6 +8,23 @@
 
 namespace segmentd::load {
 
+void StreamedOrdersResult::Merge(const StreamedOrdersResult& other) {
+  events_acked += other.events_acked;
+  rejected += other.rejected;
+  duplicates += other.duplicates;
+  achieved_rate += other.achieved_rate;
+  seconds = std::max(seconds, other.seconds);
+  kept_up = kept_up && other.kept_up;
+  batch_latency.Merge(other.batch_latency);
+  if (acked_per_second.size() < other.acked_per_second.size()) {
+    acked_per_second.resize(other.acked_per_second.size());
+  }
+  for (size_t i = 0; i < other.acked_per_second.size(); ++i) {
+    acked_per_second[i] += other.acked_per_second[i];
+  }
+  if (status.ok()) status = other.status;
+}
+
 StreamedOrders::StreamedOrders(const LoadOptions& options, int index, double rate, int batch,
                                int window)
     : options_(options),

@@ -42,6 +42,9 @@ struct StreamedOrdersResult {
   // Orders acknowledged in each second since Start (stalls show as gaps).
   std::vector<int64_t> acked_per_second;
   absl::Status status;          // the stream's end
+
+  // Adds `other` (another stream run alongside) to this tally.
+  void Merge(const StreamedOrdersResult& other);
 };
 
 class StreamedOrders {
