@@ -101,7 +101,8 @@ class LiveMembership {
 
   // Re-classifies `customer_ids` now without new facts and commits those whose
   // membership or next change moved, stamping changes with `cause`. Returns the
-  // number of customers whose membership changed.
+  // number of customers whose membership changed. Causes other than CONFIG
+  // go Options::background_pipeline customers per round trip.
   absl::StatusOr<int64_t> Reevaluate(const std::string& tenant,
                                      const std::vector<std::string>& customer_ids,
                                      store::ChangeCause cause);
