@@ -57,8 +57,8 @@ absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ReadProfiles(
   return profiles;
 }
 
-void MemoryCustomerStore::SetSchedule(Tenant& t, const CustomerWrite& write) {
-  CustomerState& state = t.customers.at(write.customer_id).state;
+void MemoryCustomerStore::SetSchedule(Tenant& t, CustomerState& state,
+                                      const CustomerWrite& write) {
   if (state.next_change.has_value()) {
     t.schedule.erase({absl::ToUnixMillis(*state.next_change), write.customer_id});
   }
@@ -85,7 +85,7 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     state.ordinal = static_cast<uint32_t>(t.by_ordinal.size());
   }
   if (write.bookkeeping_only) {
-    SetSchedule(t, write);
+    SetSchedule(t, state, write);
     state.version = write.expected_version + 1;
     state.membership = write.membership;
     return;
@@ -115,7 +115,7 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.changes.pop_front();
     t.changes_dropped = true;
   }
-  SetSchedule(t, write);
+  SetSchedule(t, state, write);
   // Measures: buyers only.
   t.measures[kOrders].erase({c.orders, write.customer_id});
   t.measures[kRevenue].erase({c.revenue, write.customer_id});

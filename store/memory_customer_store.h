@@ -126,8 +126,10 @@ class MemoryCustomerStore : public CustomerStore {
   Tenant& GetTenant(absl::string_view tenant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Commits `write` (whose version matched) to `t`.
   void Apply(Tenant& t, const CustomerWrite& write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Moves the customer's schedule and AOV index entries to `write`'s.
-  void SetSchedule(Tenant& t, const CustomerWrite& write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the schedule and AOV index entries of `state` (a customer of `t`)
+  // to `write`'s.
+  void SetSchedule(Tenant& t, CustomerState& state, const CustomerWrite& write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant, MeasureId measure,
                                                      int64_t lo, int64_t hi);
   absl::StatusOr<std::optional<int64_t>> AtRank(absl::string_view tenant, MeasureId measure,
