@@ -252,6 +252,29 @@ class CustomerStore {
   // stored one (otherwise nothing: a newer config is pending itself).
   virtual absl::Status ConfigApplied(absl::string_view tenant, int64_t version) = 0;
 
+  // Rechecks: customers whose membership a config update brought up to date
+  // but whose schedule entry (next change) it left for the background, each
+  // with the config version that left it. Kept in the store so that a replica
+  // dying before the background finishes loses nothing: any replica's
+  // TransitionScheduler re-classifies them and clears them.
+  // AddRechecks records `customer_ids` under `config_version` (an entry of a
+  // higher version is kept as it is). Rechecks returns up to `limit` entries,
+  // in no particular order. ClearRechecks removes each given customer whose
+  // entry's version is <= `done_version` (a higher one was added since and
+  // still needs its own re-classification). RecheckCount: how many remain.
+  struct Recheck {
+    std::string customer_id;
+    int64_t config_version = 0;
+  };
+  virtual absl::Status AddRechecks(absl::string_view tenant,
+                                   absl::Span<const std::string> customer_ids,
+                                   int64_t config_version) = 0;
+  virtual absl::StatusOr<std::vector<Recheck>> Rechecks(absl::string_view tenant, int limit) = 0;
+  virtual absl::Status ClearRechecks(absl::string_view tenant,
+                                     absl::Span<const std::string> customer_ids,
+                                     int64_t done_version) = 0;
+  virtual absl::StatusOr<int64_t> RecheckCount(absl::string_view tenant) = 0;
+
   // Returns the ids of category names, giving new names the next free ids
   // (0, 1, 2, ... per tenant) atomically; RESOURCE_EXHAUSTED past 65535 ids.
   virtual absl::StatusOr<std::vector<uint16_t>> InternCategories(

@@ -659,6 +659,57 @@ TEST_P(CustomerStoreTest, ConfigIsVersionedCompareAndSet) {
   EXPECT_EQ(*store_->ReadConfig("globex"), std::nullopt);
 }
 
+TEST_P(CustomerStoreTest, RechecksKeepTheHighestVersionAndClearOnlyWhatWasDone) {
+  // More than one script page (500), with binary ids.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1203; ++i) {
+    ids.push_back(absl::StrCat("c{", i, "}\n", std::string("\0x", 2), i % 7));
+  }
+  ids.push_back(std::string("nul\0id", 6));
+  EXPECT_EQ(*store_->RecheckCount(kTenant), 0);
+  EXPECT_TRUE(store_->Rechecks(kTenant, 10)->empty());
+  ASSERT_TRUE(store_->AddRechecks(kTenant, ids, 3).ok());
+  EXPECT_EQ(*store_->RecheckCount(kTenant), static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(*store_->RecheckCount("globex"), 0);
+  // A later update's entry replaces an earlier one; an earlier one never
+  // replaces a later.
+  ASSERT_TRUE(store_->AddRechecks(kTenant, {ids[0], ids[1]}, 5).ok());
+  ASSERT_TRUE(store_->AddRechecks(kTenant, {ids[1], ids.back()}, 2).ok());
+  std::map<std::string, int64_t> seen;
+  absl::StatusOr<std::vector<CustomerStore::Recheck>> all =
+      store_->Rechecks(kTenant, static_cast<int>(ids.size()) + 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  for (const CustomerStore::Recheck& r : *all) seen[r.customer_id] = r.config_version;
+  ASSERT_EQ(seen.size(), ids.size());
+  EXPECT_EQ(seen[ids[0]], 5);
+  EXPECT_EQ(seen[ids[1]], 5);
+  EXPECT_EQ(seen[ids[2]], 3);
+  EXPECT_EQ(seen[ids.back()], 3);
+  EXPECT_EQ(store_->Rechecks(kTenant, 7)->size(), 7u);
+  // Re-classified under version 4: entries of version 5 stay.
+  ASSERT_TRUE(store_->ClearRechecks(kTenant, ids, 4).ok());
+  all = store_->Rechecks(kTenant, 100);
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> left;
+  for (const CustomerStore::Recheck& r : *all) left.push_back(r.customer_id);
+  std::sort(left.begin(), left.end());
+  std::vector<std::string> want = {ids[0], ids[1]};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(left, want);
+  ASSERT_TRUE(store_->ClearRechecks(kTenant, {ids[0], "never added"}, 5).ok());
+  EXPECT_EQ(*store_->RecheckCount(kTenant), 1);
+  // Bad input names the field.
+  EXPECT_EQ(store_->AddRechecks(kTenant, {ids[0], ""}, 1).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(store_->AddRechecks(kTenant, {ids[0], ""}, 1).message(),
+                                 "customer_ids[1]"));
+  EXPECT_TRUE(absl::StrContains(store_->ClearRechecks(kTenant, {ids[0]}, -1).message(),
+                                "config_version"));
+  EXPECT_EQ(store_->Rechecks(kTenant, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->RecheckCount("Bad Tenant").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_P(CustomerStoreTest, CategoriesAreInternedOnceAndDensely) {
   EXPECT_TRUE(store_->CategoryNames(kTenant)->empty());
   EXPECT_EQ(*store_->InternCategories(kTenant, {"shoes", "hats", "shoes"}),

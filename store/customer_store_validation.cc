@@ -36,6 +36,17 @@ absl::Status ValidateSegment(absl::string_view segment) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateRechecks(absl::Span<const std::string> customer_ids,
+                              int64_t config_version) {
+  for (size_t i = 0; i < customer_ids.size(); ++i) {
+    if (absl::Status s = ValidateCustomerId(customer_ids[i]); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("customer_ids[", i, "]: ", s.message()));
+    }
+  }
+  if (config_version < 0) return absl::InvalidArgumentError("config_version: must be >= 0");
+  return absl::OkStatus();
+}
+
 absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
   for (size_t i = 0; i < writes.size(); ++i) {
     const CustomerWrite& w = writes[i];

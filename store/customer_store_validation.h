@@ -36,6 +36,11 @@ absl::Status ValidateCustomerId(absl::string_view customer_id);
 // customer more than once: writes are applied in order.)
 absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes);
 
+// Returns INVALID_ARGUMENT naming the field unless every id is a valid
+// customer id and `config_version` >= 0 (AddRechecks, ClearRechecks).
+absl::Status ValidateRechecks(absl::Span<const std::string> customer_ids,
+                              int64_t config_version);
+
 // Returns INVALID_ARGUMENT unless `segment` is non-empty.
 absl::Status ValidateSegment(absl::string_view segment);
 

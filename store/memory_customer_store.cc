@@ -416,6 +416,54 @@ absl::Status MemoryCustomerStore::ConfigApplied(absl::string_view tenant, int64_
   return absl::OkStatus();
 }
 
+absl::Status MemoryCustomerStore::AddRechecks(absl::string_view tenant,
+                                              absl::Span<const std::string> customer_ids,
+                                              int64_t config_version) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateRechecks(customer_ids, config_version); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  for (const std::string& id : customer_ids) {
+    int64_t& version = t.rechecks[id];
+    version = std::max(version, config_version);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CustomerStore::Recheck>> MemoryCustomerStore::Rechecks(
+    absl::string_view tenant, int limit) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  std::vector<Recheck> out;
+  for (auto it = t.rechecks.begin(); it != t.rechecks.end() && static_cast<int>(out.size()) < limit;
+       ++it) {
+    out.push_back({it->first, it->second});
+  }
+  return out;
+}
+
+absl::Status MemoryCustomerStore::ClearRechecks(absl::string_view tenant,
+                                                absl::Span<const std::string> customer_ids,
+                                                int64_t done_version) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateRechecks(customer_ids, done_version); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  for (const std::string& id : customer_ids) {
+    auto it = t.rechecks.find(id);
+    if (it != t.rechecks.end() && it->second <= done_version) t.rechecks.erase(it);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> MemoryCustomerStore::RecheckCount(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(GetTenant(tenant).rechecks.size());
+}
+
 absl::StatusOr<std::vector<uint16_t>> MemoryCustomerStore::InternCategories(
     absl::string_view tenant, absl::Span<const std::string> names) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;

@@ -85,6 +85,13 @@ class MemoryCustomerStore : public CustomerStore {
   absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
                                       absl::string_view bytes, absl::Time at) override;
   absl::Status ConfigApplied(absl::string_view tenant, int64_t version) override;
+  absl::Status AddRechecks(absl::string_view tenant, absl::Span<const std::string> customer_ids,
+                           int64_t config_version) override;
+  // Entries in customer-id order.
+  absl::StatusOr<std::vector<Recheck>> Rechecks(absl::string_view tenant, int limit) override;
+  absl::Status ClearRechecks(absl::string_view tenant, absl::Span<const std::string> customer_ids,
+                             int64_t done_version) override;
+  absl::StatusOr<int64_t> RecheckCount(absl::string_view tenant) override;
   absl::StatusOr<std::vector<uint16_t>> InternCategories(
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
@@ -118,6 +125,8 @@ class MemoryCustomerStore : public CustomerStore {
     // Daily totals by day.
     absl::flat_hash_map<int64_t, DayTotals> daily;
     std::optional<VersionedBlob> config;
+    // Rechecks: customer id -> config version.
+    std::map<std::string, int64_t> rechecks;
     absl::flat_hash_map<std::string, uint16_t> category_ids;
     std::vector<std::string> category_names;
   };

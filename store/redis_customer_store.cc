@@ -46,6 +46,10 @@ std::string AovKey(absl::string_view t, AovIndex index) {
 }
 std::string CategoryIdsKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "cat"); }
 std::string CategoryNamesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "catn"); }
+std::string RechecksKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "recheck"); }
+// Customers per AddRechecks / ClearRechecks script: ~2-3 us of Redis each,
+// so one call stays near a millisecond.
+constexpr size_t kRecheckPage = 500;
 
 constexpr char kOrders[] = "orders";
 // Most ordinals ScanCustomers reads per call, whatever `count` asks.
@@ -211,6 +215,33 @@ const RedisScript& WriteConfigScript() {
 const RedisScript& ConfigAppliedScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('HGET', KEYS[1], 'v') == ARGV[1] then redis.call('HDEL', KEYS[1], 'p') end
+    return 1
+  )lua");
+  return *script;
+}
+
+// KEYS[1] the rechecks hash sd:{t}:recheck (customer id -> config version).
+// ARGV[1] the version, [2..] customer ids. AddRechecks: sets each entry to the
+// version unless it holds a higher one. ClearRechecks: deletes each entry
+// whose version is <= ARGV[1].
+const RedisScript& AddRechecksScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local v = tonumber(ARGV[1])
+    for i = 2, #ARGV do
+      local old = redis.call('HGET', KEYS[1], ARGV[i])
+      if not old or tonumber(old) < v then redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+    end
+    return 1
+  )lua");
+  return *script;
+}
+const RedisScript& ClearRechecksScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local v = tonumber(ARGV[1])
+    for i = 2, #ARGV do
+      local old = redis.call('HGET', KEYS[1], ARGV[i])
+      if old and tonumber(old) <= v then redis.call('HDEL', KEYS[1], ARGV[i]) end
+    end
     return 1
   )lua");
   return *script;
@@ -940,6 +971,65 @@ absl::Status RedisCustomerStore::ConfigApplied(absl::string_view tenant, int64_t
   return ErrorReplyAsStatus(
              client_->Eval(ConfigAppliedScript(), {ConfigKey(tenant)}, {absl::StrCat(version)}))
       .status();
+}
+
+absl::Status RedisCustomerStore::EvalRechecks(const RedisScript& script, absl::string_view tenant,
+                                               absl::Span<const std::string> customer_ids,
+                                               int64_t config_version) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateRechecks(customer_ids, config_version); !s.ok()) return s;
+  const std::vector<std::string> keys = {RechecksKey(tenant)};
+  for (size_t begin = 0; begin < customer_ids.size(); begin += kRecheckPage) {
+    const size_t end = std::min(customer_ids.size(), begin + kRecheckPage);
+    std::vector<std::string> args = {absl::StrCat(config_version)};
+    args.insert(args.end(), customer_ids.begin() + begin, customer_ids.begin() + end);
+    absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Eval(script, keys, args));
+    if (!reply.ok()) return reply.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisCustomerStore::AddRechecks(absl::string_view tenant,
+                                             absl::Span<const std::string> customer_ids,
+                                             int64_t config_version) {
+  return EvalRechecks(AddRechecksScript(), tenant, customer_ids, config_version);
+}
+
+absl::Status RedisCustomerStore::ClearRechecks(absl::string_view tenant,
+                                               absl::Span<const std::string> customer_ids,
+                                               int64_t done_version) {
+  return EvalRechecks(ClearRechecksScript(), tenant, customer_ids, done_version);
+}
+
+absl::StatusOr<std::vector<CustomerStore::Recheck>> RedisCustomerStore::Rechecks(
+    absl::string_view tenant, int limit) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(
+      {"HRANDFIELD", RechecksKey(tenant), absl::StrCat(limit), "WITHVALUES"}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() % 2 != 0) {
+    return Unexpected(*reply, "HRANDFIELD");
+  }
+  std::vector<Recheck> out;
+  out.reserve(reply->elements().size() / 2);
+  for (size_t i = 0; i < reply->elements().size(); i += 2) {
+    const RedisReply& id = reply->elements()[i];
+    if (!id.is_string()) return Unexpected(id, "HRANDFIELD field");
+    absl::StatusOr<int64_t> version = ParseInt(reply->elements()[i + 1], "recheck version");
+    if (!version.ok()) return version.status();
+    out.push_back({id.str(), *version});
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::RecheckCount(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"HLEN", RechecksKey(tenant)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, "HLEN");
+  return reply->integer();
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::WriteConfig(absl::string_view tenant,

@@ -118,6 +118,14 @@ class RedisCustomerStore : public CustomerStore {
   absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
                                       absl::string_view bytes, absl::Time at) override;
   absl::Status ConfigApplied(absl::string_view tenant, int64_t version) override;
+  absl::Status AddRechecks(absl::string_view tenant, absl::Span<const std::string> customer_ids,
+                           int64_t config_version) override;
+  // HRANDFIELD: a random sample, so replicas draining together mostly take
+  // different customers.
+  absl::StatusOr<std::vector<Recheck>> Rechecks(absl::string_view tenant, int limit) override;
+  absl::Status ClearRechecks(absl::string_view tenant, absl::Span<const std::string> customer_ids,
+                             int64_t done_version) override;
+  absl::StatusOr<int64_t> RecheckCount(absl::string_view tenant) override;
   absl::StatusOr<std::vector<uint16_t>> InternCategories(
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
@@ -133,6 +141,10 @@ class RedisCustomerStore : public CustomerStore {
   // `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<bool>& committed);
+  // Runs AddRechecks' or ClearRechecks' script over `customer_ids`, a page at
+  // a time (each page atomic; the pages need not be).
+  absl::Status EvalRechecks(const redis::RedisScript& script, absl::string_view tenant,
+                            absl::Span<const std::string> customer_ids, int64_t config_version);
   // Ids whose score in the sorted set `key` lies in [lo, hi).
   // Validates the ids, then runs `command` (its name, then what follows the
   // key) on each customer's hash, in one pipeline.
