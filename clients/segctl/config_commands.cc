@@ -49,6 +49,10 @@ void PrintVersioned(const Context& ctx, const v1::VersionedConfig& config, int64
   *ctx.out << "config version " << config.version() << " (updated " << FormatTimestamp(config.updated_at())
            << ")";
   if (changed >= 0) *ctx.out << ", " << changed << " customers changed membership";
+  if (config.schedule_updates_pending() > 0) {
+    *ctx.out << "; next changes of " << config.schedule_updates_pending()
+             << " customers still being recomputed in the background";
+  }
   *ctx.out << "\n";
 }
 

@@ -74,6 +74,16 @@ struct Derived {
   }
 };
 
+// True when `a` and `b` differ at most in when the customer is next woken
+// (membership's next change and the schedule entry).
+bool SameExceptSchedule(const Derived& a, const Derived& b) {
+  return a.membership.segments == b.membership.segments &&
+         a.membership.primary == b.membership.primary &&
+         a.membership.categories == b.membership.categories &&
+         a.membership.cart_categories == b.membership.cart_categories &&
+         std::equal(std::begin(a.aov_milli), std::end(a.aov_milli), std::begin(b.aov_milli));
+}
+
 Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profile,
                const engine::Classification& classification, absl::Time now) {
   Derived d;
@@ -371,29 +381,62 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
   return changed;
 }
 
-absl::StatusOr<std::vector<std::string>> LiveMembership::MovedByConfig(
+absl::StatusOr<LiveMembership::MovedCustomers> LiveMembership::MovedByConfig(
     const std::string& tenant, const std::vector<std::string>& customer_ids,
     const TenantSnapshot& previous, const TenantSnapshot& current) {
   absl::StatusOr<std::vector<std::string>> profiles = store_->ReadProfiles(tenant, customer_ids);
   if (!profiles.ok()) return profiles.status();
   const absl::Time now = options_.now();
-  std::vector<std::string> moved;
+  const absl::Time horizon = now + options_.config_schedule_horizon;
+  MovedCustomers moved;
   engine::Classification before, after;
   for (size_t i = 0; i < customer_ids.size(); ++i) {
     if ((*profiles)[i].empty()) continue;  // not stored
     absl::StatusOr<engine::Profile> profile = engine::DecodeProfile((*profiles)[i]);
     if (!profile.ok()) {
-      moved.push_back(customer_ids[i]);  // Reevaluate reports it
+      moved.now.push_back(customer_ids[i]);  // Reevaluate reports it
       continue;
     }
     previous.classifier->Classify(profile->view(), now, &before);
     current.classifier->Classify(profile->view(), now, &after);
-    if (!(Derive(previous, profile->view(), before, now) ==
-          Derive(current, profile->view(), after, now))) {
-      moved.push_back(customer_ids[i]);
-    }
+    const Derived was = Derive(previous, profile->view(), before, now);
+    const Derived will = Derive(current, profile->view(), after, now);
+    if (was == will) continue;
+    // The stored entry (was's) may then wake the customer early, which only
+    // costs a re-classification; a late one is what the horizon prevents.
+    const bool schedule_only = SameExceptSchedule(was, will) &&
+                               (!will.next_change || *will.next_change > horizon);
+    (schedule_only ? moved.later : moved.now).push_back(customer_ids[i]);
   }
   return moved;
+}
+
+absl::StatusOr<int64_t> LiveMembership::DrainRechecks(const std::string& tenant, int limit) {
+  absl::StatusOr<std::vector<store::CustomerStore::Recheck>> rechecks =
+      store_->Rechecks(tenant, limit);
+  if (!rechecks.ok()) return rechecks.status();
+  if (rechecks->empty()) return 0;
+  int64_t newest = 0;
+  std::vector<std::string> ids;
+  ids.reserve(rechecks->size());
+  for (const store::CustomerStore::Recheck& r : *rechecks) {
+    newest = std::max(newest, r.config_version);
+    ids.push_back(r.customer_id);
+  }
+  // Re-classify under a config at least as new as every entry's: this
+  // replica's snapshot may predate the update that added them.
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
+  if (snapshot.ok() && (*snapshot)->config_version < newest) snapshot = contexts_->Reload(tenant);
+  if (!snapshot.ok()) return snapshot.status();
+  const int64_t done_version = (*snapshot)->config_version;
+  // A transition that fell due meanwhile is the one membership move it can
+  // find (the update wrote every membership it moved): cause TIME.
+  absl::StatusOr<int64_t> moved = Reevaluate(tenant, ids, store::ChangeCause::kTime);
+  if (!moved.ok()) return moved.status();
+  // Writes that committed did so under done_version or a newer config;
+  // entries a newer update added meanwhile stay for the next round.
+  if (absl::Status s = store_->ClearRechecks(tenant, ids, done_version); !s.ok()) return s;
+  return static_cast<int64_t>(ids.size());
 }
 
 LiveMembership::CutoffRanges LiveMembership::MovedCutoffs(const TenantSnapshot& previous,
@@ -433,7 +476,8 @@ absl::StatusOr<std::optional<std::string>> LiveMembership::SmallestSuperset(
 
 absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     const std::string& tenant, store::ChangeCause cause,
-    std::shared_ptr<const TenantSnapshot> previous) {
+    std::shared_ptr<const TenantSnapshot> previous, int64_t* deferred) {
+  if (deferred != nullptr) *deferred = 0;
   std::shared_ptr<const TenantSnapshot> current;
   // Which customers to look at: every one, or (after a config change whose
   // rules bound it) the buyers with enough lifetime orders to be moved, or
@@ -479,6 +523,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   bool scanned = false;                         // guarded by mu
   absl::Status first_error;                     // guarded by mu
   int64_t changed = 0;                          // guarded by mu
+  int64_t deferred_count = 0;                   // guarded by mu
   auto failed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !first_error.ok(); };
   auto work = [&] {
     while (true) {
@@ -494,13 +539,24 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
         pages.pop_front();
       }
       absl::StatusOr<int64_t> moved = 0;
+      size_t later = 0;
       if (previous == nullptr) {
         moved = Reevaluate(tenant, page, cause);
       } else {
-        absl::StatusOr<std::vector<std::string>> movable =
-            MovedByConfig(tenant, page, *previous, *current);
-        moved = movable.ok() ? Reevaluate(tenant, *movable, cause)
-                             : absl::StatusOr<int64_t>(movable.status());
+        absl::StatusOr<MovedCustomers> movable = MovedByConfig(tenant, page, *previous, *current);
+        if (!movable.ok()) {
+          moved = movable.status();
+        } else {
+          moved = Reevaluate(tenant, movable->now, cause);
+          later = movable->later.size();
+          if (moved.ok() && later > 0) {
+            if (absl::Status s =
+                    store_->AddRechecks(tenant, movable->later, current->config_version);
+                !s.ok()) {
+              moved = s;
+            }
+          }
+        }
       }
       absl::MutexLock lock(&mu);
       if (!moved.ok()) {
@@ -508,6 +564,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
         return;
       }
       changed += *moved;
+      deferred_count += static_cast<int64_t>(later);
     }
   };
   std::vector<std::thread> workers;
@@ -581,6 +638,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   }
   for (std::thread& w : workers) w.join();
   if (!first_error.ok()) return first_error;
+  if (deferred != nullptr) *deferred = deferred_count;
   return changed;
 }
 

@@ -83,6 +83,17 @@ class LiveMembership {
     // Config updates (cause CONFIG) keep whole pages: their call is what
     // the caller waits for. < 1: no limit. Default: 8.
     int background_pipeline = 8;
+    // A config update writes at once every customer whose membership or AOV
+    // index entries it moves, and every customer whose next change it moves
+    // to within this long from now. A customer whose only move is a next
+    // change farther out goes to the store's rechecks instead (one hash
+    // field, not a write script), re-classified by DrainRechecks in the
+    // background: a lookback change moves the next change of most buyers
+    // and no one's membership, and the caller waits for membership, not for
+    // the schedule. The background must finish within this long (it takes
+    // seconds) for such a next change to stay exact.
+    // absl::InfiniteDuration(): never defer. Default: 10 minutes.
+    absl::Duration config_schedule_horizon = absl::Minutes(10);
   };
 
   // `store` and `contexts` must outlive this object.
@@ -122,8 +133,19 @@ class LiveMembership {
   // in a skipped customer's stored state (a transition falling due, a
   // statistics move) differs under the old config too: the scheduler's and
   // the StatisticsMover's, as at any other time.
+  //
+  // With `previous`, customers whose only move is a next change beyond
+  // Options::config_schedule_horizon are recorded as rechecks instead of
+  // written (their membership is already current); `*deferred` (if given)
+  // receives how many.
   absl::StatusOr<int64_t> ReevaluateAll(const std::string& tenant, store::ChangeCause cause,
-                                        std::shared_ptr<const TenantSnapshot> previous = nullptr);
+                                        std::shared_ptr<const TenantSnapshot> previous = nullptr,
+                                        int64_t* deferred = nullptr);
+
+  // Re-classifies up to `limit` of the tenant's rechecks (under a config at
+  // least as new as each entry's) and clears them. Returns how many it took
+  // (fewer than `limit`: none are left, unless another replica added more).
+  absl::StatusOr<int64_t> DrainRechecks(const std::string& tenant, int limit);
 
   // Classifies customers at `as_of` from their stored facts (nothing written).
   // `historical`: the caller named the instant. Then a customer whose
@@ -155,8 +177,13 @@ class LiveMembership {
                                           const std::vector<std::string>& customer_ids,
                                           store::ChangeCause cause);
   // Of `customer_ids`, those whose stored state moving from `previous` to
-  // `current` can change (see ReevaluateAll), read by profile alone.
-  absl::StatusOr<std::vector<std::string>> MovedByConfig(
+  // `current` can change (see ReevaluateAll), read by profile alone: to be
+  // written now, or (only their next change moves, beyond the horizon) later.
+  struct MovedCustomers {
+    std::vector<std::string> now;
+    std::vector<std::string> later;
+  };
+  absl::StatusOr<MovedCustomers> MovedByConfig(
       const std::string& tenant, const std::vector<std::string>& customer_ids,
       const TenantSnapshot& previous, const TenantSnapshot& current);
 

@@ -12,6 +12,7 @@
 #include "server/live/live_test_fixture.h"
 #include "server/live/membership_history.h"
 #include "server/live/test_orders.h"
+#include "server/live/transition_scheduler.h"
 
 namespace segmentd {
 namespace {
@@ -181,6 +182,55 @@ TEST_F(LiveMembershipTest, AScheduleOnlyMoveIsABookkeepingWrite) {
   now_ = kT0 + absl::Hours(24 * 40);
   EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime), 1);
   EXPECT_EQ(store_.full_writes, full + 1);
+}
+
+TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRechecks) {
+  engine::SegmentConfig config;
+  config.value_tiers.enabled = false;
+  config.vip.enabled = false;
+  config.big_spender.enabled = false;  // no AOV index wake-ups
+  config.low_spender.enabled = false;
+  ASSERT_TRUE(
+      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_).ok());
+  ASSERT_TRUE(contexts_->Reload("acme").ok());
+  // NEW_CUSTOMER (30 days) ends for c1 in 30 days, for c2 in 1 day + 5 min.
+  ApplyOne("c1", {Order("o1", kT0, 100)});
+  ApplyOne("c2", {Order("o2", kT0 - absl::Hours(24 * 29) + absl::Minutes(5), 100)});
+  const store::CustomerState c1_before = (*store_.Read("acme", {"c1"}))[0];
+  // A 29-day window: c1 ends a day earlier, still weeks away (left to the
+  // rechecks); c2 ends in 5 minutes, within the horizon (written at once).
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent("acme");
+  ASSERT_TRUE(previous.ok());
+  config.new_customer.window_days = 29;
+  absl::StatusOr<int64_t> version =
+      store_.WriteConfig("acme", 1, ConfigToProto(config).SerializeAsString(), now_);
+  ASSERT_TRUE(version.ok());
+  ASSERT_TRUE(contexts_->Reload("acme").ok());
+  const int64_t bookkeeping = store_.bookkeeping_writes;
+  int64_t deferred = -1;
+  EXPECT_EQ(*live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, &deferred), 0);
+  EXPECT_EQ(deferred, 1);
+  EXPECT_EQ(store_.bookkeeping_writes, bookkeeping + 1);  // c2 only
+  EXPECT_EQ((*store_.Read("acme", {"c2"}))[0].next_change, now_ + absl::Minutes(5));
+  EXPECT_EQ((*store_.Read("acme", {"c1"}))[0].next_change, c1_before.next_change);
+  absl::StatusOr<std::vector<store::CustomerStore::Recheck>> rechecks =
+      store_.Rechecks("acme", 10);
+  ASSERT_TRUE(rechecks.ok());
+  ASSERT_EQ(rechecks->size(), 1u);
+  EXPECT_EQ((*rechecks)[0].customer_id, "c1");
+  EXPECT_EQ((*rechecks)[0].config_version, *version);
+
+  // Any replica's scheduler pass re-classifies it and clears the entry.
+  TransitionScheduler::Options options;
+  options.now = [this] { return now_; };
+  TransitionScheduler scheduler(
+      &store_, live_.get(),
+      [] { return absl::StatusOr<std::vector<std::string>>(std::vector<std::string>{"acme"}); },
+      options);
+  ASSERT_TRUE(scheduler.RunOnce().ok());
+  EXPECT_EQ(*store_.RecheckCount("acme"), 0);
+  EXPECT_EQ((*store_.Read("acme", {"c1"}))[0].next_change, kT0 + absl::Hours(24 * 29));
+  EXPECT_EQ(store_.bookkeeping_writes, bookkeeping + 2);
 }
 
 TEST_F(LiveMembershipTest, BackgroundPassesWriteInSmallPipelines) {

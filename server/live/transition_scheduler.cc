@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/log.h"
+#include "server/steady_clock.h"
 
 namespace segmentd {
 
@@ -35,6 +36,17 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
 }
 
 absl::Status TransitionScheduler::RunTenant(const std::string& tenant, int64_t* moved) {
+  const absl::Duration deadline = SteadyNow() + options_.recheck_slice;
+  while (true) {
+    if (absl::Status s = RunDue(tenant, moved); !s.ok()) return s;
+    if (SteadyNow() >= deadline) return absl::OkStatus();
+    absl::StatusOr<int64_t> rechecked = live_->DrainRechecks(tenant, options_.batch);
+    if (!rechecked.ok()) return rechecked.status();
+    if (*rechecked < options_.batch) return absl::OkStatus();
+  }
+}
+
+absl::Status TransitionScheduler::RunDue(const std::string& tenant, int64_t* moved) {
   std::vector<std::string> previous;
   while (true) {
     absl::StatusOr<std::vector<std::string>> due =

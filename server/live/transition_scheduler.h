@@ -19,7 +19,9 @@ namespace segmentd {
 // re-classifies those customers, so "Loyal becomes Lost Loyalty on day 90"
 // happens with no event and no rebuild. Several segmentd processes may run one
 // each: the store's optimistic writes make a customer moved twice harmless
-// (the second sees nothing left to change). Thread-safe.
+// (the second sees nothing left to change). It also re-classifies the
+// rechecks a config update left (LiveMembership::DrainRechecks), so a replica
+// that dies mid-way leaves them to the others. Thread-safe.
 class TransitionScheduler {
  public:
   struct Options {
@@ -28,6 +30,10 @@ class TransitionScheduler {
     absl::Duration poll = absl::Milliseconds(200);
     // Customers re-classified per store round trip.
     int batch = 500;
+    // Longest a pass spends per tenant on rechecks (customers whose next
+    // change a config update left to the background) before it moves on;
+    // due customers are looked for between pages of them.
+    absl::Duration recheck_slice = absl::Milliseconds(400);
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };
 
@@ -48,8 +54,11 @@ class TransitionScheduler {
   absl::StatusOr<int64_t> RunOnce();
 
  private:
-  // Moves `tenant`'s due customers, adding to `moved`.
+  // Moves `tenant`'s due customers and works through its rechecks (for at
+  // most recheck_slice), adding to `moved`.
   absl::Status RunTenant(const std::string& tenant, int64_t* moved);
+  // Moves `tenant`'s due customers, adding to `moved`.
+  absl::Status RunDue(const std::string& tenant, int64_t* moved);
 
   store::CustomerStore* const store_;
   LiveMembership* const live_;

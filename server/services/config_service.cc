@@ -54,6 +54,9 @@ absl::Status ConfigServiceImpl::Read(const std::string& tenant, v1::VersionedCon
   *out->mutable_config() = ConfigToProto(config->first);
   out->set_version(config->second);
   if (blob->has_value()) *out->mutable_updated_at() = ToProtoTime((*blob)->updated_at);
+  absl::StatusOr<int64_t> pending = store_->RecheckCount(tenant);
+  if (!pending.ok()) return pending.status();
+  out->set_schedule_updates_pending(*pending);
   return absl::OkStatus();
 }
 

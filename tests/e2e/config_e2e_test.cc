@@ -56,6 +56,7 @@ class ConfigE2eTest : public ::testing::Test {
     config_ = v1::ConfigService::NewStub(stack_->channel());
 
     const absl::Time now = absl::Now();
+    loaded_at_ = now;
     std::vector<v1::Event> events;
     for (int n = 0; n <= kMaxOrders; ++n) {
       events.push_back(RegisteredEvent(Customer(n), now - absl::Hours(24 * 20)));
@@ -132,6 +133,7 @@ class ConfigE2eTest : public ::testing::Test {
   }
 
   std::unique_ptr<E2eStack> stack_;
+  absl::Time loaded_at_;  // the "now" the population's orders are placed from
   TenantKeys keys_;
   std::unique_ptr<v1::ConfigService::Stub> config_;
 };
@@ -191,6 +193,45 @@ TEST_F(ConfigE2eTest, DefaultsThenFullAndMaskedUpdatesCompleteBeforeReturning) {
   EXPECT_THAT(status.error_message(), HasSubstr("expected_version"));
   EXPECT_EQ(Get().version(), 2);
   EXPECT_EQ(Get().config().frequent_buyer().window_days(), 5u);
+}
+
+TEST_F(ConfigE2eTest, NextChangesLeftToTheBackgroundAreRecomputedByTheServer) {
+  // A longer NEW_CUSTOMER window moves no one's membership, only when c1
+  // (one order, 12 hours ago) next changes: weeks away, so the update
+  // leaves it to the server's scheduler instead of writing it.
+  const std::map<std::string, bool> new_customers = MembersOf("NEW_CUSTOMER");
+  EXPECT_TRUE(new_customers.at("c1"));
+  v1::UpdateConfigRequest request;
+  request.mutable_config()->mutable_new_customer()->set_window_days(40);
+  request.mutable_update_mask()->add_paths("new_customer.window_days");
+  v1::UpdateConfigResponse response;
+  grpc::Status status = Update(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // (customers_changed may count statistics moves still due after the
+  // import: not asserted.)
+  EXPECT_GE(response.config().schedule_updates_pending(), 1);
+  EXPECT_EQ(MembersOf("NEW_CUSTOMER"), new_customers);
+  // The server works through them by itself (TransitionScheduler, every 200 ms).
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (Get().schedule_updates_pending() > 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Get().schedule_updates_pending(), 0);
+  // c1's schedule entry is now its first order + 40 days.
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis =
+      ConnectClient(stack_->redis());
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  absl::StatusOr<store::redis::RedisReply> score =
+      (*redis)->Command({"ZSCORE", "sd:{cfg}:sched", "c1"});
+  ASSERT_TRUE(score.ok()) << score.status();
+  ASSERT_TRUE(score->is_string());
+  const absl::Time first_order = loaded_at_ - absl::Hours(12);
+  EXPECT_EQ(score->str(),
+            absl::StrCat(absl::ToUnixMillis(first_order + absl::Hours(24 * 40))));
+  absl::StatusOr<store::redis::RedisReply> left =
+      (*redis)->Command({"HLEN", "sd:{cfg}:recheck"});
+  ASSERT_TRUE(left.ok()) << left.status();
+  EXPECT_EQ(left->integer(), 0);
 }
 
 TEST_F(ConfigE2eTest, AnotherServerAnswersWithTheNewConfigAsSoonAsTheUpdateReturns) {

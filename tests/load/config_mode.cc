@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "segmentd/v1/config.grpc.pb.h"
@@ -41,8 +42,30 @@ absl::StatusOr<Parameter> Find(v1::SegmentConfig* config, const std::string& pat
   return p;
 }
 
+// Polls GetConfig until no next change is left to the background
+// (schedule_updates_pending 0), so that one change's background work is
+// timed with it and does not load the next change.
+absl::Status WaitForSchedule(v1::ConfigService::Stub& stub, const LoadOptions& options) {
+  const absl::Time give_up = absl::Now() + absl::Minutes(10);
+  while (true) {
+    v1::GetConfigResponse current;
+    grpc::ClientContext context;
+    PrepareContext(&context, options.key, absl::Seconds(30));
+    const grpc::Status status = stub.GetConfig(&context, v1::GetConfigRequest(), &current);
+    if (!status.ok()) return FromGrpc(status);
+    if (current.config().schedule_updates_pending() == 0) return absl::OkStatus();
+    if (absl::Now() > give_up) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "schedule updates still pending after 10 minutes: ",
+          current.config().schedule_updates_pending()));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
 // Sets `path` to `value` through UpdateConfig (update mask of that path)
-// and reports the call's wall time.
+// and reports the call's wall time, then how long until the next changes
+// it left to the background were all recomputed.
 absl::Status Update(v1::ConfigService::Stub& stub, const LoadOptions& options,
                     const std::string& path, uint32_t from, uint32_t value) {
   v1::UpdateConfigRequest request;
@@ -59,16 +82,24 @@ absl::Status Update(v1::ConfigService::Stub& stub, const LoadOptions& options,
   const grpc::Status status = stub.UpdateConfig(&context, request, &response);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!status.ok()) return FromGrpc(status);
+  const int64_t deferred = response.config().schedule_updates_pending();
+  if (absl::Status s = WaitForSchedule(stub, options); !s.ok()) return s;
+  const double settled = absl::ToDoubleSeconds(absl::Now() - start);
   const std::string change = absl::StrCat(path, " ", from, " -> ", value);
-  std::printf("config: %s: %.3f s, %lld customers changed, version %lld\n", change.c_str(),
-              seconds, static_cast<long long>(response.customers_changed()),
-              static_cast<long long>(response.config().version()));
+  std::printf(
+      "config: %s: %.3f s, %lld customers changed, version %lld; %lld next changes left to "
+      "the background, all recomputed %.3f s after the call began\n",
+      change.c_str(), seconds, static_cast<long long>(response.customers_changed()),
+      static_cast<long long>(response.config().version()), static_cast<long long>(deferred),
+      settled);
   std::printf("%s\n", JsonLine()
                           .Add("mode", "config")
                           .Add("customers", options.customers)
                           .Add("change", change)
                           .Add("seconds", seconds)
                           .Add("customers_changed", static_cast<int64_t>(response.customers_changed()))
+                          .Add("schedule_deferred", deferred)
+                          .Add("schedule_settled_seconds", settled)
                           .Add("loadavg_before", load_before)
                           .Add("loadavg_after", LoadAverage())
                           .Line()
