@@ -195,18 +195,6 @@ class CustomerStore {
   // Pages through every customer of the tenant.
   virtual absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant,
                                                absl::string_view cursor, int count) = 0;
-  // The customers with ordinals [first, first + count) and their encoded
-  // profiles, in ordinal order, in one round trip (count <= 1000). Ordinals
-  // are dense from 1 up to CustomerCount, so a caller can split a tenant
-  // into disjoint ranges and read them from several threads at once (a
-  // config update that must look at most customers).
-  struct OrdinalProfile {
-    std::string customer_id;
-    std::string profile;
-  };
-  virtual absl::StatusOr<std::vector<OrdinalProfile>> ProfilesByOrdinal(absl::string_view tenant,
-                                                                        int64_t first,
-                                                                        int count) = 0;
   // Customers whose lifetime order count / revenue lies in [lo, hi).
   virtual absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant,
                                                                      int64_t lo, int64_t hi) = 0;

@@ -498,27 +498,6 @@ TEST_P(CustomerStoreTest, ScansVisitEveryMemberAndCustomerOnce) {
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->ids.empty());
   EXPECT_TRUE(empty->next_cursor.empty());
-
-  // Ordinal ranges with their profiles: disjoint ranges cover everyone once,
-  // a range past the end is short or empty.
-  std::vector<CustomerStore::OrdinalProfile> by_ordinal;
-  for (int64_t first = 1; first <= kCustomers + 50; first += 64) {
-    absl::StatusOr<std::vector<CustomerStore::OrdinalProfile>> page =
-        store_->ProfilesByOrdinal(kTenant, first, 64);
-    ASSERT_TRUE(page.ok()) << page.status();
-    by_ordinal.insert(by_ordinal.end(), page->begin(), page->end());
-  }
-  ASSERT_EQ(by_ordinal.size(), static_cast<size_t>(kCustomers));
-  for (int i = 0; i < kCustomers; ++i) {
-    EXPECT_EQ(by_ordinal[i].customer_id, absl::StrCat("customer ", i));
-    EXPECT_EQ(by_ordinal[i].profile, absl::StrCat("profile of customer ", i));
-  }
-  EXPECT_TRUE(store_->ProfilesByOrdinal("globex", 1, 10)->empty());
-  EXPECT_EQ(store_->ProfilesByOrdinal(kTenant, 0, 10).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->ProfilesByOrdinal(kTenant, 1, 1001).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->ProfilesByOrdinal(kTenant, 1, 1000)->size(), static_cast<size_t>(kCustomers));
 }
 
 TEST_P(CustomerStoreTest, ReadChangesAfterAPositionWithALimit) {

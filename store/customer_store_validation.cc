@@ -36,15 +36,6 @@ absl::Status ValidateSegment(absl::string_view segment) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateOrdinalRange(int64_t first, int count) {
-  if (first < 1) return absl::InvalidArgumentError("first: ordinals start at 1");
-  if (count < 1 || count > kMaxProfilesByOrdinal) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("count: must be 1-", kMaxProfilesByOrdinal, ", got ", count));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateRechecks(absl::Span<const std::string> customer_ids,
                               int64_t config_version) {
   for (size_t i = 0; i < customer_ids.size(); ++i) {

@@ -41,13 +41,6 @@ absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes);
 absl::Status ValidateRechecks(absl::Span<const std::string> customer_ids,
                               int64_t config_version);
 
-// Most customers one ProfilesByOrdinal call reads.
-inline constexpr int kMaxProfilesByOrdinal = 1000;
-
-// Returns INVALID_ARGUMENT naming the field unless first >= 1 and count is
-// 1..kMaxProfilesByOrdinal (ProfilesByOrdinal).
-absl::Status ValidateOrdinalRange(int64_t first, int count);
-
 // Returns INVALID_ARGUMENT unless `segment` is non-empty.
 absl::Status ValidateSegment(absl::string_view segment);
 

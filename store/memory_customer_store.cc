@@ -242,21 +242,6 @@ absl::StatusOr<IdPage> MemoryCustomerStore::ScanCustomers(absl::string_view tena
   return page;
 }
 
-absl::StatusOr<std::vector<CustomerStore::OrdinalProfile>> MemoryCustomerStore::ProfilesByOrdinal(
-    absl::string_view tenant, int64_t first, int count) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  if (absl::Status s = ValidateOrdinalRange(first, count); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  const Tenant& t = GetTenant(tenant);
-  std::vector<OrdinalProfile> out;
-  for (int64_t ordinal = first;
-       ordinal < first + count && ordinal <= static_cast<int64_t>(t.by_ordinal.size()); ++ordinal) {
-    const std::string& id = t.by_ordinal[ordinal - 1];
-    out.push_back({id, t.customers.at(id).state.profile});
-  }
-  return out;
-}
-
 absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ByMeasure(absl::string_view tenant,
                                                                         MeasureId id, int64_t lo,
                                                                         int64_t hi) {

@@ -58,9 +58,6 @@ class MemoryCustomerStore : public CustomerStore {
   // The cursor is the next ordinal to visit (customers in ordinal order).
   absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant, absl::string_view cursor,
                                        int count) override;
-  absl::StatusOr<std::vector<OrdinalProfile>> ProfilesByOrdinal(absl::string_view tenant,
-                                                                int64_t first,
-                                                                int count) override;
   absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant, int64_t lo,
                                                              int64_t hi) override;
   absl::StatusOr<int64_t> CountCustomersByOrders(absl::string_view tenant, int64_t lo,

@@ -26,7 +26,6 @@ std::string TenantPrefix(absl::string_view t) { return absl::StrCat("sd:{", t, "
 std::string CustomerKey(absl::string_view t, absl::string_view id) {
   return absl::StrCat(TenantPrefix(t), "c:", id);
 }
-std::string CustomerPrefix(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "c:"); }
 std::string SegmentPrefix(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "s:"); }
 std::string SegmentKey(absl::string_view t, absl::string_view segment) {
   return absl::StrCat(SegmentPrefix(t), segment);
@@ -217,28 +216,6 @@ const RedisScript& ConfigAppliedScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('HGET', KEYS[1], 'v') == ARGV[1] then redis.call('HDEL', KEYS[1], 'p') end
     return 1
-  )lua");
-  return *script;
-}
-
-// KEYS[1] the ordinal -> id hash sd:{t}:ord. ARGV[1] the customer key prefix
-// sd:{t}:c: (same hash tag), [2] the first ordinal, [3] how many. Returns id,
-// profile, id, profile, ... for the ordinals given ("" for a customer
-// without a profile field). ~2 us of Redis per customer.
-const RedisScript& ProfilesByOrdinalScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
-    local first, n = tonumber(ARGV[2]), tonumber(ARGV[3])
-    local fields = {}
-    for i = 0, n - 1 do fields[#fields + 1] = string.format('%d', first + i) end
-    local ids = redis.call('HMGET', KEYS[1], unpack(fields))
-    local out = {}
-    for i = 1, #ids do
-      if ids[i] then
-        out[#out + 1] = ids[i]
-        out[#out + 1] = redis.call('HGET', ARGV[1] .. ids[i], 'p') or ''
-      end
-    end
-    return out
   )lua");
   return *script;
 }
@@ -728,28 +705,6 @@ absl::StatusOr<IdPage> RedisCustomerStore::ScanCustomers(absl::string_view tenan
   }
   if (static_cast<int64_t>(end) <= last) page.next_cursor = absl::StrCat(end);
   return page;
-}
-
-absl::StatusOr<std::vector<CustomerStore::OrdinalProfile>> RedisCustomerStore::ProfilesByOrdinal(
-    absl::string_view tenant, int64_t first, int count) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  if (absl::Status s = ValidateOrdinalRange(first, count); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
-      client_->Eval(ProfilesByOrdinalScript(), {OrdinalsKey(tenant)},
-                    {CustomerPrefix(tenant), absl::StrCat(first), absl::StrCat(count)}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_array() || reply->elements().size() % 2 != 0) {
-    return Unexpected(*reply, "profiles by ordinal");
-  }
-  std::vector<OrdinalProfile> out;
-  out.reserve(reply->elements().size() / 2);
-  for (size_t i = 0; i < reply->elements().size(); i += 2) {
-    const RedisReply& id = reply->elements()[i];
-    const RedisReply& profile = reply->elements()[i + 1];
-    if (!id.is_string() || !profile.is_string()) return Unexpected(*reply, "profiles by ordinal");
-    out.push_back({id.str(), profile.str()});
-  }
-  return out;
 }
 
 absl::Status RedisCustomerStore::ByMeasurePages(absl::string_view tenant, const std::string& key,

@@ -89,10 +89,6 @@ class RedisCustomerStore : public CustomerStore {
                                      absl::string_view cursor, int count) override;
   // The cursor is the next ordinal to visit: customers come in ordinal order,
   // each exactly once; at most 10,000 per page whatever `count` asks.
-  // One Lua script: HMGET of the ordinals, then HGET p of each customer.
-  absl::StatusOr<std::vector<OrdinalProfile>> ProfilesByOrdinal(absl::string_view tenant,
-                                                                int64_t first,
-                                                                int count) override;
   absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant, absl::string_view cursor,
                                        int count) override;
   absl::StatusOr<std::vector<std::string>> CustomersByOrders(absl::string_view tenant, int64_t lo,

@@ -1,7 +1,6 @@
 #include "server/live/live_membership.h"
 
 #include <algorithm>
-#include <atomic>
 #include <deque>
 #include <iterator>
 #include <limits>
@@ -382,33 +381,18 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
   return changed;
 }
 
-absl::StatusOr<int64_t> LiveMembership::ApplyConfigMoves(const std::string& tenant,
-                                                         const std::vector<std::string>& customer_ids,
-                                                         const std::vector<std::string>& profiles,
-                                                         const TenantSnapshot& previous,
-                                                         const TenantSnapshot& current,
-                                                         int64_t* deferred) {
-  const MovedCustomers moved = MovedByConfig(customer_ids, profiles, previous, current);
-  absl::StatusOr<int64_t> changed = Reevaluate(tenant, moved.now, store::ChangeCause::kConfig);
-  if (!changed.ok()) return changed.status();
-  if (!moved.later.empty()) {
-    absl::Status s = store_->AddRechecks(tenant, moved.later, current.config_version);
-    if (!s.ok()) return s;
-  }
-  *deferred += static_cast<int64_t>(moved.later.size());
-  return changed;
-}
-
-LiveMembership::MovedCustomers LiveMembership::MovedByConfig(
-    const std::vector<std::string>& customer_ids, const std::vector<std::string>& profiles,
-    const TenantSnapshot& previous, const TenantSnapshot& current) const {
+absl::StatusOr<LiveMembership::MovedCustomers> LiveMembership::MovedByConfig(
+    const std::string& tenant, const std::vector<std::string>& customer_ids,
+    const TenantSnapshot& previous, const TenantSnapshot& current) {
+  absl::StatusOr<std::vector<std::string>> profiles = store_->ReadProfiles(tenant, customer_ids);
+  if (!profiles.ok()) return profiles.status();
   const absl::Time now = options_.now();
   const absl::Time horizon = now + options_.config_schedule_horizon;
   MovedCustomers moved;
   engine::Classification before, after;
   for (size_t i = 0; i < customer_ids.size(); ++i) {
-    if (profiles[i].empty()) continue;  // not stored
-    absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(profiles[i]);
+    if ((*profiles)[i].empty()) continue;  // not stored
+    absl::StatusOr<engine::Profile> profile = engine::DecodeProfile((*profiles)[i]);
     if (!profile.ok()) {
       moved.now.push_back(customer_ids[i]);  // Reevaluate reports it
       continue;
@@ -425,61 +409,6 @@ LiveMembership::MovedCustomers LiveMembership::MovedByConfig(
     (schedule_only ? moved.later : moved.now).push_back(customer_ids[i]);
   }
   return moved;
-}
-
-absl::StatusOr<int64_t> LiveMembership::ReevaluateByOrdinal(const std::string& tenant,
-                                                            const TenantSnapshot& previous,
-                                                            const TenantSnapshot& current,
-                                                            int64_t* deferred) {
-  // Every customer that existed when the config was stored has an ordinal
-  // up to this count; later ones were written under the new config.
-  absl::StatusOr<int64_t> customers = store_->CustomerCount(tenant);
-  if (!customers.ok()) return customers.status();
-  constexpr int kOrdinalPage = 500;
-  std::atomic<int64_t> next_ordinal{1};
-  absl::Mutex mu;
-  absl::Status first_error;  // guarded by mu
-  int64_t changed = 0;       // guarded by mu
-  int64_t later = 0;         // guarded by mu
-  auto work = [&] {
-    std::vector<std::string> ids, profiles;
-    while (true) {
-      const int64_t first = next_ordinal.fetch_add(kOrdinalPage);
-      if (first > *customers) return;
-      {
-        absl::MutexLock lock(&mu);
-        if (!first_error.ok()) return;
-      }
-      absl::StatusOr<std::vector<store::CustomerStore::OrdinalProfile>> page =
-          store_->ProfilesByOrdinal(tenant, first, kOrdinalPage);
-      absl::StatusOr<int64_t> moved = 0;
-      int64_t page_later = 0;
-      if (!page.ok()) {
-        moved = page.status();
-      } else {
-        ids.clear();
-        profiles.clear();
-        for (store::CustomerStore::OrdinalProfile& c : *page) {
-          ids.push_back(std::move(c.customer_id));
-          profiles.push_back(std::move(c.profile));
-        }
-        moved = ApplyConfigMoves(tenant, ids, profiles, previous, current, &page_later);
-      }
-      absl::MutexLock lock(&mu);
-      if (!moved.ok()) {
-        if (first_error.ok()) first_error = moved.status();
-        return;
-      }
-      changed += *moved;
-      later += page_later;
-    }
-  };
-  std::vector<std::thread> workers;
-  for (int i = 0; i < std::max(1, options_.reevaluate_threads); ++i) workers.emplace_back(work);
-  for (std::thread& w : workers) w.join();
-  if (!first_error.ok()) return first_error;
-  *deferred += later;
-  return changed;
 }
 
 absl::StatusOr<int64_t> LiveMembership::DrainRechecks(const std::string& tenant, int limit) {
@@ -582,27 +511,6 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
                              scope.lifetime_order_ranges.end());
       if (cutoffs->orders.empty() && cutoffs->revenue.empty()) return 0;
     }
-    // Everyone, or most customers: read them by ordinal ranges, profiles
-    // included, from every thread at once (no scan thread, one round trip
-    // per page); the lifetime-orders index pages cost Redis ~1.2 us per
-    // member on top of the profile reads, one page at a time.
-    if (!cutoffs.has_value() && !superset.has_value()) {
-      bool by_ordinal = !min_lifetime_orders.has_value();
-      if (!by_ordinal) {
-        absl::StatusOr<int64_t> in_range = store_->CountCustomersByOrders(
-            tenant, *min_lifetime_orders, std::numeric_limits<int64_t>::max());
-        if (!in_range.ok()) return in_range.status();
-        absl::StatusOr<int64_t> customers = store_->CustomerCount(tenant);
-        if (!customers.ok()) return customers.status();
-        by_ordinal = 2 * *in_range >= *customers;
-      }
-      if (by_ordinal) {
-        int64_t later = 0;
-        absl::StatusOr<int64_t> changed = ReevaluateByOrdinal(tenant, *previous, *current, &later);
-        if (changed.ok() && deferred != nullptr) *deferred = later;
-        return changed;
-      }
-    }
   }
   constexpr int kPage = 500;
   // SSCAN of a large set costs ~1.4 us per member on the benchmark machine:
@@ -631,14 +539,24 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
         pages.pop_front();
       }
       absl::StatusOr<int64_t> moved = 0;
-      int64_t later = 0;
+      size_t later = 0;
       if (previous == nullptr) {
         moved = Reevaluate(tenant, page, cause);
       } else {
-        absl::StatusOr<std::vector<std::string>> profiles = store_->ReadProfiles(tenant, page);
-        moved = profiles.ok()
-                    ? ApplyConfigMoves(tenant, page, *profiles, *previous, *current, &later)
-                    : absl::StatusOr<int64_t>(profiles.status());
+        absl::StatusOr<MovedCustomers> movable = MovedByConfig(tenant, page, *previous, *current);
+        if (!movable.ok()) {
+          moved = movable.status();
+        } else {
+          moved = Reevaluate(tenant, movable->now, cause);
+          later = movable->later.size();
+          if (moved.ok() && later > 0) {
+            if (absl::Status s =
+                    store_->AddRechecks(tenant, movable->later, current->config_version);
+                !s.ok()) {
+              moved = s;
+            }
+          }
+        }
       }
       absl::MutexLock lock(&mu);
       if (!moved.ok()) {
@@ -646,7 +564,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
         return;
       }
       changed += *moved;
-      deferred_count += later;
+      deferred_count += static_cast<int64_t>(later);
     }
   };
   std::vector<std::thread> workers;

@@ -179,29 +179,13 @@ class LiveMembership {
   // Of `customer_ids`, those whose stored state moving from `previous` to
   // `current` can change (see ReevaluateAll), read by profile alone: to be
   // written now, or (only their next change moves, beyond the horizon) later.
-  // `profiles` are their encoded profiles ("" for one not stored).
   struct MovedCustomers {
     std::vector<std::string> now;
     std::vector<std::string> later;
   };
-  MovedCustomers MovedByConfig(const std::vector<std::string>& customer_ids,
-                               const std::vector<std::string>& profiles,
-                               const TenantSnapshot& previous,
-                               const TenantSnapshot& current) const;
-  // Writes MovedByConfig's `now` customers (cause CONFIG) and records its
-  // `later` ones as rechecks, adding their number to `*deferred`. Returns
-  // how many changed membership.
-  absl::StatusOr<int64_t> ApplyConfigMoves(const std::string& tenant,
-                                           const std::vector<std::string>& customer_ids,
-                                           const std::vector<std::string>& profiles,
-                                           const TenantSnapshot& previous,
-                                           const TenantSnapshot& current, int64_t* deferred);
-  // ReevaluateAll with `previous` over every customer: the threads read
-  // disjoint ordinal ranges with their profiles (CustomerStore::
-  // ProfilesByOrdinal) and apply the moves of each.
-  absl::StatusOr<int64_t> ReevaluateByOrdinal(const std::string& tenant,
-                                              const TenantSnapshot& previous,
-                                              const TenantSnapshot& current, int64_t* deferred);
+  absl::StatusOr<MovedCustomers> MovedByConfig(
+      const std::string& tenant, const std::vector<std::string>& customer_ids,
+      const TenantSnapshot& previous, const TenantSnapshot& current);
 
   // Builds the write for `profile` classified now under `snapshot`. `before`
   // is the stored profile the change started from (nullptr: a new customer),
