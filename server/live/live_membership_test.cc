@@ -220,15 +220,20 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRec
   EXPECT_EQ((*rechecks)[0].customer_id, "c1");
   EXPECT_EQ((*rechecks)[0].config_version, *version);
 
-  // Any replica's scheduler pass re-classifies it and clears the entry.
+  // Any replica's scheduler pass re-classifies it and clears the entry, for
+  // every tenant (one never stored is cleared all the same).
+  ASSERT_TRUE(store_.AddRechecks("globex", {"ghost"}, 0).ok());
   TransitionScheduler::Options options;
   options.now = [this] { return now_; };
   TransitionScheduler scheduler(
       &store_, live_.get(),
-      [] { return absl::StatusOr<std::vector<std::string>>(std::vector<std::string>{"acme"}); },
+      [] {
+        return absl::StatusOr<std::vector<std::string>>(std::vector<std::string>{"acme", "globex"});
+      },
       options);
   ASSERT_TRUE(scheduler.RunOnce().ok());
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
+  EXPECT_EQ(*store_.RecheckCount("globex"), 0);
   EXPECT_EQ((*store_.Read("acme", {"c1"}))[0].next_change, kT0 + absl::Hours(24 * 29));
   EXPECT_EQ(store_.bookkeeping_writes, bookkeeping + 2);
 }

@@ -23,27 +23,35 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
   if (!tenants.ok()) return tenants.status();
   int64_t moved = 0;
   absl::Status first_error;
-  for (const std::string& tenant : *tenants) {
-    // One tenant's trouble must not hold up the others: note it and go on.
-    absl::Status s = RunTenant(tenant, &moved);
-    if (!s.ok()) {
-      LogError(absl::StrCat("time transitions of tenant ", tenant, ": ", s.message()));
-      if (first_error.ok()) first_error = s;
-    }
+  // One tenant's trouble must not hold up the others: note it and go on.
+  auto note = [&](const std::string& tenant, const absl::Status& s) {
+    if (s.ok()) return;
+    LogError(absl::StrCat("time transitions of tenant ", tenant, ": ", s.message()));
+    if (first_error.ok()) first_error = s;
+  };
+  for (const std::string& tenant : *tenants) note(tenant, RunDue(tenant, &moved));
+  // Then rechecks, in one slice per pass shared by all tenants (starting
+  // from another tenant each pass), so that every tenant's due customers
+  // wait at most a slice and a poll interval, however many tenants drain.
+  const absl::Duration deadline = SteadyNow() + options_.recheck_slice;
+  const size_t n = tenants->size();
+  const uint64_t pass = passes_++;
+  for (size_t i = 0; i < n && SteadyNow() < deadline; ++i) {
+    const std::string& tenant = (*tenants)[(pass + i) % n];
+    note(tenant, DrainRechecks(tenant, deadline));
   }
   if (!first_error.ok()) return first_error;
   return moved;
 }
 
-absl::Status TransitionScheduler::RunTenant(const std::string& tenant, int64_t* moved) {
-  const absl::Duration deadline = SteadyNow() + options_.recheck_slice;
-  while (true) {
-    if (absl::Status s = RunDue(tenant, moved); !s.ok()) return s;
-    if (SteadyNow() >= deadline) return absl::OkStatus();
+absl::Status TransitionScheduler::DrainRechecks(const std::string& tenant,
+                                                absl::Duration deadline) {
+  while (SteadyNow() < deadline) {
     absl::StatusOr<int64_t> rechecked = live_->DrainRechecks(tenant, options_.batch);
     if (!rechecked.ok()) return rechecked.status();
     if (*rechecked < options_.batch) return absl::OkStatus();
   }
+  return absl::OkStatus();
 }
 
 absl::Status TransitionScheduler::RunDue(const std::string& tenant, int64_t* moved) {

@@ -1,6 +1,7 @@
 #ifndef SEGMENTD_SERVER_LIVE_TRANSITION_SCHEDULER_H_
 #define SEGMENTD_SERVER_LIVE_TRANSITION_SCHEDULER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,9 +31,10 @@ class TransitionScheduler {
     absl::Duration poll = absl::Milliseconds(200);
     // Customers re-classified per store round trip.
     int batch = 500;
-    // Longest a pass spends per tenant on rechecks (customers whose next
-    // change a config update left to the background) before it moves on;
-    // due customers are looked for between pages of them.
+    // Longest a pass spends on rechecks (customers whose next change a
+    // config update left to the background), all tenants together, after
+    // it has moved every tenant's due customers: a due change then waits
+    // at most this plus `poll`.
     absl::Duration recheck_slice = absl::Milliseconds(400);
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };
@@ -54,16 +56,17 @@ class TransitionScheduler {
   absl::StatusOr<int64_t> RunOnce();
 
  private:
-  // Moves `tenant`'s due customers and works through its rechecks (for at
-  // most recheck_slice), adding to `moved`.
-  absl::Status RunTenant(const std::string& tenant, int64_t* moved);
   // Moves `tenant`'s due customers, adding to `moved`.
   absl::Status RunDue(const std::string& tenant, int64_t* moved);
+  // Works through `tenant`'s rechecks, a page at a time, until none are
+  // left or `deadline` (SteadyNow) passes.
+  absl::Status DrainRechecks(const std::string& tenant, absl::Duration deadline);
 
   store::CustomerStore* const store_;
   LiveMembership* const live_;
   const TenantLister tenants_;
   const Options options_;
+  std::atomic<uint64_t> passes_{0};  // RunOnce calls so far
   std::unique_ptr<PeriodicTask> task_;
 };
 
