@@ -35,7 +35,11 @@
 #                             before each and printed (SLOWLOG GET 20) after.
 #                             Also: transitions (time-driven changes: due instant to
 #                             Watch delivery, BENCH_TRANSITIONS [1000] customers
-#                             falling due over BENCH_DURATION).
+#                             falling due over BENCH_DURATION;
+#                             BENCH_TRANSITIONS_CONFIG_CHANGE [unset]: a rule
+#                             parameter changed one step just before, so they
+#                             fall due while its next changes are recomputed
+#                             in the background, e.g. big_spender.lookback_days).
 #   BENCH_CONFIG_CHANGES [frequent_buyer.min_orders]  config: comma-separated
 #                             rule parameters (<block>.<field>), each changed
 #                             one step and back, each change timed
@@ -334,7 +338,8 @@ for mode in $MODES; do
     transitions)
       settle
       run_mode transitions --mode=transitions --transitions="${BENCH_TRANSITIONS:-1000}" \
-        --duration="$DURATION"
+        --duration="$DURATION" \
+        --transitions_config_change="${BENCH_TRANSITIONS_CONFIG_CHANGE:-}"
       ;;
     eligibility|targets|insights)
       settle

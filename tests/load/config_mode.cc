@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
@@ -63,16 +64,15 @@ absl::Status WaitForSchedule(v1::ConfigService::Stub& stub, const LoadOptions& o
   }
 }
 
-// Sets `path` to `value` through UpdateConfig (update mask of that path)
-// and reports the call's wall time, then how long until the next changes
-// it left to the background were all recomputed.
-absl::Status Update(v1::ConfigService::Stub& stub, const LoadOptions& options,
-                    const std::string& path, uint32_t from, uint32_t value) {
+}  // namespace
+
+absl::Status ApplyConfigStep(v1::ConfigService::Stub& stub, const LoadOptions& options,
+                             const ConfigStep& step, bool wait_for_schedule) {
   v1::UpdateConfigRequest request;
-  absl::StatusOr<Parameter> p = Find(request.mutable_config(), path);
+  absl::StatusOr<Parameter> p = Find(request.mutable_config(), step.path);
   if (!p.ok()) return p.status();
-  p->block->GetReflection()->SetUInt32(p->block, p->field, value);
-  request.mutable_update_mask()->add_paths(path);
+  p->block->GetReflection()->SetUInt32(p->block, p->field, step.to);
+  request.mutable_update_mask()->add_paths(step.path);
   v1::UpdateConfigResponse response;
   grpc::ClientContext context;
   // Generous: the point is to measure how long it takes, not to cut it off.
@@ -83,15 +83,21 @@ absl::Status Update(v1::ConfigService::Stub& stub, const LoadOptions& options,
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!status.ok()) return FromGrpc(status);
   const int64_t deferred = response.config().schedule_updates_pending();
-  if (absl::Status s = WaitForSchedule(stub, options); !s.ok()) return s;
-  const double settled = absl::ToDoubleSeconds(absl::Now() - start);
-  const std::string change = absl::StrCat(path, " ", from, " -> ", value);
+  if (wait_for_schedule) {
+    if (absl::Status s = WaitForSchedule(stub, options); !s.ok()) return s;
+  }
+  // -1: not waited for.
+  const double settled = wait_for_schedule ? absl::ToDoubleSeconds(absl::Now() - start) : -1;
+  const std::string change = absl::StrCat(step.path, " ", step.from, " -> ", step.to);
+  const std::string settled_text =
+      wait_for_schedule ? absl::StrFormat("all recomputed %.3f s after the call began", settled)
+                        : std::string("not waited for");
   std::printf(
       "config: %s: %.3f s, %lld customers changed, version %lld; %lld next changes left to "
-      "the background, all recomputed %.3f s after the call began\n",
+      "the background, %s\n",
       change.c_str(), seconds, static_cast<long long>(response.customers_changed()),
       static_cast<long long>(response.config().version()), static_cast<long long>(deferred),
-      settled);
+      settled_text.c_str());
   std::printf("%s\n", JsonLine()
                           .Add("mode", "config")
                           .Add("customers", options.customers)
@@ -108,26 +114,34 @@ absl::Status Update(v1::ConfigService::Stub& stub, const LoadOptions& options,
   return absl::OkStatus();
 }
 
-}  // namespace
+absl::StatusOr<ConfigStep> NextConfigStep(v1::ConfigService::Stub& stub,
+                                          const LoadOptions& options, const std::string& path) {
+  v1::GetConfigResponse current;
+  grpc::ClientContext context;
+  PrepareContext(&context, options.key, absl::Seconds(30));
+  const grpc::Status status = stub.GetConfig(&context, v1::GetConfigRequest(), &current);
+  if (!status.ok()) return FromGrpc(status);
+  v1::SegmentConfig config = current.config().config();
+  absl::StatusOr<Parameter> p = Find(&config, path);
+  if (!p.ok()) return p.status();
+  ConfigStep step;
+  step.path = path;
+  step.from = p->block->GetReflection()->GetUInt32(*p->block, p->field);
+  step.to = step.from >= 10 ? step.from - 1 : step.from + 1;
+  return step;
+}
 
 absl::Status RunConfig(const LoadOptions& options) {
   std::unique_ptr<v1::ConfigService::Stub> stub =
       v1::ConfigService::NewStub(NewChannel(options.target));
   for (const std::string& path : options.config_changes) {
-    v1::GetConfigResponse current;
-    grpc::ClientContext context;
-    PrepareContext(&context, options.key, absl::Seconds(30));
-    const grpc::Status status = stub->GetConfig(&context, v1::GetConfigRequest(), &current);
-    if (!status.ok()) return FromGrpc(status);
-    v1::SegmentConfig config = current.config().config();
-    absl::StatusOr<Parameter> p = Find(&config, path);
-    if (!p.ok()) return p.status();
-    // One step up (down from large values), then back: both directions of
-    // a change, and the tenant ends as it began.
-    const uint32_t before = p->block->GetReflection()->GetUInt32(*p->block, p->field);
-    const uint32_t changed = before >= 10 ? before - 1 : before + 1;
-    if (absl::Status s = Update(*stub, options, path, before, changed); !s.ok()) return s;
-    if (absl::Status s = Update(*stub, options, path, changed, before); !s.ok()) return s;
+    absl::StatusOr<ConfigStep> step = NextConfigStep(*stub, options, path);
+    if (!step.ok()) return step.status();
+    // One step, then back: both directions of a change, and the tenant ends
+    // as it began.
+    if (absl::Status s = ApplyConfigStep(*stub, options, *step, true); !s.ok()) return s;
+    const ConfigStep back = {path, step->to, step->from};
+    if (absl::Status s = ApplyConfigStep(*stub, options, back, true); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

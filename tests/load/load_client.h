@@ -52,6 +52,10 @@ struct LoadOptions {
   int repetitions = 20;      // targets: calls per timed expression
   double hot_rate = 500;     // insights: hot-path calls/s (half eligibility, half PlaceOrder)
   int transitions = 1000;    // transitions: customers falling due over `duration`
+  // transitions: a rule parameter changed one step (without waiting for the
+  // next changes it leaves to the background) just before the customers are
+  // registered, and back after; "" for none.
+  std::string transitions_config_change;
   // config: rule parameters ("<block>.<field>") changed one step and back.
   std::vector<std::string> config_changes = {"frequent_buyer.min_orders"};
   int segmentd_pid = 0;      // > 0: report this process's CPU per phase

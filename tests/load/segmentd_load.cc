@@ -70,6 +70,10 @@ ABSL_FLAG(int32_t, transitions, 1000,
           "transitions: customers whose membership falls due by time, spread over --duration");
 ABSL_FLAG(int32_t, segmentd_pid, 0, "eligibility/targets/insights: report its CPU per phase");
 ABSL_FLAG(int32_t, redis_pid, 0, "eligibility/targets/insights: report its CPU per phase");
+ABSL_FLAG(std::string, transitions_config_change, "",
+          "transitions: a rule parameter (as in --config_changes) changed one step right before "
+          "the customers are registered, without waiting for the next changes it leaves to the "
+          "background, so that transitions fall due while they are recomputed; changed back after");
 ABSL_FLAG(std::vector<std::string>, config_changes, {"frequent_buyer.min_orders"},
           "config: comma-separated rule parameters (<block>.<field>, e.g. "
           "loyal_customer.min_orders) each changed one step and back");
@@ -136,6 +140,7 @@ int main(int argc, char** argv) {
   options.hot_rate = absl::GetFlag(FLAGS_hot_rate);
   options.transitions = absl::GetFlag(FLAGS_transitions);
   options.config_changes = absl::GetFlag(FLAGS_config_changes);
+  options.transitions_config_change = absl::GetFlag(FLAGS_transitions_config_change);
   options.segmentd_pid = absl::GetFlag(FLAGS_segmentd_pid);
   options.redis_pid = absl::GetFlag(FLAGS_redis_pid);
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "segmentd/v1/config.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "segmentd/v1/watch.grpc.pb.h"
+#include "tests/load/config_mode.h"
 
 namespace segmentd::load {
 
@@ -73,6 +75,23 @@ absl::Status RunTransitions(const LoadOptions& options) {
   });
   absl::SleepFor(absl::Milliseconds(500));
 
+  // Optionally a config change whose next changes are still being
+  // recomputed in the background while these fall due.
+  std::unique_ptr<v1::ConfigService::Stub> config_stub = v1::ConfigService::NewStub(channel);
+  std::optional<ConfigStep> step;
+  if (!options.transitions_config_change.empty()) {
+    absl::StatusOr<ConfigStep> next =
+        NextConfigStep(*config_stub, options, options.transitions_config_change);
+    absl::Status s = next.ok() ? ApplyConfigStep(*config_stub, options, *next, false)
+                               : next.status();
+    if (!s.ok()) {
+      watch_context.TryCancel();
+      watcher.join();
+      return s;
+    }
+    step = *next;
+  }
+
   const absl::Time base = absl::Now() + absl::Seconds(5);
   std::unique_ptr<v1::IngestService::Stub> ingest = v1::IngestService::NewStub(channel);
   for (int i = 0; i < n; ++i) {
@@ -105,6 +124,10 @@ absl::Status RunTransitions(const LoadOptions& options) {
   }
   watch_context.TryCancel();
   watcher.join();
+  if (step.has_value()) {
+    const ConfigStep back = {step->path, step->to, step->from};
+    if (absl::Status s = ApplyConfigStep(*config_stub, options, back, true); !s.ok()) return s;
+  }
 
   absl::MutexLock lock(&mu);
   LatencyRecorder lag;
