@@ -197,6 +197,14 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRec
   ApplyOne("c1", {Order("o1", kT0, 100)});
   ApplyOne("c2", {Order("o2", kT0 - absl::Hours(24 * 29) + absl::Minutes(5), 100)});
   const store::CustomerState c1_before = (*store_.Read("acme", {"c1"}))[0];
+  // A second replica, whose snapshot is of the config before the update.
+  TenantContexts::Options context_options;
+  context_options.now = [this] { return now_; };
+  TenantContexts other_contexts(&store_, context_options);
+  ASSERT_EQ((*other_contexts.Get("acme"))->config_version, 1);
+  LiveMembership::Options live_options;
+  live_options.now = [this] { return now_; };
+  LiveMembership other(&store_, &other_contexts, live_options);
   // A 29-day window: c1 ends a day earlier, still weeks away (left to the
   // rechecks); c2 ends in 5 minutes, within the horizon (written at once).
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent("acme");
@@ -220,13 +228,14 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRec
   EXPECT_EQ((*rechecks)[0].customer_id, "c1");
   EXPECT_EQ((*rechecks)[0].config_version, *version);
 
-  // Any replica's scheduler pass re-classifies it and clears the entry, for
-  // every tenant (one never stored is cleared all the same).
+  // Another replica's scheduler pass (its own snapshots, still of the old
+  // config: it reloads for the entry's version) re-classifies it and clears
+  // the entry, for every tenant (one never stored is cleared all the same).
   ASSERT_TRUE(store_.AddRechecks("globex", {"ghost"}, 0).ok());
   TransitionScheduler::Options options;
   options.now = [this] { return now_; };
   TransitionScheduler scheduler(
-      &store_, live_.get(),
+      &store_, &other,
       [] {
         return absl::StatusOr<std::vector<std::string>>(std::vector<std::string>{"acme", "globex"});
       },
