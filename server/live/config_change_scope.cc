@@ -88,6 +88,20 @@ bool AlwaysMemberOf(engine::Segment segment, const engine::SegmentConfig& config
 ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
                                       const engine::SegmentConfig& after) {
   ConfigChangeScope everyone;
+  // A shorter NEW_DOWNLOAD (enabled under both) alone: every customer it can
+  // move is a stored member of NEW_DOWNLOAD now (a registered non-buyer
+  // within the old max_days; the others are members under neither, and the
+  // next change of a customer registering later is its entry either way).
+  if (before.new_download.enabled && after.new_download.enabled &&
+      after.new_download.max_days < before.new_download.max_days) {
+    engine::SegmentConfig same = after;
+    same.new_download = before.new_download;
+    same.new_download.display_name = after.new_download.display_name;
+    if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
+      everyone.member_supersets = {engine::Segment::kNewDownload};
+      return everyone;
+    }
+  }
   const absl::StatusOr<std::vector<engine::Segment>> priority_before =
       engine::ResolvePrimaryPriority(before);
   const absl::StatusOr<std::vector<engine::Segment>> priority_after =

@@ -17,7 +17,8 @@
 // - the rest (NEW_DOWNLOAD, WINDOW_SHOPPER, engagement, abandoned cart, the
 //   primary priority, any block this file does not know) can move anyone.
 // Display names move nobody. The bound of a change is the widest of its
-// blocks'.
+// blocks'. A shorter NEW_DOWNLOAD max_days alone (enabled before and after)
+// moves only NEW_DOWNLOAD's stored members.
 //
 // Windowed count rules (FREQUENT_BUYER, RETURNING_CUSTOMER: "orders within
 // W days >= m") bound it tighter: a customer either config can move has at
@@ -58,10 +59,11 @@ struct ConfigChangeScope {
   };
   Kind kind = Kind::kEveryone;
   int64_t min_lifetime_orders = 1;  // kBuyers only
-  // kBuyers only: segments whose stored members (under the config before the
-  // change) include every customer the change can move; reading the smallest
-  // of them (or the lifetime-orders range, if smaller) is enough. Empty when
-  // no segment is known to.
+  // Segments whose stored members (under the config before the change)
+  // include every customer the change can move; reading the smallest of
+  // them (or, for kBuyers, the lifetime-orders range, if smaller) is enough.
+  // Empty when no segment is known to. kBuyers: windowed count rules;
+  // kEveryone: a shorter NEW_DOWNLOAD alone (its own members).
   std::vector<engine::Segment> member_supersets;
   // kBuyers only: every changed block is VIP or the value tiers, enabled
   // under both configs, or a lifetime-order rule whose count bounds alone

@@ -141,6 +141,21 @@ TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
     change(after);
     EXPECT_EQ(ScopeOfConfigChange(before, after).kind, Kind::kEveryone);
   }
+  // A shorter NEW_DOWNLOAD alone moves only its members; a longer one, one
+  // switched off, or one with another change, everyone (plainly).
+  engine::SegmentConfig shorter = before;
+  shorter.new_download.max_days = 7;
+  shorter.new_download.display_name = "New";
+  EXPECT_EQ(ScopeOfConfigChange(before, shorter).member_supersets,
+            std::vector<engine::Segment>{engine::Segment::kNewDownload});
+  EXPECT_TRUE(ScopeOfConfigChange(shorter, before).member_supersets.empty());
+  engine::SegmentConfig off = before;
+  off.new_download.enabled = false;
+  EXPECT_TRUE(ScopeOfConfigChange(before, off).member_supersets.empty());
+  engine::SegmentConfig more = shorter;
+  more.window_shopper.min_days = 20;
+  EXPECT_EQ(ScopeOfConfigChange(before, more).kind, Kind::kEveryone);
+  EXPECT_TRUE(ScopeOfConfigChange(before, more).member_supersets.empty());
   // The default priority spelled out is no change.
   engine::SegmentConfig spelled = before;
   for (engine::Segment s : engine::DefaultPrimaryPriority()) {

@@ -5,6 +5,7 @@
 // the same random config changes and the same passage of time, one
 // re-classified each way; afterwards every customer's stored state and every
 // member set must be identical.
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <random>
@@ -45,6 +46,10 @@ std::vector<Mutation> Mutations() {
       [](auto& c, auto& r) { c.frequent_buyer.window_days = Pick(r, 1, 400); },
       [](auto& c, auto& r) { c.frequent_buyer.enabled = !c.frequent_buyer.enabled; },
       [](auto& c, auto& r) { c.new_download.max_days = Pick(r, 1, 365); },
+      // Shorter only: read through NEW_DOWNLOAD's own members.
+      [](auto& c, auto& r) {
+        c.new_download.max_days = std::max(1, c.new_download.max_days - Pick(r, 1, 300));
+      },
       [](auto& c, auto& r) { c.window_shopper.min_days = Pick(r, 1, 900); },
       [](auto& c, auto& r) { c.new_customer.window_days = Pick(r, 1, 365); },
       [](auto& c, auto& r) { c.returning_customer.min_orders = Pick(r, 2, 8); },

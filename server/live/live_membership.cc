@@ -456,10 +456,14 @@ LiveMembership::CutoffRanges LiveMembership::MovedCutoffs(const TenantSnapshot& 
 }
 
 absl::StatusOr<std::optional<std::string>> LiveMembership::SmallestSuperset(
-    const std::string& tenant, const ConfigChangeScope& scope, int64_t min_lifetime_orders) {
+    const std::string& tenant, const ConfigChangeScope& scope,
+    std::optional<int64_t> min_lifetime_orders) {
   if (scope.member_supersets.empty()) return std::nullopt;
-  absl::StatusOr<int64_t> fewest = store_->CountCustomersByOrders(
-      tenant, min_lifetime_orders, std::numeric_limits<int64_t>::max());
+  absl::StatusOr<int64_t> fewest =
+      min_lifetime_orders.has_value()
+          ? store_->CountCustomersByOrders(tenant, *min_lifetime_orders,
+                                           std::numeric_limits<int64_t>::max())
+          : store_->CustomerCount(tenant);
   if (!fewest.ok()) return fewest.status();
   std::optional<std::string> smallest;
   for (engine::Segment segment : scope.member_supersets) {
@@ -499,9 +503,9 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
       min_lifetime_orders = scope.min_lifetime_orders;
     }
-    if (scope.kind == ConfigChangeScope::Kind::kBuyers && !scope.cutoffs_only) {
+    if (!scope.cutoffs_only) {
       absl::StatusOr<std::optional<std::string>> smallest =
-          SmallestSuperset(tenant, scope, *min_lifetime_orders);
+          SmallestSuperset(tenant, scope, min_lifetime_orders);
       if (!smallest.ok()) return smallest.status();
       superset = *std::move(smallest);
     }
@@ -581,7 +585,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     return !failed();
   };
   absl::Status scan;
-  if (min_lifetime_orders.has_value()) {
+  if (min_lifetime_orders.has_value() || superset.has_value()) {
     // Candidates arrive as the index or set is read: work starts at once.
     std::vector<std::string> batch;
     // A page may repeat an id of an earlier one: each goes to one worker

@@ -167,10 +167,11 @@ class LiveMembership {
   static CutoffRanges MovedCutoffs(const TenantSnapshot& previous,
                                    const TenantSnapshot& current);
   // The member_supersets segment of `scope` with fewer members than the
-  // buyers with >= `min_lifetime_orders` orders (the smallest), if any.
-  absl::StatusOr<std::optional<std::string>> SmallestSuperset(const std::string& tenant,
-                                                              const ConfigChangeScope& scope,
-                                                              int64_t min_lifetime_orders);
+  // buyers with >= `min_lifetime_orders` orders (nullopt: than the tenant's
+  // customers), the smallest, if any.
+  absl::StatusOr<std::optional<std::string>> SmallestSuperset(
+      const std::string& tenant, const ConfigChangeScope& scope,
+      std::optional<int64_t> min_lifetime_orders);
   // Reevaluate() of one round trip's customers (read, then write, retried
   // on conflicts).
   absl::StatusOr<int64_t> ReevaluateChunk(const std::string& tenant,
