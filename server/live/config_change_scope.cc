@@ -94,9 +94,8 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   // next change of a customer registering later is its entry either way).
   if (before.new_download.enabled && after.new_download.enabled &&
       after.new_download.max_days < before.new_download.max_days) {
-    engine::SegmentConfig same = after;
+    engine::SegmentConfig same = after;  // `after` but NEW_DOWNLOAD as before
     same.new_download = before.new_download;
-    same.new_download.display_name = after.new_download.display_name;
     if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
       everyone.member_supersets = {engine::Segment::kNewDownload};
       return everyone;
