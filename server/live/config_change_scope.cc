@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "segmentd/v1/config.pb.h"
 #include "server/config_convert.h"
+#include "server/live/customer_measures.h"
 
 namespace segmentd {
 namespace {
@@ -98,6 +99,26 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     same.new_download = before.new_download;
     if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
       everyone.member_supersets = {engine::Segment::kNewDownload};
+      return everyone;
+    }
+  }
+  // A shorter lookback of one spender rule relative to the store AOV
+  // (enabled under both) alone: BIG_SPENDER / LOW_SPENDER membership, the
+  // store AOV behind its threshold, the customer's AOV index entry and when
+  // it goes stale all concern customers with an order within the lookback,
+  // hence within the old one: the rule's AOV index members.
+  for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
+    const std::optional<int32_t> old_days = AovIndexLookback(before, index);
+    const std::optional<int32_t> new_days = AovIndexLookback(after, index);
+    if (!old_days || !new_days || *new_days >= *old_days) continue;
+    engine::SegmentConfig same = after;  // `after` but that lookback as before
+    if (index == store::AovIndex::kBigSpender) {
+      same.big_spender.lookback_days = before.big_spender.lookback_days;
+    } else {
+      same.low_spender.lookback_days = before.low_spender.lookback_days;
+    }
+    if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
+      everyone.aov_index_superset = index;
       return everyone;
     }
   }

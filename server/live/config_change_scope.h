@@ -18,7 +18,8 @@
 //   primary priority, any block this file does not know) can move anyone.
 // Display names move nobody. The bound of a change is the widest of its
 // blocks'. A shorter NEW_DOWNLOAD max_days alone (enabled before and after)
-// moves only NEW_DOWNLOAD's stored members.
+// moves only NEW_DOWNLOAD's stored members; a shorter lookback of a spender
+// rule relative to the store AOV alone, only that rule's AOV index.
 //
 // Windowed count rules (FREQUENT_BUYER, RETURNING_CUSTOMER: "orders within
 // W days >= m") bound it tighter: a customer either config can move has at
@@ -43,9 +44,11 @@
 // Pure; thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "engine/config.h"
+#include "store/customer_store.h"
 #include "engine/segment.h"
 #include "engine/stats.h"
 
@@ -65,6 +68,11 @@ struct ConfigChangeScope {
   // Empty when no segment is known to. kBuyers: windowed count rules;
   // kEveryone: a shorter NEW_DOWNLOAD alone (its own members).
   std::vector<engine::Segment> member_supersets;
+  // kEveryone only: a shorter lookback of one relative spender rule alone
+  // (enabled before and after, nothing else changed) can move only the
+  // customers with an order within the old lookback, who are exactly that
+  // rule's AOV index (store::AovIndex) under the config before the change.
+  std::optional<store::AovIndex> aov_index_superset;
   // kBuyers only: every changed block is VIP or the value tiers, enabled
   // under both configs, or a lifetime-order rule whose count bounds alone
   // changed: the customers it can move are those between the old and new

@@ -156,6 +156,25 @@ TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   more.window_shopper.min_days = 20;
   EXPECT_EQ(ScopeOfConfigChange(before, more).kind, Kind::kEveryone);
   EXPECT_TRUE(ScopeOfConfigChange(before, more).member_supersets.empty());
+  // A shorter relative spender lookback alone moves only that rule's AOV
+  // index; a longer one, an absolute rule's, or one with another change,
+  // everyone (plainly).
+  engine::SegmentConfig big = before;
+  big.big_spender.lookback_days = 300;
+  EXPECT_EQ(ScopeOfConfigChange(before, big).aov_index_superset, store::AovIndex::kBigSpender);
+  EXPECT_EQ(ScopeOfConfigChange(big, before).aov_index_superset, std::nullopt);
+  engine::SegmentConfig low = before;
+  low.low_spender.lookback_days = 30;
+  EXPECT_EQ(ScopeOfConfigChange(before, low).aov_index_superset, store::AovIndex::kLowSpender);
+  engine::SegmentConfig absolute = before;
+  absolute.big_spender.threshold_store_aov_multiple.reset();
+  absolute.big_spender.threshold_amount = 10000;
+  engine::SegmentConfig absolute_shorter = absolute;
+  absolute_shorter.big_spender.lookback_days = 300;
+  EXPECT_EQ(ScopeOfConfigChange(absolute, absolute_shorter).aov_index_superset, std::nullopt);
+  engine::SegmentConfig and_multiple = big;
+  and_multiple.big_spender.threshold_store_aov_multiple = 3.0;
+  EXPECT_EQ(ScopeOfConfigChange(before, and_multiple).aov_index_superset, std::nullopt);
   // The default priority spelled out is no change.
   engine::SegmentConfig spelled = before;
   for (engine::Segment s : engine::DefaultPrimaryPriority()) {

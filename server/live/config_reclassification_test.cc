@@ -62,6 +62,10 @@ std::vector<Mutation> Mutations() {
       [](auto& c, auto& r) { c.repeat_customer.enabled = !c.repeat_customer.enabled; },
       [](auto& c, auto& r) { c.one_time_wonder.inactive_days = Pick(r, 1, 400); },
       [](auto& c, auto& r) { c.big_spender.lookback_days = Pick(r, 1, 400); },
+      // Shorter only: read through the AOV index (when relative).
+      [](auto& c, auto& r) {
+        c.big_spender.lookback_days = std::max(1, c.big_spender.lookback_days - Pick(r, 1, 300));
+      },
       [](auto& c, auto& r) {
         c.big_spender.threshold_store_aov_multiple = 1.0 + Pick(r, 0, 30) / 10.0;
         c.big_spender.threshold_amount.reset();
@@ -71,6 +75,9 @@ std::vector<Mutation> Mutations() {
         c.big_spender.threshold_store_aov_multiple.reset();
       },
       [](auto& c, auto& r) { c.low_spender.lookback_days = Pick(r, 1, 400); },
+      [](auto& c, auto& r) {
+        c.low_spender.lookback_days = std::max(1, c.low_spender.lookback_days - Pick(r, 1, 150));
+      },
       [](auto& c, auto& r) {
         c.low_spender.threshold_store_aov_multiple = Pick(r, 1, 100) / 100.0;
         c.low_spender.threshold_amount.reset();

@@ -494,12 +494,15 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // After a change of percentile rules or lifetime-order count bounds only:
   // the lifetime-order and lifetime-revenue ranges between old and new.
   std::optional<CutoffRanges> cutoffs;
+  // After a shorter relative spender lookback only: that rule's AOV index.
+  std::optional<store::AovIndex> aov_index;
   if (previous != nullptr) {
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
     if (!snapshot.ok()) return snapshot.status();
     current = *std::move(snapshot);
     const ConfigChangeScope scope = ScopeOfConfigChange(previous->config, current->config);
     if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
+    aov_index = scope.aov_index_superset;
     if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
       min_lifetime_orders = scope.min_lifetime_orders;
     }
@@ -585,7 +588,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     return !failed();
   };
   absl::Status scan;
-  if (min_lifetime_orders.has_value() || superset.has_value()) {
+  if (min_lifetime_orders.has_value() || superset.has_value() || aov_index.has_value()) {
     // Candidates arrive as the index or set is read: work starts at once.
     std::vector<std::string> batch;
     // A page may repeat an id of an earlier one: each goes to one worker
@@ -601,7 +604,12 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       }
       return absl::OkStatus();
     };
-    if (cutoffs.has_value()) {
+    if (aov_index.has_value()) {
+      absl::StatusOr<std::vector<std::string>> ids =
+          store_->CustomersByAov(tenant, *aov_index, std::numeric_limits<int64_t>::min(),
+                                 std::numeric_limits<int64_t>::max());
+      scan = ids.ok() ? take(*std::move(ids)) : ids.status();
+    } else if (cutoffs.has_value()) {
       // Narrow ranges around the cut-offs: read whole, one after another.
       for (const engine::MeasureRange& r : cutoffs->orders) {
         absl::StatusOr<std::vector<std::string>> ids =
