@@ -268,6 +268,15 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
             (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(sorted(store_->CustomersByAov(kTenant, AovIndex::kLowSpender, 0, 1'000'000)),
             std::vector<std::string>{"a"});
+  // The whole index (a config update's candidates; refunds can make an AOV
+  // negative).
+  CustomerWrite d = Write("d", 0, {});
+  d.aov_milli[0] = -4'000;
+  MustWrite({d});
+  EXPECT_EQ(sorted(store_->CustomersByAov(kTenant, AovIndex::kBigSpender,
+                                          std::numeric_limits<int64_t>::min(),
+                                          std::numeric_limits<int64_t>::max())),
+            (std::vector<std::string>{"a", "b", "d"}));
   // A rewrite that keeps an entry keeps it indexed (the Redis store leaves
   // an unchanged entry alone); dropping an entry removes the customer.
   CustomerWrite b2 = Write("b", 1, {});
