@@ -48,9 +48,9 @@
 #include <vector>
 
 #include "engine/config.h"
-#include "store/customer_store.h"
 #include "engine/segment.h"
 #include "engine/stats.h"
+#include "store/customer_store.h"
 
 namespace segmentd {
 
