@@ -76,12 +76,12 @@ struct Derived {
 
 // True when `a` and `b` differ at most in when the customer is next woken
 // (membership's next change and the schedule entry).
-bool SameExceptSchedule(const Derived& a, const Derived& b) {
-  return a.membership.segments == b.membership.segments &&
-         a.membership.primary == b.membership.primary &&
-         a.membership.categories == b.membership.categories &&
-         a.membership.cart_categories == b.membership.cart_categories &&
-         std::equal(std::begin(a.aov_milli), std::end(a.aov_milli), std::begin(b.aov_milli));
+bool SameExceptSchedule(Derived a, Derived b) {
+  for (Derived* d : {&a, &b}) {
+    d->membership.next_change.reset();
+    d->next_change.reset();
+  }
+  return a == b;
 }
 
 Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profile,
@@ -411,6 +411,24 @@ absl::StatusOr<LiveMembership::MovedCustomers> LiveMembership::MovedByConfig(
   return moved;
 }
 
+absl::StatusOr<int64_t> LiveMembership::ApplyConfigMoves(const std::string& tenant,
+                                                         const std::vector<std::string>& customer_ids,
+                                                         const TenantSnapshot& previous,
+                                                         const TenantSnapshot& current,
+                                                         store::ChangeCause cause,
+                                                         int64_t* deferred) {
+  absl::StatusOr<MovedCustomers> moved = MovedByConfig(tenant, customer_ids, previous, current);
+  if (!moved.ok()) return moved.status();
+  absl::StatusOr<int64_t> changed = Reevaluate(tenant, moved->now, cause);
+  if (!changed.ok()) return changed.status();
+  if (!moved->later.empty()) {
+    absl::Status s = store_->AddRechecks(tenant, moved->later, current.config_version);
+    if (!s.ok()) return s;
+  }
+  *deferred = static_cast<int64_t>(moved->later.size());
+  return changed;
+}
+
 absl::StatusOr<int64_t> LiveMembership::DrainRechecks(const std::string& tenant, int limit) {
   absl::StatusOr<std::vector<store::CustomerStore::Recheck>> rechecks =
       store_->Rechecks(tenant, limit);
@@ -546,32 +564,17 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
         pages.pop_front();
       }
       absl::StatusOr<int64_t> moved = 0;
-      size_t later = 0;
-      if (previous == nullptr) {
-        moved = Reevaluate(tenant, page, cause);
-      } else {
-        absl::StatusOr<MovedCustomers> movable = MovedByConfig(tenant, page, *previous, *current);
-        if (!movable.ok()) {
-          moved = movable.status();
-        } else {
-          moved = Reevaluate(tenant, movable->now, cause);
-          later = movable->later.size();
-          if (moved.ok() && later > 0) {
-            if (absl::Status s =
-                    store_->AddRechecks(tenant, movable->later, current->config_version);
-                !s.ok()) {
-              moved = s;
-            }
-          }
-        }
-      }
+      int64_t later = 0;
+      moved = previous == nullptr ? Reevaluate(tenant, page, cause)
+                                  : ApplyConfigMoves(tenant, page, *previous, *current, cause,
+                                                     &later);
       absl::MutexLock lock(&mu);
       if (!moved.ok()) {
         if (first_error.ok()) first_error = moved.status();
         return;
       }
       changed += *moved;
-      deferred_count += static_cast<int64_t>(later);
+      deferred_count += later;
     }
   };
   std::vector<std::thread> workers;

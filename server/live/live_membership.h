@@ -187,6 +187,14 @@ class LiveMembership {
   absl::StatusOr<MovedCustomers> MovedByConfig(
       const std::string& tenant, const std::vector<std::string>& customer_ids,
       const TenantSnapshot& previous, const TenantSnapshot& current);
+  // Writes MovedByConfig's `now` customers (with `cause`) and records its
+  // `later` ones as rechecks, their number in `*deferred`. Returns how many
+  // changed membership.
+  absl::StatusOr<int64_t> ApplyConfigMoves(const std::string& tenant,
+                                           const std::vector<std::string>& customer_ids,
+                                           const TenantSnapshot& previous,
+                                           const TenantSnapshot& current,
+                                           store::ChangeCause cause, int64_t* deferred);
 
   // Builds the write for `profile` classified now under `snapshot`. `before`
   // is the stored profile the change started from (nullptr: a new customer),
