@@ -108,6 +108,14 @@ struct CustomerWrite {
   int64_t config_version = 0;
   // AOV index entries (nullopt: removed from the index).
   std::optional<int64_t> aov_milli[kNumAovIndexes];
+  // The registration index entry: the customer's registration instant (Unix
+  // ms) while it is registered and has no valid order placed by now
+  // (lifetime_orders == 0); nullopt otherwise (removed from the index).
+  // NEW_DOWNLOAD and WINDOW_SHOPPER concern only these customers, so a change
+  // of those rules re-classifies just them. Ignored by a bookkeeping-only
+  // write: the entry moves only with new facts or an order becoming visible,
+  // and either makes a full write.
+  std::optional<int64_t> registered_non_buyer_ms;
   // Changes to the tenant's daily order totals that this write makes.
   std::vector<DailyDelta> daily;
   // The new encoded membership history (replaces the stored one).
@@ -210,6 +218,17 @@ class CustomerStore {
                                                          int64_t hi) = 0;
   virtual absl::StatusOr<std::vector<std::string>> CustomersByRevenue(absl::string_view tenant,
                                                                       int64_t lo, int64_t hi) = 0;
+  // Customers whose registration index entry
+  // (CustomerWrite::registered_non_buyer_ms) lies in [lo, hi), handed over
+  // page by page as it is read (a page may repeat ids of an earlier one).
+  virtual absl::Status ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo, int64_t hi,
+                                               const IdPageSink& page) = 0;
+  // Whether the registration index holds every customer it should: true for
+  // a tenant without customers or whose first customer was written by a
+  // store that keeps the index; false for one that already had customers
+  // when the index was introduced (their entries were never written: read
+  // every customer instead).
+  virtual absl::StatusOr<bool> HasRegistrationIndex(absl::string_view tenant) = 0;
   // Customers whose AOV index entry lies in [lo, hi).
   virtual absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant,
                                                                   AovIndex index, int64_t lo,

@@ -288,6 +288,54 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
             std::vector<std::string>{"b"});
 }
 
+TEST_P(CustomerStoreTest, RegistrationIndexHoldsRegisteredNonBuyers) {
+  EXPECT_TRUE(*store_->HasRegistrationIndex(kTenant));
+  auto all = [&] {
+    std::vector<std::string> ids;
+    absl::Status s = store_->ScanRegisteredNonBuyers(
+        kTenant, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+        [&](std::vector<std::string> page) {
+          ids.insert(ids.end(), page.begin(), page.end());
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(s.ok()) << s;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  };
+  std::vector<CustomerWrite> writes;
+  for (int i = 0; i < 5; ++i) {
+    writes.push_back(Write(absl::StrCat("n", i), 0, {}));
+    writes.back().registered_non_buyer_ms = -1000 + 1000 * i;  // before 1970 too
+  }
+  writes.push_back(Write("buyer", 0, {}));  // no entry
+  MustWrite(writes);
+  EXPECT_EQ(all(), (std::vector<std::string>{"n0", "n1", "n2", "n3", "n4"}));
+  std::vector<std::string> ranged;
+  ASSERT_TRUE(store_
+                  ->ScanRegisteredNonBuyers(kTenant, 0, 2000,
+                                            [&](std::vector<std::string> page) {
+                                              ranged.insert(ranged.end(), page.begin(),
+                                                            page.end());
+                                              return absl::OkStatus();
+                                            })
+                  .ok());
+  std::sort(ranged.begin(), ranged.end());
+  EXPECT_EQ(ranged, (std::vector<std::string>{"n1", "n2"}));
+  // A first order drops the entry; a bookkeeping-only write leaves it as stored.
+  CustomerWrite bought = Write("n1", 1, {});
+  CustomerWrite kept = Write("n2", 1, {});
+  kept.bookkeeping_only = true;
+  MustWrite({bought, kept});
+  EXPECT_EQ(all(), (std::vector<std::string>{"n0", "n2", "n3", "n4"}));
+  // An error in the sink stops the scan and is returned.
+  absl::Status stopped = store_->ScanRegisteredNonBuyers(
+      kTenant, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+      [](std::vector<std::string>) { return absl::CancelledError("enough"); });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(store_->HasRegistrationIndex("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_P(CustomerStoreTest, BookkeepingWritesMoveOnlyTheScheduleAndAovEntries) {
   CustomerWrite a = Write("a", 0, {"VIP", "category:x"});
   a.next_change = Ms(3000);
@@ -961,6 +1009,23 @@ TEST_F(RedisCustomerStoreTest, CreateRejectsBadOptions) {
   options.max_changes = 0;
   EXPECT_EQ(RedisCustomerStore::Create(client_.get(), options).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A tenant that had customers before the registration index existed has no
+// marker (here: removed), and says so; a tenant's first customer sets it.
+TEST_F(RedisCustomerStoreTest, RegistrationIndexIsCompleteOnlyFromATenantsFirstCustomer) {
+  Start(false);
+  EXPECT_TRUE(*store_->HasRegistrationIndex(kTenant));  // nothing to index yet
+  CustomerWrite first;
+  first.customer_id = "first";
+  ASSERT_EQ(*store_->Write(kTenant, {first}), std::vector<bool>{true});
+  EXPECT_TRUE(*store_->HasRegistrationIndex(kTenant));
+  const std::string marker = absl::StrCat("sd:{", kTenant, "}:m:reg:complete");
+  ASSERT_TRUE(client_->Command({"DEL", marker}).ok());
+  CustomerWrite second;
+  second.customer_id = "second";
+  ASSERT_EQ(*store_->Write(kTenant, {second}), std::vector<bool>{true});
+  EXPECT_FALSE(*store_->HasRegistrationIndex(kTenant));
 }
 
 // Customers who stay in a measure range the whole time are always found,

@@ -125,6 +125,13 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.measures[kOrders].insert({c.orders, write.customer_id});
     t.measures[kRevenue].insert({c.revenue, write.customer_id});
   }
+  if (c.registered_non_buyer_ms.has_value()) {
+    t.measures[kRegistered].erase({*c.registered_non_buyer_ms, write.customer_id});
+  }
+  c.registered_non_buyer_ms = write.registered_non_buyer_ms;
+  if (c.registered_non_buyer_ms.has_value()) {
+    t.measures[kRegistered].insert({*c.registered_non_buyer_ms, write.customer_id});
+  }
   for (const DailyDelta& d : write.daily) {
     DayTotals& day = t.daily[d.day];
     day.orders += d.orders;
@@ -257,9 +264,9 @@ absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ByMeasure(absl::st
   return ids;
 }
 
-absl::Status MemoryCustomerStore::ScanCustomersByOrders(absl::string_view tenant, int64_t lo,
-                                                        int64_t hi, const IdPageSink& page) {
-  absl::StatusOr<std::vector<std::string>> ids = CustomersByOrders(tenant, lo, hi);
+absl::Status MemoryCustomerStore::ScanMeasure(absl::string_view tenant, MeasureId id, int64_t lo,
+                                              int64_t hi, const IdPageSink& page) {
+  absl::StatusOr<std::vector<std::string>> ids = ByMeasure(tenant, id, lo, hi);
   if (!ids.ok()) return ids.status();
   // Pages of 100, so callers see more than one.
   for (size_t begin = 0; begin < ids->size(); begin += 100) {
@@ -270,6 +277,21 @@ absl::Status MemoryCustomerStore::ScanCustomersByOrders(absl::string_view tenant
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status MemoryCustomerStore::ScanCustomersByOrders(absl::string_view tenant, int64_t lo,
+                                                        int64_t hi, const IdPageSink& page) {
+  return ScanMeasure(tenant, kOrders, lo, hi, page);
+}
+
+absl::Status MemoryCustomerStore::ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo,
+                                                          int64_t hi, const IdPageSink& page) {
+  return ScanMeasure(tenant, kRegistered, lo, hi, page);
+}
+
+absl::StatusOr<bool> MemoryCustomerStore::HasRegistrationIndex(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  return true;  // every write here has kept it
 }
 
 absl::StatusOr<int64_t> MemoryCustomerStore::CountCustomersByOrders(absl::string_view tenant,

@@ -68,6 +68,9 @@ class MemoryCustomerStore : public CustomerStore {
                                                               int64_t hi) override;
   absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant, AovIndex index,
                                                           int64_t lo, int64_t hi) override;
+  absl::Status ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo, int64_t hi,
+                                       const IdPageSink& page) override;
+  absl::StatusOr<bool> HasRegistrationIndex(absl::string_view tenant) override;
   absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
                                                      int64_t last_day) override;
   absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) override;
@@ -100,13 +103,20 @@ class MemoryCustomerStore : public CustomerStore {
   // A measure index: (value, customer id), ascending.
   using Measure = std::set<std::pair<int64_t, std::string>>;
   // The indexes kept per tenant: lifetime orders and revenue (buyers only),
-  // then one per AovIndex.
-  enum MeasureId { kOrders = 0, kRevenue = 1, kAov = 2, kNumMeasures = 2 + kNumAovIndexes };
+  // one per AovIndex, then the registration index.
+  enum MeasureId {
+    kOrders = 0,
+    kRevenue = 1,
+    kAov = 2,
+    kRegistered = 2 + kNumAovIndexes,
+    kNumMeasures = 3 + kNumAovIndexes
+  };
 
   struct Customer {
     CustomerState state;
     int64_t orders = 0;
     int64_t revenue = 0;
+    std::optional<int64_t> registered_non_buyer_ms;
   };
   struct Change {
     uint64_t seq = 0;
@@ -141,6 +151,9 @@ class MemoryCustomerStore : public CustomerStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant, MeasureId measure,
                                                      int64_t lo, int64_t hi);
+  // ByMeasure handed over in pages of 100 (so callers see more than one).
+  absl::Status ScanMeasure(absl::string_view tenant, MeasureId measure, int64_t lo, int64_t hi,
+                           const IdPageSink& page);
   absl::StatusOr<std::optional<int64_t>> AtRank(absl::string_view tenant, MeasureId measure,
                                                 int64_t rank);
 

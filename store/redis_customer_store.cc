@@ -47,6 +47,12 @@ std::string AovKey(absl::string_view t, AovIndex index) {
 std::string CategoryIdsKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "cat"); }
 std::string CategoryNamesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "catn"); }
 std::string RechecksKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "recheck"); }
+std::string RegistrationKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "m:reg"); }
+// Set with the tenant's first customer: every customer of the tenant has its
+// registration index entry (CustomerStore::HasRegistrationIndex).
+std::string RegistrationCompleteKey(absl::string_view t) {
+  return absl::StrCat(TenantPrefix(t), "m:reg:complete");
+}
 // Customers per AddRechecks / ClearRechecks script: ~2-3 us of Redis each,
 // so one call stays near a millisecond.
 constexpr size_t kRecheckPage = 500;
@@ -77,13 +83,15 @@ constexpr char kIndexFunction[] = R"lua(
 // KEYS[5] change stream sd:{t}:changes  KEYS[6] orders zset sd:{t}:m:orders
 // KEYS[7] revenue zset sd:{t}:m:revenue KEYS[8] config hash sd:{t}:config
 // KEYS[9] daily totals hash sd:{t}:daily KEYS[10], [11] AOV zsets sd:{t}:m:aov0/1
+// KEYS[12] registration zset sd:{t}:m:reg KEYS[13] its marker sd:{t}:m:reg:complete
 // ARGV[1] customer id, [2] expected version, [3] new version, [4] profile,
 // [5] membership, [6] encoded segment list, [7] next change ms or "" (none),
 // [8] cause, [9] changed_at ms, [10] lifetime orders or "" (not a buyer),
 // [11] lifetime revenue, [12] segment key prefix sd:{t}:s:, [13] stream cap,
 // [14] config version the write was computed with, [15], [16] AOV index
 // entries or "" (none), [17] number D of daily deltas, [18] membership
-// history, then D triples (day, orders, revenue), then the new segment names.
+// history, [19] registration index entry or "" (none), then D triples (day,
+// orders, revenue), then the new segment names.
 // Member-set keys are built from ARGV[12]; they share the tenant's hash tag,
 // so they live in the same slot as the declared keys.
 // Returns 1 when committed, 0 on a version conflict, -1 when the stored
@@ -94,10 +102,10 @@ const RedisScript& WriteScript() {
     -- The stored schedule and AOV entries too: a sorted set is only touched
     -- when its entry moves (ZADD of an unchanged score and ZREM of an absent
     -- member still cost Redis a lookup each; a new customer is in none).
-    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1')
+    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1', 'g')
     if (stored[1] or '0') ~= ARGV[2] then return 0 end
     if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[14] then return 0 end
-    local first_name = 19 + 3 * tonumber(ARGV[17])
+    local first_name = 20 + 3 * tonumber(ARGV[17])
     -- Decode the stored list: "<len>:<name>" repeated.
     local old, was = {}, {}
     local list, pos = stored[2] or '', 1
@@ -117,7 +125,7 @@ const RedisScript& WriteScript() {
     -- commands when a later one fails. Failing here leaves the customer, its
     -- sets and its index entries as they were, in step with each other (the
     -- sorted-set updates below rely on the stored fields matching them).
-    for i = 19, first_name - 1, 3 do
+    for i = 20, first_name - 1, 3 do
       if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
       if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
     end
@@ -125,6 +133,9 @@ const RedisScript& WriteScript() {
       local ordinal = redis.call('INCR', KEYS[3])
       redis.call('HSET', KEYS[2], ordinal, id)
       redis.call('HSET', KEYS[1], 'o', ordinal)
+      -- The tenant's first customer: every customer will have its
+      -- registration entry (a tenant older than the index has none).
+      if ordinal == 1 then redis.call('SET', KEYS[13], '1') end
     end
     local function change(name, entered)
       redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'c', id, 's', name,
@@ -155,8 +166,9 @@ const RedisScript& WriteScript() {
     end
     index(KEYS[10], stored[4], ARGV[15])
     index(KEYS[11], stored[5], ARGV[16])
+    index(KEYS[12], stored[6], ARGV[19])
     redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
-               'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18])
+               'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18], 'g', ARGV[19])
     return 1
   )lua"));
   return *script;
@@ -492,7 +504,9 @@ std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
           ConfigKey(tenant),
           DailyKey(tenant),
           AovKey(tenant, AovIndex::kBigSpender),
-          AovKey(tenant, AovIndex::kLowSpender)};
+          AovKey(tenant, AovIndex::kLowSpender),
+          RegistrationKey(tenant),
+          RegistrationCompleteKey(tenant)};
 }
 
 std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
@@ -500,8 +514,8 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
   auto ms_or_none = [](const std::optional<absl::Time>& t) {
     return t.has_value() ? absl::StrCat(absl::ToUnixMillis(*t)) : "";
   };
-  auto aov_or_none = [](const std::optional<int64_t>& aov) {
-    return aov.has_value() ? absl::StrCat(*aov) : "";
+  auto int_or_none = [](const std::optional<int64_t>& value) {
+    return value.has_value() ? absl::StrCat(*value) : "";
   };
   if (write.bookkeeping_only) {
     return {write.customer_id,
@@ -511,8 +525,8 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
             EncodeSegments(write.segments),
             ms_or_none(write.next_change),
             absl::StrCat(write.config_version),
-            aov_or_none(write.aov_milli[0]),
-            aov_or_none(write.aov_milli[1])};
+            int_or_none(write.aov_milli[0]),
+            int_or_none(write.aov_milli[1])};
   }
   std::vector<std::string> args = {
       write.customer_id,
@@ -529,9 +543,10 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
       SegmentPrefix(tenant),
       absl::StrCat(options_.max_changes),
       absl::StrCat(write.config_version)};
-  for (const std::optional<int64_t>& aov : write.aov_milli) args.push_back(aov_or_none(aov));
+  for (const std::optional<int64_t>& aov : write.aov_milli) args.push_back(int_or_none(aov));
   args.push_back(absl::StrCat(write.daily.size()));
   args.push_back(write.history);
+  args.push_back(int_or_none(write.registered_non_buyer_ms));
   for (const DailyDelta& d : write.daily) {
     args.push_back(absl::StrCat(d.day));
     args.push_back(absl::StrCat(d.orders));
@@ -578,8 +593,9 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
       if (absl::Status s = eval(i); !s.ok()) return s;
       continue;
     }
-    RedisCommand command = {"EVALSHA", sha1, "11"};
-    for (std::string& key : WriteKeys(tenant, writes[i])) command.push_back(std::move(key));
+    std::vector<std::string> keys = WriteKeys(tenant, writes[i]);
+    RedisCommand command = {"EVALSHA", sha1, absl::StrCat(keys.size())};
+    for (std::string& key : keys) command.push_back(std::move(key));
     for (std::string& arg : WriteArgs(tenant, writes[i])) command.push_back(std::move(arg));
     commands.push_back(std::move(command));
     pipelined.push_back(i);
@@ -789,6 +805,22 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByRevenue(
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByAov(
     absl::string_view tenant, AovIndex index, int64_t lo, int64_t hi) {
   return ByMeasure(tenant, AovKey(tenant, index), lo, hi);
+}
+
+absl::Status RedisCustomerStore::ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo,
+                                                         int64_t hi, const IdPageSink& page) {
+  return ByMeasurePages(tenant, RegistrationKey(tenant), lo, hi, page);
+}
+
+absl::StatusOr<bool> RedisCustomerStore::HasRegistrationIndex(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  // Complete when the marker is set, or while the tenant has no customer
+  // (its first one will set it).
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(
+      {"MGET", RegistrationCompleteKey(tenant), OrdinalCounterKey(tenant)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != 2) return Unexpected(*reply, "MGET");
+  return !reply->elements()[0].is_nil() || reply->elements()[1].is_nil();
 }
 
 absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::string_view tenant,

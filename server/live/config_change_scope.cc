@@ -89,6 +89,8 @@ bool AlwaysMemberOf(engine::Segment segment, const engine::SegmentConfig& config
 ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
                                       const engine::SegmentConfig& after) {
   ConfigChangeScope everyone;
+  const v1::SegmentConfig a = ConfigToProto(before);
+  const v1::SegmentConfig b = ConfigToProto(after);
   // A shorter NEW_DOWNLOAD (enabled under both) alone: every customer it can
   // move is a stored member of NEW_DOWNLOAD now (a registered non-buyer
   // within the old max_days; the others are members under neither, and the
@@ -99,6 +101,19 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     same.new_download = before.new_download;
     if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
       everyone.member_supersets = {engine::Segment::kNewDownload};
+      return everyone;
+    }
+  }
+  // Any other change of NEW_DOWNLOAD and WINDOW_SHOPPER alone: members of
+  // either are registered non-buyers, and so are the customers whose next
+  // change they schedule (a buyer's is its orders' business).
+  if (RulesDiffer(a.new_download(), b.new_download()) ||
+      RulesDiffer(a.window_shopper(), b.window_shopper())) {
+    engine::SegmentConfig same = after;  // `after` but both rules as before
+    same.new_download = before.new_download;
+    same.window_shopper = before.window_shopper;
+    if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
+      everyone.registration_index_superset = true;
       return everyone;
     }
   }
@@ -152,8 +167,6 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
       {"low_spender", 1},
       {"value_tiers", 1},
   };
-  const v1::SegmentConfig a = ConfigToProto(before);
-  const v1::SegmentConfig b = ConfigToProto(after);
   // The windowed counts of the changed blocks; nullopt once a changed block
   // is not a windowed count rule.
   std::optional<std::vector<WindowedCount>> windowed = std::vector<WindowedCount>();

@@ -18,8 +18,10 @@
 //   primary priority, any block this file does not know) can move anyone.
 // Display names move nobody. The bound of a change is the widest of its
 // blocks'. A shorter NEW_DOWNLOAD max_days alone (enabled before and after)
-// moves only NEW_DOWNLOAD's stored members; a shorter lookback of a spender
-// rule relative to the store AOV alone, only that rule's AOV index.
+// moves only NEW_DOWNLOAD's stored members; any other change of NEW_DOWNLOAD
+// and WINDOW_SHOPPER alone, only registered customers without an order (the
+// store's registration index); a shorter lookback of a spender rule relative
+// to the store AOV alone, only that rule's AOV index.
 //
 // Windowed count rules (FREQUENT_BUYER, RETURNING_CUSTOMER: "orders within
 // W days >= m") bound it tighter: a customer either config can move has at
@@ -73,6 +75,12 @@ struct ConfigChangeScope {
   // customers with an order within the old lookback, who are exactly that
   // rule's AOV index (store::AovIndex) under the config before the change.
   std::optional<store::AovIndex> aov_index_superset;
+  // kEveryone only: the changed blocks are NEW_DOWNLOAD and WINDOW_SHOPPER
+  // alone (anything in them, enabled included): both rules concern
+  // registered customers without a visible order only, who are the store's
+  // registration index (CustomerWrite::registered_non_buyer_ms). Not set
+  // when `member_supersets` bounds the change tighter.
+  bool registration_index_superset = false;
   // kBuyers only: every changed block is VIP or the value tiers, enabled
   // under both configs, or a lifetime-order rule whose count bounds alone
   // changed: the customers it can move are those between the old and new

@@ -156,6 +156,25 @@ TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   more.window_shopper.min_days = 20;
   EXPECT_EQ(ScopeOfConfigChange(before, more).kind, Kind::kEveryone);
   EXPECT_TRUE(ScopeOfConfigChange(before, more).member_supersets.empty());
+  // Any other change of NEW_DOWNLOAD and WINDOW_SHOPPER alone moves only
+  // registered non-buyers; with another rule's change, everyone (plainly).
+  EXPECT_TRUE(ScopeOfConfigChange(before, more).registration_index_superset);
+  EXPECT_TRUE(ScopeOfConfigChange(shorter, before).registration_index_superset);
+  EXPECT_TRUE(ScopeOfConfigChange(before, off).registration_index_superset);
+  EXPECT_FALSE(ScopeOfConfigChange(before, shorter).registration_index_superset);
+  engine::SegmentConfig shopper_on = before;
+  shopper_on.window_shopper.enabled = false;
+  EXPECT_TRUE(ScopeOfConfigChange(shopper_on, before).registration_index_superset);
+  engine::SegmentConfig and_lapsed = more;
+  and_lapsed.lapsed.inactive_days = 10;
+  EXPECT_EQ(ScopeOfConfigChange(before, and_lapsed).kind, Kind::kEveryone);
+  EXPECT_FALSE(ScopeOfConfigChange(before, and_lapsed).registration_index_superset);
+  engine::SegmentConfig and_priority = more;
+  and_priority.primary_priority = {"LAPSED"};
+  EXPECT_FALSE(ScopeOfConfigChange(before, and_priority).registration_index_superset);
+  engine::SegmentConfig renamed = before;
+  renamed.window_shopper.display_name = "Browsers";
+  EXPECT_EQ(ScopeOfConfigChange(before, renamed).kind, Kind::kNobody);
   // A shorter relative spender lookback alone moves only that rule's AOV
   // index; a longer one, an absolute rule's, or one with another change,
   // everyone (plainly).

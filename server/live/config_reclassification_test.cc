@@ -52,6 +52,13 @@ std::vector<Mutation> Mutations() {
         c.new_download.max_days = std::max(1, c.new_download.max_days - Pick(r, 1, 300));
       },
       [](auto& c, auto& r) { c.window_shopper.min_days = Pick(r, 1, 900); },
+      // Read through the registration index (registered non-buyers).
+      [](auto& c, auto& r) { c.new_download.enabled = !c.new_download.enabled; },
+      [](auto& c, auto& r) { c.window_shopper.enabled = !c.window_shopper.enabled; },
+      [](auto& c, auto& r) {
+        c.new_download.max_days = Pick(r, 1, 365);
+        c.window_shopper.min_days = Pick(r, 1, 900);
+      },
       [](auto& c, auto& r) { c.new_customer.window_days = Pick(r, 1, 365); },
       [](auto& c, auto& r) { c.returning_customer.min_orders = Pick(r, 2, 8); },
       [](auto& c, auto& r) { c.returning_customer.window_days = Pick(r, 1, 400); },

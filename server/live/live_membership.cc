@@ -161,6 +161,11 @@ absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
       engine::ComputeLifetime(profile.view(), absl::ToUnixMillis(now));
   write.lifetime_orders = lifetime.orders;
   write.lifetime_revenue = lifetime.net_revenue;
+  // NEW_DOWNLOAD and WINDOW_SHOPPER concern registered customers without a
+  // visible order alone: the registration index bounds a change of them.
+  if (lifetime.orders == 0 && profile.registered_ms() != engine::kNeverMillis) {
+    write.registered_non_buyer_ms = profile.registered_ms();
+  }
   return write;
 }
 
@@ -506,7 +511,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // the members of a segment known to hold every customer it can move,
   // whichever is fewer, or (after a change of percentile rules or of
   // lifetime-order count bounds only) the customers between the old and the
-  // new cut-offs or bounds.
+  // new cut-offs or bounds, or (after a change of NEW_DOWNLOAD and
+  // WINDOW_SHOPPER only) the registered customers without an order.
   std::optional<int64_t> min_lifetime_orders;
   std::optional<std::string> superset;
   // After a change of percentile rules or lifetime-order count bounds only:
@@ -514,6 +520,9 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   std::optional<CutoffRanges> cutoffs;
   // After a shorter relative spender lookback only: that rule's AOV index.
   std::optional<store::AovIndex> aov_index;
+  // After a change of NEW_DOWNLOAD and WINDOW_SHOPPER only: the registered
+  // customers without an order (if the store indexes every one of them).
+  bool registered_non_buyers = false;
   if (previous != nullptr) {
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
     if (!snapshot.ok()) return snapshot.status();
@@ -521,6 +530,11 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     const ConfigChangeScope scope = ScopeOfConfigChange(previous->config, current->config);
     if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
     aov_index = scope.aov_index_superset;
+    if (scope.registration_index_superset) {
+      absl::StatusOr<bool> indexed = store_->HasRegistrationIndex(tenant);
+      if (!indexed.ok()) return indexed.status();
+      registered_non_buyers = *indexed;
+    }
     if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
       min_lifetime_orders = scope.min_lifetime_orders;
     }
@@ -591,7 +605,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     return !failed();
   };
   absl::Status scan;
-  if (min_lifetime_orders.has_value() || superset.has_value() || aov_index.has_value()) {
+  if (min_lifetime_orders.has_value() || superset.has_value() || aov_index.has_value() ||
+      registered_non_buyers) {
     // Candidates arrive as the index or set is read: work starts at once.
     std::vector<std::string> batch;
     // A page may repeat an id of an earlier one: each goes to one worker
@@ -612,6 +627,9 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
           store_->CustomersByAov(tenant, *aov_index, std::numeric_limits<int64_t>::min(),
                                  std::numeric_limits<int64_t>::max());
       scan = ids.ok() ? take(*std::move(ids)) : ids.status();
+    } else if (registered_non_buyers) {
+      scan = store_->ScanRegisteredNonBuyers(tenant, std::numeric_limits<int64_t>::min(),
+                                             std::numeric_limits<int64_t>::max(), take);
     } else if (cutoffs.has_value()) {
       // Narrow ranges around the cut-offs: read whole, one after another.
       for (const engine::MeasureRange& r : cutoffs->orders) {

@@ -234,6 +234,76 @@ TEST_F(ConfigE2eTest, NextChangesLeftToTheBackgroundAreRecomputedByTheServer) {
   EXPECT_EQ(left->integer(), 0);
 }
 
+// NEW_DOWNLOAD and WINDOW_SHOPPER changes read only the registered
+// non-buyers (sd:{t}:m:reg); a tenant without that index (written before it
+// existed: here its keys are removed) is read whole instead, and is as right.
+TEST_F(ConfigE2eTest, RulesOfNonBuyersReadTheRegistrationIndexOrEveryone) {
+  // Beside c0 (registered 20 days ago, no order): non-buyers of 3 and 40 days.
+  const absl::Time now = absl::Now();
+  absl::StatusOr<v1::BulkIngestResponse> reply = IngestBatch(
+      *stack_->channel(), keys_.write,
+      {RegisteredEvent("nb3", now - absl::Hours(24 * 3)),
+       RegisteredEvent("nb40", now - absl::Hours(24 * 40))});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis =
+      ConnectClient(stack_->redis());
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  auto command = [&](std::vector<std::string> args) {
+    absl::StatusOr<store::redis::RedisReply> r = (*redis)->Command(args);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : store::redis::RedisReply();
+  };
+  auto member = [&](const std::string& segment, const std::string& id) {
+    return command({"SISMEMBER", absl::StrCat("sd:{cfg}:s:", segment), id}).integer() == 1;
+  };
+  std::vector<std::string> indexed;
+  const store::redis::RedisReply range = command({"ZRANGE", "sd:{cfg}:m:reg", "0", "-1"});
+  for (const store::redis::RedisReply& e : range.elements()) {
+    indexed.push_back(e.str());
+  }
+  EXPECT_EQ(indexed, (std::vector<std::string>{"nb40", "c0", "nb3"}));  // by registration
+  EXPECT_TRUE(member("NEW_DOWNLOAD", "nb3"));
+  EXPECT_FALSE(member("NEW_DOWNLOAD", "c0"));
+  EXPECT_TRUE(member("WINDOW_SHOPPER", "nb40"));
+
+  auto update = [&](const std::string& path, int days) {
+    v1::UpdateConfigRequest request;
+    if (path == "new_download.max_days") {
+      request.mutable_config()->mutable_new_download()->set_max_days(days);
+    } else {
+      request.mutable_config()->mutable_window_shopper()->set_min_days(days);
+    }
+    request.mutable_update_mask()->add_paths(path);
+    v1::UpdateConfigResponse response;
+    grpc::Status status = Update(request, &response);
+    EXPECT_TRUE(status.ok()) << path << ": " << status.error_message();
+  };
+  update("new_download.max_days", 25);  // longer: c0 enters
+  EXPECT_TRUE(member("NEW_DOWNLOAD", "c0"));
+  EXPECT_TRUE(member("NEW_DOWNLOAD", "nb3"));
+  EXPECT_FALSE(member("NEW_DOWNLOAD", "nb40"));
+  update("window_shopper.min_days", 10);  // c0 enters
+  EXPECT_TRUE(member("WINDOW_SHOPPER", "c0"));
+  EXPECT_FALSE(member("WINDOW_SHOPPER", "nb3"));
+
+  // A first order takes a customer out of the index.
+  reply = IngestBatch(*stack_->channel(), keys_.write, {OrderEvent("nb3", "nb3-0", now, 500)});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_TRUE(command({"ZSCORE", "sd:{cfg}:m:reg", "nb3"}).is_nil());
+  EXPECT_FALSE(member("NEW_DOWNLOAD", "nb3"));
+
+  // As if the tenant predated the index: nothing indexed, no marker.
+  command({"DEL", "sd:{cfg}:m:reg", "sd:{cfg}:m:reg:complete"});
+  update("window_shopper.min_days", 30);  // c0 (20 days) leaves, nb40 stays
+  EXPECT_FALSE(member("WINDOW_SHOPPER", "c0"));
+  EXPECT_TRUE(member("WINDOW_SHOPPER", "nb40"));
+  update("new_download.max_days", 10);  // c0 leaves (its own members: fine)
+  EXPECT_FALSE(member("NEW_DOWNLOAD", "c0"));
+  update("new_download.max_days", 45);  // longer again: c0 and nb40 enter
+  EXPECT_TRUE(member("NEW_DOWNLOAD", "c0"));
+  EXPECT_TRUE(member("NEW_DOWNLOAD", "nb40"));
+}
+
 TEST_F(ConfigE2eTest, AnotherServerAnswersWithTheNewConfigAsSoonAsTheUpdateReturns) {
   SegmentdProcess::Options options;
   options.redis_address = stack_->redis().unix_address();
