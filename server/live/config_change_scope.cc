@@ -107,13 +107,25 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   // Any other change of NEW_DOWNLOAD and WINDOW_SHOPPER alone: members of
   // either are registered non-buyers, and so are the customers whose next
   // change they schedule (a buyer's is its orders' business).
-  if (RulesDiffer(a.new_download(), b.new_download()) ||
-      RulesDiffer(a.window_shopper(), b.window_shopper())) {
+  const bool new_download_differs = RulesDiffer(a.new_download(), b.new_download());
+  const bool window_shopper_differs = RulesDiffer(a.window_shopper(), b.window_shopper());
+  if (new_download_differs || window_shopper_differs) {
     engine::SegmentConfig same = after;  // `after` but both rules as before
     same.new_download = before.new_download;
     same.window_shopper = before.window_shopper;
     if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
       everyone.registration_index_superset = true;
+      int32_t days = 0;
+      if (new_download_differs) {
+        days = std::max({days, before.new_download.max_days, after.new_download.max_days});
+      }
+      if (window_shopper_differs) {
+        days = std::max({days, before.window_shopper.min_days, after.window_shopper.min_days});
+      }
+      if (!window_shopper_differs ||
+          before.window_shopper.enabled == after.window_shopper.enabled) {
+        everyone.registered_within_days = days;
+      }
       return everyone;
     }
   }

@@ -81,6 +81,14 @@ struct ConfigChangeScope {
   // registration index (CustomerWrite::registered_non_buyer_ms). Not set
   // when `member_supersets` bounds the change tighter.
   bool registration_index_superset = false;
+  // With registration_index_superset: the customers registered within this
+  // many days before now (or later) are enough; nullopt: the whole index.
+  // NEW_DOWNLOAD's members and next changes concern registrations within
+  // max_days, WINDOW_SHOPPER's next changes registrations within min_days
+  // (one registered earlier is a member under both and stays one), so the
+  // larger of the changed rules' days bounds it; switching WINDOW_SHOPPER on
+  // or off moves every member, however early it registered.
+  std::optional<int32_t> registered_within_days;
   // kBuyers only: every changed block is VIP or the value tiers, enabled
   // under both configs, or a lifetime-order rule whose count bounds alone
   // changed: the customers it can move are those between the old and new

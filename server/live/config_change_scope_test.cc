@@ -172,6 +172,15 @@ TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   engine::SegmentConfig and_priority = more;
   and_priority.primary_priority = {"LAPSED"};
   EXPECT_FALSE(ScopeOfConfigChange(before, and_priority).registration_index_superset);
+  // Bounded by the larger of the changed rules' days, unless
+  // WINDOW_SHOPPER is switched on or off (then its members of any age move).
+  EXPECT_EQ(ScopeOfConfigChange(shorter, before).registered_within_days, 14);  // 7 -> 14
+  EXPECT_EQ(ScopeOfConfigChange(before, more).registered_within_days, 30);    // and WS 30 -> 20
+  EXPECT_EQ(ScopeOfConfigChange(before, off).registered_within_days, 14);
+  EXPECT_EQ(ScopeOfConfigChange(shopper_on, before).registered_within_days, std::nullopt);
+  engine::SegmentConfig longer_shopper = before;
+  longer_shopper.window_shopper.min_days = 90;
+  EXPECT_EQ(ScopeOfConfigChange(before, longer_shopper).registered_within_days, 90);
   engine::SegmentConfig renamed = before;
   renamed.window_shopper.display_name = "Browsers";
   EXPECT_EQ(ScopeOfConfigChange(before, renamed).kind, Kind::kNobody);

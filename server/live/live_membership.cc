@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/profile_codec.h"
 #include "engine/stats.h"
+#include "engine/time_ms.h"
 #include "server/live/config_change_scope.h"
 #include "server/live/customer_measures.h"
 #include "server/live/membership_history.h"
@@ -521,8 +522,10 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // After a shorter relative spender lookback only: that rule's AOV index.
   std::optional<store::AovIndex> aov_index;
   // After a change of NEW_DOWNLOAD and WINDOW_SHOPPER only: the registered
-  // customers without an order (if the store indexes every one of them).
+  // customers without an order (if the store indexes every one of them),
+  // registered at or after this instant (Unix ms).
   bool registered_non_buyers = false;
+  int64_t registered_from_ms = std::numeric_limits<int64_t>::min();
   if (previous != nullptr) {
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
     if (!snapshot.ok()) return snapshot.status();
@@ -534,6 +537,13 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       absl::StatusOr<bool> indexed = store_->HasRegistrationIndex(tenant);
       if (!indexed.ok()) return indexed.status();
       registered_non_buyers = *indexed;
+      // Anyone registered earlier is, at this instant and any later one, as
+      // much a member of either rule under both configs, with no next
+      // change from it.
+      if (scope.registered_within_days.has_value()) {
+        registered_from_ms = absl::ToUnixMillis(options_.now()) -
+                             engine::DaysToMillis(*scope.registered_within_days);
+      }
     }
     if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
       min_lifetime_orders = scope.min_lifetime_orders;
@@ -628,7 +638,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
                                  std::numeric_limits<int64_t>::max());
       scan = ids.ok() ? take(*std::move(ids)) : ids.status();
     } else if (registered_non_buyers) {
-      scan = store_->ScanRegisteredNonBuyers(tenant, std::numeric_limits<int64_t>::min(),
+      scan = store_->ScanRegisteredNonBuyers(tenant, registered_from_ms,
                                              std::numeric_limits<int64_t>::max(), take);
     } else if (cutoffs.has_value()) {
       // Narrow ranges around the cut-offs: read whole, one after another.
