@@ -1,9 +1,11 @@
 #include "tests/load/config_mode.h"
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -64,6 +66,99 @@ absl::Status WaitForSchedule(v1::ConfigService::Stub& stub, const LoadOptions& o
   }
 }
 
+// What a timed config call answered.
+struct ConfigCallReply {
+  grpc::Status status;
+  v1::VersionedConfig config;
+  int64_t customers_changed = 0;
+};
+
+// Runs `call` (one UpdateConfig or ApplyPreset, given its context) and reports
+// its time as `change`; with `wait_for_schedule`, then waits until no next
+// change is left to the background and reports that time too.
+absl::Status TimeConfigCall(v1::ConfigService::Stub& stub, const LoadOptions& options,
+                            const std::string& change, bool wait_for_schedule,
+                            const std::function<ConfigCallReply(grpc::ClientContext*)>& call) {
+  grpc::ClientContext context;
+  // Generous: the point is to measure how long it takes, not to cut it off.
+  PrepareContext(&context, options.key, absl::Minutes(10));
+  const std::string load_before = LoadAverage();
+  const absl::Time start = absl::Now();
+  const ConfigCallReply reply = call(&context);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!reply.status.ok()) return FromGrpc(reply.status);
+  const int64_t deferred = reply.config.schedule_updates_pending();
+  if (wait_for_schedule) {
+    if (absl::Status s = WaitForSchedule(stub, options); !s.ok()) return s;
+  }
+  // -1: not waited for.
+  const double settled = wait_for_schedule ? absl::ToDoubleSeconds(absl::Now() - start) : -1;
+  const std::string settled_text =
+      wait_for_schedule ? absl::StrFormat("all recomputed %.3f s after the call began", settled)
+                        : std::string("not waited for");
+  std::printf(
+      "config: %s: %.3f s, %lld customers changed, version %lld; %lld next changes left to "
+      "the background, %s\n",
+      change.c_str(), seconds, static_cast<long long>(reply.customers_changed),
+      static_cast<long long>(reply.config.version()), static_cast<long long>(deferred),
+      settled_text.c_str());
+  std::printf("%s\n", JsonLine()
+                          .Add("mode", "config")
+                          .Add("customers", options.customers)
+                          .Add("change", change)
+                          .Add("seconds", seconds)
+                          .Add("customers_changed", reply.customers_changed)
+                          .Add("schedule_deferred", deferred)
+                          .Add("schedule_settled_seconds", settled)
+                          .Add("loadavg_before", load_before)
+                          .Add("loadavg_after", LoadAverage())
+                          .Line()
+                          .c_str());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+// Applies preset `name` (e.g. FAST_FOOD), then stores the config it replaced
+// again (one full UpdateConfig), timing both.
+absl::Status ApplyPresetAndBack(v1::ConfigService::Stub& stub, const LoadOptions& options,
+                                const std::string& name) {
+  v1::Preset preset;
+  if (!v1::Preset_Parse(absl::StrCat("PRESET_", name), &preset) ||
+      preset == v1::PRESET_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config_changes: \"preset:", name, "\" names no preset"));
+  }
+  v1::GetConfigResponse current;
+  grpc::ClientContext context;
+  PrepareContext(&context, options.key, absl::Seconds(30));
+  const grpc::Status status = stub.GetConfig(&context, v1::GetConfigRequest(), &current);
+  if (!status.ok()) return FromGrpc(status);
+  absl::Status applied = TimeConfigCall(
+      stub, options, absl::StrCat("preset ", name), true, [&](grpc::ClientContext* ctx) {
+        v1::ApplyPresetRequest request;
+        request.set_preset(preset);
+        v1::ApplyPresetResponse response;
+        ConfigCallReply reply;
+        reply.status = stub.ApplyPreset(ctx, request, &response);
+        reply.config = response.config();
+        reply.customers_changed = response.customers_changed();
+        return reply;
+      });
+  if (!applied.ok()) return applied;
+  return TimeConfigCall(
+      stub, options, absl::StrCat("preset ", name, " -> back"), true,
+      [&](grpc::ClientContext* ctx) {
+        v1::UpdateConfigRequest request;
+        *request.mutable_config() = current.config().config();
+        v1::UpdateConfigResponse response;
+        ConfigCallReply reply;
+        reply.status = stub.UpdateConfig(ctx, request, &response);
+        reply.config = response.config();
+        reply.customers_changed = response.customers_changed();
+        return reply;
+      });
+}
+
 }  // namespace
 
 absl::Status ApplyConfigStep(v1::ConfigService::Stub& stub, const LoadOptions& options,
@@ -73,45 +168,15 @@ absl::Status ApplyConfigStep(v1::ConfigService::Stub& stub, const LoadOptions& o
   if (!p.ok()) return p.status();
   p->block->GetReflection()->SetUInt32(p->block, p->field, step.to);
   request.mutable_update_mask()->add_paths(step.path);
-  v1::UpdateConfigResponse response;
-  grpc::ClientContext context;
-  // Generous: the point is to measure how long it takes, not to cut it off.
-  PrepareContext(&context, options.key, absl::Minutes(10));
-  const std::string load_before = LoadAverage();
-  const absl::Time start = absl::Now();
-  const grpc::Status status = stub.UpdateConfig(&context, request, &response);
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  if (!status.ok()) return FromGrpc(status);
-  const int64_t deferred = response.config().schedule_updates_pending();
-  if (wait_for_schedule) {
-    if (absl::Status s = WaitForSchedule(stub, options); !s.ok()) return s;
-  }
-  // -1: not waited for.
-  const double settled = wait_for_schedule ? absl::ToDoubleSeconds(absl::Now() - start) : -1;
-  const std::string change = absl::StrCat(step.path, " ", step.from, " -> ", step.to);
-  const std::string settled_text =
-      wait_for_schedule ? absl::StrFormat("all recomputed %.3f s after the call began", settled)
-                        : std::string("not waited for");
-  std::printf(
-      "config: %s: %.3f s, %lld customers changed, version %lld; %lld next changes left to "
-      "the background, %s\n",
-      change.c_str(), seconds, static_cast<long long>(response.customers_changed()),
-      static_cast<long long>(response.config().version()), static_cast<long long>(deferred),
-      settled_text.c_str());
-  std::printf("%s\n", JsonLine()
-                          .Add("mode", "config")
-                          .Add("customers", options.customers)
-                          .Add("change", change)
-                          .Add("seconds", seconds)
-                          .Add("customers_changed", static_cast<int64_t>(response.customers_changed()))
-                          .Add("schedule_deferred", deferred)
-                          .Add("schedule_settled_seconds", settled)
-                          .Add("loadavg_before", load_before)
-                          .Add("loadavg_after", LoadAverage())
-                          .Line()
-                          .c_str());
-  std::fflush(stdout);
-  return absl::OkStatus();
+  return TimeConfigCall(stub, options, absl::StrCat(step.path, " ", step.from, " -> ", step.to),
+                        wait_for_schedule, [&](grpc::ClientContext* ctx) {
+                          v1::UpdateConfigResponse response;
+                          ConfigCallReply reply;
+                          reply.status = stub.UpdateConfig(ctx, request, &response);
+                          reply.config = response.config();
+                          reply.customers_changed = response.customers_changed();
+                          return reply;
+                        });
 }
 
 absl::StatusOr<ConfigStep> NextConfigStep(v1::ConfigService::Stub& stub,
@@ -135,6 +200,10 @@ absl::Status RunConfig(const LoadOptions& options) {
   std::unique_ptr<v1::ConfigService::Stub> stub =
       v1::ConfigService::NewStub(NewChannel(options.target));
   for (const std::string& path : options.config_changes) {
+    if (absl::StartsWith(path, "preset:")) {
+      if (absl::Status s = ApplyPresetAndBack(*stub, options, path.substr(7)); !s.ok()) return s;
+      continue;
+    }
     absl::StatusOr<ConfigStep> step = NextConfigStep(*stub, options, path);
     if (!step.ok()) return step.status();
     // One step, then back: both directions of a change, and the tenant ends

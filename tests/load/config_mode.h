@@ -17,7 +17,9 @@ namespace segmentd::load {
 // For each of options.config_changes: reads the config, then changes the
 // parameter by one (up, or down when already >= 10) and back again, timing
 // each UpdateConfig and, after it, how long until no next change is left to
-// the background. Prints both and one JSON line per update.
+// the background. Prints both and one JSON line per update. An entry
+// "preset:<NAME>" (e.g. preset:FAST_FOOD) applies that preset instead, then
+// stores the replaced config again (one full UpdateConfig).
 absl::Status RunConfig(const LoadOptions& options);
 
 // One step of the whole-number rule parameter `path` ("<block>.<field>", as
