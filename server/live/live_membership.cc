@@ -75,14 +75,28 @@ struct Derived {
   }
 };
 
-// True when `a` and `b` differ at most in when the customer is next woken
-// (membership's next change and the schedule entry).
-bool SameExceptSchedule(Derived a, Derived b) {
-  for (Derived* d : {&a, &b}) {
-    d->membership.next_change.reset();
-    d->next_change.reset();
+// True when what a config update derived for a customer under the replaced
+// config (`was`) and the new one (`will`) differs only in what may wait for
+// the background (LiveMembership::DrainRechecks): when the customer is next
+// woken (membership's next change and the schedule entry) if `will`'s is
+// after `horizon` or never, and the entries of AOV indexes that `config` (the
+// new one) does not use. Such an index is read by nothing (the statistics
+// mover reads an index only while its rule is relative to the store AOV), and
+// its stored entries stay in step with their fields until the drain removes
+// them.
+bool DeferrableDifference(Derived was, Derived will, const engine::SegmentConfig& config,
+                          absl::Time horizon) {
+  const bool schedule_far = !will.next_change || *will.next_change > horizon;
+  for (Derived* d : {&was, &will}) {
+    if (schedule_far) {
+      d->membership.next_change.reset();
+      d->next_change.reset();
+    }
+    for (int k = 0; k < store::kNumAovIndexes; ++k) {
+      if (!AovIndexLookback(config, static_cast<store::AovIndex>(k))) d->aov_milli[k].reset();
+    }
   }
-  return a == b;
+  return was == will;
 }
 
 Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profile,
@@ -410,9 +424,8 @@ absl::StatusOr<LiveMembership::MovedCustomers> LiveMembership::MovedByConfig(
     if (was == will) continue;
     // The stored entry (was's) may then wake the customer early, which only
     // costs a re-classification; a late one is what the horizon prevents.
-    const bool schedule_only = SameExceptSchedule(was, will) &&
-                               (!will.next_change || *will.next_change > horizon);
-    (schedule_only ? moved.later : moved.now).push_back(customer_ids[i]);
+    (DeferrableDifference(was, will, current.config, horizon) ? moved.later : moved.now)
+        .push_back(customer_ids[i]);
   }
   return moved;
 }

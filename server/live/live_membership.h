@@ -83,15 +83,18 @@ class LiveMembership {
     // Config updates (cause CONFIG) keep whole pages: their call is what
     // the caller waits for. < 1: no limit. Default: 8.
     int background_pipeline = 8;
-    // A config update writes at once every customer whose membership or AOV
-    // index entries it moves, and every customer whose next change it moves
-    // to within this long from now. A customer whose only move is a next
-    // change farther out goes to the store's rechecks instead (one hash
-    // field, not a write script), re-classified by DrainRechecks in the
-    // background: a lookback change moves the next change of most buyers
-    // and no one's membership, and the caller waits for membership, not for
-    // the schedule. The background must finish within this long (it takes
-    // seconds) for such a next change to stay exact.
+    // A config update writes at once every customer whose membership or
+    // entries of AOV indexes the new config uses it moves, and every
+    // customer whose next change it moves to within this long from now. A
+    // customer whose only moves are a next change farther out, or entries of
+    // an index the new config does not use (its spender rule switched to an
+    // absolute threshold or off, as every preset does), goes to the store's
+    // rechecks instead (one hash field, not a write script), re-classified
+    // by DrainRechecks in the background: a lookback change moves the next
+    // change of most buyers and no one's membership, and the caller waits
+    // for membership, not for the schedule. The background must finish
+    // within this long (it takes seconds to minutes) for such a next change
+    // to stay exact.
     // absl::InfiniteDuration(): never defer. Default: 10 minutes.
     absl::Duration config_schedule_horizon = absl::Minutes(10);
   };
@@ -134,10 +137,10 @@ class LiveMembership {
   // statistics move) differs under the old config too: the scheduler's and
   // the StatisticsMover's, as at any other time.
   //
-  // With `previous`, customers whose only move is a next change beyond
-  // Options::config_schedule_horizon are recorded as rechecks instead of
-  // written (their membership is already current); `*deferred` (if given)
-  // receives how many.
+  // With `previous`, customers whose only moves are a next change beyond
+  // Options::config_schedule_horizon, or entries of AOV indexes the new
+  // config does not use, are recorded as rechecks instead of written (their
+  // membership is already current); `*deferred` (if given) receives how many.
   absl::StatusOr<int64_t> ReevaluateAll(const std::string& tenant, store::ChangeCause cause,
                                         std::shared_ptr<const TenantSnapshot> previous = nullptr,
                                         int64_t* deferred = nullptr);
@@ -179,7 +182,8 @@ class LiveMembership {
                                           store::ChangeCause cause);
   // Of `customer_ids`, those whose stored state moving from `previous` to
   // `current` can change (see ReevaluateAll), read by profile alone: to be
-  // written now, or (only their next change moves, beyond the horizon) later.
+  // written now, or later (only their next change moves, beyond the horizon,
+  // or entries of AOV indexes `current` does not use).
   struct MovedCustomers {
     std::vector<std::string> now;
     std::vector<std::string> later;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -245,6 +246,48 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRec
   EXPECT_EQ(*store_.RecheckCount("globex"), 0);
   EXPECT_EQ((*store_.Read("acme", {"c1"}))[0].next_change, kT0 + absl::Hours(24 * 29));
   EXPECT_EQ(store_.bookkeeping_writes, bookkeeping + 2);
+}
+
+TEST_F(LiveMembershipTest, AConfigUpdateLeavesEntriesOfAnIndexItNoLongerUsesToTheRechecks) {
+  engine::SegmentConfig config;
+  config.value_tiers.enabled = false;
+  config.vip.enabled = false;
+  config.low_spender.enabled = false;
+  ASSERT_TRUE(
+      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_).ok());
+  ASSERT_TRUE(contexts_->Reload("acme").ok());
+  ApplyOne("c1", {Order("o1", kT0, 10000)});
+  ApplyOne("c2", {Order("o2", kT0, 30000)});
+  auto indexed = [&] {
+    absl::StatusOr<std::vector<std::string>> ids =
+        store_.CustomersByAov("acme", store::AovIndex::kBigSpender,
+                              std::numeric_limits<int64_t>::min(),
+                              std::numeric_limits<int64_t>::max());
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  ASSERT_EQ(indexed(), (std::vector<std::string>{"c1", "c2"}));
+  // BIG_SPENDER from 2x the store AOV (40000: nobody) to an absolute 25000
+  // (as every preset does): c2 enters and is written at once; c1's only
+  // move is its entry in an index nothing reads any more, left for later.
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent("acme");
+  ASSERT_TRUE(previous.ok());
+  config.big_spender.threshold_store_aov_multiple.reset();
+  config.big_spender.threshold_amount = 25000;
+  ASSERT_TRUE(
+      store_.WriteConfig("acme", 1, ConfigToProto(config).SerializeAsString(), now_).ok());
+  ASSERT_TRUE(contexts_->Reload("acme").ok());
+  int64_t deferred = -1;
+  EXPECT_EQ(*live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, &deferred), 1);
+  EXPECT_EQ(deferred, 1);
+  EXPECT_EQ((*store_.Read("acme", {"c2"}))[0].segments.size(),
+            (*store_.Read("acme", {"c1"}))[0].segments.size() + 1);  // + BIG_SPENDER
+  EXPECT_EQ(indexed(), std::vector<std::string>{"c1"});
+  EXPECT_EQ(*live_->DrainRechecks("acme", 10), 1);
+  EXPECT_TRUE(indexed().empty());
+  EXPECT_EQ(*store_.RecheckCount("acme"), 0);
 }
 
 TEST_F(LiveMembershipTest, BackgroundPassesWriteInSmallPipelines) {
