@@ -406,6 +406,39 @@ TEST_P(CustomerStoreTest, BookkeepingWritesMoveOnlyTheScheduleAndAovEntries) {
   EXPECT_TRUE(absl::StrContains(refused.message(), "bookkeeping_only")) << refused;
 }
 
+TEST_P(CustomerStoreTest, WritesWithMeasuresAsStoredLeaveTheMeasureIndexesAlone) {
+  CustomerWrite a = Write("a", 0, {"VIP"});
+  a.lifetime_orders = 3;
+  a.lifetime_revenue = 300;
+  CustomerWrite n = Write("n", 0, {});  // a non-buyer
+  MustWrite({a, n});
+  CustomerWrite moved = Write("a", 1, {"LAPSED"});
+  moved.measures_as_stored = true;
+  moved.lifetime_orders = 9;  // ignored
+  moved.lifetime_revenue = 900;
+  CustomerWrite still = Write("n", 1, {"WINDOW_SHOPPER"});
+  still.measures_as_stored = true;
+  MustWrite({moved, still});
+  EXPECT_EQ(MustRead("a").segments, std::vector<std::string>{"LAPSED"});
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "VIP"), 0);
+  EXPECT_EQ(*store_->Buyers(kTenant), 1);
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 3);
+  EXPECT_EQ(*store_->RevenueAtRank(kTenant, 1), 300);
+  EXPECT_EQ(*store_->CustomersByOrders(kTenant, 0, 100), std::vector<std::string>{"a"});
+  // Only for stored customers, and never with facts (daily deltas).
+  CustomerWrite fresh = Write("new", 0, {});
+  fresh.measures_as_stored = true;
+  absl::Status refused = store_->Write(kTenant, {fresh}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.message(), "measures_as_stored")) << refused;
+  CustomerWrite facts = Write("a", 2, {});
+  facts.measures_as_stored = true;
+  facts.daily = {{20000, 1, 1}};
+  refused = store_->Write(kTenant, {facts}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.message(), "measures_as_stored")) << refused;
+}
+
 TEST_P(CustomerStoreTest, DailyTotalsAccumulateDeltas) {
   CustomerWrite a = Write("a", 0, {});
   a.daily = {{20000, 1, 500}, {20002, 2, 900}};

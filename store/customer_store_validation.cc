@@ -76,6 +76,14 @@ absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "bookkeeping_only: a write with daily deltas moves facts"));
     }
+    if (w.measures_as_stored && w.expected_version == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "measures_as_stored: needs an existing customer (expected_version > 0)"));
+    }
+    if (w.measures_as_stored && !w.daily.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "measures_as_stored: a write with daily deltas moves facts"));
+    }
     absl::flat_hash_set<absl::string_view> segments;
     for (const std::string& segment : w.segments) {
       if (segment.empty()) {

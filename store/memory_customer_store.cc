@@ -117,13 +117,15 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
   }
   SetSchedule(t, state, write);
   // Measures: buyers only.
-  t.measures[kOrders].erase({c.orders, write.customer_id});
-  t.measures[kRevenue].erase({c.revenue, write.customer_id});
-  c.orders = write.lifetime_orders;
-  c.revenue = write.lifetime_revenue;
-  if (c.orders >= 1) {
-    t.measures[kOrders].insert({c.orders, write.customer_id});
-    t.measures[kRevenue].insert({c.revenue, write.customer_id});
+  if (!write.measures_as_stored) {
+    t.measures[kOrders].erase({c.orders, write.customer_id});
+    t.measures[kRevenue].erase({c.revenue, write.customer_id});
+    c.orders = write.lifetime_orders;
+    c.revenue = write.lifetime_revenue;
+    if (c.orders >= 1) {
+      t.measures[kOrders].insert({c.orders, write.customer_id});
+      t.measures[kRevenue].insert({c.revenue, write.customer_id});
+    }
   }
   if (c.registered_non_buyer_ms.has_value()) {
     t.measures[kRegistered].erase({*c.registered_non_buyer_ms, write.customer_id});

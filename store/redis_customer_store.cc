@@ -86,7 +86,8 @@ constexpr char kIndexFunction[] = R"lua(
 // KEYS[12] registration zset sd:{t}:m:reg KEYS[13] its marker sd:{t}:m:reg:complete
 // ARGV[1] customer id, [2] expected version, [3] new version, [4] profile,
 // [5] membership, [6] encoded segment list, [7] next change ms or "" (none),
-// [8] cause, [9] changed_at ms, [10] lifetime orders or "" (not a buyer),
+// [8] cause, [9] changed_at ms, [10] lifetime orders, "" (not a buyer) or
+// "=" (the measures are as stored: CustomerWrite::measures_as_stored),
 // [11] lifetime revenue, [12] segment key prefix sd:{t}:s:, [13] stream cap,
 // [14] config version the write was computed with, [15], [16] AOV index
 // entries or "" (none), [17] number D of daily deltas, [18] membership
@@ -160,7 +161,7 @@ const RedisScript& WriteScript() {
         redis.call('ZREM', KEYS[6], id)
         redis.call('ZREM', KEYS[7], id)
       end
-    else
+    elseif ARGV[10] ~= '=' then
       redis.call('ZADD', KEYS[6], ARGV[10], id)
       redis.call('ZADD', KEYS[7], ARGV[11], id)
     end
@@ -538,7 +539,9 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
       ms_or_none(write.next_change),
       absl::StrCat(static_cast<int>(write.cause)),
       absl::StrCat(absl::ToUnixMillis(write.changed_at)),
-      write.lifetime_orders >= 1 ? absl::StrCat(write.lifetime_orders) : "",
+      write.measures_as_stored     ? "="
+      : write.lifetime_orders >= 1 ? absl::StrCat(write.lifetime_orders)
+                                   : "",
       absl::StrCat(write.lifetime_revenue),
       SegmentPrefix(tenant),
       absl::StrCat(options_.max_changes),

@@ -370,13 +370,15 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
         continue;
       }
       store::CustomerWrite& write = *made;
-      // Only the schedule or AOV entries moving (most re-classifications
-      // after a config change or a time-driven wake-up): a bookkeeping-only
-      // write, unless an order became visible since the last write (then the
-      // measure indexes move too).
-      write.bookkeeping_only = !moved && before.ok() && before->primary == after.primary &&
-                               write.daily.empty() &&
-                               !OrderBecameVisibleSince(profile->view(), state.next_change, now);
+      // Unless an order became visible since the last write, the lifetime
+      // measures are as stored: a membership move leaves their indexes
+      // alone, and only the schedule or AOV entries moving (most
+      // re-classifications after a config change or a time-driven wake-up)
+      // is a bookkeeping-only write.
+      write.measures_as_stored =
+          write.daily.empty() && !OrderBecameVisibleSince(profile->view(), state.next_change, now);
+      write.bookkeeping_only =
+          !moved && before.ok() && before->primary == after.primary && write.measures_as_stored;
       const bool same_index = state.aov_milli[0] == write.aov_milli[0] &&
                               state.aov_milli[1] == write.aov_milli[1];
       if (!moved && before.ok() && *before == after && same_index &&

@@ -152,6 +152,7 @@ TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {
   now_ = visible + absl::Minutes(1);
   ASSERT_TRUE(live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime).ok());
   EXPECT_EQ(*store_.CustomersByOrders("acme", 2, 3), std::vector<std::string>{"c1"});
+  EXPECT_EQ(store_.measures_kept_writes, 0);
 }
 
 TEST_F(LiveMembershipTest, AScheduleOnlyMoveIsABookkeepingWrite) {
@@ -179,10 +180,13 @@ TEST_F(LiveMembershipTest, AScheduleOnlyMoveIsABookkeepingWrite) {
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->next_change, kT0 + absl::Hours(24 * 40));
   EXPECT_EQ(stored->segments, out.after.membership.segments);
-  // When it falls due, the customer leaves with a full write.
+  // When it falls due, the customer leaves with a full write, which leaves
+  // the measure indexes as they are (no order became visible).
   now_ = kT0 + absl::Hours(24 * 40);
   EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime), 1);
   EXPECT_EQ(store_.full_writes, full + 1);
+  EXPECT_EQ(store_.measures_kept_writes, 1);
+  EXPECT_EQ(*store_.CustomersByOrders("acme", 1, 2), std::vector<std::string>{"c1"});
 }
 
 TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRechecks) {

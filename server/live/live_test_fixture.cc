@@ -12,6 +12,7 @@ absl::StatusOr<std::vector<bool>> CountingStore::Write(
   for (size_t i = 0; i < writes.size(); ++i) {
     if (!(*committed)[i]) continue;
     ++(writes[i].bookkeeping_only ? bookkeeping_writes : full_writes);
+    if (!writes[i].bookkeeping_only && writes[i].measures_as_stored) ++measures_kept_writes;
   }
   return committed;
 }

@@ -24,6 +24,8 @@ class CountingStore : public store::MemoryCustomerStore {
   std::atomic<int64_t> write_calls{0};  // Write() calls (round trips)
   std::atomic<int64_t> full_writes{0};
   std::atomic<int64_t> bookkeeping_writes{0};  // CustomerWrite::bookkeeping_only
+  // Full writes with CustomerWrite::measures_as_stored.
+  std::atomic<int64_t> measures_kept_writes{0};
 };
 
 // LiveTestFixture: live membership over an in-memory store, for tests.
