@@ -64,9 +64,11 @@ for i in range(int(sys.argv[1])):
 PY
 }
 
-KEYS11=('sd:{t}:c:__rand_int__' 'sd:{t}:ord' 'sd:{t}:ordseq' 'sd:{t}:sched' 'sd:{t}:changes'
-        'sd:{t}:m:orders' 'sd:{t}:m:revenue' 'sd:{t}:config' 'sd:{t}:daily' 'sd:{t}:m:aov0'
-        'sd:{t}:m:aov1')
+# As RedisCustomerStore::WriteKeys.
+SCRIPT_KEYS=('sd:{t}:c:__rand_int__' 'sd:{t}:ord' 'sd:{t}:ordseq' 'sd:{t}:sched'
+             'sd:{t}:changes' 'sd:{t}:m:orders' 'sd:{t}:m:revenue' 'sd:{t}:config'
+             'sd:{t}:daily' 'sd:{t}:m:aov0' 'sd:{t}:m:aov1' 'sd:{t}:m:reg'
+             'sd:{t}:m:reg:complete')
 PROFILE="$(printf 'p%.0s' $(seq 300))"
 HISTORY="$(printf 'h%.0s' $(seq 80))"
 run() {
@@ -75,7 +77,8 @@ run() {
   local sha
   sha="$(redis-cli -s "$SOCK" SCRIPT LOAD "$(cat "$DIR/$name.lua")")"
   redis-cli -s "$SOCK" CONFIG RESETSTAT >/dev/null
-  redis-benchmark -s "$SOCK" -n "$CALLS" -r "$KEYS" -P 32 -q EVALSHA "$sha" 11 "${KEYS11[@]}" "$@" \
+  redis-benchmark -s "$SOCK" -n "$CALLS" -r "$KEYS" -P 32 -q \
+    EVALSHA "$sha" "${#SCRIPT_KEYS[@]}" "${SCRIPT_KEYS[@]}" "$@" \
     2>&1 | tr '\r' '\n' | tail -1 | sed 's/.*: \([0-9.]* requests per second\)/\1/'
   echo "$name: $(redis-cli -s "$SOCK" INFO commandstats | grep -E 'cmdstat_(evalsha|zadd|hset|hmget):' |
     sed 's/,rejected_calls.*//; s/cmdstat_//' | tr '\n' ' ')"
@@ -84,5 +87,5 @@ run() {
 # commits (version 1 -> 2); a repeated one is refused at the version check,
 # cheaply, as in the store.
 run WriteScript __rand_int__ 1 2 "$PROFILE" mmmmmmmmmmmm '3:VIP' 1800000000000 3 1800000000000 3 \
-  500 'sd:{t}:s:' 1000000 0 '' '' 0 "$HISTORY" VIP
+  500 'sd:{t}:s:' 1000000 0 '' '' 0 "$HISTORY" '' VIP
 run BookkeepingScript __rand_int__ 1 2 mmmmmmmmmmmm '3:VIP' 1800000000000 0 '' ''
