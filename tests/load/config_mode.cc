@@ -73,6 +73,17 @@ struct ConfigCallReply {
   int64_t customers_changed = 0;
 };
 
+// Calls UpdateConfig with `request`.
+ConfigCallReply Update(v1::ConfigService::Stub& stub, grpc::ClientContext* context,
+                       const v1::UpdateConfigRequest& request) {
+  v1::UpdateConfigResponse response;
+  ConfigCallReply reply;
+  reply.status = stub.UpdateConfig(context, request, &response);
+  reply.config = response.config();
+  reply.customers_changed = response.customers_changed();
+  return reply;
+}
+
 // Runs `call` (one UpdateConfig or ApplyPreset, given its context) and reports
 // its time as `change`; with `wait_for_schedule`, then waits until no next
 // change is left to the background and reports that time too.
@@ -150,12 +161,7 @@ absl::Status ApplyPresetAndBack(v1::ConfigService::Stub& stub, const LoadOptions
       [&](grpc::ClientContext* ctx) {
         v1::UpdateConfigRequest request;
         *request.mutable_config() = current.config().config();
-        v1::UpdateConfigResponse response;
-        ConfigCallReply reply;
-        reply.status = stub.UpdateConfig(ctx, request, &response);
-        reply.config = response.config();
-        reply.customers_changed = response.customers_changed();
-        return reply;
+        return Update(stub, ctx, request);
       });
 }
 
@@ -169,14 +175,8 @@ absl::Status ApplyConfigStep(v1::ConfigService::Stub& stub, const LoadOptions& o
   p->block->GetReflection()->SetUInt32(p->block, p->field, step.to);
   request.mutable_update_mask()->add_paths(step.path);
   return TimeConfigCall(stub, options, absl::StrCat(step.path, " ", step.from, " -> ", step.to),
-                        wait_for_schedule, [&](grpc::ClientContext* ctx) {
-                          v1::UpdateConfigResponse response;
-                          ConfigCallReply reply;
-                          reply.status = stub.UpdateConfig(ctx, request, &response);
-                          reply.config = response.config();
-                          reply.customers_changed = response.customers_changed();
-                          return reply;
-                        });
+                        wait_for_schedule,
+                        [&](grpc::ClientContext* ctx) { return Update(stub, ctx, request); });
 }
 
 absl::StatusOr<ConfigStep> NextConfigStep(v1::ConfigService::Stub& stub,
