@@ -42,7 +42,9 @@
 #                             in the background, e.g. big_spender.lookback_days).
 #   BENCH_CONFIG_CHANGES [frequent_buyer.min_orders]  config: comma-separated
 #                             rule parameters (<block>.<field>), each changed
-#                             one step and back, each change timed
+#                             one step and back, or preset:<NAME> (e.g.
+#                             preset:FAST_FOOD) applied and the replaced config
+#                             stored back, each change timed
 #   BENCH_CALLERS [32]        eligibility: concurrent callers (closed loop);
 #                             BENCH_ROUNDS [3]: 3x this many rounds of three phases (health,
 #                             eligibility, fully consistent eligibility), each

@@ -1,10 +1,12 @@
 #include "store/customer_store_validation.h"
 
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace segmentd::store {
 
@@ -68,21 +70,18 @@ absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
     if (w.config_version < 0) {
       return absl::InvalidArgumentError(absl::StrCat(where, "config_version: must be >= 0"));
     }
-    if (w.bookkeeping_only && w.expected_version == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "bookkeeping_only: needs an existing customer (expected_version > 0)"));
-    }
-    if (w.bookkeeping_only && !w.daily.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "bookkeeping_only: a write with daily deltas moves facts"));
-    }
-    if (w.measures_as_stored && w.expected_version == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "measures_as_stored: needs an existing customer (expected_version > 0)"));
-    }
-    if (w.measures_as_stored && !w.daily.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "measures_as_stored: a write with daily deltas moves facts"));
+    // Both flags say the facts are as stored.
+    for (const auto& [set, flag] : {std::pair<bool, absl::string_view>{w.bookkeeping_only,
+                                                                     "bookkeeping_only"},
+                                    {w.measures_as_stored, "measures_as_stored"}}) {
+      if (set && w.expected_version == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, flag, ": needs an existing customer (expected_version > 0)"));
+      }
+      if (set && !w.daily.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, flag, ": a write with daily deltas moves facts"));
+      }
     }
     absl::flat_hash_set<absl::string_view> segments;
     for (const std::string& segment : w.segments) {

@@ -602,11 +602,11 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
         page = std::move(pages.front());
         pages.pop_front();
       }
-      absl::StatusOr<int64_t> moved = 0;
       int64_t later = 0;
-      moved = previous == nullptr ? Reevaluate(tenant, page, cause)
-                                  : ApplyConfigMoves(tenant, page, *previous, *current, cause,
-                                                     &later);
+      absl::StatusOr<int64_t> moved =
+          previous == nullptr
+              ? Reevaluate(tenant, page, cause)
+              : ApplyConfigMoves(tenant, page, *previous, *current, cause, &later);
       absl::MutexLock lock(&mu);
       if (!moved.ok()) {
         if (first_error.ok()) first_error = moved.status();

@@ -45,22 +45,30 @@ absl::StatusOr<Parameter> Find(v1::SegmentConfig* config, const std::string& pat
   return p;
 }
 
+// The tenant's stored config (GetConfig).
+absl::StatusOr<v1::VersionedConfig> ReadConfig(v1::ConfigService::Stub& stub,
+                                               const LoadOptions& options) {
+  v1::GetConfigResponse current;
+  grpc::ClientContext context;
+  PrepareContext(&context, options.key, absl::Seconds(30));
+  const grpc::Status status = stub.GetConfig(&context, v1::GetConfigRequest(), &current);
+  if (!status.ok()) return FromGrpc(status);
+  return current.config();
+}
+
 // Polls GetConfig until no next change is left to the background
 // (schedule_updates_pending 0), so that one change's background work is
 // timed with it and does not load the next change.
 absl::Status WaitForSchedule(v1::ConfigService::Stub& stub, const LoadOptions& options) {
   const absl::Time give_up = absl::Now() + absl::Minutes(10);
   while (true) {
-    v1::GetConfigResponse current;
-    grpc::ClientContext context;
-    PrepareContext(&context, options.key, absl::Seconds(30));
-    const grpc::Status status = stub.GetConfig(&context, v1::GetConfigRequest(), &current);
-    if (!status.ok()) return FromGrpc(status);
-    if (current.config().schedule_updates_pending() == 0) return absl::OkStatus();
+    absl::StatusOr<v1::VersionedConfig> current = ReadConfig(stub, options);
+    if (!current.ok()) return current.status();
+    if (current->schedule_updates_pending() == 0) return absl::OkStatus();
     if (absl::Now() > give_up) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "schedule updates still pending after 10 minutes: ",
-          current.config().schedule_updates_pending()));
+      return absl::DeadlineExceededError(
+          absl::StrCat("schedule updates still pending after 10 minutes: ",
+                       current->schedule_updates_pending()));
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
@@ -73,15 +81,19 @@ struct ConfigCallReply {
   int64_t customers_changed = 0;
 };
 
+// The reply of a config call that answered `response` (UpdateConfigResponse
+// or ApplyPresetResponse) with `status`.
+template <typename Response>
+ConfigCallReply ReplyOf(const grpc::Status& status, const Response& response) {
+  return ConfigCallReply{status, response.config(), response.customers_changed()};
+}
+
 // Calls UpdateConfig with `request`.
 ConfigCallReply Update(v1::ConfigService::Stub& stub, grpc::ClientContext* context,
                        const v1::UpdateConfigRequest& request) {
   v1::UpdateConfigResponse response;
-  ConfigCallReply reply;
-  reply.status = stub.UpdateConfig(context, request, &response);
-  reply.config = response.config();
-  reply.customers_changed = response.customers_changed();
-  return reply;
+  const grpc::Status status = stub.UpdateConfig(context, request, &response);
+  return ReplyOf(status, response);
 }
 
 // Runs `call` (one UpdateConfig or ApplyPreset, given its context) and reports
@@ -139,28 +151,22 @@ absl::Status ApplyPresetAndBack(v1::ConfigService::Stub& stub, const LoadOptions
     return absl::InvalidArgumentError(
         absl::StrCat("config_changes: \"preset:", name, "\" names no preset"));
   }
-  v1::GetConfigResponse current;
-  grpc::ClientContext context;
-  PrepareContext(&context, options.key, absl::Seconds(30));
-  const grpc::Status status = stub.GetConfig(&context, v1::GetConfigRequest(), &current);
-  if (!status.ok()) return FromGrpc(status);
+  absl::StatusOr<v1::VersionedConfig> replaced = ReadConfig(stub, options);
+  if (!replaced.ok()) return replaced.status();
   absl::Status applied = TimeConfigCall(
       stub, options, absl::StrCat("preset ", name), true, [&](grpc::ClientContext* ctx) {
         v1::ApplyPresetRequest request;
         request.set_preset(preset);
         v1::ApplyPresetResponse response;
-        ConfigCallReply reply;
-        reply.status = stub.ApplyPreset(ctx, request, &response);
-        reply.config = response.config();
-        reply.customers_changed = response.customers_changed();
-        return reply;
+        const grpc::Status status = stub.ApplyPreset(ctx, request, &response);
+        return ReplyOf(status, response);
       });
   if (!applied.ok()) return applied;
   return TimeConfigCall(
       stub, options, absl::StrCat("preset ", name, " -> back"), true,
       [&](grpc::ClientContext* ctx) {
         v1::UpdateConfigRequest request;
-        *request.mutable_config() = current.config().config();
+        *request.mutable_config() = replaced->config();
         return Update(stub, ctx, request);
       });
 }
@@ -181,12 +187,9 @@ absl::Status ApplyConfigStep(v1::ConfigService::Stub& stub, const LoadOptions& o
 
 absl::StatusOr<ConfigStep> NextConfigStep(v1::ConfigService::Stub& stub,
                                           const LoadOptions& options, const std::string& path) {
-  v1::GetConfigResponse current;
-  grpc::ClientContext context;
-  PrepareContext(&context, options.key, absl::Seconds(30));
-  const grpc::Status status = stub.GetConfig(&context, v1::GetConfigRequest(), &current);
-  if (!status.ok()) return FromGrpc(status);
-  v1::SegmentConfig config = current.config().config();
+  absl::StatusOr<v1::VersionedConfig> current = ReadConfig(stub, options);
+  if (!current.ok()) return current.status();
+  v1::SegmentConfig config = current->config();
   absl::StatusOr<Parameter> p = Find(&config, path);
   if (!p.ok()) return p.status();
   ConfigStep step;

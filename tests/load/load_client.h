@@ -56,7 +56,8 @@ struct LoadOptions {
   // next changes it leaves to the background) just before the customers are
   // registered, and back after; "" for none.
   std::string transitions_config_change;
-  // config: rule parameters ("<block>.<field>") changed one step and back.
+  // config: rule parameters ("<block>.<field>") changed one step and back,
+  // or "preset:<NAME>" applied and the replaced config stored back.
   std::vector<std::string> config_changes = {"frequent_buyer.min_orders"};
   int segmentd_pid = 0;      // > 0: report this process's CPU per phase
   int redis_pid = 0;         // > 0: report this process's CPU per phase
