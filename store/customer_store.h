@@ -80,6 +80,13 @@ struct CustomerState {
   std::string history;
 };
 
+// The part of a customer's stored state a config update reads of every
+// candidate (CustomerStore::ReadProfiles).
+struct ProfileRead {
+  std::string profile;  // "" when the customer is not stored
+  std::optional<int64_t> aov_milli[kNumAovIndexes];
+};
+
 // One new state to commit.
 struct CustomerWrite {
   std::string customer_id;
@@ -179,11 +186,12 @@ class CustomerStore {
   virtual absl::StatusOr<std::vector<CustomerState>> Read(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) = 0;
 
-  // Returns only the encoded profiles of `customer_ids`, in order ("" for a
-  // customer not stored; the engine never stores an empty profile): what a config
-  // re-classification reads of every customer (LiveMembership::ReevaluateAll)
-  // before it reads the whole state of the few whose membership can move.
-  virtual absl::StatusOr<std::vector<std::string>> ReadProfiles(
+  // Returns only the encoded profiles and AOV index entries of
+  // `customer_ids`, in order (profile "" for a customer not stored; the engine
+  // never stores an empty profile): what a config re-classification reads of
+  // every customer (LiveMembership::ReevaluateAll) before it reads the whole
+  // state of the few whose membership can move.
+  virtual absl::StatusOr<std::vector<ProfileRead>> ReadProfiles(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) = 0;
 
   // Commits each write whose expected_version matches; returns, per write, true

@@ -176,11 +176,19 @@ TEST_P(CustomerStoreTest, WritesRoundTripAndAssignOrdinalsInOrder) {
   EXPECT_EQ(after.segments, std::vector<std::string>{"category:shoes"});
   EXPECT_FALSE(after.next_change.has_value());
   EXPECT_EQ(MustRead("d").ordinal, 4u);
-  // ReadProfiles: the profile field alone, "" for a customer never stored.
-  absl::StatusOr<std::vector<std::string>> profiles =
+  // ReadProfiles: the profile field and the AOV entries alone, "" for a
+  // customer never stored.
+  absl::StatusOr<std::vector<ProfileRead>> profiles =
       store_->ReadProfiles(kTenant, {"a", "nobody", "d"});
   ASSERT_TRUE(profiles.ok()) << profiles.status();
-  EXPECT_EQ(*profiles, (std::vector<std::string>{again.profile, "", MustRead("d").profile}));
+  ASSERT_EQ(profiles->size(), 3u);
+  EXPECT_EQ((*profiles)[0].profile, again.profile);
+  EXPECT_EQ((*profiles)[1].profile, "");
+  EXPECT_EQ((*profiles)[2].profile, MustRead("d").profile);
+  for (const ProfileRead& p : *profiles) {
+    EXPECT_EQ(p.aov_milli[0], std::nullopt);
+    EXPECT_EQ(p.aov_milli[1], std::nullopt);
+  }
   EXPECT_EQ(store_->ReadProfiles(kTenant, {""}).status().code(),
             absl::StatusCode::kInvalidArgument);
   // A batch may write one customer twice: writes apply in order.
@@ -256,6 +264,15 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
   EXPECT_EQ(MustRead("a").aov_milli[0], 5'000'000);
   EXPECT_EQ(MustRead("a").aov_milli[1], 7'000);
   EXPECT_FALSE(MustRead("c").aov_milli[0].has_value());
+  // What a config update reads of each candidate has them too.
+  absl::StatusOr<std::vector<ProfileRead>> read = store_->ReadProfiles(kTenant, {"a", "b", "c"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ((*read)[0].aov_milli[0], 5'000'000);
+  EXPECT_EQ((*read)[0].aov_milli[1], 7'000);
+  EXPECT_EQ((*read)[1].aov_milli[0], 9'000'000);
+  EXPECT_EQ((*read)[1].aov_milli[1], std::nullopt);
+  EXPECT_EQ((*read)[2].aov_milli[0], std::nullopt);
+  EXPECT_EQ((*read)[2].profile, c.profile);
   auto sorted = [](absl::StatusOr<std::vector<std::string>> ids) {
     EXPECT_TRUE(ids.ok()) << ids.status();
     std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();

@@ -47,13 +47,16 @@ absl::StatusOr<std::vector<CustomerState>> MemoryCustomerStore::Read(
   return states;
 }
 
-absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::ReadProfiles(
+absl::StatusOr<std::vector<ProfileRead>> MemoryCustomerStore::ReadProfiles(
     absl::string_view tenant, absl::Span<const std::string> customer_ids) {
   absl::StatusOr<std::vector<CustomerState>> states = Read(tenant, customer_ids);
   if (!states.ok()) return states.status();
-  std::vector<std::string> profiles;
-  profiles.reserve(states->size());
-  for (CustomerState& state : *states) profiles.push_back(std::move(state.profile));
+  std::vector<ProfileRead> profiles(states->size());
+  for (size_t i = 0; i < states->size(); ++i) {
+    profiles[i].profile = std::move((*states)[i].profile);
+    std::copy(std::begin((*states)[i].aov_milli), std::end((*states)[i].aov_milli),
+              std::begin(profiles[i].aov_milli));
+  }
   return profiles;
 }
 

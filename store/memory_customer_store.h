@@ -44,7 +44,7 @@ class MemoryCustomerStore : public CustomerStore {
 
   absl::StatusOr<std::vector<CustomerState>> Read(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
-  absl::StatusOr<std::vector<std::string>> ReadProfiles(
+  absl::StatusOr<std::vector<ProfileRead>> ReadProfiles(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
                                           absl::Span<const CustomerWrite> writes) override;

@@ -74,7 +74,7 @@ class RedisCustomerStore : public CustomerStore {
 
   absl::StatusOr<std::vector<CustomerState>> Read(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
-  absl::StatusOr<std::vector<std::string>> ReadProfiles(
+  absl::StatusOr<std::vector<ProfileRead>> ReadProfiles(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   // On an error status some writes of the batch may have been committed (a
   // retry then sees version conflicts for them); none is acknowledged.

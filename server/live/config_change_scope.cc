@@ -135,9 +135,13 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   // it goes stale all concern customers with an order within the lookback,
   // hence within the old one: the rule's AOV index members.
   for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
-    const std::optional<int32_t> old_days = AovIndexLookback(before, index);
-    const std::optional<int32_t> new_days = AovIndexLookback(after, index);
-    if (!old_days || !new_days || *new_days >= *old_days) continue;
+    // (In use before: only then does the index certainly hold every such
+    // customer; a tenant stored before the indexes were kept whatever the
+    // threshold's mode has no entries in an index not in use.)
+    if (!AovIndexInUse(before, index) || !AovIndexInUse(after, index) ||
+        AovIndexLookback(after, index) >= AovIndexLookback(before, index)) {
+      continue;
+    }
     engine::SegmentConfig same = after;  // `after` but that lookback as before
     if (index == store::AovIndex::kBigSpender) {
       same.big_spender.lookback_days = before.big_spender.lookback_days;

@@ -92,16 +92,17 @@ bool OrderBecameVisibleSince(const engine::ProfileView& profile,
   return false;
 }
 
-std::optional<int32_t> AovIndexLookback(const engine::SegmentConfig& config,
-                                        store::AovIndex index) {
-  if (index == store::AovIndex::kBigSpender) {
-    const auto& rule = config.big_spender;
-    if (!rule.enabled || !rule.threshold_store_aov_multiple.has_value()) return std::nullopt;
-    return rule.lookback_days;
-  }
-  const auto& rule = config.low_spender;
-  if (!rule.enabled || !rule.threshold_store_aov_multiple.has_value()) return std::nullopt;
-  return rule.lookback_days;
+int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index) {
+  return index == store::AovIndex::kBigSpender ? config.big_spender.lookback_days
+                                               : config.low_spender.lookback_days;
+}
+
+bool AovIndexInUse(const engine::SegmentConfig& config, store::AovIndex index) {
+  const bool big = index == store::AovIndex::kBigSpender;
+  const bool enabled = big ? config.big_spender.enabled : config.low_spender.enabled;
+  const std::optional<double>& multiple = big ? config.big_spender.threshold_store_aov_multiple
+                                              : config.low_spender.threshold_store_aov_multiple;
+  return enabled && multiple.has_value();
 }
 
 }  // namespace segmentd

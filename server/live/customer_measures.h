@@ -45,11 +45,20 @@ std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl
 bool OrderBecameVisibleSince(const engine::ProfileView& profile,
                              std::optional<absl::Time> stored_next_change, absl::Time now);
 
-// The lookback of the spender rule behind each store::AovIndex when that rule
-// is enabled and relative to the store AOV (only then does a store-AOV move
-// matter); nullopt otherwise.
-std::optional<int32_t> AovIndexLookback(const engine::SegmentConfig& config,
-                                        store::AovIndex index);
+// The lookback of the spender rule behind each store::AovIndex: every write
+// keeps the customer's entry in both indexes at that lookback, whatever the
+// rule's threshold mode and whether it is enabled, so that switching a rule
+// between an absolute and a relative threshold (every preset does) moves no
+// entry; only a lookback change does.
+int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index);
+
+// Whether anything reads the index: only while its rule is enabled and
+// relative to the store AOV does a store-AOV move matter (StatisticsMover).
+// Entries of an index not in use may wait for the background after a config
+// update (LiveMembership::DrainRechecks); the update that brings an index
+// back into use compares the stored entries, not the ones derived under the
+// replaced config.
+bool AovIndexInUse(const engine::SegmentConfig& config, store::AovIndex index);
 
 }  // namespace segmentd
 

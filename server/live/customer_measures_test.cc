@@ -93,15 +93,20 @@ TEST(CustomerMeasuresTest, OrdersBecomeVisibleFromTheStoredScheduleEntryOn) {
   EXPECT_FALSE(OrderBecameVisibleSince(p.view(), entry + absl::Hours(1), kDay0 + absl::Hours(9)));
 }
 
-TEST(CustomerMeasuresTest, OnlyRelativeEnabledSpenderRulesAreIndexed) {
+TEST(CustomerMeasuresTest, BothAovIndexesAreKeptButOnlyRelativeEnabledRulesUseThem) {
   engine::SegmentConfig config;  // defaults: both relative
   EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 365);
   EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 180);
+  EXPECT_TRUE(AovIndexInUse(config, store::AovIndex::kBigSpender));
+  EXPECT_TRUE(AovIndexInUse(config, store::AovIndex::kLowSpender));
   config.big_spender.threshold_amount = 15000;
   config.big_spender.threshold_store_aov_multiple.reset();
+  config.big_spender.lookback_days = 90;
   config.low_spender.enabled = false;
-  EXPECT_FALSE(AovIndexLookback(config, store::AovIndex::kBigSpender).has_value());
-  EXPECT_FALSE(AovIndexLookback(config, store::AovIndex::kLowSpender).has_value());
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 90);
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 180);
+  EXPECT_FALSE(AovIndexInUse(config, store::AovIndex::kBigSpender));
+  EXPECT_FALSE(AovIndexInUse(config, store::AovIndex::kLowSpender));
 }
 
 }  // namespace

@@ -80,10 +80,10 @@ struct Derived {
 // the background (LiveMembership::DrainRechecks): when the customer is next
 // woken (membership's next change and the schedule entry) if `will`'s is
 // after `horizon` or never, and the entries of AOV indexes that `config` (the
-// new one) does not use. Such an index is read by nothing (the statistics
-// mover reads an index only while its rule is relative to the store AOV), and
-// its stored entries stay in step with their fields until the drain removes
-// them.
+// new one) does not use (AovIndexInUse). Such an index is read by nothing
+// (the statistics mover reads an index only while its rule is relative to the
+// store AOV) until an update brings it back into use, and that update
+// compares the stored entries (MovedByConfig).
 bool DeferrableDifference(Derived was, Derived will, const engine::SegmentConfig& config,
                           absl::Time horizon) {
   const bool schedule_far = !will.next_change || *will.next_change > horizon;
@@ -93,7 +93,7 @@ bool DeferrableDifference(Derived was, Derived will, const engine::SegmentConfig
       d->next_change.reset();
     }
     for (int k = 0; k < store::kNumAovIndexes; ++k) {
-      if (!AovIndexLookback(config, static_cast<store::AovIndex>(k))) d->aov_milli[k].reset();
+      if (!AovIndexInUse(config, static_cast<store::AovIndex>(k))) d->aov_milli[k].reset();
     }
   }
   return was == will;
@@ -104,15 +104,14 @@ Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profil
   Derived d;
   d.membership = MembershipOf(classification);
   // The schedule wakes the customer when membership changes, and also when its
-  // AOV index entry would go stale (an order leaving a relative spender rule's
-  // lookback), so a later store-AOV move finds it at its true AOV.
+  // AOV index entries would go stale (an order leaving either spender rule's
+  // lookback, whatever its threshold), so a later store-AOV move finds it at
+  // its true AOV.
   d.next_change = classification.next_change;
   for (int k = 0; k < store::kNumAovIndexes; ++k) {
-    const std::optional<int32_t> lookback =
-        AovIndexLookback(snapshot.config, static_cast<store::AovIndex>(k));
-    if (!lookback) continue;
-    d.aov_milli[k] = AovMilli(profile, now, *lookback);
-    const std::optional<absl::Time> stale = NextAovChange(profile, now, *lookback);
+    const int32_t lookback = AovIndexLookback(snapshot.config, static_cast<store::AovIndex>(k));
+    d.aov_milli[k] = AovMilli(profile, now, lookback);
+    const std::optional<absl::Time> stale = NextAovChange(profile, now, lookback);
     if (stale && (!d.next_change || *stale < *d.next_change)) d.next_change = stale;
   }
   // And when a future-dated order becomes visible: lifetime orders and
@@ -406,23 +405,29 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
 absl::StatusOr<LiveMembership::MovedCustomers> LiveMembership::MovedByConfig(
     const std::string& tenant, const std::vector<std::string>& customer_ids,
     const TenantSnapshot& previous, const TenantSnapshot& current) {
-  absl::StatusOr<std::vector<std::string>> profiles = store_->ReadProfiles(tenant, customer_ids);
+  absl::StatusOr<std::vector<store::ProfileRead>> profiles =
+      store_->ReadProfiles(tenant, customer_ids);
   if (!profiles.ok()) return profiles.status();
   const absl::Time now = options_.now();
   const absl::Time horizon = now + options_.config_schedule_horizon;
   MovedCustomers moved;
   engine::Classification before, after;
   for (size_t i = 0; i < customer_ids.size(); ++i) {
-    if ((*profiles)[i].empty()) continue;  // not stored
-    absl::StatusOr<engine::Profile> profile = engine::DecodeProfile((*profiles)[i]);
+    const store::ProfileRead& stored = (*profiles)[i];
+    if (stored.profile.empty()) continue;  // not stored
+    absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(stored.profile);
     if (!profile.ok()) {
       moved.now.push_back(customer_ids[i]);  // Reevaluate reports it
       continue;
     }
     previous.classifier->Classify(profile->view(), now, &before);
     current.classifier->Classify(profile->view(), now, &after);
-    const Derived was = Derive(previous, profile->view(), before, now);
+    Derived was = Derive(previous, profile->view(), before, now);
     const Derived will = Derive(current, profile->view(), after, now);
+    // The AOV entries as stored, not as derived: an earlier update may have
+    // left them to the rechecks (an index not in use then), and this one may
+    // bring that index back into use.
+    std::copy(std::begin(stored.aov_milli), std::end(stored.aov_milli), std::begin(was.aov_milli));
     if (was == will) continue;
     // The stored entry (was's) may then wake the customer early, which only
     // costs a re-classification; a late one is what the horizon prevents.

@@ -252,7 +252,7 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRec
   EXPECT_EQ(store_.bookkeeping_writes, bookkeeping + 2);
 }
 
-TEST_F(LiveMembershipTest, AConfigUpdateLeavesEntriesOfAnIndexItNoLongerUsesToTheRechecks) {
+TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBackInUse) {
   engine::SegmentConfig config;
   config.value_tiers.enabled = false;
   config.vip.enabled = false;
@@ -260,37 +260,60 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesEntriesOfAnIndexItNoLongerUsesToTh
   ASSERT_TRUE(
       store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_).ok());
   ASSERT_TRUE(contexts_->Reload("acme").ok());
-  ApplyOne("c1", {Order("o1", kT0, 10000)});
-  ApplyOne("c2", {Order("o2", kT0, 30000)});
-  auto indexed = [&] {
-    absl::StatusOr<std::vector<std::string>> ids =
-        store_.CustomersByAov("acme", store::AovIndex::kBigSpender,
-                              std::numeric_limits<int64_t>::min(),
-                              std::numeric_limits<int64_t>::max());
+  ApplyOne("c1", {Order("o1", kT0 - absl::Hours(24 * 40), 10000)});
+  ApplyOne("c2", {Order("o2", kT0 - absl::Hours(24 * 40), 30000)});
+  auto indexed = [&](store::AovIndex index) {
+    absl::StatusOr<std::vector<std::string>> ids = store_.CustomersByAov(
+        "acme", index, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
     EXPECT_TRUE(ids.ok()) << ids.status();
     std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();
     std::sort(out.begin(), out.end());
     return out;
   };
-  ASSERT_EQ(indexed(), (std::vector<std::string>{"c1", "c2"}));
-  // BIG_SPENDER from 2x the store AOV (40000: nobody) to an absolute 25000
-  // (as every preset does): c2 enters and is written at once; c1's only
-  // move is its entry in an index nothing reads any more, left for later.
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent("acme");
-  ASSERT_TRUE(previous.ok());
+  const std::vector<std::string> both = {"c1", "c2"};
+  ASSERT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  // LOW_SPENDER is off, and its index is kept all the same.
+  EXPECT_EQ(indexed(store::AovIndex::kLowSpender), both);
+  auto update = [&](int64_t* deferred) {
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous =
+        contexts_->GetCurrent("acme");
+    EXPECT_TRUE(previous.ok());
+    EXPECT_TRUE(store_
+                    .WriteConfig("acme", (*previous)->config_version,
+                                 ConfigToProto(config).SerializeAsString(), now_)
+                    .ok());
+    EXPECT_TRUE(contexts_->Reload("acme").ok());
+    absl::StatusOr<int64_t> moved =
+        live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, deferred);
+    EXPECT_TRUE(moved.ok()) << moved.status();
+    return moved.value_or(-1);
+  };
+  int64_t deferred = -1;
+  // BIG_SPENDER from 2x the store AOV (40000: nobody) to an absolute 25000,
+  // as every preset does: c2 enters, and no index entry moves.
   config.big_spender.threshold_store_aov_multiple.reset();
   config.big_spender.threshold_amount = 25000;
-  ASSERT_TRUE(
-      store_.WriteConfig("acme", 1, ConfigToProto(config).SerializeAsString(), now_).ok());
-  ASSERT_TRUE(contexts_->Reload("acme").ok());
-  int64_t deferred = -1;
-  EXPECT_EQ(*live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, &deferred), 1);
+  EXPECT_EQ(update(&deferred), 1);
+  EXPECT_EQ(deferred, 0);
+  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  EXPECT_EQ(*store_.RecheckCount("acme"), 0);
+  // A 30-day lookback, still absolute: c2 leaves BIG_SPENDER (written now,
+  // its entry with it); c1's only move is its entry in an index nothing
+  // reads, left to the rechecks.
+  config.big_spender.lookback_days = 30;
+  EXPECT_EQ(update(&deferred), 1);
   EXPECT_EQ(deferred, 1);
-  EXPECT_EQ((*store_.Read("acme", {"c2"}))[0].segments.size(),
-            (*store_.Read("acme", {"c1"}))[0].segments.size() + 1);  // + BIG_SPENDER
-  EXPECT_EQ(indexed(), std::vector<std::string>{"c1"});
+  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), std::vector<std::string>{"c1"});
+  // Relative again before the rechecks ran: the statistics mover reads the
+  // index from now on, so c1's stale entry goes with this update, although
+  // the replaced config derives the same entry as the new one.
+  config.big_spender.threshold_store_aov_multiple = 2.0;
+  config.big_spender.threshold_amount.reset();
+  EXPECT_EQ(update(&deferred), 0);
+  EXPECT_EQ(deferred, 0);
+  EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
   EXPECT_EQ(*live_->DrainRechecks("acme", 10), 1);
-  EXPECT_TRUE(indexed().empty());
+  EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
 }
 

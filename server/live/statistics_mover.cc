@@ -58,13 +58,13 @@ absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
   }
   for (int k = 0; k < store::kNumAovIndexes; ++k) {
     const auto index = static_cast<store::AovIndex>(k);
-    const std::optional<int32_t> lookback = AovIndexLookback(config, index);
-    if (!lookback) continue;
+    if (!AovIndexInUse(config, index)) continue;
+    const int32_t lookback = AovIndexLookback(config, index);
     const double multiple = index == store::AovIndex::kBigSpender
                                 ? *config.big_spender.threshold_store_aov_multiple
                                 : *config.low_spender.threshold_store_aov_multiple;
-    const std::optional<double> old_t = Threshold(before, *lookback, multiple);
-    const std::optional<double> new_t = Threshold(after, *lookback, multiple);
+    const std::optional<double> old_t = Threshold(before, lookback, multiple);
+    const std::optional<double> new_t = Threshold(after, lookback, multiple);
     if (old_t == new_t) continue;
     // Index entries are floor(AOV * 1000): widen to whole thousandths so the
     // range holds every AOV between the two thresholds (re-classifying a few
