@@ -483,9 +483,8 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
 
 absl::StatusOr<std::vector<ProfileRead>> RedisCustomerStore::ReadProfiles(
     absl::string_view tenant, absl::Span<const std::string> customer_ids) {
-  // Three small fields per customer: a full Read (nine fields, ~700 bytes)
-  // costs Redis about three times as much, and a config update reads every
-  // candidate.
+  // The profile and two short fields, not the whole state (nine fields with
+  // the membership history): a config update reads every candidate.
   absl::StatusOr<std::vector<RedisReply>> replies =
       ReadEach(tenant, customer_ids, {"HMGET", "p", "a0", "a1"});
   if (!replies.ok()) return replies.status();
@@ -497,6 +496,7 @@ absl::StatusOr<std::vector<ProfileRead>> RedisCustomerStore::ReadProfiles(
       return Unexpected(reply, "HMGET profile");
     }
     const std::vector<RedisReply>& f = reply.elements();
+    if (!f[0].is_string() && !f[0].is_nil()) return Unexpected(reply, "HMGET profile");
     profiles[i].profile = f[0].str();
     if (absl::Status s = ParseAovEntries(&f[1], profiles[i].aov_milli); !s.ok()) return s;
   }

@@ -136,8 +136,9 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   // hence within the old one: the rule's AOV index members.
   for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
     // (In use before: only then does the index certainly hold every such
-    // customer; a tenant stored before the indexes were kept whatever the
-    // threshold's mode has no entries in an index not in use.)
+    // customer at the old lookback. An index not in use may hold entries an
+    // earlier update left to the rechecks at another lookback, or, in a
+    // tenant stored before 817d147, none.)
     if (!AovIndexInUse(before, index) || !AovIndexInUse(after, index) ||
         AovIndexLookback(after, index) >= AovIndexLookback(before, index)) {
       continue;

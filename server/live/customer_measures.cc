@@ -92,17 +92,21 @@ bool OrderBecameVisibleSince(const engine::ProfileView& profile,
   return false;
 }
 
+SpenderRuleFields SpenderRuleOf(const engine::SegmentConfig& config, store::AovIndex index) {
+  auto fields = [](const auto& rule) {
+    return SpenderRuleFields{rule.enabled, rule.lookback_days, rule.threshold_store_aov_multiple};
+  };
+  return index == store::AovIndex::kBigSpender ? fields(config.big_spender)
+                                               : fields(config.low_spender);
+}
+
 int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index) {
-  return index == store::AovIndex::kBigSpender ? config.big_spender.lookback_days
-                                               : config.low_spender.lookback_days;
+  return SpenderRuleOf(config, index).lookback_days;
 }
 
 bool AovIndexInUse(const engine::SegmentConfig& config, store::AovIndex index) {
-  const bool big = index == store::AovIndex::kBigSpender;
-  const bool enabled = big ? config.big_spender.enabled : config.low_spender.enabled;
-  const std::optional<double>& multiple = big ? config.big_spender.threshold_store_aov_multiple
-                                              : config.low_spender.threshold_store_aov_multiple;
-  return enabled && multiple.has_value();
+  const SpenderRuleFields rule = SpenderRuleOf(config, index);
+  return rule.enabled && rule.threshold_store_aov_multiple.has_value();
 }
 
 }  // namespace segmentd

@@ -45,6 +45,15 @@ std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl
 bool OrderBecameVisibleSince(const engine::ProfileView& profile,
                              std::optional<absl::Time> stored_next_change, absl::Time now);
 
+// What the AOV indexes depend on of the spender rule behind `index`
+// (BIG_SPENDER's and LOW_SPENDER's blocks are distinct types).
+struct SpenderRuleFields {
+  bool enabled = false;
+  int32_t lookback_days = 0;
+  std::optional<double> threshold_store_aov_multiple;
+};
+SpenderRuleFields SpenderRuleOf(const engine::SegmentConfig& config, store::AovIndex index);
+
 // The lookback of the spender rule behind each store::AovIndex: every write
 // keeps the customer's entry in both indexes at that lookback, whatever the
 // rule's threshold mode and whether it is enabled, so that switching a rule

@@ -424,10 +424,15 @@ absl::StatusOr<LiveMembership::MovedCustomers> LiveMembership::MovedByConfig(
     current.classifier->Classify(profile->view(), now, &after);
     Derived was = Derive(previous, profile->view(), before, now);
     const Derived will = Derive(current, profile->view(), after, now);
-    // The AOV entries as stored, not as derived: an earlier update may have
-    // left them to the rechecks (an index not in use then), and this one may
-    // bring that index back into use.
-    std::copy(std::begin(stored.aov_milli), std::end(stored.aov_milli), std::begin(was.aov_milli));
+    // Entries of an index the replaced config did not use as stored, not as
+    // derived: an earlier update may have left them to the rechecks, and this
+    // one may bring the index back into use. (An index in use is exact but
+    // for wake-ups already due, which are the scheduler's, as at any time.)
+    for (int k = 0; k < store::kNumAovIndexes; ++k) {
+      if (!AovIndexInUse(previous.config, static_cast<store::AovIndex>(k))) {
+        was.aov_milli[k] = stored.aov_milli[k];
+      }
+    }
     if (was == will) continue;
     // The stored entry (was's) may then wake the customer early, which only
     // costs a re-classification; a late one is what the horizon prevents.

@@ -317,6 +317,48 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
 }
 
+TEST_F(LiveMembershipTest, AConfigUpdateLeavesAnAovEntryAlreadyDueToTheScheduler) {
+  // c1's one large order makes it a BIG_SPENDER (2x the store AOV of 20800)
+  // until the order leaves the 365-day lookback, 12 hours from now.
+  ApplyOne("c1", {Order("o1", kT0 - absl::Hours(24 * 365 - 12), 100000)});
+  ApplyOne("c2", {Order("o2", kT0 - absl::Hours(24), 1000), Order("o3", kT0 - absl::Hours(24), 1000),
+                  Order("o4", kT0 - absl::Hours(24), 1000), Order("o5", kT0 - absl::Hours(24), 1000)});
+  ASSERT_TRUE(contexts_->Reload("acme").ok());
+  ASSERT_TRUE(live_->ReevaluateAll("acme", store::ChangeCause::kStatistics).ok());
+  ASSERT_EQ(*store_.SegmentSize("acme", "BIG_SPENDER"), 1);
+  // A day later, before the scheduler ran: an update of a rule that moves
+  // neither customer (c1 is a one-time wonder under both) reads both.
+  now_ = kT0 + absl::Hours(24);
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent("acme");
+  ASSERT_TRUE(previous.ok());
+  engine::SegmentConfig config = (*previous)->config;
+  config.one_time_wonder.inactive_days += 1;
+  ASSERT_TRUE(store_
+                  .WriteConfig("acme", (*previous)->config_version,
+                               ConfigToProto(config).SerializeAsString(), now_)
+                  .ok());
+  ASSERT_TRUE(contexts_->Reload("acme").ok());
+  int64_t deferred = -1;
+  // c1's stored AOV entry is stale (its order left the lookback), and its
+  // BIG_SPENDER exit is due: that is time's move, not this update's.
+  EXPECT_EQ(*live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, &deferred), 0);
+  EXPECT_EQ(*store_.SegmentSize("acme", "BIG_SPENDER"), 1);
+  absl::StatusOr<std::vector<std::string>> due = store_.Due("acme", now_, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(*due, std::vector<std::string>{"c1"});
+  EXPECT_EQ(*live_->Reevaluate("acme", *due, store::ChangeCause::kTime), 1);
+  EXPECT_EQ(*store_.SegmentSize("acme", "BIG_SPENDER"), 0);
+  bool exit_logged = false;
+  for (const store::StoredChange& c : Changes()) {
+    if (c.segment != "BIG_SPENDER" || c.entered) continue;
+    exit_logged = true;
+    EXPECT_EQ(c.customer_id, "c1");
+    EXPECT_EQ(c.cause, store::ChangeCause::kTime);
+    EXPECT_LT(c.changed_at, now_);  // when it fell due
+  }
+  EXPECT_TRUE(exit_logged);
+}
+
 TEST_F(LiveMembershipTest, BackgroundPassesWriteInSmallPipelines) {
   // 20 customers whose NEW_CUSTOMER membership ends at the same instant.
   std::vector<CustomerEvents> customers;

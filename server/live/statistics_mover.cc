@@ -60,9 +60,7 @@ absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
     const auto index = static_cast<store::AovIndex>(k);
     if (!AovIndexInUse(config, index)) continue;
     const int32_t lookback = AovIndexLookback(config, index);
-    const double multiple = index == store::AovIndex::kBigSpender
-                                ? *config.big_spender.threshold_store_aov_multiple
-                                : *config.low_spender.threshold_store_aov_multiple;
+    const double multiple = *SpenderRuleOf(config, index).threshold_store_aov_multiple;
     const std::optional<double> old_t = Threshold(before, lookback, multiple);
     const std::optional<double> new_t = Threshold(after, lookback, multiple);
     if (old_t == new_t) continue;
