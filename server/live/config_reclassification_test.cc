@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -144,29 +145,34 @@ std::vector<Mutation> Mutations() {
   };
 }
 
-// Three configs in a row, for one spender rule (either): its threshold
-// absolute (nothing reads its AOV index then), a new lookback (whose entry
-// moves may wait for the rechecks), and relative to the store AOV again
-// (the index back in use): the sequence that finds entries an update left
+// Three configs in a row, for one spender rule (either): relative to the
+// store AOV over some lookback (its AOV index in use there), absolute
+// (nothing reads the index, which goes back to the rule's default lookback,
+// its entry moves possibly left to the rechecks), and relative again, mostly
+// over the default lookback: the sequence that finds entries an update left
 // stale if the next one comes before the rechecks are drained.
 std::vector<engine::SegmentConfig> SpenderIndexOutAndBackIn(engine::SegmentConfig c,
                                                             std::mt19937& r) {
   std::vector<engine::SegmentConfig> steps;
-  auto out_and_in = [&](auto& rule, int64_t amount, int max_days, double multiple) {
-    rule.threshold_amount = amount;
-    rule.threshold_store_aov_multiple.reset();
-    steps.push_back(c);
-    rule.lookback_days = Pick(r, 1, max_days);
-    steps.push_back(c);
+  auto out_and_in = [&](auto& rule, int64_t amount, double multiple) {
+    const int32_t default_days = std::decay_t<decltype(rule)>().lookback_days;
     rule.enabled = true;
     rule.threshold_store_aov_multiple = multiple;
     rule.threshold_amount.reset();
+    rule.lookback_days = Pick(r, 1, 400);
+    steps.push_back(c);
+    rule.threshold_amount = amount;
+    rule.threshold_store_aov_multiple.reset();
+    steps.push_back(c);
+    rule.threshold_store_aov_multiple = multiple;
+    rule.threshold_amount.reset();
+    rule.lookback_days = Pick(r, 0, 3) == 0 ? Pick(r, 1, 400) : default_days;
     steps.push_back(c);
   };
   if (Pick(r, 0, 1) == 0) {
-    out_and_in(c.big_spender, Pick(r, 1000, 20000), 400, 1.0 + Pick(r, 0, 30) / 10.0);
+    out_and_in(c.big_spender, Pick(r, 1000, 20000), 1.0 + Pick(r, 0, 30) / 10.0);
   } else {
-    out_and_in(c.low_spender, Pick(r, 500, 5000), 400, Pick(r, 1, 100) / 100.0);
+    out_and_in(c.low_spender, Pick(r, 500, 5000), Pick(r, 1, 100) / 100.0);
   }
   return steps;
 }
@@ -352,8 +358,8 @@ TEST_F(ConfigReclassificationTest, ByProfileEqualsFullReevaluationUnderRandomCha
     // Now and then the next update comes before the rechecks are drained
     // (and before time moves, which rewrites everything stale), starting
     // from entries this one left stale: half of those times it is the next
-    // round's, otherwise a spender rule's index goes out of use, changes
-    // lookback and comes back, one update after another.
+    // round's, otherwise a spender rule's index goes in use at some lookback,
+    // out of use, and back, one update after another.
     if (round >= singles && Pick(rng, 0, 3) == 0) {
       ++undrained_;
       if (Pick(rng, 0, 1) == 0) continue;

@@ -100,13 +100,14 @@ SpenderRuleFields SpenderRuleOf(const engine::SegmentConfig& config, store::AovI
                                                : fields(config.low_spender);
 }
 
-int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index) {
-  return SpenderRuleOf(config, index).lookback_days;
-}
-
 bool AovIndexInUse(const engine::SegmentConfig& config, store::AovIndex index) {
   const SpenderRuleFields rule = SpenderRuleOf(config, index);
   return rule.enabled && rule.threshold_store_aov_multiple.has_value();
+}
+
+int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index) {
+  static const engine::SegmentConfig* const kDefaults = new engine::SegmentConfig();
+  return SpenderRuleOf(AovIndexInUse(config, index) ? config : *kDefaults, index).lookback_days;
 }
 
 }  // namespace segmentd

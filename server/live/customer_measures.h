@@ -54,11 +54,15 @@ struct SpenderRuleFields {
 };
 SpenderRuleFields SpenderRuleOf(const engine::SegmentConfig& config, store::AovIndex index);
 
-// The lookback of the spender rule behind each store::AovIndex: every write
-// keeps the customer's entry in both indexes at that lookback, whatever the
-// rule's threshold mode and whether it is enabled, so that switching a rule
-// between an absolute and a relative threshold (every preset does) moves no
-// entry; only a lookback change does.
+// The lookback each store::AovIndex is kept at: every write keeps the
+// customer's entry in both indexes, whatever the rules' threshold modes and
+// whether they are enabled. While an index is in use (below), at its rule's
+// lookback; otherwise at the rule's default lookback (365 days for
+// BIG_SPENDER, 180 for LOW_SPENDER), which the defaults and every preset
+// use. So applying a preset (a spender rule made absolute, its lookback
+// possibly changed) and going back to the defaults move no entry; only a
+// config that uses an index at another lookback, or stops using one kept
+// at another lookback, does.
 int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index);
 
 // Whether anything reads the index: only while its rule is enabled and

@@ -103,10 +103,16 @@ TEST(CustomerMeasuresTest, BothAovIndexesAreKeptButOnlyRelativeEnabledRulesUseTh
   config.big_spender.threshold_store_aov_multiple.reset();
   config.big_spender.lookback_days = 90;
   config.low_spender.enabled = false;
-  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 90);
+  config.low_spender.lookback_days = 30;
+  // Not in use: kept at the rules' default lookbacks.
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 365);
   EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 180);
   EXPECT_FALSE(AovIndexInUse(config, store::AovIndex::kBigSpender));
   EXPECT_FALSE(AovIndexInUse(config, store::AovIndex::kLowSpender));
+  // In use at another lookback: at that one.
+  config.low_spender.enabled = true;
+  EXPECT_TRUE(AovIndexInUse(config, store::AovIndex::kLowSpender));
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 30);
 }
 
 }  // namespace

@@ -289,31 +289,44 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
     return moved.value_or(-1);
   };
   int64_t deferred = -1;
-  // BIG_SPENDER from 2x the store AOV (40000: nobody) to an absolute 25000,
-  // as every preset does: c2 enters, and no index entry moves.
+  // BIG_SPENDER from 2x the store AOV (40000: nobody) to an absolute 25000
+  // over 180 days, as FAST_FOOD does: c2 enters, and no index entry moves
+  // (an index not in use stays at its rule's default lookback, 365 days).
   config.big_spender.threshold_store_aov_multiple.reset();
   config.big_spender.threshold_amount = 25000;
+  config.big_spender.lookback_days = 180;
+  EXPECT_EQ(update(&deferred), 1);
+  EXPECT_EQ(deferred, 0);
+  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  // Back to the defaults: c2 leaves, and still no entry moves.
+  config.big_spender = engine::BigSpenderConfig();
   EXPECT_EQ(update(&deferred), 1);
   EXPECT_EQ(deferred, 0);
   EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
-  // A 30-day lookback, still absolute: c2 leaves BIG_SPENDER (written now,
-  // its entry with it); c1's only move is its entry in an index nothing
-  // reads, left to the rechecks.
+  // Relative over 30 days: the index in use at that lookback, where neither
+  // has an order, so both entries go at once.
   config.big_spender.lookback_days = 30;
-  EXPECT_EQ(update(&deferred), 1);
-  EXPECT_EQ(deferred, 1);
-  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), std::vector<std::string>{"c1"});
-  // Relative again before the rechecks ran: the statistics mover reads the
-  // index from now on, so c1's stale entry goes with this update, although
-  // the replaced config derives the same entry as the new one.
-  config.big_spender.threshold_store_aov_multiple = 2.0;
-  config.big_spender.threshold_amount.reset();
   EXPECT_EQ(update(&deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
-  EXPECT_EQ(*live_->DrainRechecks("acme", 10), 1);
+  // Absolute: the index, no longer in use, goes back to 365 days; both
+  // entries come back, but only with the rechecks.
+  config.big_spender.threshold_store_aov_multiple.reset();
+  config.big_spender.threshold_amount = 25000;
+  EXPECT_EQ(update(&deferred), 0);
+  EXPECT_EQ(deferred, 2);
   EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
+  // The defaults again before the rechecks ran: the statistics mover reads
+  // the index from now on, so the missing entries are written with this
+  // update, although the replaced config derives the same entries as the
+  // new one (it compares the stored ones).
+  config.big_spender = engine::BigSpenderConfig();
+  EXPECT_EQ(update(&deferred), 0);
+  EXPECT_EQ(deferred, 0);
+  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  EXPECT_EQ(*live_->DrainRechecks("acme", 10), 2);
+  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
 }
 
