@@ -107,7 +107,9 @@ bool AovIndexInUse(const engine::SegmentConfig& config, store::AovIndex index) {
 
 int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index) {
   static const engine::SegmentConfig* const kDefaults = new engine::SegmentConfig();
-  return SpenderRuleOf(AovIndexInUse(config, index) ? config : *kDefaults, index).lookback_days;
+  const SpenderRuleFields rule = SpenderRuleOf(config, index);
+  const bool absolute = rule.enabled && !rule.threshold_store_aov_multiple.has_value();
+  return absolute ? SpenderRuleOf(*kDefaults, index).lookback_days : rule.lookback_days;
 }
 
 }  // namespace segmentd

@@ -56,13 +56,12 @@ SpenderRuleFields SpenderRuleOf(const engine::SegmentConfig& config, store::AovI
 
 // The lookback each store::AovIndex is kept at: every write keeps the
 // customer's entry in both indexes, whatever the rules' threshold modes and
-// whether they are enabled. While an index is in use (below), at its rule's
-// lookback; otherwise at the rule's default lookback (365 days for
-// BIG_SPENDER, 180 for LOW_SPENDER), which the defaults and every preset
-// use. So applying a preset (a spender rule made absolute, its lookback
-// possibly changed) and going back to the defaults move no entry; only a
-// config that uses an index at another lookback, or stops using one kept
-// at another lookback, does.
+// whether they are enabled, at the rule's lookback, except while the rule
+// is on with an absolute threshold: then at the rule's default lookback
+// (365 days for BIG_SPENDER, 180 for LOW_SPENDER), which the defaults and
+// every preset use. So applying a preset (a spender rule made absolute, its
+// lookback possibly changed), changing an absolute rule's lookback, and
+// switching a rule off and on again move no entry.
 int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index);
 
 // Whether anything reads the index: only while its rule is enabled and

@@ -104,11 +104,14 @@ TEST(CustomerMeasuresTest, BothAovIndexesAreKeptButOnlyRelativeEnabledRulesUseTh
   config.big_spender.lookback_days = 90;
   config.low_spender.enabled = false;
   config.low_spender.lookback_days = 30;
-  // Not in use: kept at the rules' default lookbacks.
-  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 365);
-  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 180);
   EXPECT_FALSE(AovIndexInUse(config, store::AovIndex::kBigSpender));
   EXPECT_FALSE(AovIndexInUse(config, store::AovIndex::kLowSpender));
+  // An absolute rule's index at the rule's default lookback, an off rule's
+  // at its own.
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 365);
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 30);
+  config.big_spender.enabled = false;
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 90);
   // In use at another lookback: at that one.
   config.low_spender.enabled = true;
   EXPECT_TRUE(AovIndexInUse(config, store::AovIndex::kLowSpender));
