@@ -381,7 +381,7 @@ TEST_F(ConfigReclassificationTest, ByProfileEqualsFullReevaluationUnderRandomCha
   // The changes did move customers, and left next changes to the rechecks
   // (the comparisons are not vacuous).
   EXPECT_GT(moved_total, kRounds);
-  EXPECT_GT(deferred_, 0);  // 94 with this seed
+  EXPECT_GT(deferred_, 0);
   EXPECT_GT(undrained_, 0);
 }
 
