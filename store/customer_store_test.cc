@@ -272,6 +272,7 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
   EXPECT_EQ((*read)[1].aov_milli[0], 9'000'000);
   EXPECT_EQ((*read)[1].aov_milli[1], std::nullopt);
   EXPECT_EQ((*read)[2].aov_milli[0], std::nullopt);
+  EXPECT_EQ((*read)[2].aov_milli[1], std::nullopt);
   EXPECT_EQ((*read)[2].profile, c.profile);
   auto sorted = [](absl::StatusOr<std::vector<std::string>> ids) {
     EXPECT_TRUE(ids.ok()) << ids.status();

@@ -311,6 +311,7 @@ class ConfigReclassificationTest : public LiveTestFixture {
   engine::SegmentConfig config_;
   int64_t deferred_ = 0;  // rechecks the updates left, over the test
   int undrained_ = 0;     // updates followed by another before the drain
+  int out_and_back_ = 0;  // SpenderIndexOutAndBackIn sequences run
 };
 
 TEST_F(ConfigReclassificationTest, ByProfileEqualsFullReevaluationUnderRandomChanges) {
@@ -364,10 +365,11 @@ TEST_F(ConfigReclassificationTest, ByProfileEqualsFullReevaluationUnderRandomCha
       ++undrained_;
       if (Pick(rng, 0, 1) == 0) continue;
       for (const engine::SegmentConfig& step : SpenderIndexOutAndBackIn(config, rng)) {
-        if (!engine::ValidateConfig(step).ok()) break;
+        ASSERT_TRUE(engine::ValidateConfig(step).ok()) << "round " << round;
         config = step;
         update_both(config, round);
       }
+      ++out_and_back_;
     }
     ASSERT_NO_FATAL_FAILURE(DrainRechecks(kFast));
     ExpectSameStoredState(round);
@@ -383,6 +385,7 @@ TEST_F(ConfigReclassificationTest, ByProfileEqualsFullReevaluationUnderRandomCha
   EXPECT_GT(moved_total, kRounds);
   EXPECT_GT(deferred_, 0);
   EXPECT_GT(undrained_, 0);
+  EXPECT_GT(out_and_back_, 0);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "server/live/customer_measures.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/numeric/int128.h"
@@ -108,8 +109,14 @@ bool AovIndexInUse(const engine::SegmentConfig& config, store::AovIndex index) {
 int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index) {
   static const engine::SegmentConfig* const kDefaults = new engine::SegmentConfig();
   const SpenderRuleFields rule = SpenderRuleOf(config, index);
-  const bool absolute = rule.enabled && !rule.threshold_store_aov_multiple.has_value();
+  const bool absolute = !rule.threshold_store_aov_multiple.has_value();
   return absolute ? SpenderRuleOf(*kDefaults, index).lookback_days : rule.lookback_days;
+}
+
+int32_t FoldHorizonDays(const engine::SegmentConfig& config) {
+  return std::max({engine::LongestWindowDays(config),
+                   AovIndexLookback(config, store::AovIndex::kBigSpender),
+                   AovIndexLookback(config, store::AovIndex::kLowSpender)});
 }
 
 }  // namespace segmentd

@@ -56,13 +56,19 @@ SpenderRuleFields SpenderRuleOf(const engine::SegmentConfig& config, store::AovI
 
 // The lookback each store::AovIndex is kept at: every write keeps the
 // customer's entry in both indexes, whatever the rules' threshold modes and
-// whether they are enabled, at the rule's lookback, except while the rule
-// is on with an absolute threshold: then at the rule's default lookback
-// (365 days for BIG_SPENDER, 180 for LOW_SPENDER), which the defaults and
-// every preset use. So applying a preset (a spender rule made absolute, its
-// lookback possibly changed), changing an absolute rule's lookback, and
-// switching a rule off and on again move no entry.
+// whether they are enabled. With a relative threshold, at the rule's
+// lookback; with an absolute one (whose lookback no index serves), at the
+// rule's default lookback (365 days for BIG_SPENDER, 180 for LOW_SPENDER),
+// which the defaults and every preset use. So applying a preset (a spender
+// rule made absolute, its lookback possibly changed) and going back,
+// changing an absolute rule's lookback, and switching a rule off and on
+// move no entry.
 int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex index);
+
+// How many days of order history profiles keep under `config`: its longest
+// rule window, or an AOV index's lookback if longer (an absolute rule's
+// index may be kept at a lookback longer than any rule's).
+int32_t FoldHorizonDays(const engine::SegmentConfig& config);
 
 // Whether anything reads the index: only while its rule is enabled and
 // relative to the store AOV does a store-AOV move matter (StatisticsMover).

@@ -106,16 +106,25 @@ TEST(CustomerMeasuresTest, BothAovIndexesAreKeptButOnlyRelativeEnabledRulesUseTh
   config.low_spender.lookback_days = 30;
   EXPECT_FALSE(AovIndexInUse(config, store::AovIndex::kBigSpender));
   EXPECT_FALSE(AovIndexInUse(config, store::AovIndex::kLowSpender));
-  // An absolute rule's index at the rule's default lookback, an off rule's
-  // at its own.
+  // An absolute rule's index at the rule's default lookback, on or off; a
+  // relative rule's at its own, on or off.
   EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 365);
   EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 30);
   config.big_spender.enabled = false;
-  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 90);
-  // In use at another lookback: at that one.
+  EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kBigSpender), 365);
   config.low_spender.enabled = true;
   EXPECT_TRUE(AovIndexInUse(config, store::AovIndex::kLowSpender));
   EXPECT_EQ(AovIndexLookback(config, store::AovIndex::kLowSpender), 30);
+  // Profiles keep the orders an index needs, beyond every rule's window.
+  engine::SegmentConfig short_windows;
+  short_windows.big_spender.threshold_amount = 15000;
+  short_windows.big_spender.threshold_store_aov_multiple.reset();
+  short_windows.big_spender.lookback_days = 30;
+  short_windows.category_affinity.lookback_days = 90;
+  ASSERT_LT(engine::LongestWindowDays(short_windows), 365);
+  EXPECT_EQ(FoldHorizonDays(short_windows), 365);
+  EXPECT_EQ(FoldHorizonDays(engine::SegmentConfig()),
+            engine::LongestWindowDays(engine::SegmentConfig()));
 }
 
 }  // namespace

@@ -218,7 +218,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     }
     const TenantSnapshot& ctx = **snapshot;
     const absl::Time now = options_.now();
-    const absl::Time horizon = now - absl::Hours(24) * engine::LongestWindowDays(ctx.config);
+    const absl::Time horizon = now - absl::Hours(24) * FoldHorizonDays(ctx.config);
 
     std::vector<std::string> ids;
     for (size_t i : pending) ids.push_back(customers[i].customer_id);

@@ -128,11 +128,13 @@ class LiveMembership {
   //
   // `previous`: the snapshot of the config just replaced, when every stored
   // customer is known to be classified under it (its config was not pending
-  // re-classification itself). Then only each customer's profile is read,
-  // classified now under `previous` and under the current snapshot, and only
-  // the customers for whom the two differ (membership, next change, AOV index
-  // entries) are re-evaluated from their whole state: a config change that
-  // moves few customers reads a fraction of the bytes. Whatever else differs
+  // re-classification itself). Then only each customer's profile and AOV
+  // index entries are read, the profile classified now under `previous` and
+  // under the current snapshot, and only the customers for whom the two
+  // differ (membership, next change, AOV index entries; for an index
+  // `previous` did not use, the stored entries against the new ones) are
+  // re-evaluated from their whole state: a config change that moves few
+  // customers reads a fraction of the bytes. Whatever else differs
   // in a skipped customer's stored state (a transition falling due, a
   // statistics move) differs under the old config too: the scheduler's and
   // the StatisticsMover's, as at any other time.
@@ -181,9 +183,10 @@ class LiveMembership {
                                           const std::vector<std::string>& customer_ids,
                                           store::ChangeCause cause);
   // Of `customer_ids`, those whose stored state moving from `previous` to
-  // `current` can change (see ReevaluateAll), read by profile alone: to be
-  // written now, or later (only their next change moves, beyond the horizon,
-  // or entries of AOV indexes `current` does not use).
+  // `current` can change (see ReevaluateAll), read by profile and AOV index
+  // entries alone: to be written now, or later (only their next change
+  // moves, beyond the horizon, or entries of AOV indexes `current` does not
+  // use).
   struct MovedCustomers {
     std::vector<std::string> now;
     std::vector<std::string> later;

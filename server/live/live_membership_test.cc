@@ -41,6 +41,25 @@ class LiveMembershipTest : public LiveTestFixture {
   std::vector<store::StoredChange> Changes() {
     return *store_.ReadChanges("acme", "", 1000, absl::ZeroDuration());
   }
+
+  // Stores `config` for acme as ConfigService does and re-classifies from
+  // the replaced snapshot; returns how many customers moved and sets
+  // `*deferred` to the rechecks it left.
+  int64_t UpdateConfig(const engine::SegmentConfig& config, int64_t* deferred) {
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous =
+        contexts_->GetCurrent("acme");
+    EXPECT_TRUE(previous.ok()) << previous.status();
+    if (!previous.ok()) return -1;
+    EXPECT_TRUE(store_
+                    .WriteConfig("acme", (*previous)->config_version,
+                                 ConfigToProto(config).SerializeAsString(), now_)
+                    .ok());
+    EXPECT_TRUE(contexts_->Reload("acme").ok());
+    absl::StatusOr<int64_t> moved =
+        live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, deferred);
+    EXPECT_TRUE(moved.ok()) << moved.status();
+    return moved.value_or(-1);
+  }
 };
 
 TEST_F(LiveMembershipTest, FirstOrderMakesAFirstTimeBuyerAndLogsTheChange) {
@@ -257,11 +276,12 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   config.value_tiers.enabled = false;
   config.vip.enabled = false;
   config.low_spender.enabled = false;
-  ASSERT_TRUE(
-      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_).ok());
-  ASSERT_TRUE(contexts_->Reload("acme").ok());
-  ApplyOne("c1", {Order("o1", kT0 - absl::Hours(24 * 40), 10000)});
-  ApplyOne("c2", {Order("o2", kT0 - absl::Hours(24 * 40), 30000)});
+  config.low_spender.lookback_days = 365;
+  int64_t deferred = -1;
+  ASSERT_EQ(UpdateConfig(config, &deferred), 0);
+  // Orders 200 days old: within 365 days, not within 180.
+  ApplyOne("c1", {Order("o1", kT0 - absl::Hours(24 * 200), 10000)});
+  ApplyOne("c2", {Order("o2", kT0 - absl::Hours(24 * 200), 30000)});
   auto indexed = [&](store::AovIndex index) {
     absl::StatusOr<std::vector<std::string>> ids = store_.CustomersByAov(
         "acme", index, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
@@ -274,47 +294,32 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   ASSERT_EQ(indexed(store::AovIndex::kBigSpender), both);
   // LOW_SPENDER is off, and its index is kept all the same.
   EXPECT_EQ(indexed(store::AovIndex::kLowSpender), both);
-  auto update = [&](int64_t* deferred) {
-    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous =
-        contexts_->GetCurrent("acme");
-    EXPECT_TRUE(previous.ok());
-    EXPECT_TRUE(store_
-                    .WriteConfig("acme", (*previous)->config_version,
-                                 ConfigToProto(config).SerializeAsString(), now_)
-                    .ok());
-    EXPECT_TRUE(contexts_->Reload("acme").ok());
-    absl::StatusOr<int64_t> moved =
-        live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, deferred);
-    EXPECT_TRUE(moved.ok()) << moved.status();
-    return moved.value_or(-1);
-  };
-  int64_t deferred = -1;
-  // BIG_SPENDER from 2x the store AOV (40000: nobody) to an absolute 25000
-  // over 180 days, as FAST_FOOD does: c2 enters, and no index entry moves
-  // (an index not in use stays at its rule's default lookback, 365 days).
+  // BIG_SPENDER absolute over 180 days, as FAST_FOOD makes it: its index
+  // stays at the default 365 days, so no entry moves (at 180 days both
+  // would leave it).
   config.big_spender.threshold_store_aov_multiple.reset();
   config.big_spender.threshold_amount = 25000;
   config.big_spender.lookback_days = 180;
-  EXPECT_EQ(update(&deferred), 1);
+  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
-  // Back to the defaults: c2 leaves, and still no entry moves.
+  // Back to the defaults: still no entry moves.
   config.big_spender = engine::BigSpenderConfig();
-  EXPECT_EQ(update(&deferred), 1);
+  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
   // Relative over 30 days: the index in use at that lookback, where neither
   // has an order, so both entries go at once.
   config.big_spender.lookback_days = 30;
-  EXPECT_EQ(update(&deferred), 0);
+  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
   // Absolute: the index, no longer in use, goes back to 365 days; both
   // entries come back, but only with the rechecks.
   config.big_spender.threshold_store_aov_multiple.reset();
   config.big_spender.threshold_amount = 25000;
-  EXPECT_EQ(update(&deferred), 0);
+  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
   EXPECT_EQ(deferred, 2);
   EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
   // The defaults again before the rechecks ran: the statistics mover reads
@@ -322,7 +327,7 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   // update, although the replaced config derives the same entries as the
   // new one (it compares the stored ones).
   config.big_spender = engine::BigSpenderConfig();
-  EXPECT_EQ(update(&deferred), 0);
+  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*live_->DrainRechecks("acme", 10), 2);
@@ -342,19 +347,12 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesAnAovEntryAlreadyDueToTheScheduler
   // A day later, before the scheduler ran: an update of a rule that moves
   // neither customer (c1 is a one-time wonder under both) reads both.
   now_ = kT0 + absl::Hours(24);
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent("acme");
-  ASSERT_TRUE(previous.ok());
-  engine::SegmentConfig config = (*previous)->config;
+  engine::SegmentConfig config = (*contexts_->GetCurrent("acme"))->config;
   config.one_time_wonder.inactive_days += 1;
-  ASSERT_TRUE(store_
-                  .WriteConfig("acme", (*previous)->config_version,
-                               ConfigToProto(config).SerializeAsString(), now_)
-                  .ok());
-  ASSERT_TRUE(contexts_->Reload("acme").ok());
   int64_t deferred = -1;
   // c1's stored AOV entry is stale (its order left the lookback), and its
   // BIG_SPENDER exit is due: that is time's move, not this update's.
-  EXPECT_EQ(*live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, &deferred), 0);
+  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
   EXPECT_EQ(*store_.SegmentSize("acme", "BIG_SPENDER"), 1);
   absl::StatusOr<std::vector<std::string>> due = store_.Due("acme", now_, 10);
   ASSERT_TRUE(due.ok());
