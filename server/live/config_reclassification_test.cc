@@ -205,27 +205,20 @@ class ConfigReclassificationTest : public LiveTestFixture {
     for (const CustomerOutcome& o : *out) ASSERT_TRUE(o.commit.ok()) << o.commit;
   }
 
-  // Stores `config` for `tenant` as ConfigService::Store does and
-  // re-classifies: by profile from the previous snapshot (`fast`) or fully.
+  // StoreConfigAndReevaluate, by profile from the previous snapshot
+  // (`fast`) or fully, checking the rechecks it left; then marks the config
+  // applied, as ConfigService::Store does.
   int64_t Update(const std::string& tenant, const engine::SegmentConfig& config, bool fast) {
-    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent(tenant);
-    EXPECT_TRUE(previous.ok()) << previous.status();
-    absl::StatusOr<int64_t> version =
-        store_.WriteConfig(tenant, (*previous)->config_version,
-                           ConfigToProto(config).SerializeAsString(), now_);
-    EXPECT_TRUE(version.ok()) << version.status();
-    EXPECT_TRUE(contexts_->Reload(tenant).ok());
     int64_t deferred = 0;
     const int64_t rechecks_before = *store_.RecheckCount(tenant);
-    absl::StatusOr<int64_t> changed = live_->ReevaluateAll(
-        tenant, store::ChangeCause::kConfig, fast ? *previous : nullptr, &deferred);
-    EXPECT_TRUE(changed.ok()) << changed.status();
+    const int64_t changed = StoreConfigAndReevaluate(tenant, config, fast, &deferred);
     // An earlier update's rechecks may still be there (one per customer).
     EXPECT_GE(*store_.RecheckCount(tenant), deferred);
     EXPECT_LE(*store_.RecheckCount(tenant), rechecks_before + deferred);
     deferred_ += deferred;
-    EXPECT_TRUE(store_.ConfigApplied(tenant, *version).ok());
-    return changed.ok() ? *changed : -1;
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> stored = contexts_->GetCurrent(tenant);
+    EXPECT_TRUE(stored.ok() && store_.ConfigApplied(tenant, (*stored)->config_version).ok());
+    return changed;
   }
 
   // Brings both tenants up to date with time (what the scheduler does), so

@@ -41,25 +41,6 @@ class LiveMembershipTest : public LiveTestFixture {
   std::vector<store::StoredChange> Changes() {
     return *store_.ReadChanges("acme", "", 1000, absl::ZeroDuration());
   }
-
-  // Stores `config` for acme as ConfigService does and re-classifies from
-  // the replaced snapshot; returns how many customers moved and sets
-  // `*deferred` to the rechecks it left.
-  int64_t UpdateConfig(const engine::SegmentConfig& config, int64_t* deferred) {
-    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous =
-        contexts_->GetCurrent("acme");
-    EXPECT_TRUE(previous.ok()) << previous.status();
-    if (!previous.ok()) return -1;
-    EXPECT_TRUE(store_
-                    .WriteConfig("acme", (*previous)->config_version,
-                                 ConfigToProto(config).SerializeAsString(), now_)
-                    .ok());
-    EXPECT_TRUE(contexts_->Reload("acme").ok());
-    absl::StatusOr<int64_t> moved =
-        live_->ReevaluateAll("acme", store::ChangeCause::kConfig, *previous, deferred);
-    EXPECT_TRUE(moved.ok()) << moved.status();
-    return moved.value_or(-1);
-  }
 };
 
 TEST_F(LiveMembershipTest, FirstOrderMakesAFirstTimeBuyerAndLogsTheChange) {
@@ -278,7 +259,7 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   config.low_spender.enabled = false;
   config.low_spender.lookback_days = 365;
   int64_t deferred = -1;
-  ASSERT_EQ(UpdateConfig(config, &deferred), 0);
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   // Orders 200 days old: within 365 days, not within 180.
   ApplyOne("c1", {Order("o1", kT0 - absl::Hours(24 * 200), 10000)});
   ApplyOne("c2", {Order("o2", kT0 - absl::Hours(24 * 200), 30000)});
@@ -300,26 +281,26 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   config.big_spender.threshold_store_aov_multiple.reset();
   config.big_spender.threshold_amount = 25000;
   config.big_spender.lookback_days = 180;
-  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
+  EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
   // Back to the defaults: still no entry moves.
   config.big_spender = engine::BigSpenderConfig();
-  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
+  EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
   // Relative over 30 days: the index in use at that lookback, where neither
   // has an order, so both entries go at once.
   config.big_spender.lookback_days = 30;
-  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
+  EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
   // Absolute: the index, no longer in use, goes back to 365 days; both
   // entries come back, but only with the rechecks.
   config.big_spender.threshold_store_aov_multiple.reset();
   config.big_spender.threshold_amount = 25000;
-  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
+  EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 2);
   EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
   // The defaults again before the rechecks ran: the statistics mover reads
@@ -327,7 +308,7 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   // update, although the replaced config derives the same entries as the
   // new one (it compares the stored ones).
   config.big_spender = engine::BigSpenderConfig();
-  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
+  EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 0);
   EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*live_->DrainRechecks("acme", 10), 2);
@@ -352,7 +333,7 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesAnAovEntryAlreadyDueToTheScheduler
   int64_t deferred = -1;
   // c1's stored AOV entry is stale (its order left the lookback), and its
   // BIG_SPENDER exit is due: that is time's move, not this update's.
-  EXPECT_EQ(UpdateConfig(config, &deferred), 0);
+  EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(*store_.SegmentSize("acme", "BIG_SPENDER"), 1);
   absl::StatusOr<std::vector<std::string>> due = store_.Due("acme", now_, 10);
   ASSERT_TRUE(due.ok());

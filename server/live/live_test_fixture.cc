@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "server/config_convert.h"
+
 namespace segmentd {
 
 absl::StatusOr<std::vector<bool>> CountingStore::Write(
@@ -24,6 +26,23 @@ LiveTestFixture::LiveTestFixture(absl::Time start, TenantContexts::Options conte
   LiveMembership::Options options;
   options.now = [this] { return now_; };
   live_ = std::make_unique<LiveMembership>(&store_, contexts_.get(), options);
+}
+
+int64_t LiveTestFixture::StoreConfigAndReevaluate(const std::string& tenant,
+                                                  const engine::SegmentConfig& config,
+                                                  bool by_profile, int64_t* deferred) {
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent(tenant);
+  EXPECT_TRUE(previous.ok()) << previous.status();
+  if (!previous.ok()) return -1;
+  EXPECT_TRUE(store_
+                  .WriteConfig(tenant, (*previous)->config_version,
+                               ConfigToProto(config).SerializeAsString(), now_)
+                  .ok());
+  EXPECT_TRUE(contexts_->Reload(tenant).ok());
+  absl::StatusOr<int64_t> moved = live_->ReevaluateAll(
+      tenant, store::ChangeCause::kConfig, by_profile ? *previous : nullptr, deferred);
+  EXPECT_TRUE(moved.ok()) << moved.status();
+  return moved.value_or(-1);
 }
 
 }  // namespace segmentd

@@ -6,9 +6,11 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "engine/config.h"
 #include "server/live/live_membership.h"
 #include "server/live/tenant_context.h"
 #include "store/memory_customer_store.h"
@@ -37,6 +39,13 @@ class LiveTestFixture : public ::testing::Test {
   // Starts the clock at `start`. `context_options.now` is replaced by the
   // fixture's clock; the other options are the caller's.
   explicit LiveTestFixture(absl::Time start, TenantContexts::Options context_options = {});
+
+  // Stores `config` for `tenant` as ConfigService::Store does and
+  // re-classifies: from the replaced snapshot (`by_profile`, as an update
+  // does) or fully. Returns how many customers moved (-1 on a failure, also
+  // reported to gtest) and sets `*deferred` to the rechecks it left.
+  int64_t StoreConfigAndReevaluate(const std::string& tenant, const engine::SegmentConfig& config,
+                                   bool by_profile, int64_t* deferred);
 
   // Declared in dependency order, so destruction runs the other way: live_,
   // then contexts_, then the store both point at.
