@@ -176,19 +176,23 @@ waits() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {prin
 # fork (AOF rewrite), the parent's first write to each page it shared with
 # the child faults, even once the child is gone.
 minflt() { awk '{print $10}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The whole machine's steal ticks so far (/proc/stat, 8th value of "cpu"): time
+# the hypervisor ran something else while this VM had work. Runs with much of
+# it are not comparable with quiet ones (seen: 20-40% of the CPU time).
+steal() { awk '$1 == "cpu" {print $9}' /proc/stat; }
 json_lines=()
 
 # Runs one mode of the load generator and reports the CPU each process used
 # during it (in cores: CPU seconds / wall seconds).
 run_mode() {
   local name="$1"; shift
-  local r0 s0 t0 r1 s1 t1 rw0 rw1 mf0 mf1 out
+  local r0 s0 t0 r1 s1 t1 rw0 rw1 mf0 mf1 st0 st1 out
   echo
   echo "=== $name  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   r0=$(ticks "$redis_pid"); s0=$(ticks "$segmentd_pid"); t0=$(date +%s.%N)
   # Run-queue wait of redis-server only: segmentd's threads come and go, so
   # a sum over its current threads is not monotonic.
-  rw0=$(waits "$redis_pid"); mf0=$(minflt "$redis_pid")
+  rw0=$(waits "$redis_pid"); mf0=$(minflt "$redis_pid"); st0=$(steal)
   out="$DIR/$name.out"
   TIMEFORMAT="bench: $name: segmentd_load used %U s user + %S s system over %R s"
   local rc=0
@@ -229,10 +233,10 @@ run_mode() {
   fi
   sed 's/^/bench: top: /' "$DIR/$name.top" 2>/dev/null | sed -n '1p;3p;7,14p' || true
   r1=$(ticks "$redis_pid"); s1=$(ticks "$segmentd_pid"); t1=$(date +%s.%N)
-  rw1=$(waits "$redis_pid"); mf1=$(minflt "$redis_pid")
+  rw1=$(waits "$redis_pid"); mf1=$(minflt "$redis_pid"); st1=$(steal)
   awk -v r="$((r1 - r0))" -v s="$((s1 - s0))" -v hz="$HZ" -v w="$(echo "$t1 - $t0" | bc)" \
-    -v rw="$((rw1 - rw0))" -v mf="$((mf1 - mf0))" -v n="$name" \
-    'BEGIN { printf "bench: %s: wall %.1f s; redis-server %.1f CPU s (%.2f cores), waited for a CPU %.1f s, %d minor page faults; segmentd %.1f CPU s (%.2f cores)\n", n, w, r/hz, r/hz/w, rw/1e9, mf, s/hz, s/hz/w }'
+    -v rw="$((rw1 - rw0))" -v mf="$((mf1 - mf0))" -v st="$((st1 - st0))" -v cpus="$(nproc)" -v n="$name" \
+    'BEGIN { printf "bench: %s: wall %.1f s; redis-server %.1f CPU s (%.2f cores), waited for a CPU %.1f s, %d minor page faults; segmentd %.1f CPU s (%.2f cores); stolen by the hypervisor %.0f%% of the machine\n", n, w, r/hz, r/hz/w, rw/1e9, mf, s/hz, s/hz/w, 100 * st / hz / w / cpus }'
   while IFS= read -r line; do json_lines+=("$line"); done < <(grep '^{' "$out" || true)
 }
 
