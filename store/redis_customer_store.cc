@@ -130,10 +130,12 @@ const RedisScript& WriteScript() {
       if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
       if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
     end
+    -- A new customer's ordinal goes into the state HSET at the end (one
+    -- command fewer per new customer).
+    local ordinal
     if stored[1] == false then
-      local ordinal = redis.call('INCR', KEYS[3])
+      ordinal = redis.call('INCR', KEYS[3])
       redis.call('HSET', KEYS[2], ordinal, id)
-      redis.call('HSET', KEYS[1], 'o', ordinal)
       -- The tenant's first customer: every customer will have its
       -- registration entry (a tenant older than the index has none).
       if ordinal == 1 then redis.call('SET', KEYS[13], '1') end
@@ -168,8 +170,14 @@ const RedisScript& WriteScript() {
     index(KEYS[10], stored[4], ARGV[15])
     index(KEYS[11], stored[5], ARGV[16])
     index(KEYS[12], stored[6], ARGV[19])
-    redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
-               'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18], 'g', ARGV[19])
+    if ordinal then
+      redis.call('HSET', KEYS[1], 'o', ordinal, 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5],
+                 's', ARGV[6], 'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18],
+                 'g', ARGV[19])
+    else
+      redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
+                 'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18], 'g', ARGV[19])
+    end
     return 1
   )lua"));
   return *script;
