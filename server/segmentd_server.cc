@@ -249,12 +249,14 @@ void SegmentdServer::Shutdown(absl::Duration drain) {
     shutting_down_ = true;
     // Inside the lock, so the probe thread cannot flip it back to SERVING.
     // HealthCheckServiceInterface::Shutdown sets every status NOT_SERVING and
-    // ignores later updates.
-    server_->GetHealthCheckService()->Shutdown();
+    // ignores later updates. (No gRPC server when Start failed before it.)
+    if (server_ != nullptr) server_->GetHealthCheckService()->Shutdown();
   }
   if (health_thread_.joinable()) health_thread_.join();
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
-  server_->Wait();
+  if (server_ != nullptr) {
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+    server_->Wait();
+  }
   scheduler_.reset();
   statistics_.reset();
 }
