@@ -40,6 +40,10 @@
 #                             parameter changed one step just before, so they
 #                             fall due while its next changes are recomputed
 #                             in the background, e.g. big_spender.lookback_days).
+#                             And layout (last; stops segmentd): Redis memory
+#                             per customer by key group, then after rewriting
+#                             the keys into a leaner layout step by step
+#                             (scripts/layout_prototype.py).
 #   BENCH_CONFIG_CHANGES [frequent_buyer.min_orders]  config: comma-separated
 #                             rule parameters (<block>.<field>), each changed
 #                             one step and back, or preset:<NAME> (e.g.
@@ -361,6 +365,18 @@ for mode in $MODES; do
       redis-cli -s "$DIR/r.sock" info commandstats | tr -d '\r' |
         grep -E '^cmdstat_(hmget|sscan|xrevrange|xread|evalsha|hget|get):' |
         sed 's/^/bench: commandstats (cumulative): /; s/,rejected_calls.*//'
+      ;;
+    layout)
+      # Destructive, so last: stops segmentd, then rewrites the tenant's keys
+      # into a leaner layout the store does not implement, printing Redis's
+      # memory per customer at each step (scripts/layout_prototype.py).
+      settle
+      kill -TERM "$segmentd_pid"
+      for _ in $(seq 100); do kill -0 "$segmentd_pid" 2>/dev/null || break; sleep 0.1; done
+      segmentd_pid=""
+      echo
+      echo "=== layout"
+      python3 scripts/layout_prototype.py "$DIR/r.sock" bench
       ;;
     *) echo "bench: unknown mode $mode" >&2; exit 2 ;;
   esac
