@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   bazel-bootstrap bazel-rules-java pkg-config g++
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libhiredis-dev libssl-dev libroaring-dev libjemalloc-dev
+  libabsl-dev libhiredis-dev libssl-dev libroaring-dev libjemalloc-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
 )

@@ -7,11 +7,13 @@
 #   bash scripts/run.sh                       # local Redis, port 50051
 #   REDIS=127.0.0.1:6379 bash scripts/run.sh  # an existing Redis
 #   PORT=6000 bash scripts/run.sh
+#   METRICS_PORT=9465 bash scripts/run.sh     # Prometheus /metrics (default 9464)
 #   SEGMENTD_HOME=/var/lib/segmentd bash scripts/run.sh   # data dir (default .segmentd/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 PORT="${PORT:-50051}"
+METRICS_PORT="${METRICS_PORT:-9464}"
 DATA="${SEGMENTD_HOME:-$ROOT/.segmentd}"
 BUF="$ROOT/tools/node_modules/.bin/buf"
 mkdir -p "$DATA"
@@ -43,7 +45,7 @@ if [ -z "${REDIS:-}" ]; then
 fi
 
 "$DATA/segmentd" --listen="127.0.0.1:$PORT" --redis="$REDIS" \
-  --operator_key_file="$DATA/operator.key" 2>&1 | tee "$DATA/segmentd.log" &
+  --metrics_listen="127.0.0.1:$METRICS_PORT" --operator_key_file="$DATA/operator.key" 2>&1 | tee "$DATA/segmentd.log" &
 pids+=($!)
 for _ in $(seq 200); do
   grep -q "listening on port" "$DATA/segmentd.log" 2>/dev/null && break

@@ -33,6 +33,10 @@ ABSL_FLAG(int64_t, change_stream_cap, 1'000'000,
           "membership changes kept per tenant for Watch (older ones are dropped; a Watch "
           "resuming before the oldest kept fails OUT_OF_RANGE)");
 
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port to serve Prometheus metrics on, at /metrics (plain HTTP, no auth: keep it "
+          "on loopback or a scrape-only network; port 0: pick a free one and print it). Empty: "
+          "not served");
 ABSL_FLAG(absl::Duration, eligibility_max_staleness, absl::Milliseconds(250),
           "how old the membership behind a default CheckEligibility (CONSISTENCY_MINIMIZE_LATENCY) "
           "may be; the in-memory index normally trails Redis by about a millisecond, and a check "
@@ -71,6 +75,7 @@ int main(int argc, char** argv) {
   options.change_stream_cap = absl::GetFlag(FLAGS_change_stream_cap);
   options.eligibility_max_staleness = absl::GetFlag(FLAGS_eligibility_max_staleness);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
 
   absl::StatusOr<std::unique_ptr<segmentd::SegmentdServer>> server =
       segmentd::SegmentdServer::Start(options);
@@ -79,6 +84,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Scripts and tests wait for this line to learn the port.
+  if ((*server)->metrics_port() != 0) {
+    segmentd::LogInfo(absl::StrCat("metrics on port ", (*server)->metrics_port(), " (/metrics)"));
+  }
   segmentd::LogInfo(absl::StrCat("segmentd listening on port ", (*server)->port(), " (redis ",
                                  options.redis.ToString(), ")"));
 

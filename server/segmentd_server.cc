@@ -20,6 +20,7 @@
 #include "segmentd/v1/watch.grpc.pb.h"
 #include "server/auth/operator_credential.h"
 #include "server/log.h"
+#include "server/metrics/rpc_interceptor.h"
 #include "server/services/admin_service.h"
 #include "server/services/classification_service.h"
 #include "server/services/config_service.h"
@@ -101,6 +102,13 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
 
   std::unique_ptr<SegmentdServer> server(new SegmentdServer());
   server->options_ = std::move(options);
+  server->metrics_ = std::make_unique<Metrics>();
+  if (!server->options_.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsExposer>> exposer =
+        MetricsExposer::Start(server->options_.metrics_listen, server->metrics_.get());
+    if (!exposer.ok()) return exposer.status();
+    server->metrics_exposer_ = *std::move(exposer);
+  }
   // The pool bounds concurrent Redis commands; gRPC's sync server runs one call
   // per thread, so allow several per core.
   absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis =
@@ -136,18 +144,20 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   server->customers_scan_ = *std::move(customers_scan);
   server->contexts_ = std::make_unique<TenantContexts>(server->customers_.get(),
                                                        TenantContexts::Options());
+  LiveMembership::Options live_options;
+  live_options.metrics = server->metrics_.get();
   server->live_ = std::make_unique<LiveMembership>(server->customers_.get(),
-                                                   server->contexts_.get(),
-                                                   LiveMembership::Options());
+                                                   server->contexts_.get(), live_options);
 
   auto now = [] { return absl::Now(); };
   Authenticator* auth = server->authenticator_.get();
   server->services_.push_back(
       std::make_unique<AdminServiceImpl>(server->tenants_.get(), auth, now));
   server->services_.push_back(std::make_unique<ConfigServiceImpl>(
-      auth, server->customers_.get(), server->contexts_.get(), server->live_.get(), now));
-  server->services_.push_back(
-      std::make_unique<IngestServiceImpl>(auth, server->contexts_.get(), server->live_.get()));
+      auth, server->customers_.get(), server->contexts_.get(), server->live_.get(), now,
+      server->metrics_.get()));
+  server->services_.push_back(std::make_unique<IngestServiceImpl>(
+      auth, server->contexts_.get(), server->live_.get(), server->metrics_.get()));
   server->services_.push_back(
       std::make_unique<ClassificationServiceImpl>(auth, server->live_.get(), now));
   server->services_.push_back(std::make_unique<WatchServiceImpl>(
@@ -185,6 +195,13 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   // thread per call, which profiles showed dominating short RPCs.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 4);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
+  if (server->metrics_exposer_ != nullptr) {
+    // Per-RPC latency and status only when someone can read them: the
+    // interceptor costs every call an allocation and a few virtual calls.
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::make_unique<RpcMetricsInterceptorFactory>(server->metrics_.get()));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.AddListeningPort(server->options_.listen_address, *credentials, &server->port_);
   for (const auto& service : server->services_) builder.RegisterService(service.get());
   server->server_ = builder.BuildAndStart();
@@ -205,6 +222,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   };
   TransitionScheduler::Options scheduler_options;
   scheduler_options.poll = server->options_.transition_poll;
+  scheduler_options.metrics = server->metrics_.get();
   server->scheduler_ = std::make_unique<TransitionScheduler>(
       server->customers_.get(), server->live_.get(), list_tenants, scheduler_options);
   server->scheduler_->Start();
@@ -218,6 +236,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
 }
 
 void SegmentdServer::SetServing(bool serving) {
+  metrics_->SetRedisUp(serving);
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(serving);
   for (const std::string& name : service_names_) health->SetServingStatus(name, serving);

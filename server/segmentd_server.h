@@ -17,6 +17,8 @@
 #include "server/live/statistics_mover.h"
 #include "server/live/tenant_context.h"
 #include "server/live/transition_scheduler.h"
+#include "server/metrics/metrics.h"
+#include "server/metrics/metrics_exposer.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/voucher_store.h"
 #include "server/tenants/tenant_store.h"
@@ -58,6 +60,10 @@ class SegmentdServer {
     // Most threads serving calls (each open Watch or bulk stream holds one);
     // calls beyond fail RESOURCE_EXHAUSTED.
     int max_threads = 256;
+    // host:port serving Prometheus metrics on /metrics (plain HTTP, no
+    // auth); port 0 picks a free one (see metrics_port()). Empty: not
+    // served (they are still kept).
+    std::string metrics_listen;
   };
 
   static absl::StatusOr<std::unique_ptr<SegmentdServer>> Start(Options options);
@@ -66,6 +72,8 @@ class SegmentdServer {
 
   // Returns the port the server listens on.
   int port() const { return port_; }
+  // Returns the port /metrics is served on; 0 when not served.
+  int metrics_port() const { return metrics_exposer_ ? metrics_exposer_->port() : 0; }
 
   // Reports NOT_SERVING, drains in-flight calls for at most `drain`, then stops.
   // Idempotent.
@@ -80,6 +88,9 @@ class SegmentdServer {
   void SetServing(bool serving);
 
   Options options_;
+  // First, so it outlives everything that records into it.
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<MetricsExposer> metrics_exposer_;
   std::unique_ptr<store::redis::RedisClient> redis_;
   // Watch streams block on Redis (XREAD BLOCK) and get their own connections,
   // so open streams can never starve ingest of connections.

@@ -21,6 +21,7 @@
 #include "server/live/membership_history.h"
 #include "server/live/stored_profile.h"
 #include "server/log.h"
+#include "server/steady_clock.h"
 #include "store/scan_pages.h"
 
 namespace segmentd {
@@ -284,7 +285,8 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     }
     pending = std::move(retry);
     if (writes.empty()) continue;
-    absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
+    absl::StatusOr<std::vector<bool>> committed =
+        Commit(tenant, writes, store::ChangeCause::kEvent);
     if (!committed.ok()) {
       // Some of these writes may have been committed: none is acknowledged.
       fail_all(written, committed.status());
@@ -296,6 +298,19 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     }
   }
   return outcomes;
+}
+
+absl::StatusOr<std::vector<bool>> LiveMembership::Commit(
+    const std::string& tenant, const std::vector<store::CustomerWrite>& writes,
+    store::ChangeCause cause) {
+  const absl::Duration start = SteadyNow();
+  absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
+  if (options_.metrics != nullptr && committed.ok()) {
+    options_.metrics->ObserveStoreWrite(SteadyNow() - start);
+    const int64_t n = std::count(committed->begin(), committed->end(), true);
+    options_.metrics->CountWrites(cause, n, static_cast<int64_t>(committed->size()) - n);
+  }
+  return committed;
 }
 
 absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
@@ -389,7 +404,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     }
     pending = std::move(retry);
     if (writes.empty()) continue;
-    absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
+    absl::StatusOr<std::vector<bool>> committed = Commit(tenant, writes, cause);
     if (!committed.ok()) return committed.status();
     for (size_t w = 0; w < writes.size(); ++w) {
       if ((*committed)[w]) {

@@ -14,6 +14,7 @@
 #include "server/live/config_change_scope.h"
 #include "server/live/membership_codec.h"
 #include "server/live/tenant_context.h"
+#include "server/metrics/metrics.h"
 #include "store/customer_store.h"
 
 namespace segmentd {
@@ -97,6 +98,8 @@ class LiveMembership {
     // to stay exact.
     // absl::InfiniteDuration(): never defer. Default: 10 minutes.
     absl::Duration config_schedule_horizon = absl::Minutes(10);
+    // Where commits are counted and timed; null: nowhere.
+    Metrics* metrics = nullptr;
   };
 
   // `store` and `contexts` must outlive this object.
@@ -177,6 +180,10 @@ class LiveMembership {
   absl::StatusOr<std::optional<std::string>> SmallestSuperset(
       const std::string& tenant, const ConfigChangeScope& scope,
       std::optional<int64_t> min_lifetime_orders);
+  // store_->Write, counted and timed in options_.metrics under `cause`.
+  absl::StatusOr<std::vector<bool>> Commit(const std::string& tenant,
+                                           const std::vector<store::CustomerWrite>& writes,
+                                           store::ChangeCause cause);
   // Reevaluate() of one round trip's customers (read, then write, retried
   // on conflicts).
   absl::StatusOr<int64_t> ReevaluateChunk(const std::string& tenant,

@@ -63,6 +63,7 @@ absl::Status TransitionScheduler::RunDue(const std::string& tenant, int64_t* mov
     // Nothing due, or the same customers as last round (they could not be
     // re-classified, e.g. undecodable): this pass is done with the tenant.
     if (due->empty() || *due == previous) return absl::OkStatus();
+    if (previous.empty() && options_.metrics != nullptr) ObserveLag(tenant);
     absl::StatusOr<int64_t> changed = live_->Reevaluate(tenant, *due, store::ChangeCause::kTime);
     if (!changed.ok()) return changed.status();
     *moved += *changed;
@@ -71,6 +72,15 @@ absl::Status TransitionScheduler::RunDue(const std::string& tenant, int64_t* mov
     if (static_cast<int>(due->size()) < options_.batch) return absl::OkStatus();
     previous = *std::move(due);
   }
+}
+
+void TransitionScheduler::ObserveLag(const std::string& tenant) {
+  // The schedule's first entry is the oldest due customer (another replica
+  // may have just moved it: then this is the next one, a slight undercount).
+  absl::StatusOr<std::optional<absl::Time>> oldest = store_->NextDue(tenant);
+  if (!oldest.ok() || !oldest->has_value()) return;
+  const absl::Duration lag = options_.now() - **oldest;
+  if (lag >= absl::ZeroDuration()) options_.metrics->ObserveTransitionLag(lag);
 }
 
 }  // namespace segmentd

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "server/live/live_membership.h"
 #include "server/live/periodic_task.h"
+#include "server/metrics/metrics.h"
 #include "store/customer_store.h"
 
 namespace segmentd {
@@ -37,6 +38,8 @@ class TransitionScheduler {
     // at most this plus `poll`.
     absl::Duration recheck_slice = absl::Milliseconds(400);
     std::function<absl::Time()> now = [] { return absl::Now(); };
+    // Where the lag of due customers is observed; null: nowhere.
+    Metrics* metrics = nullptr;
   };
 
   // Returns the tenant ids to serve; called once per pass.
@@ -56,6 +59,9 @@ class TransitionScheduler {
   absl::StatusOr<int64_t> RunOnce();
 
  private:
+  // Observes in options_.metrics how long `tenant`'s oldest due customer has
+  // been due (one schedule read; only when something is due).
+  void ObserveLag(const std::string& tenant);
   // Moves `tenant`'s due customers, adding to `moved`.
   absl::Status RunDue(const std::string& tenant, int64_t* moved);
   // Works through `tenant`'s rechecks, a page at a time, until none are

@@ -11,6 +11,7 @@
 #include "server/log.h"
 #include "server/live/config_preview.h"
 #include "server/proto_time.h"
+#include "server/steady_clock.h"
 
 namespace segmentd {
 namespace {
@@ -38,12 +39,13 @@ constexpr PresetInfo kPresets[] = {
 
 ConfigServiceImpl::ConfigServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
                                      TenantContexts* contexts, LiveMembership* live,
-                                     std::function<absl::Time()> now)
+                                     std::function<absl::Time()> now, Metrics* metrics)
     : store_(store),
       contexts_(contexts),
       live_(live),
       authorizer_(authenticator, v1::ConfigService::service_full_name()),
-      now_(std::move(now)) {}
+      now_(std::move(now)),
+      metrics_(metrics) {}
 
 absl::Status ConfigServiceImpl::Read(const std::string& tenant, v1::VersionedConfig* out) {
   absl::StatusOr<std::optional<store::VersionedBlob>> blob = store_->ReadConfig(tenant);
@@ -94,8 +96,10 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
   // customer is brought up to date before the caller hears success.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Reload(tenant);
   if (!snapshot.ok()) return snapshot.status();
+  const absl::Duration start = SteadyNow();
   absl::StatusOr<int64_t> changed =
       live_->ReevaluateAll(tenant, store::ChangeCause::kConfig, std::move(previous));
+  if (metrics_ != nullptr) metrics_->ObserveConfigUpdate(SteadyNow() - start);
   if (!changed.ok()) {
     // The config is stored and new events already use it; the StatisticsMover
     // of some replica finishes the re-classification (docs/live.md).

@@ -7,6 +7,7 @@
 #include "server/auth/call_authorizer.h"
 #include "server/live/live_membership.h"
 #include "server/live/tenant_context.h"
+#include "server/metrics/metrics.h"
 #include "store/customer_store.h"
 
 namespace segmentd {
@@ -19,7 +20,7 @@ class ConfigServiceImpl final : public v1::ConfigService::Service {
   // Every pointer must outlive the service.
   ConfigServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
                     TenantContexts* contexts, LiveMembership* live,
-                    std::function<absl::Time()> now);
+                    std::function<absl::Time()> now, Metrics* metrics = nullptr);
 
   grpc::Status GetConfig(grpc::ServerContext* context, const v1::GetConfigRequest* request,
                          v1::GetConfigResponse* response) override;
@@ -47,6 +48,7 @@ class ConfigServiceImpl final : public v1::ConfigService::Service {
   LiveMembership* const live_;
   const CallAuthorizer authorizer_;
   const std::function<absl::Time()> now_;
+  Metrics* const metrics_;  // may be null
 };
 
 }  // namespace segmentd

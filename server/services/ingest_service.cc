@@ -52,9 +52,10 @@ absl::StatusOr<PreparedEvent> Prepare(const v1::ActivityRecorded& e, absl::strin
 }  // namespace
 
 IngestServiceImpl::IngestServiceImpl(Authenticator* authenticator, TenantContexts* contexts,
-                                     LiveMembership* live)
+                                     LiveMembership* live, Metrics* metrics)
     : contexts_(contexts),
       live_(live),
+      metrics_(metrics),
       authorizer_(authenticator, v1::IngestService::service_full_name()),
       batcher_(live, ApplyBatcher::Options()) {}
 
@@ -78,13 +79,14 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
     s = ids.status();
   }
   if (!s.ok()) {
+    if (caller.ok() && !prepared.ok() && metrics_ != nullptr) metrics_->CountRejectedEvent();
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
   CustomerEvents events{prepared->customer_id, {prepared->mutation(*ids)}};
   // `result` lives until Finish; the continuation runs once.
   batcher_.Submit(caller->tenant_id, std::move(events),
-                  [reactor, result](absl::StatusOr<CustomerOutcome> outcome) {
+                  [reactor, result, metrics = metrics_](absl::StatusOr<CustomerOutcome> outcome) {
                     if (!outcome.ok() || !outcome->commit.ok()) {
                       reactor->Finish(
                           ToGrpcStatus(outcome.ok() ? outcome->commit : outcome.status()));
@@ -94,9 +96,11 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
                     // engine's reason.
                     const EventResult& event = outcome->events[0];
                     if (!event.status.ok()) {
+                      if (metrics != nullptr) metrics->CountRejectedEvent();
                       reactor->Finish(ToGrpcStatus(event.status));
                       return;
                     }
+                    if (metrics != nullptr) metrics->CountEvent(event.outcome);
                     result->set_outcome(ToProto(event.outcome));
                     MembershipToProto(outcome->after.membership, *outcome->after.category_names,
                                       result->mutable_membership());
@@ -221,6 +225,8 @@ absl::Status IngestServiceImpl::ApplyBatch(const std::string& tenant,
   }
 
   for (int i = 0; i < n; ++i) {
+    if (metrics_ != nullptr && errors[i].ok()) metrics_->CountEvent(outcomes[i]);
+    if (metrics_ != nullptr && !errors[i].ok()) metrics_->CountRejectedEvent();
     if (!errors[i].ok()) {
       v1::BulkItemResult* item = response->add_results();
       item->set_index(i);

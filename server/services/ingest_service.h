@@ -6,6 +6,7 @@
 #include "server/live/apply_batcher.h"
 #include "server/live/live_membership.h"
 #include "server/live/tenant_context.h"
+#include "server/metrics/metrics.h"
 
 namespace segmentd {
 
@@ -30,7 +31,9 @@ using IngestServiceBase = v1::IngestService::WithCallbackMethod_RegisterCustomer
 class IngestServiceImpl final : public IngestServiceBase {
  public:
   // Every pointer must outlive the service.
-  IngestServiceImpl(Authenticator* authenticator, TenantContexts* contexts, LiveMembership* live);
+  // `metrics` (may be null) counts every event's outcome.
+  IngestServiceImpl(Authenticator* authenticator, TenantContexts* contexts, LiveMembership* live,
+                    Metrics* metrics = nullptr);
 
   grpc::ServerUnaryReactor* RegisterCustomer(grpc::CallbackServerContext* context,
                                              const v1::RegisterCustomerRequest* request,
@@ -73,6 +76,7 @@ class IngestServiceImpl final : public IngestServiceBase {
 
   TenantContexts* const contexts_;
   LiveMembership* const live_;
+  Metrics* const metrics_;  // may be null
   const CallAuthorizer authorizer_;
   // Last: its destructor answers calls still queued.
   ApplyBatcher batcher_;

@@ -1,0 +1,93 @@
+#include "server/metrics/metrics.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace segmentd {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(MetricsTest, CountsEventsByOutcome) {
+  Metrics m;
+  m.CountEvent(engine::EventOutcome::kApplied);
+  m.CountEvent(engine::EventOutcome::kApplied);
+  m.CountEvent(engine::EventOutcome::kDuplicate);
+  m.CountRejectedEvent();
+  const std::string text = m.Text();
+  EXPECT_THAT(text,
+              HasSubstr("segmentd_ingest_events_total{outcome=\"applied\"} 2"));
+  EXPECT_THAT(
+      text, HasSubstr("segmentd_ingest_events_total{outcome=\"duplicate\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("segmentd_ingest_events_total{outcome=\"ignored\"} 0"));
+  EXPECT_THAT(
+      text, HasSubstr("segmentd_ingest_events_total{outcome=\"rejected\"} 1"));
+}
+
+TEST(MetricsTest, CountsWritesByCauseAndConflicts) {
+  Metrics m;
+  m.CountWrites(store::ChangeCause::kTime, 3, 0);
+  m.CountWrites(store::ChangeCause::kStatistics, 2, 5);
+  m.CountWrites(store::ChangeCause::kEvent, 0, 1);
+  const std::string text = m.Text();
+  EXPECT_THAT(text,
+              HasSubstr("segmentd_customer_writes_total{cause=\"time\"} 3"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("segmentd_customer_writes_total{cause=\"statistics\"} 2"));
+  EXPECT_THAT(text,
+              HasSubstr("segmentd_customer_writes_total{cause=\"event\"} 0"));
+  EXPECT_THAT(text,
+              HasSubstr("segmentd_customer_writes_total{cause=\"config\"} 0"));
+  EXPECT_THAT(text, HasSubstr("segmentd_write_conflicts_total 6"));
+}
+
+TEST(MetricsTest, HistogramsBucketDurations) {
+  Metrics m;
+  m.ObserveTransitionLag(absl::Milliseconds(150));
+  m.ObserveTransitionLag(absl::Seconds(3));
+  const std::string text = m.Text();
+  // Cumulative buckets: 150 ms is under 0.2 s, 3 s only under 5 s.
+  EXPECT_THAT(
+      text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.1\"} 0"));
+  EXPECT_THAT(
+      text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.2\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"2\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"5\"} 2"));
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_count 2"));
+}
+
+TEST(MetricsTest, RpcsByMethodAndCodeName) {
+  Metrics m;
+  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 0,
+               absl::Microseconds(700));
+  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 3,
+               absl::Microseconds(300));
+  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 0,
+               absl::Microseconds(1500));
+  const std::string text = m.Text();
+  EXPECT_THAT(
+      text,
+      HasSubstr("segmentd_rpc_duration_seconds_count{code=\"OK\",method=\"/"
+                "segmentd.v1.IngestService/PlaceOrder\"} 2"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("segmentd_rpc_duration_seconds_count{code=\"INVALID_ARGUMENT\","
+                "method=\"/segmentd.v1.IngestService/PlaceOrder\"} 1"));
+}
+
+TEST(MetricsTest, RedisUpGauge) {
+  Metrics m;
+  m.SetRedisUp(true);
+  EXPECT_THAT(m.Text(), HasSubstr("segmentd_redis_up 1"));
+  m.SetRedisUp(false);
+  EXPECT_THAT(m.Text(), HasSubstr("segmentd_redis_up 0"));
+}
+
+} // namespace
+} // namespace segmentd
