@@ -64,6 +64,9 @@
 #                             commands seen taking 10-35 ms in SLOWLOG), which
 #                             a production Redis on its own cores never sees.
 #   BENCH_REDIS_ARGS [unset]  more redis-server arguments, e.g. "--io-threads 2"
+#   BENCH_SEGMENTD_ARGS [unset]  more segmentd flags, e.g.
+#                             "--metrics_listen=127.0.0.1:0" (Prometheus
+#                             metrics and the per-RPC interceptor on)
 #   BENCH_PIN [unset]         "1": pin segmentd (and redis-server) to CPU 0 and
 #                             the load generator to CPU 1 (taskset), as if the
 #                             callers ran on another machine; otherwise all
@@ -157,7 +160,7 @@ if [ "${BENCH_PIN:-}" = 1 ]; then
   echo "bench: segmentd and redis-server pinned to CPU 0, the load generator to CPU 1"
 fi
 "${SERVER_CPU[@]}" "$DIR/segmentd" --listen=127.0.0.1:0 --redis="unix:$DIR/r.sock" \
-  --operator_key_file="$DIR/operator.key" >"$DIR/segmentd.log" 2>&1 &
+  --operator_key_file="$DIR/operator.key" ${BENCH_SEGMENTD_ARGS:-} >"$DIR/segmentd.log" 2>&1 &
 segmentd_pid=$!
 port=""
 for _ in $(seq 300); do

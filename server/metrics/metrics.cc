@@ -8,47 +8,46 @@ namespace segmentd {
 namespace {
 
 // Bucket upper bounds, in seconds, for each kind of duration.
-const prometheus::Histogram::BucketBoundaries &RpcBuckets() {
-  static const auto *b = new prometheus::Histogram::BucketBoundaries{
-      0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
-      0.1,    0.25,  0.5,   1,     2.5,  5,     10};
+const prometheus::Histogram::BucketBoundaries& RpcBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   return *b;
 }
-const prometheus::Histogram::BucketBoundaries &StoreWriteBuckets() {
-  static const auto *b = new prometheus::Histogram::BucketBoundaries{
+const prometheus::Histogram::BucketBoundaries& StoreWriteBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{
       0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
   return *b;
 }
 // The live-membership promise is "within 1 s of falling due".
-const prometheus::Histogram::BucketBoundaries &LagBuckets() {
-  static const auto *b = new prometheus::Histogram::BucketBoundaries{
-      0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 60};
+const prometheus::Histogram::BucketBoundaries& LagBuckets() {
+  static const auto* b =
+      new prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 60};
   return *b;
 }
 // DESIGN.md: a config update over 1M customers in <= 2 s.
-const prometheus::Histogram::BucketBoundaries &ConfigBuckets() {
-  static const auto *b = new prometheus::Histogram::BucketBoundaries{
-      0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300};
+const prometheus::Histogram::BucketBoundaries& ConfigBuckets() {
+  static const auto* b =
+      new prometheus::Histogram::BucketBoundaries{0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300};
   return *b;
 }
 
-const char *CauseName(store::ChangeCause cause) {
+const char* CauseName(store::ChangeCause cause) {
   switch (cause) {
-  case store::ChangeCause::kEvent:
-    return "event";
-  case store::ChangeCause::kTime:
-    return "time";
-  case store::ChangeCause::kConfig:
-    return "config";
-  case store::ChangeCause::kStatistics:
-    return "statistics";
+    case store::ChangeCause::kEvent:
+      return "event";
+    case store::ChangeCause::kTime:
+      return "time";
+    case store::ChangeCause::kConfig:
+      return "config";
+    case store::ChangeCause::kStatistics:
+      return "statistics";
   }
   return "unknown";
 }
 
 // grpc::StatusCode as its canonical name ("OK", "INVALID_ARGUMENT", ...).
 std::string CodeName(int code) {
-  static constexpr const char *kNames[] = {"OK",
+  static constexpr const char* kNames[] = {"OK",
                                            "CANCELLED",
                                            "UNKNOWN",
                                            "INVALID_ARGUMENT",
@@ -65,62 +64,58 @@ std::string CodeName(int code) {
                                            "UNAVAILABLE",
                                            "DATA_LOSS",
                                            "UNAUTHENTICATED"};
-  if (code >= 0 && code < static_cast<int>(sizeof(kNames) / sizeof(kNames[0])))
-    return kNames[code];
+  if (code >= 0 && code < static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) return kNames[code];
   return absl::StrCat(code);
 }
 
-} // namespace
+}  // namespace
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
-  auto &events = prometheus::BuildCounter()
+  auto& events = prometheus::BuildCounter()
                      .Name("segmentd_ingest_events_total")
-                     .Help("Ingested events by outcome (applied, duplicate, "
-                           "ignored, rejected)")
+                     .Help(
+                         "Ingested events by outcome (applied, duplicate, "
+                         "ignored, rejected)")
                      .Register(*registry_);
-  events_ = {&events.Add({{"outcome", "applied"}}),
-             &events.Add({{"outcome", "duplicate"}}),
-             &events.Add({{"outcome", "ignored"}}),
-             &events.Add({{"outcome", "rejected"}})};
-  auto &writes = prometheus::BuildCounter()
+  events_ = {&events.Add({{"outcome", "applied"}}), &events.Add({{"outcome", "duplicate"}}),
+             &events.Add({{"outcome", "ignored"}}), &events.Add({{"outcome", "rejected"}})};
+  auto& writes = prometheus::BuildCounter()
                      .Name("segmentd_customer_writes_total")
-                     .Help("Customer writes committed to Redis, by cause "
-                           "(event, time, config, "
-                           "statistics)")
+                     .Help(
+                         "Customer writes committed to Redis, by cause "
+                         "(event, time, config, "
+                         "statistics)")
                      .Register(*registry_);
-  for (store::ChangeCause cause :
-       {store::ChangeCause::kEvent, store::ChangeCause::kTime,
-        store::ChangeCause::kConfig, store::ChangeCause::kStatistics}) {
-    writes_[static_cast<int>(cause) - 1] =
-        &writes.Add({{"cause", CauseName(cause)}});
+  for (store::ChangeCause cause : {store::ChangeCause::kEvent, store::ChangeCause::kTime,
+                                   store::ChangeCause::kConfig, store::ChangeCause::kStatistics}) {
+    writes_[static_cast<int>(cause) - 1] = &writes.Add({{"cause", CauseName(cause)}});
   }
   conflicts_ = &prometheus::BuildCounter()
                     .Name("segmentd_write_conflicts_total")
-                    .Help("Customer writes refused because the customer or the "
-                          "config changed "
-                          "since it was read (each is retried)")
+                    .Help(
+                        "Customer writes refused because the customer or the "
+                        "config changed "
+                        "since it was read (each is retried)")
                     .Register(*registry_)
                     .Add({});
-  store_write_seconds_ =
-      &prometheus::BuildHistogram()
-           .Name("segmentd_store_write_seconds")
-           .Help("One pipelined write of many customers to Redis")
-           .Register(*registry_)
-           .Add({}, StoreWriteBuckets());
-  transition_lag_seconds_ =
-      &prometheus::BuildHistogram()
-           .Name("segmentd_transition_lag_seconds")
-           .Help("How long the oldest due customer had been due when the "
-                 "scheduler took it "
-                 "(time-driven changes are applied within this plus one pass)")
-           .Register(*registry_)
-           .Add({}, LagBuckets());
-  config_update_seconds_ =
-      &prometheus::BuildHistogram()
-           .Name("segmentd_config_update_seconds")
-           .Help("Re-classification of a tenant after a config update")
-           .Register(*registry_)
-           .Add({}, ConfigBuckets());
+  store_write_seconds_ = &prometheus::BuildHistogram()
+                              .Name("segmentd_store_write_seconds")
+                              .Help("One pipelined write of many customers to Redis")
+                              .Register(*registry_)
+                              .Add({}, StoreWriteBuckets());
+  transition_lag_seconds_ = &prometheus::BuildHistogram()
+                                 .Name("segmentd_transition_lag_seconds")
+                                 .Help(
+                                     "How long the oldest due customer had been due when the "
+                                     "scheduler took it "
+                                     "(time-driven changes are applied within this plus one pass)")
+                                 .Register(*registry_)
+                                 .Add({}, LagBuckets());
+  config_update_seconds_ = &prometheus::BuildHistogram()
+                                .Name("segmentd_config_update_seconds")
+                                .Help("Re-classification of a tenant after a config update")
+                                .Register(*registry_)
+                                .Add({}, ConfigBuckets());
   redis_up_ = &prometheus::BuildGauge()
                    .Name("segmentd_redis_up")
                    .Help("1 when the last health probe reached Redis, else 0")
@@ -138,28 +133,26 @@ std::string Metrics::Text() const {
 
 void Metrics::CountEvent(engine::EventOutcome outcome) {
   switch (outcome) {
-  case engine::EventOutcome::kApplied:
-    events_[0]->Increment();
-    return;
-  case engine::EventOutcome::kDuplicate:
-    events_[1]->Increment();
-    return;
-  case engine::EventOutcome::kIgnored:
-    events_[2]->Increment();
-    return;
+    case engine::EventOutcome::kApplied:
+      events_[0]->Increment();
+      return;
+    case engine::EventOutcome::kDuplicate:
+      events_[1]->Increment();
+      return;
+    case engine::EventOutcome::kIgnored:
+      events_[2]->Increment();
+      return;
   }
 }
 
 void Metrics::CountRejectedEvent() { events_[3]->Increment(); }
 
-void Metrics::CountWrites(store::ChangeCause cause, int64_t committed,
-                          int64_t conflicts) {
+void Metrics::CountWrites(store::ChangeCause cause, int64_t committed, int64_t conflicts) {
   const int k = static_cast<int>(cause) - 1;
   if (k >= 0 && k < static_cast<int>(writes_.size()) && committed > 0) {
     writes_[k]->Increment(static_cast<double>(committed));
   }
-  if (conflicts > 0)
-    conflicts_->Increment(static_cast<double>(conflicts));
+  if (conflicts > 0) conflicts_->Increment(static_cast<double>(conflicts));
 }
 
 void Metrics::ObserveStoreWrite(absl::Duration elapsed) {
@@ -176,13 +169,28 @@ void Metrics::ObserveConfigUpdate(absl::Duration elapsed) {
 
 void Metrics::SetRedisUp(bool up) { redis_up_->Set(up ? 1 : 0); }
 
-void Metrics::ObserveRpc(absl::string_view method, int code,
-                         absl::Duration elapsed) {
-  // Family::Add returns the existing series for known labels.
-  rpc_seconds_
-      ->Add({{"method", std::string(method)}, {"code", CodeName(code)}},
-            RpcBuckets())
-      .Observe(absl::ToDoubleSeconds(elapsed));
+void Metrics::ObserveRpc(absl::string_view method, int code, absl::Duration elapsed) {
+  const double seconds = absl::ToDoubleSeconds(elapsed);
+  const bool known_code = code >= 0 && code < kCodes;
+  if (known_code) {
+    absl::ReaderMutexLock lock(&rpc_mu_);
+    auto it = rpc_series_.find(method);
+    if (it != rpc_series_.end() && it->second[code] != nullptr) {
+      it->second[code]->Observe(seconds);
+      return;
+    }
+  }
+  // First call of this method with this code (or a code gRPC does not
+  // define): Family::Add makes the series, or returns the existing one.
+  prometheus::Histogram& series =
+      rpc_seconds_->Add({{"method", std::string(method)}, {"code", CodeName(code)}}, RpcBuckets());
+  if (known_code) {
+    absl::MutexLock lock(&rpc_mu_);
+    auto [it, inserted] = rpc_series_.try_emplace(std::string(method));
+    if (inserted) it->second.fill(nullptr);
+    it->second[code] = &series;
+  }
+  series.Observe(seconds);
 }
 
-} // namespace segmentd
+}  // namespace segmentd

@@ -7,30 +7,27 @@
 
 namespace segmentd {
 
-absl::StatusOr<std::unique_ptr<MetricsExposer>>
-MetricsExposer::Start(const std::string &address, Metrics *metrics) {
-  if (metrics == nullptr)
-    return absl::InvalidArgumentError("metrics: must not be null");
+absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(const std::string& address,
+                                                                      Metrics* metrics) {
+  if (metrics == nullptr) return absl::InvalidArgumentError("metrics: must not be null");
   if (address.empty() || address.find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--metrics_listen: expected host:port, got \"", address, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics_listen: expected host:port, got \"", address, "\""));
   }
   std::unique_ptr<prometheus::Exposer> exposer;
   // civetweb reports a failed bind by throwing; nothing else here does.
   try {
     exposer = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/2);
-  } catch (const std::exception &e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--metrics_listen: cannot listen on ", address, ": ", e.what()));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics_listen: cannot listen on ", address, ": ", e.what()));
   }
   exposer->RegisterCollectable(metrics->registry());
   const std::vector<int> ports = exposer->GetListeningPorts();
   if (ports.empty()) {
-    return absl::InternalError(
-        absl::StrCat("--metrics_listen: no port bound for ", address));
+    return absl::InternalError(absl::StrCat("--metrics_listen: no port bound for ", address));
   }
-  return std::unique_ptr<MetricsExposer>(
-      new MetricsExposer(std::move(exposer), ports[0]));
+  return std::unique_ptr<MetricsExposer>(new MetricsExposer(std::move(exposer), ports[0]));
 }
 
-} // namespace segmentd
+}  // namespace segmentd

@@ -16,16 +16,16 @@
 namespace segmentd {
 
 class MetricsExposer {
-public:
+ public:
   // `address` is host:port (port 0: a free one, see port()). `metrics` must
   // outlive the exposer. Fails INVALID_ARGUMENT naming --metrics_listen when
   // the address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<MetricsExposer>>
-  Start(const std::string &address, Metrics *metrics);
+  static absl::StatusOr<std::unique_ptr<MetricsExposer>> Start(const std::string& address,
+                                                               Metrics* metrics);
 
   int port() const { return port_; }
 
-private:
+ private:
   MetricsExposer(std::unique_ptr<prometheus::Exposer> exposer, int port)
       : exposer_(std::move(exposer)), port_(port) {}
 
@@ -33,6 +33,6 @@ private:
   int port_;
 };
 
-} // namespace segmentd
+}  // namespace segmentd
 
-#endif // SEGMENTD_SERVER_METRICS_METRICS_EXPOSER_H_
+#endif  // SEGMENTD_SERVER_METRICS_METRICS_EXPOSER_H_

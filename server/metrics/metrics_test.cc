@@ -17,14 +17,10 @@ TEST(MetricsTest, CountsEventsByOutcome) {
   m.CountEvent(engine::EventOutcome::kDuplicate);
   m.CountRejectedEvent();
   const std::string text = m.Text();
-  EXPECT_THAT(text,
-              HasSubstr("segmentd_ingest_events_total{outcome=\"applied\"} 2"));
-  EXPECT_THAT(
-      text, HasSubstr("segmentd_ingest_events_total{outcome=\"duplicate\"} 1"));
-  EXPECT_THAT(text,
-              HasSubstr("segmentd_ingest_events_total{outcome=\"ignored\"} 0"));
-  EXPECT_THAT(
-      text, HasSubstr("segmentd_ingest_events_total{outcome=\"rejected\"} 1"));
+  EXPECT_THAT(text, HasSubstr("segmentd_ingest_events_total{outcome=\"applied\"} 2"));
+  EXPECT_THAT(text, HasSubstr("segmentd_ingest_events_total{outcome=\"duplicate\"} 1"));
+  EXPECT_THAT(text, HasSubstr("segmentd_ingest_events_total{outcome=\"ignored\"} 0"));
+  EXPECT_THAT(text, HasSubstr("segmentd_ingest_events_total{outcome=\"rejected\"} 1"));
 }
 
 TEST(MetricsTest, CountsWritesByCauseAndConflicts) {
@@ -33,15 +29,10 @@ TEST(MetricsTest, CountsWritesByCauseAndConflicts) {
   m.CountWrites(store::ChangeCause::kStatistics, 2, 5);
   m.CountWrites(store::ChangeCause::kEvent, 0, 1);
   const std::string text = m.Text();
-  EXPECT_THAT(text,
-              HasSubstr("segmentd_customer_writes_total{cause=\"time\"} 3"));
-  EXPECT_THAT(
-      text,
-      HasSubstr("segmentd_customer_writes_total{cause=\"statistics\"} 2"));
-  EXPECT_THAT(text,
-              HasSubstr("segmentd_customer_writes_total{cause=\"event\"} 0"));
-  EXPECT_THAT(text,
-              HasSubstr("segmentd_customer_writes_total{cause=\"config\"} 0"));
+  EXPECT_THAT(text, HasSubstr("segmentd_customer_writes_total{cause=\"time\"} 3"));
+  EXPECT_THAT(text, HasSubstr("segmentd_customer_writes_total{cause=\"statistics\"} 2"));
+  EXPECT_THAT(text, HasSubstr("segmentd_customer_writes_total{cause=\"event\"} 0"));
+  EXPECT_THAT(text, HasSubstr("segmentd_customer_writes_total{cause=\"config\"} 0"));
   EXPECT_THAT(text, HasSubstr("segmentd_write_conflicts_total 6"));
 }
 
@@ -51,34 +42,31 @@ TEST(MetricsTest, HistogramsBucketDurations) {
   m.ObserveTransitionLag(absl::Seconds(3));
   const std::string text = m.Text();
   // Cumulative buckets: 150 ms is under 0.2 s, 3 s only under 5 s.
-  EXPECT_THAT(
-      text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.1\"} 0"));
-  EXPECT_THAT(
-      text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.2\"} 1"));
-  EXPECT_THAT(text,
-              HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"2\"} 1"));
-  EXPECT_THAT(text,
-              HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"5\"} 2"));
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.1\"} 0"));
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.2\"} 1"));
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"2\"} 1"));
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"5\"} 2"));
   EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_count 2"));
 }
 
 TEST(MetricsTest, RpcsByMethodAndCodeName) {
   Metrics m;
-  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 0,
-               absl::Microseconds(700));
-  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 3,
-               absl::Microseconds(300));
-  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 0,
-               absl::Microseconds(1500));
+  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 0, absl::Microseconds(700));
+  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 3, absl::Microseconds(300));
+  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 0, absl::Microseconds(1500));
   const std::string text = m.Text();
-  EXPECT_THAT(
-      text,
-      HasSubstr("segmentd_rpc_duration_seconds_count{code=\"OK\",method=\"/"
-                "segmentd.v1.IngestService/PlaceOrder\"} 2"));
-  EXPECT_THAT(
-      text,
-      HasSubstr("segmentd_rpc_duration_seconds_count{code=\"INVALID_ARGUMENT\","
-                "method=\"/segmentd.v1.IngestService/PlaceOrder\"} 1"));
+  EXPECT_THAT(text, HasSubstr("segmentd_rpc_duration_seconds_count{code=\"OK\",method=\"/"
+                              "segmentd.v1.IngestService/PlaceOrder\"} 2"));
+  EXPECT_THAT(text, HasSubstr("segmentd_rpc_duration_seconds_count{code=\"INVALID_ARGUMENT\","
+                              "method=\"/segmentd.v1.IngestService/PlaceOrder\"} 1"));
+}
+
+TEST(MetricsTest, AnUnknownStatusCodeIsLabelledByNumber) {
+  Metrics m;
+  m.ObserveRpc("/x.Y/Z", 99, absl::Microseconds(10));
+  m.ObserveRpc("/x.Y/Z", 99, absl::Microseconds(10));
+  EXPECT_THAT(m.Text(),
+              HasSubstr("segmentd_rpc_duration_seconds_count{code=\"99\",method=\"/x.Y/Z\"} 2"));
 }
 
 TEST(MetricsTest, RedisUpGauge) {
@@ -89,5 +77,5 @@ TEST(MetricsTest, RedisUpGauge) {
   EXPECT_THAT(m.Text(), HasSubstr("segmentd_redis_up 0"));
 }
 
-} // namespace
-} // namespace segmentd
+}  // namespace
+}  // namespace segmentd

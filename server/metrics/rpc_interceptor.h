@@ -13,19 +13,18 @@
 
 namespace segmentd {
 
-class RpcMetricsInterceptorFactory
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
-public:
+class RpcMetricsInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
   // `metrics` must outlive the server.
-  explicit RpcMetricsInterceptorFactory(Metrics *metrics) : metrics_(metrics) {}
+  explicit RpcMetricsInterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
 
-  grpc::experimental::Interceptor *
-  CreateServerInterceptor(grpc::experimental::ServerRpcInfo *info) override;
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
 
-private:
-  Metrics *const metrics_;
+ private:
+  Metrics* const metrics_;
 };
 
-} // namespace segmentd
+}  // namespace segmentd
 
-#endif // SEGMENTD_SERVER_METRICS_RPC_INTERCEPTOR_H_
+#endif  // SEGMENTD_SERVER_METRICS_RPC_INTERCEPTOR_H_

@@ -225,8 +225,13 @@ absl::Status IngestServiceImpl::ApplyBatch(const std::string& tenant,
   }
 
   for (int i = 0; i < n; ++i) {
-    if (metrics_ != nullptr && errors[i].ok()) metrics_->CountEvent(outcomes[i]);
-    if (metrics_ != nullptr && !errors[i].ok()) metrics_->CountRejectedEvent();
+    if (metrics_ != nullptr) {
+      if (errors[i].ok()) {
+        metrics_->CountEvent(outcomes[i]);
+      } else {
+        metrics_->CountRejectedEvent();
+      }
+    }
     if (!errors[i].ok()) {
       v1::BulkItemResult* item = response->add_results();
       item->set_index(i);

@@ -15,11 +15,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 
 namespace segmentd {
 namespace {
@@ -32,24 +32,21 @@ using ::segmentd::testing::RegisteredEvent;
 using ::testing::HasSubstr;
 
 // The port of "metrics on port N" in segmentd's log, or 0.
-int MetricsPort(const std::string &log) {
+int MetricsPort(const std::string& log) {
   const std::string marker = "metrics on port ";
   const size_t at = log.find(marker);
-  if (at == std::string::npos)
-    return 0;
+  if (at == std::string::npos) return 0;
   int port = 0;
   const std::string digits =
-      log.substr(at + marker.size(),
-                 log.find(' ', at + marker.size()) - (at + marker.size()));
+      log.substr(at + marker.size(), log.find(' ', at + marker.size()) - (at + marker.size()));
   return absl::SimpleAtoi(digits, &port) ? port : 0;
 }
 
 // GET http://127.0.0.1:<port><path> over a plain socket: the whole response
 // (status line, headers, body), or "" when the connection fails.
-std::string HttpGet(int port, const std::string &path) {
+std::string HttpGet(int port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return "";
+  if (fd < 0) return "";
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -57,15 +54,12 @@ std::string HttpGet(int port, const std::string &path) {
   timeval timeout{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) {
-    const std::string request =
-        absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    if (write(fd, request.data(), request.size()) ==
-        static_cast<ssize_t>(request.size())) {
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
       char buffer[8192];
       ssize_t n;
-      while ((n = read(fd, buffer, sizeof(buffer))) > 0)
-        response.append(buffer, n);
+      while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, n);
     }
   }
   close(fd);
@@ -74,20 +68,17 @@ std::string HttpGet(int port, const std::string &path) {
 
 // The value of the series named exactly `series` (name and labels as
 // exposed) in a scrape, or nullopt when absent.
-std::optional<double> Value(const std::string &scrape,
-                            const std::string &series) {
+std::optional<double> Value(const std::string& scrape, const std::string& series) {
   for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
-    if (!absl::StartsWith(line, series + " "))
-      continue;
+    if (!absl::StartsWith(line, series + " ")) continue;
     double value = 0;
-    if (absl::SimpleAtod(line.substr(series.size() + 1), &value))
-      return value;
+    if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) return value;
   }
   return std::nullopt;
 }
 
 class MetricsE2eTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     E2eStack::Options options;
     options.tenants = {"acme"};
@@ -102,7 +93,7 @@ protected:
 
   std::string Scrape() { return HttpGet(port_, "/metrics"); }
 
-  grpc::Status PlaceOrder(const v1::Event &event) {
+  grpc::Status PlaceOrder(const v1::Event& event) {
     v1::PlaceOrderRequest request;
     *request.mutable_event() = event.order_placed();
     v1::PlaceOrderResponse response;
@@ -115,9 +106,10 @@ protected:
   std::unique_ptr<v1::IngestService::Stub> ingest_;
 };
 
-constexpr char kPlaceOrderOk[] = "segmentd_rpc_duration_seconds_count{code="
-                                 "\"OK\",method=\"/segmentd.v1.IngestService/"
-                                 "PlaceOrder\"}";
+constexpr char kPlaceOrderOk[] =
+    "segmentd_rpc_duration_seconds_count{code="
+    "\"OK\",method=\"/segmentd.v1.IngestService/"
+    "PlaceOrder\"}";
 constexpr char kPlaceOrderInvalid[] =
     "segmentd_rpc_duration_seconds_count{code=\"INVALID_ARGUMENT\",method=\"/"
     "segmentd.v1.IngestService/PlaceOrder\"}";
@@ -126,25 +118,21 @@ TEST_F(MetricsE2eTest, CountsEventsWritesAndRpcsAsTheyHappen) {
   const std::string before = Scrape();
   ASSERT_THAT(before, HasSubstr("200 OK"));
   EXPECT_EQ(Value(before, "segmentd_redis_up"), 1);
-  EXPECT_EQ(Value(before, "segmentd_ingest_events_total{outcome=\"applied\"}"),
-            0);
-  EXPECT_EQ(Value(before, kPlaceOrderOk), std::nullopt); // no such call yet
+  EXPECT_EQ(Value(before, "segmentd_ingest_events_total{outcome=\"applied\"}"), 0);
+  EXPECT_EQ(Value(before, kPlaceOrderOk), std::nullopt);  // no such call yet
 
   const absl::Time now = absl::Now();
   const v1::Event order = OrderEvent("c1", "o1", now - absl::Hours(1), 2500);
   ASSERT_TRUE(PlaceOrder(order).ok());
-  ASSERT_TRUE(PlaceOrder(order).ok()); // the same order again: a duplicate
+  ASSERT_TRUE(PlaceOrder(order).ok());  // the same order again: a duplicate
   v1::Event bad = order;
   bad.mutable_order_placed()->clear_customer_id();
   EXPECT_EQ(PlaceOrder(bad).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   const std::string after = Scrape();
-  EXPECT_EQ(Value(after, "segmentd_ingest_events_total{outcome=\"applied\"}"),
-            1);
-  EXPECT_EQ(Value(after, "segmentd_ingest_events_total{outcome=\"duplicate\"}"),
-            1);
-  EXPECT_EQ(Value(after, "segmentd_ingest_events_total{outcome=\"rejected\"}"),
-            1);
+  EXPECT_EQ(Value(after, "segmentd_ingest_events_total{outcome=\"applied\"}"), 1);
+  EXPECT_EQ(Value(after, "segmentd_ingest_events_total{outcome=\"duplicate\"}"), 1);
+  EXPECT_EQ(Value(after, "segmentd_ingest_events_total{outcome=\"rejected\"}"), 1);
   // The applied order wrote its customer; the duplicate wrote nothing.
   EXPECT_EQ(Value(after, "segmentd_customer_writes_total{cause=\"event\"}"), 1);
   EXPECT_EQ(Value(after, kPlaceOrderOk), 2);
@@ -155,28 +143,25 @@ TEST_F(MetricsE2eTest, CountsEventsWritesAndRpcsAsTheyHappen) {
 TEST_F(MetricsE2eTest, ObservesTimeDrivenChanges) {
   // Registered 14 days ago less 2 s: NEW_DOWNLOAD (14 days by default) ends
   // for this customer 2 s from now, with no event.
-  const v1::Event registered = RegisteredEvent(
-      "newcomer", absl::Now() - absl::Hours(24 * 14) + absl::Seconds(2));
+  const v1::Event registered =
+      RegisteredEvent("newcomer", absl::Now() - absl::Hours(24 * 14) + absl::Seconds(2));
   v1::RegisterCustomerRequest request;
   *request.mutable_event() = registered.customer_registered();
   v1::RegisterCustomerResponse response;
   auto context = NewContext(stack_->keys("acme").write);
-  ASSERT_TRUE(
-      ingest_->RegisterCustomer(context.get(), request, &response).ok());
+  ASSERT_TRUE(ingest_->RegisterCustomer(context.get(), request, &response).ok());
 
   std::string scrape;
   ASSERT_TRUE(PollUntil(
       [&] {
         scrape = Scrape();
-        return Value(scrape, "segmentd_customer_writes_total{cause=\"time\"}")
-                   .value_or(0) >= 1;
+        return Value(scrape, "segmentd_customer_writes_total{cause=\"time\"}").value_or(0) >= 1;
       },
       absl::Seconds(20)))
       << scrape;
   // The scheduler saw the customer due and measured how late it took it.
-  EXPECT_GE(Value(scrape, "segmentd_transition_lag_seconds_count").value_or(0),
-            1);
+  EXPECT_GE(Value(scrape, "segmentd_transition_lag_seconds_count").value_or(0), 1);
 }
 
-} // namespace
-} // namespace segmentd
+}  // namespace
+}  // namespace segmentd
