@@ -49,10 +49,11 @@ std::string ReadWholeFile(const std::string& path) {
 }
 
 // Returns the port of the first "listening on port N" line in `log`, or 0.
-int FindPort(absl::string_view log) {
-  const size_t at = log.find(kPortMarker);
+// The port after the first `marker` in `log`, or 0.
+int FindPort(absl::string_view log, absl::string_view marker = kPortMarker) {
+  const size_t at = log.find(marker);
   if (at == absl::string_view::npos) return 0;
-  absl::string_view rest = log.substr(at + kPortMarker.size());
+  absl::string_view rest = log.substr(at + marker.size());
   size_t digits = 0;
   while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
   if (digits == 0 || digits == rest.size()) return 0;  // the line may be half written
@@ -104,6 +105,8 @@ SegmentdProcess::~SegmentdProcess() {
 std::string SegmentdProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
 std::string SegmentdProcess::Log() const { return ReadWholeFile(log_path_); }
+
+int SegmentdProcess::MetricsPort() const { return FindPort(Log(), "metrics on port "); }
 
 absl::StatusOr<std::string> SegmentdProcess::OperatorToken() const {
   std::string contents = ReadWholeFile(operator_key_file_);

@@ -86,6 +86,9 @@ class SegmentdProcess {
   const std::string& log_path() const { return log_path_; }
   // Returns the whole log so far.
   std::string Log() const;
+  // Returns the port /metrics is served on (with --metrics_listen in
+  // `extra_flags`), read from the log; 0 when there is none.
+  int MetricsPort() const;
   // Returns the operator token from the operator key file, trimmed.
   absl::StatusOr<std::string> OperatorToken() const;
   // Returns a new insecure channel to address().

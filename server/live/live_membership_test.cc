@@ -1,5 +1,6 @@
 #include "server/live/live_membership.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,10 +15,12 @@
 #include "server/live/membership_history.h"
 #include "server/live/test_orders.h"
 #include "server/live/transition_scheduler.h"
+#include "server/metrics/metrics.h"
 
 namespace segmentd {
 namespace {
 
+using ::testing::HasSubstr;
 using engine::EventOutcome;
 using engine::Segment;
 
@@ -250,6 +253,30 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRec
   EXPECT_EQ(*store_.RecheckCount("globex"), 0);
   EXPECT_EQ((*store_.Read("acme", {"c1"}))[0].next_change, kT0 + absl::Hours(24 * 29));
   EXPECT_EQ(store_.bookkeeping_writes, bookkeeping + 2);
+}
+
+TEST_F(LiveMembershipTest, TheSchedulerObservesHowLongTheOldestDueCustomerWaited) {
+  CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
+  ASSERT_TRUE(out.after.membership.next_change.has_value());
+  Metrics metrics;
+  TransitionScheduler::Options options;
+  options.now = [this] { return now_; };
+  options.metrics = &metrics;
+  TransitionScheduler scheduler(
+      &store_, live_.get(),
+      [] { return absl::StatusOr<std::vector<std::string>>(std::vector<std::string>{"acme"}); },
+      options);
+  // Nothing due: nothing observed.
+  ASSERT_TRUE(scheduler.RunOnce().ok());
+  EXPECT_THAT(metrics.Text(), HasSubstr("segmentd_transition_lag_seconds_count 0"));
+  // Taken 300 ms after it fell due.
+  now_ = *out.after.membership.next_change + absl::Milliseconds(300);
+  ASSERT_TRUE(scheduler.RunOnce().ok());
+  const std::string text = metrics.Text();
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_count 1"));
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_sum 0.3"));
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.2\"} 0"));
+  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.3\"} 1"));
 }
 
 TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBackInUse) {

@@ -31,17 +31,6 @@ using ::segmentd::testing::PollUntil;
 using ::segmentd::testing::RegisteredEvent;
 using ::testing::HasSubstr;
 
-// The port of "metrics on port N" in segmentd's log, or 0.
-int MetricsPort(const std::string& log) {
-  const std::string marker = "metrics on port ";
-  const size_t at = log.find(marker);
-  if (at == std::string::npos) return 0;
-  int port = 0;
-  const std::string digits =
-      log.substr(at + marker.size(), log.find(' ', at + marker.size()) - (at + marker.size()));
-  return absl::SimpleAtoi(digits, &port) ? port : 0;
-}
-
 // GET http://127.0.0.1:<port><path> over a plain socket: the whole response
 // (status line, headers, body), or "" when the connection fails.
 std::string HttpGet(int port, const std::string& path) {
@@ -86,7 +75,7 @@ class MetricsE2eTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
-    port_ = MetricsPort(stack_->segmentd().Log());
+    port_ = stack_->segmentd().MetricsPort();
     ASSERT_NE(port_, 0) << stack_->segmentd().Log();
     ingest_ = v1::IngestService::NewStub(stack_->channel());
   }
