@@ -291,6 +291,15 @@ memory() {
   echo "bench: redis keys: $(redis-cli -s "$DIR/r.sock" dbsize)"
 }
 
+# With BENCH_SEGMENTD_ARGS="--metrics_listen=...": prints segmentd's series
+# whose names start with $2 (its /metrics, as a scraper would see them).
+metrics() {
+  local port
+  port="$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$DIR/segmentd.log" | head -1)"
+  [ -n "$port" ] || return 0
+  curl -s "http://127.0.0.1:$port/metrics" | grep "^$2" | sed "s/^/bench: $1 metrics: /" || true
+}
+
 # Prints the 20 newest Redis slowlog entries, one line each: id, unix time,
 # microseconds, command, first argument and how many words the command had.
 slowlog() {
@@ -347,12 +356,15 @@ for mode in $MODES; do
       redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
       run_mode config --mode=config --config_changes="$CONFIG_CHANGES"
       commandstats config
+      metrics config segmentd_config_update_seconds
       ;;
     transitions)
       settle
       run_mode transitions --mode=transitions --transitions="${BENCH_TRANSITIONS:-1000}" \
         --duration="$DURATION" \
         --transitions_config_change="${BENCH_TRANSITIONS_CONFIG_CHANGE:-}"
+      # The server's own view of the same lateness (since it started).
+      metrics transitions segmentd_transition_lag_seconds
       ;;
     eligibility|targets|insights)
       settle

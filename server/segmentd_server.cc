@@ -1,5 +1,6 @@
 #include "server/segmentd_server.h"
 
+#include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -8,6 +9,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -90,6 +92,23 @@ void WarnAboutRedisSettings(store::redis::RedisClient& redis) {
                          kRecommendedListpackValue,
                          " or more: each customer hash then takes ~40% of the memory (docs/redis-keys.md)"));
   }
+}
+
+// The full method names ("/pkg.Service/Method") of `services` and of the
+// health and reflection services, from the linked descriptors.
+absl::flat_hash_set<std::string> ServedMethods(std::vector<std::string> services) {
+  services.push_back("grpc.health.v1.Health");
+  services.push_back("grpc.reflection.v1alpha.ServerReflection");
+  absl::flat_hash_set<std::string> methods;
+  for (const std::string& name : services) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    if (service == nullptr) continue;  // its calls are then labelled "unknown"
+    for (int i = 0; i < service->method_count(); ++i) {
+      methods.insert(absl::StrCat("/", name, "/", service->method(i)->name()));
+    }
+  }
+  return methods;
 }
 
 }  // namespace
@@ -199,7 +218,8 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
     // Per-RPC latency and status only when someone can read them: the
     // interceptor costs every call an allocation and a few virtual calls.
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(std::make_unique<RpcMetricsInterceptorFactory>(server->metrics_.get()));
+    creators.push_back(std::make_unique<RpcMetricsInterceptorFactory>(
+        server->metrics_.get(), ServedMethods(server->service_names_)));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   builder.AddListeningPort(server->options_.listen_address, *credentials, &server->port_);

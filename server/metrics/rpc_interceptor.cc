@@ -8,7 +8,7 @@ namespace {
 class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
  public:
   RpcMetricsInterceptor(Metrics* metrics, const char* method)
-      : metrics_(metrics), method_(method != nullptr ? method : "unknown"), start_(SteadyNow()) {}
+      : metrics_(metrics), method_(method), start_(SteadyNow()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
@@ -28,7 +28,9 @@ class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
 
 grpc::experimental::Interceptor* RpcMetricsInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new RpcMetricsInterceptor(metrics_, info->method());
+  const char* method = info->method();
+  const bool known = method != nullptr && known_methods_.contains(absl::string_view(method));
+  return new RpcMetricsInterceptor(metrics_, known ? method : "unknown");
 }
 
 }  // namespace segmentd

@@ -9,20 +9,28 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
 #include "server/metrics/metrics.h"
 
 namespace segmentd {
 
 class RpcMetricsInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  // `metrics` must outlive the server.
-  explicit RpcMetricsInterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
+  // `metrics` must outlive the server. `known_methods` are the full names
+  // ("/pkg.Service/Method") the server implements; any other path a client
+  // asks for is recorded as method "unknown", so that clients cannot make
+  // the metrics grow without bound by inventing names.
+  RpcMetricsInterceptorFactory(Metrics* metrics, absl::flat_hash_set<std::string> known_methods)
+      : metrics_(metrics), known_methods_(std::move(known_methods)) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
  private:
   Metrics* const metrics_;
+  const absl::flat_hash_set<std::string> known_methods_;
 };
 
 }  // namespace segmentd

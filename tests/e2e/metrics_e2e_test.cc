@@ -2,6 +2,7 @@
 // --metrics_listen, on a real redis-server, scraped over HTTP while events,
 // time-driven changes and bad calls go through gRPC.
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ using ::segmentd::testing::OrderEvent;
 using ::segmentd::testing::PollUntil;
 using ::segmentd::testing::RegisteredEvent;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // GET http://127.0.0.1:<port><path> over a plain socket: the whole response
 // (status line, headers, body), or "" when the connection fails.
@@ -127,6 +129,30 @@ TEST_F(MetricsE2eTest, CountsEventsWritesAndRpcsAsTheyHappen) {
   EXPECT_EQ(Value(after, kPlaceOrderOk), 2);
   EXPECT_EQ(Value(after, kPlaceOrderInvalid), 1);
   EXPECT_GE(Value(after, "segmentd_store_write_seconds_count").value_or(0), 1);
+}
+
+TEST_F(MetricsE2eTest, APathTheServerDoesNotServeIsLabelledUnknown) {
+  // Any client can ask for any path: the metrics must not grow a series per
+  // invented name.
+  grpc::GenericStub generic(stack_->channel());
+  grpc::CompletionQueue queue;
+  grpc::ClientContext context;
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  auto call = generic.PrepareUnaryCall(&context, "/segmentd.v1.IngestService/NoSuchMethod",
+                                       grpc::ByteBuffer(), &queue);
+  call->StartCall();
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  ASSERT_TRUE(queue.Next(&tag, &ok));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+
+  const std::string scrape = Scrape();
+  EXPECT_EQ(Value(scrape,
+                  "segmentd_rpc_duration_seconds_count{code=\"UNIMPLEMENTED\",method=\"unknown\"}"),
+            1);
+  EXPECT_THAT(scrape, Not(HasSubstr("NoSuchMethod")));
 }
 
 TEST_F(MetricsE2eTest, ObservesTimeDrivenChanges) {
