@@ -20,7 +20,9 @@ layout the store does not implement, printing used_memory after each step:
      a1, g) removed from every customer hash;
   4. the change stream rewritten with one entry per customer write, carrying
      the changes and the measures a replica would need to keep step 2's
-     indexes (instead of one entry per segment change).
+     indexes (instead of one entry per segment change);
+  5. the same with the customer id and the changes only (replicas would
+     re-read the customer to update their indexes).
 
 Nothing here is used by segmentd; see docs/benchmarks.md, tenth pass.
 """
@@ -135,6 +137,15 @@ def main():
           (n, entries, per(r.used_memory())))
     stream = r.call("MEMORY", "USAGE", prefix + b"changes", "SAMPLES", 0)
     print("layout: 4. of which the stream %s (%.0f B per entry)" % (per(stream), stream / n))
+
+    # 5. The same entries with the changes and the customer id only: replicas
+    #    would re-read the customer's hash to update their indexes.
+    r.call("DEL", prefix + b"changes")
+    r.pipe([("XADD", prefix + b"changes", "*", "c", c,
+             "x", "+LAPSED,+LOST_CUSTOMER,+LOW_VALUE,+REPEAT_CUSTOMER") for c in ids])
+    stream = r.call("MEMORY", "USAGE", prefix + b"changes", "SAMPLES", 0)
+    print("layout: 5. one stream entry per customer write, id and changes only: used_memory %s; "
+          "the stream %s (%.0f B per entry)" % (per(r.used_memory()), per(stream), stream / n))
 
 
 if __name__ == "__main__":
