@@ -68,6 +68,7 @@ cat <<MSG
 segmentd is running on 127.0.0.1:$PORT   (Ctrl-C stops it)
   operator credential:  $DATA/operator.key
   demo tenant API key:  $DATA/demo.key   (scope admin)
+  Prometheus metrics:   http://127.0.0.1:$METRICS_PORT/metrics
 
 Try it with buf curl (installed in tools/node_modules/.bin):
   BUF=$BUF
