@@ -388,6 +388,8 @@ for mode in $MODES; do
       settle
       kill -TERM "$segmentd_pid"
       for _ in $(seq 100); do kill -0 "$segmentd_pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$segmentd_pid" 2>/dev/null || true  # nothing may write while keys are rewritten
+      wait "$segmentd_pid" 2>/dev/null || true
       segmentd_pid=""
       echo
       echo "=== layout"

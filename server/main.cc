@@ -83,10 +83,11 @@ int main(int argc, char** argv) {
     segmentd::LogError(absl::StrCat("cannot start: ", server.status().ToString()));
     return 1;
   }
-  // Scripts and tests wait for this line to learn the port.
+  // Before the gRPC line: whoever waits for that one finds this one too.
   if ((*server)->metrics_port() != 0) {
     segmentd::LogInfo(absl::StrCat("metrics on port ", (*server)->metrics_port(), " (/metrics)"));
   }
+  // Scripts and tests wait for this line to learn the port.
   segmentd::LogInfo(absl::StrCat("segmentd listening on port ", (*server)->port(), " (redis ",
                                  options.redis.ToString(), ")"));
 

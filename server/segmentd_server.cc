@@ -242,7 +242,9 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   };
   TransitionScheduler::Options scheduler_options;
   scheduler_options.poll = server->options_.transition_poll;
-  scheduler_options.metrics = server->metrics_.get();
+  // The lag costs a schedule read: only when someone can read it.
+  scheduler_options.metrics =
+      server->metrics_exposer_ != nullptr ? server->metrics_.get() : nullptr;
   server->scheduler_ = std::make_unique<TransitionScheduler>(
       server->customers_.get(), server->live_.get(), list_tenants, scheduler_options);
   server->scheduler_->Start();

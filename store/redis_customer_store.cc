@@ -130,16 +130,6 @@ const RedisScript& WriteScript() {
       if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
       if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
     end
-    -- A new customer's ordinal goes into the state HSET at the end (one
-    -- command fewer per new customer).
-    local ordinal
-    if stored[1] == false then
-      ordinal = redis.call('INCR', KEYS[3])
-      redis.call('HSET', KEYS[2], ordinal, id)
-      -- The tenant's first customer: every customer will have its
-      -- registration entry (a tenant older than the index has none).
-      if ordinal == 1 then redis.call('SET', KEYS[13], '1') end
-    end
     local function change(name, entered)
       redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'c', id, 's', name,
                  'e', entered, 't', ARGV[9], 'k', ARGV[8])
@@ -170,6 +160,17 @@ const RedisScript& WriteScript() {
     index(KEYS[10], stored[4], ARGV[15])
     index(KEYS[11], stored[5], ARGV[16])
     index(KEYS[12], stored[6], ARGV[19])
+    -- A new customer's ordinal, last: a command failing above then leaves no
+    -- ordinal without its customer, and it goes into the state HSET (one
+    -- command fewer per new customer).
+    local ordinal
+    if stored[1] == false then
+      ordinal = redis.call('INCR', KEYS[3])
+      redis.call('HSET', KEYS[2], ordinal, id)
+      -- The tenant's first customer: every customer will have its
+      -- registration entry (a tenant older than the index has none).
+      if ordinal == 1 then redis.call('SET', KEYS[13], '1') end
+    end
     if ordinal then
       redis.call('HSET', KEYS[1], 'o', ordinal, 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5],
                  's', ARGV[6], 'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18],

@@ -48,8 +48,8 @@ std::string ReadWholeFile(const std::string& path) {
   return buffer.str();
 }
 
-// Returns the port of the first "listening on port N" line in `log`, or 0.
-// The port after the first `marker` in `log`, or 0.
+// Returns the port after the first `marker` in `log` (by default the gRPC
+// port's "listening on port N"), or 0.
 int FindPort(absl::string_view log, absl::string_view marker = kPortMarker) {
   const size_t at = log.find(marker);
   if (at == absl::string_view::npos) return 0;

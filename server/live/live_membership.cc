@@ -285,8 +285,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     }
     pending = std::move(retry);
     if (writes.empty()) continue;
-    absl::StatusOr<std::vector<bool>> committed =
-        Commit(tenant, writes, store::ChangeCause::kEvent);
+    absl::StatusOr<std::vector<bool>> committed = Commit(tenant, writes);
     if (!committed.ok()) {
       // Some of these writes may have been committed: none is acknowledged.
       fail_all(written, committed.status());
@@ -301,14 +300,17 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
 }
 
 absl::StatusOr<std::vector<bool>> LiveMembership::Commit(
-    const std::string& tenant, const std::vector<store::CustomerWrite>& writes,
-    store::ChangeCause cause) {
+    const std::string& tenant, const std::vector<store::CustomerWrite>& writes) {
   const absl::Duration start = SteadyNow();
   absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
   if (options_.metrics != nullptr && committed.ok()) {
     options_.metrics->ObserveStoreWrite(SteadyNow() - start);
-    const int64_t n = std::count(committed->begin(), committed->end(), true);
-    options_.metrics->CountWrites(cause, n, static_cast<int64_t>(committed->size()) - n);
+    // By each write's own cause: a statistics pass stamps TIME on a change
+    // that fell due (MakeWrite), as the change stream then tells it.
+    for (size_t w = 0; w < writes.size(); ++w) {
+      options_.metrics->CountWrites(writes[w].cause, (*committed)[w] ? 1 : 0,
+                                    (*committed)[w] ? 0 : 1);
+    }
   }
   return committed;
 }
@@ -404,7 +406,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     }
     pending = std::move(retry);
     if (writes.empty()) continue;
-    absl::StatusOr<std::vector<bool>> committed = Commit(tenant, writes, cause);
+    absl::StatusOr<std::vector<bool>> committed = Commit(tenant, writes);
     if (!committed.ok()) return committed.status();
     for (size_t w = 0; w < writes.size(); ++w) {
       if ((*committed)[w]) {

@@ -180,10 +180,10 @@ class LiveMembership {
   absl::StatusOr<std::optional<std::string>> SmallestSuperset(
       const std::string& tenant, const ConfigChangeScope& scope,
       std::optional<int64_t> min_lifetime_orders);
-  // store_->Write, counted and timed in options_.metrics under `cause`.
+  // store_->Write, counted (by each write's cause) and timed in
+  // options_.metrics.
   absl::StatusOr<std::vector<bool>> Commit(const std::string& tenant,
-                                           const std::vector<store::CustomerWrite>& writes,
-                                           store::ChangeCause cause);
+                                           const std::vector<store::CustomerWrite>& writes);
   // Reevaluate() of one round trip's customers (read, then write, retried
   // on conflicts).
   absl::StatusOr<int64_t> ReevaluateChunk(const std::string& tenant,

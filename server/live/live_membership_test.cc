@@ -8,6 +8,7 @@
 #include <limits>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
 #include "server/config_convert.h"
@@ -274,7 +275,12 @@ TEST_F(LiveMembershipTest, TheSchedulerObservesHowLongTheOldestDueCustomerWaited
   ASSERT_TRUE(scheduler.RunOnce().ok());
   const std::string text = metrics.Text();
   EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_count 1"));
-  EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_sum 0.3"));
+  const size_t sum = text.find("segmentd_transition_lag_seconds_sum ");
+  ASSERT_NE(sum, std::string::npos);
+  double seconds = 0;
+  ASSERT_TRUE(absl::SimpleAtod(
+      text.substr(sum + 36, text.find('\n', sum) - (sum + 36)), &seconds));
+  EXPECT_NEAR(seconds, 0.3, 1e-9);
   EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.2\"} 0"));
   EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.3\"} 1"));
 }

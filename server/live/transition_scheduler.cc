@@ -79,6 +79,14 @@ void TransitionScheduler::ObserveLag(const std::string& tenant) {
   // may have just moved it: then this is the next one, a slight undercount).
   absl::StatusOr<std::optional<absl::Time>> oldest = store_->NextDue(tenant);
   if (!oldest.ok() || !oldest->has_value()) return;
+  // A head that stays (a customer that cannot be re-classified stays due)
+  // is observed once, not with a lag growing every pass.
+  {
+    absl::MutexLock lock(&heads_mu_);
+    auto [last, first_time] = observed_heads_.try_emplace(tenant, **oldest);
+    if (!first_time && last->second == **oldest) return;
+    last->second = **oldest;
+  }
   const absl::Duration lag = options_.now() - **oldest;
   if (lag >= absl::ZeroDuration()) options_.metrics->ObserveTransitionLag(lag);
 }

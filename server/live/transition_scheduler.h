@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/live/live_membership.h"
 #include "server/live/periodic_task.h"
@@ -38,7 +40,8 @@ class TransitionScheduler {
     // at most this plus `poll`.
     absl::Duration recheck_slice = absl::Milliseconds(400);
     std::function<absl::Time()> now = [] { return absl::Now(); };
-    // Where the lag of due customers is observed; null: nowhere.
+    // Where the lag of due customers is observed (one more schedule read per
+    // tenant in a pass that finds customers due); null: nowhere.
     Metrics* metrics = nullptr;
   };
 
@@ -73,6 +76,9 @@ class TransitionScheduler {
   const TenantLister tenants_;
   const Options options_;
   std::atomic<uint64_t> passes_{0};  // RunOnce calls so far
+  // Per tenant, the schedule head whose lag was last observed.
+  absl::Mutex heads_mu_;
+  absl::flat_hash_map<std::string, absl::Time> observed_heads_ ABSL_GUARDED_BY(heads_mu_);
   std::unique_ptr<PeriodicTask> task_;
 };
 

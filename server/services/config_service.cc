@@ -99,7 +99,7 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
   const absl::Duration start = SteadyNow();
   absl::StatusOr<int64_t> changed =
       live_->ReevaluateAll(tenant, store::ChangeCause::kConfig, std::move(previous));
-  if (metrics_ != nullptr) metrics_->ObserveConfigUpdate(SteadyNow() - start);
+  if (metrics_ != nullptr && changed.ok()) metrics_->ObserveConfigUpdate(SteadyNow() - start);
   if (!changed.ok()) {
     // The config is stored and new events already use it; the StatisticsMover
     // of some replica finishes the re-classification (docs/live.md).

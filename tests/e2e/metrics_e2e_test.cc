@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -129,6 +130,28 @@ TEST_F(MetricsE2eTest, CountsEventsWritesAndRpcsAsTheyHappen) {
   EXPECT_EQ(Value(after, kPlaceOrderOk), 2);
   EXPECT_EQ(Value(after, kPlaceOrderInvalid), 1);
   EXPECT_GE(Value(after, "segmentd_store_write_seconds_count").value_or(0), 1);
+}
+
+TEST_F(MetricsE2eTest, CountsEachItemOfABulkBatch) {
+  const absl::Time now = absl::Now();
+  const v1::Event order = OrderEvent("b1", "o1", now - absl::Hours(1), 2500);
+  v1::Event bad = OrderEvent("b2", "o2", now - absl::Hours(1), 2500);
+  bad.mutable_order_placed()->clear_order_id();
+  // A new order, the same order again, a bad one and another customer.
+  absl::StatusOr<v1::BulkIngestResponse> reply = ::segmentd::testing::IngestBatch(
+      *stack_->channel(), stack_->keys("acme").write,
+      {order, order, bad, OrderEvent("b3", "o3", now - absl::Hours(2), 900)});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->applied(), 2u);
+  ASSERT_EQ(reply->duplicates(), 1u);
+  ASSERT_EQ(reply->rejected(), 1u);
+
+  const std::string scrape = Scrape();
+  EXPECT_EQ(Value(scrape, "segmentd_ingest_events_total{outcome=\"applied\"}"), 2);
+  EXPECT_EQ(Value(scrape, "segmentd_ingest_events_total{outcome=\"duplicate\"}"), 1);
+  EXPECT_EQ(Value(scrape, "segmentd_ingest_events_total{outcome=\"rejected\"}"), 1);
+  // One write per customer with applied events (b1's two orders are one).
+  EXPECT_EQ(Value(scrape, "segmentd_customer_writes_total{cause=\"event\"}"), 2);
 }
 
 TEST_F(MetricsE2eTest, APathTheServerDoesNotServeIsLabelledUnknown) {
