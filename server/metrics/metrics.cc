@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace segmentd {
@@ -45,27 +46,11 @@ const char* CauseName(store::ChangeCause cause) {
   return "unknown";
 }
 
-// grpc::StatusCode as its canonical name ("OK", "INVALID_ARGUMENT", ...).
+// A gRPC status code by its canonical name ("OK", "INVALID_ARGUMENT", ...):
+// Abseil's codes are gRPC's. A code neither defines is named by its number.
 std::string CodeName(int code) {
-  static constexpr const char* kNames[] = {"OK",
-                                           "CANCELLED",
-                                           "UNKNOWN",
-                                           "INVALID_ARGUMENT",
-                                           "DEADLINE_EXCEEDED",
-                                           "NOT_FOUND",
-                                           "ALREADY_EXISTS",
-                                           "PERMISSION_DENIED",
-                                           "RESOURCE_EXHAUSTED",
-                                           "FAILED_PRECONDITION",
-                                           "ABORTED",
-                                           "OUT_OF_RANGE",
-                                           "UNIMPLEMENTED",
-                                           "INTERNAL",
-                                           "UNAVAILABLE",
-                                           "DATA_LOSS",
-                                           "UNAUTHENTICATED"};
-  if (code >= 0 && code < static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) return kNames[code];
-  return absl::StrCat(code);
+  std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  return name.empty() ? absl::StrCat(code) : name;
 }
 
 }  // namespace
@@ -73,49 +58,47 @@ std::string CodeName(int code) {
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& events = prometheus::BuildCounter()
                      .Name("segmentd_ingest_events_total")
-                     .Help(
-                         "Ingested events by outcome (applied, duplicate, "
-                         "ignored, rejected)")
+                     .Help("Ingested events by outcome (applied, duplicate, ignored, rejected)")
                      .Register(*registry_);
   events_ = {&events.Add({{"outcome", "applied"}}), &events.Add({{"outcome", "duplicate"}}),
              &events.Add({{"outcome", "ignored"}}), &events.Add({{"outcome", "rejected"}})};
-  auto& writes = prometheus::BuildCounter()
-                     .Name("segmentd_customer_writes_total")
-                     .Help(
-                         "Customer writes committed to Redis, by cause "
-                         "(event, time, config, "
-                         "statistics)")
-                     .Register(*registry_);
+  auto& writes =
+      prometheus::BuildCounter()
+          .Name("segmentd_customer_writes_total")
+          .Help("Customer writes committed to Redis, by cause (event, time, config, statistics)")
+          .Register(*registry_);
   for (store::ChangeCause cause : {store::ChangeCause::kEvent, store::ChangeCause::kTime,
                                    store::ChangeCause::kConfig, store::ChangeCause::kStatistics}) {
     writes_[static_cast<int>(cause) - 1] = &writes.Add({{"cause", CauseName(cause)}});
   }
-  conflicts_ = &prometheus::BuildCounter()
-                    .Name("segmentd_write_conflicts_total")
-                    .Help(
-                        "Customer writes refused because the customer or the "
-                        "config changed "
-                        "since it was read (each is retried)")
-                    .Register(*registry_)
-                    .Add({});
-  store_write_seconds_ = &prometheus::BuildHistogram()
-                              .Name("segmentd_store_write_seconds")
-                              .Help("One pipelined write of many customers to Redis")
-                              .Register(*registry_)
-                              .Add({}, StoreWriteBuckets());
-  transition_lag_seconds_ = &prometheus::BuildHistogram()
-                                 .Name("segmentd_transition_lag_seconds")
-                                 .Help(
-                                     "How long the oldest due customer had been due when the "
-                                     "scheduler took it "
-                                     "(time-driven changes are applied within this plus one pass)")
-                                 .Register(*registry_)
-                                 .Add({}, LagBuckets());
-  config_update_seconds_ = &prometheus::BuildHistogram()
-                                .Name("segmentd_config_update_seconds")
-                                .Help("Re-classification of a tenant after a config update")
-                                .Register(*registry_)
-                                .Add({}, ConfigBuckets());
+  conflicts_ =
+      &prometheus::BuildCounter()
+           .Name("segmentd_write_conflicts_total")
+           .Help(
+               "Customer writes refused because the customer or the config changed since it "
+               "was read (each is retried)")
+           .Register(*registry_)
+           .Add({});
+  store_write_seconds_ =
+      &prometheus::BuildHistogram()
+           .Name("segmentd_store_write_seconds")
+           .Help("One commit of a group of customers: ceil(N / 32) pipelined Redis round trips")
+           .Register(*registry_)
+           .Add({}, StoreWriteBuckets());
+  transition_lag_seconds_ =
+      &prometheus::BuildHistogram()
+           .Name("segmentd_transition_lag_seconds")
+           .Help(
+               "How long the oldest due customer had been due when the scheduler took it "
+               "(time-driven changes are applied within this plus one pass)")
+           .Register(*registry_)
+           .Add({}, LagBuckets());
+  config_update_seconds_ =
+      &prometheus::BuildHistogram()
+           .Name("segmentd_config_update_seconds")
+           .Help("Re-classification of a tenant after a completed config update")
+           .Register(*registry_)
+           .Add({}, ConfigBuckets());
   redis_up_ = &prometheus::BuildGauge()
                    .Name("segmentd_redis_up")
                    .Help("1 when the last health probe reached Redis, else 0")

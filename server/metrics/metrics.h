@@ -52,7 +52,7 @@ class Metrics {
   // Customer writes the store committed, and those it refused because the
   // customer or the config moved since they were read (they are retried).
   void CountWrites(store::ChangeCause cause, int64_t committed, int64_t conflicts);
-  // One pipelined store write (a Redis round trip of many customers).
+  // One commit of a group of customers (ceil(N / 32) Redis round trips).
   void ObserveStoreWrite(absl::Duration elapsed);
   // How long the oldest due customer had been due when the scheduler took it.
   void ObserveTransitionLag(absl::Duration lag);
