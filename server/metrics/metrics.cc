@@ -152,27 +152,35 @@ void Metrics::ObserveConfigUpdate(absl::Duration elapsed) {
 
 void Metrics::SetRedisUp(bool up) { redis_up_->Set(up ? 1 : 0); }
 
-void Metrics::ObserveRpc(absl::string_view method, int code, absl::Duration elapsed) {
+Metrics::RpcMethodSeries* Metrics::ForRpcMethod(absl::string_view method) {
+  absl::MutexLock lock(&rpc_mu_);
+  std::unique_ptr<RpcMethodSeries>& series = rpc_methods_[method];
+  if (series == nullptr) {
+    series.reset(new RpcMethodSeries(rpc_seconds_, std::string(method)));
+  }
+  return series.get();
+}
+
+Metrics::RpcMethodSeries::RpcMethodSeries(prometheus::Family<prometheus::Histogram>* family,
+                                          std::string method)
+    : family_(family), method_(std::move(method)) {
+  for (std::atomic<prometheus::Histogram*>& h : by_code_) h.store(nullptr);
+}
+
+void Metrics::RpcMethodSeries::Observe(int code, absl::Duration elapsed) {
   const double seconds = absl::ToDoubleSeconds(elapsed);
   const bool known_code = code >= 0 && code < kCodes;
   if (known_code) {
-    absl::ReaderMutexLock lock(&rpc_mu_);
-    auto it = rpc_series_.find(method);
-    if (it != rpc_series_.end() && it->second[code] != nullptr) {
-      it->second[code]->Observe(seconds);
+    if (prometheus::Histogram* h = by_code_[code].load(std::memory_order_acquire)) {
+      h->Observe(seconds);
       return;
     }
   }
-  // First call of this method with this code (or a code gRPC does not
-  // define): Family::Add makes the series, or returns the existing one.
+  // First call with this code (or a code gRPC does not define): Family::Add
+  // makes the series, or returns the one a racing call just made.
   prometheus::Histogram& series =
-      rpc_seconds_->Add({{"method", std::string(method)}, {"code", CodeName(code)}}, RpcBuckets());
-  if (known_code) {
-    absl::MutexLock lock(&rpc_mu_);
-    auto [it, inserted] = rpc_series_.try_emplace(std::string(method));
-    if (inserted) it->second.fill(nullptr);
-    it->second[code] = &series;
-  }
+      family_->Add({{"method", method_}, {"code", CodeName(code)}}, RpcBuckets());
+  if (known_code) by_code_[code].store(&series, std::memory_order_release);
   series.Observe(seconds);
 }
 

@@ -51,9 +51,12 @@ TEST(MetricsTest, HistogramsBucketDurations) {
 
 TEST(MetricsTest, RpcsByMethodAndCodeName) {
   Metrics m;
-  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 0, absl::Microseconds(700));
-  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 3, absl::Microseconds(300));
-  m.ObserveRpc("/segmentd.v1.IngestService/PlaceOrder", 0, absl::Microseconds(1500));
+  Metrics::RpcMethodSeries* place_order = m.ForRpcMethod("/segmentd.v1.IngestService/PlaceOrder");
+  place_order->Observe(0, absl::Microseconds(700));
+  place_order->Observe(3, absl::Microseconds(300));
+  // A second lookup of the same name is the same series.
+  EXPECT_EQ(m.ForRpcMethod("/segmentd.v1.IngestService/PlaceOrder"), place_order);
+  m.ForRpcMethod("/segmentd.v1.IngestService/PlaceOrder")->Observe(0, absl::Microseconds(1500));
   const std::string text = m.Text();
   EXPECT_THAT(text, HasSubstr("segmentd_rpc_duration_seconds_count{code=\"OK\",method=\"/"
                               "segmentd.v1.IngestService/PlaceOrder\"} 2"));
@@ -63,8 +66,8 @@ TEST(MetricsTest, RpcsByMethodAndCodeName) {
 
 TEST(MetricsTest, AnUnknownStatusCodeIsLabelledByNumber) {
   Metrics m;
-  m.ObserveRpc("/x.Y/Z", 99, absl::Microseconds(10));
-  m.ObserveRpc("/x.Y/Z", 99, absl::Microseconds(10));
+  m.ForRpcMethod("/x.Y/Z")->Observe(99, absl::Microseconds(10));
+  m.ForRpcMethod("/x.Y/Z")->Observe(99, absl::Microseconds(10));
   EXPECT_THAT(m.Text(),
               HasSubstr("segmentd_rpc_duration_seconds_count{code=\"99\",method=\"/x.Y/Z\"} 2"));
 }

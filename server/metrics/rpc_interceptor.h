@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "server/metrics/metrics.h"
 
@@ -22,15 +23,16 @@ class RpcMetricsInterceptorFactory : public grpc::experimental::ServerIntercepto
   // ("/pkg.Service/Method") the server implements; any other path a client
   // asks for is recorded as method "unknown", so that clients cannot make
   // the metrics grow without bound by inventing names.
-  RpcMetricsInterceptorFactory(Metrics* metrics, absl::flat_hash_set<std::string> known_methods)
-      : metrics_(metrics), known_methods_(std::move(known_methods)) {}
+  RpcMetricsInterceptorFactory(Metrics* metrics,
+                               const absl::flat_hash_set<std::string>& known_methods);
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
  private:
-  Metrics* const metrics_;
-  const absl::flat_hash_set<std::string> known_methods_;
+  // Each known method's series handle, looked up once per call.
+  absl::flat_hash_map<std::string, Metrics::RpcMethodSeries*> methods_;
+  Metrics::RpcMethodSeries* unknown_;
 };
 
 }  // namespace segmentd
