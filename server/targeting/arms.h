@@ -14,7 +14,10 @@
 //
 // ArmAssigner is immutable after construction; thread-safe.
 
+#include <openssl/types.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,8 +62,9 @@ class ArmAssigner {
   const std::string& Arm(absl::string_view customer_id) const;
 
  private:
-  // The hash input before the customer id (domain, tenant, voucher id).
-  std::string prefix_;
+  // SHA-256 state after the hash input before the customer id (domain,
+  // tenant, voucher id); null without a split. Never modified once made.
+  std::shared_ptr<const EVP_MD_CTX> prefix_digest_;
   std::vector<std::string> names_;
   // Cumulative weights: arm i holds values in [bounds_[i-1], bounds_[i]).
   std::vector<uint64_t> bounds_;

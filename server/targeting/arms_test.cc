@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -56,6 +57,32 @@ TEST(ArmHashTest, GoldenValue) {
   // SHA-256 of the length-prefixed ("segmentd-arm-v1", "acme", "v1", "alice"),
   // first 8 bytes big-endian; computed independently with Python hashlib.
   EXPECT_EQ(ArmHash("acme", "v1", "alice"), 0x6f6357247db3474cull);
+  // A 128-byte id with key-like bytes: the input spans three SHA-256 blocks,
+  // the first of them the prefix state every customer's hash continues.
+  const std::string id = std::string(100, 'c') + ":{x}\n" + std::string(23, 'z');
+  ASSERT_EQ(id.size(), 128u);
+  EXPECT_EQ(ArmHash("acme", "v1", id), 0x0992bd8f2938babfull);
+}
+
+TEST(ArmAssignerTest, OneAssignerSharedByThreadsAgreesWithTheHash) {
+  // Prepared targets share one assigner between RPC threads; each thread
+  // continues the assigner's prefix state in its own scratch state.
+  const ArmAssigner shared("acme", "v1", Arms({{"x", 1}, {"y", 1}}));
+  constexpr int kThreads = 4;
+  constexpr int kN = 5'000;
+  std::vector<int> mismatches(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kN; ++i) {
+        const std::string id = absl::StrCat("customer-", t, "-", i);
+        // Weights 1 and 1: arm = hash modulo 2.
+        mismatches[t] += shared.ArmIndex(id) != static_cast<int>(ArmHash("acme", "v1", id) % 2);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
 }
 
 TEST(ArmAssignerTest, NoSplit) {
