@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -11,8 +10,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "server/sha256.h"
 
 namespace segmentd {
 namespace {
@@ -25,8 +25,7 @@ std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
   // RAND_bytes only fails when the system's entropy source is broken; serving
   // guessable credentials would be worse than stopping.
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()),
-                 static_cast<int>(raw.size())) != 1) {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
     std::abort();
   }
   return absl::BytesToHexString(raw);
@@ -71,10 +70,9 @@ absl::StatusOr<ApiKeyToken> ParseApiKeyToken(absl::string_view token) {
 }
 
 std::string HashSecret(absl::string_view secret) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
+  const Sha256Digest digest = Sha256(secret);
   return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+      absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 bool SecretMatchesHash(absl::string_view secret, absl::string_view stored_hash) {

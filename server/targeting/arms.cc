@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/field_error.h"
+#include "server/sha256.h"
 
 namespace segmentd::targeting {
 namespace {
@@ -30,51 +31,20 @@ void AddField(std::string& out, absl::string_view s) {
   out.append(s.data(), s.size());
 }
 
-[[noreturn]] void DigestFailed() {
-  // Only allocation can make SHA-256 fail in OpenSSL's default provider. An
-  // arm cannot be guessed, so stop rather than answer one.
-  std::fprintf(stderr, "segmentd: SHA-256 failed (out of memory?)\n");
-  std::abort();
-}
-
-struct CtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-// SHA-256 of the hash input before the customer id (domain, tenant, voucher
-// id), as a digest state that each customer's hash copies and continues: the
-// prefix is hashed once per assigner, not once per customer, and the
-// algorithm is fetched once per process. OpenSSL 3's one-shot SHA256()
-// fetches it on every call: 822 ns per customer on the dev VM, against 121 ns
-// this way (docs/benchmarks.md, eleventh pass).
-std::shared_ptr<const EVP_MD_CTX> PrefixDigest(absl::string_view tenant,
-                                               absl::string_view voucher_id) {
-  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+// The hash input before the customer id (domain, tenant, voucher id).
+std::string Prefix(absl::string_view tenant, absl::string_view voucher_id) {
   std::string prefix;
   AddField(prefix, "segmentd-arm-v1");
   AddField(prefix, tenant);
   AddField(prefix, voucher_id);
-  std::shared_ptr<EVP_MD_CTX> ctx(EVP_MD_CTX_new(), CtxFree());
-  if (sha256 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), sha256, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), prefix.data(), prefix.size()) != 1) {
-    DigestFailed();
-  }
-  return ctx;
+  return prefix;
 }
 
 // Returns the first 8 bytes, big-endian, of SHA-256(prefix + customer field).
-uint64_t Finish(const EVP_MD_CTX* prefix, absl::string_view customer_id) {
-  // One scratch state per thread: assigners are shared between threads.
-  thread_local const std::unique_ptr<EVP_MD_CTX, CtxFree> scratch(EVP_MD_CTX_new());
+uint64_t Finish(const Sha256Prefix& prefix, absl::string_view customer_id) {
   const std::array<char, 8> length = LengthBytes(customer_id);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (scratch == nullptr || EVP_MD_CTX_copy_ex(scratch.get(), prefix) != 1 ||
-      EVP_DigestUpdate(scratch.get(), length.data(), length.size()) != 1 ||
-      EVP_DigestUpdate(scratch.get(), customer_id.data(), customer_id.size()) != 1 ||
-      EVP_DigestFinal_ex(scratch.get(), digest, &size) != 1 || size < 8) {
-    DigestFailed();
-  }
+  const Sha256Digest digest =
+      prefix.Finish({absl::string_view(length.data(), length.size()), customer_id});
   uint64_t h = 0;
   for (int i = 0; i < 8; ++i) h = (h << 8) | digest[i];
   return h;
@@ -115,13 +85,14 @@ absl::Status ValidateArms(const google::protobuf::RepeatedPtrField<v1::Arm>& arm
 
 uint64_t ArmHash(absl::string_view tenant, absl::string_view voucher_id,
                  absl::string_view customer_id) {
-  return Finish(PrefixDigest(tenant, voucher_id).get(), customer_id);
+  return Finish(Sha256Prefix(Prefix(tenant, voucher_id)), customer_id);
 }
 
 ArmAssigner::ArmAssigner(absl::string_view tenant, absl::string_view voucher_id,
                          const google::protobuf::RepeatedPtrField<v1::Arm>& arms) {
   if (arms.empty()) return;  // no split: nothing is ever hashed
-  prefix_digest_ = PrefixDigest(tenant, voucher_id);
+  // The prefix is hashed once here; each customer continues that state.
+  prefix_.emplace(Prefix(tenant, voucher_id));
   uint64_t total = 0;
   for (const v1::Arm& arm : arms) {
     names_.push_back(arm.name());
@@ -132,7 +103,7 @@ ArmAssigner::ArmAssigner(absl::string_view tenant, absl::string_view voucher_id,
 
 int ArmAssigner::ArmIndex(absl::string_view customer_id) const {
   if (bounds_.empty()) return 0;
-  return PickArm(bounds_, Finish(prefix_digest_.get(), customer_id));
+  return PickArm(bounds_, Finish(*prefix_, customer_id));
 }
 
 const std::string& ArmAssigner::Arm(absl::string_view customer_id) const {

@@ -14,10 +14,8 @@
 //
 // ArmAssigner is immutable after construction; thread-safe.
 
-#include <openssl/types.h>
-
 #include <cstdint>
-#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/repeated_field.h"
 #include "segmentd/v1/targeting.pb.h"
+#include "server/sha256.h"
 
 namespace segmentd::targeting {
 
@@ -63,8 +62,8 @@ class ArmAssigner {
 
  private:
   // SHA-256 state after the hash input before the customer id (domain,
-  // tenant, voucher id); null without a split. Never modified once made.
-  std::shared_ptr<const EVP_MD_CTX> prefix_digest_;
+  // tenant, voucher id); none without a split.
+  std::optional<Sha256Prefix> prefix_;
   std::vector<std::string> names_;
   // Cumulative weights: arm i holds values in [bounds_[i-1], bounds_[i]).
   std::vector<uint64_t> bounds_;
