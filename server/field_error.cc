@@ -1,5 +1,6 @@
 #include "server/field_error.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
@@ -14,6 +15,23 @@ absl::Status FieldError(absl::string_view field, absl::string_view problem) {
   absl::Status status = absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
   status.SetPayload(kFieldPayload, absl::Cord(field));
   return status;
+}
+
+absl::Status ScopeFieldError(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  const absl::string_view message = status.message();
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos || colon == 0) return status;
+  const absl::string_view field = message.substr(0, colon);
+  for (char c : field) {
+    const bool field_char = absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' ||
+                            c == '.' || c == '[' || c == ']';
+    if (!field_char) return status;
+  }
+  const std::string scoped = absl::StrCat(prefix, field);
+  absl::Status out(status.code(), absl::StrCat(scoped, message.substr(colon)));
+  out.SetPayload(kFieldPayload, absl::Cord(scoped));
+  return out;
 }
 
 std::string FieldOf(const absl::Status& status) {

@@ -18,6 +18,14 @@ absl::Status FieldError(absl::string_view field, absl::string_view problem);
 // Returns the field a status was created for by FieldError, or "".
 std::string FieldOf(const absl::Status& status);
 
+// Returns `status`, an error worded "<field>: <problem>" with the field
+// relative to something smaller than the request (the engine words a refused
+// event so: "order_id: unknown order"), with the field put under `prefix`
+// ("event.", "events[3].order_refunded.") in its message and attached as
+// FieldError attaches it; its code is kept. OK, and errors not worded so, are
+// returned unchanged.
+absl::Status ScopeFieldError(const absl::Status& status, absl::string_view prefix);
+
 }  // namespace segmentd
 
 #endif  // SEGMENTD_SERVER_FIELD_ERROR_H_

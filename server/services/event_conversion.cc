@@ -61,6 +61,7 @@ absl::StatusOr<PreparedEvent> Start(absl::string_view customer_id, absl::string_
   }
   PreparedEvent prepared;
   prepared.customer_id = std::string(customer_id);
+  prepared.field_prefix = std::string(prefix);
   return prepared;
 }
 

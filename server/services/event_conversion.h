@@ -26,6 +26,9 @@ inline constexpr int kMaxCategories = 64;
 // build its mutation once those names have ids (in the same order).
 struct PreparedEvent {
   std::string customer_id;
+  // The event's field path prefix ("event.", "events[3].order_refunded."):
+  // the engine names fields relative to the event (ScopeFieldError).
+  std::string field_prefix;
   std::vector<std::string> category_names;
   std::function<ProfileMutation(const std::vector<engine::CategoryId>& category_ids)> mutation;
 };

@@ -86,7 +86,8 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
   CustomerEvents events{prepared->customer_id, {prepared->mutation(*ids)}};
   // `result` lives until Finish; the continuation runs once.
   batcher_.Submit(caller->tenant_id, std::move(events),
-                  [reactor, result, metrics = metrics_](absl::StatusOr<CustomerOutcome> outcome) {
+                  [reactor, result, metrics = metrics_, prefix = std::move(prepared->field_prefix)](
+                      absl::StatusOr<CustomerOutcome> outcome) {
                     if (!outcome.ok() || !outcome->commit.ok()) {
                       reactor->Finish(
                           ToGrpcStatus(outcome.ok() ? outcome->commit : outcome.status()));
@@ -97,7 +98,7 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
                     const EventResult& event = outcome->events[0];
                     if (!event.status.ok()) {
                       if (metrics != nullptr) metrics->CountRejectedEvent();
-                      reactor->Finish(ToGrpcStatus(event.status));
+                      reactor->Finish(ToGrpcStatus(ScopeFieldError(event.status, prefix)));
                       return;
                     }
                     if (metrics != nullptr) metrics->CountEvent(event.outcome);
@@ -219,7 +220,7 @@ absl::Status IngestServiceImpl::ApplyBatch(const std::string& tenant,
   for (size_t c = 0; c < applied->size(); ++c) {
     for (size_t e = 0; e < event_index[c].size(); ++e) {
       const int i = event_index[c][e];
-      errors[i] = (*applied)[c].events[e].status;
+      errors[i] = ScopeFieldError((*applied)[c].events[e].status, prepared[i]->field_prefix);
       outcomes[i] = (*applied)[c].events[e].outcome;
     }
   }

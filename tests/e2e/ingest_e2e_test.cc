@@ -33,6 +33,7 @@ using ::segmentd::testing::ToTimestamp;
 using ::testing::Contains;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 using ::testing::Not;
 
 // Returns the fields of a hash, or the error of the connection.
@@ -630,6 +631,35 @@ TEST_F(IngestE2eTest, ReplayingTheSameEventsChangesNothing) {
   }
 }
 
+TEST_F(IngestE2eTest, RefusedEventsNameTheFieldUnderEvent) {
+  const absl::Time now = absl::Now();
+  ASSERT_EQ(Bulk({{OrderEvent("ivy", "i1", now - absl::Hours(1), 500)}}, acme_.write).size(), 1u);
+  {
+    v1::CancelOrderRequest r;
+    r.mutable_event()->set_customer_id("ivy");
+    r.mutable_event()->set_order_id("no-such-order");
+    *r.mutable_event()->mutable_cancelled_at() = ToTimestamp(now);
+    v1::CancelOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    const grpc::Status status = ingest_->CancelOrder(ctx.get(), r, &resp);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(status.error_message(), "event.order_id: unknown order");
+  }
+  {
+    v1::RefundOrderRequest r;
+    r.mutable_event()->set_customer_id("ivy");
+    r.mutable_event()->set_order_id("i1");
+    r.mutable_event()->set_refund_id("too-much");
+    r.mutable_event()->set_amount(501);
+    *r.mutable_event()->mutable_refunded_at() = ToTimestamp(now);
+    v1::RefundOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    const grpc::Status status = ingest_->RefundOrder(ctx.get(), r, &resp);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), StartsWith("event.amount: "));
+  }
+}
+
 TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   const absl::Time now = absl::Now();
   std::vector<v1::Event> batch1;
@@ -673,6 +703,10 @@ TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   EXPECT_THAT(by_index[3].error().message(), HasSubstr("events[3]"));
   EXPECT_EQ(by_index[4].outcome(), v1::ITEM_OUTCOME_REJECTED);
   EXPECT_EQ(by_index[4].error().code(), 5);  // NOT_FOUND: no such order
+  // The engine's refusal names the field within the batch, like validation.
+  EXPECT_EQ(by_index[4].error().field(), "events[4].order_cancelled.order_id");
+  EXPECT_THAT(by_index[4].error().message(),
+              HasSubstr("events[4].order_cancelled.order_id: unknown order"));
   EXPECT_EQ(by_index[5].outcome(), v1::ITEM_OUTCOME_DUPLICATE);
   // Results come in batch order.
   for (int i = 1; i < r2.results_size(); ++i) {
