@@ -186,13 +186,14 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   server->index_ = std::make_unique<targeting::MembershipIndex>(
       server->customers_.get(), server->customers_blocking_.get(),
       targeting::MembershipIndex::Options());
+  server->arm_cache_ = std::make_unique<targeting::ArmCache>();
   server->services_.push_back(std::make_unique<TargetingServiceImpl>(
-      auth, server->vouchers_.get(), server->index_.get(), now,
+      auth, server->vouchers_.get(), server->index_.get(), server->arm_cache_.get(), now,
       server->options_.eligibility_max_staleness));
   server->redemptions_ = std::make_unique<RedemptionStore>(server->redis_.get());
   server->services_.push_back(std::make_unique<InsightsServiceImpl>(
       auth, server->customers_scan_.get(), server->contexts_.get(), server->vouchers_.get(),
-      server->index_.get(), server->redemptions_.get(), now));
+      server->index_.get(), server->arm_cache_.get(), server->redemptions_.get(), now));
   server->service_names_ = {
       v1::AdminService::service_full_name(),     v1::ConfigService::service_full_name(),
       v1::IngestService::service_full_name(),    v1::ClassificationService::service_full_name(),

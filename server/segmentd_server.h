@@ -19,6 +19,7 @@
 #include "server/live/transition_scheduler.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/metrics_exposer.h"
+#include "server/targeting/arm_cache.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/voucher_store.h"
 #include "server/tenants/tenant_store.h"
@@ -110,6 +111,7 @@ class SegmentdServer {
   std::unique_ptr<targeting::VoucherStore> vouchers_;
   // Tails change streams on customers_blocking_; reads positions on customers_.
   std::unique_ptr<targeting::MembershipIndex> index_;
+  std::unique_ptr<targeting::ArmCache> arm_cache_;
   std::unique_ptr<RedemptionStore> redemptions_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::vector<std::string> service_names_;

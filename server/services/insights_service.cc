@@ -28,12 +28,14 @@ InsightsServiceImpl::InsightsServiceImpl(Authenticator* authenticator,
                                          store::CustomerStore* store, TenantContexts* contexts,
                                          targeting::VoucherStore* vouchers,
                                          targeting::MembershipIndex* index,
+                                         targeting::ArmCache* arm_cache,
                                          RedemptionStore* redemptions,
                                          std::function<absl::Time()> now)
     : store_(store),
       contexts_(contexts),
       vouchers_(vouchers),
       index_(index),
+      arm_cache_(arm_cache),
       redemptions_(redemptions),
       now_(std::move(now)),
       authorizer_(authenticator, v1::InsightsService::service_full_name()) {}
@@ -172,7 +174,7 @@ grpc::Status InsightsServiceImpl::GetVoucherStats(grpc::ServerContext* context,
   absl::StatusOr<targeting::Target> target = targeting::Resolve(*vouchers_, tenant, ref, "");
   if (!target.ok()) return ToGrpcStatus(target.status());
   absl::StatusOr<targeting::TargetCounts> targeted = targeting::CountTargets(
-      *index_, tenant, *target, [context] { return context->IsCancelled(); });
+      *index_, *arm_cache_, tenant, *target, [context] { return context->IsCancelled(); });
   if (!targeted.ok()) return ToGrpcStatus(targeted.status());
   absl::StatusOr<std::map<std::string, int64_t>> redeemed =
       redemptions_->Counts(tenant, request->voucher_id());

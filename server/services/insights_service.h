@@ -7,6 +7,7 @@
 #include "server/auth/call_authorizer.h"
 #include "server/insights/redemption_store.h"
 #include "server/live/tenant_context.h"
+#include "server/targeting/arm_cache.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/voucher_store.h"
 #include "store/customer_store.h"
@@ -22,7 +23,8 @@ class InsightsServiceImpl final : public v1::InsightsService::Service {
   // Every pointer must outlive the service.
   InsightsServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
                       TenantContexts* contexts, targeting::VoucherStore* vouchers,
-                      targeting::MembershipIndex* index, RedemptionStore* redemptions,
+                      targeting::MembershipIndex* index, targeting::ArmCache* arm_cache,
+                      RedemptionStore* redemptions,
                       std::function<absl::Time()> now);
 
   grpc::Status GetSegmentKpis(grpc::ServerContext* context,
@@ -43,6 +45,7 @@ class InsightsServiceImpl final : public v1::InsightsService::Service {
   TenantContexts* const contexts_;
   targeting::VoucherStore* const vouchers_;
   targeting::MembershipIndex* const index_;
+  targeting::ArmCache* const arm_cache_;
   RedemptionStore* const redemptions_;
   const std::function<absl::Time()> now_;
   const CallAuthorizer authorizer_;

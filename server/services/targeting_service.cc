@@ -53,10 +53,12 @@ bool Check(const MembershipIndex::View& view, const Target& target,
 TargetingServiceImpl::TargetingServiceImpl(Authenticator* authenticator,
                                            targeting::VoucherStore* vouchers,
                                            targeting::MembershipIndex* index,
+                                           targeting::ArmCache* arm_cache,
                                            std::function<absl::Time()> now,
                                            absl::Duration max_staleness)
     : vouchers_(vouchers),
       index_(index),
+      arm_cache_(arm_cache),
       authorizer_(authenticator, v1::TargetingService::service_full_name()),
       now_(std::move(now)),
       max_staleness_(max_staleness),
@@ -129,7 +131,7 @@ grpc::Status TargetingServiceImpl::CountTargets(grpc::ServerContext* context,
   if (!target.ok()) return ToGrpcStatus(target.status());
   const absl::Time at = now_();
   absl::StatusOr<targeting::TargetCounts> counts = targeting::CountTargets(
-      *index_, tenant, *target, [context] { return context->IsCancelled(); });
+      *index_, *arm_cache_, tenant, *target, [context] { return context->IsCancelled(); });
   if (!counts.ok()) return ToGrpcStatus(counts.status());
   response->set_customers(counts->customers);
   for (const auto& [arm, customers] : counts->arms) {

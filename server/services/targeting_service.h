@@ -8,6 +8,7 @@
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
 #include "server/targeting/freshness_gate.h"
+#include "server/targeting/arm_cache.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/prepared_targets.h"
 #include "server/targeting/voucher_store.h"
@@ -34,7 +35,8 @@ class TargetingServiceImpl final
   // membership behind a CONSISTENCY_MINIMIZE_LATENCY check may be; zero makes
   // every check fully consistent.
   TargetingServiceImpl(Authenticator* authenticator, targeting::VoucherStore* vouchers,
-                       targeting::MembershipIndex* index, std::function<absl::Time()> now,
+                       targeting::MembershipIndex* index, targeting::ArmCache* arm_cache,
+                       std::function<absl::Time()> now,
                        absl::Duration max_staleness);
 
   grpc::Status PutVoucherTarget(grpc::ServerContext* context,
@@ -82,6 +84,8 @@ class TargetingServiceImpl final
 
   targeting::VoucherStore* const vouchers_;
   targeting::MembershipIndex* const index_;
+  // Per-arm counts of split vouchers; shared with InsightsService.
+  targeting::ArmCache* const arm_cache_;
   const CallAuthorizer authorizer_;
   const std::function<absl::Time()> now_;
   const absl::Duration max_staleness_;

@@ -1,6 +1,7 @@
 #include "server/targeting/membership_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "absl/strings/numbers.h"
@@ -53,6 +54,8 @@ std::vector<uint32_t> Bitmap::After(uint32_t after, size_t limit) const {
 }
 
 struct MembershipIndex::View::Data {
+  // Which build of the tenant's index this is (View::generation).
+  uint64_t generation = 0;
   // Segment name -> member ordinals. Segments never seen have no entry.
   absl::flat_hash_map<std::string, Bitmap> segments;
   // Ordinals are dense from 1.
@@ -148,6 +151,8 @@ bool MembershipIndex::View::Contains(const std::string& segment, uint32_t ordina
   auto it = data_.segments.find(segment);
   return it != data_.segments.end() && it->second.Contains(ordinal);
 }
+
+uint64_t MembershipIndex::View::generation() const { return data_.generation; }
 
 uint32_t MembershipIndex::View::customers() const {
   return static_cast<uint32_t>(data_.ids.size());
@@ -250,6 +255,8 @@ absl::Status MembershipIndex::Load(Tenant* tenant) {
   absl::StatusOr<Position> start_position = ParsePosition(*start);
   if (!start_position.ok()) return start_position.status();
   View::Data data;
+  static std::atomic<uint64_t> builds{0};
+  data.generation = ++builds;
   if (absl::Status s = ScanNewCustomers(t, data); !s.ok()) return s;
 
   std::vector<std::string> segments;
@@ -462,6 +469,24 @@ std::optional<absl::Time> MembershipIndex::ReadIfFreshWithin(
   if (!t->loaded || !t->healthy || age > max_age) return std::nullopt;
   fn(View(t->data));
   return absl::Now() - age;
+}
+
+absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap& members,
+                  uint32_t after, size_t batch,
+                  const std::function<bool(const std::vector<uint32_t>&,
+                                           const std::vector<std::string>&)>& fn) {
+  while (true) {
+    std::vector<uint32_t> ordinals = members.After(after, batch);
+    if (ordinals.empty()) return absl::OkStatus();
+    std::vector<std::string> ids;
+    ids.reserve(ordinals.size());
+    absl::Status s = index.Read(tenant, /*fresh=*/false, [&](const MembershipIndex::View& view) {
+      for (uint32_t ordinal : ordinals) ids.emplace_back(view.IdOf(ordinal));
+    });
+    if (!s.ok()) return s;
+    if (!fn(ordinals, ids)) return absl::OkStatus();
+    after = ordinals.back();
+  }
 }
 
 }  // namespace segmentd::targeting

@@ -128,6 +128,10 @@ class MembershipIndex {
     bool Contains(const std::string& segment, uint32_t ordinal) const;
     // Returns the number of customers of the tenant.
     uint32_t customers() const;
+    // Returns which build of the tenant's index this is: it changes whenever
+    // the index is rebuilt (a load after a failure, a trimmed tail), and
+    // what callers keep by ordinal is valid within one generation.
+    uint64_t generation() const;
 
    private:
     friend class MembershipIndex;
@@ -211,6 +215,18 @@ class MembershipIndex {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::node_hash_map<std::string, std::unique_ptr<Tenant>> tenants_ ABSL_GUARDED_BY(mu_);
 };
+
+// Ordinals mapped to ids (and arms) per index read when walking a result.
+inline constexpr size_t kWalkBatch = 10000;
+
+// Calls `fn(ordinals, ids)` for the customers of `members` after ordinal
+// `after`, in ordinal order, `batch` at a time, each batch read from a short
+// view of `tenant`'s index; `fn` returns false to stop. Returns the index's
+// error, if any.
+absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap& members,
+                  uint32_t after, size_t batch,
+                  const std::function<bool(const std::vector<uint32_t>&,
+                                           const std::vector<std::string>&)>& fn);
 
 }  // namespace segmentd::targeting
 

@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/field_error.h"
-#include "server/targeting/arms.h"
 #include "server/targeting/expression.h"
 
 namespace segmentd::targeting {
@@ -45,44 +44,25 @@ absl::StatusOr<Target> Resolve(VoucherStore& vouchers, absl::string_view tenant,
   }
 }
 
-absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap& members,
-                  uint32_t after, size_t batch,
-                  const std::function<bool(const std::vector<uint32_t>&,
-                                           const std::vector<std::string>&)>& fn) {
-  while (true) {
-    std::vector<uint32_t> ordinals = members.After(after, batch);
-    if (ordinals.empty()) return absl::OkStatus();
-    std::vector<std::string> ids;
-    ids.reserve(ordinals.size());
-    absl::Status s = index.Read(tenant, /*fresh=*/false, [&](const MembershipIndex::View& view) {
-      for (uint32_t ordinal : ordinals) ids.emplace_back(view.IdOf(ordinal));
-    });
-    if (!s.ok()) return s;
-    if (!fn(ordinals, ids)) return absl::OkStatus();
-    after = ordinals.back();
-  }
-}
-
-absl::StatusOr<TargetCounts> CountTargets(MembershipIndex& index, absl::string_view tenant,
-                                          const Target& target,
+absl::StatusOr<TargetCounts> CountTargets(MembershipIndex& index, ArmCache& arm_cache,
+                                          absl::string_view tenant, const Target& target,
                                           const std::function<bool()>& cancelled) {
   Bitmap members;
+  uint64_t generation = 0;
   absl::Status s = index.Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
     members = view.Evaluate(target.expression);
+    generation = view.generation();
   });
   if (!s.ok()) return s;
   TargetCounts out;
   out.customers = static_cast<int64_t>(members.Cardinality());
   if (target.arms.empty()) return out;
-  const ArmAssigner arms(tenant, target.voucher_id, target.arms);
-  std::vector<int64_t> counts(arms.names().size());
-  s = Walk(index, tenant, members, 0, kWalkBatch,
-           [&](const std::vector<uint32_t>&, const std::vector<std::string>& ids) {
-             for (const std::string& id : ids) ++counts[arms.ArmIndex(id)];
-             return !cancelled();
-           });
-  if (!s.ok()) return s;
-  for (size_t i = 0; i < counts.size(); ++i) out.arms.emplace_back(arms.names()[i], counts[i]);
+  absl::StatusOr<std::vector<int64_t>> counts = arm_cache.Count(
+      index, tenant, target.voucher_id, target.arms, members, generation, cancelled);
+  if (!counts.ok()) return counts.status();
+  for (int i = 0; i < target.arms.size(); ++i) {
+    out.arms.emplace_back(target.arms[i].name(), (*counts)[i]);
+  }
   return out;
 }
 

@@ -14,13 +14,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "segmentd/v1/targeting.pb.h"
+#include "server/targeting/arm_cache.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/voucher_store.h"
 
 namespace segmentd::targeting {
 
-// Ordinals mapped to ids (and arms) per index read when walking a result.
-inline constexpr size_t kWalkBatch = 10000;
 
 // A target to resolve: an expression and, for a registered voucher, its id
 // and arms (empty for inline expressions).
@@ -37,14 +36,6 @@ absl::StatusOr<Target> Resolve(VoucherStore& vouchers, absl::string_view tenant,
                                const v1::TargetRef& ref, absl::string_view field,
                                const std::string* voucher_version = nullptr);
 
-// Calls `fn(ordinals, ids)` for the customers of `members` after ordinal
-// `after`, in ordinal order, `batch` at a time, each batch read from a short
-// view; `fn` returns false to stop. Returns the index's error, if any.
-absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap& members,
-                  uint32_t after, size_t batch,
-                  const std::function<bool(const std::vector<uint32_t>&,
-                                           const std::vector<std::string>&)>& fn);
-
 // A target's size now, and per arm (in the voucher's arm order) when split.
 struct TargetCounts {
   int64_t customers = 0;
@@ -52,9 +43,10 @@ struct TargetCounts {
 };
 
 // Counts `target` over a fresh read of the index (fails closed like every
-// index read). `cancelled` is polled between batches of the per-arm walk.
-absl::StatusOr<TargetCounts> CountTargets(MembershipIndex& index, absl::string_view tenant,
-                                          const Target& target,
+// index read); per arm through `arm_cache`, which hashes only customers it
+// has not seen. `cancelled` is polled between batches of those.
+absl::StatusOr<TargetCounts> CountTargets(MembershipIndex& index, ArmCache& arm_cache,
+                                          absl::string_view tenant, const Target& target,
                                           const std::function<bool()>& cancelled);
 
 }  // namespace segmentd::targeting
