@@ -23,6 +23,11 @@ ABSL_FLAG(std::string, operator_key_file, "segmentd-operator.key",
           "file with the operator credential (created with a new random key if missing)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(3),
           "on SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "file holding the Redis password (requirepass, or the ACL user's), sent with AUTH on "
+          "every connection; one line. Empty: no AUTH");
+ABSL_FLAG(std::string, redis_user, "",
+          "Redis ACL user name (Redis 6+), with --redis_password_file. Empty: the default user");
 ABSL_FLAG(absl::Duration, redis_startup_timeout, absl::Seconds(10),
           "how long to wait for Redis at start-up");
 ABSL_FLAG(int, max_threads, 256,
@@ -72,6 +77,8 @@ int main(int argc, char** argv) {
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.operator_key_file = absl::GetFlag(FLAGS_operator_key_file);
   options.redis_startup_timeout = absl::GetFlag(FLAGS_redis_startup_timeout);
+  options.redis_password_file = absl::GetFlag(FLAGS_redis_password_file);
+  options.redis_username = absl::GetFlag(FLAGS_redis_user);
   options.change_stream_cap = absl::GetFlag(FLAGS_change_stream_cap);
   options.eligibility_max_staleness = absl::GetFlag(FLAGS_eligibility_max_staleness);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "segmentd/v1/admin.grpc.pb.h"
 #include "segmentd/v1/classification.grpc.pb.h"
@@ -67,6 +68,23 @@ absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> ConnectRedis(
   store::redis::RedisClient::Options redis_options;
   redis_options.address = options.redis;
   redis_options.pool_size = pool_size;
+  if (!options.redis_password_file.empty()) {
+    absl::StatusOr<std::string> password =
+        ReadFile(options.redis_password_file, "redis_password_file");
+    if (!password.ok()) return password.status();
+    absl::string_view line = *password;
+    absl::ConsumeSuffix(&line, "\n");
+    absl::ConsumeSuffix(&line, "\r");
+    if (line.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("redis_password_file: ", options.redis_password_file, " is empty"));
+    }
+    redis_options.password = std::string(line);
+  }
+  if (!options.redis_username.empty() && redis_options.password.empty()) {
+    return absl::InvalidArgumentError("redis_user: needs --redis_password_file");
+  }
+  redis_options.username = options.redis_username;
   const absl::Time deadline = absl::Now() + options.redis_startup_timeout;
   while (true) {
     absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =

@@ -43,6 +43,11 @@ class SegmentdServer {
     std::string tls_key_file;
     // Where Redis listens.
     store::redis::RedisAddress redis;
+    // Redis credentials, sent with AUTH on every connection: a file holding
+    // the password (one line; a trailing newline is dropped), and optionally
+    // a Redis 6+ ACL user name. Empty file name: no AUTH.
+    std::string redis_password_file;
+    std::string redis_username;
     // How long Start() keeps trying to reach Redis before giving up.
     absl::Duration redis_startup_timeout = absl::Seconds(10);
     // File holding the operator credential; created on first start.

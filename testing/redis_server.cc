@@ -94,7 +94,8 @@ absl::StatusOr<int> PickUnusedTcpPort() {
   return ntohs(addr.sin_port);
 }
 
-// Returns true when a redis-server answers PING with PONG on `socket_path`.
+// Returns true when a redis-server answers PING on `socket_path`: PONG, or
+// NOAUTH from a server that requires a password.
 bool AnswersPing(const std::string& socket_path) {
   timeval tv{0, 200 * 1000};
   redisContext* ctx = redisConnectUnixWithTimeout(socket_path.c_str(), tv);
@@ -102,8 +103,10 @@ bool AnswersPing(const std::string& socket_path) {
   bool ok = false;
   if (ctx->err == 0) {
     auto* reply = static_cast<redisReply*>(redisCommand(ctx, "PING"));
-    ok = reply != nullptr && reply->type == REDIS_REPLY_STATUS &&
-         std::string(reply->str, reply->len) == "PONG";
+    ok = reply != nullptr &&
+         ((reply->type == REDIS_REPLY_STATUS && std::string(reply->str, reply->len) == "PONG") ||
+          (reply->type == REDIS_REPLY_ERROR &&
+           std::string(reply->str, reply->len).rfind("NOAUTH", 0) == 0));
     if (reply != nullptr) freeReplyObject(reply);
   }
   redisFree(ctx);
@@ -188,6 +191,7 @@ absl::Status RedisServer::Launch() {
       // As segmentd recommends (docs/redis-keys.md): compact customer hashes.
       "--hash-max-listpack-value", "1024",
   };
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   // Everything the child needs is built before fork(): after it, only
   // async-signal-safe calls are allowed (the test may have other threads).
   std::vector<char*> argv;

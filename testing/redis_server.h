@@ -26,6 +26,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -54,6 +55,10 @@ class RedisServer {
     // The redis-server executable: a path, or a name looked up on $PATH (and
     // in /usr/bin, /usr/local/bin). Default: "redis-server".
     std::string binary = "redis-server";
+    // More redis-server arguments, appended last (e.g. {"--requirepass",
+    // "secret"}). Start-up still waits for an answer to PING: a "NOAUTH"
+    // error is an answer.
+    std::vector<std::string> extra_args;
   };
 
   // Starts a redis-server and waits until it answers PING. Returns NOT_FOUND

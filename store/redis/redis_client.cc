@@ -129,6 +129,9 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(Options options
                                 "\" has a port outside 1..65535"));
   }
   if (options.pool_size < 1) return invalid("pool_size must be at least 1");
+  if (!options.username.empty() && options.password.empty()) {
+    return invalid("username needs a password");
+  }
   if (options.connect_timeout <= absl::ZeroDuration()) {
     return invalid("connect_timeout must be positive");
   }
@@ -149,9 +152,23 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(Options options
   }
 
   std::unique_ptr<RedisClient> client(new RedisClient(std::move(options)));
-  absl::StatusOr<std::unique_ptr<Connection>> connection = client->Acquire();
+  // Dialed directly, not through Acquire, so that a refused AUTH keeps its
+  // FAILED_PRECONDITION.
+  absl::StatusOr<std::unique_ptr<Connection>> connection = client->Dial();
   if (!connection.ok()) return connection.status();
-  client->Release(*std::move(connection));
+  // A server that wants credentials we were not given answers NOAUTH to
+  // everything: say so now rather than on every later command.
+  absl::StatusOr<RedisReply> pong = (*connection)->Run({"PING"});
+  if (!pong.ok()) return pong.status();
+  if (pong->is_error()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Redis at ", client->options_.address.ToString(), ": PING refused: ", pong->str(),
+        pong->str().rfind("NOAUTH", 0) == 0 ? " (the server wants a password)" : ""));
+  }
+  {
+    absl::MutexLock lock(&client->mu_);
+    client->idle_.push_back(*std::move(connection));
+  }
   return client;
 }
 
@@ -192,7 +209,21 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Dial() con
     return status;
   }
   if (!address.is_unix()) redisEnableKeepAlive(context);
-  return std::make_unique<Connection>(context, address.ToString());
+  auto connection = std::make_unique<Connection>(context, address.ToString());
+  if (!options_.password.empty()) {
+    std::vector<std::string> auth = {"AUTH"};
+    if (!options_.username.empty()) auth.push_back(options_.username);
+    auth.push_back(options_.password);
+    absl::StatusOr<RedisReply> reply = connection->Run(auth);
+    if (!reply.ok()) return reply.status();
+    if (reply->is_error()) {
+      // Redis's reply names no secret ("WRONGPASS invalid username-password
+      // pair or user is disabled.").
+      return absl::FailedPreconditionError(absl::StrCat(
+          "Redis at ", options_.address.ToString(), ": AUTH refused: ", reply->str()));
+    }
+  }
+  return connection;
 }
 
 absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() {
@@ -246,6 +277,11 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
     next_dial_ = absl::Now() + std::min(backoff_ * factor, options_.max_backoff);
     backoff_ = std::min(backoff_ * options_.backoff_multiplier,
                         options_.max_backoff);
+    // A refused AUTH is a configuration error at start-up (Create); once
+    // serving it is one more way Redis is unavailable.
+    if (!absl::IsUnavailable(dialed.status())) {
+      return absl::UnavailableError(dialed.status().message());
+    }
     return dialed.status();
   }
 }

@@ -80,6 +80,14 @@ class RedisClient {
     // Each wait is scaled by a random factor in [1 - jitter, 1 + jitter], so
     // replicas do not redial in lockstep. In [0, 1]. Default: 0.2.
     double backoff_jitter = 0.2;
+    // Credentials sent with AUTH on every new connection, before anything
+    // else: `password` alone (requirepass, or the default user), or
+    // `username` and `password` (a Redis 6+ ACL user). Default: none (no
+    // AUTH). A refused AUTH fails Create with FAILED_PRECONDITION (a
+    // configuration error: retrying will not help), and later dials with
+    // UNAVAILABLE, like any connection failure. Never logged.
+    std::string username;
+    std::string password;
   };
 
   // Validates `options` (INVALID_ARGUMENT naming the field) and opens one

@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/redis_command_stats.h"
 #include "testing/redis_server.h"
@@ -21,6 +22,8 @@ namespace segmentd::store::redis {
 namespace {
 
 using ::segmentd::testing::RedisServer;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 class RedisClientTest : public ::testing::Test {
  protected:
@@ -434,6 +437,69 @@ TEST_F(RedisClientTest, TcpAddressWorks) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(status.message().find(address->ToString()), std::string::npos)
       << status;
+}
+
+// A Redis that requires a password (requirepass) or an ACL user.
+class RedisAuthTest : public ::testing::Test {
+ protected:
+  void StartRedis(std::vector<std::string> extra_args) {
+    RedisServer::Options server_options;
+    server_options.extra_args = std::move(extra_args);
+    absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start(server_options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  absl::StatusOr<std::unique_ptr<RedisClient>> Create(std::string username, std::string password) {
+    RedisClient::Options options;
+    options.address = RedisAddress::Unix(server_->socket_path());
+    options.username = std::move(username);
+    options.password = std::move(password);
+    return RedisClient::Create(options);
+  }
+
+  std::unique_ptr<RedisServer> server_;
+};
+
+TEST_F(RedisAuthTest, PasswordIsSentOnEveryConnectionIncludingAfterARestart) {
+  ASSERT_NO_FATAL_FAILURE(StartRedis({"--requirepass", "s3cret pass"}));
+  absl::StatusOr<std::unique_ptr<RedisClient>> client = Create("", "s3cret pass");
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_EQ(*(*client)->Command({"SET", "k", "v"}), RedisReply::Status("OK"));
+  // Redis restarts: the replacement connections authenticate too.
+  ASSERT_TRUE(server_->Kill().ok());
+  ASSERT_TRUE(server_->Restart().ok());
+  absl::StatusOr<RedisReply> reply;
+  for (int i = 0; i < 100; ++i) {
+    reply = (*client)->Command({"PING"});
+    if (reply.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(*reply, RedisReply::Status("PONG"));
+}
+
+TEST_F(RedisAuthTest, MissingOrWrongPasswordFailsCreateWithoutNamingTheSecret) {
+  ASSERT_NO_FATAL_FAILURE(StartRedis({"--requirepass", "s3cret"}));
+  absl::StatusOr<std::unique_ptr<RedisClient>> none = Create("", "");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition) << none.status();
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("NOAUTH"));
+  absl::StatusOr<std::unique_ptr<RedisClient>> wrong = Create("", "guess");
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition) << wrong.status();
+  EXPECT_THAT(std::string(wrong.status().message()), HasSubstr("AUTH refused"));
+  EXPECT_THAT(std::string(wrong.status().message()), Not(HasSubstr("guess")));
+}
+
+TEST_F(RedisAuthTest, AclUserAndPassword) {
+  ASSERT_NO_FATAL_FAILURE(StartRedis({"--user", "segmentd", "on", ">pw-1", "~*", "&*", "+@all"}));
+  absl::StatusOr<std::unique_ptr<RedisClient>> client = Create("segmentd", "pw-1");
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ(*(*client)->Command({"ACL", "WHOAMI"}), RedisReply::String("segmentd"));
+  EXPECT_EQ(Create("segmentd", "pw-2").status().code(), absl::StatusCode::kFailedPrecondition);
+  RedisClient::Options no_password;
+  no_password.address = RedisAddress::Unix(server_->socket_path());
+  no_password.username = "segmentd";
+  EXPECT_EQ(RedisClient::Create(no_password).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(RedisClientCreateTest, UnreachableRedisIsUnavailableNamingTheAddress) {

@@ -1,6 +1,7 @@
 // End-to-end tests of segmentd's start-up failures: the real binary exits
 // with status 1 and a message naming what is wrong, never a crash and never
 // a server half up.
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,9 +16,14 @@
 namespace segmentd {
 namespace {
 
+using ::segmentd::testing::CheckHealth;
+using ::segmentd::testing::CreateTenant;
+using ::segmentd::testing::kServing;
+using ::segmentd::testing::PollUntil;
 using ::segmentd::testing::RedisServer;
 using ::segmentd::testing::SegmentdProcess;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Starts segmentd on `redis_address` with `flags`; returns Start's error
 // message ("" when it came up).
@@ -65,6 +71,64 @@ TEST_F(StartupWithRedisTest, AMetricsPortInUseIsAnErrorNamingTheFlag) {
       StartError(redis_->unix_address(), {absl::StrCat("--metrics_listen=127.0.0.1:", port)});
   EXPECT_THAT(error, HasSubstr("exited during start-up with status 1"));
   EXPECT_THAT(error, HasSubstr("--metrics_listen"));
+}
+
+// A Redis that requires a password: segmentd reads it from
+// --redis_password_file and authenticates every connection; without it, or
+// with the wrong one, start-up fails at once naming the refusal, never the
+// secret.
+class StartupWithPasswordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RedisServer::Options options;
+    options.extra_args = {"--requirepass", "r3dis-pw"};
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start(options);
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+  }
+
+  // Writes `text` to a file in the test's directory and returns its path.
+  static std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = absl::StrCat(::testing::TempDir(), "/", name);
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+};
+
+TEST_F(StartupWithPasswordTest, ThePasswordFileLetsSegmentdServe) {
+  SegmentdProcess::Options options;
+  options.redis_address = redis_->unix_address();
+  options.extra_flags = {
+      absl::StrCat("--redis_password_file=", WriteFile("redis.pw", "r3dis-pw\n"))};
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+  ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+  std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
+  // Health follows the authenticated Redis probe; a tenant is written to Redis.
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<int> health = CheckHealth(*channel, "");
+        return health.ok() && *health == kServing;
+      },
+      absl::Seconds(10)));
+  absl::StatusOr<std::string> operator_token = (*segmentd)->OperatorToken();
+  ASSERT_TRUE(operator_token.ok()) << operator_token.status();
+  const absl::Status created = CreateTenant(*channel, *operator_token, "acme");
+  EXPECT_TRUE(created.ok()) << created;
+}
+
+TEST_F(StartupWithPasswordTest, MissingOrWrongPasswordIsAnErrorWithoutTheSecret) {
+  std::string error = StartError(redis_->unix_address(), {});
+  EXPECT_THAT(error, HasSubstr("exited during start-up with status 1"));
+  EXPECT_THAT(error, HasSubstr("NOAUTH"));
+  error = StartError(redis_->unix_address(),
+                     {absl::StrCat("--redis_password_file=", WriteFile("wrong.pw", "guess-me"))});
+  EXPECT_THAT(error, HasSubstr("exited during start-up with status 1"));
+  EXPECT_THAT(error, HasSubstr("AUTH refused"));
+  EXPECT_THAT(error, Not(HasSubstr("guess-me")));
+  error = StartError(redis_->unix_address(), {"--redis_password_file=/nonexistent/pw"});
+  EXPECT_THAT(error, HasSubstr("redis_password_file"));
 }
 
 }  // namespace
