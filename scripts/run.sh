@@ -6,6 +6,8 @@
 #
 #   bash scripts/run.sh                       # local Redis, port 50051
 #   REDIS=127.0.0.1:6379 bash scripts/run.sh  # an existing Redis
+#   REDIS=10.0.0.5:6379 REDIS_PASSWORD_FILE=/etc/segmentd/redis.pw [REDIS_USER=segmentd] \
+#     bash scripts/run.sh                     # one that wants a password (AUTH)
 #   PORT=6000 bash scripts/run.sh
 #   METRICS_PORT=9465 bash scripts/run.sh     # Prometheus /metrics (default 9464)
 #   SEGMENTD_HOME=/var/lib/segmentd bash scripts/run.sh   # data dir (default .segmentd/)
@@ -22,20 +24,53 @@ scripts/install-deps.sh
 bazel build //server:segmentd
 cp -f bazel-bin/server/segmentd "$DATA/segmentd"
 
-pids=()
-stop() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+# The children run in their own process groups (set -m while starting them), so
+# a Ctrl-C reaches only this script, which stops them in order: segmentd first
+# (it drains its calls, which may still need Redis), then the Redis it started.
+segmentd_pid=""
+redis_pid=""
+# True while child `$1` runs (`kill -0` also succeeds on an exited child that is
+# not reaped yet, so ask ps and treat a zombie as gone; no ps: not running).
+running() {
+  local state
+  state="$(ps -o stat= -p "$1" 2>/dev/null | tr -d ' ')" || true
+  [ -n "$state" ] && [ "${state#Z}" = "$state" ]
 }
-trap stop EXIT INT TERM
+# Sends TERM to child `$1` (named `$2`) and waits for it to exit; KILL after 15 s.
+stop_child() {
+  local pid="$1" name="$2"
+  if kill -TERM "$pid" 2>/dev/null; then
+    echo "run: stopping $name (pid $pid)" >&2
+    for _ in $(seq 150); do
+      running "$pid" || break
+      sleep 0.1
+    done
+    if running "$pid"; then
+      echo "run: $name did not stop within 15 s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+stop() {
+  trap '' INT TERM HUP  # a second Ctrl-C must not cut the shutdown short
+  if [ -n "$segmentd_pid" ]; then stop_child "$segmentd_pid" segmentd; fi
+  if [ -n "$redis_pid" ]; then stop_child "$redis_pid" redis-server; fi
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 if [ -z "${REDIS:-}" ]; then
   REDIS="unix:$DATA/redis.sock"
   if ! redis-cli -s "$DATA/redis.sock" ping >/dev/null 2>&1; then
+    set -m
     redis-server --port 0 --unixsocket "$DATA/redis.sock" --unixsocketperm 700 --dir "$DATA" \
       --appendonly yes --appendfsync everysec --save "" --hash-max-listpack-value 1024 \
-      >"$DATA/redis.log" 2>&1 &
-    pids+=($!)
+      </dev/null >"$DATA/redis.log" 2>&1 &
+    redis_pid=$!
+    set +m
     for _ in $(seq 100); do
       redis-cli -s "$DATA/redis.sock" ping >/dev/null 2>&1 && break
       sleep 0.05
@@ -44,9 +79,18 @@ if [ -z "${REDIS:-}" ]; then
   echo "run: Redis at $REDIS (data and AOF in $DATA)"
 fi
 
-"$DATA/segmentd" --listen="127.0.0.1:$PORT" --redis="$REDIS" \
-  --metrics_listen="127.0.0.1:$METRICS_PORT" --operator_key_file="$DATA/operator.key" 2>&1 | tee "$DATA/segmentd.log" &
-pids+=($!)
+redis_auth=()
+if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then redis_auth+=(--redis_password_file="$REDIS_PASSWORD_FILE"); fi
+if [ -n "${REDIS_USER:-}" ]; then redis_auth+=(--redis_user="$REDIS_USER"); fi
+
+# The log goes through tee by process substitution, so that $! is segmentd's own
+# pid (with `segmentd | tee &` it would be tee's); tee ends when segmentd does.
+set -m
+"$DATA/segmentd" --listen="127.0.0.1:$PORT" --redis="$REDIS" "${redis_auth[@]}" \
+  --metrics_listen="127.0.0.1:$METRICS_PORT" --operator_key_file="$DATA/operator.key" \
+  </dev/null > >(tee "$DATA/segmentd.log") 2>&1 &
+segmentd_pid=$!
+set +m
 for _ in $(seq 200); do
   grep -q "listening on port" "$DATA/segmentd.log" 2>/dev/null && break
   sleep 0.05
@@ -61,7 +105,10 @@ curl_ -H "authorization: Bearer $OP" "http://127.0.0.1:$PORT/segmentd.v1.AdminSe
 KEY=$(curl_ -H "authorization: Bearer $OP" "http://127.0.0.1:$PORT/segmentd.v1.AdminService/CreateApiKey" \
   -d '{"tenant_id":"demo","name":"run.sh demo key","scopes":["SCOPE_ADMIN"]}' |
   sed -n 's/.*"secret": "\([^"]*\)".*/\1/p')
-echo "$KEY" >"$DATA/demo.key"
+# A secret: created 0600 (never readable by others, not even for a moment), and
+# replaced rather than rewritten, since an earlier run may have left it 0644.
+(umask 077 && printf '%s\n' "$KEY" >"$DATA/demo.key.tmp")
+mv -f "$DATA/demo.key.tmp" "$DATA/demo.key"
 
 cat <<MSG
 
@@ -78,4 +125,4 @@ Try it with buf curl (installed in tools/node_modules/.bin):
       http://127.0.0.1:$PORT/segmentd.v1.AdminService/ListApiKeys -d '{"tenant_id":"demo"}'
 
 MSG
-wait "${pids[-1]}"
+wait "$segmentd_pid"

@@ -11,13 +11,27 @@
 namespace segmentd::segctl {
 namespace {
 
-const FlagSpec kTenantFlag{"tenant", "TENANT", "the tenant", "demo"};
-const FlagSpec kAsOperatorFlag{"as_operator", "", "authenticate with --operator_key_file instead of --key_file", ""};
+// Required: the API cannot tell which tenant a key belongs to, and guessing one
+// (it used to default to "demo") makes another tenant's key fail PERMISSION_DENIED.
+const FlagSpec kTenantFlag{"tenant", "TENANT", "the tenant whose keys to manage (required)", ""};
+const FlagSpec kAsOperatorFlag{"as_operator", "",
+                               "authenticate with --operator_key_file instead of --key_file", ""};
 
 std::string ScopeName(int scope) {
   std::string name = v1::Scope_Name(static_cast<v1::Scope>(scope));
   if (name.rfind("SCOPE_", 0) == 0) name = name.substr(6);
   return absl::AsciiStrToLower(name);
+}
+
+// Returns --tenant, or a usage error when it is missing or empty.
+absl::StatusOr<std::string> TenantFromFlag(const Context& ctx) {
+  const std::string tenant = ctx.args->Get("tenant");
+  if (tenant.empty()) {
+    return absl::InvalidArgumentError(
+        "--tenant=TENANT is required: name the tenant whose keys to manage (the tenant of "
+        "--key_file's key, e.g. --tenant=demo for scripts/run.sh's demo.key)");
+  }
+  return tenant;
 }
 
 void PrintKeys(const Context& ctx, const std::vector<v1::ApiKey>& keys) {
@@ -71,8 +85,11 @@ int TenantList(const Context& ctx) {
 }
 
 int KeyCreate(const Context& ctx) {
+  absl::StatusOr<std::string> tenant = TenantFromFlag(ctx);
+  if (!tenant.ok()) return ctx.Usage(std::string(tenant.status().message()));
   std::vector<v1::Scope> scopes;
-  for (absl::string_view s : absl::StrSplit(ctx.args->Get("scopes", "read"), ',', absl::SkipWhitespace())) {
+  for (absl::string_view s :
+       absl::StrSplit(ctx.args->Get("scopes", "read"), ',', absl::SkipWhitespace())) {
     v1::Scope scope;
     if (!v1::Scope_Parse(absl::StrCat("SCOPE_", absl::AsciiStrToUpper(s)), &scope) ||
         scope == v1::SCOPE_UNSPECIFIED || scope == v1::SCOPE_OPERATOR) {
@@ -85,7 +102,7 @@ int KeyCreate(const Context& ctx) {
   auto client = ctx.Connect(*as_operator);
   if (!client.ok()) return ctx.Fail(client.status());
   absl::StatusOr<v1::CreateApiKeyResponse> key =
-      (*client)->CreateApiKey(ctx.args->Get("tenant", "demo"), ctx.args->Get("name"), scopes);
+      (*client)->CreateApiKey(*tenant, ctx.args->Get("name"), scopes);
   if (!key.ok()) return ctx.Fail(key.status());
   if (ctx.json) {
     ctx.PrintJson(*key);
@@ -100,28 +117,32 @@ int KeyCreate(const Context& ctx) {
 }
 
 int KeyList(const Context& ctx) {
+  absl::StatusOr<std::string> tenant = TenantFromFlag(ctx);
+  if (!tenant.ok()) return ctx.Usage(std::string(tenant.status().message()));
   absl::StatusOr<bool> as_operator = ctx.args->GetBool("as_operator");
   if (!as_operator.ok()) return ctx.Usage(std::string(as_operator.status().message()));
   auto client = ctx.Connect(*as_operator);
   if (!client.ok()) return ctx.Fail(client.status());
-  absl::StatusOr<std::vector<v1::ApiKey>> keys = (*client)->ListApiKeys(ctx.args->Get("tenant", "demo"));
+  absl::StatusOr<std::vector<v1::ApiKey>> keys = (*client)->ListApiKeys(*tenant);
   if (!keys.ok()) return ctx.Fail(keys.status());
   PrintKeys(ctx, *keys);
   return kExitOk;
 }
 
 int KeyRevoke(const Context& ctx) {
+  absl::StatusOr<std::string> tenant = TenantFromFlag(ctx);
+  if (!tenant.ok()) return ctx.Usage(std::string(tenant.status().message()));
   absl::StatusOr<bool> as_operator = ctx.args->GetBool("as_operator");
   if (!as_operator.ok()) return ctx.Usage(std::string(as_operator.status().message()));
   auto client = ctx.Connect(*as_operator);
   if (!client.ok()) return ctx.Fail(client.status());
-  absl::StatusOr<v1::ApiKey> key =
-      (*client)->RevokeApiKey(ctx.args->Get("tenant", "demo"), ctx.args->positional()[0]);
+  absl::StatusOr<v1::ApiKey> key = (*client)->RevokeApiKey(*tenant, ctx.args->positional()[0]);
   if (!key.ok()) return ctx.Fail(key.status());
   if (ctx.json) {
     ctx.PrintJson(*key);
   } else {
-    *ctx.out << "revoked key " << key->key_id() << " at " << FormatTimestamp(key->revoked_at()) << "\n";
+    *ctx.out << "revoked key " << key->key_id() << " at " << FormatTimestamp(key->revoked_at())
+             << "\n";
   }
   return kExitOk;
 }
@@ -130,19 +151,43 @@ int KeyRevoke(const Context& ctx) {
 
 std::vector<Command> AdminCommands() {
   return {
-      {"tenant create", "TENANT_ID", "create a tenant (operator credential)",
+      {"tenant create",
+       "TENANT_ID",
+       "create a tenant (operator credential)",
        "TENANT_ID: 1-63 bytes of [a-z0-9_-]. Authenticates with --operator_key_file.",
-       {{"display_name", "NAME", "a name for people", ""}}, 1, 1, TenantCreate},
+       {{"display_name", "NAME", "a name for people", ""}},
+       1,
+       1,
+       TenantCreate},
       {"tenant list", "", "list the tenants (operator credential)", "", {}, 0, 0, TenantList},
-      {"key create", "", "create an API key; prints its secret (shown once)",
+      {"key create",
+       "",
+       "create an API key; prints its secret (shown once)",
        "Authenticates with --key_file (a tenant admin key) or, with --as_operator,\n"
        "the operator credential.",
-       {kTenantFlag, {"name", "NAME", "a label for people", ""},
-        {"scopes", "LIST", "comma-separated: read, write, admin", "read"}, kAsOperatorFlag},
-       0, 0, KeyCreate},
-      {"key list", "", "list a tenant's API keys", "", {kTenantFlag, kAsOperatorFlag}, 0, 0, KeyList},
-      {"key revoke", "KEY_ID", "revoke an API key (immediate on this replica, <= 2 s elsewhere)", "",
-       {kTenantFlag, kAsOperatorFlag}, 1, 1, KeyRevoke},
+       {kTenantFlag,
+        {"name", "NAME", "a label for people", ""},
+        {"scopes", "LIST", "comma-separated: read, write, admin", "read"},
+        kAsOperatorFlag},
+       0,
+       0,
+       KeyCreate},
+      {"key list",
+       "",
+       "list a tenant's API keys",
+       "",
+       {kTenantFlag, kAsOperatorFlag},
+       0,
+       0,
+       KeyList},
+      {"key revoke",
+       "KEY_ID",
+       "revoke an API key (immediate on this replica, <= 2 s elsewhere)",
+       "",
+       {kTenantFlag, kAsOperatorFlag},
+       1,
+       1,
+       KeyRevoke},
   };
 }
 

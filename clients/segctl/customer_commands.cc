@@ -50,7 +50,8 @@ int Classify(const Context& ctx) {
   if (options.include_reasons) {
     for (const v1::CustomerClassification& c : *result) {
       for (const v1::SegmentReason& r : c.reasons()) {
-        *ctx.out << "  " << c.customer_id() << " " << r.segment() << ": " << r.reason() << "\n";
+        *ctx.out << "  " << EscapeCell(c.customer_id()) << " " << EscapeCell(r.segment()) << ": "
+                 << EscapeCell(r.reason()) << "\n";
       }
     }
   }
@@ -80,17 +81,19 @@ int Watch(const Context& ctx) {
   if (!client.ok()) return ctx.Fail(client.status());
   int64_t seen = 0;
   if (!ctx.json) {
-    *ctx.err << "watching " << (options.segments.empty() ? "all segments" : absl::StrJoin(options.segments, ","))
+    *ctx.err << "watching "
+             << (options.segments.empty() ? "all segments" : absl::StrJoin(options.segments, ","))
              << " (Ctrl-C stops)\n";
   }
   absl::Status s = (*client)->Watch(options, [&](const v1::MembershipChange& c) {
     if (ctx.json) {
       ctx.PrintJson(c);
     } else {
-      *ctx.out << FormatTimestamp(c.changed_at()) << "  " << c.customer_id() << "  "
-               << (c.kind() == v1::CHANGE_KIND_ENTERED ? "ENTERED" : "LEFT   ") << "  " << c.segment()
-               << "  cause=" << v1::ChangeCause_Name(c.cause()).substr(13) << "  position=" << c.position()
-               << "\n";
+      *ctx.out << FormatTimestamp(c.changed_at()) << "  " << EscapeCell(c.customer_id()) << "  "
+               << (c.kind() == v1::CHANGE_KIND_ENTERED ? "ENTERED" : "LEFT   ") << "  "
+               << EscapeCell(c.segment())
+               << "  cause=" << v1::ChangeCause_Name(c.cause()).substr(13)
+               << "  position=" << c.position() << "\n";
     }
     ctx.out->flush();
     return limit < 0 || ++seen < limit;
@@ -123,7 +126,8 @@ absl::StatusOr<v1::TargetRef> TargetFromFlags(const Context& ctx) {
     }
   }
   if (parts->children_size() == 0) {
-    return absl::InvalidArgumentError("give --voucher=ID or at least one of --all_of, --any_of, --none_of");
+    return absl::InvalidArgumentError(
+        "give --voucher=ID or at least one of --all_of, --any_of, --none_of");
   }
   return ref;
 }
@@ -143,7 +147,8 @@ int Check(const Context& ctx) {
     if (ctx.json) {
       ctx.PrintJson(*e);
     } else {
-      t.AddRow({id, e->eligible() ? "yes" : "no", e->arm(), absl::StrJoin(e->matched_segments(), ",")});
+      t.AddRow(
+          {id, e->eligible() ? "yes" : "no", e->arm(), absl::StrJoin(e->matched_segments(), ",")});
     }
   }
   if (!ctx.json) t.Print(*ctx.out);
@@ -162,7 +167,8 @@ int Targets(const Context& ctx) {
     return kExitOk;
   }
   *ctx.out << r->customers() << " customers\n";
-  for (const v1::ArmCount& a : r->arms()) *ctx.out << "  arm " << a.arm() << ": " << a.customers() << "\n";
+  for (const v1::ArmCount& a : r->arms())
+    *ctx.out << "  arm " << a.arm() << ": " << a.customers() << "\n";
   return kExitOk;
 }
 
@@ -177,21 +183,30 @@ const std::vector<FlagSpec> kTargetFlags = {
 
 std::vector<Command> CustomerCommands() {
   return {
-      {"classify", "CUSTOMER_ID...", "show customers' segments (primary, all, next time-driven change)", "",
+      {"classify",
+       "CUSTOMER_ID...",
+       "show customers' segments (primary, all, next time-driven change)",
+       "",
        {{"as_of", "TIME", "evaluate at this instant (RFC 3339 or YYYY-MM-DD)", "now"},
         {"reasons", "", "also print why the customer is in each segment", ""}},
-       1, SIZE_MAX, Classify},
-      {"watch", "", "print membership changes as they happen (ENTERED/LEFT, cause)", "",
+       1,
+       SIZE_MAX,
+       Classify},
+      {"watch",
+       "",
+       "print membership changes as they happen (ENTERED/LEFT, cause)",
+       "",
        {{"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"},
         {"resume_after", "POSITION", "continue after this position (printed with each change)", ""},
         {"limit", "N", "stop after N changes", ""},
         {"for", "DURATION", "stop after this long, e.g. 30s", ""}},
-       0, 0, Watch},
+       0,
+       0,
+       Watch},
       {"check", "CUSTOMER_ID...",
        "is each customer eligible for a voucher target? (TargetingService; fully consistent: "
        "reflects every change acknowledged before the call)",
-       "", kTargetFlags, 1,
-       SIZE_MAX, Check},
+       "", kTargetFlags, 1, SIZE_MAX, Check},
       {"targets", "", "count the customers a voucher target selects (TargetingService)", "",
        kTargetFlags, 0, 0, Targets},
   };

@@ -4,12 +4,20 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace segmentd::segctl {
 
+// Returns `text` fit for one line of human output: backslash and the ASCII
+// control characters are written C-style (\\, \n, \r, \t, others \xNN, e.g.
+// \x1b), so a value (a customer id is any bytes) can neither split a row nor
+// drive the terminal. Other bytes, UTF-8 included, are kept.
+std::string EscapeCell(std::string_view text);
+
 // Rows of strings printed under a header, each column as wide as its widest
-// cell, two spaces apart. Not thread-safe.
+// cell, two spaces apart. Every cell is printed through EscapeCell. Not
+// thread-safe.
 class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}

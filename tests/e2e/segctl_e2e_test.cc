@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +29,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "segmentd/v1/admin.pb.h"
 #include "segmentd/v1/config.pb.h"
 #include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
@@ -99,7 +101,8 @@ class SegctlE2eTest : public ::testing::Test {
     // The operator creates a tenant and its admin key, with segctl itself.
     SegctlRun created = Segctl({"tenant", "create", "shop", "--display_name=The Shop"});
     ASSERT_EQ(created.exit_code, 0) << created.err;
-    SegctlRun key = Segctl({"key", "create", "--tenant=shop", "--name=e2e", "--scopes=admin", "--as_operator"});
+    SegctlRun key =
+        Segctl({"key", "create", "--tenant=shop", "--name=e2e", "--scopes=admin", "--as_operator"});
     ASSERT_EQ(key.exit_code, 0) << key.err;
     std::ofstream(key_) << key.out;
   }
@@ -109,8 +112,8 @@ class SegctlE2eTest : public ::testing::Test {
     static int n = 0;
     const std::string out = absl::StrCat(dir_, "/out", ++n), err = absl::StrCat(dir_, "/err", n);
     std::string command = Quote(Runfile("clients/segctl/segctl"));
-    command += " " + Quote("--target=" + stack_->segmentd().address()) + " " + Quote("--key_file=" + key_) + " " +
-               Quote("--operator_key_file=" + operator_key_);
+    command += " " + Quote("--target=" + stack_->segmentd().address()) + " " +
+               Quote("--key_file=" + key_) + " " + Quote("--operator_key_file=" + operator_key_);
     for (const std::string& a : args) command += " " + Quote(a);
     command += " >" + Quote(out) + " 2>" + Quote(err) + " </dev/null";
     const int status = std::system(command.c_str());
@@ -148,7 +151,7 @@ class SegctlE2eTest : public ::testing::Test {
   // membership is a function of the customer's own orders.
   void DisableStatisticalSegments() {
     SegctlRun r = Segctl({"config", "set", "vip.enabled=false", "value_tiers.enabled=false",
-                    "big_spender.enabled=false", "low_spender.enabled=false"});
+                          "big_spender.enabled=false", "low_spender.enabled=false"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -156,7 +159,8 @@ class SegctlE2eTest : public ::testing::Test {
     clients::SegmentdClient::Options o;
     o.target = stack_->segmentd().address();
     o.api_key_file = key_;
-    absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> c = clients::SegmentdClient::Connect(o);
+    absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> c =
+        clients::SegmentdClient::Connect(o);
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() ? *std::move(c) : nullptr;
   }
@@ -166,7 +170,8 @@ class SegctlE2eTest : public ::testing::Test {
   // classifying every customer now. The history is years old, so the server
   // keeps it as lifetime totals: classifying at `past` (after the data, but
   // within a rule window of it) is refused OUT_OF_RANGE, never approximated.
-  void ExpectPurchaseSegments(const std::map<std::string, int>& orders_per_customer, absl::Time past) {
+  void ExpectPurchaseSegments(const std::map<std::string, int>& orders_per_customer,
+                              absl::Time past) {
     int64_t first = 0, repeat = 0;
     for (const auto& [id, n] : orders_per_customer) {
       if (n == 1) ++first;
@@ -221,7 +226,8 @@ TEST_F(SegctlE2eTest, TenantsAndKeys) {
   EXPECT_THAT(dup.err, HasSubstr("ALREADY_EXISTS"));
 
   // A read key made by the tenant's admin key.
-  SegctlRun created = Segctl({"key", "create", "--tenant=shop", "--name=reader", "--scopes=read", "--json"});
+  SegctlRun created =
+      Segctl({"key", "create", "--tenant=shop", "--name=reader", "--scopes=read", "--json"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   v1::CreateApiKeyResponse key;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(created.out, &key).ok()) << created.out;
@@ -246,6 +252,99 @@ TEST_F(SegctlE2eTest, TenantsAndKeys) {
   EXPECT_THAT(after.err, HasSubstr("UNAUTHENTICATED"));
 }
 
+// The API cannot tell segctl which tenant a key belongs to, so the key commands
+// need --tenant: without it they are a usage error naming the flag, never a
+// call for a guessed tenant (it used to default to "demo": PERMISSION_DENIED
+// with any other tenant's key).
+TEST_F(SegctlE2eTest, KeyCommandsNeedTenant) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"key", "list"},
+      {"key", "list", "--tenant="},
+      {"key", "list", "--as_operator"},
+      {"key", "create", "--name=x", "--scopes=read"},
+      {"key", "revoke", "0123456789abcdef"},
+  };
+  for (const std::vector<std::string>& args : commands) {
+    SegctlRun r = Segctl(args);
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ") << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--tenant=TENANT is required")) << absl::StrJoin(args, " ");
+    EXPECT_THAT(r.err, ::testing::Not(HasSubstr("PERMISSION_DENIED"))) << absl::StrJoin(args, " ");
+    EXPECT_EQ(r.out, "") << absl::StrJoin(args, " ");
+  }
+  // Nothing was created by the refused `key create`.
+  SegctlRun keys = Segctl({"key", "list", "--tenant=shop", "--json"});
+  ASSERT_EQ(keys.exit_code, 0) << keys.err;
+  v1::ListApiKeysResponse listed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(keys.out, &listed).ok()) << keys.out;
+  EXPECT_EQ(listed.keys_size(), 1);  // the fixture's admin key
+  SegctlRun help = Segctl({"key", "list", "--help"});
+  EXPECT_THAT(help.out, HasSubstr("(required)"));
+}
+
+// Customer ids are any bytes: table output escapes control characters (and
+// backslash) C-style so that each row stays one line; --json is unchanged.
+TEST_F(SegctlE2eTest, ControlCharactersInIdsAreEscaped) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  const std::string odd = "a\nb{:}\r\n";    // not known to the server
+  const std::string known = "k\tx\\y\x1b";  // one order, sent below
+  // As printed in tables: both 11 characters, wider than "CUSTOMER".
+  const std::string odd_cell = R"(a\nb{:}\r\n)";
+  const std::string known_cell = R"(k\tx\\y\x1b)";
+  v1::OrderPlaced order;
+  order.set_customer_id(known);
+  order.set_order_id("o1");
+  order.mutable_placed_at()->set_seconds(absl::ToUnixSeconds(absl::Now() - absl::Hours(1)));
+  order.set_amount(100);
+  absl::StatusOr<v1::IngestResult> placed = Client()->PlaceOrder(order);
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  auto lines = [](const std::string& text) { return std::count(text.begin(), text.end(), '\n'); };
+  const std::string raw_controls = "\r\t\x1b";
+
+  SegctlRun json = Segctl({"classify", odd, known, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(lines(json.out), 1) << json.out;
+  EXPECT_THAT(json.out, HasSubstr(R"("customer_id":"a\nb{:}\r\n")")) << json.out;
+  v1::ClassifyCustomersResponse classified;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &classified).ok()) << json.out;
+  ASSERT_EQ(classified.classifications_size(), 2);
+  EXPECT_EQ(classified.classifications(0).customer_id(), odd);
+  EXPECT_EQ(classified.classifications(1).customer_id(), known);
+  const v1::Membership& membership = classified.classifications(1).membership();
+  EXPECT_THAT(membership.segments(), ::testing::Contains("FIRST_TIME_BUYER"));
+
+  SegctlRun classify = Segctl({"classify", odd, known, "--reasons"});
+  ASSERT_EQ(classify.exit_code, 0) << classify.err;
+  // Header, two rows, one reason line per segment of the known customer.
+  EXPECT_EQ(lines(classify.out), 3 + membership.segments_size()) << classify.out;
+  EXPECT_EQ(classify.out.find_first_of(raw_controls), std::string::npos) << classify.out;
+  EXPECT_THAT(classify.out, HasSubstr("\n" + odd_cell + "  (unknown customer)\n")) << classify.out;
+  EXPECT_THAT(classify.out,
+              HasSubstr("\n" + known_cell + "  " + membership.primary_segment() + "  "))
+      << classify.out;
+  EXPECT_THAT(classify.out, HasSubstr("\n  " + known_cell + " FIRST_TIME_BUYER: ")) << classify.out;
+
+  SegctlRun watch = Segctl(
+      {"watch", "--segment=FIRST_TIME_BUYER", "--resume_after=0-0", "--limit=1", "--for=20s"});
+  ASSERT_EQ(watch.exit_code, 0) << watch.err;
+  EXPECT_EQ(lines(watch.out), 1) << watch.out;
+  EXPECT_THAT(watch.out, HasSubstr("  " + known_cell + "  ENTERED  FIRST_TIME_BUYER  "))
+      << watch.out;
+
+  SegctlRun check = Segctl({"check", odd, known, "--any_of=FIRST_TIME_BUYER"});
+  if (check.exit_code == 1) {  // a server without TargetingService
+    EXPECT_THAT(check.err, HasSubstr("UNIMPLEMENTED"));
+    return;
+  }
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(lines(check.out), 3) << check.out;
+  EXPECT_EQ(check.out.find_first_of(raw_controls), std::string::npos) << check.out;
+  EXPECT_THAT(check.out, HasSubstr("\n" + odd_cell + "  no\n")) << check.out;
+  EXPECT_THAT(check.out, HasSubstr("\n" + known_cell + "  yes")) << check.out;
+  SegctlRun check_json = Segctl({"check", odd, "--any_of=FIRST_TIME_BUYER", "--json"});
+  ASSERT_EQ(check_json.exit_code, 0) << check_json.err;
+  EXPECT_EQ(lines(check_json.out), 1) << check_json.out;
+}
+
 TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   EXPECT_EQ(Segctl({}).exit_code, 2);
   EXPECT_EQ(Segctl({"help"}).exit_code, 0);
@@ -263,10 +362,10 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("cannot read"));
   // --help for every command.
-  for (const char* command : {"tenant create", "tenant list", "key create", "key list", "key revoke",
-                              "config get", "config set", "config preset", "config presets",
-                              "config preview", "segments", "import", "classify", "watch", "check",
-                              "targets", "kpis", "flows"}) {
+  for (const char* command :
+       {"tenant create", "tenant list", "key create", "key list", "key revoke", "config get",
+        "config set", "config preset", "config presets", "config preview", "segments", "import",
+        "classify", "watch", "check", "targets", "kpis", "flows"}) {
     std::vector<std::string> args = absl::StrSplit(command, ' ');
     args.push_back("--help");
     SegctlRun help = Segctl(args);
@@ -283,7 +382,8 @@ TEST_F(SegctlE2eTest, Config) {
   SegctlRun get = Segctl({"config", "get"});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_THAT(get.out, HasSubstr("frequent_buyer.min_orders"));
-  SegctlRun set = Segctl({"config", "set", "frequent_buyer.min_orders=3", "lapsed.inactive_days=30"});
+  SegctlRun set =
+      Segctl({"config", "set", "frequent_buyer.min_orders=3", "lapsed.inactive_days=30"});
   ASSERT_EQ(set.exit_code, 0) << set.err;
   EXPECT_THAT(set.out, HasSubstr("config version 1"));
   SegctlRun json = Segctl({"config", "get", "--json"});
@@ -301,7 +401,8 @@ TEST_F(SegctlE2eTest, Config) {
   EXPECT_THAT(stale.err, HasSubstr("ABORTED"));
   SegctlRun presets = Segctl({"config", "presets"});
   ASSERT_EQ(presets.exit_code, 0) << presets.err;
-  for (const char* p : {"fast_food", "fashion", "grocery", "electronics"}) EXPECT_THAT(presets.out, HasSubstr(p));
+  for (const char* p : {"fast_food", "fashion", "grocery", "electronics"})
+    EXPECT_THAT(presets.out, HasSubstr(p));
   SegctlRun preset = Segctl({"config", "preset", "fashion"});
   ASSERT_EQ(preset.exit_code, 0) << preset.err;
   EXPECT_THAT(preset.out, HasSubstr("PRESET_FASHION"));
@@ -323,8 +424,8 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
                          "bob,b1,2026-02-06,not-money\n"
                          "carol,c1,2026-13-01,3.00\n"
                          "bob,b2,2026-02-07,30\n";
-  const std::vector<std::string> csv = {"csv", file,
-                                        "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4:decimal"};
+  const std::vector<std::string> csv = {
+      "csv", file, "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4:decimal"};
   google::protobuf::Struct report = Import(csv);
   EXPECT_EQ(Number(report, "orders"), 3);
   EXPECT_EQ(Number(report, "applied"), 3);
@@ -357,7 +458,8 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
   v1::ClassifyCustomersResponse classified;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &classified).ok()) << json.out;
   ASSERT_EQ(classified.classifications_size(), 1);
-  EXPECT_THAT(classified.classifications(0).membership().segments(), ::testing::Contains("FIRST_TIME_BUYER"));
+  EXPECT_THAT(classified.classifications(0).membership().segments(),
+              ::testing::Contains("FIRST_TIME_BUYER"));
 
   std::map<std::string, int64_t> sizes = Sizes();
   EXPECT_EQ(sizes["FIRST_TIME_BUYER"], 1);
@@ -367,17 +469,19 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
   EXPECT_THAT(preview.out, ::testing::ContainsRegex("REPEAT_CUSTOMER +1 +0 +0 +1"));
 
   // The stream from its start: bob entered FIRST_TIME_BUYER.
-  SegctlRun watch = Segctl({"watch", "--segment=FIRST_TIME_BUYER", "--resume_after=0-0", "--limit=1", "--for=20s"});
+  SegctlRun watch = Segctl(
+      {"watch", "--segment=FIRST_TIME_BUYER", "--resume_after=0-0", "--limit=1", "--for=20s"});
   ASSERT_EQ(watch.exit_code, 0) << watch.err;
   EXPECT_THAT(watch.out, ::testing::ContainsRegex("bob +ENTERED +FIRST_TIME_BUYER +cause=EVENT"));
   // A live change seen by a watch started before it.
   const std::string live = dir_ + "/live.csv";
   std::ofstream(live) << "dave,d1,2026-03-01,5\n";
   const std::string watch_out = dir_ + "/watch.out";
-  const std::string cmd = absl::StrCat(
-      Quote(Runfile("clients/segctl/segctl")), " watch --json --limit=1 --for=30s --segment=FIRST_TIME_BUYER ",
-      Quote("--target=" + stack_->segmentd().address()), " ", Quote("--key_file=" + key_), " >", Quote(watch_out),
-      " 2>&1 & echo $!");
+  const std::string cmd =
+      absl::StrCat(Quote(Runfile("clients/segctl/segctl")),
+                   " watch --json --limit=1 --for=30s --segment=FIRST_TIME_BUYER ",
+                   Quote("--target=" + stack_->segmentd().address()), " ",
+                   Quote("--key_file=" + key_), " >", Quote(watch_out), " 2>&1 & echo $!");
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   int pid = 0;
@@ -388,7 +492,8 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
       [&] {
         static int n = 0;
         std::ofstream(live) << "dave" << ++n << ",d1,2026-03-01,5\n";
-        Import({"csv", live, "--header=false", "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+        Import({"csv", live, "--header=false",
+                "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
         return absl::StrContains(ReadAll(watch_out), "\"kind\":\"CHANGE_KIND_ENTERED\"");
       },
       absl::Seconds(20), absl::Milliseconds(300));
@@ -402,9 +507,12 @@ TEST_F(SegctlE2eTest, KpisAndFlows) {
   ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
   const std::string file = dir_ + "/k.csv";
   std::ofstream(file) << "k1,o1,2026-01-05,1\nk1,o2,2026-01-06,1\nk2,o3,2026-01-06,1\n";
-  Import({"csv", file, "--header=false", "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
-  const std::string to = absl::FormatTime("--to=%Y-%m-%dT%H:%M:%SZ", absl::Now() + absl::Hours(1), absl::UTCTimeZone());
-  SegctlRun kpis = Segctl({"kpis", "--segment=REPEAT_CUSTOMER,FIRST_TIME_BUYER", "--from=2026-01-01", to, "--json"});
+  Import({"csv", file, "--header=false",
+          "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  const std::string to = absl::FormatTime("--to=%Y-%m-%dT%H:%M:%SZ", absl::Now() + absl::Hours(1),
+                                          absl::UTCTimeZone());
+  SegctlRun kpis = Segctl(
+      {"kpis", "--segment=REPEAT_CUSTOMER,FIRST_TIME_BUYER", "--from=2026-01-01", to, "--json"});
   ASSERT_EQ(kpis.exit_code, 0) << kpis.err;
   v1::GetSegmentKpisResponse k;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(kpis.out, &k).ok()) << kpis.out;
@@ -427,7 +535,8 @@ TEST_F(SegctlE2eTest, CheckAndTargets) {
   ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
   const std::string file = dir_ + "/o.csv";
   std::ofstream(file) << "x1,o1,2026-01-05,1\nx1,o2,2026-01-06,1\nx2,o3,2026-01-06,1\n";
-  Import({"csv", file, "--header=false", "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  Import({"csv", file, "--header=false",
+          "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
   SegctlRun check = Segctl({"check", "x1", "x2", "--all_of=REPEAT_CUSTOMER"});
   SegctlRun count = Segctl({"targets", "--any_of=REPEAT_CUSTOMER,FIRST_TIME_BUYER", "--json"});
   if (check.exit_code == 1) {
