@@ -264,6 +264,10 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   // The lag costs a schedule read: only when someone can read it.
   scheduler_options.metrics =
       server->metrics_exposer_ != nullptr ? server->metrics_.get() : nullptr;
+  // One replica leads the time-driven moves; the others take only what it
+  // leaves due for longer than the follower grace (SchedulerLease).
+  server->scheduler_lease_ = std::make_unique<SchedulerLease>(server->redis_.get());
+  scheduler_options.leading = [lease = server->scheduler_lease_.get()] { return lease->Held(); };
   server->scheduler_ = std::make_unique<TransitionScheduler>(
       server->customers_.get(), server->live_.get(), list_tenants, scheduler_options);
   server->scheduler_->Start();

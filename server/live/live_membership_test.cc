@@ -256,6 +256,40 @@ TEST_F(LiveMembershipTest, AConfigUpdateLeavesFarScheduleMovesToTheSchedulersRec
   EXPECT_EQ(store_.bookkeeping_writes, bookkeeping + 2);
 }
 
+TEST_F(LiveMembershipTest, AFollowerSchedulerTakesOnlyWhatTheLeaderLeftDuePastTheGrace) {
+  CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
+  ASSERT_TRUE(out.after.membership.next_change.has_value());
+  const absl::Time due = *out.after.membership.next_change;
+  auto tenants = [] {
+    return absl::StatusOr<std::vector<std::string>>(std::vector<std::string>{"acme"});
+  };
+  TransitionScheduler::Options follower_options;
+  follower_options.now = [this] { return now_; };
+  follower_options.leading = [] { return false; };
+  follower_options.follower_grace = absl::Milliseconds(500);
+  TransitionScheduler follower(&store_, live_.get(), tenants, follower_options);
+  // Due 100 ms ago: the leader's to take, not the follower's.
+  now_ = due + absl::Milliseconds(100);
+  ASSERT_EQ(*follower.RunOnce(), 0);
+  EXPECT_EQ((*store_.Read("acme", {"c1"}))[0].next_change, due);
+  // Still there 600 ms after it fell due (no leader took it): the follower does.
+  now_ = due + absl::Milliseconds(600);
+  ASSERT_EQ(*follower.RunOnce(), 1);
+  EXPECT_NE((*store_.Read("acme", {"c1"}))[0].next_change, due);
+
+  // A leader takes a customer as soon as it falls due.
+  CustomerOutcome out2 = ApplyOne("c2", {Order("o2", now_, 100)});
+  ASSERT_TRUE(out2.after.membership.next_change.has_value());
+  TransitionScheduler::Options leader_options;
+  leader_options.now = [this] { return now_; };
+  leader_options.leading = [] { return true; };
+  TransitionScheduler leader(&store_, live_.get(), tenants, leader_options);
+  const absl::Time due2 = *out2.after.membership.next_change;
+  now_ = due2 + absl::Milliseconds(1);
+  ASSERT_TRUE(leader.RunOnce().ok());
+  EXPECT_NE((*store_.Read("acme", {"c2"}))[0].next_change, due2);
+}
+
 TEST_F(LiveMembershipTest, TheSchedulerObservesHowLongTheOldestDueCustomerWaited) {
   CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
   ASSERT_TRUE(out.after.membership.next_change.has_value());

@@ -29,7 +29,10 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
     LogError(absl::StrCat("time transitions of tenant ", tenant, ": ", s.message()));
     if (first_error.ok()) first_error = s;
   };
-  for (const std::string& tenant : *tenants) note(tenant, RunDue(tenant, &moved));
+  const bool leading = !options_.leading || options_.leading();
+  const absl::Time due_by =
+      options_.now() - (leading ? absl::ZeroDuration() : options_.follower_grace);
+  for (const std::string& tenant : *tenants) note(tenant, RunDue(tenant, due_by, &moved));
   // Then rechecks, in one slice per pass shared by all tenants (starting
   // from another tenant each pass), so that every tenant's due customers
   // wait at most a slice and a poll interval, however many tenants drain.
@@ -54,11 +57,11 @@ absl::Status TransitionScheduler::DrainRechecks(const std::string& tenant,
   return absl::OkStatus();
 }
 
-absl::Status TransitionScheduler::RunDue(const std::string& tenant, int64_t* moved) {
+absl::Status TransitionScheduler::RunDue(const std::string& tenant, absl::Time due_by,
+                                        int64_t* moved) {
   std::vector<std::string> previous;
   while (true) {
-    absl::StatusOr<std::vector<std::string>> due =
-        store_->Due(tenant, options_.now(), options_.batch);
+    absl::StatusOr<std::vector<std::string>> due = store_->Due(tenant, due_by, options_.batch);
     if (!due.ok()) return due.status();
     // Nothing due, or the same customers as last round (they could not be
     // re-classified, e.g. undecodable): this pass is done with the tenant.

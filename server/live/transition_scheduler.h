@@ -23,7 +23,9 @@ namespace segmentd {
 // re-classifies those customers, so "Loyal becomes Lost Loyalty on day 90"
 // happens with no event and no rebuild. Several segmentd processes may run one
 // each: the store's optimistic writes make a customer moved twice harmless
-// (the second sees nothing left to change). It also re-classifies the
+// (the second sees nothing left to change), and with `leading` set only the
+// leader takes customers as they fall due, the others only those it left
+// due for longer than `follower_grace`. It also re-classifies the
 // rechecks a config update left (LiveMembership::DrainRechecks), so a replica
 // that dies mid-way leaves them to the others. Thread-safe.
 class TransitionScheduler {
@@ -43,6 +45,15 @@ class TransitionScheduler {
     // Where the lag of due customers is observed (one more schedule read per
     // tenant in a pass that finds customers due); null: nowhere.
     Metrics* metrics = nullptr;
+    // Whether this replica leads the time-driven moves, asked once per pass
+    // (e.g. SchedulerLease::Held). A leader takes customers as they fall
+    // due; the others only those due for longer than `follower_grace`, so
+    // that replicas do not repeat a live leader's work, while without one
+    // (it died, its lease cannot be read) every change is still taken, that
+    // much later. Keep poll + grace + a pass under the 1 s promise. Unset:
+    // this replica leads (a single process).
+    std::function<bool()> leading;
+    absl::Duration follower_grace = absl::Milliseconds(500);
   };
 
   // Returns the tenant ids to serve; called once per pass.
@@ -65,8 +76,8 @@ class TransitionScheduler {
   // Observes in options_.metrics how long `tenant`'s oldest due customer has
   // been due (one schedule read; only when something is due).
   void ObserveLag(const std::string& tenant);
-  // Moves `tenant`'s due customers, adding to `moved`.
-  absl::Status RunDue(const std::string& tenant, int64_t* moved);
+  // Moves `tenant`'s customers due at `due_by`, adding to `moved`.
+  absl::Status RunDue(const std::string& tenant, absl::Time due_by, int64_t* moved);
   // Works through `tenant`'s rechecks, a page at a time, until none are
   // left or `deadline` (SteadyNow) passes.
   absl::Status DrainRechecks(const std::string& tenant, absl::Duration deadline);
