@@ -202,6 +202,15 @@ int Import(const Context& ctx) {
   }
   if (!checkpoint_error.ok()) *ctx.err << "segctl: warning: " << checkpoint_error.message() << "\n";
   if (!finished.ok()) return ctx.Fail(finished);
+  // Rows were read but every one was refused (a wrong --columns, the wrong
+  // format): nothing was imported, and exit 0 would hide it.
+  const int64_t accepted =
+      report->applied + report->duplicates + report->ignored + report->orders_resumed;
+  if (accepted == 0 && report->bad_rows + report->rejected > 0) {
+    *ctx.err << "segctl: import: no row of " << file
+             << " could be imported; check the format (and --columns)\n";
+    return kExitError;
+  }
   return report->stopped ? kExitError : kExitOk;
 }
 
@@ -220,7 +229,8 @@ std::vector<Command> ImportCommands() {
        "Order ids are derived from the file, so re-running an import changes nothing.\n"
        "After every acknowledged batch the progress file records how far it got;\n"
        "--resume skips what was acknowledged. Exit 0 when the file was imported (bad rows\n"
-       "skipped and reported), 1 when it stopped or failed, 2 on a usage error.",
+       "skipped and reported), 1 when it stopped or failed or no row could be imported,\n"
+       "2 on a usage error.",
        {{"columns", "SPEC", "csv: the column mapping", ""},
         {"delimiter", "C", "csv: the field delimiter (\\t for tab)", ","},
         {"header", "", "csv: the first line is a header", "true"},

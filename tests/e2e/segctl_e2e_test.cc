@@ -442,6 +442,13 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr(file + ":4: amount"));
   EXPECT_THAT(again.out, HasSubstr("0 applied, 3 duplicates"));
+  // A mapping that fits no row (amount from the date column) imports nothing:
+  // exit 1, not 0.
+  SegctlRun misread = Segctl({"import", "csv", file,
+                              "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=3",
+                              "--progress_file=" + dir_ + "/progress.misread"});
+  EXPECT_EQ(misread.exit_code, 1) << misread.out << misread.err;
+  EXPECT_THAT(misread.err, HasSubstr("no row of " + file + " could be imported"));
   // --on_error=stop stops at line 4: nothing after it.
   std::vector<std::string> stop = csv;
   stop.push_back("--on_error=stop");
