@@ -6,23 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/targeting/arms.h"
+#include "server/targeting/test_arms.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/put_segments.h"
 #include "store/memory_customer_store.h"
 
 namespace segmentd::targeting {
 namespace {
-
-google::protobuf::RepeatedPtrField<v1::Arm> Arms(
-    const std::vector<std::pair<std::string, uint32_t>>& arms) {
-  google::protobuf::RepeatedPtrField<v1::Arm> out;
-  for (const auto& [name, weight] : arms) {
-    v1::Arm* a = out.Add();
-    a->set_name(name);
-    a->set_weight(weight);
-  }
-  return out;
-}
 
 v1::TargetExpression Vip() {
   v1::TargetExpression e;

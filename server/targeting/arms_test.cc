@@ -9,20 +9,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/field_error.h"
+#include "server/targeting/test_arms.h"
 
 namespace segmentd::targeting {
 namespace {
-
-google::protobuf::RepeatedPtrField<v1::Arm> Arms(
-    const std::vector<std::pair<std::string, uint32_t>>& arms) {
-  google::protobuf::RepeatedPtrField<v1::Arm> out;
-  for (const auto& [name, weight] : arms) {
-    v1::Arm* a = out.Add();
-    a->set_name(name);
-    a->set_weight(weight);
-  }
-  return out;
-}
 
 TEST(ValidateArmsTest, AcceptsAndRejects) {
   EXPECT_TRUE(ValidateArms(Arms({}), "t.arms").ok());
