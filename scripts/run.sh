@@ -62,7 +62,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-if [ -z "${REDIS:-}" ]; then
+redis_given="${REDIS:+yes}"
+if [ -z "$redis_given" ]; then
   REDIS="unix:$DATA/redis.sock"
   if ! redis-cli -s "$DATA/redis.sock" ping >/dev/null 2>&1; then
     set -m
@@ -79,12 +80,18 @@ if [ -z "${REDIS:-}" ]; then
   echo "run: Redis at $REDIS (data and AOF in $DATA)"
 fi
 
+# Credentials are for a Redis named by REDIS; the local one has none.
 redis_auth=()
-if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then redis_auth+=(--redis_password_file="$REDIS_PASSWORD_FILE"); fi
-if [ -n "${REDIS_USER:-}" ]; then redis_auth+=(--redis_user="$REDIS_USER"); fi
+if [ -z "$redis_given" ] && [ -n "${REDIS_PASSWORD_FILE:-}${REDIS_USER:-}" ]; then
+  echo "run: REDIS_PASSWORD_FILE/REDIS_USER ignored: they are for a Redis given with REDIS" >&2
+elif [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
+  redis_auth+=(--redis_password_file="$REDIS_PASSWORD_FILE")
+  if [ -n "${REDIS_USER:-}" ]; then redis_auth+=(--redis_user="$REDIS_USER"); fi
+fi
 
 # The log goes through tee by process substitution, so that $! is segmentd's own
 # pid (with `segmentd | tee &` it would be tee's); tee ends when segmentd does.
+: >"$DATA/segmentd.log"  # no earlier run's "listening" line
 set -m
 "$DATA/segmentd" --listen="127.0.0.1:$PORT" --redis="$REDIS" "${redis_auth[@]}" \
   --metrics_listen="127.0.0.1:$METRICS_PORT" --operator_key_file="$DATA/operator.key" \
@@ -93,6 +100,7 @@ segmentd_pid=$!
 set +m
 for _ in $(seq 200); do
   grep -q "listening on port" "$DATA/segmentd.log" 2>/dev/null && break
+  running "$segmentd_pid" || break  # it exited: its log says why
   sleep 0.05
 done
 grep -q "listening on port" "$DATA/segmentd.log" || { echo "run: segmentd did not start" >&2; exit 1; }

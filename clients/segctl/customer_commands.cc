@@ -168,7 +168,7 @@ int Targets(const Context& ctx) {
   }
   *ctx.out << r->customers() << " customers\n";
   for (const v1::ArmCount& a : r->arms())
-    *ctx.out << "  arm " << a.arm() << ": " << a.customers() << "\n";
+    *ctx.out << "  arm " << EscapeCell(a.arm()) << ": " << a.customers() << "\n";
   return kExitOk;
 }
 

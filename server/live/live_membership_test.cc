@@ -266,14 +266,14 @@ TEST_F(LiveMembershipTest, AFollowerSchedulerTakesOnlyWhatTheLeaderLeftDuePastTh
   TransitionScheduler::Options follower_options;
   follower_options.now = [this] { return now_; };
   follower_options.leading = [] { return false; };
-  follower_options.follower_grace = absl::Milliseconds(500);
+  follower_options.follower_grace = absl::Milliseconds(250);
   TransitionScheduler follower(&store_, live_.get(), tenants, follower_options);
   // Due 100 ms ago: the leader's to take, not the follower's.
   now_ = due + absl::Milliseconds(100);
   ASSERT_EQ(*follower.RunOnce(), 0);
   EXPECT_EQ((*store_.Read("acme", {"c1"}))[0].next_change, due);
-  // Still there 600 ms after it fell due (no leader took it): the follower does.
-  now_ = due + absl::Milliseconds(600);
+  // Still there 300 ms after it fell due (no leader took it): the follower does.
+  now_ = due + absl::Milliseconds(300);
   ASSERT_EQ(*follower.RunOnce(), 1);
   EXPECT_NE((*store_.Read("acme", {"c1"}))[0].next_change, due);
 

@@ -30,6 +30,15 @@ const store::redis::RedisScript& HoldScript() {
   return *script;
 }
 
+// KEYS[1] the lease; ARGV[1] this replica's id. Deletes it only if held.
+const store::redis::RedisScript& ReleaseScript() {
+  static const auto* const script = new store::redis::RedisScript(R"lua(
+    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+    return 0
+  )lua");
+  return *script;
+}
+
 std::string RandomId() {
   absl::BitGen bits;
   return absl::StrFormat("%016x", absl::Uniform<uint64_t>(bits));
@@ -39,6 +48,8 @@ std::string RandomId() {
 
 SchedulerLease::SchedulerLease(store::redis::RedisClient* redis, absl::Duration ttl)
     : redis_(redis), ttl_(ttl), id_(RandomId()) {}
+
+void SchedulerLease::Release() { redis_->Eval(ReleaseScript(), {kLeaseKey}, {id_}).IgnoreError(); }
 
 bool SchedulerLease::Held() {
   absl::StatusOr<store::redis::RedisReply> reply =

@@ -33,6 +33,10 @@ class SchedulerLease {
   // be asked.
   bool Held();
 
+  // Gives the lease up if this replica holds it (at shutdown), so that
+  // another replica, or this one restarted, takes it at once. Best effort.
+  void Release();
+
   // This replica's id in the lease (random, 16 hex digits).
   const std::string& id() const { return id_; }
 

@@ -57,6 +57,16 @@ TEST_F(SchedulerLeaseTest, AnotherReplicaTakesOverWhenTheHolderStopsRenewing) {
   EXPECT_FALSE(a.Held());
 }
 
+TEST_F(SchedulerLeaseTest, ReleaseHandsItOverAtOnceAndOnlyByItsHolder) {
+  SchedulerLease a(client_.get(), absl::Seconds(30));
+  SchedulerLease b(client_.get(), absl::Seconds(30));
+  ASSERT_TRUE(a.Held());
+  b.Release();  // not b's to give up
+  EXPECT_FALSE(b.Held());
+  a.Release();
+  EXPECT_TRUE(b.Held());
+}
+
 TEST_F(SchedulerLeaseTest, NotHeldWhileRedisIsDown) {
   SchedulerLease a(client_.get(), absl::Seconds(30));
   ASSERT_TRUE(a.Held());

@@ -50,10 +50,12 @@ class TransitionScheduler {
     // due; the others only those due for longer than `follower_grace`, so
     // that replicas do not repeat a live leader's work, while without one
     // (it died, its lease cannot be read) every change is still taken, that
-    // much later. Keep poll + grace + a pass under the 1 s promise. Unset:
-    // this replica leads (a single process).
+    // much later. A follower may then take a change grace + poll +
+    // recheck_slice + its pass after it fell due: keep that under the 1 s
+    // promise (250 + 200 + 400 ms by default). Unset: this replica leads (a
+    // single process).
     std::function<bool()> leading;
-    absl::Duration follower_grace = absl::Milliseconds(500);
+    absl::Duration follower_grace = absl::Milliseconds(250);
   };
 
   // Returns the tenant ids to serve; called once per pass.

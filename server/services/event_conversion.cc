@@ -4,6 +4,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/profile.h"
+#include "engine/time_ms.h"
 #include "server/field_error.h"
 #include "server/proto_time.h"
 
@@ -28,6 +30,12 @@ absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Ti
   absl::StatusOr<absl::Time> t = RequiredProtoTime(present, ts, absl::StrCat(prefix, field));
   if (!t.ok()) return t.status();
   if (*t < absl::UnixEpoch()) return Invalid(prefix, field, "must not be before 1970");
+  // The engine's own range, checked here so that a refusal names this field.
+  if (*t > engine::FromMillis(engine::kMaxEventMillis)) {
+    return Invalid(prefix, field,
+                   absl::StrCat("must not be after ",
+                                absl::FormatTime(engine::FromMillis(engine::kMaxEventMillis))));
+  }
   return t;
 }
 

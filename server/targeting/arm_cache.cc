@@ -44,9 +44,17 @@ std::shared_ptr<ArmCache::Entry> ArmCache::Get(
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(key);
   if (it != entries_.end()) {
+    const uint64_t cached = it->second.entry->generation;
+    if (generation < cached) {
+      // Evaluated before the index was rebuilt: answer it without touching
+      // the newer entry (callers of both generations would otherwise keep
+      // replacing each other's).
+      return std::make_shared<Entry>(tenant, voucher_id, arms, generation);
+    }
     order_.splice(order_.begin(), order_, it->second.position);
-    if (it->second.entry->generation == generation) return it->second.entry;
-    // The index was rebuilt: ordinals may name other customers now.
+    if (generation == cached) return it->second.entry;
+    // The index was rebuilt: its ordinals are not trusted to name the same
+    // customers as before.
     it->second.entry = std::make_shared<Entry>(tenant, voucher_id, arms, generation);
     return it->second.entry;
   }
@@ -77,6 +85,7 @@ absl::StatusOr<std::vector<int64_t>> ArmCache::Count(
                for (size_t i = 0; i < ids.size(); ++i) {
                  by_arm[entry->assigner.ArmIndex(ids[i])].push_back(ordinals[i]);
                }
+               hashed_.fetch_add(static_cast<int64_t>(ids.size()), std::memory_order_relaxed);
                // Only whole batches are remembered, each
                // assigned from its ids.
                for (size_t a = 0; a < by_arm.size(); ++a) {

@@ -18,6 +18,7 @@
 //
 // Thread-safe.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -58,18 +59,25 @@ class ArmCache {
 
   // Returns how many vouchers are cached (for tests).
   size_t size() const;
+  // Returns how many customer ids were hashed into arms so far (for tests:
+  // what a count did not find cached).
+  int64_t hashed() const { return hashed_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry;
 
-  // Returns the entry of (tenant, voucher, arms) at `generation`: a new one
-  // when absent or built on another generation. Marks it most recently used
-  // and evicts the least recently used past max_entries_.
+  // Returns the entry of (tenant, voucher, arms) at `generation`: the cached
+  // one, replaced when absent or built on an older generation (the index was
+  // rebuilt); for a caller of an older generation than the cached entry's (a
+  // count that began before the rebuild), a new entry that is not kept.
+  // Marks the kept entry most recently used and evicts the least recently
+  // used past max_entries_.
   std::shared_ptr<Entry> Get(absl::string_view tenant, absl::string_view voucher_id,
                              const google::protobuf::RepeatedPtrField<v1::Arm>& arms,
                              uint64_t generation);
 
   const size_t max_entries_;
+  std::atomic<int64_t> hashed_{0};
   mutable absl::Mutex mu_;
   // Most recently used first.
   std::list<std::string> order_ ABSL_GUARDED_BY(mu_);

@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/targeting/arms.h"
-#include "server/targeting/test_arms.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/put_segments.h"
+#include "server/targeting/test_arms.h"
 #include "store/memory_customer_store.h"
 
 namespace segmentd::targeting {
@@ -62,15 +62,17 @@ TEST_F(ArmCacheTest, CountsMatchHashingEveryMemberAsMembershipMoves) {
   for (int i = 0; i < 300; ++i) {
     const std::string id = absl::StrCat("c", i);
     const bool is_vip = i % 3 != 0;
-    PutSegments(store_, "acme", id, is_vip ? std::vector<std::string>{"VIP"}
-                                           : std::vector<std::string>{"LAPSED"});
+    PutSegments(store_, "acme", id,
+                is_vip ? std::vector<std::string>{"VIP"} : std::vector<std::string>{"LAPSED"});
     if (is_vip) vip.push_back(id);
   }
   const auto arms = Arms({{"a", 1}, {"b", 2}, {"c", 7}});
   ArmCache cache;
   EXPECT_EQ(Count(cache, "summer", arms), Expected(vip, "summer", arms));
-  // Again: every member is cached now; the answer must not change.
+  EXPECT_EQ(cache.hashed(), static_cast<int64_t>(vip.size()));
+  // Again: every member is cached now, nothing is hashed, same answer.
   EXPECT_EQ(Count(cache, "summer", arms), Expected(vip, "summer", arms));
+  EXPECT_EQ(cache.hashed(), static_cast<int64_t>(vip.size()));
 
   // Members leave and new customers (new ordinals) join.
   for (int i = 1; i < 100; i += 3) PutSegments(store_, "acme", absl::StrCat("c", i), {});
@@ -82,7 +84,9 @@ TEST_F(ArmCacheTest, CountsMatchHashingEveryMemberAsMembershipMoves) {
     PutSegments(store_, "acme", absl::StrCat("c", i), {"VIP"});
     vip.push_back(absl::StrCat("c", i));
   }
+  const int64_t before_new = cache.hashed();
   EXPECT_EQ(Count(cache, "summer", arms), Expected(vip, "summer", arms));
+  EXPECT_EQ(cache.hashed(), before_new + 100);  // only the 100 new customers
 
   // Another voucher, or other arms for the same voucher, split differently.
   EXPECT_EQ(Count(cache, "winter", arms), Expected(vip, "winter", arms));
@@ -98,12 +102,16 @@ TEST_F(ArmCacheTest, KeepsTheMostRecentlyUsedVouchers) {
   Count(cache, "v1", arms);
   Count(cache, "v2", arms);
   Count(cache, "v1", arms);  // v2 is now the least recently used
-  Count(cache, "v3", arms);
+  Count(cache, "v3", arms);  // evicts v2
   EXPECT_EQ(cache.size(), 2u);
-  EXPECT_EQ(Count(cache, "v2", arms), Expected({"x"}, "v2", arms));
+  EXPECT_EQ(cache.hashed(), 3);
+  Count(cache, "v1", arms);  // still cached
+  EXPECT_EQ(cache.hashed(), 3);
+  EXPECT_EQ(Count(cache, "v2", arms), Expected({"x"}, "v2", arms));  // hashed again
+  EXPECT_EQ(cache.hashed(), 4);
 }
 
-TEST_F(ArmCacheTest, AnotherIndexGenerationStartsOver) {
+TEST_F(ArmCacheTest, ANewerIndexGenerationStartsOverAnOlderOneIsNotKept) {
   PutSegments(store_, "acme", "x", {"VIP"});
   PutSegments(store_, "acme", "y", {"VIP"});
   const auto arms = Arms({{"a", 1}, {"b", 1}});
@@ -113,13 +121,21 @@ TEST_F(ArmCacheTest, AnotherIndexGenerationStartsOver) {
   Evaluate(&members, &generation);
   auto never = [] { return false; };
   ASSERT_TRUE(cache.Count(index_, "acme", "v", arms, members, generation, never).ok());
-  // Under another generation the entry's ordinals are not trusted: it is
+  EXPECT_EQ(cache.hashed(), 2);
+  // Under a newer generation the entry's ordinals are not trusted: it is
   // rebuilt from the ids the index holds, with the same (correct) answer.
   absl::StatusOr<std::vector<int64_t>> again =
       cache.Count(index_, "acme", "v", arms, members, generation + 1, never);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, Expected({"x", "y"}, "v", arms));
+  EXPECT_EQ(cache.hashed(), 4);
   EXPECT_EQ(cache.size(), 1u);
+  // A count of the older generation is answered (hashing its members) but
+  // leaves the newer entry in place, so the newer generation hashes nothing.
+  ASSERT_TRUE(cache.Count(index_, "acme", "v", arms, members, generation, never).ok());
+  EXPECT_EQ(cache.hashed(), 6);
+  ASSERT_TRUE(cache.Count(index_, "acme", "v", arms, members, generation + 1, never).ok());
+  EXPECT_EQ(cache.hashed(), 6);
 }
 
 TEST_F(ArmCacheTest, ACancelledCountFailsCancelled) {
@@ -128,8 +144,8 @@ TEST_F(ArmCacheTest, ACancelledCountFailsCancelled) {
   uint64_t generation = 0;
   Evaluate(&members, &generation);
   ArmCache cache;
-  absl::StatusOr<std::vector<int64_t>> counts = cache.Count(
-      index_, "acme", "v", Arms({{"a", 1}}), members, generation, [] { return true; });
+  absl::StatusOr<std::vector<int64_t>> counts =
+      cache.Count(index_, "acme", "v", Arms({{"a", 1}}), members, generation, [] { return true; });
   EXPECT_EQ(counts.status().code(), absl::StatusCode::kCancelled);
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -157,13 +158,20 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(Options options
   absl::StatusOr<std::unique_ptr<Connection>> connection = client->Dial();
   if (!connection.ok()) return connection.status();
   // A server that wants credentials we were not given answers NOAUTH to
-  // everything: say so now rather than on every later command.
+  // everything: say so now rather than on every later command. Any other
+  // error (LOADING while Redis reads its data after a restart, BUSY,
+  // MASTERDOWN) is a server not ready yet: UNAVAILABLE, so callers retry.
   absl::StatusOr<RedisReply> pong = (*connection)->Run({"PING"});
   if (!pong.ok()) return pong.status();
   if (pong->is_error()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Redis at ", client->options_.address.ToString(), ": PING refused: ", pong->str(),
-        pong->str().rfind("NOAUTH", 0) == 0 ? " (the server wants a password)" : ""));
+    const std::string& error = pong->str();
+    const bool credentials = absl::StartsWith(error, "NOAUTH") ||
+                             absl::StartsWith(error, "WRONGPASS") ||
+                             absl::StartsWith(error, "NOPERM");
+    const std::string message = absl::StrCat(
+        "Redis at ", client->options_.address.ToString(), ": PING refused: ", error);
+    if (credentials) return absl::FailedPreconditionError(message);
+    return absl::UnavailableError(message);
   }
   {
     absl::MutexLock lock(&client->mu_);

@@ -1,6 +1,11 @@
 #include "store/redis/redis_client.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -500,6 +505,41 @@ TEST_F(RedisAuthTest, AclUserAndPassword) {
   no_password.address = RedisAddress::Unix(server_->socket_path());
   no_password.username = "segmentd";
   EXPECT_EQ(RedisClient::Create(no_password).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A stand-in for a Redis still reading its data after a restart: it answers
+// the first command of one connection with -LOADING.
+TEST(RedisClientCreateTest, ARedisStillLoadingIsUnavailableSoStartUpRetries) {
+  char dir[] = "/tmp/sd-loading-XXXXXX";  // short: a socket path has ~100 bytes
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = absl::StrCat(dir, "/redis.sock");
+  const int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  std::thread loading([listener] {
+    const int connection = accept(listener, nullptr, nullptr);
+    if (connection < 0) return;
+    char request[512];
+    if (read(connection, request, sizeof(request)) > 0) {
+      const std::string reply = "-LOADING Redis is loading the dataset in memory\r\n";
+      EXPECT_EQ(write(connection, reply.data(), reply.size()),
+                static_cast<ssize_t>(reply.size()));
+    }
+    close(connection);
+  });
+  RedisClient::Options options;
+  options.address = RedisAddress::Unix(path);
+  absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(options);
+  loading.join();
+  close(listener);
+  unlink(path.c_str());
+  rmdir(dir);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable) << client.status();
+  EXPECT_THAT(std::string(client.status().message()), HasSubstr("LOADING"));
 }
 
 TEST(RedisClientCreateTest, UnreachableRedisIsUnavailableNamingTheAddress) {

@@ -405,6 +405,15 @@ TEST_F(IngestE2eTest, BadInputsFailInvalidArgumentNamingTheField) {
          return stub->RecordActivity(ctx, r, &resp);
        },
        "event.occurred_at"},
+      {"activity after the year 5138 (proto allows 9999)",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::RecordActivityRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         r.mutable_event()->mutable_occurred_at()->set_seconds(200'000'000'000);
+         v1::RecordActivityResponse resp;
+         return stub->RecordActivity(ctx, r, &resp);
+       },
+       "event.occurred_at"},
       {"register before 1970",
        [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
          v1::RegisterCustomerRequest r;
