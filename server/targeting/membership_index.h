@@ -222,7 +222,9 @@ inline constexpr size_t kWalkBatch = 10000;
 // Calls `fn(ordinals, ids)` for the customers of `members` after ordinal
 // `after`, in ordinal order, `batch` at a time, each batch read from a short
 // view of `tenant`'s index; `fn` returns false to stop. Returns the index's
-// error, if any.
+// error, if any. Each batch reads the view current then, which may be of a
+// newer generation than `members`' (a rebuild in between): the store never
+// reassigns an ordinal, so it still names the same customer.
 absl::Status Walk(MembershipIndex& index, absl::string_view tenant, const Bitmap& members,
                   uint32_t after, size_t batch,
                   const std::function<bool(const std::vector<uint32_t>&,
