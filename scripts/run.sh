@@ -84,10 +84,14 @@ fi
 redis_auth=()
 if [ -z "$redis_given" ] && [ -n "${REDIS_PASSWORD_FILE:-}${REDIS_USER:-}" ]; then
   echo "run: REDIS_PASSWORD_FILE/REDIS_USER ignored: they are for a Redis given with REDIS" >&2
-elif [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
-  redis_auth+=(--redis_password_file="$REDIS_PASSWORD_FILE")
+else
+  # Passed as given: segmentd says what is missing (a user needs a password).
+  if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then redis_auth+=(--redis_password_file="$REDIS_PASSWORD_FILE"); fi
   if [ -n "${REDIS_USER:-}" ]; then redis_auth+=(--redis_user="$REDIS_USER"); fi
 fi
+# The operator credential manages every tenant's keys: owner-only, even if an
+# earlier run or a hand edit left it readable by others.
+if [ -f "$DATA/operator.key" ]; then chmod 600 "$DATA/operator.key"; fi
 
 # The log goes through tee by process substitution, so that $! is segmentd's own
 # pid (with `segmentd | tee &` it would be tee's); tee ends when segmentd does.

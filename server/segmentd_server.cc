@@ -5,13 +5,17 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "segmentd/v1/admin.grpc.pb.h"
@@ -136,6 +140,15 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<ApiKeyToken> operator_token = LoadOrCreateOperatorToken(options.operator_key_file);
   if (!operator_token.ok()) return operator_token.status();
+  // Created 0600; an existing file others can read holds a credential that
+  // manages every tenant's keys. Said, not refused: the file is the operator's.
+  struct stat key_file;
+  if (stat(options.operator_key_file.c_str(), &key_file) == 0 && (key_file.st_mode & 077) != 0) {
+    LogError(absl::StrCat("operator key file ", options.operator_key_file,
+                          " is readable by other users (mode ",
+                          absl::StrFormat("%04o", key_file.st_mode & 07777),
+                          "): chmod 600 it"));
+  }
 
   std::unique_ptr<SegmentdServer> server(new SegmentdServer());
   server->options_ = std::move(options);
@@ -289,6 +302,10 @@ void SegmentdServer::SetServing(bool serving) {
 
 void SegmentdServer::RunHealthProbe() {
   bool last = true;
+  // A refused AUTH (the password changed under a running segmentd) is logged
+  // once per outage even when the outage began as something else: it is the
+  // one cause the operator must fix.
+  bool auth_logged = false;
   absl::MutexLock lock(&mu_);
   while (!shutting_down_) {
     mu_.AwaitWithTimeout(absl::Condition(&shutting_down_), options_.health_probe_interval);
@@ -300,6 +317,14 @@ void SegmentdServer::RunHealthProbe() {
                         : absl::StrCat("Redis unreachable: NOT_SERVING (", ping.message(), ")"));
       last = ping.ok();
     }
+    const bool auth_refused = absl::StrContains(ping.message(), "AUTH refused") ||
+                              absl::StrContains(ping.message(), "NOAUTH");
+    if (auth_refused && !auth_logged) {
+      LogError(absl::StrCat("Redis refuses segmentd's credentials (--redis_password_file, "
+                            "--redis_user): ",
+                            ping.message()));
+    }
+    auth_logged = ping.ok() ? false : (auth_logged || auth_refused);
     mu_.Lock();
     // Shutdown may have begun while Redis was probed: it owns the status then.
     if (!shutting_down_) SetServing(ping.ok());

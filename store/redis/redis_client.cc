@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace segmentd::store::redis {
@@ -253,7 +254,8 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
         const absl::Time now = absl::Now();
         if (now < next_dial_) {
           return Unavailable(absl::StrCat(
-              "not connected; backing off, next connection attempt in ",
+              "not connected (last attempt: ", last_dial_error_,
+              "); backing off, next connection attempt in ",
               absl::FormatDuration(absl::Ceil(next_dial_ - now,
                                               absl::Milliseconds(1)))));
         }
@@ -276,9 +278,13 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
     if (dialed.ok()) {
       backoff_ = options_.initial_backoff;
       next_dial_ = absl::InfinitePast();
+      last_dial_error_.clear();
       return dialed;
     }
     --in_use_;
+    // Without the "Redis at <address>: " every message here starts with.
+    last_dial_error_ = std::string(absl::StripPrefix(
+        dialed.status().message(), absl::StrCat("Redis at ", options_.address.ToString(), ": ")));
     const double jitter = options_.backoff_jitter;
     const double factor =
         jitter > 0 ? absl::Uniform(bitgen_, 1.0 - jitter, 1.0 + jitter) : 1.0;

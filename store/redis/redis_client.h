@@ -156,6 +156,10 @@ class RedisClient {
   absl::Time next_dial_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Wait after the next failed dial, before jitter.
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
+  // Why the last dial failed ("" after a successful one), told to calls that
+  // find the client backing off: "AUTH refused" is worth more than "not
+  // connected".
+  std::string last_dial_error_ ABSL_GUARDED_BY(mu_);
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -495,6 +495,25 @@ TEST_F(RedisAuthTest, MissingOrWrongPasswordFailsCreateWithoutNamingTheSecret) {
   EXPECT_THAT(std::string(wrong.status().message()), Not(HasSubstr("guess")));
 }
 
+TEST_F(RedisAuthTest, APasswordChangedUnderTheClientIsUnavailableNamingTheRefusal) {
+  ASSERT_NO_FATAL_FAILURE(StartRedis({"--requirepass", "old-pw"}));
+  absl::StatusOr<std::unique_ptr<RedisClient>> client = Create("", "old-pw");
+  ASSERT_TRUE(client.ok()) << client.status();
+  // The password changes and every connection is dropped: redials are refused.
+  ASSERT_EQ(*(*client)->Command({"CONFIG", "SET", "requirepass", "new-pw"}),
+            RedisReply::Status("OK"));
+  (*client)->Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"}).IgnoreError();
+  absl::Status first = (*client)->Ping();
+  for (int i = 0; i < 3 && first.ok(); ++i) first = (*client)->Ping();
+  EXPECT_EQ(first.code(), absl::StatusCode::kUnavailable) << first;
+  // While backing off, calls still say why the last dial failed.
+  const absl::Status backing_off = (*client)->Ping();
+  EXPECT_EQ(backing_off.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(backing_off.message()), HasSubstr("AUTH refused: WRONGPASS"))
+      << backing_off;
+  EXPECT_THAT(std::string(backing_off.message()), Not(HasSubstr("old-pw")));
+}
+
 TEST_F(RedisAuthTest, AclUserAndPassword) {
   ASSERT_NO_FATAL_FAILURE(StartRedis({"--user", "segmentd", "on", ">pw-1", "~*", "&*", "+@all"}));
   absl::StatusOr<std::unique_ptr<RedisClient>> client = Create("segmentd", "pw-1");

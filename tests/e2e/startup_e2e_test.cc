@@ -1,6 +1,10 @@
-// End-to-end tests of segmentd's start-up failures: the real binary exits
-// with status 1 and a message naming what is wrong, never a crash and never
-// a server half up.
+// End-to-end tests of segmentd's start-up and of its Redis credentials: on a
+// start-up failure the real binary exits with status 1 and a message naming
+// what is wrong, never a crash and never a server half up; credentials
+// refused later, and a key file others can read, are logged.
+#include <hiredis/hiredis.h>
+#include <sys/stat.h>
+
 #include <fstream>
 #include <memory>
 #include <string>
@@ -73,6 +77,20 @@ TEST_F(StartupWithRedisTest, AMetricsPortInUseIsAnErrorNamingTheFlag) {
   EXPECT_THAT(error, HasSubstr("--metrics_listen"));
 }
 
+TEST_F(StartupWithRedisTest, AnOperatorKeyFileOthersCanReadIsReported) {
+  const std::string key_file = absl::StrCat(::testing::TempDir(), "/operator-open.key");
+  SegmentdProcess::Options options;
+  options.redis_address = redis_->unix_address();
+  options.operator_key_file = key_file;
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+  ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+  // Created owner-only: nothing to report.
+  EXPECT_THAT((*segmentd)->Log(), Not(HasSubstr("readable by other users")));
+  ASSERT_EQ(chmod(key_file.c_str(), 0644), 0);
+  ASSERT_TRUE((*segmentd)->Restart().ok());
+  EXPECT_THAT((*segmentd)->Log(), HasSubstr("is readable by other users (mode 0644)"));
+}
+
 // A Redis that requires a password: segmentd reads it from
 // --redis_password_file and authenticates every connection; without it, or
 // with the wrong one, start-up fails at once naming the refusal, never the
@@ -116,6 +134,37 @@ TEST_F(StartupWithPasswordTest, ThePasswordFileLetsSegmentdServe) {
   ASSERT_TRUE(operator_token.ok()) << operator_token.status();
   const absl::Status created = CreateTenant(*channel, *operator_token, "acme");
   EXPECT_TRUE(created.ok()) << created;
+}
+
+TEST_F(StartupWithPasswordTest, APasswordChangedWhileServingIsLoggedAsRefused) {
+  SegmentdProcess::Options options;
+  options.redis_address = redis_->unix_address();
+  options.extra_flags = {
+      absl::StrCat("--redis_password_file=", WriteFile("redis.pw", "r3dis-pw\n"))};
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+  ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+  // The operator changes the password and drops every connection.
+  redisContext* admin = redisConnectUnix(redis_->socket_path().c_str());
+  ASSERT_TRUE(admin != nullptr && admin->err == 0);
+  for (const char* command :
+       {"AUTH r3dis-pw", "CONFIG SET requirepass n3w-pw", "CLIENT KILL TYPE normal"}) {
+    auto* reply = static_cast<redisReply*>(redisCommand(admin, command));
+    ASSERT_NE(reply, nullptr) << command;
+    EXPECT_NE(reply->type, REDIS_REPLY_ERROR) << command << ": " << reply->str;
+    freeReplyObject(reply);
+  }
+  redisFree(admin);
+  std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<int> health = CheckHealth(*channel, "");
+        return health.ok() && *health != kServing &&
+               (*segmentd)->Log().find("Redis refuses segmentd's credentials") !=
+                   std::string::npos;
+      },
+      absl::Seconds(10)))
+      << (*segmentd)->Log();
+  EXPECT_THAT((*segmentd)->Log(), Not(HasSubstr("r3dis-pw")));
 }
 
 TEST_F(StartupWithPasswordTest, MissingOrWrongPasswordIsAnErrorWithoutTheSecret) {
