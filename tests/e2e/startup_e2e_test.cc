@@ -159,8 +159,7 @@ TEST_F(StartupWithPasswordTest, APasswordChangedWhileServingIsLoggedAsRefused) {
       [&] {
         absl::StatusOr<int> health = CheckHealth(*channel, "");
         return health.ok() && *health != kServing &&
-               (*segmentd)->Log().find("Redis refuses segmentd's credentials") !=
-                   std::string::npos;
+               (*segmentd)->Log().find("Redis refuses segmentd's credentials") != std::string::npos;
       },
       absl::Seconds(10)))
       << (*segmentd)->Log();
