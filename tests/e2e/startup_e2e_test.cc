@@ -112,15 +112,20 @@ class StartupWithPasswordTest : public ::testing::Test {
     return path;
   }
 
+  // Starts segmentd with the right password in --redis_password_file.
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> StartWithThePassword() {
+    SegmentdProcess::Options options;
+    options.redis_address = redis_->unix_address();
+    options.extra_flags = {
+        absl::StrCat("--redis_password_file=", WriteFile("redis.pw", "r3dis-pw\n"))};
+    return SegmentdProcess::Start(options);
+  }
+
   std::unique_ptr<RedisServer> redis_;
 };
 
 TEST_F(StartupWithPasswordTest, ThePasswordFileLetsSegmentdServe) {
-  SegmentdProcess::Options options;
-  options.redis_address = redis_->unix_address();
-  options.extra_flags = {
-      absl::StrCat("--redis_password_file=", WriteFile("redis.pw", "r3dis-pw\n"))};
-  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = StartWithThePassword();
   ASSERT_TRUE(segmentd.ok()) << segmentd.status();
   std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
   // Health follows the authenticated Redis probe; a tenant is written to Redis.
@@ -137,11 +142,7 @@ TEST_F(StartupWithPasswordTest, ThePasswordFileLetsSegmentdServe) {
 }
 
 TEST_F(StartupWithPasswordTest, APasswordChangedWhileServingIsLoggedAsRefused) {
-  SegmentdProcess::Options options;
-  options.redis_address = redis_->unix_address();
-  options.extra_flags = {
-      absl::StrCat("--redis_password_file=", WriteFile("redis.pw", "r3dis-pw\n"))};
-  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = StartWithThePassword();
   ASSERT_TRUE(segmentd.ok()) << segmentd.status();
   // The operator changes the password and drops every connection.
   redisContext* admin = redisConnectUnix(redis_->socket_path().c_str());
