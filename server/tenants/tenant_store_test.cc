@@ -128,7 +128,7 @@ TEST(ValidateTenantIdTest, AcceptsAndRejects) {
   EXPECT_TRUE(ValidateTenantId("acme", "tenant_id").ok());
   EXPECT_TRUE(ValidateTenantId("a-b_c9", "tenant_id").ok());
   EXPECT_TRUE(ValidateTenantId(std::string(63, 'a'), "tenant_id").ok());
-  for (const std::string bad : {std::string(""), std::string(64, 'a'), std::string("Acme"),
+  for (const std::string& bad : {std::string(""), std::string(64, 'a'), std::string("Acme"),
                                 std::string("-acme"), std::string("a:b"), std::string("a{b}"),
                                 std::string("a b"), std::string("a\nb")}) {
     absl::Status status = ValidateTenantId(bad, "tenant.tenant_id");

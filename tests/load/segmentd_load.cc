@@ -7,8 +7,9 @@
 //   segmentd_load --mode=bulk --key_file=bench.key --customers=100000 --streams=4 --batch=1000
 //   segmentd_load --mode=verify --key_file=bench.key --customers=100000
 //   segmentd_load --mode=latency --key_file=bench.key --customers=100000 --rate=10000 --duration=10s
-//   segmentd_load --mode=latency --key_file=bench.key --customers=100000 --rate=200 \
-//       --background_rate=9800   # single-event latency under 10k events/s, most streamed
+//   segmentd_load --mode=latency --key_file=bench.key --customers=100000 --rate=200
+//       --background_rate=9800   # (one command) single-event latency under 10k events/s,
+//                                # most of them streamed
 //   segmentd_load --mode=config --key_file=bench.key --customers=100000
 //   segmentd_load --mode=eligibility --key_file=bench.key --customers=100000 --callers=32 --duration=5s
 //   segmentd_load --mode=targets --key_file=bench.key --customers=100000 --repetitions=20
