@@ -67,11 +67,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::SslServerCredentials(ssl);
 }
 
-absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> ConnectRedis(
-    const SegmentdServer::Options& options, int pool_size) {
+// The Redis client options every pool shares: the address and the
+// credentials (the password file read once, here).
+absl::StatusOr<store::redis::RedisClient::Options> RedisOptions(
+    const SegmentdServer::Options& options) {
   store::redis::RedisClient::Options redis_options;
   redis_options.address = options.redis;
-  redis_options.pool_size = pool_size;
   if (!options.redis_password_file.empty()) {
     absl::StatusOr<std::string> password =
         ReadFile(options.redis_password_file, "redis_password_file");
@@ -89,7 +90,16 @@ absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> ConnectRedis(
     return absl::InvalidArgumentError("redis_user: needs --redis_password_file");
   }
   redis_options.username = options.redis_username;
-  const absl::Time deadline = absl::Now() + options.redis_startup_timeout;
+  return redis_options;
+}
+
+// A pool of `pool_size` connections, trying until `startup_timeout` while
+// Redis is unavailable.
+absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> ConnectRedis(
+    store::redis::RedisClient::Options redis_options, int pool_size,
+    absl::Duration startup_timeout) {
+  redis_options.pool_size = pool_size;
+  const absl::Time deadline = absl::Now() + startup_timeout;
   while (true) {
     absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
         store::redis::RedisClient::Create(redis_options);
@@ -138,6 +148,8 @@ absl::flat_hash_set<std::string> ServedMethods(std::vector<std::string> services
 absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options options) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<store::redis::RedisClient::Options> redis_options = RedisOptions(options);
+  if (!redis_options.ok()) return redis_options.status();
   absl::StatusOr<ApiKeyToken> operator_token = LoadOrCreateOperatorToken(options.operator_key_file);
   if (!operator_token.ok()) return operator_token.status();
   // Created 0600; an existing file others can read holds a credential that
@@ -162,11 +174,11 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   // The pool bounds concurrent Redis commands; gRPC's sync server runs one call
   // per thread, so allow several per core.
   absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis =
-      ConnectRedis(server->options_, /*pool_size=*/16);
+      ConnectRedis(*redis_options, /*pool_size=*/16, server->options_.redis_startup_timeout);
   if (!redis.ok()) return redis.status();
   server->redis_ = *std::move(redis);
   absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> blocking =
-      ConnectRedis(server->options_, /*pool_size=*/64);
+      ConnectRedis(*redis_options, /*pool_size=*/64, server->options_.redis_startup_timeout);
   if (!blocking.ok()) return blocking.status();
   server->redis_blocking_ = *std::move(blocking);
 
@@ -185,7 +197,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   if (!customers_blocking.ok()) return customers_blocking.status();
   server->customers_blocking_ = *std::move(customers_blocking);
   absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> scan =
-      ConnectRedis(server->options_, /*pool_size=*/4);
+      ConnectRedis(*redis_options, /*pool_size=*/4, server->options_.redis_startup_timeout);
   if (!scan.ok()) return scan.status();
   server->redis_scan_ = *std::move(scan);
   absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> customers_scan =
