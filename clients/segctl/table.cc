@@ -36,26 +36,20 @@ std::string EscapeCell(std::string_view text) {
   return out;
 }
 
-void Table::Print(std::ostream& out) const {
-  auto escape = [](const std::vector<std::string>& row) {
-    std::vector<std::string> escaped;
-    escaped.reserve(row.size());
-    for (const std::string& cell : row) escaped.push_back(EscapeCell(cell));
-    return escaped;
-  };
-  const std::vector<std::string> header = escape(header_);
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(rows_.size());
-  for (const auto& row : rows_) rows.push_back(escape(row));
+std::vector<std::string> Table::Escaped(std::vector<std::string> cells) {
+  for (std::string& cell : cells) cell = EscapeCell(cell);
+  return cells;
+}
 
-  std::vector<size_t> width(header.size(), 0);
+void Table::Print(std::ostream& out) const {
+  std::vector<size_t> width(header_.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
     for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
       width[i] = std::max(width[i], row[i].size());
     }
   };
-  measure(header);
-  for (const auto& row : rows) measure(row);
+  measure(header_);
+  for (const auto& row : rows_) measure(row);
   auto print = [&](const std::vector<std::string>& row) {
     std::string line;
     for (size_t i = 0; i < width.size(); ++i) {
@@ -66,8 +60,8 @@ void Table::Print(std::ostream& out) const {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << "\n";
   };
-  print(header);
-  for (const auto& row : rows) print(row);
+  print(header_);
+  for (const auto& row : rows_) print(row);
 }
 
 }  // namespace segmentd::segctl

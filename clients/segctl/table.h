@@ -16,17 +16,19 @@ namespace segmentd::segctl {
 std::string EscapeCell(std::string_view text);
 
 // Rows of strings printed under a header, each column as wide as its widest
-// cell, two spaces apart. Every cell is printed through EscapeCell. Not
-// thread-safe.
+// cell, two spaces apart. Every cell is kept (and printed) as EscapeCell
+// writes it. Not thread-safe.
 class Table {
  public:
-  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
-  void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  explicit Table(std::vector<std::string> header) : header_(Escaped(std::move(header))) {}
+  void AddRow(std::vector<std::string> row) { rows_.push_back(Escaped(std::move(row))); }
   size_t size() const { return rows_.size(); }
   // Prints the header and the rows to `out`.
   void Print(std::ostream& out) const;
 
  private:
+  static std::vector<std::string> Escaped(std::vector<std::string> cells);
+
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
 };
