@@ -169,8 +169,7 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(Options options
     const bool credentials = absl::StartsWith(error, "NOAUTH") ||
                              absl::StartsWith(error, "WRONGPASS") ||
                              absl::StartsWith(error, "NOPERM");
-    const std::string message = absl::StrCat(
-        "Redis at ", client->options_.address.ToString(), ": PING refused: ", error);
+    const std::string message = client->Described(absl::StrCat("PING refused: ", error));
     if (credentials) return absl::FailedPreconditionError(message);
     return absl::UnavailableError(message);
   }
@@ -186,9 +185,12 @@ RedisClient::RedisClient(Options options)
 
 RedisClient::~RedisClient() = default;
 
+std::string RedisClient::Described(absl::string_view what) const {
+  return absl::StrCat("Redis at ", options_.address.ToString(), ": ", what);
+}
+
 absl::Status RedisClient::Unavailable(absl::string_view what) const {
-  return absl::UnavailableError(
-      absl::StrCat("Redis at ", options_.address.ToString(), ": ", what));
+  return absl::UnavailableError(Described(what));
 }
 
 bool RedisClient::ConnectionAvailable() const {
@@ -228,8 +230,7 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Dial() con
     if (reply->is_error()) {
       // Redis's reply names no secret ("WRONGPASS invalid username-password
       // pair or user is disabled.").
-      return absl::FailedPreconditionError(absl::StrCat(
-          "Redis at ", options_.address.ToString(), ": AUTH refused: ", reply->str()));
+      return absl::FailedPreconditionError(Described(absl::StrCat("AUTH refused: ", reply->str())));
     }
   }
   return connection;
@@ -283,8 +284,7 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
     }
     --in_use_;
     // Without the "Redis at <address>: " every message here starts with.
-    last_dial_error_ = std::string(absl::StripPrefix(
-        dialed.status().message(), absl::StrCat("Redis at ", options_.address.ToString(), ": ")));
+    last_dial_error_ = std::string(absl::StripPrefix(dialed.status().message(), Described("")));
     const double jitter = options_.backoff_jitter;
     const double factor =
         jitter > 0 ? absl::Uniform(bitgen_, 1.0 - jitter, 1.0 + jitter) : 1.0;

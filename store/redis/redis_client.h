@@ -144,6 +144,8 @@ class RedisClient {
 
   bool ConnectionAvailable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Unavailable(absl::string_view what) const;
+  // "Redis at <address>: <what>", the form of every message of this client.
+  std::string Described(absl::string_view what) const;
 
   const Options options_;
 
