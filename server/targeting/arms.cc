@@ -1,12 +1,7 @@
 #include "server/targeting/arms.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
-#include <cstdio>
-#include <cstdlib>
-#include <memory>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
