@@ -148,6 +148,14 @@ struct CustomerWrite {
   // time-driven membership move rewrote both measure sorted sets (~12 us of
   // Redis each at 1M) with the values they held.
   bool measures_as_stored = false;
+  // Order ids this write places for the first time (events it applies that
+  // placed a new order). Order ids are unique per tenant (SPEC.md): the store
+  // records each against the customer's ordinal, and refuses the whole write
+  // (false, as on a version conflict; nothing written) when one is already
+  // recorded against another customer. The writer then asks OrderOwners and
+  // refuses that event. Must be empty in a bookkeeping-only or
+  // measures-as-stored write (INVALID_ARGUMENT): those place no order.
+  std::vector<std::string> placed_order_ids;
 };
 
 // One entry of the tenant's change stream.
@@ -200,6 +208,11 @@ class CustomerStore {
   // acknowledged only once the backing store has it.
   virtual absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
                                                   absl::Span<const CustomerWrite> writes) = 0;
+
+  // Returns, per order id, the ordinal of the customer it was placed for (0:
+  // none recorded; CustomerWrite::placed_order_ids).
+  virtual absl::StatusOr<std::vector<uint32_t>> OrderOwners(
+      absl::string_view tenant, absl::Span<const std::string> order_ids) = 0;
 
   // Returns up to `limit` customers whose next_change <= `now`, earliest first.
   virtual absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,

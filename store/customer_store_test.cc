@@ -231,6 +231,56 @@ TEST_P(CustomerStoreTest, VersionConflictChangesNothing) {
   EXPECT_EQ(AllChanges().size(), before.size() + 1);  // b entered OTHER
 }
 
+TEST_P(CustomerStoreTest, OrderIdsBelongToTheCustomerThatPlacedThemFirst) {
+  // Ids that would collide as text keys or fields if they were not kept whole.
+  const std::string binary("o\0rder:1}", 9);
+  CustomerWrite a = Write("a", 0, {"VIP"});
+  a.placed_order_ids = {"o1", binary};
+  CustomerWrite b = Write("b", 0, {});
+  b.placed_order_ids = {"o2"};
+  MustWrite({a, b});
+  const uint32_t ord_a = MustRead("a").ordinal;
+  const uint32_t ord_b = MustRead("b").ordinal;
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {"o1", "o2", binary, "o3", std::string("o\0rder", 6)}),
+            (std::vector<uint32_t>{ord_a, ord_b, ord_a, 0, 0}));
+  EXPECT_EQ(*store_->OrderOwners("other", {"o1"}), std::vector<uint32_t>{0});
+
+  // Placing o2 again for a, or for a new customer c: the whole write is
+  // refused (like a version conflict), whatever else it carries, and the
+  // other writes of the batch go on.
+  const std::vector<StoredChange> before = AllChanges();
+  CustomerWrite a2 = Write("a", 1, {"OTHER"});
+  a2.placed_order_ids = {"o4", "o2"};
+  a2.lifetime_orders = 3;
+  a2.daily = {{10, 1, 500}};
+  CustomerWrite c = Write("c", 0, {"VIP"});
+  c.placed_order_ids = {"o2"};
+  CustomerWrite d = Write("d", 0, {});
+  d.placed_order_ids = {"o5"};
+  absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, {a2, c, d});
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(MustRead("a").version, 1);
+  EXPECT_EQ(MustRead("a").segments, std::vector<std::string>{"VIP"});
+  EXPECT_EQ(MustRead("c").version, 0);
+  EXPECT_EQ(*store_->CustomerCount(kTenant), 3);  // a, b and d: no ordinal for c
+  EXPECT_EQ(store_->DailyTotals(kTenant, 10, 10)->front().orders, 0);
+  EXPECT_EQ(AllChanges().size(), before.size());  // d entered nothing
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {"o4", "o5"}),
+            (std::vector<uint32_t>{0, MustRead("d").ordinal}));
+
+  // Without the foreign id the write commits; an id the customer already
+  // owns may be placed again (a retry of a write whose reply was lost).
+  a2.placed_order_ids = {"o4", "o1"};
+  MustWrite({a2});
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {"o4"}), std::vector<uint32_t>{ord_a});
+  // A new customer placing a new order gets the ordinal it is recorded with.
+  CustomerWrite e = Write("e", 0, {});
+  e.placed_order_ids = {"o6"};
+  MustWrite({e});
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {"o6"}), std::vector<uint32_t>{MustRead("e").ordinal});
+}
+
 TEST_P(CustomerStoreTest, CustomerCountFollowsOrdinals) {
   EXPECT_EQ(*store_->CustomerCount(kTenant), 0);
   MustWrite({Write("a", 0, {}), Write("b", 0, {"VIP"})});
@@ -522,6 +572,26 @@ TEST_P(CustomerStoreTest, InvalidInputIsRejected) {
   EXPECT_EQ(store_->Due(kTenant, Ms(0), 0).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->ScanCustomers(kTenant, "nope", 10).status().code(),
             absl::StatusCode::kInvalidArgument);
+
+  // Placed order ids: 1-128 bytes, distinct, and only in writes that move facts.
+  for (const std::vector<std::string>& ids : std::vector<std::vector<std::string>>{
+           {""}, {std::string(129, 'o')}, {"o1", "o1"}}) {
+    CustomerWrite w = Write("a", 0, {});
+    w.placed_order_ids = ids;
+    absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, {w});
+    EXPECT_EQ(done.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(done.status().message(), "writes[0].placed_order_ids"))
+        << done.status();
+  }
+  MustWrite({Write("a", 0, {})});
+  CustomerWrite bookkeeping = Write("a", 1, {});
+  bookkeeping.bookkeeping_only = true;
+  bookkeeping.placed_order_ids = {"o1"};
+  EXPECT_EQ(store_->Write(kTenant, {bookkeeping}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::vector<uint32_t>> owners = store_->OrderOwners(kTenant, {"o1", ""});
+  EXPECT_EQ(owners.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(owners.status().message(), "order_ids[1]")) << owners.status();
 }
 
 TEST_P(CustomerStoreTest, SegmentDiffUpdatesMemberSetsAndChangeStream) {

@@ -78,6 +78,16 @@ void MemoryCustomerStore::SetSchedule(Tenant& t, CustomerState& state,
   }
 }
 
+bool MemoryCustomerStore::PlacesForeignOrder(const Tenant& t, const CustomerWrite& write) {
+  auto customer = t.customers.find(write.customer_id);
+  const uint32_t ordinal = customer == t.customers.end() ? 0 : customer->second.state.ordinal;
+  for (const std::string& order_id : write.placed_order_ids) {
+    auto owner = t.order_owners.find(order_id);
+    if (owner != t.order_owners.end() && owner->second != ordinal) return true;
+  }
+  return false;
+}
+
 void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
   auto [it, inserted] = t.customers.try_emplace(write.customer_id);
   Customer& c = it->second;
@@ -86,6 +96,9 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.by_ordinal.push_back(write.customer_id);
     state.customer_id = write.customer_id;
     state.ordinal = static_cast<uint32_t>(t.by_ordinal.size());
+  }
+  for (const std::string& order_id : write.placed_order_ids) {
+    t.order_owners[order_id] = state.ordinal;
   }
   if (write.bookkeeping_only) {
     SetSchedule(t, state, write);
@@ -162,7 +175,8 @@ absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(
     auto it = t.customers.find(write.customer_id);
     const int64_t version = it == t.customers.end() ? 0 : it->second.state.version;
     const int64_t config_version = t.config.has_value() ? t.config->version : 0;
-    if (version != write.expected_version || config_version != write.config_version) {
+    if (version != write.expected_version || config_version != write.config_version ||
+        PlacesForeignOrder(t, write)) {
       committed.push_back(false);
       continue;
     }
@@ -179,6 +193,21 @@ absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(
   }
   if (appended) changed_.SignalAll();
   return committed;
+}
+
+absl::StatusOr<std::vector<uint32_t>> MemoryCustomerStore::OrderOwners(
+    absl::string_view tenant, absl::Span<const std::string> order_ids) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateOrderIds(order_ids); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  std::vector<uint32_t> owners;
+  owners.reserve(order_ids.size());
+  for (const std::string& order_id : order_ids) {
+    auto owner = t.order_owners.find(order_id);
+    owners.push_back(owner == t.order_owners.end() ? 0 : owner->second);
+  }
+  return owners;
 }
 
 absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::Due(absl::string_view tenant,

@@ -48,6 +48,16 @@ std::string CategoryIdsKey(absl::string_view t) { return absl::StrCat(TenantPref
 std::string CategoryNamesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "catn"); }
 std::string RechecksKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "recheck"); }
 std::string RegistrationKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "m:reg"); }
+// The order-owner hash holding `order_id`: order ids are spread over
+// kOrderBuckets small hashes by a stable hash, so that each stays a compact
+// listpack (at 5M orders, ~76 ids each) where one hash of every order id
+// would cost Redis ~70 bytes per order.
+constexpr uint32_t kOrderBuckets = 1 << 16;
+std::string OrderOwnersKey(absl::string_view t, absl::string_view order_id) {
+  uint32_t h = 2166136261u;  // FNV-1a; part of the key layout: never change
+  for (unsigned char c : order_id) h = (h ^ c) * 16777619u;
+  return absl::StrCat(TenantPrefix(t), "oid:", (h ^ (h >> 16)) % kOrderBuckets);
+}
 // Set with the tenant's first customer: every customer of the tenant has its
 // registration index entry (CustomerStore::HasRegistrationIndex).
 std::string RegistrationCompleteKey(absl::string_view t) {
@@ -91,22 +101,39 @@ constexpr char kIndexFunction[] = R"lua(
 // [11] lifetime revenue, [12] segment key prefix sd:{t}:s:, [13] stream cap,
 // [14] config version the write was computed with, [15], [16] AOV index
 // entries or "" (none), [17] number D of daily deltas, [18] membership
-// history, [19] registration index entry or "" (none), then D triples (day,
-// orders, revenue), then the new segment names.
-// Member-set keys are built from ARGV[12]; they share the tenant's hash tag,
-// so they live in the same slot as the declared keys.
+// history, [19] registration index entry or "" (none), [20] number P of
+// placed order ids, then D triples (day, orders, revenue), then P pairs
+// (order-owner bucket key, order id), then the new segment names.
+// Member-set keys are built from ARGV[12], and bucket keys are passed in
+// ARGV; they share the tenant's hash tag, so they live in the same slot as
+// the declared keys.
 // Returns 1 when committed, 0 on a version conflict, -1 when the stored
-// segment list cannot be decoded (nothing written).
+// segment list cannot be decoded, -3 when a placed order id is recorded
+// against another customer (nothing written in either case).
 const RedisScript& WriteScript() {
   static const RedisScript* const script = new RedisScript(std::string(R"lua(
     local id = ARGV[1]
     -- The stored schedule and AOV entries too: a sorted set is only touched
     -- when its entry moves (ZADD of an unchanged score and ZREM of an absent
     -- member still cost Redis a lookup each; a new customer is in none).
-    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1', 'g')
+    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1', 'g', 'o')
     if (stored[1] or '0') ~= ARGV[2] then return 0 end
     if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[14] then return 0 end
-    local first_name = 20 + 3 * tonumber(ARGV[17])
+    local first_order = 21 + 3 * tonumber(ARGV[17])
+    local first_name = first_order + 2 * tonumber(ARGV[20])
+    -- Order ids are unique per tenant: each placed one must be unrecorded or
+    -- recorded against this customer, checked before anything is written. A
+    -- new customer's ordinal will be the counter's next value (INCR below).
+    if first_name > first_order then
+      local mine = stored[7]
+      if stored[1] == false then
+        mine = tostring((tonumber(redis.call('GET', KEYS[3])) or 0) + 1)
+      end
+      for i = first_order, first_name - 1, 2 do
+        local owner = redis.call('HGET', ARGV[i], ARGV[i + 1])
+        if owner and owner ~= mine then return -3 end
+      end
+    end
     -- Decode the stored list: "<len>:<name>" repeated.
     local old, was = {}, {}
     local list, pos = stored[2] or '', 1
@@ -126,7 +153,7 @@ const RedisScript& WriteScript() {
     -- commands when a later one fails. Failing here leaves the customer, its
     -- sets and its index entries as they were, in step with each other (the
     -- sorted-set updates below rely on the stored fields matching them).
-    for i = 20, first_name - 1, 3 do
+    for i = 21, first_order - 1, 3 do
       if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
       if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
     end
@@ -179,6 +206,8 @@ const RedisScript& WriteScript() {
       redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
                  'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18], 'g', ARGV[19])
     end
+    local owner = ordinal or stored[7]
+    for i = first_order, first_name - 1, 2 do redis.call('HSET', ARGV[i], ARGV[i + 1], owner) end
     return 1
   )lua"));
   return *script;
@@ -569,10 +598,15 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
   args.push_back(absl::StrCat(write.daily.size()));
   args.push_back(write.history);
   args.push_back(int_or_none(write.registered_non_buyer_ms));
+  args.push_back(absl::StrCat(write.placed_order_ids.size()));
   for (const DailyDelta& d : write.daily) {
     args.push_back(absl::StrCat(d.day));
     args.push_back(absl::StrCat(d.orders));
     args.push_back(absl::StrCat(d.revenue));
+  }
+  for (const std::string& order_id : write.placed_order_ids) {
+    args.push_back(OrderOwnersKey(tenant, order_id));
+    args.push_back(order_id);
   }
   args.insert(args.end(), write.segments.begin(), write.segments.end());
   return args;
@@ -595,6 +629,8 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
           absl::StrCat("bookkeeping-only write of customer ", writes[i].customer_id,
                        " names other segments than are stored; nothing written"));
     }
+    // -3: a placed order id belongs to another customer. Refused like a
+    // version conflict: the writer re-reads and asks OrderOwners.
     done[i] = reply.integer() == 1;
     return absl::OkStatus();
   };
@@ -651,6 +687,32 @@ absl::StatusOr<std::vector<bool>> RedisCustomerStore::Write(
     }
   }
   return committed;
+}
+
+absl::StatusOr<std::vector<uint32_t>> RedisCustomerStore::OrderOwners(
+    absl::string_view tenant, absl::Span<const std::string> order_ids) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateOrderIds(order_ids); !s.ok()) return s;
+  if (order_ids.empty()) return std::vector<uint32_t>();
+  std::vector<RedisCommand> commands;
+  commands.reserve(order_ids.size());
+  for (const std::string& order_id : order_ids) {
+    commands.push_back({"HGET", OrderOwnersKey(tenant, order_id), order_id});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<uint32_t> owners;
+  owners.reserve(order_ids.size());
+  for (const RedisReply& reply : *replies) {
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    uint32_t owner = 0;
+    if (!reply.is_nil() && (!reply.is_string() || !absl::SimpleAtoi(reply.str(), &owner) ||
+                            owner == 0)) {
+      return Unexpected(reply, "order owner");
+    }
+    owners.push_back(owner);
+  }
+  return owners;
 }
 
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::Due(absl::string_view tenant,

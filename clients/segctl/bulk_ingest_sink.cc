@@ -1,5 +1,6 @@
 #include "clients/segctl/bulk_ingest_sink.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace segmentd::segctl {
@@ -30,8 +31,13 @@ absl::StatusOr<clients::BatchAck> BulkIngestSink::Send(
   ack.ignored = response->ignored();
   for (const v1::BulkItemResult& r : response->results()) {
     if (r.outcome() != v1::ITEM_OUTCOME_REJECTED) continue;
+    // The server words its messages "<field>: <problem>" already; name the
+    // field only where a message does not.
     std::string message = r.error().message();
-    if (!r.error().field().empty()) message = absl::StrCat(r.error().field(), ": ", message);
+    const std::string& field = r.error().field();
+    if (!field.empty() && !absl::StartsWith(message, absl::StrCat(field, ": "))) {
+      message = absl::StrCat(field, ": ", message);
+    }
     ack.rejections.push_back({static_cast<int>(r.index()), message});
   }
   return ack;

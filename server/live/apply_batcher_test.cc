@@ -179,6 +179,49 @@ TEST_F(ApplyBatcherTest, OverloadIsRefusedNotQueuedWithoutBound) {
   EXPECT_EQ(ok.load(), 6);
 }
 
+// Submissions merged into one customer's events keep each placed order id
+// with its own event, whether or not the others name one.
+TEST_F(ApplyBatcherTest, MergedSubmissionsKeepTheirPlacedOrderIds) {
+  ASSERT_TRUE(Apply("acme", CustomerEvents{"other", {Order("taken", kPlacedAt, 10)}, {"taken"}})
+                  .ok());
+  ApplyBatcher::Options options;
+  options.workers = 1;
+  ApplyBatcher one(live_.get(), options);
+  absl::Notification inside, release;
+  ProfileMutation hold = [&](engine::Profile*) -> absl::StatusOr<engine::EventOutcome> {
+    if (!inside.HasBeenNotified()) inside.Notify();
+    release.WaitForNotification();
+    return engine::EventOutcome::kIgnored;
+  };
+  std::vector<absl::StatusOr<CustomerOutcome>> outs(4);
+  std::atomic<int> answered{0};
+  auto record = [&](int i) {
+    return [&, i](absl::StatusOr<CustomerOutcome> o) {
+      outs[i] = std::move(o);
+      ++answered;
+    };
+  };
+  // The worker is held inside this commit while the next three queue, so
+  // they are merged into one commit for "c".
+  one.Submit("acme", CustomerEvents{"held", {hold}}, record(0));
+  inside.WaitForNotification();
+  one.Submit("acme", CustomerEvents{"c", {[](engine::Profile* p) { return p->Register(kT0); }}},
+             record(1));
+  one.Submit("acme", CustomerEvents{"c", {Order("taken", kPlacedAt, 10)}, {"taken"}}, record(2));
+  one.Submit("acme", CustomerEvents{"c", {Order("mine", kPlacedAt, 10)}, {"mine"}}, record(3));
+  release.Notify();
+  while (answered.load() < 4) absl::SleepFor(absl::Milliseconds(1));
+  for (int i : {1, 3}) {
+    ASSERT_TRUE(outs[i].ok()) << outs[i].status();
+    EXPECT_TRUE(outs[i]->events[0].status.ok()) << i << ": " << outs[i]->events[0].status;
+  }
+  ASSERT_TRUE(outs[2].ok()) << outs[2].status();
+  EXPECT_EQ(outs[2]->events[0].status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Lifetime("acme", "c").orders, 1);
+  EXPECT_EQ(*store_.OrderOwners("acme", {"mine"}),
+            std::vector<uint32_t>{(*store_.Read("acme", {"c"}))[0].ordinal});
+}
+
 TEST_F(ApplyBatcherTest, ShutdownAnswersEverySubmissionOnce) {
   std::atomic<int> answered{0};
   for (int i = 0; i < 100; ++i) {

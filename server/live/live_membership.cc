@@ -229,6 +229,18 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       break;
     }
 
+    // Only a retry asks who owns the order ids placed: a write placing one
+    // recorded against another customer was refused like a version conflict
+    // (store::CustomerWrite::placed_order_ids), and the first attempt of
+    // every event should not pay a round trip for what bad input causes.
+    absl::StatusOr<std::vector<absl::flat_hash_set<std::string>>> foreign =
+        attempt == 0 ? std::vector<absl::flat_hash_set<std::string>>(pending.size())
+                     : ForeignOrders(tenant, customers, pending, *states);
+    if (!foreign.ok()) {
+      fail_all(pending, foreign.status());
+      break;
+    }
+
     std::vector<store::CustomerWrite> writes;
     std::vector<size_t> written;  // customer index of each write
     std::vector<size_t> retry;    // customer indexes to try again
@@ -236,6 +248,12 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     for (size_t k = 0; k < pending.size(); ++k) {
       const size_t i = pending[k];
       const store::CustomerState& state = (*states)[k];
+      const CustomerEvents& events = customers[i];
+      if (!events.placed_order_ids.empty() &&
+          events.placed_order_ids.size() != events.mutations.size()) {
+        fail(i, absl::InternalError("placed_order_ids does not match mutations"));
+        continue;
+      }
       absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
       if (!profile.ok()) {
         fail(i, profile.status());
@@ -243,16 +261,29 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       }
       const engine::Profile stored = *profile;
       CustomerOutcome& outcome = outcomes[i];
-      outcome.events.assign(customers[i].mutations.size(), EventResult());
+      outcome.events.assign(events.mutations.size(), EventResult());
       bool changed = false;
-      for (size_t e = 0; e < customers[i].mutations.size(); ++e) {
-        absl::StatusOr<engine::EventOutcome> result = customers[i].mutations[e](&*profile);
+      std::vector<std::string> placed;
+      for (size_t e = 0; e < events.mutations.size(); ++e) {
+        const std::string* order_id =
+            events.placed_order_ids.empty() || events.placed_order_ids[e].empty()
+                ? nullptr
+                : &events.placed_order_ids[e];
+        if (order_id != nullptr && (*foreign)[k].contains(*order_id)) {
+          outcome.events[e].status = absl::AlreadyExistsError(
+              "order_id: already placed by another customer (order ids are unique per tenant)");
+          continue;
+        }
+        absl::StatusOr<engine::EventOutcome> result = events.mutations[e](&*profile);
         if (!result.ok()) {
           outcome.events[e].status = result.status();
           continue;
         }
         outcome.events[e].outcome = *result;
         changed |= *result == engine::EventOutcome::kApplied;
+        if (order_id != nullptr && *result == engine::EventOutcome::kApplied) {
+          placed.push_back(*order_id);
+        }
       }
       if (!changed) {
         absl::StatusOr<CustomerMembership> stored_membership = StoredOf(state, ctx);
@@ -277,6 +308,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
         fail(i, write.status());
         continue;
       }
+      write->placed_order_ids = std::move(placed);
       writes.push_back(*std::move(write));
       written.push_back(i);
       outcome.after.found = true;
@@ -297,6 +329,32 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     }
   }
   return outcomes;
+}
+
+absl::StatusOr<std::vector<absl::flat_hash_set<std::string>>> LiveMembership::ForeignOrders(
+    const std::string& tenant, const std::vector<CustomerEvents>& customers,
+    const std::vector<size_t>& pending, const std::vector<store::CustomerState>& states) {
+  std::vector<std::string> order_ids;
+  std::vector<size_t> asker;  // the entry of `pending` of each order id
+  for (size_t k = 0; k < pending.size(); ++k) {
+    for (const std::string& order_id : customers[pending[k]].placed_order_ids) {
+      if (order_id.empty()) continue;
+      order_ids.push_back(order_id);
+      asker.push_back(k);
+    }
+  }
+  std::vector<absl::flat_hash_set<std::string>> foreign(pending.size());
+  if (order_ids.empty()) return foreign;
+  absl::StatusOr<std::vector<uint32_t>> owners = store_->OrderOwners(tenant, order_ids);
+  if (!owners.ok()) return owners.status();
+  for (size_t j = 0; j < order_ids.size(); ++j) {
+    const uint32_t owner = (*owners)[j];
+    // A customer not stored yet (ordinal 0) owns nothing.
+    if (owner != 0 && owner != states[asker[j]].ordinal) {
+      foreign[asker[j]].insert(std::move(order_ids[j]));
+    }
+  }
+  return foreign;
 }
 
 absl::StatusOr<std::vector<bool>> LiveMembership::Commit(

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/profile.h"
@@ -28,6 +29,13 @@ using ProfileMutation =
 struct CustomerEvents {
   std::string customer_id;
   std::vector<ProfileMutation> mutations;
+  // The order id each mutation places ("" for one placing none), parallel to
+  // `mutations`; may be left empty when none places an order. Order ids are
+  // unique per tenant (SPEC.md): a mutation placing an id already recorded
+  // against another customer is refused without being applied
+  // (ALREADY_EXISTS, worded "order_id: ..."), and one that places a new
+  // order records its id (store::CustomerWrite::placed_order_ids).
+  std::vector<std::string> placed_order_ids;
 };
 
 // What happened to one event.
@@ -180,6 +188,12 @@ class LiveMembership {
   absl::StatusOr<std::optional<std::string>> SmallestSuperset(
       const std::string& tenant, const ConfigChangeScope& scope,
       std::optional<int64_t> min_lifetime_orders);
+  // Per entry of `pending` (indexes into `customers`, whose stored states
+  // are `states`): the order ids its events place that are recorded against
+  // another customer.
+  absl::StatusOr<std::vector<absl::flat_hash_set<std::string>>> ForeignOrders(
+      const std::string& tenant, const std::vector<CustomerEvents>& customers,
+      const std::vector<size_t>& pending, const std::vector<store::CustomerState>& states);
   // store_->Write, counted (by each write's cause) and timed in
   // options_.metrics.
   absl::StatusOr<std::vector<bool>> Commit(const std::string& tenant,

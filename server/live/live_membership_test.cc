@@ -8,6 +8,7 @@
 #include <limits>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
@@ -88,6 +89,62 @@ TEST_F(LiveMembershipTest, RejectedEventDoesNotStopTheOthers) {
   EXPECT_EQ(out.events[0].status.code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(out.events[1].status.ok());
   EXPECT_TRUE(out.after.membership.segments.Contains(Segment::kFirstTimeBuyer));
+}
+
+// Order `id` placed for `customer`, as ingest submits it (the id named).
+CustomerEvents PlacedOrder(const std::string& customer, const std::string& id, int64_t amount) {
+  return CustomerEvents{customer, {Order(id, kT0, amount)}, {id}};
+}
+
+TEST_F(LiveMembershipTest, AnOrderIdIsOneCustomersOrderPerTenant) {
+  ASSERT_TRUE(live_->Apply("acme", {PlacedOrder("c1", "o1", 100)}).ok());
+  // The same id for c2, alone and next to a new order of c2 and one of c3 in
+  // the same call: only that event is refused, and nothing of it is stored.
+  CustomerEvents c2 = PlacedOrder("c2", "o1", 900);
+  c2.mutations.push_back(Cancel("o9"));
+  c2.placed_order_ids.push_back("");
+  c2.mutations.push_back(Order("o2", kT0, 50));
+  c2.placed_order_ids.push_back("o2");
+  absl::StatusOr<std::vector<CustomerOutcome>> out =
+      live_->Apply("acme", {c2, PlacedOrder("c3", "o3", 70)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  const CustomerOutcome& second = (*out)[0];
+  ASSERT_TRUE(second.commit.ok()) << second.commit;
+  ASSERT_EQ(second.events.size(), 3u);
+  EXPECT_EQ(second.events[0].status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(absl::StartsWith(second.events[0].status.message(), "order_id: "))
+      << second.events[0].status;
+  EXPECT_EQ(second.events[1].status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(second.events[2].outcome, EventOutcome::kApplied);
+  EXPECT_TRUE((*out)[1].commit.ok());
+  EXPECT_EQ((*out)[1].events[0].outcome, EventOutcome::kApplied);
+
+  // One order each (c2's is o2 alone): three first-time buyers.
+  EXPECT_EQ(*store_.SegmentSize("acme", "FIRST_TIME_BUYER"), 3);
+  EXPECT_EQ(*store_.SegmentSize("acme", "REPEAT_CUSTOMER"), 0);
+  EXPECT_EQ(*store_.OrderOwners("acme", {"o1", "o2", "o3"}),
+            (std::vector<uint32_t>{(*store_.Read("acme", {"c1"}))[0].ordinal,
+                                   (*store_.Read("acme", {"c2"}))[0].ordinal,
+                                   (*store_.Read("acme", {"c3"}))[0].ordinal}));
+
+  // Re-sending o1 for its own customer stays an idempotent no-op, and an
+  // order id is the tenant's: another tenant may use it.
+  out = live_->Apply("acme", {PlacedOrder("c1", "o1", 100)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].events[0].outcome, EventOutcome::kDuplicate);
+  out = live_->Apply("globex", {PlacedOrder("c2", "o1", 100)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].events[0].outcome, EventOutcome::kApplied);
+}
+
+TEST_F(LiveMembershipTest, TwoCustomersPlacingOneNewOrderIdInOneCallKeepTheFirst) {
+  absl::StatusOr<std::vector<CustomerOutcome>> out =
+      live_->Apply("acme", {PlacedOrder("a", "o1", 100), PlacedOrder("b", "o1", 100)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].events[0].outcome, EventOutcome::kApplied);
+  EXPECT_EQ((*out)[1].events[0].status.code(), absl::StatusCode::kAlreadyExists);
+  // b placed nothing, so it was never stored.
+  EXPECT_EQ((*store_.Read("acme", {"b"}))[0].version, 0);
 }
 
 TEST_F(LiveMembershipTest, CancelledOrderCountsForNothing) {

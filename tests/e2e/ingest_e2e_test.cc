@@ -669,6 +669,46 @@ TEST_F(IngestE2eTest, RefusedEventsNameTheFieldUnderEvent) {
   }
 }
 
+// SPEC.md: order ids are unique per tenant. Re-sent for its own customer an
+// order is a duplicate; sent for another customer it is refused, unary and
+// bulk alike, and counts for no one twice.
+TEST_F(IngestE2eTest, AnOrderIdBelongsToOneCustomerOfTheTenant) {
+  const absl::Time now = absl::Now();
+  auto place = [&](const std::string& customer, v1::PlaceOrderResponse* resp) {
+    v1::PlaceOrderRequest r;
+    *r.mutable_event() = OrderEvent(customer, "shared-1", now - absl::Hours(1), 700).order_placed();
+    auto ctx = NewContext(acme_.write);
+    return ingest_->PlaceOrder(ctx.get(), r, resp);
+  };
+  v1::PlaceOrderResponse resp;
+  ASSERT_TRUE(place("jane", &resp).ok());
+  EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+  ASSERT_TRUE(place("jane", &resp).ok());
+  EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_DUPLICATE);
+  const grpc::Status refused = place("kurt", &resp);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(refused.error_message(), StartsWith("event.order_id: "));
+  EXPECT_FALSE(Classify("kurt", acme_).found());
+
+  std::vector<v1::BulkIngestResponse> replies =
+      Bulk({{OrderEvent("kurt", "k1", now - absl::Hours(2), 300),
+             OrderEvent("kurt", "shared-1", now - absl::Hours(1), 700),
+             OrderEvent("lena", "shared-1", now - absl::Hours(1), 700)}},
+           acme_.write);
+  ASSERT_EQ(replies.size(), 1u);
+  const v1::BulkIngestResponse& r = replies[0];
+  EXPECT_EQ(r.applied(), 1u) << r.DebugString();
+  EXPECT_EQ(r.rejected(), 2u) << r.DebugString();
+  ASSERT_EQ(r.results_size(), 2) << r.DebugString();
+  EXPECT_EQ(r.results(0).error().code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(r.results(0).error().field(), "events[1].order_placed.order_id");
+  EXPECT_EQ(r.results(1).error().field(), "events[2].order_placed.order_id");
+  // kurt has k1 alone, jane shared-1 alone: one first-time buyer each.
+  EXPECT_THAT(Segments(Classify("kurt", acme_).membership()), Contains("FIRST_TIME_BUYER"));
+  EXPECT_THAT(Segments(Classify("jane", acme_).membership()), Contains("FIRST_TIME_BUYER"));
+  EXPECT_FALSE(Classify("lena", acme_).found());
+}
+
 TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   const absl::Time now = absl::Now();
   std::vector<v1::Event> batch1;

@@ -449,6 +449,21 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
                               "--progress_file=" + dir_ + "/progress.misread"});
   EXPECT_EQ(misread.exit_code, 1) << misread.out << misread.err;
   EXPECT_THAT(misread.err, HasSubstr("no row of " + file + " could be imported"));
+  // A row the server refuses (alice's order id for erin: order ids are
+  // unique per tenant) is reported with its line and the field, once.
+  const std::string taken = dir_ + "/taken.csv";
+  std::ofstream(taken) << "erin,a1,2026-03-01,5\nerin,e1,2026-03-02,6\n";
+  google::protobuf::Struct refused =
+      Import({"csv", taken, "--header=false",
+              "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  EXPECT_EQ(Number(refused, "applied"), 1);
+  EXPECT_EQ(Number(refused, "rejected"), 1);
+  const auto& refusals = refused.fields().at("errors").list_value();
+  ASSERT_EQ(refusals.values_size(), 1);
+  EXPECT_EQ(refusals.values(0).struct_value().fields().at("line").number_value(), 1);
+  EXPECT_EQ(refusals.values(0).struct_value().fields().at("message").string_value(),
+            "rejected by the server: events[0].order_placed.order_id: already placed by another "
+            "customer (order ids are unique per tenant)");
   // --on_error=stop stops at line 4: nothing after it.
   std::vector<std::string> stop = csv;
   stop.push_back("--on_error=stop");
@@ -469,7 +484,7 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
               ::testing::Contains("FIRST_TIME_BUYER"));
 
   std::map<std::string, int64_t> sizes = Sizes();
-  EXPECT_EQ(sizes["FIRST_TIME_BUYER"], 1);
+  EXPECT_EQ(sizes["FIRST_TIME_BUYER"], 2);  // bob and erin
   EXPECT_EQ(sizes["REPEAT_CUSTOMER"], 1);
   SegctlRun preview = Segctl({"config", "preview", "repeat_customer.enabled=false"});
   ASSERT_EQ(preview.exit_code, 0) << preview.err;
@@ -498,7 +513,8 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
   bool seen = testing::PollUntil(
       [&] {
         static int n = 0;
-        std::ofstream(live) << "dave" << ++n << ",d1,2026-03-01,5\n";
+        ++n;
+        std::ofstream(live) << "dave" << n << ",d" << n << ",2026-03-01,5\n";
         Import({"csv", live, "--header=false",
                 "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
         return absl::StrContains(ReadAll(watch_out), "\"kind\":\"CHANGE_KIND_ENTERED\"");

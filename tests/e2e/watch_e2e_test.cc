@@ -369,7 +369,7 @@ TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
     auto ctx = NewContext(keys.write);
     v1::PlaceOrderRequest request;
     *request.mutable_event() =
-        OrderEvent(absl::StrCat("cust", i), "o", absl::Now(), 100).order_placed();
+        OrderEvent(absl::StrCat("cust", i), absl::StrCat("o", i), absl::Now(), 100).order_placed();
     v1::PlaceOrderResponse response;
     ASSERT_TRUE(ingest->PlaceOrder(ctx.get(), request, &response).ok());
   };
