@@ -1237,9 +1237,9 @@ TEST_F(RedisCustomerStoreTest, UndecodableStoredDataIsDataLoss) {
 }
 
 // A write the script refuses halfway (here: the daily total would overflow)
-// changes nothing else of the customer: its hash, member sets and index
-// entries stay in step, which the script's skipping of unchanged sorted-set
-// entries relies on.
+// changes nothing else of the customer: its hash, member sets, index
+// entries and order ids stay in step, which the script's skipping of
+// unchanged sorted-set entries relies on.
 TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
   Start(/*appendonly=*/false);
   CustomerWrite first = Write("a", 0, {"VIP"});
@@ -1254,7 +1254,10 @@ TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
   overflow.aov_milli[0] = 2000;
   overflow.lifetime_orders = 2;
   overflow.daily = {{20000, 1, 1}};
+  overflow.placed_order_ids = {"o2"};
   EXPECT_EQ(store_->Write(kTenant, {overflow}).status().code(), absl::StatusCode::kInternal);
+  // Its order id was claimed before the daily totals, and released with them.
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {"o2"}), std::vector<uint32_t>{0});
   const CustomerState a = (*store_->Read(kTenant, {"a"}))[0];
   EXPECT_EQ(a.version, 1);
   EXPECT_EQ(a.segments, std::vector<std::string>{"VIP"});

@@ -121,19 +121,6 @@ const RedisScript& WriteScript() {
     if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[14] then return 0 end
     local first_order = 21 + 3 * tonumber(ARGV[17])
     local first_name = first_order + 2 * tonumber(ARGV[20])
-    -- Order ids are unique per tenant: each placed one must be unrecorded or
-    -- recorded against this customer, checked before anything is written. A
-    -- new customer's ordinal will be the counter's next value (INCR below).
-    if first_name > first_order then
-      local mine = stored[7]
-      if stored[1] == false then
-        mine = tostring((tonumber(redis.call('GET', KEYS[3])) or 0) + 1)
-      end
-      for i = first_order, first_name - 1, 2 do
-        local owner = redis.call('HGET', ARGV[i], ARGV[i + 1])
-        if owner and owner ~= mine then return -3 end
-      end
-    end
     -- Decode the stored list: "<len>:<name>" repeated.
     local old, was = {}, {}
     local list, pos = stored[2] or '', 1
@@ -148,14 +135,46 @@ const RedisScript& WriteScript() {
     end
     local now = {}
     for i = first_name, #ARGV do now[ARGV[i]] = true end
-    -- The daily totals first: HINCRBY is the one command here that can fail
+    -- Order ids are unique per tenant: claim each placed one for this
+    -- customer (HSETNX: one command per order, as the bulk path needs)
+    -- before anything else is written. One recorded against another
+    -- customer undoes this script's claims and refuses the write. A new
+    -- customer's ordinal will be the counter's next value (INCR below).
+    local claimed = {}
+    local function unclaim()
+      for _, i in ipairs(claimed) do redis.call('HDEL', ARGV[i], ARGV[i + 1]) end
+    end
+    if first_name > first_order then
+      local mine = stored[7]
+      if stored[1] == false then
+        mine = tostring((tonumber(redis.call('GET', KEYS[3])) or 0) + 1)
+      end
+      for i = first_order, first_name - 1, 2 do
+        if redis.call('HSETNX', ARGV[i], ARGV[i + 1], mine) == 1 then
+          claimed[#claimed + 1] = i
+        elseif redis.call('HGET', ARGV[i], ARGV[i + 1]) ~= mine then
+          unclaim()
+          return -3
+        end
+      end
+    end
+    -- The daily totals next: HINCRBY is the one command here that can fail
     -- on valid input (overflow), and Redis does not undo a script's earlier
-    -- commands when a later one fails. Failing here leaves the customer, its
-    -- sets and its index entries as they were, in step with each other (the
-    -- sorted-set updates below rely on the stored fields matching them).
+    -- commands when a later one fails. Failing here undoes the claims and
+    -- leaves the customer, its sets and its index entries as they were, in
+    -- step with each other (the sorted-set updates below rely on the stored
+    -- fields matching them).
+    local function add(field, by)
+      if by == '0' then return nil end
+      local r = redis.pcall('HINCRBY', KEYS[9], field, by)
+      if type(r) == 'table' and r.err then
+        unclaim()
+        return r
+      end
+    end
     for i = 21, first_order - 1, 3 do
-      if ARGV[i + 1] ~= '0' then redis.call('HINCRBY', KEYS[9], 'o' .. ARGV[i], ARGV[i + 1]) end
-      if ARGV[i + 2] ~= '0' then redis.call('HINCRBY', KEYS[9], 'r' .. ARGV[i], ARGV[i + 2]) end
+      local failed = add('o' .. ARGV[i], ARGV[i + 1]) or add('r' .. ARGV[i], ARGV[i + 2])
+      if failed then return failed end
     end
     local function change(name, entered)
       redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'c', id, 's', name,
@@ -206,8 +225,6 @@ const RedisScript& WriteScript() {
       redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
                  'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18], 'g', ARGV[19])
     end
-    local owner = ordinal or stored[7]
-    for i = first_order, first_name - 1, 2 do redis.call('HSET', ARGV[i], ARGV[i + 1], owner) end
     return 1
   )lua"));
   return *script;
