@@ -87,5 +87,5 @@ run() {
 # commits (version 1 -> 2); a repeated one is refused at the version check,
 # cheaply, as in the store.
 run WriteScript __rand_int__ 1 2 "$PROFILE" mmmmmmmmmmmm '3:VIP' 1800000000000 3 1800000000000 3 \
-  500 'sd:{t}:s:' 1000000 0 '' '' 0 "$HISTORY" '' VIP
+  500 'sd:{t}:s:' 1000000 0 '' '' 0 "$HISTORY" '' 0 VIP
 run BookkeepingScript __rand_int__ 1 2 mmmmmmmmmmmm '3:VIP' 1800000000000 0 '' ''

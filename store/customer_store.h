@@ -151,11 +151,21 @@ struct CustomerWrite {
   // Order ids this write places for the first time (events it applies that
   // placed a new order). Order ids are unique per tenant (SPEC.md): the store
   // records each against the customer's ordinal, and refuses the whole write
-  // (false, as on a version conflict; nothing written) when one is already
-  // recorded against another customer. The writer then asks OrderOwners and
-  // refuses that event. Must be empty in a bookkeeping-only or
-  // measures-as-stored write (INVALID_ARGUMENT): those place no order.
+  // (WriteResult::kOrderTaken, nothing written) when one is already recorded
+  // against another customer. The writer then asks OrderOwners and refuses
+  // that event. Must be empty in a bookkeeping-only or measures-as-stored
+  // write (INVALID_ARGUMENT): those place no order.
   std::vector<std::string> placed_order_ids;
+};
+
+// What happened to one CustomerWrite.
+enum class WriteResult : uint8_t {
+  kCommitted,
+  // Nothing written: the stored version or config version differs.
+  kConflict,
+  // Nothing written: one of placed_order_ids is recorded against another
+  // customer (OrderOwners tells which).
+  kOrderTaken,
 };
 
 // One entry of the tenant's change stream.
@@ -202,12 +212,22 @@ class CustomerStore {
   virtual absl::StatusOr<std::vector<ProfileRead>> ReadProfiles(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) = 0;
 
-  // Commits each write whose expected_version matches; returns, per write, true
-  // when committed and false on a version conflict. Writes to distinct customers
-  // are independent (one conflict does not stop the others). A write is
-  // acknowledged only once the backing store has it.
-  virtual absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
-                                                  absl::Span<const CustomerWrite> writes) = 0;
+  // Commits each write whose expected_version matches; returns, per write,
+  // what happened to it. Writes to distinct customers are independent (one
+  // refusal does not stop the others). A write is acknowledged only once the
+  // backing store has it.
+  virtual absl::StatusOr<std::vector<WriteResult>> WriteWithResults(
+      absl::string_view tenant, absl::Span<const CustomerWrite> writes) = 0;
+  // WriteWithResults with each result as committed (true) or refused (false).
+  absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
+                                          absl::Span<const CustomerWrite> writes) {
+    absl::StatusOr<std::vector<WriteResult>> results = WriteWithResults(tenant, writes);
+    if (!results.ok()) return results.status();
+    std::vector<bool> committed;
+    committed.reserve(results->size());
+    for (WriteResult r : *results) committed.push_back(r == WriteResult::kCommitted);
+    return committed;
+  }
 
   // Returns, per order id, the ordinal of the customer it was placed for (0:
   // none recorded; CustomerWrite::placed_order_ids).

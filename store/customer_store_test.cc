@@ -257,9 +257,14 @@ TEST_P(CustomerStoreTest, OrderIdsBelongToTheCustomerThatPlacedThemFirst) {
   c.placed_order_ids = {"o2"};
   CustomerWrite d = Write("d", 0, {});
   d.placed_order_ids = {"o5"};
-  absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, {a2, c, d});
+  CustomerWrite stale = Write("b", 0, {});
+  stale.placed_order_ids = {"o1"};
+  absl::StatusOr<std::vector<WriteResult>> done =
+      store_->WriteWithResults(kTenant, {a2, c, d, stale});
   ASSERT_TRUE(done.ok()) << done.status();
-  EXPECT_EQ(*done, (std::vector<bool>{false, false, true}));
+  // A version conflict is told apart from a taken order id (checked after it).
+  EXPECT_EQ(*done, (std::vector<WriteResult>{WriteResult::kOrderTaken, WriteResult::kOrderTaken,
+                                             WriteResult::kCommitted, WriteResult::kConflict}));
   EXPECT_EQ(MustRead("a").version, 1);
   EXPECT_EQ(MustRead("a").segments, std::vector<std::string>{"VIP"});
   EXPECT_EQ(MustRead("c").version, 0);
@@ -1256,8 +1261,10 @@ TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
   overflow.daily = {{20000, 1, 1}};
   overflow.placed_order_ids = {"o2"};
   EXPECT_EQ(store_->Write(kTenant, {overflow}).status().code(), absl::StatusCode::kInternal);
-  // Its order id was claimed before the daily totals, and released with them.
+  // Its order id was claimed before the daily totals, and released with them;
+  // the order count moved before the revenue overflowed, and moved back.
   EXPECT_EQ(*store_->OrderOwners(kTenant, {"o2"}), std::vector<uint32_t>{0});
+  EXPECT_EQ(store_->DailyTotals(kTenant, 20000, 20000)->front().orders, 0);
   const CustomerState a = (*store_->Read(kTenant, {"a"}))[0];
   EXPECT_EQ(a.version, 1);
   EXPECT_EQ(a.segments, std::vector<std::string>{"VIP"});

@@ -162,22 +162,25 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
   state.history = write.history;
 }
 
-absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(
+absl::StatusOr<std::vector<WriteResult>> MemoryCustomerStore::WriteWithResults(
     absl::string_view tenant, absl::Span<const CustomerWrite> writes) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateWrites(writes); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   Tenant& t = GetTenant(tenant);
-  std::vector<bool> committed;
+  std::vector<WriteResult> committed;
   committed.reserve(writes.size());
   bool appended = false;
   for (const CustomerWrite& write : writes) {
     auto it = t.customers.find(write.customer_id);
     const int64_t version = it == t.customers.end() ? 0 : it->second.state.version;
     const int64_t config_version = t.config.has_value() ? t.config->version : 0;
-    if (version != write.expected_version || config_version != write.config_version ||
-        PlacesForeignOrder(t, write)) {
-      committed.push_back(false);
+    if (version != write.expected_version || config_version != write.config_version) {
+      committed.push_back(WriteResult::kConflict);
+      continue;
+    }
+    if (PlacesForeignOrder(t, write)) {
+      committed.push_back(WriteResult::kOrderTaken);
       continue;
     }
     if (write.bookkeeping_only && it->second.state.segments != write.segments) {
@@ -189,7 +192,7 @@ absl::StatusOr<std::vector<bool>> MemoryCustomerStore::Write(
     const uint64_t seq = last_seq_;
     Apply(t, write);
     appended = appended || last_seq_ != seq;
-    committed.push_back(true);
+    committed.push_back(WriteResult::kCommitted);
   }
   if (appended) changed_.SignalAll();
   return committed;

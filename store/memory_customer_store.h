@@ -46,8 +46,8 @@ class MemoryCustomerStore : public CustomerStore {
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   absl::StatusOr<std::vector<ProfileRead>> ReadProfiles(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
-  absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
-                                          absl::Span<const CustomerWrite> writes) override;
+  absl::StatusOr<std::vector<WriteResult>> WriteWithResults(
+      absl::string_view tenant, absl::Span<const CustomerWrite> writes) override;
   absl::StatusOr<std::vector<uint32_t>> OrderOwners(
       absl::string_view tenant, absl::Span<const std::string> order_ids) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,

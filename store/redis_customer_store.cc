@@ -160,17 +160,21 @@ const RedisScript& WriteScript() {
     end
     -- The daily totals next: HINCRBY is the one command here that can fail
     -- on valid input (overflow), and Redis does not undo a script's earlier
-    -- commands when a later one fails. Failing here undoes the claims and
-    -- leaves the customer, its sets and its index entries as they were, in
-    -- step with each other (the sorted-set updates below rely on the stored
+    -- commands when a later one fails. Failing here undoes the totals already
+    -- moved (negated as text: exact for any int64) and the claims, and leaves
+    -- the customer, its sets and its index entries as they were, in step
+    -- with each other (the sorted-set updates below rely on the stored
     -- fields matching them).
+    local added = {}
     local function add(field, by)
       if by == '0' then return nil end
       local r = redis.pcall('HINCRBY', KEYS[9], field, by)
       if type(r) == 'table' and r.err then
+        for _, a in ipairs(added) do redis.call('HINCRBY', KEYS[9], a[1], a[2]) end
         unclaim()
         return r
       end
+      added[#added + 1] = {field, string.sub(by, 1, 1) == '-' and string.sub(by, 2) or '-' .. by}
     end
     for i = 21, first_order - 1, 3 do
       local failed = add('o' .. ARGV[i], ARGV[i + 1]) or add('r' .. ARGV[i], ARGV[i + 2])
@@ -631,8 +635,8 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
 
 absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
                                             absl::Span<const CustomerWrite> writes,
-                                            std::vector<bool>& committed) {
-  std::vector<bool> done(writes.size(), false);
+                                            std::vector<WriteResult>& committed) {
+  std::vector<WriteResult> done(writes.size(), WriteResult::kConflict);
   // Interprets the script's answer to writes[i].
   auto record = [&](const RedisReply& reply, size_t i) -> absl::Status {
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
@@ -646,9 +650,9 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
           absl::StrCat("bookkeeping-only write of customer ", writes[i].customer_id,
                        " names other segments than are stored; nothing written"));
     }
-    // -3: a placed order id belongs to another customer. Refused like a
-    // version conflict: the writer re-reads and asks OrderOwners.
-    done[i] = reply.integer() == 1;
+    done[i] = reply.integer() == 1    ? WriteResult::kCommitted
+              : reply.integer() == -3 ? WriteResult::kOrderTaken
+                                      : WriteResult::kConflict;
     return absl::OkStatus();
   };
   // Runs writes[i] through Eval, which loads its script when Redis lacks it.
@@ -691,11 +695,11 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<bool>> RedisCustomerStore::Write(
+absl::StatusOr<std::vector<WriteResult>> RedisCustomerStore::WriteWithResults(
     absl::string_view tenant, absl::Span<const CustomerWrite> writes) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateWrites(writes); !s.ok()) return s;
-  std::vector<bool> committed;
+  std::vector<WriteResult> committed;
   committed.reserve(writes.size());
   for (size_t begin = 0; begin < writes.size(); begin += options_.write_batch) {
     const size_t n = std::min(writes.size() - begin, static_cast<size_t>(options_.write_batch));

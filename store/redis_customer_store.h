@@ -52,7 +52,7 @@ class RedisCustomerStore : public CustomerStore {
     // stream nodes, so it keeps at least this many and up to one node (100
     // entries by default) more. Default: 1,000,000.
     int64_t max_changes = 1'000'000;
-    // Writes pipelined per round trip by Write(). Redis runs a client's
+    // Writes pipelined per round trip by WriteWithResults(). Redis runs a client's
     // pipelined commands back to back, and one write script costs ~35 us of
     // Redis time, so 32 keeps any pipeline near 1 ms: a bulk import or a
     // background re-classification never holds a checkout's command for long.
@@ -78,8 +78,8 @@ class RedisCustomerStore : public CustomerStore {
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   // On an error status some writes of the batch may have been committed (a
   // retry then sees version conflicts for them); none is acknowledged.
-  absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
-                                          absl::Span<const CustomerWrite> writes) override;
+  absl::StatusOr<std::vector<WriteResult>> WriteWithResults(
+      absl::string_view tenant, absl::Span<const CustomerWrite> writes) override;
   absl::StatusOr<std::vector<uint32_t>> OrderOwners(
       absl::string_view tenant, absl::Span<const std::string> order_ids) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
@@ -145,7 +145,7 @@ class RedisCustomerStore : public CustomerStore {
   // Commits `writes` in one pipeline, appending one result per write to
   // `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
-                          std::vector<bool>& committed);
+                          std::vector<WriteResult>& committed);
   // Runs AddRechecks' or ClearRechecks' script over `customer_ids`, a page at
   // a time (each page atomic; the pages need not be).
   absl::Status EvalRechecks(const redis::RedisScript& script, absl::string_view tenant,

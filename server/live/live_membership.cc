@@ -201,6 +201,12 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     for (size_t i : which) fail(i, status);
   };
 
+  // Per customer: order ids its events place that another customer of the
+  // tenant placed first (found when a write was refused kOrderTaken).
+  std::vector<absl::flat_hash_set<std::string>> foreign(customers.size());
+  // The last round lost a race or met a category its snapshot cannot name:
+  // back off and reload the snapshot.
+  bool contended = false;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt == options_.max_attempts) {
       for (size_t i : pending) {
@@ -210,9 +216,9 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       }
       break;
     }
-    if (attempt > 0) BackOff(attempt);
+    if (contended) BackOff(attempt);
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot =
-        attempt == 0 ? contexts_->Get(tenant) : contexts_->Reload(tenant);
+        contended ? contexts_->Reload(tenant) : contexts_->Get(tenant);
     if (!snapshot.ok()) {
       fail_all(pending, snapshot.status());
       break;
@@ -229,20 +235,12 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       break;
     }
 
-    // Only a retry asks who owns the order ids placed: a write placing one
-    // recorded against another customer was refused like a version conflict
-    // (store::CustomerWrite::placed_order_ids), and the first attempt of
-    // every event should not pay a round trip for what bad input causes.
-    absl::StatusOr<std::vector<absl::flat_hash_set<std::string>>> foreign =
-        attempt == 0 ? std::vector<absl::flat_hash_set<std::string>>(pending.size())
-                     : ForeignOrders(tenant, customers, pending, *states);
-    if (!foreign.ok()) {
-      fail_all(pending, foreign.status());
-      break;
-    }
-
     std::vector<store::CustomerWrite> writes;
     std::vector<size_t> written;  // customer index of each write
+    std::vector<uint32_t> ordinals;  // the stored ordinal of each write's customer
+    // Whether the next round must reload the snapshot (and back off): set by
+    // a version conflict or a category the snapshot cannot name yet.
+    contended = false;
     std::vector<size_t> retry;    // customer indexes to try again
     engine::Classification classification;
     for (size_t k = 0; k < pending.size(); ++k) {
@@ -269,12 +267,21 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
             events.placed_order_ids.empty() || events.placed_order_ids[e].empty()
                 ? nullptr
                 : &events.placed_order_ids[e];
-        if (order_id != nullptr && (*foreign)[k].contains(*order_id)) {
-          outcome.events[e].status = absl::AlreadyExistsError(
-              "order_id: already placed by another customer (order ids are unique per tenant)");
-          continue;
+        absl::StatusOr<engine::EventOutcome> result;
+        if (order_id != nullptr && foreign[i].contains(*order_id)) {
+          // Refused only where it would place the order: an id this
+          // customer's profile already holds stays the duplicate it is.
+          engine::Profile trial = *profile;
+          result = events.mutations[e](&trial);
+          if (result.ok() && *result == engine::EventOutcome::kApplied) {
+            outcome.events[e].status = absl::AlreadyExistsError(
+                "order_id: already placed by another customer (order ids are unique per "
+                "tenant)");
+            continue;
+          }
+        } else {
+          result = events.mutations[e](&*profile);
         }
-        absl::StatusOr<engine::EventOutcome> result = events.mutations[e](&*profile);
         if (!result.ok()) {
           outcome.events[e].status = result.status();
           continue;
@@ -298,6 +305,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       ctx.classifier->Classify(profile->view(), now, &classification);
       if (!NamesAll(ctx, classification)) {
         retry.push_back(i);  // the next attempt reloads the dictionary
+        contended = true;
         continue;
       }
       // Read() names every state after the id asked for, present or not.
@@ -311,63 +319,86 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       write->placed_order_ids = std::move(placed);
       writes.push_back(*std::move(write));
       written.push_back(i);
+      ordinals.push_back(state.ordinal);
       outcome.after.found = true;
       outcome.after.membership = MembershipOf(classification);
       outcome.after.category_names = ctx.category_names;
     }
     pending = std::move(retry);
     if (writes.empty()) continue;
-    absl::StatusOr<std::vector<bool>> committed = Commit(tenant, writes);
+    absl::StatusOr<std::vector<store::WriteResult>> committed = Commit(tenant, writes);
     if (!committed.ok()) {
       // Some of these writes may have been committed: none is acknowledged.
       fail_all(written, committed.status());
       fail_all(pending, committed.status());
       break;
     }
+    std::vector<size_t> taken;  // writes refused for an order id placed elsewhere
     for (size_t w = 0; w < writes.size(); ++w) {
-      if (!(*committed)[w]) pending.push_back(written[w]);
+      switch ((*committed)[w]) {
+        case store::WriteResult::kCommitted:
+          break;
+        case store::WriteResult::kConflict:
+          contended = true;
+          pending.push_back(written[w]);
+          break;
+        case store::WriteResult::kOrderTaken:
+          taken.push_back(w);
+          pending.push_back(written[w]);
+          break;
+      }
+    }
+    // Bad input, not a race: learn which ids are taken (one round trip), so
+    // that the next round refuses just those events.
+    if (absl::Status s = AddForeignOrders(tenant, writes, taken, written, ordinals, foreign);
+        !s.ok()) {
+      fail_all(pending, s);
+      break;
     }
   }
   return outcomes;
 }
 
-absl::StatusOr<std::vector<absl::flat_hash_set<std::string>>> LiveMembership::ForeignOrders(
-    const std::string& tenant, const std::vector<CustomerEvents>& customers,
-    const std::vector<size_t>& pending, const std::vector<store::CustomerState>& states) {
+absl::Status LiveMembership::AddForeignOrders(
+    const std::string& tenant, const std::vector<store::CustomerWrite>& writes,
+    const std::vector<size_t>& taken, const std::vector<size_t>& written,
+    const std::vector<uint32_t>& ordinals,
+    std::vector<absl::flat_hash_set<std::string>>& foreign) {
   std::vector<std::string> order_ids;
-  std::vector<size_t> asker;  // the entry of `pending` of each order id
-  for (size_t k = 0; k < pending.size(); ++k) {
-    for (const std::string& order_id : customers[pending[k]].placed_order_ids) {
-      if (order_id.empty()) continue;
+  std::vector<size_t> write_of;  // the write each order id came from
+  for (size_t w : taken) {
+    for (const std::string& order_id : writes[w].placed_order_ids) {
       order_ids.push_back(order_id);
-      asker.push_back(k);
+      write_of.push_back(w);
     }
   }
-  std::vector<absl::flat_hash_set<std::string>> foreign(pending.size());
-  if (order_ids.empty()) return foreign;
+  if (order_ids.empty()) return absl::OkStatus();
   absl::StatusOr<std::vector<uint32_t>> owners = store_->OrderOwners(tenant, order_ids);
   if (!owners.ok()) return owners.status();
   for (size_t j = 0; j < order_ids.size(); ++j) {
     const uint32_t owner = (*owners)[j];
     // A customer not stored yet (ordinal 0) owns nothing.
-    if (owner != 0 && owner != states[asker[j]].ordinal) {
-      foreign[asker[j]].insert(std::move(order_ids[j]));
+    if (owner != 0 && owner != ordinals[write_of[j]]) {
+      foreign[written[write_of[j]]].insert(std::move(order_ids[j]));
     }
   }
-  return foreign;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<bool>> LiveMembership::Commit(
+absl::StatusOr<std::vector<store::WriteResult>> LiveMembership::Commit(
     const std::string& tenant, const std::vector<store::CustomerWrite>& writes) {
   const absl::Duration start = SteadyNow();
-  absl::StatusOr<std::vector<bool>> committed = store_->Write(tenant, writes);
+  absl::StatusOr<std::vector<store::WriteResult>> committed =
+      store_->WriteWithResults(tenant, writes);
   if (options_.metrics != nullptr && committed.ok()) {
     options_.metrics->ObserveStoreWrite(SteadyNow() - start);
     // By each write's own cause: a statistics pass stamps TIME on a change
-    // that fell due (MakeWrite), as the change stream then tells it.
+    // that fell due (MakeWrite), as the change stream then tells it. A write
+    // refused for a taken order id is bad input, not a conflict: not counted.
     for (size_t w = 0; w < writes.size(); ++w) {
-      options_.metrics->CountWrites(writes[w].cause, (*committed)[w] ? 1 : 0,
-                                    (*committed)[w] ? 0 : 1);
+      const store::WriteResult r = (*committed)[w];
+      options_.metrics->CountWrites(writes[w].cause, r == store::WriteResult::kCommitted ? 1 : 0,
+                                    r == store::WriteResult::kConflict ? 1 : 0);
     }
   }
   return committed;
@@ -464,10 +495,10 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     }
     pending = std::move(retry);
     if (writes.empty()) continue;
-    absl::StatusOr<std::vector<bool>> committed = Commit(tenant, writes);
+    absl::StatusOr<std::vector<store::WriteResult>> committed = Commit(tenant, writes);
     if (!committed.ok()) return committed.status();
     for (size_t w = 0; w < writes.size(); ++w) {
-      if ((*committed)[w]) {
+      if ((*committed)[w] == store::WriteResult::kCommitted) {
         changed += membership_moved[w] ? 1 : 0;
       } else {
         pending.push_back(writes[w].customer_id);

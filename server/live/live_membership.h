@@ -188,16 +188,20 @@ class LiveMembership {
   absl::StatusOr<std::optional<std::string>> SmallestSuperset(
       const std::string& tenant, const ConfigChangeScope& scope,
       std::optional<int64_t> min_lifetime_orders);
-  // Per entry of `pending` (indexes into `customers`, whose stored states
-  // are `states`): the order ids its events place that are recorded against
-  // another customer.
-  absl::StatusOr<std::vector<absl::flat_hash_set<std::string>>> ForeignOrders(
-      const std::string& tenant, const std::vector<CustomerEvents>& customers,
-      const std::vector<size_t>& pending, const std::vector<store::CustomerState>& states);
-  // store_->Write, counted (by each write's cause) and timed in
+  // Of `taken` (indexes into `writes`, refused kOrderTaken), the placed
+  // order ids recorded against another customer than the write's (whose
+  // stored ordinal is `ordinals[w]`; customer index `written[w]`), added to
+  // `foreign` by customer index.
+  absl::Status AddForeignOrders(const std::string& tenant,
+                                const std::vector<store::CustomerWrite>& writes,
+                                const std::vector<size_t>& taken,
+                                const std::vector<size_t>& written,
+                                const std::vector<uint32_t>& ordinals,
+                                std::vector<absl::flat_hash_set<std::string>>& foreign);
+  // store_->WriteWithResults, counted (by each write's cause) and timed in
   // options_.metrics.
-  absl::StatusOr<std::vector<bool>> Commit(const std::string& tenant,
-                                           const std::vector<store::CustomerWrite>& writes);
+  absl::StatusOr<std::vector<store::WriteResult>> Commit(
+      const std::string& tenant, const std::vector<store::CustomerWrite>& writes);
   // Reevaluate() of one round trip's customers (read, then write, retried
   // on conflicts).
   absl::StatusOr<int64_t> ReevaluateChunk(const std::string& tenant,

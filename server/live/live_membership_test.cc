@@ -137,6 +137,26 @@ TEST_F(LiveMembershipTest, AnOrderIdIsOneCustomersOrderPerTenant) {
   EXPECT_EQ((*out)[0].events[0].outcome, EventOutcome::kApplied);
 }
 
+// A taken order id is bad input, not a race: no conflict counted, no second
+// round trip beyond learning the owner, and the customer's event is refused.
+TEST_F(LiveMembershipTest, ATakenOrderIdIsNotCountedAsAWriteConflict) {
+  ASSERT_TRUE(live_->Apply("acme", {PlacedOrder("c1", "o1", 100)}).ok());
+  Metrics metrics;
+  LiveMembership::Options options;
+  options.now = [this] { return now_; };
+  options.metrics = &metrics;
+  LiveMembership live(&store_, contexts_.get(), options);
+  const int64_t calls = store_.write_calls;
+  absl::StatusOr<std::vector<CustomerOutcome>> out =
+      live.Apply("acme", {PlacedOrder("c2", "o1", 100)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].events[0].status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_.write_calls - calls, 1);  // the refused write; nothing left to write after
+  const std::string text = metrics.Text();
+  EXPECT_THAT(text, Not(::testing::ContainsRegex("segmentd_write_conflicts_total[^\n]* [1-9]")))
+      << text;
+}
+
 TEST_F(LiveMembershipTest, TwoCustomersPlacingOneNewOrderIdInOneCallKeepTheFirst) {
   absl::StatusOr<std::vector<CustomerOutcome>> out =
       live_->Apply("acme", {PlacedOrder("a", "o1", 100), PlacedOrder("b", "o1", 100)});

@@ -6,13 +6,14 @@
 
 namespace segmentd {
 
-absl::StatusOr<std::vector<bool>> CountingStore::Write(
+absl::StatusOr<std::vector<store::WriteResult>> CountingStore::WriteWithResults(
     absl::string_view tenant, absl::Span<const store::CustomerWrite> writes) {
   ++write_calls;
-  absl::StatusOr<std::vector<bool>> committed = MemoryCustomerStore::Write(tenant, writes);
+  absl::StatusOr<std::vector<store::WriteResult>> committed =
+      MemoryCustomerStore::WriteWithResults(tenant, writes);
   if (!committed.ok()) return committed;
   for (size_t i = 0; i < writes.size(); ++i) {
-    if (!(*committed)[i]) continue;
+    if ((*committed)[i] != store::WriteResult::kCommitted) continue;
     ++(writes[i].bookkeeping_only ? bookkeeping_writes : full_writes);
     if (!writes[i].bookkeeping_only && writes[i].measures_as_stored) ++measures_kept_writes;
   }

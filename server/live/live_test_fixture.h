@@ -20,10 +20,10 @@ namespace segmentd {
 // An in-memory store that counts the writes it commits, by kind.
 class CountingStore : public store::MemoryCustomerStore {
  public:
-  absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
-                                          absl::Span<const store::CustomerWrite> writes) override;
+  absl::StatusOr<std::vector<store::WriteResult>> WriteWithResults(
+      absl::string_view tenant, absl::Span<const store::CustomerWrite> writes) override;
 
-  std::atomic<int64_t> write_calls{0};  // Write() calls (round trips)
+  std::atomic<int64_t> write_calls{0};  // WriteWithResults() calls (round trips)
   std::atomic<int64_t> full_writes{0};
   std::atomic<int64_t> bookkeeping_writes{0};  // CustomerWrite::bookkeeping_only
   // Full writes with CustomerWrite::measures_as_stored.
