@@ -148,14 +148,15 @@ struct CustomerWrite {
   // time-driven membership move rewrote both measure sorted sets (~12 us of
   // Redis each at 1M) with the values they held.
   bool measures_as_stored = false;
-  // Order ids this write places for the first time (events it applies that
-  // placed a new order). Order ids are unique per tenant (SPEC.md): the store
-  // records each against the customer's ordinal, and refuses the whole write
+  // The orders this write places for the first time, by the 64-bit
+  // fingerprint the engine keeps of each order id (engine::IdFingerprint).
+  // Order ids are unique per tenant (SPEC.md): the store records each
+  // against the customer's ordinal, and refuses the whole write
   // (WriteResult::kOrderTaken, nothing written) when one is already recorded
   // against another customer. The writer then asks OrderOwners and refuses
   // that event. Must be empty in a bookkeeping-only or measures-as-stored
   // write (INVALID_ARGUMENT): those place no order.
-  std::vector<std::string> placed_order_ids;
+  std::vector<uint64_t> placed_orders;
 };
 
 // What happened to one CustomerWrite.
@@ -163,7 +164,7 @@ enum class WriteResult : uint8_t {
   kCommitted,
   // Nothing written: the stored version or config version differs.
   kConflict,
-  // Nothing written: one of placed_order_ids is recorded against another
+  // Nothing written: one of placed_orders is recorded against another
   // customer (OrderOwners tells which).
   kOrderTaken,
 };
@@ -229,10 +230,10 @@ class CustomerStore {
     return committed;
   }
 
-  // Returns, per order id, the ordinal of the customer it was placed for (0:
-  // none recorded; CustomerWrite::placed_order_ids).
-  virtual absl::StatusOr<std::vector<uint32_t>> OrderOwners(
-      absl::string_view tenant, absl::Span<const std::string> order_ids) = 0;
+  // Returns, per order (id fingerprint), the ordinal of the customer it was
+  // placed for (0: none recorded; CustomerWrite::placed_orders).
+  virtual absl::StatusOr<std::vector<uint32_t>> OrderOwners(absl::string_view tenant,
+                                                            absl::Span<const uint64_t> orders) = 0;
 
   // Returns up to `limit` customers whose next_change <= `now`, earliest first.
   virtual absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,

@@ -33,23 +33,6 @@ absl::Status ValidateCustomerId(absl::string_view customer_id) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateOrderId(absl::string_view order_id) {
-  if (order_id.empty() || order_id.size() > kMaxOrderIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("order_id: must be 1-", kMaxOrderIdBytes,
-                                                   " bytes, got ", order_id.size()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateOrderIds(absl::Span<const std::string> order_ids) {
-  for (size_t i = 0; i < order_ids.size(); ++i) {
-    if (absl::Status s = ValidateOrderId(order_ids[i]); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("order_ids[", i, "]: ", s.message()));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateSegment(absl::string_view segment) {
   if (segment.empty()) return absl::InvalidArgumentError("segment: must not be empty");
   return absl::OkStatus();
@@ -99,20 +82,14 @@ absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, flag, ": a write with daily deltas moves facts"));
       }
-      if (set && !w.placed_order_ids.empty()) {
+      if (set && !w.placed_orders.empty()) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, flag, ": a write placing orders moves facts"));
       }
     }
-    absl::flat_hash_set<absl::string_view> orders;
-    for (const std::string& order_id : w.placed_order_ids) {
-      if (absl::Status s = ValidateOrderId(order_id); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "placed_order_ids: ", s.message()));
-      }
-      if (!orders.insert(order_id).second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, "placed_order_ids: duplicate order id"));
-      }
+    if (absl::flat_hash_set<uint64_t>(w.placed_orders.begin(), w.placed_orders.end()).size() !=
+        w.placed_orders.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "placed_orders: duplicate order"));
     }
     absl::flat_hash_set<absl::string_view> segments;
     for (const std::string& segment : w.segments) {

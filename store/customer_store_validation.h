@@ -30,20 +30,10 @@ absl::Status ValidateTenant(absl::string_view tenant);
 // Returns INVALID_ARGUMENT unless `customer_id` is 1-128 bytes (any bytes).
 absl::Status ValidateCustomerId(absl::string_view customer_id);
 
-// Longest order id, in bytes.
-inline constexpr size_t kMaxOrderIdBytes = 128;
-
-// Returns INVALID_ARGUMENT unless `order_id` is 1-128 bytes (any bytes).
-absl::Status ValidateOrderId(absl::string_view order_id);
-
-// Returns INVALID_ARGUMENT naming the id (by index) unless every one is a
-// valid order id (OrderOwners).
-absl::Status ValidateOrderIds(absl::Span<const std::string> order_ids);
-
 // Returns INVALID_ARGUMENT naming the write (by index) unless every write has a
 // valid customer id, expected_version >= 0, a known cause, non-empty segment
-// names without duplicates, lifetime_orders >= 0, and valid, distinct placed
-// order ids (none in a bookkeeping-only or measures-as-stored write). (A batch may write one
+// names without duplicates, lifetime_orders >= 0, and distinct placed orders
+// (none in a bookkeeping-only or measures-as-stored write). (A batch may write one
 // customer more than once: writes are applied in order.)
 absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes);
 

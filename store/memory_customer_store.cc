@@ -81,8 +81,8 @@ void MemoryCustomerStore::SetSchedule(Tenant& t, CustomerState& state,
 bool MemoryCustomerStore::PlacesForeignOrder(const Tenant& t, const CustomerWrite& write) {
   auto customer = t.customers.find(write.customer_id);
   const uint32_t ordinal = customer == t.customers.end() ? 0 : customer->second.state.ordinal;
-  for (const std::string& order_id : write.placed_order_ids) {
-    auto owner = t.order_owners.find(order_id);
+  for (uint64_t order : write.placed_orders) {
+    auto owner = t.order_owners.find(order);
     if (owner != t.order_owners.end() && owner->second != ordinal) return true;
   }
   return false;
@@ -97,9 +97,7 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     state.customer_id = write.customer_id;
     state.ordinal = static_cast<uint32_t>(t.by_ordinal.size());
   }
-  for (const std::string& order_id : write.placed_order_ids) {
-    t.order_owners[order_id] = state.ordinal;
-  }
+  for (uint64_t order : write.placed_orders) t.order_owners[order] = state.ordinal;
   if (write.bookkeeping_only) {
     SetSchedule(t, state, write);
     state.version = write.expected_version + 1;
@@ -199,15 +197,14 @@ absl::StatusOr<std::vector<WriteResult>> MemoryCustomerStore::WriteWithResults(
 }
 
 absl::StatusOr<std::vector<uint32_t>> MemoryCustomerStore::OrderOwners(
-    absl::string_view tenant, absl::Span<const std::string> order_ids) {
+    absl::string_view tenant, absl::Span<const uint64_t> orders) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  if (absl::Status s = ValidateOrderIds(order_ids); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   const Tenant& t = GetTenant(tenant);
   std::vector<uint32_t> owners;
-  owners.reserve(order_ids.size());
-  for (const std::string& order_id : order_ids) {
-    auto owner = t.order_owners.find(order_id);
+  owners.reserve(orders.size());
+  for (uint64_t order : orders) {
+    auto owner = t.order_owners.find(order);
     owners.push_back(owner == t.order_owners.end() ? 0 : owner->second);
   }
   return owners;

@@ -48,8 +48,8 @@ class MemoryCustomerStore : public CustomerStore {
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   absl::StatusOr<std::vector<WriteResult>> WriteWithResults(
       absl::string_view tenant, absl::Span<const CustomerWrite> writes) override;
-  absl::StatusOr<std::vector<uint32_t>> OrderOwners(
-      absl::string_view tenant, absl::Span<const std::string> order_ids) override;
+  absl::StatusOr<std::vector<uint32_t>> OrderOwners(absl::string_view tenant,
+                                                    absl::Span<const uint64_t> orders) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
@@ -141,13 +141,13 @@ class MemoryCustomerStore : public CustomerStore {
     std::map<std::string, int64_t> rechecks;
     absl::flat_hash_map<std::string, uint16_t> category_ids;
     std::vector<std::string> category_names;
-    // Order id -> ordinal of the customer it was placed for.
-    absl::flat_hash_map<std::string, uint32_t> order_owners;
+    // Order id fingerprint -> ordinal of the customer it was placed for.
+    absl::flat_hash_map<uint64_t, uint32_t> order_owners;
   };
 
   // Returns the tenant's data, creating it empty on first use.
   Tenant& GetTenant(absl::string_view tenant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Whether one of `write`'s placed order ids is recorded against another
+  // Whether one of `write`'s placed orders is recorded against another
   // customer than `write`'s.
   static bool PlacesForeignOrder(const Tenant& t, const CustomerWrite& write);
   // Commits `write` (whose version matched) to `t`.

@@ -48,15 +48,18 @@ std::string CategoryIdsKey(absl::string_view t) { return absl::StrCat(TenantPref
 std::string CategoryNamesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "catn"); }
 std::string RechecksKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "recheck"); }
 std::string RegistrationKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "m:reg"); }
-// The order-owner hash holding `order_id`: order ids are spread over
-// kOrderBuckets small hashes by a stable hash, so that each stays a compact
-// listpack (at 5M orders, ~76 ids each) where one hash of every order id
-// would cost Redis ~70 bytes per order.
-constexpr uint32_t kOrderBuckets = 1 << 16;
-std::string OrderOwnersKey(absl::string_view t, absl::string_view order_id) {
-  uint32_t h = 2166136261u;  // FNV-1a; part of the key layout: never change
-  for (unsigned char c : order_id) h = (h ^ c) * 16777619u;
-  return absl::StrCat(TenantPrefix(t), "oid:", (h ^ (h >> 16)) % kOrderBuckets);
+// The order-owner hash holding order `order` (an id fingerprint): orders are
+// spread over 2^16 small hashes by the fingerprint's top bits, so that each
+// stays a compact listpack (at 5M orders, ~76 fields each) where one hash
+// of every order would cost Redis ~70 bytes per order.
+std::string OrderOwnersKey(absl::string_view t, uint64_t order) {
+  return absl::StrCat(TenantPrefix(t), "oid:", order >> 48);
+}
+// The field of `order` in its hash: the fingerprint's 8 bytes, big-endian.
+std::string OrderField(uint64_t order) {
+  std::string field(8, '\0');
+  for (int i = 7; i >= 0; --i, order >>= 8) field[i] = static_cast<char>(order & 0xff);
+  return field;
 }
 // Set with the tenant's first customer: every customer of the tenant has its
 // registration index entry (CustomerStore::HasRegistrationIndex).
@@ -102,13 +105,14 @@ constexpr char kIndexFunction[] = R"lua(
 // [14] config version the write was computed with, [15], [16] AOV index
 // entries or "" (none), [17] number D of daily deltas, [18] membership
 // history, [19] registration index entry or "" (none), [20] number P of
-// placed order ids, then D triples (day, orders, revenue), then P pairs
-// (order-owner bucket key, order id), then the new segment names.
+// placed orders, then D triples (day, orders, revenue), then P pairs
+// (order-owner bucket key, order id fingerprint as 8 bytes), then the new
+// segment names.
 // Member-set keys are built from ARGV[12], and bucket keys are passed in
 // ARGV; they share the tenant's hash tag, so they live in the same slot as
 // the declared keys.
 // Returns 1 when committed, 0 on a version conflict, -1 when the stored
-// segment list cannot be decoded, -3 when a placed order id is recorded
+// segment list cannot be decoded, -3 when a placed order is recorded
 // against another customer (nothing written in either case).
 const RedisScript& WriteScript() {
   static const RedisScript* const script = new RedisScript(std::string(R"lua(
@@ -619,15 +623,15 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
   args.push_back(absl::StrCat(write.daily.size()));
   args.push_back(write.history);
   args.push_back(int_or_none(write.registered_non_buyer_ms));
-  args.push_back(absl::StrCat(write.placed_order_ids.size()));
+  args.push_back(absl::StrCat(write.placed_orders.size()));
   for (const DailyDelta& d : write.daily) {
     args.push_back(absl::StrCat(d.day));
     args.push_back(absl::StrCat(d.orders));
     args.push_back(absl::StrCat(d.revenue));
   }
-  for (const std::string& order_id : write.placed_order_ids) {
-    args.push_back(OrderOwnersKey(tenant, order_id));
-    args.push_back(order_id);
+  for (uint64_t order : write.placed_orders) {
+    args.push_back(OrderOwnersKey(tenant, order));
+    args.push_back(OrderField(order));
   }
   args.insert(args.end(), write.segments.begin(), write.segments.end());
   return args;
@@ -711,19 +715,18 @@ absl::StatusOr<std::vector<WriteResult>> RedisCustomerStore::WriteWithResults(
 }
 
 absl::StatusOr<std::vector<uint32_t>> RedisCustomerStore::OrderOwners(
-    absl::string_view tenant, absl::Span<const std::string> order_ids) {
+    absl::string_view tenant, absl::Span<const uint64_t> orders) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  if (absl::Status s = ValidateOrderIds(order_ids); !s.ok()) return s;
-  if (order_ids.empty()) return std::vector<uint32_t>();
+  if (orders.empty()) return std::vector<uint32_t>();
   std::vector<RedisCommand> commands;
-  commands.reserve(order_ids.size());
-  for (const std::string& order_id : order_ids) {
-    commands.push_back({"HGET", OrderOwnersKey(tenant, order_id), order_id});
+  commands.reserve(orders.size());
+  for (uint64_t order : orders) {
+    commands.push_back({"HGET", OrderOwnersKey(tenant, order), OrderField(order)});
   }
   absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
   std::vector<uint32_t> owners;
-  owners.reserve(order_ids.size());
+  owners.reserve(orders.size());
   for (const RedisReply& reply : *replies) {
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
     uint32_t owner = 0;

@@ -80,8 +80,8 @@ class RedisCustomerStore : public CustomerStore {
   // retry then sees version conflicts for them); none is acknowledged.
   absl::StatusOr<std::vector<WriteResult>> WriteWithResults(
       absl::string_view tenant, absl::Span<const CustomerWrite> writes) override;
-  absl::StatusOr<std::vector<uint32_t>> OrderOwners(
-      absl::string_view tenant, absl::Span<const std::string> order_ids) override;
+  absl::StatusOr<std::vector<uint32_t>> OrderOwners(absl::string_view tenant,
+                                                    absl::Span<const uint64_t> orders) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;

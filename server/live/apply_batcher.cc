@@ -100,21 +100,9 @@ void ApplyBatcher::Commit(const std::string& tenant, std::vector<Submission*> gr
   for (Submission* s : group) {
     auto [it, inserted] = index.try_emplace(s->events.customer_id, customers.size());
     if (inserted) customers.push_back(CustomerEvents{s->events.customer_id, {}});
-    CustomerEvents& merged = customers[it->second];
-    const size_t first = merged.mutations.size();
-    slices.push_back(Slice{it->second, first, s->events.mutations.size()});
-    for (ProfileMutation& m : s->events.mutations) merged.mutations.push_back(std::move(m));
-    // Placed order ids stay parallel to the mutations: "" for those without.
-    if (!s->events.placed_order_ids.empty() || !merged.placed_order_ids.empty()) {
-      merged.placed_order_ids.resize(first);
-      if (s->events.placed_order_ids.empty()) {
-        merged.placed_order_ids.resize(merged.mutations.size());
-      } else {
-        for (std::string& id : s->events.placed_order_ids) {
-          merged.placed_order_ids.push_back(std::move(id));
-        }
-      }
-    }
+    std::vector<ProfileMutation>& mutations = customers[it->second].mutations;
+    slices.push_back(Slice{it->second, mutations.size(), s->events.mutations.size()});
+    for (ProfileMutation& m : s->events.mutations) mutations.push_back(std::move(m));
   }
   absl::StatusOr<std::vector<CustomerOutcome>> applied = live_->Apply(tenant, std::move(customers));
   for (size_t i = 0; i < group.size(); ++i) {

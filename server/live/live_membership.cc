@@ -57,6 +57,34 @@ absl::StatusOr<CustomerMembership> StoredOf(const store::CustomerState& state,
 // Pauses before retry `attempt` (>= 1) after losing a race with another
 // writer: random and growing (50 us doubling, at most 5 ms), so writers racing
 // on one customer stop colliding in lock-step.
+// The id fingerprints of every order a profile holds (live and folded,
+// cancelled included: a cancel keeps its order), sorted.
+std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {
+  std::vector<uint64_t> ids = profile.order_ids();
+  for (const engine::Profile::FoldedOrder& o : profile.folded_orders()) {
+    ids.push_back(o.id_fingerprint);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// The orders (id fingerprints) an event placed, read from the profile before
+// and after it: the engine is what decides whether an event placed an order,
+// so no caller can place one without it being claimed for the tenant.
+// INTERNAL for an event that removed an order (none does).
+absl::StatusOr<std::vector<uint64_t>> PlacedOrders(const std::vector<uint64_t>& before,
+                                                   const engine::Profile& after) {
+  std::vector<uint64_t> now = OrderFingerprints(after);
+  if (now.size() == before.size()) return std::vector<uint64_t>();
+  std::vector<uint64_t> placed;
+  std::set_difference(now.begin(), now.end(), before.begin(), before.end(),
+                      std::back_inserter(placed));
+  if (placed.size() != now.size() - before.size()) {
+    return absl::InternalError("an event removed an order of the customer");
+  }
+  return placed;
+}
+
 void BackOff(int attempt) {
   thread_local std::minstd_rand rng(std::random_device{}());
   const int64_t cap_us = std::min<int64_t>(int64_t{50} << std::min(attempt, 7), 5000);
@@ -201,9 +229,10 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     for (size_t i : which) fail(i, status);
   };
 
-  // Per customer: order ids its events place that another customer of the
-  // tenant placed first (found when a write was refused kOrderTaken).
-  std::vector<absl::flat_hash_set<std::string>> foreign(customers.size());
+  // Per customer: orders (id fingerprints) its events place that another
+  // customer of the tenant placed first (found when a write was refused
+  // kOrderTaken).
+  std::vector<absl::flat_hash_set<uint64_t>> foreign(customers.size());
   // The last round lost a race or met a category its snapshot cannot name:
   // back off and reload the snapshot.
   bool contended = false;
@@ -247,11 +276,6 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       const size_t i = pending[k];
       const store::CustomerState& state = (*states)[k];
       const CustomerEvents& events = customers[i];
-      if (!events.placed_order_ids.empty() &&
-          events.placed_order_ids.size() != events.mutations.size()) {
-        fail(i, absl::InternalError("placed_order_ids does not match mutations"));
-        continue;
-      }
       absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
       if (!profile.ok()) {
         fail(i, profile.status());
@@ -261,37 +285,41 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       CustomerOutcome& outcome = outcomes[i];
       outcome.events.assign(events.mutations.size(), EventResult());
       bool changed = false;
-      std::vector<std::string> placed;
+      std::vector<uint64_t> placed;
       for (size_t e = 0; e < events.mutations.size(); ++e) {
-        const std::string* order_id =
-            events.placed_order_ids.empty() || events.placed_order_ids[e].empty()
-                ? nullptr
-                : &events.placed_order_ids[e];
-        absl::StatusOr<engine::EventOutcome> result;
-        if (order_id != nullptr && foreign[i].contains(*order_id)) {
-          // Refused only where it would place the order: an id this
-          // customer's profile already holds stays the duplicate it is.
-          engine::Profile trial = *profile;
-          result = events.mutations[e](&trial);
-          if (result.ok() && *result == engine::EventOutcome::kApplied) {
-            outcome.events[e].status = absl::AlreadyExistsError(
-                "order_id: already placed by another customer (order ids are unique per "
-                "tenant)");
-            continue;
-          }
-        } else {
-          result = events.mutations[e](&*profile);
-        }
+        // Applied to a copy while this customer has orders known to be
+        // another's: an event placing one of those is refused unapplied.
+        std::optional<engine::Profile> trial;
+        if (!foreign[i].empty()) trial = *profile;
+        engine::Profile& target = trial.has_value() ? *trial : *profile;
+        const std::vector<uint64_t> orders_before = OrderFingerprints(target);
+        absl::StatusOr<engine::EventOutcome> result = events.mutations[e](&target);
         if (!result.ok()) {
           outcome.events[e].status = result.status();
           continue;
         }
+        absl::StatusOr<std::vector<uint64_t>> placed_now = PlacedOrders(orders_before, target);
+        if (!placed_now.ok()) {
+          if (trial.has_value()) {
+            outcome.events[e].status = placed_now.status();
+            continue;
+          }
+          fail(i, placed_now.status());  // the profile holds it: nothing of it is written
+          break;
+        }
+        // (Only ever true on a trial: `foreign[i]` is not empty.)
+        if (std::any_of(placed_now->begin(), placed_now->end(),
+                        [&](uint64_t order) { return foreign[i].contains(order); })) {
+          outcome.events[e].status = absl::AlreadyExistsError(
+              "order_id: already placed by another customer (order ids are unique per tenant)");
+          continue;
+        }
+        if (trial.has_value()) *profile = *std::move(trial);
         outcome.events[e].outcome = *result;
         changed |= *result == engine::EventOutcome::kApplied;
-        if (order_id != nullptr && *result == engine::EventOutcome::kApplied) {
-          placed.push_back(*order_id);
-        }
+        placed.insert(placed.end(), placed_now->begin(), placed_now->end());
       }
+      if (!outcomes[i].commit.ok()) continue;
       if (!changed) {
         absl::StatusOr<CustomerMembership> stored_membership = StoredOf(state, ctx);
         if (!stored_membership.ok()) {
@@ -316,7 +344,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
         fail(i, write.status());
         continue;
       }
-      write->placed_order_ids = std::move(placed);
+      write->placed_orders = std::move(placed);
       writes.push_back(*std::move(write));
       written.push_back(i);
       ordinals.push_back(state.ordinal);
@@ -362,24 +390,23 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
 absl::Status LiveMembership::AddForeignOrders(
     const std::string& tenant, const std::vector<store::CustomerWrite>& writes,
     const std::vector<size_t>& taken, const std::vector<size_t>& written,
-    const std::vector<uint32_t>& ordinals,
-    std::vector<absl::flat_hash_set<std::string>>& foreign) {
-  std::vector<std::string> order_ids;
-  std::vector<size_t> write_of;  // the write each order id came from
+    const std::vector<uint32_t>& ordinals, std::vector<absl::flat_hash_set<uint64_t>>& foreign) {
+  std::vector<uint64_t> orders;
+  std::vector<size_t> write_of;  // the write each order came from
   for (size_t w : taken) {
-    for (const std::string& order_id : writes[w].placed_order_ids) {
-      order_ids.push_back(order_id);
+    for (uint64_t order : writes[w].placed_orders) {
+      orders.push_back(order);
       write_of.push_back(w);
     }
   }
-  if (order_ids.empty()) return absl::OkStatus();
-  absl::StatusOr<std::vector<uint32_t>> owners = store_->OrderOwners(tenant, order_ids);
+  if (orders.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<uint32_t>> owners = store_->OrderOwners(tenant, orders);
   if (!owners.ok()) return owners.status();
-  for (size_t j = 0; j < order_ids.size(); ++j) {
+  for (size_t j = 0; j < orders.size(); ++j) {
     const uint32_t owner = (*owners)[j];
     // A customer not stored yet (ordinal 0) owns nothing.
     if (owner != 0 && owner != ordinals[write_of[j]]) {
-      foreign[written[write_of[j]]].insert(std::move(order_ids[j]));
+      foreign[written[write_of[j]]].insert(orders[j]);
     }
   }
   return absl::OkStatus();

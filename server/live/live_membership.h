@@ -25,17 +25,14 @@ namespace segmentd {
 using ProfileMutation =
     std::function<absl::StatusOr<engine::EventOutcome>(engine::Profile* profile)>;
 
-// The events of one customer, applied in order.
+// The events of one customer, applied in order. Order ids are unique per
+// tenant (SPEC.md): an event that would place an order another customer of
+// the tenant placed first is refused without being applied (ALREADY_EXISTS,
+// worded "order_id: ..."). Which order an event placed is read from the
+// profile (the fingerprints it gained), not from the caller.
 struct CustomerEvents {
   std::string customer_id;
   std::vector<ProfileMutation> mutations;
-  // The order id each mutation places ("" for one placing none), parallel to
-  // `mutations`; may be left empty when none places an order. Order ids are
-  // unique per tenant (SPEC.md): a mutation placing an id already recorded
-  // against another customer is refused without being applied
-  // (ALREADY_EXISTS, worded "order_id: ..."), and one that places a new
-  // order records its id (store::CustomerWrite::placed_order_ids).
-  std::vector<std::string> placed_order_ids;
 };
 
 // What happened to one event.
@@ -189,7 +186,7 @@ class LiveMembership {
       const std::string& tenant, const ConfigChangeScope& scope,
       std::optional<int64_t> min_lifetime_orders);
   // Of `taken` (indexes into `writes`, refused kOrderTaken), the placed
-  // order ids recorded against another customer than the write's (whose
+  // orders recorded against another customer than the write's (whose
   // stored ordinal is `ordinals[w]`; customer index `written[w]`), added to
   // `foreign` by customer index.
   absl::Status AddForeignOrders(const std::string& tenant,
@@ -197,7 +194,7 @@ class LiveMembership {
                                 const std::vector<size_t>& taken,
                                 const std::vector<size_t>& written,
                                 const std::vector<uint32_t>& ordinals,
-                                std::vector<absl::flat_hash_set<std::string>>& foreign);
+                                std::vector<absl::flat_hash_set<uint64_t>>& foreign);
   // store_->WriteWithResults, counted (by each write's cause) and timed in
   // options_.metrics.
   absl::StatusOr<std::vector<store::WriteResult>> Commit(

@@ -91,9 +91,9 @@ TEST_F(LiveMembershipTest, RejectedEventDoesNotStopTheOthers) {
   EXPECT_TRUE(out.after.membership.segments.Contains(Segment::kFirstTimeBuyer));
 }
 
-// Order `id` placed for `customer`, as ingest submits it (the id named).
+// Order `id` placed for `customer`.
 CustomerEvents PlacedOrder(const std::string& customer, const std::string& id, int64_t amount) {
-  return CustomerEvents{customer, {Order(id, kT0, amount)}, {id}};
+  return CustomerEvents{customer, {Order(id, kT0, amount)}};
 }
 
 TEST_F(LiveMembershipTest, AnOrderIdIsOneCustomersOrderPerTenant) {
@@ -102,9 +102,7 @@ TEST_F(LiveMembershipTest, AnOrderIdIsOneCustomersOrderPerTenant) {
   // the same call: only that event is refused, and nothing of it is stored.
   CustomerEvents c2 = PlacedOrder("c2", "o1", 900);
   c2.mutations.push_back(Cancel("o9"));
-  c2.placed_order_ids.push_back("");
   c2.mutations.push_back(Order("o2", kT0, 50));
-  c2.placed_order_ids.push_back("o2");
   absl::StatusOr<std::vector<CustomerOutcome>> out =
       live_->Apply("acme", {c2, PlacedOrder("c3", "o3", 70)});
   ASSERT_TRUE(out.ok()) << out.status();
@@ -122,7 +120,8 @@ TEST_F(LiveMembershipTest, AnOrderIdIsOneCustomersOrderPerTenant) {
   // One order each (c2's is o2 alone): three first-time buyers.
   EXPECT_EQ(*store_.SegmentSize("acme", "FIRST_TIME_BUYER"), 3);
   EXPECT_EQ(*store_.SegmentSize("acme", "REPEAT_CUSTOMER"), 0);
-  EXPECT_EQ(*store_.OrderOwners("acme", {"o1", "o2", "o3"}),
+  EXPECT_EQ(*store_.OrderOwners("acme", {engine::IdFingerprint("o1"), engine::IdFingerprint("o2"),
+                                         engine::IdFingerprint("o3")}),
             (std::vector<uint32_t>{(*store_.Read("acme", {"c1"}))[0].ordinal,
                                    (*store_.Read("acme", {"c2"}))[0].ordinal,
                                    (*store_.Read("acme", {"c3"}))[0].ordinal}));
@@ -613,9 +612,9 @@ TEST_F(LiveMembershipTest, ReevaluateAllCoversEveryPage) {
   for (int i = 0; i < kCustomers; ++i) {
     std::vector<ProfileMutation> orders;
     for (int k = 0; k < i % 8; ++k) {
-      orders.push_back(Order(absl::StrCat("o", k), kT0 - absl::Hours(24 * k + 1), 100));
+      orders.push_back(Order(absl::StrCat("c", i, "-o", k), kT0 - absl::Hours(24 * k + 1), 100));
     }
-    orders.push_back(Order("first", kT0 - absl::Hours(24 * 200), 100));
+    orders.push_back(Order(absl::StrCat("c", i, "-first"), kT0 - absl::Hours(24 * 200), 100));
     ApplyOne(absl::StrCat("c", i), std::move(orders));
   }
   auto segments = [&](int i) { return (*store_.Read("acme", {absl::StrCat("c", i)}))[0].segments; };

@@ -106,7 +106,6 @@ absl::StatusOr<PreparedEvent> PrepareOrderPlaced(const v1::OrderPlaced& e,
   if (absl::Status s = ValidateAmount(e.amount(), prefix, "amount", 0); !s.ok()) return s;
   if (absl::Status s = ValidateCategories(e.categories(), prefix, "categories"); !s.ok()) return s;
   p->category_names.assign(e.categories().begin(), e.categories().end());
-  p->placed_order_id = e.order_id();
   p->mutation = [order_id = e.order_id(), at = *at,
                  amount = e.amount()](const std::vector<engine::CategoryId>& ids) -> ProfileMutation {
     return [order_id, at, amount, ids](engine::Profile* profile) {

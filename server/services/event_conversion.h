@@ -30,8 +30,6 @@ struct PreparedEvent {
   // the engine names fields relative to the event (ScopeFieldError).
   std::string field_prefix;
   std::vector<std::string> category_names;
-  // The order id the event places ("" unless it is an order placed).
-  std::string placed_order_id;
   std::function<ProfileMutation(const std::vector<engine::CategoryId>& category_ids)> mutation;
 };
 

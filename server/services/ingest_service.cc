@@ -83,8 +83,7 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  CustomerEvents events{prepared->customer_id, {prepared->mutation(*ids)},
-                        {prepared->placed_order_id}};
+  CustomerEvents events{prepared->customer_id, {prepared->mutation(*ids)}};
   // `result` lives until Finish; the continuation runs once.
   batcher_.Submit(caller->tenant_id, std::move(events),
                   [reactor, result, metrics = metrics_, prefix = std::move(prepared->field_prefix)](
@@ -209,7 +208,6 @@ absl::Status IngestServiceImpl::ApplyBatch(const std::string& tenant,
       event_index.emplace_back();
     }
     customers[it->second].mutations.push_back(prepared[i]->mutation(event_ids));
-    customers[it->second].placed_order_ids.push_back(prepared[i]->placed_order_id);
     event_index[it->second].push_back(i);
   }
   absl::StatusOr<std::vector<CustomerOutcome>> applied = live_->Apply(tenant, std::move(customers));

@@ -74,8 +74,10 @@ check() {  # check DESCRIPTION CONDITION...
   if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; echo "  output: $OUT"; FAILURES=$((FAILURES + 1)); fi
 }
 ok() { [ "$RC" -eq 0 ]; }
-code_is() { [ "$RC" -ne 0 ] && printf '%s' "$OUT" | grep -q "\"code\": \"$1\""; }
-out_has() { printf '%s' "$OUT" | grep -q -- "$1"; }
+# Here-strings, not pipes: under pipefail, grep -q exiting at its first
+# match can kill the writer with SIGPIPE and fail a check that matched.
+code_is() { [ "$RC" -ne 0 ] && grep -q "\"code\": \"$1\"" <<<"$OUT"; }
+out_has() { grep -q -- "$1" <<<"$OUT"; }
 
 finish() {
   if [ "$FAILURES" -ne 0 ]; then echo "$FAILURES check(s) failed"; exit 1; fi
