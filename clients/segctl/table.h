@@ -11,12 +11,17 @@ namespace segmentd::segctl {
 
 // Returns `text` fit for one line of human output: backslash and the ASCII
 // control characters are written C-style (\\, \n, \r, \t, others \xNN, e.g.
-// \x1b), so a value (a customer id is any bytes) can neither split a row nor
-// drive the terminal. Other bytes, UTF-8 included, are kept.
+// \x1b), and the UTF-8 C1 controls and line/paragraph separators as \uNNNN
+// (e.g. \u0085, \u2028), so a value (a customer id is any UTF-8) can neither
+// split a row nor drive the terminal. Other bytes, UTF-8 included, are kept.
 std::string EscapeCell(std::string_view text);
 
+// The columns `text` takes on a terminal, counted as UTF-8 code points
+// (wide East Asian characters take two and are undercounted).
+size_t DisplayWidth(std::string_view text);
+
 // Rows of strings printed under a header, each column as wide as its widest
-// cell, two spaces apart. Every cell is kept (and printed) as EscapeCell
+// cell (DisplayWidth), two spaces apart. Every cell is kept (and printed) as EscapeCell
 // writes it. Not thread-safe.
 class Table {
  public:

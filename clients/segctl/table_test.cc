@@ -25,6 +25,24 @@ TEST(EscapeCellTest, ControlCharactersAndBackslashAreEscaped) {
   EXPECT_NE(EscapeCell("\n"), EscapeCell("\\n"));
 }
 
+TEST(EscapeCellTest, UnicodeLineBreaksAndC1ControlsAreEscaped) {
+  EXPECT_EQ(EscapeCell("a\xc2\x85" "b"), "a\\u0085b");  // NEXT LINE
+  EXPECT_EQ(EscapeCell("\xc2\x9b" "31m"), "\\u009b31m");  // CSI
+  EXPECT_EQ(EscapeCell("x\xe2\x80\xa8y\xe2\x80\xa9z"), "x\\u2028y\\u2029z");
+  // Their neighbours stay: U+00A0 and U+2027.
+  EXPECT_EQ(EscapeCell("\xc2\xa0\xe2\x80\xa7"), "\xc2\xa0\xe2\x80\xa7");
+  EXPECT_EQ(EscapeCell("\xc2"), "\xc2");  // a cut-off sequence is kept as it is
+}
+
+TEST(TableTest, AlignsColumnsByCodePoints) {
+  Table t({"ID", "NAME"});
+  t.AddRow({"J\xc3\xbcrgen", "x"});
+  t.AddRow({"Bob", "y"});
+  std::ostringstream out;
+  t.Print(out);
+  EXPECT_EQ(out.str(), "ID      NAME\nJ\xc3\xbcrgen  x\nBob     y\n");
+}
+
 TEST(TableTest, AlignsColumns) {
   Table t({"ID", "NAME"});
   t.AddRow({"1", "one"});
