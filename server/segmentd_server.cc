@@ -329,8 +329,7 @@ void SegmentdServer::RunHealthProbe() {
                         : absl::StrCat("Redis unreachable: NOT_SERVING (", ping.message(), ")"));
       last = ping.ok();
     }
-    const bool auth_refused = absl::StrContains(ping.message(), "AUTH refused") ||
-                              absl::StrContains(ping.message(), "NOAUTH");
+    const bool auth_refused = store::redis::RedisClient::CredentialsRefused(ping);
     if (auth_refused && !auth_logged) {
       LogError(absl::StrCat("Redis refuses segmentd's credentials (--redis_password_file, "
                             "--redis_user): ",

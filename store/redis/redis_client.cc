@@ -8,13 +8,30 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace segmentd::store::redis {
+
 namespace {
+
+// Marks a status as a refusal of the client's credentials.
+constexpr absl::string_view kCredentialsRefused = "segmentd.redis/credentials-refused";
+
+absl::Status WithCredentialsRefused(absl::Status status) {
+  status.SetPayload(kCredentialsRefused, absl::Cord("1"));
+  return status;
+}
+
+// Whether a Redis error reply refuses the client's credentials.
+bool RefusesCredentials(absl::string_view error) {
+  return absl::StartsWith(error, "NOAUTH") || absl::StartsWith(error, "WRONGPASS") ||
+         absl::StartsWith(error, "NOPERM");
+}
+
 
 // Pipelines are written and read in chunks of this many commands, which
 // bounds the memory of both the output buffer here and the replies Redis
@@ -166,11 +183,10 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(Options options
   if (!pong.ok()) return pong.status();
   if (pong->is_error()) {
     const std::string& error = pong->str();
-    const bool credentials = absl::StartsWith(error, "NOAUTH") ||
-                             absl::StartsWith(error, "WRONGPASS") ||
-                             absl::StartsWith(error, "NOPERM");
     const std::string message = client->Described(absl::StrCat("PING refused: ", error));
-    if (credentials) return absl::FailedPreconditionError(message);
+    if (RefusesCredentials(error)) {
+      return WithCredentialsRefused(absl::FailedPreconditionError(message));
+    }
     return absl::UnavailableError(message);
   }
   {
@@ -184,6 +200,10 @@ RedisClient::RedisClient(Options options)
     : options_(std::move(options)), backoff_(options_.initial_backoff) {}
 
 RedisClient::~RedisClient() = default;
+
+bool RedisClient::CredentialsRefused(const absl::Status& status) {
+  return status.GetPayload(kCredentialsRefused).has_value();
+}
 
 std::string RedisClient::Described(absl::string_view what) const {
   return absl::StrCat("Redis at ", options_.address.ToString(), ": ", what);
@@ -230,7 +250,8 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Dial() con
     if (reply->is_error()) {
       // Redis's reply names no secret ("WRONGPASS invalid username-password
       // pair or user is disabled.").
-      return absl::FailedPreconditionError(Described(absl::StrCat("AUTH refused: ", reply->str())));
+      return WithCredentialsRefused(
+          absl::FailedPreconditionError(Described(absl::StrCat("AUTH refused: ", reply->str()))));
     }
   }
   return connection;
@@ -254,11 +275,13 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
       } else {
         const absl::Time now = absl::Now();
         if (now < next_dial_) {
-          return Unavailable(absl::StrCat(
+          absl::Status backing_off = Unavailable(absl::StrCat(
               "not connected (last attempt: ", last_dial_error_,
               "); backing off, next connection attempt in ",
               absl::FormatDuration(absl::Ceil(next_dial_ - now,
                                               absl::Milliseconds(1)))));
+          return last_dial_refused_ ? WithCredentialsRefused(std::move(backing_off))
+                                    : backing_off;
         }
       }
       ++in_use_;
@@ -280,11 +303,13 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
       backoff_ = options_.initial_backoff;
       next_dial_ = absl::InfinitePast();
       last_dial_error_.clear();
+      last_dial_refused_ = false;
       return dialed;
     }
     --in_use_;
     // Without the "Redis at <address>: " every message here starts with.
     last_dial_error_ = std::string(absl::StripPrefix(dialed.status().message(), Described("")));
+    last_dial_refused_ = CredentialsRefused(dialed.status());
     const double jitter = options_.backoff_jitter;
     const double factor =
         jitter > 0 ? absl::Uniform(bitgen_, 1.0 - jitter, 1.0 + jitter) : 1.0;
@@ -294,7 +319,8 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
     // A refused AUTH is a configuration error at start-up (Create); once
     // serving it is one more way Redis is unavailable.
     if (!absl::IsUnavailable(dialed.status())) {
-      return absl::UnavailableError(dialed.status().message());
+      absl::Status unavailable = absl::UnavailableError(dialed.status().message());
+      return last_dial_refused_ ? WithCredentialsRefused(std::move(unavailable)) : unavailable;
     }
     return dialed.status();
   }
@@ -399,7 +425,11 @@ absl::Status RedisClient::Ping() {
   absl::StatusOr<RedisReply> reply = Command({std::string("PING")});
   if (!reply.ok()) return reply.status();
   if (reply->is_status() && reply->str() == "PONG") return absl::OkStatus();
-  return Unavailable(absl::StrCat("PING answered ", reply->DebugString()));
+  absl::Status refused = Unavailable(absl::StrCat("PING answered ", reply->DebugString()));
+  if (reply->is_error() && RefusesCredentials(reply->str())) {
+    return WithCredentialsRefused(std::move(refused));
+  }
+  return refused;
 }
 
 }  // namespace segmentd::store::redis

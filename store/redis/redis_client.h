@@ -121,6 +121,13 @@ class RedisClient {
   // (including error replies such as LOADING while Redis reads its AOF).
   absl::Status Ping();
 
+  // Whether `status`, returned by this class, says Redis refused the
+  // client's credentials (a refused AUTH; NOAUTH, WRONGPASS or NOPERM), as
+  // opposed to Redis being unreachable or not ready: then the operator must
+  // act. Such statuses are FAILED_PRECONDITION from Create and UNAVAILABLE
+  // once serving, and carry a payload this reads.
+  static bool CredentialsRefused(const absl::Status& status);
+
   // Returns the address this client talks to.
   const RedisAddress& address() const { return options_.address; }
 
@@ -162,6 +169,8 @@ class RedisClient {
   // find the client backing off: "AUTH refused" is worth more than "not
   // connected".
   std::string last_dial_error_ ABSL_GUARDED_BY(mu_);
+  // Whether that error was a refusal of the credentials (CredentialsRefused).
+  bool last_dial_refused_ ABSL_GUARDED_BY(mu_) = false;
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
 };
 

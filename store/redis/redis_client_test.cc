@@ -489,9 +489,11 @@ TEST_F(RedisAuthTest, MissingOrWrongPasswordFailsCreateWithoutNamingTheSecret) {
   absl::StatusOr<std::unique_ptr<RedisClient>> none = Create("", "");
   EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition) << none.status();
   EXPECT_THAT(std::string(none.status().message()), HasSubstr("NOAUTH"));
+  EXPECT_TRUE(RedisClient::CredentialsRefused(none.status()));
   absl::StatusOr<std::unique_ptr<RedisClient>> wrong = Create("", "guess");
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition) << wrong.status();
   EXPECT_THAT(std::string(wrong.status().message()), HasSubstr("AUTH refused"));
+  EXPECT_TRUE(RedisClient::CredentialsRefused(wrong.status()));
   EXPECT_THAT(std::string(wrong.status().message()), Not(HasSubstr("guess")));
 }
 
@@ -506,9 +508,11 @@ TEST_F(RedisAuthTest, APasswordChangedUnderTheClientIsUnavailableNamingTheRefusa
   absl::Status first = (*client)->Ping();
   for (int i = 0; i < 3 && first.ok(); ++i) first = (*client)->Ping();
   EXPECT_EQ(first.code(), absl::StatusCode::kUnavailable) << first;
+  EXPECT_TRUE(RedisClient::CredentialsRefused(first)) << first;
   // While backing off, calls still say why the last dial failed.
   const absl::Status backing_off = (*client)->Ping();
   EXPECT_EQ(backing_off.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(RedisClient::CredentialsRefused(backing_off)) << backing_off;
   EXPECT_THAT(std::string(backing_off.message()), HasSubstr("AUTH refused: WRONGPASS"))
       << backing_off;
   EXPECT_THAT(std::string(backing_off.message()), Not(HasSubstr("old-pw")));
@@ -559,6 +563,7 @@ TEST(RedisClientCreateTest, ARedisStillLoadingIsUnavailableSoStartUpRetries) {
   rmdir(dir);
   EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable) << client.status();
   EXPECT_THAT(std::string(client.status().message()), HasSubstr("LOADING"));
+  EXPECT_FALSE(RedisClient::CredentialsRefused(client.status()));
 }
 
 TEST(RedisClientCreateTest, UnreachableRedisIsUnavailableNamingTheAddress) {
@@ -567,6 +572,7 @@ TEST(RedisClientCreateTest, UnreachableRedisIsUnavailableNamingTheAddress) {
   absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(options);
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(RedisClient::CredentialsRefused(client.status()));
   EXPECT_NE(client.status().message().find("unix:/nonexistent/segmentd-redis.sock"),
             std::string::npos)
       << client.status();
