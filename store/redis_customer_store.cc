@@ -165,7 +165,8 @@ const RedisScript& WriteScript() {
     -- The daily totals next: HINCRBY is the one command here that can fail
     -- on valid input (overflow), and Redis does not undo a script's earlier
     -- commands when a later one fails. Failing here undoes the totals already
-    -- moved (negated as text: exact for any int64) and the claims, and leaves
+    -- moved (last first, negated as text: exact for any delta but -2^63, which
+    -- no write carries: amounts are bounded far below) and the claims, and leaves
     -- the customer, its sets and its index entries as they were, in step
     -- with each other (the sorted-set updates below rely on the stored
     -- fields matching them).
@@ -174,7 +175,7 @@ const RedisScript& WriteScript() {
       if by == '0' then return nil end
       local r = redis.pcall('HINCRBY', KEYS[9], field, by)
       if type(r) == 'table' and r.err then
-        for _, a in ipairs(added) do redis.call('HINCRBY', KEYS[9], a[1], a[2]) end
+        for k = #added, 1, -1 do redis.call('HINCRBY', KEYS[9], added[k][1], added[k][2]) end
         unclaim()
         return r
       end

@@ -54,9 +54,6 @@ absl::StatusOr<CustomerMembership> StoredOf(const store::CustomerState& state,
   return out;
 }
 
-// Pauses before retry `attempt` (>= 1) after losing a race with another
-// writer: random and growing (50 us doubling, at most 5 ms), so writers racing
-// on one customer stop colliding in lock-step.
 // The id fingerprints of every order a profile holds (live and folded,
 // cancelled included: a cancel keeps its order), sorted.
 std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {
@@ -68,23 +65,31 @@ std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {
   return ids;
 }
 
-// The orders (id fingerprints) an event placed, read from the profile before
-// and after it: the engine is what decides whether an event placed an order,
-// so no caller can place one without it being claimed for the tenant.
-// INTERNAL for an event that removed an order (none does).
-absl::StatusOr<std::vector<uint64_t>> PlacedOrders(const std::vector<uint64_t>& before,
+// The orders (id fingerprints) `after` holds and `before` does not: what
+// the events between them placed. The engine is what decides whether an
+// event placed an order, so no caller can place one without it being claimed
+// for the tenant. INTERNAL when an order of `before` is gone (no event
+// removes one). Sorts only when the number of orders grew.
+absl::StatusOr<std::vector<uint64_t>> PlacedOrders(const engine::Profile& before,
                                                    const engine::Profile& after) {
-  std::vector<uint64_t> now = OrderFingerprints(after);
-  if (now.size() == before.size()) return std::vector<uint64_t>();
+  auto count = [](const engine::Profile& p) {
+    return p.order_ids().size() + p.folded_orders().size();
+  };
+  if (count(after) == count(before)) return std::vector<uint64_t>();
+  const std::vector<uint64_t> was = OrderFingerprints(before);
+  const std::vector<uint64_t> now = OrderFingerprints(after);
   std::vector<uint64_t> placed;
-  std::set_difference(now.begin(), now.end(), before.begin(), before.end(),
+  std::set_difference(now.begin(), now.end(), was.begin(), was.end(),
                       std::back_inserter(placed));
-  if (placed.size() != now.size() - before.size()) {
+  if (now.size() < was.size() || placed.size() != now.size() - was.size()) {
     return absl::InternalError("an event removed an order of the customer");
   }
   return placed;
 }
 
+// Pauses before retry `attempt` (>= 1) after losing a race with another
+// writer: random and growing (50 us doubling, at most 5 ms), so writers racing
+// on one customer stop colliding in lock-step.
 void BackOff(int attempt) {
   thread_local std::minstd_rand rng(std::random_device{}());
   const int64_t cap_us = std::min<int64_t>(int64_t{50} << std::min(attempt, 7), 5000);
@@ -285,41 +290,46 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       CustomerOutcome& outcome = outcomes[i];
       outcome.events.assign(events.mutations.size(), EventResult());
       bool changed = false;
-      std::vector<uint64_t> placed;
       for (size_t e = 0; e < events.mutations.size(); ++e) {
-        // Applied to a copy while this customer has orders known to be
-        // another's: an event placing one of those is refused unapplied.
+        // While this customer has orders known to be another's, each event
+        // runs on a copy, and one placing such an order is refused unapplied.
         std::optional<engine::Profile> trial;
         if (!foreign[i].empty()) trial = *profile;
-        engine::Profile& target = trial.has_value() ? *trial : *profile;
-        const std::vector<uint64_t> orders_before = OrderFingerprints(target);
-        absl::StatusOr<engine::EventOutcome> result = events.mutations[e](&target);
+        absl::StatusOr<engine::EventOutcome> result =
+            events.mutations[e](trial.has_value() ? &*trial : &*profile);
         if (!result.ok()) {
           outcome.events[e].status = result.status();
           continue;
         }
-        absl::StatusOr<std::vector<uint64_t>> placed_now = PlacedOrders(orders_before, target);
-        if (!placed_now.ok()) {
-          if (trial.has_value()) {
-            outcome.events[e].status = placed_now.status();
+        if (trial.has_value()) {
+          absl::StatusOr<std::vector<uint64_t>> placed = PlacedOrders(*profile, *trial);
+          if (!placed.ok()) {
+            outcome.events[e].status = placed.status();
             continue;
           }
-          fail(i, placed_now.status());  // the profile holds it: nothing of it is written
-          break;
+          if (std::any_of(placed->begin(), placed->end(),
+                          [&](uint64_t order) { return foreign[i].contains(order); })) {
+            outcome.events[e].status = absl::AlreadyExistsError(
+                "order_id: already placed by another customer (order ids are unique per "
+                "tenant)");
+            continue;
+          }
+          *profile = *std::move(trial);
         }
-        // (Only ever true on a trial: `foreign[i]` is not empty.)
-        if (std::any_of(placed_now->begin(), placed_now->end(),
-                        [&](uint64_t order) { return foreign[i].contains(order); })) {
-          outcome.events[e].status = absl::AlreadyExistsError(
-              "order_id: already placed by another customer (order ids are unique per tenant)");
-          continue;
-        }
-        if (trial.has_value()) *profile = *std::move(trial);
         outcome.events[e].outcome = *result;
         changed |= *result == engine::EventOutcome::kApplied;
-        placed.insert(placed.end(), placed_now->begin(), placed_now->end());
       }
-      if (!outcomes[i].commit.ok()) continue;
+      // The orders the events placed, for the write's claims: read from the
+      // profile, once per customer.
+      std::vector<uint64_t> placed;
+      if (changed) {
+        absl::StatusOr<std::vector<uint64_t>> all = PlacedOrders(stored, *profile);
+        if (!all.ok()) {
+          fail(i, all.status());  // nothing of this customer is written
+          continue;
+        }
+        placed = *std::move(all);
+      }
       if (!changed) {
         absl::StatusOr<CustomerMembership> stored_membership = StoredOf(state, ctx);
         if (!stored_membership.ok()) {
