@@ -731,8 +731,8 @@ absl::StatusOr<std::vector<uint32_t>> RedisCustomerStore::OrderOwners(
   for (const RedisReply& reply : *replies) {
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
     uint32_t owner = 0;
-    if (!reply.is_nil() && (!reply.is_string() || !absl::SimpleAtoi(reply.str(), &owner) ||
-                            owner == 0)) {
+    if (!reply.is_nil() &&
+        (!reply.is_string() || !absl::SimpleAtoi(reply.str(), &owner) || owner == 0)) {
       return Unexpected(reply, "order owner");
     }
     owners.push_back(owner);

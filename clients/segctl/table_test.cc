@@ -26,8 +26,8 @@ TEST(EscapeCellTest, ControlCharactersAndBackslashAreEscaped) {
 }
 
 TEST(EscapeCellTest, UnicodeLineBreaksAndC1ControlsAreEscaped) {
-  EXPECT_EQ(EscapeCell("a\xc2\x85" "b"), "a\\u0085b");  // NEXT LINE
-  EXPECT_EQ(EscapeCell("\xc2\x9b" "31m"), "\\u009b31m");  // CSI
+  EXPECT_EQ(EscapeCell(std::string("a\xc2\x85") + "b"), "a\\u0085b");  // NEXT LINE
+  EXPECT_EQ(EscapeCell(std::string("\xc2\x9b") + "31m"), "\\u009b31m");  // CSI
   EXPECT_EQ(EscapeCell("x\xe2\x80\xa8y\xe2\x80\xa9z"), "x\\u2028y\\u2029z");
   // Their neighbours stay: U+00A0 and U+2027.
   EXPECT_EQ(EscapeCell("\xc2\xa0\xe2\x80\xa7"), "\xc2\xa0\xe2\x80\xa7");

@@ -227,9 +227,9 @@ TEST_F(ApplyBatcherTest, ATakenOrderIdFailsOnlyItsCallerInAMergedCommit) {
 TEST_F(ApplyBatcherTest, ShutdownAnswersEverySubmissionOnce) {
   std::atomic<int> answered{0};
   for (int i = 0; i < 100; ++i) {
-    batcher_->Submit("acme",
-                     CustomerEvents{absl::StrCat("c", i), {Order(absl::StrCat("o", i), kPlacedAt, 10)}},
-                     [&](absl::StatusOr<CustomerOutcome>) { ++answered; });
+    batcher_->Submit(
+        "acme", CustomerEvents{absl::StrCat("c", i), {Order(absl::StrCat("o", i), kPlacedAt, 10)}},
+        [&](absl::StatusOr<CustomerOutcome>) { ++answered; });
   }
   batcher_.reset();
   EXPECT_EQ(answered.load(), 100);

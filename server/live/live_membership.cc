@@ -79,8 +79,7 @@ absl::StatusOr<std::vector<uint64_t>> PlacedOrders(const engine::Profile& before
   const std::vector<uint64_t> was = OrderFingerprints(before);
   const std::vector<uint64_t> now = OrderFingerprints(after);
   std::vector<uint64_t> placed;
-  std::set_difference(now.begin(), now.end(), was.begin(), was.end(),
-                      std::back_inserter(placed));
+  std::set_difference(now.begin(), now.end(), was.begin(), was.end(), std::back_inserter(placed));
   if (now.size() < was.size() || placed.size() != now.size() - was.size()) {
     return absl::InternalError("an event removed an order of the customer");
   }
@@ -397,10 +396,12 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
   return outcomes;
 }
 
-absl::Status LiveMembership::AddForeignOrders(
-    const std::string& tenant, const std::vector<store::CustomerWrite>& writes,
-    const std::vector<size_t>& taken, const std::vector<size_t>& written,
-    const std::vector<uint32_t>& ordinals, std::vector<absl::flat_hash_set<uint64_t>>& foreign) {
+absl::Status LiveMembership::AddForeignOrders(const std::string& tenant,
+                                              const std::vector<store::CustomerWrite>& writes,
+                                              const std::vector<size_t>& taken,
+                                              const std::vector<size_t>& written,
+                                              const std::vector<uint32_t>& ordinals,
+                                              std::vector<absl::flat_hash_set<uint64_t>>& foreign) {
   std::vector<uint64_t> orders;
   std::vector<size_t> write_of;  // the write each order came from
   for (size_t w : taken) {

@@ -32,7 +32,6 @@ bool RefusesCredentials(absl::string_view error) {
          absl::StartsWith(error, "NOPERM");
 }
 
-
 // Pipelines are written and read in chunks of this many commands, which
 // bounds the memory of both the output buffer here and the replies Redis
 // queues for us.
@@ -278,10 +277,8 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() 
           absl::Status backing_off = Unavailable(absl::StrCat(
               "not connected (last attempt: ", last_dial_error_,
               "); backing off, next connection attempt in ",
-              absl::FormatDuration(absl::Ceil(next_dial_ - now,
-                                              absl::Milliseconds(1)))));
-          return last_dial_refused_ ? WithCredentialsRefused(std::move(backing_off))
-                                    : backing_off;
+              absl::FormatDuration(absl::Ceil(next_dial_ - now, absl::Milliseconds(1)))));
+          return last_dial_refused_ ? WithCredentialsRefused(std::move(backing_off)) : backing_off;
         }
       }
       ++in_use_;
