@@ -68,7 +68,7 @@ PY
 SCRIPT_KEYS=('sd:{t}:c:__rand_int__' 'sd:{t}:ord' 'sd:{t}:ordseq' 'sd:{t}:sched'
              'sd:{t}:changes' 'sd:{t}:m:orders' 'sd:{t}:m:revenue' 'sd:{t}:config'
              'sd:{t}:daily' 'sd:{t}:m:aov0' 'sd:{t}:m:aov1' 'sd:{t}:m:reg'
-             'sd:{t}:m:reg:complete')
+             'sd:{t}:m:reg:complete' 'sd:{t}:oid:complete')
 PROFILE="$(printf 'p%.0s' $(seq 300))"
 HISTORY="$(printf 'h%.0s' $(seq 80))"
 run() {

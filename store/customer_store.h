@@ -235,6 +235,28 @@ class CustomerStore {
   virtual absl::StatusOr<std::vector<uint32_t>> OrderOwners(absl::string_view tenant,
                                                             absl::Span<const uint64_t> orders) = 0;
 
+  // The order record of a tenant whose customers were stored before it
+  // existed (a store that did not record placed orders) lacks their orders;
+  // the server fills it from their profiles (OrderRecordBackfill).
+  // OrdersUnrecordedFrom returns nullopt when the record holds every stored
+  // order (a tenant whose first customer was written by a store that keeps
+  // it, or that has no customer), else the first ordinal whose orders may
+  // be missing. RecordOrders records each order against its ordinal unless
+  // one is recorded already (a live write recorded it, or two customers
+  // written before share the id: the first recorded keeps it), then moves
+  // that ordinal up to `next_ordinal` (0: leave it; it never moves back):
+  // past the tenant's last ordinal, the record is complete. Returns how many
+  // orders were already recorded against another ordinal than the one given.
+  struct RecordedOrder {
+    uint64_t order = 0;  // id fingerprint
+    uint32_t ordinal = 0;
+  };
+  virtual absl::StatusOr<std::optional<uint32_t>> OrdersUnrecordedFrom(
+      absl::string_view tenant) = 0;
+  virtual absl::StatusOr<int64_t> RecordOrders(absl::string_view tenant,
+                                               absl::Span<const RecordedOrder> orders,
+                                               uint32_t next_ordinal) = 0;
+
   // Returns up to `limit` customers whose next_change <= `now`, earliest first.
   virtual absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                        int limit) = 0;
@@ -250,7 +272,8 @@ class CustomerStore {
                                              absl::string_view cursor, int count) = 0;
   // Returns how many customers the tenant has (= the highest ordinal given).
   virtual absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) = 0;
-  // Pages through every customer of the tenant.
+  // Pages through every customer of the tenant, in ordinal order. The cursor
+  // is the next ordinal to visit, in decimal ("": from the first).
   virtual absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant,
                                                absl::string_view cursor, int count) = 0;
   // Customers whose lifetime order count / revenue lies in [lo, hi).

@@ -115,6 +115,21 @@ class CustomerStoreTest : public ::testing::TestWithParam<bool> {
     EXPECT_EQ(*done, std::vector<bool>(writes.size(), true));
   }
 
+  // Makes kTenant one whose customers were written before the order record
+  // existed: the record emptied and its marker gone.
+  void ForgetOrderRecord() {
+    if (!redis()) {
+      static_cast<MemoryCustomerStore*>(store_.get())->ForgetOrderRecord(kTenant);
+      return;
+    }
+    const std::string pattern = absl::StrCat("sd:{", kTenant, "}:oid:*");
+    absl::StatusOr<redis::RedisReply> keys = client_->Command({"KEYS", pattern});
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    for (const redis::RedisReply& key : keys->elements()) {
+      ASSERT_TRUE(client_->Command({"DEL", key.str()}).ok());
+    }
+  }
+
   CustomerState MustRead(const std::string& id, absl::string_view tenant = kTenant) {
     absl::StatusOr<std::vector<CustomerState>> states = store_->Read(tenant, {id});
     EXPECT_TRUE(states.ok()) << states.status();
@@ -288,6 +303,49 @@ TEST_P(CustomerStoreTest, OrdersBelongToTheCustomerThatPlacedThemFirst) {
   e.placed_orders = {o6};
   MustWrite({e});
   EXPECT_EQ(*store_->OrderOwners(kTenant, {o6}), std::vector<uint32_t>{MustRead("e").ordinal});
+}
+
+// A tenant's first customer makes its order record complete; a tenant
+// written before the record existed is filled by RecordOrders, whose cursor
+// only moves up and completes the record past the last ordinal.
+TEST_P(CustomerStoreTest, RecordOrdersFillsTheRecordOfATenantWrittenBeforeIt) {
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::nullopt);  // no customer yet
+  CustomerWrite a = Write("a", 0, {});
+  a.placed_orders = {7};
+  MustWrite({a, Write("b", 0, {}), Write("c", 0, {})});
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::nullopt);
+  ForgetOrderRecord();
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::optional<uint32_t>(1));
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {7}), std::vector<uint32_t>{0});
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom("other"), std::nullopt);
+
+  // Orders of ordinals 1 and 2; order 9 was stored for both (before ids
+  // were unique per tenant): the first recorded keeps it, the second counts.
+  EXPECT_EQ(*store_->RecordOrders(kTenant, {{7, 1}, {9, 1}}, 0), 0);
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::optional<uint32_t>(1));  // 0: stays
+  EXPECT_EQ(*store_->RecordOrders(kTenant, {{9, 2}, {7, 1}, {11, 2}}, 3), 1);
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::optional<uint32_t>(3));
+  EXPECT_EQ(*store_->RecordOrders(kTenant, {}, 2), 0);  // never back
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::optional<uint32_t>(3));
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {7, 9, 11}), (std::vector<uint32_t>{1, 1, 2}));
+  // A live write records its own orders meanwhile, and is refused one taken.
+  CustomerWrite d = Write("d", 0, {});
+  d.placed_orders = {11};
+  EXPECT_EQ(*store_->WriteWithResults(kTenant, {d}),
+            std::vector<WriteResult>{WriteResult::kOrderTaken});
+  // Past the last ordinal (3), the record is complete: here in more orders
+  // than one Redis script records.
+  std::vector<CustomerStore::RecordedOrder> many;
+  for (uint64_t order = 1000; order < 3500; ++order) many.push_back({order, 3});
+  EXPECT_EQ(*store_->RecordOrders(kTenant, many, 4), 0);
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::nullopt);
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {1000, 2222, 3499, 3500}),
+            (std::vector<uint32_t>{3, 3, 3, 0}));
+
+  EXPECT_EQ(store_->RecordOrders(kTenant, {{1, 1}, {2, 0}}, 0).status().message(),
+            "orders[1].ordinal: must be >= 1");
+  EXPECT_EQ(store_->RecordOrders("", {}, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->OrdersUnrecordedFrom("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(CustomerStoreTest, CustomerCountFollowsOrdinals) {

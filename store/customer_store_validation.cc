@@ -49,6 +49,15 @@ absl::Status ValidateRechecks(absl::Span<const std::string> customer_ids,
   return absl::OkStatus();
 }
 
+absl::Status ValidateRecordedOrders(absl::Span<const CustomerStore::RecordedOrder> orders) {
+  for (size_t i = 0; i < orders.size(); ++i) {
+    if (orders[i].ordinal == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("orders[", i, "].ordinal: must be >= 1"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
   for (size_t i = 0; i < writes.size(); ++i) {
     const CustomerWrite& w = writes[i];

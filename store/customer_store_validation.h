@@ -42,6 +42,10 @@ absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes);
 absl::Status ValidateRechecks(absl::Span<const std::string> customer_ids,
                               int64_t config_version);
 
+// Returns INVALID_ARGUMENT naming the entry unless every recorded order names
+// an ordinal >= 1 (RecordOrders).
+absl::Status ValidateRecordedOrders(absl::Span<const CustomerStore::RecordedOrder> orders);
+
 // Returns INVALID_ARGUMENT unless `segment` is non-empty.
 absl::Status ValidateSegment(absl::string_view segment);
 

@@ -210,6 +210,45 @@ absl::StatusOr<std::vector<uint32_t>> MemoryCustomerStore::OrderOwners(
   return owners;
 }
 
+absl::StatusOr<std::optional<uint32_t>> MemoryCustomerStore::OrdersUnrecordedFrom(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  if (t.by_ordinal.empty()) return std::nullopt;  // the first write keeps it
+  return t.orders_unrecorded_from;
+}
+
+absl::StatusOr<int64_t> MemoryCustomerStore::RecordOrders(absl::string_view tenant,
+                                                          absl::Span<const RecordedOrder> orders,
+                                                          uint32_t next_ordinal) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateRecordedOrders(orders); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  int64_t taken = 0;
+  for (const RecordedOrder& o : orders) {
+    auto [owner, inserted] = t.order_owners.try_emplace(o.order, o.ordinal);
+    if (!inserted && owner->second != o.ordinal) ++taken;
+  }
+  std::optional<uint32_t>& from = t.orders_unrecorded_from;
+  if (from.has_value() && next_ordinal > *from) {
+    if (next_ordinal > t.by_ordinal.size()) {
+      from.reset();
+    } else {
+      from = next_ordinal;
+    }
+  }
+  return taken;
+}
+
+void MemoryCustomerStore::ForgetOrderRecord(absl::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  t.order_owners.clear();
+  t.orders_unrecorded_from = 1;
+}
+
 absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::Due(absl::string_view tenant,
                                                                   absl::Time now, int limit) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;

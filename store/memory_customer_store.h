@@ -50,6 +50,15 @@ class MemoryCustomerStore : public CustomerStore {
       absl::string_view tenant, absl::Span<const CustomerWrite> writes) override;
   absl::StatusOr<std::vector<uint32_t>> OrderOwners(absl::string_view tenant,
                                                     absl::Span<const uint64_t> orders) override;
+  // Every write here records its placed orders, so a tenant's record is
+  // complete unless ForgetOrderRecord said otherwise.
+  absl::StatusOr<std::optional<uint32_t>> OrdersUnrecordedFrom(absl::string_view tenant) override;
+  absl::StatusOr<int64_t> RecordOrders(absl::string_view tenant,
+                                       absl::Span<const RecordedOrder> orders,
+                                       uint32_t next_ordinal) override;
+  // For tests: makes `tenant` one whose customers were stored before the
+  // order record existed (the record emptied, unrecorded from ordinal 1).
+  void ForgetOrderRecord(absl::string_view tenant);
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
@@ -143,6 +152,8 @@ class MemoryCustomerStore : public CustomerStore {
     std::vector<std::string> category_names;
     // Order id fingerprint -> ordinal of the customer it was placed for.
     absl::flat_hash_map<uint64_t, uint32_t> order_owners;
+    // OrdersUnrecordedFrom (nullopt: the record is complete).
+    std::optional<uint32_t> orders_unrecorded_from;
   };
 
   // Returns the tenant's data, creating it empty on first use.

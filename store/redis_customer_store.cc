@@ -66,6 +66,19 @@ std::string OrderField(uint64_t order) {
 std::string RegistrationCompleteKey(absl::string_view t) {
   return absl::StrCat(TenantPrefix(t), "m:reg:complete");
 }
+// Set with the tenant's first customer: the order record holds every order
+// of the tenant (CustomerStore::OrdersUnrecordedFrom).
+std::string OrderRecordCompleteKey(absl::string_view t) {
+  return absl::StrCat(TenantPrefix(t), "oid:complete");
+}
+// In a tenant without that marker: the first ordinal whose orders may not be
+// recorded yet (absent: 1).
+std::string OrderRecordNextKey(absl::string_view t) {
+  return absl::StrCat(TenantPrefix(t), "oid:next");
+}
+// Orders per RecordOrders script: ~1-2 us of Redis each, so one script stays
+// near a few milliseconds (DESIGN.md: no command blocks Redis > 5 ms).
+constexpr size_t kRecordOrdersPage = 1000;
 // Customers per AddRechecks / ClearRechecks script: ~2-3 us of Redis each,
 // so one call stays near a millisecond.
 constexpr size_t kRecheckPage = 500;
@@ -97,6 +110,7 @@ constexpr char kIndexFunction[] = R"lua(
 // KEYS[7] revenue zset sd:{t}:m:revenue KEYS[8] config hash sd:{t}:config
 // KEYS[9] daily totals hash sd:{t}:daily KEYS[10], [11] AOV zsets sd:{t}:m:aov0/1
 // KEYS[12] registration zset sd:{t}:m:reg KEYS[13] its marker sd:{t}:m:reg:complete
+// KEYS[14] the order record's marker sd:{t}:oid:complete
 // ARGV[1] customer id, [2] expected version, [3] new version, [4] profile,
 // [5] membership, [6] encoded segment list, [7] next change ms or "" (none),
 // [8] cause, [9] changed_at ms, [10] lifetime orders, "" (not a buyer) or
@@ -223,8 +237,12 @@ const RedisScript& WriteScript() {
       ordinal = redis.call('INCR', KEYS[3])
       redis.call('HSET', KEYS[2], ordinal, id)
       -- The tenant's first customer: every customer will have its
-      -- registration entry (a tenant older than the index has none).
-      if ordinal == 1 then redis.call('SET', KEYS[13], '1') end
+      -- registration entry and its orders recorded (a tenant older than the
+      -- index or the record has neither).
+      if ordinal == 1 then
+        redis.call('SET', KEYS[13], '1')
+        redis.call('SET', KEYS[14], '1')
+      end
     end
     if ordinal then
       redis.call('HSET', KEYS[1], 'o', ordinal, 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5],
@@ -320,6 +338,34 @@ const RedisScript& ClearRechecksScript() {
       if old and tonumber(old) <= v then redis.call('HDEL', KEYS[1], ARGV[i]) end
     end
     return 1
+  )lua");
+  return *script;
+}
+
+// Records orders found in stored profiles (CustomerStore::RecordOrders).
+// KEYS[1] sd:{t}:oid:next, [2] sd:{t}:oid:complete, [3] sd:{t}:ordseq.
+// ARGV[1] the next unrecorded ordinal ("": leave it), then triples (bucket
+// key, order field, ordinal); bucket keys share the tenant's hash tag.
+// Returns how many orders were recorded against another ordinal.
+const RedisScript& RecordOrdersScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local taken = 0
+    for i = 2, #ARGV, 3 do
+      if redis.call('HSETNX', ARGV[i], ARGV[i + 1], ARGV[i + 2]) == 0 and
+         redis.call('HGET', ARGV[i], ARGV[i + 1]) ~= ARGV[i + 2] then
+        taken = taken + 1
+      end
+    end
+    if ARGV[1] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then
+      local next = tonumber(ARGV[1])
+      if next > (tonumber(redis.call('GET', KEYS[3])) or 0) then
+        redis.call('SET', KEYS[2], '1')
+        redis.call('DEL', KEYS[1])
+      elseif next > (tonumber(redis.call('GET', KEYS[1])) or 1) then
+        redis.call('SET', KEYS[1], ARGV[1])
+      end
+    end
+    return taken
   )lua");
   return *script;
 }
@@ -581,7 +627,8 @@ std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
           AovKey(tenant, AovIndex::kBigSpender),
           AovKey(tenant, AovIndex::kLowSpender),
           RegistrationKey(tenant),
-          RegistrationCompleteKey(tenant)};
+          RegistrationCompleteKey(tenant),
+          OrderRecordCompleteKey(tenant)};
 }
 
 std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
@@ -738,6 +785,57 @@ absl::StatusOr<std::vector<uint32_t>> RedisCustomerStore::OrderOwners(
     owners.push_back(owner);
   }
   return owners;
+}
+
+absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::OrdersUnrecordedFrom(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"MGET", OrderRecordCompleteKey(tenant),
+                                           OrdinalCounterKey(tenant), OrderRecordNextKey(tenant)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != 3) return Unexpected(*reply, "MGET");
+  const std::vector<RedisReply>& values = reply->elements();
+  // Complete when the marker is set, or while the tenant has no customer
+  // (its first one will set it).
+  if (!values[0].is_nil() || values[1].is_nil()) return std::nullopt;
+  uint32_t next = 1;
+  if (!values[2].is_nil() &&
+      (!values[2].is_string() || !absl::SimpleAtoi(values[2].str(), &next) || next == 0)) {
+    return Unexpected(values[2], "order record cursor");
+  }
+  return next;
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::RecordOrders(absl::string_view tenant,
+                                                         absl::Span<const RecordedOrder> orders,
+                                                         uint32_t next_ordinal) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateRecordedOrders(orders); !s.ok()) return s;
+  const std::vector<std::string> keys = {OrderRecordNextKey(tenant), OrderRecordCompleteKey(tenant),
+                                         OrdinalCounterKey(tenant)};
+  int64_t taken = 0;
+  // One script per page, the cursor moved by the last: a failure part-way
+  // leaves it where it was, and recording again is harmless.
+  size_t begin = 0;
+  do {
+    const size_t end = std::min(orders.size(), begin + kRecordOrdersPage);
+    std::vector<std::string> args;
+    args.reserve(1 + 3 * (end - begin));
+    args.push_back(end == orders.size() && next_ordinal > 0 ? absl::StrCat(next_ordinal) : "");
+    for (size_t i = begin; i < end; ++i) {
+      args.push_back(OrderOwnersKey(tenant, orders[i].order));
+      args.push_back(OrderField(orders[i].order));
+      args.push_back(absl::StrCat(orders[i].ordinal));
+    }
+    absl::StatusOr<RedisReply> reply =
+        ErrorReplyAsStatus(client_->Eval(RecordOrdersScript(), keys, args));
+    if (!reply.ok()) return reply.status();
+    if (!reply->is_integer()) return Unexpected(*reply, "RecordOrders");
+    taken += reply->integer();
+    begin = end;
+  } while (begin < orders.size());
+  return taken;
 }
 
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::Due(absl::string_view tenant,

@@ -82,6 +82,10 @@ class RedisCustomerStore : public CustomerStore {
       absl::string_view tenant, absl::Span<const CustomerWrite> writes) override;
   absl::StatusOr<std::vector<uint32_t>> OrderOwners(absl::string_view tenant,
                                                     absl::Span<const uint64_t> orders) override;
+  absl::StatusOr<std::optional<uint32_t>> OrdersUnrecordedFrom(absl::string_view tenant) override;
+  absl::StatusOr<int64_t> RecordOrders(absl::string_view tenant,
+                                       absl::Span<const RecordedOrder> orders,
+                                       uint32_t next_ordinal) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
