@@ -54,17 +54,6 @@ absl::StatusOr<CustomerMembership> StoredOf(const store::CustomerState& state,
   return out;
 }
 
-// The id fingerprints of every order a profile holds (live and folded,
-// cancelled included: a cancel keeps its order), sorted.
-std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {
-  std::vector<uint64_t> ids = profile.order_ids();
-  for (const engine::Profile::FoldedOrder& o : profile.folded_orders()) {
-    ids.push_back(o.id_fingerprint);
-  }
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
 // The orders (id fingerprints) `after` holds and `before` does not: what
 // the events between them placed. The engine is what decides whether an
 // event placed an order, so no caller can place one without it being claimed

@@ -1,5 +1,7 @@
 #include "server/live/stored_profile.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
@@ -14,6 +16,15 @@ absl::StatusOr<engine::Profile> DecodeStoredProfile(const store::CustomerState& 
         absl::StrCat("stored profile is corrupt: ", profile.status().message()));
   }
   return profile;
+}
+
+std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {
+  std::vector<uint64_t> ids = profile.order_ids();
+  for (const engine::Profile::FoldedOrder& o : profile.folded_orders()) {
+    ids.push_back(o.id_fingerprint);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 }  // namespace segmentd

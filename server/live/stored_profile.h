@@ -1,6 +1,9 @@
 #ifndef SEGMENTD_SERVER_LIVE_STORED_PROFILE_H_
 #define SEGMENTD_SERVER_LIVE_STORED_PROFILE_H_
 
+#include <cstdint>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "engine/profile.h"
 #include "store/customer_store.h"
@@ -11,6 +14,11 @@ namespace segmentd {
 // customer not stored yet (version 0), DATA_LOSS when the bytes are corrupt.
 // Thread-safe.
 absl::StatusOr<engine::Profile> DecodeStoredProfile(const store::CustomerState& state);
+
+// The id fingerprints (engine::IdFingerprint) of every order a profile holds,
+// live and folded, cancelled included (a cancel keeps its order), sorted:
+// what the store's order record holds for the customer.
+std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile);
 
 }  // namespace segmentd
 

@@ -43,6 +43,14 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
     const std::string& tenant = (*tenants)[(pass + i) % n];
     note(tenant, DrainRechecks(tenant, deadline));
   }
+  // Then, in what is left of the slice, the order record of tenants stored
+  // before it existed: one replica's work (it is the same on every one).
+  if (options_.backfill != nullptr && leading) {
+    for (size_t i = 0; i < n && SteadyNow() < deadline; ++i) {
+      const std::string& tenant = (*tenants)[(pass + i) % n];
+      note(tenant, BackfillOrderRecord(tenant, deadline));
+    }
+  }
   if (!first_error.ok()) return first_error;
   return moved;
 }
@@ -53,6 +61,16 @@ absl::Status TransitionScheduler::DrainRechecks(const std::string& tenant,
     absl::StatusOr<int64_t> rechecked = live_->DrainRechecks(tenant, options_.batch);
     if (!rechecked.ok()) return rechecked.status();
     if (*rechecked < options_.batch) return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TransitionScheduler::BackfillOrderRecord(const std::string& tenant,
+                                                      absl::Duration deadline) {
+  while (SteadyNow() < deadline) {
+    absl::StatusOr<bool> complete = options_.backfill->Step(tenant, options_.batch);
+    if (!complete.ok()) return complete.status();
+    if (*complete) return absl::OkStatus();
   }
   return absl::OkStatus();
 }

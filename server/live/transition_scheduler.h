@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/live/live_membership.h"
+#include "server/live/order_record_backfill.h"
 #include "server/live/periodic_task.h"
 #include "server/metrics/metrics.h"
 #include "store/customer_store.h"
@@ -27,7 +28,9 @@ namespace segmentd {
 // leader takes customers as they fall due, the others only those it left
 // due for longer than `follower_grace`. It also re-classifies the
 // rechecks a config update left (LiveMembership::DrainRechecks), so a replica
-// that dies mid-way leaves them to the others. Thread-safe.
+// that dies mid-way leaves them to the others, and, leading, fills the order
+// record of tenants stored before it existed (OrderRecordBackfill).
+// Thread-safe.
 class TransitionScheduler {
  public:
   struct Options {
@@ -56,6 +59,9 @@ class TransitionScheduler {
     // single process).
     std::function<bool()> leading;
     absl::Duration follower_grace = absl::Milliseconds(250);
+    // Fills the order record of tenants stored before it existed, in what
+    // is left of the recheck slice, while this replica leads; null: never.
+    OrderRecordBackfill* backfill = nullptr;
   };
 
   // Returns the tenant ids to serve; called once per pass.
@@ -83,6 +89,9 @@ class TransitionScheduler {
   // Works through `tenant`'s rechecks, a page at a time, until none are
   // left or `deadline` (SteadyNow) passes.
   absl::Status DrainRechecks(const std::string& tenant, absl::Duration deadline);
+  // Fills `tenant`'s order record, a page at a time, until it is complete or
+  // `deadline` (SteadyNow) passes.
+  absl::Status BackfillOrderRecord(const std::string& tenant, absl::Duration deadline);
 
   store::CustomerStore* const store_;
   LiveMembership* const live_;

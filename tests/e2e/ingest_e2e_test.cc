@@ -72,6 +72,40 @@ long long StreamLength(const std::string& socket, const std::string& key) {
   return n;
 }
 
+// Runs one command (arguments binary-safe) on the Redis at `socket`; returns
+// its integer reply, the element count of an array reply, or -1 on error.
+long long RedisInteger(const std::string& socket, const std::vector<std::string>& args) {
+  redisContext* ctx = redisConnectUnix(socket.c_str());
+  if (ctx == nullptr || ctx->err) {
+    if (ctx) redisFree(ctx);
+    return -1;
+  }
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const std::string& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(ctx, static_cast<int>(args.size()), argv.data(), lens.data()));
+  long long n = -1;
+  if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER) n = reply->integer;
+  if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
+    n = static_cast<long long>(reply->elements);
+    // KEYS: delete what it listed.
+    for (size_t i = 0; i < reply->elements && args[0] == "KEYS"; ++i) {
+      const char* del[] = {"DEL", reply->element[i]->str};
+      const size_t del_lens[] = {3, reply->element[i]->len};
+      auto* r = static_cast<redisReply*>(redisCommandArgv(ctx, 2, del, del_lens));
+      if (r == nullptr || r->type != REDIS_REPLY_INTEGER) n = -1;
+      if (r) freeReplyObject(r);
+    }
+  }
+  if (reply) freeReplyObject(reply);
+  redisFree(ctx);
+  return n;
+}
+
 class IngestE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -707,6 +741,64 @@ TEST_F(IngestE2eTest, AnOrderIdBelongsToOneCustomerOfTheTenant) {
   EXPECT_THAT(Segments(Classify("kurt", acme_).membership()), Contains("FIRST_TIME_BUYER"));
   EXPECT_THAT(Segments(Classify("jane", acme_).membership()), Contains("FIRST_TIME_BUYER"));
   EXPECT_FALSE(Classify("lena", acme_).found());
+}
+
+// A tenant whose orders were stored before order ids were unique per tenant
+// (here: its order record deleted) gets the record filled from the stored
+// profiles by the restarted server, in the background; then its old order
+// ids are refused for other customers too.
+TEST_F(IngestE2eTest, ARestartedServerFillsTheOrderRecordOfAnOlderTenant) {
+  const absl::Time now = absl::Now();
+  std::vector<v1::Event> batch;
+  for (int i = 0; i < 30; ++i) {
+    batch.push_back(OrderEvent(absl::StrCat("old", i), absl::StrCat("legacy-", i),
+                               now - absl::Hours(24 * (1 + i)), 500));
+  }
+  batch.push_back(OrderEvent("old0", "legacy-folded", now - absl::Hours(24 * 900), 500));
+  ASSERT_EQ(Bulk({batch}, acme_.write)[0].applied(), batch.size());
+  const std::string socket = stack_->redis().socket_path();
+  ASSERT_GT(RedisInteger(socket, {"KEYS", "sd:{acme}:oid:*"}), 0);  // deleted, marker included
+  ASSERT_EQ(RedisInteger(socket, {"EXISTS", "sd:{acme}:oid:complete"}), 0);
+
+  ASSERT_TRUE(stack_->segmentd().Restart().ok()) << stack_->segmentd().Log();
+  for (int i = 0; i < 100 && RedisInteger(socket, {"EXISTS", "sd:{acme}:oid:complete"}) != 1; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(RedisInteger(socket, {"EXISTS", "sd:{acme}:oid:complete"}), 1)
+      << stack_->segmentd().Log();
+  EXPECT_THAT(
+      stack_->segmentd().Log(),
+      HasSubstr("order record of tenant acme complete: recorded 31 orders of 30 customers"));
+
+  // The channel learns that the old process is gone from a failed call only:
+  // ask until the restarted server answers.
+  grpc::Status answered;
+  for (int i = 0; i < 50; ++i) {
+    v1::ClassifyCustomerRequest request;
+    request.set_customer_id("newcomer");
+    v1::ClassifyCustomerResponse response;
+    auto ctx = NewContext(acme_.read);
+    answered = classify_->ClassifyCustomer(ctx.get(), request, &response);
+    if (answered.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(answered.ok()) << answered.error_message();
+  for (const std::string& order : {"legacy-7", "legacy-folded"}) {
+    v1::PlaceOrderRequest r;
+    *r.mutable_event() = OrderEvent("newcomer", order, now, 700).order_placed();
+    v1::PlaceOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    const grpc::Status refused = ingest_->PlaceOrder(ctx.get(), r, &resp);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+        << order << ": " << refused.error_message();
+  }
+  EXPECT_FALSE(Classify("newcomer", acme_).found());
+  // Another tenant may still use the id.
+  v1::PlaceOrderRequest r;
+  *r.mutable_event() = OrderEvent("newcomer", "legacy-7", now, 700).order_placed();
+  v1::PlaceOrderResponse resp;
+  auto ctx = NewContext(other_.write);
+  EXPECT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
 }
 
 TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
