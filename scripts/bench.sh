@@ -44,6 +44,9 @@
 #                             per customer by key group, then after rewriting
 #                             the keys into a leaner layout step by step
 #                             (scripts/layout_prototype.py).
+#                             And backfill (after bulk): how long a restarted
+#                             segmentd takes to fill the order record of a
+#                             tenant stored before it existed (its keys deleted).
 #   BENCH_CONFIG_CHANGES [frequent_buyer.min_orders]  config: comma-separated
 #                             rule parameters (<block>.<field>), each changed
 #                             one step and back, or preset:<NAME> (e.g.
@@ -159,16 +162,29 @@ if [ "${BENCH_PIN:-}" = 1 ]; then
   taskset -pc 0 "$redis_pid" >/dev/null
   echo "bench: segmentd and redis-server pinned to CPU 0, the load generator to CPU 1"
 fi
-"${SERVER_CPU[@]}" "$DIR/segmentd" --listen=127.0.0.1:0 --redis="unix:$DIR/r.sock" \
-  --operator_key_file="$DIR/operator.key" ${BENCH_SEGMENTD_ARGS:-} >"$DIR/segmentd.log" 2>&1 &
-segmentd_pid=$!
-port=""
-for _ in $(seq 300); do
-  port="$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$DIR/segmentd.log" | head -1)"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "bench: segmentd did not start:" >&2; cat "$DIR/segmentd.log" >&2; exit 1; }
+# Starts segmentd (on `$1`, default any free port) and sets segmentd_pid and
+# port; its log goes on in segmentd.log.
+start_segmentd() {
+  "${SERVER_CPU[@]}" "$DIR/segmentd" --listen="127.0.0.1:${1:-0}" --redis="unix:$DIR/r.sock" \
+    --operator_key_file="$DIR/operator.key" ${BENCH_SEGMENTD_ARGS:-} >>"$DIR/segmentd.log" 2>&1 &
+  segmentd_pid=$!
+  port=""
+  for _ in $(seq 300); do
+    port="$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$DIR/segmentd.log" | tail -1)"
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { echo "bench: segmentd did not start:" >&2; cat "$DIR/segmentd.log" >&2; exit 1; }
+}
+# Stops segmentd (SIGTERM, then SIGKILL after 10 s).
+stop_segmentd() {
+  kill -TERM "$segmentd_pid"
+  for _ in $(seq 100); do kill -0 "$segmentd_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$segmentd_pid" 2>/dev/null || true
+  wait "$segmentd_pid" 2>/dev/null || true
+  segmentd_pid=""
+}
+start_segmentd
 TARGET="127.0.0.1:$port"
 "$LOAD" --mode=setup --target="$TARGET" --operator_key_file="$DIR/operator.key" \
   --tenant=bench --key_file="$DIR/bench.key"
@@ -381,16 +397,35 @@ for mode in $MODES; do
         grep -E '^cmdstat_(hmget|sscan|xrevrange|xread|evalsha|hget|get):' |
         sed 's/^/bench: commandstats (cumulative): /; s/,rejected_calls.*//'
       ;;
+    backfill)
+      # The order record of a tenant stored before it existed: with segmentd
+      # stopped, every sd:{bench}:oid:* key is deleted, then segmentd is
+      # started again and fills the record from the stored profiles in the
+      # background. Times it and compares the orders recorded before and
+      # after (one HLEN per bucket, in a script).
+      settle
+      count_orders='local n = 0 for b = 0, 65535 do n = n + redis.call("HLEN", ARGV[1] .. b) end return n'
+      before="$(redis-cli -s "$DIR/r.sock" eval "$count_orders" 0 'sd:{bench}:oid:')"
+      stop_segmentd
+      redis-cli -s "$DIR/r.sock" --scan --pattern 'sd:{bench}:oid:*' |
+        xargs -r -n 1000 redis-cli -s "$DIR/r.sock" del >/dev/null
+      echo "bench: backfill: $before orders recorded; record deleted ($(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete') marker left)"
+      r0=$(ticks "$redis_pid"); t0=$(date +%s.%N)
+      start_segmentd "$port"
+      until [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete')" = 1 ]; do sleep 0.2; done
+      t1=$(date +%s.%N)
+      after="$(redis-cli -s "$DIR/r.sock" eval "$count_orders" 0 'sd:{bench}:oid:')"
+      seconds=$(echo "$t1 - $t0" | bc -l)
+      echo "bench: backfill: $after orders recorded again in ${seconds}s (from the restart), redis $(echo "($(ticks "$redis_pid") - $r0) / $HZ" | bc -l | xargs printf '%.1f') CPU s; $(grep -o 'order record of tenant.*' "$DIR/segmentd.log" | tail -1)"
+      [ "$before" = "$after" ] || { echo "bench: backfill: orders recorded differ" >&2; exit 1; }
+      json_lines+=("{\"mode\":\"backfill\",\"customers\":$CUSTOMERS,\"orders\":$after,\"seconds\":$(printf '%.3f' "$seconds")}")
+      ;;
     layout)
       # Destructive, so last: stops segmentd, then rewrites the tenant's keys
       # into a leaner layout the store does not implement, printing Redis's
       # memory per customer at each step (scripts/layout_prototype.py).
       settle
-      kill -TERM "$segmentd_pid"
-      for _ in $(seq 100); do kill -0 "$segmentd_pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$segmentd_pid" 2>/dev/null || true  # nothing may write while keys are rewritten
-      wait "$segmentd_pid" 2>/dev/null || true
-      segmentd_pid=""
+      stop_segmentd  # nothing may write while keys are rewritten
       echo
       echo "=== layout"
       python3 scripts/layout_prototype.py "$DIR/r.sock" bench
