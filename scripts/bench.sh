@@ -410,6 +410,7 @@ for mode in $MODES; do
       redis-cli -s "$DIR/r.sock" --scan --pattern 'sd:{bench}:oid:*' |
         xargs -r -n 1000 redis-cli -s "$DIR/r.sock" del >/dev/null
       echo "bench: backfill: $before orders recorded; record deleted ($(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete') marker left)"
+      redis-cli -s "$DIR/r.sock" slowlog reset >/dev/null
       r0=$(ticks "$redis_pid"); t0=$(date +%s.%N)
       start_segmentd "$port"
       until [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete')" = 1 ]; do sleep 0.2; done
@@ -417,6 +418,7 @@ for mode in $MODES; do
       after="$(redis-cli -s "$DIR/r.sock" eval "$count_orders" 0 'sd:{bench}:oid:')"
       seconds=$(echo "$t1 - $t0" | bc -l)
       echo "bench: backfill: $after orders recorded again in ${seconds}s (from the restart), redis $(echo "($(ticks "$redis_pid") - $r0) / $HZ" | bc -l | xargs printf '%.1f') CPU s; $(grep -o 'order record of tenant.*' "$DIR/segmentd.log" | tail -1)"
+      echo "bench: backfill: Redis commands slower than 5 ms: $(redis-cli -s "$DIR/r.sock" slowlog len)"
       [ "$before" = "$after" ] || { echo "bench: backfill: orders recorded differ" >&2; exit 1; }
       json_lines+=("{\"mode\":\"backfill\",\"customers\":$CUSTOMERS,\"orders\":$after,\"seconds\":$(printf '%.3f' "$seconds")}")
       ;;
