@@ -76,8 +76,7 @@ std::string OrderRecordCompleteKey(absl::string_view t) {
 std::string OrderRecordNextKey(absl::string_view t) {
   return absl::StrCat(TenantPrefix(t), "oid:next");
 }
-// Orders per RecordOrders script: ~1-2 us of Redis each, so one script stays
-// near a few milliseconds (DESIGN.md: no command blocks Redis > 5 ms).
+// Orders per RecordOrders pipeline.
 constexpr size_t kRecordOrdersPage = 1000;
 // Customers per AddRechecks / ClearRechecks script: ~2-3 us of Redis each,
 // so one call stays near a millisecond.
@@ -342,30 +341,22 @@ const RedisScript& ClearRechecksScript() {
   return *script;
 }
 
-// Records orders found in stored profiles (CustomerStore::RecordOrders).
+// Moves the order record's backfill cursor (CustomerStore::RecordOrders)
+// once the orders below it are recorded.
 // KEYS[1] sd:{t}:oid:next, [2] sd:{t}:oid:complete, [3] sd:{t}:ordseq.
-// ARGV[1] the next unrecorded ordinal ("": leave it), then triples (bucket
-// key, order field, ordinal); bucket keys share the tenant's hash tag.
-// Returns how many orders were recorded against another ordinal.
-const RedisScript& RecordOrdersScript() {
+// ARGV[1] the next unrecorded ordinal: the cursor moves up to it (never
+// back), or past the last ordinal the marker is set and the cursor deleted.
+const RedisScript& OrderRecordCursorScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
-    local taken = 0
-    for i = 2, #ARGV, 3 do
-      if redis.call('HSETNX', ARGV[i], ARGV[i + 1], ARGV[i + 2]) == 0 and
-         redis.call('HGET', ARGV[i], ARGV[i + 1]) ~= ARGV[i + 2] then
-        taken = taken + 1
-      end
+    if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
+    local next = tonumber(ARGV[1])
+    if next > (tonumber(redis.call('GET', KEYS[3])) or 0) then
+      redis.call('SET', KEYS[2], '1')
+      redis.call('DEL', KEYS[1])
+    elseif next > (tonumber(redis.call('GET', KEYS[1])) or 1) then
+      redis.call('SET', KEYS[1], ARGV[1])
     end
-    if ARGV[1] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then
-      local next = tonumber(ARGV[1])
-      if next > (tonumber(redis.call('GET', KEYS[3])) or 0) then
-        redis.call('SET', KEYS[2], '1')
-        redis.call('DEL', KEYS[1])
-      elseif next > (tonumber(redis.call('GET', KEYS[1])) or 1) then
-        redis.call('SET', KEYS[1], ARGV[1])
-      end
-    end
-    return taken
+    return 1
   )lua");
   return *script;
 }
@@ -812,29 +803,68 @@ absl::StatusOr<int64_t> RedisCustomerStore::RecordOrders(absl::string_view tenan
                                                          uint32_t next_ordinal) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateRecordedOrders(orders); !s.ok()) return s;
-  const std::vector<std::string> keys = {OrderRecordNextKey(tenant), OrderRecordCompleteKey(tenant),
-                                         OrdinalCounterKey(tenant)};
+  // Plain pipelined commands, not a script: from Lua each HSETNX cost Redis
+  // ~6 us (200k customers, every order in another bucket), so a script of
+  // 1,000 blocked it for 5-7 ms (docs/benchmarks.md, thirteenth pass).
   int64_t taken = 0;
-  // One script per page, the cursor moved by the last: a failure part-way
-  // leaves it where it was, and recording again is harmless.
-  size_t begin = 0;
-  do {
+  for (size_t begin = 0; begin < orders.size(); begin += kRecordOrdersPage) {
     const size_t end = std::min(orders.size(), begin + kRecordOrdersPage);
-    std::vector<std::string> args;
-    args.reserve(1 + 3 * (end - begin));
-    args.push_back(end == orders.size() && next_ordinal > 0 ? absl::StrCat(next_ordinal) : "");
+    std::vector<RedisCommand> claims;
+    claims.reserve(end - begin);
     for (size_t i = begin; i < end; ++i) {
-      args.push_back(OrderOwnersKey(tenant, orders[i].order));
-      args.push_back(OrderField(orders[i].order));
-      args.push_back(absl::StrCat(orders[i].ordinal));
+      claims.push_back({"HSETNX", OrderOwnersKey(tenant, orders[i].order),
+                        OrderField(orders[i].order), absl::StrCat(orders[i].ordinal)});
     }
-    absl::StatusOr<RedisReply> reply =
-        ErrorReplyAsStatus(client_->Eval(RecordOrdersScript(), keys, args));
-    if (!reply.ok()) return reply.status();
-    if (!reply->is_integer()) return Unexpected(*reply, "RecordOrders");
-    taken += reply->integer();
-    begin = end;
-  } while (begin < orders.size());
+    absl::StatusOr<int64_t> page_taken = ClaimOrders(std::move(claims));
+    if (!page_taken.ok()) return page_taken.status();
+    taken += *page_taken;
+  }
+  // The cursor moves only once every order below it is recorded: a failure
+  // above leaves it where it was, and recording again is harmless.
+  if (next_ordinal > 0) {
+    absl::StatusOr<RedisReply> moved = ErrorReplyAsStatus(client_->Eval(
+        OrderRecordCursorScript(),
+        {OrderRecordNextKey(tenant), OrderRecordCompleteKey(tenant), OrdinalCounterKey(tenant)},
+        {absl::StrCat(next_ordinal)}));
+    if (!moved.ok()) return moved.status();
+  }
+  return taken;
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::ClaimOrders(std::vector<RedisCommand> claims) {
+  int64_t taken = 0;
+  // A claim a write script held and released between our HSETNX and HGET
+  // (it refused its write) is made again, a few times at most.
+  for (int round = 0; round < 3 && !claims.empty(); ++round) {
+    absl::StatusOr<std::vector<RedisReply>> claimed = client_->Pipeline(claims);
+    if (!claimed.ok()) return claimed.status();
+    std::vector<RedisCommand> owners;
+    std::vector<RedisCommand> held;
+    for (size_t i = 0; i < claims.size(); ++i) {
+      const RedisReply& reply = (*claimed)[i];
+      if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+      if (!reply.is_integer()) return Unexpected(reply, "HSETNX");
+      if (reply.integer() == 1) continue;
+      owners.push_back({"HGET", claims[i][1], claims[i][2]});
+      held.push_back(std::move(claims[i]));
+    }
+    claims.clear();
+    if (owners.empty()) break;
+    absl::StatusOr<std::vector<RedisReply>> owner = client_->Pipeline(owners);
+    if (!owner.ok()) return owner.status();
+    for (size_t i = 0; i < held.size(); ++i) {
+      const RedisReply& reply = (*owner)[i];
+      if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+      if (reply.is_nil()) {
+        claims.push_back(std::move(held[i]));
+      } else if (!reply.is_string() || reply.str() != held[i][3]) {
+        ++taken;
+      }
+    }
+  }
+  if (!claims.empty()) {
+    return absl::AbortedError("order record: orders claimed and released by writes meanwhile");
+  }
   return taken;
 }
 
