@@ -165,12 +165,16 @@ fi
 # Starts segmentd (on `$1`, default any free port) and sets segmentd_pid and
 # port; its log goes on in segmentd.log.
 start_segmentd() {
+  # Only this start's lines count: the log is appended to.
+  local skip=0
+  if [ -f "$DIR/segmentd.log" ]; then skip=$(wc -l <"$DIR/segmentd.log"); fi
   "${SERVER_CPU[@]}" "$DIR/segmentd" --listen="127.0.0.1:${1:-0}" --redis="unix:$DIR/r.sock" \
     --operator_key_file="$DIR/operator.key" ${BENCH_SEGMENTD_ARGS:-} >>"$DIR/segmentd.log" 2>&1 &
   segmentd_pid=$!
   port=""
   for _ in $(seq 300); do
-    port="$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$DIR/segmentd.log" | tail -1)"
+    port="$(tail -n +"$((skip + 1))" "$DIR/segmentd.log" |
+      sed -n 's/.*listening on port \([0-9]*\).*/\1/p' | head -1)"
     [ -n "$port" ] && break
     sleep 0.1
   done
@@ -413,7 +417,12 @@ for mode in $MODES; do
       redis-cli -s "$DIR/r.sock" slowlog reset >/dev/null
       r0=$(ticks "$redis_pid"); t0=$(date +%s.%N)
       start_segmentd "$port"
-      until [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete')" = 1 ]; do sleep 0.2; done
+      for _ in $(seq 3000); do  # at most 10 minutes
+        [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete')" = 1 ] && break
+        sleep 0.2
+      done
+      [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete')" = 1 ] ||
+        { echo "bench: backfill: not complete after 10 minutes" >&2; exit 1; }
       t1=$(date +%s.%N)
       # Before the count below, itself a slow command (~0.2 s).
       slow="$(redis-cli -s "$DIR/r.sock" slowlog len)"

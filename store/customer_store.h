@@ -85,6 +85,7 @@ struct CustomerState {
 struct ProfileRead {
   std::string profile;  // "" when the customer is not stored
   std::optional<int64_t> aov_milli[kNumAovIndexes];
+  uint32_t ordinal = 0;  // 0 when the customer is not stored
 };
 
 // One new state to commit.
@@ -205,7 +206,7 @@ class CustomerStore {
   virtual absl::StatusOr<std::vector<CustomerState>> Read(
       absl::string_view tenant, absl::Span<const std::string> customer_ids) = 0;
 
-  // Returns only the encoded profiles and AOV index entries of
+  // Returns only the encoded profiles, AOV index entries and ordinals of
   // `customer_ids`, in order (profile "" for a customer not stored; the engine
   // never stores an empty profile): what a config re-classification reads of
   // every customer (LiveMembership::ReevaluateAll) before it reads the whole
@@ -240,8 +241,9 @@ class CustomerStore {
   // the server fills it from their profiles (OrderRecordBackfill).
   // OrdersUnrecordedFrom returns nullopt when the record holds every stored
   // order (a tenant whose first customer was written by a store that keeps
-  // it, or that has no customer), else the first ordinal whose orders may
-  // be missing. RecordOrders records each order against its ordinal unless
+  // it), 0 for a tenant without customers (nothing to record; its first
+  // write completes the record), else the first ordinal whose orders may be
+  // missing. RecordOrders records each order against its ordinal unless
   // one is recorded already (a live write recorded it, or two customers
   // written before share the id: the first recorded keeps it), then moves
   // that ordinal up to `next_ordinal` (0: leave it; it never moves back):

@@ -309,7 +309,7 @@ TEST_P(CustomerStoreTest, OrdersBelongToTheCustomerThatPlacedThemFirst) {
 // written before the record existed is filled by RecordOrders, whose cursor
 // only moves up and completes the record past the last ordinal.
 TEST_P(CustomerStoreTest, RecordOrdersFillsTheRecordOfATenantWrittenBeforeIt) {
-  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::nullopt);  // no customer yet
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::optional<uint32_t>(0));  // no customer
   CustomerWrite a = Write("a", 0, {});
   a.placed_orders = {7};
   MustWrite({a, Write("b", 0, {}), Write("c", 0, {})});
@@ -317,7 +317,7 @@ TEST_P(CustomerStoreTest, RecordOrdersFillsTheRecordOfATenantWrittenBeforeIt) {
   ForgetOrderRecord();
   EXPECT_EQ(*store_->OrdersUnrecordedFrom(kTenant), std::optional<uint32_t>(1));
   EXPECT_EQ(*store_->OrderOwners(kTenant, {7}), std::vector<uint32_t>{0});
-  EXPECT_EQ(*store_->OrdersUnrecordedFrom("other"), std::nullopt);
+  EXPECT_EQ(*store_->OrdersUnrecordedFrom("other"), std::optional<uint32_t>(0));
 
   // Orders of ordinals 1 and 2; order 9 was stored for both (before ids
   // were unique per tenant): the first recorded keeps it, the second counts.
@@ -333,8 +333,8 @@ TEST_P(CustomerStoreTest, RecordOrdersFillsTheRecordOfATenantWrittenBeforeIt) {
   d.placed_orders = {11};
   EXPECT_EQ(*store_->WriteWithResults(kTenant, {d}),
             std::vector<WriteResult>{WriteResult::kOrderTaken});
-  // Past the last ordinal (3), the record is complete: here in more orders
-  // than one Redis script records.
+  // Past the last ordinal (3), the record is complete: here with more orders
+  // than one Redis pipeline records.
   std::vector<CustomerStore::RecordedOrder> many;
   for (uint64_t order = 1000; order < 3500; ++order) many.push_back({order, 3});
   EXPECT_EQ(*store_->RecordOrders(kTenant, many, 4), 0);

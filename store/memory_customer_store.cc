@@ -54,6 +54,7 @@ absl::StatusOr<std::vector<ProfileRead>> MemoryCustomerStore::ReadProfiles(
   std::vector<ProfileRead> profiles(states->size());
   for (size_t i = 0; i < states->size(); ++i) {
     profiles[i].profile = std::move((*states)[i].profile);
+    profiles[i].ordinal = (*states)[i].ordinal;
     std::copy(std::begin((*states)[i].aov_milli), std::end((*states)[i].aov_milli),
               std::begin(profiles[i].aov_milli));
   }
@@ -215,7 +216,7 @@ absl::StatusOr<std::optional<uint32_t>> MemoryCustomerStore::OrdersUnrecordedFro
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   const Tenant& t = GetTenant(tenant);
-  if (t.by_ordinal.empty()) return std::nullopt;  // the first write keeps it
+  if (t.by_ordinal.empty()) return 0;  // nothing stored: the first write keeps it
   return t.orders_unrecorded_from;
 }
 

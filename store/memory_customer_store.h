@@ -51,7 +51,7 @@ class MemoryCustomerStore : public CustomerStore {
   absl::StatusOr<std::vector<uint32_t>> OrderOwners(absl::string_view tenant,
                                                     absl::Span<const uint64_t> orders) override;
   // Every write here records its placed orders, so a tenant's record is
-  // complete unless ForgetOrderRecord said otherwise.
+  // complete (once it has a customer) unless ForgetOrderRecord said otherwise.
   absl::StatusOr<std::optional<uint32_t>> OrdersUnrecordedFrom(absl::string_view tenant) override;
   absl::StatusOr<int64_t> RecordOrders(absl::string_view tenant,
                                        absl::Span<const RecordedOrder> orders,

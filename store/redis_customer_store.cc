@@ -584,22 +584,27 @@ absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
 
 absl::StatusOr<std::vector<ProfileRead>> RedisCustomerStore::ReadProfiles(
     absl::string_view tenant, absl::Span<const std::string> customer_ids) {
-  // The profile and two short fields, not the whole state (nine fields with
-  // the membership history): a config update reads every candidate.
+  // The profile and three short fields, not the whole state (nine fields
+  // with the membership history): a config update reads every candidate.
   absl::StatusOr<std::vector<RedisReply>> replies =
-      ReadEach(tenant, customer_ids, {"HMGET", "p", "a0", "a1"});
+      ReadEach(tenant, customer_ids, {"HMGET", "p", "a0", "a1", "o"});
   if (!replies.ok()) return replies.status();
   std::vector<ProfileRead> profiles(replies->size());
   for (size_t i = 0; i < replies->size(); ++i) {
     const RedisReply& reply = (*replies)[i];
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-    if (!reply.is_array() || reply.elements().size() != 1 + kNumAovIndexes) {
+    if (!reply.is_array() || reply.elements().size() != 2 + kNumAovIndexes) {
       return Unexpected(reply, "HMGET profile");
     }
     const std::vector<RedisReply>& f = reply.elements();
     if (!f[0].is_string() && !f[0].is_nil()) return Unexpected(reply, "HMGET profile");
     profiles[i].profile = f[0].str();
     if (absl::Status s = ParseAovEntries(&f[1], profiles[i].aov_milli); !s.ok()) return s;
+    if (!f[1 + kNumAovIndexes].is_nil()) {
+      absl::StatusOr<int64_t> ordinal = ParseInt(f[1 + kNumAovIndexes], "ordinal");
+      if (!ordinal.ok()) return ordinal.status();
+      profiles[i].ordinal = static_cast<uint32_t>(*ordinal);
+    }
   }
   return profiles;
 }
@@ -787,9 +792,8 @@ absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::OrdersUnrecordedFrom
   if (!reply.ok()) return reply.status();
   if (!reply->is_array() || reply->elements().size() != 3) return Unexpected(*reply, "MGET");
   const std::vector<RedisReply>& values = reply->elements();
-  // Complete when the marker is set, or while the tenant has no customer
-  // (its first one will set it).
-  if (!values[0].is_nil() || values[1].is_nil()) return std::nullopt;
+  if (!values[0].is_nil()) return std::nullopt;
+  if (values[1].is_nil()) return 0;  // no customer: its first write sets the marker
   uint32_t next = 1;
   if (!values[2].is_nil() &&
       (!values[2].is_string() || !absl::SimpleAtoi(values[2].str(), &next) || next == 0)) {
@@ -815,7 +819,7 @@ absl::StatusOr<int64_t> RedisCustomerStore::RecordOrders(absl::string_view tenan
       claims.push_back({"HSETNX", OrderOwnersKey(tenant, orders[i].order),
                         OrderField(orders[i].order), absl::StrCat(orders[i].ordinal)});
     }
-    absl::StatusOr<int64_t> page_taken = ClaimOrders(std::move(claims));
+    absl::StatusOr<int64_t> page_taken = ClaimOrders(claims);
     if (!page_taken.ok()) return page_taken.status();
     taken += *page_taken;
   }
@@ -831,39 +835,31 @@ absl::StatusOr<int64_t> RedisCustomerStore::RecordOrders(absl::string_view tenan
   return taken;
 }
 
-absl::StatusOr<int64_t> RedisCustomerStore::ClaimOrders(std::vector<RedisCommand> claims) {
-  int64_t taken = 0;
-  // A claim a write script held and released between our HSETNX and HGET
-  // (it refused its write) is made again, a few times at most.
-  for (int round = 0; round < 3 && !claims.empty(); ++round) {
-    absl::StatusOr<std::vector<RedisReply>> claimed = client_->Pipeline(claims);
-    if (!claimed.ok()) return claimed.status();
-    std::vector<RedisCommand> owners;
-    std::vector<RedisCommand> held;
-    for (size_t i = 0; i < claims.size(); ++i) {
-      const RedisReply& reply = (*claimed)[i];
-      if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-      if (!reply.is_integer()) return Unexpected(reply, "HSETNX");
-      if (reply.integer() == 1) continue;
-      owners.push_back({"HGET", claims[i][1], claims[i][2]});
-      held.push_back(std::move(claims[i]));
-    }
-    claims.clear();
-    if (owners.empty()) break;
-    absl::StatusOr<std::vector<RedisReply>> owner = client_->Pipeline(owners);
-    if (!owner.ok()) return owner.status();
-    for (size_t i = 0; i < held.size(); ++i) {
-      const RedisReply& reply = (*owner)[i];
-      if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-      if (reply.is_nil()) {
-        claims.push_back(std::move(held[i]));
-      } else if (!reply.is_string() || reply.str() != held[i][3]) {
-        ++taken;
-      }
-    }
+absl::StatusOr<int64_t> RedisCustomerStore::ClaimOrders(const std::vector<RedisCommand>& claims) {
+  absl::StatusOr<std::vector<RedisReply>> claimed = client_->Pipeline(claims);
+  if (!claimed.ok()) return claimed.status();
+  // The orders recorded already: against whom? (A write script's claims and
+  // their release happen within its one atomic run, so a field HSETNX found
+  // is still there.)
+  std::vector<RedisCommand> owners;
+  std::vector<size_t> held;
+  for (size_t i = 0; i < claims.size(); ++i) {
+    const RedisReply& reply = (*claimed)[i];
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (!reply.is_integer()) return Unexpected(reply, "HSETNX");
+    if (reply.integer() == 1) continue;
+    owners.push_back({"HGET", claims[i][1], claims[i][2]});
+    held.push_back(i);
   }
-  if (!claims.empty()) {
-    return absl::AbortedError("order record: orders claimed and released by writes meanwhile");
+  if (owners.empty()) return 0;
+  absl::StatusOr<std::vector<RedisReply>> owner = client_->Pipeline(owners);
+  if (!owner.ok()) return owner.status();
+  int64_t taken = 0;
+  for (size_t k = 0; k < held.size(); ++k) {
+    const RedisReply& reply = (*owner)[k];
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (!reply.is_string()) return Unexpected(reply, "HGET order owner");
+    if (reply.str() != claims[held[k]][3]) ++taken;
   }
   return taken;
 }

@@ -152,7 +152,7 @@ class RedisCustomerStore : public CustomerStore {
                           std::vector<WriteResult>& committed);
   // Runs `claims` (HSETNX <bucket> <order> <ordinal>, RecordOrders) in one
   // pipeline; returns how many orders were held by another ordinal.
-  absl::StatusOr<int64_t> ClaimOrders(std::vector<redis::RedisCommand> claims);
+  absl::StatusOr<int64_t> ClaimOrders(const std::vector<redis::RedisCommand>& claims);
   // Runs AddRechecks' or ClearRechecks' script over `customer_ids`, a page at
   // a time (each page atomic; the pages need not be).
   absl::Status EvalRechecks(const redis::RedisScript& script, absl::string_view tenant,

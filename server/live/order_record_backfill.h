@@ -2,6 +2,7 @@
 #define SEGMENTD_SERVER_LIVE_ORDER_RECORD_BACKFILL_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -25,11 +26,12 @@ class OrderRecordBackfill {
   explicit OrderRecordBackfill(store::CustomerStore* store) : store_(store) {}
 
   // Records the orders of up to `limit` (>= 1) more customers of `tenant`, in
-  // ordinal order. Returns true once the tenant's record is complete (a
-  // tenant seen complete costs nothing after). A customer whose stored
-  // profile cannot be decoded is skipped, and logged: it cannot be written
-  // either. So is an order that two customers stored before (the customer
-  // recorded first keeps it).
+  // ordinal order. Returns true when nothing is left to record: the
+  // tenant's record is complete (remembered: costs nothing after), or it has
+  // no customer yet. A customer whose stored fields cannot be read or whose
+  // profile cannot be decoded is skipped and logged (it cannot be written
+  // either), and counted in the line logged on completion. An order already
+  // recorded against another customer stays that customer's, and is logged.
   absl::StatusOr<bool> Step(const std::string& tenant, int limit);
 
  private:
@@ -39,7 +41,14 @@ class OrderRecordBackfill {
     bool complete = false;
     int64_t customers = 0;
     int64_t orders = 0;
+    int64_t skipped = 0;
   };
+
+  // ReadProfiles of `ids`; when one cannot be read (other than UNAVAILABLE),
+  // one at a time, leaving out (and counting in `*skipped`) those that fail.
+  absl::StatusOr<std::vector<store::ProfileRead>> ReadPage(const std::string& tenant,
+                                                           const std::vector<std::string>& ids,
+                                                           int64_t* skipped);
 
   store::CustomerStore* const store_;
   absl::Mutex mu_;

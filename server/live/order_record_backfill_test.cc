@@ -5,10 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/profile.h"
+#include "engine/profile_codec.h"
 #include "server/live/live_test_fixture.h"
 #include "server/live/test_orders.h"
 #include "server/live/transition_scheduler.h"
+#include "store/redis_customer_store.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd {
 namespace {
@@ -114,6 +118,41 @@ TEST_F(OrderRecordBackfillTest, TheLeadingSchedulerFillsTheRecord) {
   ASSERT_TRUE(leader.RunOnce().ok());
   EXPECT_EQ(*store_.OrdersUnrecordedFrom("acme"), std::nullopt);
   EXPECT_EQ(Owners({"o4"}), std::vector<uint32_t>{OrdinalOf("c3")});
+}
+
+// The same against Redis, from what a store before the record left: one
+// customer whose stored ordinal cannot be read (so the page read fails)
+// is skipped, the others recorded, a short last page completes the record.
+TEST(OrderRecordBackfillRedisTest, SkipsAnUnreadableCustomerAndCompletes) {
+  absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  store::redis::RedisClient& client = *redis->client;
+  absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> store =
+      store::RedisCustomerStore::Create(&client, {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<store::CustomerWrite> writes;
+  for (int i = 1; i <= 5; ++i) {
+    engine::Profile profile;
+    const std::string order = absl::StrCat("o", i);
+    ASSERT_TRUE(profile.PlaceOrder({order, kT0, 100, {}}).ok());
+    store::CustomerWrite w;
+    w.customer_id = absl::StrCat("c", i);
+    w.profile = engine::EncodeProfile(profile);
+    w.changed_at = kT0;
+    writes.push_back(std::move(w));  // no placed_orders: as a store before the record
+  }
+  ASSERT_EQ(*(*store)->Write("acme", writes), std::vector<bool>(5, true));
+  ASSERT_TRUE(client.Command({"DEL", "sd:{acme}:oid:complete"}).ok());
+  ASSERT_TRUE(client.Command({"HSET", "sd:{acme}:c:c2", "o", "not a number"}).ok());
+
+  OrderRecordBackfill backfill(store->get());
+  ASSERT_EQ(*backfill.Step("acme", 3), false);  // c1, c2 (skipped), c3
+  ASSERT_EQ(*backfill.Step("acme", 3), false);  // c4, c5: the last page
+  ASSERT_EQ(*backfill.Step("acme", 3), true);
+  EXPECT_EQ(*(*store)->OrdersUnrecordedFrom("acme"), std::nullopt);
+  std::vector<uint64_t> orders;
+  for (int i = 1; i <= 5; ++i) orders.push_back(engine::IdFingerprint(absl::StrCat("o", i)));
+  EXPECT_EQ(*(*store)->OrderOwners("acme", orders), (std::vector<uint32_t>{1, 0, 3, 4, 5}));
 }
 
 }  // namespace

@@ -24,15 +24,17 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
   int64_t moved = 0;
   absl::Status first_error;
   // One tenant's trouble must not hold up the others: note it and go on.
-  auto note = [&](const std::string& tenant, const absl::Status& s) {
+  auto note = [&](absl::string_view what, const std::string& tenant, const absl::Status& s) {
     if (s.ok()) return;
-    LogError(absl::StrCat("time transitions of tenant ", tenant, ": ", s.message()));
+    LogError(absl::StrCat(what, " of tenant ", tenant, ": ", s.message()));
     if (first_error.ok()) first_error = s;
   };
   const bool leading = !options_.leading || options_.leading();
   const absl::Time due_by =
       options_.now() - (leading ? absl::ZeroDuration() : options_.follower_grace);
-  for (const std::string& tenant : *tenants) note(tenant, RunDue(tenant, due_by, &moved));
+  for (const std::string& tenant : *tenants) {
+    note("time transitions", tenant, RunDue(tenant, due_by, &moved));
+  }
   // Then rechecks, in one slice per pass shared by all tenants (starting
   // from another tenant each pass), so that every tenant's due customers
   // wait at most a slice and a poll interval, however many tenants drain.
@@ -41,14 +43,14 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
   const uint64_t pass = passes_++;
   for (size_t i = 0; i < n && SteadyNow() < deadline; ++i) {
     const std::string& tenant = (*tenants)[(pass + i) % n];
-    note(tenant, DrainRechecks(tenant, deadline));
+    note("rechecks", tenant, DrainRechecks(tenant, deadline));
   }
   // Then, in what is left of the slice, the order record of tenants stored
   // before it existed: one replica's work (it is the same on every one).
   if (options_.backfill != nullptr && leading) {
     for (size_t i = 0; i < n && SteadyNow() < deadline; ++i) {
       const std::string& tenant = (*tenants)[(pass + i) % n];
-      note(tenant, BackfillOrderRecord(tenant, deadline));
+      note("order record backfill", tenant, BackfillOrderRecord(tenant, deadline));
     }
   }
   if (!first_error.ok()) return first_error;
