@@ -415,6 +415,8 @@ for mode in $MODES; do
         xargs -r -n 1000 redis-cli -s "$DIR/r.sock" del >/dev/null
       echo "bench: backfill: $before orders recorded; record deleted ($(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete') marker left)"
       redis-cli -s "$DIR/r.sock" slowlog reset >/dev/null
+      forks() { redis-cli -s "$DIR/r.sock" info stats | tr -d '\r' | sed -n 's/^total_forks://p'; }
+      f0=$(minflt "$redis_pid"); k0=$(forks)
       r0=$(ticks "$redis_pid"); t0=$(date +%s.%N)
       start_segmentd "$port"
       for _ in $(seq 3000); do  # at most 10 minutes
@@ -430,7 +432,7 @@ for mode in $MODES; do
       after="$(redis-cli -s "$DIR/r.sock" eval "$count_orders" 0 'sd:{bench}:oid:')"
       seconds=$(echo "$t1 - $t0" | bc -l)
       echo "bench: backfill: $after orders recorded again in ${seconds}s (from the restart), redis $(echo "($(ticks "$redis_pid") - $r0) / $HZ" | bc -l | xargs printf '%.1f') CPU s; $(grep -o 'order record of tenant.*' "$DIR/segmentd.log" | tail -1)"
-      echo "bench: backfill: Redis commands slower than 5 ms while it ran: $slow"
+      echo "bench: backfill: Redis commands slower than 5 ms while it ran: $slow; redis-server minor page faults: $(( $(minflt "$redis_pid") - f0 )), forks: $(( $(forks) - k0 ))"
       [ "$before" = "$after" ] || { echo "bench: backfill: orders recorded differ" >&2; exit 1; }
       json_lines+=("{\"mode\":\"backfill\",\"customers\":$CUSTOMERS,\"orders\":$after,\"seconds\":$(printf '%.3f' "$seconds")}")
       ;;

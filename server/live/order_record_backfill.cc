@@ -58,6 +58,15 @@ absl::StatusOr<bool> OrderRecordBackfill::Step(const std::string& tenant, int li
     p.complete = true;
     return true;
   }
+  {
+    absl::MutexLock lock(&mu_);
+    auto [p, first] = progress_.try_emplace(tenant);
+    if (first) {
+      LogInfo(absl::StrCat("order record of tenant ", tenant,
+                           ": recording the orders of customers stored before it, from ordinal ",
+                           **from));
+    }
+  }
   absl::StatusOr<store::IdPage> page = store_->ScanCustomers(tenant, absl::StrCat(**from), limit);
   if (!page.ok()) return page.status();
   // Where the next page starts; after the last page, any ordinal past the

@@ -86,8 +86,7 @@ absl::StatusOr<std::vector<int64_t>> ArmCache::Count(
                  by_arm[entry->assigner.ArmIndex(ids[i])].push_back(ordinals[i]);
                }
                hashed_.fetch_add(static_cast<int64_t>(ids.size()), std::memory_order_relaxed);
-               // Only whole batches are remembered, each
-               // assigned from its ids.
+               // Only whole batches are remembered, each assigned from its ids.
                for (size_t a = 0; a < by_arm.size(); ++a) {
                  roaring_bitmap_add_many(entry->arms[a].get(), by_arm[a].size(), by_arm[a].data());
                }
