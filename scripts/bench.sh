@@ -46,7 +46,9 @@
 #                             (scripts/layout_prototype.py).
 #                             And backfill (after bulk): how long a restarted
 #                             segmentd takes to fill the order record of a
-#                             tenant stored before it existed (its keys deleted).
+#                             tenant stored before it existed (its keys deleted);
+#                             BENCH_BACKFILL_RATE [unset]: PlaceOrder calls/s
+#                             sent meanwhile for 30 s, their latency reported.
 #   BENCH_CONFIG_CHANGES [frequent_buyer.min_orders]  config: comma-separated
 #                             rule parameters (<block>.<field>), each changed
 #                             one step and back, or preset:<NAME> (e.g.
@@ -419,6 +421,14 @@ for mode in $MODES; do
       f0=$(minflt "$redis_pid"); k0=$(forks)
       r0=$(ticks "$redis_pid"); t0=$(date +%s.%N)
       start_segmentd "$port"
+      probe=""
+      if [ -n "${BENCH_BACKFILL_RATE:-}" ]; then
+        # PlaceOrder latency while the backfill runs (it takes longer than this).
+        "${LOAD_CPU[@]}" "$LOAD" --target="$TARGET" --key_file="$DIR/bench.key" \
+          --customers="$CUSTOMERS" --mode=latency --rate="$BENCH_BACKFILL_RATE" --duration=30s \
+          >"$DIR/backfill-latency.out" 2>&1 &
+        probe=$!
+      fi
       for _ in $(seq 3000); do  # at most 10 minutes
         [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete')" = 1 ] && break
         sleep 0.2
@@ -432,6 +442,10 @@ for mode in $MODES; do
       after="$(redis-cli -s "$DIR/r.sock" eval "$count_orders" 0 'sd:{bench}:oid:')"
       seconds=$(echo "$t1 - $t0" | bc -l)
       echo "bench: backfill: $after orders recorded again in ${seconds}s (from the restart), redis $(echo "($(ticks "$redis_pid") - $r0) / $HZ" | bc -l | xargs printf '%.1f') CPU s; $(grep -o 'order record of tenant.*' "$DIR/segmentd.log" | tail -1)"
+      if [ -n "$probe" ]; then
+        wait "$probe" || true
+        sed 's/^/bench: backfill: probe: /' "$DIR/backfill-latency.out" | grep -E 'ok|p50|"mode"' || true
+      fi
       echo "bench: backfill: Redis commands slower than 5 ms while it ran: $slow; redis-server minor page faults: $(( $(minflt "$redis_pid") - f0 )), forks: $(( $(forks) - k0 ))"
       [ "$before" = "$after" ] || { echo "bench: backfill: orders recorded differ" >&2; exit 1; }
       json_lines+=("{\"mode\":\"backfill\",\"customers\":$CUSTOMERS,\"orders\":$after,\"seconds\":$(printf '%.3f' "$seconds")}")
