@@ -1,5 +1,6 @@
 #include "server/live/transition_scheduler.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -48,9 +49,11 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
   // Then, in what is left of the slice, the order record of tenants stored
   // before it existed: one replica's work (it is the same on every one).
   if (options_.backfill != nullptr && leading) {
-    for (size_t i = 0; i < n && SteadyNow() < deadline; ++i) {
+    const absl::Duration backfill_deadline =
+        std::min(deadline, SteadyNow() + options_.backfill_slice);
+    for (size_t i = 0; i < n && SteadyNow() < backfill_deadline; ++i) {
       const std::string& tenant = (*tenants)[(pass + i) % n];
-      note("order record backfill", tenant, BackfillOrderRecord(tenant, deadline));
+      note("order record backfill", tenant, BackfillOrderRecord(tenant, backfill_deadline));
     }
   }
   if (!first_error.ok()) return first_error;

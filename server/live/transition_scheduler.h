@@ -59,9 +59,15 @@ class TransitionScheduler {
     // single process).
     std::function<bool()> leading;
     absl::Duration follower_grace = absl::Milliseconds(250);
-    // Fills the order record of tenants stored before it existed, in what
-    // is left of the recheck slice, while this replica leads; null: never.
+    // Fills the order record of tenants stored before it existed, while
+    // this replica leads, after the rechecks, for at most `backfill_slice`
+    // per pass (all tenants together) and within the recheck slice; null:
+    // never. A one-off migration, so it takes a small share: given the
+    // whole slice it took ~0.6 of Redis's core at 1M customers, and
+    // PlaceOrder at 1000/s meanwhile saw p99 87 ms instead of 3.6 ms
+    // (docs/benchmarks.md, thirteenth pass).
     OrderRecordBackfill* backfill = nullptr;
+    absl::Duration backfill_slice = absl::Milliseconds(100);
   };
 
   // Returns the tenant ids to serve; called once per pass.
