@@ -46,8 +46,9 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
     const std::string& tenant = (*tenants)[(pass + i) % n];
     note("rechecks", tenant, DrainRechecks(tenant, deadline));
   }
-  // Then, in what is left of the slice, the order record of tenants stored
-  // before it existed: one replica's work (it is the same on every one).
+  // Then, for at most backfill_slice of what is left of the slice, the
+  // order record of tenants stored before it existed: the leader's work
+  // alone (it is the same on every replica).
   if (options_.backfill != nullptr && leading) {
     const absl::Duration backfill_deadline =
         std::min(deadline, SteadyNow() + options_.backfill_slice);
