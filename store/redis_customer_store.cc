@@ -468,6 +468,17 @@ absl::Status Unexpected(const RedisReply& reply, absl::string_view command) {
       absl::StrCat("unexpected reply to ", command, ": ", reply.DebugString()));
 }
 
+// The values of `keys` (MGET), in order; nil for a key that is absent.
+absl::StatusOr<std::vector<RedisReply>> MGet(redis::RedisClient& client,
+                                             std::vector<std::string> keys) {
+  const size_t n = keys.size();
+  keys.insert(keys.begin(), "MGET");
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client.Command(keys));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != n) return Unexpected(*reply, "MGET");
+  return std::move(reply->mutable_elements());
+}
+
 absl::Status ValidateCount(int count, absl::string_view field) {
   if (count < 1) return absl::InvalidArgumentError(absl::StrCat(field, ": must be >= 1"));
   return absl::OkStatus();
@@ -786,18 +797,18 @@ absl::StatusOr<std::vector<uint32_t>> RedisCustomerStore::OrderOwners(
 absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::OrdersUnrecordedFrom(
     absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"MGET", OrderRecordCompleteKey(tenant),
-                                           OrdinalCounterKey(tenant), OrderRecordNextKey(tenant)}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_array() || reply->elements().size() != 3) return Unexpected(*reply, "MGET");
-  const std::vector<RedisReply>& values = reply->elements();
-  if (!values[0].is_nil()) return std::nullopt;
-  if (values[1].is_nil()) return 0;  // no customer: its first write sets the marker
+  absl::StatusOr<std::vector<RedisReply>> values =
+      MGet(*client_,
+           {OrderRecordCompleteKey(tenant), OrdinalCounterKey(tenant), OrderRecordNextKey(tenant)});
+  if (!values.ok()) return values.status();
+  const RedisReply& complete = (*values)[0];
+  const RedisReply& cursor = (*values)[2];
+  if (!complete.is_nil()) return std::nullopt;
+  if ((*values)[1].is_nil()) return 0;  // no customer: its first write sets the marker
   uint32_t next = 1;
-  if (!values[2].is_nil() &&
-      (!values[2].is_string() || !absl::SimpleAtoi(values[2].str(), &next) || next == 0)) {
-    return Unexpected(values[2], "order record cursor");
+  if (!cursor.is_nil() &&
+      (!cursor.is_string() || !absl::SimpleAtoi(cursor.str(), &next) || next == 0)) {
+    return Unexpected(cursor, "order record cursor");
   }
   return next;
 }
@@ -1049,11 +1060,10 @@ absl::StatusOr<bool> RedisCustomerStore::HasRegistrationIndex(absl::string_view 
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   // Complete when the marker is set, or while the tenant has no customer
   // (its first one will set it).
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(
-      {"MGET", RegistrationCompleteKey(tenant), OrdinalCounterKey(tenant)}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_array() || reply->elements().size() != 2) return Unexpected(*reply, "MGET");
-  return !reply->elements()[0].is_nil() || reply->elements()[1].is_nil();
+  absl::StatusOr<std::vector<RedisReply>> values =
+      MGet(*client_, {RegistrationCompleteKey(tenant), OrdinalCounterKey(tenant)});
+  if (!values.ok()) return values.status();
+  return !(*values)[0].is_nil() || (*values)[1].is_nil();
 }
 
 absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::string_view tenant,
