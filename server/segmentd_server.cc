@@ -293,10 +293,14 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   // leaves due for longer than the follower grace (SchedulerLease).
   server->scheduler_lease_ = std::make_unique<SchedulerLease>(server->redis_.get());
   scheduler_options.leading = [lease = server->scheduler_lease_.get()] { return lease->Held(); };
-  // Tenants stored before the order record existed get it filled from their
-  // profiles, in the background (docs/live.md, Order ids).
+  // Tenants stored before the order record or the registration index
+  // existed get them filled from their profiles, in the background
+  // (docs/live.md, Order ids and Configs).
   server->order_record_backfill_ = std::make_unique<OrderRecordBackfill>(server->customers_.get());
-  scheduler_options.backfill = server->order_record_backfill_.get();
+  server->registration_index_backfill_ =
+      std::make_unique<RegistrationIndexBackfill>(server->customers_.get(), now);
+  scheduler_options.backfills = {server->order_record_backfill_.get(),
+                                 server->registration_index_backfill_.get()};
   server->scheduler_ = std::make_unique<TransitionScheduler>(
       server->customers_.get(), server->live_.get(), list_tenants, scheduler_options);
   server->scheduler_->Start();

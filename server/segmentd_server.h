@@ -15,6 +15,7 @@
 #include "server/insights/redemption_store.h"
 #include "server/live/live_membership.h"
 #include "server/live/order_record_backfill.h"
+#include "server/live/registration_index_backfill.h"
 #include "server/live/scheduler_lease.h"
 #include "server/live/statistics_mover.h"
 #include "server/live/tenant_context.h"
@@ -115,6 +116,7 @@ class SegmentdServer {
   std::unique_ptr<LiveMembership> live_;
   std::unique_ptr<SchedulerLease> scheduler_lease_;  // before scheduler_: outlives it
   std::unique_ptr<OrderRecordBackfill> order_record_backfill_;  // likewise
+  std::unique_ptr<RegistrationIndexBackfill> registration_index_backfill_;  // likewise
   std::unique_ptr<TransitionScheduler> scheduler_;
   std::unique_ptr<StatisticsMover> statistics_;
   std::unique_ptr<targeting::VoucherStore> vouchers_;

@@ -259,6 +259,25 @@ class CustomerStore {
                                                absl::Span<const RecordedOrder> orders,
                                                uint32_t next_ordinal) = 0;
 
+  // Likewise the registration index (ScanRegisteredNonBuyers) of a tenant
+  // whose customers were stored before it existed lacks their entries; the
+  // server fills it from their profiles (RegistrationIndexBackfill).
+  // RegistrationsUnindexedFrom answers as OrdersUnrecordedFrom does, for the
+  // index. IndexRegistrations stores each stored customer's entry unless a
+  // write has stored one since the index existed (that write derived it
+  // from the customer's newer state), then moves the cursor as RecordOrders
+  // does. Returns how many customers it stored an entry for.
+  struct IndexedRegistration {
+    std::string customer_id;
+    // What a write would store now (CustomerWrite::registered_non_buyer_ms).
+    std::optional<int64_t> registered_non_buyer_ms;
+  };
+  virtual absl::StatusOr<std::optional<uint32_t>> RegistrationsUnindexedFrom(
+      absl::string_view tenant) = 0;
+  virtual absl::StatusOr<int64_t> IndexRegistrations(
+      absl::string_view tenant, absl::Span<const IndexedRegistration> customers,
+      uint32_t next_ordinal) = 0;
+
   // Returns up to `limit` customers whose next_change <= `now`, earliest first.
   virtual absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                        int limit) = 0;
@@ -299,11 +318,15 @@ class CustomerStore {
   virtual absl::Status ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo, int64_t hi,
                                                const IdPageSink& page) = 0;
   // Whether the registration index holds every customer it should: true for
-  // a tenant without customers or whose first customer was written by a
-  // store that keeps the index; false for one that already had customers
-  // when the index was introduced (their entries were never written: read
-  // every customer instead).
-  virtual absl::StatusOr<bool> HasRegistrationIndex(absl::string_view tenant) = 0;
+  // a tenant without customers, whose first customer was written by a store
+  // that keeps the index, or whose index RegistrationIndexBackfill
+  // completed; false for one that already had customers when the index was
+  // introduced, until then (read every customer instead).
+  absl::StatusOr<bool> HasRegistrationIndex(absl::string_view tenant) {
+    absl::StatusOr<std::optional<uint32_t>> from = RegistrationsUnindexedFrom(tenant);
+    if (!from.ok()) return from.status();
+    return !from->has_value() || **from == 0;
+  }
   // Customers whose AOV index entry lies in [lo, hi).
   virtual absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant,
                                                                   AovIndex index, int64_t lo,

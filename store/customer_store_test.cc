@@ -129,6 +129,23 @@ class CustomerStoreTest : public ::testing::TestWithParam<bool> {
       ASSERT_TRUE(client_->Command({"DEL", key.str()}).ok());
     }
   }
+  // Makes `tenant` one whose customers were written before the registration
+  // index existed: the index, its marker and every customer's entry gone.
+  void ForgetRegistrationIndex(absl::string_view tenant = kTenant) {
+    if (!redis()) {
+      static_cast<MemoryCustomerStore*>(store_.get())->ForgetRegistrationIndex(tenant);
+      return;
+    }
+    const std::string prefix = absl::StrCat("sd:{", tenant, "}:");
+    for (const char* key : {"m:reg", "m:reg:complete", "m:reg:next"}) {
+      ASSERT_TRUE(client_->Command({"DEL", absl::StrCat(prefix, key)}).ok());
+    }
+    absl::StatusOr<redis::RedisReply> keys = client_->Command({"KEYS", prefix + "c:*"});
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    for (const redis::RedisReply& key : keys->elements()) {
+      ASSERT_TRUE(client_->Command({"HDEL", key.str(), "g"}).ok());
+    }
+  }
 
   CustomerState MustRead(const std::string& id, absl::string_view tenant = kTenant) {
     absl::StatusOr<std::vector<CustomerState>> states = store_->Read(tenant, {id});
@@ -469,6 +486,81 @@ TEST_P(CustomerStoreTest, RegistrationIndexHoldsRegisteredNonBuyers) {
       [](std::vector<std::string>) { return absl::CancelledError("enough"); });
   EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(store_->HasRegistrationIndex("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A tenant's first customer makes its registration index complete; a
+// tenant written before the index existed is filled by IndexRegistrations,
+// which never overwrites an entry a write stored since, and whose cursor
+// completes the index past the last ordinal.
+TEST_P(CustomerStoreTest, IndexRegistrationsFillsTheIndexOfATenantWrittenBeforeIt) {
+  auto indexed = [&](absl::string_view tenant = kTenant) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(store_
+                    ->ScanRegisteredNonBuyers(tenant, std::numeric_limits<int64_t>::min(),
+                                              std::numeric_limits<int64_t>::max(),
+                                              [&](std::vector<std::string> page) {
+                                                ids.insert(ids.end(), page.begin(), page.end());
+                                                return absl::OkStatus();
+                                              })
+                    .ok());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  };
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom(kTenant), std::optional<uint32_t>(0));
+  std::vector<CustomerWrite> writes;
+  for (const char* id : {"a", "b", "c", "d"}) writes.push_back(Write(id, 0, {}));
+  writes[0].registered_non_buyer_ms = 1000;
+  writes[2].registered_non_buyer_ms = 3000;
+  MustWrite(writes);
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom(kTenant), std::nullopt);
+  EXPECT_TRUE(*store_->HasRegistrationIndex(kTenant));
+  ForgetRegistrationIndex();
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom(kTenant), std::optional<uint32_t>(1));
+  EXPECT_FALSE(*store_->HasRegistrationIndex(kTenant));
+  EXPECT_EQ(indexed(), std::vector<std::string>{});
+
+  // Ordinals 1 and 2 (a: registered, b: no entry), the cursor left alone.
+  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {{"a", 1000}, {"b", std::nullopt}}, 0), 2);
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom(kTenant), std::optional<uint32_t>(1));
+  EXPECT_EQ(indexed(), std::vector<std::string>{"a"});
+  // Filling again stores nothing; nor does an unknown customer.
+  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {{"a", 5}, {"zz", 7}}, 3), 0);
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom(kTenant), std::optional<uint32_t>(3));
+  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {}, 2), 0);  // never back
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom(kTenant), std::optional<uint32_t>(3));
+  // c's write (a first order: no entry) comes before the backfill reaches
+  // it, and the entry the backfill derived from c's older state loses.
+  MustWrite({Write("c", 1, {})});
+  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {{"c", 3000}, {"d", 4000}}, 0), 1);
+  EXPECT_EQ(indexed(), (std::vector<std::string>{"a", "d"}));
+  // The write script moves an entry the backfill stored like its own.
+  MustWrite({Write("a", 1, {})});
+  EXPECT_EQ(indexed(), std::vector<std::string>{"d"});
+  EXPECT_FALSE(*store_->HasRegistrationIndex(kTenant));
+  // Past the last ordinal (4): complete.
+  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {}, 5), 0);
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom(kTenant), std::nullopt);
+  EXPECT_TRUE(*store_->HasRegistrationIndex(kTenant));
+
+  // More customers than one Redis script takes.
+  std::vector<CustomerWrite> many;
+  for (int i = 0; i < 250; ++i) many.push_back(Write(absl::StrCat("m", i), 0, {}));
+  MustWrite(many, "other");
+  std::vector<CustomerStore::IndexedRegistration> entries;
+  for (int i = 0; i < 250; ++i) entries.push_back({absl::StrCat("m", i), 10'000 + i});
+  EXPECT_EQ(*store_->IndexRegistrations("other", entries, 0), 0);  // written with the index
+  ForgetRegistrationIndex("other");
+  EXPECT_EQ(*store_->IndexRegistrations("other", entries, 251), 250);
+  EXPECT_EQ(indexed("other").size(), 250u);
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom("other"), std::nullopt);
+
+  EXPECT_EQ(store_->IndexRegistrations(kTenant, {{"a", 1}, {"", 2}}, 0).status().message(),
+            "customers[1].customer_id: must be 1-128 bytes, got 0");
+  EXPECT_EQ(store_->IndexRegistrations("", {}, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->RegistrationsUnindexedFrom("").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(CustomerStoreTest, BookkeepingWritesMoveOnlyTheScheduleAndAovEntries) {

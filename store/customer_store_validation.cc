@@ -58,6 +58,16 @@ absl::Status ValidateRecordedOrders(absl::Span<const CustomerStore::RecordedOrde
   return absl::OkStatus();
 }
 
+absl::Status ValidateIndexedRegistrations(
+    absl::Span<const CustomerStore::IndexedRegistration> customers) {
+  for (size_t i = 0; i < customers.size(); ++i) {
+    if (absl::Status s = ValidateCustomerId(customers[i].customer_id); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("customers[", i, "].", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
   for (size_t i = 0; i < writes.size(); ++i) {
     const CustomerWrite& w = writes[i];

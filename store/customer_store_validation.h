@@ -46,6 +46,11 @@ absl::Status ValidateRechecks(absl::Span<const std::string> customer_ids,
 // an ordinal >= 1 (RecordOrders).
 absl::Status ValidateRecordedOrders(absl::Span<const CustomerStore::RecordedOrder> orders);
 
+// Returns INVALID_ARGUMENT naming the entry ("customers[i].customer_id")
+// unless every customer id is valid (IndexRegistrations).
+absl::Status ValidateIndexedRegistrations(
+    absl::Span<const CustomerStore::IndexedRegistration> customers);
+
 // Returns INVALID_ARGUMENT unless `segment` is non-empty.
 absl::Status ValidateSegment(absl::string_view segment);
 

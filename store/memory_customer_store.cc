@@ -146,6 +146,7 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.measures[kRegistered].erase({*c.registered_non_buyer_ms, write.customer_id});
   }
   c.registered_non_buyer_ms = write.registered_non_buyer_ms;
+  c.registration_indexed = true;
   if (c.registered_non_buyer_ms.has_value()) {
     t.measures[kRegistered].insert({*c.registered_non_buyer_ms, write.customer_id});
   }
@@ -232,15 +233,60 @@ absl::StatusOr<int64_t> MemoryCustomerStore::RecordOrders(absl::string_view tena
     auto [owner, inserted] = t.order_owners.try_emplace(o.order, o.ordinal);
     if (!inserted && owner->second != o.ordinal) ++taken;
   }
-  std::optional<uint32_t>& from = t.orders_unrecorded_from;
-  if (from.has_value() && next_ordinal > *from) {
-    if (next_ordinal > t.by_ordinal.size()) {
-      from.reset();
-    } else {
-      from = next_ordinal;
-    }
-  }
+  MoveBackfillCursor(t, next_ordinal, t.orders_unrecorded_from);
   return taken;
+}
+
+absl::StatusOr<std::optional<uint32_t>> MemoryCustomerStore::RegistrationsUnindexedFrom(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  if (t.by_ordinal.empty()) return 0;  // nothing stored: the first write keeps it
+  return t.registrations_unindexed_from;
+}
+
+absl::StatusOr<int64_t> MemoryCustomerStore::IndexRegistrations(
+    absl::string_view tenant, absl::Span<const IndexedRegistration> customers,
+    uint32_t next_ordinal) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateIndexedRegistrations(customers); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  int64_t indexed = 0;
+  for (const IndexedRegistration& r : customers) {
+    auto c = t.customers.find(r.customer_id);
+    if (c == t.customers.end() || c->second.registration_indexed) continue;
+    c->second.registration_indexed = true;
+    c->second.registered_non_buyer_ms = r.registered_non_buyer_ms;
+    if (r.registered_non_buyer_ms.has_value()) {
+      t.measures[kRegistered].insert({*r.registered_non_buyer_ms, r.customer_id});
+    }
+    ++indexed;
+  }
+  MoveBackfillCursor(t, next_ordinal, t.registrations_unindexed_from);
+  return indexed;
+}
+
+void MemoryCustomerStore::ForgetRegistrationIndex(absl::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  Tenant& t = GetTenant(tenant);
+  t.measures[kRegistered].clear();
+  for (auto& [id, c] : t.customers) {
+    c.registered_non_buyer_ms.reset();
+    c.registration_indexed = false;
+  }
+  t.registrations_unindexed_from = 1;
+}
+
+void MemoryCustomerStore::MoveBackfillCursor(const Tenant& t, uint32_t next_ordinal,
+                                             std::optional<uint32_t>& from) {
+  if (!from.has_value() || next_ordinal <= *from) return;  // complete, or not forward
+  if (next_ordinal > t.by_ordinal.size()) {
+    from.reset();
+  } else {
+    from = next_ordinal;
+  }
 }
 
 void MemoryCustomerStore::ForgetOrderRecord(absl::string_view tenant) {
@@ -361,11 +407,6 @@ absl::Status MemoryCustomerStore::ScanCustomersByOrders(absl::string_view tenant
 absl::Status MemoryCustomerStore::ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo,
                                                           int64_t hi, const IdPageSink& page) {
   return ScanMeasure(tenant, kRegistered, lo, hi, page);
-}
-
-absl::StatusOr<bool> MemoryCustomerStore::HasRegistrationIndex(absl::string_view tenant) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  return true;  // every write here has kept it
 }
 
 absl::StatusOr<int64_t> MemoryCustomerStore::CountCustomersByOrders(absl::string_view tenant,

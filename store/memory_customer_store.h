@@ -59,6 +59,18 @@ class MemoryCustomerStore : public CustomerStore {
   // For tests: makes `tenant` one whose customers were stored before the
   // order record existed (the record emptied, unrecorded from ordinal 1).
   void ForgetOrderRecord(absl::string_view tenant);
+  // Every full write here keeps the registration index, so it is complete
+  // (once the tenant has a customer) unless ForgetRegistrationIndex said
+  // otherwise.
+  absl::StatusOr<std::optional<uint32_t>> RegistrationsUnindexedFrom(
+      absl::string_view tenant) override;
+  absl::StatusOr<int64_t> IndexRegistrations(absl::string_view tenant,
+                                             absl::Span<const IndexedRegistration> customers,
+                                             uint32_t next_ordinal) override;
+  // For tests: makes `tenant` one whose customers were stored before the
+  // registration index existed (the index emptied, no customer's entry
+  // stored, unindexed from ordinal 1).
+  void ForgetRegistrationIndex(absl::string_view tenant);
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
@@ -81,7 +93,6 @@ class MemoryCustomerStore : public CustomerStore {
                                                           int64_t lo, int64_t hi) override;
   absl::Status ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo, int64_t hi,
                                        const IdPageSink& page) override;
-  absl::StatusOr<bool> HasRegistrationIndex(absl::string_view tenant) override;
   absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
                                                      int64_t last_day) override;
   absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) override;
@@ -128,6 +139,9 @@ class MemoryCustomerStore : public CustomerStore {
     int64_t orders = 0;
     int64_t revenue = 0;
     std::optional<int64_t> registered_non_buyer_ms;
+    // Whether registered_non_buyer_ms is stored (a full write stores it;
+    // ForgetRegistrationIndex forgets it, IndexRegistrations fills it in).
+    bool registration_indexed = false;
   };
   struct Change {
     uint64_t seq = 0;
@@ -154,6 +168,8 @@ class MemoryCustomerStore : public CustomerStore {
     absl::flat_hash_map<uint64_t, uint32_t> order_owners;
     // OrdersUnrecordedFrom (nullopt: the record is complete).
     std::optional<uint32_t> orders_unrecorded_from;
+    // RegistrationsUnindexedFrom (nullopt: the index is complete).
+    std::optional<uint32_t> registrations_unindexed_from;
   };
 
   // Returns the tenant's data, creating it empty on first use.
@@ -161,6 +177,11 @@ class MemoryCustomerStore : public CustomerStore {
   // Whether one of `write`'s placed orders is recorded against another
   // customer than `write`'s.
   static bool PlacesForeignOrder(const Tenant& t, const CustomerWrite& write);
+  // Moves a backfill cursor (`from`: OrdersUnrecordedFrom or
+  // RegistrationsUnindexedFrom of `t`) up to `next_ordinal`, never back;
+  // past the last ordinal, the backfill is complete (nullopt).
+  static void MoveBackfillCursor(const Tenant& t, uint32_t next_ordinal,
+                                 std::optional<uint32_t>& from);
   // Commits `write` (whose version matched) to `t`.
   void Apply(Tenant& t, const CustomerWrite& write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves the schedule and AOV index entries of `state` (a customer of `t`)

@@ -76,6 +76,15 @@ std::string OrderRecordCompleteKey(absl::string_view t) {
 std::string OrderRecordNextKey(absl::string_view t) {
   return absl::StrCat(TenantPrefix(t), "oid:next");
 }
+// In a tenant without `m:reg:complete`: the first ordinal whose registration
+// index entries may not be stored yet (absent: 1).
+std::string RegistrationNextKey(absl::string_view t) {
+  return absl::StrCat(TenantPrefix(t), "m:reg:next");
+}
+// Customers per IndexRegistrations script: ~3-6 us of Redis each (HEXISTS,
+// HSETNX, a ZADD for registered non-buyers), so one script stays well under
+// a millisecond.
+constexpr size_t kIndexRegistrationsPage = 100;
 // Orders per RecordOrders pipeline.
 constexpr size_t kRecordOrdersPage = 1000;
 // Customers per AddRechecks / ClearRechecks script: ~2-3 us of Redis each,
@@ -341,12 +350,13 @@ const RedisScript& ClearRechecksScript() {
   return *script;
 }
 
-// Moves the order record's backfill cursor (CustomerStore::RecordOrders)
-// once the orders below it are recorded.
-// KEYS[1] sd:{t}:oid:next, [2] sd:{t}:oid:complete, [3] sd:{t}:ordseq.
-// ARGV[1] the next unrecorded ordinal: the cursor moves up to it (never
-// back), or past the last ordinal the marker is set and the cursor deleted.
-const RedisScript& OrderRecordCursorScript() {
+// Moves a backfill's cursor (CustomerStore::RecordOrders, IndexRegistrations)
+// once everything below it is filled.
+// KEYS[1] the cursor (sd:{t}:oid:next, sd:{t}:m:reg:next), [2] the marker
+// (sd:{t}:oid:complete, sd:{t}:m:reg:complete), [3] sd:{t}:ordseq.
+// ARGV[1] the next unfilled ordinal: the cursor moves up to it (never back),
+// or past the last ordinal the marker is set and the cursor deleted.
+const RedisScript& BackfillCursorScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
     local next = tonumber(ARGV[1])
@@ -357,6 +367,31 @@ const RedisScript& OrderRecordCursorScript() {
       redis.call('SET', KEYS[1], ARGV[1])
     end
     return 1
+  )lua");
+  return *script;
+}
+
+// Stores the registration index entry of customers written before the index
+// existed (CustomerStore::IndexRegistrations): of each stored customer
+// (field `v`) without a stored entry (field `g`, which every write script
+// run sets), so an entry a newer write derived is never overwritten, and the
+// index and the field stay in step (the write script moves the index entry
+// from the stored field).
+// KEYS[1] registration zset sd:{t}:m:reg.
+// ARGV: triples (customer hash key, customer id, entry in Unix ms or "").
+// Customer keys share the tenant's hash tag with KEYS[1].
+// Returns how many customers it stored an entry for.
+const RedisScript& IndexRegistrationsScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local stored = 0
+    for i = 1, #ARGV, 3 do
+      if redis.call('HEXISTS', ARGV[i], 'v') == 1 and
+         redis.call('HSETNX', ARGV[i], 'g', ARGV[i + 2]) == 1 then
+        if ARGV[i + 2] ~= '' then redis.call('ZADD', KEYS[1], ARGV[i + 2], ARGV[i + 1]) end
+        stored = stored + 1
+      end
+    end
+    return stored
   )lua");
   return *script;
 }
@@ -794,12 +829,11 @@ absl::StatusOr<std::vector<uint32_t>> RedisCustomerStore::OrderOwners(
   return owners;
 }
 
-absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::OrdersUnrecordedFrom(
-    absl::string_view tenant) {
+absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::BackfillFrom(
+    absl::string_view tenant, const std::string& marker_key, const std::string& cursor_key) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::StatusOr<std::vector<RedisReply>> values =
-      MGet(*client_,
-           {OrderRecordCompleteKey(tenant), OrdinalCounterKey(tenant), OrderRecordNextKey(tenant)});
+      MGet(*client_, {marker_key, OrdinalCounterKey(tenant), cursor_key});
   if (!values.ok()) return values.status();
   const RedisReply& complete = (*values)[0];
   const RedisReply& cursor = (*values)[2];
@@ -808,9 +842,25 @@ absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::OrdersUnrecordedFrom
   uint32_t next = 1;
   if (!cursor.is_nil() &&
       (!cursor.is_string() || !absl::SimpleAtoi(cursor.str(), &next) || next == 0)) {
-    return Unexpected(cursor, "order record cursor");
+    return Unexpected(cursor, cursor_key);
   }
   return next;
+}
+
+absl::Status RedisCustomerStore::MoveBackfillCursor(absl::string_view tenant,
+                                                    const std::string& marker_key,
+                                                    const std::string& cursor_key,
+                                                    uint32_t next_ordinal) {
+  if (next_ordinal == 0) return absl::OkStatus();
+  return ErrorReplyAsStatus(client_->Eval(BackfillCursorScript(),
+                                          {cursor_key, marker_key, OrdinalCounterKey(tenant)},
+                                          {absl::StrCat(next_ordinal)}))
+      .status();
+}
+
+absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::OrdersUnrecordedFrom(
+    absl::string_view tenant) {
+  return BackfillFrom(tenant, OrderRecordCompleteKey(tenant), OrderRecordNextKey(tenant));
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::RecordOrders(absl::string_view tenant,
@@ -836,14 +886,48 @@ absl::StatusOr<int64_t> RedisCustomerStore::RecordOrders(absl::string_view tenan
   }
   // The cursor moves only once every order below it is recorded: a failure
   // above leaves it where it was, and recording again is harmless.
-  if (next_ordinal > 0) {
-    absl::StatusOr<RedisReply> moved = ErrorReplyAsStatus(client_->Eval(
-        OrderRecordCursorScript(),
-        {OrderRecordNextKey(tenant), OrderRecordCompleteKey(tenant), OrdinalCounterKey(tenant)},
-        {absl::StrCat(next_ordinal)}));
-    if (!moved.ok()) return moved.status();
+  if (absl::Status s = MoveBackfillCursor(tenant, OrderRecordCompleteKey(tenant),
+                                          OrderRecordNextKey(tenant), next_ordinal);
+      !s.ok()) {
+    return s;
   }
   return taken;
+}
+
+absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::RegistrationsUnindexedFrom(
+    absl::string_view tenant) {
+  return BackfillFrom(tenant, RegistrationCompleteKey(tenant), RegistrationNextKey(tenant));
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::IndexRegistrations(
+    absl::string_view tenant, absl::Span<const IndexedRegistration> customers,
+    uint32_t next_ordinal) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateIndexedRegistrations(customers); !s.ok()) return s;
+  int64_t stored = 0;
+  for (size_t begin = 0; begin < customers.size(); begin += kIndexRegistrationsPage) {
+    const size_t end = std::min(customers.size(), begin + kIndexRegistrationsPage);
+    std::vector<std::string> args;
+    args.reserve(3 * (end - begin));
+    for (size_t i = begin; i < end; ++i) {
+      const IndexedRegistration& r = customers[i];
+      args.push_back(CustomerKey(tenant, r.customer_id));
+      args.push_back(r.customer_id);
+      args.push_back(r.registered_non_buyer_ms ? absl::StrCat(*r.registered_non_buyer_ms) : "");
+    }
+    absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+        client_->Eval(IndexRegistrationsScript(), {RegistrationKey(tenant)}, args));
+    if (!reply.ok()) return reply.status();
+    if (!reply->is_integer()) return Unexpected(*reply, "registration index script");
+    stored += reply->integer();
+  }
+  // As RecordOrders': only once every entry below the cursor is stored.
+  if (absl::Status s = MoveBackfillCursor(tenant, RegistrationCompleteKey(tenant),
+                                          RegistrationNextKey(tenant), next_ordinal);
+      !s.ok()) {
+    return s;
+  }
+  return stored;
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::ClaimOrders(const std::vector<RedisCommand>& claims) {
@@ -1054,16 +1138,6 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByAov(
 absl::Status RedisCustomerStore::ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo,
                                                          int64_t hi, const IdPageSink& page) {
   return ByMeasurePages(tenant, RegistrationKey(tenant), lo, hi, page);
-}
-
-absl::StatusOr<bool> RedisCustomerStore::HasRegistrationIndex(absl::string_view tenant) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  // Complete when the marker is set, or while the tenant has no customer
-  // (its first one will set it).
-  absl::StatusOr<std::vector<RedisReply>> values =
-      MGet(*client_, {RegistrationCompleteKey(tenant), OrdinalCounterKey(tenant)});
-  if (!values.ok()) return values.status();
-  return !(*values)[0].is_nil() || (*values)[1].is_nil();
 }
 
 absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::string_view tenant,

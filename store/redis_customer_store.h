@@ -86,6 +86,11 @@ class RedisCustomerStore : public CustomerStore {
   absl::StatusOr<int64_t> RecordOrders(absl::string_view tenant,
                                        absl::Span<const RecordedOrder> orders,
                                        uint32_t next_ordinal) override;
+  absl::StatusOr<std::optional<uint32_t>> RegistrationsUnindexedFrom(
+      absl::string_view tenant) override;
+  absl::StatusOr<int64_t> IndexRegistrations(absl::string_view tenant,
+                                             absl::Span<const IndexedRegistration> customers,
+                                             uint32_t next_ordinal) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
@@ -109,7 +114,6 @@ class RedisCustomerStore : public CustomerStore {
                                                           int64_t lo, int64_t hi) override;
   absl::Status ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo, int64_t hi,
                                        const IdPageSink& page) override;
-  absl::StatusOr<bool> HasRegistrationIndex(absl::string_view tenant) override;
   absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
                                                      int64_t last_day) override;
   absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) override;
@@ -153,6 +157,15 @@ class RedisCustomerStore : public CustomerStore {
   // Runs `claims` (HSETNX <bucket> <order> <ordinal>, RecordOrders) in one
   // pipeline; returns how many orders were held by another ordinal.
   absl::StatusOr<int64_t> ClaimOrders(const std::vector<redis::RedisCommand>& claims);
+  // OrdersUnrecordedFrom or RegistrationsUnindexedFrom of `tenant`, from the
+  // backfill's marker and cursor keys.
+  absl::StatusOr<std::optional<uint32_t>> BackfillFrom(absl::string_view tenant,
+                                                       const std::string& marker_key,
+                                                       const std::string& cursor_key);
+  // Moves a backfill's cursor up to `next_ordinal` (0: leaves it), setting
+  // its marker past the last ordinal (BackfillCursorScript).
+  absl::Status MoveBackfillCursor(absl::string_view tenant, const std::string& marker_key,
+                                  const std::string& cursor_key, uint32_t next_ordinal);
   // Runs AddRechecks' or ClearRechecks' script over `customer_ids`, a page at
   // a time (each page atomic; the pages need not be).
   absl::Status EvalRechecks(const redis::RedisScript& script, absl::string_view tenant,

@@ -67,6 +67,12 @@ std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time n
   return static_cast<int64_t>(revenue * 1000 / orders);
 }
 
+std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile, absl::Time now) {
+  if (profile.registered_ms == engine::kNeverMillis) return std::nullopt;
+  if (engine::ComputeLifetime(profile, absl::ToUnixMillis(now)).orders > 0) return std::nullopt;
+  return profile.registered_ms;
+}
+
 std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl::Time now,
                                         int32_t lookback_days) {
   const engine::Millis t = absl::ToUnixMillis(now);

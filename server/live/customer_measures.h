@@ -32,6 +32,13 @@ std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
 std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time now,
                                 int32_t lookback_days);
 
+// The customer's registration index entry as of `now`
+// (CustomerWrite::registered_non_buyer_ms): its registration instant, if it
+// registered and has no visible valid order; nullopt otherwise. NEW_DOWNLOAD
+// and WINDOW_SHOPPER concern such customers alone, so the index bounds a
+// change of either rule.
+std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile, absl::Time now);
+
 // The earliest instant after `now` at which AovMilli changes by time alone (an
 // order leaves the lookback, or a future-dated order enters it); nullopt if never.
 std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl::Time now,

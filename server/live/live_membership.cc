@@ -197,11 +197,7 @@ absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
       engine::ComputeLifetime(profile.view(), absl::ToUnixMillis(now));
   write.lifetime_orders = lifetime.orders;
   write.lifetime_revenue = lifetime.net_revenue;
-  // NEW_DOWNLOAD and WINDOW_SHOPPER concern registered customers without a
-  // visible order alone: the registration index bounds a change of them.
-  if (lifetime.orders == 0 && profile.registered_ms() != engine::kNeverMillis) {
-    write.registered_non_buyer_ms = profile.registered_ms();
-  }
+  write.registered_non_buyer_ms = RegisteredNonBuyerMs(profile.view(), now);
   return write;
 }
 

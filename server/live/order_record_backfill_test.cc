@@ -107,7 +107,7 @@ TEST_F(OrderRecordBackfillTest, TheLeadingSchedulerFillsTheRecord) {
   };
   TransitionScheduler::Options options;
   options.now = [this] { return now_; };
-  options.backfill = &backfill;
+  options.backfills = {&backfill};
   options.batch = 1;
   options.leading = [] { return false; };
   TransitionScheduler follower(&store_, live_.get(), tenants, options);

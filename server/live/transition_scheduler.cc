@@ -46,15 +46,20 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
     const std::string& tenant = (*tenants)[(pass + i) % n];
     note("rechecks", tenant, DrainRechecks(tenant, deadline));
   }
-  // Then, for at most backfill_slice of what is left of the slice, the
-  // order record of tenants stored before it existed: the leader's work
-  // alone (it is the same on every replica).
-  if (options_.backfill != nullptr && leading) {
+  // Then, for at most backfill_slice of what is left of the slice, what
+  // tenants stored before the order record and the registration index
+  // existed lack: the leader's work alone (it is the same on every replica).
+  // A backfill goes on only once the one before it is done with a tenant.
+  if (!options_.backfills.empty() && leading) {
     const absl::Duration backfill_deadline =
         std::min(deadline, SteadyNow() + options_.backfill_slice);
     for (size_t i = 0; i < n && SteadyNow() < backfill_deadline; ++i) {
       const std::string& tenant = (*tenants)[(pass + i) % n];
-      note("order record backfill", tenant, BackfillOrderRecord(tenant, backfill_deadline));
+      for (ProfileBackfill* backfill : options_.backfills) {
+        if (SteadyNow() >= backfill_deadline) break;
+        note(absl::StrCat(backfill->what(), " backfill"), tenant,
+             Backfill(*backfill, tenant, backfill_deadline));
+      }
     }
   }
   if (!first_error.ok()) return first_error;
@@ -71,10 +76,10 @@ absl::Status TransitionScheduler::DrainRechecks(const std::string& tenant,
   return absl::OkStatus();
 }
 
-absl::Status TransitionScheduler::BackfillOrderRecord(const std::string& tenant,
-                                                      absl::Duration deadline) {
+absl::Status TransitionScheduler::Backfill(ProfileBackfill& backfill, const std::string& tenant,
+                                           absl::Duration deadline) {
   while (SteadyNow() < deadline) {
-    absl::StatusOr<bool> complete = options_.backfill->Step(tenant, options_.batch);
+    absl::StatusOr<bool> complete = backfill.Step(tenant, options_.batch);
     if (!complete.ok()) return complete.status();
     if (*complete) return absl::OkStatus();
   }

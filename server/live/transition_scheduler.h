@@ -12,8 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/live/live_membership.h"
-#include "server/live/order_record_backfill.h"
 #include "server/live/periodic_task.h"
+#include "server/live/profile_backfill.h"
 #include "server/metrics/metrics.h"
 #include "store/customer_store.h"
 
@@ -28,8 +28,9 @@ namespace segmentd {
 // leader takes customers as they fall due, the others only those it left
 // due for longer than `follower_grace`. It also re-classifies the
 // rechecks a config update left (LiveMembership::DrainRechecks), so a replica
-// that dies mid-way leaves them to the others, and, leading, fills the order
-// record of tenants stored before it existed (OrderRecordBackfill).
+// that dies mid-way leaves them to the others, and, leading, fills what
+// tenants stored before the order record and the registration index existed
+// lack (ProfileBackfill).
 // Thread-safe.
 class TransitionScheduler {
  public:
@@ -59,14 +60,15 @@ class TransitionScheduler {
     // single process).
     std::function<bool()> leading;
     absl::Duration follower_grace = absl::Milliseconds(250);
-    // Fills the order record of tenants stored before it existed, while
-    // this replica leads, after the rechecks, for at most `backfill_slice`
-    // per pass (all tenants together) and within the recheck slice; null:
-    // never. A one-off migration, so it takes a small share: given the
-    // whole slice it took ~0.6 of Redis's core at 1M customers, and
-    // PlaceOrder at 1000/s meanwhile saw p99 87 ms instead of 3.6 ms
-    // (docs/benchmarks.md, thirteenth pass).
-    OrderRecordBackfill* backfill = nullptr;
+    // Fill what tenants stored before them lack (the order record, the
+    // registration index), in turn, while this replica leads, after the
+    // rechecks, for at most `backfill_slice` per pass (all backfills and
+    // tenants together) and within the recheck slice. A one-off migration,
+    // so it takes a small share: given the whole slice the order record's
+    // took ~0.6 of Redis's core at 1M customers, and PlaceOrder at 1000/s
+    // meanwhile saw p99 87 ms instead of 3.6 ms (docs/benchmarks.md,
+    // thirteenth pass).
+    std::vector<ProfileBackfill*> backfills;
     absl::Duration backfill_slice = absl::Milliseconds(100);
   };
 
@@ -95,9 +97,10 @@ class TransitionScheduler {
   // Works through `tenant`'s rechecks, a page at a time, until none are
   // left or `deadline` (SteadyNow) passes.
   absl::Status DrainRechecks(const std::string& tenant, absl::Duration deadline);
-  // Fills `tenant`'s order record, a page at a time, until it is complete or
+  // Runs `backfill` over `tenant`, a page at a time, until it is complete or
   // `deadline` (SteadyNow) passes.
-  absl::Status BackfillOrderRecord(const std::string& tenant, absl::Duration deadline);
+  absl::Status Backfill(ProfileBackfill& backfill, const std::string& tenant,
+                        absl::Duration deadline);
 
   store::CustomerStore* const store_;
   LiveMembership* const live_;

@@ -86,22 +86,46 @@ long long RedisInteger(const std::string& socket, const std::vector<std::string>
   return n;
 }
 
-// Deletes every key matching `pattern` (KEYS: a test's small Redis only);
-// returns how many, or -1 on error.
-long long DeleteKeysMatching(const std::string& socket, const std::string& pattern) {
+// Runs `command` + {key} + `after` on every key matching `pattern` (KEYS: a
+// test's small Redis only); returns the sum of the integer replies, or -1 on
+// error.
+long long OnKeysMatching(const std::string& socket, const std::string& pattern,
+                         const std::string& command, const std::vector<std::string>& after = {}) {
   redisReply* keys = RedisRun(socket, {"KEYS", pattern});
   if (keys == nullptr || keys->type != REDIS_REPLY_ARRAY) {
     if (keys) freeReplyObject(keys);
     return -1;
   }
-  long long deleted = 0;
-  for (size_t i = 0; i < keys->elements && deleted >= 0; ++i) {
-    const long long n =
-        RedisInteger(socket, {"DEL", std::string(keys->element[i]->str, keys->element[i]->len)});
-    deleted = n < 0 ? -1 : deleted + n;
+  long long sum = 0;
+  for (size_t i = 0; i < keys->elements && sum >= 0; ++i) {
+    std::vector<std::string> args = {command,
+                                     std::string(keys->element[i]->str, keys->element[i]->len)};
+    args.insert(args.end(), after.begin(), after.end());
+    const long long n = RedisInteger(socket, args);
+    sum = n < 0 ? -1 : sum + n;
   }
   freeReplyObject(keys);
-  return deleted;
+  return sum;
+}
+
+// Deletes every key matching `pattern`; returns how many, or -1 on error.
+long long DeleteKeysMatching(const std::string& socket, const std::string& pattern) {
+  return OnKeysMatching(socket, pattern, "DEL");
+}
+
+// The elements of an array reply to `args` (e.g. ZRANGE ... WITHSCORES), as
+// strings; empty on error.
+std::vector<std::string> RedisStrings(const std::string& socket,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  redisReply* reply = RedisRun(socket, args);
+  if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < reply->elements; ++i) {
+      out.emplace_back(reply->element[i]->str, reply->element[i]->len);
+    }
+  }
+  if (reply) freeReplyObject(reply);
+  return out;
 }
 
 class IngestE2eTest : public ::testing::Test {
@@ -746,7 +770,10 @@ TEST_F(IngestE2eTest, AnOrderIdBelongsToOneCustomerOfTheTenant) {
 // (here: its order record deleted) gets the record filled from the stored
 // profiles by the restarted server, in the background; then its old order
 // ids are refused for other customers too.
-TEST_F(IngestE2eTest, ARestartedServerFillsTheOrderRecordOfAnOlderTenant) {
+// A tenant stored before the order record and the registration index
+// existed (here: their keys and the customers' index fields removed) gets
+// both filled by a restarted server, exactly as its writes had kept them.
+TEST_F(IngestE2eTest, ARestartedServerFillsTheOrderRecordAndRegistrationIndexOfAnOlderTenant) {
   const absl::Time now = absl::Now();
   std::vector<v1::Event> batch;
   for (int i = 0; i < 30; ++i) {
@@ -754,20 +781,33 @@ TEST_F(IngestE2eTest, ARestartedServerFillsTheOrderRecordOfAnOlderTenant) {
                                now - absl::Hours(24 * (1 + i)), 500));
   }
   batch.push_back(OrderEvent("old0", "legacy-folded", now - absl::Hours(24 * 900), 500));
+  for (int i = 0; i < 10; ++i) {  // registered, no order: the registration index
+    batch.push_back(RegisteredEvent(absl::StrCat("reg", i), now - absl::Hours(24 * 3 * i)));
+  }
   ASSERT_EQ(Bulk({batch}, acme_.write)[0].applied(), batch.size());
   const std::string socket = stack_->redis().socket_path();
+  const std::vector<std::string> index =
+      RedisStrings(socket, {"ZRANGE", "sd:{acme}:m:reg", "0", "-1", "WITHSCORES"});
+  ASSERT_EQ(index.size(), 20u);
   ASSERT_GT(DeleteKeysMatching(socket, "sd:{acme}:oid:*"), 0);  // the marker included
+  ASSERT_EQ(DeleteKeysMatching(socket, "sd:{acme}:m:reg*"), 2);  // the index and its marker
+  ASSERT_EQ(OnKeysMatching(socket, "sd:{acme}:c:*", "HDEL", {"g"}), 40);
   ASSERT_EQ(RedisInteger(socket, {"EXISTS", "sd:{acme}:oid:complete"}), 0);
 
   ASSERT_TRUE(stack_->segmentd().Restart().ok()) << stack_->segmentd().Log();
-  for (int i = 0; i < 100 && RedisInteger(socket, {"EXISTS", "sd:{acme}:oid:complete"}) != 1; ++i) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  ASSERT_EQ(RedisInteger(socket, {"EXISTS", "sd:{acme}:oid:complete"}), 1)
-      << stack_->segmentd().Log();
+  auto complete = [&] {
+    return RedisInteger(socket, {"EXISTS", "sd:{acme}:oid:complete", "sd:{acme}:m:reg:complete"}) ==
+           2;
+  };
+  for (int i = 0; i < 100 && !complete(); ++i) absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_TRUE(complete()) << stack_->segmentd().Log();
   EXPECT_THAT(
       stack_->segmentd().Log(),
-      HasSubstr("order record of tenant acme complete: recorded 31 orders of 30 customers"));
+      HasSubstr("order record of tenant acme complete: recorded 31 orders of 40 customers"));
+  EXPECT_THAT(stack_->segmentd().Log(),
+              HasSubstr("registration index of tenant acme complete: stored 40 entries of 40 "
+                        "customers"));
+  EXPECT_EQ(RedisStrings(socket, {"ZRANGE", "sd:{acme}:m:reg", "0", "-1", "WITHSCORES"}), index);
 
   // The channel learns that the old process is gone from a failed call only:
   // ask until the restarted server answers.
