@@ -45,8 +45,9 @@
 #                             the keys into a leaner layout step by step
 #                             (scripts/layout_prototype.py).
 #                             And backfill (after bulk): how long a restarted
-#                             segmentd takes to fill the order record of a
-#                             tenant stored before it existed (its keys deleted);
+#                             segmentd takes to fill the order record and the
+#                             registration index of a tenant stored before
+#                             they existed (their keys and fields deleted);
 #                             BENCH_BACKFILL_RATE [unset]: PlaceOrder calls/s
 #                             sent meanwhile for 30 s, their latency reported.
 #   BENCH_CONFIG_CHANGES [frequent_buyer.min_orders]  config: comma-separated
@@ -404,18 +405,31 @@ for mode in $MODES; do
         sed 's/^/bench: commandstats (cumulative): /; s/,rejected_calls.*//'
       ;;
     backfill)
-      # The order record of a tenant stored before it existed: with segmentd
-      # stopped, every sd:{bench}:oid:* key is deleted, then segmentd is
-      # started again and fills the record from the stored profiles in the
-      # background. Times it and compares the orders recorded before and
-      # after (one HLEN per bucket, in a script).
+      # The order record and the registration index of a tenant stored
+      # before they existed: with segmentd stopped, every sd:{bench}:oid:*
+      # key, the index, its marker and every customer's `g` field are
+      # deleted, then segmentd is started again and fills both from the
+      # stored profiles in the background. Times each and compares the
+      # orders recorded (one HLEN per bucket, in a script) and the index's
+      # size before and after.
       settle
       count_orders='local n = 0 for b = 0, 65535 do n = n + redis.call("HLEN", ARGV[1] .. b) end return n'
       before="$(redis-cli -s "$DIR/r.sock" eval "$count_orders" 0 'sd:{bench}:oid:')"
+      reg_before="$(redis-cli -s "$DIR/r.sock" zcard 'sd:{bench}:m:reg')"
       stop_segmentd
       redis-cli -s "$DIR/r.sock" --scan --pattern 'sd:{bench}:oid:*' |
         xargs -r -n 1000 redis-cli -s "$DIR/r.sock" del >/dev/null
-      echo "bench: backfill: $before orders recorded; record deleted ($(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete') marker left)"
+      redis-cli -s "$DIR/r.sock" del 'sd:{bench}:m:reg' 'sd:{bench}:m:reg:complete' >/dev/null
+      # (One script over every customer: blocks Redis for seconds, but
+      # nothing else is running.)
+      unfielded="$(redis-cli -s "$DIR/r.sock" eval "local c, n = '0', 0
+        repeat
+          local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 10000)
+          c = r[1]
+          for _, k in ipairs(r[2]) do n = n + redis.call('HDEL', k, 'g') end
+        until c == '0'
+        return n" 0 'sd:{bench}:c:*')"
+      echo "bench: backfill: $before orders recorded, $reg_before registered non-buyers indexed; record, index and $unfielded customers' index fields deleted ($(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete' 'sd:{bench}:m:reg:complete') markers left)"
       redis-cli -s "$DIR/r.sock" slowlog reset >/dev/null
       forks() { redis-cli -s "$DIR/r.sock" info stats | tr -d '\r' | sed -n 's/^total_forks://p'; }
       f0=$(minflt "$redis_pid"); k0=$(forks)
@@ -429,19 +443,28 @@ for mode in $MODES; do
           >"$DIR/backfill-latency.out" 2>&1 &
         probe=$!
       fi
-      for _ in $(seq 3000); do  # at most 10 minutes
-        [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete')" = 1 ] && break
+      complete() { [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete' 'sd:{bench}:m:reg:complete')" = 2 ]; }
+      for _ in $(seq 4500); do  # at most 15 minutes
+        complete && break
         sleep 0.2
       done
-      [ "$(redis-cli -s "$DIR/r.sock" exists 'sd:{bench}:oid:complete')" = 1 ] ||
-        { echo "bench: backfill: not complete after 10 minutes" >&2; exit 1; }
+      complete || { echo "bench: backfill: not complete after 15 minutes" >&2; exit 1; }
       t1=$(date +%s.%N)
       # Before the count below, itself a slow command (~0.2 s).
       slow="$(redis-cli -s "$DIR/r.sock" slowlog len)"
       slowlog
       after="$(redis-cli -s "$DIR/r.sock" eval "$count_orders" 0 'sd:{bench}:oid:')"
       seconds=$(echo "$t1 - $t0" | bc -l)
-      echo "bench: backfill: $after orders recorded again in ${seconds}s (from the restart), redis $(echo "($(ticks "$redis_pid") - $r0) / $HZ" | bc -l | xargs printf '%.1f') CPU s; $(grep -o 'order record of tenant.*' "$DIR/segmentd.log" | tail -1)"
+      reg_after="$(redis-cli -s "$DIR/r.sock" zcard 'sd:{bench}:m:reg')"
+      # When each completed, from its log line's time.
+      completed_after() {
+        local at
+        at="$(grep "$1 of tenant bench complete" "$DIR/segmentd.log" | tail -1 | cut -d' ' -f1)"
+        echo "$(date -d "$at" +%s.%N) - $t0" | bc -l | xargs printf '%.1f'
+      }
+      echo "bench: backfill: both complete ${seconds}s after the restart, redis $(echo "($(ticks "$redis_pid") - $r0) / $HZ" | bc -l | xargs printf '%.1f') CPU s"
+      echo "bench: backfill: order record: $after orders recorded again, complete after $(completed_after 'order record')s; $(grep -o 'order record of tenant.*complete.*' "$DIR/segmentd.log" | tail -1)"
+      echo "bench: backfill: registration index: $reg_after entries again, complete after $(completed_after 'registration index')s; $(grep -o 'registration index of tenant.*complete.*' "$DIR/segmentd.log" | tail -1)"
       placed=0  # orders the probe placed meanwhile (new ids, recorded by their writes)
       if [ -n "$probe" ]; then
         wait "$probe" || true
@@ -452,7 +475,11 @@ for mode in $MODES; do
       echo "bench: backfill: Redis commands slower than 5 ms while it ran: $slow; redis-server minor page faults: $(( $(minflt "$redis_pid") - f0 )), forks: $(( $(forks) - k0 ))"
       [ "$((before + placed))" = "$after" ] ||
         { echo "bench: backfill: orders recorded differ ($before + $placed placed meanwhile)" >&2; exit 1; }
-      json_lines+=("{\"mode\":\"backfill\",\"customers\":$CUSTOMERS,\"orders\":$after,\"seconds\":$(printf '%.3f' "$seconds")}")
+      # The probe's first orders take non-buyers out of the index: compare
+      # only without it.
+      [ -n "$probe" ] || [ "$reg_before" = "$reg_after" ] ||
+        { echo "bench: backfill: registration index differs ($reg_before before)" >&2; exit 1; }
+      json_lines+=("{\"mode\":\"backfill\",\"customers\":$CUSTOMERS,\"orders\":$after,\"registrations\":$reg_after,\"seconds\":$(printf '%.3f' "$seconds")}")
       ;;
     layout)
       # Destructive, so last: stops segmentd, then rewrites the tenant's keys
