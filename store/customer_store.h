@@ -266,7 +266,8 @@ class CustomerStore {
   // index. IndexRegistrations stores each stored customer's entry unless a
   // write has stored one since the index existed (that write derived it
   // from the customer's newer state), then moves the cursor as RecordOrders
-  // does. Returns how many customers it stored an entry for.
+  // does. Returns how many customers it added to the index (registered
+  // non-buyers whose entry it stored).
   struct IndexedRegistration {
     std::string customer_id;
     // What a write would store now (CustomerWrite::registered_non_buyer_ms).

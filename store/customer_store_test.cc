@@ -521,7 +521,7 @@ TEST_P(CustomerStoreTest, IndexRegistrationsFillsTheIndexOfATenantWrittenBeforeI
   EXPECT_EQ(indexed(), std::vector<std::string>{});
 
   // Ordinals 1 and 2 (a: registered, b: no entry), the cursor left alone.
-  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {{"a", 1000}, {"b", std::nullopt}}, 0), 2);
+  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {{"a", 1000}, {"b", std::nullopt}}, 0), 1);
   EXPECT_EQ(*store_->RegistrationsUnindexedFrom(kTenant), std::optional<uint32_t>(1));
   EXPECT_EQ(indexed(), std::vector<std::string>{"a"});
   // Filling again stores nothing; nor does an unknown customer.
@@ -532,7 +532,7 @@ TEST_P(CustomerStoreTest, IndexRegistrationsFillsTheIndexOfATenantWrittenBeforeI
   // c's write (a first order: no entry) comes before the backfill reaches
   // it, and the entry the backfill derived from c's older state loses.
   MustWrite({Write("c", 1, {})});
-  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {{"c", 3000}, {"d", 4000}}, 0), 1);
+  EXPECT_EQ(*store_->IndexRegistrations(kTenant, {{"c", 3000}, {"d", 4000}}, 0), 1);  // d
   EXPECT_EQ(indexed(), (std::vector<std::string>{"a", "d"}));
   // The write script moves an entry the backfill stored like its own.
   MustWrite({Write("a", 1, {})});
@@ -554,6 +554,10 @@ TEST_P(CustomerStoreTest, IndexRegistrationsFillsTheIndexOfATenantWrittenBeforeI
   EXPECT_EQ(*store_->IndexRegistrations("other", entries, 251), 250);
   EXPECT_EQ(indexed("other").size(), 250u);
   EXPECT_EQ(*store_->RegistrationsUnindexedFrom("other"), std::nullopt);
+  // A tenant forgotten while empty: its first customer completes the index.
+  ForgetRegistrationIndex("empty");
+  MustWrite({Write("x", 0, {})}, "empty");
+  EXPECT_EQ(*store_->RegistrationsUnindexedFrom("empty"), std::nullopt);
 
   EXPECT_EQ(store_->IndexRegistrations(kTenant, {{"a", 1}, {"", 2}}, 0).status().message(),
             "customers[1].customer_id: must be 1-128 bytes, got 0");

@@ -97,6 +97,12 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
     t.by_ordinal.push_back(write.customer_id);
     state.customer_id = write.customer_id;
     state.ordinal = static_cast<uint32_t>(t.by_ordinal.size());
+    // A tenant's first customer: its order record and registration index
+    // are complete from here on (as the Redis write script's markers).
+    if (state.ordinal == 1) {
+      t.orders_unrecorded_from.reset();
+      t.registrations_unindexed_from.reset();
+    }
   }
   for (uint64_t order : write.placed_orders) t.order_owners[order] = state.ordinal;
   if (write.bookkeeping_only) {
@@ -261,8 +267,8 @@ absl::StatusOr<int64_t> MemoryCustomerStore::IndexRegistrations(
     c->second.registered_non_buyer_ms = r.registered_non_buyer_ms;
     if (r.registered_non_buyer_ms.has_value()) {
       t.measures[kRegistered].insert({*r.registered_non_buyer_ms, r.customer_id});
+      ++indexed;
     }
-    ++indexed;
   }
   MoveBackfillCursor(t, next_ordinal, t.registrations_unindexed_from);
   return indexed;
@@ -281,10 +287,12 @@ void MemoryCustomerStore::ForgetRegistrationIndex(absl::string_view tenant) {
 
 void MemoryCustomerStore::MoveBackfillCursor(const Tenant& t, uint32_t next_ordinal,
                                              std::optional<uint32_t>& from) {
-  if (!from.has_value() || next_ordinal <= *from) return;  // complete, or not forward
+  // As the Redis cursor script: past the last ordinal completes it (an
+  // empty tenant too); otherwise the cursor only moves forward.
+  if (!from.has_value() || next_ordinal == 0) return;
   if (next_ordinal > t.by_ordinal.size()) {
     from.reset();
-  } else {
+  } else if (next_ordinal > *from) {
     from = next_ordinal;
   }
 }

@@ -61,13 +61,15 @@ std::string OrderField(uint64_t order) {
   for (int i = 7; i >= 0; --i, order >>= 8) field[i] = static_cast<char>(order & 0xff);
   return field;
 }
-// Set with the tenant's first customer: every customer of the tenant has its
-// registration index entry (CustomerStore::HasRegistrationIndex).
+// Set with the tenant's first customer, or by the backfill of a tenant stored
+// before the index: every customer of the tenant has its registration index
+// entry (CustomerStore::RegistrationsUnindexedFrom).
 std::string RegistrationCompleteKey(absl::string_view t) {
   return absl::StrCat(TenantPrefix(t), "m:reg:complete");
 }
-// Set with the tenant's first customer: the order record holds every order
-// of the tenant (CustomerStore::OrdersUnrecordedFrom).
+// Set with the tenant's first customer, or by the backfill of a tenant stored
+// before the record: the order record holds every order of the tenant
+// (CustomerStore::OrdersUnrecordedFrom).
 std::string OrderRecordCompleteKey(absl::string_view t) {
   return absl::StrCat(TenantPrefix(t), "oid:complete");
 }
@@ -381,18 +383,19 @@ const RedisScript& BackfillCursorScript() {
 // KEYS[1] registration zset sd:{t}:m:reg.
 // ARGV: triples (customer hash key, customer id, entry in Unix ms or "").
 // Customer keys share the tenant's hash tag with KEYS[1].
-// Returns how many customers it stored an entry for.
+// Returns how many customers it added to the index.
 const RedisScript& IndexRegistrationsScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
-    local stored = 0
+    local added = 0
     for i = 1, #ARGV, 3 do
+      local entry = ARGV[i + 2]
       if redis.call('HEXISTS', ARGV[i], 'v') == 1 and
-         redis.call('HSETNX', ARGV[i], 'g', ARGV[i + 2]) == 1 then
-        if ARGV[i + 2] ~= '' then redis.call('ZADD', KEYS[1], ARGV[i + 2], ARGV[i + 1]) end
-        stored = stored + 1
+         redis.call('HSETNX', ARGV[i], 'g', entry) == 1 and entry ~= '' then
+        redis.call('ZADD', KEYS[1], entry, ARGV[i + 1])
+        added = added + 1
       end
     end
-    return stored
+    return added
   )lua");
   return *script;
 }
@@ -830,7 +833,7 @@ absl::StatusOr<std::vector<uint32_t>> RedisCustomerStore::OrderOwners(
   return owners;
 }
 
-absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::BackfillFrom(
+absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::UnfilledFrom(
     absl::string_view tenant, const std::string& marker_key, const std::string& cursor_key) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::StatusOr<std::vector<RedisReply>> values =
@@ -861,7 +864,7 @@ absl::Status RedisCustomerStore::MoveBackfillCursor(absl::string_view tenant,
 
 absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::OrdersUnrecordedFrom(
     absl::string_view tenant) {
-  return BackfillFrom(tenant, OrderRecordCompleteKey(tenant), OrderRecordNextKey(tenant));
+  return UnfilledFrom(tenant, OrderRecordCompleteKey(tenant), OrderRecordNextKey(tenant));
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::RecordOrders(absl::string_view tenant,
@@ -897,7 +900,7 @@ absl::StatusOr<int64_t> RedisCustomerStore::RecordOrders(absl::string_view tenan
 
 absl::StatusOr<std::optional<uint32_t>> RedisCustomerStore::RegistrationsUnindexedFrom(
     absl::string_view tenant) {
-  return BackfillFrom(tenant, RegistrationCompleteKey(tenant), RegistrationNextKey(tenant));
+  return UnfilledFrom(tenant, RegistrationCompleteKey(tenant), RegistrationNextKey(tenant));
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::IndexRegistrations(
@@ -905,7 +908,7 @@ absl::StatusOr<int64_t> RedisCustomerStore::IndexRegistrations(
     uint32_t next_ordinal) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateIndexedRegistrations(customers); !s.ok()) return s;
-  int64_t stored = 0;
+  int64_t added = 0;
   for (size_t begin = 0; begin < customers.size(); begin += kIndexRegistrationsPage) {
     const size_t end = std::min(customers.size(), begin + kIndexRegistrationsPage);
     std::vector<std::string> args;
@@ -920,7 +923,7 @@ absl::StatusOr<int64_t> RedisCustomerStore::IndexRegistrations(
         client_->Eval(IndexRegistrationsScript(), {RegistrationKey(tenant)}, args));
     if (!reply.ok()) return reply.status();
     if (!reply->is_integer()) return Unexpected(*reply, "registration index script");
-    stored += reply->integer();
+    added += reply->integer();
   }
   // As RecordOrders': only once every entry below the cursor is stored.
   if (absl::Status s = MoveBackfillCursor(tenant, RegistrationCompleteKey(tenant),
@@ -928,7 +931,7 @@ absl::StatusOr<int64_t> RedisCustomerStore::IndexRegistrations(
       !s.ok()) {
     return s;
   }
-  return stored;
+  return added;
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::ClaimOrders(const std::vector<RedisCommand>& claims) {

@@ -159,7 +159,7 @@ class RedisCustomerStore : public CustomerStore {
   absl::StatusOr<int64_t> ClaimOrders(const std::vector<redis::RedisCommand>& claims);
   // OrdersUnrecordedFrom or RegistrationsUnindexedFrom of `tenant`, from the
   // backfill's marker and cursor keys.
-  absl::StatusOr<std::optional<uint32_t>> BackfillFrom(absl::string_view tenant,
+  absl::StatusOr<std::optional<uint32_t>> UnfilledFrom(absl::string_view tenant,
                                                        const std::string& marker_key,
                                                        const std::string& cursor_key);
   // Moves a backfill's cursor up to `next_ordinal` (0: leaves it), setting

@@ -68,8 +68,13 @@ std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time n
 }
 
 std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile, absl::Time now) {
-  if (profile.registered_ms == engine::kNeverMillis) return std::nullopt;
-  if (engine::ComputeLifetime(profile, absl::ToUnixMillis(now)).orders > 0) return std::nullopt;
+  return RegisteredNonBuyerMs(profile,
+                              engine::ComputeLifetime(profile, absl::ToUnixMillis(now)).orders);
+}
+
+std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile,
+                                            int64_t lifetime_orders) {
+  if (profile.registered_ms == engine::kNeverMillis || lifetime_orders > 0) return std::nullopt;
   return profile.registered_ms;
 }
 

@@ -38,6 +38,10 @@ std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time n
 // and WINDOW_SHOPPER concern such customers alone, so the index bounds a
 // change of either rule.
 std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile, absl::Time now);
+// The same, given how many visible valid orders the customer has then
+// (engine::ComputeLifetime), for a caller that computed it already.
+std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile,
+                                            int64_t lifetime_orders);
 
 // The earliest instant after `now` at which AovMilli changes by time alone (an
 // order leaves the lookback, or a future-dated order enters it); nullopt if never.

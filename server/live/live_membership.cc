@@ -197,7 +197,7 @@ absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
       engine::ComputeLifetime(profile.view(), absl::ToUnixMillis(now));
   write.lifetime_orders = lifetime.orders;
   write.lifetime_revenue = lifetime.net_revenue;
-  write.registered_non_buyer_ms = RegisteredNonBuyerMs(profile.view(), now);
+  write.registered_non_buyer_ms = RegisteredNonBuyerMs(profile.view(), lifetime.orders);
   return write;
 }
 

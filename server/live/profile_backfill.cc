@@ -4,12 +4,26 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
 #include "server/log.h"
 
 namespace segmentd {
+namespace {
+
+// Whether a customer's read failed on what is stored for it (a field that
+// does not parse, a key of another type), which no retry mends; anything
+// else (Redis refusing the credentials, an outage) is retried next pass
+// rather than skipping customers for good.
+bool Unreadable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kDataLoss ||
+         (status.code() == absl::StatusCode::kFailedPrecondition &&
+          absl::StartsWith(status.message(), "WRONGTYPE"));
+}
+
+}  // namespace
 
 ProfileBackfill::ProfileBackfill(store::CustomerStore* store, std::string what, std::string verb,
                                  std::string items)
@@ -20,7 +34,7 @@ absl::StatusOr<std::vector<ProfileBackfill::StoredCustomer>> ProfileBackfill::Re
   absl::StatusOr<std::vector<store::ProfileRead>> page = store_->ReadProfiles(tenant, ids);
   std::vector<std::string> read_ids = ids;
   if (!page.ok()) {
-    if (page.status().code() == absl::StatusCode::kUnavailable) return page.status();
+    if (!Unreadable(page.status())) return page.status();
     // One customer's stored fields cannot be read: find it (or them), so
     // that it cannot stop the backfill for good. It cannot be written either.
     page.emplace();
@@ -32,7 +46,7 @@ absl::StatusOr<std::vector<ProfileBackfill::StoredCustomer>> ProfileBackfill::Re
         read_ids.push_back(id);
         continue;
       }
-      if (one.status().code() == absl::StatusCode::kUnavailable) return one.status();
+      if (!Unreadable(one.status())) return one.status();
       LogError(absl::StrCat(what_, " of tenant ", tenant,
                             ": a customer skipped: ", one.status().message()));
       ++*skipped;

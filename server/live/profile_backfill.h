@@ -73,10 +73,10 @@ class ProfileBackfill {
     int64_t skipped = 0;
   };
 
-  // The stored customers among `ids`, decoded. When their fields cannot be
-  // read (other than UNAVAILABLE), reads them one at a time, leaving out
-  // (and counting in `*skipped`) those that fail, as those whose profile
-  // cannot be decoded.
+  // The stored customers among `ids`, decoded. When what is stored for one
+  // cannot be read (Unreadable), reads them one at a time, leaving out (and
+  // counting in `*skipped`) those that fail so, as those whose profile
+  // cannot be decoded; any other error is returned.
   absl::StatusOr<std::vector<StoredCustomer>> ReadPage(const std::string& tenant,
                                                        const std::vector<std::string>& ids,
                                                        int64_t* skipped);

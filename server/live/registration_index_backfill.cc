@@ -8,7 +8,8 @@ namespace segmentd {
 
 RegistrationIndexBackfill::RegistrationIndexBackfill(store::CustomerStore* store,
                                                      std::function<absl::Time()> now)
-    : ProfileBackfill(store, "registration index", "stored", "entries"), now_(std::move(now)) {}
+    : ProfileBackfill(store, "registration index", "indexed", "registered non-buyers"),
+      now_(std::move(now)) {}
 
 absl::StatusOr<std::optional<uint32_t>> RegistrationIndexBackfill::UnfilledFrom(
     const std::string& tenant) {

@@ -49,16 +49,17 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
   // Then, for at most backfill_slice of what is left of the slice, what
   // tenants stored before the order record and the registration index
   // existed lack: the leader's work alone (it is the same on every replica).
-  // A backfill goes on only once the one before it is done with a tenant.
+  // A backfill goes on with a tenant only once the one before it is done
+  // with that tenant.
   if (!options_.backfills.empty() && leading) {
     const absl::Duration backfill_deadline =
         std::min(deadline, SteadyNow() + options_.backfill_slice);
     for (size_t i = 0; i < n && SteadyNow() < backfill_deadline; ++i) {
       const std::string& tenant = (*tenants)[(pass + i) % n];
       for (ProfileBackfill* backfill : options_.backfills) {
-        if (SteadyNow() >= backfill_deadline) break;
-        note(absl::StrCat(backfill->what(), " backfill"), tenant,
-             Backfill(*backfill, tenant, backfill_deadline));
+        absl::StatusOr<bool> complete = Backfill(*backfill, tenant, backfill_deadline);
+        note(absl::StrCat(backfill->what(), " backfill"), tenant, complete.status());
+        if (!complete.ok() || !*complete) break;
       }
     }
   }
@@ -76,14 +77,14 @@ absl::Status TransitionScheduler::DrainRechecks(const std::string& tenant,
   return absl::OkStatus();
 }
 
-absl::Status TransitionScheduler::Backfill(ProfileBackfill& backfill, const std::string& tenant,
-                                           absl::Duration deadline) {
+absl::StatusOr<bool> TransitionScheduler::Backfill(ProfileBackfill& backfill,
+                                                   const std::string& tenant,
+                                                   absl::Duration deadline) {
   while (SteadyNow() < deadline) {
     absl::StatusOr<bool> complete = backfill.Step(tenant, options_.batch);
-    if (!complete.ok()) return complete.status();
-    if (*complete) return absl::OkStatus();
+    if (!complete.ok() || *complete) return complete;
   }
-  return absl::OkStatus();
+  return false;
 }
 
 absl::Status TransitionScheduler::RunDue(const std::string& tenant, absl::Time due_by,

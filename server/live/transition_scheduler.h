@@ -97,10 +97,10 @@ class TransitionScheduler {
   // Works through `tenant`'s rechecks, a page at a time, until none are
   // left or `deadline` (SteadyNow) passes.
   absl::Status DrainRechecks(const std::string& tenant, absl::Duration deadline);
-  // Runs `backfill` over `tenant`, a page at a time, until it is complete or
-  // `deadline` (SteadyNow) passes.
-  absl::Status Backfill(ProfileBackfill& backfill, const std::string& tenant,
-                        absl::Duration deadline);
+  // Runs `backfill` over `tenant`, a page at a time, until it is complete
+  // (returns true) or `deadline` (SteadyNow) passes (false).
+  absl::StatusOr<bool> Backfill(ProfileBackfill& backfill, const std::string& tenant,
+                                absl::Duration deadline);
 
   store::CustomerStore* const store_;
   LiveMembership* const live_;

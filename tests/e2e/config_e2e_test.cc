@@ -294,8 +294,9 @@ TEST_F(ConfigE2eTest, RulesOfNonBuyersReadTheRegistrationIndexOrEveryone) {
   EXPECT_FALSE(member("NEW_DOWNLOAD", "nb3"));
 
   // As if the tenant predated the index: nothing indexed, no marker, no
-  // customer's entry. (The server's backfill may fill it in again while the
-  // updates below run; read whole or through the index, the answers agree.)
+  // customer's entry. (The running server saw the tenant's index complete
+  // and does not fill it again until it restarts, so the updates below
+  // read every customer.)
   command({"DEL", "sd:{cfg}:m:reg", "sd:{cfg}:m:reg:complete"});
   for (const store::redis::RedisReply& key : command({"KEYS", "sd:{cfg}:c:*"}).elements()) {
     command({"HDEL", key.str(), "g"});
