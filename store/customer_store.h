@@ -263,15 +263,16 @@ class CustomerStore {
   // whose customers were stored before it existed lacks their entries; the
   // server fills it from their profiles (RegistrationIndexBackfill).
   // RegistrationsUnindexedFrom answers as OrdersUnrecordedFrom does, for the
-  // index. IndexRegistrations stores each stored customer's entry unless a
-  // write has stored one since the index existed (that write derived it
-  // from the customer's newer state), then moves the cursor as RecordOrders
-  // does. Returns how many customers it added to the index (registered
-  // non-buyers whose entry it stored).
+  // index. IndexRegistrations stores the entry of each customer given
+  // (stored ones only) unless a write has stored one since the index
+  // existed (that write derived it from the customer's newer state, entry or
+  // none), then moves the cursor as RecordOrders does. A customer without
+  // an entry needs no call: without a stored entry it is in no index, as
+  // "none" has it. Returns how many customers it added to the index.
   struct IndexedRegistration {
     std::string customer_id;
     // What a write would store now (CustomerWrite::registered_non_buyer_ms).
-    std::optional<int64_t> registered_non_buyer_ms;
+    int64_t registered_non_buyer_ms = 0;
   };
   virtual absl::StatusOr<std::optional<uint32_t>> RegistrationsUnindexedFrom(
       absl::string_view tenant) = 0;

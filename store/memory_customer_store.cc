@@ -265,10 +265,8 @@ absl::StatusOr<int64_t> MemoryCustomerStore::IndexRegistrations(
     if (c == t.customers.end() || c->second.registration_indexed) continue;
     c->second.registration_indexed = true;
     c->second.registered_non_buyer_ms = r.registered_non_buyer_ms;
-    if (r.registered_non_buyer_ms.has_value()) {
-      t.measures[kRegistered].insert({*r.registered_non_buyer_ms, r.customer_id});
-      ++indexed;
-    }
+    t.measures[kRegistered].insert({r.registered_non_buyer_ms, r.customer_id});
+    ++indexed;
   }
   MoveBackfillCursor(t, next_ordinal, t.registrations_unindexed_from);
   return indexed;

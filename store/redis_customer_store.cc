@@ -381,17 +381,16 @@ const RedisScript& BackfillCursorScript() {
 // index and the field stay in step (the write script moves the index entry
 // from the stored field).
 // KEYS[1] registration zset sd:{t}:m:reg.
-// ARGV: triples (customer hash key, customer id, entry in Unix ms or "").
+// ARGV: triples (customer hash key, customer id, entry in Unix ms).
 // Customer keys share the tenant's hash tag with KEYS[1].
 // Returns how many customers it added to the index.
 const RedisScript& IndexRegistrationsScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     local added = 0
     for i = 1, #ARGV, 3 do
-      local entry = ARGV[i + 2]
       if redis.call('HEXISTS', ARGV[i], 'v') == 1 and
-         redis.call('HSETNX', ARGV[i], 'g', entry) == 1 and entry ~= '' then
-        redis.call('ZADD', KEYS[1], entry, ARGV[i + 1])
+         redis.call('HSETNX', ARGV[i], 'g', ARGV[i + 2]) == 1 then
+        redis.call('ZADD', KEYS[1], ARGV[i + 2], ARGV[i + 1])
         added = added + 1
       end
     end
@@ -917,7 +916,7 @@ absl::StatusOr<int64_t> RedisCustomerStore::IndexRegistrations(
       const IndexedRegistration& r = customers[i];
       args.push_back(CustomerKey(tenant, r.customer_id));
       args.push_back(r.customer_id);
-      args.push_back(r.registered_non_buyer_ms ? absl::StrCat(*r.registered_non_buyer_ms) : "");
+      args.push_back(absl::StrCat(r.registered_non_buyer_ms));
     }
     absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
         client_->Eval(IndexRegistrationsScript(), {RegistrationKey(tenant)}, args));

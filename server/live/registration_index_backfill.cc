@@ -25,10 +25,13 @@ absl::StatusOr<int64_t> RegistrationIndexBackfill::Fill(
   // write removes it, one customer too many for a config update to read,
   // never one too few (time never makes a buyer a non-buyer).
   const absl::Time now = now_();
+  // Only registered non-buyers: a customer without a stored entry is in no
+  // index, which is what "none" would store.
   std::vector<store::CustomerStore::IndexedRegistration> entries;
-  entries.reserve(customers.size());
   for (const StoredCustomer& c : customers) {
-    entries.push_back({c.id, RegisteredNonBuyerMs(c.profile.view(), now)});
+    if (std::optional<int64_t> entry = RegisteredNonBuyerMs(c.profile.view(), now)) {
+      entries.push_back({c.id, *entry});
+    }
   }
   return store()->IndexRegistrations(tenant, entries, next_ordinal);
 }

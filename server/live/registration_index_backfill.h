@@ -31,7 +31,7 @@ class RegistrationIndexBackfill final : public ProfileBackfill {
  private:
   absl::StatusOr<std::optional<uint32_t>> UnfilledFrom(const std::string& tenant) override;
   // Counts the customers it added to the index (registered, without a
-  // visible valid order); the others get "no entry" stored.
+  // visible valid order).
   absl::StatusOr<int64_t> Fill(const std::string& tenant,
                                const std::vector<StoredCustomer>& customers,
                                uint32_t next_ordinal) override;
