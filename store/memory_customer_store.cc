@@ -218,13 +218,18 @@ absl::StatusOr<std::vector<uint32_t>> MemoryCustomerStore::OrderOwners(
   return owners;
 }
 
-absl::StatusOr<std::optional<uint32_t>> MemoryCustomerStore::OrdersUnrecordedFrom(
-    absl::string_view tenant) {
+absl::StatusOr<std::optional<uint32_t>> MemoryCustomerStore::UnfilledFrom(
+    absl::string_view tenant, std::optional<uint32_t> Tenant::*from) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   const Tenant& t = GetTenant(tenant);
   if (t.by_ordinal.empty()) return 0;  // nothing stored: the first write keeps it
-  return t.orders_unrecorded_from;
+  return t.*from;
+}
+
+absl::StatusOr<std::optional<uint32_t>> MemoryCustomerStore::OrdersUnrecordedFrom(
+    absl::string_view tenant) {
+  return UnfilledFrom(tenant, &Tenant::orders_unrecorded_from);
 }
 
 absl::StatusOr<int64_t> MemoryCustomerStore::RecordOrders(absl::string_view tenant,
@@ -245,11 +250,7 @@ absl::StatusOr<int64_t> MemoryCustomerStore::RecordOrders(absl::string_view tena
 
 absl::StatusOr<std::optional<uint32_t>> MemoryCustomerStore::RegistrationsUnindexedFrom(
     absl::string_view tenant) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  const Tenant& t = GetTenant(tenant);
-  if (t.by_ordinal.empty()) return 0;  // nothing stored: the first write keeps it
-  return t.registrations_unindexed_from;
+  return UnfilledFrom(tenant, &Tenant::registrations_unindexed_from);
 }
 
 absl::StatusOr<int64_t> MemoryCustomerStore::IndexRegistrations(

@@ -177,6 +177,10 @@ class MemoryCustomerStore : public CustomerStore {
   // Whether one of `write`'s placed orders is recorded against another
   // customer than `write`'s.
   static bool PlacesForeignOrder(const Tenant& t, const CustomerWrite& write);
+  // OrdersUnrecordedFrom or RegistrationsUnindexedFrom: `from` names the
+  // tenant's cursor.
+  absl::StatusOr<std::optional<uint32_t>> UnfilledFrom(absl::string_view tenant,
+                                                       std::optional<uint32_t> Tenant::*from);
   // Moves a backfill cursor (`from`: OrdersUnrecordedFrom or
   // RegistrationsUnindexedFrom of `t`) up to `next_ordinal`, never back;
   // past the last ordinal, the backfill is complete (nullopt).

@@ -20,6 +20,15 @@ absl::StatusOr<std::vector<store::WriteResult>> CountingStore::WriteWithResults(
   return committed;
 }
 
+absl::StatusOr<RedisStoreForTest> StartRedisStore() {
+  absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
+  if (!redis.ok()) return redis.status();
+  absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> store =
+      store::RedisCustomerStore::Create(redis->client.get(), {});
+  if (!store.ok()) return store.status();
+  return RedisStoreForTest{*std::move(redis), *std::move(store)};
+}
+
 LiveTestFixture::LiveTestFixture(absl::Time start, TenantContexts::Options context_options)
     : now_(start) {
   context_options.now = [this] { return now_; };

@@ -14,6 +14,8 @@
 #include "server/live/live_membership.h"
 #include "server/live/tenant_context.h"
 #include "store/memory_customer_store.h"
+#include "store/redis_customer_store.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd {
 
@@ -29,6 +31,15 @@ class CountingStore : public store::MemoryCustomerStore {
   // Full writes with CustomerWrite::measures_as_stored.
   std::atomic<int64_t> measures_kept_writes{0};
 };
+
+// A test's own redis-server with a RedisCustomerStore (default options) over
+// it, for the cases that must run against real Redis. The store is declared
+// last so that it is destroyed first, while its client still works.
+struct RedisStoreForTest {
+  testing::RedisWithClient redis;
+  std::unique_ptr<store::RedisCustomerStore> store;
+};
+absl::StatusOr<RedisStoreForTest> StartRedisStore();
 
 // LiveTestFixture: live membership over an in-memory store, for tests.
 // TenantContexts and LiveMembership both read the fixture's clock `now_`,

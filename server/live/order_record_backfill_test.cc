@@ -124,12 +124,10 @@ TEST_F(OrderRecordBackfillTest, TheLeadingSchedulerFillsTheRecord) {
 // customer whose stored ordinal cannot be read (so the page read fails)
 // is skipped, the others recorded, a short last page completes the record.
 TEST(OrderRecordBackfillRedisTest, SkipsAnUnreadableCustomerAndCompletes) {
-  absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
+  absl::StatusOr<RedisStoreForTest> redis = StartRedisStore();
   ASSERT_TRUE(redis.ok()) << redis.status();
-  store::redis::RedisClient& client = *redis->client;
-  absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> store =
-      store::RedisCustomerStore::Create(&client, {});
-  ASSERT_TRUE(store.ok()) << store.status();
+  store::redis::RedisClient& client = *redis->redis.client;
+  store::RedisCustomerStore& store = *redis->store;
   std::vector<store::CustomerWrite> writes;
   for (int i = 1; i <= 5; ++i) {
     engine::Profile profile;
@@ -141,18 +139,18 @@ TEST(OrderRecordBackfillRedisTest, SkipsAnUnreadableCustomerAndCompletes) {
     w.changed_at = kT0;
     writes.push_back(std::move(w));  // no placed_orders: as a store before the record
   }
-  ASSERT_EQ(*(*store)->Write("acme", writes), std::vector<bool>(5, true));
+  ASSERT_EQ(*store.Write("acme", writes), std::vector<bool>(5, true));
   ASSERT_TRUE(client.Command({"DEL", "sd:{acme}:oid:complete"}).ok());
   ASSERT_TRUE(client.Command({"HSET", "sd:{acme}:c:c2", "o", "not a number"}).ok());
 
-  OrderRecordBackfill backfill(store->get());
+  OrderRecordBackfill backfill(&store);
   ASSERT_EQ(*backfill.Step("acme", 3), false);  // c1, c2 (skipped), c3
   ASSERT_EQ(*backfill.Step("acme", 3), false);  // c4, c5: the last page
   ASSERT_EQ(*backfill.Step("acme", 3), true);
-  EXPECT_EQ(*(*store)->OrdersUnrecordedFrom("acme"), std::nullopt);
+  EXPECT_EQ(*store.OrdersUnrecordedFrom("acme"), std::nullopt);
   std::vector<uint64_t> orders;
   for (int i = 1; i <= 5; ++i) orders.push_back(engine::IdFingerprint(absl::StrCat("o", i)));
-  EXPECT_EQ(*(*store)->OrderOwners("acme", orders), (std::vector<uint32_t>{1, 0, 3, 4, 5}));
+  EXPECT_EQ(*store.OrderOwners("acme", orders), (std::vector<uint32_t>{1, 0, 3, 4, 5}));
 }
 
 }  // namespace

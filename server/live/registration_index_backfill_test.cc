@@ -182,12 +182,10 @@ TEST_F(RegistrationIndexBackfillTest, TheLeadingSchedulerRunsEachBackfill) {
 // each other customer given its own entry; the index complete after the
 // last page, and a later write moving a backfilled entry.
 TEST(RegistrationIndexBackfillRedisTest, FillsWhatAStoreBeforeTheIndexLeft) {
-  absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
+  absl::StatusOr<RedisStoreForTest> redis = StartRedisStore();
   ASSERT_TRUE(redis.ok()) << redis.status();
-  store::redis::RedisClient& client = *redis->client;
-  absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> store =
-      store::RedisCustomerStore::Create(&client, {});
-  ASSERT_TRUE(store.ok()) << store.status();
+  store::redis::RedisClient& client = *redis->redis.client;
+  store::RedisCustomerStore& store = *redis->store;
   std::vector<store::CustomerWrite> writes;
   for (int i = 1; i <= 6; ++i) {
     engine::Profile profile;
@@ -201,19 +199,19 @@ TEST(RegistrationIndexBackfillRedisTest, FillsWhatAStoreBeforeTheIndexLeft) {
     w.changed_at = kT0;
     writes.push_back(std::move(w));  // no registration entry: as a store before the index
   }
-  ASSERT_EQ(*(*store)->Write("acme", writes), std::vector<bool>(6, true));
+  ASSERT_EQ(*store.Write("acme", writes), std::vector<bool>(6, true));
   for (int i = 1; i <= 6; ++i) {
     ASSERT_TRUE(client.Command({"HDEL", absl::StrCat("sd:{acme}:c:c", i), "g"}).ok());
   }
   ASSERT_TRUE(client.Command({"DEL", "sd:{acme}:m:reg:complete"}).ok());
   ASSERT_TRUE(client.Command({"HSET", "sd:{acme}:c:c2", "o", "not a number"}).ok());
-  EXPECT_FALSE(*(*store)->HasRegistrationIndex("acme"));
+  EXPECT_FALSE(*store.HasRegistrationIndex("acme"));
 
-  RegistrationIndexBackfill backfill(store->get(), [] { return kT0; });
+  RegistrationIndexBackfill backfill(&store, [] { return kT0; });
   ASSERT_EQ(*backfill.Step("acme", 3), false);  // c1, c2 (skipped), c3
   ASSERT_EQ(*backfill.Step("acme", 3), false);  // c4, c5 (skipped), c6: the last page
   ASSERT_EQ(*backfill.Step("acme", 3), true);
-  EXPECT_TRUE(*(*store)->HasRegistrationIndex("acme"));
+  EXPECT_TRUE(*store.HasRegistrationIndex("acme"));
   absl::StatusOr<store::redis::RedisReply> index =
       client.Command({"ZRANGE", "sd:{acme}:m:reg", "0", "-1", "WITHSCORES"});
   ASSERT_TRUE(index.ok()) << index.status();
@@ -231,7 +229,7 @@ TEST(RegistrationIndexBackfillRedisTest, FillsWhatAStoreBeforeTheIndexLeft) {
   bought.customer_id = "c1";
   bought.expected_version = 1;
   bought.changed_at = kT0;
-  ASSERT_EQ(*(*store)->Write("acme", {bought}), std::vector<bool>{true});
+  ASSERT_EQ(*store.Write("acme", {bought}), std::vector<bool>{true});
   absl::StatusOr<store::redis::RedisReply> c1 = client.Command({"ZSCORE", "sd:{acme}:m:reg", "c1"});
   ASSERT_TRUE(c1.ok()) << c1.status();
   EXPECT_TRUE(c1->is_nil());
