@@ -69,6 +69,11 @@ absl::StatusOr<std::vector<ProfileBackfill::StoredCustomer>> ProfileBackfill::Re
   return customers;
 }
 
+void ProfileBackfill::set_progress_interval(absl::Duration interval) {
+  absl::MutexLock lock(&mu_);
+  progress_interval_ = interval;
+}
+
 absl::StatusOr<bool> ProfileBackfill::Step(const std::string& tenant, int limit) {
   if (limit < 1) return absl::InvalidArgumentError("limit: must be >= 1");
   {
@@ -93,6 +98,7 @@ absl::StatusOr<bool> ProfileBackfill::Step(const std::string& tenant, int limit)
     p.complete = true;
     return true;
   }
+  bool log_progress = false;
   {
     absl::MutexLock lock(&mu_);
     auto [p, first] = progress_.try_emplace(tenant);
@@ -100,7 +106,17 @@ absl::StatusOr<bool> ProfileBackfill::Step(const std::string& tenant, int limit)
       LogInfo(absl::StrCat(what_, " of tenant ", tenant,
                            ": filling it in for the customers stored before it, from ordinal ",
                            **from));
+      p->second.progress_logged = absl::Now();
+    } else if (absl::Now() - p->second.progress_logged >= progress_interval_) {
+      p->second.progress_logged = absl::Now();
+      log_progress = true;
     }
+  }
+  if (log_progress) {
+    // The tenant's customer count is its last ordinal (ordinals are dense).
+    absl::StatusOr<int64_t> count = store_->CustomerCount(tenant);
+    LogInfo(absl::StrCat(what_, " of tenant ", tenant, ": at ordinal ", **from, " of ",
+                         count.ok() ? absl::StrCat(*count) : "?", " customers"));
   }
   absl::StatusOr<store::IdPage> page = store_->ScanCustomers(tenant, absl::StrCat(**from), limit);
   if (!page.ok()) return page.status();

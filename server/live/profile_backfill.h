@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/profile.h"
 #include "store/customer_store.h"
 
@@ -45,6 +46,11 @@ class ProfileBackfill {
   // either), and counted in the line logged on completion.
   absl::StatusOr<bool> Step(const std::string& tenant, int limit);
 
+  // How often a tenant's progress is logged while it runs ("... at ordinal
+  // N of M"); default 30 s, so that a long fill (minutes per million
+  // customers) shows it is moving.
+  void set_progress_interval(absl::Duration interval) ABSL_LOCKS_EXCLUDED(mu_);
+
  protected:
   // `store` must outlive this object. `what`: as what(); `verb` and `items`
   // say what Fill counts, in the line logged on completion ("recorded",
@@ -71,6 +77,7 @@ class ProfileBackfill {
     int64_t customers = 0;
     int64_t items = 0;
     int64_t skipped = 0;
+    absl::Time progress_logged = absl::InfinitePast();
   };
 
   // The stored customers among `ids`, decoded. When what is stored for one
@@ -87,6 +94,7 @@ class ProfileBackfill {
   const std::string items_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Progress> progress_ ABSL_GUARDED_BY(mu_);
+  absl::Duration progress_interval_ ABSL_GUARDED_BY(mu_) = absl::Seconds(30);
 };
 
 }  // namespace segmentd

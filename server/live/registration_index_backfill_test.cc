@@ -1,5 +1,6 @@
 #include "server/live/registration_index_backfill.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -106,7 +107,12 @@ TEST_F(RegistrationIndexBackfillTest, FillsTheIndexPageByPageWithoutOverwritingN
   Apply("r3", {Order("r3-1", kT0, 100)});
   // A newcomer registers meanwhile: its own write indexes it.
   Apply("new", {Registered(kT0)});
+  backfill.set_progress_interval(absl::ZeroDuration());  // every step logs its progress
+  ::testing::internal::CaptureStderr();
   ASSERT_EQ(*backfill.Step("acme", 2), false);  // r3, u
+  EXPECT_THAT(
+      ::testing::internal::GetCapturedStderr(),
+      ::testing::HasSubstr("registration index of tenant acme: at ordinal 3 of 5 customers"));
   ASSERT_EQ(*backfill.Step("acme", 2), false);  // new (written with the index)
   EXPECT_EQ(*backfill.Step("acme", 2), true);
   EXPECT_TRUE(*store_.HasRegistrationIndex("acme"));
