@@ -83,10 +83,9 @@ std::string OrderRecordNextKey(absl::string_view t) {
 std::string RegistrationNextKey(absl::string_view t) {
   return absl::StrCat(TenantPrefix(t), "m:reg:next");
 }
-// Customers per IndexRegistrations script: each costs Redis a few
-// commands from Lua (HEXISTS, HSETNX, and a ZADD for a registered
-// non-buyer; ~6 us each from Lua at scale), so a script stays under a
-// millisecond, far from the 5 ms no command may take.
+// Customers per IndexRegistrations script: each costs Redis three commands
+// from Lua (HEXISTS, HSETNX, ZADD; ~6 us each at scale), so a script stays
+// under a millisecond, far from the 5 ms no command may take.
 constexpr size_t kIndexRegistrationsPage = 50;
 // Orders per RecordOrders pipeline.
 constexpr size_t kRecordOrdersPage = 1000;
