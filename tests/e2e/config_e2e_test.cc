@@ -294,11 +294,13 @@ TEST_F(ConfigE2eTest, RulesOfNonBuyersReadTheRegistrationIndexOrEveryone) {
   EXPECT_FALSE(member("NEW_DOWNLOAD", "nb3"));
 
   // As if the tenant predated the index: nothing indexed, no marker, no
-  // customer's entry. (The running server saw the tenant's index complete
-  // and does not fill it again until it restarts, so the updates below
-  // read every customer.)
+  // customer's entry. (The running server has seen the tenant's index
+  // complete by now and does not fill it again until it restarts, so the
+  // updates below read every customer.)
   command({"DEL", "sd:{cfg}:m:reg", "sd:{cfg}:m:reg:complete"});
-  for (const store::redis::RedisReply& key : command({"KEYS", "sd:{cfg}:c:*"}).elements()) {
+  const store::redis::RedisReply customers = command({"KEYS", "sd:{cfg}:c:*"});
+  ASSERT_FALSE(customers.elements().empty());
+  for (const store::redis::RedisReply& key : customers.elements()) {
     command({"HDEL", key.str(), "g"});
   }
   update("window_shopper.min_days", 30);  // c0 (20 days) leaves, nb40 stays
