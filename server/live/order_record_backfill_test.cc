@@ -27,10 +27,13 @@ class OrderRecordBackfillTest : public LiveTestFixture {
   OrderRecordBackfillTest() : LiveTestFixture(kT0) {}
 
   void SetUp() override {
-    Place("c1", {Order("o1", kT0 - absl::Hours(2), 100), Order("o2", kT0 - absl::Hours(1), 100)});
-    Place("c2", {Order("o3", kT0 - absl::Hours(1), 100)});
-    Place("c3",
-          {Order("o0", kT0 - absl::Hours(24 * 800), 100), Order("o4", kT0 - absl::Hours(1), 100)});
+    ASSERT_TRUE(Place("c1", {Order("o1", kT0 - absl::Hours(2), 100),
+                             Order("o2", kT0 - absl::Hours(1), 100)})
+                    .ok());
+    ASSERT_TRUE(Place("c2", {Order("o3", kT0 - absl::Hours(1), 100)}).ok());
+    ASSERT_TRUE(Place("c3", {Order("o0", kT0 - absl::Hours(24 * 800), 100),
+                             Order("o4", kT0 - absl::Hours(1), 100)})
+                    .ok());
     store_.ForgetOrderRecord("acme");
   }
 
