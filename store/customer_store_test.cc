@@ -537,6 +537,12 @@ TEST_P(CustomerStoreTest, IndexRegistrationsFillsTheIndexOfATenantWrittenBeforeI
   // The write script moves an entry the backfill stored like its own.
   MustWrite({Write("a", 1, {})});
   EXPECT_EQ(indexed(), std::vector<std::string>{"d"});
+  // A customer the backfill left without an entry (b) is as one stored
+  // with none: its write adds the entry it derives.
+  CustomerWrite b = Write("b", 1, {});
+  b.registered_non_buyer_ms = 2000;
+  MustWrite({b});
+  EXPECT_EQ(indexed(), (std::vector<std::string>{"b", "d"}));
   EXPECT_FALSE(*store_->HasRegistrationIndex(kTenant));
   // Past the last ordinal (4): complete.
   EXPECT_EQ(*store_->IndexRegistrations(kTenant, {}, 5), 0);

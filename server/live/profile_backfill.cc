@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
 #include "server/log.h"
+#include "server/steady_clock.h"
 
 namespace segmentd {
 namespace {
@@ -106,9 +107,9 @@ absl::StatusOr<bool> ProfileBackfill::Step(const std::string& tenant, int limit)
       LogInfo(absl::StrCat(what_, " of tenant ", tenant,
                            ": filling it in for the customers stored before it, from ordinal ",
                            **from));
-      p->second.progress_logged = absl::Now();
-    } else if (absl::Now() - p->second.progress_logged >= progress_interval_) {
-      p->second.progress_logged = absl::Now();
+      p->second.progress_logged = SteadyNow();
+    } else if (SteadyNow() - p->second.progress_logged >= progress_interval_) {
+      p->second.progress_logged = SteadyNow();
       log_progress = true;
     }
   }

@@ -77,7 +77,7 @@ class ProfileBackfill {
     int64_t customers = 0;
     int64_t items = 0;
     int64_t skipped = 0;
-    absl::Time progress_logged = absl::InfinitePast();
+    absl::Duration progress_logged;  // SteadyNow() of the last line logged
   };
 
   // The stored customers among `ids`, decoded. When what is stored for one

@@ -109,10 +109,11 @@ TEST_F(RegistrationIndexBackfillTest, FillsTheIndexPageByPageWithoutOverwritingN
   Apply("new", {Registered(kT0)});
   backfill.set_progress_interval(absl::ZeroDuration());  // every step logs its progress
   ::testing::internal::CaptureStderr();
-  ASSERT_EQ(*backfill.Step("acme", 2), false);  // r3, u
-  EXPECT_THAT(
-      ::testing::internal::GetCapturedStderr(),
-      ::testing::HasSubstr("registration index of tenant acme: at ordinal 3 of 5 customers"));
+  const absl::StatusOr<bool> stepped = backfill.Step("acme", 2);  // r3, u
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(stepped.value_or(true), false) << stepped.status();
+  EXPECT_THAT(logged, ::testing::HasSubstr(
+                          "registration index of tenant acme: at ordinal 3 of 5 customers"));
   ASSERT_EQ(*backfill.Step("acme", 2), false);  // new (written with the index)
   EXPECT_EQ(*backfill.Step("acme", 2), true);
   EXPECT_TRUE(*store_.HasRegistrationIndex("acme"));
@@ -184,9 +185,10 @@ TEST_F(RegistrationIndexBackfillTest, TheLeadingSchedulerRunsEachBackfill) {
 // Against Redis, from what a store before the index left (customers without
 // their `g` field, no index, no marker): entries as the write script stores
 // them; c2, whose stored ordinal cannot be read (so its page is read one
-// customer at a time), and c5, whose profile cannot be decoded, skipped,
-// each other customer given its own entry; the index complete after the
-// last page, and a later write moving a backfilled entry.
+// customer at a time), c5, whose profile cannot be decoded, and c6, whose
+// key is not a hash, skipped, each other customer given its own entry; the
+// index complete after the last page, and a later write moving a
+// backfilled entry.
 TEST(RegistrationIndexBackfillRedisTest, FillsWhatAStoreBeforeTheIndexLeft) {
   absl::StatusOr<RedisStoreForTest> redis = StartRedisStore();
   ASSERT_TRUE(redis.ok()) << redis.status();
@@ -211,11 +213,13 @@ TEST(RegistrationIndexBackfillRedisTest, FillsWhatAStoreBeforeTheIndexLeft) {
   }
   ASSERT_TRUE(client.Command({"DEL", "sd:{acme}:m:reg:complete"}).ok());
   ASSERT_TRUE(client.Command({"HSET", "sd:{acme}:c:c2", "o", "not a number"}).ok());
+  ASSERT_TRUE(client.Command({"DEL", "sd:{acme}:c:c6"}).ok());
+  ASSERT_TRUE(client.Command({"SET", "sd:{acme}:c:c6", "not a hash"}).ok());
   EXPECT_FALSE(*store.HasRegistrationIndex("acme"));
 
   RegistrationIndexBackfill backfill(&store, [] { return kT0; });
   ASSERT_EQ(*backfill.Step("acme", 3), false);  // c1, c2 (skipped), c3
-  ASSERT_EQ(*backfill.Step("acme", 3), false);  // c4, c5 (skipped), c6: the last page
+  ASSERT_EQ(*backfill.Step("acme", 3), false);  // c4, c5, c6 (both skipped): the last page
   ASSERT_EQ(*backfill.Step("acme", 3), true);
   EXPECT_TRUE(*store.HasRegistrationIndex("acme"));
   absl::StatusOr<store::redis::RedisReply> index =
@@ -224,8 +228,7 @@ TEST(RegistrationIndexBackfillRedisTest, FillsWhatAStoreBeforeTheIndexLeft) {
   std::vector<std::string> entries;
   for (const store::redis::RedisReply& e : index->elements()) entries.push_back(e.str());
   const int64_t t0 = absl::ToUnixMillis(kT0);
-  EXPECT_EQ(entries, (std::vector<std::string>{"c6", absl::StrCat(t0 - 6 * kDay), "c3",
-                                               absl::StrCat(t0 - 3 * kDay), "c1",
+  EXPECT_EQ(entries, (std::vector<std::string>{"c3", absl::StrCat(t0 - 3 * kDay), "c1",
                                                absl::StrCat(t0 - 1 * kDay)}));
   absl::StatusOr<store::redis::RedisReply> buyer = client.Command({"HGET", "sd:{acme}:c:c4", "g"});
   ASSERT_TRUE(buyer.ok()) << buyer.status();
@@ -239,6 +242,41 @@ TEST(RegistrationIndexBackfillRedisTest, FillsWhatAStoreBeforeTheIndexLeft) {
   absl::StatusOr<store::redis::RedisReply> c1 = client.Command({"ZSCORE", "sd:{acme}:m:reg", "c1"});
   ASSERT_TRUE(c1.ok()) << c1.status();
   EXPECT_TRUE(c1->is_nil());
+}
+
+// A store whose profile reads are refused, as Redis refuses a client whose
+// credentials changed under it.
+class RefusingStore : public store::MemoryCustomerStore {
+ public:
+  absl::StatusOr<std::vector<store::ProfileRead>> ReadProfiles(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids) override {
+    if (refuse) return absl::FailedPreconditionError("NOAUTH Authentication required.");
+    return MemoryCustomerStore::ReadProfiles(tenant, customer_ids);
+  }
+  bool refuse = false;
+};
+
+// An error other than unreadable stored data skips nobody: the step fails,
+// the cursor stays, and the next step fills the customer in.
+TEST(RegistrationIndexBackfillErrorTest, ARefusedReadSkipsNobody) {
+  RefusingStore store;
+  engine::Profile profile;
+  ASSERT_TRUE(profile.Register(kT0 - absl::Hours(1)).ok());
+  store::CustomerWrite w;
+  w.customer_id = "r";
+  w.profile = engine::EncodeProfile(profile);
+  w.changed_at = kT0;
+  ASSERT_EQ(*store.Write("acme", {w}), std::vector<bool>{true});
+  store.ForgetRegistrationIndex("acme");
+  RegistrationIndexBackfill backfill(&store, [] { return kT0; });
+  store.refuse = true;
+  EXPECT_EQ(backfill.Step("acme", 10).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*store.RegistrationsUnindexedFrom("acme"), std::optional<uint32_t>(1));
+  store.refuse = false;
+  EXPECT_EQ(*backfill.Step("acme", 10), false);
+  EXPECT_EQ(*backfill.Step("acme", 10), true);
+  EXPECT_EQ(Indexed(store, "acme"),
+            (std::map<std::string, int64_t>{{"r", absl::ToUnixMillis(kT0 - absl::Hours(1))}}));
 }
 
 }  // namespace
