@@ -301,6 +301,9 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       std::make_unique<RegistrationIndexBackfill>(server->customers_.get(), now);
   scheduler_options.backfills = {server->order_record_backfill_.get(),
                                  server->registration_index_backfill_.get()};
+  for (ProfileBackfill* backfill : scheduler_options.backfills) {
+    backfill->set_metrics(scheduler_options.metrics);
+  }
   server->scheduler_ = std::make_unique<TransitionScheduler>(
       server->customers_.get(), server->live_.get(), list_tenants, scheduler_options);
   server->scheduler_->Start();

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "engine/profile_codec.h"
 #include "server/log.h"
 #include "server/steady_clock.h"
@@ -138,6 +139,10 @@ absl::StatusOr<bool> ProfileBackfill::Step(const std::string& tenant, int limit)
   if (!customers.ok()) return customers.status();
   absl::StatusOr<int64_t> filled = Fill(tenant, *customers, next);
   if (!filled.ok()) return filled.status();
+  if (metrics_ != nullptr) {
+    metrics_->CountBackfilled(absl::StrReplaceAll(what_, {{" ", "_"}}),
+                              static_cast<int64_t>(customers->size()));
+  }
   absl::MutexLock lock(&mu_);
   Progress& p = progress_[tenant];
   p.customers += static_cast<int64_t>(customers->size());

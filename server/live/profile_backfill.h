@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/profile.h"
+#include "server/metrics/metrics.h"
 #include "store/customer_store.h"
 
 namespace segmentd {
@@ -51,6 +52,11 @@ class ProfileBackfill {
   // customers) shows it is moving.
   void set_progress_interval(absl::Duration interval) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Where the customers filled in are counted (segmentd_backfill_customers_total,
+  // labelled with what() in snake case); null (the default): nowhere. Set
+  // before the first Step; `metrics` must outlive this object.
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+
  protected:
   // `store` must outlive this object. `what`: as what(); `verb` and `items`
   // say what Fill counts, in the line logged on completion ("recorded",
@@ -89,6 +95,7 @@ class ProfileBackfill {
                                                        int64_t* skipped);
 
   store::CustomerStore* const store_;
+  Metrics* metrics_ = nullptr;
   const std::string what_;
   const std::string verb_;
   const std::string items_;

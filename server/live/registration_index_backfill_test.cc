@@ -16,6 +16,7 @@
 #include "server/live/order_record_backfill.h"
 #include "server/live/test_orders.h"
 #include "server/live/transition_scheduler.h"
+#include "server/metrics/metrics.h"
 #include "store/redis_customer_store.h"
 #include "testing/redis_test_client.h"
 
@@ -96,7 +97,12 @@ TEST_F(RegistrationIndexBackfillTest, FillsTheIndexPageByPageWithoutOverwritingN
   EXPECT_FALSE(*store_.HasRegistrationIndex("acme"));
   EXPECT_TRUE(Indexed(store_, "acme").empty());
   RegistrationIndexBackfill backfill(&store_, [this] { return now_; });
+  Metrics metrics;
+  backfill.set_metrics(&metrics);
   ASSERT_EQ(*backfill.Step("acme", 2), false);  // r20, b
+  EXPECT_THAT(
+      metrics.Text(),
+      ::testing::HasSubstr("segmentd_backfill_customers_total{backfill=\"registration_index\"} 2"));
   EXPECT_EQ(Indexed(store_, "acme"), (std::map<std::string, int64_t>{{"r20", kR20}}));
   EXPECT_EQ(*store_.RegistrationsUnindexedFrom("acme"), std::optional<uint32_t>(3));
   EXPECT_FALSE(*store_.HasRegistrationIndex("acme"));

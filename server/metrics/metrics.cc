@@ -93,6 +93,13 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                "(time-driven changes are applied within this plus one pass)")
            .Register(*registry_)
            .Add({}, LagBuckets());
+  backfill_customers_ =
+      &prometheus::BuildCounter()
+           .Name("segmentd_backfill_customers_total")
+           .Help(
+               "Customers of tenants stored before the order record or the registration index "
+               "existed that this replica's backfill has filled in, by backfill")
+           .Register(*registry_);
   config_update_seconds_ =
       &prometheus::BuildHistogram()
            .Name("segmentd_config_update_seconds")
@@ -129,6 +136,11 @@ void Metrics::CountEvent(engine::EventOutcome outcome) {
 }
 
 void Metrics::CountRejectedEvent() { events_[3]->Increment(); }
+
+void Metrics::CountBackfilled(absl::string_view backfill, int64_t customers) {
+  backfill_customers_->Add({{"backfill", std::string(backfill)}})
+      .Increment(static_cast<double>(customers));
+}
 
 void Metrics::CountWrites(store::ChangeCause cause, int64_t committed, int64_t conflicts) {
   const int k = static_cast<int>(cause) - 1;

@@ -60,6 +60,10 @@ class Metrics {
   // One config update's re-classification, call to return.
   void ObserveConfigUpdate(absl::Duration elapsed);
   void SetRedisUp(bool up);
+  // Customers a backfill of tenants stored before a record existed read and
+  // filled in (`backfill`: "order_record", "registration_index"). Takes the
+  // family's lock: once per page, not per customer.
+  void CountBackfilled(absl::string_view backfill, int64_t customers);
   // One RPC method's latency series, by status code, each made on first use.
   // Look a method up once (ForRpcMethod) and record every call through the
   // handle: no hash lookup or lock per call. (A per-call Family::Add builds a
@@ -93,6 +97,7 @@ class Metrics {
   prometheus::Histogram* transition_lag_seconds_ = nullptr;
   prometheus::Histogram* config_update_seconds_ = nullptr;
   prometheus::Gauge* redis_up_ = nullptr;
+  prometheus::Family<prometheus::Counter>* backfill_customers_ = nullptr;
   prometheus::Family<prometheus::Histogram>* rpc_seconds_ = nullptr;
   absl::Mutex rpc_mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<RpcMethodSeries>> rpc_methods_
