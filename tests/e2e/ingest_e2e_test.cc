@@ -37,28 +37,6 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using ::testing::Not;
 
-// Returns the fields of a hash, or the error of the connection.
-std::map<std::string, std::string> HashGetAll(const std::string& socket, const std::string& key) {
-  std::map<std::string, std::string> out;
-  redisContext* ctx = redisConnectUnix(socket.c_str());
-  if (ctx == nullptr || ctx->err) {
-    if (ctx) redisFree(ctx);
-    return out;
-  }
-  const char* argv[] = {"HGETALL", key.data()};
-  const size_t lens[] = {7, key.size()};
-  auto* reply = static_cast<redisReply*>(redisCommandArgv(ctx, 2, argv, lens));
-  if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-      out[std::string(reply->element[i]->str, reply->element[i]->len)] =
-          std::string(reply->element[i + 1]->str, reply->element[i + 1]->len);
-    }
-  }
-  if (reply) freeReplyObject(reply);
-  redisFree(ctx);
-  return out;
-}
-
 // Runs one command (arguments binary-safe) on the Redis at `socket`; returns
 // its reply (null on a connection error), freed by the caller.
 redisReply* RedisRun(const std::string& socket, const std::vector<std::string>& args) {
@@ -126,6 +104,14 @@ std::vector<std::string> RedisStrings(const std::string& socket,
     }
   }
   if (reply) freeReplyObject(reply);
+  return out;
+}
+
+// Returns the fields of a hash (none on a connection error).
+std::map<std::string, std::string> HashGetAll(const std::string& socket, const std::string& key) {
+  const std::vector<std::string> flat = RedisStrings(socket, {"HGETALL", key});
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) out[flat[i]] = flat[i + 1];
   return out;
 }
 
