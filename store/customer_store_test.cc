@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
-#include <map>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -26,6 +26,7 @@
 #include "store/memory_customer_store.h"
 #include "store/redis/redis_client.h"
 #include "store/redis_customer_store.h"
+#include "testing/redis_command_stats.h"
 #include "testing/redis_server.h"
 
 namespace segmentd::store {
@@ -378,8 +379,15 @@ TEST_P(CustomerStoreTest, WritesOfAnOutdatedConfigAreRefused) {
   absl::StatusOr<int64_t> version = store_->WriteConfig(kTenant, 0, "config", Ms(5));
   ASSERT_TRUE(version.ok()) << version.status();
   ASSERT_EQ(*version, 1);
-  // Computed under config version 0: refused like a version conflict.
+  // Computed under config version 0: refused like a version conflict, by
+  // the Redis store's script and its re-classification transaction alike.
   EXPECT_EQ(*store_->Write(kTenant, {Write("a", 1, {})}), std::vector<bool>{false});
+  CustomerWrite stale_move = Write("a", 1, {});
+  stale_move.measures_as_stored = true;
+  CustomerWrite stale_bookkeeping = Write("a", 1, {"VIP"});
+  stale_bookkeeping.bookkeeping_only = true;
+  EXPECT_EQ(*store_->Write(kTenant, {stale_move}), std::vector<bool>{false});
+  EXPECT_EQ(*store_->Write(kTenant, {stale_bookkeeping}), std::vector<bool>{false});
   EXPECT_EQ(MustRead("a").segments, std::vector<std::string>{"VIP"});
   CustomerWrite current = Write("a", 1, {});
   current.config_version = 1;
@@ -1173,7 +1181,7 @@ TEST_P(CustomerStoreTest, ConcurrentReadModifyWriteLosesNoUpdate) {
   constexpr int kIncrements = 25;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, t] {
       for (int done = 0; done < kIncrements;) {
         absl::StatusOr<std::vector<CustomerState>> read = store_->Read(kTenant, {"hot"});
         ASSERT_TRUE(read.ok()) << read.status();
@@ -1184,6 +1192,9 @@ TEST_P(CustomerStoreTest, ConcurrentReadModifyWriteLosesNoUpdate) {
         }
         CustomerWrite w = Write("hot", s.version, {absl::StrCat("S", (count + 1) % 2)});
         w.profile = absl::StrCat(count + 1);
+        // Half the threads write as re-classifications (in Redis: checked
+        // by a transaction, not a script), racing the others' scripts.
+        w.measures_as_stored = t % 2 == 1 && s.version > 0;
         absl::StatusOr<std::vector<bool>> ok = store_->Write(kTenant, {w});
         ASSERT_TRUE(ok.ok()) << ok.status();
         if (ok->front()) ++done;
@@ -1388,13 +1399,133 @@ TEST_F(RedisCustomerStoreTest, AcknowledgedWritesSurviveACrash) {
   EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 160);
 }
 
+// Re-classifications (measures as stored, bookkeeping-only) of customers
+// written once in a batch commit as one transaction, without a script; the
+// rest of the batch, and a customer written twice, through scripts, in order.
+TEST_F(RedisCustomerStoreTest, ReclassificationsCommitAsOneTransactionWithoutScripts) {
+  Start(/*appendonly=*/false);
+  CustomerWrite a = Write("a", 0, {"VIP", "LOYAL"});
+  a.next_change = Ms(5000);
+  a.lifetime_orders = 4;
+  CustomerWrite b = Write("b", 0, {"NEW"});
+  b.registered_non_buyer_ms = 77;
+  b.aov_milli[1] = 300;
+  CustomerWrite c = Write("c", 0, {});
+  ASSERT_EQ(*store_->Write(kTenant, {a, b, c}), std::vector<bool>(3, true));
+  auto all_changes = [&] { return *store_->ReadChanges(kTenant, "", 1000, absl::ZeroDuration()); };
+  const size_t changes_before = all_changes().size();
+  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
+  const int64_t transactions = testing::CommandCalls(*client_, "exec");
+
+  CustomerWrite moved = Write("a", 1, {"LOYAL", "LAPSED"}, /*at_ms=*/9000);
+  moved.measures_as_stored = true;
+  moved.cause = ChangeCause::kConfig;
+  moved.next_change = Ms(7000);
+  moved.aov_milli[0] = 1234;
+  CustomerWrite kept = Write("b", 1, {"NEW"});
+  kept.bookkeeping_only = true;
+  kept.membership = "bookkeeping";
+  kept.next_change = Ms(6000);  // and no AOV entry any more
+  CustomerWrite event = Write("c", 1, {"ONE"});
+  CustomerWrite after_event = Write("c", 2, {"TWO"});
+  after_event.measures_as_stored = true;
+  absl::StatusOr<std::vector<bool>> done =
+      store_->Write(kTenant, {moved, kept, event, after_event});
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, std::vector<bool>(4, true));
+  EXPECT_EQ(testing::CommandCalls(*client_, "exec"), transactions + 1);
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 2);  // c's two
+
+  const CustomerState read_a = (*store_->Read(kTenant, {"a"}))[0];
+  EXPECT_EQ(read_a.version, 2);
+  EXPECT_EQ(read_a.segments, moved.segments);
+  EXPECT_EQ(read_a.profile, moved.profile);
+  EXPECT_EQ(read_a.history, moved.history);
+  EXPECT_EQ(read_a.next_change, Ms(7000));
+  EXPECT_EQ(read_a.aov_milli[0], 1234);
+  EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 4);  // the measures as stored
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "VIP"), 0);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "LAPSED"), 1);
+  const CustomerState read_b = (*store_->Read(kTenant, {"b"}))[0];
+  EXPECT_EQ(read_b.version, 2);
+  EXPECT_EQ(read_b.membership, "bookkeeping");
+  EXPECT_EQ(read_b.profile, b.profile);
+  EXPECT_FALSE(read_b.aov_milli[1].has_value());
+  EXPECT_TRUE(store_->CustomersByAov(kTenant, AovIndex::kLowSpender, 0, 1000)->empty());
+  EXPECT_EQ(*store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 1234, 1235),
+            std::vector<std::string>{"a"});
+  // b keeps its registration entry (a bookkeeping write leaves it); a's
+  // re-classification stores none, as the script would.
+  std::vector<std::string> registered;
+  ASSERT_TRUE(store_
+                  ->ScanRegisteredNonBuyers(kTenant, 0, 1000,
+                                            [&](std::vector<std::string> page) {
+                                              registered.insert(registered.end(), page.begin(),
+                                                                page.end());
+                                              return absl::OkStatus();
+                                            })
+                  .ok());
+  EXPECT_EQ(registered, std::vector<std::string>{"b"});
+  EXPECT_EQ(*store_->Due(kTenant, Ms(6500), 10), std::vector<std::string>{"b"});
+  EXPECT_EQ((*store_->Read(kTenant, {"c"}))[0].segments, std::vector<std::string>{"TWO"});
+
+  // The stream: a left VIP and entered LAPSED (cause config, at 9000), then
+  // c's two moves; nothing for b.
+  const std::vector<StoredChange> changes = all_changes();
+  ASSERT_EQ(changes.size(), changes_before + 5);
+  EXPECT_EQ(changes[changes_before].customer_id, "a");
+  EXPECT_EQ(changes[changes_before].segment, "VIP");
+  EXPECT_FALSE(changes[changes_before].entered);
+  EXPECT_EQ(changes[changes_before].cause, ChangeCause::kConfig);
+  EXPECT_EQ(changes[changes_before].changed_at, Ms(9000));
+  EXPECT_EQ(changes[changes_before + 1].segment, "LAPSED");
+  EXPECT_TRUE(changes[changes_before + 1].entered);
+  for (size_t i = changes_before + 2; i < changes.size(); ++i) {
+    EXPECT_EQ(changes[i].customer_id, "c");
+  }
+}
+
+// A customer written by anyone else between the transaction's reads and
+// EXEC aborts it; the batch then goes through the scripts, which see the
+// newer version.
+TEST_F(RedisCustomerStoreTest, AWriteUnderAReclassificationSendsItsBatchThroughScripts) {
+  Start(/*appendonly=*/false);
+  ASSERT_EQ(*store_->Write(kTenant, {Write("a", 0, {"S"}), Write("b", 0, {"S"})}),
+            std::vector<bool>(2, true));
+  int hooked = 0;
+  store_->SetBeforeReclassifyCommitForTest([&] {
+    if (hooked++ > 0) return;
+    // An event for a, committed by its script on another connection.
+    ASSERT_EQ(*store_->Write(kTenant, {Write("a", 1, {"EVENT"})}), std::vector<bool>{true});
+  });
+  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
+  CustomerWrite move_a = Write("a", 1, {"MOVED"});
+  move_a.measures_as_stored = true;
+  CustomerWrite move_b = Write("b", 1, {"MOVED"});
+  move_b.measures_as_stored = true;
+  absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, {move_a, move_b});
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(hooked, 1);
+  EXPECT_EQ(*done, (std::vector<bool>{false, true}));  // a: a version conflict
+  // The event's script, then both moves' scripts.
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 3);
+  EXPECT_EQ((*store_->Read(kTenant, {"a"}))[0].segments, std::vector<std::string>{"EVENT"});
+  EXPECT_EQ((*store_->Read(kTenant, {"b"}))[0].segments, std::vector<std::string>{"MOVED"});
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 0);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "MOVED"), 1);
+}
+
 TEST_F(RedisCustomerStoreTest, UndecodableStoredDataIsDataLoss) {
   Start(/*appendonly=*/false);
   ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:c:a", "v", "1", "o", "1", "s", "9:VIP"}).ok());
   EXPECT_EQ(store_->Read(kTenant, {"a"}).status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(store_->Write(kTenant, {Write("a", 1, {"S"})}).status().code(),
             absl::StatusCode::kDataLoss);
+  CustomerWrite move = Write("a", 1, {"S"});
+  move.measures_as_stored = true;  // checked by the transaction, not a script
+  EXPECT_EQ(store_->Write(kTenant, {move}).status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 0);  // nothing written
+  EXPECT_EQ((*client_->Command({"HGET", "sd:{acme}:c:a", "v"})).str(), "1");
   ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:c:b", "v", "x"}).ok());
   EXPECT_EQ(store_->Read(kTenant, {"b"}).status().code(), absl::StatusCode::kDataLoss);
 }

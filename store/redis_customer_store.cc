@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -469,6 +470,44 @@ absl::StatusOr<std::vector<std::string>> DecodeSegments(absl::string_view list) 
   return segments;
 }
 
+std::string MsOrNone(const std::optional<absl::Time>& t) {
+  return t.has_value() ? absl::StrCat(absl::ToUnixMillis(*t)) : "";
+}
+std::string IntOrNone(const std::optional<int64_t>& value) {
+  return value.has_value() ? absl::StrCat(*value) : "";
+}
+
+// Whether `write` only re-classifies the stored facts: no order claim, daily
+// total, ordinal or measure index entry to write, so a version check is all
+// it needs before its commands (RedisCustomerStore::Reclassify).
+bool Reclassifies(const CustomerWrite& write) {
+  return write.bookkeeping_only || write.measures_as_stored;
+}
+
+// The write scripts' -1 and -2, and the same refusals of Reclassify.
+absl::Status UndecodableSegments(const CustomerWrite& write) {
+  return absl::DataLossError(
+      absl::StrCat("stored segment list of customer ", write.customer_id, " cannot be decoded"));
+}
+absl::Status OtherSegmentsThanStored(const CustomerWrite& write) {
+  return absl::InternalError(
+      absl::StrCat("bookkeeping-only write of customer ", write.customer_id,
+                   " names other segments than are stored; nothing written"));
+}
+
+// What the write scripts' index() does, as a command: moves `id`'s entry in
+// the sorted set `key` from `stored` (its field; nil or "": none) to `value`
+// ("": none); nothing when unchanged.
+void MoveEntry(std::vector<RedisCommand>& commands, std::string key, const RedisReply& stored,
+               const std::string& value, const std::string& id) {
+  if (value == stored.str()) return;
+  if (value.empty()) {
+    commands.push_back({"ZREM", std::move(key), id});
+  } else {
+    commands.push_back({"ZADD", std::move(key), value, id});
+  }
+}
+
 absl::StatusOr<int64_t> ParseInt(const RedisReply& reply, absl::string_view what) {
   int64_t value = 0;
   if (reply.is_integer()) return reply.integer();
@@ -677,44 +716,38 @@ std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
 
 std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
                                                        const CustomerWrite& write) const {
-  auto ms_or_none = [](const std::optional<absl::Time>& t) {
-    return t.has_value() ? absl::StrCat(absl::ToUnixMillis(*t)) : "";
-  };
-  auto int_or_none = [](const std::optional<int64_t>& value) {
-    return value.has_value() ? absl::StrCat(*value) : "";
-  };
   if (write.bookkeeping_only) {
     return {write.customer_id,
             absl::StrCat(write.expected_version),
             absl::StrCat(write.expected_version + 1),
             write.membership,
             EncodeSegments(write.segments),
-            ms_or_none(write.next_change),
+            MsOrNone(write.next_change),
             absl::StrCat(write.config_version),
-            int_or_none(write.aov_milli[0]),
-            int_or_none(write.aov_milli[1])};
+            IntOrNone(write.aov_milli[0]),
+            IntOrNone(write.aov_milli[1])};
   }
-  std::vector<std::string> args = {
-      write.customer_id,
-      absl::StrCat(write.expected_version),
-      absl::StrCat(write.expected_version + 1),
-      write.profile,
-      write.membership,
-      EncodeSegments(write.segments),
-      ms_or_none(write.next_change),
-      absl::StrCat(static_cast<int>(write.cause)),
-      absl::StrCat(absl::ToUnixMillis(write.changed_at)),
-      write.measures_as_stored     ? "="
-      : write.lifetime_orders >= 1 ? absl::StrCat(write.lifetime_orders)
-                                   : "",
-      absl::StrCat(write.lifetime_revenue),
-      SegmentPrefix(tenant),
-      absl::StrCat(options_.max_changes),
-      absl::StrCat(write.config_version)};
-  for (const std::optional<int64_t>& aov : write.aov_milli) args.push_back(int_or_none(aov));
+  std::vector<std::string> args = {write.customer_id,
+                                   absl::StrCat(write.expected_version),
+                                   absl::StrCat(write.expected_version + 1),
+                                   write.profile,
+                                   write.membership,
+                                   EncodeSegments(write.segments),
+                                   MsOrNone(write.next_change),
+                                   absl::StrCat(static_cast<int>(write.cause)),
+                                   absl::StrCat(absl::ToUnixMillis(write.changed_at)),
+                                   write.measures_as_stored ? "="
+                                   : write.lifetime_orders >= 1
+                                       ? absl::StrCat(write.lifetime_orders)
+                                       : "",
+                                   absl::StrCat(write.lifetime_revenue),
+                                   SegmentPrefix(tenant),
+                                   absl::StrCat(options_.max_changes),
+                                   absl::StrCat(write.config_version)};
+  for (const std::optional<int64_t>& aov : write.aov_milli) args.push_back(IntOrNone(aov));
   args.push_back(absl::StrCat(write.daily.size()));
   args.push_back(write.history);
-  args.push_back(int_or_none(write.registered_non_buyer_ms));
+  args.push_back(IntOrNone(write.registered_non_buyer_ms));
   args.push_back(absl::StrCat(write.placed_orders.size()));
   for (const DailyDelta& d : write.daily) {
     args.push_back(absl::StrCat(d.day));
@@ -733,19 +766,39 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
                                             absl::Span<const CustomerWrite> writes,
                                             std::vector<WriteResult>& committed) {
   std::vector<WriteResult> done(writes.size(), WriteResult::kConflict);
+  // Re-classifications go through one transaction; a customer written twice
+  // in the batch goes through scripts, which run in order (its second write
+  // must see the first), as does every write when a watched key changed.
+  absl::flat_hash_map<absl::string_view, int> writes_of;
+  for (const CustomerWrite& w : writes) ++writes_of[w.customer_id];
+  std::vector<size_t> scripted, reclassified;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const bool alone = writes_of[writes[i].customer_id] == 1;
+    (alone && Reclassifies(writes[i]) ? reclassified : scripted).push_back(i);
+  }
+  if (!reclassified.empty()) {
+    absl::StatusOr<bool> ran = Reclassify(tenant, writes, reclassified, done);
+    if (!ran.ok()) return ran.status();
+    if (!*ran) {
+      scripted.insert(scripted.end(), reclassified.begin(), reclassified.end());
+      std::sort(scripted.begin(), scripted.end());
+    }
+  }
+  if (absl::Status s = RunWriteScripts(tenant, writes, scripted, done); !s.ok()) return s;
+  committed.insert(committed.end(), done.begin(), done.end());
+  return absl::OkStatus();
+}
+
+absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
+                                                 absl::Span<const CustomerWrite> writes,
+                                                 absl::Span<const size_t> which,
+                                                 std::vector<WriteResult>& done) {
   // Interprets the script's answer to writes[i].
   auto record = [&](const RedisReply& reply, size_t i) -> absl::Status {
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
     if (!reply.is_integer()) return Unexpected(reply, "write script");
-    if (reply.integer() == -1) {
-      return absl::DataLossError(absl::StrCat("stored segment list of customer ",
-                                              writes[i].customer_id, " cannot be decoded"));
-    }
-    if (reply.integer() == -2) {
-      return absl::InternalError(
-          absl::StrCat("bookkeeping-only write of customer ", writes[i].customer_id,
-                       " names other segments than are stored; nothing written"));
-    }
+    if (reply.integer() == -1) return UndecodableSegments(writes[i]);
+    if (reply.integer() == -2) return OtherSegmentsThanStored(writes[i]);
     done[i] = reply.integer() == 1    ? WriteResult::kCommitted
               : reply.integer() == -3 ? WriteResult::kOrderTaken
                                       : WriteResult::kConflict;
@@ -760,8 +813,8 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
   };
   std::vector<RedisCommand> commands;
   std::vector<size_t> pipelined;  // the write of each command
-  commands.reserve(writes.size());
-  for (size_t i = 0; i < writes.size(); ++i) {
+  commands.reserve(which.size());
+  for (size_t i : which) {
     const std::string sha1 = ScriptFor(writes[i]).sha1();
     if (sha1.empty()) {
       // The script's first use: Eval loads it, later writes are pipelined.
@@ -775,19 +828,120 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
     commands.push_back(std::move(command));
     pipelined.push_back(i);
   }
-  if (!commands.empty()) {
-    absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
-    if (!replies.ok()) return replies.status();
-    for (size_t c = 0; c < pipelined.size(); ++c) {
-      const RedisReply& reply = (*replies)[c];
-      // Redis forgot the script (restart, SCRIPT FLUSH): EVALSHA ran nothing,
-      // so run this write again through Eval, which reloads it.
-      absl::Status s = reply.IsErrorWithPrefix("NOSCRIPT") ? eval(pipelined[c])
-                                                             : record(reply, pipelined[c]);
-      if (!s.ok()) return s;
-    }
+  if (commands.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (size_t c = 0; c < pipelined.size(); ++c) {
+    const RedisReply& reply = (*replies)[c];
+    // Redis forgot the script (restart, SCRIPT FLUSH): EVALSHA ran nothing,
+    // so run this write again through Eval, which reloads it.
+    absl::Status s =
+        reply.IsErrorWithPrefix("NOSCRIPT") ? eval(pipelined[c]) : record(reply, pipelined[c]);
+    if (!s.ok()) return s;
   }
-  committed.insert(committed.end(), done.begin(), done.end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> RedisCustomerStore::Reclassify(absl::string_view tenant,
+                                                    absl::Span<const CustomerWrite> writes,
+                                                    absl::Span<const size_t> which,
+                                                    std::vector<WriteResult>& done) {
+  // Watched: the config (a write computed with a replaced config is refused)
+  // and each customer; read: the config version and what each write's
+  // commands depend on, as the scripts read them.
+  std::vector<std::string> watch = {ConfigKey(tenant)};
+  std::vector<RedisCommand> reads = {{"HGET", ConfigKey(tenant), "v"}};
+  for (size_t i : which) {
+    watch.push_back(CustomerKey(tenant, writes[i].customer_id));
+    reads.push_back({"HMGET", watch.back(), "v", "s", "n", "a0", "a1", "g"});
+  }
+  std::vector<size_t> commits;  // the writes whose versions matched
+  auto commands =
+      [&](const std::vector<RedisReply>& read) -> absl::StatusOr<std::vector<RedisCommand>> {
+    if (before_reclassify_commit_for_test_) before_reclassify_commit_for_test_();
+    commits.clear();
+    for (const RedisReply& reply : read) {
+      if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    }
+    const std::string config_version = read[0].is_nil() ? "0" : read[0].str();
+    std::vector<RedisCommand> out;
+    for (size_t k = 0; k < which.size(); ++k) {
+      const CustomerWrite& w = writes[which[k]];
+      const RedisReply& stored = read[1 + k];
+      if (!stored.is_array() || stored.elements().size() != 6) return Unexpected(stored, "HMGET");
+      const std::vector<RedisReply>& f = stored.elements();
+      const std::string version = f[0].is_nil() ? "0" : f[0].str();
+      if (version != absl::StrCat(w.expected_version) ||
+          config_version != absl::StrCat(w.config_version)) {
+        continue;  // a conflict, as the scripts answer it
+      }
+      if (absl::Status s = AppendReclassification(tenant, w, f, out); !s.ok()) return s;
+      commits.push_back(which[k]);
+    }
+    return out;
+  };
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> replies =
+      client_->Transaction(watch, reads, commands);
+  if (!replies.ok()) return replies.status();
+  if (!replies->has_value()) return false;  // a watched key changed: nothing ran
+  // Redis runs a transaction's later commands after one fails; only keys of
+  // the wrong type make these fail, and then the stored state is not ours.
+  for (const RedisReply& reply : **replies) {
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+  }
+  for (size_t i : commits) done[i] = WriteResult::kCommitted;
+  return true;
+}
+
+absl::Status RedisCustomerStore::AppendReclassification(absl::string_view tenant,
+                                                        const CustomerWrite& w,
+                                                        const std::vector<RedisReply>& stored,
+                                                        std::vector<RedisCommand>& out) const {
+  // stored: v s n a0 a1 g, as Reclassify reads them.
+  const std::string& id = w.customer_id;
+  const std::string segments = EncodeSegments(w.segments);
+  const std::string next_change = MsOrNone(w.next_change);
+  const std::string aov[kNumAovIndexes] = {IntOrNone(w.aov_milli[0]), IntOrNone(w.aov_milli[1])};
+  const std::string version = absl::StrCat(w.expected_version + 1);
+  if (w.bookkeeping_only) {
+    if (stored[1].str() != segments) return OtherSegmentsThanStored(w);
+  } else {
+    absl::StatusOr<std::vector<std::string>> was = DecodeSegments(stored[1].str());
+    if (!was.ok()) return UndecodableSegments(w);
+    const absl::flat_hash_set<absl::string_view> before(was->begin(), was->end());
+    const absl::flat_hash_set<absl::string_view> after(w.segments.begin(), w.segments.end());
+    const std::string cause = absl::StrCat(static_cast<int>(w.cause));
+    const std::string at = absl::StrCat(absl::ToUnixMillis(w.changed_at));
+    auto change = [&](const std::string& name, const char* entered) {
+      out.push_back({"XADD", ChangesKey(tenant), "MAXLEN", "~", absl::StrCat(options_.max_changes),
+                     "*", "c", id, "s", name, "e", entered, "t", at, "k", cause});
+    };
+    for (const std::string& name : *was) {
+      if (after.contains(name)) continue;
+      out.push_back({"SREM", SegmentKey(tenant, name), id});
+      change(name, "0");
+    }
+    for (const std::string& name : w.segments) {
+      if (before.contains(name)) continue;
+      out.push_back({"SADD", SegmentKey(tenant, name), id});
+      change(name, "1");
+    }
+    MoveEntry(out, RegistrationKey(tenant), stored[5], IntOrNone(w.registered_non_buyer_ms), id);
+  }
+  MoveEntry(out, ScheduleKey(tenant), stored[2], next_change, id);
+  MoveEntry(out, AovKey(tenant, AovIndex::kBigSpender), stored[3], aov[0], id);
+  MoveEntry(out, AovKey(tenant, AovIndex::kLowSpender), stored[4], aov[1], id);
+  RedisCommand hset = {"HSET", CustomerKey(tenant, id),
+                       "v",    version,
+                       "m",    w.membership,
+                       "n",    next_change,
+                       "a0",   aov[0],
+                       "a1",   aov[1]};
+  if (!w.bookkeeping_only) {
+    hset.insert(hset.end(), {"p", w.profile, "s", segments, "h", w.history, "g",
+                             IntOrNone(w.registered_non_buyer_ms)});
+  }
+  out.push_back(std::move(hset));
   return absl::OkStatus();
 }
 

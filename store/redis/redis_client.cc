@@ -8,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -59,6 +60,15 @@ RedisReply FromHiredis(const redisReply& reply) {
     }
   }
   return RedisReply::Error(absl::StrCat("unknown hiredis reply type ", reply.type));
+}
+
+absl::Status RejectEmpty(absl::Span<const RedisCommand> commands) {
+  for (size_t i = 0; i < commands.size(); ++i) {
+    if (commands[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("empty Redis command at pipeline index ", i));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -340,39 +350,88 @@ absl::StatusOr<RedisReply> RedisClient::Command(
   return reply;
 }
 
+absl::Status RedisClient::RunPipelined(Connection& connection,
+                                       absl::Span<const RedisCommand> commands,
+                                       std::vector<RedisReply>& replies) {
+  replies.reserve(replies.size() + commands.size());
+  for (size_t begin = 0; begin < commands.size(); begin += kPipelineChunk) {
+    const size_t end = std::min(commands.size(), begin + kPipelineChunk);
+    for (size_t i = begin; i < end; ++i) {
+      if (absl::Status status = connection.Append(commands[i]); !status.ok()) return status;
+    }
+    for (size_t i = begin; i < end; ++i) {
+      absl::StatusOr<RedisReply> reply = connection.Read();
+      if (!reply.ok()) return reply.status();
+      replies.push_back(*std::move(reply));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     absl::Span<const RedisCommand> commands) {
-  for (size_t i = 0; i < commands.size(); ++i) {
-    if (commands[i].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("empty Redis command at pipeline index ", i));
-    }
-  }
+  if (absl::Status s = RejectEmpty(commands); !s.ok()) return s;
   std::vector<RedisReply> replies;
   if (commands.empty()) return replies;
-  replies.reserve(commands.size());
-
   absl::StatusOr<std::unique_ptr<Connection>> connection = Acquire();
   if (!connection.ok()) return connection.status();
-  absl::Status status;
-  for (size_t begin = 0; begin < commands.size() && status.ok();
-       begin += kPipelineChunk) {
-    const size_t end = std::min(commands.size(), begin + kPipelineChunk);
-    for (size_t i = begin; i < end && status.ok(); ++i) {
-      status = (*connection)->Append(commands[i]);
-    }
-    for (size_t i = begin; i < end && status.ok(); ++i) {
-      absl::StatusOr<RedisReply> reply = (*connection)->Read();
-      if (reply.ok()) {
-        replies.push_back(*std::move(reply));
-      } else {
-        status = reply.status();
-      }
-    }
-  }
+  absl::Status status = RunPipelined(**connection, commands, replies);
   Release(*std::move(connection));
   if (!status.ok()) return status;
   return replies;
+}
+
+absl::StatusOr<std::optional<std::vector<RedisReply>>> RedisClient::Transaction(
+    absl::Span<const std::string> watch, absl::Span<const RedisCommand> reads,
+    TransactionBody body) {
+  if (watch.empty()) return absl::InvalidArgumentError("Transaction: no key to watch");
+  if (absl::Status s = RejectEmpty(reads); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Connection>> connection = Acquire();
+  if (!connection.ok()) return connection.status();
+  // Every exit releases the connection; one whose exchange failed is dropped,
+  // and Redis forgets a dropped connection's WATCH and MULTI state.
+  absl::Cleanup release = [&] { Release(*std::move(connection)); };
+  Connection& c = **connection;
+
+  RedisCommand watch_command = {"WATCH"};
+  watch_command.insert(watch_command.end(), watch.begin(), watch.end());
+  std::vector<RedisCommand> first = {std::move(watch_command)};
+  first.insert(first.end(), reads.begin(), reads.end());
+  std::vector<RedisReply> replies;
+  if (absl::Status s = RunPipelined(c, first, replies); !s.ok()) return s;
+  if (!replies[0].is_status()) {
+    return absl::InternalError(
+        absl::StrCat(Described("WATCH answered "), replies[0].DebugString()));
+  }
+  replies.erase(replies.begin());
+  absl::StatusOr<std::vector<RedisCommand>> commands = body(replies);
+  const absl::Status built = commands.ok() ? RejectEmpty(*commands) : commands.status();
+  if (!built.ok() || commands->empty()) {
+    // Nothing to run: forget the watched keys before the connection is reused.
+    absl::StatusOr<RedisReply> unwatched = c.Run({std::string("UNWATCH")});
+    if (!built.ok()) return built;
+    if (!unwatched.ok()) return unwatched.status();
+    return std::vector<RedisReply>();
+  }
+  std::vector<RedisCommand> transaction;
+  transaction.reserve(commands->size() + 2);
+  transaction.push_back({"MULTI"});
+  for (RedisCommand& command : *commands) transaction.push_back(std::move(command));
+  transaction.push_back({"EXEC"});
+  std::vector<RedisReply> queued;
+  if (absl::Status s = RunPipelined(c, transaction, queued); !s.ok()) return s;
+  RedisReply& exec = queued.back();
+  if (exec.is_nil()) return std::nullopt;  // a watched key changed: nothing ran
+  if (!exec.is_array() || exec.elements().size() != commands->size()) {
+    // EXECABORT: Redis refused a queued command (its own error names it).
+    for (const RedisReply& reply : queued) {
+      if (reply.is_error()) {
+        return absl::InternalError(Described(absl::StrCat("transaction refused: ", reply.str())));
+      }
+    }
+    return absl::InternalError(Described(absl::StrCat("EXEC answered ", exec.DebugString())));
+  }
+  return std::move(exec.mutable_elements());
 }
 
 absl::StatusOr<RedisReply> RedisClient::LoadScript(Connection& connection,

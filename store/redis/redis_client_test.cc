@@ -165,6 +165,97 @@ TEST_F(RedisClientTest, PipelineReturnsOneReplyPerCommandInOrder) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST_F(RedisClientTest, TransactionRunsWhatTheBodyBuildsFromItsReads) {
+  Run({"SET", "balance", "10"});
+  std::vector<std::vector<RedisReply>> seen;
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> replies = client_->Transaction(
+      {"balance"}, {{"GET", "balance"}, {"GET", "missing"}},
+      [&](const std::vector<RedisReply>& read) -> absl::StatusOr<std::vector<RedisCommand>> {
+        seen.push_back(read);
+        int64_t balance = 0;
+        EXPECT_TRUE(absl::SimpleAtoi(read[0].str(), &balance));
+        return std::vector<RedisCommand>{{"SET", "balance", absl::StrCat(balance - 3)},
+                                         {"INCR", "balance"},
+                                         {"HSET", "balance", "f", "v"}};  // WRONGTYPE
+      });
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_TRUE(replies->has_value());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], (std::vector<RedisReply>{RedisReply::String("10"), RedisReply::Nil()}));
+  ASSERT_EQ((*replies)->size(), 3u);
+  EXPECT_EQ((**replies)[0], RedisReply::Status("OK"));
+  EXPECT_EQ((**replies)[1], RedisReply::Integer(8));
+  EXPECT_TRUE((**replies)[2].IsErrorWithPrefix("WRONGTYPE")) << (**replies)[2];
+  EXPECT_EQ(Run({"GET", "balance"}), RedisReply::String("8"));
+}
+
+TEST_F(RedisClientTest, TransactionRunsNothingWhenAWatchedKeyChangesUnderIt) {
+  Run({"SET", "balance", "10"});
+  absl::StatusOr<std::unique_ptr<RedisClient>> other = RedisClient::Create(ClientOptions());
+  ASSERT_TRUE(other.ok()) << other.status();
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> replies = client_->Transaction(
+      {"balance", "unrelated"}, {{"GET", "balance"}},
+      [&](const std::vector<RedisReply>&) -> absl::StatusOr<std::vector<RedisCommand>> {
+        // Another client writes a watched key between the reads and MULTI.
+        EXPECT_TRUE((*other)->Command({"SET", "balance", "100"}).ok());
+        return std::vector<RedisCommand>{{"SET", "balance", "7"}, {"SET", "side", "effect"}};
+      });
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  EXPECT_FALSE(replies->has_value());
+  EXPECT_EQ(Run({"GET", "balance"}), RedisReply::String("100"));
+  EXPECT_EQ(Run({"GET", "side"}), RedisReply::Nil());
+}
+
+TEST_F(RedisClientTest, TransactionWithNothingToRunLeavesNoWatchOnTheConnection) {
+  // A one-connection pool, so the next calls reuse the transaction's
+  // connection: a WATCH left on it would abort the next transaction.
+  RedisClient::Options options = ClientOptions();
+  options.pool_size = 1;
+  ASSERT_NO_FATAL_FAILURE(CreateClient(options));
+  auto nothing = [](const std::vector<RedisReply>&) -> absl::StatusOr<std::vector<RedisCommand>> {
+    return std::vector<RedisCommand>();
+  };
+  auto refuse = [](const std::vector<RedisReply>&) -> absl::StatusOr<std::vector<RedisCommand>> {
+    return absl::FailedPreconditionError("stored state cannot be decoded");
+  };
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> none =
+      client_->Transaction({"k"}, {{"GET", "k"}}, nothing);
+  ASSERT_TRUE(none.ok()) << none.status();
+  ASSERT_TRUE(none->has_value());
+  EXPECT_TRUE((*none)->empty());
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> refused =
+      client_->Transaction({"k"}, {{"GET", "k"}}, refuse);
+  EXPECT_EQ(refused.status(), absl::FailedPreconditionError("stored state cannot be decoded"));
+
+  Run({"SET", "k", "changed after the watch"});
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> next = client_->Transaction(
+      {"other"}, {},
+      [](const std::vector<RedisReply>&) -> absl::StatusOr<std::vector<RedisCommand>> {
+        return std::vector<RedisCommand>{{"SET", "other", "1"}};
+      });
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(next->has_value());
+  EXPECT_EQ(Run({"GET", "other"}), RedisReply::String("1"));
+}
+
+TEST_F(RedisClientTest, TransactionRefusedByRedisRunsNothing) {
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> replies = client_->Transaction(
+      {"k"}, {}, [](const std::vector<RedisReply>&) -> absl::StatusOr<std::vector<RedisCommand>> {
+        return std::vector<RedisCommand>{{"SET", "k", "1"}, {"NOSUCHCOMMAND", "x"}};
+      });
+  EXPECT_EQ(replies.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(replies.status().message(), HasSubstr("unknown command"));
+  EXPECT_EQ(Run({"GET", "k"}), RedisReply::Nil());
+  EXPECT_EQ(client_
+                ->Transaction({}, {},
+                              [](const std::vector<RedisReply>&) {
+                                return absl::StatusOr<std::vector<RedisCommand>>();
+                              })
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(RedisClientTest, ScriptIsLoadedOnceThenRunWithEvalsha) {
   RedisScript script(
       "redis.call('SET', KEYS[1], ARGV[1]) return {KEYS[1], ARGV[1], #ARGV}");
