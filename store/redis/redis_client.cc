@@ -399,10 +399,8 @@ absl::StatusOr<std::optional<std::vector<RedisReply>>> RedisClient::Transaction(
   first.insert(first.end(), reads.begin(), reads.end());
   std::vector<RedisReply> replies;
   if (absl::Status s = RunPipelined(c, first, replies); !s.ok()) return s;
-  if (!replies[0].is_status()) {
-    return absl::InternalError(
-        absl::StrCat(Described("WATCH answered "), replies[0].DebugString()));
-  }
+  // WATCH fails only as any command would (NOAUTH, LOADING, ...).
+  if (absl::Status s = RedisErrorToStatus(replies[0]); !s.ok()) return s;
   replies.erase(replies.begin());
   absl::StatusOr<std::vector<RedisCommand>> commands = body(replies);
   const absl::Status built = commands.ok() ? RejectEmpty(*commands) : commands.status();
