@@ -1515,6 +1515,80 @@ TEST_F(RedisCustomerStoreTest, AWriteUnderAReclassificationSendsItsBatchThroughS
   EXPECT_EQ(*store_->SegmentSize(kTenant, "MOVED"), 1);
 }
 
+// What else can change under a re-classification transaction: the config
+// (its writes are then refused as computed under a replaced config), and the
+// registration index's backfill storing a customer's entry (the write then
+// moves the entry the backfill stored). Both abort it; the scripts decide.
+TEST_F(RedisCustomerStoreTest, AConfigOrIndexWriteUnderAReclassificationIsSeen) {
+  Start(/*appendonly=*/false);
+  CustomerWrite a = Write("a", 0, {"S"});
+  a.registered_non_buyer_ms = 50;
+  ASSERT_EQ(*store_->Write(kTenant, {a, Write("b", 0, {"S"})}), std::vector<bool>(2, true));
+  store_->SetBeforeReclassifyCommitForTest(
+      [&] { ASSERT_EQ(*store_->WriteConfig(kTenant, 0, "new config", Ms(1)), 1); });
+  CustomerWrite move_b = Write("b", 1, {"MOVED"});
+  move_b.measures_as_stored = true;  // computed under config version 0
+  EXPECT_EQ(*store_->Write(kTenant, {move_b}), std::vector<bool>{false});
+  EXPECT_EQ((*store_->Read(kTenant, {"b"}))[0].segments, std::vector<std::string>{"S"});
+
+  // a as in a tenant older than the index: no `g`, no entry.
+  ASSERT_TRUE(client_->Command({"HDEL", "sd:{acme}:c:a", "g"}).ok());
+  ASSERT_TRUE(client_->Command({"ZREM", "sd:{acme}:m:reg", "a"}).ok());
+  store_->SetBeforeReclassifyCommitForTest([&] {
+    ASSERT_EQ(*store_->IndexRegistrations(kTenant, {{"a", 50}}, 0), 1);
+  });
+  CustomerWrite move_a = Write("a", 1, {"MOVED"});
+  move_a.measures_as_stored = true;
+  move_a.config_version = 1;
+  move_a.registered_non_buyer_ms = 70;
+  EXPECT_EQ(*store_->Write(kTenant, {move_a}), std::vector<bool>{true});
+  store_->SetBeforeReclassifyCommitForTest(nullptr);
+  std::vector<std::string> registered;
+  auto collect = [&](std::vector<std::string> page) {
+    registered.insert(registered.end(), page.begin(), page.end());
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(store_->ScanRegisteredNonBuyers(kTenant, 70, 71, collect).ok());
+  EXPECT_EQ(registered, std::vector<std::string>{"a"});  // moved from 50, not left there
+  registered.clear();
+  ASSERT_TRUE(store_->ScanRegisteredNonBuyers(kTenant, 0, 70, collect).ok());
+  EXPECT_TRUE(registered.empty());
+
+  // And a re-classification moves the entry out of the index and back.
+  CustomerWrite out = Write("a", 2, {"MOVED"});
+  out.measures_as_stored = true;
+  out.config_version = 1;
+  CustomerWrite back = Write("a", 3, {"MOVED"});
+  back.measures_as_stored = true;
+  back.config_version = 1;
+  back.registered_non_buyer_ms = 90;
+  EXPECT_EQ(*store_->Write(kTenant, {out}), std::vector<bool>{true});
+  ASSERT_TRUE(store_->ScanRegisteredNonBuyers(kTenant, 0, 1000, collect).ok());
+  EXPECT_TRUE(registered.empty());
+  EXPECT_EQ(*store_->Write(kTenant, {back}), std::vector<bool>{true});
+  ASSERT_TRUE(store_->ScanRegisteredNonBuyers(kTenant, 90, 91, collect).ok());
+  EXPECT_EQ(registered, std::vector<std::string>{"a"});
+}
+
+// A bookkeeping write of a customer written twice in a batch goes through
+// its script, which refuses other segments than stored as the transaction
+// does: INTERNAL, nothing of that write stored.
+TEST_F(RedisCustomerStoreTest, TheBookkeepingScriptRefusesOtherSegmentsToo) {
+  Start(/*appendonly=*/false);
+  ASSERT_EQ(*store_->Write(kTenant, {Write("a", 0, {"S"})}), std::vector<bool>{true});
+  CustomerWrite first = Write("a", 1, {"S"});
+  first.bookkeeping_only = true;
+  first.next_change = Ms(4000);
+  CustomerWrite second = Write("a", 2, {"OTHER"});
+  second.bookkeeping_only = true;
+  second.next_change = Ms(9000);
+  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
+  EXPECT_EQ(store_->Write(kTenant, {first, second}).status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 2);
+  EXPECT_EQ((*store_->Read(kTenant, {"a"}))[0].version, 2);  // the first one only
+  EXPECT_EQ(*store_->NextDue(kTenant), Ms(4000));
+}
+
 TEST_F(RedisCustomerStoreTest, UndecodableStoredDataIsDataLoss) {
   Start(/*appendonly=*/false);
   ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:c:a", "v", "1", "o", "1", "s", "9:VIP"}).ok());

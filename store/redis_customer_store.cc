@@ -376,10 +376,10 @@ const RedisScript& BackfillCursorScript() {
 
 // Stores the registration index entry of customers written before the index
 // existed (CustomerStore::IndexRegistrations): of each stored customer
-// (field `v`) without a stored entry (field `g`, which every write script
-// run sets), so an entry a newer write derived is never overwritten, and the
-// index and the field stay in step (the write script moves the index entry
-// from the stored field).
+// (field `v`) without a stored entry (field `g`, which every full write sets,
+// by script or transaction), so an entry a newer write derived is never
+// overwritten, and the index and the field stay in step (those writes move
+// the index entry from the stored field).
 // KEYS[1] registration zset sd:{t}:m:reg.
 // ARGV: triples (customer hash key, customer id, entry in Unix ms).
 // Customer keys share the tenant's hash tag with KEYS[1].

@@ -393,39 +393,44 @@ absl::StatusOr<std::optional<std::vector<RedisReply>>> RedisClient::Transaction(
   absl::Cleanup release = [&] { Release(*std::move(connection)); };
   Connection& c = **connection;
 
+  // MULTI ends the first pipeline, so the commands are sent only once Redis
+  // has accepted it: after a refused MULTI (an ACL without it, say) they
+  // would run one by one.
   RedisCommand watch_command = {"WATCH"};
   watch_command.insert(watch_command.end(), watch.begin(), watch.end());
   std::vector<RedisCommand> first = {std::move(watch_command)};
   first.insert(first.end(), reads.begin(), reads.end());
+  first.push_back({"MULTI"});
   std::vector<RedisReply> replies;
   if (absl::Status s = RunPipelined(c, first, replies); !s.ok()) return s;
-  // WATCH fails only as any command would (NOAUTH, LOADING, ...).
-  if (absl::Status s = RedisErrorToStatus(replies[0]); !s.ok()) return s;
+  // WATCH and MULTI fail only as any command would (NOAUTH, NOPERM, ...).
+  if (absl::Status s = RedisErrorToStatus(replies.front()); !s.ok()) return s;
+  if (absl::Status s = RedisErrorToStatus(replies.back()); !s.ok()) {
+    (void)c.Run({std::string("UNWATCH")});  // not in MULTI: forget the watch
+    return s;
+  }
   replies.erase(replies.begin());
+  replies.pop_back();
   absl::StatusOr<std::vector<RedisCommand>> commands = body(replies);
   const absl::Status built = commands.ok() ? RejectEmpty(*commands) : commands.status();
   if (!built.ok() || commands->empty()) {
-    // Nothing to run: forget the watched keys before the connection is reused.
-    absl::StatusOr<RedisReply> unwatched = c.Run({std::string("UNWATCH")});
+    // Nothing to run: DISCARD leaves MULTI and forgets the watched keys
+    // before the connection is reused.
+    absl::StatusOr<RedisReply> discarded = c.Run({std::string("DISCARD")});
     if (!built.ok()) return built;
-    if (!unwatched.ok()) return unwatched.status();
+    if (!discarded.ok()) return discarded.status();
     return std::vector<RedisReply>();
   }
-  std::vector<RedisCommand> transaction;
-  transaction.reserve(commands->size() + 2);
-  transaction.push_back({"MULTI"});
-  for (RedisCommand& command : *commands) transaction.push_back(std::move(command));
-  transaction.push_back({"EXEC"});
+  commands->push_back({"EXEC"});
   std::vector<RedisReply> queued;
-  if (absl::Status s = RunPipelined(c, transaction, queued); !s.ok()) return s;
+  if (absl::Status s = RunPipelined(c, *commands, queued); !s.ok()) return s;
   RedisReply& exec = queued.back();
   if (exec.is_nil()) return std::nullopt;  // a watched key changed: nothing ran
-  if (!exec.is_array() || exec.elements().size() != commands->size()) {
-    // EXECABORT: Redis refused a queued command (its own error names it).
+  if (!exec.is_array() || exec.elements().size() != commands->size() - 1) {
+    // EXECABORT: Redis refused to queue a command, and names why (OOM,
+    // READONLY, an unknown command, ...); that reason sets the code.
     for (const RedisReply& reply : queued) {
-      if (reply.is_error()) {
-        return absl::InternalError(Described(absl::StrCat("transaction refused: ", reply.str())));
-      }
+      if (reply.is_error()) return RedisErrorToStatus(reply);
     }
     return absl::InternalError(Described(absl::StrCat("EXEC answered ", exec.DebugString())));
   }

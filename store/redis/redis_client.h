@@ -117,18 +117,21 @@ class RedisClient {
       const std::vector<RedisReply>& read_replies)>;
 
   // An optimistic transaction on one connection: WATCH `watch`, then `reads`
-  // (one pipeline), then the commands `body` builds from their replies, as
-  // MULTI ... EXEC (a second pipeline). Returns the replies of those commands,
-  // in order (each may be an error reply: Redis runs the rest of a
-  // transaction after a command fails); nullopt when a watched key was
-  // written by anyone else after WATCH, so EXEC ran nothing; an empty list
-  // when `body` built none (then UNWATCH). An error status from `body` is
-  // returned as is; INTERNAL when Redis refused to queue a command
-  // (EXECABORT: nothing ran); UNAVAILABLE as for Pipeline (the transaction
-  // ran entirely or not at all). Why: a script's commands cost Redis more than
-  // the same commands in a transaction (1.6-1.9x each in INFO commandstats,
-  // plus the script's own Lua work), so writes that need only a version
-  // check are cheaper this way.
+  // and MULTI (one pipeline), then the commands `body` builds from the
+  // reads' replies and EXEC (a second pipeline). Returns the replies of those
+  // commands, in order (each may be an error reply: Redis runs the rest of a
+  // transaction after a command fails, where a script would stop); nullopt
+  // when a watched key was written by anyone else after WATCH, so EXEC ran
+  // nothing; an empty list when `body` built none (then DISCARD). An error
+  // status from `body` is returned as is (after DISCARD). Unlike Command, an
+  // error reply to WATCH or MULTI, or one refusing to queue a command
+  // (EXECABORT), is a status mapped by RedisErrorToStatus (NOPERM ->
+  // FAILED_PRECONDITION, OOM -> RESOURCE_EXHAUSTED, READONLY -> UNAVAILABLE,
+  // ...): nothing ran. UNAVAILABLE as for Pipeline: the transaction ran
+  // entirely or not at all. Why: a script's commands cost Redis more than
+  // the same commands in a transaction (four of five kinds 1.6-1.9x in INFO
+  // commandstats, plus the script's own Lua work), so writes that need only
+  // a version check are cheaper this way.
   absl::StatusOr<std::optional<std::vector<RedisReply>>> Transaction(
       absl::Span<const std::string> watch, absl::Span<const RedisCommand> reads,
       TransactionBody body);

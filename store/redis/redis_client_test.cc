@@ -256,6 +256,38 @@ TEST_F(RedisClientTest, TransactionRefusedByRedisRunsNothing) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Redis's reason for refusing a transaction sets the code, as it does for
+// any command; a refused MULTI runs none of the commands (they would run one
+// by one outside a transaction had they been sent).
+TEST_F(RedisClientTest, TransactionRefusalsKeepRedisReason) {
+  auto set_k = [](const std::vector<RedisReply>&) -> absl::StatusOr<std::vector<RedisCommand>> {
+    return std::vector<RedisCommand>{{"SET", "k", "1"}, {"SET", "j", "1"}};
+  };
+  Run({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  Run({"CONFIG", "SET", "maxmemory", "1"});
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> oom =
+      client_->Transaction({"k"}, {{"GET", "k"}}, set_k);
+  Run({"CONFIG", "SET", "maxmemory", "0"});
+  EXPECT_EQ(oom.status().code(), absl::StatusCode::kResourceExhausted) << oom.status();
+  EXPECT_EQ(Run({"GET", "k"}), RedisReply::Nil());
+
+  Run({"ACL", "SETUSER", "nomulti", "on", ">pw", "~*", "&*", "+@all", "-multi"});
+  RedisClient::Options options = ClientOptions();
+  options.username = "nomulti";
+  options.password = "pw";
+  options.pool_size = 1;  // the refused call's connection is the next call's
+  ASSERT_NO_FATAL_FAILURE(CreateClient(options));
+  absl::StatusOr<std::optional<std::vector<RedisReply>>> refused =
+      client_->Transaction({"k"}, {{"GET", "k"}}, set_k);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("NOPERM"));
+  EXPECT_EQ(Run({"GET", "k"}), RedisReply::Nil());
+  EXPECT_EQ(Run({"GET", "j"}), RedisReply::Nil());
+  // The same connection answers in step afterwards: no reply left unread.
+  EXPECT_EQ(Run({"SET", "k", "2"}), RedisReply::Status("OK"));
+  EXPECT_EQ(Run({"GET", "k"}), RedisReply::String("2"));
+}
+
 TEST_F(RedisClientTest, ScriptIsLoadedOnceThenRunWithEvalsha) {
   RedisScript script(
       "redis.call('SET', KEYS[1], ARGV[1]) return {KEYS[1], ARGV[1], #ARGV}");
