@@ -84,6 +84,11 @@ class RedisClient::Connection {
 
   // Returns true once an I/O error happened; the connection is then unusable.
   bool broken() const { return context_->err != 0; }
+  // Makes the pool drop this connection: its state on the server (an
+  // unfinished MULTI, a WATCH) is not what the next caller expects.
+  void MarkBroken() {
+    if (context_->err == 0) context_->err = REDIS_ERR_OTHER;
+  }
 
   // Returns true if the server closed this idle connection (or sent something
   // unasked): an idle RESP2 connection has nothing to read.
@@ -133,7 +138,7 @@ class RedisClient::Connection {
                            (errno == EAGAIN || errno == EWOULDBLOCK);
     // Mark the connection broken even when hiredis did not: after a failed
     // exchange its reply stream can no longer be trusted.
-    if (context_->err == 0) context_->err = REDIS_ERR_OTHER;
+    MarkBroken();
     return absl::UnavailableError(absl::StrCat(
         "Redis at ", address_, ": ", what, timed_out ? " (timed out)" : "",
         ": ", context_->errstr[0] != '\0' ? context_->errstr : "unknown error"));
@@ -406,7 +411,7 @@ absl::StatusOr<std::optional<std::vector<RedisReply>>> RedisClient::Transaction(
   // WATCH and MULTI fail only as any command would (NOAUTH, NOPERM, ...).
   if (absl::Status s = RedisErrorToStatus(replies.front()); !s.ok()) return s;
   if (absl::Status s = RedisErrorToStatus(replies.back()); !s.ok()) {
-    (void)c.Run({std::string("UNWATCH")});  // not in MULTI: forget the watch
+    c.MarkBroken();  // not in MULTI, but still watching
     return s;
   }
   replies.erase(replies.begin());
@@ -417,8 +422,10 @@ absl::StatusOr<std::optional<std::vector<RedisReply>>> RedisClient::Transaction(
     // Nothing to run: DISCARD leaves MULTI and forgets the watched keys
     // before the connection is reused.
     absl::StatusOr<RedisReply> discarded = c.Run({std::string("DISCARD")});
+    if (discarded.ok() && !discarded->is_status()) c.MarkBroken();  // still in MULTI
     if (!built.ok()) return built;
     if (!discarded.ok()) return discarded.status();
+    if (absl::Status s = RedisErrorToStatus(*discarded); !s.ok()) return s;
     return std::vector<RedisReply>();
   }
   commands->push_back({"EXEC"});
@@ -428,7 +435,9 @@ absl::StatusOr<std::optional<std::vector<RedisReply>>> RedisClient::Transaction(
   if (exec.is_nil()) return std::nullopt;  // a watched key changed: nothing ran
   if (!exec.is_array() || exec.elements().size() != commands->size() - 1) {
     // EXECABORT: Redis refused to queue a command, and names why (OOM,
-    // READONLY, an unknown command, ...); that reason sets the code.
+    // READONLY, an unknown command, ...); that reason sets the code. (Or
+    // EXEC itself was refused, NOPERM, and the connection is still in MULTI.)
+    c.MarkBroken();
     for (const RedisReply& reply : queued) {
       if (reply.is_error()) return RedisErrorToStatus(reply);
     }

@@ -127,8 +127,9 @@ class RedisClient {
   // error reply to WATCH or MULTI, or one refusing to queue a command
   // (EXECABORT), is a status mapped by RedisErrorToStatus (NOPERM ->
   // FAILED_PRECONDITION, OOM -> RESOURCE_EXHAUSTED, READONLY -> UNAVAILABLE,
-  // ...): nothing ran. UNAVAILABLE as for Pipeline: the transaction ran
-  // entirely or not at all. Why: a script's commands cost Redis more than
+  // ...): nothing ran, and a connection Redis left watching or in MULTI is
+  // closed rather than pooled. UNAVAILABLE as for Pipeline: the transaction
+  // ran entirely or not at all. Why: a script's commands cost Redis more than
   // the same commands in a transaction (four of five kinds 1.6-1.9x in INFO
   // commandstats, plus the script's own Lua work), so writes that need only
   // a version check are cheaper this way.

@@ -286,6 +286,22 @@ TEST_F(RedisClientTest, TransactionRefusalsKeepRedisReason) {
   // The same connection answers in step afterwards: no reply left unread.
   EXPECT_EQ(Run({"SET", "k", "2"}), RedisReply::Status("OK"));
   EXPECT_EQ(Run({"GET", "k"}), RedisReply::String("2"));
+
+  // Refused EXEC or DISCARD leave the connection in MULTI: it is dropped, so
+  // the next call on the pool of one gets a fresh connection, not QUEUED.
+  for (const char* command : {"exec", "discard"}) {
+    SCOPED_TRACE(command);
+    Run({"ACL", "SETUSER", command, "on", ">pw", "~*", "&*", "+@all", absl::StrCat("-", command)});
+    options.username = command;
+    ASSERT_NO_FATAL_FAILURE(CreateClient(options));
+    auto nothing = [](const std::vector<RedisReply>&) -> absl::StatusOr<std::vector<RedisCommand>> {
+      return std::vector<RedisCommand>();
+    };
+    absl::StatusOr<std::optional<std::vector<RedisReply>>> stuck =
+        client_->Transaction({"k"}, {}, command == std::string("exec") ? set_k : nothing);
+    EXPECT_EQ(stuck.status().code(), absl::StatusCode::kFailedPrecondition) << stuck.status();
+    EXPECT_EQ(Run({"GET", "k"}), RedisReply::String("2"));
+  }
 }
 
 TEST_F(RedisClientTest, ScriptIsLoadedOnceThenRunWithEvalsha) {
