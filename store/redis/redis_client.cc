@@ -409,10 +409,12 @@ absl::StatusOr<std::optional<std::vector<RedisReply>>> RedisClient::Transaction(
   std::vector<RedisReply> replies;
   if (absl::Status s = RunPipelined(c, first, replies); !s.ok()) return s;
   // WATCH and MULTI fail only as any command would (NOAUTH, NOPERM, ...).
-  if (absl::Status s = RedisErrorToStatus(replies.front()); !s.ok()) return s;
-  if (absl::Status s = RedisErrorToStatus(replies.back()); !s.ok()) {
-    c.MarkBroken();  // not in MULTI, but still watching
-    return s;
+  // Either way the connection is left watching or in MULTI: drop it.
+  for (const RedisReply* reply : {&replies.front(), &replies.back()}) {
+    if (absl::Status s = RedisErrorToStatus(*reply); !s.ok()) {
+      c.MarkBroken();
+      return s;
+    }
   }
   replies.erase(replies.begin());
   replies.pop_back();

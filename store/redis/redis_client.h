@@ -111,8 +111,9 @@ class RedisClient {
   absl::StatusOr<std::vector<RedisReply>> Pipeline(
       absl::Span<const RedisCommand> commands);
 
-  // What Transaction runs between its reads and MULTI: given the replies of
-  // `reads`, in order, returns the commands to run atomically, or none.
+  // What Transaction runs once its reads are answered and MULTI accepted:
+  // given the replies of `reads`, in order, returns the commands to run
+  // atomically, or none.
   using TransactionBody = absl::FunctionRef<absl::StatusOr<std::vector<RedisCommand>>(
       const std::vector<RedisReply>& read_replies)>;
 
