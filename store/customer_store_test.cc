@@ -60,6 +60,22 @@ std::pair<uint64_t, uint64_t> Position(const std::string& position) {
   return parsed;
 }
 
+// The ids ScanRegisteredNonBuyers hands over for [lo, hi), sorted (each as
+// often as it was handed over).
+std::vector<std::string> RegisteredNonBuyers(CustomerStore& store, absl::string_view tenant,
+                                             int64_t lo = std::numeric_limits<int64_t>::min(),
+                                             int64_t hi = std::numeric_limits<int64_t>::max()) {
+  std::vector<std::string> ids;
+  absl::Status s =
+      store.ScanRegisteredNonBuyers(tenant, lo, hi, [&](std::vector<std::string> page) {
+        ids.insert(ids.end(), page.begin(), page.end());
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(s.ok()) << s;
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 // Waits (bounded polling) until `client`'s Redis has a client blocked in a
 // command such as XREAD BLOCK.
 bool WaitForBlockedClient(RedisClient& client) {
@@ -451,15 +467,7 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
 TEST_P(CustomerStoreTest, RegistrationIndexHoldsRegisteredNonBuyers) {
   EXPECT_TRUE(*store_->HasRegistrationIndex(kTenant));
   auto all = [&] {
-    std::vector<std::string> ids;
-    absl::Status s = store_->ScanRegisteredNonBuyers(
-        kTenant, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
-        [&](std::vector<std::string> page) {
-          ids.insert(ids.end(), page.begin(), page.end());
-          return absl::OkStatus();
-        });
-    EXPECT_TRUE(s.ok()) << s;
-    std::sort(ids.begin(), ids.end());
+    std::vector<std::string> ids = RegisteredNonBuyers(*store_, kTenant);
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     return ids;
   };
@@ -471,17 +479,7 @@ TEST_P(CustomerStoreTest, RegistrationIndexHoldsRegisteredNonBuyers) {
   writes.push_back(Write("buyer", 0, {}));  // no entry
   MustWrite(writes);
   EXPECT_EQ(all(), (std::vector<std::string>{"n0", "n1", "n2", "n3", "n4"}));
-  std::vector<std::string> ranged;
-  ASSERT_TRUE(store_
-                  ->ScanRegisteredNonBuyers(kTenant, 0, 2000,
-                                            [&](std::vector<std::string> page) {
-                                              ranged.insert(ranged.end(), page.begin(),
-                                                            page.end());
-                                              return absl::OkStatus();
-                                            })
-                  .ok());
-  std::sort(ranged.begin(), ranged.end());
-  EXPECT_EQ(ranged, (std::vector<std::string>{"n1", "n2"}));
+  EXPECT_EQ(RegisteredNonBuyers(*store_, kTenant, 0, 2000), (std::vector<std::string>{"n1", "n2"}));
   // A first order drops the entry; a bookkeeping-only write leaves it as stored.
   CustomerWrite bought = Write("n1", 1, {});
   CustomerWrite kept = Write("n2", 1, {});
@@ -502,16 +500,7 @@ TEST_P(CustomerStoreTest, RegistrationIndexHoldsRegisteredNonBuyers) {
 // completes the index past the last ordinal.
 TEST_P(CustomerStoreTest, IndexRegistrationsFillsTheIndexOfATenantWrittenBeforeIt) {
   auto indexed = [&](absl::string_view tenant = kTenant) {
-    std::vector<std::string> ids;
-    EXPECT_TRUE(store_
-                    ->ScanRegisteredNonBuyers(tenant, std::numeric_limits<int64_t>::min(),
-                                              std::numeric_limits<int64_t>::max(),
-                                              [&](std::vector<std::string> page) {
-                                                ids.insert(ids.end(), page.begin(), page.end());
-                                                return absl::OkStatus();
-                                              })
-                    .ok());
-    std::sort(ids.begin(), ids.end());
+    std::vector<std::string> ids = RegisteredNonBuyers(*store_, tenant);
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     return ids;
   };
@@ -1456,16 +1445,7 @@ TEST_F(RedisCustomerStoreTest, ReclassificationsCommitAsOneTransactionWithoutScr
             std::vector<std::string>{"a"});
   // b keeps its registration entry (a bookkeeping write leaves it); a's
   // re-classification stores none, as the script would.
-  std::vector<std::string> registered;
-  ASSERT_TRUE(store_
-                  ->ScanRegisteredNonBuyers(kTenant, 0, 1000,
-                                            [&](std::vector<std::string> page) {
-                                              registered.insert(registered.end(), page.begin(),
-                                                                page.end());
-                                              return absl::OkStatus();
-                                            })
-                  .ok());
-  EXPECT_EQ(registered, std::vector<std::string>{"b"});
+  EXPECT_EQ(RegisteredNonBuyers(*store_, kTenant, 0, 1000), std::vector<std::string>{"b"});
   EXPECT_EQ(*store_->Due(kTenant, Ms(6500), 10), std::vector<std::string>{"b"});
   EXPECT_EQ((*store_->Read(kTenant, {"c"}))[0].segments, std::vector<std::string>{"TWO"});
 
@@ -1543,16 +1523,9 @@ TEST_F(RedisCustomerStoreTest, AConfigOrIndexWriteUnderAReclassificationIsSeen) 
   move_a.registered_non_buyer_ms = 70;
   EXPECT_EQ(*store_->Write(kTenant, {move_a}), std::vector<bool>{true});
   store_->SetBeforeReclassifyCommitForTest(nullptr);
-  std::vector<std::string> registered;
-  auto collect = [&](std::vector<std::string> page) {
-    registered.insert(registered.end(), page.begin(), page.end());
-    return absl::OkStatus();
-  };
-  ASSERT_TRUE(store_->ScanRegisteredNonBuyers(kTenant, 70, 71, collect).ok());
-  EXPECT_EQ(registered, std::vector<std::string>{"a"});  // moved from 50, not left there
-  registered.clear();
-  ASSERT_TRUE(store_->ScanRegisteredNonBuyers(kTenant, 0, 70, collect).ok());
-  EXPECT_TRUE(registered.empty());
+  // Moved from 50, not left there.
+  EXPECT_EQ(RegisteredNonBuyers(*store_, kTenant, 70, 71), std::vector<std::string>{"a"});
+  EXPECT_TRUE(RegisteredNonBuyers(*store_, kTenant, 0, 70).empty());
 
   // And a re-classification moves the entry out of the index and back.
   CustomerWrite out = Write("a", 2, {"MOVED"});
@@ -1563,11 +1536,9 @@ TEST_F(RedisCustomerStoreTest, AConfigOrIndexWriteUnderAReclassificationIsSeen) 
   back.config_version = 1;
   back.registered_non_buyer_ms = 90;
   EXPECT_EQ(*store_->Write(kTenant, {out}), std::vector<bool>{true});
-  ASSERT_TRUE(store_->ScanRegisteredNonBuyers(kTenant, 0, 1000, collect).ok());
-  EXPECT_TRUE(registered.empty());
+  EXPECT_TRUE(RegisteredNonBuyers(*store_, kTenant, 0, 1000).empty());
   EXPECT_EQ(*store_->Write(kTenant, {back}), std::vector<bool>{true});
-  ASSERT_TRUE(store_->ScanRegisteredNonBuyers(kTenant, 90, 91, collect).ok());
-  EXPECT_EQ(registered, std::vector<std::string>{"a"});
+  EXPECT_EQ(RegisteredNonBuyers(*store_, kTenant, 90, 91), std::vector<std::string>{"a"});
 }
 
 // A bookkeeping write of a customer written twice in a batch goes through
