@@ -1473,10 +1473,9 @@ TEST_F(RedisCustomerStoreTest, AWriteUnderAReclassificationSendsItsBatchThroughS
   ASSERT_EQ(*store_->Write(kTenant, {Write("a", 0, {"S"}), Write("b", 0, {"S"})}),
             std::vector<bool>(2, true));
   int hooked = 0;
-  store_->SetBeforeTransactionCommitForTest([&] {
+  store_->SetBeforeReclassifyCommitForTest([&] {
     if (hooked++ > 0) return;
-    // An event for a, committed on another connection (by a transaction of
-    // its own, which runs this hook again).
+    // An event for a, committed by its script on another connection.
     ASSERT_EQ(*store_->Write(kTenant, {Write("a", 1, {"EVENT"})}), std::vector<bool>{true});
   });
   const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
@@ -1486,10 +1485,10 @@ TEST_F(RedisCustomerStoreTest, AWriteUnderAReclassificationSendsItsBatchThroughS
   move_b.measures_as_stored = true;
   absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, {move_a, move_b});
   ASSERT_TRUE(done.ok()) << done.status();
-  EXPECT_EQ(hooked, 2);
+  EXPECT_EQ(hooked, 1);
   EXPECT_EQ(*done, (std::vector<bool>{false, true}));  // a: a version conflict
-  // Both moves' scripts (the event was a transaction).
-  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 2);
+  // The event's script, then both moves' scripts.
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 3);
   EXPECT_EQ((*store_->Read(kTenant, {"a"}))[0].segments, std::vector<std::string>{"EVENT"});
   EXPECT_EQ((*store_->Read(kTenant, {"b"}))[0].segments, std::vector<std::string>{"MOVED"});
   EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 0);
@@ -1505,7 +1504,7 @@ TEST_F(RedisCustomerStoreTest, AConfigOrIndexWriteUnderAReclassificationIsSeen) 
   CustomerWrite a = Write("a", 0, {"S"});
   a.registered_non_buyer_ms = 50;
   ASSERT_EQ(*store_->Write(kTenant, {a, Write("b", 0, {"S"})}), std::vector<bool>(2, true));
-  store_->SetBeforeTransactionCommitForTest(
+  store_->SetBeforeReclassifyCommitForTest(
       [&] { ASSERT_EQ(*store_->WriteConfig(kTenant, 0, "new config", Ms(1)), 1); });
   CustomerWrite move_b = Write("b", 1, {"MOVED"});
   move_b.measures_as_stored = true;  // computed under config version 0
@@ -1515,7 +1514,7 @@ TEST_F(RedisCustomerStoreTest, AConfigOrIndexWriteUnderAReclassificationIsSeen) 
   // a as in a tenant older than the index: no `g`, no entry.
   ASSERT_TRUE(client_->Command({"HDEL", "sd:{acme}:c:a", "g"}).ok());
   ASSERT_TRUE(client_->Command({"ZREM", "sd:{acme}:m:reg", "a"}).ok());
-  store_->SetBeforeTransactionCommitForTest([&] {
+  store_->SetBeforeReclassifyCommitForTest([&] {
     ASSERT_EQ(*store_->IndexRegistrations(kTenant, {{"a", 50}}, 0), 1);
   });
   CustomerWrite move_a = Write("a", 1, {"MOVED"});
@@ -1523,7 +1522,7 @@ TEST_F(RedisCustomerStoreTest, AConfigOrIndexWriteUnderAReclassificationIsSeen) 
   move_a.config_version = 1;
   move_a.registered_non_buyer_ms = 70;
   EXPECT_EQ(*store_->Write(kTenant, {move_a}), std::vector<bool>{true});
-  store_->SetBeforeTransactionCommitForTest(nullptr);
+  store_->SetBeforeReclassifyCommitForTest(nullptr);
   // Moved from 50, not left there.
   EXPECT_EQ(RegisteredNonBuyers(*store_, kTenant, 70, 71), std::vector<std::string>{"a"});
   EXPECT_TRUE(RegisteredNonBuyers(*store_, kTenant, 0, 70).empty());
@@ -1540,138 +1539,6 @@ TEST_F(RedisCustomerStoreTest, AConfigOrIndexWriteUnderAReclassificationIsSeen) 
   EXPECT_TRUE(RegisteredNonBuyers(*store_, kTenant, 0, 1000).empty());
   EXPECT_EQ(*store_->Write(kTenant, {back}), std::vector<bool>{true});
   EXPECT_EQ(RegisteredNonBuyers(*store_, kTenant, 90, 91), std::vector<std::string>{"a"});
-}
-
-// An existing customer's event (new orders, daily totals, measures) commits
-// through the transaction too, as the script would have written it; only a
-// new customer needs the script (its ordinal).
-TEST_F(RedisCustomerStoreTest, EventsOfExistingCustomersCommitAsATransaction) {
-  Start(/*appendonly=*/false);
-  CustomerWrite a = Write("a", 0, {"ONE"});
-  a.lifetime_orders = 1;
-  a.lifetime_revenue = 500;
-  a.daily = {{20000, 1, 500}};
-  a.placed_orders = {0x0001'0000'0000'0001};
-  CustomerWrite b = Write("b", 0, {"ONE"});
-  b.lifetime_orders = 1;
-  b.lifetime_revenue = 70;
-  ASSERT_EQ(*store_->Write(kTenant, {a, b}), std::vector<bool>(2, true));
-  const uint32_t ord_a = (*store_->Read(kTenant, {"a"}))[0].ordinal;
-  auto all_changes = [&] { return *store_->ReadChanges(kTenant, "", 1000, absl::ZeroDuration()); };
-  const size_t changes_before = all_changes().size();
-  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
-  const int64_t transactions = testing::CommandCalls(*client_, "exec");
-
-  // a places two more orders (one in the bucket of its first, which it
-  // places again: a replay) over two days; b's order is refunded away.
-  CustomerWrite a2 = Write("a", 1, {"TWO", "BIG"}, /*at_ms=*/8000);
-  a2.lifetime_orders = 3;
-  a2.lifetime_revenue = 2500;
-  a2.daily = {{20000, 1, 1000}, {20001, 1, 1000}};
-  a2.placed_orders = {0x0001'0000'0000'0002, 0xffff'0000'0000'0000, 0x0001'0000'0000'0001};
-  a2.next_change = Ms(60000);
-  a2.aov_milli[0] = 833333;
-  CustomerWrite b2 = Write("b", 1, {});
-  b2.daily = {{20000, -1, -70}};
-  b2.registered_non_buyer_ms = 5;            // a non-buyer again
-  CustomerWrite c = Write("c", 0, {"NEW"});  // a new customer: its script
-  absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, {a2, b2, c});
-  ASSERT_TRUE(done.ok()) << done.status();
-  EXPECT_EQ(*done, std::vector<bool>(3, true));
-  EXPECT_EQ(testing::CommandCalls(*client_, "exec"), transactions + 1);
-  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 1);
-
-  const CustomerState read_a = (*store_->Read(kTenant, {"a"}))[0];
-  EXPECT_EQ(read_a.version, 2);
-  EXPECT_EQ(read_a.ordinal, ord_a);
-  EXPECT_EQ(read_a.profile, a2.profile);
-  EXPECT_EQ(read_a.membership, a2.membership);
-  EXPECT_EQ(read_a.history, a2.history);
-  EXPECT_EQ(read_a.segments, a2.segments);
-  EXPECT_EQ(read_a.next_change, Ms(60000));
-  EXPECT_EQ(read_a.aov_milli[0], 833333);
-  EXPECT_EQ(*store_->OrderOwners(
-                kTenant, {0x0001'0000'0000'0001, 0x0001'0000'0000'0002, 0xffff'0000'0000'0000, 3}),
-            (std::vector<uint32_t>{ord_a, ord_a, ord_a, 0}));
-  const std::vector<DayTotals> totals = *store_->DailyTotals(kTenant, 20000, 20001);
-  EXPECT_EQ(totals[0].orders, 1);  // a's 1 + 1, b's -1
-  EXPECT_EQ(totals[0].revenue, 1430);
-  EXPECT_EQ(totals[1].orders, 1);
-  EXPECT_EQ(totals[1].revenue, 1000);
-  // The measures: a's moved, b left them (no order left).
-  EXPECT_EQ(*store_->Buyers(kTenant), 1);
-  EXPECT_EQ(*store_->CustomersByOrders(kTenant, 3, 4), std::vector<std::string>{"a"});
-  EXPECT_EQ(*store_->CustomersByRevenue(kTenant, 2500, 2501), std::vector<std::string>{"a"});
-  EXPECT_EQ(*store_->Due(kTenant, Ms(60000), 10), std::vector<std::string>{"a"});
-  EXPECT_EQ(*store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 833333, 833334),
-            std::vector<std::string>{"a"});
-  EXPECT_EQ(RegisteredNonBuyers(*store_, kTenant, 0, 10), std::vector<std::string>{"b"});
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "ONE"), 0);
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "TWO"), 1);
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "BIG"), 1);
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "NEW"), 1);
-  // a left ONE, entered TWO and BIG (at 8000, cause event); b left ONE; c
-  // entered NEW.
-  const std::vector<StoredChange> changes = all_changes();
-  ASSERT_EQ(changes.size(), changes_before + 5);
-  EXPECT_EQ(changes[changes_before].customer_id, "a");
-  EXPECT_EQ(changes[changes_before].segment, "ONE");
-  EXPECT_FALSE(changes[changes_before].entered);
-  EXPECT_EQ(changes[changes_before].changed_at, Ms(8000));
-  EXPECT_EQ(changes[changes_before].cause, ChangeCause::kEvent);
-  EXPECT_EQ(changes[changes_before + 2].segment, "BIG");
-  EXPECT_TRUE(changes[changes_before + 2].entered);
-  EXPECT_EQ(changes[changes_before + 3].customer_id, "b");
-  EXPECT_EQ(changes[changes_before + 4].customer_id, "c");
-}
-
-// An order another customer holds refuses that event's write only, with
-// nothing of it written, in the transaction as in the script; a claim made
-// under the transaction (the order's hash is watched) aborts it, and the
-// scripts then refuse the write that came second.
-TEST_F(RedisCustomerStoreTest, OrderClaimsInATransactionAreTheScriptsClaims) {
-  Start(/*appendonly=*/false);
-  constexpr uint64_t kHeld = 0x00aa'0000'0000'0001, kFree = 0x00aa'0000'0000'0002;
-  constexpr uint64_t kRaced = 0x00bb'0000'0000'0003;
-  CustomerWrite a = Write("a", 0, {"S"});
-  a.placed_orders = {kHeld};
-  ASSERT_EQ(*store_->Write(kTenant, {a, Write("b", 0, {"S"}), Write("c", 0, {"S"})}),
-            std::vector<bool>(3, true));
-  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
-  CustomerWrite b2 = Write("b", 1, {"T"});
-  b2.lifetime_orders = 2;
-  b2.daily = {{20000, 2, 20}};
-  b2.placed_orders = {kFree, kHeld};
-  CustomerWrite c2 = Write("c", 1, {"T"});
-  c2.placed_orders = {0x00cc'0000'0000'0001};
-  absl::StatusOr<std::vector<WriteResult>> done = store_->WriteWithResults(kTenant, {b2, c2});
-  ASSERT_TRUE(done.ok()) << done.status();
-  EXPECT_EQ(*done, (std::vector<WriteResult>{WriteResult::kOrderTaken, WriteResult::kCommitted}));
-  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts);
-  EXPECT_EQ((*store_->Read(kTenant, {"b"}))[0].version, 1);
-  EXPECT_EQ(*store_->OrderOwners(kTenant, {kFree, kHeld}),
-            (std::vector<uint32_t>{0, (*store_->Read(kTenant, {"a"}))[0].ordinal}));
-  EXPECT_EQ(store_->DailyTotals(kTenant, 20000, 20000)->front().orders, 0);
-  EXPECT_EQ(*store_->Buyers(kTenant), 0);
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "T"), 1);  // c
-
-  // kRaced is claimed for a new customer between the reads and EXEC.
-  int hooked = 0;
-  store_->SetBeforeTransactionCommitForTest([&] {
-    if (hooked++ > 0) return;
-    CustomerWrite d = Write("d", 0, {});
-    d.placed_orders = {kRaced};
-    ASSERT_EQ(*store_->Write(kTenant, {d}), std::vector<bool>{true});
-  });
-  b2.placed_orders = {kFree, kRaced};
-  done = store_->WriteWithResults(kTenant, {b2});
-  ASSERT_TRUE(done.ok()) << done.status();
-  EXPECT_EQ(*done, std::vector<WriteResult>{WriteResult::kOrderTaken});
-  EXPECT_EQ(hooked, 1);
-  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 2);  // d's, then b2's
-  EXPECT_EQ(*store_->OrderOwners(kTenant, {kFree, kRaced}),
-            (std::vector<uint32_t>{0, (*store_->Read(kTenant, {"d"}))[0].ordinal}));
-  EXPECT_EQ((*store_->Read(kTenant, {"b"}))[0].version, 1);
 }
 
 // A bookkeeping write of a customer written twice in a batch goes through
@@ -1697,17 +1564,11 @@ TEST_F(RedisCustomerStoreTest, UndecodableStoredDataIsDataLoss) {
   Start(/*appendonly=*/false);
   ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:c:a", "v", "1", "o", "1", "s", "9:VIP"}).ok());
   EXPECT_EQ(store_->Read(kTenant, {"a"}).status().code(), absl::StatusCode::kDataLoss);
-  // Checked by the transaction (an event, a re-classification), and by the
-  // script (a customer written twice in a batch).
   EXPECT_EQ(store_->Write(kTenant, {Write("a", 1, {"S"})}).status().code(),
             absl::StatusCode::kDataLoss);
   CustomerWrite move = Write("a", 1, {"S"});
-  move.measures_as_stored = true;
+  move.measures_as_stored = true;  // checked by the transaction, not a script
   EXPECT_EQ(store_->Write(kTenant, {move}).status().code(), absl::StatusCode::kDataLoss);
-  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
-  EXPECT_EQ(store_->Write(kTenant, {Write("a", 1, {"S"}), Write("a", 2, {"T"})}).status().code(),
-            absl::StatusCode::kDataLoss);
-  EXPECT_GT(testing::CommandCalls(*client_, "evalsha"), scripts);  // loading it first
   EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 0);  // nothing written
   EXPECT_EQ((*client_->Command({"HGET", "sd:{acme}:c:a", "v"})).str(), "1");
   ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:c:b", "v", "x"}).ok());
@@ -1733,11 +1594,7 @@ TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
   overflow.lifetime_orders = 2;
   overflow.daily = {{20000, 1, 1}};
   overflow.placed_orders = {2};
-  // A total this near overflow sends the write to its script (the
-  // transaction could not undo its other commands).
-  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
   EXPECT_EQ(store_->Write(kTenant, {overflow}).status().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 1);
   // Its order id was claimed before the daily totals, and released with them;
   // the order count moved before the revenue overflowed, and moved back.
   EXPECT_EQ(*store_->OrderOwners(kTenant, {2}), std::vector<uint32_t>{0});

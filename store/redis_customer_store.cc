@@ -477,37 +477,14 @@ std::string IntOrNone(const std::optional<int64_t>& value) {
   return value.has_value() ? absl::StrCat(*value) : "";
 }
 
-// Whether `write` can commit through RedisCustomerStore::Transact: an
-// existing customer's. A new customer's ordinal is the next value of the
-// tenant's counter, which every new customer moves: a transaction watching
-// it would abort whenever another is created meanwhile (a bulk import), and
-// one reserving it ahead would leave gaps.
-bool Transactable(const CustomerWrite& write) { return write.expected_version >= 1; }
-
-// Whether two writes of `writes` place the same order: the scripts, run in
-// the batch's order, then decide which one claims it.
-bool PlacesAnOrderTwice(absl::Span<const CustomerWrite> writes) {
-  absl::flat_hash_set<uint64_t> placed;
-  for (const CustomerWrite& w : writes) {
-    for (uint64_t order : w.placed_orders) {
-      if (!placed.insert(order).second) return true;
-    }
-  }
-  return false;
+// Whether `write` only re-classifies the stored facts: no order claim, daily
+// total, ordinal or measure index entry to write, so a version check is all
+// it needs before its commands (RedisCustomerStore::Reclassify).
+bool Reclassifies(const CustomerWrite& write) {
+  return write.bookkeeping_only || write.measures_as_stored;
 }
 
-// A daily total Transact leaves to the scripts: |total| or |delta| at least
-// 2^61. Below it, the total after the transaction's own increment is under
-// 2^62 in magnitude, and only the other writes in flight between its read and
-// EXEC (each at most its orders' amounts, kMaxAmount = 10^12 per order) move
-// it further: they would need ~2.3 million orders at the largest amount
-// placed on one day within that millisecond to overflow, where HINCRBY's
-// error would not stop the transaction's other commands (the scripts undo
-// theirs).
-constexpr int64_t kDailyHeadroom = int64_t{1} << 61;
-bool NearOverflow(int64_t value) { return value >= kDailyHeadroom || value <= -kDailyHeadroom; }
-
-// The write scripts' -1 and -2, and the same refusals of Transact.
+// The write scripts' -1 and -2, and the same refusals of Reclassify.
 absl::Status UndecodableSegments(const CustomerWrite& write) {
   return absl::DataLossError(
       absl::StrCat("stored segment list of customer ", write.customer_id, " cannot be decoded"));
@@ -789,23 +766,23 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
                                             absl::Span<const CustomerWrite> writes,
                                             std::vector<WriteResult>& committed) {
   std::vector<WriteResult> done(writes.size(), WriteResult::kConflict);
-  // Existing customers' writes go through one transaction; a customer
-  // written twice in the batch goes through scripts, which run in order (its
-  // second write must see the first), as does every write when a watched key
-  // changed, or when two writes place the same order.
+  // Re-classifications go through one transaction; a customer written twice
+  // in the batch goes through scripts, which run in order (its second write
+  // must see the first), as does every write when a watched key changed.
   absl::flat_hash_map<absl::string_view, int> writes_of;
   for (const CustomerWrite& w : writes) ++writes_of[w.customer_id];
-  std::vector<size_t> scripted, transacted;
-  const bool in_order = PlacesAnOrderTwice(writes);
+  std::vector<size_t> scripted, reclassified;
   for (size_t i = 0; i < writes.size(); ++i) {
     const bool alone = writes_of[writes[i].customer_id] == 1;
-    (alone && !in_order && Transactable(writes[i]) ? transacted : scripted).push_back(i);
+    (alone && Reclassifies(writes[i]) ? reclassified : scripted).push_back(i);
   }
-  if (!transacted.empty()) {
-    absl::StatusOr<bool> ran = Transact(tenant, writes, transacted, done, scripted);
+  if (!reclassified.empty()) {
+    absl::StatusOr<bool> ran = Reclassify(tenant, writes, reclassified, done);
     if (!ran.ok()) return ran.status();
-    if (!*ran) scripted.insert(scripted.end(), transacted.begin(), transacted.end());
-    std::sort(scripted.begin(), scripted.end());
+    if (!*ran) {
+      scripted.insert(scripted.end(), reclassified.begin(), reclassified.end());
+      std::sort(scripted.begin(), scripted.end());
+    }
   }
   if (absl::Status s = RunWriteScripts(tenant, writes, scripted, done); !s.ok()) return s;
   committed.insert(committed.end(), done.begin(), done.end());
@@ -865,123 +842,40 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> RedisCustomerStore::Transact(absl::string_view tenant,
-                                                  absl::Span<const CustomerWrite> writes,
-                                                  absl::Span<const size_t> which,
-                                                  std::vector<WriteResult>& done,
-                                                  std::vector<size_t>& scripted) {
-  // Watched: the config (a write computed with a replaced config is refused),
-  // each customer, and the order-owner hash of each order placed. Read: the
-  // config version, what each write's commands depend on, as the scripts
-  // read them (and its ordinal, which its orders are recorded against), the
-  // owner of each order placed, and the daily totals moved (unwatched:
-  // increments commute; read only to keep clear of overflow).
+absl::StatusOr<bool> RedisCustomerStore::Reclassify(absl::string_view tenant,
+                                                    absl::Span<const CustomerWrite> writes,
+                                                    absl::Span<const size_t> which,
+                                                    std::vector<WriteResult>& done) {
+  // Watched: the config (a write computed with a replaced config is refused)
+  // and each customer; read: the config version and what each write's
+  // commands depend on, as the scripts read them.
   std::vector<std::string> watch = {ConfigKey(tenant)};
   std::vector<RedisCommand> reads = {{"HGET", ConfigKey(tenant), "v"}};
-  absl::flat_hash_set<std::string> owner_keys;
-  RedisCommand daily_read = {"HMGET", DailyKey(tenant)};
   for (size_t i : which) {
     watch.push_back(CustomerKey(tenant, writes[i].customer_id));
-    reads.push_back({"HMGET", watch.back(), "v", "s", "n", "a0", "a1", "g", "o"});
+    reads.push_back({"HMGET", watch.back(), "v", "s", "n", "a0", "a1", "g"});
   }
-  for (size_t i : which) {
-    for (uint64_t order : writes[i].placed_orders) {
-      std::string key = OrderOwnersKey(tenant, order);
-      reads.push_back({"HGET", key, OrderField(order)});
-      if (owner_keys.insert(key).second) watch.push_back(std::move(key));
-    }
-    for (const DailyDelta& d : writes[i].daily) {
-      daily_read.push_back(absl::StrCat("o", d.day));
-      daily_read.push_back(absl::StrCat("r", d.day));
-    }
-  }
-  const bool reads_daily = daily_read.size() > 2;
-  if (reads_daily) reads.push_back(daily_read);
-  std::vector<size_t> commits;   // the writes whose checks passed
-  std::vector<size_t> taken;     // the writes placing an order another customer holds
-  std::vector<size_t> deferred;  // the writes left to the scripts
+  std::vector<size_t> commits;  // the writes whose versions matched
   auto commands =
       [&](const std::vector<RedisReply>& read) -> absl::StatusOr<std::vector<RedisCommand>> {
-    if (before_transaction_commit_for_test_) before_transaction_commit_for_test_();
+    if (before_reclassify_commit_for_test_) before_reclassify_commit_for_test_();
     commits.clear();
-    taken.clear();
-    deferred.clear();
     for (const RedisReply& reply : read) {
       if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
     }
     const std::string config_version = read[0].is_nil() ? "0" : read[0].str();
-    const RedisReply* owner = read.data() + 1 + which.size();
-    const RedisReply* daily = nullptr;
-    if (reads_daily) {
-      daily = &read.back();
-      if (!daily->is_array() || daily->elements().size() != daily_read.size() - 2) {
-        return Unexpected(*daily, "HMGET");
-      }
-    }
-    size_t daily_field = 0;  // daily's element of the next write's first delta
     std::vector<RedisCommand> out;
     for (size_t k = 0; k < which.size(); ++k) {
       const CustomerWrite& w = writes[which[k]];
-      const RedisReply* owners = owner;
-      owner += w.placed_orders.size();
-      const size_t first_daily = daily_field;
-      daily_field += 2 * w.daily.size();
       const RedisReply& stored = read[1 + k];
-      if (!stored.is_array() || stored.elements().size() != 7) return Unexpected(stored, "HMGET");
+      if (!stored.is_array() || stored.elements().size() != 6) return Unexpected(stored, "HMGET");
       const std::vector<RedisReply>& f = stored.elements();
       const std::string version = f[0].is_nil() ? "0" : f[0].str();
       if (version != absl::StrCat(w.expected_version) ||
           config_version != absl::StrCat(w.config_version)) {
         continue;  // a conflict, as the scripts answer it
       }
-      // Its orders: each unrecorded (claimed now) or recorded against this
-      // customer's ordinal already (a replay); one held by another customer
-      // refuses the write, as the script's -3.
-      const std::string& mine = f[6].str();
-      if (!w.placed_orders.empty() && mine.empty()) {
-        return absl::DataLossError(absl::StrCat("customer ", w.customer_id, " has no ordinal"));
-      }
-      std::vector<RedisCommand> claims;
-      bool held_by_another = false;
-      for (size_t o = 0; o < w.placed_orders.size() && !held_by_another; ++o) {
-        if (owners[o].is_nil()) {
-          claims.push_back({"HSET", OrderOwnersKey(tenant, w.placed_orders[o]),
-                            OrderField(w.placed_orders[o]), mine});
-        } else {
-          held_by_another = owners[o].str() != mine;
-        }
-      }
-      if (held_by_another) {
-        taken.push_back(which[k]);
-        continue;
-      }
-      bool near_overflow = false;
-      for (size_t d = 0; d < w.daily.size(); ++d) {
-        near_overflow =
-            near_overflow || NearOverflow(w.daily[d].orders) || NearOverflow(w.daily[d].revenue);
-        for (size_t e = first_daily + 2 * d; e < first_daily + 2 * d + 2; ++e) {
-          const RedisReply& total = daily->elements()[e];
-          if (total.is_nil()) continue;
-          absl::StatusOr<int64_t> value = ParseInt(total, "daily total");
-          near_overflow = near_overflow || !value.ok() || NearOverflow(*value);
-        }
-      }
-      if (near_overflow) {
-        deferred.push_back(which[k]);  // the script checks, and undoes on overflow
-        continue;
-      }
-      for (RedisCommand& claim : claims) out.push_back(std::move(claim));
-      for (const DailyDelta& d : w.daily) {
-        if (d.orders != 0) {
-          out.push_back(
-              {"HINCRBY", DailyKey(tenant), absl::StrCat("o", d.day), absl::StrCat(d.orders)});
-        }
-        if (d.revenue != 0) {
-          out.push_back(
-              {"HINCRBY", DailyKey(tenant), absl::StrCat("r", d.day), absl::StrCat(d.revenue)});
-        }
-      }
-      if (absl::Status s = AppendWrite(tenant, w, f, out); !s.ok()) return s;
+      if (absl::Status s = AppendReclassification(tenant, w, f, out); !s.ok()) return s;
       commits.push_back(which[k]);
     }
     return out;
@@ -991,21 +885,19 @@ absl::StatusOr<bool> RedisCustomerStore::Transact(absl::string_view tenant,
   if (!replies.ok()) return replies.status();
   if (!replies->has_value()) return false;  // a watched key changed: nothing ran
   // Redis runs a transaction's later commands after one fails; only keys of
-  // the wrong type (or a daily total overflowing: see kDailyHeadroom) make
-  // these fail, and then the stored state is not ours.
+  // the wrong type make these fail, and then the stored state is not ours.
   for (const RedisReply& reply : **replies) {
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
   }
   for (size_t i : commits) done[i] = WriteResult::kCommitted;
-  for (size_t i : taken) done[i] = WriteResult::kOrderTaken;
-  scripted.insert(scripted.end(), deferred.begin(), deferred.end());
   return true;
 }
 
-absl::Status RedisCustomerStore::AppendWrite(absl::string_view tenant, const CustomerWrite& w,
-                                             const std::vector<RedisReply>& stored,
-                                             std::vector<RedisCommand>& out) const {
-  // stored: v s n a0 a1 g (and more), as Transact reads them.
+absl::Status RedisCustomerStore::AppendReclassification(absl::string_view tenant,
+                                                        const CustomerWrite& w,
+                                                        const std::vector<RedisReply>& stored,
+                                                        std::vector<RedisCommand>& out) const {
+  // stored: v s n a0 a1 g, as Reclassify reads them.
   const std::string& id = w.customer_id;
   const std::string segments = EncodeSegments(w.segments);
   const std::string next_change = MsOrNone(w.next_change);
@@ -1035,19 +927,6 @@ absl::Status RedisCustomerStore::AppendWrite(absl::string_view tenant, const Cus
       change(name, "1");
     }
     MoveEntry(out, RegistrationKey(tenant), stored[5], IntOrNone(w.registered_non_buyer_ms), id);
-    // The measures, unless as stored: a buyer's set (unchanged values cost
-    // Redis a lookup each, as in the script, which cannot tell either), a
-    // customer without orders left out (this customer exists).
-    if (!w.measures_as_stored) {
-      for (const auto& [measure, value] :
-           {std::pair{kOrders, w.lifetime_orders}, std::pair{kRevenue, w.lifetime_revenue}}) {
-        if (w.lifetime_orders >= 1) {
-          out.push_back({"ZADD", MeasureKey(tenant, measure), absl::StrCat(value), id});
-        } else {
-          out.push_back({"ZREM", MeasureKey(tenant, measure), id});
-        }
-      }
-    }
   }
   MoveEntry(out, ScheduleKey(tenant), stored[2], next_change, id);
   MoveEntry(out, AovKey(tenant, AovIndex::kBigSpender), stored[3], aov[0], id);

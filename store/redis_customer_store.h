@@ -152,10 +152,10 @@ class RedisCustomerStore : public CustomerStore {
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
 
-  // Tests only: runs `hook` inside Transact after its reads, before its
+  // Tests only: runs `hook` inside Reclassify after its reads, before its
   // transaction, so a test can write a watched key there.
-  void SetBeforeTransactionCommitForTest(std::function<void()> hook) {
-    before_transaction_commit_for_test_ = std::move(hook);
+  void SetBeforeReclassifyCommitForTest(std::function<void()> hook) {
+    before_reclassify_commit_for_test_ = std::move(hook);
   }
 
  private:
@@ -165,7 +165,7 @@ class RedisCustomerStore : public CustomerStore {
   // write (the full write script, or the bookkeeping-only one).
   std::vector<std::string> WriteKeys(absl::string_view tenant, const CustomerWrite& write) const;
   std::vector<std::string> WriteArgs(absl::string_view tenant, const CustomerWrite& write) const;
-  // Commits `writes` in one pipeline (or two, or three: see Transact),
+  // Commits `writes` in one pipeline (or two, or three: see Reclassify),
   // appending one result per write to `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<WriteResult>& committed);
@@ -173,24 +173,20 @@ class RedisCustomerStore : public CustomerStore {
   // pipeline, setting done[i].
   absl::Status RunWriteScripts(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                                absl::Span<const size_t> which, std::vector<WriteResult>& done);
-  // Commits writes[i] for each i in `which`, writes of distinct existing
-  // customers placing no order another write of the batch places, as one
-  // optimistic transaction (RedisClient::Transaction): the scripts' checks
-  // in C++, then their commands, without Lua, which costs Redis less
-  // (docs/benchmarks.md, fifteenth and sixteenth passes). Sets done[i], and
-  // appends to `scripted` the writes it leaves to the scripts (a daily total
-  // near overflow); returns false when a watched key (a customer, the
-  // config, an order-owner hash) was written meanwhile: nothing ran, and
-  // the caller runs the scripts instead.
-  absl::StatusOr<bool> Transact(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
-                                absl::Span<const size_t> which, std::vector<WriteResult>& done,
-                                std::vector<size_t>& scripted);
-  // Appends the commands of `write` to `out` but for its order claims and
-  // daily totals, given its stored fields v s n a0 a1 g (what the scripts do
-  // after their checks).
-  absl::Status AppendWrite(absl::string_view tenant, const CustomerWrite& write,
-                           const std::vector<redis::RedisReply>& stored,
-                           std::vector<redis::RedisCommand>& out) const;
+  // Commits writes[i] for each i in `which`, re-classifications of distinct
+  // customers, as one optimistic transaction (RedisClient::Transaction): the
+  // version checks of the scripts in C++, then their commands, without Lua,
+  // which costs Redis less (docs/benchmarks.md, fifteenth pass: config
+  // updates moving tens of thousands of customers, the scheduler's moves). Sets done[i]; returns false when
+  // a watched key (a customer, the config) was written meanwhile: nothing
+  // ran, and the caller runs the scripts instead.
+  absl::StatusOr<bool> Reclassify(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
+                                  absl::Span<const size_t> which, std::vector<WriteResult>& done);
+  // Appends the commands of re-classification `write` to `out`, given its
+  // stored fields v s n a0 a1 g (what the scripts do after their checks).
+  absl::Status AppendReclassification(absl::string_view tenant, const CustomerWrite& write,
+                                      const std::vector<redis::RedisReply>& stored,
+                                      std::vector<redis::RedisCommand>& out) const;
   // Runs `claims` (HSETNX <bucket> <order> <ordinal>, RecordOrders) in one
   // pipeline; returns how many orders were held by another ordinal.
   absl::StatusOr<int64_t> ClaimOrders(const std::vector<redis::RedisCommand>& claims);
@@ -225,7 +221,7 @@ class RedisCustomerStore : public CustomerStore {
 
   redis::RedisClient* const client_;
   const Options options_;
-  std::function<void()> before_transaction_commit_for_test_;
+  std::function<void()> before_reclassify_commit_for_test_;
 };
 
 }  // namespace segmentd::store

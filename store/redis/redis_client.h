@@ -132,8 +132,8 @@ class RedisClient {
   // closed rather than pooled. UNAVAILABLE as for Pipeline: the transaction
   // ran entirely or not at all. Why: a script's commands cost Redis more than
   // the same commands in a transaction (four of five kinds 1.6-1.9x in INFO
-  // commandstats, plus the script's own Lua work), so writes whose checks
-  // are reads are cheaper this way.
+  // commandstats, plus the script's own Lua work), so writes that need only
+  // a version check are cheaper this way.
   absl::StatusOr<std::optional<std::vector<RedisReply>>> Transaction(
       absl::Span<const std::string> watch, absl::Span<const RedisCommand> reads,
       TransactionBody body);
