@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -534,6 +535,24 @@ TEST(Explain, EveryMemberSegmentHasAReasonAndDaysReadWell) {
       EXPECT_NE(e.reason.find("3.5 days"), std::string::npos) << e.reason;
     }
   }
+}
+
+// One of anything reads in the singular: "1 lifetime order", "1 day".
+TEST(Explain, CountsOfOneAreSingular) {
+  SegmentConfig c;
+  c.frequent_buyer.window_days = 1;
+  absl::StatusOr<Classifier> k = Classifier::Create(c, PopulationStats{});
+  ASSERT_TRUE(k.ok());
+  Profile p = WithOrders({0});
+  std::map<std::string, std::string> reason;
+  for (const SegmentExplanation& e : k->Explain(p.view(), Day(1))) reason[e.segment] = e.reason;
+  EXPECT_EQ(reason["FIRST_TIME_BUYER"], "1 lifetime order (exactly 1)");
+  EXPECT_EQ(reason["FREQUENT_BUYER"], "0 orders in the last 1 day (>= 5)");
+  EXPECT_EQ(reason["LAPSED"],
+            absl::StrCat("last order 1 day ago (at least ", c.lapsed.inactive_days, " days)"));
+  EXPECT_EQ(reason["RETURNING_CUSTOMER"],
+            absl::StrCat("1 order in the last ", c.returning_customer.window_days,
+                         " days (>= ", c.returning_customer.min_orders, ")"));
 }
 
 TEST(EarliestExactInstantTest, NothingFoldedIsExactAtAnyInstant) {

@@ -6,17 +6,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "engine/classify.h"
 
 namespace segmentd::engine {
 namespace {
 
+// "1 order", "2 orders": a count with its noun in agreement.
+std::string Count(int64_t n, absl::string_view noun) {
+  return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
 std::string Days(Millis ms) {
   // Whole days, with a tenth under ten days where it matters: "3.5 days",
-  // "412 days" (whole days elapsed).
+  // "412 days", "1 day" (whole days elapsed).
   const double days = static_cast<double>(ms) / kMillisPerDay;
   if (ms % kMillisPerDay == 0 || ms >= 10 * kMillisPerDay) {
-    return absl::StrCat(ms / kMillisPerDay, " days");
+    return Count(ms / kMillisPerDay, "day");
   }
   return absl::StrFormat("%.1f days", days);
 }
@@ -61,40 +67,37 @@ std::vector<SegmentExplanation> Classifier::Explain(
   };
 
   add(Segment::kFrequentBuyer,
-      absl::StrCat(count_since(fb_ms_, nullptr), " orders in the last ",
-                   k.frequent_buyer.window_days, " days (>= ",
-                   k.frequent_buyer.min_orders, ")"));
+      absl::StrCat(Count(count_since(fb_ms_, nullptr), "order"), " in the last ",
+                   Count(k.frequent_buyer.window_days, "day"), " (>= ", k.frequent_buyer.min_orders,
+                   ")"));
   const std::string reg =
       p.registered_ms == kNeverMillis || p.registered_ms > t
           ? "not registered"
           : absl::StrCat("registered ", Days(t - p.registered_ms), " ago");
-  add(Segment::kNewDownload,
-      absl::StrCat(life.orders, " orders; ", reg, " (within ",
-                   k.new_download.max_days, " days, no orders)"));
+  add(Segment::kNewDownload, absl::StrCat(Count(life.orders, "order"), "; ", reg, " (within ",
+                                          Count(k.new_download.max_days, "day"), ", no orders)"));
   add(Segment::kWindowShopper,
-      absl::StrCat(life.orders, " orders; ", reg, " (at least ",
-                   k.window_shopper.min_days, " days, no orders)"));
+      absl::StrCat(Count(life.orders, "order"), "; ", reg, " (at least ",
+                   Count(k.window_shopper.min_days, "day"), ", no orders)"));
   add(Segment::kNewCustomer,
       life.orders == 0
           ? std::string("no orders")
-          : absl::StrCat("first order ", Days(t - life.first_order_ms),
-                         " ago (within ", k.new_customer.window_days,
-                         " days)"));
+          : absl::StrCat("first order ", Days(t - life.first_order_ms), " ago (within ",
+                         Count(k.new_customer.window_days, "day"), ")"));
   add(Segment::kReturningCustomer,
-      absl::StrCat(count_since(ret_ms_, nullptr), " orders in the last ",
-                   k.returning_customer.window_days, " days (>= ",
-                   k.returning_customer.min_orders, ")"));
+      absl::StrCat(Count(count_since(ret_ms_, nullptr), "order"), " in the last ",
+                   Count(k.returning_customer.window_days, "day"),
+                   " (>= ", k.returning_customer.min_orders, ")"));
   add(Segment::kLoyalCustomer,
-      absl::StrCat(life.orders, " lifetime orders (>= ",
-                   k.loyal_customer.min_orders, "); ", since_last,
-                   " (within ", k.loyal_customer.active_days, " days)"));
+      absl::StrCat(Count(life.orders, "lifetime order"), " (>= ", k.loyal_customer.min_orders,
+                   "); ", since_last, " (within ", Count(k.loyal_customer.active_days, "day"),
+                   ")"));
   add(Segment::kLostLoyalty,
-      absl::StrCat(life.orders, " lifetime orders (>= ",
-                   k.lost_loyalty.min_orders, "); ", since_last,
-                   " (at least ", k.lost_loyalty.inactive_days, " days)"));
+      absl::StrCat(Count(life.orders, "lifetime order"), " (>= ", k.lost_loyalty.min_orders, "); ",
+                   since_last, " (at least ", Count(k.lost_loyalty.inactive_days, "day"), ")"));
   add(Segment::kOneTimeWonder,
-      absl::StrCat(life.orders, " lifetime orders (exactly 1); ", since_last,
-                   " (at least ", k.one_time_wonder.inactive_days, " days)"));
+      absl::StrCat(Count(life.orders, "lifetime order"), " (exactly 1); ", since_last,
+                   " (at least ", Count(k.one_time_wonder.inactive_days, "day"), ")"));
   auto spender = [&](Segment s, Millis window, int32_t days, bool absolute,
                      bool defined, int64_t amount, double threshold,
                      const char* op) {
@@ -106,12 +109,11 @@ std::vector<SegmentExplanation> Classifier::Explain(
                                               threshold / 100.0)
                             : std::string("undefined (no store orders)"));
     if (n == 0) {
-      add(s, absl::StrCat("no orders in the last ", days, " days"));
+      add(s, absl::StrCat("no orders in the last ", Count(days, "day")));
     } else {
-      add(s, absl::StrFormat("AOV %.2f over %d orders in the last %d days "
-                             "(%s %s)",
-                             static_cast<double>(rev) / n / 100.0, n, days, op,
-                             thr));
+      add(s, absl::StrFormat("AOV %.2f over %s in the last %s (%s %s)",
+                             static_cast<double>(rev) / n / 100.0, Count(n, "order"),
+                             Count(days, "day"), op, thr));
     }
   };
   spender(Segment::kBigSpender, big_ms_, k.big_spender.lookback_days,
@@ -119,22 +121,18 @@ std::vector<SegmentExplanation> Classifier::Explain(
   spender(Segment::kLowSpender, low_ms_, k.low_spender.lookback_days,
           low_absolute_, low_defined_, low_amount_, low_threshold_, "<=");
   add(Segment::kLostCustomer,
-      absl::StrCat(life.orders, " lifetime orders (in [",
-                   k.lost_customer.min_orders, ", ", k.lost_customer.max_orders,
-                   "]); ", since_last, " (at least ",
-                   k.lost_customer.inactive_days, " days)"));
-  add(Segment::kFirstTimeBuyer,
-      absl::StrCat(life.orders, " lifetime orders (exactly 1)"));
+      absl::StrCat(Count(life.orders, "lifetime order"), " (in [", k.lost_customer.min_orders, ", ",
+                   k.lost_customer.max_orders, "]); ", since_last, " (at least ",
+                   Count(k.lost_customer.inactive_days, "day"), ")"));
+  add(Segment::kFirstTimeBuyer, absl::StrCat(Count(life.orders, "lifetime order"), " (exactly 1)"));
   add(Segment::kRepeatCustomer,
-      absl::StrCat(life.orders, " lifetime orders (in [",
-                   k.repeat_customer.min_orders, ", ",
-                   k.repeat_customer.max_orders, "])"));
+      absl::StrCat(Count(life.orders, "lifetime order"), " (in [", k.repeat_customer.min_orders,
+                   ", ", k.repeat_customer.max_orders, "])"));
   add(Segment::kVip,
       vip_threshold_ == std::numeric_limits<int64_t>::max()
           ? std::string("no buyers in the population")
-          : absl::StrCat(life.orders, " lifetime orders (>= ", vip_threshold_,
-                         ": top ", k.vip.top_percent, "% of buyers, at least ",
-                         k.vip.min_orders, ")"));
+          : absl::StrCat(Count(life.orders, "lifetime order"), " (>= ", vip_threshold_, ": top ",
+                         k.vip.top_percent, "% of buyers, at least ", k.vip.min_orders, ")"));
   const std::string rev = absl::StrCat("lifetime net revenue ",
                                        Money(life.net_revenue));
   auto cut = [&](int64_t v) {
@@ -152,8 +150,8 @@ std::vector<SegmentExplanation> Classifier::Explain(
       life.orders == 0 ? std::string("no orders")
                        : absl::StrCat(rev, " (bottom ",
                                       k.value_tiers.low_percent, "%)"));
-  add(Segment::kLapsed, absl::StrCat(since_last, " (at least ",
-                                     k.lapsed.inactive_days, " days)"));
+  add(Segment::kLapsed,
+      absl::StrCat(since_last, " (at least ", Count(k.lapsed.inactive_days, "day"), ")"));
   {
     int64_t sent = 0, opened = 0, acted = 0;
     for (const MessageFacts& m : p.messages) {
@@ -165,15 +163,13 @@ std::vector<SegmentExplanation> Classifier::Explain(
     }
     const std::string e =
         sent < eng_min_
-            ? absl::StrCat(sent, " messages sent in the last ",
-                           k.engagement.window_days, " days (fewer than ",
+            ? absl::StrCat(Count(sent, "message"), " sent in the last ",
+                           Count(k.engagement.window_days, "day"), " (fewer than ",
                            k.engagement.min_messages, ")")
-            : absl::StrFormat(
-                  "%d messages in the last %d days: open rate %.2f, action "
-                  "rate %.2f",
-                  sent, k.engagement.window_days,
-                  static_cast<double>(opened) / sent,
-                  static_cast<double>(acted) / sent);
+            : absl::StrFormat("%s in the last %s: open rate %.2f, action rate %.2f",
+                              Count(sent, "message"), Count(k.engagement.window_days, "day"),
+                              static_cast<double>(opened) / sent,
+                              static_cast<double>(acted) / sent);
     add(Segment::kHighlyEngaged,
         absl::StrFormat("%s (open >= %.2f and action >= %.2f)", e,
                         k.engagement.high_open_rate,
@@ -187,12 +183,10 @@ std::vector<SegmentExplanation> Classifier::Explain(
   add(Segment::kAbandonedCart,
       !p.has_cart || p.cart.updated_ms > t
           ? std::string("no cart")
-          : absl::StrCat("cart updated ", Days(t - p.cart.updated_ms),
-                         " ago (between ",
-                         k.abandoned_cart.abandon_after_minutes,
-                         " minutes and ", k.abandoned_cart.window_days,
-                         " days), value ", Money(p.cart.value),
-                         p.cart.converted_ms <= t ? ", converted" : "",
+          : absl::StrCat("cart updated ", Days(t - p.cart.updated_ms), " ago (between ",
+                         Count(k.abandoned_cart.abandon_after_minutes, "minute"), " and ",
+                         Count(k.abandoned_cart.window_days, "day"), "), value ",
+                         Money(p.cart.value), p.cart.converted_ms <= t ? ", converted" : "",
                          life.orders > 0 && life.last_order_ms > p.cart.updated_ms
                              ? ", ordered since"
                              : ""));
@@ -210,10 +204,9 @@ std::vector<SegmentExplanation> Classifier::Explain(
     const std::string name =
         category_name ? category_name(id) : absl::StrCat(id);
     out.push_back({CategorySegmentName(name), true,
-                   absl::StrCat(counts[id], " orders with ", name,
-                                " in the last ",
-                                k.category_affinity.lookback_days, " days (>= ",
-                                k.category_affinity.min_orders, ")")});
+                   absl::StrCat(Count(counts[id], "order"), " with ", name, " in the last ",
+                                Count(k.category_affinity.lookback_days, "day"),
+                                " (>= ", k.category_affinity.min_orders, ")")});
   }
   return out;
 }
