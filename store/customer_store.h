@@ -333,6 +333,9 @@ class CustomerStore {
   virtual absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant,
                                                                   AovIndex index, int64_t lo,
                                                                   int64_t hi) = 0;
+  // How many customers CustomersByAov would return (one O(log n) read).
+  virtual absl::StatusOr<int64_t> CountCustomersByAov(absl::string_view tenant, AovIndex index,
+                                                      int64_t lo, int64_t hi) = 0;
   // The tenant's daily totals for days first_day..last_day (inclusive, at most
   // 3660 days), in order.
   virtual absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant,

@@ -453,6 +453,13 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
                                           std::numeric_limits<int64_t>::min(),
                                           std::numeric_limits<int64_t>::max())),
             (std::vector<std::string>{"a", "b", "d"}));
+  // And how many (which index a config update reads, when smaller).
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(*store_->CountCustomersByAov(kTenant, AovIndex::kBigSpender, kMin, kMax), 3);
+  EXPECT_EQ(*store_->CountCustomersByAov(kTenant, AovIndex::kBigSpender, 0, 9'000'000), 1);
+  EXPECT_EQ(*store_->CountCustomersByAov(kTenant, AovIndex::kLowSpender, kMin, kMax), 1);
+  EXPECT_EQ(*store_->CountCustomersByAov("other", AovIndex::kLowSpender, kMin, kMax), 0);
   // A rewrite that keeps an entry keeps it indexed (the Redis store leaves
   // an unchanged entry alone); dropping an entry removes the customer.
   CustomerWrite b2 = Write("b", 1, {});

@@ -438,6 +438,14 @@ absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByAov(
   return ByMeasure(tenant, static_cast<MeasureId>(kAov + static_cast<int>(index)), lo, hi);
 }
 
+absl::StatusOr<int64_t> MemoryCustomerStore::CountCustomersByAov(absl::string_view tenant,
+                                                                 AovIndex index, int64_t lo,
+                                                                 int64_t hi) {
+  absl::StatusOr<std::vector<std::string>> ids = CustomersByAov(tenant, index, lo, hi);
+  if (!ids.ok()) return ids.status();
+  return static_cast<int64_t>(ids->size());
+}
+
 absl::StatusOr<std::vector<DayTotals>> MemoryCustomerStore::DailyTotals(absl::string_view tenant,
                                                                        int64_t first_day,
                                                                        int64_t last_day) {

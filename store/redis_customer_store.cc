@@ -1268,9 +1268,21 @@ absl::Status RedisCustomerStore::ScanCustomersByOrders(absl::string_view tenant,
 
 absl::StatusOr<int64_t> RedisCustomerStore::CountCustomersByOrders(absl::string_view tenant,
                                                                    int64_t lo, int64_t hi) {
+  return CountByMeasure(tenant, MeasureKey(tenant, kOrders), lo, hi);
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::CountCustomersByAov(absl::string_view tenant,
+                                                                AovIndex index, int64_t lo,
+                                                                int64_t hi) {
+  return CountByMeasure(tenant, AovKey(tenant, index), lo, hi);
+}
+
+absl::StatusOr<int64_t> RedisCustomerStore::CountByMeasure(absl::string_view tenant,
+                                                           const std::string& key, int64_t lo,
+                                                           int64_t hi) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(
-      {"ZCOUNT", MeasureKey(tenant, kOrders), absl::StrCat(lo), absl::StrCat("(", hi)}));
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Command({"ZCOUNT", key, absl::StrCat(lo), absl::StrCat("(", hi)}));
   if (!reply.ok()) return reply.status();
   if (!reply->is_integer()) return Unexpected(*reply, "ZCOUNT");
   return reply->integer();

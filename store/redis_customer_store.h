@@ -121,6 +121,8 @@ class RedisCustomerStore : public CustomerStore {
                                                               int64_t hi) override;
   absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant, AovIndex index,
                                                           int64_t lo, int64_t hi) override;
+  absl::StatusOr<int64_t> CountCustomersByAov(absl::string_view tenant, AovIndex index, int64_t lo,
+                                              int64_t hi) override;
   absl::Status ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo, int64_t hi,
                                        const IdPageSink& page) override;
   absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
@@ -212,6 +214,9 @@ class RedisCustomerStore : public CustomerStore {
   absl::StatusOr<std::vector<std::string>> ByMeasure(absl::string_view tenant,
                                                      const std::string& key, int64_t lo,
                                                      int64_t hi);
+  // How many members of the sorted set `key` score in [lo, hi).
+  absl::StatusOr<int64_t> CountByMeasure(absl::string_view tenant, const std::string& key,
+                                         int64_t lo, int64_t hi);
   // Hands over the members scoring in [lo, hi), page by page (see
   // ScanCustomersByOrders).
   absl::Status ByMeasurePages(absl::string_view tenant, const std::string& key, int64_t lo,

@@ -150,7 +150,7 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
       same.low_spender.lookback_days = before.low_spender.lookback_days;
     }
     if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
-      everyone.aov_index_superset = index;
+      everyone.aov_index_supersets = {index};
       return everyone;
     }
   }
@@ -258,6 +258,17 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
       if (std::all_of(windowed->begin(), windowed->end(),
                       [&](const WindowedCount& need) { return AlwaysMemberOf(s, before, need); })) {
         scope.member_supersets.push_back(s);
+      }
+    }
+    // Every customer such a change moves has an order within the longest
+    // window (min_orders >= 1), and with it an entry in each index in use
+    // under `before` whose lookback is at least that long.
+    int64_t longest = 0;
+    for (const WindowedCount& need : *windowed) longest = std::max(longest, need.window_days);
+    for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
+      if (!windowed->empty() && AovIndexInUse(before, index) &&
+          AovIndexLookback(before, index) >= longest) {
+        scope.aov_index_supersets.push_back(index);
       }
     }
   }

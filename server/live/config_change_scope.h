@@ -70,11 +70,16 @@ struct ConfigChangeScope {
   // Empty when no segment is known to. kBuyers: windowed count rules;
   // kEveryone: a shorter NEW_DOWNLOAD alone (its own members).
   std::vector<engine::Segment> member_supersets;
-  // kEveryone only: a shorter lookback of one relative spender rule alone
-  // (enabled before and after, nothing else changed) can move only the
-  // customers with an order within the old lookback, who are exactly that
-  // rule's AOV index (store::AovIndex) under the config before the change.
-  std::optional<store::AovIndex> aov_index_superset;
+  // AOV indexes (store::AovIndex) whose entries, as stored under the config
+  // before the change, include every customer the change can move; read
+  // like member_supersets, when smaller. An index in use (AovIndexInUse)
+  // holds every customer with a valid order within its lookback. kEveryone:
+  // a shorter lookback of one relative spender rule alone (enabled before
+  // and after, nothing else changed) can move only the customers with an
+  // order within the old lookback: that rule's index. kBuyers: windowed
+  // count rules alone move only customers with an order within the longest
+  // of their windows: every index in use whose lookback covers it.
+  std::vector<store::AovIndex> aov_index_supersets;
   // kEveryone only: the changed blocks are NEW_DOWNLOAD and WINDOW_SHOPPER
   // alone (anything in them, enabled included): both rules concern
   // registered customers without a visible order only, who are the store's

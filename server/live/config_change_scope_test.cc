@@ -71,6 +71,51 @@ TEST(ConfigChangeScopeTest, WindowedCountRulesNameTheStoredSegmentsHoldingEveryo
   after.frequent_buyer.min_orders = 6;
   after.repeat_customer.min_orders = 3;
   EXPECT_TRUE(ScopeOfConfigChange(before, after).member_supersets.empty());
+  EXPECT_TRUE(ScopeOfConfigChange(before, after).aov_index_supersets.empty());
+}
+
+// Windowed count rules move only customers with an order within their
+// longest window: each AOV index in use before the change whose lookback
+// covers it (defaults: BIG_SPENDER 365 days, LOW_SPENDER 180, both relative
+// to the store AOV) holds them all.
+TEST(ConfigChangeScopeTest, WindowedCountRulesNameTheAovIndexesCoveringTheirWindows) {
+  using Indexes = std::vector<store::AovIndex>;
+  const Indexes both = {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender};
+  engine::SegmentConfig before, after;
+  after.returning_customer.min_orders = 3;  // 2 -> 3 in 60 days
+  EXPECT_EQ(ScopeOfConfigChange(before, after).aov_index_supersets, both);
+  EXPECT_EQ(ScopeOfConfigChange(after, before).aov_index_supersets, both);
+  after = before;
+  after.frequent_buyer.window_days = 200;  // longer than LOW_SPENDER's 180
+  EXPECT_EQ(ScopeOfConfigChange(before, after).aov_index_supersets,
+            Indexes{store::AovIndex::kBigSpender});
+  EXPECT_EQ(ScopeOfConfigChange(after, before).aov_index_supersets,
+            Indexes{store::AovIndex::kBigSpender});
+  // The lookback that counts is the one before the change; an index not in
+  // use (an absolute threshold, a disabled rule) may be stale.
+  engine::SegmentConfig short_low = before;
+  short_low.low_spender.lookback_days = 30;
+  after = short_low;
+  after.returning_customer.min_orders = 3;
+  EXPECT_EQ(ScopeOfConfigChange(short_low, after).aov_index_supersets,
+            Indexes{store::AovIndex::kBigSpender});
+  engine::SegmentConfig absolute = before;
+  absolute.big_spender.threshold_store_aov_multiple.reset();
+  absolute.big_spender.threshold_amount = 10000;
+  after = absolute;
+  after.returning_customer.min_orders = 3;
+  EXPECT_EQ(ScopeOfConfigChange(absolute, after).aov_index_supersets,
+            Indexes{store::AovIndex::kLowSpender});
+  engine::SegmentConfig low_off = before;
+  low_off.low_spender.enabled = false;
+  after = low_off;
+  after.returning_customer.min_orders = 3;
+  EXPECT_EQ(ScopeOfConfigChange(low_off, after).aov_index_supersets,
+            Indexes{store::AovIndex::kBigSpender});
+  // Lifetime count rules reach customers without a recent order: none.
+  after = before;
+  after.loyal_customer.min_orders = 4;
+  EXPECT_TRUE(ScopeOfConfigChange(before, after).aov_index_supersets.empty());
 }
 
 TEST(ConfigChangeScopeTest, PercentileRulesAloneAreBoundByTheirCutoffs) {
@@ -189,20 +234,23 @@ TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   // everyone (plainly).
   engine::SegmentConfig big = before;
   big.big_spender.lookback_days = 300;
-  EXPECT_EQ(ScopeOfConfigChange(before, big).aov_index_superset, store::AovIndex::kBigSpender);
-  EXPECT_EQ(ScopeOfConfigChange(big, before).aov_index_superset, std::nullopt);
+  using Indexes = std::vector<store::AovIndex>;
+  EXPECT_EQ(ScopeOfConfigChange(before, big).aov_index_supersets,
+            Indexes{store::AovIndex::kBigSpender});
+  EXPECT_TRUE(ScopeOfConfigChange(big, before).aov_index_supersets.empty());
   engine::SegmentConfig low = before;
   low.low_spender.lookback_days = 30;
-  EXPECT_EQ(ScopeOfConfigChange(before, low).aov_index_superset, store::AovIndex::kLowSpender);
+  EXPECT_EQ(ScopeOfConfigChange(before, low).aov_index_supersets,
+            Indexes{store::AovIndex::kLowSpender});
   engine::SegmentConfig absolute = before;
   absolute.big_spender.threshold_store_aov_multiple.reset();
   absolute.big_spender.threshold_amount = 10000;
   engine::SegmentConfig absolute_shorter = absolute;
   absolute_shorter.big_spender.lookback_days = 300;
-  EXPECT_EQ(ScopeOfConfigChange(absolute, absolute_shorter).aov_index_superset, std::nullopt);
+  EXPECT_TRUE(ScopeOfConfigChange(absolute, absolute_shorter).aov_index_supersets.empty());
   engine::SegmentConfig and_multiple = big;
   and_multiple.big_spender.threshold_store_aov_multiple = 3.0;
-  EXPECT_EQ(ScopeOfConfigChange(before, and_multiple).aov_index_superset, std::nullopt);
+  EXPECT_TRUE(ScopeOfConfigChange(before, and_multiple).aov_index_supersets.empty());
   // The default priority spelled out is no change.
   engine::SegmentConfig spelled = before;
   for (engine::Segment s : engine::DefaultPrimaryPriority()) {

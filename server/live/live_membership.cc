@@ -633,24 +633,33 @@ LiveMembership::CutoffRanges LiveMembership::MovedCutoffs(const TenantSnapshot& 
   return ranges;
 }
 
-absl::StatusOr<std::optional<std::string>> LiveMembership::SmallestSuperset(
+absl::StatusOr<LiveMembership::Superset> LiveMembership::SmallestSuperset(
     const std::string& tenant, const ConfigChangeScope& scope,
     std::optional<int64_t> min_lifetime_orders) {
-  if (scope.member_supersets.empty()) return std::nullopt;
+  Superset smallest;
+  if (scope.member_supersets.empty() && scope.aov_index_supersets.empty()) return smallest;
   absl::StatusOr<int64_t> fewest =
       min_lifetime_orders.has_value()
           ? store_->CountCustomersByOrders(tenant, *min_lifetime_orders,
                                            std::numeric_limits<int64_t>::max())
           : store_->CustomerCount(tenant);
   if (!fewest.ok()) return fewest.status();
-  std::optional<std::string> smallest;
   for (engine::Segment segment : scope.member_supersets) {
     const std::string name(engine::SegmentName(segment));
     absl::StatusOr<int64_t> size = store_->SegmentSize(tenant, name);
     if (!size.ok()) return size.status();
     if (*size < *fewest) {
       fewest = *size;
-      smallest = name;
+      smallest = {name, std::nullopt};
+    }
+  }
+  for (store::AovIndex index : scope.aov_index_supersets) {
+    absl::StatusOr<int64_t> size = store_->CountCustomersByAov(
+        tenant, index, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+    if (!size.ok()) return size.status();
+    if (*size < *fewest) {
+      fewest = *size;
+      smallest = {std::nullopt, index};
     }
   }
   return smallest;
@@ -663,8 +672,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   std::shared_ptr<const TenantSnapshot> current;
   // Which customers to look at: every one, or (after a config change whose
   // rules bound it) the buyers with enough lifetime orders to be moved, or
-  // the members of a segment known to hold every customer it can move,
-  // whichever is fewer, or (after a change of percentile rules or of
+  // the members of a segment or the entries of an AOV index known to hold
+  // every customer it can move, whichever is fewest, or (after a change of percentile rules or of
   // lifetime-order count bounds only) the customers between the old and the
   // new cut-offs or bounds, or (after a change of NEW_DOWNLOAD and
   // WINDOW_SHOPPER only) the registered customers without an order.
@@ -673,7 +682,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // After a change of percentile rules or lifetime-order count bounds only:
   // the lifetime-order and lifetime-revenue ranges between old and new.
   std::optional<CutoffRanges> cutoffs;
-  // After a shorter relative spender lookback only: that rule's AOV index.
+  // After a shorter relative spender lookback only, or windowed count rules
+  // only: an AOV index holding every customer it can move, if fewer.
   std::optional<store::AovIndex> aov_index;
   // After a change of NEW_DOWNLOAD and WINDOW_SHOPPER only: the registered
   // customers without an order (if the store indexes every one of them),
@@ -686,7 +696,6 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     current = *std::move(snapshot);
     const ConfigChangeScope scope = ScopeOfConfigChange(previous->config, current->config);
     if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
-    aov_index = scope.aov_index_superset;
     if (scope.registration_index_superset) {
       absl::StatusOr<bool> indexed = store_->HasRegistrationIndex(tenant);
       if (!indexed.ok()) return indexed.status();
@@ -703,10 +712,10 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       min_lifetime_orders = scope.min_lifetime_orders;
     }
     if (!scope.cutoffs_only) {
-      absl::StatusOr<std::optional<std::string>> smallest =
-          SmallestSuperset(tenant, scope, min_lifetime_orders);
+      absl::StatusOr<Superset> smallest = SmallestSuperset(tenant, scope, min_lifetime_orders);
       if (!smallest.ok()) return smallest.status();
-      superset = *std::move(smallest);
+      superset = std::move(smallest->segment);
+      aov_index = smallest->aov_index;
     }
     if (scope.cutoffs_only) {
       cutoffs = MovedCutoffs(*previous, *current);

@@ -179,12 +179,19 @@ class LiveMembership {
   };
   static CutoffRanges MovedCutoffs(const TenantSnapshot& previous,
                                    const TenantSnapshot& current);
-  // The member_supersets segment of `scope` with fewer members than the
-  // buyers with >= `min_lifetime_orders` orders (nullopt: than the tenant's
-  // customers), the smallest, if any.
-  absl::StatusOr<std::optional<std::string>> SmallestSuperset(
-      const std::string& tenant, const ConfigChangeScope& scope,
-      std::optional<int64_t> min_lifetime_orders);
+  // A set of customers holding every one a config change can move: a
+  // segment's stored members or an AOV index (at most one of the two).
+  struct Superset {
+    std::optional<std::string> segment;
+    std::optional<store::AovIndex> aov_index;
+  };
+  // Of the member_supersets segments and aov_index_supersets indexes of
+  // `scope`, the smallest, if smaller than the buyers with >=
+  // `min_lifetime_orders` orders (nullopt: than the tenant's customers);
+  // neither when none is.
+  absl::StatusOr<Superset> SmallestSuperset(const std::string& tenant,
+                                            const ConfigChangeScope& scope,
+                                            std::optional<int64_t> min_lifetime_orders);
   // Of `taken` (indexes into `writes`, refused kOrderTaken), the placed
   // orders recorded against another customer than the write's (whose
   // stored ordinal is `ordinals[w]`; customer index `written[w]`), added to

@@ -395,6 +395,56 @@ TEST_F(LiveMembershipTest, TheSchedulerObservesHowLongTheOldestDueCustomerWaited
   EXPECT_THAT(text, HasSubstr("segmentd_transition_lag_seconds_bucket{le=\"0.3\"} 1"));
 }
 
+// A windowed count rule's change moves only customers with an order within
+// its window: the update reads the smallest AOV index covering it (here
+// LOW_SPENDER's, 180 days) when that holds fewer customers than the buyers
+// with enough lifetime orders, and the membership is the full
+// re-evaluation's.
+TEST_F(LiveMembershipTest, AWindowedCountChangeReadsAnAovIndexCoveringItsWindow) {
+  engine::SegmentConfig config;
+  config.returning_customer.min_orders = 3;  // in 60 days
+  // Without the percentile rules, whose statistics the orders below move
+  // (the statistics mover's business, not this test's).
+  config.vip.enabled = false;
+  config.value_tiers.enabled = false;
+  int64_t deferred = -1;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
+  auto days_ago = [](int days) { return kT0 - absl::Hours(24 * days); };
+  ApplyOne("recent2", {Order("r1", days_ago(10), 5000), Order("r2", days_ago(20), 5000)});
+  ApplyOne("recent1", {Order("s1", days_ago(5), 5000)});
+  ApplyOne("mid2", {Order("m1", days_ago(100), 5000), Order("m2", days_ago(150), 5000)});
+  ApplyOne("old2", {Order("a1", days_ago(200), 5000), Order("a2", days_ago(250), 5000)});
+  ApplyOne("old3", {Order("b1", days_ago(300), 5000), Order("b2", days_ago(350), 5000),
+                    Order("b3", days_ago(400), 5000)});
+  // Buyers with >= 2 orders: 4; within 180 days (LOW_SPENDER's index): 3;
+  // within 365 days (BIG_SPENDER's): 4.
+  store_.TakeProfilesRead();
+  config.returning_customer.min_orders = 2;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"mid2", "recent1", "recent2"}));
+  const store::CustomerState recent2 = (*store_.Read("acme", {"recent2"}))[0];
+  EXPECT_NE(std::find(recent2.segments.begin(), recent2.segments.end(), "RETURNING_CUSTOMER"),
+            recent2.segments.end());
+  // A full re-evaluation under the same config finds nobody left to move.
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
+  // Raised again: RETURNING_CUSTOMER's own members are fewer still.
+  config.returning_customer.min_orders = 3;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
+  EXPECT_EQ(store_.TakeProfilesRead(), std::vector<std::string>{"recent2"});
+  // LOW_SPENDER absolute: its index is no longer in use, so BIG_SPENDER's
+  // (365 days: 5 customers) is the one that covers the window, and the 4
+  // buyers with >= 2 orders are fewer: those are read.
+  config.low_spender.threshold_store_aov_multiple.reset();
+  config.low_spender.threshold_amount = 1000;
+  ASSERT_GE(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
+  store_.TakeProfilesRead();
+  config.returning_customer.min_orders = 2;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
+  EXPECT_EQ(store_.TakeProfilesRead(),
+            (std::vector<std::string>{"mid2", "old2", "old3", "recent2"}));
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
+}
+
 TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBackInUse) {
   engine::SegmentConfig config;
   config.value_tiers.enabled = false;

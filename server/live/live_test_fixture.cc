@@ -1,5 +1,6 @@
 #include "server/live/live_test_fixture.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "server/config_convert.h"
@@ -18,6 +19,22 @@ absl::StatusOr<std::vector<store::WriteResult>> CountingStore::WriteWithResults(
     if (!writes[i].bookkeeping_only && writes[i].measures_as_stored) ++measures_kept_writes;
   }
   return committed;
+}
+
+absl::StatusOr<std::vector<store::ProfileRead>> CountingStore::ReadProfiles(
+    absl::string_view tenant, absl::Span<const std::string> customer_ids) {
+  {
+    absl::MutexLock lock(&read_mu_);
+    profiles_read_.insert(profiles_read_.end(), customer_ids.begin(), customer_ids.end());
+  }
+  return MemoryCustomerStore::ReadProfiles(tenant, customer_ids);
+}
+
+std::vector<std::string> CountingStore::TakeProfilesRead() {
+  absl::MutexLock lock(&read_mu_);
+  std::vector<std::string> ids = std::exchange(profiles_read_, {});
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 absl::StatusOr<RedisStoreForTest> StartRedisStore() {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/config.h"
 #include "server/live/live_membership.h"
@@ -25,11 +27,21 @@ class CountingStore : public store::MemoryCustomerStore {
   absl::StatusOr<std::vector<store::WriteResult>> WriteWithResults(
       absl::string_view tenant, absl::Span<const store::CustomerWrite> writes) override;
 
+  // Records the ids asked for (config updates read their candidates so).
+  absl::StatusOr<std::vector<store::ProfileRead>> ReadProfiles(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
+  // The ids ReadProfiles was asked for since the last call, sorted.
+  std::vector<std::string> TakeProfilesRead();
+
   std::atomic<int64_t> write_calls{0};  // WriteWithResults() calls (round trips)
   std::atomic<int64_t> full_writes{0};
   std::atomic<int64_t> bookkeeping_writes{0};  // CustomerWrite::bookkeeping_only
   // Full writes with CustomerWrite::measures_as_stored.
   std::atomic<int64_t> measures_kept_writes{0};
+
+ private:
+  absl::Mutex read_mu_;
+  std::vector<std::string> profiles_read_ ABSL_GUARDED_BY(read_mu_);
 };
 
 // A test's own redis-server with a RedisCustomerStore (default options) over
