@@ -333,6 +333,10 @@ class CustomerStore {
   virtual absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant,
                                                                   AovIndex index, int64_t lo,
                                                                   int64_t hi) = 0;
+  // CustomersByAov, handed over page by page as it is read (as
+  // ScanCustomersByOrders).
+  virtual absl::Status ScanCustomersByAov(absl::string_view tenant, AovIndex index, int64_t lo,
+                                          int64_t hi, const IdPageSink& page) = 0;
   // How many customers CustomersByAov would return (one O(log n) read).
   virtual absl::StatusOr<int64_t> CountCustomersByAov(absl::string_view tenant, AovIndex index,
                                                       int64_t lo, int64_t hi) = 0;

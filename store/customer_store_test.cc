@@ -460,6 +460,17 @@ TEST_P(CustomerStoreTest, AovIndexesFindCustomersByRange) {
   EXPECT_EQ(*store_->CountCustomersByAov(kTenant, AovIndex::kBigSpender, 0, 9'000'000), 1);
   EXPECT_EQ(*store_->CountCustomersByAov(kTenant, AovIndex::kLowSpender, kMin, kMax), 1);
   EXPECT_EQ(*store_->CountCustomersByAov("other", AovIndex::kLowSpender, kMin, kMax), 0);
+  // Page by page too.
+  std::vector<std::string> paged;
+  EXPECT_TRUE(store_
+                  ->ScanCustomersByAov(kTenant, AovIndex::kBigSpender, kMin, kMax,
+                                       [&](std::vector<std::string> ids) {
+                                         paged.insert(paged.end(), ids.begin(), ids.end());
+                                         return absl::OkStatus();
+                                       })
+                  .ok());
+  std::sort(paged.begin(), paged.end());
+  EXPECT_EQ(paged, (std::vector<std::string>{"a", "b", "d"}));
   // A rewrite that keeps an entry keeps it indexed (the Redis store leaves
   // an unchanged entry alone); dropping an entry removes the customer.
   CustomerWrite b2 = Write("b", 1, {});

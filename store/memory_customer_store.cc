@@ -438,6 +438,12 @@ absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::CustomersByAov(
   return ByMeasure(tenant, static_cast<MeasureId>(kAov + static_cast<int>(index)), lo, hi);
 }
 
+absl::Status MemoryCustomerStore::ScanCustomersByAov(absl::string_view tenant, AovIndex index,
+                                                     int64_t lo, int64_t hi,
+                                                     const IdPageSink& page) {
+  return ScanMeasure(tenant, static_cast<MeasureId>(kAov + static_cast<int>(index)), lo, hi, page);
+}
+
 absl::StatusOr<int64_t> MemoryCustomerStore::CountCustomersByAov(absl::string_view tenant,
                                                                  AovIndex index, int64_t lo,
                                                                  int64_t hi) {

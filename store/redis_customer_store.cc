@@ -1271,6 +1271,12 @@ absl::StatusOr<int64_t> RedisCustomerStore::CountCustomersByOrders(absl::string_
   return CountByMeasure(tenant, MeasureKey(tenant, kOrders), lo, hi);
 }
 
+absl::Status RedisCustomerStore::ScanCustomersByAov(absl::string_view tenant, AovIndex index,
+                                                    int64_t lo, int64_t hi,
+                                                    const IdPageSink& page) {
+  return ByMeasurePages(tenant, AovKey(tenant, index), lo, hi, page);
+}
+
 absl::StatusOr<int64_t> RedisCustomerStore::CountCustomersByAov(absl::string_view tenant,
                                                                 AovIndex index, int64_t lo,
                                                                 int64_t hi) {

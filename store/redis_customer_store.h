@@ -121,6 +121,8 @@ class RedisCustomerStore : public CustomerStore {
                                                               int64_t hi) override;
   absl::StatusOr<std::vector<std::string>> CustomersByAov(absl::string_view tenant, AovIndex index,
                                                           int64_t lo, int64_t hi) override;
+  absl::Status ScanCustomersByAov(absl::string_view tenant, AovIndex index, int64_t lo, int64_t hi,
+                                  const IdPageSink& page) override;
   absl::StatusOr<int64_t> CountCustomersByAov(absl::string_view tenant, AovIndex index, int64_t lo,
                                               int64_t hi) override;
   absl::Status ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo, int64_t hi,

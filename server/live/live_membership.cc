@@ -673,10 +673,11 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // Which customers to look at: every one, or (after a config change whose
   // rules bound it) the buyers with enough lifetime orders to be moved, or
   // the members of a segment or the entries of an AOV index known to hold
-  // every customer it can move, whichever is fewest, or (after a change of percentile rules or of
-  // lifetime-order count bounds only) the customers between the old and the
-  // new cut-offs or bounds, or (after a change of NEW_DOWNLOAD and
-  // WINDOW_SHOPPER only) the registered customers without an order.
+  // every customer it can move, whichever is fewest, or (after a change of
+  // percentile rules or of lifetime-order count bounds only) the customers
+  // between the old and the new cut-offs or bounds, or (after a change of
+  // NEW_DOWNLOAD and WINDOW_SHOPPER only) the registered customers without
+  // an order.
   std::optional<int64_t> min_lifetime_orders;
   std::optional<std::string> superset;
   // After a change of percentile rules or lifetime-order count bounds only:
@@ -796,10 +797,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       return absl::OkStatus();
     };
     if (aov_index.has_value()) {
-      absl::StatusOr<std::vector<std::string>> ids =
-          store_->CustomersByAov(tenant, *aov_index, std::numeric_limits<int64_t>::min(),
-                                 std::numeric_limits<int64_t>::max());
-      scan = ids.ok() ? take(*std::move(ids)) : ids.status();
+      scan = store_->ScanCustomersByAov(tenant, *aov_index, std::numeric_limits<int64_t>::min(),
+                                        std::numeric_limits<int64_t>::max(), take);
     } else if (registered_non_buyers) {
       scan = store_->ScanRegisteredNonBuyers(tenant, registered_from_ms,
                                              std::numeric_limits<int64_t>::max(), take);
