@@ -31,7 +31,9 @@
 // window >= max(W) and min_orders <= min(m), LOYAL_CUSTOMER with
 // min_orders <= min(m) and active_days >= max(W). Counts within a window only
 // fall as time passes, so no time-driven exit can have removed such a
-// customer (future-dated orders aside: docs/live.md).
+// customer (future-dated orders aside: docs/live.md). Having an order within
+// max(W) days, it is also in every AOV index in use whose lookback is at
+// least max(W).
 //
 // Percentile rules (VIP's top_percent and min_orders, the value tiers'
 // percentages), enabled before and after, bound it tighter still: their

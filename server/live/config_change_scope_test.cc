@@ -93,25 +93,21 @@ TEST(ConfigChangeScopeTest, WindowedCountRulesNameTheAovIndexesCoveringTheirWind
             Indexes{store::AovIndex::kBigSpender});
   // The lookback that counts is the one before the change; an index not in
   // use (an absolute threshold, a disabled rule) may be stale.
+  auto raising_returning_from = [](const engine::SegmentConfig& from) {
+    engine::SegmentConfig to = from;
+    to.returning_customer.min_orders = 3;
+    return ScopeOfConfigChange(from, to).aov_index_supersets;
+  };
   engine::SegmentConfig short_low = before;
   short_low.low_spender.lookback_days = 30;
-  after = short_low;
-  after.returning_customer.min_orders = 3;
-  EXPECT_EQ(ScopeOfConfigChange(short_low, after).aov_index_supersets,
-            Indexes{store::AovIndex::kBigSpender});
+  EXPECT_EQ(raising_returning_from(short_low), Indexes{store::AovIndex::kBigSpender});
   engine::SegmentConfig absolute = before;
   absolute.big_spender.threshold_store_aov_multiple.reset();
   absolute.big_spender.threshold_amount = 10000;
-  after = absolute;
-  after.returning_customer.min_orders = 3;
-  EXPECT_EQ(ScopeOfConfigChange(absolute, after).aov_index_supersets,
-            Indexes{store::AovIndex::kLowSpender});
+  EXPECT_EQ(raising_returning_from(absolute), Indexes{store::AovIndex::kLowSpender});
   engine::SegmentConfig low_off = before;
   low_off.low_spender.enabled = false;
-  after = low_off;
-  after.returning_customer.min_orders = 3;
-  EXPECT_EQ(ScopeOfConfigChange(low_off, after).aov_index_supersets,
-            Indexes{store::AovIndex::kBigSpender});
+  EXPECT_EQ(raising_returning_from(low_off), Indexes{store::AovIndex::kBigSpender});
   // Lifetime count rules reach customers without a recent order: none.
   after = before;
   after.loyal_customer.min_orders = 4;
