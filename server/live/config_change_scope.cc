@@ -84,6 +84,60 @@ bool AlwaysMemberOf(engine::Segment segment, const engine::SegmentConfig& config
   }
 }
 
+// How recent an order every customer the change of block `name` (from
+// `x` to `y`) can move has: some valid order within that many days now, for
+// under both configs a customer without one is a member of the block's
+// rules or not alike, with no next change from them and the same AOV index
+// entries (none). nullopt when the change can move customers without.
+// Rules over orders within a window ("within D days": placed after t - D)
+// hold no customer without such an order, the inactivity rules ("none for
+// D days") hold every such customer alike when only D changed, enabled under
+// both; the spender rules' AOV index entries and staleness reach back over
+// their index lookbacks too.
+std::optional<int64_t> RecentOrderDays(absl::string_view name, const engine::SegmentConfig& x,
+                                       const engine::SegmentConfig& y) {
+  auto longer = [](int64_t a, int64_t b) { return std::max(a, b); };
+  if (name == "frequent_buyer") {
+    return longer(x.frequent_buyer.window_days, y.frequent_buyer.window_days);
+  }
+  if (name == "returning_customer") {
+    return longer(x.returning_customer.window_days, y.returning_customer.window_days);
+  }
+  if (name == "new_customer") return longer(x.new_customer.window_days, y.new_customer.window_days);
+  if (name == "loyal_customer") {
+    return longer(x.loyal_customer.active_days, y.loyal_customer.active_days);
+  }
+  if (name == "category_affinity") {
+    return longer(x.category_affinity.lookback_days, y.category_affinity.lookback_days);
+  }
+  if (name == "lapsed" && x.lapsed.enabled && y.lapsed.enabled) {
+    return longer(x.lapsed.inactive_days, y.lapsed.inactive_days);
+  }
+  if (name == "one_time_wonder" && x.one_time_wonder.enabled && y.one_time_wonder.enabled) {
+    return longer(x.one_time_wonder.inactive_days, y.one_time_wonder.inactive_days);
+  }
+  if (name == "lost_loyalty" && x.lost_loyalty.enabled && y.lost_loyalty.enabled &&
+      x.lost_loyalty.min_orders == y.lost_loyalty.min_orders) {
+    return longer(x.lost_loyalty.inactive_days, y.lost_loyalty.inactive_days);
+  }
+  if (name == "lost_customer" && x.lost_customer.enabled && y.lost_customer.enabled &&
+      x.lost_customer.min_orders == y.lost_customer.min_orders &&
+      x.lost_customer.max_orders == y.lost_customer.max_orders) {
+    return longer(x.lost_customer.inactive_days, y.lost_customer.inactive_days);
+  }
+  for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
+    if (name != (index == store::AovIndex::kBigSpender ? "big_spender" : "low_spender")) continue;
+    // An index coming into use must be exact at once, and one not in use
+    // may hold entries an earlier update left to the rechecks, of customers
+    // of any recency: only a full read finds them.
+    if (!AovIndexInUse(x, index) && AovIndexInUse(y, index)) return std::nullopt;
+    const SpenderRuleFields a = SpenderRuleOf(x, index), b = SpenderRuleOf(y, index);
+    return std::max({int64_t{a.lookback_days}, int64_t{b.lookback_days},
+                     int64_t{AovIndexLookback(x, index)}, int64_t{AovIndexLookback(y, index)}});
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
@@ -129,31 +183,6 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
       return everyone;
     }
   }
-  // A shorter lookback of one spender rule relative to the store AOV
-  // (enabled under both) alone: BIG_SPENDER / LOW_SPENDER membership, the
-  // store AOV behind its threshold, the customer's AOV index entry and when
-  // it goes stale all concern customers with an order within the lookback,
-  // hence within the old one: the rule's AOV index members.
-  for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
-    // (In use before: only then does the index certainly hold every such
-    // customer at the old lookback. An index not in use may hold entries an
-    // earlier update left to the rechecks at another lookback, or, in a
-    // tenant stored before 817d147, none.)
-    if (!AovIndexInUse(before, index) || !AovIndexInUse(after, index) ||
-        AovIndexLookback(after, index) >= AovIndexLookback(before, index)) {
-      continue;
-    }
-    engine::SegmentConfig same = after;  // `after` but that lookback as before
-    if (index == store::AovIndex::kBigSpender) {
-      same.big_spender.lookback_days = before.big_spender.lookback_days;
-    } else {
-      same.low_spender.lookback_days = before.low_spender.lookback_days;
-    }
-    if (ScopeOfConfigChange(before, same).kind == ConfigChangeScope::Kind::kNobody) {
-      everyone.aov_index_supersets = {index};
-      return everyone;
-    }
-  }
   const absl::StatusOr<std::vector<engine::Segment>> priority_before =
       engine::ResolvePrimaryPriority(before);
   const absl::StatusOr<std::vector<engine::Segment>> priority_after =
@@ -191,6 +220,9 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     return WindowedCount{std::max<int64_t>(1, std::min(x.min_orders, y.min_orders)),
                          std::max(x.window_days, y.window_days)};
   };
+  // How recent an order every customer the changed blocks can move has
+  // (RecentOrderDays); nullopt once a changed block has no such bound.
+  std::optional<int64_t> recent_days = 0;
   // Whether every changed block so far is a percentile rule enabled under
   // both configs, or a lifetime-order rule whose count bounds alone changed.
   bool cutoffs_only = true;
@@ -240,6 +272,11 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     } else {
       cutoffs_only = false;
     }
+    if (recent_days.has_value()) {
+      const std::optional<int64_t> days = RecentOrderDays(f->name(), before, after);
+      recent_days =
+          days.has_value() ? std::make_optional(std::max(*recent_days, *days)) : std::nullopt;
+    }
     if (!windowed.has_value()) continue;
     if (f->name() == "frequent_buyer") {
       windowed->push_back(windowed_count(before.frequent_buyer, after.frequent_buyer));
@@ -260,14 +297,13 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
         scope.member_supersets.push_back(s);
       }
     }
-    // Every customer such a change moves has an order within the longest
-    // window (min_orders >= 1), and with it an entry in each index in use
-    // under `before` whose lookback is at least that long.
-    int64_t longest = 0;
-    for (const WindowedCount& need : *windowed) longest = std::max(longest, need.window_days);
+  }
+  // Every customer the change can move has an order within recent_days, and
+  // with it an entry in each index in use under `before` whose lookback is
+  // at least that long.
+  if (scope.kind == ConfigChangeScope::Kind::kBuyers && recent_days.has_value()) {
     for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
-      if (!windowed->empty() && AovIndexInUse(before, index) &&
-          AovIndexLookback(before, index) >= longest) {
+      if (AovIndexInUse(before, index) && AovIndexLookback(before, index) >= *recent_days) {
         scope.aov_index_supersets.push_back(index);
       }
     }

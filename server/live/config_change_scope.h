@@ -20,8 +20,20 @@
 // blocks'. A shorter NEW_DOWNLOAD max_days alone (enabled before and after)
 // moves only NEW_DOWNLOAD's stored members; any other change of NEW_DOWNLOAD
 // and WINDOW_SHOPPER alone, only registered customers without an order (the
-// store's registration index); a shorter lookback of a spender rule relative
-// to the store AOV alone, only that rule's AOV index.
+// store's registration index).
+//
+// Most order rules concern recent orders only: a change of rules over orders
+// within a window (FREQUENT_BUYER, RETURNING_CUSTOMER, NEW_CUSTOMER,
+// LOYAL_CUSTOMER, category affinity, the spenders with their AOV index
+// entries), or of an inactivity rule's days alone (LAPSED, ONE_TIME_WONDER,
+// LOST_LOYALTY, LOST_CUSTOMER, enabled under both) moves only customers with
+// a valid order within the longest of the days involved, old and new: a
+// customer without one is a member of those rules or not alike under both
+// configs ("none for D days" holds, "within D days" does not), with no next
+// change from them. Each AOV index in use under the config before the change
+// holds every customer with a valid order within its lookback, so one whose
+// lookback covers those days holds every customer the change can move
+// (unless an index comes into use: it must be made exact at once).
 //
 // Windowed count rules (FREQUENT_BUYER, RETURNING_CUSTOMER: "orders within
 // W days >= m") bound it tighter: a customer either config can move has at
@@ -31,9 +43,7 @@
 // window >= max(W) and min_orders <= min(m), LOYAL_CUSTOMER with
 // min_orders <= min(m) and active_days >= max(W). Counts within a window only
 // fall as time passes, so no time-driven exit can have removed such a
-// customer (future-dated orders aside: docs/live.md). Having an order within
-// max(W) days, it is also in every AOV index in use whose lookback is at
-// least max(W).
+// customer (future-dated orders aside: docs/live.md).
 //
 // Percentile rules (VIP's top_percent and min_orders, the value tiers'
 // percentages), enabled before and after, bound it tighter still: their
@@ -75,12 +85,10 @@ struct ConfigChangeScope {
   // AOV indexes (store::AovIndex) whose entries, as stored under the config
   // before the change, include every customer the change can move; read
   // like member_supersets, when smaller. An index in use (AovIndexInUse)
-  // holds every customer with a valid order within its lookback. kEveryone:
-  // a shorter lookback of one relative spender rule alone (enabled before
-  // and after, nothing else changed) can move only the customers with an
-  // order within the old lookback: that rule's index. kBuyers: windowed
-  // count rules alone move only customers with an order within the longest
-  // of their windows: every index in use whose lookback covers it.
+  // holds every customer with a valid order within its lookback. kBuyers
+  // only: when every changed block moves only customers with an order
+  // within some days (recent-order rules, above), every index in use whose
+  // lookback covers the longest of them.
   std::vector<store::AovIndex> aov_index_supersets;
   // kEveryone only: the changed blocks are NEW_DOWNLOAD and WINDOW_SHOPPER
   // alone (anything in them, enabled included): both rules concern

@@ -110,8 +110,76 @@ TEST(ConfigChangeScopeTest, WindowedCountRulesNameTheAovIndexesCoveringTheirWind
   EXPECT_EQ(raising_returning_from(low_off), Indexes{store::AovIndex::kBigSpender});
   // Lifetime count rules reach customers without a recent order: none.
   after = before;
-  after.loyal_customer.min_orders = 4;
+  after.lost_loyalty.min_orders = 4;
   EXPECT_TRUE(ScopeOfConfigChange(before, after).aov_index_supersets.empty());
+}
+
+// Rules over orders within a window, and the days alone of inactivity rules
+// on under both configs, move only customers with an order within the
+// longest of the days involved: the AOV indexes in use covering those days.
+TEST(ConfigChangeScopeTest, RecentOrderRulesNameTheAovIndexesCoveringTheirDays) {
+  using Indexes = std::vector<store::AovIndex>;
+  const Indexes both = {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender};
+  const Indexes big = {store::AovIndex::kBigSpender};
+  const engine::SegmentConfig before;  // BIG_SPENDER 365 days, LOW_SPENDER 180, relative
+  auto indexes = [&](void (*change)(engine::SegmentConfig&)) {
+    engine::SegmentConfig after = before;
+    change(after);
+    EXPECT_EQ(ScopeOfConfigChange(before, after).kind, Kind::kBuyers);
+    return ScopeOfConfigChange(before, after).aov_index_supersets;
+  };
+  EXPECT_EQ(indexes([](auto& c) { c.new_customer.window_days = 60; }), both);
+  EXPECT_EQ(indexes([](auto& c) { c.new_customer.enabled = false; }), both);
+  EXPECT_EQ(indexes([](auto& c) { c.loyal_customer.active_days = 200; }), big);
+  EXPECT_EQ(indexes([](auto& c) { c.loyal_customer.enabled = false; }), both);
+  EXPECT_EQ(indexes([](auto& c) { c.category_affinity.min_orders = 3; }), big);
+  EXPECT_EQ(indexes([](auto& c) { c.lapsed.inactive_days = 30; }), both);
+  EXPECT_EQ(indexes([](auto& c) { c.one_time_wonder.inactive_days = 170; }), both);
+  EXPECT_EQ(indexes([](auto& c) { c.lost_loyalty.inactive_days = 181; }), big);
+  EXPECT_EQ(indexes([](auto& c) { c.lost_customer.inactive_days = 400; }), Indexes{});
+  // Switched on or off, an inactivity rule moves its members of any age; a
+  // count bound changed with the days, customers without a recent order.
+  EXPECT_EQ(indexes([](auto& c) { c.lapsed.enabled = false; }), Indexes{});
+  EXPECT_EQ(indexes([](auto& c) { c.one_time_wonder.enabled = false; }), Indexes{});
+  EXPECT_EQ(indexes([](auto& c) {
+              c.lost_customer.inactive_days = 30;
+              c.lost_customer.max_orders = 5;
+            }),
+            Indexes{});
+  // With a rule not bounded so: none. The longest days of all bound it.
+  EXPECT_EQ(indexes([](auto& c) {
+              c.lapsed.inactive_days = 30;
+              c.first_time_buyer.enabled = false;
+            }),
+            Indexes{});
+  EXPECT_EQ(indexes([](auto& c) {
+              c.lapsed.inactive_days = 30;
+              c.new_customer.window_days = 200;
+            }),
+            big);
+  // A spender rule: any change, over its lookbacks old and new and its
+  // index's (the default lookback when the threshold is absolute).
+  EXPECT_EQ(indexes([](auto& c) { c.big_spender.threshold_store_aov_multiple = 3.0; }), big);
+  EXPECT_EQ(indexes([](auto& c) { c.low_spender.threshold_store_aov_multiple = 0.5; }), both);
+  EXPECT_EQ(indexes([](auto& c) { c.low_spender.lookback_days = 90; }), both);
+  EXPECT_EQ(indexes([](auto& c) { c.low_spender.lookback_days = 200; }), big);
+  EXPECT_EQ(indexes([](auto& c) {
+              c.low_spender.threshold_store_aov_multiple.reset();
+              c.low_spender.threshold_amount = 2000;
+            }),
+            both);
+  // An index coming into use must be exact at once: every buyer is read.
+  engine::SegmentConfig absolute = before;
+  absolute.low_spender.threshold_store_aov_multiple.reset();
+  absolute.low_spender.threshold_amount = 2000;
+  EXPECT_TRUE(ScopeOfConfigChange(absolute, before).aov_index_supersets.empty());
+  engine::SegmentConfig low_off = before;
+  low_off.low_spender.enabled = false;
+  EXPECT_TRUE(ScopeOfConfigChange(low_off, before).aov_index_supersets.empty());
+  // An index not in use before the change is no superset.
+  engine::SegmentConfig lapsed_shorter = low_off;
+  lapsed_shorter.lapsed.inactive_days = 30;
+  EXPECT_EQ(ScopeOfConfigChange(low_off, lapsed_shorter).aov_index_supersets, big);
 }
 
 TEST(ConfigChangeScopeTest, PercentileRulesAloneAreBoundByTheirCutoffs) {
@@ -225,9 +293,10 @@ TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   engine::SegmentConfig renamed = before;
   renamed.window_shopper.display_name = "Browsers";
   EXPECT_EQ(ScopeOfConfigChange(before, renamed).kind, Kind::kNobody);
-  // A shorter relative spender lookback alone moves only that rule's AOV
-  // index; a longer one, an absolute rule's, or one with another change,
-  // everyone (plainly).
+  // A shorter relative spender lookback moves only customers with an order
+  // within the old lookback: that rule's AOV index (and any other covering
+  // it); a longer one, only customers within the new one, which the index
+  // does not cover; an absolute rule's index, not in use, none.
   engine::SegmentConfig big = before;
   big.big_spender.lookback_days = 300;
   using Indexes = std::vector<store::AovIndex>;
@@ -237,16 +306,13 @@ TEST(ConfigChangeScopeTest, RulesOfNonBuyersAndThePriorityMoveEveryone) {
   engine::SegmentConfig low = before;
   low.low_spender.lookback_days = 30;
   EXPECT_EQ(ScopeOfConfigChange(before, low).aov_index_supersets,
-            Indexes{store::AovIndex::kLowSpender});
+            (Indexes{store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}));
   engine::SegmentConfig absolute = before;
   absolute.big_spender.threshold_store_aov_multiple.reset();
   absolute.big_spender.threshold_amount = 10000;
   engine::SegmentConfig absolute_shorter = absolute;
   absolute_shorter.big_spender.lookback_days = 300;
   EXPECT_TRUE(ScopeOfConfigChange(absolute, absolute_shorter).aov_index_supersets.empty());
-  engine::SegmentConfig and_multiple = big;
-  and_multiple.big_spender.threshold_store_aov_multiple = 3.0;
-  EXPECT_TRUE(ScopeOfConfigChange(before, and_multiple).aov_index_supersets.empty());
   // The default priority spelled out is no change.
   engine::SegmentConfig spelled = before;
   for (engine::Segment s : engine::DefaultPrimaryPriority()) {

@@ -76,28 +76,10 @@ std::vector<Mutation> Mutations() {
       [](auto& c, auto& r) {
         c.big_spender.lookback_days = std::max(1, c.big_spender.lookback_days - Pick(r, 1, 300));
       },
-      [](auto& c, auto& r) {
-        c.big_spender.threshold_store_aov_multiple = 1.0 + Pick(r, 0, 30) / 10.0;
-        c.big_spender.threshold_amount.reset();
-      },
-      [](auto& c, auto& r) {
-        c.big_spender.threshold_amount = Pick(r, 1000, 20000);
-        c.big_spender.threshold_store_aov_multiple.reset();
-      },
-      [](auto& c, auto& r) { c.big_spender.enabled = !c.big_spender.enabled; },
       [](auto& c, auto& r) { c.low_spender.lookback_days = Pick(r, 1, 400); },
       [](auto& c, auto& r) {
         c.low_spender.lookback_days = std::max(1, c.low_spender.lookback_days - Pick(r, 1, 150));
       },
-      [](auto& c, auto& r) {
-        c.low_spender.threshold_store_aov_multiple = Pick(r, 1, 100) / 100.0;
-        c.low_spender.threshold_amount.reset();
-      },
-      [](auto& c, auto& r) {
-        c.low_spender.threshold_amount = Pick(r, 500, 5000);
-        c.low_spender.threshold_store_aov_multiple.reset();
-      },
-      [](auto& c, auto& r) { c.low_spender.enabled = !c.low_spender.enabled; },
       [](auto& c, auto& r) {
         c.lost_customer.min_orders = Pick(r, 1, 4);
         c.lost_customer.max_orders = c.lost_customer.min_orders + Pick(r, 0, 4);
@@ -127,6 +109,11 @@ std::vector<Mutation> Mutations() {
       [](auto& c, auto& r) { c.abandoned_cart.abandon_after_minutes = Pick(r, 1, 6000); },
       [](auto& c, auto& r) { c.abandoned_cart.window_days = Pick(r, 5, 30); },
       [](auto& c, auto& r) { c.lapsed.enabled = !c.lapsed.enabled; },
+      // Inactivity rules switched on or off move members of any recency.
+      [](auto& c, auto& r) { c.one_time_wonder.enabled = !c.one_time_wonder.enabled; },
+      [](auto& c, auto& r) { c.lost_loyalty.enabled = !c.lost_loyalty.enabled; },
+      [](auto& c, auto& r) { c.lost_customer.enabled = !c.lost_customer.enabled; },
+      [](auto& c, auto& r) { c.new_customer.enabled = !c.new_customer.enabled; },
       // Percentile rules switched on or off move everyone above a cut-off,
       // not only those near it.
       [](auto& c, auto& r) { c.vip.enabled = !c.vip.enabled; },
@@ -142,6 +129,26 @@ std::vector<Mutation> Mutations() {
         c.primary_priority = order;
       },
       [](auto& c, auto& r) { c.frequent_buyer.display_name = absl::StrCat("FB ", Pick(r, 0, 9)); },
+      // Last, as single rounds go in this order: they take the AOV indexes
+      // out of use, and the rounds before read through them.
+      [](auto& c, auto& r) {
+        c.big_spender.threshold_store_aov_multiple = 1.0 + Pick(r, 0, 30) / 10.0;
+        c.big_spender.threshold_amount.reset();
+      },
+      [](auto& c, auto& r) {
+        c.big_spender.threshold_amount = Pick(r, 1000, 20000);
+        c.big_spender.threshold_store_aov_multiple.reset();
+      },
+      [](auto& c, auto& r) { c.big_spender.enabled = !c.big_spender.enabled; },
+      [](auto& c, auto& r) {
+        c.low_spender.threshold_store_aov_multiple = Pick(r, 1, 100) / 100.0;
+        c.low_spender.threshold_amount.reset();
+      },
+      [](auto& c, auto& r) {
+        c.low_spender.threshold_amount = Pick(r, 500, 5000);
+        c.low_spender.threshold_store_aov_multiple.reset();
+      },
+      [](auto& c, auto& r) { c.low_spender.enabled = !c.low_spender.enabled; },
   };
 }
 

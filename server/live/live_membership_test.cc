@@ -445,6 +445,56 @@ TEST_F(LiveMembershipTest, AWindowedCountChangeReadsAnAovIndexCoveringItsWindow)
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
 }
 
+// A change of rules over recent orders alone (here LAPSED's days) can move
+// only customers with an order within the longest of its days: those in an
+// AOV index in use covering them. Switched off, LAPSED moves its members of
+// any age, and every buyer is read.
+TEST_F(LiveMembershipTest, ARecentOrderRuleChangeReadsAnAovIndexCoveringItsDays) {
+  engine::SegmentConfig config;
+  config.vip.enabled = false;  // statistics the orders move: not this test's
+  config.value_tiers.enabled = false;
+  int64_t deferred = -1;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
+  auto days_ago = [](int days) { return kT0 - absl::Hours(24 * days); };
+  ApplyOne("d10", {Order("o1", days_ago(10), 5000)});
+  ApplyOne("d45", {Order("o2", days_ago(45), 5000)});
+  ApplyOne("d100", {Order("o3", days_ago(100), 5000)});
+  ApplyOne("d250", {Order("o4", days_ago(250), 5000)});
+  ApplyOne("d400", {Order("o5", days_ago(400), 5000), Order("o6", days_ago(500), 5000)});
+  auto lapsed = [&] {
+    std::vector<std::string> ids;
+    const absl::StatusOr<std::vector<store::CustomerState>> states =
+        store_.Read("acme", {"d10", "d45", "d100", "d250", "d400"});
+    EXPECT_TRUE(states.ok()) << states.status();
+    for (const store::CustomerState& c :
+         states.ok() ? *states : std::vector<store::CustomerState>()) {
+      if (std::find(c.segments.begin(), c.segments.end(), "LAPSED") != c.segments.end()) {
+        ids.push_back(c.customer_id);
+      }
+    }
+    return ids;
+  };
+  ASSERT_EQ(lapsed(), (std::vector<std::string>{"d100", "d250", "d400"}));  // 60 days
+  // 60 -> 30 days: LOW_SPENDER's index (180 days) holds everyone it moves.
+  store_.TakeProfilesRead();
+  config.lapsed.inactive_days = 30;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100", "d45"}));
+  EXPECT_EQ(lapsed(), (std::vector<std::string>{"d45", "d100", "d250", "d400"}));
+  // 30 -> 200 days: BIG_SPENDER's (365 days).
+  config.lapsed.inactive_days = 200;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 2);
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100", "d250", "d45"}));
+  EXPECT_EQ(lapsed(), (std::vector<std::string>{"d250", "d400"}));
+  // Switched off: every buyer.
+  config.lapsed.enabled = false;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 2);
+  EXPECT_EQ(store_.TakeProfilesRead().size(), 5u);
+  EXPECT_TRUE(lapsed().empty());
+  // A full re-evaluation under the same config finds nobody left to move.
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
+}
+
 TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBackInUse) {
   engine::SegmentConfig config;
   config.value_tiers.enabled = false;
