@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -229,6 +230,36 @@ class CustomerStore {
     committed.reserve(results->size());
     for (WriteResult r : *results) committed.push_back(r == WriteResult::kCommitted);
     return committed;
+  }
+
+  // What ReadAndWrite asks of the states it read: the writes to commit, each
+  // expecting the version read (a customer left alone has none).
+  using WritesOf = absl::FunctionRef<absl::StatusOr<std::vector<CustomerWrite>>(
+      const std::vector<CustomerState>& states)>;
+
+  // Reads `customer_ids` (as Read) and commits the writes `decide` makes of
+  // their states (as WriteWithResults); returns a result per write, in the
+  // order made. `decide` may be called more than once, each time with the
+  // states of the next ids in order (each id's once), and must write only
+  // those customers. For re-classifications of customers most of whom move
+  // (due, moved by a config or statistics change): the Redis store reads
+  // each batch under WATCH and commits the re-classifications among its
+  // writes in the same transaction, one read of each customer instead of
+  // two. By default (and where few of the customers read are written, as in
+  // a full re-evaluation: ReadThenWrite), a Read, then WriteWithResults.
+  virtual absl::StatusOr<std::vector<WriteResult>> ReadAndWrite(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids, WritesOf decide) {
+    return ReadThenWrite(tenant, customer_ids, decide);
+  }
+  absl::StatusOr<std::vector<WriteResult>> ReadThenWrite(absl::string_view tenant,
+                                                         absl::Span<const std::string> customer_ids,
+                                                         WritesOf decide) {
+    absl::StatusOr<std::vector<CustomerState>> states = Read(tenant, customer_ids);
+    if (!states.ok()) return states.status();
+    absl::StatusOr<std::vector<CustomerWrite>> writes = decide(*states);
+    if (!writes.ok()) return writes.status();
+    if (writes->empty()) return std::vector<WriteResult>();
+    return WriteWithResults(tenant, *writes);
   }
 
   // Returns, per order (id fingerprint), the ordinal of the customer it was

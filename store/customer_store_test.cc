@@ -280,6 +280,65 @@ TEST_P(CustomerStoreTest, VersionConflictChangesNothing) {
   EXPECT_EQ(AllChanges().size(), before.size() + 1);  // b entered OTHER
 }
 
+// ReadAndWrite hands `decide` each customer's state, in order, and commits
+// the writes it makes (re-classifications and others alike), each checked
+// against the version read.
+TEST_P(CustomerStoreTest, ReadAndWriteCommitsTheWritesMadeOfTheStatesRead) {
+  MustWrite({Write("a", 0, {"S"}), Write("b", 0, {"S"}), Write("c", 0, {})});
+  std::vector<std::string> seen;
+  std::vector<int64_t> versions;
+  auto decide =
+      [&](const std::vector<CustomerState>& states) -> absl::StatusOr<std::vector<CustomerWrite>> {
+    std::vector<CustomerWrite> writes;
+    for (const CustomerState& state : states) {
+      seen.push_back(state.customer_id);
+      versions.push_back(state.version);
+      if (state.customer_id == "a") {  // a re-classification
+        CustomerWrite moved = Write("a", state.version, {"T"});
+        moved.measures_as_stored = true;
+        moved.cause = ChangeCause::kTime;
+        writes.push_back(moved);
+      } else if (state.customer_id == "b") {
+        writes.push_back(Write("b", state.version + 6, {"T"}));  // stale
+      } else if (state.customer_id == "c") {
+        writes.push_back(Write("c", state.version, {"U"}));  // a full write
+      }
+    }
+    return writes;
+  };
+  absl::StatusOr<std::vector<WriteResult>> results =
+      store_->ReadAndWrite(kTenant, {"a", "nobody", "b", "c"}, decide);
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "nobody", "b", "c"}));
+  EXPECT_EQ(versions, (std::vector<int64_t>{1, 0, 1, 1}));
+  EXPECT_EQ(*results, (std::vector<WriteResult>{WriteResult::kCommitted, WriteResult::kConflict,
+                                                WriteResult::kCommitted}));
+  EXPECT_EQ(MustRead("a").version, 2);
+  EXPECT_EQ(MustRead("a").segments, std::vector<std::string>{"T"});
+  EXPECT_EQ(MustRead("b").version, 1);
+  EXPECT_EQ(MustRead("c").segments, std::vector<std::string>{"U"});
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 1);  // b
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "T"), 1);  // a
+  // No writes: nothing to commit. decide's error, or an invalid write or
+  // id, fails the call with nothing written.
+  auto none = [](const std::vector<CustomerState>&) {
+    return absl::StatusOr<std::vector<CustomerWrite>>(std::vector<CustomerWrite>());
+  };
+  EXPECT_TRUE(store_->ReadAndWrite(kTenant, {"a"}, none)->empty());
+  auto fails = [](const std::vector<CustomerState>&) {
+    return absl::StatusOr<std::vector<CustomerWrite>>(absl::InternalError("decided nothing"));
+  };
+  EXPECT_EQ(store_->ReadAndWrite(kTenant, {"a"}, fails).status().message(), "decided nothing");
+  auto invalid = [](const std::vector<CustomerState>&) {
+    return absl::StatusOr<std::vector<CustomerWrite>>(std::vector<CustomerWrite>{Write("", 2, {})});
+  };
+  EXPECT_EQ(store_->ReadAndWrite(kTenant, {"a"}, invalid).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ReadAndWrite(kTenant, {""}, none).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MustRead("a").version, 2);
+}
+
 TEST_P(CustomerStoreTest, OrdersBelongToTheCustomerThatPlacedThemFirst) {
   // Order id fingerprints: o1 and o1b share a bucket (top 16 bits) and
   // differ in one byte, next to NUL bytes; o2 and o4 have all bits set.
@@ -1481,6 +1540,59 @@ TEST_F(RedisCustomerStoreTest, ReclassificationsCommitAsOneTransactionWithoutScr
   for (size_t i = changes_before + 2; i < changes.size(); ++i) {
     EXPECT_EQ(changes[i].customer_id, "c");
   }
+}
+
+// ReadAndWrite reads each customer once, under the WATCH of the
+// transaction that commits its re-classification: a transaction (and a call
+// of `decide`) per write_batch customers (16 here), no script. A customer
+// written by anyone else in between sends its batch through the scripts.
+TEST_F(RedisCustomerStoreTest, ReadAndWriteReadsEachCustomerOnceInItsTransaction) {
+  Start(/*appendonly=*/false);
+  std::vector<CustomerWrite> created;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(absl::StrCat("c", i));
+    created.push_back(Write(ids.back(), 0, {"S"}));
+  }
+  ASSERT_EQ(*store_->Write(kTenant, created), std::vector<bool>(20, true));
+  std::vector<size_t> calls;  // states per call of decide
+  auto move_all =
+      [&](const std::vector<CustomerState>& states) -> absl::StatusOr<std::vector<CustomerWrite>> {
+    calls.push_back(states.size());
+    std::vector<CustomerWrite> writes;
+    for (const CustomerState& state : states) {
+      CustomerWrite w = Write(state.customer_id, state.version, {"T"});
+      w.measures_as_stored = true;
+      writes.push_back(w);
+    }
+    return writes;
+  };
+  const int64_t reads = testing::CommandCalls(*client_, "hmget");
+  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
+  const int64_t transactions = testing::CommandCalls(*client_, "exec");
+  absl::StatusOr<std::vector<WriteResult>> results = store_->ReadAndWrite(kTenant, ids, move_all);
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(*results, std::vector<WriteResult>(20, WriteResult::kCommitted));
+  EXPECT_EQ(calls, (std::vector<size_t>{16, 4}));
+  EXPECT_EQ(testing::CommandCalls(*client_, "hmget"), reads + 20);
+  EXPECT_EQ(testing::CommandCalls(*client_, "exec"), transactions + 2);
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "T"), 20);
+
+  // c3 written by an event between the reads and EXEC: its batch's writes
+  // go through the scripts, which refuse c3's (a conflict) alone.
+  int hooked = 0;
+  store_->SetBeforeReclassifyCommitForTest([&] {
+    if (hooked++ > 0) return;
+    ASSERT_EQ(*store_->Write(kTenant, {Write("c3", 2, {"EVENT"})}), std::vector<bool>{true});
+  });
+  results = store_->ReadAndWrite(kTenant, {"c1", "c3", "c5"}, move_all);
+  store_->SetBeforeReclassifyCommitForTest(nullptr);
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(*results, (std::vector<WriteResult>{WriteResult::kCommitted, WriteResult::kConflict,
+                                                WriteResult::kCommitted}));
+  EXPECT_EQ((*store_->Read(kTenant, {"c3"}))[0].segments, std::vector<std::string>{"EVENT"});
+  EXPECT_EQ((*store_->Read(kTenant, {"c5"}))[0].version, 3);
 }
 
 // A customer written by anyone else between the transaction's reads and

@@ -479,12 +479,12 @@ std::string IntOrNone(const std::optional<int64_t>& value) {
 
 // Whether `write` only re-classifies the stored facts: no order claim, daily
 // total, ordinal or measure index entry to write, so a version check is all
-// it needs before its commands (RedisCustomerStore::Reclassify).
+// it needs before its commands (RedisCustomerStore::ReadAndWriteBatch).
 bool Reclassifies(const CustomerWrite& write) {
   return write.bookkeeping_only || write.measures_as_stored;
 }
 
-// The write scripts' -1 and -2, and the same refusals of Reclassify.
+// The write scripts' -1 and -2, and the same refusals of ReadAndWriteBatch.
 absl::Status UndecodableSegments(const CustomerWrite& write) {
   return absl::DataLossError(
       absl::StrCat("stored segment list of customer ", write.customer_id, " cannot be decoded"));
@@ -597,6 +597,55 @@ absl::StatusOr<StoredChange> ParseChange(const RedisReply& entry) {
   return change;
 }
 
+// The fields of a customer's hash that make its CustomerState (and what a
+// re-classification's commands depend on), as a state read asks for them.
+enum StateField {
+  kVersion,
+  kOrdinal,
+  kProfile,
+  kMembership,
+  kSegments,
+  kNextChange,
+  kAov0,  // kAov0 + k: AOV index k
+  kAov1,
+  kHistory,
+  kRegistered,
+  kNumStateFields,
+};
+constexpr const char* kStateFields[kNumStateFields] = {"v", "o",  "p",  "m", "s",
+                                                       "n", "a0", "a1", "h", "g"};
+
+// Parses the HMGET of kStateFields on `id`'s hash into `state` (version 0:
+// not stored).
+absl::Status ParseState(const RedisReply& reply, const std::string& id, CustomerState& state) {
+  if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+  if (!reply.is_array() || reply.elements().size() != kNumStateFields) {
+    return Unexpected(reply, "HMGET");
+  }
+  const std::vector<RedisReply>& f = reply.elements();
+  state.customer_id = id;
+  if (f[kVersion].is_nil()) return absl::OkStatus();
+  absl::StatusOr<int64_t> version = ParseInt(f[kVersion], "version");
+  absl::StatusOr<int64_t> ordinal = ParseInt(f[kOrdinal], "ordinal");
+  if (!version.ok()) return version.status();
+  if (!ordinal.ok()) return ordinal.status();
+  state.version = *version;
+  state.ordinal = static_cast<uint32_t>(*ordinal);
+  state.profile = f[kProfile].str();
+  state.membership = f[kMembership].str();
+  absl::StatusOr<std::vector<std::string>> segments = DecodeSegments(f[kSegments].str());
+  if (!segments.ok()) return segments.status();
+  state.segments = *std::move(segments);
+  if (!f[kNextChange].str().empty()) {
+    absl::StatusOr<int64_t> ms = ParseInt(f[kNextChange], "next change");
+    if (!ms.ok()) return ms.status();
+    state.next_change = absl::FromUnixMillis(*ms);
+  }
+  if (absl::Status s = ParseAovEntries(&f[kAov0], state.aov_milli); !s.ok()) return s;
+  state.history = f[kHistory].str();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RedisCustomerStore>> RedisCustomerStore::Create(
@@ -635,36 +684,13 @@ absl::StatusOr<std::vector<RedisReply>> RedisCustomerStore::ReadEach(
 
 absl::StatusOr<std::vector<CustomerState>> RedisCustomerStore::Read(
     absl::string_view tenant, absl::Span<const std::string> customer_ids) {
-  absl::StatusOr<std::vector<RedisReply>> replies = ReadEach(
-      tenant, customer_ids, {"HMGET", "v", "o", "p", "m", "s", "n", "a0", "a1", "h"});
+  std::vector<std::string> command = {"HMGET"};
+  command.insert(command.end(), std::begin(kStateFields), std::end(kStateFields));
+  absl::StatusOr<std::vector<RedisReply>> replies = ReadEach(tenant, customer_ids, command);
   if (!replies.ok()) return replies.status();
   std::vector<CustomerState> states(customer_ids.size());
   for (size_t i = 0; i < customer_ids.size(); ++i) {
-    const RedisReply& reply = (*replies)[i];
-    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-    if (!reply.is_array() || reply.elements().size() != 9) return Unexpected(reply, "HMGET");
-    const std::vector<RedisReply>& f = reply.elements();
-    CustomerState& state = states[i];
-    state.customer_id = customer_ids[i];
-    if (f[0].is_nil()) continue;
-    absl::StatusOr<int64_t> version = ParseInt(f[0], "version");
-    absl::StatusOr<int64_t> ordinal = ParseInt(f[1], "ordinal");
-    if (!version.ok()) return version.status();
-    if (!ordinal.ok()) return ordinal.status();
-    state.version = *version;
-    state.ordinal = static_cast<uint32_t>(*ordinal);
-    state.profile = f[2].str();
-    state.membership = f[3].str();
-    absl::StatusOr<std::vector<std::string>> segments = DecodeSegments(f[4].str());
-    if (!segments.ok()) return segments.status();
-    state.segments = *std::move(segments);
-    if (!f[5].str().empty()) {
-      absl::StatusOr<int64_t> ms = ParseInt(f[5], "next change");
-      if (!ms.ok()) return ms.status();
-      state.next_change = absl::FromUnixMillis(*ms);
-    }
-    if (absl::Status s = ParseAovEntries(&f[6], state.aov_milli); !s.ok()) return s;
-    state.history = f[8].str();
+    if (absl::Status s = ParseState((*replies)[i], customer_ids[i], states[i]); !s.ok()) return s;
   }
   return states;
 }
@@ -777,12 +803,23 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
     (alone && Reclassifies(writes[i]) ? reclassified : scripted).push_back(i);
   }
   if (!reclassified.empty()) {
-    absl::StatusOr<bool> ran = Reclassify(tenant, writes, reclassified, done);
-    if (!ran.ok()) return ran.status();
-    if (!*ran) {
-      scripted.insert(scripted.end(), reclassified.begin(), reclassified.end());
-      std::sort(scripted.begin(), scripted.end());
-    }
+    // Read under WATCH, then as written: the transaction checks each
+    // version against the state it read.
+    std::vector<std::string> ids;
+    ids.reserve(reclassified.size());
+    for (size_t i : reclassified) ids.push_back(writes[i].customer_id);
+    std::vector<WriteResult> results;
+    absl::Status s = ReadAndWriteBatch(
+        tenant, ids,
+        [&](const std::vector<CustomerState>&) -> absl::StatusOr<std::vector<CustomerWrite>> {
+          std::vector<CustomerWrite> same;
+          same.reserve(reclassified.size());
+          for (size_t i : reclassified) same.push_back(writes[i]);
+          return same;
+        },
+        results);
+    if (!s.ok()) return s;
+    for (size_t k = 0; k < reclassified.size(); ++k) done[reclassified[k]] = results[k];
   }
   if (absl::Status s = RunWriteScripts(tenant, writes, scripted, done); !s.ok()) return s;
   committed.insert(committed.end(), done.begin(), done.end());
@@ -842,71 +879,116 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> RedisCustomerStore::Reclassify(absl::string_view tenant,
-                                                    absl::Span<const CustomerWrite> writes,
-                                                    absl::Span<const size_t> which,
-                                                    std::vector<WriteResult>& done) {
+absl::StatusOr<std::vector<WriteResult>> RedisCustomerStore::ReadAndWrite(
+    absl::string_view tenant, absl::Span<const std::string> customer_ids, WritesOf decide) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  for (const std::string& id : customer_ids) {
+    if (absl::Status s = ValidateCustomerId(id); !s.ok()) return s;
+  }
+  // A transaction per write_batch customers, as WriteWithResults's batches:
+  // its EXEC must stay well within Redis's 5 ms budget for one command.
+  std::vector<WriteResult> results;
+  for (size_t begin = 0; begin < customer_ids.size(); begin += options_.write_batch) {
+    const size_t n =
+        std::min(customer_ids.size() - begin, static_cast<size_t>(options_.write_batch));
+    absl::Status s = ReadAndWriteBatch(tenant, customer_ids.subspan(begin, n), decide, results);
+    if (!s.ok()) return s;
+  }
+  return results;
+}
+
+absl::Status RedisCustomerStore::ReadAndWriteBatch(absl::string_view tenant,
+                                                   absl::Span<const std::string> customer_ids,
+                                                   WritesOf decide,
+                                                   std::vector<WriteResult>& results) {
   // Watched: the config (a write computed with a replaced config is refused)
-  // and each customer; read: the config version and what each write's
-  // commands depend on, as the scripts read them.
+  // and each customer; read: the config version and each customer's state.
   std::vector<std::string> watch = {ConfigKey(tenant)};
   std::vector<RedisCommand> reads = {{"HGET", ConfigKey(tenant), "v"}};
-  for (size_t i : which) {
-    watch.push_back(CustomerKey(tenant, writes[i].customer_id));
-    reads.push_back({"HMGET", watch.back(), "v", "s", "n", "a0", "a1", "g"});
+  for (const std::string& id : customer_ids) {
+    watch.push_back(CustomerKey(tenant, id));
+    RedisCommand read = {"HMGET", watch.back()};
+    read.insert(read.end(), std::begin(kStateFields), std::end(kStateFields));
+    reads.push_back(std::move(read));
   }
-  std::vector<size_t> commits;  // the writes whose versions matched
-  auto commands =
+  std::vector<CustomerWrite> writes;
+  std::vector<size_t> transacted, scripted;  // indexes into `writes`
+  auto body =
       [&](const std::vector<RedisReply>& read) -> absl::StatusOr<std::vector<RedisCommand>> {
     if (before_reclassify_commit_for_test_) before_reclassify_commit_for_test_();
-    commits.clear();
-    for (const RedisReply& reply : read) {
-      if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-    }
+    if (absl::Status s = redis::RedisErrorToStatus(read[0]); !s.ok()) return s;
     const std::string config_version = read[0].is_nil() ? "0" : read[0].str();
+    std::vector<CustomerState> states(customer_ids.size());
+    absl::flat_hash_map<absl::string_view, size_t> read_at;
+    for (size_t k = 0; k < customer_ids.size(); ++k) {
+      if (absl::Status s = ParseState(read[1 + k], customer_ids[k], states[k]); !s.ok()) return s;
+      read_at.emplace(customer_ids[k], k);
+    }
+    absl::StatusOr<std::vector<CustomerWrite>> made = decide(states);
+    if (!made.ok()) return made.status();
+    writes = *std::move(made);
+    if (absl::Status s = ValidateWrites(writes); !s.ok()) return s;
+    // Re-classifications of customers read here, once each, go in the
+    // transaction with the scripts' checks done in C++ on what was read; the
+    // rest through their scripts, which run in order, after it.
+    absl::flat_hash_map<absl::string_view, int> writes_of;
+    for (const CustomerWrite& w : writes) ++writes_of[w.customer_id];
+    transacted.clear();
+    scripted.clear();
     std::vector<RedisCommand> out;
-    for (size_t k = 0; k < which.size(); ++k) {
-      const CustomerWrite& w = writes[which[k]];
-      const RedisReply& stored = read[1 + k];
-      if (!stored.is_array() || stored.elements().size() != 6) return Unexpected(stored, "HMGET");
-      const std::vector<RedisReply>& f = stored.elements();
-      const std::string version = f[0].is_nil() ? "0" : f[0].str();
-      if (version != absl::StrCat(w.expected_version) ||
+    for (size_t i = 0; i < writes.size(); ++i) {
+      const CustomerWrite& w = writes[i];
+      auto at = read_at.find(w.customer_id);
+      if (at == read_at.end() || writes_of[w.customer_id] != 1 || !Reclassifies(w)) {
+        scripted.push_back(i);
+        continue;
+      }
+      if (w.expected_version != states[at->second].version ||
           config_version != absl::StrCat(w.config_version)) {
         continue;  // a conflict, as the scripts answer it
       }
-      if (absl::Status s = AppendReclassification(tenant, w, f, out); !s.ok()) return s;
-      commits.push_back(which[k]);
+      const std::vector<RedisReply>& stored = read[1 + at->second].elements();
+      if (absl::Status s = AppendReclassification(tenant, w, stored, out); !s.ok()) return s;
+      transacted.push_back(i);
     }
     return out;
   };
   absl::StatusOr<std::optional<std::vector<RedisReply>>> replies =
-      client_->Transaction(watch, reads, commands);
+      client_->Transaction(watch, reads, body);
   if (!replies.ok()) return replies.status();
-  if (!replies->has_value()) return false;  // a watched key changed: nothing ran
-  // Redis runs a transaction's later commands after one fails; only keys of
-  // the wrong type make these fail, and then the stored state is not ours.
-  for (const RedisReply& reply : **replies) {
-    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+  std::vector<WriteResult> done(writes.size(), WriteResult::kConflict);
+  if (replies->has_value()) {
+    // Redis runs a transaction's later commands after one fails; only keys
+    // of the wrong type make these fail, and then the stored state is not
+    // ours.
+    for (const RedisReply& reply : **replies) {
+      if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    }
+    for (size_t i : transacted) done[i] = WriteResult::kCommitted;
+  } else {
+    // A watched key changed: nothing ran. The scripts check each version.
+    scripted.insert(scripted.end(), transacted.begin(), transacted.end());
+    std::sort(scripted.begin(), scripted.end());
   }
-  for (size_t i : commits) done[i] = WriteResult::kCommitted;
-  return true;
+  if (absl::Status s = RunWriteScripts(tenant, writes, scripted, done); !s.ok()) return s;
+  results.insert(results.end(), done.begin(), done.end());
+  return absl::OkStatus();
 }
 
 absl::Status RedisCustomerStore::AppendReclassification(absl::string_view tenant,
                                                         const CustomerWrite& w,
                                                         const std::vector<RedisReply>& stored,
                                                         std::vector<RedisCommand>& out) const {
-  // stored: v s n a0 a1 g, as Reclassify reads them.
+  // stored: kStateFields, as ReadAndWriteBatch reads them.
   const std::string& id = w.customer_id;
   const std::string segments = EncodeSegments(w.segments);
   const std::string next_change = MsOrNone(w.next_change);
   const std::string aov[kNumAovIndexes] = {IntOrNone(w.aov_milli[0]), IntOrNone(w.aov_milli[1])};
   const std::string version = absl::StrCat(w.expected_version + 1);
   if (w.bookkeeping_only) {
-    if (stored[1].str() != segments) return OtherSegmentsThanStored(w);
+    if (stored[kSegments].str() != segments) return OtherSegmentsThanStored(w);
   } else {
-    absl::StatusOr<std::vector<std::string>> was = DecodeSegments(stored[1].str());
+    absl::StatusOr<std::vector<std::string>> was = DecodeSegments(stored[kSegments].str());
     if (!was.ok()) return UndecodableSegments(w);
     const absl::flat_hash_set<absl::string_view> before(was->begin(), was->end());
     const absl::flat_hash_set<absl::string_view> after(w.segments.begin(), w.segments.end());
@@ -926,11 +1008,12 @@ absl::Status RedisCustomerStore::AppendReclassification(absl::string_view tenant
       out.push_back({"SADD", SegmentKey(tenant, name), id});
       change(name, "1");
     }
-    MoveEntry(out, RegistrationKey(tenant), stored[5], IntOrNone(w.registered_non_buyer_ms), id);
+    MoveEntry(out, RegistrationKey(tenant), stored[kRegistered],
+              IntOrNone(w.registered_non_buyer_ms), id);
   }
-  MoveEntry(out, ScheduleKey(tenant), stored[2], next_change, id);
-  MoveEntry(out, AovKey(tenant, AovIndex::kBigSpender), stored[3], aov[0], id);
-  MoveEntry(out, AovKey(tenant, AovIndex::kLowSpender), stored[4], aov[1], id);
+  MoveEntry(out, ScheduleKey(tenant), stored[kNextChange], next_change, id);
+  MoveEntry(out, AovKey(tenant, AovIndex::kBigSpender), stored[kAov0], aov[0], id);
+  MoveEntry(out, AovKey(tenant, AovIndex::kLowSpender), stored[kAov1], aov[1], id);
   RedisCommand hset = {"HSET", CustomerKey(tenant, id),
                        "v",    version,
                        "m",    w.membership,

@@ -89,6 +89,11 @@ class RedisCustomerStore : public CustomerStore {
   // retry then sees version conflicts for them); none is acknowledged.
   absl::StatusOr<std::vector<WriteResult>> WriteWithResults(
       absl::string_view tenant, absl::Span<const CustomerWrite> writes) override;
+  // Each write_batch customers read under WATCH, their re-classifications
+  // committed in the same transaction (ReadAndWriteBatch).
+  absl::StatusOr<std::vector<WriteResult>> ReadAndWrite(absl::string_view tenant,
+                                                        absl::Span<const std::string> customer_ids,
+                                                        WritesOf decide) override;
   absl::StatusOr<std::vector<uint32_t>> OrderOwners(absl::string_view tenant,
                                                     absl::Span<const uint64_t> orders) override;
   absl::StatusOr<std::optional<uint32_t>> OrdersUnrecordedFrom(absl::string_view tenant) override;
@@ -156,8 +161,8 @@ class RedisCustomerStore : public CustomerStore {
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
 
-  // Tests only: runs `hook` inside Reclassify after its reads, before its
-  // transaction, so a test can write a watched key there.
+  // Tests only: runs `hook` inside a re-classification transaction after its
+  // reads, before its EXEC, so a test can write a watched key there.
   void SetBeforeReclassifyCommitForTest(std::function<void()> hook) {
     before_reclassify_commit_for_test_ = std::move(hook);
   }
@@ -169,7 +174,8 @@ class RedisCustomerStore : public CustomerStore {
   // write (the full write script, or the bookkeeping-only one).
   std::vector<std::string> WriteKeys(absl::string_view tenant, const CustomerWrite& write) const;
   std::vector<std::string> WriteArgs(absl::string_view tenant, const CustomerWrite& write) const;
-  // Commits `writes` in one pipeline (or two, or three: see Reclassify),
+  // Commits `writes` in one pipeline (or two, or three: re-classifications
+  // through ReadAndWriteBatch),
   // appending one result per write to `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<WriteResult>& committed);
@@ -177,17 +183,22 @@ class RedisCustomerStore : public CustomerStore {
   // pipeline, setting done[i].
   absl::Status RunWriteScripts(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                                absl::Span<const size_t> which, std::vector<WriteResult>& done);
-  // Commits writes[i] for each i in `which`, re-classifications of distinct
-  // customers, as one optimistic transaction (RedisClient::Transaction): the
-  // version checks of the scripts in C++, then their commands, without Lua,
-  // which costs Redis less (docs/benchmarks.md, fifteenth pass: config
-  // updates moving tens of thousands of customers, the scheduler's moves). Sets done[i]; returns false when
-  // a watched key (a customer, the config) was written meanwhile: nothing
-  // ran, and the caller runs the scripts instead.
-  absl::StatusOr<bool> Reclassify(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
-                                  absl::Span<const size_t> which, std::vector<WriteResult>& done);
+  // One transaction of ReadAndWrite (RedisClient::Transaction): WATCHes the
+  // config and `customer_ids`, reads the config version and their states,
+  // and commits the re-classifications among the writes `decide` makes of
+  // them (one write of a customer read here each) as MULTI/EXEC: the
+  // version checks of the scripts in C++ on the states read, then their
+  // commands, without Lua, which costs Redis less (docs/benchmarks.md,
+  // fifteenth pass). The other writes, and all of them when a watched key
+  // (a customer, the config) was written meanwhile (EXEC ran nothing), go
+  // through their scripts after it. Appends a result per write to
+  // `results`.
+  absl::Status ReadAndWriteBatch(absl::string_view tenant,
+                                 absl::Span<const std::string> customer_ids, WritesOf decide,
+                                 std::vector<WriteResult>& results);
   // Appends the commands of re-classification `write` to `out`, given its
-  // stored fields v s n a0 a1 g (what the scripts do after their checks).
+  // stored fields as a state read has them (what the scripts do after their
+  // checks).
   absl::Status AppendReclassification(absl::string_view tenant, const CustomerWrite& write,
                                       const std::vector<redis::RedisReply>& stored,
                                       std::vector<redis::RedisCommand>& out) const;

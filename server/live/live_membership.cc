@@ -413,23 +413,33 @@ absl::StatusOr<std::vector<store::WriteResult>> LiveMembership::Commit(
   const absl::Duration start = SteadyNow();
   absl::StatusOr<std::vector<store::WriteResult>> committed =
       store_->WriteWithResults(tenant, writes);
-  if (options_.metrics != nullptr && committed.ok()) {
-    options_.metrics->ObserveStoreWrite(SteadyNow() - start);
-    // By each write's own cause: a statistics pass stamps TIME on a change
-    // that fell due (MakeWrite), as the change stream then tells it. A write
-    // refused for a taken order id is bad input, not a conflict: not counted.
-    for (size_t w = 0; w < writes.size(); ++w) {
-      const store::WriteResult r = (*committed)[w];
-      options_.metrics->CountWrites(writes[w].cause, r == store::WriteResult::kCommitted ? 1 : 0,
-                                    r == store::WriteResult::kConflict ? 1 : 0);
-    }
+  if (committed.ok()) {
+    std::vector<store::ChangeCause> causes;
+    causes.reserve(writes.size());
+    for (const store::CustomerWrite& w : writes) causes.push_back(w.cause);
+    CountCommit(start, causes, *committed);
   }
   return committed;
 }
 
+void LiveMembership::CountCommit(absl::Duration start,
+                                 const std::vector<store::ChangeCause>& causes,
+                                 const std::vector<store::WriteResult>& results) {
+  if (options_.metrics == nullptr) return;
+  options_.metrics->ObserveStoreWrite(SteadyNow() - start);
+  // By each write's own cause: a statistics pass stamps TIME on a change
+  // that fell due (MakeWrite), as the change stream then tells it. A write
+  // refused for a taken order id is bad input, not a conflict: not counted.
+  for (size_t w = 0; w < results.size(); ++w) {
+    const store::WriteResult r = results[w];
+    options_.metrics->CountWrites(causes[w], r == store::WriteResult::kCommitted ? 1 : 0,
+                                  r == store::WriteResult::kConflict ? 1 : 0);
+  }
+}
+
 absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
                                                    const std::vector<std::string>& customer_ids,
-                                                   store::ChangeCause cause) {
+                                                   store::ChangeCause cause, bool most_written) {
   const size_t chunk = cause == store::ChangeCause::kConfig || options_.background_pipeline < 1
                            ? std::max<size_t>(customer_ids.size(), 1)
                            : static_cast<size_t>(options_.background_pipeline);
@@ -438,7 +448,7 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
     const size_t end = std::min(customer_ids.size(), begin + chunk);
     absl::StatusOr<int64_t> moved = ReevaluateChunk(
         tenant, std::vector<std::string>(customer_ids.begin() + begin, customer_ids.begin() + end),
-        cause);
+        cause, most_written);
     if (!moved.ok()) return moved.status();
     changed += *moved;
   }
@@ -447,7 +457,7 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
 
 absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     const std::string& tenant, const std::vector<std::string>& customer_ids,
-    store::ChangeCause cause) {
+    store::ChangeCause cause, bool most_written) {
   int64_t changed = 0;
   std::vector<std::string> pending = customer_ids;
   for (int attempt = 0; !pending.empty(); ++attempt) {
@@ -460,71 +470,82 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     if (!snapshot.ok()) return snapshot.status();
     const TenantSnapshot& ctx = **snapshot;
     const absl::Time now = options_.now();
-    absl::StatusOr<std::vector<store::CustomerState>> states = store_->Read(tenant, pending);
-    if (!states.ok()) return states.status();
-
-    std::vector<store::CustomerWrite> writes;
+    // Of each write `decide` made: its customer, cause, and whether it moves
+    // membership.
+    std::vector<std::string> written;
+    std::vector<store::ChangeCause> causes;
     std::vector<bool> membership_moved;
     std::vector<std::string> retry;
     engine::Classification classification;
-    for (const store::CustomerState& state : *states) {
-      if (state.version == 0) continue;
-      absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
-      if (!profile.ok()) {
-        // One undecodable customer must not stop time transitions and
-        // statistics moves for everyone else: report it and go on.
-        LogError(absl::StrCat("tenant ", tenant, ": cannot re-classify a customer: ",
-                              profile.status().message()));
-        continue;
+    auto decide = [&](const std::vector<store::CustomerState>& states)
+        -> absl::StatusOr<std::vector<store::CustomerWrite>> {
+      std::vector<store::CustomerWrite> writes;
+      for (const store::CustomerState& state : states) {
+        if (state.version == 0) continue;
+        absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
+        if (!profile.ok()) {
+          // One undecodable customer must not stop time transitions and
+          // statistics moves for everyone else: report it and go on.
+          LogError(absl::StrCat("tenant ", tenant,
+                                ": cannot re-classify a customer: ", profile.status().message()));
+          continue;
+        }
+        ctx.classifier->Classify(profile->view(), now, &classification);
+        if (!NamesAll(ctx, classification)) {
+          retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
+          continue;
+        }
+        absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
+        const StoredMembership after = MembershipOf(classification);
+        // Only the segments count as a move; a new next-change instant or
+        // index entry is bookkeeping, written without change-stream entries.
+        const bool moved = !before.ok() || before->segments != after.segments ||
+                           before->categories != after.categories ||
+                           before->cart_categories != after.cart_categories;
+        // Facts are unchanged: no daily deltas (`before` profile = this profile).
+        absl::StatusOr<store::CustomerWrite> made =
+            MakeWrite(ctx, state, &*profile, *profile, classification, cause, now);
+        if (!made.ok()) {
+          LogError(absl::StrCat("tenant ", tenant,
+                                ": cannot re-classify a customer: ", made.status().message()));
+          continue;
+        }
+        store::CustomerWrite& write = *made;
+        // Unless an order became visible since the last write, the lifetime
+        // measures are as stored: a membership move leaves their indexes
+        // alone, and only the schedule or AOV entries moving (most
+        // re-classifications after a config change or a time-driven wake-up)
+        // is a bookkeeping-only write.
+        write.measures_as_stored =
+            write.daily.empty() &&
+            !OrderBecameVisibleSince(profile->view(), state.next_change, now);
+        write.bookkeeping_only =
+            !moved && before.ok() && before->primary == after.primary && write.measures_as_stored;
+        const bool same_index =
+            state.aov_milli[0] == write.aov_milli[0] && state.aov_milli[1] == write.aov_milli[1];
+        if (!moved && before.ok() && *before == after && same_index &&
+            state.next_change == write.next_change) {
+          continue;
+        }
+        written.push_back(write.customer_id);
+        causes.push_back(write.cause);
+        membership_moved.push_back(moved);
+        writes.push_back(std::move(write));
       }
-      ctx.classifier->Classify(profile->view(), now, &classification);
-      if (!NamesAll(ctx, classification)) {
-        retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
-        continue;
-      }
-      absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
-      const StoredMembership after = MembershipOf(classification);
-      // Only the segments count as a move; a new next-change instant or index
-      // entry is bookkeeping, written without change-stream entries.
-      const bool moved = !before.ok() || before->segments != after.segments ||
-                         before->categories != after.categories ||
-                         before->cart_categories != after.cart_categories;
-      // Facts are unchanged: no daily deltas (`before` profile = this profile).
-      absl::StatusOr<store::CustomerWrite> made =
-          MakeWrite(ctx, state, &*profile, *profile, classification, cause, now);
-      if (!made.ok()) {
-        LogError(absl::StrCat("tenant ", tenant, ": cannot re-classify a customer: ",
-                              made.status().message()));
-        continue;
-      }
-      store::CustomerWrite& write = *made;
-      // Unless an order became visible since the last write, the lifetime
-      // measures are as stored: a membership move leaves their indexes
-      // alone, and only the schedule or AOV entries moving (most
-      // re-classifications after a config change or a time-driven wake-up)
-      // is a bookkeeping-only write.
-      write.measures_as_stored =
-          write.daily.empty() && !OrderBecameVisibleSince(profile->view(), state.next_change, now);
-      write.bookkeeping_only =
-          !moved && before.ok() && before->primary == after.primary && write.measures_as_stored;
-      const bool same_index = state.aov_milli[0] == write.aov_milli[0] &&
-                              state.aov_milli[1] == write.aov_milli[1];
-      if (!moved && before.ok() && *before == after && same_index &&
-          state.next_change == write.next_change) {
-        continue;
-      }
-      writes.push_back(std::move(write));
-      membership_moved.push_back(moved);
-    }
-    pending = std::move(retry);
-    if (writes.empty()) continue;
-    absl::StatusOr<std::vector<store::WriteResult>> committed = Commit(tenant, writes);
+      return writes;
+    };
+    const absl::Duration start = SteadyNow();
+    absl::StatusOr<std::vector<store::WriteResult>> committed =
+        most_written ? store_->ReadAndWrite(tenant, pending, decide)
+                     : store_->ReadThenWrite(tenant, pending, decide);
     if (!committed.ok()) return committed.status();
-    for (size_t w = 0; w < writes.size(); ++w) {
+    if (!written.empty()) CountCommit(start, causes, *committed);
+    pending = std::move(retry);
+    for (size_t w = 0; w < written.size(); ++w) {
       if ((*committed)[w] == store::WriteResult::kCommitted) {
         changed += membership_moved[w] ? 1 : 0;
       } else {
-        pending.push_back(writes[w].customer_id);
+        pending.push_back(written[w]);
       }
     }
   }
@@ -753,9 +774,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       }
       int64_t later = 0;
       absl::StatusOr<int64_t> moved =
-          previous == nullptr
-              ? Reevaluate(tenant, page, cause)
-              : ApplyConfigMoves(tenant, page, *previous, *current, cause, &later);
+          previous == nullptr ? Reevaluate(tenant, page, cause, /*most_written=*/false)
+                              : ApplyConfigMoves(tenant, page, *previous, *current, cause, &later);
       absl::MutexLock lock(&mu);
       if (!moved.ok()) {
         if (first_error.ok()) first_error = moved.status();

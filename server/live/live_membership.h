@@ -124,10 +124,14 @@ class LiveMembership {
   // Re-classifies `customer_ids` now without new facts and commits those whose
   // membership or next change moved, stamping changes with `cause`. Returns the
   // number of customers whose membership changed. Causes other than CONFIG
-  // go Options::background_pipeline customers per round trip.
+  // go Options::background_pipeline customers per round trip. For customers
+  // most of whom are written (due, moved by a config or statistics change):
+  // each is read once, under the write's WATCH (CustomerStore::ReadAndWrite).
   absl::StatusOr<int64_t> Reevaluate(const std::string& tenant,
                                      const std::vector<std::string>& customer_ids,
-                                     store::ChangeCause cause);
+                                     store::ChangeCause cause) {
+    return Reevaluate(tenant, customer_ids, cause, /*most_written=*/true);
+  }
 
   // Reevaluate() over every customer of the tenant, page by page: one thread
   // scans the pages, `Options::reevaluate_threads` re-classify them (pages
@@ -206,11 +210,21 @@ class LiveMembership {
   // options_.metrics.
   absl::StatusOr<std::vector<store::WriteResult>> Commit(
       const std::string& tenant, const std::vector<store::CustomerWrite>& writes);
+  // Counts a commit that began at `start` in options_.metrics: results[w]
+  // of a write with cause causes[w].
+  void CountCommit(absl::Duration start, const std::vector<store::ChangeCause>& causes,
+                   const std::vector<store::WriteResult>& results);
+  // Reevaluate(), reading each customer under its write's WATCH when
+  // `most_written` (store_->ReadAndWrite), else first (ReadThenWrite: a
+  // full re-evaluation, where few of the customers read are written).
+  absl::StatusOr<int64_t> Reevaluate(const std::string& tenant,
+                                     const std::vector<std::string>& customer_ids,
+                                     store::ChangeCause cause, bool most_written);
   // Reevaluate() of one round trip's customers (read, then write, retried
   // on conflicts).
   absl::StatusOr<int64_t> ReevaluateChunk(const std::string& tenant,
                                           const std::vector<std::string>& customer_ids,
-                                          store::ChangeCause cause);
+                                          store::ChangeCause cause, bool most_written);
   // Of `customer_ids`, those whose stored state moving from `previous` to
   // `current` can change (see ReevaluateAll), read by profile and AOV index
   // entries alone: to be written now, or later (only their next change
