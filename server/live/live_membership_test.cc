@@ -606,9 +606,12 @@ TEST_F(LiveMembershipTest, BackgroundPassesWriteInSmallPipelines) {
   now_ = **store_.NextDue("acme");
   ASSERT_EQ(store_.Due("acme", now_, 100)->size(), 20u);
   const int64_t calls = store_.write_calls;
+  const int64_t read_under_write = store_.read_and_write_calls;
   EXPECT_EQ(*live_->Reevaluate("acme", ids, store::ChangeCause::kTime), 20);
-  // LiveMembership::Options::background_pipeline (8): 8 + 8 + 4.
+  // LiveMembership::Options::background_pipeline (8): 8 + 8 + 4, each
+  // customer read with its write (most due customers are written).
   EXPECT_EQ(store_.write_calls - calls, 3);
+  EXPECT_EQ(store_.read_and_write_calls - read_under_write, 3);
   EXPECT_TRUE(store_.Due("acme", now_, 100)->empty());
 }
 
@@ -734,8 +737,12 @@ TEST_F(LiveMembershipTest, ReevaluateAllCoversEveryPage) {
   config.frequent_buyer.min_orders = 7;  // was 5: customers with 5-6 recent orders leave
   ASSERT_TRUE(store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), kT0).ok());
   ASSERT_TRUE(contexts_->Reload("acme").ok());
+  const int64_t read_under_write = store_.read_and_write_calls;
   absl::StatusOr<int64_t> changed = live_->ReevaluateAll("acme", store::ChangeCause::kConfig);
   ASSERT_TRUE(changed.ok()) << changed.status();
+  // A full re-evaluation writes few of the customers it reads: it reads
+  // every customer first, then writes the few that move.
+  EXPECT_EQ(store_.read_and_write_calls, read_under_write);
 
   int after = 0, moved = 0;
   for (int i = 0; i < kCustomers; ++i) {

@@ -37,6 +37,12 @@ std::vector<std::string> CountingStore::TakeProfilesRead() {
   return ids;
 }
 
+absl::StatusOr<std::vector<store::WriteResult>> CountingStore::ReadAndWrite(
+    absl::string_view tenant, absl::Span<const std::string> customer_ids, WritesOf decide) {
+  ++read_and_write_calls;
+  return MemoryCustomerStore::ReadAndWrite(tenant, customer_ids, decide);
+}
+
 absl::StatusOr<RedisStoreForTest> StartRedisStore() {
   absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
   if (!redis.ok()) return redis.status();

@@ -32,8 +32,13 @@ class CountingStore : public store::MemoryCustomerStore {
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   // The ids ReadProfiles was asked for since the last call, sorted.
   std::vector<std::string> TakeProfilesRead();
+  // Counts the calls (re-classifications read under their writes).
+  absl::StatusOr<std::vector<store::WriteResult>> ReadAndWrite(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids,
+      WritesOf decide) override;
 
   std::atomic<int64_t> write_calls{0};  // WriteWithResults() calls (round trips)
+  std::atomic<int64_t> read_and_write_calls{0};
   std::atomic<int64_t> full_writes{0};
   std::atomic<int64_t> bookkeeping_writes{0};  // CustomerWrite::bookkeeping_only
   // Full writes with CustomerWrite::measures_as_stored.
