@@ -169,15 +169,21 @@ TEST(ConfigChangeScopeTest, RecentOrderRulesNameTheAovIndexesCoveringTheirDays) 
             }),
             both);
   // An index coming into use must be exact at once: every buyer is read.
-  engine::SegmentConfig absolute = before;
-  absolute.low_spender.threshold_store_aov_multiple.reset();
-  absolute.low_spender.threshold_amount = 2000;
-  EXPECT_TRUE(ScopeOfConfigChange(absolute, before).aov_index_supersets.empty());
-  engine::SegmentConfig low_off = before;
-  low_off.low_spender.enabled = false;
-  EXPECT_TRUE(ScopeOfConfigChange(low_off, before).aov_index_supersets.empty());
+  // Back to the defaults from LOW_SPENDER absolute, or off:
+  auto back_from = [&](void (*change)(engine::SegmentConfig&)) {
+    engine::SegmentConfig from = before;
+    change(from);
+    return ScopeOfConfigChange(from, before).aov_index_supersets;
+  };
+  EXPECT_EQ(back_from([](auto& c) {
+              c.low_spender.threshold_store_aov_multiple.reset();
+              c.low_spender.threshold_amount = 2000;
+            }),
+            Indexes{});
+  EXPECT_EQ(back_from([](auto& c) { c.low_spender.enabled = false; }), Indexes{});
   // An index not in use before the change is no superset.
-  engine::SegmentConfig lapsed_shorter = low_off;
+  engine::SegmentConfig low_off = before, lapsed_shorter = before;
+  low_off.low_spender.enabled = lapsed_shorter.low_spender.enabled = false;
   lapsed_shorter.lapsed.inactive_days = 30;
   EXPECT_EQ(ScopeOfConfigChange(low_off, lapsed_shorter).aov_index_supersets, big);
 }
