@@ -1703,6 +1703,14 @@ TEST_F(RedisCustomerStoreTest, UndecodableStoredDataIsDataLoss) {
   EXPECT_EQ((*client_->Command({"HGET", "sd:{acme}:c:a", "v"})).str(), "1");
   ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:c:b", "v", "x"}).ok());
   EXPECT_EQ(store_->Read(kTenant, {"b"}).status().code(), absl::StatusCode::kDataLoss);
+  // A key of another type under a customer's name (not segmentd's): its
+  // reads are DATA_LOSS too, naming the customer.
+  ASSERT_TRUE(client_->Command({"SET", "sd:{acme}:c:s", "a string"}).ok());
+  for (const absl::Status& read :
+       {store_->Read(kTenant, {"s"}).status(), store_->ReadProfiles(kTenant, {"s"}).status()}) {
+    EXPECT_EQ(read.code(), absl::StatusCode::kDataLoss) << read;
+    EXPECT_TRUE(absl::StrContains(read.message(), "customer s")) << read;
+  }
 }
 
 // A write the script refuses halfway (here: the daily total would overflow)

@@ -615,10 +615,22 @@ enum StateField {
 constexpr const char* kStateFields[kNumStateFields] = {"v", "o",  "p",  "m", "s",
                                                        "n", "a0", "a1", "h", "g"};
 
+// The error of a read of customer `id`'s hash. A key of another type under
+// its name (not written by segmentd) is stored data no retry mends, as a
+// field that does not parse is: DATA_LOSS. Others as RedisErrorToStatus
+// maps them.
+absl::Status CustomerReadStatus(const RedisReply& reply, absl::string_view id) {
+  if (reply.IsErrorWithPrefix("WRONGTYPE")) {
+    return absl::DataLossError(
+        absl::StrCat("customer ", id, ": its key holds another type than a hash"));
+  }
+  return redis::RedisErrorToStatus(reply);
+}
+
 // Parses the HMGET of kStateFields on `id`'s hash into `state` (version 0:
 // not stored).
 absl::Status ParseState(const RedisReply& reply, const std::string& id, CustomerState& state) {
-  if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+  if (absl::Status s = CustomerReadStatus(reply, id); !s.ok()) return s;
   if (!reply.is_array() || reply.elements().size() != kNumStateFields) {
     return Unexpected(reply, "HMGET");
   }
@@ -705,7 +717,7 @@ absl::StatusOr<std::vector<ProfileRead>> RedisCustomerStore::ReadProfiles(
   std::vector<ProfileRead> profiles(replies->size());
   for (size_t i = 0; i < replies->size(); ++i) {
     const RedisReply& reply = (*replies)[i];
-    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (absl::Status s = CustomerReadStatus(reply, customer_ids[i]); !s.ok()) return s;
     if (!reply.is_array() || reply.elements().size() != 2 + kNumAovIndexes) {
       return Unexpected(reply, "HMGET profile");
     }

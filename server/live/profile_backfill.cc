@@ -4,7 +4,6 @@
 #include <limits>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -16,14 +15,10 @@ namespace segmentd {
 namespace {
 
 // Whether a customer's read failed on what is stored for it (a field that
-// does not parse, a key of another type), which no retry mends; anything
-// else (Redis refusing the credentials, an outage) is retried next pass
-// rather than skipping customers for good.
-bool Unreadable(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kDataLoss ||
-         (status.code() == absl::StatusCode::kFailedPrecondition &&
-          absl::StartsWith(status.message(), "WRONGTYPE"));
-}
+// does not parse, a key of another type: the stores' DATA_LOSS), which no
+// retry mends; anything else (Redis refusing the credentials, an outage) is
+// retried next pass rather than skipping customers for good.
+bool Unreadable(const absl::Status& status) { return status.code() == absl::StatusCode::kDataLoss; }
 
 }  // namespace
 
