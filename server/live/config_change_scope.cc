@@ -94,8 +94,10 @@ bool AlwaysMemberOf(engine::Segment segment, const engine::SegmentConfig& config
 // D days") hold every such customer alike when only D changed, enabled under
 // both; the spender rules' AOV index entries and staleness reach back over
 // their index lookbacks too.
+// Sets `*index_into_use` when the change brings a spender rule's AOV index
+// into use (see below).
 std::optional<int64_t> RecentOrderDays(absl::string_view name, const engine::SegmentConfig& x,
-                                       const engine::SegmentConfig& y) {
+                                       const engine::SegmentConfig& y, bool* index_into_use) {
   auto longer = [](int64_t a, int64_t b) { return std::max(a, b); };
   if (name == "frequent_buyer") {
     return longer(x.frequent_buyer.window_days, y.frequent_buyer.window_days);
@@ -127,10 +129,15 @@ std::optional<int64_t> RecentOrderDays(absl::string_view name, const engine::Seg
   }
   for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
     if (name != (index == store::AovIndex::kBigSpender ? "big_spender" : "low_spender")) continue;
-    // An index coming into use must be exact at once, and one not in use
-    // may hold entries an earlier update left to the rechecks, of customers
-    // of any recency: only a full read finds them.
-    if (!AovIndexInUse(x, index) && AovIndexInUse(y, index)) return std::nullopt;
+    // An index coming into use must be exact at once. One not in use is
+    // kept by every write at its lookback, as one in use is, but for the
+    // entries an earlier update left to the rechecks (of customers of any
+    // recency) and, in a tenant stored before 817d147, the entries of
+    // customers not written since (missing: such a customer has an order
+    // within the index's lookback, hence within the days returned, and the
+    // covering index read holds it). So the days bound it only while the
+    // tenant has no rechecks pending, which the caller checks.
+    if (!AovIndexInUse(x, index) && AovIndexInUse(y, index)) *index_into_use = true;
     const SpenderRuleFields a = SpenderRuleOf(x, index), b = SpenderRuleOf(y, index);
     return std::max({int64_t{a.lookback_days}, int64_t{b.lookback_days},
                      int64_t{AovIndexLookback(x, index)}, int64_t{AovIndexLookback(y, index)}});
@@ -223,6 +230,7 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   // How recent an order every customer the changed blocks can move has
   // (RecentOrderDays); nullopt once a changed block has no such bound.
   std::optional<int64_t> recent_days = 0;
+  bool index_into_use = false;  // RecentOrderDays
   // Whether every changed block so far is a percentile rule enabled under
   // both configs, or a lifetime-order rule whose count bounds alone changed.
   bool cutoffs_only = true;
@@ -273,7 +281,8 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
       cutoffs_only = false;
     }
     if (recent_days.has_value()) {
-      const std::optional<int64_t> days = RecentOrderDays(f->name(), before, after);
+      const std::optional<int64_t> days =
+          RecentOrderDays(f->name(), before, after, &index_into_use);
       recent_days =
           days.has_value() ? std::make_optional(std::max(*recent_days, *days)) : std::nullopt;
     }
@@ -307,6 +316,8 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
         scope.aov_index_supersets.push_back(index);
       }
     }
+    scope.aov_index_supersets_need_no_rechecks =
+        index_into_use && !scope.aov_index_supersets.empty();
   }
   return scope;
 }

@@ -33,7 +33,8 @@
 // change from them. Each AOV index in use under the config before the change
 // holds every customer with a valid order within its lookback, so one whose
 // lookback covers those days holds every customer the change can move
-// (unless an index comes into use: it must be made exact at once).
+// (when an index comes into use, whose entries must be exact at once, only
+// while the tenant has no rechecks pending: aov_index_supersets_need_no_rechecks).
 //
 // Windowed count rules (FREQUENT_BUYER, RETURNING_CUSTOMER: "orders within
 // W days >= m") bound it tighter: a customer either config can move has at
@@ -90,6 +91,12 @@ struct ConfigChangeScope {
   // within some days (recent-order rules, above), every index in use whose
   // lookback covers the longest of them.
   std::vector<store::AovIndex> aov_index_supersets;
+  // With aov_index_supersets: a spender rule's change brings its index into
+  // use, and those indexes hold everyone the change can move only while the
+  // tenant has no rechecks pending (entries an earlier update left to them
+  // may be stale, of customers of any recency); with rechecks pending, read
+  // as if there were none.
+  bool aov_index_supersets_need_no_rechecks = false;
   // kEveryone only: the changed blocks are NEW_DOWNLOAD and WINDOW_SHOPPER
   // alone (anything in them, enabled included): both rules concern
   // registered customers without a visible order only, who are the store's

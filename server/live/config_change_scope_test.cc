@@ -168,22 +168,27 @@ TEST(ConfigChangeScopeTest, RecentOrderRulesNameTheAovIndexesCoveringTheirDays) 
               c.low_spender.threshold_amount = 2000;
             }),
             both);
-  // An index coming into use must be exact at once: every buyer is read.
+  // An index coming into use must be exact at once: an index covering its
+  // lookback holds everyone it can move only while no rechecks are pending.
   // Back to the defaults from LOW_SPENDER absolute, or off:
   auto back_from = [&](void (*change)(engine::SegmentConfig&)) {
     engine::SegmentConfig from = before;
     change(from);
-    return ScopeOfConfigChange(from, before).aov_index_supersets;
+    const ConfigChangeScope scope = ScopeOfConfigChange(from, before);
+    EXPECT_TRUE(scope.aov_index_supersets_need_no_rechecks);
+    return scope.aov_index_supersets;
   };
   EXPECT_EQ(back_from([](auto& c) {
               c.low_spender.threshold_store_aov_multiple.reset();
               c.low_spender.threshold_amount = 2000;
             }),
-            Indexes{});
-  EXPECT_EQ(back_from([](auto& c) { c.low_spender.enabled = false; }), Indexes{});
+            big);
+  EXPECT_EQ(back_from([](auto& c) { c.low_spender.enabled = false; }), big);
+  engine::SegmentConfig low_off = before;
+  low_off.low_spender.enabled = false;
+  EXPECT_FALSE(ScopeOfConfigChange(before, low_off).aov_index_supersets_need_no_rechecks);
   // An index not in use before the change is no superset.
-  engine::SegmentConfig low_off = before, lapsed_shorter = before;
-  low_off.low_spender.enabled = lapsed_shorter.low_spender.enabled = false;
+  engine::SegmentConfig lapsed_shorter = low_off;
   lapsed_shorter.lapsed.inactive_days = 30;
   EXPECT_EQ(ScopeOfConfigChange(low_off, lapsed_shorter).aov_index_supersets, big);
 }

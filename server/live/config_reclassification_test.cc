@@ -155,9 +155,10 @@ std::vector<Mutation> Mutations() {
 // Three configs in a row, for one spender rule (either): relative to the
 // store AOV over some lookback (its AOV index in use there), absolute
 // (nothing reads the index, which goes back to the rule's default lookback,
-// its entry moves possibly left to the rechecks), and relative again, mostly
-// over the default lookback: the sequence that finds entries an update left
-// stale if the next one comes before the rechecks are drained.
+// its entry moves possibly left to the rechecks; the rule's own lookback
+// sometimes changed too), and relative again, mostly over the default
+// lookback: the sequence that finds entries an update left stale if the
+// next one comes before the rechecks are drained.
 std::vector<engine::SegmentConfig> SpenderIndexOutAndBackIn(engine::SegmentConfig c,
                                                             std::mt19937& r) {
   std::vector<engine::SegmentConfig> steps;
@@ -170,6 +171,10 @@ std::vector<engine::SegmentConfig> SpenderIndexOutAndBackIn(engine::SegmentConfi
     steps.push_back(c);
     rule.threshold_amount = amount;
     rule.threshold_store_aov_multiple.reset();
+    // Half the time with another lookback (the index's stays the default):
+    // the entries left stale may then lie beyond every lookback of the way
+    // back, which only the rechecks pending tell.
+    if (Pick(r, 0, 1) == 0) rule.lookback_days = Pick(r, 1, 400);
     steps.push_back(c);
     rule.threshold_store_aov_multiple = multiple;
     rule.threshold_amount.reset();

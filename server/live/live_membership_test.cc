@@ -495,6 +495,69 @@ TEST_F(LiveMembershipTest, ARecentOrderRuleChangeReadsAnAovIndexCoveringItsDays)
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
 }
 
+// LOW_SPENDER relative again (its index coming into use, as on the way back
+// from the GROCERY preset): with no rechecks pending, BIG_SPENDER's index
+// (365 days) holds everyone the change can move; with some pending, whose
+// entries may be stale at any lookback, every buyer is read.
+TEST_F(LiveMembershipTest, AnIndexComingIntoUseBoundsAChangeOnlyWithoutPendingRechecks) {
+  engine::SegmentConfig relative;
+  relative.vip.enabled = false;  // statistics the orders move: not this test's
+  relative.value_tiers.enabled = false;
+  int64_t deferred = -1;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
+  auto days_ago = [](int days) { return kT0 - absl::Hours(24 * days); };
+  ApplyOne("d10", {Order("o1", days_ago(10), 5000)});
+  ApplyOne("d100", {Order("o2", days_ago(100), 1000)});
+  ApplyOne("d250", {Order("o3", days_ago(250), 9000)});
+  ApplyOne("d380", {Order("o4", days_ago(380), 5000)});
+  auto drain = [&] {
+    while (*live_->DrainRechecks("acme", 100) > 0) {
+    }
+    ASSERT_EQ(*store_.RecheckCount("acme"), 0);
+  };
+  auto low_index = [&] {
+    absl::StatusOr<std::vector<std::string>> ids = store_.CustomersByAov(
+        "acme", store::AovIndex::kLowSpender, std::numeric_limits<int64_t>::min(),
+        std::numeric_limits<int64_t>::max());
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  engine::SegmentConfig absolute = relative;
+  absolute.low_spender.threshold_store_aov_multiple.reset();
+  absolute.low_spender.threshold_amount = 2000;
+  ASSERT_GE(StoreConfigAndReevaluate("acme", absolute, /*by_profile=*/true, &deferred), 0);
+  ASSERT_NO_FATAL_FAILURE(drain());
+  store_.TakeProfilesRead();
+  ASSERT_GE(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100", "d250"}));
+  EXPECT_EQ(low_index(), (std::vector<std::string>{"d10", "d100"}));  // 180 days
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/false, &deferred), 0);
+
+  // Over 400 days (e380's order, placed then, is kept whole within them:
+  // d380's was folded into totals when written), then absolute over 100
+  // (its index back at the default 180 days: the entries of d250 and e380
+  // go, left to the rechecks), then relative over 100 before the drain.
+  // e380 has no order within 365 days, so only a read of every buyer finds
+  // its stale entry.
+  relative.low_spender.lookback_days = 400;
+  ASSERT_GE(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
+  ApplyOne("e380", {Order("o5", days_ago(380), 5000)});
+  ASSERT_NO_FATAL_FAILURE(drain());
+  ASSERT_EQ(low_index(), (std::vector<std::string>{"d10", "d100", "d250", "e380"}));
+  absolute.low_spender.lookback_days = relative.low_spender.lookback_days = 100;
+  ASSERT_GE(StoreConfigAndReevaluate("acme", absolute, /*by_profile=*/true, &deferred), 0);
+  ASSERT_GT(*store_.RecheckCount("acme"), 0);
+  store_.TakeProfilesRead();
+  ASSERT_GE(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
+  EXPECT_EQ(store_.TakeProfilesRead(),
+            (std::vector<std::string>{"d10", "d100", "d250", "d380", "e380"}));
+  EXPECT_EQ(low_index(), std::vector<std::string>{"d10"});  // 100 days
+  ASSERT_NO_FATAL_FAILURE(drain());
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/false, &deferred), 0);
+}
+
 TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBackInUse) {
   engine::SegmentConfig config;
   config.value_tiers.enabled = false;
