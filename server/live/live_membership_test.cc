@@ -28,6 +28,17 @@ using engine::Segment;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
 
+absl::Time DaysAgo(int days) { return kT0 - absl::Hours(24 * days); }
+
+// The default config without the percentile rules, whose statistics a
+// test's orders move (the StatisticsMover's business, not those tests').
+engine::SegmentConfig WithoutPercentileRules() {
+  engine::SegmentConfig config;
+  config.vip.enabled = false;
+  config.value_tiers.enabled = false;
+  return config;
+}
+
 ProfileMutation Cancel(std::string id) {
   return [id = std::move(id)](engine::Profile* p) { return p->CancelOrder(id); };
 }
@@ -45,6 +56,16 @@ class LiveMembershipTest : public LiveTestFixture {
 
   std::vector<store::StoredChange> Changes() {
     return *store_.ReadChanges("acme", "", 1000, absl::ZeroDuration());
+  }
+
+  // The customers in `index`, sorted.
+  std::vector<std::string> Indexed(store::AovIndex index) {
+    absl::StatusOr<std::vector<std::string>> ids = store_.CustomersByAov(
+        "acme", index, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();
+    std::sort(out.begin(), out.end());
+    return out;
   }
 };
 
@@ -401,21 +422,16 @@ TEST_F(LiveMembershipTest, TheSchedulerObservesHowLongTheOldestDueCustomerWaited
 // with enough lifetime orders, and the membership is the full
 // re-evaluation's.
 TEST_F(LiveMembershipTest, AWindowedCountChangeReadsAnAovIndexCoveringItsWindow) {
-  engine::SegmentConfig config;
+  engine::SegmentConfig config = WithoutPercentileRules();
   config.returning_customer.min_orders = 3;  // in 60 days
-  // Without the percentile rules, whose statistics the orders below move
-  // (the statistics mover's business, not this test's).
-  config.vip.enabled = false;
-  config.value_tiers.enabled = false;
   int64_t deferred = -1;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
-  auto days_ago = [](int days) { return kT0 - absl::Hours(24 * days); };
-  ApplyOne("recent2", {Order("r1", days_ago(10), 5000), Order("r2", days_ago(20), 5000)});
-  ApplyOne("recent1", {Order("s1", days_ago(5), 5000)});
-  ApplyOne("mid2", {Order("m1", days_ago(100), 5000), Order("m2", days_ago(150), 5000)});
-  ApplyOne("old2", {Order("a1", days_ago(200), 5000), Order("a2", days_ago(250), 5000)});
-  ApplyOne("old3", {Order("b1", days_ago(300), 5000), Order("b2", days_ago(350), 5000),
-                    Order("b3", days_ago(400), 5000)});
+  ApplyOne("recent2", {Order("r1", DaysAgo(10), 5000), Order("r2", DaysAgo(20), 5000)});
+  ApplyOne("recent1", {Order("s1", DaysAgo(5), 5000)});
+  ApplyOne("mid2", {Order("m1", DaysAgo(100), 5000), Order("m2", DaysAgo(150), 5000)});
+  ApplyOne("old2", {Order("a1", DaysAgo(200), 5000), Order("a2", DaysAgo(250), 5000)});
+  ApplyOne("old3", {Order("b1", DaysAgo(300), 5000), Order("b2", DaysAgo(350), 5000),
+                    Order("b3", DaysAgo(400), 5000)});
   // Buyers with >= 2 orders: 4; within 180 days (LOW_SPENDER's index): 3;
   // within 365 days (BIG_SPENDER's): 4.
   store_.TakeProfilesRead();
@@ -450,17 +466,14 @@ TEST_F(LiveMembershipTest, AWindowedCountChangeReadsAnAovIndexCoveringItsWindow)
 // AOV index in use covering them. Switched off, LAPSED moves its members of
 // any age, and every buyer is read.
 TEST_F(LiveMembershipTest, ARecentOrderRuleChangeReadsAnAovIndexCoveringItsDays) {
-  engine::SegmentConfig config;
-  config.vip.enabled = false;  // statistics the orders move: not this test's
-  config.value_tiers.enabled = false;
+  engine::SegmentConfig config = WithoutPercentileRules();
   int64_t deferred = -1;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
-  auto days_ago = [](int days) { return kT0 - absl::Hours(24 * days); };
-  ApplyOne("d10", {Order("o1", days_ago(10), 5000)});
-  ApplyOne("d45", {Order("o2", days_ago(45), 5000)});
-  ApplyOne("d100", {Order("o3", days_ago(100), 5000)});
-  ApplyOne("d250", {Order("o4", days_ago(250), 5000)});
-  ApplyOne("d400", {Order("o5", days_ago(400), 5000), Order("o6", days_ago(500), 5000)});
+  ApplyOne("d10", {Order("o1", DaysAgo(10), 5000)});
+  ApplyOne("d45", {Order("o2", DaysAgo(45), 5000)});
+  ApplyOne("d100", {Order("o3", DaysAgo(100), 5000)});
+  ApplyOne("d250", {Order("o4", DaysAgo(250), 5000)});
+  ApplyOne("d400", {Order("o5", DaysAgo(400), 5000), Order("o6", DaysAgo(500), 5000)});
   auto lapsed = [&] {
     std::vector<std::string> ids;
     const absl::StatusOr<std::vector<store::CustomerState>> states =
@@ -500,30 +513,19 @@ TEST_F(LiveMembershipTest, ARecentOrderRuleChangeReadsAnAovIndexCoveringItsDays)
 // (365 days) holds everyone the change can move; with some pending, whose
 // entries may be stale at any lookback, every buyer is read.
 TEST_F(LiveMembershipTest, AnIndexComingIntoUseBoundsAChangeOnlyWithoutPendingRechecks) {
-  engine::SegmentConfig relative;
-  relative.vip.enabled = false;  // statistics the orders move: not this test's
-  relative.value_tiers.enabled = false;
+  engine::SegmentConfig relative = WithoutPercentileRules();
   int64_t deferred = -1;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
-  auto days_ago = [](int days) { return kT0 - absl::Hours(24 * days); };
-  ApplyOne("d10", {Order("o1", days_ago(10), 5000)});
-  ApplyOne("d100", {Order("o2", days_ago(100), 1000)});
-  ApplyOne("d250", {Order("o3", days_ago(250), 9000)});
-  ApplyOne("d380", {Order("o4", days_ago(380), 5000)});
+  ApplyOne("d10", {Order("o1", DaysAgo(10), 5000)});
+  ApplyOne("d100", {Order("o2", DaysAgo(100), 1000)});
+  ApplyOne("d250", {Order("o3", DaysAgo(250), 9000)});
+  ApplyOne("d380", {Order("o4", DaysAgo(380), 5000)});
   auto drain = [&] {
     while (*live_->DrainRechecks("acme", 100) > 0) {
     }
     ASSERT_EQ(*store_.RecheckCount("acme"), 0);
   };
-  auto low_index = [&] {
-    absl::StatusOr<std::vector<std::string>> ids = store_.CustomersByAov(
-        "acme", store::AovIndex::kLowSpender, std::numeric_limits<int64_t>::min(),
-        std::numeric_limits<int64_t>::max());
-    EXPECT_TRUE(ids.ok()) << ids.status();
-    std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();
-    std::sort(out.begin(), out.end());
-    return out;
-  };
+  auto low_index = [&] { return Indexed(store::AovIndex::kLowSpender); };
   engine::SegmentConfig absolute = relative;
   absolute.low_spender.threshold_store_aov_multiple.reset();
   absolute.low_spender.threshold_amount = 2000;
@@ -543,7 +545,7 @@ TEST_F(LiveMembershipTest, AnIndexComingIntoUseBoundsAChangeOnlyWithoutPendingRe
   // its stale entry.
   relative.low_spender.lookback_days = 400;
   ASSERT_GE(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
-  ApplyOne("e380", {Order("o5", days_ago(380), 5000)});
+  ApplyOne("e380", {Order("o5", DaysAgo(380), 5000)});
   ASSERT_NO_FATAL_FAILURE(drain());
   ASSERT_EQ(low_index(), (std::vector<std::string>{"d10", "d100", "d250", "e380"}));
   absolute.low_spender.lookback_days = relative.low_spender.lookback_days = 100;
@@ -569,18 +571,10 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   // Orders 200 days old: within 365 days, not within 180.
   ApplyOne("c1", {Order("o1", kT0 - absl::Hours(24 * 200), 10000)});
   ApplyOne("c2", {Order("o2", kT0 - absl::Hours(24 * 200), 30000)});
-  auto indexed = [&](store::AovIndex index) {
-    absl::StatusOr<std::vector<std::string>> ids = store_.CustomersByAov(
-        "acme", index, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
-    EXPECT_TRUE(ids.ok()) << ids.status();
-    std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();
-    std::sort(out.begin(), out.end());
-    return out;
-  };
   const std::vector<std::string> both = {"c1", "c2"};
-  ASSERT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  ASSERT_EQ(Indexed(store::AovIndex::kBigSpender), both);
   // LOW_SPENDER is off, and its index is kept all the same.
-  EXPECT_EQ(indexed(store::AovIndex::kLowSpender), both);
+  EXPECT_EQ(Indexed(store::AovIndex::kLowSpender), both);
   // BIG_SPENDER absolute over 180 days, as FAST_FOOD makes it: its index
   // stays at the default 365 days, so no entry moves (at 180 days both
   // would leave it).
@@ -589,26 +583,26 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   config.big_spender.lookback_days = 180;
   EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 0);
-  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  EXPECT_EQ(Indexed(store::AovIndex::kBigSpender), both);
   // Back to the defaults: still no entry moves.
   config.big_spender = engine::BigSpenderConfig();
   EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 0);
-  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  EXPECT_EQ(Indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
   // Relative over 30 days: the index in use at that lookback, where neither
   // has an order, so both entries go at once.
   config.big_spender.lookback_days = 30;
   EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 0);
-  EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
+  EXPECT_TRUE(Indexed(store::AovIndex::kBigSpender).empty());
   // Absolute: the index, no longer in use, goes back to 365 days; both
   // entries come back, but only with the rechecks.
   config.big_spender.threshold_store_aov_multiple.reset();
   config.big_spender.threshold_amount = 25000;
   EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 2);
-  EXPECT_TRUE(indexed(store::AovIndex::kBigSpender).empty());
+  EXPECT_TRUE(Indexed(store::AovIndex::kBigSpender).empty());
   // The defaults again before the rechecks ran: the statistics mover reads
   // the index from now on, so the missing entries are written with this
   // update, although the replaced config derives the same entries as the
@@ -616,9 +610,9 @@ TEST_F(LiveMembershipTest, AovIndexesAreKeptWhateverTheThresholdAndFixedWhenBack
   config.big_spender = engine::BigSpenderConfig();
   EXPECT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
   EXPECT_EQ(deferred, 0);
-  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  EXPECT_EQ(Indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*live_->DrainRechecks("acme", 10), 2);
-  EXPECT_EQ(indexed(store::AovIndex::kBigSpender), both);
+  EXPECT_EQ(Indexed(store::AovIndex::kBigSpender), both);
   EXPECT_EQ(*store_.RecheckCount("acme"), 0);
 }
 
