@@ -251,6 +251,7 @@ class CustomerStore {
       absl::string_view tenant, absl::Span<const std::string> customer_ids, WritesOf decide) {
     return ReadThenWrite(tenant, customer_ids, decide);
   }
+  // ReadAndWrite as a Read, then WriteWithResults, whatever the store.
   absl::StatusOr<std::vector<WriteResult>> ReadThenWrite(absl::string_view tenant,
                                                          absl::Span<const std::string> customer_ids,
                                                          WritesOf decide) {

@@ -175,8 +175,8 @@ class RedisCustomerStore : public CustomerStore {
   std::vector<std::string> WriteKeys(absl::string_view tenant, const CustomerWrite& write) const;
   std::vector<std::string> WriteArgs(absl::string_view tenant, const CustomerWrite& write) const;
   // Commits `writes` in one pipeline (or two, or three: re-classifications
-  // through ReadAndWriteBatch),
-  // appending one result per write to `committed`.
+  // go through ReadAndWriteBatch), appending one result per write to
+  // `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<WriteResult>& committed);
   // Commits writes[i] for each i in `which` through its script, in one
