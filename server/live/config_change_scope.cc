@@ -88,7 +88,8 @@ bool AlwaysMemberOf(engine::Segment segment, const engine::SegmentConfig& config
 // `x` to `y`) can move has: some valid order within that many days now, for
 // under both configs a customer without one is a member of the block's
 // rules or not alike, with no next change from them and the same AOV index
-// entries (none). nullopt when the change can move customers without.
+// entries (a changed spender rule's none). nullopt when the change can move
+// customers without.
 // Rules over orders within a window ("within D days": placed after t - D)
 // hold no customer without such an order, the inactivity rules ("none for
 // D days") hold every such customer alike when only D changed, enabled under
