@@ -704,8 +704,9 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // After a change of percentile rules or lifetime-order count bounds only:
   // the lifetime-order and lifetime-revenue ranges between old and new.
   std::optional<CutoffRanges> cutoffs;
-  // After a shorter relative spender lookback only, or windowed count rules
-  // only: an AOV index holding every customer it can move, if fewer.
+  // After a change of rules over recent orders only (ConfigChangeScope::
+  // aov_index_supersets): an AOV index holding every customer it can move,
+  // if fewer.
   std::optional<store::AovIndex> aov_index;
   // After a change of NEW_DOWNLOAD and WINDOW_SHOPPER only: the registered
   // customers without an order (if the store indexes every one of them),
