@@ -103,13 +103,24 @@ def main():
     groups = {}
     for key in r.scan(prefix + b"*"):
         rest = key[len(prefix):]
-        group = {b"c:": "customer hashes", b"s:": "member sets", b"m:": "measure, AOV, registration indexes"}.get(
-            rest[:2], rest.decode())
+        group = {b"c:": "customer hashes", b"s:": "member sets", b"m:": "measure, AOV, registration indexes",
+                 b"oi": "order record (oid:*)"}.get(rest[:2], rest.decode())
         groups.setdefault(group, []).append(key)
     for group, keys in sorted(groups.items()):
         sizes = r.pipe([("MEMORY", "USAGE", k, "SAMPLES", 0) for k in keys])
         print("layout: as stored: %-36s %s (%d keys)" % (group, per(sum(s or 0 for s in sizes)), len(keys)))
     print("layout: as stored: used_memory %s (%d customers)" % (per(r.used_memory()), n))
+
+    # What each field of a customer hash holds: mean value length over a
+    # sample (a listpack entry costs its bytes plus 2-5 bytes of framing).
+    sample = random.Random(2).sample(ids, min(n, 10000))
+    fields = {}
+    for h in r.pipe([("HGETALL", prefix + b"c:" + c) for c in sample]):
+        for name, value in zip(h[::2], h[1::2]):
+            fields.setdefault(name.decode(), []).append(len(value))
+    print("layout: customer hash fields, mean bytes over %d customers: %s" % (len(sample), ", ".join(
+        "%s %.1f (%d%% hold it)" % (f, sum(v) / len(v), 100 * len(v) // len(sample))
+        for f, v in sorted(fields.items()))))
 
     ordinals = dict(zip(ids, r.pipe([("HGET", prefix + b"c:" + c, "o") for c in ids])))
     for key in groups.get("member sets", []):

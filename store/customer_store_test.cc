@@ -1570,6 +1570,8 @@ TEST_F(RedisCustomerStoreTest, ReadAndWriteReadsEachCustomerOnceInItsTransaction
   const int64_t reads = testing::CommandCalls(*client_, "hmget");
   const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
   const int64_t transactions = testing::CommandCalls(*client_, "exec");
+  const int64_t removals = testing::CommandCalls(*client_, "srem");
+  const int64_t additions = testing::CommandCalls(*client_, "sadd");
   absl::StatusOr<std::vector<WriteResult>> results = store_->ReadAndWrite(kTenant, ids, move_all);
   ASSERT_TRUE(results.ok()) << results.status();
   EXPECT_EQ(*results, std::vector<WriteResult>(20, WriteResult::kCommitted));
@@ -1577,6 +1579,10 @@ TEST_F(RedisCustomerStoreTest, ReadAndWriteReadsEachCustomerOnceInItsTransaction
   EXPECT_EQ(testing::CommandCalls(*client_, "hmget"), reads + 20);
   EXPECT_EQ(testing::CommandCalls(*client_, "exec"), transactions + 2);
   EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts);
+  // One SREM and one SADD per transaction, each with all its customers.
+  EXPECT_EQ(testing::CommandCalls(*client_, "srem"), removals + 2);
+  EXPECT_EQ(testing::CommandCalls(*client_, "sadd"), additions + 2);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 0);
   EXPECT_EQ(*store_->SegmentSize(kTenant, "T"), 20);
 
   // c3 written by an event between the reads and EXEC: its batch's writes

@@ -498,13 +498,13 @@ absl::Status OtherSegmentsThanStored(const CustomerWrite& write) {
 // What the write scripts' index() does, as a command: moves `id`'s entry in
 // the sorted set `key` from `stored` (its field; nil or "": none) to `value`
 // ("": none); nothing when unchanged.
-void MoveEntry(std::vector<RedisCommand>& commands, std::string key, const RedisReply& stored,
+void MoveEntry(redis::MemberCommands& commands, const std::string& key, const RedisReply& stored,
                const std::string& value, const std::string& id) {
   if (value == stored.str()) return;
   if (value.empty()) {
-    commands.push_back({"ZREM", std::move(key), id});
+    commands.Add("ZREM", key, {id});
   } else {
-    commands.push_back({"ZADD", std::move(key), value, id});
+    commands.Add("ZADD", key, {value, id});
   }
 }
 
@@ -948,6 +948,9 @@ absl::Status RedisCustomerStore::ReadAndWriteBatch(absl::string_view tenant,
     transacted.clear();
     scripted.clear();
     std::vector<RedisCommand> out;
+    // The member-set and sorted-set moves of every write, one command per
+    // key after the writes' other commands.
+    redis::MemberCommands members;
     for (size_t i = 0; i < writes.size(); ++i) {
       const CustomerWrite& w = writes[i];
       auto at = read_at.find(w.customer_id);
@@ -960,9 +963,12 @@ absl::Status RedisCustomerStore::ReadAndWriteBatch(absl::string_view tenant,
         continue;  // a conflict, as the scripts answer it
       }
       const std::vector<RedisReply>& stored = read[1 + at->second].elements();
-      if (absl::Status s = AppendReclassification(tenant, w, stored, out); !s.ok()) return s;
+      if (absl::Status s = AppendReclassification(tenant, w, stored, out, members); !s.ok()) {
+        return s;
+      }
       transacted.push_back(i);
     }
+    members.AppendTo(out);
     return out;
   };
   absl::StatusOr<std::optional<std::vector<RedisReply>>> replies =
@@ -990,7 +996,8 @@ absl::Status RedisCustomerStore::ReadAndWriteBatch(absl::string_view tenant,
 absl::Status RedisCustomerStore::AppendReclassification(absl::string_view tenant,
                                                         const CustomerWrite& w,
                                                         const std::vector<RedisReply>& stored,
-                                                        std::vector<RedisCommand>& out) const {
+                                                        std::vector<RedisCommand>& out,
+                                                        redis::MemberCommands& members) const {
   // stored: kStateFields, as ReadAndWriteBatch reads them.
   const std::string& id = w.customer_id;
   const std::string segments = EncodeSegments(w.segments);
@@ -1012,20 +1019,20 @@ absl::Status RedisCustomerStore::AppendReclassification(absl::string_view tenant
     };
     for (const std::string& name : *was) {
       if (after.contains(name)) continue;
-      out.push_back({"SREM", SegmentKey(tenant, name), id});
+      members.Add("SREM", SegmentKey(tenant, name), {id});
       change(name, "0");
     }
     for (const std::string& name : w.segments) {
       if (before.contains(name)) continue;
-      out.push_back({"SADD", SegmentKey(tenant, name), id});
+      members.Add("SADD", SegmentKey(tenant, name), {id});
       change(name, "1");
     }
-    MoveEntry(out, RegistrationKey(tenant), stored[kRegistered],
+    MoveEntry(members, RegistrationKey(tenant), stored[kRegistered],
               IntOrNone(w.registered_non_buyer_ms), id);
   }
-  MoveEntry(out, ScheduleKey(tenant), stored[kNextChange], next_change, id);
-  MoveEntry(out, AovKey(tenant, AovIndex::kBigSpender), stored[kAov0], aov[0], id);
-  MoveEntry(out, AovKey(tenant, AovIndex::kLowSpender), stored[kAov1], aov[1], id);
+  MoveEntry(members, ScheduleKey(tenant), stored[kNextChange], next_change, id);
+  MoveEntry(members, AovKey(tenant, AovIndex::kBigSpender), stored[kAov0], aov[0], id);
+  MoveEntry(members, AovKey(tenant, AovIndex::kLowSpender), stored[kAov1], aov[1], id);
   RedisCommand hset = {"HSET", CustomerKey(tenant, id),
                        "v",    version,
                        "m",    w.membership,

@@ -49,6 +49,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "store/customer_store.h"
+#include "store/redis/member_commands.h"
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_reply.h"
 
@@ -196,12 +197,13 @@ class RedisCustomerStore : public CustomerStore {
   absl::Status ReadAndWriteBatch(absl::string_view tenant,
                                  absl::Span<const std::string> customer_ids, WritesOf decide,
                                  std::vector<WriteResult>& results);
-  // Appends the commands of re-classification `write` to `out`, given its
-  // stored fields as a state read has them (what the scripts do after their
-  // checks).
+  // Appends the commands of re-classification `write` to `out`, but its
+  // member-set and sorted-set moves to `members`, given its stored fields as
+  // a state read has them (what the scripts do after their checks).
   absl::Status AppendReclassification(absl::string_view tenant, const CustomerWrite& write,
                                       const std::vector<redis::RedisReply>& stored,
-                                      std::vector<redis::RedisCommand>& out) const;
+                                      std::vector<redis::RedisCommand>& out,
+                                      redis::MemberCommands& members) const;
   // Runs `claims` (HSETNX <bucket> <order> <ordinal>, RecordOrders) in one
   // pipeline; returns how many orders were held by another ordinal.
   absl::StatusOr<int64_t> ClaimOrders(const std::vector<redis::RedisCommand>& claims);
