@@ -430,20 +430,30 @@ const RedisScript& InternScript() {
   return *script;
 }
 
-// The next page of a measure zset after member ARGV[1] (whose score was
-// ARGV[2] when read): ARGV[3] members with their scores, from the rank right
-// after it. If that member has since left the set or changed score, from the
-// first member scoring at least ARGV[2] (members read again are
-// de-duplicated by the caller). KEYS[1] the zset.
+// A page of a measure zset's members scoring in [ARGV[1], ARGV[2]) (integer
+// bounds), at most ARGV[3] of them in score order, without their scores but
+// for the last one's, appended: formatting a score costs Redis about what
+// reading its member does. The first page (ARGV[4] empty) starts at the
+// range's first member; a later one right after member ARGV[4] (whose score
+// was ARGV[5] when read) or, if that member has since left the set or
+// changed score, at the first member scoring at least ARGV[5] (members read
+// again are de-duplicated by the caller). KEYS[1] the zset.
 const RedisScript& MeasurePageScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     local rank
-    if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then
-      rank = redis.call('ZRANK', KEYS[1], ARGV[1]) + 1
+    if ARGV[4] == '' then
+      rank = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
+    elseif redis.call('ZSCORE', KEYS[1], ARGV[4]) == ARGV[5] then
+      rank = redis.call('ZRANK', KEYS[1], ARGV[4]) + 1
     else
-      rank = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[2])
+      rank = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[5])
     end
-    return redis.call('ZRANGE', KEYS[1], rank, rank + tonumber(ARGV[3]) - 1, 'WITHSCORES')
+    local last = math.min(rank + tonumber(ARGV[3]),
+                          redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[2])) - 1
+    if last < rank then return {} end
+    local ids = redis.call('ZRANGE', KEYS[1], rank, last)
+    ids[#ids + 1] = redis.call('ZSCORE', KEYS[1], ids[#ids])
+    return ids
   )lua");
   return *script;
 }
@@ -1319,32 +1329,27 @@ absl::Status RedisCustomerStore::ByMeasurePages(absl::string_view tenant, const 
   // alone would skip a member whenever one before it left the range between
   // two pages (a write changing its score), and writes land all the time.
   const std::string page_size = absl::StrCat(options_.read_page);
-  absl::StatusOr<RedisReply> page = ErrorReplyAsStatus(
-      client_->Command({"ZRANGEBYSCORE", key, absl::StrCat(lo), absl::StrCat("(", hi),
-                        "WITHSCORES", "LIMIT", "0", page_size}));
+  const std::string from = absl::StrCat(lo), to = absl::StrCat(hi);
+  std::string after, after_score;  // the last member read and its score
   while (true) {
+    absl::StatusOr<RedisReply> page = ErrorReplyAsStatus(
+        client_->Eval(MeasurePageScript(), {key}, {from, to, page_size, after, after_score}));
     if (!page.ok()) return page.status();
     if (!page->is_array()) return Unexpected(*page, "measure page");
     const std::vector<RedisReply>& e = page->elements();
-    bool past_end = false;
+    if (e.empty()) return absl::OkStatus();
     std::vector<std::string> ids;
-    for (size_t i = 0; i + 1 < e.size(); i += 2) {
-      absl::StatusOr<int64_t> value = ParseScore(e[i + 1]);
-      if (!value.ok()) return value.status();
-      if (*value >= hi) {
-        past_end = true;
-        break;
-      }
-      if (*value >= lo) ids.push_back(e[i].str());
+    ids.reserve(e.size() - 1);
+    for (size_t i = 0; i + 1 < e.size(); ++i) {
+      if (!e[i].is_string()) return Unexpected(e[i], "measure page member");
+      ids.push_back(e[i].str());
     }
-    if (!ids.empty()) {
-      if (absl::Status s = sink(std::move(ids)); !s.ok()) return s;
-    }
-    if (past_end || e.size() < 2 * static_cast<size_t>(options_.read_page)) {
-      return absl::OkStatus();
-    }
-    page = ErrorReplyAsStatus(client_->Eval(MeasurePageScript(), {key},
-                                            {e[e.size() - 2].str(), e.back().str(), page_size}));
+    if (ids.empty() || !e.back().is_string()) return Unexpected(*page, "measure page");
+    const bool last_page = ids.size() < static_cast<size_t>(options_.read_page);
+    after = ids.back();
+    after_score = e.back().str();
+    if (absl::Status s = sink(std::move(ids)); !s.ok()) return s;
+    if (last_page) return absl::OkStatus();
   }
 }
 
