@@ -455,51 +455,6 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
   return changed;
 }
 
-LiveMembership::Reclassified LiveMembership::ReclassifyStored(
-    const std::string& tenant, const TenantSnapshot& ctx, const store::CustomerState& state,
-    const engine::Profile& profile, const engine::Classification& classification,
-    store::ChangeCause cause, absl::Time now) const {
-  Reclassified r;
-  if (!NamesAll(ctx, classification)) {
-    r.kind = Reclassified::Kind::kRetry;
-    return r;
-  }
-  absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
-  const StoredMembership after = MembershipOf(classification);
-  // Only the segments count as a move; a new next-change instant or index
-  // entry is bookkeeping, written without change-stream entries.
-  r.moved = !before.ok() || before->segments != after.segments ||
-            before->categories != after.categories ||
-            before->cart_categories != after.cart_categories;
-  // Facts are unchanged: no daily deltas (`before` profile = this profile).
-  absl::StatusOr<store::CustomerWrite> made =
-      MakeWrite(ctx, state, &profile, profile, classification, cause, now);
-  if (!made.ok()) {
-    LogError(absl::StrCat("tenant ", tenant,
-                          ": cannot re-classify a customer: ", made.status().message()));
-    return r;
-  }
-  store::CustomerWrite& write = *made;
-  // Unless an order became visible since the last write, the lifetime
-  // measures are as stored: a membership move leaves their indexes alone,
-  // and only the schedule or AOV entries moving (most re-classifications
-  // after a config change or a time-driven wake-up) is a bookkeeping-only
-  // write.
-  write.measures_as_stored =
-      write.daily.empty() && !OrderBecameVisibleSince(profile.view(), state.next_change, now);
-  write.bookkeeping_only =
-      !r.moved && before.ok() && before->primary == after.primary && write.measures_as_stored;
-  const bool same_index =
-      state.aov_milli[0] == write.aov_milli[0] && state.aov_milli[1] == write.aov_milli[1];
-  if (!r.moved && before.ok() && *before == after && same_index &&
-      state.next_change == write.next_change) {
-    return r;
-  }
-  r.kind = Reclassified::Kind::kWrite;
-  r.write = std::move(write);
-  return r;
-}
-
 absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     const std::string& tenant, const std::vector<std::string>& customer_ids,
     store::ChangeCause cause, bool most_written) {
@@ -536,16 +491,46 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
           continue;
         }
         ctx.classifier->Classify(profile->view(), now, &classification);
-        Reclassified r = ReclassifyStored(tenant, ctx, state, *profile, classification, cause, now);
-        if (r.kind == Reclassified::Kind::kRetry) {
+        if (!NamesAll(ctx, classification)) {
           retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
           continue;
         }
-        if (r.kind == Reclassified::Kind::kNothing) continue;
-        written.push_back(r.write.customer_id);
-        causes.push_back(r.write.cause);
-        membership_moved.push_back(r.moved);
-        writes.push_back(std::move(r.write));
+        absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
+        const StoredMembership after = MembershipOf(classification);
+        // Only the segments count as a move; a new next-change instant or
+        // index entry is bookkeeping, written without change-stream entries.
+        const bool moved = !before.ok() || before->segments != after.segments ||
+                           before->categories != after.categories ||
+                           before->cart_categories != after.cart_categories;
+        // Facts are unchanged: no daily deltas (`before` profile = this profile).
+        absl::StatusOr<store::CustomerWrite> made =
+            MakeWrite(ctx, state, &*profile, *profile, classification, cause, now);
+        if (!made.ok()) {
+          LogError(absl::StrCat("tenant ", tenant,
+                                ": cannot re-classify a customer: ", made.status().message()));
+          continue;
+        }
+        store::CustomerWrite& write = *made;
+        // Unless an order became visible since the last write, the lifetime
+        // measures are as stored: a membership move leaves their indexes
+        // alone, and only the schedule or AOV entries moving (most
+        // re-classifications after a config change or a time-driven wake-up)
+        // is a bookkeeping-only write.
+        write.measures_as_stored =
+            write.daily.empty() &&
+            !OrderBecameVisibleSince(profile->view(), state.next_change, now);
+        write.bookkeeping_only =
+            !moved && before.ok() && before->primary == after.primary && write.measures_as_stored;
+        const bool same_index =
+            state.aov_milli[0] == write.aov_milli[0] && state.aov_milli[1] == write.aov_milli[1];
+        if (!moved && before.ok() && *before == after && same_index &&
+            state.next_change == write.next_change) {
+          continue;
+        }
+        written.push_back(write.customer_id);
+        causes.push_back(write.cause);
+        membership_moved.push_back(moved);
+        writes.push_back(std::move(write));
       }
       return writes;
     };
@@ -567,92 +552,61 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
   return changed;
 }
 
+absl::StatusOr<LiveMembership::MovedCustomers> LiveMembership::MovedByConfig(
+    const std::string& tenant, const std::vector<std::string>& customer_ids,
+    const TenantSnapshot& previous, const TenantSnapshot& current) {
+  absl::StatusOr<std::vector<store::ProfileRead>> profiles =
+      store_->ReadProfiles(tenant, customer_ids);
+  if (!profiles.ok()) return profiles.status();
+  const absl::Time now = options_.now();
+  const absl::Time horizon = now + options_.config_schedule_horizon;
+  MovedCustomers moved;
+  engine::Classification before, after;
+  for (size_t i = 0; i < customer_ids.size(); ++i) {
+    const store::ProfileRead& stored = (*profiles)[i];
+    if (stored.profile.empty()) continue;  // not stored
+    absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(stored.profile);
+    if (!profile.ok()) {
+      moved.now.push_back(customer_ids[i]);  // Reevaluate reports it
+      continue;
+    }
+    previous.classifier->Classify(profile->view(), now, &before);
+    current.classifier->Classify(profile->view(), now, &after);
+    Derived was = Derive(previous, profile->view(), before, now);
+    const Derived will = Derive(current, profile->view(), after, now);
+    // Entries of an index the replaced config did not use as stored, not as
+    // derived: an earlier update may have left them to the rechecks, and this
+    // one may bring the index back into use. (An index in use is exact but
+    // for wake-ups already due, which are the scheduler's, as at any time.)
+    for (int k = 0; k < store::kNumAovIndexes; ++k) {
+      if (!AovIndexInUse(previous.config, static_cast<store::AovIndex>(k))) {
+        was.aov_milli[k] = stored.aov_milli[k];
+      }
+    }
+    if (was == will) continue;
+    // The stored entry (was's) may then wake the customer early, which only
+    // costs a re-classification; a late one is what the horizon prevents.
+    (DeferrableDifference(was, will, current.config, horizon) ? moved.later : moved.now)
+        .push_back(customer_ids[i]);
+  }
+  return moved;
+}
+
 absl::StatusOr<int64_t> LiveMembership::ApplyConfigMoves(const std::string& tenant,
                                                          const std::vector<std::string>& customer_ids,
                                                          const TenantSnapshot& previous,
                                                          const TenantSnapshot& current,
                                                          store::ChangeCause cause,
                                                          int64_t* deferred) {
-  const absl::Time now = options_.now();
-  const absl::Time horizon = now + options_.config_schedule_horizon;
-  // Of each write `decide` made: its customer, cause, and whether it moves
-  // membership.
-  std::vector<std::string> written;
-  std::vector<store::ChangeCause> causes;
-  std::vector<bool> membership_moved;
-  // Customers whose differences may wait for the background, and those to
-  // re-evaluate afresh (a category name this snapshot lacks, or a write
-  // that lost to a concurrent one).
-  std::vector<std::string> later, again;
-  engine::Classification before, after;
-  // Each candidate is read once, under its transaction's WATCH: most of a
-  // large update's candidates are written (docs/live.md, Configs).
-  auto decide = [&](const std::vector<store::CustomerState>& states)
-      -> absl::StatusOr<std::vector<store::CustomerWrite>> {
-    std::vector<store::CustomerWrite> writes;
-    for (const store::CustomerState& state : states) {
-      if (state.version == 0) continue;  // not stored
-      absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
-      if (!profile.ok()) {
-        LogError(absl::StrCat("tenant ", tenant,
-                              ": cannot re-classify a customer: ", profile.status().message()));
-        continue;
-      }
-      previous.classifier->Classify(profile->view(), now, &before);
-      current.classifier->Classify(profile->view(), now, &after);
-      Derived was = Derive(previous, profile->view(), before, now);
-      const Derived will = Derive(current, profile->view(), after, now);
-      // Entries of an index the replaced config did not use as stored, not
-      // as derived: an earlier update may have left them to the rechecks,
-      // and this one may bring the index back into use. (An index in use is
-      // exact but for wake-ups already due, which are the scheduler's, as at
-      // any time.)
-      for (int k = 0; k < store::kNumAovIndexes; ++k) {
-        if (!AovIndexInUse(previous.config, static_cast<store::AovIndex>(k))) {
-          was.aov_milli[k] = state.aov_milli[k];
-        }
-      }
-      if (was == will) continue;
-      // The stored entry (was's) may then wake the customer early, which
-      // only costs a re-classification; a late one is what the horizon
-      // prevents.
-      if (DeferrableDifference(was, will, current.config, horizon)) {
-        later.push_back(state.customer_id);
-        continue;
-      }
-      Reclassified r = ReclassifyStored(tenant, current, state, *profile, after, cause, now);
-      if (r.kind == Reclassified::Kind::kRetry) again.push_back(state.customer_id);
-      if (r.kind != Reclassified::Kind::kWrite) continue;
-      written.push_back(r.write.customer_id);
-      causes.push_back(r.write.cause);
-      membership_moved.push_back(r.moved);
-      writes.push_back(std::move(r.write));
-    }
-    return writes;
-  };
-  const absl::Duration start = SteadyNow();
-  absl::StatusOr<std::vector<store::WriteResult>> committed =
-      store_->ReadAndWrite(tenant, customer_ids, decide);
-  if (!committed.ok()) return committed.status();
-  if (!written.empty()) CountCommit(start, causes, *committed);
-  int64_t changed = 0;
-  for (size_t w = 0; w < written.size(); ++w) {
-    if ((*committed)[w] == store::WriteResult::kCommitted) {
-      changed += membership_moved[w] ? 1 : 0;
-    } else {
-      again.push_back(written[w]);
-    }
-  }
-  if (!again.empty()) {
-    absl::StatusOr<int64_t> moved = Reevaluate(tenant, again, cause, /*most_written=*/true);
-    if (!moved.ok()) return moved.status();
-    changed += *moved;
-  }
-  if (!later.empty()) {
-    absl::Status s = store_->AddRechecks(tenant, later, current.config_version);
+  absl::StatusOr<MovedCustomers> moved = MovedByConfig(tenant, customer_ids, previous, current);
+  if (!moved.ok()) return moved.status();
+  absl::StatusOr<int64_t> changed = Reevaluate(tenant, moved->now, cause);
+  if (!changed.ok()) return changed.status();
+  if (!moved->later.empty()) {
+    absl::Status s = store_->AddRechecks(tenant, moved->later, current.config_version);
     if (!s.ok()) return s;
   }
-  *deferred = static_cast<int64_t>(later.size());
+  *deferred = static_cast<int64_t>(moved->later.size());
   return changed;
 }
 

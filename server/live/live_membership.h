@@ -225,27 +225,21 @@ class LiveMembership {
   absl::StatusOr<int64_t> ReevaluateChunk(const std::string& tenant,
                                           const std::vector<std::string>& customer_ids,
                                           store::ChangeCause cause, bool most_written);
-  // What re-classifying a stored customer, `classification` of `profile`
-  // under `ctx` at `now`, writes: kNothing when nothing it stores moves or
-  // when it cannot be re-classified (logged: one bad customer must not stop
-  // the others), kRetry when the snapshot's category dictionary lacks a
-  // name (a reload has it).
-  struct Reclassified {
-    enum class Kind { kNothing, kWrite, kRetry };
-    Kind kind = Kind::kNothing;
-    store::CustomerWrite write;  // kWrite
-    bool moved = false;          // kWrite: membership moves, not bookkeeping alone
+  // Of `customer_ids`, those whose stored state moving from `previous` to
+  // `current` can change (see ReevaluateAll), read by profile and AOV index
+  // entries alone: to be written now, or later (only their next change
+  // moves, beyond the horizon, or entries of AOV indexes `current` does not
+  // use).
+  struct MovedCustomers {
+    std::vector<std::string> now;
+    std::vector<std::string> later;
   };
-  Reclassified ReclassifyStored(const std::string& tenant, const TenantSnapshot& ctx,
-                                const store::CustomerState& state, const engine::Profile& profile,
-                                const engine::Classification& classification,
-                                store::ChangeCause cause, absl::Time now) const;
-  // Of `customer_ids`, reads each under its write's WATCH and writes (with
-  // `cause`) those whose stored state moving from `previous` to `current`
-  // changes (see ReevaluateAll) beyond what may wait; records those whose
-  // difference may wait as rechecks (only their next change moves, beyond
-  // the horizon, or entries of AOV indexes `current` does not use), their
-  // number in `*deferred`. Returns how many changed membership.
+  absl::StatusOr<MovedCustomers> MovedByConfig(
+      const std::string& tenant, const std::vector<std::string>& customer_ids,
+      const TenantSnapshot& previous, const TenantSnapshot& current);
+  // Writes MovedByConfig's `now` customers (with `cause`) and records its
+  // `later` ones as rechecks, their number in `*deferred`. Returns how many
+  // changed membership.
   absl::StatusOr<int64_t> ApplyConfigMoves(const std::string& tenant,
                                            const std::vector<std::string>& customer_ids,
                                            const TenantSnapshot& previous,

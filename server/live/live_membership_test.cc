@@ -434,10 +434,10 @@ TEST_F(LiveMembershipTest, AWindowedCountChangeReadsAnAovIndexCoveringItsWindow)
                     Order("b3", DaysAgo(400), 5000)});
   // Buyers with >= 2 orders: 4; within 180 days (LOW_SPENDER's index): 3;
   // within 365 days (BIG_SPENDER's): 4.
-  store_.TakeCustomersRead();
+  store_.TakeProfilesRead();
   config.returning_customer.min_orders = 2;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
-  EXPECT_EQ(store_.TakeCustomersRead(), (std::vector<std::string>{"mid2", "recent1", "recent2"}));
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"mid2", "recent1", "recent2"}));
   const store::CustomerState recent2 = (*store_.Read("acme", {"recent2"}))[0];
   EXPECT_NE(std::find(recent2.segments.begin(), recent2.segments.end(), "RETURNING_CUSTOMER"),
             recent2.segments.end());
@@ -446,17 +446,17 @@ TEST_F(LiveMembershipTest, AWindowedCountChangeReadsAnAovIndexCoveringItsWindow)
   // Raised again: RETURNING_CUSTOMER's own members are fewer still.
   config.returning_customer.min_orders = 3;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
-  EXPECT_EQ(store_.TakeCustomersRead(), std::vector<std::string>{"recent2"});
+  EXPECT_EQ(store_.TakeProfilesRead(), std::vector<std::string>{"recent2"});
   // LOW_SPENDER absolute: its index is no longer in use, so BIG_SPENDER's
   // (365 days: 5 customers) is the one that covers the window, and the 4
   // buyers with >= 2 orders are fewer: those are read.
   config.low_spender.threshold_store_aov_multiple.reset();
   config.low_spender.threshold_amount = 1000;
   ASSERT_GE(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
-  store_.TakeCustomersRead();
+  store_.TakeProfilesRead();
   config.returning_customer.min_orders = 2;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
-  EXPECT_EQ(store_.TakeCustomersRead(),
+  EXPECT_EQ(store_.TakeProfilesRead(),
             (std::vector<std::string>{"mid2", "old2", "old3", "recent2"}));
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
 }
@@ -489,20 +489,20 @@ TEST_F(LiveMembershipTest, ARecentOrderRuleChangeReadsAnAovIndexCoveringItsDays)
   };
   ASSERT_EQ(lapsed(), (std::vector<std::string>{"d100", "d250", "d400"}));  // 60 days
   // 60 -> 30 days: LOW_SPENDER's index (180 days) holds everyone it moves.
-  store_.TakeCustomersRead();
+  store_.TakeProfilesRead();
   config.lapsed.inactive_days = 30;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
-  EXPECT_EQ(store_.TakeCustomersRead(), (std::vector<std::string>{"d10", "d100", "d45"}));
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100", "d45"}));
   EXPECT_EQ(lapsed(), (std::vector<std::string>{"d45", "d100", "d250", "d400"}));
   // 30 -> 200 days: BIG_SPENDER's (365 days).
   config.lapsed.inactive_days = 200;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 2);
-  EXPECT_EQ(store_.TakeCustomersRead(), (std::vector<std::string>{"d10", "d100", "d250", "d45"}));
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100", "d250", "d45"}));
   EXPECT_EQ(lapsed(), (std::vector<std::string>{"d250", "d400"}));
   // Switched off: every buyer.
   config.lapsed.enabled = false;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 2);
-  EXPECT_EQ(store_.TakeCustomersRead().size(), 5u);
+  EXPECT_EQ(store_.TakeProfilesRead().size(), 5u);
   EXPECT_TRUE(lapsed().empty());
   // A full re-evaluation under the same config finds nobody left to move.
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
@@ -531,9 +531,9 @@ TEST_F(LiveMembershipTest, AnIndexComingIntoUseBoundsAChangeOnlyWithoutPendingRe
   absolute.low_spender.threshold_amount = 2000;
   ASSERT_GE(StoreConfigAndReevaluate("acme", absolute, /*by_profile=*/true, &deferred), 0);
   ASSERT_NO_FATAL_FAILURE(drain());
-  store_.TakeCustomersRead();
+  store_.TakeProfilesRead();
   ASSERT_GE(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
-  EXPECT_EQ(store_.TakeCustomersRead(), (std::vector<std::string>{"d10", "d100", "d250"}));
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100", "d250"}));
   EXPECT_EQ(low_index(), (std::vector<std::string>{"d10", "d100"}));  // 180 days
   ASSERT_EQ(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/false, &deferred), 0);
 
@@ -551,9 +551,9 @@ TEST_F(LiveMembershipTest, AnIndexComingIntoUseBoundsAChangeOnlyWithoutPendingRe
   absolute.low_spender.lookback_days = relative.low_spender.lookback_days = 100;
   ASSERT_GE(StoreConfigAndReevaluate("acme", absolute, /*by_profile=*/true, &deferred), 0);
   ASSERT_GT(*store_.RecheckCount("acme"), 0);
-  store_.TakeCustomersRead();
+  store_.TakeProfilesRead();
   ASSERT_GE(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
-  EXPECT_EQ(store_.TakeCustomersRead(),
+  EXPECT_EQ(store_.TakeProfilesRead(),
             (std::vector<std::string>{"d10", "d100", "d250", "d380", "e380"}));
   EXPECT_EQ(low_index(), std::vector<std::string>{"d10"});  // 100 days
   ASSERT_NO_FATAL_FAILURE(drain());

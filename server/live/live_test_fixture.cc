@@ -21,9 +21,18 @@ absl::StatusOr<std::vector<store::WriteResult>> CountingStore::WriteWithResults(
   return committed;
 }
 
-std::vector<std::string> CountingStore::TakeCustomersRead() {
+absl::StatusOr<std::vector<store::ProfileRead>> CountingStore::ReadProfiles(
+    absl::string_view tenant, absl::Span<const std::string> customer_ids) {
+  {
+    absl::MutexLock lock(&read_mu_);
+    profiles_read_.insert(profiles_read_.end(), customer_ids.begin(), customer_ids.end());
+  }
+  return MemoryCustomerStore::ReadProfiles(tenant, customer_ids);
+}
+
+std::vector<std::string> CountingStore::TakeProfilesRead() {
   absl::MutexLock lock(&read_mu_);
-  std::vector<std::string> ids = std::exchange(customers_read_, {});
+  std::vector<std::string> ids = std::exchange(profiles_read_, {});
   std::sort(ids.begin(), ids.end());
   return ids;
 }
@@ -31,10 +40,6 @@ std::vector<std::string> CountingStore::TakeCustomersRead() {
 absl::StatusOr<std::vector<store::WriteResult>> CountingStore::ReadAndWrite(
     absl::string_view tenant, absl::Span<const std::string> customer_ids, WritesOf decide) {
   ++read_and_write_calls;
-  {
-    absl::MutexLock lock(&read_mu_);
-    customers_read_.insert(customers_read_.end(), customer_ids.begin(), customer_ids.end());
-  }
   return MemoryCustomerStore::ReadAndWrite(tenant, customer_ids, decide);
 }
 

@@ -27,13 +27,15 @@ class CountingStore : public store::MemoryCustomerStore {
   absl::StatusOr<std::vector<store::WriteResult>> WriteWithResults(
       absl::string_view tenant, absl::Span<const store::CustomerWrite> writes) override;
 
-  // Counts the calls (re-classifications read under their writes) and
-  // records the ids asked for (config updates read their candidates so).
+  // Records the ids asked for (config updates read their candidates so).
+  absl::StatusOr<std::vector<store::ProfileRead>> ReadProfiles(
+      absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
+  // The ids ReadProfiles was asked for since the last call, sorted.
+  std::vector<std::string> TakeProfilesRead();
+  // Counts the calls (re-classifications read under their writes).
   absl::StatusOr<std::vector<store::WriteResult>> ReadAndWrite(
       absl::string_view tenant, absl::Span<const std::string> customer_ids,
       WritesOf decide) override;
-  // The ids ReadAndWrite was asked for since the last call, sorted.
-  std::vector<std::string> TakeCustomersRead();
 
   std::atomic<int64_t> write_calls{0};  // WriteWithResults() calls (round trips)
   std::atomic<int64_t> read_and_write_calls{0};
@@ -44,7 +46,7 @@ class CountingStore : public store::MemoryCustomerStore {
 
  private:
   absl::Mutex read_mu_;
-  std::vector<std::string> customers_read_ ABSL_GUARDED_BY(read_mu_);
+  std::vector<std::string> profiles_read_ ABSL_GUARDED_BY(read_mu_);
 };
 
 // A test's own redis-server with a RedisCustomerStore (default options) over
