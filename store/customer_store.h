@@ -372,6 +372,14 @@ class CustomerStore {
   // How many customers CustomersByAov would return (one O(log n) read).
   virtual absl::StatusOr<int64_t> CountCustomersByAov(absl::string_view tenant, AovIndex index,
                                                       int64_t lo, int64_t hi) = 0;
+  // Whether every write of the tenant's customers kept both AOV indexes,
+  // whether or not the config used them (every write has since 817d147):
+  // true from the tenant's first customer on when that write's store keeps
+  // them, false for a tenant stored before (or without customers). Then an
+  // index not in use holds an entry for every customer with a valid order
+  // within its lookback, but for entries left to pending rechecks
+  // (ConfigChangeScope::unused_aov_index_supersets).
+  virtual absl::StatusOr<bool> AovIndexesKeptFromStart(absl::string_view tenant) = 0;
   // The tenant's daily totals for days first_day..last_day (inclusive, at most
   // 3660 days), in order.
   virtual absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant,

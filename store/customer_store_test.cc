@@ -164,6 +164,16 @@ class CustomerStoreTest : public ::testing::TestWithParam<bool> {
     }
   }
 
+  // Makes kTenant one whose customers were written before every write kept
+  // both AOV indexes: its marker gone.
+  void ForgetAovIndexesKept() {
+    if (!redis()) {
+      static_cast<MemoryCustomerStore*>(store_.get())->ForgetAovIndexesKept(kTenant);
+      return;
+    }
+    ASSERT_TRUE(client_->Command({"DEL", absl::StrCat("sd:{", kTenant, "}:m:aov:kept")}).ok());
+  }
+
   CustomerState MustRead(const std::string& id, absl::string_view tenant = kTenant) {
     absl::StatusOr<std::vector<CustomerState>> states = store_->Read(tenant, {id});
     EXPECT_TRUE(states.ok()) << states.status();
@@ -439,6 +449,22 @@ TEST_P(CustomerStoreTest, RecordOrdersFillsTheRecordOfATenantWrittenBeforeIt) {
             "orders[1].ordinal: must be >= 1");
   EXPECT_EQ(store_->RecordOrders("", {}, 0).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->OrdersUnrecordedFrom("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The tenant's first customer vouches that every write of the tenant keeps
+// both AOV indexes; a tenant written before never is.
+TEST_P(CustomerStoreTest, AovIndexesAreKeptFromTheFirstCustomerOn) {
+  EXPECT_FALSE(*store_->AovIndexesKeptFromStart(kTenant));  // no customer
+  MustWrite({Write("a", 0, {})});
+  EXPECT_TRUE(*store_->AovIndexesKeptFromStart(kTenant));
+  MustWrite({Write("b", 0, {})});
+  EXPECT_TRUE(*store_->AovIndexesKeptFromStart(kTenant));
+  EXPECT_FALSE(*store_->AovIndexesKeptFromStart("other"));
+  ForgetAovIndexesKept();
+  MustWrite({Write("c", 0, {})});  // not the tenant's first customer
+  EXPECT_FALSE(*store_->AovIndexesKeptFromStart(kTenant));
+  EXPECT_EQ(store_->AovIndexesKeptFromStart("").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(CustomerStoreTest, CustomerCountFollowsOrdinals) {

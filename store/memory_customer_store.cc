@@ -452,6 +452,18 @@ absl::StatusOr<int64_t> MemoryCustomerStore::CountCustomersByAov(absl::string_vi
   return static_cast<int64_t>(ids->size());
 }
 
+absl::StatusOr<bool> MemoryCustomerStore::AovIndexesKeptFromStart(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  return !t.by_ordinal.empty() && !t.aov_indexes_forgotten;
+}
+
+void MemoryCustomerStore::ForgetAovIndexesKept(absl::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  GetTenant(tenant).aov_indexes_forgotten = true;
+}
+
 absl::StatusOr<std::vector<DayTotals>> MemoryCustomerStore::DailyTotals(absl::string_view tenant,
                                                                        int64_t first_day,
                                                                        int64_t last_day) {

@@ -71,6 +71,12 @@ class MemoryCustomerStore : public CustomerStore {
   // registration index existed (the index emptied, no customer's entry
   // stored, unindexed from ordinal 1).
   void ForgetRegistrationIndex(absl::string_view tenant);
+  // Every write here keeps both AOV indexes: true once the tenant has a
+  // customer, unless ForgetAovIndexesKept said otherwise.
+  absl::StatusOr<bool> AovIndexesKeptFromStart(absl::string_view tenant) override;
+  // For tests: makes `tenant` one whose customers were stored before every
+  // write kept both AOV indexes.
+  void ForgetAovIndexesKept(absl::string_view tenant);
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
@@ -174,6 +180,7 @@ class MemoryCustomerStore : public CustomerStore {
     std::optional<uint32_t> orders_unrecorded_from;
     // RegistrationsUnindexedFrom (nullopt: the index is complete).
     std::optional<uint32_t> registrations_unindexed_from;
+    bool aov_indexes_forgotten = false;  // ForgetAovIndexesKept
   };
 
   // Returns the tenant's data, creating it empty on first use.

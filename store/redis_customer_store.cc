@@ -74,6 +74,11 @@ std::string RegistrationCompleteKey(absl::string_view t) {
 std::string OrderRecordCompleteKey(absl::string_view t) {
   return absl::StrCat(TenantPrefix(t), "oid:complete");
 }
+// Set with the tenant's first customer: every write of the tenant's
+// customers kept both AOV indexes (CustomerStore::AovIndexesKeptFromStart).
+std::string AovIndexesKeptKey(absl::string_view t) {
+  return absl::StrCat(TenantPrefix(t), "m:aov:kept");
+}
 // In a tenant without that marker: the first ordinal whose orders may not be
 // recorded yet (absent: 1).
 std::string OrderRecordNextKey(absl::string_view t) {
@@ -122,6 +127,7 @@ constexpr char kIndexFunction[] = R"lua(
 // KEYS[9] daily totals hash sd:{t}:daily KEYS[10], [11] AOV zsets sd:{t}:m:aov0/1
 // KEYS[12] registration zset sd:{t}:m:reg KEYS[13] its marker sd:{t}:m:reg:complete
 // KEYS[14] the order record's marker sd:{t}:oid:complete
+// KEYS[15] the AOV indexes' marker sd:{t}:m:aov:kept
 // ARGV[1] customer id, [2] expected version, [3] new version, [4] profile,
 // [5] membership, [6] encoded segment list, [7] next change ms or "" (none),
 // [8] cause, [9] changed_at ms, [10] lifetime orders, "" (not a buyer) or
@@ -248,11 +254,13 @@ const RedisScript& WriteScript() {
       ordinal = redis.call('INCR', KEYS[3])
       redis.call('HSET', KEYS[2], ordinal, id)
       -- The tenant's first customer: every customer will have its
-      -- registration entry and its orders recorded (a tenant older than the
-      -- index or the record has neither).
+      -- registration entry and its orders recorded, and both AOV index
+      -- entries kept (a tenant older than the index, the record or the
+      -- kept indexes has none of that).
       if ordinal == 1 then
         redis.call('SET', KEYS[13], '1')
         redis.call('SET', KEYS[14], '1')
+        redis.call('SET', KEYS[15], '1')
       end
     end
     if ordinal then
@@ -759,7 +767,8 @@ std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
           AovKey(tenant, AovIndex::kLowSpender),
           RegistrationKey(tenant),
           RegistrationCompleteKey(tenant),
-          OrderRecordCompleteKey(tenant)};
+          OrderRecordCompleteKey(tenant),
+          AovIndexesKeptKey(tenant)};
 }
 
 std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
@@ -1388,6 +1397,15 @@ absl::StatusOr<int64_t> RedisCustomerStore::CountCustomersByAov(absl::string_vie
                                                                 AovIndex index, int64_t lo,
                                                                 int64_t hi) {
   return CountByMeasure(tenant, AovKey(tenant, index), lo, hi);
+}
+
+absl::StatusOr<bool> RedisCustomerStore::AovIndexesKeptFromStart(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"EXISTS", AovIndexesKeptKey(tenant)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, "EXISTS");
+  return reply->integer() == 1;
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::CountByMeasure(absl::string_view tenant,

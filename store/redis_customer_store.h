@@ -131,6 +131,9 @@ class RedisCustomerStore : public CustomerStore {
                                   const IdPageSink& page) override;
   absl::StatusOr<int64_t> CountCustomersByAov(absl::string_view tenant, AovIndex index, int64_t lo,
                                               int64_t hi) override;
+  // EXISTS sd:{t}:m:aov:kept, which the write giving the tenant ordinal 1
+  // sets.
+  absl::StatusOr<bool> AovIndexesKeptFromStart(absl::string_view tenant) override;
   absl::Status ScanRegisteredNonBuyers(absl::string_view tenant, int64_t lo, int64_t hi,
                                        const IdPageSink& page) override;
   absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,

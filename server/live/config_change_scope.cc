@@ -313,9 +313,9 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   // at least that long.
   if (scope.kind == ConfigChangeScope::Kind::kBuyers && recent_days.has_value()) {
     for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
-      if (AovIndexInUse(before, index) && AovIndexLookback(before, index) >= *recent_days) {
-        scope.aov_index_supersets.push_back(index);
-      }
+      if (AovIndexLookback(before, index) < *recent_days) continue;
+      (AovIndexInUse(before, index) ? scope.aov_index_supersets : scope.unused_aov_index_supersets)
+          .push_back(index);
     }
     scope.aov_index_supersets_need_no_rechecks =
         index_into_use && !scope.aov_index_supersets.empty();

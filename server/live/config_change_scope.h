@@ -34,7 +34,8 @@
 // holds every customer with a valid order within its lookback, so one whose
 // lookback covers those days holds every customer the change can move
 // (when an index comes into use, whose entries must be exact at once, only
-// while the tenant has no rechecks pending: aov_index_supersets_need_no_rechecks).
+// while the tenant has no rechecks pending: aov_index_supersets_need_no_rechecks);
+// so does an index not in use, under conditions (unused_aov_index_supersets).
 //
 // Windowed count rules (FREQUENT_BUYER, RETURNING_CUSTOMER: "orders within
 // W days >= m") bound it tighter: a customer either config can move has at
@@ -97,6 +98,17 @@ struct ConfigChangeScope {
   // may be stale, of customers of any recency); with rechecks pending, read
   // as if there were none.
   bool aov_index_supersets_need_no_rechecks = false;
+  // kBuyers only: the AOV indexes the config before the change did not use
+  // whose lookback there (AovIndexLookback) covers the days of the changed
+  // recent-order rules. Every write keeps such an index at that lookback as
+  // it keeps one in use, so it too holds every customer the change can
+  // move, but only while no rechecks are pending (an update may have left
+  // its entries to them) and in a tenant whose writes kept both indexes
+  // from its first customer on (CustomerStore::AovIndexesKeptFromStart);
+  // the caller checks both. With them, an update bringing an index back
+  // into use (the way back from a preset) reads that index, not every
+  // buyer, when no index in use covers its days.
+  std::vector<store::AovIndex> unused_aov_index_supersets;
   // kEveryone only: the changed blocks are NEW_DOWNLOAD and WINDOW_SHOPPER
   // alone (anything in them, enabled included): both rules concern
   // registered customers without a visible order only, who are the store's

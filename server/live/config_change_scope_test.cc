@@ -187,10 +187,24 @@ TEST(ConfigChangeScopeTest, RecentOrderRulesNameTheAovIndexesCoveringTheirDays) 
   engine::SegmentConfig low_off = before;
   low_off.low_spender.enabled = false;
   EXPECT_FALSE(ScopeOfConfigChange(before, low_off).aov_index_supersets_need_no_rechecks);
-  // An index not in use before the change is no superset.
+  // An index not in use before the change is no superset for sure, but one
+  // under conditions the caller checks, when its lookback there covers the
+  // days: LOW_SPENDER's (off, 180 days) for a shorter LAPSED, or for the
+  // way back from GROCERY; BIG_SPENDER's (absolute: the default 365 days)
+  // for the way back from FAST_FOOD, where no index in use covers 365 days.
+  const Indexes low = {store::AovIndex::kLowSpender};
   engine::SegmentConfig lapsed_shorter = low_off;
   lapsed_shorter.lapsed.inactive_days = 30;
   EXPECT_EQ(ScopeOfConfigChange(low_off, lapsed_shorter).aov_index_supersets, big);
+  EXPECT_EQ(ScopeOfConfigChange(low_off, lapsed_shorter).unused_aov_index_supersets, low);
+  EXPECT_EQ(ScopeOfConfigChange(before, lapsed_shorter).unused_aov_index_supersets, Indexes{});
+  const engine::SegmentConfig grocery = engine::PresetConfig(engine::Preset::kGrocery);
+  EXPECT_EQ(ScopeOfConfigChange(grocery, before).aov_index_supersets, big);
+  EXPECT_EQ(ScopeOfConfigChange(grocery, before).unused_aov_index_supersets, low);
+  const engine::SegmentConfig fast_food = engine::PresetConfig(engine::Preset::kFastFood);
+  EXPECT_EQ(ScopeOfConfigChange(fast_food, before).aov_index_supersets, Indexes{});
+  EXPECT_EQ(ScopeOfConfigChange(fast_food, before).unused_aov_index_supersets, big);
+  EXPECT_EQ(ScopeOfConfigChange(before, fast_food).unused_aov_index_supersets, Indexes{});
 }
 
 TEST(ConfigChangeScopeTest, PercentileRulesAloneAreBoundByTheirCutoffs) {

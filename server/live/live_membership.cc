@@ -719,14 +719,25 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     current = *std::move(snapshot);
     ConfigChangeScope scope = ScopeOfConfigChange(previous->config, current->config);
     if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
-    if (scope.aov_index_supersets_need_no_rechecks) {
+    if (scope.aov_index_supersets_need_no_rechecks || !scope.unused_aov_index_supersets.empty()) {
       // Only updates like this one add rechecks, and the config's
       // compare-and-set runs them one at a time (the caller's condition: the
       // replaced config was not pending); this one's own concern indexes the
       // new config does not use. So none can appear that this count misses.
       absl::StatusOr<int64_t> rechecks = store_->RecheckCount(tenant);
       if (!rechecks.ok()) return rechecks.status();
-      if (*rechecks > 0) scope.aov_index_supersets.clear();
+      if (*rechecks > 0 && scope.aov_index_supersets_need_no_rechecks) {
+        scope.aov_index_supersets.clear();
+      }
+      if (*rechecks == 0 && !scope.unused_aov_index_supersets.empty()) {
+        absl::StatusOr<bool> kept = store_->AovIndexesKeptFromStart(tenant);
+        if (!kept.ok()) return kept.status();
+        if (*kept) {
+          scope.aov_index_supersets.insert(scope.aov_index_supersets.end(),
+                                           scope.unused_aov_index_supersets.begin(),
+                                           scope.unused_aov_index_supersets.end());
+        }
+      }
     }
     if (scope.registration_index_superset) {
       absl::StatusOr<bool> indexed = store_->HasRegistrationIndex(tenant);

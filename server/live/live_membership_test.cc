@@ -447,12 +447,25 @@ TEST_F(LiveMembershipTest, AWindowedCountChangeReadsAnAovIndexCoveringItsWindow)
   config.returning_customer.min_orders = 3;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
   EXPECT_EQ(store_.TakeProfilesRead(), std::vector<std::string>{"recent2"});
-  // LOW_SPENDER absolute: its index is no longer in use, so BIG_SPENDER's
-  // (365 days: 5 customers) is the one that covers the window, and the 4
-  // buyers with >= 2 orders are fewer: those are read.
+  // LOW_SPENDER absolute: its index is no longer in use, but every write
+  // keeps it at its default 180 days, so with no rechecks pending it still
+  // covers the window.
   config.low_spender.threshold_store_aov_multiple.reset();
   config.low_spender.threshold_amount = 1000;
   ASSERT_GE(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
+  ASSERT_EQ(*store_.RecheckCount("acme"), 0);
+  store_.TakeProfilesRead();
+  config.returning_customer.min_orders = 2;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"mid2", "recent1", "recent2"}));
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
+  config.returning_customer.min_orders = 3;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
+  // In a tenant whose writes did not keep both indexes from its first
+  // customer on, only an index in use vouches for its entries: BIG_SPENDER's
+  // (365 days: 5 customers) covers the window, and the 4 buyers with >= 2
+  // orders are fewer: those are read.
+  store_.ForgetAovIndexesKept("acme");
   store_.TakeProfilesRead();
   config.returning_customer.min_orders = 2;
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
@@ -509,9 +522,11 @@ TEST_F(LiveMembershipTest, ARecentOrderRuleChangeReadsAnAovIndexCoveringItsDays)
 }
 
 // LOW_SPENDER relative again (its index coming into use, as on the way back
-// from the GROCERY preset): with no rechecks pending, BIG_SPENDER's index
-// (365 days) holds everyone the change can move; with some pending, whose
-// entries may be stale at any lookback, every buyer is read.
+// from the GROCERY preset): with no rechecks pending, its own index (180
+// days), kept by every write, holds everyone the change can move, and so
+// does BIG_SPENDER's (365 days), in use, in a tenant whose writes did not
+// always keep both; with rechecks pending, whose entries may be stale at
+// any lookback, every buyer is read.
 TEST_F(LiveMembershipTest, AnIndexComingIntoUseBoundsAChangeOnlyWithoutPendingRechecks) {
   engine::SegmentConfig relative = WithoutPercentileRules();
   int64_t deferred = -1;
@@ -533,8 +548,15 @@ TEST_F(LiveMembershipTest, AnIndexComingIntoUseBoundsAChangeOnlyWithoutPendingRe
   ASSERT_NO_FATAL_FAILURE(drain());
   store_.TakeProfilesRead();
   ASSERT_GE(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
-  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100", "d250"}));
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100"}));
   EXPECT_EQ(low_index(), (std::vector<std::string>{"d10", "d100"}));  // 180 days
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/false, &deferred), 0);
+  store_.ForgetAovIndexesKept("acme");
+  ASSERT_GE(StoreConfigAndReevaluate("acme", absolute, /*by_profile=*/true, &deferred), 0);
+  ASSERT_NO_FATAL_FAILURE(drain());
+  store_.TakeProfilesRead();
+  ASSERT_GE(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/true, &deferred), 0);
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"d10", "d100", "d250"}));
   ASSERT_EQ(StoreConfigAndReevaluate("acme", relative, /*by_profile=*/false, &deferred), 0);
 
   // Over 400 days (e380's order, placed then, is kept whole within them:
