@@ -1627,6 +1627,25 @@ TEST_F(RedisCustomerStoreTest, ReadAndWriteReadsEachCustomerOnceInItsTransaction
   EXPECT_EQ((*store_->Read(kTenant, {"c5"}))[0].version, 3);
 }
 
+// Rechecks are added and cleared with one HMGET and one HSET or HDEL per
+// script page of 500 customers, not a command per customer.
+TEST_F(RedisCustomerStoreTest, RechecksMoveAPageOfEntriesPerCommand) {
+  Start(/*appendonly=*/false);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1200; ++i) ids.push_back(absl::StrCat("c", i));
+  const int64_t reads = testing::CommandCalls(*client_, "hmget");
+  const int64_t sets = testing::CommandCalls(*client_, "hset");
+  const int64_t deletes = testing::CommandCalls(*client_, "hdel");
+  ASSERT_TRUE(store_->AddRechecks(kTenant, ids, 2).ok());
+  ASSERT_TRUE(store_->AddRechecks(kTenant, ids, 1).ok());  // none lower: no HSET
+  ASSERT_TRUE(store_->ClearRechecks(kTenant, ids, 2).ok());
+  EXPECT_EQ(testing::CommandCalls(*client_, "hmget"), reads + 9);
+  EXPECT_EQ(testing::CommandCalls(*client_, "hset"), sets + 3);
+  EXPECT_EQ(testing::CommandCalls(*client_, "hdel"), deletes + 3);
+  EXPECT_EQ(testing::CommandCalls(*client_, "hget"), 0);
+  EXPECT_EQ(*store_->RecheckCount(kTenant), 0);
+}
+
 // A customer written by anyone else between the transaction's reads and
 // EXEC aborts it; the batch then goes through the scripts, which see the
 // newer version.

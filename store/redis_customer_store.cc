@@ -335,16 +335,22 @@ const RedisScript& ConfigAppliedScript() {
 }
 
 // KEYS[1] the rechecks hash sd:{t}:recheck (customer id -> config version).
-// ARGV[1] the version, [2..] customer ids. AddRechecks: sets each entry to the
-// version unless it holds a higher one. ClearRechecks: deletes each entry
-// whose version is <= ARGV[1].
+// ARGV[1] the version, [2..] customer ids (at least one). AddRechecks: sets
+// each entry to the version unless it holds a higher one. ClearRechecks:
+// deletes each entry whose version is <= ARGV[1]. One HMGET and one HSET or
+// HDEL for all the ids: a redis.call costs more than a field.
 const RedisScript& AddRechecksScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     local v = tonumber(ARGV[1])
+    local old = redis.call('HMGET', KEYS[1], unpack(ARGV, 2))
+    local set = {}
     for i = 2, #ARGV do
-      local old = redis.call('HGET', KEYS[1], ARGV[i])
-      if not old or tonumber(old) < v then redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+      if not old[i - 1] or tonumber(old[i - 1]) < v then
+        set[#set + 1] = ARGV[i]
+        set[#set + 1] = ARGV[1]
+      end
     end
+    if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
     return 1
   )lua");
   return *script;
@@ -352,10 +358,12 @@ const RedisScript& AddRechecksScript() {
 const RedisScript& ClearRechecksScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     local v = tonumber(ARGV[1])
+    local old = redis.call('HMGET', KEYS[1], unpack(ARGV, 2))
+    local done = {}
     for i = 2, #ARGV do
-      local old = redis.call('HGET', KEYS[1], ARGV[i])
-      if old and tonumber(old) <= v then redis.call('HDEL', KEYS[1], ARGV[i]) end
+      if old[i - 1] and tonumber(old[i - 1]) <= v then done[#done + 1] = ARGV[i] end
     end
+    if #done > 0 then redis.call('HDEL', KEYS[1], unpack(done)) end
     return 1
   )lua");
   return *script;
