@@ -570,6 +570,14 @@ absl::Status Unexpected(const RedisReply& reply, absl::string_view command) {
       absl::StrCat("unexpected reply to ", command, ": ", reply.DebugString()));
 }
 
+// The answer of `command`, one whose answer is an integer (SCARD, HLEN, ...).
+absl::StatusOr<int64_t> IntegerCommand(redis::RedisClient& client, RedisCommand command) {
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client.Command(command));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, command.front());
+  return reply->integer();
+}
+
 // The values of `keys` (MGET), in order; nil for a key that is absent.
 absl::StatusOr<std::vector<RedisReply>> MGet(redis::RedisClient& client,
                                              std::vector<std::string> keys) {
@@ -1274,11 +1282,7 @@ absl::StatusOr<int64_t> RedisCustomerStore::SegmentSize(absl::string_view tenant
                                                         absl::string_view segment) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateSegment(segment); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"SCARD", SegmentKey(tenant, segment)}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_integer()) return Unexpected(*reply, "SCARD");
-  return reply->integer();
+  return IntegerCommand(*client_, {"SCARD", SegmentKey(tenant, segment)});
 }
 
 absl::StatusOr<IdPage> RedisCustomerStore::ScanSegment(absl::string_view tenant,
@@ -1409,22 +1413,16 @@ absl::StatusOr<int64_t> RedisCustomerStore::CountCustomersByAov(absl::string_vie
 
 absl::StatusOr<bool> RedisCustomerStore::AovIndexesKeptFromStart(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"EXISTS", AovIndexesKeptKey(tenant)}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_integer()) return Unexpected(*reply, "EXISTS");
-  return reply->integer() == 1;
+  absl::StatusOr<int64_t> exists = IntegerCommand(*client_, {"EXISTS", AovIndexesKeptKey(tenant)});
+  if (!exists.ok()) return exists.status();
+  return *exists == 1;
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::CountByMeasure(absl::string_view tenant,
                                                            const std::string& key, int64_t lo,
                                                            int64_t hi) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
-      client_->Command({"ZCOUNT", key, absl::StrCat(lo), absl::StrCat("(", hi)}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_integer()) return Unexpected(*reply, "ZCOUNT");
-  return reply->integer();
+  return IntegerCommand(*client_, {"ZCOUNT", key, absl::StrCat(lo), absl::StrCat("(", hi)});
 }
 
 absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CustomersByOrders(
@@ -1487,11 +1485,7 @@ absl::StatusOr<int64_t> RedisCustomerStore::CustomerCount(absl::string_view tena
 
 absl::StatusOr<int64_t> RedisCustomerStore::Buyers(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"ZCARD", MeasureKey(tenant, kOrders)}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_integer()) return Unexpected(*reply, "ZCARD");
-  return reply->integer();
+  return IntegerCommand(*client_, {"ZCARD", MeasureKey(tenant, kOrders)});
 }
 
 absl::StatusOr<std::optional<int64_t>> RedisCustomerStore::AtRank(absl::string_view tenant,
@@ -1681,11 +1675,7 @@ absl::StatusOr<std::vector<CustomerStore::Recheck>> RedisCustomerStore::Rechecks
 
 absl::StatusOr<int64_t> RedisCustomerStore::RecheckCount(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"HLEN", RechecksKey(tenant)}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_integer()) return Unexpected(*reply, "HLEN");
-  return reply->integer();
+  return IntegerCommand(*client_, {"HLEN", RechecksKey(tenant)});
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::WriteConfig(absl::string_view tenant,
@@ -1742,14 +1732,13 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::CategoryNames(
     absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   const std::string key = CategoryNamesKey(tenant);
-  absl::StatusOr<RedisReply> count = ErrorReplyAsStatus(client_->Command({"HLEN", key}));
+  absl::StatusOr<int64_t> count = IntegerCommand(*client_, {"HLEN", key});
   if (!count.ok()) return count.status();
-  if (!count->is_integer()) return Unexpected(*count, "HLEN");
   std::vector<std::string> names;
-  names.reserve(count->integer());
-  for (int64_t first = 0; first < count->integer(); first += options_.read_page) {
+  names.reserve(*count);
+  for (int64_t first = 0; first < *count; first += options_.read_page) {
     RedisCommand hmget = {"HMGET", key};
-    for (int64_t id = first; id < std::min(count->integer(), first + options_.read_page); ++id) {
+    for (int64_t id = first; id < std::min(*count, first + options_.read_page); ++id) {
       hmget.push_back(absl::StrCat(id));
     }
     absl::StatusOr<RedisReply> page = ErrorReplyAsStatus(client_->Command(hmget));
