@@ -95,8 +95,9 @@ std::string RegistrationNextKey(absl::string_view t) {
 constexpr size_t kIndexRegistrationsPage = 50;
 // Orders per RecordOrders pipeline.
 constexpr size_t kRecordOrdersPage = 1000;
-// Customers per AddRechecks / ClearRechecks script: ~2-3 us of Redis each,
-// so one call stays near a millisecond.
+// Customers per AddRechecks / ClearRechecks script: ~1-2 us of Redis each
+// (0.5-0.9 ms per script measured, docs/benchmarks.md, eighteenth pass), so
+// one call stays near a millisecond.
 constexpr size_t kRecheckPage = 500;
 
 constexpr char kOrders[] = "orders";
