@@ -221,6 +221,16 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
       {"low_spender", 1},
       {"value_tiers", 1},
   };
+  // The most lifetime orders a member of each order rule bounded so can
+  // have, under either config; a customer with more is a member under
+  // neither and gets no next change from it.
+  const absl::flat_hash_map<std::string, int64_t> most_orders = {
+      {"one_time_wonder", 1},
+      {"first_time_buyer", 1},
+      {"lost_customer", std::max(before.lost_customer.max_orders, after.lost_customer.max_orders)},
+      {"repeat_customer",
+       std::max(before.repeat_customer.max_orders, after.repeat_customer.max_orders)},
+  };
   // The windowed counts of the changed blocks; nullopt once a changed block
   // is not a windowed count rule.
   std::optional<std::vector<WindowedCount>> windowed = std::vector<WindowedCount>();
@@ -238,6 +248,7 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
   ConfigChangeScope scope;
   scope.kind = ConfigChangeScope::Kind::kNobody;
   scope.min_lifetime_orders = std::numeric_limits<int64_t>::max();
+  scope.max_lifetime_orders = 0;
   const google::protobuf::Descriptor* d = v1::SegmentConfig::descriptor();
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
@@ -250,6 +261,10 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
     if (rule == order_rules.end()) return everyone;
     scope.kind = ConfigChangeScope::Kind::kBuyers;
     scope.min_lifetime_orders = std::min(scope.min_lifetime_orders, rule->second);
+    auto most = most_orders.find(f->name());
+    scope.max_lifetime_orders =
+        std::max(scope.max_lifetime_orders,
+                 most == most_orders.end() ? std::numeric_limits<int64_t>::max() : most->second);
     const Message& block_a = a.GetReflection()->GetMessage(a, f);
     const Message& block_b = b.GetReflection()->GetMessage(b, f);
     if (f->name() == "vip") {
@@ -296,7 +311,10 @@ ConfigChangeScope ScopeOfConfigChange(const engine::SegmentConfig& before,
       windowed.reset();
     }
   }
-  if (scope.kind == ConfigChangeScope::Kind::kNobody) scope.min_lifetime_orders = 1;
+  if (scope.kind != ConfigChangeScope::Kind::kBuyers) {
+    scope.min_lifetime_orders = 1;
+    scope.max_lifetime_orders = std::numeric_limits<int64_t>::max();
+  }
   scope.cutoffs_only = scope.kind == ConfigChangeScope::Kind::kBuyers && cutoffs_only;
   if (!scope.cutoffs_only) scope.lifetime_order_ranges.clear();
   if (scope.kind == ConfigChangeScope::Kind::kBuyers && windowed.has_value()) {

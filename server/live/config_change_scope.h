@@ -60,6 +60,7 @@
 // Pure; thread-safe.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -78,6 +79,11 @@ struct ConfigChangeScope {
   };
   Kind kind = Kind::kEveryone;
   int64_t min_lifetime_orders = 1;  // kBuyers only
+  // kBuyers only: the most lifetime orders a customer the change can move
+  // has (inclusive) when every changed block bounds it (ONE_TIME_WONDER and
+  // FIRST_TIME_BUYER: 1; LOST_CUSTOMER, REPEAT_CUSTOMER: their max_orders,
+  // old or new); the largest int64 otherwise.
+  int64_t max_lifetime_orders = std::numeric_limits<int64_t>::max();
   // Segments whose stored members (under the config before the change)
   // include every customer the change can move; reading the smallest of
   // them (or, for kBuyers, the lifetime-orders range, if smaller) is enough.

@@ -207,6 +207,47 @@ TEST(ConfigChangeScopeTest, RecentOrderRulesNameTheAovIndexesCoveringTheirDays) 
   EXPECT_EQ(ScopeOfConfigChange(before, fast_food).unused_aov_index_supersets, Indexes{});
 }
 
+// Rules over customers with few lifetime orders (ONE_TIME_WONDER and
+// FIRST_TIME_BUYER: exactly 1; LOST_CUSTOMER and REPEAT_CUSTOMER: at most
+// their max_orders, old or new) bound a change from above too, unless
+// another changed block does not.
+TEST(ConfigChangeScopeTest, FewOrderRulesBoundTheLifetimeOrdersFromAbove) {
+  const engine::SegmentConfig before;
+  auto range = [&](void (*change)(engine::SegmentConfig&)) {
+    engine::SegmentConfig after = before;
+    change(after);
+    const ConfigChangeScope scope = ScopeOfConfigChange(before, after);
+    EXPECT_EQ(scope.kind, Kind::kBuyers);
+    return std::make_pair(scope.min_lifetime_orders, scope.max_lifetime_orders);
+  };
+  constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(range([](auto& c) { c.one_time_wonder.inactive_days = 90; }), std::make_pair(1L, 1L));
+  EXPECT_EQ(range([](auto& c) { c.first_time_buyer.enabled = false; }), std::make_pair(1L, 1L));
+  EXPECT_EQ(range([](auto& c) {
+              c.lost_customer.inactive_days = 120;
+              c.lost_customer.max_orders = 6;
+            }),
+            std::make_pair(int64_t{before.lost_customer.min_orders}, 6L));
+  EXPECT_EQ(range([](auto& c) { c.repeat_customer.max_orders = 3; }),
+            std::make_pair(int64_t{before.repeat_customer.min_orders},
+                           int64_t{before.repeat_customer.max_orders}));
+  EXPECT_EQ(range([](auto& c) {
+              c.one_time_wonder.inactive_days = 90;
+              c.lost_customer.inactive_days = 120;
+            }),
+            std::make_pair(1L, int64_t{before.lost_customer.max_orders}));
+  EXPECT_EQ(range([](auto& c) {
+              c.one_time_wonder.inactive_days = 90;
+              c.lapsed.inactive_days = 30;
+            }),
+            std::make_pair(1L, kNone));
+  EXPECT_EQ(range([](auto& c) { c.frequent_buyer.min_orders = 6; }), std::make_pair(5L, kNone));
+  // Not a buyers' bound: none either way.
+  engine::SegmentConfig after = before;
+  after.engagement.enabled = !after.engagement.enabled;
+  EXPECT_EQ(ScopeOfConfigChange(before, after).max_lifetime_orders, kNone);
+}
+
 TEST(ConfigChangeScopeTest, PercentileRulesAloneAreBoundByTheirCutoffs) {
   const engine::SegmentConfig before;
   engine::SegmentConfig after = before;

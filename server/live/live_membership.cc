@@ -656,13 +656,12 @@ LiveMembership::CutoffRanges LiveMembership::MovedCutoffs(const TenantSnapshot& 
 
 absl::StatusOr<LiveMembership::Superset> LiveMembership::SmallestSuperset(
     const std::string& tenant, const ConfigChangeScope& scope,
-    std::optional<int64_t> min_lifetime_orders) {
+    const std::optional<engine::MeasureRange>& lifetime_orders) {
   Superset smallest;
   if (scope.member_supersets.empty() && scope.aov_index_supersets.empty()) return smallest;
   absl::StatusOr<int64_t> fewest =
-      min_lifetime_orders.has_value()
-          ? store_->CountCustomersByOrders(tenant, *min_lifetime_orders,
-                                           std::numeric_limits<int64_t>::max())
+      lifetime_orders.has_value()
+          ? store_->CountCustomersByOrders(tenant, lifetime_orders->lo, lifetime_orders->hi)
           : store_->CustomerCount(tenant);
   if (!fewest.ok()) return fewest.status();
   for (engine::Segment segment : scope.member_supersets) {
@@ -692,14 +691,15 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   if (deferred != nullptr) *deferred = 0;
   std::shared_ptr<const TenantSnapshot> current;
   // Which customers to look at: every one, or (after a config change whose
-  // rules bound it) the buyers with enough lifetime orders to be moved, or
+  // rules bound it) the buyers with as many lifetime orders as can be moved
+  // (at least some, for some rules at most some), or
   // the members of a segment or the entries of an AOV index known to hold
   // every customer it can move, whichever is fewest, or (after a change of
   // percentile rules or of lifetime-order count bounds only) the customers
   // between the old and the new cut-offs or bounds, or (after a change of
   // NEW_DOWNLOAD and WINDOW_SHOPPER only) the registered customers without
   // an order.
-  std::optional<int64_t> min_lifetime_orders;
+  std::optional<engine::MeasureRange> lifetime_orders;  // [lo, hi)
   std::optional<std::string> superset;
   // After a change of percentile rules or lifetime-order count bounds only:
   // the lifetime-order and lifetime-revenue ranges between old and new.
@@ -752,10 +752,14 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       }
     }
     if (scope.kind == ConfigChangeScope::Kind::kBuyers) {
-      min_lifetime_orders = scope.min_lifetime_orders;
+      lifetime_orders =
+          engine::MeasureRange{scope.min_lifetime_orders,
+                               scope.max_lifetime_orders == std::numeric_limits<int64_t>::max()
+                                   ? scope.max_lifetime_orders
+                                   : scope.max_lifetime_orders + 1};
     }
     if (!scope.cutoffs_only) {
-      absl::StatusOr<Superset> smallest = SmallestSuperset(tenant, scope, min_lifetime_orders);
+      absl::StatusOr<Superset> smallest = SmallestSuperset(tenant, scope, lifetime_orders);
       if (!smallest.ok()) return smallest.status();
       superset = std::move(smallest->segment);
       aov_index = smallest->aov_index;
@@ -820,7 +824,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
     return !failed();
   };
   absl::Status scan;
-  if (min_lifetime_orders.has_value() || superset.has_value() || aov_index.has_value() ||
+  if (lifetime_orders.has_value() || superset.has_value() || aov_index.has_value() ||
       registered_non_buyers) {
     // Candidates arrive as the index or set is read: work starts at once.
     std::vector<std::string> batch;
@@ -864,8 +868,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
           },
           take);
     } else {
-      scan = store_->ScanCustomersByOrders(tenant, *min_lifetime_orders,
-                                           std::numeric_limits<int64_t>::max(), take);
+      scan = store_->ScanCustomersByOrders(tenant, lifetime_orders->lo, lifetime_orders->hi, take);
     }
     if (scan.ok() && !batch.empty()) hand_over(std::move(batch));
   } else {

@@ -190,12 +190,12 @@ class LiveMembership {
     std::optional<store::AovIndex> aov_index;
   };
   // Of the member_supersets segments and aov_index_supersets indexes of
-  // `scope`, the smallest, if smaller than the buyers with >=
-  // `min_lifetime_orders` orders (nullopt: than the tenant's customers);
+  // `scope`, the smallest, if smaller than the buyers whose lifetime orders
+  // lie in `lifetime_orders` (nullopt: than the tenant's customers);
   // neither when none is.
-  absl::StatusOr<Superset> SmallestSuperset(const std::string& tenant,
-                                            const ConfigChangeScope& scope,
-                                            std::optional<int64_t> min_lifetime_orders);
+  absl::StatusOr<Superset> SmallestSuperset(
+      const std::string& tenant, const ConfigChangeScope& scope,
+      const std::optional<engine::MeasureRange>& lifetime_orders);
   // Of `taken` (indexes into `writes`, refused kOrderTaken), the placed
   // orders recorded against another customer than the write's (whose
   // stored ordinal is `ordinals[w]`; customer index `written[w]`), added to

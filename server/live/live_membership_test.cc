@@ -18,6 +18,7 @@
 #include "server/live/test_orders.h"
 #include "server/live/transition_scheduler.h"
 #include "server/metrics/metrics.h"
+#include "store/scan_pages.h"
 
 namespace segmentd {
 namespace {
@@ -65,6 +66,22 @@ class LiveMembershipTest : public LiveTestFixture {
     EXPECT_TRUE(ids.ok()) << ids.status();
     std::vector<std::string> out = ids.ok() ? *ids : std::vector<std::string>();
     std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // The stored members of `segment`, sorted (the memory store's pages come
+  // in byte order).
+  std::vector<std::string> Members(absl::string_view segment) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(store::ScanPages(
+                    [&](const std::string& cursor) {
+                      return store_.ScanSegment("acme", segment, cursor, 100);
+                    },
+                    [&](std::vector<std::string> ids) {
+                      out.insert(out.end(), ids.begin(), ids.end());
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return out;
   }
 };
@@ -517,6 +534,35 @@ TEST_F(LiveMembershipTest, ARecentOrderRuleChangeReadsAnAovIndexCoveringItsDays)
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 2);
   EXPECT_EQ(store_.TakeProfilesRead().size(), 5u);
   EXPECT_TRUE(lapsed().empty());
+  // A full re-evaluation under the same config finds nobody left to move.
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
+}
+
+// A ONE_TIME_WONDER change moves only customers with exactly one lifetime
+// order: the update reads those (the lifetime-orders range [1, 2)) when they
+// are fewer than the AOV index covering its days.
+TEST_F(LiveMembershipTest, AOneTimeWonderChangeReadsOnlyCustomersWithOneOrder) {
+  engine::SegmentConfig config = WithoutPercentileRules();
+  int64_t deferred = -1;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 0);
+  ApplyOne("one10", {Order("o1", DaysAgo(10), 5000)});
+  ApplyOne("one70", {Order("o2", DaysAgo(70), 5000)});
+  ApplyOne("two", {Order("o3", DaysAgo(5), 5000), Order("o4", DaysAgo(75), 5000)});
+  ApplyOne("three", {Order("o5", DaysAgo(20), 5000), Order("o6", DaysAgo(30), 5000),
+                     Order("o7", DaysAgo(40), 5000)});
+  ApplyOne("four", {Order("o8", DaysAgo(20), 5000), Order("o9", DaysAgo(30), 5000),
+                    Order("o10", DaysAgo(40), 5000), Order("o11", DaysAgo(50), 5000)});
+  auto one_time_wonders = [&] { return Members("ONE_TIME_WONDER"); };
+  ASSERT_EQ(one_time_wonders(), std::vector<std::string>{"one70"});  // 60 days
+  store_.TakeProfilesRead();
+  config.one_time_wonder.inactive_days = 80;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 1);
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"one10", "one70"}));
+  EXPECT_TRUE(one_time_wonders().empty());
+  config.one_time_wonder.inactive_days = 5;
+  ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, &deferred), 2);
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"one10", "one70"}));
+  EXPECT_EQ(one_time_wonders(), (std::vector<std::string>{"one10", "one70"}));
   // A full re-evaluation under the same config finds nobody left to move.
   ASSERT_EQ(StoreConfigAndReevaluate("acme", config, /*by_profile=*/false, &deferred), 0);
 }
