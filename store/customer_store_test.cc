@@ -1668,8 +1668,8 @@ TEST_F(RedisCustomerStoreTest, AWriteUnderAReclassificationSendsItsBatchThroughS
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(hooked, 1);
   EXPECT_EQ(*done, (std::vector<bool>{false, true}));  // a: a version conflict
-  // The event's script, then one write-batch script for both moves.
-  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 2);
+  // The event's script, then both moves' scripts.
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 3);
   EXPECT_EQ((*store_->Read(kTenant, {"a"}))[0].segments, std::vector<std::string>{"EVENT"});
   EXPECT_EQ((*store_->Read(kTenant, {"b"}))[0].segments, std::vector<std::string>{"MOVED"});
   EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 0);
@@ -1798,87 +1798,6 @@ TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
   EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 1);
   // Only the first write's change ("a" entered VIP) is in the stream.
   EXPECT_EQ(store_->ReadChanges(kTenant, "", 100, absl::ZeroDuration())->size(), 1u);
-}
-
-// Full writes of distinct customers share one script, which moves each
-// member set and sorted set with one command for all of them; each write
-// keeps its own checks, and the stored state is what a script per write
-// left.
-TEST_F(RedisCustomerStoreTest, DistinctCustomersShareOneScriptAndOneCommandPerKey) {
-  Start(/*appendonly=*/false);
-  auto Stored = [&](const std::string& id) { return (*store_->Read(kTenant, {id}))[0]; };
-  ASSERT_EQ(*store_->Write(kTenant, {Write("old", 0, {"VIP", "LOYAL"})}), std::vector<bool>{true});
-  std::vector<CustomerWrite> writes;
-  for (int i = 0; i < 5; ++i) {
-    CustomerWrite w = Write(absl::StrCat("n", i), 0, {"VIP", "NEW"});
-    w.lifetime_orders = 1 + i;
-    w.lifetime_revenue = 100 * i;
-    w.next_change = Ms(5000 + i);
-    w.aov_milli[0] = 1000 + i;
-    w.placed_orders = {static_cast<uint64_t>(100 + i)};
-    w.daily = {{20000, 1, 100 * i}};
-    writes.push_back(w);
-  }
-  writes.push_back(Write("old", 0, {"GONE"}));      // stale: a conflict, nothing written
-  CustomerWrite leaves = Write("old", 1, {"VIP"});  // the same customer again: the next script
-  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
-  const int64_t sadds = testing::CommandCalls(*client_, "sadd");
-  const int64_t zadds = testing::CommandCalls(*client_, "zadd");
-  writes.push_back(leaves);
-  absl::StatusOr<std::vector<bool>> done = store_->Write(kTenant, writes);
-  ASSERT_TRUE(done.ok()) << done.status();
-  EXPECT_EQ(*done, (std::vector<bool>{true, true, true, true, true, false, true}));
-  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 2);
-  // VIP and NEW; the schedule, both measures and the AOV index.
-  EXPECT_EQ(testing::CommandCalls(*client_, "sadd"), sadds + 2);
-  EXPECT_EQ(testing::CommandCalls(*client_, "zadd"), zadds + 4);
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "VIP"), 6);
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "NEW"), 5);
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "LOYAL"), 0);
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "GONE"), 0);
-  EXPECT_EQ(*store_->CustomersByOrders(kTenant, 3, 4), std::vector<std::string>{"n2"});
-  EXPECT_EQ(*store_->CustomersByAov(kTenant, AovIndex::kBigSpender, 1004, 1005),
-            std::vector<std::string>{"n4"});
-  EXPECT_EQ(*store_->NextDue(kTenant), Ms(5000));
-  EXPECT_EQ(store_->DailyTotals(kTenant, 20000, 20000)->front().orders, 5);
-  EXPECT_EQ(store_->DailyTotals(kTenant, 20000, 20000)->front().revenue, 1000);
-  for (int i = 0; i < 5; ++i) {
-    const CustomerState n = Stored(absl::StrCat("n", i));
-    EXPECT_EQ(n.version, 1);
-    EXPECT_EQ(n.ordinal, 2u + i);  // in the order written
-    EXPECT_EQ(*store_->OrderOwners(kTenant, {static_cast<uint64_t>(100 + i)}),
-              std::vector<uint32_t>{n.ordinal});
-  }
-  EXPECT_EQ(Stored("old").segments, std::vector<std::string>{"VIP"});
-  EXPECT_EQ(Stored("old").version, 2);
-}
-
-// A write whose daily total would overflow, in the middle of a batch's
-// script: it is undone alone; the writes before and after it commit, and the
-// call fails INTERNAL (none acknowledged).
-TEST_F(RedisCustomerStoreTest, AFailedWriteInABatchLeavesTheOthersCommitted) {
-  Start(/*appendonly=*/false);
-  auto Stored = [&](const std::string& id) { return (*store_->Read(kTenant, {id}))[0]; };
-  ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:daily", "r20000", "9223372036854775807"}).ok());
-  CustomerWrite before = Write("before", 0, {"VIP"});
-  before.lifetime_orders = 1;
-  CustomerWrite overflow = Write("overflow", 0, {"VIP"});
-  overflow.lifetime_orders = 1;
-  overflow.daily = {{20000, 1, 1}};
-  overflow.placed_orders = {7};
-  CustomerWrite after = Write("after", 0, {"VIP"});
-  after.lifetime_orders = 1;
-  after.placed_orders = {8};
-  EXPECT_EQ(store_->Write(kTenant, {before, overflow, after}).status().code(),
-            absl::StatusCode::kInternal);
-  EXPECT_EQ(Stored("before").version, 1);
-  EXPECT_EQ(Stored("overflow").version, 0);
-  EXPECT_EQ(Stored("after").version, 1);
-  EXPECT_EQ(Stored("after").ordinal, 2u);  // no ordinal given to the refused write
-  EXPECT_EQ(*store_->SegmentSize(kTenant, "VIP"), 2);
-  EXPECT_EQ(*store_->OrderOwners(kTenant, {7, 8}), (std::vector<uint32_t>{0, 2}));
-  EXPECT_EQ(store_->DailyTotals(kTenant, 20000, 20000)->front().orders, 0);
-  EXPECT_EQ(*store_->CustomerCount(kTenant), 2);
 }
 
 TEST_F(RedisCustomerStoreTest, RedisDownIsUnavailable) {

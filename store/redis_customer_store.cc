@@ -1,7 +1,6 @@
 #include "store/redis_customer_store.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <utility>
 
@@ -106,236 +105,10 @@ constexpr char kOrders[] = "orders";
 constexpr int kMaxScanCustomers = 10'000;
 constexpr char kRevenue[] = "revenue";
 
-// Writes per write-batch script at most, whatever write_batch asks: the
-// script's gathered commands pass each key's members through Lua's unpack,
-// which takes at most ~8,000 values.
-constexpr size_t kMaxScriptWrites = 100;
-// ARGV entries per write-batch script at most (a single larger write goes
-// alone): a customer write of a bulk import carries ~45 and costs Redis
-// ~60-80 us, so a script stays within a few milliseconds.
-constexpr size_t kMaxScriptArgs = 2048;
-// ARGV entries before a full write's daily totals, placed orders and
-// segment names in the write-batch script (WriteBatchScript).
-constexpr size_t kWriteRecordHeader = 19;
-
-// Commits a batch of full customer writes, each of another customer, each
-// if its stored version matches: what one script per write did, but the
-// batch's member-set and sorted-set moves are gathered per key and run last,
-// one SREM/SADD/ZADD/ZREM per key with every customer moving there (Redis's
-// cost of a command is mostly per command, not per member: docs/benchmarks.md,
-// nineteenth pass), and the config version is read once.
-// KEYS[1] ordinal hash sd:{t}:ord        KEYS[2] ordinal counter sd:{t}:ordseq
-// KEYS[3] schedule zset sd:{t}:sched     KEYS[4] change stream sd:{t}:changes
-// KEYS[5] orders zset sd:{t}:m:orders    KEYS[6] revenue zset sd:{t}:m:revenue
-// KEYS[7] config hash sd:{t}:config      KEYS[8] daily totals hash sd:{t}:daily
-// KEYS[9], [10] AOV zsets sd:{t}:m:aov0/1 KEYS[11] registration zset sd:{t}:m:reg
-// KEYS[12] its marker sd:{t}:m:reg:complete
-// KEYS[13] the order record's marker sd:{t}:oid:complete
-// KEYS[14] the AOV indexes' marker sd:{t}:m:aov:kept
-// KEYS[15..] the customer hash sd:{t}:c:<id> of each write, in order.
-// ARGV[1] segment key prefix sd:{t}:s:, [2] stream cap, then one record per
-// write: [+0] customer id, [+1] expected version, [+2] new version,
-// [+3] profile, [+4] membership, [+5] encoded segment list, [+6] next change
-// ms or "" (none), [+7] cause, [+8] changed_at ms, [+9] lifetime orders, ""
-// (not a buyer) or "=" (the measures are as stored:
-// CustomerWrite::measures_as_stored), [+10] lifetime revenue, [+11] config
-// version the write was computed with, [+12], [+13] AOV index entries or ""
-// (none), [+14] number D of daily deltas, [+15] membership history,
-// [+16] registration index entry or "" (none), [+17] number P of placed
-// orders, [+18] number S of segment names; then D triples (day, orders,
-// revenue), P pairs (order-owner bucket key, order id fingerprint as 8
-// bytes), and the S new segment names.
-// Member-set keys are built from ARGV[1], and bucket keys are passed in
-// ARGV; they share the tenant's hash tag, so they live in the same slot as
-// the declared keys.
-// Returns one result per write: 1 when committed, 0 on a version conflict,
-// -1 when the stored segment list cannot be decoded, -3 when a placed order
-// is recorded against another customer, or the error of a daily total that
-// would overflow (nothing of that write written in any of these cases).
-const RedisScript& WriteBatchScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
-    local prefix, cap = ARGV[1], ARGV[2]
-    local config = redis.call('HGET', KEYS[7], 'v') or '0'
-    -- The batch's set and sorted-set moves: command and key -> {command,
-    -- key, args...}, in the order each first came. Grouping is exact because
-    -- no customer comes twice in a batch (checked below).
-    local moves, order = {}, {}
-    local function move(command, key, a, b)
-      local k = command .. '\0' .. key
-      local m = moves[k]
-      if not m then
-        m = {command, key}
-        moves[k] = m
-        order[#order + 1] = m
-      end
-      m[#m + 1] = a
-      if b then m[#m + 1] = b end
-    end
-    -- Moves customer `id`'s entry in sorted set `key` from `old` (its stored
-    -- field; "" or false: none) to `value` ("": none). An unchanged entry
-    -- costs no command: a ZADD of an unchanged score or a ZREM of an absent
-    -- member still costs Redis a skip-list lookup.
-    local function index(key, id, old, value)
-      old = old or ''
-      if value == old then return end
-      if value == '' then move('ZREM', key, id) else move('ZADD', key, value, id) end
-    end
-    local seen = {}
-    local function write(key, a)
-      local id = ARGV[a]
-      if seen[id] then return redis.error_reply('customer ' .. id .. ' twice in one batch') end
-      seen[id] = true
-      local first_order = a + 19 + 3 * tonumber(ARGV[a + 14])
-      local first_name = first_order + 2 * tonumber(ARGV[a + 17])
-      local last_name = first_name + tonumber(ARGV[a + 18]) - 1
-      local stored = redis.call('HMGET', key, 'v', 's', 'n', 'a0', 'a1', 'g', 'o')
-      if (stored[1] or '0') ~= ARGV[a + 1] then return 0 end
-      if config ~= ARGV[a + 11] then return 0 end
-      -- Decode the stored list: "<len>:<name>" repeated.
-      local old, was = {}, {}
-      local list, pos = stored[2] or '', 1
-      while pos <= #list do
-        local colon = string.find(list, ':', pos, true)
-        local len = colon and tonumber(string.sub(list, pos, colon - 1))
-        if not len or colon + len > #list then return -1 end
-        local name = string.sub(list, colon + 1, colon + len)
-        old[#old + 1] = name
-        was[name] = true
-        pos = colon + len + 1
-      end
-      local now = {}
-      for i = first_name, last_name do now[ARGV[i]] = true end
-      -- Order ids are unique per tenant: claim each placed one for this
-      -- customer (HSETNX: one command per order, as the bulk path needs)
-      -- before anything else is written. One recorded against another
-      -- customer undoes this write's claims and refuses it. A new
-      -- customer's ordinal will be the counter's next value (INCR below).
-      local claimed = {}
-      local function unclaim()
-        for _, i in ipairs(claimed) do redis.call('HDEL', ARGV[i], ARGV[i + 1]) end
-      end
-      if first_name > first_order then
-        local mine = stored[7]
-        if stored[1] == false then
-          mine = tostring((tonumber(redis.call('GET', KEYS[2])) or 0) + 1)
-        end
-        for i = first_order, first_name - 1, 2 do
-          if redis.call('HSETNX', ARGV[i], ARGV[i + 1], mine) == 1 then
-            claimed[#claimed + 1] = i
-          elseif redis.call('HGET', ARGV[i], ARGV[i + 1]) ~= mine then
-            unclaim()
-            return -3
-          end
-        end
-      end
-      -- The daily totals next: HINCRBY is the one command here that can
-      -- fail on valid input (overflow), and Redis does not undo a script's
-      -- earlier commands when a later one fails. Failing here undoes the
-      -- totals already moved (last first, negated as text: exact for any
-      -- delta but -2^63, which no write carries: amounts are bounded far
-      -- below) and the claims, and leaves the customer, its sets and its
-      -- index entries as they were, in step with each other (the
-      -- sorted-set moves rely on the stored fields matching them).
-      local added = {}
-      local function add(field, by)
-        if by == '0' then return nil end
-        local r = redis.pcall('HINCRBY', KEYS[8], field, by)
-        if type(r) == 'table' and r.err then
-          for k = #added, 1, -1 do redis.call('HINCRBY', KEYS[8], added[k][1], added[k][2]) end
-          unclaim()
-          return r
-        end
-        added[#added + 1] = {field, string.sub(by, 1, 1) == '-' and string.sub(by, 2) or '-' .. by}
-      end
-      for i = a + 19, first_order - 1, 3 do
-        local failed = add('o' .. ARGV[i], ARGV[i + 1]) or add('r' .. ARGV[i], ARGV[i + 2])
-        if failed then return failed end
-      end
-      local function change(name, entered)
-        redis.call('XADD', KEYS[4], 'MAXLEN', '~', cap, '*', 'c', id, 's', name,
-                   'e', entered, 't', ARGV[a + 8], 'k', ARGV[a + 7])
-      end
-      for _, name in ipairs(old) do
-        if not now[name] then
-          move('SREM', prefix .. name, id)
-          change(name, '0')
-        end
-      end
-      for i = first_name, last_name do
-        if not was[ARGV[i]] then
-          move('SADD', prefix .. ARGV[i], id)
-          change(ARGV[i], '1')
-        end
-      end
-      index(KEYS[3], id, stored[3], ARGV[a + 6])
-      if ARGV[a + 9] == '' then
-        if stored[1] then
-          move('ZREM', KEYS[5], id)
-          move('ZREM', KEYS[6], id)
-        end
-      elseif ARGV[a + 9] ~= '=' then
-        move('ZADD', KEYS[5], ARGV[a + 9], id)
-        move('ZADD', KEYS[6], ARGV[a + 10], id)
-      end
-      index(KEYS[9], id, stored[4], ARGV[a + 12])
-      index(KEYS[10], id, stored[5], ARGV[a + 13])
-      index(KEYS[11], id, stored[6], ARGV[a + 16])
-      -- A new customer's ordinal, last: a command failing above then leaves
-      -- no ordinal without its customer, and it goes into the state HSET
-      -- (one command fewer per new customer).
-      local fields = {'v', ARGV[a + 2], 'p', ARGV[a + 3], 'm', ARGV[a + 4], 's', ARGV[a + 5],
-                      'n', ARGV[a + 6], 'a0', ARGV[a + 12], 'a1', ARGV[a + 13],
-                      'h', ARGV[a + 15], 'g', ARGV[a + 16]}
-      if stored[1] == false then
-        local ordinal = redis.call('INCR', KEYS[2])
-        redis.call('HSET', KEYS[1], ordinal, id)
-        -- The tenant's first customer: every customer will have its
-        -- registration entry and its orders recorded, and both AOV index
-        -- entries kept (a tenant older than the index, the record or the
-        -- kept indexes has none of that).
-        if ordinal == 1 then
-          redis.call('SET', KEYS[12], '1')
-          redis.call('SET', KEYS[13], '1')
-          redis.call('SET', KEYS[14], '1')
-        end
-        fields[#fields + 1] = 'o'
-        fields[#fields + 1] = ordinal
-      end
-      redis.call('HSET', key, unpack(fields))
-      return 1
-    end
-    local results, a = {}, 3
-    for w = 15, #KEYS do
-      results[#results + 1] = write(KEYS[w], a)
-      a = a + 19 + 3 * tonumber(ARGV[a + 14]) + 2 * tonumber(ARGV[a + 17]) + tonumber(ARGV[a + 18])
-    end
-    for _, m in ipairs(order) do redis.call(m[1], m[2], unpack(m, 3)) end
-    return results
-  )lua");
-  return *script;
-}
-
-// Commits a bookkeeping-only write (CustomerWrite::bookkeeping_only) if the
-// stored version matches: the encoded membership, the schedule entry and the
-// AOV index entries, nothing else (no member set, stream, measure or daily
-// command, no profile or history bytes).
-// KEYS[1] customer hash sd:{t}:c:<id>, [2] schedule zset sd:{t}:sched,
-// [3] config hash sd:{t}:config, [4], [5] AOV zsets sd:{t}:m:aov0/1.
-// ARGV[1] customer id, [2] expected version, [3] new version, [4] membership,
-// [5] encoded segment list (must equal the stored one), [6] next change ms or
-// "", [7] config version the write was computed with, [8], [9] AOV index
-// entries or "".
-// Returns 1 when committed, 0 on a version conflict, -2 when the stored
-// segment list differs (nothing written).
-const RedisScript& BookkeepingScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
-    local id = ARGV[1]
-    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1')
-    if (stored[1] or '0') ~= ARGV[2] then return 0 end
-    if (redis.call('HGET', KEYS[3], 'v') or '0') ~= ARGV[7] then return 0 end
-    if (stored[2] or '') ~= ARGV[5] then return -2 end
-    -- Moves the entry in sorted set `key` from `old` (the stored field) to
-    -- `value` ("": none); nothing when unchanged.
+// Lua: moves the entry of customer `id` in sorted set `key` from `old` (its
+// stored field; "" or false: none) to `value` ("": none). An unchanged entry
+// costs no command. Both write scripts define `id` before it.
+constexpr char kIndexFunction[] = R"lua(
     local function index(key, old, value)
       old = old or ''
       if value == old then return end
@@ -345,14 +118,196 @@ const RedisScript& BookkeepingScript() {
         redis.call('ZADD', key, value, id)
       end
     end
-    index(KEYS[2], stored[3], ARGV[6])
-    index(KEYS[4], stored[4], ARGV[8])
-    index(KEYS[5], stored[5], ARGV[9])
+)lua";
+
+// Commits one customer write if the stored version matches.
+// KEYS[1] customer hash sd:{t}:c:<id>   KEYS[2] ordinal hash sd:{t}:ord
+// KEYS[3] ordinal counter sd:{t}:ordseq KEYS[4] schedule zset sd:{t}:sched
+// KEYS[5] change stream sd:{t}:changes  KEYS[6] orders zset sd:{t}:m:orders
+// KEYS[7] revenue zset sd:{t}:m:revenue KEYS[8] config hash sd:{t}:config
+// KEYS[9] daily totals hash sd:{t}:daily KEYS[10], [11] AOV zsets sd:{t}:m:aov0/1
+// KEYS[12] registration zset sd:{t}:m:reg KEYS[13] its marker sd:{t}:m:reg:complete
+// KEYS[14] the order record's marker sd:{t}:oid:complete
+// KEYS[15] the AOV indexes' marker sd:{t}:m:aov:kept
+// ARGV[1] customer id, [2] expected version, [3] new version, [4] profile,
+// [5] membership, [6] encoded segment list, [7] next change ms or "" (none),
+// [8] cause, [9] changed_at ms, [10] lifetime orders, "" (not a buyer) or
+// "=" (the measures are as stored: CustomerWrite::measures_as_stored),
+// [11] lifetime revenue, [12] segment key prefix sd:{t}:s:, [13] stream cap,
+// [14] config version the write was computed with, [15], [16] AOV index
+// entries or "" (none), [17] number D of daily deltas, [18] membership
+// history, [19] registration index entry or "" (none), [20] number P of
+// placed orders, then D triples (day, orders, revenue), then P pairs
+// (order-owner bucket key, order id fingerprint as 8 bytes), then the new
+// segment names.
+// Member-set keys are built from ARGV[12], and bucket keys are passed in
+// ARGV; they share the tenant's hash tag, so they live in the same slot as
+// the declared keys.
+// Returns 1 when committed, 0 on a version conflict, -1 when the stored
+// segment list cannot be decoded, -3 when a placed order is recorded
+// against another customer (nothing written in either case).
+const RedisScript& WriteScript() {
+  static const RedisScript* const script = new RedisScript(std::string(R"lua(
+    local id = ARGV[1]
+    -- The stored schedule and AOV entries too: a sorted set is only touched
+    -- when its entry moves (ZADD of an unchanged score and ZREM of an absent
+    -- member still cost Redis a lookup each; a new customer is in none).
+    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1', 'g', 'o')
+    if (stored[1] or '0') ~= ARGV[2] then return 0 end
+    if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[14] then return 0 end
+    local first_order = 21 + 3 * tonumber(ARGV[17])
+    local first_name = first_order + 2 * tonumber(ARGV[20])
+    -- Decode the stored list: "<len>:<name>" repeated.
+    local old, was = {}, {}
+    local list, pos = stored[2] or '', 1
+    while pos <= #list do
+      local colon = string.find(list, ':', pos, true)
+      local len = colon and tonumber(string.sub(list, pos, colon - 1))
+      if not len or colon + len > #list then return -1 end
+      local name = string.sub(list, colon + 1, colon + len)
+      old[#old + 1] = name
+      was[name] = true
+      pos = colon + len + 1
+    end
+    local now = {}
+    for i = first_name, #ARGV do now[ARGV[i]] = true end
+    -- Order ids are unique per tenant: claim each placed one for this
+    -- customer (HSETNX: one command per order, as the bulk path needs)
+    -- before anything else is written. One recorded against another
+    -- customer undoes this script's claims and refuses the write. A new
+    -- customer's ordinal will be the counter's next value (INCR below).
+    local claimed = {}
+    local function unclaim()
+      for _, i in ipairs(claimed) do redis.call('HDEL', ARGV[i], ARGV[i + 1]) end
+    end
+    if first_name > first_order then
+      local mine = stored[7]
+      if stored[1] == false then
+        mine = tostring((tonumber(redis.call('GET', KEYS[3])) or 0) + 1)
+      end
+      for i = first_order, first_name - 1, 2 do
+        if redis.call('HSETNX', ARGV[i], ARGV[i + 1], mine) == 1 then
+          claimed[#claimed + 1] = i
+        elseif redis.call('HGET', ARGV[i], ARGV[i + 1]) ~= mine then
+          unclaim()
+          return -3
+        end
+      end
+    end
+    -- The daily totals next: HINCRBY is the one command here that can fail
+    -- on valid input (overflow), and Redis does not undo a script's earlier
+    -- commands when a later one fails. Failing here undoes the totals already
+    -- moved (last first, negated as text: exact for any delta but -2^63, which
+    -- no write carries: amounts are bounded far below) and the claims, and leaves
+    -- the customer, its sets and its index entries as they were, in step
+    -- with each other (the sorted-set updates below rely on the stored
+    -- fields matching them).
+    local added = {}
+    local function add(field, by)
+      if by == '0' then return nil end
+      local r = redis.pcall('HINCRBY', KEYS[9], field, by)
+      if type(r) == 'table' and r.err then
+        for k = #added, 1, -1 do redis.call('HINCRBY', KEYS[9], added[k][1], added[k][2]) end
+        unclaim()
+        return r
+      end
+      added[#added + 1] = {field, string.sub(by, 1, 1) == '-' and string.sub(by, 2) or '-' .. by}
+    end
+    for i = 21, first_order - 1, 3 do
+      local failed = add('o' .. ARGV[i], ARGV[i + 1]) or add('r' .. ARGV[i], ARGV[i + 2])
+      if failed then return failed end
+    end
+    local function change(name, entered)
+      redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'c', id, 's', name,
+                 'e', entered, 't', ARGV[9], 'k', ARGV[8])
+    end
+    for _, name in ipairs(old) do
+      if not now[name] then
+        redis.call('SREM', ARGV[12] .. name, id)
+        change(name, '0')
+      end
+    end
+    for i = first_name, #ARGV do
+      if not was[ARGV[i]] then
+        redis.call('SADD', ARGV[12] .. ARGV[i], id)
+        change(ARGV[i], '1')
+      end
+    end
+  )lua" + std::string(kIndexFunction) + R"lua(
+    index(KEYS[4], stored[3], ARGV[7])
+    if ARGV[10] == '' then
+      if stored[1] then
+        redis.call('ZREM', KEYS[6], id)
+        redis.call('ZREM', KEYS[7], id)
+      end
+    elseif ARGV[10] ~= '=' then
+      redis.call('ZADD', KEYS[6], ARGV[10], id)
+      redis.call('ZADD', KEYS[7], ARGV[11], id)
+    end
+    index(KEYS[10], stored[4], ARGV[15])
+    index(KEYS[11], stored[5], ARGV[16])
+    index(KEYS[12], stored[6], ARGV[19])
+    -- A new customer's ordinal, last: a command failing above then leaves no
+    -- ordinal without its customer, and it goes into the state HSET (one
+    -- command fewer per new customer).
+    local ordinal
+    if stored[1] == false then
+      ordinal = redis.call('INCR', KEYS[3])
+      redis.call('HSET', KEYS[2], ordinal, id)
+      -- The tenant's first customer: every customer will have its
+      -- registration entry and its orders recorded, and both AOV index
+      -- entries kept (a tenant older than the index, the record or the
+      -- kept indexes has none of that).
+      if ordinal == 1 then
+        redis.call('SET', KEYS[13], '1')
+        redis.call('SET', KEYS[14], '1')
+        redis.call('SET', KEYS[15], '1')
+      end
+    end
+    if ordinal then
+      redis.call('HSET', KEYS[1], 'o', ordinal, 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5],
+                 's', ARGV[6], 'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18],
+                 'g', ARGV[19])
+    else
+      redis.call('HSET', KEYS[1], 'v', ARGV[3], 'p', ARGV[4], 'm', ARGV[5], 's', ARGV[6],
+                 'n', ARGV[7], 'a0', ARGV[15], 'a1', ARGV[16], 'h', ARGV[18], 'g', ARGV[19])
+    end
+    return 1
+  )lua"));
+  return *script;
+}
+
+// Commits a bookkeeping-only write (CustomerWrite::bookkeeping_only) if the
+// stored version matches: the encoded membership, the schedule entry and the
+// AOV index entries, nothing else (no member set, stream, measure or daily
+// command, no profile or history bytes).
+// KEYS as WriteScript's (only [1], [4], [8], [10] and [11] are used).
+// ARGV[1] customer id, [2] expected version, [3] new version, [4] membership,
+// [5] encoded segment list (must equal the stored one), [6] next change ms or
+// "", [7] config version the write was computed with, [8], [9] AOV index
+// entries or "".
+// Returns 1 when committed, 0 on a version conflict, -2 when the stored
+// segment list differs (nothing written).
+const RedisScript& BookkeepingScript() {
+  static const RedisScript* const script = new RedisScript(std::string(R"lua(
+    local id = ARGV[1]
+    local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1')
+    if (stored[1] or '0') ~= ARGV[2] then return 0 end
+    if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[7] then return 0 end
+    if (stored[2] or '') ~= ARGV[5] then return -2 end
+  )lua") + kIndexFunction + R"lua(
+    index(KEYS[4], stored[3], ARGV[6])
+    index(KEYS[10], stored[4], ARGV[8])
+    index(KEYS[11], stored[5], ARGV[9])
     redis.call('HSET', KEYS[1], 'v', ARGV[3], 'm', ARGV[4], 'n', ARGV[6], 'a0', ARGV[8],
                'a1', ARGV[9])
     return 1
   )lua");
   return *script;
+}
+
+const RedisScript& ScriptFor(const CustomerWrite& write) {
+  return write.bookkeeping_only ? BookkeepingScript() : WriteScript();
 }
 
 // Stores a new config version if the stored one matches.
@@ -814,76 +769,71 @@ absl::StatusOr<std::vector<ProfileRead>> RedisCustomerStore::ReadProfiles(
   return profiles;
 }
 
-RedisCustomerStore::ScriptCall RedisCustomerStore::BookkeepingCall(absl::string_view tenant,
-                                                                   const CustomerWrite& write,
-                                                                   size_t i) const {
-  ScriptCall call;
-  call.script = &BookkeepingScript();
-  call.keys = {CustomerKey(tenant, write.customer_id), ScheduleKey(tenant), ConfigKey(tenant),
-               AovKey(tenant, AovIndex::kBigSpender), AovKey(tenant, AovIndex::kLowSpender)};
-  call.args = {write.customer_id,
-               absl::StrCat(write.expected_version),
-               absl::StrCat(write.expected_version + 1),
-               write.membership,
-               EncodeSegments(write.segments),
-               MsOrNone(write.next_change),
-               absl::StrCat(write.config_version),
-               IntOrNone(write.aov_milli[0]),
-               IntOrNone(write.aov_milli[1])};
-  call.writes = {i};
-  return call;
+std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
+                                                       const CustomerWrite& write) const {
+  return {CustomerKey(tenant, write.customer_id),
+          OrdinalsKey(tenant),
+          OrdinalCounterKey(tenant),
+          ScheduleKey(tenant),
+          ChangesKey(tenant),
+          MeasureKey(tenant, kOrders),
+          MeasureKey(tenant, kRevenue),
+          ConfigKey(tenant),
+          DailyKey(tenant),
+          AovKey(tenant, AovIndex::kBigSpender),
+          AovKey(tenant, AovIndex::kLowSpender),
+          RegistrationKey(tenant),
+          RegistrationCompleteKey(tenant),
+          OrderRecordCompleteKey(tenant),
+          AovIndexesKeptKey(tenant)};
 }
 
-RedisCustomerStore::ScriptCall RedisCustomerStore::WriteBatchCall(absl::string_view tenant) const {
-  ScriptCall call;
-  call.script = &WriteBatchScript();
-  call.keys = {OrdinalsKey(tenant),
-               OrdinalCounterKey(tenant),
-               ScheduleKey(tenant),
-               ChangesKey(tenant),
-               MeasureKey(tenant, kOrders),
-               MeasureKey(tenant, kRevenue),
-               ConfigKey(tenant),
-               DailyKey(tenant),
-               AovKey(tenant, AovIndex::kBigSpender),
-               AovKey(tenant, AovIndex::kLowSpender),
-               RegistrationKey(tenant),
-               RegistrationCompleteKey(tenant),
-               OrderRecordCompleteKey(tenant),
-               AovIndexesKeptKey(tenant)};
-  call.args = {SegmentPrefix(tenant), absl::StrCat(options_.max_changes)};
-  return call;
-}
-
-void RedisCustomerStore::AppendToWriteBatch(absl::string_view tenant, const CustomerWrite& write,
-                                            size_t i, ScriptCall& call) const {
-  call.keys.push_back(CustomerKey(tenant, write.customer_id));
-  std::vector<std::string>& args = call.args;
-  const size_t header = args.size();
-  args.insert(
-      args.end(),
-      {write.customer_id, absl::StrCat(write.expected_version),
-       absl::StrCat(write.expected_version + 1), write.profile, write.membership,
-       EncodeSegments(write.segments), MsOrNone(write.next_change),
-       absl::StrCat(static_cast<int>(write.cause)),
-       absl::StrCat(absl::ToUnixMillis(write.changed_at)),
-       write.measures_as_stored     ? "="
-       : write.lifetime_orders >= 1 ? absl::StrCat(write.lifetime_orders)
-                                    : "",
-       absl::StrCat(write.lifetime_revenue), absl::StrCat(write.config_version),
-       IntOrNone(write.aov_milli[0]), IntOrNone(write.aov_milli[1]),
-       absl::StrCat(write.daily.size()), write.history, IntOrNone(write.registered_non_buyer_ms),
-       absl::StrCat(write.placed_orders.size()), absl::StrCat(write.segments.size())});
-  assert(args.size() - header == kWriteRecordHeader);
+std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
+                                                       const CustomerWrite& write) const {
+  if (write.bookkeeping_only) {
+    return {write.customer_id,
+            absl::StrCat(write.expected_version),
+            absl::StrCat(write.expected_version + 1),
+            write.membership,
+            EncodeSegments(write.segments),
+            MsOrNone(write.next_change),
+            absl::StrCat(write.config_version),
+            IntOrNone(write.aov_milli[0]),
+            IntOrNone(write.aov_milli[1])};
+  }
+  std::vector<std::string> args = {write.customer_id,
+                                   absl::StrCat(write.expected_version),
+                                   absl::StrCat(write.expected_version + 1),
+                                   write.profile,
+                                   write.membership,
+                                   EncodeSegments(write.segments),
+                                   MsOrNone(write.next_change),
+                                   absl::StrCat(static_cast<int>(write.cause)),
+                                   absl::StrCat(absl::ToUnixMillis(write.changed_at)),
+                                   write.measures_as_stored ? "="
+                                   : write.lifetime_orders >= 1
+                                       ? absl::StrCat(write.lifetime_orders)
+                                       : "",
+                                   absl::StrCat(write.lifetime_revenue),
+                                   SegmentPrefix(tenant),
+                                   absl::StrCat(options_.max_changes),
+                                   absl::StrCat(write.config_version)};
+  for (const std::optional<int64_t>& aov : write.aov_milli) args.push_back(IntOrNone(aov));
+  args.push_back(absl::StrCat(write.daily.size()));
+  args.push_back(write.history);
+  args.push_back(IntOrNone(write.registered_non_buyer_ms));
+  args.push_back(absl::StrCat(write.placed_orders.size()));
   for (const DailyDelta& d : write.daily) {
-    args.insert(args.end(), {absl::StrCat(d.day), absl::StrCat(d.orders), absl::StrCat(d.revenue)});
+    args.push_back(absl::StrCat(d.day));
+    args.push_back(absl::StrCat(d.orders));
+    args.push_back(absl::StrCat(d.revenue));
   }
   for (uint64_t order : write.placed_orders) {
     args.push_back(OrderOwnersKey(tenant, order));
     args.push_back(OrderField(order));
   }
   args.insert(args.end(), write.segments.begin(), write.segments.end());
-  call.writes.push_back(i);
+  return args;
 }
 
 absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
@@ -928,31 +878,7 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
                                                  absl::Span<const CustomerWrite> writes,
                                                  absl::Span<const size_t> which,
                                                  std::vector<WriteResult>& done) {
-  // The script calls, in the order of `which`: consecutive full writes of
-  // distinct customers share a write-batch script; a bookkeeping-only write,
-  // or a customer's second write, starts the next call, so each customer's
-  // writes still commit in order.
-  std::vector<ScriptCall> calls;
-  const size_t max_writes = std::min(kMaxScriptWrites, static_cast<size_t>(options_.write_batch));
-  absl::flat_hash_set<absl::string_view> in_batch;
-  bool batch_open = false;
-  for (size_t i : which) {
-    const CustomerWrite& w = writes[i];
-    if (w.bookkeeping_only) {
-      calls.push_back(BookkeepingCall(tenant, w, i));
-      batch_open = false;
-      continue;
-    }
-    if (!batch_open || in_batch.contains(w.customer_id) ||
-        calls.back().writes.size() >= max_writes || calls.back().args.size() >= kMaxScriptArgs) {
-      calls.push_back(WriteBatchCall(tenant));
-      in_batch.clear();
-      batch_open = true;
-    }
-    in_batch.insert(w.customer_id);
-    AppendToWriteBatch(tenant, w, i, calls.back());
-  }
-  // Interprets one write's result, `reply`, for writes[i].
+  // Interprets the script's answer to writes[i].
   auto record = [&](const RedisReply& reply, size_t i) -> absl::Status {
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
     if (!reply.is_integer()) return Unexpected(reply, "write script");
@@ -963,55 +889,42 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
                                       : WriteResult::kConflict;
     return absl::OkStatus();
   };
-  // Interprets a call's answer: an array of results for a write batch (every
-  // write's result is set, the first failure returned), one result for a
-  // bookkeeping write.
-  auto answer = [&](const RedisReply& reply, const ScriptCall& call) -> absl::Status {
-    if (call.script == &BookkeepingScript()) return record(reply, call.writes.front());
-    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-    if (!reply.is_array() || reply.elements().size() != call.writes.size()) {
-      return Unexpected(reply, "write-batch script");
-    }
-    absl::Status first;
-    for (size_t k = 0; k < call.writes.size(); ++k) {
-      first.Update(record(reply.elements()[k], call.writes[k]));
-    }
-    return first;
-  };
-  // Runs `call` through Eval, which loads its script when Redis lacks it.
-  auto eval = [&](const ScriptCall& call) -> absl::Status {
-    absl::StatusOr<RedisReply> reply = client_->Eval(*call.script, call.keys, call.args);
+  // Runs writes[i] through Eval, which loads its script when Redis lacks it.
+  auto eval = [&](size_t i) -> absl::Status {
+    absl::StatusOr<RedisReply> reply =
+        client_->Eval(ScriptFor(writes[i]), WriteKeys(tenant, writes[i]), WriteArgs(tenant, writes[i]));
     if (!reply.ok()) return reply.status();
-    return answer(*reply, call);
+    return record(*reply, i);
   };
-  absl::Status first;
   std::vector<RedisCommand> commands;
-  std::vector<const ScriptCall*> pipelined;  // the call of each command
-  commands.reserve(calls.size());
-  for (const ScriptCall& call : calls) {
-    const std::string sha1 = call.script->sha1();
+  std::vector<size_t> pipelined;  // the write of each command
+  commands.reserve(which.size());
+  for (size_t i : which) {
+    const std::string sha1 = ScriptFor(writes[i]).sha1();
     if (sha1.empty()) {
-      // The script's first use: Eval loads it, later calls are pipelined.
-      first.Update(eval(call));
+      // The script's first use: Eval loads it, later writes are pipelined.
+      if (absl::Status s = eval(i); !s.ok()) return s;
       continue;
     }
-    RedisCommand command = {"EVALSHA", sha1, absl::StrCat(call.keys.size())};
-    command.insert(command.end(), call.keys.begin(), call.keys.end());
-    command.insert(command.end(), call.args.begin(), call.args.end());
+    std::vector<std::string> keys = WriteKeys(tenant, writes[i]);
+    RedisCommand command = {"EVALSHA", sha1, absl::StrCat(keys.size())};
+    for (std::string& key : keys) command.push_back(std::move(key));
+    for (std::string& arg : WriteArgs(tenant, writes[i])) command.push_back(std::move(arg));
     commands.push_back(std::move(command));
-    pipelined.push_back(&call);
+    pipelined.push_back(i);
   }
-  if (!first.ok() || commands.empty()) return first;
+  if (commands.empty()) return absl::OkStatus();
   absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
   for (size_t c = 0; c < pipelined.size(); ++c) {
     const RedisReply& reply = (*replies)[c];
     // Redis forgot the script (restart, SCRIPT FLUSH): EVALSHA ran nothing,
-    // so run this call again through Eval, which reloads it.
-    first.Update(reply.IsErrorWithPrefix("NOSCRIPT") ? eval(*pipelined[c])
-                                                     : answer(reply, *pipelined[c]));
+    // so run this write again through Eval, which reloads it.
+    absl::Status s =
+        reply.IsErrorWithPrefix("NOSCRIPT") ? eval(pipelined[c]) : record(reply, pipelined[c]);
+    if (!s.ok()) return s;
   }
-  return first;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<WriteResult>> RedisCustomerStore::ReadAndWrite(

@@ -9,11 +9,9 @@
 // last component of a key after a fixed prefix, or as members and values, so
 // no id can address another tenant's or another kind's keys.
 //
-// Customer writes are Lua scripts (version check, ordinal, state, member
-// sets, change-stream entries, schedule, measure indexes), each write atomic
-// in Redis; consecutive writes of distinct customers share one script, which
-// moves each member set and sorted set with one command for all of them, and
-// a batch's scripts are pipelined in one round trip per `write_batch` writes.
+// A customer write is one Lua script (version check, ordinal, state, member
+// sets, change-stream entries, schedule, measure indexes), atomic in Redis;
+// a batch of writes is pipelined in one round trip per `write_batch` writes.
 // Re-classifications without new facts (config updates, time-driven and
 // statistics moves), each of a customer written once in its batch, are
 // checked in C++ and committed as one WATCH/MULTI/EXEC transaction per batch
@@ -54,7 +52,6 @@
 #include "store/redis/member_commands.h"
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_reply.h"
-#include "store/redis/redis_script.h"
 
 namespace segmentd::store {
 
@@ -177,29 +174,17 @@ class RedisCustomerStore : public CustomerStore {
  private:
   RedisCustomerStore(redis::RedisClient* client, Options options);
 
-  // One EVALSHA of a write script: the writes it commits (indexes into the
-  // caller's writes), in the order its answer has their results.
-  struct ScriptCall {
-    const redis::RedisScript* script = nullptr;
-    std::vector<std::string> keys;
-    std::vector<std::string> args;
-    std::vector<size_t> writes;
-  };
-  // The call of the bookkeeping-only script for `write` (writes[i]).
-  ScriptCall BookkeepingCall(absl::string_view tenant, const CustomerWrite& write, size_t i) const;
-  // A call of the write-batch script with no write yet; AppendToWriteBatch
-  // adds full write `write` (writes[i]) to it.
-  ScriptCall WriteBatchCall(absl::string_view tenant) const;
-  void AppendToWriteBatch(absl::string_view tenant, const CustomerWrite& write, size_t i,
-                          ScriptCall& call) const;
+  // Returns the KEYS and the ARGV of the script that commits one customer
+  // write (the full write script, or the bookkeeping-only one).
+  std::vector<std::string> WriteKeys(absl::string_view tenant, const CustomerWrite& write) const;
+  std::vector<std::string> WriteArgs(absl::string_view tenant, const CustomerWrite& write) const;
   // Commits `writes` in one pipeline (or two, or three: re-classifications
   // go through ReadAndWriteBatch), appending one result per write to
   // `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<WriteResult>& committed);
-  // Commits writes[i] for each i in `which` through the scripts, in one
-  // pipeline, setting done[i]: consecutive full writes of distinct customers
-  // share one write-batch script (docs/redis-keys.md, Write).
+  // Commits writes[i] for each i in `which` through its script, in one
+  // pipeline, setting done[i].
   absl::Status RunWriteScripts(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                                absl::Span<const size_t> which, std::vector<WriteResult>& done);
   // One transaction of ReadAndWrite (RedisClient::Transaction): WATCHes the
