@@ -23,7 +23,8 @@ struct SegmentDelta {
 // Classifies every customer of `tenant` at `as_of` under the stored config and
 // under `proposed` (with statistics computed for it), and returns per segment
 // name how membership would move. Writes nothing. Cost: one pass over all
-// customers. Thread-safe.
+// customers (their profiles only), classified on three threads while the next
+// pages are read. Thread-safe.
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
     store::CustomerStore* store, TenantContexts* contexts, const std::string& tenant,
     const engine::SegmentConfig& proposed, absl::Time as_of);

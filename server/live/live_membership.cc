@@ -1,24 +1,23 @@
 #include "server/live/live_membership.h"
 
 #include <algorithm>
-#include <deque>
+#include <atomic>
 #include <iterator>
 #include <limits>
 #include <optional>
 #include <random>
-#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/profile_codec.h"
 #include "engine/stats.h"
 #include "engine/time_ms.h"
 #include "server/live/config_change_scope.h"
 #include "server/live/customer_measures.h"
 #include "server/live/membership_history.h"
+#include "server/live/page_workers.h"
 #include "server/live/stored_profile.h"
 #include "server/log.h"
 #include "server/steady_clock.h"
@@ -775,54 +774,21 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   // SSCAN of a large set costs ~1.4 us per member on the benchmark machine:
   // pages of 250 keep each command well under Redis's 5 ms budget.
   constexpr int kSetPage = 250;
-  // Pages scanned but not yet taken; bounded so the scan cannot run far ahead.
-  const size_t max_queued = 2 * static_cast<size_t>(std::max(1, options_.reevaluate_threads));
-  absl::Mutex mu;
-  std::deque<std::vector<std::string>> pages;  // guarded by mu
-  bool scanned = false;                         // guarded by mu
-  absl::Status first_error;                     // guarded by mu
-  int64_t changed = 0;                          // guarded by mu
-  int64_t deferred_count = 0;                   // guarded by mu
-  auto failed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !first_error.ok(); };
-  auto work = [&] {
-    while (true) {
-      std::vector<std::string> page;
-      {
-        absl::MutexLock lock(&mu);
-        auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-          return !pages.empty() || scanned || failed();
-        };
-        mu.Await(absl::Condition(&ready));
-        if (failed() || pages.empty()) return;
-        page = std::move(pages.front());
-        pages.pop_front();
-      }
-      int64_t later = 0;
-      absl::StatusOr<int64_t> moved =
-          previous == nullptr ? Reevaluate(tenant, page, cause, /*most_written=*/false)
-                              : ApplyConfigMoves(tenant, page, *previous, *current, cause, &later);
-      absl::MutexLock lock(&mu);
-      if (!moved.ok()) {
-        if (first_error.ok()) first_error = moved.status();
-        return;
-      }
-      changed += *moved;
-      deferred_count += later;
-    }
-  };
-  std::vector<std::thread> workers;
-  for (int i = 0; i < std::max(1, options_.reevaluate_threads); ++i) workers.emplace_back(work);
+  std::atomic<int64_t> changed{0};
+  std::atomic<int64_t> deferred_count{0};
+  PageWorkers workers(options_.reevaluate_threads, [&](std::vector<std::string> page) {
+    int64_t later = 0;
+    absl::StatusOr<int64_t> moved =
+        previous == nullptr ? Reevaluate(tenant, page, cause, /*most_written=*/false)
+                            : ApplyConfigMoves(tenant, page, *previous, *current, cause, &later);
+    if (!moved.ok()) return moved.status();
+    changed += *moved;
+    deferred_count += later;
+    return absl::OkStatus();
+  });
   // Hands one page to the workers, waiting while they are behind; false once
   // one of them failed.
-  auto hand_over = [&](std::vector<std::string> ids) {
-    absl::MutexLock lock(&mu);
-    pages.push_back(std::move(ids));
-    auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      return pages.size() < max_queued || failed();
-    };
-    mu.Await(absl::Condition(&room));
-    return !failed();
-  };
+  auto hand_over = [&](std::vector<std::string> ids) { return workers.HandOver(std::move(ids)); };
   absl::Status scan;
   if (lifetime_orders.has_value() || superset.has_value() || aov_index.has_value() ||
       registered_non_buyers) {
@@ -879,14 +845,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
                                            : absl::CancelledError("re-classification failed");
         });
   }
-  {
-    absl::MutexLock lock(&mu);
-    // A worker's error, if any, came first (and is what cancelled the scan).
-    if (!scan.ok() && first_error.ok()) first_error = scan;
-    scanned = true;
-  }
-  for (std::thread& w : workers) w.join();
-  if (!first_error.ok()) return first_error;
+  // A worker's error, if any, came first (and is what cancelled the scan).
+  if (absl::Status s = workers.Finish(scan); !s.ok()) return s;
   if (deferred != nullptr) *deferred = deferred_count;
   return changed;
 }

@@ -1,0 +1,110 @@
+#include "server/live/config_preview.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/config.h"
+#include "engine/segment.h"
+#include "gtest/gtest.h"
+#include "server/live/live_test_fixture.h"
+
+namespace segmentd {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
+
+class ConfigPreviewTest : public LiveTestFixture {
+ protected:
+  ConfigPreviewTest() : LiveTestFixture(kT0) {}
+
+  // An order of `categories` (ids) placed `days_ago`.
+  ProfileMutation Order(std::string id, int days_ago, std::vector<engine::CategoryId> categories) {
+    return [id = std::move(id), days_ago, categories](engine::Profile* p) {
+      engine::OrderPlaced order;
+      order.order_id = id;
+      order.placed_at = kT0 - absl::Hours(24) * days_ago;
+      order.amount = 1000;
+      order.categories = categories;
+      return p->PlaceOrder(order);
+    };
+  }
+};
+
+// More customers than one page, so the pages are classified on several
+// threads; the counts per fixed segment and per category are those of every
+// customer, each classified under both configs, and nothing is stored.
+TEST_F(ConfigPreviewTest, CountsEveryCustomerPerSegmentAndCategoryAndSavesNothing) {
+  absl::StatusOr<std::vector<engine::CategoryId>> ids =
+      contexts_->InternCategories("acme", {"hats", "shoes"});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  const engine::CategoryId hats = (*ids)[0], shoes = (*ids)[1];
+  // i % 3 == 0: two hats orders; 1: one hats, one shoes order; 2: one shoes
+  // order (the only customers with one order).
+  constexpr int kCustomers = 1300;
+  std::vector<CustomerEvents> customers;
+  for (int i = 0; i < kCustomers; ++i) {
+    const std::string c = absl::StrCat("c", i);
+    CustomerEvents events{c, {}};
+    if (i % 3 == 0) {
+      events.mutations = {Order(c + "-1", 20, {hats}), Order(c + "-2", 10, {hats})};
+    } else if (i % 3 == 1) {
+      events.mutations = {Order(c + "-1", 20, {hats}), Order(c + "-2", 10, {shoes})};
+    } else {
+      events.mutations = {Order(c + "-1", 20, {shoes})};
+    }
+    customers.push_back(std::move(events));
+  }
+  ASSERT_TRUE(live_->Apply("acme", std::move(customers)).ok());
+  const int64_t two_hats = (kCustomers + 2) / 3, mixed = (kCustomers + 1) / 3,
+                one_shoes = kCustomers / 3;
+
+  engine::SegmentConfig proposed;  // the defaults (stored: none), but:
+  proposed.category_affinity.min_orders = 1;
+  proposed.first_time_buyer.enabled = false;
+  absl::StatusOr<std::map<std::string, SegmentDelta>> deltas =
+      PreviewConfig(&store_, contexts_.get(), "acme", proposed, kT0);
+  ASSERT_TRUE(deltas.ok()) << deltas.status();
+
+  // Every fixed segment, and the two categories some customer is a member of.
+  EXPECT_EQ(deltas->size(), static_cast<size_t>(engine::kNumSegments) + 2);
+  auto expect = [&](const std::string& segment, int64_t current, int64_t proposed_size,
+                    int64_t entering, int64_t leaving) {
+    ASSERT_TRUE(deltas->count(segment)) << segment;
+    const SegmentDelta& d = deltas->at(segment);
+    EXPECT_EQ(d.current, current) << segment;
+    EXPECT_EQ(d.proposed, proposed_size) << segment;
+    EXPECT_EQ(d.entering, entering) << segment;
+    EXPECT_EQ(d.leaving, leaving) << segment;
+  };
+  expect("category:hats", two_hats, two_hats + mixed, mixed, 0);
+  expect("category:shoes", 0, mixed + one_shoes, mixed + one_shoes, 0);
+  expect("FIRST_TIME_BUYER", one_shoes, 0, 0, one_shoes);
+  expect("REPEAT_CUSTOMER", two_hats + mixed, two_hats + mixed, 0, 0);
+  expect("NEW_DOWNLOAD", 0, 0, 0, 0);
+
+  // Nothing stored: no config, and the stored members are the current ones.
+  EXPECT_EQ(*store_.SegmentSize("acme", "category:shoes"), 0);
+  EXPECT_EQ(*store_.SegmentSize("acme", "FIRST_TIME_BUYER"), one_shoes);
+  absl::StatusOr<std::optional<store::VersionedBlob>> stored = store_.ReadConfig("acme");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_FALSE(stored->has_value());
+}
+
+// A profile that cannot be decoded fails the preview (DATA_LOSS), naming
+// what is wrong, rather than counting around it.
+TEST_F(ConfigPreviewTest, ACorruptProfileIsDataLoss) {
+  ASSERT_TRUE(live_->Apply("acme", {CustomerEvents{"c1", {Order("o1", 1, {})}}}).ok());
+  store::CustomerWrite corrupt;
+  corrupt.customer_id = "c2";
+  corrupt.profile = "not a profile";
+  ASSERT_TRUE(store_.Write("acme", {corrupt}).ok());
+  absl::StatusOr<std::map<std::string, SegmentDelta>> deltas =
+      PreviewConfig(&store_, contexts_.get(), "acme", engine::SegmentConfig(), kT0);
+  EXPECT_EQ(deltas.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(deltas.status().message().find("profile"), std::string::npos) << deltas.status();
+}
+
+}  // namespace
+}  // namespace segmentd
