@@ -55,7 +55,8 @@
 #                             one step and back, or preset:<NAME> (e.g.
 #                             preset:FAST_FOOD) applied and the replaced config
 #                             stored back, each change timed; preview:<NAME>
-#                             times PreviewConfig of a preset (nothing stored)
+#                             times PreviewConfig of a preset (preview:STORED:
+#                             of the stored config, as `segctl segments`)
 #   BENCH_CALLERS [32]        eligibility: concurrent callers (closed loop);
 #                             BENCH_ROUNDS [3]: 3x this many rounds of three phases (health,
 #                             eligibility, fully consistent eligibility), each

@@ -321,6 +321,19 @@ class CustomerStore {
   // Returns the number of members of `segment`.
   virtual absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant,
                                               absl::string_view segment) = 0;
+  // SegmentSize of each of `segments`, in order. This default asks one at a
+  // time; a store with round trips answers them all in one.
+  virtual absl::StatusOr<std::vector<int64_t>> SegmentSizes(
+      absl::string_view tenant, absl::Span<const std::string> segments) {
+    std::vector<int64_t> sizes;
+    sizes.reserve(segments.size());
+    for (const std::string& segment : segments) {
+      absl::StatusOr<int64_t> size = SegmentSize(tenant, segment);
+      if (!size.ok()) return size.status();
+      sizes.push_back(*size);
+    }
+    return sizes;
+  }
   // Pages through the members of `segment` (each member once if it stays a
   // member during the scan; order unspecified). `count` is a hint.
   virtual absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,

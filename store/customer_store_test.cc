@@ -867,6 +867,11 @@ TEST_P(CustomerStoreTest, SegmentDiffUpdatesMemberSetsAndChangeStream) {
   EXPECT_EQ(*store_->SegmentSize(kTenant, "category:shoes"), 1);
   EXPECT_EQ(*store_->SegmentSize(kTenant, "NEW"), 2);
   EXPECT_EQ(*store_->SegmentSize(kTenant, "NEVER"), 0);
+  EXPECT_EQ(*store_->SegmentSizes(kTenant, {"NEW", "VIP", "category:shoes", "NEVER"}),
+            (std::vector<int64_t>{2, 0, 1, 0}));
+  EXPECT_EQ(store_->SegmentSizes(kTenant, {"NEW", ""}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->SegmentSizes(kTenant, {})->empty());
 
   const std::vector<StoredChange> changes = AllChanges();
   ASSERT_EQ(changes.size(), 5u);

@@ -1286,6 +1286,27 @@ absl::StatusOr<int64_t> RedisCustomerStore::SegmentSize(absl::string_view tenant
   return IntegerCommand(*client_, {"SCARD", SegmentKey(tenant, segment)});
 }
 
+absl::StatusOr<std::vector<int64_t>> RedisCustomerStore::SegmentSizes(
+    absl::string_view tenant, absl::Span<const std::string> segments) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  std::vector<RedisCommand> commands;
+  commands.reserve(segments.size());
+  for (const std::string& segment : segments) {
+    if (absl::Status s = ValidateSegment(segment); !s.ok()) return s;
+    commands.push_back({"SCARD", SegmentKey(tenant, segment)});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<int64_t> sizes;
+  sizes.reserve(replies->size());
+  for (const RedisReply& reply : *replies) {
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (!reply.is_integer()) return Unexpected(reply, "SCARD");
+    sizes.push_back(reply.integer());
+  }
+  return sizes;
+}
+
 absl::StatusOr<IdPage> RedisCustomerStore::ScanSegment(absl::string_view tenant,
                                                        absl::string_view segment,
                                                        absl::string_view cursor, int count) {

@@ -110,6 +110,9 @@ class RedisCustomerStore : public CustomerStore {
                                                int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
   absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant, absl::string_view segment) override;
+  // One pipeline of SCARDs.
+  absl::StatusOr<std::vector<int64_t>> SegmentSizes(
+      absl::string_view tenant, absl::Span<const std::string> segments) override;
   // The cursor is the SSCAN cursor.
   absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,
                                      absl::string_view cursor, int count) override;

@@ -73,11 +73,19 @@ struct Tallies {
   }
 };
 
+// Names of the category segments, by id (as SegmentNames names them).
+std::string CategorySegment(engine::CategoryId id, const std::vector<std::string>& names) {
+  StoredMembership one;
+  one.categories = {id};
+  return SegmentNames(one, names).front();
+}
+
 }  // namespace
 
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
-    store::CustomerStore* store, TenantContexts* contexts, const std::string& tenant,
-    const engine::SegmentConfig& proposed, absl::Time as_of) {
+    store::CustomerStore* store, TenantContexts* contexts, LiveMembership* live,
+    const std::string& tenant, const engine::SegmentConfig& proposed, absl::Time as_of,
+    bool at_now) {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts->GetCurrent(tenant);
   if (!snapshot.ok()) return snapshot.status();
   const TenantSnapshot& ctx = **snapshot;
@@ -85,6 +93,17 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
   if (!stats.ok()) return stats.status();
   absl::StatusOr<engine::Classifier> next = engine::Classifier::Create(proposed, *stats);
   if (!next.ok()) return next.status();
+  // Read only the customers the change can move when the stored membership
+  // is the stored config's (and the snapshot holds that config): then
+  // everyone else is, and stays, as stored.
+  bool candidates_only = false;
+  if (at_now) {
+    absl::StatusOr<std::optional<store::VersionedBlob>> stored = store->ReadConfig(tenant);
+    if (!stored.ok()) return stored.status();
+    candidates_only = stored->has_value() ? !(*stored)->reclassification_pending &&
+                                                (*stored)->version == ctx.config_version
+                                          : ctx.config_version == 0;
+  }
 
   absl::Mutex mu;
   Tallies total;  // guarded by mu
@@ -112,25 +131,68 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
       tallies.MergeInto(total);
       return absl::OkStatus();
     });
-    scan = store::ScanPages(
-        [&](const std::string& cursor) { return store->ScanCustomers(tenant, cursor, kPage); },
-        [&](std::vector<std::string> ids) {
-          return workers.HandOver(std::move(ids)) ? absl::OkStatus()
-                                                  : absl::CancelledError("preview failed");
-        });
+    auto hand_over = [&](std::vector<std::string> ids) { return workers.HandOver(std::move(ids)); };
+    if (candidates_only) {
+      TenantSnapshot proposal;  // what ScanCandidates reads of the new side
+      proposal.config = proposed;
+      proposal.stats = *stats;
+      scan = live->ScanCandidates(tenant, &ctx, &proposal, hand_over);
+    } else {
+      scan = store::ScanPages(
+          [&](const std::string& cursor) { return store->ScanCustomers(tenant, cursor, kPage); },
+          [&](std::vector<std::string> ids) {
+            return hand_over(std::move(ids)) ? absl::OkStatus()
+                                             : absl::CancelledError("preview failed");
+          });
+    }
     scan = workers.Finish(scan);
   }
   if (!scan.ok()) return scan;
 
+  const std::vector<std::string>& names = *ctx.category_names;
   std::map<std::string, SegmentDelta> deltas;
-  // Every fixed segment is listed, even when empty under both configs.
+  if (!candidates_only) {
+    // Every fixed segment is listed, even when empty under both configs.
+    for (int i = 0; i < engine::kNumSegments; ++i) {
+      deltas[std::string(engine::SegmentName(static_cast<engine::Segment>(i)))] = total.fixed[i];
+    }
+    for (const auto& [id, delta] : total.categories) deltas[CategorySegment(id, names)] = delta;
+    return deltas;
+  }
+  // The stored sizes, moved by the candidates' tallies: every fixed segment
+  // and every named category (a category id the snapshot cannot name has no
+  // stored set to count from).
+  std::vector<std::string> segments;
   for (int i = 0; i < engine::kNumSegments; ++i) {
-    deltas[std::string(engine::SegmentName(static_cast<engine::Segment>(i)))] = total.fixed[i];
+    segments.emplace_back(engine::SegmentName(static_cast<engine::Segment>(i)));
+  }
+  for (size_t id = 0; id < names.size(); ++id) {
+    segments.push_back(CategorySegment(static_cast<engine::CategoryId>(id), names));
   }
   for (const auto& [id, delta] : total.categories) {
-    StoredMembership one;
-    one.categories = {id};
-    deltas[SegmentNames(one, *ctx.category_names).front()] = delta;
+    if (id >= names.size()) {
+      return absl::UnavailableError(
+          absl::StrCat("category id ", id, " is not named yet in this replica's snapshot; retry"));
+    }
+  }
+  absl::StatusOr<std::vector<int64_t>> sizes = store->SegmentSizes(tenant, segments);
+  if (!sizes.ok()) return sizes.status();
+  for (size_t k = 0; k < segments.size(); ++k) {
+    SegmentDelta moved;
+    if (k < engine::kNumSegments) {
+      moved = total.fixed[k];
+    } else if (auto it =
+                   total.categories.find(static_cast<engine::CategoryId>(k - engine::kNumSegments));
+               it != total.categories.end()) {
+      moved = it->second;
+    } else if ((*sizes)[k] == 0) {
+      continue;  // a category nobody is a member of under either config
+    }
+    SegmentDelta& d = deltas[segments[k]];
+    d.current = (*sizes)[k];
+    d.proposed = d.current + moved.entering - moved.leaving;
+    d.entering = moved.entering;
+    d.leaving = moved.leaving;
   }
   return deltas;
 }

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/config.h"
+#include "server/live/live_membership.h"
 #include "server/live/tenant_context.h"
 #include "store/customer_store.h"
 
@@ -18,16 +19,32 @@ struct SegmentDelta {
   int64_t proposed = 0;
   int64_t entering = 0;
   int64_t leaving = 0;
+
+  friend bool operator==(const SegmentDelta& a, const SegmentDelta& b) {
+    return a.current == b.current && a.proposed == b.proposed && a.entering == b.entering &&
+           a.leaving == b.leaving;
+  }
 };
 
-// Classifies every customer of `tenant` at `as_of` under the stored config and
-// under `proposed` (with statistics computed for it), and returns per segment
-// name how membership would move. Writes nothing. Cost: one pass over all
-// customers (their profiles only), classified on three threads while the next
-// pages are read. Thread-safe.
+// How membership in each segment would move under `proposed` (with
+// statistics computed for it) against the stored config, at `as_of`, per
+// segment name: every fixed segment, and every category segment someone is a
+// member of under either config. Writes nothing. Thread-safe.
+//
+// `at_now`: `as_of` is the current instant (the caller named none). Then,
+// when every stored customer is classified under the stored config (no
+// re-classification pending), only the customers the change can move are
+// read, as an update reads them (LiveMembership::ScanCandidates), and the
+// current sizes are the stored segments' (SCARD): exact but for transitions
+// falling due within the scheduler's lag. A change that moves nobody (the
+// stored config itself: `segctl segments`) reads no customer. Otherwise every
+// customer is classified under both configs. Either way the customers' profiles
+// (only) are read in pages of 500 and classified on three threads while the
+// next page is read.
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
-    store::CustomerStore* store, TenantContexts* contexts, const std::string& tenant,
-    const engine::SegmentConfig& proposed, absl::Time as_of);
+    store::CustomerStore* store, TenantContexts* contexts, LiveMembership* live,
+    const std::string& tenant, const engine::SegmentConfig& proposed, absl::Time as_of,
+    bool at_now);
 
 }  // namespace segmentd
 

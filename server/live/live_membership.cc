@@ -684,11 +684,9 @@ absl::StatusOr<LiveMembership::Superset> LiveMembership::SmallestSuperset(
   return smallest;
 }
 
-absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
-    const std::string& tenant, store::ChangeCause cause,
-    std::shared_ptr<const TenantSnapshot> previous, int64_t* deferred) {
-  if (deferred != nullptr) *deferred = 0;
-  std::shared_ptr<const TenantSnapshot> current;
+absl::Status LiveMembership::ScanCandidates(
+    const std::string& tenant, const TenantSnapshot* previous, const TenantSnapshot* current,
+    const std::function<bool(std::vector<std::string>)>& hand_over) {
   // Which customers to look at: every one, or (after a config change whose
   // rules bound it) the buyers with as many lifetime orders as can be moved
   // (at least some, for some rules at most some), or
@@ -713,11 +711,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   bool registered_non_buyers = false;
   int64_t registered_from_ms = std::numeric_limits<int64_t>::min();
   if (previous != nullptr) {
-    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
-    if (!snapshot.ok()) return snapshot.status();
-    current = *std::move(snapshot);
     ConfigChangeScope scope = ScopeOfConfigChange(previous->config, current->config);
-    if (scope.kind == ConfigChangeScope::Kind::kNobody) return 0;
+    if (scope.kind == ConfigChangeScope::Kind::kNobody) return absl::OkStatus();
     if (scope.aov_index_supersets_need_no_rechecks || !scope.unused_aov_index_supersets.empty()) {
       // Only updates like this one add rechecks, and the config's
       // compare-and-set runs them one at a time (the caller's condition: the
@@ -767,28 +762,13 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
       cutoffs = MovedCutoffs(*previous, *current);
       cutoffs->orders.insert(cutoffs->orders.end(), scope.lifetime_order_ranges.begin(),
                              scope.lifetime_order_ranges.end());
-      if (cutoffs->orders.empty() && cutoffs->revenue.empty()) return 0;
+      if (cutoffs->orders.empty() && cutoffs->revenue.empty()) return absl::OkStatus();
     }
   }
   constexpr int kPage = 500;
   // SSCAN of a large set costs ~1.4 us per member on the benchmark machine:
   // pages of 250 keep each command well under Redis's 5 ms budget.
   constexpr int kSetPage = 250;
-  std::atomic<int64_t> changed{0};
-  std::atomic<int64_t> deferred_count{0};
-  PageWorkers workers(options_.reevaluate_threads, [&](std::vector<std::string> page) {
-    int64_t later = 0;
-    absl::StatusOr<int64_t> moved =
-        previous == nullptr ? Reevaluate(tenant, page, cause, /*most_written=*/false)
-                            : ApplyConfigMoves(tenant, page, *previous, *current, cause, &later);
-    if (!moved.ok()) return moved.status();
-    changed += *moved;
-    deferred_count += later;
-    return absl::OkStatus();
-  });
-  // Hands one page to the workers, waiting while they are behind; false once
-  // one of them failed.
-  auto hand_over = [&](std::vector<std::string> ids) { return workers.HandOver(std::move(ids)); };
   absl::Status scan;
   if (lifetime_orders.has_value() || superset.has_value() || aov_index.has_value() ||
       registered_non_buyers) {
@@ -802,7 +782,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
         if (!seen.insert(id).second) continue;
         batch.push_back(std::move(id));
         if (batch.size() == kPage && !hand_over(std::exchange(batch, {}))) {
-          return absl::CancelledError("re-classification failed");
+          return absl::CancelledError("scan stopped");
         }
       }
       return absl::OkStatus();
@@ -842,9 +822,39 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
         [&](const std::string& cursor) { return store_->ScanCustomers(tenant, cursor, kPage); },
         [&](std::vector<std::string> ids) {
           return hand_over(std::move(ids)) ? absl::OkStatus()
-                                           : absl::CancelledError("re-classification failed");
+                                           : absl::CancelledError("scan stopped");
         });
   }
+  return scan;
+}
+
+absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
+    const std::string& tenant, store::ChangeCause cause,
+    std::shared_ptr<const TenantSnapshot> previous, int64_t* deferred) {
+  if (deferred != nullptr) *deferred = 0;
+  std::shared_ptr<const TenantSnapshot> current;
+  if (previous != nullptr) {
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Get(tenant);
+    if (!snapshot.ok()) return snapshot.status();
+    current = *std::move(snapshot);
+  }
+  std::atomic<int64_t> changed{0};
+  std::atomic<int64_t> deferred_count{0};
+  PageWorkers workers(options_.reevaluate_threads, [&](std::vector<std::string> page) {
+    int64_t later = 0;
+    absl::StatusOr<int64_t> moved =
+        previous == nullptr ? Reevaluate(tenant, page, cause, /*most_written=*/false)
+                            : ApplyConfigMoves(tenant, page, *previous, *current, cause, &later);
+    if (!moved.ok()) return moved.status();
+    changed += *moved;
+    deferred_count += later;
+    return absl::OkStatus();
+  });
+  // Each page to the workers, waiting while they are behind; false once one
+  // of them failed.
+  absl::Status scan = ScanCandidates(
+      tenant, previous.get(), current.get(),
+      [&](std::vector<std::string> ids) { return workers.HandOver(std::move(ids)); });
   // A worker's error, if any, came first (and is what cancelled the scan).
   if (absl::Status s = workers.Finish(scan); !s.ok()) return s;
   if (deferred != nullptr) *deferred = deferred_count;

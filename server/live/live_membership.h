@@ -159,6 +159,17 @@ class LiveMembership {
                                         std::shared_ptr<const TenantSnapshot> previous = nullptr,
                                         int64_t* deferred = nullptr);
 
+  // The customers a config change from `previous`'s config to `current`'s
+  // can move, as ReevaluateAll reads them (the rules' bounds, the smallest
+  // segment or index holding them all, ...), or every customer when
+  // `previous` is null: handed to `hand_over` in pages of at most 500, each
+  // customer once. Hands nothing when the change moves nobody. `hand_over`
+  // returning false stops the scan (CANCELLED). `previous` must be the
+  // config every stored customer is classified under.
+  absl::Status ScanCandidates(const std::string& tenant, const TenantSnapshot* previous,
+                              const TenantSnapshot* current,
+                              const std::function<bool(std::vector<std::string>)>& hand_over);
+
   // Re-classifies up to `limit` of the tenant's rechecks (under a config at
   // least as new as each entry's) and clears them. Returns how many it took
   // (fewer than `limit`: none are left, unless another replica added more).

@@ -218,7 +218,8 @@ grpc::Status ConfigServiceImpl::PreviewConfig(grpc::ServerContext* context,
       ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   absl::StatusOr<std::map<std::string, SegmentDelta>> deltas =
-      segmentd::PreviewConfig(store_, contexts_, caller->tenant_id, *config, *as_of);
+      segmentd::PreviewConfig(store_, contexts_, live_, caller->tenant_id, *config, *as_of,
+                              /*at_now=*/!request->has_as_of());
   if (!deltas.ok()) return ToGrpcStatus(deltas.status());
   for (const auto& [segment, delta] : *deltas) {
     v1::SegmentPreview* out = response->add_segments();

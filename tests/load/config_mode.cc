@@ -171,10 +171,21 @@ absl::Status ApplyPresetAndBack(v1::ConfigService::Stub& stub, const LoadOptions
       });
 }
 
-// Previews preset `name` (PreviewConfig of its config, from ListPresets),
-// timing the call; nothing is stored.
+absl::Status TimePreview(v1::ConfigService::Stub& stub, const LoadOptions& options,
+                         const std::string& name, const v1::PreviewConfigRequest& request);
+
+// Previews preset `name` (PreviewConfig of its config, from ListPresets), or
+// with `name` "STORED" the stored config itself (the segment sizes `segctl
+// segments` prints), timing the call; nothing is stored.
 absl::Status PreviewPreset(v1::ConfigService::Stub& stub, const LoadOptions& options,
                            const std::string& name) {
+  v1::PreviewConfigRequest request;
+  if (name == "STORED") {
+    absl::StatusOr<v1::VersionedConfig> stored = ReadConfig(stub, options);
+    if (!stored.ok()) return stored.status();
+    *request.mutable_config() = stored->config();
+    return TimePreview(stub, options, name, request);
+  }
   v1::ListPresetsResponse presets;
   {
     grpc::ClientContext context;
@@ -190,8 +201,13 @@ absl::Status PreviewPreset(v1::ConfigService::Stub& stub, const LoadOptions& opt
     return absl::InvalidArgumentError(
         absl::StrCat("config_changes: \"preview:", name, "\" names no preset"));
   }
-  v1::PreviewConfigRequest request;
   *request.mutable_config() = preset->config();
+  return TimePreview(stub, options, name, request);
+}
+
+// Calls PreviewConfig with `request` and reports its time as preview `name`.
+absl::Status TimePreview(v1::ConfigService::Stub& stub, const LoadOptions& options,
+                         const std::string& name, const v1::PreviewConfigRequest& request) {
   v1::PreviewConfigResponse response;
   grpc::ClientContext context;
   PrepareContext(&context, options.key, absl::Minutes(10));

@@ -75,11 +75,12 @@ ABSL_FLAG(std::string, transitions_config_change, "",
           "transitions: a rule parameter (as in --config_changes) changed one step right before "
           "the customers are registered, without waiting for the next changes it leaves to the "
           "background, so that transitions fall due while they are recomputed; changed back after");
-ABSL_FLAG(std::vector<std::string>, config_changes, {"frequent_buyer.min_orders"},
-          "config: comma-separated rule parameters (<block>.<field>, e.g. "
-          "loyal_customer.min_orders) each changed one step and back, or preset:<NAME> (e.g. "
-          "preset:FAST_FOOD) applied and the replaced config stored back, or preview:<NAME>: "
-          "PreviewConfig of a preset timed, nothing stored");
+ABSL_FLAG(
+    std::vector<std::string>, config_changes, {"frequent_buyer.min_orders"},
+    "config: comma-separated rule parameters (<block>.<field>, e.g. "
+    "loyal_customer.min_orders) each changed one step and back, or preset:<NAME> (e.g. "
+    "preset:FAST_FOOD) applied and the replaced config stored back, or preview:<NAME>: "
+    "PreviewConfig of a preset (or of the stored config: preview:STORED) timed, nothing stored");
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
 ABSL_FLAG(std::string, operator_key_file, "", "setup: the segmentd operator key file");
 ABSL_FLAG(std::string, tenant, "bench", "setup: tenant to create");
