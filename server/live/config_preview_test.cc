@@ -19,13 +19,14 @@ class ConfigPreviewTest : public LiveTestFixture {
  protected:
   ConfigPreviewTest() : LiveTestFixture(kT0) {}
 
-  // An order of `categories` (ids) placed `days_ago`.
-  ProfileMutation Order(std::string id, int days_ago, std::vector<engine::CategoryId> categories) {
-    return [id = std::move(id), days_ago, categories](engine::Profile* p) {
+  // An order of `categories` (ids) for `amount`, placed `days_ago`.
+  ProfileMutation Order(std::string id, int days_ago, std::vector<engine::CategoryId> categories,
+                        int64_t amount = 1000) {
+    return [id = std::move(id), days_ago, categories, amount](engine::Profile* p) {
       engine::OrderPlaced order;
       order.order_id = id;
       order.placed_at = kT0 - absl::Hours(24) * days_ago;
-      order.amount = 1000;
+      order.amount = amount;
       order.categories = categories;
       return p->PlaceOrder(order);
     };
@@ -124,17 +125,8 @@ TEST_F(ConfigPreviewTest, AtNowOnlyTheCustomersAChangeCanMoveAreReadForTheSameAn
       events.mutations.push_back([at](engine::Profile* p) { return p->Register(at); });
     }
     for (int k = 0; k < i % 7; ++k) {
-      const int days_ago = (i * 13 + k * 17) % 400;
-      const int64_t amount = 500 + (i * 37 + k * 101) % 20000;
-      events.mutations.push_back([days_ago, amount, id = absl::StrCat(c, "-", k),
-                                  category = (*ids)[(i + k) % 4]](engine::Profile* p) {
-        engine::OrderPlaced placed;
-        placed.order_id = id;
-        placed.placed_at = kT0 - absl::Hours(24) * days_ago;
-        placed.amount = amount;
-        placed.categories = absl::MakeConstSpan(&category, 1);
-        return p->PlaceOrder(placed);
-      });
+      events.mutations.push_back(Order(absl::StrCat(c, "-", k), (i * 13 + k * 17) % 400,
+                                       {(*ids)[(i + k) % 4]}, 500 + (i * 37 + k * 101) % 20000));
     }
     customers.push_back(std::move(events));
   }

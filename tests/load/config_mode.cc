@@ -74,6 +74,24 @@ absl::Status WaitForSchedule(v1::ConfigService::Stub& stub, const LoadOptions& o
   }
 }
 
+// The JSON result line of a timed config call or preview `change`: the
+// fields every one has; the caller adds its own.
+JsonLine ConfigResult(const LoadOptions& options, const std::string& change, double seconds) {
+  JsonLine line;
+  line.Add("mode", "config")
+      .Add("customers", options.customers)
+      .Add("change", change)
+      .Add("seconds", seconds);
+  return line;
+}
+
+// Prints `line` with the load averages before the call and now.
+void PrintConfigResult(JsonLine& line, const std::string& load_before) {
+  line.Add("loadavg_before", load_before).Add("loadavg_after", LoadAverage());
+  std::printf("%s\n", line.Line().c_str());
+  std::fflush(stdout);
+}
+
 // What a timed config call answered.
 struct ConfigCallReply {
   grpc::Status status;
@@ -125,19 +143,11 @@ absl::Status TimeConfigCall(v1::ConfigService::Stub& stub, const LoadOptions& op
       change.c_str(), seconds, static_cast<long long>(reply.customers_changed),
       static_cast<long long>(reply.config.version()), static_cast<long long>(deferred),
       settled_text.c_str());
-  std::printf("%s\n", JsonLine()
-                          .Add("mode", "config")
-                          .Add("customers", options.customers)
-                          .Add("change", change)
-                          .Add("seconds", seconds)
-                          .Add("customers_changed", reply.customers_changed)
-                          .Add("schedule_deferred", deferred)
-                          .Add("schedule_settled_seconds", settled)
-                          .Add("loadavg_before", load_before)
-                          .Add("loadavg_after", LoadAverage())
-                          .Line()
-                          .c_str());
-  std::fflush(stdout);
+  JsonLine line = ConfigResult(options, change, seconds);
+  line.Add("customers_changed", reply.customers_changed)
+      .Add("schedule_deferred", deferred)
+      .Add("schedule_settled_seconds", settled);
+  PrintConfigResult(line, load_before);
   return absl::OkStatus();
 }
 
@@ -223,18 +233,9 @@ absl::Status TimePreview(v1::ConfigService::Stub& stub, const LoadOptions& optio
   }
   std::printf("config: preview %s: %.3f s, %lld memberships entering, %lld leaving\n", name.c_str(),
               seconds, static_cast<long long>(entering), static_cast<long long>(leaving));
-  std::printf("%s\n", JsonLine()
-                          .Add("mode", "config")
-                          .Add("customers", options.customers)
-                          .Add("change", absl::StrCat("preview ", name))
-                          .Add("seconds", seconds)
-                          .Add("entering", entering)
-                          .Add("leaving", leaving)
-                          .Add("loadavg_before", load_before)
-                          .Add("loadavg_after", LoadAverage())
-                          .Line()
-                          .c_str());
-  std::fflush(stdout);
+  JsonLine line = ConfigResult(options, absl::StrCat("preview ", name), seconds);
+  line.Add("entering", entering).Add("leaving", leaving);
+  PrintConfigResult(line, load_before);
   return absl::OkStatus();
 }
 
