@@ -80,6 +80,105 @@ std::string CategorySegment(engine::CategoryId id, const std::vector<std::string
   return SegmentNames(one, names).front();
 }
 
+// The moves of the customers classified under `ctx` and `next` at `as_of`:
+// everyone, or (`candidates_only`) those the change from `ctx`'s config to
+// `proposed` can move. Their profiles (only) are read a page at a time and
+// classified on kThreads threads while the next page is read.
+absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* live,
+                                   const std::string& tenant, const TenantSnapshot& ctx,
+                                   const engine::Classifier& next,
+                                   const engine::SegmentConfig& proposed,
+                                   const engine::PopulationStats& stats, absl::Time as_of,
+                                   bool candidates_only) {
+  absl::Mutex mu;
+  Tallies total;  // guarded by mu
+  PageWorkers workers(kThreads, [&](std::vector<std::string> page) -> absl::Status {
+    absl::StatusOr<std::vector<store::ProfileRead>> profiles = store->ReadProfiles(tenant, page);
+    if (!profiles.ok()) return profiles.status();
+    Tallies tallies;
+    engine::Classification before, after;
+    for (const store::ProfileRead& stored : *profiles) {
+      if (stored.profile.empty()) continue;  // removed between scan and read
+      absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(stored.profile);
+      if (!profile.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("stored profile is corrupt: ", profile.status().message()));
+      }
+      ctx.classifier->Classify(profile->view(), as_of, &before);
+      next.Classify(profile->view(), as_of, &after);
+      tallies.Add(before, after);
+    }
+    absl::MutexLock lock(&mu);
+    tallies.MergeInto(total);
+    return absl::OkStatus();
+  });
+  auto hand_over = [&](std::vector<std::string> ids) { return workers.HandOver(std::move(ids)); };
+  absl::Status scan;
+  if (candidates_only) {
+    TenantSnapshot proposal;  // what ScanCandidates reads of the new side
+    proposal.config = proposed;
+    proposal.stats = stats;
+    scan = live->ScanCandidates(tenant, &ctx, &proposal, hand_over);
+  } else {
+    scan = store::ScanPages(
+        [&](const std::string& cursor) { return store->ScanCustomers(tenant, cursor, kPage); },
+        [&](std::vector<std::string> ids) {
+          return hand_over(std::move(ids)) ? absl::OkStatus()
+                                           : absl::CancelledError("preview failed");
+        });
+  }
+  if (absl::Status s = workers.Finish(scan); !s.ok()) return s;
+  absl::MutexLock lock(&mu);
+  return std::move(total);
+}
+
+// Everyone's moves, named: every fixed segment, even when empty under both
+// configs, and every category someone is a member of under either.
+std::map<std::string, SegmentDelta> Named(const Tallies& everyone,
+                                          const std::vector<std::string>& names) {
+  std::map<std::string, SegmentDelta> deltas;
+  for (int i = 0; i < engine::kNumSegments; ++i) {
+    deltas[std::string(engine::SegmentName(static_cast<engine::Segment>(i)))] = everyone.fixed[i];
+  }
+  for (const auto& [id, delta] : everyone.categories) deltas[CategorySegment(id, names)] = delta;
+  return deltas;
+}
+
+// The stored sizes of every fixed segment and every named category, moved by
+// the candidates' tallies.
+absl::StatusOr<std::map<std::string, SegmentDelta>> StoredSizesMoved(
+    store::CustomerStore* store, const std::string& tenant, const Tallies& candidates,
+    const std::vector<std::string>& names) {
+  std::vector<std::string> segments;
+  for (int i = 0; i < engine::kNumSegments; ++i) {
+    segments.emplace_back(engine::SegmentName(static_cast<engine::Segment>(i)));
+  }
+  for (size_t id = 0; id < names.size(); ++id) {
+    segments.push_back(CategorySegment(static_cast<engine::CategoryId>(id), names));
+  }
+  absl::StatusOr<std::vector<int64_t>> sizes = store->SegmentSizes(tenant, segments);
+  if (!sizes.ok()) return sizes.status();
+  std::map<std::string, SegmentDelta> deltas;
+  for (size_t k = 0; k < segments.size(); ++k) {
+    SegmentDelta moved;
+    if (k < engine::kNumSegments) {
+      moved = candidates.fixed[k];
+    } else if (auto it = candidates.categories.find(
+                   static_cast<engine::CategoryId>(k - engine::kNumSegments));
+               it != candidates.categories.end()) {
+      moved = it->second;
+    } else if ((*sizes)[k] == 0) {
+      continue;  // a category nobody is a member of under either config
+    }
+    SegmentDelta& d = deltas[segments[k]];
+    d.current = (*sizes)[k];
+    d.proposed = d.current + moved.entering - moved.leaving;
+    d.entering = moved.entering;
+    d.leaving = moved.leaving;
+  }
+  return deltas;
+}
+
 }  // namespace
 
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
@@ -104,97 +203,21 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
                                                 (*stored)->version == ctx.config_version
                                           : ctx.config_version == 0;
   }
-
-  absl::Mutex mu;
-  Tallies total;  // guarded by mu
-  absl::Status scan;
-  {
-    // Each page read (the profile only, not the whole state) and classified
-    // under both configs on one of the threads, its tallies added at the end.
-    PageWorkers workers(kThreads, [&](std::vector<std::string> page) -> absl::Status {
-      absl::StatusOr<std::vector<store::ProfileRead>> profiles = store->ReadProfiles(tenant, page);
-      if (!profiles.ok()) return profiles.status();
-      Tallies tallies;
-      engine::Classification before, after;
-      for (const store::ProfileRead& stored : *profiles) {
-        if (stored.profile.empty()) continue;  // removed between scan and read
-        absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(stored.profile);
-        if (!profile.ok()) {
-          return absl::DataLossError(
-              absl::StrCat("stored profile is corrupt: ", profile.status().message()));
-        }
-        ctx.classifier->Classify(profile->view(), as_of, &before);
-        next->Classify(profile->view(), as_of, &after);
-        tallies.Add(before, after);
-      }
-      absl::MutexLock lock(&mu);
-      tallies.MergeInto(total);
-      return absl::OkStatus();
-    });
-    auto hand_over = [&](std::vector<std::string> ids) { return workers.HandOver(std::move(ids)); };
-    if (candidates_only) {
-      TenantSnapshot proposal;  // what ScanCandidates reads of the new side
-      proposal.config = proposed;
-      proposal.stats = *stats;
-      scan = live->ScanCandidates(tenant, &ctx, &proposal, hand_over);
-    } else {
-      scan = store::ScanPages(
-          [&](const std::string& cursor) { return store->ScanCustomers(tenant, cursor, kPage); },
-          [&](std::vector<std::string> ids) {
-            return hand_over(std::move(ids)) ? absl::OkStatus()
-                                             : absl::CancelledError("preview failed");
-          });
-    }
-    scan = workers.Finish(scan);
-  }
-  if (!scan.ok()) return scan;
-
+  absl::StatusOr<Tallies> moves =
+      TallyMoves(store, live, tenant, ctx, *next, proposed, *stats, as_of, candidates_only);
+  if (!moves.ok()) return moves.status();
   const std::vector<std::string>& names = *ctx.category_names;
-  std::map<std::string, SegmentDelta> deltas;
-  if (!candidates_only) {
-    // Every fixed segment is listed, even when empty under both configs.
-    for (int i = 0; i < engine::kNumSegments; ++i) {
-      deltas[std::string(engine::SegmentName(static_cast<engine::Segment>(i)))] = total.fixed[i];
-    }
-    for (const auto& [id, delta] : total.categories) deltas[CategorySegment(id, names)] = delta;
-    return deltas;
+  if (candidates_only) {
+    const bool all_named =
+        std::all_of(moves->categories.begin(), moves->categories.end(),
+                    [&](const auto& category) { return category.first < names.size(); });
+    if (all_named) return StoredSizesMoved(store, tenant, *moves, names);
+    // A category interned since this replica's snapshot was loaded has no
+    // name here, so no stored set to count from: classify everyone.
+    moves = TallyMoves(store, live, tenant, ctx, *next, proposed, *stats, as_of, false);
+    if (!moves.ok()) return moves.status();
   }
-  // The stored sizes, moved by the candidates' tallies: every fixed segment
-  // and every named category (a category id the snapshot cannot name has no
-  // stored set to count from).
-  std::vector<std::string> segments;
-  for (int i = 0; i < engine::kNumSegments; ++i) {
-    segments.emplace_back(engine::SegmentName(static_cast<engine::Segment>(i)));
-  }
-  for (size_t id = 0; id < names.size(); ++id) {
-    segments.push_back(CategorySegment(static_cast<engine::CategoryId>(id), names));
-  }
-  for (const auto& [id, delta] : total.categories) {
-    if (id >= names.size()) {
-      return absl::UnavailableError(
-          absl::StrCat("category id ", id, " is not named yet in this replica's snapshot; retry"));
-    }
-  }
-  absl::StatusOr<std::vector<int64_t>> sizes = store->SegmentSizes(tenant, segments);
-  if (!sizes.ok()) return sizes.status();
-  for (size_t k = 0; k < segments.size(); ++k) {
-    SegmentDelta moved;
-    if (k < engine::kNumSegments) {
-      moved = total.fixed[k];
-    } else if (auto it =
-                   total.categories.find(static_cast<engine::CategoryId>(k - engine::kNumSegments));
-               it != total.categories.end()) {
-      moved = it->second;
-    } else if ((*sizes)[k] == 0) {
-      continue;  // a category nobody is a member of under either config
-    }
-    SegmentDelta& d = deltas[segments[k]];
-    d.current = (*sizes)[k];
-    d.proposed = d.current + moved.entering - moved.leaving;
-    d.entering = moved.entering;
-    d.leaving = moved.leaving;
-  }
-  return deltas;
+  return Named(*moves, names);
 }
 
 }  // namespace segmentd

@@ -180,5 +180,36 @@ TEST_F(ConfigPreviewTest, AtNowOnlyTheCustomersAChangeCanMoveAreReadForTheSameAn
   }
 }
 
+// A category interned (by another replica) since this replica's snapshot was
+// loaded has no name here, so no stored set to count from: the preview at
+// now falls back to classifying everyone, and answers as that does.
+TEST_F(ConfigPreviewTest, ACategoryTheSnapshotCannotNameFallsBackToClassifyingEveryone) {
+  TenantContexts::Options stale;
+  stale.max_age = absl::Hours(1000);  // never refreshed by age
+  stale.now = [] { return kT0; };
+  TenantContexts mine(&store_, stale);
+  ASSERT_TRUE(mine.Get("acme").ok());  // a snapshot with an empty dictionary
+  absl::StatusOr<std::vector<engine::CategoryId>> hats =
+      contexts_->InternCategories("acme", {"hats"});
+  ASSERT_TRUE(hats.ok()) << hats.status();
+  ASSERT_TRUE(live_
+                  ->Apply("acme", {CustomerEvents{"c1", {Order("o1", 3, *hats)}},
+                                   CustomerEvents{"c2", {Order("o2", 3, {})}}})
+                  .ok());
+  engine::SegmentConfig proposed;
+  proposed.category_affinity.min_orders = 1;
+  absl::StatusOr<std::map<std::string, SegmentDelta>> at_now =
+      PreviewConfig(&store_, &mine, live_.get(), "acme", proposed, kT0, /*at_now=*/true);
+  ASSERT_TRUE(at_now.ok()) << at_now.status();
+  // The candidates (both buyers), then everyone.
+  EXPECT_EQ(store_.TakeProfilesRead(), (std::vector<std::string>{"c1", "c1", "c2", "c2"}));
+  absl::StatusOr<std::map<std::string, SegmentDelta>> everyone =
+      PreviewConfig(&store_, &mine, live_.get(), "acme", proposed, kT0, /*at_now=*/false);
+  ASSERT_TRUE(everyone.ok()) << everyone.status();
+  EXPECT_EQ(*at_now, *everyone);
+  ASSERT_TRUE(at_now->count("category:#0"));
+  EXPECT_EQ(at_now->at("category:#0").entering, 1);
+}
+
 }  // namespace
 }  // namespace segmentd
