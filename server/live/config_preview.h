@@ -37,8 +37,9 @@ struct SegmentDelta {
 // read, as an update reads them (LiveMembership::ScanCandidates), and the
 // current sizes are the stored segments' (SCARD): exact but for transitions
 // falling due within the scheduler's lag. A change that moves nobody (the
-// stored config itself: `segctl segments`) reads no customer. Otherwise every
-// customer is classified under both configs. Either way the customers' profiles
+// stored config itself: `segctl segments`) reads no customer. Otherwise (or
+// when a candidate is in a category this replica's snapshot cannot name yet)
+// every customer is classified under both configs. Either way the customers' profiles
 // (only) are read in pages of 500 and classified on three threads while the
 // next page is read.
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
