@@ -11,15 +11,13 @@
 #include "engine/profile_codec.h"
 #include "server/live/membership_codec.h"
 #include "server/live/page_workers.h"
-#include "store/scan_pages.h"
 
 namespace segmentd {
 namespace {
 
-// Customers per page read, and threads classifying the pages: the store reads
-// the next page while others are classified (as a config update's
-// re-classification does, LiveMembership::Options::reevaluate_threads).
-constexpr int kPage = 500;
+// Threads classifying the pages: the store reads the next page while others
+// are classified (as a config update's re-classification does,
+// LiveMembership::Options::reevaluate_threads).
 constexpr int kThreads = 3;
 
 void Count(bool was, bool will, SegmentDelta& d) {
@@ -112,21 +110,13 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
     tallies.MergeInto(total);
     return absl::OkStatus();
   });
-  auto hand_over = [&](std::vector<std::string> ids) { return workers.HandOver(std::move(ids)); };
-  absl::Status scan;
-  if (candidates_only) {
-    TenantSnapshot proposal;  // what ScanCandidates reads of the new side
-    proposal.config = proposed;
-    proposal.stats = stats;
-    scan = live->ScanCandidates(tenant, &ctx, &proposal, hand_over);
-  } else {
-    scan = store::ScanPages(
-        [&](const std::string& cursor) { return store->ScanCustomers(tenant, cursor, kPage); },
-        [&](std::vector<std::string> ids) {
-          return hand_over(std::move(ids)) ? absl::OkStatus()
-                                           : absl::CancelledError("preview failed");
-        });
-  }
+  TenantSnapshot proposal;  // what ScanCandidates reads of the new side
+  proposal.config = proposed;
+  proposal.stats = stats;
+  // Without a previous snapshot, ScanCandidates hands over every customer.
+  const absl::Status scan = live->ScanCandidates(
+      tenant, candidates_only ? &ctx : nullptr, candidates_only ? &proposal : nullptr,
+      [&](std::vector<std::string> ids) { return workers.HandOver(std::move(ids)); });
   if (absl::Status s = workers.Finish(scan); !s.ok()) return s;
   absl::MutexLock lock(&mu);
   return std::move(total);
