@@ -5,12 +5,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/classify.h"
-#include "engine/profile_codec.h"
 #include "server/live/membership_codec.h"
 #include "server/live/page_workers.h"
+#include "server/live/stored_profile.h"
 
 namespace segmentd {
 namespace {
@@ -71,13 +70,6 @@ struct Tallies {
   }
 };
 
-// Names of the category segments, by id (as SegmentNames names them).
-std::string CategorySegment(engine::CategoryId id, const std::vector<std::string>& names) {
-  StoredMembership one;
-  one.categories = {id};
-  return SegmentNames(one, names).front();
-}
-
 // The moves of the customers classified under `ctx` and `next` at `as_of`:
 // everyone, or (`candidates_only`) those the change from `ctx`'s config to
 // `proposed` can move. Their profiles (only) are read a page at a time and
@@ -97,11 +89,8 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
     engine::Classification before, after;
     for (const store::ProfileRead& stored : *profiles) {
       if (stored.profile.empty()) continue;  // removed between scan and read
-      absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(stored.profile);
-      if (!profile.ok()) {
-        return absl::DataLossError(
-            absl::StrCat("stored profile is corrupt: ", profile.status().message()));
-      }
+      absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes(stored.profile);
+      if (!profile.ok()) return profile.status();
       ctx.classifier->Classify(profile->view(), as_of, &before);
       next.Classify(profile->view(), as_of, &after);
       tallies.Add(before, after);

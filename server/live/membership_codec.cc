@@ -113,12 +113,14 @@ std::vector<std::string> SegmentNames(const StoredMembership& m,
     const auto segment = static_cast<engine::Segment>(i);
     if (m.segments.Contains(segment)) names.emplace_back(engine::SegmentName(segment));
   }
-  for (engine::CategoryId id : m.categories) {
-    names.push_back(id < category_names.size() ? engine::CategorySegmentName(category_names[id])
-                                               : absl::StrCat("category:#", id));
-  }
+  for (engine::CategoryId id : m.categories) names.push_back(CategorySegment(id, category_names));
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::string CategorySegment(engine::CategoryId id, const std::vector<std::string>& category_names) {
+  return id < category_names.size() ? engine::CategorySegmentName(category_names[id])
+                                    : absl::StrCat("category:#", id);
 }
 
 void MembershipToProto(const StoredMembership& m, const std::vector<std::string>& category_names,

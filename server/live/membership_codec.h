@@ -47,6 +47,8 @@ absl::StatusOr<StoredMembership> DecodeMembership(absl::string_view bytes);
 // dictionary, but a name must never be guessed).
 std::vector<std::string> SegmentNames(const StoredMembership& membership,
                                       const std::vector<std::string>& category_names);
+// The name of category `id`'s affinity segment, as SegmentNames gives it.
+std::string CategorySegment(engine::CategoryId id, const std::vector<std::string>& category_names);
 
 // Fills the API form.
 void MembershipToProto(const StoredMembership& membership,

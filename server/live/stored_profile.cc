@@ -10,7 +10,11 @@ namespace segmentd {
 
 absl::StatusOr<engine::Profile> DecodeStoredProfile(const store::CustomerState& state) {
   if (state.version == 0) return engine::Profile();
-  absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(state.profile);
+  return DecodeStoredProfileBytes(state.profile);
+}
+
+absl::StatusOr<engine::Profile> DecodeStoredProfileBytes(absl::string_view bytes) {
+  absl::StatusOr<engine::Profile> profile = engine::DecodeProfile(bytes);
   if (!profile.ok()) {
     return absl::DataLossError(
         absl::StrCat("stored profile is corrupt: ", profile.status().message()));

@@ -181,8 +181,29 @@ absl::Status ApplyPresetAndBack(v1::ConfigService::Stub& stub, const LoadOptions
       });
 }
 
+// Calls PreviewConfig with `request` and reports its time as preview `name`.
 absl::Status TimePreview(v1::ConfigService::Stub& stub, const LoadOptions& options,
-                         const std::string& name, const v1::PreviewConfigRequest& request);
+                         const std::string& name, const v1::PreviewConfigRequest& request) {
+  v1::PreviewConfigResponse response;
+  grpc::ClientContext context;
+  PrepareContext(&context, options.key, absl::Minutes(10));
+  const std::string load_before = LoadAverage();
+  const absl::Time start = absl::Now();
+  const grpc::Status status = stub.PreviewConfig(&context, request, &response);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!status.ok()) return FromGrpc(status);
+  int64_t entering = 0, leaving = 0;
+  for (const v1::SegmentPreview& segment : response.segments()) {
+    entering += segment.entering();
+    leaving += segment.leaving();
+  }
+  std::printf("config: preview %s: %.3f s, %lld memberships entering, %lld leaving\n", name.c_str(),
+              seconds, static_cast<long long>(entering), static_cast<long long>(leaving));
+  JsonLine line = ConfigResult(options, absl::StrCat("preview ", name), seconds);
+  line.Add("entering", entering).Add("leaving", leaving);
+  PrintConfigResult(line, load_before);
+  return absl::OkStatus();
+}
 
 // Previews preset `name` (PreviewConfig of its config, from ListPresets), or
 // with `name` "STORED" the stored config itself (the segment sizes `segctl
@@ -213,30 +234,6 @@ absl::Status PreviewPreset(v1::ConfigService::Stub& stub, const LoadOptions& opt
   }
   *request.mutable_config() = preset->config();
   return TimePreview(stub, options, name, request);
-}
-
-// Calls PreviewConfig with `request` and reports its time as preview `name`.
-absl::Status TimePreview(v1::ConfigService::Stub& stub, const LoadOptions& options,
-                         const std::string& name, const v1::PreviewConfigRequest& request) {
-  v1::PreviewConfigResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, options.key, absl::Minutes(10));
-  const std::string load_before = LoadAverage();
-  const absl::Time start = absl::Now();
-  const grpc::Status status = stub.PreviewConfig(&context, request, &response);
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  if (!status.ok()) return FromGrpc(status);
-  int64_t entering = 0, leaving = 0;
-  for (const v1::SegmentPreview& segment : response.segments()) {
-    entering += segment.entering();
-    leaving += segment.leaving();
-  }
-  std::printf("config: preview %s: %.3f s, %lld memberships entering, %lld leaving\n", name.c_str(),
-              seconds, static_cast<long long>(entering), static_cast<long long>(leaving));
-  JsonLine line = ConfigResult(options, absl::StrCat("preview ", name), seconds);
-  line.Add("entering", entering).Add("leaving", leaving);
-  PrintConfigResult(line, load_before);
-  return absl::OkStatus();
 }
 
 }  // namespace
