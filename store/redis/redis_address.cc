@@ -104,7 +104,10 @@ RedisAddress RedisAddress::Tcp(std::string host, int port) {
 }
 
 std::string RedisAddress::ToString() const {
-  if (kind_ == Kind::kUnix) return absl::StrCat("unix:", path_);
+  if (kind_ == Kind::kUnix) {
+    // "unix:" + "//x" would parse back as "unix://" + "x".
+    return absl::StrCat(absl::StartsWith(path_, "//") ? "unix://" : "unix:", path_);
+  }
   if (host_.find(':') != std::string::npos) {
     return absl::StrCat("[", host_, "]:", port_);
   }

@@ -45,8 +45,10 @@ TEST(RedisAddressTest, ParsesTcpForms) {
 }
 
 TEST(RedisAddressTest, ToStringRoundTrips) {
-  for (absl::string_view text :
-       {"unix:/tmp/a b.sock", "example.com:6380", "[fe80::1]:6379"}) {
+  for (absl::string_view text : {"unix:/tmp/a b.sock", "example.com:6380", "[fe80::1]:6379",
+                                 // A path starting "//" must not come back as "unix://" + a shorter
+                                 // path (found by //tests/fuzz:decoders_fuzz).
+                                 "//run/redis.sock", "unix:////x", "unix:relative.sock"}) {
     EXPECT_EQ(ParseOk(ParseOk(text).ToString()), ParseOk(text)) << text;
   }
 }
