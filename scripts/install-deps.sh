@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what segmentd needs to build, run and test, from Debian's packages and
-# npm only. Idempotent, and quick when everything is already there.
+# npm only, plus any Debian packages named as arguments. Idempotent, and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,8 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
 )
+# Extra packages a caller needs (scripts/fuzz.sh: clang and its runtimes).
+APT_PACKAGES+=("$@")
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

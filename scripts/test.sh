@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: `buf lint` over the API, then every Bazel test
 # (unit tests, tests against a real redis-server, end-to-end tests of the real
-# binary). Installs what is missing first. Ends with "N passed, N failed".
+# binary), then every fuzz target under ASan and UBSan. Installs what is missing
+# first. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -26,6 +27,17 @@ failed=$((failed + f))
 # A build failure or an interrupted run reports no per-target line: count it.
 if [ "$bazel_rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
 rm -f "$log"
+
+# The fuzz targets under ASan + UBSan (docs/fuzzing.md): a fixed number of
+# inputs from libFuzzer's seed 1 and a fresh corpus, so every run (and CI) fuzzes
+# the same inputs. Longer runs: scripts/fuzz.sh.
+echo "== fuzz"
+fuzz_out="$(mktemp -d)"  # kept when a target fails: the failing input is there
+if FUZZ_OUT="$fuzz_out" FUZZ_RUNS="${FUZZ_RUNS:-20000}" bash scripts/fuzz.sh; then
+  passed=$((passed + 1)); echo "fuzz: PASSED"; rm -rf "$fuzz_out"
+else
+  failed=$((failed + 1)); echo "fuzz: FAILED (inputs and logs in $fuzz_out)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,6 @@
 // Fuzz target: feeds arbitrary bytes, as a file, through every mapping and the
-// importer (with a sink that accepts everything). Build with libFuzzer
-// (clang -fsanitize=fuzzer,address,undefined) or run the seeds through
-// mapping_fuzz_seed_test. The first byte picks the mapping.
+// importer (with a sink that accepts everything). The first byte picks the
+// mapping. Its seeds are files (testdata/mapping_fuzz); scripts/fuzz.sh runs it.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,6 +11,7 @@
 #include "clients/import/column_mapping.h"
 #include "clients/import/importer.h"
 #include "clients/import/retail_mapping.h"
+#include "tests/fuzz/fuzz_target.h"
 
 namespace {
 
@@ -26,6 +26,9 @@ class AcceptAll : public segmentd::clients::OrderSink {
 };
 
 }  // namespace
+
+// The seeds are files: testdata/mapping_fuzz.
+std::vector<std::string> segmentd::fuzz::Seeds() { return {}; }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

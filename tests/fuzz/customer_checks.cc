@@ -1,0 +1,101 @@
+#include "tests/fuzz/customer_checks.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "engine/config.h"
+#include "engine/profile_codec.h"
+#include "engine/segment.h"
+#include "engine/time_ms.h"
+#include "tests/fuzz/fuzz_target.h"
+
+namespace segmentd::fuzz {
+namespace {
+
+using engine::Classification;
+using engine::FromMillis;
+using engine::Millis;
+
+std::string Show(const Classification& c) {
+  std::string s = c.segments.DebugString();
+  for (engine::CategoryId id : c.categories) absl::StrAppend(&s, " cat", id);
+  for (engine::CategoryId id : c.cart_categories) absl::StrAppend(&s, " cart", id);
+  absl::StrAppend(&s, " next ",
+                  c.next_change ? absl::FormatTime(*c.next_change) : std::string("none"));
+  return s;
+}
+
+void CheckNextChange(const engine::Classifier& classifier, const engine::ProfileView& view,
+                     absl::Time as_of, const Classification& at) {
+  if (!at.next_change) return;
+  const absl::Time next = *at.next_change;
+  FUZZ_CHECK(next > as_of, absl::StrCat("at ", absl::FormatTime(as_of), ": ", Show(at)));
+  const Classification before = classifier.Classify(view, next - absl::Milliseconds(1));
+  FUZZ_CHECK(before.SameMembership(at),
+             absl::StrCat("1 ms before the next change: ", Show(before), "; at ",
+                          absl::FormatTime(as_of), ": ", Show(at)));
+  const Classification after = classifier.Classify(view, next);
+  FUZZ_CHECK(!after.SameMembership(at),
+             absl::StrCat("no change at the next change: ", Show(after)));
+}
+
+void CheckFolding(const engine::Classifier& classifier, const engine::Profile& profile,
+                  absl::Time as_of, const Classification& at) {
+  const Millis window = engine::DaysToMillis(engine::LongestWindowDays(classifier.config()));
+  const Millis horizon = engine::ToMillis(as_of) - window;
+  // Fold keeps instants from 1970 on; earlier horizons fold nothing.
+  if (horizon < 0) return;
+  engine::Profile folded = profile;
+  folded.Fold(FromMillis(horizon));
+  const Classification after = classifier.Classify(folded.view(), as_of);
+  FUZZ_CHECK(after.SameMembership(at) && after.next_change == at.next_change,
+             absl::StrCat("folded at ", absl::FormatTime(FromMillis(horizon)), ": ", Show(after),
+                          "; unfolded: ", Show(at)));
+}
+
+void CheckExplain(const engine::Classifier& classifier, const engine::ProfileView& view,
+                  absl::Time as_of, const Classification& at) {
+  for (const engine::SegmentExplanation& e : classifier.Explain(view, as_of)) {
+    const std::optional<engine::Segment> segment = engine::SegmentFromName(e.segment);
+    if (!segment) continue;  // a category: listed only when a member
+    FUZZ_CHECK(e.member == at.segments.Contains(*segment),
+               absl::StrCat(e.segment, " explained as ", e.member ? "member" : "not member", " (",
+                            e.reason, "); classified: ", Show(at)));
+  }
+}
+
+void CheckCodec(const engine::Profile& profile) {
+  const std::string bytes = engine::EncodeProfile(profile);
+  absl::StatusOr<engine::Profile> decoded = engine::DecodeProfile(bytes);
+  FUZZ_CHECK(decoded.ok(), decoded.status().ToString());
+  FUZZ_CHECK(*decoded == profile, "decoded profile differs");
+  FUZZ_CHECK(engine::EncodeProfile(*decoded) == bytes, "re-encoded bytes differ");
+}
+
+}  // namespace
+
+void CheckCustomer(const engine::Classifier& classifier, const engine::Profile& profile,
+                   absl::Time as_of) {
+  const engine::ProfileView view = profile.view();
+  const Classification at = classifier.Classify(view, as_of);
+  CheckNextChange(classifier, view, as_of, at);
+  CheckFolding(classifier, profile, as_of, at);
+  CheckExplain(classifier, view, as_of, at);
+  CheckCodec(profile);
+}
+
+std::vector<absl::Time> InstantsOf(const engine::Profile& profile, absl::Time now) {
+  std::vector<Millis> marks;
+  for (const engine::OrderFacts& o : profile.orders()) marks.push_back(o.placed_ms);
+  for (const engine::MessageFacts& m : profile.messages()) marks.push_back(m.sent_ms);
+  const engine::ProfileView view = profile.view();
+  if (view.has_cart) marks.push_back(view.cart.updated_ms);
+  if (view.registered_ms != engine::kNeverMillis) marks.push_back(view.registered_ms);
+  std::vector<absl::Time> instants = {now};
+  for (Millis m : marks) {
+    for (Millis d : {-1, 0, 1}) instants.push_back(FromMillis(m + d));
+  }
+  return instants;
+}
+
+}  // namespace segmentd::fuzz
