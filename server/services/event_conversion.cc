@@ -256,4 +256,16 @@ absl::StatusOr<PreparedEvent> PrepareEvent(const v1::Event& event, absl::string_
   return Invalid(prefix, "kind", "exactly one event kind is required");
 }
 
+v1::ItemOutcome ItemOutcomeProto(engine::EventOutcome outcome) {
+  switch (outcome) {
+    case engine::EventOutcome::kApplied:
+      return v1::ITEM_OUTCOME_APPLIED;
+    case engine::EventOutcome::kDuplicate:
+      return v1::ITEM_OUTCOME_DUPLICATE;
+    case engine::EventOutcome::kIgnored:
+      return v1::ITEM_OUTCOME_IGNORED;
+  }
+  return v1::ITEM_OUTCOME_UNSPECIFIED;
+}
+
 }  // namespace segmentd

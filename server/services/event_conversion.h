@@ -56,6 +56,9 @@ absl::StatusOr<PreparedEvent> PrepareCartConverted(const v1::CartConverted& e,
 absl::StatusOr<PreparedEvent> PrepareActivity(const v1::ActivityRecorded& e,
                                               absl::string_view prefix);
 
+// The API's name for what happened to an accepted event.
+v1::ItemOutcome ItemOutcomeProto(engine::EventOutcome outcome);
+
 }  // namespace segmentd
 
 #endif  // SEGMENTD_SERVER_SERVICES_EVENT_CONVERSION_H_

@@ -10,9 +10,6 @@
 
 namespace segmentd {
 
-// Most events in one BulkIngest request message.
-inline constexpr int kMaxBulkEvents = 1000;
-
 // The unary event methods are callback methods: they hold no thread while
 // their event waits to be committed (ApplyBatcher, group commit).
 using IngestServiceBase = v1::IngestService::WithCallbackMethod_RegisterCustomer<
@@ -69,10 +66,6 @@ class IngestServiceImpl final : public IngestServiceBase {
   template <typename Event>
   grpc::ServerUnaryReactor* ApplyOne(grpc::CallbackServerContext* context, absl::string_view method,
                                      const Event& event, bool has_event, v1::IngestResult* result);
-
-  // Applies one bulk batch for `tenant` and fills `response`.
-  absl::Status ApplyBatch(const std::string& tenant, const v1::BulkIngestRequest& request,
-                          v1::BulkIngestResponse* response);
 
   TenantContexts* const contexts_;
   LiveMembership* const live_;
