@@ -25,16 +25,12 @@ namespace {
 
 constexpr int kCustomers = 16;
 
-const engine::GeneratorOptions& Options() {
-  static const engine::GeneratorOptions options;
-  return options;
-}
-
 const std::vector<engine::Profile>& Population() {
   static const std::vector<engine::Profile>* const profiles = [] {
     auto* out = new std::vector<engine::Profile>;
     for (int i = 0; i < kCustomers; ++i) {
-      out->push_back(*engine::BuildProfile(engine::GenerateCustomer(Options(), i)));
+      out->push_back(
+          *engine::BuildProfile(engine::GenerateCustomer(engine::GeneratorOptions(), i)));
     }
     return out;
   }();
@@ -42,7 +38,7 @@ const std::vector<engine::Profile>& Population() {
 }
 
 absl::Time InstantFor(uint8_t choice) {
-  const absl::Time now = Options().now;
+  const absl::Time now = engine::GeneratorOptions().now;
   switch (choice % 5) {
     case 0:
       return now;

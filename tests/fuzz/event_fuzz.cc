@@ -31,11 +31,6 @@ namespace {
 // Beyond this many events an input explores volume, not rules.
 constexpr int kMaxEvents = 64;
 
-const engine::GeneratorOptions& Options() {
-  static const engine::GeneratorOptions options;
-  return options;
-}
-
 bool IsCallersError(const absl::Status& s) {
   return absl::IsInvalidArgument(s) || absl::IsNotFound(s) || absl::IsFailedPrecondition(s) ||
          absl::IsOutOfRange(s) || absl::IsAlreadyExists(s);
@@ -44,14 +39,7 @@ bool IsCallersError(const absl::Status& s) {
 }  // namespace
 
 std::vector<std::string> Seeds() {
-  std::vector<std::string> seeds;
-  for (uint64_t i = 0; i < 12; ++i) {
-    v1::BulkIngestRequest request = EventsOf(engine::GenerateCustomer(Options(), i));
-    if (request.events_size() > kMaxEvents)
-      request.mutable_events()->DeleteSubrange(kMaxEvents, request.events_size() - kMaxEvents);
-    seeds.push_back(request.SerializeAsString());
-  }
-  return seeds;
+  return GeneratedHistories(engine::GeneratorOptions(), 12, kMaxEvents);
 }
 
 }  // namespace segmentd::fuzz
@@ -86,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   const engine::SegmentConfig config;
-  const absl::Time now = fuzz::Options().now;
+  const absl::Time now = engine::GeneratorOptions().now;
   std::vector<engine::ProfileView> views;
   for (const auto& [id, profile] : profiles) views.push_back(profile.view());
   absl::StatusOr<engine::Classifier> classifier =

@@ -46,11 +46,6 @@ namespace {
 constexpr int kMaxEvents = 64;
 constexpr char kTenant[] = "fuzz";
 
-const engine::GeneratorOptions& Options() {
-  static const engine::GeneratorOptions options;
-  return options;
-}
-
 // The defaults without the segments that depend on other customers.
 engine::SegmentConfig OwnFactsConfig() {
   engine::SegmentConfig config;
@@ -107,7 +102,8 @@ void CheckResponse(const v1::BulkIngestRequest& request, const v1::BulkIngestRes
 
 std::vector<std::string> Seeds() {
   // Two customers' histories in one batch, interleaved as a stream would be.
-  const std::vector<std::string> one = GeneratedHistories(Options(), 8, kMaxEvents / 2);
+  const std::vector<std::string> one =
+      GeneratedHistories(engine::GeneratorOptions(), 8, kMaxEvents / 2);
   std::vector<std::string> seeds;
   for (size_t i = 0; i + 1 < one.size(); i += 2) {
     v1::BulkIngestRequest a, b, both;
@@ -131,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
   if (request.events_size() > fuzz::kMaxEvents) return 0;
 
-  const absl::Time now = fuzz::Options().now;
+  const absl::Time now = engine::GeneratorOptions().now;
   const engine::SegmentConfig config = fuzz::OwnFactsConfig();
   store::MemoryCustomerStore store;
   absl::StatusOr<int64_t> version =
