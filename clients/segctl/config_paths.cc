@@ -15,9 +15,11 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-absl::Status SetConfigPath(const std::string& path, const std::string& value,
-                           v1::SegmentConfig* config) {
-  Message* message = config;
+namespace {
+
+// SetConfigPath's work, on a config it may leave half-changed when it fails
+// (an empty group created on the way to a bad value).
+absl::Status SetPath(const std::string& path, const std::string& value, Message* message) {
   std::vector<std::string> parts = absl::StrSplit(path, '.');
   for (size_t i = 0; i < parts.size(); ++i) {
     const FieldDescriptor* field = message->GetDescriptor()->FindFieldByName(parts[i]);
@@ -80,6 +82,16 @@ absl::Status SetConfigPath(const std::string& path, const std::string& value,
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError("empty parameter path");
+}
+
+}  // namespace
+
+absl::Status SetConfigPath(const std::string& path, const std::string& value,
+                           v1::SegmentConfig* config) {
+  v1::SegmentConfig changed = *config;
+  if (absl::Status s = SetPath(path, value, &changed); !s.ok()) return s;
+  *config = std::move(changed);
+  return absl::OkStatus();
 }
 
 namespace {

@@ -15,7 +15,8 @@ namespace segmentd::segctl {
 // Sets the parameter at `path` of `config` from text: booleans true/false,
 // integers, decimals, strings as they are; `primary_priority` takes a
 // comma-separated list. INVALID_ARGUMENT naming the path when it does not
-// exist, names a message rather than a parameter, or the value does not parse.
+// exist, names a message rather than a parameter, or the value does not parse;
+// `config` is then unchanged.
 absl::Status SetConfigPath(const std::string& path, const std::string& value,
                            v1::SegmentConfig* config);
 

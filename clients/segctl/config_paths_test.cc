@@ -39,5 +39,18 @@ TEST(ConfigPathsTest, ErrorsNameThePath) {
   EXPECT_FALSE(SetConfigPath("vip.enabled.x", "1", &c).ok());
 }
 
+// Found by //clients/segctl:config_paths_fuzz: a refused value left an empty
+// `vip {}` behind, which FlattenConfig cannot show.
+TEST(ConfigPathsTest, ARefusedValueChangesNothing) {
+  v1::SegmentConfig c;
+  ASSERT_TRUE(SetConfigPath("frequent_buyer.min_orders", "5", &c).ok());
+  const std::string before = c.SerializeAsString();
+  EXPECT_FALSE(SetConfigPath("vip.top_percent", "", &c).ok());
+  EXPECT_FALSE(SetConfigPath("engagement.nope", "1", &c).ok());
+  EXPECT_FALSE(c.has_vip());
+  EXPECT_FALSE(c.has_engagement());
+  EXPECT_EQ(c.SerializeAsString(), before);
+}
+
 }  // namespace
 }  // namespace segmentd::segctl
