@@ -3,6 +3,7 @@
 // byte picks the decoder; the rest is its input.
 //   0  a stored profile (the customer hash's `p`): DecodeStoredProfileBytes
 //   1  a stored membership (`m`): DecodeMembership
+//   5  a stored membership history (`h`): MembershipHistory::Decode
 //   2  a Watch resume position: ParseChangePosition
 //   3  an API key token (the authorization header): ParseApiKeyToken
 //   4  a Redis address (the --redis flag): RedisAddress::Parse
@@ -22,6 +23,7 @@
 #include "engine/stats.h"
 #include "server/auth/api_key.h"
 #include "server/live/membership_codec.h"
+#include "server/live/membership_history.h"
 #include "server/live/stored_profile.h"
 #include "store/customer_store_validation.h"
 #include "store/redis/redis_address.h"
@@ -31,7 +33,15 @@
 namespace segmentd::fuzz {
 namespace {
 
-enum Decoder : uint8_t { kProfile, kMembership, kPosition, kToken, kRedisAddress, kDecoders };
+enum Decoder : uint8_t {
+  kProfile,
+  kMembership,
+  kPosition,
+  kToken,
+  kRedisAddress,
+  kHistory,
+  kDecoders
+};
 
 void FuzzProfile(absl::string_view bytes) {
   absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes(bytes);
@@ -56,6 +66,35 @@ void FuzzMembership(absl::string_view bytes) {
   }
   absl::StatusOr<StoredMembership> again = DecodeMembership(EncodeMembership(*membership));
   FUZZ_CHECK(again.ok() && *again == *membership, "membership round trip");
+}
+
+bool SameEntry(const HistoryEntry& a, const HistoryEntry& b) {
+  return a.from == b.from && a.segments == b.segments && a.primary == b.primary;
+}
+
+void FuzzHistory(absl::string_view bytes) {
+  absl::StatusOr<MembershipHistory> history = MembershipHistory::Decode(bytes);
+  if (!history.ok()) {
+    FUZZ_CHECK(absl::IsDataLoss(history.status()), history.status().ToString());
+    return;
+  }
+  absl::StatusOr<MembershipHistory> again = MembershipHistory::Decode(history->Encode());
+  FUZZ_CHECK(again.ok() && again->entries().size() == history->entries().size(),
+             "history round trip");
+  for (size_t i = 0; i < history->entries().size(); ++i) {
+    const HistoryEntry& entry = history->entries()[i];
+    FUZZ_CHECK(SameEntry(again->entries()[i], entry), "history round trip");
+    // Each entry is the one in force from its own instant (a later entry
+    // from the same instant supersedes it).
+    const std::optional<HistoryEntry> at = history->At(entry.from);
+    FUZZ_CHECK(at.has_value() && at->from == entry.from, absl::StrCat("At entry ", i));
+  }
+  // Recording on top of what was decoded keeps it decodable.
+  MembershipHistory recorded = *history;
+  const absl::Time last =
+      history->entries().empty() ? absl::UnixEpoch() : history->entries().back().from;
+  recorded.Record(last + absl::Hours(24), engine::SegmentSet(), std::nullopt);
+  FUZZ_CHECK(MembershipHistory::Decode(recorded.Encode()).ok(), "recorded history decodes");
 }
 
 void FuzzPosition(absl::string_view text) {
@@ -110,6 +149,10 @@ std::vector<std::string> Seeds() {
         engine::Classifier::Create(engine::SegmentConfig(), engine::PopulationStats())
             ->Classify(profile->view(), options.now);
     seeds.push_back(Input(kMembership, EncodeMembership(MembershipOf(c))));
+    MembershipHistory history;
+    history.Record(options.now - absl::Hours(24 * (i + 1)), engine::SegmentSet(), std::nullopt);
+    history.Record(options.now, c.segments, c.primary);
+    seeds.push_back(Input(kHistory, history.Encode()));
   }
   for (const char* position : {"", "0-0", "1733300000000-7", "18446744073709551615-1"}) {
     seeds.push_back(Input(kPosition, position));
@@ -140,8 +183,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case kToken:
       FuzzToken(rest);
       break;
-    default:
+    case kRedisAddress:
       FuzzRedisAddress(rest);
+      break;
+    default:
+      FuzzHistory(rest);
   }
   return 0;
 }
