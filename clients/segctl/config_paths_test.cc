@@ -39,6 +39,18 @@ TEST(ConfigPathsTest, ErrorsNameThePath) {
   EXPECT_FALSE(SetConfigPath("vip.enabled.x", "1", &c).ok());
 }
 
+// Found by //clients/segctl:config_paths_fuzz: a third printed as 0.333333.
+TEST(ConfigPathsTest, NumbersPrintAsTheExactValueTheyHold) {
+  v1::SegmentConfig c;
+  ASSERT_TRUE(
+      SetConfigPath("low_spender.threshold_store_aov_multiple", "0.3333333333333333", &c).ok());
+  ASSERT_TRUE(SetConfigPath("engagement.high_open_rate", "0.6", &c).ok());
+  auto flat = FlattenConfig(c);
+  EXPECT_THAT(flat,
+              Contains(Pair("low_spender.threshold_store_aov_multiple", "0.3333333333333333")));
+  EXPECT_THAT(flat, Contains(Pair("engagement.high_open_rate", "0.6")));
+}
+
 // Found by //clients/segctl:config_paths_fuzz: a refused value left an empty
 // `vip {}` behind, which FlattenConfig cannot show.
 TEST(ConfigPathsTest, ARefusedValueChangesNothing) {
