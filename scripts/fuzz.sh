@@ -47,7 +47,7 @@ for t in "${targets[@]}"; do
   corpus="$OUT/$name/corpus"; mkdir -p "$corpus"
   "bazel-bin/${path}_seed_test" --write "$corpus" >/dev/null
   regressions="$(dirname "$path")/testdata/$name"
-  if [ -d "$regressions" ]; then cp -n "$regressions"/* "$corpus"/; fi
+  if [ -d "$regressions" ]; then cp -f "$regressions"/* "$corpus"/; fi
   echo "== $t (${limit[*]})"
   if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       "$fuzz_bin/$path" "${limit[@]}" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \

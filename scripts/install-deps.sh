@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what segmentd needs to build, run and test, from Debian's packages and
-# npm only, plus any Debian packages named as arguments. Idempotent, and quick when everything is already there.
+# npm only, plus any Debian packages named as arguments. Idempotent, and quick
+# when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
