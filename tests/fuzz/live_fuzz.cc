@@ -6,6 +6,7 @@
 //  - the response accounts for every event once: applied + duplicates +
 //    ignored + rejected = events, with one result for each event not applied,
 //    and each rejection naming a field under its own "events[i].";
+//  - a customer is stored iff one of their events applied;
 //  - each customer's stored profile equals the reference: the same events
 //    applied one by one to a plain profile (refused ones skipped), folded at
 //    the live path's horizon; a placement refused as ALREADY_EXISTS is one of
@@ -79,6 +80,18 @@ std::map<std::string, Stored> ReadAll(store::CustomerStore& store,
     out[state.customer_id] = Stored{*std::move(profile), *std::move(membership)};
   }
   return out;
+}
+
+// The customer id an event names, whatever its kind ("" when it has none).
+std::string CustomerIdOf(const v1::Event& event) {
+  const google::protobuf::Reflection* r = event.GetReflection();
+  const google::protobuf::FieldDescriptor* kind =
+      r->GetOneofFieldDescriptor(event, event.GetDescriptor()->FindOneofByName("kind"));
+  if (kind == nullptr) return "";
+  const google::protobuf::Message& body = r->GetMessage(event, kind);
+  const google::protobuf::FieldDescriptor* id =
+      body.GetDescriptor()->FindFieldByName("customer_id");
+  return id == nullptr ? "" : body.GetReflection()->GetString(body, id);
 }
 
 void CheckResponse(const v1::BulkIngestRequest& request, const v1::BulkIngestResponse& response) {
@@ -186,6 +199,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ids.push_back(id);
     profile.Fold(horizon);
   }
+  // Customers whose every event was refused before reaching them are not
+  // written at all.
+  std::vector<std::string> untouched;
+  for (const v1::Event& event : request.events()) {
+    const std::string id = fuzz::CustomerIdOf(event);
+    if (reference.count(id) == 0 && ValidateCustomerId(id, "customer_id").ok()) {
+      untouched.push_back(id);
+    }
+  }
+  FUZZ_CHECK(fuzz::ReadAll(store, untouched).empty(), "a customer with no valid event was written");
   const std::map<std::string, fuzz::Stored> stored = fuzz::ReadAll(store, ids);
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts.GetCurrent(kTenant);
   FUZZ_CHECK(snapshot.ok(), snapshot.status().ToString());
