@@ -3,10 +3,10 @@
 // byte picks the decoder; the rest is its input.
 //   0  a stored profile (the customer hash's `p`): DecodeStoredProfileBytes
 //   1  a stored membership (`m`): DecodeMembership
-//   5  a stored membership history (`h`): MembershipHistory::Decode
 //   2  a Watch resume position: ParseChangePosition
 //   3  an API key token (the authorization header): ParseApiKeyToken
 //   4  a Redis address (the --redis flag): RedisAddress::Parse
+//   5  a stored membership history (`h`): MembershipHistory::Decode
 // Checks: each fails only with its documented code; what it accepts survives
 // being written back and read again unchanged; a decoded profile keeps the
 // engine's promises under the default config (customer_checks.h); a rejected

@@ -6,7 +6,7 @@
 // Checks: a rejected event is INVALID_ARGUMENT naming a field below its own
 // "events[i]."; an event the profile refuses fails with a caller's error,
 // never an internal one, and leaves the profile as it was (the live path
-// applies each event to a copy); every resulting profile keeps the engine's
+// applies events in place); every resulting profile keeps the engine's
 // promises at the instants its facts make interesting (customer_checks.h).
 #include <map>
 #include <string>
@@ -64,13 +64,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const std::string& name : event->category_names) {
       ids.push_back(category_ids.emplace(name, category_ids.size()).first->second);
     }
+    // Applied in place, as the live path does unless the customer holds
+    // another's order: a refusal must leave the profile untouched.
     engine::Profile& profile = profiles[event->customer_id];
-    engine::Profile trial = profile;
-    absl::StatusOr<engine::EventOutcome> outcome = event->mutation(ids)(&trial);
-    if (outcome.ok()) {
-      profile = std::move(trial);
-    } else {
+    const engine::Profile before = profile;
+    absl::StatusOr<engine::EventOutcome> outcome = event->mutation(ids)(&profile);
+    if (!outcome.ok()) {
       FUZZ_CHECK(fuzz::IsCallersError(outcome.status()), outcome.status().ToString());
+      FUZZ_CHECK(profile == before, absl::StrCat(prefix, ": refused (", outcome.status().ToString(),
+                                                 ") but changed the profile"));
     }
   }
   const engine::SegmentConfig config;
