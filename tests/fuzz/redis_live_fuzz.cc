@@ -1,0 +1,290 @@
+// Fuzz target: the live path over Redis does what it does over the in-memory
+// store. live_fuzz checks the live path's results against the engine over
+// MemoryCustomerStore; this one drives a RedisCustomerStore on a real
+// redis-server (its Lua scripts, transactions, pipelines and paging) and a
+// MemoryCustomerStore through the same steps, and after each step compares
+// everything either store answers about the tenant (store_snapshot.h):
+//
+//  1. a BulkIngest batch (ApplyBulkBatch), with every segment enabled;
+//  2. a StatisticsMover pass (VIP, value tiers, the spenders' store AOV);
+//  3. the batch again;
+//  4. time passes (input byte 0: 1-256 days) and a TransitionScheduler pass
+//     moves the customers due;
+//  5. a config change as UpdateConfig makes it (input byte 1: a preset, or
+//     the defaults with VIP's share or LAPSED's days changed), then a
+//     scheduler pass that drains the rechecks the update left.
+//
+// The responses and the number of customers each step moved must agree too.
+// Input: the two bytes, then a serialized BulkIngestRequest. The Redis store
+// runs with tiny pipelines and pages, so that small inputs cross their
+// boundaries.
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "engine/config.h"
+#include "engine/generator.h"
+#include "server/config_convert.h"
+#include "server/live/live_membership.h"
+#include "server/live/statistics_mover.h"
+#include "server/live/tenant_context.h"
+#include "server/live/transition_scheduler.h"
+#include "server/services/bulk_batch.h"
+#include "store/memory_customer_store.h"
+#include "store/redis_customer_store.h"
+#include "testing/redis_test_client.h"
+#include "tests/fuzz/fuzz_target.h"
+#include "tests/fuzz/generated_events.h"
+#include "tests/fuzz/store_snapshot.h"
+
+namespace segmentd::fuzz {
+namespace {
+
+constexpr int kMaxEvents = 64;
+// Inputs between two FLUSHALLs of the shared redis-server (each input has a
+// tenant of its own, so this only bounds Redis's memory).
+constexpr int kInputsPerFlush = 500;
+
+// One redis-server for the process, started by the first input and stopped
+// (its directory removed) at exit.
+struct SharedRedis {
+  SharedRedis() {
+    absl::StatusOr<testing::RedisWithClient> started = testing::StartRedisWithClient();
+    FUZZ_CHECK(started.ok(), started.status().ToString());
+    redis = *std::move(started);
+    store::RedisCustomerStore::Options options;
+    options.write_batch = 3;
+    options.read_page = 4;
+    absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> created =
+        store::RedisCustomerStore::Create(redis.client.get(), options);
+    FUZZ_CHECK(created.ok(), created.status().ToString());
+    store = *std::move(created);
+  }
+  ~SharedRedis() { store.reset(); }  // before the client it uses
+
+  testing::RedisWithClient redis;
+  std::unique_ptr<store::RedisCustomerStore> store;
+  int inputs = 0;
+};
+
+SharedRedis& Redis() {
+  static SharedRedis shared;
+  return shared;
+}
+
+// What a segmentd process runs over one store, on a clock the target moves.
+struct Stack {
+  Stack(store::CustomerStore* store, const std::string* tenant, const absl::Time* clock)
+      : store(store),
+        contexts(store, ContextOptions(clock)),
+        live(store, &contexts, LiveOptions(clock)),
+        scheduler(store, &live, Lister(tenant), SchedulerOptions(clock)),
+        mover(store, &contexts, &live, Lister(tenant), MoverOptions(clock)) {}
+
+  static std::function<absl::StatusOr<std::vector<std::string>>()> Lister(
+      const std::string* tenant) {
+    return [tenant]() -> absl::StatusOr<std::vector<std::string>> {
+      return std::vector<std::string>{*tenant};
+    };
+  }
+  static TenantContexts::Options ContextOptions(const absl::Time* clock) {
+    TenantContexts::Options o;
+    o.now = [clock] { return *clock; };
+    return o;
+  }
+  static LiveMembership::Options LiveOptions(const absl::Time* clock) {
+    LiveMembership::Options o;
+    o.now = [clock] { return *clock; };
+    o.reevaluate_threads = 1;  // pages in one order: the same writes in both stores
+    o.background_pipeline = 2;
+    return o;
+  }
+  static TransitionScheduler::Options SchedulerOptions(const absl::Time* clock) {
+    TransitionScheduler::Options o;
+    o.now = [clock] { return *clock; };
+    o.batch = 3;
+    o.recheck_slice = absl::Hours(1);  // a pass drains every recheck
+    return o;
+  }
+  static StatisticsMover::Options MoverOptions(const absl::Time* clock) {
+    StatisticsMover::Options o;
+    o.now = [clock] { return *clock; };
+    return o;
+  }
+
+  store::CustomerStore* store;
+  TenantContexts contexts;
+  LiveMembership live;
+  TransitionScheduler scheduler;
+  StatisticsMover mover;
+};
+
+// The config step's choice.
+engine::SegmentConfig ChangedConfig(uint8_t choice) {
+  switch (choice % 6) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+      return engine::PresetConfig(static_cast<engine::Preset>(choice % 6));
+    case 4: {
+      engine::SegmentConfig c;
+      c.vip.top_percent = 1 + choice % 50;
+      return c;
+    }
+    default: {
+      engine::SegmentConfig c;
+      c.lapsed.inactive_days = 1 + choice % 200;
+      return c;
+    }
+  }
+}
+
+// ConfigService::Store's steps: store the config, reload, re-classify from
+// the replaced snapshot, mark it applied. Returns the customers moved.
+int64_t UpdateConfig(Stack& stack, const std::string& tenant, const engine::SegmentConfig& config,
+                     absl::Time now) {
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous =
+      stack.contexts.GetCurrent(tenant);
+  FUZZ_CHECK(previous.ok(), previous.status().ToString());
+  absl::StatusOr<int64_t> version = stack.store->WriteConfig(
+      tenant, (*previous)->config_version, ConfigToProto(config).SerializeAsString(), now);
+  FUZZ_CHECK(version.ok(), version.status().ToString());
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> reloaded = stack.contexts.Reload(tenant);
+  FUZZ_CHECK(reloaded.ok(), reloaded.status().ToString());
+  absl::StatusOr<int64_t> moved =
+      stack.live.ReevaluateAll(tenant, store::ChangeCause::kConfig, *std::move(previous));
+  FUZZ_CHECK(moved.ok(), moved.status().ToString());
+  absl::Status applied = stack.store->ConfigApplied(tenant, *version);
+  FUZZ_CHECK(applied.ok(), applied.ToString());
+  return *moved;
+}
+
+class Comparison {
+ public:
+  Comparison(Stack& memory, Stack& redis, const std::string& tenant,
+             const v1::BulkIngestRequest& request)
+      : memory_(memory), redis_(redis), tenant_(tenant) {
+    for (const v1::Event& e : request.events()) {
+      if (e.has_order_placed()) order_ids_.push_back(e.order_placed().order_id());
+    }
+  }
+
+  // Compares both stores after `step`, and what the step returned.
+  void After(const std::string& step, absl::Time now, const std::string& memory_result,
+             const std::string& redis_result) {
+    FUZZ_CHECK(memory_result == redis_result,
+               absl::StrCat(step, ": in memory ", memory_result, "; in Redis ", redis_result));
+    absl::StatusOr<std::vector<std::string>> a =
+        DescribeStore(*memory_.store, tenant_, now, order_ids_);
+    FUZZ_CHECK(a.ok(), absl::StrCat(step, ": in memory ", a.status().ToString()));
+    absl::StatusOr<std::vector<std::string>> b =
+        DescribeStore(*redis_.store, tenant_, now, order_ids_);
+    FUZZ_CHECK(b.ok(), absl::StrCat(step, ": in Redis ", b.status().ToString()));
+    const std::string difference = FirstDifference(*a, *b);
+    FUZZ_CHECK(
+        difference.empty(),
+        absl::StrCat("after ", step, ", in memory (first) and in Redis (second), ", difference));
+  }
+
+ private:
+  Stack& memory_;
+  Stack& redis_;
+  const std::string& tenant_;
+  std::vector<std::string> order_ids_;
+};
+
+std::string Moved(const absl::StatusOr<int64_t>& moved) {
+  return moved.ok() ? absl::StrCat(*moved, " moved") : moved.status().ToString();
+}
+
+}  // namespace
+
+std::vector<std::string> Seeds() {
+  // Long histories (the generator's defaults), and recent ones with few
+  // orders, whose customers are new, frequent or returning buyers and move
+  // by time alone within the days the input lets pass.
+  engine::GeneratorOptions recent;
+  recent.history_days = 60;
+  recent.mean_extra_orders = 3;
+  std::vector<std::string> seeds;
+  int n = 0;
+  for (const engine::GeneratorOptions& options : {engine::GeneratorOptions(), recent}) {
+    const std::vector<std::string> histories = GeneratedHistories(options, 16, kMaxEvents / 4);
+    // Four customers per batch, each seed with other days and config changes.
+    for (size_t i = 0; i + 3 < histories.size(); i += 4, ++n) {
+      v1::BulkIngestRequest batch;
+      for (size_t j = i; j < i + 4; ++j) {
+        v1::BulkIngestRequest one;
+        one.ParseFromString(histories[j]);
+        for (const v1::Event& e : one.events()) *batch.add_events() = e;
+      }
+      const char choices[2] = {static_cast<char>(7 + 37 * n), static_cast<char>(n)};
+      seeds.push_back(std::string(choices, 2) + batch.SerializeAsString());
+    }
+  }
+  return seeds;
+}
+
+}  // namespace segmentd::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace segmentd;
+  if (size < 2) return 0;
+  const uint8_t days = data[0];
+  const uint8_t config_choice = data[1];
+  v1::BulkIngestRequest request;
+  if (!request.ParseFromArray(data + 2, static_cast<int>(size - 2))) return 0;
+  if (request.events_size() > fuzz::kMaxEvents) return 0;
+
+  fuzz::SharedRedis& shared = fuzz::Redis();
+  if (++shared.inputs % fuzz::kInputsPerFlush == 0) {
+    absl::StatusOr<store::redis::RedisReply> flushed = shared.redis.client->Command({"FLUSHALL"});
+    FUZZ_CHECK(flushed.ok(), flushed.status().ToString());
+  }
+  const std::string tenant = absl::StrCat("fuzz", shared.inputs);
+  absl::Time clock = engine::GeneratorOptions().now;
+  store::MemoryCustomerStore memory_store;
+  fuzz::Stack memory(&memory_store, &tenant, &clock);
+  fuzz::Stack redis(shared.store.get(), &tenant, &clock);
+  fuzz::Comparison compare(memory, redis, tenant, request);
+
+  for (fuzz::Stack* s : {&memory, &redis}) {
+    absl::StatusOr<int64_t> version = s->store->WriteConfig(
+        tenant, 0, ConfigToProto(engine::SegmentConfig()).SerializeAsString(), clock);
+    FUZZ_CHECK(version.ok() && s->store->ConfigApplied(tenant, *version).ok(), "store the config");
+  }
+  compare.After("the config", clock, "", "");
+
+  std::string responses[2];
+  for (int pass = 0; pass < 2; ++pass) {
+    int i = 0;
+    for (fuzz::Stack* s : {&memory, &redis}) {
+      v1::BulkIngestResponse response;
+      absl::Status applied =
+          ApplyBulkBatch(&s->contexts, &s->live, nullptr, tenant, request, &response);
+      responses[i++] = applied.ok() ? response.ShortDebugString() : applied.ToString();
+    }
+    compare.After(pass == 0 ? "the batch" : "the batch again", clock, responses[0], responses[1]);
+    if (pass == 0) {
+      compare.After("a statistics pass", clock, fuzz::Moved(memory.mover.RunOnce()),
+                    fuzz::Moved(redis.mover.RunOnce()));
+    }
+  }
+
+  clock += absl::Hours(24) * (1 + days);
+  compare.After(absl::StrCat(1 + days, " days later, a scheduler pass"), clock,
+                fuzz::Moved(memory.scheduler.RunOnce()), fuzz::Moved(redis.scheduler.RunOnce()));
+
+  const engine::SegmentConfig changed = fuzz::ChangedConfig(config_choice);
+  const int64_t memory_moved = fuzz::UpdateConfig(memory, tenant, changed, clock);
+  const int64_t redis_moved = fuzz::UpdateConfig(redis, tenant, changed, clock);
+  compare.After(absl::StrCat("config change ", config_choice % 6), clock,
+                absl::StrCat(memory_moved), absl::StrCat(redis_moved));
+  compare.After("the scheduler pass after it", clock, fuzz::Moved(memory.scheduler.RunOnce()),
+                fuzz::Moved(redis.scheduler.RunOnce()));
+  return 0;
+}

@@ -1,0 +1,36 @@
+#ifndef SEGMENTD_TESTS_FUZZ_STORE_SNAPSHOT_H_
+#define SEGMENTD_TESTS_FUZZ_STORE_SNAPSHOT_H_
+
+// Everything a CustomerStore answers about one tenant, as text, so that two
+// implementations driven alike can be compared (redis_live_fuzz: Redis
+// against the in-memory store). One line per fact, in a canonical order; what
+// the contract leaves to the implementation is left out: change-stream
+// positions, and the order of entries of different customers.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "store/customer_store.h"
+
+namespace segmentd::fuzz {
+
+// Describes `tenant`: its config and rechecks, every customer's stored state,
+// every member set, the schedule, the measure, AOV and registration indexes
+// (whole, and point by point at every value they hold), the population
+// statistics, the daily totals of the ten years before `now` and the ten
+// after, the owners of `order_ids`, the category dictionary, and each
+// customer's change-stream entries in order.
+absl::StatusOr<std::vector<std::string>> DescribeStore(store::CustomerStore& store,
+                                                       const std::string& tenant, absl::Time now,
+                                                       absl::Span<const std::string> order_ids);
+
+// "" when `a` and `b` are equal; otherwise the first line where they part,
+// with a few lines of context from each.
+std::string FirstDifference(const std::vector<std::string>& a, const std::vector<std::string>& b);
+
+}  // namespace segmentd::fuzz
+
+#endif  // SEGMENTD_TESTS_FUZZ_STORE_SNAPSHOT_H_
