@@ -71,10 +71,9 @@ grpc::Status TargetingServiceImpl::PutVoucherTarget(grpc::ServerContext* context
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "PutVoucherTarget");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   const v1::VoucherTarget& in = request->target();
-  absl::Status s = targeting::ValidateVoucherId(in.voucher_id(), "target.voucher_id");
-  if (s.ok()) s = targeting::ValidateExpression(in.expression(), "target.expression");
-  if (s.ok()) s = targeting::ValidateArms(in.arms(), "target.arms");
-  if (!s.ok()) return ToGrpcStatus(s);
+  if (absl::Status s = targeting::ValidateVoucherTarget(in, "target"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   v1::VoucherTarget target = in;
   *target.mutable_updated_at() = ToProtoTime(now_());
   if (absl::Status put = vouchers_->Put(caller->tenant_id, target); !put.ok()) {

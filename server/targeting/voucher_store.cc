@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/field_error.h"
 #include "server/steady_clock.h"
+#include "server/targeting/arms.h"
+#include "server/targeting/expression.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
 
@@ -60,16 +62,6 @@ const RedisScript& DeleteScript() {
   return *script;
 }
 
-absl::StatusOr<v1::VoucherTarget> ParseTarget(const std::string& bytes,
-                                              absl::string_view voucher_id) {
-  v1::VoucherTarget target;
-  if (!target.ParseFromString(bytes)) {
-    return absl::DataLossError(
-        absl::StrCat("stored voucher target \"", voucher_id, "\" does not parse"));
-  }
-  return target;
-}
-
 }  // namespace
 
 absl::Status ValidateVoucherId(absl::string_view voucher_id, absl::string_view field) {
@@ -77,6 +69,30 @@ absl::Status ValidateVoucherId(absl::string_view voucher_id, absl::string_view f
     return FieldError(field, absl::StrCat("must be 1-", kMaxVoucherIdBytes, " bytes"));
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateVoucherTarget(const v1::VoucherTarget& target, absl::string_view field) {
+  absl::Status s = ValidateVoucherId(target.voucher_id(), absl::StrCat(field, ".voucher_id"));
+  if (s.ok()) s = ValidateExpression(target.expression(), absl::StrCat(field, ".expression"));
+  if (s.ok()) s = ValidateArms(target.arms(), absl::StrCat(field, ".arms"));
+  return s;
+}
+
+absl::StatusOr<v1::VoucherTarget> DecodeStoredTarget(absl::string_view bytes,
+                                                     absl::string_view voucher_id) {
+  const std::string what =
+      absl::StrCat("stored voucher target \"", absl::CEscape(voucher_id), "\"");
+  v1::VoucherTarget target;
+  if (!target.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat(what, " does not parse"));
+  }
+  if (target.voucher_id() != voucher_id) {
+    return absl::DataLossError(absl::StrCat(what, " is the target of another voucher id"));
+  }
+  if (absl::Status s = ValidateVoucherTarget(target, "target"); !s.ok()) {
+    return absl::DataLossError(absl::StrCat(what, " is not valid: ", s.message()));
+  }
+  return target;
 }
 
 VoucherStore::VoucherStore(store::redis::RedisClient* client, Options options)
@@ -128,7 +144,7 @@ absl::StatusOr<v1::VoucherTarget> VoucherStore::GetAt(absl::string_view tenant,
                                             voucher_id, "\""));
   }
   if (!reply->is_string()) return Unexpected(*reply, "HGET");
-  absl::StatusOr<v1::VoucherTarget> target = ParseTarget(reply->str(), voucher_id);
+  absl::StatusOr<v1::VoucherTarget> target = DecodeStoredTarget(reply->str(), voucher_id);
   if (!target.ok()) return target.status();
   // Cached under `version` even if a Put landed between the two reads: only
   // callers whose own version read overlapped that Put can be served it.
@@ -252,7 +268,7 @@ absl::StatusOr<std::vector<v1::VoucherTarget>> VoucherStore::ReadTargets(
   for (size_t i = 0; i < ids.size(); ++i) {
     const RedisReply& value = reply->elements()[i];
     if (value.is_nil()) continue;  // Deleted between the two commands.
-    absl::StatusOr<v1::VoucherTarget> target = ParseTarget(value.str(), ids[i]);
+    absl::StatusOr<v1::VoucherTarget> target = DecodeStoredTarget(value.str(), ids[i]);
     if (!target.ok()) return target.status();
     targets.push_back(*std::move(target));
   }

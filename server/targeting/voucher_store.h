@@ -41,6 +41,20 @@ inline constexpr size_t kMaxVoucherIdBytes = 128;
 // Returns INVALID_ARGUMENT naming `field` unless `voucher_id` is 1-128 bytes.
 absl::Status ValidateVoucherId(absl::string_view voucher_id, absl::string_view field);
 
+// Returns OK for a target that may be stored: a valid voucher id, expression
+// and arms; else INVALID_ARGUMENT naming the first bad field below `field`,
+// e.g. "target.arms[1].weight".
+absl::Status ValidateVoucherTarget(const v1::VoucherTarget& target, absl::string_view field);
+
+// Reads the target stored under `voucher_id`. DATA_LOSS when the bytes do not
+// parse, or parse into a target stored under another id or one that
+// ValidateVoucherTarget refuses: every target is validated before it is
+// stored, so such bytes were damaged or written by something else, and
+// evaluating them as they are (an expression nested deeper than evaluation
+// allows, an arm of weight 0) must not happen.
+absl::StatusOr<v1::VoucherTarget> DecodeStoredTarget(absl::string_view bytes,
+                                                     absl::string_view voucher_id);
+
 // One page of ListVoucherTargets.
 struct VoucherPage {
   std::vector<v1::VoucherTarget> targets;

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/field_error.h"
+#include "server/targeting/expression.h"
 #include "testing/redis_command_stats.h"
 #include "testing/redis_test_client.h"
 
@@ -53,6 +54,40 @@ TEST_F(VoucherStoreTest, PutGetDelete) {
   EXPECT_EQ(store_->Get("acme", odd_id).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(FieldOf(store_->Put("acme", Target(std::string(129, 'x'), "VIP"))), "voucher_id");
   EXPECT_EQ(store_->Get("Bad Tenant", "x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Put stores what it is given (the service validates first), so it can leave
+// what damage or another writer could: each read of such a target, one by id
+// or all of the tenant's, is DATA_LOSS, never a target used as it is.
+TEST_F(VoucherStoreTest, DamagedStoredTargetsAreDataLoss) {
+  v1::VoucherTarget deep = Target("deep", "VIP");
+  v1::TargetExpression* e = deep.mutable_expression();
+  for (int i = 0; i <= kMaxExpressionDepth; ++i) e = e->mutable_none_of()->add_children();
+  e->set_segment("VIP");
+  v1::VoucherTarget weightless = Target("weightless", "VIP");
+  weightless.add_arms()->set_name("offer");  // weight 0
+  for (const v1::VoucherTarget& damaged : {deep, weightless}) {
+    SCOPED_TRACE(damaged.voucher_id());
+    ASSERT_TRUE(store_->Put("acme", damaged).ok());
+    absl::StatusOr<v1::VoucherTarget> got = store_->Get("acme", damaged.voucher_id());
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
+    EXPECT_THAT(got.status().message(), ::testing::HasSubstr("is not valid"));
+    EXPECT_EQ(store_->All("acme").status().code(), absl::StatusCode::kDataLoss);
+    ASSERT_TRUE(store_->Delete("acme", damaged.voucher_id()).ok());
+  }
+  // Bytes that do not parse, and another voucher's target.
+  ASSERT_TRUE(store_->Put("acme", Target("a", "VIP")).ok());
+  ASSERT_TRUE(store_->Put("acme", Target("b", "VIP")).ok());
+  ASSERT_TRUE(
+      redis_.client->Command({"HSET", "sd:{acme}:vouchers", "a", std::string("\xff\x01", 2)}).ok());
+  ASSERT_TRUE(
+      redis_.client
+          ->Command({"HSET", "sd:{acme}:vouchers", "b", Target("c", "VIP").SerializeAsString()})
+          .ok());
+  EXPECT_THAT(store_->Get("acme", "a").status().message(), ::testing::HasSubstr("does not parse"));
+  EXPECT_THAT(store_->Get("acme", "b").status().message(),
+              ::testing::HasSubstr("another voucher id"));
+  EXPECT_EQ(store_->Get("acme", "b").status().code(), absl::StatusCode::kDataLoss);
 }
 
 int64_t Calls(store::redis::RedisClient& client, const std::string& command) {

@@ -1,9 +1,13 @@
 // Fuzz target: a voucher target as PutVoucherTarget receives it
 // (segmentd.v1.PutVoucherTargetRequest), through the validation at the edge
-// (voucher id, expression, arms, in the service's order), then evaluated.
+// (ValidateVoucherTarget: voucher id, expression, arms), the stored form read
+// back (DecodeStoredTarget), then evaluated.
 //
 // Checks: a rejected target is INVALID_ARGUMENT naming a field below
-// "target."; for an accepted one, every mentioned segment is a valid name,
+// "target.", and its bytes, had they been stored, read back as DATA_LOSS; an
+// accepted one reads back as itself; the input's own bytes read as a stored
+// target give DATA_LOSS or a target the validation accepts. For an accepted
+// target, every mentioned segment is a valid name,
 // and for every combination of them a customer could be in, both evaluators
 // agree with a plain reference evaluator written here from the API's
 // definition (all_of: every child, any_of: at least one, none_of: no child),
@@ -92,14 +96,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   v1::PutVoucherTargetRequest request;
   if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
   const v1::VoucherTarget& target = request.target();
-  absl::Status s = targeting::ValidateVoucherId(target.voucher_id(), "target.voucher_id");
-  if (s.ok()) s = targeting::ValidateExpression(target.expression(), "target.expression");
-  if (s.ok()) s = targeting::ValidateArms(target.arms(), "target.arms");
+  // The input's bytes as a stored target (damaged or written by something
+  // else): read back only when it is a valid target of that id, else DATA_LOSS.
+  const absl::string_view raw(reinterpret_cast<const char*>(data), size);
+  absl::StatusOr<v1::VoucherTarget> stored = targeting::DecodeStoredTarget(raw, "v");
+  FUZZ_CHECK(stored.ok() || absl::IsDataLoss(stored.status()), stored.status().ToString());
+  FUZZ_CHECK(!stored.ok() || targeting::ValidateVoucherTarget(*stored, "target").ok(),
+             "a stored target read back that would not have been stored");
+
+  const absl::Status s = targeting::ValidateVoucherTarget(target, "target");
+  stored = targeting::DecodeStoredTarget(target.SerializeAsString(), target.voucher_id());
   if (!s.ok()) {
     FUZZ_CHECK(absl::IsInvalidArgument(s) && absl::StartsWith(s.message(), "target."),
                s.ToString());
+    FUZZ_CHECK(absl::IsDataLoss(stored.status()), stored.status().ToString());
     return 0;
   }
+  // What PutVoucherTarget stores reads back as itself.
+  FUZZ_CHECK(stored.ok(), stored.status().ToString());
+  FUZZ_CHECK(stored->SerializeAsString() == target.SerializeAsString(), "stored target differs");
 
   const std::vector<std::string> mentioned = targeting::MentionedSegments(target.expression());
   for (const std::string& name : mentioned) {
