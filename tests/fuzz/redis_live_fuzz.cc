@@ -11,8 +11,10 @@
 //  4. time passes (input byte 0: 1-256 days) and a TransitionScheduler pass
 //     moves the customers due;
 //  5. a config change as UpdateConfig makes it (input byte 1: a preset, or
-//     the defaults with VIP's share or LAPSED's days changed), then a
-//     scheduler pass that drains the rechecks the update left.
+//     the defaults with VIP's share or LAPSED's days changed; its top bit:
+//     every customer re-classified in full, as when the config replaced was
+//     itself pending), then a scheduler pass that drains the rechecks the
+//     update left.
 //
 // The responses and the number of customers each step moved must agree too.
 // Input: the two bytes, then a serialized BulkIngestRequest. The Redis store
@@ -144,9 +146,10 @@ engine::SegmentConfig ChangedConfig(uint8_t choice) {
 }
 
 // ConfigService::Store's steps: store the config, reload, re-classify from
-// the replaced snapshot, mark it applied. Returns the customers moved.
+// the replaced snapshot (or, `in_full`, every customer), mark it applied.
+// Returns the customers moved.
 int64_t UpdateConfig(Stack& stack, const std::string& tenant, const engine::SegmentConfig& config,
-                     absl::Time now) {
+                     bool in_full, absl::Time now) {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous =
       stack.contexts.GetCurrent(tenant);
   FUZZ_CHECK(previous.ok(), previous.status().ToString());
@@ -155,8 +158,8 @@ int64_t UpdateConfig(Stack& stack, const std::string& tenant, const engine::Segm
   FUZZ_CHECK(version.ok(), version.status().ToString());
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> reloaded = stack.contexts.Reload(tenant);
   FUZZ_CHECK(reloaded.ok(), reloaded.status().ToString());
-  absl::StatusOr<int64_t> moved =
-      stack.live.ReevaluateAll(tenant, store::ChangeCause::kConfig, *std::move(previous));
+  absl::StatusOr<int64_t> moved = stack.live.ReevaluateAll(
+      tenant, store::ChangeCause::kConfig, in_full ? nullptr : *std::move(previous));
   FUZZ_CHECK(moved.ok(), moved.status().ToString());
   absl::Status applied = stack.store->ConfigApplied(tenant, *version);
   FUZZ_CHECK(applied.ok(), applied.ToString());
@@ -222,7 +225,8 @@ std::vector<std::string> Seeds() {
         one.ParseFromString(histories[j]);
         for (const v1::Event& e : one.events()) *batch.add_events() = e;
       }
-      const char choices[2] = {static_cast<char>(7 + 37 * n), static_cast<char>(n)};
+      const char choices[2] = {static_cast<char>(7 + 37 * n),
+                               static_cast<char>(n % 2 ? 128 + n : n)};
       seeds.push_back(std::string(choices, 2) + batch.SerializeAsString());
     }
   }
@@ -280,10 +284,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 fuzz::Moved(memory.scheduler.RunOnce()), fuzz::Moved(redis.scheduler.RunOnce()));
 
   const engine::SegmentConfig changed = fuzz::ChangedConfig(config_choice);
-  const int64_t memory_moved = fuzz::UpdateConfig(memory, tenant, changed, clock);
-  const int64_t redis_moved = fuzz::UpdateConfig(redis, tenant, changed, clock);
-  compare.After(absl::StrCat("config change ", config_choice % 6), clock,
-                absl::StrCat(memory_moved), absl::StrCat(redis_moved));
+  const bool in_full = config_choice >= 128;
+  const int64_t memory_moved = fuzz::UpdateConfig(memory, tenant, changed, in_full, clock);
+  const int64_t redis_moved = fuzz::UpdateConfig(redis, tenant, changed, in_full, clock);
+  compare.After(absl::StrCat("config change ", config_choice % 6, in_full ? " (in full)" : ""),
+                clock, absl::StrCat(memory_moved), absl::StrCat(redis_moved));
   compare.After("the scheduler pass after it", clock, fuzz::Moved(memory.scheduler.RunOnce()),
                 fuzz::Moved(redis.scheduler.RunOnce()));
   return 0;
