@@ -8,8 +8,9 @@
 //  1. a BulkIngest batch (ApplyBulkBatch), with every segment enabled;
 //  2. a StatisticsMover pass (VIP, value tiers, the spenders' store AOV);
 //  3. the batch again;
-//  4. time passes (input byte 0: 1-256 days) and a TransitionScheduler pass
-//     moves the customers due;
+//  4. time passes (input byte 0: 1-256 days), a TransitionScheduler pass
+//     moves the customers due, and a StatisticsMover pass those the store
+//     AOV, now over other days, moves;
 //  5. a config change as UpdateConfig makes it (input byte 1: a preset, or
 //     the defaults with VIP's share or LAPSED's days changed; its top bit:
 //     every customer re-classified in full, as when the config replaced was
@@ -282,6 +283,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   clock += absl::Hours(24) * (1 + days);
   compare.After(absl::StrCat(1 + days, " days later, a scheduler pass"), clock,
                 fuzz::Moved(memory.scheduler.RunOnce()), fuzz::Moved(redis.scheduler.RunOnce()));
+  compare.After("a statistics pass after them", clock, fuzz::Moved(memory.mover.RunOnce()),
+                fuzz::Moved(redis.mover.RunOnce()));
 
   const engine::SegmentConfig changed = fuzz::ChangedConfig(config_choice);
   const bool in_full = config_choice >= 128;
