@@ -9,12 +9,29 @@
 #   FUZZ_SECONDS=600 bash scripts/fuzz.sh //tests/fuzz:event_fuzz
 #   FUZZ_RUNS=20000 bash scripts/fuzz.sh          # a fixed number of inputs, seed 1:
 #                                                 # the same run every time
+#   FUZZ_RUNS=20000,redis_live_fuzz=2000 ...      # ... and another number for a target
 #
 # The sanitized build has its own Bazel output base (~/.cache/segmentd-fuzz), so
 # it leaves the normal build's cache alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
+
+# FUZZ_RUNS: a number of inputs for every target, then any "<target>=<number>"
+# for one (a target whose input costs far more than the others').
+declare -A target_runs=()
+default_runs=""
+if [ -n "${FUZZ_RUNS:-}" ]; then
+  IFS=, read -ra runs_items <<<"$FUZZ_RUNS"
+  for item in "${runs_items[@]}"; do
+    case "$item" in
+      *=*) target_runs["${item%%=*}"]="${item#*=}" ;;
+      *) default_runs="$item" ;;
+    esac
+    [[ "${item#*=}" =~ ^[0-9]+$ ]] || { echo "fuzz: FUZZ_RUNS: \"$item\" is not a number of inputs" >&2; exit 2; }
+  done
+  [[ -n "$default_runs" ]] || { echo "fuzz: FUZZ_RUNS=$FUZZ_RUNS names no number for every target" >&2; exit 2; }
+fi
 
 scripts/install-deps.sh clang libclang-rt-14-dev
 OUT="${FUZZ_OUT:-$ROOT/.segmentd/fuzz}"
@@ -34,16 +51,15 @@ bazel build "${seed_tests[@]}"
 fuzz_bazel build --config=fuzz --symlink_prefix=/ "${targets[@]}"
 fuzz_bin="$(fuzz_bazel info --config=fuzz bazel-bin 2>/dev/null)"
 
-if [ -n "${FUZZ_RUNS:-}" ]; then
-  limit=(-runs="$FUZZ_RUNS" -seed=1)
-else
-  limit=(-max_total_time="${FUZZ_SECONDS:-60}")
-fi
-
 failed=()
 for t in "${targets[@]}"; do
   path="${t#//}"; path="${path/://}"            # //tests/fuzz:x -> tests/fuzz/x
   name="${path##*/}"
+  if [ -n "$default_runs" ]; then
+    limit=(-runs="${target_runs[$name]:-$default_runs}" -seed=1)
+  else
+    limit=(-max_total_time="${FUZZ_SECONDS:-60}")
+  fi
   corpus="$OUT/$name/corpus"; mkdir -p "$corpus"
   "bazel-bin/${path}_seed_test" --write "$corpus" >/dev/null
   regressions="$(dirname "$path")/testdata/$name"

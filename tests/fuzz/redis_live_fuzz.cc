@@ -21,12 +21,14 @@
 // Input: the two bytes, then a serialized BulkIngestRequest. The Redis store
 // runs with tiny pipelines and pages, so that small inputs cross their
 // boundaries.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "engine/config.h"
 #include "engine/generator.h"
@@ -36,6 +38,7 @@
 #include "server/live/tenant_context.h"
 #include "server/live/transition_scheduler.h"
 #include "server/services/bulk_batch.h"
+#include "server/targeting/membership_index.h"
 #include "store/memory_customer_store.h"
 #include "store/redis_customer_store.h"
 #include "testing/redis_test_client.h"
@@ -55,7 +58,13 @@ constexpr int kInputsPerFlush = 500;
 // (its directory removed) at exit.
 struct SharedRedis {
   SharedRedis() {
-    absl::StatusOr<testing::RedisWithClient> started = testing::StartRedisWithClient();
+    // Redis times a blocked XREAD out only on its clock tick (`hz`, 10 a
+    // second by default), so each index's destructor waited up to 100 ms for
+    // its tail's read; at 500 (Redis's most), ~2 ms.
+    testing::RedisServer::Options server_options;
+    server_options.extra_args = {"--hz", "500"};
+    absl::StatusOr<testing::RedisWithClient> started =
+        testing::StartRedisWithClient(server_options);
     FUZZ_CHECK(started.ok(), started.status().ToString());
     redis = *std::move(started);
     store::RedisCustomerStore::Options options;
@@ -65,11 +74,24 @@ struct SharedRedis {
         store::RedisCustomerStore::Create(redis.client.get(), options);
     FUZZ_CHECK(created.ok(), created.status().ToString());
     store = *std::move(created);
+    // The targeting index's tail blocks in XREAD: a connection of its own.
+    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
+        testing::ConnectClient(*redis.server);
+    FUZZ_CHECK(client.ok(), client.status().ToString());
+    tail_client = *std::move(client);
+    created = store::RedisCustomerStore::Create(tail_client.get(), options);
+    FUZZ_CHECK(created.ok(), created.status().ToString());
+    tail_store = *std::move(created);
   }
-  ~SharedRedis() { store.reset(); }  // before the client it uses
+  ~SharedRedis() {  // the stores before the clients they use
+    store.reset();
+    tail_store.reset();
+  }
 
   testing::RedisWithClient redis;
+  std::unique_ptr<store::redis::RedisClient> tail_client;
   std::unique_ptr<store::RedisCustomerStore> store;
+  std::unique_ptr<store::RedisCustomerStore> tail_store;
   int inputs = 0;
 };
 
@@ -80,12 +102,14 @@ SharedRedis& Redis() {
 
 // What a segmentd process runs over one store, on a clock the target moves.
 struct Stack {
-  Stack(store::CustomerStore* store, const std::string* tenant, const absl::Time* clock)
+  Stack(store::CustomerStore* store, store::CustomerStore* tail_store, const std::string* tenant,
+        const absl::Time* clock)
       : store(store),
         contexts(store, ContextOptions(clock)),
         live(store, &contexts, LiveOptions(clock)),
         scheduler(store, &live, Lister(tenant), SchedulerOptions(clock)),
-        mover(store, &contexts, &live, Lister(tenant), MoverOptions(clock)) {}
+        mover(store, &contexts, &live, Lister(tenant), MoverOptions(clock)),
+        index(store, tail_store, IndexOptions()) {}
 
   static std::function<absl::StatusOr<std::vector<std::string>>()> Lister(
       const std::string* tenant) {
@@ -112,6 +136,13 @@ struct Stack {
     o.recheck_slice = absl::Hours(1);  // a pass drains every recheck
     return o;
   }
+  static targeting::MembershipIndex::Options IndexOptions() {
+    targeting::MembershipIndex::Options o;
+    o.scan_count = 3;
+    o.change_batch = 4;
+    o.tail_wait = absl::Milliseconds(1);  // the destructor waits for the tail's read
+    return o;
+  }
   static StatisticsMover::Options MoverOptions(const absl::Time* clock) {
     StatisticsMover::Options o;
     o.now = [clock] { return *clock; };
@@ -123,7 +154,43 @@ struct Stack {
   LiveMembership live;
   TransitionScheduler scheduler;
   StatisticsMover mover;
+  // What the voucher service's queries read: loaded from the store, then
+  // following its change stream.
+  targeting::MembershipIndex index;
 };
+
+// Each segment's members as `index` sees them equal `store`'s member sets,
+// and it knows every customer.
+void CheckIndex(targeting::MembershipIndex& index, store::CustomerStore& store,
+                const std::string& tenant, const std::string& where) {
+  absl::StatusOr<std::vector<std::string>> names = SegmentNames(store, tenant);
+  FUZZ_CHECK(names.ok(), names.status().ToString());
+  std::vector<std::vector<std::string>> indexed(names->size());
+  uint32_t customers = 0;
+  absl::Status read =
+      index.Read(tenant, /*fresh=*/true, [&](const targeting::MembershipIndex::View& view) {
+        customers = view.customers();
+        for (size_t i = 0; i < names->size(); ++i) {
+          v1::TargetExpression segment;
+          segment.set_segment((*names)[i]);
+          for (uint32_t ordinal : view.Evaluate(segment).After(0, customers)) {
+            indexed[i].emplace_back(view.IdOf(ordinal));
+          }
+          std::sort(indexed[i].begin(), indexed[i].end());
+        }
+      });
+  FUZZ_CHECK(read.ok(), absl::StrCat(where, ": ", read.ToString()));
+  absl::StatusOr<int64_t> count = store.CustomerCount(tenant);
+  FUZZ_CHECK(count.ok() && *count == customers,
+             absl::StrCat(where, ": the index knows ", customers, " customers"));
+  for (size_t i = 0; i < names->size(); ++i) {
+    absl::StatusOr<std::vector<std::string>> stored = SegmentMembers(store, tenant, (*names)[i]);
+    FUZZ_CHECK(stored.ok(), stored.status().ToString());
+    FUZZ_CHECK(indexed[i] == *stored, absl::StrCat(where, ": the index's ", (*names)[i], " is ",
+                                                   absl::StrJoin(indexed[i], ","), ", the store's ",
+                                                   absl::StrJoin(*stored, ",")));
+  }
+}
 
 // The config step's choice.
 engine::SegmentConfig ChangedConfig(uint8_t choice) {
@@ -192,6 +259,10 @@ class Comparison {
     FUZZ_CHECK(
         difference.empty(),
         absl::StrCat("after ", step, ", in memory (first) and in Redis (second), ", difference));
+    for (Stack* stack : {&memory_, &redis_}) {
+      CheckIndex(stack->index, *stack->store, tenant_,
+                 absl::StrCat("after ", step, stack == &memory_ ? ", in memory" : ", in Redis"));
+    }
   }
 
  private:
@@ -253,8 +324,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string tenant = absl::StrCat("fuzz", shared.inputs);
   absl::Time clock = engine::GeneratorOptions().now;
   store::MemoryCustomerStore memory_store;
-  fuzz::Stack memory(&memory_store, &tenant, &clock);
-  fuzz::Stack redis(shared.store.get(), &tenant, &clock);
+  fuzz::Stack memory(&memory_store, &memory_store, &tenant, &clock);
+  fuzz::Stack redis(shared.store.get(), shared.tail_store.get(), &tenant, &clock);
   fuzz::Comparison compare(memory, redis, tenant, request);
 
   for (fuzz::Stack* s : {&memory, &redis}) {
@@ -294,5 +365,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 clock, absl::StrCat(memory_moved), absl::StrCat(redis_moved));
   compare.After("the scheduler pass after it", clock, fuzz::Moved(memory.scheduler.RunOnce()),
                 fuzz::Moved(redis.scheduler.RunOnce()));
+  // The indexes above loaded the tenant before its first customer and then
+  // followed the stream; one loaded now reads the member sets as they are.
+  targeting::MembershipIndex loaded(shared.store.get(), shared.tail_store.get(),
+                                    fuzz::Stack::IndexOptions());
+  fuzz::CheckIndex(loaded, *shared.store, tenant, "an index loaded at the end, in Redis");
   return 0;
 }

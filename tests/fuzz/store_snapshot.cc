@@ -132,22 +132,13 @@ class Describer {
                      absl::StrJoin(categories, " ", [](std::string* out, const std::string& c) {
                        out->append(Escaped(c));
                      })));
-    for (int i = 0; i < engine::kNumSegments; ++i) {
-      segments_.insert(std::string(engine::SegmentName(static_cast<engine::Segment>(i))));
-    }
-    for (const std::string& c : categories) segments_.insert(engine::CategorySegmentName(c));
+    SNAPSHOT_ASSIGN(all, SegmentNames(store_, tenant_));
+    segments_.insert(all.begin(), all.end());
     const std::vector<std::string> names(segments_.begin(), segments_.end());
     SNAPSHOT_ASSIGN(sizes, store_.SegmentSizes(tenant_, names));
     for (size_t i = 0; i < names.size(); ++i) {
-      std::vector<std::string> members;
-      std::string cursor;
-      do {
-        SNAPSHOT_ASSIGN(page, store_.ScanSegment(tenant_, names[i], cursor, kPage));
-        members.insert(members.end(), page.ids.begin(), page.ids.end());
-        cursor = page.next_cursor;
-      } while (!cursor.empty());
-      Add(absl::StrCat("segment ", Escaped(names[i]), " size ", sizes[i], ": ",
-                       IdList(members, /*unique=*/true)));
+      SNAPSHOT_ASSIGN(members, SegmentMembers(store_, tenant_, names[i]));
+      Add(absl::StrCat("segment ", Escaped(names[i]), " size ", sizes[i], ": ", IdList(members)));
     }
     return absl::OkStatus();
   }
@@ -270,6 +261,33 @@ class Describer {
 };
 
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> SegmentNames(store::CustomerStore& store,
+                                                      const std::string& tenant) {
+  SNAPSHOT_ASSIGN(categories, store.CategoryNames(tenant));
+  std::vector<std::string> names;
+  for (int i = 0; i < engine::kNumSegments; ++i) {
+    names.emplace_back(engine::SegmentName(static_cast<engine::Segment>(i)));
+  }
+  for (const std::string& c : categories) names.push_back(engine::CategorySegmentName(c));
+  return names;
+}
+
+absl::StatusOr<std::vector<std::string>> SegmentMembers(store::CustomerStore& store,
+                                                        const std::string& tenant,
+                                                        const std::string& segment) {
+  std::vector<std::string> members;
+  std::string cursor;
+  do {
+    SNAPSHOT_ASSIGN(page, store.ScanSegment(tenant, segment, cursor, kPage));
+    members.insert(members.end(), page.ids.begin(), page.ids.end());
+    cursor = page.next_cursor;
+  } while (!cursor.empty());
+  // A member is handed over once if it stays a member during the scan.
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  return members;
+}
 
 absl::StatusOr<std::vector<std::string>> DescribeStore(store::CustomerStore& store,
                                                        const std::string& tenant, absl::Time now,

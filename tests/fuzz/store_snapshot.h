@@ -27,6 +27,16 @@ absl::StatusOr<std::vector<std::string>> DescribeStore(store::CustomerStore& sto
                                                        const std::string& tenant, absl::Time now,
                                                        absl::Span<const std::string> order_ids);
 
+// The fixed segments, and "category:<name>" for every category of the
+// tenant's dictionary (every segment a customer can be in).
+absl::StatusOr<std::vector<std::string>> SegmentNames(store::CustomerStore& store,
+                                                      const std::string& tenant);
+
+// The members of `segment` as the store's member set holds them, sorted.
+absl::StatusOr<std::vector<std::string>> SegmentMembers(store::CustomerStore& store,
+                                                        const std::string& tenant,
+                                                        const std::string& segment);
+
 // "" when `a` and `b` are equal; otherwise the first line where they part,
 // with a few lines of context from each.
 std::string FirstDifference(const std::vector<std::string>& a, const std::vector<std::string>& b);
