@@ -17,12 +17,15 @@
 //     itself pending), then a scheduler pass that drains the rechecks the
 //     update left.
 //
-// The responses and the number of customers each step moved must agree too.
+// The responses and the number of customers each step moved must agree too,
+// and after each step each store's targeting index (MembershipIndex, loaded
+// before the tenant's first customer, then following the change stream) must
+// hold exactly that store's member sets; at the end, so must one loaded from
+// Redis afresh.
 // Input: the two bytes, then a serialized BulkIngestRequest. The Redis store
 // runs with tiny pipelines and pages, so that small inputs cross their
 // boundaries.
 #include <algorithm>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
