@@ -4,6 +4,7 @@
 // refused later, and a key file others can read, are logged.
 #include <hiredis/hiredis.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <fstream>
 #include <memory>
@@ -156,6 +157,16 @@ TEST_F(StartupWithPasswordTest, ThePasswordFileLetsSegmentdServe) {
   EXPECT_TRUE(created.ok()) << created;
 }
 
+// "running", or how the child `pid` ended (reaping it: for a failure's report).
+std::string ProcessState(pid_t pid) {
+  int status = 0;
+  const pid_t reaped = waitpid(pid, &status, WNOHANG);
+  if (reaped == 0) return "running";
+  if (reaped != pid) return "unknown (waitpid failed)";
+  if (WIFSIGNALED(status)) return absl::StrCat("killed by signal ", WTERMSIG(status));
+  return absl::StrCat("exited with status ", WEXITSTATUS(status));
+}
+
 TEST_F(StartupWithPasswordTest, APasswordChangedWhileServingIsLoggedAsRefused) {
   absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = StartWithThePassword();
   ASSERT_TRUE(segmentd.ok()) << segmentd.status();
@@ -183,7 +194,9 @@ TEST_F(StartupWithPasswordTest, APasswordChangedWhileServingIsLoggedAsRefused) {
   // Seen once in CI (2026-12-04, a loaded machine), not reproduced since:
   // segmentd logged nothing for 10 s. What Redis's clients were then says
   // which connection, if any, outlived the kill.
-  EXPECT_TRUE(refused) << "last health: " << last_health << "\nsegmentd's log:\n"
+  EXPECT_TRUE(refused) << "last health: " << last_health
+                       << "\nsegmentd: " << ProcessState((*segmentd)->pid())
+                       << "\nsegmentd's log:\n"
                        << (*segmentd)->Log() << "\nRedis's clients:\n"
                        << ClientList("n3w-pw");
   EXPECT_THAT((*segmentd)->Log(), Not(HasSubstr("r3dis-pw")));
