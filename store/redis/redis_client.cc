@@ -2,12 +2,14 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
+#include "absl/base/call_once.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
@@ -21,6 +23,24 @@ namespace {
 
 // Marks a status as a refusal of the client's credentials.
 constexpr absl::string_view kCredentialsRefused = "segmentd.redis/credentials-refused";
+
+// Writing to a connection Redis has closed (CLIENT KILL, a restart, a request
+// it refuses midway) raises SIGPIPE, whose default action ends the process,
+// and hiredis writes with write(2), which cannot be told not to. So the first
+// client makes the process ignore SIGPIPE, unless the program chose a
+// disposition of its own: the write then fails with EPIPE, a broken
+// connection like any other (segmentd was seen dying of it when Redis
+// dropped its connections mid-command).
+void IgnoreSigpipeUnlessHandled() {
+  static absl::once_flag once;
+  absl::call_once(once, [] {
+    struct sigaction current = {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) == 0 &&
+        current.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
 
 absl::Status WithCredentialsRefused(absl::Status status) {
   status.SetPayload(kCredentialsRefused, absl::Cord("1"));
@@ -149,6 +169,7 @@ class RedisClient::Connection {
 };
 
 absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(Options options) {
+  IgnoreSigpipeUnlessHandled();
   auto invalid = [](absl::string_view message) {
     return absl::InvalidArgumentError(
         absl::StrCat("RedisClient::Options: ", message));

@@ -95,6 +95,9 @@ class RedisClient {
   // Validates `options` (INVALID_ARGUMENT naming the field) and opens one
   // connection; returns UNAVAILABLE naming the address if Redis is not
   // reachable. The caller decides whether to keep going without Redis.
+  // The first call sets SIGPIPE to ignored when it is at its default (which
+  // ends the process): a command Redis closes the connection under then
+  // fails UNAVAILABLE instead.
   static absl::StatusOr<std::unique_ptr<RedisClient>> Create(Options options);
 
   RedisClient(const RedisClient&) = delete;

@@ -385,6 +385,24 @@ TEST_F(RedisClientTest, KilledRedisIsUnavailableQuickly) {
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
 }
 
+// Writing to a connection Redis has closed raises SIGPIPE, whose default
+// action ends the process: segmentd died so when Redis dropped its
+// connections (CLIENT KILL, a restart) while it was sending a command. Here
+// Redis refuses a value longer than proto-max-bulk-len and closes the
+// connection while the client is still writing it.
+TEST_F(RedisClientTest, ARequestRedisClosesMidWriteIsUnavailableNotSigpipe) {
+  RedisServer::Options server_options;
+  server_options.extra_args = {"--proto-max-bulk-len", "1mb"};
+  ASSERT_NO_FATAL_FAILURE(StartRedis(server_options));
+  ASSERT_NO_FATAL_FAILURE(CreateClient(ClientOptions()));
+  const std::string value(64 << 20, 'x');  // far more than a socket buffer holds
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<RedisReply> reply = client_->Command({"SET", "k", value});
+    EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  }
+  EXPECT_TRUE(client_->Ping().ok());
+}
+
 TEST_F(RedisClientTest, FailsFastWhileBackingOff) {
   RedisClient::Options options = ClientOptions();
   options.initial_backoff = absl::Seconds(30);
