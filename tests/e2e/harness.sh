@@ -39,7 +39,11 @@ start_redis() {
 }
 
 # start_segmentd [extra flags...]: starts the server on a free port, sets PORT.
+# The log is emptied here, not only by the child's redirection: the loop below
+# may read it before the child opens it, and then found no file (set -e ended
+# the test) or, after a restart, the previous process's port.
 start_segmentd() {
+  : >"$WORK/segmentd.log"
   "$SEGMENTD_BIN" --listen=127.0.0.1:0 --redis="unix:$REDIS_SOCK" \
     --operator_key_file="$WORK/operator.key" "$@" >"$WORK/segmentd.log" 2>&1 &
   SEGMENTD_PID=$!
