@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/profile.h"
 #include "engine/segment.h"
+#include "store/scan_pages.h"
 
 namespace segmentd::fuzz {
 namespace {
@@ -44,13 +45,18 @@ std::string Optional(const std::optional<int64_t>& v) {
   return v.has_value() ? absl::StrCat(*v) : "-";
 }
 
+// `names` escaped and joined, in their order.
+std::string EscapedList(const std::vector<std::string>& names) {
+  return absl::StrJoin(
+      names, " ", [](std::string* out, const std::string& name) { out->append(Escaped(name)); });
+}
+
 // `ids` sorted, escaped and joined; `unique` drops repeats (paged scans may
 // hand an id over twice).
 std::string IdList(std::vector<std::string> ids, bool unique = false) {
   std::sort(ids.begin(), ids.end());
   if (unique) ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return absl::StrJoin(ids, " ",
-                       [](std::string* out, const std::string& id) { out->append(Escaped(id)); });
+  return EscapedList(ids);
 }
 
 // A sink that keeps every id handed over.
@@ -97,16 +103,10 @@ class Describer {
   // Every customer in ordinal order, then each one's state.
   absl::Status Customers() {
     SNAPSHOT_ASSIGN(count, store_.CustomerCount(tenant_));
-    std::string cursor;
-    do {
-      SNAPSHOT_ASSIGN(page, store_.ScanCustomers(tenant_, cursor, kPage));
-      ids_.insert(ids_.end(), page.ids.begin(), page.ids.end());
-      cursor = page.next_cursor;
-    } while (!cursor.empty());
-    Add(absl::StrCat("customers ", count, " in ordinal order: ",
-                     absl::StrJoin(ids_, " ", [](std::string* out, const std::string& id) {
-                       out->append(Escaped(id));
-                     })));
+    SNAPSHOT_RETURN_IF_ERROR(segmentd::store::ScanPages(
+        [&](const std::string& cursor) { return store_.ScanCustomers(tenant_, cursor, kPage); },
+        Collect(&ids_)));
+    Add(absl::StrCat("customers ", count, " in ordinal order: ", EscapedList(ids_)));
     SNAPSHOT_ASSIGN(states, store_.Read(tenant_, ids_));
     for (const CustomerState& s : states) {
       Add(StateLine(s));
@@ -128,10 +128,7 @@ class Describer {
   // segment a customer's state names: size and members.
   absl::Status MemberSets() {
     SNAPSHOT_ASSIGN(categories, store_.CategoryNames(tenant_));
-    Add(absl::StrCat("categories ",
-                     absl::StrJoin(categories, " ", [](std::string* out, const std::string& c) {
-                       out->append(Escaped(c));
-                     })));
+    Add(absl::StrCat("categories ", EscapedList(categories)));
     SNAPSHOT_ASSIGN(all, SegmentNames(store_, tenant_));
     segments_.insert(all.begin(), all.end());
     const std::vector<std::string> names(segments_.begin(), segments_.end());
@@ -277,12 +274,9 @@ absl::StatusOr<std::vector<std::string>> SegmentMembers(store::CustomerStore& st
                                                         const std::string& tenant,
                                                         const std::string& segment) {
   std::vector<std::string> members;
-  std::string cursor;
-  do {
-    SNAPSHOT_ASSIGN(page, store.ScanSegment(tenant, segment, cursor, kPage));
-    members.insert(members.end(), page.ids.begin(), page.ids.end());
-    cursor = page.next_cursor;
-  } while (!cursor.empty());
+  SNAPSHOT_RETURN_IF_ERROR(segmentd::store::ScanPages(
+      [&](const std::string& cursor) { return store.ScanSegment(tenant, segment, cursor, kPage); },
+      Collect(&members)));
   // A member is handed over once if it stays a member during the scan.
   std::sort(members.begin(), members.end());
   members.erase(std::unique(members.begin(), members.end()), members.end());
