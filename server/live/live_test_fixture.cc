@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "server/config_convert.h"
+#include "server/live/test_config_update.h"
 
 namespace segmentd {
 
@@ -64,16 +64,8 @@ LiveTestFixture::LiveTestFixture(absl::Time start, TenantContexts::Options conte
 int64_t LiveTestFixture::StoreConfigAndReevaluate(const std::string& tenant,
                                                   const engine::SegmentConfig& config,
                                                   bool by_profile, int64_t* deferred) {
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent(tenant);
-  EXPECT_TRUE(previous.ok()) << previous.status();
-  if (!previous.ok()) return -1;
-  EXPECT_TRUE(store_
-                  .WriteConfig(tenant, (*previous)->config_version,
-                               ConfigToProto(config).SerializeAsString(), now_)
-                  .ok());
-  EXPECT_TRUE(contexts_->Reload(tenant).ok());
-  absl::StatusOr<int64_t> moved = live_->ReevaluateAll(
-      tenant, store::ChangeCause::kConfig, by_profile ? *previous : nullptr, deferred);
+  absl::StatusOr<int64_t> moved =
+      ApplyConfigUpdate(store_, *contexts_, *live_, tenant, config, by_profile, now_, deferred);
   EXPECT_TRUE(moved.ok()) << moved.status();
   return moved.value_or(-1);
 }

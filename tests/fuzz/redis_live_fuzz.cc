@@ -39,6 +39,7 @@
 #include "server/live/live_membership.h"
 #include "server/live/statistics_mover.h"
 #include "server/live/tenant_context.h"
+#include "server/live/test_config_update.h"
 #include "server/live/transition_scheduler.h"
 #include "server/services/bulk_batch.h"
 #include "server/targeting/membership_index.h"
@@ -216,23 +217,17 @@ engine::SegmentConfig ChangedConfig(uint8_t choice) {
   }
 }
 
-// ConfigService::Store's steps: store the config, reload, re-classify from
-// the replaced snapshot (or, `in_full`, every customer), mark it applied.
-// Returns the customers moved.
+// An update as UpdateConfig makes it (ApplyConfigUpdate: from the replaced
+// snapshot, or `in_full` every customer), then marked applied. Returns the
+// customers moved.
 int64_t UpdateConfig(Stack& stack, const std::string& tenant, const engine::SegmentConfig& config,
                      bool in_full, absl::Time now) {
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous =
-      stack.contexts.GetCurrent(tenant);
-  FUZZ_CHECK(previous.ok(), previous.status().ToString());
-  absl::StatusOr<int64_t> version = stack.store->WriteConfig(
-      tenant, (*previous)->config_version, ConfigToProto(config).SerializeAsString(), now);
-  FUZZ_CHECK(version.ok(), version.status().ToString());
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> reloaded = stack.contexts.Reload(tenant);
-  FUZZ_CHECK(reloaded.ok(), reloaded.status().ToString());
-  absl::StatusOr<int64_t> moved = stack.live.ReevaluateAll(
-      tenant, store::ChangeCause::kConfig, in_full ? nullptr : *std::move(previous));
+  absl::StatusOr<int64_t> moved =
+      ApplyConfigUpdate(*stack.store, stack.contexts, stack.live, tenant, config, !in_full, now);
   FUZZ_CHECK(moved.ok(), moved.status().ToString());
-  absl::Status applied = stack.store->ConfigApplied(tenant, *version);
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> updated = stack.contexts.GetCurrent(tenant);
+  FUZZ_CHECK(updated.ok(), updated.status().ToString());
+  absl::Status applied = stack.store->ConfigApplied(tenant, (*updated)->config_version);
   FUZZ_CHECK(applied.ok(), applied.ToString());
   return *moved;
 }
