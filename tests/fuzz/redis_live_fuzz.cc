@@ -3,29 +3,35 @@
 // MemoryCustomerStore; this one drives a RedisCustomerStore on a real
 // redis-server (its Lua scripts, transactions, pipelines and paging) and a
 // MemoryCustomerStore through the same steps, and after each step compares
-// everything either store answers about the tenant (store_snapshot.h):
+// everything either store answers about the tenant (store_snapshot.h).
+// Each store serves two replicas (what one segmentd process runs: tenant
+// contexts, live path, scheduler, statistics mover, targeting index; over
+// Redis each on connections of its own), and each step is taken by the
+// replica a hash of the input picks, the same one on both sides:
 //
-//  1. a BulkIngest batch (ApplyBulkBatch), with every segment enabled;
-//  2. a StatisticsMover pass (VIP, value tiers, the spenders' store AOV);
+//  1. a BulkIngest batch (ApplyBulkBatch), with every segment enabled, in two
+//     parts, each through its replica;
+//  2. both replicas' StatisticsMover passes (VIP, value tiers, the spenders'
+//     store AOV: each covers the statistics its own writes used);
 //  3. the batch again;
 //  4. time passes (input byte 0: 1-256 days), a TransitionScheduler pass
-//     moves the customers due, and a StatisticsMover pass those the store
-//     AOV, now over other days, moves;
+//     moves the customers due, and both replicas' StatisticsMover passes
+//     those the store AOV, now over other days, moves;
 //  5. a config change as UpdateConfig makes it (input byte 1: a preset, or
 //     the defaults with VIP's share or LAPSED's days changed; its top bit:
 //     every customer re-classified in full, as when the config replaced was
 //     itself pending), then a scheduler pass that drains the rechecks the
-//     update left.
+//     update left (through the other replica, still holding the old config,
+//     when the hash says so).
 //
 // The responses and the number of customers each step moved must agree too,
-// and after each step each store's targeting index (MembershipIndex, loaded
+// and after each step each replica's targeting index (MembershipIndex, loaded
 // before the tenant's first customer, then following the change stream) must
-// hold exactly that store's member sets; at the end, so must one loaded from
+// hold exactly its store's member sets; at the end, so must one loaded from
 // Redis afresh.
-// Input: the two bytes, then a serialized BulkIngestRequest. The Redis store
-// runs with tiny pipelines and pages, so that small inputs cross their
-// boundaries.
+// Input: the two bytes, then a serialized BulkIngestRequest.
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,10 +64,47 @@ constexpr int kMaxEvents = 64;
 // tenant of its own, so this only bounds Redis's memory).
 constexpr int kInputsPerFlush = 500;
 
+// What one segmentd process holds of the shared Redis: a store on a
+// connection of its own (its script and tenant caches are its own too), and
+// another for its targeting index's tail, which blocks in XREAD. The clients
+// are declared first so that they outlive the stores using them.
+struct ReplicaStores {
+  explicit ReplicaStores(const testing::RedisServer& server)
+      : client(Connect(server)),
+        tail_client(Connect(server)),
+        store(Create(*client)),
+        tail_store(Create(*tail_client)) {}
+
+  static std::unique_ptr<store::redis::RedisClient> Connect(const testing::RedisServer& server) {
+    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> connected =
+        testing::ConnectClient(server);
+    FUZZ_CHECK(connected.ok(), connected.status().ToString());
+    return *std::move(connected);
+  }
+  // Tiny pipelines and pages, so that small inputs cross their boundaries.
+  static std::unique_ptr<store::RedisCustomerStore> Create(store::redis::RedisClient& client) {
+    store::RedisCustomerStore::Options options;
+    options.write_batch = 3;
+    options.read_page = 4;
+    absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> created =
+        store::RedisCustomerStore::Create(&client, options);
+    FUZZ_CHECK(created.ok(), created.status().ToString());
+    return *std::move(created);
+  }
+
+  std::unique_ptr<store::redis::RedisClient> client;
+  std::unique_ptr<store::redis::RedisClient> tail_client;
+  std::unique_ptr<store::RedisCustomerStore> store;
+  std::unique_ptr<store::RedisCustomerStore> tail_store;
+};
+
 // One redis-server for the process, started by the first input and stopped
-// (its directory removed) at exit.
+// (its directory removed) at exit, and two replicas' connections to it.
 struct SharedRedis {
-  SharedRedis() {
+  SharedRedis()
+      : redis(Start()), replicas{ReplicaStores(*redis.server), ReplicaStores(*redis.server)} {}
+
+  static testing::RedisWithClient Start() {
     // Redis times a blocked XREAD out only on its clock tick (`hz`, 10 a
     // second by default), so each index's destructor waited up to 100 ms for
     // its tail's read; at 500 (Redis's most), ~2 ms.
@@ -70,32 +113,11 @@ struct SharedRedis {
     absl::StatusOr<testing::RedisWithClient> started =
         testing::StartRedisWithClient(server_options);
     FUZZ_CHECK(started.ok(), started.status().ToString());
-    redis = *std::move(started);
-    store::RedisCustomerStore::Options options;
-    options.write_batch = 3;
-    options.read_page = 4;
-    absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> created =
-        store::RedisCustomerStore::Create(redis.client.get(), options);
-    FUZZ_CHECK(created.ok(), created.status().ToString());
-    store = *std::move(created);
-    // The targeting index's tail blocks in XREAD: a connection of its own.
-    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
-        testing::ConnectClient(*redis.server);
-    FUZZ_CHECK(client.ok(), client.status().ToString());
-    tail_client = *std::move(client);
-    created = store::RedisCustomerStore::Create(tail_client.get(), options);
-    FUZZ_CHECK(created.ok(), created.status().ToString());
-    tail_store = *std::move(created);
-  }
-  ~SharedRedis() {  // the stores before the clients they use
-    store.reset();
-    tail_store.reset();
+    return *std::move(started);
   }
 
-  testing::RedisWithClient redis;
-  std::unique_ptr<store::redis::RedisClient> tail_client;
-  std::unique_ptr<store::RedisCustomerStore> store;
-  std::unique_ptr<store::RedisCustomerStore> tail_store;
+  testing::RedisWithClient redis;  // the server, and a client for FLUSHALL
+  ReplicaStores replicas[2];
   int inputs = 0;
 };
 
@@ -232,9 +254,13 @@ int64_t UpdateConfig(Stack& stack, const std::string& tenant, const engine::Segm
   return *moved;
 }
 
+// Two replicas over each store: a step's replica in memory does what the same
+// replica does over Redis.
+using Replicas = std::array<Stack*, 2>;
+
 class Comparison {
  public:
-  Comparison(Stack& memory, Stack& redis, const std::string& tenant,
+  Comparison(const Replicas& memory, const Replicas& redis, const std::string& tenant,
              const v1::BulkIngestRequest& request)
       : memory_(memory), redis_(redis), tenant_(tenant) {
     for (const v1::Event& e : request.events()) {
@@ -247,31 +273,63 @@ class Comparison {
              const std::string& redis_result) {
     FUZZ_CHECK(memory_result == redis_result,
                absl::StrCat(step, ": in memory ", memory_result, "; in Redis ", redis_result));
+    // A side's replicas share its store: one describes it.
     absl::StatusOr<std::vector<std::string>> a =
-        DescribeStore(*memory_.store, tenant_, now, order_ids_);
+        DescribeStore(*memory_[0]->store, tenant_, now, order_ids_);
     FUZZ_CHECK(a.ok(), absl::StrCat(step, ": in memory ", a.status().ToString()));
     absl::StatusOr<std::vector<std::string>> b =
-        DescribeStore(*redis_.store, tenant_, now, order_ids_);
+        DescribeStore(*redis_[0]->store, tenant_, now, order_ids_);
     FUZZ_CHECK(b.ok(), absl::StrCat(step, ": in Redis ", b.status().ToString()));
     const std::string difference = FirstDifference(*a, *b);
     FUZZ_CHECK(
         difference.empty(),
         absl::StrCat("after ", step, ", in memory (first) and in Redis (second), ", difference));
-    for (Stack* stack : {&memory_, &redis_}) {
-      CheckIndex(stack->index, *stack->store, tenant_,
-                 absl::StrCat("after ", step, stack == &memory_ ? ", in memory" : ", in Redis"));
+    for (int r = 0; r < 2; ++r) {
+      CheckIndex(memory_[r]->index, *memory_[r]->store, tenant_,
+                 absl::StrCat("after ", step, ", in memory, replica ", r));
+      CheckIndex(redis_[r]->index, *redis_[r]->store, tenant_,
+                 absl::StrCat("after ", step, ", in Redis, replica ", r));
     }
   }
 
  private:
-  Stack& memory_;
-  Stack& redis_;
+  const Replicas memory_;
+  const Replicas redis_;
   const std::string& tenant_;
   std::vector<std::string> order_ids_;
 };
 
 std::string Moved(const absl::StatusOr<int64_t>& moved) {
   return moved.ok() ? absl::StrCat(*moved, " moved") : moved.status().ToString();
+}
+
+// Both replicas' statistics passes, `first`'s first (each corrects what its
+// own writes used); the customers they moved together.
+std::string BothMovers(Stack& first, Stack& second) {
+  const absl::StatusOr<int64_t> a = first.mover.RunOnce();
+  if (!a.ok()) return Moved(a);
+  const absl::StatusOr<int64_t> b = second.mover.RunOnce();
+  return b.ok() ? Moved(*a + *b) : Moved(b);
+}
+
+// Events [begin, end) of `request`, applied as one batch; its response or error.
+std::string ApplyEvents(Stack& stack, const std::string& tenant,
+                        const v1::BulkIngestRequest& request, int begin, int end) {
+  v1::BulkIngestRequest part;
+  for (int i = begin; i < end; ++i) *part.add_events() = request.events(i);
+  v1::BulkIngestResponse response;
+  absl::Status applied =
+      ApplyBulkBatch(&stack.contexts, &stack.live, nullptr, tenant, part, &response);
+  return applied.ok() ? response.ShortDebugString() : applied.ToString();
+}
+
+// Which replica takes each step (bit i: step i), and where the batch is split
+// the first time: from a hash of the whole input (FNV-1a), so that inputs
+// stay in the same format and every mutation can move them.
+uint64_t ReplicaPlan(const uint8_t* data, size_t size) {
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < size; ++i) h = (h ^ data[i]) * 1099511628211ull;
+  return h;
 }
 
 }  // namespace
@@ -322,51 +380,78 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string tenant = absl::StrCat("fuzz", shared.inputs);
   absl::Time clock = engine::GeneratorOptions().now;
   store::MemoryCustomerStore memory_store;
-  fuzz::Stack memory(&memory_store, &memory_store, &tenant, &clock);
-  fuzz::Stack redis(shared.store.get(), shared.tail_store.get(), &tenant, &clock);
+  fuzz::Stack memory_0(&memory_store, &memory_store, &tenant, &clock);
+  fuzz::Stack memory_1(&memory_store, &memory_store, &tenant, &clock);
+  fuzz::Stack redis_0(shared.replicas[0].store.get(), shared.replicas[0].tail_store.get(), &tenant,
+                      &clock);
+  fuzz::Stack redis_1(shared.replicas[1].store.get(), shared.replicas[1].tail_store.get(), &tenant,
+                      &clock);
+  const fuzz::Replicas memory = {&memory_0, &memory_1};
+  const fuzz::Replicas redis = {&redis_0, &redis_1};
   fuzz::Comparison compare(memory, redis, tenant, request);
+  const uint64_t plan = fuzz::ReplicaPlan(data, size);
+  // The replica taking step `i` on one side, and the other one.
+  auto taking = [plan](const fuzz::Replicas& side, int i) -> fuzz::Stack& {
+    return *side[(plan >> i) & 1];
+  };
+  auto other = [plan](const fuzz::Replicas& side, int i) -> fuzz::Stack& {
+    return *side[1 - ((plan >> i) & 1)];
+  };
 
-  for (fuzz::Stack* s : {&memory, &redis}) {
+  for (fuzz::Stack* s : {&memory_0, &redis_0}) {
     absl::StatusOr<int64_t> version = s->store->WriteConfig(
         tenant, 0, ConfigToProto(engine::SegmentConfig()).SerializeAsString(), clock);
     FUZZ_CHECK(version.ok() && s->store->ConfigApplied(tenant, *version).ok(), "store the config");
   }
   compare.After("the config", clock, "", "");
 
-  std::string responses[2];
-  for (int pass = 0; pass < 2; ++pass) {
-    int i = 0;
-    for (fuzz::Stack* s : {&memory, &redis}) {
-      v1::BulkIngestResponse response;
-      absl::Status applied =
-          ApplyBulkBatch(&s->contexts, &s->live, nullptr, tenant, request, &response);
-      responses[i++] = applied.ok() ? response.ShortDebugString() : applied.ToString();
-    }
-    compare.After(pass == 0 ? "the batch" : "the batch again", clock, responses[0], responses[1]);
-    if (pass == 0) {
-      compare.After("a statistics pass", clock, fuzz::Moved(memory.mover.RunOnce()),
-                    fuzz::Moved(redis.mover.RunOnce()));
-    }
+  // The batch in two parts, each through the replica its step picks: one
+  // customer's events, the category dictionary's new names and an order's
+  // placement and cancellation can reach the store through different
+  // replicas, each with its own cached snapshot.
+  const int events = request.events_size();
+  const int split = static_cast<int>((plan >> 32) % (events + 1));
+  std::string parts[2];  // per side, applied in order
+  int side_index = 0;
+  for (const fuzz::Replicas* side : {&memory, &redis}) {
+    parts[side_index++] =
+        absl::StrCat(fuzz::ApplyEvents(taking(*side, 0), tenant, request, 0, split), " | ",
+                     fuzz::ApplyEvents(taking(*side, 1), tenant, request, split, events));
   }
+  compare.After(absl::StrCat("the batch, split after ", split, " of ", events, " events"), clock,
+                parts[0], parts[1]);
+  compare.After("a statistics pass", clock, fuzz::BothMovers(taking(memory, 2), other(memory, 2)),
+                fuzz::BothMovers(taking(redis, 2), other(redis, 2)));
+  compare.After("the batch again", clock,
+                fuzz::ApplyEvents(taking(memory, 3), tenant, request, 0, events),
+                fuzz::ApplyEvents(taking(redis, 3), tenant, request, 0, events));
 
   clock += absl::Hours(24) * (1 + days);
   compare.After(absl::StrCat(1 + days, " days later, a scheduler pass"), clock,
-                fuzz::Moved(memory.scheduler.RunOnce()), fuzz::Moved(redis.scheduler.RunOnce()));
-  compare.After("a statistics pass after them", clock, fuzz::Moved(memory.mover.RunOnce()),
-                fuzz::Moved(redis.mover.RunOnce()));
+                fuzz::Moved(taking(memory, 4).scheduler.RunOnce()),
+                fuzz::Moved(taking(redis, 4).scheduler.RunOnce()));
+  compare.After("a statistics pass after them", clock,
+                fuzz::BothMovers(taking(memory, 5), other(memory, 5)),
+                fuzz::BothMovers(taking(redis, 5), other(redis, 5)));
 
+  // When the next step's replica is the other one, its cached config is then
+  // stale: its pass must notice the update, as any later call would.
   const engine::SegmentConfig changed = fuzz::ChangedConfig(config_choice);
   const bool in_full = config_choice >= 128;
-  const int64_t memory_moved = fuzz::UpdateConfig(memory, tenant, changed, in_full, clock);
-  const int64_t redis_moved = fuzz::UpdateConfig(redis, tenant, changed, in_full, clock);
+  const int64_t memory_moved =
+      fuzz::UpdateConfig(taking(memory, 6), tenant, changed, in_full, clock);
+  const int64_t redis_moved = fuzz::UpdateConfig(taking(redis, 6), tenant, changed, in_full, clock);
   compare.After(absl::StrCat("config change ", config_choice % 6, in_full ? " (in full)" : ""),
                 clock, absl::StrCat(memory_moved), absl::StrCat(redis_moved));
-  compare.After("the scheduler pass after it", clock, fuzz::Moved(memory.scheduler.RunOnce()),
-                fuzz::Moved(redis.scheduler.RunOnce()));
+  compare.After("the scheduler pass after it", clock,
+                fuzz::Moved(taking(memory, 7).scheduler.RunOnce()),
+                fuzz::Moved(taking(redis, 7).scheduler.RunOnce()));
   // The indexes above loaded the tenant before its first customer and then
   // followed the stream; one loaded now reads the member sets as they are.
-  targeting::MembershipIndex loaded(shared.store.get(), shared.tail_store.get(),
+  targeting::MembershipIndex loaded(shared.replicas[0].store.get(),
+                                    shared.replicas[0].tail_store.get(),
                                     fuzz::Stack::IndexOptions());
-  fuzz::CheckIndex(loaded, *shared.store, tenant, "an index loaded at the end, in Redis");
+  fuzz::CheckIndex(loaded, *shared.replicas[0].store, tenant,
+                   "an index loaded at the end, in Redis");
   return 0;
 }
