@@ -285,14 +285,15 @@ absl::StatusOr<std::vector<std::string>> SegmentMembers(store::CustomerStore& st
 
 absl::StatusOr<std::vector<std::string>> DescribeStore(store::CustomerStore& store,
                                                        const std::string& tenant, absl::Time now,
-                                                       absl::Span<const std::string> order_ids) {
+                                                       absl::Span<const std::string> order_ids,
+                                                       const DescribeOptions& options) {
   Describer d(store, tenant);
   SNAPSHOT_RETURN_IF_ERROR(d.Config());
   SNAPSHOT_RETURN_IF_ERROR(d.Customers());
   SNAPSHOT_RETURN_IF_ERROR(d.MemberSets());
   SNAPSHOT_RETURN_IF_ERROR(d.Schedule(now));
   SNAPSHOT_RETURN_IF_ERROR(d.Indexes());
-  SNAPSHOT_RETURN_IF_ERROR(d.Totals(now));
+  if (options.daily_totals) SNAPSHOT_RETURN_IF_ERROR(d.Totals(now));
   SNAPSHOT_RETURN_IF_ERROR(d.OrderOwners(order_ids));
   SNAPSHOT_RETURN_IF_ERROR(d.Changes());
   return std::move(d.lines);

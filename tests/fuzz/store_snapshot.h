@@ -17,15 +17,23 @@
 
 namespace segmentd::fuzz {
 
+struct DescribeOptions {
+  // The daily totals of the ten years before `now` and the ten after: two
+  // reads of 3,660 days, most of a Redis store's description's time, so a
+  // caller may leave them out where no order was written.
+  bool daily_totals = true;
+};
+
 // Describes `tenant`: its config and rechecks, every customer's stored state,
 // every member set, the schedule, the measure, AOV and registration indexes
 // (whole, and point by point at every value they hold), the population
-// statistics, the daily totals of the ten years before `now` and the ten
-// after, the owners of `order_ids`, the category dictionary, and each
-// customer's change-stream entries in order.
+// statistics, the daily totals (DescribeOptions), the owners of `order_ids`,
+// the category dictionary, and each customer's change-stream entries in
+// order.
 absl::StatusOr<std::vector<std::string>> DescribeStore(store::CustomerStore& store,
                                                        const std::string& tenant, absl::Time now,
-                                                       absl::Span<const std::string> order_ids);
+                                                       absl::Span<const std::string> order_ids,
+                                                       const DescribeOptions& options = {});
 
 // The fixed segments, and "category:<name>" for every category of the
 // tenant's dictionary (every segment a customer can be in).
