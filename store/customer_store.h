@@ -62,6 +62,13 @@ struct DayTotals {
 
 // A customer's stored state. version 0 means "not stored yet" (then the other
 // fields are empty).
+// The change stream's newest position ("0-0" when empty) and the tenant's
+// customer count, as of one instant (CustomerStore::ReadChangeHead).
+struct ChangeHead {
+  std::string position;
+  int64_t customers = 0;
+};
+
 struct CustomerState {
   std::string customer_id;
   int64_t version = 0;
@@ -415,6 +422,11 @@ class CustomerStore {
                                                                 absl::Duration wait) = 0;
   // Returns the position of the newest change-stream entry ("0-0" when empty).
   virtual absl::StatusOr<std::string> LastChangePosition(absl::string_view tenant) = 0;
+  // LastChangePosition and CustomerCount read together (one round trip):
+  // what a reader of the stream must have seen to reflect every write
+  // committed before the call, since a customer whose write changed no
+  // segment is counted but has no stream entry.
+  virtual absl::StatusOr<ChangeHead> ReadChangeHead(absl::string_view tenant) = 0;
   // When older entries were dropped by the stream cap, returns the position of
   // the oldest retained one (a reader resuming before it may have missed
   // changes); nullopt when nothing was ever dropped.

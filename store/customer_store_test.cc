@@ -475,6 +475,28 @@ TEST_P(CustomerStoreTest, CustomerCountFollowsOrdinals) {
   EXPECT_EQ(*store_->CustomerCount("other"), 0);
 }
 
+TEST_P(CustomerStoreTest, ChangeHeadIsTheNewestChangeAndTheCustomerCount) {
+  absl::StatusOr<ChangeHead> head = store_->ReadChangeHead(kTenant);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->position, "0-0");
+  EXPECT_EQ(head->customers, 0);
+  MustWrite({Write("a", 0, {"VIP"})});
+  head = store_->ReadChangeHead(kTenant);
+  ASSERT_TRUE(head.ok()) << head.status();
+  const std::string after_a = *store_->LastChangePosition(kTenant);
+  EXPECT_NE(after_a, "0-0");
+  EXPECT_EQ(head->position, after_a);
+  EXPECT_EQ(head->customers, 1);
+  // A customer whose write enters no segment has no stream entry, but counts.
+  MustWrite({Write("b", 0, {})});
+  head = store_->ReadChangeHead(kTenant);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->position, after_a);
+  EXPECT_EQ(head->customers, 2);
+  EXPECT_EQ(store_->ReadChangeHead("other")->customers, 0);
+  EXPECT_EQ(store_->ReadChangeHead("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_P(CustomerStoreTest, WritesOfAnOutdatedConfigAreRefused) {
   MustWrite({Write("a", 0, {"VIP"})});  // no config stored: version 0
   absl::StatusOr<int64_t> version = store_->WriteConfig(kTenant, 0, "config", Ms(5));

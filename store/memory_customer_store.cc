@@ -545,6 +545,16 @@ absl::StatusOr<std::string> MemoryCustomerStore::LastChangePosition(absl::string
   return t.changes.back().change.position;
 }
 
+absl::StatusOr<ChangeHead> MemoryCustomerStore::ReadChangeHead(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  ChangeHead head;
+  head.position = t.changes.empty() ? std::string("0-0") : t.changes.back().change.position;
+  head.customers = static_cast<int64_t>(t.by_ordinal.size());
+  return head;
+}
+
 absl::StatusOr<std::optional<std::string>> MemoryCustomerStore::RetainedFrom(
     absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;

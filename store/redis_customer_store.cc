@@ -1580,16 +1580,47 @@ absl::StatusOr<std::vector<StoredChange>> RedisCustomerStore::ReadChanges(absl::
   }
 }
 
-absl::StatusOr<std::string> RedisCustomerStore::LastChangePosition(absl::string_view tenant) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
-      client_->Command({"XREVRANGE", ChangesKey(tenant), "+", "-", "COUNT", "1"}));
+namespace {
+
+RedisCommand NewestChangeCommand(absl::string_view tenant) {
+  return {"XREVRANGE", ChangesKey(tenant), "+", "-", "COUNT", "1"};
+}
+
+// The position in NewestChangeCommand's reply ("0-0": none).
+absl::StatusOr<std::string> NewestChangePosition(absl::StatusOr<RedisReply> reply) {
+  reply = ErrorReplyAsStatus(std::move(reply));
   if (!reply.ok()) return reply.status();
   if (!reply->is_array()) return Unexpected(*reply, "XREVRANGE");
   if (reply->elements().empty()) return std::string("0-0");
   const RedisReply& entry = reply->elements()[0];
   if (!entry.is_array() || entry.elements().empty()) return Unexpected(*reply, "XREVRANGE");
   return entry.elements()[0].str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> RedisCustomerStore::LastChangePosition(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  return NewestChangePosition(client_->Command(NewestChangeCommand(tenant)));
+}
+
+absl::StatusOr<ChangeHead> RedisCustomerStore::ReadChangeHead(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  const RedisCommand commands[] = {NewestChangeCommand(tenant), {"GET", OrdinalCounterKey(tenant)}};
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  ChangeHead head;
+  absl::StatusOr<std::string> position = NewestChangePosition((*replies)[0]);
+  if (!position.ok()) return position.status();
+  head.position = *std::move(position);
+  absl::StatusOr<RedisReply> count = ErrorReplyAsStatus((*replies)[1]);
+  if (!count.ok()) return count.status();
+  if (!count->is_nil()) {
+    absl::StatusOr<int64_t> customers = ParseInt(*count, "ordinal counter");
+    if (!customers.ok()) return customers.status();
+    head.customers = *customers;
+  }
+  return head;
 }
 
 absl::StatusOr<std::optional<std::string>> RedisCustomerStore::RetainedFrom(

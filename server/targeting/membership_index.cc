@@ -27,11 +27,18 @@ absl::StatusOr<Position> ParsePosition(absl::string_view text) {
   return p;
 }
 
-// Returns the store's newest change position of `tenant`.
-absl::StatusOr<Position> ReadNewest(store::CustomerStore& store, const std::string& tenant) {
-  absl::StatusOr<std::string> last = store.LastChangePosition(tenant);
-  if (!last.ok()) return last.status();
-  return ParsePosition(*last);
+// Returns what a fresh read of `tenant` must wait for, as the store stands.
+absl::StatusOr<MembershipIndex::Head> ReadNewest(store::CustomerStore& store,
+                                                 const std::string& tenant) {
+  absl::StatusOr<store::ChangeHead> head = store.ReadChangeHead(tenant);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<Position> position = ParsePosition(head->position);
+  if (!position.ok()) return position.status();
+  if (head->customers < 0 || head->customers > std::numeric_limits<uint32_t>::max()) {
+    return absl::InternalError(
+        absl::StrCat("tenant ", tenant, " counts ", head->customers, " customers"));
+  }
+  return MembershipIndex::Head{*position, static_cast<uint32_t>(head->customers)};
 }
 
 // Returns UNAVAILABLE saying why the tenant's membership cannot be known.
@@ -61,8 +68,14 @@ struct MembershipIndex::View::Data {
   // Ordinals are dense from 1.
   CustomerIds ids;
 
-  void AddCustomers(const std::vector<std::string>& new_ids) {
-    for (const std::string& id : new_ids) ids.Add(id);
+  // Adds the customers of ordinals first_ordinal, first_ordinal + 1, ... as
+  // fetched, but those known already (another fetch may have added them).
+  // Nothing when they would leave a gap (a rebuild knows fewer: its own
+  // fetches follow).
+  void AddCustomers(uint32_t first_ordinal, const std::vector<std::string>& fetched) {
+    const size_t next = ids.size() + 1;
+    if (first_ordinal == 0 || first_ordinal > next) return;
+    for (size_t i = next - first_ordinal; i < fetched.size(); ++i) ids.Add(fetched[i]);
   }
 };
 
@@ -72,9 +85,10 @@ struct MembershipIndex::Tenant {
         newest([this, store] { return ReadNewest(*store, id); }) {}
 
   const std::string id;
-  // The newest change position in the store, one read shared by concurrent
-  // fresh queries (each still waits for a read that began after it).
-  CoalescedRead<Position> newest;
+  // What fresh reads wait for (the newest change position in the store and
+  // its customer count), one read shared by concurrent fresh queries (each
+  // still waits for a read that began after it).
+  CoalescedRead<Head> newest;
   absl::Mutex mu;
   // A complete index was built (data holds it).
   bool loaded ABSL_GUARDED_BY(mu) = false;
@@ -85,6 +99,11 @@ struct MembershipIndex::Tenant {
   // The position of the last change applied.
   std::string applied ABSL_GUARDED_BY(mu) = "0-0";
   Position applied_position ABSL_GUARDED_BY(mu) = {0, 0};
+
+  // Whether the index has applied `head`'s change and knows its customers.
+  bool Reached(const Head& head) const ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    return applied_position >= head.position && data.ids.size() >= head.customers;
+  }
   // Every change committed before this instant (SteadyNow() time) has been
   // applied: a read of the stream sent then reached its head (a tail read
   // that returned less than a full batch, the load's start position, or
@@ -239,11 +258,11 @@ static absl::StatusOr<std::vector<std::string>> FetchCustomers(store::CustomerSt
 }
 
 absl::Status MembershipIndex::ScanNewCustomers(absl::string_view tenant, View::Data& data) {
+  const uint32_t first = static_cast<uint32_t>(data.ids.size() + 1);
   absl::StatusOr<std::vector<std::string>> ids =
-      FetchCustomers(tail_store_, tenant, static_cast<uint32_t>(data.ids.size() + 1),
-                     options_.scan_count);
+      FetchCustomers(tail_store_, tenant, first, options_.scan_count);
   if (!ids.ok()) return ids.status();
-  data.AddCustomers(*std::move(ids));
+  data.AddCustomers(first, *ids);
   return absl::OkStatus();
 }
 
@@ -362,7 +381,7 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
 
   absl::MutexLock lock(&tenant->mu);
   View::Data& data = tenant->data;
-  data.AddCustomers(*new_ids);
+  data.AddCustomers(static_cast<uint32_t>(known + 1), *new_ids);
   for (const store::StoredChange& change : *changes) {
     const std::optional<uint32_t> ordinal = data.ids.OrdinalOf(change.customer_id);
     if (!ordinal.has_value()) {
@@ -394,18 +413,22 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   return absl::OkStatus();
 }
 
-absl::Status MembershipIndex::RunApplied(absl::string_view tenant,
-                                         std::optional<Position> target,
+absl::Status MembershipIndex::RunApplied(absl::string_view tenant, std::optional<Head> target,
                                          std::optional<absl::Duration> wait_override,
                                          const std::function<void(const View&)>* fn) {
   Tenant* t = GetOrStart(tenant);
+  if (target.has_value()) {
+    if (absl::Status s = FetchMissingCustomers(t, target->customers); !s.ok()) {
+      return IndexStatus(tenant, s);
+    }
+  }
   struct Ready {
     Tenant* t;
-    Position target;
+    Head target;
     bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return t->loaded && t->healthy && t->applied_position >= target;
+      return t->loaded && t->healthy && t->Reached(target);
     }
-  } ready{t, target.value_or(Position{0, 0})};
+  } ready{t, target.value_or(Head{})};
   absl::Duration wait;
   {
     absl::ReaderMutexLock lock(&t->mu);
@@ -422,21 +445,34 @@ absl::Status MembershipIndex::RunApplied(absl::string_view tenant,
   return absl::OkStatus();
 }
 
-absl::StatusOr<MembershipIndex::Position> MembershipIndex::NewestPosition(
-    absl::string_view tenant, absl::StatusOr<Position> newest) {
-  if (newest.ok()) return newest;
-  if (absl::IsUnavailable(newest.status())) {
-    return Unavailable(tenant, newest.status().message());
+absl::Status MembershipIndex::FetchMissingCustomers(Tenant* tenant, uint32_t customers) {
+  uint32_t known = 0;
+  {
+    absl::ReaderMutexLock lock(&tenant->mu);
+    // Not loaded: the load reads every customer.
+    if (!tenant->loaded) return absl::OkStatus();
+    known = static_cast<uint32_t>(tenant->data.ids.size());
   }
-  return newest.status();
+  if (known >= customers) return absl::OkStatus();
+  absl::StatusOr<std::vector<std::string>> fetched =
+      FetchCustomers(store_, tenant->id, known + 1, options_.scan_count);
+  if (!fetched.ok()) return fetched.status();
+  absl::MutexLock lock(&tenant->mu);
+  tenant->data.AddCustomers(known + 1, *fetched);
+  return absl::OkStatus();
+}
+
+absl::Status MembershipIndex::IndexStatus(absl::string_view tenant, absl::Status status) {
+  if (absl::IsUnavailable(status)) return Unavailable(tenant, status.message());
+  return status;
 }
 
 absl::Status MembershipIndex::Read(absl::string_view tenant, bool fresh,
                                    const std::function<void(const View&)>& fn) {
-  std::optional<Position> target;
+  std::optional<Head> target;
   if (fresh) {
-    absl::StatusOr<Position> newest = NewestPosition(tenant, GetOrStart(tenant)->newest.Get());
-    if (!newest.ok()) return newest.status();
+    absl::StatusOr<Head> newest = GetOrStart(tenant)->newest.Get();
+    if (!newest.ok()) return IndexStatus(tenant, newest.status());
     target = *newest;
   }
   return RunApplied(tenant, target, std::nullopt, &fn);
@@ -449,14 +485,13 @@ absl::Status MembershipIndex::ReadNow(absl::string_view tenant,
 
 absl::Status MembershipIndex::AwaitFresh(absl::string_view tenant) {
   const absl::Duration sent = SteadyNow();
-  absl::StatusOr<Position> newest =
-      NewestPosition(tenant, ReadNewest(*store_, std::string(tenant)));
-  if (!newest.ok()) return newest.status();
+  absl::StatusOr<Head> newest = ReadNewest(*store_, std::string(tenant));
+  if (!newest.ok()) return IndexStatus(tenant, newest.status());
   if (absl::Status s = RunApplied(tenant, *newest, std::nullopt, nullptr); !s.ok()) return s;
   // Lets ReadIfFreshWithin answer without a read of its own for a while.
   Tenant* t = GetOrStart(tenant);
   absl::MutexLock lock(&t->mu);
-  if (t->applied_position >= *newest) t->fresh_as_of = std::max(t->fresh_as_of, sent);
+  if (t->Reached(*newest)) t->fresh_as_of = std::max(t->fresh_as_of, sent);
   return absl::OkStatus();
 }
 

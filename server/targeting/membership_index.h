@@ -19,12 +19,15 @@
 // replaying the stream makes the bitmaps equal to the stored sets; changes
 // written by any segmentd process on the same Redis arrive the same way.
 //
-// Fresh reads are consistent with acknowledged writes and fail closed: Read() first
-// learns the store's newest change position and waits (bounded) until the
-// index has applied it, so a query sees every change committed before it
-// began. Concurrent queries share that one small read (CoalescedRead: each
-// is answered by a read that began after it asked), so under load the hot
-// path costs a fraction of a round trip per query. While a tenant is loading,
+// Fresh reads are consistent with acknowledged writes and fail closed: Read()
+// first learns the store's newest change position and customer count
+// (ReadChangeHead) and waits (bounded) until the index has applied that change
+// and knows that many customers, reading those it lacks itself (a customer
+// whose write entered no segment has no change to apply), so a query sees
+// every change and customer committed before it began. Concurrent queries
+// share that one small read (CoalescedRead: each is answered by a read that
+// began after it asked), so under load the hot path costs a fraction of a
+// round trip per query. While a tenant is loading,
 // its tail is failing or Redis is unreachable, Read() returns UNAVAILABLE,
 // never a guess. ReadIfFreshWithin() instead answers from the index as it
 // stands when the tail has recently proven it current (bounded staleness,
@@ -180,20 +183,32 @@ class MembershipIndex {
 
   // A change-stream position "ms-seq" as a comparable pair.
   using Position = std::pair<uint64_t, uint64_t>;
+  // What a fresh read waits for: the store's newest change applied, and every
+  // customer known (a customer whose write changed no segment has no change,
+  // yet counts for none_of and for eligibility).
+  struct Head {
+    Position position;
+    uint32_t customers = 0;
+  };
 
  private:
   struct Tenant;
 
   // Waits (bounded: `wait`, else the loaded/loading default) until `tenant`'s
-  // index is loaded, healthy and has applied `target` (if any), then runs `fn`
+  // index is loaded, healthy and has reached `target` (if any), then runs `fn`
   // (if any) on it under the reader lock; UNAVAILABLE when it does not get
   // there in time.
-  absl::Status RunApplied(absl::string_view tenant, std::optional<Position> target,
+  absl::Status RunApplied(absl::string_view tenant, std::optional<Head> target,
                           std::optional<absl::Duration> wait,
                           const std::function<void(const View&)>* fn);
-  // Maps a failed newest-position read to the index's UNAVAILABLE message.
-  static absl::StatusOr<Position> NewestPosition(absl::string_view tenant,
-                                                 absl::StatusOr<Position> newest);
+  // Maps a failed read of the store to the index's UNAVAILABLE message.
+  static absl::Status IndexStatus(absl::string_view tenant, absl::Status status);
+  // Adds the customers up to ordinal `customers` the loaded index does not
+  // know yet, reading them itself: the tail learns of a customer only after
+  // its next stream read, which waits up to tail_wait when nothing changes,
+  // and a fresh read must not wait that long for one whose write changed no
+  // segment.
+  absl::Status FetchMissingCustomers(Tenant* tenant, uint32_t customers);
 
   Tenant* GetOrStart(absl::string_view tenant) ABSL_LOCKS_EXCLUDED(mu_);
   // The tenant's thread: load, then tail until stopped.
