@@ -520,6 +520,46 @@ TEST_F(TargetingE2eTest, ChangeWrittenBySecondProcessIsReflected) {
                         absl::Seconds(5)));
 }
 
+// A customer whose write entered no segment leaves no change in the stream;
+// a fully consistent answer must know it all the same (before 2026-12-04 the
+// index learned of it only at its tail's next read, up to 100 ms later).
+TEST_F(TargetingE2eTest, ACustomerInNoSegmentIsKnownToFreshReadsAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(Populate(20));
+  const v1::TargetExpression not_lapsed = Parse(R"(none_of { children { segment: "LAPSED" } })");
+  v1::CountTargetsResponse before;
+  ASSERT_TRUE(Count(Inline(not_lapsed), &before).ok());  // the index is loaded
+  auto ingest = v1::IngestService::NewStub(stack_->channel());
+  for (int i = 0; i < 5; ++i) {
+    // Known only as the recipient of one message, sent 200 days ago: no
+    // segment (checked below).
+    const std::string id = absl::StrCat("quiet-", i);
+    v1::RecordEngagementRequest request;
+    request.mutable_event()->set_customer_id(id);
+    request.mutable_event()->set_message_id(absl::StrCat("m-", i));
+    request.mutable_event()->set_kind(v1::ENGAGEMENT_KIND_SENT);
+    request.mutable_event()->mutable_occurred_at()->set_seconds(
+        absl::ToUnixSeconds(absl::Now() - absl::Hours(24 * 200)));
+    v1::RecordEngagementResponse response;
+    auto ctx = NewContext(acme_.write);
+    grpc::Status status = ingest->RecordEngagement(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    v1::CheckEligibilityResponse check;
+    ASSERT_TRUE(Check(Inline(not_lapsed), id, &check, v1::CONSISTENCY_FULLY_CONSISTENT).ok());
+    EXPECT_TRUE(check.eligibility().eligible()) << id;
+    v1::CountTargetsResponse count;
+    ASSERT_TRUE(Count(Inline(not_lapsed), &count).ok());
+    EXPECT_EQ(count.customers(), before.customers() + i + 1) << id;
+    ids_.push_back(id);
+  }
+  const Truth truth = Classify();
+  for (int i = 0; i < 5; ++i) {
+    const auto it = truth.find(absl::StrCat("quiet-", i));
+    ASSERT_NE(it, truth.end());
+    EXPECT_TRUE(it->second.empty())
+        << "quiet-" << i << " is in " << *it->second.begin() << ": the case is not tested";
+  }
+}
+
 TEST_F(TargetingE2eTest, FailsClosedWhenRedisIsDown) {
   ASSERT_NO_FATAL_FAILURE(Populate(20));
   const v1::TargetExpression e = Parse(R"(none_of { children { segment: "VIP" } })");
