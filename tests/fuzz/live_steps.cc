@@ -178,6 +178,24 @@ std::string ApplyEvents(Stack& stack, const std::string& tenant,
   return applied.ok() ? response.ShortDebugString() : applied.ToString();
 }
 
+// `request` as new events: every order, refund and message id renamed (the
+// references between them kept), so that none is a duplicate of the first.
+v1::BulkIngestRequest Renamed(const v1::BulkIngestRequest& request) {
+  v1::BulkIngestRequest out = request;
+  const std::string suffix = "+again";
+  for (v1::Event& e : *out.mutable_events()) {
+    if (e.has_order_placed()) e.mutable_order_placed()->mutable_order_id()->append(suffix);
+    if (e.has_order_cancelled()) e.mutable_order_cancelled()->mutable_order_id()->append(suffix);
+    if (e.has_order_refunded()) {
+      e.mutable_order_refunded()->mutable_order_id()->append(suffix);
+      e.mutable_order_refunded()->mutable_refund_id()->append(suffix);
+    }
+    if (e.has_cart_converted()) e.mutable_cart_converted()->mutable_order_id()->append(suffix);
+    if (e.has_engagement()) e.mutable_engagement()->mutable_message_id()->append(suffix);
+  }
+  return out;
+}
+
 // FNV-1a of the input: the plan of StepsInput.
 uint64_t Hash(const uint8_t* data, size_t size) {
   uint64_t h = 14695981039346656037ull;
@@ -285,6 +303,14 @@ void RunSteps(const StepsInput& input, absl::Span<const Side> sides, const std::
   compare.After("the scheduler pass after it", *clock,
                 each([&](const Side& side) { return Moved(taking(side, 7).scheduler.RunOnce()); }));
   compare.Exact("the scheduler pass after the config change", changed, *clock);
+  // The batch's events as new ones, through the replica that did not update
+  // the config: it still holds the old one, so its writes must be refused by
+  // the store and redone under the new one.
+  const v1::BulkIngestRequest renamed = Renamed(request);
+  compare.After("the batch renamed, through the other replica", *clock, each([&](const Side& side) {
+                  return ApplyEvents(other(side, 6), tenant, renamed, 0, events);
+                }),
+                Comparison::Totals::kCompare);
 
   // The days again, under the new config: the replica taking the scheduler
   // pass may still hold the old one.
