@@ -19,7 +19,8 @@
 namespace segmentd::fuzz {
 
 // Classifies every stored customer of `tenant` with the engine under `config`
-// and the statistics of all their stored profiles, at `now`. Returns "" when
+// and the statistics of all their stored profiles, at `now` (the store AOV
+// over whole UTC days, as the server defines it). Returns "" when
 // each stored membership (segments, primary, categories, next change) equals
 // its classification; otherwise the first customer that differs and how.
 absl::StatusOr<std::string> FirstInexactMembership(store::CustomerStore& store,
