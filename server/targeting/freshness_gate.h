@@ -10,7 +10,8 @@
 //
 // Per tenant, one worker thread takes every continuation queued so far, then
 // reads the voucher version (VoucherStore::ReadVersion) and waits until the
-// index has applied the newest change (MembershipIndex::AwaitFresh); both
+// index has applied the newest change and knows every customer
+// (MembershipIndex::AwaitFresh); both
 // reads begin after every taken continuation was queued. It then runs the
 // continuations in order, on the worker thread (keep them short: evaluate
 // and reply), with the voucher version to read targets at, or with the error
