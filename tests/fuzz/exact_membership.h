@@ -20,9 +20,11 @@ namespace segmentd::fuzz {
 
 // Classifies every stored customer of `tenant` with the engine under `config`
 // and the statistics of all their stored profiles, at `now` (the store AOV
-// over whole UTC days, as the server defines it). Returns "" when
-// each stored membership (segments, primary, categories, next change) equals
-// its classification; otherwise the first customer that differs and how.
+// over whole UTC days, as the server defines it). Returns "" when each stored
+// membership (segments, primary, categories) equals its classification and
+// its next change comes no later (earlier is a wake-up that finds nothing to
+// change: exact_membership.cc); otherwise the first customer that differs and
+// how.
 absl::StatusOr<std::string> FirstInexactMembership(store::CustomerStore& store,
                                                    const std::string& tenant,
                                                    const engine::SegmentConfig& config,
