@@ -368,7 +368,8 @@ void CheckIndex(targeting::MembershipIndex& index, const StoredMembers& stored,
   }
 }
 
-std::vector<std::string> StepsSeeds() {
+// The seeds of both targets that run the steps (fuzz_target.h).
+std::vector<std::string> Seeds() {
   // Long histories (the generator's defaults), and recent ones with few
   // orders, whose customers are new, frequent or returning buyers and move
   // by time alone within the days the input lets pass.

@@ -91,9 +91,9 @@ StoredMembers ReadMembers(store::CustomerStore& store, const std::string& tenant
 void CheckIndex(targeting::MembershipIndex& index, const StoredMembers& stored,
                 const std::string& tenant, const std::string& where);
 
-// Seeds for the steps: generated customers' histories, four per batch, with
-// other days and config changes each.
-std::vector<std::string> StepsSeeds();
+// A target running the steps gets its Seeds() (fuzz_target.h) here:
+// generated customers' histories, four per batch, with other days and config
+// changes each.
 
 }  // namespace segmentd::fuzz
 

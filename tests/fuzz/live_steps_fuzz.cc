@@ -15,12 +15,6 @@
 #include "tests/fuzz/fuzz_target.h"
 #include "tests/fuzz/live_steps.h"
 
-namespace segmentd::fuzz {
-
-std::vector<std::string> Seeds() { return StepsSeeds(); }
-
-}  // namespace segmentd::fuzz
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace segmentd;
   const std::optional<fuzz::StepsInput> input = fuzz::ParseStepsInput(data, size);

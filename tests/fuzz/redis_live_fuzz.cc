@@ -94,9 +94,6 @@ SharedRedis& Redis() {
 }
 
 }  // namespace
-
-std::vector<std::string> Seeds() { return StepsSeeds(); }
-
 }  // namespace segmentd::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
