@@ -100,6 +100,10 @@ struct MembershipIndex::Tenant {
   std::string applied ABSL_GUARDED_BY(mu) = "0-0";
   Position applied_position ABSL_GUARDED_BY(mu) = {0, 0};
 
+  // Why a query cannot be answered now.
+  std::string Problem() const ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    return problem.empty() ? "index behind the change stream" : problem;
+  }
   // Whether the index has applied `head`'s change and knows its customers.
   bool Reached(const Head& head) const ABSL_SHARED_LOCKS_REQUIRED(mu) {
     return applied_position >= head.position && data.ids.size() >= head.customers;
@@ -417,18 +421,13 @@ absl::Status MembershipIndex::RunApplied(absl::string_view tenant, std::optional
                                          std::optional<absl::Duration> wait_override,
                                          const std::function<void(const View&)>* fn) {
   Tenant* t = GetOrStart(tenant);
-  if (target.has_value()) {
-    if (absl::Status s = FetchMissingCustomers(t, target->customers); !s.ok()) {
-      return IndexStatus(tenant, s);
-    }
-  }
   struct Ready {
     Tenant* t;
-    Head target;
+    Position target;
     bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return t->loaded && t->healthy && t->Reached(target);
+      return t->loaded && t->healthy && t->applied_position >= target;
     }
-  } ready{t, target.value_or(Head{})};
+  } ready{t, target.has_value() ? target->position : Position{0, 0}};
   absl::Duration wait;
   {
     absl::ReaderMutexLock lock(&t->mu);
@@ -436,9 +435,26 @@ absl::Status MembershipIndex::RunApplied(absl::string_view tenant, std::optional
   }
   if (wait_override.has_value()) wait = *wait_override;
   if (!t->mu.ReaderLockWhenWithTimeout(absl::Condition(&ready), wait)) {
-    const std::string problem = t->problem.empty() ? "index behind the change stream" : t->problem;
+    const std::string problem = t->Problem();
     t->mu.ReaderUnlock();
     return Unavailable(tenant, problem);
+  }
+  // With the change applied, the tail has fetched every customer a change
+  // names; what can still be missing is a customer whose write entered no
+  // segment, whom the tail learns of only after its next stream read (up to
+  // tail_wait). Fetched here instead: after the wait, so that a read during
+  // a flood of writes does not fetch what the tail is about to.
+  if (target.has_value() && !t->Reached(*target)) {
+    t->mu.ReaderUnlock();
+    if (absl::Status s = FetchMissingCustomers(t, target->customers); !s.ok()) {
+      return IndexStatus(tenant, s);
+    }
+    t->mu.ReaderLock();
+    if (!t->loaded || !t->healthy || !t->Reached(*target)) {
+      const std::string problem = t->Problem();
+      t->mu.ReaderUnlock();
+      return Unavailable(tenant, problem);
+    }
   }
   if (fn != nullptr) (*fn)(View(t->data));
   t->mu.ReaderUnlock();

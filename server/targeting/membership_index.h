@@ -204,10 +204,8 @@ class MembershipIndex {
   // Maps a failed read of the store to the index's UNAVAILABLE message.
   static absl::Status IndexStatus(absl::string_view tenant, absl::Status status);
   // Adds the customers up to ordinal `customers` the loaded index does not
-  // know yet, reading them itself: the tail learns of a customer only after
-  // its next stream read, which waits up to tail_wait when nothing changes,
-  // and a fresh read must not wait that long for one whose write changed no
-  // segment.
+  // know yet, reading them itself (RunApplied, once the target's change is
+  // applied).
   absl::Status FetchMissingCustomers(Tenant* tenant, uint32_t customers);
 
   Tenant* GetOrStart(absl::string_view tenant) ABSL_LOCKS_EXCLUDED(mu_);
