@@ -132,9 +132,12 @@ class Comparison {
       }
       // Each replica's index against its store's member sets, read once.
       const StoredMembers stored = ReadMembers(*side.replicas[0]->store, tenant_);
+      // Replica 0's index is read as the sync queries read it, replica 1's as
+      // fully consistent checks do.
       for (int r = 0; r < 2; ++r) {
         CheckIndex(side.replicas[r]->index, stored, tenant_,
-                   absl::StrCat("after ", step, ", ", side.name, ", replica ", r));
+                   absl::StrCat("after ", step, ", ", side.name, ", replica ", r),
+                   r == 0 ? FreshRead::kRead : FreshRead::kAwaitThenReadNow);
       }
     }
   }
@@ -342,11 +345,11 @@ StoredMembers ReadMembers(store::CustomerStore& store, const std::string& tenant
 // Each segment's members as `index` sees them equal `stored`'s, and it
 // knows every customer.
 void CheckIndex(targeting::MembershipIndex& index, const StoredMembers& stored,
-                const std::string& tenant, const std::string& where) {
+                const std::string& tenant, const std::string& where, FreshRead way) {
   std::vector<std::vector<std::string>> indexed(stored.names.size());
   uint32_t customers = 0;
-  absl::Status read =
-      index.Read(tenant, /*fresh=*/true, [&](const targeting::MembershipIndex::View& view) {
+  const std::function<void(const targeting::MembershipIndex::View&)> read_view =
+      [&](const targeting::MembershipIndex::View& view) {
         customers = view.customers();
         for (size_t i = 0; i < stored.names.size(); ++i) {
           v1::TargetExpression segment;
@@ -356,7 +359,14 @@ void CheckIndex(targeting::MembershipIndex& index, const StoredMembers& stored,
           }
           std::sort(indexed[i].begin(), indexed[i].end());
         }
-      });
+      };
+  absl::Status read;
+  if (way == FreshRead::kRead) {
+    read = index.Read(tenant, /*fresh=*/true, read_view);
+  } else {
+    read = index.AwaitFresh(tenant);
+    if (read.ok()) read = index.ReadNow(tenant, read_view);
+  }
   FUZZ_CHECK(read.ok(), absl::StrCat(where, ": ", read.ToString()));
   FUZZ_CHECK(stored.customers == customers,
              absl::StrCat(where, ": the index knows ", customers, " customers"));

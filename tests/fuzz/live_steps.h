@@ -86,10 +86,14 @@ struct StoredMembers {
 };
 StoredMembers ReadMembers(store::CustomerStore& store, const std::string& tenant);
 
-// Each segment's members as `index` sees them equal `stored`'s, and it knows
-// every customer.
+// How a query makes the index fresh: Read(fresh) (the sync queries), or
+// AwaitFresh, then ReadNow (FreshnessGate: fully consistent checks).
+enum class FreshRead { kRead, kAwaitThenReadNow };
+
+// Each segment's members as `index` sees them, made fresh the `way` given,
+// equal `stored`'s, and it knows every customer.
 void CheckIndex(targeting::MembershipIndex& index, const StoredMembers& stored,
-                const std::string& tenant, const std::string& where);
+                const std::string& tenant, const std::string& where, FreshRead way);
 
 // A target running the steps gets its Seeds() (fuzz_target.h) here:
 // generated customers' histories, four per batch, with other days and config

@@ -123,6 +123,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                     shared.replicas[0].tail_store.get(),
                                     fuzz::Stack::IndexOptions());
   fuzz::CheckIndex(loaded, fuzz::ReadMembers(*shared.replicas[0].store, tenant), tenant,
-                   "an index loaded at the end, in Redis");
+                   "an index loaded at the end, in Redis", fuzz::FreshRead::kRead);
   return 0;
 }
