@@ -80,19 +80,24 @@ absl::StatusOr<std::string> FirstInexactMembership(store::CustomerStore& store,
     absl::StatusOr<engine::Classification> c = engine::Classify(views[i], config, stats, now);
     if (!c.ok()) return c.status();
     const StoredMembership want = MembershipOf(*c);
-    // The stored next change may come earlier than the classification's: it
-    // was exact under the statistics of its write, and a later statistics
-    // move that changes none of the customer's segments leaves it (the
-    // mover re-classifies only customers whose membership it can change).
-    // The scheduler then wakes the customer at it, finds nothing to change,
-    // and stores the next. Never later: that would be a change missed.
-    const absl::Time stored_next = stored[i].next_change.value_or(absl::InfiniteFuture());
-    const absl::Time true_next = want.next_change.value_or(absl::InfiniteFuture());
+    // The membership's own next change need not match: it was exact under
+    // the statistics of its write, and a later statistics move that changes
+    // none of the customer's segments leaves it (the mover re-classifies only
+    // customers whose membership it moves), earlier or later than the one
+    // now. What must hold is that the schedule wakes the customer no later
+    // than its next change now: the scheduled instant is also every order's
+    // exit from a spender lookback, where a moved threshold makes a change.
     StoredMembership same_next = stored[i];
-    if (stored_next <= true_next) same_next.next_change = want.next_change;
+    same_next.next_change = want.next_change;
     if (!(same_next == want)) {
       return absl::StrCat((*states)[i].customer_id, " is stored as ",
                           Describe(stored[i], *category_names), ", classified now as ",
+                          Describe(want, *category_names));
+    }
+    const absl::Time woken = (*states)[i].next_change.value_or(absl::InfiniteFuture());
+    if (woken > want.next_change.value_or(absl::InfiniteFuture())) {
+      return absl::StrCat((*states)[i].customer_id, " is scheduled at ",
+                          absl::FormatTime(woken, absl::UTCTimeZone()), ", classified now as ",
                           Describe(want, *category_names));
     }
   }

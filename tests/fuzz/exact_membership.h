@@ -22,9 +22,9 @@ namespace segmentd::fuzz {
 // and the statistics of all their stored profiles, at `now` (the store AOV
 // over whole UTC days, as the server defines it). Returns "" when each stored
 // membership (segments, primary, categories) equals its classification and
-// its next change comes no later (earlier is a wake-up that finds nothing to
-// change: exact_membership.cc); otherwise the first customer that differs and
-// how.
+// the schedule wakes the customer no later than the classification's next
+// change (the stored membership's own next change may differ:
+// exact_membership.cc); otherwise the first customer that differs and how.
 absl::StatusOr<std::string> FirstInexactMembership(store::CustomerStore& store,
                                                    const std::string& tenant,
                                                    const engine::SegmentConfig& config,
