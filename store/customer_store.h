@@ -60,8 +60,6 @@ struct DayTotals {
   int64_t revenue = 0;
 };
 
-// A customer's stored state. version 0 means "not stored yet" (then the other
-// fields are empty).
 // The change stream's newest position ("0-0" when empty) and the tenant's
 // customer count, as of one instant (CustomerStore::ReadChangeHead).
 struct ChangeHead {
@@ -69,6 +67,8 @@ struct ChangeHead {
   int64_t customers = 0;
 };
 
+// A customer's stored state. version 0 means "not stored yet" (then the other
+// fields are empty).
 struct CustomerState {
   std::string customer_id;
   int64_t version = 0;

@@ -24,6 +24,10 @@ MemoryCustomerStore::Tenant& MemoryCustomerStore::GetTenant(absl::string_view te
   return tenants_[tenant];
 }
 
+std::string MemoryCustomerStore::NewestPosition(const Tenant& t) {
+  return t.changes.empty() ? std::string("0-0") : t.changes.back().change.position;
+}
+
 absl::StatusOr<std::vector<CustomerState>> MemoryCustomerStore::Read(
     absl::string_view tenant, absl::Span<const std::string> customer_ids) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
@@ -540,19 +544,14 @@ absl::StatusOr<std::vector<StoredChange>> MemoryCustomerStore::ReadChanges(absl:
 absl::StatusOr<std::string> MemoryCustomerStore::LastChangePosition(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  const Tenant& t = GetTenant(tenant);
-  if (t.changes.empty()) return std::string("0-0");
-  return t.changes.back().change.position;
+  return NewestPosition(GetTenant(tenant));
 }
 
 absl::StatusOr<ChangeHead> MemoryCustomerStore::ReadChangeHead(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   const Tenant& t = GetTenant(tenant);
-  ChangeHead head;
-  head.position = t.changes.empty() ? std::string("0-0") : t.changes.back().change.position;
-  head.customers = static_cast<int64_t>(t.by_ordinal.size());
-  return head;
+  return ChangeHead{NewestPosition(t), static_cast<int64_t>(t.by_ordinal.size())};
 }
 
 absl::StatusOr<std::optional<std::string>> MemoryCustomerStore::RetainedFrom(

@@ -186,6 +186,8 @@ class MemoryCustomerStore : public CustomerStore {
 
   // Returns the tenant's data, creating it empty on first use.
   Tenant& GetTenant(absl::string_view tenant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The position of the tenant's newest change ("0-0" when none).
+  static std::string NewestPosition(const Tenant& t);
   // Whether one of `write`'s placed orders is recorded against another
   // customer than `write`'s.
   static bool PlacesForeignOrder(const Tenant& t, const CustomerWrite& write);

@@ -1496,13 +1496,21 @@ absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::str
   return totals;
 }
 
-absl::StatusOr<int64_t> RedisCustomerStore::CustomerCount(absl::string_view tenant) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"GET", OrdinalCounterKey(tenant)}));
+namespace {
+
+// The customer count in a reply to GET of the ordinal counter (nil: none yet).
+absl::StatusOr<int64_t> CustomerCountOf(absl::StatusOr<RedisReply> reply) {
+  reply = ErrorReplyAsStatus(std::move(reply));
   if (!reply.ok()) return reply.status();
   if (reply->is_nil()) return 0;
   return ParseInt(*reply, "ordinal counter");
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> RedisCustomerStore::CustomerCount(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  return CustomerCountOf(client_->Command({"GET", OrdinalCounterKey(tenant)}));
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::Buyers(absl::string_view tenant) {
@@ -1609,18 +1617,11 @@ absl::StatusOr<ChangeHead> RedisCustomerStore::ReadChangeHead(absl::string_view 
   const RedisCommand commands[] = {NewestChangeCommand(tenant), {"GET", OrdinalCounterKey(tenant)}};
   absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
-  ChangeHead head;
   absl::StatusOr<std::string> position = NewestChangePosition((*replies)[0]);
   if (!position.ok()) return position.status();
-  head.position = *std::move(position);
-  absl::StatusOr<RedisReply> count = ErrorReplyAsStatus((*replies)[1]);
-  if (!count.ok()) return count.status();
-  if (!count->is_nil()) {
-    absl::StatusOr<int64_t> customers = ParseInt(*count, "ordinal counter");
-    if (!customers.ok()) return customers.status();
-    head.customers = *customers;
-  }
-  return head;
+  absl::StatusOr<int64_t> customers = CustomerCountOf((*replies)[1]);
+  if (!customers.ok()) return customers.status();
+  return ChangeHead{*std::move(position), *customers};
 }
 
 absl::StatusOr<std::optional<std::string>> RedisCustomerStore::RetainedFrom(
