@@ -1,6 +1,7 @@
 #include "engine/classify.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +30,17 @@ Millis KthValidAfter(absl::Span<const OrderFacts> orders, size_t end,
     --k;
   }
   return kNeverMillis;  // unreachable when k < count in window
+}
+
+// Returns the least count k in [0, n] whose rate k / n (as EngagementState
+// computes it, in doubles) is >= rate, or n + 1 if none is. The rate is
+// monotone in k, so every count from the result on reaches it too.
+uint8_t LeastCountReaching(int n, double rate) {
+  auto reaches = [&](int k) { return static_cast<double>(k) / n >= rate; };
+  int k = std::clamp(static_cast<int>(std::ceil(rate * n)), 0, n + 1);
+  while (k <= n && !reaches(k)) ++k;
+  while (k > 0 && reaches(k - 1)) --k;
+  return static_cast<uint8_t>(k);
 }
 
 }  // namespace
@@ -128,7 +140,16 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
           k.low_spender.threshold_store_aov_multiple, &c.low_absolute_,
           &c.low_defined_, &c.low_amount_, &c.low_threshold_);
 
-  for (int i = 0; i < kNumSegments; ++i) c.priority_[i] = (*priority)[i];
+  for (int sent = 1; sent <= kRateTableMessages; ++sent) {
+    RateMinimums& m = c.rate_minimums_[sent];
+    m.high_open = LeastCountReaching(sent, c.high_open_);
+    m.high_action = LeastCountReaching(sent, c.high_action_);
+    m.moderate_open = LeastCountReaching(sent, c.moderate_open_);
+  }
+  for (int i = 0; i < kNumSegments; ++i) {
+    c.priority_[i] = (*priority)[i];
+    c.rank_[static_cast<int>(c.priority_[i])] = static_cast<uint8_t>(i);
+  }
   return c;
 }
 
@@ -155,6 +176,12 @@ bool Classifier::LowOk(int64_t revenue, int64_t orders) const {
 int Classifier::EngagementState(int64_t sent, int64_t opened,
                                 int64_t acted) const {
   if (sent < eng_min_ || sent == 0) return kNone;
+  if (sent <= kRateTableMessages) {
+    const RateMinimums& m = rate_minimums_[sent];
+    if (opened >= m.high_open && acted >= m.high_action) return kHigh;
+    if (opened >= m.moderate_open) return kModerate;
+    return kDis;
+  }
   const double open_rate = static_cast<double>(opened) / sent;
   const double action_rate = static_cast<double>(acted) / sent;
   if (open_rate >= high_open_ && action_rate >= high_action_) return kHigh;
@@ -179,8 +206,8 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   Millis first = life_n > 0 ? p.folded.first_order_ms : kNeverMillis;
   Millis last = life_n > 0 ? p.folded.last_order_ms : kNeverMillis;
   int64_t fb_n = 0, ret_n = 0, big_n = 0, big_rev = 0, low_n = 0, low_rev = 0;
-  auto& hits = out->scratch;
-  hits.clear();
+  // Orders [cat_begin, end) are inside the category-affinity lookback.
+  size_t cat_begin = 0;
   size_t end = 0;
   const size_t n_orders = p.orders.size();
   for (; end < n_orders; ++end) {
@@ -202,12 +229,7 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
       ++low_n;
       low_rev += o.net_amount;
     }
-    if (want_cats && at > cat_start) {
-      const CategoryId* c = p.order_categories.data() + o.categories_begin;
-      for (uint16_t j = 0; j < o.categories_count; ++j) {
-        hits.push_back({c[j], at});
-      }
-    }
+    cat_begin = at > cat_start ? cat_begin : end + 1;
   }
   const bool buyer = life_n > 0;
   auto on = [&](Segment s) { return enabled_[static_cast<int>(s)]; };
@@ -326,29 +348,40 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
           low_n, low_rev, false);
 
   // Category affinity: per category, orders containing it in the lookback.
-  if (!hits.empty()) {
-    // Insertion sort by category: hits are few and already in time order,
-    // and a stable sort keeps that order within each category.
-    for (size_t a = 1; a < hits.size(); ++a) {
-      const Classification::CategoryHit h = hits[a];
-      size_t b = a;
-      while (b > 0 && hits[b - 1].category > h.category) {
-        hits[b] = hits[b - 1];
-        --b;
+  // Counted newest first: a category's exit from membership is when its
+  // min-th newest order leaves the lookback, i.e. at the order where its
+  // count reaches the minimum in this scan (a category appears at most once
+  // per order).
+  if (want_cats && cat_begin < end) {
+    std::vector<uint32_t>& counts = out->category_counts;
+    std::vector<CategoryId>& counted = out->counted_categories;
+    const uint32_t min_orders = static_cast<uint32_t>(cat_min_);
+    Millis exit = kNeverMillis;
+    // Appends are branch-free: `counted` has a slot per category id and
+    // one more, written to and not counted when the category was seen.
+    size_t n_counted = 0;
+    for (size_t i = end; i-- > cat_begin;) {
+      const OrderFacts& o = p.orders[i];
+      if (o.cancelled) continue;
+      const CategoryId* c = p.order_categories.data() + o.categories_begin;
+      for (uint16_t j = 0; j < o.categories_count; ++j) {
+        if (c[j] >= counts.size()) {
+          counts.resize(size_t{c[j]} + 1, 0);
+          counted.resize(counts.size() + 1);
+        }
+        const uint32_t n = ++counts[c[j]];
+        counted[n_counted] = c[j];
+        n_counted += n == 1;
+        exit = n == min_orders ? o.placed_ms : exit;
       }
-      hits[b] = h;
     }
-    size_t i = 0;
-    while (i < hits.size()) {
-      size_t j = i;
-      while (j < hits.size() && hits[j].category == hits[i].category) ++j;
-      const int64_t count = static_cast<int64_t>(j - i);
-      if (count >= cat_min_) {
-        out->categories.push_back(hits[i].category);
-        if (next) nx = MinMs(nx, hits[i + (count - cat_min_)].placed_ms + cat_ms_);
-      }
-      i = j;
+    for (size_t i = 0; i < n_counted; ++i) {
+      const CategoryId c = counted[i];
+      if (counts[c] >= min_orders) out->categories.push_back(c);
+      counts[c] = 0;
     }
+    std::sort(out->categories.begin(), out->categories.end());
+    if (next && exit != kNeverMillis) nx = MinMs(nx, exit + cat_ms_);
   }
 
   // Engagement over messages sent in the window.
@@ -409,12 +442,12 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
 
   out->segments = seg;
   out->primary.reset();
-  for (int i = 0; i < kNumSegments; ++i) {
-    if (seg.Contains(priority_[i])) {
-      out->primary = priority_[i];
-      break;
-    }
+  // The member with the best rank; a customer is in a few segments only.
+  int best = kNumSegments;
+  for (uint32_t bits = seg.bits(); bits != 0; bits &= bits - 1) {
+    best = std::min(best, int{rank_[__builtin_ctz(bits)]});
   }
+  if (best < kNumSegments) out->primary = priority_[best];
   if (next) *next = saw_future_open ? kFutureOpen : nx;
 }
 

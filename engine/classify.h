@@ -60,12 +60,12 @@ struct Classification {
            cart_categories == other.cart_categories;
   }
 
-  // Scratch space reused between calls; not part of the result.
-  struct CategoryHit {
-    CategoryId category;
-    Millis placed_ms;
-  };
-  std::vector<CategoryHit> scratch;
+  // Scratch space reused between calls; not part of the result. Orders per
+  // category in the affinity lookback, indexed by CategoryId (all zero
+  // between calls, grown to the largest id seen), and the ids counted (one
+  // slot more than category_counts).
+  std::vector<uint32_t> category_counts;
+  std::vector<CategoryId> counted_categories;
 };
 
 // Why a customer is (or is not) in one segment, for humans.
@@ -140,7 +140,17 @@ class Classifier {
   int64_t low_amount_ = 0;
   double low_threshold_ = 0;
   double high_open_ = 0, high_action_ = 0, moderate_open_ = 0;
+  // EngagementState's rate comparisons for windows of up to
+  // kRateTableMessages messages, tabulated: the least opened / acted counts
+  // whose rates reach each threshold. Saves two divisions per state, and a
+  // next-change search computes a state per message.
+  static constexpr int kRateTableMessages = 128;
+  struct RateMinimums {
+    uint8_t high_open = 0, high_action = 0, moderate_open = 0;
+  };
+  RateMinimums rate_minimums_[kRateTableMessages + 1] = {};
   Segment priority_[kNumSegments] = {};
+  uint8_t rank_[kNumSegments] = {};  // rank_[s]: s's index in priority_
 };
 
 // The earliest instant at which classifying `profile` under `config` is

@@ -412,6 +412,43 @@ TEST(Engagement, Levels) {
   EXPECT_TRUE(ClassifyAt(p, c, Day(90.5)).segments.Contains(Segment::kModeratelyEngaged));
 }
 
+// The classifier tabulates the rate comparisons for short windows; at every
+// count, in the table and past its end, the verdict is the division's.
+TEST(Engagement, LevelsAtEveryCountAreTheDivisionsVerdict) {
+  struct Rates {
+    double high_open, high_action, moderate_open;
+  };
+  const Rates rates[] = {{0.3, 0.1, 0.1}, {1.0 / 3, 0.2, 0.15}, {0.7, 0.35, 0.7},
+                         {1.0, 1.0, 1.0}, {0.0, 0.0, 0.0},      {0.29, 0.07, 0.01}};
+  for (int sent : {1, 2, 3, 7, 10, 127, 128, 129, 130, 201}) {
+    for (int opened = 0; opened <= sent; ++opened) {
+      for (int acted : {0, opened / 3, opened}) {
+        Profile p;
+        for (int i = 0; i < sent; ++i) {
+          Message(&p, absl::StrCat("m", i), Day(i * 0.25), i < opened, i < acted);
+        }
+        for (const Rates& r : rates) {
+          SegmentConfig c = AllDisabled();
+          c.engagement.enabled = true;
+          c.engagement.min_messages = 1;
+          c.engagement.high_open_rate = r.high_open;
+          c.engagement.high_action_rate = r.high_action;
+          c.engagement.moderate_open_rate = r.moderate_open;
+          const double open_rate = static_cast<double>(opened) / sent;
+          const double action_rate = static_cast<double>(acted) / sent;
+          const Segment want = open_rate >= r.high_open && action_rate >= r.high_action
+                                   ? Segment::kHighlyEngaged
+                               : open_rate >= r.moderate_open ? Segment::kModeratelyEngaged
+                                                              : Segment::kDisengaged;
+          ASSERT_EQ(ClassifyAt(p, c, Day(60)).segments.bits(), 1u << static_cast<int>(want))
+              << sent << " sent, " << opened << " opened, " << acted << " acted, rates "
+              << r.high_open << "/" << r.high_action << "/" << r.moderate_open;
+        }
+      }
+    }
+  }
+}
+
 TEST(AbandonedCart, Window) {
   SegmentConfig c = AllDisabled();
   c.abandoned_cart.enabled = true;
