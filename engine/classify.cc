@@ -43,6 +43,20 @@ uint8_t LeastCountReaching(int n, double rate) {
   return static_cast<uint8_t>(k);
 }
 
+// Category affinity's working space: orders per category id in the lookback
+// (all zero between calls, grown to the largest id seen) and the ids counted
+// (one slot more). One per thread, not per Classification, so that results
+// stay small to copy and keep, whatever a tenant's number of categories.
+struct CategoryCounts {
+  std::vector<uint32_t> counts;
+  std::vector<CategoryId> counted;
+};
+
+CategoryCounts& ThisThreadsCategoryCounts() {
+  thread_local CategoryCounts counts;
+  return counts;
+}
+
 }  // namespace
 
 absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
@@ -353,8 +367,9 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   // count reaches the minimum in this scan (a category appears at most once
   // per order).
   if (want_cats && cat_begin < end) {
-    std::vector<uint32_t>& counts = out->category_counts;
-    std::vector<CategoryId>& counted = out->counted_categories;
+    CategoryCounts& scratch = ThisThreadsCategoryCounts();
+    std::vector<uint32_t>& counts = scratch.counts;
+    std::vector<CategoryId>& counted = scratch.counted;
     const uint32_t min_orders = static_cast<uint32_t>(cat_min_);
     Millis exit = kNeverMillis;
     // Appends are branch-free: `counted` has a slot per category id and

@@ -59,13 +59,6 @@ struct Classification {
     return segments == other.segments && categories == other.categories &&
            cart_categories == other.cart_categories;
   }
-
-  // Scratch space reused between calls; not part of the result. Orders per
-  // category in the affinity lookback, indexed by CategoryId (all zero
-  // between calls, grown to the largest id seen), and the ids counted (one
-  // slot more than category_counts).
-  std::vector<uint32_t> category_counts;
-  std::vector<CategoryId> counted_categories;
 };
 
 // Why a customer is (or is not) in one segment, for humans.

@@ -218,7 +218,8 @@ std::vector<SegmentConfig> Configs() {
 
 // Checks engine vs reference from `start` along the next-change chain.
 // `reused` is one output object shared by every call of the test, as a
-// full re-evaluation shares it: it must answer as a fresh one does.
+// full re-evaluation shares it: it must answer as a fresh one does (and
+// both share this thread's working space with every earlier call).
 void CheckChain(const Classifier& k, const ProfileView& view, const GeneratedCustomer& c,
                 absl::Time start, absl::Time until, Classification* reused, uint64_t* checks) {
   absl::Time t = start;
