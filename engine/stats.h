@@ -17,6 +17,7 @@
 // not thread-safe for writes; their const methods may run concurrently.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -91,8 +92,13 @@ class StatsBuilder {
   Millis as_of_ms_;
   std::vector<int64_t> order_counts_;  // one per buyer
   std::vector<int64_t> revenues_;      // one per buyer
+  // At most one window per spender lookback.
+  static constexpr size_t kMaxWindows = 2;
   std::vector<WindowTotals> windows_;
-  std::vector<Millis> window_starts_;  // exclusive lower bound per window
+  // Exclusive lower bound per window; a window not in use starts at the
+  // largest instant, so that no order is inside it.
+  Millis window_starts_[kMaxWindows] = {std::numeric_limits<Millis>::max(),
+                                        std::numeric_limits<Millis>::max()};
 };
 
 // Convenience: StatsBuilder over a span of views.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -84,6 +86,73 @@ TEST(Stats, StoreWindows) {
   EXPECT_EQ(*s.FindWindow(180), (WindowTotals{180, 700, 1}));
   // At day 365 the day-0 order leaves the window (exclusive lower bound).
   EXPECT_EQ(StatsOf(ps, c, Day(365)).FindWindow(365)->orders, 3);
+}
+
+TEST(Stats, OneWindowWhenBothSpendersLookAsFarBack) {
+  std::vector<Profile> ps = {Buyer(3, 100, 0), Buyer(1, 700, 300)};
+  SegmentConfig c;
+  c.low_spender.lookback_days = 365;
+  PopulationStats s = StatsOf(ps, c, Day(300));
+  ASSERT_EQ(s.windows.size(), 1u);
+  EXPECT_EQ(s.windows[0], (WindowTotals{365, 1000, 4}));
+}
+
+// The cut-offs against every buyer's measures sorted, over revenues from 0
+// to past 2^40 (so the selection's buckets are wide), many ties, and
+// percentages from 0 to 100.
+TEST(Stats, CutoffsAreTheSortedMeasuresAtTheirPlaces) {
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 40; ++trial) {
+    std::vector<Profile> ps(1 + rng() % 300);
+    std::vector<int64_t> counts, revenues;
+    for (size_t i = 0; i < ps.size(); ++i) {
+      const int orders = static_cast<int>(rng() % 9);  // 0: not a buyer
+      int64_t revenue = 0;
+      for (int k = 0; k < orders; ++k) {
+        OrderPlaced o;
+        const std::string id = absl::StrCat("o", k);
+        o.order_id = id;
+        o.placed_at = Day(k);
+        switch (rng() % 3) {
+          case 0:
+            o.amount = 5000;
+            break;  // ties
+          case 1:
+            o.amount = static_cast<int64_t>(rng() % 100);
+            break;
+          default:
+            o.amount = static_cast<int64_t>(rng() % kMaxAmount);
+            break;
+        }
+        ASSERT_TRUE(ps[i].PlaceOrder(o).ok());
+        revenue += o.amount;
+      }
+      if (orders > 0) {
+        counts.push_back(orders);
+        revenues.push_back(revenue);
+      }
+    }
+    std::sort(counts.rbegin(), counts.rend());
+    std::sort(revenues.rbegin(), revenues.rend());
+    auto at = [](const std::vector<int64_t>& sorted, int64_t place) -> std::optional<int64_t> {
+      if (place <= 0 || sorted.empty()) return std::nullopt;
+      return sorted[std::min<int64_t>(place, sorted.size()) - 1];
+    };
+    SegmentConfig c;
+    c.vip.top_percent = 1 + static_cast<int>(rng() % 100);
+    c.value_tiers.high_percent = static_cast<int>(rng() % 101);
+    c.value_tiers.medium_percent = static_cast<int>(rng() % (101 - c.value_tiers.high_percent));
+    const PopulationStats s = StatsOf(ps, c, Day(30));
+    const int64_t n = static_cast<int64_t>(counts.size());
+    ASSERT_EQ(s.buyers, n);
+    EXPECT_EQ(s.vip_order_cutoff, at(counts, PercentilePlaces(n, c.vip.top_percent))) << trial;
+    EXPECT_EQ(s.high_value_cutoff, at(revenues, PercentilePlaces(n, c.value_tiers.high_percent)))
+        << trial;
+    EXPECT_EQ(s.medium_value_cutoff,
+              at(revenues,
+                 PercentilePlaces(n, c.value_tiers.high_percent + c.value_tiers.medium_percent)))
+        << trial;
+  }
 }
 
 TEST(LiveStats, MatchesFromScratch) {
