@@ -187,8 +187,7 @@ bool Classifier::LowOk(int64_t revenue, int64_t orders) const {
          low_threshold_;
 }
 
-inline int Classifier::EngagementState(int64_t sent, int64_t opened,
-                                int64_t acted) const {
+inline int Classifier::EngagementState(int64_t sent, int64_t opened, int64_t acted) const {
   if (sent < eng_min_ || sent == 0) return kNone;
   if (sent <= kRateTableMessages) {
     const RateMinimums& m = rate_minimums_[sent];
