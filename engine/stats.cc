@@ -21,7 +21,8 @@ std::vector<int32_t> SpenderLookbacks(const SegmentConfig& config) {
 // a place <= 0 or no values). A radix select: one pass finds the range, one
 // counts the values per bucket (at most 2^16 equal-width buckets over it),
 // and per place one pass gathers the bucket holding it, among which
-// nth_element finds the value. The places share the range and the counts,
+// nth_element finds the value (unless each bucket holds one value, as the
+// lifetime order counts' do). The places share the range and the counts,
 // and nothing copies all the values, so the value tiers' two cut-offs cost
 // less than one nth_element over a copy of every buyer's revenue did.
 std::vector<std::optional<int64_t>> ValuesAtPlaces(const std::vector<int64_t>& values,
@@ -47,6 +48,10 @@ std::vector<std::optional<int64_t>> ValuesAtPlaces(const std::vector<int64_t>& v
     // The bucket holding the place, counting down from the top one.
     size_t b = counts.size() - 1;
     while (place > counts[b]) place -= counts[b--];
+    if (shift == 0) {  // a bucket per value (order counts): no gathering
+      out[at] = static_cast<int64_t>(lowest + b);
+      continue;
+    }
     bucket.clear();
     for (int64_t v : values) {
       if (bucket_of(v) == b) bucket.push_back(v);
