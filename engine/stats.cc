@@ -114,6 +114,16 @@ void StatsBuilder::Add(const ProfileView& p) {
   }
 }
 
+void StatsBuilder::Merge(const StatsBuilder& other) {
+  // Same config and instant, so the same windows in the same order.
+  for (size_t w = 0; w < windows_.size(); ++w) {
+    windows_[w].orders += other.windows_[w].orders;
+    windows_[w].net_revenue += other.windows_[w].net_revenue;
+  }
+  order_counts_.insert(order_counts_.end(), other.order_counts_.begin(), other.order_counts_.end());
+  revenues_.insert(revenues_.end(), other.revenues_.begin(), other.revenues_.end());
+}
+
 PopulationStats StatsBuilder::Build() const {
   PopulationStats s;
   s.buyers = static_cast<int64_t>(order_counts_.size());

@@ -84,6 +84,10 @@ class StatsBuilder {
   StatsBuilder(const SegmentConfig& config, absl::Time as_of);
 
   void Add(const ProfileView& profile);
+  // Adds everything `other` was given, as if Add() had been called here for
+  // each of its profiles. `other` must be built for the same config and
+  // as_of (builders filled by different threads, then merged into one).
+  void Merge(const StatsBuilder& other);
   // Returns the statistics of everything added so far.
   PopulationStats Build() const;
 

@@ -213,5 +213,30 @@ TEST(DiffStats, ReportsMovedMeasures) {
   EXPECT_EQ(d.changed_aov_lookback_days, (std::vector<int32_t>{365}));
 }
 
+TEST(Stats, MergedBuildersGiveOneBuildersAnswer) {
+  // Buyers with 1-12 orders in and out of both spender lookbacks, split
+  // between two builders in every way round, merged into either side.
+  std::vector<Profile> ps;
+  for (int i = 0; i < 40; ++i) ps.push_back(Buyer(1 + i % 12, 100 + 37 * i, i * 9.5));
+  ps.push_back(Profile());
+  SegmentConfig c;
+  c.big_spender.lookback_days = 90;
+  c.low_spender.lookback_days = 30;
+  const absl::Time at = Day(400);
+  const PopulationStats want = StatsOf(ps, c, at);
+  ASSERT_EQ(want.windows.size(), 2u);
+  for (size_t split = 0; split <= ps.size(); split += 5) {
+    StatsBuilder a(c, at), b(c, at);
+    for (size_t i = 0; i < ps.size(); ++i) (i < split ? a : b).Add(ps[i].view());
+    StatsBuilder b_copy = b;
+    a.Merge(b);
+    EXPECT_EQ(a.Build(), want) << "split " << split;
+    StatsBuilder a_again(c, at);
+    for (size_t i = 0; i < split; ++i) a_again.Add(ps[i].view());
+    b_copy.Merge(a_again);
+    EXPECT_EQ(b_copy.Build(), want) << "split " << split << ", other way";
+  }
+}
+
 }  // namespace
 }  // namespace segmentd::engine

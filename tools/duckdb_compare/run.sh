@@ -5,14 +5,15 @@
 #   2. exports N customers (default 1,000,000) as CSV + the engine's answer;
 #   3. npm ci here if @duckdb/node-api is not installed;
 #   4. classify_benchmark --benchmark_filter=BM_FullEvaluation, --runs
-#      repetitions (engine, before);
+#      repetitions on one thread and on two (engine, before);
 #   5. compare.mjs: loads the CSVs into DuckDB, times the rules as SQL (default
 #      threads and threads=1, median of --runs) and checks every segment, and
 #      every customer, against the engine;
 #   6. BM_FullEvaluation again (engine, after), so that both sides see the
 #      same stretch of a shared machine's load;
 #   7. prints DuckDB time / engine time (engine: median of all repetitions of
-#      steps 4 and 6), wall and CPU.
+#      steps 4 and 6), wall and CPU, against the engine on one thread and on
+#      two (the CPU of two threads is both threads' time).
 #
 # Usage: tools/duckdb_compare/run.sh [--customers=N] [--runs=N] [--keep]
 #   --runs   timed runs per SQL query, and engine repetitions per step (5)
@@ -101,34 +102,44 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-// Seconds per repetition (wall, cpu) of BM_FullEvaluation in one output file.
-const repetitions = (file) => {
+// Seconds per repetition (wall, cpu) of BM_FullEvaluation on `workers`
+// threads in one output file.
+const repetitions = (file, workers) => {
   const out = JSON.parse(fs.readFileSync(file, 'utf8'));
   const unit = { s: 1, ms: 1e-3, us: 1e-6, ns: 1e-9 };
   return out.benchmarks
-    .filter((b) => (b.run_name ?? b.name).startsWith('BM_FullEvaluation') &&
+    .filter((b) => (b.run_name ?? b.name).startsWith(`BM_FullEvaluation/workers:${workers}/`) &&
       (b.run_type ?? 'iteration') === 'iteration')
     .map((b) => ({ wall: b.real_time * unit[b.time_unit], cpu: b.cpu_time * unit[b.time_unit] }));
 };
-const steps = { before: repetitions(process.argv[3]), after: repetitions(process.argv[4]) };
-const all = [...steps.before, ...steps.after];
-const e = { wall: median(all.map((r) => r.wall)), cpu: median(all.map((r) => r.cpu)) };
 const fmt = (xs) => xs.map((r) => r.wall.toFixed(3)).join(' ');
-console.log(`\nengine BM_FullEvaluation wall per repetition: before ${fmt(steps.before)}; ` +
-  `after ${fmt(steps.after)}`);
-console.log(`engine median of ${all.length} repetitions: wall ${e.wall.toFixed(4)} s, ` +
-  `cpu ${e.cpu.toFixed(4)} s (target <= 0.25 s)`);
+// The engine on one thread (DESIGN.md's "one core") and on two, each the
+// median of its repetitions in both steps.
+const engine = {};
+for (const workers of [1, 2]) {
+  const before = repetitions(process.argv[3], workers);
+  const after = repetitions(process.argv[4], workers);
+  const all = [...before, ...after];
+  const e = { wall: median(all.map((r) => r.wall)), cpu: median(all.map((r) => r.cpu)) };
+  engine[workers] = e;
+  console.log(`\nengine on ${workers} thread(s), BM_FullEvaluation wall per repetition: ` +
+    `before ${fmt(before)}; after ${fmt(after)}`);
+  console.log(`engine on ${workers} thread(s), median of ${all.length} repetitions: ` +
+    `wall ${e.wall.toFixed(4)} s, cpu ${e.cpu.toFixed(4)} s` +
+    (workers === 1 ? ' (target <= 0.25 s)' : ' (cpu: both threads)'));
+}
 console.log(`SQL matches engine: ${duck.ok ? 'yes' : 'NO'} ` +
   `(${duck.segments_matched} of ${duck.segments_total} segments` +
   (duck.per_customer ? `; ${duck.per_customer.customers} customers compared one by one, ` +
     `${duck.per_customer.differences} differing (segment, side) groups` : '') + ')');
-console.log('\nDuckDB median / engine median (target: >= 5)');
-console.log('query           threads   duckdb wall   ratio wall   duckdb cpu   ratio cpu');
+console.log('\nDuckDB median / engine median (target: >= 5), against the engine on 1 and on 2 threads');
+console.log('query           threads   duckdb wall   wall/e1   wall/e2   duckdb cpu    cpu/e1    cpu/e2');
 for (const [key, t] of Object.entries(duck.timings)) {
   const [, name, threads] = key.match(/^(.*)_threads(\d+)$/);
+  const ratio = (x, e) => `${(x / e).toFixed(1)}x`.padStart(10);
   console.log(`${name.padEnd(15)} ${threads.padStart(7)} ${t.wall.toFixed(3).padStart(12)} s` +
-    `${(t.wall / e.wall).toFixed(1).padStart(12)}x ${t.cpu.toFixed(3).padStart(11)} s` +
-    `${(t.cpu / e.cpu).toFixed(1).padStart(11)}x`);
+    `${ratio(t.wall, engine[1].wall)}${ratio(t.wall, engine[2].wall)}` +
+    ` ${t.cpu.toFixed(3).padStart(11)} s${ratio(t.cpu, engine[1].cpu)}${ratio(t.cpu, engine[2].cpu)}`);
 }
 EOF
 exit "$compare_status"
