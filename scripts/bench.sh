@@ -19,10 +19,18 @@
 #                             runs, ascending; the sweep stops after the first
 #                             rate the server cannot sustain
 #   BENCH_DURATION [10s]      measured length of each latency run
-#   BENCH_BACKGROUND_RATE [0] latency: orders/s streamed meanwhile through
+#   BENCH_LATENCY_EVENTS [order]  the single-event RPCs the latency runs time,
+#                             each swept over BENCH_RATES in turn: order
+#                             (PlaceOrder), activity (RecordActivity),
+#                             engagement (RecordEngagement, a message sent),
+#                             cart (UpdateCart)
+#   BENCH_BACKGROUND_RATE [0] latency: events/s streamed meanwhile through
 #                             BulkIngest streams (BENCH_BACKGROUND_STREAMS [2],
-#                             BENCH_BACKGROUND_BATCH [50] orders per request),
-#                             so the PlaceOrder probes measure one
+#                             BENCH_BACKGROUND_BATCH [50] events per request,
+#                             BENCH_BACKGROUND_EVENT [order]: their kind, as
+#                             BENCH_LATENCY_EVENTS names them, or a comma-
+#                             separated list given to the streams in turn),
+#                             so the unary probes measure one
 #                             event's latency under that load; e.g. RATES=200
 #                             BACKGROUND_RATE=9800 is 10k events/s in all
 #   BENCH_MODES ["bulk config latency"]  which runs, in order (bulk first:
@@ -362,18 +370,25 @@ for mode in $MODES; do
       memory
       ;;
     latency)
-      for rate in $RATES; do
-        settle
-        redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
-        run_mode "latency-$rate" --mode=latency --rate="$rate" --duration="$DURATION" \
-          --background_rate="${BENCH_BACKGROUND_RATE:-0}" \
-          --background_batch="${BENCH_BACKGROUND_BATCH:-50}" \
-          --background_streams="${BENCH_BACKGROUND_STREAMS:-2}"
-        commandstats "latency-$rate"
-        if grep -q '"saturated":1' "$DIR/latency-$rate.out"; then
-          echo "bench: $rate/s not sustained; higher rates skipped"
-          break
-        fi
+      for event in ${BENCH_LATENCY_EVENTS:-order}; do
+        # Order runs keep their old names (latency-<rate>).
+        prefix=latency
+        [[ "$event" == order ]] || prefix="latency-$event"
+        for rate in $RATES; do
+          settle
+          redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
+          run_mode "$prefix-$rate" --mode=latency --event="$event" --rate="$rate" \
+            --duration="$DURATION" \
+            --background_rate="${BENCH_BACKGROUND_RATE:-0}" \
+            --background_event="${BENCH_BACKGROUND_EVENT:-order}" \
+            --background_batch="${BENCH_BACKGROUND_BATCH:-50}" \
+            --background_streams="${BENCH_BACKGROUND_STREAMS:-2}"
+          commandstats "$prefix-$rate"
+          if grep -q '"saturated":1' "$DIR/$prefix-$rate.out"; then
+            echo "bench: $event at $rate/s not sustained; its higher rates skipped"
+            break
+          fi
+        done
       done
       ;;
     config)

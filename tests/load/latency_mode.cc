@@ -2,31 +2,107 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
-#include "tests/load/streamed_orders.h"
+#include "tests/load/streamed_events.h"
 
 namespace segmentd::load {
 namespace {
 
-// One PlaceOrder in flight; owned by the completion queue until it completes.
+// One call in flight; owned by the completion queue until it completes.
 struct Call {
+  virtual ~Call() = default;
+  // The outcome the server reported (valid once the call succeeded).
+  virtual v1::ItemOutcome outcome() const = 0;
+
   grpc::ClientContext context;
-  v1::PlaceOrderResponse response;
   grpc::Status status;
-  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::PlaceOrderResponse>> reader;
   absl::Time scheduled;
   absl::Time sent;
   bool measured = false;
 };
+
+template <typename Response>
+struct TypedCall : Call {
+  v1::ItemOutcome outcome() const override { return response.result().outcome(); }
+
+  Response response;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> reader;
+};
+
+// Starts `request` through `prepare` (a stub's PrepareAsync<Rpc>), with
+// `call`'s context already prepared; the completion queue then owns `call`.
+template <typename Request, typename Response>
+void Start(v1::IngestService::Stub* stub,
+           std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (
+               v1::IngestService::Stub::*prepare)(grpc::ClientContext*, const Request&,
+                                                  grpc::CompletionQueue*),
+           const Request& request, grpc::CompletionQueue* queue, TypedCall<Response>* call) {
+  call->sent = absl::Now();
+  call->reader = (stub->*prepare)(&call->context, request, queue);
+  call->reader->StartCall();
+  // The tag is the base pointer the poller casts back to.
+  call->reader->Finish(&call->response, &call->status, static_cast<Call*>(call));
+}
+
+// Sends one event of `kind` for a random customer of [0, customers) at
+// `now` through its unary RPC; `id` names what must be new each time (the
+// order, the message). The completion queue owns the call it starts.
+void SendEvent(EventKind kind, std::mt19937_64& rng, int64_t customers, std::string id,
+               absl::Time now, absl::Time scheduled, bool measured, const std::string& key,
+               v1::IngestService::Stub* stub, grpc::CompletionQueue* queue) {
+  auto start = [&](auto* call, auto prepare, auto* request) {
+    call->scheduled = scheduled;
+    call->measured = measured;
+    PrepareContext(&call->context, key, absl::Seconds(10));
+    Start(stub, prepare, *request, queue, call);
+  };
+  v1::Event event;
+  FillRandomEvent(kind, rng, customers, std::move(id), now, &event);
+  using Stub = v1::IngestService::Stub;
+  switch (event.kind_case()) {
+    case v1::Event::kOrderPlaced: {
+      v1::PlaceOrderRequest request;
+      request.mutable_event()->Swap(event.mutable_order_placed());
+      start(new TypedCall<v1::PlaceOrderResponse>, &Stub::PrepareAsyncPlaceOrder, &request);
+      return;
+    }
+    case v1::Event::kActivity: {
+      v1::RecordActivityRequest request;
+      request.mutable_event()->Swap(event.mutable_activity());
+      start(new TypedCall<v1::RecordActivityResponse>, &Stub::PrepareAsyncRecordActivity, &request);
+      return;
+    }
+    case v1::Event::kEngagement: {
+      v1::RecordEngagementRequest request;
+      request.mutable_event()->Swap(event.mutable_engagement());
+      start(new TypedCall<v1::RecordEngagementResponse>, &Stub::PrepareAsyncRecordEngagement,
+            &request);
+      return;
+    }
+    case v1::Event::kCartUpdated: {
+      v1::UpdateCartRequest request;
+      request.mutable_event()->Swap(event.mutable_cart_updated());
+      start(new TypedCall<v1::UpdateCartResponse>, &Stub::PrepareAsyncUpdateCart, &request);
+      return;
+    }
+    default:
+      std::abort();  // FillRandomEvent makes only the kinds above
+  }
+}
 
 struct Results {
   LatencyRecorder from_schedule;
@@ -42,12 +118,15 @@ struct Results {
 absl::Status RunLatency(const LoadOptions& options) {
   if (options.rate <= 0) return absl::InvalidArgumentError("--rate must be > 0");
   if (options.customers <= 0) return absl::InvalidArgumentError("--customers must be > 0");
+  const absl::StatusOr<EventKind> kind = ParseEventKind(options.event, "--event");
+  if (!kind.ok()) return kind.status();
   const int threads = std::max(1, options.threads);
-  std::printf("latency: PlaceOrder at %.0f/s for %s (+%s warm-up) over %lld customers, %d "
-              "completion threads\n",
-              options.rate, absl::FormatDuration(options.duration).c_str(),
-              absl::FormatDuration(options.warmup).c_str(),
-              static_cast<long long>(options.customers), threads);
+  std::printf(
+      "latency: %s events at %.0f/s for %s (+%s warm-up) over %lld customers, %d "
+      "completion threads\n",
+      options.event.c_str(), options.rate, absl::FormatDuration(options.duration).c_str(),
+      absl::FormatDuration(options.warmup).c_str(), static_cast<long long>(options.customers),
+      threads);
   std::fflush(stdout);
   const std::string load_before = LoadAverage();
 
@@ -88,7 +167,7 @@ absl::Status RunLatency(const LoadOptions& options) {
           continue;
         }
         ++r.ok;
-        if (call->response.result().outcome() != v1::ITEM_OUTCOME_APPLIED) ++r.not_applied;
+        if (call->outcome() != v1::ITEM_OUTCOME_APPLIED) ++r.not_applied;
         r.from_schedule.Add(now - call->scheduled);
         r.from_send.Add(now - call->sent);
       }
@@ -98,24 +177,34 @@ absl::Status RunLatency(const LoadOptions& options) {
   // The server applies one stream's requests one after another, so a single
   // stream alternates between segmentd's and Redis's work: several keep both
   // busy.
-  std::vector<std::unique_ptr<StreamedOrders>> background;
+  std::vector<std::unique_ptr<StreamedEvents>> background;
   if (options.background_rate > 0) {
+    // One kind, or a comma-separated list given to the streams in turn.
+    std::vector<EventKind> kinds;
+    for (absl::string_view name : absl::StrSplit(options.background_event, ',')) {
+      absl::StatusOr<EventKind> kind = ParseEventKind(std::string(name), "--background_event");
+      if (!kind.ok()) return kind.status();
+      kinds.push_back(*kind);
+    }
     const int streams = std::max(1, options.background_streams);
-    std::printf("latency: meanwhile %.0f orders/s through %d BulkIngest streams, batches of %d\n",
-                options.background_rate, streams, options.background_batch);
+    std::printf(
+        "latency: meanwhile %.0f events/s (%s) through %d BulkIngest streams, batches of "
+        "%d\n",
+        options.background_rate, options.background_event.c_str(), streams,
+        options.background_batch);
     std::fflush(stdout);
     for (int i = 0; i < streams; ++i) {
-      background.push_back(std::make_unique<StreamedOrders>(
-          options, i, options.background_rate / streams, options.background_batch,
-          options.background_window));
+      background.push_back(std::make_unique<StreamedEvents>(
+          options, kinds[i % kinds.size()], i, options.background_rate / streams,
+          options.background_batch, options.background_window));
       background.back()->Start();
     }
   }
 
   std::mt19937_64 rng(options.seed * 104729 + 3);
-  // Order ids unique to this run: a later run (another rate, a second sweep)
-  // re-sending an earlier run's ids would measure idempotent duplicates,
-  // which cost the server a read and no write.
+  // Order and message ids unique to this run: a later run (another rate, a
+  // second sweep) re-sending an earlier run's ids would measure idempotent
+  // duplicates, which cost the server a read and no write.
   const std::string run = absl::StrCat(options.seed, "-", absl::ToUnixMicros(absl::Now()));
   const absl::Duration interval = absl::Seconds(1) / options.rate;
   const absl::Time start = absl::Now();
@@ -131,19 +220,11 @@ absl::Status RunLatency(const LoadOptions& options) {
         saturated = true;
         break;
       }
-      auto* call = new Call;
-      call->scheduled = start + interval * sent;
-      call->measured = sent >= warmup_calls;
-      PrepareContext(&call->context, options.key, absl::Seconds(10));
-      v1::PlaceOrderRequest request;
-      FillRandomOrder(rng, options.customers, absl::StrCat("lat-", run, "-", sent), now,
-                      request.mutable_event());
       const int c = static_cast<int>(sent % threads);
       in_flight.fetch_add(1, std::memory_order_relaxed);
-      call->sent = absl::Now();
-      call->reader = stubs[c]->PrepareAsyncPlaceOrder(&call->context, request, queues[c].get());
-      call->reader->StartCall();
-      call->reader->Finish(&call->response, &call->status, call);
+      SendEvent(*kind, rng, options.customers, absl::StrCat("lat-", run, "-", sent), now,
+                start + interval * sent, sent >= warmup_calls, options.key, stubs[c].get(),
+                queues[c].get());
       ++sent;
     }
     if (saturated) break;
@@ -154,7 +235,7 @@ absl::Status RunLatency(const LoadOptions& options) {
   while (in_flight.load() > 0) absl::SleepFor(absl::Milliseconds(5));
   for (auto& q : queues) q->Shutdown();
   for (std::thread& t : pollers) t.join();
-  StreamedOrdersResult streamed;
+  StreamedEventsResult streamed;
   for (auto& stream : background) streamed.Merge(stream->Stop());
 
   Results all;
@@ -193,19 +274,22 @@ absl::Status RunLatency(const LoadOptions& options) {
   if (!background.empty()) {
     LatencyRecorder& b = streamed.batch_latency;
     std::printf(
-        "latency: background %lld orders acknowledged (%lld duplicates), %.0f/s (asked %.0f/s)%s%s; "
+        "latency: background %lld events acknowledged (%lld duplicates), %.0f/s (asked "
+        "%.0f/s)%s%s; "
         "batch send -> ack: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-        static_cast<long long>(streamed.events_acked),
-        static_cast<long long>(streamed.duplicates), streamed.achieved_rate,
-        options.background_rate, streamed.kept_up ? "" : ", FELL BEHIND (window full)",
-        streamed.status.ok() ? ""
-                             : absl::StrCat(", stream failed: ", streamed.status.ToString()).c_str(),
+        static_cast<long long>(streamed.events_acked), static_cast<long long>(streamed.duplicates),
+        streamed.achieved_rate, options.background_rate,
+        streamed.kept_up ? "" : ", FELL BEHIND (window full)",
+        streamed.status.ok()
+            ? ""
+            : absl::StrCat(", stream failed: ", streamed.status.ToString()).c_str(),
         b.QuantileMs(0.5), b.QuantileMs(0.99), b.MaxMs());
-    std::printf("latency: background orders acknowledged per second: %s\n",
+    std::printf("latency: background events acknowledged per second: %s\n",
                 absl::StrJoin(streamed.acked_per_second, " ").c_str());
   }
   std::printf("%s\n", JsonLine()
                           .Add("mode", "latency")
+                          .Add("event", options.event)
                           .Add("customers", options.customers)
                           .Add("target_rate", options.rate)
                           .Add("achieved_rate", achieved)
@@ -224,6 +308,7 @@ absl::Status RunLatency(const LoadOptions& options) {
                           .Add("send_p99_ms", all.from_send.QuantileMs(0.99))
                           .Add("sender_lag_ms", send_lag_ms)
                           .Add("background_rate", options.background_rate)
+                          .Add("background_event", options.background_event)
                           .Add("background_achieved_rate", streamed.achieved_rate)
                           .Add("background_kept_up", static_cast<int64_t>(streamed.kept_up))
                           .Add("background_rejected", streamed.rejected)
@@ -239,7 +324,7 @@ absl::Status RunLatency(const LoadOptions& options) {
   if (!streamed.status.ok()) return streamed.status;
   if (streamed.rejected > 0) {
     return absl::InternalError(
-        absl::StrCat("the server rejected ", streamed.rejected, " background orders"));
+        absl::StrCat("the server rejected ", streamed.rejected, " background events"));
   }
   return absl::OkStatus();
 }

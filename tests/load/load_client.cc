@@ -86,6 +86,51 @@ void FillRandomOrder(std::mt19937_64& rng, int64_t customers, std::string order_
   order->add_categories(CategoryName(static_cast<engine::CategoryId>(category(rng))));
 }
 
+absl::StatusOr<EventKind> ParseEventKind(const std::string& name, const std::string& flag) {
+  if (name == "order") return EventKind::kOrder;
+  if (name == "activity") return EventKind::kActivity;
+  if (name == "engagement") return EventKind::kEngagement;
+  if (name == "cart") return EventKind::kCart;
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, ": unknown event \"", name, "\" (order, activity, engagement or cart)"));
+}
+
+void FillRandomEvent(EventKind kind, std::mt19937_64& rng, int64_t customers, std::string id,
+                     absl::Time at, v1::Event* event) {
+  if (kind == EventKind::kOrder) {
+    FillRandomOrder(rng, customers, std::move(id), at, event->mutable_order_placed());
+    return;
+  }
+  std::string customer =
+      absl::StrCat("cust-", std::uniform_int_distribution<int64_t>(0, customers - 1)(rng));
+  switch (kind) {
+    case EventKind::kActivity: {
+      v1::ActivityRecorded* e = event->mutable_activity();
+      e->set_customer_id(std::move(customer));
+      *e->mutable_occurred_at() = ToTimestamp(at);
+      return;
+    }
+    case EventKind::kEngagement: {
+      v1::EngagementEvent* e = event->mutable_engagement();
+      e->set_customer_id(std::move(customer));
+      e->set_message_id(std::move(id));
+      e->set_kind(v1::ENGAGEMENT_KIND_SENT);
+      *e->mutable_occurred_at() = ToTimestamp(at);
+      return;
+    }
+    case EventKind::kCart: {
+      v1::CartUpdated* e = event->mutable_cart_updated();
+      e->set_customer_id(std::move(customer));
+      e->set_value(std::uniform_int_distribution<int64_t>(500, 20000)(rng));
+      e->add_categories(CategoryName(std::uniform_int_distribution<int>(0, 19)(rng)));
+      *e->mutable_updated_at() = ToTimestamp(at);
+      return;
+    }
+    case EventKind::kOrder:
+      break;  // above
+  }
+}
+
 void LatencyRecorder::Add(absl::Duration latency) {
   micros_.push_back(absl::ToInt64Microseconds(latency));
   sorted_ = false;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/generator.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -33,6 +34,10 @@ struct LoadOptions {
   int batch = 1000;          // events per BulkIngest request, <= 1000
   int window = 2;            // unacknowledged batches per stream
   double rate = 10'000;      // latency mode: events/s
+  // Latency mode: the single-event RPC timed (ParseEventKind's names:
+  // "order" is PlaceOrder, "activity" RecordActivity, "engagement"
+  // RecordEngagement of a new message, "cart" UpdateCart).
+  std::string event = "order";
   absl::Duration duration = absl::Seconds(10);  // latency mode, measured part
   absl::Duration warmup = absl::Seconds(1);     // latency mode, not measured
   int threads = 2;           // latency mode: completion threads
@@ -41,6 +46,9 @@ struct LoadOptions {
   // spread over background_streams streams, in batches of background_batch,
   // at most background_window unacknowledged per stream.
   double background_rate = 0;
+  // ParseEventKind's names, or a comma-separated list of them given to the
+  // background streams in turn.
+  std::string background_event = "order";
   int background_streams = 2;
   int background_batch = 50;
   int background_window = 8;
@@ -94,6 +102,25 @@ void AppendEvents(const engine::GeneratedCustomer& sent,
 // [0, customers)): amount 5.00-200.00, one of the generator's 20 categories.
 void FillRandomOrder(std::mt19937_64& rng, int64_t customers, std::string order_id, absl::Time at,
                      v1::OrderPlaced* order);
+
+// The single events the latency mode times and its background streams send.
+enum class EventKind {
+  kOrder,       // a new order (PlaceOrder)
+  kActivity,    // the customer opened the app (RecordActivity)
+  kEngagement,  // a new marketing message sent (RecordEngagement)
+  kCart,        // the cart's new contents (UpdateCart)
+};
+
+// Returns the kind named "order", "activity", "engagement" or "cart";
+// INVALID_ARGUMENT naming `flag` otherwise.
+absl::StatusOr<EventKind> ParseEventKind(const std::string& name, const std::string& flag);
+
+// Fills `event` with a new event of `kind` at `at` for a random customer of
+// the generated population, as FillRandomOrder picks it; `id` names what
+// must be new each time (the order, the message). Activity and cart events
+// have no id.
+void FillRandomEvent(EventKind kind, std::mt19937_64& rng, int64_t customers, std::string id,
+                     absl::Time at, v1::Event* event);
 
 // Collects latencies (in microseconds) and summarizes them.
 class LatencyRecorder {

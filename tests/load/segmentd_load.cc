@@ -50,7 +50,10 @@ ABSL_FLAG(int32_t, batch, 1000, "bulk: events per request (<= 1000)");
 ABSL_FLAG(int32_t, window, 2, "bulk: unacknowledged requests per stream");
 ABSL_FLAG(int32_t, verify_sample, 1000,
           "bulk: customers compared with the engine after the import (0: none)");
-ABSL_FLAG(double, rate, 10000, "latency: PlaceOrder calls per second");
+ABSL_FLAG(double, rate, 10000, "latency: calls per second");
+ABSL_FLAG(std::string, event, "order",
+          "latency: order (PlaceOrder) | activity (RecordActivity) | engagement "
+          "(RecordEngagement, a new message sent) | cart (UpdateCart)");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "latency: measured duration");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "latency: unmeasured lead-in at the rate");
 ABSL_FLAG(int32_t, threads, 2, "latency: client connections and completion threads");
@@ -60,9 +63,12 @@ ABSL_FLAG(int32_t, callers, 32, "eligibility: concurrent callers of the closed l
 ABSL_FLAG(int32_t, rounds, 3, "eligibility: health/eligibility phase pairs");
 ABSL_FLAG(int32_t, repetitions, 20, "targets: calls per timed count (streams: a quarter)");
 ABSL_FLAG(double, background_rate, 0,
-          "latency: orders/s streamed through BulkIngest while the PlaceOrder probes run (0: none)");
+          "latency: events/s streamed through BulkIngest while the probes run (0: none)");
+ABSL_FLAG(std::string, background_event, "order",
+          "latency: the background streams' events: order | activity | engagement | cart, or a "
+          "comma-separated list of them, given to the streams in turn");
 ABSL_FLAG(int32_t, background_streams, 2, "latency: BulkIngest streams the background load uses");
-ABSL_FLAG(int32_t, background_batch, 50, "latency: orders per background BulkIngest request");
+ABSL_FLAG(int32_t, background_batch, 50, "latency: events per background BulkIngest request");
 ABSL_FLAG(int32_t, background_window, 8,
           "latency: unacknowledged background requests before the stream waits");
 ABSL_FLAG(double, hot_rate, 500,
@@ -129,6 +135,7 @@ int main(int argc, char** argv) {
   options.window = absl::GetFlag(FLAGS_window);
   options.verify_sample = absl::GetFlag(FLAGS_verify_sample);
   options.rate = absl::GetFlag(FLAGS_rate);
+  options.event = absl::GetFlag(FLAGS_event);
   options.duration = absl::GetFlag(FLAGS_duration);
   options.warmup = absl::GetFlag(FLAGS_warmup);
   options.threads = absl::GetFlag(FLAGS_threads);
@@ -138,6 +145,7 @@ int main(int argc, char** argv) {
   options.rounds = absl::GetFlag(FLAGS_rounds);
   options.repetitions = absl::GetFlag(FLAGS_repetitions);
   options.background_rate = absl::GetFlag(FLAGS_background_rate);
+  options.background_event = absl::GetFlag(FLAGS_background_event);
   options.background_streams = absl::GetFlag(FLAGS_background_streams);
   options.background_batch = absl::GetFlag(FLAGS_background_batch);
   options.background_window = absl::GetFlag(FLAGS_background_window);

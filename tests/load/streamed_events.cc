@@ -1,4 +1,4 @@
-#include "tests/load/streamed_orders.h"
+#include "tests/load/streamed_events.h"
 
 #include <algorithm>
 #include <random>
@@ -8,7 +8,7 @@
 
 namespace segmentd::load {
 
-void StreamedOrdersResult::Merge(const StreamedOrdersResult& other) {
+void StreamedEventsResult::Merge(const StreamedEventsResult& other) {
   events_acked += other.events_acked;
   rejected += other.rejected;
   duplicates += other.duplicates;
@@ -25,20 +25,21 @@ void StreamedOrdersResult::Merge(const StreamedOrdersResult& other) {
   if (status.ok()) status = other.status;
 }
 
-StreamedOrders::StreamedOrders(const LoadOptions& options, int index, double rate, int batch,
-                               int window)
+StreamedEvents::StreamedEvents(const LoadOptions& options, EventKind kind, int index, double rate,
+                               int batch, int window)
     : options_(options),
+      kind_(kind),
       index_(index),
       rate_(rate),
       batch_(std::clamp(batch, 1, 1000)),
       window_(std::max(1, window)),
       stub_(v1::IngestService::NewStub(NewChannel(options.target, 300 + index))) {}
 
-StreamedOrders::~StreamedOrders() {
+StreamedEvents::~StreamedEvents() {
   if (sender_.joinable()) Stop();
 }
 
-void StreamedOrders::Start() {
+void StreamedEvents::Start() {
   PrepareContext(&context_, options_.key, absl::Hours(1));
   stream_ = stub_->BulkIngest(&context_);
   start_ = absl::Now();
@@ -46,13 +47,13 @@ void StreamedOrders::Start() {
   receiver_ = std::thread([this] { Receive(); });
 }
 
-void StreamedOrders::Send() {
+void StreamedEvents::Send() {
   std::mt19937_64 rng(options_.seed * 7919 + 11 + index_);
   const absl::Duration interval = absl::Seconds(1) * batch_ / rate_;
   int64_t sent_batches = 0;
-  int64_t next_order = 0;
-  // Order ids unique to this run (see the latency mode): "bg-<seed>-<start
-  // us>-<index>-<n>".
+  int64_t next_id = 0;
+  // Order and message ids unique to this run (see the latency mode):
+  // "bg-<seed>-<start us>-<index>-<n>".
   const std::string run = absl::StrCat(options_.seed, "-", absl::ToUnixMicros(start_), "-", index_);
   while (!stop_.load(std::memory_order_relaxed)) {
     const absl::Time scheduled = start_ + interval * sent_batches;
@@ -76,9 +77,8 @@ void StreamedOrders::Send() {
     v1::BulkIngestRequest request;
     const absl::Time at = absl::Now();
     for (int i = 0; i < batch_; ++i) {
-      FillRandomOrder(rng, options_.customers,
-                      absl::StrCat("bg-", run, "-", next_order++), at,
-                      request.add_events()->mutable_order_placed());
+      FillRandomEvent(kind_, rng, options_.customers, absl::StrCat("bg-", run, "-", next_id++), at,
+                      request.add_events());
     }
     if (!stream_->Write(request)) break;
     ++sent_batches;
@@ -86,7 +86,7 @@ void StreamedOrders::Send() {
   stream_->WritesDone();
 }
 
-void StreamedOrders::Receive() {
+void StreamedEvents::Receive() {
   v1::BulkIngestResponse response;
   while (stream_->Read(&response)) {
     const absl::Time now = absl::Now();
@@ -107,17 +107,17 @@ void StreamedOrders::Receive() {
   receiving_ = false;
 }
 
-StreamedOrdersResult StreamedOrders::Stop() {
+StreamedEventsResult StreamedEvents::Stop() {
   stop_.store(true);
   sender_.join();
   receiver_.join();
   const grpc::Status status = stream_->Finish();
   absl::MutexLock lock(&mu_);
-  StreamedOrdersResult out = std::move(result_);
+  StreamedEventsResult out = std::move(result_);
   out.status = FromGrpc(status);
   if (out.status.ok() && !unacked_.empty()) {
-    out.status = absl::InternalError(
-        absl::StrCat(unacked_.size(), " batches were never acknowledged"));
+    out.status =
+        absl::InternalError(absl::StrCat(unacked_.size(), " batches were never acknowledged"));
   }
   out.seconds = absl::ToDoubleSeconds(last_ack_ - start_);
   out.achieved_rate = out.seconds > 0 ? out.events_acked / out.seconds : 0;
