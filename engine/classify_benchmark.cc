@@ -58,9 +58,7 @@ const World& GetWorld() {
 }
 
 PopulationStats Stats(const World& w) {
-  StatsBuilder b(w.config, w.options.now);
-  for (size_t i = 0; i < w.population.size(); ++i) b.Add(w.population.view(i));
-  return b.Build();
+  return ComputePopulationStats(w.population, w.config, w.options.now, EvaluateOptions{});
 }
 
 int64_t ClassifyAll(const World& w, const Classifier& k) {

@@ -10,17 +10,21 @@
 // early as the slower core). Statistics are gathered per thread and merged;
 // the answer is the one-thread answer whatever the threads and chunks.
 //
-// Usage:
-//   std::vector<int64_t> vips(options.threads);
+// Usage (a counter per worker, each on its own cache line: counters side by
+// side would bounce one line between the cores on every customer):
+//   struct alignas(64) Count { int64_t n = 0; };
+//   std::vector<Count> vips(std::max(options.threads, 1));
 //   absl::StatusOr<PopulationStats> stats = EvaluatePopulation(
 //       population, config, as_of, options,
 //       [&](int worker, size_t index, const Classification& c) {
-//         vips[worker] += c.segments.contains(Segment::kVip);
+//         vips[worker].n += c.segments.Contains(Segment::kVip);
 //       });
 //
-// Thread-safety: reads `population` and `config` only; `visit` runs on up to
-// `options.threads` threads at once (never twice at once with one worker
-// number), so it may keep one accumulator per worker without locks.
+// Thread-safety: reads `population` and `config` only. The one `visit`
+// object is called from up to `options.threads` threads at once (never
+// twice at once with one worker number), so it must tolerate concurrent
+// calls; one accumulator per worker needs no lock. Worker threads that
+// cannot start, or a visitor that throws, end the process (std::terminate).
 
 #include <cstddef>
 

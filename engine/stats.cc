@@ -1,6 +1,7 @@
 #include "engine/stats.h"
 
 #include <algorithm>
+#include <cassert>
 #include <functional>
 #include <initializer_list>
 #include <limits>
@@ -115,7 +116,10 @@ void StatsBuilder::Add(const ProfileView& p) {
 }
 
 void StatsBuilder::Merge(const StatsBuilder& other) {
-  // Same config and instant, so the same windows in the same order.
+  // Same config and instant, so the same windows in the same order (and
+  // never itself: appending a vector's own range is undefined).
+  assert(&other != this);
+  assert(other.as_of_ms_ == as_of_ms_ && other.windows_.size() == windows_.size());
   for (size_t w = 0; w < windows_.size(); ++w) {
     windows_[w].orders += other.windows_[w].orders;
     windows_[w].net_revenue += other.windows_[w].net_revenue;

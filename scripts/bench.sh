@@ -15,7 +15,7 @@
 #   BENCH_STREAMS [4]         parallel BulkIngest streams
 #   BENCH_BATCH [1000]        events per BulkIngest request
 #   BENCH_WINDOW [2]          unacknowledged requests per stream
-#   BENCH_RATES ["1000 2500 5000 10000"]  PlaceOrder calls/s of the latency
+#   BENCH_RATES ["1000 2500 5000 10000"]  unary calls/s of the latency
 #                             runs, ascending; the sweep stops after the first
 #                             rate the server cannot sustain
 #   BENCH_DURATION [10s]      measured length of each latency run
@@ -111,6 +111,12 @@ WINDOW="${BENCH_WINDOW:-2}"
 RATES="${BENCH_RATES:-1000 2500 5000 10000}"
 DURATION="${BENCH_DURATION:-10s}"
 MODES="${BENCH_MODES:-bulk config latency}"
+for event in ${BENCH_LATENCY_EVENTS:-order}; do
+  case "$event" in
+    order|activity|engagement|cart) ;;
+    *) echo "bench: BENCH_LATENCY_EVENTS: unknown event \"$event\" (order, activity, engagement or cart)" >&2; exit 2 ;;
+  esac
+done
 CONFIG_CHANGES="${BENCH_CONFIG_CHANGES:-frequent_buyer.min_orders}"
 
 scripts/install-deps.sh

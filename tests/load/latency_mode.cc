@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
@@ -13,8 +12,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "tests/load/streamed_events.h"
@@ -73,34 +70,32 @@ void SendEvent(EventKind kind, std::mt19937_64& rng, int64_t customers, std::str
   v1::Event event;
   FillRandomEvent(kind, rng, customers, std::move(id), now, &event);
   using Stub = v1::IngestService::Stub;
-  switch (event.kind_case()) {
-    case v1::Event::kOrderPlaced: {
+  switch (kind) {  // no default: a new kind must be sent here too (-Wswitch)
+    case EventKind::kOrder: {
       v1::PlaceOrderRequest request;
       request.mutable_event()->Swap(event.mutable_order_placed());
       start(new TypedCall<v1::PlaceOrderResponse>, &Stub::PrepareAsyncPlaceOrder, &request);
       return;
     }
-    case v1::Event::kActivity: {
+    case EventKind::kActivity: {
       v1::RecordActivityRequest request;
       request.mutable_event()->Swap(event.mutable_activity());
       start(new TypedCall<v1::RecordActivityResponse>, &Stub::PrepareAsyncRecordActivity, &request);
       return;
     }
-    case v1::Event::kEngagement: {
+    case EventKind::kEngagement: {
       v1::RecordEngagementRequest request;
       request.mutable_event()->Swap(event.mutable_engagement());
       start(new TypedCall<v1::RecordEngagementResponse>, &Stub::PrepareAsyncRecordEngagement,
             &request);
       return;
     }
-    case v1::Event::kCartUpdated: {
+    case EventKind::kCart: {
       v1::UpdateCartRequest request;
       request.mutable_event()->Swap(event.mutable_cart_updated());
       start(new TypedCall<v1::UpdateCartResponse>, &Stub::PrepareAsyncUpdateCart, &request);
       return;
     }
-    default:
-      std::abort();  // FillRandomEvent makes only the kinds above
   }
 }
 
@@ -118,8 +113,24 @@ struct Results {
 absl::Status RunLatency(const LoadOptions& options) {
   if (options.rate <= 0) return absl::InvalidArgumentError("--rate must be > 0");
   if (options.customers <= 0) return absl::InvalidArgumentError("--customers must be > 0");
-  const absl::StatusOr<EventKind> kind = ParseEventKind(options.event, "--event");
-  if (!kind.ok()) return kind.status();
+  // Every flag is checked before any thread starts.
+  const absl::StatusOr<std::vector<EventKind>> probe_kinds =
+      ParseEventKinds(options.event, "--event");
+  if (!probe_kinds.ok()) return probe_kinds.status();
+  if (probe_kinds->size() != 1) {
+    return absl::InvalidArgumentError("--event: one kind (the unary calls timed)");
+  }
+  const EventKind kind = probe_kinds->front();
+  const absl::StatusOr<std::vector<EventKind>> background_kinds =
+      ParseEventKinds(options.background_event, "--background_event");
+  if (!background_kinds.ok()) return background_kinds.status();
+  const int streams = std::max(1, options.background_streams);
+  if (options.background_rate > 0 && streams % background_kinds->size() != 0) {
+    // Kinds go to the streams in turn: any other count would skew the mix.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--background_streams: ", streams, " streams cannot share ", background_kinds->size(),
+        " background event kinds evenly; use a multiple of it"));
+  }
   const int threads = std::max(1, options.threads);
   std::printf(
       "latency: %s events at %.0f/s for %s (+%s warm-up) over %lld customers, %d "
@@ -179,14 +190,6 @@ absl::Status RunLatency(const LoadOptions& options) {
   // busy.
   std::vector<std::unique_ptr<StreamedEvents>> background;
   if (options.background_rate > 0) {
-    // One kind, or a comma-separated list given to the streams in turn.
-    std::vector<EventKind> kinds;
-    for (absl::string_view name : absl::StrSplit(options.background_event, ',')) {
-      absl::StatusOr<EventKind> kind = ParseEventKind(std::string(name), "--background_event");
-      if (!kind.ok()) return kind.status();
-      kinds.push_back(*kind);
-    }
-    const int streams = std::max(1, options.background_streams);
     std::printf(
         "latency: meanwhile %.0f events/s (%s) through %d BulkIngest streams, batches of "
         "%d\n",
@@ -195,8 +198,8 @@ absl::Status RunLatency(const LoadOptions& options) {
     std::fflush(stdout);
     for (int i = 0; i < streams; ++i) {
       background.push_back(std::make_unique<StreamedEvents>(
-          options, kinds[i % kinds.size()], i, options.background_rate / streams,
-          options.background_batch, options.background_window));
+          options, (*background_kinds)[i % background_kinds->size()], i,
+          options.background_rate / streams, options.background_batch, options.background_window));
       background.back()->Start();
     }
   }
@@ -222,7 +225,7 @@ absl::Status RunLatency(const LoadOptions& options) {
       }
       const int c = static_cast<int>(sent % threads);
       in_flight.fetch_add(1, std::memory_order_relaxed);
-      SendEvent(*kind, rng, options.customers, absl::StrCat("lat-", run, "-", sent), now,
+      SendEvent(kind, rng, options.customers, absl::StrCat("lat-", run, "-", sent), now,
                 start + interval * sent, sent >= warmup_calls, options.key, stubs[c].get(),
                 queues[c].get());
       ++sent;

@@ -1,5 +1,7 @@
 #include "tests/load/load_client.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -7,10 +9,9 @@
 #include <fstream>
 #include <sstream>
 
-#include <unistd.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace segmentd::load {
@@ -74,45 +75,68 @@ void AppendEvents(const engine::GeneratedCustomer& sent, std::vector<v1::Event>*
   }
 }
 
-void FillRandomOrder(std::mt19937_64& rng, int64_t customers, std::string order_id, absl::Time at,
-                     v1::OrderPlaced* order) {
-  std::uniform_int_distribution<int64_t> customer(0, customers - 1);
-  std::uniform_int_distribution<int64_t> amount(500, 20000);
-  std::uniform_int_distribution<int> category(0, 19);
-  order->set_customer_id(absl::StrCat("cust-", customer(rng)));
-  order->set_order_id(std::move(order_id));
-  *order->mutable_placed_at() = ToTimestamp(at);
-  order->set_amount(amount(rng));
-  order->add_categories(CategoryName(static_cast<engine::CategoryId>(category(rng))));
+namespace {
+
+// What random events share: a customer of the generated population
+// ("cust-<n>", n uniform in [0, customers)), an amount of 5.00-200.00 and
+// one of the generator's 20 categories.
+std::string RandomCustomer(std::mt19937_64& rng, int64_t customers) {
+  return absl::StrCat("cust-", std::uniform_int_distribution<int64_t>(0, customers - 1)(rng));
+}
+int64_t RandomAmount(std::mt19937_64& rng) {
+  return std::uniform_int_distribution<int64_t>(500, 20000)(rng);
+}
+std::string RandomCategory(std::mt19937_64& rng) {
+  return CategoryName(
+      static_cast<engine::CategoryId>(std::uniform_int_distribution<int>(0, 19)(rng)));
 }
 
-absl::StatusOr<EventKind> ParseEventKind(const std::string& name, const std::string& flag) {
-  if (name == "order") return EventKind::kOrder;
-  if (name == "activity") return EventKind::kActivity;
-  if (name == "engagement") return EventKind::kEngagement;
-  if (name == "cart") return EventKind::kCart;
-  return absl::InvalidArgumentError(
-      absl::StrCat(flag, ": unknown event \"", name, "\" (order, activity, engagement or cart)"));
+}  // namespace
+
+void FillRandomOrder(std::mt19937_64& rng, int64_t customers, std::string order_id, absl::Time at,
+                     v1::OrderPlaced* order) {
+  order->set_customer_id(RandomCustomer(rng, customers));
+  order->set_order_id(std::move(order_id));
+  *order->mutable_placed_at() = ToTimestamp(at);
+  order->set_amount(RandomAmount(rng));
+  order->add_categories(RandomCategory(rng));
+}
+
+absl::StatusOr<std::vector<EventKind>> ParseEventKinds(absl::string_view names,
+                                                       absl::string_view flag) {
+  std::vector<EventKind> kinds;
+  for (absl::string_view name : absl::StrSplit(names, ',')) {
+    if (name == "order") {
+      kinds.push_back(EventKind::kOrder);
+    } else if (name == "activity") {
+      kinds.push_back(EventKind::kActivity);
+    } else if (name == "engagement") {
+      kinds.push_back(EventKind::kEngagement);
+    } else if (name == "cart") {
+      kinds.push_back(EventKind::kCart);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": unknown event \"", name,
+                                                     "\" (order, activity, engagement or cart)"));
+    }
+  }
+  return kinds;
 }
 
 void FillRandomEvent(EventKind kind, std::mt19937_64& rng, int64_t customers, std::string id,
                      absl::Time at, v1::Event* event) {
-  if (kind == EventKind::kOrder) {
-    FillRandomOrder(rng, customers, std::move(id), at, event->mutable_order_placed());
-    return;
-  }
-  std::string customer =
-      absl::StrCat("cust-", std::uniform_int_distribution<int64_t>(0, customers - 1)(rng));
   switch (kind) {
+    case EventKind::kOrder:
+      FillRandomOrder(rng, customers, std::move(id), at, event->mutable_order_placed());
+      return;
     case EventKind::kActivity: {
       v1::ActivityRecorded* e = event->mutable_activity();
-      e->set_customer_id(std::move(customer));
+      e->set_customer_id(RandomCustomer(rng, customers));
       *e->mutable_occurred_at() = ToTimestamp(at);
       return;
     }
     case EventKind::kEngagement: {
       v1::EngagementEvent* e = event->mutable_engagement();
-      e->set_customer_id(std::move(customer));
+      e->set_customer_id(RandomCustomer(rng, customers));
       e->set_message_id(std::move(id));
       e->set_kind(v1::ENGAGEMENT_KIND_SENT);
       *e->mutable_occurred_at() = ToTimestamp(at);
@@ -120,14 +144,12 @@ void FillRandomEvent(EventKind kind, std::mt19937_64& rng, int64_t customers, st
     }
     case EventKind::kCart: {
       v1::CartUpdated* e = event->mutable_cart_updated();
-      e->set_customer_id(std::move(customer));
-      e->set_value(std::uniform_int_distribution<int64_t>(500, 20000)(rng));
-      e->add_categories(CategoryName(std::uniform_int_distribution<int>(0, 19)(rng)));
+      e->set_customer_id(RandomCustomer(rng, customers));
+      e->set_value(RandomAmount(rng));
+      e->add_categories(RandomCategory(rng));
       *e->mutable_updated_at() = ToTimestamp(at);
       return;
     }
-    case EventKind::kOrder:
-      break;  // above
   }
 }
 

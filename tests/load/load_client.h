@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "engine/generator.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -34,7 +35,7 @@ struct LoadOptions {
   int batch = 1000;          // events per BulkIngest request, <= 1000
   int window = 2;            // unacknowledged batches per stream
   double rate = 10'000;      // latency mode: events/s
-  // Latency mode: the single-event RPC timed (ParseEventKind's names:
+  // Latency mode: the single-event RPC timed (ParseEventKinds's names:
   // "order" is PlaceOrder, "activity" RecordActivity, "engagement"
   // RecordEngagement of a new message, "cart" UpdateCart).
   std::string event = "order";
@@ -46,7 +47,7 @@ struct LoadOptions {
   // spread over background_streams streams, in batches of background_batch,
   // at most background_window unacknowledged per stream.
   double background_rate = 0;
-  // ParseEventKind's names, or a comma-separated list of them given to the
+  // ParseEventKinds's names, or a comma-separated list of them given to the
   // background streams in turn.
   std::string background_event = "order";
   int background_streams = 2;
@@ -111,9 +112,11 @@ enum class EventKind {
   kCart,        // the cart's new contents (UpdateCart)
 };
 
-// Returns the kind named "order", "activity", "engagement" or "cart";
-// INVALID_ARGUMENT naming `flag` otherwise.
-absl::StatusOr<EventKind> ParseEventKind(const std::string& name, const std::string& flag);
+// Returns the kinds named in a comma-separated list of "order",
+// "activity", "engagement" and "cart" (one name gives one kind);
+// INVALID_ARGUMENT naming `flag` for anything else, an empty name included.
+absl::StatusOr<std::vector<EventKind>> ParseEventKinds(absl::string_view names,
+                                                       absl::string_view flag);
 
 // Fills `event` with a new event of `kind` at `at` for a random customer of
 // the generated population, as FillRandomOrder picks it; `id` names what

@@ -1,11 +1,11 @@
 // StreamedEvents: a background load of new events of one kind (new orders
 // by default; app activity, messages sent or cart updates) for existing
 // customers sent through one BulkIngest stream at a fixed rate, in small
-// batches, the way a high-volume backend forwards its event feed. The latency mode runs it
-// under its unary probes, so that "one event to visible
-// membership under N events/s" measures single events while the service
-// absorbs N events/s, without the load generator spending a unary call's
-// client CPU on each of them (on a 2-core machine it cannot: see
+// batches, the way a high-volume backend forwards its event feed. The
+// latency mode runs it under its unary probes, so that "one event to
+// visible membership under N events/s" measures single events while the
+// service absorbs N events/s, without the load generator spending a unary
+// call's client CPU on each of them (on a 2-core machine it cannot: see
 // docs/benchmarks.md).
 //
 // Thread-safety: Start and Stop from one thread.

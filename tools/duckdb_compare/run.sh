@@ -120,6 +120,7 @@ for (const workers of [1, 2]) {
   const before = repetitions(process.argv[3], workers);
   const after = repetitions(process.argv[4], workers);
   const all = [...before, ...after];
+  if (all.length === 0) throw new Error(`no BM_FullEvaluation/workers:${workers} repetitions`);
   const e = { wall: median(all.map((r) => r.wall)), cpu: median(all.map((r) => r.cpu)) };
   engine[workers] = e;
   console.log(`\nengine on ${workers} thread(s), BM_FullEvaluation wall per repetition: ` +
