@@ -43,7 +43,7 @@ struct LoadOptions {
   absl::Duration warmup = absl::Seconds(1);     // latency mode, not measured
   int threads = 2;           // latency mode: completion threads
   int max_in_flight = 1000;  // latency mode: calls in flight that stop the run
-  // Latency mode: orders/s streamed through BulkIngest meanwhile (0: none),
+  // Latency mode: events/s streamed through BulkIngest meanwhile (0: none),
   // spread over background_streams streams, in batches of background_batch,
   // at most background_window unacknowledged per stream.
   double background_rate = 0;
