@@ -10,6 +10,9 @@
 //   segmentd_load --mode=latency --key_file=bench.key --customers=100000 --rate=200
 //       --background_rate=9800   # (one command) single-event latency under 10k events/s,
 //                                # most of them streamed
+//   segmentd_load --mode=latency --key_file=bench.key --event=activity --rate=200
+//       --background_rate=9800 --background_streams=4
+//       --background_event=order,activity,engagement,cart   # (one command) other kinds
 //   segmentd_load --mode=config --key_file=bench.key --customers=100000
 //   segmentd_load --mode=eligibility --key_file=bench.key --customers=100000 --callers=32 --duration=5s
 //   segmentd_load --mode=targets --key_file=bench.key --customers=100000 --repetitions=20
