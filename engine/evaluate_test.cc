@@ -50,9 +50,9 @@ std::unique_ptr<World> MakeWorld(int customers) {
 
 // The one-thread answer: StatsBuilder in order, then Classify in order.
 PopulationStats SequentialStats(const World& w, absl::Time as_of) {
-  StatsBuilder b(w.config, as_of);
-  for (const Profile& p : w.profiles) b.Add(p.view());
-  return b.Build();
+  std::vector<ProfileView> views;
+  for (const Profile& p : w.profiles) views.push_back(p.view());
+  return ComputeStats(views, w.config, as_of);
 }
 
 TEST(EvaluatePopulation, EveryThreadAndChunkCountGivesTheOneThreadAnswer) {
