@@ -189,6 +189,14 @@ struct StoredChange {
   ChangeCause cause = ChangeCause::kEvent;
 };
 
+// One pass of a follower of the change stream (CustomerStore::ReadChangeTail).
+struct ChangeTail {
+  std::vector<StoredChange> changes;
+  // RetainedFrom and CustomerCount as they stood once `changes` were read.
+  std::optional<std::string> retained_from;
+  int64_t customers = 0;
+};
+
 // A versioned opaque blob (the tenant's config).
 struct VersionedBlob {
   int64_t version = 0;
@@ -431,6 +439,17 @@ class CustomerStore {
   // the oldest retained one (a reader resuming before it may have missed
   // changes); nullopt when nothing was ever dropped.
   virtual absl::StatusOr<std::optional<std::string>> RetainedFrom(absl::string_view tenant) = 0;
+  // ReadChanges, then RetainedFrom and CustomerCount as they stand once those
+  // changes were read: what a follower of the stream needs per pass to
+  // notice a gap (entries the cap dropped after its position) and customers
+  // created by writes that made no entry. The Redis store sends the three in
+  // one round trip: a follower wakes for nearly every write, and three round
+  // trips per wake were most of Redis's system calls under a stream of
+  // events (docs/benchmarks.md, twenty-fourth pass). This default calls them
+  // one after the other, which gives the same guarantees.
+  virtual absl::StatusOr<ChangeTail> ReadChangeTail(absl::string_view tenant,
+                                                    absl::string_view after, int limit,
+                                                    absl::Duration wait);
 
   // The tenant's config: nullopt when none was stored. WriteConfig stores
   // version expected_version + 1 iff the stored version equals expected_version

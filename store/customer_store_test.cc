@@ -1010,6 +1010,51 @@ TEST_P(CustomerStoreTest, WriteFromAnotherThreadWakesAWaitingReader) {
   EXPECT_EQ((*woken)[0].changed_at, Ms(7000));
 }
 
+TEST_P(CustomerStoreTest, ChangeTailIsTheChangesThenTheCustomerCount) {
+  absl::StatusOr<ChangeTail> tail = store_->ReadChangeTail(kTenant, "", 10, absl::ZeroDuration());
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_TRUE(tail->changes.empty());
+  EXPECT_FALSE(tail->retained_from.has_value());
+  EXPECT_EQ(tail->customers, 0);
+  MustWrite({Write("a", 0, {"S"}, 1000)});
+  // A customer whose write enters no segment has no entry, but counts.
+  MustWrite({Write("b", 0, {})});
+  tail = store_->ReadChangeTail(kTenant, "", 10, absl::ZeroDuration());
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  ASSERT_EQ(tail->changes.size(), 1u);
+  EXPECT_EQ(tail->changes[0].customer_id, "a");
+  EXPECT_EQ(tail->changes[0].changed_at, Ms(1000));
+  EXPECT_FALSE(tail->retained_from.has_value());
+  EXPECT_EQ(tail->customers, 2);
+
+  // A waiting tail is woken by a write, and counts the customer written.
+  const std::string last = tail->changes[0].position;
+  absl::StatusOr<ChangeTail> woken;
+  std::thread reader([&] { woken = store_->ReadChangeTail(kTenant, last, 10, absl::Seconds(30)); });
+  if (redis()) {
+    EXPECT_TRUE(WaitForBlockedClient(*client_));
+  }
+  MustWrite({Write("c", 0, {"S"}, 2000)});
+  reader.join();
+  ASSERT_TRUE(woken.ok()) << woken.status();
+  ASSERT_EQ(woken->changes.size(), 1u);
+  EXPECT_EQ(woken->changes[0].customer_id, "c");
+  EXPECT_EQ(woken->customers, 3);
+  // Nothing after the newest: empty once the wait is over.
+  tail = store_->ReadChangeTail(kTenant, woken->changes[0].position, 10, absl::Milliseconds(30));
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_TRUE(tail->changes.empty());
+  EXPECT_EQ(tail->customers, 3);
+
+  EXPECT_EQ(store_->ReadChangeTail("", "", 10, absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ReadChangeTail(kTenant, "x", 10, absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::Status limit = store_->ReadChangeTail(kTenant, "", 0, absl::ZeroDuration()).status();
+  EXPECT_EQ(limit.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(limit.message(), "limit")) << limit;
+}
+
 TEST_P(CustomerStoreTest, ScheduleOrdersDueCustomersAndForgetsUnscheduled) {
   EXPECT_EQ(*store_->NextDue(kTenant), std::nullopt);
   std::vector<CustomerWrite> writes = {Write("a", 0, {}), Write("b", 0, {}), Write("c", 0, {}),
@@ -1332,6 +1377,7 @@ TEST_P(CustomerStoreTest, ConcurrentReadModifyWriteLosesNoUpdate) {
 TEST_P(CustomerStoreTest, ChangeStreamIsCapped) {
   store_ = MakeStore(/*max_changes=*/100);
   MustWrite({Write("first", 0, {"S"})});
+  const std::string first = *store_->LastChangePosition(kTenant);
   EXPECT_FALSE(store_->RetainedFrom(kTenant)->has_value());  // nothing dropped yet
   EXPECT_FALSE(store_->RetainedFrom("empty")->has_value());
   std::vector<CustomerWrite> writes;
@@ -1347,6 +1393,16 @@ TEST_P(CustomerStoreTest, ChangeStreamIsCapped) {
   ASSERT_TRUE(retained.ok()) << retained.status();
   ASSERT_TRUE(retained->has_value());
   EXPECT_EQ(**retained, kept.front().position);
+  // A tail still at the first write's entry learns the same with its changes,
+  // which start past the gap.
+  absl::StatusOr<ChangeTail> tail =
+      store_->ReadChangeTail(kTenant, first, 10, absl::ZeroDuration());
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  ASSERT_EQ(tail->changes.size(), 10u);
+  EXPECT_EQ(tail->changes[0].position, kept.front().position);
+  ASSERT_TRUE(tail->retained_from.has_value());
+  EXPECT_EQ(*tail->retained_from, kept.front().position);
+  EXPECT_EQ(tail->customers, 1001);
 }
 
 TEST_P(CustomerStoreTest, ThroughputSanity) {

@@ -1496,23 +1496,6 @@ absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::str
   return totals;
 }
 
-namespace {
-
-// The customer count in a reply to GET of the ordinal counter (nil: none yet).
-absl::StatusOr<int64_t> CustomerCountOf(absl::StatusOr<RedisReply> reply) {
-  reply = ErrorReplyAsStatus(std::move(reply));
-  if (!reply.ok()) return reply.status();
-  if (reply->is_nil()) return 0;
-  return ParseInt(*reply, "ordinal counter");
-}
-
-}  // namespace
-
-absl::StatusOr<int64_t> RedisCustomerStore::CustomerCount(absl::string_view tenant) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  return CustomerCountOf(client_->Command({"GET", OrdinalCounterKey(tenant)}));
-}
-
 absl::StatusOr<int64_t> RedisCustomerStore::Buyers(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   return IntegerCommand(*client_, {"ZCARD", MeasureKey(tenant, kOrders)});
@@ -1544,6 +1527,84 @@ absl::StatusOr<std::optional<int64_t>> RedisCustomerStore::RevenueAtRank(absl::s
   return AtRank(tenant, kRevenue, rank);
 }
 
+namespace {
+
+// XREAD of up to `limit` entries of `key` after `id`, blocking for what is
+// left of the caller's wait (`left`, at most `max_block`; none when nothing
+// is left).
+RedisCommand ReadChangesCommand(const std::string& key, const std::string& id, int limit,
+                                absl::Duration left, absl::Duration max_block) {
+  RedisCommand command = {"XREAD", "COUNT", absl::StrCat(limit)};
+  if (left > absl::ZeroDuration()) {
+    // XREAD BLOCK 0 would block forever: always at least 1 ms.
+    const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(std::min(left, max_block)));
+    command.insert(command.end(), {"BLOCK", absl::StrCat(ms)});
+  }
+  command.insert(command.end(), {"STREAMS", key, id});
+  return command;
+}
+
+// Appends the entries of a reply to ReadChangesCommand to `changes` (nil:
+// none arrived).
+absl::Status AppendChanges(absl::StatusOr<RedisReply> reply, std::vector<StoredChange>& changes) {
+  reply = ErrorReplyAsStatus(std::move(reply));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return absl::OkStatus();
+  if (!reply->is_array()) return Unexpected(*reply, "XREAD");
+  // [[key, [entry, ...]]]
+  for (const RedisReply& stream : reply->elements()) {
+    if (!stream.is_array() || stream.elements().size() != 2) return Unexpected(*reply, "XREAD");
+    for (const RedisReply& entry : stream.elements()[1].elements()) {
+      absl::StatusOr<StoredChange> change = ParseChange(entry);
+      if (!change.ok()) return change.status();
+      changes.push_back(*std::move(change));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What RetainedFrom returns, from a reply to XINFO STREAM of the stream.
+absl::StatusOr<std::optional<std::string>> RetainedFromInfo(absl::StatusOr<RedisReply> reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) {
+    // No stream yet: nothing was ever dropped. Any other error must not be
+    // mistaken for that (a reader could then resume across a gap).
+    if (absl::StrContains(reply->str(), "no such key")) return std::optional<std::string>();
+    return redis::RedisErrorToStatus(*reply);
+  }
+  if (!reply->is_array()) return Unexpected(*reply, "XINFO STREAM");
+  // Trimming by MAXLEN does not move max-deleted-entry-id, but it does make
+  // entries-added exceed length.
+  int64_t length = 0, added = 0;
+  std::string first;
+  const std::vector<RedisReply>& e = reply->elements();
+  for (size_t i = 0; i + 1 < e.size(); i += 2) {
+    const std::string& field = e[i].str();
+    if (field == "length") length = e[i + 1].integer();
+    if (field == "entries-added") added = e[i + 1].integer();
+    if (field == "first-entry" && e[i + 1].is_array() && !e[i + 1].elements().empty()) {
+      first = e[i + 1].elements()[0].str();
+    }
+  }
+  if (added <= length || first.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(first);
+}
+
+// The customer count in a reply to GET of the ordinal counter (nil: none yet).
+absl::StatusOr<int64_t> CustomerCountOf(absl::StatusOr<RedisReply> reply) {
+  reply = ErrorReplyAsStatus(std::move(reply));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return 0;
+  return ParseInt(*reply, "ordinal counter");
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> RedisCustomerStore::CustomerCount(absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  return CustomerCountOf(client_->Command({"GET", OrdinalCounterKey(tenant)}));
+}
+
 absl::StatusOr<std::vector<StoredChange>> RedisCustomerStore::ReadChanges(absl::string_view tenant,
                                                                           absl::string_view after,
                                                                           int limit,
@@ -1557,34 +1618,49 @@ absl::StatusOr<std::vector<StoredChange>> RedisCustomerStore::ReadChanges(absl::
   const absl::Time deadline = absl::Now() + wait;
   std::vector<StoredChange> changes;
   while (true) {
-    RedisCommand command = {"XREAD", "COUNT", absl::StrCat(limit)};
     const absl::Duration left = deadline - absl::Now();
-    if (left > absl::ZeroDuration()) {
-      // XREAD BLOCK 0 would block forever: always at least 1 ms.
-      const int64_t ms =
-          std::max<int64_t>(1, absl::ToInt64Milliseconds(std::min(left, options_.max_block)));
-      command.insert(command.end(), {"BLOCK", absl::StrCat(ms)});
+    if (absl::Status s = AppendChanges(
+            client_->Command(ReadChangesCommand(key, id, limit, left, options_.max_block)),
+            changes);
+        !s.ok()) {
+      return s;
     }
-    command.insert(command.end(), {"STREAMS", key, id});
-    absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(command));
-    if (!reply.ok()) return reply.status();
-    if (reply->is_array()) {
-      // [[key, [entry, ...]]]
-      for (const RedisReply& stream : reply->elements()) {
-        if (!stream.is_array() || stream.elements().size() != 2) {
-          return Unexpected(*reply, "XREAD");
-        }
-        for (const RedisReply& entry : stream.elements()[1].elements()) {
-          absl::StatusOr<StoredChange> change = ParseChange(entry);
-          if (!change.ok()) return change.status();
-          changes.push_back(*std::move(change));
-        }
-      }
-    } else if (!reply->is_nil()) {
-      return Unexpected(*reply, "XREAD");
+    if (!changes.empty() || left <= absl::ZeroDuration() || absl::Now() >= deadline) {
+      return changes;
     }
-    if (!changes.empty() || left <= absl::ZeroDuration()) return changes;
-    if (absl::Now() >= deadline) return changes;
+  }
+}
+
+absl::StatusOr<ChangeTail> RedisCustomerStore::ReadChangeTail(absl::string_view tenant,
+                                                              absl::string_view after, int limit,
+                                                              absl::Duration wait) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
+  absl::StatusOr<ChangePosition> from = ParseChangePosition(after);
+  if (!from.ok()) return from.status();
+  const std::string id = absl::StrCat(from->first, "-", from->second);
+  const std::string key = ChangesKey(tenant);
+  const absl::Time deadline = absl::Now() + wait;
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    // Redis holds a blocked client's later commands until XREAD returns, so
+    // the other two are answered after the changes were read.
+    const RedisCommand commands[] = {ReadChangesCommand(key, id, limit, left, options_.max_block),
+                                     {"XINFO", "STREAM", key},
+                                     {"GET", OrdinalCounterKey(tenant)}};
+    absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+    if (!replies.ok()) return replies.status();
+    ChangeTail tail;
+    if (absl::Status s = AppendChanges(std::move((*replies)[0]), tail.changes); !s.ok()) return s;
+    if (tail.changes.empty() && left > absl::ZeroDuration() && absl::Now() < deadline) continue;
+    absl::StatusOr<std::optional<std::string>> retained =
+        RetainedFromInfo(std::move((*replies)[1]));
+    if (!retained.ok()) return retained.status();
+    tail.retained_from = *std::move(retained);
+    absl::StatusOr<int64_t> customers = CustomerCountOf(std::move((*replies)[2]));
+    if (!customers.ok()) return customers.status();
+    tail.customers = *customers;
+    return tail;
   }
 }
 
@@ -1627,30 +1703,8 @@ absl::StatusOr<ChangeHead> RedisCustomerStore::ReadChangeHead(absl::string_view 
 absl::StatusOr<std::optional<std::string>> RedisCustomerStore::RetainedFrom(
     absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  // XINFO STREAM (without FULL) is O(1). Trimming by MAXLEN does not move
-  // max-deleted-entry-id, but it does make entries-added exceed length.
-  absl::StatusOr<RedisReply> reply =
-      client_->Command({"XINFO", "STREAM", ChangesKey(tenant)});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) {
-    // No stream yet: nothing was ever dropped. Any other error must not be
-    // mistaken for that (a reader could then resume across a gap).
-    if (absl::StrContains(reply->str(), "no such key")) return std::optional<std::string>();
-    return redis::RedisErrorToStatus(*reply);
-  }
-  int64_t length = 0, added = 0;
-  std::string first;
-  const std::vector<RedisReply>& e = reply->elements();
-  for (size_t i = 0; i + 1 < e.size(); i += 2) {
-    const std::string& field = e[i].str();
-    if (field == "length") length = e[i + 1].integer();
-    if (field == "entries-added") added = e[i + 1].integer();
-    if (field == "first-entry" && e[i + 1].is_array() && !e[i + 1].elements().empty()) {
-      first = e[i + 1].elements()[0].str();
-    }
-  }
-  if (added <= length || first.empty()) return std::optional<std::string>();
-  return std::optional<std::string>(first);
+  // XINFO STREAM (without FULL) is O(1).
+  return RetainedFromInfo(client_->Command({"XINFO", "STREAM", ChangesKey(tenant)}));
 }
 
 absl::StatusOr<std::optional<VersionedBlob>> RedisCustomerStore::ReadConfig(

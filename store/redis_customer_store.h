@@ -153,6 +153,8 @@ class RedisCustomerStore : public CustomerStore {
   absl::StatusOr<std::string> LastChangePosition(absl::string_view tenant) override;
   absl::StatusOr<ChangeHead> ReadChangeHead(absl::string_view tenant) override;
   absl::StatusOr<std::optional<std::string>> RetainedFrom(absl::string_view tenant) override;
+  absl::StatusOr<ChangeTail> ReadChangeTail(absl::string_view tenant, absl::string_view after,
+                                            int limit, absl::Duration wait) override;
   absl::StatusOr<std::optional<VersionedBlob>> ReadConfig(absl::string_view tenant) override;
   absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
                                       absl::string_view bytes, absl::Time at) override;

@@ -65,6 +65,15 @@ bool PositionBefore(absl::string_view a, absl::string_view b) {
   return parse(a) < parse(b);
 }
 
+// Why a watch from `position` cannot go on: the stream's cap dropped
+// changes after it. `what` names the position's source.
+absl::Status NotRetained(absl::string_view what, absl::string_view position,
+                         absl::string_view oldest) {
+  return absl::OutOfRangeError(absl::StrCat(what, ": changes after ", position,
+                                            " are no longer retained (oldest kept: ", oldest,
+                                            "); re-read current membership, then watch from now"));
+}
+
 }  // namespace
 
 WatchServiceImpl::WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
@@ -100,19 +109,22 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
         store_->RetainedFrom(caller->tenant_id);
     if (!retained.ok()) return ToGrpcStatus(retained.status());
     if (retained->has_value() && PositionBefore(position, **retained)) {
-      return ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
-          "resume_after: changes after ", position, " are no longer retained (oldest kept: ",
-          **retained, "); re-read current membership, then watch from now")));
+      return ToGrpcStatus(NotRetained("resume_after", position, **retained));
     }
   }
 
   while (!context->IsCancelled()) {
-    absl::StatusOr<std::vector<store::StoredChange>> changes =
-        store_->ReadChanges(caller->tenant_id, position, options_.batch, options_.poll);
-    if (!changes.ok()) return ToGrpcStatus(changes.status());
-    if (changes->empty()) continue;
+    absl::StatusOr<store::ChangeTail> tail =
+        store_->ReadChangeTail(caller->tenant_id, position, options_.batch, options_.poll);
+    if (!tail.ok()) return ToGrpcStatus(tail.status());
+    if (tail->changes.empty()) continue;
+    // A watcher that fell further behind than the stream's cap would skip
+    // what was dropped: end the stream instead, as a resume would be refused.
+    if (tail->retained_from.has_value() && PositionBefore(position, *tail->retained_from)) {
+      return ToGrpcStatus(NotRetained("this watch fell behind", position, *tail->retained_from));
+    }
     v1::WatchResponse response;
-    for (const store::StoredChange& change : *changes) {
+    for (const store::StoredChange& change : tail->changes) {
       position = change.position;
       if (!filter.empty() && !filter.contains(change.segment)) continue;
       v1::MembershipChange* out = response.add_changes();

@@ -343,42 +343,38 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
     known = tenant->data.ids.size();
   }
   const absl::Duration sent = SteadyNow();
-  absl::StatusOr<std::vector<store::StoredChange>> changes =
-      tail_store_->ReadChanges(tenant->id, after, options_.change_batch, options_.tail_wait);
-  if (!changes.ok()) return changes.status();
-  if (!changes->empty()) {
+  // One round trip: the changes, then what was dropped and how many
+  // customers there are, both read after the changes.
+  absl::StatusOr<store::ChangeTail> tail =
+      tail_store_->ReadChangeTail(tenant->id, after, options_.change_batch, options_.tail_wait);
+  if (!tail.ok()) return tail.status();
+  const std::vector<store::StoredChange>& changes = tail->changes;
+  if (!changes.empty() && tail->retained_from.has_value()) {
     // The stream is capped: a tail that fell further behind than the cap
     // would skip the dropped changes and answer from wrong bitmaps. Read
     // after the changes, the oldest retained entry is past every entry
     // dropped before them, so a gap is never missed (at worst, a tail exactly
     // at the boundary rebuilds for nothing). DATA_LOSS makes Run() rebuild;
     // queries fail closed meanwhile.
-    absl::StatusOr<std::optional<std::string>> retained = tail_store_->RetainedFrom(tenant->id);
-    if (!retained.ok()) return retained.status();
-    if (retained->has_value()) {
-      absl::StatusOr<Position> oldest = ParsePosition(**retained);
-      if (!oldest.ok()) return oldest.status();
-      if (applied < *oldest) {
-        return absl::DataLossError(absl::StrCat(
-            "the membership index of tenant ", tenant->id, " fell behind the change stream's cap (",
-            "applied up to ", after, ", oldest retained ", **retained, "): rebuilding"));
-      }
+    absl::StatusOr<Position> oldest = ParsePosition(*tail->retained_from);
+    if (!oldest.ok()) return oldest.status();
+    if (applied < *oldest) {
+      return absl::DataLossError(absl::StrCat(
+          "the membership index of tenant ", tenant->id, " fell behind the change stream's cap (",
+          "applied up to ", after, ", oldest retained ", *tail->retained_from, "): rebuilding"));
     }
   }
-  // After the changes: every customer they name has its ordinal by now. One
-  // O(1) counter read tells whether there is anything new to fetch (most
-  // passes there is not).
-  absl::StatusOr<int64_t> count = tail_store_->CustomerCount(tenant->id);
-  if (!count.ok()) return count.status();
+  // Every customer the changes name has its ordinal by the count, read after
+  // them; most passes there is no new one to fetch.
   absl::StatusOr<std::vector<std::string>> new_ids = std::vector<std::string>();
-  if (*count > static_cast<int64_t>(known)) {
+  if (tail->customers > static_cast<int64_t>(known)) {
     new_ids = FetchCustomers(tail_store_, tenant->id, static_cast<uint32_t>(known + 1),
                              options_.scan_count);
     if (!new_ids.ok()) return new_ids.status();
   }
   Position last;
-  if (!changes->empty()) {
-    absl::StatusOr<Position> p = ParsePosition(changes->back().position);
+  if (!changes.empty()) {
+    absl::StatusOr<Position> p = ParsePosition(changes.back().position);
     if (!p.ok()) return p.status();
     last = *p;
   }
@@ -386,7 +382,7 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   absl::MutexLock lock(&tenant->mu);
   View::Data& data = tenant->data;
   data.AddCustomers(static_cast<uint32_t>(known + 1), *new_ids);
-  for (const store::StoredChange& change : *changes) {
+  for (const store::StoredChange& change : changes) {
     const std::optional<uint32_t> ordinal = data.ids.OrdinalOf(change.customer_id);
     if (!ordinal.has_value()) {
       // The bitmaps are half applied: unhealthy before the lock is released,
@@ -403,13 +399,13 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
       roaring_bitmap_remove(members.get(), *ordinal);
     }
   }
-  if (!changes->empty()) {
-    tenant->applied = changes->back().position;
+  if (!changes.empty()) {
+    tenant->applied = changes.back().position;
     tenant->applied_position = last;
   }
   // Less than a full batch: the read reached the stream's head when served,
   // which was after it was sent.
-  if (changes->size() < static_cast<size_t>(options_.change_batch)) {
+  if (changes.size() < static_cast<size_t>(options_.change_batch)) {
     tenant->fresh_as_of = std::max(tenant->fresh_as_of, sent);
   }
   tenant->healthy = true;

@@ -400,5 +400,53 @@ TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
   EXPECT_THAT(status.error_message(), HasSubstr("resume_after"));
 }
 
+// A reader that stops reading while its watch is open falls behind the
+// capped stream (flow control stalls the server's writes while the stream
+// moves on): when the watch reaches the gap it ends with OUT_OF_RANGE rather
+// than going on after it.
+TEST(WatchCapE2eTest, AWatchThatFallsBehindTheCapEndsOutOfRange) {
+  E2eStack::Options options;
+  options.segmentd_flags = {"--change_stream_cap=50"};
+  options.tenants = {"cap"};
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const TenantKeys& keys = (*stack)->keys("cap");
+  auto watch = v1::WatchService::NewStub((*stack)->channel());
+
+  auto ctx = NewContext(keys.read, absl::Seconds(60));
+  v1::WatchRequest request;
+  request.set_resume_after("0-0");
+  auto reader = watch->Watch(ctx.get(), request);
+  auto ingest = [&](int first, int count) {
+    std::vector<v1::Event> events;
+    for (int i = first; i < first + count; ++i) {
+      events.push_back(
+          OrderEvent(absl::StrCat("cust", i), absl::StrCat("o", i), absl::Now(), 100 + i));
+    }
+    absl::StatusOr<v1::BulkIngestResponse> reply =
+        IngestBatch(*(*stack)->channel(), keys.write, events);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_EQ(reply->rejected(), 0u);
+  };
+  ingest(0, 1);
+  v1::WatchResponse batch;
+  ASSERT_TRUE(reader->Read(&batch));
+  // Far more changes than the window of a reader that does not read, and
+  // than the cap (several changes per new customer).
+  for (int i = 1; i < 20'000; i += 1000) ingest(i, 1000);
+
+  std::string last = batch.changes(batch.changes_size() - 1).position();
+  while (reader->Read(&batch)) {
+    for (const v1::MembershipChange& change : batch.changes()) {
+      ASSERT_LT(ParsePosition(last), ParsePosition(change.position()));
+      last = change.position();
+    }
+  }
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("fell behind"));
+  EXPECT_THAT(status.error_message(), HasSubstr(last));
+}
+
 }  // namespace
 }  // namespace segmentd

@@ -1,0 +1,23 @@
+#include "store/customer_store.h"
+
+#include <utility>
+
+namespace segmentd::store {
+
+absl::StatusOr<ChangeTail> CustomerStore::ReadChangeTail(absl::string_view tenant,
+                                                         absl::string_view after, int limit,
+                                                         absl::Duration wait) {
+  ChangeTail tail;
+  absl::StatusOr<std::vector<StoredChange>> changes = ReadChanges(tenant, after, limit, wait);
+  if (!changes.ok()) return changes.status();
+  tail.changes = *std::move(changes);
+  absl::StatusOr<std::optional<std::string>> retained = RetainedFrom(tenant);
+  if (!retained.ok()) return retained.status();
+  tail.retained_from = *std::move(retained);
+  absl::StatusOr<int64_t> customers = CustomerCount(tenant);
+  if (!customers.ok()) return customers.status();
+  tail.customers = *customers;
+  return tail;
+}
+
+}  // namespace segmentd::store
