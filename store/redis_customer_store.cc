@@ -1605,10 +1605,9 @@ absl::StatusOr<int64_t> RedisCustomerStore::CustomerCount(absl::string_view tena
   return CustomerCountOf(client_->Command({"GET", OrdinalCounterKey(tenant)}));
 }
 
-absl::StatusOr<std::vector<StoredChange>> RedisCustomerStore::ReadChanges(absl::string_view tenant,
-                                                                          absl::string_view after,
-                                                                          int limit,
-                                                                          absl::Duration wait) {
+absl::StatusOr<std::vector<RedisReply>> RedisCustomerStore::ReadChangesThen(
+    absl::string_view tenant, absl::string_view after, int limit, absl::Duration wait,
+    absl::Span<const RedisCommand> then, std::vector<StoredChange>& changes) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
   absl::StatusOr<ChangePosition> from = ParseChangePosition(after);
@@ -1616,52 +1615,49 @@ absl::StatusOr<std::vector<StoredChange>> RedisCustomerStore::ReadChanges(absl::
   const std::string id = absl::StrCat(from->first, "-", from->second);
   const std::string key = ChangesKey(tenant);
   const absl::Time deadline = absl::Now() + wait;
-  std::vector<StoredChange> changes;
+  std::vector<RedisCommand> commands(1 + then.size());
+  std::copy(then.begin(), then.end(), commands.begin() + 1);
   while (true) {
     const absl::Duration left = deadline - absl::Now();
-    if (absl::Status s = AppendChanges(
-            client_->Command(ReadChangesCommand(key, id, limit, left, options_.max_block)),
-            changes);
-        !s.ok()) {
-      return s;
-    }
-    if (!changes.empty() || left <= absl::ZeroDuration() || absl::Now() >= deadline) {
-      return changes;
+    commands[0] = ReadChangesCommand(key, id, limit, left, options_.max_block);
+    absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+    if (!replies.ok()) return replies.status();
+    const size_t before = changes.size();
+    if (absl::Status s = AppendChanges(std::move(replies->front()), changes); !s.ok()) return s;
+    if (changes.size() > before || left <= absl::ZeroDuration() || absl::Now() >= deadline) {
+      replies->erase(replies->begin());
+      return replies;
     }
   }
+}
+
+absl::StatusOr<std::vector<StoredChange>> RedisCustomerStore::ReadChanges(absl::string_view tenant,
+                                                                          absl::string_view after,
+                                                                          int limit,
+                                                                          absl::Duration wait) {
+  std::vector<StoredChange> changes;
+  absl::StatusOr<std::vector<RedisReply>> none =
+      ReadChangesThen(tenant, after, limit, wait, {}, changes);
+  if (!none.ok()) return none.status();
+  return changes;
 }
 
 absl::StatusOr<ChangeTail> RedisCustomerStore::ReadChangeTail(absl::string_view tenant,
                                                               absl::string_view after, int limit,
                                                               absl::Duration wait) {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  if (absl::Status s = ValidateCount(limit, "limit"); !s.ok()) return s;
-  absl::StatusOr<ChangePosition> from = ParseChangePosition(after);
-  if (!from.ok()) return from.status();
-  const std::string id = absl::StrCat(from->first, "-", from->second);
-  const std::string key = ChangesKey(tenant);
-  const absl::Time deadline = absl::Now() + wait;
-  while (true) {
-    const absl::Duration left = deadline - absl::Now();
-    // Redis holds a blocked client's later commands until XREAD returns, so
-    // the other two are answered after the changes were read.
-    const RedisCommand commands[] = {ReadChangesCommand(key, id, limit, left, options_.max_block),
-                                     {"XINFO", "STREAM", key},
-                                     {"GET", OrdinalCounterKey(tenant)}};
-    absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
-    if (!replies.ok()) return replies.status();
-    ChangeTail tail;
-    if (absl::Status s = AppendChanges(std::move((*replies)[0]), tail.changes); !s.ok()) return s;
-    if (tail.changes.empty() && left > absl::ZeroDuration() && absl::Now() < deadline) continue;
-    absl::StatusOr<std::optional<std::string>> retained =
-        RetainedFromInfo(std::move((*replies)[1]));
-    if (!retained.ok()) return retained.status();
-    tail.retained_from = *std::move(retained);
-    absl::StatusOr<int64_t> customers = CustomerCountOf(std::move((*replies)[2]));
-    if (!customers.ok()) return customers.status();
-    tail.customers = *customers;
-    return tail;
-  }
+  ChangeTail tail;
+  const RedisCommand then[] = {{"XINFO", "STREAM", ChangesKey(tenant)},
+                               {"GET", OrdinalCounterKey(tenant)}};
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      ReadChangesThen(tenant, after, limit, wait, then, tail.changes);
+  if (!replies.ok()) return replies.status();
+  absl::StatusOr<std::optional<std::string>> retained = RetainedFromInfo(std::move((*replies)[0]));
+  if (!retained.ok()) return retained.status();
+  tail.retained_from = *std::move(retained);
+  absl::StatusOr<int64_t> customers = CustomerCountOf(std::move((*replies)[1]));
+  if (!customers.ok()) return customers.status();
+  tail.customers = *customers;
+  return tail;
 }
 
 namespace {

@@ -180,6 +180,13 @@ class RedisCustomerStore : public CustomerStore {
  private:
   RedisCustomerStore(redis::RedisClient* client, Options options);
 
+  // ReadChanges' work, with `then` pipelined after each XREAD (Redis answers
+  // them once it returns): appends the changes read to `changes` and returns
+  // the replies to `then` of the last XREAD, the one that returned them or
+  // found none when the wait was over.
+  absl::StatusOr<std::vector<redis::RedisReply>> ReadChangesThen(
+      absl::string_view tenant, absl::string_view after, int limit, absl::Duration wait,
+      absl::Span<const redis::RedisCommand> then, std::vector<StoredChange>& changes);
   // Returns the KEYS and the ARGV of the script that commits one customer
   // write (the full write script, or the bookkeeping-only one).
   std::vector<std::string> WriteKeys(absl::string_view tenant, const CustomerWrite& write) const;

@@ -353,13 +353,18 @@ TEST_F(WatchE2eTest, StatisticsMoveArrivesWithoutAnEventOfTheCustomer) {
   EXPECT_TRUE(vip_of("biggest"));
 }
 
-// A reader resuming from a position the capped stream has already dropped is
-// told so (OUT_OF_RANGE), never silently skipped past the gap.
-TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
+// A stack whose change stream keeps ~50 entries, with tenant "cap".
+absl::StatusOr<std::unique_ptr<E2eStack>> StartWithACapOf50() {
   E2eStack::Options options;
   options.segmentd_flags = {"--change_stream_cap=50"};
   options.tenants = {"cap"};
-  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  return E2eStack::Start(options);
+}
+
+// A reader resuming from a position the capped stream has already dropped is
+// told so (OUT_OF_RANGE), never silently skipped past the gap.
+TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = StartWithACapOf50();
   ASSERT_TRUE(stack.ok()) << stack.status();
   const TenantKeys& keys = (*stack)->keys("cap");
   auto ingest = v1::IngestService::NewStub((*stack)->channel());
@@ -405,10 +410,7 @@ TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
 // moves on): when the watch reaches the gap it ends with OUT_OF_RANGE rather
 // than going on after it.
 TEST(WatchCapE2eTest, AWatchThatFallsBehindTheCapEndsOutOfRange) {
-  E2eStack::Options options;
-  options.segmentd_flags = {"--change_stream_cap=50"};
-  options.tenants = {"cap"};
-  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = StartWithACapOf50();
   ASSERT_TRUE(stack.ok()) << stack.status();
   const TenantKeys& keys = (*stack)->keys("cap");
   auto watch = v1::WatchService::NewStub((*stack)->channel());
