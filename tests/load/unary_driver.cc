@@ -20,6 +20,7 @@ struct Call {
   grpc::Status status;
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
   absl::Time start;  // closed loop: sent; open loop: scheduled
+  absl::Time sent;
   int kind = 0;
   bool measured = true;
 };
@@ -48,11 +49,12 @@ void Start(const LoadOptions& options, const DriveSpec& spec, Connection& connec
   PrepareContext(&call->context, options.key, spec.deadline);
   call->reader = connection.stub->PrepareUnaryCall(&call->context, spec.methods[request.kind],
                                                    request.body, &connection.queue);
+  call->sent = absl::Now();
   call->reader->StartCall();
   call->reader->Finish(&call->response, &call->status, call);
 }
 
-void Record(const Call& call, absl::Time now, KindResults& r) {
+void Record(const DriveSpec& spec, const Call& call, absl::Time now, KindResults& r) {
   if (!call.status.ok()) {
     ++r.errors[call.status.error_code()];
     if (r.first_error.empty()) {
@@ -62,7 +64,9 @@ void Record(const Call& call, absl::Time now, KindResults& r) {
     return;
   }
   ++r.ok;
+  if (spec.applied && !spec.applied(call.kind, call.response)) ++r.not_applied;
   r.latency.Add(now - call.start);
+  r.from_send.Add(now - call.sent);
 }
 
 DriveResults Merge(std::vector<std::vector<KindResults>>& per_thread, size_t kinds) {
@@ -72,7 +76,9 @@ DriveResults Merge(std::vector<std::vector<KindResults>>& per_thread, size_t kin
     for (size_t k = 0; k < kinds; ++k) {
       KindResults& to = out.kinds[k];
       to.latency.Merge(thread[k].latency);
+      to.from_send.Merge(thread[k].from_send);
       to.ok += thread[k].ok;
+      to.not_applied += thread[k].not_applied;
       for (const auto& [code, n] : thread[k].errors) to.errors[code] += n;
       if (to.first_error.empty()) to.first_error = thread[k].first_error;
     }
@@ -138,7 +144,7 @@ DriveResults RunClosedLoop(const LoadOptions& options, const DriveSpec& spec,
         std::unique_ptr<Call> call(static_cast<Call*>(tag));
         const absl::Time now = absl::Now();
         --outstanding;
-        if (now >= measure_start && now <= end) Record(*call, now, results[c][call->kind]);
+        if (now >= measure_start && now <= end) Record(spec, *call, now, results[c][call->kind]);
         if (now < end) {
           Start(options, spec, conn, next(counter.fetch_add(1)), absl::Now(), true);
           ++outstanding;
@@ -171,6 +177,7 @@ DriveResults RunOpenLoop(const LoadOptions& options, const DriveSpec& spec,
   std::atomic<int64_t> in_flight{0};
   std::vector<std::vector<KindResults>> results(connections,
                                                 std::vector<KindResults>(spec.methods.size()));
+  std::vector<absl::Time> last_answer(connections, absl::InfinitePast());
   std::vector<std::thread> pollers;
   for (int c = 0; c < connections; ++c) {
     pollers.emplace_back([&, c] {
@@ -180,7 +187,9 @@ DriveResults RunOpenLoop(const LoadOptions& options, const DriveSpec& spec,
         std::unique_ptr<Call> call(static_cast<Call*>(tag));
         const absl::Time now = absl::Now();
         in_flight.fetch_sub(1, std::memory_order_relaxed);
-        if (call->measured) Record(*call, now, results[c][call->kind]);
+        if (!call->measured) continue;
+        Record(spec, *call, now, results[c][call->kind]);
+        last_answer[c] = std::max(last_answer[c], now);
       }
     });
   }
@@ -222,6 +231,11 @@ DriveResults RunOpenLoop(const LoadOptions& options, const DriveSpec& spec,
   for (std::thread& t : pollers) t.join();
   DriveResults merged = Merge(results, spec.methods.size());
   merged.seconds = std::max(0.0, absl::ToDoubleSeconds(send_end - measure_start));
+  const absl::Time last =
+      std::max(send_end, *std::max_element(last_answer.begin(), last_answer.end()));
+  merged.seconds_to_last_answer = std::max(0.0, absl::ToDoubleSeconds(last - measure_start));
+  merged.sender_lag_ms =
+      absl::ToDoubleMilliseconds(send_end - (start + interval * std::max<int64_t>(sent - 1, 0)));
   merged.sent = sent;
   merged.saturated = saturated;
   merged.cpu = out.cpu;

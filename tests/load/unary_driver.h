@@ -43,7 +43,12 @@ struct UnaryRequest {
 
 struct KindResults {
   LatencyRecorder latency;  // measured calls that succeeded
+  // The same calls from their actual send (open loop: the send may lag the
+  // schedule when the load generator falls behind).
+  LatencyRecorder from_send;
   int64_t ok = 0;
+  // Of `ok`, the calls DriveSpec::applied refused.
+  int64_t not_applied = 0;
   std::map<int, int64_t> errors;  // grpc status code -> count
   std::string first_error;
   // "code14=3 code4=1", or "".
@@ -56,6 +61,11 @@ struct DriveResults {
   double seconds = 0;              // measured window
   int64_t sent = 0;
   bool saturated = false;          // open loop: stopped at max_in_flight
+  // Open loop: from the start of the measured part to the later of the last
+  // send and the last measured answer (a server falling behind answers
+  // after the sends end), and how far the last send lagged its schedule.
+  double seconds_to_last_answer = 0;
+  double sender_lag_ms = 0;
   std::string cpu;                 // CpuMeter text over the measured part
   double segmentd_cores = 0;
   double redis_cores = 0;
@@ -75,6 +85,9 @@ struct DriveSpec {
   // Open loop: when set, the measured part also ends once *stop is true.
   const std::atomic<bool>* stop = nullptr;
   absl::Duration deadline = absl::Seconds(10);  // per call
+  // When set, a call that succeeded also counts as not_applied unless this
+  // accepts its response, e.g. an ingest call answered as a duplicate.
+  std::function<bool(int kind, const grpc::ByteBuffer& response)> applied;
 };
 
 // Closed loop for spec.warmup + spec.duration. A call counts (latency and
@@ -85,7 +98,8 @@ DriveResults RunClosedLoop(const LoadOptions& options, const DriveSpec& spec,
 
 // Open loop at spec.rate for spec.warmup + spec.duration (or until *spec.stop);
 // latency runs from each call's scheduled send instant to its answer (no
-// coordinated omission). Calls scheduled in the measured part count.
+// coordinated omission). Calls scheduled in the measured part count. next(i)
+// is called on the sending thread only, just before the i-th call is sent.
 DriveResults RunOpenLoop(const LoadOptions& options, const DriveSpec& spec,
                          const std::function<UnaryRequest(int64_t)>& next);
 
