@@ -404,6 +404,9 @@ absl::Status SegmentdClient::Watch(
           break;
         }
       }
+      // Every change of the response handled: resume where the server read
+      // to, past the changes the filter left out (older servers: unset).
+      if (!stopped && !response.position().empty()) position = response.position();
     }
     if (stopped) {
       context->TryCancel();

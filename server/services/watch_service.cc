@@ -113,11 +113,26 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
     }
   }
 
+  // A filtered watcher learns how far the stream was read even when no
+  // change matched (WatchResponse.position), but not once per read.
+  absl::Time position_sent = absl::InfinitePast();
+  bool position_unsent = false;
+  auto send = [&](v1::WatchResponse& response) {
+    response.set_position(position);
+    position_unsent = false;
+    position_sent = absl::Now();
+    return writer->Write(response);
+  };
   while (!context->IsCancelled()) {
     absl::StatusOr<store::ChangeTail> tail =
         store_->ReadChangeTail(caller->tenant_id, position, options_.batch, options_.poll);
     if (!tail.ok()) return ToGrpcStatus(tail.status());
-    if (tail->changes.empty()) continue;
+    if (tail->changes.empty()) {
+      // Quiet: the position the last reads reached, if not told yet.
+      v1::WatchResponse response;
+      if (position_unsent && !send(response)) break;
+      continue;
+    }
     // A watcher that fell further behind than the stream's cap would skip
     // what was dropped: end the stream instead, as a resume would be refused.
     if (tail->retained_from.has_value() && PositionBefore(position, *tail->retained_from)) {
@@ -135,7 +150,11 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
       out->set_cause(ToProto(change.cause));
       out->set_position(change.position);
     }
-    if (response.changes_size() > 0 && !writer->Write(response)) break;
+    if (response.changes_size() == 0 && absl::Now() - position_sent < options_.position_every) {
+      position_unsent = true;
+      continue;
+    }
+    if (!send(response)) break;
   }
   return grpc::Status::OK;
 }

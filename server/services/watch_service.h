@@ -19,6 +19,10 @@ class WatchServiceImpl final : public v1::WatchService::Service {
     absl::Duration poll = absl::Milliseconds(500);
     // Most changes per response message.
     int batch = 500;
+    // While every change read matches no requested segment, the watcher is
+    // told how far the stream was read (a response with a position only) at
+    // most this often, and once the stream goes quiet.
+    absl::Duration position_every = absl::Seconds(1);
   };
 
   WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store, Options options);

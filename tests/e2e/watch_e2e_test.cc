@@ -218,6 +218,64 @@ TEST_F(WatchE2eTest, EventChangesAreOrderedFilterableAndResumable) {
   EXPECT_EQ(next[0].kind(), v1::CHANGE_KIND_LEFT);
 }
 
+// A watcher of a segment no change touches still learns how far the stream
+// was read (responses with a position and no changes), and resuming there
+// re-reads nothing.
+TEST_F(WatchE2eTest, AFilteredWatchIsToldHowFarTheStreamWasRead) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  // One order each: customers enter segments (never ABANDONED_CART) and
+  // leave none, so the changes are as many as their final memberships.
+  const std::vector<std::string> customers = {"f1", "f2", "f3"};
+  std::vector<v1::Event> events;
+  for (const std::string& id : customers) {
+    events.push_back(OrderEvent(id, id + "-o", absl::Now() - absl::Hours(1), 500));
+  }
+  Ingest(events);
+  size_t total = 0;
+  for (const std::string& id : customers) total += Classify(id).segments_size();
+  ASSERT_GT(total, 0u);
+  const std::vector<v1::MembershipChange> all = ReadChanges("0-0", total);
+  ASSERT_EQ(all.size(), total);
+  const std::string last = all.back().position();
+
+  std::string reached;
+  {
+    auto ctx = NewContext(keys_.read, absl::Seconds(15));
+    v1::WatchRequest request;
+    request.set_resume_after("0-0");
+    request.add_segments("ABANDONED_CART");
+    auto reader = watch_->Watch(ctx.get(), request);
+    v1::WatchResponse response;
+    while (reached != last && reader->Read(&response)) {
+      EXPECT_EQ(response.changes_size(), 0) << response.DebugString();
+      ASSERT_FALSE(response.position().empty());
+      if (!reached.empty()) {
+        EXPECT_LT(ParsePosition(reached), ParsePosition(response.position()));
+      }
+      reached = response.position();
+    }
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  ASSERT_EQ(reached, last);
+
+  // An unfiltered watch's responses end at their last change.
+  Ingest({OrderEvent("f4", "f4-o", absl::Now() - absl::Hours(1), 500)});
+  auto ctx = NewContext(keys_.read, absl::Seconds(15));
+  v1::WatchRequest request;
+  request.set_resume_after(reached);
+  auto reader = watch_->Watch(ctx.get(), request);
+  v1::WatchResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  ASSERT_GT(response.changes_size(), 0);
+  for (const v1::MembershipChange& change : response.changes()) {
+    EXPECT_EQ(change.customer_id(), "f4");
+  }
+  EXPECT_EQ(response.position(), response.changes(response.changes_size() - 1).position());
+  ctx->TryCancel();
+  reader->Finish();
+}
+
 TEST_F(WatchE2eTest, BadRequestsFailInvalidArgument) {
   for (const auto& [segment, resume] : std::vector<std::pair<std::string, std::string>>{
            {"NOT_A_SEGMENT", ""}, {"", "garbage"}}) {
