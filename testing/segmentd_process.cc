@@ -267,9 +267,9 @@ absl::Status CreateTenant(grpc::Channel& channel, const std::string& operator_to
   return FromGrpc(stub->CreateTenant(context.get(), request, &response));
 }
 
-absl::StatusOr<std::string> CreateApiKey(grpc::Channel& channel, const std::string& bearer,
-                                         const std::string& tenant_id,
-                                         const std::vector<v1::Scope>& scopes) {
+absl::StatusOr<CreatedKey> CreateApiKeyWithId(grpc::Channel& channel, const std::string& bearer,
+                                              const std::string& tenant_id,
+                                              const std::vector<v1::Scope>& scopes) {
   auto stub = v1::AdminService::NewStub(
       std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
   v1::CreateApiKeyRequest request;
@@ -282,7 +282,27 @@ absl::StatusOr<std::string> CreateApiKey(grpc::Channel& channel, const std::stri
       !status.ok()) {
     return status;
   }
-  return response.secret();
+  return CreatedKey{response.key().key_id(), response.secret()};
+}
+
+absl::StatusOr<std::string> CreateApiKey(grpc::Channel& channel, const std::string& bearer,
+                                         const std::string& tenant_id,
+                                         const std::vector<v1::Scope>& scopes) {
+  absl::StatusOr<CreatedKey> key = CreateApiKeyWithId(channel, bearer, tenant_id, scopes);
+  if (!key.ok()) return key.status();
+  return key->secret;
+}
+
+absl::Status RevokeApiKey(grpc::Channel& channel, const std::string& bearer,
+                          const std::string& tenant_id, const std::string& key_id) {
+  auto stub =
+      v1::AdminService::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  v1::RevokeApiKeyRequest request;
+  request.set_tenant_id(tenant_id);
+  request.set_key_id(key_id);
+  v1::RevokeApiKeyResponse response;
+  std::unique_ptr<grpc::ClientContext> context = NewContext(bearer);
+  return FromGrpc(stub->RevokeApiKey(context.get(), request, &response));
 }
 
 absl::StatusOr<TenantKeys> CreateTenantWithKeys(grpc::Channel& channel,

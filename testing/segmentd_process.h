@@ -143,6 +143,19 @@ absl::StatusOr<std::string> CreateApiKey(grpc::Channel& channel, const std::stri
                                          const std::string& tenant_id,
                                          const std::vector<v1::Scope>& scopes);
 
+// CreateApiKey's key, with its id (what RevokeApiKey names).
+struct CreatedKey {
+  std::string key_id;
+  std::string secret;
+};
+absl::StatusOr<CreatedKey> CreateApiKeyWithId(grpc::Channel& channel, const std::string& bearer,
+                                              const std::string& tenant_id,
+                                              const std::vector<v1::Scope>& scopes);
+
+// Revokes key `key_id` of `tenant_id` (authorized by `bearer`, as above).
+absl::Status RevokeApiKey(grpc::Channel& channel, const std::string& bearer,
+                          const std::string& tenant_id, const std::string& key_id);
+
 // The secrets of three keys of one tenant.
 struct TenantKeys {
   std::string tenant_id;

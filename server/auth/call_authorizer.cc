@@ -36,4 +36,22 @@ absl::StatusOr<Caller> CallAuthorizer::Authorize(const grpc::ServerContextBase& 
   return authenticator_->Authorize(authorization, scope->second);
 }
 
+StreamReauthorizer::StreamReauthorizer(const CallAuthorizer& authorizer,
+                                       const grpc::ServerContextBase& context,
+                                       absl::string_view method, absl::Duration every)
+    : authorizer_(authorizer),
+      context_(context),
+      method_(method),
+      every_(every),
+      checked_(absl::Now()) {}
+
+absl::Status StreamReauthorizer::Check() {
+  const absl::Time now = absl::Now();
+  if (now - checked_ < every_) return absl::OkStatus();
+  absl::StatusOr<Caller> caller = authorizer_.Authorize(context_, method_);
+  if (!caller.ok()) return caller.status();
+  checked_ = now;
+  return absl::OkStatus();
+}
+
 }  // namespace segmentd

@@ -7,6 +7,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "server/auth/authenticator.h"
 
@@ -33,6 +35,30 @@ class CallAuthorizer {
  private:
   Authenticator* const authenticator_;
   absl::flat_hash_map<std::string, v1::Scope> scopes_;
+};
+
+// Checks a stream's credential again while it stays open: the check at the
+// call's start must not be the last, or a key revoked since (or one that
+// cannot be verified now) keeps reading or writing for as long as its
+// stream lasts. Not thread-safe: one per call.
+class StreamReauthorizer {
+ public:
+  // Checks `method` of `authorizer` with `context`'s credential at most once
+  // per `every`; all must outlive this object.
+  StreamReauthorizer(const CallAuthorizer& authorizer, const grpc::ServerContextBase& context,
+                     absl::string_view method, absl::Duration every);
+
+  // OK while the caller may go on; otherwise the authorizer's answer
+  // (UNAUTHENTICATED once revoked, UNAVAILABLE when the key store cannot be
+  // read: fail closed), which should end the stream.
+  absl::Status Check();
+
+ private:
+  const CallAuthorizer& authorizer_;
+  const grpc::ServerContextBase& context_;
+  const std::string method_;
+  const absl::Duration every_;
+  absl::Time checked_;
 };
 
 }  // namespace segmentd

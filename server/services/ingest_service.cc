@@ -158,8 +158,12 @@ grpc::Status IngestServiceImpl::BulkIngest(
     grpc::ServerReaderWriter<v1::BulkIngestResponse, v1::BulkIngestRequest>* stream) {
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "BulkIngest");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  // An import can keep its stream open for many minutes: a key revoked
+  // meanwhile must not go on writing.
+  StreamReauthorizer still_authorized(authorizer_, *context, "BulkIngest", absl::Seconds(1));
   v1::BulkIngestRequest request;
   while (stream->Read(&request)) {
+    if (absl::Status s = still_authorized.Check(); !s.ok()) return ToGrpcStatus(s);
     v1::BulkIngestResponse response;
     if (absl::Status s =
             ApplyBulkBatch(contexts_, live_, metrics_, caller->tenant_id, request, &response);

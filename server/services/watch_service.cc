@@ -123,7 +123,9 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
     position_sent = absl::Now();
     return writer->Write(response);
   };
+  StreamReauthorizer still_authorized(authorizer_, *context, "Watch", options_.reauthorize_every);
   while (!context->IsCancelled()) {
+    if (absl::Status s = still_authorized.Check(); !s.ok()) return ToGrpcStatus(s);
     absl::StatusOr<store::ChangeTail> tail =
         store_->ReadChangeTail(caller->tenant_id, position, options_.batch, options_.poll);
     if (!tail.ok()) return ToGrpcStatus(tail.status());

@@ -23,6 +23,10 @@ class WatchServiceImpl final : public v1::WatchService::Service {
     // told how far the stream was read (a response with a position only) at
     // most this often, and once the stream goes quiet.
     absl::Duration position_every = absl::Seconds(1);
+    // An open watch checks its credential again this often, so a revoked key
+    // (or one whose tenant can no longer be verified) stops receiving
+    // changes: within this plus the authenticator's cache lifetime.
+    absl::Duration reauthorize_every = absl::Seconds(1);
   };
 
   WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store, Options options);

@@ -25,17 +25,20 @@
 namespace segmentd {
 namespace {
 
+using ::segmentd::testing::CreateApiKeyWithId;
+using ::segmentd::testing::CreatedKey;
 using ::segmentd::testing::E2eStack;
 using ::segmentd::testing::NewContext;
 using ::segmentd::testing::OrderEvent;
 using ::segmentd::testing::RegisteredEvent;
+using ::segmentd::testing::RevokeApiKey;
 using ::segmentd::testing::TenantKeys;
 using ::segmentd::testing::ToTimestamp;
 using ::testing::Contains;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 // Runs one command (arguments binary-safe) on the Redis at `socket`; returns
 // its reply (null on a connection error), freed by the caller.
@@ -537,6 +540,36 @@ TEST_F(IngestE2eTest, KeysAreCheckedAndScoped) {
     ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
   }
   EXPECT_TRUE(Classify("carol", acme_).found());
+}
+
+// A bulk stream does not outlive its key: once revoked, the stream ends
+// UNAUTHENTICATED and the batch it refused is not applied (the check at the
+// call's start is not the last).
+TEST_F(IngestE2eTest, ABulkStreamEndsWhenItsKeyIsRevoked) {
+  absl::StatusOr<CreatedKey> key =
+      CreateApiKeyWithId(*stack_->channel(), acme_.admin, "acme", {v1::SCOPE_WRITE});
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto ctx = NewContext(key->secret, absl::Seconds(60));
+  auto stream = ingest_->BulkIngest(ctx.get());
+  auto send = [&](int i) {
+    v1::BulkIngestRequest request;
+    *request.add_events() =
+        OrderEvent(absl::StrCat("rev", i), absl::StrCat("rev-o", i), absl::Now(), 100);
+    v1::BulkIngestResponse reply;
+    return stream->Write(request) && stream->Read(&reply);
+  };
+  ASSERT_TRUE(send(0));  // the key works until revoked
+  absl::Status revoked = RevokeApiKey(*stack_->channel(), acme_.admin, "acme", key->key_id);
+  ASSERT_TRUE(revoked.ok()) << revoked;
+  // Batches go on being answered for at most the re-check interval.
+  int refused = 1;
+  while (refused < 10'000 && send(refused)) ++refused;
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_TRUE(Classify("rev0", acme_).found());
+  EXPECT_TRUE(Classify(absl::StrCat("rev", refused - 1), acme_).found());
+  EXPECT_FALSE(Classify(absl::StrCat("rev", refused), acme_).found());
 }
 
 // Many concurrent unary calls (committed together by group commit): every

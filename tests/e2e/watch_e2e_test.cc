@@ -23,11 +23,14 @@
 namespace segmentd {
 namespace {
 
+using ::segmentd::testing::CreateApiKeyWithId;
+using ::segmentd::testing::CreatedKey;
 using ::segmentd::testing::E2eStack;
 using ::segmentd::testing::FromTimestamp;
 using ::segmentd::testing::IngestBatch;
 using ::segmentd::testing::NewContext;
 using ::segmentd::testing::OrderEvent;
+using ::segmentd::testing::RevokeApiKey;
 using ::segmentd::testing::TenantKeys;
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -37,6 +40,26 @@ using ::testing::Not;
 std::pair<uint64_t, uint64_t> ParsePosition(const std::string& p) {
   const size_t dash = p.find('-');
   return {std::stoull(p.substr(0, dash)), std::stoull(p.substr(dash + 1))};
+}
+
+// An open Watch call: the context must outlive the reader.
+struct OpenWatch {
+  std::unique_ptr<grpc::ClientContext> ctx;
+  std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader;
+};
+
+// Opens a Watch (authorized by `key`) of `segments` (none: all) after
+// `resume_after`, ending by `timeout`.
+OpenWatch StartWatch(v1::WatchService::Stub& stub, const std::string& key,
+                     const std::string& resume_after, const std::vector<std::string>& segments,
+                     absl::Duration timeout) {
+  OpenWatch watch;
+  watch.ctx = NewContext(key, timeout);
+  v1::WatchRequest request;
+  request.set_resume_after(resume_after);
+  for (const std::string& s : segments) request.add_segments(s);
+  watch.reader = stub.Watch(watch.ctx.get(), request);
+  return watch;
 }
 
 class WatchE2eTest : public ::testing::Test {
@@ -65,11 +88,7 @@ class WatchE2eTest : public ::testing::Test {
   std::vector<v1::MembershipChange> ReadChanges(const std::string& resume_after, size_t count,
                                                 std::vector<std::string> segments = {},
                                                 absl::Duration timeout = absl::Seconds(15)) {
-    auto ctx = NewContext(keys_.read, timeout);
-    v1::WatchRequest request;
-    request.set_resume_after(resume_after);
-    for (const std::string& s : segments) request.add_segments(s);
-    auto reader = watch_->Watch(ctx.get(), request);
+    auto [ctx, reader] = StartWatch(*watch_, keys_.read, resume_after, segments, timeout);
     std::vector<v1::MembershipChange> out;
     v1::WatchResponse batch;
     while (out.size() < count && reader->Read(&batch)) {
@@ -135,10 +154,7 @@ TEST_F(WatchE2eTest, EventChangesAreOrderedFilterableAndResumable) {
   std::vector<v1::MembershipChange> all;
   std::map<std::string, std::set<std::string>> replay;
   {
-    auto ctx = NewContext(keys_.read, absl::Seconds(15));
-    v1::WatchRequest request;
-    request.set_resume_after("0-0");
-    auto reader = watch_->Watch(ctx.get(), request);
+    auto [ctx, reader] = StartWatch(*watch_, keys_.read, "0-0", {}, absl::Seconds(15));
     v1::WatchResponse batch;
     while (replay != current && reader->Read(&batch)) {
       for (const v1::MembershipChange& change : batch.changes()) {
@@ -194,11 +210,8 @@ TEST_F(WatchE2eTest, EventChangesAreOrderedFilterableAndResumable) {
   // leave FIRST_TIME_BUYER and enter REPEAT_CUSTOMER.
   const std::string end = all.back().position();
   {
-    auto ctx = NewContext(keys_.read, absl::Seconds(15));
-    v1::WatchRequest request;
-    request.set_resume_after(end);
-    request.add_segments("REPEAT_CUSTOMER");
-    auto reader = watch_->Watch(ctx.get(), request);
+    auto [ctx, reader] =
+        StartWatch(*watch_, keys_.read, end, {"REPEAT_CUSTOMER"}, absl::Seconds(15));
     Ingest({OrderEvent("w1", "w1-new", now - absl::Minutes(1), 500)});
     v1::WatchResponse batch;
     ASSERT_TRUE(reader->Read(&batch));
@@ -240,11 +253,8 @@ TEST_F(WatchE2eTest, AFilteredWatchIsToldHowFarTheStreamWasRead) {
 
   std::string reached;
   {
-    auto ctx = NewContext(keys_.read, absl::Seconds(15));
-    v1::WatchRequest request;
-    request.set_resume_after("0-0");
-    request.add_segments("ABANDONED_CART");
-    auto reader = watch_->Watch(ctx.get(), request);
+    auto [ctx, reader] =
+        StartWatch(*watch_, keys_.read, "0-0", {"ABANDONED_CART"}, absl::Seconds(15));
     v1::WatchResponse response;
     while (reached != last && reader->Read(&response)) {
       EXPECT_EQ(response.changes_size(), 0) << response.DebugString();
@@ -261,10 +271,7 @@ TEST_F(WatchE2eTest, AFilteredWatchIsToldHowFarTheStreamWasRead) {
 
   // An unfiltered watch's responses end at their last change.
   Ingest({OrderEvent("f4", "f4-o", absl::Now() - absl::Hours(1), 500)});
-  auto ctx = NewContext(keys_.read, absl::Seconds(15));
-  v1::WatchRequest request;
-  request.set_resume_after(reached);
-  auto reader = watch_->Watch(ctx.get(), request);
+  auto [ctx, reader] = StartWatch(*watch_, keys_.read, reached, {}, absl::Seconds(15));
   v1::WatchResponse response;
   ASSERT_TRUE(reader->Read(&response));
   ASSERT_GT(response.changes_size(), 0);
@@ -276,22 +283,42 @@ TEST_F(WatchE2eTest, AFilteredWatchIsToldHowFarTheStreamWasRead) {
   reader->Finish();
 }
 
+// An open watch does not outlive its key: revoked, the stream ends
+// UNAUTHENTICATED (the check at the call's start is not the last).
+TEST_F(WatchE2eTest, AWatchEndsWhenItsKeyIsRevoked) {
+  absl::StatusOr<CreatedKey> key =
+      CreateApiKeyWithId(*stack_->channel(), keys_.admin, keys_.tenant_id, {v1::SCOPE_READ});
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto [ctx, reader] = StartWatch(*watch_, key->secret, "0-0", {}, absl::Seconds(20));
+  Ingest({OrderEvent("r1", "r1-o", absl::Now() - absl::Hours(1), 500)});
+  v1::WatchResponse response;
+  ASSERT_TRUE(reader->Read(&response));  // the key works until revoked
+  ASSERT_GT(response.changes_size(), 0);
+
+  absl::Status revoked =
+      RevokeApiKey(*stack_->channel(), keys_.admin, keys_.tenant_id, key->key_id);
+  ASSERT_TRUE(revoked.ok()) << revoked;
+  Ingest({OrderEvent("r2", "r2-o", absl::Now() - absl::Hours(1), 500)});
+  while (reader->Read(&response)) {
+  }
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+}
+
 TEST_F(WatchE2eTest, BadRequestsFailInvalidArgument) {
   for (const auto& [segment, resume] : std::vector<std::pair<std::string, std::string>>{
            {"NOT_A_SEGMENT", ""}, {"", "garbage"}}) {
-    auto ctx = NewContext(keys_.read, absl::Seconds(5));
-    v1::WatchRequest request;
-    if (!segment.empty()) request.add_segments(segment);
-    request.set_resume_after(resume);
-    auto reader = watch_->Watch(ctx.get(), request);
+    std::vector<std::string> segments;
+    if (!segment.empty()) segments.push_back(segment);
+    auto [ctx, reader] = StartWatch(*watch_, keys_.read, resume, segments, absl::Seconds(5));
     v1::WatchResponse batch;
     EXPECT_FALSE(reader->Read(&batch));
     grpc::Status status = reader->Finish();
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), HasSubstr(segment.empty() ? "resume_after" : "segments[0]"));
   }
-  auto ctx = NewContext(keys_.write, absl::Seconds(5));  // write cannot read
-  auto reader = watch_->Watch(ctx.get(), v1::WatchRequest());
+  // Write cannot read.
+  auto [ctx, reader] = StartWatch(*watch_, keys_.write, "", {}, absl::Seconds(5));
   v1::WatchResponse batch;
   EXPECT_FALSE(reader->Read(&batch));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -440,10 +467,7 @@ TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
   // The first change's position, as a reader would have kept it.
   std::string first;
   {
-    auto ctx = NewContext(keys.read, absl::Seconds(5));
-    v1::WatchRequest request;
-    request.set_resume_after("0-0");
-    auto reader = watch->Watch(ctx.get(), request);
+    auto [ctx, reader] = StartWatch(*watch, keys.read, "0-0", {}, absl::Seconds(5));
     v1::WatchResponse batch;
     ASSERT_TRUE(reader->Read(&batch));
     first = batch.changes(0).position();
@@ -452,10 +476,7 @@ TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
   }
   for (int i = 1; i <= 200; ++i) place(i);  // several changes each: far past the cap
 
-  auto ctx = NewContext(keys.read, absl::Seconds(5));
-  v1::WatchRequest request;
-  request.set_resume_after(first);
-  auto reader = watch->Watch(ctx.get(), request);
+  auto [ctx, reader] = StartWatch(*watch, keys.read, first, {}, absl::Seconds(5));
   v1::WatchResponse batch;
   EXPECT_FALSE(reader->Read(&batch));
   grpc::Status status = reader->Finish();
@@ -473,10 +494,7 @@ TEST(WatchCapE2eTest, AWatchThatFallsBehindTheCapEndsOutOfRange) {
   const TenantKeys& keys = (*stack)->keys("cap");
   auto watch = v1::WatchService::NewStub((*stack)->channel());
 
-  auto ctx = NewContext(keys.read, absl::Seconds(60));
-  v1::WatchRequest request;
-  request.set_resume_after("0-0");
-  auto reader = watch->Watch(ctx.get(), request);
+  auto [ctx, reader] = StartWatch(*watch, keys.read, "0-0", {}, absl::Seconds(60));
   auto ingest = [&](int first, int count) {
     std::vector<v1::Event> events;
     for (int i = first; i < first + count; ++i) {
