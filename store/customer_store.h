@@ -443,10 +443,9 @@ class CustomerStore {
   // changes were read: what a follower of the stream needs per pass to
   // notice a gap (entries the cap dropped after its position) and customers
   // created by writes that made no entry. The Redis store sends the three in
-  // one round trip: a follower wakes for nearly every write, and three round
-  // trips per wake were most of Redis's system calls under a stream of
-  // events (docs/benchmarks.md, twenty-fourth pass). This default calls them
-  // one after the other, which gives the same guarantees.
+  // one round trip instead of three: a follower may wake for every write
+  // (docs/benchmarks.md, twenty-fourth pass). This default calls them one
+  // after the other, which gives the same guarantees.
   virtual absl::StatusOr<ChangeTail> ReadChangeTail(absl::string_view tenant,
                                                     absl::string_view after, int limit,
                                                     absl::Duration wait);
