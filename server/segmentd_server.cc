@@ -146,6 +146,10 @@ absl::flat_hash_set<std::string> ServedMethods(std::vector<std::string> services
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options options) {
+  if (options.max_watches_per_tenant < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_watches_per_tenant: must be >= 1, got ", options.max_watches_per_tenant));
+  }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<store::redis::RedisClient::Options> redis_options = RedisOptions(options);
@@ -222,8 +226,10 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       auth, server->contexts_.get(), server->live_.get(), server->metrics_.get()));
   server->services_.push_back(
       std::make_unique<ClassificationServiceImpl>(auth, server->live_.get(), now));
-  server->services_.push_back(std::make_unique<WatchServiceImpl>(
-      auth, server->customers_blocking_.get(), WatchServiceImpl::Options()));
+  WatchServiceImpl::Options watch_options;
+  watch_options.max_per_tenant = server->options_.max_watches_per_tenant;
+  server->services_.push_back(
+      std::make_unique<WatchServiceImpl>(auth, server->customers_blocking_.get(), watch_options));
   server->vouchers_ = std::make_unique<targeting::VoucherStore>(
       server->redis_.get(), targeting::VoucherStore::Options());
   server->index_ = std::make_unique<targeting::MembershipIndex>(

@@ -69,6 +69,8 @@ class SegmentdServer {
     // Most threads serving calls (each open Watch or bulk stream holds one);
     // calls beyond fail RESOURCE_EXHAUSTED.
     int max_threads = 256;
+    // Most Watch streams one tenant may have open at once (WatchServiceImpl).
+    int max_watches_per_tenant = 16;
     // host:port serving Prometheus metrics on /metrics (plain HTTP, no
     // auth); port 0 picks a free one (see metrics_port()). Empty: not
     // served (they are still kept).

@@ -1,6 +1,11 @@
 #ifndef SEGMENTD_SERVER_SERVICES_WATCH_SERVICE_H_
 #define SEGMENTD_SERVER_SERVICES_WATCH_SERVICE_H_
 
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "segmentd/v1/watch.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
 #include "store/customer_store.h"
@@ -9,8 +14,10 @@ namespace segmentd {
 
 // segmentd.v1.WatchService: the tenant's change stream, live, optionally
 // filtered by segment, resumable from any retained position. Each stream holds
-// one server thread while open; it ends when the client cancels or the server
-// shuts down. Thread-safe.
+// one server thread while open, so a tenant may hold at most
+// Options::max_per_tenant at once (one tenant's watches must not take every
+// thread of the server); it ends when the client cancels or the server shuts
+// down. Thread-safe.
 class WatchServiceImpl final : public v1::WatchService::Service {
  public:
   struct Options {
@@ -27,6 +34,9 @@ class WatchServiceImpl final : public v1::WatchService::Service {
     // (or one whose tenant can no longer be verified) stops receiving
     // changes: within this plus the authenticator's cache lifetime.
     absl::Duration reauthorize_every = absl::Seconds(1);
+    // Most watches one tenant may have open at once (>= 1); one more fails
+    // RESOURCE_EXHAUSTED.
+    int max_per_tenant = 16;
   };
 
   WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store, Options options);
@@ -35,9 +45,14 @@ class WatchServiceImpl final : public v1::WatchService::Service {
                      grpc::ServerWriter<v1::WatchResponse>* writer) override;
 
  private:
+  // Counts `tenant`'s open watch while it lives; see Options::max_per_tenant.
+  class OpenWatch;
+
   store::CustomerStore* const store_;
   const Options options_;
   const CallAuthorizer authorizer_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int> open_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace segmentd

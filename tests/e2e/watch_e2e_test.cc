@@ -526,5 +526,59 @@ TEST(WatchCapE2eTest, AWatchThatFallsBehindTheCapEndsOutOfRange) {
   EXPECT_THAT(status.error_message(), HasSubstr(last));
 }
 
+// One tenant's watches are capped (each holds a server thread): one more is
+// refused, another tenant is not, and a closed watch frees its place.
+TEST(WatchLimitE2eTest, ATenantMayHoldAFewWatchesOpen) {
+  E2eStack::Options options;
+  options.segmentd_flags = {"--max_watches_per_tenant=2"};
+  options.tenants = {"busy", "calm"};
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  auto watch = v1::WatchService::NewStub((*stack)->channel());
+  for (const std::string& tenant : {"busy", "calm"}) {
+    absl::StatusOr<v1::BulkIngestResponse> reply =
+        IngestBatch(*(*stack)->channel(), (*stack)->keys(tenant).write,
+                    {OrderEvent("c1", "o1", absl::Now() - absl::Hours(1), 500)});
+    ASSERT_TRUE(reply.ok()) << reply.status();
+  }
+  const TenantKeys& busy = (*stack)->keys("busy");
+  // Open once its first response arrived, i.e. counted by the server.
+  auto open = [&](const TenantKeys& keys) {
+    OpenWatch w = StartWatch(*watch, keys.read, "0-0", {}, absl::Seconds(20));
+    v1::WatchResponse response;
+    EXPECT_TRUE(w.reader->Read(&response)) << keys.tenant_id;
+    return w;
+  };
+  OpenWatch first = open(busy);
+  OpenWatch second = open(busy);
+  {
+    OpenWatch third = StartWatch(*watch, busy.read, "0-0", {}, absl::Seconds(20));
+    v1::WatchResponse response;
+    EXPECT_FALSE(third.reader->Read(&response));
+    grpc::Status status = third.reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(status.error_message(), HasSubstr("busy"));
+  }
+  OpenWatch other = open((*stack)->keys("calm"));
+
+  first.ctx->TryCancel();
+  first.reader->Finish();
+  // The server notices the cancellation at its next read (a poll of 500 ms).
+  bool reopened = false;
+  for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
+    OpenWatch again = StartWatch(*watch, busy.read, "0-0", {}, absl::Seconds(20));
+    v1::WatchResponse response;
+    reopened = again.reader->Read(&response);
+    again.ctx->TryCancel();
+    again.reader->Finish();
+    if (!reopened) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(reopened);
+  for (OpenWatch* w : {&second, &other}) {
+    w->ctx->TryCancel();
+    w->reader->Finish();
+  }
+}
+
 }  // namespace
 }  // namespace segmentd
