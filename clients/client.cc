@@ -406,7 +406,10 @@ absl::Status SegmentdClient::Watch(
       }
       // Every change of the response handled: resume where the server read
       // to, past the changes the filter left out (older servers: unset).
-      if (!stopped && !response.position().empty()) position = response.position();
+      if (!stopped && !response.position().empty()) {
+        position = response.position();
+        if (options.on_position) options.on_position(position);
+      }
     }
     if (stopped) {
       context->TryCancel();

@@ -68,6 +68,12 @@ struct WatchOptions {
   // UNAVAILABLE (backoff as `Options::retry`, without an attempt limit while
   // changes keep arriving). Default true.
   bool reconnect = true;
+  // When set, called with the position the stream was read to after each
+  // response's changes were handled, including responses without changes
+  // (a filtered watch while other segments' changes go by). A caller that
+  // saves where to resume (`resume_after`) saves this, not only its changes'
+  // positions, or it may resume far behind. Default: none.
+  std::function<void(const std::string& position)> on_position;
 };
 
 

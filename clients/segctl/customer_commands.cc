@@ -77,6 +77,10 @@ int Watch(const Context& ctx) {
     }
     options.timeout = d;
   }
+  // Where to resume: the last change printed, or past it where the stream
+  // was read further (changes of segments not asked for).
+  std::string resume_after;
+  options.on_position = [&](const std::string& position) { resume_after = position; };
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
   int64_t seen = 0;
@@ -96,8 +100,12 @@ int Watch(const Context& ctx) {
                << "  position=" << c.position() << "\n";
     }
     ctx.out->flush();
+    resume_after = c.position();
     return limit < 0 || ++seen < limit;
   });
+  if (!ctx.json && !resume_after.empty()) {
+    *ctx.err << "to go on from here: --resume_after=" << resume_after << "\n";
+  }
   // The --for time running out is the normal end of a bounded watch.
   if (!s.ok() && !(s.code() == absl::StatusCode::kDeadlineExceeded && ctx.args->Has("for"))) {
     return ctx.Fail(s);
@@ -197,7 +205,9 @@ std::vector<Command> CustomerCommands() {
        "print membership changes as they happen (ENTERED/LEFT, cause)",
        "",
        {{"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"},
-        {"resume_after", "POSITION", "continue after this position (printed with each change)", ""},
+        {"resume_after", "POSITION",
+         "continue after this position (printed with each change, and at the end: where to go on)",
+         ""},
         {"limit", "N", "stop after N changes", ""},
         {"for", "DURATION", "stop after this long, e.g. 30s", ""}},
        0,

@@ -39,6 +39,7 @@ namespace {
 
 using ::segmentd::testing::E2eStack;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string TmpDir() {
   const char* d = std::getenv("TEST_TMPDIR");
@@ -495,6 +496,18 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
       {"watch", "--segment=FIRST_TIME_BUYER", "--resume_after=0-0", "--limit=1", "--for=20s"});
   ASSERT_EQ(watch.exit_code, 0) << watch.err;
   EXPECT_THAT(watch.out, ::testing::ContainsRegex("bob +ENTERED +FIRST_TIME_BUYER +cause=EVENT"));
+  // It says where to go on: after the change it printed.
+  const size_t at = watch.out.find("position=");
+  ASSERT_NE(at, std::string::npos);
+  const std::string printed = watch.out.substr(at + 9, watch.out.find('\n', at) - at - 9);
+  EXPECT_THAT(watch.err, HasSubstr("--resume_after=" + printed + "\n"));
+  // A watch of a segment nobody entered prints no change, but still learns
+  // how far the stream was read, past the last change of any segment.
+  SegctlRun quiet = Segctl({"watch", "--segment=ABANDONED_CART", "--resume_after=0-0", "--for=3s"});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_THAT(quiet.out, Not(HasSubstr("ENTERED")));
+  EXPECT_THAT(quiet.err, HasSubstr("--resume_after="));
+  EXPECT_THAT(quiet.err, Not(HasSubstr("--resume_after=0-0")));
   // A live change seen by a watch started before it.
   const std::string live = dir_ + "/live.csv";
   std::ofstream(live) << "dave,d1,2026-03-01,5\n";
