@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -17,70 +19,49 @@
 namespace segmentd::load {
 namespace {
 
-// The unary RPC that sends an event of `kind`.
-std::string MethodOf(EventKind kind) {
+// How an event of one kind goes out as its unary RPC.
+struct EventRpc {
+  std::string method;
+  // The request carrying `event` (filled by FillRandomEvent for the kind),
+  // serialized.
+  std::function<grpc::ByteBuffer(v1::Event& event)> body;
+  // Whether a response says the event was applied, not a duplicate or ignored.
+  std::function<bool(const grpc::ByteBuffer& response)> applied;
+};
+
+// The RPC `method` of Request/Response, whose event is `payload` of v1::Event.
+template <typename Request, typename Response, typename Payload>
+EventRpc MakeEventRpc(std::string method, Payload* (v1::Event::*payload)()) {
+  EventRpc rpc;
+  rpc.method = std::move(method);
+  rpc.body = [payload](v1::Event& event) {
+    Request request;
+    request.mutable_event()->Swap((event.*payload)());
+    return Serialize(request);
+  };
+  rpc.applied = [](const grpc::ByteBuffer& response) {
+    Response parsed;
+    return Parse(response, &parsed) && parsed.result().outcome() == v1::ITEM_OUTCOME_APPLIED;
+  };
+  return rpc;
+}
+
+EventRpc RpcOf(EventKind kind) {
   switch (kind) {  // no default: a new kind must be sent too (-Wswitch)
     case EventKind::kOrder:
-      return kPlaceOrderMethod;
+      return MakeEventRpc<v1::PlaceOrderRequest, v1::PlaceOrderResponse>(
+          kPlaceOrderMethod, &v1::Event::mutable_order_placed);
     case EventKind::kActivity:
-      return "/segmentd.v1.IngestService/RecordActivity";
+      return MakeEventRpc<v1::RecordActivityRequest, v1::RecordActivityResponse>(
+          "/segmentd.v1.IngestService/RecordActivity", &v1::Event::mutable_activity);
     case EventKind::kEngagement:
-      return "/segmentd.v1.IngestService/RecordEngagement";
+      return MakeEventRpc<v1::RecordEngagementRequest, v1::RecordEngagementResponse>(
+          "/segmentd.v1.IngestService/RecordEngagement", &v1::Event::mutable_engagement);
     case EventKind::kCart:
-      return "/segmentd.v1.IngestService/UpdateCart";
-  }
-  return "";
-}
-
-// Whether `response` (of `Response`) says the event was applied, not a
-// duplicate or ignored.
-template <typename Response>
-bool AppliedIn(const grpc::ByteBuffer& response) {
-  Response parsed;
-  return Parse(response, &parsed) && parsed.result().outcome() == v1::ITEM_OUTCOME_APPLIED;
-}
-
-// The request of MethodOf(kind) carrying `event` (filled by FillRandomEvent
-// for `kind`), serialized.
-grpc::ByteBuffer RequestBody(EventKind kind, v1::Event& event) {
-  switch (kind) {
-    case EventKind::kOrder: {
-      v1::PlaceOrderRequest request;
-      request.mutable_event()->Swap(event.mutable_order_placed());
-      return Serialize(request);
-    }
-    case EventKind::kActivity: {
-      v1::RecordActivityRequest request;
-      request.mutable_event()->Swap(event.mutable_activity());
-      return Serialize(request);
-    }
-    case EventKind::kEngagement: {
-      v1::RecordEngagementRequest request;
-      request.mutable_event()->Swap(event.mutable_engagement());
-      return Serialize(request);
-    }
-    case EventKind::kCart: {
-      v1::UpdateCartRequest request;
-      request.mutable_event()->Swap(event.mutable_cart_updated());
-      return Serialize(request);
-    }
+      return MakeEventRpc<v1::UpdateCartRequest, v1::UpdateCartResponse>(
+          "/segmentd.v1.IngestService/UpdateCart", &v1::Event::mutable_cart_updated);
   }
   return {};
-}
-
-// Whether a response of MethodOf(kind) says the event was applied.
-bool Applied(EventKind kind, const grpc::ByteBuffer& response) {
-  switch (kind) {
-    case EventKind::kOrder:
-      return AppliedIn<v1::PlaceOrderResponse>(response);
-    case EventKind::kActivity:
-      return AppliedIn<v1::RecordActivityResponse>(response);
-    case EventKind::kEngagement:
-      return AppliedIn<v1::RecordEngagementResponse>(response);
-    case EventKind::kCart:
-      return AppliedIn<v1::UpdateCartResponse>(response);
-  }
-  return false;
 }
 
 }  // namespace
@@ -140,14 +121,15 @@ absl::Status RunLatency(const LoadOptions& options) {
   // server is not keeping up (by Little's law the mean latency is already >=
   // max_in_flight / rate), so the sender stops and the run is reported as
   // saturated rather than piling thousands of calls onto a shared machine.
+  const EventRpc rpc = RpcOf(kind);
   DriveSpec spec;
-  spec.methods = {MethodOf(kind)};
+  spec.methods = {rpc.method};
   spec.warmup = options.warmup;
   spec.duration = options.duration;
   spec.connections = threads;
   spec.rate = options.rate;
   spec.max_in_flight = std::max(1, options.max_in_flight);
-  spec.applied = [kind](int, const grpc::ByteBuffer& response) { return Applied(kind, response); };
+  spec.applied = [&rpc](int, const grpc::ByteBuffer& response) { return rpc.applied(response); };
   std::mt19937_64 rng(options.seed * 104729 + 3);
   // Order and message ids unique to this run: a later run (another rate, a
   // second sweep) re-sending an earlier run's ids would measure idempotent
@@ -157,7 +139,7 @@ absl::Status RunLatency(const LoadOptions& options) {
     v1::Event event;
     FillRandomEvent(kind, rng, options.customers, absl::StrCat("lat-", run, "-", i), absl::Now(),
                     &event);
-    return UnaryRequest{0, RequestBody(kind, event)};
+    return UnaryRequest{0, rpc.body(event)};
   });
   StreamedEventsResult streamed;
   for (auto& stream : background) streamed.Merge(stream->Stop());
