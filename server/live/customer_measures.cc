@@ -1,6 +1,7 @@
 #include "server/live/customer_measures.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "absl/numeric/int128.h"
@@ -18,32 +19,40 @@ int64_t UtcDay(engine::Millis ms) {
 }
 
 std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
-                                           const engine::Profile& after) {
+                                           std::optional<absl::Time> before_next_change,
+                                           const engine::Profile& after, absl::Time now) {
   // Contribution of every live (unfolded) order, by id fingerprint.
   struct Contribution {
     int64_t day = 0;
     int64_t orders = 0;
     int64_t revenue = 0;
   };
+  // What the totals hold of `o`: nothing once cancelled, or while placed at
+  // or after `booked_before` (orders still ahead when written).
+  auto contribution = [](const engine::OrderFacts& o, engine::Millis booked_before) {
+    const bool counted = !o.cancelled && o.placed_ms < booked_before;
+    return Contribution{UtcDay(o.placed_ms), counted ? 1 : 0, counted ? o.net_amount : 0};
+  };
   std::map<uint64_t, Contribution> old_orders;
   if (before != nullptr) {
+    const engine::Millis booked_before = before_next_change
+                                             ? absl::ToUnixMillis(*before_next_change)
+                                             : std::numeric_limits<engine::Millis>::max();
     for (size_t i = 0; i < before->orders().size(); ++i) {
-      const engine::OrderFacts& o = before->orders()[i];
-      old_orders[before->order_ids()[i]] = {UtcDay(o.placed_ms), o.cancelled ? 0 : 1,
-                                            o.cancelled ? 0 : o.net_amount};
+      old_orders[before->order_ids()[i]] = contribution(before->orders()[i], booked_before);
     }
   }
+  const engine::Millis booked_before = absl::ToUnixMillis(now) + 1;  // placed at or before now
   std::map<int64_t, store::DailyDelta> by_day;
   for (size_t i = 0; i < after.orders().size(); ++i) {
-    const engine::OrderFacts& o = after.orders()[i];
-    Contribution now{UtcDay(o.placed_ms), o.cancelled ? 0 : 1, o.cancelled ? 0 : o.net_amount};
+    const Contribution will = contribution(after.orders()[i], booked_before);
     Contribution was;
     if (auto it = old_orders.find(after.order_ids()[i]); it != old_orders.end()) was = it->second;
-    if (now.orders == was.orders && now.revenue == was.revenue) continue;
-    store::DailyDelta& d = by_day[now.day];
-    d.day = now.day;
-    d.orders += now.orders - was.orders;
-    d.revenue += now.revenue - was.revenue;
+    if (will.orders == was.orders && will.revenue == was.revenue) continue;
+    store::DailyDelta& d = by_day[will.day];
+    d.day = will.day;
+    d.orders += will.orders - was.orders;
+    d.revenue += will.revenue - was.revenue;
   }
   std::vector<store::DailyDelta> out;
   for (const auto& [day, delta] : by_day) {

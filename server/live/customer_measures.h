@@ -20,11 +20,20 @@ namespace segmentd {
 int64_t UtcDay(engine::Millis ms);
 
 // Returns how the tenant's daily totals change when a customer's profile goes
-// from `before` (nullptr: new customer) to `after`. Orders that `after` folded
-// away contribute nothing: folding is not a cancellation, and folded orders
-// are older than every lookback.
+// from `before` (nullptr: new customer) to `after`, written at `now`. The
+// totals hold a customer's valid orders placed at or before its last write:
+// an order dated later is booked by the write that finds it placed (the
+// schedule wakes the customer then), so the store AOV never counts an order
+// ahead of its time (SPEC: events later than as_of are ignored).
+// `before_next_change` is the stored schedule entry of `before`'s write: it
+// tells which of `before`'s orders were booked, since it is after that write
+// and no later than the first order then still ahead (Derive in
+// live_membership.cc). Orders that `after` folded away contribute nothing:
+// folding is not a cancellation, and folded orders are older than every
+// lookback.
 std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
-                                           const engine::Profile& after);
+                                           std::optional<absl::Time> before_next_change,
+                                           const engine::Profile& after, absl::Time now);
 
 // The customer's AOV over the `lookback_days` before `now` (orders placed in
 // (now - lookback, now]), in thousandths of a minor unit, floored; nullopt

@@ -23,10 +23,13 @@ TEST(CustomerMeasuresTest, UtcDayFloors) {
   EXPECT_EQ(UtcDay(absl::ToUnixMillis(kDay0 + absl::Hours(23))), 20000);
 }
 
+// An instant after every order of these tests.
+const absl::Time kLater = kDay0 + absl::Hours(24 * 1000);
+
 TEST(CustomerMeasuresTest, DailyDeltasFollowOrdersCancelsAndRefunds) {
   engine::Profile before;
   ASSERT_TRUE(Place(before, "a", kDay0 + absl::Hours(1), 500).ok());
-  std::vector<store::DailyDelta> first = DailyDeltas(nullptr, before);
+  std::vector<store::DailyDelta> first = DailyDeltas(nullptr, std::nullopt, before, kLater);
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].day, 20000);
   EXPECT_EQ(first[0].orders, 1);
@@ -35,7 +38,7 @@ TEST(CustomerMeasuresTest, DailyDeltasFollowOrdersCancelsAndRefunds) {
   engine::Profile after = before;
   ASSERT_TRUE(Place(after, "b", kDay0 + absl::Hours(30), 300).ok());
   ASSERT_TRUE(after.RefundOrder("a", "r", 100).ok());
-  std::vector<store::DailyDelta> second = DailyDeltas(&before, after);
+  std::vector<store::DailyDelta> second = DailyDeltas(&before, std::nullopt, after, kLater);
   ASSERT_EQ(second.size(), 2u);
   EXPECT_EQ(second[0].day, 20000);
   EXPECT_EQ(second[0].orders, 0);
@@ -46,12 +49,12 @@ TEST(CustomerMeasuresTest, DailyDeltasFollowOrdersCancelsAndRefunds) {
 
   engine::Profile cancelled = after;
   ASSERT_TRUE(cancelled.CancelOrder("b").ok());
-  std::vector<store::DailyDelta> third = DailyDeltas(&after, cancelled);
+  std::vector<store::DailyDelta> third = DailyDeltas(&after, std::nullopt, cancelled, kLater);
   ASSERT_EQ(third.size(), 1u);
   EXPECT_EQ(third[0].orders, -1);
   EXPECT_EQ(third[0].revenue, -300);
 
-  EXPECT_TRUE(DailyDeltas(&cancelled, cancelled).empty());
+  EXPECT_TRUE(DailyDeltas(&cancelled, std::nullopt, cancelled, kLater).empty());
 }
 
 TEST(CustomerMeasuresTest, FoldingIsNotACancellation) {
@@ -59,7 +62,44 @@ TEST(CustomerMeasuresTest, FoldingIsNotACancellation) {
   ASSERT_TRUE(Place(before, "a", kDay0, 500).ok());
   engine::Profile folded = before;
   ASSERT_EQ(folded.Fold(kDay0 + absl::Hours(1)), 1);
-  EXPECT_TRUE(DailyDeltas(&before, folded).empty());
+  EXPECT_TRUE(DailyDeltas(&before, std::nullopt, folded, kLater).empty());
+}
+
+TEST(CustomerMeasuresTest, OrdersAreBookedOnceTheyArePlaced) {
+  // At 08:00 a customer places an order for 09:00 and one for 23:00 the same
+  // day: neither is in the totals yet (the store AOV would count the day's).
+  engine::Profile p;
+  ASSERT_TRUE(Place(p, "past", kDay0 + absl::Hours(7), 100).ok());
+  ASSERT_TRUE(Place(p, "nine", kDay0 + absl::Hours(9), 200).ok());
+  ASSERT_TRUE(Place(p, "late", kDay0 + absl::Hours(23), 400).ok());
+  const absl::Time eight = kDay0 + absl::Hours(8);
+  std::vector<store::DailyDelta> first = DailyDeltas(nullptr, std::nullopt, p, eight);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].orders, 1);
+  EXPECT_EQ(first[0].revenue, 100);
+  // That write's schedule entry is 09:00 (the first order still ahead). A
+  // write at 08:30 books nothing more; one at 09:00 books "nine" alone.
+  const absl::Time entry = kDay0 + absl::Hours(9);
+  EXPECT_TRUE(DailyDeltas(&p, entry, p, eight + absl::Minutes(30)).empty());
+  std::vector<store::DailyDelta> at_nine = DailyDeltas(&p, entry, p, entry);
+  ASSERT_EQ(at_nine.size(), 1u);
+  EXPECT_EQ(at_nine[0].orders, 1);
+  EXPECT_EQ(at_nine[0].revenue, 200);
+  // A cancel before 23:00 takes back what was booked, and nothing of "late".
+  engine::Profile cancelled = p;
+  ASSERT_TRUE(cancelled.CancelOrder("nine").ok());
+  ASSERT_TRUE(cancelled.CancelOrder("late").ok());
+  const absl::Time next = kDay0 + absl::Hours(23);
+  std::vector<store::DailyDelta> undone = DailyDeltas(&p, next, cancelled, kDay0 + absl::Hours(10));
+  ASSERT_EQ(undone.size(), 1u);
+  EXPECT_EQ(undone[0].orders, -1);
+  EXPECT_EQ(undone[0].revenue, -200);
+  // Without a stored entry every stored order was booked (a customer written
+  // with none ahead, or by a build that booked orders when they arrived).
+  std::vector<store::DailyDelta> legacy = DailyDeltas(&p, std::nullopt, p, eight);
+  ASSERT_EQ(legacy.size(), 1u);
+  EXPECT_EQ(legacy[0].orders, -2);
+  EXPECT_EQ(legacy[0].revenue, -600);
 }
 
 TEST(CustomerMeasuresTest, AovOverTheLookbackAndItsNextChange) {

@@ -175,7 +175,7 @@ absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
   write.segments = SegmentNames(membership, *snapshot.category_names);
   write.next_change = derived.next_change;
   for (int k = 0; k < store::kNumAovIndexes; ++k) write.aov_milli[k] = derived.aov_milli[k];
-  write.daily = DailyDeltas(before, profile);
+  write.daily = DailyDeltas(before, state.next_change, profile, now);
   write.cause = cause;
   write.changed_at = now;
   // A time-driven change happened when it fell due, not when a pass got to it.
@@ -501,7 +501,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
         const bool moved = !before.ok() || before->segments != after.segments ||
                            before->categories != after.categories ||
                            before->cart_categories != after.cart_categories;
-        // Facts are unchanged: no daily deltas (`before` profile = this profile).
+        // Facts are unchanged: daily deltas only for an order that became
+        // visible since the last write (`before` profile = this profile).
         absl::StatusOr<store::CustomerWrite> made =
             MakeWrite(ctx, state, &*profile, *profile, classification, cause, now);
         if (!made.ok()) {

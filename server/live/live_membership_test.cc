@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
 #include "server/config_convert.h"
+#include "server/live/customer_measures.h"
 #include "server/live/live_test_fixture.h"
 #include "server/live/membership_history.h"
 #include "server/live/test_orders.h"
@@ -261,15 +262,29 @@ TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {
   ASSERT_TRUE(
       store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_).ok());
   const absl::Time visible = kT0 + absl::Hours(3);
-  ApplyOne("c1", {Order("o1", kT0 - absl::Hours(1), 100), Order("o2", visible, 100)});
+  ApplyOne("c1", {Order("o1", kT0 - absl::Hours(1), 100), Order("o2", visible, 250)});
   EXPECT_EQ(*store_.CustomersByOrders("acme", 1, 2), std::vector<std::string>{"c1"});
+  // Nor do the day's totals behind the store AOV count it yet, though it is
+  // dated today.
+  const int64_t today = UtcDay(absl::ToUnixMillis(kT0));
+  ASSERT_EQ(UtcDay(absl::ToUnixMillis(visible)), today);
+  auto totals = [&] { return (*store_.DailyTotals("acme", today, today))[0]; };
+  EXPECT_EQ(totals().orders, 1);
+  EXPECT_EQ(totals().revenue, 100);
   const store::CustomerState state = (*store_.Read("acme", {"c1"}))[0];
   ASSERT_TRUE(state.next_change.has_value());
   EXPECT_LE(*state.next_change, visible);
-  // The scheduler's pass once it is due: the index follows.
+  // Another event before it is placed books nothing more.
+  now_ = visible - absl::Minutes(1);
+  ApplyOne("c1", {Order("o3", kT0 - absl::Hours(2), 50)});
+  EXPECT_EQ(totals().orders, 2);
+  EXPECT_EQ(totals().revenue, 150);
+  // The scheduler's pass once it is due: the index and the totals follow.
   now_ = visible + absl::Minutes(1);
   ASSERT_TRUE(live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime).ok());
-  EXPECT_EQ(*store_.CustomersByOrders("acme", 2, 3), std::vector<std::string>{"c1"});
+  EXPECT_EQ(*store_.CustomersByOrders("acme", 3, 4), std::vector<std::string>{"c1"});
+  EXPECT_EQ(totals().orders, 3);
+  EXPECT_EQ(totals().revenue, 400);
   EXPECT_EQ(store_.measures_kept_writes, 0);
 }
 

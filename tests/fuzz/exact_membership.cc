@@ -25,7 +25,8 @@ std::string Describe(const StoredMembership& m, const std::vector<std::string>& 
 // The engine's statistics count a spender lookback's orders by the
 // millisecond; the server reads the store AOV as documented (docs/live.md,
 // Population statistics): the valid orders of the last `lookback_days` UTC
-// calendar days up to and including now's day, whatever their time of day.
+// calendar days up to and including now's day, whatever their time of day,
+// placed by now.
 void UseDayGranularWindows(const std::vector<engine::ProfileView>& views, absl::Time now,
                            engine::PopulationStats& stats) {
   const int64_t today = UtcDay(absl::ToUnixMillis(now));
@@ -35,7 +36,10 @@ void UseDayGranularWindows(const std::vector<engine::ProfileView>& views, absl::
     for (const engine::ProfileView& view : views) {
       for (const engine::OrderFacts& order : view.orders) {
         const int64_t day = UtcDay(order.placed_ms);
-        if (order.cancelled || day > today || day <= today - window.lookback_days) continue;
+        if (order.cancelled || order.placed_ms > absl::ToUnixMillis(now) ||
+            day <= today - window.lookback_days) {
+          continue;
+        }
         ++window.orders;
         window.net_revenue += order.net_amount;
       }
