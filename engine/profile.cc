@@ -62,6 +62,16 @@ uint64_t IdFingerprint(absl::string_view id) {
   return h;
 }
 
+uint64_t RefundFingerprint(absl::string_view order_id, absl::string_view refund_id) {
+  // Refund ids are the merchant's per order (many number them 1, 2, ... in
+  // each order), so the key is the pair. 0xff never begins UTF-8 text, so
+  // the key is never a plain refund id's (the key before 2026-12-05).
+  std::string key = "\xff";
+  key.push_back(static_cast<char>(order_id.size()));  // <= kMaxIdBytes
+  absl::StrAppend(&key, order_id, refund_id);
+  return IdFingerprint(key);
+}
+
 LifetimeTotals ComputeLifetime(const ProfileView& p, Millis as_of_ms) {
   LifetimeTotals t;
   t.orders = p.folded.orders;
@@ -193,9 +203,12 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
                                                   int64_t amount) {
   if (absl::Status s = CheckId("order_id", order_id); !s.ok()) return s;
   if (absl::Status s = CheckId("refund_id", refund_id); !s.ok()) return s;
-  const uint64_t refund_fp = IdFingerprint(refund_id);
-  if (std::find(refund_ids_.begin(), refund_ids_.end(), refund_fp) !=
-      refund_ids_.end()) {
+  const uint64_t refund_fp = RefundFingerprint(order_id, refund_id);
+  // A refund stored before refund ids were per order (its key the refund id
+  // alone) is still a duplicate when re-sent.
+  const uint64_t legacy_fp = IdFingerprint(refund_id);
+  if (std::any_of(refund_ids_.begin(), refund_ids_.end(),
+                  [&](uint64_t fp) { return fp == refund_fp || fp == legacy_fp; })) {
     return EventOutcome::kDuplicate;
   }
   if (amount <= 0 || amount > kMaxAmount) {

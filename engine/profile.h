@@ -146,6 +146,9 @@ struct OrderPlaced {
 // Returns the stable 64-bit fingerprint the profile stores for a string id.
 // The function is part of the storage format: it never changes.
 uint64_t IdFingerprint(absl::string_view id);
+// The fingerprint a refund is kept under: of its order and refund id
+// together (refund ids are unique per order). Part of the storage format.
+uint64_t RefundFingerprint(absl::string_view order_id, absl::string_view refund_id);
 
 class Profile {
  public:
@@ -168,8 +171,8 @@ class Profile {
   absl::StatusOr<EventOutcome> CancelOrder(absl::string_view order_id);
 
   // Lowers a known order's net amount by `amount` (> 0). Each `refund_id`
-  // (1..kMaxIdBytes bytes, unique per customer) is applied once: a re-sent
-  // refund is kDuplicate. InvalidArgument if `amount` exceeds the remaining
+  // (1..kMaxIdBytes bytes, unique per order: another order may reuse it) is
+  // applied once: a re-sent refund is kDuplicate. InvalidArgument if `amount` exceeds the remaining
   // net amount; FailedPrecondition if the order is cancelled; NotFound if
   // unknown.
   absl::StatusOr<EventOutcome> RefundOrder(absl::string_view order_id,

@@ -49,6 +49,31 @@ TEST(ProfileCodec, KeepsRefundIds) {
   EXPECT_EQ(*back->RefundOrder("o1", "r1", 100), EventOutcome::kDuplicate);
 }
 
+TEST(ProfileCodec, ARefundStoredUnderItsIdAloneIsStillADuplicate) {
+  // Before 2026-12-05 a refund was kept under IdFingerprint(refund id): such
+  // a stored profile, made here by swapping the stored key's bytes.
+  Profile p;
+  OrderPlaced order;
+  order.order_id = "o1";
+  order.placed_at = absl::FromUnixSeconds(1'700'000'000);
+  order.amount = 1000;
+  ASSERT_TRUE(p.PlaceOrder(order).ok());
+  ASSERT_TRUE(p.RefundOrder("o1", "r1", 100).ok());
+  auto bytes_of = [](uint64_t v) {
+    std::string out;
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+    return out;
+  };
+  std::string stored = EncodeProfile(p);
+  const size_t at = stored.find(bytes_of(RefundFingerprint("o1", "r1")));
+  ASSERT_NE(at, std::string::npos);
+  stored.replace(at, 8, bytes_of(IdFingerprint("r1")));
+  absl::StatusOr<Profile> legacy = DecodeProfile(stored);
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  EXPECT_EQ(*legacy->RefundOrder("o1", "r1", 100), EventOutcome::kDuplicate);
+  EXPECT_EQ(legacy->orders()[0].net_amount, 900);
+}
+
 TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
   Profile kept;
   ASSERT_TRUE(kept.MessageSent("m1", absl::FromUnixSeconds(1'700'000'000)).ok());

@@ -90,6 +90,25 @@ TEST(Profile, RefundIdsMakeRefundsIdempotent) {
   EXPECT_EQ(p.RefundOrder("a", "", 1).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(Profile, RefundIdsArePerOrder) {
+  // Many shops number refunds within each order: "1" of one order is not
+  // "1" of another.
+  Profile p;
+  ASSERT_TRUE(Place(p, "a", Day(1), 1000).ok());
+  ASSERT_TRUE(Place(p, "b", Day(2), 1000).ok());
+  EXPECT_EQ(*p.RefundOrder("a", "1", 300), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("b", "1", 200), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("b", "1", 200), EventOutcome::kDuplicate);
+  EXPECT_EQ(p.orders()[0].net_amount, 700);
+  EXPECT_EQ(p.orders()[1].net_amount, 800);
+  // An unknown order is not found, whatever refund ids others used.
+  EXPECT_EQ(p.RefundOrder("zz", "1", 1).status().code(), absl::StatusCode::kNotFound);
+  // The pair is the key: ("a", "12") is not ("a1", "2").
+  ASSERT_TRUE(Place(p, "a1", Day(3), 1000).ok());
+  EXPECT_EQ(*p.RefundOrder("a", "12", 1), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("a1", "2", 1), EventOutcome::kApplied);
+}
+
 TEST(Profile, FoldKeepsTotalsAndIdempotency) {
   Profile p;
   ASSERT_TRUE(Place(p, "a", Day(1), 1000, {1, 2}).ok());
