@@ -437,8 +437,10 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
     }
   }
 
-  // ABANDONED_CART.
-  if (on(Segment::kAbandonedCart) && p.has_cart && p.cart.updated_ms <= t) {
+  // ABANDONED_CART. An empty cart (no value, no categories: the shop's cart
+  // after its last item was removed) is nothing to abandon.
+  const bool cart_holds_something = p.cart.value > 0 || !p.cart_categories.empty();
+  if (on(Segment::kAbandonedCart) && p.has_cart && cart_holds_something && p.cart.updated_ms <= t) {
     const Millis up = p.cart.updated_ms;
     const bool live = p.cart.converted_ms > t &&
                       (last == kNeverMillis || last <= up);

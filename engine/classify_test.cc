@@ -475,6 +475,21 @@ TEST(AbandonedCart, Window) {
   ExpectFlip(p, c, Segment::kAbandonedCart, Day(3), true);
 }
 
+TEST(AbandonedCart, AnEmptiedCartIsNotAbandoned) {
+  SegmentConfig c = AllDisabled();
+  c.abandoned_cart.enabled = true;
+  Profile p;
+  ASSERT_TRUE(p.UpdateCart(Day(1), 5000, std::vector<CategoryId>{3}).ok());
+  EXPECT_TRUE(In(p, c, Segment::kAbandonedCart, Day(2)));
+  // The shop sends the cart after its last item was removed.
+  ASSERT_TRUE(p.UpdateCart(Day(2), 0, {}).ok());
+  EXPECT_FALSE(In(p, c, Segment::kAbandonedCart, Day(3)));
+  EXPECT_FALSE(ClassifyAt(p, c, Day(2)).next_change.has_value());
+  // A cart of free items still names what it holds.
+  ASSERT_TRUE(p.UpdateCart(Day(4), 0, std::vector<CategoryId>{3}).ok());
+  EXPECT_TRUE(In(p, c, Segment::kAbandonedCart, Day(5)));
+}
+
 TEST(Time, EventsAfterAsOfAreIgnoredUntilTheirInstant) {
   SegmentConfig c = AllDisabled();
   c.first_time_buyer.enabled = true;

@@ -237,11 +237,13 @@ function ruleCtes(meta, { folded = false } = {}) {
   ),
   -- The latest cart per customer (the engine keeps only that one) while it
   -- can be abandoned: updated at least abandon_after ago and within the
-  -- window, not converted by as_of. (The order condition is in flags.)
+  -- window, not converted by as_of, and not empty (a value or a category).
+  -- (The order condition is in flags.)
   cart AS (
     SELECT customer_id, updated_at
     FROM carts
-    WHERE updated_at <= ${asOf} - INTERVAL ${sqlInt(k.abandoned_cart.abandon_after_minutes)} MINUTE
+    WHERE (value > 0 OR len(categories) > 0)
+      AND updated_at <= ${asOf} - INTERVAL ${sqlInt(k.abandoned_cart.abandon_after_minutes)} MINUTE
       AND updated_at > ${since(k.abandoned_cart.window_days)}
       AND (converted_at IS NULL OR converted_at > ${asOf})
   ),
