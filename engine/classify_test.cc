@@ -587,6 +587,37 @@ TEST(Explain, EveryMemberSegmentHasAReasonAndDaysReadWell) {
       EXPECT_NE(e.reason.find("3.5 days"), std::string::npos) << e.reason;
     }
   }
+  // Floored, as the rules count days: 3.95 days is not "4.0 days".
+  bool found = false;
+  for (const SegmentExplanation& e : k->Explain(recent.view(), Day(3.95))) {
+    if (e.segment == "NEW_CUSTOMER") {
+      found = true;
+      EXPECT_NE(e.reason.find("first order 3.9 days ago"), std::string::npos) << e.reason;
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Explain, ARelativeSpenderThresholdNamesItsMultipleAndTheStoreAov) {
+  SegmentConfig c;  // LOW_SPENDER: AOV <= 0.6x the store AOV over 180 days
+  PopulationStats stats;
+  WindowTotals window;
+  window.lookback_days = c.low_spender.lookback_days;
+  window.orders = 3;
+  window.net_revenue = 12100;  // store AOV 40.33
+  stats.windows.push_back(window);
+  absl::StatusOr<Classifier> k = Classifier::Create(c, stats);
+  ASSERT_TRUE(k.ok());
+  Profile p = WithOrders({0});
+  bool found = false;
+  for (const SegmentExplanation& e : k->Explain(p.view(), Day(1))) {
+    if (e.segment == "LOW_SPENDER") {
+      found = true;
+      EXPECT_NE(e.reason.find("(<= 24.20 = 0.6x the store AOV 40.33)"), std::string::npos)
+          << e.reason;
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 // One of anything reads in the singular: "1 lifetime order", "1 day".

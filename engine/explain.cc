@@ -2,6 +2,7 @@
 // path; recomputes what it reports with plain loops.
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -18,13 +19,15 @@ std::string Count(int64_t n, absl::string_view noun) {
 }
 
 std::string Days(Millis ms) {
-  // Whole days, with a tenth under ten days where it matters: "3.5 days",
-  // "412 days", "1 day" (whole days elapsed).
-  const double days = static_cast<double>(ms) / kMillisPerDay;
+  // Days elapsed, floored as rules count them: whole days, with a tenth under
+  // ten days where it matters: "3.5 days", "412 days", "1 day". Never
+  // rounded up: 3.95 days is "3.9 days", not the "4.0" a rule of 4 days
+  // would not yet count.
   if (ms % kMillisPerDay == 0 || ms >= 10 * kMillisPerDay) {
     return Count(ms / kMillisPerDay, "day");
   }
-  return absl::StrFormat("%.1f days", days);
+  const int64_t tenths = std::abs(ms) * 10 / kMillisPerDay;
+  return absl::StrCat(ms < 0 ? "-" : "", tenths / 10, ".", tenths % 10, " days");
 }
 
 std::string Money(int64_t minor) {
@@ -98,16 +101,19 @@ std::vector<SegmentExplanation> Classifier::Explain(
   add(Segment::kOneTimeWonder,
       absl::StrCat(Count(life.orders, "lifetime order"), " (exactly 1); ", since_last,
                    " (at least ", Count(k.one_time_wonder.inactive_days, "day"), ")"));
-  auto spender = [&](Segment s, Millis window, int32_t days, bool absolute,
-                     bool defined, int64_t amount, double threshold,
+  auto spender = [&](Segment s, Millis window, int32_t days, bool absolute, bool defined,
+                     int64_t amount, double threshold, std::optional<double> multiple,
                      const char* op) {
     int64_t rev = 0;
     const int64_t n = count_since(window, &rev);
-    std::string thr =
-        absolute ? Money(amount)
-                 : (defined ? absl::StrFormat("%.2f (store AOV multiple)",
-                                              threshold / 100.0)
-                            : std::string("undefined (no store orders)"));
+    // A relative threshold names its multiple and the store AOV it scales:
+    // "<= 24.20 = 0.6x the store AOV 40.33".
+    std::string thr = absolute
+                          ? Money(amount)
+                          : (defined ? absl::StrFormat("%.2f = %gx the store AOV %.2f",
+                                                       threshold / 100.0, multiple.value_or(0),
+                                                       threshold / multiple.value_or(1) / 100.0)
+                                     : std::string("undefined (no store orders)"));
     if (n == 0) {
       add(s, absl::StrCat("no orders in the last ", Count(days, "day")));
     } else {
@@ -116,10 +122,10 @@ std::vector<SegmentExplanation> Classifier::Explain(
                              Count(days, "day"), op, thr));
     }
   };
-  spender(Segment::kBigSpender, big_ms_, k.big_spender.lookback_days,
-          big_absolute_, big_defined_, big_amount_, big_threshold_, ">=");
-  spender(Segment::kLowSpender, low_ms_, k.low_spender.lookback_days,
-          low_absolute_, low_defined_, low_amount_, low_threshold_, "<=");
+  spender(Segment::kBigSpender, big_ms_, k.big_spender.lookback_days, big_absolute_, big_defined_,
+          big_amount_, big_threshold_, k.big_spender.threshold_store_aov_multiple, ">=");
+  spender(Segment::kLowSpender, low_ms_, k.low_spender.lookback_days, low_absolute_, low_defined_,
+          low_amount_, low_threshold_, k.low_spender.threshold_store_aov_multiple, "<=");
   add(Segment::kLostCustomer,
       absl::StrCat(Count(life.orders, "lifetime order"), " (in [", k.lost_customer.min_orders, ", ",
                    k.lost_customer.max_orders, "]); ", since_last, " (at least ",
