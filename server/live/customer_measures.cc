@@ -134,7 +134,8 @@ int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex in
 }
 
 int32_t FoldHorizonDays(const engine::SegmentConfig& config) {
-  return std::max({engine::LongestWindowDays(config),
+  static const int32_t kDefaultDays = engine::LongestWindowDays(engine::SegmentConfig());
+  return std::max({kDefaultDays, engine::LongestWindowDays(config),
                    AovIndexLookback(config, store::AovIndex::kBigSpender),
                    AovIndexLookback(config, store::AovIndex::kLowSpender)});
 }

@@ -87,7 +87,11 @@ int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex in
 
 // How many days of order history profiles keep under `config`: its longest
 // rule window, or an AOV index's lookback if longer (an absolute rule's
-// index may be kept at a lookback longer than any rule's).
+// index may be kept at a lookback longer than any rule's), and never less
+// than the default config's longest window (365 days). Folding cannot be
+// undone: without the floor, a merchant who tried shorter windows for a
+// while and went back to the defaults (or a preset) would have lost the
+// history those need.
 int32_t FoldHorizonDays(const engine::SegmentConfig& config);
 
 // Whether anything reads the index: only while its rule is enabled and

@@ -165,6 +165,21 @@ TEST(CustomerMeasuresTest, BothAovIndexesAreKeptButOnlyRelativeEnabledRulesUseTh
   EXPECT_EQ(FoldHorizonDays(short_windows), 365);
   EXPECT_EQ(FoldHorizonDays(engine::SegmentConfig()),
             engine::LongestWindowDays(engine::SegmentConfig()));
+  // Every window shorter, the relative spender rules' lookbacks too: the
+  // default config's history is still kept, so going back loses nothing.
+  engine::SegmentConfig all_short = short_windows;
+  all_short.big_spender.threshold_amount.reset();
+  all_short.big_spender.threshold_store_aov_multiple = 2.0;
+  all_short.low_spender.lookback_days = 30;
+  all_short.category_affinity.lookback_days = 30;
+  ASSERT_EQ(AovIndexLookback(all_short, store::AovIndex::kBigSpender), 30);
+  ASSERT_EQ(AovIndexLookback(all_short, store::AovIndex::kLowSpender), 30);
+  ASSERT_LT(engine::LongestWindowDays(all_short), 365);
+  EXPECT_EQ(FoldHorizonDays(all_short), 365);
+  // A longer window than the defaults' is kept whole.
+  engine::SegmentConfig long_window;
+  long_window.frequent_buyer.window_days = 1000;
+  EXPECT_EQ(FoldHorizonDays(long_window), 1000);
 }
 
 }  // namespace
