@@ -130,9 +130,13 @@ int Profile::FindMessage(uint64_t fp) const {
 absl::StatusOr<EventOutcome> Profile::Register(absl::Time registered_at) {
   absl::StatusOr<Millis> ms = CheckTime("registered_at", registered_at);
   if (!ms.ok()) return ms.status();
+  // The earliest registration told wins, whatever the order they arrive
+  // in: a re-sent or re-imported older registration cannot undo a newer
+  // one's effect, nor the reverse (a reinstall is not a new download).
   if (registration_explicit_ && registered_ms_ == *ms) {
     return EventOutcome::kDuplicate;
   }
+  if (registration_explicit_ && registered_ms_ < *ms) return EventOutcome::kIgnored;
   registered_ms_ = *ms;
   registration_explicit_ = true;
   return EventOutcome::kApplied;

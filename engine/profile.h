@@ -26,7 +26,8 @@
 //    open) at or before the evaluation instant. Repeated opens/actions keep
 //    the earliest instant. Opens of unknown messages are ignored (kIgnored).
 //  - A customer first seen through an order is registered at its earliest
-//    order's time until Register() says otherwise.
+//    order's time until Register() says otherwise; of several registrations
+//    the earliest wins (a later one is kIgnored), in any arrival order.
 //
 // Thread-safety: a Profile is a value; const methods may be called
 // concurrently, mutations need exclusive access.

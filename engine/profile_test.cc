@@ -38,6 +38,24 @@ TEST(Profile, OrdersAreSortedAndIdempotent) {
   EXPECT_EQ(p.registered_ms(), ToMillis(Day(-10)));  // explicit wins
 }
 
+TEST(Profile, TheEarliestRegistrationWinsInAnyArrivalOrder) {
+  Profile newer_first;
+  EXPECT_EQ(*newer_first.Register(Day(50)), EventOutcome::kApplied);
+  EXPECT_EQ(*newer_first.Register(Day(10)), EventOutcome::kApplied);
+  EXPECT_EQ(*newer_first.Register(Day(50)), EventOutcome::kIgnored);  // re-sent
+  Profile older_first;
+  EXPECT_EQ(*older_first.Register(Day(10)), EventOutcome::kApplied);
+  EXPECT_EQ(*older_first.Register(Day(50)), EventOutcome::kIgnored);
+  EXPECT_EQ(newer_first.registered_ms(), ToMillis(Day(10)));
+  EXPECT_EQ(older_first.registered_ms(), ToMillis(Day(10)));
+  EXPECT_TRUE(older_first.registration_explicit());
+  // An explicit registration after the first order still wins over it.
+  Profile buyer;
+  ASSERT_TRUE(Place(buyer, "o", Day(5), 100).ok());
+  EXPECT_EQ(*buyer.Register(Day(20)), EventOutcome::kApplied);
+  EXPECT_EQ(buyer.registered_ms(), ToMillis(Day(20)));
+}
+
 TEST(Profile, RejectsBadInput) {
   Profile p;
   EXPECT_EQ(Place(p, "", Day(1), 1).status().code(),
