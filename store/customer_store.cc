@@ -17,6 +17,9 @@ absl::StatusOr<ChangeTail> CustomerStore::ReadChangeTail(absl::string_view tenan
   absl::StatusOr<int64_t> customers = CustomerCount(tenant);
   if (!customers.ok()) return customers.status();
   tail.customers = *customers;
+  absl::StatusOr<std::string> newest = LastChangePosition(tenant);
+  if (!newest.ok()) return newest.status();
+  tail.newest = *std::move(newest);
   return tail;
 }
 

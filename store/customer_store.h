@@ -192,9 +192,12 @@ struct StoredChange {
 // One pass of a follower of the change stream (CustomerStore::ReadChangeTail).
 struct ChangeTail {
   std::vector<StoredChange> changes;
-  // RetainedFrom and CustomerCount as they stood once `changes` were read.
+  // RetainedFrom, CustomerCount and LastChangePosition as they stood once
+  // `changes` were read. None of them ever goes back, unless the store's
+  // data did (restored from an older copy, or lost).
   std::optional<std::string> retained_from;
   int64_t customers = 0;
+  std::string newest = "0-0";
 };
 
 // A versioned opaque blob (the tenant's config).

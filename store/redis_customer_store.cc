@@ -1600,6 +1600,25 @@ absl::StatusOr<int64_t> CustomerCountOf(absl::StatusOr<RedisReply> reply) {
 
 }  // namespace
 
+namespace {
+
+RedisCommand NewestChangeCommand(absl::string_view tenant) {
+  return {"XREVRANGE", ChangesKey(tenant), "+", "-", "COUNT", "1"};
+}
+
+// The position in NewestChangeCommand's reply ("0-0": none).
+absl::StatusOr<std::string> NewestChangePosition(absl::StatusOr<RedisReply> reply) {
+  reply = ErrorReplyAsStatus(std::move(reply));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array()) return Unexpected(*reply, "XREVRANGE");
+  if (reply->elements().empty()) return std::string("0-0");
+  const RedisReply& entry = reply->elements()[0];
+  if (!entry.is_array() || entry.elements().empty()) return Unexpected(*reply, "XREVRANGE");
+  return entry.elements()[0].str();
+}
+
+}  // namespace
+
 absl::StatusOr<int64_t> RedisCustomerStore::CustomerCount(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   return CustomerCountOf(client_->Command({"GET", OrdinalCounterKey(tenant)}));
@@ -1647,7 +1666,8 @@ absl::StatusOr<ChangeTail> RedisCustomerStore::ReadChangeTail(absl::string_view 
                                                               absl::Duration wait) {
   ChangeTail tail;
   const RedisCommand then[] = {{"XINFO", "STREAM", ChangesKey(tenant)},
-                               {"GET", OrdinalCounterKey(tenant)}};
+                               {"GET", OrdinalCounterKey(tenant)},
+                               NewestChangeCommand(tenant)};
   absl::StatusOr<std::vector<RedisReply>> replies =
       ReadChangesThen(tenant, after, limit, wait, then, tail.changes);
   if (!replies.ok()) return replies.status();
@@ -1657,27 +1677,11 @@ absl::StatusOr<ChangeTail> RedisCustomerStore::ReadChangeTail(absl::string_view 
   absl::StatusOr<int64_t> customers = CustomerCountOf(std::move((*replies)[1]));
   if (!customers.ok()) return customers.status();
   tail.customers = *customers;
+  absl::StatusOr<std::string> newest = NewestChangePosition(std::move((*replies)[2]));
+  if (!newest.ok()) return newest.status();
+  tail.newest = *std::move(newest);
   return tail;
 }
-
-namespace {
-
-RedisCommand NewestChangeCommand(absl::string_view tenant) {
-  return {"XREVRANGE", ChangesKey(tenant), "+", "-", "COUNT", "1"};
-}
-
-// The position in NewestChangeCommand's reply ("0-0": none).
-absl::StatusOr<std::string> NewestChangePosition(absl::StatusOr<RedisReply> reply) {
-  reply = ErrorReplyAsStatus(std::move(reply));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_array()) return Unexpected(*reply, "XREVRANGE");
-  if (reply->elements().empty()) return std::string("0-0");
-  const RedisReply& entry = reply->elements()[0];
-  if (!entry.is_array() || entry.elements().empty()) return Unexpected(*reply, "XREVRANGE");
-  return entry.elements()[0].str();
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> RedisCustomerStore::LastChangePosition(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/segment.h"
 #include "server/coalesced_read.h"
+#include "server/log.h"
 #include "server/steady_clock.h"
 #include "server/targeting/customer_ids.h"
 #include "store/scan_pages.h"
@@ -348,6 +349,26 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   absl::StatusOr<store::ChangeTail> tail =
       tail_store_->ReadChangeTail(tenant->id, after, options_.change_batch, options_.tail_wait);
   if (!tail.ok()) return tail.status();
+  // The store's customer count and newest position never go back: if they
+  // did, Redis lost data or was restored from an older copy, and this index
+  // knows customers and changes the store no longer has (a restored copy's
+  // later writes may even reuse their ordinals). DATA_LOSS makes Run()
+  // rebuild; queries fail closed meanwhile.
+  absl::StatusOr<Position> newest = ParsePosition(tail->newest);
+  if (!newest.ok()) return newest.status();
+  if (tail->customers < static_cast<int64_t>(known) || *newest < applied) {
+    {
+      absl::MutexLock lock(&tenant->mu);
+      tenant->healthy = false;
+      tenant->problem = "the store went back (Redis lost data or was restored): rebuilding";
+    }
+    LogError(absl::StrCat("tenant ", tenant->id, ": the store went back (", tail->customers,
+                          " customers and newest change ", tail->newest, "; the index knew ", known,
+                          " and applied ", after,
+                          "): Redis lost data or was restored; rebuilding the index"));
+    return absl::DataLossError(
+        absl::StrCat("the change stream of tenant ", tenant->id, " went back: rebuilding"));
+  }
   const std::vector<store::StoredChange>& changes = tail->changes;
   if (!changes.empty() && tail->retained_from.has_value()) {
     // The stream is capped: a tail that fell further behind than the cap

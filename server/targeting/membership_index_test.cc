@@ -394,5 +394,50 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   EXPECT_EQ(vip.count("new"), 1u);
 }
 
+// Redis loses its data (or is restored from an older copy) and the merchant
+// imports again: the same customer ids come back with other ordinals and
+// segments. The index must not go on from what it knew.
+TEST(MembershipIndexRedisTest, RebuildsWhenTheStoreGoesBack) {
+  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start({});
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  store::redis::RedisClient::Options client_options;
+  client_options.address = *store::redis::RedisAddress::Parse((*redis)->unix_address());
+  auto client = store::redis::RedisClient::Create(client_options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto tail_client = store::redis::RedisClient::Create(client_options);
+  ASSERT_TRUE(tail_client.ok()) << tail_client.status();
+  auto store = store::RedisCustomerStore::Create(client->get(), {});
+  auto tail_store = store::RedisCustomerStore::Create(tail_client->get(), {});
+  ASSERT_TRUE(store.ok() && tail_store.ok());
+  for (int i = 0; i < 300; ++i) {
+    PutSegments(**store, "acme", absl::StrCat("c", i), {i % 2 ? "VIP" : "LAPSED"});
+  }
+  MembershipIndex index(store->get(), tail_store->get(), Fast());
+  absl::Status status;
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 150u);
+  ASSERT_TRUE(status.ok()) << status;
+
+  absl::StatusOr<store::redis::RedisReply> flushed = (*client)->Command({"FLUSHALL"});
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  std::vector<std::string> again;
+  for (int i = 99; i >= 0; --i) {  // other ordinals than before
+    again.push_back(absl::StrCat("c", i));
+    PutSegments(**store, "acme", again.back(), {"LOYAL_CUSTOMER"});
+  }
+  auto vip = [](const std::set<std::string>& s) { return s.count("VIP") > 0; };
+  auto loyal = [](const std::set<std::string>& s) { return s.count("LOYAL_CUSTOMER") > 0; };
+  std::set<std::string> got;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        got = Ids(index, Parse(R"(segment: "LOYAL_CUSTOMER")"), &status);
+        return status.ok() && got.size() == 100;
+      },
+      absl::Seconds(10)))
+      << status;
+  EXPECT_EQ(got, Expected(Truth(**store, again), loyal));
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), Expected(Truth(**store, again), vip));
+  ASSERT_TRUE(status.ok()) << status;
+}
+
 }  // namespace
 }  // namespace segmentd::targeting
