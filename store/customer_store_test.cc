@@ -1016,6 +1016,7 @@ TEST_P(CustomerStoreTest, ChangeTailIsTheChangesThenTheCustomerCount) {
   EXPECT_TRUE(tail->changes.empty());
   EXPECT_FALSE(tail->retained_from.has_value());
   EXPECT_EQ(tail->customers, 0);
+  EXPECT_EQ(tail->newest, "0-0");
   MustWrite({Write("a", 0, {"S"}, 1000)});
   // A customer whose write enters no segment has no entry, but counts.
   MustWrite({Write("b", 0, {})});
@@ -1026,6 +1027,7 @@ TEST_P(CustomerStoreTest, ChangeTailIsTheChangesThenTheCustomerCount) {
   EXPECT_EQ(tail->changes[0].changed_at, Ms(1000));
   EXPECT_FALSE(tail->retained_from.has_value());
   EXPECT_EQ(tail->customers, 2);
+  EXPECT_EQ(tail->newest, tail->changes[0].position);
 
   // A waiting tail is woken by a write, and counts the customer written.
   const std::string last = tail->changes[0].position;
@@ -1040,11 +1042,13 @@ TEST_P(CustomerStoreTest, ChangeTailIsTheChangesThenTheCustomerCount) {
   ASSERT_EQ(woken->changes.size(), 1u);
   EXPECT_EQ(woken->changes[0].customer_id, "c");
   EXPECT_EQ(woken->customers, 3);
+  EXPECT_EQ(woken->newest, woken->changes[0].position);
   // Nothing after the newest: empty once the wait is over.
   tail = store_->ReadChangeTail(kTenant, woken->changes[0].position, 10, absl::Milliseconds(30));
   ASSERT_TRUE(tail.ok()) << tail.status();
   EXPECT_TRUE(tail->changes.empty());
   EXPECT_EQ(tail->customers, 3);
+  EXPECT_EQ(tail->newest, woken->changes[0].position);
 
   EXPECT_EQ(store_->ReadChangeTail("", "", 10, absl::ZeroDuration()).status().code(),
             absl::StatusCode::kInvalidArgument);
