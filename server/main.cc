@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  if (absl::GetFlag(FLAGS_drain_timeout) < absl::ZeroDuration()) {
+    segmentd::LogError(absl::StrCat("--drain_timeout: must not be negative, got ",
+                                    absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout))));
+    return 2;
+  }
   segmentd::SegmentdServer::Options options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   absl::StatusOr<segmentd::store::redis::RedisAddress> redis =

@@ -143,13 +143,53 @@ absl::flat_hash_set<std::string> ServedMethods(std::vector<std::string> services
   return methods;
 }
 
-}  // namespace
+// The fewest threads the server runs with: its four idle pollers (MIN_POLLERS
+// below) and a few calls. gRPC aborts the process when its quota cannot
+// even hold the pollers.
+constexpr int kMinThreads = 8;
 
-absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options options) {
+// Refuses options no server could run with, naming the flag, before anything
+// starts: gRPC itself takes a port it cannot parse as another one (no port:
+// 443; 99999: modulo 65536) and aborts on too few threads.
+absl::Status ValidateOptions(const SegmentdServer::Options& options) {
+  const size_t colon = options.listen_address.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(options.listen_address).substr(colon + 1), &port) ||
+      options.listen_address.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: expected HOST:PORT with a port from 0 (any free one) to 65535, got \"",
+        options.listen_address, "\""));
+  }
+  if (options.max_threads < kMinThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_threads: must be >= ", kMinThreads, ", got ", options.max_threads));
+  }
   if (options.max_watches_per_tenant < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_watches_per_tenant: must be >= 1, got ", options.max_watches_per_tenant));
   }
+  if (options.change_stream_cap < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("change_stream_cap: must be >= 1, got ", options.change_stream_cap));
+  }
+  for (const auto& [flag, value] :
+       {std::pair<const char*, absl::Duration>{"redis_startup_timeout",
+                                               options.redis_startup_timeout},
+        {"eligibility_max_staleness", options.eligibility_max_staleness}}) {
+    if (value < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": must not be negative, got ", absl::FormatDuration(value)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options options) {
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<store::redis::RedisClient::Options> redis_options = RedisOptions(options);
@@ -272,12 +312,17 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
         server->metrics_.get(), ServedMethods(server->service_names_)));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
+  // A second segmentd given the port of a running one must fail to start,
+  // not share the port with it (gRPC's default, SO_REUSEPORT: the kernel
+  // would spread connections over both, whatever Redis each one uses).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(server->options_.listen_address, *credentials, &server->port_);
   for (const auto& service : server->services_) builder.RegisterService(service.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", server->options_.listen_address));
+    return absl::UnavailableError(absl::StrCat("listen: cannot listen on ",
+                                               server->options_.listen_address,
+                                               " (in use by another process?)"));
   }
   WarnAboutRedisSettings(*server->redis_);
   server->SetServing(server->redis_->Ping().ok());

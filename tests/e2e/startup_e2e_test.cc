@@ -78,6 +78,41 @@ TEST_F(StartupWithRedisTest, AMetricsPortInUseIsAnErrorNamingTheFlag) {
   EXPECT_THAT(error, HasSubstr("--metrics_listen"));
 }
 
+// A second segmentd told to use a running one's port fails to start: it must
+// not share the port with it (the kernel would spread callers over both).
+TEST_F(StartupWithRedisTest, AGrpcPortInUseIsAnErrorNamingTheFlag) {
+  SegmentdProcess::Options options;
+  options.redis_address = redis_->unix_address();
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> first = SegmentdProcess::Start(options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string error =
+      StartError(redis_->unix_address(), {absl::StrCat("--listen=127.0.0.1:", (*first)->port())});
+  EXPECT_THAT(error, HasSubstr("exited during start-up with status 1"));
+  EXPECT_THAT(error, HasSubstr("listen: cannot listen on 127.0.0.1:"));
+  absl::StatusOr<int> health = CheckHealth(*(*first)->NewChannel(), "");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, kServing);
+}
+
+TEST_F(StartupWithRedisTest, FlagValuesNoServerCanRunWithAreErrorsNamingTheFlag) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--listen=127.0.0.1", "listen: expected HOST:PORT"},
+      {"--listen=127.0.0.1:99999", "listen: expected HOST:PORT"},
+      {"--listen=127.0.0.1:80x", "listen: expected HOST:PORT"},
+      {"--max_threads=3", "max_threads: must be >= 8, got 3"},
+      {"--max_threads=-5", "max_threads: must be >= 8, got -5"},
+      {"--change_stream_cap=0", "change_stream_cap: must be >= 1, got 0"},
+      {"--eligibility_max_staleness=-5s", "eligibility_max_staleness: must not be negative"},
+      {"--redis_startup_timeout=-1s", "redis_startup_timeout: must not be negative"},
+      {"--drain_timeout=-1s", "--drain_timeout: must not be negative"},
+  };
+  for (const auto& [flag, message] : cases) {
+    const std::string error = StartError(redis_->unix_address(), {flag});
+    EXPECT_THAT(error, HasSubstr("exited during start-up with status")) << flag;
+    EXPECT_THAT(error, HasSubstr(message)) << flag;
+  }
+}
+
 TEST_F(StartupWithRedisTest, AnOperatorKeyFileOthersCanReadIsReported) {
   const std::string key_file = absl::StrCat(::testing::TempDir(), "/operator-open.key");
   SegmentdProcess::Options options;
