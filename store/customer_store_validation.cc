@@ -152,4 +152,10 @@ absl::Status ValidateDayRange(int64_t first_day, int64_t last_day) {
   return absl::OkStatus();
 }
 
+absl::Status CategoryDictionaryFull() {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("categories: names a category new to the tenant, whose dictionary is full (",
+                   kMaxCategoryId + 1, " names: every category any event named, kept for good)"));
+}
+
 }  // namespace segmentd::store

@@ -22,6 +22,11 @@ inline constexpr size_t kMaxCustomerIdBytes = 128;
 // Largest category id InternCategories hands out.
 inline constexpr int64_t kMaxCategoryId = 65535;
 
+// RESOURCE_EXHAUSTED: InternCategories was given a name new to a tenant whose
+// dictionary is full (kMaxCategoryId + 1 names, never freed). Worded as a
+// field error on `categories`, which the server scopes to the event's field.
+absl::Status CategoryDictionaryFull();
+
 // Returns INVALID_ARGUMENT unless `tenant` is 1-63 bytes of [a-z0-9_-]. The
 // tenant id becomes part of Redis key names (inside a hash tag), so anything
 // else is refused even though the server validated it already.

@@ -654,8 +654,7 @@ absl::StatusOr<std::vector<uint16_t>> MemoryCustomerStore::InternCategories(
     if (!t.category_ids.contains(name)) fresh.insert(name);
   }
   if (static_cast<int64_t>(t.category_names.size() + fresh.size()) > kMaxCategoryId + 1) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("categories: at most ", kMaxCategoryId + 1, " per tenant"));
+    return CategoryDictionaryFull();
   }
   std::vector<uint16_t> ids;
   ids.reserve(names.size());

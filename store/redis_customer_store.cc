@@ -1821,8 +1821,7 @@ absl::StatusOr<std::vector<uint16_t>> RedisCustomerStore::InternCategories(
       client_->Eval(InternScript(), {CategoryIdsKey(tenant), CategoryNamesKey(tenant)}, args));
   if (!reply.ok()) return reply.status();
   if (reply->is_integer() && reply->integer() == -1) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("categories: at most ", kMaxCategoryId + 1, " per tenant"));
+    return CategoryDictionaryFull();
   }
   if (!reply->is_array() || reply->elements().size() != names.size()) {
     return Unexpected(*reply, "intern script");

@@ -31,26 +31,47 @@ absl::Status ApplyBulkBatch(TenantContexts* contexts, LiveMembership* live, Metr
     names.insert(names.end(), prepared.back()->category_names.begin(),
                  prepared.back()->category_names.end());
   }
+  // Each event's category ids: all interned at once, or, when that would
+  // overflow the tenant's dictionary, event by event, so that only the events
+  // naming a category that no longer fits are refused (with their field).
+  std::vector<std::vector<engine::CategoryId>> event_ids(n);
   absl::StatusOr<std::vector<engine::CategoryId>> ids = contexts->InternCategories(tenant, names);
-  if (!ids.ok()) return ids.status();
+  if (ids.ok()) {
+    size_t next_id = 0;
+    for (int i = 0; i < n; ++i) {
+      if (!prepared[i].ok()) continue;
+      const size_t count = prepared[i]->category_names.size();
+      event_ids[i].assign(ids->begin() + next_id, ids->begin() + next_id + count);
+      next_id += count;
+    }
+  } else if (absl::IsResourceExhausted(ids.status())) {
+    for (int i = 0; i < n; ++i) {
+      if (!prepared[i].ok()) continue;
+      absl::StatusOr<std::vector<engine::CategoryId>> own =
+          contexts->InternCategories(tenant, prepared[i]->category_names);
+      if (absl::IsResourceExhausted(own.status())) {
+        errors[i] = ScopeFieldError(own.status(), prepared[i]->field_prefix);
+        continue;
+      }
+      if (!own.ok()) return own.status();
+      event_ids[i] = *std::move(own);
+    }
+  } else {
+    return ids.status();
+  }
 
   // Group by customer, keeping each customer's events in stream order.
   std::vector<CustomerEvents> customers;
   std::vector<std::vector<int>> event_index;  // per customer: batch indexes
   absl::flat_hash_map<std::string, size_t> slot;
-  size_t next_id = 0;
   for (int i = 0; i < n; ++i) {
-    if (!prepared[i].ok()) continue;
-    const size_t count = prepared[i]->category_names.size();
-    std::vector<engine::CategoryId> event_ids(ids->begin() + next_id,
-                                              ids->begin() + next_id + count);
-    next_id += count;
+    if (!prepared[i].ok() || !errors[i].ok()) continue;
     auto [it, inserted] = slot.try_emplace(prepared[i]->customer_id, customers.size());
     if (inserted) {
       customers.push_back(CustomerEvents{prepared[i]->customer_id, {}});
       event_index.emplace_back();
     }
-    customers[it->second].mutations.push_back(prepared[i]->mutation(event_ids));
+    customers[it->second].mutations.push_back(prepared[i]->mutation(event_ids[i]));
     event_index[it->second].push_back(i);
   }
   absl::StatusOr<std::vector<CustomerOutcome>> applied = live->Apply(tenant, std::move(customers));

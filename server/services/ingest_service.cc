@@ -63,7 +63,7 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
   absl::StatusOr<std::vector<engine::CategoryId>> ids = std::vector<engine::CategoryId>();
   if (s.ok()) {
     ids = contexts_->InternCategories(caller->tenant_id, prepared->category_names);
-    s = ids.status();
+    s = ScopeFieldError(ids.status(), prepared->field_prefix);
   }
   if (!s.ok()) {
     if (caller.ok() && !prepared.ok() && metrics_ != nullptr) metrics_->CountRejectedEvent();

@@ -746,6 +746,49 @@ TEST_F(IngestE2eTest, RefusedEventsNameTheFieldUnderEvent) {
   }
 }
 
+// A tenant's category dictionary holds 65,536 names, kept for good. Once it
+// is full, an event naming a new one is refused alone, naming its field: the
+// rest of its batch applies and the stream goes on.
+TEST_F(IngestE2eTest, AFullCategoryDictionaryRefusesOnlyEventsNamingANewCategory) {
+  const absl::Time now = absl::Now();
+  std::vector<std::vector<v1::Event>> fill(2);
+  for (int i = 0; i < 1024; ++i) {  // 64 new names each: 65,536 in all
+    v1::Event e;
+    v1::CartUpdated* cart = e.mutable_cart_updated();
+    cart->set_customer_id(absl::StrCat("fill", i));
+    cart->set_value(100);
+    for (int c = 0; c < 64; ++c) cart->add_categories(absl::StrCat("c", i * 64 + c));
+    *cart->mutable_updated_at() = ToTimestamp(now - absl::Hours(1));
+    fill[i < 1000 ? 0 : 1].push_back(e);
+  }
+  const std::vector<v1::Event> after = {
+      OrderEvent("x", "x1", now - absl::Hours(1), 500, {"shoes"}),  // new: no room
+      OrderEvent("y", "y1", now - absl::Hours(1), 500, {"c7"}),     // known
+      OrderEvent("z", "z1", now - absl::Hours(1), 500)};
+  std::vector<v1::BulkIngestResponse> replies = Bulk({fill[0], fill[1], after}, acme_.write);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[0].applied(), 1000u) << replies[0].DebugString();
+  EXPECT_EQ(replies[1].applied(), 24u) << replies[1].DebugString();
+  const v1::BulkIngestResponse& r = replies[2];
+  EXPECT_EQ(r.applied(), 2u) << r.DebugString();
+  EXPECT_EQ(r.rejected(), 1u) << r.DebugString();
+  ASSERT_EQ(r.results_size(), 1) << r.DebugString();
+  EXPECT_EQ(r.results(0).index(), 0u);
+  EXPECT_EQ(r.results(0).error().code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(r.results(0).error().field(), "events[0].order_placed.categories");
+  EXPECT_FALSE(Classify("x", acme_).found());
+  EXPECT_TRUE(Classify("y", acme_).found());
+
+  v1::PlaceOrderRequest request;
+  *request.mutable_event() =
+      OrderEvent("w", "w1", now - absl::Hours(1), 500, {"hats"}).order_placed();
+  v1::PlaceOrderResponse response;
+  auto context = NewContext(acme_.write);
+  const grpc::Status refused = ingest_->PlaceOrder(context.get(), request, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), StartsWith("event.categories: "));
+}
+
 // SPEC.md: order ids are unique per tenant. Re-sent for its own customer an
 // order is a duplicate; sent for another customer it is refused, unary and
 // bulk alike, and counts for no one twice.
