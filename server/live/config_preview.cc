@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/classify.h"
 #include "server/live/membership_codec.h"
 #include "server/live/page_workers.h"
@@ -70,16 +72,21 @@ struct Tallies {
   }
 };
 
-// The moves of the customers classified under `ctx` and `next` at `as_of`:
-// everyone, or (`candidates_only`) those the change from `ctx`'s config to
-// `proposed` can move. Their profiles (only) are read a page at a time and
-// classified on kThreads threads while the next page is read.
+// The moves of the customers classified under `current` (`ctx`'s config)
+// and `next` at `as_of`: everyone, or (`candidates_only`) those the change
+// from `ctx`'s config to `proposed` can move. Their profiles (only) are read
+// a page at a time and classified on kThreads threads while the next page is
+// read. `exact_only`: a customer whose history before `as_of` is kept only as
+// lifetime totals (under either config) fails the call OUT_OF_RANGE naming
+// `as_of`, as a classification at that instant does, instead of counting it
+// from an approximation.
 absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* live,
                                    const std::string& tenant, const TenantSnapshot& ctx,
+                                   const engine::Classifier& current,
                                    const engine::Classifier& next,
                                    const engine::SegmentConfig& proposed,
                                    const engine::PopulationStats& stats, absl::Time as_of,
-                                   bool candidates_only) {
+                                   bool candidates_only, bool exact_only) {
   absl::Mutex mu;
   Tallies total;  // guarded by mu
   PageWorkers workers(kThreads, [&](std::vector<std::string> page) -> absl::Status {
@@ -87,11 +94,23 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
     if (!profiles.ok()) return profiles.status();
     Tallies tallies;
     engine::Classification before, after;
-    for (const store::ProfileRead& stored : *profiles) {
+    for (size_t i = 0; i < profiles->size(); ++i) {
+      const store::ProfileRead& stored = (*profiles)[i];
       if (stored.profile.empty()) continue;  // removed between scan and read
       absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes(stored.profile);
       if (!profile.ok()) return profile.status();
-      ctx.classifier->Classify(profile->view(), as_of, &before);
+      if (exact_only) {
+        const absl::Time earliest =
+            std::max(engine::EarliestExactInstant(profile->view(), ctx.config),
+                     engine::EarliestExactInstant(profile->view(), proposed));
+        if (as_of < earliest) {
+          return absl::OutOfRangeError(absl::StrCat(
+              "as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
+              ", the earliest instant customer ", page[i],
+              " can be classified exactly at: older history is kept only as lifetime totals"));
+        }
+      }
+      current.Classify(profile->view(), as_of, &before);
       next.Classify(profile->view(), as_of, &after);
       tallies.Add(before, after);
     }
@@ -171,6 +190,17 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
   if (!stats.ok()) return stats.status();
   absl::StatusOr<engine::Classifier> next = engine::Classifier::Create(proposed, *stats);
   if (!next.ok()) return next.status();
+  // The stored config is classified with statistics computed as the
+  // proposed config's are, at the same instant: the snapshot's may be older
+  // (or of another instant than an explicit `as_of`), and comparing with them
+  // would report moves that only the statistics' moment makes (an unchanged
+  // config moving customers).
+  absl::StatusOr<engine::PopulationStats> current_stats =
+      contexts->ComputeStats(tenant, ctx.config, as_of);
+  if (!current_stats.ok()) return current_stats.status();
+  absl::StatusOr<engine::Classifier> current =
+      engine::Classifier::Create(ctx.config, *current_stats);
+  if (!current.ok()) return current.status();
   // Read only the customers the change can move when the stored membership
   // is the stored config's (and the snapshot holds that config): then
   // everyone else is, and stays, as stored.
@@ -183,7 +213,8 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
                                           : ctx.config_version == 0;
   }
   absl::StatusOr<Tallies> moves =
-      TallyMoves(store, live, tenant, ctx, *next, proposed, *stats, as_of, candidates_only);
+      TallyMoves(store, live, tenant, ctx, *current, *next, proposed, *stats, as_of,
+                 candidates_only, /*exact_only=*/!at_now);
   if (!moves.ok()) return moves.status();
   const std::vector<std::string>& names = *ctx.category_names;
   if (candidates_only) {
@@ -193,7 +224,8 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
     if (all_named) return StoredSizesMoved(store, tenant, *moves, names);
     // A category interned since this replica's snapshot was loaded has no
     // name here, so no stored set to count from: classify everyone.
-    moves = TallyMoves(store, live, tenant, ctx, *next, proposed, *stats, as_of, false);
+    moves = TallyMoves(store, live, tenant, ctx, *current, *next, proposed, *stats, as_of, false,
+                       /*exact_only=*/!at_now);
     if (!moves.ok()) return moves.status();
   }
   return Named(*moves, names);

@@ -39,7 +39,10 @@ struct SegmentDelta {
 // falling due within the scheduler's lag. A change that moves nobody (the
 // stored config itself: `segctl segments`) reads no customer. Otherwise (or
 // when a candidate is in a category this replica's snapshot cannot name yet)
-// every customer is classified under both configs. Either way the customers' profiles
+// every customer is classified under both configs, each with its statistics
+// computed at `as_of`; a customer whose history before `as_of` is kept only
+// as lifetime totals then fails the call OUT_OF_RANGE naming `as_of` (as
+// ClassifyCustomers does), never an approximate count. Either way the customers' profiles
 // (only) are read in pages of 500 and classified on three threads while the
 // next page is read.
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(

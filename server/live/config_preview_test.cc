@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/config.h"
 #include "engine/segment.h"
@@ -91,6 +92,41 @@ TEST_F(ConfigPreviewTest, CountsEveryCustomerPerSegmentAndCategoryAndSavesNothin
   absl::StatusOr<std::optional<store::VersionedBlob>> stored = store_.ReadConfig("acme");
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_FALSE(stored->has_value());
+}
+
+// At an explicit instant both configs are classified with statistics of that
+// instant: the stored config itself moves nobody, though the store AOV has
+// moved since (orders after it). And a customer whose history before the
+// instant is kept only as totals fails the preview, never counted roughly.
+TEST_F(ConfigPreviewTest, AtAnExplicitInstantTheStoredConfigMovesNobody) {
+  std::vector<CustomerEvents> customers;
+  for (int i = 0; i < 40; ++i) {
+    const std::string c = absl::StrCat("c", i);
+    // Spread AOVs; half the customers order again, far larger, 2 days ago.
+    CustomerEvents events{c, {Order(c + "-1", 30, {}, 500 + 100 * i)}};
+    if (i % 2 == 0) events.mutations.push_back(Order(c + "-2", 2, {}, 20000 + 1000 * i));
+    customers.push_back(std::move(events));
+  }
+  ASSERT_TRUE(live_->Apply("acme", std::move(customers)).ok());
+  const absl::Time before_the_big_orders = kT0 - absl::Hours(24 * 5);
+  absl::StatusOr<std::map<std::string, SegmentDelta>> deltas =
+      PreviewConfig(&store_, contexts_.get(), live_.get(), "acme", engine::SegmentConfig(),
+                    before_the_big_orders, /*at_now=*/false);
+  ASSERT_TRUE(deltas.ok()) << deltas.status();
+  int64_t spenders = 0;
+  for (const auto& [segment, d] : *deltas) {
+    EXPECT_EQ(d.entering, 0) << segment;
+    EXPECT_EQ(d.leaving, 0) << segment;
+    if (segment == "BIG_SPENDER" || segment == "LOW_SPENDER") spenders += d.current;
+  }
+  EXPECT_GT(spenders, 0);  // the spender rules had members to move
+
+  // An order older than every window, folded into the totals on arrival.
+  ASSERT_TRUE(live_->Apply("acme", {CustomerEvents{"old", {Order("old-1", 900, {})}}}).ok());
+  deltas = PreviewConfig(&store_, contexts_.get(), live_.get(), "acme", engine::SegmentConfig(),
+                         kT0 - absl::Hours(24 * 800), /*at_now=*/false);
+  EXPECT_EQ(deltas.status().code(), absl::StatusCode::kOutOfRange) << deltas.status();
+  EXPECT_TRUE(absl::StartsWith(deltas.status().message(), "as_of: ")) << deltas.status();
 }
 
 // A profile that cannot be decoded fails the preview (DATA_LOSS), naming
