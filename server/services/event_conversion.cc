@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "engine/profile.h"
 #include "engine/time_ms.h"
 #include "server/field_error.h"
@@ -30,6 +31,17 @@ absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Ti
   absl::StatusOr<absl::Time> t = RequiredProtoTime(present, ts, absl::StrCat(prefix, field));
   if (!t.ok()) return t.status();
   if (*t < absl::UnixEpoch()) return Invalid(prefix, field, "must not be before 1970");
+  // Dated further ahead of this server's clock than any clock skew: a client
+  // clock or data error. Accepted, it would count only from that date, and a
+  // cart or activity dated years ahead would hide every real update until
+  // then (only the latest is kept).
+  const absl::Time latest = absl::Now() + kMaxEventLead;
+  if (*t > latest) {
+    return Invalid(prefix, field,
+                   absl::StrCat("must not be more than ", absl::FormatDuration(kMaxEventLead),
+                                " ahead of the server's clock (", absl::FormatTime(*t), " > ",
+                                absl::FormatTime(latest), ")"));
+  }
   // The engine's own range, checked here so that a refusal names this field.
   if (*t > engine::FromMillis(engine::kMaxEventMillis)) {
     return Invalid(prefix, field,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "engine/segment.h"
 #include "segmentd/v1/ingest.pb.h"
 #include "server/live/live_membership.h"
@@ -24,6 +25,10 @@ inline constexpr int kMaxCategories = 64;
 
 // A validated event: whose it is, the category names it mentions, and how to
 // build its mutation once those names have ids (in the same order).
+// How far ahead of the server's clock an event may be dated (a client's
+// clock may run ahead; an order dated ahead counts from its date on).
+inline constexpr absl::Duration kMaxEventLead = absl::Hours(24);
+
 struct PreparedEvent {
   std::string customer_id;
   // The event's field path prefix ("event.", "events[3].order_refunded."):

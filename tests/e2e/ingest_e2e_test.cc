@@ -460,6 +460,16 @@ TEST_F(IngestE2eTest, BadInputsFailInvalidArgumentNamingTheField) {
          return stub->RecordActivity(ctx, r, &resp);
        },
        "event.occurred_at"},
+      {"a cart dated two days ahead of the server's clock",
+       [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
+         v1::UpdateCartRequest r;
+         r.mutable_event()->set_customer_id("bob");
+         r.mutable_event()->set_value(100);
+         *r.mutable_event()->mutable_updated_at() = ToTimestamp(absl::Now() + absl::Hours(48));
+         v1::UpdateCartResponse resp;
+         return stub->UpdateCart(ctx, r, &resp);
+       },
+       "event.updated_at"},
       {"register before 1970",
        [&](v1::IngestService::Stub* stub, grpc::ClientContext* ctx) {
          v1::RegisterCustomerRequest r;
