@@ -254,12 +254,20 @@ absl::StatusOr<EventOutcome> Profile::MessageSent(absl::string_view message_id,
   if (!ms.ok()) return ms.status();
   const uint64_t fp = IdFingerprint(message_id);
   if (FindMessage(fp) >= 0) return EventOutcome::kDuplicate;
+  // An open or action that arrived first joins its message (or goes with it).
+  MessageFacts m;
+  m.sent_ms = *ms;
+  if (auto e = std::find_if(early_.begin(), early_.end(),
+                            [&](const EarlyEngagement& x) { return x.message_fp == fp; });
+      e != early_.end()) {
+    m.opened_ms = e->opened_ms;
+    m.acted_ms = e->acted_ms;
+    early_.erase(e);
+  }
   if (*ms <= folded_.through_ms) {
     messages_dropped_ = true;
     return EventOutcome::kIgnored;
   }
-  MessageFacts m;
-  m.sent_ms = *ms;
   const auto pos = std::upper_bound(
       messages_.begin(), messages_.end(), *ms,
       [](Millis t, const MessageFacts& x) { return t < x.sent_ms; });
@@ -274,11 +282,30 @@ absl::StatusOr<EventOutcome> Profile::MessageOpened(
   if (absl::Status s = CheckId("message_id", message_id); !s.ok()) return s;
   absl::StatusOr<Millis> ms = CheckTime("opened_at", at);
   if (!ms.ok()) return ms.status();
-  const int i = FindMessage(IdFingerprint(message_id));
-  if (i < 0) return EventOutcome::kIgnored;
+  const uint64_t fp = IdFingerprint(message_id);
+  const int i = FindMessage(fp);
+  if (i < 0) return Early(fp, *ms, /*acted=*/false);
   MessageFacts& m = messages_[i];
   if (*ms >= m.opened_ms) return EventOutcome::kDuplicate;
   m.opened_ms = *ms;
+  return EventOutcome::kApplied;
+}
+
+EventOutcome Profile::Early(uint64_t fp, Millis at, bool acted) {
+  // Its message was sent before it, so at or before the horizon too: that
+  // send will be ignored.
+  if (at <= folded_.through_ms) return EventOutcome::kIgnored;
+  auto e = std::find_if(early_.begin(), early_.end(),
+                        [&](const EarlyEngagement& x) { return x.message_fp == fp; });
+  if (e == early_.end()) {
+    if (early_.size() >= kMaxEarlyEngagements) return EventOutcome::kIgnored;
+    early_.push_back({fp, kNeverMillis, kNeverMillis});
+    e = early_.end() - 1;
+  }
+  Millis& slot = acted ? e->acted_ms : e->opened_ms;
+  if (at >= slot) return EventOutcome::kDuplicate;
+  slot = at;
+  e->opened_ms = std::min(e->opened_ms, e->acted_ms);  // an action implies an open
   return EventOutcome::kApplied;
 }
 
@@ -287,8 +314,9 @@ absl::StatusOr<EventOutcome> Profile::MessageActed(absl::string_view message_id,
   if (absl::Status s = CheckId("message_id", message_id); !s.ok()) return s;
   absl::StatusOr<Millis> ms = CheckTime("acted_at", at);
   if (!ms.ok()) return ms.status();
-  const int i = FindMessage(IdFingerprint(message_id));
-  if (i < 0) return EventOutcome::kIgnored;
+  const uint64_t fp = IdFingerprint(message_id);
+  const int i = FindMessage(fp);
+  if (i < 0) return Early(fp, *ms, /*acted=*/true);
   MessageFacts& m = messages_[i];
   if (*ms >= m.acted_ms) return EventOutcome::kDuplicate;
   m.acted_ms = *ms;
@@ -370,22 +398,30 @@ int Profile::Fold(absl::Time horizon) {
   if (m > 0) messages_dropped_ = true;
   messages_.erase(messages_.begin(), messages_.begin() + m);
   message_ids_.erase(message_ids_.begin(), message_ids_.begin() + m);
+  // An early open or action at or before the horizon: its message, sent
+  // before it, will be ignored when its send arrives.
+  early_.erase(std::remove_if(early_.begin(), early_.end(),
+                              [h](const EarlyEngagement& e) { return e.opened_ms <= h; }),
+               early_.end());
   return static_cast<int>(n);
 }
 
 bool operator==(const Profile& a, const Profile& b) {
   if (a.registered_ms_ != b.registered_ms_ ||
       a.registration_explicit_ != b.registration_explicit_ ||
-      a.last_activity_ms_ != b.last_activity_ms_ ||
-      a.folded_.orders != b.folded_.orders ||
+      a.last_activity_ms_ != b.last_activity_ms_ || a.folded_.orders != b.folded_.orders ||
       a.folded_.net_revenue != b.folded_.net_revenue ||
       a.folded_.through_ms != b.folded_.through_ms ||
       a.folded_.first_order_ms != b.folded_.first_order_ms ||
       a.folded_.last_order_ms != b.folded_.last_order_ms ||
-      a.folded_orders_.size() != b.folded_orders_.size() ||
-      a.orders_.size() != b.orders_.size() ||
+      a.folded_orders_.size() != b.folded_orders_.size() || a.orders_.size() != b.orders_.size() ||
       a.order_ids_ != b.order_ids_ || a.message_ids_ != b.message_ids_ ||
       a.refund_ids_ != b.refund_ids_ || a.messages_dropped_ != b.messages_dropped_ ||
+      !std::equal(a.early_.begin(), a.early_.end(), b.early_.begin(), b.early_.end(),
+                  [](const EarlyEngagement& x, const EarlyEngagement& y) {
+                    return x.message_fp == y.message_fp && x.opened_ms == y.opened_ms &&
+                           x.acted_ms == y.acted_ms;
+                  }) ||
       a.messages_.size() != b.messages_.size() || a.has_cart_ != b.has_cart_) {
     return false;
   }

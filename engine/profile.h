@@ -24,7 +24,8 @@
 //  - Engagement is per message id: a message counts in the window by its sent
 //    instant; it counts as opened if opened (or acted on: an action implies an
 //    open) at or before the evaluation instant. Repeated opens/actions keep
-//    the earliest instant. Opens of unknown messages are ignored (kIgnored).
+//    the earliest instant. An open or action arriving before its message's
+//    send waits for it (EarlyEngagement), so arrival order does not matter.
 //  - A customer first seen through an order is registered at its earliest
 //    order's time until Register() says otherwise; of several registrations
 //    the earliest wins (a later one is kIgnored), in any arrival order.
@@ -68,6 +69,17 @@ struct MessageFacts {
   Millis opened_ms = kNeverMillis;  // <= acted_ms whenever acted
   Millis acted_ms = kNeverMillis;
 };
+
+// An open or action of a message whose send has not arrived yet (another
+// pipeline may deliver it first), kept until the send does. Absent instants
+// are kNeverMillis.
+struct EarlyEngagement {
+  uint64_t message_fp = 0;
+  Millis opened_ms = kNeverMillis;  // <= acted_ms whenever acted
+  Millis acted_ms = kNeverMillis;
+};
+// Most early engagements a profile keeps; more are kIgnored.
+inline constexpr size_t kMaxEarlyEngagements = 64;
 
 // The latest cart.
 struct CartFacts {
@@ -181,7 +193,10 @@ class Profile {
                                            int64_t amount);
 
   // Engagement, per message id. A message sent at or before the fold horizon
-  // is ignored (it can no longer be inside the engagement window).
+  // is ignored (it can no longer be inside the engagement window). An open or
+  // action may arrive before its message's send: it is kept (at most
+  // kMaxEarlyEngagements; one at or before the fold horizon is kIgnored) and
+  // applied when the send arrives, so the arrival order does not matter.
   absl::StatusOr<EventOutcome> MessageSent(absl::string_view message_id,
                                            absl::Time at);
   absl::StatusOr<EventOutcome> MessageOpened(absl::string_view message_id,
@@ -219,6 +234,7 @@ class Profile {
   const std::vector<CategoryId>& category_pool() const { return categories_; }
   const std::vector<MessageFacts>& messages() const { return messages_; }
   const std::vector<uint64_t>& message_ids() const { return message_ids_; }
+  const std::vector<EarlyEngagement>& early_engagements() const { return early_; }
   // Fingerprints of the refunds applied, in arrival order.
   const std::vector<uint64_t>& refund_ids() const { return refund_ids_; }
   const FoldedTotals& folded() const { return folded_; }
@@ -245,6 +261,8 @@ class Profile {
   int FindOrder(uint64_t fp) const;
   int FindFolded(uint64_t fp) const;
   int FindMessage(uint64_t fp) const;
+  // Keeps an open (or an action: `acted`) of message `fp`, not sent yet.
+  EventOutcome Early(uint64_t fp, Millis at, bool acted);
 
   Millis registered_ms_ = kNeverMillis;
   bool registration_explicit_ = false;
@@ -257,6 +275,7 @@ class Profile {
   std::vector<MessageFacts> messages_;      // ascending sent_ms
   std::vector<uint64_t> message_ids_;       // parallel to messages_
   std::vector<uint64_t> refund_ids_;        // refunds applied (idempotency)
+  std::vector<EarlyEngagement> early_;      // in arrival order
   bool messages_dropped_ = false;           // see ProfileView::messages_dropped
   bool has_cart_ = false;
   CartFacts cart_;

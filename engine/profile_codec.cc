@@ -17,7 +17,9 @@ enum Flags : uint64_t {
   // No message was ever dropped by folding. Added later still: older data
   // lacks it and so decodes as "dropped" (the safe reading).
   kNoMessageDropped = 64,
-  kAllFlags = 127,
+  // Opens or actions kept until their message's send arrives (2026-12-05).
+  kHasEarlyEngagements = 128,
+  kAllFlags = 255,
 };
 
 uint64_t ZigZag(int64_t v) {
@@ -165,6 +167,7 @@ std::string ProfileCodec::Encode(const Profile& p) {
   if (p.has_cart_) flags |= kHasCart;
   if (!p.refund_ids_.empty()) flags |= kHasRefunds;
   if (!p.messages_dropped_) flags |= kNoMessageDropped;
+  if (!p.early_.empty()) flags |= kHasEarlyEngagements;
   w.Varint(flags);
   if (flags & kRegistered) w.Signed(p.registered_ms_);
   if (flags & kHasActivity) w.Signed(p.last_activity_ms_);
@@ -214,6 +217,14 @@ std::string ProfileCodec::Encode(const Profile& p) {
   if (!p.refund_ids_.empty()) {
     w.Varint(p.refund_ids_.size());
     for (uint64_t id : p.refund_ids_) w.Fixed64(id);
+  }
+  if (!p.early_.empty()) {
+    w.Varint(p.early_.size());
+    for (const EarlyEngagement& e : p.early_) {
+      w.Fixed64(e.message_fp);
+      w.Signed(e.opened_ms);
+      w.Relative(e.acted_ms, e.opened_ms);
+    }
   }
   return w.Take();
 }
@@ -343,6 +354,18 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
     p.refund_ids_.resize(n);
     for (uint64_t& id : p.refund_ids_) {
       if (!r.Fixed64(&id)) return Corrupt("refunds");
+    }
+  }
+  if (flags & kHasEarlyEngagements) {
+    uint64_t n;
+    if (!r.Varint(&n) || n == 0 || n > kMaxEarlyEngagements) return Corrupt("early engagements");
+    p.early_.resize(n);
+    for (EarlyEngagement& e : p.early_) {
+      if (!r.Fixed64(&e.message_fp) || !r.Signed(&e.opened_ms) || !Reader::InRange(e.opened_ms) ||
+          !r.Relative(e.opened_ms, &e.acted_ms) ||
+          (e.acted_ms != kNeverMillis && e.acted_ms < e.opened_ms)) {
+        return Corrupt("early engagements");
+      }
     }
   }
   if (!r.AtEnd()) return Corrupt("trailing bytes");

@@ -74,6 +74,23 @@ TEST(ProfileCodec, ARefundStoredUnderItsIdAloneIsStillADuplicate) {
   EXPECT_EQ(legacy->orders()[0].net_amount, 900);
 }
 
+TEST(ProfileCodec, KeepsEarlyEngagements) {
+  Profile p;
+  ASSERT_TRUE(p.MessageOpened("m1", absl::FromUnixSeconds(1'700'000'000)).ok());
+  ASSERT_TRUE(p.MessageActed("m2", absl::FromUnixSeconds(1'700'000'500)).ok());
+  ASSERT_EQ(p.early_engagements().size(), 2u);
+  const std::string bytes = EncodeProfile(p);
+  absl::StatusOr<Profile> back = DecodeProfile(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == p);
+  EXPECT_EQ(*back->MessageSent("m2", absl::FromUnixSeconds(1'699'999'000)), EventOutcome::kApplied);
+  EXPECT_EQ(back->messages()[0].acted_ms, 1'700'000'500'000);
+  // Every truncation is refused.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeProfile(bytes.substr(0, n)).ok()) << n;
+  }
+}
+
 TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
   Profile kept;
   ASSERT_TRUE(kept.MessageSent("m1", absl::FromUnixSeconds(1'700'000'000)).ok());

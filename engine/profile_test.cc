@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <optional>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace segmentd::engine {
 namespace {
@@ -166,10 +171,53 @@ TEST(Profile, MessagesPerId) {
   EXPECT_EQ(p.messages()[0].opened_ms, ToMillis(Day(2)));
   EXPECT_EQ(*p.MessageActed("m", Day(1.5)), EventOutcome::kApplied);
   EXPECT_EQ(p.messages()[0].opened_ms, ToMillis(Day(1.5)));
-  EXPECT_EQ(*p.MessageOpened("unknown", Day(2)), EventOutcome::kIgnored);
   p.Fold(Day(1));
   EXPECT_TRUE(p.messages().empty());
   EXPECT_EQ(*p.MessageSent("old", Day(0.5)), EventOutcome::kIgnored);
+  // An open at or before the horizon of a message not sent (yet): its
+  // message, sent before it, could not count.
+  EXPECT_EQ(*p.MessageOpened("unknown", Day(0.9)), EventOutcome::kIgnored);
+  EXPECT_TRUE(p.early_engagements().empty());
+}
+
+TEST(Profile, AnOpenOrActionArrivingBeforeItsSendCountsOnceTheSendArrives) {
+  // Every order of the same four events ends in the same profile.
+  const std::vector<std::function<absl::StatusOr<EventOutcome>(Profile&)>> events = {
+      [](Profile& p) { return p.MessageSent("m1", Day(10)); },
+      [](Profile& p) { return p.MessageOpened("m1", Day(10.5)); },
+      [](Profile& p) { return p.MessageActed("m1", Day(11)); },
+      [](Profile& p) { return p.MessageSent("m2", Day(12)); },
+  };
+  std::vector<int> order = {0, 1, 2, 3};
+  std::optional<Profile> first;
+  do {
+    Profile p;
+    for (int i : order) ASSERT_TRUE(events[i](p).ok());
+    if (!first.has_value()) first = p;
+    EXPECT_TRUE(p == *first) << order[0] << order[1] << order[2] << order[3];
+    EXPECT_TRUE(p.early_engagements().empty());
+  } while (std::next_permutation(order.begin(), order.end()));
+  ASSERT_EQ(first->messages().size(), 2u);
+  EXPECT_EQ(first->messages()[0].opened_ms, ToMillis(Day(10.5)));
+  EXPECT_EQ(first->messages()[0].acted_ms, ToMillis(Day(11)));
+
+  // Kept while waiting: re-sent, a duplicate; an earlier one moves it.
+  Profile p;
+  EXPECT_EQ(*p.MessageOpened("m", Day(3)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.MessageOpened("m", Day(3)), EventOutcome::kDuplicate);
+  EXPECT_EQ(*p.MessageActed("m", Day(2.5)), EventOutcome::kApplied);  // implies the open
+  ASSERT_EQ(p.early_engagements().size(), 1u);
+  EXPECT_EQ(p.early_engagements()[0].opened_ms, ToMillis(Day(2.5)));
+  // At most kMaxEarlyEngagements wait.
+  for (size_t i = 1; i < kMaxEarlyEngagements; ++i) {
+    EXPECT_EQ(*p.MessageOpened(absl::StrCat("w", i), Day(3)), EventOutcome::kApplied);
+  }
+  EXPECT_EQ(*p.MessageOpened("one too many", Day(3)), EventOutcome::kIgnored);
+  // Folding past them drops them: their messages could not count any more.
+  p.Fold(Day(2.7));
+  EXPECT_EQ(p.early_engagements().size(), kMaxEarlyEngagements - 1);
+  p.Fold(Day(3));
+  EXPECT_TRUE(p.early_engagements().empty());
 }
 
 TEST(Profile, CartAndActivity) {

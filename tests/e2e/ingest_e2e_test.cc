@@ -283,16 +283,26 @@ TEST_F(IngestE2eTest, EveryUnaryRpcAppliesAndReturnsMembership) {
       ASSERT_TRUE(ingest_->RecordEngagement(ctx.get(), r, &resp).ok());
       EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED) << kind;
     }
-    // An open of a message never sent cannot affect any rule: IGNORED.
-    v1::RecordEngagementRequest r;
-    r.mutable_event()->set_customer_id(c);
-    r.mutable_event()->set_message_id("never-sent");
-    r.mutable_event()->set_kind(v1::ENGAGEMENT_KIND_OPENED);
-    *r.mutable_event()->mutable_occurred_at() = ToTimestamp(now - absl::Hours(3));
-    v1::RecordEngagementResponse resp;
-    auto ctx = NewContext(acme_.write);
-    ASSERT_TRUE(ingest_->RecordEngagement(ctx.get(), r, &resp).ok());
-    EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_IGNORED);
+    // An open that arrives before its message's send waits for it, and joins
+    // the message when the send arrives: the same open again is then a
+    // duplicate of the message's.
+    const std::vector<std::pair<v1::EngagementKind, v1::ItemOutcome>> steps = {
+        {v1::ENGAGEMENT_KIND_OPENED, v1::ITEM_OUTCOME_APPLIED},
+        {v1::ENGAGEMENT_KIND_OPENED, v1::ITEM_OUTCOME_DUPLICATE},
+        {v1::ENGAGEMENT_KIND_SENT, v1::ITEM_OUTCOME_APPLIED},
+        {v1::ENGAGEMENT_KIND_OPENED, v1::ITEM_OUTCOME_DUPLICATE},
+    };
+    for (const auto& [kind, outcome] : steps) {
+      v1::RecordEngagementRequest r;
+      r.mutable_event()->set_customer_id(c);
+      r.mutable_event()->set_message_id("sent-later");
+      r.mutable_event()->set_kind(kind);
+      *r.mutable_event()->mutable_occurred_at() = ToTimestamp(now - absl::Hours(3));
+      v1::RecordEngagementResponse resp;
+      auto ctx = NewContext(acme_.write);
+      ASSERT_TRUE(ingest_->RecordEngagement(ctx.get(), r, &resp).ok());
+      EXPECT_EQ(resp.result().outcome(), outcome) << kind;
+    }
   }
   {
     v1::UpdateCartRequest r;
