@@ -186,6 +186,21 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
   return absl::OkStatus();
 }
 
+// OK unless Redis answers PING and says it is a replica (ROLE): every write
+// then fails (READONLY), so the server cannot serve. A user ROLE is not
+// allowed to (ACL) counts as writable: PING decides alone, as before.
+absl::Status ProbeRedis(store::redis::RedisClient& redis) {
+  if (absl::Status ping = redis.Ping(); !ping.ok()) return ping;
+  absl::StatusOr<store::redis::RedisReply> role = redis.Command({std::string("ROLE")});
+  if (!role.ok()) return role.status();
+  if (role->is_array() && !role->elements().empty() && role->elements()[0].is_string() &&
+      role->elements()[0].str() != "master") {
+    return absl::UnavailableError(
+        absl::StrCat("Redis is a replica (ROLE: ", role->elements()[0].str(), "): writes fail"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options options) {
@@ -325,7 +340,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
                                                " (in use by another process?)"));
   }
   WarnAboutRedisSettings(*server->redis_);
-  server->SetServing(server->redis_->Ping().ok());
+  server->SetServing(ProbeRedis(*server->redis_).ok());
   server->health_thread_ = std::thread([s = server.get()] { s->RunHealthProbe(); });
   TenantStore* tenant_store = server->tenants_.get();
   auto list_tenants = [tenant_store]() -> absl::StatusOr<std::vector<std::string>> {
@@ -385,10 +400,13 @@ void SegmentdServer::RunHealthProbe() {
     mu_.AwaitWithTimeout(absl::Condition(&shutting_down_), options_.health_probe_interval);
     if (shutting_down_) break;
     mu_.Unlock();
-    const absl::Status ping = redis_->Ping();
+    const absl::Status ping = ProbeRedis(*redis_);
     if (ping.ok() != last) {
-      LogInfo(ping.ok() ? "Redis reachable again: SERVING"
-                        : absl::StrCat("Redis unreachable: NOT_SERVING (", ping.message(), ")"));
+      if (ping.ok()) {
+        LogInfo("Redis usable again: SERVING");
+      } else {
+        LogError(absl::StrCat("Redis unusable: NOT_SERVING (", ping.message(), ")"));
+      }
       last = ping.ok();
     }
     const bool auth_refused = store::redis::RedisClient::CredentialsRefused(ping);

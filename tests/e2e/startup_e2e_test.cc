@@ -23,12 +23,36 @@ namespace {
 
 using ::segmentd::testing::CheckHealth;
 using ::segmentd::testing::CreateTenant;
+using ::segmentd::testing::kNotServing;
 using ::segmentd::testing::kServing;
 using ::segmentd::testing::PollUntil;
 using ::segmentd::testing::RedisServer;
 using ::segmentd::testing::SegmentdProcess;
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+struct Reply {
+  bool error = false;
+  std::string text;  // a string, status or error reply's text, else ""
+};
+
+// Runs `commands` in order on a connection of their own to the Redis at
+// `socket` (as its operator would); stops at the first that gets no reply.
+std::vector<Reply> RunCommands(const std::string& socket,
+                               const std::vector<std::string>& commands) {
+  std::vector<Reply> replies;
+  redisContext* c = redisConnectUnix(socket.c_str());
+  for (const std::string& command : commands) {
+    if (c == nullptr || c->err != 0) break;
+    auto* reply = static_cast<redisReply*>(redisCommand(c, command.c_str()));
+    if (reply == nullptr) break;
+    replies.push_back({reply->type == REDIS_REPLY_ERROR,
+                       reply->str != nullptr ? std::string(reply->str, reply->len) : ""});
+    freeReplyObject(reply);
+  }
+  if (c != nullptr) redisFree(c);
+  return replies;
+}
 
 // Starts segmentd on `redis_address` with `flags`; returns Start's error
 // message ("" when it came up).
@@ -113,6 +137,32 @@ TEST_F(StartupWithRedisTest, FlagValuesNoServerCanRunWithAreErrorsNamingTheFlag)
   }
 }
 
+// A Redis turned into a replica (a failover demoted it) refuses every write:
+// health says NOT_SERVING while it is one, and SERVING once it is a primary
+// again.
+TEST_F(StartupWithRedisTest, HealthIsNotServingWhileRedisIsAReplica) {
+  SegmentdProcess::Options options;
+  options.redis_address = redis_->unix_address();
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+  ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+  std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
+  auto health_is = [&](int want) {
+    return PollUntil(
+        [&] {
+          absl::StatusOr<int> health = CheckHealth(*channel, "");
+          return health.ok() && *health == want;
+        },
+        absl::Seconds(10));
+  };
+  ASSERT_TRUE(health_is(kServing));
+  // A primary nobody runs: Redis stays a replica, never syncing.
+  ASSERT_EQ(RunCommands(redis_->socket_path(), {"REPLICAOF 127.0.0.1 1"}).size(), 1u);
+  EXPECT_TRUE(health_is(kNotServing)) << (*segmentd)->Log();
+  EXPECT_THAT((*segmentd)->Log(), HasSubstr("Redis is a replica (ROLE: slave)"));
+  ASSERT_EQ(RunCommands(redis_->socket_path(), {"REPLICAOF NO ONE"}).size(), 1u);
+  EXPECT_TRUE(health_is(kServing)) << (*segmentd)->Log();
+}
+
 TEST_F(StartupWithRedisTest, AnOperatorKeyFileOthersCanReadIsReported) {
   const std::string key_file = absl::StrCat(::testing::TempDir(), "/operator-open.key");
   SegmentdProcess::Options options;
@@ -157,25 +207,9 @@ class StartupWithPasswordTest : public ::testing::Test {
     return SegmentdProcess::Start(options);
   }
 
-  struct Reply {
-    bool error = false;
-    std::string text;  // a string, status or error reply's text, else ""
-  };
-  // Runs `commands` in order on a connection of their own to the fixture's
-  // Redis (as its operator would); stops at the first that gets no reply.
+  // Runs `commands` on the fixture's Redis (RunCommands).
   std::vector<Reply> RunCommands(const std::vector<std::string>& commands) {
-    std::vector<Reply> replies;
-    redisContext* c = redisConnectUnix(redis_->socket_path().c_str());
-    for (const std::string& command : commands) {
-      if (c == nullptr || c->err != 0) break;
-      auto* reply = static_cast<redisReply*>(redisCommand(c, command.c_str()));
-      if (reply == nullptr) break;
-      replies.push_back({reply->type == REDIS_REPLY_ERROR,
-                         reply->str != nullptr ? std::string(reply->str, reply->len) : ""});
-      freeReplyObject(reply);
-    }
-    if (c != nullptr) redisFree(c);
-    return replies;
+    return ::segmentd::RunCommands(redis_->socket_path(), commands);
   }
 
   // CLIENT LIST of the fixture's Redis, authenticated with `password`.
