@@ -53,9 +53,17 @@ absl::Status ConfigServiceImpl::Read(const std::string& tenant, v1::VersionedCon
   absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> config =
       ParseStoredConfig(*blob, tenant);
   if (!config.ok()) return config.status();
-  *out->mutable_config() = ConfigToProto(config->first);
-  out->set_version(config->second);
-  if (blob->has_value()) *out->mutable_updated_at() = ToProtoTime((*blob)->updated_at);
+  return Fill(tenant, ConfigToProto(config->first), config->second,
+              blob->has_value() ? std::optional<absl::Time>((*blob)->updated_at) : std::nullopt,
+              out);
+}
+
+absl::Status ConfigServiceImpl::Fill(const std::string& tenant, v1::SegmentConfig config,
+                                     int64_t version, std::optional<absl::Time> updated_at,
+                                     v1::VersionedConfig* out) {
+  *out->mutable_config() = std::move(config);
+  out->set_version(version);
+  if (updated_at.has_value()) *out->mutable_updated_at() = ToProtoTime(*updated_at);
   absl::StatusOr<int64_t> pending = store_->RecheckCount(tenant);
   if (!pending.ok()) return pending.status();
   out->set_schedule_updates_pending(*pending);
@@ -89,8 +97,9 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
     if ((*old)->config_version == current->second) previous = *std::move(old);
   }
   const v1::SegmentConfig proto = ConfigToProto(config);
+  const absl::Time updated_at = now_();
   absl::StatusOr<int64_t> version =
-      store_->WriteConfig(tenant, current->second, proto.SerializeAsString(), now_());
+      store_->WriteConfig(tenant, current->second, proto.SerializeAsString(), updated_at);
   if (!version.ok()) return version.status();
   // From here on this replica classifies with the new config; then every
   // customer is brought up to date before the caller hears success.
@@ -117,7 +126,9 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
                           " applied, but recording it failed: ", s.message()));
   }
   *customers_changed = *changed;
-  return Read(tenant, stored);
+  // What this call stored, not a later read: another update may have been
+  // stored since, and its caller hears of its own.
+  return Fill(tenant, proto, *version, updated_at, stored);
 }
 
 grpc::Status ConfigServiceImpl::GetConfig(grpc::ServerContext* context,

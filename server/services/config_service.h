@@ -2,6 +2,7 @@
 #define SEGMENTD_SERVER_SERVICES_CONFIG_SERVICE_H_
 
 #include <functional>
+#include <optional>
 
 #include "segmentd/v1/config.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
@@ -42,6 +43,10 @@ class ConfigServiceImpl final : public v1::ConfigService::Service {
                      int64_t* customers_changed);
   // Fills `out` with the tenant's stored config (defaults, version 0, if none).
   absl::Status Read(const std::string& tenant, v1::VersionedConfig* out);
+  // Fills `out` with `config` at `version` (stored at `updated_at`) and the
+  // tenant's pending schedule updates.
+  absl::Status Fill(const std::string& tenant, v1::SegmentConfig config, int64_t version,
+                    std::optional<absl::Time> updated_at, v1::VersionedConfig* out);
 
   store::CustomerStore* const store_;
   TenantContexts* const contexts_;

@@ -4,7 +4,9 @@
 // placed 0.5, 2.5, 4.5, ... days ago (N = 0..7; c0 is only registered).
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -193,6 +195,42 @@ TEST_F(ConfigE2eTest, DefaultsThenFullAndMaskedUpdatesCompleteBeforeReturning) {
   EXPECT_THAT(status.error_message(), HasSubstr("expected_version"));
   EXPECT_EQ(Get().version(), 2);
   EXPECT_EQ(Get().config().frequent_buyer().window_days(), 5u);
+}
+
+// Concurrent updates: each caller hears of the config it stored (its own
+// version and contents), not of one stored while it re-classified.
+TEST_F(ConfigE2eTest, EachConcurrentUpdateAnswersWithTheConfigItStored) {
+  constexpr int kCallers = 6;
+  std::set<int64_t> versions;
+  int stored = 0;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<v1::UpdateConfigResponse> responses(kCallers);
+    std::vector<grpc::Status> statuses(kCallers);
+    std::vector<std::thread> callers;
+    for (int i = 0; i < kCallers; ++i) {
+      callers.emplace_back([&, i] {
+        v1::UpdateConfigRequest request;
+        request.mutable_config()->mutable_frequent_buyer()->set_min_orders(1 + i);
+        statuses[i] = Update(request, &responses[i]);
+      });
+    }
+    for (std::thread& t : callers) t.join();
+    for (int i = 0; i < kCallers; ++i) {
+      if (!statuses[i].ok()) {  // lost a compare-and-set race: nothing stored
+        EXPECT_EQ(statuses[i].error_code(), grpc::StatusCode::ABORTED)
+            << statuses[i].error_message();
+        continue;
+      }
+      ++stored;
+      EXPECT_EQ(responses[i].config().config().frequent_buyer().min_orders(),
+                static_cast<uint32_t>(1 + i))
+          << "caller " << i << " got version " << responses[i].config().version();
+      EXPECT_TRUE(versions.insert(responses[i].config().version()).second)
+          << "version " << responses[i].config().version() << " answered twice";
+    }
+  }
+  EXPECT_GT(stored, 0);
+  EXPECT_EQ(Get().version(), *versions.rbegin());
 }
 
 TEST_F(ConfigE2eTest, NextChangesLeftToTheBackgroundAreRecomputedByTheServer) {
