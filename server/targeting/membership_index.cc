@@ -367,7 +367,8 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
                           " and applied ", after,
                           "): Redis lost data or was restored; rebuilding the index"));
     return absl::DataLossError(
-        absl::StrCat("the change stream of tenant ", tenant->id, " went back: rebuilding"));
+        absl::StrCat("the store of tenant ", tenant->id,
+                     " went back (Redis lost data or was restored): rebuilding the index"));
   }
   const std::vector<store::StoredChange>& changes = tail->changes;
   if (!changes.empty() && tail->retained_from.has_value()) {

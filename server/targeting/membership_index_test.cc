@@ -260,6 +260,61 @@ TEST(MembershipIndexTest, TailBehindTheStreamCapRebuildsInsteadOfSkippingChanges
   ASSERT_TRUE(status.ok()) << status;
 }
 
+// A store whose newest change goes back before what the index applied (a
+// restored older copy, with as many customers): the index stops answering
+// and rebuilds.
+class RestoredStore : public store::MemoryCustomerStore {
+ public:
+  absl::StatusOr<store::ChangeTail> ReadChangeTail(absl::string_view tenant,
+                                                   absl::string_view after, int limit,
+                                                   absl::Duration wait) override {
+    absl::StatusOr<store::ChangeTail> tail =
+        MemoryCustomerStore::ReadChangeTail(tenant, after, limit, wait);
+    if (tail.ok() && went_back) tail->newest = "0-1";
+    return tail;
+  }
+  std::atomic<bool> went_back{false};
+};
+
+TEST(MembershipIndexTest, AStoreWhoseNewestChangeWentBackIsNotTrustedUntilRebuilt) {
+  RestoredStore store;
+  PutSegments(store, "acme", "a", {"VIP"});
+  PutSegments(store, "acme", "b", {"LAPSED"});
+  MembershipIndex::Options options = Fast();
+  options.catch_up_wait = absl::Milliseconds(100);
+  MembershipIndex index(&store, &store, options);
+  absl::Status status;
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), (std::set<std::string>{"a"}));
+  ASSERT_TRUE(status.ok()) << status;
+  uint64_t generation = 0;
+  ASSERT_TRUE(
+      index.ReadNow("acme", [&](const MembershipIndex::View& v) { generation = v.generation(); })
+          .ok());
+
+  store.went_back = true;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        status = index.ReadNow("acme", [](const MembershipIndex::View&) {});
+        return !status.ok();
+      },
+      absl::Seconds(5)));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::HasSubstr("went back (Redis lost data or was restored)"));
+
+  store.went_back = false;
+  uint64_t rebuilt = 0;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return index
+            .ReadNow("acme", [&](const MembershipIndex::View& v) { rebuilt = v.generation(); })
+            .ok();
+      },
+      absl::Seconds(5)));
+  EXPECT_GT(rebuilt, generation);
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "LAPSED")"), &status), (std::set<std::string>{"b"}));
+}
+
 TEST(MembershipIndexTest, ReadIfFreshWithinAnswersOnlyFromAnIndexKnownCurrentWithinTheBound) {
   store::MemoryCustomerStore store;
   PutSegments(store, "acme", "a", {"VIP"});
