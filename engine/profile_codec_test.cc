@@ -35,14 +35,20 @@ TEST(ProfileCodec, RoundTripsGeneratedProfiles) {
   EXPECT_LT(buyers_total / buyers, 300u);
 }
 
-TEST(ProfileCodec, KeepsRefundIds) {
+// A profile with order "o1" (1000) and its refund "r1" (100).
+Profile WithRefund() {
   Profile p;
   OrderPlaced order;
   order.order_id = "o1";
   order.placed_at = absl::FromUnixSeconds(1'700'000'000);
   order.amount = 1000;
-  ASSERT_TRUE(p.PlaceOrder(order).ok());
-  ASSERT_TRUE(p.RefundOrder("o1", "r1", 100).ok());
+  EXPECT_TRUE(p.PlaceOrder(order).ok());
+  EXPECT_TRUE(p.RefundOrder("o1", "r1", 100).ok());
+  return p;
+}
+
+TEST(ProfileCodec, KeepsRefundIds) {
+  Profile p = WithRefund();
   absl::StatusOr<Profile> back = DecodeProfile(EncodeProfile(p));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_TRUE(*back == p);
@@ -52,13 +58,7 @@ TEST(ProfileCodec, KeepsRefundIds) {
 TEST(ProfileCodec, ARefundStoredUnderItsIdAloneIsStillADuplicate) {
   // Before 2026-12-05 a refund was kept under IdFingerprint(refund id): such
   // a stored profile, made here by swapping the stored key's bytes.
-  Profile p;
-  OrderPlaced order;
-  order.order_id = "o1";
-  order.placed_at = absl::FromUnixSeconds(1'700'000'000);
-  order.amount = 1000;
-  ASSERT_TRUE(p.PlaceOrder(order).ok());
-  ASSERT_TRUE(p.RefundOrder("o1", "r1", 100).ok());
+  Profile p = WithRefund();
   auto bytes_of = [](uint64_t v) {
     std::string out;
     for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));

@@ -201,6 +201,20 @@ TEST(MembershipIndexTest, ExactWhileWritersRunDuringTheLoad) {
 
 // A store whose change-stream reads can be held, to make the index's tail
 // fall behind on purpose.
+// An index of `store` (the tail reading it too) whose queries wait 100 ms
+// for a catch-up, once it has answered that "a" alone is in VIP; nullptr
+// (and a test failure) when it does not.
+std::unique_ptr<MembershipIndex> LoadedOnVipA(store::CustomerStore& store) {
+  MembershipIndex::Options options = Fast();
+  options.catch_up_wait = absl::Milliseconds(100);
+  auto index = std::make_unique<MembershipIndex>(&store, &store, options);
+  absl::Status status;
+  EXPECT_EQ(Ids(*index, Parse(R"(segment: "VIP")"), &status), (std::set<std::string>{"a"}));
+  EXPECT_TRUE(status.ok()) << status;
+  if (!status.ok()) return nullptr;
+  return index;
+}
+
 class HeldTailStore : public store::MemoryCustomerStore {
  public:
   using MemoryCustomerStore::MemoryCustomerStore;
@@ -222,12 +236,10 @@ TEST(MembershipIndexTest, TailBehindTheStreamCapRebuildsInsteadOfSkippingChanges
   store_options.max_changes = 4;
   HeldTailStore store(store_options);
   PutSegments(store, "acme", "a", {"VIP"});
-  MembershipIndex::Options options = Fast();
-  options.catch_up_wait = absl::Milliseconds(100);
-  MembershipIndex index(&store, &store, options);
+  std::unique_ptr<MembershipIndex> loaded = LoadedOnVipA(store);
+  ASSERT_NE(loaded, nullptr);
+  MembershipIndex& index = *loaded;
   absl::Status status;
-  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), (std::set<std::string>{"a"}));
-  ASSERT_TRUE(status.ok()) << status;
 
   // The tail stops; more changes than the cap land, so some it never read
   // are dropped.
@@ -280,12 +292,10 @@ TEST(MembershipIndexTest, AStoreWhoseNewestChangeWentBackIsNotTrustedUntilRebuil
   RestoredStore store;
   PutSegments(store, "acme", "a", {"VIP"});
   PutSegments(store, "acme", "b", {"LAPSED"});
-  MembershipIndex::Options options = Fast();
-  options.catch_up_wait = absl::Milliseconds(100);
-  MembershipIndex index(&store, &store, options);
+  std::unique_ptr<MembershipIndex> loaded = LoadedOnVipA(store);
+  ASSERT_NE(loaded, nullptr);
+  MembershipIndex& index = *loaded;
   absl::Status status;
-  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), (std::set<std::string>{"a"}));
-  ASSERT_TRUE(status.ok()) << status;
   uint64_t generation = 0;
   ASSERT_TRUE(
       index.ReadNow("acme", [&](const MembershipIndex::View& v) { generation = v.generation(); })
