@@ -380,37 +380,62 @@ TEST(BitmapTest, After) {
 }
 
 // On a real Redis: the same load + tail, and fail closed while Redis is down.
+// A test's own Redis, with a client and store for queries and another pair
+// for the tail, as segmentd connects them. Destroyed in reverse order: the
+// stores, the clients, then the server.
+struct RedisStores {
+  std::unique_ptr<testing::RedisServer> redis;
+  std::unique_ptr<store::redis::RedisClient> client;
+  std::unique_ptr<store::redis::RedisClient> tail_client;
+  std::unique_ptr<store::RedisCustomerStore> store;
+  std::unique_ptr<store::RedisCustomerStore> tail_store;
+};
+
+absl::StatusOr<RedisStores> StartRedisStores(testing::RedisServer::Options redis_options,
+                                             store::redis::RedisClient::Options client_options) {
+  RedisStores s;
+  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
+      testing::RedisServer::Start(redis_options);
+  if (!redis.ok()) return redis.status();
+  s.redis = *std::move(redis);
+  client_options.address = *store::redis::RedisAddress::Parse(s.redis->unix_address());
+  for (auto* client : {&s.client, &s.tail_client}) {
+    auto created = store::redis::RedisClient::Create(client_options);
+    if (!created.ok()) return created.status();
+    *client = *std::move(created);
+  }
+  auto store = store::RedisCustomerStore::Create(s.client.get(), {});
+  if (!store.ok()) return store.status();
+  s.store = *std::move(store);
+  auto tail_store = store::RedisCustomerStore::Create(s.tail_client.get(), {});
+  if (!tail_store.ok()) return tail_store.status();
+  s.tail_store = *std::move(tail_store);
+  return s;
+}
+
 TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
   testing::RedisServer::Options redis_options;
   redis_options.appendonly = true;
-  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
-      testing::RedisServer::Start(redis_options);
-  ASSERT_TRUE(redis.ok()) << redis.status();
   store::redis::RedisClient::Options client_options;
-  client_options.address = *store::redis::RedisAddress::Parse((*redis)->unix_address());
   client_options.max_backoff = absl::Milliseconds(100);
-  auto client = store::redis::RedisClient::Create(client_options);
-  ASSERT_TRUE(client.ok()) << client.status();
-  auto tail_client = store::redis::RedisClient::Create(client_options);
-  ASSERT_TRUE(tail_client.ok()) << tail_client.status();
-  auto store = store::RedisCustomerStore::Create(client->get(), {});
-  auto tail_store = store::RedisCustomerStore::Create(tail_client->get(), {});
-  ASSERT_TRUE(store.ok() && tail_store.ok());
-  ASSERT_TRUE((*store)->InternCategories("acme", {"shoes"}).ok());
+  absl::StatusOr<RedisStores> started = StartRedisStores(redis_options, client_options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  RedisStores& s = *started;
+  ASSERT_TRUE(s.store->InternCategories("acme", {"shoes"}).ok());
   for (int i = 0; i < 2500; ++i) {
     ASSERT_NO_FATAL_FAILURE(
-        PutSegments(**store, "acme", absl::StrCat("c", i),
+        PutSegments(*s.store, "acme", absl::StrCat("c", i),
                     i % 2 ? std::vector<std::string>{"VIP"}
                           : std::vector<std::string>{"LAPSED", "category:shoes"}));
   }
   MembershipIndex::Options options;
   options.catch_up_wait = absl::Milliseconds(300);
-  MembershipIndex index(store->get(), tail_store->get(), options);
+  MembershipIndex index(s.store.get(), s.tail_store.get(), options);
   absl::Status status;
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1250u);
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(Ids(index, Parse(R"(segment: "category:shoes")"), &status).size(), 1250u);
-  PutSegments(**store, "acme", "c0", {"VIP"});
+  PutSegments(*s.store, "acme", "c0", {"VIP"});
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 1251u);
 
   // Known current without a read of its own while the tail follows Redis.
@@ -422,7 +447,7 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
       },
       absl::Seconds(5)));
 
-  ASSERT_TRUE((*redis)->Kill().ok());
+  ASSERT_TRUE(s.redis->Kill().ok());
   // The tail's read fails as soon as the connection drops: bounded reads
   // decline from then on, whatever the bound, instead of answering from an
   // index nobody can check.
@@ -444,9 +469,9 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
         absl::Seconds(5)));
     EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   }
-  ASSERT_TRUE((*redis)->Restart().ok());  // AOF: the data and the stream are back.
-  ASSERT_TRUE(PollUntil([&] { return (*client)->Ping().ok(); }, absl::Seconds(10)));
-  PutSegments(**store, "acme", "new", {"VIP"});
+  ASSERT_TRUE(s.redis->Restart().ok());  // AOF: the data and the stream are back.
+  ASSERT_TRUE(PollUntil([&] { return s.client->Ping().ok(); }, absl::Seconds(10)));
+  PutSegments(*s.store, "acme", "new", {"VIP"});
   std::set<std::string> vip;
   EXPECT_TRUE(PollUntil(
       [&] {
@@ -463,31 +488,23 @@ TEST(MembershipIndexRedisTest, FailsClosedWhileRedisIsDownAndRecovers) {
 // imports again: the same customer ids come back with other ordinals and
 // segments. The index must not go on from what it knew.
 TEST(MembershipIndexRedisTest, RebuildsWhenTheStoreGoesBack) {
-  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start({});
-  ASSERT_TRUE(redis.ok()) << redis.status();
-  store::redis::RedisClient::Options client_options;
-  client_options.address = *store::redis::RedisAddress::Parse((*redis)->unix_address());
-  auto client = store::redis::RedisClient::Create(client_options);
-  ASSERT_TRUE(client.ok()) << client.status();
-  auto tail_client = store::redis::RedisClient::Create(client_options);
-  ASSERT_TRUE(tail_client.ok()) << tail_client.status();
-  auto store = store::RedisCustomerStore::Create(client->get(), {});
-  auto tail_store = store::RedisCustomerStore::Create(tail_client->get(), {});
-  ASSERT_TRUE(store.ok() && tail_store.ok());
+  absl::StatusOr<RedisStores> started = StartRedisStores({}, {});
+  ASSERT_TRUE(started.ok()) << started.status();
+  RedisStores& s = *started;
   for (int i = 0; i < 300; ++i) {
-    PutSegments(**store, "acme", absl::StrCat("c", i), {i % 2 ? "VIP" : "LAPSED"});
+    PutSegments(*s.store, "acme", absl::StrCat("c", i), {i % 2 ? "VIP" : "LAPSED"});
   }
-  MembershipIndex index(store->get(), tail_store->get(), Fast());
+  MembershipIndex index(s.store.get(), s.tail_store.get(), Fast());
   absl::Status status;
   EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status).size(), 150u);
   ASSERT_TRUE(status.ok()) << status;
 
-  absl::StatusOr<store::redis::RedisReply> flushed = (*client)->Command({"FLUSHALL"});
+  absl::StatusOr<store::redis::RedisReply> flushed = s.client->Command({"FLUSHALL"});
   ASSERT_TRUE(flushed.ok()) << flushed.status();
   std::vector<std::string> again;
   for (int i = 99; i >= 0; --i) {  // other ordinals than before
     again.push_back(absl::StrCat("c", i));
-    PutSegments(**store, "acme", again.back(), {"LOYAL_CUSTOMER"});
+    PutSegments(*s.store, "acme", again.back(), {"LOYAL_CUSTOMER"});
   }
   auto vip = [](const std::set<std::string>& s) { return s.count("VIP") > 0; };
   auto loyal = [](const std::set<std::string>& s) { return s.count("LOYAL_CUSTOMER") > 0; };
@@ -499,8 +516,8 @@ TEST(MembershipIndexRedisTest, RebuildsWhenTheStoreGoesBack) {
       },
       absl::Seconds(10)))
       << status;
-  EXPECT_EQ(got, Expected(Truth(**store, again), loyal));
-  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), Expected(Truth(**store, again), vip));
+  EXPECT_EQ(got, Expected(Truth(*s.store, again), loyal));
+  EXPECT_EQ(Ids(index, Parse(R"(segment: "VIP")"), &status), Expected(Truth(*s.store, again), vip));
   ASSERT_TRUE(status.ok()) << status;
 }
 
