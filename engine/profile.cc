@@ -127,6 +127,11 @@ int Profile::FindMessage(uint64_t fp) const {
   return -1;
 }
 
+std::vector<EarlyEngagement>::iterator Profile::FindEarly(uint64_t fp) {
+  return std::find_if(early_.begin(), early_.end(),
+                      [fp](const EarlyEngagement& e) { return e.message_fp == fp; });
+}
+
 absl::StatusOr<EventOutcome> Profile::Register(absl::Time registered_at) {
   absl::StatusOr<Millis> ms = CheckTime("registered_at", registered_at);
   if (!ms.ok()) return ms.status();
@@ -257,9 +262,7 @@ absl::StatusOr<EventOutcome> Profile::MessageSent(absl::string_view message_id,
   // An open or action that arrived first joins its message (or goes with it).
   MessageFacts m;
   m.sent_ms = *ms;
-  if (auto e = std::find_if(early_.begin(), early_.end(),
-                            [&](const EarlyEngagement& x) { return x.message_fp == fp; });
-      e != early_.end()) {
+  if (auto e = FindEarly(fp); e != early_.end()) {
     m.opened_ms = e->opened_ms;
     m.acted_ms = e->acted_ms;
     early_.erase(e);
@@ -295,8 +298,7 @@ EventOutcome Profile::Early(uint64_t fp, Millis at, bool acted) {
   // Its message was sent before it, so at or before the horizon too: that
   // send will be ignored.
   if (at <= folded_.through_ms) return EventOutcome::kIgnored;
-  auto e = std::find_if(early_.begin(), early_.end(),
-                        [&](const EarlyEngagement& x) { return x.message_fp == fp; });
+  auto e = FindEarly(fp);
   if (e == early_.end()) {
     if (early_.size() >= kMaxEarlyEngagements) return EventOutcome::kIgnored;
     early_.push_back({fp, kNeverMillis, kNeverMillis});

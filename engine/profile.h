@@ -261,6 +261,8 @@ class Profile {
   int FindOrder(uint64_t fp) const;
   int FindFolded(uint64_t fp) const;
   int FindMessage(uint64_t fp) const;
+  // The early engagement of message `fp`, or early_.end().
+  std::vector<EarlyEngagement>::iterator FindEarly(uint64_t fp);
   // Keeps an open (or an action: `acted`) of message `fp`, not sent yet.
   EventOutcome Early(uint64_t fp, Millis at, bool acted);
 

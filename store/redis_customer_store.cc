@@ -1598,10 +1598,6 @@ absl::StatusOr<int64_t> CustomerCountOf(absl::StatusOr<RedisReply> reply) {
   return ParseInt(*reply, "ordinal counter");
 }
 
-}  // namespace
-
-namespace {
-
 RedisCommand NewestChangeCommand(absl::string_view tenant) {
   return {"XREVRANGE", ChangesKey(tenant), "+", "-", "COUNT", "1"};
 }

@@ -352,16 +352,12 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   // The store's customer count and newest position never go back: if they
   // did, Redis lost data or was restored from an older copy, and this index
   // knows customers and changes the store no longer has (a restored copy's
-  // later writes may even reuse their ordinals). DATA_LOSS makes Run()
-  // rebuild; queries fail closed meanwhile.
+  // later writes may even reuse their ordinals). Nothing is applied yet:
+  // Run() marks the index unhealthy with this DATA_LOSS and rebuilds it;
+  // queries fail closed meanwhile.
   absl::StatusOr<Position> newest = ParsePosition(tail->newest);
   if (!newest.ok()) return newest.status();
   if (tail->customers < static_cast<int64_t>(known) || *newest < applied) {
-    {
-      absl::MutexLock lock(&tenant->mu);
-      tenant->healthy = false;
-      tenant->problem = "the store went back (Redis lost data or was restored): rebuilding";
-    }
     LogError(absl::StrCat("tenant ", tenant->id, ": the store went back (", tail->customers,
                           " customers and newest change ", tail->newest, "; the index knew ", known,
                           " and applied ", after,
