@@ -229,15 +229,14 @@ std::vector<FieldViolation> FindViolations(const SegmentConfig& c) {
     const std::string& name = c.primary_priority[i];
     const std::optional<Segment> s = SegmentFromName(name);
     if (!s.has_value()) {
-      out.push_back({"primary_priority",
-                     absl::StrCat("entry ", i, ": unknown segment name \"",
-                                  name.size() > 64 ? name.substr(0, 64) : name,
-                                  "\"")});
+      out.push_back({absl::StrCat("primary_priority[", i, "]"),
+                     absl::StrCat("unknown segment name \"",
+                                  name.size() > 64 ? name.substr(0, 64) : name, "\"")});
       continue;
     }
     if (seen[static_cast<int>(*s)]) {
-      out.push_back({"primary_priority",
-                     absl::StrCat("entry ", i, ": duplicate segment ", name)});
+      out.push_back(
+          {absl::StrCat("primary_priority[", i, "]"), absl::StrCat("duplicate segment ", name)});
     }
     seen[static_cast<int>(*s)] = true;
   }

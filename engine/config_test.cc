@@ -61,7 +61,8 @@ TEST(Config, EveryFieldIsRangeChecked) {
       {"frequent_buyer.min_orders", [](auto& c) { c.frequent_buyer.min_orders = 0; }},
       {"frequent_buyer.min_orders", [](auto& c) { c.frequent_buyer.min_orders = 1001; }},
       {"frequent_buyer.window_days", [](auto& c) { c.frequent_buyer.window_days = 3651; }},
-      {"frequent_buyer.display_name", [](auto& c) { c.frequent_buyer.display_name = std::string(65, 'x'); }},
+      {"frequent_buyer.display_name",
+       [](auto& c) { c.frequent_buyer.display_name = std::string(65, 'x'); }},
       {"frequent_buyer.display_name", [](auto& c) { c.frequent_buyer.display_name = "\xff"; }},
       {"new_download.max_days", [](auto& c) { c.new_download.max_days = 366; }},
       {"window_shopper.min_days", [](auto& c) { c.window_shopper.min_days = 0; }},
@@ -74,13 +75,21 @@ TEST(Config, EveryFieldIsRangeChecked) {
       {"lost_loyalty.inactive_days", [](auto& c) { c.lost_loyalty.inactive_days = 0; }},
       {"one_time_wonder.inactive_days", [](auto& c) { c.one_time_wonder.inactive_days = 0; }},
       {"big_spender.lookback_days", [](auto& c) { c.big_spender.lookback_days = 0; }},
-      {"big_spender.threshold_store_aov_multiple", [](auto& c) { c.big_spender.threshold_store_aov_multiple = 0.99; }},
+      {"big_spender.threshold_store_aov_multiple",
+       [](auto& c) { c.big_spender.threshold_store_aov_multiple = 0.99; }},
       {"big_spender.threshold_amount", [](auto& c) { c.big_spender.threshold_amount = 5; }},
-      {"big_spender.threshold_amount", [](auto& c) { c.big_spender.threshold_store_aov_multiple.reset(); }},
-      {"big_spender.threshold_amount", [](auto& c) { c.big_spender.threshold_store_aov_multiple.reset(); c.big_spender.threshold_amount = 0; }},
+      {"big_spender.threshold_amount",
+       [](auto& c) { c.big_spender.threshold_store_aov_multiple.reset(); }},
+      {"big_spender.threshold_amount",
+       [](auto& c) {
+         c.big_spender.threshold_store_aov_multiple.reset();
+         c.big_spender.threshold_amount = 0;
+       }},
       {"low_spender.lookback_days", [](auto& c) { c.low_spender.lookback_days = 3651; }},
-      {"low_spender.threshold_store_aov_multiple", [](auto& c) { c.low_spender.threshold_store_aov_multiple = 1.5; }},
-      {"low_spender.threshold_store_aov_multiple", [](auto& c) { c.low_spender.threshold_store_aov_multiple = std::nan(""); }},
+      {"low_spender.threshold_store_aov_multiple",
+       [](auto& c) { c.low_spender.threshold_store_aov_multiple = 1.5; }},
+      {"low_spender.threshold_store_aov_multiple",
+       [](auto& c) { c.low_spender.threshold_store_aov_multiple = std::nan(""); }},
       {"lost_customer.min_orders", [](auto& c) { c.lost_customer.min_orders = 0; }},
       {"lost_customer.max_orders", [](auto& c) { c.lost_customer.max_orders = 1; }},
       {"lost_customer.inactive_days", [](auto& c) { c.lost_customer.inactive_days = 0; }},
@@ -90,7 +99,11 @@ TEST(Config, EveryFieldIsRangeChecked) {
       {"vip.top_percent", [](auto& c) { c.vip.top_percent = 0; }},
       {"vip.min_orders", [](auto& c) { c.vip.min_orders = 0; }},
       {"lapsed.inactive_days", [](auto& c) { c.lapsed.inactive_days = 0; }},
-      {"value_tiers.high_percent", [](auto& c) { c.value_tiers.high_percent = -1; c.value_tiers.medium_percent = 71; }},
+      {"value_tiers.high_percent",
+       [](auto& c) {
+         c.value_tiers.high_percent = -1;
+         c.value_tiers.medium_percent = 71;
+       }},
       {"value_tiers.low_percent", [](auto& c) { c.value_tiers.low_percent = 31; }},
       {"category_affinity.min_orders", [](auto& c) { c.category_affinity.min_orders = 0; }},
       {"category_affinity.lookback_days", [](auto& c) { c.category_affinity.lookback_days = 0; }},
@@ -99,11 +112,22 @@ TEST(Config, EveryFieldIsRangeChecked) {
       {"engagement.high_open_rate", [](auto& c) { c.engagement.high_open_rate = 1.5; }},
       {"engagement.high_action_rate", [](auto& c) { c.engagement.high_action_rate = -0.1; }},
       {"engagement.moderate_open_rate", [](auto& c) { c.engagement.moderate_open_rate = 0.6; }},
-      {"abandoned_cart.abandon_after_minutes", [](auto& c) { c.abandoned_cart.abandon_after_minutes = 0; }},
-      {"abandoned_cart.abandon_after_minutes", [](auto& c) { c.abandoned_cart.window_days = 1; c.abandoned_cart.abandon_after_minutes = 1440; }},
+      {"abandoned_cart.abandon_after_minutes",
+       [](auto& c) { c.abandoned_cart.abandon_after_minutes = 0; }},
+      {"abandoned_cart.abandon_after_minutes",
+       [](auto& c) {
+         c.abandoned_cart.window_days = 1;
+         c.abandoned_cart.abandon_after_minutes = 1440;
+       }},
       {"abandoned_cart.window_days", [](auto& c) { c.abandoned_cart.window_days = 366; }},
-      {"primary_priority", [](auto& c) { c.primary_priority = {"VIP", "NOPE"}; }},
-      {"primary_priority", [](auto& c) { c.primary_priority = {"VIP", "VIP"}; }},
+      {"primary_priority[1]",
+       [](auto& c) {
+         c.primary_priority = {"VIP", "NOPE"};
+       }},
+      {"primary_priority[1]",
+       [](auto& c) {
+         c.primary_priority = {"VIP", "VIP"};
+       }},
   };
   for (const Case& k : cases) {
     SegmentConfig c;

@@ -5,9 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 
 namespace segmentd {
 namespace {
@@ -19,6 +23,31 @@ void Take(bool present, uint32_t value, int32_t* out) {
   *out = value > static_cast<uint32_t>(std::numeric_limits<int32_t>::max())
              ? std::numeric_limits<int32_t>::max()
              : static_cast<int32_t>(value);
+}
+
+// The set uint32 parameters beyond int32, by path ("vip.top_percent"), with
+// the value as sent: Take saturates them, and the error should quote what the
+// caller sent, not the saturated value (every block is one level deep).
+absl::flat_hash_map<std::string, uint32_t> ValuesBeyondInt32(const v1::SegmentConfig& proto) {
+  using google::protobuf::FieldDescriptor;
+  absl::flat_hash_map<std::string, uint32_t> out;
+  const google::protobuf::Reflection* top = proto.GetReflection();
+  std::vector<const FieldDescriptor*> blocks;
+  top->ListFields(proto, &blocks);
+  for (const FieldDescriptor* block : blocks) {
+    if (block->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || block->is_repeated()) continue;
+    const google::protobuf::Message& m = top->GetMessage(proto, block);
+    std::vector<const FieldDescriptor*> fields;
+    m.GetReflection()->ListFields(m, &fields);
+    for (const FieldDescriptor* f : fields) {
+      if (f->cpp_type() != FieldDescriptor::CPPTYPE_UINT32 || f->is_repeated()) continue;
+      const uint32_t value = m.GetReflection()->GetUInt32(m, f);
+      if (value > static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
+        out[absl::StrCat(block->name(), ".", f->name())] = value;
+      }
+    }
+  }
+  return out;
 }
 
 void Take(bool present, double value, double* out) {
@@ -175,9 +204,17 @@ absl::StatusOr<engine::SegmentConfig> ConfigFromProto(const v1::SegmentConfig& p
 
   const std::vector<engine::FieldViolation> violations = engine::FindViolations(c);
   if (!violations.empty()) {
+    const absl::flat_hash_map<std::string, uint32_t> beyond = ValuesBeyondInt32(proto);
+    const std::string saturated = absl::StrCat("got ", std::numeric_limits<int32_t>::max());
     std::vector<std::string> parts;
     for (const engine::FieldViolation& v : violations) {
-      parts.push_back(absl::StrCat(field_prefix, v.field, ": ", v.description));
+      std::string description = v.description;
+      const auto sent = beyond.find(v.field);
+      if (sent != beyond.end() && absl::EndsWith(description, saturated)) {
+        description.resize(description.size() - saturated.size());
+        absl::StrAppend(&description, "got ", sent->second);
+      }
+      parts.push_back(absl::StrCat(field_prefix, v.field, ": ", description));
     }
     return absl::InvalidArgumentError(absl::StrJoin(parts, "; "));
   }
