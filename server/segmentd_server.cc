@@ -186,21 +186,6 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
   return absl::OkStatus();
 }
 
-// OK unless Redis answers PING and says it is a replica (ROLE): every write
-// then fails (READONLY), so the server cannot serve. A user ROLE is not
-// allowed to (ACL) counts as writable: PING decides alone, as before.
-absl::Status ProbeRedis(store::redis::RedisClient& redis) {
-  if (absl::Status ping = redis.Ping(); !ping.ok()) return ping;
-  absl::StatusOr<store::redis::RedisReply> role = redis.Command({std::string("ROLE")});
-  if (!role.ok()) return role.status();
-  if (role->is_array() && !role->elements().empty() && role->elements()[0].is_string() &&
-      role->elements()[0].str() != "master") {
-    return absl::UnavailableError(
-        absl::StrCat("Redis is a replica (ROLE: ", role->elements()[0].str(), "): writes fail"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options options) {
@@ -241,9 +226,13 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   if (!blocking.ok()) return blocking.status();
   server->redis_blocking_ = *std::move(blocking);
 
+  server->store_probe_ = std::make_unique<StoreProbe>(server->redis_.get());
   server->tenants_ = std::make_unique<RedisTenantStore>(server->redis_.get());
   Authenticator::Options auth_options;
   auth_options.operator_secret_hash = HashSecret(operator_token->secret);
+  // A store that lost segmentd's data holds no tenant key: without this every
+  // tenant call would read as a wrong key, pointing callers the wrong way.
+  auth_options.store_lost = [probe = server->store_probe_.get()] { return probe->Lost(); };
   server->authenticator_ = std::make_unique<Authenticator>(server->tenants_.get(), auth_options);
   store::RedisCustomerStore::Options store_options;
   store_options.max_changes = server->options_.change_stream_cap;
@@ -340,7 +329,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
                                                " (in use by another process?)"));
   }
   WarnAboutRedisSettings(*server->redis_);
-  server->SetServing(ProbeRedis(*server->redis_).ok());
+  server->SetServing(server->store_probe_->Probe().ok());
   server->health_thread_ = std::thread([s = server.get()] { s->RunHealthProbe(); });
   TenantStore* tenant_store = server->tenants_.get();
   auto list_tenants = [tenant_store]() -> absl::StatusOr<std::vector<std::string>> {
@@ -400,7 +389,7 @@ void SegmentdServer::RunHealthProbe() {
     mu_.AwaitWithTimeout(absl::Condition(&shutting_down_), options_.health_probe_interval);
     if (shutting_down_) break;
     mu_.Unlock();
-    const absl::Status ping = ProbeRedis(*redis_);
+    const absl::Status ping = store_probe_->Probe();
     if (ping.ok() != last) {
       if (ping.ok()) {
         LogInfo("Redis usable again: SERVING");

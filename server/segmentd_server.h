@@ -22,6 +22,7 @@
 #include "server/live/transition_scheduler.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/metrics_exposer.h"
+#include "server/store_probe.h"
 #include "server/targeting/arm_cache.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/voucher_store.h"
@@ -106,6 +107,8 @@ class SegmentdServer {
   // Watch streams block on Redis (XREAD BLOCK) and get their own connections,
   // so open streams can never starve ingest of connections.
   std::unique_ptr<store::redis::RedisClient> redis_blocking_;
+  // Before authenticator_, which asks it on every call.
+  std::unique_ptr<StoreProbe> store_probe_;
   std::unique_ptr<TenantStore> tenants_;
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<store::CustomerStore> customers_;

@@ -55,6 +55,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(absl::string_view authorization,
     return Caller{"", parsed->key_id, /*is_operator=*/true};
   }
 
+  if (absl::Status lost = options_.store_lost(); !lost.ok()) return lost;
   absl::StatusOr<ApiKeyRecord> record = LookUp(parsed->key_id);
   if (absl::IsNotFound(record.status())) return absl::UnauthenticatedError(kBadKey);
   if (!record.ok()) {

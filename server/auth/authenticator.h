@@ -29,7 +29,8 @@ struct Caller {
 // Rules: no or malformed credential -> UNAUTHENTICATED; unknown key, wrong secret
 // or revoked key -> UNAUTHENTICATED (one message for all, so a caller learns
 // nothing about which keys exist); a valid key lacking the scope ->
-// PERMISSION_DENIED; the key store unreachable -> UNAVAILABLE (never a guess).
+// PERMISSION_DENIED; the key store unreachable -> UNAVAILABLE (never a guess);
+// the key store known to have lost its data -> its error (Options::store_lost).
 // SCOPE_ADMIN implies read and write. The operator passes SCOPE_OPERATOR and
 // SCOPE_ADMIN checks (tenant-bound admin calls then check the tenant themselves)
 // but holds no tenant, so tenant data calls (read/write) refuse it.
@@ -44,6 +45,11 @@ class Authenticator {
     std::string operator_secret_hash;
     // How long a verified key record is trusted without re-reading the store.
     absl::Duration cache_ttl = absl::Seconds(2);
+    // OK while the key store holds its data; otherwise its error (DATA_LOSS
+    // once Redis lost segmentd's data, StoreProbe), which every tenant key is
+    // refused with: such a store holds no key, and "unknown key" would send
+    // callers looking for a credential problem. Default: always OK.
+    std::function<absl::Status()> store_lost = [] { return absl::OkStatus(); };
     // The time source; tests inject a fake.
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };

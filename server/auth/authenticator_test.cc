@@ -37,6 +37,7 @@ class AuthenticatorTest : public ::testing::Test {
     Authenticator::Options options;
     options.operator_secret_hash = HashSecret(operator_token_.secret);
     options.now = [this] { return now_; };
+    options.store_lost = [this] { return lost_; };
     auth_ = std::make_unique<Authenticator>(&store_, options);
   }
 
@@ -55,6 +56,7 @@ class AuthenticatorTest : public ::testing::Test {
   absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
   std::unique_ptr<Authenticator> auth_;
   std::string last_key_id_;
+  absl::Status lost_;
 };
 
 TEST_F(AuthenticatorTest, MissingCredentialIsUnauthenticated) {
@@ -168,6 +170,17 @@ TEST_F(AuthenticatorTest, StoreDownIsUnavailableNotAGuess) {
   const std::string header = NewKey("acme", {SCOPE_READ});
   store_.down = true;
   EXPECT_EQ(auth_->Authorize(header, SCOPE_READ).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(AuthenticatorTest, AStoreThatLostItsDataRefusesTenantKeysWithThatError) {
+  const std::string header = NewKey("acme", {SCOPE_READ});
+  ASSERT_TRUE(auth_->Authorize(header, SCOPE_READ).ok());  // now cached
+  lost_ = absl::DataLossError("Redis no longer holds this segmentd's data");
+  absl::StatusOr<Caller> caller = auth_->Authorize(header, SCOPE_READ);
+  EXPECT_EQ(caller.status().code(), absl::StatusCode::kDataLoss) << caller.status();
+  // The operator's credential is not in the store: it can still look around.
+  const std::string op = absl::StrCat("Bearer ", FormatApiKeyToken(operator_token_));
+  EXPECT_TRUE(auth_->Authorize(op, SCOPE_OPERATOR).ok());
 }
 
 TEST(ScopesAllowTest, Table) {

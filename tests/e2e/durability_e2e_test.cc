@@ -315,6 +315,56 @@ TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself
   EXPECT_EQ(response.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
 }
 
+// A Redis that lost segmentd's data (here FLUSHALL; a restart without
+// persistence or another server at the address look the same) is not taken
+// for an empty store: health goes NOT_SERVING and tenant calls fail
+// DATA_LOSS, not UNAUTHENTICATED, until an operator restores the data or
+// restarts segmentd, which then adopts the store as it is.
+TEST_F(DurabilityE2eTest, ARedisThatLostItsDataIsNotTakenForAnEmptyOne) {
+  ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/false));
+  auto stub = v1::IngestService::NewStub(channel_);
+  auto place = [&](const std::string& order_id) {
+    v1::PlaceOrderRequest request;
+    *request.mutable_event() =
+        ToEvent({"c1", order_id, 1000}, absl::Now() - absl::Hours(1)).order_placed();
+    v1::PlaceOrderResponse response;
+    auto ctx = NewContext(keys_.write);
+    return stub->PlaceOrder(ctx.get(), request, &response);
+  };
+  ASSERT_TRUE(place("o1").ok());
+
+  redisContext* ctx = redisConnectUnix(stack_->redis().socket_path().c_str());
+  ASSERT_TRUE(ctx != nullptr && ctx->err == 0);
+  freeReplyObject(redisCommand(ctx, "FLUSHALL"));
+  redisFree(ctx);
+
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<int> health = CheckHealth(*channel_, "");
+        return health.ok() && *health == kNotServing;
+      },
+      absl::Seconds(10)))
+      << stack_->segmentd().Log();
+  grpc::Status refused = place("o2");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::DATA_LOSS) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("no longer holds"), std::string::npos)
+      << refused.error_message();
+  EXPECT_NE(stack_->segmentd().Log().find("no longer holds this segmentd's data"),
+            std::string::npos)
+      << stack_->segmentd().Log();
+
+  // Restarted, segmentd adopts the empty store: the tenant is gone from it.
+  ASSERT_TRUE(stack_->segmentd().Restart().ok()) << stack_->segmentd().Log();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<int> health = CheckHealth(*channel_, "");
+        return health.ok() && *health == kServing;
+      },
+      absl::Seconds(10)))
+      << stack_->segmentd().Log();
+  EXPECT_EQ(place("o3").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
 TEST_F(DurabilityE2eTest, TwoServersWritingToTheSameCustomerCountEveryOrderOnce) {
   ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/false));
   SegmentdProcess::Options options;
