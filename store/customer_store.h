@@ -487,6 +487,20 @@ class CustomerStore {
                                      int64_t done_version) = 0;
   virtual absl::StatusOr<int64_t> RecheckCount(absl::string_view tenant) = 0;
 
+  // Statistics in use: population statistics some replica's writes may have
+  // classified customers with, whose moves that replica's StatisticsMover has
+  // not applied yet; each an opaque `value` under a `field` of the caller's
+  // making (TenantContexts). Kept in the store so that moves a replica owed
+  // when it died or stopped are applied by another replica, or by itself once
+  // restarted (StatisticsMover adopts them). StatsInUse returns every entry;
+  // RemoveStatsInUse ignores fields already gone.
+  virtual absl::Status AddStatsInUse(absl::string_view tenant, absl::string_view field,
+                                     absl::string_view value) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StatsInUse(
+      absl::string_view tenant) = 0;
+  virtual absl::Status RemoveStatsInUse(absl::string_view tenant,
+                                        absl::Span<const std::string> fields) = 0;
+
   // Returns the ids of category names, giving new names the next free ids
   // (0, 1, 2, ... per tenant) atomically; RESOURCE_EXHAUSTED past 65535 ids.
   virtual absl::StatusOr<std::vector<uint16_t>> InternCategories(

@@ -475,6 +475,22 @@ TEST_P(CustomerStoreTest, CustomerCountFollowsOrdinals) {
   EXPECT_EQ(*store_->CustomerCount("other"), 0);
 }
 
+TEST_P(CustomerStoreTest, StatsInUseAreKeptPerTenantUntilRemoved) {
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  ASSERT_TRUE(store_->AddStatsInUse(kTenant, "r1/a", "1").ok());
+  ASSERT_TRUE(store_->AddStatsInUse(kTenant, "r2/b", "2").ok());
+  ASSERT_TRUE(store_->AddStatsInUse(kTenant, "r1/a", "3").ok());  // replaced
+  ASSERT_TRUE(store_->AddStatsInUse("other", "r1/c", "4").ok());
+  absl::StatusOr<Entries> entries = store_->StatsInUse(kTenant);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  std::sort(entries->begin(), entries->end());
+  EXPECT_EQ(*entries, (Entries{{"r1/a", "3"}, {"r2/b", "2"}}));
+  ASSERT_TRUE(store_->RemoveStatsInUse(kTenant, {"r1/a", "gone"}).ok());
+  ASSERT_TRUE(store_->RemoveStatsInUse(kTenant, {}).ok());
+  EXPECT_EQ(*store_->StatsInUse(kTenant), (Entries{{"r2/b", "2"}}));
+  EXPECT_EQ(*store_->StatsInUse("other"), (Entries{{"r1/c", "4"}}));
+}
+
 TEST_P(CustomerStoreTest, ChangeHeadIsTheNewestChangeAndTheCustomerCount) {
   absl::StatusOr<ChangeHead> head = store_->ReadChangeHead(kTenant);
   ASSERT_TRUE(head.ok()) << head.status();

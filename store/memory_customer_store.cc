@@ -644,6 +644,30 @@ absl::StatusOr<int64_t> MemoryCustomerStore::RecheckCount(absl::string_view tena
   return static_cast<int64_t>(GetTenant(tenant).rechecks.size());
 }
 
+absl::Status MemoryCustomerStore::AddStatsInUse(absl::string_view tenant, absl::string_view field,
+                                                absl::string_view value) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  GetTenant(tenant).stats_in_use[std::string(field)] = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> MemoryCustomerStore::StatsInUse(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const std::map<std::string, std::string>& entries = GetTenant(tenant).stats_in_use;
+  return std::vector<std::pair<std::string, std::string>>(entries.begin(), entries.end());
+}
+
+absl::Status MemoryCustomerStore::RemoveStatsInUse(absl::string_view tenant,
+                                                   absl::Span<const std::string> fields) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  for (const std::string& field : fields) GetTenant(tenant).stats_in_use.erase(field);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<uint16_t>> MemoryCustomerStore::InternCategories(
     absl::string_view tenant, absl::Span<const std::string> names) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;

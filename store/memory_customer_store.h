@@ -128,6 +128,12 @@ class MemoryCustomerStore : public CustomerStore {
   absl::Status ClearRechecks(absl::string_view tenant, absl::Span<const std::string> customer_ids,
                              int64_t done_version) override;
   absl::StatusOr<int64_t> RecheckCount(absl::string_view tenant) override;
+  absl::Status AddStatsInUse(absl::string_view tenant, absl::string_view field,
+                             absl::string_view value) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StatsInUse(
+      absl::string_view tenant) override;
+  absl::Status RemoveStatsInUse(absl::string_view tenant,
+                                absl::Span<const std::string> fields) override;
   absl::StatusOr<std::vector<uint16_t>> InternCategories(
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
@@ -173,6 +179,7 @@ class MemoryCustomerStore : public CustomerStore {
     std::optional<VersionedBlob> config;
     // Rechecks: customer id -> config version.
     std::map<std::string, int64_t> rechecks;
+    std::map<std::string, std::string> stats_in_use;
     absl::flat_hash_map<std::string, uint16_t> category_ids;
     std::vector<std::string> category_names;
     // Order id fingerprint -> ordinal of the customer it was placed for.

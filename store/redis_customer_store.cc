@@ -48,6 +48,9 @@ std::string AovKey(absl::string_view t, AovIndex index) {
 std::string CategoryIdsKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "cat"); }
 std::string CategoryNamesKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "catn"); }
 std::string RechecksKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "recheck"); }
+std::string StatsInUseKey(absl::string_view t) {
+  return absl::StrCat(TenantPrefix(t), "stats:used");
+}
 std::string RegistrationKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "m:reg"); }
 // The order-owner hash holding order `order` (an id fingerprint): orders are
 // spread over 2^16 small hashes by the fingerprint's top bits, so that each
@@ -1780,6 +1783,40 @@ absl::StatusOr<std::vector<CustomerStore::Recheck>> RedisCustomerStore::Rechecks
 absl::StatusOr<int64_t> RedisCustomerStore::RecheckCount(absl::string_view tenant) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   return IntegerCommand(*client_, {"HLEN", RechecksKey(tenant)});
+}
+
+absl::Status RedisCustomerStore::AddStatsInUse(absl::string_view tenant, absl::string_view field,
+                                               absl::string_view value) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  return ErrorReplyAsStatus(client_->Command({"HSET", StatsInUseKey(tenant), std::string(field),
+                                              std::string(value)}))
+      .status();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RedisCustomerStore::StatsInUse(
+    absl::string_view tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply =
+      ErrorReplyAsStatus(client_->Command({"HGETALL", StatsInUseKey(tenant)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() % 2 != 0) return Unexpected(*reply, "HGETALL");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i < reply->elements().size(); i += 2) {
+    const RedisReply& field = reply->elements()[i];
+    const RedisReply& value = reply->elements()[i + 1];
+    if (!field.is_string() || !value.is_string()) return Unexpected(field, "HGETALL entry");
+    out.emplace_back(field.str(), value.str());
+  }
+  return out;
+}
+
+absl::Status RedisCustomerStore::RemoveStatsInUse(absl::string_view tenant,
+                                                  absl::Span<const std::string> fields) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (fields.empty()) return absl::OkStatus();
+  RedisCommand command = {"HDEL", StatsInUseKey(tenant)};
+  command.insert(command.end(), fields.begin(), fields.end());
+  return ErrorReplyAsStatus(client_->Command(command)).status();
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::WriteConfig(absl::string_view tenant,

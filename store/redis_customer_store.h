@@ -167,6 +167,12 @@ class RedisCustomerStore : public CustomerStore {
   absl::Status ClearRechecks(absl::string_view tenant, absl::Span<const std::string> customer_ids,
                              int64_t done_version) override;
   absl::StatusOr<int64_t> RecheckCount(absl::string_view tenant) override;
+  absl::Status AddStatsInUse(absl::string_view tenant, absl::string_view field,
+                             absl::string_view value) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StatsInUse(
+      absl::string_view tenant) override;
+  absl::Status RemoveStatsInUse(absl::string_view tenant,
+                                absl::Span<const std::string> fields) override;
   absl::StatusOr<std::vector<uint16_t>> InternCategories(
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/live/customer_measures.h"
+#include "server/live/stats_in_use.h"
 #include "server/log.h"
 
 namespace segmentd {
@@ -95,6 +96,35 @@ absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant)
   return moved;
 }
 
+absl::Status StatisticsMover::Abandoned(const std::string& tenant,
+                                        std::vector<engine::PopulationStats>* adopted,
+                                        std::vector<std::string>* fields, bool* unreadable) {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+      store_->StatsInUse(tenant);
+  if (!entries.ok()) return entries.status();
+  const absl::Time now = options_.now();
+  for (const auto& [field, value] : *entries) {
+    absl::StatusOr<StatsInUseEntry> entry = ParseStatsInUse(field, value);
+    if (!entry.ok()) {
+      LogError(absl::StrCat("tenant ", tenant, ": ", entry.status().message(),
+                            ": re-classifying every customer instead"));
+      *unreadable = true;
+      fields->push_back(field);
+      continue;
+    }
+    if (entry->replica == contexts_->replica_id() ||
+        now - entry->refreshed < options_.adopt_after) {
+      continue;
+    }
+    LogInfo(absl::StrCat("tenant ", tenant, ": applying the statistics moves replica ",
+                         entry->replica, " left (unrefreshed since ",
+                         absl::FormatTime(entry->refreshed), ")"));
+    adopted->push_back(entry->stats);
+    fields->push_back(field);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   // A failing resumption (e.g. one hot customer) must not hold up statistics
   // moves; it is retried after config_grace, not on every pass.
@@ -125,35 +155,47 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   // (checking holders after the reads instead lost such writes: a bulk
   // import left 2 of 1M customers outside VIP for good).
   const std::vector<const TenantSnapshot*> settled = contexts_->Settled(tenant);
+  std::vector<engine::PopulationStats> used_stats;
+  for (const std::shared_ptr<const TenantSnapshot>& used : contexts_->Issued(tenant)) {
+    used_stats.push_back(used->stats);
+  }
+  std::vector<std::string> adopted;
+  bool unreadable = false;
+  if (absl::Status s = Abandoned(tenant, &used_stats, &adopted, &unreadable); !s.ok()) return s;
   absl::flat_hash_set<std::string> ids;
   {
     std::vector<engine::PopulationStats> compared;
-    const std::vector<std::shared_ptr<const TenantSnapshot>> issued = contexts_->Issued(tenant);
-    for (const std::shared_ptr<const TenantSnapshot>& used : issued) {
+    for (const engine::PopulationStats& used : used_stats) {
       // Snapshots of an earlier config count too: a config update
       // re-classifies only the customers its rules can move
       // (LiveMembership::ReevaluateAll), so others keep what was written
       // under the earlier config's statistics. Ranges are taken under the
       // current config: a superset, whatever the earlier one was.
-      if (used->stats == now.stats) continue;
-      if (std::find(compared.begin(), compared.end(), used->stats) != compared.end()) continue;
-      compared.push_back(used->stats);
+      if (used == now.stats) continue;
+      if (std::find(compared.begin(), compared.end(), used) != compared.end()) continue;
+      compared.push_back(used);
       absl::StatusOr<std::vector<std::string>> affected =
-          Affected(tenant, now.config, used->stats, now.stats);
+          Affected(tenant, now.config, used, now.stats);
       if (!affected.ok()) return affected.status();
       ids.insert(affected->begin(), affected->end());
     }
   }
   int64_t moved = 0;
-  if (!ids.empty()) {
+  if (unreadable) {
+    absl::StatusOr<int64_t> n = live_->ReevaluateAll(tenant, store::ChangeCause::kStatistics);
+    if (!n.ok()) return n.status();
+    moved = *n;
+  } else if (!ids.empty()) {
     absl::StatusOr<int64_t> n = live_->Reevaluate(
         tenant, std::vector<std::string>(ids.begin(), ids.end()), store::ChangeCause::kStatistics);
     if (!n.ok()) return n.status();
     moved = *n;
   }
+  if (absl::Status s = store_->RemoveStatsInUse(tenant, adopted); !s.ok()) return s;
   // Snapshots issued or still held when the pass began are compared again
   // on the next.
-  contexts_->Retire(tenant, settled);
+  if (absl::Status s = contexts_->Retire(tenant, settled); !s.ok()) return s;
+  if (absl::Status s = contexts_->RefreshStatsInUse(tenant, options_.now()); !s.ok()) return s;
   return moved + resumed;
 }
 

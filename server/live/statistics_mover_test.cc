@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/config_convert.h"
 #include "server/live/live_test_fixture.h"
+#include "server/live/stats_in_use.h"
 #include "server/live/test_orders.h"
 
 namespace segmentd {
@@ -54,6 +55,19 @@ class StatisticsMoverTest : public LiveTestFixture {
     const store::CustomerState state = (*store_.Read("acme", {customer}))[0];
     return std::find(state.segments.begin(), state.segments.end(), segment) !=
            state.segments.end();
+  }
+
+  // This replica writes under statistics its mover has compared (cut-off 5,
+  // "top" in VIP), then two more buyers make the cut-off 8 while its mover
+  // never runs again: it owes "top"'s move.
+  void OweAVipMove() {
+    for (int i = 1; i <= 9; ++i) Orders(absl::StrCat("c", i), 2, 100);
+    Orders("top", 5, 100);
+    ASSERT_TRUE(mover_->RunOnce().ok());
+    ASSERT_TRUE(In("top", "VIP"));
+    Orders("bigger", 8, 100);
+    Orders("biggest", 9, 100);
+    ASSERT_TRUE(In("top", "VIP"));
   }
 
   std::unique_ptr<StatisticsMover> mover_;
@@ -173,6 +187,82 @@ TEST_F(StatisticsMoverTest, InterruptedConfigChangeIsFinished) {
   for (int i = 0; i < 5; ++i) EXPECT_FALSE(In(absl::StrCat("f", i), "FREQUENT_BUYER")) << i;
   EXPECT_FALSE((*store_.ReadConfig("acme"))->reclassification_pending);
   EXPECT_EQ(*mover_->RunOnce(), 0);  // Done once.
+}
+
+// A second replica on the fixture's store and clock: its own contexts,
+// membership and mover.
+struct OtherReplica {
+  OtherReplica(CountingStore& store, absl::Time* now)
+      : contexts(&store, ContextOptionsAt(now)),
+        live(&store, &contexts, LiveOptionsAt(now)),
+        mover(
+            &store, &contexts, &live,
+            []() -> absl::StatusOr<std::vector<std::string>> {
+              return std::vector<std::string>{"acme"};
+            },
+            MoverOptionsAt(now)) {}
+
+  static TenantContexts::Options ContextOptionsAt(absl::Time* now) {
+    TenantContexts::Options options;
+    options.max_age = absl::Hours(1000);
+    options.now = [now] { return *now; };
+    return options;
+  }
+  static LiveMembership::Options LiveOptionsAt(absl::Time* now) {
+    LiveMembership::Options options;
+    options.now = [now] { return *now; };
+    return options;
+  }
+  static StatisticsMover::Options MoverOptionsAt(absl::Time* now) {
+    StatisticsMover::Options options;
+    options.now = [now] { return *now; };
+    return options;
+  }
+
+  TenantContexts contexts;
+  LiveMembership live;
+  StatisticsMover mover;
+};
+
+// A replica that stops (or dies) after writing under statistics its mover
+// has not compared yet owes those moves; they are recorded in the store, and
+// another replica's mover applies them once the entry goes unrefreshed for
+// adopt_after. Before, they were lost with the process: after a restart
+// right after a bulk import, VIP and the value tiers stayed wrong for good.
+TEST_F(StatisticsMoverTest, MovesAStoppedReplicaOwedAreAppliedByAnother) {
+  ASSERT_NO_FATAL_FAILURE(OweAVipMove());
+  OtherReplica other(store_, &now_);
+  ASSERT_TRUE(other.mover.RunOnce().ok());
+  EXPECT_TRUE(In("top", "VIP"));  // the first replica's entry is still fresh
+  now_ += absl::Seconds(11);
+  absl::StatusOr<int64_t> moved = other.mover.RunOnce();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_GE(*moved, 1);
+  EXPECT_FALSE(In("top", "VIP"));
+  EXPECT_TRUE(In("bigger", "VIP"));
+  // The adopted entry is gone: only the live replica's own remains.
+  const absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+      store_.StatsInUse("acme");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ(ParseStatsInUse(entries->front().first, entries->front().second)->replica,
+            other.contexts.replica_id());
+}
+
+// An entry no build writes: only re-classifying everyone is sure to cover
+// whatever statistics it stood for, and it is acted on at once, whoever's.
+TEST_F(StatisticsMoverTest, AnUnreadableEntryReclassifiesEveryone) {
+  ASSERT_NO_FATAL_FAILURE(OweAVipMove());
+  OtherReplica other(store_, &now_);
+  ASSERT_TRUE(store_.AddStatsInUse("acme", "x/1", "0").ok());
+  ASSERT_TRUE(other.mover.RunOnce().ok());
+  EXPECT_FALSE(In("top", "VIP"));
+  const absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+      store_.StatsInUse("acme");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  for (const auto& [field, value] : *entries) {
+    EXPECT_TRUE(ParseStatsInUse(field, value).ok()) << field;
+  }
 }
 
 TEST_F(StatisticsMoverTest, NothingMovesWhenStatisticsStandStill) {

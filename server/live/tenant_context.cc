@@ -8,6 +8,7 @@
 #include "segmentd/v1/config.pb.h"
 #include "server/config_convert.h"
 #include "server/live/customer_measures.h"
+#include "server/live/stats_in_use.h"
 
 namespace segmentd {
 namespace {
@@ -40,7 +41,37 @@ absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> ParseStoredConfig(
 }
 
 TenantContexts::TenantContexts(store::CustomerStore* store, Options options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store),
+      options_(std::move(options)),
+      replica_id_(options_.replica_id.empty() ? NewReplicaId() : options_.replica_id) {}
+
+absl::Status TenantContexts::MarkStatsInUse(const std::string& tenant, const std::string& field,
+                                            absl::Time at) {
+  absl::MutexLock lock(&stats_mu_);
+  int& users = stats_in_use_[tenant][field];
+  if (users == 0) {
+    // Recorded before any write can use it: a replica that dies after a
+    // write committed with these statistics leaves them for another to apply.
+    if (absl::Status s = store_->AddStatsInUse(tenant, field, StatsInUseValue(at)); !s.ok()) {
+      stats_in_use_[tenant].erase(field);
+      return s;
+    }
+    std::vector<std::string>& unremoved = stats_unremoved_[tenant];
+    unremoved.erase(std::remove(unremoved.begin(), unremoved.end(), field), unremoved.end());
+  }
+  ++users;
+  return absl::OkStatus();
+}
+
+absl::Status TenantContexts::RefreshStatsInUse(const std::string& tenant, absl::Time at) {
+  absl::MutexLock lock(&stats_mu_);
+  for (const auto& [field, users] : stats_in_use_[tenant]) {
+    if (absl::Status s = store_->AddStatsInUse(tenant, field, StatsInUseValue(at)); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<engine::PopulationStats> TenantContexts::ComputeStats(
     const std::string& tenant, const engine::SegmentConfig& config, absl::Time as_of) {
@@ -104,6 +135,12 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Load(
                                    static_cast<engine::CategoryId>(id));
   }
 
+  snapshot->stats_in_use = StatsInUseField(replica_id_, snapshot->stats);
+  if (absl::Status s = MarkStatsInUse(tenant, snapshot->stats_in_use, snapshot->loaded_at);
+      !s.ok()) {
+    return s;
+  }
+
   std::shared_ptr<const TenantSnapshot> result = std::move(snapshot);
   absl::MutexLock lock(&mu_);
   snapshots_[tenant] = result;
@@ -130,18 +167,37 @@ std::vector<const TenantSnapshot*> TenantContexts::Settled(const std::string& te
   return settled;
 }
 
-void TenantContexts::Retire(const std::string& tenant,
-                            const std::vector<const TenantSnapshot*>& settled) {
-  absl::MutexLock lock(&mu_);
-  auto it = issued_.find(tenant);
-  if (it == issued_.end()) return;
-  const absl::flat_hash_set<const TenantSnapshot*> gone(settled.begin(), settled.end());
-  std::vector<std::shared_ptr<const TenantSnapshot>>& list = it->second;
-  list.erase(std::remove_if(list.begin(), list.end(),
-                            [&](const std::shared_ptr<const TenantSnapshot>& s) {
-                              return gone.contains(s.get());
-                            }),
-             list.end());
+absl::Status TenantContexts::Retire(const std::string& tenant,
+                                    const std::vector<const TenantSnapshot*>& settled) {
+  std::vector<std::string> fields;  // of the snapshots retired
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = issued_.find(tenant);
+    if (it == issued_.end()) return absl::OkStatus();
+    const absl::flat_hash_set<const TenantSnapshot*> gone(settled.begin(), settled.end());
+    std::vector<std::shared_ptr<const TenantSnapshot>>& list = it->second;
+    for (const std::shared_ptr<const TenantSnapshot>& s : list) {
+      if (gone.contains(s.get())) fields.push_back(s->stats_in_use);
+    }
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const std::shared_ptr<const TenantSnapshot>& s) {
+                                return gone.contains(s.get());
+                              }),
+               list.end());
+  }
+  absl::MutexLock lock(&stats_mu_);
+  absl::flat_hash_map<std::string, int>& users = stats_in_use_[tenant];
+  std::vector<std::string>& unused = stats_unremoved_[tenant];
+  for (const std::string& field : fields) {
+    auto it = users.find(field);
+    if (it == users.end() || --it->second > 0) continue;
+    users.erase(it);
+    unused.push_back(field);
+  }
+  if (unused.empty()) return absl::OkStatus();
+  if (absl::Status s = store_->RemoveStatsInUse(tenant, unused); !s.ok()) return s;
+  unused.clear();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Get(

@@ -31,6 +31,8 @@ struct TenantSnapshot {
   std::shared_ptr<const std::vector<std::string>> category_names;
   absl::flat_hash_map<std::string, engine::CategoryId> category_ids;
   absl::Time loaded_at;
+  // The store entry recording `stats` in use (StatsInUseField).
+  std::string stats_in_use;
 };
 
 // Caches one TenantSnapshot per tenant, reloading it from the store when it is
@@ -49,6 +51,9 @@ class TenantContexts {
     // config or statistics change made through another replica goes unseen.
     absl::Duration max_age = absl::Seconds(1);
     std::function<absl::Time()> now = [] { return absl::Now(); };
+    // This replica's id in the statistics-in-use entries (stats_in_use.h).
+    // Default: random.
+    std::string replica_id;
   };
 
   // `store` must outlive this object.
@@ -88,10 +93,20 @@ class TenantContexts {
   // moved; a snapshot still held then must be compared again later, even if
   // its holder lets go before Retire().
   std::vector<const TenantSnapshot*> Settled(const std::string& tenant);
-  // Forgets the `settled` snapshots (as Settled() returned them). A settled
-  // snapshot can gain no new holder: Get() hands out only the current one,
-  // which the cache holds, so it is never settled.
-  void Retire(const std::string& tenant, const std::vector<const TenantSnapshot*>& settled);
+  // Forgets the `settled` snapshots (as Settled() returned them), and removes
+  // from the store the statistics-in-use entries no issued snapshot has any
+  // more (an error leaves those for the next call). A settled snapshot can
+  // gain no new holder: Get() hands out only the current one, which the cache
+  // holds, so it is never settled.
+  absl::Status Retire(const std::string& tenant, const std::vector<const TenantSnapshot*>& settled);
+
+  // Rewrites this replica's statistics-in-use entries of `tenant` as
+  // refreshed at `at`: other replicas' movers adopt the entries of a replica
+  // that stops refreshing them (StatisticsMover), and re-creates any that one
+  // adopted meanwhile.
+  absl::Status RefreshStatsInUse(const std::string& tenant, absl::Time at);
+
+  const std::string& replica_id() const { return replica_id_; }
 
   // Computes statistics for `config` from the store, at `as_of`.
   absl::StatusOr<engine::PopulationStats> ComputeStats(const std::string& tenant,
@@ -100,9 +115,22 @@ class TenantContexts {
 
  private:
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Load(const std::string& tenant);
+  // Counts one more snapshot of `tenant` using `field`, recording it in the
+  // store first when none did.
+  absl::Status MarkStatsInUse(const std::string& tenant, const std::string& field, absl::Time at);
 
   store::CustomerStore* const store_;
   const Options options_;
+  const std::string replica_id_;
+  // Per tenant: statistics-in-use field -> issued snapshots using it, and
+  // fields whose removal from the store failed. Also serializes the store
+  // writes of those entries, so that a removal never overtakes a new record
+  // of the same field. Taken after mu_, never before.
+  absl::Mutex stats_mu_;
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> stats_in_use_
+      ABSL_GUARDED_BY(stats_mu_);
+  absl::flat_hash_map<std::string, std::vector<std::string>> stats_unremoved_
+      ABSL_GUARDED_BY(stats_mu_);
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const TenantSnapshot>> snapshots_
       ABSL_GUARDED_BY(mu_);
