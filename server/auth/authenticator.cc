@@ -49,8 +49,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(absl::string_view authorization,
       return absl::UnauthenticatedError(kBadKey);
     }
     if (required != v1::SCOPE_OPERATOR && required != v1::SCOPE_ADMIN) {
-      return absl::PermissionDeniedError(
-          "the operator credential manages tenants and keys; use a tenant API key for tenant data");
+      return absl::PermissionDeniedError(kOperatorHoldsNoTenantData);
     }
     return Caller{"", parsed->key_id, /*is_operator=*/true};
   }

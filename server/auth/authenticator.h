@@ -15,6 +15,10 @@
 
 namespace segmentd {
 
+// Why the operator credential is refused a call on tenant data.
+inline constexpr char kOperatorHoldsNoTenantData[] =
+    "the operator credential manages tenants and keys; use a tenant API key for tenant data";
+
 // Who is calling, once authenticated.
 struct Caller {
   // Empty for the operator, who belongs to no tenant.

@@ -10,7 +10,8 @@ v1::Scope RequiredScope(const google::protobuf::MethodDescriptor& method) {
 }
 
 CallAuthorizer::CallAuthorizer(Authenticator* authenticator, absl::string_view service_full_name)
-    : authenticator_(authenticator) {
+    : authenticator_(authenticator),
+      serves_operator_(service_full_name == "segmentd.v1.AdminService") {
   const google::protobuf::ServiceDescriptor* service =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
           std::string(service_full_name));
@@ -33,7 +34,11 @@ absl::StatusOr<Caller> CallAuthorizer::Authorize(const grpc::ServerContextBase& 
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
     authorization = absl::string_view(it->second.data(), it->second.size());
   }
-  return authenticator_->Authorize(authorization, scope->second);
+  absl::StatusOr<Caller> caller = authenticator_->Authorize(authorization, scope->second);
+  if (caller.ok() && caller->is_operator && !serves_operator_) {
+    return absl::PermissionDeniedError(kOperatorHoldsNoTenantData);
+  }
+  return caller;
 }
 
 StreamReauthorizer::StreamReauthorizer(const CallAuthorizer& authorizer,

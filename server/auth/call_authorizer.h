@@ -35,6 +35,10 @@ class CallAuthorizer {
  private:
   Authenticator* const authenticator_;
   absl::flat_hash_map<std::string, v1::Scope> scopes_;
+  // Only AdminService serves the operator: its SCOPE_ADMIN pass is for
+  // managing tenants and keys, and elsewhere SCOPE_ADMIN guards tenant data
+  // (UpdateConfig, ...), which the operator holds none of.
+  bool serves_operator_ = false;
 };
 
 // Checks a stream's credential again while it stays open: the check at the

@@ -133,6 +133,13 @@ grpc::Status AdminServiceImpl::ListApiKeys(grpc::ServerContext* context,
                                            v1::ListApiKeysResponse* response) {
   absl::StatusOr<Caller> caller = AuthorizeForTenant(*context, "ListApiKeys", request->tenant_id());
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  // A tenant's own admin names an existing tenant; the operator may name any,
+  // and an unknown one is NOT_FOUND, as CreateApiKey says, not an empty list.
+  if (caller->is_operator) {
+    if (absl::Status s = store_->GetTenant(request->tenant_id()).status(); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
   absl::StatusOr<std::vector<ApiKeyRecord>> keys = store_->ListApiKeys(request->tenant_id());
   if (!keys.ok()) return ToGrpcStatus(keys.status());
   for (const ApiKeyRecord& key : *keys) ToProto(key, response->add_keys());

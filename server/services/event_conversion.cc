@@ -28,27 +28,10 @@ absl::Status ValidateId(absl::string_view id, absl::string_view prefix, absl::st
 // Returns the instant of a required timestamp field.
 absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& ts,
                                         absl::string_view prefix, absl::string_view field) {
-  absl::StatusOr<absl::Time> t = RequiredProtoTime(present, ts, absl::StrCat(prefix, field));
+  const std::string path = absl::StrCat(prefix, field);
+  absl::StatusOr<absl::Time> t = RequiredProtoTime(present, ts, path);
   if (!t.ok()) return t.status();
-  if (*t < absl::UnixEpoch()) return Invalid(prefix, field, "must not be before 1970");
-  // Dated further ahead of this server's clock than any clock skew: a client
-  // clock or data error. Accepted, it would count only from that date, and a
-  // cart or activity dated years ahead would hide every real update until
-  // then (only the latest is kept).
-  const absl::Time latest = absl::Now() + kMaxEventLead;
-  if (*t > latest) {
-    // The clock itself is not in the message: the same event must be
-    // refused in the same words whenever it is sent.
-    return Invalid(prefix, field,
-                   absl::StrCat("must not be more than ", absl::FormatDuration(kMaxEventLead),
-                                " ahead of the server's clock, got ", absl::FormatTime(*t)));
-  }
-  // The engine's own range, checked here so that a refusal names this field.
-  if (*t > engine::FromMillis(engine::kMaxEventMillis)) {
-    return Invalid(prefix, field,
-                   absl::StrCat("must not be after ",
-                                absl::FormatTime(engine::FromMillis(engine::kMaxEventMillis))));
-  }
+  if (absl::Status s = ValidateEventTime(*t, path); !s.ok()) return s;
   return t;
 }
 
@@ -87,6 +70,29 @@ absl::StatusOr<PreparedEvent> Start(absl::string_view customer_id, absl::string_
 }
 
 }  // namespace
+
+absl::Status ValidateEventTime(absl::Time t, absl::string_view field) {
+  if (t < absl::UnixEpoch()) return FieldError(field, "must not be before 1970");
+  // Dated further ahead of this server's clock than any clock skew: a client
+  // clock or data error. Accepted, it would count only from that date, and a
+  // cart or activity dated years ahead would hide every real update until
+  // then (only the latest is kept).
+  const absl::Time latest = absl::Now() + kMaxEventLead;
+  if (t > latest) {
+    // The clock itself is not in the message: the same event must be
+    // refused in the same words whenever it is sent.
+    return FieldError(field,
+                      absl::StrCat("must not be more than ", absl::FormatDuration(kMaxEventLead),
+                                   " ahead of the server's clock, got ", absl::FormatTime(t)));
+  }
+  // The engine's own range, checked here so that a refusal names this field.
+  if (t > engine::FromMillis(engine::kMaxEventMillis)) {
+    return FieldError(field,
+                      absl::StrCat("must not be after ",
+                                   absl::FormatTime(engine::FromMillis(engine::kMaxEventMillis))));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateCustomerId(absl::string_view id, absl::string_view field) {
   if (id.empty() || id.size() > kMaxCustomerIdBytes) {

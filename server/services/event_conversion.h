@@ -29,6 +29,10 @@ inline constexpr int kMaxCategories = 64;
 // clock may run ahead; an order dated ahead counts from its date on).
 inline constexpr absl::Duration kMaxEventLead = absl::Hours(24);
 
+// INVALID_ARGUMENT naming `field` unless `t` is an instant an event may
+// carry: from 1970 to at most kMaxEventLead ahead of the server's clock.
+absl::Status ValidateEventTime(absl::Time t, absl::string_view field);
+
 struct PreparedEvent {
   std::string customer_id;
   // The event's field path prefix ("event.", "events[3].order_refunded."):

@@ -22,6 +22,18 @@ std::string PrimaryName(const FlowAccumulator::Primary& p) {
   return p ? std::string(engine::SegmentName(*p)) : std::string();
 }
 
+// Membership is recorded as it happens, so an instant ahead of the clock has
+// none yet: reading the last recorded one would report customers as still
+// where they were (NEW_CUSTOMER years after their first order). A minute of
+// client clock skew is let through (ending "now" by a clock slightly ahead).
+absl::Status NotAhead(absl::Time t, absl::Time now, absl::string_view field) {
+  if (t <= now + absl::Minutes(1)) return absl::OkStatus();
+  return FieldError(
+      field, absl::StrCat("must not be later than the server's clock, got ", absl::FormatTime(t),
+                          ": membership ahead of it is not known yet (end a period in "
+                          "progress at now)"));
+}
+
 }  // namespace
 
 InsightsServiceImpl::InsightsServiceImpl(Authenticator* authenticator,
@@ -52,6 +64,7 @@ grpc::Status InsightsServiceImpl::GetSegmentKpis(grpc::ServerContext* context,
       RequiredProtoTime(request->period().has_end(), request->period().end(), "period.end");
   if (!end.ok()) return ToGrpcStatus(end.status());
   if (*end <= *start) return ToGrpcStatus(FieldError("period.end", "must be after period.start"));
+  if (absl::Status s = NotAhead(*end, now_(), "period.end"); !s.ok()) return ToGrpcStatus(s);
   std::vector<engine::Segment> segments;
   for (int i = 0; i < request->segments_size(); ++i) {
     std::optional<engine::Segment> s = engine::SegmentFromName(request->segments(i));
@@ -107,6 +120,7 @@ grpc::Status InsightsServiceImpl::GetSegmentFlows(grpc::ServerContext* context,
   absl::StatusOr<absl::Time> to = RequiredProtoTime(request->has_to(), request->to(), "to");
   if (!to.ok()) return ToGrpcStatus(to.status());
   if (*to < *from) return ToGrpcStatus(FieldError("to", "must not be before from"));
+  if (absl::Status s = NotAhead(*to, now_(), "to"); !s.ok()) return ToGrpcStatus(s);
   FlowAccumulator flows(*from, *to);
   absl::Status scanned = ForEachCustomer(
       store_, contexts_, caller->tenant_id,
@@ -147,6 +161,8 @@ grpc::Status InsightsServiceImpl::RecordRedemption(grpc::ServerContext* context,
   absl::StatusOr<absl::Time> at =
       ProtoTimeOr(request->has_redeemed_at(), request->redeemed_at(), "redeemed_at", now_());
   if (!at.ok()) return ToGrpcStatus(at.status());
+  // The bounds of any event's time: a redemption is one (an order's).
+  if (absl::Status s = ValidateEventTime(*at, "redeemed_at"); !s.ok()) return ToGrpcStatus(s);
   v1::TargetRef ref;
   ref.set_voucher_id(request->voucher_id());
   absl::StatusOr<targeting::Target> target = targeting::Resolve(*vouchers_, tenant, ref, "");

@@ -1,8 +1,13 @@
 #include "server/services/watch_service.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -39,30 +44,33 @@ absl::Status ValidateSegmentName(absl::string_view name, absl::string_view field
                    "LOYAL_CUSTOMER, or category:<name>)"));
 }
 
-// Stream positions are Redis stream ids, "<ms>-<seq>".
-bool LooksLikePosition(absl::string_view position) {
+// A stream position, "<ms>-<seq>" (a Redis stream id), as numbers.
+using Position = std::pair<uint64_t, uint64_t>;
+
+// Parses a position; nullopt unless it is two decimal numbers that fit 64 bits.
+std::optional<Position> ParsePosition(absl::string_view position) {
   const size_t dash = position.find('-');
-  if (dash == absl::string_view::npos || dash == 0 || dash + 1 == position.size()) return false;
-  for (size_t i = 0; i < position.size(); ++i) {
-    if (i != dash && (position[i] < '0' || position[i] > '9')) return false;
+  if (dash == absl::string_view::npos) return std::nullopt;
+  const absl::string_view ms = position.substr(0, dash);
+  const absl::string_view seq = position.substr(dash + 1);
+  auto digits = [](absl::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
+  };
+  Position p;
+  if (!digits(ms) || !digits(seq) || !absl::SimpleAtoi(ms, &p.first) ||
+      !absl::SimpleAtoi(seq, &p.second)) {
+    return std::nullopt;
   }
-  return true;
+  return p;
 }
 
 // Returns true when position `a` is before the retained entry `b`, i.e. the
-// entry right after `a` might have been dropped. Both are "<ms>-<seq>".
+// entry right after `a` might have been dropped. Both parse (ParsePosition).
 bool PositionBefore(absl::string_view a, absl::string_view b) {
-  auto parse = [](absl::string_view p) {
-    const size_t dash = p.find('-');
-    uint64_t ms = 0, seq = 0;
-    (void)absl::SimpleAtoi(p.substr(0, dash), &ms);
-    (void)absl::SimpleAtoi(p.substr(dash + 1), &seq);
-    return std::make_pair(ms, seq);
-  };
   // `a` names the last entry the reader has; the gap is real only if the first
   // retained entry is not the one right after it, which the stream cannot
   // tell, so any `a` older than the oldest retained entry is refused.
-  return parse(a) < parse(b);
+  return ParsePosition(a) < ParsePosition(b);
 }
 
 // Why a watch from `position` cannot go on: the stream's cap dropped
@@ -131,10 +139,20 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
     absl::StatusOr<std::string> last = store_->LastChangePosition(caller->tenant_id);
     if (!last.ok()) return ToGrpcStatus(last.status());
     position = *last;
-  } else if (!LooksLikePosition(position)) {
+  } else if (!ParsePosition(position).has_value()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "resume_after: not a position returned by Watch (expected \"<ms>-<seq>\")"));
   } else {
+    // Ahead of the newest change, the watch would wait silently for the
+    // stream to get there (years, for a made-up position).
+    absl::StatusOr<std::string> last = store_->LastChangePosition(caller->tenant_id);
+    if (!last.ok()) return ToGrpcStatus(last.status());
+    if (PositionBefore(*last, position)) {
+      return ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
+          "resume_after: ", position, " is ahead of this tenant's newest change (", *last,
+          "): not a position its Watch returned, or the store went back since; re-read "
+          "current membership, then watch from now")));
+    }
     // Refuse to resume across a gap: a campaign tool must never silently miss
     // changes that the capped stream already dropped.
     absl::StatusOr<std::optional<std::string>> retained =

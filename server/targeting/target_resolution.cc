@@ -12,7 +12,8 @@ absl::StatusOr<Target> Resolve(VoucherStore& vouchers, absl::string_view tenant,
   Target target;
   switch (ref.ref_case()) {
     case v1::TargetRef::kVoucherId: {
-      const std::string id_field = absl::StrCat(field, ".voucher_id");
+      const std::string id_field =
+          field.empty() ? std::string("voucher_id") : absl::StrCat(field, ".voucher_id");
       if (absl::Status s = ValidateVoucherId(ref.voucher_id(), id_field); !s.ok()) {
         return s;
       }
@@ -32,7 +33,8 @@ absl::StatusOr<Target> Resolve(VoucherStore& vouchers, absl::string_view tenant,
       return target;
     }
     case v1::TargetRef::kExpression: {
-      const std::string expr_field = absl::StrCat(field, ".expression");
+      const std::string expr_field =
+          field.empty() ? std::string("expression") : absl::StrCat(field, ".expression");
       if (absl::Status s = ValidateExpression(ref.expression(), expr_field); !s.ok()) {
         return s;
       }

@@ -73,6 +73,15 @@ call "$ACME_READ" segmentd.v1.AdminService/ListApiKeys '{"tenant_id":"acme"}'
 check "read key cannot manage keys -> permission_denied" code_is permission_denied
 call "$OP" segmentd.v1.AdminService/ListTenants '{}'
 check "operator lists tenants" out_has '"tenantId": "globex"'
+# The operator's SCOPE_ADMIN pass is for tenants and keys: tenant data that
+# an admin key guards (config) is refused it by name, as reads are.
+call "$OP" segmentd.v1.ConfigService/UpdateConfig '{"config":{"frequent_buyer":{"min_orders":3}}}'
+check "operator cannot update a config -> permission_denied" code_is permission_denied
+check "  ...saying why" out_has "use a tenant API key"
+call "$OP" segmentd.v1.AdminService/ListApiKeys '{"tenant_id":"nosuch"}'
+check "operator lists the keys of an unknown tenant -> not_found" code_is not_found
+call "$OP" segmentd.v1.ConfigService/ApplyPreset '{"preset":"PRESET_FASHION"}'
+check "operator cannot apply a preset -> permission_denied" code_is permission_denied
 
 # Revocation takes effect at once on this replica.
 call "$ACME_ADMIN" segmentd.v1.AdminService/RevokeApiKey "{\"tenant_id\":\"acme\",\"key_id\":\"$ACME_READ_ID\"}"

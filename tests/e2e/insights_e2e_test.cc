@@ -217,6 +217,22 @@ TEST_F(InsightsE2eTest, BadRequestsNameTheField) {
   status = insights_->GetSegmentKpis(ctx3.get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("segments[0]"));
+  // Membership ahead of the clock is not recorded yet: a future end is refused.
+  request.clear_segments();
+  *request.mutable_period()->mutable_end() = ToTimestamp(absl::Now() + absl::Hours(24 * 365));
+  auto ctx5 = NewContext(keys_.read);
+  status = insights_->GetSegmentKpis(ctx5.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("period.end: must not be later than"));
+  v1::GetSegmentFlowsRequest flows;
+  *flows.mutable_from() = ToTimestamp(absl::Now() - absl::Hours(1));
+  *flows.mutable_to() = ToTimestamp(absl::Now() + absl::Hours(2));
+  v1::GetSegmentFlowsResponse flows_response;
+  auto ctx6 = NewContext(keys_.read);
+  status = insights_->GetSegmentFlows(ctx6.get(), flows, &flows_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("to: must not be later than"));
+  request.mutable_period()->mutable_end()->set_seconds(request.period().start().seconds() + 10);
   auto ctx4 = NewContext(keys_.write);  // write scope cannot read insights
   request.clear_segments();
   status = insights_->GetSegmentKpis(ctx4.get(), request, &response);
@@ -291,6 +307,26 @@ TEST_F(InsightsE2eTest, RedemptionsAndConversionPerArm) {
     targeted_sum += arm.targeted();
   }
   EXPECT_EQ(targeted_sum, kCustomers - 1);
+
+  // A redemption's time is bounded as any event's; the field is named.
+  v1::RecordRedemptionRequest late;
+  late.set_customer_id(Customer(1));
+  late.set_voucher_id("spring");
+  late.set_order_id("late");
+  *late.mutable_redeemed_at() = ToTimestamp(absl::Now() + absl::Hours(24 * 400));
+  v1::RecordRedemptionResponse refused;
+  auto lctx = NewContext(keys_.write);
+  grpc::Status late_status = insights_->RecordRedemption(lctx.get(), late, &refused);
+  EXPECT_EQ(late_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(late_status.error_message(), HasSubstr("redeemed_at: must not be more than"));
+  late.mutable_redeemed_at()->set_seconds(-86400);
+  auto ectx = NewContext(keys_.write);
+  EXPECT_THAT(insights_->RecordRedemption(ectx.get(), late, &refused).error_message(),
+              HasSubstr("redeemed_at: must not be before 1970"));
+  late.clear_voucher_id();
+  auto vctx = NewContext(keys_.write);
+  EXPECT_THAT(insights_->RecordRedemption(vctx.get(), late, &refused).error_message(),
+              ::testing::StartsWith("voucher_id: "));
 
   // An unknown voucher is NOT_FOUND; a read key cannot record.
   v1::RecordRedemptionRequest unknown;

@@ -307,7 +307,9 @@ TEST_F(WatchE2eTest, AWatchEndsWhenItsKeyIsRevoked) {
 
 TEST_F(WatchE2eTest, BadRequestsFailInvalidArgument) {
   for (const auto& [segment, resume] : std::vector<std::pair<std::string, std::string>>{
-           {"NOT_A_SEGMENT", ""}, {"", "garbage"}}) {
+           {"NOT_A_SEGMENT", ""},
+           {"", "garbage"},
+           {"", "99999999999999999999999-0"}}) {  // beyond 64 bits
     std::vector<std::string> segments;
     if (!segment.empty()) segments.push_back(segment);
     auto [ctx, reader] = StartWatch(*watch_, keys_.read, resume, segments, absl::Seconds(5));
@@ -316,6 +318,16 @@ TEST_F(WatchE2eTest, BadRequestsFailInvalidArgument) {
     grpc::Status status = reader->Finish();
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), HasSubstr(segment.empty() ? "resume_after" : "segments[0]"));
+  }
+  // A position ahead of the newest change was never returned: refused, not
+  // waited on silently until the stream gets there.
+  {
+    auto [ctx, reader] = StartWatch(*watch_, keys_.read, "9999999999999-0", {}, absl::Seconds(5));
+    v1::WatchResponse batch;
+    EXPECT_FALSE(reader->Read(&batch));
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+    EXPECT_THAT(status.error_message(), HasSubstr("resume_after: 9999999999999-0 is ahead"));
   }
   // Write cannot read.
   auto [ctx, reader] = StartWatch(*watch_, keys_.write, "", {}, absl::Seconds(5));
