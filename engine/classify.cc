@@ -442,8 +442,8 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   const bool cart_holds_something = p.cart.value > 0 || !p.cart_categories.empty();
   if (on(Segment::kAbandonedCart) && p.has_cart && cart_holds_something && p.cart.updated_ms <= t) {
     const Millis up = p.cart.updated_ms;
-    const bool live = p.cart.converted_ms > t &&
-                      (last == kNeverMillis || last <= up);
+    const bool live =
+        (!p.cart.Converted() || p.cart.converted_ms > t) && (last == kNeverMillis || last <= up);
     if (live) {
       if (up <= t - cart_after_ms_ && up > t - cart_window_ms_) {
         seg.Insert(Segment::kAbandonedCart);

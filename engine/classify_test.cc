@@ -475,6 +475,26 @@ TEST(AbandonedCart, Window) {
   ExpectFlip(p, c, Segment::kAbandonedCart, Day(3), true);
 }
 
+// The reviewer's case: a conversion that arrives before the update of the
+// cart it converted, or before a late update of an older cart, still ends
+// it; a cart updated after the conversion is abandoned as usual.
+TEST(AbandonedCart, AConversionCountsWhicheverArrivesFirst) {
+  SegmentConfig c = AllDisabled();
+  c.abandoned_cart.enabled = true;
+  Profile early;
+  ASSERT_TRUE(early.ConvertCart(Day(1)).ok());
+  ASSERT_TRUE(early.UpdateCart(Day(1) - absl::Hours(1), 5000, std::vector<CategoryId>{3}).ok());
+  EXPECT_FALSE(In(early, c, Segment::kAbandonedCart, Day(2)));
+  Profile between;
+  ASSERT_TRUE(between.UpdateCart(Day(1) - absl::Hours(2), 5000, std::vector<CategoryId>{3}).ok());
+  ASSERT_TRUE(between.ConvertCart(Day(1)).ok());
+  ASSERT_TRUE(between.UpdateCart(Day(1) - absl::Hours(1), 6000, std::vector<CategoryId>{4}).ok());
+  EXPECT_FALSE(In(between, c, Segment::kAbandonedCart, Day(2)));
+  ASSERT_TRUE(between.UpdateCart(Day(2), 7000, std::vector<CategoryId>{4}).ok());
+  EXPECT_FALSE(In(between, c, Segment::kAbandonedCart, Day(2) + absl::Minutes(59)));
+  EXPECT_TRUE(In(between, c, Segment::kAbandonedCart, Day(3)));
+}
+
 TEST(AbandonedCart, AnEmptiedCartIsNotAbandoned) {
   SegmentConfig c = AllDisabled();
   c.abandoned_cart.enabled = true;

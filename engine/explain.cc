@@ -189,13 +189,13 @@ std::vector<SegmentExplanation> Classifier::Explain(
   add(Segment::kAbandonedCart,
       !p.has_cart || p.cart.updated_ms > t
           ? std::string("no cart")
-          : absl::StrCat("cart updated ", Days(t - p.cart.updated_ms), " ago (between ",
-                         Count(k.abandoned_cart.abandon_after_minutes, "minute"), " and ",
-                         Count(k.abandoned_cart.window_days, "day"), "), value ",
-                         Money(p.cart.value), p.cart.converted_ms <= t ? ", converted" : "",
-                         life.orders > 0 && life.last_order_ms > p.cart.updated_ms
-                             ? ", ordered since"
-                             : ""));
+          : absl::StrCat(
+                "cart updated ", Days(t - p.cart.updated_ms), " ago (between ",
+                Count(k.abandoned_cart.abandon_after_minutes, "minute"), " and ",
+                Count(k.abandoned_cart.window_days, "day"), "), value ", Money(p.cart.value),
+                p.cart.Converted() && p.cart.converted_ms <= t ? ", converted" : "",
+                life.orders > 0 && life.last_order_ms > p.cart.updated_ms ? ", ordered since"
+                                                                          : ""));
 
   // Category memberships.
   std::map<CategoryId, int64_t> counts;

@@ -341,7 +341,9 @@ absl::StatusOr<EventOutcome> Profile::UpdateCart(
   has_cart_ = true;
   cart_.updated_ms = *ms;
   cart_.value = value;
-  cart_.converted_ms = kNeverMillis;
+  // The conversion stays: one dated at or after this update (it arrived
+  // first: pipelines reorder) converts this cart too; an older one converts
+  // nothing (CartFacts::Converted).
   cart_categories_ = *std::move(cats);
   return EventOutcome::kApplied;
 }
@@ -349,8 +351,18 @@ absl::StatusOr<EventOutcome> Profile::UpdateCart(
 absl::StatusOr<EventOutcome> Profile::ConvertCart(absl::Time at) {
   absl::StatusOr<Millis> ms = CheckTime("converted_at", at);
   if (!ms.ok()) return ms.status();
-  if (!has_cart_ || *ms < cart_.updated_ms) return EventOutcome::kIgnored;
-  if (*ms >= cart_.converted_ms) return EventOutcome::kDuplicate;
+  if (!has_cart_) {
+    // No cart yet: its update may still be on its way. Kept as an emptied
+    // cart, converted at once, so that an update dated up to the conversion
+    // is stale on arrival; a later one starts a cart the conversion does
+    // not cover.
+    has_cart_ = true;
+    cart_ = CartFacts{*ms, 0, *ms};
+    cart_categories_.clear();
+    return EventOutcome::kApplied;
+  }
+  if (*ms < cart_.updated_ms) return EventOutcome::kIgnored;  // an older cart's
+  if (cart_.Converted() && *ms >= cart_.converted_ms) return EventOutcome::kDuplicate;
   cart_.converted_ms = *ms;
   return EventOutcome::kApplied;
 }

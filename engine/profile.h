@@ -84,8 +84,13 @@ inline constexpr size_t kMaxEarlyEngagements = 64;
 // The latest cart.
 struct CartFacts {
   Millis updated_ms = 0;
-  int64_t value = 0;                   // minor units
-  Millis converted_ms = kNeverMillis;  // explicit conversion, if any
+  int64_t value = 0;  // minor units
+  // The latest explicit conversion, if any. It converts this cart only when
+  // at or after updated_ms; an earlier one was of a cart this one replaced.
+  Millis converted_ms = kNeverMillis;
+
+  // Whether this cart was converted (at converted_ms).
+  bool Converted() const { return converted_ms != kNeverMillis && converted_ms >= updated_ms; }
 };
 
 // Orders folded out of the per-order list (placed at or before through_ms).
@@ -211,8 +216,10 @@ class Profile {
       absl::Time at, int64_t value, absl::Span<const CategoryId> categories);
 
   // Marks the current cart converted at `at` (an order placed after the last
-  // update has the same effect without this call). kIgnored if there is no
-  // cart or `at` is before its last update.
+  // update has the same effect without this call). kIgnored when `at` is
+  // before the cart's last update (an older cart's). With no cart yet it is
+  // kept (as an emptied cart converted at `at`) for the update that may
+  // still arrive: events of one customer can arrive out of order.
   absl::StatusOr<EventOutcome> ConvertCart(absl::Time at);
 
   // Records app activity (open / browse); keeps the latest instant.

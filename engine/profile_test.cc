@@ -222,7 +222,6 @@ TEST(Profile, AnOpenOrActionArrivingBeforeItsSendCountsOnceTheSendArrives) {
 
 TEST(Profile, CartAndActivity) {
   Profile p;
-  EXPECT_EQ(*p.ConvertCart(Day(1)), EventOutcome::kIgnored);
   EXPECT_EQ(*p.UpdateCart(Day(2), 100, std::vector<CategoryId>{5, 1, 5}),
             EventOutcome::kApplied);
   EXPECT_EQ(p.view().cart_categories.size(), 2u);
@@ -232,6 +231,31 @@ TEST(Profile, CartAndActivity) {
   EXPECT_EQ(*p.RecordActivity(Day(5)), EventOutcome::kApplied);
   EXPECT_EQ(*p.RecordActivity(Day(4)), EventOutcome::kDuplicate);
   EXPECT_EQ(p.view().last_activity_ms, ToMillis(Day(5)));
+}
+
+// A conversion may arrive before the update of the cart it converted (or
+// between an older cart and a late update): the conversion stays, and
+// converts whichever cart it is at or after.
+TEST(Profile, ACartConversionCountsInAnyArrivalOrder) {
+  Profile early;  // the conversion first
+  EXPECT_EQ(*early.ConvertCart(Day(2)), EventOutcome::kApplied);
+  EXPECT_EQ(*early.ConvertCart(Day(2)), EventOutcome::kDuplicate);
+  EXPECT_EQ(*early.UpdateCart(Day(1.9), 100, std::vector<CategoryId>{1}), EventOutcome::kIgnored);
+  EXPECT_TRUE(early.view().cart.Converted());
+
+  Profile late;  // an older cart, its conversion, then a late update between
+  ASSERT_EQ(*late.UpdateCart(Day(1), 100, {}), EventOutcome::kApplied);
+  ASSERT_EQ(*late.ConvertCart(Day(2)), EventOutcome::kApplied);
+  ASSERT_EQ(*late.UpdateCart(Day(1.5), 200, std::vector<CategoryId>{1}), EventOutcome::kApplied);
+  EXPECT_TRUE(late.view().cart.Converted());
+  EXPECT_EQ(late.view().cart.converted_ms, ToMillis(Day(2)));
+  // A cart started after the conversion is not converted by it...
+  ASSERT_EQ(*late.UpdateCart(Day(3), 300, {}), EventOutcome::kApplied);
+  EXPECT_FALSE(late.view().cart.Converted());
+  // ...nor by one of an older cart; its own conversion counts.
+  EXPECT_EQ(*late.ConvertCart(Day(2.5)), EventOutcome::kIgnored);
+  EXPECT_EQ(*late.ConvertCart(Day(4)), EventOutcome::kApplied);
+  EXPECT_TRUE(late.view().cart.Converted());
 }
 
 TEST(Profile, FingerprintIsStable) {
