@@ -867,33 +867,45 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     bool with_reasons, bool historical) {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->GetCurrent(tenant);
   if (!snapshot.ok()) return snapshot.status();
-  const TenantSnapshot& ctx = **snapshot;
   absl::StatusOr<std::vector<store::CustomerState>> states = store_->Read(tenant, customer_ids);
   if (!states.ok()) return states.status();
   std::vector<CustomerClassification> out(states->size());
-  const auto names = ctx.category_names;
-  auto category_name = [&names](engine::CategoryId id) {
-    return id < names->size() ? (*names)[id] : absl::StrCat("#", id);
-  };
-  for (size_t i = 0; i < states->size(); ++i) {
-    out[i].category_names = names;
-    if ((*states)[i].version == 0) continue;
-    absl::StatusOr<engine::Profile> profile = DecodeStoredProfile((*states)[i]);
-    if (!profile.ok()) return profile.status();
-    if (historical) {
-      const absl::Time earliest = engine::EarliestExactInstant(profile->view(), ctx.config);
-      if (as_of < earliest) {
-        return absl::OutOfRangeError(absl::StrCat(
-            "as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
-            ", the earliest instant customer ", customer_ids[i],
-            " can be classified exactly at: older history is kept only as lifetime totals"));
+  // A category another replica interned after the snapshot was loaded has
+  // no name in it yet: classified again with a fresh snapshot, never shown
+  // under a made-up one.
+  for (bool reloaded = false;; reloaded = true) {
+    const TenantSnapshot& ctx = **snapshot;
+    const auto names = ctx.category_names;
+    auto category_name = [&names](engine::CategoryId id) {
+      return id < names->size() ? (*names)[id] : absl::StrCat("#", id);
+    };
+    bool all_named = true;
+    for (size_t i = 0; i < states->size(); ++i) {
+      out[i] = CustomerClassification();
+      out[i].category_names = names;
+      if ((*states)[i].version == 0) continue;
+      absl::StatusOr<engine::Profile> profile = DecodeStoredProfile((*states)[i]);
+      if (!profile.ok()) return profile.status();
+      if (historical) {
+        const absl::Time earliest = engine::EarliestExactInstant(profile->view(), ctx.config);
+        if (as_of < earliest) {
+          return absl::OutOfRangeError(absl::StrCat(
+              "as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
+              ", the earliest instant customer ", customer_ids[i],
+              " can be classified exactly at: older history is kept only as lifetime totals"));
+        }
+      }
+      out[i].found = true;
+      ctx.classifier->Classify(profile->view(), as_of, &out[i].classification);
+      all_named = all_named && NamesAll(ctx, out[i].classification);
+      if (with_reasons) {
+        out[i].reasons = ctx.classifier->Explain(profile->view(), as_of, category_name);
       }
     }
-    out[i].found = true;
-    ctx.classifier->Classify(profile->view(), as_of, &out[i].classification);
-    if (with_reasons) out[i].reasons = ctx.classifier->Explain(profile->view(), as_of, category_name);
+    if (all_named || reloaded) return out;
+    snapshot = contexts_->Reload(tenant);
+    if (!snapshot.ok()) return snapshot.status();
   }
-  return out;
 }
 
 }  // namespace segmentd

@@ -787,6 +787,9 @@ TEST_F(LiveMembershipTest, CategoriesInternedElsewhereAreNamedCorrectly) {
   options.now = [] { return kT0; };
   LiveMembership me(&store_, &mine, options);
   ASSERT_TRUE(mine.Get("acme").ok());  // snapshot with an empty dictionary
+  TenantContexts reader_contexts(&store_, stale);  // likewise, for a read
+  LiveMembership reader(&store_, &reader_contexts, options);
+  ASSERT_TRUE(reader_contexts.Get("acme").ok());
 
   // The other replica interns "hats" and records two orders with it.
   absl::StatusOr<std::vector<engine::CategoryId>> ids =
@@ -803,9 +806,20 @@ TEST_F(LiveMembershipTest, CategoriesInternedElsewhereAreNamedCorrectly) {
     };
   };
   ASSERT_TRUE(live_->Apply("acme", {CustomerEvents{"c1", {with_hats("o1")}}}).ok());
+  ASSERT_TRUE(live_->Apply("acme", {CustomerEvents{"c1", {with_hats("o2")}}}).ok());
 
-  // This replica writes the customer next (its second hats order).
-  ASSERT_TRUE(me.Apply("acme", {CustomerEvents{"c1", {with_hats("o2")}}}).ok());
+  // This replica classifying the customer names the category too (it showed
+  // "category:#0" until its snapshot aged out).
+  absl::StatusOr<std::vector<CustomerClassification>> read =
+      reader.Classify("acme", {"c1"}, kT0, /*with_reasons=*/true);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ((*read)[0].classification.categories.size(), 1u);
+  const engine::CategoryId hats = (*read)[0].classification.categories[0];
+  ASSERT_LT(hats, (*read)[0].category_names->size());
+  EXPECT_EQ((*(*read)[0].category_names)[hats], "hats");
+
+  // This replica writes the customer next (its third hats order).
+  ASSERT_TRUE(me.Apply("acme", {CustomerEvents{"c1", {with_hats("o3")}}}).ok());
   const store::CustomerState state = (*store_.Read("acme", {"c1"}))[0];
   EXPECT_NE(std::find(state.segments.begin(), state.segments.end(), "category:hats"),
             state.segments.end());
