@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace segmentd::clients {
@@ -91,6 +92,9 @@ absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, Or
     ++report.rows;
     progress.rows = report.rows;
     progress.bytes_read += static_cast<int64_t>(text.size()) + 1;
+    // Excel's "CSV UTF-8" and other exporters start the file with a byte
+    // order mark: not part of the header or of the first row's first field.
+    if (line == 1 && absl::StartsWith(text, "\xEF\xBB\xBF")) text.erase(0, 3);
     absl::Status mapped = mapping.AddLine(line, text, &orders);
     if (!mapped.ok()) {
       record_error(line, std::string(mapped.message()));

@@ -142,5 +142,31 @@ TEST(ImporterTest, StopOnABadGroupSendsNoGroupedOrder) {
   EXPECT_EQ(r->errors[0].line, 3);
 }
 
+// Excel's "CSV UTF-8" starts the file with a byte order mark: a header
+// behind one is still the header, and a first row behind one keeps its data
+// (cdnow took it for a header and dropped the purchase; retail refused every
+// row for a header it did not recognize).
+TEST(ImporterTest, AByteOrderMarkIsNotPartOfTheFirstLine) {
+  const std::string bom = "\xEF\xBB\xBF";
+  FakeSink cdnow_sink;
+  absl::StatusOr<ImportReport> cdnow =
+      Import(bom + " 10001 19970101 1 12.50\r\n 10002 19970102 1 3.00\r\n", cdnow_sink, {});
+  ASSERT_TRUE(cdnow.ok()) << cdnow.status();
+  EXPECT_EQ(cdnow->orders, 2);
+  EXPECT_EQ(cdnow->bad_rows, 0);
+  EXPECT_TRUE(cdnow->skipped.empty());
+
+  FakeSink retail_sink;
+  std::istringstream in(
+      bom +
+      "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\r\n"
+      "1,A,x,1,2011-01-01 10:00:00,1.00,1.0,UK\r\n");
+  RetailMapping mapping;
+  absl::StatusOr<ImportReport> retail = RunImport(in, 0, mapping, retail_sink, {});
+  ASSERT_TRUE(retail.ok()) << retail.status();
+  EXPECT_EQ(retail->orders, 1);
+  EXPECT_EQ(retail->bad_rows, 0);
+}
+
 }  // namespace
 }  // namespace segmentd::clients

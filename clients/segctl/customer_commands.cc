@@ -117,7 +117,14 @@ int Watch(const Context& ctx) {
 // lists (combined with AND).
 absl::StatusOr<v1::TargetRef> TargetFromFlags(const Context& ctx) {
   v1::TargetRef ref;
+  const bool any_list =
+      ctx.args->Has("all_of") || ctx.args->Has("any_of") || ctx.args->Has("none_of");
   if (ctx.args->Has("voucher")) {
+    // Both would mean one of them is silently dropped.
+    if (any_list) {
+      return absl::InvalidArgumentError(
+          "give either --voucher=ID or --all_of/--any_of/--none_of, not both");
+    }
     ref.set_voucher_id(ctx.args->Get("voucher"));
     return ref;
   }
@@ -131,6 +138,9 @@ absl::StatusOr<v1::TargetRef> TargetFromFlags(const Context& ctx) {
                                                                : e->mutable_none_of();
     for (absl::string_view s : absl::StrSplit(ctx.args->Get(kind), ',', absl::SkipWhitespace())) {
       list->add_children()->set_segment(std::string(s));
+    }
+    if (list->children_size() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--", kind, ": name at least one segment"));
     }
   }
   if (parts->children_size() == 0) {

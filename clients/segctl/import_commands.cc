@@ -196,12 +196,19 @@ int Import(const Context& ctx) {
              << report->rejected << " rejected, " << report->ignored << " ignored";
     if (report->orders_resumed > 0) *ctx.out << ", " << report->orders_resumed << " skipped by --resume";
     *ctx.out << "; " << report->bad_rows << " bad rows";
-    for (const auto& [reason, n] : report->skipped) *ctx.out << "; skipped " << n << " " << reason << (n == 1 ? "" : "s");
+    // "<reason>: <n>": the reasons are phrases ("invoice with a bad row")
+    // that an appended "s" would not make plural.
+    for (const auto& [reason, n] : report->skipped) *ctx.out << "; skipped " << reason << ": " << n;
     *ctx.out << absl::StrFormat("; %.1f s\n", seconds);
     if (report->stopped) *ctx.out << "stopped at the first error (--on_error=stop)\n";
   }
   if (!checkpoint_error.ok()) *ctx.err << "segctl: warning: " << checkpoint_error.message() << "\n";
   if (!finished.ok()) return ctx.Fail(finished);
+  // An empty file is an export that failed, not a successful import.
+  if (report->rows == 0) {
+    *ctx.err << "segctl: import: " << file << " is empty: nothing to import\n";
+    return kExitError;
+  }
   // Rows were read but every one was refused (a wrong --columns, the wrong
   // format): nothing was imported, and exit 0 would hide it.
   const int64_t accepted =
@@ -218,7 +225,8 @@ int Import(const Context& ctx) {
 
 std::vector<Command> ImportCommands() {
   return {
-      {"import", "cdnow|retail|csv FILE",
+      {"import",
+       "cdnow|retail|csv FILE",
        "import order history over BulkIngest (progress on stderr; idempotent, resumable)",
        "Formats:\n"
        "  cdnow   CDNOW records: customer [sample_id] yyyymmdd cds dollars (one order per row)\n"
@@ -229,7 +237,8 @@ std::vector<Command> ImportCommands() {
        "Order ids are derived from the file, so re-running an import changes nothing.\n"
        "After every acknowledged batch the progress file records how far it got;\n"
        "--resume skips what was acknowledged. Exit 0 when the file was imported (bad rows\n"
-       "skipped and reported), 1 when it stopped or failed or no row could be imported,\n"
+       "skipped and reported), 1 when it stopped or failed, the file is empty or no row\n"
+       "could be imported, "
        "2 on a usage error.",
        {{"columns", "SPEC", "csv: the column mapping", ""},
         {"delimiter", "C", "csv: the field delimiter (\\t for tab)", ","},
@@ -239,8 +248,11 @@ std::vector<Command> ImportCommands() {
         {"resume", "", "skip the orders the progress file says were acknowledged", ""},
         {"progress_file", "FILE", "where progress is recorded",
          ".segmentd/import-<file>.<format>.progress"},
-        {"progress", "auto|on|off", "draw the progress line on stderr (auto: when it is a terminal)", "auto"}},
-       2, 2, Import},
+        {"progress", "auto|on|off",
+         "draw the progress line on stderr (auto: when it is a terminal)", "auto"}},
+       2,
+       2,
+       Import},
   };
 }
 

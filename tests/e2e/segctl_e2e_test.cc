@@ -362,6 +362,18 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   SegctlRun missing = Segctl({"import", "cdnow", dir_ + "/missing.txt"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("cannot read"));
+  // An empty file is a failed export, not a successful import.
+  { std::ofstream(dir_ + "/empty.txt"); }
+  SegctlRun empty = Segctl({"import", "cdnow", dir_ + "/empty.txt"});
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_THAT(empty.err, HasSubstr("is empty"));
+  // A voucher and expression flags together: one would be dropped silently.
+  SegctlRun both = Segctl({"targets", "--voucher=v", "--none_of=LAPSED"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("not both"));
+  SegctlRun blank = Segctl({"check", "c1", "--all_of="});
+  EXPECT_EQ(blank.exit_code, 2);
+  EXPECT_THAT(blank.err, HasSubstr("--all_of: name at least one segment"));
   // --help for every command.
   for (const char* command :
        {"tenant create", "tenant list", "key create", "key list", "key revoke", "config get",
@@ -545,8 +557,9 @@ TEST_F(SegctlE2eTest, KpisAndFlows) {
   std::ofstream(file) << "k1,o1,2026-01-05,1\nk1,o2,2026-01-06,1\nk2,o3,2026-01-06,1\n";
   Import({"csv", file, "--header=false",
           "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
-  const std::string to = absl::FormatTime("--to=%Y-%m-%dT%H:%M:%SZ", absl::Now() + absl::Hours(1),
-                                          absl::UTCTimeZone());
+  // Up to now: membership ahead of the server's clock is refused.
+  const std::string to =
+      absl::FormatTime("--to=%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
   SegctlRun kpis = Segctl(
       {"kpis", "--segment=REPEAT_CUSTOMER,FIRST_TIME_BUYER", "--from=2026-01-01", to, "--json"});
   ASSERT_EQ(kpis.exit_code, 0) << kpis.err;
