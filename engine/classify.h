@@ -125,7 +125,8 @@ class Classifier {
   int64_t high_cutoff_ = 0, medium_cutoff_ = 0;  // kNoThreshold if none
   // Spender thresholds: absolute (int) or relative (double, already
   // multiplied by the store AOV); `defined` false when relative and the
-  // store has no orders in the lookback (then nobody qualifies).
+  // store has no orders in the lookback, or none worth anything
+  // (WindowTotals::StoreAov; then nobody qualifies).
   bool big_absolute_ = false, big_defined_ = false;
   int64_t big_amount_ = 0;
   double big_threshold_ = 0;

@@ -249,6 +249,12 @@ TEST(Spenders, RelativeToStoreAov) {
   EXPECT_TRUE(In(smaller_not, c, Segment::kLowSpender, Day(11), stats));
   // Without store orders the relative threshold is undefined: nobody.
   EXPECT_FALSE(In(p, c, Segment::kBigSpender, Day(11), PopulationStats{}));
+  // Nor with orders all worth 0 (free, or fully refunded): a threshold of 0
+  // would make a buyer who spent nothing both a big and a low spender.
+  Profile free = WithOrders({10}, 0);
+  stats.windows = {{365, 0, 100}, {180, 0, 100}};
+  EXPECT_FALSE(In(free, c, Segment::kBigSpender, Day(11), stats));
+  EXPECT_FALSE(In(free, c, Segment::kLowSpender, Day(11), stats));
 }
 
 TEST(Spenders, RefundLowersAov) {

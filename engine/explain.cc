@@ -113,7 +113,7 @@ std::vector<SegmentExplanation> Classifier::Explain(
                           : (defined ? absl::StrFormat("%.2f = %gx the store AOV %.2f",
                                                        threshold / 100.0, multiple.value_or(0),
                                                        threshold / multiple.value_or(1) / 100.0)
-                                     : std::string("undefined (no store orders)"));
+                                     : std::string("undefined (no store orders, or all worth 0)"));
     if (n == 0) {
       add(s, absl::StrCat("no orders in the last ", Count(days, "day")));
     } else {

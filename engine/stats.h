@@ -37,9 +37,11 @@ struct WindowTotals {
   int64_t net_revenue = 0;
   int64_t orders = 0;
 
-  // Returns net_revenue / orders, or nullopt without orders.
+  // Returns net_revenue / orders, or nullopt without orders or when they are
+  // all worth nothing: a relative spender threshold of 0 would make every
+  // buyer a big spender (AOV >= 0) and a low spender (AOV <= 0) at once.
   std::optional<double> StoreAov() const {
-    if (orders <= 0) return std::nullopt;
+    if (orders <= 0 || net_revenue <= 0) return std::nullopt;
     return static_cast<double>(net_revenue) / static_cast<double>(orders);
   }
   friend bool operator==(const WindowTotals& a, const WindowTotals& b) {

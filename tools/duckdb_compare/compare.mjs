@@ -152,7 +152,7 @@ function ruleCtes(meta, { folded = false } = {}) {
     }
     return {
       threshold: `${sqlDouble(c.threshold_store_aov_multiple)} * ` +
-        `(sum(${agg}_rev)::DOUBLE / NULLIF(sum(${agg}_n), 0)::DOUBLE)`,
+        `(NULLIF(sum(${agg}_rev), 0)::DOUBLE / NULLIF(sum(${agg}_n), 0)::DOUBLE)`,
       absolute: false,
     };
   };
