@@ -1,11 +1,13 @@
 #include "server/services/targeting_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/field_error.h"
@@ -151,7 +153,11 @@ grpc::Status TargetingServiceImpl::StreamTargets(
   absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
   if (!target.ok()) return ToGrpcStatus(target.status());
   uint32_t after = 0;
-  if (!request->cursor().empty() && !absl::SimpleAtoi(request->cursor(), &after)) {
+  // Exactly the decimal digits StreamTargets writes (SimpleAtoi alone would
+  // also take " 5" and "+5").
+  const std::string& cursor = request->cursor();
+  if (!cursor.empty() && (!std::all_of(cursor.begin(), cursor.end(), absl::ascii_isdigit) ||
+                          !absl::SimpleAtoi(cursor, &after))) {
     return ToGrpcStatus(FieldError("cursor", "not a cursor StreamTargets returned"));
   }
   const uint32_t chunk = request->chunk_size() == 0 ? kDefaultChunk : request->chunk_size();

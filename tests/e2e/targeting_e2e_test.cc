@@ -338,6 +338,15 @@ TEST_F(TargetingE2eTest, CursorResumedMidStreamYieldsEveryIdExactlyOnce) {
     arm_of[c.customer_id()] = c.arm();
   }
   EXPECT_EQ(ids, Audience(Classify(), e));
+  // Only a cursor as StreamTargets writes it resumes.
+  for (const std::string& bad :
+       std::vector<std::string>{" " + cursor, "+" + cursor, cursor + "x", "-1"}) {
+    std::vector<v1::TargetedCustomer> none;
+    std::string unused;
+    grpc::Status refused = Stream(Voucher("spring"), bad, 10, 1, &none, &unused);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "\"" << bad << "\"";
+    EXPECT_THAT(refused.error_message(), HasSubstr("cursor")) << bad;
+  }
 
   // Per-arm counts agree with the streamed arms and with single checks.
   v1::CountTargetsResponse count;
