@@ -60,6 +60,7 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
   const std::string customer = NormalizeCustomerId(fields_[customer_]);
   if (customer.empty()) {
     ++skipped_["row without CustomerID"];
+    unattributed_.try_emplace(invoice_no, line);
     return absl::OkStatus();
   }
   if (invoice_no[0] == 'C' || invoice_no[0] == 'c') {
@@ -110,6 +111,14 @@ void RetailMapping::Finish(std::vector<ImportedOrder>* out, std::vector<RowError
     if (invoice.bad) {
       // The bad rows were reported by AddLine; the rest of the invoice goes too.
       skipped_["invoice with a bad row"] += 1;
+      continue;
+    }
+    if (auto it = unattributed_.find(*no); it != unattributed_.end()) {
+      errors->push_back({it->second, absl::StrCat("invoice ", *no,
+                                                  " has rows without CustomerID "
+                                                  "as well as rows of customer ",
+                                                  invoice.customer_id, " (line ", line,
+                                                  "): not imported, rather than in part")});
       continue;
     }
     if (invoice.amount_e4 < 0) {

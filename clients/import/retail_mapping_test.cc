@@ -101,6 +101,20 @@ TEST(RetailMappingTest, ABadRowDropsItsWholeInvoiceAndNamesItsLine) {
   EXPECT_EQ(r.skipped.at("invoice with a bad row"), 4);
 }
 
+// An invoice one of whose rows names no customer would be booked in part
+// if only its attributed rows were imported: it is a bad group instead.
+TEST(RetailMappingTest, AnInvoicePartlyWithoutCustomerIsNotImportedInPart) {
+  Result r = Map({kHeader, "900009,A,x,1,2011-01-01 10:00:00,1.00,17.0,UK",
+                  "900009,B,x,1,2011-01-01 10:00:00,1.00,,UK",
+                  "900010,A,x,1,2011-01-01 10:00:00,2.00,18.0,UK"});
+  ASSERT_EQ(r.orders.size(), 1u);
+  EXPECT_EQ(r.orders[0].order_id, "retail-900010");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 3);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("invoice 900009 has rows without CustomerID"));
+  EXPECT_EQ(r.skipped.at("row without CustomerID"), 1);
+}
+
 TEST(RetailMappingTest, RequiresTheHeaderColumns) {
   Result r = Map({"a,b,c", "1,2,3"});
   ASSERT_FALSE(r.errors.empty());
