@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace segmentd::segctl {
@@ -42,13 +43,14 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", at, absl::UTCTimeZone());
 }
 
-absl::StatusOr<absl::Time> ParseInstant(const std::string& text) {
+absl::StatusOr<absl::Time> ParseInstant(absl::string_view flag, const std::string& text) {
+  if (text == "now") return absl::Now();
   absl::Time t;
   std::string error;
   if (absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return t;
   if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &error)) return t;
-  return absl::InvalidArgumentError(
-      absl::StrCat("\"", text, "\" is not a time like 2026-01-01T00:00:00Z or 2026-01-01"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, ": \"", text, "\" is not a time like 2026-01-01T00:00:00Z, 2026-01-01 or now"));
 }
 
 }  // namespace segmentd::segctl

@@ -70,8 +70,9 @@ std::vector<Command> InsightsCommands();  // kpis, flows
 
 // Formats `t` as RFC 3339 UTC with milliseconds; "-" for an unset timestamp.
 std::string FormatTimestamp(const google::protobuf::Timestamp& t);
-// Parses RFC 3339 (e.g. 2026-01-01T00:00:00Z) or a date (2026-01-01, UTC midnight).
-absl::StatusOr<absl::Time> ParseInstant(const std::string& text);
+// Parses the value of --`flag`: RFC 3339 (e.g. 2026-01-01T00:00:00Z), a date
+// (2026-01-01, UTC midnight) or "now"; the error names the flag.
+absl::StatusOr<absl::Time> ParseInstant(absl::string_view flag, const std::string& text);
 
 }  // namespace segmentd::segctl
 

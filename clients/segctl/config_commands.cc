@@ -157,7 +157,7 @@ int ConfigPresets(const Context& ctx) {
 int Preview(const Context& ctx, bool sizes_only) {
   std::optional<absl::Time> as_of;
   if (ctx.args->Has("as_of")) {
-    absl::StatusOr<absl::Time> t = ParseInstant(ctx.args->Get("as_of"));
+    absl::StatusOr<absl::Time> t = ParseInstant("as_of", ctx.args->Get("as_of"));
     if (!t.ok()) return ctx.Usage(std::string(t.status().message()));
     as_of = *t;
   }

@@ -18,7 +18,7 @@ namespace {
 int Classify(const Context& ctx) {
   clients::ClassifyOptions options;
   if (ctx.args->Has("as_of")) {
-    absl::StatusOr<absl::Time> t = ParseInstant(ctx.args->Get("as_of"));
+    absl::StatusOr<absl::Time> t = ParseInstant("as_of", ctx.args->Get("as_of"));
     if (!t.ok()) return ctx.Usage(std::string(t.status().message()));
     options.as_of = *t;
   }

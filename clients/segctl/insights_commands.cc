@@ -14,13 +14,13 @@ absl::Status Period(const Context& ctx, const char* from_flag, const char* to_fl
                     absl::Time* to) {
   *to = absl::Now();
   if (ctx.args->Has(to_flag)) {
-    absl::StatusOr<absl::Time> t = ParseInstant(ctx.args->Get(to_flag));
+    absl::StatusOr<absl::Time> t = ParseInstant(to_flag, ctx.args->Get(to_flag));
     if (!t.ok()) return t.status();
     *to = *t;
   }
   *from = *to - absl::Hours(24 * 30);
   if (ctx.args->Has(from_flag)) {
-    absl::StatusOr<absl::Time> t = ParseInstant(ctx.args->Get(from_flag));
+    absl::StatusOr<absl::Time> t = ParseInstant(from_flag, ctx.args->Get(from_flag));
     if (!t.ok()) return t.status();
     *from = *t;
   }

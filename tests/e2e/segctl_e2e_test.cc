@@ -371,6 +371,9 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   SegctlRun both = Segctl({"targets", "--voucher=v", "--none_of=LAPSED"});
   EXPECT_EQ(both.exit_code, 2);
   EXPECT_THAT(both.err, HasSubstr("not both"));
+  SegctlRun when = Segctl({"flows", "--from=garbage", "--to=now"});
+  EXPECT_EQ(when.exit_code, 2);
+  EXPECT_THAT(when.err, HasSubstr("--from: \"garbage\" is not a time"));
   SegctlRun blank = Segctl({"check", "c1", "--all_of="});
   EXPECT_EQ(blank.exit_code, 2);
   EXPECT_THAT(blank.err, HasSubstr("--all_of: name at least one segment"));
