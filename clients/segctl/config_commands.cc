@@ -1,4 +1,5 @@
 // segctl config get|set|preset|presets|preview, segments.
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <optional>
@@ -29,6 +30,10 @@ absl::StatusOr<std::vector<std::string>> ApplySettings(const std::vector<std::st
       return absl::InvalidArgumentError(absl::StrCat("\"", word, "\" is not PATH=VALUE"));
     }
     const std::string path = word.substr(0, eq);
+    // Given twice, one value would be dropped without a word.
+    if (std::find(paths.begin(), paths.end(), path) != paths.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " is set twice"));
+    }
     absl::Status s = SetConfigPath(path, word.substr(eq + 1), config);
     if (!s.ok()) return s;
     paths.push_back(path);

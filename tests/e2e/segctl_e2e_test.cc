@@ -359,6 +359,9 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   EXPECT_EQ(Segctl({"import", "nope", "file"}).exit_code, 2);
   EXPECT_EQ(Segctl({"import", "csv", "file"}).exit_code, 2);  // no --columns
   EXPECT_EQ(Segctl({"config", "set", "vip.nope=1"}).exit_code, 2);
+  SegctlRun twice = Segctl({"config", "set", "vip.top_percent=3", "vip.top_percent=4"});
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_THAT(twice.err, HasSubstr("vip.top_percent is set twice"));
   SegctlRun missing = Segctl({"import", "cdnow", dir_ + "/missing.txt"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("cannot read"));
