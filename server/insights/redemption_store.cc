@@ -15,10 +15,13 @@ using store::redis::RedisReply;
 using store::redis::RedisScript;
 
 // KEYS[1] redemptions hash, KEYS[2] counters hash. ARGV[1] order id,
-// [2] record, [3] arm. Returns 1 when new, 0 when the order already redeemed.
+// [2] record, [3] arm. Returns 1 when new, else the record stored for the
+// order (which already redeemed the voucher).
 const RedisScript& RecordScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
-    if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+    if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+      return redis.call('HGET', KEYS[1], ARGV[1])
+    end
     redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
     return 1
   )lua");
@@ -47,7 +50,18 @@ absl::StatusOr<bool> RedemptionStore::Record(absl::string_view tenant,
       absl::StrCat(absl::ToUnixMillis(at), " ", arm, "\n", customer_id), std::string(arm)};
   absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Eval(RecordScript(), keys, args));
   if (!reply.ok()) return reply.status();
-  return reply->integer() == 1;
+  if (reply->is_integer() && reply->integer() == 1) return true;
+  if (!reply->is_string()) return absl::DataLossError("stored redemption is not a record");
+  // "<ms> <arm>\n<customer id>": the same order sent again is a duplicate;
+  // the order named for another customer is a conflict, not a duplicate.
+  const size_t newline = reply->str().find('\n');
+  if (newline == std::string::npos) return absl::DataLossError("stored redemption is not a record");
+  if (absl::string_view(reply->str()).substr(newline + 1) != customer_id) {
+    return absl::AlreadyExistsError(absl::StrCat("order_id: order ", order_id,
+                                                 " already redeemed this voucher for another "
+                                                 "customer"));
+  }
+  return false;
 }
 
 absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(

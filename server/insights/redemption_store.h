@@ -24,7 +24,8 @@ class RedemptionStore {
   explicit RedemptionStore(store::redis::RedisClient* client) : client_(client) {}
 
   // Records the redemption; returns false when this order already redeemed
-  // this voucher (nothing changes then).
+  // this voucher for this customer (nothing changes then), ALREADY_EXISTS
+  // when for another one.
   absl::StatusOr<bool> Record(absl::string_view tenant, absl::string_view voucher_id,
                               absl::string_view order_id, absl::string_view customer_id,
                               absl::string_view arm, absl::Time at);

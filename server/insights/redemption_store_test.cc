@@ -25,6 +25,9 @@ TEST_F(RedemptionStoreTest, EachOrderRedeemsOnceAndArmsAreCounted) {
   const absl::Time t = absl::FromUnixSeconds(1'750'000'000);
   EXPECT_TRUE(*store_->Record("acme", "v1", "o1", "alice", "offer", t));
   EXPECT_FALSE(*store_->Record("acme", "v1", "o1", "alice", "offer", t));  // replay
+  // The same order for another customer is a conflict, not a replay.
+  EXPECT_EQ(store_->Record("acme", "v1", "o1", "mallory", "offer", t).status().code(),
+            absl::StatusCode::kAlreadyExists);
   EXPECT_TRUE(*store_->Record("acme", "v1", "o2", "bob", "holdout", t));
   EXPECT_TRUE(*store_->Record("acme", "v1", "o3", "carol", "offer", t));
   EXPECT_TRUE(*store_->Record("acme", "v2", "o1", "alice", "", t));  // another voucher
