@@ -111,14 +111,7 @@ TEST_F(StatisticsMoverTest, VipCutOffMoveMovesTheFormerTopCustomer) {
 // display name: nobody), so a statistics move that writes under the earlier
 // config have not caught up with is still the mover's to apply.
 TEST_F(StatisticsMoverTest, MoveBeforeAScopedConfigChangeIsStillApplied) {
-  for (int i = 1; i <= 9; ++i) Orders(absl::StrCat("c", i), 2, 100);
-  Orders("top", 5, 100);
-  ASSERT_TRUE(mover_->RunOnce().ok());
-  ASSERT_TRUE(In("top", "VIP"));
-  // Written under the cached statistics (cut-off 5); 12 buyers now make the
-  // cut-off 8, but no mover pass has run yet.
-  Orders("bigger", 8, 100);
-  Orders("biggest", 9, 100);
+  ASSERT_NO_FATAL_FAILURE(OweAVipMove());
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> previous = contexts_->GetCurrent("acme");
   ASSERT_TRUE(previous.ok()) << previous.status();
   engine::SegmentConfig config;

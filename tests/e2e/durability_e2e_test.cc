@@ -135,6 +135,16 @@ class DurabilityE2eTest : public ::testing::Test {
     keys_ = stack_->keys(kTenant);
   }
 
+  // Whether the server's overall health reads `want` within `timeout`.
+  bool HealthBecomes(int want, absl::Duration timeout) {
+    return PollUntil(
+        [&] {
+          absl::StatusOr<int> health = CheckHealth(*channel_, "");
+          return health.ok() && *health == want;
+        },
+        timeout);
+  }
+
   std::unique_ptr<E2eStack> stack_;
   std::shared_ptr<grpc::Channel> channel_;
   TenantKeys keys_;
@@ -266,10 +276,7 @@ TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself
   const size_t acked_before_crash = acked_count();
 
   // While Redis is down: NOT_SERVING, writes and reads fail UNAVAILABLE.
-  EXPECT_TRUE(PollUntil([&] {
-    absl::StatusOr<int> health = CheckHealth(*channel_, "");
-    return health.ok() && *health == kNotServing;
-  }, absl::Seconds(10))) << "health never went NOT_SERVING";
+  EXPECT_TRUE(HealthBecomes(kNotServing, absl::Seconds(10))) << "health never went NOT_SERVING";
   {
     absl::StatusOr<int> ingest_health = CheckHealth(*channel_, "segmentd.v1.IngestService");
     ASSERT_TRUE(ingest_health.ok()) << ingest_health.status();
@@ -292,10 +299,9 @@ TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself
   EXPECT_LE(acked_count(), acked_before_crash + 1) << "writes acknowledged while Redis was down";
 
   ASSERT_TRUE(stack_->redis().Restart().ok());
-  EXPECT_TRUE(PollUntil([&] {
-    absl::StatusOr<int> health = CheckHealth(*channel_, "");
-    return health.ok() && *health == kServing;
-  }, absl::Seconds(20))) << "health never came back to SERVING; log:\n" << stack_->segmentd().Log();
+  EXPECT_TRUE(HealthBecomes(kServing, absl::Seconds(20)))
+      << "health never came back to SERVING; log:\n"
+      << stack_->segmentd().Log();
   const size_t acked_at_recovery = acked_count();
   EXPECT_TRUE(PollUntil([&] { return acked_count() >= acked_at_recovery + 20; }, absl::Seconds(20)))
       << "writes did not recover without a restart";
@@ -338,13 +344,7 @@ TEST_F(DurabilityE2eTest, ARedisThatLostItsDataIsNotTakenForAnEmptyOne) {
   freeReplyObject(redisCommand(ctx, "FLUSHALL"));
   redisFree(ctx);
 
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        absl::StatusOr<int> health = CheckHealth(*channel_, "");
-        return health.ok() && *health == kNotServing;
-      },
-      absl::Seconds(10)))
-      << stack_->segmentd().Log();
+  EXPECT_TRUE(HealthBecomes(kNotServing, absl::Seconds(10))) << stack_->segmentd().Log();
   grpc::Status refused = place("o2");
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::DATA_LOSS) << refused.error_message();
   EXPECT_NE(refused.error_message().find("no longer holds"), std::string::npos)
@@ -355,13 +355,7 @@ TEST_F(DurabilityE2eTest, ARedisThatLostItsDataIsNotTakenForAnEmptyOne) {
 
   // Restarted, segmentd adopts the empty store: the tenant is gone from it.
   ASSERT_TRUE(stack_->segmentd().Restart().ok()) << stack_->segmentd().Log();
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        absl::StatusOr<int> health = CheckHealth(*channel_, "");
-        return health.ok() && *health == kServing;
-      },
-      absl::Seconds(10)))
-      << stack_->segmentd().Log();
+  EXPECT_TRUE(HealthBecomes(kServing, absl::Seconds(10))) << stack_->segmentd().Log();
   EXPECT_EQ(place("o3").error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
