@@ -501,6 +501,14 @@ class CustomerStore {
   virtual absl::Status RemoveStatsInUse(absl::string_view tenant,
                                         absl::Span<const std::string> fields) = 0;
 
+  // Replica liveness, judged by the store's clock (not the replicas'):
+  // MarkReplicaAlive keeps `replica` alive for `ttl` from now and returns
+  // whether it was alive already (false: its first mark, or it had lapsed).
+  // ReplicasAlive says which of `replicas` are alive.
+  virtual absl::StatusOr<bool> MarkReplicaAlive(absl::string_view replica, absl::Duration ttl) = 0;
+  virtual absl::StatusOr<std::vector<bool>> ReplicasAlive(
+      absl::Span<const std::string> replicas) = 0;
+
   // Returns the ids of category names, giving new names the next free ids
   // (0, 1, 2, ... per tenant) atomically; RESOURCE_EXHAUSTED past 65535 ids.
   virtual absl::StatusOr<std::vector<uint16_t>> InternCategories(

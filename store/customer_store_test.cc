@@ -491,6 +491,17 @@ TEST_P(CustomerStoreTest, StatsInUseAreKeptPerTenantUntilRemoved) {
   EXPECT_EQ(*store_->StatsInUse("other"), (Entries{{"r1/c", "4"}}));
 }
 
+TEST_P(CustomerStoreTest, AReplicaIsAliveUntilItsMarkRunsOut) {
+  EXPECT_FALSE(*store_->MarkReplicaAlive("r1", absl::Seconds(60)));  // first mark
+  EXPECT_TRUE(*store_->MarkReplicaAlive("r1", absl::Milliseconds(50)));
+  EXPECT_FALSE(*store_->MarkReplicaAlive("r2", absl::Seconds(60)));
+  EXPECT_EQ(*store_->ReplicasAlive({"r1", "r2", "r3"}), (std::vector<bool>{true, true, false}));
+  absl::SleepFor(absl::Milliseconds(120));
+  EXPECT_EQ(*store_->ReplicasAlive({"r1", "r2"}), (std::vector<bool>{false, true}));
+  EXPECT_FALSE(*store_->MarkReplicaAlive("r1", absl::Seconds(60)));  // it had lapsed
+  EXPECT_TRUE(store_->ReplicasAlive({})->empty());
+}
+
 TEST_P(CustomerStoreTest, ChangeHeadIsTheNewestChangeAndTheCustomerCount) {
   absl::StatusOr<ChangeHead> head = store_->ReadChangeHead(kTenant);
   ASSERT_TRUE(head.ok()) << head.status();

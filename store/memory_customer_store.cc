@@ -668,6 +668,33 @@ absl::Status MemoryCustomerStore::RemoveStatsInUse(absl::string_view tenant,
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> MemoryCustomerStore::MarkReplicaAlive(absl::string_view replica,
+                                                           absl::Duration ttl) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  absl::Time& until = alive_until_[replica];
+  const bool was = until > now;
+  until = now + ttl;
+  return was;
+}
+
+absl::StatusOr<std::vector<bool>> MemoryCustomerStore::ReplicasAlive(
+    absl::Span<const std::string> replicas) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  std::vector<bool> alive;
+  for (const std::string& replica : replicas) {
+    auto it = alive_until_.find(replica);
+    alive.push_back(it != alive_until_.end() && it->second > now);
+  }
+  return alive;
+}
+
+void MemoryCustomerStore::ExpireReplica(absl::string_view replica) {
+  absl::MutexLock lock(&mu_);
+  alive_until_.erase(replica);
+}
+
 absl::StatusOr<std::vector<uint16_t>> MemoryCustomerStore::InternCategories(
     absl::string_view tenant, absl::Span<const std::string> names) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;

@@ -40,6 +40,9 @@ class MemoryCustomerStore : public CustomerStore {
   };
 
   MemoryCustomerStore() : MemoryCustomerStore(Options()) {}
+
+  // Ends `replica`'s liveness now, as if its ttl had run out (tests).
+  void ExpireReplica(absl::string_view replica);
   explicit MemoryCustomerStore(Options options);
 
   absl::StatusOr<std::vector<CustomerState>> Read(
@@ -134,6 +137,8 @@ class MemoryCustomerStore : public CustomerStore {
       absl::string_view tenant) override;
   absl::Status RemoveStatsInUse(absl::string_view tenant,
                                 absl::Span<const std::string> fields) override;
+  absl::StatusOr<bool> MarkReplicaAlive(absl::string_view replica, absl::Duration ttl) override;
+  absl::StatusOr<std::vector<bool>> ReplicasAlive(absl::Span<const std::string> replicas) override;
   absl::StatusOr<std::vector<uint16_t>> InternCategories(
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;
@@ -228,6 +233,8 @@ class MemoryCustomerStore : public CustomerStore {
   absl::CondVar changed_;
   // node_hash_map: references to a Tenant stay valid while others are added.
   absl::node_hash_map<std::string, Tenant> tenants_ ABSL_GUARDED_BY(mu_);
+  // Replica -> when its liveness runs out (absl::Now()'s clock).
+  absl::flat_hash_map<std::string, absl::Time> alive_until_ ABSL_GUARDED_BY(mu_);
   // The seq of the last change-stream entry, over all tenants.
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -1819,6 +1819,36 @@ absl::Status RedisCustomerStore::RemoveStatsInUse(absl::string_view tenant,
   return ErrorReplyAsStatus(client_->Command(command)).status();
 }
 
+namespace {
+// Not per tenant: one key per replica, whatever tenants it serves.
+std::string ReplicaKey(absl::string_view replica) { return absl::StrCat("sd:replica:", replica); }
+}  // namespace
+
+absl::StatusOr<bool> RedisCustomerStore::MarkReplicaAlive(absl::string_view replica,
+                                                          absl::Duration ttl) {
+  // SET ... GET answers the value before: nil when the key had expired.
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(
+      {"SET", ReplicaKey(replica), "1", "PX",
+       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl))), "GET"}));
+  if (!reply.ok()) return reply.status();
+  return !reply->is_nil();
+}
+
+absl::StatusOr<std::vector<bool>> RedisCustomerStore::ReplicasAlive(
+    absl::Span<const std::string> replicas) {
+  // One EXISTS per key, pipelined: the keys need not share a slot.
+  std::vector<RedisCommand> exists;
+  for (const std::string& replica : replicas) exists.push_back({"EXISTS", ReplicaKey(replica)});
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(exists);
+  if (!replies.ok()) return replies.status();
+  std::vector<bool> alive;
+  for (const RedisReply& r : *replies) {
+    if (!r.is_integer()) return Unexpected(r, "EXISTS");
+    alive.push_back(r.integer() == 1);
+  }
+  return alive;
+}
+
 absl::StatusOr<int64_t> RedisCustomerStore::WriteConfig(absl::string_view tenant,
                                                         int64_t expected_version,
                                                         absl::string_view bytes, absl::Time at) {

@@ -173,6 +173,8 @@ class RedisCustomerStore : public CustomerStore {
       absl::string_view tenant) override;
   absl::Status RemoveStatsInUse(absl::string_view tenant,
                                 absl::Span<const std::string> fields) override;
+  absl::StatusOr<bool> MarkReplicaAlive(absl::string_view replica, absl::Duration ttl) override;
+  absl::StatusOr<std::vector<bool>> ReplicasAlive(absl::Span<const std::string> replicas) override;
   absl::StatusOr<std::vector<uint16_t>> InternCategories(
       absl::string_view tenant, absl::Span<const std::string> names) override;
   absl::StatusOr<std::vector<std::string>> CategoryNames(absl::string_view tenant) override;

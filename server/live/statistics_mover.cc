@@ -39,6 +39,13 @@ StatisticsMover::StatisticsMover(store::CustomerStore* store, TenantContexts* co
 void StatisticsMover::Start() {
   // A failed pass (Redis down) is retried on the next tick.
   task_ = std::make_unique<PeriodicTask>(options_.interval, [this] { RunOnce().IgnoreError(); });
+  // Apart from the passes, so that a long or failing pass never lets this
+  // replica's liveness lapse (others would adopt entries it still uses).
+  heartbeat_ = std::make_unique<PeriodicTask>(contexts_->alive_for() / 5, [this] {
+    if (absl::Status s = contexts_->MarkAlive(); !s.ok()) {
+      LogError(absl::StrCat("marking this replica alive: ", s.message()));
+    }
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
@@ -102,25 +109,37 @@ absl::Status StatisticsMover::Abandoned(const std::string& tenant,
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
       store_->StatsInUse(tenant);
   if (!entries.ok()) return entries.status();
-  const absl::Time now = options_.now();
+  std::vector<StatsInUseEntry> parsed;
+  std::vector<std::string> others;  // other replicas named, once each
   for (const auto& [field, value] : *entries) {
-    absl::StatusOr<StatsInUseEntry> entry = ParseStatsInUse(field, value);
-    if (!entry.ok()) {
-      LogError(absl::StrCat("tenant ", tenant, ": ", entry.status().message(),
-                            ": re-classifying every customer instead"));
+    parsed.push_back(ParseStatsInUse(field));
+    const std::string& replica = parsed.back().replica;
+    if (replica != contexts_->replica_id() &&
+        std::find(others.begin(), others.end(), replica) == others.end()) {
+      others.push_back(replica);
+    }
+  }
+  absl::StatusOr<std::vector<bool>> alive = store_->ReplicasAlive(others);
+  if (!alive.ok()) return alive.status();
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    const StatsInUseEntry& entry = parsed[i];
+    const auto other = std::find(others.begin(), others.end(), entry.replica);
+    // This replica's own, and a live replica's (whatever its format: a later
+    // build's entries are that build's to handle), are not adopted.
+    if (other == others.end() || (*alive)[other - others.begin()]) continue;
+    fields->push_back((*entries)[i].first);
+    if (entry.stats.has_value()) {
+      LogInfo(absl::StrCat("tenant ", tenant, ": applying the statistics moves replica ",
+                           entry.replica, " left (no longer alive)"));
+      adopted->push_back(*entry.stats);
+    } else {
+      LogError(absl::StrCat("tenant ", tenant,
+                            ": an unreadable statistics-in-use entry of "
+                            "replica ",
+                            entry.replica, ", no longer alive (\"", (*entries)[i].first,
+                            "\"): re-classifying every customer"));
       *unreadable = true;
-      fields->push_back(field);
-      continue;
     }
-    if (entry->replica == contexts_->replica_id() ||
-        now - entry->refreshed < options_.adopt_after) {
-      continue;
-    }
-    LogInfo(absl::StrCat("tenant ", tenant, ": applying the statistics moves replica ",
-                         entry->replica, " left (unrefreshed since ",
-                         absl::FormatTime(entry->refreshed), ")"));
-    adopted->push_back(entry->stats);
-    fields->push_back(field);
   }
   return absl::OkStatus();
 }
@@ -195,11 +214,11 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   // Snapshots issued or still held when the pass began are compared again
   // on the next.
   if (absl::Status s = contexts_->Retire(tenant, settled); !s.ok()) return s;
-  if (absl::Status s = contexts_->RefreshStatsInUse(tenant, options_.now()); !s.ok()) return s;
   return moved + resumed;
 }
 
 absl::StatusOr<int64_t> StatisticsMover::RunOnce() {
+  if (absl::Status s = contexts_->MarkAlive(); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> tenants = tenants_();
   if (!tenants.ok()) return tenants.status();
   int64_t moved = 0;

@@ -29,8 +29,9 @@ namespace segmentd {
 // compared again on the next pass. Every replica runs one, covering its own
 // writes; the statistics its writes may use are recorded in the store
 // (stats_in_use.h), so that the moves a replica owes when it dies or stops
-// are applied by another replica's mover, or its own once restarted, within
-// Options::adopt_after. Each pass also finishes any config
+// are applied by another replica's mover, or its own once restarted, once
+// its liveness mark lapses (TenantContexts::MarkAlive, renewed by a
+// heartbeat apart from the passes). Each pass also finishes any config
 // re-classification that was interrupted (ResumeConfig). Thread-safe.
 class StatisticsMover {
  public:
@@ -41,11 +42,6 @@ class StatisticsMover {
     // pass finishes its re-classification (younger: an UpdateConfig call is
     // presumably still working on it). Default: 30 s.
     absl::Duration config_grace = absl::Seconds(30);
-    // How long another replica's statistics-in-use entry may go without a
-    // refresh (each pass refreshes its own) before this mover adopts it:
-    // compares it as its own, then removes it. Its owner died or stopped
-    // owing those moves; a live owner re-creates an entry adopted early.
-    absl::Duration adopt_after = absl::Seconds(10);
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };
   using TenantLister = std::function<absl::StatusOr<std::vector<std::string>>()>;
@@ -69,10 +65,10 @@ class StatisticsMover {
 
  private:
   absl::StatusOr<int64_t> RunTenant(const std::string& tenant);
-  // Other replicas' statistics-in-use entries of `tenant` left unrefreshed
-  // for adopt_after: adds their statistics to `adopted` and their fields to
-  // `fields`; sets `*unreadable` when an entry cannot be parsed (then only a
-  // full re-classification is sure to cover it).
+  // The statistics-in-use entries of `tenant` whose replica is no longer
+  // alive: adds their statistics to `adopted` and their fields to `fields`;
+  // sets `*unreadable` when one is in a format this build cannot read (then
+  // only a full re-classification is sure to cover it).
   absl::Status Abandoned(const std::string& tenant, std::vector<engine::PopulationStats>* adopted,
                          std::vector<std::string>* fields, bool* unreadable);
   // Finishes the re-classification of a stored config that never completed
@@ -86,6 +82,7 @@ class StatisticsMover {
   const TenantLister tenants_;
   const Options options_;
   std::unique_ptr<PeriodicTask> task_;
+  std::unique_ptr<PeriodicTask> heartbeat_;
   // Per tenant, when ResumeConfig may run again after a failure.
   absl::Mutex resume_mu_;
   absl::flat_hash_map<std::string, absl::Time> resume_after_ ABSL_GUARDED_BY(resume_mu_);

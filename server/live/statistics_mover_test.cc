@@ -217,45 +217,74 @@ struct OtherReplica {
   StatisticsMover mover;
 };
 
+// The replicas of this tenant's statistics-in-use entries, sorted.
+std::vector<std::string> EntryReplicas(CountingStore& store) {
+  std::vector<std::string> replicas;
+  const absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+      store.StatsInUse("acme");
+  EXPECT_TRUE(entries.ok()) << entries.status();
+  if (!entries.ok()) return replicas;
+  for (const auto& [field, value] : *entries) replicas.push_back(ParseStatsInUse(field).replica);
+  std::sort(replicas.begin(), replicas.end());
+  return replicas;
+}
+
 // A replica that stops (or dies) after writing under statistics its mover
 // has not compared yet owes those moves; they are recorded in the store, and
-// another replica's mover applies them once the entry goes unrefreshed for
-// adopt_after. Before, they were lost with the process: after a restart
+// another replica's mover applies them once the first one's liveness mark
+// has lapsed. Before, they were lost with the process: after a restart
 // right after a bulk import, VIP and the value tiers stayed wrong for good.
 TEST_F(StatisticsMoverTest, MovesAStoppedReplicaOwedAreAppliedByAnother) {
   ASSERT_NO_FATAL_FAILURE(OweAVipMove());
   OtherReplica other(store_, &now_);
   ASSERT_TRUE(other.mover.RunOnce().ok());
-  EXPECT_TRUE(In("top", "VIP"));  // the first replica's entry is still fresh
-  now_ += absl::Seconds(11);
+  EXPECT_TRUE(In("top", "VIP"));  // the first replica is alive: its own to apply
+  store_.ExpireReplica(contexts_->replica_id());
   absl::StatusOr<int64_t> moved = other.mover.RunOnce();
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_GE(*moved, 1);
   EXPECT_FALSE(In("top", "VIP"));
   EXPECT_TRUE(In("bigger", "VIP"));
-  // The adopted entry is gone: only the live replica's own remains.
-  const absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
-      store_.StatsInUse("acme");
-  ASSERT_TRUE(entries.ok()) << entries.status();
-  ASSERT_EQ(entries->size(), 1u);
-  EXPECT_EQ(ParseStatsInUse(entries->front().first, entries->front().second)->replica,
-            other.contexts.replica_id());
+  // The adopted entries are gone: only the live replica's own remain.
+  for (const std::string& replica : EntryReplicas(store_)) {
+    EXPECT_EQ(replica, other.contexts.replica_id());
+  }
 }
 
-// An entry no build writes: only re-classifying everyone is sure to cover
-// whatever statistics it stood for, and it is acted on at once, whoever's.
-TEST_F(StatisticsMoverTest, AnUnreadableEntryReclassifiesEveryone) {
+// A replica whose mark lapsed while it lived (a pause) may have had its
+// entries adopted and removed; it records them again once it marks itself
+// alive, so its own writes stay covered should it die after all.
+TEST_F(StatisticsMoverTest, AReplicaWhoseMarkLapsedRecordsItsEntriesAgain) {
   ASSERT_NO_FATAL_FAILURE(OweAVipMove());
-  OtherReplica other(store_, &now_);
-  ASSERT_TRUE(store_.AddStatsInUse("acme", "x/1", "0").ok());
-  ASSERT_TRUE(other.mover.RunOnce().ok());
-  EXPECT_FALSE(In("top", "VIP"));
-  const absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+  const std::vector<std::string> before = EntryReplicas(store_);
+  ASSERT_FALSE(before.empty());
+  store_.ExpireReplica(contexts_->replica_id());
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
       store_.StatsInUse("acme");
-  ASSERT_TRUE(entries.ok()) << entries.status();
-  for (const auto& [field, value] : *entries) {
-    EXPECT_TRUE(ParseStatsInUse(field, value).ok()) << field;
+  ASSERT_TRUE(entries.ok());
+  std::vector<std::string> fields;
+  for (const auto& [field, value] : *entries) fields.push_back(field);
+  ASSERT_TRUE(store_.RemoveStatsInUse("acme", fields).ok());  // as an adopter would
+  ASSERT_TRUE(contexts_->MarkAlive().ok());
+  EXPECT_EQ(EntryReplicas(store_), before);
+}
+
+// An entry in a format this build cannot read (a later build's): left to
+// its owner while that one lives; once it is dead, only re-classifying
+// everyone is sure to cover whatever statistics it stood for.
+TEST_F(StatisticsMoverTest, AnUnreadableEntryIsItsLiveOwnersOrReclassifiesEveryone) {
+  ASSERT_NO_FATAL_FAILURE(OweAVipMove());  // the first replica stays alive
+  OtherReplica other(store_, &now_);
+  ASSERT_TRUE(store_.MarkReplicaAlive("later", absl::Hours(1)).ok());
+  ASSERT_TRUE(store_.AddStatsInUse("acme", "later/2/whatever it holds", "0").ok());
+  ASSERT_TRUE(store_.AddStatsInUse("acme", "gone/2/whatever it holds", "0").ok());
+  ASSERT_TRUE(other.mover.RunOnce().ok());
+  EXPECT_FALSE(In("top", "VIP"));  // only the full re-classification moves it
+  std::vector<std::string> left = EntryReplicas(store_);
+  for (const std::string& mine : {contexts_->replica_id(), other.contexts.replica_id()}) {
+    left.erase(std::remove(left.begin(), left.end(), mine), left.end());
   }
+  EXPECT_EQ(left, std::vector<std::string>{"later"});
 }
 
 TEST_F(StatisticsMoverTest, NothingMovesWhenStatisticsStandStill) {

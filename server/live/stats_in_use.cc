@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "absl/random/random.h"
-#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -37,11 +36,12 @@ std::string NewReplicaId() {
   return absl::StrFormat("%016x", absl::Uniform<uint64_t>(gen));
 }
 
-// "<buyers> <vip> <high> <medium>[ <lookback>:<orders>:<revenue>]..."
+constexpr absl::string_view kFormat = "1";
+
 std::string StatsInUseField(absl::string_view replica, const engine::PopulationStats& stats) {
-  std::string out =
-      absl::StrCat(replica, "/", stats.buyers, " ", Optional(stats.vip_order_cutoff), " ",
-                   Optional(stats.high_value_cutoff), " ", Optional(stats.medium_value_cutoff));
+  std::string out = absl::StrCat(
+      replica, "/", kFormat, "/", stats.buyers, " ", Optional(stats.vip_order_cutoff), " ",
+      Optional(stats.high_value_cutoff), " ", Optional(stats.medium_value_cutoff));
   for (const engine::WindowTotals& w : stats.windows) {
     absl::StrAppend(&out, " ", w.lookback_days, ":", w.orders, ":", w.net_revenue);
   }
@@ -50,34 +50,29 @@ std::string StatsInUseField(absl::string_view replica, const engine::PopulationS
 
 std::string StatsInUseValue(absl::Time at) { return absl::StrCat(absl::ToUnixMillis(at)); }
 
-absl::StatusOr<StatsInUseEntry> ParseStatsInUse(absl::string_view field, absl::string_view value) {
-  auto bad = [&] {
-    return absl::DataLossError(
-        absl::StrCat("statistics in use: unreadable entry \"", field, "\" = \"", value, "\""));
-  };
+StatsInUseEntry ParseStatsInUse(absl::string_view field) {
   StatsInUseEntry entry;
-  const size_t slash = field.find('/');
-  if (slash == absl::string_view::npos || slash == 0) return bad();
-  entry.replica = std::string(field.substr(0, slash));
-  const std::vector<absl::string_view> parts = absl::StrSplit(field.substr(slash + 1), ' ');
-  if (parts.size() < 4 || !absl::SimpleAtoi(parts[0], &entry.stats.buyers) ||
-      !ParseOptional(parts[1], &entry.stats.vip_order_cutoff) ||
-      !ParseOptional(parts[2], &entry.stats.high_value_cutoff) ||
-      !ParseOptional(parts[3], &entry.stats.medium_value_cutoff)) {
-    return bad();
+  const std::vector<absl::string_view> parts = absl::StrSplit(field, absl::MaxSplits('/', 2));
+  entry.replica = std::string(parts[0]);
+  if (parts.size() != 3 || parts[1] != kFormat) return entry;
+  const std::vector<absl::string_view> values = absl::StrSplit(parts[2], ' ');
+  engine::PopulationStats stats;
+  if (values.size() < 4 || !absl::SimpleAtoi(values[0], &stats.buyers) ||
+      !ParseOptional(values[1], &stats.vip_order_cutoff) ||
+      !ParseOptional(values[2], &stats.high_value_cutoff) ||
+      !ParseOptional(values[3], &stats.medium_value_cutoff)) {
+    return entry;
   }
-  for (size_t i = 4; i < parts.size(); ++i) {
-    const std::vector<absl::string_view> w = absl::StrSplit(parts[i], ':');
+  for (size_t i = 4; i < values.size(); ++i) {
+    const std::vector<absl::string_view> w = absl::StrSplit(values[i], ':');
     engine::WindowTotals window;
     if (w.size() != 3 || !absl::SimpleAtoi(w[0], &window.lookback_days) ||
         !absl::SimpleAtoi(w[1], &window.orders) || !absl::SimpleAtoi(w[2], &window.net_revenue)) {
-      return bad();
+      return entry;
     }
-    entry.stats.windows.push_back(window);
+    stats.windows.push_back(window);
   }
-  int64_t ms = 0;
-  if (!absl::SimpleAtoi(value, &ms)) return bad();
-  entry.refreshed = absl::FromUnixMillis(ms);
+  entry.stats = std::move(stats);
   return entry;
 }
 

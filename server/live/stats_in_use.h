@@ -5,13 +5,19 @@
 // (CustomerStore::AddStatsInUse): TenantContexts records the statistics of
 // every snapshot it hands out, under its replica's id, before any write can
 // use them; the StatisticsMover removes them once compared, and adopts those
-// of a replica that stopped refreshing its own (it died or stopped owing
-// moves). Field: "<replica id>/<statistics>"; value: when the owner last
-// refreshed it, Unix ms.
+// of a replica that is no longer alive (CustomerStore::ReplicasAlive: it
+// died or stopped owing moves).
+//
+// Field: "<replica id>/<format>/<statistics>", format 1 being
+// "<buyers> <VIP cut-off> <high> <medium>[ <lookback>:<orders>:<revenue>]..."
+// ("-": none). Value: when the entry was recorded, Unix ms (for people).
+// The format number lets a later build add statistics: an entry this build
+// cannot read is left to its live owner, and only a dead owner's is adopted
+// (by re-classifying everyone, the one move sure to cover it).
 
+#include <optional>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "engine/stats.h"
@@ -20,8 +26,8 @@ namespace segmentd {
 
 struct StatsInUseEntry {
   std::string replica;
-  engine::PopulationStats stats;
-  absl::Time refreshed;
+  // nullopt: not a format this build reads.
+  std::optional<engine::PopulationStats> stats;
 };
 
 // A random id for this process (16 hex digits).
@@ -29,11 +35,12 @@ std::string NewReplicaId();
 
 // The field `replica` records `stats` under.
 std::string StatsInUseField(absl::string_view replica, const engine::PopulationStats& stats);
-// The value recording a refresh at `at`.
+// The value of an entry recorded at `at`.
 std::string StatsInUseValue(absl::Time at);
 
-// Parses a stored entry; DATA_LOSS when either part is not as written above.
-absl::StatusOr<StatsInUseEntry> ParseStatsInUse(absl::string_view field, absl::string_view value);
+// Reads a stored field: the replica (the text before the first '/') always,
+// the statistics when in format 1.
+StatsInUseEntry ParseStatsInUse(absl::string_view field);
 
 }  // namespace segmentd
 

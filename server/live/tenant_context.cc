@@ -9,6 +9,7 @@
 #include "server/config_convert.h"
 #include "server/live/customer_measures.h"
 #include "server/live/stats_in_use.h"
+#include "server/log.h"
 
 namespace segmentd {
 namespace {
@@ -48,6 +49,11 @@ TenantContexts::TenantContexts(store::CustomerStore* store, Options options)
 absl::Status TenantContexts::MarkStatsInUse(const std::string& tenant, const std::string& field,
                                             absl::Time at) {
   absl::MutexLock lock(&stats_mu_);
+  // Alive before its first entry: another replica's mover adopts the
+  // entries of a replica it does not find alive.
+  if (!marked_alive_) {
+    if (absl::Status s = MarkAliveLocked(); !s.ok()) return s;
+  }
   int& users = stats_in_use_[tenant][field];
   if (users == 0) {
     // Recorded before any write can use it: a replica that dies after a
@@ -63,13 +69,31 @@ absl::Status TenantContexts::MarkStatsInUse(const std::string& tenant, const std
   return absl::OkStatus();
 }
 
-absl::Status TenantContexts::RefreshStatsInUse(const std::string& tenant, absl::Time at) {
+absl::Status TenantContexts::MarkAlive() {
   absl::MutexLock lock(&stats_mu_);
-  for (const auto& [field, users] : stats_in_use_[tenant]) {
-    if (absl::Status s = store_->AddStatsInUse(tenant, field, StatsInUseValue(at)); !s.ok()) {
-      return s;
+  return MarkAliveLocked();
+}
+
+absl::Status TenantContexts::MarkAliveLocked() {
+  absl::StatusOr<bool> was = store_->MarkReplicaAlive(replica_id_, options_.alive_for);
+  if (!was.ok()) return was.status();
+  const bool lapsed = marked_alive_ && !*was;
+  marked_alive_ = true;
+  if (!lapsed) return absl::OkStatus();
+  // Unheard of for alive_for (a pause of this process, or of its link to
+  // Redis): other movers may have adopted and removed entries this replica
+  // still uses. Recorded again, they are covered if it dies after all.
+  const std::string at = StatsInUseValue(options_.now());
+  int64_t entries = 0;
+  for (const auto& [tenant, fields] : stats_in_use_) {
+    for (const auto& [field, users] : fields) {
+      if (absl::Status s = store_->AddStatsInUse(tenant, field, at); !s.ok()) return s;
+      ++entries;
     }
   }
+  LogError(absl::StrCat("replica ", replica_id_, " was not marked alive for ",
+                        absl::FormatDuration(options_.alive_for), ": recorded its ", entries,
+                        " statistics-in-use entries again"));
   return absl::OkStatus();
 }
 

@@ -54,6 +54,8 @@ class TenantContexts {
     // This replica's id in the statistics-in-use entries (stats_in_use.h).
     // Default: random.
     std::string replica_id;
+    // How long a MarkAlive() keeps this replica alive in the store.
+    absl::Duration alive_for = absl::Seconds(10);
   };
 
   // `store` must outlive this object.
@@ -100,11 +102,14 @@ class TenantContexts {
   // holds, so it is never settled.
   absl::Status Retire(const std::string& tenant, const std::vector<const TenantSnapshot*>& settled);
 
-  // Rewrites this replica's statistics-in-use entries of `tenant` as
-  // refreshed at `at`: other replicas' movers adopt the entries of a replica
-  // that stops refreshing them (StatisticsMover), and re-creates any that one
-  // adopted meanwhile.
-  absl::Status RefreshStatsInUse(const std::string& tenant, absl::Time at);
+  // Keeps this replica alive in the store for Options::alive_for
+  // (CustomerStore::MarkReplicaAlive): other replicas' movers adopt the
+  // statistics-in-use entries of a replica they do not find alive. Called
+  // well within alive_for (StatisticsMover), and before the first entry.
+  // When the mark had lapsed, the entries are recorded again (others may
+  // have adopted and removed them).
+  absl::Status MarkAlive();
+  absl::Duration alive_for() const { return options_.alive_for; }
 
   const std::string& replica_id() const { return replica_id_; }
 
@@ -118,6 +123,7 @@ class TenantContexts {
   // Counts one more snapshot of `tenant` using `field`, recording it in the
   // store first when none did.
   absl::Status MarkStatsInUse(const std::string& tenant, const std::string& field, absl::Time at);
+  absl::Status MarkAliveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stats_mu_);
 
   store::CustomerStore* const store_;
   const Options options_;
@@ -125,8 +131,11 @@ class TenantContexts {
   // Per tenant: statistics-in-use field -> issued snapshots using it, and
   // fields whose removal from the store failed. Also serializes the store
   // writes of those entries, so that a removal never overtakes a new record
-  // of the same field. Taken after mu_, never before.
+  // of the same field (held across those round trips: they happen when a
+  // tenant's statistics change, a few times a second at most). Never held
+  // with mu_.
   absl::Mutex stats_mu_;
+  bool marked_alive_ ABSL_GUARDED_BY(stats_mu_) = false;
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> stats_in_use_
       ABSL_GUARDED_BY(stats_mu_);
   absl::flat_hash_map<std::string, std::vector<std::string>> stats_unremoved_
