@@ -1,6 +1,7 @@
 #include "engine/profile.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 
@@ -334,16 +335,24 @@ absl::StatusOr<EventOutcome> Profile::UpdateCart(
   absl::StatusOr<std::vector<CategoryId>> cats = NormalizeCategories(categories);
   if (!cats.ok()) return cats.status();
   if (has_cart_ && *ms < cart_.updated_ms) return EventOutcome::kIgnored;
-  if (has_cart_ && *ms == cart_.updated_ms && value == cart_.value &&
-      *cats == cart_categories_) {
-    return EventOutcome::kDuplicate;
+  if (has_cart_ && *ms == cart_.updated_ms) {
+    if (value == cart_.value && *cats == cart_categories_) return EventOutcome::kDuplicate;
+    // Two versions at one instant (a second-granular clock): the greater
+    // wins whichever arrives last, so re-deliveries change nothing.
+    if (std::tie(value, *cats) < std::tie(cart_.value, cart_categories_)) {
+      return EventOutcome::kIgnored;
+    }
   }
   has_cart_ = true;
   cart_.updated_ms = *ms;
   cart_.value = value;
-  // The conversion stays: one dated at or after this update (it arrived
-  // first: pipelines reorder) converts this cart too; an older one converts
-  // nothing (CartFacts::Converted).
+  // A conversion at or after this update (it arrived first: pipelines
+  // reorder) converts this cart too; an earlier one was of a cart this one
+  // replaces. So converted_ms is never before updated_ms, as older builds
+  // expect.
+  if (cart_.converted_ms != kNeverMillis && cart_.converted_ms < *ms) {
+    cart_.converted_ms = kNeverMillis;
+  }
   cart_categories_ = *std::move(cats);
   return EventOutcome::kApplied;
 }
@@ -354,15 +363,24 @@ absl::StatusOr<EventOutcome> Profile::ConvertCart(absl::Time at) {
   if (!has_cart_) {
     // No cart yet: its update may still be on its way. Kept as an emptied
     // cart, converted at once, so that an update dated up to the conversion
-    // is stale on arrival; a later one starts a cart the conversion does
-    // not cover.
+    // is stale on arrival; a later one starts a cart it does not cover.
     has_cart_ = true;
     cart_ = CartFacts{*ms, 0, *ms};
     cart_categories_.clear();
     return EventOutcome::kApplied;
   }
   if (*ms < cart_.updated_ms) return EventOutcome::kIgnored;  // an older cart's
-  if (cart_.Converted() && *ms >= cart_.converted_ms) return EventOutcome::kDuplicate;
+  if (cart_.Converted()) {
+    // An emptied (or not yet seen) cart keeps the latest conversion: it
+    // converts every update dated up to it that may still arrive.
+    if (cart_.value == 0 && cart_categories_.empty() && *ms > cart_.converted_ms) {
+      cart_.updated_ms = *ms;
+      cart_.converted_ms = *ms;
+      return EventOutcome::kApplied;
+    }
+    // A cart with contents was converted at its earliest conversion.
+    if (*ms >= cart_.converted_ms) return EventOutcome::kDuplicate;
+  }
   cart_.converted_ms = *ms;
   return EventOutcome::kApplied;
 }
@@ -370,9 +388,10 @@ absl::StatusOr<EventOutcome> Profile::ConvertCart(absl::Time at) {
 absl::StatusOr<EventOutcome> Profile::RecordActivity(absl::Time at) {
   absl::StatusOr<Millis> ms = CheckTime("active_at", at);
   if (!ms.ok()) return ms.status();
-  if (last_activity_ms_ != kNeverMillis && *ms <= last_activity_ms_) {
-    return EventOutcome::kDuplicate;
-  }
+  // Only the latest activity counts: an older one is superseded, the same
+  // one again a duplicate.
+  if (last_activity_ms_ != kNeverMillis && *ms < last_activity_ms_) return EventOutcome::kIgnored;
+  if (*ms == last_activity_ms_) return EventOutcome::kDuplicate;
   last_activity_ms_ = *ms;
   return EventOutcome::kApplied;
 }

@@ -85,12 +85,11 @@ inline constexpr size_t kMaxEarlyEngagements = 64;
 struct CartFacts {
   Millis updated_ms = 0;
   int64_t value = 0;  // minor units
-  // The latest explicit conversion, if any. It converts this cart only when
-  // at or after updated_ms; an earlier one was of a cart this one replaced.
+  // When this cart was converted (never before updated_ms), if it was.
   Millis converted_ms = kNeverMillis;
 
   // Whether this cart was converted (at converted_ms).
-  bool Converted() const { return converted_ms != kNeverMillis && converted_ms >= updated_ms; }
+  bool Converted() const { return converted_ms != kNeverMillis; }
 };
 
 // Orders folded out of the per-order list (placed at or before through_ms).
@@ -211,7 +210,8 @@ class Profile {
                                             absl::Time at);
 
   // Replaces the cart with a newer version; an update older than the current
-  // cart is kIgnored.
+  // cart is kIgnored, and of two versions at one instant the greater (value,
+  // then categories) is kept, whatever their arrival order.
   absl::StatusOr<EventOutcome> UpdateCart(
       absl::Time at, int64_t value, absl::Span<const CategoryId> categories);
 
@@ -219,10 +219,13 @@ class Profile {
   // update has the same effect without this call). kIgnored when `at` is
   // before the cart's last update (an older cart's). With no cart yet it is
   // kept (as an emptied cart converted at `at`) for the update that may
-  // still arrive: events of one customer can arrive out of order.
+  // still arrive: events of one customer can arrive out of order. A cart
+  // with contents keeps its earliest conversion, an emptied one its latest
+  // (which converts the most of the updates still to come).
   absl::StatusOr<EventOutcome> ConvertCart(absl::Time at);
 
-  // Records app activity (open / browse); keeps the latest instant.
+  // Records app activity (open / browse); keeps the latest instant (an older
+  // one is kIgnored).
   absl::StatusOr<EventOutcome> RecordActivity(absl::Time at);
 
   // Folds orders placed at or before `horizon` into lifetime totals and drops

@@ -229,7 +229,8 @@ TEST(Profile, CartAndActivity) {
   EXPECT_EQ(*p.ConvertCart(Day(3)), EventOutcome::kApplied);
   EXPECT_EQ(*p.ConvertCart(Day(4)), EventOutcome::kDuplicate);
   EXPECT_EQ(*p.RecordActivity(Day(5)), EventOutcome::kApplied);
-  EXPECT_EQ(*p.RecordActivity(Day(4)), EventOutcome::kDuplicate);
+  EXPECT_EQ(*p.RecordActivity(Day(4)), EventOutcome::kIgnored);  // superseded
+  EXPECT_EQ(*p.RecordActivity(Day(5)), EventOutcome::kDuplicate);
   EXPECT_EQ(p.view().last_activity_ms, ToMillis(Day(5)));
 }
 
@@ -256,6 +257,35 @@ TEST(Profile, ACartConversionCountsInAnyArrivalOrder) {
   EXPECT_EQ(*late.ConvertCart(Day(2.5)), EventOutcome::kIgnored);
   EXPECT_EQ(*late.ConvertCart(Day(4)), EventOutcome::kApplied);
   EXPECT_TRUE(late.view().cart.Converted());
+
+  // Two conversions before the cart (the reviewer's case): the later one
+  // still converts an update dated between them.
+  Profile two;
+  EXPECT_EQ(*two.ConvertCart(Day(1)), EventOutcome::kApplied);
+  EXPECT_EQ(*two.ConvertCart(Day(2)), EventOutcome::kApplied);
+  EXPECT_EQ(*two.UpdateCart(Day(1.5), 100, std::vector<CategoryId>{1}), EventOutcome::kIgnored);
+  EXPECT_TRUE(two.view().cart.Converted());
+  Profile reversed;
+  EXPECT_EQ(*reversed.ConvertCart(Day(2)), EventOutcome::kApplied);
+  EXPECT_EQ(*reversed.ConvertCart(Day(1)), EventOutcome::kIgnored);
+  EXPECT_EQ(*reversed.UpdateCart(Day(1.5), 100, std::vector<CategoryId>{1}),
+            EventOutcome::kIgnored);
+  EXPECT_EQ(two.view().cart.converted_ms, reversed.view().cart.converted_ms);
+}
+
+// Two versions of the cart at one instant: the same one is kept whichever
+// arrives last, and re-delivering either changes nothing.
+TEST(Profile, CartVersionsAtOneInstantResolveTheSameWayInAnyOrder) {
+  const std::vector<CategoryId> cats = {1};
+  Profile a_first, e_first;
+  ASSERT_EQ(*a_first.UpdateCart(Day(1), 100, cats), EventOutcome::kApplied);
+  EXPECT_EQ(*a_first.UpdateCart(Day(1), 0, {}), EventOutcome::kIgnored);
+  ASSERT_EQ(*e_first.UpdateCart(Day(1), 0, {}), EventOutcome::kApplied);
+  EXPECT_EQ(*e_first.UpdateCart(Day(1), 100, cats), EventOutcome::kApplied);
+  EXPECT_EQ(*e_first.UpdateCart(Day(1), 0, {}), EventOutcome::kIgnored);
+  EXPECT_EQ(*e_first.UpdateCart(Day(1), 100, cats), EventOutcome::kDuplicate);
+  EXPECT_EQ(a_first.view().cart.value, 100);
+  EXPECT_EQ(e_first.view().cart.value, 100);
 }
 
 TEST(Profile, FingerprintIsStable) {

@@ -127,10 +127,14 @@ void MembershipToProto(const StoredMembership& m, const std::vector<std::string>
                        v1::Membership* out) {
   for (std::string& name : SegmentNames(m, category_names)) out->add_segments(std::move(name));
   if (m.primary) out->set_primary_segment(std::string(engine::SegmentName(*m.primary)));
+  // By name: ids follow the order the tenant first saw each name in, which
+  // must not show through.
+  std::vector<std::string> cart;
   for (engine::CategoryId id : m.cart_categories) {
-    out->add_abandoned_cart_categories(id < category_names.size() ? category_names[id]
-                                                                  : absl::StrCat("#", id));
+    cart.push_back(id < category_names.size() ? category_names[id] : absl::StrCat("#", id));
   }
+  std::sort(cart.begin(), cart.end());
+  for (std::string& name : cart) out->add_abandoned_cart_categories(std::move(name));
   if (m.next_change) *out->mutable_next_change_at() = ToProtoTime(*m.next_change);
 }
 

@@ -1,6 +1,8 @@
 #include "server/services/classification_service.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "server/grpc_status.h"
@@ -18,11 +20,18 @@ void Fill(const std::string& customer_id, const CustomerClassification& in,
   if (!in.found) return;
   MembershipToProto(MembershipOf(in.classification), *in.category_names,
                     out->mutable_membership());
+  // By segment name, as `segments` is: category reasons would otherwise
+  // follow the order the tenant first saw each category in.
+  std::vector<const engine::SegmentExplanation*> members;
   for (const engine::SegmentExplanation& reason : in.reasons) {
-    if (!reason.member) continue;
+    if (reason.member) members.push_back(&reason);
+  }
+  std::sort(members.begin(), members.end(),
+            [](const auto* a, const auto* b) { return a->segment < b->segment; });
+  for (const engine::SegmentExplanation* reason : members) {
     v1::SegmentReason* r = out->add_reasons();
-    r->set_segment(reason.segment);
-    r->set_reason(reason.reason);
+    r->set_segment(reason->segment);
+    r->set_reason(reason->reason);
   }
 }
 
