@@ -115,7 +115,8 @@ bool OrderBecameVisibleSince(const engine::ProfileView& profile,
 
 SpenderRuleFields SpenderRuleOf(const engine::SegmentConfig& config, store::AovIndex index) {
   auto fields = [](const auto& rule) {
-    return SpenderRuleFields{rule.enabled, rule.lookback_days, rule.threshold_store_aov_multiple};
+    return SpenderRuleFields{rule.enabled, rule.lookback_days, rule.threshold_store_aov_multiple,
+                             rule.threshold_amount};
   };
   return index == store::AovIndex::kBigSpender ? fields(config.big_spender)
                                                : fields(config.low_spender);

@@ -71,6 +71,7 @@ struct SpenderRuleFields {
   bool enabled = false;
   int32_t lookback_days = 0;
   std::optional<double> threshold_store_aov_multiple;
+  std::optional<int64_t> threshold_amount;
 };
 SpenderRuleFields SpenderRuleOf(const engine::SegmentConfig& config, store::AovIndex index);
 

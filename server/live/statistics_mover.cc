@@ -15,17 +15,6 @@
 namespace segmentd {
 namespace {
 
-// The relative threshold of a spender rule (multiple x store AOV), or nullopt
-// when the store has no order in the lookback (then nobody qualifies).
-std::optional<double> Threshold(const engine::PopulationStats& stats, int32_t lookback,
-                                double multiple) {
-  const engine::WindowTotals* window = stats.FindWindow(lookback);
-  if (window == nullptr) return std::nullopt;
-  std::optional<double> aov = window->StoreAov();
-  if (!aov) return std::nullopt;
-  return multiple * *aov;
-}
-
 }  // namespace
 
 StatisticsMover::StatisticsMover(store::CustomerStore* store, TenantContexts* contexts,
@@ -49,15 +38,16 @@ void StatisticsMover::Start() {
 }
 
 absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
-    const std::string& tenant, const engine::SegmentConfig& config,
-    const engine::PopulationStats& before, const engine::PopulationStats& after) {
+    const std::string& tenant, const engine::SegmentConfig& config, const StatsInUse& before,
+    const StatsInUse& after) {
   absl::flat_hash_set<std::string> ids;
   auto add = [&ids](absl::StatusOr<std::vector<std::string>> found) -> absl::Status {
     if (!found.ok()) return found.status();
     ids.insert(found->begin(), found->end());
     return absl::OkStatus();
   };
-  const engine::StatsChange change = engine::DiffStats(before, after, config);
+  // Cut-offs are values of the measures, whatever config made them.
+  const engine::StatsChange change = engine::DiffStats(before.stats, after.stats, config);
   for (const engine::MeasureRange& r : change.lifetime_orders) {
     if (absl::Status s = add(store_->CustomersByOrders(tenant, r.lo, r.hi)); !s.ok()) return s;
   }
@@ -66,20 +56,24 @@ absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
   }
   for (int k = 0; k < store::kNumAovIndexes; ++k) {
     const auto index = static_cast<store::AovIndex>(k);
-    if (!AovIndexInUse(config, index)) continue;
-    const int32_t lookback = AovIndexLookback(config, index);
-    const double multiple = *SpenderRuleOf(config, index).threshold_store_aov_multiple;
-    const std::optional<double> old_t = Threshold(before, lookback, multiple);
-    const std::optional<double> new_t = Threshold(after, lookback, multiple);
-    if (old_t == new_t) continue;
-    // Index entries are floor(AOV * 1000): widen to whole thousandths so the
-    // range holds every AOV between the two thresholds (re-classifying a few
-    // extra customers is harmless; missing one is not).
+    const SpenderThreshold& was = before.spenders[k];
+    const SpenderThreshold& is = after.spenders[k];
+    // A rule off on either side has no member a statistics move could
+    // leave behind: the config update that turned it on or off wrote its
+    // members under the current statistics.
+    if (!was.enabled || !is.enabled || was == is) continue;
+    // Index entries are floor(AOV * 1000) over the index's lookback: widen
+    // to whole thousandths so the range holds every AOV between the two
+    // thresholds (re-classifying a few extra customers is harmless; missing
+    // one is not). Either threshold undefined (nobody qualified), or either
+    // measured over another lookback than the index holds (a write under an
+    // earlier config): every customer the index holds.
     int64_t lo = std::numeric_limits<int64_t>::min();
     int64_t hi = std::numeric_limits<int64_t>::max();
-    if (old_t && new_t) {
-      lo = static_cast<int64_t>(std::floor(std::min(*old_t, *new_t) * 1000)) - 1;
-      hi = static_cast<int64_t>(std::floor(std::max(*old_t, *new_t) * 1000)) + 2;
+    const int32_t lookback = AovIndexLookback(config, index);
+    if (was.amount && is.amount && was.lookback_days == lookback && is.lookback_days == lookback) {
+      lo = static_cast<int64_t>(std::floor(std::min(*was.amount, *is.amount) * 1000)) - 1;
+      hi = static_cast<int64_t>(std::floor(std::max(*was.amount, *is.amount) * 1000)) + 2;
     }
     if (absl::Status s = add(store_->CustomersByAov(tenant, index, lo, hi)); !s.ok()) return s;
   }
@@ -103,8 +97,7 @@ absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant)
   return moved;
 }
 
-absl::Status StatisticsMover::Abandoned(const std::string& tenant,
-                                        std::vector<engine::PopulationStats>* adopted,
+absl::Status StatisticsMover::Abandoned(const std::string& tenant, std::vector<StatsInUse>* adopted,
                                         std::vector<std::string>* fields, bool* unreadable) {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
       store_->StatsInUse(tenant);
@@ -128,10 +121,10 @@ absl::Status StatisticsMover::Abandoned(const std::string& tenant,
     // build's entries are that build's to handle), are not adopted.
     if (other == others.end() || (*alive)[other - others.begin()]) continue;
     fields->push_back((*entries)[i].first);
-    if (entry.stats.has_value()) {
+    if (entry.used.has_value()) {
       LogInfo(absl::StrCat("tenant ", tenant, ": applying the statistics moves replica ",
                            entry.replica, " left (no longer alive)"));
-      adopted->push_back(*entry.stats);
+      adopted->push_back(*entry.used);
     } else {
       LogError(absl::StrCat("tenant ", tenant,
                             ": an unreadable statistics-in-use entry of "
@@ -174,27 +167,29 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   // (checking holders after the reads instead lost such writes: a bulk
   // import left 2 of 1M customers outside VIP for good).
   const std::vector<const TenantSnapshot*> settled = contexts_->Settled(tenant);
-  std::vector<engine::PopulationStats> used_stats;
+  std::vector<StatsInUse> used_stats;
   for (const std::shared_ptr<const TenantSnapshot>& used : contexts_->Issued(tenant)) {
-    used_stats.push_back(used->stats);
+    used_stats.push_back(StatsInUseOf(used->config, used->stats));
   }
+  const StatsInUse in_use_now = StatsInUseOf(now.config, now.stats);
   std::vector<std::string> adopted;
   bool unreadable = false;
   if (absl::Status s = Abandoned(tenant, &used_stats, &adopted, &unreadable); !s.ok()) return s;
   absl::flat_hash_set<std::string> ids;
   {
-    std::vector<engine::PopulationStats> compared;
-    for (const engine::PopulationStats& used : used_stats) {
+    std::vector<StatsInUse> compared;
+    for (const StatsInUse& used : used_stats) {
       // Snapshots of an earlier config count too: a config update
       // re-classifies only the customers its rules can move
-      // (LiveMembership::ReevaluateAll), so others keep what was written
-      // under the earlier config's statistics. Ranges are taken under the
-      // current config: a superset, whatever the earlier one was.
-      if (used == now.stats) continue;
+      // (LiveMembership::ReevaluateAll) under the current statistics, so
+      // others keep what was written under the earlier config's. Cut-off
+      // ranges do not depend on the config; spender ranges run from the
+      // threshold the write used (its config's) to the current one.
+      if (used == in_use_now) continue;
       if (std::find(compared.begin(), compared.end(), used) != compared.end()) continue;
       compared.push_back(used);
       absl::StatusOr<std::vector<std::string>> affected =
-          Affected(tenant, now.config, used, now.stats);
+          Affected(tenant, now.config, used, in_use_now);
       if (!affected.ok()) return affected.status();
       ids.insert(affected->begin(), affected->end());
     }

@@ -13,6 +13,7 @@
 #include "engine/stats.h"
 #include "server/live/live_membership.h"
 #include "server/live/periodic_task.h"
+#include "server/live/stats_in_use.h"
 #include "server/live/tenant_context.h"
 #include "store/customer_store.h"
 
@@ -56,12 +57,12 @@ class StatisticsMover {
   // Runs one pass now. Returns the number of customers whose membership moved.
   absl::StatusOr<int64_t> RunOnce();
 
-  // Returns the ids whose membership may differ between `before` and `after`
-  // statistics under `config` (exposed for tests).
+  // Returns the ids whose membership may differ between writes that used
+  // `before` and the current `after` (under the current `config`).
   absl::StatusOr<std::vector<std::string>> Affected(const std::string& tenant,
                                                     const engine::SegmentConfig& config,
-                                                    const engine::PopulationStats& before,
-                                                    const engine::PopulationStats& after);
+                                                    const StatsInUse& before,
+                                                    const StatsInUse& after);
 
  private:
   absl::StatusOr<int64_t> RunTenant(const std::string& tenant);
@@ -69,7 +70,7 @@ class StatisticsMover {
   // alive: adds their statistics to `adopted` and their fields to `fields`;
   // sets `*unreadable` when one is in a format this build cannot read (then
   // only a full re-classification is sure to cover it).
-  absl::Status Abandoned(const std::string& tenant, std::vector<engine::PopulationStats>* adopted,
+  absl::Status Abandoned(const std::string& tenant, std::vector<StatsInUse>* adopted,
                          std::vector<std::string>* fields, bool* unreadable);
   // Finishes the re-classification of a stored config that never completed
   // (its UpdateConfig failed midway or its replica died), once it is older

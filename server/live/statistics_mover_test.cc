@@ -6,6 +6,7 @@
 #include "server/config_convert.h"
 #include "server/live/live_test_fixture.h"
 #include "server/live/stats_in_use.h"
+#include "server/live/test_config_update.h"
 #include "server/live/test_orders.h"
 
 namespace segmentd {
@@ -285,6 +286,48 @@ TEST_F(StatisticsMoverTest, AnUnreadableEntryIsItsLiveOwnersOrReclassifiesEveryo
     left.erase(std::remove(left.begin(), left.end(), mine), left.end());
   }
   EXPECT_EQ(left, std::vector<std::string>{"later"});
+}
+
+// A write under a relative spender rule used its config's multiple. When
+// the replica that wrote dies owing the statistics move, and another
+// changes the multiple before adopting it, that config update re-classifies
+// under the current statistics only; the adopter's range must run from the
+// threshold the write used (old multiple, old store AOV), not the current
+// multiple times the old store AOV. A reviewer saw 220 customers left in
+// BIG_SPENDER for good after a restart and a multiple change.
+TEST_F(StatisticsMoverTest, AMultipleChangedBeforeAnOwedMoveIsAdoptedStillMovesWhomWritesPut) {
+  engine::SegmentConfig config;
+  config.big_spender.threshold_store_aov_multiple = 1.5;
+  ASSERT_GE(StoreConfigAndReevaluate("acme", config, /*by_profile=*/true, nullptr), 0);
+  for (int i = 0; i < 10; ++i) Orders(absl::StrCat("c", i), 1, 100);
+  Orders("spender", 1, 250);  // store AOV 1250/11 = 113.6: BIG from 170.5
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  // Written with that threshold: "mid" (AOV 200 over the lookback) is BIG.
+  // Its order of 400 days ago puts its lifetime revenue above every
+  // value-tier cut-off, so only the spender rule's range can read it. The
+  // whales make the store AOV 2050/14 = 146.4, so 1.5x is 219.6 and "mid"
+  // is not; this replica dies before its mover compares.
+  ASSERT_TRUE(
+      live_
+          ->Apply("acme", {CustomerEvents{"mid",
+                                          {Order("mid-old", kT0 - absl::Hours(24 * 400), 10'000),
+                                           Order("mid-new", kT0, 200)}}})
+          .ok());
+  Orders("whale1", 1, 300);
+  Orders("whale2", 1, 300);
+  ASSERT_TRUE(In("mid", "BIG_SPENDER"));
+  store_.ExpireReplica(contexts_->replica_id());
+  // Another replica makes the multiple 2.5 (BIG from 366) before adopting.
+  OtherReplica other(store_, &now_);
+  config.big_spender.threshold_store_aov_multiple = 2.5;
+  absl::StatusOr<int64_t> changed = ApplyConfigUpdate(store_, other.contexts, other.live, "acme",
+                                                      config, /*by_profile=*/true, now_, nullptr);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  ASSERT_TRUE(In("mid", "BIG_SPENDER"));  // between 1.5x and 2.5x the current AOV: not read
+  ASSERT_TRUE(other.mover.RunOnce().ok());
+  EXPECT_FALSE(In("mid", "BIG_SPENDER"));
+  EXPECT_FALSE(In("whale1", "BIG_SPENDER"));
+  EXPECT_FALSE(In("spender", "BIG_SPENDER"));
 }
 
 TEST_F(StatisticsMoverTest, NothingMovesWhenStatisticsStandStill) {

@@ -8,38 +8,60 @@
 namespace segmentd {
 namespace {
 
-TEST(StatsInUseTest, AnEntryReadsBackAsWritten) {
+StatsInUse Example() {
   engine::PopulationStats stats;
   stats.buyers = 1200;
   stats.vip_order_cutoff = 7;
   stats.medium_value_cutoff = -350;  // revenue may be negative after refunds
   stats.windows = {{365, 1'234'567, 890}, {180, -5, 0}};
-  const std::string field = StatsInUseField("r1", stats);
+  engine::SegmentConfig config;  // BIG_SPENDER 2x over 365 days, LOW_SPENDER 0.6x over 180
+  config.big_spender.threshold_store_aov_multiple = 1.5;
+  return StatsInUseOf(config, stats);
+}
+
+TEST(StatsInUseTest, TheSpenderThresholdsAreTheConfigsOverTheStatistics) {
+  const StatsInUse used = Example();
+  EXPECT_TRUE(used.spenders[0].enabled);
+  EXPECT_EQ(used.spenders[0].lookback_days, 365);
+  EXPECT_EQ(*used.spenders[0].amount, 1.5 * (1'234'567.0 / 890.0));  // revenue / orders
+  EXPECT_EQ(used.spenders[1].lookback_days, 180);
+  EXPECT_FALSE(used.spenders[1].amount.has_value());  // no store AOV over 180 days
+  engine::SegmentConfig absolute;
+  absolute.big_spender.threshold_store_aov_multiple.reset();
+  absolute.big_spender.threshold_amount = 60000;
+  EXPECT_EQ(*StatsInUseOf(absolute, used.stats).spenders[0].amount, 60000.0);
+}
+
+TEST(StatsInUseTest, AnEntryReadsBackAsWritten) {
+  const StatsInUse used = Example();
+  const std::string field = StatsInUseField("r1", used);
   const StatsInUseEntry entry = ParseStatsInUse(field);
   EXPECT_EQ(entry.replica, "r1");
-  ASSERT_TRUE(entry.stats.has_value());
-  EXPECT_EQ(*entry.stats, stats);
-  EXPECT_FALSE(entry.stats->high_value_cutoff.has_value());
+  ASSERT_TRUE(entry.used.has_value());
+  EXPECT_EQ(*entry.used, used);  // doubles round-trip exactly
+  EXPECT_FALSE(entry.used->stats.high_value_cutoff.has_value());
   // Equal statistics make the same field: one entry per replica and value.
-  EXPECT_EQ(StatsInUseField("r1", stats), field);
-  EXPECT_EQ(ParseStatsInUse(StatsInUseField("r1", {})).stats, engine::PopulationStats());
+  EXPECT_EQ(StatsInUseField("r1", used), field);
+  EXPECT_EQ(ParseStatsInUse(StatsInUseField("r1", StatsInUse())).used, StatsInUse());
   EXPECT_EQ(StatsInUseValue(absl::FromUnixMillis(1'764'000'000'123)), "1764000000123");
 }
 
 // Whatever the statistics part holds, the replica is read: an entry of
 // another format is its owner's to handle while it lives.
-TEST(StatsInUseTest, AnyOtherFieldNamesItsReplicaButNoStatistics) {
+TEST(StatsInUseTest, AnyOtherFieldNamesItsReplicaButNothingUsed) {
   for (const std::string& field : std::vector<std::string>{
-           "r1/1/1 2 3",          // a value missing
-           "r1/1/1 2 x 4",        // not a number
-           "r1/1/1 2 3 4 365:1",  // a window part missing
-           "r1/2/1 2 3 4 5 6",    // a later format
-           "r1/1 2 3 4",          // no format
-           "r1",                  // nothing but the replica
+           "r1/1/1 2 3 s1:365:5 s1:180:-",          // a value missing
+           "r1/1/1 2 x 4 s1:365:5 s1:180:-",        // not a number
+           "r1/1/1 2 3 4 365:1 s1:365:5 s1:180:-",  // a window part missing
+           "r1/1/1 2 3 4 s1:365:5",                 // a spender missing
+           "r1/1/1 2 3 4 s2:365:5 s1:180:-",        // not a flag
+           "r1/2/1 2 3 4 5 6",                      // a later format
+           "r1/1 2 3 4",                            // no format
+           "r1",                                    // nothing but the replica
        }) {
     const StatsInUseEntry entry = ParseStatsInUse(field);
     EXPECT_EQ(entry.replica, "r1") << field;
-    EXPECT_FALSE(entry.stats.has_value()) << field;
+    EXPECT_FALSE(entry.used.has_value()) << field;
   }
 }
 

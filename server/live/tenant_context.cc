@@ -159,7 +159,8 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Load(
                                    static_cast<engine::CategoryId>(id));
   }
 
-  snapshot->stats_in_use = StatsInUseField(replica_id_, snapshot->stats);
+  snapshot->stats_in_use =
+      StatsInUseField(replica_id_, StatsInUseOf(snapshot->config, snapshot->stats));
   if (absl::Status s = MarkStatsInUse(tenant, snapshot->stats_in_use, snapshot->loaded_at);
       !s.ok()) {
     return s;
