@@ -51,6 +51,10 @@ absl::StatusOr<Caller> Authenticator::Authorize(absl::string_view authorization,
     if (required != v1::SCOPE_OPERATOR && required != v1::SCOPE_ADMIN) {
       return absl::PermissionDeniedError(kOperatorHoldsNoTenantData);
     }
+    // The operator's own credential is not in the store, but every call it
+    // makes reads or writes tenant records there: an empty store would
+    // answer "no tenants" and take new ones that vanish on a restore.
+    if (absl::Status lost = options_.store_lost(); !lost.ok()) return lost;
     return Caller{"", parsed->key_id, /*is_operator=*/true};
   }
 

@@ -50,9 +50,10 @@ class Authenticator {
     // How long a verified key record is trusted without re-reading the store.
     absl::Duration cache_ttl = absl::Seconds(2);
     // OK while the key store holds its data; otherwise its error (DATA_LOSS
-    // once Redis lost segmentd's data, StoreProbe), which every tenant key is
-    // refused with: such a store holds no key, and "unknown key" would send
-    // callers looking for a credential problem. Default: always OK.
+    // once Redis lost segmentd's data, StoreProbe), which every tenant key
+    // and the operator are refused with: such a store holds no key ("unknown
+    // key" would send callers looking for a credential problem) and no
+    // tenant. Default: always OK.
     std::function<absl::Status()> store_lost = [] { return absl::OkStatus(); };
     // The time source; tests inject a fake.
     std::function<absl::Time()> now = [] { return absl::Now(); };

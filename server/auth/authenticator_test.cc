@@ -178,9 +178,14 @@ TEST_F(AuthenticatorTest, AStoreThatLostItsDataRefusesTenantKeysWithThatError) {
   lost_ = absl::DataLossError("Redis no longer holds this segmentd's data");
   absl::StatusOr<Caller> caller = auth_->Authorize(header, SCOPE_READ);
   EXPECT_EQ(caller.status().code(), absl::StatusCode::kDataLoss) << caller.status();
-  // The operator's credential is not in the store: it can still look around.
+  // Nor the operator: its calls read and write tenant records in the store.
   const std::string op = absl::StrCat("Bearer ", FormatApiKeyToken(operator_token_));
-  EXPECT_TRUE(auth_->Authorize(op, SCOPE_OPERATOR).ok());
+  EXPECT_EQ(auth_->Authorize(op, SCOPE_OPERATOR).status().code(), absl::StatusCode::kDataLoss);
+  // A wrong operator secret is still just wrong.
+  EXPECT_EQ(auth_->Authorize("Bearer " + FormatApiKeyToken(GenerateOperatorToken()), SCOPE_OPERATOR)
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 TEST(ScopesAllowTest, Table) {

@@ -23,6 +23,7 @@
 #include "engine/profile.h"
 #include "engine/profile_codec.h"
 #include "gtest/gtest.h"
+#include "segmentd/v1/admin.grpc.pb.h"
 #include "segmentd/v1/classification.grpc.pb.h"
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "testing/e2e_stack.h"
@@ -352,6 +353,15 @@ TEST_F(DurabilityE2eTest, ARedisThatLostItsDataIsNotTakenForAnEmptyOne) {
   EXPECT_NE(stack_->segmentd().Log().find("no longer holds this segmentd's data"),
             std::string::npos)
       << stack_->segmentd().Log();
+  // The operator too: an empty store would answer "no tenants".
+  {
+    auto admin = v1::AdminService::NewStub(channel_);
+    v1::ListTenantsRequest list;
+    v1::ListTenantsResponse tenants;
+    auto octx = NewContext(stack_->operator_token());
+    EXPECT_EQ(admin->ListTenants(octx.get(), list, &tenants).error_code(),
+              grpc::StatusCode::DATA_LOSS);
+  }
 
   // Restarted, segmentd adopts the empty store: the tenant is gone from it.
   ASSERT_TRUE(stack_->segmentd().Restart().ok()) << stack_->segmentd().Log();
