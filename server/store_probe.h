@@ -11,9 +11,12 @@
 // new. The first probe that finds Redis without `sd:store` writes a random id
 // there (SET NX: replicas starting together agree on one); once this process
 // knows the id, a probe that finds it gone or replaced reports DATA_LOSS.
-// Nothing here writes the mark again: only a restarted segmentd adopts a new
+// Nothing here writes a new mark: only a restarted segmentd adopts a new
 // store, which is the operator's decision, while the same mark coming back
-// (a restore of this store's data) is simply usable again.
+// (a restore of this store's data) is simply usable again. A mark gone while
+// tenants are still stored is the mark's loss, not the data's (a Redis
+// saving snapshots only, restarted before one held the mark): the mark this
+// process knows is written back.
 
 #include <string>
 

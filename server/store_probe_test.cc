@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "server/tenants/redis_tenant_store.h"
 #include "testing/redis_test_client.h"
 
 namespace segmentd {
@@ -64,6 +65,23 @@ TEST_F(StoreProbeTest, AStoreThatLostItsDataIsDataLossUntilItsMarkIsBack) {
   Run({"SET", kStoreMarkKey, mark});
   EXPECT_TRUE(probe.Probe().ok());
   EXPECT_TRUE(probe.Lost().ok());
+}
+
+// Tenants still stored but no mark: the mark was lost, not the data (a
+// Redis saving snapshots only, restarted before one held the mark). The mark
+// this process knows is written back; nothing is refused.
+TEST_F(StoreProbeTest, AMarkLostWhileTenantsAreStoredIsWrittenBack) {
+  StoreProbe probe(redis_.client.get());
+  ASSERT_TRUE(probe.Probe().ok());
+  const std::string mark = Run({"GET", kStoreMarkKey}).str();
+  Run({"SADD", kTenantsKey, "acme"});
+  Run({"DEL", kStoreMarkKey});
+  EXPECT_TRUE(probe.Probe().ok());
+  EXPECT_TRUE(probe.Lost().ok());
+  EXPECT_EQ(Run({"GET", kStoreMarkKey}).str(), mark);
+  // Without tenants it is a loss.
+  Run({"DEL", kStoreMarkKey, kTenantsKey});
+  EXPECT_EQ(probe.Probe().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST_F(StoreProbeTest, AReplicaIsUnavailableAndAnOutageKeepsWhatWasKnown) {

@@ -19,8 +19,6 @@ using store::redis::ErrorReplyAsStatus;
 using store::redis::RedisReply;
 using store::redis::RedisScript;
 
-constexpr char kTenantsKey[] = "sd:tenants";
-
 std::string TenantKey(absl::string_view tenant_id) { return absl::StrCat("sd:tenant:", tenant_id); }
 std::string ApiKeyKey(absl::string_view key_id) { return absl::StrCat("sd:key:", key_id); }
 std::string TenantKeysKey(absl::string_view tenant_id) {

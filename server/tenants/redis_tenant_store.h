@@ -6,6 +6,9 @@
 
 namespace segmentd {
 
+// The set of every tenant id (docs/redis-keys.md).
+inline constexpr char kTenantsKey[] = "sd:tenants";
+
 // A TenantStore in Redis. Thread-safe. Key layout (docs/redis-keys.md):
 //   sd:tenants                set of tenant ids
 //   sd:tenant:<tenant_id>     hash {display_name, created_ms}
