@@ -77,9 +77,11 @@ absl::Status TenantContexts::MarkAlive() {
 absl::Status TenantContexts::MarkAliveLocked() {
   absl::StatusOr<bool> was = store_->MarkReplicaAlive(replica_id_, options_.alive_for);
   if (!was.ok()) return was.status();
-  const bool lapsed = marked_alive_ && !*was;
+  // A re-recording that failed midway is finished by the next mark.
+  const bool lapsed = (marked_alive_ && !*was) || record_again_;
   marked_alive_ = true;
   if (!lapsed) return absl::OkStatus();
+  record_again_ = true;
   // Unheard of for alive_for (a pause of this process, or of its link to
   // Redis): other movers may have adopted and removed entries this replica
   // still uses. Recorded again, they are covered if it dies after all.
@@ -91,6 +93,7 @@ absl::Status TenantContexts::MarkAliveLocked() {
       ++entries;
     }
   }
+  record_again_ = false;
   LogError(absl::StrCat("replica ", replica_id_, " was not marked alive for ",
                         absl::FormatDuration(options_.alive_for), ": recorded its ", entries,
                         " statistics-in-use entries again"));

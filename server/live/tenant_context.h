@@ -136,6 +136,8 @@ class TenantContexts {
   // with mu_.
   absl::Mutex stats_mu_;
   bool marked_alive_ ABSL_GUARDED_BY(stats_mu_) = false;
+  // The entries are to be recorded again (the mark lapsed) and were not yet.
+  bool record_again_ ABSL_GUARDED_BY(stats_mu_) = false;
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> stats_in_use_
       ABSL_GUARDED_BY(stats_mu_);
   absl::flat_hash_map<std::string, std::vector<std::string>> stats_unremoved_
