@@ -11,11 +11,7 @@
 // At most one read is in flight; callers arriving meanwhile join the next
 // round, which starts as soon as the in-flight one ends. A caller therefore
 // waits at most two reads. Errors are shared like values: every caller of a
-// failed round gets its status. A read that failed slowly (it took at least
-// `slow_failure`: a store hanging until its command timeout) also fails the
-// round waiting behind it, whose own read would most likely wait out another
-// timeout: failing closed early is always allowed, answering stale is not.
-// (Without this a check arriving during a hung read took two timeouts, ~4 s.)
+// failed round gets its status.
 //
 // Thread-safe. `read` must be thread-compatible with itself (it is never run
 // twice at once) and should be bounded in time (a store command timeout).
@@ -27,17 +23,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 
 namespace segmentd {
 
 template <typename T>
 class CoalescedRead {
  public:
-  explicit CoalescedRead(std::function<absl::StatusOr<T>()> read,
-                         absl::Duration slow_failure = absl::Seconds(1))
-      : read_(std::move(read)), slow_failure_(slow_failure) {}
+  explicit CoalescedRead(std::function<absl::StatusOr<T>()> read) : read_(std::move(read)) {}
 
   CoalescedRead(const CoalescedRead&) = delete;
   CoalescedRead& operator=(const CoalescedRead&) = delete;
@@ -57,22 +49,11 @@ class CoalescedRead {
     // Lead this round once the previous one (which may have begun before this
     // call) has finished; later callers keep joining `round` until then.
     mu_.Await(absl::Condition(this, &CoalescedRead::Idle));
-    if (round->done) {  // failed by the slow failure of the read before
-      --waiting_;
-      return round->result;
-    }
     reading_ = true;
     pending_ = nullptr;
     mu_.Unlock();
-    const absl::Time start = absl::Now();
     absl::StatusOr<T> result = read_();
-    const bool failed_slowly = !result.ok() && absl::Now() - start >= slow_failure_;
     mu_.Lock();
-    if (failed_slowly && pending_ != nullptr) {
-      pending_->result = result.status();
-      pending_->done = true;
-      pending_ = nullptr;
-    }
     round->result = std::move(result);
     round->done = true;
     reading_ = false;
@@ -96,7 +77,6 @@ class CoalescedRead {
   bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !reading_; }
 
   const std::function<absl::StatusOr<T>()> read_;
-  const absl::Duration slow_failure_;
   absl::Mutex mu_;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;

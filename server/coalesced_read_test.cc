@@ -82,38 +82,5 @@ TEST(CoalescedReadTest, ErrorsReachEveryCallerOfTheRoundAndDoNotStick) {
   EXPECT_EQ(*read.Get(), 3);
 }
 
-// A read that hangs until it fails (Redis stopped, the command timing out)
-// fails the callers waiting behind it too, instead of each waiting out a
-// second timeout of its own; a later caller reads afresh.
-TEST(CoalescedReadTest, ASlowFailureFailsTheRoundWaitingBehindIt) {
-  std::atomic<int> reads{0};
-  absl::Notification release_first;
-  CoalescedRead<int> read(
-      [&]() -> absl::StatusOr<int> {
-        const int n = ++reads;
-        if (n == 1) {
-          release_first.WaitForNotification();
-          absl::SleepFor(absl::Milliseconds(60));
-          return absl::UnavailableError("timed out");
-        }
-        return n;
-      },
-      /*slow_failure=*/absl::Milliseconds(50));
-  std::thread leader([&] { EXPECT_FALSE(read.Get().ok()); });
-  AwaitWaiting(read, 1);
-  std::vector<absl::Status> late(4);
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < late.size(); ++i) {
-    threads.emplace_back([&, i] { late[i] = read.Get().status(); });
-  }
-  AwaitWaiting(read, 5);
-  release_first.Notify();
-  leader.join();
-  for (std::thread& t : threads) t.join();
-  for (const absl::Status& s : late) EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(reads.load(), 1);  // the waiting round never read
-  EXPECT_EQ(*read.Get(), 2);
-}
-
 }  // namespace
 }  // namespace segmentd
