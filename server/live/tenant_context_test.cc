@@ -109,7 +109,7 @@ TEST(TenantContextsTest, IssuedSnapshotsAreRetiredOnceUnused) {
   // caller's reads) keeps its snapshot for the next round.
   const TenantSnapshot* was_held = held.get();
   held.reset();
-  contexts.Retire("acme", settled);
+  ASSERT_TRUE(contexts.Retire("acme", settled).ok());
   std::vector<std::shared_ptr<const TenantSnapshot>> issued = contexts.Issued("acme");
   ASSERT_EQ(issued.size(), 2u);
   EXPECT_EQ(issued[0].get(), was_held);
@@ -121,9 +121,9 @@ TEST(TenantContextsTest, IssuedSnapshotsAreRetiredOnceUnused) {
   // Snapshots issued after Settled() stay, even unheld.
   ASSERT_TRUE(contexts.Reload("acme").ok());
   ASSERT_TRUE(contexts.Reload("acme").ok());
-  contexts.Retire("acme", settled);
+  ASSERT_TRUE(contexts.Retire("acme", settled).ok());
   EXPECT_EQ(contexts.Issued("acme").size(), 3u);
-  contexts.Retire("acme", contexts.Settled("acme"));
+  ASSERT_TRUE(contexts.Retire("acme", contexts.Settled("acme")).ok());
   EXPECT_EQ(contexts.Issued("acme").size(), 1u);
 }
 
