@@ -141,11 +141,9 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
       return;
     }
     *absolute = false;
-    const WindowTotals* w = stats.FindWindow(lookback);
-    const std::optional<double> aov =
-        w == nullptr ? std::nullopt : w->StoreAov();
-    *defined = aov.has_value();
-    *threshold = aov.has_value() ? *multiple * *aov : 0.0;
+    const std::optional<double> relative = stats.RelativeThreshold(lookback, *multiple);
+    *defined = relative.has_value();
+    *threshold = relative.value_or(0.0);
   };
   spender(k.big_spender.lookback_days, k.big_spender.threshold_amount,
           k.big_spender.threshold_store_aov_multiple, &c.big_absolute_,

@@ -64,6 +64,14 @@ struct PopulationStats {
 
   // Returns the totals for `lookback_days`, or nullptr.
   const WindowTotals* FindWindow(int32_t lookback_days) const;
+  // A relative spender threshold: `multiple` x the store AOV over
+  // `lookback_days`, or nullopt when there is none (then nobody qualifies).
+  std::optional<double> RelativeThreshold(int32_t lookback_days, double multiple) const {
+    const WindowTotals* w = FindWindow(lookback_days);
+    const std::optional<double> aov = w == nullptr ? std::nullopt : w->StoreAov();
+    if (!aov.has_value()) return std::nullopt;
+    return multiple * *aov;
+  }
 
   friend bool operator==(const PopulationStats& a, const PopulationStats& b) {
     return a.buyers == b.buyers && a.vip_order_cutoff == b.vip_order_cutoff &&

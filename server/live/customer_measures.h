@@ -96,7 +96,8 @@ int32_t AovIndexLookback(const engine::SegmentConfig& config, store::AovIndex in
 int32_t FoldHorizonDays(const engine::SegmentConfig& config);
 
 // Whether anything reads the index: only while its rule is enabled and
-// relative to the store AOV does a store-AOV move matter (StatisticsMover).
+// relative to the store AOV does a store-AOV move matter (config updates;
+// the StatisticsMover compares the thresholds writes used, StatsInUse).
 // Entries of an index not in use may wait for the background after a config
 // update (LiveMembership::DrainRechecks); the update that brings an index
 // back into use compares the stored entries, not the ones derived under the

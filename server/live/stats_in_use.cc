@@ -48,10 +48,8 @@ StatsInUse StatsInUseOf(const engine::SegmentConfig& config, const engine::Popul
     t.enabled = rule.enabled;
     t.lookback_days = rule.lookback_days;
     if (rule.threshold_store_aov_multiple.has_value()) {
-      // As the classifier computes it (engine/classify.cc).
-      const engine::WindowTotals* window = stats.FindWindow(rule.lookback_days);
-      const std::optional<double> aov = window == nullptr ? std::nullopt : window->StoreAov();
-      if (aov.has_value()) t.amount = *rule.threshold_store_aov_multiple * *aov;
+      // As the classifier computes it.
+      t.amount = stats.RelativeThreshold(rule.lookback_days, *rule.threshold_store_aov_multiple);
     } else if (rule.threshold_amount.has_value()) {
       t.amount = static_cast<double>(*rule.threshold_amount);
     }
