@@ -26,8 +26,10 @@
 #include "store/memory_customer_store.h"
 #include "store/redis/redis_client.h"
 #include "store/redis_customer_store.h"
+#include "store/tenant_presence.h"
 #include "testing/redis_command_stats.h"
 #include "testing/redis_server.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd::store {
 namespace {
@@ -103,6 +105,10 @@ class CustomerStoreTest : public ::testing::TestWithParam<bool> {
       absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(options);
       ASSERT_TRUE(client.ok()) << client.status();
       client_ = *std::move(client);
+      // Writes need the tenant registered (store/tenant_presence.h).
+      for (const char* tenant : {kTenant, "other", "t2", "empty"}) {
+        ASSERT_TRUE(testing::RegisterTenant(client_.get(), tenant).ok());
+      }
     }
     store_ = MakeStore(/*max_changes=*/1'000'000);
   }
@@ -1360,11 +1366,13 @@ TEST_P(CustomerStoreTest, TenantsAndTrickyIdsNeverCollide) {
   EXPECT_EQ(AllChanges().size(), 2 * ids.size());
 
   if (redis()) {
-    // Every key is tagged with its tenant.
+    // Every key but the tenant registry is tagged with its tenant (and
+    // SetUp registered others).
     absl::StatusOr<redis::RedisReply> keys = client_->Command({"KEYS", "*"});
     ASSERT_TRUE(keys.ok());
     for (const redis::RedisReply& key : keys->elements()) {
-      EXPECT_TRUE(absl::StartsWith(key.str(), "sd:{acme}:") ||
+      EXPECT_TRUE(key.str() == kTenantsKey || absl::EndsWith(key.str(), "}:present") ||
+                  absl::StartsWith(key.str(), "sd:{acme}:") ||
                   absl::StartsWith(key.str(), "sd:{t2}:"))
           << key.str();
     }
@@ -1477,6 +1485,7 @@ class RedisCustomerStoreTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(options);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
+    ASSERT_TRUE(testing::RegisterTenant(client_.get(), kTenant).ok());
     RedisCustomerStore::Options store_options;
     store_options.write_batch = 16;
     absl::StatusOr<std::unique_ptr<RedisCustomerStore>> store =
@@ -1510,6 +1519,44 @@ TEST_F(RedisCustomerStoreTest, CreateRejectsBadOptions) {
   options.max_changes = 0;
   EXPECT_EQ(RedisCustomerStore::Create(client_.get(), options).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A Redis that lost the tenant's data (here: FLUSHALL) refuses its writes,
+// whichever path they take, and writes nothing; a tenant registered before
+// presence keys existed gets its key on the first write.
+TEST_F(RedisCustomerStoreTest, WritesToATenantTheStoreNoLongerHoldsAreRefused) {
+  Start(false);
+  CustomerWrite first;
+  first.customer_id = "first";
+  first.segments = {"VIP"};
+  ASSERT_EQ(*store_->Write(kTenant, {first}), std::vector<bool>{true});
+  ASSERT_TRUE(client_->Command({"FLUSHALL"}).ok());
+
+  CustomerWrite again = first;
+  again.expected_version = 1;
+  again.segments = {};
+  EXPECT_EQ(store_->Write(kTenant, {again}).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store_->Write(kTenant, {first}).status().code(), absl::StatusCode::kDataLoss);
+  // A re-classification (the transaction path) of a customer read as absent.
+  auto reclassify = [&](const std::vector<CustomerState>&) {
+    CustomerWrite w = again;
+    w.cause = ChangeCause::kConfig;
+    w.measures_as_stored = true;
+    return absl::StatusOr<std::vector<CustomerWrite>>(std::vector<CustomerWrite>{w});
+  };
+  EXPECT_EQ(store_->ReadAndWrite(kTenant, {"first"}, reclassify).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store_->WriteConfig(kTenant, 0, "c", Ms(1)).status().code(),
+            absl::StatusCode::kDataLoss);
+  absl::StatusOr<redis::RedisReply> keys = client_->Command({"KEYS", "*"});
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->elements().empty()) << *keys;
+
+  // Registered as an older build did (no presence key): the write sets it.
+  ASSERT_TRUE(client_->Command({"SADD", kTenantsKey, kTenant}).ok());
+  EXPECT_EQ(*store_->Write(kTenant, {first}), std::vector<bool>{true});
+  EXPECT_EQ(*store_->WriteConfig(kTenant, 0, "c", Ms(1)), 1);
+  EXPECT_EQ(client_->Command({"EXISTS", TenantPresenceKey(kTenant)})->integer(), 1);
 }
 
 // A tenant that had customers before the registration index existed has no

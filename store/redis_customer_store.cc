@@ -12,6 +12,7 @@
 #include "store/customer_store_validation.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
+#include "store/tenant_presence.h"
 
 namespace segmentd::store {
 namespace {
@@ -132,6 +133,7 @@ constexpr char kIndexFunction[] = R"lua(
 // KEYS[12] registration zset sd:{t}:m:reg KEYS[13] its marker sd:{t}:m:reg:complete
 // KEYS[14] the order record's marker sd:{t}:oid:complete
 // KEYS[15] the AOV indexes' marker sd:{t}:m:aov:kept
+// KEYS[16] the tenant's presence key sd:{t}:present (store/tenant_presence.h)
 // ARGV[1] customer id, [2] expected version, [3] new version, [4] profile,
 // [5] membership, [6] encoded segment list, [7] next change ms or "" (none),
 // [8] cause, [9] changed_at ms, [10] lifetime orders, "" (not a buyer) or
@@ -148,10 +150,12 @@ constexpr char kIndexFunction[] = R"lua(
 // the declared keys.
 // Returns 1 when committed, 0 on a version conflict, -1 when the stored
 // segment list cannot be decoded, -3 when a placed order is recorded
-// against another customer (nothing written in either case).
+// against another customer, kTenantAbsentReply (-4) when the tenant's
+// presence key is gone (nothing written in any of these cases).
 const RedisScript& WriteScript() {
   static const RedisScript* const script = new RedisScript(std::string(R"lua(
     local id = ARGV[1]
+    if redis.call('EXISTS', KEYS[16]) == 0 then return -4 end
     -- The stored schedule and AOV entries too: a sorted set is only touched
     -- when its entry moves (ZADD of an unchanged score and ZREM of an absent
     -- member still cost Redis a lookup each; a new customer is in none).
@@ -284,16 +288,18 @@ const RedisScript& WriteScript() {
 // stored version matches: the encoded membership, the schedule entry and the
 // AOV index entries, nothing else (no member set, stream, measure or daily
 // command, no profile or history bytes).
-// KEYS as WriteScript's (only [1], [4], [8], [10] and [11] are used).
+// KEYS as WriteScript's (only [1], [4], [8], [10], [11] and [16] are used).
 // ARGV[1] customer id, [2] expected version, [3] new version, [4] membership,
 // [5] encoded segment list (must equal the stored one), [6] next change ms or
 // "", [7] config version the write was computed with, [8], [9] AOV index
 // entries or "".
 // Returns 1 when committed, 0 on a version conflict, -2 when the stored
-// segment list differs (nothing written).
+// segment list differs, -4 when the tenant's presence key is gone (nothing
+// written in either case).
 const RedisScript& BookkeepingScript() {
   static const RedisScript* const script = new RedisScript(std::string(R"lua(
     local id = ARGV[1]
+    if redis.call('EXISTS', KEYS[16]) == 0 then return -4 end
     local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1')
     if (stored[1] or '0') ~= ARGV[2] then return 0 end
     if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[7] then return 0 end
@@ -314,12 +320,14 @@ const RedisScript& ScriptFor(const CustomerWrite& write) {
 }
 
 // Stores a new config version if the stored one matches.
-// KEYS[1] config hash sd:{t}:config.
+// KEYS[1] config hash sd:{t}:config, [2] presence key sd:{t}:present.
 // ARGV[1] expected version ("0": none stored), [2] new version, [3] bytes,
 // [4] updated ms.
-// Returns {1, new version} when stored, {0, stored version} on a mismatch.
+// Returns {1, new version} when stored, {0, stored version} on a mismatch,
+// kTenantAbsentReply (-4) when the tenant's presence key KEYS[2] is gone.
 const RedisScript& WriteConfigScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('EXISTS', KEYS[2]) == 0 then return -4 end
     local v = redis.call('HGET', KEYS[1], 'v') or '0'
     if v ~= ARGV[1] then return {0, v} end
     redis.call('HSET', KEYS[1], 'v', ARGV[2], 'b', ARGV[3], 't', ARGV[4], 'p', '1')
@@ -788,7 +796,8 @@ std::vector<std::string> RedisCustomerStore::WriteKeys(absl::string_view tenant,
           RegistrationKey(tenant),
           RegistrationCompleteKey(tenant),
           OrderRecordCompleteKey(tenant),
-          AovIndexesKeptKey(tenant)};
+          AovIndexesKeptKey(tenant),
+          TenantPresenceKey(tenant)};
 }
 
 std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
@@ -881,8 +890,21 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
                                                  absl::Span<const CustomerWrite> writes,
                                                  absl::Span<const size_t> which,
                                                  std::vector<WriteResult>& done) {
+  // Runs writes[i] through Eval, which loads its script when Redis lacks it.
+  auto eval = [&](size_t i) -> absl::StatusOr<RedisReply> {
+    return client_->Eval(ScriptFor(writes[i]), WriteKeys(tenant, writes[i]),
+                         WriteArgs(tenant, writes[i]));
+  };
   // Interprets the script's answer to writes[i].
-  auto record = [&](const RedisReply& reply, size_t i) -> absl::Status {
+  auto record = [&](absl::StatusOr<RedisReply> answer, size_t i) -> absl::Status {
+    // Redis forgot the script (restart, SCRIPT FLUSH): EVALSHA ran nothing,
+    // so run this write again through Eval, which reloads it.
+    if (answer.ok() && answer->IsErrorWithPrefix("NOSCRIPT")) answer = eval(i);
+    // Refused for the presence key: a tenant older than the key gets it from
+    // the registry and the write runs again; a lost store's does not.
+    answer = UnlessTenantAbsent(std::move(answer), client_, tenant, [&] { return eval(i); });
+    if (!answer.ok()) return answer.status();
+    const RedisReply& reply = *answer;
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
     if (!reply.is_integer()) return Unexpected(reply, "write script");
     if (reply.integer() == -1) return UndecodableSegments(writes[i]);
@@ -892,13 +914,6 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
                                       : WriteResult::kConflict;
     return absl::OkStatus();
   };
-  // Runs writes[i] through Eval, which loads its script when Redis lacks it.
-  auto eval = [&](size_t i) -> absl::Status {
-    absl::StatusOr<RedisReply> reply =
-        client_->Eval(ScriptFor(writes[i]), WriteKeys(tenant, writes[i]), WriteArgs(tenant, writes[i]));
-    if (!reply.ok()) return reply.status();
-    return record(*reply, i);
-  };
   std::vector<RedisCommand> commands;
   std::vector<size_t> pipelined;  // the write of each command
   commands.reserve(which.size());
@@ -906,7 +921,7 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
     const std::string sha1 = ScriptFor(writes[i]).sha1();
     if (sha1.empty()) {
       // The script's first use: Eval loads it, later writes are pipelined.
-      if (absl::Status s = eval(i); !s.ok()) return s;
+      if (absl::Status s = record(eval(i), i); !s.ok()) return s;
       continue;
     }
     std::vector<std::string> keys = WriteKeys(tenant, writes[i]);
@@ -920,12 +935,7 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
   absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
   for (size_t c = 0; c < pipelined.size(); ++c) {
-    const RedisReply& reply = (*replies)[c];
-    // Redis forgot the script (restart, SCRIPT FLUSH): EVALSHA ran nothing,
-    // so run this write again through Eval, which reloads it.
-    absl::Status s =
-        reply.IsErrorWithPrefix("NOSCRIPT") ? eval(pipelined[c]) : record(reply, pipelined[c]);
-    if (!s.ok()) return s;
+    if (absl::Status s = record(std::move((*replies)[c]), pipelined[c]); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -962,6 +972,10 @@ absl::Status RedisCustomerStore::ReadAndWriteBatch(absl::string_view tenant,
     read.insert(read.end(), std::begin(kStateFields), std::end(kStateFields));
     reads.push_back(std::move(read));
   }
+  // Last, the presence key: without it every write goes to the scripts,
+  // which refuse it (or set the key, for a tenant older than it).
+  watch.push_back(TenantPresenceKey(tenant));
+  reads.push_back({"EXISTS", watch.back()});
   std::vector<CustomerWrite> writes;
   std::vector<size_t> transacted, scripted;  // indexes into `writes`
   auto body =
@@ -969,6 +983,7 @@ absl::Status RedisCustomerStore::ReadAndWriteBatch(absl::string_view tenant,
     if (before_reclassify_commit_for_test_) before_reclassify_commit_for_test_();
     if (absl::Status s = redis::RedisErrorToStatus(read[0]); !s.ok()) return s;
     const std::string config_version = read[0].is_nil() ? "0" : read[0].str();
+    const bool present = read.back().is_integer() && read.back().integer() == 1;
     std::vector<CustomerState> states(customer_ids.size());
     absl::flat_hash_map<absl::string_view, size_t> read_at;
     for (size_t k = 0; k < customer_ids.size(); ++k) {
@@ -993,7 +1008,7 @@ absl::Status RedisCustomerStore::ReadAndWriteBatch(absl::string_view tenant,
     for (size_t i = 0; i < writes.size(); ++i) {
       const CustomerWrite& w = writes[i];
       auto at = read_at.find(w.customer_id);
-      if (at == read_at.end() || writes_of[w.customer_id] != 1 || !Reclassifies(w)) {
+      if (!present || at == read_at.end() || writes_of[w.customer_id] != 1 || !Reclassifies(w)) {
         scripted.push_back(i);
         continue;
       }
@@ -1856,10 +1871,13 @@ absl::StatusOr<int64_t> RedisCustomerStore::WriteConfig(absl::string_view tenant
   if (expected_version < 0) {
     return absl::InvalidArgumentError("expected_version: must be >= 0");
   }
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
-      client_->Eval(WriteConfigScript(), {ConfigKey(tenant)},
-                    {absl::StrCat(expected_version), absl::StrCat(expected_version + 1),
-                     std::string(bytes), absl::StrCat(absl::ToUnixMillis(at))}));
+  auto write = [&] {
+    return ErrorReplyAsStatus(
+        client_->Eval(WriteConfigScript(), {ConfigKey(tenant), TenantPresenceKey(tenant)},
+                      {absl::StrCat(expected_version), absl::StrCat(expected_version + 1),
+                       std::string(bytes), absl::StrCat(absl::ToUnixMillis(at))}));
+  };
+  absl::StatusOr<RedisReply> reply = UnlessTenantAbsent(write(), client_, tenant, write);
   if (!reply.ok()) return reply.status();
   if (!reply->is_array() || reply->elements().size() != 2) {
     return Unexpected(*reply, "config script");

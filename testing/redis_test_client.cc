@@ -1,8 +1,11 @@
 #include "testing/redis_test_client.h"
 
+#include <string>
 #include <utility>
 
 #include "store/redis/redis_address.h"
+#include "store/redis/redis_reply.h"
+#include "store/tenant_presence.h"
 
 namespace segmentd::testing {
 
@@ -24,6 +27,13 @@ absl::StatusOr<RedisWithClient> StartRedisWithClient(
   if (!client.ok()) return client.status();
   redis.client = *std::move(client);
   return redis;
+}
+
+absl::Status RegisterTenant(store::redis::RedisClient* client, absl::string_view tenant) {
+  absl::StatusOr<store::redis::RedisReply> added = store::redis::ErrorReplyAsStatus(
+      client->Command({"SADD", store::kTenantsKey, std::string(tenant)}));
+  if (!added.ok()) return added.status();
+  return store::EnsureTenantPresent(client, tenant);
 }
 
 }  // namespace segmentd::testing

@@ -5,7 +5,9 @@
 
 #include <memory>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "store/redis/redis_client.h"
 #include "testing/redis_server.h"
 
@@ -28,6 +30,11 @@ struct RedisWithClient {
 absl::StatusOr<RedisWithClient> StartRedisWithClient(
     RedisServer::Options server_options = {},
     store::redis::RedisClient::Options client_options = {});
+
+// Registers `tenant` in `client`'s Redis as creating it does (the registry
+// and its presence key, store/tenant_presence.h), without a tenant record:
+// what a store's writes for the tenant require.
+absl::Status RegisterTenant(store::redis::RedisClient* client, absl::string_view tenant);
 
 }  // namespace segmentd::testing
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
+#include "store/tenant_presence.h"
 
 namespace segmentd {
 namespace {
@@ -14,11 +15,14 @@ using store::redis::ErrorReplyAsStatus;
 using store::redis::RedisReply;
 using store::redis::RedisScript;
 
-// KEYS[1] redemptions hash, KEYS[2] counters hash. ARGV[1] order id,
-// [2] record, [3] arm. Returns 1 when new, else the record stored for the
-// order (which already redeemed the voucher).
+// KEYS[1] redemptions hash, KEYS[2] counters hash, KEYS[3] the tenant's
+// presence key (store/tenant_presence.h). ARGV[1] order id, [2] record,
+// [3] arm. Returns 1 when new, kTenantAbsentReply when the presence key is
+// gone, else the record stored for the order (which already redeemed the
+// voucher).
 const RedisScript& RecordScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('EXISTS', KEYS[3]) == 0 then return -4 end
     if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
       return redis.call('HGET', KEYS[1], ARGV[1])
     end
@@ -44,11 +48,13 @@ absl::StatusOr<bool> RedemptionStore::Record(absl::string_view tenant,
                                              absl::string_view customer_id, absl::string_view arm,
                                              absl::Time at) {
   const std::vector<std::string> keys = {RedeemedKey(tenant, voucher_id),
-                                         CountKey(tenant, voucher_id)};
+                                         CountKey(tenant, voucher_id),
+                                         store::TenantPresenceKey(tenant)};
   const std::vector<std::string> args = {
       std::string(order_id),
       absl::StrCat(absl::ToUnixMillis(at), " ", arm, "\n", customer_id), std::string(arm)};
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Eval(RecordScript(), keys, args));
+  auto record = [&] { return ErrorReplyAsStatus(client_->Eval(RecordScript(), keys, args)); };
+  absl::StatusOr<RedisReply> reply = store::UnlessTenantAbsent(record(), client_, tenant, record);
   if (!reply.ok()) return reply.status();
   if (reply->is_integer() && reply->integer() == 1) return true;
   if (!reply->is_string()) return absl::DataLossError("stored redemption is not a record");

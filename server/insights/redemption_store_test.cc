@@ -14,6 +14,7 @@ class RedemptionStoreTest : public ::testing::Test {
     absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
+    ASSERT_TRUE(testing::RegisterTenant(redis_.client.get(), "acme").ok());
     store_ = std::make_unique<RedemptionStore>(redis_.client.get());
   }
 
@@ -36,6 +37,15 @@ TEST_F(RedemptionStoreTest, EachOrderRedeemsOnceAndArmsAreCounted) {
   EXPECT_EQ(*store_->Counts("acme", "v2"), (std::map<std::string, int64_t>{{"", 1}}));
   EXPECT_TRUE(store_->Counts("globex", "v1")->empty());
   EXPECT_TRUE(store_->Counts("acme", "none")->empty());
+}
+
+// A Redis that lost the tenant's data (FLUSHALL) refuses the redemption and
+// records nothing.
+TEST_F(RedemptionStoreTest, ARedisThatLostTheTenantRefusesRedemptions) {
+  ASSERT_TRUE(redis_.client->Command({"FLUSHALL"}).ok());
+  EXPECT_EQ(store_->Record("acme", "v1", "o1", "a", "", absl::Now()).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(redis_.client->Command({"DBSIZE"})->integer(), 0);
 }
 
 TEST_F(RedemptionStoreTest, RedisDownIsUnavailable) {

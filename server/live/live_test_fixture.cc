@@ -46,6 +46,7 @@ absl::StatusOr<std::vector<store::WriteResult>> CountingStore::ReadAndWrite(
 absl::StatusOr<RedisStoreForTest> StartRedisStore() {
   absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
   if (!redis.ok()) return redis.status();
+  if (absl::Status s = testing::RegisterTenant(redis->client.get(), "acme"); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> store =
       store::RedisCustomerStore::Create(redis->client.get(), {});
   if (!store.ok()) return store.status();

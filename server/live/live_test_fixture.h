@@ -50,8 +50,10 @@ class CountingStore : public store::MemoryCustomerStore {
 };
 
 // A test's own redis-server with a RedisCustomerStore (default options) over
-// it, for the cases that must run against real Redis. The store is declared
-// last so that it is destroyed first, while its client still works.
+// it, for the cases that must run against real Redis, with tenant "acme"
+// registered (a store refuses writes for an unregistered tenant). The store
+// is declared last so that it is destroyed first, while its client still
+// works.
 struct RedisStoreForTest {
   testing::RedisWithClient redis;
   std::unique_ptr<store::RedisCustomerStore> store;

@@ -31,6 +31,7 @@ class FreshnessGateTest : public ::testing::Test {
       ASSERT_TRUE(c.ok()) << c.status();
       *client = *std::move(c);
     }
+    ASSERT_TRUE(testing::RegisterTenant(client_.get(), "acme").ok());
     auto s = store::RedisCustomerStore::Create(client_.get(), {});
     auto t = store::RedisCustomerStore::Create(tail_client_.get(), {});
     ASSERT_TRUE(s.ok() && t.ok());

@@ -21,6 +21,7 @@
 #include "store/redis/redis_client.h"
 #include "store/redis_customer_store.h"
 #include "testing/redis_server.h"
+#include "testing/redis_test_client.h"
 
 namespace segmentd::targeting {
 namespace {
@@ -404,6 +405,7 @@ absl::StatusOr<RedisStores> StartRedisStores(testing::RedisServer::Options redis
     if (!created.ok()) return created.status();
     *client = *std::move(created);
   }
+  if (absl::Status r = testing::RegisterTenant(s.client.get(), "acme"); !r.ok()) return r;
   auto store = store::RedisCustomerStore::Create(s.client.get(), {});
   if (!store.ok()) return store.status();
   s.store = *std::move(store);
@@ -501,6 +503,8 @@ TEST(MembershipIndexRedisTest, RebuildsWhenTheStoreGoesBack) {
 
   absl::StatusOr<store::redis::RedisReply> flushed = s.client->Command({"FLUSHALL"});
   ASSERT_TRUE(flushed.ok()) << flushed.status();
+  // The tenant created again in the empty store (its writes are refused until then).
+  ASSERT_TRUE(testing::RegisterTenant(s.client.get(), "acme").ok());
   std::vector<std::string> again;
   for (int i = 99; i >= 0; --i) {  // other ordinals than before
     again.push_back(absl::StrCat("c", i));

@@ -16,6 +16,7 @@ class PreparedTargetsTest : public ::testing::Test {
     absl::StatusOr<testing::RedisWithClient> redis = testing::StartRedisWithClient();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
+    ASSERT_TRUE(testing::RegisterTenant(redis_.client.get(), "acme").ok());
     vouchers_ = std::make_unique<VoucherStore>(redis_.client.get(), VoucherStore::Options());
   }
 

@@ -10,6 +10,7 @@
 #include "server/targeting/expression.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
+#include "store/tenant_presence.h"
 
 namespace segmentd::targeting {
 namespace {
@@ -35,10 +36,13 @@ absl::Status Unexpected(const RedisReply& reply, absl::string_view what) {
   return absl::InternalError(absl::StrCat("unexpected reply to ", what, ": ", reply.DebugString()));
 }
 
-// KEYS[1] hash, [2] id zset, [3] version; ARGV[1] id, [2] bytes, [3] max.
-// Returns 1 when stored, 0 when the tenant is full.
+// KEYS[1] hash, [2] id zset, [3] version, [4] the tenant's presence key
+// (store/tenant_presence.h); ARGV[1] id, [2] bytes, [3] max.
+// Returns 1 when stored, 0 when the tenant is full, kTenantAbsentReply when
+// the presence key is gone.
 const RedisScript& PutScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('EXISTS', KEYS[4]) == 0 then return -4 end
     if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and
        redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
       return 0
@@ -51,7 +55,7 @@ const RedisScript& PutScript() {
   return *script;
 }
 
-// KEYS as PutScript; ARGV[1] id. Returns 1 when deleted, 0 when absent.
+// KEYS[1] to [3] as PutScript's; ARGV[1] id. Returns 1 when deleted, 0 when absent.
 const RedisScript& DeleteScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -101,9 +105,13 @@ VoucherStore::VoucherStore(store::redis::RedisClient* client, Options options)
 absl::Status VoucherStore::Put(absl::string_view tenant, const v1::VoucherTarget& target) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateVoucherId(target.voucher_id(), "voucher_id"); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Eval(
-      PutScript(), {HashKey(tenant), IdsKey(tenant), VersionKey(tenant)},
-      {target.voucher_id(), target.SerializeAsString(), absl::StrCat(options_.max_vouchers)}));
+  auto put = [&] {
+    return ErrorReplyAsStatus(client_->Eval(
+        PutScript(),
+        {HashKey(tenant), IdsKey(tenant), VersionKey(tenant), store::TenantPresenceKey(tenant)},
+        {target.voucher_id(), target.SerializeAsString(), absl::StrCat(options_.max_vouchers)}));
+  };
+  absl::StatusOr<RedisReply> reply = store::UnlessTenantAbsent(put(), client_, tenant, put);
   ForgetKnownVersion(tenant);  // Whatever the outcome: a failed call may have landed.
   if (!reply.ok()) return reply.status();
   if (!reply->is_integer()) return Unexpected(*reply, "put script");

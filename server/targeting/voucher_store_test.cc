@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "server/field_error.h"
 #include "server/targeting/expression.h"
+#include "store/tenant_presence.h"
 #include "testing/redis_command_stats.h"
 #include "testing/redis_test_client.h"
 
@@ -23,6 +24,7 @@ class VoucherStoreTest : public ::testing::Test {
     absl::StatusOr<RedisWithClient> redis = StartRedisWithClient();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
+    ASSERT_TRUE(testing::RegisterTenant(redis_.client.get(), "acme").ok());
     VoucherStore::Options store_options;
     store_options.max_vouchers = 50;
     store_options.read_page = 7;
@@ -92,6 +94,18 @@ TEST_F(VoucherStoreTest, DamagedStoredTargetsAreDataLoss) {
 
 int64_t Calls(store::redis::RedisClient& client, const std::string& command) {
   return segmentd::testing::CommandCalls(client, command);
+}
+
+// A Redis that lost the tenant's data (FLUSHALL) refuses a target and
+// stores nothing; a tenant registered by an older build (no presence key)
+// gets its key on the first put.
+TEST_F(VoucherStoreTest, ARedisThatLostTheTenantRefusesTargets) {
+  ASSERT_TRUE(redis_.client->Command({"FLUSHALL"}).ok());
+  EXPECT_EQ(store_->Put("acme", Target("v1", "VIP")).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(redis_.client->Command({"DBSIZE"})->integer(), 0);
+  ASSERT_TRUE(redis_.client->Command({"SADD", store::kTenantsKey, "acme"}).ok());
+  ASSERT_TRUE(store_->Put("acme", Target("v1", "VIP")).ok());
+  EXPECT_EQ(store_->Get("acme", "v1")->expression().segment(), "VIP");
 }
 
 TEST_F(VoucherStoreTest, GetIsCachedPerVersionAndSeesOtherWriters) {

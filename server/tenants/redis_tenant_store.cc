@@ -27,11 +27,13 @@ std::string TenantKeysKey(absl::string_view tenant_id) {
 
 std::string Millis(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
 
-// KEYS: tenants set, tenant hash. ARGV: tenant id, display name, created ms.
+// KEYS: tenants set, tenant hash, the tenant's presence key. ARGV: tenant
+// id, display name, created ms.
 const RedisScript& CreateTenantScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
     redis.call('HSET', KEYS[2], 'display_name', ARGV[2], 'created_ms', ARGV[3])
+    redis.call('SET', KEYS[3], '1')
     return 1
   )lua");
   return *script;
@@ -117,7 +119,8 @@ absl::StatusOr<TenantRecord> DecodeTenant(absl::string_view tenant_id, const Red
 
 absl::Status RedisTenantStore::CreateTenant(const TenantRecord& tenant) {
   absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Eval(
-      CreateTenantScript(), {kTenantsKey, TenantKey(tenant.tenant_id)},
+      CreateTenantScript(),
+      {kTenantsKey, TenantKey(tenant.tenant_id), store::TenantPresenceKey(tenant.tenant_id)},
       {tenant.tenant_id, tenant.display_name, Millis(tenant.created_at)}));
   if (!reply.ok()) return reply.status();
   if (reply->integer() == 0) {

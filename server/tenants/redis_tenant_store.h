@@ -3,17 +3,19 @@
 
 #include "server/tenants/tenant_store.h"
 #include "store/redis/redis_client.h"
+#include "store/tenant_presence.h"
 
 namespace segmentd {
 
 // The set of every tenant id (docs/redis-keys.md).
-inline constexpr char kTenantsKey[] = "sd:tenants";
+using store::kTenantsKey;
 
 // A TenantStore in Redis. Thread-safe. Key layout (docs/redis-keys.md):
 //   sd:tenants                set of tenant ids
 //   sd:tenant:<tenant_id>     hash {display_name, created_ms}
 //   sd:key:<key_id>           hash {tenant, name, scopes, hash, created_ms[, revoked_ms]}
 //   sd:{<tenant_id>}:keys     sorted set of the tenant's key ids by created_ms
+//   sd:{<tenant_id>}:present  "1": the tenant's data is here (store/tenant_presence.h)
 // Tenant and key ids are validated ([a-z0-9_-], hex) before they reach a key name.
 class RedisTenantStore : public TenantStore {
  public:

@@ -343,6 +343,17 @@ TEST_F(DurabilityE2eTest, ARedisThatLostItsDataIsNotTakenForAnEmptyOne) {
   redisContext* ctx = redisConnectUnix(stack_->redis().socket_path().c_str());
   ASSERT_TRUE(ctx != nullptr && ctx->err == 0);
   freeReplyObject(redisCommand(ctx, "FLUSHALL"));
+  // At once, before the health probe can notice (its API key still cached
+  // from o1): the write script itself finds the tenant gone and writes
+  // nothing.
+  grpc::Status early = place("o2");
+  EXPECT_EQ(early.error_code(), grpc::StatusCode::DATA_LOSS) << early.error_message();
+  const std::string customer = absl::StrCat("sd:{", kTenant, "}:c:c1");
+  auto* exists =
+      static_cast<redisReply*>(redisCommand(ctx, "EXISTS %b", customer.data(), customer.size()));
+  ASSERT_TRUE(exists != nullptr && exists->type == REDIS_REPLY_INTEGER);
+  EXPECT_EQ(exists->integer, 0);
+  freeReplyObject(exists);
   redisFree(ctx);
 
   EXPECT_TRUE(HealthBecomes(kNotServing, absl::Seconds(10))) << stack_->segmentd().Log();

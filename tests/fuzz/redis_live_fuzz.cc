@@ -106,6 +106,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(flushed.ok(), flushed.status().ToString());
   }
   const std::string tenant = absl::StrCat("fuzz", shared.inputs);
+  const absl::Status registered = testing::RegisterTenant(shared.redis.client.get(), tenant);
+  FUZZ_CHECK(registered.ok(), registered.ToString());
   absl::Time clock = engine::GeneratorOptions().now;
   store::MemoryCustomerStore memory_store;
   fuzz::Stack memory_0(&memory_store, &memory_store, &tenant, &clock);
