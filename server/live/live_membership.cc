@@ -153,6 +153,24 @@ Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profil
   return d;
 }
 
+// Most edges one pass writes at their own instants for one customer (see
+// ReevaluateChunk); later ones are folded into its write at now.
+constexpr int kMaxEdgesPerPass = 32;
+
+// `state` as `write` leaves it (for a second write of the customer in the
+// same batch).
+store::CustomerState StateAfter(const store::CustomerState& state,
+                                const store::CustomerWrite& write) {
+  store::CustomerState after = state;
+  after.version = write.expected_version + 1;
+  after.membership = write.membership;
+  after.segments = write.segments;
+  after.next_change = write.next_change;
+  std::copy(std::begin(write.aov_milli), std::end(write.aov_milli), std::begin(after.aov_milli));
+  after.history = write.history;
+  return after;
+}
+
 }  // namespace
 
 LiveMembership::LiveMembership(store::CustomerStore* store, TenantContexts* contexts,
@@ -476,12 +494,53 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     std::vector<bool> membership_moved;
     std::vector<std::string> retry;
     engine::Classification classification;
+    std::vector<store::CustomerWrite> writes;
+    // Adds the write re-classifying `state` as `classification` (made at
+    // `at`); returns it, or nullptr when nothing it stores would change.
+    auto consider = [&](const store::CustomerState& state, const engine::Profile& profile,
+                        absl::Time at) -> absl::StatusOr<const store::CustomerWrite*> {
+      absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
+      const StoredMembership after = MembershipOf(classification);
+      // Only the segments count as a move; a new next-change instant or
+      // index entry is bookkeeping, written without change-stream entries.
+      const bool moved = !before.ok() || before->segments != after.segments ||
+                         before->categories != after.categories ||
+                         before->cart_categories != after.cart_categories;
+      // Facts are unchanged: daily deltas only for an order that became
+      // visible since the last write (`before` profile = this profile).
+      absl::StatusOr<store::CustomerWrite> made =
+          MakeWrite(ctx, state, &profile, profile, classification, cause, at);
+      if (!made.ok()) return made.status();
+      store::CustomerWrite& write = *made;
+      // Unless an order became visible since the last write, the lifetime
+      // measures are as stored: a membership move leaves their indexes
+      // alone, and only the schedule or AOV entries moving (most
+      // re-classifications after a config change or a time-driven wake-up)
+      // is a bookkeeping-only write.
+      write.measures_as_stored =
+          write.daily.empty() && !OrderBecameVisibleSince(profile.view(), state.next_change, at);
+      write.bookkeeping_only =
+          !moved && before.ok() && before->primary == after.primary && write.measures_as_stored;
+      const bool same_index =
+          state.aov_milli[0] == write.aov_milli[0] && state.aov_milli[1] == write.aov_milli[1];
+      if (!moved && before.ok() && *before == after && same_index &&
+          state.next_change == write.next_change) {
+        return nullptr;
+      }
+      written.push_back(write.customer_id);
+      causes.push_back(write.cause);
+      membership_moved.push_back(moved);
+      writes.push_back(std::move(write));
+      return &writes.back();
+    };
+    const bool time_driven =
+        cause == store::ChangeCause::kTime || cause == store::ChangeCause::kStatistics;
     auto decide = [&](const std::vector<store::CustomerState>& states)
         -> absl::StatusOr<std::vector<store::CustomerWrite>> {
-      std::vector<store::CustomerWrite> writes;
-      for (const store::CustomerState& state : states) {
-        if (state.version == 0) continue;
-        absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
+      writes.clear();
+      for (const store::CustomerState& stored : states) {
+        if (stored.version == 0) continue;
+        absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(stored);
         if (!profile.ok()) {
           // One undecodable customer must not stop time transitions and
           // statistics moves for everyone else: report it and go on.
@@ -489,48 +548,48 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
                                 ": cannot re-classify a customer: ", profile.status().message()));
           continue;
         }
+        // A pass that runs late (after an outage, or behind) can find more
+        // than one edge due since the stored next change. Each but the last
+        // is written at its own instant, the next write reading what the
+        // previous one wrote: Watch and the membership history then see
+        // every state in between, each from when it began, rather than only
+        // the last one stamped with the first edge's instant.
+        store::CustomerState state = stored;
+        bool later = false;  // to be retried, or failed: no write at now
+        for (int edge = 0; time_driven && edge < kMaxEdgesPerPass && state.next_change &&
+                           *state.next_change < now;
+             ++edge) {
+          const absl::Time at = *state.next_change;
+          ctx.classifier->Classify(profile->view(), at, &classification);
+          const std::optional<absl::Time> next =
+              Derive(ctx, profile->view(), classification, at).next_change;
+          if (!next || *next <= at || *next > now) break;  // lasts until now: the write at now
+          if (!NamesAll(ctx, classification)) {
+            retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
+            later = true;
+            break;
+          }
+          absl::StatusOr<const store::CustomerWrite*> w = consider(state, *profile, at);
+          if (!w.ok()) {
+            LogError(absl::StrCat("tenant ", tenant,
+                                  ": cannot re-classify a customer: ", w.status().message()));
+            later = true;
+            break;
+          }
+          if (*w == nullptr) break;
+          state = StateAfter(state, **w);
+        }
+        if (later) continue;
         ctx.classifier->Classify(profile->view(), now, &classification);
         if (!NamesAll(ctx, classification)) {
           retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
           continue;
         }
-        absl::StatusOr<StoredMembership> before = DecodeMembership(state.membership);
-        const StoredMembership after = MembershipOf(classification);
-        // Only the segments count as a move; a new next-change instant or
-        // index entry is bookkeeping, written without change-stream entries.
-        const bool moved = !before.ok() || before->segments != after.segments ||
-                           before->categories != after.categories ||
-                           before->cart_categories != after.cart_categories;
-        // Facts are unchanged: daily deltas only for an order that became
-        // visible since the last write (`before` profile = this profile).
-        absl::StatusOr<store::CustomerWrite> made =
-            MakeWrite(ctx, state, &*profile, *profile, classification, cause, now);
-        if (!made.ok()) {
+        absl::StatusOr<const store::CustomerWrite*> w = consider(state, *profile, now);
+        if (!w.ok()) {
           LogError(absl::StrCat("tenant ", tenant,
-                                ": cannot re-classify a customer: ", made.status().message()));
-          continue;
+                                ": cannot re-classify a customer: ", w.status().message()));
         }
-        store::CustomerWrite& write = *made;
-        // Unless an order became visible since the last write, the lifetime
-        // measures are as stored: a membership move leaves their indexes
-        // alone, and only the schedule or AOV entries moving (most
-        // re-classifications after a config change or a time-driven wake-up)
-        // is a bookkeeping-only write.
-        write.measures_as_stored =
-            write.daily.empty() &&
-            !OrderBecameVisibleSince(profile->view(), state.next_change, now);
-        write.bookkeeping_only =
-            !moved && before.ok() && before->primary == after.primary && write.measures_as_stored;
-        const bool same_index =
-            state.aov_milli[0] == write.aov_milli[0] && state.aov_milli[1] == write.aov_milli[1];
-        if (!moved && before.ok() && *before == after && same_index &&
-            state.next_change == write.next_change) {
-          continue;
-        }
-        written.push_back(write.customer_id);
-        causes.push_back(write.cause);
-        membership_moved.push_back(moved);
-        writes.push_back(std::move(write));
       }
       return writes;
     };
@@ -540,14 +599,18 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
                      : store_->ReadThenWrite(tenant, pending, decide);
     if (!committed.ok()) return committed.status();
     if (!written.empty()) CountCommit(start, causes, *committed);
-    pending = std::move(retry);
+    // A customer with a write not committed is read again and retried (its
+    // later writes were refused too); one moved is counted once.
+    absl::flat_hash_set<std::string> unfinished(retry.begin(), retry.end());
     for (size_t w = 0; w < written.size(); ++w) {
-      if ((*committed)[w] == store::WriteResult::kCommitted) {
-        changed += membership_moved[w] ? 1 : 0;
-      } else {
-        pending.push_back(written[w]);
-      }
+      if ((*committed)[w] != store::WriteResult::kCommitted) unfinished.insert(written[w]);
     }
+    absl::flat_hash_set<std::string> moved;
+    for (size_t w = 0; w < written.size(); ++w) {
+      if (membership_moved[w] && !unfinished.contains(written[w])) moved.insert(written[w]);
+    }
+    changed += static_cast<int64_t>(moved.size());
+    pending.assign(unfinished.begin(), unfinished.end());
   }
   return changed;
 }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -244,6 +246,53 @@ TEST_F(LiveMembershipTest, TimeAloneMovesACustomerWhenReevaluated) {
   EXPECT_EQ(history->At(kT0)->segments, out.after.membership.segments);
   EXPECT_EQ(history->At(due)->from, due);
   EXPECT_NE(history->At(due)->segments, out.after.membership.segments);
+}
+
+// A pass that runs long after several edges fell due (segmentd was down)
+// writes each at its own instant: Watch sees every move stamped when it
+// happened, and the history holds every state in between (before, all were
+// stamped with the first edge's instant and the states in between were lost).
+TEST_F(LiveMembershipTest, EdgesThatFellDueDuringAnOutageAreEachWrittenAtTheirInstant) {
+  // Percentile rules follow statistics, which a pass takes as they are now.
+  ASSERT_EQ(
+      StoreConfigAndReevaluate("acme", WithoutPercentileRules(), /*by_profile=*/true, nullptr), 0);
+  ApplyOne("c1", {Order("o1", kT0, 100)});
+  const absl::Time end = kT0 + absl::Hours(24 * 400);
+  // The engine's own answer: the segments at each instant membership moves.
+  std::map<absl::Time, engine::SegmentSet> edges;
+  engine::SegmentSet was;
+  for (absl::Time t = kT0;;) {
+    absl::StatusOr<std::vector<CustomerClassification>> c =
+        live_->Classify("acme", {"c1"}, t, /*with_reasons=*/false);
+    ASSERT_TRUE(c.ok()) << c.status();
+    const engine::Classification& at = (*c)[0].classification;
+    if (t > kT0 && at.segments != was) edges[t] = at.segments;
+    was = at.segments;
+    if (!at.next_change || *at.next_change > end) break;
+    t = *at.next_change;
+  }
+  ASSERT_GE(edges.size(), 2u) << "the test needs several edges before `end`";
+
+  now_ = end;
+  ASSERT_EQ(*store_.Due("acme", now_, 10), std::vector<std::string>{"c1"});
+  EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime), 1);
+  std::set<absl::Time> stamped;
+  for (const store::StoredChange& c : Changes()) {
+    if (c.cause == store::ChangeCause::kTime) stamped.insert(c.changed_at);
+  }
+  std::set<absl::Time> expected;
+  for (const auto& [t, segments] : edges) expected.insert(t);
+  EXPECT_EQ(stamped, expected);
+  absl::StatusOr<MembershipHistory> history =
+      MembershipHistory::Decode((*store_.Read("acme", {"c1"}))[0].history);
+  ASSERT_TRUE(history.ok()) << history.status();
+  for (const auto& [t, segments] : edges) {
+    ASSERT_TRUE(history->At(t).has_value());
+    EXPECT_EQ(history->At(t)->segments, segments) << absl::FormatTime(t);
+    EXPECT_EQ(history->At(t)->from, t);
+  }
+  EXPECT_TRUE(store_.Due("acme", now_, 10)->empty());
+  EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime), 0);
 }
 
 TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {
