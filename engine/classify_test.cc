@@ -624,6 +624,44 @@ TEST(Explain, EveryMemberSegmentHasAReasonAndDaysReadWell) {
   EXPECT_TRUE(found);
 }
 
+// Reasons state the deciding fact in the rule's own terms: spans under a day
+// in minutes or hours (an abandoned cart's 60 minutes), rates with their
+// counts, floored so that one below a cut-off never shows as the cut-off,
+// and LOW_VALUE's cut-off.
+TEST(Explain, ReasonsShowTheDecidingFactInTheRulesUnits) {
+  SegmentConfig c;
+  PopulationStats stats;
+  stats.buyers = 10;
+  stats.high_value_cutoff = 100000;
+  stats.medium_value_cutoff = 20000;
+  absl::StatusOr<Classifier> k = Classifier::Create(c, stats);
+  ASSERT_TRUE(k.ok());
+  Profile p = WithOrders({0});
+  ASSERT_TRUE(p.UpdateCart(Day(1), 5000, {}).ok());
+  for (int i = 0; i < 41; ++i) {
+    const std::string id = absl::StrCat("m", i);
+    ASSERT_TRUE(p.MessageSent(id, Day(1)).ok());
+    if (i < 8) ASSERT_TRUE(p.MessageOpened(id, Day(1)).ok());
+  }
+  const absl::Time at = Day(1) + absl::Minutes(61) + absl::Seconds(59);
+  std::map<std::string, std::string> reasons;
+  for (const SegmentExplanation& e : k->Explain(p.view(), at)) reasons[e.segment] = e.reason;
+  EXPECT_NE(reasons["ABANDONED_CART"].find("cart updated 1 hour 1 minute ago"), std::string::npos)
+      << reasons["ABANDONED_CART"];
+  EXPECT_NE(reasons["NEW_CUSTOMER"].find("first order 1.0 days ago"), std::string::npos)
+      << reasons["NEW_CUSTOMER"];
+  EXPECT_NE(reasons["DISENGAGED"].find("8 opened (open rate 0.195)"), std::string::npos)
+      << reasons["DISENGAGED"];
+  EXPECT_NE(reasons["LOW_VALUE"].find("below the top 70% cut-off 200.00"), std::string::npos)
+      << reasons["LOW_VALUE"];
+  reasons.clear();
+  for (const SegmentExplanation& e : k->Explain(p.view(), Day(1) + absl::Minutes(59))) {
+    reasons[e.segment] = e.reason;
+  }
+  EXPECT_NE(reasons["ABANDONED_CART"].find("cart updated 59 minutes ago"), std::string::npos)
+      << reasons["ABANDONED_CART"];
+}
+
 TEST(Explain, ARelativeSpenderThresholdNamesItsMultipleAndTheStoreAov) {
   SegmentConfig c;  // LOW_SPENDER: AOV <= 0.6x the store AOV over 180 days
   PopulationStats stats;

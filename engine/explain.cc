@@ -30,6 +30,26 @@ std::string Days(Millis ms) {
   return absl::StrCat(ms < 0 ? "-" : "", tenths / 10, ".", tenths % 10, " days");
 }
 
+// A span under a day in the unit its rules use (minutes, e.g. "at least 60
+// minutes" of an abandoned cart), floored like Days: "59 minutes" is never
+// shown for 60; a day or more as Days.
+std::string Elapsed(Millis ms) {
+  constexpr Millis kMinute = 60'000, kHour = 60 * kMinute;
+  if (ms < 0 || ms >= kMillisPerDay) return Days(ms);
+  if (ms < kMinute) return Count(ms / 1000, "second");
+  if (ms < kHour) return Count(ms / kMinute, "minute");
+  const std::string hours = Count(ms / kHour, "hour");
+  return ms % kHour < kMinute ? hours
+                              : absl::StrCat(hours, " ", Count(ms % kHour / kMinute, "minute"));
+}
+
+// A rate floored to three decimals, so that a rate below a cut-off never
+// shows as the cut-off itself (8 of 41 is 0.195, not 0.20).
+std::string Rate(int64_t part, int64_t whole) {
+  const int64_t thousandths = part * 1000 / whole;
+  return absl::StrFormat("%d.%03d", thousandths / 1000, thousandths % 1000);
+}
+
 std::string Money(int64_t minor) {
   return absl::StrFormat("%d.%02d", minor / 100, (minor < 0 ? -minor : minor) % 100);
 }
@@ -59,8 +79,7 @@ std::vector<SegmentExplanation> Classifier::Explain(
   };
   const std::string since_last =
       life.orders == 0 ? "no orders"
-                       : absl::StrCat("last order ", Days(t - life.last_order_ms),
-                                      " ago");
+                       : absl::StrCat("last order ", Elapsed(t - life.last_order_ms), " ago");
 
   std::vector<SegmentExplanation> out;
   auto add = [&](Segment s, std::string reason) {
@@ -73,10 +92,9 @@ std::vector<SegmentExplanation> Classifier::Explain(
       absl::StrCat(Count(count_since(fb_ms_, nullptr), "order"), " in the last ",
                    Count(k.frequent_buyer.window_days, "day"), " (>= ", k.frequent_buyer.min_orders,
                    ")"));
-  const std::string reg =
-      p.registered_ms == kNeverMillis || p.registered_ms > t
-          ? "not registered"
-          : absl::StrCat("registered ", Days(t - p.registered_ms), " ago");
+  const std::string reg = p.registered_ms == kNeverMillis || p.registered_ms > t
+                              ? "not registered"
+                              : absl::StrCat("registered ", Elapsed(t - p.registered_ms), " ago");
   add(Segment::kNewDownload, absl::StrCat(Count(life.orders, "order"), "; ", reg, " (within ",
                                           Count(k.new_download.max_days, "day"), ", no orders)"));
   add(Segment::kWindowShopper,
@@ -85,7 +103,7 @@ std::vector<SegmentExplanation> Classifier::Explain(
   add(Segment::kNewCustomer,
       life.orders == 0
           ? std::string("no orders")
-          : absl::StrCat("first order ", Days(t - life.first_order_ms), " ago (within ",
+          : absl::StrCat("first order ", Elapsed(t - life.first_order_ms), " ago (within ",
                          Count(k.new_customer.window_days, "day"), ")"));
   add(Segment::kReturningCustomer,
       absl::StrCat(Count(count_since(ret_ms_, nullptr), "order"), " in the last ",
@@ -152,10 +170,13 @@ std::vector<SegmentExplanation> Classifier::Explain(
       absl::StrCat(rev, " (top ",
                    k.value_tiers.high_percent + k.value_tiers.medium_percent,
                    "% cut-off: ", cut(medium_cutoff_), ")"));
+  // Below the medium tier's cut-off (the top high + medium percent).
   add(Segment::kLowValue,
-      life.orders == 0 ? std::string("no orders")
-                       : absl::StrCat(rev, " (bottom ",
-                                      k.value_tiers.low_percent, "%)"));
+      life.orders == 0
+          ? std::string("no orders")
+          : absl::StrCat(rev, " (bottom ", k.value_tiers.low_percent, "%: below the top ",
+                         k.value_tiers.high_percent + k.value_tiers.medium_percent, "% cut-off ",
+                         cut(medium_cutoff_), ")"));
   add(Segment::kLapsed,
       absl::StrCat(since_last, " (at least ", Count(k.lapsed.inactive_days, "day"), ")"));
   {
@@ -167,15 +188,15 @@ std::vector<SegmentExplanation> Classifier::Explain(
         acted += m.acted_ms <= t;
       }
     }
-    const std::string e =
-        sent < eng_min_
-            ? absl::StrCat(Count(sent, "message"), " sent in the last ",
-                           Count(k.engagement.window_days, "day"), " (fewer than ",
-                           k.engagement.min_messages, ")")
-            : absl::StrFormat("%s in the last %s: open rate %.2f, action rate %.2f",
-                              Count(sent, "message"), Count(k.engagement.window_days, "day"),
-                              static_cast<double>(opened) / sent,
-                              static_cast<double>(acted) / sent);
+    const std::string e = sent < eng_min_
+                              ? absl::StrCat(Count(sent, "message"), " sent in the last ",
+                                             Count(k.engagement.window_days, "day"),
+                                             " (fewer than ", k.engagement.min_messages, ")")
+                              : absl::StrFormat(
+                                    "%s in the last %s: %d opened (open rate %s), %d acted on "
+                                    "(action rate %s)",
+                                    Count(sent, "message"), Count(k.engagement.window_days, "day"),
+                                    opened, Rate(opened, sent), acted, Rate(acted, sent));
     add(Segment::kHighlyEngaged,
         absl::StrFormat("%s (open >= %.2f and action >= %.2f)", e,
                         k.engagement.high_open_rate,
@@ -190,7 +211,7 @@ std::vector<SegmentExplanation> Classifier::Explain(
       !p.has_cart || p.cart.updated_ms > t
           ? std::string("no cart")
           : absl::StrCat(
-                "cart updated ", Days(t - p.cart.updated_ms), " ago (between ",
+                "cart updated ", Elapsed(t - p.cart.updated_ms), " ago (between ",
                 Count(k.abandoned_cart.abandon_after_minutes, "minute"), " and ",
                 Count(k.abandoned_cart.window_days, "day"), "), value ", Money(p.cart.value),
                 p.cart.Converted() && p.cart.converted_ms <= t ? ", converted" : "",
