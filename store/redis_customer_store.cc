@@ -917,10 +917,25 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
   std::vector<RedisCommand> commands;
   std::vector<size_t> pipelined;  // the write of each command
   commands.reserve(which.size());
+  // Sends the writes gathered so far, in order.
+  auto send = [&]() -> absl::Status {
+    if (commands.empty()) return absl::OkStatus();
+    absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+    if (!replies.ok()) return replies.status();
+    for (size_t c = 0; c < pipelined.size(); ++c) {
+      if (absl::Status s = record(std::move((*replies)[c]), pipelined[c]); !s.ok()) return s;
+    }
+    commands.clear();
+    pipelined.clear();
+    return absl::OkStatus();
+  };
   for (size_t i : which) {
     const std::string sha1 = ScriptFor(writes[i]).sha1();
     if (sha1.empty()) {
       // The script's first use: Eval loads it, later writes are pipelined.
+      // The writes gathered before it go first: a customer's second write
+      // (another script) must run after its first.
+      if (absl::Status s = send(); !s.ok()) return s;
       if (absl::Status s = record(eval(i), i); !s.ok()) return s;
       continue;
     }
@@ -931,13 +946,7 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
     commands.push_back(std::move(command));
     pipelined.push_back(i);
   }
-  if (commands.empty()) return absl::OkStatus();
-  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  for (size_t c = 0; c < pipelined.size(); ++c) {
-    if (absl::Status s = record(std::move((*replies)[c]), pipelined[c]); !s.ok()) return s;
-  }
-  return absl::OkStatus();
+  return send();
 }
 
 absl::StatusOr<std::vector<WriteResult>> RedisCustomerStore::ReadAndWrite(

@@ -475,7 +475,9 @@ absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
 absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     const std::string& tenant, const std::vector<std::string>& customer_ids,
     store::ChangeCause cause, bool most_written) {
-  int64_t changed = 0;
+  // Customers a committed write moved, in any attempt (one whose later
+  // write conflicted still moved).
+  absl::flat_hash_set<std::string> moved;
   std::vector<std::string> pending = customer_ids;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt == options_.max_attempts) {
@@ -600,19 +602,18 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     if (!committed.ok()) return committed.status();
     if (!written.empty()) CountCommit(start, causes, *committed);
     // A customer with a write not committed is read again and retried (its
-    // later writes were refused too); one moved is counted once.
+    // later writes were refused too).
     absl::flat_hash_set<std::string> unfinished(retry.begin(), retry.end());
     for (size_t w = 0; w < written.size(); ++w) {
-      if ((*committed)[w] != store::WriteResult::kCommitted) unfinished.insert(written[w]);
+      if ((*committed)[w] != store::WriteResult::kCommitted) {
+        unfinished.insert(written[w]);
+      } else if (membership_moved[w]) {
+        moved.insert(written[w]);
+      }
     }
-    absl::flat_hash_set<std::string> moved;
-    for (size_t w = 0; w < written.size(); ++w) {
-      if (membership_moved[w] && !unfinished.contains(written[w])) moved.insert(written[w]);
-    }
-    changed += static_cast<int64_t>(moved.size());
     pending.assign(unfinished.begin(), unfinished.end());
   }
-  return changed;
+  return static_cast<int64_t>(moved.size());
 }
 
 absl::StatusOr<LiveMembership::MovedCustomers> LiveMembership::MovedByConfig(
