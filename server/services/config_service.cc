@@ -6,10 +6,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/config_convert.h"
 #include "server/grpc_status.h"
-#include "server/log.h"
 #include "server/live/config_preview.h"
+#include "server/log.h"
 #include "server/proto_time.h"
 #include "server/steady_clock.h"
 
@@ -53,9 +54,11 @@ absl::Status ConfigServiceImpl::Read(const std::string& tenant, v1::VersionedCon
   absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> config =
       ParseStoredConfig(*blob, tenant);
   if (!config.ok()) return config.status();
-  return Fill(tenant, ConfigToProto(config->first), config->second,
-              blob->has_value() ? std::optional<absl::Time>((*blob)->updated_at) : std::nullopt,
-              out);
+  absl::Status filled =
+      Fill(tenant, ConfigToProto(config->first), config->second,
+           blob->has_value() ? std::optional<absl::Time>((*blob)->updated_at) : std::nullopt, out);
+  out->set_reclassification_pending(blob->has_value() && (*blob)->reclassification_pending);
+  return filled;
 }
 
 absl::Status ConfigServiceImpl::Fill(const std::string& tenant, v1::SegmentConfig config,
@@ -146,14 +149,21 @@ grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   v1::SegmentConfig proposed = request->config();
   std::optional<int64_t> merged_on;
+  // Every path that names no field, then (below) every bad value of the
+  // fields the valid ones name: the whole request is refused, every error
+  // named.
+  std::vector<std::string> bad_paths;
   if (request->has_update_mask() && request->update_mask().paths_size() > 0) {
+    google::protobuf::FieldMask valid;
     for (int i = 0; i < request->update_mask().paths_size(); ++i) {
       const std::string& path = request->update_mask().paths(i);
       google::protobuf::FieldMask one;
       one.add_paths(path);
-      if (!FieldMaskUtil::IsValidFieldMask<v1::SegmentConfig>(one)) {
-        return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-            "update_mask.paths[", i, "]: \"", path, "\" is not a field of SegmentConfig")));
+      if (FieldMaskUtil::IsValidFieldMask<v1::SegmentConfig>(one)) {
+        valid.add_paths(path);
+      } else {
+        bad_paths.push_back(absl::StrCat("update_mask.paths[", i, "]: \"", path,
+                                         "\" is not a field of SegmentConfig"));
       }
     }
     absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> current =
@@ -163,13 +173,17 @@ grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
     FieldMaskUtil::MergeOptions options;
     options.set_replace_message_fields(true);
     options.set_replace_repeated_fields(true);
-    FieldMaskUtil::MergeMessageTo(request->config(), request->update_mask(), options, &merged);
+    FieldMaskUtil::MergeMessageTo(request->config(), valid, options, &merged);
     proposed = std::move(merged);
     // The merge is based on this version: store it only on top of this version,
     // so a concurrent update is never silently overwritten.
     merged_on = current->second;
   }
   absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(proposed, "config.");
+  if (!bad_paths.empty()) {
+    if (!config.ok()) bad_paths.emplace_back(config.status().message());
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrJoin(bad_paths, "; ")));
+  }
   if (!config.ok()) return ToGrpcStatus(config.status());
   int64_t changed = 0;
   std::optional<int64_t> expected = merged_on;
@@ -241,6 +255,15 @@ grpc::Status ConfigServiceImpl::PreviewConfig(grpc::ServerContext* context,
     out->set_leaving(delta.leaving);
   }
   *response->mutable_as_of() = ToProtoTime(*as_of);
+  // At now only: an explicit as_of counts everyone under the stored config
+  // by definition.
+  if (!request->has_as_of()) {
+    absl::StatusOr<std::optional<store::VersionedBlob>> stored =
+        store_->ReadConfig(caller->tenant_id);
+    if (!stored.ok()) return ToGrpcStatus(stored.status());
+    response->set_reclassification_pending(stored->has_value() &&
+                                           (*stored)->reclassification_pending);
+  }
   return grpc::Status::OK;
 }
 
