@@ -181,8 +181,9 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> StoredSizesMoved(
 
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
     store::CustomerStore* store, TenantContexts* contexts, LiveMembership* live,
-    const std::string& tenant, const engine::SegmentConfig& proposed, absl::Time as_of,
-    bool at_now) {
+    const std::string& tenant, const engine::SegmentConfig& proposed, absl::Time as_of, bool at_now,
+    bool* reclassification_pending) {
+  if (reclassification_pending != nullptr) *reclassification_pending = false;
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts->GetCurrent(tenant);
   if (!snapshot.ok()) return snapshot.status();
   const TenantSnapshot& ctx = **snapshot;
@@ -211,6 +212,9 @@ absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
     candidates_only = stored->has_value() ? !(*stored)->reclassification_pending &&
                                                 (*stored)->version == ctx.config_version
                                           : ctx.config_version == 0;
+    if (reclassification_pending != nullptr) {
+      *reclassification_pending = stored->has_value() && (*stored)->reclassification_pending;
+    }
   }
   absl::StatusOr<Tallies> moves =
       TallyMoves(store, live, tenant, ctx, *current, *next, proposed, *stats, as_of,

@@ -44,11 +44,13 @@ struct SegmentDelta {
 // as lifetime totals then fails the call OUT_OF_RANGE naming `as_of` (as
 // ClassifyCustomers does), never an approximate count. Either way the customers' profiles
 // (only) are read in pages of 500 and classified on three threads while the
-// next page is read.
+// next page is read. `reclassification_pending` (if given) is set when, at
+// now, the stored config's re-classification was unfinished in the read
+// that chose how to count.
 absl::StatusOr<std::map<std::string, SegmentDelta>> PreviewConfig(
     store::CustomerStore* store, TenantContexts* contexts, LiveMembership* live,
-    const std::string& tenant, const engine::SegmentConfig& proposed, absl::Time as_of,
-    bool at_now);
+    const std::string& tenant, const engine::SegmentConfig& proposed, absl::Time as_of, bool at_now,
+    bool* reclassification_pending = nullptr);
 
 }  // namespace segmentd
 

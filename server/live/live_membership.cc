@@ -157,20 +157,6 @@ Derived Derive(const TenantSnapshot& snapshot, const engine::ProfileView& profil
 // ReevaluateChunk); later ones are folded into its write at now.
 constexpr int kMaxEdgesPerPass = 32;
 
-// `state` as `write` leaves it (for a second write of the customer in the
-// same batch).
-store::CustomerState StateAfter(const store::CustomerState& state,
-                                const store::CustomerWrite& write) {
-  store::CustomerState after = state;
-  after.version = write.expected_version + 1;
-  after.membership = write.membership;
-  after.segments = write.segments;
-  after.next_change = write.next_change;
-  std::copy(std::begin(write.aov_milli), std::end(write.aov_milli), std::begin(after.aov_milli));
-  after.history = write.history;
-  return after;
-}
-
 }  // namespace
 
 LiveMembership::LiveMembership(store::CustomerStore* store, TenantContexts* contexts,
@@ -478,14 +464,20 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
   // Customers a committed write moved, in any attempt (one whose later
   // write conflicted still moved).
   absl::flat_hash_set<std::string> moved;
+  // Edges each customer had written at their own instants (below).
+  absl::flat_hash_map<std::string, int> edges_written;
   std::vector<std::string> pending = customer_ids;
-  for (int attempt = 0; !pending.empty(); ++attempt) {
+  // `attempt` counts rounds that lost a race (the next one backs off and
+  // reloads the snapshot); a round that only wrote earlier edges goes on at
+  // once.
+  bool contended = false;
+  for (int attempt = 0; !pending.empty();) {
     if (attempt == options_.max_attempts) {
       return absl::AbortedError("gave up re-evaluating: customers are being written concurrently");
     }
-    if (attempt > 0) BackOff(attempt);
+    if (contended) BackOff(attempt);
     absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot =
-        attempt == 0 ? contexts_->Get(tenant) : contexts_->Reload(tenant);
+        contended ? contexts_->Reload(tenant) : contexts_->Get(tenant);
     if (!snapshot.ok()) return snapshot.status();
     const TenantSnapshot& ctx = **snapshot;
     const absl::Time now = options_.now();
@@ -495,6 +487,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     std::vector<store::ChangeCause> causes;
     std::vector<bool> membership_moved;
     std::vector<std::string> retry;
+    // Customers whose write this round is an earlier edge: read again next.
+    absl::flat_hash_set<std::string> edge_writes;
     engine::Classification classification;
     std::vector<store::CustomerWrite> writes;
     // Adds the write re-classifying `state` as `classification` (made at
@@ -552,36 +546,36 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
         }
         // A pass that runs late (after an outage, or behind) can find more
         // than one edge due since the stored next change. Each but the last
-        // is written at its own instant, the next write reading what the
-        // previous one wrote: Watch and the membership history then see
-        // every state in between, each from when it began, rather than only
-        // the last one stamped with the first edge's instant.
-        store::CustomerState state = stored;
-        bool later = false;  // to be retried, or failed: no write at now
-        for (int edge = 0; time_driven && edge < kMaxEdgesPerPass && state.next_change &&
-                           *state.next_change < now;
-             ++edge) {
+        // is written at its own instant, one round each (the customer is
+        // read again for the next: a write only ever follows the state it
+        // read, so no chained write can land after a concurrent one), so
+        // that Watch and the membership history see every state in between,
+        // each from when it began, rather than only the last one stamped
+        // with the first edge's instant.
+        const store::CustomerState& state = stored;
+        if (time_driven && state.next_change && *state.next_change < now &&
+            edges_written[state.customer_id] < kMaxEdgesPerPass) {
           const absl::Time at = *state.next_change;
           ctx.classifier->Classify(profile->view(), at, &classification);
           const std::optional<absl::Time> next =
               Derive(ctx, profile->view(), classification, at).next_change;
-          if (!next || *next <= at || *next > now) break;  // lasts until now: the write at now
-          if (!NamesAll(ctx, classification)) {
-            retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
-            later = true;
-            break;
+          if (next && *next > at && *next <= now) {  // a state that ended before now
+            if (!NamesAll(ctx, classification)) {
+              retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
+              continue;
+            }
+            absl::StatusOr<const store::CustomerWrite*> w = consider(state, *profile, at);
+            if (!w.ok()) {
+              LogError(absl::StrCat("tenant ", tenant,
+                                    ": cannot re-classify a customer: ", w.status().message()));
+              continue;
+            }
+            if (*w != nullptr) {
+              edge_writes.insert(state.customer_id);
+              continue;
+            }
           }
-          absl::StatusOr<const store::CustomerWrite*> w = consider(state, *profile, at);
-          if (!w.ok()) {
-            LogError(absl::StrCat("tenant ", tenant,
-                                  ": cannot re-classify a customer: ", w.status().message()));
-            later = true;
-            break;
-          }
-          if (*w == nullptr) break;
-          state = StateAfter(state, **w);
         }
-        if (later) continue;
         ctx.classifier->Classify(profile->view(), now, &classification);
         if (!NamesAll(ctx, classification)) {
           retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
@@ -601,17 +595,25 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
                      : store_->ReadThenWrite(tenant, pending, decide);
     if (!committed.ok()) return committed.status();
     if (!written.empty()) CountCommit(start, causes, *committed);
-    // A customer with a write not committed is read again and retried (its
-    // later writes were refused too).
+    // A customer whose write did not commit is read again and retried after
+    // a back-off; one whose earlier edge committed goes on at once.
     absl::flat_hash_set<std::string> unfinished(retry.begin(), retry.end());
+    std::vector<std::string> next_edge;
     for (size_t w = 0; w < written.size(); ++w) {
       if ((*committed)[w] != store::WriteResult::kCommitted) {
         unfinished.insert(written[w]);
-      } else if (membership_moved[w]) {
-        moved.insert(written[w]);
+        continue;
+      }
+      if (membership_moved[w]) moved.insert(written[w]);
+      if (edge_writes.contains(written[w])) {
+        ++edges_written[written[w]];
+        next_edge.push_back(written[w]);
       }
     }
+    contended = !unfinished.empty();
+    if (contended) ++attempt;
     pending.assign(unfinished.begin(), unfinished.end());
+    pending.insert(pending.end(), next_edge.begin(), next_edge.end());
   }
   return static_cast<int64_t>(moved.size());
 }

@@ -242,9 +242,10 @@ grpc::Status ConfigServiceImpl::PreviewConfig(grpc::ServerContext* context,
   absl::StatusOr<absl::Time> as_of =
       ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!as_of.ok()) return ToGrpcStatus(as_of.status());
+  bool pending = false;
   absl::StatusOr<std::map<std::string, SegmentDelta>> deltas =
       segmentd::PreviewConfig(store_, contexts_, live_, caller->tenant_id, *config, *as_of,
-                              /*at_now=*/!request->has_as_of());
+                              /*at_now=*/!request->has_as_of(), &pending);
   if (!deltas.ok()) return ToGrpcStatus(deltas.status());
   for (const auto& [segment, delta] : *deltas) {
     v1::SegmentPreview* out = response->add_segments();
@@ -255,15 +256,7 @@ grpc::Status ConfigServiceImpl::PreviewConfig(grpc::ServerContext* context,
     out->set_leaving(delta.leaving);
   }
   *response->mutable_as_of() = ToProtoTime(*as_of);
-  // At now only: an explicit as_of counts everyone under the stored config
-  // by definition.
-  if (!request->has_as_of()) {
-    absl::StatusOr<std::optional<store::VersionedBlob>> stored =
-        store_->ReadConfig(caller->tenant_id);
-    if (!stored.ok()) return ToGrpcStatus(stored.status());
-    response->set_reclassification_pending(stored->has_value() &&
-                                           (*stored)->reclassification_pending);
-  }
+  response->set_reclassification_pending(pending);
   return grpc::Status::OK;
 }
 
