@@ -465,8 +465,8 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   if (next) *next = saw_future_open ? kFutureOpen : nx;
 }
 
-Millis Classifier::ScanNextChange(const ProfileView& p, Millis t,
-                                  const Classification& now) const {
+Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classification& now,
+                                  const ProfileView* corrected) const {
   std::vector<Millis> candidates;
   auto add = [&](Millis m) {
     if (m != kNeverMillis && m > t) candidates.push_back(m);
@@ -498,20 +498,37 @@ Millis Classifier::ScanNextChange(const ProfileView& p, Millis t,
     add(p.cart.updated_ms + cart_window_ms_);
     add(p.cart.converted_ms);
   }
+  // A correction changes the orders at its instant; `p`'s orders, as of t,
+  // include every order a later correction cancels, so their windows are
+  // candidates already.
+  if (corrected != nullptr) {
+    for (const OrderCorrection& c : corrected->corrections) add(c.at_ms);
+  }
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()),
                    candidates.end());
   Classification at;
+  OrdersAsOf as_of;
   for (Millis c : candidates) {
-    Evaluate(p, c, &at, nullptr);
+    Evaluate(corrected != nullptr ? as_of.View(*corrected, c) : p, c, &at, nullptr);
     if (!at.SameMembership(now)) return c;
   }
   return kNeverMillis;
 }
 
-void Classifier::Classify(const ProfileView& p, absl::Time as_of,
-                          Classification* out) const {
+void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classification* out) const {
   const Millis t = ToMillis(as_of);
+  if (t < view.corrected_through_ms) {
+    // A cancellation or refund after t: the orders as they were at t, and
+    // the next change found by scanning, the corrections' instants included.
+    OrdersAsOf orders;
+    const ProfileView p = orders.View(view, t);
+    Evaluate(p, t, out, nullptr);
+    const Millis next = ScanNextChange(p, t, *out, &view);
+    out->next_change = next == kNeverMillis ? std::nullopt : std::optional(FromMillis(next));
+    return;
+  }
+  const ProfileView& p = view;
   // Is any event later than t? Then membership can also change when it
   // becomes visible, and the exact scan is used.
   bool future = (!p.orders.empty() && p.orders.back().placed_ms > t) ||
@@ -553,6 +570,14 @@ absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig&
   if (config.engagement.enabled && profile.messages_dropped &&
       folded.through_ms != FoldedTotals::kNothingFolded) {
     earliest = std::max(earliest, folded.through_ms + DaysToMillis(config.engagement.window_days));
+  }
+  // A folded order's cancellation or refund cannot be undone (OrdersAsOf):
+  // before it, the order's placement and amount are unknown.
+  for (const OrderCorrection& c : profile.corrections) {
+    if (std::find(profile.order_ids.begin(), profile.order_ids.end(), c.order_fp) ==
+        profile.order_ids.end()) {
+      earliest = std::max(earliest, c.at_ms);
+    }
   }
   return earliest == std::numeric_limits<Millis>::min() ? absl::InfinitePast()
                                                          : FromMillis(earliest);

@@ -102,8 +102,10 @@ class Classifier {
                 Millis* next) const;
   // Exact next change by scanning every instant at which an input of a rule
   // crosses a boundary (used when the profile has events after as_of).
-  Millis ScanNextChange(const ProfileView& p, Millis t,
-                        const Classification& now) const;
+  // `corrected`: the view `p` was made from by OrdersAsOf (corrections after
+  // t), evaluated at each candidate as of it; null when `p` has none.
+  Millis ScanNextChange(const ProfileView& p, Millis t, const Classification& now,
+                        const ProfileView* corrected = nullptr) const;
   bool BigOk(int64_t revenue, int64_t orders) const;
   bool LowOk(int64_t revenue, int64_t orders) const;
   int EngagementState(int64_t sent, int64_t opened, int64_t acted) const;

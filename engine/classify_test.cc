@@ -624,6 +624,42 @@ TEST(Explain, EveryMemberSegmentHasAReasonAndDaysReadWell) {
   EXPECT_TRUE(found);
 }
 
+// An answer at an instant ignores a cancellation or refund made after it,
+// and reports it as the next change when it moves membership.
+TEST(Classify, ACorrectionLaterThanAsOfIsIgnoredAndIsTheNextChange) {
+  SegmentConfig c;
+  Profile p = WithOrders({0, 1}, 10000);
+  ASSERT_TRUE(p.CancelOrder("o1", Day(5)).ok());
+  const Classification before = ClassifyAt(p, c, Day(4));
+  EXPECT_TRUE(before.segments.Contains(Segment::kRepeatCustomer));
+  EXPECT_FALSE(before.segments.Contains(Segment::kFirstTimeBuyer));
+  ASSERT_TRUE(before.next_change.has_value());
+  EXPECT_EQ(*before.next_change, Day(5));
+  const Classification after = ClassifyAt(p, c, Day(5));
+  EXPECT_TRUE(after.segments.Contains(Segment::kFirstTimeBuyer));
+  EXPECT_FALSE(after.segments.Contains(Segment::kRepeatCustomer));
+  // Without an instant the cancellation applies at every instant, as before.
+  Profile untimed = WithOrders({0, 1}, 10000);
+  ASSERT_TRUE(untimed.CancelOrder("o1").ok());
+  EXPECT_TRUE(In(untimed, c, Segment::kFirstTimeBuyer, Day(4)));
+  // A refund: the reasons at an earlier instant show the amount before it.
+  ASSERT_TRUE(p.RefundOrder("o0", "r1", 9000, Day(3)).ok());
+  absl::StatusOr<Classifier> k = Classifier::Create(c, PopulationStats{});
+  ASSERT_TRUE(k.ok());
+  auto big_spender = [&](absl::Time at) {
+    for (const SegmentExplanation& e : k->Explain(p.view(), at)) {
+      if (e.segment == "BIG_SPENDER") return e.reason;
+    }
+    return std::string();
+  };
+  EXPECT_NE(big_spender(Day(2)).find("AOV 100.00 over 2 orders"), std::string::npos)
+      << big_spender(Day(2));
+  EXPECT_NE(big_spender(Day(3)).find("AOV 55.00 over 2 orders"), std::string::npos)
+      << big_spender(Day(3));
+  EXPECT_NE(big_spender(Day(6)).find("AOV 10.00 over 1 order"), std::string::npos)
+      << big_spender(Day(6));
+}
+
 // Reasons state the deciding fact in the rule's own terms: spans under a day
 // in minutes or hours (an abandoned cart's 60 minutes), rates with their
 // counts, floored so that one below a cut-off never shows as the cut-off,
@@ -705,6 +741,25 @@ TEST(Explain, CountsOfOneAreSingular) {
 TEST(EarliestExactInstantTest, NothingFoldedIsExactAtAnyInstant) {
   const Profile p = WithOrders({0, 10});
   EXPECT_EQ(EarliestExactInstant(p.view(), SegmentConfig()), absl::InfinitePast());
+}
+
+// A folded order's cancellation cannot be undone (its placement is gone):
+// answers before it are not exact, whatever the other folded orders.
+TEST(EarliestExactInstantTest, AFoldedOrdersCorrectionBoundsIt) {
+  SegmentConfig config;
+  config.engagement.enabled = false;
+  Profile p = WithOrders({0});
+  ASSERT_TRUE(p.CancelOrder("o0", Day(200)).ok());
+  p.Fold(Day(35));
+  EXPECT_EQ(EarliestExactInstant(p.view(), config), Day(200));
+  // From then on the answer is the full history's.
+  Profile full = WithOrders({0});
+  ASSERT_TRUE(full.CancelOrder("o0", Day(200)).ok());
+  EXPECT_EQ(ClassifyAt(p, config, Day(200)).segments, ClassifyAt(full, config, Day(200)).segments);
+  // A live order's correction does not bound it.
+  Profile live = WithOrders({0});
+  ASSERT_TRUE(live.CancelOrder("o0", Day(200)).ok());
+  EXPECT_EQ(EarliestExactInstant(live.view(), config), absl::InfinitePast());
 }
 
 TEST(EarliestExactInstantTest, FoldedOrdersBoundWhereAnswersAreExact) {

@@ -57,9 +57,11 @@ std::string Money(int64_t minor) {
 }  // namespace
 
 std::vector<SegmentExplanation> Classifier::Explain(
-    const ProfileView& p, absl::Time as_of,
+    const ProfileView& view, absl::Time as_of,
     const std::function<std::string(CategoryId)>& category_name) const {
   const Millis t = ToMillis(as_of);
+  OrdersAsOf orders;  // as they were at as_of (corrections after it undone)
+  const ProfileView p = orders.View(view, t);
   Classification c;
   Evaluate(p, t, &c, nullptr);
   const SegmentConfig& k = config_;

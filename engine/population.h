@@ -5,6 +5,10 @@
 // whole tenant (full re-classification, stats, benchmarks) with sequential
 // memory access and no per-customer heap objects.
 //
+// Its views carry no order corrections (ProfileView::corrections): each
+// order is as of its latest cancellation or refund, right at any instant
+// after every correction (the server applies each as of its write).
+//
 // Thread-safety: Add() needs exclusive access; view() and size() may be
 // called concurrently once filling is done.
 

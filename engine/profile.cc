@@ -73,7 +73,34 @@ uint64_t RefundFingerprint(absl::string_view order_id, absl::string_view refund_
   return IdFingerprint(key);
 }
 
-LifetimeTotals ComputeLifetime(const ProfileView& p, Millis as_of_ms) {
+ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
+  if (as_of_ms >= v.corrected_through_ms) return v;
+  ProfileView out = v;
+  out.corrections = {};
+  out.corrected_through_ms = kNoCorrections;
+  orders_.assign(v.orders.begin(), v.orders.end());
+  out.orders = orders_;
+  auto later = [&](const OrderCorrection& c) { return c.at_ms > as_of_ms; };
+  for (const OrderCorrection& c : v.corrections) {
+    if (!later(c)) continue;
+    // A folded order's correction stays applied: its placement is no longer
+    // known, and EarliestExactInstant is never before such a correction, so
+    // no exact answer needs it undone.
+    const auto live = std::find(v.order_ids.begin(), v.order_ids.end(), c.order_fp);
+    if (live == v.order_ids.end()) continue;
+    OrderFacts& o = orders_[live - v.order_ids.begin()];
+    if (c.refund == 0) {
+      o.cancelled = false;
+    } else {
+      o.net_amount += c.refund;
+    }
+  }
+  return out;
+}
+
+LifetimeTotals ComputeLifetime(const ProfileView& view, Millis as_of_ms) {
+  OrdersAsOf as_of;
+  const ProfileView p = as_of.View(view, as_of_ms);
   LifetimeTotals t;
   t.orders = p.folded.orders;
   t.net_revenue = p.folded.net_revenue;
@@ -104,6 +131,12 @@ ProfileView Profile::view() const {
   v.cart = cart_;
   v.cart_categories = cart_categories_;
   v.messages_dropped = messages_dropped_;
+  v.order_ids = order_ids_;
+  v.folded_orders = folded_orders_;
+  v.corrections = corrections_;
+  for (const OrderCorrection& c : corrections_) {
+    v.corrected_through_ms = std::max(v.corrected_through_ms, c.at_ms);
+  }
   return v;
 }
 
@@ -189,30 +222,43 @@ absl::StatusOr<EventOutcome> Profile::PlaceOrder(const OrderPlaced& order) {
   return EventOutcome::kApplied;
 }
 
-absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id) {
+absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id,
+                                                  std::optional<absl::Time> at) {
   if (absl::Status s = CheckId("order_id", order_id); !s.ok()) return s;
+  std::optional<Millis> at_ms;
+  if (at) {
+    absl::StatusOr<Millis> ms = CheckTime("cancelled_at", *at);
+    if (!ms.ok()) return ms.status();
+    at_ms = *ms;
+  }
   const uint64_t fp = IdFingerprint(order_id);
   if (const int i = FindOrder(fp); i >= 0) {
     if (orders_[i].cancelled) return EventOutcome::kDuplicate;
     orders_[i].cancelled = true;
-    return EventOutcome::kApplied;
-  }
-  if (const int i = FindFolded(fp); i >= 0) {
-    FoldedOrder& f = folded_orders_[i];
+  } else if (const int j = FindFolded(fp); j >= 0) {
+    FoldedOrder& f = folded_orders_[j];
     if (f.cancelled) return EventOutcome::kDuplicate;
     f.cancelled = true;
     --folded_.orders;
     folded_.net_revenue -= f.net_amount;
-    return EventOutcome::kApplied;
+  } else {
+    return absl::NotFoundError(absl::StrCat("order_id: unknown order"));
   }
-  return absl::NotFoundError(absl::StrCat("order_id: unknown order"));
+  if (at_ms) corrections_.push_back({fp, *at_ms, 0});
+  return EventOutcome::kApplied;
 }
 
 absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
-                                                  absl::string_view refund_id,
-                                                  int64_t amount) {
+                                                  absl::string_view refund_id, int64_t amount,
+                                                  std::optional<absl::Time> at) {
   if (absl::Status s = CheckId("order_id", order_id); !s.ok()) return s;
   if (absl::Status s = CheckId("refund_id", refund_id); !s.ok()) return s;
+  std::optional<Millis> at_ms;
+  if (at) {
+    absl::StatusOr<Millis> ms = CheckTime("refunded_at", *at);
+    if (!ms.ok()) return ms.status();
+    at_ms = *ms;
+  }
   const uint64_t refund_fp = RefundFingerprint(order_id, refund_id);
   // A refund stored before refund ids were per order (its key the refund id
   // alone) is still a duplicate when re-sent.
@@ -239,7 +285,14 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
   } else {
     return absl::NotFoundError("order_id: unknown order");
   }
-  if (cancelled) {
+  // A refund dated before the (recorded) cancellation of a live order
+  // happened while the order counted: it is kept, whatever the arrival order.
+  const bool before_cancel =
+      cancelled && !is_folded && at_ms &&
+      std::any_of(corrections_.begin(), corrections_.end(), [&](const OrderCorrection& c) {
+        return c.order_fp == fp && c.refund == 0 && *at_ms < c.at_ms;
+      });
+  if (cancelled && !before_cancel) {
     return absl::FailedPreconditionError("order_id: order is cancelled");
   }
   if (amount > *net) {
@@ -250,6 +303,7 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
   *net -= amount;
   refund_ids_.push_back(refund_fp);
   if (is_folded) folded_.net_revenue -= amount;
+  if (at_ms) corrections_.push_back({fp, *at_ms, amount});
   return EventOutcome::kApplied;
 }
 
@@ -396,6 +450,11 @@ absl::StatusOr<EventOutcome> Profile::RecordActivity(absl::Time at) {
   return EventOutcome::kApplied;
 }
 
+void Profile::ClampCorrections(absl::Time latest) {
+  const Millis t = ToMillis(latest);
+  for (OrderCorrection& c : corrections_) c.at_ms = std::min(c.at_ms, t);
+}
+
 int Profile::Fold(absl::Time horizon) {
   const Millis h = ToMillis(horizon);
   if (h <= folded_.through_ms) return 0;
@@ -450,6 +509,11 @@ bool operator==(const Profile& a, const Profile& b) {
       a.folded_orders_.size() != b.folded_orders_.size() || a.orders_.size() != b.orders_.size() ||
       a.order_ids_ != b.order_ids_ || a.message_ids_ != b.message_ids_ ||
       a.refund_ids_ != b.refund_ids_ || a.messages_dropped_ != b.messages_dropped_ ||
+      !std::equal(a.corrections_.begin(), a.corrections_.end(), b.corrections_.begin(),
+                  b.corrections_.end(),
+                  [](const OrderCorrection& x, const OrderCorrection& y) {
+                    return x.order_fp == y.order_fp && x.at_ms == y.at_ms && x.refund == y.refund;
+                  }) ||
       !std::equal(a.early_.begin(), a.early_.end(), b.early_.begin(), b.early_.end(),
                   [](const EarlyEngagement& x, const EarlyEngagement& y) {
                     return x.message_fp == y.message_fp && x.opened_ms == y.opened_ms &&

@@ -14,8 +14,10 @@
 // the latest cart is kept.
 //
 // Semantics chosen where SPEC.md is silent (details in docs/engine.md):
-//  - Cancellations and refunds are corrections: they apply retroactively, at
-//    every evaluation instant, not from the instant they were received.
+//  - Cancellations and refunds change the order from their own instant on
+//    (kept as OrderCorrection): an evaluation at an earlier instant sees the
+//    order as it was (SPEC: events later than as_of are ignored). Those
+//    recorded without an instant apply at every instant.
 //  - A refund larger than the order's remaining net amount is rejected
 //    (InvalidArgument) and changes nothing; a fully refunded order still
 //    counts as an order, with net amount 0.
@@ -34,12 +36,14 @@
 // concurrently, mutations need exclusive access.
 
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "engine/segment.h"
@@ -107,6 +111,29 @@ struct FoldedTotals {
   static constexpr Millis kNothingFolded = std::numeric_limits<Millis>::min();
 };
 
+// A folded order: enough to apply a late cancel or refund exactly.
+struct FoldedOrderFacts {
+  uint64_t id_fingerprint = 0;
+  int64_t net_amount = 0;  // after every refund
+  bool cancelled = false;
+};
+
+// A cancellation or refund of an order, kept with the instant it happened:
+// evaluated before that instant, the order is as it was then (SPEC: events
+// later than as_of are ignored). Corrections received without an instant
+// (tests, profiles stored before 2026-12-05) have none kept and apply at
+// every instant. Kept for good, as refund ids are (one per cancellation or
+// refund); one of a folded order is not undone (its placement is gone), and
+// EarliestExactInstant is never before it.
+struct OrderCorrection {
+  uint64_t order_fp = 0;  // IdFingerprint of the order id
+  Millis at_ms = 0;
+  int64_t refund = 0;  // the amount refunded; 0: the order was cancelled
+};
+
+// ProfileView::corrected_through_ms of a profile without corrections.
+inline constexpr Millis kNoCorrections = std::numeric_limits<Millis>::min();
+
 // A read-only view of one profile, the input of classification and stats.
 // Cheap to copy; valid while the Profile (or Population) it came from is
 // alive and unmodified.
@@ -125,6 +152,28 @@ struct ProfileView {
   // recorded.
   bool messages_dropped = false;
   absl::Span<const CategoryId> cart_categories;  // sorted, distinct
+  // For OrdersAsOf: the orders' id fingerprints (parallel to `orders`), the
+  // folded orders, and the corrections kept with their instants (the latest
+  // in corrected_through_ms; an evaluation at or after it needs none of
+  // them: `orders` and `folded` hold every correction).
+  absl::Span<const uint64_t> order_ids;
+  absl::Span<const FoldedOrderFacts> folded_orders;
+  absl::Span<const OrderCorrection> corrections;
+  Millis corrected_through_ms = kNoCorrections;
+};
+
+// A view's orders and folded totals as they were at an instant: with the
+// cancellations and refunds made after it undone. Holds what the views it
+// returns point to (valid until its next View() call or destruction).
+class OrdersAsOf {
+ public:
+  // `view` itself when no correction is after `as_of_ms` (nothing copied);
+  // otherwise a view whose orders and folded totals are those at `as_of_ms`
+  // and which keeps no corrections. `view` must not itself come from View().
+  ProfileView View(const ProfileView& view, Millis as_of_ms);
+
+ private:
+  std::vector<OrderFacts> orders_;
 };
 
 // Lifetime order totals at an instant: folded totals plus valid orders placed
@@ -183,18 +232,23 @@ class Profile {
   // totals.
   absl::StatusOr<EventOutcome> PlaceOrder(const OrderPlaced& order);
 
-  // Cancels a known order: it no longer counts anywhere. kDuplicate if already
-  // cancelled; NotFound if the id is unknown.
-  absl::StatusOr<EventOutcome> CancelOrder(absl::string_view order_id);
-
-  // Lowers a known order's net amount by `amount` (> 0). Each `refund_id`
-  // (1..kMaxIdBytes bytes, unique per order: another order may reuse it) is
-  // applied once: a re-sent refund is kDuplicate. InvalidArgument if `amount` exceeds the remaining
-  // net amount; FailedPrecondition if the order is cancelled; NotFound if
+  // Cancels a known order: from `at` on it no longer counts anywhere (at
+  // every instant without `at`; see OrderCorrection). kDuplicate if already
+  // cancelled (the first cancellation's instant stays); NotFound if the id is
   // unknown.
-  absl::StatusOr<EventOutcome> RefundOrder(absl::string_view order_id,
-                                           absl::string_view refund_id,
-                                           int64_t amount);
+  absl::StatusOr<EventOutcome> CancelOrder(absl::string_view order_id,
+                                           std::optional<absl::Time> at = std::nullopt);
+
+  // Lowers a known order's net amount by `amount` (> 0) from `at` on (at
+  // every instant without `at`). Each `refund_id` (1..kMaxIdBytes bytes,
+  // unique per order: another order may reuse it) is applied once: a re-sent
+  // refund is kDuplicate. InvalidArgument if `amount` exceeds the remaining
+  // net amount; FailedPrecondition if the order is cancelled (unless the
+  // order is live and the refund is dated before its recorded cancellation);
+  // NotFound if unknown.
+  absl::StatusOr<EventOutcome> RefundOrder(absl::string_view order_id, absl::string_view refund_id,
+                                           int64_t amount,
+                                           std::optional<absl::Time> at = std::nullopt);
 
   // Engagement, per message id. A message sent at or before the fold horizon
   // is ignored (it can no longer be inside the engagement window). An open or
@@ -224,6 +278,12 @@ class Profile {
   // (which converts the most of the updates still to come).
   absl::StatusOr<EventOutcome> ConvertCart(absl::Time at);
 
+  // Moves every cancellation or refund dated after `latest` to `latest`: a
+  // profile written as of `latest` (its membership, measures and totals
+  // computed then) keeps none still to come, since nothing would wake it at
+  // a later one. So a correction dated ahead takes effect when applied.
+  void ClampCorrections(absl::Time latest);
+
   // Records app activity (open / browse); keeps the latest instant (an older
   // one is kIgnored).
   absl::StatusOr<EventOutcome> RecordActivity(absl::Time at);
@@ -249,15 +309,12 @@ class Profile {
   const std::vector<uint64_t>& refund_ids() const { return refund_ids_; }
   const FoldedTotals& folded() const { return folded_; }
 
-  // A folded order: enough to apply a late cancel or refund exactly.
-  struct FoldedOrder {
-    uint64_t id_fingerprint = 0;
-    int64_t net_amount = 0;
-    bool cancelled = false;
-  };
+  using FoldedOrder = FoldedOrderFacts;
   const std::vector<FoldedOrder>& folded_orders() const {
     return folded_orders_;
   }
+  // Cancellations and refunds kept with their instants, in arrival order.
+  const std::vector<OrderCorrection>& corrections() const { return corrections_; }
 
   // Logical equality (same facts; category pool layout may differ).
   friend bool operator==(const Profile& a, const Profile& b);
@@ -288,6 +345,7 @@ class Profile {
   std::vector<uint64_t> message_ids_;       // parallel to messages_
   std::vector<uint64_t> refund_ids_;        // refunds applied (idempotency)
   std::vector<EarlyEngagement> early_;      // in arrival order
+  std::vector<OrderCorrection> corrections_;  // in arrival order
   bool messages_dropped_ = false;           // see ProfileView::messages_dropped
   bool has_cart_ = false;
   CartFacts cart_;

@@ -19,7 +19,10 @@ enum Flags : uint64_t {
   kNoMessageDropped = 64,
   // Opens or actions kept until their message's send arrives (2026-12-05).
   kHasEarlyEngagements = 128,
-  kAllFlags = 255,
+  // Cancellations and refunds with their instants (2026-12-05). Without
+  // them, as before, every correction applies at every instant.
+  kHasCorrections = 256,
+  kAllFlags = 511,
 };
 
 uint64_t ZigZag(int64_t v) {
@@ -168,6 +171,7 @@ std::string ProfileCodec::Encode(const Profile& p) {
   if (!p.refund_ids_.empty()) flags |= kHasRefunds;
   if (!p.messages_dropped_) flags |= kNoMessageDropped;
   if (!p.early_.empty()) flags |= kHasEarlyEngagements;
+  if (!p.corrections_.empty()) flags |= kHasCorrections;
   w.Varint(flags);
   if (flags & kRegistered) w.Signed(p.registered_ms_);
   if (flags & kHasActivity) w.Signed(p.last_activity_ms_);
@@ -224,6 +228,14 @@ std::string ProfileCodec::Encode(const Profile& p) {
       w.Fixed64(e.message_fp);
       w.Signed(e.opened_ms);
       w.Relative(e.acted_ms, e.opened_ms);
+    }
+  }
+  if (!p.corrections_.empty()) {
+    w.Varint(p.corrections_.size());
+    for (const OrderCorrection& c : p.corrections_) {
+      w.Fixed64(c.order_fp);
+      w.Signed(c.at_ms);
+      w.Varint(c.refund);
     }
   }
   return w.Take();
@@ -366,6 +378,20 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
           (e.acted_ms != kNeverMillis && e.acted_ms < e.opened_ms)) {
         return Corrupt("early engagements");
       }
+    }
+  }
+  if (flags & kHasCorrections) {
+    uint64_t n;
+    // Each takes at least 10 bytes.
+    if (!r.Varint(&n) || n == 0 || n > bytes.size() / 10) return Corrupt("corrections");
+    p.corrections_.resize(n);
+    for (OrderCorrection& c : p.corrections_) {
+      uint64_t refund;
+      if (!r.Fixed64(&c.order_fp) || !r.Signed(&c.at_ms) || !Reader::InRange(c.at_ms) ||
+          !r.Varint(&refund) || refund > static_cast<uint64_t>(kMaxAmount)) {
+        return Corrupt("corrections");
+      }
+      c.refund = static_cast<int64_t>(refund);
     }
   }
   if (!r.AtEnd()) return Corrupt("trailing bytes");

@@ -91,6 +91,27 @@ TEST(ProfileCodec, KeepsEarlyEngagements) {
   }
 }
 
+TEST(ProfileCodec, KeepsCorrectionsWithTheirInstants) {
+  Profile p;
+  OrderPlaced order;
+  order.order_id = "o1";
+  order.placed_at = absl::FromUnixSeconds(1'700'000'000);
+  order.amount = 1000;
+  ASSERT_TRUE(p.PlaceOrder(order).ok());
+  ASSERT_TRUE(p.RefundOrder("o1", "r1", 250, absl::FromUnixSeconds(1'700'100'000)).ok());
+  ASSERT_TRUE(p.CancelOrder("o1", absl::FromUnixSeconds(1'700'200'000)).ok());
+  ASSERT_EQ(p.corrections().size(), 2u);
+  const std::string bytes = EncodeProfile(p);
+  absl::StatusOr<Profile> back = DecodeProfile(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == p);
+  EXPECT_EQ(back->corrections()[0].refund, 250);
+  EXPECT_EQ(back->corrections()[1].at_ms, 1'700'200'000'000);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeProfile(bytes.substr(0, n)).ok()) << n;
+  }
+}
+
 TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
   Profile kept;
   ASSERT_TRUE(kept.MessageSent("m1", absl::FromUnixSeconds(1'700'000'000)).ok());

@@ -99,6 +99,41 @@ TEST(Profile, CancelAndRefund) {
   EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(2))).orders, 0);
 }
 
+// A cancellation or refund with its instant changes the order from then on:
+// totals at an earlier instant count the order as it was (SPEC: events later
+// than as_of are ignored), for live and folded orders alike.
+TEST(Profile, TimedCorrectionsChangeTheOrderFromTheirInstantOn) {
+  Profile p;
+  ASSERT_TRUE(Place(p, "a", Day(1), 1000).ok());
+  ASSERT_TRUE(Place(p, "b", Day(2), 2000).ok());
+  ASSERT_TRUE(Place(p, "c", Day(400), 4000).ok());
+  EXPECT_EQ(*p.RefundOrder("a", "r1", 300, Day(10)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.CancelOrder("b", Day(20)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.CancelOrder("b", Day(5)), EventOutcome::kDuplicate);  // the first instant stays
+  auto at = [&](double day) { return ComputeLifetime(p.view(), ToMillis(Day(day))); };
+  EXPECT_EQ(at(9).orders, 2);
+  EXPECT_EQ(at(9).net_revenue, 3000);
+  EXPECT_EQ(at(10).net_revenue, 2700);  // refunded at day 10
+  EXPECT_EQ(at(19).orders, 2);
+  EXPECT_EQ(at(20).orders, 1);  // cancelled at day 20
+  EXPECT_EQ(at(20).net_revenue, 700);
+  EXPECT_EQ(at(500).net_revenue, 4700);
+  // A refund dated before a cancellation that arrived first is kept.
+  ASSERT_TRUE(Place(p, "e", Day(50), 900).ok());
+  EXPECT_EQ(*p.CancelOrder("e", Day(60)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("e", "r2", 100, Day(55)), EventOutcome::kApplied);
+  EXPECT_EQ(p.RefundOrder("e", "r3", 100, Day(65)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(at(54).net_revenue, 700 + 900);
+  EXPECT_EQ(at(55).net_revenue, 700 + 800);
+  EXPECT_EQ(at(60).net_revenue, 700);
+  // Folded orders' corrections stay applied (their placement is gone).
+  EXPECT_EQ(p.Fold(Day(70)), 3);
+  EXPECT_EQ(p.corrections().size(), 4u);
+  EXPECT_EQ(at(100).orders, 1);
+  EXPECT_EQ(at(100).net_revenue, 700);
+}
+
 TEST(Profile, RefundIdsMakeRefundsIdempotent) {
   Profile p;
   ASSERT_TRUE(Place(p, "a", Day(1), 1000).ok());

@@ -326,6 +326,8 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
         outcome.after = *std::move(stored_membership);
         continue;
       }
+      // A correction dated ahead takes effect now: this write is as of now.
+      profile->ClampCorrections(now);
       profile->Fold(horizon);
       ctx.classifier->Classify(profile->view(), now, &classification);
       if (!NamesAll(ctx, classification)) {

@@ -147,8 +147,9 @@ absl::StatusOr<PreparedEvent> PrepareOrderCancelled(const v1::OrderCancelled& e,
   absl::StatusOr<absl::Time> at =
       RequiredTime(e.has_cancelled_at(), e.cancelled_at(), prefix, "cancelled_at");
   if (!at.ok()) return at.status();
-  p->mutation = [order_id = e.order_id()](const std::vector<engine::CategoryId>&) -> ProfileMutation {
-    return [order_id](engine::Profile* profile) { return profile->CancelOrder(order_id); };
+  p->mutation = [order_id = e.order_id(),
+                 at = *at](const std::vector<engine::CategoryId>&) -> ProfileMutation {
+    return [order_id, at](engine::Profile* profile) { return profile->CancelOrder(order_id, at); };
   };
   return p;
 }
@@ -163,10 +164,10 @@ absl::StatusOr<PreparedEvent> PrepareOrderRefunded(const v1::OrderRefunded& e,
   absl::StatusOr<absl::Time> at =
       RequiredTime(e.has_refunded_at(), e.refunded_at(), prefix, "refunded_at");
   if (!at.ok()) return at.status();
-  p->mutation = [order_id = e.order_id(), refund_id = e.refund_id(),
-                 amount = e.amount()](const std::vector<engine::CategoryId>&) -> ProfileMutation {
-    return [order_id, refund_id, amount](engine::Profile* profile) {
-      return profile->RefundOrder(order_id, refund_id, amount);
+  p->mutation = [order_id = e.order_id(), refund_id = e.refund_id(), amount = e.amount(),
+                 at = *at](const std::vector<engine::CategoryId>&) -> ProfileMutation {
+    return [order_id, refund_id, amount, at](engine::Profile* profile) {
+      return profile->RefundOrder(order_id, refund_id, amount, at);
     };
   };
   return p;

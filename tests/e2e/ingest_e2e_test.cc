@@ -1079,6 +1079,43 @@ TEST_F(IngestE2eTest, ClassifyAtAnInstantWithReasons) {
   }
 }
 
+// SPEC: events later than as_of are ignored. A cancellation counts from its
+// own instant: an answer at an earlier as_of still counts the order, and
+// names the cancellation as its next change.
+TEST_F(IngestE2eTest, ACancellationIsIgnoredAtAnEarlierAsOf) {
+  const absl::Time now = absl::Now();
+  ASSERT_EQ(Bulk({{OrderEvent("ivy", "i0", now - absl::Hours(24 * 10), 3000),
+                   OrderEvent("ivy", "i1", now - absl::Hours(24 * 9), 3000)}},
+                 acme_.write)
+                .size(),
+            1u);
+  const absl::Time cancelled_at = absl::FromUnixMillis(absl::ToUnixMillis(now - absl::Hours(48)));
+  {
+    v1::CancelOrderRequest r;
+    r.mutable_event()->set_customer_id("ivy");
+    r.mutable_event()->set_order_id("i1");
+    *r.mutable_event()->mutable_cancelled_at() = ToTimestamp(cancelled_at);
+    v1::CancelOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    ASSERT_TRUE(ingest_->CancelOrder(ctx.get(), r, &resp).ok());
+    EXPECT_THAT(Segments(resp.result().membership()), Contains("FIRST_TIME_BUYER"));
+  }
+  auto at = [&](absl::Time as_of) {
+    v1::ClassifyCustomerRequest one;
+    one.set_customer_id("ivy");
+    *one.mutable_as_of() = ToTimestamp(as_of);
+    v1::ClassifyCustomerResponse response;
+    auto ctx = NewContext(acme_.read);
+    EXPECT_TRUE(classify_->ClassifyCustomer(ctx.get(), one, &response).ok());
+    return response.classification().membership();
+  };
+  const v1::Membership before = at(cancelled_at - absl::Milliseconds(1));
+  EXPECT_THAT(Segments(before), Contains("REPEAT_CUSTOMER"));
+  EXPECT_THAT(Segments(before), Not(Contains("FIRST_TIME_BUYER")));
+  EXPECT_EQ(testing::FromTimestamp(before.next_change_at()), cancelled_at);
+  EXPECT_THAT(Segments(at(cancelled_at)), Contains("FIRST_TIME_BUYER"));
+}
+
 TEST_F(IngestE2eTest, TenantsNeverSeeEachOther) {
   v1::PlaceOrderRequest r;
   *r.mutable_event() = OrderEvent("ivy", "o1", absl::Now() - absl::Hours(1), 100).order_placed();
