@@ -35,14 +35,20 @@ TEST(ProfileCodec, RoundTripsGeneratedProfiles) {
   EXPECT_LT(buyers_total / buyers, 300u);
 }
 
-// A profile with order "o1" (1000) and its refund "r1" (100).
-Profile WithRefund() {
+// A profile with order "o1" (1000).
+Profile WithOrder() {
   Profile p;
   OrderPlaced order;
   order.order_id = "o1";
   order.placed_at = absl::FromUnixSeconds(1'700'000'000);
   order.amount = 1000;
   EXPECT_TRUE(p.PlaceOrder(order).ok());
+  return p;
+}
+
+// ... and its refund "r1" (100).
+Profile WithRefund() {
+  Profile p = WithOrder();
   EXPECT_TRUE(p.RefundOrder("o1", "r1", 100).ok());
   return p;
 }
@@ -92,12 +98,7 @@ TEST(ProfileCodec, KeepsEarlyEngagements) {
 }
 
 TEST(ProfileCodec, KeepsCorrectionsWithTheirInstants) {
-  Profile p;
-  OrderPlaced order;
-  order.order_id = "o1";
-  order.placed_at = absl::FromUnixSeconds(1'700'000'000);
-  order.amount = 1000;
-  ASSERT_TRUE(p.PlaceOrder(order).ok());
+  Profile p = WithOrder();
   ASSERT_TRUE(p.RefundOrder("o1", "r1", 250, absl::FromUnixSeconds(1'700'100'000)).ok());
   ASSERT_TRUE(p.CancelOrder("o1", absl::FromUnixSeconds(1'700'200'000)).ok());
   ASSERT_EQ(p.corrections().size(), 2u);

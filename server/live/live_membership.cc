@@ -555,38 +555,27 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
         // each from when it began, rather than only the last one stamped
         // with the first edge's instant.
         const store::CustomerState& state = stored;
+        bool edge = false;  // written at an earlier edge, not at now
         if (time_driven && state.next_change && *state.next_change < now &&
             edges_written[state.customer_id] < kMaxEdgesPerPass) {
-          const absl::Time at = *state.next_change;
-          ctx.classifier->Classify(profile->view(), at, &classification);
+          ctx.classifier->Classify(profile->view(), *state.next_change, &classification);
           const std::optional<absl::Time> next =
-              Derive(ctx, profile->view(), classification, at).next_change;
-          if (next && *next > at && *next <= now) {  // a state that ended before now
-            if (!NamesAll(ctx, classification)) {
-              retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
-              continue;
-            }
-            absl::StatusOr<const store::CustomerWrite*> w = consider(state, *profile, at);
-            if (!w.ok()) {
-              LogError(absl::StrCat("tenant ", tenant,
-                                    ": cannot re-classify a customer: ", w.status().message()));
-              continue;
-            }
-            if (*w != nullptr) {
-              edge_writes.insert(state.customer_id);
-              continue;
-            }
-          }
+              Derive(ctx, profile->view(), classification, *state.next_change).next_change;
+          edge = next && *next > *state.next_change && *next <= now;  // it ended before now
         }
-        ctx.classifier->Classify(profile->view(), now, &classification);
+        const absl::Time at = edge ? *state.next_change : now;
+        if (!edge) ctx.classifier->Classify(profile->view(), now, &classification);
         if (!NamesAll(ctx, classification)) {
           retry.push_back(state.customer_id);  // the next attempt reloads the dictionary
           continue;
         }
-        absl::StatusOr<const store::CustomerWrite*> w = consider(state, *profile, now);
+        // At an edge the write is never empty: its next change moves.
+        absl::StatusOr<const store::CustomerWrite*> w = consider(state, *profile, at);
         if (!w.ok()) {
           LogError(absl::StrCat("tenant ", tenant,
                                 ": cannot re-classify a customer: ", w.status().message()));
+        } else if (edge && *w != nullptr) {
+          edge_writes.insert(state.customer_id);
         }
       }
       return writes;
