@@ -24,6 +24,15 @@ absl::StatusOr<Millis> CheckTime(absl::string_view what, absl::Time t) {
   return ToMillis(t);
 }
 
+// CheckTime of an instant that may be absent (nullopt stays nullopt).
+absl::StatusOr<std::optional<Millis>> CheckOptionalTime(absl::string_view what,
+                                                        std::optional<absl::Time> t) {
+  if (!t) return std::nullopt;
+  absl::StatusOr<Millis> ms = CheckTime(what, *t);
+  if (!ms.ok()) return ms.status();
+  return std::optional<Millis>(*ms);
+}
+
 absl::Status CheckAmount(absl::string_view what, int64_t amount) {
   if (amount < 0 || amount > kMaxAmount) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -132,7 +141,6 @@ ProfileView Profile::view() const {
   v.cart_categories = cart_categories_;
   v.messages_dropped = messages_dropped_;
   v.order_ids = order_ids_;
-  v.folded_orders = folded_orders_;
   v.corrections = corrections_;
   for (const OrderCorrection& c : corrections_) {
     v.corrected_through_ms = std::max(v.corrected_through_ms, c.at_ms);
@@ -225,12 +233,8 @@ absl::StatusOr<EventOutcome> Profile::PlaceOrder(const OrderPlaced& order) {
 absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id,
                                                   std::optional<absl::Time> at) {
   if (absl::Status s = CheckId("order_id", order_id); !s.ok()) return s;
-  std::optional<Millis> at_ms;
-  if (at) {
-    absl::StatusOr<Millis> ms = CheckTime("cancelled_at", *at);
-    if (!ms.ok()) return ms.status();
-    at_ms = *ms;
-  }
+  absl::StatusOr<std::optional<Millis>> at_ms = CheckOptionalTime("cancelled_at", at);
+  if (!at_ms.ok()) return at_ms.status();
   const uint64_t fp = IdFingerprint(order_id);
   if (const int i = FindOrder(fp); i >= 0) {
     if (orders_[i].cancelled) return EventOutcome::kDuplicate;
@@ -244,7 +248,7 @@ absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id,
   } else {
     return absl::NotFoundError(absl::StrCat("order_id: unknown order"));
   }
-  if (at_ms) corrections_.push_back({fp, *at_ms, 0});
+  if (*at_ms) corrections_.push_back({fp, **at_ms, 0});
   return EventOutcome::kApplied;
 }
 
@@ -253,12 +257,8 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
                                                   std::optional<absl::Time> at) {
   if (absl::Status s = CheckId("order_id", order_id); !s.ok()) return s;
   if (absl::Status s = CheckId("refund_id", refund_id); !s.ok()) return s;
-  std::optional<Millis> at_ms;
-  if (at) {
-    absl::StatusOr<Millis> ms = CheckTime("refunded_at", *at);
-    if (!ms.ok()) return ms.status();
-    at_ms = *ms;
-  }
+  absl::StatusOr<std::optional<Millis>> at_ms = CheckOptionalTime("refunded_at", at);
+  if (!at_ms.ok()) return at_ms.status();
   const uint64_t refund_fp = RefundFingerprint(order_id, refund_id);
   // A refund stored before refund ids were per order (its key the refund id
   // alone) is still a duplicate when re-sent.
@@ -288,9 +288,9 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
   // A refund dated before the (recorded) cancellation of a live order
   // happened while the order counted: it is kept, whatever the arrival order.
   const bool before_cancel =
-      cancelled && !is_folded && at_ms &&
+      cancelled && !is_folded && *at_ms &&
       std::any_of(corrections_.begin(), corrections_.end(), [&](const OrderCorrection& c) {
-        return c.order_fp == fp && c.refund == 0 && *at_ms < c.at_ms;
+        return c.order_fp == fp && c.refund == 0 && **at_ms < c.at_ms;
       });
   if (cancelled && !before_cancel) {
     return absl::FailedPreconditionError("order_id: order is cancelled");
@@ -303,7 +303,7 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
   *net -= amount;
   refund_ids_.push_back(refund_fp);
   if (is_folded) folded_.net_revenue -= amount;
-  if (at_ms) corrections_.push_back({fp, *at_ms, amount});
+  if (*at_ms) corrections_.push_back({fp, **at_ms, amount});
   return EventOutcome::kApplied;
 }
 

@@ -152,12 +152,11 @@ struct ProfileView {
   // recorded.
   bool messages_dropped = false;
   absl::Span<const CategoryId> cart_categories;  // sorted, distinct
-  // For OrdersAsOf: the orders' id fingerprints (parallel to `orders`), the
-  // folded orders, and the corrections kept with their instants (the latest
-  // in corrected_through_ms; an evaluation at or after it needs none of
-  // them: `orders` and `folded` hold every correction).
+  // For OrdersAsOf: the orders' id fingerprints (parallel to `orders`) and
+  // the corrections kept with their instants (the latest in
+  // corrected_through_ms; an evaluation at or after it needs none of them:
+  // `orders` and `folded` hold every correction).
   absl::Span<const uint64_t> order_ids;
-  absl::Span<const FoldedOrderFacts> folded_orders;
   absl::Span<const OrderCorrection> corrections;
   Millis corrected_through_ms = kNoCorrections;
 };
