@@ -4,7 +4,6 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-
 #include <sys/stat.h>
 
 #include <fstream>
@@ -12,8 +11,8 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -26,6 +25,7 @@
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "segmentd/v1/watch.grpc.pb.h"
 #include "server/auth/operator_credential.h"
+#include "server/live/segments_at.h"
 #include "server/log.h"
 #include "server/metrics/rpc_interceptor.h"
 #include "server/services/admin_service.h"
@@ -280,9 +280,13 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       server->customers_.get(), server->customers_blocking_.get(),
       targeting::MembershipIndex::Options());
   server->arm_cache_ = std::make_unique<targeting::ArmCache>();
+  LiveMembership* live = server->live_.get();
+  targeting::SegmentsAt segments_at =
+      [live](const std::string& tenant, const std::vector<std::string>& customer_ids,
+             absl::Time as_of) { return SegmentsAt(*live, tenant, customer_ids, as_of); };
   server->services_.push_back(std::make_unique<TargetingServiceImpl>(
-      auth, server->vouchers_.get(), server->index_.get(), server->arm_cache_.get(), now,
-      server->options_.eligibility_max_staleness));
+      auth, server->vouchers_.get(), server->index_.get(), server->arm_cache_.get(),
+      std::move(segments_at), now, server->options_.eligibility_max_staleness));
   server->redemptions_ = std::make_unique<RedemptionStore>(server->redis_.get());
   server->services_.push_back(std::make_unique<InsightsServiceImpl>(
       auth, server->customers_scan_.get(), server->contexts_.get(), server->vouchers_.get(),

@@ -103,12 +103,7 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
         const absl::Time earliest =
             std::max(engine::EarliestExactInstant(profile->view(), ctx.config),
                      engine::EarliestExactInstant(profile->view(), proposed));
-        if (as_of < earliest) {
-          return absl::OutOfRangeError(absl::StrCat(
-              "as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
-              ", the earliest instant customer ", page[i],
-              " can be classified exactly at: older history is kept only as lifetime totals"));
-        }
+        if (absl::Status s = CheckExactAt(as_of, earliest, page[i]); !s.ok()) return s;
       }
       current.Classify(profile->view(), as_of, &before);
       next.Classify(profile->view(), as_of, &after);

@@ -924,7 +924,9 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     bool with_reasons, bool historical) {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->GetCurrent(tenant);
   if (!snapshot.ok()) return snapshot.status();
-  absl::StatusOr<std::vector<store::CustomerState>> states = store_->Read(tenant, customer_ids);
+  // The profile alone: history, membership and the rest are not needed.
+  absl::StatusOr<std::vector<store::ProfileRead>> states =
+      store_->ReadProfiles(tenant, customer_ids);
   if (!states.ok()) return states.status();
   std::vector<CustomerClassification> out(states->size());
   // A category another replica interned after the snapshot was loaded has
@@ -940,16 +942,14 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     for (size_t i = 0; i < states->size(); ++i) {
       out[i] = CustomerClassification();
       out[i].category_names = names;
-      if ((*states)[i].version == 0) continue;
-      absl::StatusOr<engine::Profile> profile = DecodeStoredProfile((*states)[i]);
+      if ((*states)[i].profile.empty()) continue;  // not stored
+      absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes((*states)[i].profile);
       if (!profile.ok()) return profile.status();
       if (historical) {
-        const absl::Time earliest = engine::EarliestExactInstant(profile->view(), ctx.config);
-        if (as_of < earliest) {
-          return absl::OutOfRangeError(absl::StrCat(
-              "as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
-              ", the earliest instant customer ", customer_ids[i],
-              " can be classified exactly at: older history is kept only as lifetime totals"));
+        if (absl::Status s = CheckExactAt(
+                as_of, engine::EarliestExactInstant(profile->view(), ctx.config), customer_ids[i]);
+            !s.ok()) {
+          return s;
         }
       }
       out[i].found = true;

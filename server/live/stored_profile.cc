@@ -22,6 +22,14 @@ absl::StatusOr<engine::Profile> DecodeStoredProfileBytes(absl::string_view bytes
   return profile;
 }
 
+absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_view customer_id) {
+  if (as_of >= earliest) return absl::OkStatus();
+  return absl::OutOfRangeError(
+      absl::StrCat("as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
+                   ", the earliest instant customer ", customer_id,
+                   " can be classified exactly at: older history is kept only as lifetime totals"));
+}
+
 std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {
   std::vector<uint64_t> ids = profile.order_ids();
   for (const engine::Profile::FoldedOrder& o : profile.folded_orders()) {

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "engine/profile.h"
 #include "store/customer_store.h"
 
@@ -18,6 +19,12 @@ absl::StatusOr<engine::Profile> DecodeStoredProfile(const store::CustomerState& 
 // The profile stored as `bytes` (the hash field `p` of a stored customer):
 // DATA_LOSS when they are corrupt. Thread-safe.
 absl::StatusOr<engine::Profile> DecodeStoredProfileBytes(absl::string_view bytes);
+
+// OK when `as_of` is at or after `earliest`, the earliest instant customer
+// `customer_id` can be classified exactly at (engine::EarliestExactInstant);
+// else OUT_OF_RANGE naming `as_of` and that instant: an answer there would
+// be approximate.
+absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_view customer_id);
 
 // The id fingerprints (engine::IdFingerprint) of every order a profile holds,
 // live and folded, cancelled included (a cancel keeps its order), sorted:

@@ -50,17 +50,68 @@ bool Check(const MembershipIndex::View& view, const Target& target,
   return eligible;
 }
 
+// Fills `out` for a customer whose segments at an explicit instant are
+// `segments` (nullopt: not a customer); returns whether they are eligible.
+bool CheckAt(const Target& target, const std::optional<std::vector<std::string>>& segments,
+             const std::string& customer_id, v1::Eligibility* out) {
+  out->set_customer_id(customer_id);
+  std::vector<std::string> matched;
+  const bool eligible = targeting::EvaluateAt(target.expression, segments, &matched);
+  for (std::string& m : matched) out->add_matched_segments(std::move(m));
+  out->set_eligible(eligible);
+  return eligible;
+}
+
+// Writes StreamTargets' responses of `chunk` customers each, whatever sizes
+// the walk hands them over in.
+class ChunkWriter {
+ public:
+  ChunkWriter(grpc::ServerWriter<v1::StreamTargetsResponse>* writer, uint32_t chunk,
+              const ArmAssigner& arms)
+      : writer_(writer), chunk_(chunk), arms_(arms) {}
+
+  // Adds customers; returns false once a write failed.
+  bool Add(const std::vector<uint32_t>& ordinals, const std::vector<std::string>& ids) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      v1::TargetedCustomer* c = pending_.add_customers();
+      c->set_customer_id(ids[i]);
+      if (arms_.has_arms()) c->set_arm(arms_.Arm(ids[i]));
+      last_ordinal_ = ordinals[i];
+      if (static_cast<uint32_t>(pending_.customers_size()) == chunk_ && !Flush()) return false;
+    }
+    return true;
+  }
+
+  // Writes what is pending; returns false when the write failed.
+  bool Flush() {
+    if (pending_.customers_size() == 0) return true;
+    pending_.set_cursor(absl::StrCat(last_ordinal_));
+    const bool ok = writer_->Write(pending_);
+    pending_.Clear();
+    return ok;
+  }
+
+ private:
+  grpc::ServerWriter<v1::StreamTargetsResponse>* const writer_;
+  const uint32_t chunk_;
+  const ArmAssigner& arms_;
+  v1::StreamTargetsResponse pending_;
+  uint32_t last_ordinal_ = 0;
+};
+
 }  // namespace
 
 TargetingServiceImpl::TargetingServiceImpl(Authenticator* authenticator,
                                            targeting::VoucherStore* vouchers,
                                            targeting::MembershipIndex* index,
                                            targeting::ArmCache* arm_cache,
+                                           targeting::SegmentsAt segments_at,
                                            std::function<absl::Time()> now,
                                            absl::Duration max_staleness)
     : vouchers_(vouchers),
       index_(index),
       arm_cache_(arm_cache),
+      segments_at_(std::move(segments_at)),
       authorizer_(authenticator, v1::TargetingService::service_full_name()),
       now_(std::move(now)),
       max_staleness_(max_staleness),
@@ -130,9 +181,14 @@ grpc::Status TargetingServiceImpl::CountTargets(grpc::ServerContext* context,
   const std::string& tenant = caller->tenant_id;
   absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
   if (!target.ok()) return ToGrpcStatus(target.status());
-  const absl::Time at = now_();
-  absl::StatusOr<targeting::TargetCounts> counts = targeting::CountTargets(
-      *index_, *arm_cache_, tenant, *target, [context] { return context->IsCancelled(); });
+  absl::StatusOr<absl::Time> at =
+      ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
+  if (!at.ok()) return ToGrpcStatus(at.status());
+  auto cancelled = [context] { return context->IsCancelled(); };
+  absl::StatusOr<targeting::TargetCounts> counts =
+      request->has_as_of()
+          ? targeting::CountTargetsAt(*index_, segments_at_, tenant, *target, *at, cancelled)
+          : targeting::CountTargets(*index_, *arm_cache_, tenant, *target, cancelled);
   if (!counts.ok()) return ToGrpcStatus(counts.status());
   response->set_customers(counts->customers);
   for (const auto& [arm, customers] : counts->arms) {
@@ -140,7 +196,7 @@ grpc::Status TargetingServiceImpl::CountTargets(grpc::ServerContext* context,
     c->set_arm(arm);
     c->set_customers(customers);
   }
-  *response->mutable_evaluated_at() = ToProtoTime(at);
+  *response->mutable_evaluated_at() = ToProtoTime(*at);
   return grpc::Status::OK;
 }
 
@@ -164,26 +220,27 @@ grpc::Status TargetingServiceImpl::StreamTargets(
   if (chunk > kMaxChunk) {
     return ToGrpcStatus(FieldError("chunk_size", absl::StrCat("at most ", kMaxChunk)));
   }
-  Bitmap members;
-  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
-    members = view.Evaluate(target->expression);
-  });
-  if (!s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<absl::Time> as_of =
+      ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", absl::Time());
+  if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   const ArmAssigner arms(tenant, target->voucher_id, target->arms);
-  bool write_failed = false;
-  s = Walk(*index_, tenant, members, after, chunk,
-           [&](const std::vector<uint32_t>& ordinals, const std::vector<std::string>& ids) {
-             v1::StreamTargetsResponse response;
-             for (const std::string& id : ids) {
-               v1::TargetedCustomer* c = response.add_customers();
-               c->set_customer_id(id);
-               if (arms.has_arms()) c->set_arm(arms.Arm(id));
-             }
-             response.set_cursor(absl::StrCat(ordinals.back()));
-             write_failed = !writer->Write(response);
-             return !write_failed && !context->IsCancelled();
-           });
+  ChunkWriter out(writer, chunk, arms);
+  auto emit = [&](const std::vector<uint32_t>& ordinals, const std::vector<std::string>& ids) {
+    return out.Add(ordinals, ids) && !context->IsCancelled();
+  };
+  absl::Status s;
+  if (request->has_as_of()) {
+    s = targeting::WalkTargetsAt(*index_, segments_at_, tenant, target->expression, *as_of, after,
+                                 emit);
+  } else {
+    Bitmap members;
+    s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+      members = view.Evaluate(target->expression);
+    });
+    if (s.ok()) s = Walk(*index_, tenant, members, after, chunk, emit);
+  }
   if (!s.ok()) return ToGrpcStatus(s);
+  out.Flush();
   if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
   return grpc::Status::OK;
 }
@@ -227,6 +284,14 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
     return reactor;
   }
   const std::string& tenant = caller->tenant_id;
+  if (request->has_as_of()) {
+    absl::StatusOr<absl::Time> as_of =
+        ProtoTimeOr(/*present=*/true, request->as_of(), "as_of", absl::Time());
+    absl::Status s = as_of.status();
+    if (s.ok()) s = CheckEligibilityAt(tenant, *request, *as_of, response->mutable_eligibility());
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   if (request->consistency() != v1::CONSISTENCY_FULLY_CONSISTENT &&
       max_staleness_ > absl::ZeroDuration()) {
     // Bounded staleness: answered here, on gRPC's thread, with no store read
@@ -276,6 +341,24 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
   return reactor;
 }
 
+absl::Status TargetingServiceImpl::CheckEligibilityAt(const std::string& tenant,
+                                                      const v1::CheckEligibilityRequest& request,
+                                                      absl::Time as_of, v1::Eligibility* out) {
+  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request.target(), "target");
+  if (!target.ok()) return target.status();
+  // Facts read after this instant: every event acknowledged before it counts.
+  const absl::Time read_at = now_();
+  absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>> segments =
+      segments_at_(tenant, {request.customer_id()}, as_of);
+  if (!segments.ok()) return segments.status();
+  if (CheckAt(*target, (*segments)[0], request.customer_id(), out) && !target->arms.empty()) {
+    out->set_arm(ArmAssigner(tenant, target->voucher_id, target->arms).Arm(request.customer_id()));
+  }
+  *out->mutable_evaluated_at() = ToProtoTime(as_of);
+  *out->mutable_membership_as_of() = ToProtoTime(read_at);
+  return absl::OkStatus();
+}
+
 grpc::Status TargetingServiceImpl::CheckEligibilityBatch(
     grpc::ServerContext* context, const v1::CheckEligibilityBatchRequest* request,
     v1::CheckEligibilityBatchResponse* response) {
@@ -296,17 +379,31 @@ grpc::Status TargetingServiceImpl::CheckEligibilityBatch(
   }
   absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
   if (!target.ok()) return ToGrpcStatus(target.status());
-  const std::vector<std::string> mentioned = targeting::MentionedSegments(target->expression);
-  const absl::Time at = now_();
+  absl::StatusOr<absl::Time> at =
+      ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
+  if (!at.ok()) return ToGrpcStatus(at.status());
   std::vector<bool> eligible(request->customer_ids_size());
-  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
-    for (int i = 0; i < request->customer_ids_size(); ++i) {
-      eligible[i] = Check(view, *target, mentioned, request->customer_ids(i), response->add_results());
+  if (request->has_as_of()) {
+    const std::vector<std::string> ids(request->customer_ids().begin(),
+                                       request->customer_ids().end());
+    absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>> segments =
+        segments_at_(tenant, ids, *at);
+    if (!segments.ok()) return ToGrpcStatus(segments.status());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      eligible[i] = CheckAt(*target, (*segments)[i], ids[i], response->add_results());
     }
-  });
-  if (!s.ok()) return ToGrpcStatus(s);
+  } else {
+    const std::vector<std::string> mentioned = targeting::MentionedSegments(target->expression);
+    absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+      for (int i = 0; i < request->customer_ids_size(); ++i) {
+        eligible[i] =
+            Check(view, *target, mentioned, request->customer_ids(i), response->add_results());
+      }
+    });
+    if (!s.ok()) return ToGrpcStatus(s);
+  }
   const ArmAssigner arms(tenant, target->voucher_id, target->arms);
-  const google::protobuf::Timestamp ts = ToProtoTime(at);
+  const google::protobuf::Timestamp ts = ToProtoTime(*at);
   for (int i = 0; i < response->results_size(); ++i) {
     v1::Eligibility* out = response->mutable_results(i);
     if (eligible[i] && arms.has_arms()) out->set_arm(arms.Arm(out->customer_id()));
@@ -327,19 +424,31 @@ grpc::Status TargetingServiceImpl::ListEligibleVouchers(
   absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> all =
       vouchers_->All(tenant);
   if (!all.ok()) return ToGrpcStatus(all.status());
-  const absl::Time at = now_();
+  absl::StatusOr<absl::Time> at =
+      ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
+  if (!at.ok()) return ToGrpcStatus(at.status());
   std::vector<const v1::VoucherTarget*> eligible;
-  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
-    const std::optional<uint32_t> ordinal = view.OrdinalOf(request->customer_id());
-    if (!ordinal.has_value()) return;
+  if (request->has_as_of()) {
+    absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>> segments =
+        segments_at_(tenant, {request->customer_id()}, *at);
+    if (!segments.ok()) return ToGrpcStatus(segments.status());
     for (const v1::VoucherTarget& t : **all) {
-      if (targeting::Evaluate(t.expression(),
-                              [&](const std::string& seg) { return view.Contains(seg, *ordinal); })) {
-        eligible.push_back(&t);
-      }
+      if (targeting::EvaluateAt(t.expression(), (*segments)[0], nullptr)) eligible.push_back(&t);
     }
-  });
-  if (!s.ok()) return ToGrpcStatus(s);
+  } else {
+    absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+      const std::optional<uint32_t> ordinal = view.OrdinalOf(request->customer_id());
+      if (!ordinal.has_value()) return;
+      for (const v1::VoucherTarget& t : **all) {
+        if (targeting::Evaluate(t.expression(), [&](const std::string& seg) {
+              return view.Contains(seg, *ordinal);
+            })) {
+          eligible.push_back(&t);
+        }
+      }
+    });
+    if (!s.ok()) return ToGrpcStatus(s);
+  }
   for (const v1::VoucherTarget* t : eligible) {
     v1::EligibleVoucher* v = response->add_vouchers();
     v->set_voucher_id(t->voucher_id());
@@ -347,7 +456,7 @@ grpc::Status TargetingServiceImpl::ListEligibleVouchers(
       v->set_arm(ArmAssigner(tenant, t->voucher_id(), t->arms()).Arm(request->customer_id()));
     }
   }
-  *response->mutable_evaluated_at() = ToProtoTime(at);
+  *response->mutable_evaluated_at() = ToProtoTime(*at);
   return grpc::Status::OK;
 }
 

@@ -7,10 +7,11 @@
 
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
-#include "server/targeting/freshness_gate.h"
 #include "server/targeting/arm_cache.h"
+#include "server/targeting/freshness_gate.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/prepared_targets.h"
+#include "server/targeting/targets_at.h"
 #include "server/targeting/voucher_store.h"
 
 namespace segmentd {
@@ -26,7 +27,10 @@ inline constexpr int kMaxEligibilityIds = 1000;
 // callback method: by default (CONSISTENCY_MINIMIZE_LATENCY) it answers at
 // once from the index when that is known current within `max_staleness`, and
 // otherwise, like CONSISTENCY_FULLY_CONSISTENT, waits for that freshness
-// (FreshnessGate) without holding a thread. Thread-safe.
+// (FreshnessGate) without holding a thread. A request with `as_of` is
+// answered from the customers' stored facts classified at that instant
+// (`segments_at`, targets_at.h) instead of the index, which holds current
+// membership only. Thread-safe.
 class TargetingServiceImpl final
     : public v1::TargetingService::WithCallbackMethod_CheckEligibility<
           v1::TargetingService::Service> {
@@ -36,7 +40,7 @@ class TargetingServiceImpl final
   // every check fully consistent.
   TargetingServiceImpl(Authenticator* authenticator, targeting::VoucherStore* vouchers,
                        targeting::MembershipIndex* index, targeting::ArmCache* arm_cache,
-                       std::function<absl::Time()> now,
+                       targeting::SegmentsAt segments_at, std::function<absl::Time()> now,
                        absl::Duration max_staleness);
 
   grpc::Status PutVoucherTarget(grpc::ServerContext* context,
@@ -82,10 +86,17 @@ class TargetingServiceImpl final
                                    const std::string& voucher_version, bool may_read,
                                    ViewReader read, v1::Eligibility* out);
 
+  // CheckEligibility with `as_of`: answered on the calling thread, which
+  // waits for one store read (rare calls, off the hot path).
+  absl::Status CheckEligibilityAt(const std::string& tenant,
+                                  const v1::CheckEligibilityRequest& request, absl::Time as_of,
+                                  v1::Eligibility* out);
+
   targeting::VoucherStore* const vouchers_;
   targeting::MembershipIndex* const index_;
   // Per-arm counts of split vouchers; shared with InsightsService.
   targeting::ArmCache* const arm_cache_;
+  const targeting::SegmentsAt segments_at_;
   const CallAuthorizer authorizer_;
   const std::function<absl::Time()> now_;
   const absl::Duration max_staleness_;

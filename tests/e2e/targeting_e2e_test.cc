@@ -1,14 +1,15 @@
 // End-to-end tests of TargetingService: the real segmentd binary on a real
 // redis-server, over gRPC. Expected audiences are computed in the test from
 // ClassifyCustomers, independently of the server's index.
+#include <google/protobuf/text_format.h>
+
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/text_format.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -32,6 +33,7 @@ using ::segmentd::testing::PollUntil;
 using ::segmentd::testing::RegisteredEvent;
 using ::segmentd::testing::SegmentdProcess;
 using ::segmentd::testing::TenantKeys;
+using ::segmentd::testing::ToTimestamp;
 using ::testing::HasSubstr;
 
 using Truth = std::map<std::string, std::set<std::string>>;
@@ -108,9 +110,9 @@ class TargetingE2eTest : public ::testing::Test {
     ASSERT_TRUE(disabled.ok()) << disabled;
   }
 
-  // Ingests `n` customers with a deterministic mix of orders, categories and
-  // dates (some only registered).
-  void Populate(int n) {
+  // Ingests `n` customers with a deterministic mix of orders (at most
+  // `max_order_days` old), categories and dates (some only registered).
+  void Populate(int n, int max_order_days = 400) {
     std::mt19937 rng(2024);
     const std::vector<std::string> categories = {"shoes", "bags", "hats"};
     const absl::Time now = absl::Now();
@@ -126,7 +128,7 @@ class TargetingE2eTest : public ::testing::Test {
           if (rng() % 3 == 0) cats.push_back(c);
         }
         // Whole days plus half a day keeps every window edge hours away.
-        const absl::Time at = now - absl::Hours(24 * (rng() % 400) + 12);
+        const absl::Time at = now - absl::Hours(24 * (rng() % max_order_days) + 12);
         events.push_back(OrderEvent(id, absl::StrCat(id, "-o", k), at, 1000 + rng() % 20000, cats));
       }
     }
@@ -147,7 +149,8 @@ class TargetingE2eTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  // Every known customer's segments now, from ClassificationService.
+  // Every known customer's segments now (at as_of_ when set), from
+  // ClassificationService.
   Truth Classify() {
     Truth truth;
     auto classify = v1::ClassificationService::NewStub(stack_->channel());
@@ -156,6 +159,7 @@ class TargetingE2eTest : public ::testing::Test {
       for (size_t i = begin; i < std::min(ids_.size(), begin + 1000); ++i) {
         request.add_customer_ids(ids_[i]);
       }
+      if (as_of_.has_value()) *request.mutable_as_of() = *as_of_;
       v1::ClassifyCustomersResponse response;
       auto ctx = NewContext(acme_.read);
       grpc::Status status = classify->ClassifyCustomers(ctx.get(), request, &response);
@@ -172,6 +176,7 @@ class TargetingE2eTest : public ::testing::Test {
   grpc::Status Count(const v1::TargetRef& ref, v1::CountTargetsResponse* response) {
     v1::CountTargetsRequest request;
     *request.mutable_target() = ref;
+    if (as_of_.has_value()) *request.mutable_as_of() = *as_of_;
     auto ctx = NewContext(acme_.read);
     return targeting_->CountTargets(ctx.get(), request, response);
   }
@@ -185,6 +190,7 @@ class TargetingE2eTest : public ::testing::Test {
     *request.mutable_target() = ref;
     request.set_cursor(cursor);
     request.set_chunk_size(chunk);
+    if (as_of_.has_value()) *request.mutable_as_of() = *as_of_;
     auto ctx = NewContext(acme_.read);
     auto reader = targeting_->StreamTargets(ctx.get(), request);
     v1::StreamTargetsResponse response;
@@ -211,6 +217,7 @@ class TargetingE2eTest : public ::testing::Test {
     v1::CheckEligibilityBatchRequest request;
     *request.mutable_target() = ref;
     for (const std::string& id : ids) request.add_customer_ids(id);
+    if (as_of_.has_value()) *request.mutable_as_of() = *as_of_;
     auto ctx = NewContext(acme_.read);
     return targeting_->CheckEligibilityBatch(ctx.get(), request, response);
   }
@@ -222,6 +229,7 @@ class TargetingE2eTest : public ::testing::Test {
     *request.mutable_target() = ref;
     request.set_customer_id(id);
     request.set_consistency(consistency);
+    if (as_of_.has_value()) *request.mutable_as_of() = *as_of_;
     auto ctx = NewContext(acme_.read);
     return targeting_->CheckEligibility(ctx.get(), request, response);
   }
@@ -277,8 +285,22 @@ class TargetingE2eTest : public ::testing::Test {
     return "";
   }
 
+  // The vouchers `id` is eligible for, and their arms.
+  grpc::Status Eligible(const std::string& id, std::map<std::string, std::string>* vouchers) {
+    v1::ListEligibleVouchersRequest request;
+    request.set_customer_id(id);
+    if (as_of_.has_value()) *request.mutable_as_of() = *as_of_;
+    v1::ListEligibleVouchersResponse response;
+    auto ctx = NewContext(acme_.read);
+    grpc::Status status = targeting_->ListEligibleVouchers(ctx.get(), request, &response);
+    for (const auto& v : response.vouchers()) (*vouchers)[v.voucher_id()] = v.arm();
+    return status;
+  }
+
   std::unique_ptr<E2eStack> stack_;
   TenantKeys acme_;
+  // Set: every helper's request (and Classify) asks for this instant.
+  std::optional<google::protobuf::Timestamp> as_of_;
   std::unique_ptr<v1::TargetingService::Stub> targeting_;
   std::vector<std::string> ids_;
 };
@@ -364,6 +386,109 @@ TEST_F(TargetingE2eTest, CursorResumedMidStreamYieldsEveryIdExactlyOnce) {
     EXPECT_TRUE(r.eligibility().eligible());
     EXPECT_EQ(r.eligibility().arm(), arm);
     EXPECT_TRUE(r.eligibility().has_evaluated_at());
+  }
+}
+
+// SPEC 3: every read accepts an explicit as_of. At an instant in the past and
+// one in the future, every targeting read answers what ClassifyCustomers says
+// at that instant, not the current membership the index holds.
+TEST_F(TargetingE2eTest, EveryReadAnswersAtAnExplicitAsOf) {
+  // Orders at most 200 days old: at neither instant below does a rule window
+  // reach history kept only as lifetime totals.
+  ASSERT_NO_FATAL_FAILURE(Populate(300, /*max_order_days=*/200));
+  const absl::Time now = absl::Now();
+  const Truth current = Classify();
+  const v1::TargetExpression lapsed = Parse(kShapes[4]);  // LAPSED or LOST_CUSTOMER
+  ASSERT_TRUE(Put("winback", lapsed, {{"offer", 70}, {"holdout", 30}}).ok());
+  // Orders are whole days plus 12 h old: 6 h off keeps every window edge away.
+  for (const absl::Time at : {now - absl::Hours(24 * 45 + 6), now + absl::Hours(24 * 90 + 6)}) {
+    SCOPED_TRACE(absl::FormatTime(at));
+    as_of_ = ToTimestamp(at);
+    const Truth truth = Classify();
+    const std::set<std::string> expected = Audience(truth, lapsed);
+    // The instant matters: the audience there is not today's.
+    EXPECT_NE(expected, Audience(current, lapsed));
+    ASSERT_GE(expected.size(), 10u);
+    for (const char* text : kShapes) EXPECT_EQ(Compare(Parse(text), truth), "") << text;
+
+    v1::CountTargetsResponse count;
+    ASSERT_TRUE(Count(Voucher("winback"), &count).ok());
+    EXPECT_EQ(count.customers(), static_cast<int64_t>(expected.size()));
+    EXPECT_EQ(TimeOf(count.evaluated_at()), TimeOf(*as_of_));
+    // Streamed in chunks of 5, cancelled after two, resumed from the cursor.
+    std::vector<v1::TargetedCustomer> seen;
+    std::string cursor;
+    ASSERT_TRUE(Stream(Voucher("winback"), "", 5, 2, &seen, &cursor).ok());
+    EXPECT_EQ(seen.size(), 10u);
+    ASSERT_TRUE(Stream(Voucher("winback"), cursor, 1000, 0, &seen, &cursor).ok());
+    std::set<std::string> streamed;
+    std::map<std::string, std::string> arm_of;
+    for (const auto& c : seen) {
+      EXPECT_TRUE(streamed.insert(c.customer_id()).second) << "twice: " << c.customer_id();
+      arm_of[c.customer_id()] = c.arm();
+    }
+    EXPECT_EQ(streamed, expected);
+    std::map<std::string, int64_t> arm_counts;
+    for (const auto& [id, arm] : arm_of) ++arm_counts[arm];
+    ASSERT_EQ(count.arms_size(), 2);
+    for (const v1::ArmCount& a : count.arms()) EXPECT_EQ(a.customers(), arm_counts[a.arm()]);
+
+    for (int i = 0; i < 40; ++i) {
+      const std::string& id = ids_[i];
+      const bool eligible = expected.count(id) > 0;
+      v1::CheckEligibilityResponse r;
+      grpc::Status status = Check(Voucher("winback"), id, &r);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      EXPECT_EQ(r.eligibility().eligible(), eligible) << id;
+      EXPECT_EQ(r.eligibility().arm(), eligible ? arm_of[id] : "") << id;
+      EXPECT_EQ(TimeOf(r.eligibility().evaluated_at()), TimeOf(*as_of_));
+      std::map<std::string, std::string> vouchers;
+      status = Eligible(id, &vouchers);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      EXPECT_EQ(vouchers.count("winback") > 0, eligible) << id;
+      if (eligible) {
+        EXPECT_EQ(vouchers["winback"], arm_of[id]) << id;
+      }
+    }
+    v1::CheckEligibilityResponse nobody;
+    ASSERT_TRUE(Check(Voucher("winback"), "nobody", &nobody).ok());
+    EXPECT_FALSE(nobody.eligibility().eligible());
+  }
+}
+
+// An instant at which a rule window would reach history kept only as totals
+// fails every kind of read, never answered approximately; a malformed one is
+// INVALID_ARGUMENT naming as_of.
+TEST_F(TargetingE2eTest, AnAsOfBeforeKeptHistoryFailsRatherThanGuesses) {
+  ASSERT_NO_FATAL_FAILURE(Populate(100));  // orders up to 400 days old: some folded
+  ASSERT_TRUE(Put("any", Parse(kShapes[0]), {}).ok());
+  as_of_ = ToTimestamp(absl::Now() - absl::Hours(24 * 300));
+  std::vector<grpc::Status> statuses;
+  v1::CountTargetsResponse count;
+  statuses.push_back(Count(Voucher("any"), &count));
+  std::vector<v1::TargetedCustomer> seen;
+  std::string cursor;
+  statuses.push_back(Stream(Voucher("any"), "", 10, 0, &seen, &cursor));
+  v1::CheckEligibilityBatchResponse batch;
+  statuses.push_back(CheckBatch(Voucher("any"), ids_, &batch));
+  for (const grpc::Status& status : statuses) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("as_of: "));
+  }
+  EXPECT_TRUE(seen.empty());
+
+  as_of_->set_nanos(-1);
+  statuses.clear();
+  statuses.push_back(Count(Voucher("any"), &count));
+  statuses.push_back(Stream(Voucher("any"), "", 10, 0, &seen, &cursor));
+  statuses.push_back(CheckBatch(Voucher("any"), ids_, &batch));
+  v1::CheckEligibilityResponse check;
+  statuses.push_back(Check(Voucher("any"), ids_[0], &check));
+  std::map<std::string, std::string> vouchers;
+  statuses.push_back(Eligible(ids_[0], &vouchers));
+  for (const grpc::Status& status : statuses) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("as_of"));
   }
 }
 

@@ -3,12 +3,14 @@
 #ifndef SEGMENTD_TESTS_LOAD_TARGET_HELPERS_H_
 #define SEGMENTD_TESTS_LOAD_TARGET_HELPERS_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "tests/load/load_client.h"
 
@@ -32,9 +34,11 @@ absl::Status PutVoucher(v1::TargetingService::Stub& stub, const LoadOptions& opt
                         const std::string& voucher_id, const v1::TargetExpression& expression,
                         const std::vector<std::pair<std::string, uint32_t>>& arms);
 
-// One CountTargets call for `target`; `ms`, when given, receives its wall time.
+// One CountTargets call for `target` (at `as_of` when given; whole seconds);
+// `ms`, when given, receives its wall time.
 absl::StatusOr<int64_t> Count(v1::TargetingService::Stub& stub, const LoadOptions& options,
-                              const v1::TargetRef& target, double* ms = nullptr);
+                              const v1::TargetRef& target, double* ms = nullptr,
+                              std::optional<absl::Time> as_of = std::nullopt);
 
 // Counts `expression` until the server answers (the tenant's membership index
 // loads on its first query and answers UNAVAILABLE meanwhile), at most
