@@ -441,9 +441,11 @@ absl::StatusOr<v1::VoucherTarget> SegmentdClient::PutVoucherTarget(const v1::Vou
   return response.target();
 }
 
-absl::StatusOr<v1::CountTargetsResponse> SegmentdClient::CountTargets(const v1::TargetRef& target) {
+absl::StatusOr<v1::CountTargetsResponse> SegmentdClient::CountTargets(
+    const v1::TargetRef& target, std::optional<absl::Time> as_of) {
   v1::CountTargetsRequest request;
   *request.mutable_target() = target;
+  if (as_of.has_value()) *request.mutable_as_of() = ToProto(*as_of);
   v1::CountTargetsResponse response;
   absl::Status s = Call(true, [&](grpc::ClientContext* c) {
     return targeting_->CountTargets(c, request, &response);
@@ -454,11 +456,13 @@ absl::StatusOr<v1::CountTargetsResponse> SegmentdClient::CountTargets(const v1::
 
 absl::StatusOr<v1::Eligibility> SegmentdClient::CheckEligibility(const v1::TargetRef& target,
                                                                  const std::string& customer_id,
-                                                                 v1::Consistency consistency) {
+                                                                 v1::Consistency consistency,
+                                                                 std::optional<absl::Time> as_of) {
   v1::CheckEligibilityRequest request;
   *request.mutable_target() = target;
   request.set_customer_id(customer_id);
   request.set_consistency(consistency);
+  if (as_of.has_value()) *request.mutable_as_of() = ToProto(*as_of);
   v1::CheckEligibilityResponse response;
   absl::Status s = Call(true, [&](grpc::ClientContext* c) {
     return targeting_->CheckEligibility(c, request, &response);
@@ -468,9 +472,10 @@ absl::StatusOr<v1::Eligibility> SegmentdClient::CheckEligibility(const v1::Targe
 }
 
 absl::StatusOr<v1::ListEligibleVouchersResponse> SegmentdClient::ListEligibleVouchers(
-    const std::string& customer_id) {
+    const std::string& customer_id, std::optional<absl::Time> as_of) {
   v1::ListEligibleVouchersRequest request;
   request.set_customer_id(customer_id);
+  if (as_of.has_value()) *request.mutable_as_of() = ToProto(*as_of);
   v1::ListEligibleVouchersResponse response;
   absl::Status s = Call(true, [&](grpc::ClientContext* c) {
     return targeting_->ListEligibleVouchers(c, request, &response);

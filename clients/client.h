@@ -154,15 +154,20 @@ class SegmentdClient {
 
   // --- Targeting: plain calls.
   absl::StatusOr<v1::VoucherTarget> PutVoucherTarget(const v1::VoucherTarget& target);
-  absl::StatusOr<v1::CountTargetsResponse> CountTargets(const v1::TargetRef& target);
+  // `as_of`: evaluate at that instant instead of now (the server then
+  // classifies stored facts: one customer's for a check, every customer's
+  // for a count; docs/targeting.md).
+  absl::StatusOr<v1::CountTargetsResponse> CountTargets(
+      const v1::TargetRef& target, std::optional<absl::Time> as_of = std::nullopt);
   // `consistency`: the default answers from the server's index within its
   // staleness bound (checkout hot path); CONSISTENCY_FULLY_CONSISTENT also
   // sees every change acknowledged before the call.
   absl::StatusOr<v1::Eligibility> CheckEligibility(
       const v1::TargetRef& target, const std::string& customer_id,
-      v1::Consistency consistency = v1::CONSISTENCY_UNSPECIFIED);
+      v1::Consistency consistency = v1::CONSISTENCY_UNSPECIFIED,
+      std::optional<absl::Time> as_of = std::nullopt);
   absl::StatusOr<v1::ListEligibleVouchersResponse> ListEligibleVouchers(
-      const std::string& customer_id);
+      const std::string& customer_id, std::optional<absl::Time> as_of = std::nullopt);
 
   // --- Insights (issue 6; read scope).
   // KPIs per segment over [start, end); `segments` empty: all.

@@ -53,4 +53,13 @@ absl::StatusOr<absl::Time> ParseInstant(absl::string_view flag, const std::strin
       "--", flag, ": \"", text, "\" is not a time like 2026-01-01T00:00:00Z, 2026-01-01 or now"));
 }
 
+absl::StatusOr<std::optional<absl::Time>> OptionalInstant(const Context& ctx,
+                                                          absl::string_view flag) {
+  const std::string name(flag);
+  if (!ctx.args->Has(name)) return std::nullopt;
+  absl::StatusOr<absl::Time> t = ParseInstant(flag, ctx.args->Get(name));
+  if (!t.ok()) return t.status();
+  return *t;
+}
+
 }  // namespace segmentd::segctl

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -73,6 +74,9 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& t);
 // Parses the value of --`flag`: RFC 3339 (e.g. 2026-01-01T00:00:00Z), a date
 // (2026-01-01, UTC midnight) or "now"; the error names the flag.
 absl::StatusOr<absl::Time> ParseInstant(absl::string_view flag, const std::string& text);
+// The instant --`flag` gives (ParseInstant), or nullopt when it is absent.
+absl::StatusOr<std::optional<absl::Time>> OptionalInstant(const Context& ctx,
+                                                          absl::string_view flag);
 
 }  // namespace segmentd::segctl
 

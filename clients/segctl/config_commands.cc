@@ -160,12 +160,8 @@ int ConfigPresets(const Context& ctx) {
 
 // Shared by `config preview` (with settings) and `segments` (without).
 int Preview(const Context& ctx, bool sizes_only) {
-  std::optional<absl::Time> as_of;
-  if (ctx.args->Has("as_of")) {
-    absl::StatusOr<absl::Time> t = ParseInstant("as_of", ctx.args->Get("as_of"));
-    if (!t.ok()) return ctx.Usage(std::string(t.status().message()));
-    as_of = *t;
-  }
+  absl::StatusOr<std::optional<absl::Time>> as_of = OptionalInstant(ctx, "as_of");
+  if (!as_of.ok()) return ctx.Usage(std::string(as_of.status().message()));
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
   absl::StatusOr<v1::VersionedConfig> stored = (*client)->GetConfig();
@@ -173,7 +169,7 @@ int Preview(const Context& ctx, bool sizes_only) {
   v1::SegmentConfig proposed = stored->config();
   absl::StatusOr<std::vector<std::string>> applied = ApplySettings(ctx.args->positional(), &proposed);
   if (!applied.ok()) return ctx.Usage(std::string(applied.status().message()));
-  absl::StatusOr<v1::PreviewConfigResponse> r = (*client)->PreviewConfig(proposed, as_of);
+  absl::StatusOr<v1::PreviewConfigResponse> r = (*client)->PreviewConfig(proposed, *as_of);
   if (!r.ok()) return ctx.Fail(r.status());
   if (ctx.json) {
     ctx.PrintJson(*r);

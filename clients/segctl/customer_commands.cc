@@ -17,11 +17,9 @@ namespace {
 
 int Classify(const Context& ctx) {
   clients::ClassifyOptions options;
-  if (ctx.args->Has("as_of")) {
-    absl::StatusOr<absl::Time> t = ParseInstant("as_of", ctx.args->Get("as_of"));
-    if (!t.ok()) return ctx.Usage(std::string(t.status().message()));
-    options.as_of = *t;
-  }
+  absl::StatusOr<std::optional<absl::Time>> as_of = OptionalInstant(ctx, "as_of");
+  if (!as_of.ok()) return ctx.Usage(std::string(as_of.status().message()));
+  options.as_of = *as_of;
   absl::StatusOr<bool> reasons = ctx.args->GetBool("reasons");
   if (!reasons.ok()) return ctx.Usage(std::string(reasons.status().message()));
   options.include_reasons = *reasons;
@@ -153,6 +151,8 @@ absl::StatusOr<v1::TargetRef> TargetFromFlags(const Context& ctx) {
 int Check(const Context& ctx) {
   absl::StatusOr<v1::TargetRef> ref = TargetFromFlags(ctx);
   if (!ref.ok()) return ctx.Usage(std::string(ref.status().message()));
+  absl::StatusOr<std::optional<absl::Time>> as_of = OptionalInstant(ctx, "as_of");
+  if (!as_of.ok()) return ctx.Usage(std::string(as_of.status().message()));
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
   Table t({"CUSTOMER", "ELIGIBLE", "ARM", "MATCHED"});
@@ -160,7 +160,7 @@ int Check(const Context& ctx) {
     // An operator's check must reflect what was just imported or sent, and
     // is not latency-bound: fully consistent.
     absl::StatusOr<v1::Eligibility> e =
-        (*client)->CheckEligibility(*ref, id, v1::CONSISTENCY_FULLY_CONSISTENT);
+        (*client)->CheckEligibility(*ref, id, v1::CONSISTENCY_FULLY_CONSISTENT, *as_of);
     if (!e.ok()) return ctx.Fail(e.status());
     if (ctx.json) {
       ctx.PrintJson(*e);
@@ -176,9 +176,11 @@ int Check(const Context& ctx) {
 int Targets(const Context& ctx) {
   absl::StatusOr<v1::TargetRef> ref = TargetFromFlags(ctx);
   if (!ref.ok()) return ctx.Usage(std::string(ref.status().message()));
+  absl::StatusOr<std::optional<absl::Time>> as_of = OptionalInstant(ctx, "as_of");
+  if (!as_of.ok()) return ctx.Usage(std::string(as_of.status().message()));
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  absl::StatusOr<v1::CountTargetsResponse> r = (*client)->CountTargets(*ref);
+  absl::StatusOr<v1::CountTargetsResponse> r = (*client)->CountTargets(*ref, *as_of);
   if (!r.ok()) return ctx.Fail(r.status());
   if (ctx.json) {
     ctx.PrintJson(*r);
@@ -195,6 +197,10 @@ const std::vector<FlagSpec> kTargetFlags = {
     {"all_of", "SEG,SEG", "customers in every one of these segments", ""},
     {"any_of", "SEG,SEG", "customers in at least one of these segments", ""},
     {"none_of", "SEG,SEG", "customers in none of these segments", ""},
+    {"as_of", "TIME",
+     "evaluate at this instant (RFC 3339 or YYYY-MM-DD): classifies the stored facts there, "
+     "every customer's for `targets`",
+     "now"},
 };
 
 }  // namespace

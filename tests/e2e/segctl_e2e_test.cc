@@ -606,6 +606,21 @@ TEST_F(SegctlE2eTest, CheckAndTargets) {
   ASSERT_EQ(count.exit_code, 0) << count.err;
   EXPECT_THAT(count.out, HasSubstr("\"customers\":\"2\""));
   EXPECT_EQ(Segctl({"targets"}).exit_code, 2);
+
+  // At an instant between the orders x1 had bought once and x2 not at all.
+  const std::string between = "--as_of=2026-01-05T12:00:00Z";
+  SegctlRun then = Segctl({"check", "x1", "x2", "--any_of=FIRST_TIME_BUYER", between});
+  ASSERT_EQ(then.exit_code, 0) << then.err;
+  EXPECT_THAT(then.out, ::testing::ContainsRegex("x1 +yes"));
+  EXPECT_THAT(then.out, ::testing::ContainsRegex("x2 +no"));
+  SegctlRun count_then =
+      Segctl({"targets", "--any_of=REPEAT_CUSTOMER,FIRST_TIME_BUYER", "--json", between});
+  ASSERT_EQ(count_then.exit_code, 0) << count_then.err;
+  EXPECT_THAT(count_then.out, HasSubstr("\"customers\":\"1\""));
+  EXPECT_THAT(count_then.out, HasSubstr("2026-01-05T12:00:00Z"));
+  SegctlRun bad = Segctl({"targets", "--any_of=REPEAT_CUSTOMER", "--as_of=yesterday"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--as_of"));
 }
 
 TEST_F(SegctlE2eTest, CdnowMasterEndToEnd) {
