@@ -574,10 +574,7 @@ absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig&
   // A folded order's cancellation or refund cannot be undone (OrdersAsOf):
   // before it, the order's placement and amount are unknown.
   for (const OrderCorrection& c : profile.corrections) {
-    if (std::find(profile.order_ids.begin(), profile.order_ids.end(), c.order_fp) ==
-        profile.order_ids.end()) {
-      earliest = std::max(earliest, c.at_ms);
-    }
+    if (!profile.LiveOrder(c.order_fp).has_value()) earliest = std::max(earliest, c.at_ms);
   }
   return earliest == std::numeric_limits<Millis>::min() ? absl::InfinitePast()
                                                          : FromMillis(earliest);

@@ -82,6 +82,12 @@ uint64_t RefundFingerprint(absl::string_view order_id, absl::string_view refund_
   return IdFingerprint(key);
 }
 
+std::optional<size_t> ProfileView::LiveOrder(uint64_t order_fp) const {
+  const auto it = std::find(order_ids.begin(), order_ids.end(), order_fp);
+  if (it == order_ids.end()) return std::nullopt;
+  return static_cast<size_t>(it - order_ids.begin());
+}
+
 ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
   if (as_of_ms >= v.corrected_through_ms) return v;
   ProfileView out = v;
@@ -95,9 +101,9 @@ ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
     // A folded order's correction stays applied: its placement is no longer
     // known, and EarliestExactInstant is never before such a correction, so
     // no exact answer needs it undone.
-    const auto live = std::find(v.order_ids.begin(), v.order_ids.end(), c.order_fp);
-    if (live == v.order_ids.end()) continue;
-    OrderFacts& o = orders_[live - v.order_ids.begin()];
+    const std::optional<size_t> live = v.LiveOrder(c.order_fp);
+    if (!live.has_value()) continue;
+    OrderFacts& o = orders_[*live];
     if (c.refund == 0) {
       o.cancelled = false;
     } else {

@@ -159,6 +159,10 @@ struct ProfileView {
   absl::Span<const uint64_t> order_ids;
   absl::Span<const OrderCorrection> corrections;
   Millis corrected_through_ms = kNoCorrections;
+
+  // The index in `orders` of the order with fingerprint `order_fp`, or
+  // nullopt when it is not live (folded into the totals).
+  std::optional<size_t> LiveOrder(uint64_t order_fp) const;
 };
 
 // A view's orders and folded totals as they were at an instant: with the
