@@ -88,6 +88,16 @@ std::optional<size_t> ProfileView::LiveOrder(uint64_t order_fp) const {
   return static_cast<size_t>(it - order_ids.begin());
 }
 
+Millis ProfileView::FirstKnownMs() const {
+  // registered_ms is at most the first order's placement unless an explicit
+  // registration came later; folded orders keep only their first placement.
+  Millis first = std::min({registered_ms, last_activity_ms, folded.first_order_ms});
+  if (!orders.empty()) first = std::min(first, orders.front().placed_ms);
+  if (!messages.empty()) first = std::min(first, messages.front().sent_ms);
+  if (has_cart) first = std::min(first, cart.updated_ms);
+  return first;
+}
+
 ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
   if (as_of_ms >= v.corrected_through_ms) return v;
   ProfileView out = v;

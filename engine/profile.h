@@ -163,6 +163,14 @@ struct ProfileView {
   // The index in `orders` of the order with fingerprint `order_fp`, or
   // nullopt when it is not live (folded into the totals).
   std::optional<size_t> LiveOrder(uint64_t order_fp) const;
+
+  // The earliest instant of a fact the profile keeps (registration, an
+  // order, a message, the cart's last update, the last activity), or
+  // kNeverMillis for an empty profile: before it, as far as the profile
+  // knows, the customer did not exist yet. Later than the true first fact
+  // when an earlier cart update or activity was overwritten by a newer one,
+  // or the first messages were dropped by folding.
+  Millis FirstKnownMs() const;
 };
 
 // A view's orders and folded totals as they were at an instant: with the

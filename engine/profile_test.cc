@@ -61,6 +61,32 @@ TEST(Profile, TheEarliestRegistrationWinsInAnyArrivalOrder) {
   EXPECT_EQ(buyer.registered_ms(), ToMillis(Day(20)));
 }
 
+TEST(Profile, FirstKnownIsTheEarliestKeptFact) {
+  Profile p;
+  EXPECT_EQ(p.view().FirstKnownMs(), kNeverMillis);
+  ASSERT_TRUE(p.RecordActivity(Day(30)).ok());
+  EXPECT_EQ(p.view().FirstKnownMs(), ToMillis(Day(30)));
+  ASSERT_TRUE(p.MessageSent("m", Day(20)).ok());
+  EXPECT_EQ(p.view().FirstKnownMs(), ToMillis(Day(20)));
+  ASSERT_TRUE(p.UpdateCart(Day(15), 500, {}).ok());
+  EXPECT_EQ(p.view().FirstKnownMs(), ToMillis(Day(15)));
+  // An explicit registration later than the first order: the order counts.
+  ASSERT_TRUE(p.Register(Day(12)).ok());
+  ASSERT_TRUE(Place(p, "o", Day(10), 100).ok());
+  EXPECT_EQ(p.registered_ms(), ToMillis(Day(12)));
+  EXPECT_EQ(p.view().FirstKnownMs(), ToMillis(Day(10)));
+  ASSERT_TRUE(p.Register(Day(5)).ok());
+  EXPECT_EQ(p.view().FirstKnownMs(), ToMillis(Day(5)));
+  // Folded orders keep their first placement.
+  Profile old;
+  ASSERT_TRUE(Place(old, "f", Day(1), 100).ok());
+  ASSERT_TRUE(old.Register(Day(3)).ok());
+  ASSERT_TRUE(Place(old, "g", Day(40), 100).ok());
+  old.Fold(Day(20));
+  ASSERT_EQ(old.orders().size(), 1u);
+  EXPECT_EQ(old.view().FirstKnownMs(), ToMillis(Day(1)));
+}
+
 TEST(Profile, RejectsBadInput) {
   Profile p;
   EXPECT_EQ(Place(p, "", Day(1), 1).status().code(),

@@ -199,7 +199,7 @@ const std::vector<FlagSpec> kTargetFlags = {
     {"none_of", "SEG,SEG", "customers in none of these segments", ""},
     {"as_of", "TIME",
      "evaluate at this instant (RFC 3339 or YYYY-MM-DD): classifies the stored facts there, "
-     "every customer's for `targets`",
+     "every customer's for `targets` (seconds per million: raise --timeout for large tenants)",
      "now"},
 };
 

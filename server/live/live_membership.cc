@@ -953,6 +953,7 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
         }
       }
       out[i].found = true;
+      out[i].existed = profile->view().FirstKnownMs() <= engine::ToMillis(as_of);
       ctx.classifier->Classify(profile->view(), as_of, &out[i].classification);
       all_named = all_named && NamesAll(ctx, out[i].classification);
       if (with_reasons) {

@@ -62,6 +62,10 @@ struct CustomerOutcome {
 // A customer classified at an instant (read-only).
 struct CustomerClassification {
   bool found = false;
+  // Found, and some fact of theirs is at or before the instant classified
+  // at (engine::ProfileView::FirstKnownMs): at an earlier instant a stored
+  // customer did not exist yet, and is in no segment.
+  bool existed = false;
   engine::Classification classification;
   std::vector<engine::SegmentExplanation> reasons;
   std::shared_ptr<const std::vector<std::string>> category_names;

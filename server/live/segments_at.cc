@@ -13,7 +13,7 @@ absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>> SegmentsAt(
   std::vector<std::optional<std::vector<std::string>>> out(classified->size());
   for (size_t i = 0; i < classified->size(); ++i) {
     const CustomerClassification& c = (*classified)[i];
-    if (c.found) out[i] = SegmentNames(MembershipOf(c.classification), *c.category_names);
+    if (c.existed) out[i] = SegmentNames(MembershipOf(c.classification), *c.category_names);
   }
   return out;
 }

@@ -179,11 +179,11 @@ grpc::Status TargetingServiceImpl::CountTargets(grpc::ServerContext* context,
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "CountTargets");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   const std::string& tenant = caller->tenant_id;
-  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
-  if (!target.ok()) return ToGrpcStatus(target.status());
   absl::StatusOr<absl::Time> at =
       ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!at.ok()) return ToGrpcStatus(at.status());
+  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
+  if (!target.ok()) return ToGrpcStatus(target.status());
   auto cancelled = [context] { return context->IsCancelled(); };
   absl::StatusOr<targeting::TargetCounts> counts =
       request->has_as_of()
@@ -206,6 +206,9 @@ grpc::Status TargetingServiceImpl::StreamTargets(
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "StreamTargets");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   const std::string& tenant = caller->tenant_id;
+  absl::StatusOr<absl::Time> as_of =
+      ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", absl::Time());
+  if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
   if (!target.ok()) return ToGrpcStatus(target.status());
   uint32_t after = 0;
@@ -220,9 +223,6 @@ grpc::Status TargetingServiceImpl::StreamTargets(
   if (chunk > kMaxChunk) {
     return ToGrpcStatus(FieldError("chunk_size", absl::StrCat("at most ", kMaxChunk)));
   }
-  absl::StatusOr<absl::Time> as_of =
-      ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", absl::Time());
-  if (!as_of.ok()) return ToGrpcStatus(as_of.status());
   const ArmAssigner arms(tenant, target->voucher_id, target->arms);
   ChunkWriter out(writer, chunk, arms);
   auto emit = [&](const std::vector<uint32_t>& ordinals, const std::vector<std::string>& ids) {
@@ -287,9 +287,20 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
   if (request->has_as_of()) {
     absl::StatusOr<absl::Time> as_of =
         ProtoTimeOr(/*present=*/true, request->as_of(), "as_of", absl::Time());
-    absl::Status s = as_of.status();
-    if (s.ok()) s = CheckEligibilityAt(tenant, *request, *as_of, response->mutable_eligibility());
-    reactor->Finish(ToGrpcStatus(s));
+    if (!as_of.ok()) {
+      reactor->Finish(ToGrpcStatus(as_of.status()));
+      return reactor;
+    }
+    // `request` and `response` live until Finish, which the task calls once.
+    const bool queued =
+        as_of_checks_.TrySchedule([this, reactor, request, response, tenant, at = *as_of] {
+          reactor->Finish(ToGrpcStatus(
+              CheckEligibilityAt(tenant, *request, at, response->mutable_eligibility())));
+        });
+    if (!queued) {
+      reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
+          "too many CheckEligibility calls with as_of waiting for the store; retry later")));
+    }
     return reactor;
   }
   if (request->consistency() != v1::CONSISTENCY_FULLY_CONSISTENT &&
@@ -377,11 +388,11 @@ grpc::Status TargetingServiceImpl::CheckEligibilityBatch(
       return ToGrpcStatus(s);
     }
   }
-  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
-  if (!target.ok()) return ToGrpcStatus(target.status());
   absl::StatusOr<absl::Time> at =
       ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!at.ok()) return ToGrpcStatus(at.status());
+  absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
+  if (!target.ok()) return ToGrpcStatus(target.status());
   std::vector<bool> eligible(request->customer_ids_size());
   if (request->has_as_of()) {
     const std::vector<std::string> ids(request->customer_ids().begin(),
@@ -421,12 +432,12 @@ grpc::Status TargetingServiceImpl::ListEligibleVouchers(
   if (absl::Status s = ValidateCustomerId(request->customer_id(), "customer_id"); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> all =
-      vouchers_->All(tenant);
-  if (!all.ok()) return ToGrpcStatus(all.status());
   absl::StatusOr<absl::Time> at =
       ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
   if (!at.ok()) return ToGrpcStatus(at.status());
+  absl::StatusOr<std::shared_ptr<const std::vector<v1::VoucherTarget>>> all =
+      vouchers_->All(tenant);
+  if (!all.ok()) return ToGrpcStatus(all.status());
   std::vector<const v1::VoucherTarget*> eligible;
   if (request->has_as_of()) {
     absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>> segments =

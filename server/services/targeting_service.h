@@ -7,6 +7,7 @@
 
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
+#include "server/bounded_executor.h"
 #include "server/targeting/arm_cache.h"
 #include "server/targeting/freshness_gate.h"
 #include "server/targeting/membership_index.h"
@@ -86,8 +87,8 @@ class TargetingServiceImpl final
                                    const std::string& voucher_version, bool may_read,
                                    ViewReader read, v1::Eligibility* out);
 
-  // CheckEligibility with `as_of`: answered on the calling thread, which
-  // waits for one store read (rare calls, off the hot path).
+  // CheckEligibility with `as_of` (runs on as_of_checks_: it waits for
+  // store reads).
   absl::Status CheckEligibilityAt(const std::string& tenant,
                                   const v1::CheckEligibilityRequest& request, absl::Time as_of,
                                   v1::Eligibility* out);
@@ -102,8 +103,12 @@ class TargetingServiceImpl final
   const absl::Duration max_staleness_;
   // Registered targets ready for CheckEligibility.
   targeting::PreparedTargets prepared_;
-  // Last: its destructor answers calls still waiting, using the members above.
+  // Its destructor answers calls still waiting, using the members above.
   targeting::FreshnessGate gate_;
+  // Last: CheckEligibility calls with `as_of`, which read the store, off
+  // gRPC's callback threads (the default checks' threads never block). Its
+  // destructor answers the calls still queued.
+  BoundedExecutor as_of_checks_{/*threads=*/2, /*max_queued=*/64};
 };
 
 }  // namespace segmentd

@@ -120,7 +120,9 @@ class TargetingE2eTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       const std::string id = absl::StrCat("cust-", i, i % 7 == 0 ? " {odd:id}" : "");
       ids_.push_back(id);
-      events.push_back(RegisteredEvent(id, now - absl::Hours(24 * (1 + rng() % 500))));
+      const absl::Time registered = now - absl::Hours(24 * (1 + rng() % 500));
+      events.push_back(RegisteredEvent(id, registered));
+      first_seen_[id] = registered;
       const int orders = static_cast<int>(rng() % 7);
       for (int k = 0; k < orders; ++k) {
         std::vector<std::string> cats;
@@ -129,6 +131,7 @@ class TargetingE2eTest : public ::testing::Test {
         }
         // Whole days plus half a day keeps every window edge hours away.
         const absl::Time at = now - absl::Hours(24 * (rng() % max_order_days) + 12);
+        first_seen_[id] = std::min(first_seen_[id], at);
         events.push_back(OrderEvent(id, absl::StrCat(id, "-o", k), at, 1000 + rng() % 20000, cats));
       }
     }
@@ -305,6 +308,8 @@ class TargetingE2eTest : public ::testing::Test {
   TenantKeys acme_;
   // Set: every helper's request (and Classify) asks for this instant.
   std::optional<google::protobuf::Timestamp> as_of_;
+  // Each customer's first registration or order, as Populate sent them.
+  std::map<std::string, absl::Time> first_seen_;
   std::unique_ptr<v1::TargetingService::Stub> targeting_;
   std::vector<std::string> ids_;
 };
@@ -409,7 +414,20 @@ TEST_F(TargetingE2eTest, EveryReadAnswersAtAnExplicitAsOf) {
   for (const absl::Time at : {now - absl::Hours(24 * 45 + 6), now + absl::Hours(24 * 90 + 6)}) {
     SCOPED_TRACE(absl::FormatTime(at));
     as_of_ = ToTimestamp(at);
-    const Truth truth = Classify();
+    // Customers first seen after the instant were not customers then:
+    // ClassifyCustomers still finds them (in no segment), targeting must
+    // not target them, not even through none_of.
+    Truth truth = Classify();
+    std::vector<std::string> not_yet;
+    for (const auto& [id, first] : first_seen_) {
+      if (first > TimeOf(*as_of_)) not_yet.push_back(id);
+    }
+    for (const std::string& id : not_yet) {
+      ASSERT_EQ(truth.count(id), 1u) << id;
+      EXPECT_TRUE(truth[id].empty()) << id;
+      truth.erase(id);
+    }
+    if (at < now) ASSERT_GE(not_yet.size(), 5u);
     const std::set<std::string> expected = Audience(truth, lapsed);
     // The instant matters: the audience there is not today's.
     EXPECT_NE(expected, Audience(current, lapsed));
@@ -458,6 +476,12 @@ TEST_F(TargetingE2eTest, EveryReadAnswersAtAnExplicitAsOf) {
     v1::CheckEligibilityResponse nobody;
     ASSERT_TRUE(Check(Voucher("winback"), "nobody", &nobody).ok());
     EXPECT_FALSE(nobody.eligibility().eligible());
+    const v1::TargetExpression anyone = Parse(kShapes[5]);  // none_of(category:hats)
+    for (const std::string& id : not_yet) {
+      v1::CheckEligibilityResponse r;
+      ASSERT_TRUE(Check(Inline(anyone), id, &r).ok());
+      EXPECT_FALSE(r.eligibility().eligible()) << id;
+    }
   }
 }
 
@@ -485,6 +509,7 @@ TEST_F(TargetingE2eTest, AnAsOfBeforeKeptHistoryFailsRatherThanGuesses) {
   as_of_->set_nanos(-1);
   statuses.clear();
   statuses.push_back(Count(Voucher("any"), &count));
+  statuses.push_back(Count(Voucher("unknown"), &count));  // the bad field first
   statuses.push_back(Stream(Voucher("any"), "", 10, 0, &seen, &cursor));
   statuses.push_back(CheckBatch(Voucher("any"), ids_, &batch));
   v1::CheckEligibilityResponse check;
