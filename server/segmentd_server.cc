@@ -285,12 +285,13 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       [live](const std::string& tenant, const std::vector<std::string>& customer_ids,
              absl::Time as_of) { return SegmentsAt(*live, tenant, customer_ids, as_of); };
   server->services_.push_back(std::make_unique<TargetingServiceImpl>(
-      auth, server->vouchers_.get(), server->index_.get(), server->arm_cache_.get(),
-      std::move(segments_at), now, server->options_.eligibility_max_staleness));
+      auth, server->vouchers_.get(), server->index_.get(), server->arm_cache_.get(), segments_at,
+      now, server->options_.eligibility_max_staleness));
   server->redemptions_ = std::make_unique<RedemptionStore>(server->redis_.get());
   server->services_.push_back(std::make_unique<InsightsServiceImpl>(
       auth, server->customers_scan_.get(), server->contexts_.get(), server->vouchers_.get(),
-      server->index_.get(), server->arm_cache_.get(), server->redemptions_.get(), now));
+      server->index_.get(), server->arm_cache_.get(), server->redemptions_.get(),
+      std::move(segments_at), now));
   server->service_names_ = {
       v1::AdminService::service_full_name(),     v1::ConfigService::service_full_name(),
       v1::IngestService::service_full_name(),    v1::ClassificationService::service_full_name(),

@@ -70,6 +70,35 @@ absl::StatusOr<bool> RedemptionStore::Record(absl::string_view tenant,
   return false;
 }
 
+absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::CountsUntil(
+    absl::string_view tenant, absl::string_view voucher_id, absl::Time until) {
+  const std::string key = RedeemedKey(tenant, voucher_id);
+  const int64_t until_ms = absl::ToUnixMillis(until);
+  std::map<std::string, int64_t> counts;
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+        client_->Command({"HSCAN", key, cursor, "COUNT", absl::StrCat(kScanCount)}));
+    if (!reply.ok()) return reply.status();
+    if (reply->elements().size() != 2) return absl::DataLossError("HSCAN reply is not a page");
+    cursor = reply->elements()[0].str();
+    const std::vector<RedisReply>& e = reply->elements()[1].elements();
+    for (size_t i = 0; i + 1 < e.size(); i += 2) {
+      // "<ms> <arm>\n<customer id>", as Record stores it.
+      const std::string& record = e[i + 1].str();
+      const size_t space = record.find(' ');
+      const size_t newline = record.find('\n');
+      int64_t ms = 0;
+      if (space == std::string::npos || newline == std::string::npos || newline < space ||
+          !absl::SimpleAtoi(absl::string_view(record).substr(0, space), &ms)) {
+        return absl::DataLossError("stored redemption is not a record");
+      }
+      if (ms <= until_ms) ++counts[record.substr(space + 1, newline - space - 1)];
+    }
+  } while (cursor != "0");
+  return counts;
+}
+
 absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(
     absl::string_view tenant, absl::string_view voucher_id) {
   absl::StatusOr<RedisReply> reply =

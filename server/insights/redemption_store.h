@@ -33,6 +33,13 @@ class RedemptionStore {
   // Redemptions of the voucher per arm ("" when the voucher has no split).
   absl::StatusOr<std::map<std::string, int64_t>> Counts(absl::string_view tenant,
                                                         absl::string_view voucher_id);
+  // Counts() of the redemptions redeemed at or before `until` (at a past
+  // instant): reads every redemption of the voucher, HSCAN pages of
+  // kScanCount.
+  absl::StatusOr<std::map<std::string, int64_t>> CountsUntil(absl::string_view tenant,
+                                                             absl::string_view voucher_id,
+                                                             absl::Time until);
+  static constexpr int kScanCount = 250;
 
  private:
   store::redis::RedisClient* const client_;

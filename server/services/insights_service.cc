@@ -36,19 +36,18 @@ absl::Status NotAhead(absl::Time t, absl::Time now, absl::string_view field) {
 
 }  // namespace
 
-InsightsServiceImpl::InsightsServiceImpl(Authenticator* authenticator,
-                                         store::CustomerStore* store, TenantContexts* contexts,
-                                         targeting::VoucherStore* vouchers,
-                                         targeting::MembershipIndex* index,
-                                         targeting::ArmCache* arm_cache,
-                                         RedemptionStore* redemptions,
-                                         std::function<absl::Time()> now)
+InsightsServiceImpl::InsightsServiceImpl(
+    Authenticator* authenticator, store::CustomerStore* store, TenantContexts* contexts,
+    targeting::VoucherStore* vouchers, targeting::MembershipIndex* index,
+    targeting::ArmCache* arm_cache, RedemptionStore* redemptions, targeting::SegmentsAt segments_at,
+    std::function<absl::Time()> now)
     : store_(store),
       contexts_(contexts),
       vouchers_(vouchers),
       index_(index),
       arm_cache_(arm_cache),
       redemptions_(redemptions),
+      segments_at_(std::move(segments_at)),
       now_(std::move(now)),
       authorizer_(authenticator, v1::InsightsService::service_full_name()) {}
 
@@ -185,15 +184,22 @@ grpc::Status InsightsServiceImpl::GetVoucherStats(grpc::ServerContext* context,
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "GetVoucherStats");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   const std::string& tenant = caller->tenant_id;
+  absl::StatusOr<absl::Time> at =
+      ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", now_());
+  if (!at.ok()) return ToGrpcStatus(at.status());
   v1::TargetRef ref;
   ref.set_voucher_id(request->voucher_id());
   absl::StatusOr<targeting::Target> target = targeting::Resolve(*vouchers_, tenant, ref, "");
   if (!target.ok()) return ToGrpcStatus(target.status());
-  absl::StatusOr<targeting::TargetCounts> targeted = targeting::CountTargets(
-      *index_, *arm_cache_, tenant, *target, [context] { return context->IsCancelled(); });
+  auto cancelled = [context] { return context->IsCancelled(); };
+  absl::StatusOr<targeting::TargetCounts> targeted =
+      request->has_as_of()
+          ? targeting::CountTargetsAt(*index_, segments_at_, tenant, *target, *at, cancelled)
+          : targeting::CountTargets(*index_, *arm_cache_, tenant, *target, cancelled);
   if (!targeted.ok()) return ToGrpcStatus(targeted.status());
   absl::StatusOr<std::map<std::string, int64_t>> redeemed =
-      redemptions_->Counts(tenant, request->voucher_id());
+      request->has_as_of() ? redemptions_->CountsUntil(tenant, request->voucher_id(), *at)
+                           : redemptions_->Counts(tenant, request->voucher_id());
   if (!redeemed.ok()) return ToGrpcStatus(redeemed.status());
   auto rate = [](int64_t redemptions, int64_t customers) {
     return customers > 0 ? static_cast<double>(redemptions) / static_cast<double>(customers)
@@ -213,6 +219,7 @@ grpc::Status InsightsServiceImpl::GetVoucherStats(grpc::ServerContext* context,
     out->set_redemptions(it == redeemed->end() ? 0 : it->second);
     out->set_conversion_rate(rate(out->redemptions(), customers));
   }
+  *response->mutable_evaluated_at() = ToProtoTime(*at);
   return grpc::Status::OK;
 }
 

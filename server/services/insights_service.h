@@ -9,6 +9,7 @@
 #include "server/live/tenant_context.h"
 #include "server/targeting/arm_cache.h"
 #include "server/targeting/membership_index.h"
+#include "server/targeting/targets_at.h"
 #include "server/targeting/voucher_store.h"
 #include "store/customer_store.h"
 
@@ -24,7 +25,7 @@ class InsightsServiceImpl final : public v1::InsightsService::Service {
   InsightsServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
                       TenantContexts* contexts, targeting::VoucherStore* vouchers,
                       targeting::MembershipIndex* index, targeting::ArmCache* arm_cache,
-                      RedemptionStore* redemptions,
+                      RedemptionStore* redemptions, targeting::SegmentsAt segments_at,
                       std::function<absl::Time()> now);
 
   grpc::Status GetSegmentKpis(grpc::ServerContext* context,
@@ -47,6 +48,8 @@ class InsightsServiceImpl final : public v1::InsightsService::Service {
   targeting::MembershipIndex* const index_;
   targeting::ArmCache* const arm_cache_;
   RedemptionStore* const redemptions_;
+  // GetVoucherStats at an explicit as_of (targets_at.h).
+  const targeting::SegmentsAt segments_at_;
   const std::function<absl::Time()> now_;
   const CallAuthorizer authorizer_;
 };

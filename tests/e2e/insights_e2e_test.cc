@@ -271,20 +271,23 @@ TEST_F(InsightsE2eTest, RedemptionsAndConversionPerArm) {
   }
   ASSERT_EQ(arm_of.size(), kCustomers - 1u);
 
-  auto redeem = [&](const std::string& customer, const std::string& order) {
+  const absl::Time now = absl::Now();
+  // Redeemed 3, 2 and 1 hours ago.
+  auto redeem = [&](const std::string& customer, const std::string& order, int hours_ago) {
     v1::RecordRedemptionRequest request;
     request.set_customer_id(customer);
     request.set_voucher_id("spring");
     request.set_order_id(order);
+    *request.mutable_redeemed_at() = ToTimestamp(now - absl::Hours(hours_ago));
     v1::RecordRedemptionResponse response;
     auto ctx = NewContext(keys_.write);
     EXPECT_TRUE(insights_->RecordRedemption(ctx.get(), request, &response).ok());
     return response.outcome();
   };
-  EXPECT_EQ(redeem(Customer(1), "r1"), v1::ITEM_OUTCOME_APPLIED);
-  EXPECT_EQ(redeem(Customer(2), "r2"), v1::ITEM_OUTCOME_APPLIED);
-  EXPECT_EQ(redeem(Customer(2), "r2"), v1::ITEM_OUTCOME_DUPLICATE);  // replay
-  EXPECT_EQ(redeem(Customer(5), "r5"), v1::ITEM_OUTCOME_APPLIED);
+  EXPECT_EQ(redeem(Customer(1), "r1", 3), v1::ITEM_OUTCOME_APPLIED);
+  EXPECT_EQ(redeem(Customer(2), "r2", 2), v1::ITEM_OUTCOME_APPLIED);
+  EXPECT_EQ(redeem(Customer(2), "r2", 2), v1::ITEM_OUTCOME_DUPLICATE);  // replay
+  EXPECT_EQ(redeem(Customer(5), "r5", 1), v1::ITEM_OUTCOME_APPLIED);
   std::map<std::string, int64_t> expected_redeemed;
   for (int n : {1, 2, 5}) ++expected_redeemed[arm_of[Customer(n)]];
 
@@ -307,6 +310,29 @@ TEST_F(InsightsE2eTest, RedemptionsAndConversionPerArm) {
     targeted_sum += arm.targeted();
   }
   EXPECT_EQ(targeted_sum, kCustomers - 1);
+
+  // 90 minutes ago: the same audience (every fact is a day old or more), the
+  // first two redemptions only.
+  v1::GetVoucherStatsRequest earlier = request;
+  *earlier.mutable_as_of() = ToTimestamp(now - absl::Minutes(90));
+  v1::GetVoucherStatsResponse then;
+  auto actx = NewContext(keys_.read);
+  grpc::Status then_status = insights_->GetVoucherStats(actx.get(), earlier, &then);
+  ASSERT_TRUE(then_status.ok()) << then_status.error_message();
+  EXPECT_EQ(then.evaluated_at().seconds(), earlier.as_of().seconds());
+  EXPECT_EQ(then.targeted(), kCustomers - 1);
+  EXPECT_EQ(then.redemptions(), 2);
+  std::map<std::string, int64_t> redeemed_then;
+  for (int n : {1, 2}) ++redeemed_then[arm_of[Customer(n)]];
+  ASSERT_EQ(then.arms_size(), 2);
+  for (const v1::ArmStats& arm : then.arms()) {
+    EXPECT_EQ(arm.redemptions(), redeemed_then[arm.arm()]) << arm.arm();
+  }
+  earlier.mutable_as_of()->set_nanos(-1);
+  auto bctx = NewContext(keys_.read);
+  grpc::Status bad = insights_->GetVoucherStats(bctx.get(), earlier, &then);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("as_of"));
 
   // A redemption's time is bounded as any event's; the field is named.
   v1::RecordRedemptionRequest late;
