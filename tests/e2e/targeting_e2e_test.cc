@@ -427,7 +427,9 @@ TEST_F(TargetingE2eTest, EveryReadAnswersAtAnExplicitAsOf) {
       EXPECT_TRUE(truth[id].empty()) << id;
       truth.erase(id);
     }
-    if (at < now) ASSERT_GE(not_yet.size(), 5u);
+    if (at < now) {
+      ASSERT_GE(not_yet.size(), 5u);
+    }
     const std::set<std::string> expected = Audience(truth, lapsed);
     // The instant matters: the audience there is not today's.
     EXPECT_NE(expected, Audience(current, lapsed));
