@@ -41,6 +41,25 @@ TEST_F(RedemptionStoreTest, EachOrderRedeemsOnceAndArmsAreCounted) {
 
 // A Redis that lost the tenant's data (FLUSHALL) refuses the redemption and
 // records nothing.
+TEST_F(RedemptionStoreTest, CountsUntilAnInstantReadEveryPage) {
+  const absl::Time t = absl::FromUnixMillis(1'750'000'000'000);
+  // More records than one HSCAN page; customer ids with spaces and newlines,
+  // arms with spaces and none.
+  std::map<std::string, int64_t> until_t;
+  for (int i = 0; i < 3 * RedemptionStore::kScanCount; ++i) {
+    const std::string arm = i % 3 == 0 ? "" : (i % 3 == 1 ? "offer a" : "hold out");
+    const absl::Time at = t + absl::Milliseconds(i % 5 - 2);  // t-2ms .. t+2ms
+    ASSERT_TRUE(*store_->Record("acme", "v", absl::StrCat("o", i),
+                                absl::StrCat("cust ", i, "\nline two"), arm, at));
+    if (at <= t) ++until_t[arm];
+  }
+  EXPECT_EQ(*store_->CountsUntil("acme", "v", t), until_t);
+  EXPECT_EQ(*store_->CountsUntil("acme", "v", t + absl::Milliseconds(2)),
+            *store_->Counts("acme", "v"));
+  EXPECT_TRUE(store_->CountsUntil("acme", "v", t - absl::Milliseconds(3))->empty());
+  EXPECT_TRUE(store_->CountsUntil("acme", "none", t)->empty());
+}
+
 TEST_F(RedemptionStoreTest, ARedisThatLostTheTenantRefusesRedemptions) {
   ASSERT_TRUE(redis_.client->Command({"FLUSHALL"}).ok());
   EXPECT_EQ(store_->Record("acme", "v1", "o1", "a", "", absl::Now()).status().code(),

@@ -293,7 +293,13 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
     }
     // `request` and `response` live until Finish, which the task calls once.
     const bool queued =
-        as_of_checks_.TrySchedule([this, reactor, request, response, tenant, at = *as_of] {
+        as_of_checks_.TrySchedule([this, context, reactor, request, response, tenant, at = *as_of] {
+          // A call whose deadline passed (or the server's shutdown cancelled)
+          // while it waited costs no store read.
+          if (context->IsCancelled()) {
+            reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+            return;
+          }
           reactor->Finish(ToGrpcStatus(
               CheckEligibilityAt(tenant, *request, at, response->mutable_eligibility())));
         });

@@ -66,6 +66,11 @@ absl::Status ValidateArms(const google::protobuf::RepeatedPtrField<v1::Arm>& arm
       return FieldError(absl::StrCat(at, ".name"),
                         absl::StrCat("must be 1-", kMaxArmNameBytes, " bytes"));
     }
+    // A redemption's record is "<ms> <arm>\n<customer id>" and customer ids
+    // may hold newlines: the arm's must end at the first one.
+    if (arm.name().find('\n') != std::string::npos) {
+      return FieldError(absl::StrCat(at, ".name"), "must not contain a newline");
+    }
     if (!names.insert(arm.name()).second) {
       return FieldError(absl::StrCat(at, ".name"),
                         absl::StrCat("duplicate arm name \"", arm.name(), "\""));

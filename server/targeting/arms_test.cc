@@ -21,6 +21,8 @@ TEST(ValidateArmsTest, AcceptsAndRejects) {
   EXPECT_EQ(FieldOf(ValidateArms(Arms({{"a", 1}, {std::string(65, 'x'), 1}}), "t.arms")),
             "t.arms[1].name");
   EXPECT_EQ(FieldOf(ValidateArms(Arms({{"a", 1}, {"a", 2}}), "t.arms")), "t.arms[1].name");
+  EXPECT_EQ(FieldOf(ValidateArms(Arms({{"a\nb", 1}}), "t.arms")), "t.arms[0].name");
+  EXPECT_TRUE(ValidateArms(Arms({{"a b\t", 1}}), "t.arms").ok());
   EXPECT_EQ(FieldOf(ValidateArms(Arms({{"a", 0}}), "t.arms")), "t.arms[0].weight");
   EXPECT_EQ(FieldOf(ValidateArms(Arms({{"a", kMaxArmWeight + 1}}), "t.arms")), "t.arms[0].weight");
   std::vector<std::pair<std::string, uint32_t>> many;

@@ -328,6 +328,14 @@ TEST_F(InsightsE2eTest, RedemptionsAndConversionPerArm) {
   for (const v1::ArmStats& arm : then.arms()) {
     EXPECT_EQ(arm.redemptions(), redeemed_then[arm.arm()]) << arm.arm();
   }
+  // Two days ago k1 (whose one order is a day old) had not bought yet: a
+  // window shopper then, outside the audience; no redemption yet.
+  *earlier.mutable_as_of() = ToTimestamp(now - absl::Hours(48));
+  auto dctx = NewContext(keys_.read);
+  then_status = insights_->GetVoucherStats(dctx.get(), earlier, &then);
+  ASSERT_TRUE(then_status.ok()) << then_status.error_message();
+  EXPECT_EQ(then.targeted(), kCustomers - 2);
+  EXPECT_EQ(then.redemptions(), 0);
   earlier.mutable_as_of()->set_nanos(-1);
   auto bctx = NewContext(keys_.read);
   grpc::Status bad = insights_->GetVoucherStats(bctx.get(), earlier, &then);
