@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "store/redis/redis_reply.h"
@@ -75,6 +76,9 @@ absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::CountsUntil(
   const std::string key = RedeemedKey(tenant, voucher_id);
   const int64_t until_ms = absl::ToUnixMillis(until);
   std::map<std::string, int64_t> counts;
+  // HSCAN may return a field twice (while the hash is rehashed): count each
+  // order once.
+  absl::flat_hash_set<std::string> seen;
   std::string cursor = "0";
   do {
     absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
@@ -93,7 +97,9 @@ absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::CountsUntil(
           !absl::SimpleAtoi(absl::string_view(record).substr(0, space), &ms)) {
         return absl::DataLossError("stored redemption is not a record");
       }
-      if (ms <= until_ms) ++counts[record.substr(space + 1, newline - space - 1)];
+      if (ms <= until_ms && seen.insert(e[i].str()).second) {
+        ++counts[record.substr(space + 1, newline - space - 1)];
+      }
     }
   } while (cursor != "0");
   return counts;

@@ -26,8 +26,10 @@ namespace segmentd::targeting {
 
 // The segment names (as expressions name them: "VIP", "category:shoes") of
 // each of `customer_ids` at `as_of`, classified from stored facts; nullopt
-// for an id the store does not hold. Fails like ClassifyCustomers with
-// `as_of` (OUT_OF_RANGE before a customer's earliest exact instant).
+// for an id the store does not hold, or for a customer none of whose facts
+// is at or before `as_of` (not a customer yet). Fails like
+// ClassifyCustomers with `as_of` (OUT_OF_RANGE before a customer's earliest
+// exact instant). Thread-safe.
 using SegmentsAt =
     std::function<absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>>(
         const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of)>;
