@@ -80,21 +80,29 @@ TEST(ProfileCodec, ARefundStoredUnderItsIdAloneIsStillADuplicate) {
   EXPECT_EQ(legacy->orders()[0].net_amount, 900);
 }
 
+// Encodes `p`, checks that it decodes equal and that every truncation of its
+// bytes is refused, and returns the decoded profile.
+Profile RoundTripRefusingTruncations(const Profile& p) {
+  const std::string bytes = EncodeProfile(p);
+  absl::StatusOr<Profile> back = DecodeProfile(bytes);
+  EXPECT_TRUE(back.ok()) << back.status();
+  if (!back.ok()) return Profile();
+  EXPECT_TRUE(*back == p);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeProfile(bytes.substr(0, n)).ok()) << n;
+  }
+  return *std::move(back);
+}
+
 TEST(ProfileCodec, KeepsEarlyEngagements) {
   Profile p;
   ASSERT_TRUE(p.MessageOpened("m1", absl::FromUnixSeconds(1'700'000'000)).ok());
   ASSERT_TRUE(p.MessageActed("m2", absl::FromUnixSeconds(1'700'000'500)).ok());
   ASSERT_EQ(p.early_engagements().size(), 2u);
-  const std::string bytes = EncodeProfile(p);
-  absl::StatusOr<Profile> back = DecodeProfile(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_TRUE(*back == p);
-  EXPECT_EQ(*back->MessageSent("m2", absl::FromUnixSeconds(1'699'999'000)), EventOutcome::kApplied);
-  EXPECT_EQ(back->messages()[0].acted_ms, 1'700'000'500'000);
-  // Every truncation is refused.
-  for (size_t n = 0; n < bytes.size(); ++n) {
-    EXPECT_FALSE(DecodeProfile(bytes.substr(0, n)).ok()) << n;
-  }
+  Profile back = RoundTripRefusingTruncations(p);
+  ASSERT_EQ(back.early_engagements().size(), 2u);
+  EXPECT_EQ(*back.MessageSent("m2", absl::FromUnixSeconds(1'699'999'000)), EventOutcome::kApplied);
+  EXPECT_EQ(back.messages()[0].acted_ms, 1'700'000'500'000);
 }
 
 TEST(ProfileCodec, KeepsCorrectionsWithTheirInstants) {
@@ -102,15 +110,10 @@ TEST(ProfileCodec, KeepsCorrectionsWithTheirInstants) {
   ASSERT_TRUE(p.RefundOrder("o1", "r1", 250, absl::FromUnixSeconds(1'700'100'000)).ok());
   ASSERT_TRUE(p.CancelOrder("o1", absl::FromUnixSeconds(1'700'200'000)).ok());
   ASSERT_EQ(p.corrections().size(), 2u);
-  const std::string bytes = EncodeProfile(p);
-  absl::StatusOr<Profile> back = DecodeProfile(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_TRUE(*back == p);
-  EXPECT_EQ(back->corrections()[0].refund, 250);
-  EXPECT_EQ(back->corrections()[1].at_ms, 1'700'200'000'000);
-  for (size_t n = 0; n < bytes.size(); ++n) {
-    EXPECT_FALSE(DecodeProfile(bytes.substr(0, n)).ok()) << n;
-  }
+  const Profile back = RoundTripRefusingTruncations(p);
+  ASSERT_EQ(back.corrections().size(), 2u);
+  EXPECT_EQ(back.corrections()[0].refund, 250);
+  EXPECT_EQ(back.corrections()[1].at_ms, 1'700'200'000'000);
 }
 
 TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
