@@ -191,11 +191,10 @@ grpc::Status InsightsServiceImpl::GetVoucherStats(grpc::ServerContext* context,
   ref.set_voucher_id(request->voucher_id());
   absl::StatusOr<targeting::Target> target = targeting::Resolve(*vouchers_, tenant, ref, "");
   if (!target.ok()) return ToGrpcStatus(target.status());
-  auto cancelled = [context] { return context->IsCancelled(); };
-  absl::StatusOr<targeting::TargetCounts> targeted =
-      request->has_as_of()
-          ? targeting::CountTargetsAt(*index_, segments_at_, tenant, *target, *at, cancelled)
-          : targeting::CountTargets(*index_, *arm_cache_, tenant, *target, cancelled);
+  absl::StatusOr<targeting::TargetCounts> targeted = targeting::CountTargetsNowOrAt(
+      *index_, *arm_cache_, segments_at_, tenant, *target,
+      request->has_as_of() ? std::optional<absl::Time>(*at) : std::nullopt,
+      [context] { return context->IsCancelled(); });
   if (!targeted.ok()) return ToGrpcStatus(targeted.status());
   absl::StatusOr<std::map<std::string, int64_t>> redeemed =
       request->has_as_of() ? redemptions_->CountsUntil(tenant, request->voucher_id(), *at)

@@ -184,11 +184,10 @@ grpc::Status TargetingServiceImpl::CountTargets(grpc::ServerContext* context,
   if (!at.ok()) return ToGrpcStatus(at.status());
   absl::StatusOr<Target> target = Resolve(*vouchers_, tenant, request->target(), "target");
   if (!target.ok()) return ToGrpcStatus(target.status());
-  auto cancelled = [context] { return context->IsCancelled(); };
-  absl::StatusOr<targeting::TargetCounts> counts =
-      request->has_as_of()
-          ? targeting::CountTargetsAt(*index_, segments_at_, tenant, *target, *at, cancelled)
-          : targeting::CountTargets(*index_, *arm_cache_, tenant, *target, cancelled);
+  absl::StatusOr<targeting::TargetCounts> counts = targeting::CountTargetsNowOrAt(
+      *index_, *arm_cache_, segments_at_, tenant, *target,
+      request->has_as_of() ? std::optional<absl::Time>(*at) : std::nullopt,
+      [context] { return context->IsCancelled(); });
   if (!counts.ok()) return ToGrpcStatus(counts.status());
   response->set_customers(counts->customers);
   for (const auto& [arm, customers] : counts->arms) {

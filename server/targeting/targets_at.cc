@@ -76,4 +76,13 @@ absl::StatusOr<TargetCounts> CountTargetsAt(MembershipIndex& index, const Segmen
   return out;
 }
 
+absl::StatusOr<TargetCounts> CountTargetsNowOrAt(MembershipIndex& index, ArmCache& arm_cache,
+                                                 const SegmentsAt& segments_at,
+                                                 const std::string& tenant, const Target& target,
+                                                 std::optional<absl::Time> as_of,
+                                                 const std::function<bool()>& cancelled) {
+  if (!as_of.has_value()) return CountTargets(index, arm_cache, tenant, target, cancelled);
+  return CountTargetsAt(index, segments_at, tenant, target, *as_of, cancelled);
+}
+
 }  // namespace segmentd::targeting

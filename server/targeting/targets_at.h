@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "segmentd/v1/targeting.pb.h"
+#include "server/targeting/arm_cache.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/target_resolution.h"
 
@@ -62,6 +63,15 @@ absl::StatusOr<TargetCounts> CountTargetsAt(MembershipIndex& index, const Segmen
                                             const std::string& tenant, const Target& target,
                                             absl::Time as_of,
                                             const std::function<bool()>& cancelled);
+
+// What a count-reading RPC (CountTargets, GetVoucherStats) answers: the
+// index's count now (CountTargets, target_resolution.h) without `as_of`,
+// CountTargetsAt with it.
+absl::StatusOr<TargetCounts> CountTargetsNowOrAt(MembershipIndex& index, ArmCache& arm_cache,
+                                                 const SegmentsAt& segments_at,
+                                                 const std::string& tenant, const Target& target,
+                                                 std::optional<absl::Time> as_of,
+                                                 const std::function<bool()>& cancelled);
 
 }  // namespace segmentd::targeting
 
