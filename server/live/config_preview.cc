@@ -100,6 +100,9 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
       absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes(stored.profile);
       if (!profile.ok()) return profile.status();
       if (exact_only) {
+        // In no segment under either config before their first kept fact,
+        // whatever history is kept only as totals (as LiveMembership::Classify).
+        if (profile->view().FirstKnownMs() > engine::ToMillis(as_of)) continue;
         const absl::Time earliest =
             std::max(engine::EarliestExactInstant(profile->view(), ctx.config),
                      engine::EarliestExactInstant(profile->view(), proposed));

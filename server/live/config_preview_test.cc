@@ -127,6 +127,14 @@ TEST_F(ConfigPreviewTest, AtAnExplicitInstantTheStoredConfigMovesNobody) {
                          kT0 - absl::Hours(24 * 800), /*at_now=*/false);
   EXPECT_EQ(deltas.status().code(), absl::StatusCode::kOutOfRange) << deltas.status();
   EXPECT_TRUE(absl::StartsWith(deltas.status().message(), "as_of: ")) << deltas.status();
+  // Before that order nobody was a customer yet: exact, not refused.
+  deltas = PreviewConfig(&store_, contexts_.get(), live_.get(), "acme", engine::SegmentConfig(),
+                         kT0 - absl::Hours(24 * 901), /*at_now=*/false);
+  ASSERT_TRUE(deltas.ok()) << deltas.status();
+  for (const auto& [segment, d] : *deltas) {
+    EXPECT_EQ(d.current, 0) << segment;
+    EXPECT_EQ(d.entering, 0) << segment;
+  }
 }
 
 // A profile that cannot be decoded fails the preview (DATA_LOSS), naming

@@ -945,6 +945,11 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
       if ((*states)[i].profile.empty()) continue;  // not stored
       absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes((*states)[i].profile);
       if (!profile.ok()) return profile.status();
+      out[i].found = true;
+      out[i].existed = profile->view().FirstKnownMs() <= engine::ToMillis(as_of);
+      // Before every kept fact the customer was in no segment, exactly, even
+      // when older history is kept only as totals: not refused, not classified.
+      if (historical && !out[i].existed) continue;
       if (historical) {
         if (absl::Status s = CheckExactAt(
                 as_of, engine::EarliestExactInstant(profile->view(), ctx.config), customer_ids[i]);
@@ -952,8 +957,6 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
           return s;
         }
       }
-      out[i].found = true;
-      out[i].existed = profile->view().FirstKnownMs() <= engine::ToMillis(as_of);
       ctx.classifier->Classify(profile->view(), as_of, &out[i].classification);
       all_named = all_named && NamesAll(ctx, out[i].classification);
       if (with_reasons) {

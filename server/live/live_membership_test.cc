@@ -818,6 +818,23 @@ TEST_F(LiveMembershipTest, ClassifyAtAnInstantIgnoresLaterEvents) {
   EXPECT_TRUE((*after)[0].classification.segments.Contains(Segment::kRepeatCustomer));
 }
 
+// History kept only as totals refuses an instant a rule window would reach
+// from it, but not one before the customer's first fact: then the customer
+// was in no segment, exactly.
+TEST_F(LiveMembershipTest, ClassifyBeforeAFoldedCustomersFirstFactIsNoSegmentNotRefused) {
+  ApplyOne("c1", {Order("o1", DaysAgo(800), 100), Order("o2", DaysAgo(2), 100)});
+  absl::StatusOr<std::vector<CustomerClassification>> within =
+      live_->Classify("acme", {"c1"}, DaysAgo(700), false, /*historical=*/true);
+  EXPECT_EQ(within.status().code(), absl::StatusCode::kOutOfRange) << within.status();
+  absl::StatusOr<std::vector<CustomerClassification>> before =
+      live_->Classify("acme", {"c1"}, DaysAgo(801), /*with_reasons=*/true, /*historical=*/true);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE((*before)[0].found);
+  EXPECT_FALSE((*before)[0].existed);
+  EXPECT_EQ(MembershipOf((*before)[0].classification), StoredMembership());
+  EXPECT_TRUE((*before)[0].reasons.empty());
+}
+
 TEST_F(LiveMembershipTest, TenantsAreSeparate) {
   ApplyOne("c1", {Order("o1", kT0, 100)});
   absl::StatusOr<std::vector<CustomerClassification>> other =
