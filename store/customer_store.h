@@ -21,6 +21,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -168,14 +169,40 @@ struct CustomerWrite {
   std::vector<uint64_t> placed_orders;
 };
 
-// What happened to one CustomerWrite.
-enum class WriteResult : uint8_t {
-  kCommitted,
-  // Nothing written: the stored version or config version differs.
-  kConflict,
-  // Nothing written: one of placed_orders is recorded against another
-  // customer (OrderOwners tells which).
-  kOrderTaken,
+// What happened to one CustomerWrite: its kind, and for kRefused why.
+struct WriteResult {
+  enum Kind : uint8_t {
+    kCommitted,
+    // Nothing written: the stored version or config version differs.
+    kConflict,
+    // Nothing written: one of placed_orders is recorded against another
+    // customer (OrderOwners tells which).
+    kOrderTaken,
+    // Not acknowledged: the store refused this write alone (`refusal`: e.g.
+    // DATA_LOSS for a stored state segmentd cannot have written, such as a
+    // key of another type under the tenant's prefix). Retrying it is
+    // pointless until that is repaired; the call's other writes are
+    // independent of it.
+    kRefused,
+  };
+
+  WriteResult(Kind k = kConflict) : kind(k) {}  // NOLINT(runtime/explicit): a result is its kind
+  static WriteResult Refused(absl::Status why) {
+    WriteResult r(kRefused);
+    r.refusal = std::move(why);
+    return r;
+  }
+
+  friend bool operator==(const WriteResult& a, const WriteResult& b) {
+    return a.kind == b.kind && a.refusal == b.refusal;
+  }
+  friend bool operator==(const WriteResult& r, Kind k) { return r.kind == k; }
+  friend bool operator==(Kind k, const WriteResult& r) { return r.kind == k; }
+  friend bool operator!=(const WriteResult& r, Kind k) { return r.kind != k; }
+  friend bool operator!=(Kind k, const WriteResult& r) { return r.kind != k; }
+
+  Kind kind;
+  absl::Status refusal;  // set for kRefused only
 };
 
 // One entry of the tenant's change stream.
@@ -235,15 +262,22 @@ class CustomerStore {
 
   // Commits each write whose expected_version matches; returns, per write,
   // what happened to it. Writes to distinct customers are independent (one
-  // refusal does not stop the others). A write is acknowledged only once the
-  // backing store has it.
+  // refusal, kRefused included, does not stop the others). A write is
+  // acknowledged only once the backing store has it. An error for the whole
+  // call (the store unreachable) acknowledges none, though some may be
+  // stored.
   virtual absl::StatusOr<std::vector<WriteResult>> WriteWithResults(
       absl::string_view tenant, absl::Span<const CustomerWrite> writes) = 0;
-  // WriteWithResults with each result as committed (true) or refused (false).
+  // WriteWithResults with each result as committed (true) or not (false);
+  // the first kRefused write's refusal, once every write was tried, as the
+  // call's error.
   absl::StatusOr<std::vector<bool>> Write(absl::string_view tenant,
                                           absl::Span<const CustomerWrite> writes) {
     absl::StatusOr<std::vector<WriteResult>> results = WriteWithResults(tenant, writes);
     if (!results.ok()) return results.status();
+    for (const WriteResult& r : *results) {
+      if (r == WriteResult::kRefused) return r.refusal;
+    }
     std::vector<bool> committed;
     committed.reserve(results->size());
     for (WriteResult r : *results) committed.push_back(r == WriteResult::kCommitted);

@@ -1521,6 +1521,32 @@ TEST_F(RedisCustomerStoreTest, CreateRejectsBadOptions) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A write Redis refuses (here: a member set that is not a set, which only
+// something other than segmentd can have stored) fails that customer alone:
+// the writes pipelined with it, before and after, are committed and say so.
+TEST_F(RedisCustomerStoreTest, ARefusedWriteFailsItsCustomerAlone) {
+  Start(false);
+  auto write = [](std::string id, std::string segment) {
+    CustomerWrite w;
+    w.customer_id = std::move(id);
+    w.segments = {std::move(segment)};
+    return w;
+  };
+  ASSERT_EQ(*store_->Write(kTenant, {write("first", "NEW")}), std::vector<bool>{true});
+  ASSERT_TRUE(client_->Command({"SET", absl::StrCat("sd:{", kTenant, "}:s:VIP"), "x"}).ok());
+  absl::StatusOr<std::vector<WriteResult>> results =
+      store_->WriteWithResults(kTenant, {write("a", "NEW"), write("b", "VIP"), write("c", "NEW")});
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_EQ((*results)[0], WriteResult::kCommitted);
+  EXPECT_EQ((*results)[1], WriteResult::kRefused);
+  EXPECT_EQ((*results)[1].refusal.code(), absl::StatusCode::kDataLoss) << (*results)[1].refusal;
+  EXPECT_TRUE(absl::StrContains((*results)[1].refusal.message(), "customer b"))
+      << (*results)[1].refusal;
+  EXPECT_EQ((*results)[2], WriteResult::kCommitted);
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "NEW"), 3);
+}
+
 // A Redis that lost the tenant's data (here: FLUSHALL) refuses its writes,
 // whichever path they take, and writes nothing; a tenant registered before
 // presence keys existed gets its key on the first write.

@@ -195,10 +195,10 @@ absl::StatusOr<std::vector<WriteResult>> MemoryCustomerStore::WriteWithResults(
       continue;
     }
     if (write.bookkeeping_only && it->second.state.segments != write.segments) {
-      if (appended) changed_.SignalAll();  // the writes before it stay committed
-      return absl::InternalError(
+      committed.push_back(WriteResult::Refused(absl::InternalError(
           absl::StrCat("bookkeeping-only write of customer ", write.customer_id,
-                       " names other segments than are stored; nothing written"));
+                       " names other segments than are stored; nothing written"))));
+      continue;
     }
     const uint64_t seq = last_seq_;
     Apply(t, write);

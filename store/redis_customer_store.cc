@@ -533,6 +533,19 @@ absl::Status OtherSegmentsThanStored(const CustomerWrite& write) {
                    " names other segments than are stored; nothing written"));
 }
 
+// Why Redis refused customer `write`'s script (`error`, from `reply`). A key
+// of another type under the tenant's prefix is a stored state segmentd
+// cannot have written: DATA_LOSS, as reads say. Redis does not roll a
+// script back, so that write's commands before the failing one stay
+// applied (docs/redis-keys.md).
+absl::Status ScriptRefusal(const CustomerWrite& write, const RedisReply& reply,
+                           absl::Status error) {
+  const std::string what =
+      absl::StrCat("write of customer ", write.customer_id, " refused by Redis: ", error.message());
+  if (reply.IsErrorWithPrefix("WRONGTYPE")) return absl::DataLossError(what);
+  return absl::Status(error.code(), what);
+}
+
 // What the write scripts' index() does, as a command: moves `id`'s entry in
 // the sorted set `key` from `stored` (its field; nil or "": none) to `value`
 // ("": none); nothing when unchanged.
@@ -903,12 +916,20 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
     // Refused for the presence key: a tenant older than the key gets it from
     // the registry and the write runs again; a lost store's does not.
     answer = UnlessTenantAbsent(std::move(answer), client_, tenant, [&] { return eval(i); });
-    if (!answer.ok()) return answer.status();
+    if (!answer.ok()) return answer.status();  // the connection: every write unknown
+    // Redis's answer to this write alone: a refusal fails this customer, not
+    // the writes pipelined with it (committed, or still to send).
     const RedisReply& reply = *answer;
-    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+    if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) {
+      done[i] = WriteResult::Refused(ScriptRefusal(writes[i], reply, std::move(s)));
+      return absl::OkStatus();
+    }
     if (!reply.is_integer()) return Unexpected(reply, "write script");
-    if (reply.integer() == -1) return UndecodableSegments(writes[i]);
-    if (reply.integer() == -2) return OtherSegmentsThanStored(writes[i]);
+    if (reply.integer() == -1 || reply.integer() == -2) {
+      done[i] = WriteResult::Refused(reply.integer() == -1 ? UndecodableSegments(writes[i])
+                                                           : OtherSegmentsThanStored(writes[i]));
+      return absl::OkStatus();
+    }
     done[i] = reply.integer() == 1    ? WriteResult::kCommitted
               : reply.integer() == -3 ? WriteResult::kOrderTaken
                                       : WriteResult::kConflict;

@@ -362,8 +362,11 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     }
     std::vector<size_t> taken;  // writes refused for an order id placed elsewhere
     for (size_t w = 0; w < writes.size(); ++w) {
-      switch ((*committed)[w]) {
+      switch ((*committed)[w].kind) {
         case store::WriteResult::kCommitted:
+          break;
+        case store::WriteResult::kRefused:
+          fail(written[w], (*committed)[w].refusal);
           break;
         case store::WriteResult::kConflict:
           contended = true;
@@ -591,6 +594,13 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
     absl::flat_hash_set<std::string> unfinished(retry.begin(), retry.end());
     std::vector<std::string> next_edge;
     for (size_t w = 0; w < written.size(); ++w) {
+      if ((*committed)[w] == store::WriteResult::kRefused) {
+        // Refused for what is stored, not a race: reported, like an
+        // undecodable profile, and not retried in this pass.
+        LogError(absl::StrCat("tenant ", tenant, ": cannot re-classify a customer: ",
+                              (*committed)[w].refusal.message()));
+        continue;
+      }
       if ((*committed)[w] != store::WriteResult::kCommitted) {
         unfinished.insert(written[w]);
         continue;
