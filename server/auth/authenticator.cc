@@ -32,6 +32,16 @@ Authenticator::Authenticator(TenantStore* store, Options options)
 
 absl::StatusOr<Caller> Authenticator::Authorize(absl::string_view authorization,
                                                 v1::Scope required) {
+  return *Authorize(authorization, required, /*may_read=*/true);
+}
+
+std::optional<absl::StatusOr<Caller>> Authenticator::AuthorizeCached(
+    absl::string_view authorization, v1::Scope required) {
+  return Authorize(authorization, required, /*may_read=*/false);
+}
+
+std::optional<absl::StatusOr<Caller>> Authenticator::Authorize(absl::string_view authorization,
+                                                               v1::Scope required, bool may_read) {
   if (authorization.empty()) {
     return absl::UnauthenticatedError(
         "missing credentials: send metadata `authorization: Bearer <API key>`");
@@ -59,7 +69,9 @@ absl::StatusOr<Caller> Authenticator::Authorize(absl::string_view authorization,
   }
 
   if (absl::Status lost = options_.store_lost(); !lost.ok()) return lost;
-  absl::StatusOr<ApiKeyRecord> record = LookUp(parsed->key_id);
+  std::optional<absl::StatusOr<ApiKeyRecord>> looked_up = LookUp(parsed->key_id, may_read);
+  if (!looked_up.has_value()) return std::nullopt;
+  const absl::StatusOr<ApiKeyRecord>& record = *looked_up;
   if (absl::IsNotFound(record.status())) return absl::UnauthenticatedError(kBadKey);
   if (!record.ok()) {
     return absl::UnavailableError(
@@ -75,7 +87,8 @@ absl::StatusOr<Caller> Authenticator::Authorize(absl::string_view authorization,
   return Caller{record->tenant_id, record->key_id, /*is_operator=*/false};
 }
 
-absl::StatusOr<ApiKeyRecord> Authenticator::LookUp(const std::string& key_id) {
+std::optional<absl::StatusOr<ApiKeyRecord>> Authenticator::LookUp(const std::string& key_id,
+                                                                  bool may_read) {
   const absl::Time now = options_.now();
   {
     absl::ReaderMutexLock lock(&mu_);  // Every call takes this path: shared.
@@ -84,6 +97,7 @@ absl::StatusOr<ApiKeyRecord> Authenticator::LookUp(const std::string& key_id) {
       return it->second.record;
     }
   }
+  if (!may_read) return std::nullopt;
   absl::StatusOr<ApiKeyRecord> record = store_->GetApiKey(key_id);
   absl::MutexLock lock(&mu_);
   if (record.ok()) {

@@ -2,6 +2,7 @@
 #define SEGMENTD_SERVER_AUTH_AUTHENTICATOR_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -66,6 +67,14 @@ class Authenticator {
   // when absent) and checks it holds `required`.
   absl::StatusOr<Caller> Authorize(absl::string_view authorization, v1::Scope required);
 
+  // Authorize without a store read: nullopt when the answer needs one (the
+  // key is not cached, or its record is older than `cache_ttl`). For gRPC's
+  // callback threads, which must never wait on the store: a hung Redis would
+  // hold them all, and every callback method (the health check among them)
+  // with them.
+  std::optional<absl::StatusOr<Caller>> AuthorizeCached(absl::string_view authorization,
+                                                        v1::Scope required);
+
   // Drops any cached record of `key_id`.
   void Forget(absl::string_view key_id);
 
@@ -75,7 +84,11 @@ class Authenticator {
     absl::Time fetched_at;
   };
 
-  absl::StatusOr<ApiKeyRecord> LookUp(const std::string& key_id);
+  // Authorize, reading the store only when `may_read` (else nullopt).
+  std::optional<absl::StatusOr<Caller>> Authorize(absl::string_view authorization,
+                                                  v1::Scope required, bool may_read);
+  // The key's record: cached, or read when `may_read` (else nullopt).
+  std::optional<absl::StatusOr<ApiKeyRecord>> LookUp(const std::string& key_id, bool may_read);
 
   TenantStore* const store_;
   const Options options_;

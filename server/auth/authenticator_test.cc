@@ -166,6 +166,28 @@ TEST_F(AuthenticatorTest, CacheSparesTheStore) {
   EXPECT_EQ(store_.reads, 1);
 }
 
+// AuthorizeCached never reads the store: it answers from a record younger
+// than the TTL, or what needs no record at all, and otherwise says so.
+TEST_F(AuthenticatorTest, AuthorizeCachedAnswersOnlyWithoutAStoreRead) {
+  const std::string header = NewKey("acme", {SCOPE_READ});
+  EXPECT_FALSE(auth_->AuthorizeCached(header, SCOPE_READ).has_value());
+  EXPECT_EQ(store_.reads, 0);
+  ASSERT_TRUE(auth_->Authorize(header, SCOPE_READ).ok());
+  std::optional<absl::StatusOr<Caller>> cached = auth_->AuthorizeCached(header, SCOPE_READ);
+  ASSERT_TRUE(cached.has_value());
+  ASSERT_TRUE(cached->ok()) << cached->status();
+  EXPECT_EQ((*cached)->tenant_id, "acme");
+  cached = auth_->AuthorizeCached(header, SCOPE_WRITE);
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->status().code(), absl::StatusCode::kPermissionDenied);
+  cached = auth_->AuthorizeCached("Basic x", SCOPE_READ);  // refused before any record
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->status().code(), absl::StatusCode::kUnauthenticated);
+  now_ += absl::Seconds(3);  // past the TTL
+  EXPECT_FALSE(auth_->AuthorizeCached(header, SCOPE_READ).has_value());
+  EXPECT_EQ(store_.reads, 1);
+}
+
 TEST_F(AuthenticatorTest, StoreDownIsUnavailableNotAGuess) {
   const std::string header = NewKey("acme", {SCOPE_READ});
   store_.down = true;

@@ -24,6 +24,16 @@ CallAuthorizer::CallAuthorizer(Authenticator* authenticator, absl::string_view s
 
 absl::StatusOr<Caller> CallAuthorizer::Authorize(const grpc::ServerContextBase& context,
                                                  absl::string_view method) const {
+  return *Authorize(context, method, /*may_read=*/true);
+}
+
+std::optional<absl::StatusOr<Caller>> CallAuthorizer::AuthorizeCached(
+    const grpc::ServerContextBase& context, absl::string_view method) const {
+  return Authorize(context, method, /*may_read=*/false);
+}
+
+std::optional<absl::StatusOr<Caller>> CallAuthorizer::Authorize(
+    const grpc::ServerContextBase& context, absl::string_view method, bool may_read) const {
   auto scope = scopes_.find(method);
   if (scope == scopes_.end() || scope->second == v1::SCOPE_UNSPECIFIED) {
     // A method without a declared scope is a bug in the API; refuse rather than guess.
@@ -34,8 +44,10 @@ absl::StatusOr<Caller> CallAuthorizer::Authorize(const grpc::ServerContextBase& 
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
     authorization = absl::string_view(it->second.data(), it->second.size());
   }
-  absl::StatusOr<Caller> caller = authenticator_->Authorize(authorization, scope->second);
-  if (caller.ok() && caller->is_operator && !serves_operator_) {
+  std::optional<absl::StatusOr<Caller>> caller =
+      may_read ? authenticator_->Authorize(authorization, scope->second)
+               : authenticator_->AuthorizeCached(authorization, scope->second);
+  if (caller.has_value() && caller->ok() && (*caller)->is_operator && !serves_operator_) {
     return absl::PermissionDeniedError(kOperatorHoldsNoTenantData);
   }
   return caller;

@@ -3,6 +3,7 @@
 
 #include <grpcpp/server_context.h>
 
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -31,8 +32,15 @@ class CallAuthorizer {
   // "CreateApiKey"), from the call's `authorization` metadata.
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
                                    absl::string_view method) const;
+  // Authorize without a store read: nullopt when the answer needs one
+  // (Authenticator::AuthorizeCached).
+  std::optional<absl::StatusOr<Caller>> AuthorizeCached(const grpc::ServerContextBase& context,
+                                                        absl::string_view method) const;
 
  private:
+  std::optional<absl::StatusOr<Caller>> Authorize(const grpc::ServerContextBase& context,
+                                                  absl::string_view method, bool may_read) const;
+
   Authenticator* const authenticator_;
   absl::flat_hash_map<std::string, v1::Scope> scopes_;
   // Only AdminService serves the operator: its SCOPE_ADMIN pass is for

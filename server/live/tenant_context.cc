@@ -271,6 +271,30 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Reload(
   return Load(tenant);
 }
 
+std::optional<std::vector<engine::CategoryId>> TenantContexts::KnownCategoryIds(
+    const std::string& tenant, const std::vector<std::string>& names) {
+  std::shared_ptr<const TenantSnapshot> snapshot;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = snapshots_.find(tenant);
+    if (it == snapshots_.end()) return std::nullopt;
+    // The ages at which Get answers from the snapshot without a read.
+    const absl::Duration age = options_.now() - it->second->loaded_at;
+    const bool fresh =
+        age < options_.max_age || (reloading_.contains(tenant) && age < 2 * options_.max_age);
+    if (!fresh) return std::nullopt;
+    snapshot = it->second;
+  }
+  std::vector<engine::CategoryId> ids;
+  ids.reserve(names.size());
+  for (const std::string& name : names) {
+    auto it = snapshot->category_ids.find(name);
+    if (it == snapshot->category_ids.end()) return std::nullopt;
+    ids.push_back(it->second);
+  }
+  return ids;
+}
+
 absl::StatusOr<std::vector<engine::CategoryId>> TenantContexts::InternCategories(
     const std::string& tenant, const std::vector<std::string>& names) {
   if (names.empty()) return std::vector<engine::CategoryId>();

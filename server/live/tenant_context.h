@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,12 @@ class TenantContexts {
 
   // Returns a fresh snapshot (always reloads), e.g. right after a config change.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Reload(const std::string& tenant);
+
+  // The ids of `names` from a snapshot fresh enough for Get to return it
+  // without a store read; nullopt when answering needs one (a name not in
+  // it, a snapshot missing or stale). Never waits on the store.
+  std::optional<std::vector<engine::CategoryId>> KnownCategoryIds(
+      const std::string& tenant, const std::vector<std::string>& names);
 
   // Returns the ids of `names`, interning new ones; the snapshot's dictionary
   // is refreshed when new names appeared. Names the snapshot already knows cost

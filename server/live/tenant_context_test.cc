@@ -94,6 +94,24 @@ TEST(TenantContextsTest, KnownCategoriesCostNoRoundTrip) {
   EXPECT_EQ((*contexts.Get("acme"))->category_names->at(2), "tea");
 }
 
+// KnownCategoryIds answers only from a snapshot Get would return without a
+// read, and only for names it holds; otherwise it says a read is needed.
+TEST(TenantContextsTest, KnownCategoryIdsNeverReadTheStore) {
+  CountingStore store;
+  absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  TenantContexts::Options options;
+  options.now = [&now] { return now; };
+  TenantContexts contexts(&store, options);
+  EXPECT_FALSE(contexts.KnownCategoryIds("acme", {"shoes"}).has_value());  // nothing loaded
+  ASSERT_TRUE(contexts.InternCategories("acme", {"shoes", "hats"}).ok());
+  EXPECT_EQ(contexts.KnownCategoryIds("acme", {"hats", "shoes"}),
+            (std::vector<engine::CategoryId>{1, 0}));
+  EXPECT_FALSE(contexts.KnownCategoryIds("acme", {"shoes", "tea"}).has_value());
+  now += options.max_age;  // stale: Get would reload
+  EXPECT_FALSE(contexts.KnownCategoryIds("acme", {"shoes"}).has_value());
+  EXPECT_EQ(store.interns, 1);
+}
+
 TEST(TenantContextsTest, IssuedSnapshotsAreRetiredOnceUnused) {
   store::MemoryCustomerStore store;
   TenantContexts contexts(&store, {});

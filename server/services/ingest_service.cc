@@ -51,29 +51,90 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
                                                       absl::string_view method, const Event& event,
                                                       bool has_event, v1::IngestResult* result) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, method);
-  absl::Status s = caller.status();
-  if (s.ok() && !has_event) s = absl::InvalidArgumentError("event: is required");
-  absl::StatusOr<PreparedEvent> prepared = absl::UnknownError("not prepared");
-  if (s.ok()) {
-    prepared = Prepare(event, "event.");
-    s = prepared.status();
+  // Answered on gRPC's callback thread only when that needs no store read
+  // (the key cached, the categories known): a thread waiting on a hung Redis
+  // there would hold up every callback method, the health check included.
+  std::optional<absl::StatusOr<Caller>> cached = authorizer_.AuthorizeCached(*context, method);
+  if (cached.has_value()) {
+    std::optional<Prepared> prepared = PrepareCached(*cached, event, has_event);
+    if (prepared.has_value()) {
+      Submit(reactor, *std::move(prepared), result);
+      return reactor;
+    }
   }
+  // `event` and `result` live until Finish, which the task calls once.
+  const bool queued =
+      store_waits_.TrySchedule([this, context, reactor, method, &event, has_event, result] {
+        if (context->IsCancelled()) {  // its deadline passed while it waited: nothing read
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+          return;
+        }
+        Submit(reactor, PrepareReading(authorizer_.Authorize(*context, method), event, has_event),
+               result);
+      });
+  if (!queued) {
+    reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+        "too many calls waiting for the store to verify their API key or categories; retry "
+        "later")));
+  }
+  return reactor;
+}
+
+template <typename Event>
+std::optional<IngestServiceImpl::Prepared> IngestServiceImpl::PrepareCached(
+    const absl::StatusOr<Caller>& caller, const Event& event, bool has_event) {
+  Prepared out = Validate(caller, event, has_event);
+  if (!out.status.ok() || out.event.category_names.empty()) return out;
+  std::optional<std::vector<engine::CategoryId>> ids =
+      contexts_->KnownCategoryIds(out.caller.tenant_id, out.event.category_names);
+  if (!ids.has_value()) return std::nullopt;
+  out.category_ids = *std::move(ids);
+  return out;
+}
+
+template <typename Event>
+IngestServiceImpl::Prepared IngestServiceImpl::PrepareReading(const absl::StatusOr<Caller>& caller,
+                                                              const Event& event, bool has_event) {
+  Prepared out = Validate(caller, event, has_event);
+  if (!out.status.ok() || out.event.category_names.empty()) return out;
   // Usually no store round trip: categories the tenant already has are known.
-  absl::StatusOr<std::vector<engine::CategoryId>> ids = std::vector<engine::CategoryId>();
-  if (s.ok()) {
-    ids = contexts_->InternCategories(caller->tenant_id, prepared->category_names);
-    s = ScopeFieldError(ids.status(), prepared->field_prefix);
+  absl::StatusOr<std::vector<engine::CategoryId>> ids =
+      contexts_->InternCategories(out.caller.tenant_id, out.event.category_names);
+  out.status = ScopeFieldError(ids.status(), out.event.field_prefix);
+  if (ids.ok()) out.category_ids = *std::move(ids);
+  return out;
+}
+
+template <typename Event>
+IngestServiceImpl::Prepared IngestServiceImpl::Validate(const absl::StatusOr<Caller>& caller,
+                                                        const Event& event, bool has_event) {
+  Prepared out;
+  out.status = caller.status();
+  if (!out.status.ok()) return out;
+  out.caller = *caller;
+  absl::StatusOr<PreparedEvent> prepared =
+      has_event ? Prepare(event, "event.") : absl::InvalidArgumentError("event: is required");
+  if (!prepared.ok()) {
+    out.status = prepared.status();
+    if (metrics_ != nullptr) metrics_->CountRejectedEvent();
+    return out;
   }
-  if (!s.ok()) {
-    if (caller.ok() && !prepared.ok() && metrics_ != nullptr) metrics_->CountRejectedEvent();
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+  out.event = *std::move(prepared);
+  return out;
+}
+
+void IngestServiceImpl::Submit(grpc::ServerUnaryReactor* reactor, Prepared prepared,
+                               v1::IngestResult* result) {
+  if (!prepared.status.ok()) {
+    reactor->Finish(ToGrpcStatus(prepared.status));
+    return;
   }
-  CustomerEvents events{prepared->customer_id, {prepared->mutation(*ids)}};
+  CustomerEvents events{prepared.event.customer_id,
+                        {prepared.event.mutation(prepared.category_ids)}};
   // `result` lives until Finish; the continuation runs once.
-  batcher_.Submit(caller->tenant_id, std::move(events),
-                  [reactor, result, metrics = metrics_, prefix = std::move(prepared->field_prefix)](
+  batcher_.Submit(prepared.caller.tenant_id, std::move(events),
+                  [reactor, result, metrics = metrics_,
+                   prefix = std::move(prepared.event.field_prefix)](
                       absl::StatusOr<CustomerOutcome> outcome) {
                     if (!outcome.ok() || !outcome->commit.ok()) {
                       reactor->Finish(
@@ -94,7 +155,6 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
                                       result->mutable_membership());
                     reactor->Finish(grpc::Status::OK);
                   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* IngestServiceImpl::RegisterCustomer(

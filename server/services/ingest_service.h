@@ -1,12 +1,17 @@
 #ifndef SEGMENTD_SERVER_SERVICES_INGEST_SERVICE_H_
 #define SEGMENTD_SERVER_SERVICES_INGEST_SERVICE_H_
 
+#include <optional>
+#include <vector>
+
 #include "segmentd/v1/ingest.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
+#include "server/bounded_executor.h"
 #include "server/live/apply_batcher.h"
 #include "server/live/live_membership.h"
 #include "server/live/tenant_context.h"
 #include "server/metrics/metrics.h"
+#include "server/services/event_conversion.h"
 
 namespace segmentd {
 
@@ -61,18 +66,42 @@ class IngestServiceImpl final : public IngestServiceBase {
       grpc::ServerReaderWriter<v1::BulkIngestResponse, v1::BulkIngestRequest>* stream) override;
 
  private:
+  // One unary event, authorized and validated, ready for the batcher.
+  struct Prepared {
+    absl::Status status;  // not OK: the call's answer
+    Caller caller;
+    PreparedEvent event;
+    std::vector<engine::CategoryId> category_ids;
+  };
+
   // Authorizes and validates one event, then commits it through the batcher;
-  // fills `result` and finishes the call.
+  // fills `result` and finishes the call. Whatever needs a store read first
+  // runs on `store_waits_`, never on gRPC's callback thread.
   template <typename Event>
   grpc::ServerUnaryReactor* ApplyOne(grpc::CallbackServerContext* context, absl::string_view method,
                                      const Event& event, bool has_event, v1::IngestResult* result);
+  // Prepared from what is cached; nullopt when that needs a store read.
+  template <typename Event>
+  std::optional<Prepared> PrepareCached(const absl::StatusOr<Caller>& caller, const Event& event,
+                                        bool has_event);
+  // Prepared, interning the event's new categories (may read the store).
+  template <typename Event>
+  Prepared PrepareReading(const absl::StatusOr<Caller>& caller, const Event& event, bool has_event);
+  // The caller's status, then the event's validation.
+  template <typename Event>
+  Prepared Validate(const absl::StatusOr<Caller>& caller, const Event& event, bool has_event);
+  // Hands a prepared event to the batcher, or finishes with its error.
+  void Submit(grpc::ServerUnaryReactor* reactor, Prepared prepared, v1::IngestResult* result);
 
   TenantContexts* const contexts_;
   LiveMembership* const live_;
   Metrics* const metrics_;  // may be null
   const CallAuthorizer authorizer_;
-  // Last: its destructor answers calls still queued.
   ApplyBatcher batcher_;
+  // Calls whose API key or categories need a store read (2 s at most each,
+  // the store's command timeout); past 256 waiting, UNAVAILABLE at once.
+  // Last: its destructor runs the calls still queued, which use the batcher.
+  BoundedExecutor store_waits_{/*threads=*/2, /*max_queued=*/256};
 };
 
 }  // namespace segmentd

@@ -272,7 +272,37 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
     grpc::CallbackServerContext* context, const v1::CheckEligibilityRequest* request,
     v1::CheckEligibilityResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "CheckEligibility");
+  // The key from the cache, on this thread; when it needs a store read, on
+  // key_reads_: a callback thread waiting on a hung Redis would hold up every
+  // callback method, the health check and the default checks included.
+  std::optional<absl::StatusOr<Caller>> cached =
+      authorizer_.AuthorizeCached(*context, "CheckEligibility");
+  if (cached.has_value()) {
+    CheckEligibilityAs(*cached, context, reactor, request, response);
+    return reactor;
+  }
+  // `request` and `response` live until Finish, which the task calls once.
+  const bool queued = key_reads_.TrySchedule([this, context, reactor, request, response] {
+    if (context->IsCancelled()) {  // its deadline passed while it waited: nothing read
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+      return;
+    }
+    CheckEligibilityAs(authorizer_.Authorize(*context, "CheckEligibility"), context, reactor,
+                       request, response);
+  });
+  if (!queued) {
+    reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+        "too many CheckEligibility calls waiting for the store to verify their API key; retry "
+        "later")));
+  }
+  return reactor;
+}
+
+void TargetingServiceImpl::CheckEligibilityAs(const absl::StatusOr<Caller>& caller,
+                                              grpc::CallbackServerContext* context,
+                                              grpc::ServerUnaryReactor* reactor,
+                                              const v1::CheckEligibilityRequest* request,
+                                              v1::CheckEligibilityResponse* response) {
   absl::Status valid = caller.status();
   if (valid.ok()) valid = ValidateCustomerId(request->customer_id(), "customer_id");
   if (valid.ok() && !v1::Consistency_IsValid(request->consistency())) {
@@ -280,7 +310,7 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
   }
   if (!valid.ok()) {
     reactor->Finish(ToGrpcStatus(valid));
-    return reactor;
+    return;
   }
   const std::string& tenant = caller->tenant_id;
   if (request->has_as_of()) {
@@ -288,7 +318,7 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
         ProtoTimeOr(/*present=*/true, request->as_of(), "as_of", absl::Time());
     if (!as_of.ok()) {
       reactor->Finish(ToGrpcStatus(as_of.status()));
-      return reactor;
+      return;
     }
     // `request` and `response` live until Finish, which the task calls once.
     const bool queued =
@@ -306,7 +336,7 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
       reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
           "too many CheckEligibility calls with as_of waiting for the store; retry later")));
     }
-    return reactor;
+    return;
   }
   if (request->consistency() != v1::CONSISTENCY_FULLY_CONSISTENT &&
       max_staleness_ > absl::ZeroDuration()) {
@@ -328,13 +358,13 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
           response->mutable_eligibility());
       if (!answered.ok() || *answered) {
         reactor->Finish(ToGrpcStatus(answered.status()));
-        return reactor;
+        return;
       }
     }
   }
   // `request` and `response` live until Finish; the continuation runs once.
-  gate_.WhenFresh(tenant, [this, reactor, request, response, tenant](
-                              absl::StatusOr<targeting::FreshnessGate::Fresh> fresh) {
+  gate_.WhenFresh(tenant, [this, reactor, request, response,
+                           tenant](absl::StatusOr<targeting::FreshnessGate::Fresh> fresh) {
     if (!fresh.ok()) {
       reactor->Finish(ToGrpcStatus(fresh.status()));
       return;
@@ -354,7 +384,6 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
     }
     reactor->Finish(ToGrpcStatus(answered.status()));
   });
-  return reactor;
 }
 
 absl::Status TargetingServiceImpl::CheckEligibilityAt(const std::string& tenant,

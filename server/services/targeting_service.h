@@ -87,6 +87,13 @@ class TargetingServiceImpl final
                                    const std::string& voucher_version, bool may_read,
                                    ViewReader read, v1::Eligibility* out);
 
+  // CheckEligibility once its caller is known (on gRPC's callback thread, or
+  // on key_reads_ after the key was read); finishes the call.
+  void CheckEligibilityAs(const absl::StatusOr<Caller>& caller,
+                          grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                          const v1::CheckEligibilityRequest* request,
+                          v1::CheckEligibilityResponse* response);
+
   // CheckEligibility with `as_of` (runs on as_of_checks_: it waits for
   // store reads).
   absl::Status CheckEligibilityAt(const std::string& tenant,
@@ -109,6 +116,10 @@ class TargetingServiceImpl final
   // gRPC's callback threads (the default checks' threads never block). Its
   // destructor answers the calls still queued.
   BoundedExecutor as_of_checks_{/*threads=*/2, /*max_queued=*/64};
+  // Checks whose API key must be read from the store first (2 s at most
+  // each, the store's command timeout); past 256 waiting, UNAVAILABLE at
+  // once. Destroyed first: its queued calls may hand over to as_of_checks_.
+  BoundedExecutor key_reads_{/*threads=*/2, /*max_queued=*/256};
 };
 
 }  // namespace segmentd

@@ -5,6 +5,7 @@
 // decoded with engine::DecodeProfile and every order id is looked up by its
 // fingerprint, so "exactly once" is checked per order, not only by totals.
 #include <hiredis/hiredis.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -320,6 +321,64 @@ TEST_F(DurabilityE2eTest, RedisCrashWithAofLosesNothingAndServerRecoversByItself
   auto ctx = NewContext(keys_.write);
   ASSERT_TRUE(stub->PlaceOrder(ctx.get(), request, &response).ok());
   EXPECT_EQ(response.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
+}
+
+// A Redis that hangs (SIGSTOP: connections open, nothing answered) while
+// writers keep calling must not take the server with it: the unary writes'
+// API key reads (their cache lasts 2 s) and new categories wait on the
+// store off gRPC's callback threads, so the health check, also a callback
+// method, answers within its deadline and goes NOT_SERVING; writes fail
+// UNAVAILABLE and nothing is acknowledged until Redis answers again.
+TEST_F(DurabilityE2eTest, AHungRedisUnderWriteLoadLeavesTheHealthCheckAnswering) {
+  ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/false));
+  auto stub = v1::IngestService::NewStub(channel_);
+  const absl::Time base = absl::Now() - absl::Hours(24 * 5);
+  std::atomic<bool> stop{false}, hung{false};
+  std::atomic<int> acked{0}, acked_while_hung{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 8; ++w) {
+    writers.emplace_back([&, w] {
+      for (int n = 0; !stop; ++n) {
+        v1::PlaceOrderRequest request;
+        // A category new to the tenant on every call: each interns it.
+        *request.mutable_event() =
+            OrderEvent(absl::StrCat("h", w), absl::StrCat("hung-", w, "-", n),
+                       base + absl::Seconds(n), 1000, {absl::StrCat("cat-", w, "-", n)})
+                .order_placed();
+        v1::PlaceOrderResponse response;
+        const bool during = hung;
+        auto ctx = NewContext(keys_.write, absl::Seconds(5));
+        if (stub->PlaceOrder(ctx.get(), request, &response).ok()) {
+          ++acked;
+          // Acknowledged although sent after Redis stopped answering.
+          if (during && hung) ++acked_while_hung;
+        } else {
+          absl::SleepFor(absl::Milliseconds(5));
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(PollUntil([&] { return acked >= 50; }, absl::Seconds(20)));
+  const pid_t redis = stack_->redis().pid();
+  ASSERT_EQ(::kill(redis, SIGSTOP), 0);
+  hung = true;
+  // Each check gets 1 s: one stuck behind the writers' store reads fails.
+  const bool not_serving = PollUntil(
+      [&] {
+        absl::StatusOr<int> health = CheckHealth(*channel_, "", absl::Seconds(1));
+        return health.ok() && *health == kNotServing;
+      },
+      absl::Seconds(10));
+  ASSERT_EQ(::kill(redis, SIGCONT), 0);
+  hung = false;
+  EXPECT_TRUE(not_serving) << "the health check did not answer NOT_SERVING while Redis hung";
+  EXPECT_TRUE(HealthBecomes(kServing, absl::Seconds(20))) << stack_->segmentd().Log();
+  const int acked_at_recovery = acked;
+  EXPECT_TRUE(PollUntil([&] { return acked >= acked_at_recovery + 50; }, absl::Seconds(20)))
+      << "writes did not recover";
+  stop = true;
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(acked_while_hung.load(), 0);
 }
 
 // A Redis that lost segmentd's data (here FLUSHALL; a restart without
