@@ -76,7 +76,9 @@ absl::Status ConfigServiceImpl::Fill(const std::string& tenant, v1::SegmentConfi
 absl::Status ConfigServiceImpl::Store(const std::string& tenant,
                                       const engine::SegmentConfig& config,
                                       std::optional<int64_t> expected_version,
-                                      v1::VersionedConfig* stored, int64_t* customers_changed) {
+                                      v1::VersionedConfig* stored, int64_t* customers_changed,
+                                      bool* raced) {
+  *raced = false;
   // One read: the version to compare-and-set on, whether it is still
   // pending re-classification, and (parsed) a check that it is intact.
   absl::StatusOr<std::optional<store::VersionedBlob>> blob = store_->ReadConfig(tenant);
@@ -85,6 +87,7 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
       ParseStoredConfig(*blob, tenant);
   if (!current.ok()) return current.status();
   if (expected_version.has_value() && *expected_version != current->second) {
+    *raced = true;
     return absl::AbortedError(absl::StrCat("expected_version: config is at version ",
                                            current->second, ", not ", *expected_version));
   }
@@ -103,7 +106,10 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
   const absl::Time updated_at = now_();
   absl::StatusOr<int64_t> version =
       store_->WriteConfig(tenant, current->second, proto.SerializeAsString(), updated_at);
-  if (!version.ok()) return version.status();
+  if (!version.ok()) {
+    *raced = absl::IsAborted(version.status());  // stored by another call since the read
+    return version.status();
+  }
   // From here on this replica classifies with the new config; then every
   // customer is brought up to date before the caller hears success.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Reload(tenant);
@@ -147,6 +153,21 @@ grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
                                              v1::UpdateConfigResponse* response) {
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "UpdateConfig");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  // Without expected_version the caller asked for "this change on top of
+  // whatever is stored": a concurrent update that lands between the read and
+  // the write is no conflict of theirs, so the change is merged again on top
+  // of it (a few times at most) rather than failed ABORTED.
+  for (int attempt = 1;; ++attempt) {
+    bool raced = false;
+    grpc::Status status = UpdateConfigOnce(*caller, request, response, &raced);
+    if (!raced || request->has_expected_version() || attempt == kConfigAttempts) return status;
+    response->Clear();
+  }
+}
+
+grpc::Status ConfigServiceImpl::UpdateConfigOnce(const Caller& caller,
+                                                 const v1::UpdateConfigRequest* request,
+                                                 v1::UpdateConfigResponse* response, bool* raced) {
   v1::SegmentConfig proposed = request->config();
   std::optional<int64_t> merged_on;
   // Every path that names no field, then (below) every bad value of the
@@ -167,7 +188,7 @@ grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
       }
     }
     absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> current =
-        LoadConfig(store_, caller->tenant_id);
+        LoadConfig(store_, caller.tenant_id);
     if (!current.ok()) return ToGrpcStatus(current.status());
     v1::SegmentConfig merged = ConfigToProto(current->first);
     FieldMaskUtil::MergeOptions options;
@@ -189,7 +210,7 @@ grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
   std::optional<int64_t> expected = merged_on;
   if (request->has_expected_version()) expected = request->expected_version();
   absl::Status stored =
-      Store(caller->tenant_id, *config, expected, response->mutable_config(), &changed);
+      Store(caller.tenant_id, *config, expected, response->mutable_config(), &changed, raced);
   if (!stored.ok()) return ToGrpcStatus(stored);
   response->set_customers_changed(changed);
   return grpc::Status::OK;
@@ -225,8 +246,15 @@ grpc::Status ConfigServiceImpl::ApplyPreset(grpc::ServerContext* context,
   int64_t changed = 0;
   std::optional<int64_t> expected;
   if (request->has_expected_version()) expected = request->expected_version();
-  absl::Status stored = Store(caller->tenant_id, engine::PresetConfig(preset->engine), expected,
-                              response->mutable_config(), &changed);
+  absl::Status stored;
+  // Without expected_version, another update stored meanwhile is no
+  // conflict of this call's (as in UpdateConfig): tried again on top of it.
+  for (int attempt = 1;; ++attempt) {
+    bool raced = false;
+    stored = Store(caller->tenant_id, engine::PresetConfig(preset->engine), expected,
+                   response->mutable_config(), &changed, &raced);
+    if (!raced || expected.has_value() || attempt == kConfigAttempts) break;
+  }
   if (!stored.ok()) return ToGrpcStatus(stored);
   response->set_customers_changed(changed);
   return grpc::Status::OK;

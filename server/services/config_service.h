@@ -38,9 +38,17 @@ class ConfigServiceImpl final : public v1::ConfigService::Service {
  private:
   // Stores `config` (if the version matches), re-classifies every customer,
   // and fills the stored form and the number of customers moved.
+  // `raced`: it failed ABORTED because another update was stored between
+  // its read and its write (nothing of this one stored).
   absl::Status Store(const std::string& tenant, const engine::SegmentConfig& config,
                      std::optional<int64_t> expected_version, v1::VersionedConfig* stored,
-                     int64_t* customers_changed);
+                     int64_t* customers_changed, bool* raced);
+  // One attempt of UpdateConfig: merge on the stored config, then Store.
+  grpc::Status UpdateConfigOnce(const Caller& caller, const v1::UpdateConfigRequest* request,
+                                v1::UpdateConfigResponse* response, bool* raced);
+
+  // Attempts of an update without expected_version that keeps losing races.
+  static constexpr int kConfigAttempts = 8;
   // Fills `out` with the tenant's stored config (defaults, version 0, if none).
   absl::Status Read(const std::string& tenant, v1::VersionedConfig* out);
   // Fills `out` with `config` at `version` (stored at `updated_at`) and the
