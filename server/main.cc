@@ -37,6 +37,9 @@ ABSL_FLAG(int, max_threads, 256,
 ABSL_FLAG(int, max_watches_per_tenant, 16,
           "most Watch streams one tenant may have open at once (each holds a thread, see "
           "--max_threads); one more fails RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_bulk_streams_per_tenant, 8,
+          "most BulkIngest streams one tenant may have open at once (each holds a thread, see "
+          "--max_threads); one more fails RESOURCE_EXHAUSTED");
 ABSL_FLAG(int64_t, change_stream_cap, 1'000'000,
           "membership changes kept per tenant for Watch (older ones are dropped; a Watch "
           "resuming before the oldest kept fails OUT_OF_RANGE)");
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
   options.eligibility_max_staleness = absl::GetFlag(FLAGS_eligibility_max_staleness);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.max_watches_per_tenant = absl::GetFlag(FLAGS_max_watches_per_tenant);
+  options.max_bulk_streams_per_tenant = absl::GetFlag(FLAGS_max_bulk_streams_per_tenant);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
 
   absl::StatusOr<std::unique_ptr<segmentd::SegmentdServer>> server =

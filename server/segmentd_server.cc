@@ -170,6 +170,10 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_watches_per_tenant: must be >= 1, got ", options.max_watches_per_tenant));
   }
+  if (options.max_bulk_streams_per_tenant < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_bulk_streams_per_tenant: must be >= 1, got ", options.max_bulk_streams_per_tenant));
+  }
   if (options.change_stream_cap < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("change_stream_cap: must be >= 1, got ", options.change_stream_cap));
@@ -267,7 +271,8 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       auth, server->customers_.get(), server->contexts_.get(), server->live_.get(), now,
       server->metrics_.get()));
   server->services_.push_back(std::make_unique<IngestServiceImpl>(
-      auth, server->contexts_.get(), server->live_.get(), server->metrics_.get()));
+      auth, server->contexts_.get(), server->live_.get(), server->metrics_.get(),
+      server->options_.max_bulk_streams_per_tenant));
   server->services_.push_back(
       std::make_unique<ClassificationServiceImpl>(auth, server->live_.get(), now));
   WatchServiceImpl::Options watch_options;

@@ -72,6 +72,8 @@ class SegmentdServer {
     int max_threads = 256;
     // Most Watch streams one tenant may have open at once (WatchServiceImpl).
     int max_watches_per_tenant = 16;
+    // Most BulkIngest streams one tenant may have open at once.
+    int max_bulk_streams_per_tenant = 8;
     // host:port serving Prometheus metrics on /metrics (plain HTTP, no
     // auth); port 0 picks a free one (see metrics_port()). Empty: not
     // served (they are still kept).

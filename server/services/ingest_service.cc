@@ -39,11 +39,13 @@ absl::StatusOr<PreparedEvent> Prepare(const v1::ActivityRecorded& e, absl::strin
 }  // namespace
 
 IngestServiceImpl::IngestServiceImpl(Authenticator* authenticator, TenantContexts* contexts,
-                                     LiveMembership* live, Metrics* metrics)
+                                     LiveMembership* live, Metrics* metrics,
+                                     int max_bulk_streams_per_tenant)
     : contexts_(contexts),
       live_(live),
       metrics_(metrics),
       authorizer_(authenticator, v1::IngestService::service_full_name()),
+      bulk_streams_(max_bulk_streams_per_tenant),
       batcher_(live, ApplyBatcher::Options()) {}
 
 template <typename Event>
@@ -218,6 +220,16 @@ grpc::Status IngestServiceImpl::BulkIngest(
     grpc::ServerReaderWriter<v1::BulkIngestResponse, v1::BulkIngestRequest>* stream) {
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "BulkIngest");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  // Each open stream holds a server thread: one tenant's must not take them
+  // all (a reviewer held 255 idle streams with one write key, and every
+  // other tenant's sync calls failed RESOURCE_EXHAUSTED).
+  const TenantSlots::Slot slot = bulk_streams_.Take(caller->tenant_id);
+  if (!slot.held()) {
+    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "tenant ", caller->tenant_id, " already has ", bulk_streams_.per_tenant(),
+        " BulkIngest streams open, the most allowed (--max_bulk_streams_per_tenant): send more "
+        "batches on an open stream instead")));
+  }
   // An import can keep its stream open for many minutes: a key revoked
   // meanwhile must not go on writing.
   StreamReauthorizer still_authorized(authorizer_, *context, "BulkIngest", absl::Seconds(1));

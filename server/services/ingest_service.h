@@ -12,6 +12,7 @@
 #include "server/live/tenant_context.h"
 #include "server/metrics/metrics.h"
 #include "server/services/event_conversion.h"
+#include "server/tenant_slots.h"
 
 namespace segmentd {
 
@@ -34,8 +35,10 @@ class IngestServiceImpl final : public IngestServiceBase {
  public:
   // Every pointer must outlive the service.
   // `metrics` (may be null) counts every event's outcome.
+  // `max_bulk_streams_per_tenant`: BulkIngest streams one tenant may have
+  // open at once (each holds a server thread while it lasts).
   IngestServiceImpl(Authenticator* authenticator, TenantContexts* contexts, LiveMembership* live,
-                    Metrics* metrics = nullptr);
+                    Metrics* metrics = nullptr, int max_bulk_streams_per_tenant = 8);
 
   grpc::ServerUnaryReactor* RegisterCustomer(grpc::CallbackServerContext* context,
                                              const v1::RegisterCustomerRequest* request,
@@ -97,6 +100,7 @@ class IngestServiceImpl final : public IngestServiceBase {
   LiveMembership* const live_;
   Metrics* const metrics_;  // may be null
   const CallAuthorizer authorizer_;
+  TenantSlots bulk_streams_;
   ApplyBatcher batcher_;
   // Calls whose API key or categories need a store read (2 s at most each,
   // the store's command timeout); past 256 waiting, UNAVAILABLE at once.

@@ -84,43 +84,19 @@ absl::Status NotRetained(absl::string_view what, absl::string_view position,
 
 }  // namespace
 
-class WatchServiceImpl::OpenWatch {
- public:
-  OpenWatch(WatchServiceImpl& service, std::string tenant)
-      : service_(service), tenant_(std::move(tenant)) {
-    absl::MutexLock lock(&service_.mu_);
-    counted_ = service_.open_[tenant_] < service_.options_.max_per_tenant;
-    if (counted_) ++service_.open_[tenant_];
-  }
-  ~OpenWatch() {
-    if (!counted_) return;
-    absl::MutexLock lock(&service_.mu_);
-    if (--service_.open_[tenant_] == 0) service_.open_.erase(tenant_);
-  }
-  OpenWatch(const OpenWatch&) = delete;
-  OpenWatch& operator=(const OpenWatch&) = delete;
-
-  // Whether the tenant was under its limit, so this watch may go on.
-  bool counted() const { return counted_; }
-
- private:
-  WatchServiceImpl& service_;
-  const std::string tenant_;
-  bool counted_ = false;
-};
-
 WatchServiceImpl::WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store,
                                    Options options)
     : store_(store),
       options_(options),
-      authorizer_(authenticator, v1::WatchService::service_full_name()) {}
+      authorizer_(authenticator, v1::WatchService::service_full_name()),
+      open_(options.max_per_tenant) {}
 
 grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
                                      grpc::ServerWriter<v1::WatchResponse>* writer) {
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "Watch");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  const OpenWatch open(*this, caller->tenant_id);
-  if (!open.counted()) {
+  const TenantSlots::Slot slot = open_.Take(caller->tenant_id);
+  if (!slot.held()) {
     return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
         "tenant ", caller->tenant_id, " already has ", options_.max_per_tenant,
         " watches open, the most allowed (--max_watches_per_tenant): close one, or filter one "

@@ -3,11 +3,9 @@
 
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "segmentd/v1/watch.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
+#include "server/tenant_slots.h"
 #include "store/customer_store.h"
 
 namespace segmentd {
@@ -45,14 +43,10 @@ class WatchServiceImpl final : public v1::WatchService::Service {
                      grpc::ServerWriter<v1::WatchResponse>* writer) override;
 
  private:
-  // Counts `tenant`'s open watch while it lives; see Options::max_per_tenant.
-  class OpenWatch;
-
   store::CustomerStore* const store_;
   const Options options_;
   const CallAuthorizer authorizer_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, int> open_ ABSL_GUARDED_BY(mu_);
+  TenantSlots open_;  // Options::max_per_tenant each
 };
 
 }  // namespace segmentd

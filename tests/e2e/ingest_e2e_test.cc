@@ -1138,5 +1138,47 @@ TEST_F(IngestE2eTest, TenantsNeverSeeEachOther) {
   EXPECT_EQ(resp.result().outcome(), v1::ITEM_OUTCOME_APPLIED);
 }
 
+// One tenant's BulkIngest streams are capped (each holds a server thread):
+// one more is refused RESOURCE_EXHAUSTED naming the tenant, another tenant's
+// are not, and a closed stream frees its place.
+TEST(BulkStreamLimitE2eTest, ATenantMayHoldAFewBulkStreamsOpen) {
+  E2eStack::Options options;
+  options.segmentd_flags = {"--max_bulk_streams_per_tenant=2"};
+  options.tenants = {"busy", "calm"};
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  auto ingest = v1::IngestService::NewStub((*stack)->channel());
+  struct Open {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<v1::BulkIngestRequest, v1::BulkIngestResponse>> rw;
+  };
+  int n = 0;
+  // A stream with one batch sent; whether its reply came (then it is counted).
+  auto open = [&](const std::string& tenant, Open* out) {
+    out->ctx = NewContext((*stack)->keys(tenant).write, absl::Seconds(20));
+    out->rw = ingest->BulkIngest(out->ctx.get());
+    v1::BulkIngestRequest request;
+    *request.add_events() = OrderEvent("c", absl::StrCat("o", ++n), absl::Now(), 500);
+    v1::BulkIngestResponse reply;
+    return out->rw->Write(request) && out->rw->Read(&reply);
+  };
+  auto close = [](Open* o) {
+    o->rw->WritesDone();
+    return o->rw->Finish();
+  };
+  Open first, second, third, other;
+  ASSERT_TRUE(open("busy", &first));
+  ASSERT_TRUE(open("busy", &second));
+  EXPECT_FALSE(open("busy", &third));
+  grpc::Status refused = close(&third);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("busy"));
+  EXPECT_TRUE(open("calm", &other));
+  EXPECT_TRUE(close(&first).ok());
+  Open again;
+  EXPECT_TRUE(open("busy", &again));
+  for (Open* o : {&second, &other, &again}) EXPECT_TRUE(close(o).ok());
+}
+
 }  // namespace
 }  // namespace segmentd
