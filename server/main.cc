@@ -23,6 +23,10 @@ ABSL_FLAG(std::string, operator_key_file, "segmentd-operator.key",
           "file with the operator credential (created with a new random key if missing)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(3),
           "on SIGTERM/SIGINT, how long in-flight calls may finish before being cancelled");
+ABSL_FLAG(absl::Duration, shutdown_notice, absl::ZeroDuration(),
+          "on SIGTERM/SIGINT, how long health says NOT_SERVING while calls are still served, "
+          "before new ones are refused and --drain_timeout begins (e.g. 5s behind a load "
+          "balancer that polls health)");
 ABSL_FLAG(std::string, redis_password_file, "",
           "file holding the Redis password (requirepass, or the ACL user's), sent with AUTH on "
           "every connection; one line. Empty: no AUTH");
@@ -70,6 +74,11 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  if (absl::GetFlag(FLAGS_shutdown_notice) < absl::ZeroDuration()) {
+    segmentd::LogError(absl::StrCat("--shutdown_notice: must not be negative, got ",
+                                    absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_notice))));
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_drain_timeout) < absl::ZeroDuration()) {
     segmentd::LogError(absl::StrCat("--drain_timeout: must not be negative, got ",
                                     absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout))));
@@ -114,7 +123,7 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   segmentd::LogInfo(absl::StrCat("received signal ", signal_number, ": draining"));
-  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout), absl::GetFlag(FLAGS_shutdown_notice));
   segmentd::LogInfo("stopped");
   return 0;
 }

@@ -421,7 +421,7 @@ void SegmentdServer::RunHealthProbe() {
   }
 }
 
-void SegmentdServer::Shutdown(absl::Duration drain) {
+void SegmentdServer::Shutdown(absl::Duration drain, absl::Duration notice) {
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) return;
@@ -431,6 +431,10 @@ void SegmentdServer::Shutdown(absl::Duration drain) {
     // ignores later updates. (No gRPC server when Start failed before it.)
     if (server_ != nullptr) server_->GetHealthCheckService()->Shutdown();
   }
+  // Still serving, but saying NOT_SERVING: load balancers and probes that
+  // poll health stop sending new calls before the listener closes (gRPC's
+  // Shutdown below refuses new calls and connections at once).
+  if (server_ != nullptr && notice > absl::ZeroDuration()) absl::SleepFor(notice);
   if (health_thread_.joinable()) health_thread_.join();
   if (server_ != nullptr) {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));

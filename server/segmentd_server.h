@@ -89,9 +89,10 @@ class SegmentdServer {
   // Returns the port /metrics is served on; 0 when not served.
   int metrics_port() const { return metrics_exposer_ ? metrics_exposer_->port() : 0; }
 
-  // Reports NOT_SERVING, drains in-flight calls for at most `drain`, then stops.
-  // Idempotent.
-  void Shutdown(absl::Duration drain);
+  // Reports NOT_SERVING, keeps serving for `notice` (so health pollers
+  // notice first), then refuses new calls, drains in-flight ones for at most
+  // `drain`, and stops. Idempotent.
+  void Shutdown(absl::Duration drain, absl::Duration notice = absl::ZeroDuration());
 
  private:
   SegmentdServer() = default;

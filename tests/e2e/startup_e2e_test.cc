@@ -3,6 +3,7 @@
 // what is wrong, never a crash and never a server half up; credentials
 // refused later, and a key file others can read, are logged.
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -129,6 +130,8 @@ TEST_F(StartupWithRedisTest, FlagValuesNoServerCanRunWithAreErrorsNamingTheFlag)
       {"--eligibility_max_staleness=-5s", "eligibility_max_staleness: must not be negative"},
       {"--redis_startup_timeout=-1s", "redis_startup_timeout: must not be negative"},
       {"--drain_timeout=-1s", "--drain_timeout: must not be negative"},
+      {"--shutdown_notice=-1s", "--shutdown_notice: must not be negative"},
+      {"--max_bulk_streams_per_tenant=0", "max_bulk_streams_per_tenant: must be >= 1, got 0"},
   };
   for (const auto& [flag, message] : cases) {
     const std::string error = StartError(redis_->unix_address(), {flag});
@@ -161,6 +164,40 @@ TEST_F(StartupWithRedisTest, HealthIsNotServingWhileRedisIsAReplica) {
   EXPECT_THAT((*segmentd)->Log(), HasSubstr("Redis is a replica (ROLE: slave)"));
   ASSERT_EQ(RunCommands(redis_->socket_path(), {"REPLICAOF NO ONE"}).size(), 1u);
   EXPECT_TRUE(health_is(kServing)) << (*segmentd)->Log();
+}
+
+// On SIGTERM with --shutdown_notice, health says NOT_SERVING while calls are
+// still answered (a prober can read it), then the server stops.
+TEST_F(StartupWithRedisTest, AShutdownNoticeKeepsAnsweringNotServingBeforeStopping) {
+  SegmentdProcess::Options options;
+  options.redis_address = redis_->unix_address();
+  options.extra_flags = {"--shutdown_notice=3s"};
+  absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
+  ASSERT_TRUE(segmentd.ok()) << segmentd.status();
+  std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<int> health = CheckHealth(*channel, "");
+        return health.ok() && *health == kServing;
+      },
+      absl::Seconds(10)));
+  ASSERT_EQ(::kill((*segmentd)->pid(), SIGTERM), 0);
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<int> health = CheckHealth(*channel, "", absl::Milliseconds(500));
+        return health.ok() && *health == kNotServing;
+      },
+      absl::Seconds(2)))
+      << (*segmentd)->Log();
+  // Still answered well into the notice (without one the server stops
+  // within the health probe's 500 ms interval).
+  absl::SleepFor(absl::Seconds(1));
+  absl::StatusOr<int> later = CheckHealth(*channel, "", absl::Milliseconds(500));
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(*later, kNotServing);
+  absl::StatusOr<int> exit_status = (*segmentd)->Terminate();
+  ASSERT_TRUE(exit_status.ok()) << exit_status.status();
+  EXPECT_EQ(*exit_status, 0);
 }
 
 TEST_F(StartupWithRedisTest, AnOperatorKeyFileOthersCanReadIsReported) {
