@@ -213,10 +213,27 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   const Millis big_start = t - big_ms_, low_start = t - low_ms_;
   const Millis cat_start = t - cat_ms_;
   const bool want_cats = category_enabled_;
-  int64_t life_n = p.folded.orders, life_rev = p.folded.net_revenue;
-  Millis first = life_n > 0 ? p.folded.first_order_ms : kNeverMillis;
-  Millis last = life_n > 0 ? p.folded.last_order_ms : kNeverMillis;
-  int64_t fb_n = 0, ret_n = 0, big_n = 0, big_rev = 0, low_n = 0, low_rev = 0;
+  const FoldedTotals& folded = p.folded;
+  int64_t life_n = folded.orders, life_rev = folded.net_revenue;
+  Millis first = life_n > 0 ? folded.first_order_ms : kNeverMillis;
+  Millis last = life_n > 0 ? folded.last_order_ms : kNeverMillis;
+  // Folded orders count in a window that holds them all (a window lengthened
+  // after they were folded); the windows start counting the live orders from
+  // there. Categories are not kept of folded orders: affinity counts none.
+  const bool fb_folded = folded.AllWithin(fb_start, t);
+  const bool ret_folded = folded.AllWithin(ret_start, t);
+  const bool big_folded = folded.AllWithin(big_start, t);
+  const bool low_folded = folded.AllWithin(low_start, t);
+  int64_t fb_n = fb_folded ? folded.orders : 0, ret_n = ret_folded ? folded.orders : 0;
+  int64_t big_n = 0, big_rev = 0, low_n = 0, low_rev = 0;
+  if (big_folded) {
+    big_n = folded.orders;
+    big_rev = folded.net_revenue;
+  }
+  if (low_folded) {
+    low_n = folded.orders;
+    low_rev = folded.net_revenue;
+  }
   // Orders [cat_begin, end) are inside the category-affinity lookback.
   size_t cat_begin = 0;
   size_t end = 0;
@@ -246,19 +263,22 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   auto on = [&](Segment s) { return enabled_[static_cast<int>(s)]; };
 
   // 1. FREQUENT_BUYER / 5. RETURNING_CUSTOMER: orders in window >= min.
+  // When the window's start reaches the first counted folded order, the
+  // count drops to the live orders (every one of them later than the folded
+  // ones, so none has left by then): the exit is then, or, if the live
+  // orders alone reach the minimum, when enough of them have left.
+  auto count_exit = [&](int64_t n, int64_t min, bool with_folded, Millis start, Millis window) {
+    const int64_t live = with_folded ? n - folded.orders : n;
+    if (live < min) return folded.first_order_ms + window;  // with_folded only
+    return KthValidAfter(p.orders, end, start, live - min) + window;
+  };
   if (on(Segment::kFrequentBuyer) && fb_n >= fb_min_) {
     seg.Insert(Segment::kFrequentBuyer);
-    if (next) {
-      nx = MinMs(nx, KthValidAfter(p.orders, end, fb_start, fb_n - fb_min_) +
-                         fb_ms_);
-    }
+    if (next) nx = MinMs(nx, count_exit(fb_n, fb_min_, fb_folded, fb_start, fb_ms_));
   }
   if (on(Segment::kReturningCustomer) && ret_n >= ret_min_) {
     seg.Insert(Segment::kReturningCustomer);
-    if (next) {
-      nx = MinMs(nx, KthValidAfter(p.orders, end, ret_start,
-                                   ret_n - ret_min_) + ret_ms_);
-    }
+    if (next) nx = MinMs(nx, count_exit(ret_n, ret_min_, ret_folded, ret_start, ret_ms_));
   }
   // 2. NEW_DOWNLOAD / 3. WINDOW_SHOPPER: no orders, registration age.
   const Millis reg = p.registered_ms;
@@ -323,11 +343,23 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   }
 
   // 9. BIG_SPENDER / 10. LOW_SPENDER: AOV over the lookback.
-  auto spender = [&](Segment s, bool ok, Millis start, Millis window,
-                     int64_t n, int64_t rev, bool big) {
+  auto spender = [&](Segment s, bool ok, Millis start, Millis window, int64_t n, int64_t rev,
+                     bool big, bool with_folded) {
     if (!on(s)) return;
     if (ok) seg.Insert(s);
     if (!next || n == 0) return;
+    if (with_folded) {
+      // They leave first, all at once for this rule (above): the verdict on
+      // the live orders alone holds from then.
+      n -= folded.orders;
+      rev -= folded.net_revenue;
+      const bool live_ok = big ? BigOk(rev, n) : LowOk(rev, n);
+      if (live_ok != ok) {
+        nx = MinMs(nx, folded.first_order_ms + window);
+        return;
+      }
+      if (n == 0) return;
+    }
     // Orders leave the lookback in placement order; find the first exit
     // after which the verdict differs.
     size_t i = 0;
@@ -353,10 +385,10 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
       if (n == 0) return;
     }
   };
-  spender(Segment::kBigSpender, BigOk(big_rev, big_n), big_start, big_ms_,
-          big_n, big_rev, true);
-  spender(Segment::kLowSpender, LowOk(low_rev, low_n), low_start, low_ms_,
-          low_n, low_rev, false);
+  spender(Segment::kBigSpender, BigOk(big_rev, big_n), big_start, big_ms_, big_n, big_rev, true,
+          big_folded);
+  spender(Segment::kLowSpender, LowOk(low_rev, low_n), low_start, low_ms_, low_n, low_rev, false,
+          low_folded);
 
   // Category affinity: per category, orders containing it in the lookback.
   // Counted newest first: a category's exit from membership is when its
@@ -479,7 +511,10 @@ Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classifi
     for (Millis w : order_windows) add(o.placed_ms + w);
   }
   if (p.folded.orders > 0) {
-    for (Millis w : order_windows) add(p.folded.last_order_ms + w);
+    for (Millis w : order_windows) {
+      add(p.folded.first_order_ms + w);  // a window holding them all no longer does
+      add(p.folded.last_order_ms + w);
+    }
   }
   if (p.registered_ms != kNeverMillis) {
     add(p.registered_ms);

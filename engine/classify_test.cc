@@ -781,6 +781,55 @@ TEST(EarliestExactInstantTest, FoldedOrdersBoundWhereAnswersAreExact) {
   EXPECT_NE(ClassifyAt(p, config, Day(50)).segments, ClassifyAt(full, config, Day(50)).segments);
 }
 
+// A window lengthened after orders were folded counts them when it holds
+// them all, exactly as the full history would; membership and its next
+// change agree with the full history's until the window's start reaches the
+// first of them (from then it counts none of them: not exact, and never
+// answered at such an explicit as_of, EarliestExactInstant).
+TEST(FoldedTotalsTest, AWindowHoldingEveryFoldedOrderCountsThem) {
+  SegmentConfig c = AllDisabled();
+  c.frequent_buyer.enabled = true;
+  c.frequent_buyer.min_orders = 3;
+  c.frequent_buyer.window_days = 1000;
+  c.big_spender.enabled = true;
+  c.big_spender.lookback_days = 1000;
+  c.big_spender.threshold_amount = 2000;
+  c.big_spender.threshold_store_aov_multiple.reset();
+  // Folded: days 0 and 10 (amounts 4000 each); live: day 500 (1000).
+  Profile full;
+  AddOrder(&full, "a", Day(0), 4000);
+  AddOrder(&full, "b", Day(10), 4000);
+  AddOrder(&full, "c", Day(500), 1000);
+  Profile folded = full;
+  folded.Fold(Day(100));
+  ASSERT_EQ(folded.view().folded.orders, 2);
+  for (double d : {500.0, 700.0, 999.0}) {
+    const Classification f = ClassifyAt(folded, c, Day(d));
+    const Classification e = ClassifyAt(full, c, Day(d));
+    EXPECT_EQ(f.segments, e.segments) << "day " << d;
+    EXPECT_TRUE(f.segments.Contains(Segment::kFrequentBuyer)) << "day " << d;
+    EXPECT_TRUE(f.segments.Contains(Segment::kBigSpender)) << "day " << d;  // AOV 3000
+    // Both exits come when the order of day 0 leaves, at day 1000: the next
+    // change of the full history too.
+    EXPECT_EQ(f.next_change, e.next_change) << "day " << d;
+    EXPECT_EQ(f.next_change, Day(1000)) << "day " << d;
+  }
+  absl::StatusOr<Classifier> k = Classifier::Create(c, PopulationStats{});
+  ASSERT_TRUE(k.ok()) << k.status();
+  for (const SegmentExplanation& r : k->Explain(folded.view(), Day(700))) {
+    if (r.segment == "FREQUENT_BUYER") EXPECT_EQ(r.reason, "3 orders in the last 1000 days (>= 3)");
+  }
+  // With the live orders alone reaching the minimum, the exit is theirs.
+  c.frequent_buyer.min_orders = 1;
+  c.big_spender.enabled = false;
+  EXPECT_EQ(ClassifyAt(folded, c, Day(700)).next_change, Day(1500));
+  EXPECT_EQ(ClassifyAt(full, c, Day(700)).next_change, Day(1500));
+  // A window whose start falls between them counts neither (as before).
+  c.frequent_buyer.min_orders = 2;
+  c.frequent_buyer.window_days = 995;  // starts at day 5 on day 1000
+  EXPECT_FALSE(In(folded, c, Segment::kFrequentBuyer, Day(1000)));
+}
+
 TEST(EarliestExactInstantTest, DroppedMessagesBoundItWhileEngagementIsEnabled) {
   SegmentConfig config;
   Profile p;

@@ -69,6 +69,10 @@ std::vector<SegmentExplanation> Classifier::Explain(
 
   auto count_since = [&](Millis window, int64_t* revenue) {
     int64_t n = 0, rev = 0;
+    if (p.folded.AllWithin(t - window, t)) {  // as Evaluate counts them
+      n = p.folded.orders;
+      rev = p.folded.net_revenue;
+    }
     for (const OrderFacts& o : p.orders) {
       if (o.placed_ms > t) break;
       if (!o.cancelled && o.placed_ms > t - window) {

@@ -103,10 +103,20 @@ struct FoldedTotals {
   // All folded orders were placed at or before this; kNothingFolded if none.
   Millis through_ms = kNothingFolded;
   // Earliest / latest placement among folded orders ever valid. After a
-  // folded order is cancelled these are kept as they were (they only matter
-  // for display: every folded order is older than every rule window).
+  // folded order is cancelled these are kept as they were (so they bound
+  // the valid ones' placements from outside).
   Millis first_order_ms = kNeverMillis;
   Millis last_order_ms = kNothingFolded;
+
+  // Whether every valid folded order lies within the window (start, t]:
+  // then a rule over that window counts these totals, exactly. Folding
+  // keeps orders older than the longest window of the config at the time;
+  // a window lengthened since can reach them. One whose start falls among
+  // their placements cannot be counted exactly and counts none of them
+  // (EarliestExactInstant refuses an explicit as_of there).
+  bool AllWithin(Millis start, Millis t) const {
+    return orders > 0 && first_order_ms > start && last_order_ms <= t;
+  }
 
   static constexpr Millis kNothingFolded = std::numeric_limits<Millis>::min();
 };

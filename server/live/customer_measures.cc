@@ -67,6 +67,10 @@ std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time n
   const engine::Millis start = end - lookback_days * kDayMs;
   int64_t orders = 0;
   absl::int128 revenue = 0;
+  if (profile.folded.AllWithin(start, end)) {  // as the spender rules count them
+    orders = profile.folded.orders;
+    revenue = profile.folded.net_revenue;
+  }
   for (const engine::OrderFacts& o : profile.orders) {
     if (o.cancelled || o.placed_ms <= start || o.placed_ms > end) continue;
     ++orders;
@@ -97,6 +101,13 @@ std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl
     for (engine::Millis edge : {o.placed_ms, o.placed_ms + lookback_days * kDayMs}) {
       if (edge > t && (!next || edge < *next)) next = edge;
     }
+  }
+  // Folded orders all within the lookback leave it, for the AOV, when its
+  // start reaches the first of them (AllWithin).
+  const engine::FoldedTotals& folded = profile.folded;
+  if (folded.orders > 0) {
+    const engine::Millis edge = folded.first_order_ms + lookback_days * kDayMs;
+    if (edge > t && (!next || edge < *next)) next = edge;
   }
   if (!next) return std::nullopt;
   return absl::FromUnixMillis(*next);

@@ -36,8 +36,9 @@ std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
                                            const engine::Profile& after, absl::Time now);
 
 // The customer's AOV over the `lookback_days` before `now` (orders placed in
-// (now - lookback, now]), in thousandths of a minor unit, floored; nullopt
-// without an order in the lookback.
+// (now - lookback, now], the folded totals too when the lookback holds every
+// folded order, as the spender rules count), in thousandths of a minor unit,
+// floored; nullopt without an order in the lookback.
 std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time now,
                                 int32_t lookback_days);
 
@@ -53,7 +54,8 @@ std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile,
                                             int64_t lifetime_orders);
 
 // The earliest instant after `now` at which AovMilli changes by time alone (an
-// order leaves the lookback, or a future-dated order enters it); nullopt if never.
+// order leaves the lookback, a future-dated order enters it, or the folded
+// orders stop being all within it); nullopt if never.
 std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl::Time now,
                                         int32_t lookback_days);
 

@@ -241,6 +241,60 @@ TEST_F(ConfigE2eTest, EachConcurrentUpdateAnswersWithTheConfigItStored) {
   EXPECT_EQ(Get().version(), *versions.rbegin());
 }
 
+// A window lengthened past the history kept per order (365 days by default:
+// older orders are folded into lifetime totals) counts the folded orders it
+// holds all of: after the update every such customer is a member, stored and
+// classified alike (a reviewer saw FREQUENT_BUYER over 3650 days leave out
+// every customer whose orders were all over 365 days old).
+TEST_F(ConfigE2eTest, AWindowLengthenedPastFoldedHistoryCountsIt) {
+  const absl::Time now = absl::Now();
+  const std::vector<std::string> old = {"old1", "old2", "mixed"};
+  absl::StatusOr<v1::BulkIngestResponse> reply =
+      IngestBatch(*stack_->channel(), keys_.write,
+                  {OrderEvent("old1", "old1-a", now - absl::Hours(24 * 519), 1000),
+                   OrderEvent("old2", "old2-a", now - absl::Hours(24 * 500), 1000),
+                   OrderEvent("old2", "old2-b", now - absl::Hours(24 * 400), 1000),
+                   OrderEvent("mixed", "mixed-a", now - absl::Hours(24 * 500), 1000),
+                   OrderEvent("mixed", "mixed-b", now - absl::Hours(24 * 10), 1000)});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
+  v1::UpdateConfigRequest request;
+  request.mutable_config()->mutable_frequent_buyer()->set_window_days(3650);
+  request.mutable_config()->mutable_frequent_buyer()->set_min_orders(1);
+  request.mutable_update_mask()->add_paths("frequent_buyer.window_days");
+  request.mutable_update_mask()->add_paths("frequent_buyer.min_orders");
+  v1::UpdateConfigResponse response;
+  ASSERT_TRUE(Update(request, &response).ok());
+
+  v1::ClassifyCustomersRequest classify;
+  for (const std::string& id : old) classify.add_customer_ids(id);
+  classify.set_include_reasons(true);
+  v1::ClassifyCustomersResponse classified;
+  auto ctx = NewContext(keys_.read);
+  ASSERT_TRUE(v1::ClassificationService::NewStub(stack_->channel())
+                  ->ClassifyCustomers(ctx.get(), classify, &classified)
+                  .ok());
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis = ConnectClient(stack_->redis());
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  const std::map<std::string, std::string> reasons = {
+      {"old1", "1 order in the last 3650 days (>= 1)"},
+      {"old2", "2 orders in the last 3650 days (>= 1)"},
+      {"mixed", "2 orders in the last 3650 days (>= 1)"}};
+  for (const v1::CustomerClassification& c : classified.classifications()) {
+    EXPECT_THAT(c.membership().segments(), ::testing::Contains("FREQUENT_BUYER"))
+        << c.customer_id();
+    bool explained = false;
+    for (const v1::SegmentReason& r : c.reasons()) {
+      if (r.segment() == "FREQUENT_BUYER") explained = r.reason() == reasons.at(c.customer_id());
+    }
+    EXPECT_TRUE(explained) << c.DebugString();
+    absl::StatusOr<store::redis::RedisReply> stored =
+        (*redis)->Command({"SISMEMBER", "sd:{cfg}:s:FREQUENT_BUYER", c.customer_id()});
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_EQ(stored->integer(), 1) << c.customer_id() << ": stored membership";
+  }
+}
+
 TEST_F(ConfigE2eTest, NextChangesLeftToTheBackgroundAreRecomputedByTheServer) {
   // A longer NEW_CUSTOMER window moves no one's membership, only when c1
   // (one order, 12 hours ago) next changes: weeks away, so the update

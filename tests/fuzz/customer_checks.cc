@@ -1,6 +1,7 @@
 #include "tests/fuzz/customer_checks.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/config.h"
@@ -56,6 +57,51 @@ void CheckFolding(const engine::Classifier& classifier, const engine::Profile& p
                           "; unfolded: ", Show(at)));
 }
 
+// Folded at a horizon inside some rule windows (a window lengthened after
+// the fold), the profile is still a profile: its next change is exact for
+// it. And where every windowed rule's window holds all its folded orders or
+// none, with no correction of theirs after as_of, it answers as the full
+// history does, category affinity and engagement aside (folding drops their
+// inputs: checked under the same config without them). Horizons: half the
+// longest window, and each of the first orders' placements.
+void CheckFoldingWithinWindows(const engine::Classifier& classifier, const engine::Profile& profile,
+                               absl::Time as_of) {
+  engine::SegmentConfig k = classifier.config();
+  k.category_affinity.enabled = false;
+  k.engagement.enabled = false;
+  absl::StatusOr<engine::Classifier> without = engine::Classifier::Create(k, classifier.stats());
+  FUZZ_CHECK(without.ok(), without.status().ToString());
+  const Millis t = engine::ToMillis(as_of);
+  const Classification full = without->Classify(profile.view(), as_of);
+  std::vector<Millis> horizons = {t - engine::DaysToMillis(engine::LongestWindowDays(k)) / 2};
+  for (const engine::OrderFacts& o : profile.orders()) {
+    if (o.placed_ms < t && horizons.size() < 4) horizons.push_back(o.placed_ms);
+  }
+  for (Millis horizon : horizons) {
+    if (horizon < 0) continue;
+    engine::Profile folded = profile;
+    folded.Fold(FromMillis(horizon));
+    const engine::ProfileView view = folded.view();
+    const engine::FoldedTotals& f = view.folded;
+    if (f.orders == 0) continue;
+    const Classification after = without->Classify(view, as_of);
+    CheckNextChange(*without, view, as_of, after);
+    bool exact = true;
+    for (int32_t days : {k.frequent_buyer.window_days, k.returning_customer.window_days,
+                         k.big_spender.lookback_days, k.low_spender.lookback_days}) {
+      const Millis start = t - engine::DaysToMillis(days);
+      exact = exact && (f.AllWithin(start, t) || f.last_order_ms <= start);
+    }
+    for (const engine::OrderCorrection& c : view.corrections) {
+      exact = exact && !(c.at_ms > t && !view.LiveOrder(c.order_fp).has_value());
+    }
+    if (!exact) continue;
+    FUZZ_CHECK(after.SameMembership(full),
+               absl::StrCat("folded within windows at ", absl::FormatTime(FromMillis(horizon)),
+                            ": ", Show(after), "; unfolded: ", Show(full)));
+  }
+}
+
 void CheckExplain(const engine::Classifier& classifier, const engine::ProfileView& view,
                   absl::Time as_of, const Classification& at) {
   for (const engine::SegmentExplanation& e : classifier.Explain(view, as_of)) {
@@ -83,6 +129,7 @@ void CheckCustomer(const engine::Classifier& classifier, const engine::Profile& 
   const Classification at = classifier.Classify(view, as_of);
   CheckNextChange(classifier, view, as_of, at);
   CheckFolding(classifier, profile, as_of, at);
+  CheckFoldingWithinWindows(classifier, profile, as_of);
   CheckExplain(classifier, view, as_of, at);
   CheckCodec(profile);
 }

@@ -17,6 +17,9 @@ namespace segmentd::fuzz {
 //    at it (engine/classify.h);
 //  - folding at as_of - LongestWindowDays changes neither membership nor
 //    next_change at as_of (engine/profile.h, Fold);
+//  - folded at half that (inside some windows), next_change is exact for the
+//    folded profile, and membership is the full history's where every
+//    windowed rule holds all folded orders or none (FoldedTotals::AllWithin);
 //  - Explain says "member" for exactly the fixed segments Classify reports;
 //  - the profile codec gives back an equal profile, and the same bytes.
 void CheckCustomer(const engine::Classifier& classifier, const engine::Profile& profile,
