@@ -256,8 +256,10 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       store::RedisCustomerStore::Create(server->redis_scan_.get(), store_options);
   if (!customers_scan.ok()) return customers_scan.status();
   server->customers_scan_ = *std::move(customers_scan);
-  server->contexts_ = std::make_unique<TenantContexts>(server->customers_.get(),
-                                                       TenantContexts::Options());
+  TenantContexts::Options contexts_options;
+  contexts_options.store_lost = [probe = server->store_probe_.get()] { return probe->Lost(); };
+  server->contexts_ =
+      std::make_unique<TenantContexts>(server->customers_.get(), std::move(contexts_options));
   LiveMembership::Options live_options;
   live_options.metrics = server->metrics_.get();
   server->live_ = std::make_unique<LiveMembership>(server->customers_.get(),
@@ -357,7 +359,12 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   // One replica leads the time-driven moves; the others take only what it
   // leaves due for longer than the follower grace (SchedulerLease).
   server->scheduler_lease_ = std::make_unique<SchedulerLease>(server->redis_.get());
-  scheduler_options.leading = [lease = server->scheduler_lease_.get()] { return lease->Held(); };
+  // A store that lost segmentd's data (StoreProbe) is not written to, not
+  // even the lease: it may be another Redis that took the address.
+  scheduler_options.leading = [lease = server->scheduler_lease_.get(),
+                               probe = server->store_probe_.get()] {
+    return probe->Lost().ok() && lease->Held();
+  };
   // Tenants stored before the order record or the registration index
   // existed get them filled from their profiles, in the background
   // (docs/live.md, Order ids and Configs).

@@ -48,6 +48,7 @@ TenantContexts::TenantContexts(store::CustomerStore* store, Options options)
 
 absl::Status TenantContexts::MarkStatsInUse(const std::string& tenant, const std::string& field,
                                             absl::Time at) {
+  if (absl::Status lost = options_.store_lost(); !lost.ok()) return lost;
   absl::MutexLock lock(&stats_mu_);
   // Alive before its first entry: another replica's mover adopts the
   // entries of a replica it does not find alive.
@@ -75,6 +76,7 @@ absl::Status TenantContexts::MarkAlive() {
 }
 
 absl::Status TenantContexts::MarkAliveLocked() {
+  if (absl::Status lost = options_.store_lost(); !lost.ok()) return lost;
   absl::StatusOr<bool> was = store_->MarkReplicaAlive(replica_id_, options_.alive_for);
   if (!was.ok()) return was.status();
   // A re-recording that failed midway is finished by the next mark.

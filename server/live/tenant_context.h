@@ -57,6 +57,10 @@ class TenantContexts {
     std::string replica_id;
     // How long a MarkAlive() keeps this replica alive in the store.
     absl::Duration alive_for = absl::Seconds(10);
+    // OK while the store holds segmentd's data; otherwise its error (the
+    // StoreProbe's DATA_LOSS), and the replica's bookkeeping (alive mark,
+    // statistics in use) writes nothing there. Default: always OK.
+    std::function<absl::Status()> store_lost = [] { return absl::OkStatus(); };
   };
 
   // `store` must outlive this object.

@@ -432,6 +432,21 @@ TEST_F(DurabilityE2eTest, ARedisThatLostItsDataIsNotTakenForAnEmptyOne) {
     EXPECT_EQ(admin->ListTenants(octx.get(), list, &tenants).error_code(),
               grpc::StatusCode::DATA_LOSS);
   }
+  // Nor does its background work write there (it may be another Redis at
+  // the address): emptied again once the loss is known, the store stays
+  // empty over a heartbeat (2 s) and many scheduler passes.
+  {
+    redisContext* c = redisConnectUnix(stack_->redis().socket_path().c_str());
+    ASSERT_TRUE(c != nullptr && c->err == 0);
+    freeReplyObject(redisCommand(c, "FLUSHALL"));
+    absl::SleepFor(absl::Seconds(3));
+    auto* keys = static_cast<redisReply*>(redisCommand(c, "KEYS *"));
+    ASSERT_TRUE(keys != nullptr && keys->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < keys->elements; ++i)
+      ADD_FAILURE() << "written: " << keys->element[i]->str;
+    freeReplyObject(keys);
+    redisFree(c);
+  }
 
   // Restarted, segmentd adopts the empty store: the tenant is gone from it.
   ASSERT_TRUE(stack_->segmentd().Restart().ok()) << stack_->segmentd().Log();
