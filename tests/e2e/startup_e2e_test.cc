@@ -65,6 +65,18 @@ std::string StartError(const std::string& redis_address, std::vector<std::string
   return segmentd.ok() ? "" : std::string(segmentd.status().message());
 }
 
+// Whether segmentd's overall health reads `want` within `timeout`, each
+// check given `each` to answer.
+bool HealthBecomes(grpc::Channel& channel, int want, absl::Duration timeout,
+                   absl::Duration each = absl::Seconds(5)) {
+  return PollUntil(
+      [&] {
+        absl::StatusOr<int> health = CheckHealth(channel, "", each);
+        return health.ok() && *health == want;
+      },
+      timeout);
+}
+
 TEST(StartupE2eTest, UnreachableRedisIsAnErrorNamingRedis) {
   const std::string error =
       StartError("unix:/nonexistent/redis.sock", {"--redis_startup_timeout=500ms"});
@@ -149,14 +161,7 @@ TEST_F(StartupWithRedisTest, HealthIsNotServingWhileRedisIsAReplica) {
   absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
   ASSERT_TRUE(segmentd.ok()) << segmentd.status();
   std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
-  auto health_is = [&](int want) {
-    return PollUntil(
-        [&] {
-          absl::StatusOr<int> health = CheckHealth(*channel, "");
-          return health.ok() && *health == want;
-        },
-        absl::Seconds(10));
-  };
+  auto health_is = [&](int want) { return HealthBecomes(*channel, want, absl::Seconds(10)); };
   ASSERT_TRUE(health_is(kServing));
   // A primary nobody runs: Redis stays a replica, never syncing.
   ASSERT_EQ(RunCommands(redis_->socket_path(), {"REPLICAOF 127.0.0.1 1"}).size(), 1u);
@@ -175,19 +180,9 @@ TEST_F(StartupWithRedisTest, AShutdownNoticeKeepsAnsweringNotServingBeforeStoppi
   absl::StatusOr<std::unique_ptr<SegmentdProcess>> segmentd = SegmentdProcess::Start(options);
   ASSERT_TRUE(segmentd.ok()) << segmentd.status();
   std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        absl::StatusOr<int> health = CheckHealth(*channel, "");
-        return health.ok() && *health == kServing;
-      },
-      absl::Seconds(10)));
+  ASSERT_TRUE(HealthBecomes(*channel, kServing, absl::Seconds(10)));
   ASSERT_EQ(::kill((*segmentd)->pid(), SIGTERM), 0);
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        absl::StatusOr<int> health = CheckHealth(*channel, "", absl::Milliseconds(500));
-        return health.ok() && *health == kNotServing;
-      },
-      absl::Seconds(2)))
+  EXPECT_TRUE(HealthBecomes(*channel, kNotServing, absl::Seconds(2), absl::Milliseconds(500)))
       << (*segmentd)->Log();
   // Still answered well into the notice (without one the server stops
   // within the health probe's 500 ms interval).
@@ -263,12 +258,7 @@ TEST_F(StartupWithPasswordTest, ThePasswordFileLetsSegmentdServe) {
   ASSERT_TRUE(segmentd.ok()) << segmentd.status();
   std::shared_ptr<grpc::Channel> channel = (*segmentd)->NewChannel();
   // Health follows the authenticated Redis probe; a tenant is written to Redis.
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        absl::StatusOr<int> health = CheckHealth(*channel, "");
-        return health.ok() && *health == kServing;
-      },
-      absl::Seconds(10)));
+  EXPECT_TRUE(HealthBecomes(*channel, kServing, absl::Seconds(10)));
   absl::StatusOr<std::string> operator_token = (*segmentd)->OperatorToken();
   ASSERT_TRUE(operator_token.ok()) << operator_token.status();
   const absl::Status created = CreateTenant(*channel, *operator_token, "acme");
