@@ -1545,6 +1545,13 @@ TEST_F(RedisCustomerStoreTest, ARefusedWriteFailsItsCustomerAlone) {
       << (*results)[1].refusal;
   EXPECT_EQ((*results)[2], WriteResult::kCommitted);
   EXPECT_EQ(*store_->SegmentSize(kTenant, "NEW"), 3);
+  // An error of the store's, not of one customer's (here: out of memory),
+  // fails the whole call, so that a caller retries rather than skips.
+  ASSERT_TRUE(client_->Command({"CONFIG", "SET", "maxmemory", "1"}).ok());
+  absl::StatusOr<std::vector<WriteResult>> full =
+      store_->WriteWithResults(kTenant, {write("d", "NEW"), write("e", "NEW")});
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted) << full.status();
+  ASSERT_TRUE(client_->Command({"CONFIG", "SET", "maxmemory", "0"}).ok());
 }
 
 // A Redis that lost the tenant's data (here: FLUSHALL) refuses its writes,

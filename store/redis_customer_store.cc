@@ -533,17 +533,14 @@ absl::Status OtherSegmentsThanStored(const CustomerWrite& write) {
                    " names other segments than are stored; nothing written"));
 }
 
-// Why Redis refused customer `write`'s script (`error`, from `reply`). A key
-// of another type under the tenant's prefix is a stored state segmentd
-// cannot have written: DATA_LOSS, as reads say. Redis does not roll a
-// script back, so that write's commands before the failing one stay
-// applied (docs/redis-keys.md).
-absl::Status ScriptRefusal(const CustomerWrite& write, const RedisReply& reply,
-                           absl::Status error) {
-  const std::string what =
-      absl::StrCat("write of customer ", write.customer_id, " refused by Redis: ", error.message());
-  if (reply.IsErrorWithPrefix("WRONGTYPE")) return absl::DataLossError(what);
-  return absl::Status(error.code(), what);
+// Why Redis refused customer `write`'s script (`error`: WRONGTYPE). A key of
+// another type under the tenant's prefix is a stored state segmentd cannot
+// have written: DATA_LOSS, as reads say. Redis does not roll a script back,
+// so that write's commands before the failing one stay applied
+// (docs/redis-keys.md).
+absl::Status ScriptRefusal(const CustomerWrite& write, const absl::Status& error) {
+  return absl::DataLossError(absl::StrCat("write of customer ", write.customer_id,
+                                          " refused by Redis: ", error.message()));
 }
 
 // What the write scripts' index() does, as a command: moves `id`'s entry in
@@ -917,11 +914,15 @@ absl::Status RedisCustomerStore::RunWriteScripts(absl::string_view tenant,
     // the registry and the write runs again; a lost store's does not.
     answer = UnlessTenantAbsent(std::move(answer), client_, tenant, [&] { return eval(i); });
     if (!answer.ok()) return answer.status();  // the connection: every write unknown
-    // Redis's answer to this write alone: a refusal fails this customer, not
-    // the writes pipelined with it (committed, or still to send).
+    // Redis's answer to this write alone. A key of another type under the
+    // tenant's prefix refuses this customer, not the writes pipelined with it
+    // (committed, or still to send). Any other error (OOM, READONLY, LOADING,
+    // BUSY, ...) is the store's, not the customer's: the whole call fails, as
+    // it must for callers that retry (a background pass) rather than skip.
     const RedisReply& reply = *answer;
     if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) {
-      done[i] = WriteResult::Refused(ScriptRefusal(writes[i], reply, std::move(s)));
+      if (!reply.IsErrorWithPrefix("WRONGTYPE")) return s;
+      done[i] = WriteResult::Refused(ScriptRefusal(writes[i], std::move(s)));
       return absl::OkStatus();
     }
     if (!reply.is_integer()) return Unexpected(reply, "write script");

@@ -102,7 +102,11 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
       if (exact_only) {
         // In no segment under either config before their first kept fact,
         // whatever history is kept only as totals (as LiveMembership::Classify).
-        if (profile->view().FirstKnownMs() > engine::ToMillis(as_of)) continue;
+        if (profile->view().FirstKnownMs() > engine::ToMillis(as_of) &&
+            !DroppedWhatRulesRead(profile->view(), ctx.config) &&
+            !DroppedWhatRulesRead(profile->view(), proposed)) {
+          continue;
+        }
         const absl::Time earliest =
             std::max(engine::EarliestExactInstant(profile->view(), ctx.config),
                      engine::EarliestExactInstant(profile->view(), proposed));

@@ -836,6 +836,23 @@ TEST_F(LiveMembershipTest, ClassifyBeforeAFoldedCustomersFirstFactIsNoSegmentNot
   EXPECT_TRUE((*before)[0].reasons.empty());
 }
 
+// Folding drops messages: a customer whose first kept fact is later than
+// as_of may have been engaged before it, so with engagement enabled such an
+// instant is refused as other folded history is, never answered "in no
+// segment".
+TEST_F(LiveMembershipTest, ClassifyBeforeTheFirstKeptFactIsRefusedWhenMessagesWereDropped) {
+  auto sent = [](std::string id, absl::Time at) -> ProfileMutation {
+    return [id = std::move(id), at](engine::Profile* p) { return p->MessageSent(id, at); };
+  };
+  now_ = DaysAgo(300);
+  ApplyOne("m1", {sent("a", DaysAgo(400)), sent("b", DaysAgo(399)), sent("c", DaysAgo(398))});
+  now_ = kT0;
+  ApplyOne("m1", {sent("d", DaysAgo(10))});  // folds the first three away
+  absl::StatusOr<std::vector<CustomerClassification>> then =
+      live_->Classify("acme", {"m1"}, DaysAgo(390), false, /*historical=*/true);
+  EXPECT_EQ(then.status().code(), absl::StatusCode::kOutOfRange) << then.status();
+}
+
 TEST_F(LiveMembershipTest, TenantsAreSeparate) {
   ApplyOne("c1", {Order("o1", kT0, 100)});
   absl::StatusOr<std::vector<CustomerClassification>> other =

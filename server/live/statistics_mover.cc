@@ -31,7 +31,8 @@ void StatisticsMover::Start() {
   // Apart from the passes, so that a long or failing pass never lets this
   // replica's liveness lapse (others would adopt entries it still uses).
   heartbeat_ = std::make_unique<PeriodicTask>(contexts_->alive_for() / 5, [this] {
-    if (absl::Status s = contexts_->MarkAlive(); !s.ok()) {
+    // A store that lost segmentd's data is reported once, by the probe.
+    if (absl::Status s = contexts_->MarkAlive(); !s.ok() && !absl::IsDataLoss(s)) {
       LogError(absl::StrCat("marking this replica alive: ", s.message()));
     }
   });

@@ -30,6 +30,10 @@ absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_vi
                    " can be classified exactly at: older history is kept only as lifetime totals"));
 }
 
+bool DroppedWhatRulesRead(const engine::ProfileView& profile, const engine::SegmentConfig& config) {
+  return profile.messages_dropped && config.engagement.enabled;
+}
+
 std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {
   std::vector<uint64_t> ids = profile.order_ids();
   for (const engine::Profile::FoldedOrder& o : profile.folded_orders()) {

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "engine/config.h"
 #include "engine/profile.h"
 #include "store/customer_store.h"
 
@@ -25,6 +26,12 @@ absl::StatusOr<engine::Profile> DecodeStoredProfileBytes(absl::string_view bytes
 // else OUT_OF_RANGE naming `as_of` and that instant: an answer there would
 // be approximate.
 absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_view customer_id);
+
+// Whether folding dropped facts `config`'s rules read (messages, while
+// engagement is enabled): then the customer's first kept fact
+// (ProfileView::FirstKnownMs) is not their first, and an instant before it
+// is not known to be before they were a customer.
+bool DroppedWhatRulesRead(const engine::ProfileView& profile, const engine::SegmentConfig& config);
 
 // The id fingerprints (engine::IdFingerprint) of every order a profile holds,
 // live and folded, cancelled included (a cancel keeps its order), sorted:
