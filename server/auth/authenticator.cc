@@ -90,18 +90,38 @@ std::optional<absl::StatusOr<Caller>> Authenticator::Authorize(absl::string_view
 std::optional<absl::StatusOr<ApiKeyRecord>> Authenticator::LookUp(const std::string& key_id,
                                                                   bool may_read) {
   const absl::Time now = options_.now();
+  auto answer = [](const CachedKey& k) -> absl::StatusOr<ApiKeyRecord> {
+    if (!k.found) return absl::NotFoundError("no such API key");
+    return k.record;
+  };
   {
     absl::ReaderMutexLock lock(&mu_);  // Every call takes this path: shared.
     auto it = cache_.find(key_id);
-    if (it != cache_.end() && now - it->second.fetched_at < options_.cache_ttl) {
-      return it->second.record;
+    if (it != cache_.end()) {
+      const absl::Duration age = now - it->second.fetched_at;
+      if (age < options_.cache_ttl) return answer(it->second);
+      // One caller re-reads it; the others go on with the record it
+      // replaces, for at most one more cache_ttl.
+      if (!may_read && it->second.refreshing && age < 2 * options_.cache_ttl) {
+        return answer(it->second);
+      }
     }
   }
-  if (!may_read) return std::nullopt;
+  if (!may_read) {
+    // The caller reads it next (off this thread): mark the re-read begun.
+    absl::MutexLock lock(&mu_);
+    if (auto it = cache_.find(key_id); it != cache_.end()) it->second.refreshing = true;
+    return std::nullopt;
+  }
   absl::StatusOr<ApiKeyRecord> record = store_->GetApiKey(key_id);
   absl::MutexLock lock(&mu_);
-  if (record.ok()) {
-    cache_[key_id] = CachedKey{*record, now};
+  if (record.ok() || absl::IsNotFound(record.status())) {
+    // Unknown ids too (a key id is random: it cannot come to exist later),
+    // so that calls with made-up keys cost no store read each; bounded.
+    if (cache_.size() >= kMaxCachedKeys && !cache_.contains(key_id)) cache_.clear();
+    CachedKey& cached = cache_[key_id];
+    cached = CachedKey{record.ok() ? *record : ApiKeyRecord(), now};
+    cached.found = record.ok();
   } else {
     cache_.erase(key_id);
   }

@@ -40,9 +40,12 @@ struct Caller {
 // SCOPE_ADMIN checks (tenant-bound admin calls then check the tenant themselves)
 // but holds no tenant, so tenant data calls (read/write) refuse it.
 //
-// Verified keys are cached for `cache_ttl` to keep a store round trip off every
-// call: a revocation made through another replica takes effect here within that
-// time; Forget() makes it immediate on this replica.
+// Verified keys (and unknown key ids) are cached for `cache_ttl` to keep a
+// store round trip off every call: a revocation made through another replica
+// takes effect here within that time, or twice it while a re-read of the key
+// is under way (AuthorizeCached's callers go on with the record it replaces
+// meanwhile, one of them re-reading); Forget() makes it immediate on this
+// replica.
 class Authenticator {
  public:
   struct Options {
@@ -82,7 +85,10 @@ class Authenticator {
   struct CachedKey {
     ApiKeyRecord record;
     absl::Time fetched_at;
+    bool found = true;        // false: the store has no such key
+    bool refreshing = false;  // a caller is re-reading it (LookUp)
   };
+  static constexpr size_t kMaxCachedKeys = 65536;
 
   // Authorize, reading the store only when `may_read` (else nullopt).
   std::optional<absl::StatusOr<Caller>> Authorize(absl::string_view authorization,

@@ -188,6 +188,32 @@ TEST_F(AuthenticatorTest, AuthorizeCachedAnswersOnlyWithoutAStoreRead) {
   EXPECT_EQ(store_.reads, 1);
 }
 
+// Past the TTL, the first cached-only caller is told to re-read (and does,
+// off its thread); the others meanwhile go on with the record it replaces,
+// for at most one more TTL. Unknown key ids are cached too.
+TEST_F(AuthenticatorTest, OneCallerReReadsAStaleKeyWhileTheOthersGoOn) {
+  const std::string header = NewKey("acme", {SCOPE_READ});
+  ASSERT_TRUE(auth_->Authorize(header, SCOPE_READ).ok());
+  now_ += absl::Seconds(3);                                              // past the 2 s TTL
+  EXPECT_FALSE(auth_->AuthorizeCached(header, SCOPE_READ).has_value());  // this one re-reads
+  std::optional<absl::StatusOr<Caller>> meanwhile = auth_->AuthorizeCached(header, SCOPE_READ);
+  ASSERT_TRUE(meanwhile.has_value());
+  EXPECT_TRUE(meanwhile->ok());
+  now_ += absl::Seconds(2);  // past twice the TTL: no longer
+  EXPECT_FALSE(auth_->AuthorizeCached(header, SCOPE_READ).has_value());
+  ASSERT_TRUE(auth_->Authorize(header, SCOPE_READ).ok());  // the re-read
+  EXPECT_TRUE(auth_->AuthorizeCached(header, SCOPE_READ).has_value());
+  EXPECT_EQ(store_.reads, 2);
+
+  const std::string unknown =
+      absl::StrCat("Bearer ", FormatApiKeyToken(GenerateApiKeyToken()));  // never stored
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(auth_->Authorize(unknown, SCOPE_READ).status().code(),
+              absl::StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(store_.reads, 3);  // one read for the unknown id
+}
+
 TEST_F(AuthenticatorTest, StoreDownIsUnavailableNotAGuess) {
   const std::string header = NewKey("acme", {SCOPE_READ});
   store_.down = true;
