@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "server/callback_offload.h"
 #include "server/field_error.h"
 #include "server/grpc_status.h"
 #include "server/services/bulk_batch.h"
@@ -65,20 +66,14 @@ grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContex
     }
   }
   // `event` and `result` live until Finish, which the task calls once.
-  const bool queued =
-      store_waits_.TrySchedule([this, context, reactor, method, &event, has_event, result] {
-        if (context->IsCancelled()) {  // its deadline passed while it waited: nothing read
-          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-          return;
-        }
+  RunOffCallbackThread(
+      store_waits_, context, reactor,
+      absl::UnavailableError("too many calls waiting for the store to verify their API key or "
+                             "categories; retry later"),
+      [this, context, reactor, method, &event, has_event, result] {
         Submit(reactor, PrepareReading(authorizer_.Authorize(*context, method), event, has_event),
                result);
       });
-  if (!queued) {
-    reactor->Finish(ToGrpcStatus(absl::UnavailableError(
-        "too many calls waiting for the store to verify their API key or categories; retry "
-        "later")));
-  }
   return reactor;
 }
 

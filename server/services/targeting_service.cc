@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/callback_offload.h"
 #include "server/field_error.h"
 #include "server/grpc_status.h"
 #include "server/proto_time.h"
@@ -282,19 +283,13 @@ grpc::ServerUnaryReactor* TargetingServiceImpl::CheckEligibility(
     return reactor;
   }
   // `request` and `response` live until Finish, which the task calls once.
-  const bool queued = key_reads_.TrySchedule([this, context, reactor, request, response] {
-    if (context->IsCancelled()) {  // its deadline passed while it waited: nothing read
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-      return;
-    }
-    CheckEligibilityAs(authorizer_.Authorize(*context, "CheckEligibility"), context, reactor,
-                       request, response);
-  });
-  if (!queued) {
-    reactor->Finish(ToGrpcStatus(absl::UnavailableError(
-        "too many CheckEligibility calls waiting for the store to verify their API key; retry "
-        "later")));
-  }
+  RunOffCallbackThread(key_reads_, context, reactor,
+                       absl::UnavailableError("too many CheckEligibility calls waiting for the "
+                                              "store to verify their API key; retry later"),
+                       [this, context, reactor, request, response] {
+                         CheckEligibilityAs(authorizer_.Authorize(*context, "CheckEligibility"),
+                                            context, reactor, request, response);
+                       });
   return reactor;
 }
 
@@ -321,21 +316,14 @@ void TargetingServiceImpl::CheckEligibilityAs(const absl::StatusOr<Caller>& call
       return;
     }
     // `request` and `response` live until Finish, which the task calls once.
-    const bool queued =
-        as_of_checks_.TrySchedule([this, context, reactor, request, response, tenant, at = *as_of] {
-          // A call whose deadline passed (or the server's shutdown cancelled)
-          // while it waited costs no store read.
-          if (context->IsCancelled()) {
-            reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-            return;
-          }
+    RunOffCallbackThread(
+        as_of_checks_, context, reactor,
+        absl::ResourceExhaustedError(
+            "too many CheckEligibility calls with as_of waiting for the store; retry later"),
+        [this, reactor, request, response, tenant, at = *as_of] {
           reactor->Finish(ToGrpcStatus(
               CheckEligibilityAt(tenant, *request, at, response->mutable_eligibility())));
         });
-    if (!queued) {
-      reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
-          "too many CheckEligibility calls with as_of waiting for the store; retry later")));
-    }
     return;
   }
   if (request->consistency() != v1::CONSISTENCY_FULLY_CONSISTENT &&
