@@ -153,19 +153,26 @@ grpc::Status ConfigServiceImpl::UpdateConfig(grpc::ServerContext* context,
                                              v1::UpdateConfigResponse* response) {
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "UpdateConfig");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(RetryingRaces(request->has_expected_version(), [&](bool* raced) {
+    response->Clear();
+    return UpdateConfigOnce(*caller, request, response, raced);
+  }));
+}
+
+absl::Status ConfigServiceImpl::RetryingRaces(
+    bool expected_version_given, absl::FunctionRef<absl::Status(bool* raced)> attempt) {
   // Without expected_version the caller asked for "this change on top of
   // whatever is stored": a concurrent update that lands between the read and
-  // the write is no conflict of theirs, so the change is merged again on top
+  // the write is no conflict of theirs, so the change is made again on top
   // of it (a few times at most) rather than failed ABORTED.
-  for (int attempt = 1;; ++attempt) {
+  for (int n = 1;; ++n) {
     bool raced = false;
-    grpc::Status status = UpdateConfigOnce(*caller, request, response, &raced);
-    if (!raced || request->has_expected_version() || attempt == kConfigAttempts) return status;
-    response->Clear();
+    absl::Status status = attempt(&raced);
+    if (!raced || expected_version_given || n == kConfigAttempts) return status;
   }
 }
 
-grpc::Status ConfigServiceImpl::UpdateConfigOnce(const Caller& caller,
+absl::Status ConfigServiceImpl::UpdateConfigOnce(const Caller& caller,
                                                  const v1::UpdateConfigRequest* request,
                                                  v1::UpdateConfigResponse* response, bool* raced) {
   v1::SegmentConfig proposed = request->config();
@@ -189,7 +196,7 @@ grpc::Status ConfigServiceImpl::UpdateConfigOnce(const Caller& caller,
     }
     absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> current =
         LoadConfig(store_, caller.tenant_id);
-    if (!current.ok()) return ToGrpcStatus(current.status());
+    if (!current.ok()) return current.status();
     v1::SegmentConfig merged = ConfigToProto(current->first);
     FieldMaskUtil::MergeOptions options;
     options.set_replace_message_fields(true);
@@ -203,17 +210,17 @@ grpc::Status ConfigServiceImpl::UpdateConfigOnce(const Caller& caller,
   absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(proposed, "config.");
   if (!bad_paths.empty()) {
     if (!config.ok()) bad_paths.emplace_back(config.status().message());
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrJoin(bad_paths, "; ")));
+    return absl::InvalidArgumentError(absl::StrJoin(bad_paths, "; "));
   }
-  if (!config.ok()) return ToGrpcStatus(config.status());
+  if (!config.ok()) return config.status();
   int64_t changed = 0;
   std::optional<int64_t> expected = merged_on;
   if (request->has_expected_version()) expected = request->expected_version();
   absl::Status stored =
       Store(caller.tenant_id, *config, expected, response->mutable_config(), &changed, raced);
-  if (!stored.ok()) return ToGrpcStatus(stored);
+  if (!stored.ok()) return stored;
   response->set_customers_changed(changed);
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::Status ConfigServiceImpl::ListPresets(grpc::ServerContext* context,
@@ -246,15 +253,10 @@ grpc::Status ConfigServiceImpl::ApplyPreset(grpc::ServerContext* context,
   int64_t changed = 0;
   std::optional<int64_t> expected;
   if (request->has_expected_version()) expected = request->expected_version();
-  absl::Status stored;
-  // Without expected_version, another update stored meanwhile is no
-  // conflict of this call's (as in UpdateConfig): tried again on top of it.
-  for (int attempt = 1;; ++attempt) {
-    bool raced = false;
-    stored = Store(caller->tenant_id, engine::PresetConfig(preset->engine), expected,
-                   response->mutable_config(), &changed, &raced);
-    if (!raced || expected.has_value() || attempt == kConfigAttempts) break;
-  }
+  absl::Status stored = RetryingRaces(expected.has_value(), [&](bool* raced) {
+    return Store(caller->tenant_id, engine::PresetConfig(preset->engine), expected,
+                 response->mutable_config(), &changed, raced);
+  });
   if (!stored.ok()) return ToGrpcStatus(stored);
   response->set_customers_changed(changed);
   return grpc::Status::OK;

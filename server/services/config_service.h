@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 
+#include "absl/functional/function_ref.h"
 #include "segmentd/v1/config.grpc.pb.h"
 #include "server/auth/call_authorizer.h"
 #include "server/live/live_membership.h"
@@ -44,8 +45,13 @@ class ConfigServiceImpl final : public v1::ConfigService::Service {
                      std::optional<int64_t> expected_version, v1::VersionedConfig* stored,
                      int64_t* customers_changed, bool* raced);
   // One attempt of UpdateConfig: merge on the stored config, then Store.
-  grpc::Status UpdateConfigOnce(const Caller& caller, const v1::UpdateConfigRequest* request,
+  absl::Status UpdateConfigOnce(const Caller& caller, const v1::UpdateConfigRequest* request,
                                 v1::UpdateConfigResponse* response, bool* raced);
+  // Runs `attempt` (UpdateConfigOnce, Store) again while it lost a race to
+  // another update (*raced), unless the caller named expected_version, up
+  // to kConfigAttempts times; returns the last attempt's status.
+  static absl::Status RetryingRaces(bool expected_version_given,
+                                    absl::FunctionRef<absl::Status(bool* raced)> attempt);
 
   // Attempts of an update without expected_version that keeps losing races.
   static constexpr int kConfigAttempts = 8;
