@@ -236,12 +236,10 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Get(
     absl::MutexLock lock(&mu_);
     auto it = snapshots_.find(tenant);
     if (it != snapshots_.end()) {
-      const absl::Duration age = options_.now() - it->second->loaded_at;
-      if (age < options_.max_age) return it->second;
-      if (reloading_.contains(tenant)) {
-        if (age < 2 * options_.max_age) return it->second;
-        // The reload is taking long: load for ourselves below.
-      } else {
+      if (ServedWithoutReadLocked(tenant, *it->second)) return it->second;
+      // This caller reloads it, unless another's reload is taking long: then
+      // it loads for itself below.
+      if (!reloading_.contains(tenant)) {
         reloading_.insert(tenant);
         mu_.Unlock();
         absl::StatusOr<std::shared_ptr<const TenantSnapshot>> loaded = Load(tenant);
@@ -273,18 +271,23 @@ absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Reload(
   return Load(tenant);
 }
 
+bool TenantContexts::ServedWithoutReadLocked(const std::string& tenant,
+                                             const TenantSnapshot& snapshot) const {
+  const absl::Duration age = options_.now() - snapshot.loaded_at;
+  // Past max_age, while another caller reloads it, the snapshot still serves
+  // for as long again.
+  return age < options_.max_age || (reloading_.contains(tenant) && age < 2 * options_.max_age);
+}
+
 std::optional<std::vector<engine::CategoryId>> TenantContexts::KnownCategoryIds(
     const std::string& tenant, const std::vector<std::string>& names) {
   std::shared_ptr<const TenantSnapshot> snapshot;
   {
     absl::MutexLock lock(&mu_);
     auto it = snapshots_.find(tenant);
-    if (it == snapshots_.end()) return std::nullopt;
-    // The ages at which Get answers from the snapshot without a read.
-    const absl::Duration age = options_.now() - it->second->loaded_at;
-    const bool fresh =
-        age < options_.max_age || (reloading_.contains(tenant) && age < 2 * options_.max_age);
-    if (!fresh) return std::nullopt;
+    if (it == snapshots_.end() || !ServedWithoutReadLocked(tenant, *it->second)) {
+      return std::nullopt;
+    }
     snapshot = it->second;
   }
   std::vector<engine::CategoryId> ids;

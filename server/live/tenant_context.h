@@ -135,6 +135,9 @@ class TenantContexts {
   // store first when none did.
   absl::Status MarkStatsInUse(const std::string& tenant, const std::string& field, absl::Time at);
   absl::Status MarkAliveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stats_mu_);
+  // Whether Get() answers with `snapshot` of `tenant` without a store read.
+  bool ServedWithoutReadLocked(const std::string& tenant, const TenantSnapshot& snapshot) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   store::CustomerStore* const store_;
   const Options options_;
