@@ -100,11 +100,9 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
       absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes(stored.profile);
       if (!profile.ok()) return profile.status();
       if (exact_only) {
-        // In no segment under either config before their first kept fact,
-        // whatever history is kept only as totals (as LiveMembership::Classify).
-        if (profile->view().FirstKnownMs() > engine::ToMillis(as_of) &&
-            !DroppedWhatRulesRead(profile->view(), ctx.config) &&
-            !DroppedWhatRulesRead(profile->view(), proposed)) {
+        // In no segment under either config (as LiveMembership::Classify).
+        if (KnownNotACustomerYet(profile->view(), as_of, ctx.config) &&
+            KnownNotACustomerYet(profile->view(), as_of, proposed)) {
           continue;
         }
         const absl::Time earliest =

@@ -957,13 +957,8 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
       if (!profile.ok()) return profile.status();
       out[i].found = true;
       out[i].existed = profile->view().FirstKnownMs() <= engine::ToMillis(as_of);
-      // Before every kept fact the customer was in no segment, exactly, even
-      // when older orders are kept only as totals: not refused, not
-      // classified. Not when folding dropped messages the config reads: the
-      // customer may have existed (engaged) before the facts kept.
-      if (historical && !out[i].existed && !DroppedWhatRulesRead(profile->view(), ctx.config)) {
-        continue;
-      }
+      // In no segment then, exactly: not refused, not classified.
+      if (historical && KnownNotACustomerYet(profile->view(), as_of, ctx.config)) continue;
       if (historical) {
         if (absl::Status s = CheckExactAt(
                 as_of, engine::EarliestExactInstant(profile->view(), ctx.config), customer_ids[i]);

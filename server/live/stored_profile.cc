@@ -30,8 +30,10 @@ absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_vi
                    " can be classified exactly at: older history is kept only as lifetime totals"));
 }
 
-bool DroppedWhatRulesRead(const engine::ProfileView& profile, const engine::SegmentConfig& config) {
-  return profile.messages_dropped && config.engagement.enabled;
+bool KnownNotACustomerYet(const engine::ProfileView& profile, absl::Time as_of,
+                          const engine::SegmentConfig& config) {
+  return profile.FirstKnownMs() > engine::ToMillis(as_of) &&
+         !(profile.messages_dropped && config.engagement.enabled);
 }
 
 std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {

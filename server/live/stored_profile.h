@@ -27,11 +27,13 @@ absl::StatusOr<engine::Profile> DecodeStoredProfileBytes(absl::string_view bytes
 // be approximate.
 absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_view customer_id);
 
-// Whether folding dropped facts `config`'s rules read (messages, while
-// engagement is enabled): then the customer's first kept fact
-// (ProfileView::FirstKnownMs) is not their first, and an instant before it
-// is not known to be before they were a customer.
-bool DroppedWhatRulesRead(const engine::ProfileView& profile, const engine::SegmentConfig& config);
+// Whether the customer is known to have had no fact `config`'s rules read
+// at `as_of`: every kept fact is later (ProfileView::FirstKnownMs) and
+// folding dropped none those rules read (messages, while engagement is
+// enabled). Then they were in no segment, exactly, however much older
+// history is kept only as totals.
+bool KnownNotACustomerYet(const engine::ProfileView& profile, absl::Time as_of,
+                          const engine::SegmentConfig& config);
 
 // The id fingerprints (engine::IdFingerprint) of every order a profile holds,
 // live and folded, cancelled included (a cancel keeps its order), sorted:
