@@ -10,6 +10,12 @@
 
 namespace segmentd::store {
 
+absl::Status OtherSegmentsThanStored(const CustomerWrite& write) {
+  return absl::InternalError(
+      absl::StrCat("bookkeeping-only write of customer ", write.customer_id,
+                   " names other segments than are stored; nothing written"));
+}
+
 absl::Status ValidateTenant(absl::string_view tenant) {
   if (tenant.empty() || tenant.size() > 63) {
     return absl::InvalidArgumentError(

@@ -27,6 +27,10 @@ inline constexpr int64_t kMaxCategoryId = 65535;
 // field error on `categories`, which the server scopes to the event's field.
 absl::Status CategoryDictionaryFull();
 
+// INTERNAL (a writer's bug): a bookkeeping-only `write` names other segments
+// than the customer has stored; it is refused with nothing written.
+absl::Status OtherSegmentsThanStored(const CustomerWrite& write);
+
 // Returns INVALID_ARGUMENT unless `tenant` is 1-63 bytes of [a-z0-9_-]. The
 // tenant id becomes part of Redis key names (inside a hash tag), so anything
 // else is refused even though the server validated it already.

@@ -195,9 +195,7 @@ absl::StatusOr<std::vector<WriteResult>> MemoryCustomerStore::WriteWithResults(
       continue;
     }
     if (write.bookkeeping_only && it->second.state.segments != write.segments) {
-      committed.push_back(WriteResult::Refused(absl::InternalError(
-          absl::StrCat("bookkeeping-only write of customer ", write.customer_id,
-                       " names other segments than are stored; nothing written"))));
+      committed.push_back(WriteResult::Refused(OtherSegmentsThanStored(write)));
       continue;
     }
     const uint64_t seq = last_seq_;

@@ -527,11 +527,6 @@ absl::Status UndecodableSegments(const CustomerWrite& write) {
   return absl::DataLossError(
       absl::StrCat("stored segment list of customer ", write.customer_id, " cannot be decoded"));
 }
-absl::Status OtherSegmentsThanStored(const CustomerWrite& write) {
-  return absl::InternalError(
-      absl::StrCat("bookkeeping-only write of customer ", write.customer_id,
-                   " names other segments than are stored; nothing written"));
-}
 
 // Why Redis refused customer `write`'s script (`error`: WRONGTYPE). A key of
 // another type under the tenant's prefix is a stored state segmentd cannot
