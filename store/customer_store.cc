@@ -4,6 +4,11 @@
 
 namespace segmentd::store {
 
+int64_t UtcDayOf(int64_t ms) {
+  // Floor division: days before 1970 are negative.
+  return ms >= 0 ? ms / kDayMillis : -((-ms + kDayMillis - 1) / kDayMillis);
+}
+
 absl::StatusOr<ChangeTail> CustomerStore::ReadChangeTail(absl::string_view tenant,
                                                          absl::string_view after, int limit,
                                                          absl::Duration wait) {

@@ -43,14 +43,25 @@ enum class ChangeCause : uint8_t { kEvent = 1, kTime = 2, kConfig = 3, kStatisti
 enum class AovIndex : uint8_t { kBigSpender = 0, kLowSpender = 1 };
 inline constexpr int kNumAovIndexes = 2;
 
-// A change of the tenant's order totals on one UTC day (days since 1970-01-01),
-// e.g. +1 order and +amount for an order placed that day, -1 and -amount when
-// it is cancelled, 0 and -refund for a refund.
-struct DailyDelta {
-  int64_t day = 0;
+// A change of the tenant's order totals by one order, placed at `placed_ms`
+// (Unix ms): +1 order and +amount when it is booked, -1 and -amount when it
+// is cancelled, 0 and -refund for a refund. `orders` is -1, 0 or 1. The
+// store keeps both the totals per UTC day and each change at its instant,
+// so that a window's totals are exact to the millisecond (OrderTotalsIn).
+struct OrderTotalsDelta {
+  int64_t placed_ms = 0;
   int64_t orders = 0;
   int64_t revenue = 0;
 };
+
+// Milliseconds in a UTC day.
+inline constexpr int64_t kDayMillis = 24 * 60 * 60 * 1000;
+
+// The UTC day (days since 1970-01-01) of the instant `ms` (Unix ms).
+int64_t UtcDayOf(int64_t ms);
+
+// The longest window OrderTotalsIn sums (ten years: SPEC's longest lookback).
+inline constexpr int64_t kMaxTotalsWindowDays = 3650;
 
 // Most days one DailyTotals call covers (ten years and change).
 inline constexpr int64_t kMaxDailyRange = 3660;
@@ -133,8 +144,9 @@ struct CustomerWrite {
   // write: the entry moves only with new facts or an order becoming visible,
   // and either makes a full write.
   std::optional<int64_t> registered_non_buyer_ms;
-  // Changes to the tenant's daily order totals that this write makes.
-  std::vector<DailyDelta> daily;
+  // Changes to the tenant's order totals that this write makes, one per
+  // order whose contribution moves.
+  std::vector<OrderTotalsDelta> order_totals;
   // The new encoded membership history (replaces the stored one).
   std::string history;
   // Only the bookkeeping moves: the membership's next-change instant (in
@@ -144,7 +156,7 @@ struct CustomerWrite {
   // writes just `membership`, `next_change`, `aov_milli` and the version (the
   // schedule and AOV index entries follow); `profile`, `history`,
   // `lifetime_*`, `cause` and `changed_at` are ignored. Requires an existing
-  // customer and no daily deltas (INVALID_ARGUMENT otherwise); `segments`
+  // customer and no order totals deltas (INVALID_ARGUMENT otherwise); `segments`
   // must equal the stored list, or the write fails INTERNAL with nothing
   // written (a writer bug, never a guess). Why: most re-classifications after
   // a config change or a time-driven wake-up only move the schedule, and this
@@ -154,7 +166,7 @@ struct CustomerWrite {
   // facts, after which the lifetime measures are as stored (no order became
   // visible since the last write): the store leaves the measure indexes
   // alone and ignores `lifetime_*`. Requires an existing customer and no
-  // daily deltas (INVALID_ARGUMENT otherwise). Why: each config or
+  // order totals deltas (INVALID_ARGUMENT otherwise). Why: each config or
   // time-driven membership move rewrote both measure sorted sets (~12 us of
   // Redis each at 1M) with the values they held.
   bool measures_as_stored = false;
@@ -450,6 +462,17 @@ class CustomerStore {
   virtual absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant,
                                                              int64_t first_day,
                                                              int64_t last_day) = 0;
+  // The tenant's valid orders and their net revenue placed in
+  // (after_ms, up_to_ms], as booked so far: exact to the millisecond (SPEC's
+  // store AOV "in that lookback"). INVALID_ARGUMENT unless
+  // after_ms < up_to_ms <= after_ms + kMaxTotalsWindowDays days.
+  // A tenant stored before the store kept each change at its instant counts
+  // whole days at the window's ends until its changes are kept from both
+  // ends' days on (a day holding the window's end counts whole; the one
+  // holding its start, not at all): the store marks, once, the day after
+  // the one it first found the tenant without that record (docs/live.md).
+  virtual absl::StatusOr<DayTotals> OrderTotalsIn(absl::string_view tenant, int64_t after_ms,
+                                                  int64_t up_to_ms) = 0;
   // Number of buyers (customers with lifetime_orders >= 1), and the value of the
   // measure at 1-based place `rank` counting from the highest (nullopt when
   // rank is outside [1, buyers]).

@@ -40,6 +40,9 @@ constexpr char kTenant[] = "acme";
 
 absl::Time Ms(int64_t ms) { return absl::FromUnixMillis(ms); }
 
+// The instant `ms_of_day` into UTC day `day`, in Unix ms.
+int64_t OnDay(int64_t day, int64_t ms_of_day = 0) { return day * kDayMillis + ms_of_day; }
+
 CustomerWrite Write(std::string id, int64_t expected_version, std::vector<std::string> segments,
                     int64_t at_ms = 1000) {
   CustomerWrite w;
@@ -379,7 +382,7 @@ TEST_P(CustomerStoreTest, OrdersBelongToTheCustomerThatPlacedThemFirst) {
   CustomerWrite a2 = Write("a", 1, {"OTHER"});
   a2.placed_orders = {o4, o2};
   a2.lifetime_orders = 3;
-  a2.daily = {{10, 1, 500}};
+  a2.order_totals = {{OnDay(10), 1, 500}};
   CustomerWrite c = Write("c", 0, {"VIP"});
   c.placed_orders = {o2};
   CustomerWrite d = Write("d", 0, {});
@@ -734,7 +737,7 @@ TEST_P(CustomerStoreTest, BookkeepingWritesMoveOnlyTheScheduleAndAovEntries) {
   a.aov_milli[0] = 5'000;
   a.lifetime_orders = 3;
   a.lifetime_revenue = 300;
-  a.daily = {{20000, 3, 300}};
+  a.order_totals = {{OnDay(20000), 1, 100}, {OnDay(20000, 1), 1, 100}, {OnDay(20000, 2), 1, 100}};
   MustWrite({a});
   const size_t changes = AllChanges().size();
 
@@ -784,7 +787,7 @@ TEST_P(CustomerStoreTest, BookkeepingWritesMoveOnlyTheScheduleAndAovEntries) {
   EXPECT_EQ(MustRead("a").version, 3);
   EXPECT_EQ(*store_->NextDue(kTenant), std::nullopt);
 
-  // Only for stored customers, and never with facts (daily deltas).
+  // Only for stored customers, and never with facts (order totals).
   CustomerWrite fresh = Write("new", 0, {});
   fresh.bookkeeping_only = true;
   absl::Status refused = store_->Write(kTenant, {fresh}).status();
@@ -792,7 +795,7 @@ TEST_P(CustomerStoreTest, BookkeepingWritesMoveOnlyTheScheduleAndAovEntries) {
   EXPECT_TRUE(absl::StrContains(refused.message(), "bookkeeping_only")) << refused;
   CustomerWrite facts = c;
   facts.expected_version = 3;
-  facts.daily = {{20000, 1, 1}};
+  facts.order_totals = {{OnDay(20000), 1, 1}};
   refused = store_->Write(kTenant, {facts}).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(refused.message(), "bookkeeping_only")) << refused;
@@ -817,7 +820,7 @@ TEST_P(CustomerStoreTest, WritesWithMeasuresAsStoredLeaveTheMeasureIndexesAlone)
   EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 3);
   EXPECT_EQ(*store_->RevenueAtRank(kTenant, 1), 300);
   EXPECT_EQ(*store_->CustomersByOrders(kTenant, 0, 100), std::vector<std::string>{"a"});
-  // Only for stored customers, and never with facts (daily deltas).
+  // Only for stored customers, and never with facts (order totals).
   CustomerWrite fresh = Write("new", 0, {});
   fresh.measures_as_stored = true;
   absl::Status refused = store_->Write(kTenant, {fresh}).status();
@@ -825,7 +828,7 @@ TEST_P(CustomerStoreTest, WritesWithMeasuresAsStoredLeaveTheMeasureIndexesAlone)
   EXPECT_TRUE(absl::StrContains(refused.message(), "measures_as_stored")) << refused;
   CustomerWrite facts = Write("a", 2, {});
   facts.measures_as_stored = true;
-  facts.daily = {{20000, 1, 1}};
+  facts.order_totals = {{OnDay(20000), 1, 1}};
   refused = store_->Write(kTenant, {facts}).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(refused.message(), "measures_as_stored")) << refused;
@@ -833,12 +836,12 @@ TEST_P(CustomerStoreTest, WritesWithMeasuresAsStoredLeaveTheMeasureIndexesAlone)
 
 TEST_P(CustomerStoreTest, DailyTotalsAccumulateDeltas) {
   CustomerWrite a = Write("a", 0, {});
-  a.daily = {{20000, 1, 500}, {20002, 2, 900}};
+  a.order_totals = {{OnDay(20000), 1, 500}, {OnDay(20002, 1), 1, 400}, {OnDay(20002, 9), 1, 500}};
   CustomerWrite b = Write("b", 0, {});
-  b.daily = {{20000, 1, 100}};
+  b.order_totals = {{OnDay(20000, 7), 1, 100}};
   MustWrite({a, b});
   CustomerWrite refund = Write("a", 1, {});
-  refund.daily = {{20002, 0, -400}};
+  refund.order_totals = {{OnDay(20002, 1), 0, -400}};
   MustWrite({refund});
   absl::StatusOr<std::vector<DayTotals>> totals = store_->DailyTotals(kTenant, 19999, 20002);
   ASSERT_TRUE(totals.ok()) << totals.status();
@@ -851,7 +854,7 @@ TEST_P(CustomerStoreTest, DailyTotalsAccumulateDeltas) {
   EXPECT_EQ((*totals)[3].revenue, 500);
   // A refused write adds nothing.
   CustomerWrite stale = Write("a", 1, {});
-  stale.daily = {{20000, 5, 5}};
+  stale.order_totals = {{OnDay(20000), 1, 5}};
   EXPECT_EQ(*store_->Write(kTenant, {stale}), std::vector<bool>{false});
   EXPECT_EQ((*store_->DailyTotals(kTenant, 20000, 20000))[0].orders, 2);
   EXPECT_EQ(store_->DailyTotals(kTenant, 5, 4).status().code(),
@@ -860,6 +863,64 @@ TEST_P(CustomerStoreTest, DailyTotalsAccumulateDeltas) {
             absl::StatusCode::kInvalidArgument);
   // Other tenants see nothing.
   EXPECT_EQ((*store_->DailyTotals("other", 20000, 20000))[0].orders, 0);
+}
+
+// The store AOV's window: the orders placed in (after, up_to], to the
+// millisecond, whatever the time of day at either end (SPEC's "in that
+// lookback"; whole days were counted until 2026-12-06).
+TEST_P(CustomerStoreTest, OrderTotalsInCountsAWindowToTheMillisecond) {
+  CustomerWrite a = Write("a", 0, {});
+  a.order_totals = {{OnDay(20000, 1'000), 1, 100},
+                    {OnDay(20000, 50'000'000), 1, 200},
+                    {OnDay(20001, 10), 1, 400},
+                    {OnDay(20005, 80'000'000), 1, 800}};
+  CustomerWrite b = Write("b", 0, {});
+  b.order_totals = {{OnDay(20005, 3'000), 1, 1'600}};
+  MustWrite({a, b});
+  // A later cancel and a refund are booked at their orders' instants.
+  CustomerWrite undo = Write("a", 1, {});
+  undo.order_totals = {{OnDay(20000, 50'000'000), -1, -200}, {OnDay(20001, 10), 0, -40}};
+  MustWrite({undo});
+
+  auto totals = [&](int64_t after, int64_t up_to) {
+    absl::StatusOr<DayTotals> t = store_->OrderTotalsIn(kTenant, after, up_to);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return std::pair(t.ok() ? t->orders : -1, t.ok() ? t->revenue : -1);
+  };
+  using P = std::pair<int64_t, int64_t>;
+  EXPECT_EQ(totals(OnDay(19990), OnDay(20010)), P(4, 100 + 360 + 800 + 1'600));
+  // Start exclusive, end inclusive, within a day and across days.
+  EXPECT_EQ(totals(OnDay(20000, 1'000), OnDay(20005, 3'000)), P(2, 360 + 1'600));
+  EXPECT_EQ(totals(OnDay(20000, 999), OnDay(20005, 2'999)), P(2, 100 + 360));
+  EXPECT_EQ(totals(OnDay(20000, 0), OnDay(20000, 1'000)), P(1, 100));
+  EXPECT_EQ(totals(OnDay(20001, 10), OnDay(20005, 79'999'999)), P(1, 1'600));
+  EXPECT_EQ(totals(OnDay(20001, 9), OnDay(20005, 80'000'000)), P(3, 360 + 800 + 1'600));
+  // A lookback of 5 days ending at 20005 00:00:03.000 starts at 20000 00:00:03.
+  EXPECT_EQ(totals(OnDay(20005, 3'000) - 5 * kDayMillis, OnDay(20005, 3'000)), P(2, 360 + 1'600));
+  EXPECT_EQ(totals(OnDay(20002), OnDay(20005)), P(0, 0));
+  // Later appends are read too.
+  CustomerWrite c = Write("c", 0, {});
+  c.order_totals = {{OnDay(20000, 1'001), 1, 3}};
+  MustWrite({c});
+  EXPECT_EQ(totals(OnDay(20000, 1'000), OnDay(20000, 2'000)), P(1, 3));
+  EXPECT_EQ(totals(OnDay(19990), OnDay(20010)), P(5, 100 + 360 + 800 + 1'600 + 3));
+  // Other tenants see nothing.
+  EXPECT_EQ(store_->OrderTotalsIn("other", OnDay(19990), OnDay(20010))->orders, 0);
+  // Windows: nonempty, at most ten years.
+  for (auto [after, up_to] : {P(OnDay(20000), OnDay(20000)), P(OnDay(20001), OnDay(20000)),
+                              P(OnDay(20000), OnDay(20000 + kMaxTotalsWindowDays, 1))}) {
+    const absl::Status s = store_->OrderTotalsIn(kTenant, after, up_to).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << after << " " << up_to;
+    EXPECT_TRUE(absl::StrContains(s.message(), "up_to_ms")) << s;
+  }
+  EXPECT_TRUE(
+      store_->OrderTotalsIn(kTenant, OnDay(20000), OnDay(20000 + kMaxTotalsWindowDays)).ok());
+  // Each delta is one order's change.
+  CustomerWrite two = Write("d", 0, {});
+  two.order_totals = {{OnDay(20000), 2, 10}};
+  const absl::Status refused = store_->Write(kTenant, {two}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.message(), "order_totals")) << refused;
 }
 
 TEST_P(CustomerStoreTest, InvalidInputIsRejected) {
@@ -1609,6 +1670,74 @@ TEST_F(RedisCustomerStoreTest, RegistrationIndexIsCompleteOnlyFromATenantsFirstC
   EXPECT_FALSE(*store_->HasRegistrationIndex(kTenant));
 }
 
+// A tenant stored before the day logs counts whole days at a window's ends
+// (the last day whole, the first not at all) until its logs are complete
+// from both ends' days on: the first OrderTotalsIn marks the day after
+// Redis's today. A tenant's first customer marks every day complete.
+TEST_F(RedisCustomerStoreTest, ATenantOlderThanTheDayLogsCountsWholeDaysAtTheEnds) {
+  Start(false);
+  CustomerWrite a = Write("a", 0, {});
+  a.order_totals = {{OnDay(20000, 10), 1, 1},
+                    {OnDay(20000, 80'000'000), 1, 2},
+                    {OnDay(20001, 10), 1, 4},
+                    {OnDay(20002, 80'000'000), 1, 8}};
+  ASSERT_EQ(*store_->Write(kTenant, {a}), std::vector<bool>{true});
+  const std::vector<std::string> first_logged = {"HGET", "sd:{acme}:daily", "f"};
+  EXPECT_EQ(client_->Command(first_logged)->str(), "-2147483648");
+  auto revenue = [&](int64_t after, int64_t up_to) {
+    absl::StatusOr<DayTotals> t = store_->OrderTotalsIn(kTenant, after, up_to);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? t->revenue : -1;
+  };
+  EXPECT_EQ(revenue(OnDay(20000, 20), OnDay(20002, 20)), 2 + 4);
+
+  // As an older tenant would be: no marker, no logs.
+  ASSERT_TRUE(client_->Command({"HDEL", "sd:{acme}:daily", "f"}).ok());
+  for (int64_t day : {20000, 20001, 20002}) {
+    ASSERT_TRUE(client_->Command({"DEL", absl::StrCat("sd:{acme}:dl:", day)}).ok());
+  }
+  EXPECT_EQ(revenue(OnDay(20000, 20), OnDay(20002, 20)), 4 + 8);
+  const int64_t today = UtcDayOf(absl::ToUnixMillis(absl::Now()));
+  const std::string marked = client_->Command(first_logged)->str();
+  EXPECT_TRUE(marked == absl::StrCat(today + 1) || marked == absl::StrCat(today + 2)) << marked;
+  // Later writes log their changes, but days before the mark still count whole.
+  CustomerWrite b = Write("b", 0, {});
+  b.order_totals = {{OnDay(20002, 10), 1, 16}};
+  ASSERT_EQ(*store_->Write(kTenant, {b}), std::vector<bool>{true});
+  EXPECT_EQ(revenue(OnDay(20000, 20), OnDay(20002, 20)), 4 + 8 + 16);
+  // Days from the mark on are exact.
+  CustomerWrite c = Write("c", 0, {});
+  c.order_totals = {{OnDay(today + 3, 10), 1, 32}, {OnDay(today + 3, 30), 1, 64}};
+  ASSERT_EQ(*store_->Write(kTenant, {c}), std::vector<bool>{true});
+  EXPECT_EQ(revenue(OnDay(today + 3, 20), OnDay(today + 4)), 64);
+  EXPECT_EQ(revenue(OnDay(today + 2), OnDay(today + 3, 20)), 32);
+}
+
+// The day logs a store read are kept, and only what was appended since is
+// fetched; a log found shorter than what was read (a Redis that lost its
+// data, written again) is read afresh.
+TEST_F(RedisCustomerStoreTest, DayLogsAreReadAgainWhenTheyGrowOrShrink) {
+  Start(false);
+  CustomerWrite a = Write("a", 0, {});
+  a.order_totals = {{OnDay(20000, 10), 1, 1}, {OnDay(20000, 20), 1, 2}};
+  ASSERT_EQ(*store_->Write(kTenant, {a}), std::vector<bool>{true});
+  auto revenue = [&] {
+    absl::StatusOr<DayTotals> t = store_->OrderTotalsIn(kTenant, OnDay(20000, 5), OnDay(20001));
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? t->revenue : -1;
+  };
+  EXPECT_EQ(revenue(), 3);
+  CustomerWrite b = Write("b", 0, {});
+  b.order_totals = {{OnDay(20000, 30), 1, 4}};
+  ASSERT_EQ(*store_->Write(kTenant, {b}), std::vector<bool>{true});
+  EXPECT_EQ(revenue(), 7);
+  ASSERT_TRUE(client_->Command({"DEL", "sd:{acme}:dl:20000"}).ok());
+  CustomerWrite c = Write("c", 0, {});
+  c.order_totals = {{OnDay(20000, 40), 1, 8}};
+  ASSERT_EQ(*store_->Write(kTenant, {c}), std::vector<bool>{true});
+  EXPECT_EQ(revenue(), 8);
+}
+
 // Customers who stay in a measure range the whole time are always found,
 // however many others leave and re-enter it while the range is paged (paging
 // by rank alone skipped one each time a member before the page left).
@@ -1975,13 +2104,14 @@ TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
   overflow.next_change = absl::FromUnixMillis(9000);
   overflow.aov_milli[0] = 2000;
   overflow.lifetime_orders = 2;
-  overflow.daily = {{20000, 1, 1}};
+  overflow.order_totals = {{OnDay(20000), 1, 1}};
   overflow.placed_orders = {2};
   EXPECT_EQ(store_->Write(kTenant, {overflow}).status().code(), absl::StatusCode::kInternal);
   // Its order id was claimed before the daily totals, and released with them;
   // the order count moved before the revenue overflowed, and moved back.
   EXPECT_EQ(*store_->OrderOwners(kTenant, {2}), std::vector<uint32_t>{0});
   EXPECT_EQ(store_->DailyTotals(kTenant, 20000, 20000)->front().orders, 0);
+  EXPECT_EQ(client_->Command({"EXISTS", "sd:{acme}:dl:20000"})->integer(), 0);  // nor its log
   const CustomerState a = (*store_->Read(kTenant, {"a"}))[0];
   EXPECT_EQ(a.version, 1);
   EXPECT_EQ(a.segments, std::vector<std::string>{"VIP"});

@@ -103,13 +103,19 @@ absl::Status ValidateWrites(absl::Span<const CustomerWrite> writes) {
         return absl::InvalidArgumentError(absl::StrCat(
             where, flag, ": needs an existing customer (expected_version > 0)"));
       }
-      if (set && !w.daily.empty()) {
+      if (set && !w.order_totals.empty()) {
         return absl::InvalidArgumentError(
-            absl::StrCat(where, flag, ": a write with daily deltas moves facts"));
+            absl::StrCat(where, flag, ": a write moving the order totals moves facts"));
       }
       if (set && !w.placed_orders.empty()) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, flag, ": a write placing orders moves facts"));
+      }
+    }
+    for (const OrderTotalsDelta& d : w.order_totals) {
+      if (d.orders < -1 || d.orders > 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, "order_totals: one order's change, orders -1, 0 or 1, not ", d.orders));
       }
     }
     if (absl::flat_hash_set<uint64_t>(w.placed_orders.begin(), w.placed_orders.end()).size() !=
@@ -154,6 +160,14 @@ absl::Status ValidateDayRange(int64_t first_day, int64_t last_day) {
   if (last_day < first_day || last_day - first_day >= kMaxDailyRange) {
     return absl::InvalidArgumentError(
         absl::StrCat("last_day: must be within ", kMaxDailyRange, " days after first_day"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTotalsWindow(int64_t after_ms, int64_t up_to_ms) {
+  if (up_to_ms <= after_ms || up_to_ms - after_ms > kMaxTotalsWindowDays * kDayMillis) {
+    return absl::InvalidArgumentError(absl::StrCat("up_to_ms: must be after after_ms, by at most ",
+                                                   kMaxTotalsWindowDays, " days"));
   }
   return absl::OkStatus();
 }

@@ -161,10 +161,11 @@ void MemoryCustomerStore::Apply(Tenant& t, const CustomerWrite& write) {
   if (c.registered_non_buyer_ms.has_value()) {
     t.measures[kRegistered].insert({*c.registered_non_buyer_ms, write.customer_id});
   }
-  for (const DailyDelta& d : write.daily) {
-    DayTotals& day = t.daily[d.day];
-    day.orders += d.orders;
-    day.revenue += d.revenue;
+  for (const OrderTotalsDelta& d : write.order_totals) {
+    for (DayTotals* totals : {&t.daily[UtcDayOf(d.placed_ms)], &t.by_instant[d.placed_ms]}) {
+      totals->orders += d.orders;
+      totals->revenue += d.revenue;
+    }
   }
   state.version = write.expected_version + 1;
   state.profile = write.profile;
@@ -480,6 +481,21 @@ absl::StatusOr<std::vector<DayTotals>> MemoryCustomerStore::DailyTotals(absl::st
     totals.push_back(it == t.daily.end() ? DayTotals() : it->second);
   }
   return totals;
+}
+
+absl::StatusOr<DayTotals> MemoryCustomerStore::OrderTotalsIn(absl::string_view tenant,
+                                                             int64_t after_ms, int64_t up_to_ms) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateTotalsWindow(after_ms, up_to_ms); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const Tenant& t = GetTenant(tenant);
+  DayTotals sum;
+  for (auto it = t.by_instant.upper_bound(after_ms);
+       it != t.by_instant.end() && it->first <= up_to_ms; ++it) {
+    sum.orders += it->second.orders;
+    sum.revenue += it->second.revenue;
+  }
+  return sum;
 }
 
 absl::StatusOr<int64_t> MemoryCustomerStore::CustomerCount(absl::string_view tenant) {

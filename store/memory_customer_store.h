@@ -108,6 +108,8 @@ class MemoryCustomerStore : public CustomerStore {
                                        const IdPageSink& page) override;
   absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
                                                      int64_t last_day) override;
+  absl::StatusOr<DayTotals> OrderTotalsIn(absl::string_view tenant, int64_t after_ms,
+                                          int64_t up_to_ms) override;
   absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) override;
   absl::StatusOr<int64_t> Buyers(absl::string_view tenant) override;
   absl::StatusOr<std::optional<int64_t>> OrdersAtRank(absl::string_view tenant,
@@ -181,6 +183,8 @@ class MemoryCustomerStore : public CustomerStore {
     Measure measures[kNumMeasures];
     // Daily totals by day.
     absl::flat_hash_map<int64_t, DayTotals> daily;
+    // The same changes by instant (Unix ms).
+    std::map<int64_t, DayTotals> by_instant;
     std::optional<VersionedBlob> config;
     // Rechecks: customer id -> config version.
     std::map<std::string, int64_t> rechecks;

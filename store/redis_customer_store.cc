@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -10,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "store/customer_store_validation.h"
+#include "store/order_log.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
 #include "store/tenant_presence.h"
@@ -43,6 +46,14 @@ std::string MeasureKey(absl::string_view t, absl::string_view measure) {
 }
 std::string ConfigKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "config"); }
 std::string DailyKey(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "daily"); }
+// The day logs (order_log.h): sd:{t}:dl:<day>.
+std::string DayLogPrefix(absl::string_view t) { return absl::StrCat(TenantPrefix(t), "dl:"); }
+// The daily totals' field holding the first day whose log is complete: every
+// change of the tenant's totals booked into that day or a later one was
+// logged. The write giving the tenant ordinal 1 sets kLogsFromStart (the
+// write script spells both out); OrderTotalsIn marks an older tenant's.
+constexpr char kLogsFromField[] = "f";
+constexpr int64_t kLogsFromStart = -2147483648;
 std::string AovKey(absl::string_view t, AovIndex index) {
   return absl::StrCat(TenantPrefix(t), "m:aov", static_cast<int>(index));
 }
@@ -140,11 +151,12 @@ constexpr char kIndexFunction[] = R"lua(
 // "=" (the measures are as stored: CustomerWrite::measures_as_stored),
 // [11] lifetime revenue, [12] segment key prefix sd:{t}:s:, [13] stream cap,
 // [14] config version the write was computed with, [15], [16] AOV index
-// entries or "" (none), [17] number D of daily deltas, [18] membership
-// history, [19] registration index entry or "" (none), [20] number P of
-// placed orders, then D triples (day, orders, revenue), then P pairs
-// (order-owner bucket key, order id fingerprint as 8 bytes), then the new
-// segment names.
+// entries or "" (none), [17] number D of days whose totals move, [18]
+// membership history, [19] registration index entry or "" (none), [20]
+// number P of placed orders, [21] day-log key prefix sd:{t}:dl:, then D
+// quadruples (day, orders, revenue, the day's order-log records: order_log.h),
+// then P pairs (order-owner bucket key, order id fingerprint as 8 bytes),
+// then the new segment names.
 // Member-set keys are built from ARGV[12], and bucket keys are passed in
 // ARGV; they share the tenant's hash tag, so they live in the same slot as
 // the declared keys.
@@ -162,7 +174,7 @@ const RedisScript& WriteScript() {
     local stored = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'a0', 'a1', 'g', 'o')
     if (stored[1] or '0') ~= ARGV[2] then return 0 end
     if (redis.call('HGET', KEYS[8], 'v') or '0') ~= ARGV[14] then return 0 end
-    local first_order = 21 + 3 * tonumber(ARGV[17])
+    local first_order = 22 + 4 * tonumber(ARGV[17])
     local first_name = first_order + 2 * tonumber(ARGV[20])
     -- Decode the stored list: "<len>:<name>" repeated.
     local old, was = {}, {}
@@ -220,10 +232,13 @@ const RedisScript& WriteScript() {
       end
       added[#added + 1] = {field, string.sub(by, 1, 1) == '-' and string.sub(by, 2) or '-' .. by}
     end
-    for i = 21, first_order - 1, 3 do
+    for i = 22, first_order - 1, 4 do
       local failed = add('o' .. ARGV[i], ARGV[i + 1]) or add('r' .. ARGV[i], ARGV[i + 2])
       if failed then return failed end
     end
+    -- Each change at its instant too (APPEND fails only as every command
+    -- may, out of memory).
+    for i = 22, first_order - 1, 4 do redis.call('APPEND', ARGV[21] .. ARGV[i], ARGV[i + 3]) end
     local function change(name, entered)
       redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'c', id, 's', name,
                  'e', entered, 't', ARGV[9], 'k', ARGV[8])
@@ -262,13 +277,16 @@ const RedisScript& WriteScript() {
       ordinal = redis.call('INCR', KEYS[3])
       redis.call('HSET', KEYS[2], ordinal, id)
       -- The tenant's first customer: every customer will have its
-      -- registration entry and its orders recorded, and both AOV index
-      -- entries kept (a tenant older than the index, the record or the
-      -- kept indexes has none of that).
+      -- registration entry and its orders recorded, both AOV index
+      -- entries kept, and every change of the order totals logged at its
+      -- instant from the first day on (a tenant older than the index, the
+      -- record, the kept indexes or the logs has none of that).
       if ordinal == 1 then
         redis.call('SET', KEYS[13], '1')
         redis.call('SET', KEYS[14], '1')
         redis.call('SET', KEYS[15], '1')
+        -- kLogsFromField, kLogsFromStart
+        redis.call('HSET', KEYS[9], 'f', '-2147483648')
       end
     end
     if ordinal then
@@ -836,14 +854,29 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
                                    absl::StrCat(options_.max_changes),
                                    absl::StrCat(write.config_version)};
   for (const std::optional<int64_t>& aov : write.aov_milli) args.push_back(IntOrNone(aov));
-  args.push_back(absl::StrCat(write.daily.size()));
+  // Per day: its totals' change and the records of each change.
+  struct DayChange {
+    int64_t orders = 0;
+    int64_t revenue = 0;
+    std::string log;
+  };
+  std::map<int64_t, DayChange> days;
+  for (const OrderTotalsDelta& d : write.order_totals) {
+    DayChange& day = days[UtcDayOf(d.placed_ms)];
+    day.orders += d.orders;
+    day.revenue += d.revenue;
+    AppendOrderLogRecord(d, day.log);
+  }
+  args.push_back(absl::StrCat(days.size()));
   args.push_back(write.history);
   args.push_back(IntOrNone(write.registered_non_buyer_ms));
   args.push_back(absl::StrCat(write.placed_orders.size()));
-  for (const DailyDelta& d : write.daily) {
-    args.push_back(absl::StrCat(d.day));
-    args.push_back(absl::StrCat(d.orders));
-    args.push_back(absl::StrCat(d.revenue));
+  args.push_back(DayLogPrefix(tenant));
+  for (auto& [day, change] : days) {
+    args.push_back(absl::StrCat(day));
+    args.push_back(absl::StrCat(change.orders));
+    args.push_back(absl::StrCat(change.revenue));
+    args.push_back(std::move(change.log));
   }
   for (uint64_t order : write.placed_orders) {
     args.push_back(OrderOwnersKey(tenant, order));
@@ -1538,6 +1571,90 @@ absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::str
     }
   }
   return totals;
+}
+
+namespace {
+
+// Marks, once, the first day whose log an older tenant's OrderTotalsIn may
+// read: the day after Redis's today. Every change booked into it or later is
+// booked by a write of this build (or a later one), which logs it; an order
+// is booked only once placed (server/live/customer_measures.h). Nothing for
+// a tenant whose presence key is gone (store/tenant_presence.h).
+// KEYS[1] daily totals sd:{t}:daily, KEYS[2] presence sd:{t}:present.
+// Returns the field's value, or nil.
+const RedisScript& MarkLogsFromScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('EXISTS', KEYS[2]) == 0 then return false end
+    local today = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+    redis.call('HSETNX', KEYS[1], ARGV[1], string.format('%d', today + 1))
+    return redis.call('HGET', KEYS[1], ARGV[1])
+  )lua");
+  return *script;
+}
+
+}  // namespace
+
+absl::StatusOr<DayTotals> RedisCustomerStore::OrderTotalsIn(absl::string_view tenant,
+                                                            int64_t after_ms, int64_t up_to_ms) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateTotalsWindow(after_ms, up_to_ms); !s.ok()) return s;
+  const int64_t first = UtcDayOf(after_ms);
+  const int64_t last = UtcDayOf(up_to_ms);
+  RedisCommand command = {"HMGET", DailyKey(tenant), kLogsFromField};
+  for (int64_t day = first; day <= last; ++day) {
+    command.push_back(absl::StrCat("o", day));
+    command.push_back(absl::StrCat("r", day));
+  }
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client_->Command(command));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != command.size() - 2) {
+    return Unexpected(*reply, "HMGET");
+  }
+  const std::vector<RedisReply>& fields = reply->elements();
+  // The first day whose log is complete (none: whole days only).
+  int64_t logs_from = std::numeric_limits<int64_t>::max();
+  const RedisReply* from_field = &fields[0];
+  absl::StatusOr<RedisReply> marked;
+  if (from_field->is_nil()) {
+    marked = ErrorReplyAsStatus(client_->Eval(
+        MarkLogsFromScript(), {DailyKey(tenant), TenantPresenceKey(tenant)}, {kLogsFromField}));
+    if (!marked.ok()) return marked.status();
+    from_field = &*marked;
+  }
+  if (!from_field->is_nil()) {
+    absl::StatusOr<int64_t> from = ParseInt(*from_field, "first logged day");
+    if (!from.ok()) return from.status();
+    logs_from = *from;
+  }
+  DayTotals sum;
+  auto add = [&sum](const DayTotals& d) {
+    sum.orders += d.orders;
+    sum.revenue += d.revenue;
+  };
+  for (int64_t day = first; day <= last; ++day) {
+    const bool starts = day == first, ends = day == last;
+    if ((starts || ends) && day >= logs_from) {
+      // Within the day: (after, up_to], to the millisecond.
+      absl::StatusOr<DayTotals> part =
+          order_logs_.Sum(*client_, absl::StrCat(DayLogPrefix(tenant), day),
+                          starts ? after_ms - day * kDayMillis : -1,
+                          ends ? up_to_ms - day * kDayMillis : kDayMillis);
+      if (!part.ok()) return part.status();
+      add(*part);
+      continue;
+    }
+    if (starts && !ends) continue;  // unlogged: the window's first day counts none
+    DayTotals whole;
+    for (int k = 0; k < 2; ++k) {
+      const RedisReply& field = fields[1 + 2 * (day - first) + k];
+      if (field.is_nil()) continue;
+      absl::StatusOr<int64_t> value = ParseInt(field, "daily total");
+      if (!value.ok()) return value.status();
+      (k == 0 ? whole.orders : whole.revenue) = *value;
+    }
+    add(whole);
+  }
+  return sum;
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::Buyers(absl::string_view tenant) {

@@ -49,6 +49,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "store/customer_store.h"
+#include "store/order_log.h"
 #include "store/redis/member_commands.h"
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_reply.h"
@@ -141,6 +142,11 @@ class RedisCustomerStore : public CustomerStore {
                                        const IdPageSink& page) override;
   absl::StatusOr<std::vector<DayTotals>> DailyTotals(absl::string_view tenant, int64_t first_day,
                                                      int64_t last_day) override;
+  // Exact at both ends from the day logs (store/order_log.h) when the
+  // tenant's first logged day (a field of sd:{t}:daily) allows; a tenant
+  // without that field gets it (the day after Redis's today) on the first call.
+  absl::StatusOr<DayTotals> OrderTotalsIn(absl::string_view tenant, int64_t after_ms,
+                                          int64_t up_to_ms) override;
   absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) override;
   absl::StatusOr<int64_t> Buyers(absl::string_view tenant) override;
   absl::StatusOr<std::optional<int64_t>> OrdersAtRank(absl::string_view tenant,
@@ -265,6 +271,8 @@ class RedisCustomerStore : public CustomerStore {
 
   redis::RedisClient* const client_;
   const Options options_;
+  // The day logs OrderTotalsIn read: at most 64 MiB.
+  OrderLogCache order_logs_{64 << 20};
   std::function<void()> before_reclassify_commit_for_test_;
 };
 

@@ -13,17 +13,12 @@ constexpr engine::Millis kDayMs = 24 * 60 * 60 * 1000;
 
 }  // namespace
 
-int64_t UtcDay(engine::Millis ms) {
-  // Floor division: days before 1970 are negative.
-  return ms >= 0 ? ms / kDayMs : -((-ms + kDayMs - 1) / kDayMs);
-}
-
-std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
-                                           std::optional<absl::Time> before_next_change,
-                                           const engine::Profile& after, absl::Time now) {
+std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* before,
+                                                       std::optional<absl::Time> before_next_change,
+                                                       const engine::Profile& after,
+                                                       absl::Time now) {
   // Contribution of every live (unfolded) order, by id fingerprint.
   struct Contribution {
-    int64_t day = 0;
     int64_t orders = 0;
     int64_t revenue = 0;
   };
@@ -31,7 +26,7 @@ std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
   // or after `booked_before` (orders still ahead when written).
   auto contribution = [](const engine::OrderFacts& o, engine::Millis booked_before) {
     const bool counted = !o.cancelled && o.placed_ms < booked_before;
-    return Contribution{UtcDay(o.placed_ms), counted ? 1 : 0, counted ? o.net_amount : 0};
+    return Contribution{counted ? 1 : 0, counted ? o.net_amount : 0};
   };
   std::map<uint64_t, Contribution> old_orders;
   if (before != nullptr) {
@@ -43,20 +38,14 @@ std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
     }
   }
   const engine::Millis booked_before = absl::ToUnixMillis(now) + 1;  // placed at or before now
-  std::map<int64_t, store::DailyDelta> by_day;
+  std::vector<store::OrderTotalsDelta> out;
   for (size_t i = 0; i < after.orders().size(); ++i) {
     const Contribution will = contribution(after.orders()[i], booked_before);
     Contribution was;
     if (auto it = old_orders.find(after.order_ids()[i]); it != old_orders.end()) was = it->second;
     if (will.orders == was.orders && will.revenue == was.revenue) continue;
-    store::DailyDelta& d = by_day[will.day];
-    d.day = will.day;
-    d.orders += will.orders - was.orders;
-    d.revenue += will.revenue - was.revenue;
-  }
-  std::vector<store::DailyDelta> out;
-  for (const auto& [day, delta] : by_day) {
-    if (delta.orders != 0 || delta.revenue != 0) out.push_back(delta);
+    out.push_back(
+        {after.orders()[i].placed_ms, will.orders - was.orders, will.revenue - was.revenue});
   }
   return out;
 }

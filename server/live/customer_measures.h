@@ -2,7 +2,7 @@
 #define SEGMENTD_SERVER_LIVE_CUSTOMER_MEASURES_H_
 
 // What one customer contributes to the tenant's population statistics, for the
-// store's indexes: daily order totals (store AOV) and the customer's own AOV
+// store's indexes: the tenant's order totals (store AOV) and the customer's own AOV
 // over the spender lookbacks (to find who a store-AOV move affects). Pure
 // functions; thread-safe.
 
@@ -16,11 +16,9 @@
 
 namespace segmentd {
 
-// Returns the UTC day (days since 1970-01-01) of `ms`.
-int64_t UtcDay(engine::Millis ms);
-
-// Returns how the tenant's daily totals change when a customer's profile goes
-// from `before` (nullptr: new customer) to `after`, written at `now`. The
+// Returns how the tenant's order totals change when a customer's profile goes
+// from `before` (nullptr: new customer) to `after`, written at `now`: one
+// delta per order whose contribution moves, at its placement instant. The
 // totals hold a customer's valid orders placed at or before its last write:
 // an order dated later is booked by the write that finds it placed (the
 // schedule wakes the customer then), so the store AOV never counts an order
@@ -31,9 +29,10 @@ int64_t UtcDay(engine::Millis ms);
 // live_membership.cc). Orders that `after` folded away contribute nothing:
 // folding is not a cancellation, and folded orders are older than every
 // lookback.
-std::vector<store::DailyDelta> DailyDeltas(const engine::Profile* before,
-                                           std::optional<absl::Time> before_next_change,
-                                           const engine::Profile& after, absl::Time now);
+std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* before,
+                                                       std::optional<absl::Time> before_next_change,
+                                                       const engine::Profile& after,
+                                                       absl::Time now);
 
 // The customer's AOV over the `lookback_days` before `now` (orders placed in
 // (now - lookback, now], the folded totals too when the lookback holds every

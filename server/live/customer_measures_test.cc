@@ -16,45 +16,48 @@ absl::Status Place(engine::Profile& p, const char* id, absl::Time at, int64_t am
 }
 
 TEST(CustomerMeasuresTest, UtcDayFloors) {
-  EXPECT_EQ(UtcDay(0), 0);
-  EXPECT_EQ(UtcDay(86'399'999), 0);
-  EXPECT_EQ(UtcDay(86'400'000), 1);
-  EXPECT_EQ(UtcDay(-1), -1);
-  EXPECT_EQ(UtcDay(absl::ToUnixMillis(kDay0 + absl::Hours(23))), 20000);
+  EXPECT_EQ(store::UtcDayOf(0), 0);
+  EXPECT_EQ(store::UtcDayOf(86'399'999), 0);
+  EXPECT_EQ(store::UtcDayOf(86'400'000), 1);
+  EXPECT_EQ(store::UtcDayOf(-1), -1);
+  EXPECT_EQ(store::UtcDayOf(absl::ToUnixMillis(kDay0 + absl::Hours(23))), 20000);
 }
 
 // An instant after every order of these tests.
 const absl::Time kLater = kDay0 + absl::Hours(24 * 1000);
 
-TEST(CustomerMeasuresTest, DailyDeltasFollowOrdersCancelsAndRefunds) {
+TEST(CustomerMeasuresTest, OrderTotalsDeltasFollowOrdersCancelsAndRefunds) {
   engine::Profile before;
   ASSERT_TRUE(Place(before, "a", kDay0 + absl::Hours(1), 500).ok());
-  std::vector<store::DailyDelta> first = DailyDeltas(nullptr, std::nullopt, before, kLater);
+  std::vector<store::OrderTotalsDelta> first =
+      OrderTotalsDeltas(nullptr, std::nullopt, before, kLater);
   ASSERT_EQ(first.size(), 1u);
-  EXPECT_EQ(first[0].day, 20000);
+  EXPECT_EQ(first[0].placed_ms, absl::ToUnixMillis(kDay0 + absl::Hours(1)));
   EXPECT_EQ(first[0].orders, 1);
   EXPECT_EQ(first[0].revenue, 500);
 
   engine::Profile after = before;
   ASSERT_TRUE(Place(after, "b", kDay0 + absl::Hours(30), 300).ok());
   ASSERT_TRUE(after.RefundOrder("a", "r", 100).ok());
-  std::vector<store::DailyDelta> second = DailyDeltas(&before, std::nullopt, after, kLater);
+  std::vector<store::OrderTotalsDelta> second =
+      OrderTotalsDeltas(&before, std::nullopt, after, kLater);
   ASSERT_EQ(second.size(), 2u);
-  EXPECT_EQ(second[0].day, 20000);
+  EXPECT_EQ(second[0].placed_ms, absl::ToUnixMillis(kDay0 + absl::Hours(1)));
   EXPECT_EQ(second[0].orders, 0);
   EXPECT_EQ(second[0].revenue, -100);
-  EXPECT_EQ(second[1].day, 20001);
+  EXPECT_EQ(second[1].placed_ms, absl::ToUnixMillis(kDay0 + absl::Hours(30)));
   EXPECT_EQ(second[1].orders, 1);
   EXPECT_EQ(second[1].revenue, 300);
 
   engine::Profile cancelled = after;
   ASSERT_TRUE(cancelled.CancelOrder("b").ok());
-  std::vector<store::DailyDelta> third = DailyDeltas(&after, std::nullopt, cancelled, kLater);
+  std::vector<store::OrderTotalsDelta> third =
+      OrderTotalsDeltas(&after, std::nullopt, cancelled, kLater);
   ASSERT_EQ(third.size(), 1u);
   EXPECT_EQ(third[0].orders, -1);
   EXPECT_EQ(third[0].revenue, -300);
 
-  EXPECT_TRUE(DailyDeltas(&cancelled, std::nullopt, cancelled, kLater).empty());
+  EXPECT_TRUE(OrderTotalsDeltas(&cancelled, std::nullopt, cancelled, kLater).empty());
 }
 
 TEST(CustomerMeasuresTest, FoldingIsNotACancellation) {
@@ -62,7 +65,7 @@ TEST(CustomerMeasuresTest, FoldingIsNotACancellation) {
   ASSERT_TRUE(Place(before, "a", kDay0, 500).ok());
   engine::Profile folded = before;
   ASSERT_EQ(folded.Fold(kDay0 + absl::Hours(1)), 1);
-  EXPECT_TRUE(DailyDeltas(&before, std::nullopt, folded, kLater).empty());
+  EXPECT_TRUE(OrderTotalsDeltas(&before, std::nullopt, folded, kLater).empty());
 }
 
 TEST(CustomerMeasuresTest, OrdersAreBookedOnceTheyArePlaced) {
@@ -73,15 +76,15 @@ TEST(CustomerMeasuresTest, OrdersAreBookedOnceTheyArePlaced) {
   ASSERT_TRUE(Place(p, "nine", kDay0 + absl::Hours(9), 200).ok());
   ASSERT_TRUE(Place(p, "late", kDay0 + absl::Hours(23), 400).ok());
   const absl::Time eight = kDay0 + absl::Hours(8);
-  std::vector<store::DailyDelta> first = DailyDeltas(nullptr, std::nullopt, p, eight);
+  std::vector<store::OrderTotalsDelta> first = OrderTotalsDeltas(nullptr, std::nullopt, p, eight);
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].orders, 1);
   EXPECT_EQ(first[0].revenue, 100);
   // That write's schedule entry is 09:00 (the first order still ahead). A
   // write at 08:30 books nothing more; one at 09:00 books "nine" alone.
   const absl::Time entry = kDay0 + absl::Hours(9);
-  EXPECT_TRUE(DailyDeltas(&p, entry, p, eight + absl::Minutes(30)).empty());
-  std::vector<store::DailyDelta> at_nine = DailyDeltas(&p, entry, p, entry);
+  EXPECT_TRUE(OrderTotalsDeltas(&p, entry, p, eight + absl::Minutes(30)).empty());
+  std::vector<store::OrderTotalsDelta> at_nine = OrderTotalsDeltas(&p, entry, p, entry);
   ASSERT_EQ(at_nine.size(), 1u);
   EXPECT_EQ(at_nine[0].orders, 1);
   EXPECT_EQ(at_nine[0].revenue, 200);
@@ -90,16 +93,21 @@ TEST(CustomerMeasuresTest, OrdersAreBookedOnceTheyArePlaced) {
   ASSERT_TRUE(cancelled.CancelOrder("nine").ok());
   ASSERT_TRUE(cancelled.CancelOrder("late").ok());
   const absl::Time next = kDay0 + absl::Hours(23);
-  std::vector<store::DailyDelta> undone = DailyDeltas(&p, next, cancelled, kDay0 + absl::Hours(10));
+  std::vector<store::OrderTotalsDelta> undone =
+      OrderTotalsDeltas(&p, next, cancelled, kDay0 + absl::Hours(10));
   ASSERT_EQ(undone.size(), 1u);
   EXPECT_EQ(undone[0].orders, -1);
   EXPECT_EQ(undone[0].revenue, -200);
   // Without a stored entry every stored order was booked (a customer written
   // with none ahead, or by a build that booked orders when they arrived).
-  std::vector<store::DailyDelta> legacy = DailyDeltas(&p, std::nullopt, p, eight);
-  ASSERT_EQ(legacy.size(), 1u);
-  EXPECT_EQ(legacy[0].orders, -2);
-  EXPECT_EQ(legacy[0].revenue, -600);
+  std::vector<store::OrderTotalsDelta> legacy = OrderTotalsDeltas(&p, std::nullopt, p, eight);
+  ASSERT_EQ(legacy.size(), 2u);
+  EXPECT_EQ(legacy[0].placed_ms, absl::ToUnixMillis(kDay0 + absl::Hours(9)));
+  EXPECT_EQ(legacy[0].orders, -1);
+  EXPECT_EQ(legacy[0].revenue, -200);
+  EXPECT_EQ(legacy[1].placed_ms, absl::ToUnixMillis(kDay0 + absl::Hours(23)));
+  EXPECT_EQ(legacy[1].orders, -1);
+  EXPECT_EQ(legacy[1].revenue, -400);
 }
 
 TEST(CustomerMeasuresTest, AovOverTheLookbackAndItsNextChange) {

@@ -179,7 +179,7 @@ absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
   write.segments = SegmentNames(membership, *snapshot.category_names);
   write.next_change = derived.next_change;
   for (int k = 0; k < store::kNumAovIndexes; ++k) write.aov_milli[k] = derived.aov_milli[k];
-  write.daily = DailyDeltas(before, state.next_change, profile, now);
+  write.order_totals = OrderTotalsDeltas(before, state.next_change, profile, now);
   write.cause = cause;
   write.changed_at = now;
   // A time-driven change happened when it fell due, not when a pass got to it.
@@ -507,7 +507,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
       const bool moved = !before.ok() || before->segments != after.segments ||
                          before->categories != after.categories ||
                          before->cart_categories != after.cart_categories;
-      // Facts are unchanged: daily deltas only for an order that became
+      // Facts are unchanged: order totals move only for an order that became
       // visible since the last write (`before` profile = this profile).
       absl::StatusOr<store::CustomerWrite> made =
           MakeWrite(ctx, state, &profile, profile, classification, cause, at);
@@ -518,8 +518,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
       // alone, and only the schedule or AOV entries moving (most
       // re-classifications after a config change or a time-driven wake-up)
       // is a bookkeeping-only write.
-      write.measures_as_stored =
-          write.daily.empty() && !OrderBecameVisibleSince(profile.view(), state.next_change, at);
+      write.measures_as_stored = write.order_totals.empty() &&
+                                 !OrderBecameVisibleSince(profile.view(), state.next_change, at);
       write.bookkeeping_only =
           !moved && before.ok() && before->primary == after.primary && write.measures_as_stored;
       const bool same_index =

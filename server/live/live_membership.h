@@ -263,7 +263,7 @@ class LiveMembership {
 
   // Builds the write for `profile` classified now under `snapshot`. `before`
   // is the stored profile the change started from (nullptr: a new customer),
-  // for the tenant's daily totals.
+  // for the tenant's order totals.
   // `state` is what was read (its version and history carry on). Fails only
   // when the stored history cannot be decoded.
   absl::StatusOr<store::CustomerWrite> MakeWrite(const TenantSnapshot& snapshot,

@@ -315,8 +315,8 @@ TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {
   EXPECT_EQ(*store_.CustomersByOrders("acme", 1, 2), std::vector<std::string>{"c1"});
   // Nor do the day's totals behind the store AOV count it yet, though it is
   // dated today.
-  const int64_t today = UtcDay(absl::ToUnixMillis(kT0));
-  ASSERT_EQ(UtcDay(absl::ToUnixMillis(visible)), today);
+  const int64_t today = store::UtcDayOf(absl::ToUnixMillis(kT0));
+  ASSERT_EQ(store::UtcDayOf(absl::ToUnixMillis(visible)), today);
   auto totals = [&] { return (*store_.DailyTotals("acme", today, today))[0]; };
   EXPECT_EQ(totals().orders, 1);
   EXPECT_EQ(totals().revenue, 100);

@@ -146,6 +146,30 @@ TEST_F(StatisticsMoverTest, StoreAovMoveMovesBigSpenders) {
   EXPECT_TRUE(In("whale1", "BIG_SPENDER"));
 }
 
+// The store AOV counts the orders of (now - lookback, now] to the
+// millisecond: an order leaving the window moves it at that instant, not at
+// the next UTC midnight (nor, as whole days were counted until 2026-12-06,
+// at the midnight that began its day's last day in the window).
+TEST_F(StatisticsMoverTest, AnOrderLeavingTheStoreAovWindowMovesItThen) {
+  for (int i = 0; i < 10; ++i) Orders(absl::StrCat("c", i), 1, 100);
+  Orders("spender", 1, 250);
+  // 365 days less an hour ago: in the window until kT0 + 1 h.
+  const absl::Time leaves = kT0 + absl::Hours(1);
+  absl::StatusOr<std::vector<CustomerOutcome>> out =
+      live_->Apply("acme", {{"old", {Order("old-0", leaves - absl::Hours(24 * 365), 1'000)}}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  // Store AOV 2250/12 = 187.5, 2x = 375 > 250.
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_FALSE(In("spender", "BIG_SPENDER"));
+  now_ = leaves - absl::Milliseconds(1);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_FALSE(In("spender", "BIG_SPENDER"));
+  // Store AOV 1250/11 = 113.6, 2x = 227.3 <= 250.
+  now_ = leaves;
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_TRUE(In("spender", "BIG_SPENDER"));
+}
+
 // Once a pass has compared the snapshots writes used, they are forgotten: a
 // later pass with unchanged statistics compares (and re-reads) nothing.
 TEST_F(StatisticsMoverTest, ComparedSnapshotsAreRetired) {

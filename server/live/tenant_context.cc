@@ -121,21 +121,15 @@ absl::StatusOr<engine::PopulationStats> TenantContexts::ComputeStats(
       TopPlace(config.value_tiers.high_percent + config.value_tiers.medium_percent, stats.buyers));
   if (!medium.ok()) return medium.status();
   stats.medium_value_cutoff = *medium;
-  // Store AOV per spender lookback, over whole UTC days: the last
-  // `lookback_days` days up to and including as_of's day (docs/live.md).
-  const int64_t today = UtcDay(absl::ToUnixMillis(as_of));
+  // Store AOV per spender lookback: the orders placed in
+  // (as_of - lookback_days, as_of], as the engine counts them.
+  const int64_t end = absl::ToUnixMillis(as_of);
   for (int32_t lookback : {config.big_spender.lookback_days, config.low_spender.lookback_days}) {
     if (stats.FindWindow(lookback) != nullptr) continue;
-    absl::StatusOr<std::vector<store::DayTotals>> days =
-        store_->DailyTotals(tenant, today - lookback + 1, today);
-    if (!days.ok()) return days.status();
-    engine::WindowTotals window;
-    window.lookback_days = lookback;
-    for (const store::DayTotals& day : *days) {
-      window.orders += day.orders;
-      window.net_revenue += day.revenue;
-    }
-    stats.windows.push_back(window);
+    absl::StatusOr<store::DayTotals> totals =
+        store_->OrderTotalsIn(tenant, end - lookback * store::kDayMillis, end);
+    if (!totals.ok()) return totals.status();
+    stats.windows.push_back({lookback, totals->revenue, totals->orders});
   }
   return stats;
 }

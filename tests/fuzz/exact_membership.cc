@@ -7,7 +7,6 @@
 #include "engine/classify.h"
 #include "engine/profile.h"
 #include "engine/stats.h"
-#include "server/live/customer_measures.h"
 #include "server/live/membership_codec.h"
 #include "server/live/stored_profile.h"
 #include "store/scan_pages.h"
@@ -20,31 +19,6 @@ std::string Describe(const StoredMembership& m, const std::vector<std::string>& 
                       " primary=", m.primary ? engine::SegmentName(*m.primary) : "-",
                       " cart=", absl::StrJoin(m.cart_categories, ","), " next=",
                       m.next_change ? absl::FormatTime(*m.next_change, absl::UTCTimeZone()) : "-");
-}
-
-// The engine's statistics count a spender lookback's orders by the
-// millisecond; the server reads the store AOV as documented (docs/live.md,
-// Population statistics): the valid orders of the last `lookback_days` UTC
-// calendar days up to and including now's day, whatever their time of day,
-// placed by now.
-void UseDayGranularWindows(const std::vector<engine::ProfileView>& views, absl::Time now,
-                           engine::PopulationStats& stats) {
-  const int64_t today = UtcDay(absl::ToUnixMillis(now));
-  for (engine::WindowTotals& window : stats.windows) {
-    window.orders = 0;
-    window.net_revenue = 0;
-    for (const engine::ProfileView& view : views) {
-      for (const engine::OrderFacts& order : view.orders) {
-        const int64_t day = UtcDay(order.placed_ms);
-        if (order.cancelled || order.placed_ms > absl::ToUnixMillis(now) ||
-            day <= today - window.lookback_days) {
-          continue;
-        }
-        ++window.orders;
-        window.net_revenue += order.net_amount;
-      }
-    }
-  }
 }
 
 }  // namespace
@@ -78,8 +52,7 @@ absl::StatusOr<std::string> FirstInexactMembership(store::CustomerStore& store,
   }
   std::vector<engine::ProfileView> views;
   for (const engine::Profile& p : profiles) views.push_back(p.view());
-  engine::PopulationStats stats = engine::ComputeStats(views, config, now);
-  UseDayGranularWindows(views, now, stats);
+  const engine::PopulationStats stats = engine::ComputeStats(views, config, now);
   for (size_t i = 0; i < views.size(); ++i) {
     absl::StatusOr<engine::Classification> c = engine::Classify(views[i], config, stats, now);
     if (!c.ok()) return c.status();

@@ -20,7 +20,7 @@ namespace segmentd::fuzz {
 
 // Classifies every stored customer of `tenant` with the engine under `config`
 // and the statistics of all their stored profiles, at `now` (the store AOV
-// over whole UTC days, as the server defines it). Returns "" when each stored
+// over (now - lookback, now], to the millisecond). Returns "" when each stored
 // membership (segments, primary, categories) equals its classification and
 // the schedule wakes the customer no later than the classification's next
 // change (the stored membership's own next change may differ:

@@ -62,15 +62,9 @@ absl::Status RunVerify(const LoadOptions& options) {
   // store AOV); only the sample's profiles are kept.
   engine::GeneratorOptions generator;
   generator.seed = options.seed;
-  // The server computes store AOV over whole UTC days, the last L days up to
-  // and including today (docs/live.md); the engine's window is (t - L days,
-  // t]. Evaluating the statistics at the last millisecond of today makes the
-  // two windows the same days. The other statistics are lifetime figures, the
-  // same at any instant after the last generated event.
-  const absl::Time end_of_today =
-      absl::FromUnixSeconds((absl::ToUnixSeconds(as_of) / 86400 + 1) * 86400) -
-      absl::Milliseconds(1);
-  engine::StatsBuilder stats(config, end_of_today);
+  // The server's statistics at an explicit as_of: store AOV over
+  // (as_of - L days, as_of], as the engine counts it.
+  engine::StatsBuilder stats(config, as_of);
   std::map<int64_t, engine::Profile> profiles;
   BuyerMeasures buyers;
   for (int64_t i = 0; i < options.customers; ++i) {
@@ -79,7 +73,7 @@ absl::Status RunVerify(const LoadOptions& options) {
     if (!p.ok()) return p.status();
     stats.Add(p->view());
     const engine::LifetimeTotals lifetime =
-        engine::ComputeLifetime(p->view(), absl::ToUnixMillis(end_of_today));
+        engine::ComputeLifetime(p->view(), absl::ToUnixMillis(as_of));
     if (lifetime.orders >= 1) {
       buyers.orders.push_back(lifetime.orders);
       buyers.revenue.push_back(lifetime.net_revenue);

@@ -11,8 +11,8 @@ namespace segmentd::load {
 
 // Rebuilds every profile of the population bulk mode sends (customers
 // [0, options.customers), seed options.seed), computes the population
-// statistics with the default config the way the server does (store AOV
-// over whole UTC days up to today), and compares, for
+// statistics with the default config at T, as the server does, and
+// compares, for
 // options.verify_sample random customers, ClassifyCustomers(as_of = T,
 // include_reasons) with the engine's Classify/Explain at T: segment set and
 // the reason text of every member segment. The reasons carry the facts
