@@ -247,6 +247,9 @@ struct VersionedBlob {
   // The config was stored but existing customers have not all been
   // re-classified under it yet (WriteConfig sets it, ConfigApplied clears it).
   bool reclassification_pending = false;
+  // While pending: the replica re-classifying (ClaimReclassification), ""
+  // while none has claimed it (as WriteConfig stores it, or an older build).
+  std::string reclassifying_replica;
 };
 
 // A page of a scan over ids.
@@ -520,6 +523,16 @@ class CustomerStore {
   // `version`: clears reclassification_pending if `version` is still the
   // stored one (otherwise nothing: a newer config is pending itself).
   virtual absl::Status ConfigApplied(absl::string_view tenant, int64_t version) = 0;
+  // Makes `replica` the one re-classifying under config `version`
+  // (VersionedBlob::reclassifying_replica) if that is still the stored
+  // version, still pending, and claimed by `from` ("": unclaimed). Returns
+  // whether it did. Why: a replica that dies midway leaves its claim, which
+  // other replicas take over as soon as its liveness mark lapses
+  // (StatisticsMover::ResumeConfig), not after a fixed grace period.
+  // INVALID_ARGUMENT for an empty `replica`.
+  virtual absl::StatusOr<bool> ClaimReclassification(absl::string_view tenant, int64_t version,
+                                                     absl::string_view from,
+                                                     absl::string_view replica) = 0;
 
   // Rechecks: customers whose membership a config update brought up to date
   // but whose schedule entry (next change) it left for the background, each

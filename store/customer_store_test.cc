@@ -1259,13 +1259,29 @@ TEST_P(CustomerStoreTest, ConfigIsVersionedCompareAndSet) {
   EXPECT_EQ((*config)->bytes, std::string("v\0one", 5));
   EXPECT_EQ((*config)->updated_at, Ms(1500));
   EXPECT_TRUE((*config)->reclassification_pending);
+  EXPECT_EQ((*config)->reclassifying_replica, "");
   EXPECT_EQ(*store_->WriteConfig(kTenant, 1, "two", Ms(2500)), 2);
   EXPECT_EQ((*store_->ReadConfig(kTenant))->bytes, "two");
+  // A claim of the stored, pending version from its current claimant.
+  EXPECT_FALSE(*store_->ClaimReclassification(kTenant, 1, "", "r1"));    // not stored
+  EXPECT_FALSE(*store_->ClaimReclassification(kTenant, 2, "r0", "r1"));  // not r0's
+  EXPECT_TRUE(*store_->ClaimReclassification(kTenant, 2, "", "r1"));
+  EXPECT_EQ((*store_->ReadConfig(kTenant))->reclassifying_replica, "r1");
+  EXPECT_FALSE(*store_->ClaimReclassification(kTenant, 2, "", "r2"));
+  EXPECT_TRUE(*store_->ClaimReclassification(kTenant, 2, "r1", "r2"));
+  EXPECT_EQ((*store_->ReadConfig(kTenant))->reclassifying_replica, "r2");
+  EXPECT_TRUE((*store_->ReadConfig(kTenant))->reclassification_pending);
+  for (absl::string_view bad : {"", "1"}) {
+    EXPECT_EQ(store_->ClaimReclassification(kTenant, 2, "r2", bad).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
   // Only the stored version's re-classification clears the flag.
   ASSERT_TRUE(store_->ConfigApplied(kTenant, 1).ok());
   EXPECT_TRUE((*store_->ReadConfig(kTenant))->reclassification_pending);
   ASSERT_TRUE(store_->ConfigApplied(kTenant, 2).ok());
   EXPECT_FALSE((*store_->ReadConfig(kTenant))->reclassification_pending);
+  EXPECT_EQ((*store_->ReadConfig(kTenant))->reclassifying_replica, "");
+  EXPECT_FALSE(*store_->ClaimReclassification(kTenant, 2, "r2", "r3"));  // nothing pending
   EXPECT_EQ((*store_->ReadConfig(kTenant))->version, 2);
   EXPECT_EQ(*store_->ReadConfig("globex"), std::nullopt);
 }
@@ -1700,6 +1716,17 @@ TEST_F(RedisCustomerStoreTest, ATenantOlderThanTheDayLogsCountsWholeDaysAtTheEnd
   const int64_t today = UtcDayOf(absl::ToUnixMillis(absl::Now()));
   const std::string marked = client_->Command(first_logged)->str();
   EXPECT_TRUE(marked == absl::StrCat(today + 1) || marked == absl::StrCat(today + 2)) << marked;
+  // Builds before 2026-12-05 booked an order dated ahead on arrival, without
+  // a log: the mark then follows the last day holding totals.
+  ASSERT_TRUE(client_->Command({"HDEL", "sd:{acme}:daily", "f"}).ok());
+  ASSERT_TRUE(
+      client_->Command({"HINCRBY", "sd:{acme}:daily", absl::StrCat("o", today + 9), "1"}).ok());
+  EXPECT_EQ(revenue(OnDay(today + 8), OnDay(today + 9, 5)), 0);  // no revenue booked
+  EXPECT_EQ(store_->OrderTotalsIn(kTenant, OnDay(today + 8), OnDay(today + 9, 5))->orders, 1);
+  EXPECT_EQ(client_->Command(first_logged)->str(), absl::StrCat(today + 10));
+  ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:daily", "f", marked}).ok());
+  ASSERT_TRUE(
+      client_->Command({"HINCRBY", "sd:{acme}:daily", absl::StrCat("o", today + 9), "-1"}).ok());
   // Later writes log their changes, but days before the mark still count whole.
   CustomerWrite b = Write("b", 0, {});
   b.order_totals = {{OnDay(20002, 10), 1, 16}};
@@ -1714,8 +1741,8 @@ TEST_F(RedisCustomerStoreTest, ATenantOlderThanTheDayLogsCountsWholeDaysAtTheEnd
 }
 
 // The day logs a store read are kept, and only what was appended since is
-// fetched; a log found shorter than what was read (a Redis that lost its
-// data, written again) is read afresh.
+// fetched; a log replaced since it was read (a Redis restored from an older
+// snapshot, written again), shorter or longer, is read afresh.
 TEST_F(RedisCustomerStoreTest, DayLogsAreReadAgainWhenTheyGrowOrShrink) {
   Start(false);
   CustomerWrite a = Write("a", 0, {});
@@ -1736,6 +1763,13 @@ TEST_F(RedisCustomerStoreTest, DayLogsAreReadAgainWhenTheyGrowOrShrink) {
   c.order_totals = {{OnDay(20000, 40), 1, 8}};
   ASSERT_EQ(*store_->Write(kTenant, {c}), std::vector<bool>{true});
   EXPECT_EQ(revenue(), 8);
+  // Replaced by a longer log.
+  ASSERT_TRUE(client_->Command({"DEL", "sd:{acme}:dl:20000"}).ok());
+  CustomerWrite d = Write("d", 0, {});
+  d.order_totals = {
+      {OnDay(20000, 40), 1, 16}, {OnDay(20000, 50), 1, 32}, {OnDay(20000, 60), 1, 64}};
+  ASSERT_EQ(*store_->Write(kTenant, {d}), std::vector<bool>{true});
+  EXPECT_EQ(revenue(), 16 + 32 + 64);
 }
 
 // Customers who stay in a measure range the whole time are always found,

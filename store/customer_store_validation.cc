@@ -164,6 +164,13 @@ absl::Status ValidateDayRange(int64_t first_day, int64_t last_day) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateClaimant(absl::string_view replica) {
+  if (replica.empty() || replica == "1") {
+    return absl::InvalidArgumentError("replica: must be a replica id (not empty, not \"1\")");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateTotalsWindow(int64_t after_ms, int64_t up_to_ms) {
   if (up_to_ms <= after_ms || up_to_ms - after_ms > kMaxTotalsWindowDays * kDayMillis) {
     return absl::InvalidArgumentError(absl::StrCat("up_to_ms: must be after after_ms, by at most ",

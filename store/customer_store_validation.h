@@ -79,6 +79,10 @@ inline absl::Time TruncateToMillis(absl::Time t) {
 // OK when last_day is within kMaxDailyRange days from first_day (inclusive).
 absl::Status ValidateDayRange(int64_t first_day, int64_t last_day);
 
+// OK for a replica id that can claim a re-classification: non-empty, and not
+// "1" (what the Redis store keeps for an unclaimed one).
+absl::Status ValidateClaimant(absl::string_view replica);
+
 // OK when after_ms < up_to_ms <= after_ms + kMaxTotalsWindowDays days
 // (CustomerStore::OrderTotalsIn).
 absl::Status ValidateTotalsWindow(int64_t after_ms, int64_t up_to_ms);

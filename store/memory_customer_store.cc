@@ -600,12 +600,29 @@ absl::StatusOr<int64_t> MemoryCustomerStore::WriteConfig(absl::string_view tenan
   return version + 1;
 }
 
+absl::StatusOr<bool> MemoryCustomerStore::ClaimReclassification(absl::string_view tenant,
+                                                                int64_t version,
+                                                                absl::string_view from,
+                                                                absl::string_view replica) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateClaimant(replica); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  std::optional<VersionedBlob>& config = GetTenant(tenant).config;
+  if (!config.has_value() || config->version != version || !config->reclassification_pending ||
+      config->reclassifying_replica != from) {
+    return false;
+  }
+  config->reclassifying_replica = std::string(replica);
+  return true;
+}
+
 absl::Status MemoryCustomerStore::ConfigApplied(absl::string_view tenant, int64_t version) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   Tenant& t = GetTenant(tenant);
   if (t.config.has_value() && t.config->version == version) {
     t.config->reclassification_pending = false;
+    t.config->reclassifying_replica.clear();
   }
   return absl::OkStatus();
 }

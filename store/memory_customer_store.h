@@ -126,6 +126,9 @@ class MemoryCustomerStore : public CustomerStore {
   absl::StatusOr<int64_t> WriteConfig(absl::string_view tenant, int64_t expected_version,
                                       absl::string_view bytes, absl::Time at) override;
   absl::Status ConfigApplied(absl::string_view tenant, int64_t version) override;
+  absl::StatusOr<bool> ClaimReclassification(absl::string_view tenant, int64_t version,
+                                             absl::string_view from,
+                                             absl::string_view replica) override;
   absl::Status AddRechecks(absl::string_view tenant, absl::Span<const std::string> customer_ids,
                            int64_t config_version) override;
   // Entries in customer-id order.

@@ -1,5 +1,6 @@
 #include "store/order_log.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -60,47 +61,67 @@ absl::StatusOr<DayTotals> SumOrderLog(absl::string_view log, int64_t after_ms_of
 
 absl::StatusOr<DayTotals> OrderLogCache::Sum(redis::RedisClient& client, const std::string& key,
                                              int64_t after_ms_of_day, int64_t up_to_ms_of_day) {
-  // Another caller may extend, or the cache drop, the entry between the read
-  // and the merge: then read again (from the start if the entry shrank).
-  for (int attempt = 0;; ++attempt) {
+  // The last records read are fetched again with what was appended since:
+  // when they differ (or the log is shorter), the log was replaced (a Redis
+  // restored from an older snapshot, written again) and is read afresh.
+  // Another caller may extend, or the cache drop, the entry between the
+  // read and the merge; then too the log is read afresh.
+  constexpr size_t kOverlap = 8 * kOrderLogRecordBytes;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const bool afresh = attempt > 0;
     size_t have = 0;
-    if (attempt < 2) {
+    std::string known;  // the last bytes of what was read
+    if (!afresh) {
       absl::MutexLock lock(&mu_);
-      if (auto it = logs_.find(key); it != logs_.end()) have = it->second.size();
+      if (auto it = logs_.find(key); it != logs_.end()) {
+        have = it->second.size();
+        known = it->second.substr(have - std::min(have, kOverlap));
+      }
     }
-    absl::StatusOr<std::vector<redis::RedisReply>> replies =
-        client.Pipeline({{"STRLEN", key}, {"GETRANGE", key, absl::StrCat(have), "-1"}});
-    if (!replies.ok()) return replies.status();
-    const redis::RedisReply& length = (*replies)[0];
-    const redis::RedisReply& tail = (*replies)[1];
-    if (!length.is_integer() || !tail.is_string()) {
+    const size_t from = have - known.size();
+    absl::StatusOr<redis::RedisReply> reply =
+        client.Command({"GETRANGE", key, absl::StrCat(from), "-1"});
+    if (!reply.ok()) return reply.status();
+    if (!reply->is_string()) {
       return absl::InternalError(absl::StrCat("order log ", key, ": unexpected reply"));
     }
-    const bool shrank = static_cast<size_t>(length.integer()) < have;
+    const std::string& read = reply->str();
     absl::MutexLock lock(&mu_);
-    std::string& log = logs_[key];
-    if (shrank || log.size() < have) {
-      bytes_ -= log.size();
-      logs_.erase(key);
-      if (attempt < 2) continue;
-      return absl::UnavailableError(absl::StrCat("order log ", key, " changed while read"));
-    }
-    const size_t end = have + tail.str().size();
-    if (end > log.size()) {
-      const size_t added = end - log.size();
-      if (bytes_ + added > max_bytes_) {
-        // Start over, keeping this key's bytes.
-        std::string keep = std::move(log);
-        logs_.clear();
-        bytes_ = keep.size();
-        logs_.emplace(key, std::move(keep));
+    auto it = logs_.find(key);
+    if (read.size() < known.size() || read.compare(0, known.size(), known) != 0 ||
+        (it == logs_.end() ? have > 0 : it->second.size() < have)) {
+      if (it != logs_.end()) {
+        bytes_ -= Charge(it->first, it->second);
+        logs_.erase(it);
       }
-      std::string& kept = logs_[key];
-      kept.append(tail.str(), kept.size() - have, std::string::npos);
-      bytes_ += added;
+      continue;
     }
-    return SumOrderLog(logs_[key], after_ms_of_day, up_to_ms_of_day);
+    if (afresh && it != logs_.end()) {  // what was read replaces whatever is kept
+      bytes_ -= Charge(it->first, it->second);
+      logs_.erase(it);
+      it = logs_.end();
+    }
+    if (it == logs_.end()) {
+      if (read.empty()) return DayTotals();  // nothing to keep
+      if (bytes_ + Charge(key, read) > max_bytes_) {
+        logs_.clear();
+        bytes_ = 0;
+      }
+      it = logs_.emplace(key, read).first;
+      bytes_ += Charge(key, read);
+    } else if (const size_t end = from + read.size(); end > it->second.size()) {
+      // What another caller appended meanwhile is kept; only the rest added.
+      bytes_ += end - it->second.size();
+      it->second.append(read, it->second.size() - from, std::string::npos);
+    }
+    return SumOrderLog(it->second, after_ms_of_day, up_to_ms_of_day);
   }
+  return absl::UnavailableError(absl::StrCat("order log ", key, " kept changing while read"));
+}
+
+size_t OrderLogCache::Charge(absl::string_view key, absl::string_view log) {
+  // The bytes, and roughly what an entry of the map costs besides.
+  return key.size() + log.size() + 64;
 }
 
 }  // namespace segmentd::store

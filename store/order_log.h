@@ -50,15 +50,19 @@ class OrderLogCache {
   // holds ~120 KB at 10k orders a day; a window reads at most four days).
   explicit OrderLogCache(size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  // Reads what was appended to `key` since the last call (with its length,
-  // one round trip; a log found shorter than cached, as after a Redis that
-  // lost its data was written again, is read afresh), then sums it as
-  // SumOrderLog does.
+  // Reads what was appended to `key` since the last call, and the last
+  // records read before (one GETRANGE): a log whose records there differ, or
+  // that is shorter, was replaced (a Redis restored from an older snapshot
+  // and written again) and is read afresh. Then sums it as SumOrderLog does.
+  // An empty log is not kept.
   absl::StatusOr<DayTotals> Sum(redis::RedisClient& client, const std::string& key,
                                 int64_t after_ms_of_day, int64_t up_to_ms_of_day)
       ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // What an entry counts against max_bytes.
+  static size_t Charge(absl::string_view key, absl::string_view log);
+
   const size_t max_bytes_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::string> logs_ ABSL_GUARDED_BY(mu_);

@@ -348,8 +348,26 @@ const RedisScript& WriteConfigScript() {
     if redis.call('EXISTS', KEYS[2]) == 0 then return -4 end
     local v = redis.call('HGET', KEYS[1], 'v') or '0'
     if v ~= ARGV[1] then return {0, v} end
+    -- Pending, unclaimed (kUnclaimed).
     redis.call('HSET', KEYS[1], 'v', ARGV[2], 'b', ARGV[3], 't', ARGV[4], 'p', '1')
     return {1, ARGV[2]}
+  )lua");
+  return *script;
+}
+
+// The config hash's `p` while no replica has claimed its re-classification
+// (WriteConfigScript; every build before ClaimReclassification).
+constexpr char kUnclaimed[] = "1";
+
+// Makes ARGV[3] the replica re-classifying under config version ARGV[1] if
+// that is still stored, pending, and claimed by ARGV[2] (kUnclaimed: none).
+// KEYS[1] config hash sd:{t}:config. Returns 1 when it did, else 0.
+const RedisScript& ClaimReclassificationScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    local stored = redis.call('HMGET', KEYS[1], 'v', 'p')
+    if stored[1] ~= ARGV[1] or stored[2] ~= ARGV[2] then return 0 end
+    redis.call('HSET', KEYS[1], 'p', ARGV[3])
+    return 1
   )lua");
   return *script;
 }
@@ -1576,17 +1594,24 @@ absl::StatusOr<std::vector<DayTotals>> RedisCustomerStore::DailyTotals(absl::str
 namespace {
 
 // Marks, once, the first day whose log an older tenant's OrderTotalsIn may
-// read: the day after Redis's today. Every change booked into it or later is
-// booked by a write of this build (or a later one), which logs it; an order
-// is booked only once placed (server/live/customer_measures.h). Nothing for
-// a tenant whose presence key is gone (store/tenant_presence.h).
-// KEYS[1] daily totals sd:{t}:daily, KEYS[2] presence sd:{t}:present.
-// Returns the field's value, or nil.
+// read: the day after both Redis's today and the last day holding totals.
+// Every change booked into it or later is then booked by a write of this
+// build (or a later one), which logs it: an order is booked only once placed
+// (server/live/customer_measures.h), and the last day holding totals covers
+// orders dated ahead that builds before 2026-12-05 booked on arrival.
+// Nothing for a tenant whose presence key is gone (store/tenant_presence.h).
+// Reads every field of the daily totals once per tenant (~2 ms at ten
+// years of days). KEYS[1] daily totals sd:{t}:daily, KEYS[2] presence
+// sd:{t}:present; ARGV[1] the field. Returns the field's value, or nil.
 const RedisScript& MarkLogsFromScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[2]) == 0 then return false end
-    local today = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
-    redis.call('HSETNX', KEYS[1], ARGV[1], string.format('%d', today + 1))
+    local last = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+    for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+      local day = string.sub(field, 1, 1) == 'o' and tonumber(string.sub(field, 2))
+      if day and day > last then last = day end
+    end
+    redis.call('HSETNX', KEYS[1], ARGV[1], string.format('%d', last + 1))
     return redis.call('HGET', KEYS[1], ARGV[1])
   )lua");
   return *script;
@@ -1878,7 +1903,23 @@ absl::StatusOr<std::optional<VersionedBlob>> RedisCustomerStore::ReadConfig(
   if (!version.ok()) return version.status();
   if (!ms.ok()) return ms.status();
   return std::optional<VersionedBlob>(
-      VersionedBlob{*version, f[1].str(), absl::FromUnixMillis(*ms), !f[3].is_nil()});
+      VersionedBlob{*version, f[1].str(), absl::FromUnixMillis(*ms), !f[3].is_nil(),
+                    f[3].is_nil() || f[3].str() == kUnclaimed ? "" : f[3].str()});
+}
+
+absl::StatusOr<bool> RedisCustomerStore::ClaimReclassification(absl::string_view tenant,
+                                                               int64_t version,
+                                                               absl::string_view from,
+                                                               absl::string_view replica) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateClaimant(replica); !s.ok()) return s;
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      client_->Eval(ClaimReclassificationScript(), {ConfigKey(tenant)},
+                    {absl::StrCat(version), from.empty() ? kUnclaimed : std::string(from),
+                     std::string(replica)}));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_integer()) return Unexpected(*reply, "claim");
+  return reply->integer() == 1;
 }
 
 absl::Status RedisCustomerStore::ConfigApplied(absl::string_view tenant, int64_t version) {

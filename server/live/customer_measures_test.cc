@@ -70,7 +70,8 @@ TEST(CustomerMeasuresTest, FoldingIsNotACancellation) {
 
 TEST(CustomerMeasuresTest, OrdersAreBookedOnceTheyArePlaced) {
   // At 08:00 a customer places an order for 09:00 and one for 23:00 the same
-  // day: neither is in the totals yet (the store AOV would count the day's).
+  // day: neither is in the totals yet (the store AOV would count it ahead of
+  // its time).
   engine::Profile p;
   ASSERT_TRUE(Place(p, "past", kDay0 + absl::Hours(7), 100).ok());
   ASSERT_TRUE(Place(p, "nine", kDay0 + absl::Hours(9), 200).ok());

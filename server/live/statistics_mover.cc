@@ -84,11 +84,24 @@ absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
 absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant) {
   absl::StatusOr<std::optional<store::VersionedBlob>> config = store_->ReadConfig(tenant);
   if (!config.ok()) return config.status();
-  if (!config->has_value() || !(*config)->reclassification_pending ||
-      options_.now() - (*config)->updated_at < options_.config_grace) {
+  if (!config->has_value() || !(*config)->reclassification_pending) return 0;
+  const std::string& claimant = (*config)->reclassifying_replica;
+  const std::string& me = contexts_->replica_id();
+  if (!claimant.empty() && claimant != me) {
+    // Another replica's: at work while it lives. Once its liveness mark
+    // lapses (it died midway), take over at once.
+    absl::StatusOr<std::vector<bool>> alive = store_->ReplicasAlive({claimant});
+    if (!alive.ok()) return alive.status();
+    if ((*alive)[0]) return 0;
+  } else if (options_.now() - (*config)->updated_at < options_.config_grace) {
+    // This replica's own, or unclaimed (stored by an older build): an
+    // UpdateConfig call may still be at it.
     return 0;
   }
   const int64_t version = (*config)->version;
+  absl::StatusOr<bool> claimed = store_->ClaimReclassification(tenant, version, claimant, me);
+  if (!claimed.ok()) return claimed.status();
+  if (!*claimed) return 0;  // another replica took it over, or a newer config was stored
   LogInfo(absl::StrCat("tenant ", tenant, ": finishing the re-classification under config version ",
                        version));
   if (absl::Status s = contexts_->Reload(tenant).status(); !s.ok()) return s;

@@ -40,8 +40,10 @@ class StatisticsMover {
     // Pause between passes: bounds how long a statistics move goes unapplied.
     absl::Duration interval = absl::Milliseconds(500);
     // How old a config still flagged as not re-classified must be before a
-    // pass finishes its re-classification (younger: an UpdateConfig call is
-    // presumably still working on it). Default: 30 s.
+    // pass finishes its re-classification, when this replica claimed it or
+    // none did (younger: an UpdateConfig call is presumably still working
+    // on it). One another replica claimed is taken over once that replica's
+    // liveness mark lapses, whatever its age. Default: 30 s.
     absl::Duration config_grace = absl::Seconds(30);
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };

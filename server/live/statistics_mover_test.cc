@@ -207,6 +207,56 @@ TEST_F(StatisticsMoverTest, InterruptedConfigChangeIsFinished) {
   EXPECT_EQ(*mover_->RunOnce(), 0);  // Done once.
 }
 
+// A config whose re-classification another replica claimed is that
+// replica's while it lives, however long it takes; once its liveness mark
+// lapses (it died midway), the next pass takes it over at once, not after
+// the grace period (until 2026-12-06 a replica killed mid-UpdateConfig left
+// membership under the old config for 30-50 s).
+TEST_F(StatisticsMoverTest, AConfigChangeAnotherReplicaClaimedIsTakenOverWhenItDies) {
+  for (int i = 0; i < 5; ++i) Orders(absl::StrCat("f", i), 5, 100);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  ASSERT_TRUE(In("f0", "FREQUENT_BUYER"));
+  engine::SegmentConfig config;
+  config.frequent_buyer.min_orders = 6;
+  absl::StatusOr<int64_t> version =
+      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_);
+  ASSERT_TRUE(version.ok()) << version.status();
+  ASSERT_TRUE(store_.MarkReplicaAlive("busy", absl::Hours(1)).ok());
+  ASSERT_TRUE(*store_.ClaimReclassification("acme", *version, "", "busy"));
+  EXPECT_FALSE(*store_.ClaimReclassification("acme", *version, "", "another"));  // taken
+  now_ += absl::Minutes(5);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  EXPECT_TRUE(In("f0", "FREQUENT_BUYER"));
+  EXPECT_EQ((*store_.ReadConfig("acme"))->reclassifying_replica, "busy");
+
+  store_.ExpireReplica("busy");
+  absl::StatusOr<int64_t> moved = mover_->RunOnce();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_GE(*moved, 5);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(In(absl::StrCat("f", i), "FREQUENT_BUYER")) << i;
+  EXPECT_FALSE((*store_.ReadConfig("acme"))->reclassification_pending);
+}
+
+TEST_F(StatisticsMoverTest, ADeadReplicasConfigChangeIsTakenOverWithinTheGracePeriod) {
+  for (int i = 0; i < 5; ++i) Orders(absl::StrCat("f", i), 5, 100);
+  ASSERT_TRUE(mover_->RunOnce().ok());
+  engine::SegmentConfig config;
+  config.frequent_buyer.min_orders = 6;
+  absl::StatusOr<int64_t> version =
+      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_);
+  ASSERT_TRUE(version.ok()) << version.status();
+  ASSERT_TRUE(*store_.ClaimReclassification("acme", *version, "", "gone"));  // never alive
+  absl::StatusOr<int64_t> moved = mover_->RunOnce();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_GE(*moved, 5);
+  EXPECT_FALSE(In("f0", "FREQUENT_BUYER"));
+  EXPECT_FALSE((*store_.ReadConfig("acme"))->reclassification_pending);
+  // A claim names a replica; none holds a config no longer pending.
+  EXPECT_EQ(store_.ClaimReclassification("acme", *version, "", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(*store_.ClaimReclassification("acme", *version, "", "late"));
+}
+
 // A second replica on the fixture's store and clock: its own contexts,
 // membership and mover.
 struct OtherReplica {

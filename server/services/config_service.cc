@@ -110,6 +110,20 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
     *raced = absl::IsAborted(version.status());  // stored by another call since the read
     return version.status();
   }
+  // This replica re-classifies: should it die midway, another replica's
+  // StatisticsMover takes over once its liveness mark lapses (without the
+  // claim, only after config_grace).
+  // Marked alive first: a replica started moments ago may not be yet.
+  if (absl::Status s = contexts_->MarkAlive(); !s.ok()) {
+    LogError(absl::StrCat("marking this replica alive: ", s.message()));
+  }
+  absl::StatusOr<bool> claimed =
+      store_->ClaimReclassification(tenant, *version, "", contexts_->replica_id());
+  if (!claimed.ok()) {
+    LogError(absl::StrCat("tenant ", tenant,
+                          ": claiming the re-classification under config version ", *version, ": ",
+                          claimed.status().message()));
+  }
   // From here on this replica classifies with the new config; then every
   // customer is brought up to date before the caller hears success.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->Reload(tenant);
