@@ -58,6 +58,21 @@ class StatisticsMoverTest : public LiveTestFixture {
            state.segments.end();
   }
 
+  // Five frequent buyers (f0..f4) under the stored defaults, then a config
+  // that takes them all out stored as UpdateConfig stores it, without its
+  // re-classification: sets *version to its version.
+  void StoreAStricterFrequentBuyer(int64_t* version) {
+    for (int i = 0; i < 5; ++i) Orders(absl::StrCat("f", i), 5, 100);
+    ASSERT_TRUE(mover_->RunOnce().ok());
+    ASSERT_TRUE(In("f0", "FREQUENT_BUYER"));
+    engine::SegmentConfig config;
+    config.frequent_buyer.min_orders = 6;
+    absl::StatusOr<int64_t> stored =
+        store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    *version = *stored;
+  }
+
   // This replica writes under statistics its mover has compared (cut-off 5,
   // "top" in VIP), then two more buyers make the cut-off 8 while its mover
   // never runs again: it owes "top"'s move.
@@ -187,14 +202,8 @@ TEST_F(StatisticsMoverTest, ComparedSnapshotsAreRetired) {
 // call failed midway) is completed by a pass once older than the grace
 // period, and then marked applied.
 TEST_F(StatisticsMoverTest, InterruptedConfigChangeIsFinished) {
-  for (int i = 0; i < 5; ++i) Orders(absl::StrCat("f", i), 5, 100);  // frequent buyers
-  ASSERT_TRUE(mover_->RunOnce().ok());
-  ASSERT_TRUE(In("f0", "FREQUENT_BUYER"));
-  engine::SegmentConfig config;
-  config.frequent_buyer.min_orders = 6;
-  absl::StatusOr<int64_t> version =
-      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_);
-  ASSERT_TRUE(version.ok()) << version.status();
+  int64_t version = 0;
+  ASSERT_NO_FATAL_FAILURE(StoreAStricterFrequentBuyer(&version));
   // Within the grace period an UpdateConfig may still be at work: untouched.
   ASSERT_TRUE(mover_->RunOnce().ok());
   EXPECT_TRUE(In("f0", "FREQUENT_BUYER"));
@@ -213,17 +222,11 @@ TEST_F(StatisticsMoverTest, InterruptedConfigChangeIsFinished) {
 // the grace period (until 2026-12-06 a replica killed mid-UpdateConfig left
 // membership under the old config for 30-50 s).
 TEST_F(StatisticsMoverTest, AConfigChangeAnotherReplicaClaimedIsTakenOverWhenItDies) {
-  for (int i = 0; i < 5; ++i) Orders(absl::StrCat("f", i), 5, 100);
-  ASSERT_TRUE(mover_->RunOnce().ok());
-  ASSERT_TRUE(In("f0", "FREQUENT_BUYER"));
-  engine::SegmentConfig config;
-  config.frequent_buyer.min_orders = 6;
-  absl::StatusOr<int64_t> version =
-      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_);
-  ASSERT_TRUE(version.ok()) << version.status();
+  int64_t version = 0;
+  ASSERT_NO_FATAL_FAILURE(StoreAStricterFrequentBuyer(&version));
   ASSERT_TRUE(store_.MarkReplicaAlive("busy", absl::Hours(1)).ok());
-  ASSERT_TRUE(*store_.ClaimReclassification("acme", *version, "", "busy"));
-  EXPECT_FALSE(*store_.ClaimReclassification("acme", *version, "", "another"));  // taken
+  ASSERT_TRUE(*store_.ClaimReclassification("acme", version, "", "busy"));
+  EXPECT_FALSE(*store_.ClaimReclassification("acme", version, "", "another"));  // taken
   now_ += absl::Minutes(5);
   ASSERT_TRUE(mover_->RunOnce().ok());
   EXPECT_TRUE(In("f0", "FREQUENT_BUYER"));
@@ -238,23 +241,18 @@ TEST_F(StatisticsMoverTest, AConfigChangeAnotherReplicaClaimedIsTakenOverWhenItD
 }
 
 TEST_F(StatisticsMoverTest, ADeadReplicasConfigChangeIsTakenOverWithinTheGracePeriod) {
-  for (int i = 0; i < 5; ++i) Orders(absl::StrCat("f", i), 5, 100);
-  ASSERT_TRUE(mover_->RunOnce().ok());
-  engine::SegmentConfig config;
-  config.frequent_buyer.min_orders = 6;
-  absl::StatusOr<int64_t> version =
-      store_.WriteConfig("acme", 0, ConfigToProto(config).SerializeAsString(), now_);
-  ASSERT_TRUE(version.ok()) << version.status();
-  ASSERT_TRUE(*store_.ClaimReclassification("acme", *version, "", "gone"));  // never alive
+  int64_t version = 0;
+  ASSERT_NO_FATAL_FAILURE(StoreAStricterFrequentBuyer(&version));
+  ASSERT_TRUE(*store_.ClaimReclassification("acme", version, "", "gone"));  // never alive
   absl::StatusOr<int64_t> moved = mover_->RunOnce();
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_GE(*moved, 5);
   EXPECT_FALSE(In("f0", "FREQUENT_BUYER"));
   EXPECT_FALSE((*store_.ReadConfig("acme"))->reclassification_pending);
   // A claim names a replica; none holds a config no longer pending.
-  EXPECT_EQ(store_.ClaimReclassification("acme", *version, "", "").status().code(),
+  EXPECT_EQ(store_.ClaimReclassification("acme", version, "", "").status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_FALSE(*store_.ClaimReclassification("acme", *version, "", "late"));
+  EXPECT_FALSE(*store_.ClaimReclassification("acme", version, "", "late"));
 }
 
 // A second replica on the fixture's store and clock: its own contexts,
