@@ -1,6 +1,7 @@
 #include "server/services/config_service.h"
 
 #include <google/protobuf/util/field_mask_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <optional>
 #include <utility>
@@ -91,6 +92,17 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
     return absl::AbortedError(absl::StrCat("expected_version: config is at version ",
                                            current->second, ", not ", *expected_version));
   }
+  const v1::SegmentConfig proto = ConfigToProto(config);
+  // No change (a config-as-code tool applying the same config again, a
+  // preset applied twice): the stored config answers, with its version
+  // ("increases by one with every change") and nobody re-read. Not while
+  // it is pending: storing it again re-classifies everyone, as any update
+  // made meanwhile does.
+  if (blob->has_value() && !(*blob)->reclassification_pending &&
+      google::protobuf::util::MessageDifferencer::Equals(ConfigToProto(current->first), proto)) {
+    *customers_changed = 0;
+    return Fill(tenant, proto, current->second, (*blob)->updated_at, stored);
+  }
   // The config being replaced, when every stored customer is classified under
   // it (not itself pending re-classification): then re-classifying reads only
   // the profiles and rewrites the customers the change moves
@@ -102,8 +114,8 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
     if (!old.ok()) return old.status();
     if ((*old)->config_version == current->second) previous = *std::move(old);
   }
-  const v1::SegmentConfig proto = ConfigToProto(config);
-  const absl::Time updated_at = now_();
+  // Whole milliseconds, as stored: the response says what GetConfig will.
+  const absl::Time updated_at = absl::FromUnixMillis(absl::ToUnixMillis(now_()));
   absl::StatusOr<int64_t> version =
       store_->WriteConfig(tenant, current->second, proto.SerializeAsString(), updated_at);
   if (!version.ok()) {

@@ -211,11 +211,13 @@ TEST_F(ConfigE2eTest, EachConcurrentUpdateAnswersWithTheConfigItStored) {
     std::vector<std::thread> callers;
     for (int i = 0; i < kCallers; ++i) {
       callers.emplace_back([&, i] {
+        // Values new each round: each update changes the config (one that
+        // changes nothing stores nothing).
         v1::UpdateConfigRequest request;
         if (i % 2 == 0) {
-          request.mutable_config()->mutable_frequent_buyer()->set_min_orders(1 + i);
+          request.mutable_config()->mutable_frequent_buyer()->set_min_orders(1 + i + 10 * round);
         } else {
-          request.mutable_config()->mutable_frequent_buyer()->set_window_days(10 + i);
+          request.mutable_config()->mutable_frequent_buyer()->set_window_days(10 + i + 10 * round);
           request.mutable_update_mask()->add_paths("frequent_buyer.window_days");
         }
         statuses[i] = Update(request, &responses[i]);
@@ -227,10 +229,10 @@ TEST_F(ConfigE2eTest, EachConcurrentUpdateAnswersWithTheConfigItStored) {
       ++stored;
       const v1::FrequentBuyerConfig& fb = responses[i].config().config().frequent_buyer();
       if (i % 2 == 0) {
-        EXPECT_EQ(fb.min_orders(), static_cast<uint32_t>(1 + i))
+        EXPECT_EQ(fb.min_orders(), static_cast<uint32_t>(1 + i + 10 * round))
             << "caller " << i << " got version " << responses[i].config().version();
       } else {
-        EXPECT_EQ(fb.window_days(), static_cast<uint32_t>(10 + i))
+        EXPECT_EQ(fb.window_days(), static_cast<uint32_t>(10 + i + 10 * round))
             << "caller " << i << " got version " << responses[i].config().version();
       }
       EXPECT_TRUE(versions.insert(responses[i].config().version()).second)
@@ -538,6 +540,47 @@ TEST_F(ConfigE2eTest, PresetsAreListedAndApplied) {
     EXPECT_THAT(status.error_message(), HasSubstr("preset"));
   }
   EXPECT_EQ(Get().version(), 1);
+}
+
+// The proto's "version increases by one with every change": an update or a
+// preset that stores the stored config again changes nothing, so it stores
+// nothing and answers with the stored version (until 2026-12-06 each spent
+// a version, and re-read the customers).
+TEST_F(ConfigE2eTest, AnUpdateThatChangesNothingStoresNothing) {
+  v1::UpdateConfigRequest update;
+  update.mutable_config()->mutable_frequent_buyer()->set_min_orders(3);
+  update.mutable_update_mask()->add_paths("frequent_buyer.min_orders");
+  v1::UpdateConfigResponse first, again;
+  ASSERT_TRUE(Update(update, &first).ok());
+  EXPECT_EQ(first.config().version(), 1);
+  EXPECT_GT(first.customers_changed(), 0);
+  ASSERT_TRUE(Update(update, &again).ok());
+  EXPECT_EQ(again.config().version(), 1);
+  EXPECT_EQ(again.customers_changed(), 0);
+  EXPECT_EQ(again.config().updated_at().SerializeAsString(),
+            first.config().updated_at().SerializeAsString());
+  EXPECT_EQ(again.config().config().SerializeAsString(),
+            first.config().config().SerializeAsString());
+  // The whole config again, and with its version expected.
+  v1::UpdateConfigRequest whole;
+  *whole.mutable_config() = first.config().config();
+  whole.set_expected_version(1);
+  ASSERT_TRUE(Update(whole, &again).ok());
+  EXPECT_EQ(again.config().version(), 1);
+  whole.set_expected_version(0);  // still refused when stale
+  EXPECT_EQ(Update(whole, &again).error_code(), grpc::StatusCode::ABORTED);
+  // A preset applied twice.
+  v1::ApplyPresetRequest apply;
+  apply.set_preset(v1::PRESET_GROCERY);
+  v1::ApplyPresetResponse applied;
+  for (int i = 0; i < 2; ++i) {
+    auto ctx = NewContext(keys_.admin, absl::Seconds(30));
+    ASSERT_TRUE(config_->ApplyPreset(ctx.get(), apply, &applied).ok());
+    EXPECT_EQ(applied.config().version(), 2) << i;
+  }
+  EXPECT_EQ(applied.customers_changed(), 0);
+  EXPECT_EQ(Get().version(), 2);
+  EXPECT_EQ(MembersOf("FREQUENT_BUYER"), ExpectedFrequent(6, 45));
 }
 
 TEST_F(ConfigE2eTest, PreviewCountsSizesEnteringAndLeavingAndSavesNothing) {
