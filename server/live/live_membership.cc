@@ -165,9 +165,8 @@ LiveMembership::LiveMembership(store::CustomerStore* store, TenantContexts* cont
 
 absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
     const TenantSnapshot& snapshot, const store::CustomerState& state,
-    const engine::Profile* before, const engine::Profile& profile,
-    const engine::Classification& classification, store::ChangeCause cause,
-    absl::Time now) const {
+    std::vector<store::OrderTotalsDelta> order_totals, const engine::Profile& profile,
+    const engine::Classification& classification, store::ChangeCause cause, absl::Time now) const {
   store::CustomerWrite write;
   write.customer_id = state.customer_id;
   write.expected_version = state.version;
@@ -179,7 +178,7 @@ absl::StatusOr<store::CustomerWrite> LiveMembership::MakeWrite(
   write.segments = SegmentNames(membership, *snapshot.category_names);
   write.next_change = derived.next_change;
   for (int k = 0; k < store::kNumAovIndexes; ++k) write.aov_milli[k] = derived.aov_milli[k];
-  write.order_totals = OrderTotalsDeltas(before, state.next_change, profile, now);
+  write.order_totals = std::move(order_totals);
   write.cause = cause;
   write.changed_at = now;
   // A time-driven change happened when it fell due, not when a pass got to it.
@@ -328,6 +327,14 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       }
       // A correction dated ahead takes effect now: this write is as of now.
       profile->ClampCorrections(now);
+      // The totals move before folding: an order already older than the
+      // horizon when it arrives is folded at once, yet still counts in the
+      // store AOV of a lookback longer than the horizon (until 2026-12-06 it
+      // was never booked, so lengthening a spender lookback past 365 days
+      // after an import left it out of the store AOV while the customer's
+      // own AOV counted it). Orders folded by this write stay booked.
+      std::vector<store::OrderTotalsDelta> order_totals = OrderTotalsDeltas(
+          state.version > 0 ? &stored : nullptr, state.next_change, *profile, now);
       profile->Fold(horizon);
       ctx.classifier->Classify(profile->view(), now, &classification);
       if (!NamesAll(ctx, classification)) {
@@ -337,7 +344,7 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       }
       // Read() names every state after the id asked for, present or not.
       absl::StatusOr<store::CustomerWrite> write =
-          MakeWrite(ctx, state, state.version > 0 ? &stored : nullptr, *profile, classification,
+          MakeWrite(ctx, state, std::move(order_totals), *profile, classification,
                     store::ChangeCause::kEvent, now);
       if (!write.ok()) {
         fail(i, write.status());
@@ -510,7 +517,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
       // Facts are unchanged: order totals move only for an order that became
       // visible since the last write (`before` profile = this profile).
       absl::StatusOr<store::CustomerWrite> made =
-          MakeWrite(ctx, state, &profile, profile, classification, cause, at);
+          MakeWrite(ctx, state, OrderTotalsDeltas(&profile, state.next_change, profile, at),
+                    profile, classification, cause, at);
       if (!made.ok()) return made.status();
       store::CustomerWrite& write = *made;
       // Unless an order became visible since the last write, the lifetime
@@ -944,6 +952,19 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
   // under a made-up one.
   for (bool reloaded = false;; reloaded = true) {
     const TenantSnapshot& ctx = **snapshot;
+    // At an explicit as_of, the store AOV of the window ending then (the
+    // orders placed in it, as known now), as PreviewConfig counts it; the
+    // percentile cut-offs are the current ones (docs/live.md, Known limits).
+    std::optional<engine::Classifier> then;
+    if (historical) {
+      absl::StatusOr<engine::PopulationStats> stats =
+          contexts_->ComputeStats(tenant, ctx.config, as_of);
+      if (!stats.ok()) return stats.status();
+      absl::StatusOr<engine::Classifier> made = engine::Classifier::Create(ctx.config, *stats);
+      if (!made.ok()) return made.status();
+      then.emplace(*std::move(made));
+    }
+    const engine::Classifier& classifier = then.has_value() ? *then : *ctx.classifier;
     const auto names = ctx.category_names;
     auto category_name = [&names](engine::CategoryId id) {
       return id < names->size() ? (*names)[id] : absl::StrCat("#", id);
@@ -966,11 +987,9 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
           return s;
         }
       }
-      ctx.classifier->Classify(profile->view(), as_of, &out[i].classification);
+      classifier.Classify(profile->view(), as_of, &out[i].classification);
       all_named = all_named && NamesAll(ctx, out[i].classification);
-      if (with_reasons) {
-        out[i].reasons = ctx.classifier->Explain(profile->view(), as_of, category_name);
-      }
+      if (with_reasons) out[i].reasons = classifier.Explain(profile->view(), as_of, category_name);
     }
     if (all_named || reloaded) return out;
     snapshot = contexts_->Reload(tenant);

@@ -261,14 +261,13 @@ class LiveMembership {
                                            const TenantSnapshot& current,
                                            store::ChangeCause cause, int64_t* deferred);
 
-  // Builds the write for `profile` classified now under `snapshot`. `before`
-  // is the stored profile the change started from (nullptr: a new customer),
-  // for the tenant's order totals.
+  // Builds the write for `profile` classified now under `snapshot`, moving
+  // the tenant's order totals by `order_totals` (OrderTotalsDeltas).
   // `state` is what was read (its version and history carry on). Fails only
   // when the stored history cannot be decoded.
   absl::StatusOr<store::CustomerWrite> MakeWrite(const TenantSnapshot& snapshot,
                                                  const store::CustomerState& state,
-                                                 const engine::Profile* before,
+                                                 std::vector<store::OrderTotalsDelta> order_totals,
                                                  const engine::Profile& profile,
                                                  const engine::Classification& classification,
                                                  store::ChangeCause cause, absl::Time now) const;

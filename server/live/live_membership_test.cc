@@ -18,6 +18,7 @@
 #include "server/live/customer_measures.h"
 #include "server/live/live_test_fixture.h"
 #include "server/live/membership_history.h"
+#include "server/live/stored_profile.h"
 #include "server/live/test_orders.h"
 #include "server/live/transition_scheduler.h"
 #include "server/metrics/metrics.h"
@@ -293,6 +294,33 @@ TEST_F(LiveMembershipTest, EdgesThatFellDueDuringAnOutageAreEachWrittenAtTheirIn
   }
   EXPECT_TRUE(store_.Due("acme", now_, 10)->empty());
   EXPECT_EQ(*live_->Reevaluate("acme", {"c1"}, store::ChangeCause::kTime), 0);
+}
+
+// An order already older than the fold horizon (365 days by default) when it
+// arrives is folded at once, but still booked in the tenant's totals at its
+// instant: a spender lookback lengthened past the horizon later counts it
+// in the store AOV, as it does in the customer's own AOV (a reviewer saw a
+// 730-day BIG_SPENDER threshold computed from the recent orders alone after
+// an import of older history). Orders folded later stay booked.
+TEST_F(LiveMembershipTest, OrdersFoldedOnArrivalAreStillInTheOrderTotals) {
+  const absl::Time old = kT0 - absl::Hours(24 * 500);
+  ApplyOne("c1", {Order("o1", old, 10'000), Order("o2", kT0 - absl::Hours(24 * 10), 1'000)});
+  const store::CustomerState state = (*store_.Read("acme", {"c1"}))[0];
+  absl::StatusOr<engine::Profile> profile = DecodeStoredProfile(state);
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  ASSERT_EQ(profile->folded().orders, 1);  // folded at once
+  const int64_t end = absl::ToUnixMillis(kT0);
+  absl::StatusOr<store::DayTotals> two_years =
+      store_.OrderTotalsIn("acme", end - 730 * store::kDayMillis, end);
+  ASSERT_TRUE(two_years.ok()) << two_years.status();
+  EXPECT_EQ(two_years->orders, 2);
+  EXPECT_EQ(two_years->revenue, 11'000);
+  EXPECT_EQ(store_.OrderTotalsIn("acme", end - 365 * store::kDayMillis, end)->orders, 1);
+  // Folding the other one later (time passing) leaves it booked.
+  now_ = kT0 + absl::Hours(24 * 400);
+  ApplyOne("c1", {Order("o3", now_, 500)});
+  ASSERT_EQ(DecodeStoredProfile((*store_.Read("acme", {"c1"}))[0])->folded().orders, 2);
+  EXPECT_EQ(store_.OrderTotalsIn("acme", end - 730 * store::kDayMillis, end)->orders, 2);
 }
 
 TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {

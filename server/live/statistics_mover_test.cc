@@ -183,6 +183,24 @@ TEST_F(StatisticsMoverTest, AnOrderLeavingTheStoreAovWindowMovesItThen) {
   now_ = leaves;
   ASSERT_TRUE(mover_->RunOnce().ok());
   EXPECT_TRUE(In("spender", "BIG_SPENDER"));
+
+  // At an explicit instant: the store AOV of the lookback ending then, the
+  // orders placed after it left out (today's was used until 2026-12-06).
+  auto big_at = [&](absl::Time as_of) {
+    absl::StatusOr<std::vector<CustomerClassification>> c =
+        live_->Classify("acme", {"spender"}, as_of, /*with_reasons=*/false, /*historical=*/true);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() && (*c)[0].classification.segments.Contains(Segment::kBigSpender);
+  };
+  EXPECT_FALSE(big_at(leaves - absl::Milliseconds(1)));
+  EXPECT_TRUE(big_at(leaves));
+  now_ = leaves + absl::Hours(1);
+  out = live_->Apply("acme", {{"whale", {Order("whale-0", now_ - absl::Minutes(1), 5'000)}}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_TRUE(mover_->RunOnce().ok());  // store AOV 6250/12, 2x = 1041.7
+  EXPECT_FALSE(In("spender", "BIG_SPENDER"));
+  EXPECT_TRUE(big_at(leaves));
+  EXPECT_FALSE(big_at(now_));
 }
 
 // Once a pass has compared the snapshots writes used, they are forgotten: a
