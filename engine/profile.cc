@@ -223,6 +223,7 @@ absl::StatusOr<EventOutcome> Profile::PlaceOrder(const OrderPlaced& order) {
   if (*ms <= folded_.through_ms) {
     // Older than the fold horizon: straight into the lifetime totals.
     folded_orders_.push_back({fp, order.amount, false});
+    placed_folded_.emplace_back(fp, *ms);
     ++folded_.orders;
     folded_.net_revenue += order.amount;
     folded_.first_order_ms = std::min(folded_.first_order_ms, *ms);

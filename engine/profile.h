@@ -336,6 +336,12 @@ class Profile {
   }
   // Cancellations and refunds kept with their instants, in arrival order.
   const std::vector<OrderCorrection>& corrections() const { return corrections_; }
+  // The orders PlaceOrder put straight into the lifetime totals (placed at
+  // or before the fold horizon) since this object was built or decoded: id
+  // fingerprint and placement instant, which folded orders do not keep. Not
+  // encoded, not compared: it tells the live path what to book in the
+  // tenant's order totals, which follow each order's instant.
+  const std::vector<std::pair<uint64_t, Millis>>& placed_folded() const { return placed_folded_; }
 
   // Logical equality (same facts; category pool layout may differ).
   friend bool operator==(const Profile& a, const Profile& b);
@@ -359,6 +365,7 @@ class Profile {
   Millis last_activity_ms_ = kNeverMillis;
   FoldedTotals folded_;
   std::vector<FoldedOrder> folded_orders_;  // in fold order
+  std::vector<std::pair<uint64_t, Millis>> placed_folded_;
   std::vector<OrderFacts> orders_;          // ascending placed_ms
   std::vector<uint64_t> order_ids_;         // parallel to orders_
   std::vector<CategoryId> categories_;      // pool for orders_

@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "store/memory_customer_store.h"
+#include "store/order_log.h"
 #include "store/redis/redis_client.h"
 #include "store/redis_customer_store.h"
 #include "store/tenant_presence.h"
@@ -1721,12 +1722,18 @@ TEST_F(RedisCustomerStoreTest, ATenantOlderThanTheDayLogsCountsWholeDaysAtTheEnd
   ASSERT_TRUE(client_->Command({"HDEL", "sd:{acme}:daily", "f"}).ok());
   ASSERT_TRUE(
       client_->Command({"HINCRBY", "sd:{acme}:daily", absl::StrCat("o", today + 9), "1"}).ok());
+  // Not days back to zero, nor beyond ten years ahead.
+  ASSERT_TRUE(
+      client_->Command({"HSET", "sd:{acme}:daily", absl::StrCat("o", today + 20), "0"}).ok());
+  ASSERT_TRUE(
+      client_->Command({"HSET", "sd:{acme}:daily", absl::StrCat("o", today + 5000), "1"}).ok());
   EXPECT_EQ(revenue(OnDay(today + 8), OnDay(today + 9, 5)), 0);  // no revenue booked
   EXPECT_EQ(store_->OrderTotalsIn(kTenant, OnDay(today + 8), OnDay(today + 9, 5))->orders, 1);
   EXPECT_EQ(client_->Command(first_logged)->str(), absl::StrCat(today + 10));
   ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:daily", "f", marked}).ok());
-  ASSERT_TRUE(
-      client_->Command({"HINCRBY", "sd:{acme}:daily", absl::StrCat("o", today + 9), "-1"}).ok());
+  for (int64_t day : {today + 9, today + 20, today + 5000}) {
+    ASSERT_TRUE(client_->Command({"HDEL", "sd:{acme}:daily", absl::StrCat("o", day)}).ok());
+  }
   // Later writes log their changes, but days before the mark still count whole.
   CustomerWrite b = Write("b", 0, {});
   b.order_totals = {{OnDay(20002, 10), 1, 16}};
@@ -1770,6 +1777,30 @@ TEST_F(RedisCustomerStoreTest, DayLogsAreReadAgainWhenTheyGrowOrShrink) {
       {OnDay(20000, 40), 1, 16}, {OnDay(20000, 50), 1, 32}, {OnDay(20000, 60), 1, 64}};
   ASSERT_EQ(*store_->Write(kTenant, {d}), std::vector<bool>{true});
   EXPECT_EQ(revenue(), 16 + 32 + 64);
+}
+
+// A cache over its bound starts over (keeping the log just read): sums stay
+// right as logs are dropped, read afresh and appended to.
+TEST_F(RedisCustomerStoreTest, TheOrderLogCacheStartsOverBeyondItsBound) {
+  Start(false);
+  OrderLogCache cache(/*max_bytes=*/400);
+  std::string log;
+  for (int i = 0; i < 20; ++i) AppendOrderLogRecord({OnDay(20000, i), 1, 1}, log);
+  for (const char* key : {"k1", "k2"}) ASSERT_TRUE(client_->Command({"SET", key, log}).ok());
+  auto orders = [&](const std::string& key) {
+    absl::StatusOr<DayTotals> sum = cache.Sum(*client_, key, -1, kDayMillis);
+    EXPECT_TRUE(sum.ok()) << sum.status();
+    return sum.ok() ? sum->orders : -1;
+  };
+  EXPECT_EQ(orders("k1"), 20);
+  EXPECT_EQ(orders("k2"), 20);  // k1 dropped
+  std::string more;
+  for (int i = 0; i < 10; ++i) AppendOrderLogRecord({OnDay(20000, 100 + i), 1, 1}, more);
+  for (const char* key : {"k1", "k2"}) ASSERT_TRUE(client_->Command({"APPEND", key, more}).ok());
+  EXPECT_EQ(orders("k2"), 30);  // appended past the bound: starts over with k2
+  EXPECT_EQ(orders("k1"), 30);
+  EXPECT_EQ(orders("k2"), 30);
+  EXPECT_EQ(orders("absent"), 0);
 }
 
 // Customers who stay in a measure range the whole time are always found,

@@ -103,16 +103,18 @@ absl::StatusOr<DayTotals> OrderLogCache::Sum(redis::RedisClient& client, const s
     }
     if (it == logs_.end()) {
       if (read.empty()) return DayTotals();  // nothing to keep
-      if (bytes_ + Charge(key, read) > max_bytes_) {
-        logs_.clear();
-        bytes_ = 0;
-      }
       it = logs_.emplace(key, read).first;
       bytes_ += Charge(key, read);
     } else if (const size_t end = from + read.size(); end > it->second.size()) {
       // What another caller appended meanwhile is kept; only the rest added.
       bytes_ += end - it->second.size();
       it->second.append(read, it->second.size() - from, std::string::npos);
+    }
+    if (bytes_ > max_bytes_) {  // start over, keeping this log
+      std::string log = std::move(it->second);
+      logs_.clear();
+      bytes_ = Charge(key, log);
+      it = logs_.emplace(key, std::move(log)).first;
     }
     return SumOrderLog(it->second, after_ms_of_day, up_to_ms_of_day);
   }

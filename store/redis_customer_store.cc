@@ -1600,16 +1600,21 @@ namespace {
 // (server/live/customer_measures.h), and the last day holding totals covers
 // orders dated ahead that builds before 2026-12-05 booked on arrival.
 // Nothing for a tenant whose presence key is gone (store/tenant_presence.h).
-// Reads every field of the daily totals once per tenant (~2 ms at ten
+// Days whose totals are back to zero need no log, and days beyond ten
+// years ahead (an order dated in 2100) are left out: they would keep the
+// tenant inexact for good, and no window ending before then reads them.
+// Reads every field of the daily totals once per tenant (~2-4 ms at ten
 // years of days). KEYS[1] daily totals sd:{t}:daily, KEYS[2] presence
 // sd:{t}:present; ARGV[1] the field. Returns the field's value, or nil.
 const RedisScript& MarkLogsFromScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[2]) == 0 then return false end
-    local last = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
-    for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-      local day = string.sub(field, 1, 1) == 'o' and tonumber(string.sub(field, 2))
-      if day and day > last then last = day end
+    local today = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+    local last = today
+    local fields = redis.call('HGETALL', KEYS[1])
+    for i = 1, #fields, 2 do
+      local day = tonumber(string.sub(fields[i], 2))
+      if day and fields[i + 1] ~= '0' and day > last and day <= today + 3650 then last = day end
     end
     redis.call('HSETNX', KEYS[1], ARGV[1], string.format('%d', last + 1))
     return redis.call('HGET', KEYS[1], ARGV[1])

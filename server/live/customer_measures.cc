@@ -47,6 +47,16 @@ std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* be
     out.push_back(
         {after.orders()[i].placed_ms, will.orders - was.orders, will.revenue - was.revenue});
   }
+  // Orders placed straight into the lifetime totals since `after` was
+  // decoded (older than the fold horizon): booked at their instants, as they
+  // are now (a cancellation or refund since included).
+  for (const auto& [fp, placed_ms] : after.placed_folded()) {
+    for (const engine::FoldedOrderFacts& f : after.folded_orders()) {
+      if (f.id_fingerprint != fp || f.cancelled) continue;
+      out.push_back({placed_ms, 1, f.net_amount});
+      break;
+    }
+  }
   return out;
 }
 

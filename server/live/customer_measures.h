@@ -27,8 +27,9 @@ namespace segmentd {
 // tells which of `before`'s orders were booked, since it is after that write
 // and no later than the first order then still ahead (Derive in
 // live_membership.cc). Orders that `after` folded away contribute nothing:
-// folding is not a cancellation, and folded orders are older than every
-// lookback.
+// folding is not a cancellation (they stay booked). Orders placed straight
+// into `after`'s lifetime totals (Profile::placed_folded) are booked at their
+// instants.
 std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* before,
                                                        std::optional<absl::Time> before_next_change,
                                                        const engine::Profile& after,

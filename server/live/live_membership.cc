@@ -955,16 +955,14 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     // At an explicit as_of, the store AOV of the window ending then (the
     // orders placed in it, as known now), as PreviewConfig counts it; the
     // percentile cut-offs are the current ones (docs/live.md, Known limits).
-    std::optional<engine::Classifier> then;
+    std::shared_ptr<const engine::Classifier> then = ctx.classifier;
     if (historical) {
-      absl::StatusOr<engine::PopulationStats> stats =
-          contexts_->ComputeStats(tenant, ctx.config, as_of);
-      if (!stats.ok()) return stats.status();
-      absl::StatusOr<engine::Classifier> made = engine::Classifier::Create(ctx.config, *stats);
-      if (!made.ok()) return made.status();
-      then.emplace(*std::move(made));
+      absl::StatusOr<std::shared_ptr<const engine::Classifier>> at =
+          contexts_->ClassifierAt(tenant, *snapshot, as_of);
+      if (!at.ok()) return at.status();
+      then = *std::move(at);
     }
-    const engine::Classifier& classifier = then.has_value() ? *then : *ctx.classifier;
+    const engine::Classifier& classifier = *then;
     const auto names = ctx.category_names;
     auto category_name = [&names](engine::CategoryId id) {
       return id < names->size() ? (*names)[id] : absl::StrCat("#", id);

@@ -316,11 +316,22 @@ TEST_F(LiveMembershipTest, OrdersFoldedOnArrivalAreStillInTheOrderTotals) {
   EXPECT_EQ(two_years->orders, 2);
   EXPECT_EQ(two_years->revenue, 11'000);
   EXPECT_EQ(store_.OrderTotalsIn("acme", end - 365 * store::kDayMillis, end)->orders, 1);
+  // An old order of a customer already written (its profile folded through
+  // the horizon, so the order goes straight into its lifetime totals) is
+  // booked too; one cancelled in the same write is not.
+  ApplyOne("c1", {Order("o4", old + absl::Hours(1), 20'000)});
+  const ProfileMutation cancel_o5 = [](engine::Profile* p) {
+    return p->CancelOrder("o5", std::nullopt);
+  };
+  ApplyOne("c1", {Order("o6", old, 40'000), Order("o5", old, 7), cancel_o5});
+  EXPECT_EQ(store_.OrderTotalsIn("acme", end - 730 * store::kDayMillis, end)->revenue,
+            11'000 + 20'000 + 40'000);
+  EXPECT_EQ(store_.OrderTotalsIn("acme", end - 730 * store::kDayMillis, end)->orders, 4);
   // Folding the other one later (time passing) leaves it booked.
   now_ = kT0 + absl::Hours(24 * 400);
   ApplyOne("c1", {Order("o3", now_, 500)});
-  ASSERT_EQ(DecodeStoredProfile((*store_.Read("acme", {"c1"}))[0])->folded().orders, 2);
-  EXPECT_EQ(store_.OrderTotalsIn("acme", end - 730 * store::kDayMillis, end)->orders, 2);
+  ASSERT_EQ(DecodeStoredProfile((*store_.Read("acme", {"c1"}))[0])->folded().orders, 4);
+  EXPECT_EQ(store_.OrderTotalsIn("acme", end - 730 * store::kDayMillis, end)->orders, 4);
 }
 
 TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {

@@ -87,15 +87,18 @@ absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant)
   if (!config->has_value() || !(*config)->reclassification_pending) return 0;
   const std::string& claimant = (*config)->reclassifying_replica;
   const std::string& me = contexts_->replica_id();
-  if (!claimant.empty() && claimant != me) {
+  if (claimant == me) {
+    // This replica's: at work while its call lives; a failed call's once not.
+    if (contexts_->ApplyingConfig(tenant)) return 0;
+  } else if (!claimant.empty()) {
     // Another replica's: at work while it lives. Once its liveness mark
     // lapses (it died midway), take over at once.
     absl::StatusOr<std::vector<bool>> alive = store_->ReplicasAlive({claimant});
     if (!alive.ok()) return alive.status();
     if ((*alive)[0]) return 0;
   } else if (options_.now() - (*config)->updated_at < options_.config_grace) {
-    // This replica's own, or unclaimed (stored by an older build): an
-    // UpdateConfig call may still be at it.
+    // Unclaimed (an older build's, or a claim that failed): an UpdateConfig
+    // call may still be at it.
     return 0;
   }
   const int64_t version = (*config)->version;

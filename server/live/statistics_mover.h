@@ -40,10 +40,12 @@ class StatisticsMover {
     // Pause between passes: bounds how long a statistics move goes unapplied.
     absl::Duration interval = absl::Milliseconds(500);
     // How old a config still flagged as not re-classified must be before a
-    // pass finishes its re-classification, when this replica claimed it or
-    // none did (younger: an UpdateConfig call is presumably still working
-    // on it). One another replica claimed is taken over once that replica's
-    // liveness mark lapses, whatever its age. Default: 30 s.
+    // pass finishes its re-classification when no replica claimed it (an
+    // older build's; younger: an UpdateConfig call is presumably still
+    // working on it). One another replica claimed is taken over once that
+    // replica's liveness mark lapses, one this replica claimed once its call
+    // has returned (TenantContexts::ConfigApplication), whatever their age.
+    // Default: 30 s.
     absl::Duration config_grace = absl::Seconds(30);
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };
@@ -75,8 +77,10 @@ class StatisticsMover {
   absl::Status Abandoned(const std::string& tenant, std::vector<StatsInUse>* adopted,
                          std::vector<std::string>* fields, bool* unreadable);
   // Finishes the re-classification of a stored config that never completed
-  // (its UpdateConfig failed midway or its replica died), once it is older
-  // than config_grace. Returns the number of customers moved.
+  // (its UpdateConfig failed midway or its replica died): claimed by another
+  // replica, once that one's liveness mark lapsed; by this one, once its
+  // call returned; by none, once older than config_grace. Returns the number
+  // of customers moved.
   absl::StatusOr<int64_t> ResumeConfig(const std::string& tenant);
 
   store::CustomerStore* const store_;

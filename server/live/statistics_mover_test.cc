@@ -258,6 +258,26 @@ TEST_F(StatisticsMoverTest, AConfigChangeAnotherReplicaClaimedIsTakenOverWhenItD
   EXPECT_FALSE((*store_.ReadConfig("acme"))->reclassification_pending);
 }
 
+// This replica's own claim: left alone while its UpdateConfig call lives
+// (however long it takes), finished at once when the call has returned
+// without finishing it.
+TEST_F(StatisticsMoverTest, ThisReplicasClaimWaitsForItsCallOnly) {
+  int64_t version = 0;
+  ASSERT_NO_FATAL_FAILURE(StoreAStricterFrequentBuyer(&version));
+  ASSERT_TRUE(*store_.ClaimReclassification("acme", version, "", contexts_->replica_id()));
+  {
+    const TenantContexts::ConfigApplication applying(contexts_.get(), "acme");
+    now_ += absl::Minutes(5);
+    ASSERT_TRUE(mover_->RunOnce().ok());
+    EXPECT_TRUE(In("f0", "FREQUENT_BUYER"));
+  }
+  absl::StatusOr<int64_t> moved = mover_->RunOnce();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_GE(*moved, 5);
+  EXPECT_FALSE(In("f0", "FREQUENT_BUYER"));
+  EXPECT_FALSE((*store_.ReadConfig("acme"))->reclassification_pending);
+}
+
 TEST_F(StatisticsMoverTest, ADeadReplicasConfigChangeIsTakenOverWithinTheGracePeriod) {
   int64_t version = 0;
   ASSERT_NO_FATAL_FAILURE(StoreAStricterFrequentBuyer(&version));

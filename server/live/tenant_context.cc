@@ -102,6 +102,22 @@ absl::Status TenantContexts::MarkAliveLocked() {
   return absl::OkStatus();
 }
 
+TenantContexts::ConfigApplication::ConfigApplication(TenantContexts* contexts, std::string tenant)
+    : contexts_(contexts), tenant_(std::move(tenant)) {
+  absl::MutexLock lock(&contexts_->mu_);
+  ++contexts_->applying_[tenant_];
+}
+
+TenantContexts::ConfigApplication::~ConfigApplication() {
+  absl::MutexLock lock(&contexts_->mu_);
+  if (--contexts_->applying_[tenant_] == 0) contexts_->applying_.erase(tenant_);
+}
+
+bool TenantContexts::ApplyingConfig(const std::string& tenant) {
+  absl::MutexLock lock(&mu_);
+  return applying_.contains(tenant);
+}
+
 absl::StatusOr<engine::PopulationStats> TenantContexts::ComputeStats(
     const std::string& tenant, const engine::SegmentConfig& config, absl::Time as_of) {
   engine::PopulationStats stats;
@@ -121,17 +137,60 @@ absl::StatusOr<engine::PopulationStats> TenantContexts::ComputeStats(
       TopPlace(config.value_tiers.high_percent + config.value_tiers.medium_percent, stats.buyers));
   if (!medium.ok()) return medium.status();
   stats.medium_value_cutoff = *medium;
-  // Store AOV per spender lookback: the orders placed in
-  // (as_of - lookback_days, as_of], as the engine counts them.
-  const int64_t end = absl::ToUnixMillis(as_of);
   for (int32_t lookback : {config.big_spender.lookback_days, config.low_spender.lookback_days}) {
     if (stats.FindWindow(lookback) != nullptr) continue;
-    absl::StatusOr<store::DayTotals> totals =
-        store_->OrderTotalsIn(tenant, end - lookback * store::kDayMillis, end);
-    if (!totals.ok()) return totals.status();
-    stats.windows.push_back({lookback, totals->revenue, totals->orders});
+    absl::StatusOr<engine::WindowTotals> window = WindowAt(tenant, lookback, as_of);
+    if (!window.ok()) return window.status();
+    stats.windows.push_back(*window);
   }
   return stats;
+}
+
+absl::StatusOr<engine::WindowTotals> TenantContexts::WindowAt(const std::string& tenant,
+                                                              int32_t lookback_days,
+                                                              absl::Time as_of) {
+  // (as_of - lookback_days, as_of], as the engine counts it.
+  const int64_t end = absl::ToUnixMillis(as_of);
+  absl::StatusOr<store::DayTotals> totals =
+      store_->OrderTotalsIn(tenant, end - lookback_days * store::kDayMillis, end);
+  if (!totals.ok()) return totals.status();
+  return engine::WindowTotals{lookback_days, totals->revenue, totals->orders};
+}
+
+absl::StatusOr<std::shared_ptr<const engine::Classifier>> TenantContexts::ClassifierAt(
+    const std::string& tenant, const std::shared_ptr<const TenantSnapshot>& snapshot,
+    absl::Time as_of) {
+  std::vector<int32_t> lookbacks;
+  for (store::AovIndex index : {store::AovIndex::kBigSpender, store::AovIndex::kLowSpender}) {
+    if (AovIndexInUse(snapshot->config, index)) {
+      lookbacks.push_back(SpenderRuleOf(snapshot->config, index).lookback_days);
+    }
+  }
+  if (lookbacks.empty()) return snapshot->classifier;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = classifiers_at_.find(tenant); it != classifiers_at_.end() &&
+                                                it->second.snapshot.lock() == snapshot &&
+                                                it->second.as_of == as_of) {
+      return it->second.classifier;
+    }
+  }
+  engine::PopulationStats stats = snapshot->stats;
+  for (int32_t lookback : lookbacks) {
+    absl::StatusOr<engine::WindowTotals> window = WindowAt(tenant, lookback, as_of);
+    if (!window.ok()) return window.status();
+    stats.windows.erase(
+        std::remove_if(stats.windows.begin(), stats.windows.end(),
+                       [&](const engine::WindowTotals& w) { return w.lookback_days == lookback; }),
+        stats.windows.end());
+    stats.windows.push_back(*window);
+  }
+  absl::StatusOr<engine::Classifier> made = engine::Classifier::Create(snapshot->config, stats);
+  if (!made.ok()) return made.status();
+  auto classifier = std::make_shared<const engine::Classifier>(*std::move(made));
+  absl::MutexLock lock(&mu_);
+  classifiers_at_[tenant] = {snapshot, as_of, classifier};
+  return classifier;
 }
 
 absl::StatusOr<std::shared_ptr<const TenantSnapshot>> TenantContexts::Load(

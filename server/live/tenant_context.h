@@ -124,13 +124,47 @@ class TenantContexts {
 
   const std::string& replica_id() const { return replica_id_; }
 
+  // A config re-classification of one tenant under way in this process (an
+  // UpdateConfig or ApplyPreset call, from before it stores the config until
+  // it returns): while one lives, this replica's StatisticsMover leaves the
+  // re-classification this replica claimed alone, however long it takes;
+  // once none does, the claim is a failed call's, finished at once
+  // (StatisticsMover::ResumeConfig).
+  class ConfigApplication {
+   public:
+    ConfigApplication(TenantContexts* contexts, std::string tenant);
+    ~ConfigApplication();
+    ConfigApplication(const ConfigApplication&) = delete;
+    ConfigApplication& operator=(const ConfigApplication&) = delete;
+
+   private:
+    TenantContexts* const contexts_;
+    const std::string tenant_;
+  };
+  // Whether a ConfigApplication of `tenant` lives.
+  bool ApplyingConfig(const std::string& tenant);
+
   // Computes statistics for `config` from the store, at `as_of`.
   absl::StatusOr<engine::PopulationStats> ComputeStats(const std::string& tenant,
                                                        const engine::SegmentConfig& config,
                                                        absl::Time as_of);
 
+  // The classifier for an explicit `as_of` under `snapshot`: its config and
+  // percentile cut-offs, with the store AOV of each relative spender rule in
+  // use over the lookback ending at `as_of` (the orders placed in it, as
+  // known now); `snapshot`'s own when no rule reads the store AOV. The last
+  // one made per tenant is kept for the same snapshot and instant: a
+  // targeting call at `as_of` classifies page after page.
+  absl::StatusOr<std::shared_ptr<const engine::Classifier>> ClassifierAt(
+      const std::string& tenant, const std::shared_ptr<const TenantSnapshot>& snapshot,
+      absl::Time as_of);
+
  private:
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> Load(const std::string& tenant);
+  // The tenant's valid orders and net revenue placed in the `lookback_days`
+  // before `as_of`: one window of the store AOV.
+  absl::StatusOr<engine::WindowTotals> WindowAt(const std::string& tenant, int32_t lookback_days,
+                                                absl::Time as_of);
   // Counts one more snapshot of `tenant` using `field`, recording it in the
   // store first when none did.
   absl::Status MarkStatsInUse(const std::string& tenant, const std::string& field, absl::Time at);
@@ -163,6 +197,16 @@ class TenantContexts {
       ABSL_GUARDED_BY(mu_);
   // Tenants whose stale snapshot one caller of Get() is reloading.
   absl::flat_hash_set<std::string> reloading_ ABSL_GUARDED_BY(mu_);
+  // Live ConfigApplications per tenant.
+  absl::flat_hash_map<std::string, int> applying_ ABSL_GUARDED_BY(mu_);
+  // ClassifierAt's last classifier per tenant, with what it was made for (a
+  // weak reference: the snapshot's users are counted, Settled()).
+  struct ClassifierAtEntry {
+    std::weak_ptr<const TenantSnapshot> snapshot;
+    absl::Time as_of;
+    std::shared_ptr<const engine::Classifier> classifier;
+  };
+  absl::flat_hash_map<std::string, ClassifierAtEntry> classifiers_at_ ABSL_GUARDED_BY(mu_);
 };
 
 // Returns the stored config of `tenant` (defaults when none) and its version.

@@ -116,6 +116,8 @@ absl::Status ConfigServiceImpl::Store(const std::string& tenant,
   }
   // Whole milliseconds, as stored: the response says what GetConfig will.
   const absl::Time updated_at = absl::FromUnixMillis(absl::ToUnixMillis(now_()));
+  // Until this call returns, this replica's mover leaves the claim below alone.
+  const TenantContexts::ConfigApplication applying(contexts_, tenant);
   absl::StatusOr<int64_t> version =
       store_->WriteConfig(tenant, current->second, proto.SerializeAsString(), updated_at);
   if (!version.ok()) {
