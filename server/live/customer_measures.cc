@@ -5,13 +5,9 @@
 #include <map>
 
 #include "absl/numeric/int128.h"
+#include "engine/time_ms.h"
 
 namespace segmentd {
-namespace {
-
-constexpr engine::Millis kDayMs = 24 * 60 * 60 * 1000;
-
-}  // namespace
 
 std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* before,
                                                        std::optional<absl::Time> before_next_change,
@@ -63,7 +59,7 @@ std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* be
 std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time now,
                                 int32_t lookback_days) {
   const engine::Millis end = absl::ToUnixMillis(now);
-  const engine::Millis start = end - lookback_days * kDayMs;
+  const engine::Millis start = end - engine::DaysToMillis(lookback_days);
   int64_t orders = 0;
   absl::int128 revenue = 0;
   if (profile.folded.AllWithin(start, end)) {  // as the spender rules count them
@@ -97,7 +93,7 @@ std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl
   for (const engine::OrderFacts& o : profile.orders) {
     if (o.cancelled) continue;
     // Enters the lookback at placed_ms; leaves it at placed_ms + lookback.
-    for (engine::Millis edge : {o.placed_ms, o.placed_ms + lookback_days * kDayMs}) {
+    for (engine::Millis edge : {o.placed_ms, o.placed_ms + engine::DaysToMillis(lookback_days)}) {
       if (edge > t && (!next || edge < *next)) next = edge;
     }
   }
@@ -105,7 +101,7 @@ std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl
   // start reaches the first of them (AllWithin).
   const engine::FoldedTotals& folded = profile.folded;
   if (folded.orders > 0) {
-    const engine::Millis edge = folded.first_order_ms + lookback_days * kDayMs;
+    const engine::Millis edge = folded.first_order_ms + engine::DaysToMillis(lookback_days);
     if (edge > t && (!next || edge < *next)) next = edge;
   }
   if (!next) return std::nullopt;

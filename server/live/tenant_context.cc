@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/time_ms.h"
 #include "segmentd/v1/config.pb.h"
 #include "server/config_convert.h"
 #include "server/live/customer_measures.h"
@@ -152,7 +153,7 @@ absl::StatusOr<engine::WindowTotals> TenantContexts::WindowAt(const std::string&
   // (as_of - lookback_days, as_of], as the engine counts it.
   const int64_t end = absl::ToUnixMillis(as_of);
   absl::StatusOr<store::DayTotals> totals =
-      store_->OrderTotalsIn(tenant, end - lookback_days * store::kDayMillis, end);
+      store_->OrderTotalsIn(tenant, end - engine::DaysToMillis(lookback_days), end);
   if (!totals.ok()) return totals.status();
   return engine::WindowTotals{lookback_days, totals->revenue, totals->orders};
 }
