@@ -165,8 +165,9 @@ absl::Status ValidateDayRange(int64_t first_day, int64_t last_day) {
 }
 
 absl::Status ValidateClaimant(absl::string_view replica) {
-  if (replica.empty() || replica == "1") {
-    return absl::InvalidArgumentError("replica: must be a replica id (not empty, not \"1\")");
+  if (replica.empty() || replica == kUnclaimed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replica: must be a replica id (not empty, not \"", kUnclaimed, "\")"));
   }
   return absl::OkStatus();
 }

@@ -79,8 +79,12 @@ inline absl::Time TruncateToMillis(absl::Time t) {
 // OK when last_day is within kMaxDailyRange days from first_day (inclusive).
 absl::Status ValidateDayRange(int64_t first_day, int64_t last_day);
 
+// What the Redis store keeps as the claimant of a re-classification no
+// replica has claimed (the config hash's `p`, as every earlier build set it).
+inline constexpr char kUnclaimed[] = "1";
+
 // OK for a replica id that can claim a re-classification: non-empty, and not
-// "1" (what the Redis store keeps for an unclaimed one).
+// kUnclaimed.
 absl::Status ValidateClaimant(absl::string_view replica);
 
 // OK when after_ms < up_to_ms <= after_ms + kMaxTotalsWindowDays days

@@ -355,10 +355,6 @@ const RedisScript& WriteConfigScript() {
   return *script;
 }
 
-// The config hash's `p` while no replica has claimed its re-classification
-// (WriteConfigScript; every build before ClaimReclassification).
-constexpr char kUnclaimed[] = "1";
-
 // Makes ARGV[3] the replica re-classifying under config version ARGV[1] if
 // that is still stored, pending, and claimed by ARGV[2] (kUnclaimed: none).
 // KEYS[1] config hash sd:{t}:config. Returns 1 when it did, else 0.
