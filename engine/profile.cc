@@ -222,8 +222,7 @@ absl::StatusOr<EventOutcome> Profile::PlaceOrder(const OrderPlaced& order) {
 
   if (*ms <= folded_.through_ms) {
     // Older than the fold horizon: straight into the lifetime totals.
-    folded_orders_.push_back({fp, order.amount, false});
-    placed_folded_.emplace_back(fp, *ms);
+    folded_orders_.push_back({fp, order.amount, false, *ms});
     ++folded_.orders;
     folded_.net_revenue += order.amount;
     folded_.first_order_ms = std::min(folded_.first_order_ms, *ms);
@@ -479,7 +478,7 @@ int Profile::Fold(absl::Time horizon) {
   size_t n = 0;
   while (n < orders_.size() && orders_[n].placed_ms <= h) {
     const OrderFacts& o = orders_[n];
-    folded_orders_.push_back({order_ids_[n], o.net_amount, o.cancelled});
+    folded_orders_.push_back({order_ids_[n], o.net_amount, o.cancelled, o.placed_ms});
     if (!o.cancelled) {
       ++folded_.orders;
       folded_.net_revenue += o.net_amount;
@@ -543,7 +542,7 @@ bool operator==(const Profile& a, const Profile& b) {
     const auto& x = a.folded_orders_[i];
     const auto& y = b.folded_orders_[i];
     if (x.id_fingerprint != y.id_fingerprint || x.net_amount != y.net_amount ||
-        x.cancelled != y.cancelled) {
+        x.cancelled != y.cancelled || x.placed_ms != y.placed_ms) {
       return false;
     }
   }

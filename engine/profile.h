@@ -121,11 +121,15 @@ struct FoldedTotals {
   static constexpr Millis kNothingFolded = std::numeric_limits<Millis>::min();
 };
 
-// A folded order: enough to apply a late cancel or refund exactly.
+// A folded order: enough to apply a late cancel or refund exactly, and to
+// book it in the tenant's order totals at its instant.
 struct FoldedOrderFacts {
   uint64_t id_fingerprint = 0;
   int64_t net_amount = 0;  // after every refund
   bool cancelled = false;
+  // When it was placed; kNeverMillis when unknown (folded by a build before
+  // 2026-12-06, which did not keep it).
+  Millis placed_ms = kNeverMillis;
 };
 
 // A cancellation or refund of an order, kept with the instant it happened:
@@ -336,12 +340,6 @@ class Profile {
   }
   // Cancellations and refunds kept with their instants, in arrival order.
   const std::vector<OrderCorrection>& corrections() const { return corrections_; }
-  // The orders PlaceOrder put straight into the lifetime totals (placed at
-  // or before the fold horizon) since this object was built or decoded: id
-  // fingerprint and placement instant, which folded orders do not keep. Not
-  // encoded, not compared: it tells the live path what to book in the
-  // tenant's order totals, which follow each order's instant.
-  const std::vector<std::pair<uint64_t, Millis>>& placed_folded() const { return placed_folded_; }
 
   // Logical equality (same facts; category pool layout may differ).
   friend bool operator==(const Profile& a, const Profile& b);
@@ -365,7 +363,6 @@ class Profile {
   Millis last_activity_ms_ = kNeverMillis;
   FoldedTotals folded_;
   std::vector<FoldedOrder> folded_orders_;  // in fold order
-  std::vector<std::pair<uint64_t, Millis>> placed_folded_;
   std::vector<OrderFacts> orders_;          // ascending placed_ms
   std::vector<uint64_t> order_ids_;         // parallel to orders_
   std::vector<CategoryId> categories_;      // pool for orders_

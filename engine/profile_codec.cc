@@ -1,5 +1,6 @@
 #include "engine/profile_codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -22,7 +23,11 @@ enum Flags : uint64_t {
   // Cancellations and refunds with their instants (2026-12-05). Without
   // them, as before, every correction applies at every instant.
   kHasCorrections = 256,
-  kAllFlags = 511,
+  // Folded orders with their placements (2026-12-06): one varint per folded
+  // order after them, 0 = unknown (folded by an older build), else
+  // through_ms - placed_ms + 1.
+  kHasFoldedPlacements = 512,
+  kAllFlags = 1023,
 };
 
 uint64_t ZigZag(int64_t v) {
@@ -172,6 +177,10 @@ std::string ProfileCodec::Encode(const Profile& p) {
   if (!p.messages_dropped_) flags |= kNoMessageDropped;
   if (!p.early_.empty()) flags |= kHasEarlyEngagements;
   if (!p.corrections_.empty()) flags |= kHasCorrections;
+  if (std::any_of(p.folded_orders_.begin(), p.folded_orders_.end(),
+                  [](const Profile::FoldedOrder& o) { return o.placed_ms != kNeverMillis; })) {
+    flags |= kHasFoldedPlacements;
+  }
   w.Varint(flags);
   if (flags & kRegistered) w.Signed(p.registered_ms_);
   if (flags & kHasActivity) w.Signed(p.last_activity_ms_);
@@ -189,6 +198,11 @@ std::string ProfileCodec::Encode(const Profile& p) {
     for (const Profile::FoldedOrder& o : p.folded_orders_) {
       w.Fixed64(o.id_fingerprint);
       w.Varint((static_cast<uint64_t>(o.net_amount) << 1) | (o.cancelled ? 1 : 0));
+    }
+    if (flags & kHasFoldedPlacements) {
+      for (const Profile::FoldedOrder& o : p.folded_orders_) {
+        w.Varint(o.placed_ms == kNeverMillis ? 0 : f.through_ms - o.placed_ms + 1);
+      }
     }
   }
   w.Varint(p.orders_.size());
@@ -301,6 +315,17 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
     }
     if (valid != f.orders || revenue != static_cast<uint64_t>(sum)) {
       return Corrupt("folded totals disagree with folded orders");
+    }
+    if (flags & kHasFoldedPlacements) {
+      for (Profile::FoldedOrder& o : p.folded_orders_) {
+        uint64_t back;
+        if (!r.Varint(&back) || back > static_cast<uint64_t>(kMaxEventMillis) * 2) {
+          return Corrupt("folded order placement");
+        }
+        if (back == 0) continue;
+        o.placed_ms = f.through_ms - (static_cast<int64_t>(back) - 1);
+        if (!Reader::InRange(o.placed_ms)) return Corrupt("folded order placement");
+      }
     }
     f.net_revenue = sum;
   }

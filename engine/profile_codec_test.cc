@@ -138,6 +138,35 @@ TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
   EXPECT_TRUE(back->view().messages_dropped);
 }
 
+TEST(ProfileCodec, KeepsFoldedOrdersPlacementsAndReadsOlderDataWithoutThem) {
+  Profile p = WithOrder();
+  ASSERT_EQ(p.Fold(absl::FromUnixSeconds(1'700'000'100)), 1);
+  ASSERT_EQ(p.folded_orders().size(), 1u);
+  EXPECT_EQ(p.folded_orders()[0].placed_ms, 1'700'000'000'000);
+  const Profile back = RoundTripRefusingTruncations(p);
+  EXPECT_EQ(back.folded_orders()[0].placed_ms, 1'700'000'000'000);
+  // Data stored before placements were kept: no flag 512 (the flags varint's
+  // second byte: 4) and no placement after the folded order (its fingerprint,
+  // then its amount 1000 << 1 as a two-byte varint, then the placement).
+  std::string older = EncodeProfile(p);
+  ASSERT_EQ(static_cast<uint8_t>(older[2]), 4);
+  older[1] = static_cast<char>(older[1] & 0x7f);
+  older.erase(2, 1);
+  std::string fp;
+  for (int i = 0; i < 8; ++i) fp.push_back(static_cast<char>(IdFingerprint("o1") >> (8 * i)));
+  const size_t at = older.find(fp);
+  ASSERT_NE(at, std::string::npos);
+  // The placement: through - placed + 1 = 100,001 ms, varint a1 8d 06.
+  const size_t placement = at + 8 + 2;
+  ASSERT_EQ(older.substr(placement, 3), "\xa1\x8d\x06");
+  older.erase(placement, 3);
+  absl::StatusOr<Profile> legacy = DecodeProfile(older);
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  EXPECT_EQ(legacy->folded_orders()[0].placed_ms, kNeverMillis);
+  EXPECT_EQ(legacy->folded().orders, 1);
+  EXPECT_EQ(EncodeProfile(*legacy), older);
+}
+
 TEST(ProfileCodec, RejectsCorruptInputWithoutCrashing) {
   GeneratorOptions opt;
   Profile p = *BuildProfile(GenerateCustomer(opt, 7));

@@ -2,57 +2,68 @@
 
 #include <algorithm>
 #include <limits>
-#include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/numeric/int128.h"
 #include "engine/time_ms.h"
 
 namespace segmentd {
 
+namespace {
+
+// What the tenant's order totals hold of one order, at its placement instant.
+struct Booked {
+  engine::Millis placed_ms = 0;
+  int64_t orders = 0;
+  int64_t revenue = 0;
+};
+
+// Calls `f(fingerprint, Booked)` for every order of `profile` the totals can
+// know: live orders (nothing once cancelled, or while placed at or after
+// `booked_before`: still ahead when written) and folded orders whose
+// placement is kept (nothing once cancelled). Orders folded by builds before
+// 2026-12-06 keep no placement: their later corrections are not booked.
+template <typename F>
+void ForEachBooked(const engine::Profile& profile, engine::Millis booked_before, F f) {
+  for (size_t i = 0; i < profile.orders().size(); ++i) {
+    const engine::OrderFacts& o = profile.orders()[i];
+    const bool counted = !o.cancelled && o.placed_ms < booked_before;
+    f(profile.order_ids()[i], Booked{o.placed_ms, counted ? 1 : 0, counted ? o.net_amount : 0});
+  }
+  for (const engine::FoldedOrderFacts& o : profile.folded_orders()) {
+    if (o.placed_ms == engine::kNeverMillis) continue;
+    f(o.id_fingerprint, Booked{o.placed_ms, o.cancelled ? 0 : 1, o.cancelled ? 0 : o.net_amount});
+  }
+}
+
+}  // namespace
+
 std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* before,
                                                        std::optional<absl::Time> before_next_change,
                                                        const engine::Profile& after,
                                                        absl::Time now) {
-  // Contribution of every live (unfolded) order, by id fingerprint.
-  struct Contribution {
-    int64_t orders = 0;
-    int64_t revenue = 0;
-  };
-  // What the totals hold of `o`: nothing once cancelled, or while placed at
-  // or after `booked_before` (orders still ahead when written).
-  auto contribution = [](const engine::OrderFacts& o, engine::Millis booked_before) {
-    const bool counted = !o.cancelled && o.placed_ms < booked_before;
-    return Contribution{counted ? 1 : 0, counted ? o.net_amount : 0};
-  };
-  std::map<uint64_t, Contribution> old_orders;
+  absl::flat_hash_map<uint64_t, Booked> was;
   if (before != nullptr) {
     const engine::Millis booked_before = before_next_change
                                              ? absl::ToUnixMillis(*before_next_change)
                                              : std::numeric_limits<engine::Millis>::max();
-    for (size_t i = 0; i < before->orders().size(); ++i) {
-      old_orders[before->order_ids()[i]] = contribution(before->orders()[i], booked_before);
-    }
+    ForEachBooked(*before, booked_before, [&](uint64_t fp, Booked b) { was[fp] = b; });
   }
-  const engine::Millis booked_before = absl::ToUnixMillis(now) + 1;  // placed at or before now
+  // Placed at or before now. An order `before` held live and `after` folded
+  // keeps its instant, so folding alone moves nothing (it is no
+  // cancellation); an order folded on arrival is booked at its instant.
+  const engine::Millis booked_before = absl::ToUnixMillis(now) + 1;
   std::vector<store::OrderTotalsDelta> out;
-  for (size_t i = 0; i < after.orders().size(); ++i) {
-    const Contribution will = contribution(after.orders()[i], booked_before);
-    Contribution was;
-    if (auto it = old_orders.find(after.order_ids()[i]); it != old_orders.end()) was = it->second;
-    if (will.orders == was.orders && will.revenue == was.revenue) continue;
-    out.push_back(
-        {after.orders()[i].placed_ms, will.orders - was.orders, will.revenue - was.revenue});
-  }
-  // Orders placed straight into the lifetime totals since `after` was
-  // decoded (older than the fold horizon): booked at their instants, as they
-  // are now (a cancellation or refund since included).
-  for (const auto& [fp, placed_ms] : after.placed_folded()) {
-    for (const engine::FoldedOrderFacts& f : after.folded_orders()) {
-      if (f.id_fingerprint != fp || f.cancelled) continue;
-      out.push_back({placed_ms, 1, f.net_amount});
-      break;
-    }
-  }
+  ForEachBooked(after, booked_before, [&](uint64_t fp, Booked will) {
+    Booked old;  // a new order: nothing booked yet
+    if (auto it = was.find(fp); it != was.end()) old = it->second;
+    if (will.orders == old.orders && will.revenue == old.revenue) return;
+    out.push_back({will.placed_ms, will.orders - old.orders, will.revenue - old.revenue});
+  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const store::OrderTotalsDelta& a, const store::OrderTotalsDelta& b) {
+                     return a.placed_ms < b.placed_ms;
+                   });
   return out;
 }
 

@@ -26,10 +26,11 @@ namespace segmentd {
 // `before_next_change` is the stored schedule entry of `before`'s write: it
 // tells which of `before`'s orders were booked, since it is after that write
 // and no later than the first order then still ahead (Derive in
-// live_membership.cc). Orders that `after` folded away contribute nothing:
-// folding is not a cancellation (they stay booked). Orders placed straight
-// into `after`'s lifetime totals (Profile::placed_folded) are booked at their
-// instants.
+// live_membership.cc). Folded orders count at their kept placements
+// (FoldedOrderFacts::placed_ms), so folding alone moves nothing (it is no
+// cancellation), while an order placed straight into the lifetime totals, or
+// cancelled or refunded once folded, moves the totals at its instant. Those
+// folded by builds before 2026-12-06 keep no placement and move nothing.
 std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* before,
                                                        std::optional<absl::Time> before_next_change,
                                                        const engine::Profile& after,

@@ -68,6 +68,45 @@ TEST(CustomerMeasuresTest, FoldingIsNotACancellation) {
   EXPECT_TRUE(OrderTotalsDeltas(&before, std::nullopt, folded, kLater).empty());
 }
 
+TEST(CustomerMeasuresTest, CorrectionsOfFoldedOrdersMoveTheTotalsAtTheirPlacement) {
+  engine::Profile before;
+  ASSERT_TRUE(Place(before, "a", kDay0, 500).ok());
+  ASSERT_TRUE(Place(before, "b", kDay0 + absl::Hours(2), 300).ok());
+  ASSERT_EQ(before.Fold(kDay0 + absl::Hours(3)), 2);
+  // Placed straight into the lifetime totals (older than the horizon): booked.
+  engine::Profile after = before;
+  ASSERT_TRUE(Place(after, "c", kDay0 + absl::Hours(1), 200).ok());
+  std::vector<store::OrderTotalsDelta> placed =
+      OrderTotalsDeltas(&before, std::nullopt, after, kLater);
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(placed[0].placed_ms, absl::ToUnixMillis(kDay0 + absl::Hours(1)));
+  EXPECT_EQ(placed[0].orders, 1);
+  EXPECT_EQ(placed[0].revenue, 200);
+  // A refund and a cancellation of folded orders: at their placements.
+  engine::Profile corrected = after;
+  ASSERT_TRUE(corrected.RefundOrder("a", "r", 120).ok());
+  ASSERT_TRUE(corrected.CancelOrder("b").ok());
+  std::vector<store::OrderTotalsDelta> moved =
+      OrderTotalsDeltas(&after, std::nullopt, corrected, kLater);
+  ASSERT_EQ(moved.size(), 2u);
+  EXPECT_EQ(moved[0].placed_ms, absl::ToUnixMillis(kDay0));
+  EXPECT_EQ(moved[0].orders, 0);
+  EXPECT_EQ(moved[0].revenue, -120);
+  EXPECT_EQ(moved[1].placed_ms, absl::ToUnixMillis(kDay0 + absl::Hours(2)));
+  EXPECT_EQ(moved[1].orders, -1);
+  EXPECT_EQ(moved[1].revenue, -300);
+  // Folded and cancelled in one write: the cancellation still counts.
+  engine::Profile live;
+  ASSERT_TRUE(Place(live, "d", kDay0, 700).ok());
+  engine::Profile gone = live;
+  ASSERT_TRUE(gone.CancelOrder("d").ok());
+  ASSERT_EQ(gone.Fold(kDay0 + absl::Hours(1)), 1);
+  std::vector<store::OrderTotalsDelta> both = OrderTotalsDeltas(&live, std::nullopt, gone, kLater);
+  ASSERT_EQ(both.size(), 1u);
+  EXPECT_EQ(both[0].orders, -1);
+  EXPECT_EQ(both[0].revenue, -700);
+}
+
 TEST(CustomerMeasuresTest, OrdersAreBookedOnceTheyArePlaced) {
   // At 08:00 a customer places an order for 09:00 and one for 23:00 the same
   // day: neither is in the totals yet (the store AOV would count it ahead of

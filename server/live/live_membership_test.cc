@@ -332,6 +332,16 @@ TEST_F(LiveMembershipTest, OrdersFoldedOnArrivalAreStillInTheOrderTotals) {
   ApplyOne("c1", {Order("o3", now_, 500)});
   ASSERT_EQ(DecodeStoredProfile((*store_.Read("acme", {"c1"}))[0])->folded().orders, 4);
   EXPECT_EQ(store_.OrderTotalsIn("acme", end - 730 * store::kDayMillis, end)->orders, 4);
+  // A refund and a cancellation of folded orders, in later writes (their
+  // placements decoded from the stored profile): they leave the totals too.
+  ApplyOne("c1", {[](engine::Profile* p) { return p->RefundOrder("o6", "r1", 15'000); }});
+  ApplyOne("c1", {[](engine::Profile* p) { return p->CancelOrder("o2", std::nullopt); }});
+  ASSERT_EQ(DecodeStoredProfile((*store_.Read("acme", {"c1"}))[0])->folded().orders, 3);
+  absl::StatusOr<store::DayTotals> corrected =
+      store_.OrderTotalsIn("acme", end - 730 * store::kDayMillis, end);
+  ASSERT_TRUE(corrected.ok()) << corrected.status();
+  EXPECT_EQ(corrected->orders, 3);
+  EXPECT_EQ(corrected->revenue, 10'000 + 20'000 + 25'000);
 }
 
 TEST_F(LiveMembershipTest, FutureDatedOrderWakesTheCustomerToMoveItsMeasures) {
