@@ -1,5 +1,9 @@
 #include "server/services/ingest_service.h"
 
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/method_handler.h>
+
 #include <utility>
 
 #include "server/callback_offload.h"
@@ -47,7 +51,18 @@ IngestServiceImpl::IngestServiceImpl(Authenticator* authenticator, TenantContext
       metrics_(metrics),
       authorizer_(authenticator, v1::IngestService::service_full_name()),
       bulk_streams_(max_bulk_streams_per_tenant),
-      batcher_(live, ApplyBatcher::Options()) {}
+      batcher_(live, ApplyBatcher::Options()) {
+  // gRPC's method index is the method's place in the proto service.
+  const int bulk_ingest = v1::BulkIngestRequest::descriptor()
+                              ->file()
+                              ->FindServiceByName("IngestService")
+                              ->FindMethodByName("BulkIngest")
+                              ->index();
+  MarkMethodStreamed(bulk_ingest,
+                     new grpc::internal::BidiStreamingHandler<IngestServiceImpl, grpc::ByteBuffer,
+                                                              v1::BulkIngestResponse>(
+                         &IngestServiceImpl::BulkIngestBytes, this));
+}
 
 template <typename Event>
 grpc::ServerUnaryReactor* IngestServiceImpl::ApplyOne(grpc::CallbackServerContext* context,
@@ -210,9 +225,9 @@ grpc::ServerUnaryReactor* IngestServiceImpl::RecordActivity(
                   response->mutable_result());
 }
 
-grpc::Status IngestServiceImpl::BulkIngest(
+grpc::Status IngestServiceImpl::BulkIngestBytes(
     grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::BulkIngestResponse, v1::BulkIngestRequest>* stream) {
+    grpc::ServerReaderWriter<v1::BulkIngestResponse, grpc::ByteBuffer>* stream) {
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "BulkIngest");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   // Each open stream holds a server thread: one tenant's must not take them
@@ -228,9 +243,16 @@ grpc::Status IngestServiceImpl::BulkIngest(
   // An import can keep its stream open for many minutes: a key revoked
   // meanwhile must not go on writing.
   StreamReauthorizer still_authorized(authorizer_, *context, "BulkIngest", absl::Seconds(1));
-  v1::BulkIngestRequest request;
-  while (stream->Read(&request)) {
+  grpc::ByteBuffer bytes;
+  for (int64_t index = 0; stream->Read(&bytes); ++index) {
     if (absl::Status s = still_authorized.Check(); !s.ok()) return ToGrpcStatus(s);
+    v1::BulkIngestRequest request;
+    if (!grpc::SerializationTraits<v1::BulkIngestRequest>::Deserialize(&bytes, &request).ok()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+          "request ", index, " of this stream (counting from 0): not a BulkIngestRequest (e.g. ",
+          "a string field that is not UTF-8); neither it nor any later request was applied, ",
+          "the earlier ones were as answered")));
+    }
     v1::BulkIngestResponse response;
     if (absl::Status s =
             ApplyBulkBatch(contexts_, live_, metrics_, caller->tenant_id, request, &response);

@@ -64,9 +64,15 @@ class IngestServiceImpl final : public IngestServiceBase {
   grpc::ServerUnaryReactor* RecordActivity(grpc::CallbackServerContext* context,
                                            const v1::RecordActivityRequest* request,
                                            v1::RecordActivityResponse* response) override;
-  grpc::Status BulkIngest(
+  // BulkIngest reads its requests as bytes and parses each itself (the
+  // constructor installs this handler): gRPC's own parse failure ends a sync
+  // stream's Read() exactly as the client's half-close does, so the call
+  // would end OK with an undecodable batch, and every batch after it,
+  // silently dropped (a reviewer's finding, 2026-12-06). Such a batch fails
+  // the stream INVALID_ARGUMENT instead.
+  grpc::Status BulkIngestBytes(
       grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::BulkIngestResponse, v1::BulkIngestRequest>* stream) override;
+      grpc::ServerReaderWriter<v1::BulkIngestResponse, grpc::ByteBuffer>* stream);
 
  private:
   // One unary event, authorized and validated, ready for the batcher.

@@ -1008,6 +1008,32 @@ TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   EXPECT_FALSE(Classify("gina", acme_).found());
 }
 
+TEST_F(IngestE2eTest, AnUndecodableBulkBatchFailsTheStreamNamingIt) {
+  // Before 2026-12-06 the stream ended OK after the first batch, the second
+  // (a customer id that is not UTF-8: proto3 refuses to parse it) and the
+  // third dropped without a word.
+  const absl::Time now = absl::Now();
+  auto ctx = NewContext(acme_.write);
+  auto stream = ingest_->BulkIngest(ctx.get());
+  v1::BulkIngestRequest first, undecodable, third;
+  *first.add_events() = OrderEvent("hal", "h0", now - absl::Hours(1), 100);
+  *undecodable.add_events() = OrderEvent("ivy\xff", "i0", now - absl::Hours(1), 100);
+  *third.add_events() = OrderEvent("jo", "j0", now - absl::Hours(1), 100);
+  ASSERT_TRUE(stream->Write(first));
+  v1::BulkIngestResponse reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_EQ(reply.applied(), 1u);
+  stream->Write(undecodable);
+  stream->Write(third);  // may fail: the server can have ended the call already
+  stream->WritesDone();
+  EXPECT_FALSE(stream->Read(&reply));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("request 1 of this stream"));
+  EXPECT_TRUE(Classify("hal", acme_).found());
+  EXPECT_FALSE(Classify("jo", acme_).found());
+}
+
 TEST_F(IngestE2eTest, ClassifyAtAnInstantWithReasons) {
   const absl::Time now = absl::Now();
   // Six orders, one a day, 10 .. 5 days ago.
