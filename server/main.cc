@@ -44,6 +44,10 @@ ABSL_FLAG(int, max_watches_per_tenant, 16,
 ABSL_FLAG(int, max_bulk_streams_per_tenant, 8,
           "most BulkIngest streams one tenant may have open at once (each holds a thread, see "
           "--max_threads); one more fails RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_target_streams_per_tenant, 8,
+          "most StreamTargets calls one tenant may have open at once (each holds a thread while "
+          "it lasts, however slowly its client reads, see --max_threads); one more fails "
+          "RESOURCE_EXHAUSTED");
 ABSL_FLAG(int64_t, change_stream_cap, 1'000'000,
           "membership changes kept per tenant for Watch (older ones are dropped; a Watch "
           "resuming before the oldest kept fails OUT_OF_RANGE)");
@@ -104,6 +108,7 @@ int main(int argc, char** argv) {
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.max_watches_per_tenant = absl::GetFlag(FLAGS_max_watches_per_tenant);
   options.max_bulk_streams_per_tenant = absl::GetFlag(FLAGS_max_bulk_streams_per_tenant);
+  options.max_target_streams_per_tenant = absl::GetFlag(FLAGS_max_target_streams_per_tenant);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
 
   absl::StatusOr<std::unique_ptr<segmentd::SegmentdServer>> server =

@@ -166,13 +166,13 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_threads: must be >= ", kMinThreads, ", got ", options.max_threads));
   }
-  if (options.max_watches_per_tenant < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_watches_per_tenant: must be >= 1, got ", options.max_watches_per_tenant));
-  }
-  if (options.max_bulk_streams_per_tenant < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_bulk_streams_per_tenant: must be >= 1, got ", options.max_bulk_streams_per_tenant));
+  for (const auto& [name, per_tenant] :
+       {std::pair<const char*, int>{"max_watches_per_tenant", options.max_watches_per_tenant},
+        {"max_bulk_streams_per_tenant", options.max_bulk_streams_per_tenant},
+        {"max_target_streams_per_tenant", options.max_target_streams_per_tenant}}) {
+    if (per_tenant < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": must be >= 1, got ", per_tenant));
+    }
   }
   if (options.change_stream_cap < 1) {
     return absl::InvalidArgumentError(
@@ -293,7 +293,8 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
              absl::Time as_of) { return SegmentsAt(*live, tenant, customer_ids, as_of); };
   server->services_.push_back(std::make_unique<TargetingServiceImpl>(
       auth, server->vouchers_.get(), server->index_.get(), server->arm_cache_.get(), segments_at,
-      now, server->options_.eligibility_max_staleness));
+      now, server->options_.eligibility_max_staleness,
+      server->options_.max_target_streams_per_tenant));
   server->redemptions_ = std::make_unique<RedemptionStore>(server->redis_.get());
   server->services_.push_back(std::make_unique<InsightsServiceImpl>(
       auth, server->customers_scan_.get(), server->contexts_.get(), server->vouchers_.get(),

@@ -74,6 +74,9 @@ class SegmentdServer {
     int max_watches_per_tenant = 16;
     // Most BulkIngest streams one tenant may have open at once.
     int max_bulk_streams_per_tenant = 8;
+    // Most StreamTargets calls one tenant may have open at once (one whose
+    // client stops reading holds its thread until the client goes).
+    int max_target_streams_per_tenant = 8;
     // host:port serving Prometheus metrics on /metrics (plain HTTP, no
     // auth); port 0 picks a free one (see metrics_port()). Empty: not
     // served (they are still kept).

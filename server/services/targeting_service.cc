@@ -108,7 +108,7 @@ TargetingServiceImpl::TargetingServiceImpl(Authenticator* authenticator,
                                            targeting::ArmCache* arm_cache,
                                            targeting::SegmentsAt segments_at,
                                            std::function<absl::Time()> now,
-                                           absl::Duration max_staleness)
+                                           absl::Duration max_staleness, int max_streams_per_tenant)
     : vouchers_(vouchers),
       index_(index),
       arm_cache_(arm_cache),
@@ -116,6 +116,7 @@ TargetingServiceImpl::TargetingServiceImpl(Authenticator* authenticator,
       authorizer_(authenticator, v1::TargetingService::service_full_name()),
       now_(std::move(now)),
       max_staleness_(max_staleness),
+      streams_(max_streams_per_tenant),
       gate_(index, vouchers, targeting::FreshnessGate::kDefaultMaxQueued,
             /*keep_fresh_every=*/max_staleness / 3) {}
 
@@ -206,6 +207,16 @@ grpc::Status TargetingServiceImpl::StreamTargets(
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "StreamTargets");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   const std::string& tenant = caller->tenant_id;
+  // A call whose client stops reading blocks in Write() for as long as the
+  // client stays, holding its thread: one tenant must not take them all (a
+  // reviewer held 260 such calls with a read key, and every other tenant's
+  // sync calls failed RESOURCE_EXHAUSTED).
+  const TenantSlots::Slot slot = streams_.Take(tenant);
+  if (!slot.held()) {
+    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "tenant ", tenant, " already has ", streams_.per_tenant(),
+        " StreamTargets calls open, the most allowed (--max_target_streams_per_tenant)")));
+  }
   absl::StatusOr<absl::Time> as_of =
       ProtoTimeOr(request->has_as_of(), request->as_of(), "as_of", absl::Time());
   if (!as_of.ok()) return ToGrpcStatus(as_of.status());

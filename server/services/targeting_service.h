@@ -14,6 +14,7 @@
 #include "server/targeting/prepared_targets.h"
 #include "server/targeting/targets_at.h"
 #include "server/targeting/voucher_store.h"
+#include "server/tenant_slots.h"
 
 namespace segmentd {
 
@@ -38,11 +39,13 @@ class TargetingServiceImpl final
  public:
   // The pointers must outlive the service. `max_staleness`: how old the
   // membership behind a CONSISTENCY_MINIMIZE_LATENCY check may be; zero makes
-  // every check fully consistent.
+  // every check fully consistent. `max_streams_per_tenant`: StreamTargets
+  // calls one tenant may have open at once (each holds a server thread while
+  // it lasts, however slowly its client reads).
   TargetingServiceImpl(Authenticator* authenticator, targeting::VoucherStore* vouchers,
                        targeting::MembershipIndex* index, targeting::ArmCache* arm_cache,
                        targeting::SegmentsAt segments_at, std::function<absl::Time()> now,
-                       absl::Duration max_staleness);
+                       absl::Duration max_staleness, int max_streams_per_tenant = 8);
 
   grpc::Status PutVoucherTarget(grpc::ServerContext* context,
                                 const v1::PutVoucherTargetRequest* request,
@@ -108,6 +111,7 @@ class TargetingServiceImpl final
   const CallAuthorizer authorizer_;
   const std::function<absl::Time()> now_;
   const absl::Duration max_staleness_;
+  TenantSlots streams_;
   // Registered targets ready for CheckEligibility.
   targeting::PreparedTargets prepared_;
   // Its destructor answers calls still waiting, using the members above.

@@ -144,6 +144,7 @@ TEST_F(StartupWithRedisTest, FlagValuesNoServerCanRunWithAreErrorsNamingTheFlag)
       {"--drain_timeout=-1s", "--drain_timeout: must not be negative"},
       {"--shutdown_notice=-1s", "--shutdown_notice: must not be negative"},
       {"--max_bulk_streams_per_tenant=0", "max_bulk_streams_per_tenant: must be >= 1, got 0"},
+      {"--max_target_streams_per_tenant=0", "max_target_streams_per_tenant: must be >= 1, got 0"},
   };
   for (const auto& [flag, message] : cases) {
     const std::string error = StartError(redis_->unix_address(), {flag});

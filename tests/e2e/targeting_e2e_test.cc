@@ -2,6 +2,8 @@
 // redis-server, over gRPC. Expected audiences are computed in the test from
 // ClassifyCustomers, independently of the server's index.
 #include <google/protobuf/text_format.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include <map>
 #include <memory>
@@ -27,6 +29,7 @@ namespace {
 
 using ::segmentd::testing::DisableStatisticalSegments;
 using ::segmentd::testing::E2eStack;
+using ::segmentd::testing::IngestBatch;
 using ::segmentd::testing::NewContext;
 using ::segmentd::testing::OrderEvent;
 using ::segmentd::testing::PollUntil;
@@ -758,6 +761,90 @@ TEST_F(TargetingE2eTest, FailsClosedWhenRedisIsDown) {
   EXPECT_EQ(CheckBatch(Inline(e), {ids_[0]}, &batch).error_code(), grpc::StatusCode::UNAVAILABLE);
   v1::CountTargetsResponse count;
   EXPECT_EQ(Count(Inline(e), &count).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// One tenant's StreamTargets calls are capped: a call whose client stops
+// reading holds its server thread while the client stays (a reviewer held
+// 260 with one read key and every other tenant's sync calls failed). One
+// more is refused, another tenant's is not, and a closed call frees its place.
+TEST(StreamTargetsLimitE2eTest, ATenantMayHoldAFewTargetStreamsOpen) {
+  E2eStack::Options options;
+  options.segmentd_flags = {"--max_target_streams_per_tenant=2"};
+  options.tenants = {"busy", "calm"};
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  // ~640 kB of ids: more than HTTP/2 lets the server send unread (below).
+  const absl::Time registered = absl::Now() - absl::Hours(24);
+  for (int batch = 0; batch < 5; ++batch) {
+    std::vector<v1::Event> events;
+    for (int i = 0; i < 1000; ++i) {
+      events.push_back(
+          RegisteredEvent(absl::StrCat(std::string(120, 'x'), "-", batch * 1000 + i), registered));
+    }
+    absl::StatusOr<v1::BulkIngestResponse> reply =
+        IngestBatch(*(*stack)->channel(), (*stack)->keys("busy").write, events);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+  }
+  ASSERT_TRUE(IngestBatch(*(*stack)->channel(), (*stack)->keys("calm").write,
+                          {RegisteredEvent("c1", registered)})
+                  .ok());
+  struct OpenStream {
+    std::unique_ptr<v1::TargetingService::Stub> stub;
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReader<v1::StreamTargetsResponse>> reader;
+  };
+  // Everyone not VIP (all of them); open once its first chunk arrived.
+  auto start = [&](const std::string& key) {
+    v1::StreamTargetsRequest request;
+    *request.mutable_target() = Inline(Parse(R"(none_of { children { segment: "VIP" } })"));
+    request.set_chunk_size(100);
+    // A connection of its own whose windows stay at HTTP/2's initial 64 kB
+    // (no BDP probing to widen them): the server's writes block once the
+    // client has not read that much.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    OpenStream s{v1::TargetingService::NewStub(grpc::CreateCustomChannel(
+                     (*stack)->segmentd().address(), grpc::InsecureChannelCredentials(), args)),
+                 NewContext(key, absl::Seconds(30)), nullptr};
+    s.reader = s.stub->StreamTargets(s.ctx.get(), request);
+    return s;
+  };
+  auto open = [&](const std::string& key) {
+    OpenStream s = start(key);
+    v1::StreamTargetsResponse response;
+    EXPECT_TRUE(s.reader->Read(&response));
+    return s;
+  };
+  auto close = [](OpenStream& s) {
+    s.ctx->TryCancel();
+    s.reader->Finish();
+  };
+  const std::string& busy = (*stack)->keys("busy").read;
+  OpenStream first = open(busy);
+  OpenStream second = open(busy);
+  {
+    OpenStream third = start(busy);
+    v1::StreamTargetsResponse response;
+    EXPECT_FALSE(third.reader->Read(&response));
+    const grpc::Status status = third.reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("busy"));
+  }
+  OpenStream other = open((*stack)->keys("calm").read);
+  close(first);
+  // The server notices the cancellation when its blocked write returns.
+  bool reopened = false;
+  for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
+    OpenStream again = start(busy);
+    v1::StreamTargetsResponse response;
+    reopened = again.reader->Read(&response);
+    close(again);
+    if (!reopened) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(reopened);
+  close(second);
+  close(other);
 }
 
 }  // namespace
