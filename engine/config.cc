@@ -223,7 +223,14 @@ std::vector<FieldViolation> FindViolations(const SegmentConfig& c) {
                        a.window_days, " days), got ", a.abandon_after_minutes));
   }
 
-  // Primary priority: known names, no duplicates.
+  // Primary priority: known names, no duplicates (so at most one per
+  // segment: a longer list is refused as a whole, not one error per entry).
+  if (c.primary_priority.size() > static_cast<size_t>(kNumSegments)) {
+    out.push_back({"primary_priority",
+                   absl::StrCat("at most ", kNumSegments, " names (each segment once), got ",
+                                c.primary_priority.size())});
+    return out;
+  }
   std::array<bool, kNumSegments> seen{};
   for (size_t i = 0; i < c.primary_priority.size(); ++i) {
     const std::string& name = c.primary_priority[i];

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "server/field_error.h"
 
 namespace segmentd {
 namespace {
@@ -216,7 +217,7 @@ absl::StatusOr<engine::SegmentConfig> ConfigFromProto(const v1::SegmentConfig& p
       }
       parts.push_back(absl::StrCat(field_prefix, v.field, ": ", description));
     }
-    return absl::InvalidArgumentError(absl::StrJoin(parts, "; "));
+    return absl::InvalidArgumentError(JoinErrors(parts));
   }
   return c;
 }

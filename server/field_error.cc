@@ -2,7 +2,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace segmentd {
 namespace {
@@ -37,6 +39,20 @@ absl::Status ScopeFieldError(const absl::Status& status, absl::string_view prefi
 std::string FieldOf(const absl::Status& status) {
   absl::optional<absl::Cord> field = status.GetPayload(kFieldPayload);
   return field.has_value() ? std::string(*field) : std::string();
+}
+
+std::string Excerpt(absl::string_view value) {
+  constexpr size_t kMost = 64;
+  if (value.size() <= kMost) return absl::StrCat("\"", absl::CEscape(value), "\"");
+  return absl::StrCat("\"", absl::CEscape(value.substr(0, kMost)), "...\" (", value.size(),
+                      " bytes)");
+}
+
+std::string JoinErrors(const std::vector<std::string>& errors) {
+  constexpr size_t kMost = 20;
+  if (errors.size() <= kMost) return absl::StrJoin(errors, "; ");
+  return absl::StrCat(absl::StrJoin(errors.begin(), errors.begin() + kMost, "; "), "; ... and ",
+                      errors.size() - kMost, " more");
 }
 
 }  // namespace segmentd

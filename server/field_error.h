@@ -6,6 +6,7 @@
 // report the field on its own (BulkIngest's ItemError.field).
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -25,6 +26,15 @@ std::string FieldOf(const absl::Status& status);
 // FieldError attaches it; its code is kept. OK, and errors not worded so, are
 // returned unchanged.
 absl::Status ScopeFieldError(const absl::Status& status, absl::string_view prefix);
+
+// Returns `value` for an error message, quoted and C-escaped, cut to its first
+// 64 bytes (then followed by its length): a message must not echo an
+// unbounded input back (gRPC clients refuse a status past their metadata
+// limit, 8 kB by default, and report that instead).
+std::string Excerpt(absl::string_view value);
+
+// Joins `errors` with "; ", the first 20 of them, then "... and N more".
+std::string JoinErrors(const std::vector<std::string>& errors);
 
 }  // namespace segmentd
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
 namespace segmentd {
 namespace {
 
@@ -33,6 +36,16 @@ TEST(FieldErrorTest, LeavesOkAndUnfieldedStatusesAlone) {
     EXPECT_EQ(ScopeFieldError(s, "event."), s);
     EXPECT_EQ(FieldOf(ScopeFieldError(s, "event.")), "");
   }
+}
+
+TEST(FieldErrorTest, ExcerptsAndJoinsStayBounded) {
+  EXPECT_EQ(Excerpt("a\nb"), "\"a\\nb\"");
+  EXPECT_EQ(Excerpt(std::string(100, 'x')),
+            absl::StrCat("\"", std::string(64, 'x'), "...\" (100 bytes)"));
+  EXPECT_EQ(JoinErrors({"a: 1", "b: 2"}), "a: 1; b: 2");
+  std::vector<std::string> many(25, "e");
+  EXPECT_EQ(JoinErrors(many), absl::StrCat(absl::StrJoin(std::vector<std::string>(20, "e"), "; "),
+                                           "; ... and 5 more"));
 }
 
 }  // namespace

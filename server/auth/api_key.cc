@@ -52,6 +52,10 @@ std::string FormatApiKeyToken(const ApiKeyToken& token) {
   return absl::StrCat(kPrefix, token.key_id, "_", token.secret);
 }
 
+bool IsKeyId(absl::string_view key_id) {
+  return key_id == kOperatorKeyId || (key_id.size() == 2 * kKeyIdBytes && IsLowerHex(key_id));
+}
+
 absl::StatusOr<ApiKeyToken> ParseApiKeyToken(absl::string_view token) {
   if (!absl::ConsumePrefix(&token, kPrefix)) {
     return absl::UnauthenticatedError("API key is malformed: expected sd_<key_id>_<secret>");
@@ -61,9 +65,8 @@ absl::StatusOr<ApiKeyToken> ParseApiKeyToken(absl::string_view token) {
     return absl::UnauthenticatedError("API key is malformed: expected sd_<key_id>_<secret>");
   }
   ApiKeyToken parsed{std::string(token.substr(0, sep)), std::string(token.substr(sep + 1))};
-  const bool key_id_ok = parsed.key_id == kOperatorKeyId ||
-                         (parsed.key_id.size() == 2 * kKeyIdBytes && IsLowerHex(parsed.key_id));
-  if (!key_id_ok || parsed.secret.size() != 2 * kSecretBytes || !IsLowerHex(parsed.secret)) {
+  if (!IsKeyId(parsed.key_id) || parsed.secret.size() != 2 * kSecretBytes ||
+      !IsLowerHex(parsed.secret)) {
     return absl::UnauthenticatedError("API key is malformed: expected sd_<key_id>_<secret>");
   }
   return parsed;

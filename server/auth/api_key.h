@@ -29,6 +29,10 @@ ApiKeyToken GenerateApiKeyToken();
 // Returns a new operator token (key id `kOperatorKeyId`, random secret).
 ApiKeyToken GenerateOperatorToken();
 
+// Whether `key_id` has the form of a key id: 16 lowercase hex digits, or
+// kOperatorKeyId.
+bool IsKeyId(absl::string_view key_id);
+
 // Returns "sd_<key_id>_<secret>".
 std::string FormatApiKeyToken(const ApiKeyToken& token);
 

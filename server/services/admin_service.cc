@@ -155,6 +155,13 @@ grpc::Status AdminServiceImpl::RevokeApiKey(grpc::ServerContext* context,
   if (request->key_id().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("key_id: must not be empty"));
   }
+  // Checked before the store is asked, whose NOT_FOUND would echo it (a
+  // reviewer's 10 kB key_id came back in the message, past what gRPC clients
+  // take as metadata).
+  if (!IsKeyId(request->key_id())) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "key_id: not a key id (16 lowercase hex digits, as CreateApiKey returns it)"));
+  }
   absl::StatusOr<ApiKeyRecord> key =
       store_->RevokeApiKey(request->tenant_id(), request->key_id(), now_());
   if (!key.ok()) return ToGrpcStatus(key.status());

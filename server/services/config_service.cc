@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/config_convert.h"
+#include "server/field_error.h"
 #include "server/grpc_status.h"
 #include "server/live/config_preview.h"
 #include "server/log.h"
@@ -215,11 +216,13 @@ absl::Status ConfigServiceImpl::UpdateConfigOnce(const Caller& caller,
       const std::string& path = request->update_mask().paths(i);
       google::protobuf::FieldMask one;
       one.add_paths(path);
-      if (FieldMaskUtil::IsValidFieldMask<v1::SegmentConfig>(one)) {
+      // "" passes IsValidFieldMask and would merge nothing: an OK that
+      // changed nothing the caller meant to change (a reviewer's finding).
+      if (!path.empty() && FieldMaskUtil::IsValidFieldMask<v1::SegmentConfig>(one)) {
         valid.add_paths(path);
       } else {
-        bad_paths.push_back(absl::StrCat("update_mask.paths[", i, "]: \"", path,
-                                         "\" is not a field of SegmentConfig"));
+        bad_paths.push_back(absl::StrCat("update_mask.paths[", i, "]: ", Excerpt(path),
+                                         " is not a field of SegmentConfig"));
       }
     }
     absl::StatusOr<std::pair<engine::SegmentConfig, int64_t>> current =
@@ -238,7 +241,7 @@ absl::Status ConfigServiceImpl::UpdateConfigOnce(const Caller& caller,
   absl::StatusOr<engine::SegmentConfig> config = ConfigFromProto(proposed, "config.");
   if (!bad_paths.empty()) {
     if (!config.ok()) bad_paths.emplace_back(config.status().message());
-    return absl::InvalidArgumentError(absl::StrJoin(bad_paths, "; "));
+    return absl::InvalidArgumentError(JoinErrors(bad_paths));
   }
   if (!config.ok()) return config.status();
   int64_t changed = 0;

@@ -442,7 +442,7 @@ TEST_F(ConfigE2eTest, InvalidConfigsNameTheFieldAndChangeNothing) {
     v1::UpdateConfigRequest request;
     std::string field;
   };
-  std::vector<Case> cases(4);
+  std::vector<Case> cases(7);
   cases[0].name = "min_orders 0";
   cases[0].request.mutable_config()->mutable_frequent_buyer()->set_min_orders(0);
   cases[0].field = "config.frequent_buyer.min_orders";
@@ -456,11 +456,25 @@ TEST_F(ConfigE2eTest, InvalidConfigsNameTheFieldAndChangeNothing) {
   cases[3].name = "bad mask path";
   cases[3].request.mutable_update_mask()->add_paths("no_such.field");
   cases[3].field = "update_mask.paths[0]";
+  // An empty path was taken and merged nothing: OK, nothing changed.
+  cases[4].name = "empty mask path";
+  cases[4].request.mutable_config()->mutable_frequent_buyer()->set_min_orders(9);
+  cases[4].request.mutable_update_mask()->add_paths("");
+  cases[4].field = "update_mask.paths[0]: \"\" is not a field";
+  // Unbounded input is not echoed back whole (a C-core client refuses a
+  // status message past 8 kB as metadata and reports that instead).
+  cases[5].name = "long mask path";
+  cases[5].request.mutable_update_mask()->add_paths(std::string(10'000, 'a'));
+  cases[5].field = "...\" (10000 bytes) is not a field";
+  cases[6].name = "long primary_priority";
+  for (int i = 0; i < 50'000; ++i) cases[6].request.mutable_config()->add_primary_priority("VIP");
+  cases[6].field = "config.primary_priority: at most 22 names";
   for (const Case& c : cases) {
     v1::UpdateConfigResponse response;
     grpc::Status status = Update(c.request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
     EXPECT_THAT(status.error_message(), HasSubstr(c.field)) << c.name;
+    EXPECT_LT(status.error_message().size(), 2000u) << c.name;
   }
   {
     // Every bad path and every bad value of the fields the others name, in

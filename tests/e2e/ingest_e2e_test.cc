@@ -560,6 +560,15 @@ TEST_F(IngestE2eTest, KeysAreCheckedAndScoped) {
     ASSERT_TRUE(ingest_->PlaceOrder(ctx.get(), r, &resp).ok());
   }
   EXPECT_TRUE(Classify("carol", acme_).found());
+  // Revoking something that is no key id is refused as such, without
+  // echoing it (10 kB came back whole in a NOT_FOUND before).
+  const absl::Status revoked =
+      RevokeApiKey(*stack_->channel(), acme_.admin, "acme", std::string(10'000, 'a'));
+  EXPECT_EQ(revoked.code(), absl::StatusCode::kInvalidArgument) << revoked;
+  EXPECT_THAT(std::string(revoked.message()), HasSubstr("key_id: not a key id"));
+  EXPECT_LT(revoked.message().size(), 200u);
+  EXPECT_EQ(RevokeApiKey(*stack_->channel(), acme_.admin, "acme", std::string(16, 'f')).code(),
+            absl::StatusCode::kNotFound);
 }
 
 // A bulk stream does not outlive its key: once revoked, the stream ends
