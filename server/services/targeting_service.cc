@@ -326,12 +326,21 @@ void TargetingServiceImpl::CheckEligibilityAs(const absl::StatusOr<Caller>& call
       reactor->Finish(ToGrpcStatus(as_of.status()));
       return;
     }
-    // `request` and `response` live until Finish, which the task calls once.
+    auto slot = std::make_shared<TenantSlots::Slot>(as_of_check_slots_.Take(tenant));
+    if (!slot->held()) {
+      reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+          "tenant ", tenant, " already has ", as_of_check_slots_.per_tenant(),
+          " CheckEligibility calls with as_of waiting or running, the most one tenant may have; "
+          "retry later"))));
+      return;
+    }
+    // `request` and `response` live until Finish, which the task calls once;
+    // the slot until the task is run or dropped.
     RunOffCallbackThread(
         as_of_checks_, context, reactor,
         absl::ResourceExhaustedError(
             "too many CheckEligibility calls with as_of waiting for the store; retry later"),
-        [this, reactor, request, response, tenant, at = *as_of] {
+        [this, reactor, request, response, tenant, at = *as_of, slot] {
           reactor->Finish(ToGrpcStatus(
               CheckEligibilityAt(tenant, *request, at, response->mutable_eligibility())));
         });

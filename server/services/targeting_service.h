@@ -116,6 +116,12 @@ class TargetingServiceImpl final
   targeting::PreparedTargets prepared_;
   // Its destructor answers calls still waiting, using the members above.
   targeting::FreshnessGate gate_;
+  // Each tenant's CheckEligibility calls with `as_of` waiting or running: at
+  // most a quarter of as_of_checks_' queue, so that one tenant's burst
+  // leaves room for the others' (a reviewer's 300 at once failed another
+  // tenant's checks RESOURCE_EXHAUSTED). Outlives as_of_checks_, whose
+  // queued tasks hold slots.
+  TenantSlots as_of_check_slots_{/*per_tenant=*/16};
   // Last: CheckEligibility calls with `as_of`, which read the store, off
   // gRPC's callback threads (the default checks' threads never block). Its
   // destructor answers the calls still queued.

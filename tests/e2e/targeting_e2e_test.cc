@@ -4,6 +4,7 @@
 #include <google/protobuf/text_format.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <signal.h>
 
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -845,6 +847,62 @@ TEST(StreamTargetsLimitE2eTest, ATenantMayHoldAFewTargetStreamsOpen) {
   EXPECT_TRUE(reopened);
   close(second);
   close(other);
+}
+
+// CheckEligibility calls with as_of wait for store reads in a queue of 64
+// shared by every tenant; one tenant may hold at most 16 of its places (a
+// reviewer's burst of 300 from one tenant failed another's checks). With
+// Redis paused, the calls wait: the busy tenant's 17th and later are refused
+// naming it, and the calm tenant's still gets in and is answered.
+TEST(AsOfCheckLimitE2eTest, OneTenantsBurstLeavesRoomForTheOthers) {
+  E2eStack::Options options;
+  options.tenants = {"busy", "calm"};
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const absl::Time now = absl::Now();
+  for (const std::string& tenant : {"busy", "calm"}) {
+    ASSERT_TRUE(IngestBatch(*(*stack)->channel(), (*stack)->keys(tenant).write,
+                            {OrderEvent("c1", "o1", now - absl::Hours(2), 500)})
+                    .ok());
+  }
+  auto targeting = v1::TargetingService::NewStub((*stack)->channel());
+  auto check = [&](const std::string& tenant) {
+    v1::CheckEligibilityRequest request;
+    *request.mutable_target() = Inline(Parse(R"(segment: "FIRST_TIME_BUYER")"));
+    request.set_customer_id("c1");
+    *request.mutable_as_of() = ToTimestamp(now - absl::Hours(1));
+    v1::CheckEligibilityResponse response;
+    auto ctx = NewContext((*stack)->keys(tenant).read, absl::Seconds(20));
+    return targeting->CheckEligibility(ctx.get(), request, &response);
+  };
+  // Both keys' records cached (2 s), so nothing below reads them from Redis.
+  for (const std::string& tenant : {"busy", "calm"}) {
+    const grpc::Status warm = check(tenant);
+    ASSERT_TRUE(warm.ok()) << warm.error_message();
+  }
+  const pid_t redis = (*stack)->redis().pid();
+  ASSERT_EQ(::kill(redis, SIGSTOP), 0);
+  constexpr int kBurst = 20;
+  std::vector<grpc::Status> busy(kBurst);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kBurst; ++i) {
+    callers.emplace_back([&, i] { busy[i] = check("busy"); });
+  }
+  absl::SleepFor(absl::Milliseconds(400));
+  grpc::Status calm;
+  callers.emplace_back([&] { calm = check("calm"); });
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_EQ(::kill(redis, SIGCONT), 0);
+  for (std::thread& t : callers) t.join();
+  int refused = 0;
+  for (const grpc::Status& status : busy) {
+    if (status.ok()) continue;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("tenant busy already has 16"));
+    ++refused;
+  }
+  EXPECT_EQ(refused, kBurst - 16);
+  EXPECT_TRUE(calm.ok()) << calm.error_message();
 }
 
 }  // namespace
