@@ -28,4 +28,16 @@ absl::StatusOr<ChangeTail> CustomerStore::ReadChangeTail(absl::string_view tenan
   return tail;
 }
 
+absl::StatusOr<std::vector<IdPage>> CustomerStore::ScanSegmentsFirstPages(
+    absl::string_view tenant, absl::Span<const std::string> segments, int count) {
+  std::vector<IdPage> pages;
+  pages.reserve(segments.size());
+  for (const std::string& segment : segments) {
+    absl::StatusOr<IdPage> page = ScanSegment(tenant, segment, "", count);
+    if (!page.ok()) return page.status();
+    pages.push_back(*std::move(page));
+  }
+  return pages;
+}
+
 }  // namespace segmentd::store

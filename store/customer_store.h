@@ -405,6 +405,11 @@ class CustomerStore {
   // member during the scan; order unspecified). `count` is a hint.
   virtual absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,
                                              absl::string_view cursor, int count) = 0;
+  // The first ScanSegment page of each of `segments`, in their order (the
+  // Redis store asks for them in one round trip: a tenant with thousands of
+  // categories has as many member sets, mostly small).
+  virtual absl::StatusOr<std::vector<IdPage>> ScanSegmentsFirstPages(
+      absl::string_view tenant, absl::Span<const std::string> segments, int count);
   // Returns how many customers the tenant has (= the highest ordinal given).
   virtual absl::StatusOr<int64_t> CustomerCount(absl::string_view tenant) = 0;
   // Pages through every customer of the tenant, in ordinal order. The cursor

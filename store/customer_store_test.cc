@@ -1047,6 +1047,21 @@ TEST_P(CustomerStoreTest, ScansVisitEveryMemberAndCustomerOnce) {
     EXPECT_EQ(static_cast<int>(seen.size()), size) << segment;
     EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size()) << segment;
   }
+  // The first pages of several at once, continued one by one.
+  const std::vector<std::string> segments = {"ALL", "THIRD", "NONE"};
+  absl::StatusOr<std::vector<IdPage>> first = store_->ScanSegmentsFirstPages(kTenant, segments, 17);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), segments.size());
+  for (size_t i = 0; i < segments.size(); ++i) {
+    std::set<std::string> seen((*first)[i].ids.begin(), (*first)[i].ids.end());
+    for (std::string cursor = (*first)[i].next_cursor; !cursor.empty();) {
+      absl::StatusOr<IdPage> page = store_->ScanSegment(kTenant, segments[i], cursor, 17);
+      ASSERT_TRUE(page.ok()) << page.status();
+      seen.insert(page->ids.begin(), page->ids.end());
+      cursor = page->next_cursor;
+    }
+    EXPECT_EQ(seen.size(), std::vector<size_t>({kCustomers, kCustomers / 3, 0})[i]) << segments[i];
+  }
   std::vector<std::string> customers;
   std::string cursor;
   do {

@@ -1398,6 +1398,23 @@ absl::StatusOr<std::vector<int64_t>> RedisCustomerStore::SegmentSizes(
   return sizes;
 }
 
+namespace {
+
+// The page of an SSCAN reply.
+absl::StatusOr<IdPage> SscanPage(const RedisReply& reply) {
+  if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
+  if (!reply.is_array() || reply.elements().size() != 2 || !reply.elements()[1].is_array()) {
+    return Unexpected(reply, "SSCAN");
+  }
+  IdPage page;
+  const std::string& next = reply.elements()[0].str();
+  if (next != "0") page.next_cursor = next;
+  for (const RedisReply& id : reply.elements()[1].elements()) page.ids.push_back(id.str());
+  return page;
+}
+
+}  // namespace
+
 absl::StatusOr<IdPage> RedisCustomerStore::ScanSegment(absl::string_view tenant,
                                                        absl::string_view segment,
                                                        absl::string_view cursor, int count) {
@@ -1408,18 +1425,32 @@ absl::StatusOr<IdPage> RedisCustomerStore::ScanSegment(absl::string_view tenant,
   if (!cursor.empty() && !absl::SimpleAtoi(cursor, &position)) {
     return absl::InvalidArgumentError("cursor: not a cursor ScanSegment returned");
   }
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"SSCAN", SegmentKey(tenant, segment),
-                                           absl::StrCat(position), "COUNT", absl::StrCat(count)}));
+  absl::StatusOr<RedisReply> reply = client_->Command(
+      {"SSCAN", SegmentKey(tenant, segment), absl::StrCat(position), "COUNT", absl::StrCat(count)});
   if (!reply.ok()) return reply.status();
-  if (!reply->is_array() || reply->elements().size() != 2 || !reply->elements()[1].is_array()) {
-    return Unexpected(*reply, "SSCAN");
+  return SscanPage(*reply);
+}
+
+absl::StatusOr<std::vector<IdPage>> RedisCustomerStore::ScanSegmentsFirstPages(
+    absl::string_view tenant, absl::Span<const std::string> segments, int count) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateCount(count, "count"); !s.ok()) return s;
+  std::vector<RedisCommand> commands;
+  commands.reserve(segments.size());
+  for (const std::string& segment : segments) {
+    if (absl::Status s = ValidateSegment(segment); !s.ok()) return s;
+    commands.push_back({"SSCAN", SegmentKey(tenant, segment), "0", "COUNT", absl::StrCat(count)});
   }
-  IdPage page;
-  const std::string& next = reply->elements()[0].str();
-  if (next != "0") page.next_cursor = next;
-  for (const RedisReply& id : reply->elements()[1].elements()) page.ids.push_back(id.str());
-  return page;
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<IdPage> pages;
+  pages.reserve(replies->size());
+  for (const RedisReply& reply : *replies) {
+    absl::StatusOr<IdPage> page = SscanPage(reply);
+    if (!page.ok()) return page.status();
+    pages.push_back(*std::move(page));
+  }
+  return pages;
 }
 
 absl::StatusOr<IdPage> RedisCustomerStore::ScanCustomers(absl::string_view tenant,

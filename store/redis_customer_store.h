@@ -117,6 +117,9 @@ class RedisCustomerStore : public CustomerStore {
   // The cursor is the SSCAN cursor.
   absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,
                                      absl::string_view cursor, int count) override;
+  absl::StatusOr<std::vector<IdPage>> ScanSegmentsFirstPages(absl::string_view tenant,
+                                                             absl::Span<const std::string> segments,
+                                                             int count) override;
   // The cursor is the next ordinal to visit: customers come in ordinal order,
   // each exactly once; at most 10,000 per page whatever `count` asks.
   absl::StatusOr<IdPage> ScanCustomers(absl::string_view tenant, absl::string_view cursor,

@@ -119,6 +119,34 @@ TEST(MembershipIndexTest, LoadsThenFollowsTheStream) {
           .ok());
 }
 
+TEST(MembershipIndexTest, LoadsManyCategoriesTheirFirstPagesReadTogether) {
+  // More categories than one round trip of first pages (256), some with more
+  // members than a page (Fast(): 7).
+  store::MemoryCustomerStore store;
+  std::vector<std::string> names;
+  for (int k = 0; k < 600; ++k) names.push_back(absl::StrCat("k", k));
+  ASSERT_TRUE(store.InternCategories("acme", names).ok());
+  std::map<std::string, std::set<std::string>> members;
+  for (int i = 0; i < 700; ++i) {
+    const std::string id = absl::StrCat("c", i);
+    std::vector<std::string> segments = {absl::StrCat("category:k", i % 600)};
+    if (i % 50 == 0) segments.push_back("category:k255");
+    if (i % 3 == 0) segments.push_back("VIP");
+    for (const std::string& s : segments) members[s].insert(id);
+    PutSegments(store, "acme", id, segments);
+  }
+  MembershipIndex index(&store, &store, Fast());
+  absl::Status status;
+  for (const std::string& segment :
+       {"VIP", "category:k0", "category:k255", "category:k256", "category:k599"}) {
+    EXPECT_EQ(Ids(index, Parse(absl::StrCat("segment: \"", segment, "\"")), &status),
+              members[segment])
+        << segment;
+    ASSERT_TRUE(status.ok()) << status;
+  }
+  EXPECT_GT(members["category:k255"].size(), 7u);
+}
+
 TEST(MembershipIndexTest, AFreshReadKnowsACustomerWhoseWriteChangedNoSegment) {
   store::MemoryCustomerStore store;
   PutSegments(store, "acme", "a", {"LAPSED"});
