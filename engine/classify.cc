@@ -132,8 +132,8 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
   c.medium_cutoff_ = stats.medium_value_cutoff.value_or(kNoThreshold);
 
   auto spender = [&](int32_t lookback, const std::optional<int64_t>& amount,
-                     const std::optional<double>& multiple, bool* absolute,
-                     bool* defined, int64_t* amount_out, double* threshold) {
+                     const std::optional<double>& multiple, bool* absolute, bool* defined,
+                     int64_t* amount_out, double* threshold, Relative* exact) {
     if (amount.has_value()) {
       *absolute = true;
       *defined = true;
@@ -144,13 +144,16 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
     const std::optional<double> relative = stats.RelativeThreshold(lookback, *multiple);
     *defined = relative.has_value();
     *threshold = relative.value_or(0.0);
+    if (const WindowTotals* w = stats.FindWindow(lookback); *defined && w != nullptr) {
+      *exact = Relative{std::llround(*multiple * 1e6), w->net_revenue, w->orders};
+    }
   };
   spender(k.big_spender.lookback_days, k.big_spender.threshold_amount,
-          k.big_spender.threshold_store_aov_multiple, &c.big_absolute_,
-          &c.big_defined_, &c.big_amount_, &c.big_threshold_);
+          k.big_spender.threshold_store_aov_multiple, &c.big_absolute_, &c.big_defined_,
+          &c.big_amount_, &c.big_threshold_, &c.big_relative_);
   spender(k.low_spender.lookback_days, k.low_spender.threshold_amount,
-          k.low_spender.threshold_store_aov_multiple, &c.low_absolute_,
-          &c.low_defined_, &c.low_amount_, &c.low_threshold_);
+          k.low_spender.threshold_store_aov_multiple, &c.low_absolute_, &c.low_defined_,
+          &c.low_amount_, &c.low_threshold_, &c.low_relative_);
 
   for (int sent = 1; sent <= kRateTableMessages; ++sent) {
     RateMinimums& m = c.rate_minimums_[sent];
@@ -165,14 +168,33 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
   return c;
 }
 
+// The sign of revenue / orders - multiple x store AOV (orders > 0), exactly:
+// revenue x store_orders x 10^6 against millionths x store_revenue x orders
+// in 128 bits. In doubles, 1.1 x 15.00 is 16.500000000000002 and a customer
+// AOV of exactly 16.50 missed an inclusive threshold (a reviewer's finding).
+// A configured multiple counts to millionths.
+int Classifier::CompareToRelative(int64_t revenue, int64_t orders, const Relative& t) {
+  __int128 customer, store;
+  if (!__builtin_mul_overflow(static_cast<__int128>(revenue) * t.store_orders,
+                              static_cast<__int128>(1'000'000), &customer) &&
+      !__builtin_mul_overflow(static_cast<__int128>(t.multiple_millionths) * t.store_revenue,
+                              static_cast<__int128>(orders), &store)) {
+    return customer < store ? -1 : (customer > store ? 1 : 0);
+  }
+  // Beyond 128 bits (no real store comes near): in long doubles.
+  const long double aov = static_cast<long double>(revenue) / orders;
+  const long double threshold =
+      static_cast<long double>(t.multiple_millionths) / 1e6L * t.store_revenue / t.store_orders;
+  return aov < threshold ? -1 : (aov > threshold ? 1 : 0);
+}
+
 bool Classifier::BigOk(int64_t revenue, int64_t orders) const {
   if (orders <= 0 || !big_defined_) return false;
   if (big_absolute_) {
     return static_cast<__int128>(revenue) >=
            static_cast<__int128>(big_amount_) * orders;
   }
-  return static_cast<double>(revenue) / static_cast<double>(orders) >=
-         big_threshold_;
+  return CompareToRelative(revenue, orders, big_relative_) >= 0;
 }
 
 bool Classifier::LowOk(int64_t revenue, int64_t orders) const {
@@ -181,8 +203,7 @@ bool Classifier::LowOk(int64_t revenue, int64_t orders) const {
     return static_cast<__int128>(revenue) <=
            static_cast<__int128>(low_amount_) * orders;
   }
-  return static_cast<double>(revenue) / static_cast<double>(orders) <=
-         low_threshold_;
+  return CompareToRelative(revenue, orders, low_relative_) <= 0;
 }
 
 inline int Classifier::EngagementState(int64_t sent, int64_t opened, int64_t acted) const {

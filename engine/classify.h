@@ -129,12 +129,24 @@ class Classifier {
   // multiplied by the store AOV); `defined` false when relative and the
   // store has no orders in the lookback, or none worth anything
   // (WindowTotals::StoreAov; then nobody qualifies).
+  // A relative one is compared exactly (CompareToRelative): the multiple
+  // read to millionths, the store AOV as its two totals; `threshold` is its
+  // value for reasons only.
+  struct Relative {
+    int64_t multiple_millionths = 0;
+    int64_t store_revenue = 0;
+    int64_t store_orders = 0;
+  };
+  // The sign of revenue / orders - t's threshold (orders > 0), exactly.
+  static int CompareToRelative(int64_t revenue, int64_t orders, const Relative& t);
   bool big_absolute_ = false, big_defined_ = false;
   int64_t big_amount_ = 0;
   double big_threshold_ = 0;
+  Relative big_relative_;
   bool low_absolute_ = false, low_defined_ = false;
   int64_t low_amount_ = 0;
   double low_threshold_ = 0;
+  Relative low_relative_;
   double high_open_ = 0, high_action_ = 0, moderate_open_ = 0;
   // EngagementState's rate comparisons for windows of up to
   // kRateTableMessages messages, tabulated: the least opened / acted counts

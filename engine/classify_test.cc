@@ -257,6 +257,34 @@ TEST(Spenders, RelativeToStoreAov) {
   EXPECT_FALSE(In(free, c, Segment::kLowSpender, Day(11), stats));
 }
 
+TEST(Spenders, RelativeThresholdsIncludeExactTies) {
+  // In doubles, 1.1 x 15.00 is 16.500000000000002 and 0.7 x 13.00 is
+  // 9.0999999999999996: the customers exactly at the threshold were left out
+  // (a reviewer's finding). Compared exactly, ties are in, as SPEC's >= and
+  // <= say, and a minor unit either side is not.
+  SegmentConfig c = AllDisabled();
+  c.big_spender.enabled = true;
+  c.big_spender.threshold_store_aov_multiple = 1.1;
+  c.low_spender.enabled = true;
+  c.low_spender.threshold_store_aov_multiple = 0.7;
+  PopulationStats stats;
+  stats.windows = {{365, 150000, 100}, {180, 130000, 100}};  // store AOVs 1500, 1300
+  EXPECT_TRUE(In(WithOrders({10}, 1650), c, Segment::kBigSpender, Day(11), stats));
+  EXPECT_FALSE(In(WithOrders({10}, 1649), c, Segment::kBigSpender, Day(11), stats));
+  EXPECT_TRUE(In(WithOrders({10}, 910), c, Segment::kLowSpender, Day(11), stats));
+  EXPECT_FALSE(In(WithOrders({10}, 911), c, Segment::kLowSpender, Day(11), stats));
+  // A customer AOV and a store AOV that are not whole minor units: 3301 / 2
+  // against 1.1 x 4500 / 3 = 1650 (above it), 3299 / 2 (below it).
+  stats.windows = {{365, 4500, 3}, {180, 130000, 100}};
+  EXPECT_TRUE(In(WithOrders({10, 12}, 1650), c, Segment::kBigSpender, Day(13), stats));
+  Profile above = WithOrders({10}, 1651);
+  AddOrder(&above, "second", Day(12), 1650);
+  EXPECT_TRUE(In(above, c, Segment::kBigSpender, Day(13), stats));
+  Profile below = WithOrders({10}, 1649);
+  AddOrder(&below, "second", Day(12), 1650);
+  EXPECT_FALSE(In(below, c, Segment::kBigSpender, Day(13), stats));
+}
+
 TEST(Spenders, RefundLowersAov) {
   SegmentConfig c = AllDisabled();
   c.big_spender.enabled = true;
