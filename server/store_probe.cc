@@ -5,8 +5,11 @@
 
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "server/log.h"
 #include "server/tenants/redis_tenant_store.h"
 #include "store/redis/redis_reply.h"
@@ -34,6 +37,42 @@ absl::Status CheckRole(const RedisReply& role) {
   return absl::OkStatus();
 }
 
+// The value of `field` in an INFO reply ("field:value" lines), or "".
+std::string InfoField(absl::string_view info, absl::string_view field) {
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    absl::ConsumeSuffix(&line, "\r");
+    if (absl::ConsumePrefix(&line, field) && absl::ConsumePrefix(&line, ":")) {
+      return std::string(line);
+    }
+  }
+  return "";
+}
+
+// OK unless `INFO memory` says Redis may drop keys segmentd relies on
+// (maxmemory with a policy other than noeviction: evicted customers, keys
+// and marks vanish without an error, and everything built on them is
+// silently wrong; a reviewer lost a quarter of a tenant so while health
+// said SERVING) or refuses every write (over maxmemory). An error reply (a
+// user not allowed INFO) or a field missing says nothing.
+absl::Status CheckMemory(const RedisReply& info) {
+  if (!info.is_string()) return absl::OkStatus();
+  int64_t maxmemory = 0, used = 0;
+  if (!absl::SimpleAtoi(InfoField(info.str(), "maxmemory"), &maxmemory) || maxmemory <= 0) {
+    return absl::OkStatus();
+  }
+  const std::string policy = InfoField(info.str(), "maxmemory_policy");
+  if (!policy.empty() && policy != "noeviction") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Redis may evict segmentd's keys (maxmemory ", maxmemory, ", maxmemory-policy ", policy,
+        "): evicted data is lost without an error; set maxmemory-policy noeviction"));
+  }
+  if (absl::SimpleAtoi(InfoField(info.str(), "used_memory"), &used) && used > maxmemory) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Redis is full (used_memory ", used, " > maxmemory ", maxmemory, "): every write fails"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 StoreProbe::StoreProbe(store::redis::RedisClient* redis)
@@ -45,7 +84,7 @@ absl::Status StoreProbe::Probe() {
     absl::MutexLock lock(&mu_);
     known = mark_;
   }
-  std::vector<RedisCommand> commands = {{"ROLE"}};
+  std::vector<RedisCommand> commands = {{"ROLE"}, {"INFO", "memory"}};
   // Until this process knows the mark it offers one (SET NX); once it does,
   // whether any tenant is stored tells a lost store from a lost mark.
   if (known.empty()) commands.push_back({"SET", kStoreMarkKey, candidate_, "NX"});
@@ -54,15 +93,13 @@ absl::Status StoreProbe::Probe() {
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
   // A replica is unusable whatever it holds (and refuses the SET).
-  if (absl::Status role = CheckRole(replies->front()); !role.ok()) return role;
-  for (const RedisReply& reply : *replies) {
-    // ROLE may be refused to a user (ACL); the rest may not, or the mark
-    // could never be checked.
-    if (&reply != &replies->front() && reply.is_error()) {
-      return store::redis::RedisErrorToStatus(reply);
-    }
+  if (absl::Status role = CheckRole((*replies)[0]); !role.ok()) return role;
+  for (size_t i = 2; i < replies->size(); ++i) {
+    // ROLE and INFO may be refused to a user (ACL); the rest may not, or
+    // the mark could never be checked.
+    if ((*replies)[i].is_error()) return store::redis::RedisErrorToStatus((*replies)[i]);
   }
-  const RedisReply& mark = (*replies)[known.empty() ? 2 : 1];
+  const RedisReply& mark = (*replies)[known.empty() ? 3 : 2];
 
   absl::Status lost;
   if (known.empty()) {
@@ -88,10 +125,13 @@ absl::Status StoreProbe::Probe() {
         ", as after a FLUSHALL, a restart without persistence or another Redis at the address. "
         "Calls fail until the data is restored; restarting segmentd adopts the store as it is"));
   }
-  absl::MutexLock lock(&mu_);
-  mark_ = known;
-  lost_ = lost;
-  return lost;
+  {
+    absl::MutexLock lock(&mu_);
+    mark_ = known;
+    lost_ = lost;
+  }
+  if (!lost.ok()) return lost;
+  return CheckMemory((*replies)[1]);
 }
 
 absl::Status StoreProbe::Lost() const {

@@ -35,10 +35,13 @@ class StoreProbe {
   // `redis` must outlive the probe.
   explicit StoreProbe(store::redis::RedisClient* redis);
 
-  // Probes Redis (ROLE and the mark, pipelined) and returns OK when it can
-  // serve; UNAVAILABLE when it cannot be reached or is a replica (every write
-  // fails READONLY); DATA_LOSS when the mark this process knows is gone or
-  // replaced. A user not allowed ROLE (ACL) is judged by the mark alone.
+  // Probes Redis (ROLE, INFO memory and the mark, pipelined) and returns OK
+  // when it can serve; UNAVAILABLE when it cannot be reached or is a replica
+  // (every write fails READONLY); DATA_LOSS when the mark this process knows
+  // is gone or replaced; FAILED_PRECONDITION when Redis may evict keys
+  // (maxmemory with a policy other than noeviction); RESOURCE_EXHAUSTED
+  // when it is over its maxmemory (every write fails OOM). A user not
+  // allowed ROLE or INFO (ACL) is judged by the rest.
   // Thread-safe.
   absl::Status Probe();
 

@@ -101,5 +101,32 @@ TEST_F(StoreProbeTest, AReplicaIsUnavailableAndAnOutageKeepsWhatWasKnown) {
   EXPECT_EQ(probe.Lost().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST_F(StoreProbeTest, ARedisThatMayEvictOrIsFullCannotServe) {
+  StoreProbe probe(redis_.client.get());
+  ASSERT_TRUE(probe.Probe().ok());
+  // maxmemory without eviction is fine while there is room.
+  Run({"CONFIG", "SET", "maxmemory", "1gb"});
+  EXPECT_TRUE(probe.Probe().ok());
+  // Any evicting policy: keys could vanish without an error.
+  for (const char* policy : {"allkeys-lru", "volatile-ttl", "allkeys-random"}) {
+    Run({"CONFIG", "SET", "maxmemory-policy", policy});
+    const absl::Status status = probe.Probe();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << policy;
+    EXPECT_NE(status.message().find(policy), absl::string_view::npos) << status;
+  }
+  Run({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  EXPECT_TRUE(probe.Probe().ok());
+  // Over maxmemory: every write fails OOM.
+  Run({"CONFIG", "SET", "maxmemory", "1"});
+  const absl::Status full = probe.Probe();
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  EXPECT_NE(full.message().find("Redis is full"), absl::string_view::npos) << full;
+  // Without a limit, any policy is harmless.
+  Run({"CONFIG", "SET", "maxmemory", "0"});
+  Run({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"});
+  EXPECT_TRUE(probe.Probe().ok());
+  EXPECT_TRUE(probe.Lost().ok());
+}
+
 }  // namespace
 }  // namespace segmentd

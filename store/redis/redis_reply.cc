@@ -82,7 +82,14 @@ absl::Status RedisErrorToStatus(const RedisReply& reply) {
       return absl::FailedPreconditionError(message);
     }
   }
-  if (reply.IsErrorWithPrefix("OOM")) return absl::ResourceExhaustedError(message);
+  // Redis's own text names the script's SHA and line: internals a caller
+  // can do nothing with. Redis refuses a command (and a script at its first
+  // write) whole, so nothing of it was written.
+  if (reply.IsErrorWithPrefix("OOM")) {
+    return absl::ResourceExhaustedError(
+        "Redis is out of memory (over its maxmemory): nothing was written; retry once an "
+        "operator has given it room");
+  }
   for (absl::string_view prefix : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN",
                                    "READONLY", "CLUSTERDOWN"}) {
     if (reply.IsErrorWithPrefix(prefix)) return absl::UnavailableError(message);

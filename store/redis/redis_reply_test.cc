@@ -63,8 +63,12 @@ TEST(RedisReplyTest, ErrorToStatusMapping) {
   EXPECT_EQ(RedisErrorToStatus(RedisReply::Error("WRONGTYPE Operation against"))
                 .code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(RedisErrorToStatus(RedisReply::Error("OOM command not allowed")).code(),
-            absl::StatusCode::kResourceExhausted);
+  const absl::Status oom = RedisErrorToStatus(RedisReply::Error(
+      "OOM command not allowed when used memory > 'maxmemory'. script: 7155b73c, on "
+      "@user_script:41."));
+  EXPECT_EQ(oom.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(oom.message().find("script"), absl::string_view::npos) << oom;  // no internals
+  EXPECT_NE(oom.message().find("out of memory"), absl::string_view::npos) << oom;
   EXPECT_EQ(RedisErrorToStatus(RedisReply::Error("LOADING Redis is loading")).code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(RedisErrorToStatus(RedisReply::Error("BUSY Redis is busy")).code(),
