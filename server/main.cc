@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -64,7 +65,14 @@ ABSL_FLAG(absl::Duration, eligibility_max_staleness, absl::Milliseconds(250),
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("segmentd --listen=HOST:PORT --redis=ADDRESS [--tls_cert=... --tls_key=...]");
-  absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    // Everything segmentd takes is a flag: a stray word is a mistake (a
+    // misspelt "--flag value" pair, say) better said than ignored.
+    segmentd::LogError(absl::StrCat("unexpected argument \"", positional[1],
+                                    "\": segmentd takes flags only (--help lists them)"));
+    return 2;
+  }
   // Debian's Abseil is built without NDEBUG, which turns on mutex deadlock
   // detection: a lock-order graph updated on every acquisition, a few percent
   // of the hot paths' CPU (seen in perf). Tests keep it; the server drops it.

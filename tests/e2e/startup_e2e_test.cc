@@ -321,5 +321,19 @@ TEST_F(StartupWithPasswordTest, MissingOrWrongPasswordIsAnErrorWithoutTheSecret)
   EXPECT_THAT(error, HasSubstr("redis_password_file"));
 }
 
+TEST_F(StartupWithRedisTest, AStrayArgumentOrAnUnusableCertificateIsNamed) {
+  // Flags only: a stray word was ignored (a reviewer's finding).
+  std::string error = StartError(redis_->unix_address(), {"extra_word"});
+  EXPECT_THAT(error, HasSubstr("unexpected argument \"extra_word\""));
+  // gRPC's own failure read as a port in use (a reviewer's finding).
+  const std::string dir = ::testing::TempDir();
+  const std::string junk = absl::StrCat(dir, "/junk.pem");
+  std::ofstream(junk) << "not a certificate\n";
+  error = StartError(redis_->unix_address(),
+                     {absl::StrCat("--tls_cert=", junk), absl::StrCat("--tls_key=", junk)});
+  EXPECT_THAT(error, HasSubstr("tls_cert: holds no PEM certificate"));
+  EXPECT_THAT(error, Not(HasSubstr("in use")));
+}
+
 }  // namespace
 }  // namespace segmentd
