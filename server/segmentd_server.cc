@@ -269,6 +269,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   // A store that lost segmentd's data holds no tenant key: without this every
   // tenant call would read as a wrong key, pointing callers the wrong way.
   auth_options.store_lost = [probe = server->store_probe_.get()] { return probe->Lost(); };
+  auth_options.confirm_store = [probe = server->store_probe_.get()] { return probe->Probe(); };
   server->authenticator_ = std::make_unique<Authenticator>(server->tenants_.get(), auth_options);
   store::RedisCustomerStore::Options store_options;
   store_options.max_changes = server->options_.change_stream_cap;

@@ -73,6 +73,7 @@ std::optional<absl::StatusOr<Caller>> Authenticator::Authorize(absl::string_view
   if (!looked_up.has_value()) return std::nullopt;
   const absl::StatusOr<ApiKeyRecord>& record = *looked_up;
   if (absl::IsNotFound(record.status())) return absl::UnauthenticatedError(kBadKey);
+  if (absl::IsDataLoss(record.status())) return record.status();
   if (!record.ok()) {
     return absl::UnavailableError(
         absl::StrCat("cannot verify the API key now: ", record.status().message()));
@@ -114,6 +115,9 @@ std::optional<absl::StatusOr<ApiKeyRecord>> Authenticator::LookUp(const std::str
     return std::nullopt;
   }
   absl::StatusOr<ApiKeyRecord> record = store_->GetApiKey(key_id);
+  if (absl::IsNotFound(record.status())) {
+    if (absl::Status store = options_.confirm_store(); absl::IsDataLoss(store)) return store;
+  }
   absl::MutexLock lock(&mu_);
   if (record.ok() || absl::IsNotFound(record.status())) {
     // Unknown ids too (a key id is random: it cannot come to exist later),

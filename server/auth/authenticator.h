@@ -59,6 +59,13 @@ class Authenticator {
     // key" would send callers looking for a credential problem) and no
     // tenant. Default: always OK.
     std::function<absl::Status()> store_lost = [] { return absl::OkStatus(); };
+    // Asked when the store says a key does not exist, before that is
+    // believed: store_lost lags a loss by up to a probe interval, and a key
+    // read from a store emptied meanwhile (a FLUSHALL) is "unknown" too. Its
+    // DATA_LOSS is answered instead, and the absence is not cached (a
+    // reviewer's open Watch ended UNAUTHENTICATED "API key is unknown" just
+    // after a FLUSHALL, as if its key had been revoked). Default: OK.
+    std::function<absl::Status()> confirm_store = [] { return absl::OkStatus(); };
     // The time source; tests inject a fake.
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };

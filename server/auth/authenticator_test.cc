@@ -22,9 +22,11 @@ class FlakyStore : public MemoryTenantStore {
   absl::StatusOr<ApiKeyRecord> GetApiKey(absl::string_view key_id) override {
     ++reads;
     if (down) return absl::UnavailableError("redis down");
+    if (emptied) return absl::NotFoundError("no such API key");
     return MemoryTenantStore::GetApiKey(key_id);
   }
   bool down = false;
+  bool emptied = false;  // as after a FLUSHALL
   int reads = 0;
 };
 
@@ -38,6 +40,7 @@ class AuthenticatorTest : public ::testing::Test {
     options.operator_secret_hash = HashSecret(operator_token_.secret);
     options.now = [this] { return now_; };
     options.store_lost = [this] { return lost_; };
+    options.confirm_store = [this] { return confirmed_; };
     auth_ = std::make_unique<Authenticator>(&store_, options);
   }
 
@@ -57,6 +60,7 @@ class AuthenticatorTest : public ::testing::Test {
   std::unique_ptr<Authenticator> auth_;
   std::string last_key_id_;
   absl::Status lost_;
+  absl::Status confirmed_;
 };
 
 TEST_F(AuthenticatorTest, MissingCredentialIsUnauthenticated) {
@@ -233,6 +237,21 @@ TEST_F(AuthenticatorTest, AStoreThatLostItsDataRefusesTenantKeysWithThatError) {
   EXPECT_EQ(auth_->Authorize("Bearer " + FormatApiKeyToken(GenerateOperatorToken()), SCOPE_OPERATOR)
                 .status()
                 .code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(AuthenticatorTest, AKeyGoneWithTheStoresDataIsDataLossNotUnknown) {
+  // The store emptied before its probe noticed: store_lost still OK, the key
+  // reads as absent, and the confirmation says what happened.
+  const std::string header = NewKey("acme", {SCOPE_READ});
+  store_.emptied = true;
+  confirmed_ = absl::DataLossError("Redis no longer holds this segmentd's data");
+  absl::StatusOr<Caller> caller = auth_->Authorize(header, SCOPE_READ);
+  EXPECT_EQ(caller.status().code(), absl::StatusCode::kDataLoss) << caller.status();
+  // Not cached as unknown: once the store is confirmed intact, the absence
+  // is believed (and then cached).
+  confirmed_ = absl::OkStatus();
+  EXPECT_EQ(auth_->Authorize(header, SCOPE_READ).status().code(),
             absl::StatusCode::kUnauthenticated);
 }
 
