@@ -1674,6 +1674,8 @@ TEST_F(RedisCustomerStoreTest, WritesToATenantTheStoreNoLongerHoldsAreRefused) {
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(store_->WriteConfig(kTenant, 0, "c", Ms(1)).status().code(),
             absl::StatusCode::kDataLoss);
+  // Nor a statistics-in-use entry (a replica re-recording its entries).
+  EXPECT_EQ(store_->AddStatsInUse(kTenant, "field", "value").code(), absl::StatusCode::kDataLoss);
   absl::StatusOr<redis::RedisReply> keys = client_->Command({"KEYS", "*"});
   ASSERT_TRUE(keys.ok());
   EXPECT_TRUE(keys->elements().empty()) << *keys;
@@ -1683,6 +1685,8 @@ TEST_F(RedisCustomerStoreTest, WritesToATenantTheStoreNoLongerHoldsAreRefused) {
   EXPECT_EQ(*store_->Write(kTenant, {first}), std::vector<bool>{true});
   EXPECT_EQ(*store_->WriteConfig(kTenant, 0, "c", Ms(1)), 1);
   EXPECT_EQ(client_->Command({"EXISTS", TenantPresenceKey(kTenant)})->integer(), 1);
+  EXPECT_TRUE(store_->AddStatsInUse(kTenant, "field", "value").ok());
+  EXPECT_EQ(store_->StatsInUse(kTenant)->size(), 1u);
 }
 
 // A tenant that had customers before the registration index existed has no

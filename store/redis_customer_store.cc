@@ -2016,12 +2016,30 @@ absl::StatusOr<int64_t> RedisCustomerStore::RecheckCount(absl::string_view tenan
   return IntegerCommand(*client_, {"HLEN", RechecksKey(tenant)});
 }
 
+// Records a statistics-in-use entry if the tenant's data is still there.
+// KEYS[1] sd:{t}:stats:used, KEYS[2] the presence key; ARGV[1] field,
+// ARGV[2] value. Returns 1, or kTenantAbsentReply (-4), writing nothing.
+const RedisScript& AddStatsInUseScript() {
+  static const RedisScript* const script = new RedisScript(R"lua(
+    if redis.call('EXISTS', KEYS[2]) == 0 then return -4 end
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+    return 1
+  )lua");
+  return *script;
+}
+
 absl::Status RedisCustomerStore::AddStatsInUse(absl::string_view tenant, absl::string_view field,
                                                absl::string_view value) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  return ErrorReplyAsStatus(client_->Command({"HSET", StatsInUseKey(tenant), std::string(field),
-                                              std::string(value)}))
-      .status();
+  // Checked in the script: a replica re-recording its entries just after a
+  // FLUSHALL, before the probe noticed, left them in the emptied Redis for
+  // good (a reviewer's finding).
+  auto write = [&] {
+    return ErrorReplyAsStatus(client_->Eval(AddStatsInUseScript(),
+                                            {StatsInUseKey(tenant), TenantPresenceKey(tenant)},
+                                            {std::string(field), std::string(value)}));
+  };
+  return UnlessTenantAbsent(write(), client_, tenant, write).status();
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RedisCustomerStore::StatsInUse(
