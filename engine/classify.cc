@@ -145,7 +145,10 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
     *defined = relative.has_value();
     *threshold = relative.value_or(0.0);
     if (const WindowTotals* w = stats.FindWindow(lookback); *defined && w != nullptr) {
-      *exact = Relative{std::llround(*multiple * 1e6), w->net_revenue, w->orders};
+      const int64_t millionths = std::llround(*multiple * 1e6);
+      *exact = Relative{millionths, w->net_revenue, w->orders,
+                        static_cast<double>(millionths) / 1e6 *
+                            (static_cast<double>(w->net_revenue) / static_cast<double>(w->orders))};
     }
   };
   spender(k.big_spender.lookback_days, k.big_spender.threshold_amount,
@@ -174,18 +177,28 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
 // AOV of exactly 16.50 missed an inclusive threshold (a reviewer's finding).
 // A configured multiple counts to millionths.
 int Classifier::CompareToRelative(int64_t revenue, int64_t orders, const Relative& t) {
-  __int128 customer, store;
-  if (!__builtin_mul_overflow(static_cast<__int128>(revenue) * t.store_orders,
-                              static_cast<__int128>(1'000'000), &customer) &&
-      !__builtin_mul_overflow(static_cast<__int128>(t.multiple_millionths) * t.store_revenue,
-                              static_cast<__int128>(orders), &store)) {
-    return customer < store ? -1 : (customer > store ? 1 : 0);
+  // Decided in doubles unless within a billionth of the threshold (their
+  // error is ~1e-15): the exact form costs more, and this runs for every
+  // buyer in a full evaluation.
+  const double aov = static_cast<double>(revenue) / static_cast<double>(orders);
+  if (aov > t.approximate * (1 + 1e-9)) return 1;
+  if (aov < t.approximate * (1 - 1e-9)) return -1;
+  // Each product of two int64 fits in 128 bits; the second factors are
+  // bounded so that the full products do too.
+  constexpr __int128 kBound = static_cast<__int128>(1) << 100;
+  const __int128 customer = static_cast<__int128>(revenue) * t.store_orders;
+  const __int128 store = static_cast<__int128>(t.multiple_millionths) * t.store_revenue;
+  if (customer < kBound && customer > -kBound && store < kBound && store > -kBound &&
+      orders < (int64_t{1} << 26)) {
+    const __int128 lhs = customer * 1'000'000;
+    const __int128 rhs = store * orders;
+    return lhs < rhs ? -1 : (lhs > rhs ? 1 : 0);
   }
-  // Beyond 128 bits (no real store comes near): in long doubles.
-  const long double aov = static_cast<long double>(revenue) / orders;
+  // Beyond that (no real store comes near): in long doubles.
+  const long double exact_aov = static_cast<long double>(revenue) / orders;
   const long double threshold =
       static_cast<long double>(t.multiple_millionths) / 1e6L * t.store_revenue / t.store_orders;
-  return aov < threshold ? -1 : (aov > threshold ? 1 : 0);
+  return exact_aov < threshold ? -1 : (exact_aov > threshold ? 1 : 0);
 }
 
 bool Classifier::BigOk(int64_t revenue, int64_t orders) const {

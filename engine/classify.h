@@ -130,12 +130,13 @@ class Classifier {
   // store has no orders in the lookback, or none worth anything
   // (WindowTotals::StoreAov; then nobody qualifies).
   // A relative one is compared exactly (CompareToRelative): the multiple
-  // read to millionths, the store AOV as its two totals; `threshold` is its
-  // value for reasons only.
+  // read to millionths, the store AOV as its two totals; `*_threshold_` is
+  // its value for reasons only.
   struct Relative {
     int64_t multiple_millionths = 0;
     int64_t store_revenue = 0;
     int64_t store_orders = 0;
+    double approximate = 0;  // the same in doubles, for a fast first test
   };
   // The sign of revenue / orders - t's threshold (orders > 0), exactly.
   static int CompareToRelative(int64_t revenue, int64_t orders, const Relative& t);
