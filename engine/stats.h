@@ -16,6 +16,7 @@
 // Thread-safety: PopulationStats is a value. StatsBuilder and LiveStats are
 // not thread-safe for writes; their const methods may run concurrently.
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -64,14 +65,17 @@ struct PopulationStats {
 
   // Returns the totals for `lookback_days`, or nullptr.
   const WindowTotals* FindWindow(int32_t lookback_days) const;
-  // A relative spender threshold: `multiple` x the store AOV over
-  // `lookback_days`, or nullopt when there is none (then nobody qualifies).
+  // A relative spender threshold: `multiple` (to millionths, as the
+  // classifier compares it) x the store AOV over `lookback_days`, or nullopt
+  // when there is none (then nobody qualifies).
   std::optional<double> RelativeThreshold(int32_t lookback_days, double multiple) const {
     const WindowTotals* w = FindWindow(lookback_days);
     const std::optional<double> aov = w == nullptr ? std::nullopt : w->StoreAov();
     if (!aov.has_value()) return std::nullopt;
-    return multiple * *aov;
+    return static_cast<double>(MultipleMillionths(multiple)) / 1e6 * *aov;
   }
+  // A configured multiple in millionths: what the rules compare with.
+  static int64_t MultipleMillionths(double multiple) { return std::llround(multiple * 1e6); }
 
   friend bool operator==(const PopulationStats& a, const PopulationStats& b) {
     return a.buyers == b.buyers && a.vip_order_cutoff == b.vip_order_cutoff &&

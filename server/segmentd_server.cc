@@ -60,6 +60,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
 // gRPC reports a certificate or key it cannot use in its own log only, and
 // its listener then fails to start, which segmentd could only word as "in
 // use by another process?" (a reviewer's finding). Checked here first.
+// OpenSSL's default asks for a key's passphrase on the terminal: a start-up
+// stuck at a prompt. An encrypted key is refused instead (gRPC cannot use
+// one either).
+int kNoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
+
 absl::Status CheckPemPair(const std::string& cert_pem, const std::string& key_pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
       BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), &BIO_free);
@@ -71,7 +76,7 @@ absl::Status CheckPemPair(const std::string& cert_pem, const std::string& key_pe
   std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
       BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, kNoPassphrase, nullptr), &EVP_PKEY_free);
   if (key == nullptr) {
     return absl::InvalidArgumentError(
         "tls_key: holds no PEM private key (or one with a passphrase)");

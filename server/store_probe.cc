@@ -79,6 +79,7 @@ StoreProbe::StoreProbe(store::redis::RedisClient* redis)
     : redis_(redis), candidate_(RandomMark()) {}
 
 absl::Status StoreProbe::Probe() {
+  absl::MutexLock probing(&probe_mu_);
   std::string known;
   {
     absl::MutexLock lock(&mu_);

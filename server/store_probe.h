@@ -50,6 +50,9 @@ class StoreProbe {
 
  private:
   store::redis::RedisClient* const redis_;
+  // One probe at a time (the health thread's and the authenticator's): an
+  // older probe finishing last must not undo a newer one's DATA_LOSS.
+  absl::Mutex probe_mu_;
   const std::string candidate_;  // the id written if Redis holds none
   mutable absl::Mutex mu_;
   std::string mark_ ABSL_GUARDED_BY(mu_);  // empty until first read

@@ -116,7 +116,11 @@ std::optional<absl::StatusOr<ApiKeyRecord>> Authenticator::LookUp(const std::str
   }
   absl::StatusOr<ApiKeyRecord> record = store_->GetApiKey(key_id);
   if (absl::IsNotFound(record.status())) {
-    if (absl::Status store = options_.confirm_store(); absl::IsDataLoss(store)) return store;
+    if (absl::Status store = options_.confirm_store(); absl::IsDataLoss(store)) {
+      absl::MutexLock lock(&mu_);
+      cache_.erase(key_id);  // as for any other error: nothing known about the key
+      return store;
+    }
   }
   absl::MutexLock lock(&mu_);
   if (record.ok() || absl::IsNotFound(record.status())) {

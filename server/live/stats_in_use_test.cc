@@ -30,6 +30,11 @@ TEST(StatsInUseTest, TheSpenderThresholdsAreTheConfigsOverTheStatistics) {
   absolute.big_spender.threshold_store_aov_multiple.reset();
   absolute.big_spender.threshold_amount = 60000;
   EXPECT_EQ(*StatsInUseOf(absolute, used.stats).spenders[0].amount, 60000.0);
+  // A multiple finer than millionths counts as the rules compare it (the
+  // statistics mover picks whom to re-check from this amount).
+  engine::SegmentConfig fine;
+  fine.big_spender.threshold_store_aov_multiple = 1.0000004;
+  EXPECT_EQ(*StatsInUseOf(fine, used.stats).spenders[0].amount, 1'234'567.0 / 890.0);
 }
 
 TEST(StatsInUseTest, AnEntryReadsBackAsWritten) {

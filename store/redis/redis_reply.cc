@@ -84,11 +84,12 @@ absl::Status RedisErrorToStatus(const RedisReply& reply) {
   }
   // Redis's own text names the script's SHA and line: internals a caller
   // can do nothing with. Redis refuses a command (and a script at its first
-  // write) whole, so nothing of it was written.
+  // write) whole; commands before it in the same pipeline may have been
+  // applied, which a retry of idempotent events finds so.
   if (reply.IsErrorWithPrefix("OOM")) {
     return absl::ResourceExhaustedError(
-        "Redis is out of memory (over its maxmemory): nothing was written; retry once an "
-        "operator has given it room");
+        "Redis is out of memory (over its maxmemory): the write it refused was not applied; "
+        "retry once an operator has given it room");
   }
   for (absl::string_view prefix : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN",
                                    "READONLY", "CLUSTERDOWN"}) {
