@@ -137,7 +137,7 @@ TEST(MembershipIndexTest, LoadsManyCategoriesTheirFirstPagesReadTogether) {
   }
   MembershipIndex index(&store, &store, Fast());
   absl::Status status;
-  for (const std::string& segment :
+  for (const char* segment :
        {"VIP", "category:k0", "category:k255", "category:k256", "category:k599"}) {
     EXPECT_EQ(Ids(index, Parse(absl::StrCat("segment: \"", segment, "\"")), &status),
               members[segment])

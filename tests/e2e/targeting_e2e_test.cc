@@ -860,7 +860,7 @@ TEST(AsOfCheckLimitE2eTest, OneTenantsBurstLeavesRoomForTheOthers) {
   absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
   ASSERT_TRUE(stack.ok()) << stack.status();
   const absl::Time now = absl::Now();
-  for (const std::string& tenant : {"busy", "calm"}) {
+  for (const char* tenant : {"busy", "calm"}) {
     ASSERT_TRUE(IngestBatch(*(*stack)->channel(), (*stack)->keys(tenant).write,
                             {OrderEvent("c1", "o1", now - absl::Hours(2), 500)})
                     .ok());
@@ -876,7 +876,7 @@ TEST(AsOfCheckLimitE2eTest, OneTenantsBurstLeavesRoomForTheOthers) {
     return targeting->CheckEligibility(ctx.get(), request, &response);
   };
   // Both keys' records cached (2 s), so nothing below reads them from Redis.
-  for (const std::string& tenant : {"busy", "calm"}) {
+  for (const char* tenant : {"busy", "calm"}) {
     const grpc::Status warm = check(tenant);
     ASSERT_TRUE(warm.ok()) << warm.error_message();
   }
