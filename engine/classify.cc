@@ -145,10 +145,9 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
     *defined = relative.has_value();
     *threshold = relative.value_or(0.0);
     if (const WindowTotals* w = stats.FindWindow(lookback); *defined && w != nullptr) {
-      const int64_t millionths = PopulationStats::MultipleMillionths(*multiple);
-      *exact = Relative{millionths, w->net_revenue, w->orders,
-                        static_cast<double>(millionths) / 1e6 *
-                            (static_cast<double>(w->net_revenue) / static_cast<double>(w->orders))};
+      // RelativeThreshold is the same threshold in doubles (the fast test).
+      *exact = Relative{PopulationStats::MultipleMillionths(*multiple), w->net_revenue, w->orders,
+                        *threshold};
     }
   };
   spender(k.big_spender.lookback_days, k.big_spender.threshold_amount,
