@@ -109,6 +109,7 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
   c.otw_ms_ = DaysToMillis(k.one_time_wonder.inactive_days);
   c.big_ms_ = DaysToMillis(k.big_spender.lookback_days);
   c.low_ms_ = DaysToMillis(k.low_spender.lookback_days);
+  c.counted_ms_ = std::max({c.fb_ms_, c.ret_ms_, c.big_ms_, c.low_ms_});
   c.lc_ms_ = DaysToMillis(k.lost_customer.inactive_days);
   c.lc_min_ = k.lost_customer.min_orders;
   c.lc_max_ = k.lost_customer.max_orders;
@@ -235,6 +236,14 @@ inline int Classifier::EngagementState(int64_t sent, int64_t opened, int64_t act
 
 void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
                           Millis* next) const {
+  // A window reaching folded orders (lengthened since they were folded)
+  // counts them one by one when their placements are kept. Rare: folding
+  // keeps every order the current config's windows can reach.
+  if (p.folded.orders > 0 && p.folded.last_order_ms > t - counted_ms_ && !p.folded_orders.empty()) {
+    thread_local UnfoldedOrders unfolded;
+    const ProfileView u = unfolded.View(p, t - counted_ms_);
+    if (u.folded.orders == 0) return Evaluate(u, t, out, next);
+  }
   SegmentSet seg;
   bool saw_future_open = false;
   out->categories.clear();
@@ -250,9 +259,10 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   int64_t life_n = folded.orders, life_rev = folded.net_revenue;
   Millis first = life_n > 0 ? folded.first_order_ms : kNeverMillis;
   Millis last = life_n > 0 ? folded.last_order_ms : kNeverMillis;
-  // Folded orders count in a window that holds them all (a window lengthened
-  // after they were folded); the windows start counting the live orders from
-  // there. Categories are not kept of folded orders: affinity counts none.
+  // Folded orders without placements (above) count in a window that holds
+  // them all (a window lengthened after they were folded); the windows start
+  // counting the live orders from there. Categories are not kept of folded orders: affinity counts
+  // none.
   const bool fb_folded = folded.AllWithin(fb_start, t);
   const bool ret_folded = folded.AllWithin(ret_start, t);
   const bool big_folded = folded.AllWithin(big_start, t);
@@ -547,6 +557,11 @@ Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classifi
     for (Millis w : order_windows) {
       add(p.folded.first_order_ms + w);  // a window holding them all no longer does
       add(p.folded.last_order_ms + w);
+    }
+    // Counted one by one when unfolded (Evaluate).
+    for (const FoldedOrderFacts& o : p.folded_orders) {
+      if (o.cancelled || o.placed_ms == kNeverMillis) continue;
+      for (Millis w : order_windows) add(o.placed_ms + w);
     }
   }
   if (p.registered_ms != kNeverMillis) {

@@ -120,6 +120,9 @@ class Classifier {
   Millis loyal_ms_ = 0, ll_ms_ = 0, otw_ms_ = 0, big_ms_ = 0, low_ms_ = 0;
   Millis lc_ms_ = 0, lapsed_ms_ = 0, cat_ms_ = 0, eng_ms_ = 0;
   Millis cart_after_ms_ = 0, cart_window_ms_ = 0;
+  // The longest window counting orders (FREQUENT_BUYER, RETURNING_CUSTOMER,
+  // the spenders): one reaching folded orders evaluates them unfolded.
+  Millis counted_ms_ = 0;
   int64_t fb_min_ = 0, ret_min_ = 0, loyal_min_ = 0, ll_min_ = 0;
   int64_t lc_min_ = 0, lc_max_ = 0, rep_min_ = 0, rep_max_ = 0;
   int64_t cat_min_ = 0, eng_min_ = 0;

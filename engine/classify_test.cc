@@ -67,6 +67,26 @@ Classification ClassifyAt(const Profile& p, const SegmentConfig& c, absl::Time a
   return r.ok() ? *r : Classification{};
 }
 
+// `p`'s view as a build before 2026-12-06 folded it: without the folded
+// orders' placements. Not copyable (the view points into it).
+struct WithoutPlacements {
+  explicit WithoutPlacements(const Profile& p) : folded(p.folded_orders()), view(p.view()) {
+    for (FoldedOrderFacts& o : folded) o.placed_ms = kNeverMillis;
+    view.folded_orders = folded;
+  }
+  WithoutPlacements(const WithoutPlacements&) = delete;
+  WithoutPlacements& operator=(const WithoutPlacements&) = delete;
+
+  std::vector<FoldedOrderFacts> folded;
+  ProfileView view;
+};
+
+Classification ClassifyAt(const ProfileView& p, const SegmentConfig& c, absl::Time at) {
+  absl::StatusOr<Classification> r = Classify(p, c, PopulationStats{}, at);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : Classification{};
+}
+
 bool In(const Profile& p, const SegmentConfig& c, Segment s, absl::Time at,
         const PopulationStats& stats = {}) {
   return ClassifyAt(p, c, at, stats).segments.Contains(s);
@@ -804,16 +824,22 @@ TEST(EarliestExactInstantTest, FoldedOrdersBoundWhereAnswersAreExact) {
     EXPECT_EQ(ClassifyAt(p, config, Day(d)).segments, ClassifyAt(full, config, Day(d)).segments)
         << "day " << d;
   }
-  // Before it, it would not: at day 50 the lifetime totals already hold the
-  // order of day 100 (FIRST_TIME_BUYER would read REPEAT_CUSTOMER).
-  EXPECT_NE(ClassifyAt(p, config, Day(50)).segments, ClassifyAt(full, config, Day(50)).segments);
+  // Before it, the folded orders' placements answer as the full history
+  // too, but only for the rules that count orders (the folded ones keep no
+  // categories), so the bound stays. Without the placements (folded by an
+  // older build) the answer is wrong there: at day 50 the lifetime totals
+  // already hold the order of day 100 (FIRST_TIME_BUYER would read
+  // REPEAT_CUSTOMER).
+  EXPECT_EQ(ClassifyAt(p, config, Day(50)).segments, ClassifyAt(full, config, Day(50)).segments);
+  const WithoutPlacements legacy(p);
+  EXPECT_EQ(EarliestExactInstant(legacy.view, config), earliest);
+  EXPECT_NE(ClassifyAt(legacy.view, config, Day(50)).segments,
+            ClassifyAt(full, config, Day(50)).segments);
 }
 
 // A window lengthened after orders were folded counts them when it holds
 // them all, exactly as the full history would; membership and its next
-// change agree with the full history's until the window's start reaches the
-// first of them (from then it counts none of them: not exact, and never
-// answered at such an explicit as_of, EarliestExactInstant).
+// change agree with the full history's.
 TEST(FoldedTotalsTest, AWindowHoldingEveryFoldedOrderCountsThem) {
   SegmentConfig c = AllDisabled();
   c.frequent_buyer.enabled = true;
@@ -852,10 +878,67 @@ TEST(FoldedTotalsTest, AWindowHoldingEveryFoldedOrderCountsThem) {
   c.big_spender.enabled = false;
   EXPECT_EQ(ClassifyAt(folded, c, Day(700)).next_change, Day(1500));
   EXPECT_EQ(ClassifyAt(full, c, Day(700)).next_change, Day(1500));
-  // A window whose start falls between them counts neither (as before).
+}
+
+// A window whose start falls among the folded orders counts those after it,
+// by their kept placements, and each one's exit is a next change: every
+// answer and reason is the full history's (a reviewer saw such a window count
+// none of them). Folded by an older build, without placements, it still
+// counts none of them.
+TEST(FoldedTotalsTest, AWindowStartingAmongFoldedOrdersCountsThemByPlacement) {
+  SegmentConfig c = AllDisabled();
+  c.frequent_buyer.enabled = true;
   c.frequent_buyer.min_orders = 2;
-  c.frequent_buyer.window_days = 995;  // starts at day 5 on day 1000
-  EXPECT_FALSE(In(folded, c, Segment::kFrequentBuyer, Day(1000)));
+  c.frequent_buyer.window_days = 995;
+  c.big_spender.enabled = true;
+  c.big_spender.lookback_days = 995;
+  c.big_spender.threshold_amount = 2000;
+  c.big_spender.threshold_store_aov_multiple.reset();
+  c.lost_loyalty.enabled = true;
+  c.lost_loyalty.min_orders = 3;
+  c.lost_loyalty.inactive_days = 400;
+  // Folded: days 0 and 10 (4000 each; one of day 5 cancelled); live: day
+  // 500 (1000).
+  Profile full;
+  AddOrder(&full, "a", Day(0), 4000);
+  AddOrder(&full, "x", Day(5), 9000);
+  ASSERT_TRUE(full.CancelOrder("x").ok());
+  AddOrder(&full, "b", Day(10), 4000);
+  AddOrder(&full, "c", Day(500), 1000);
+  Profile folded = full;
+  folded.Fold(Day(100));
+  ASSERT_EQ(folded.view().folded.orders, 2);
+  // On day 1000 the window starts at day 5: the orders of days 10 and 500
+  // count (2 orders, AOV 25.00), until day 1005.
+  for (double d : {996.0, 1000.0, 1004.99, 1005.0, 1200.0, 1495.0, 1496.0}) {
+    const Classification f = ClassifyAt(folded, c, Day(d));
+    const Classification e = ClassifyAt(full, c, Day(d));
+    EXPECT_EQ(f.segments, e.segments) << "day " << d;
+    EXPECT_EQ(f.next_change, e.next_change) << "day " << d;
+  }
+  EXPECT_TRUE(In(folded, c, Segment::kFrequentBuyer, Day(1000)));
+  EXPECT_TRUE(In(folded, c, Segment::kBigSpender, Day(1000)));
+  EXPECT_TRUE(In(folded, c, Segment::kLostLoyalty, Day(1000)));
+  EXPECT_EQ(ClassifyAt(folded, c, Day(1000)).next_change, Day(1005));
+  EXPECT_FALSE(In(folded, c, Segment::kFrequentBuyer, Day(1005)));
+  EXPECT_FALSE(In(folded, c, Segment::kBigSpender, Day(1005)));  // AOV 10.00
+  absl::StatusOr<Classifier> k = Classifier::Create(c, PopulationStats{});
+  ASSERT_TRUE(k.ok()) << k.status();
+  int explained = 0;
+  for (const SegmentExplanation& r : k->Explain(folded.view(), Day(1000))) {
+    if (r.segment == "FREQUENT_BUYER") {
+      EXPECT_EQ(r.reason, "2 orders in the last 995 days (>= 2)");
+      ++explained;
+    }
+    if (r.segment == "BIG_SPENDER") {
+      EXPECT_EQ(r.reason.rfind("AOV 25.00 over 2 orders", 0), 0u) << r.reason;
+      ++explained;
+    }
+  }
+  EXPECT_EQ(explained, 2);
+  // Folded by an older build: the window counts only the live order.
+  const WithoutPlacements legacy(folded);
+  EXPECT_FALSE(ClassifyAt(legacy.view, c, Day(1000)).segments.Contains(Segment::kFrequentBuyer));
 }
 
 TEST(EarliestExactInstantTest, DroppedMessagesBoundItWhileEngagementIsEnabled) {

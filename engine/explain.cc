@@ -61,7 +61,8 @@ std::vector<SegmentExplanation> Classifier::Explain(
     const std::function<std::string(CategoryId)>& category_name) const {
   const Millis t = ToMillis(as_of);
   OrdersAsOf orders;  // as they were at as_of (corrections after it undone)
-  const ProfileView p = orders.View(view, t);
+  UnfoldedOrders unfolded;  // folded orders a window reaches, as Evaluate counts them
+  const ProfileView p = unfolded.View(orders.View(view, t), t - counted_ms_);
   Classification c;
   Evaluate(p, t, &c, nullptr);
   const SegmentConfig& k = config_;

@@ -29,6 +29,9 @@ size_t Population::Add(const ProfileView& p) {
   e.cart_categories_count = static_cast<uint32_t>(p.cart_categories.size());
   cart_categories_.insert(cart_categories_.end(), p.cart_categories.begin(),
                           p.cart_categories.end());
+  e.folded_orders_begin = static_cast<uint32_t>(folded_orders_.size());
+  e.folded_orders_count = static_cast<uint32_t>(p.folded_orders.size());
+  folded_orders_.insert(folded_orders_.end(), p.folded_orders.begin(), p.folded_orders.end());
   entries_.push_back(e);
   return entries_.size() - 1;
 }
@@ -50,6 +53,8 @@ ProfileView Population::view(size_t i) const {
   v.cart_categories = absl::MakeConstSpan(
       cart_categories_.data() + e.cart_categories_begin,
       e.cart_categories_count);
+  v.folded_orders =
+      absl::MakeConstSpan(folded_orders_.data() + e.folded_orders_begin, e.folded_orders_count);
   return v;
 }
 

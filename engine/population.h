@@ -43,12 +43,17 @@ class Population {
     uint32_t categories_count;
     uint32_t messages_begin, messages_count;
     uint32_t cart_categories_begin, cart_categories_count;
+    uint32_t folded_orders_begin, folded_orders_count;
   };
   std::vector<Entry> entries_;
   std::vector<OrderFacts> orders_;
   std::vector<CategoryId> categories_;
   std::vector<MessageFacts> messages_;
   std::vector<CategoryId> cart_categories_;
+  // Kept so that a window lengthened past the fold horizon counts them as
+  // Classify on the profile itself does (UnfoldedOrders); read by no
+  // evaluation whose windows end before them.
+  std::vector<FoldedOrderFacts> folded_orders_;
 };
 
 }  // namespace segmentd::engine

@@ -123,6 +123,34 @@ ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
   return out;
 }
 
+ProfileView UnfoldedOrders::View(const ProfileView& v, Millis window_start) {
+  const FoldedTotals& folded = v.folded;
+  if (folded.orders <= 0 || folded.last_order_ms <= window_start) return v;
+  orders_.clear();
+  for (const FoldedOrderFacts& o : v.folded_orders) {
+    if (o.cancelled) continue;
+    if (o.placed_ms == kNeverMillis) return v;  // folded by an older build
+    orders_.push_back({o.placed_ms, o.net_amount, 0, 0, false});
+  }
+  // A view whose source kept the totals but not the orders.
+  if (static_cast<int64_t>(orders_.size()) != folded.orders) return v;
+  auto earlier = [](const OrderFacts& a, const OrderFacts& b) { return a.placed_ms < b.placed_ms; };
+  std::stable_sort(orders_.begin(), orders_.end(), earlier);
+  // The live orders are later than every folded one (folding moves the
+  // oldest); merged all the same, so the order stays ascending whatever.
+  const size_t n_folded = orders_.size();
+  orders_.insert(orders_.end(), v.orders.begin(), v.orders.end());
+  std::inplace_merge(orders_.begin(), orders_.begin() + n_folded, orders_.end(), earlier);
+  ProfileView out = v;
+  out.orders = orders_;
+  out.folded = FoldedTotals{};
+  out.folded_orders = {};
+  out.order_ids = {};
+  out.corrections = {};
+  out.corrected_through_ms = kNoCorrections;
+  return out;
+}
+
 LifetimeTotals ComputeLifetime(const ProfileView& view, Millis as_of_ms) {
   OrdersAsOf as_of;
   const ProfileView p = as_of.View(view, as_of_ms);
@@ -158,6 +186,7 @@ ProfileView Profile::view() const {
   v.messages_dropped = messages_dropped_;
   v.order_ids = order_ids_;
   v.corrections = corrections_;
+  v.folded_orders = folded_orders_;
   for (const OrderCorrection& c : corrections_) {
     v.corrected_through_ms = std::max(v.corrected_through_ms, c.at_ms);
   }

@@ -8,8 +8,9 @@
 // records; their categories live in one shared pool; string ids are kept only
 // as 64-bit fingerprints (for idempotency). Orders placed at or before a fold
 // horizon are folded into lifetime totals (FoldedTotals) and keep only their
-// fingerprint and net amount, so a late cancel or refund stays exact and a
-// re-sent old order is still recognised. Engagement is kept per message sent
+// fingerprint, net amount and placement, so a late cancel or refund stays
+// exact, a re-sent old order is still recognised, and a window lengthened
+// later counts them (UnfoldedOrders). Engagement is kept per message sent
 // (sent/opened/acted instants); messages are dropped at the fold horizon. Only
 // the latest cart is kept.
 //
@@ -111,9 +112,11 @@ struct FoldedTotals {
   // Whether every valid folded order lies within the window (start, t]:
   // then a rule over that window counts these totals, exactly. Folding
   // keeps orders older than the longest window of the config at the time;
-  // a window lengthened since can reach them. One whose start falls among
-  // their placements cannot be counted exactly and counts none of them
-  // (EarliestExactInstant refuses an explicit as_of there).
+  // a window lengthened since can reach them. With their placements kept the
+  // rules count them one by one (UnfoldedOrders); without (folded before
+  // 2026-12-06), a window whose start falls among them cannot count them
+  // exactly and counts none of them (EarliestExactInstant refuses an
+  // explicit as_of there).
   bool AllWithin(Millis start, Millis t) const {
     return orders > 0 && first_order_ms > start && last_order_ms <= t;
   }
@@ -173,6 +176,9 @@ struct ProfileView {
   absl::Span<const uint64_t> order_ids;
   absl::Span<const OrderCorrection> corrections;
   Millis corrected_through_ms = kNoCorrections;
+  // For UnfoldedOrders: the folded orders, in fold order (empty in a view
+  // whose source does not keep them).
+  absl::Span<const FoldedOrderFacts> folded_orders;
 
   // The index in `orders` of the order with fingerprint `order_fp`, or
   // nullopt when it is not live (folded into the totals).
@@ -196,6 +202,27 @@ class OrdersAsOf {
   // otherwise a view whose orders and folded totals are those at `as_of_ms`
   // and which keeps no corrections. `view` must not itself come from View().
   ProfileView View(const ProfileView& view, Millis as_of_ms);
+
+ private:
+  std::vector<OrderFacts> orders_;
+};
+
+// A view's folded orders as live orders again, for a window lengthened past
+// the fold horizon (the server folds with the longest window of the config at
+// the time; an update may lengthen one later). When some valid folded order
+// may lie after `window_start` and every valid folded order keeps its
+// placement (FoldedOrderFacts::placed_ms; orders folded before 2026-12-06 do
+// not), the view's orders are the valid folded ones, in placement order and
+// without categories, then the live ones (all placed later), and its folded
+// totals are empty: every window then counts them exactly, and their exits
+// from it are the next changes, as if they had never been folded. Otherwise
+// `view` itself (the rules count the totals only in a window holding them all:
+// FoldedTotals::AllWithin). Holds what the views it returns point to (valid
+// until its next View() call or destruction). Corrections and order ids are
+// not carried: apply OrdersAsOf first.
+class UnfoldedOrders {
+ public:
+  ProfileView View(const ProfileView& view, Millis window_start);
 
  private:
   std::vector<OrderFacts> orders_;

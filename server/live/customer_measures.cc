@@ -67,10 +67,12 @@ std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* be
   return out;
 }
 
-std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time now,
+std::optional<int64_t> AovMilli(const engine::ProfileView& folded_profile, absl::Time now,
                                 int32_t lookback_days) {
   const engine::Millis end = absl::ToUnixMillis(now);
   const engine::Millis start = end - engine::DaysToMillis(lookback_days);
+  engine::UnfoldedOrders unfolded;  // folded orders the lookback reaches, as the rules count them
+  const engine::ProfileView profile = unfolded.View(folded_profile, start);
   int64_t orders = 0;
   absl::int128 revenue = 0;
   if (profile.folded.AllWithin(start, end)) {  // as the spender rules count them
@@ -97,9 +99,12 @@ std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile,
   return profile.registered_ms;
 }
 
-std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl::Time now,
+std::optional<absl::Time> NextAovChange(const engine::ProfileView& folded_profile, absl::Time now,
                                         int32_t lookback_days) {
   const engine::Millis t = absl::ToUnixMillis(now);
+  engine::UnfoldedOrders unfolded;  // as AovMilli counts them
+  const engine::ProfileView profile =
+      unfolded.View(folded_profile, t - engine::DaysToMillis(lookback_days));
   std::optional<engine::Millis> next;
   for (const engine::OrderFacts& o : profile.orders) {
     if (o.cancelled) continue;
@@ -108,8 +113,9 @@ std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl
       if (edge > t && (!next || edge < *next)) next = edge;
     }
   }
-  // Folded orders all within the lookback leave it, for the AOV, when its
-  // start reaches the first of them (AllWithin).
+  // Folded orders without placements (not unfolded above), all within the
+  // lookback, leave it, for the AOV, when its start reaches the first of
+  // them (AllWithin).
   const engine::FoldedTotals& folded = profile.folded;
   if (folded.orders > 0) {
     const engine::Millis edge = folded.first_order_ms + engine::DaysToMillis(lookback_days);

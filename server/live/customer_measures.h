@@ -37,8 +37,9 @@ std::vector<store::OrderTotalsDelta> OrderTotalsDeltas(const engine::Profile* be
                                                        absl::Time now);
 
 // The customer's AOV over the `lookback_days` before `now` (orders placed in
-// (now - lookback, now], the folded totals too when the lookback holds every
-// folded order, as the spender rules count), in thousandths of a minor unit,
+// (now - lookback, now], folded ones too as the spender rules count them:
+// by their placements, or, folded by builds before 2026-12-06, their totals
+// when the lookback holds them all), in thousandths of a minor unit,
 // floored; nullopt without an order in the lookback.
 std::optional<int64_t> AovMilli(const engine::ProfileView& profile, absl::Time now,
                                 int32_t lookback_days);
@@ -55,8 +56,9 @@ std::optional<int64_t> RegisteredNonBuyerMs(const engine::ProfileView& profile,
                                             int64_t lifetime_orders);
 
 // The earliest instant after `now` at which AovMilli changes by time alone (an
-// order leaves the lookback, a future-dated order enters it, or the folded
-// orders stop being all within it); nullopt if never.
+// order, folded ones included, leaves the lookback, a future-dated order
+// enters it, or folded orders without placements stop being all within it);
+// nullopt if never.
 std::optional<absl::Time> NextAovChange(const engine::ProfileView& profile, absl::Time now,
                                         int32_t lookback_days);
 

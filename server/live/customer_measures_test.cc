@@ -166,6 +166,24 @@ TEST(CustomerMeasuresTest, AovOverTheLookbackAndItsNextChange) {
   EXPECT_FALSE(NextAovChange(p.view(), kDay0 + absl::Hours(24 * 100), 30).has_value());
 }
 
+// A lookback lengthened past the fold horizon counts the folded orders after
+// its start, by their kept placements, as the spender rules do
+// (engine::UnfoldedOrders), and each one's exit is a next change.
+TEST(CustomerMeasuresTest, ALookbackStartingAmongFoldedOrdersCountsThemByPlacement) {
+  engine::Profile p;
+  ASSERT_TRUE(Place(p, "a", kDay0, 4000).ok());
+  ASSERT_TRUE(Place(p, "b", kDay0 + absl::Hours(24 * 10), 2000).ok());
+  ASSERT_TRUE(Place(p, "c", kDay0 + absl::Hours(24 * 500), 1000).ok());
+  ASSERT_EQ(p.Fold(kDay0 + absl::Hours(24 * 100)), 2);
+  // On day 1000 a 995-day lookback starts on day 5: "b" and "c" count.
+  const absl::Time now = kDay0 + absl::Hours(24 * 1000);
+  EXPECT_EQ(AovMilli(p.view(), now, 995), 1'500'000);
+  EXPECT_EQ(NextAovChange(p.view(), now, 995), kDay0 + absl::Hours(24 * 1005));
+  // One holding them all, and one holding none of them, as before.
+  EXPECT_EQ(AovMilli(p.view(), now, 1001).value(), 2'333'333);
+  EXPECT_EQ(AovMilli(p.view(), now, 900), 1'000'000);
+}
+
 TEST(CustomerMeasuresTest, OrdersBecomeVisibleFromTheStoredScheduleEntryOn) {
   engine::Profile p;
   ASSERT_TRUE(Place(p, "a", kDay0, 1000).ok());

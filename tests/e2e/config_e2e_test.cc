@@ -297,6 +297,59 @@ TEST_F(ConfigE2eTest, AWindowLengthenedPastFoldedHistoryCountsIt) {
   }
 }
 
+// A window whose start falls among the folded orders counts those placed
+// after it (their placements are kept), stored and classified alike, with
+// the reason's count; the update's next changes include their exits.
+TEST_F(ConfigE2eTest, AWindowStartingAmongFoldedOrdersCountsThoseAfterIt) {
+  const absl::Time now = absl::Now();
+  absl::StatusOr<v1::BulkIngestResponse> reply =
+      IngestBatch(*stack_->channel(), keys_.write,
+                  {OrderEvent("straddle", "s-a", now - absl::Hours(24 * 500), 1000),
+                   OrderEvent("straddle", "s-b", now - absl::Hours(24 * 400), 1000),
+                   OrderEvent("straddle", "s-c", now - absl::Hours(24 * 390), 1000)});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
+  // 450 days: the orders of 400 and 390 days ago, not the one of 500.
+  v1::UpdateConfigRequest request;
+  request.mutable_config()->mutable_frequent_buyer()->set_window_days(450);
+  request.mutable_config()->mutable_frequent_buyer()->set_min_orders(2);
+  request.mutable_update_mask()->add_paths("frequent_buyer.window_days");
+  request.mutable_update_mask()->add_paths("frequent_buyer.min_orders");
+  v1::UpdateConfigResponse response;
+  ASSERT_TRUE(Update(request, &response).ok());
+
+  v1::ClassifyCustomersRequest classify;
+  classify.add_customer_ids("straddle");
+  classify.set_include_reasons(true);
+  v1::ClassifyCustomersResponse classified;
+  auto ctx = NewContext(keys_.read);
+  ASSERT_TRUE(v1::ClassificationService::NewStub(stack_->channel())
+                  ->ClassifyCustomers(ctx.get(), classify, &classified)
+                  .ok());
+  ASSERT_EQ(classified.classifications_size(), 1);
+  const v1::CustomerClassification& c = classified.classifications(0);
+  EXPECT_THAT(c.membership().segments(), ::testing::Contains("FREQUENT_BUYER"));
+  bool explained = false;
+  for (const v1::SegmentReason& r : c.reasons()) {
+    if (r.segment() == "FREQUENT_BUYER") {
+      explained = r.reason() == "2 orders in the last 450 days (>= 2)";
+    }
+  }
+  EXPECT_TRUE(explained) << c.DebugString();
+  // It leaves when the order of 400 days ago does: in 50 days.
+  ASSERT_TRUE(c.membership().has_next_change_at());
+  EXPECT_LE(absl::AbsDuration(absl::FromUnixSeconds(c.membership().next_change_at().seconds()) -
+                              (now + absl::Hours(24 * 50))),
+            absl::Minutes(1))
+      << c.DebugString();
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis = ConnectClient(stack_->redis());
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  absl::StatusOr<store::redis::RedisReply> stored =
+      (*redis)->Command({"SISMEMBER", "sd:{cfg}:s:FREQUENT_BUYER", "straddle"});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->integer(), 1) << "stored membership";
+}
+
 TEST_F(ConfigE2eTest, NextChangesLeftToTheBackgroundAreRecomputedByTheServer) {
   // A longer NEW_CUSTOMER window moves no one's membership, only when c1
   // (one order, 12 hours ago) next changes: weeks away, so the update
