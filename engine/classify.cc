@@ -614,12 +614,13 @@ void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classificat
   const ProfileView& p = view;
   // Is any event later than t? Then membership can also change when it
   // becomes visible, and the exact scan is used.
+  // (A folded order too: unfolded, Evaluate counts it from its placement.)
   bool future = (!p.orders.empty() && p.orders.back().placed_ms > t) ||
+                (p.folded.orders > 0 && p.folded.last_order_ms > t) ||
                 (p.registered_ms != kNeverMillis && p.registered_ms > t) ||
                 (!p.messages.empty() && p.messages.back().sent_ms > t) ||
                 (p.has_cart && (p.cart.updated_ms > t ||
-                                (p.cart.converted_ms != kNeverMillis &&
-                                 p.cart.converted_ms > t)));
+                                (p.cart.converted_ms != kNeverMillis && p.cart.converted_ms > t)));
   // Opens and actions after t are detected by Evaluate itself (only those of
   // messages inside the engagement window can matter).
   Millis next = kNeverMillis;

@@ -831,6 +831,18 @@ TEST(EarliestExactInstantTest, FoldedOrdersBoundWhereAnswersAreExact) {
   // already hold the order of day 100 (FIRST_TIME_BUYER would read
   // REPEAT_CUSTOMER).
   EXPECT_EQ(ClassifyAt(p, config, Day(50)).segments, ClassifyAt(full, config, Day(50)).segments);
+  // Also when every order is folded, whose placements after day 50 are next
+  // changes.
+  Profile all_folded = WithOrders({0, 100});
+  all_folded.Fold(Day(200));
+  const Profile both = WithOrders({0, 100});
+  EXPECT_EQ(ClassifyAt(all_folded, config, Day(50)).segments,
+            ClassifyAt(both, config, Day(50)).segments);
+  for (double d : {50.0, 95.0, 99.0, 100.0}) {
+    EXPECT_EQ(ClassifyAt(all_folded, config, Day(d)).next_change,
+              ClassifyAt(both, config, Day(d)).next_change)
+        << "day " << d;
+  }
   const WithoutPlacements legacy(p);
   EXPECT_EQ(EarliestExactInstant(legacy.view, config), earliest);
   EXPECT_NE(ClassifyAt(legacy.view, config, Day(50)).segments,
