@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -123,7 +124,10 @@ int main(int argc, char** argv) {
       segmentd::SegmentdServer::Start(options);
   if (!server.ok()) {
     segmentd::LogError(absl::StrCat("cannot start: ", server.status().ToString()));
-    return 1;
+    // A flag no server can run with (segmentd's own validation, the TLS
+    // files) is a usage error, as those refused above are; anything else
+    // (Redis unreachable, a port in use) is a failure to start.
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   // Before the gRPC line: whoever waits for that one finds this one too.
   if ((*server)->metrics_port() != 0) {

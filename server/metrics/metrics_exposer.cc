@@ -19,7 +19,9 @@ absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(const std:
   try {
     exposer = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/2);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
+    // Mostly a port in use: a failure to start, not a malformed flag (as
+    // for the gRPC port).
+    return absl::UnavailableError(
         absl::StrCat("--metrics_listen: cannot listen on ", address, ": ", e.what()));
   }
   exposer->RegisterCollectable(metrics->registry());
