@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -234,15 +236,25 @@ inline int Classifier::EngagementState(int64_t sent, int64_t opened, int64_t act
   return kDis;
 }
 
+// Out of line, so that the common path's code stays as it was.
+ABSL_ATTRIBUTE_NOINLINE bool Classifier::EvaluateUnfolded(const ProfileView& p, Millis t,
+                                                          Classification* out, Millis* next) const {
+  if (p.folded_orders.empty()) return false;
+  thread_local UnfoldedOrders unfolded;
+  const ProfileView u = unfolded.View(p, t - counted_ms_);
+  if (u.folded.orders != 0) return false;  // placements unknown: the totals count
+  Evaluate(u, t, out, next);
+  return true;
+}
+
 void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
                           Millis* next) const {
   // A window reaching folded orders (lengthened since they were folded)
   // counts them one by one when their placements are kept. Rare: folding
   // keeps every order the current config's windows can reach.
-  if (p.folded.orders > 0 && p.folded.last_order_ms > t - counted_ms_ && !p.folded_orders.empty()) {
-    thread_local UnfoldedOrders unfolded;
-    const ProfileView u = unfolded.View(p, t - counted_ms_);
-    if (u.folded.orders == 0) return Evaluate(u, t, out, next);
+  if (ABSL_PREDICT_FALSE(p.folded.orders > 0 && p.folded.last_order_ms > t - counted_ms_) &&
+      EvaluateUnfolded(p, t, out, next)) {
+    return;
   }
   SegmentSet seg;
   bool saw_future_open = false;

@@ -100,6 +100,10 @@ class Classifier {
   // Millis value if an open/action after t makes a scan necessary.
   void Evaluate(const ProfileView& p, Millis t, Classification* out,
                 Millis* next) const;
+  // Evaluate on `p` with its folded orders unfolded (UnfoldedOrders), for a
+  // window reaching them; false, doing nothing, when their placements are
+  // not all kept.
+  bool EvaluateUnfolded(const ProfileView& p, Millis t, Classification* out, Millis* next) const;
   // Exact next change by scanning every instant at which an input of a rule
   // crosses a boundary (used when the profile has events after as_of).
   // `corrected`: the view `p` was made from by OrdersAsOf (corrections after
