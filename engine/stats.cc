@@ -6,6 +6,8 @@
 #include <initializer_list>
 #include <limits>
 
+#include "absl/base/optimization.h"
+
 namespace segmentd::engine {
 namespace {
 
@@ -104,6 +106,21 @@ void StatsBuilder::Add(const ProfileView& p) {
     w_revenue[0] += in0 ? o.net_amount : 0;
     w_orders[1] += in1;
     w_revenue[1] += in1 ? o.net_amount : 0;
+  }
+  // Folded orders a store window reaches (a lookback lengthened past the fold
+  // horizon), by their kept placements, as the server's order totals book
+  // them; those folded by builds before 2026-12-06 keep none and count in no
+  // window.
+  if (ABSL_PREDICT_FALSE(p.folded.orders > 0 &&
+                         p.folded.last_order_ms > std::min(start0, start1))) {
+    for (const FoldedOrderFacts& o : p.folded_orders) {
+      if (o.cancelled || o.placed_ms == kNeverMillis || o.placed_ms > as_of_ms_) continue;
+      for (size_t w = 0; w < kMaxWindows; ++w) {
+        if (o.placed_ms <= window_starts_[w]) continue;
+        ++w_orders[w];
+        w_revenue[w] += o.net_amount;
+      }
+    }
   }
   for (size_t w = 0; w < windows_.size(); ++w) {
     windows_[w].orders += w_orders[w];

@@ -88,6 +88,19 @@ TEST(Stats, StoreWindows) {
   EXPECT_EQ(StatsOf(ps, c, Day(365)).FindWindow(365)->orders, 3);
 }
 
+// A lookback lengthened past the fold horizon counts the folded orders it
+// reaches, by their kept placements (as the server's order totals do).
+TEST(Stats, StoreWindowsCountFoldedOrdersByPlacement) {
+  Profile p = Buyer(3, 100, 0);  // days 0, 1, 2
+  p.Fold(Day(1));                // the orders of days 0 and 1
+  ASSERT_EQ(p.view().folded.orders, 2);
+  SegmentConfig c;
+  c.big_spender.lookback_days = 400;  // from day 0 (exclusive) on day 400
+  PopulationStats s = StatsOf({p}, c, Day(400));
+  EXPECT_EQ(*s.FindWindow(400), (WindowTotals{400, 200, 2}));
+  EXPECT_EQ(*s.FindWindow(180), (WindowTotals{180, 0, 0}));
+}
+
 TEST(Stats, OneWindowWhenBothSpendersLookAsFarBack) {
   std::vector<Profile> ps = {Buyer(3, 100, 0), Buyer(1, 700, 300)};
   SegmentConfig c;
