@@ -22,8 +22,10 @@ absl::Status WriteNewTokenFile(const std::string& path, const std::string& text)
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return absl::AlreadyExistsError(path);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create operator key file ", path, ": ", std::strerror(errno)));
+    // A missing directory or one segmentd may not write to: the flag names
+    // a file no server can use (a usage error, main's exit status 2).
+    return absl::InvalidArgumentError(
+        absl::StrCat("operator_key_file: cannot create ", path, ": ", std::strerror(errno)));
   }
   const std::string line = text + "\n";
   const bool ok = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
@@ -47,15 +49,16 @@ absl::StatusOr<ApiKeyToken> LoadOrCreateOperatorToken(const std::string& path) {
     if (written.ok()) return token;
     if (!absl::IsAlreadyExists(written)) return written;
     in.open(path);
-    if (!in) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+    if (!in)
+      return absl::InvalidArgumentError(absl::StrCat("operator_key_file: cannot read ", path));
   }
   std::stringstream text;
   text << in.rdbuf();
   absl::StatusOr<ApiKeyToken> token =
       ParseApiKeyToken(absl::StripAsciiWhitespace(text.str()));
   if (!token.ok() || token->key_id != kOperatorKeyId) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "operator key file ", path, " does not hold an operator token (sd_operator_<secret>)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "operator_key_file: ", path, " does not hold an operator token (sd_operator_<secret>)"));
   }
   return token;
 }

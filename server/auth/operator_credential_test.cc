@@ -31,15 +31,17 @@ TEST(OperatorCredentialTest, CreatesOnceThenReadsTheSameToken) {
 TEST(OperatorCredentialTest, RejectsAFileWithoutAnOperatorToken) {
   const std::string path = TempPath("operator-bad.key");
   std::ofstream(path) << "sd_0123456789abcdef_" << std::string(64, 'a') << "\n";
-  EXPECT_EQ(LoadOrCreateOperatorToken(path).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(LoadOrCreateOperatorToken(path).status().code(), absl::StatusCode::kInvalidArgument);
   std::ofstream(path) << "hello\n";
-  EXPECT_EQ(LoadOrCreateOperatorToken(path).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(LoadOrCreateOperatorToken(path).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Both name the flag and are usage errors (INVALID_ARGUMENT: segmentd exits 2).
 TEST(OperatorCredentialTest, UnwritableDirectoryFails) {
-  EXPECT_FALSE(LoadOrCreateOperatorToken("/nonexistent-dir/operator.key").ok());
+  absl::StatusOr<ApiKeyToken> token = LoadOrCreateOperatorToken("/nonexistent-dir/operator.key");
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(token.status().message().find("operator_key_file"), absl::string_view::npos)
+      << token.status();
   EXPECT_EQ(LoadOrCreateOperatorToken("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -3,14 +3,22 @@
 #include <exception>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace segmentd {
 
 absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(const std::string& address,
                                                                       Metrics* metrics) {
   if (metrics == nullptr) return absl::InvalidArgumentError("metrics: must not be null");
-  if (address.empty() || address.find(':') == std::string::npos) {
+  // The port checked here, so that a malformed one is a usage error and
+  // only a failed bind is UNAVAILABLE.
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon + 1 == address.size() ||
+      address.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("--metrics_listen: expected host:port, got \"", address, "\""));
   }

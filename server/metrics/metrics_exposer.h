@@ -18,8 +18,9 @@ namespace segmentd {
 class MetricsExposer {
  public:
   // `address` is host:port (port 0: a free one, see port()). `metrics` must
-  // outlive the exposer. Fails INVALID_ARGUMENT naming --metrics_listen when
-  // the address cannot be bound.
+  // outlive the exposer. Fails naming --metrics_listen: INVALID_ARGUMENT when
+  // the address is not host:port with a port in [0, 65535], UNAVAILABLE when it
+  // cannot be bound (a port in use).
   static absl::StatusOr<std::unique_ptr<MetricsExposer>> Start(const std::string& address,
                                                                Metrics* metrics);
 

@@ -96,9 +96,26 @@ class StartupWithRedisTest : public ::testing::Test {
 };
 
 TEST_F(StartupWithRedisTest, AnUnusableMetricsAddressIsAnErrorNamingTheFlag) {
-  const std::string error = StartError(redis_->unix_address(), {"--metrics_listen=no-port-here"});
-  EXPECT_THAT(error, HasSubstr("exited during start-up with status 2"));  // usage
-  EXPECT_THAT(error, HasSubstr("--metrics_listen"));
+  // Usage errors (exit status 2), as the same values are for --listen.
+  for (const char* address : {"no-port-here", "127.0.0.1:99999", "127.0.0.1:80x", "127.0.0.1:"}) {
+    const std::string error =
+        StartError(redis_->unix_address(), {absl::StrCat("--metrics_listen=", address)});
+    EXPECT_THAT(error, HasSubstr("exited during start-up with status 2")) << address;
+    EXPECT_THAT(error, HasSubstr("--metrics_listen: expected host:port")) << address;
+  }
+}
+
+// An operator key file that cannot be created or holds no operator token is
+// a usage error naming the flag (exit status 2), as the TLS files are.
+TEST_F(StartupWithRedisTest, AnUnusableOperatorKeyFileIsAUsageErrorNamingTheFlag) {
+  const std::string junk = absl::StrCat(::testing::TempDir(), "/junk-operator.key");
+  std::ofstream(junk) << "not a token\n";
+  for (const std::string& path : {junk, std::string("/nonexistent-dir/operator.key")}) {
+    const std::string error =
+        StartError(redis_->unix_address(), {absl::StrCat("--operator_key_file=", path)});
+    EXPECT_THAT(error, HasSubstr("exited during start-up with status 2")) << path;
+    EXPECT_THAT(error, HasSubstr("operator_key_file")) << path;
+  }
 }
 
 TEST_F(StartupWithRedisTest, AMetricsPortInUseIsAnErrorNamingTheFlag) {
