@@ -570,7 +570,8 @@ Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classifi
       add(p.folded.first_order_ms + w);  // a window holding them all no longer does
       add(p.folded.last_order_ms + w);
     }
-    // Counted one by one when unfolded (Evaluate).
+    // Counted one by one when unfolded (Evaluate), as live orders are (each
+    // may be the last one visible at an instant before folding).
     for (const FoldedOrderFacts& o : p.folded_orders) {
       if (o.cancelled || o.placed_ms == kNeverMillis) continue;
       for (Millis w : order_windows) add(o.placed_ms + w);
@@ -604,8 +605,14 @@ Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classifi
                    candidates.end());
   Classification at;
   OrdersAsOf as_of;
+  // Unfolded once here rather than by Evaluate at each candidate (quadratic
+  // in the folded orders): counting them by placement answers as Evaluate
+  // does at every instant, whether or not a window reaches them then.
+  UnfoldedOrders unfolded;
+  const ProfileView q =
+      corrected != nullptr ? p : unfolded.View(p, std::numeric_limits<Millis>::min());
   for (Millis c : candidates) {
-    Evaluate(corrected != nullptr ? as_of.View(*corrected, c) : p, c, &at, nullptr);
+    Evaluate(corrected != nullptr ? as_of.View(*corrected, c) : q, c, &at, nullptr);
     if (!at.SameMembership(now)) return c;
   }
   return kNeverMillis;

@@ -135,7 +135,10 @@ ProfileView UnfoldedOrders::View(const ProfileView& v, Millis window_start) {
   // A view whose source kept the totals but not the orders.
   if (static_cast<int64_t>(orders_.size()) != folded.orders) return v;
   auto earlier = [](const OrderFacts& a, const OrderFacts& b) { return a.placed_ms < b.placed_ms; };
-  std::stable_sort(orders_.begin(), orders_.end(), earlier);
+  // Fold order is placement order but for orders folded on arrival.
+  if (!std::is_sorted(orders_.begin(), orders_.end(), earlier)) {
+    std::stable_sort(orders_.begin(), orders_.end(), earlier);
+  }
   // The live orders are later than every folded one (folding moves the
   // oldest); merged all the same, so the order stays ascending whatever.
   const size_t n_folded = orders_.size();
@@ -290,6 +293,7 @@ absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id,
     f.cancelled = true;
     --folded_.orders;
     folded_.net_revenue -= f.net_amount;
+    RefreshFoldedSpan();
   } else {
     return absl::NotFoundError(absl::StrCat("order_id: unknown order"));
   }
@@ -498,6 +502,19 @@ absl::StatusOr<EventOutcome> Profile::RecordActivity(absl::Time at) {
 void Profile::ClampCorrections(absl::Time latest) {
   const Millis t = ToMillis(latest);
   for (OrderCorrection& c : corrections_) c.at_ms = std::min(c.at_ms, t);
+}
+
+void Profile::RefreshFoldedSpan() {
+  if (folded_.orders <= 0) return;
+  Millis first = kNeverMillis, last = FoldedTotals::kNothingFolded;
+  for (const FoldedOrder& o : folded_orders_) {
+    if (o.cancelled) continue;
+    if (o.placed_ms == kNeverMillis) return;  // folded by an older build: kept as they were
+    first = std::min(first, o.placed_ms);
+    last = std::max(last, o.placed_ms);
+  }
+  folded_.first_order_ms = first;
+  folded_.last_order_ms = last;
 }
 
 int Profile::Fold(absl::Time horizon) {

@@ -103,9 +103,10 @@ struct FoldedTotals {
   int64_t net_revenue = 0;  // their net amounts
   // All folded orders were placed at or before this; kNothingFolded if none.
   Millis through_ms = kNothingFolded;
-  // Earliest / latest placement among folded orders ever valid. After a
-  // folded order is cancelled these are kept as they were (so they bound
-  // the valid ones' placements from outside).
+  // Earliest / latest placement among the valid folded orders. After a
+  // folded order is cancelled, those of a profile whose folded orders do not
+  // all keep their placements (folded before 2026-12-06) are kept as they
+  // were (so they bound the valid ones' placements from outside).
   Millis first_order_ms = kNeverMillis;
   Millis last_order_ms = kNothingFolded;
 
@@ -379,6 +380,12 @@ class Profile {
 
   int FindOrder(uint64_t fp) const;
   int FindFolded(uint64_t fp) const;
+  // After a folded order's cancellation: the folded totals' first and last
+  // placements become the valid folded orders' when every one keeps its
+  // placement, so that the rules reading them (inactivity, NEW_CUSTOMER) and
+  // a window counting the folded orders unfolded agree (else a lengthened
+  // window's reach decided membership); otherwise they are kept as they were.
+  void RefreshFoldedSpan();
   int FindMessage(uint64_t fp) const;
   // The early engagement of message `fp`, or early_.end().
   std::vector<EarlyEngagement>::iterator FindEarly(uint64_t fp);
