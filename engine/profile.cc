@@ -367,8 +367,10 @@ absl::StatusOr<EventOutcome> Profile::MessageSent(absl::string_view message_id,
   MessageFacts m;
   m.sent_ms = *ms;
   if (auto e = FindEarly(fp); e != early_.end()) {
-    m.opened_ms = e->opened_ms;
-    m.acted_ms = e->acted_ms;
+    if (e->opened_ms > folded_.through_ms) {  // not a marker (Early)
+      m.opened_ms = e->opened_ms;
+      m.acted_ms = e->acted_ms;
+    }
     early_.erase(e);
   }
   if (*ms <= folded_.through_ms) {
@@ -399,12 +401,22 @@ absl::StatusOr<EventOutcome> Profile::MessageOpened(
 }
 
 EventOutcome Profile::Early(uint64_t fp, Millis at, bool acted) {
-  // Its message was sent before it, so at or before the horizon too: that
-  // send will be ignored.
-  if (at <= folded_.through_ms) return EventOutcome::kIgnored;
   auto e = FindEarly(fp);
+  // Its message was sent before it, so at or before the horizon too: that
+  // send will be ignored. So are the message's later opens and actions once
+  // one is known to be that old (an entry Fold kept as a marker), so that the
+  // same events sent again change nothing.
+  if (at <= folded_.through_ms) return EventOutcome::kIgnored;
+  if (e != early_.end() && e->opened_ms <= folded_.through_ms) return EventOutcome::kIgnored;
   if (e == early_.end()) {
-    if (early_.size() >= kMaxEarlyEngagements) return EventOutcome::kIgnored;
+    if (early_.size() >= kMaxEarlyEngagements) {
+      // Room is made by forgetting the oldest marker, if any.
+      const auto marker = std::find_if(early_.begin(), early_.end(), [&](const EarlyEngagement& x) {
+        return x.opened_ms <= folded_.through_ms;
+      });
+      if (marker == early_.end()) return EventOutcome::kIgnored;
+      early_.erase(marker);
+    }
     early_.push_back({fp, kNeverMillis, kNeverMillis});
     e = early_.end() - 1;
   }
@@ -553,10 +565,9 @@ int Profile::Fold(absl::Time horizon) {
   messages_.erase(messages_.begin(), messages_.begin() + m);
   message_ids_.erase(message_ids_.begin(), message_ids_.begin() + m);
   // An early open or action at or before the horizon: its message, sent
-  // before it, will be ignored when its send arrives.
-  early_.erase(std::remove_if(early_.begin(), early_.end(),
-                              [h](const EarlyEngagement& e) { return e.opened_ms <= h; }),
-               early_.end());
+  // before it, will be ignored when its send arrives. Kept as a marker
+  // (Early): its later opens and actions, the same ones sent again included,
+  // are ignored too, and it joins no message.
   return static_cast<int>(n);
 }
 

@@ -306,8 +306,11 @@ class Profile {
   // Engagement, per message id. A message sent at or before the fold horizon
   // is ignored (it can no longer be inside the engagement window). An open or
   // action may arrive before its message's send: it is kept (at most
-  // kMaxEarlyEngagements; one at or before the fold horizon is kIgnored) and
-  // applied when the send arrives, so the arrival order does not matter.
+  // kMaxEarlyEngagements; one at or before the fold horizon is kIgnored, and
+  // so, once folding passes a kept open, are that message's later opens and
+  // actions: folding keeps such an entry as a marker, the first to go when
+  // room is needed) and applied when the send arrives, so the arrival order
+  // does not matter.
   absl::StatusOr<EventOutcome> MessageSent(absl::string_view message_id,
                                            absl::Time at);
   absl::StatusOr<EventOutcome> MessageOpened(absl::string_view message_id,

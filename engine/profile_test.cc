@@ -274,11 +274,26 @@ TEST(Profile, AnOpenOrActionArrivingBeforeItsSendCountsOnceTheSendArrives) {
     EXPECT_EQ(*p.MessageOpened(absl::StrCat("w", i), Day(3)), EventOutcome::kApplied);
   }
   EXPECT_EQ(*p.MessageOpened("one too many", Day(3)), EventOutcome::kIgnored);
-  // Folding past them drops them: their messages could not count any more.
+  // Folding past one keeps it as a marker: its message could not count any
+  // more, nor could its later opens and actions, the same events sent again
+  // included (found by //tests/fuzz:live_fuzz: a batch whose message was
+  // opened long ago and acted on lately changed the profile when sent again).
   p.Fold(Day(2.7));
-  EXPECT_EQ(p.early_engagements().size(), kMaxEarlyEngagements - 1);
+  EXPECT_EQ(p.early_engagements().size(), kMaxEarlyEngagements);
+  EXPECT_EQ(*p.MessageActed("m", Day(2.8)), EventOutcome::kIgnored);  // opened on day 2.5
+  EXPECT_EQ(*p.MessageOpened("m", Day(2.5)), EventOutcome::kIgnored);
+  EXPECT_EQ(*p.MessageOpened("w1", Day(2.9)), EventOutcome::kApplied);  // not a marker yet
   p.Fold(Day(3));
-  EXPECT_TRUE(p.early_engagements().empty());
+  EXPECT_EQ(*p.MessageOpened("w1", Day(4)), EventOutcome::kIgnored);
+  // A new one takes a marker's place when every place is taken.
+  EXPECT_EQ(*p.MessageOpened("new", Day(4)), EventOutcome::kApplied);
+  EXPECT_EQ(p.early_engagements().size(), kMaxEarlyEngagements);
+  // A marker's message sent after the horizon (it was opened before its
+  // send: conflicting data) gets nothing from it.
+  EXPECT_EQ(*p.MessageSent("w2", Day(5)), EventOutcome::kApplied);
+  ASSERT_EQ(p.messages().size(), 1u);
+  EXPECT_EQ(p.messages()[0].opened_ms, kNeverMillis);
+  EXPECT_EQ(p.early_engagements().size(), kMaxEarlyEngagements - 1);
 }
 
 TEST(Profile, CartAndActivity) {
