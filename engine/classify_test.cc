@@ -9,48 +9,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "engine/test_profiles.h"
 
 namespace segmentd::engine {
 namespace {
 
-const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+using test_profiles::AddOrder;
+using test_profiles::AllDisabled;
+using test_profiles::Day;
+using test_profiles::kT0;
+
 constexpr absl::Duration kMs = absl::Milliseconds(1);
-
-absl::Time Day(double d) { return kT0 + absl::Hours(24) * d; }
-
-SegmentConfig AllDisabled() {
-  SegmentConfig c;
-  c.frequent_buyer.enabled = false;
-  c.new_download.enabled = false;
-  c.window_shopper.enabled = false;
-  c.new_customer.enabled = false;
-  c.returning_customer.enabled = false;
-  c.loyal_customer.enabled = false;
-  c.lost_loyalty.enabled = false;
-  c.one_time_wonder.enabled = false;
-  c.big_spender.enabled = false;
-  c.low_spender.enabled = false;
-  c.lost_customer.enabled = false;
-  c.first_time_buyer.enabled = false;
-  c.repeat_customer.enabled = false;
-  c.vip.enabled = false;
-  c.lapsed.enabled = false;
-  c.value_tiers.enabled = false;
-  c.category_affinity.enabled = false;
-  c.engagement.enabled = false;
-  c.abandoned_cart.enabled = false;
-  return c;
-}
-
-void AddOrder(Profile* p, const std::string& id, absl::Time at,
-              int64_t amount = 1000, std::vector<CategoryId> cats = {}) {
-  OrderPlaced o;
-  o.order_id = id;
-  o.placed_at = at;
-  o.amount = amount;
-  o.categories = cats;
-  ASSERT_EQ(*p->PlaceOrder(o), EventOutcome::kApplied) << id;
-}
 
 // Orders "o0".."o<n-1>" at the given days.
 Profile WithOrders(std::initializer_list<double> days, int64_t amount = 1000) {

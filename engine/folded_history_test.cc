@@ -13,44 +13,14 @@
 #include "absl/time/time.h"
 #include "engine/classify.h"
 #include "engine/stats.h"
+#include "engine/test_profiles.h"
 
 namespace segmentd::engine {
 namespace {
 
-const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01
-absl::Time Day(double d) { return kT0 + absl::Hours(24) * d; }
-
-SegmentConfig AllDisabled() {
-  SegmentConfig c;
-  c.frequent_buyer.enabled = false;
-  c.new_download.enabled = false;
-  c.window_shopper.enabled = false;
-  c.new_customer.enabled = false;
-  c.returning_customer.enabled = false;
-  c.loyal_customer.enabled = false;
-  c.lost_loyalty.enabled = false;
-  c.one_time_wonder.enabled = false;
-  c.big_spender.enabled = false;
-  c.low_spender.enabled = false;
-  c.lost_customer.enabled = false;
-  c.first_time_buyer.enabled = false;
-  c.repeat_customer.enabled = false;
-  c.vip.enabled = false;
-  c.lapsed.enabled = false;
-  c.value_tiers.enabled = false;
-  c.category_affinity.enabled = false;
-  c.engagement.enabled = false;
-  c.abandoned_cart.enabled = false;
-  return c;
-}
-
-void AddOrder(Profile* p, const std::string& id, absl::Time at, int64_t amount = 1000) {
-  OrderPlaced o;
-  o.order_id = id;
-  o.placed_at = at;
-  o.amount = amount;
-  ASSERT_EQ(*p->PlaceOrder(o), EventOutcome::kApplied) << id;
-}
+using test_profiles::AddOrder;
+using test_profiles::AllDisabled;
+using test_profiles::Day;
 
 Classification ClassifyAt(const ProfileView& p, const Classifier& k, absl::Time at) {
   return k.Classify(p, at);
@@ -117,14 +87,15 @@ Case RandomCase(std::mt19937_64& rng) {
   return k;
 }
 
-// Random profiles, folded at random horizons, cancellations before folding
-// only (so that the folded first/last placements are the valid ones): every
-// answer must be the full history's.
-TEST(FoldedHistoryTest, RandomFoldedProfilesClassifyAsTheirFullHistory) {
-  std::mt19937_64 rng(12345);
+// Calls `check(classifier, folded, full, at)` for `cases` random customers,
+// each after random cancellations and then folded at a random horizon (so
+// that the folded first/last placements are the valid ones), at instants
+// `max_step` days apart at most; stops at the first failure.
+template <typename Check>
+void ForRandomFoldedAndFull(uint64_t seed, int cases, int max_step, Check check) {
+  std::mt19937_64 rng(seed);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  int failures = 0;
-  for (int iter = 0; iter < 3000 && failures < 5; ++iter) {
+  for (int iter = 0; iter < cases && ::testing::Test::HasFailure() == false; ++iter) {
     Case kase = RandomCase(rng);
     absl::StatusOr<Classifier> k = Classifier::Create(kase.config, PopulationStats{});
     ASSERT_TRUE(k.ok()) << k.status();
@@ -136,17 +107,42 @@ TEST(FoldedHistoryTest, RandomFoldedProfilesClassifyAsTheirFullHistory) {
     }
     Profile folded = full;
     folded.Fold(Day(uni(0, 700)));
-    for (int d = 0; d < 3000 && failures < 5; d += uni(1, 40)) {
+    for (int d = 0; d < 3000; d += uni(1, max_step)) {
       const absl::Time at = Day(d + uni(0, 9) / 10.0);
-      const Classification f = ClassifyAt(folded.view(), *k, at);
-      const Classification e = ClassifyAt(full.view(), *k, at);
-      if (!(f.segments == e.segments) || f.next_change != e.next_change) {
-        ++failures;
-        ADD_FAILURE() << "iter " << iter << " day " << absl::FormatTime(at)
-                      << "\nfolded: " << Describe(f) << "\nfull:   " << Describe(e);
-      }
+      SCOPED_TRACE(absl::StrCat("case ", iter, " at ", absl::FormatTime(at)));
+      check(*k, folded, full, at);
+      if (::testing::Test::HasFailure()) return;
     }
   }
+}
+
+// Every membership and next change is the full history's.
+TEST(FoldedHistoryTest, RandomFoldedProfilesClassifyAsTheirFullHistory) {
+  ForRandomFoldedAndFull(
+      12345, 3000, 40,
+      [](const Classifier& k, const Profile& folded, const Profile& full, absl::Time at) {
+        const Classification f = ClassifyAt(folded.view(), k, at);
+        const Classification e = ClassifyAt(full.view(), k, at);
+        EXPECT_TRUE(f.segments == e.segments && f.next_change == e.next_change)
+            << "folded: " << Describe(f) << "\nfull:   " << Describe(e);
+      });
+}
+
+// Reasons too: Explain on the folded profile reads as on the full history
+// for the order-counting rules.
+TEST(FoldedHistoryTest, RandomFoldedProfilesExplainAsTheirFullHistory) {
+  ForRandomFoldedAndFull(
+      999, 2000, 80,
+      [](const Classifier& k, const Profile& folded, const Profile& full, absl::Time at) {
+        const std::vector<SegmentExplanation> f = k.Explain(folded.view(), at);
+        const std::vector<SegmentExplanation> e = k.Explain(full.view(), at);
+        ASSERT_EQ(f.size(), e.size());
+        for (size_t i = 0; i < f.size(); ++i) {
+          EXPECT_TRUE(f[i].reason == e[i].reason && f[i].member == e[i].member)
+              << f[i].segment << "\nfolded: " << f[i].member << " " << f[i].reason
+              << "\nfull:   " << e[i].member << " " << e[i].reason;
+        }
+      });
 }
 
 // Self-consistency of the folded profile alone (cancellations after folding
@@ -180,41 +176,6 @@ TEST(FoldedHistoryTest, NextChangeIsTheFirstChangeOfTheFoldedProfile) {
           ADD_FAILURE() << "iter " << iter << " at " << absl::FormatTime(at) << ": " << Describe(f)
                         << "\nbut at " << absl::FormatTime(s) << ": " << Describe(h);
           break;
-        }
-      }
-    }
-  }
-}
-
-// Reasons too: Explain on the folded profile reads as on the full history
-// for the order-counting rules (cancellations before folding only).
-TEST(FoldedHistoryTest, RandomFoldedProfilesExplainAsTheirFullHistory) {
-  std::mt19937_64 rng(999);
-  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  int failures = 0;
-  for (int iter = 0; iter < 2000 && failures < 5; ++iter) {
-    Case kase = RandomCase(rng);
-    absl::StatusOr<Classifier> k = Classifier::Create(kase.config, PopulationStats{});
-    ASSERT_TRUE(k.ok()) << k.status();
-    Profile& full = kase.full;
-    for (const std::string& id : kase.ids) {
-      if (uni(0, 4) == 0) {
-        ASSERT_TRUE(full.CancelOrder(id).ok());
-      }
-    }
-    Profile folded = full;
-    folded.Fold(Day(uni(0, 700)));
-    for (int d = 0; d < 3000 && failures < 5; d += uni(1, 80)) {
-      const absl::Time at = Day(d + uni(0, 9) / 10.0);
-      const std::vector<SegmentExplanation> f = k->Explain(folded.view(), at);
-      const std::vector<SegmentExplanation> e = k->Explain(full.view(), at);
-      ASSERT_EQ(f.size(), e.size());
-      for (size_t i = 0; i < f.size(); ++i) {
-        if (f[i].reason != e[i].reason || f[i].member != e[i].member) {
-          ++failures;
-          ADD_FAILURE() << "iter " << iter << " at " << absl::FormatTime(at) << " " << f[i].segment
-                        << "\nfolded: " << f[i].member << " " << f[i].reason
-                        << "\nfull:   " << e[i].member << " " << e[i].reason;
         }
       }
     }

@@ -81,6 +81,39 @@ class ConfigE2eTest : public ::testing::Test {
     return response.config();
   }
 
+  // Sets FREQUENT_BUYER's window and minimum, then classifies `ids` with
+  // their reasons into `*classified`.
+  void SetFrequentBuyerAndClassify(int window_days, int min_orders,
+                                   const std::vector<std::string>& ids,
+                                   v1::ClassifyCustomersResponse* classified) {
+    v1::UpdateConfigRequest request;
+    request.mutable_config()->mutable_frequent_buyer()->set_window_days(window_days);
+    request.mutable_config()->mutable_frequent_buyer()->set_min_orders(min_orders);
+    request.mutable_update_mask()->add_paths("frequent_buyer.window_days");
+    request.mutable_update_mask()->add_paths("frequent_buyer.min_orders");
+    v1::UpdateConfigResponse response;
+    ASSERT_TRUE(Update(request, &response).ok());
+    v1::ClassifyCustomersRequest classify;
+    for (const std::string& id : ids) classify.add_customer_ids(id);
+    classify.set_include_reasons(true);
+    auto ctx = NewContext(keys_.read);
+    ASSERT_TRUE(v1::ClassificationService::NewStub(stack_->channel())
+                    ->ClassifyCustomers(ctx.get(), classify, classified)
+                    .ok());
+  }
+
+  // Whether Redis's member set of `segment` holds `customer`.
+  bool StoredMember(const std::string& segment, const std::string& customer) {
+    absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis =
+        ConnectClient(stack_->redis());
+    EXPECT_TRUE(redis.ok()) << redis.status();
+    if (!redis.ok()) return false;
+    absl::StatusOr<store::redis::RedisReply> stored =
+        (*redis)->Command({"SISMEMBER", absl::StrCat("sd:{cfg}:s:", segment), customer});
+    EXPECT_TRUE(stored.ok()) << stored.status();
+    return stored.ok() && stored->integer() == 1;
+  }
+
   // Returns, per customer, whether it is in `segment` right now, as
   // ClassifyCustomers answers through `channel` (default: the stack's
   // segmentd). ClassifyCustomers classifies the stored profiles on the fly,
@@ -260,24 +293,9 @@ TEST_F(ConfigE2eTest, AWindowLengthenedPastFoldedHistoryCountsIt) {
                    OrderEvent("mixed", "mixed-b", now - absl::Hours(24 * 10), 1000)});
   ASSERT_TRUE(reply.ok()) << reply.status();
   ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
-  v1::UpdateConfigRequest request;
-  request.mutable_config()->mutable_frequent_buyer()->set_window_days(3650);
-  request.mutable_config()->mutable_frequent_buyer()->set_min_orders(1);
-  request.mutable_update_mask()->add_paths("frequent_buyer.window_days");
-  request.mutable_update_mask()->add_paths("frequent_buyer.min_orders");
-  v1::UpdateConfigResponse response;
-  ASSERT_TRUE(Update(request, &response).ok());
-
-  v1::ClassifyCustomersRequest classify;
-  for (const std::string& id : old) classify.add_customer_ids(id);
-  classify.set_include_reasons(true);
   v1::ClassifyCustomersResponse classified;
-  auto ctx = NewContext(keys_.read);
-  ASSERT_TRUE(v1::ClassificationService::NewStub(stack_->channel())
-                  ->ClassifyCustomers(ctx.get(), classify, &classified)
-                  .ok());
-  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis = ConnectClient(stack_->redis());
-  ASSERT_TRUE(redis.ok()) << redis.status();
+  SetFrequentBuyerAndClassify(3650, 1, old, &classified);
+  ASSERT_EQ(classified.classifications_size(), 3);
   const std::map<std::string, std::string> reasons = {
       {"old1", "1 order in the last 3650 days (>= 1)"},
       {"old2", "2 orders in the last 3650 days (>= 1)"},
@@ -290,10 +308,7 @@ TEST_F(ConfigE2eTest, AWindowLengthenedPastFoldedHistoryCountsIt) {
       if (r.segment() == "FREQUENT_BUYER") explained = r.reason() == reasons.at(c.customer_id());
     }
     EXPECT_TRUE(explained) << c.DebugString();
-    absl::StatusOr<store::redis::RedisReply> stored =
-        (*redis)->Command({"SISMEMBER", "sd:{cfg}:s:FREQUENT_BUYER", c.customer_id()});
-    ASSERT_TRUE(stored.ok()) << stored.status();
-    EXPECT_EQ(stored->integer(), 1) << c.customer_id() << ": stored membership";
+    EXPECT_TRUE(StoredMember("FREQUENT_BUYER", c.customer_id())) << c.customer_id();
   }
 }
 
@@ -310,22 +325,8 @@ TEST_F(ConfigE2eTest, AWindowStartingAmongFoldedOrdersCountsThoseAfterIt) {
   ASSERT_TRUE(reply.ok()) << reply.status();
   ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
   // 450 days: the orders of 400 and 390 days ago, not the one of 500.
-  v1::UpdateConfigRequest request;
-  request.mutable_config()->mutable_frequent_buyer()->set_window_days(450);
-  request.mutable_config()->mutable_frequent_buyer()->set_min_orders(2);
-  request.mutable_update_mask()->add_paths("frequent_buyer.window_days");
-  request.mutable_update_mask()->add_paths("frequent_buyer.min_orders");
-  v1::UpdateConfigResponse response;
-  ASSERT_TRUE(Update(request, &response).ok());
-
-  v1::ClassifyCustomersRequest classify;
-  classify.add_customer_ids("straddle");
-  classify.set_include_reasons(true);
   v1::ClassifyCustomersResponse classified;
-  auto ctx = NewContext(keys_.read);
-  ASSERT_TRUE(v1::ClassificationService::NewStub(stack_->channel())
-                  ->ClassifyCustomers(ctx.get(), classify, &classified)
-                  .ok());
+  SetFrequentBuyerAndClassify(450, 2, {"straddle"}, &classified);
   ASSERT_EQ(classified.classifications_size(), 1);
   const v1::CustomerClassification& c = classified.classifications(0);
   EXPECT_THAT(c.membership().segments(), ::testing::Contains("FREQUENT_BUYER"));
@@ -342,12 +343,7 @@ TEST_F(ConfigE2eTest, AWindowStartingAmongFoldedOrdersCountsThoseAfterIt) {
                               (now + absl::Hours(24 * 50))),
             absl::Minutes(1))
       << c.DebugString();
-  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> redis = ConnectClient(stack_->redis());
-  ASSERT_TRUE(redis.ok()) << redis.status();
-  absl::StatusOr<store::redis::RedisReply> stored =
-      (*redis)->Command({"SISMEMBER", "sd:{cfg}:s:FREQUENT_BUYER", "straddle"});
-  ASSERT_TRUE(stored.ok()) << stored.status();
-  EXPECT_EQ(stored->integer(), 1) << "stored membership";
+  EXPECT_TRUE(StoredMember("FREQUENT_BUYER", "straddle"));
 }
 
 TEST_F(ConfigE2eTest, NextChangesLeftToTheBackgroundAreRecomputedByTheServer) {
