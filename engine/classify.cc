@@ -273,8 +273,8 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
   Millis last = life_n > 0 ? folded.last_order_ms : kNeverMillis;
   // Folded orders without placements (above) count in a window that holds
   // them all (a window lengthened after they were folded); the windows start
-  // counting the live orders from there. Categories are not kept of folded orders: affinity counts
-  // none.
+  // counting the live orders from there. Categories are not kept of folded
+  // orders: affinity counts none.
   const bool fb_folded = folded.AllWithin(fb_start, t);
   const bool ret_folded = folded.AllWithin(ret_start, t);
   const bool big_folded = folded.AllWithin(big_start, t);
