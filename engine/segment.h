@@ -52,6 +52,9 @@ using CategoryId = uint16_t;
 
 // Prefix of category-affinity segment names: "category:<name>".
 inline constexpr absl::string_view kCategorySegmentPrefix = "category:";
+// Longest category name an event may carry, so the longest "<name>" a
+// category segment can have.
+inline constexpr size_t kMaxCategoryNameBytes = 128;
 
 // Returns the canonical name, e.g. "FREQUENT_BUYER".
 absl::string_view SegmentName(Segment segment);

@@ -20,7 +20,7 @@ namespace segmentd {
 // Limits on input, beyond which a field is INVALID_ARGUMENT.
 inline constexpr size_t kMaxCustomerIdBytes = 128;
 inline constexpr size_t kMaxEventIdBytes = 128;  // order, refund, message ids
-inline constexpr size_t kMaxCategoryBytes = 128;
+inline constexpr size_t kMaxCategoryBytes = engine::kMaxCategoryNameBytes;
 inline constexpr int kMaxCategories = 64;
 
 // A validated event: whose it is, the category names it mentions, and how to

@@ -68,10 +68,10 @@ grpc::Status InsightsServiceImpl::GetSegmentKpis(grpc::ServerContext* context,
   for (int i = 0; i < request->segments_size(); ++i) {
     std::optional<engine::Segment> s = engine::SegmentFromName(request->segments(i));
     if (!s) {
-      return ToGrpcStatus(FieldError(
-          absl::StrCat("segments[", i, "]"),
-          absl::StrCat("\"", request->segments(i),
-                       "\" is not a fixed segment (KPIs cover the 22 fixed segments)")));
+      return ToGrpcStatus(
+          FieldError(absl::StrCat("segments[", i, "]"),
+                     absl::StrCat(Excerpt(request->segments(i)),
+                                  " is not a fixed segment (KPIs cover the 22 fixed segments)")));
     }
     segments.push_back(*s);
   }

@@ -130,6 +130,9 @@ grpc::Status TargetingServiceImpl::PutVoucherTarget(grpc::ServerContext* context
     return ToGrpcStatus(s);
   }
   v1::VoucherTarget target = in;
+  // Fields this build does not know (a newer client's, or padding) are not
+  // stored: nothing bounds their size, and every listing would carry them.
+  target.DiscardUnknownFields();
   *target.mutable_updated_at() = ToProtoTime(now_());
   if (absl::Status put = vouchers_->Put(caller->tenant_id, target); !put.ok()) {
     return ToGrpcStatus(put);

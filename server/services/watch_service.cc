@@ -14,6 +14,7 @@
 #include "engine/segment.h"
 #include "server/grpc_status.h"
 #include "server/proto_time.h"
+#include "server/targeting/expression.h"
 
 namespace segmentd {
 namespace {
@@ -30,18 +31,6 @@ v1::ChangeCause ToProto(store::ChangeCause cause) {
       return v1::CHANGE_CAUSE_STATISTICS;
   }
   return v1::CHANGE_CAUSE_UNSPECIFIED;
-}
-
-// Returns OK for a fixed segment's canonical name or "category:<name>".
-absl::Status ValidateSegmentName(absl::string_view name, absl::string_view field) {
-  if (engine::SegmentFromName(name).has_value()) return absl::OkStatus();
-  if (absl::StartsWith(name, engine::kCategorySegmentPrefix) &&
-      name.size() > engine::kCategorySegmentPrefix.size()) {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": unknown segment \"", name, "\" (a canonical name such as "
-                   "LOYAL_CUSTOMER, or category:<name>)"));
 }
 
 // A stream position, "<ms>-<seq>" (a Redis stream id), as numbers.
@@ -104,7 +93,8 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
   }
   absl::flat_hash_set<std::string> filter;
   for (int i = 0; i < request->segments_size(); ++i) {
-    if (absl::Status s = ValidateSegmentName(request->segments(i), absl::StrCat("segments[", i, "]"));
+    if (absl::Status s =
+            targeting::ValidateSegmentName(request->segments(i), absl::StrCat("segments[", i, "]"));
         !s.ok()) {
       return ToGrpcStatus(s);
     }

@@ -74,13 +74,17 @@ void Collect(const v1::TargetExpression& e, absl::flat_hash_set<std::string>& se
 
 absl::Status ValidateSegmentName(absl::string_view name, absl::string_view field) {
   if (engine::SegmentFromName(name).has_value()) return absl::OkStatus();
-  if (absl::StartsWith(name, engine::kCategorySegmentPrefix) &&
-      name.size() > engine::kCategorySegmentPrefix.size()) {
+  const size_t prefix = engine::kCategorySegmentPrefix.size();
+  if (absl::StartsWith(name, engine::kCategorySegmentPrefix) && name.size() > prefix &&
+      name.size() - prefix <= engine::kMaxCategoryNameBytes) {
     return absl::OkStatus();
   }
-  return FieldError(field, absl::StrCat("unknown segment \"", name,
-                                        "\" (a canonical name such as LOYAL_CUSTOMER, or "
-                                        "category:<name>)"));
+  // Excerpted: the name may be any size (a client's metadata limit would
+  // refuse the whole status).
+  return FieldError(field, absl::StrCat("unknown segment ", Excerpt(name),
+                                        " (a canonical name such as LOYAL_CUSTOMER, or "
+                                        "category:<name> of 1-",
+                                        engine::kMaxCategoryNameBytes, " bytes)"));
 }
 
 absl::Status ValidateExpression(const v1::TargetExpression& expression, absl::string_view field) {

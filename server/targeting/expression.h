@@ -26,8 +26,8 @@ inline constexpr int kMaxExpressionDepth = 8;
 inline constexpr int kMaxExpressionNodes = 64;
 
 // Returns OK when `name` is a canonical fixed segment name or
-// "category:<name>" with a non-empty name; else INVALID_ARGUMENT naming
-// `field`.
+// "category:<name>" with a name of 1-kMaxCategoryNameBytes bytes; else
+// INVALID_ARGUMENT naming `field`.
 absl::Status ValidateSegmentName(absl::string_view name, absl::string_view field);
 
 // Returns OK for a valid expression, else INVALID_ARGUMENT (a FieldError)

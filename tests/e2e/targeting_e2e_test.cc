@@ -614,6 +614,40 @@ TEST_F(TargetingE2eTest, ValidationNamesTheBadNodeAndScopesApply) {
   status = Check(Inline(Parse(R"(segment: "VIP")")), "c1", &check, static_cast<v1::Consistency>(7));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("consistency"));
+  // An unknown name of any size is named by an excerpt: the whole status
+  // would exceed a client's metadata limit (an API reviewer's 10 kB name
+  // made the client report RESOURCE_EXHAUSTED instead).
+  const std::string huge(20000, 'x');
+  v1::TargetExpression unknown;
+  unknown.set_segment(huge);
+  status = Put("x", unknown, {});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("target.expression.segment: unknown segment"));
+  EXPECT_LT(status.error_message().size(), 400u);
+  unknown.set_segment(absl::StrCat("category:", std::string(129, 'c')));  // longer than any
+  EXPECT_EQ(Put("x", unknown, {}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Fields this build does not know are not stored (a reviewer stored 3 MB
+  // in one, and every listing then carried it).
+  {
+    v1::PutVoucherTargetRequest padded;
+    padded.mutable_target()->set_voucher_id("padded");
+    padded.mutable_target()->mutable_expression()->set_segment("VIP");
+    padded.mutable_target()
+        ->GetReflection()
+        ->MutableUnknownFields(padded.mutable_target())
+        ->AddLengthDelimited(99, std::string(100000, 'p'));
+    v1::PutVoucherTargetResponse put;
+    auto put_ctx = NewContext(acme_.write);
+    ASSERT_TRUE(targeting_->PutVoucherTarget(put_ctx.get(), padded, &put).ok());
+    EXPECT_LT(put.target().ByteSizeLong(), 1000u);
+    v1::GetVoucherTargetRequest get;
+    get.set_voucher_id("padded");
+    v1::GetVoucherTargetResponse got;
+    auto get_ctx = NewContext(acme_.read);
+    ASSERT_TRUE(targeting_->GetVoucherTarget(get_ctx.get(), get, &got).ok());
+    EXPECT_LT(got.target().ByteSizeLong(), 1000u);
+    EXPECT_EQ(got.target().expression().segment(), "VIP");
+  }
   // A read key cannot register targets.
   v1::PutVoucherTargetRequest request;
   request.mutable_target()->set_voucher_id("v");
