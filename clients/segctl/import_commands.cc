@@ -85,6 +85,8 @@ int Import(const Context& ctx) {
   }
   absl::StatusOr<bool> resume = ctx.args->GetBool("resume");
   if (!resume.ok()) return ctx.Usage(std::string(resume.status().message()));
+  absl::StatusOr<bool> unterminated = ctx.args->GetBool("allow_unterminated");
+  if (!unterminated.ok()) return ctx.Usage(std::string(unterminated.status().message()));
   const std::string progress_mode = ctx.args->Get("progress", "auto");
   if (progress_mode != "auto" && progress_mode != "on" && progress_mode != "off") {
     return ctx.Usage("--progress is auto, on or off");
@@ -94,6 +96,24 @@ int Import(const Context& ctx) {
   std::ifstream in(file, std::ios::binary);
   if (!in || stat(file.c_str(), &st) != 0) {
     return ctx.Fail(absl::NotFoundError(absl::StrCat("cannot read ", file)));
+  }
+  // A file cut short (an interrupted download or copy) ends inside a line.
+  // Imported, it would store partial orders (a retail invoice's lines are
+  // spread over the file, a cut amount reads as another amount), which the
+  // whole file cannot correct later: an order id's first version wins. So it
+  // is refused before anything is sent.
+  if (st.st_size > 0 && !*unterminated) {
+    in.seekg(-1, std::ios::end);
+    const int last = in.get();
+    in.clear();
+    in.seekg(0);
+    if (last != '\n') {
+      return ctx.Fail(absl::FailedPreconditionError(absl::StrCat(
+          file,
+          " does not end with a newline: it may be cut short, and its last orders would be "
+          "stored partial for good; nothing was imported (if the file is whole, add a final "
+          "newline or pass --allow_unterminated)")));
+    }
   }
   clients::ImportCheckpoint checkpoint;
   checkpoint.source = file;
@@ -246,6 +266,9 @@ std::vector<Command> ImportCommands() {
         {"on_error", "skip|stop", "what a bad row does", "skip"},
         {"batch_size", "N", "orders per BulkIngest batch (1..1000)", "1000"},
         {"resume", "", "skip the orders the progress file says were acknowledged", ""},
+        {"allow_unterminated", "",
+         "import a file whose last line has no newline (refused otherwise: it may be cut short)",
+         ""},
         {"progress_file", "FILE", "where progress is recorded",
          ".segmentd/import-<file>.<format>.progress"},
         {"progress", "auto|on|off",

@@ -370,6 +370,17 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   SegctlRun empty = Segctl({"import", "cdnow", dir_ + "/empty.txt"});
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_THAT(empty.err, HasSubstr("is empty"));
+  // A file ending inside a line may be cut short: refused before anything is
+  // sent (an API reviewer's truncated export stored partial orders that the
+  // whole file could not correct); --allow_unterminated imports it.
+  { std::ofstream(dir_ + "/cut.txt") << "98001 19970101 1 11.77\n98002 19970112 1 12.0"; }
+  SegctlRun cut = Segctl({"import", "cdnow", dir_ + "/cut.txt"});
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_THAT(cut.err, HasSubstr("does not end with a newline"));
+  EXPECT_THAT(Segctl({"classify", "98001"}).out, HasSubstr("(unknown customer)"));
+  SegctlRun allowed = Segctl({"import", "cdnow", dir_ + "/cut.txt", "--allow_unterminated"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_THAT(Segctl({"classify", "98001"}).out, Not(HasSubstr("(unknown customer)")));
   // A voucher and expression flags together: one would be dropped silently.
   SegctlRun both = Segctl({"targets", "--voucher=v", "--none_of=LAPSED"});
   EXPECT_EQ(both.exit_code, 2);
