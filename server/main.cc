@@ -124,9 +124,10 @@ int main(int argc, char** argv) {
       segmentd::SegmentdServer::Start(options);
   if (!server.ok()) {
     segmentd::LogError(absl::StrCat("cannot start: ", server.status().ToString()));
-    // A flag no server can run with (segmentd's own validation, the TLS
-    // files) is a usage error, as those refused above are; anything else
-    // (Redis unreachable, a port in use) is a failure to start.
+    // A flag no server can run with (segmentd's own validation, a file or
+    // address a flag names that cannot be used) is a usage error, as those
+    // refused above are; anything else (Redis unreachable, a port in use) is
+    // a failure to start.
     return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   // Before the gRPC line: whoever waits for that one finds this one too.
