@@ -1,5 +1,6 @@
 #include "server/services/insights_service.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -72,6 +73,12 @@ grpc::Status InsightsServiceImpl::GetSegmentKpis(grpc::ServerContext* context,
           FieldError(absl::StrCat("segments[", i, "]"),
                      absl::StrCat(Excerpt(request->segments(i)),
                                   " is not a fixed segment (KPIs cover the 22 fixed segments)")));
+    }
+    // Named twice: answered twice, each row the same (an API reviewer's
+    // finding), which a caller summing rows would count double.
+    if (std::find(segments.begin(), segments.end(), *s) != segments.end()) {
+      return ToGrpcStatus(FieldError(absl::StrCat("segments[", i, "]"),
+                                     absl::StrCat(Excerpt(request->segments(i)), " named twice")));
     }
     segments.push_back(*s);
   }

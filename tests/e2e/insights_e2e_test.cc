@@ -217,6 +217,13 @@ TEST_F(InsightsE2eTest, BadRequestsNameTheField) {
   status = insights_->GetSegmentKpis(ctx3.get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("segments[0]"));
+  request.clear_segments();
+  request.add_segments("VIP");
+  request.add_segments("VIP");
+  auto ctx7 = NewContext(keys_.read);
+  status = insights_->GetSegmentKpis(ctx7.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("segments[1]: \"VIP\" named twice"));
   // Membership ahead of the clock is not recorded yet: a future end is refused.
   request.clear_segments();
   *request.mutable_period()->mutable_end() = ToTimestamp(absl::Now() + absl::Hours(24 * 365));
