@@ -694,7 +694,9 @@ TEST(Explain, ReasonsShowTheDecidingFactInTheRulesUnits) {
   for (int i = 0; i < 41; ++i) {
     const std::string id = absl::StrCat("m", i);
     ASSERT_TRUE(p.MessageSent(id, Day(1)).ok());
-    if (i < 8) ASSERT_TRUE(p.MessageOpened(id, Day(1)).ok());
+    if (i < 8) {
+      ASSERT_TRUE(p.MessageOpened(id, Day(1)).ok());
+    }
   }
   const absl::Time at = Day(1) + absl::Minutes(61) + absl::Seconds(59);
   std::map<std::string, std::string> reasons;
@@ -852,7 +854,9 @@ TEST(FoldedTotalsTest, AWindowHoldingEveryFoldedOrderCountsThem) {
   absl::StatusOr<Classifier> k = Classifier::Create(c, PopulationStats{});
   ASSERT_TRUE(k.ok()) << k.status();
   for (const SegmentExplanation& r : k->Explain(folded.view(), Day(700))) {
-    if (r.segment == "FREQUENT_BUYER") EXPECT_EQ(r.reason, "3 orders in the last 1000 days (>= 3)");
+    if (r.segment == "FREQUENT_BUYER") {
+      EXPECT_EQ(r.reason, "3 orders in the last 1000 days (>= 3)");
+    }
   }
   // With the live orders alone reaching the minimum, the exit is theirs.
   c.frequent_buyer.min_orders = 1;
