@@ -30,6 +30,7 @@
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "segmentd/v1/watch.grpc.pb.h"
 #include "server/auth/operator_credential.h"
+#include "server/host_port.h"
 #include "server/live/segments_at.h"
 #include "server/log.h"
 #include "server/metrics/rpc_interceptor.h"
@@ -189,12 +190,7 @@ constexpr int kMinThreads = 8;
 // starts: gRPC itself takes a port it cannot parse as another one (no port:
 // 443; 99999: modulo 65536) and aborts on too few threads.
 absl::Status ValidateOptions(const SegmentdServer::Options& options) {
-  const size_t colon = options.listen_address.rfind(':');
-  uint32_t port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(absl::string_view(options.listen_address).substr(colon + 1), &port) ||
-      options.listen_address.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
-      port > 65535) {
+  if (!IsHostPort(options.listen_address, /*host_required=*/true)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen: expected HOST:PORT with a port from 0 (any free one) to 65535, got \"",
         options.listen_address, "\""));

@@ -3,9 +3,8 @@
 #include <exception>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
+#include "server/host_port.h"
 
 namespace segmentd {
 
@@ -14,11 +13,7 @@ absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(const std:
   if (metrics == nullptr) return absl::InvalidArgumentError("metrics: must not be null");
   // The port checked here, so that a malformed one is a usage error and
   // only a failed bind is UNAVAILABLE.
-  const size_t colon = address.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos || colon + 1 == address.size() ||
-      address.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
-      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) || port > 65535) {
+  if (!IsHostPort(address, /*host_required=*/false)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--metrics_listen: expected host:port, got \"", address, "\""));
   }
