@@ -15,7 +15,6 @@ namespace {
 constexpr int64_t kNoThreshold = std::numeric_limits<int64_t>::max();
 // Evaluate's answer when an open/action after t was seen: the closed forms do
 // not apply and the caller scans instead.
-constexpr Millis kFutureOpen = std::numeric_limits<Millis>::min();
 
 enum EngagementLevel { kNone = 0, kHigh = 1, kModerate = 2, kDis = 3 };
 
@@ -238,22 +237,23 @@ inline int Classifier::EngagementState(int64_t sent, int64_t opened, int64_t act
 
 // Out of line, so that the common path's code stays as it was.
 ABSL_ATTRIBUTE_NOINLINE bool Classifier::EvaluateUnfolded(const ProfileView& p, Millis t,
-                                                          Classification* out, Millis* next) const {
+                                                          Classification* out, Millis* next,
+                                                          bool* future_open) const {
   if (p.folded_orders.empty()) return false;
   thread_local UnfoldedOrders unfolded;
   const ProfileView u = unfolded.View(p, t - counted_ms_);
   if (u.folded.orders != 0) return false;  // placements unknown: the totals count
-  Evaluate(u, t, out, next);
+  Evaluate(u, t, out, next, future_open);
   return true;
 }
 
-void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
-                          Millis* next) const {
+void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out, Millis* next,
+                          bool* future_open) const {
   // A window reaching folded orders (lengthened since they were folded)
   // counts them one by one when their placements are kept. Rare: folding
   // keeps every order the current config's windows can reach.
   if (ABSL_PREDICT_FALSE(p.folded.orders > 0 && p.folded.last_order_ms > t - counted_ms_) &&
-      EvaluateUnfolded(p, t, out, next)) {
+      EvaluateUnfolded(p, t, out, next, future_open)) {
     return;
   }
   SegmentSet seg;
@@ -504,7 +504,8 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
     if (state == kHigh) seg.Insert(Segment::kHighlyEngaged);
     if (state == kModerate) seg.Insert(Segment::kModeratelyEngaged);
     if (state == kDis) seg.Insert(Segment::kDisengaged);
-    if (next && state != kNone && !future_open) {
+    // Opens and actions after t are left out, as every event after t is.
+    if (next && state != kNone) {
       size_t i = lo;
       while (i < hi) {
         const Millis at = p.messages[i].sent_ms;
@@ -549,73 +550,70 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out,
     best = std::min(best, int{rank_[__builtin_ctz(bits)]});
   }
   if (best < kNumSegments) out->primary = priority_[best];
-  if (next) *next = saw_future_open ? kFutureOpen : nx;
+  if (next) *next = nx;
+  if (future_open) *future_open = saw_future_open;
 }
 
 Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classification& now,
-                                  const ProfileView* corrected) const {
-  std::vector<Millis> candidates;
+                                  Millis next_without_events, const ProfileView* corrected) const {
+  // Every instant after t at which an input becomes visible: until the first
+  // of them, membership moves as it would with no event after the instant
+  // evaluated last, which Evaluate's next change gives exactly. So the scan
+  // jumps from one such instant to the next (linear in the profile per
+  // event or change it passes), rather than evaluating at every instant a
+  // window edge crosses an order (quadratic in the orders).
+  std::vector<Millis> events;
   auto add = [&](Millis m) {
-    if (m != kNeverMillis && m > t) candidates.push_back(m);
+    if (m != kNeverMillis && m > t) events.push_back(m);
   };
-  const Millis order_windows[] = {fb_ms_,  ret_ms_, nc_ms_,  loyal_ms_,
-                                  ll_ms_,  otw_ms_, big_ms_, low_ms_,
-                                  lc_ms_,  lapsed_ms_, cat_ms_, 0};
   for (const OrderFacts& o : p.orders) {
-    if (o.cancelled) continue;
-    for (Millis w : order_windows) add(o.placed_ms + w);
+    if (!o.cancelled) add(o.placed_ms);
   }
   if (p.folded.orders > 0) {
-    for (Millis w : order_windows) {
-      add(p.folded.first_order_ms + w);  // a window holding them all no longer does
-      add(p.folded.last_order_ms + w);
-    }
-    // Counted one by one when unfolded (Evaluate), as live orders are (each
-    // may be the last one visible at an instant before folding).
+    add(p.folded.first_order_ms);
+    add(p.folded.last_order_ms);
     for (const FoldedOrderFacts& o : p.folded_orders) {
-      if (o.cancelled || o.placed_ms == kNeverMillis) continue;
-      for (Millis w : order_windows) add(o.placed_ms + w);
+      if (!o.cancelled && o.placed_ms != kNeverMillis) add(o.placed_ms);
     }
   }
-  if (p.registered_ms != kNeverMillis) {
-    add(p.registered_ms);
-    add(p.registered_ms + nd_ms_);
-    add(p.registered_ms + ws_ms_);
-  }
+  if (p.registered_ms != kNeverMillis) add(p.registered_ms);
   for (const MessageFacts& m : p.messages) {
     add(m.sent_ms);
-    add(m.sent_ms + eng_ms_);
     add(m.opened_ms);
     add(m.acted_ms);
   }
   if (p.has_cart) {
     add(p.cart.updated_ms);
-    add(p.cart.updated_ms + cart_after_ms_);
-    add(p.cart.updated_ms + cart_window_ms_);
     add(p.cart.converted_ms);
   }
   // A correction changes the orders at its instant; `p`'s orders, as of t,
-  // include every order a later correction cancels, so their windows are
-  // candidates already.
+  // include every order a later correction cancels.
   if (corrected != nullptr) {
     for (const OrderCorrection& c : corrected->corrections) add(c.at_ms);
   }
-  std::sort(candidates.begin(), candidates.end());
-  candidates.erase(std::unique(candidates.begin(), candidates.end()),
-                   candidates.end());
+  std::sort(events.begin(), events.end());
+  events.erase(std::unique(events.begin(), events.end()), events.end());
   Classification at;
   OrdersAsOf as_of;
-  // Unfolded once here rather than by Evaluate at each candidate (quadratic
-  // in the folded orders): counting them by placement answers as Evaluate
-  // does at every instant, whether or not a window reaches them then.
+  // Unfolded once here rather than by Evaluate at each instant: counting
+  // folded orders by placement answers as Evaluate does at every instant,
+  // whether or not a window reaches them then.
   UnfoldedOrders unfolded;
   const ProfileView q =
       corrected != nullptr ? p : unfolded.View(p, std::numeric_limits<Millis>::min());
-  for (Millis c : candidates) {
-    Evaluate(corrected != nullptr ? as_of.View(*corrected, c) : q, c, &at, nullptr);
+  Millis cur = t, nx = next_without_events;
+  auto event = events.begin();
+  while (true) {
+    event = std::upper_bound(event, events.end(), cur);
+    const Millis c = event == events.end() ? nx : std::min(nx, *event);
+    if (c == kNeverMillis) return kNeverMillis;
+    Evaluate(corrected != nullptr ? as_of.View(*corrected, c) : q, c, &at, &nx);
     if (!at.SameMembership(now)) return c;
+    // Every next change Evaluate gives is later than its instant; a bug
+    // breaking that must not loop forever.
+    if (nx <= c) return c;
+    cur = c;
   }
-  return kNeverMillis;
 }
 
 void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classification* out) const {
@@ -625,8 +623,9 @@ void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classificat
     // the next change found by scanning, the corrections' instants included.
     OrdersAsOf orders;
     const ProfileView p = orders.View(view, t);
-    Evaluate(p, t, out, nullptr);
-    const Millis next = ScanNextChange(p, t, *out, &view);
+    Millis next = kNeverMillis;
+    Evaluate(p, t, out, &next);
+    next = ScanNextChange(p, t, *out, next, &view);
     out->next_change = next == kNeverMillis ? std::nullopt : std::optional(FromMillis(next));
     return;
   }
@@ -643,13 +642,9 @@ void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classificat
   // Opens and actions after t are detected by Evaluate itself (only those of
   // messages inside the engagement window can matter).
   Millis next = kNeverMillis;
-  if (!future) {
-    Evaluate(p, t, out, &next);
-    if (next == kFutureOpen) next = ScanNextChange(p, t, *out);
-  } else {
-    Evaluate(p, t, out, nullptr);
-    next = ScanNextChange(p, t, *out);
-  }
+  bool future_open = false;
+  Evaluate(p, t, out, &next, &future_open);
+  if (future || future_open) next = ScanNextChange(p, t, *out, next);
   if (next == kNeverMillis) {
     out->next_change.reset();
   } else {

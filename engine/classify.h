@@ -94,22 +94,26 @@ class Classifier {
  private:
   Classifier() = default;
 
-  // Membership at instant t. When `next` is non-null, the profile has no
-  // order, registration, message sent or cart event after t, and *next
-  // receives the exact next change (kNeverMillis if none), or the minimum
-  // Millis value if an open/action after t makes a scan necessary.
-  void Evaluate(const ProfileView& p, Millis t, Classification* out,
-                Millis* next) const;
+  // Membership at instant t. When `next` is non-null, *next receives the
+  // exact next change as if no event happened after t (kNeverMillis if
+  // none): exact when the profile has no order, registration, message,
+  // open, action or cart event after t, and exact until the first such
+  // event otherwise. When `future_open` is non-null, it is set when an open
+  // or action after t of a message in the engagement window counts later.
+  void Evaluate(const ProfileView& p, Millis t, Classification* out, Millis* next,
+                bool* future_open = nullptr) const;
   // Evaluate on `p` with its folded orders unfolded (UnfoldedOrders), for a
   // window reaching them; false, doing nothing, when their placements are
   // not all kept.
-  bool EvaluateUnfolded(const ProfileView& p, Millis t, Classification* out, Millis* next) const;
-  // Exact next change by scanning every instant at which an input of a rule
-  // crosses a boundary (used when the profile has events after as_of).
+  bool EvaluateUnfolded(const ProfileView& p, Millis t, Classification* out, Millis* next,
+                        bool* future_open) const;
+  // Exact next change of a profile with events after t: `now` and
+  // `next_without_events` are Evaluate's answers at t. Walks from one event
+  // or next change to the next, evaluating at each, until membership differs.
   // `corrected`: the view `p` was made from by OrdersAsOf (corrections after
-  // t), evaluated at each candidate as of it; null when `p` has none.
+  // t), evaluated as of each instant; null when `p` has none.
   Millis ScanNextChange(const ProfileView& p, Millis t, const Classification& now,
-                        const ProfileView* corrected = nullptr) const;
+                        Millis next_without_events, const ProfileView* corrected = nullptr) const;
   bool BigOk(int64_t revenue, int64_t orders) const;
   bool LowOk(int64_t revenue, int64_t orders) const;
   int EngagementState(int64_t sent, int64_t opened, int64_t acted) const;

@@ -9,6 +9,9 @@
 //   BM_ClassifyAll    classification of every customer incl. next_change
 //   BM_FullEvaluation both (engine/evaluate.h), on 1 and 2 threads: what a full
 //                     re-evaluation costs
+//   BM_ClassifyWithAPreOrder  one customer with many orders and one dated
+//                     ahead of as_of (the next-change scan's case); builds
+//                     only its own profile
 
 #include <benchmark/benchmark.h>
 
@@ -18,6 +21,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/classify.h"
 #include "engine/evaluate.h"
 #include "engine/generator.h"
@@ -119,6 +123,31 @@ void BM_FullEvaluation(benchmark::State& state) {
                                benchmark::Counter::kInvert);
 }
 
+// One customer with state.range(0) orders over the last two years and one
+// placed ten days after as_of: classified at as_of, its next change found by
+// the scan that walks events and next changes (engine/classify.cc).
+void BM_ClassifyWithAPreOrder(benchmark::State& state) {
+  const absl::Time now = GeneratorOptions{}.now;
+  const int64_t n = state.range(0);
+  Profile p;
+  for (int64_t i = 0; i <= n; ++i) {
+    OrderPlaced o;
+    o.order_id = absl::StrCat("o", i);
+    // Evenly over 730 days before now; the last one is the pre-order.
+    o.placed_at = i == n ? now + absl::Hours(24 * 10) : now - absl::Hours(24 * 730) * (n - i) / n;
+    o.amount = 1000 + i % 7 * 100;
+    if (!p.PlaceOrder(o).ok()) std::abort();
+  }
+  const Classifier k = *Classifier::Create(SegmentConfig{}, PopulationStats{});
+  Classification out;
+  for (auto _ : state) {
+    k.Classify(p.view(), now, &out);
+    benchmark::DoNotOptimize(out);
+  }
+  if (!out.next_change.has_value()) std::abort();  // the pre-order at least
+}
+
+BENCHMARK(BM_ClassifyWithAPreOrder)->ArgName("orders")->Arg(1000)->Arg(10000);
 BENCHMARK(BM_ComputeStats)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_ClassifyAll)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 // workers:1 is the one-core figure DESIGN.md's 0.25 s is about; with more,
