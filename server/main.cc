@@ -1,14 +1,20 @@
 // segmentd: the customer segmentation service. See README.md.
 #include <signal.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "absl/flags/internal/parse.h"
+#include "absl/flags/internal/usage.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -64,9 +70,52 @@ ABSL_FLAG(absl::Duration, eligibility_max_staleness, absl::Milliseconds(250),
           "it cannot answer within this bound waits for a fully consistent read instead. 0: "
           "every check is fully consistent");
 
+namespace {
+
+// The exit status while Abseil parses the command line, -1 otherwise.
+// Abseil's parser reports an unknown flag or a malformed value and calls
+// std::exit(1); segmentd's status for a flag no server can run with is 2
+// (README, Exit status), so this turns that exit into 2.
+std::atomic<int> parse_exit_status{-1};
+
+void ExitAsParseFailure() {
+  const int status = parse_exit_status.load();
+  if (status < 0) return;
+  std::fflush(nullptr);
+  std::_Exit(status);
+}
+
+// Parses the flags; a usage error exits 2, --help and the like print and
+// exit 0 (Abseil's own ParseCommandLine exits 1 for both).
+std::vector<char*> ParseFlags(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "segmentd --listen=HOST:PORT --redis=ADDRESS [--tls_cert=... --tls_key=...]");
+  // --help lists this file's flags (Abseil's default looks for a file named
+  // after the program, and segmentd's live in main.cc).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  std::atexit(ExitAsParseFailure);
+  parse_exit_status = 2;
+  std::vector<char*> positional = absl::flags_internal::ParseCommandLineImpl(
+      argc, argv, absl::flags_internal::ArgvListAction::kRemoveParsedArgs,
+      absl::flags_internal::UsageFlagsAction::kIgnoreUsage,
+      absl::flags_internal::OnUndefinedFlag::kAbortIfUndefined);
+  parse_exit_status = -1;
+  if (absl::flags_internal::HandleUsageFlags(std::cout, absl::ProgramUsageMessage()) != -1) {
+    std::cout.flush();
+    std::exit(0);
+  }
+  return positional;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("segmentd --listen=HOST:PORT --redis=ADDRESS [--tls_cert=... --tls_key=...]");
-  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> positional = ParseFlags(argc, argv);
   if (positional.size() > 1) {
     // Everything segmentd takes is a flag: a stray word is a mistake (a
     // misspelt "--flag value" pair, say) better said than ignored.
