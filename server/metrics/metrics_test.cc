@@ -36,6 +36,17 @@ TEST(MetricsTest, CountsWritesByCauseAndConflicts) {
   EXPECT_THAT(text, HasSubstr("segmentd_write_conflicts_total 6"));
 }
 
+TEST(MetricsTest, BackfillSeriesAreThereBeforeAnyBackfill) {
+  Metrics m;
+  EXPECT_THAT(m.Text(),
+              HasSubstr("segmentd_backfill_customers_total{backfill=\"order_record\"} 0"));
+  EXPECT_THAT(m.Text(),
+              HasSubstr("segmentd_backfill_customers_total{backfill=\"registration_index\"} 0"));
+  m.CountBackfilled("order_record", 7);
+  EXPECT_THAT(m.Text(),
+              HasSubstr("segmentd_backfill_customers_total{backfill=\"order_record\"} 7"));
+}
+
 TEST(MetricsTest, HistogramsBucketDurations) {
   Metrics m;
   m.ObserveTransitionLag(absl::Milliseconds(150));
