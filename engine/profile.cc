@@ -156,7 +156,11 @@ ProfileView UnfoldedOrders::View(const ProfileView& v, Millis window_start) {
 
 LifetimeTotals ComputeLifetime(const ProfileView& view, Millis as_of_ms) {
   OrdersAsOf as_of;
-  const ProfileView p = as_of.View(view, as_of_ms);
+  UnfoldedOrders unfolded;
+  // Folded orders placed after as_of count for nothing then: counted by
+  // placement when they keep one (Evaluate counts them so too), else all
+  // (the totals are all there is).
+  const ProfileView p = unfolded.View(as_of.View(view, as_of_ms), as_of_ms);
   LifetimeTotals t;
   t.orders = p.folded.orders;
   t.net_revenue = p.folded.net_revenue;

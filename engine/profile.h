@@ -244,7 +244,8 @@ struct LifetimeTotals {
   }
 };
 
-// Returns the lifetime totals of `profile` counting orders placed <= as_of.
+// Returns the lifetime totals of `profile` counting orders placed <= as_of
+// (folded orders too when they keep their placements; otherwise all of them).
 LifetimeTotals ComputeLifetime(const ProfileView& profile, Millis as_of_ms);
 
 // What an event did to a profile.

@@ -222,6 +222,26 @@ TEST(Profile, FoldKeepsTotalsAndIdempotency) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// Lifetime totals at an instant between folded orders count those placed by
+// then, as a classification at that instant does (a reviewer found KPIs'
+// lifetime value at a period's end counting folded orders placed after it).
+TEST(Profile, LifetimeBetweenFoldedOrdersCountsThosePlacedByThen) {
+  Profile p;
+  ASSERT_TRUE(Place(p, "a", Day(1), 1000).ok());
+  ASSERT_TRUE(Place(p, "b", Day(5), 2000).ok());
+  ASSERT_TRUE(Place(p, "c", Day(8), 4000).ok());
+  ASSERT_TRUE(Place(p, "d", Day(400), 8000).ok());
+  EXPECT_EQ(p.Fold(Day(10)), 3);
+  const LifetimeTotals at6 = ComputeLifetime(p.view(), ToMillis(Day(6)));
+  EXPECT_EQ(at6.orders, 2);
+  EXPECT_EQ(at6.net_revenue, 3000);
+  EXPECT_EQ(at6.first_order_ms, ToMillis(Day(1)));
+  EXPECT_EQ(at6.last_order_ms, ToMillis(Day(5)));
+  EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(0))).orders, 0);
+  EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(9))).net_revenue, 7000);
+  EXPECT_EQ(ComputeLifetime(p.view(), ToMillis(Day(500))).net_revenue, 15000);
+}
+
 TEST(Profile, MessagesPerId) {
   Profile p;
   EXPECT_EQ(*p.MessageSent("m", Day(1)), EventOutcome::kApplied);

@@ -4,8 +4,12 @@ namespace segmentd {
 
 HistoryEntry CustomerTimeline::At(absl::Time t) const {
   if (std::optional<HistoryEntry> recorded = history_->At(t)) return *recorded;
-  const engine::Classification c = classifier_->Classify(profile_->view(), t);
+  const engine::Classification c = Reconstruct(t);
   return HistoryEntry{t, c.segments, c.primary};
+}
+
+engine::Classification CustomerTimeline::Reconstruct(absl::Time t) const {
+  return classifier_->Classify(profile_->view(), t);
 }
 
 }  // namespace segmentd

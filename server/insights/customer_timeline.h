@@ -1,6 +1,7 @@
 #ifndef SEGMENTD_SERVER_INSIGHTS_CUSTOMER_TIMELINE_H_
 #define SEGMENTD_SERVER_INSIGHTS_CUSTOMER_TIMELINE_H_
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/time/time.h"
@@ -24,11 +25,28 @@ class CustomerTimeline {
   // Membership in force at `t`.
   HistoryEntry At(absl::Time t) const;
 
-  // Calls `on_change(at, before, after)` for every recorded change in (start,
-  // end), in order.
+  // Calls `on_change(at, before, after)` for every change of the fixed
+  // segments or the primary in (start, end), in order: before the first
+  // record, those the rules give (each next change of the reconstruction,
+  // as At answers there), then the recorded ones.
   template <typename F>
   void ForEachChange(absl::Time start, absl::Time end, F on_change) const {
     HistoryEntry before = At(start);
+    const absl::Time first_record =
+        history_->entries().empty() ? absl::InfiniteFuture() : history_->entries().front().from;
+    if (start < first_record) {
+      // A next change may move only categories: those are not reported.
+      for (engine::Classification c = Reconstruct(start);
+           c.next_change.has_value() && *c.next_change < std::min(end, first_record);) {
+        const absl::Time at = *c.next_change;
+        c = Reconstruct(at);
+        if (c.segments != before.segments || c.primary != before.primary) {
+          const HistoryEntry after{at, c.segments, c.primary};
+          on_change(at, before, after);
+          before = after;
+        }
+      }
+    }
     for (const HistoryEntry& e : history_->entries()) {
       if (e.from <= start) continue;
       if (e.from >= end) break;
@@ -38,6 +56,10 @@ class CustomerTimeline {
   }
 
  private:
+  // The rules applied to the customer's facts at `t` (current config and
+  // statistics): what At answers before the first record.
+  engine::Classification Reconstruct(absl::Time t) const;
+
   const MembershipHistory* history_;
   const engine::Profile* profile_;
   const engine::Classifier* classifier_;

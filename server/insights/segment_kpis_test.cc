@@ -77,6 +77,46 @@ TEST_F(SegmentKpisTest, CountsSizesTransitionsOrdersAndConversion) {
   EXPECT_EQ(first.size_at_end, 1);
 }
 
+// Order history imported in bulk has no record before the import: the
+// transitions the rules give there are counted, as the sizes are
+// reconstructed (a reviewer found sizes moving 0 -> 2 with 0 entered).
+TEST_F(SegmentKpisTest, TransitionsBeforeTheFirstRecordAreTheRulesOnes) {
+  engine::Profile a;
+  Place(a, "a1", kT + 2 * kDay, 300);
+  Place(a, "a2", kT + 3 * kDay, 700);
+  MembershipHistory imported;  // recorded after the period
+  imported.Record(kT + 30 * kDay, Of({Segment::kRepeatCustomer}), Segment::kRepeatCustomer);
+  KpiAccumulator kpis(kT, kT + 10 * kDay);
+  kpis.Add(a, CustomerTimeline(&imported, &a, &classifier_));
+  const auto& t = kpis.totals();
+  const SegmentTotals& first = t[static_cast<int>(Segment::kFirstTimeBuyer)];
+  EXPECT_EQ(first.size_at_start, 0);
+  EXPECT_EQ(first.size_at_end, 0);
+  EXPECT_EQ(first.entered, 1);  // day 2
+  EXPECT_EQ(first.left, 1);     // day 3
+  const SegmentTotals& repeat = t[static_cast<int>(Segment::kRepeatCustomer)];
+  EXPECT_EQ(repeat.size_at_end, 1);
+  EXPECT_EQ(repeat.entered, 1);
+  EXPECT_EQ(repeat.left, 0);
+}
+
+// Lifetime value at a period's end counts the orders placed by then, folded
+// ones included (it counted every folded order: a reviewer's finding).
+TEST_F(SegmentKpisTest, LifetimeValueCountsFoldedOrdersPlacedByTheEnd) {
+  engine::Profile a;
+  Place(a, "a1", kT - 500 * kDay, 1000);
+  Place(a, "a2", kT - 450 * kDay, 2000);
+  Place(a, "a3", kT - 400 * kDay, 4000);
+  Place(a, "a4", kT - 10 * kDay, 8000);
+  ASSERT_EQ(a.Fold(kT - 365 * kDay), 3);
+  MembershipHistory none;
+  KpiAccumulator kpis(kT - 480 * kDay, kT - 420 * kDay);
+  kpis.Add(a, CustomerTimeline(&none, &a, &classifier_));
+  const SegmentTotals& repeat = kpis.totals()[static_cast<int>(Segment::kRepeatCustomer)];
+  EXPECT_EQ(repeat.size_at_end, 1);
+  EXPECT_EQ(repeat.lifetime_value_sum, 3000);
+}
+
 TEST_F(SegmentKpisTest, FlowsPartitionCustomersByPrimarySegment) {
   engine::Profile a, b;
   Place(a, "a0", kT - 100 * kDay, 100);
