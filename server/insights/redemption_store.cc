@@ -16,11 +16,15 @@ using store::redis::ErrorReplyAsStatus;
 using store::redis::RedisReply;
 using store::redis::RedisScript;
 
+// The counters hash's field holding the latest redemption's instant (ms):
+// arm names hold no newline, so it is no arm's.
+constexpr char kLatestField[] = "\nlatest";
+
 // KEYS[1] redemptions hash, KEYS[2] counters hash, KEYS[3] the tenant's
 // presence key (store/tenant_presence.h). ARGV[1] order id, [2] record,
-// [3] arm. Returns 1 when new, kTenantAbsentReply when the presence key is
-// gone, else the record stored for the order (which already redeemed the
-// voucher).
+// [3] arm, [4] redeemed at (ms), [5] kLatestField. Returns 1 when new,
+// kTenantAbsentReply when the presence key is gone, else the record stored
+// for the order (which already redeemed the voucher).
 const RedisScript& RecordScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[3]) == 0 then return -4 end
@@ -28,6 +32,10 @@ const RedisScript& RecordScript() {
       return redis.call('HGET', KEYS[1], ARGV[1])
     end
     redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+    local latest = tonumber(redis.call('HGET', KEYS[2], ARGV[5]))
+    if not latest or tonumber(ARGV[4]) > latest then
+      redis.call('HSET', KEYS[2], ARGV[5], ARGV[4])
+    end
     return 1
   )lua");
   return *script;
@@ -52,8 +60,8 @@ absl::StatusOr<bool> RedemptionStore::Record(absl::string_view tenant,
                                          CountKey(tenant, voucher_id),
                                          store::TenantPresenceKey(tenant)};
   const std::vector<std::string> args = {
-      std::string(order_id),
-      absl::StrCat(absl::ToUnixMillis(at), " ", arm, "\n", customer_id), std::string(arm)};
+      std::string(order_id), absl::StrCat(absl::ToUnixMillis(at), " ", arm, "\n", customer_id),
+      std::string(arm), absl::StrCat(absl::ToUnixMillis(at)), kLatestField};
   auto record = [&] { return ErrorReplyAsStatus(client_->Eval(RecordScript(), keys, args)); };
   absl::StatusOr<RedisReply> reply = store::UnlessTenantAbsent(record(), client_, tenant, record);
   if (!reply.ok()) return reply.status();
@@ -105,8 +113,9 @@ absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::CountsUntil(
   return counts;
 }
 
-absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(
-    absl::string_view tenant, absl::string_view voucher_id) {
+absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(absl::string_view tenant,
+                                                                       absl::string_view voucher_id,
+                                                                       absl::Time now) {
   absl::StatusOr<RedisReply> reply =
       ErrorReplyAsStatus(client_->Command({"HGETALL", CountKey(tenant, voucher_id)}));
   if (!reply.ok()) return reply.status();
@@ -117,7 +126,13 @@ absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(
     if (!absl::SimpleAtoi(e[i + 1].str(), &n)) {
       return absl::DataLossError("stored redemption count is not a number");
     }
-    counts[e[i].str()] = n;
+    if (e[i].str() != kLatestField) {
+      counts[e[i].str()] = n;
+    } else if (n > absl::ToUnixMillis(now)) {
+      // A redemption dated ahead (up to a day is accepted) counts from its
+      // instant on, as at an explicit as_of.
+      return CountsUntil(tenant, voucher_id, now);
+    }
   }
   return counts;
 }

@@ -16,7 +16,8 @@ namespace segmentd {
 // redeems a voucher at most once, and per-arm counters move only when a
 // redemption is new. Layout (docs/redis-keys.md):
 //   sd:{t}:redeemed:<voucher_id>  hash order_id -> "<ms> <arm>\n<customer_id>"
-//   sd:{t}:redeemcount:<voucher_id>  hash arm -> count ("" = no split)
+//   sd:{t}:redeemcount:<voucher_id>  hash arm -> count ("" = no split), and
+//     "\nlatest" -> the latest redemption's instant (ms)
 // Thread-safe.
 class RedemptionStore {
  public:
@@ -30,9 +31,12 @@ class RedemptionStore {
                               absl::string_view order_id, absl::string_view customer_id,
                               absl::string_view arm, absl::Time at);
 
-  // Redemptions of the voucher per arm ("" when the voucher has no split).
+  // Redemptions of the voucher per arm ("" when the voucher has no split)
+  // redeemed at or before `now`: the counters, or CountsUntil(now) when a
+  // redemption is dated after it (recorded ahead of the clock).
   absl::StatusOr<std::map<std::string, int64_t>> Counts(absl::string_view tenant,
-                                                        absl::string_view voucher_id);
+                                                        absl::string_view voucher_id,
+                                                        absl::Time now);
   // Counts() of the redemptions redeemed at or before `until` (at a past
   // instant): reads every redemption of the voucher, HSCAN pages of
   // kScanCount.

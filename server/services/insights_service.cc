@@ -205,7 +205,7 @@ grpc::Status InsightsServiceImpl::GetVoucherStats(grpc::ServerContext* context,
   if (!targeted.ok()) return ToGrpcStatus(targeted.status());
   absl::StatusOr<std::map<std::string, int64_t>> redeemed =
       request->has_as_of() ? redemptions_->CountsUntil(tenant, request->voucher_id(), *at)
-                           : redemptions_->Counts(tenant, request->voucher_id());
+                           : redemptions_->Counts(tenant, request->voucher_id(), *at);
   if (!redeemed.ok()) return ToGrpcStatus(redeemed.status());
   auto rate = [](int64_t redemptions, int64_t customers) {
     return customers > 0 ? static_cast<double>(redemptions) / static_cast<double>(customers)
