@@ -33,6 +33,9 @@ void Context::PrintJson(const google::protobuf::Message& message) const {
   std::string json_text;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
+  // Every field, zero and false included: a script reads "eligible": false,
+  // not a missing key (proto3 JSON omits defaults). int64 stays a string.
+  options.always_print_primitive_fields = true;
   (void)google::protobuf::util::MessageToJsonString(message, &json_text, options);
   *out << json_text << "\n";
 }

@@ -46,7 +46,8 @@ struct Context {
   int Fail(const absl::Status& status) const;
   // Prints the message and a pointer to --help; returns kExitUsage.
   int Usage(const std::string& message) const;
-  // Prints `message` as one JSON line (proto3 JSON, enums by name).
+  // Prints `message` as one JSON line (proto3 JSON, enums by name, every
+  // field even when zero or false). Every JSON segctl prints goes through it.
   void PrintJson(const google::protobuf::Message& message) const;
 };
 

@@ -567,6 +567,68 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
   kill(pid, SIGKILL);
 }
 
+// --json prints every field, zero and false included (proto3 JSON drops them
+// by default: docs/CLI reviewer found no "eligible" for a customer who is not,
+// no "found" for an unknown one); int64 stays a string.
+TEST_F(SegctlE2eTest, JsonPrintsEveryField) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  const std::string file = dir_ + "/j.csv";
+  std::ofstream(file) << "j1,o1,2026-01-05,1\n";
+  Import({"csv", file, "--header=false",
+          "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+
+  SegctlRun classify = Segctl({"classify", "nobody", "--json"});
+  ASSERT_EQ(classify.exit_code, 0) << classify.err;
+  EXPECT_THAT(classify.out, HasSubstr("\"found\":false")) << classify.out;
+
+  // Nobody is a repeat customer: a segment of size 0.
+  SegctlRun segments = Segctl({"segments", "--json"});
+  ASSERT_EQ(segments.exit_code, 0) << segments.err;
+  google::protobuf::Struct preview;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(segments.out, &preview).ok())
+      << segments.out;
+  bool repeat_seen = false;
+  for (const auto& v : preview.fields().at("segments").list_value().values()) {
+    const auto& f = v.struct_value().fields();
+    const auto size = f.find("current_size");
+    ASSERT_NE(size, f.end()) << segments.out;
+    if (f.at("segment").string_value() == "REPEAT_CUSTOMER") {
+      repeat_seen = true;
+      EXPECT_EQ(size->second.string_value(), "0") << segments.out;
+    }
+  }
+  EXPECT_TRUE(repeat_seen) << segments.out;
+
+  // A segment nobody was in: every KPI is zero, and printed.
+  const std::string to =
+      absl::FormatTime("--to=%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+  SegctlRun kpis = Segctl({"kpis", "--segment=REPEAT_CUSTOMER", "--from=2026-01-01", to, "--json"});
+  ASSERT_EQ(kpis.exit_code, 0) << kpis.err;
+  google::protobuf::Struct k;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(kpis.out, &k).ok()) << kpis.out;
+  const auto& rows = k.fields().at("segments").list_value();
+  ASSERT_EQ(rows.values_size(), 1) << kpis.out;
+  for (const char* field : {"size_at_start", "size_at_end", "entered", "left", "orders",
+                            "net_revenue", "average_order_value", "conversion_rate"}) {
+    EXPECT_EQ(rows.values(0).struct_value().fields().count(field), 1u) << field << " " << kpis.out;
+  }
+  EXPECT_THAT(kpis.out, HasSubstr("\"orders\":\"0\"")) << kpis.out;
+
+  // The stored value again: nobody moves, and the count says 0.
+  SegctlRun set = Segctl({"config", "set", "vip.enabled=false", "--json"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_THAT(set.out, HasSubstr("\"customers_changed\":\"0\"")) << set.out;
+
+  SegctlRun check = Segctl({"check", "j1", "--all_of=REPEAT_CUSTOMER", "--json"});
+  if (check.exit_code == 1) {  // a server without TargetingService
+    EXPECT_THAT(check.err, HasSubstr("UNIMPLEMENTED"));
+    return;
+  }
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_THAT(check.out, HasSubstr("\"eligible\":false")) << check.out;
+  EXPECT_THAT(check.out, HasSubstr("\"matched_segments\":[]")) << check.out;
+}
+
 // kpis and flows over a period that holds the imported orders' arrival.
 TEST_F(SegctlE2eTest, KpisAndFlows) {
   ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
