@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "clients/segctl/command.h"
 #include "clients/segctl/table.h"
+#include "google/protobuf/struct.pb.h"
 #include "segmentd/v1/classification.pb.h"
 #include "segmentd/v1/watch.pb.h"
 
@@ -101,8 +102,16 @@ int Watch(const Context& ctx) {
     resume_after = c.position();
     return limit < 0 || ++seen < limit;
   });
-  if (!ctx.json && !resume_after.empty()) {
-    *ctx.err << "to go on from here: --resume_after=" << resume_after << "\n";
+  // Where to go on from: for people on stderr, for scripts (--json) as the
+  // last object on stdout, {"resume_after":"POSITION"}.
+  if (!resume_after.empty()) {
+    if (ctx.json) {
+      google::protobuf::Struct end;
+      (*end.mutable_fields())["resume_after"].set_string_value(resume_after);
+      ctx.PrintJson(end);
+    } else {
+      *ctx.err << "to go on from here: --resume_after=" << resume_after << "\n";
+    }
   }
   // The --for time running out is the normal end of a bounded watch.
   if (!s.ok() && !(s.code() == absl::StatusCode::kDeadlineExceeded && ctx.args->Has("for"))) {
@@ -219,7 +228,11 @@ std::vector<Command> CustomerCommands() {
       {"watch",
        "",
        "print membership changes as they happen (ENTERED/LEFT, cause)",
-       "",
+       "At the end (--limit or --for reached, or the stream failed) it prints where to go on\n"
+       "from: \"to go on from here: --resume_after=POSITION\" on stderr, or with --json a\n"
+       "last line {\"resume_after\":\"POSITION\"} on stdout after the changes (one JSON\n"
+       "object per line, MembershipChange objects before it). Nothing when the stream was\n"
+       "not read at all.",
        {{"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"},
         {"resume_after", "POSITION",
          "continue after this position (printed with each change, and at the end: where to go on)",
