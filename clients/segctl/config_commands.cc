@@ -11,6 +11,7 @@
 #include "clients/segctl/command.h"
 #include "clients/segctl/config_paths.h"
 #include "clients/segctl/table.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace segmentd::segctl {
@@ -39,6 +40,34 @@ absl::StatusOr<std::vector<std::string>> ApplySettings(const std::vector<std::st
     paths.push_back(path);
   }
   return paths;
+}
+
+// Parses `json` for `config set --file`: a SegmentConfig, or an object with a
+// "config" member holding one (what `config get --json` prints; its version and
+// the rest are not used). Errors carry the JSON parser's message, which names
+// the field.
+absl::Status ParseConfigJson(const std::string& json, v1::SegmentConfig* config) {
+  // The parser's own message, e.g. "(frequent_buyer.min_orders): invalid value ...".
+  auto message = [](const google::protobuf::util::Status& s) {
+    return std::string(s.message().data(), s.message().size());
+  };
+  google::protobuf::Struct object;
+  if (auto s = google::protobuf::util::JsonStringToMessage(json, &object); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("not a JSON object: ", message(s)));
+  }
+  if (object.fields().count("config") > 0) {
+    v1::VersionedConfig versioned;
+    if (auto s = google::protobuf::util::JsonStringToMessage(json, &versioned); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("not a VersionedConfig (as config get --json prints): ", message(s)));
+    }
+    *config = versioned.config();
+    return absl::OkStatus();
+  }
+  if (auto s = google::protobuf::util::JsonStringToMessage(json, config); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("not a SegmentConfig in JSON: ", message(s)));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<int64_t>> ExpectedVersion(const Context& ctx) {
@@ -86,8 +115,9 @@ int ConfigSet(const Context& ctx) {
     if (!in) return ctx.Usage(absl::StrCat("cannot read ", ctx.args->Get("file")));
     std::stringstream s;
     s << in.rdbuf();
-    if (!google::protobuf::util::JsonStringToMessage(s.str(), &config).ok()) {
-      return ctx.Usage(absl::StrCat(ctx.args->Get("file"), " is not a SegmentConfig in JSON"));
+    absl::Status parsed = ParseConfigJson(s.str(), &config);
+    if (!parsed.ok()) {
+      return ctx.Usage(absl::StrCat(ctx.args->Get("file"), ": ", parsed.message()));
     }
   } else {
     if (ctx.args->positional().empty()) return ctx.Usage("give PATH=VALUE settings or --file=CONFIG.json");
@@ -194,22 +224,50 @@ int Preview(const Context& ctx, bool sizes_only) {
 
 std::vector<Command> ConfigCommands() {
   return {
-      {"config get", "", "show the segment config (every parameter, with its version)", "", {}, 0, 0,
+      {"config get",
+       "",
+       "show the segment config (every parameter, with its version)",
+       "",
+       {},
+       0,
+       0,
        ConfigGet},
-      {"config set", "PATH=VALUE...",
+      {"config set",
+       "PATH=VALUE...",
        "change config parameters; membership is complete when it returns",
        "Example: segctl config set vip.enabled=false frequent_buyer.min_orders=3\n"
        "Paths are SegmentConfig field names (docs/engine.md); primary_priority takes a\n"
-       "comma-separated list. --file replaces the whole config with a JSON SegmentConfig.",
-       {kExpectedVersion, {"file", "CONFIG.json", "replace the whole config with this JSON", ""}}, 0,
-       SIZE_MAX, ConfigSet},
-      {"config preset", "NAME", "apply a preset: fast_food, fashion, grocery, electronics", "",
-       {kExpectedVersion}, 1, 1, ConfigPreset},
+       "comma-separated list. --file replaces the whole config with a JSON SegmentConfig,\n"
+       "or with the \"config\" member of what `config get --json` prints (its version is\n"
+       "not checked: pass --expected_version for that).",
+       {kExpectedVersion, {"file", "CONFIG.json", "replace the whole config with this JSON", ""}},
+       0,
+       SIZE_MAX,
+       ConfigSet},
+      {"config preset",
+       "NAME",
+       "apply a preset: fast_food, fashion, grocery, electronics",
+       "",
+       {kExpectedVersion},
+       1,
+       1,
+       ConfigPreset},
       {"config presets", "", "list the presets", "", {}, 0, 0, ConfigPresets},
-      {"config preview", "PATH=VALUE...",
-       "segment sizes now and under the stored config with these changes (nothing saved)", "",
-       {kAsOf}, 0, SIZE_MAX, [](const Context& ctx) { return Preview(ctx, false); }},
-      {"segments", "", "segment sizes (customers per segment)", "", {kAsOf}, 0, 0,
+      {"config preview",
+       "PATH=VALUE...",
+       "segment sizes now and under the stored config with these changes (nothing saved)",
+       "",
+       {kAsOf},
+       0,
+       SIZE_MAX,
+       [](const Context& ctx) { return Preview(ctx, false); }},
+      {"segments",
+       "",
+       "segment sizes (customers per segment)",
+       "",
+       {kAsOf},
+       0,
+       0,
        [](const Context& ctx) { return Preview(ctx, true); }},
   };
 }
