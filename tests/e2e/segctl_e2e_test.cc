@@ -705,6 +705,22 @@ TEST_F(SegctlE2eTest, ConfigSetTakesConfigGetJson) {
   EXPECT_THAT(refused_garbage.err, HasSubstr("not a JSON object: ")) << refused_garbage.err;
 }
 
+// A --tls_ca_file without a PEM certificate is a usage error naming the flag,
+// before any call (docs/CLI reviewer saw gRPC noise and "UNAVAILABLE: empty
+// address list").
+TEST_F(SegctlE2eTest, TlsCaFileIsChecked) {
+  const std::string not_pem = dir_ + "/not.pem";
+  std::ofstream(not_pem) << "this is not a certificate\n";
+  SegctlRun bad = Segctl({"config", "get", "--tls_ca_file=" + not_pem});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("--tls_ca_file: " + not_pem + " holds no PEM certificate"));
+  EXPECT_THAT(bad.err, Not(HasSubstr("UNAVAILABLE")));
+  EXPECT_EQ(bad.out, "");
+  SegctlRun missing = Segctl({"config", "get", "--tls_ca_file=" + dir_ + "/missing.pem"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_THAT(missing.err, HasSubstr("--tls_ca_file: cannot read " + dir_ + "/missing.pem"));
+}
+
 // kpis and flows over a period that holds the imported orders' arrival.
 TEST_F(SegctlE2eTest, KpisAndFlows) {
   ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
