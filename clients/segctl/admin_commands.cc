@@ -154,7 +154,8 @@ std::vector<Command> AdminCommands() {
       {"tenant create",
        "TENANT_ID",
        "create a tenant (operator credential)",
-       "TENANT_ID: 1-63 bytes of [a-z0-9_-]. Authenticates with --operator_key_file.",
+       "TENANT_ID: 1-63 bytes of [a-z0-9_-] (lower case), starting with a letter or digit,\n"
+       "e.g. shop or acme-eu_2. Authenticates with --operator_key_file.",
        {{"display_name", "NAME", "a name for people", ""}},
        1,
        1,

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
@@ -14,7 +15,16 @@ absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> Context::Connect(bool a
   options.api_key_file = as_operator ? operator_key_file : key_file;
   options.tls_ca_file = tls_ca_file;
   options.default_deadline = timeout;
-  return clients::SegmentdClient::Connect(options);
+  absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> client =
+      clients::SegmentdClient::Connect(options);
+  // "cannot read API key file X", "API key file X is empty": which setting named X.
+  if (!client.ok() && absl::StrContains(client.status().message(), "API key file")) {
+    return absl::Status(
+        client.status().code(),
+        absl::StrCat(client.status().message(), " (",
+                     as_operator ? operator_key_file_origin : key_file_origin, ")"));
+  }
+  return client;
 }
 
 int Context::Fail(const absl::Status& status) const {

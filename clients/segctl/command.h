@@ -35,11 +35,15 @@ struct Context {
   std::string target;
   std::string key_file;
   std::string operator_key_file;
+  // Where each key file name came from, for errors: e.g. "set by --key_file".
+  std::string key_file_origin = "set by --key_file";
+  std::string operator_key_file_origin = "set by --operator_key_file";
   std::string tls_ca_file;
   absl::Duration timeout = absl::Seconds(10);
 
   // Returns a client with the tenant key (--key_file) or, when `as_operator`,
-  // the operator credential (--operator_key_file).
+  // the operator credential (--operator_key_file). An error about the key
+  // file says where its name came from (the flag, $SEGCTL_KEY_FILE, the default).
   absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> Connect(bool as_operator = false) const;
 
   // Prints "segctl: <command>: <CODE>: <message>" and returns kExitError.

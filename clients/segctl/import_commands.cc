@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -163,12 +164,22 @@ int Import(const Context& ctx) {
       clients::RunImport(in, st.st_size, *mapping, sink, options);
   if (!report.ok()) {
     *ctx.err << "\n";
-    return ctx.Fail(absl::Status(report.status().code(),
-                                 absl::StrCat(report.status().message(),
-                                              " (acknowledged batches are recorded in ", progress_file,
-                                              "; re-run with --resume)")));
+    // --resume helps only when some batch was acknowledged (now or before).
+    const int64_t acked = std::max(checkpoint.orders_acked, options.resume_after_orders);
+    if (acked == 0) return ctx.Fail(report.status());
+    return ctx.Fail(absl::Status(
+        report.status().code(), absl::StrCat(report.status().message(), " (", acked,
+                                             " acknowledged orders are recorded in ", progress_file,
+                                             "; re-run with --resume to skip them)")));
   }
   absl::Status finished = sink.Finish();
+  // An empty file is an export that failed, not a successful import: the
+  // error alone, no report of 0 rows.
+  if (report->rows == 0) {
+    if (!finished.ok()) return ctx.Fail(finished);
+    *ctx.err << "segctl: import: " << file << " is empty: nothing to import\n";
+    return kExitError;
+  }
   clients::ImportProgress last;
   last.bytes_read = last.total_bytes = st.st_size;
   last.rows = report->rows;
@@ -224,11 +235,6 @@ int Import(const Context& ctx) {
   }
   if (!checkpoint_error.ok()) *ctx.err << "segctl: warning: " << checkpoint_error.message() << "\n";
   if (!finished.ok()) return ctx.Fail(finished);
-  // An empty file is an export that failed, not a successful import.
-  if (report->rows == 0) {
-    *ctx.err << "segctl: import: " << file << " is empty: nothing to import\n";
-    return kExitError;
-  }
   // Rows were read but every one was refused (a wrong --columns, the wrong
   // format): nothing was imported, and exit 0 would hide it.
   const int64_t accepted =

@@ -160,7 +160,14 @@ int Main(const std::vector<std::string>& argv) {
   ctx.json = *json;
   ctx.target = line->Get("target", EnvOr("SEGCTL_TARGET", "127.0.0.1:50051"));
   ctx.key_file = line->Get("key_file", EnvOr("SEGCTL_KEY_FILE", ".segmentd/demo.key"));
+  ctx.key_file_origin = line->Has("key_file")                   ? "set by --key_file"
+                        : !EnvOr("SEGCTL_KEY_FILE", "").empty() ? "set by $SEGCTL_KEY_FILE"
+                                                                : "the default of --key_file; set "
+                                                                  "--key_file or $SEGCTL_KEY_FILE";
   ctx.operator_key_file = line->Get("operator_key_file", ".segmentd/operator.key");
+  ctx.operator_key_file_origin = line->Has("operator_key_file")
+                                     ? "set by --operator_key_file"
+                                     : "the default of --operator_key_file";
   ctx.tls_ca_file = line->Get("tls_ca_file");
   // Checked here, like the server checks its own TLS files: gRPC would only
   // log noise and fail every call UNAVAILABLE ("empty address list").

@@ -110,12 +110,21 @@ class SegctlE2eTest : public ::testing::Test {
   }
 
   // Runs segctl with the connection flags and `args`; returns exit code and output.
-  SegctlRun Segctl(const std::vector<std::string>& args) {
+  SegctlRun Segctl(const std::vector<std::string>& args) { return SegctlWith("", true, args); }
+
+  // Runs segctl with `env` ("NAME=VALUE ..." or "") in its environment, the
+  // key file flags only when `key_flags`, and `args`.
+  SegctlRun SegctlWith(const std::string& env, bool key_flags,
+                       const std::vector<std::string>& args) {
     static int n = 0;
     const std::string out = absl::StrCat(dir_, "/out", ++n), err = absl::StrCat(dir_, "/err", n);
-    std::string command = Quote(Runfile("clients/segctl/segctl"));
-    command += " " + Quote("--target=" + stack_->segmentd().address()) + " " +
-               Quote("--key_file=" + key_) + " " + Quote("--operator_key_file=" + operator_key_);
+    std::string command = env.empty() ? "" : "env " + env + " ";
+    command += Quote(Runfile("clients/segctl/segctl"));
+    command += " " + Quote("--target=" + stack_->segmentd().address());
+    if (key_flags) {
+      command +=
+          " " + Quote("--key_file=" + key_) + " " + Quote("--operator_key_file=" + operator_key_);
+    }
     for (const std::string& a : args) command += " " + Quote(a);
     command += " >" + Quote(out) + " 2>" + Quote(err) + " </dev/null";
     const int status = std::system(command.c_str());
@@ -371,6 +380,12 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   SegctlRun empty = Segctl({"import", "cdnow", dir_ + "/empty.txt"});
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_THAT(empty.err, HasSubstr("is empty"));
+  // Only the error: no "imported ... 0 rows" report beside it (docs/CLI reviewer).
+  EXPECT_EQ(empty.out, "");
+  SegctlRun empty_json = Segctl({"import", "cdnow", dir_ + "/empty.txt", "--json"});
+  EXPECT_EQ(empty_json.exit_code, 1);
+  EXPECT_THAT(empty_json.err, HasSubstr("is empty"));
+  EXPECT_EQ(empty_json.out, "");
   // A file ending inside a line may be cut short: refused before anything is
   // sent (an API reviewer's truncated export stored partial orders that the
   // whole file could not correct); --allow_unterminated imports it.
@@ -403,6 +418,10 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_THAT(help.out, HasSubstr(absl::StrCat("Usage: segctl ", command))) << command;
   }
+  // The whole tenant id rule the server enforces, first byte included.
+  SegctlRun tenant_help = Segctl({"tenant", "create", "--help"});
+  EXPECT_THAT(tenant_help.out, HasSubstr("1-63 bytes of [a-z0-9_-]"));
+  EXPECT_THAT(tenant_help.out, HasSubstr("starting with a letter or digit"));
   SegctlRun watch_help = Segctl({"watch", "--help"});
   EXPECT_THAT(watch_help.out, HasSubstr("{\"resume_after\":\"POSITION\"}"));
   // A server that is not there: exit 1, UNAVAILABLE.
@@ -719,6 +738,44 @@ TEST_F(SegctlE2eTest, TlsCaFileIsChecked) {
   SegctlRun missing = Segctl({"config", "get", "--tls_ca_file=" + dir_ + "/missing.pem"});
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
   EXPECT_THAT(missing.err, HasSubstr("--tls_ca_file: cannot read " + dir_ + "/missing.pem"));
+}
+
+// Error messages say what to do (docs/CLI reviewer): an import refused before
+// anything was acknowledged does not suggest --resume; a key file that cannot
+// be read names the setting that chose it.
+TEST_F(SegctlE2eTest, ErrorMessagesPointAtTheCause) {
+  SegctlRun created =
+      Segctl({"key", "create", "--tenant=shop", "--name=reader", "--scopes=read", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  v1::CreateApiKeyResponse key;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(created.out, &key).ok()) << created.out;
+  const std::string reader = dir_ + "/reader.key";
+  std::ofstream(reader) << key.secret();
+  const std::string file = dir_ + "/r.csv";
+  std::ofstream(file) << "r1,o1,2026-01-05,1\n";
+  SegctlRun denied = Segctl({"import", "csv", file, "--header=false", "--key_file=" + reader,
+                             "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4",
+                             "--progress_file=" + dir_ + "/progress.denied"});
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_THAT(denied.err, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(denied.err, Not(HasSubstr("--resume"))) << denied.err;
+
+  const std::string missing = dir_ + "/no.key";
+  SegctlRun flag = Segctl({"config", "get", "--key_file=" + missing});
+  EXPECT_EQ(flag.exit_code, 1);
+  EXPECT_THAT(flag.err, HasSubstr("cannot read API key file " + missing + " (set by --key_file)"));
+  SegctlRun env = SegctlWith("SEGCTL_KEY_FILE=" + Quote(missing), false, {"config", "get"});
+  EXPECT_EQ(env.exit_code, 1);
+  EXPECT_THAT(env.err,
+              HasSubstr("cannot read API key file " + missing + " (set by $SEGCTL_KEY_FILE)"));
+  SegctlRun operator_flag = Segctl({"tenant", "list", "--operator_key_file=" + missing});
+  EXPECT_EQ(operator_flag.exit_code, 1);
+  EXPECT_THAT(operator_flag.err, HasSubstr("(set by --operator_key_file)"));
+  // The defaults are relative to the working directory: say so.
+  SegctlRun defaults = SegctlWith("-u SEGCTL_KEY_FILE", false, {"config", "get"});
+  EXPECT_EQ(defaults.exit_code, 1);
+  EXPECT_THAT(defaults.err,
+              HasSubstr("(the default of --key_file; set --key_file or $SEGCTL_KEY_FILE)"));
 }
 
 // kpis and flows over a period that holds the imported orders' arrival.
