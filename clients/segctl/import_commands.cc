@@ -33,12 +33,15 @@ std::string Basename(const std::string& path) {
 class ProgressLine {
  public:
   ProgressLine(std::ostream& err, bool enabled, bool tty) : err_(err), enabled_(enabled), tty_(tty) {}
-  void Update(const clients::ImportProgress& p, bool final_update) {
+  // `final_update`: the import is over; `finished`: and every order it sent
+  // was acknowledged (only then does the bar show 100%).
+  void Update(const clients::ImportProgress& p, bool final_update, bool finished = false) {
     if (!enabled_) return;
     const absl::Time now = absl::Now();
     if (!final_update && now - last_ < (tty_ ? absl::Milliseconds(200) : absl::Seconds(2))) return;
     last_ = now;
-    err_ << (tty_ ? "\r\033[K" : "") << RenderProgress(p, now - start_) << (tty_ && !final_update ? "" : "\n");
+    err_ << (tty_ ? "\r\033[K" : "") << RenderProgress(p, now - start_, finished)
+         << (tty_ && !final_update ? "" : "\n");
     err_.flush();
   }
 
@@ -184,7 +187,8 @@ int Import(const Context& ctx) {
   last.bytes_read = last.total_bytes = st.st_size;
   last.rows = report->rows;
   last.orders_acked = checkpoint.orders_acked;
-  progress.Update(last, true);
+  // 100% only now, every order sent acknowledged (or, stopped, none in flight).
+  progress.Update(last, /*final_update=*/true, /*finished=*/finished.ok());
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!report->stopped) {
     checkpoint.orders_acked = report->orders;

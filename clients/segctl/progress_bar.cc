@@ -29,20 +29,25 @@ std::string ShortDuration(double seconds) {
 
 }  // namespace
 
-std::string RenderProgress(const clients::ImportProgress& p, absl::Duration elapsed) {
+std::string RenderProgress(const clients::ImportProgress& p, absl::Duration elapsed,
+                           bool finished) {
   const double seconds = std::max(absl::ToDoubleSeconds(elapsed), 1e-3);
   const double rate = static_cast<double>(p.rows) / seconds;
   std::string line;
   if (p.total_bytes > 0) {
-    const double fraction =
+    const double read =
         std::min(1.0, static_cast<double>(p.bytes_read) / static_cast<double>(p.total_bytes));
+    // 100% means done, not read: orders may still be on their way.
+    const double fraction = finished ? 1.0 : std::min(read, 0.99);
     const int filled = static_cast<int>(fraction * 20);
     line = absl::StrFormat("[%s%s] %3d%%  ", std::string(filled, '#'), std::string(20 - filled, '-'),
                            static_cast<int>(fraction * 100));
     absl::StrAppend(&line, Thousands(p.rows), " rows  ", Thousands(static_cast<int64_t>(rate)),
                     " rows/s");
-    if (fraction > 0 && fraction < 1) {
-      absl::StrAppend(&line, "  ETA ", ShortDuration(seconds * (1 - fraction) / fraction));
+    if (!finished && read >= 1) {
+      absl::StrAppend(&line, "  file read, sending");
+    } else if (!finished && read > 0) {
+      absl::StrAppend(&line, "  ETA ", ShortDuration(seconds * (1 - read) / read));
     }
   } else {
     absl::StrAppend(&line, Thousands(p.rows), " rows  ", Thousands(static_cast<int64_t>(rate)), " rows/s");
