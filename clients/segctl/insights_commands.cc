@@ -42,12 +42,17 @@ int Kpis(const Context& ctx) {
     ctx.PrintJson(*r);
     return kExitOk;
   }
-  Table t({"SEGMENT", "START", "END", "ENTERED", "LEFT", "ORDERS", "NET_REVENUE", "AOV", "CONVERSION"});
+  // Amounts as classify's reasons show them (the API's minor units / 100,
+  // two decimals; --json keeps minor units), conversion as a percentage.
+  auto amount = [](double minor) { return absl::StrFormat("%.2f", minor / 100); };
+  Table t({"SEGMENT", "START", "END", "ENTERED", "LEFT", "ORDERS", "NET_REVENUE", "AOV", "LTV",
+           "CONVERSION"});
   for (const v1::SegmentKpis& k : r->segments()) {
     t.AddRow({k.segment(), absl::StrCat(k.size_at_start()), absl::StrCat(k.size_at_end()),
               absl::StrCat(k.entered()), absl::StrCat(k.left()), absl::StrCat(k.orders()),
-              absl::StrCat(k.net_revenue()), absl::StrFormat("%.0f", k.average_order_value()),
-              absl::StrFormat("%.3f", k.conversion_rate())});
+              amount(static_cast<double>(k.net_revenue())), amount(k.average_order_value()),
+              amount(k.mean_lifetime_value()),
+              absl::StrFormat("%.2f%%", 100 * k.conversion_rate())});
   }
   t.Print(*ctx.out);
   return kExitOk;
