@@ -13,8 +13,6 @@ namespace segmentd::engine {
 namespace {
 
 constexpr int64_t kNoThreshold = std::numeric_limits<int64_t>::max();
-// Evaluate's answer when an open/action after t was seen: the closed forms do
-// not apply and the caller scans instead.
 
 enum EngagementLevel { kNone = 0, kHigh = 1, kModerate = 2, kDis = 3 };
 

@@ -16,15 +16,11 @@ using store::redis::ErrorReplyAsStatus;
 using store::redis::RedisReply;
 using store::redis::RedisScript;
 
-// The counters hash's field holding the latest redemption's instant (ms):
-// arm names hold no newline, so it is no arm's.
-constexpr char kLatestField[] = "\nlatest";
-
 // KEYS[1] redemptions hash, KEYS[2] counters hash, KEYS[3] the tenant's
-// presence key (store/tenant_presence.h). ARGV[1] order id, [2] record,
-// [3] arm, [4] redeemed at (ms), [5] kLatestField. Returns 1 when new,
-// kTenantAbsentReply when the presence key is gone, else the record stored
-// for the order (which already redeemed the voucher).
+// presence key (store/tenant_presence.h), KEYS[4] the latest redemption's
+// instant. ARGV[1] order id, [2] record, [3] arm, [4] redeemed at (ms).
+// Returns 1 when new, kTenantAbsentReply when the presence key is gone, else
+// the record stored for the order (which already redeemed the voucher).
 const RedisScript& RecordScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[3]) == 0 then return -4 end
@@ -32,10 +28,8 @@ const RedisScript& RecordScript() {
       return redis.call('HGET', KEYS[1], ARGV[1])
     end
     redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-    local latest = tonumber(redis.call('HGET', KEYS[2], ARGV[5]))
-    if not latest or tonumber(ARGV[4]) > latest then
-      redis.call('HSET', KEYS[2], ARGV[5], ARGV[4])
-    end
+    local latest = tonumber(redis.call('GET', KEYS[4]))
+    if not latest or tonumber(ARGV[4]) > latest then redis.call('SET', KEYS[4], ARGV[4]) end
     return 1
   )lua");
   return *script;
@@ -48,6 +42,11 @@ std::string RedeemedKey(absl::string_view tenant, absl::string_view voucher) {
 std::string CountKey(absl::string_view tenant, absl::string_view voucher) {
   return absl::StrCat("sd:{", tenant, "}:redeemcount:", voucher);
 }
+// A key of its own rather than a field of the counters: a build before it
+// reads every counters field as an arm.
+std::string LatestKey(absl::string_view tenant, absl::string_view voucher) {
+  return absl::StrCat("sd:{", tenant, "}:redeemlatest:", voucher);
+}
 
 }  // namespace
 
@@ -56,12 +55,12 @@ absl::StatusOr<bool> RedemptionStore::Record(absl::string_view tenant,
                                              absl::string_view order_id,
                                              absl::string_view customer_id, absl::string_view arm,
                                              absl::Time at) {
-  const std::vector<std::string> keys = {RedeemedKey(tenant, voucher_id),
-                                         CountKey(tenant, voucher_id),
-                                         store::TenantPresenceKey(tenant)};
+  const std::vector<std::string> keys = {
+      RedeemedKey(tenant, voucher_id), CountKey(tenant, voucher_id),
+      store::TenantPresenceKey(tenant), LatestKey(tenant, voucher_id)};
   const std::vector<std::string> args = {
       std::string(order_id), absl::StrCat(absl::ToUnixMillis(at), " ", arm, "\n", customer_id),
-      std::string(arm), absl::StrCat(absl::ToUnixMillis(at)), kLatestField};
+      std::string(arm), absl::StrCat(absl::ToUnixMillis(at))};
   auto record = [&] { return ErrorReplyAsStatus(client_->Eval(RecordScript(), keys, args)); };
   absl::StatusOr<RedisReply> reply = store::UnlessTenantAbsent(record(), client_, tenant, record);
   if (!reply.ok()) return reply.status();
@@ -116,8 +115,21 @@ absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::CountsUntil(
 absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(absl::string_view tenant,
                                                                        absl::string_view voucher_id,
                                                                        absl::Time now) {
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"HGETALL", CountKey(tenant, voucher_id)}));
+  absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(
+      {{"GET", LatestKey(tenant, voucher_id)}, {"HGETALL", CountKey(tenant, voucher_id)}});
+  if (!replies.ok()) return replies.status();
+  absl::StatusOr<RedisReply> latest = ErrorReplyAsStatus(std::move((*replies)[0]));
+  if (!latest.ok()) return latest.status();
+  int64_t latest_ms = 0;
+  if (!latest->is_nil() && !absl::SimpleAtoi(latest->str(), &latest_ms)) {
+    return absl::DataLossError("stored latest redemption instant is not a number");
+  }
+  // A redemption dated ahead (up to a day is accepted) counts from its
+  // instant on, as at an explicit as_of.
+  if (!latest->is_nil() && latest_ms > absl::ToUnixMillis(now)) {
+    return CountsUntil(tenant, voucher_id, now);
+  }
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(std::move((*replies)[1]));
   if (!reply.ok()) return reply.status();
   std::map<std::string, int64_t> counts;
   const std::vector<RedisReply>& e = reply->elements();
@@ -126,13 +138,7 @@ absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(absl::str
     if (!absl::SimpleAtoi(e[i + 1].str(), &n)) {
       return absl::DataLossError("stored redemption count is not a number");
     }
-    if (e[i].str() != kLatestField) {
-      counts[e[i].str()] = n;
-    } else if (n > absl::ToUnixMillis(now)) {
-      // A redemption dated ahead (up to a day is accepted) counts from its
-      // instant on, as at an explicit as_of.
-      return CountsUntil(tenant, voucher_id, now);
-    }
+    counts[e[i].str()] = n;
   }
   return counts;
 }

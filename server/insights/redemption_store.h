@@ -16,8 +16,8 @@ namespace segmentd {
 // redeems a voucher at most once, and per-arm counters move only when a
 // redemption is new. Layout (docs/redis-keys.md):
 //   sd:{t}:redeemed:<voucher_id>  hash order_id -> "<ms> <arm>\n<customer_id>"
-//   sd:{t}:redeemcount:<voucher_id>  hash arm -> count ("" = no split), and
-//     "\nlatest" -> the latest redemption's instant (ms)
+//   sd:{t}:redeemcount:<voucher_id>  hash arm -> count ("" = no split)
+//   sd:{t}:redeemlatest:<voucher_id>  the latest redemption's instant (ms)
 // Thread-safe.
 class RedemptionStore {
  public:

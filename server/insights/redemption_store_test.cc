@@ -35,6 +35,12 @@ TEST_F(RedemptionStoreTest, EachOrderRedeemsOnceAndArmsAreCounted) {
   std::map<std::string, int64_t> v1 = *store_->Counts("acme", "v1", t);
   EXPECT_EQ(v1, (std::map<std::string, int64_t>{{"holdout", 1}, {"offer", 2}}));
   EXPECT_EQ(*store_->Counts("acme", "v2", t), (std::map<std::string, int64_t>{{"", 1}}));
+  // The counters hash holds arms only: a build before the latest
+  // redemption's instant was kept sums every field as an arm (code review).
+  absl::StatusOr<store::redis::RedisReply> fields =
+      redis_.client->Command({"HLEN", "sd:{acme}:redeemcount:v1"});
+  ASSERT_TRUE(fields.ok()) << fields.status();
+  EXPECT_EQ(fields->integer(), 2);
   EXPECT_TRUE(store_->Counts("globex", "v1", t)->empty());
   EXPECT_TRUE(store_->Counts("acme", "none", t)->empty());
 }
