@@ -8,7 +8,11 @@ void KpiAccumulator::Add(const engine::Profile& profile, const CustomerTimeline&
   const engine::Millis start_ms = absl::ToUnixMillis(start_);
   const engine::Millis end_ms = absl::ToUnixMillis(end_);
   int64_t orders = 0, revenue = 0;
-  for (const engine::OrderFacts& o : profile.orders()) {
+  // Folded orders by placement when they keep one (as lifetime value counts
+  // them); otherwise only the itemised orders.
+  engine::UnfoldedOrders unfolded;
+  const engine::ProfileView view = unfolded.View(profile.view(), start_ms - 1);
+  for (const engine::OrderFacts& o : view.orders) {
     if (o.cancelled || o.placed_ms < start_ms || o.placed_ms >= end_ms) continue;
     ++orders;
     revenue += o.net_amount;

@@ -115,6 +115,14 @@ TEST_F(SegmentKpisTest, LifetimeValueCountsFoldedOrdersPlacedByTheEnd) {
   const SegmentTotals& repeat = kpis.totals()[static_cast<int>(Segment::kRepeatCustomer)];
   EXPECT_EQ(repeat.size_at_end, 1);
   EXPECT_EQ(repeat.lifetime_value_sum, 3000);
+  // The period's orders too (a2, folded), and the conversion of a start
+  // member (FIRST_TIME_BUYER with a1) that ordered in it: as the full
+  // history answers (code review).
+  EXPECT_EQ(repeat.orders, 1);
+  EXPECT_EQ(repeat.net_revenue, 2000);
+  const SegmentTotals& first = kpis.totals()[static_cast<int>(Segment::kFirstTimeBuyer)];
+  EXPECT_EQ(first.size_at_start, 1);
+  EXPECT_EQ(first.converted, 1);
 }
 
 TEST_F(SegmentKpisTest, FlowsPartitionCustomersByPrimarySegment) {
