@@ -553,7 +553,8 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out, M
 }
 
 Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classification& now,
-                                  Millis next_without_events, const ProfileView* corrected) const {
+                                  Millis next_without_events, Millis until,
+                                  const ProfileView* corrected) const {
   // Every instant after t at which an input becomes visible: until the first
   // of them, membership moves as it would with no event after the instant
   // evaluated last, which Evaluate's next change gives exactly. So the scan
@@ -604,7 +605,7 @@ Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classifi
   while (true) {
     event = std::upper_bound(event, events.end(), cur);
     const Millis c = event == events.end() ? nx : std::min(nx, *event);
-    if (c == kNeverMillis) return kNeverMillis;
+    if (c == kNeverMillis || c >= until) return kNeverMillis;
     Evaluate(corrected != nullptr ? as_of.View(*corrected, c) : q, c, &at, &nx);
     if (!at.SameMembership(now)) return c;
     // Every next change Evaluate gives is later than its instant; a bug
@@ -615,7 +616,24 @@ Millis Classifier::ScanNextChange(const ProfileView& p, Millis t, const Classifi
 }
 
 void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classification* out) const {
+  ClassifyBefore(view, ToMillis(as_of), kNeverMillis, out);
+}
+
+void Classifier::ClassifyUntil(const ProfileView& view, absl::Time as_of, absl::Time until,
+                               Classification* out) const {
+  ClassifyBefore(view, ToMillis(as_of), ToMillis(until), out);
+}
+
+void Classifier::ClassifyMembership(const ProfileView& view, absl::Time as_of,
+                                    Classification* out) const {
   const Millis t = ToMillis(as_of);
+  OrdersAsOf orders;
+  Evaluate(t < view.corrected_through_ms ? orders.View(view, t) : view, t, out, nullptr);
+  out->next_change.reset();
+}
+
+void Classifier::ClassifyBefore(const ProfileView& view, Millis t, Millis until,
+                                Classification* out) const {
   if (t < view.corrected_through_ms) {
     // A cancellation or refund after t: the orders as they were at t, and
     // the next change found by scanning, the corrections' instants included.
@@ -623,7 +641,7 @@ void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classificat
     const ProfileView p = orders.View(view, t);
     Millis next = kNeverMillis;
     Evaluate(p, t, out, &next);
-    next = ScanNextChange(p, t, *out, next, &view);
+    next = ScanNextChange(p, t, *out, next, until, &view);
     out->next_change = next == kNeverMillis ? std::nullopt : std::optional(FromMillis(next));
     return;
   }
@@ -642,8 +660,8 @@ void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classificat
   Millis next = kNeverMillis;
   bool future_open = false;
   Evaluate(p, t, out, &next, &future_open);
-  if (future || future_open) next = ScanNextChange(p, t, *out, next);
-  if (next == kNeverMillis) {
+  if (future || future_open) next = ScanNextChange(p, t, *out, next, until);
+  if (next >= until) {
     out->next_change.reset();
   } else {
     out->next_change = FromMillis(next);

@@ -78,6 +78,15 @@ class Classifier {
   // Classifies `profile` at `as_of` into `*out` (overwritten entirely).
   void Classify(const ProfileView& profile, absl::Time as_of,
                 Classification* out) const;
+  // Classify, with the next change looked for only before `until`:
+  // next_change is unset when membership does not change before it. Cheaper
+  // for a profile with many events after `as_of` (a reader walking changes
+  // up to an instant).
+  void ClassifyUntil(const ProfileView& profile, absl::Time as_of, absl::Time until,
+                     Classification* out) const;
+  // Membership at `as_of` without the next change (next_change unset): one
+  // evaluation, where Classify also scans the events after `as_of`.
+  void ClassifyMembership(const ProfileView& profile, absl::Time as_of, Classification* out) const;
   Classification Classify(const ProfileView& profile, absl::Time as_of) const;
 
   // Returns one explanation per enabled fixed segment (in enum order), then
@@ -111,9 +120,13 @@ class Classifier {
   // `next_without_events` are Evaluate's answers at t. Walks from one event
   // or next change to the next, evaluating at each, until membership differs.
   // `corrected`: the view `p` was made from by OrdersAsOf (corrections after
-  // t), evaluated as of each instant; null when `p` has none.
+  // t), evaluated as of each instant; null when `p` has none. Only instants
+  // before `until` are looked at: kNeverMillis when none before it differs.
   Millis ScanNextChange(const ProfileView& p, Millis t, const Classification& now,
-                        Millis next_without_events, const ProfileView* corrected = nullptr) const;
+                        Millis next_without_events, Millis until,
+                        const ProfileView* corrected = nullptr) const;
+  // Classify at t with the next change looked for before `until` only.
+  void ClassifyBefore(const ProfileView& view, Millis t, Millis until, Classification* out) const;
   bool BigOk(int64_t revenue, int64_t orders) const;
   bool LowOk(int64_t revenue, int64_t orders) const;
   int EngagementState(int64_t sent, int64_t opened, int64_t acted) const;

@@ -9,6 +9,8 @@
 //   BM_ClassifyAll    classification of every customer incl. next_change
 //   BM_FullEvaluation both (engine/evaluate.h), on 1 and 2 threads: what a full
 //                     re-evaluation costs
+//   BM_ClassifyAllAtAPastInstant  every customer 60 days back, with and
+//                     without the next change
 //   BM_ClassifyWithAPreOrder  one customer with many orders and one dated
 //                     ahead of as_of (the next-change scan's case); builds
 //                     only its own profile
@@ -147,6 +149,35 @@ void BM_ClassifyWithAPreOrder(benchmark::State& state) {
   if (!out.next_change.has_value()) std::abort();  // the pre-order at least
 }
 
+// Every customer at 60 days before the generator's now (their later events
+// are after as_of): with the next change (Classify: a scan of the later
+// events) or membership alone (ClassifyMembership: what a reader of
+// membership at a past instant, targeting or KPIs, needs).
+void BM_ClassifyAllAtAPastInstant(benchmark::State& state) {
+  const World& w = GetWorld();
+  const Classifier k = *Classifier::Create(w.config, Stats(w));
+  const absl::Time as_of = w.options.now - absl::Hours(24 * 60);
+  const bool membership_only = state.range(0) == 1;
+  Classification out;
+  for (auto _ : state) {
+    int64_t members = 0;
+    for (size_t i = 0; i < w.population.size(); ++i) {
+      if (membership_only) {
+        k.ClassifyMembership(w.population.view(i), as_of, &out);
+      } else {
+        k.Classify(w.population.view(i), as_of, &out);
+      }
+      members += out.segments.bits();
+    }
+    benchmark::DoNotOptimize(members);
+  }
+}
+
+BENCHMARK(BM_ClassifyAllAtAPastInstant)
+    ->ArgName("membership_only")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ClassifyWithAPreOrder)->ArgName("orders")->Arg(1000)->Arg(10000);
 BENCHMARK(BM_ComputeStats)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_ClassifyAll)->Unit(benchmark::kMillisecond)->MinTime(2.0);

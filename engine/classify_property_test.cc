@@ -232,6 +232,19 @@ void CheckChain(const Classifier& k, const ProfileView& view, const GeneratedCus
     const Membership ref = Reference(c, k.config(), k.stats(), t);
     ASSERT_EQ(Show(FromEngine(got)), Show(ref))
         << c.customer_id << " at " << absl::FormatTime(t);
+    // Membership alone, and the next change looked for before an instant.
+    Classification partial;
+    k.ClassifyMembership(view, t, &partial);
+    ASSERT_EQ(Show(FromEngine(partial)), Show(ref)) << c.customer_id << ", membership only";
+    ASSERT_FALSE(partial.next_change.has_value());
+    for (absl::Duration d : {kMs, kDay, kDay * 30}) {
+      k.ClassifyUntil(view, t, t + d, &partial);
+      ASSERT_EQ(Show(FromEngine(partial)), Show(ref)) << c.customer_id << ", until";
+      const bool before = got.next_change.has_value() && *got.next_change < t + d;
+      ASSERT_EQ(partial.next_change, before ? got.next_change : std::nullopt)
+          << c.customer_id << " at " << absl::FormatTime(t) << " until +"
+          << absl::FormatDuration(d);
+    }
     ++*checks;
     if (!got.next_change) {
       // Never changes again: spot-check far instants.

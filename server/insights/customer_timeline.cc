@@ -4,12 +4,15 @@ namespace segmentd {
 
 HistoryEntry CustomerTimeline::At(absl::Time t) const {
   if (std::optional<HistoryEntry> recorded = history_->At(t)) return *recorded;
-  const engine::Classification c = Reconstruct(t);
+  engine::Classification c;
+  classifier_->ClassifyMembership(profile_->view(), t, &c);
   return HistoryEntry{t, c.segments, c.primary};
 }
 
-engine::Classification CustomerTimeline::Reconstruct(absl::Time t) const {
-  return classifier_->Classify(profile_->view(), t);
+engine::Classification CustomerTimeline::Reconstruct(absl::Time t, absl::Time until) const {
+  engine::Classification c;
+  classifier_->ClassifyUntil(profile_->view(), t, until, &c);
+  return c;
 }
 
 }  // namespace segmentd

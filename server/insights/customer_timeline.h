@@ -35,11 +35,11 @@ class CustomerTimeline {
     const absl::Time first_record =
         history_->entries().empty() ? absl::InfiniteFuture() : history_->entries().front().from;
     if (start < first_record) {
+      const absl::Time until = std::min(end, first_record);
       // A next change may move only categories: those are not reported.
-      for (engine::Classification c = Reconstruct(start);
-           c.next_change.has_value() && *c.next_change < std::min(end, first_record);) {
+      for (engine::Classification c = Reconstruct(start, until); c.next_change.has_value();) {
         const absl::Time at = *c.next_change;
-        c = Reconstruct(at);
+        c = Reconstruct(at, until);
         if (c.segments != before.segments || c.primary != before.primary) {
           const HistoryEntry after{at, c.segments, c.primary};
           on_change(at, before, after);
@@ -57,8 +57,9 @@ class CustomerTimeline {
 
  private:
   // The rules applied to the customer's facts at `t` (current config and
-  // statistics): what At answers before the first record.
-  engine::Classification Reconstruct(absl::Time t) const;
+  // statistics), as At answers before the first record, with the next
+  // change looked for before `until` only.
+  engine::Classification Reconstruct(absl::Time t, absl::Time until) const;
 
   const MembershipHistory* history_;
   const engine::Profile* profile_;

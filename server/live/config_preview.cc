@@ -110,8 +110,10 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
                      engine::EarliestExactInstant(profile->view(), proposed));
         if (absl::Status s = CheckExactAt(as_of, earliest, page[i]); !s.ok()) return s;
       }
-      current.Classify(profile->view(), as_of, &before);
-      next.Classify(profile->view(), as_of, &after);
+      // Sizes and moves only: no next change (its scan is most of a
+      // classification at a past instant).
+      current.ClassifyMembership(profile->view(), as_of, &before);
+      next.ClassifyMembership(profile->view(), as_of, &after);
       tallies.Add(before, after);
     }
     absl::MutexLock lock(&mu);

@@ -939,7 +939,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
 
 absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
-    bool with_reasons, bool historical) {
+    bool with_reasons, bool historical, bool with_next_change) {
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->GetCurrent(tenant);
   if (!snapshot.ok()) return snapshot.status();
   // The profile alone: history, membership and the rest are not needed.
@@ -985,7 +985,11 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
           return s;
         }
       }
-      classifier.Classify(profile->view(), as_of, &out[i].classification);
+      if (with_next_change) {
+        classifier.Classify(profile->view(), as_of, &out[i].classification);
+      } else {
+        classifier.ClassifyMembership(profile->view(), as_of, &out[i].classification);
+      }
       all_named = all_named && NamesAll(ctx, out[i].classification);
       if (with_reasons) out[i].reasons = classifier.Explain(profile->view(), as_of, category_name);
     }

@@ -184,9 +184,11 @@ class LiveMembership {
   // summarized history could reach into a rule window at `as_of`
   // (engine::EarliestExactInstant) fails the call OUT_OF_RANGE naming `as_of`
   // and the earliest exact instant, instead of an approximate answer.
+  // `with_next_change` false: next_change is left unset (membership alone
+  // costs one evaluation; the next change may scan every later event).
   absl::StatusOr<std::vector<CustomerClassification>> Classify(
       const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
-      bool with_reasons, bool historical = false);
+      bool with_reasons, bool historical = false, bool with_next_change = true);
 
  private:
   // Measure ranges whose customers' VIP or value tier differs between two
