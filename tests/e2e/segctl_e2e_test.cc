@@ -42,6 +42,9 @@ using ::segmentd::testing::E2eStack;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+// The columns of the tests' CSV rows: customer, order, YYYY-MM-DD, amount.
+constexpr char kRowColumns[] = "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4";
+
 std::string TmpDir() {
   const char* d = std::getenv("TEST_TMPDIR");
   return d != nullptr ? d : "/tmp";
@@ -145,6 +148,14 @@ class SegctlE2eTest : public ::testing::Test {
     google::protobuf::Struct report;
     EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &report).ok()) << r.out;
     return report;
+  }
+
+  // Writes `rows` (CSV lines "customer,order,YYYY-MM-DD,amount") to a file
+  // named `name` and imports it (no header); returns the report.
+  google::protobuf::Struct ImportRows(const std::string& name, const std::string& rows) {
+    const std::string file = dir_ + "/" + name;
+    std::ofstream(file) << rows;
+    return Import({"csv", file, "--header=false", kRowColumns});
   }
 
   // Returns the current segment sizes by `segctl segments --json`.
@@ -505,9 +516,7 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
   // unique per tenant) is reported with its line and the field, once.
   const std::string taken = dir_ + "/taken.csv";
   std::ofstream(taken) << "erin,a1,2026-03-01,5\nerin,e1,2026-03-02,6\n";
-  google::protobuf::Struct refused =
-      Import({"csv", taken, "--header=false",
-              "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  google::protobuf::Struct refused = Import({"csv", taken, "--header=false", kRowColumns});
   EXPECT_EQ(Number(refused, "applied"), 1);
   EXPECT_EQ(Number(refused, "rejected"), 1);
   const auto& refusals = refused.fields().at("errors").list_value();
@@ -579,8 +588,7 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
         static int n = 0;
         ++n;
         std::ofstream(live) << "dave" << n << ",d" << n << ",2026-03-01,5\n";
-        Import({"csv", live, "--header=false",
-                "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+        Import({"csv", live, "--header=false", kRowColumns});
         return absl::StrContains(ReadAll(watch_out), "\"kind\":\"CHANGE_KIND_ENTERED\"");
       },
       absl::Seconds(20), absl::Milliseconds(300));
@@ -594,10 +602,7 @@ TEST_F(SegctlE2eTest, CsvImportClassifyPreviewWatch) {
 // no "found" for an unknown one); int64 stays a string.
 TEST_F(SegctlE2eTest, JsonPrintsEveryField) {
   ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
-  const std::string file = dir_ + "/j.csv";
-  std::ofstream(file) << "j1,o1,2026-01-05,1\n";
-  Import({"csv", file, "--header=false",
-          "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  ImportRows("j.csv", "j1,o1,2026-01-05,1\n");
 
   SegctlRun classify = Segctl({"classify", "nobody", "--json"});
   ASSERT_EQ(classify.exit_code, 0) << classify.err;
@@ -655,10 +660,7 @@ TEST_F(SegctlE2eTest, JsonPrintsEveryField) {
 // stdout (human mode says it on stderr); docs/CLI reviewer found none.
 TEST_F(SegctlE2eTest, WatchJsonEndsWithResumePosition) {
   ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
-  const std::string file = dir_ + "/w.csv";
-  std::ofstream(file) << "w1,o1,2026-01-05,1\nw2,o2,2026-01-05,1\n";
-  Import({"csv", file, "--header=false",
-          "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  ImportRows("w.csv", "w1,o1,2026-01-05,1\nw2,o2,2026-01-05,1\n");
   SegctlRun watch = Segctl({"watch", "--json", "--segment=FIRST_TIME_BUYER", "--resume_after=0-0",
                             "--limit=1", "--for=20s"});
   ASSERT_EQ(watch.exit_code, 0) << watch.err;
@@ -754,8 +756,7 @@ TEST_F(SegctlE2eTest, ErrorMessagesPointAtTheCause) {
   const std::string file = dir_ + "/r.csv";
   std::ofstream(file) << "r1,o1,2026-01-05,1\n";
   SegctlRun denied = Segctl({"import", "csv", file, "--header=false", "--key_file=" + reader,
-                             "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4",
-                             "--progress_file=" + dir_ + "/progress.denied"});
+                             kRowColumns, "--progress_file=" + dir_ + "/progress.denied"});
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_THAT(denied.err, HasSubstr("PERMISSION_DENIED"));
   EXPECT_THAT(denied.err, Not(HasSubstr("--resume"))) << denied.err;
@@ -781,10 +782,7 @@ TEST_F(SegctlE2eTest, ErrorMessagesPointAtTheCause) {
 // kpis and flows over a period that holds the imported orders' arrival.
 TEST_F(SegctlE2eTest, KpisAndFlows) {
   ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
-  const std::string file = dir_ + "/k.csv";
-  std::ofstream(file) << "k1,o1,2026-01-05,1\nk1,o2,2026-01-06,1\nk2,o3,2026-01-06,1\n";
-  Import({"csv", file, "--header=false",
-          "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  ImportRows("k.csv", "k1,o1,2026-01-05,1\nk1,o2,2026-01-06,1\nk2,o3,2026-01-06,1\n");
   // Up to now: membership ahead of the server's clock is refused.
   const std::string to =
       absl::FormatTime("--to=%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
@@ -816,10 +814,7 @@ TEST_F(SegctlE2eTest, KpisAndFlows) {
 // it they must fail with UNIMPLEMENTED (exit 1), never fake an answer.
 TEST_F(SegctlE2eTest, CheckAndTargets) {
   ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
-  const std::string file = dir_ + "/o.csv";
-  std::ofstream(file) << "x1,o1,2026-01-05,1\nx1,o2,2026-01-06,1\nx2,o3,2026-01-06,1\n";
-  Import({"csv", file, "--header=false",
-          "--columns=customer_id=1,order_id=2,placed_at=3:%Y-%m-%d,amount=4"});
+  ImportRows("o.csv", "x1,o1,2026-01-05,1\nx1,o2,2026-01-06,1\nx2,o3,2026-01-06,1\n");
   SegctlRun check = Segctl({"check", "x1", "x2", "--all_of=REPEAT_CUSTOMER"});
   SegctlRun count = Segctl({"targets", "--any_of=REPEAT_CUSTOMER,FIRST_TIME_BUYER", "--json"});
   if (check.exit_code == 1) {
