@@ -621,7 +621,11 @@ void Classifier::Classify(const ProfileView& view, absl::Time as_of, Classificat
 
 void Classifier::ClassifyUntil(const ProfileView& view, absl::Time as_of, absl::Time until,
                                Classification* out) const {
-  ClassifyBefore(view, ToMillis(as_of), ToMillis(until), out);
+  // Rounded up: a change at a whole millisecond before a `until` between
+  // two is before it (ToMillis rounds down).
+  Millis u = ToMillis(until);
+  if (u != kNeverMillis && FromMillis(u) < until) ++u;
+  ClassifyBefore(view, ToMillis(as_of), u, out);
 }
 
 void Classifier::ClassifyMembership(const ProfileView& view, absl::Time as_of,

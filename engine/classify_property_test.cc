@@ -245,6 +245,11 @@ void CheckChain(const Classifier& k, const ProfileView& view, const GeneratedCus
           << c.customer_id << " at " << absl::FormatTime(t) << " until +"
           << absl::FormatDuration(d);
     }
+    if (got.next_change.has_value()) {
+      // An instant between two milliseconds: the change before it counts.
+      k.ClassifyUntil(view, t, *got.next_change + absl::Microseconds(500), &partial);
+      ASSERT_EQ(partial.next_change, got.next_change) << c.customer_id << ", until mid-ms";
+    }
     ++*checks;
     if (!got.next_change) {
       // Never changes again: spot-check far instants.

@@ -24,11 +24,13 @@ using store::redis::RedisScript;
 const RedisScript& RecordScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[3]) == 0 then return -4 end
+    -- Read before writing: a key of the wrong type fails here, with nothing
+    -- recorded (Redis does not undo a script's earlier commands).
+    local latest = tonumber(redis.call('GET', KEYS[4]))
     if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
       return redis.call('HGET', KEYS[1], ARGV[1])
     end
     redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-    local latest = tonumber(redis.call('GET', KEYS[4]))
     if not latest or tonumber(ARGV[4]) > latest then redis.call('SET', KEYS[4], ARGV[4]) end
     return 1
   )lua");
@@ -115,10 +117,12 @@ absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::CountsUntil(
 absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(absl::string_view tenant,
                                                                        absl::string_view voucher_id,
                                                                        absl::Time now) {
+  // The counters first: a redemption recorded between the two reads moved
+  // both (one script), so one the counters hold shows in `latest` too.
   absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(
-      {{"GET", LatestKey(tenant, voucher_id)}, {"HGETALL", CountKey(tenant, voucher_id)}});
+      {{"HGETALL", CountKey(tenant, voucher_id)}, {"GET", LatestKey(tenant, voucher_id)}});
   if (!replies.ok()) return replies.status();
-  absl::StatusOr<RedisReply> latest = ErrorReplyAsStatus(std::move((*replies)[0]));
+  absl::StatusOr<RedisReply> latest = ErrorReplyAsStatus(std::move((*replies)[1]));
   if (!latest.ok()) return latest.status();
   int64_t latest_ms = 0;
   if (!latest->is_nil() && !absl::SimpleAtoi(latest->str(), &latest_ms)) {
@@ -129,7 +133,7 @@ absl::StatusOr<std::map<std::string, int64_t>> RedemptionStore::Counts(absl::str
   if (!latest->is_nil() && latest_ms > absl::ToUnixMillis(now)) {
     return CountsUntil(tenant, voucher_id, now);
   }
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(std::move((*replies)[1]));
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(std::move((*replies)[0]));
   if (!reply.ok()) return reply.status();
   std::map<std::string, int64_t> counts;
   const std::vector<RedisReply>& e = reply->elements();

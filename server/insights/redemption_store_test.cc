@@ -76,6 +76,19 @@ TEST_F(RedemptionStoreTest, ARedisThatLostTheTenantRefusesRedemptions) {
   EXPECT_EQ(redis_.client->Command({"DBSIZE"})->integer(), 0);
 }
 
+// The latest instant's key of another type (not segmentd's) fails the
+// script before it records anything (Redis does not undo a script's earlier
+// commands; code review).
+TEST_F(RedemptionStoreTest, AnUnusableLatestKeyRecordsNothing) {
+  const absl::Time t = absl::FromUnixSeconds(1'750'000'000);
+  ASSERT_TRUE(redis_.client->Command({"HSET", "sd:{acme}:redeemlatest:v", "x", "1"}).ok());
+  EXPECT_FALSE(store_->Record("acme", "v", "o1", "alice", "", t).ok());
+  absl::StatusOr<store::redis::RedisReply> held =
+      redis_.client->Command({"EXISTS", "sd:{acme}:redeemed:v", "sd:{acme}:redeemcount:v"});
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->integer(), 0);
+}
+
 TEST_F(RedemptionStoreTest, RedisDownIsUnavailable) {
   ASSERT_TRUE(redis_.server->Kill().ok());
   EXPECT_EQ(store_->Record("acme", "v1", "o1", "a", "", absl::Now()).status().code(),

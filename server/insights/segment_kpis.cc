@@ -17,6 +17,13 @@ void KpiAccumulator::Add(const engine::Profile& profile, const CustomerTimeline&
     ++orders;
     revenue += o.net_amount;
   }
+  // Folded orders without placements (an older build's) still count when
+  // their first and last lie inside the period (none left when unfolded).
+  const engine::FoldedTotals& folded = view.folded;
+  if (folded.orders > 0 && folded.first_order_ms >= start_ms && folded.last_order_ms < end_ms) {
+    orders += folded.orders;
+    revenue += folded.net_revenue;
+  }
   const int64_t lifetime = engine::ComputeLifetime(profile.view(), end_ms - 1).net_revenue;
   for (int i = 0; i < engine::kNumSegments; ++i) {
     const auto segment = static_cast<engine::Segment>(i);
