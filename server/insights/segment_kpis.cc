@@ -2,7 +2,7 @@
 
 namespace segmentd {
 
-void KpiAccumulator::Add(const engine::Profile& profile, const CustomerTimeline& timeline) {
+void KpiAccumulator::Add(const engine::ProfileView& profile, const CustomerTimeline& timeline) {
   const HistoryEntry at_start = timeline.At(start_);
   const HistoryEntry at_end = timeline.At(end_ - absl::Milliseconds(1));
   const engine::Millis start_ms = absl::ToUnixMillis(start_);
@@ -11,7 +11,7 @@ void KpiAccumulator::Add(const engine::Profile& profile, const CustomerTimeline&
   // Folded orders by placement when they keep one (as lifetime value counts
   // them); otherwise only the itemised orders.
   engine::UnfoldedOrders unfolded;
-  const engine::ProfileView view = unfolded.View(profile.view(), start_ms - 1);
+  const engine::ProfileView view = unfolded.View(profile, start_ms - 1);
   for (const engine::OrderFacts& o : view.orders) {
     if (o.cancelled || o.placed_ms < start_ms || o.placed_ms >= end_ms) continue;
     ++orders;
@@ -24,7 +24,7 @@ void KpiAccumulator::Add(const engine::Profile& profile, const CustomerTimeline&
     orders += folded.orders;
     revenue += folded.net_revenue;
   }
-  const int64_t lifetime = engine::ComputeLifetime(profile.view(), end_ms - 1).net_revenue;
+  const int64_t lifetime = engine::ComputeLifetime(profile, end_ms - 1).net_revenue;
   for (int i = 0; i < engine::kNumSegments; ++i) {
     const auto segment = static_cast<engine::Segment>(i);
     SegmentTotals& t = totals_[i];

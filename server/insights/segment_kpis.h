@@ -42,7 +42,7 @@ class KpiAccumulator {
   // [start, end)
   KpiAccumulator(absl::Time start, absl::Time end) : start_(start), end_(end) {}
 
-  void Add(const engine::Profile& profile, const CustomerTimeline& timeline);
+  void Add(const engine::ProfileView& profile, const CustomerTimeline& timeline);
 
   const std::array<SegmentTotals, engine::kNumSegments>& totals() const { return totals_; }
 

@@ -52,9 +52,9 @@ TEST_F(SegmentKpisTest, CountsSizesTransitionsOrdersAndConversion) {
   hc.Record(kT + 5 * kDay, Of({Segment::kFirstTimeBuyer}), Segment::kFirstTimeBuyer);
 
   KpiAccumulator kpis(kT, kT + 10 * kDay);
-  kpis.Add(a, CustomerTimeline(&ha, &a, &classifier_));
-  kpis.Add(b, CustomerTimeline(&hb, &b, &classifier_));
-  kpis.Add(c, CustomerTimeline(&hc, &c, &classifier_));
+  kpis.Add(a.view(), CustomerTimeline(&ha, &a, &classifier_));
+  kpis.Add(b.view(), CustomerTimeline(&hb, &b, &classifier_));
+  kpis.Add(c.view(), CustomerTimeline(&hc, &c, &classifier_));
   const auto& t = kpis.totals();
   const SegmentTotals& loyal = t[static_cast<int>(Segment::kLoyalCustomer)];
   EXPECT_EQ(loyal.size_at_start, 1);  // b
@@ -87,7 +87,7 @@ TEST_F(SegmentKpisTest, TransitionsBeforeTheFirstRecordAreTheRulesOnes) {
   MembershipHistory imported;  // recorded after the period
   imported.Record(kT + 30 * kDay, Of({Segment::kRepeatCustomer}), Segment::kRepeatCustomer);
   KpiAccumulator kpis(kT, kT + 10 * kDay);
-  kpis.Add(a, CustomerTimeline(&imported, &a, &classifier_));
+  kpis.Add(a.view(), CustomerTimeline(&imported, &a, &classifier_));
   const auto& t = kpis.totals();
   const SegmentTotals& first = t[static_cast<int>(Segment::kFirstTimeBuyer)];
   EXPECT_EQ(first.size_at_start, 0);
@@ -111,7 +111,7 @@ TEST_F(SegmentKpisTest, LifetimeValueCountsFoldedOrdersPlacedByTheEnd) {
   ASSERT_EQ(a.Fold(kT - 365 * kDay), 3);
   MembershipHistory none;
   KpiAccumulator kpis(kT - 480 * kDay, kT - 420 * kDay);
-  kpis.Add(a, CustomerTimeline(&none, &a, &classifier_));
+  kpis.Add(a.view(), CustomerTimeline(&none, &a, &classifier_));
   const SegmentTotals& repeat = kpis.totals()[static_cast<int>(Segment::kRepeatCustomer)];
   EXPECT_EQ(repeat.size_at_end, 1);
   EXPECT_EQ(repeat.lifetime_value_sum, 3000);
@@ -123,6 +123,31 @@ TEST_F(SegmentKpisTest, LifetimeValueCountsFoldedOrdersPlacedByTheEnd) {
   const SegmentTotals& first = kpis.totals()[static_cast<int>(Segment::kFirstTimeBuyer)];
   EXPECT_EQ(first.size_at_start, 1);
   EXPECT_EQ(first.converted, 1);
+}
+
+// Orders folded by a build before 2026-12-06 keep no placement: their
+// totals count in a period holding the first and last of them, and not in
+// one holding only some (code review).
+TEST_F(SegmentKpisTest, FoldedTotalsWithoutPlacementsCountInAPeriodHoldingThemAll) {
+  engine::Profile a;
+  Place(a, "a1", kT - 500 * kDay, 1000);
+  Place(a, "a2", kT - 490 * kDay, 2000);
+  Place(a, "a3", kT - 10 * kDay, 8000);
+  ASSERT_EQ(a.Fold(kT - 365 * kDay), 2);
+  std::vector<engine::FoldedOrderFacts> folded(a.folded_orders().begin(), a.folded_orders().end());
+  for (engine::FoldedOrderFacts& o : folded) o.placed_ms = engine::kNeverMillis;
+  engine::ProfileView legacy = a.view();
+  legacy.folded_orders = folded;
+  MembershipHistory none;
+  KpiAccumulator all(kT - 520 * kDay, kT - 480 * kDay);
+  all.Add(legacy, CustomerTimeline(&none, &a, &classifier_));
+  const SegmentTotals& repeat = all.totals()[static_cast<int>(Segment::kRepeatCustomer)];
+  ASSERT_EQ(repeat.size_at_end, 1);
+  EXPECT_EQ(repeat.orders, 2);
+  EXPECT_EQ(repeat.net_revenue, 3000);
+  KpiAccumulator some(kT - 495 * kDay, kT - 480 * kDay);
+  some.Add(legacy, CustomerTimeline(&none, &a, &classifier_));
+  EXPECT_EQ(some.totals()[static_cast<int>(Segment::kRepeatCustomer)].orders, 0);
 }
 
 TEST_F(SegmentKpisTest, FlowsPartitionCustomersByPrimarySegment) {

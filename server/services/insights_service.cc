@@ -88,11 +88,11 @@ grpc::Status InsightsServiceImpl::GetSegmentKpis(grpc::ServerContext* context,
     }
   }
   KpiAccumulator kpis(*start, *end);
-  absl::Status scanned = ForEachCustomer(
-      store_, contexts_, caller->tenant_id,
-      [&kpis](const engine::Profile& profile, const CustomerTimeline& timeline) {
-        kpis.Add(profile, timeline);
-      });
+  absl::Status scanned =
+      ForEachCustomer(store_, contexts_, caller->tenant_id,
+                      [&kpis](const engine::Profile& profile, const CustomerTimeline& timeline) {
+                        kpis.Add(profile.view(), timeline);
+                      });
   if (!scanned.ok()) return ToGrpcStatus(scanned);
   for (engine::Segment segment : segments) {
     const SegmentTotals& t = kpis.totals()[static_cast<int>(segment)];
