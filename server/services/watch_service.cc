@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/segment.h"
+#include "server/field_error.h"
 #include "server/grpc_status.h"
 #include "server/proto_time.h"
 #include "server/targeting/expression.h"
@@ -98,7 +99,10 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
         !s.ok()) {
       return ToGrpcStatus(s);
     }
-    filter.insert(request->segments(i));
+    if (!filter.insert(request->segments(i)).second) {
+      return ToGrpcStatus(FieldError(absl::StrCat("segments[", i, "]"),
+                                     absl::StrCat(Excerpt(request->segments(i)), " named twice")));
+    }
   }
   std::string position = request->resume_after();
   if (position.empty()) {

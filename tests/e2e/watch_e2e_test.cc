@@ -319,6 +319,17 @@ TEST_F(WatchE2eTest, BadRequestsFailInvalidArgument) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), HasSubstr(segment.empty() ? "resume_after" : "segments[0]"));
   }
+  // A segment named twice is a caller's mistake, refused as GetSegmentKpis
+  // refuses it.
+  {
+    auto [ctx, reader] =
+        StartWatch(*watch_, keys_.read, "", {"VIP", "LOYAL_CUSTOMER", "VIP"}, absl::Seconds(5));
+    v1::WatchResponse batch;
+    EXPECT_FALSE(reader->Read(&batch));
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("segments[2]: \"VIP\" named twice"));
+  }
   // A position ahead of the newest change was never returned: refused, not
   // waited on silently until the stream gets there.
   {
