@@ -242,16 +242,29 @@ grpc::Status TargetingServiceImpl::StreamTargets(
   auto emit = [&](const std::vector<uint32_t>& ordinals, const std::vector<std::string>& ids) {
     return out.Add(ordinals, ids) && !context->IsCancelled();
   };
-  absl::Status s;
+  // The cursor is the ordinal of the last customer sent. Ordinals are never
+  // reused and a fresh read knows every customer committed, so one past the
+  // tenant's last ordinal was never sent (as a Watch position ahead of the
+  // newest change: OUT_OF_RANGE), while a sent one whose remaining audience
+  // is empty now ends OK with no customers.
+  uint32_t customers = 0;
+  Bitmap members;
+  absl::Status s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
+    customers = view.customers();
+    if (!request->has_as_of()) members = view.Evaluate(target->expression);
+  });
+  if (!s.ok()) return ToGrpcStatus(s);
+  if (after > customers) {
+    return ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
+        "cursor: ", after, " is beyond this tenant's ", customers,
+        " customers: not a cursor StreamTargets returned, or the store went back since; "
+        "stream again from the start")));
+  }
   if (request->has_as_of()) {
     s = targeting::WalkTargetsAt(*index_, segments_at_, tenant, target->expression, *as_of, after,
                                  emit);
   } else {
-    Bitmap members;
-    s = index_->Read(tenant, /*fresh=*/true, [&](const MembershipIndex::View& view) {
-      members = view.Evaluate(target->expression);
-    });
-    if (s.ok()) s = Walk(*index_, tenant, members, after, chunk, emit);
+    s = Walk(*index_, tenant, members, after, chunk, emit);
   }
   if (!s.ok()) return ToGrpcStatus(s);
   out.Flush();

@@ -383,6 +383,22 @@ TEST_F(TargetingE2eTest, CursorResumedMidStreamYieldsEveryIdExactlyOnce) {
     EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "\"" << bad << "\"";
     EXPECT_THAT(refused.error_message(), HasSubstr("cursor")) << bad;
   }
+  // The last cursor sent, nothing after it: OK, no customers. A cursor past
+  // the tenant's last ordinal was never sent: refused, not answered empty.
+  {
+    std::vector<v1::TargetedCustomer> none;
+    std::string unused;
+    EXPECT_TRUE(Stream(Voucher("spring"), cursor, 10, 0, &none, &unused).ok());
+    EXPECT_TRUE(none.empty());
+  }
+  for (const std::string& forged : std::vector<std::string>{"1000000", "4294967295"}) {
+    std::vector<v1::TargetedCustomer> none;
+    std::string unused;
+    grpc::Status refused = Stream(Voucher("spring"), forged, 10, 1, &none, &unused);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::OUT_OF_RANGE) << forged;
+    EXPECT_THAT(refused.error_message(), HasSubstr("cursor: " + forged + " is beyond")) << forged;
+    EXPECT_TRUE(none.empty());
+  }
 
   // Per-arm counts agree with the streamed arms and with single checks.
   v1::CountTargetsResponse count;
@@ -451,6 +467,11 @@ TEST_F(TargetingE2eTest, EveryReadAnswersAtAnExplicitAsOf) {
     ASSERT_TRUE(Stream(Voucher("winback"), "", 5, 2, &seen, &cursor).ok());
     EXPECT_EQ(seen.size(), 10u);
     ASSERT_TRUE(Stream(Voucher("winback"), cursor, 1000, 0, &seen, &cursor).ok());
+    {
+      std::vector<v1::TargetedCustomer> none;
+      grpc::Status refused = Stream(Voucher("winback"), "1000000", 10, 1, &none, &cursor);
+      EXPECT_EQ(refused.error_code(), grpc::StatusCode::OUT_OF_RANGE) << refused.error_message();
+    }
     std::set<std::string> streamed;
     std::map<std::string, std::string> arm_of;
     for (const auto& c : seen) {
