@@ -11,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/internal/parse.h"
 #include "absl/flags/internal/usage.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
@@ -105,6 +106,24 @@ std::vector<char*> ParseFlags(int argc, char** argv) {
       absl::flags_internal::UsageFlagsAction::kIgnoreUsage,
       absl::flags_internal::OnUndefinedFlag::kAbortIfUndefined);
   parse_exit_status = -1;
+  // --help=S, --helpon=S and --helpmatch=S matching no flag: Abseil prints
+  // "No flags matched." and exits as for any help, but the word asked about
+  // is a mistake (a misspelt flag name, say), a usage error as an unknown flag is.
+  if (absl::flags_internal::GetFlagsHelpMode() == absl::flags_internal::HelpMode::kMatch) {
+    const std::string substr = absl::flags_internal::GetFlagsHelpMatchSubstr();
+    bool matched = substr.empty();
+    for (const auto& [name, flag] : absl::GetAllFlags()) {
+      // What Abseil's --helpmatch looks in (absl/flags/internal/usage.cc).
+      matched = matched || absl::StrContains(flag->Name(), substr) ||
+                absl::StrContains(flag->Filename(), substr) ||
+                absl::StrContains(flag->Help(), substr);
+    }
+    if (!matched) {
+      segmentd::LogError(absl::StrCat("no flag's name, file or help mentions \"", substr,
+                                      "\" (--helpfull lists every flag)"));
+      std::exit(2);
+    }
+  }
   if (absl::flags_internal::HandleUsageFlags(std::cout, absl::ProgramUsageMessage()) != -1) {
     std::cout.flush();
     std::exit(0);

@@ -344,12 +344,25 @@ TEST_F(StartupWithPasswordTest, MissingOrWrongPasswordIsAnErrorWithoutTheSecret)
 }
 
 // --help lists segmentd's flags and exits 0 (it printed "No flags matched"
-// and exited 1).
+// and exited 1); --helpmatch=WORD lists those mentioning WORD, and exits 2
+// when none does.
 TEST_F(StartupWithRedisTest, HelpListsTheFlagsAndExitsZero) {
   const std::string error = StartError(redis_->unix_address(), {"--help"});
   EXPECT_THAT(error, HasSubstr("exited during start-up with status 0"));
   EXPECT_THAT(error, HasSubstr("--tls_key (PEM private key"));  // the last flag listed
   EXPECT_THAT(error, Not(HasSubstr("No flags matched")));
+  // Help on a word no flag mentions is a usage error, not a help that
+  // listed nothing and exited 0.
+  for (const std::string flag : {"--helpmatch=nomatch", "--help=nomatch", "--helpon=nomatch"}) {
+    const std::string refused = StartError(redis_->unix_address(), {flag});
+    EXPECT_THAT(refused, HasSubstr("exited during start-up with status 2")) << flag;
+    EXPECT_THAT(refused, HasSubstr("no flag's name, file or help mentions")) << flag;
+    EXPECT_THAT(refused, Not(HasSubstr("No flags matched"))) << flag;
+  }
+  // One that some flag mentions lists it.
+  const std::string matched = StartError(redis_->unix_address(), {"--helpmatch=tls_key"});
+  EXPECT_THAT(matched, HasSubstr("exited during start-up with status 0"));
+  EXPECT_THAT(matched, HasSubstr("--tls_key (PEM private key"));
 }
 
 TEST_F(StartupWithRedisTest, AStrayArgumentOrAnUnusableCertificateIsNamed) {
