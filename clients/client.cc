@@ -380,6 +380,24 @@ absl::StatusOr<v1::PreviewConfigResponse> SegmentdClient::PreviewConfig(
 
 // --- Watch
 
+void WatchStopper::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+  if (context_ != nullptr) context_->TryCancel();
+}
+
+bool WatchStopper::Begin(grpc::ClientContext* context) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_) return false;
+  context_ = context;
+  return true;
+}
+
+void WatchStopper::End() {
+  absl::MutexLock lock(&mu_);
+  context_ = nullptr;
+}
+
 absl::Status SegmentdClient::Watch(
     const WatchOptions& options, const std::function<bool(const v1::MembershipChange&)>& on_change) {
   const absl::Time deadline =
@@ -392,6 +410,16 @@ absl::Status SegmentdClient::Watch(
     request.set_resume_after(position);
     std::unique_ptr<grpc::ClientContext> context = NewContext(absl::InfiniteDuration());
     if (deadline != absl::InfiniteFuture()) context->set_deadline(absl::ToChronoTime(deadline));
+    if (options.stopper != nullptr && !options.stopper->Begin(context.get())) {
+      return absl::CancelledError("watch stopped");
+    }
+    // Stop() must not reach the context once it is gone.
+    struct EndStream {
+      WatchStopper* stopper;
+      ~EndStream() {
+        if (stopper != nullptr) stopper->End();
+      }
+    } end_stream{options.stopper};
     std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader = watch_->Watch(context.get(), request);
     v1::WatchResponse response;
     bool stopped = false;

@@ -34,6 +34,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "clients/retry_policy.h"
 #include "segmentd/v1/admin.grpc.pb.h"
@@ -56,6 +57,26 @@ struct ClassifyOptions {
   bool include_reasons = false;
 };
 
+// Ends a SegmentdClient::Watch from another thread (one that waits for
+// SIGINT, say): after Stop() the Watch returns CANCELLED, at once if it has
+// not started yet. Thread-safe.
+class WatchStopper {
+ public:
+  void Stop();
+
+ private:
+  friend class SegmentdClient;
+  // Notes the context of the stream about to be read; returns false, noting
+  // nothing, once stopped.
+  bool Begin(grpc::ClientContext* context);
+  // Forgets it (before it is destroyed).
+  void End();
+
+  absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
 // Options of SegmentdClient::Watch.
 struct WatchOptions {
   // Only these segments. Default: all.
@@ -74,6 +95,8 @@ struct WatchOptions {
   // saves where to resume (`resume_after`) saves this, not only its changes'
   // positions, or it may resume far behind. Default: none.
   std::function<void(const std::string& position)> on_position;
+  // When set, its Stop() ends the Watch with CANCELLED. Default: none.
+  WatchStopper* stopper = nullptr;
 };
 
 
@@ -148,7 +171,8 @@ class SegmentdClient {
 
   // --- Watch (read scope).
   // Calls `on_change` for each change, in stream order, until it returns false
-  // (then returns OK), `timeout` passes (DEADLINE_EXCEEDED) or the stream fails.
+  // (then returns OK), `timeout` passes (DEADLINE_EXCEEDED), `stopper` is
+  // stopped (CANCELLED) or the stream fails.
   absl::Status Watch(const WatchOptions& options,
                      const std::function<bool(const v1::MembershipChange&)>& on_change);
 

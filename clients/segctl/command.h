@@ -23,6 +23,7 @@ namespace segmentd::segctl {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;  // the server (or the data) refused
 inline constexpr int kExitUsage = 2;  // the command line is wrong
+inline constexpr int kExitInterrupted = 130;  // stopped by Ctrl-C (128 + SIGINT)
 
 // What a command runs with. Not thread-safe.
 struct Context {

@@ -1,7 +1,14 @@
 // segctl classify, watch, check, targets.
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -57,6 +64,66 @@ int Classify(const Context& ctx) {
   return kExitOk;
 }
 
+// The write end of SigintHook's pipe, for its signal handler.
+std::atomic<int> sigint_pipe{-1};
+
+void WriteSigintByte(int) {
+  const int saved = errno;
+  const char interrupted = 1;
+  (void)!write(sigint_pipe.load(), &interrupted, 1);
+  errno = saved;
+}
+
+// While it exists, SIGINT (Ctrl-C) runs `on_sigint` on a thread of its own
+// instead of ending the process; then SIGINT's previous action is back. A
+// SIGINT ignored already (a background job of a script) stays ignored. One
+// at a time. Not thread-safe.
+class SigintHook {
+ public:
+  explicit SigintHook(std::function<void()> on_sigint) {
+    struct sigaction previous = {};
+    if (sigaction(SIGINT, nullptr, &previous) != 0 || previous.sa_handler == SIG_IGN) return;
+    if (pipe(fds_) != 0) return;  // then Ctrl-C ends segctl as before
+    sigint_pipe = fds_[1];
+    thread_ = std::thread([this, on_sigint = std::move(on_sigint)] {
+      while (true) {
+        char byte = 0;
+        const ssize_t n = read(fds_[0], &byte, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != 1 || byte == 0) return;
+        fired_ = true;
+        on_sigint();
+      }
+    });
+    struct sigaction action = {};
+    action.sa_handler = WriteSigintByte;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_);
+  }
+  ~SigintHook() {
+    if (!thread_.joinable()) return;
+    sigaction(SIGINT, &previous_, nullptr);
+    const char done = 0;
+    (void)!write(fds_[1], &done, 1);
+    thread_.join();
+    sigint_pipe = -1;
+    close(fds_[0]);
+    close(fds_[1]);
+  }
+  SigintHook(const SigintHook&) = delete;
+  SigintHook& operator=(const SigintHook&) = delete;
+
+  // Returns whether SIGINT arrived.
+  bool fired() const { return fired_; }
+
+ private:
+  int fds_[2] = {-1, -1};
+  struct sigaction previous_ = {};
+  std::atomic<bool> fired_{false};
+  std::thread thread_;
+};
+
 int Watch(const Context& ctx) {
   clients::WatchOptions options;
   for (const std::string& s : ctx.args->GetAll("segment")) {
@@ -80,6 +147,10 @@ int Watch(const Context& ctx) {
   // was read further (changes of segments not asked for).
   std::string resume_after;
   options.on_position = [&](const std::string& position) { resume_after = position; };
+  // Ctrl-C ends the watch as --limit does: where to go on from is printed.
+  clients::WatchStopper stopper;
+  options.stopper = &stopper;
+  SigintHook sigint([&stopper] { stopper.Stop(); });
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
   int64_t seen = 0;
@@ -113,6 +184,7 @@ int Watch(const Context& ctx) {
       *ctx.err << "to go on from here: --resume_after=" << resume_after << "\n";
     }
   }
+  if (sigint.fired()) return kExitInterrupted;
   // The --for time running out is the normal end of a bounded watch.
   if (!s.ok() && !(s.code() == absl::StatusCode::kDeadlineExceeded && ctx.args->Has("for"))) {
     return ctx.Fail(s);
@@ -228,11 +300,11 @@ std::vector<Command> CustomerCommands() {
       {"watch",
        "",
        "print membership changes as they happen (ENTERED/LEFT, cause)",
-       "At the end (--limit or --for reached, or the stream failed) it prints where to go on\n"
-       "from: \"to go on from here: --resume_after=POSITION\" on stderr, or with --json a\n"
-       "last line {\"resume_after\":\"POSITION\"} on stdout after the changes (one JSON\n"
+       "At the end (--limit or --for reached, Ctrl-C, or the stream failed) it prints where to\n"
+       "go on from: \"to go on from here: --resume_after=POSITION\" on stderr, or with --json\n"
+       "a last line {\"resume_after\":\"POSITION\"} on stdout after the changes (one JSON\n"
        "object per line, MembershipChange objects before it). Nothing when the stream was\n"
-       "not read at all.",
+       "not read at all. Stopped by Ctrl-C (SIGINT), it exits 130.",
        {{"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"},
         {"resume_after", "POSITION",
          "continue after this position (printed with each change, and at the end: where to go on)",

@@ -4,6 +4,7 @@
 // passes it) or else ../shared/data beside the source tree; the expected
 // segment sizes are computed here from the files, independently of the
 // importer.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -685,6 +686,67 @@ TEST_F(SegctlE2eTest, WatchJsonEndsWithResumePosition) {
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(next_lines[0], &second).ok());
   EXPECT_NE(second.customer_id(), change.customer_id());
   EXPECT_THAT(next_lines[1], HasSubstr("\"resume_after\":\"" + second.position() + "\""));
+}
+
+// Ctrl-C ends a watch as --limit does, saying where to go on from (stderr,
+// or the last JSON line with --json), and segctl exits 130; nothing was said
+// before (a reviewer's finding).
+TEST_F(SegctlE2eTest, WatchStoppedByCtrlCSaysWhereToGoOn) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  for (const bool json : {false, true}) {
+    const std::string tag = json ? "json" : "table";
+    const std::string out = dir_ + "/sigint-" + tag + ".out";
+    const std::string err = dir_ + "/sigint-" + tag + ".err";
+    std::vector<std::string> args = {Runfile("clients/segctl/segctl"), "watch",
+                                     "--target=" + stack_->segmentd().address(),
+                                     "--key_file=" + key_};
+    if (json) args.push_back("--json");
+    // Started directly, not by a shell: a script's background job ignores SIGINT.
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (out_fd < 0 || err_fd < 0) _exit(127);
+      dup2(out_fd, STDOUT_FILENO);
+      dup2(err_fd, STDERR_FILENO);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    // The watch subscribes asynchronously: new customers until it shows one.
+    int n = 0;
+    const bool seen = testing::PollUntil(
+        [&] {
+          ++n;
+          ImportRows("sigint.csv", absl::StrCat(tag, n, ",", tag, "-o", n, ",2026-03-01,5\n"));
+          return absl::StrContains(ReadAll(out), json ? "\"position\"" : "position=");
+        },
+        absl::Seconds(20), absl::Milliseconds(300));
+    kill(pid, SIGINT);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(seen) << ReadAll(out) << ReadAll(err);
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 130) << ReadAll(err);
+    // Unfiltered, the stream was read to the last change printed.
+    const std::string printed = ReadAll(out);
+    if (json) {
+      std::vector<std::string> lines = absl::StrSplit(printed, '\n', absl::SkipEmpty());
+      ASSERT_GE(lines.size(), 2u) << printed;
+      v1::MembershipChange last;
+      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[lines.size() - 2], &last).ok());
+      EXPECT_EQ(lines.back(), "{\"resume_after\":\"" + last.position() + "\"}");
+      EXPECT_EQ(ReadAll(err), "");
+    } else {
+      const size_t at = printed.rfind("position=");
+      const std::string last = printed.substr(at + 9, printed.find('\n', at) - at - 9);
+      EXPECT_THAT(ReadAll(err), HasSubstr("to go on from here: --resume_after=" + last + "\n"));
+      EXPECT_THAT(ReadAll(err), Not(HasSubstr("CANCELLED")));
+    }
+  }
 }
 
 // `config get --json > f; config set --file=f` round-trips (docs/CLI
