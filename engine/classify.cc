@@ -108,7 +108,6 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
   c.otw_ms_ = DaysToMillis(k.one_time_wonder.inactive_days);
   c.big_ms_ = DaysToMillis(k.big_spender.lookback_days);
   c.low_ms_ = DaysToMillis(k.low_spender.lookback_days);
-  c.counted_ms_ = std::max({c.fb_ms_, c.ret_ms_, c.big_ms_, c.low_ms_});
   c.lc_ms_ = DaysToMillis(k.lost_customer.inactive_days);
   c.lc_min_ = k.lost_customer.min_orders;
   c.lc_max_ = k.lost_customer.max_orders;
@@ -117,6 +116,8 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
   c.lapsed_ms_ = DaysToMillis(k.lapsed.inactive_days);
   c.cat_ms_ = DaysToMillis(k.category_affinity.lookback_days);
   c.cat_min_ = k.category_affinity.min_orders;
+  c.counted_ms_ = std::max(
+      {c.fb_ms_, c.ret_ms_, c.big_ms_, c.low_ms_, c.category_enabled_ ? c.cat_ms_ : Millis{0}});
   c.eng_ms_ = DaysToMillis(k.engagement.window_days);
   c.eng_min_ = k.engagement.min_messages;
   c.high_open_ = k.engagement.high_open_rate;
@@ -271,8 +272,8 @@ void Classifier::Evaluate(const ProfileView& p, Millis t, Classification* out, M
   Millis last = life_n > 0 ? folded.last_order_ms : kNeverMillis;
   // Folded orders without placements (above) count in a window that holds
   // them all (a window lengthened after they were folded); the windows start
-  // counting the live orders from there. Categories are not kept of folded
-  // orders: affinity counts none.
+  // counting the live orders from there. Their categories are unknown:
+  // affinity counts none of them.
   const bool fb_folded = folded.AllWithin(fb_start, t);
   const bool ret_folded = folded.AllWithin(ret_start, t);
   const bool big_folded = folded.AllWithin(big_start, t);
@@ -682,7 +683,19 @@ Classification Classifier::Classify(const ProfileView& profile,
 absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config) {
   Millis earliest = std::numeric_limits<Millis>::min();
   const FoldedTotals& folded = profile.folded;
-  if (folded.orders > 0 && folded.last_order_ms != FoldedTotals::kNothingFolded) {
+  // Folded orders that keep what the rules read of them (their placements,
+  // and their categories while affinity is on) count at every instant as if
+  // never folded (UnfoldedOrders); the others only in a window holding them
+  // all, or none.
+  const bool summarized =
+      std::any_of(profile.folded_orders.begin(), profile.folded_orders.end(),
+                  [&](const FoldedOrderFacts& o) {
+                    return !o.cancelled &&
+                           (o.placed_ms == kNeverMillis ||
+                            (config.category_affinity.enabled && !o.categories_known));
+                  }) ||
+      static_cast<int64_t>(profile.folded_orders.size()) < folded.orders;
+  if (summarized && folded.orders > 0 && folded.last_order_ms != FoldedTotals::kNothingFolded) {
     earliest = folded.last_order_ms + DaysToMillis(LongestWindowDays(config));
   }
   if (config.engagement.enabled && profile.messages_dropped &&

@@ -142,7 +142,8 @@ class Classifier {
   Millis lc_ms_ = 0, lapsed_ms_ = 0, cat_ms_ = 0, eng_ms_ = 0;
   Millis cart_after_ms_ = 0, cart_window_ms_ = 0;
   // The longest window counting orders (FREQUENT_BUYER, RETURNING_CUSTOMER,
-  // the spenders): one reaching folded orders evaluates them unfolded.
+  // the spenders, category affinity when on): one reaching folded orders
+  // evaluates them unfolded.
   Millis counted_ms_ = 0;
   int64_t fb_min_ = 0, ret_min_ = 0, loyal_min_ = 0, ll_min_ = 0;
   int64_t lc_min_ = 0, lc_max_ = 0, rep_min_ = 0, rep_max_ = 0;
@@ -188,12 +189,15 @@ class Classifier {
 
 // The earliest instant at which classifying `profile` under `config` is
 // exact. Folding (docs/engine.md) keeps orders placed at or before the fold
-// horizon only as lifetime totals and drops messages sent before it, so at an
-// earlier `as_of` a window could reach summarized facts (and lifetime totals
-// would include orders placed after as_of): the answer there would be a
-// guess. InfinitePast() when nothing was ever folded. Messages count only
-// when some were dropped (ProfileView::messages_dropped, always assumed for
-// profiles stored before that was recorded) and engagement is enabled.
+// horizon as lifetime totals and per-order facts, and drops messages sent
+// before it. Orders folded by builds that kept no placement or, while
+// category affinity is on, no categories (both before 2026-12-06) are
+// summarized: at an earlier `as_of` a window could reach them
+// (and lifetime totals would include orders placed after as_of), so the
+// answer there would be a guess. Messages count only when some were dropped
+// (ProfileView::messages_dropped, always assumed for profiles stored before
+// that was recorded) and engagement is enabled; a folded order's correction
+// bounds it at its instant. InfinitePast() when nothing bounds it.
 absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config);
 
 // Convenience for one-off calls (compiles the config each time).

@@ -36,18 +36,30 @@ Classification ClassifyAt(const Profile& p, const SegmentConfig& c, absl::Time a
   return r.ok() ? *r : Classification{};
 }
 
-// `p`'s view as a build before 2026-12-06 folded it: without the folded
-// orders' placements. Not copyable (the view points into it).
-struct WithoutPlacements {
-  explicit WithoutPlacements(const Profile& p) : folded(p.folded_orders()), view(p.view()) {
-    for (FoldedOrderFacts& o : folded) o.placed_ms = kNeverMillis;
+// `p`'s view as builds before 2026-12-06 folded it: without the folded
+// orders' categories, and (`placements` false) without their placements
+// either. Not copyable (the view points into it).
+struct FoldedByAnOlderBuild {
+  explicit FoldedByAnOlderBuild(const Profile& p, bool placements)
+      : folded(p.folded_orders()), view(p.view()) {
+    for (FoldedOrderFacts& o : folded) {
+      o.categories_known = false;
+      o.categories_count = 0;
+      if (!placements) o.placed_ms = kNeverMillis;
+    }
     view.folded_orders = folded;
   }
-  WithoutPlacements(const WithoutPlacements&) = delete;
-  WithoutPlacements& operator=(const WithoutPlacements&) = delete;
+  FoldedByAnOlderBuild(const FoldedByAnOlderBuild&) = delete;
+  FoldedByAnOlderBuild& operator=(const FoldedByAnOlderBuild&) = delete;
 
   std::vector<FoldedOrderFacts> folded;
   ProfileView view;
+};
+struct WithoutPlacements : FoldedByAnOlderBuild {
+  explicit WithoutPlacements(const Profile& p) : FoldedByAnOlderBuild(p, false) {}
+};
+struct WithoutCategories : FoldedByAnOlderBuild {
+  explicit WithoutCategories(const Profile& p) : FoldedByAnOlderBuild(p, true) {}
 };
 
 Classification ClassifyAt(const ProfileView& p, const SegmentConfig& c, absl::Time at) {
@@ -781,43 +793,73 @@ TEST(EarliestExactInstantTest, AFoldedOrdersCorrectionBoundsIt) {
   EXPECT_EQ(EarliestExactInstant(live.view(), config), absl::InfinitePast());
 }
 
-TEST(EarliestExactInstantTest, FoldedOrdersBoundWhereAnswersAreExact) {
+// Orders folded with their placements and categories answer as the full
+// history at every instant; those folded by an older build bound where the
+// answers are exact.
+TEST(EarliestExactInstantTest, OnlyOrdersFoldedWithoutWhatTheRulesReadBoundIt) {
   SegmentConfig config;
   config.engagement.enabled = false;  // messages are not the point here
+  config.category_affinity.min_orders = 2;
   const int32_t longest = LongestWindowDays(config);
-  Profile p = WithOrders({0, 100, 500});
+  auto with_orders = [](std::initializer_list<double> days) {
+    Profile p;
+    int i = 0;
+    for (double d : days) AddOrder(&p, absl::StrCat("o", i++), Day(d), 1000, {4});
+    return p;
+  };
+  const Profile full = with_orders({0, 100, 500});
+  Profile p = with_orders({0, 100, 500});
   p.Fold(Day(200));  // orders of days 0 and 100 become lifetime totals
-  const absl::Time earliest = EarliestExactInstant(p.view(), config);
-  EXPECT_EQ(earliest, Day(100 + longest));
-  // From there on, the folded profile answers as the full history would.
-  const Profile full = WithOrders({0, 100, 500});
-  for (double d : {100.0 + longest, 100.0 + longest + 30, 700.0}) {
-    EXPECT_EQ(ClassifyAt(p, config, Day(d)).segments, ClassifyAt(full, config, Day(d)).segments)
-        << "day " << d;
+  EXPECT_EQ(EarliestExactInstant(p.view(), config), absl::InfinitePast());
+  // At day 150 both folded orders are in category 4's lookback (affinity
+  // counts them); at day 50 the order of day 100 is not placed yet (the
+  // lifetime totals do not hold it: FIRST_TIME_BUYER, not REPEAT_CUSTOMER).
+  for (double d : {50.0, 100.0, 150.0, 100.0 + longest, 700.0}) {
+    const Classification f = ClassifyAt(p, config, Day(d));
+    const Classification e = ClassifyAt(full, config, Day(d));
+    EXPECT_EQ(f.segments, e.segments) << "day " << d;
+    EXPECT_EQ(f.categories, e.categories) << "day " << d;
+    EXPECT_EQ(f.next_change, e.next_change) << "day " << d;
   }
-  // Before it, the folded orders' placements answer as the full history
-  // too, but only for the rules that count orders (the folded ones keep no
-  // categories), so the bound stays. Without the placements (folded by an
-  // older build) the answer is wrong there: at day 50 the lifetime totals
-  // already hold the order of day 100 (FIRST_TIME_BUYER would read
-  // REPEAT_CUSTOMER).
-  EXPECT_EQ(ClassifyAt(p, config, Day(50)).segments, ClassifyAt(full, config, Day(50)).segments);
+  EXPECT_EQ(ClassifyAt(p, config, Day(150)).categories, std::vector<CategoryId>{4});
   // Also when every order is folded, whose placements after day 50 are next
   // changes.
-  Profile all_folded = WithOrders({0, 100});
+  Profile all_folded = with_orders({0, 100});
   all_folded.Fold(Day(200));
-  const Profile both = WithOrders({0, 100});
-  EXPECT_EQ(ClassifyAt(all_folded, config, Day(50)).segments,
-            ClassifyAt(both, config, Day(50)).segments);
-  for (double d : {50.0, 95.0, 99.0, 100.0}) {
-    EXPECT_EQ(ClassifyAt(all_folded, config, Day(d)).next_change,
-              ClassifyAt(both, config, Day(d)).next_change)
-        << "day " << d;
+  const Profile both = with_orders({0, 100});
+  for (double d : {50.0, 95.0, 99.0, 100.0, 150.0}) {
+    const Classification f = ClassifyAt(all_folded, config, Day(d));
+    const Classification e = ClassifyAt(both, config, Day(d));
+    EXPECT_EQ(f.segments, e.segments) << "day " << d;
+    EXPECT_EQ(f.categories, e.categories) << "day " << d;
+    EXPECT_EQ(f.next_change, e.next_change) << "day " << d;
   }
+  // Folded without categories: affinity cannot count them (none at day
+  // 150), so it bounds while affinity is on; the rules counting orders are
+  // exact all the same.
+  const absl::Time earliest = Day(100 + longest);
+  const WithoutCategories no_categories(p);
+  EXPECT_EQ(EarliestExactInstant(no_categories.view, config), earliest);
+  EXPECT_TRUE(ClassifyAt(no_categories.view, config, Day(150)).categories.empty());
+  EXPECT_EQ(ClassifyAt(no_categories.view, config, Day(150)).segments,
+            ClassifyAt(full, config, Day(150)).segments);
+  SegmentConfig no_affinity = config;
+  no_affinity.category_affinity.enabled = false;
+  EXPECT_EQ(EarliestExactInstant(no_categories.view, no_affinity), absl::InfinitePast());
+  // Without the placements either, the answer is wrong before it: at day 50
+  // the lifetime totals already hold the order of day 100.
   const WithoutPlacements legacy(p);
+  EXPECT_EQ(EarliestExactInstant(legacy.view, no_affinity),
+            Day(100 + LongestWindowDays(no_affinity)));
   EXPECT_EQ(EarliestExactInstant(legacy.view, config), earliest);
   EXPECT_NE(ClassifyAt(legacy.view, config, Day(50)).segments,
             ClassifyAt(full, config, Day(50)).segments);
+  // From the bound on, it answers as the full history would.
+  for (double d : {100.0 + longest, 100.0 + longest + 30, 700.0}) {
+    EXPECT_EQ(ClassifyAt(legacy.view, config, Day(d)).segments,
+              ClassifyAt(full, config, Day(d)).segments)
+        << "day " << d;
+  }
 }
 
 // A window lengthened after orders were folded counts them when it holds

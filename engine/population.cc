@@ -32,6 +32,10 @@ size_t Population::Add(const ProfileView& p) {
   e.folded_orders_begin = static_cast<uint32_t>(folded_orders_.size());
   e.folded_orders_count = static_cast<uint32_t>(p.folded_orders.size());
   folded_orders_.insert(folded_orders_.end(), p.folded_orders.begin(), p.folded_orders.end());
+  e.folded_categories_begin = folded_categories_.size();
+  e.folded_categories_count = static_cast<uint32_t>(p.folded_order_categories.size());
+  folded_categories_.insert(folded_categories_.end(), p.folded_order_categories.begin(),
+                            p.folded_order_categories.end());
   entries_.push_back(e);
   return entries_.size() - 1;
 }
@@ -55,6 +59,9 @@ ProfileView Population::view(size_t i) const {
       e.cart_categories_count);
   v.folded_orders =
       absl::MakeConstSpan(folded_orders_.data() + e.folded_orders_begin, e.folded_orders_count);
+  // Folded orders' category indices are relative to the profile's own pool too.
+  v.folded_order_categories = absl::MakeConstSpan(
+      folded_categories_.data() + e.folded_categories_begin, e.folded_categories_count);
   return v;
 }
 

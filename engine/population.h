@@ -44,6 +44,8 @@ class Population {
     uint32_t messages_begin, messages_count;
     uint32_t cart_categories_begin, cart_categories_count;
     uint32_t folded_orders_begin, folded_orders_count;
+    uint64_t folded_categories_begin;
+    uint32_t folded_categories_count;
   };
   std::vector<Entry> entries_;
   std::vector<OrderFacts> orders_;
@@ -54,6 +56,7 @@ class Population {
   // Classify on the profile itself does (UnfoldedOrders); read by no
   // evaluation whose windows end before them.
   std::vector<FoldedOrderFacts> folded_orders_;
+  std::vector<CategoryId> folded_categories_;
 };
 
 }  // namespace segmentd::engine

@@ -127,10 +127,20 @@ ProfileView UnfoldedOrders::View(const ProfileView& v, Millis window_start) {
   const FoldedTotals& folded = v.folded;
   if (folded.orders <= 0 || folded.last_order_ms <= window_start) return v;
   orders_.clear();
+  categories_.clear();
   for (const FoldedOrderFacts& o : v.folded_orders) {
     if (o.cancelled) continue;
     if (o.placed_ms == kNeverMillis) return v;  // folded by an older build
-    orders_.push_back({o.placed_ms, o.net_amount, 0, 0, false});
+    OrderFacts& u = orders_.emplace_back();
+    u.placed_ms = o.placed_ms;
+    u.net_amount = o.net_amount;
+    if (o.categories_known) {  // else folded by a build that kept none: counts for no category
+      u.categories_begin = static_cast<uint32_t>(categories_.size());
+      u.categories_count = o.categories_count;
+      categories_.insert(
+          categories_.end(), v.folded_order_categories.begin() + o.categories_begin,
+          v.folded_order_categories.begin() + o.categories_begin + o.categories_count);
+    }
   }
   // A view whose source kept the totals but not the orders.
   if (static_cast<int64_t>(orders_.size()) != folded.orders) return v;
@@ -142,12 +152,19 @@ ProfileView UnfoldedOrders::View(const ProfileView& v, Millis window_start) {
   // The live orders are later than every folded one (folding moves the
   // oldest); merged all the same, so the order stays ascending whatever.
   const size_t n_folded = orders_.size();
-  orders_.insert(orders_.end(), v.orders.begin(), v.orders.end());
+  const uint32_t live_categories = static_cast<uint32_t>(categories_.size());
+  for (const OrderFacts& o : v.orders) {
+    orders_.push_back(o);
+    orders_.back().categories_begin += live_categories;
+  }
+  categories_.insert(categories_.end(), v.order_categories.begin(), v.order_categories.end());
   std::inplace_merge(orders_.begin(), orders_.begin() + n_folded, orders_.end(), earlier);
   ProfileView out = v;
   out.orders = orders_;
+  out.order_categories = categories_;
   out.folded = FoldedTotals{};
   out.folded_orders = {};
+  out.folded_order_categories = {};
   out.order_ids = {};
   out.corrections = {};
   out.corrected_through_ms = kNoCorrections;
@@ -194,6 +211,7 @@ ProfileView Profile::view() const {
   v.order_ids = order_ids_;
   v.corrections = corrections_;
   v.folded_orders = folded_orders_;
+  v.folded_order_categories = folded_categories_;
   for (const OrderCorrection& c : corrections_) {
     v.corrected_through_ms = std::max(v.corrected_through_ms, c.at_ms);
   }
@@ -258,7 +276,11 @@ absl::StatusOr<EventOutcome> Profile::PlaceOrder(const OrderPlaced& order) {
 
   if (*ms <= folded_.through_ms) {
     // Older than the fold horizon: straight into the lifetime totals.
-    folded_orders_.push_back({fp, order.amount, false, *ms});
+    FoldedOrder& f = folded_orders_.emplace_back();
+    f.id_fingerprint = fp;
+    f.net_amount = order.amount;
+    f.placed_ms = *ms;
+    KeepFoldedCategories(*cats, &f);
     ++folded_.orders;
     folded_.net_revenue += order.amount;
     folded_.first_order_ms = std::min(folded_.first_order_ms, *ms);
@@ -533,6 +555,13 @@ void Profile::RefreshFoldedSpan() {
   folded_.last_order_ms = last;
 }
 
+void Profile::KeepFoldedCategories(absl::Span<const CategoryId> categories, FoldedOrder* order) {
+  order->categories_known = true;
+  order->categories_begin = static_cast<uint32_t>(folded_categories_.size());
+  order->categories_count = static_cast<uint16_t>(categories.size());
+  folded_categories_.insert(folded_categories_.end(), categories.begin(), categories.end());
+}
+
 int Profile::Fold(absl::Time horizon) {
   const Millis h = ToMillis(horizon);
   if (h <= folded_.through_ms) return 0;
@@ -540,7 +569,13 @@ int Profile::Fold(absl::Time horizon) {
   size_t n = 0;
   while (n < orders_.size() && orders_[n].placed_ms <= h) {
     const OrderFacts& o = orders_[n];
-    folded_orders_.push_back({order_ids_[n], o.net_amount, o.cancelled, o.placed_ms});
+    FoldedOrder& f = folded_orders_.emplace_back();
+    f.id_fingerprint = order_ids_[n];
+    f.net_amount = o.net_amount;
+    f.cancelled = o.cancelled;
+    f.placed_ms = o.placed_ms;
+    KeepFoldedCategories(
+        absl::MakeConstSpan(categories_.data() + o.categories_begin, o.categories_count), &f);
     if (!o.cancelled) {
       ++folded_.orders;
       folded_.net_revenue += o.net_amount;
@@ -603,7 +638,11 @@ bool operator==(const Profile& a, const Profile& b) {
     const auto& x = a.folded_orders_[i];
     const auto& y = b.folded_orders_[i];
     if (x.id_fingerprint != y.id_fingerprint || x.net_amount != y.net_amount ||
-        x.cancelled != y.cancelled || x.placed_ms != y.placed_ms) {
+        x.cancelled != y.cancelled || x.placed_ms != y.placed_ms ||
+        x.categories_known != y.categories_known || x.categories_count != y.categories_count ||
+        !std::equal(a.folded_categories_.begin() + x.categories_begin,
+                    a.folded_categories_.begin() + x.categories_begin + x.categories_count,
+                    b.folded_categories_.begin() + y.categories_begin)) {
       return false;
     }
   }

@@ -8,9 +8,9 @@
 // records; their categories live in one shared pool; string ids are kept only
 // as 64-bit fingerprints (for idempotency). Orders placed at or before a fold
 // horizon are folded into lifetime totals (FoldedTotals) and keep only their
-// fingerprint, net amount and placement, so a late cancel or refund stays
-// exact, a re-sent old order is still recognised, and a window lengthened
-// later counts them (UnfoldedOrders). Engagement is kept per message sent
+// fingerprint, net amount, placement and categories, so a late cancel or
+// refund stays exact, a re-sent old order is still recognised, and a window
+// lengthened later counts them (UnfoldedOrders). Engagement is kept per message sent
 // (sent/opened/acted instants); messages are dropped at the fold horizon. Only
 // the latest cart is kept.
 //
@@ -125,12 +125,18 @@ struct FoldedTotals {
   static constexpr Millis kNothingFolded = std::numeric_limits<Millis>::min();
 };
 
-// A folded order: enough to apply a late cancel or refund exactly, and to
-// book it in the tenant's order totals at its instant.
+// A folded order: enough to apply a late cancel or refund exactly, to book
+// it in the tenant's order totals at its instant, and to count it again in a
+// window lengthened past the fold horizon (UnfoldedOrders).
 struct FoldedOrderFacts {
   uint64_t id_fingerprint = 0;
   int64_t net_amount = 0;  // after every refund
   bool cancelled = false;
+  // Whether its categories are kept (folded since 2026-12-06; a build before
+  // dropped them).
+  bool categories_known = false;
+  uint16_t categories_count = 0;  // sorted and distinct
+  uint32_t categories_begin = 0;  // index into ProfileView::folded_order_categories
   // When it was placed; kNeverMillis when unknown (folded by a build before
   // 2026-12-06, which did not keep it).
   Millis placed_ms = kNeverMillis;
@@ -178,8 +184,9 @@ struct ProfileView {
   absl::Span<const OrderCorrection> corrections;
   Millis corrected_through_ms = kNoCorrections;
   // For UnfoldedOrders: the folded orders, in fold order (empty in a view
-  // whose source does not keep them).
+  // whose source does not keep them), and the pool of their categories.
   absl::Span<const FoldedOrderFacts> folded_orders;
+  absl::Span<const CategoryId> folded_order_categories;
 
   // The index in `orders` of the order with fingerprint `order_fp`, or
   // nullopt when it is not live (folded into the totals).
@@ -214,9 +221,10 @@ class OrdersAsOf {
 // may lie after `window_start` and every valid folded order keeps its
 // placement (FoldedOrderFacts::placed_ms; orders folded before 2026-12-06 do
 // not), the view's orders are the valid folded ones, in placement order and
-// without categories, then the live ones (all placed later), and its folded
-// totals are empty: every window then counts them exactly, and their exits
-// from it are the next changes, as if they had never been folded. Otherwise
+// with their categories (none for those folded before 2026-12-06, which kept
+// none), then the live ones (all placed later), and its folded totals are
+// empty: every window then counts them exactly, and their exits from it are
+// the next changes, as if they had never been folded. Otherwise
 // `view` itself (the rules count the totals only in a window holding them all:
 // FoldedTotals::AllWithin). Holds what the views it returns point to (valid
 // until its next View() call or destruction). Corrections and order ids are
@@ -227,6 +235,7 @@ class UnfoldedOrders {
 
  private:
   std::vector<OrderFacts> orders_;
+  std::vector<CategoryId> categories_;
 };
 
 // Lifetime order totals at an instant: folded totals plus valid orders placed
@@ -348,9 +357,9 @@ class Profile {
   // Folds orders placed at or before `horizon` into lifetime totals and drops
   // messages sent at or before it. Use horizon = as_of - LongestWindowDays
   // (config) days; results at any instant >= horizon + that window are
-  // unchanged by folding. Raising a window later cannot bring folded orders
-  // back: they stay in the lifetime totals only. Returns the number of orders
-  // folded.
+  // unchanged by folding. A window raised later counts the folded orders
+  // again, by the placements and categories they keep (UnfoldedOrders); the
+  // dropped messages are gone. Returns the number of orders folded.
   int Fold(absl::Time horizon);
 
   // Accessors (mostly for tests and the codec).
@@ -370,6 +379,7 @@ class Profile {
   const std::vector<FoldedOrder>& folded_orders() const {
     return folded_orders_;
   }
+  const std::vector<CategoryId>& folded_category_pool() const { return folded_categories_; }
   // Cancellations and refunds kept with their instants, in arrival order.
   const std::vector<OrderCorrection>& corrections() const { return corrections_; }
 
@@ -384,6 +394,8 @@ class Profile {
 
   int FindOrder(uint64_t fp) const;
   int FindFolded(uint64_t fp) const;
+  // Keeps `categories` in the folded pool as `order`'s.
+  void KeepFoldedCategories(absl::Span<const CategoryId> categories, FoldedOrder* order);
   // After a folded order's cancellation: the folded totals' first and last
   // placements become the valid folded orders' when every one keeps its
   // placement, so that the rules reading them (inactivity, NEW_CUSTOMER) and
@@ -401,6 +413,7 @@ class Profile {
   Millis last_activity_ms_ = kNeverMillis;
   FoldedTotals folded_;
   std::vector<FoldedOrder> folded_orders_;  // in fold order
+  std::vector<CategoryId> folded_categories_;  // pool for folded_orders_
   std::vector<OrderFacts> orders_;          // ascending placed_ms
   std::vector<uint64_t> order_ids_;         // parallel to orders_
   std::vector<CategoryId> categories_;      // pool for orders_

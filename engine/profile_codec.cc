@@ -27,7 +27,11 @@ enum Flags : uint64_t {
   // order after them, 0 = unknown (folded by an older build), else
   // through_ms - placed_ms + 1.
   kHasFoldedPlacements = 512,
-  kAllFlags = 1023,
+  // Folded orders with their categories (2026-12-06): per folded order after
+  // the placements, 0 = unknown (folded by an older build), else 1 and its
+  // categories as a live order's.
+  kHasFoldedCategories = 1024,
+  kAllFlags = 2047,
 };
 
 uint64_t ZigZag(int64_t v) {
@@ -181,6 +185,10 @@ std::string ProfileCodec::Encode(const Profile& p) {
                   [](const Profile::FoldedOrder& o) { return o.placed_ms != kNeverMillis; })) {
     flags |= kHasFoldedPlacements;
   }
+  if (std::any_of(p.folded_orders_.begin(), p.folded_orders_.end(),
+                  [](const Profile::FoldedOrder& o) { return o.categories_known; })) {
+    flags |= kHasFoldedCategories;
+  }
   w.Varint(flags);
   if (flags & kRegistered) w.Signed(p.registered_ms_);
   if (flags & kHasActivity) w.Signed(p.last_activity_ms_);
@@ -202,6 +210,14 @@ std::string ProfileCodec::Encode(const Profile& p) {
     if (flags & kHasFoldedPlacements) {
       for (const Profile::FoldedOrder& o : p.folded_orders_) {
         w.Varint(o.placed_ms == kNeverMillis ? 0 : f.through_ms - o.placed_ms + 1);
+      }
+    }
+    if (flags & kHasFoldedCategories) {
+      for (const Profile::FoldedOrder& o : p.folded_orders_) {
+        w.Byte(o.categories_known ? 1 : 0);
+        if (o.categories_known) {
+          WriteCategories(w, p.folded_categories_.data() + o.categories_begin, o.categories_count);
+        }
       }
     }
   }
@@ -325,6 +341,17 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
         if (back == 0) continue;
         o.placed_ms = f.through_ms - (static_cast<int64_t>(back) - 1);
         if (!Reader::InRange(o.placed_ms)) return Corrupt("folded order placement");
+      }
+    }
+    if (flags & kHasFoldedCategories) {
+      std::vector<CategoryId> cats;
+      for (Profile::FoldedOrder& o : p.folded_orders_) {
+        uint8_t known;
+        if (!r.Byte(&known) || known > 1) return Corrupt("folded order categories");
+        if (known == 0) continue;
+        cats.clear();
+        if (!ReadCategories(r, &cats)) return Corrupt("folded order categories");
+        p.KeepFoldedCategories(cats, &o);
       }
     }
     f.net_revenue = sum;

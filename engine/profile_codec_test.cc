@@ -138,31 +138,57 @@ TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
   EXPECT_TRUE(back->view().messages_dropped);
 }
 
-TEST(ProfileCodec, KeepsFoldedOrdersPlacementsAndReadsOlderDataWithoutThem) {
-  Profile p = WithOrder();
+TEST(ProfileCodec, KeepsFoldedOrdersPlacementsAndCategoriesAndReadsOlderDataWithoutThem) {
+  Profile p;
+  OrderPlaced order;
+  order.order_id = "o1";
+  order.placed_at = absl::FromUnixSeconds(1'700'000'000);
+  order.amount = 1000;
+  const std::vector<CategoryId> categories = {3, 7};
+  order.categories = categories;
+  ASSERT_TRUE(p.PlaceOrder(order).ok());
   ASSERT_EQ(p.Fold(absl::FromUnixSeconds(1'700'000'100)), 1);
   ASSERT_EQ(p.folded_orders().size(), 1u);
   EXPECT_EQ(p.folded_orders()[0].placed_ms, 1'700'000'000'000);
   const Profile back = RoundTripRefusingTruncations(p);
   EXPECT_EQ(back.folded_orders()[0].placed_ms, 1'700'000'000'000);
-  // Data stored before placements were kept: no flag 512 (the flags varint's
-  // second byte: 4) and no placement after the folded order (its fingerprint,
-  // then its amount 1000 << 1 as a two-byte varint, then the placement).
-  std::string older = EncodeProfile(p);
-  ASSERT_EQ(static_cast<uint8_t>(older[2]), 4);
-  older[1] = static_cast<char>(older[1] & 0x7f);
-  older.erase(2, 1);
+  ASSERT_TRUE(back.folded_orders()[0].categories_known);
+  const Profile::FoldedOrder& f = back.folded_orders()[0];
+  EXPECT_EQ(std::vector<CategoryId>(
+                back.folded_category_pool().begin() + f.categories_begin,
+                back.folded_category_pool().begin() + f.categories_begin + f.categories_count),
+            (std::vector<CategoryId>{3, 7}));
+  // Data stored before categories were kept: no flag 1024 (the flags
+  // varint's second byte: 4 | 8) and no categories after the placement.
   std::string fp;
   for (int i = 0; i < 8; ++i) fp.push_back(static_cast<char>(IdFingerprint("o1") >> (8 * i)));
-  const size_t at = older.find(fp);
+  std::string older = EncodeProfile(p);
+  ASSERT_EQ(static_cast<uint8_t>(older[2]), 4 | 8);
+  older[2] = 4;
+  size_t at = older.find(fp);
   ASSERT_NE(at, std::string::npos);
-  // The placement: through - placed + 1 = 100,001 ms, varint a1 8d 06.
+  // After the fingerprint, its amount 1000 << 1 as a two-byte varint, then
+  // the placement: through - placed + 1 = 100,001 ms, varint a1 8d 06; then
+  // known (1), two categories, 3 and 7 - 3.
   const size_t placement = at + 8 + 2;
   ASSERT_EQ(older.substr(placement, 3), "\xa1\x8d\x06");
-  older.erase(placement, 3);
+  ASSERT_EQ(older.substr(placement + 3, 4), std::string("\x01\x02\x03\x04"));
+  older.erase(placement + 3, 4);
+  absl::StatusOr<Profile> without_categories = DecodeProfile(older);
+  ASSERT_TRUE(without_categories.ok()) << without_categories.status();
+  EXPECT_FALSE(without_categories->folded_orders()[0].categories_known);
+  EXPECT_EQ(without_categories->folded_orders()[0].placed_ms, 1'700'000'000'000);
+  EXPECT_NE(*without_categories, p);
+  EXPECT_EQ(EncodeProfile(*without_categories), older);
+  // Data stored before placements were kept: no flag 512 either (so the
+  // flags fit one byte) and no placement after the folded order.
+  older[1] = static_cast<char>(older[1] & 0x7f);
+  older.erase(2, 1);
+  older.erase(placement - 1, 3);
   absl::StatusOr<Profile> legacy = DecodeProfile(older);
   ASSERT_TRUE(legacy.ok()) << legacy.status();
   EXPECT_EQ(legacy->folded_orders()[0].placed_ms, kNeverMillis);
+  EXPECT_FALSE(legacy->folded_orders()[0].categories_known);
   EXPECT_EQ(legacy->folded().orders, 1);
   EXPECT_EQ(EncodeProfile(*legacy), older);
 }

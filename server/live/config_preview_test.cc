@@ -121,12 +121,13 @@ TEST_F(ConfigPreviewTest, AtAnExplicitInstantTheStoredConfigMovesNobody) {
   }
   EXPECT_GT(spenders, 0);  // the spender rules had members to move
 
-  // An order older than every window, folded into the totals on arrival.
+  // An order older than every window, folded on arrival: it keeps its
+  // placement and categories, so 800 days ago is exact (a member then).
   ASSERT_TRUE(live_->Apply("acme", {CustomerEvents{"old", {Order("old-1", 900, {})}}}).ok());
   deltas = PreviewConfig(&store_, contexts_.get(), live_.get(), "acme", engine::SegmentConfig(),
                          kT0 - absl::Hours(24 * 800), /*at_now=*/false);
-  EXPECT_EQ(deltas.status().code(), absl::StatusCode::kOutOfRange) << deltas.status();
-  EXPECT_TRUE(absl::StartsWith(deltas.status().message(), "as_of: ")) << deltas.status();
+  ASSERT_TRUE(deltas.ok()) << deltas.status();
+  EXPECT_EQ(deltas->at("FIRST_TIME_BUYER").current, 1);
   // Before that order nobody was a customer yet: exact, not refused.
   deltas = PreviewConfig(&store_, contexts_.get(), live_.get(), "acme", engine::SegmentConfig(),
                          kT0 - absl::Hours(24 * 901), /*at_now=*/false);
@@ -135,6 +136,16 @@ TEST_F(ConfigPreviewTest, AtAnExplicitInstantTheStoredConfigMovesNobody) {
     EXPECT_EQ(d.current, 0) << segment;
     EXPECT_EQ(d.entering, 0) << segment;
   }
+  // A message older than every window is dropped: engagement then is
+  // unknown, and the preview is refused rather than guessed.
+  ProfileMutation sent = [](engine::Profile* p) {
+    return p->MessageSent("m-1", kT0 - absl::Hours(24 * 900));
+  };
+  ASSERT_TRUE(live_->Apply("acme", {CustomerEvents{"old", {sent}}}).ok());
+  deltas = PreviewConfig(&store_, contexts_.get(), live_.get(), "acme", engine::SegmentConfig(),
+                         kT0 - absl::Hours(24 * 800), /*at_now=*/false);
+  EXPECT_EQ(deltas.status().code(), absl::StatusCode::kOutOfRange) << deltas.status();
+  EXPECT_TRUE(absl::StartsWith(deltas.status().message(), "as_of: ")) << deltas.status();
 }
 
 // A profile that cannot be decoded fails the preview (DATA_LOSS), naming

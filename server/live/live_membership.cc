@@ -305,6 +305,11 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
         outcome.events[e].outcome = *result;
         changed |= *result == engine::EventOutcome::kApplied;
       }
+      // An event ignored can still change what the profile knows: a message
+      // older than the fold horizon is ignored, but marks the profile's
+      // engagement before the horizon unknown (messages_dropped), which an
+      // explicit as_of must not answer as if exact.
+      if (!changed) changed = *profile != stored;
       // The orders the events placed, for the write's claims: read from the
       // profile, once per customer.
       std::vector<uint64_t> placed;

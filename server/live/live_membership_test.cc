@@ -873,9 +873,13 @@ TEST_F(LiveMembershipTest, ClassifyAtAnInstantIgnoresLaterEvents) {
 // was in no segment, exactly.
 TEST_F(LiveMembershipTest, ClassifyBeforeAFoldedCustomersFirstFactIsNoSegmentNotRefused) {
   ApplyOne("c1", {Order("o1", DaysAgo(800), 100), Order("o2", DaysAgo(2), 100)});
+  // The folded order keeps its placement and categories: exact at any
+  // instant (a first-time buyer 700 days ago).
   absl::StatusOr<std::vector<CustomerClassification>> within =
       live_->Classify("acme", {"c1"}, DaysAgo(700), false, /*historical=*/true);
-  EXPECT_EQ(within.status().code(), absl::StatusCode::kOutOfRange) << within.status();
+  ASSERT_TRUE(within.ok()) << within.status();
+  EXPECT_TRUE((*within)[0].existed);
+  EXPECT_TRUE((*within)[0].classification.segments.Contains(engine::Segment::kFirstTimeBuyer));
   absl::StatusOr<std::vector<CustomerClassification>> before =
       live_->Classify("acme", {"c1"}, DaysAgo(801), /*with_reasons=*/true, /*historical=*/true);
   ASSERT_TRUE(before.ok()) << before.status();
@@ -899,6 +903,26 @@ TEST_F(LiveMembershipTest, ClassifyBeforeTheFirstKeptFactIsRefusedWhenMessagesWe
   ApplyOne("m1", {sent("d", DaysAgo(10))});  // folds the first three away
   absl::StatusOr<std::vector<CustomerClassification>> then =
       live_->Classify("acme", {"m1"}, DaysAgo(390), false, /*historical=*/true);
+  EXPECT_EQ(then.status().code(), absl::StatusCode::kOutOfRange) << then.status();
+}
+
+// A message older than the fold horizon arriving alone is ignored, but the
+// profile records that engagement before the horizon is unknown: the instant
+// is refused, not answered as if the customer had no message then.
+TEST_F(LiveMembershipTest, AnIgnoredMessageOlderThanTheHorizonStillBoundsExactAnswers) {
+  ApplyOne("m2", {Order("o1", DaysAgo(10), 100)});
+  absl::StatusOr<std::vector<CustomerClassification>> exact =
+      live_->Classify("acme", {"m2"}, DaysAgo(390), false, /*historical=*/true);
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  const ProfileMutation old_message = [](engine::Profile* p) {
+    return p->MessageSent("long-ago", DaysAgo(400));
+  };
+  absl::StatusOr<std::vector<CustomerOutcome>> outcome =
+      live_->Apply("acme", {CustomerEvents{"m2", {old_message}}});
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ((*outcome)[0].events[0].outcome, engine::EventOutcome::kIgnored);
+  absl::StatusOr<std::vector<CustomerClassification>> then =
+      live_->Classify("acme", {"m2"}, DaysAgo(390), false, /*historical=*/true);
   EXPECT_EQ(then.status().code(), absl::StatusCode::kOutOfRange) << then.status();
 }
 

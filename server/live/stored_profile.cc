@@ -27,7 +27,7 @@ absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_vi
   return absl::OutOfRangeError(
       absl::StrCat("as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
                    ", the earliest instant customer ", customer_id,
-                   " can be classified exactly at: older history is kept only as lifetime totals"));
+                   " can be classified exactly at: older history is kept only in summary"));
 }
 
 bool KnownNotACustomerYet(const engine::ProfileView& profile, absl::Time as_of,

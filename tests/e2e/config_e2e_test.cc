@@ -4,6 +4,7 @@
 // placed 0.5, 2.5, 4.5, ... days ago (N = 0..7; c0 is only registered).
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -344,6 +345,67 @@ TEST_F(ConfigE2eTest, AWindowStartingAmongFoldedOrdersCountsThoseAfterIt) {
             absl::Minutes(1))
       << c.DebugString();
   EXPECT_TRUE(StoredMember("FREQUENT_BUYER", "straddle"));
+}
+
+// Folded orders keep their categories: a category-affinity lookback
+// lengthened past the fold horizon counts them, at now (stored and
+// classified alike) and at an explicit as_of before the horizon, which is
+// exact for such a customer (it was refused OUT_OF_RANGE while folded orders
+// kept no categories).
+TEST_F(ConfigE2eTest, ALongerCategoryLookbackCountsFoldedOrdersCategories) {
+  const absl::Time now = absl::Now();
+  // Folded on arrival (older than the 365-day horizon); "toys" only once.
+  absl::StatusOr<v1::BulkIngestResponse> reply = IngestBatch(
+      *stack_->channel(), keys_.write,
+      {OrderEvent("reader", "r-a", now - absl::Hours(24 * 500), 1000, {"books", "toys"}),
+       OrderEvent("reader", "r-b", now - absl::Hours(24 * 450), 1000, {"books"})});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
+  auto classify = [&](std::optional<absl::Time> as_of, v1::ClassifyCustomersResponse* out) {
+    v1::ClassifyCustomersRequest request;
+    request.add_customer_ids("reader");
+    request.set_include_reasons(true);
+    if (as_of) request.mutable_as_of()->set_seconds(absl::ToUnixSeconds(*as_of));
+    auto ctx = NewContext(keys_.read);
+    return v1::ClassificationService::NewStub(stack_->channel())
+        ->ClassifyCustomers(ctx.get(), request, out);
+  };
+  v1::ClassifyCustomersResponse before;
+  ASSERT_TRUE(classify(std::nullopt, &before).ok());
+  ASSERT_EQ(before.classifications_size(), 1);
+  EXPECT_THAT(before.classifications(0).membership().segments(),
+              ::testing::Not(::testing::Contains("category:books")));
+
+  v1::UpdateConfigRequest request;
+  request.mutable_config()->mutable_category_affinity()->set_lookback_days(600);
+  request.mutable_update_mask()->add_paths("category_affinity.lookback_days");
+  v1::UpdateConfigResponse response;
+  ASSERT_TRUE(Update(request, &response).ok());
+  v1::ClassifyCustomersResponse after;
+  ASSERT_TRUE(classify(std::nullopt, &after).ok());
+  ASSERT_EQ(after.classifications_size(), 1);
+  const v1::CustomerClassification& c = after.classifications(0);
+  EXPECT_THAT(c.membership().segments(), ::testing::Contains("category:books"));
+  EXPECT_THAT(c.membership().segments(), ::testing::Not(::testing::Contains("category:toys")));
+  EXPECT_TRUE(StoredMember("category:books", "reader"));
+  // It leaves when the order of 500 days ago leaves the lookback: in 100 days.
+  ASSERT_TRUE(c.membership().has_next_change_at());
+  EXPECT_LE(absl::AbsDuration(absl::FromUnixSeconds(c.membership().next_change_at().seconds()) -
+                              (now + absl::Hours(24 * 100))),
+            absl::Minutes(1))
+      << c.DebugString();
+
+  // 440 days ago, before the horizon: both orders were placed then.
+  v1::ClassifyCustomersResponse past;
+  const grpc::Status status = classify(now - absl::Hours(24 * 440), &past);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(past.classifications_size(), 1);
+  EXPECT_THAT(past.classifications(0).membership().segments(),
+              ::testing::Contains("category:books"));
+  // 480 days ago only the first was.
+  ASSERT_TRUE(classify(now - absl::Hours(24 * 480), &past).ok());
+  EXPECT_THAT(past.classifications(0).membership().segments(),
+              ::testing::Not(::testing::Contains("category:books")));
 }
 
 TEST_F(ConfigE2eTest, NextChangesLeftToTheBackgroundAreRecomputedByTheServer) {

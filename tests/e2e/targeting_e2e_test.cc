@@ -517,7 +517,20 @@ TEST_F(TargetingE2eTest, EveryReadAnswersAtAnExplicitAsOf) {
 // fails every kind of read, never answered approximately; a malformed one is
 // INVALID_ARGUMENT naming as_of.
 TEST_F(TargetingE2eTest, AnAsOfBeforeKeptHistoryFailsRatherThanGuesses) {
-  ASSERT_NO_FATAL_FAILURE(Populate(100));  // orders up to 400 days old: some folded
+  // Orders up to 400 days old: some folded, with their placements and
+  // categories, which answer at any instant. A message sent 400 days ago is
+  // dropped by folding: engagement 300 days ago (its 90-day window reaching
+  // before the 365-day horizon) is unknown.
+  ASSERT_NO_FATAL_FAILURE(Populate(100));
+  v1::Event sent;
+  sent.mutable_engagement()->set_customer_id(ids_[1]);
+  sent.mutable_engagement()->set_message_id("long-ago");
+  sent.mutable_engagement()->set_kind(v1::ENGAGEMENT_KIND_SENT);
+  *sent.mutable_engagement()->mutable_occurred_at() =
+      ToTimestamp(absl::Now() - absl::Hours(24 * 400));
+  absl::StatusOr<v1::BulkIngestResponse> reply =
+      IngestBatch(*stack_->channel(), acme_.write, {sent});
+  ASSERT_TRUE(reply.ok()) << reply.status();
   ASSERT_TRUE(Put("any", Parse(kShapes[0]), {}).ok());
   as_of_ = ToTimestamp(absl::Now() - absl::Hours(24 * 300));
   std::vector<grpc::Status> statuses;
