@@ -96,8 +96,9 @@ TEST_F(ConfigPreviewTest, CountsEveryCustomerPerSegmentAndCategoryAndSavesNothin
 
 // At an explicit instant both configs are classified with statistics of that
 // instant: the stored config itself moves nobody, though the store AOV has
-// moved since (orders after it). And a customer whose history before the
-// instant is kept only as totals fails the preview, never counted roughly.
+// moved since (orders after it). Folded orders count there exactly; a
+// customer whose history before the instant is kept only in summary (a
+// message dropped by folding) fails the preview, never counted roughly.
 TEST_F(ConfigPreviewTest, AtAnExplicitInstantTheStoredConfigMovesNobody) {
   std::vector<CustomerEvents> customers;
   for (int i = 0; i < 40; ++i) {

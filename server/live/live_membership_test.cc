@@ -868,9 +868,9 @@ TEST_F(LiveMembershipTest, ClassifyAtAnInstantIgnoresLaterEvents) {
   EXPECT_TRUE((*after)[0].classification.segments.Contains(Segment::kRepeatCustomer));
 }
 
-// History kept only as totals refuses an instant a rule window would reach
-// from it, but not one before the customer's first fact: then the customer
-// was in no segment, exactly.
+// A folded order keeps what the rules read of it: an instant a rule window
+// reaches it from is answered exactly, and one before the customer's first
+// fact too (in no segment then).
 TEST_F(LiveMembershipTest, ClassifyBeforeAFoldedCustomersFirstFactIsNoSegmentNotRefused) {
   ApplyOne("c1", {Order("o1", DaysAgo(800), 100), Order("o2", DaysAgo(2), 100)});
   // The folded order keeps its placement and categories: exact at any
