@@ -28,8 +28,8 @@ enum Flags : uint64_t {
   // through_ms - placed_ms + 1.
   kHasFoldedPlacements = 512,
   // Folded orders with their categories (2026-12-06): per folded order after
-  // the placements, 0 = unknown (folded by an older build), else 1 and its
-  // categories as a live order's.
+  // the placements, 0 = unknown (folded by an older build), else its
+  // categories as a live order's with their count plus one.
   kHasFoldedCategories = 1024,
   kAllFlags = 2047,
 };
@@ -133,8 +133,10 @@ absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("corrupt profile encoding: ", what));
 }
 
-void WriteCategories(Writer& w, const CategoryId* c, size_t n) {
-  w.Varint(n);
+// Sorted, distinct categories: their count (plus `count_bias`), then the
+// first and the deltas.
+void WriteCategories(Writer& w, const CategoryId* c, size_t n, uint64_t count_bias = 0) {
+  w.Varint(n + count_bias);
   CategoryId prev = 0;
   for (size_t i = 0; i < n; ++i) {
     w.Varint(i == 0 ? c[i] : c[i] - prev);  // sorted, distinct: deltas > 0
@@ -142,9 +144,9 @@ void WriteCategories(Writer& w, const CategoryId* c, size_t n) {
   }
 }
 
-bool ReadCategories(Reader& r, std::vector<CategoryId>* out) {
-  uint64_t n;
-  if (!r.Count(1, &n) || n > kMaxCategoriesPerOrder) return false;
+// Reads `n` categories written by WriteCategories after their count.
+bool ReadCategoryIds(Reader& r, uint64_t n, std::vector<CategoryId>* out) {
+  if (n > kMaxCategoriesPerOrder) return false;
   uint64_t prev = 0;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t d;
@@ -156,6 +158,11 @@ bool ReadCategories(Reader& r, std::vector<CategoryId>* out) {
     prev = v;
   }
   return true;
+}
+
+bool ReadCategories(Reader& r, std::vector<CategoryId>* out) {
+  uint64_t n;
+  return r.Count(1, &n) && ReadCategoryIds(r, n, out);
 }
 
 }  // namespace
@@ -214,9 +221,11 @@ std::string ProfileCodec::Encode(const Profile& p) {
     }
     if (flags & kHasFoldedCategories) {
       for (const Profile::FoldedOrder& o : p.folded_orders_) {
-        w.Byte(o.categories_known ? 1 : 0);
         if (o.categories_known) {
-          WriteCategories(w, p.folded_categories_.data() + o.categories_begin, o.categories_count);
+          WriteCategories(w, p.folded_categories_.data() + o.categories_begin, o.categories_count,
+                          /*count_bias=*/1);
+        } else {
+          w.Varint(0);
         }
       }
     }
@@ -346,11 +355,11 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
     if (flags & kHasFoldedCategories) {
       std::vector<CategoryId> cats;
       for (Profile::FoldedOrder& o : p.folded_orders_) {
-        uint8_t known;
-        if (!r.Byte(&known) || known > 1) return Corrupt("folded order categories");
-        if (known == 0) continue;
+        uint64_t biased;  // 0: unknown, else the count plus one
+        if (!r.Varint(&biased)) return Corrupt("folded order categories");
+        if (biased == 0) continue;
         cats.clear();
-        if (!ReadCategories(r, &cats)) return Corrupt("folded order categories");
+        if (!ReadCategoryIds(r, biased - 1, &cats)) return Corrupt("folded order categories");
         p.KeepFoldedCategories(cats, &o);
       }
     }

@@ -158,6 +158,12 @@ TEST(ProfileCodec, KeepsFoldedOrdersPlacementsAndCategoriesAndReadsOlderDataWith
                 back.folded_category_pool().begin() + f.categories_begin,
                 back.folded_category_pool().begin() + f.categories_begin + f.categories_count),
             (std::vector<CategoryId>{3, 7}));
+  // An order without categories keeps that it has none.
+  Profile none = WithOrder();
+  ASSERT_EQ(none.Fold(absl::FromUnixSeconds(1'700'000'100)), 1);
+  const Profile none_back = RoundTripRefusingTruncations(none);
+  EXPECT_TRUE(none_back.folded_orders()[0].categories_known);
+  EXPECT_EQ(none_back.folded_orders()[0].categories_count, 0);
   // Data stored before categories were kept: no flag 1024 (the flags
   // varint's second byte: 4 | 8) and no categories after the placement.
   std::string fp;
@@ -169,11 +175,11 @@ TEST(ProfileCodec, KeepsFoldedOrdersPlacementsAndCategoriesAndReadsOlderDataWith
   ASSERT_NE(at, std::string::npos);
   // After the fingerprint, its amount 1000 << 1 as a two-byte varint, then
   // the placement: through - placed + 1 = 100,001 ms, varint a1 8d 06; then
-  // known (1), two categories, 3 and 7 - 3.
+  // two categories (count + 1 = 3), 3 and 7 - 3.
   const size_t placement = at + 8 + 2;
   ASSERT_EQ(older.substr(placement, 3), "\xa1\x8d\x06");
-  ASSERT_EQ(older.substr(placement + 3, 4), std::string("\x01\x02\x03\x04"));
-  older.erase(placement + 3, 4);
+  ASSERT_EQ(older.substr(placement + 3, 3), std::string("\x03\x03\x04"));
+  older.erase(placement + 3, 3);
   absl::StatusOr<Profile> without_categories = DecodeProfile(older);
   ASSERT_TRUE(without_categories.ok()) << without_categories.status();
   EXPECT_FALSE(without_categories->folded_orders()[0].categories_known);
