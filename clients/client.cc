@@ -46,16 +46,23 @@ double UnitRandom() {
 
 }  // namespace
 
+absl::StatusOr<std::string> ReadApiKeyFile(const std::string& path) {
+  absl::StatusOr<std::string> key = ReadFile(path, "API key file");
+  if (!key.ok()) return key.status();
+  std::string token(absl::StripAsciiWhitespace(*key));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("API key file ", path, " is empty"));
+  }
+  return token;
+}
+
 absl::StatusOr<std::unique_ptr<SegmentdClient>> SegmentdClient::Connect(Options options) {
   if (options.target.empty()) return absl::InvalidArgumentError("no target (host:port) given");
   std::string bearer = options.api_key;
   if (bearer.empty() && !options.api_key_file.empty()) {
-    absl::StatusOr<std::string> key = ReadFile(options.api_key_file, "API key file");
+    absl::StatusOr<std::string> key = ReadApiKeyFile(options.api_key_file);
     if (!key.ok()) return key.status();
-    bearer = std::string(absl::StripAsciiWhitespace(*key));
-    if (bearer.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("API key file ", options.api_key_file, " is empty"));
-    }
+    bearer = *std::move(key);
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options.tls || !options.tls_ca_file.empty()) {

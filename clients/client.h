@@ -99,6 +99,11 @@ struct WatchOptions {
   WatchStopper* stopper = nullptr;
 };
 
+// Reads the token in an API key file (surrounding whitespace ignored):
+// NOT_FOUND when the file cannot be read, INVALID_ARGUMENT when it holds none.
+// What Connect does with Options::api_key_file, for a caller that wants to
+// say more about the file on failure (which setting named it).
+absl::StatusOr<std::string> ReadApiKeyFile(const std::string& path);
 
 class SegmentdClient {
  public:

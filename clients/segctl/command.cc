@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
@@ -12,19 +11,20 @@ namespace segmentd::segctl {
 absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> Context::Connect(bool as_operator) const {
   clients::SegmentdClient::Options options;
   options.target = target;
-  options.api_key_file = as_operator ? operator_key_file : key_file;
+  const std::string& file = as_operator ? operator_key_file : key_file;
+  if (!file.empty()) {
+    absl::StatusOr<std::string> key = clients::ReadApiKeyFile(file);
+    if (!key.ok()) {  // say which setting named the file
+      return absl::Status(
+          key.status().code(),
+          absl::StrCat(key.status().message(), " (",
+                       as_operator ? operator_key_file_origin : key_file_origin, ")"));
+    }
+    options.api_key = *std::move(key);
+  }
   options.tls_ca_file = tls_ca_file;
   options.default_deadline = timeout;
-  absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> client =
-      clients::SegmentdClient::Connect(options);
-  // "cannot read API key file X", "API key file X is empty": which setting named X.
-  if (!client.ok() && absl::StrContains(client.status().message(), "API key file")) {
-    return absl::Status(
-        client.status().code(),
-        absl::StrCat(client.status().message(), " (",
-                     as_operator ? operator_key_file_origin : key_file_origin, ")"));
-  }
-  return client;
+  return clients::SegmentdClient::Connect(options);
 }
 
 int Context::Fail(const absl::Status& status) const {
