@@ -686,15 +686,16 @@ absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig&
   // Folded orders that keep what the rules read of them (their placements,
   // and their categories while affinity is on) count at every instant as if
   // never folded (UnfoldedOrders); the others only in a window holding them
-  // all, or none.
-  const bool summarized =
-      std::any_of(profile.folded_orders.begin(), profile.folded_orders.end(),
-                  [&](const FoldedOrderFacts& o) {
-                    return !o.cancelled &&
-                           (o.placed_ms == kNeverMillis ||
-                            (config.category_affinity.enabled && !o.categories_known));
-                  }) ||
-      static_cast<int64_t>(profile.folded_orders.size()) < folded.orders;
+  // all, or none. One without a placement, even cancelled, also leaves the
+  // folded first and last placements as they were (RefreshFoldedSpan): they
+  // may be a cancelled order's.
+  const bool summarized = std::any_of(profile.folded_orders.begin(), profile.folded_orders.end(),
+                                      [&](const FoldedOrderFacts& o) {
+                                        return o.placed_ms == kNeverMillis ||
+                                               (!o.cancelled && config.category_affinity.enabled &&
+                                                !o.categories_known);
+                                      }) ||
+                          static_cast<int64_t>(profile.folded_orders.size()) < folded.orders;
   if (summarized && folded.orders > 0 && folded.last_order_ms != FoldedTotals::kNothingFolded) {
     earliest = folded.last_order_ms + DaysToMillis(LongestWindowDays(config));
   }

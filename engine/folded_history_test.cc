@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/classify.h"
+#include "engine/profile_codec.h"
 #include "engine/stats.h"
 #include "engine/test_profiles.h"
 
@@ -266,6 +267,67 @@ TEST(FoldedHistoryTest, ACancelledLastFoldedOrderMovesNoMembershipWhereTheWindow
   // No next change was announced at day 406, and none happens.
   EXPECT_EQ(at411.segments, at406.segments) << Describe(at411);
   EXPECT_EQ(at411.segments, full411.segments) << Describe(at411);
+}
+
+// Once every folded order is cancelled, the folded span is empty: orders
+// folded later are spanned alone, and rules reading the span (inactivity,
+// NEW_CUSTOMER) answer at any instant as the full history does, after the
+// codec too (it repairs a span stored stale). Before 2026-12-06 the
+// cancelled orders' placements stayed (a code reviewer's finding).
+TEST(FoldedHistoryTest, OrdersFoldedAfterEveryFoldedOrderWasCancelledAreSpannedAlone) {
+  SegmentConfig c = AllDisabled();
+  c.lapsed.enabled = true;
+  c.lapsed.inactive_days = 100;
+  c.new_customer.enabled = true;
+  c.new_customer.window_days = 100;
+  // The order-counting windows (off) short: Evaluate reads the folded totals.
+  c.frequent_buyer.window_days = 1;
+  c.returning_customer.window_days = 1;
+  c.big_spender.lookback_days = 1;
+  c.low_spender.lookback_days = 1;
+  c.category_affinity.lookback_days = 1;
+  absl::StatusOr<Classifier> k = Classifier::Create(c, PopulationStats{});
+  ASSERT_TRUE(k.ok()) << k.status();
+  Profile full, folded;
+  for (Profile* p : {&full, &folded}) AddOrder(p, "b", Day(100));
+  folded.Fold(Day(150));
+  for (Profile* p : {&full, &folded}) {
+    ASSERT_TRUE(p->CancelOrder("b").ok());
+    AddOrder(p, "a", Day(50));  // folded on arrival in `folded`
+    AddOrder(p, "c", Day(200));
+  }
+  EXPECT_EQ(folded.folded().first_order_ms, ToMillis(Day(50)));
+  EXPECT_EQ(folded.folded().last_order_ms, ToMillis(Day(50)));
+  folded.Fold(Day(300));
+  absl::StatusOr<Profile> decoded = DecodeProfile(EncodeProfile(folded));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(EarliestExactInstant(folded.view(), c), absl::InfinitePast());
+  for (int d = 40; d < 400; d += 5) {
+    const absl::Time at = Day(d + 0.5);
+    const Classification e = k->Classify(full.view(), at);
+    for (const Profile* p : {&folded, &*decoded}) {
+      const Classification f = k->Classify(p->view(), at);
+      EXPECT_TRUE(f.SameMembership(e) && f.next_change == e.next_change)
+          << "day " << d << "\nfolded: " << Describe(f) << "\nfull:   " << Describe(e);
+    }
+  }
+}
+
+// A cancelled folded order is still a fact the profile keeps: before its
+// cancellation the customer was a buyer, so an instant between its placement
+// and a later explicit registration is not "before the first fact"
+// (FirstKnownMs; the server answers such an instant "in no segment"
+// without classifying).
+TEST(FoldedHistoryTest, ACancelledFoldedOrderIsAKnownFact) {
+  Profile p;
+  AddOrder(&p, "a", Day(10));
+  ASSERT_TRUE(p.Register(Day(50)).ok());
+  AddOrder(&p, "b", Day(60));
+  ASSERT_TRUE(p.CancelOrder("a", Day(12)).ok());
+  p.Fold(Day(100));
+  EXPECT_EQ(p.view().FirstKnownMs(), ToMillis(Day(10)));
+  // The correction of a folded order bounds exact answers at its instant.
+  EXPECT_EQ(EarliestExactInstant(p.view(), SegmentConfig()), Day(12));
 }
 
 // The engine's population statistics (StatsBuilder: EvaluatePopulation,

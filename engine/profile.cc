@@ -90,8 +90,12 @@ std::optional<size_t> ProfileView::LiveOrder(uint64_t order_fp) const {
 
 Millis ProfileView::FirstKnownMs() const {
   // registered_ms is at most the first order's placement unless an explicit
-  // registration came later; folded orders keep only their first placement.
+  // registration came later. An order counts whether or not it is cancelled
+  // (a cancellation may be later than an instant asked about): the live ones
+  // and the folded ones by their placements; the folded first placement
+  // bounds those folded by older builds, which keep none.
   Millis first = std::min({registered_ms, last_activity_ms, folded.first_order_ms});
+  for (const FoldedOrderFacts& o : folded_orders) first = std::min(first, o.placed_ms);
   if (!orders.empty()) first = std::min(first, orders.front().placed_ms);
   if (!messages.empty()) first = std::min(first, messages.front().sent_ms);
   if (has_cart) first = std::min(first, cart.updated_ms);
@@ -543,11 +547,18 @@ void Profile::ClampCorrections(absl::Time latest) {
 }
 
 void Profile::RefreshFoldedSpan() {
-  if (folded_.orders <= 0) return;
+  // One folded by an older build, cancelled or not: kept as they were, so
+  // that they still bound every folded order's placement from outside.
+  if (std::any_of(folded_orders_.begin(), folded_orders_.end(),
+                  [](const FoldedOrder& o) { return o.placed_ms == kNeverMillis; })) {
+    return;
+  }
+  // Else the valid ones' own, none when every one is cancelled (before
+  // 2026-12-06 the cancelled ones' stayed, and orders folded later were
+  // spanned with them: a reviewer's finding).
   Millis first = kNeverMillis, last = FoldedTotals::kNothingFolded;
   for (const FoldedOrder& o : folded_orders_) {
     if (o.cancelled) continue;
-    if (o.placed_ms == kNeverMillis) return;  // folded by an older build: kept as they were
     first = std::min(first, o.placed_ms);
     last = std::max(last, o.placed_ms);
   }

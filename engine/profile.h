@@ -103,10 +103,11 @@ struct FoldedTotals {
   int64_t net_revenue = 0;  // their net amounts
   // All folded orders were placed at or before this; kNothingFolded if none.
   Millis through_ms = kNothingFolded;
-  // Earliest / latest placement among the valid folded orders. After a
-  // folded order is cancelled, those of a profile whose folded orders do not
-  // all keep their placements (folded before 2026-12-06) are kept as they
-  // were (so they bound the valid ones' placements from outside).
+  // Earliest / latest placement among the valid folded orders (none when
+  // every one is cancelled). After a folded order is cancelled, those of a
+  // profile whose folded orders do not all keep their placements (folded
+  // before 2026-12-06) are kept as they were (so they bound every folded
+  // order's placement from outside).
   Millis first_order_ms = kNeverMillis;
   Millis last_order_ms = kNothingFolded;
 

@@ -364,6 +364,9 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
       }
     }
     f.net_revenue = sum;
+    // Repairs the span a build before 2026-12-06 stored when every folded
+    // order was cancelled: the cancelled ones' placements.
+    p.RefreshFoldedSpan();
   }
   uint64_t n;
   if (!r.Count(11, &n)) return Corrupt("order count");
