@@ -531,8 +531,13 @@ TEST_F(TargetingE2eTest, AnAsOfBeforeKeptHistoryFailsRatherThanGuesses) {
   absl::StatusOr<v1::BulkIngestResponse> reply =
       IngestBatch(*stack_->channel(), acme_.write, {sent});
   ASSERT_TRUE(reply.ok()) << reply.status();
-  ASSERT_TRUE(Put("any", Parse(kShapes[0]), {}).ok());
   as_of_ = ToTimestamp(absl::Now() - absl::Hours(24 * 300));
+  // With no voucher, none is eligible then: nobody need be classified.
+  std::map<std::string, std::string> none;
+  const grpc::Status no_vouchers = Eligible(ids_[1], &none);
+  EXPECT_TRUE(no_vouchers.ok()) << no_vouchers.error_message();
+  EXPECT_TRUE(none.empty());
+  ASSERT_TRUE(Put("any", Parse(kShapes[0]), {}).ok());
   std::vector<grpc::Status> statuses;
   v1::CountTargetsResponse count;
   statuses.push_back(Count(Voucher("any"), &count));
@@ -541,6 +546,7 @@ TEST_F(TargetingE2eTest, AnAsOfBeforeKeptHistoryFailsRatherThanGuesses) {
   statuses.push_back(Stream(Voucher("any"), "", 10, 0, &seen, &cursor));
   v1::CheckEligibilityBatchResponse batch;
   statuses.push_back(CheckBatch(Voucher("any"), ids_, &batch));
+  statuses.push_back(Eligible(ids_[1], &none));
   for (const grpc::Status& status : statuses) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << status.error_message();
     EXPECT_THAT(status.error_message(), HasSubstr("as_of: "));
