@@ -405,6 +405,12 @@ void WatchStopper::End() {
   context_ = nullptr;
 }
 
+bool WatchStopper::WaitUnlessStopped(absl::Duration wait) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopped_), wait);
+  return stopped_;
+}
+
 absl::Status SegmentdClient::Watch(
     const WatchOptions& options, const std::function<bool(const v1::MembershipChange&)>& on_change) {
   const absl::Time deadline =
@@ -458,7 +464,12 @@ absl::Status SegmentdClient::Watch(
     }
     ++failures;
     if (failures >= std::max(1, options_.retry.max_attempts)) return status;
-    Backoff(failures);
+    const absl::Duration backoff = BackoffAfter(options_.retry, failures, UnitRandom());
+    if (options.stopper == nullptr) {
+      absl::SleepFor(backoff);
+    } else if (options.stopper->WaitUnlessStopped(backoff)) {
+      return absl::CancelledError("watch stopped");
+    }
   }
 }
 

@@ -59,7 +59,7 @@ struct ClassifyOptions {
 
 // Ends a SegmentdClient::Watch from another thread (one that waits for
 // SIGINT, say): after Stop() the Watch returns CANCELLED, at once if it has
-// not started yet. Thread-safe.
+// not started yet or is waiting to reconnect. Thread-safe.
 class WatchStopper {
  public:
   void Stop();
@@ -71,6 +71,8 @@ class WatchStopper {
   bool Begin(grpc::ClientContext* context);
   // Forgets it (before it is destroyed).
   void End();
+  // Waits `wait`, less once stopped; returns whether stopped.
+  bool WaitUnlessStopped(absl::Duration wait);
 
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;

@@ -558,7 +558,7 @@ TEST(WatchLimitE2eTest, ATenantMayHoldAFewWatchesOpen) {
   absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
   ASSERT_TRUE(stack.ok()) << stack.status();
   auto watch = v1::WatchService::NewStub((*stack)->channel());
-  for (const std::string& tenant : {"busy", "calm"}) {
+  for (const char* tenant : {"busy", "calm"}) {
     absl::StatusOr<v1::BulkIngestResponse> reply =
         IngestBatch(*(*stack)->channel(), (*stack)->keys(tenant).write,
                     {OrderEvent("c1", "o1", absl::Now() - absl::Hours(1), 500)});
