@@ -290,7 +290,8 @@ std::vector<Command> CustomerCommands() {
   return {
       {"classify",
        "CUSTOMER_ID...",
-       "show customers' segments (primary, all, next time-driven change)",
+       "show customers' segments (primary, all, next change: by time alone, or at an event dated "
+       "after the instant shown)",
        "",
        {{"as_of", "TIME", "evaluate at this instant (RFC 3339 or YYYY-MM-DD)", "now"},
         {"reasons", "", "also print why the customer is in each segment", ""}},
