@@ -126,10 +126,19 @@ int Main(const std::vector<std::string>& argv) {
     }
   }
   if (match == nullptr) {
-    // A known group without a sub-command: list the group.
+    // A known group without a sub-command: list the group (its overview
+    // when help was asked for: `segctl help config`, `segctl config --help`).
     std::vector<std::string> group;
+    std::vector<Command> group_commands;
     for (const Command& c : commands) {
-      if (absl::StartsWith(c.name, absl::StrCat(words[first], " "))) group.push_back(c.name);
+      if (absl::StartsWith(c.name, absl::StrCat(words[first], " "))) {
+        group.push_back(c.name);
+        group_commands.push_back(c);
+      }
+    }
+    if (!group.empty() && (help_word || line->Has("help"))) {
+      PrintOverview(std::cout, group_commands);
+      return kExitOk;
     }
     if (!group.empty()) {
       std::cerr << "segctl: " << words[first] << ": which one? " << absl::StrJoin(group, " | ") << "\n";

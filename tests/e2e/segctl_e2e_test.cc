@@ -372,6 +372,17 @@ TEST_F(SegctlE2eTest, ControlCharactersInIdsAreEscaped) {
 TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   EXPECT_EQ(Segctl({}).exit_code, 2);
   EXPECT_EQ(Segctl({"help"}).exit_code, 0);
+  // A group: its commands on request, a usage error without one.
+  for (const std::vector<std::string>& asked :
+       std::vector<std::vector<std::string>>{{"help", "config"}, {"config", "--help"}}) {
+    SegctlRun group = Segctl(asked);
+    EXPECT_EQ(group.exit_code, 0) << group.err;
+    EXPECT_THAT(group.out, HasSubstr("config preview")) << group.out;
+    EXPECT_THAT(group.out, Not(HasSubstr("classify"))) << group.out;
+  }
+  SegctlRun which = Segctl({"config"});
+  EXPECT_EQ(which.exit_code, 2);
+  EXPECT_THAT(which.err, HasSubstr("which one?"));
   SegctlRun unknown = Segctl({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_THAT(unknown.err, HasSubstr("unknown command"));
