@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -328,6 +329,14 @@ TEST(FoldedHistoryTest, ACancelledFoldedOrderIsAKnownFact) {
   EXPECT_EQ(p.view().FirstKnownMs(), ToMillis(Day(10)));
   // The correction of a folded order bounds exact answers at its instant.
   EXPECT_EQ(EarliestExactInstant(p.view(), SegmentConfig()), Day(12));
+  // Folded by an older build, which kept no placement: the first fact's
+  // instant is unknown (a code reviewer's finding: it read as day 50, and an
+  // instant before it was answered "in no segment").
+  std::vector<FoldedOrderFacts> unplaced(p.folded_orders().begin(), p.folded_orders().end());
+  for (FoldedOrderFacts& o : unplaced) o.placed_ms = kNeverMillis;
+  ProfileView legacy = p.view();
+  legacy.folded_orders = unplaced;
+  EXPECT_EQ(legacy.FirstKnownMs(), std::numeric_limits<Millis>::min());
 }
 
 // The engine's population statistics (StatsBuilder: EvaluatePopulation,

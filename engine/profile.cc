@@ -92,10 +92,14 @@ Millis ProfileView::FirstKnownMs() const {
   // registered_ms is at most the first order's placement unless an explicit
   // registration came later. An order counts whether or not it is cancelled
   // (a cancellation may be later than an instant asked about): the live ones
-  // and the folded ones by their placements; the folded first placement
-  // bounds those folded by older builds, which keep none.
+  // and the folded ones by their placements. The folded first placement
+  // bounds the valid ones folded by older builds, which keep none; a
+  // cancelled one of those may be earlier than every fact kept.
   Millis first = std::min({registered_ms, last_activity_ms, folded.first_order_ms});
-  for (const FoldedOrderFacts& o : folded_orders) first = std::min(first, o.placed_ms);
+  for (const FoldedOrderFacts& o : folded_orders) {
+    if (o.cancelled && o.placed_ms == kNeverMillis) return std::numeric_limits<Millis>::min();
+    first = std::min(first, o.placed_ms);
+  }
   if (!orders.empty()) first = std::min(first, orders.front().placed_ms);
   if (!messages.empty()) first = std::min(first, messages.front().sent_ms);
   if (has_cart) first = std::min(first, cart.updated_ms);

@@ -198,7 +198,9 @@ struct ProfileView {
   // kNeverMillis for an empty profile: before it, as far as the profile
   // knows, the customer did not exist yet. Later than the true first fact
   // when an earlier cart update or activity was overwritten by a newer one,
-  // or the first messages were dropped by folding.
+  // or the first messages were dropped by folding. The lowest Millis when a
+  // cancelled order folded by a build before 2026-12-06 kept no placement:
+  // the first fact's instant is then unknown.
   Millis FirstKnownMs() const;
 };
 

@@ -136,12 +136,16 @@ int Main(const std::vector<std::string>& argv) {
         group_commands.push_back(c);
       }
     }
-    if (!group.empty() && (help_word || line->Has("help"))) {
+    const bool bare = words.size() == first + 1;  // no sub-command after the group
+    if (!group.empty() && bare && (help_word || line->Has("help"))) {
       PrintOverview(std::cout, group_commands);
       return kExitOk;
     }
     if (!group.empty()) {
-      std::cerr << "segctl: " << words[first] << ": which one? " << absl::StrJoin(group, " | ") << "\n";
+      std::cerr << "segctl: "
+                << (bare ? words[first] : absl::StrCat(words[first], " ", words[first + 1]))
+                << (bare ? ": which one? " : ": no such command; one of ")
+                << absl::StrJoin(group, " | ") << "\n";
     } else {
       std::cerr << "segctl: unknown command \"" << words[first] << "\"; run 'segctl help'\n";
     }

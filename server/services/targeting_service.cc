@@ -497,9 +497,10 @@ grpc::Status TargetingServiceImpl::ListEligibleVouchers(
       vouchers_->All(tenant);
   if (!all.ok()) return ToGrpcStatus(all.status());
   std::vector<const v1::VoucherTarget*> eligible;
-  // Without vouchers nothing is eligible at any instant: no customer is
-  // classified, so none whose history there is kept only in summary fails it.
-  if (request->has_as_of() && !(*all)->empty()) {
+  if ((*all)->empty()) {
+    // Nothing is eligible at any instant: no customer is read or classified
+    // (so none whose history there is kept only in summary fails it).
+  } else if (request->has_as_of()) {
     absl::StatusOr<std::vector<std::optional<std::vector<std::string>>>> segments =
         segments_at_(tenant, {request->customer_id()}, *at);
     if (!segments.ok()) return ToGrpcStatus(segments.status());

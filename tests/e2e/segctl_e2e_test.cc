@@ -383,6 +383,12 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   SegctlRun which = Segctl({"config"});
   EXPECT_EQ(which.exit_code, 2);
   EXPECT_THAT(which.err, HasSubstr("which one?"));
+  for (const std::vector<std::string>& asked : std::vector<std::vector<std::string>>{
+           {"help", "config", "bogus"}, {"config", "bogus", "--help"}, {"config", "bogus"}}) {
+    SegctlRun bogus = Segctl(asked);
+    EXPECT_EQ(bogus.exit_code, 2) << bogus.out;
+    EXPECT_THAT(bogus.err, HasSubstr("config bogus: no such command")) << bogus.err;
+  }
   SegctlRun unknown = Segctl({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_THAT(unknown.err, HasSubstr("unknown command"));
