@@ -18,6 +18,8 @@ using test_profiles::AddOrder;
 using test_profiles::AllDisabled;
 using test_profiles::Day;
 using test_profiles::kT0;
+using test_profiles::WithoutCategories;
+using test_profiles::WithoutPlacements;
 
 constexpr absl::Duration kMs = absl::Milliseconds(1);
 
@@ -35,32 +37,6 @@ Classification ClassifyAt(const Profile& p, const SegmentConfig& c, absl::Time a
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? *r : Classification{};
 }
-
-// `p`'s view as builds before 2026-12-06 folded it: without the folded
-// orders' categories, and (`placements` false) without their placements
-// either. Not copyable (the view points into it).
-struct FoldedByAnOlderBuild {
-  explicit FoldedByAnOlderBuild(const Profile& p, bool placements)
-      : folded(p.folded_orders()), view(p.view()) {
-    for (FoldedOrderFacts& o : folded) {
-      o.categories_known = false;
-      o.categories_count = 0;
-      if (!placements) o.placed_ms = kNeverMillis;
-    }
-    view.folded_orders = folded;
-  }
-  FoldedByAnOlderBuild(const FoldedByAnOlderBuild&) = delete;
-  FoldedByAnOlderBuild& operator=(const FoldedByAnOlderBuild&) = delete;
-
-  std::vector<FoldedOrderFacts> folded;
-  ProfileView view;
-};
-struct WithoutPlacements : FoldedByAnOlderBuild {
-  explicit WithoutPlacements(const Profile& p) : FoldedByAnOlderBuild(p, false) {}
-};
-struct WithoutCategories : FoldedByAnOlderBuild {
-  explicit WithoutCategories(const Profile& p) : FoldedByAnOlderBuild(p, true) {}
-};
 
 Classification ClassifyAt(const ProfileView& p, const SegmentConfig& c, absl::Time at) {
   absl::StatusOr<Classification> r = Classify(p, c, PopulationStats{}, at);

@@ -332,11 +332,8 @@ TEST(FoldedHistoryTest, ACancelledFoldedOrderIsAKnownFact) {
   // Folded by an older build, which kept no placement: the first fact's
   // instant is unknown (a code reviewer's finding: it read as day 50, and an
   // instant before it was answered "in no segment").
-  std::vector<FoldedOrderFacts> unplaced(p.folded_orders().begin(), p.folded_orders().end());
-  for (FoldedOrderFacts& o : unplaced) o.placed_ms = kNeverMillis;
-  ProfileView legacy = p.view();
-  legacy.folded_orders = unplaced;
-  EXPECT_EQ(legacy.FirstKnownMs(), std::numeric_limits<Millis>::min());
+  const test_profiles::WithoutPlacements legacy(p);
+  EXPECT_EQ(legacy.view.FirstKnownMs(), std::numeric_limits<Millis>::min());
 }
 
 // The engine's population statistics (StatsBuilder: EvaluatePopulation,

@@ -2,8 +2,8 @@
 #define SEGMENTD_ENGINE_TEST_PROFILES_H_
 
 // Helpers the engine's rule tests share: instants by day, a config with every
-// segment off (a test turns on the rules it is about), and orders added to a
-// profile. Test-only.
+// segment off (a test turns on the rules it is about), orders added to a
+// profile, and a profile's view as older builds folded it. Test-only.
 
 #include <gtest/gtest.h>
 
@@ -57,6 +57,32 @@ inline void AddOrder(Profile* p, const std::string& id, absl::Time at, int64_t a
   o.categories = std::move(cats);
   ASSERT_EQ(*p->PlaceOrder(o), EventOutcome::kApplied) << id;
 }
+
+// `p`'s view as builds before 2026-12-06 folded it: without the folded
+// orders' categories, and (`placements` false) without their placements
+// either. Not copyable (the view points into it).
+struct FoldedByAnOlderBuild {
+  explicit FoldedByAnOlderBuild(const Profile& p, bool placements)
+      : folded(p.folded_orders()), view(p.view()) {
+    for (FoldedOrderFacts& o : folded) {
+      o.categories_known = false;
+      o.categories_count = 0;
+      if (!placements) o.placed_ms = kNeverMillis;
+    }
+    view.folded_orders = folded;
+  }
+  FoldedByAnOlderBuild(const FoldedByAnOlderBuild&) = delete;
+  FoldedByAnOlderBuild& operator=(const FoldedByAnOlderBuild&) = delete;
+
+  std::vector<FoldedOrderFacts> folded;
+  ProfileView view;
+};
+struct WithoutPlacements : FoldedByAnOlderBuild {
+  explicit WithoutPlacements(const Profile& p) : FoldedByAnOlderBuild(p, false) {}
+};
+struct WithoutCategories : FoldedByAnOlderBuild {
+  explicit WithoutCategories(const Profile& p) : FoldedByAnOlderBuild(p, true) {}
+};
 
 }  // namespace segmentd::engine::test_profiles
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/config.h"
+#include "engine/test_profiles.h"
 
 namespace segmentd {
 namespace {
@@ -134,10 +135,8 @@ TEST_F(SegmentKpisTest, FoldedTotalsWithoutPlacementsCountInAPeriodHoldingThemAl
   Place(a, "a2", kT - 490 * kDay, 2000);
   Place(a, "a3", kT - 10 * kDay, 8000);
   ASSERT_EQ(a.Fold(kT - 365 * kDay), 2);
-  std::vector<engine::FoldedOrderFacts> folded(a.folded_orders().begin(), a.folded_orders().end());
-  for (engine::FoldedOrderFacts& o : folded) o.placed_ms = engine::kNeverMillis;
-  engine::ProfileView legacy = a.view();
-  legacy.folded_orders = folded;
+  const engine::test_profiles::WithoutPlacements without_placements(a);
+  const engine::ProfileView& legacy = without_placements.view;
   MembershipHistory none;
   KpiAccumulator all(kT - 520 * kDay, kT - 480 * kDay);
   all.Add(legacy, CustomerTimeline(&none, &a, &classifier_));
