@@ -106,8 +106,11 @@ std::unique_ptr<grpc::ClientContext> SegmentdClient::NewContext(absl::Duration t
   return context;
 }
 
-void SegmentdClient::Backoff(int attempt) const {
-  absl::SleepFor(BackoffAfter(options_.retry, attempt, UnitRandom()));
+bool SegmentdClient::Backoff(int attempt, WatchStopper* stopper) const {
+  const absl::Duration wait = BackoffAfter(options_.retry, attempt, UnitRandom());
+  if (stopper != nullptr) return stopper->WaitUnlessStopped(wait);
+  absl::SleepFor(wait);
+  return false;
 }
 
 absl::Status SegmentdClient::Call(
@@ -464,12 +467,7 @@ absl::Status SegmentdClient::Watch(
     }
     ++failures;
     if (failures >= std::max(1, options_.retry.max_attempts)) return status;
-    const absl::Duration backoff = BackoffAfter(options_.retry, failures, UnitRandom());
-    if (options.stopper == nullptr) {
-      absl::SleepFor(backoff);
-    } else if (options.stopper->WaitUnlessStopped(backoff)) {
-      return absl::CancelledError("watch stopped");
-    }
+    if (Backoff(failures, options.stopper)) return absl::CancelledError("watch stopped");
   }
 }
 

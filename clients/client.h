@@ -223,8 +223,9 @@ class SegmentdClient {
   // retries it on retryable errors per the policy.
   absl::Status Call(bool idempotent,
                     const std::function<grpc::Status(grpc::ClientContext*)>& call) const;
-  // Sleeps the backoff after failed attempt `attempt`.
-  void Backoff(int attempt) const;
+  // Sleeps the backoff after failed attempt `attempt`, less once `stopper`
+  // (when given) is stopped; returns whether it was.
+  bool Backoff(int attempt, WatchStopper* stopper = nullptr) const;
 
   const Options options_;
   const std::string bearer_;
