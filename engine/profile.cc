@@ -293,6 +293,7 @@ absl::StatusOr<EventOutcome> Profile::PlaceOrder(const OrderPlaced& order) {
     folded_.net_revenue += order.amount;
     folded_.first_order_ms = std::min(folded_.first_order_ms, *ms);
     folded_.last_order_ms = std::max(folded_.last_order_ms, *ms);
+    ApplyAwaited(fp);
     return EventOutcome::kApplied;
   }
 
@@ -309,6 +310,7 @@ absl::StatusOr<EventOutcome> Profile::PlaceOrder(const OrderPlaced& order) {
   const size_t index = pos - orders_.begin();
   orders_.insert(pos, facts);
   order_ids_.insert(order_ids_.begin() + index, fp);
+  ApplyAwaited(fp);
   return EventOutcome::kApplied;
 }
 
@@ -318,6 +320,12 @@ absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id,
   absl::StatusOr<std::optional<Millis>> at_ms = CheckOptionalTime("cancelled_at", at);
   if (!at_ms.ok()) return at_ms.status();
   const uint64_t fp = IdFingerprint(order_id);
+  absl::StatusOr<EventOutcome> done = CancelKnown(fp, *at_ms);
+  if (!absl::IsNotFound(done.status()) || !*at_ms) return done;
+  return Await({fp, **at_ms, 0, 0});
+}
+
+absl::StatusOr<EventOutcome> Profile::CancelKnown(uint64_t fp, std::optional<Millis> at_ms) {
   if (const int i = FindOrder(fp); i >= 0) {
     if (orders_[i].cancelled) return EventOutcome::kDuplicate;
     orders_[i].cancelled = true;
@@ -329,9 +337,9 @@ absl::StatusOr<EventOutcome> Profile::CancelOrder(absl::string_view order_id,
     folded_.net_revenue -= f.net_amount;
     RefreshFoldedSpan();
   } else {
-    return absl::NotFoundError(absl::StrCat("order_id: unknown order"));
+    return absl::NotFoundError("order_id: unknown order");
   }
-  if (*at_ms) corrections_.push_back({fp, **at_ms, 0});
+  if (at_ms) corrections_.push_back({fp, *at_ms, 0});
   return EventOutcome::kApplied;
 }
 
@@ -355,6 +363,13 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
         "amount: refund must be in [1, ", kMaxAmount, "], got ", amount));
   }
   const uint64_t fp = IdFingerprint(order_id);
+  absl::StatusOr<EventOutcome> done = RefundKnown(fp, refund_fp, amount, *at_ms);
+  if (!absl::IsNotFound(done.status()) || !*at_ms) return done;
+  return Await({fp, **at_ms, amount, refund_fp});
+}
+
+absl::StatusOr<EventOutcome> Profile::RefundKnown(uint64_t fp, uint64_t refund_fp, int64_t amount,
+                                                  std::optional<Millis> at_ms) {
   int64_t* net = nullptr;
   bool cancelled = false;
   bool is_folded = false;
@@ -371,9 +386,9 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
   // A refund dated before the (recorded) cancellation of a live order
   // happened while the order counted: it is kept, whatever the arrival order.
   const bool before_cancel =
-      cancelled && !is_folded && *at_ms &&
+      cancelled && !is_folded && at_ms &&
       std::any_of(corrections_.begin(), corrections_.end(), [&](const OrderCorrection& c) {
-        return c.order_fp == fp && c.refund == 0 && **at_ms < c.at_ms;
+        return c.order_fp == fp && c.refund == 0 && *at_ms < c.at_ms;
       });
   if (cancelled && !before_cancel) {
     return absl::FailedPreconditionError("order_id: order is cancelled");
@@ -386,8 +401,50 @@ absl::StatusOr<EventOutcome> Profile::RefundOrder(absl::string_view order_id,
   *net -= amount;
   refund_ids_.push_back(refund_fp);
   if (is_folded) folded_.net_revenue -= amount;
-  if (*at_ms) corrections_.push_back({fp, **at_ms, amount});
+  if (at_ms) corrections_.push_back({fp, *at_ms, amount});
   return EventOutcome::kApplied;
+}
+
+absl::StatusOr<EventOutcome> Profile::Await(const AwaitedCorrection& c) {
+  if (std::any_of(awaited_.begin(), awaited_.end(), [&](const AwaitedCorrection& a) {
+        return a.order_fp == c.order_fp && a.refund_fp == c.refund_fp;
+      })) {
+    return EventOutcome::kDuplicate;  // the same cancellation or refund waits already
+  }
+  if (awaited_.size() >= kMaxAwaitedCorrections) {
+    return absl::NotFoundError(absl::StrCat("order_id: unknown order, and ", kMaxAwaitedCorrections,
+                                            " cancellations and refunds already wait for theirs"));
+  }
+  awaited_.push_back(c);
+  return EventOutcome::kApplied;
+}
+
+void Profile::ApplyAwaited(uint64_t fp) {
+  if (awaited_.empty()) return;
+  const auto mine =
+      std::stable_partition(awaited_.begin(), awaited_.end(),
+                            [fp](const AwaitedCorrection& c) { return c.order_fp != fp; });
+  std::vector<AwaitedCorrection> due(mine, awaited_.end());
+  awaited_.erase(mine, awaited_.end());
+  // Refunds first, each at most what is left (acknowledged when it arrived,
+  // so never refused now), then the cancellation: a refund dated after the
+  // cancellation changes nothing any instant sees (the order counts for
+  // nothing from the cancellation on).
+  std::stable_partition(due.begin(), due.end(),
+                        [](const AwaitedCorrection& c) { return c.refund > 0; });
+  for (const AwaitedCorrection& c : due) {
+    if (c.refund == 0) {
+      (void)CancelKnown(fp, c.at_ms);  // the order is known: it was just placed
+      continue;
+    }
+    const int i = FindOrder(fp);
+    const int64_t left = i >= 0 ? orders_[i].net_amount : folded_orders_[FindFolded(fp)].net_amount;
+    if (left == 0) {
+      refund_ids_.push_back(c.refund_fp);  // still a duplicate when re-sent
+      continue;
+    }
+    (void)RefundKnown(fp, c.refund_fp, std::min(c.refund, left), c.at_ms);
+  }
 }
 
 absl::StatusOr<EventOutcome> Profile::MessageSent(absl::string_view message_id,
@@ -548,6 +605,7 @@ absl::StatusOr<EventOutcome> Profile::RecordActivity(absl::Time at) {
 void Profile::ClampCorrections(absl::Time latest) {
   const Millis t = ToMillis(latest);
   for (OrderCorrection& c : corrections_) c.at_ms = std::min(c.at_ms, t);
+  for (AwaitedCorrection& c : awaited_) c.at_ms = std::min(c.at_ms, t);
 }
 
 void Profile::RefreshFoldedSpan() {
@@ -640,6 +698,11 @@ bool operator==(const Profile& a, const Profile& b) {
                   b.corrections_.end(),
                   [](const OrderCorrection& x, const OrderCorrection& y) {
                     return x.order_fp == y.order_fp && x.at_ms == y.at_ms && x.refund == y.refund;
+                  }) ||
+      !std::equal(a.awaited_.begin(), a.awaited_.end(), b.awaited_.begin(), b.awaited_.end(),
+                  [](const AwaitedCorrection& x, const AwaitedCorrection& y) {
+                    return x.order_fp == y.order_fp && x.at_ms == y.at_ms && x.refund == y.refund &&
+                           x.refund_fp == y.refund_fp;
                   }) ||
       !std::equal(a.early_.begin(), a.early_.end(), b.early_.begin(), b.early_.end(),
                   [](const EarlyEngagement& x, const EarlyEngagement& y) {

@@ -24,6 +24,9 @@
 //    counts as an order, with net amount 0.
 //  - An order re-sent with a known order id is a no-op (kDuplicate), even if
 //    its fields differ; the first version wins.
+//  - A cancellation or refund arriving before its order waits for it
+//    (AwaitedCorrection) and is applied when the order arrives, so the
+//    arrival order does not matter.
 //  - Engagement is per message id: a message counts in the window by its sent
 //    instant; it counts as opened if opened (or acted on: an action implies an
 //    open) at or before the evaluation instant. Repeated opens/actions keep
@@ -155,6 +158,19 @@ struct OrderCorrection {
   Millis at_ms = 0;
   int64_t refund = 0;  // the amount refunded; 0: the order was cancelled
 };
+
+// A cancellation or refund that arrived before its order (another pipeline
+// may deliver it first), kept until the order arrives and then applied as
+// if it had come after it. Kept only with an instant.
+struct AwaitedCorrection {
+  uint64_t order_fp = 0;  // IdFingerprint of the order id
+  Millis at_ms = 0;
+  int64_t refund = 0;      // the amount refunded; 0: a cancellation
+  uint64_t refund_fp = 0;  // RefundFingerprint of a refund; 0 for a cancellation
+};
+// Most awaited corrections a profile keeps; more are refused (NotFound), so
+// that none is acknowledged and then lost.
+inline constexpr size_t kMaxAwaitedCorrections = 64;
 
 // ProfileView::corrected_through_ms of a profile without corrections.
 inline constexpr Millis kNoCorrections = std::numeric_limits<Millis>::min();
@@ -298,10 +314,11 @@ class Profile {
   // totals.
   absl::StatusOr<EventOutcome> PlaceOrder(const OrderPlaced& order);
 
-  // Cancels a known order: from `at` on it no longer counts anywhere (at
-  // every instant without `at`; see OrderCorrection). kDuplicate if already
-  // cancelled (the first cancellation's instant stays); NotFound if the id is
-  // unknown.
+  // Cancels an order: from `at` on it no longer counts anywhere (at every
+  // instant without `at`; see OrderCorrection). kDuplicate if already
+  // cancelled (the first cancellation's instant stays). For an order not
+  // placed yet it waits (AwaitedCorrection; kDuplicate if one already does),
+  // unless it has no `at` or kMaxAwaitedCorrections already wait: NotFound.
   absl::StatusOr<EventOutcome> CancelOrder(absl::string_view order_id,
                                            std::optional<absl::Time> at = std::nullopt);
 
@@ -310,8 +327,10 @@ class Profile {
   // unique per order: another order may reuse it) is applied once: a re-sent
   // refund is kDuplicate. InvalidArgument if `amount` exceeds the remaining
   // net amount; FailedPrecondition if the order is cancelled (unless the
-  // order is live and the refund is dated before its recorded cancellation);
-  // NotFound if unknown.
+  // order is live and the refund is dated before its recorded cancellation).
+  // For an order not placed yet it waits, as a cancellation does: when the
+  // order arrives, its awaited refunds apply first (in arrival order, each
+  // at most the net amount left), then its awaited cancellation.
   absl::StatusOr<EventOutcome> RefundOrder(absl::string_view order_id, absl::string_view refund_id,
                                            int64_t amount,
                                            std::optional<absl::Time> at = std::nullopt);
@@ -347,7 +366,8 @@ class Profile {
   // (which converts the most of the updates still to come).
   absl::StatusOr<EventOutcome> ConvertCart(absl::Time at);
 
-  // Moves every cancellation or refund dated after `latest` to `latest`: a
+  // Moves every cancellation or refund dated after `latest` to `latest` (an
+  // awaited one too, which then applies from there when its order comes): a
   // profile written as of `latest` (its membership, measures and totals
   // computed then) keeps none still to come, since nothing would wake it at
   // a later one. So a correction dated ahead takes effect when applied.
@@ -385,6 +405,8 @@ class Profile {
   const std::vector<CategoryId>& folded_category_pool() const { return folded_categories_; }
   // Cancellations and refunds kept with their instants, in arrival order.
   const std::vector<OrderCorrection>& corrections() const { return corrections_; }
+  // Cancellations and refunds waiting for their orders, in arrival order.
+  const std::vector<AwaitedCorrection>& awaited_corrections() const { return awaited_; }
 
   // Logical equality (same facts; category pool layout may differ).
   friend bool operator==(const Profile& a, const Profile& b);
@@ -410,6 +432,16 @@ class Profile {
   std::vector<EarlyEngagement>::iterator FindEarly(uint64_t fp);
   // Keeps an open (or an action: `acted`) of message `fp`, not sent yet.
   EventOutcome Early(uint64_t fp, Millis at, bool acted);
+  // Cancel / refund order `fp` if it is known (NotFound otherwise): the
+  // bodies of CancelOrder and RefundOrder after their checks.
+  absl::StatusOr<EventOutcome> CancelKnown(uint64_t fp, std::optional<Millis> at_ms);
+  absl::StatusOr<EventOutcome> RefundKnown(uint64_t fp, uint64_t refund_fp, int64_t amount,
+                                           std::optional<Millis> at_ms);
+  // Keeps `c` until its order arrives: kDuplicate when the same waits
+  // already, NotFound when kMaxAwaitedCorrections do.
+  absl::StatusOr<EventOutcome> Await(const AwaitedCorrection& c);
+  // Applies the corrections awaiting order `fp`, which was just placed.
+  void ApplyAwaited(uint64_t fp);
 
   Millis registered_ms_ = kNeverMillis;
   bool registration_explicit_ = false;
@@ -425,6 +457,7 @@ class Profile {
   std::vector<uint64_t> refund_ids_;        // refunds applied (idempotency)
   std::vector<EarlyEngagement> early_;      // in arrival order
   std::vector<OrderCorrection> corrections_;  // in arrival order
+  std::vector<AwaitedCorrection> awaited_;    // in arrival order
   bool messages_dropped_ = false;           // see ProfileView::messages_dropped
   bool has_cart_ = false;
   CartFacts cart_;

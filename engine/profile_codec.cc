@@ -31,7 +31,11 @@ enum Flags : uint64_t {
   // the placements, 0 = unknown (folded by an older build), else its
   // categories as a live order's with their count plus one.
   kHasFoldedCategories = 1024,
-  kAllFlags = 2047,
+  // Cancellations and refunds waiting for their orders (2026-12-06), after
+  // the corrections: order fingerprint, instant, amount (0: a cancellation)
+  // and, for a refund, its fingerprint.
+  kHasAwaitedCorrections = 2048,
+  kAllFlags = 4095,
 };
 
 uint64_t ZigZag(int64_t v) {
@@ -188,6 +192,7 @@ std::string ProfileCodec::Encode(const Profile& p) {
   if (!p.messages_dropped_) flags |= kNoMessageDropped;
   if (!p.early_.empty()) flags |= kHasEarlyEngagements;
   if (!p.corrections_.empty()) flags |= kHasCorrections;
+  if (!p.awaited_.empty()) flags |= kHasAwaitedCorrections;
   if (std::any_of(p.folded_orders_.begin(), p.folded_orders_.end(),
                   [](const Profile::FoldedOrder& o) { return o.placed_ms != kNeverMillis; })) {
     flags |= kHasFoldedPlacements;
@@ -275,6 +280,15 @@ std::string ProfileCodec::Encode(const Profile& p) {
       w.Fixed64(c.order_fp);
       w.Signed(c.at_ms);
       w.Varint(c.refund);
+    }
+  }
+  if (!p.awaited_.empty()) {
+    w.Varint(p.awaited_.size());
+    for (const AwaitedCorrection& c : p.awaited_) {
+      w.Fixed64(c.order_fp);
+      w.Signed(c.at_ms);
+      w.Varint(c.refund);
+      if (c.refund > 0) w.Fixed64(c.refund_fp);
     }
   }
   return w.Take();
@@ -454,6 +468,21 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
       if (!r.Fixed64(&c.order_fp) || !r.Signed(&c.at_ms) || !Reader::InRange(c.at_ms) ||
           !r.Varint(&refund) || refund > static_cast<uint64_t>(kMaxAmount)) {
         return Corrupt("corrections");
+      }
+      c.refund = static_cast<int64_t>(refund);
+    }
+  }
+  if (flags & kHasAwaitedCorrections) {
+    uint64_t n;
+    if (!r.Varint(&n) || n == 0 || n > kMaxAwaitedCorrections)
+      return Corrupt("awaited corrections");
+    p.awaited_.resize(n);
+    for (AwaitedCorrection& c : p.awaited_) {
+      uint64_t refund;
+      if (!r.Fixed64(&c.order_fp) || !r.Signed(&c.at_ms) || !Reader::InRange(c.at_ms) ||
+          !r.Varint(&refund) || refund > static_cast<uint64_t>(kMaxAmount) ||
+          (refund > 0 && !r.Fixed64(&c.refund_fp))) {
+        return Corrupt("awaited corrections");
       }
       c.refund = static_cast<int64_t>(refund);
     }

@@ -116,6 +116,26 @@ TEST(ProfileCodec, KeepsCorrectionsWithTheirInstants) {
   EXPECT_EQ(back.corrections()[1].at_ms, 1'700'200'000'000);
 }
 
+TEST(ProfileCodec, KeepsCorrectionsAwaitingTheirOrders) {
+  Profile p = WithOrder();
+  ASSERT_TRUE(p.CancelOrder("later", absl::FromUnixSeconds(1'700'300'000)).ok());
+  ASSERT_TRUE(p.RefundOrder("later", "r1", 70, absl::FromUnixSeconds(1'700'200'000)).ok());
+  ASSERT_EQ(p.awaited_corrections().size(), 2u);
+  Profile back = RoundTripRefusingTruncations(p);
+  EXPECT_EQ(back, p);
+  ASSERT_EQ(back.awaited_corrections().size(), 2u);
+  EXPECT_EQ(back.awaited_corrections()[1].refund, 70);
+  EXPECT_EQ(*back.RefundOrder("later", "r1", 70, absl::FromUnixSeconds(1'700'200'000)),
+            EventOutcome::kDuplicate);
+  OrderPlaced later;
+  later.order_id = "later";
+  later.placed_at = absl::FromUnixSeconds(1'700'100'000);
+  later.amount = 100;
+  ASSERT_EQ(*back.PlaceOrder(later), EventOutcome::kApplied);
+  EXPECT_TRUE(back.orders().back().cancelled);
+  EXPECT_EQ(back.orders().back().net_amount, 30);
+}
+
 TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
   Profile kept;
   ASSERT_TRUE(kept.MessageSent("m1", absl::FromUnixSeconds(1'700'000'000)).ok());

@@ -193,6 +193,90 @@ TEST(Profile, RefundIdsArePerOrder) {
   EXPECT_EQ(*p.RefundOrder("a1", "2", 1), EventOutcome::kApplied);
 }
 
+// Events of one customer may come through different pipelines: a
+// cancellation or refund that arrives before its order waits for it, and the
+// profile ends as if they had come in order (live and folded orders alike).
+TEST(Profile, ACorrectionArrivingBeforeItsOrderAppliesWhenTheOrderArrives) {
+  for (const bool folded_on_arrival : {false, true}) {
+    SCOPED_TRACE(folded_on_arrival ? "folded on arrival" : "live");
+    auto fold = [&](Profile& p) {
+      if (folded_on_arrival) p.Fold(Day(50));
+    };
+    Profile in_order;
+    fold(in_order);
+    ASSERT_TRUE(Place(in_order, "a", Day(1), 1000).ok());
+    ASSERT_TRUE(Place(in_order, "b", Day(2), 500).ok());
+    ASSERT_EQ(*in_order.RefundOrder("a", "r1", 300, Day(3)), EventOutcome::kApplied);
+    ASSERT_EQ(*in_order.CancelOrder("a", Day(4)), EventOutcome::kApplied);
+    ASSERT_EQ(*in_order.RefundOrder("b", "r1", 100, Day(5)), EventOutcome::kApplied);
+
+    Profile reversed;
+    fold(reversed);
+    EXPECT_EQ(*reversed.CancelOrder("a", Day(4)), EventOutcome::kApplied);
+    EXPECT_EQ(*reversed.CancelOrder("a", Day(9)), EventOutcome::kDuplicate);
+    EXPECT_EQ(*reversed.RefundOrder("b", "r1", 100, Day(5)), EventOutcome::kApplied);
+    EXPECT_EQ(*reversed.RefundOrder("a", "r1", 300, Day(3)), EventOutcome::kApplied);
+    EXPECT_EQ(*reversed.RefundOrder("a", "r1", 300, Day(3)), EventOutcome::kDuplicate);
+    EXPECT_EQ(reversed.awaited_corrections().size(), 3u);
+    EXPECT_TRUE(reversed.orders().empty());
+    EXPECT_TRUE(reversed.corrections().empty());
+    EXPECT_EQ(*Place(reversed, "b", Day(2), 500), EventOutcome::kApplied);
+    EXPECT_EQ(reversed.awaited_corrections().size(), 2u);
+    EXPECT_EQ(*Place(reversed, "a", Day(1), 1000), EventOutcome::kApplied);
+    EXPECT_TRUE(reversed.awaited_corrections().empty());
+    EXPECT_EQ(reversed.refund_ids().size(), 2u);
+    EXPECT_EQ(reversed.corrections().size(), 3u);
+    // Re-sent once applied: duplicates, as in order.
+    EXPECT_EQ(*reversed.CancelOrder("a", Day(4)), EventOutcome::kDuplicate);
+    EXPECT_EQ(*reversed.RefundOrder("b", "r1", 100, Day(5)), EventOutcome::kDuplicate);
+
+    // The same totals at every instant, before and after each correction.
+    for (int day : {1, 2, 3, 4, 5, 6}) {
+      SCOPED_TRACE(day);
+      OrdersAsOf a, b;
+      EXPECT_EQ(ComputeLifetime(a.View(in_order.view(), ToMillis(Day(day))), ToMillis(Day(day))),
+                ComputeLifetime(b.View(reversed.view(), ToMillis(Day(day))), ToMillis(Day(day))));
+    }
+    EXPECT_EQ(ComputeLifetime(reversed.view(), ToMillis(Day(6))).net_revenue, 400);
+  }
+}
+
+TEST(Profile, AwaitedRefundsApplyBeforeTheCancellationAndAtMostTheNetAmount) {
+  Profile p;
+  EXPECT_EQ(*p.CancelOrder("a", Day(2)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("a", "r1", 600, Day(3)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("a", "r2", 600, Day(3)), EventOutcome::kApplied);
+  EXPECT_EQ(*p.RefundOrder("a", "r3", 1, Day(3)), EventOutcome::kApplied);
+  EXPECT_EQ(*Place(p, "a", Day(1), 1000), EventOutcome::kApplied);
+  ASSERT_EQ(p.orders().size(), 1u);
+  EXPECT_TRUE(p.orders()[0].cancelled);
+  EXPECT_EQ(p.orders()[0].net_amount, 0);  // 600, then the 400 left, then nothing
+  EXPECT_EQ(p.refund_ids().size(), 3u);
+  EXPECT_EQ(*p.RefundOrder("a", "r3", 1, Day(3)), EventOutcome::kDuplicate);
+  EXPECT_TRUE(p.awaited_corrections().empty());
+}
+
+TEST(Profile, AwaitedCorrectionsAreBoundedAndNeedAnInstant) {
+  Profile p;
+  // Without an instant (tests, older callers) nothing waits.
+  EXPECT_EQ(p.CancelOrder("x").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(p.RefundOrder("x", "r", 1).status().code(), absl::StatusCode::kNotFound);
+  for (size_t i = 0; i < kMaxAwaitedCorrections; ++i) {
+    ASSERT_EQ(*p.CancelOrder(absl::StrCat("o", i), Day(1)), EventOutcome::kApplied);
+  }
+  // Refused, not kept and lost: the caller may send it again after its order.
+  EXPECT_EQ(p.CancelOrder("one more", Day(1)).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(p.RefundOrder("one more", "r", 1, Day(1)).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*p.CancelOrder("o0", Day(1)), EventOutcome::kDuplicate);
+  // Bad input is refused before it could wait.
+  EXPECT_EQ(p.RefundOrder("y", "r", 0, Day(1)).status().code(), absl::StatusCode::kInvalidArgument);
+  // A correction dated ahead is moved to the instant the profile is written.
+  Profile ahead;
+  ASSERT_TRUE(ahead.CancelOrder("z", Day(30)).ok());
+  ahead.ClampCorrections(Day(10));
+  EXPECT_EQ(ahead.awaited_corrections()[0].at_ms, ToMillis(Day(10)));
+}
+
 TEST(Profile, FoldKeepsTotalsAndIdempotency) {
   Profile p;
   ASSERT_TRUE(Place(p, "a", Day(1), 1000, {1, 2}).ok());

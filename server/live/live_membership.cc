@@ -74,6 +74,22 @@ absl::StatusOr<std::vector<uint64_t>> PlacedOrders(const engine::Profile& before
   return placed;
 }
 
+// The orders (id fingerprints) that `after` has corrections waiting for and
+// `before` does not: what the events between them made wait.
+std::vector<uint64_t> NewlyAwaited(const engine::Profile& before, const engine::Profile& after) {
+  std::vector<uint64_t> out;
+  for (const engine::AwaitedCorrection& c : after.awaited_corrections()) {
+    const auto& was = before.awaited_corrections();
+    const bool known = std::any_of(was.begin(), was.end(), [&](const engine::AwaitedCorrection& w) {
+      return w.order_fp == c.order_fp;
+    });
+    if (!known && std::find(out.begin(), out.end(), c.order_fp) == out.end()) {
+      out.push_back(c.order_fp);
+    }
+  }
+  return out;
+}
+
 // Pauses before retry `attempt` (>= 1) after losing a race with another
 // writer: random and growing (50 us doubling, at most 5 ms), so writers racing
 // on one customer stop colliding in lock-step.
@@ -258,6 +274,8 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
     std::vector<store::CustomerWrite> writes;
     std::vector<size_t> written;  // customer index of each write
     std::vector<uint32_t> ordinals;  // the stored ordinal of each write's customer
+    // Per write: the orders its events made a cancellation or refund wait for.
+    std::vector<std::vector<uint64_t>> awaiting;
     // Whether the next round must reload the snapshot (and back off): set by
     // a version conflict or a category the snapshot cannot name yet.
     contended = false;
@@ -298,6 +316,13 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
             outcome.events[e].status = absl::AlreadyExistsError(
                 "order_id: already placed by another customer (order ids are unique per "
                 "tenant)");
+            continue;
+          }
+          const std::vector<uint64_t> awaited = NewlyAwaited(*profile, *trial);
+          if (std::any_of(awaited.begin(), awaited.end(),
+                          [&](uint64_t order) { return foreign[i].contains(order); })) {
+            outcome.events[e].status =
+                absl::NotFoundError("order_id: placed by another customer, not this one");
             continue;
           }
           *profile = *std::move(trial);
@@ -359,9 +384,20 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       writes.push_back(*std::move(write));
       written.push_back(i);
       ordinals.push_back(state.ordinal);
+      awaiting.push_back(NewlyAwaited(stored, *profile));
       outcome.after.found = true;
       outcome.after.membership = MembershipOf(classification);
       outcome.after.category_names = ctx.category_names;
+    }
+    // A cancellation or refund waits only for an order no other customer
+    // placed: a customer whose events made one wait for another's order is
+    // not written, and the next round refuses those events.
+    if (absl::Status s =
+            HoldForeignAwaited(tenant, awaiting, ordinals, writes, written, foreign, retry);
+        !s.ok()) {
+      fail_all(written, s);
+      fail_all(retry, s);
+      break;
     }
     pending = std::move(retry);
     if (writes.empty()) continue;
@@ -425,6 +461,53 @@ absl::Status LiveMembership::AddForeignOrders(const std::string& tenant,
       foreign[written[write_of[j]]].insert(orders[j]);
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status LiveMembership::HoldForeignAwaited(const std::string& tenant,
+                                                const std::vector<std::vector<uint64_t>>& awaiting,
+                                                std::vector<uint32_t>& ordinals,
+                                                std::vector<store::CustomerWrite>& writes,
+                                                std::vector<size_t>& written,
+                                                std::vector<absl::flat_hash_set<uint64_t>>& foreign,
+                                                std::vector<size_t>& retry) {
+  std::vector<uint64_t> orders;
+  std::vector<size_t> write_of;  // the write each order came from
+  for (size_t w = 0; w < awaiting.size(); ++w) {
+    for (uint64_t order : awaiting[w]) {
+      orders.push_back(order);
+      write_of.push_back(w);
+    }
+  }
+  if (orders.empty()) return absl::OkStatus();  // the common case: no round trip
+  absl::StatusOr<std::vector<uint32_t>> owners = store_->OrderOwners(tenant, orders);
+  if (!owners.ok()) return owners.status();
+  std::vector<bool> hold(writes.size(), false);
+  for (size_t j = 0; j < orders.size(); ++j) {
+    const uint32_t owner = (*owners)[j];
+    const size_t w = write_of[j];
+    // A customer not stored yet (ordinal 0) owns nothing.
+    if (owner != 0 && owner != ordinals[w]) {
+      foreign[written[w]].insert(orders[j]);
+      hold[w] = true;
+    }
+  }
+  size_t kept = 0;
+  for (size_t w = 0; w < writes.size(); ++w) {
+    if (hold[w]) {
+      retry.push_back(written[w]);
+      continue;
+    }
+    if (kept != w) {  // never a self-move, which would empty the write
+      writes[kept] = std::move(writes[w]);
+      written[kept] = written[w];
+      ordinals[kept] = ordinals[w];
+    }
+    ++kept;
+  }
+  writes.resize(kept);
+  written.resize(kept);
+  ordinals.resize(kept);
   return absl::OkStatus();
 }
 

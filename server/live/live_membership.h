@@ -223,6 +223,19 @@ class LiveMembership {
                                 const std::vector<size_t>& written,
                                 const std::vector<uint32_t>& ordinals,
                                 std::vector<absl::flat_hash_set<uint64_t>>& foreign);
+  // Of the writes, those whose events made a cancellation or refund wait
+  // (`awaiting[w]`: the orders) for an order recorded against another
+  // customer: their orders are added to `foreign` (by customer index
+  // `written[w]`), and they are taken out of `writes`, `written` and
+  // `ordinals` and their customers added to `retry`. One round trip, only
+  // when some write awaits an order.
+  absl::Status HoldForeignAwaited(const std::string& tenant,
+                                  const std::vector<std::vector<uint64_t>>& awaiting,
+                                  std::vector<uint32_t>& ordinals,
+                                  std::vector<store::CustomerWrite>& writes,
+                                  std::vector<size_t>& written,
+                                  std::vector<absl::flat_hash_set<uint64_t>>& foreign,
+                                  std::vector<size_t>& retry);
   // store_->WriteWithResults, counted (by each write's cause) and timed in
   // options_.metrics.
   absl::StatusOr<std::vector<store::WriteResult>> Commit(

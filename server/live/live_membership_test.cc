@@ -48,6 +48,11 @@ ProfileMutation Cancel(std::string id) {
   return [id = std::move(id)](engine::Profile* p) { return p->CancelOrder(id); };
 }
 
+// A cancellation with its instant, as the service's events carry.
+ProfileMutation CancelAt(std::string id, absl::Time at) {
+  return [id = std::move(id), at](engine::Profile* p) { return p->CancelOrder(id, at); };
+}
+
 class LiveMembershipTest : public LiveTestFixture {
  protected:
   LiveMembershipTest() : LiveTestFixture(kT0) {}
@@ -176,6 +181,55 @@ TEST_F(LiveMembershipTest, AnOrderIdIsOneCustomersOrderPerTenant) {
   out = live_->Apply("globex", {PlacedOrder("c2", "o1", 100)});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].events[0].outcome, EventOutcome::kApplied);
+}
+
+// Another pipeline may deliver a cancellation before its order: it waits in
+// the customer's profile (nothing booked, no segment) and applies when the
+// order arrives, as if they had come in order.
+TEST_F(LiveMembershipTest, ACancellationBeforeItsOrderWaitsForIt) {
+  CustomerOutcome early = ApplyOne("c1", {CancelAt("o1", kT0 - absl::Hours(1))});
+  ASSERT_TRUE(early.commit.ok()) << early.commit;
+  EXPECT_EQ(early.events[0].outcome, EventOutcome::kApplied);
+  EXPECT_TRUE(early.after.found);
+  EXPECT_TRUE(early.after.membership.segments.empty());
+  // Re-sent while it waits: a duplicate.
+  EXPECT_EQ(ApplyOne("c1", {CancelAt("o1", kT0)}).events[0].outcome, EventOutcome::kDuplicate);
+
+  CustomerOutcome order = ApplyOne("c1", {Order("o1", kT0 - absl::Hours(2), 700)});
+  ASSERT_TRUE(order.commit.ok()) << order.commit;
+  EXPECT_EQ(order.events[0].outcome, EventOutcome::kApplied);
+  // Cancelled: no buyer, nothing in the tenant's order totals.
+  EXPECT_FALSE(order.after.membership.segments.Contains(Segment::kFirstTimeBuyer));
+  const engine::Millis end = absl::ToUnixMillis(kT0);
+  EXPECT_EQ(store_.OrderTotalsIn("acme", end - 30 * store::kDayMillis, end)->orders, 0);
+  absl::StatusOr<engine::Profile> stored = DecodeStoredProfile((*store_.Read("acme", {"c1"}))[0]);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_TRUE(stored->awaited_corrections().empty());
+  ASSERT_EQ(stored->orders().size(), 1u);
+  EXPECT_TRUE(stored->orders()[0].cancelled);
+  EXPECT_EQ(*store_.OrderOwners("acme", {engine::IdFingerprint("o1")}),
+            std::vector<uint32_t>{(*store_.Read("acme", {"c1"}))[0].ordinal});
+}
+
+// A cancellation waits only for an order no other customer placed: one of
+// another customer's order is refused (nothing of it stored), while the same
+// customer's other events in the call apply.
+TEST_F(LiveMembershipTest, ACancellationOfAnotherCustomersOrderDoesNotWait) {
+  ASSERT_TRUE(live_->Apply("acme", {PlacedOrder("c1", "o1", 100)}).ok());
+  CustomerOutcome out = ApplyOne("c2", {CancelAt("o1", kT0), Order("o2", kT0, 50)});
+  ASSERT_TRUE(out.commit.ok()) << out.commit;
+  EXPECT_EQ(out.events[0].status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(out.events[0].status.message(), HasSubstr("order_id: placed by another customer"));
+  EXPECT_EQ(out.events[1].outcome, EventOutcome::kApplied);
+  absl::StatusOr<engine::Profile> c2 = DecodeStoredProfile((*store_.Read("acme", {"c2"}))[0]);
+  ASSERT_TRUE(c2.ok()) << c2.status();
+  EXPECT_TRUE(c2->awaited_corrections().empty());
+  // Alone, it stores nothing: the customer stays unknown.
+  EXPECT_EQ(ApplyOne("c3", {CancelAt("o1", kT0)}).events[0].status.code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ((*store_.Read("acme", {"c3"}))[0].version, 0);
+  // c1's order is untouched.
+  EXPECT_TRUE(ApplyOne("c1", {}).after.membership.segments.Contains(Segment::kFirstTimeBuyer));
 }
 
 // A taken order id is bad input, not a race: no conflict counted, no second

@@ -37,6 +37,7 @@ using ::segmentd::testing::ToTimestamp;
 using ::testing::Contains;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
 
@@ -751,14 +752,15 @@ TEST_F(IngestE2eTest, RefusedEventsNameTheFieldUnderEvent) {
   ASSERT_EQ(Bulk({{OrderEvent("ivy", "i1", now - absl::Hours(1), 500)}}, acme_.write).size(), 1u);
   {
     v1::CancelOrderRequest r;
-    r.mutable_event()->set_customer_id("ivy");
-    r.mutable_event()->set_order_id("no-such-order");
+    // An order not placed yet would wait; another customer's is refused.
+    r.mutable_event()->set_customer_id("jack");
+    r.mutable_event()->set_order_id("i1");
     *r.mutable_event()->mutable_cancelled_at() = ToTimestamp(now);
     v1::CancelOrderResponse resp;
     auto ctx = NewContext(acme_.write);
     const grpc::Status status = ingest_->CancelOrder(ctx.get(), r, &resp);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-    EXPECT_EQ(status.error_message(), "event.order_id: unknown order");
+    EXPECT_EQ(status.error_message(), "event.order_id: placed by another customer, not this one");
   }
   {
     v1::RefundOrderRequest r;
@@ -955,9 +957,9 @@ TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   v1::Event no_id = OrderEvent("erin", "", now, 900);                       // 2: rejected
   batch2.push_back(no_id);
   batch2.push_back(v1::Event());                                        // 3: no kind
-  v1::Event cancel_unknown;                                             // 4: unknown order
+  v1::Event cancel_unknown;                                             // 4: dave's order
   cancel_unknown.mutable_order_cancelled()->set_customer_id("erin");
-  cancel_unknown.mutable_order_cancelled()->set_order_id("nope");
+  cancel_unknown.mutable_order_cancelled()->set_order_id("d1");
   *cancel_unknown.mutable_order_cancelled()->mutable_cancelled_at() = ToTimestamp(now);
   batch2.push_back(cancel_unknown);
   batch2.push_back(OrderEvent("erin", "e0", now - absl::Hours(2), 900));  // 5: duplicate of 1
@@ -984,11 +986,11 @@ TEST_F(IngestE2eTest, BulkIngestAnswersEachBatchWithPerItemResults) {
   EXPECT_EQ(by_index[3].error().code(), 3);
   EXPECT_THAT(by_index[3].error().message(), HasSubstr("events[3]"));
   EXPECT_EQ(by_index[4].outcome(), v1::ITEM_OUTCOME_REJECTED);
-  EXPECT_EQ(by_index[4].error().code(), 5);  // NOT_FOUND: no such order
+  EXPECT_EQ(by_index[4].error().code(), 5);  // NOT_FOUND: not erin's order
   // The engine's refusal names the field within the batch, like validation.
   EXPECT_EQ(by_index[4].error().field(), "events[4].order_cancelled.order_id");
   EXPECT_THAT(by_index[4].error().message(),
-              HasSubstr("events[4].order_cancelled.order_id: unknown order"));
+              HasSubstr("events[4].order_cancelled.order_id: placed by another customer"));
   EXPECT_EQ(by_index[5].outcome(), v1::ITEM_OUTCOME_DUPLICATE);
   // Results come in batch order.
   for (int i = 1; i < r2.results_size(); ++i) {
@@ -1149,6 +1151,57 @@ TEST_F(IngestE2eTest, ACancellationIsIgnoredAtAnEarlierAsOf) {
   EXPECT_THAT(Segments(before), Not(Contains("FIRST_TIME_BUYER")));
   EXPECT_EQ(testing::FromTimestamp(before.next_change_at()), cancelled_at);
   EXPECT_THAT(Segments(at(cancelled_at)), Contains("FIRST_TIME_BUYER"));
+}
+
+// Orders and their corrections may come through different pipelines: a
+// refund and a cancellation sent before their order wait for it, and the
+// customer ends as if they had come in order, at now and at earlier instants.
+TEST_F(IngestE2eTest, CorrectionsSentBeforeTheirOrderApplyWhenItArrives) {
+  const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(absl::Now()));
+  const absl::Time refunded_at = now - absl::Hours(72);
+  const absl::Time cancelled_at = now - absl::Hours(48);
+  v1::Event refund;
+  refund.mutable_order_refunded()->set_customer_id("kim");
+  refund.mutable_order_refunded()->set_order_id("k1");
+  refund.mutable_order_refunded()->set_refund_id("r1");
+  refund.mutable_order_refunded()->set_amount(1000);
+  *refund.mutable_order_refunded()->mutable_refunded_at() = ToTimestamp(refunded_at);
+  v1::Event cancel;
+  cancel.mutable_order_cancelled()->set_customer_id("kim");
+  cancel.mutable_order_cancelled()->set_order_id("k1");
+  *cancel.mutable_order_cancelled()->mutable_cancelled_at() = ToTimestamp(cancelled_at);
+  std::vector<v1::BulkIngestResponse> early = Bulk({{refund, cancel}}, acme_.write);
+  ASSERT_EQ(early.size(), 1u);
+  EXPECT_EQ(early[0].applied(), 2u) << early[0].DebugString();
+  EXPECT_TRUE(Classify("kim", acme_).found());
+  EXPECT_THAT(Segments(Classify("kim", acme_).membership()), IsEmpty());
+
+  // The orders arrive: k1 (cancelled two days ago) and k0.
+  std::vector<v1::BulkIngestResponse> orders =
+      Bulk({{OrderEvent("kim", "k0", now - absl::Hours(24 * 10), 3000),
+             OrderEvent("kim", "k1", now - absl::Hours(24 * 9), 3000)}},
+           acme_.write);
+  ASSERT_EQ(orders.size(), 1u);
+  EXPECT_EQ(orders[0].applied(), 2u) << orders[0].DebugString();
+  // Re-sent once applied: duplicates.
+  std::vector<v1::BulkIngestResponse> again = Bulk({{refund, cancel}}, acme_.write);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].duplicates(), 2u) << again[0].DebugString();
+
+  auto at = [&](absl::Time as_of) {
+    v1::ClassifyCustomerRequest one;
+    one.set_customer_id("kim");
+    *one.mutable_as_of() = ToTimestamp(as_of);
+    v1::ClassifyCustomerResponse response;
+    auto ctx = NewContext(acme_.read);
+    EXPECT_TRUE(classify_->ClassifyCustomer(ctx.get(), one, &response).ok());
+    return response.classification();
+  };
+  EXPECT_THAT(Segments(Classify("kim", acme_).membership()), Contains("FIRST_TIME_BUYER"));
+  const v1::CustomerClassification before = at(cancelled_at - absl::Milliseconds(1));
+  EXPECT_THAT(Segments(before.membership()), Contains("REPEAT_CUSTOMER"));
+  EXPECT_EQ(testing::FromTimestamp(before.membership().next_change_at()), cancelled_at);
+  EXPECT_THAT(Segments(at(cancelled_at).membership()), Contains("FIRST_TIME_BUYER"));
 }
 
 TEST_F(IngestE2eTest, TenantsNeverSeeEachOther) {
