@@ -33,6 +33,7 @@ class SegmentKpisTest : public ::testing::Test {
   }
 
   engine::Classifier classifier_;
+  StatisticsSteps steps_{&classifier_};
 };
 
 TEST_F(SegmentKpisTest, CountsSizesTransitionsOrdersAndConversion) {
@@ -53,9 +54,9 @@ TEST_F(SegmentKpisTest, CountsSizesTransitionsOrdersAndConversion) {
   hc.Record(kT + 5 * kDay, Of({Segment::kFirstTimeBuyer}), Segment::kFirstTimeBuyer);
 
   KpiAccumulator kpis(kT, kT + 10 * kDay);
-  kpis.Add(a.view(), CustomerTimeline(&ha, &a, &classifier_));
-  kpis.Add(b.view(), CustomerTimeline(&hb, &b, &classifier_));
-  kpis.Add(c.view(), CustomerTimeline(&hc, &c, &classifier_));
+  kpis.Add(a.view(), CustomerTimeline(&ha, &a, &steps_));
+  kpis.Add(b.view(), CustomerTimeline(&hb, &b, &steps_));
+  kpis.Add(c.view(), CustomerTimeline(&hc, &c, &steps_));
   const auto& t = kpis.totals();
   const SegmentTotals& loyal = t[static_cast<int>(Segment::kLoyalCustomer)];
   EXPECT_EQ(loyal.size_at_start, 1);  // b
@@ -88,7 +89,7 @@ TEST_F(SegmentKpisTest, TransitionsBeforeTheFirstRecordAreTheRulesOnes) {
   MembershipHistory imported;  // recorded after the period
   imported.Record(kT + 30 * kDay, Of({Segment::kRepeatCustomer}), Segment::kRepeatCustomer);
   KpiAccumulator kpis(kT, kT + 10 * kDay);
-  kpis.Add(a.view(), CustomerTimeline(&imported, &a, &classifier_));
+  kpis.Add(a.view(), CustomerTimeline(&imported, &a, &steps_));
   const auto& t = kpis.totals();
   const SegmentTotals& first = t[static_cast<int>(Segment::kFirstTimeBuyer)];
   EXPECT_EQ(first.size_at_start, 0);
@@ -112,7 +113,7 @@ TEST_F(SegmentKpisTest, LifetimeValueCountsFoldedOrdersPlacedByTheEnd) {
   ASSERT_EQ(a.Fold(kT - 365 * kDay), 3);
   MembershipHistory none;
   KpiAccumulator kpis(kT - 480 * kDay, kT - 420 * kDay);
-  kpis.Add(a.view(), CustomerTimeline(&none, &a, &classifier_));
+  kpis.Add(a.view(), CustomerTimeline(&none, &a, &steps_));
   const SegmentTotals& repeat = kpis.totals()[static_cast<int>(Segment::kRepeatCustomer)];
   EXPECT_EQ(repeat.size_at_end, 1);
   EXPECT_EQ(repeat.lifetime_value_sum, 3000);
@@ -139,13 +140,13 @@ TEST_F(SegmentKpisTest, FoldedTotalsWithoutPlacementsCountInAPeriodHoldingThemAl
   const engine::ProfileView& legacy = without_placements.view;
   MembershipHistory none;
   KpiAccumulator all(kT - 520 * kDay, kT - 480 * kDay);
-  all.Add(legacy, CustomerTimeline(&none, &a, &classifier_));
+  all.Add(legacy, CustomerTimeline(&none, &a, &steps_));
   const SegmentTotals& repeat = all.totals()[static_cast<int>(Segment::kRepeatCustomer)];
   ASSERT_EQ(repeat.size_at_end, 1);
   EXPECT_EQ(repeat.orders, 2);
   EXPECT_EQ(repeat.net_revenue, 3000);
   KpiAccumulator some(kT - 495 * kDay, kT - 480 * kDay);
-  some.Add(legacy, CustomerTimeline(&none, &a, &classifier_));
+  some.Add(legacy, CustomerTimeline(&none, &a, &steps_));
   EXPECT_EQ(some.totals()[static_cast<int>(Segment::kRepeatCustomer)].orders, 0);
 }
 
@@ -158,8 +159,8 @@ TEST_F(SegmentKpisTest, FlowsPartitionCustomersByPrimarySegment) {
   ha.Record(kT + 1 * kDay, Of({Segment::kLoyalCustomer}), Segment::kLoyalCustomer);
   hb.Record(kT - 5 * kDay, Of({Segment::kLapsed}), Segment::kLapsed);
   FlowAccumulator flows(kT, kT + 2 * kDay);
-  flows.Add(CustomerTimeline(&ha, &a, &classifier_));
-  flows.Add(CustomerTimeline(&hb, &b, &classifier_));
+  flows.Add(CustomerTimeline(&ha, &a, &steps_));
+  flows.Add(CustomerTimeline(&hb, &b, &steps_));
   using P = FlowAccumulator::Primary;
   EXPECT_EQ(flows.cells().at({P(Segment::kLapsed), P(Segment::kLoyalCustomer)}), 1);
   EXPECT_EQ(flows.cells().at({P(Segment::kLapsed), P(Segment::kLapsed)}), 1);
@@ -174,9 +175,49 @@ TEST_F(SegmentKpisTest, BeforeTheFirstRecordMembershipIsReconstructedFromFacts) 
   engine::Profile p;
   Place(p, "o1", kT - 10 * kDay, 100);  // a first-time buyer from then on
   MembershipHistory h;                  // nothing recorded (imported in bulk)
-  const CustomerTimeline timeline(&h, &p, &classifier_);
+  const CustomerTimeline timeline(&h, &p, &steps_);
   EXPECT_TRUE(timeline.At(kT).segments.Contains(Segment::kFirstTimeBuyer));
   EXPECT_FALSE(timeline.At(kT - 11 * kDay).segments.Contains(Segment::kFirstTimeBuyer));
+}
+
+// Imported history is reconstructed with the statistics of the instants
+// asked about: a big spender at the start by the store AOV then, not one at
+// the end by the store AOV there, although the customer did nothing (the
+// store's other orders moved it). The move is counted by the end, so sizes
+// and transitions agree.
+TEST_F(SegmentKpisTest, ReconstructionsTakeTheStatisticsOfTheInstantsAskedAbout) {
+  auto with_store_aov = [](int64_t revenue, int64_t orders) {
+    engine::PopulationStats stats;
+    stats.windows.push_back({365, revenue, orders});
+    stats.windows.push_back({180, revenue, orders});
+    return *engine::Classifier::Create(engine::SegmentConfig(), stats);
+  };
+  const engine::Classifier low_store_aov = with_store_aov(1000, 2);   // 500: 2x is 1000
+  const engine::Classifier high_store_aov = with_store_aov(2000, 2);  // 1000: 2x is 2000
+  const absl::Time start = kT, end = kT + 10 * kDay;
+  StatisticsSteps steps;
+  steps.Add(start, &low_store_aov);
+  steps.Add(end - absl::Milliseconds(1), &high_store_aov);
+  engine::Profile a;
+  Place(a, "a0", kT - 10 * kDay, 1000);
+  MembershipHistory none;
+  const CustomerTimeline timeline(&none, &a, &steps);
+  EXPECT_TRUE(timeline.At(start).segments.Contains(Segment::kBigSpender));
+  EXPECT_FALSE(timeline.At(end - absl::Milliseconds(1)).segments.Contains(Segment::kBigSpender));
+
+  KpiAccumulator kpis(start, end);
+  kpis.Add(a.view(), timeline);
+  const SegmentTotals& big = kpis.totals()[static_cast<int>(Segment::kBigSpender)];
+  EXPECT_EQ(big.size_at_start, 1);
+  EXPECT_EQ(big.size_at_end, 0);
+  EXPECT_EQ(big.left, 1);
+  EXPECT_EQ(big.entered, 0);
+  for (const SegmentTotals& t : kpis.totals()) {
+    EXPECT_EQ(t.size_at_end - t.size_at_start, t.entered - t.left);
+  }
+  FlowAccumulator flows(start, end - absl::Milliseconds(1));
+  flows.Add(timeline);
+  EXPECT_EQ(flows.movements()[static_cast<int>(Segment::kBigSpender)].second, 1);
 }
 
 }  // namespace

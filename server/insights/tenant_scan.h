@@ -5,6 +5,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "engine/profile.h"
 #include "server/insights/customer_timeline.h"
 #include "server/live/tenant_context.h"
@@ -16,8 +18,13 @@ namespace segmentd {
 // membership timeline. Reads the store in pages (ScanCustomers + one pipelined
 // read per page), so no single Redis command is large and other clients are
 // served in between; costs one pass over the tenant. Stops at the first error.
+// Membership reconstructed before a customer's first record takes the
+// statistics at each of `instants` (ascending: the instants the caller asks
+// the membership at) from there on (StatisticsSteps), as ClassifyCustomers
+// at that `as_of` does.
 absl::Status ForEachCustomer(
     store::CustomerStore* store, TenantContexts* contexts, const std::string& tenant,
+    absl::Span<const absl::Time> instants,
     const std::function<void(const engine::Profile&, const CustomerTimeline&)>& visit);
 
 }  // namespace segmentd

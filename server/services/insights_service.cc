@@ -89,7 +89,7 @@ grpc::Status InsightsServiceImpl::GetSegmentKpis(grpc::ServerContext* context,
   }
   KpiAccumulator kpis(*start, *end);
   absl::Status scanned =
-      ForEachCustomer(store_, contexts_, caller->tenant_id,
+      ForEachCustomer(store_, contexts_, caller->tenant_id, {*start, *end - absl::Milliseconds(1)},
                       [&kpis](const engine::Profile& profile, const CustomerTimeline& timeline) {
                         kpis.Add(profile.view(), timeline);
                       });
@@ -129,7 +129,7 @@ grpc::Status InsightsServiceImpl::GetSegmentFlows(grpc::ServerContext* context,
   if (absl::Status s = NotAhead(*to, now_(), "to"); !s.ok()) return ToGrpcStatus(s);
   FlowAccumulator flows(*from, *to);
   absl::Status scanned = ForEachCustomer(
-      store_, contexts_, caller->tenant_id,
+      store_, contexts_, caller->tenant_id, {*from, *to},
       [&flows](const engine::Profile&, const CustomerTimeline& timeline) { flows.Add(timeline); });
   if (!scanned.ok()) return ToGrpcStatus(scanned);
   for (const auto& [cell, customers] : flows.cells()) {

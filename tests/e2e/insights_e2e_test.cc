@@ -86,10 +86,13 @@ class InsightsE2eTest : public ::testing::Test {
     ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
   }
 
-  Snapshot Classify() {
+  Snapshot Classify(std::optional<absl::Time> as_of = std::nullopt,
+                    const std::vector<std::string>& more = {}) {
     auto ctx = NewContext(keys_.read);
     v1::ClassifyCustomersRequest request;
     for (int n = 0; n < kCustomers; ++n) request.add_customer_ids(Customer(n));
+    for (const std::string& id : more) request.add_customer_ids(id);
+    if (as_of) *request.mutable_as_of() = ToTimestamp(*as_of);
     v1::ClassifyCustomersResponse response;
     EXPECT_TRUE(classify_->ClassifyCustomers(ctx.get(), request, &response).ok());
     Snapshot s;
@@ -196,6 +199,80 @@ TEST_F(InsightsE2eTest, KpisAndFlowsAcrossAConfigChange) {
     EXPECT_EQ(m.entered(), entered[m.segment()]) << m.segment();
     EXPECT_EQ(m.left(), left[m.segment()]) << m.segment();
   }
+}
+
+// Order history imported in bulk has no record before the import: KPIs and
+// flows of a period two years back reconstruct it, with the statistics of
+// the instants asked about, so that the spender rules (relative to the store
+// AOV) put there whom ClassifyCustomers at those instants does. Until
+// 2026-12-06 they took the current store AOV and disagreed.
+TEST_F(InsightsE2eTest, KpisOfImportedHistoryAgreeWithClassificationsThen) {
+  v1::UpdateConfigRequest update;
+  *update.mutable_config() = base_config_;
+  update.mutable_config()->mutable_big_spender()->set_enabled(true);
+  update.mutable_config()->mutable_low_spender()->set_enabled(true);
+  v1::UpdateConfigResponse updated;
+  auto uctx = NewContext(keys_.admin);
+  ASSERT_TRUE(config_->UpdateConfig(uctx.get(), update, &updated).ok());
+  const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(absl::Now()));
+  const absl::Time start = now - absl::Hours(24 * 720);
+  const absl::Time end = start + absl::Hours(24 * 10);
+  std::vector<std::string> old;
+  std::vector<v1::Event> events;
+  for (int n = 0; n < 6; ++n) {
+    old.push_back(absl::StrCat("old", n));
+    events.push_back(OrderEvent(old.back(), absl::StrCat(old.back(), "-a"),
+                                start - absl::Hours(24 * (n + 1)), 100 << n));
+    // A second order inside the period for some: their AOV moves there.
+    if (n % 2 == 0) {
+      events.push_back(OrderEvent(old.back(), absl::StrCat(old.back(), "-b"),
+                                  start + absl::Hours(24 * (n + 1)), 150 << n));
+    }
+  }
+  absl::StatusOr<v1::BulkIngestResponse> reply =
+      IngestBatch(*stack_->channel(), keys_.write, events);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->rejected(), 0u) << reply->DebugString();
+
+  const absl::Time last = end - absl::Milliseconds(1);
+  Snapshot at_start = Classify(start, old);
+  Snapshot at_end = Classify(last, old);
+  std::map<std::string, int64_t> start_size, end_size;
+  for (const auto& [id, segments] : at_start.segments) {
+    for (const std::string& s : segments) ++start_size[s];
+  }
+  for (const auto& [id, segments] : at_end.segments) {
+    for (const std::string& s : segments) ++end_size[s];
+  }
+  ASSERT_GT(start_size["BIG_SPENDER"], 0);  // the store AOV then makes some
+  ASSERT_GT(start_size["LOW_SPENDER"], 0);
+
+  v1::GetSegmentKpisRequest request;
+  *request.mutable_period()->mutable_start() = ToTimestamp(start);
+  *request.mutable_period()->mutable_end() = ToTimestamp(end);
+  v1::GetSegmentKpisResponse kpis;
+  auto ctx = NewContext(keys_.read);
+  ASSERT_TRUE(insights_->GetSegmentKpis(ctx.get(), request, &kpis).ok());
+  for (const v1::SegmentKpis& k : kpis.segments()) {
+    SCOPED_TRACE(k.segment());
+    EXPECT_EQ(k.size_at_start(), start_size[k.segment()]);
+    EXPECT_EQ(k.size_at_end(), end_size[k.segment()]);
+    EXPECT_EQ(k.size_at_end() - k.size_at_start(), k.entered() - k.left());
+  }
+
+  v1::GetSegmentFlowsRequest flows_request;
+  *flows_request.mutable_from() = ToTimestamp(start);
+  *flows_request.mutable_to() = ToTimestamp(last);
+  v1::GetSegmentFlowsResponse flows;
+  auto fctx = NewContext(keys_.read);
+  ASSERT_TRUE(insights_->GetSegmentFlows(fctx.get(), flows_request, &flows).ok());
+  std::map<std::pair<std::string, std::string>, int64_t> expected_cells, cells;
+  for (const auto& [id, primary] : at_start.primary)
+    ++expected_cells[{primary, at_end.primary[id]}];
+  for (const v1::FlowCell& cell : flows.cells()) {
+    cells[{cell.from_segment(), cell.to_segment()}] = cell.customers();
+  }
+  EXPECT_EQ(cells, expected_cells);
 }
 
 TEST_F(InsightsE2eTest, BadRequestsNameTheField) {
