@@ -9,9 +9,12 @@
 namespace segmentd::segctl {
 namespace {
 
-// Reads --FROM_FLAG/--TO_FLAG (default: the last 30 days up to now).
-absl::Status Period(const Context& ctx, const char* from_flag, const char* to_flag, absl::Time* from,
-                    absl::Time* to) {
+// Reads --FROM_FLAG/--TO_FLAG (default: the last 30 days up to now), and
+// refuses what the server would, naming the flags rather than its fields
+// (period.end, to): --to before --from (or, with `to_after_from`, not after
+// it), or more than the minute of clock skew the server allows past now.
+absl::Status Period(const Context& ctx, const char* from_flag, const char* to_flag,
+                    bool to_after_from, absl::Time* from, absl::Time* to) {
   *to = absl::Now();
   if (ctx.args->Has(to_flag)) {
     absl::StatusOr<absl::Time> t = ParseInstant(to_flag, ctx.args->Get(to_flag));
@@ -24,12 +27,24 @@ absl::Status Period(const Context& ctx, const char* from_flag, const char* to_fl
     if (!t.ok()) return t.status();
     *from = *t;
   }
+  if (to_after_from ? *to <= *from : *to < *from) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", to_flag, ": must be ", to_after_from ? "after" : "at or after", " --", from_flag));
+  }
+  if (*to > absl::Now() + absl::Minutes(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", to_flag,
+                     ": must not be later than now: membership ahead of it is not "
+                     "known yet"));
+  }
   return absl::OkStatus();
 }
 
 int Kpis(const Context& ctx) {
   absl::Time from, to;
-  if (absl::Status s = Period(ctx, "from", "to", &from, &to); !s.ok()) return ctx.Usage(std::string(s.message()));
+  if (absl::Status s = Period(ctx, "from", "to", /*to_after_from=*/true, &from, &to); !s.ok()) {
+    return ctx.Usage(std::string(s.message()));
+  }
   std::vector<std::string> segments;
   for (const std::string& s : ctx.args->GetAll("segment")) {
     for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) segments.emplace_back(part);
@@ -60,7 +75,9 @@ int Kpis(const Context& ctx) {
 
 int Flows(const Context& ctx) {
   absl::Time from, to;
-  if (absl::Status s = Period(ctx, "from", "to", &from, &to); !s.ok()) return ctx.Usage(std::string(s.message()));
+  if (absl::Status s = Period(ctx, "from", "to", /*to_after_from=*/false, &from, &to); !s.ok()) {
+    return ctx.Usage(std::string(s.message()));
+  }
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
   absl::StatusOr<v1::GetSegmentFlowsResponse> r = (*client)->GetSegmentFlows(from, to);
@@ -75,6 +92,19 @@ int Flows(const Context& ctx) {
               c.to_segment().empty() ? "(none)" : c.to_segment(), absl::StrCat(c.customers())});
   }
   t.Print(*ctx.out);
+  // Then each segment's movement (any of its members, not just by primary),
+  // the segments nobody entered or left left out.
+  Table m({"SEGMENT", "ENTERED", "LEFT"});
+  for (const v1::SegmentMovement& s : r->movements()) {
+    if (s.entered() == 0 && s.left() == 0) continue;
+    m.AddRow({s.segment(), absl::StrCat(s.entered()), absl::StrCat(s.left())});
+  }
+  *ctx.out << "\n";
+  if (m.size() > 0) {
+    m.Print(*ctx.out);
+  } else {
+    *ctx.out << "No segment gained or lost a member.\n";
+  }
   return kExitOk;
 }
 
@@ -82,11 +112,30 @@ int Flows(const Context& ctx) {
 
 std::vector<Command> InsightsCommands() {
   const FlagSpec from{"from", "TIME", "period start (RFC 3339 or YYYY-MM-DD)", "30 days before --to"};
-  const FlagSpec to{"to", "TIME", "period end, exclusive", "now"};
+  const FlagSpec to{"to", "TIME", "period end, exclusive (at most now)", "now"};
+  const FlagSpec flows_from{"from", "TIME", "the first instant (RFC 3339 or YYYY-MM-DD)",
+                            "30 days before --to"};
+  const FlagSpec flows_to{"to", "TIME",
+                          "the second instant, at or after --from (at most now; a change at it "
+                          "counts)",
+                          "now"};
   return {
-      {"kpis", "", "KPIs per segment over a period (sizes, entered/left, orders, revenue, conversion)", "",
-       {from, to, {"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"}}, 0, 0, Kpis},
-      {"flows", "", "customers moving between primary segments from --from to --to", "", {from, to}, 0, 0,
+      {"kpis",
+       "",
+       "KPIs per segment over a period (sizes, entered/left, orders, revenue, conversion)",
+       "",
+       {from, to, {"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"}},
+       0,
+       0,
+       Kpis},
+      {"flows",
+       "",
+       "customers moving between primary segments from --from to --to, then each segment's "
+       "entered/left",
+       "",
+       {flows_from, flows_to},
+       0,
+       0,
        Flows},
   };
 }

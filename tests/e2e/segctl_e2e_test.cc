@@ -887,7 +887,22 @@ TEST_F(SegctlE2eTest, KpisAndFlows) {
   SegctlRun flows = Segctl({"flows", "--from=2026-01-01", to});
   ASSERT_EQ(flows.exit_code, 0) << flows.err;
   EXPECT_THAT(flows.out, HasSubstr("FROM"));
+  // Then each segment's entered/left between the two instants: at --from
+  // neither customer was in any segment; at --to k1 is a repeat customer
+  // and k2 a first-time buyer.
+  EXPECT_THAT(flows.out, ::testing::ContainsRegex("SEGMENT +ENTERED +LEFT")) << flows.out;
+  EXPECT_THAT(flows.out, ::testing::ContainsRegex("\nREPEAT_CUSTOMER +1 +0\n")) << flows.out;
+  EXPECT_THAT(flows.out, ::testing::ContainsRegex("\nFIRST_TIME_BUYER +1 +0\n")) << flows.out;
   EXPECT_EQ(Segctl({"kpis", "--from=yesterday"}).exit_code, 2);
+  // Periods the server would refuse are refused naming the flags.
+  SegctlRun backwards = Segctl({"kpis", "--from=2026-02-01", "--to=2026-01-01"});
+  EXPECT_EQ(backwards.exit_code, 2);
+  EXPECT_THAT(backwards.err, HasSubstr("--to: must be after --from")) << backwards.err;
+  EXPECT_EQ(Segctl({"kpis", "--from=2026-01-01", "--to=2026-01-01"}).exit_code, 2);
+  SegctlRun ahead = Segctl({"flows", "--from=2026-01-01", "--to=2999-01-01"});
+  EXPECT_EQ(ahead.exit_code, 2);
+  EXPECT_THAT(ahead.err, HasSubstr("--to: must not be later than now")) << ahead.err;
+  EXPECT_EQ(Segctl({"flows", "--from=2026-01-01", "--to=2026-01-01"}).exit_code, 0);
 }
 
 // check / targets need TargetingService (issue 5): against a server without
