@@ -2,11 +2,20 @@
 
 #include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace segmentd::segctl {
+namespace {
+
+// Marks a status as a bad setting of the caller's (a key file that cannot
+// be read): Fail() answers it as a usage error (exit 2), as main does a bad
+// --tls_ca_file, not as the server's refusal (exit 1).
+constexpr absl::string_view kUsagePayload = "type.segmentd.dev/segctl.usage";
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> Context::Connect(bool as_operator) const {
   clients::SegmentdClient::Options options;
@@ -15,10 +24,11 @@ absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> Context::Connect(bool a
   if (!file.empty()) {
     absl::StatusOr<std::string> key = clients::ReadApiKeyFile(file);
     if (!key.ok()) {  // say which setting named the file
-      return absl::Status(
-          key.status().code(),
-          absl::StrCat(key.status().message(), " (",
-                       as_operator ? operator_key_file_origin : key_file_origin, ")"));
+      absl::Status bad(key.status().code(),
+                       absl::StrCat(key.status().message(), " (",
+                                    as_operator ? operator_key_file_origin : key_file_origin, ")"));
+      bad.SetPayload(kUsagePayload, absl::Cord());
+      return bad;
     }
     options.api_key = *std::move(key);
   }
@@ -28,6 +38,7 @@ absl::StatusOr<std::unique_ptr<clients::SegmentdClient>> Context::Connect(bool a
 }
 
 int Context::Fail(const absl::Status& status) const {
+  if (status.GetPayload(kUsagePayload).has_value()) return Usage(std::string(status.message()));
   *err << "segctl: " << command << ": " << absl::StatusCodeToString(status.code()) << ": "
        << status.message() << "\n";
   return kExitError;

@@ -843,18 +843,18 @@ TEST_F(SegctlE2eTest, ErrorMessagesPointAtTheCause) {
 
   const std::string missing = dir_ + "/no.key";
   SegctlRun flag = Segctl({"config", "get", "--key_file=" + missing});
-  EXPECT_EQ(flag.exit_code, 1);
+  EXPECT_EQ(flag.exit_code, 2);  // a bad setting, as a bad --tls_ca_file
   EXPECT_THAT(flag.err, HasSubstr("cannot read API key file " + missing + " (set by --key_file)"));
   SegctlRun env = SegctlWith("SEGCTL_KEY_FILE=" + Quote(missing), false, {"config", "get"});
-  EXPECT_EQ(env.exit_code, 1);
+  EXPECT_EQ(env.exit_code, 2);
   EXPECT_THAT(env.err,
               HasSubstr("cannot read API key file " + missing + " (set by $SEGCTL_KEY_FILE)"));
   SegctlRun operator_flag = Segctl({"tenant", "list", "--operator_key_file=" + missing});
-  EXPECT_EQ(operator_flag.exit_code, 1);
+  EXPECT_EQ(operator_flag.exit_code, 2);
   EXPECT_THAT(operator_flag.err, HasSubstr("(set by --operator_key_file)"));
   // The defaults are relative to the working directory: say so.
   SegctlRun defaults = SegctlWith("-u SEGCTL_KEY_FILE", false, {"config", "get"});
-  EXPECT_EQ(defaults.exit_code, 1);
+  EXPECT_EQ(defaults.exit_code, 2);
   EXPECT_THAT(defaults.err,
               HasSubstr("(the default of --key_file; set --key_file or $SEGCTL_KEY_FILE)"));
 }
