@@ -703,10 +703,13 @@ absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig&
       folded.through_ms != FoldedTotals::kNothingFolded) {
     earliest = std::max(earliest, folded.through_ms + DaysToMillis(config.engagement.window_days));
   }
-  // A folded order's cancellation or refund cannot be undone (OrdersAsOf):
+  // A folded order's cancellation or refund is undone at an earlier instant
+  // (OrdersAsOf) only when every folded order keeps its placement; else,
   // before it, the order's placement and amount are unknown.
-  for (const OrderCorrection& c : profile.corrections) {
-    if (!profile.LiveOrder(c.order_fp).has_value()) earliest = std::max(earliest, c.at_ms);
+  if (!profile.FoldedOrdersPlaced()) {
+    for (const OrderCorrection& c : profile.corrections) {
+      if (!profile.LiveOrder(c.order_fp).has_value()) earliest = std::max(earliest, c.at_ms);
+    }
   }
   return earliest == std::numeric_limits<Millis>::min() ? absl::InfinitePast()
                                                          : FromMillis(earliest);

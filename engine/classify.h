@@ -197,7 +197,8 @@ class Classifier {
 // answer there would be a guess. Messages count only when some were dropped
 // (ProfileView::messages_dropped, always assumed for profiles stored before
 // that was recorded) and engagement is enabled; a folded order's correction
-// bounds it at its instant. InfinitePast() when nothing bounds it.
+// bounds it at its instant when some folded order keeps no placement (else
+// OrdersAsOf undoes it). InfinitePast() when nothing bounds it.
 absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config);
 
 // Convenience for one-off calls (compiles the config each time).

@@ -750,19 +750,25 @@ TEST(EarliestExactInstantTest, NothingFoldedIsExactAtAnyInstant) {
   EXPECT_EQ(EarliestExactInstant(p.view(), SegmentConfig()), absl::InfinitePast());
 }
 
-// A folded order's cancellation cannot be undone (its placement is gone):
-// answers before it are not exact, whatever the other folded orders.
-TEST(EarliestExactInstantTest, AFoldedOrdersCorrectionBoundsIt) {
+// A folded order's cancellation is undone before its instant when every
+// folded order keeps its placement (folded since 2026-12-06): no bound. One
+// folded by an older build, which kept none, bounds it at its instant.
+TEST(EarliestExactInstantTest, AFoldedOrdersCorrectionBoundsItOnlyWithoutPlacements) {
   SegmentConfig config;
   config.engagement.enabled = false;
   Profile p = WithOrders({0});
   ASSERT_TRUE(p.CancelOrder("o0", Day(200)).ok());
   p.Fold(Day(35));
-  EXPECT_EQ(EarliestExactInstant(p.view(), config), Day(200));
-  // From then on the answer is the full history's.
+  EXPECT_EQ(EarliestExactInstant(p.view(), config), absl::InfinitePast());
+  const test_profiles::WithoutPlacements legacy(p);
+  EXPECT_EQ(EarliestExactInstant(legacy.view, config), Day(200));
+  // Before and after it the answer is the full history's.
   Profile full = WithOrders({0});
   ASSERT_TRUE(full.CancelOrder("o0", Day(200)).ok());
-  EXPECT_EQ(ClassifyAt(p, config, Day(200)).segments, ClassifyAt(full, config, Day(200)).segments);
+  for (double day : {10.0, 199.0, 200.0, 201.0}) {
+    EXPECT_EQ(ClassifyAt(p, config, Day(day)).segments, ClassifyAt(full, config, Day(day)).segments)
+        << day;
+  }
   // A live order's correction does not bound it.
   Profile live = WithOrders({0});
   ASSERT_TRUE(live.CancelOrder("o0", Day(200)).ok());

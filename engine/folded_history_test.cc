@@ -327,13 +327,64 @@ TEST(FoldedHistoryTest, ACancelledFoldedOrderIsAKnownFact) {
   ASSERT_TRUE(p.CancelOrder("a", Day(12)).ok());
   p.Fold(Day(100));
   EXPECT_EQ(p.view().FirstKnownMs(), ToMillis(Day(10)));
-  // The correction of a folded order bounds exact answers at its instant.
-  EXPECT_EQ(EarliestExactInstant(p.view(), SegmentConfig()), Day(12));
+  // The correction of a folded order that keeps its placement is undone
+  // before its instant: it bounds no exact answer.
+  EXPECT_EQ(EarliestExactInstant(p.view(), SegmentConfig()), absl::InfinitePast());
   // Folded by an older build, which kept no placement: the first fact's
   // instant is unknown (a code reviewer's finding: it read as day 50, and an
-  // instant before it was answered "in no segment").
+  // instant before it was answered "in no segment"), and the correction
+  // bounds exact answers at its instant.
   const test_profiles::WithoutPlacements legacy(p);
   EXPECT_EQ(legacy.view.FirstKnownMs(), std::numeric_limits<Millis>::min());
+  EXPECT_GE(EarliestExactInstant(legacy.view, SegmentConfig()), Day(12));
+}
+
+// Cancellations and refunds with their instants, of orders folded before or
+// after them: the folded profile, whose folded orders keep their placements,
+// is exact at every instant (each correction of a folded order undone before
+// its instant, since 2026-12-06; until then refused there) and classifies as
+// the full history does, next changes included.
+TEST(FoldedHistoryTest, TimedCorrectionsOfFoldedOrdersAreUndoneAtEarlierInstants) {
+  std::mt19937_64 rng(4242);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int iter = 0; iter < 1500 && !::testing::Test::HasFailure(); ++iter) {
+    Case kase = RandomCase(rng);
+    absl::StatusOr<Classifier> k = Classifier::Create(kase.config, PopulationStats{});
+    ASSERT_TRUE(k.ok()) << k.status();
+    Profile& full = kase.full;
+    Profile folded = full;
+    const absl::Time horizon = Day(uni(0, 700));
+    const bool fold_first = uni(0, 1) == 0;
+    if (fold_first) folded.Fold(horizon);
+    for (const Placed& o : kase.orders) {
+      // A refund, then a cancellation, each maybe, dated after the order.
+      if (uni(0, 2) == 0) {
+        const int64_t amount = uni(1, static_cast<int>(o.amount / 500)) * 500;
+        const absl::Time at = o.at + absl::Hours(uni(1, 24 * 400));
+        if (amount < o.amount) {
+          ASSERT_TRUE(full.RefundOrder(o.id, "r", amount, at).ok());
+          ASSERT_TRUE(folded.RefundOrder(o.id, "r", amount, at).ok());
+        }
+      }
+      if (uni(0, 2) == 0) {
+        const absl::Time at = o.at + absl::Hours(uni(1, 24 * 400));
+        ASSERT_TRUE(full.CancelOrder(o.id, at).ok());
+        ASSERT_TRUE(folded.CancelOrder(o.id, at).ok());
+      }
+    }
+    if (!fold_first) folded.Fold(horizon);
+    ASSERT_EQ(EarliestExactInstant(folded.view(), kase.config), absl::InfinitePast());
+    for (int d = 0; d < 3000; d += uni(1, 40)) {
+      const absl::Time at = Day(d + uni(0, 9) / 10.0);
+      SCOPED_TRACE(absl::StrCat("case ", iter, " at ", absl::FormatTime(at)));
+      const Classification f = ClassifyAt(folded.view(), *k, at);
+      const Classification e = ClassifyAt(full.view(), *k, at);
+      ASSERT_TRUE(f.SameMembership(e) && f.next_change == e.next_change)
+          << "folded: " << Describe(f) << "\nfull:   " << Describe(e);
+      EXPECT_EQ(ComputeLifetime(OrdersAsOf().View(folded.view(), ToMillis(at)), ToMillis(at)),
+                ComputeLifetime(OrdersAsOf().View(full.view(), ToMillis(at)), ToMillis(at)));
+    }
+  }
 }
 
 // The engine's population statistics (StatsBuilder: EvaluatePopulation,

@@ -88,6 +88,15 @@ std::optional<size_t> ProfileView::LiveOrder(uint64_t order_fp) const {
   return static_cast<size_t>(it - order_ids.begin());
 }
 
+bool ProfileView::FoldedOrdersPlaced() const {
+  int64_t valid = 0;
+  for (const FoldedOrderFacts& o : folded_orders) {
+    if (o.placed_ms == kNeverMillis) return false;
+    valid += o.cancelled ? 0 : 1;
+  }
+  return valid == folded.orders;
+}
+
 Millis ProfileView::FirstKnownMs() const {
   // registered_ms is at most the first order's placement unless an explicit
   // registration came later. An order counts whether or not it is cancelled
@@ -114,18 +123,54 @@ ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
   orders_.assign(v.orders.begin(), v.orders.end());
   out.orders = orders_;
   auto later = [&](const OrderCorrection& c) { return c.at_ms > as_of_ms; };
+  const bool folded_placed = v.FoldedOrdersPlaced();
+  bool folded_undone = false;
   for (const OrderCorrection& c : v.corrections) {
     if (!later(c)) continue;
-    // A folded order's correction stays applied: its placement is no longer
-    // known, and EarliestExactInstant is never before such a correction, so
-    // no exact answer needs it undone.
     const std::optional<size_t> live = v.LiveOrder(c.order_fp);
-    if (!live.has_value()) continue;
-    OrderFacts& o = orders_[*live];
-    if (c.refund == 0) {
-      o.cancelled = false;
-    } else {
-      o.net_amount += c.refund;
+    if (live.has_value()) {
+      OrderFacts& o = orders_[*live];
+      if (c.refund == 0) {
+        o.cancelled = false;
+      } else {
+        o.net_amount += c.refund;
+      }
+      continue;
+    }
+    // A folded order's correction is undone only when every folded order
+    // keeps its placement (the totals are then theirs); otherwise it stays
+    // applied, and EarliestExactInstant is never before it, so no exact
+    // answer needs it undone.
+    if (!folded_placed) continue;
+    if (!folded_undone) {
+      folded_orders_.assign(v.folded_orders.begin(), v.folded_orders.end());
+      folded_undone = true;
+    }
+    for (FoldedOrderFacts& f : folded_orders_) {
+      if (f.id_fingerprint != c.order_fp) continue;
+      if (c.refund == 0) {
+        f.cancelled = false;
+      } else {
+        f.net_amount += c.refund;
+      }
+      break;
+    }
+  }
+  if (folded_undone) {
+    // The totals and the span of the valid ones, as Fold and a cancellation
+    // (RefreshFoldedSpan) keep them for folded orders that keep placements.
+    out.folded_orders = folded_orders_;
+    FoldedTotals& t = out.folded;
+    t.orders = 0;
+    t.net_revenue = 0;
+    t.first_order_ms = kNeverMillis;
+    t.last_order_ms = FoldedTotals::kNothingFolded;
+    for (const FoldedOrderFacts& f : folded_orders_) {
+      if (f.cancelled) continue;
+      ++t.orders;
+      t.net_revenue += f.net_amount;
+      t.first_order_ms = std::min(t.first_order_ms, f.placed_ms);
+      t.last_order_ms = std::max(t.last_order_ms, f.placed_ms);
     }
   }
   return out;

@@ -151,7 +151,8 @@ struct FoldedOrderFacts {
 // later than as_of are ignored). Corrections received without an instant
 // (tests, profiles stored before 2026-12-05) have none kept and apply at
 // every instant. Kept for good, as refund ids are (one per cancellation or
-// refund); one of a folded order is not undone (its placement is gone), and
+// refund); one of a folded order is undone only when every folded order
+// keeps its placement (ProfileView::FoldedOrdersPlaced), else
 // EarliestExactInstant is never before it.
 struct OrderCorrection {
   uint64_t order_fp = 0;  // IdFingerprint of the order id
@@ -209,6 +210,12 @@ struct ProfileView {
   // nullopt when it is not live (folded into the totals).
   std::optional<size_t> LiveOrder(uint64_t order_fp) const;
 
+  // Whether `folded_orders` holds every folded order, each with its
+  // placement (folded since 2026-12-06): then the folded totals are theirs,
+  // and a folded order's correction can be undone at an earlier instant
+  // (OrdersAsOf).
+  bool FoldedOrdersPlaced() const;
+
   // The earliest instant of a fact the profile keeps (registration, an
   // order, a message, the cart's last update, the last activity), or
   // kNeverMillis for an empty profile: before it, as far as the profile
@@ -221,17 +228,21 @@ struct ProfileView {
 };
 
 // A view's orders and folded totals as they were at an instant: with the
-// cancellations and refunds made after it undone. Holds what the views it
+// cancellations and refunds made after it undone (those of folded orders
+// only when FoldedOrdersPlaced; else they stay applied, and
+// EarliestExactInstant is never before them). Holds what the views it
 // returns point to (valid until its next View() call or destruction).
 class OrdersAsOf {
  public:
   // `view` itself when no correction is after `as_of_ms` (nothing copied);
-  // otherwise a view whose orders and folded totals are those at `as_of_ms`
-  // and which keeps no corrections. `view` must not itself come from View().
+  // otherwise a view whose orders, folded orders and folded totals are those
+  // at `as_of_ms` and which keeps no corrections. `view` must not itself
+  // come from View().
   ProfileView View(const ProfileView& view, Millis as_of_ms);
 
  private:
   std::vector<OrderFacts> orders_;
+  std::vector<FoldedOrderFacts> folded_orders_;
 };
 
 // A view's folded orders as live orders again, for a window lengthened past
