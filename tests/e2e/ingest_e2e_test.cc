@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -134,12 +135,15 @@ class IngestE2eTest : public ::testing::Test {
     watch_ = v1::WatchService::NewStub(stack_->channel());
   }
 
-  // Classifies one customer now (read key of `keys`), failing the test on error.
+  // Classifies one customer now, or at `as_of` (read key of `keys`), failing
+  // the test on error.
   v1::CustomerClassification Classify(const std::string& id, const TenantKeys& keys,
-                                      bool reasons = false) {
+                                      bool reasons = false,
+                                      std::optional<absl::Time> as_of = std::nullopt) {
     v1::ClassifyCustomerRequest request;
     request.set_customer_id(id);
     request.set_include_reasons(reasons);
+    if (as_of) *request.mutable_as_of() = ToTimestamp(*as_of);
     v1::ClassifyCustomerResponse response;
     auto context = NewContext(keys.read);
     grpc::Status status = classify_->ClassifyCustomer(context.get(), request, &response);
@@ -1137,15 +1141,7 @@ TEST_F(IngestE2eTest, ACancellationIsIgnoredAtAnEarlierAsOf) {
     ASSERT_TRUE(ingest_->CancelOrder(ctx.get(), r, &resp).ok());
     EXPECT_THAT(Segments(resp.result().membership()), Contains("FIRST_TIME_BUYER"));
   }
-  auto at = [&](absl::Time as_of) {
-    v1::ClassifyCustomerRequest one;
-    one.set_customer_id("ivy");
-    *one.mutable_as_of() = ToTimestamp(as_of);
-    v1::ClassifyCustomerResponse response;
-    auto ctx = NewContext(acme_.read);
-    EXPECT_TRUE(classify_->ClassifyCustomer(ctx.get(), one, &response).ok());
-    return response.classification().membership();
-  };
+  auto at = [&](absl::Time as_of) { return Classify("ivy", acme_, false, as_of).membership(); };
   const v1::Membership before = at(cancelled_at - absl::Milliseconds(1));
   EXPECT_THAT(Segments(before), Contains("REPEAT_CUSTOMER"));
   EXPECT_THAT(Segments(before), Not(Contains("FIRST_TIME_BUYER")));
@@ -1188,15 +1184,7 @@ TEST_F(IngestE2eTest, CorrectionsSentBeforeTheirOrderApplyWhenItArrives) {
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].duplicates(), 2u) << again[0].DebugString();
 
-  auto at = [&](absl::Time as_of) {
-    v1::ClassifyCustomerRequest one;
-    one.set_customer_id("kim");
-    *one.mutable_as_of() = ToTimestamp(as_of);
-    v1::ClassifyCustomerResponse response;
-    auto ctx = NewContext(acme_.read);
-    EXPECT_TRUE(classify_->ClassifyCustomer(ctx.get(), one, &response).ok());
-    return response.classification();
-  };
+  auto at = [&](absl::Time as_of) { return Classify("kim", acme_, false, as_of); };
   EXPECT_THAT(Segments(Classify("kim", acme_).membership()), Contains("FIRST_TIME_BUYER"));
   const v1::CustomerClassification before = at(cancelled_at - absl::Milliseconds(1));
   EXPECT_THAT(Segments(before.membership()), Contains("REPEAT_CUSTOMER"));
