@@ -1192,6 +1192,38 @@ TEST_F(IngestE2eTest, CorrectionsSentBeforeTheirOrderApplyWhenItArrives) {
   EXPECT_THAT(Segments(at(cancelled_at).membership()), Contains("FIRST_TIME_BUYER"));
 }
 
+// Orders older than the fold horizon (a year by default) are folded on
+// arrival, keeping their placements; a cancellation of one is still undone
+// before its instant, so an as_of there is answered as the full history
+// would be (until 2026-12-06 it was refused OUT_OF_RANGE).
+TEST_F(IngestE2eTest, AFoldedOrdersCancellationIsUndoneAtAnEarlierAsOf) {
+  const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(absl::Now()));
+  ASSERT_EQ(Bulk({{OrderEvent("lena", "l0", now - absl::Hours(24 * 500), 3000),
+                   OrderEvent("lena", "l1", now - absl::Hours(24 * 480), 3000)}},
+                 acme_.write)
+                .size(),
+            1u);
+  const absl::Time cancelled_at = now - absl::Hours(24 * 10);
+  v1::CancelOrderRequest r;
+  r.mutable_event()->set_customer_id("lena");
+  r.mutable_event()->set_order_id("l1");
+  *r.mutable_event()->mutable_cancelled_at() = ToTimestamp(cancelled_at);
+  v1::CancelOrderResponse resp;
+  auto ctx = NewContext(acme_.write);
+  ASSERT_TRUE(ingest_->CancelOrder(ctx.get(), r, &resp).ok());
+  EXPECT_THAT(Segments(resp.result().membership()), Contains("FIRST_TIME_BUYER"));
+
+  const v1::Membership before =
+      Classify("lena", acme_, false, cancelled_at - absl::Milliseconds(1)).membership();
+  EXPECT_THAT(Segments(before), Contains("REPEAT_CUSTOMER"));
+  EXPECT_EQ(testing::FromTimestamp(before.next_change_at()), cancelled_at);
+  EXPECT_THAT(Segments(Classify("lena", acme_, false, cancelled_at).membership()),
+              Contains("FIRST_TIME_BUYER"));
+  // Before either order: not a customer yet, in no segment.
+  EXPECT_THAT(Segments(Classify("lena", acme_, false, now - absl::Hours(24 * 600)).membership()),
+              IsEmpty());
+}
+
 TEST_F(IngestE2eTest, TenantsNeverSeeEachOther) {
   v1::PlaceOrderRequest r;
   *r.mutable_event() = OrderEvent("ivy", "o1", absl::Now() - absl::Hours(1), 100).order_placed();
