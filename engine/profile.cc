@@ -585,7 +585,21 @@ absl::StatusOr<EventOutcome> Profile::UpdateCart(
   if (absl::Status s = CheckAmount("value", value); !s.ok()) return s;
   absl::StatusOr<std::vector<CategoryId>> cats = NormalizeCategories(categories);
   if (!cats.ok()) return cats.status();
-  if (has_cart_ && *ms < cart_.updated_ms) return EventOutcome::kIgnored;
+  if (has_cart_ && *ms < cart_.updated_ms) {
+    // A conversion that arrived before any cart is kept as an emptied cart
+    // converted then (ConvertCart): an update dated before it is the cart it
+    // converted, which an explicit as_of between the two must see (until
+    // 2026-12-06 it was ignored, and such an as_of saw no cart: an
+    // out-of-order reviewer's finding).
+    const bool emptied_and_converted = cart_.Converted() && cart_.value == 0 &&
+                                       cart_categories_.empty() &&
+                                       cart_.converted_ms == cart_.updated_ms;
+    if (!emptied_and_converted) return EventOutcome::kIgnored;
+    cart_.updated_ms = *ms;
+    cart_.value = value;
+    cart_categories_ = *std::move(cats);
+    return EventOutcome::kApplied;
+  }
   if (has_cart_ && *ms == cart_.updated_ms) {
     if (value == cart_.value && *cats == cart_categories_) return EventOutcome::kDuplicate;
     // Two versions at one instant (a second-granular clock): the greater

@@ -421,8 +421,18 @@ TEST(Profile, ACartConversionCountsInAnyArrivalOrder) {
   Profile early;  // the conversion first
   EXPECT_EQ(*early.ConvertCart(Day(2)), EventOutcome::kApplied);
   EXPECT_EQ(*early.ConvertCart(Day(2)), EventOutcome::kDuplicate);
-  EXPECT_EQ(*early.UpdateCart(Day(1.9), 100, std::vector<CategoryId>{1}), EventOutcome::kIgnored);
+  // The cart it converted: kept, converted (an as_of between sees it).
+  EXPECT_EQ(*early.UpdateCart(Day(1.9), 100, std::vector<CategoryId>{1}), EventOutcome::kApplied);
   EXPECT_TRUE(early.view().cart.Converted());
+  Profile in_order;
+  ASSERT_EQ(*in_order.UpdateCart(Day(1.9), 100, std::vector<CategoryId>{1}),
+            EventOutcome::kApplied);
+  ASSERT_EQ(*in_order.ConvertCart(Day(2)), EventOutcome::kApplied);
+  EXPECT_EQ(early, in_order);
+  EXPECT_EQ(early.view().cart.updated_ms, ToMillis(Day(1.9)));
+  // An older update still: the cart the kept one replaced, ignored as in order.
+  EXPECT_EQ(*early.UpdateCart(Day(1.5), 50, std::vector<CategoryId>{2}), EventOutcome::kIgnored);
+  EXPECT_EQ(early, in_order);
 
   Profile late;  // an older cart, its conversion, then a late update between
   ASSERT_EQ(*late.UpdateCart(Day(1), 100, {}), EventOutcome::kApplied);
@@ -443,14 +453,22 @@ TEST(Profile, ACartConversionCountsInAnyArrivalOrder) {
   Profile two;
   EXPECT_EQ(*two.ConvertCart(Day(1)), EventOutcome::kApplied);
   EXPECT_EQ(*two.ConvertCart(Day(2)), EventOutcome::kApplied);
-  EXPECT_EQ(*two.UpdateCart(Day(1.5), 100, std::vector<CategoryId>{1}), EventOutcome::kIgnored);
+  EXPECT_EQ(*two.UpdateCart(Day(1.5), 100, std::vector<CategoryId>{1}), EventOutcome::kApplied);
   EXPECT_TRUE(two.view().cart.Converted());
   Profile reversed;
   EXPECT_EQ(*reversed.ConvertCart(Day(2)), EventOutcome::kApplied);
   EXPECT_EQ(*reversed.ConvertCart(Day(1)), EventOutcome::kIgnored);
   EXPECT_EQ(*reversed.UpdateCart(Day(1.5), 100, std::vector<CategoryId>{1}),
-            EventOutcome::kIgnored);
+            EventOutcome::kApplied);
   EXPECT_EQ(two.view().cart.converted_ms, reversed.view().cart.converted_ms);
+  // As in order: the conversion at day 1 was of no cart, the update at 1.5
+  // started one, converted at day 2.
+  Profile chronological;
+  ASSERT_TRUE(chronological.ConvertCart(Day(1)).ok());
+  ASSERT_TRUE(chronological.UpdateCart(Day(1.5), 100, std::vector<CategoryId>{1}).ok());
+  ASSERT_TRUE(chronological.ConvertCart(Day(2)).ok());
+  EXPECT_EQ(two, chronological);
+  EXPECT_EQ(reversed, chronological);
 }
 
 // Two versions of the cart at one instant: the same one is kept whichever

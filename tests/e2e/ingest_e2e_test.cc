@@ -1224,6 +1224,41 @@ TEST_F(IngestE2eTest, AFoldedOrdersCancellationIsUndoneAtAnEarlierAsOf) {
               IsEmpty());
 }
 
+// A cart conversion that arrives before its cart's update: the update is
+// kept, converted, so an as_of between the two sees the abandoned cart as
+// chronological arrival would (it was IGNORED until 2026-12-06: an
+// out-of-order reviewer's finding).
+TEST_F(IngestE2eTest, ACartUpdateArrivingAfterItsConversionIsKept) {
+  const absl::Time now = absl::FromUnixMillis(absl::ToUnixMillis(absl::Now()));
+  auto update = [&](const std::string& id) {
+    v1::Event e;
+    e.mutable_cart_updated()->set_customer_id(id);
+    e.mutable_cart_updated()->set_value(1200);
+    e.mutable_cart_updated()->add_categories("shoes");
+    *e.mutable_cart_updated()->mutable_updated_at() = ToTimestamp(now - absl::Hours(72));
+    return e;
+  };
+  auto convert = [&](const std::string& id) {
+    v1::Event e;
+    e.mutable_cart_converted()->set_customer_id(id);
+    *e.mutable_cart_converted()->mutable_converted_at() = ToTimestamp(now - absl::Hours(24));
+    return e;
+  };
+  std::vector<v1::BulkIngestResponse> replies =
+      Bulk({{update("in-order"), convert("in-order"), convert("reversed")}, {update("reversed")}},
+           acme_.write);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].applied(), 3u) << replies[0].DebugString();
+  EXPECT_EQ(replies[1].applied(), 1u) << replies[1].DebugString();
+  for (const char* id : {"in-order", "reversed"}) {
+    SCOPED_TRACE(id);
+    const v1::Membership between = Classify(id, acme_, false, now - absl::Hours(48)).membership();
+    EXPECT_THAT(Segments(between), Contains("ABANDONED_CART"));
+    EXPECT_EQ(testing::FromTimestamp(between.next_change_at()), now - absl::Hours(24));
+    EXPECT_THAT(Segments(Classify(id, acme_).membership()), Not(Contains("ABANDONED_CART")));
+  }
+}
+
 TEST_F(IngestE2eTest, TenantsNeverSeeEachOther) {
   v1::PlaceOrderRequest r;
   *r.mutable_event() = OrderEvent("ivy", "o1", absl::Now() - absl::Hours(1), 100).order_placed();
