@@ -25,8 +25,9 @@
 //  - An order re-sent with a known order id is a no-op (kDuplicate), even if
 //    its fields differ; the first version wins.
 //  - A cancellation or refund arriving before its order waits for it
-//    (AwaitedCorrection) and is applied when the order arrives, so the
-//    arrival order does not matter.
+//    (AwaitedCorrection) and is applied when the order arrives, as if it
+//    had come after it (but for a refund larger than what is left: capped;
+//    and one dated after the cancellation: applied; see RefundOrder).
 //  - Engagement is per message id: a message counts in the window by its sent
 //    instant; it counts as opened if opened (or acted on: an action implies an
 //    open) at or before the evaluation instant. Repeated opens/actions keep

@@ -74,14 +74,16 @@ absl::StatusOr<std::vector<uint64_t>> PlacedOrders(const engine::Profile& before
   return placed;
 }
 
-// The orders (id fingerprints) that `after` has corrections waiting for and
-// `before` does not: what the events between them made wait.
+// The orders (id fingerprints) of the corrections waiting in `after` and not
+// in `before`: what the events between them made wait. By correction, not
+// by order: a second correction of an order another customer placed since
+// the first began to wait is checked too (a code reviewer's finding).
 std::vector<uint64_t> NewlyAwaited(const engine::Profile& before, const engine::Profile& after) {
   std::vector<uint64_t> out;
   for (const engine::AwaitedCorrection& c : after.awaited_corrections()) {
     const auto& was = before.awaited_corrections();
     const bool known = std::any_of(was.begin(), was.end(), [&](const engine::AwaitedCorrection& w) {
-      return w.order_fp == c.order_fp;
+      return w.order_fp == c.order_fp && w.refund_fp == c.refund_fp;
     });
     if (!known && std::find(out.begin(), out.end(), c.order_fp) == out.end()) {
       out.push_back(c.order_fp);

@@ -53,6 +53,13 @@ ProfileMutation CancelAt(std::string id, absl::Time at) {
   return [id = std::move(id), at](engine::Profile* p) { return p->CancelOrder(id, at); };
 }
 
+// A refund with its instant.
+ProfileMutation RefundAt(std::string id, std::string refund, int64_t amount, absl::Time at) {
+  return [id = std::move(id), refund = std::move(refund), amount, at](engine::Profile* p) {
+    return p->RefundOrder(id, refund, amount, at);
+  };
+}
+
 class LiveMembershipTest : public LiveTestFixture {
  protected:
   LiveMembershipTest() : LiveTestFixture(kT0) {}
@@ -230,6 +237,17 @@ TEST_F(LiveMembershipTest, ACancellationOfAnotherCustomersOrderDoesNotWait) {
   EXPECT_EQ((*store_.Read("acme", {"c3"}))[0].version, 0);
   // c1's order is untouched.
   EXPECT_TRUE(ApplyOne("c1", {}).after.membership.segments.Contains(Segment::kFirstTimeBuyer));
+
+  // A customer with a correction already waiting for an order another
+  // customer places since: a further correction of it is refused too.
+  ASSERT_EQ(ApplyOne("c4", {RefundAt("o7", "r1", 10, kT0)}).events[0].outcome,
+            EventOutcome::kApplied);
+  ASSERT_TRUE(live_->Apply("acme", {PlacedOrder("c1", "o7", 100)}).ok());
+  EXPECT_EQ(ApplyOne("c4", {CancelAt("o7", kT0)}).events[0].status.code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<engine::Profile> c4 = DecodeStoredProfile((*store_.Read("acme", {"c4"}))[0]);
+  ASSERT_TRUE(c4.ok()) << c4.status();
+  EXPECT_EQ(c4->awaited_corrections().size(), 1u);
 }
 
 // A taken order id is bad input, not a race: no conflict counted, no second
