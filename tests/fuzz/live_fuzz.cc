@@ -162,19 +162,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Order ids are unique per tenant: which of two customers placing one id
   // gets it depends on the order customers are committed in, so the
   // reference takes the service's word for those refusals, once checked to
-  // be such a placement.
+  // be such a placement. Likewise for a cancellation or refund waiting for an
+  // order another customer of the batch places: refused (NOT_FOUND) when that
+  // placement was committed first, else kept waiting.
   absl::flat_hash_set<int> placed_elsewhere;
-  for (const v1::BulkItemResult& item : response.results()) {
-    if (item.error().code() != static_cast<int>(absl::StatusCode::kAlreadyExists)) continue;
-    const v1::Event& event = request.events(item.index());
-    FUZZ_CHECK(event.has_order_placed(), item.ShortDebugString());
-    bool other_placer = false;
+  auto placed_by_other = [&](const std::string& order_id, const std::string& customer_id) {
     for (const v1::Event& e : request.events()) {
-      other_placer |= e.has_order_placed() &&
-                      e.order_placed().order_id() == event.order_placed().order_id() &&
-                      e.order_placed().customer_id() != event.order_placed().customer_id();
+      if (e.has_order_placed() && e.order_placed().order_id() == order_id &&
+          e.order_placed().customer_id() != customer_id) {
+        return true;
+      }
     }
-    FUZZ_CHECK(other_placer, item.ShortDebugString());
+    return false;
+  };
+  for (const v1::BulkItemResult& item : response.results()) {
+    const v1::Event& event = request.events(item.index());
+    if (item.error().code() == static_cast<int>(absl::StatusCode::kNotFound) &&
+        absl::StrContains(item.error().message(), "placed by another customer")) {
+      const bool correction = event.has_order_cancelled() || event.has_order_refunded();
+      FUZZ_CHECK(correction, item.ShortDebugString());
+      const bool other_placer = event.has_order_cancelled()
+                                    ? placed_by_other(event.order_cancelled().order_id(),
+                                                      event.order_cancelled().customer_id())
+                                    : placed_by_other(event.order_refunded().order_id(),
+                                                      event.order_refunded().customer_id());
+      FUZZ_CHECK(other_placer, item.ShortDebugString());
+      placed_elsewhere.insert(item.index());
+      continue;
+    }
+    if (item.error().code() != static_cast<int>(absl::StatusCode::kAlreadyExists)) continue;
+    FUZZ_CHECK(event.has_order_placed(), item.ShortDebugString());
+    FUZZ_CHECK(placed_by_other(event.order_placed().order_id(), event.order_placed().customer_id()),
+               item.ShortDebugString());
     placed_elsewhere.insert(item.index());
   }
 
