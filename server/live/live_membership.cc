@@ -410,7 +410,8 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
       fail_all(pending, committed.status());
       break;
     }
-    std::vector<size_t> taken;  // writes refused for an order id placed elsewhere
+    // Per write refused for an order id placed elsewhere: the orders it placed.
+    std::vector<absl::Span<const uint64_t>> taken(writes.size());
     for (size_t w = 0; w < writes.size(); ++w) {
       switch ((*committed)[w].kind) {
         case store::WriteResult::kCommitted:
@@ -423,47 +424,49 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
           pending.push_back(written[w]);
           break;
         case store::WriteResult::kOrderTaken:
-          taken.push_back(w);
+          taken[w] = writes[w].placed_orders;
           pending.push_back(written[w]);
           break;
       }
     }
     // Bad input, not a race: learn which ids are taken (one round trip), so
     // that the next round refuses just those events.
-    if (absl::Status s = AddForeignOrders(tenant, writes, taken, written, ordinals, foreign);
-        !s.ok()) {
-      fail_all(pending, s);
+    if (absl::StatusOr<std::vector<bool>> learnt =
+            AddForeignOrders(tenant, taken, written, ordinals, foreign);
+        !learnt.ok()) {
+      fail_all(pending, learnt.status());
       break;
     }
   }
   return outcomes;
 }
 
-absl::Status LiveMembership::AddForeignOrders(const std::string& tenant,
-                                              const std::vector<store::CustomerWrite>& writes,
-                                              const std::vector<size_t>& taken,
-                                              const std::vector<size_t>& written,
-                                              const std::vector<uint32_t>& ordinals,
-                                              std::vector<absl::flat_hash_set<uint64_t>>& foreign) {
+absl::StatusOr<std::vector<bool>> LiveMembership::AddForeignOrders(
+    const std::string& tenant, const std::vector<absl::Span<const uint64_t>>& orders_of,
+    const std::vector<size_t>& written, const std::vector<uint32_t>& ordinals,
+    std::vector<absl::flat_hash_set<uint64_t>>& foreign) {
+  std::vector<bool> has_foreign(orders_of.size(), false);
   std::vector<uint64_t> orders;
   std::vector<size_t> write_of;  // the write each order came from
-  for (size_t w : taken) {
-    for (uint64_t order : writes[w].placed_orders) {
+  for (size_t w = 0; w < orders_of.size(); ++w) {
+    for (uint64_t order : orders_of[w]) {
       orders.push_back(order);
       write_of.push_back(w);
     }
   }
-  if (orders.empty()) return absl::OkStatus();
+  if (orders.empty()) return has_foreign;  // the common case: no round trip
   absl::StatusOr<std::vector<uint32_t>> owners = store_->OrderOwners(tenant, orders);
   if (!owners.ok()) return owners.status();
   for (size_t j = 0; j < orders.size(); ++j) {
     const uint32_t owner = (*owners)[j];
+    const size_t w = write_of[j];
     // A customer not stored yet (ordinal 0) owns nothing.
-    if (owner != 0 && owner != ordinals[write_of[j]]) {
-      foreign[written[write_of[j]]].insert(orders[j]);
+    if (owner != 0 && owner != ordinals[w]) {
+      foreign[written[w]].insert(orders[j]);
+      has_foreign[w] = true;
     }
   }
-  return absl::OkStatus();
+  return has_foreign;
 }
 
 absl::Status LiveMembership::HoldForeignAwaited(const std::string& tenant,
@@ -473,30 +476,13 @@ absl::Status LiveMembership::HoldForeignAwaited(const std::string& tenant,
                                                 std::vector<size_t>& written,
                                                 std::vector<absl::flat_hash_set<uint64_t>>& foreign,
                                                 std::vector<size_t>& retry) {
-  std::vector<uint64_t> orders;
-  std::vector<size_t> write_of;  // the write each order came from
-  for (size_t w = 0; w < awaiting.size(); ++w) {
-    for (uint64_t order : awaiting[w]) {
-      orders.push_back(order);
-      write_of.push_back(w);
-    }
-  }
-  if (orders.empty()) return absl::OkStatus();  // the common case: no round trip
-  absl::StatusOr<std::vector<uint32_t>> owners = store_->OrderOwners(tenant, orders);
-  if (!owners.ok()) return owners.status();
-  std::vector<bool> hold(writes.size(), false);
-  for (size_t j = 0; j < orders.size(); ++j) {
-    const uint32_t owner = (*owners)[j];
-    const size_t w = write_of[j];
-    // A customer not stored yet (ordinal 0) owns nothing.
-    if (owner != 0 && owner != ordinals[w]) {
-      foreign[written[w]].insert(orders[j]);
-      hold[w] = true;
-    }
-  }
+  absl::StatusOr<std::vector<bool>> hold = AddForeignOrders(
+      tenant, std::vector<absl::Span<const uint64_t>>(awaiting.begin(), awaiting.end()), written,
+      ordinals, foreign);
+  if (!hold.ok()) return hold.status();
   size_t kept = 0;
   for (size_t w = 0; w < writes.size(); ++w) {
-    if (hold[w]) {
+    if ((*hold)[w]) {
       retry.push_back(written[w]);
       continue;
     }

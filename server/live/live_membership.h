@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "engine/profile.h"
 #include "engine/stats.h"
 #include "server/live/config_change_scope.h"
@@ -213,22 +214,21 @@ class LiveMembership {
   absl::StatusOr<Superset> SmallestSuperset(
       const std::string& tenant, const ConfigChangeScope& scope,
       const std::optional<engine::MeasureRange>& lifetime_orders);
-  // Of `taken` (indexes into `writes`, refused kOrderTaken), the placed
-  // orders recorded against another customer than the write's (whose
-  // stored ordinal is `ordinals[w]`; customer index `written[w]`), added to
-  // `foreign` by customer index.
-  absl::Status AddForeignOrders(const std::string& tenant,
-                                const std::vector<store::CustomerWrite>& writes,
-                                const std::vector<size_t>& taken,
-                                const std::vector<size_t>& written,
-                                const std::vector<uint32_t>& ordinals,
-                                std::vector<absl::flat_hash_set<uint64_t>>& foreign);
+  // Of `orders[w]` (orders write w places, or makes a cancellation or
+  // refund wait for), those recorded against another customer than the
+  // write's (whose stored ordinal is `ordinals[w]`; customer index
+  // `written[w]`), added to `foreign` by customer index. Returns per write
+  // whether it had one. One OrderOwners round trip, none when no write has
+  // orders.
+  absl::StatusOr<std::vector<bool>> AddForeignOrders(
+      const std::string& tenant, const std::vector<absl::Span<const uint64_t>>& orders,
+      const std::vector<size_t>& written, const std::vector<uint32_t>& ordinals,
+      std::vector<absl::flat_hash_set<uint64_t>>& foreign);
   // Of the writes, those whose events made a cancellation or refund wait
   // (`awaiting[w]`: the orders) for an order recorded against another
   // customer: their orders are added to `foreign` (by customer index
   // `written[w]`), and they are taken out of `writes`, `written` and
-  // `ordinals` and their customers added to `retry`. One round trip, only
-  // when some write awaits an order.
+  // `ordinals` and their customers added to `retry` (AddForeignOrders).
   absl::Status HoldForeignAwaited(const std::string& tenant,
                                   const std::vector<std::vector<uint64_t>>& awaiting,
                                   std::vector<uint32_t>& ordinals,
