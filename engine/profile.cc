@@ -54,6 +54,19 @@ absl::StatusOr<std::vector<CategoryId>> NormalizeCategories(
   return out;
 }
 
+// The first and last placements of the valid (not cancelled) orders of
+// `folded`, which must all keep their placements; kNeverMillis and
+// FoldedTotals::kNothingFolded when none is valid.
+void SpanOfValid(absl::Span<const FoldedOrderFacts> folded, Millis* first, Millis* last) {
+  *first = kNeverMillis;
+  *last = FoldedTotals::kNothingFolded;
+  for (const FoldedOrderFacts& o : folded) {
+    if (o.cancelled) continue;
+    *first = std::min(*first, o.placed_ms);
+    *last = std::max(*last, o.placed_ms);
+  }
+}
+
 }  // namespace
 
 uint64_t IdFingerprint(absl::string_view id) {
@@ -163,15 +176,12 @@ ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
     FoldedTotals& t = out.folded;
     t.orders = 0;
     t.net_revenue = 0;
-    t.first_order_ms = kNeverMillis;
-    t.last_order_ms = FoldedTotals::kNothingFolded;
     for (const FoldedOrderFacts& f : folded_orders_) {
       if (f.cancelled) continue;
       ++t.orders;
       t.net_revenue += f.net_amount;
-      t.first_order_ms = std::min(t.first_order_ms, f.placed_ms);
-      t.last_order_ms = std::max(t.last_order_ms, f.placed_ms);
     }
+    SpanOfValid(folded_orders_, &t.first_order_ms, &t.last_order_ms);
   }
   return out;
 }
@@ -677,14 +687,7 @@ void Profile::RefreshFoldedSpan() {
   // Else the valid ones' own, none when every one is cancelled (before
   // 2026-12-06 the cancelled ones' stayed, and orders folded later were
   // spanned with them: a reviewer's finding).
-  Millis first = kNeverMillis, last = FoldedTotals::kNothingFolded;
-  for (const FoldedOrder& o : folded_orders_) {
-    if (o.cancelled) continue;
-    first = std::min(first, o.placed_ms);
-    last = std::max(last, o.placed_ms);
-  }
-  folded_.first_order_ms = first;
-  folded_.last_order_ms = last;
+  SpanOfValid(folded_orders_, &folded_.first_order_ms, &folded_.last_order_ms);
 }
 
 void Profile::KeepFoldedCategories(absl::Span<const CategoryId> categories, FoldedOrder* order) {
