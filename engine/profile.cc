@@ -140,14 +140,17 @@ ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
   bool folded_undone = false;
   for (const OrderCorrection& c : v.corrections) {
     if (!later(c)) continue;
+    // The order as it was before `c`: a live order or a folded one.
+    auto undo = [&c](auto& order) {
+      if (c.refund == 0) {
+        order.cancelled = false;
+      } else {
+        order.net_amount += c.refund;
+      }
+    };
     const std::optional<size_t> live = v.LiveOrder(c.order_fp);
     if (live.has_value()) {
-      OrderFacts& o = orders_[*live];
-      if (c.refund == 0) {
-        o.cancelled = false;
-      } else {
-        o.net_amount += c.refund;
-      }
+      undo(orders_[*live]);
       continue;
     }
     // A folded order's correction is undone only when every folded order
@@ -161,11 +164,7 @@ ProfileView OrdersAsOf::View(const ProfileView& v, Millis as_of_ms) {
     }
     for (FoldedOrderFacts& f : folded_orders_) {
       if (f.id_fingerprint != c.order_fp) continue;
-      if (c.refund == 0) {
-        f.cancelled = false;
-      } else {
-        f.net_amount += c.refund;
-      }
+      undo(f);
       break;
     }
   }
