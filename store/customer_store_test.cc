@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -2206,6 +2207,231 @@ TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
   EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 1);
   // Only the first write's change ("a" entered VIP) is in the stream.
   EXPECT_EQ(store_->ReadChanges(kTenant, "", 100, absl::ZeroDuration())->size(), 1u);
+}
+
+// Every key of `tenant` (without its `sd:{<tenant>}:` prefix) and its
+// contents in a canonical form: hash fields and set members sorted, sorted
+// sets in order with their scores, streams' entries in order without their
+// ids (Redis's clock), strings as they are.
+std::map<std::string, std::string> TenantContents(RedisClient& client, absl::string_view tenant) {
+  const std::string prefix = absl::StrCat("sd:{", tenant, "}:");
+  std::map<std::string, std::string> contents;
+  absl::StatusOr<redis::RedisReply> keys = client.Command({"KEYS", prefix + "*"});
+  EXPECT_TRUE(keys.ok()) << keys.status();
+  if (!keys.ok()) return contents;
+  for (const redis::RedisReply& key : keys->elements()) {
+    const std::string type = client.Command({"TYPE", key.str()})->str();
+    std::vector<std::string> parts;
+    if (type == "hash" || type == "set") {
+      absl::StatusOr<redis::RedisReply> all =
+          client.Command({type == "hash" ? "HGETALL" : "SMEMBERS", key.str()});
+      const std::vector<redis::RedisReply>& e = all->elements();
+      for (size_t i = 0; i < e.size(); i += type == "hash" ? 2 : 1) {
+        parts.push_back(type == "hash" ? absl::StrCat(e[i].str(), "=", e[i + 1].str())
+                                       : e[i].str());
+      }
+      std::sort(parts.begin(), parts.end());
+    } else if (type == "zset") {
+      const redis::RedisReply all = *client.Command({"ZRANGE", key.str(), "0", "-1", "WITHSCORES"});
+      for (const redis::RedisReply& e : all.elements()) parts.push_back(e.str());
+    } else if (type == "stream") {
+      const redis::RedisReply all = *client.Command({"XRANGE", key.str(), "-", "+"});
+      for (const redis::RedisReply& entry : all.elements()) {
+        for (const redis::RedisReply& f : entry.elements()[1].elements()) parts.push_back(f.str());
+      }
+    } else {
+      parts.push_back(client.Command({"GET", key.str()})->str());
+    }
+    contents[key.str().substr(prefix.size())] = absl::StrCat(type, ": ", absl::StrJoin(parts, " "));
+  }
+  return contents;
+}
+
+// A batch of new customers commits in one transaction per write_batch (16)
+// customers, no script, and stores exactly what their scripts store: the
+// same keys, fields, ordinals, members, scores, daily totals (a field moved
+// to zero included), day logs, order record, first-customer markers and
+// change-stream entries.
+TEST_F(RedisCustomerStoreTest, NewCustomersCommitInATransactionAsTheirScriptsWould) {
+  Start(/*appendonly=*/false);
+  ASSERT_TRUE(testing::RegisterTenant(client_.get(), "t2").ok());
+  RedisCustomerStore::Options options;
+  options.write_batch = 16;
+  options.create_in_transaction = false;
+  absl::StatusOr<std::unique_ptr<RedisCustomerStore>> scripted =
+      RedisCustomerStore::Create(client_.get(), options);
+  ASSERT_TRUE(scripted.ok()) << scripted.status();
+  std::vector<CustomerWrite> writes;
+  for (int i = 0; i < 40; ++i) {
+    CustomerWrite w = Write(absl::StrCat("c", i), 0, {}, 5000 + i);
+    if (i % 3 != 0) w.segments.push_back("S");
+    if (i % 4 == 0) w.segments.push_back(absl::StrCat("category:", i % 8));
+    if (i % 2 == 0) w.next_change = Ms(100'000 + i);
+    if (i % 5 == 0) w.cause = ChangeCause::kTime;
+    w.config_version = 0;
+    if (i % 3 != 2) {  // a buyer
+      w.lifetime_orders = 1 + i % 4;
+      w.lifetime_revenue = 100 * i - 50;
+      w.placed_orders = {static_cast<uint64_t>(1000 + 2 * i),
+                         (static_cast<uint64_t>(i) << 48) | 7};  // spread over buckets
+      w.order_totals = {{OnDay(20000 + i % 3, i), 1, 100 + i}, {OnDay(20003, 2 * i), 1, 7}};
+      w.aov_milli[0] = 1000 * i;
+      if (i % 2 == 1) w.aov_milli[1] = 3 * i;
+    } else if (i % 2 == 0) {
+      w.registered_non_buyer_ms = 700 + i;
+    }
+    writes.push_back(std::move(w));
+  }
+  // Day 20004's totals move and come back within one batch: their fields
+  // are stored as 0, as two scripts' HINCRBYs leave them.
+  writes[1].order_totals.push_back({OnDay(20004, 1), 1, 9});
+  writes[2].order_totals.push_back({OnDay(20004, 2), -1, -9});
+  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
+  const int64_t transactions = testing::CommandCalls(*client_, "exec");
+  ASSERT_EQ(*store_->Write(kTenant, writes), std::vector<bool>(writes.size(), true));
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts);
+  EXPECT_EQ(testing::CommandCalls(*client_, "exec"), transactions + 3);
+  ASSERT_EQ(*(*scripted)->Write("t2", writes), std::vector<bool>(writes.size(), true));
+  EXPECT_GT(testing::CommandCalls(*client_, "evalsha"), scripts);
+  std::map<std::string, std::string> transacted = TenantContents(*client_, kTenant);
+  std::map<std::string, std::string> by_scripts = TenantContents(*client_, "t2");
+  for (const auto& [key, contents] : by_scripts) {
+    EXPECT_EQ(transacted[key], contents) << key;
+  }
+  EXPECT_EQ(transacted.size(), by_scripts.size());
+  EXPECT_EQ(transacted["ordseq"], "string: 40");
+  EXPECT_TRUE(absl::StrContains(transacted["daily"], "o20004=0")) << transacted["daily"];
+  EXPECT_GT(transacted.size(), 20u);  // every kind of key is there
+}
+
+// What the transaction cannot take goes to the write scripts, which answer
+// it as before: an order claimed by a stored customer or by an earlier new
+// customer of the batch (kOrderTaken), a customer stored meanwhile
+// (kConflict), a write computed under another config (kConflict), and a
+// daily total the batch would bring near int64's limits (the script
+// refuses that write, INTERNAL). The others commit with dense ordinals.
+TEST_F(RedisCustomerStoreTest, WhatANewCustomersTransactionCannotTakeGoesToTheScripts) {
+  Start(/*appendonly=*/false);
+  CustomerWrite old = Write("old", 0, {"S"});
+  old.placed_orders = {1};
+  ASSERT_EQ(*store_->Write(kTenant, {old}), std::vector<bool>{true});
+  auto placing = [](std::string id, std::vector<uint64_t> orders) {
+    CustomerWrite w = Write(std::move(id), 0, {"S"});
+    w.lifetime_orders = static_cast<int64_t>(orders.size());
+    w.placed_orders = std::move(orders);
+    return w;
+  };
+  CustomerWrite stale_config = placing("n4", {4});
+  stale_config.config_version = 5;
+  absl::StatusOr<std::vector<WriteResult>> results = store_->WriteWithResults(
+      kTenant, {placing("n1", {2, 3}), placing("n2", {1}), placing("n3", {2}), Write("old", 0, {}),
+                stale_config, placing("n5", {})});
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(*results, (std::vector<WriteResult>{WriteResult::kCommitted, WriteResult::kOrderTaken,
+                                                WriteResult::kOrderTaken, WriteResult::kConflict,
+                                                WriteResult::kConflict, WriteResult::kCommitted}));
+  const std::vector<CustomerState> read = *store_->Read(kTenant, {"old", "n1", "n5", "n2"});
+  EXPECT_EQ(read[0].ordinal, 1u);
+  EXPECT_EQ(read[1].ordinal, 2u);
+  EXPECT_EQ(read[2].ordinal, 3u);
+  EXPECT_EQ(read[3].version, 0);
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {1, 2, 3, 4}), (std::vector<uint32_t>{1, 2, 2, 0}));
+  EXPECT_EQ(client_->Command({"HGET", "sd:{acme}:ord", "3"})->str(), "n5");
+  EXPECT_EQ(client_->Command({"GET", "sd:{acme}:ordseq"})->str(), "3");
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 3);
+
+  // Near overflow: the transaction leaves the batch to the scripts; the
+  // first three commit, the last one's script refuses it and undoes its
+  // claim.
+  ASSERT_TRUE(client_->Command({"HSET", "sd:{acme}:daily", "r20001", "9223372036854775800"}).ok());
+  CustomerWrite overflowing = placing("n9", {9});
+  overflowing.order_totals = {{OnDay(20001), 1, 100}};
+  const int64_t scripts = testing::CommandCalls(*client_, "evalsha");
+  const int64_t watches = testing::CommandCalls(*client_, "watch");
+  const int64_t transactions = testing::CommandCalls(*client_, "exec");
+  EXPECT_EQ(store_
+                ->Write(kTenant,
+                        {placing("n6", {6}), placing("n7", {7}), placing("n8", {8}), overflowing})
+                .status()
+                .code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(testing::CommandCalls(*client_, "watch"), watches + 1);
+  EXPECT_EQ(testing::CommandCalls(*client_, "exec"), transactions);
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 4);
+  EXPECT_EQ((*store_->Read(kTenant, {"n8"}))[0].ordinal, 6u);
+  EXPECT_EQ((*store_->Read(kTenant, {"n9"}))[0].version, 0);
+  EXPECT_EQ(*store_->OrderOwners(kTenant, {8, 9}), (std::vector<uint32_t>{6, 0}));
+}
+
+// Another replica's new customer between the transaction's reads and its
+// EXEC does not abort it (ordinals are given at EXEC): every customer still
+// gets an ordinal of its own, and the ordinal map stays dense. One of the
+// batch's own customers stored meanwhile aborts it: it is read again, the
+// others commit in the second transaction and that one goes to its script,
+// which refuses it (a conflict). After three aborted transactions the
+// scripts take the batch.
+TEST_F(RedisCustomerStoreTest, NewCustomersStoredMeanwhileKeepOrdinalsDense) {
+  Start(/*appendonly=*/false);
+  RedisCustomerStore::Options options;
+  options.create_in_transaction = false;
+  absl::StatusOr<std::unique_ptr<RedisCustomerStore>> other =
+      RedisCustomerStore::Create(client_.get(), options);
+  ASSERT_TRUE(other.ok()) << other.status();
+  // Its script loaded: every write below is one EVALSHA.
+  ASSERT_EQ(*(*other)->Write(kTenant, {Write("w", 0, {"S"})}), std::vector<bool>{true});
+  std::string meanwhile;  // the customer the other replica creates
+  bool touch_presence = false;
+  int hooked = 0;
+  store_->SetBeforeCreateCommitForTest([&] {
+    ++hooked;
+    if (touch_presence) {
+      ASSERT_TRUE(client_->Command({"SET", TenantPresenceKey(kTenant), "1"}).ok());
+    }
+    if (meanwhile.empty()) return;
+    ASSERT_EQ(*(*other)->Write(kTenant, {Write(meanwhile, 0, {"S"})}), std::vector<bool>{true});
+    meanwhile.clear();
+  });
+  auto batch = [](std::vector<std::string> ids) {
+    std::vector<CustomerWrite> writes;
+    for (std::string& id : ids) writes.push_back(Write(std::move(id), 0, {"S"}));
+    return writes;
+  };
+  int64_t scripts = testing::CommandCalls(*client_, "evalsha");
+  meanwhile = "x";
+  ASSERT_EQ(*store_->Write(kTenant, batch({"a", "b", "c", "d"})), std::vector<bool>(4, true));
+  EXPECT_EQ(hooked, 1);
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 1);  // x's alone
+
+  scripts = testing::CommandCalls(*client_, "evalsha");
+  meanwhile = "h";
+  EXPECT_EQ(*store_->Write(kTenant, batch({"e", "f", "g", "h"})),
+            (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(hooked, 3);
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 2);  // h's, twice
+
+  scripts = testing::CommandCalls(*client_, "evalsha");
+  touch_presence = true;
+  EXPECT_EQ(*store_->Write(kTenant, batch({"k", "l", "m", "n"})), std::vector<bool>(4, true));
+  EXPECT_EQ(hooked, 6);
+  EXPECT_EQ(testing::CommandCalls(*client_, "evalsha"), scripts + 4);
+  store_->SetBeforeCreateCommitForTest(nullptr);
+
+  // Fewer than four new customers go through their scripts: one round trip,
+  // where a transaction takes two.
+  const int64_t watches = testing::CommandCalls(*client_, "watch");
+  ASSERT_EQ(*store_->Write(kTenant, batch({"i", "j"})), std::vector<bool>(2, true));
+  EXPECT_EQ(testing::CommandCalls(*client_, "watch"), watches);
+
+  const std::vector<std::string> order = {"w", "x", "a", "b", "c", "d", "h", "e",
+                                          "f", "g", "k", "l", "m", "n", "i", "j"};
+  const std::vector<CustomerState> read = *store_->Read(kTenant, order);
+  for (size_t k = 0; k < order.size(); ++k) {
+    EXPECT_EQ(read[k].ordinal, k + 1) << order[k];
+    EXPECT_EQ(client_->Command({"HGET", "sd:{acme}:ord", absl::StrCat(k + 1)})->str(), order[k]);
+  }
+  EXPECT_EQ(client_->Command({"HLEN", "sd:{acme}:ord"})->integer(), 16);
+  EXPECT_EQ(client_->Command({"GET", "sd:{acme}:ordseq"})->str(), "16");
+  EXPECT_EQ(*store_->SegmentSize(kTenant, "S"), 16);
 }
 
 TEST_F(RedisCustomerStoreTest, RedisDownIsUnavailable) {
