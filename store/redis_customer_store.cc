@@ -4,12 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/numeric/int128.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -116,15 +114,6 @@ constexpr size_t kRecordOrdersPage = 1000;
 // (0.5-0.9 ms per script measured, docs/benchmarks.md, eighteenth pass), so
 // one call stays near a millisecond.
 constexpr size_t kRecheckPage = 500;
-// Fewest new customers of a write batch that CreateInTransaction commits
-// together; fewer go through their scripts. A transaction takes two round
-// trips where the scripts' pipeline takes one, and for a write or two that
-// costs more than the Lua it saves (single events as transactions were
-// slower: docs/benchmarks.md, sixteenth pass).
-constexpr size_t kMinCreatesPerTransaction = 4;
-// Transactions CreateInTransaction tries before it leaves its writes to the
-// scripts.
-constexpr int kCreateAttempts = 3;
 
 constexpr char kOrders[] = "orders";
 // Most ordinals ScanCustomers reads per call, whatever `count` asks.
@@ -354,48 +343,6 @@ const RedisScript& ScriptFor(const CustomerWrite& write) {
 // [4] updated ms.
 // Returns {1, new version} when stored, {0, stored version} on a mismatch,
 // kTenantAbsentReply (-4) when the tenant's presence key KEYS[2] is gone.
-// Gives N new customers their ordinals, inside CreateInTransaction's
-// MULTI/EXEC (EVAL with the source, never EVALSHA: a NOSCRIPT inside EXEC
-// would leave the transaction's other commands applied without it): the
-// counter's next N values, in order, each stored in its customer's hash
-// (`o`), the ordinal map and its placed orders' owner fields, as the write
-// script's claims and INCR do; the tenant's first customer sets the markers
-// the write script sets for it.
-// KEYS[1] ordinal counter, [2] ordinal hash, [3] registration index marker,
-// [4] order record marker, [5] AOV indexes' marker, [6] daily totals hash.
-// ARGV[1] N, then per customer: its hash's key, its id, the number P of
-// orders it places, then P pairs (owner hash key, order field). Those keys
-// share the tenant's hash tag, as the write script's bucket keys do.
-const RedisScript& OrdinalsScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
-    local n = tonumber(ARGV[1])
-    local ordinal = redis.call('INCRBY', KEYS[1], n) - n
-    if ordinal == 0 then
-      redis.call('SET', KEYS[3], '1')
-      redis.call('SET', KEYS[4], '1')
-      redis.call('SET', KEYS[5], '1')
-      -- kLogsFromField, kLogsFromStart
-      redis.call('HSET', KEYS[6], 'f', '-2147483648')
-    end
-    local map, i = {}, 2
-    for _ = 1, n do
-      ordinal = ordinal + 1
-      redis.call('HSET', ARGV[i], 'o', ordinal)
-      map[#map + 1] = ordinal
-      map[#map + 1] = ARGV[i + 1]
-      local orders = tonumber(ARGV[i + 2])
-      i = i + 3
-      for _ = 1, orders do
-        redis.call('HSET', ARGV[i], ARGV[i + 1], ordinal)
-        i = i + 2
-      end
-    end
-    redis.call('HSET', KEYS[2], unpack(map))
-    return ordinal
-  )lua");
-  return *script;
-}
-
 const RedisScript& WriteConfigScript() {
   static const RedisScript* const script = new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[2]) == 0 then return -4 end
@@ -599,41 +546,6 @@ std::string MsOrNone(const std::optional<absl::Time>& t) {
 std::string IntOrNone(const std::optional<int64_t>& value) {
   return value.has_value() ? absl::StrCat(*value) : "";
 }
-
-// One write's (or one batch's) change of one UTC day's order totals, and the
-// day log's records of it.
-struct DayChange {
-  int64_t orders = 0;
-  int64_t revenue = 0;
-  std::string log;
-  // Whether some write moved the field: a write script's HINCRBY stores it
-  // even when a later one brings it back to 0.
-  bool orders_moved = false;
-  bool revenue_moved = false;
-};
-
-// `write`'s changes of the order totals, by day.
-std::map<int64_t, DayChange> DayChangesOf(const CustomerWrite& write) {
-  std::map<int64_t, DayChange> days;
-  for (const OrderTotalsDelta& d : write.order_totals) {
-    DayChange& day = days[UtcDayOf(d.placed_ms)];
-    day.orders += d.orders;
-    day.revenue += d.revenue;
-    AppendOrderLogRecord(d, day.log);
-  }
-  for (auto& [day, change] : days) {
-    change.orders_moved = change.orders != 0;
-    change.revenue_moved = change.revenue != 0;
-  }
-  return days;
-}
-
-// A daily total a transaction of new customers may bring a field to, in
-// magnitude (CreateInTransaction); the scripts take a batch that would go
-// beyond it, and refuse a write that overflows int64. Far from anything the
-// writes of one batch and those committed meanwhile can move (amounts are at
-// most 10^12 each).
-constexpr int64_t kDailyHeadroom = int64_t{1} << 62;
 
 // Whether `write` only re-classifies the stored facts: no order claim, daily
 // total, ordinal or measure index entry to write, so a version check is all
@@ -956,7 +868,19 @@ std::vector<std::string> RedisCustomerStore::WriteArgs(absl::string_view tenant,
                                    absl::StrCat(options_.max_changes),
                                    absl::StrCat(write.config_version)};
   for (const std::optional<int64_t>& aov : write.aov_milli) args.push_back(IntOrNone(aov));
-  std::map<int64_t, DayChange> days = DayChangesOf(write);
+  // Per day: its totals' change and the records of each change.
+  struct DayChange {
+    int64_t orders = 0;
+    int64_t revenue = 0;
+    std::string log;
+  };
+  std::map<int64_t, DayChange> days;
+  for (const OrderTotalsDelta& d : write.order_totals) {
+    DayChange& day = days[UtcDayOf(d.placed_ms)];
+    day.orders += d.orders;
+    day.revenue += d.revenue;
+    AppendOrderLogRecord(d, day.log);
+  }
   args.push_back(absl::StrCat(days.size()));
   args.push_back(write.history);
   args.push_back(IntOrNone(write.registered_non_buyer_ms));
@@ -985,20 +909,10 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
   // must see the first), as does every write when a watched key changed.
   absl::flat_hash_map<absl::string_view, int> writes_of;
   for (const CustomerWrite& w : writes) ++writes_of[w.customer_id];
-  std::vector<size_t> scripted, reclassified, created;
+  std::vector<size_t> scripted, reclassified;
   for (size_t i = 0; i < writes.size(); ++i) {
     const bool alone = writes_of[writes[i].customer_id] == 1;
-    if (alone && Reclassifies(writes[i])) {
-      reclassified.push_back(i);
-    } else if (alone && writes[i].expected_version == 0 && options_.create_in_transaction) {
-      created.push_back(i);
-    } else {
-      scripted.push_back(i);
-    }
-  }
-  if (created.size() < kMinCreatesPerTransaction) {
-    scripted.insert(scripted.end(), created.begin(), created.end());
-    created.clear();
+    (alone && Reclassifies(writes[i]) ? reclassified : scripted).push_back(i);
   }
   if (!reclassified.empty()) {
     // Read under WATCH, then as written: the transaction checks each
@@ -1019,215 +933,8 @@ absl::Status RedisCustomerStore::WriteBatch(absl::string_view tenant,
     if (!s.ok()) return s;
     for (size_t k = 0; k < reclassified.size(); ++k) done[reclassified[k]] = results[k];
   }
-  if (!created.empty()) {
-    absl::Status s = CreateInTransaction(tenant, writes, created, done, scripted);
-    if (!s.ok()) return s;
-  }
-  // In the batch's order: a customer's second write after its first.
-  std::sort(scripted.begin(), scripted.end());
   if (absl::Status s = RunWriteScripts(tenant, writes, scripted, done); !s.ok()) return s;
   committed.insert(committed.end(), done.begin(), done.end());
-  return absl::OkStatus();
-}
-
-absl::Status RedisCustomerStore::CreateInTransaction(absl::string_view tenant,
-                                                     absl::Span<const CustomerWrite> writes,
-                                                     absl::Span<const size_t> which,
-                                                     std::vector<WriteResult>& done,
-                                                     std::vector<size_t>& scripted) {
-  // Read under WATCH: the config version, the presence key, whether each
-  // customer's key exists and whether each placed order is claimed. Read
-  // unwatched, as a script's HINCRBY does not watch them either: the daily
-  // totals the writes move (another writer moves them meanwhile by far less
-  // than kDailyHeadroom). The ordinal counter is neither: every new customer
-  // moves it, so watching it would abort the transaction whenever another
-  // stream or replica creates one; OrdinalsScript gives the ordinals at EXEC.
-  const std::string daily = DailyKey(tenant);
-  std::vector<std::string> watch = {ConfigKey(tenant), TenantPresenceKey(tenant)};
-  std::vector<RedisCommand> reads = {{"HGET", ConfigKey(tenant), "v"},
-                                     {"EXISTS", TenantPresenceKey(tenant)}};
-  RedisCommand daily_read = {"HMGET", daily};
-  std::vector<std::map<int64_t, DayChange>> days(which.size());
-  std::set<int64_t> all_days;
-  for (size_t k = 0; k < which.size(); ++k) {
-    const CustomerWrite& w = writes[which[k]];
-    watch.push_back(CustomerKey(tenant, w.customer_id));
-    reads.push_back({"EXISTS", watch.back()});
-    for (uint64_t order : w.placed_orders) {
-      watch.push_back(OrderOwnersKey(tenant, order));
-      reads.push_back({"HEXISTS", watch.back(), OrderField(order)});
-    }
-    days[k] = DayChangesOf(w);
-    for (const auto& [day, change] : days[k]) all_days.insert(day);
-  }
-  for (int64_t day : all_days) {
-    daily_read.push_back(absl::StrCat("o", day));
-    daily_read.push_back(absl::StrCat("r", day));
-  }
-  const size_t daily_at = reads.size();
-  if (!all_days.empty()) reads.push_back(std::move(daily_read));
-
-  std::vector<size_t> transacted, unsure;  // indexes into writes
-  auto body =
-      [&](const std::vector<RedisReply>& read) -> absl::StatusOr<std::vector<RedisCommand>> {
-    if (before_create_commit_for_test_) before_create_commit_for_test_();
-    transacted.clear();
-    unsure.clear();
-    // Anything unexpected in what every write shares leaves them all to
-    // their scripts, which answer it as they always have.
-    if (read[0].is_error() || !read[1].is_integer() || read[1].integer() != 1 ||
-        (!all_days.empty() && !read[daily_at].is_array())) {
-      unsure.assign(which.begin(), which.end());
-      return std::vector<RedisCommand>();
-    }
-    const std::string config_version = read[0].is_nil() ? "0" : read[0].str();
-    absl::flat_hash_set<uint64_t> claimed;  // by the writes taken so far
-    std::vector<size_t> taken;              // positions in `which` of `transacted`
-    size_t at = 2;
-    for (size_t k = 0; k < which.size(); ++k) {
-      const CustomerWrite& w = writes[which[k]];
-      // A stored customer (or a key of another type), or an order claimed
-      // before or by an earlier write of the batch: its script decides.
-      const RedisReply& stored = read[at++];
-      bool fresh = stored.is_integer() && stored.integer() == 0;
-      for (uint64_t order : w.placed_orders) {
-        const RedisReply& owner = read[at++];
-        fresh = fresh && owner.is_integer() && owner.integer() == 0 && !claimed.contains(order);
-      }
-      if (config_version != absl::StrCat(w.config_version)) continue;  // a conflict
-      if (!fresh) {
-        unsure.push_back(which[k]);
-        continue;
-      }
-      claimed.insert(w.placed_orders.begin(), w.placed_orders.end());
-      transacted.push_back(which[k]);
-      taken.push_back(k);
-    }
-    if (transacted.empty()) return std::vector<RedisCommand>();
-    // The daily totals after the writes taken: one near int64's limits
-    // leaves them all to the scripts, which undo a total that overflows.
-    std::map<int64_t, DayChange> sums;
-    for (size_t k : taken) {
-      for (const auto& [day, change] : days[k]) {
-        DayChange& sum = sums[day];
-        sum.orders += change.orders;
-        sum.revenue += change.revenue;
-        sum.orders_moved |= change.orders_moved;
-        sum.revenue_moved |= change.revenue_moved;
-        sum.log += change.log;
-      }
-    }
-    size_t field = 0;
-    for (int64_t day : all_days) {
-      auto it = sums.find(day);
-      for (int64_t moved :
-           {it == sums.end() ? 0 : it->second.orders, it == sums.end() ? 0 : it->second.revenue}) {
-        const RedisReply& reply = read[daily_at].elements()[field++];
-        int64_t stored = 0;
-        const bool parsed =
-            reply.is_nil() || (reply.is_string() && absl::SimpleAtoi(reply.str(), &stored));
-        const absl::int128 after = absl::int128(stored) + moved;
-        if (!parsed || after > kDailyHeadroom || after < -kDailyHeadroom) {
-          unsure.insert(unsure.end(), transacted.begin(), transacted.end());
-          transacted.clear();
-          return std::vector<RedisCommand>();
-        }
-      }
-    }
-
-    std::vector<RedisCommand> out;
-    redis::MemberCommands members;
-    const std::string changes = ChangesKey(tenant);
-    const std::string max_changes = absl::StrCat(options_.max_changes);
-    // The ordinals and what records them (OrdinalsScript), first: EXEC runs
-    // it before the customers' fields and entries.
-    RedisCommand ordinals = {"EVAL",
-                             OrdinalsScript().source(),
-                             "6",
-                             OrdinalCounterKey(tenant),
-                             OrdinalsKey(tenant),
-                             RegistrationCompleteKey(tenant),
-                             OrderRecordCompleteKey(tenant),
-                             AovIndexesKeptKey(tenant),
-                             daily,
-                             absl::StrCat(transacted.size())};
-    for (size_t i : transacted) {
-      const CustomerWrite& w = writes[i];
-      const std::string& id = w.customer_id;
-      ordinals.insert(ordinals.end(),
-                      {CustomerKey(tenant, id), id, absl::StrCat(w.placed_orders.size())});
-      for (uint64_t order : w.placed_orders) {
-        ordinals.insert(ordinals.end(), {OrderOwnersKey(tenant, order), OrderField(order)});
-      }
-      const std::string cause = absl::StrCat(static_cast<int>(w.cause));
-      const std::string changed_at = absl::StrCat(absl::ToUnixMillis(w.changed_at));
-      for (const std::string& name : w.segments) {
-        members.Add("SADD", SegmentKey(tenant, name), {id});
-        out.push_back({"XADD", changes, "MAXLEN", "~", max_changes, "*", "c", id, "s", name, "e",
-                       "1", "t", changed_at, "k", cause});
-      }
-      const std::string next_change = MsOrNone(w.next_change);
-      if (!next_change.empty()) members.Add("ZADD", ScheduleKey(tenant), {next_change, id});
-      if (w.lifetime_orders >= 1) {
-        members.Add("ZADD", MeasureKey(tenant, kOrders), {absl::StrCat(w.lifetime_orders), id});
-        members.Add("ZADD", MeasureKey(tenant, kRevenue), {absl::StrCat(w.lifetime_revenue), id});
-      }
-      const std::string aov[kNumAovIndexes] = {IntOrNone(w.aov_milli[0]),
-                                               IntOrNone(w.aov_milli[1])};
-      for (int index = 0; index < kNumAovIndexes; ++index) {
-        if (aov[index].empty()) continue;
-        members.Add("ZADD", AovKey(tenant, static_cast<AovIndex>(index)), {aov[index], id});
-      }
-      const std::string registered = IntOrNone(w.registered_non_buyer_ms);
-      if (!registered.empty()) members.Add("ZADD", RegistrationKey(tenant), {registered, id});
-      out.push_back({"HSET", CustomerKey(tenant, id),
-                     "v",    absl::StrCat(w.expected_version + 1),
-                     "p",    w.profile,
-                     "m",    w.membership,
-                     "s",    EncodeSegments(w.segments),
-                     "n",    next_change,
-                     "a0",   aov[0],
-                     "a1",   aov[1],
-                     "h",    w.history,
-                     "g",    registered});
-    }
-    out.insert(out.begin(), std::move(ordinals));
-    for (const auto& [day, sum] : sums) {
-      if (sum.orders_moved) {
-        out.push_back({"HINCRBY", daily, absl::StrCat("o", day), absl::StrCat(sum.orders)});
-      }
-      if (sum.revenue_moved) {
-        out.push_back({"HINCRBY", daily, absl::StrCat("r", day), absl::StrCat(sum.revenue)});
-      }
-      out.push_back({"APPEND", absl::StrCat(DayLogPrefix(tenant), day), sum.log});
-    }
-    members.AppendTo(out);
-    return out;
-  };
-  // A watched key written meanwhile (EXEC ran nothing) is mostly another
-  // batch's claim in the same owner hash (a batch of 32 touches ~150 of the
-  // 65,536; with four streams importing, a third of the transactions
-  // aborted): read again and retry, then leave the batch to the scripts.
-  for (int attempt = 1;; ++attempt) {
-    absl::StatusOr<std::optional<std::vector<RedisReply>>> replies =
-        client_->Transaction(watch, reads, body);
-    if (!replies.ok()) return replies.status();
-    if (replies->has_value()) {
-      // Redis runs a transaction's later commands after one fails; only keys
-      // of the wrong type written after the reads make these fail, and then
-      // the stored state is not ours.
-      for (const RedisReply& reply : **replies) {
-        if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-      }
-      for (size_t i : transacted) done[i] = WriteResult::kCommitted;
-      break;
-    }
-    if (attempt == kCreateAttempts) {
-      unsure.insert(unsure.end(), transacted.begin(), transacted.end());
-      break;
-    }
-  }
-  scripted.insert(scripted.end(), unsure.begin(), unsure.end());
   return absl::OkStatus();
 }
 

@@ -76,10 +76,6 @@ class RedisCustomerStore : public CustomerStore {
     // Must be shorter than the client's command_timeout (default 2 s), or the
     // client gives up on the blocked read. Default: 1 s.
     absl::Duration max_block = absl::Seconds(1);
-    // Whether the new customers of a write batch (four or more) commit in
-    // one MULTI/EXEC rather than a write script each (CreateInTransaction).
-    // Off only to compare the two (tests). Default: true.
-    bool create_in_transaction = true;
   };
 
   // Returns INVALID_ARGUMENT for a null client or an option out of range.
@@ -200,10 +196,6 @@ class RedisCustomerStore : public CustomerStore {
   void SetBeforeReclassifyCommitForTest(std::function<void()> hook) {
     before_reclassify_commit_for_test_ = std::move(hook);
   }
-  // Tests only: the same inside a transaction of new customers.
-  void SetBeforeCreateCommitForTest(std::function<void()> hook) {
-    before_create_commit_for_test_ = std::move(hook);
-  }
 
  private:
   RedisCustomerStore(redis::RedisClient* client, Options options);
@@ -224,29 +216,6 @@ class RedisCustomerStore : public CustomerStore {
   // `committed`.
   absl::Status WriteBatch(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
                           std::vector<WriteResult>& committed);
-  // Commits the writes[i], i in `which` (new customers: expected version 0,
-  // each written once in the batch), in one MULTI/EXEC
-  // (RedisClient::Transaction) with the write script's checks done in C++:
-  // WATCHes the config, the tenant's presence key, the ordinal counter, each
-  // customer's key and each placed order's owner hash, reads them (and,
-  // unwatched, the daily totals the writes move), gives the ordinals itself
-  // and sends one command per key for the batch's member-set, sorted-set,
-  // order-record, ordinal and daily-total moves. Why: in a bulk import nearly
-  // every write is a new customer's, and a script per customer costs Redis
-  // its Lua work and each command's call from Lua on top of the commands.
-  // Sets done[i] of the writes it commits or finds computed under another
-  // config (kConflict); appends to `scripted` those it leaves to their
-  // scripts, which answer them as always: a stored customer, an order
-  // claimed before or by an earlier write of the batch, anything unexpected
-  // in what was read (a tenant without its presence key, a key of another
-  // type), a daily total the batch would bring past kDailyHeadroom, and all
-  // of them when a watched key was written meanwhile (EXEC ran nothing). An
-  // error reply inside EXEC (a key of another type written after the reads)
-  // fails the call with the rest of the transaction applied, as for
-  // re-classifications.
-  absl::Status CreateInTransaction(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
-                                   absl::Span<const size_t> which, std::vector<WriteResult>& done,
-                                   std::vector<size_t>& scripted);
   // Commits writes[i] for each i in `which` through its script, in one
   // pipeline, setting done[i].
   absl::Status RunWriteScripts(absl::string_view tenant, absl::Span<const CustomerWrite> writes,
@@ -311,7 +280,6 @@ class RedisCustomerStore : public CustomerStore {
   // The day logs OrderTotalsIn read: at most 64 MiB.
   OrderLogCache order_logs_{64 << 20};
   std::function<void()> before_reclassify_commit_for_test_;
-  std::function<void()> before_create_commit_for_test_;
 };
 
 }  // namespace segmentd::store
