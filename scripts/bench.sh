@@ -73,6 +73,8 @@
 #   BENCH_HOT_RATE [500]      insights: hot-path calls/s (half CheckEligibility,
 #                             half PlaceOrder)
 #   BENCH_OUT [unset]         file to append the JSON result lines to
+#   BENCH_BIN_DIR [unset]     take segmentd and segmentd_load from this directory
+#                             instead of building them (-c opt) from the tree
 #   BENCH_REDIS_NICE [-10]    nice value given to redis-server (renice; needs
 #                             root, else ignored; "" keeps 0). On this shared
 #                             2-core machine the load generator and segmentd
@@ -120,15 +122,20 @@ done
 CONFIG_CHANGES="${BENCH_CONFIG_CHANGES:-frequent_buyer.min_orders}"
 
 scripts/install-deps.sh
-bazel build -c opt //server:segmentd //tests/load:segmentd_load
-
 # A short private directory: unix socket paths are limited to 107 bytes.
 DIR="$(mktemp -d /tmp/sdbench.XXXXXX)"
-# Copies from the opt output tree (bazel-bin follows whichever configuration
-# was built last, possibly by someone else), so nothing swaps a binary mid-run.
-BIN="$(bazel info -c opt bazel-bin 2>/dev/null)"
-cp "$BIN/server/segmentd" "$BIN/tests/load/segmentd_load" "$DIR/"
-echo "bench: commit $(git rev-parse --short HEAD), $(git status --porcelain | wc -l) uncommitted paths in the tree"
+if [[ -n "${BENCH_BIN_DIR:-}" ]]; then
+  # Binaries built earlier (e.g. of another commit, for an A/B pair).
+  cp "$BENCH_BIN_DIR/segmentd" "$BENCH_BIN_DIR/segmentd_load" "$DIR/"
+  echo "bench: binaries from $BENCH_BIN_DIR"
+else
+  bazel build -c opt //server:segmentd //tests/load:segmentd_load
+  # Copies from the opt output tree (bazel-bin follows whichever configuration
+  # was built last, possibly by someone else), so nothing swaps a binary mid-run.
+  BIN="$(bazel info -c opt bazel-bin 2>/dev/null)"
+  cp "$BIN/server/segmentd" "$BIN/tests/load/segmentd_load" "$DIR/"
+  echo "bench: commit $(git rev-parse --short HEAD), $(git status --porcelain | wc -l) uncommitted paths in the tree"
+fi
 LOAD="$DIR/segmentd_load"
 redis_pid=""
 segmentd_pid=""
