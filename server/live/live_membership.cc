@@ -530,20 +530,38 @@ void LiveMembership::CountCommit(absl::Duration start,
 
 absl::StatusOr<int64_t> LiveMembership::Reevaluate(const std::string& tenant,
                                                    const std::vector<std::string>& customer_ids,
-                                                   store::ChangeCause cause, bool most_written) {
+                                                   store::ChangeCause cause, bool most_written,
+                                                   int threads) {
   const size_t chunk = cause == store::ChangeCause::kConfig || options_.background_pipeline < 1
                            ? std::max<size_t>(customer_ids.size(), 1)
                            : static_cast<size_t>(options_.background_pipeline);
-  int64_t changed = 0;
-  for (size_t begin = 0; begin < customer_ids.size(); begin += chunk) {
-    const size_t end = std::min(customer_ids.size(), begin + chunk);
-    absl::StatusOr<int64_t> moved = ReevaluateChunk(
-        tenant, std::vector<std::string>(customer_ids.begin() + begin, customer_ids.begin() + end),
-        cause, most_written);
+  const size_t chunks = (customer_ids.size() + chunk - 1) / chunk;
+  std::atomic<int64_t> changed{0};
+  auto run = [&](std::vector<std::string> ids) -> absl::Status {
+    absl::StatusOr<int64_t> moved = ReevaluateChunk(tenant, ids, cause, most_written);
     if (!moved.ok()) return moved.status();
     changed += *moved;
+    return absl::OkStatus();
+  };
+  auto chunk_at = [&](size_t begin) {
+    return std::vector<std::string>(
+        customer_ids.begin() + begin,
+        customer_ids.begin() + std::min(customer_ids.size(), begin + chunk));
+  };
+  if (threads <= 1 || chunks <= 1) {
+    for (size_t begin = 0; begin < customer_ids.size(); begin += chunk) {
+      if (absl::Status s = run(chunk_at(begin)); !s.ok()) return s;
+    }
+    return changed.load();
   }
-  return changed;
+  // The chunks hold distinct customers, so they never conflict with each
+  // other; the first failure stops the workers after their chunk.
+  PageWorkers workers(static_cast<int>(std::min<size_t>(threads, chunks)), run);
+  for (size_t begin = 0; begin < customer_ids.size(); begin += chunk) {
+    if (!workers.HandOver(chunk_at(begin))) break;
+  }
+  if (absl::Status s = workers.Finish(absl::OkStatus()); !s.ok()) return s;
+  return changed.load();
 }
 
 absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
@@ -995,7 +1013,7 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
   PageWorkers workers(options_.reevaluate_threads, [&](std::vector<std::string> page) {
     int64_t later = 0;
     absl::StatusOr<int64_t> moved =
-        previous == nullptr ? Reevaluate(tenant, page, cause, /*most_written=*/false)
+        previous == nullptr ? Reevaluate(tenant, page, cause, /*most_written=*/false, /*threads=*/1)
                             : ApplyConfigMoves(tenant, page, *previous, *current, cause, &later);
     if (!moved.ok()) return moved.status();
     changed += *moved;

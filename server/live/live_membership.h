@@ -94,6 +94,16 @@ class LiveMembership {
     // Config updates (cause CONFIG) keep whole pages: their call is what
     // the caller waits for. < 1: no limit. Default: 8.
     int background_pipeline = 8;
+    // Threads a Reevaluate() with more than one such round trip (the
+    // scheduler's due customers, the statistics mover's, drained rechecks)
+    // works them on. One after another, Redis idled through each round trip
+    // (a burst of 20,000 customers falling due at one instant took ~1 s at
+    // ~0.15 Redis cores: docs/benchmarks.md, thirty-fourth pass); a few at
+    // once overlap them, while each stays background_pipeline customers, so
+    // an event waits behind at most this many of them. ReevaluateAll, which
+    // already works pages on reevaluate_threads, takes each page on its own
+    // thread alone. Default: 3.
+    int background_threads = 3;
     // A config update writes at once every customer whose membership or
     // entries of AOV indexes the new config uses it moves, and every
     // customer whose next change it moves to within this long from now. A
@@ -135,7 +145,8 @@ class LiveMembership {
   absl::StatusOr<int64_t> Reevaluate(const std::string& tenant,
                                      const std::vector<std::string>& customer_ids,
                                      store::ChangeCause cause) {
-    return Reevaluate(tenant, customer_ids, cause, /*most_written=*/true);
+    return Reevaluate(tenant, customer_ids, cause, /*most_written=*/true,
+                      options_.background_threads);
   }
 
   // Reevaluate() over every customer of the tenant, page by page: one thread
@@ -246,10 +257,11 @@ class LiveMembership {
                    const std::vector<store::WriteResult>& results);
   // Reevaluate(), reading each customer under its write's WATCH when
   // `most_written` (store_->ReadAndWrite), else first (ReadThenWrite: a
-  // full re-evaluation, where few of the customers read are written).
+  // full re-evaluation, where few of the customers read are written), its
+  // round trips' chunks on up to `threads` threads.
   absl::StatusOr<int64_t> Reevaluate(const std::string& tenant,
                                      const std::vector<std::string>& customer_ids,
-                                     store::ChangeCause cause, bool most_written);
+                                     store::ChangeCause cause, bool most_written, int threads);
   // Reevaluate() of one round trip's customers (read, then write, retried
   // on conflicts).
   absl::StatusOr<int64_t> ReevaluateChunk(const std::string& tenant,

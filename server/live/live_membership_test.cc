@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -923,6 +924,36 @@ TEST_F(LiveMembershipTest, BackgroundPassesWriteInSmallPipelines) {
   // customer read with its write (most due customers are written).
   EXPECT_EQ(store_.write_calls - calls, 3);
   EXPECT_EQ(store_.read_and_write_calls - read_under_write, 3);
+  EXPECT_TRUE(store_.Due("acme", now_, 100)->empty());
+}
+
+// A time-driven pass works its round trips on
+// LiveMembership::Options::background_threads threads (3: three chunks of 8
+// at once), each chunk still background_pipeline customers; with one
+// thread, one after another. The customers are written either way.
+TEST_F(LiveMembershipTest, BackgroundPassesOverlapTheirRoundTrips) {
+  std::vector<CustomerEvents> customers;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 36; ++i) {
+    ids.push_back(absl::StrCat("c", i));
+    customers.push_back(CustomerEvents{ids.back(), {Order(absl::StrCat("o", i), kT0, 100)}});
+  }
+  ASSERT_TRUE(live_->Apply("acme", std::move(customers)).ok());
+  now_ = **store_.NextDue("acme");
+  store_.read_and_write_delay = absl::Milliseconds(30);
+  for (const auto& [threads, begin, end] :
+       {std::tuple<int, int, int>{1, 0, 12}, std::tuple<int, int, int>{3, 12, 36}}) {
+    LiveMembership::Options options;
+    options.now = [this] { return now_; };
+    options.background_threads = threads;
+    LiveMembership live(&store_, contexts_.get(), options);
+    store_.most_read_and_write_running = 0;
+    const int64_t calls = store_.read_and_write_calls;
+    const std::vector<std::string> some(ids.begin() + begin, ids.begin() + end);
+    EXPECT_EQ(*live.Reevaluate("acme", some, store::ChangeCause::kTime), end - begin);
+    EXPECT_EQ(store_.read_and_write_calls - calls, (end - begin + 7) / 8);
+    EXPECT_EQ(store_.most_read_and_write_running, threads);
+  }
   EXPECT_TRUE(store_.Due("acme", now_, 100)->empty());
 }
 

@@ -40,7 +40,15 @@ std::vector<std::string> CountingStore::TakeProfilesRead() {
 absl::StatusOr<std::vector<store::WriteResult>> CountingStore::ReadAndWrite(
     absl::string_view tenant, absl::Span<const std::string> customer_ids, WritesOf decide) {
   ++read_and_write_calls;
-  return MemoryCustomerStore::ReadAndWrite(tenant, customer_ids, decide);
+  const int running = ++read_and_write_running;
+  int most = most_read_and_write_running.load();
+  while (running > most && !most_read_and_write_running.compare_exchange_weak(most, running)) {
+  }
+  absl::SleepFor(read_and_write_delay);
+  absl::StatusOr<std::vector<store::WriteResult>> results =
+      MemoryCustomerStore::ReadAndWrite(tenant, customer_ids, decide);
+  --read_and_write_running;
+  return results;
 }
 
 absl::StatusOr<RedisStoreForTest> StartRedisStore() {

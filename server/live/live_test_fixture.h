@@ -39,6 +39,12 @@ class CountingStore : public store::MemoryCustomerStore {
 
   std::atomic<int64_t> write_calls{0};  // WriteWithResults() calls (round trips)
   std::atomic<int64_t> read_and_write_calls{0};
+  // ReadAndWrite() calls running now, and the most seen at once; each call
+  // first sleeps this long (set before the calls), so that calls made at
+  // once overlap.
+  std::atomic<int> read_and_write_running{0};
+  std::atomic<int> most_read_and_write_running{0};
+  absl::Duration read_and_write_delay = absl::ZeroDuration();
   std::atomic<int64_t> full_writes{0};
   std::atomic<int64_t> bookkeeping_writes{0};  // CustomerWrite::bookkeeping_only
   // Full writes with CustomerWrite::measures_as_stored.

@@ -11,7 +11,9 @@ namespace segmentd::load {
 
 // Watches NEW_DOWNLOAD, then registers `options.transitions` new customers
 // (no orders) whose registration is new_download.max_days old at instants
-// spread evenly over `options.duration`, starting 5 s later: each leaves
+// spread evenly over `options.duration`, starting 5 s + 1 ms per customer
+// later (after the registrations, even when --duration=0 makes them all fall
+// due at once): each leaves
 // NEW_DOWNLOAD exactly then, with no further event. Records, per customer,
 // the Watch delivery time minus that instant; prints the quantiles and one
 // JSON line. Customers not seen 15 s after the last instant count as missing.
