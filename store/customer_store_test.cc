@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -2206,6 +2207,49 @@ TEST_F(RedisCustomerStoreTest, AFailedDailyTotalLeavesTheCustomerAsItWas) {
   EXPECT_EQ(*store_->OrdersAtRank(kTenant, 1), 1);
   // Only the first write's change ("a" entered VIP) is in the stream.
   EXPECT_EQ(store_->ReadChanges(kTenant, "", 100, absl::ZeroDuration())->size(), 1u);
+}
+
+// Reads of client commands Redis made since the last call (INFO stats), less
+// the INFO call itself: at least one per round trip (a pipeline waits for the
+// one before it), two for a pipeline larger than Redis's 16 KB read.
+int64_t ReadsSince(RedisClient& client, int64_t& last) {
+  absl::StatusOr<redis::RedisReply> info = client.Command({"INFO", "stats"});
+  EXPECT_TRUE(info.ok()) << info.status();
+  int64_t reads = 0;
+  for (absl::string_view line : absl::StrSplit(info->str(), "\r\n")) {
+    if (absl::ConsumePrefix(&line, "total_reads_processed:")) {
+      EXPECT_TRUE(absl::SimpleAtoi(line, &reads)) << line;
+    }
+  }
+  const int64_t since = reads - last - 1;
+  last = reads;
+  return since;
+}
+
+// A call of few writes (40 here: a live feed's batch) pipelines 8 per round
+// trip, so that another client's command never waits behind more than 8 of
+// them; a larger call (an import's: 100) keeps 32 per round trip.
+TEST_F(RedisCustomerStoreTest, FewWritesGoInShortPipelines) {
+  Start(/*appendonly=*/false);
+  absl::StatusOr<std::unique_ptr<RedisCustomerStore>> store =
+      RedisCustomerStore::Create(client_.get(), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  // The write script loaded, then nothing else sent meanwhile.
+  ASSERT_EQ(*(*store)->Write(kTenant, {Write("first", 0, {"S"})}), std::vector<bool>{true});
+  int64_t last = 0;
+  ReadsSince(*client_, last);
+  // 40 and 64 writes: 5 and 8 round trips (32 per trip: 2, at most 4 reads);
+  // 100: 4 round trips, at most 8 reads (8 per trip: 13).
+  for (const auto& [writes, at_least, at_most] :
+       {std::tuple<int, int64_t, int64_t>{40, 5, 10}, {64, 8, 16}, {100, 4, 8}}) {
+    std::vector<CustomerWrite> batch;
+    for (int i = 0; i < writes; ++i) batch.push_back(Write(absl::StrCat(writes, "-", i), 0, {"S"}));
+    ASSERT_EQ(*(*store)->Write(kTenant, batch), std::vector<bool>(batch.size(), true));
+    const int64_t reads = ReadsSince(*client_, last);
+    EXPECT_GE(reads, at_least) << writes << " writes";
+    EXPECT_LE(reads, at_most) << writes << " writes";
+  }
+  EXPECT_EQ(*(*store)->SegmentSize(kTenant, "S"), 205);
 }
 
 TEST_F(RedisCustomerStoreTest, RedisDownIsUnavailable) {

@@ -752,6 +752,12 @@ absl::StatusOr<std::unique_ptr<RedisCustomerStore>> RedisCustomerStore::Create(
   if (options.write_batch < 1) {
     return absl::InvalidArgumentError("options.write_batch: must be >= 1");
   }
+  if (options.small_call_batch < 1) {
+    return absl::InvalidArgumentError("options.small_call_batch: must be >= 1");
+  }
+  if (options.small_call_writes < 0) {
+    return absl::InvalidArgumentError("options.small_call_writes: must be >= 0");
+  }
   if (options.read_page < 1) return absl::InvalidArgumentError("options.read_page: must be >= 1");
   if (options.max_block < absl::Milliseconds(1)) {
     return absl::InvalidArgumentError("options.max_block: must be >= 1 ms");
@@ -1180,8 +1186,11 @@ absl::StatusOr<std::vector<WriteResult>> RedisCustomerStore::WriteWithResults(
   if (absl::Status s = ValidateWrites(writes); !s.ok()) return s;
   std::vector<WriteResult> committed;
   committed.reserve(writes.size());
-  for (size_t begin = 0; begin < writes.size(); begin += options_.write_batch) {
-    const size_t n = std::min(writes.size() - begin, static_cast<size_t>(options_.write_batch));
+  const size_t batch = static_cast<size_t>(
+      writes.size() <= static_cast<size_t>(options_.small_call_writes) ? options_.small_call_batch
+                                                                       : options_.write_batch);
+  for (size_t begin = 0; begin < writes.size(); begin += batch) {
+    const size_t n = std::min(writes.size() - begin, batch);
     if (absl::Status s = WriteBatch(tenant, writes.subspan(begin, n), committed); !s.ok()) {
       return s;
     }

@@ -69,6 +69,16 @@ class RedisCustomerStore : public CustomerStore {
     // background re-classification never holds a checkout's command for long.
     // Default: 32.
     int write_batch = 32;
+    // Writes pipelined per round trip by a WriteWithResults() of at most
+    // small_call_writes writes: a live feed's BulkIngest batch, unary events
+    // coalesced. Such a call waits for its round trips either way, but a
+    // pipeline of 32 (new orders cost Redis ~250 us each at 1M) held other
+    // clients' commands for several ms each, and a checkout's event waited
+    // behind one per busy client (docs/benchmarks.md, twenty-third and
+    // thirty-fourth passes). An import's calls are larger and keep
+    // write_batch. Defaults: 8 and 64.
+    int small_call_batch = 8;
+    int small_call_writes = 64;
     // Entries fetched per command by CustomersByOrders/Revenue and
     // CategoryNames. Default: 1000.
     int read_page = 1000;
