@@ -10,7 +10,8 @@
 // field is not a number is a header and is skipped.
 //
 // An order is placed at 00:00 UTC of its date, for `dollar_value` in cents
-// (exact decimal, >= 0). The order id is "cdnow-<customer>-<yyyymmdd>-<n>",
+// (read as an exact decimal, >= 0; digits past the cents rounded half away
+// from zero, as the files have none). The order id is "cdnow-<customer>-<yyyymmdd>-<n>",
 // where n counts that customer's rows of that date so far (1, 2, ...): it
 // depends only on the rows' content and order, not on line numbers, so the
 // sample and the master file give a shared purchase the same id.

@@ -50,6 +50,7 @@ class ColumnMapping : public OrderMapping {
                        std::vector<ImportedOrder>* out) override;
   void Finish(std::vector<ImportedOrder>* out, std::vector<RowError>* errors) override {}
   std::map<std::string, int64_t> skipped() const override { return skipped_; }
+  bool quoted_fields() const override { return true; }
 
  private:
   enum class TimeKind { kFormat, kUnixSeconds, kUnixMillis };

@@ -12,9 +12,11 @@ namespace segmentd::clients {
 
 // Splits `line` at `delimiter` into `fields` (replacing its contents), RFC 4180
 // style: a field may be enclosed in double quotes, inside which the delimiter is
-// literal and `""` is one quote. A trailing '\r' is dropped. Fields spanning
-// lines are not supported: an unterminated quote is INVALID_ARGUMENT, as is a
-// quote followed by anything but the delimiter or the end of the line.
+// literal and `""` is one quote. A trailing '\r' is dropped. A quoted field
+// may hold line breaks ('\n'): the importer passes a record whose quoted field
+// spans lines whole (OrderMapping::quoted_fields). An unterminated quote is
+// INVALID_ARGUMENT, as is a quote followed by anything but the delimiter or
+// the end of the line.
 absl::Status SplitCsvLine(absl::string_view line, char delimiter, std::vector<std::string>* fields);
 
 // Splits `line` at runs of spaces and tabs, ignoring leading and trailing ones.

@@ -3,12 +3,20 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace segmentd::clients {
+
+std::string ImportDestination(const std::string& target, const std::string& api_key) {
+  // The key id is what lies between the token's first two underscores.
+  std::vector<std::string> parts = absl::StrSplit(api_key, absl::MaxSplits('_', 2));
+  const std::string key_id = parts.size() == 3 ? parts[1] : "";
+  return absl::StrCat(target, " key ", key_id.empty() ? "?" : key_id);
+}
 
 absl::Status WriteCheckpoint(const std::string& path, const ImportCheckpoint& c) {
   const std::string tmp = absl::StrCat(path, ".tmp");
@@ -19,6 +27,7 @@ absl::Status WriteCheckpoint(const std::string& path, const ImportCheckpoint& c)
         << "source=" << c.source << "\n"
         << "source_bytes=" << c.source_bytes << "\n"
         << "mapping=" << c.mapping << "\n"
+        << "destination=" << c.destination << "\n"
         << "orders_acked=" << c.orders_acked << "\n"
         << "last_line=" << c.last_line << "\n"
         << "complete=" << (c.complete ? 1 : 0) << "\n";
@@ -50,6 +59,9 @@ absl::StatusOr<ImportCheckpoint> ReadCheckpoint(const std::string& path) {
       ok = absl::SimpleAtoi(kv.second, &c.source_bytes);
     } else if (kv.first == "mapping") {
       c.mapping = kv.second;
+    } else if (kv.first == "destination") {
+      c.destination = kv.second;
+      continue;  // optional: absent from a record of an older segctl
     } else if (kv.first == "orders_acked") {
       ok = absl::SimpleAtoi(kv.second, &c.orders_acked);
     } else if (kv.first == "last_line") {

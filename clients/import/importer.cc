@@ -1,5 +1,6 @@
 #include "clients/import/importer.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -70,6 +71,15 @@ class Batcher {
   bool rejected_in_batch_ = false;
 };
 
+// Whether `text` ends inside a double-quoted field: an odd number of quotes
+// (an escaped quote inside one is two).
+bool QuoteOpen(absl::string_view text) {
+  return std::count(text.begin(), text.end(), '"') % 2 == 1;
+}
+
+// The longest record a quoted field may make of several lines.
+constexpr size_t kMaxRecordBytes = 1 << 20;
+
 }  // namespace
 
 absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, OrderMapping& mapping,
@@ -85,19 +95,29 @@ absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, Or
       report.errors.push_back({line, std::move(message)});
     }
   };
-  std::string text;
+  std::string text, more;
   int64_t line = 0;
   while (std::getline(in, text)) {
-    ++line;
+    const int64_t first_line = ++line;
     ++report.rows;
     progress.rows = report.rows;
     progress.bytes_read += static_cast<int64_t>(text.size()) + 1;
+    // A quoted field may hold line breaks (a product description typed over
+    // two lines): while a quote is open, the record goes on on the next line.
+    // Bounded, so that a stray quote cannot swallow the rest of the file
+    // unreported: the record is then passed as it is, and refused.
+    while (mapping.quoted_fields() && QuoteOpen(text) && text.size() < kMaxRecordBytes &&
+           std::getline(in, more)) {
+      ++line;
+      progress.bytes_read += static_cast<int64_t>(more.size()) + 1;
+      absl::StrAppend(&text, "\n", more);
+    }
     // Excel's "CSV UTF-8" and other exporters start the file with a byte
     // order mark: not part of the header or of the first row's first field.
-    if (line == 1 && absl::StartsWith(text, "\xEF\xBB\xBF")) text.erase(0, 3);
-    absl::Status mapped = mapping.AddLine(line, text, &orders);
+    if (first_line == 1 && absl::StartsWith(text, "\xEF\xBB\xBF")) text.erase(0, 3);
+    absl::Status mapped = mapping.AddLine(first_line, text, &orders);
     if (!mapped.ok()) {
-      record_error(line, std::string(mapped.message()));
+      record_error(first_line, std::string(mapped.message()));
       if (options.on_error == OnError::kStop) {
         report.stopped = true;
         break;

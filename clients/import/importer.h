@@ -1,4 +1,5 @@
-// RunImport: reads a file line by line through an OrderMapping and sends the
+// RunImport: reads a file line by line (a record whose quoted field spans
+// lines whole, for mappings with quoted fields) through an OrderMapping and sends the
 // orders in batches to an OrderSink, acknowledged batch by batch.
 //
 // Guarantees:
@@ -10,8 +11,10 @@
 //   count acknowledged by an interrupted run to send only the rest.
 // - Bad rows are reported with their line numbers; with OnError::kSkip they are
 //   left out and the import goes on, with OnError::kStop the import stops at the
-//   first one (orders of earlier rows are sent, none of later rows). Orders the
-//   server rejects are reported like bad rows, with the line they come from.
+//   first one (orders completed by earlier rows are sent, none of later rows;
+//   a mapping that holds its orders until the file's end, the online-retail
+//   export's, has then sent none). Orders the server rejects are reported like
+//   bad rows, with the line they come from.
 //
 // Pure apart from the sink and the callbacks; not thread-safe.
 #ifndef SEGMENTD_CLIENTS_IMPORT_IMPORTER_H_

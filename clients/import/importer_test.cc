@@ -168,5 +168,40 @@ TEST(ImporterTest, AByteOrderMarkIsNotPartOfTheFirstLine) {
   EXPECT_EQ(retail->bad_rows, 0);
 }
 
+// A quoted field may span lines (valid CSV): the record is read whole and
+// numbered by its first line, here an invoice with a two-line Description
+// imported with both its rows. A quote left open at the end of the file is a
+// bad row, and its invoice is not imported without it; the CDNOW format has
+// no quoting, so a stray quote there spoils its own line only.
+TEST(ImporterTest, AQuotedFieldMaySpanLines) {
+  FakeSink sink;
+  std::istringstream in(
+      "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\r\n"
+      "900042,A,ONE LINE,1,2011-01-01 10:00:00,1.00,42.0,UK\r\n"
+      "900042,B,\"TWO\r\nLINES, \"\"QUOTED\"\"\",10,2011-01-01 10:00:00,1.00,42.0,UK\r\n"
+      "900043,A,x,1,2011-01-02 10:00:00,5.00,43.0,UK\r\n"
+      "900044,A,x,1,2011-01-03 10:00:00,7.00,44.0,UK\r\n"
+      "900044,B,\"NEVER CLOSED,1,2011-01-03 10:00:00,1.00,44.0,UK\r\n");
+  RetailMapping mapping;
+  absl::StatusOr<ImportReport> r = RunImport(in, 0, mapping, sink, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows, 6);  // the header and five records, one of two lines
+  ASSERT_EQ(r->orders, 2);
+  EXPECT_EQ(sink.seen, (absl::flat_hash_set<std::string>{"retail-900042", "retail-900043"}));
+  EXPECT_EQ(r->bad_rows, 1);  // the unterminated record; its invoice is skipped
+  ASSERT_EQ(r->errors.size(), 1u);
+  EXPECT_EQ(r->errors[0].line, 7);
+  EXPECT_THAT(r->errors[0].message, HasSubstr("quote"));
+  EXPECT_EQ(r->skipped.at("invoice with a bad row"), 1);
+
+  FakeSink cdnow_sink;
+  absl::StatusOr<ImportReport> cdnow =
+      Import(" 10001 19970101 1 \"12.50\n 10002 19970102 1 3.00\n", cdnow_sink, {});
+  ASSERT_TRUE(cdnow.ok()) << cdnow.status();
+  EXPECT_EQ(cdnow->rows, 2);
+  EXPECT_EQ(cdnow->orders, 1);
+  EXPECT_EQ(cdnow->bad_rows, 1);
+}
+
 }  // namespace
 }  // namespace segmentd::clients

@@ -31,7 +31,8 @@ class OrderMapping {
   // Returns a short name for progress files and reports, e.g. "cdnow".
   virtual std::string name() const = 0;
 
-  // Maps line number `line` (1-based) whose text is `text` (no line break).
+  // Maps line number `line` (1-based) whose text is `text` (no line break,
+  // but inside a quoted field when quoted_fields()).
   // Appends the orders it completes to `out`. Returns INVALID_ARGUMENT with a
   // message (without the line number) when the row is bad; then nothing was
   // appended for it.
@@ -46,6 +47,10 @@ class OrderMapping {
   // Returns the rows skipped on purpose (not errors), by reason, e.g.
   // {"row without CustomerID": 2000}.
   virtual std::map<std::string, int64_t> skipped() const = 0;
+  // Whether a field may be enclosed in double quotes (RFC 4180), so that a
+  // quoted field may span lines: then the import passes AddLine such a
+  // record whole, its lines joined by '\n', numbered by its first line.
+  virtual bool quoted_fields() const { return false; }
 };
 
 }  // namespace segmentd::clients

@@ -4,9 +4,11 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "clients/import/csv_line.h"
 #include "clients/import/decimal.h"
@@ -29,8 +31,15 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
     ++skipped_["empty line"];
     return absl::OkStatus();
   }
+  if (header_bad_) {
+    ++skipped_["row after a bad header"];
+    return absl::OkStatus();
+  }
   absl::Status split = SplitCsvLine(text, ',', &fields_);
-  if (!split.ok()) return split;
+  if (!split.ok()) {
+    if (header_seen_) MarkInvoiceOfUnreadableRow(line, text);
+    return split;
+  }
   if (!header_seen_) {
     for (size_t i = 0; i < fields_.size(); ++i) {
       const std::string name(absl::StripAsciiWhitespace(fields_[i]));
@@ -43,8 +52,10 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
       if (column != nullptr) *column = static_cast<int>(i);
     }
     if (invoice_ < 0 || quantity_ < 0 || date_ < 0 || price_ < 0 || customer_ < 0) {
+      header_bad_ = true;
       return absl::InvalidArgumentError(
-          "header must name the columns InvoiceNo, Quantity, InvoiceDate, UnitPrice, CustomerID");
+          "header must name the columns InvoiceNo, Quantity, InvoiceDate, UnitPrice, CustomerID "
+          "(the rows after it are not read)");
     }
     header_seen_ = true;
     ++skipped_["header line"];
@@ -52,6 +63,7 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
   }
   const int needed = std::max({invoice_, quantity_, date_, price_, customer_}) + 1;
   if (static_cast<int>(fields_.size()) < needed) {
+    MarkInvoiceOfUnreadableRow(line, text);
     return absl::InvalidArgumentError(
         absl::StrCat("expected at least ", needed, " fields, found ", fields_.size()));
   }
@@ -68,10 +80,9 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
     return absl::OkStatus();
   }
   Invoice& invoice = invoices_[invoice_no];
-  if (invoice.rows++ == 0) {
-    invoice.first_line = line;
-    invoice.customer_id = customer;
-  }
+  if (invoice.rows++ == 0) invoice.first_line = line;
+  // (Empty when an unreadable row came first.)
+  if (invoice.customer_id.empty()) invoice.customer_id = customer;
   auto bad = [&](std::string message) {
     invoice.bad = true;
     return absl::InvalidArgumentError(std::move(message));
@@ -94,11 +105,24 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
   std::string ignored;
   if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", date, absl::UTCTimeZone(), &at, &ignored) &&
       !absl::ParseTime("%Y-%m-%d %H:%M", date, absl::UTCTimeZone(), &at, &ignored)) {
-    return bad(absl::StrCat("InvoiceDate \"", date, "\" is not YYYY-MM-DD HH:MM[:SS]"));
+    return bad(absl::StrCat("InvoiceDate \"", date,
+                            "\" is not a valid date and time YYYY-MM-DD HH:MM[:SS]"));
   }
-  invoice.amount_e4 += quantity * *price;
+  invoice.amount_e4 += absl::int128(quantity) * *price;
   invoice.placed_at = std::min(invoice.placed_at, at);
   return absl::OkStatus();
+}
+
+void RetailMapping::MarkInvoiceOfUnreadableRow(int64_t line, absl::string_view text) {
+  if (invoice_ < 0) return;
+  std::vector<absl::string_view> columns = absl::StrSplit(text, absl::MaxSplits(',', invoice_ + 1));
+  if (static_cast<int>(columns.size()) <= invoice_) return;
+  absl::string_view no = absl::StripAsciiWhitespace(columns[invoice_]);
+  if (no.size() >= 2 && no.front() == '"' && no.back() == '"') no = no.substr(1, no.size() - 2);
+  if (no.empty() || absl::StrContains(no, '"') || no[0] == 'C' || no[0] == 'c') return;
+  Invoice& invoice = invoices_[std::string(no)];
+  if (invoice.rows++ == 0) invoice.first_line = line;
+  invoice.bad = true;
 }
 
 void RetailMapping::Finish(std::vector<ImportedOrder>* out, std::vector<RowError>* errors) {
@@ -121,17 +145,28 @@ void RetailMapping::Finish(std::vector<ImportedOrder>* out, std::vector<RowError
                                                   "): not imported, rather than in part")});
       continue;
     }
-    if (invoice.amount_e4 < 0) {
-      errors->push_back({line, absl::StrCat("invoice ", *no, " totals ",
-                                            RoundDivPow10(invoice.amount_e4, 2),
-                                            " cents (negative) and is not a cancellation")});
+    // 10^12 cents, the most an order may have (engine::kMaxAmount).
+    constexpr int64_t kMaxAmountE4 = 100'000'000'000'000;
+    if (invoice.amount_e4 < 0 || invoice.amount_e4 > kMaxAmountE4) {
+      errors->push_back(
+          {line, invoice.amount_e4 < -kMaxAmountE4
+                     ? absl::StrCat("invoice ", *no,
+                                    " totals less than -10^12 cents (negative) "
+                                    "and is not a cancellation")
+                 : invoice.amount_e4 < 0
+                     ? absl::StrCat("invoice ", *no, " totals ",
+                                    RoundDivPow10(static_cast<int64_t>(invoice.amount_e4), 2),
+                                    " cents (negative) and is not a cancellation")
+                     : absl::StrCat("invoice ", *no,
+                                    " totals more than 10^12 cents, the most an "
+                                    "order may have")});
       continue;
     }
     ImportedOrder order;
     order.customer_id = invoice.customer_id;
     order.order_id = absl::StrCat("retail-", *no);
     order.placed_at = invoice.placed_at;
-    order.amount = RoundDivPow10(invoice.amount_e4, 2);
+    order.amount = RoundDivPow10(static_cast<int64_t>(invoice.amount_e4), 2);
     order.line = line;
     out->push_back(std::move(order));
   }

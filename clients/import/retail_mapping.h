@@ -7,8 +7,9 @@
 //   after the whole file is read (an export is not sorted by invoice), in the
 //   order of each invoice's first line.
 // - amount = sum of Quantity * UnitPrice over its lines, computed exactly
-//   (UnitPrice to 1/10000) and rounded half away from zero to cents; an
-//   invoice whose total is negative is a bad group.
+//   (UnitPrice to 1/10000, in 128 bits) and rounded half away from zero to
+//   cents; an invoice whose total is negative, or above the largest amount an
+//   order may have (10^12 cents), is a bad group.
 // - placed_at = the earliest InvoiceDate of its lines, "YYYY-MM-DD HH:MM[:SS]"
 //   read as UTC.
 // - CustomerID "12923.0" becomes "12923" (a zero fraction is dropped). Rows
@@ -23,10 +24,14 @@
 //   would be a guess: credit-note rows are skipped and counted ("cancellation
 //   (C invoice) row"), never imported. Imported revenue is therefore gross
 //   of returns.
+// - Fields may be quoted, and a quoted field (a Description) may span lines.
 // - A bad row (bad number, bad date, a CustomerID different from its invoice's
-//   first one) is reported with its line and makes its whole invoice bad: the
-//   invoice is not imported (its other rows are counted under "row of an
-//   invoice with a bad row"), so nothing is half-imported.
+//   first one, too few fields, or quotes that cannot be read, as long as its
+//   InvoiceNo can) is reported with its line and makes its whole invoice bad:
+//   the invoice is not imported (counted once under "invoice with a bad
+//   row"), so nothing is half-imported.
+// - A first line that does not name the columns is reported once; the rows
+//   after it are counted under "row after a bad header", not reported each.
 //
 // Not thread-safe.
 #ifndef SEGMENTD_CLIENTS_IMPORT_RETAIL_MAPPING_H_
@@ -38,6 +43,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/numeric/int128.h"
 #include "absl/time/time.h"
 #include "clients/import/order_mapping.h"
 
@@ -50,6 +56,7 @@ class RetailMapping : public OrderMapping {
                        std::vector<ImportedOrder>* out) override;
   void Finish(std::vector<ImportedOrder>* out, std::vector<RowError>* errors) override;
   std::map<std::string, int64_t> skipped() const override { return skipped_; }
+  bool quoted_fields() const override { return true; }
 
  private:
   struct Invoice {
@@ -57,13 +64,22 @@ class RetailMapping : public OrderMapping {
     int64_t first_line = 0;
     int64_t rows = 0;
     absl::Time placed_at = absl::InfiniteFuture();
-    int64_t amount_e4 = 0;  // sum of Quantity * UnitPrice in 1/10000 units
+    // Sum of Quantity * UnitPrice in 1/10000 units: 128 bits, as a line's
+    // product alone may reach 10^21.
+    absl::int128 amount_e4 = 0;
     bool bad = false;
   };
+
+  // Marks the invoice of a row that could not be read field by field bad,
+  // when its InvoiceNo can still be read (the text before the delimiter that
+  // ends its column, quotes stripped): its other rows must not be imported
+  // without it.
+  void MarkInvoiceOfUnreadableRow(int64_t line, absl::string_view text);
 
   // Column indexes, from the header.
   int invoice_ = -1, quantity_ = -1, date_ = -1, price_ = -1, customer_ = -1;
   bool header_seen_ = false;
+  bool header_bad_ = false;
   absl::flat_hash_map<std::string, Invoice> invoices_;
   // InvoiceNo -> the first line of it without a CustomerID.
   absl::flat_hash_map<std::string, int64_t> unattributed_;

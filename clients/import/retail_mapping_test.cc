@@ -98,7 +98,8 @@ TEST(RetailMappingTest, ABadRowDropsItsWholeInvoiceAndNamesItsLine) {
   EXPECT_THAT(r.errors[4].message, HasSubstr("quoted"));
   EXPECT_EQ(r.errors[5].line, 9);  // from Finish: a negative non-cancellation invoice
   EXPECT_THAT(r.errors[5].message, HasSubstr("negative"));
-  EXPECT_EQ(r.skipped.at("invoice with a bad row"), 4);
+  // 1007's too: its InvoiceNo reads before the quote that does not.
+  EXPECT_EQ(r.skipped.at("invoice with a bad row"), 5);
 }
 
 // An invoice one of whose rows names no customer would be booked in part
@@ -142,6 +143,55 @@ TEST(RetailMappingTest, SameInputSameOrders) {
   }
   EXPECT_EQ(a.orders[0].order_id, "retail-2");  // by first line
   EXPECT_EQ(a.orders[0].amount, 300);
+}
+
+// A row whose fields cannot be read makes its invoice bad when its InvoiceNo
+// can be read, whichever comes first; too few fields too.
+TEST(RetailMappingTest, AnUnreadableRowMakesItsInvoiceBad) {
+  Result r =
+      Map({kHeader, "7,A,\"open,1,2011-01-01 10:00:00,1.00,42.0,UK",
+           "7,B,x,10,2011-01-01 10:00:00,1.00,42.0,UK", "8,B,x,10,2011-01-01 10:00:00,1.00,43.0,UK",
+           "8,A,x,1", "9,A,x,1,2011-01-01 10:00:00,1.00,44.0,UK"});
+  ASSERT_EQ(r.orders.size(), 1u);
+  EXPECT_EQ(r.orders[0].order_id, "retail-9");
+  ASSERT_EQ(r.errors.size(), 2u);  // the two rows; no other row of 7 or 8
+  EXPECT_EQ(r.errors[0].line, 2);
+  EXPECT_EQ(r.errors[1].line, 5);
+  EXPECT_THAT(r.errors[1].message, HasSubstr("expected at least"));
+  EXPECT_EQ(r.skipped.at("invoice with a bad row"), 2);
+}
+
+// Quantity x UnitPrice is exact in 128 bits: products that wrapped around in
+// 64 bits (and were stored as a few cents) now make the invoice bad, named
+// as more than an order may have; a negative total past int64 too.
+TEST(RetailMappingTest, AmountsBeyondAnOrdersLargestAreRefusedNotWrapped) {
+  Result r = Map({kHeader, "1,A,x,536870912,2011-01-01 10:00:00,3435973.8368,42.0,UK",
+                  "1,B,x,1,2011-01-01 10:00:00,12.34,42.0,UK",
+                  "2,A,x,900000000,2011-01-01 10:00:00,10000000,43.0,UK",
+                  "2,B,x,900000000,2011-01-01 10:00:00,10000000,43.0,UK",
+                  "3,A,x,-900000000,2011-01-01 10:00:00,10000000,44.0,UK",
+                  "4,A,x,100000,2011-01-01 10:00:00,10000000,45.0,UK",
+                  "5,A,x,100,2011-01-01 10:00:00,100000000,46.0,UK"});
+  // 10^5 x 10^7 = 10^14 cents is too much too; 100 x 10^8 = 10^12 cents is
+  // the most an order may have.
+  ASSERT_EQ(r.orders.size(), 1u);
+  EXPECT_EQ(r.orders[0].order_id, "retail-5");
+  EXPECT_EQ(r.orders[0].amount, 1'000'000'000'000);
+  ASSERT_EQ(r.errors.size(), 4u);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("invoice 1 totals more than 10^12 cents"));
+  EXPECT_THAT(r.errors[1].message, HasSubstr("invoice 2 totals more than 10^12 cents"));
+  EXPECT_THAT(r.errors[2].message, HasSubstr("invoice 3 totals less than -10^12 cents"));
+  EXPECT_THAT(r.errors[3].message, HasSubstr("invoice 4 totals more than 10^12 cents"));
+}
+
+// A first line that names no columns is reported once, not on every row.
+TEST(RetailMappingTest, ABadHeaderIsReportedOnce) {
+  Result r = Map({"Invoice,Code,Qty", "1,A,x,1,2011-01-01 10:00:00,1.00,42.0,UK",
+                  "2,A,x,1,2011-01-01 10:00:00,1.00,42.0,UK"});
+  EXPECT_TRUE(r.orders.empty());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("header must name the columns"));
+  EXPECT_EQ(r.skipped.at("row after a bad header"), 2);
 }
 
 }  // namespace

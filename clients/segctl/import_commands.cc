@@ -123,6 +123,10 @@ int Import(const Context& ctx) {
   checkpoint.source = file;
   checkpoint.source_bytes = st.st_size;
   checkpoint.mapping = mapping_id;
+  // The key file is read again by Connect below, which reports its errors.
+  if (absl::StatusOr<std::string> key = clients::ReadApiKeyFile(ctx.key_file); key.ok()) {
+    checkpoint.destination = clients::ImportDestination(ctx.target, *key);
+  }
   std::string progress_file = ctx.args->Get("progress_file");
   if (progress_file.empty()) {
     mkdir(".segmentd", 0700);
@@ -132,9 +136,13 @@ int Import(const Context& ctx) {
     absl::StatusOr<clients::ImportCheckpoint> previous = clients::ReadCheckpoint(progress_file);
     if (previous.ok()) {
       if (!previous->SameImport(checkpoint)) {
-        return ctx.Fail(absl::FailedPreconditionError(absl::StrCat(
-            progress_file, " records an import of ", previous->source, " (", previous->source_bytes,
-            " bytes, mapping \"", previous->mapping, "\"), not this one; remove it or drop --resume")));
+        return ctx.Fail(absl::FailedPreconditionError(
+            absl::StrCat(progress_file, " records an import of ", previous->source, " (",
+                         previous->source_bytes, " bytes, mapping \"", previous->mapping, "\") to ",
+                         previous->destination.empty() ? "a server and key it does not name"
+                                                       : previous->destination,
+                         ", not this one (", checkpoint.source, ", ", checkpoint.source_bytes,
+                         " bytes, to ", checkpoint.destination, "); remove it or drop --resume")));
       }
       options.resume_after_orders = previous->orders_acked;
       if (!ctx.json) {
@@ -176,11 +184,18 @@ int Import(const Context& ctx) {
                                              "; re-run with --resume to skip them)")));
   }
   absl::Status finished = sink.Finish();
-  // An empty file is an export that failed, not a successful import: the
-  // error alone, no report of 0 rows.
-  if (report->rows == 0) {
+  // An empty file, or one with nothing but a header and blank lines, is an
+  // export that failed, not a successful import: the error alone, no report
+  // of 0 rows.
+  auto skipped_as = [&](const char* reason) {
+    auto it = report->skipped.find(reason);
+    return it == report->skipped.end() ? int64_t{0} : it->second;
+  };
+  if (report->rows - skipped_as("header line") - skipped_as("empty line") == 0) {
     if (!finished.ok()) return ctx.Fail(finished);
-    *ctx.err << "segctl: import: " << file << " is empty: nothing to import\n";
+    *ctx.err << "segctl: import: " << file
+             << (report->rows == 0 ? " is empty" : " holds no row of data")
+             << ": nothing to import\n";
     return kExitError;
   }
   clients::ImportProgress last;
@@ -243,7 +258,7 @@ int Import(const Context& ctx) {
   // format): nothing was imported, and exit 0 would hide it.
   const int64_t accepted =
       report->applied + report->duplicates + report->ignored + report->orders_resumed;
-  if (accepted == 0 && report->bad_rows + report->rejected > 0) {
+  if (accepted == 0 && report->bad_rows + report->rejected > 0 && !report->stopped) {
     *ctx.err << "segctl: import: no row of " << file
              << " could be imported; check the format (and --columns)\n";
     return kExitError;

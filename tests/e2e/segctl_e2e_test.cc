@@ -978,6 +978,43 @@ TEST_F(SegctlE2eTest, CdnowMasterEndToEnd) {
   ExpectPurchaseSegments(orders, absl::FromCivil(absl::CivilDay(1999, 1, 1), absl::UTCTimeZone()));
 }
 
+// The progress file records where its orders went: --resume of the same file
+// with another tenant's key is refused, naming both destinations, rather than
+// skipping what the first import acknowledged (it used to import nothing and
+// exit 0); with the same key it skips them. A file holding a header alone is
+// an export that failed (exit 1), as an empty one is.
+TEST_F(SegctlE2eTest, ResumeOnlyIntoTheSameDestination) {
+  const std::string file = dir_ + "/resume.csv";
+  std::ofstream(file) << "r1,ro1,2026-11-01,10.00\nr2,ro2,2026-11-02,20.00\n";
+  const std::string progress = "--progress_file=" + dir_ + "/progress.resume";
+  SegctlRun first = Segctl({"import", "csv", file, "--header=false", kRowColumns, progress});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(Segctl({"tenant", "create", "elsewhere"}).exit_code, 0);
+  SegctlRun created = Segctl({"key", "create", "--as_operator", "--tenant=elsewhere",
+                              "--scopes=read,write,admin", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  v1::CreateApiKeyResponse key;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(created.out, &key).ok()) << created.out;
+  const std::string elsewhere = dir_ + "/elsewhere.key";
+  std::ofstream(elsewhere) << key.secret();
+  SegctlRun other = Segctl({"import", "csv", file, "--header=false", kRowColumns, progress,
+                            "--resume", "--key_file=" + elsewhere});
+  EXPECT_EQ(other.exit_code, 1) << other.out;
+  EXPECT_THAT(other.err, HasSubstr("not this one"));
+  EXPECT_THAT(other.err, HasSubstr("key " + key.key().key_id()));
+  SegctlRun same =
+      Segctl({"import", "csv", file, "--header=false", kRowColumns, progress, "--resume"});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_THAT(same.out, HasSubstr("2 skipped by --resume"));
+
+  const std::string header_only = dir_ + "/header_only.csv";
+  std::ofstream(header_only) << "customer,order,date,amount\n\n";
+  SegctlRun nothing = Segctl({"import", "csv", header_only, kRowColumns,
+                              "--progress_file=" + dir_ + "/progress.header_only"});
+  EXPECT_EQ(nothing.exit_code, 1) << nothing.out;
+  EXPECT_THAT(nothing.err, HasSubstr("holds no row of data: nothing to import"));
+}
+
 TEST_F(SegctlE2eTest, OnlineRetailEndToEnd) {
   const std::string data = DataDir();
   ASSERT_FALSE(data.empty()) << "set SEGMENTD_DATA to the directory of online_retail_30k.csv";
