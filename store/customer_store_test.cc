@@ -128,6 +128,7 @@ class CustomerStoreTest : public ::testing::TestWithParam<bool> {
     RedisCustomerStore::Options options;
     options.max_changes = max_changes;
     options.write_batch = 3;
+    options.small_call_batch = 3;
     options.read_page = 2;
     options.max_block = absl::Milliseconds(200);
     absl::StatusOr<std::unique_ptr<RedisCustomerStore>> store =
@@ -1582,6 +1583,7 @@ class RedisCustomerStoreTest : public ::testing::Test {
     ASSERT_TRUE(testing::RegisterTenant(client_.get(), kTenant).ok());
     RedisCustomerStore::Options store_options;
     store_options.write_batch = 16;
+    store_options.small_call_batch = 16;
     absl::StatusOr<std::unique_ptr<RedisCustomerStore>> store =
         RedisCustomerStore::Create(client_.get(), store_options);
     ASSERT_TRUE(store.ok()) << store.status();

@@ -123,10 +123,17 @@ int Import(const Context& ctx) {
   checkpoint.source = file;
   checkpoint.source_bytes = st.st_size;
   checkpoint.mapping = mapping_id;
-  // The key file is read again by Connect below, which reports its errors.
-  if (absl::StatusOr<std::string> key = clients::ReadApiKeyFile(ctx.key_file); key.ok()) {
-    checkpoint.destination = clients::ImportDestination(ctx.target, *key);
+  // Where the orders go, recorded with the progress (the key's id, never its
+  // secret). A key file that cannot be read fails as it does for every
+  // command (Connect says which setting named it), before --resume is
+  // weighed.
+  std::string api_key;
+  if (!ctx.key_file.empty()) {
+    absl::StatusOr<std::string> key = clients::ReadApiKeyFile(ctx.key_file);
+    if (!key.ok()) return ctx.Fail(ctx.Connect().status());
+    api_key = *std::move(key);
   }
+  checkpoint.destination = clients::ImportDestination(ctx.target, api_key);
   std::string progress_file = ctx.args->Get("progress_file");
   if (progress_file.empty()) {
     mkdir(".segmentd", 0700);

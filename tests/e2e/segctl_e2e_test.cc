@@ -1002,6 +1002,12 @@ TEST_F(SegctlE2eTest, ResumeOnlyIntoTheSameDestination) {
   EXPECT_EQ(other.exit_code, 1) << other.out;
   EXPECT_THAT(other.err, HasSubstr("not this one"));
   EXPECT_THAT(other.err, HasSubstr("key " + key.key().key_id()));
+  // A key file that cannot be read is that usage error, not a refused resume.
+  SegctlRun unreadable = Segctl({"import", "csv", file, "--header=false", kRowColumns, progress,
+                                 "--resume", "--key_file=" + dir_ + "/no-such.key"});
+  EXPECT_EQ(unreadable.exit_code, 2) << unreadable.err;
+  EXPECT_THAT(unreadable.err, HasSubstr("no-such.key"));
+  EXPECT_THAT(unreadable.err, Not(HasSubstr("not this one")));
   SegctlRun same =
       Segctl({"import", "csv", file, "--header=false", kRowColumns, progress, "--resume"});
   EXPECT_EQ(same.exit_code, 0) << same.err;

@@ -48,10 +48,13 @@ struct ReplicaStores {
     FUZZ_CHECK(connected.ok(), connected.status().ToString());
     return *std::move(connected);
   }
-  // Tiny pipelines and pages, so that small inputs cross their boundaries.
+  // Tiny pipelines and pages, so that small inputs cross their boundaries
+  // (calls of up to 6 writes pipelined 2 at a time, larger ones 3).
   static std::unique_ptr<store::RedisCustomerStore> Create(store::redis::RedisClient& client) {
     store::RedisCustomerStore::Options options;
     options.write_batch = 3;
+    options.small_call_batch = 2;
+    options.small_call_writes = 6;
     options.read_page = 4;
     absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> created =
         store::RedisCustomerStore::Create(&client, options);
