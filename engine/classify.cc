@@ -69,29 +69,9 @@ absl::StatusOr<Classifier> Classifier::Create(const SegmentConfig& config,
   c.config_ = config;
   c.stats_ = stats;
   const SegmentConfig& k = config;
-  auto en = [&](Segment s, bool e) { c.enabled_[static_cast<int>(s)] = e; };
-  en(Segment::kFrequentBuyer, k.frequent_buyer.enabled);
-  en(Segment::kNewDownload, k.new_download.enabled);
-  en(Segment::kWindowShopper, k.window_shopper.enabled);
-  en(Segment::kNewCustomer, k.new_customer.enabled);
-  en(Segment::kReturningCustomer, k.returning_customer.enabled);
-  en(Segment::kLoyalCustomer, k.loyal_customer.enabled);
-  en(Segment::kLostLoyalty, k.lost_loyalty.enabled);
-  en(Segment::kOneTimeWonder, k.one_time_wonder.enabled);
-  en(Segment::kBigSpender, k.big_spender.enabled);
-  en(Segment::kLowSpender, k.low_spender.enabled);
-  en(Segment::kLostCustomer, k.lost_customer.enabled);
-  en(Segment::kFirstTimeBuyer, k.first_time_buyer.enabled);
-  en(Segment::kRepeatCustomer, k.repeat_customer.enabled);
-  en(Segment::kVip, k.vip.enabled);
-  en(Segment::kLapsed, k.lapsed.enabled);
-  en(Segment::kHighValue, k.value_tiers.enabled);
-  en(Segment::kMediumValue, k.value_tiers.enabled);
-  en(Segment::kLowValue, k.value_tiers.enabled);
-  en(Segment::kHighlyEngaged, k.engagement.enabled);
-  en(Segment::kModeratelyEngaged, k.engagement.enabled);
-  en(Segment::kDisengaged, k.engagement.enabled);
-  en(Segment::kAbandonedCart, k.abandoned_cart.enabled);
+  for (int s = 0; s < kNumSegments; ++s) {
+    c.enabled_[s] = SegmentEnabled(k, static_cast<Segment>(s));
+  }
   c.category_enabled_ = k.category_affinity.enabled;
 
   c.fb_ms_ = DaysToMillis(k.frequent_buyer.window_days);

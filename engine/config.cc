@@ -276,6 +276,52 @@ const std::vector<Segment>& DefaultPrimaryPriority() {
   return *kDefault;
 }
 
+bool SegmentEnabled(const SegmentConfig& k, Segment segment) {
+  switch (segment) {
+    case Segment::kFrequentBuyer:
+      return k.frequent_buyer.enabled;
+    case Segment::kNewDownload:
+      return k.new_download.enabled;
+    case Segment::kWindowShopper:
+      return k.window_shopper.enabled;
+    case Segment::kNewCustomer:
+      return k.new_customer.enabled;
+    case Segment::kReturningCustomer:
+      return k.returning_customer.enabled;
+    case Segment::kLoyalCustomer:
+      return k.loyal_customer.enabled;
+    case Segment::kLostLoyalty:
+      return k.lost_loyalty.enabled;
+    case Segment::kOneTimeWonder:
+      return k.one_time_wonder.enabled;
+    case Segment::kBigSpender:
+      return k.big_spender.enabled;
+    case Segment::kLowSpender:
+      return k.low_spender.enabled;
+    case Segment::kLostCustomer:
+      return k.lost_customer.enabled;
+    case Segment::kFirstTimeBuyer:
+      return k.first_time_buyer.enabled;
+    case Segment::kRepeatCustomer:
+      return k.repeat_customer.enabled;
+    case Segment::kVip:
+      return k.vip.enabled;
+    case Segment::kLapsed:
+      return k.lapsed.enabled;
+    case Segment::kHighValue:
+    case Segment::kMediumValue:
+    case Segment::kLowValue:
+      return k.value_tiers.enabled;
+    case Segment::kHighlyEngaged:
+    case Segment::kModeratelyEngaged:
+    case Segment::kDisengaged:
+      return k.engagement.enabled;
+    case Segment::kAbandonedCart:
+      return k.abandoned_cart.enabled;
+  }
+  return false;
+}
+
 absl::StatusOr<std::vector<Segment>> ResolvePrimaryPriority(
     const SegmentConfig& config) {
   std::vector<Segment> out;

@@ -218,6 +218,11 @@ std::vector<FieldViolation> FindViolations(const SegmentConfig& config);
 // whole.
 absl::Status ValidateConfig(const SegmentConfig& config);
 
+// Whether `config` enables the rule of fixed segment `segment` (a disabled
+// segment has no members; the value tiers and the engagement levels share
+// one switch each).
+bool SegmentEnabled(const SegmentConfig& config, Segment segment);
+
 // The default priority for the primary segment, highest first (a permutation
 // of all 22 segments; see docs/engine.md for the reasoning).
 const std::vector<Segment>& DefaultPrimaryPriority();

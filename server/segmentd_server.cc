@@ -325,9 +325,16 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   targeting::SegmentsAt segments_at =
       [live](const std::string& tenant, const std::vector<std::string>& customer_ids,
              absl::Time as_of) { return SegmentsAt(*live, tenant, customer_ids, as_of); };
+  targeting::ConfigOf config_of =
+      [contexts = server->contexts_.get()](
+          const std::string& tenant) -> absl::StatusOr<engine::SegmentConfig> {
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts->Get(tenant);
+    if (!snapshot.ok()) return snapshot.status();
+    return (*snapshot)->config;
+  };
   server->services_.push_back(std::make_unique<TargetingServiceImpl>(
       auth, server->vouchers_.get(), server->index_.get(), server->arm_cache_.get(), segments_at,
-      now, server->options_.eligibility_max_staleness,
+      std::move(config_of), now, server->options_.eligibility_max_staleness,
       server->options_.max_target_streams_per_tenant));
   server->redemptions_ = std::make_unique<RedemptionStore>(server->redis_.get());
   server->services_.push_back(std::make_unique<InsightsServiceImpl>(

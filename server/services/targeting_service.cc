@@ -102,17 +102,16 @@ class ChunkWriter {
 
 }  // namespace
 
-TargetingServiceImpl::TargetingServiceImpl(Authenticator* authenticator,
-                                           targeting::VoucherStore* vouchers,
-                                           targeting::MembershipIndex* index,
-                                           targeting::ArmCache* arm_cache,
-                                           targeting::SegmentsAt segments_at,
-                                           std::function<absl::Time()> now,
-                                           absl::Duration max_staleness, int max_streams_per_tenant)
+TargetingServiceImpl::TargetingServiceImpl(
+    Authenticator* authenticator, targeting::VoucherStore* vouchers,
+    targeting::MembershipIndex* index, targeting::ArmCache* arm_cache,
+    targeting::SegmentsAt segments_at, targeting::ConfigOf config_of,
+    std::function<absl::Time()> now, absl::Duration max_staleness, int max_streams_per_tenant)
     : vouchers_(vouchers),
       index_(index),
       arm_cache_(arm_cache),
       segments_at_(std::move(segments_at)),
+      config_of_(std::move(config_of)),
       authorizer_(authenticator, v1::TargetingService::service_full_name()),
       now_(std::move(now)),
       max_staleness_(max_staleness),
@@ -136,6 +135,13 @@ grpc::Status TargetingServiceImpl::PutVoucherTarget(grpc::ServerContext* context
   *target.mutable_updated_at() = ToProtoTime(now_());
   if (absl::Status put = vouchers_->Put(caller->tenant_id, target); !put.ok()) {
     return ToGrpcStatus(put);
+  }
+  // Advisory: a config that cannot be read now (the put itself succeeded)
+  // gives no warnings rather than failing a stored target.
+  if (absl::StatusOr<engine::SegmentConfig> config = config_of_(caller->tenant_id); config.ok()) {
+    for (std::string& warning : targeting::DisabledSegmentWarnings(target.expression(), *config)) {
+      response->add_warnings(std::move(warning));
+    }
   }
   *response->mutable_target() = std::move(target);
   return grpc::Status::OK;

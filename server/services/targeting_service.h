@@ -9,6 +9,7 @@
 #include "server/auth/call_authorizer.h"
 #include "server/bounded_executor.h"
 #include "server/targeting/arm_cache.h"
+#include "server/targeting/disabled_segments.h"
 #include "server/targeting/freshness_gate.h"
 #include "server/targeting/membership_index.h"
 #include "server/targeting/prepared_targets.h"
@@ -44,8 +45,9 @@ class TargetingServiceImpl final
   // it lasts, however slowly its client reads).
   TargetingServiceImpl(Authenticator* authenticator, targeting::VoucherStore* vouchers,
                        targeting::MembershipIndex* index, targeting::ArmCache* arm_cache,
-                       targeting::SegmentsAt segments_at, std::function<absl::Time()> now,
-                       absl::Duration max_staleness, int max_streams_per_tenant = 8);
+                       targeting::SegmentsAt segments_at, targeting::ConfigOf config_of,
+                       std::function<absl::Time()> now, absl::Duration max_staleness,
+                       int max_streams_per_tenant = 8);
 
   grpc::Status PutVoucherTarget(grpc::ServerContext* context,
                                 const v1::PutVoucherTargetRequest* request,
@@ -108,6 +110,7 @@ class TargetingServiceImpl final
   // Per-arm counts of split vouchers; shared with InsightsService.
   targeting::ArmCache* const arm_cache_;
   const targeting::SegmentsAt segments_at_;
+  const targeting::ConfigOf config_of_;
   const CallAuthorizer authorizer_;
   const std::function<absl::Time()> now_;
   const absl::Duration max_staleness_;

@@ -637,6 +637,33 @@ TEST_F(TargetingE2eTest, VoucherRegistryAndEligibleVouchers) {
   }
 }
 
+// A target naming segments the tenant's config disables (this fixture
+// disables VIP and the value tiers) is stored, with a warning per such
+// segment; one naming enabled segments has none.
+TEST_F(TargetingE2eTest, APutWarnsOfDisabledSegments) {
+  auto put = [&](const std::string& id, const std::string& text) {
+    v1::PutVoucherTargetRequest request;
+    request.mutable_target()->set_voucher_id(id);
+    *request.mutable_target()->mutable_expression() = Parse(text);
+    v1::PutVoucherTargetResponse response;
+    auto ctx = NewContext(acme_.write);
+    EXPECT_TRUE(targeting_->PutVoucherTarget(ctx.get(), request, &response).ok());
+    return response;
+  };
+  const v1::PutVoucherTargetResponse disabled =
+      put("everyone-but-vip",
+          R"(none_of { children { segment: "VIP" } children { segment: "HIGH_VALUE" } })");
+  ASSERT_EQ(disabled.warnings_size(), 2) << disabled.DebugString();
+  EXPECT_EQ(disabled.warnings(0),
+            "VIP is disabled in the tenant's config: it has no members while disabled");
+  EXPECT_THAT(disabled.warnings(1), ::testing::StartsWith("HIGH_VALUE is disabled"));
+  EXPECT_EQ(disabled.target().voucher_id(), "everyone-but-vip");  // stored all the same
+  const v1::PutVoucherTargetResponse enabled =
+      put("repeaters", R"(any_of { children { segment: "REPEAT_CUSTOMER" }
+                                   children { segment: "category:shoes" } })");
+  EXPECT_EQ(enabled.warnings_size(), 0) << enabled.DebugString();
+}
+
 TEST_F(TargetingE2eTest, ValidationNamesTheBadNodeAndScopesApply) {
   v1::CountTargetsResponse count;
   grpc::Status status = Count(
