@@ -4,52 +4,17 @@
 #include <array>
 #include <cmath>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "engine/utf8.h"
 
 namespace segmentd::engine {
 namespace {
 
 constexpr int64_t kMaxThresholdAmount = 1'000'000'000'000;  // 10^12 minor units
 constexpr size_t kMaxDisplayNameBytes = 64;
-
-bool IsValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    int extra;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;  // truncated sequence
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Reject overlong forms, surrogates and values beyond U+10FFFF.
-    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-        (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
 
 // Collects violations with their block prefix.
 class Checker {
@@ -72,8 +37,15 @@ class Checker {
   void DoubleRange(absl::string_view block, absl::string_view field,
                    double value, double lo, double hi) {
     if (!(value >= lo && value <= hi)) {  // also rejects NaN
-      Add(block, field,
-          absl::StrCat("must be in [", lo, ", ", hi, "], got ", value));
+      // The shortest text that reads back as the value: one just outside the
+      // range must not print as its end ("got 100" for 100.0000004).
+      std::string text;
+      for (int digits = 6; digits <= 17; ++digits) {
+        text = absl::StrFormat("%.*g", digits, value);
+        double back = 0;
+        if (absl::SimpleAtod(text, &back) && back == value) break;
+      }
+      Add(block, field, absl::StrCat("must be in [", lo, ", ", hi, "], got ", text));
     }
   }
 

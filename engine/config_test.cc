@@ -153,6 +153,33 @@ TEST(Config, NamesEveryOffendingField) {
   EXPECT_EQ(FindViolations(c).size(), 2u);
 }
 
+// A multiple just outside its range prints as given, not rounded to the
+// range's end (a reviewer saw "got 100" for 100.0000004).
+TEST(Config, AnOutOfRangeMultiplePrintsExactly) {
+  SegmentConfig c;
+  c.big_spender.threshold_amount.reset();
+  c.big_spender.threshold_store_aov_multiple = 100.0000004;
+  const absl::Status s = ValidateConfig(c);
+  EXPECT_NE(std::string(s.message()).find("got 100.0000004"), std::string::npos) << s;
+  c.big_spender.threshold_store_aov_multiple = 150.5;
+  EXPECT_NE(std::string(ValidateConfig(c).message()).find("got 150.5"), std::string::npos);
+}
+
+// Whether each fixed segment's rule is on, as the classifier and
+// PutVoucherTarget's warnings read it; the tiers and engagement levels share
+// a switch.
+TEST(Config, SegmentEnabledFollowsEachSwitch) {
+  SegmentConfig c;
+  for (int s = 0; s < kNumSegments; ++s) EXPECT_TRUE(SegmentEnabled(c, static_cast<Segment>(s)));
+  c.vip.enabled = false;
+  c.engagement.enabled = false;
+  EXPECT_FALSE(SegmentEnabled(c, Segment::kVip));
+  EXPECT_FALSE(SegmentEnabled(c, Segment::kHighlyEngaged));
+  EXPECT_FALSE(SegmentEnabled(c, Segment::kDisengaged));
+  EXPECT_TRUE(SegmentEnabled(c, Segment::kHighValue));
+  EXPECT_TRUE(SegmentEnabled(c, Segment::kLapsed));
+}
+
 TEST(Config, BoundaryValuesAreAccepted) {
   SegmentConfig c;
   c.frequent_buyer.min_orders = 1000;

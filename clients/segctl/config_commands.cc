@@ -2,15 +2,19 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "clients/segctl/command.h"
 #include "clients/segctl/config_paths.h"
 #include "clients/segctl/table.h"
+#include "engine/config.h"
+#include "engine/segment.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -25,15 +29,24 @@ const FlagSpec kAsOf{"as_of", "TIME", "evaluate at this instant (RFC 3339 or YYY
 absl::StatusOr<std::vector<std::string>> ApplySettings(const std::vector<std::string>& words,
                                                        v1::SegmentConfig* config) {
   std::vector<std::string> paths;
+  std::map<std::string, std::string> alternatives;  // group -> the path setting it
   for (const std::string& word : words) {
     const size_t eq = word.find('=');
     if (eq == std::string::npos || eq == 0) {
       return absl::InvalidArgumentError(absl::StrCat("\"", word, "\" is not PATH=VALUE"));
     }
     const std::string path = word.substr(0, eq);
-    // Given twice, one value would be dropped without a word.
+    // Given twice, one value would be dropped without a word; so would one of
+    // two alternatives (the last set wins in a oneof).
     if (std::find(paths.begin(), paths.end(), path) != paths.end()) {
       return absl::InvalidArgumentError(absl::StrCat(path, " is set twice"));
+    }
+    if (const std::string group = AlternativesOf(path); !group.empty()) {
+      auto [it, first] = alternatives.emplace(group, path);
+      if (!first) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            it->second, " and ", path, " are alternatives (", group, "): set one of them"));
+      }
     }
     absl::Status s = SetConfigPath(path, word.substr(eq + 1), config);
     if (!s.ok()) return s;
@@ -102,6 +115,15 @@ int ConfigGet(const Context& ctx) {
   PrintVersioned(ctx, *config, -1);
   Table t({"PARAMETER", "VALUE"});
   for (const auto& [path, value] : FlattenConfig(config->config())) t.AddRow({path, value});
+  // Unset, the priority in effect is the default one: shown, so that every
+  // parameter in effect is on the page.
+  if (config->config().primary_priority().empty()) {
+    std::vector<std::string> names;
+    for (engine::Segment s : engine::DefaultPrimaryPriority()) {
+      names.emplace_back(engine::SegmentName(s));
+    }
+    t.AddRow({"primary_priority", absl::StrCat("(default) ", absl::StrJoin(names, ","))});
+  }
   t.Print(*ctx.out);
   return kExitOk;
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "engine/utf8.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -41,6 +42,10 @@ absl::Status SetPath(const std::string& path, const std::string& value, Message*
     auto bad = [&](const char* what) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": \"", value, "\" is not ", what));
     };
+    // Not echoed: bytes that are not UTF-8 would garble the terminal.
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING && !engine::IsValidUtf8(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": not valid UTF-8"));
+    }
     if (field->is_repeated()) {
       if (field->type() != FieldDescriptor::TYPE_STRING) return bad("supported");
       r->ClearField(message, field);
@@ -58,7 +63,11 @@ absl::Status SetPath(const std::string& path, const std::string& value, Message*
       }
       case FieldDescriptor::CPPTYPE_UINT32: {
         uint32_t n = 0;
-        if (!absl::SimpleAtoi(value, &n)) return bad("a non-negative integer");
+        uint64_t wide = 0;
+        if (!absl::SimpleAtoi(value, &n)) {
+          return absl::SimpleAtoi(value, &wide) ? bad("at most 4294967295")
+                                                : bad("a non-negative integer");
+        }
         r->SetUInt32(message, field, n);
         break;
       }
@@ -86,6 +95,25 @@ absl::Status SetPath(const std::string& path, const std::string& value, Message*
 }
 
 }  // namespace
+
+std::string AlternativesOf(const std::string& path) {
+  const google::protobuf::Descriptor* descriptor = v1::SegmentConfig::descriptor();
+  std::vector<std::string> parts = absl::StrSplit(path, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const FieldDescriptor* field = descriptor->FindFieldByName(parts[i]);
+    if (field == nullptr) return "";
+    if (i + 1 == parts.size()) {
+      // (Not the synthetic oneof of a proto3 `optional` field.)
+      const google::protobuf::OneofDescriptor* oneof = field->real_containing_oneof();
+      if (oneof == nullptr) return "";
+      parts.back() = oneof->name();
+      return absl::StrJoin(parts, ".");
+    }
+    if (field->type() != FieldDescriptor::TYPE_MESSAGE) return "";
+    descriptor = field->message_type();
+  }
+  return "";
+}
 
 absl::Status SetConfigPath(const std::string& path, const std::string& value,
                            v1::SegmentConfig* config) {

@@ -37,6 +37,25 @@ TEST(ConfigPathsTest, ErrorsNameThePath) {
               HasSubstr("vip.top_percent"));
   EXPECT_THAT(std::string(SetConfigPath("vip.enabled", "maybe", &c).message()), HasSubstr("true or false"));
   EXPECT_FALSE(SetConfigPath("vip.enabled.x", "1", &c).ok());
+  // Too large for the field, said so (not "not a non-negative integer").
+  EXPECT_THAT(std::string(SetConfigPath("frequent_buyer.min_orders", "4294967297", &c).message()),
+              HasSubstr("at most 4294967295"));
+  // Protobuf cannot send a string that is not UTF-8 (the server saw INTERNAL
+  // with no message); refused here, naming the path, without echoing it.
+  const absl::Status bytes = SetConfigPath("vip.display_name", "ab\xff\xfe", &c);
+  EXPECT_EQ(bytes.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bytes.message(), "vip.display_name: not valid UTF-8");
+  EXPECT_FALSE(SetConfigPath("primary_priority", "VIP,\xc3", &c).ok());
+  EXPECT_TRUE(SetConfigPath("vip.display_name", "\xc3\xa9t\xc3\xa9", &c).ok());  // "été"
+}
+
+TEST(ConfigPathsTest, AlternativesNameTheirGroup) {
+  EXPECT_EQ(AlternativesOf("big_spender.threshold_amount"), "big_spender.threshold");
+  EXPECT_EQ(AlternativesOf("big_spender.threshold_store_aov_multiple"), "big_spender.threshold");
+  EXPECT_EQ(AlternativesOf("low_spender.threshold_amount"), "low_spender.threshold");
+  EXPECT_EQ(AlternativesOf("big_spender.lookback_days"), "");
+  EXPECT_EQ(AlternativesOf("vip"), "");
+  EXPECT_EQ(AlternativesOf("nope.x"), "");
 }
 
 // Found by //clients/segctl:config_paths_fuzz: a third printed as 0.333333.

@@ -402,6 +402,13 @@ TEST_F(SegctlE2eTest, UsageErrorsAndHelp) {
   SegctlRun twice = Segctl({"config", "set", "vip.top_percent=3", "vip.top_percent=4"});
   EXPECT_EQ(twice.exit_code, 2);
   EXPECT_THAT(twice.err, HasSubstr("vip.top_percent is set twice"));
+  // Both alternatives of one threshold: the last would win without a word.
+  SegctlRun alternatives = Segctl({"config", "set", "big_spender.threshold_amount=100",
+                                   "big_spender.threshold_store_aov_multiple=3"});
+  EXPECT_EQ(alternatives.exit_code, 2);
+  EXPECT_THAT(alternatives.err,
+              HasSubstr("big_spender.threshold_amount and "
+                        "big_spender.threshold_store_aov_multiple are alternatives"));
   SegctlRun missing = Segctl({"import", "cdnow", dir_ + "/missing.txt"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("cannot read"));
@@ -464,6 +471,9 @@ TEST_F(SegctlE2eTest, Config) {
   SegctlRun get = Segctl({"config", "get"});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_THAT(get.out, HasSubstr("frequent_buyer.min_orders"));
+  // The priority in effect, though none is stored.
+  EXPECT_THAT(get.out, HasSubstr("primary_priority"));
+  EXPECT_THAT(get.out, HasSubstr("(default) "));
   SegctlRun set =
       Segctl({"config", "set", "frequent_buyer.min_orders=3", "lapsed.inactive_days=30"});
   ASSERT_EQ(set.exit_code, 0) << set.err;
