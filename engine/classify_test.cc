@@ -745,6 +745,22 @@ TEST(Explain, CountsOfOneAreSingular) {
                          " days (>= ", c.returning_customer.min_orders, ")"));
 }
 
+// Statistics that count no buyer yet (a tenant's first order, classified
+// with the statistics from before it) give LOW_VALUE no cut-off to name: the
+// reason says why, not "cut-off none" (a README reviewer's first classify).
+TEST(Explain, ALowValueBuyerBeforeAnyBuyerIsCountedSaysSo) {
+  absl::StatusOr<Classifier> k = Classifier::Create(SegmentConfig(), PopulationStats{});
+  ASSERT_TRUE(k.ok());
+  Profile p = WithOrders({0});
+  std::map<std::string, std::string> reason;
+  for (const SegmentExplanation& e : k->Explain(p.view(), Day(1))) reason[e.segment] = e.reason;
+  ASSERT_EQ(reason.count("LOW_VALUE"), 1u);
+  EXPECT_NE(reason["LOW_VALUE"].find("(no buyer counted in the population statistics yet)"),
+            std::string::npos)
+      << reason["LOW_VALUE"];
+  EXPECT_EQ(reason["LOW_VALUE"].find("none"), std::string::npos) << reason["LOW_VALUE"];
+}
+
 TEST(EarliestExactInstantTest, NothingFoldedIsExactAtAnyInstant) {
   const Profile p = WithOrders({0, 10});
   EXPECT_EQ(EarliestExactInstant(p.view(), SegmentConfig()), absl::InfinitePast());

@@ -178,12 +178,16 @@ std::vector<SegmentExplanation> Classifier::Explain(
                    k.value_tiers.high_percent + k.value_tiers.medium_percent,
                    "% cut-off: ", cut(medium_cutoff_), ")"));
   // Below the medium tier's cut-off (the top high + medium percent).
+  // With no cut-off, no buyer is counted in the statistics yet (the first
+  // order's own write classifies with the statistics from before it; the
+  // statistics mover moves the customer moments later).
   add(Segment::kLowValue,
-      life.orders == 0
-          ? std::string("no orders")
+      life.orders == 0 ? std::string("no orders")
+      : medium_cutoff_ == std::numeric_limits<int64_t>::max()
+          ? absl::StrCat(rev, " (no buyer counted in the population statistics yet)")
           : absl::StrCat(rev, " (bottom ", k.value_tiers.low_percent, "%: below the top ",
                          k.value_tiers.high_percent + k.value_tiers.medium_percent, "% cut-off ",
-                         cut(medium_cutoff_), ")"));
+                         Money(medium_cutoff_), ")"));
   add(Segment::kLapsed,
       absl::StrCat(since_last, " (at least ", Count(k.lapsed.inactive_days, "day"), ")"));
   {
