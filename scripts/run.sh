@@ -117,6 +117,15 @@ curl_ -H "authorization: Bearer $OP" "http://127.0.0.1:$PORT/segmentd.v1.AdminSe
 KEY=$(curl_ -H "authorization: Bearer $OP" "http://127.0.0.1:$PORT/segmentd.v1.AdminService/CreateApiKey" \
   -d '{"tenant_id":"demo","name":"run.sh demo key","scopes":["SCOPE_ADMIN"]}' |
   sed -n 's/.*"secret": "\([^"]*\)".*/\1/p')
+# The key an earlier run made is revoked once the new one exists, so that
+# restarts do not leave admin keys behind (best effort: its tenant or Redis
+# may be gone).
+if [[ -n "$KEY" && -s "$DATA/demo.key" ]]; then
+  OLD_ID=$(sed -n 's/^sd_\([0-9a-f]*\)_.*/\1/p' "$DATA/demo.key")
+  [[ -n "$OLD_ID" ]] && curl_ -H "authorization: Bearer $OP" \
+    "http://127.0.0.1:$PORT/segmentd.v1.AdminService/RevokeApiKey" \
+    -d "{\"tenant_id\":\"demo\",\"key_id\":\"$OLD_ID\"}" >/dev/null 2>&1 || true
+fi
 # A secret: created 0600 (never readable by others, not even for a moment), and
 # replaced rather than rewritten, since an earlier run may have left it 0644.
 (umask 077 && printf '%s\n' "$KEY" >"$DATA/demo.key.tmp")

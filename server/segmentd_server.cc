@@ -313,8 +313,10 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       std::make_unique<ClassificationServiceImpl>(auth, server->live_.get(), now));
   WatchServiceImpl::Options watch_options;
   watch_options.max_per_tenant = server->options_.max_watches_per_tenant;
-  server->services_.push_back(
-      std::make_unique<WatchServiceImpl>(auth, server->customers_blocking_.get(), watch_options));
+  auto watch =
+      std::make_unique<WatchServiceImpl>(auth, server->customers_blocking_.get(), watch_options);
+  server->watch_ = watch.get();
+  server->services_.push_back(std::move(watch));
   server->vouchers_ = std::make_unique<targeting::VoucherStore>(
       server->redis_.get(), targeting::VoucherStore::Options());
   server->index_ = std::make_unique<targeting::MembershipIndex>(
@@ -480,6 +482,9 @@ void SegmentdServer::Shutdown(absl::Duration drain, absl::Duration notice) {
     // ignores later updates. (No gRPC server when Start failed before it.)
     if (server_ != nullptr) server_->GetHealthCheckService()->Shutdown();
   }
+  // Watches end now (their clients resume elsewhere), not when the drain
+  // times out.
+  if (watch_ != nullptr) watch_->BeginShutdown();
   // Still serving, but saying NOT_SERVING: load balancers and probes that
   // poll health stop sending new calls before the listener closes (gRPC's
   // Shutdown below refuses new calls and connections at once).

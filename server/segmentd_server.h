@@ -22,6 +22,7 @@
 #include "server/live/transition_scheduler.h"
 #include "server/metrics/metrics.h"
 #include "server/metrics/metrics_exposer.h"
+#include "server/services/watch_service.h"
 #include "server/store_probe.h"
 #include "server/targeting/arm_cache.h"
 #include "server/targeting/membership_index.h"
@@ -136,6 +137,7 @@ class SegmentdServer {
   std::unique_ptr<targeting::ArmCache> arm_cache_;
   std::unique_ptr<RedemptionStore> redemptions_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
+  WatchServiceImpl* watch_ = nullptr;  // in services_; ended first at shutdown
   std::vector<std::string> service_names_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

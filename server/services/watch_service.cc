@@ -145,6 +145,14 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
   };
   StreamReauthorizer still_authorized(authorizer_, *context, "Watch", options_.reauthorize_every);
   while (!context->IsCancelled()) {
+    if (stopping_.load()) {
+      v1::WatchResponse response;
+      if (position_unsent) send(response);
+      return ToGrpcStatus(absl::UnavailableError(
+          absl::StrCat("segmentd is shutting down: watch again (another replica) with "
+                       "resume_after=",
+                       position)));
+    }
     if (absl::Status s = still_authorized.Check(); !s.ok()) return ToGrpcStatus(s);
     absl::StatusOr<store::ChangeTail> tail =
         store_->ReadChangeTail(caller->tenant_id, position, options_.batch, options_.poll);

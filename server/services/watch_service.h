@@ -1,6 +1,7 @@
 #ifndef SEGMENTD_SERVER_SERVICES_WATCH_SERVICE_H_
 #define SEGMENTD_SERVER_SERVICES_WATCH_SERVICE_H_
 
+#include <atomic>
 #include <string>
 
 #include "segmentd/v1/watch.grpc.pb.h"
@@ -42,11 +43,20 @@ class WatchServiceImpl final : public v1::WatchService::Service {
   grpc::Status Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
                      grpc::ServerWriter<v1::WatchResponse>* writer) override;
 
+  // Ends every open watch within Options::poll (and refuses new ones), with
+  // UNAVAILABLE naming the position to resume after (on another replica),
+  // the position sent first if the watcher was not told it yet. Called when
+  // the server begins to shut down: a watch never ends by itself, so it held
+  // the shutdown for the whole drain timeout and was then cancelled with
+  // gRPC's generic "Cancelling all calls". Thread-safe.
+  void BeginShutdown() { stopping_.store(true); }
+
  private:
   store::CustomerStore* const store_;
   const Options options_;
   const CallAuthorizer authorizer_;
   TenantSlots open_;  // Options::max_per_tenant each
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace segmentd

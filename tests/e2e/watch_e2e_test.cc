@@ -2,6 +2,8 @@
 // redis-server, over gRPC. Changes caused by events, a segment filter,
 // resuming from a position, and a time-driven transition seen without any
 // new event.
+#include <signal.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -459,6 +461,39 @@ TEST_F(WatchE2eTest, StatisticsMoveArrivesWithoutAnEventOfTheCustomer) {
   }
   EXPECT_FALSE(vip_of("top"));
   EXPECT_TRUE(vip_of("biggest"));
+}
+
+// SIGTERM ends an open watch at once, with UNAVAILABLE naming the position to
+// resume after (on another replica), rather than holding the shutdown for
+// the whole drain timeout (30 s here) and then being cancelled with gRPC's
+// "Cancelling all calls" (a README reviewer's finding).
+TEST(WatchShutdownE2eTest, AShutdownEndsOpenWatchesSayingWhereToResume) {
+  E2eStack::Options options;
+  options.segmentd_flags = {"--drain_timeout=30s"};
+  options.tenants = {"shop"};
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const TenantKeys keys = (*stack)->keys("shop");
+  absl::StatusOr<v1::BulkIngestResponse> ingested =
+      IngestBatch(*(*stack)->channel(), keys.write,
+                  {OrderEvent("s1", "s1-o", absl::Now() - absl::Hours(1), 500)});
+  ASSERT_TRUE(ingested.ok()) << ingested.status();
+  auto stub = v1::WatchService::NewStub((*stack)->channel());
+  auto [ctx, reader] = StartWatch(*stub, keys.read, "0-0", {}, absl::Seconds(60));
+  v1::WatchResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  std::string position = response.position();
+  ASSERT_EQ(::kill((*stack)->segmentd().pid(), SIGTERM), 0);
+  while (reader->Read(&response)) position = response.position();
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("segmentd is shutting down: watch again (another replica) with "
+                        "resume_after=" +
+                        position));
+  absl::StatusOr<int> exit_status = (*stack)->segmentd().Terminate();
+  ASSERT_TRUE(exit_status.ok()) << exit_status.status();
+  EXPECT_EQ(*exit_status, 0);
 }
 
 // A stack whose change stream keeps ~50 entries, with tenant "cap".
