@@ -759,6 +759,14 @@ TEST(Explain, ALowValueBuyerBeforeAnyBuyerIsCountedSaysSo) {
             std::string::npos)
       << reason["LOW_VALUE"];
   EXPECT_EQ(reason["LOW_VALUE"].find("none"), std::string::npos) << reason["LOW_VALUE"];
+  // Buyers counted but no cut-off (no high or medium tier): not that reason.
+  PopulationStats stats;
+  stats.buyers = 5;
+  k = Classifier::Create(SegmentConfig(), stats);
+  ASSERT_TRUE(k.ok());
+  reason.clear();
+  for (const SegmentExplanation& e : k->Explain(p.view(), Day(1))) reason[e.segment] = e.reason;
+  EXPECT_EQ(reason["LOW_VALUE"].find("no buyer counted"), std::string::npos) << reason["LOW_VALUE"];
 }
 
 TEST(EarliestExactInstantTest, NothingFoldedIsExactAtAnyInstant) {

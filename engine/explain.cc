@@ -183,11 +183,11 @@ std::vector<SegmentExplanation> Classifier::Explain(
   // statistics mover moves the customer moments later).
   add(Segment::kLowValue,
       life.orders == 0 ? std::string("no orders")
-      : medium_cutoff_ == std::numeric_limits<int64_t>::max()
+      : stats_.buyers == 0
           ? absl::StrCat(rev, " (no buyer counted in the population statistics yet)")
           : absl::StrCat(rev, " (bottom ", k.value_tiers.low_percent, "%: below the top ",
                          k.value_tiers.high_percent + k.value_tiers.medium_percent, "% cut-off ",
-                         Money(medium_cutoff_), ")"));
+                         cut(medium_cutoff_), ")"));
   add(Segment::kLapsed,
       absl::StrCat(since_last, " (at least ", Count(k.lapsed.inactive_days, "day"), ")"));
   {

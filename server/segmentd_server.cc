@@ -482,13 +482,14 @@ void SegmentdServer::Shutdown(absl::Duration drain, absl::Duration notice) {
     // ignores later updates. (No gRPC server when Start failed before it.)
     if (server_ != nullptr) server_->GetHealthCheckService()->Shutdown();
   }
-  // Watches end now (their clients resume elsewhere), not when the drain
-  // times out.
-  if (watch_ != nullptr) watch_->BeginShutdown();
   // Still serving, but saying NOT_SERVING: load balancers and probes that
   // poll health stop sending new calls before the listener closes (gRPC's
   // Shutdown below refuses new calls and connections at once).
   if (server_ != nullptr && notice > absl::ZeroDuration()) absl::SleepFor(notice);
+  // Watches end now (their clients resume elsewhere), not when the drain
+  // times out; after the notice, so that clients told to go elsewhere are not
+  // routed back here meanwhile.
+  if (watch_ != nullptr) watch_->BeginShutdown();
   if (health_thread_.joinable()) health_thread_.join();
   if (server_ != nullptr) {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));

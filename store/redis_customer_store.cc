@@ -1025,8 +1025,9 @@ absl::StatusOr<std::vector<WriteResult>> RedisCustomerStore::ReadAndWrite(
   for (const std::string& id : customer_ids) {
     if (absl::Status s = ValidateCustomerId(id); !s.ok()) return s;
   }
-  // A transaction per write_batch customers, as WriteWithResults's batches:
-  // its EXEC must stay well within Redis's 5 ms budget for one command.
+  // A transaction per write_batch customers (as WriteWithResults's batches
+  // of a large call): its EXEC must stay well within Redis's 5 ms budget for
+  // one command.
   std::vector<WriteResult> results;
   for (size_t begin = 0; begin < customer_ids.size(); begin += options_.write_batch) {
     const size_t n =

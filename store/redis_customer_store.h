@@ -11,7 +11,8 @@
 //
 // A customer write is one Lua script (version check, ordinal, state, member
 // sets, change-stream entries, schedule, measure indexes), atomic in Redis;
-// a batch of writes is pipelined in one round trip per `write_batch` writes.
+// a batch of writes is pipelined in one round trip per `write_batch` writes
+// (`small_call_batch` in a call of at most `small_call_writes`).
 // Re-classifications without new facts (config updates, time-driven and
 // statistics moves), each of a customer written once in its batch, are
 // checked in C++ and committed as one WATCH/MULTI/EXEC transaction per batch

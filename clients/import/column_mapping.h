@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,7 @@ class ColumnMapping : public OrderMapping {
                        std::vector<ImportedOrder>* out) override;
   void Finish(std::vector<ImportedOrder>* out, std::vector<RowError>* errors) override {}
   std::map<std::string, int64_t> skipped() const override { return skipped_; }
-  bool quoted_fields() const override { return true; }
+  std::optional<char> csv_delimiter() const override { return options_.delimiter; }
 
  private:
   enum class TimeKind { kFormat, kUnixSeconds, kUnixMillis };

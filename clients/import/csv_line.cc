@@ -42,6 +42,27 @@ absl::Status SplitCsvLine(absl::string_view line, char delimiter, std::vector<st
   return absl::OkStatus();
 }
 
+void CsvRecordScanner::Feed(absl::string_view line) {
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_quotes_) {
+      if (c != '"') continue;
+      if (i + 1 < line.size() && line[i + 1] == '"') {
+        ++i;  // an escaped quote
+        continue;
+      }
+      in_quotes_ = false;  // what may follow is SplitCsvLine's to check
+      continue;
+    }
+    if (c == '"' && field_start_) {
+      in_quotes_ = true;
+      field_start_ = false;
+      continue;
+    }
+    field_start_ = c == delimiter_;
+  }
+}
+
 std::vector<absl::string_view> SplitWhitespace(absl::string_view line) {
   return absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
 }

@@ -14,10 +14,28 @@ namespace segmentd::clients {
 // style: a field may be enclosed in double quotes, inside which the delimiter is
 // literal and `""` is one quote. A trailing '\r' is dropped. A quoted field
 // may hold line breaks ('\n'): the importer passes a record whose quoted field
-// spans lines whole (OrderMapping::quoted_fields). An unterminated quote is
+// spans lines whole (OrderMapping::csv_delimiter). An unterminated quote is
 // INVALID_ARGUMENT, as is a quote followed by anything but the delimiter or
 // the end of the line.
 absl::Status SplitCsvLine(absl::string_view line, char delimiter, std::vector<std::string>* fields);
+
+// Whether a record of `delimiter`-separated fields ends inside a quoted field,
+// fed line by line (without line breaks), by SplitCsvLine's rules: a quote
+// opens a field only as its first character (one inside an unquoted field
+// opens nothing: that row is simply bad), `""` inside is a quote, and `"`
+// closes it. While open, the next line belongs to the record. Each line is
+// scanned once. A value type.
+class CsvRecordScanner {
+ public:
+  explicit CsvRecordScanner(char delimiter) : delimiter_(delimiter) {}
+  void Feed(absl::string_view line);
+  bool open() const { return in_quotes_; }
+
+ private:
+  char delimiter_;
+  bool in_quotes_ = false;
+  bool field_start_ = true;
+};
 
 // Splits `line` at runs of spaces and tabs, ignoring leading and trailing ones.
 std::vector<absl::string_view> SplitWhitespace(absl::string_view line);

@@ -38,5 +38,28 @@ TEST(SplitWhitespaceTest, RunsOfSpacesAndTabs) {
   EXPECT_TRUE(SplitWhitespace("  \t ").empty());
 }
 
+// Open only inside a quoted field, by SplitCsvLine's rules: a quote opens a
+// field only as its first character; "" inside is a quote.
+TEST(CsvRecordScannerTest, OpenOnlyInsideAQuotedField) {
+  auto open_after = [](std::vector<std::string> lines) {
+    CsvRecordScanner scanner(',');
+    for (const std::string& l : lines) scanner.Feed(l);
+    return scanner.open();
+  };
+  EXPECT_FALSE(open_after({"a,b,c"}));
+  EXPECT_TRUE(open_after({"1,\"TWO"}));
+  EXPECT_FALSE(open_after({"1,\"TWO", "LINES\",3"}));
+  EXPECT_FALSE(open_after({"1,12\" VINYL,3"}));  // a stray quote mid-field opens nothing
+  EXPECT_FALSE(open_after({"1,\"say \"\"hi\"\"\",3"}));
+  EXPECT_TRUE(open_after({"1,\"say \"\"", "hi"}));  // the "" is a quote, still inside
+  EXPECT_FALSE(open_after({"1,\"a\r", "b\"\r"}));   // CRLF inside and after
+  CsvRecordScanner tabs('\t');
+  tabs.Feed("1\t\"open");
+  EXPECT_TRUE(tabs.open());
+  CsvRecordScanner not_at_start(',');
+  not_at_start.Feed("1, \"x");  // after a space: not a quoted field
+  EXPECT_FALSE(not_at_start.open());
+}
+
 }  // namespace
 }  // namespace segmentd::clients

@@ -1,11 +1,15 @@
 #include "clients/import/importer.h"
 
-#include <algorithm>
+#include <deque>
+#include <iterator>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "clients/import/csv_line.h"
 
 namespace segmentd::clients {
 namespace {
@@ -71,13 +75,11 @@ class Batcher {
   bool rejected_in_batch_ = false;
 };
 
-// Whether `text` ends inside a double-quoted field: an odd number of quotes
-// (an escaped quote inside one is two).
-bool QuoteOpen(absl::string_view text) {
-  return std::count(text.begin(), text.end(), '"') % 2 == 1;
-}
-
-// The longest record a quoted field may make of several lines.
+// The most lines, and bytes, a quoted field may make one record of. A quote
+// that opens a field and never closes is then the first line's error alone,
+// and the lines after it are read again as rows of their own (each scanned
+// at most this many times).
+constexpr size_t kMaxRecordLines = 100;
 constexpr size_t kMaxRecordBytes = 1 << 20;
 
 }  // namespace
@@ -95,22 +97,46 @@ absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, Or
       report.errors.push_back({line, std::move(message)});
     }
   };
-  std::string text, more;
+  // Lines read ahead for a record that turned out unterminated, to be read
+  // again, with their numbers.
+  std::deque<std::pair<int64_t, std::string>> again;
   int64_t line = 0;
-  while (std::getline(in, text)) {
-    const int64_t first_line = ++line;
+  auto next_line = [&](std::string& out, int64_t& number) {
+    if (!again.empty()) {
+      std::tie(number, out) = std::move(again.front());
+      again.pop_front();
+      return true;
+    }
+    if (!std::getline(in, out)) return false;
+    number = ++line;
+    progress.bytes_read += static_cast<int64_t>(out.size()) + 1;
+    return true;
+  };
+  std::string text;
+  int64_t first_line = 0;
+  while (next_line(text, first_line)) {
     ++report.rows;
     progress.rows = report.rows;
-    progress.bytes_read += static_cast<int64_t>(text.size()) + 1;
     // A quoted field may hold line breaks (a product description typed over
-    // two lines): while a quote is open, the record goes on on the next line.
-    // Bounded, so that a stray quote cannot swallow the rest of the file
-    // unreported: the record is then passed as it is, and refused.
-    while (mapping.quoted_fields() && QuoteOpen(text) && text.size() < kMaxRecordBytes &&
-           std::getline(in, more)) {
-      ++line;
-      progress.bytes_read += static_cast<int64_t>(more.size()) + 1;
-      absl::StrAppend(&text, "\n", more);
+    // two lines): while one is open, the record goes on on the next line.
+    if (const std::optional<char> delimiter = mapping.csv_delimiter()) {
+      CsvRecordScanner scanner(*delimiter);
+      scanner.Feed(text);
+      std::vector<std::pair<int64_t, std::string>> continued;
+      size_t bytes = text.size();
+      std::pair<int64_t, std::string> more;
+      while (scanner.open() && continued.size() < kMaxRecordLines && bytes < kMaxRecordBytes &&
+             next_line(more.second, more.first)) {
+        scanner.Feed(more.second);
+        bytes += more.second.size() + 1;
+        continued.push_back(std::move(more));
+      }
+      if (scanner.open()) {
+        again.insert(again.begin(), std::make_move_iterator(continued.begin()),
+                     std::make_move_iterator(continued.end()));
+      } else {
+        for (const auto& [number, next] : continued) absl::StrAppend(&text, "\n", next);
+      }
     }
     // Excel's "CSV UTF-8" and other exporters start the file with a byte
     // order mark: not part of the header or of the first row's first field.
@@ -129,7 +155,7 @@ absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, Or
       report.stopped = true;
       break;
     }
-    if (options.on_progress && line % 4096 == 0) options.on_progress(progress);
+    if (options.on_progress && report.rows % 4096 == 0) options.on_progress(progress);
   }
   if (!report.stopped) {
     std::vector<RowError> group_errors;

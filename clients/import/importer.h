@@ -62,7 +62,7 @@ class OrderSink {
 struct ImportProgress {
   int64_t bytes_read = 0;
   int64_t total_bytes = 0;  // as given to RunImport; 0 when unknown
-  int64_t rows = 0;          // lines read
+  int64_t rows = 0;         // records read (a line, or lines a quoted field joins)
   int64_t orders_acked = 0;  // including those skipped by resume
 };
 
@@ -83,7 +83,7 @@ struct ImportOptions {
 };
 
 struct ImportReport {
-  int64_t rows = 0;            // lines read
+  int64_t rows = 0;            // records read (a line, or lines a quoted field joins)
   int64_t orders = 0;          // orders mapped from the file
   int64_t orders_resumed = 0;  // of which skipped: acknowledged by an earlier run
   int64_t applied = 0;

@@ -203,5 +203,36 @@ TEST(ImporterTest, AQuotedFieldMaySpanLines) {
   EXPECT_EQ(cdnow->bad_rows, 1);
 }
 
+// A quote inside an unquoted field (12" VINYL) opens nothing: that row is
+// bad alone, and the rows after it are imported (a code reviewer saw 48 rows
+// swallowed into one bad record by a count of quotes). A quote that opens a
+// field and never closes is its line's error; the lines read ahead for it
+// are rows of their own again.
+TEST(ImporterTest, AStrayQuoteSpoilsItsOwnRowOnly) {
+  std::string file =
+      "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+      "1,A,12\" VINYL,1,2011-01-01 10:00:00,1.00,41.0,UK\n";
+  for (int i = 2; i < 50; ++i) {
+    absl::StrAppend(&file, i, ",A,x,1,2011-01-01 10:00:00,1.00,4", i, ".0,UK\n");
+  }
+  absl::StrAppend(&file, "50,A,\"NEVER CLOSED,1,2011-01-01 10:00:00,1.00,42.0,UK\n");
+  for (int i = 51; i < 60; ++i) {
+    absl::StrAppend(&file, i, ",A,x,1,2011-01-01 10:00:00,1.00,4", i, ".0,UK\n");
+  }
+  FakeSink sink;
+  std::istringstream in(file);
+  RetailMapping mapping;
+  absl::StatusOr<ImportReport> r = RunImport(in, 0, mapping, sink, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows, 60);
+  EXPECT_EQ(r->orders, 57);  // all but 1 and 50
+  EXPECT_EQ(r->bad_rows, 2);
+  ASSERT_EQ(r->errors.size(), 2u);
+  EXPECT_EQ(r->errors[0].line, 2);
+  EXPECT_THAT(r->errors[0].message, HasSubstr("quote inside an unquoted field"));
+  EXPECT_EQ(r->errors[1].line, 51);
+  EXPECT_THAT(r->errors[1].message, HasSubstr("unterminated"));
+}
+
 }  // namespace
 }  // namespace segmentd::clients

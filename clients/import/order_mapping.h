@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@ class OrderMapping {
   virtual std::string name() const = 0;
 
   // Maps line number `line` (1-based) whose text is `text` (no line break,
-  // but inside a quoted field when quoted_fields()).
+  // but inside a quoted field when csv_delimiter()).
   // Appends the orders it completes to `out`. Returns INVALID_ARGUMENT with a
   // message (without the line number) when the row is bad; then nothing was
   // appended for it.
@@ -47,10 +48,11 @@ class OrderMapping {
   // Returns the rows skipped on purpose (not errors), by reason, e.g.
   // {"row without CustomerID": 2000}.
   virtual std::map<std::string, int64_t> skipped() const = 0;
-  // Whether a field may be enclosed in double quotes (RFC 4180), so that a
-  // quoted field may span lines: then the import passes AddLine such a
-  // record whole, its lines joined by '\n', numbered by its first line.
-  virtual bool quoted_fields() const { return false; }
+  // For a format whose fields may be enclosed in double quotes (RFC 4180),
+  // its delimiter: a quoted field may then span lines, and the import passes
+  // AddLine such a record whole, its lines joined by '\n', numbered by its
+  // first line (CsvRecordScanner). nullopt: one line is one record.
+  virtual std::optional<char> csv_delimiter() const { return std::nullopt; }
 };
 
 }  // namespace segmentd::clients

@@ -37,7 +37,11 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
   }
   absl::Status split = SplitCsvLine(text, ',', &fields_);
   if (!split.ok()) {
-    if (header_seen_) MarkInvoiceOfUnreadableRow(line, text);
+    if (header_seen_) {
+      MarkInvoiceOfUnreadableRow(line, text);
+    } else {
+      header_bad_ = true;  // reported once, as a header naming no columns is
+    }
     return split;
   }
   if (!header_seen_) {

@@ -39,6 +39,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,7 @@ class RetailMapping : public OrderMapping {
                        std::vector<ImportedOrder>* out) override;
   void Finish(std::vector<ImportedOrder>* out, std::vector<RowError>* errors) override;
   std::map<std::string, int64_t> skipped() const override { return skipped_; }
-  bool quoted_fields() const override { return true; }
+  std::optional<char> csv_delimiter() const override { return ','; }
 
  private:
   struct Invoice {

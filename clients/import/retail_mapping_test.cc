@@ -192,6 +192,10 @@ TEST(RetailMappingTest, ABadHeaderIsReportedOnce) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_THAT(r.errors[0].message, HasSubstr("header must name the columns"));
   EXPECT_EQ(r.skipped.at("row after a bad header"), 2);
+  // A header that cannot even be split, too.
+  r = Map({"\"InvoiceNo,Quantity", "1,A,x,1,2011-01-01 10:00:00,1.00,42.0,UK"});
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.skipped.at("row after a bad header"), 1);
 }
 
 }  // namespace

@@ -297,7 +297,11 @@ std::vector<Command> ImportCommands() {
         {"header", "", "csv: the first line is a header", "true"},
         {"on_error", "skip|stop", "what a bad row does", "skip"},
         {"batch_size", "N", "orders per BulkIngest batch (1..1000)", "1000"},
-        {"resume", "", "skip the orders the progress file says were acknowledged", ""},
+        {"resume", "",
+         "skip the orders the progress file says were acknowledged (only for the same file, "
+         "format, server and API key; otherwise refused: remove the file, and a full re-import "
+         "answers what was imported as duplicates)",
+         ""},
         {"allow_unterminated", "",
          "import a file whose last line has no newline (refused otherwise: it may be cut short)",
          ""},

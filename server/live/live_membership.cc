@@ -769,7 +769,9 @@ absl::StatusOr<int64_t> LiveMembership::ApplyConfigMoves(const std::string& tena
                                                          int64_t* deferred) {
   absl::StatusOr<MovedCustomers> moved = MovedByConfig(tenant, customer_ids, previous, current);
   if (!moved.ok()) return moved.status();
-  absl::StatusOr<int64_t> changed = Reevaluate(tenant, moved->now, cause);
+  // One thread: ReevaluateAll already works its pages on reevaluate_threads.
+  absl::StatusOr<int64_t> changed =
+      Reevaluate(tenant, moved->now, cause, /*most_written=*/true, /*threads=*/1);
   if (!changed.ok()) return changed.status();
   if (!moved->later.empty()) {
     absl::Status s = store_->AddRechecks(tenant, moved->later, current.config_version);

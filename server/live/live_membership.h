@@ -100,7 +100,10 @@ class LiveMembership {
     // (a burst of 20,000 customers falling due at one instant took ~1 s at
     // ~0.15 Redis cores: docs/benchmarks.md, thirty-fourth pass); a few at
     // once overlap them, while each stays background_pipeline customers, so
-    // an event waits behind at most this many of them. ReevaluateAll, which
+    // an event waits behind at most this many of them. Each holds a Redis
+    // connection of the client's pool while it runs (a scheduler pass and a
+    // statistics pass at once: 6; a config update's reevaluate_threads on
+    // top: 9, of segmentd's default pool of 16). ReevaluateAll, which
     // already works pages on reevaluate_threads, takes each page on its own
     // thread alone. Default: 3.
     int background_threads = 3;

@@ -85,6 +85,10 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
                                      grpc::ServerWriter<v1::WatchResponse>* writer) {
   absl::StatusOr<Caller> caller = authorizer_.Authorize(*context, "Watch");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (stopping_.load()) {
+    return ToGrpcStatus(absl::UnavailableError(
+        "segmentd is shutting down: watch another replica (with resume_after to go on)"));
+  }
   const TenantSlots::Slot slot = open_.Take(caller->tenant_id);
   if (!slot.held()) {
     return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(

@@ -43,7 +43,7 @@ class WatchServiceImpl final : public v1::WatchService::Service {
   grpc::Status Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
                      grpc::ServerWriter<v1::WatchResponse>* writer) override;
 
-  // Ends every open watch within Options::poll (and refuses new ones), with
+  // Ends every open watch within Options::poll (and refuses new ones at once), with
   // UNAVAILABLE naming the position to resume after (on another replica),
   // the position sent first if the watcher was not told it yet. Called when
   // the server begins to shut down: a watch never ends by itself, so it held
