@@ -13,7 +13,8 @@
 //                            "<customer>@<placed_at field>#<n>", n counting the
 //                            customer's rows with that placed_at so far
 //   categories=N[:SEP]       optional; categories separated by SEP (default '|')
-// A FORMAT containing ',' cannot be written in the spec.
+// A FORMAT containing ',' cannot be written in the spec. Fields may be
+// double-quoted (RFC 4180), and a quoted field may span lines.
 //
 // Not thread-safe.
 #ifndef SEGMENTD_CLIENTS_IMPORT_COLUMN_MAPPING_H_
