@@ -111,20 +111,30 @@ grep -q "listening on port" "$DATA/segmentd.log" || { echo "run: segmentd did no
 
 curl_() { "$BUF" curl --protocol grpc --http2-prior-knowledge "$@"; }
 OP="$(cat "$DATA/operator.key")"
-# The demo tenant may exist from an earlier run; a new key is made each time.
+# The demo tenant may exist from an earlier run. Its key from that run is
+# kept while it still works for the tenant (so progress files of segctl
+# imports, which record the key, stay usable across restarts); otherwise a
+# new key is made, and the old one revoked, so restarts leave no admin keys
+# behind (best effort: the old key's tenant or Redis may be gone).
 curl_ -H "authorization: Bearer $OP" "http://127.0.0.1:$PORT/segmentd.v1.AdminService/CreateTenant" \
   -d '{"tenant_id":"demo","display_name":"Demo shop"}' >/dev/null 2>&1 || true
-KEY=$(curl_ -H "authorization: Bearer $OP" "http://127.0.0.1:$PORT/segmentd.v1.AdminService/CreateApiKey" \
-  -d '{"tenant_id":"demo","name":"run.sh demo key","scopes":["SCOPE_ADMIN"]}' |
-  sed -n 's/.*"secret": "\([^"]*\)".*/\1/p')
-# The key an earlier run made is revoked once the new one exists, so that
-# restarts do not leave admin keys behind (best effort: its tenant or Redis
-# may be gone).
-if [[ -n "$KEY" && -s "$DATA/demo.key" ]]; then
-  OLD_ID=$(sed -n 's/^sd_\([0-9a-f]*\)_.*/\1/p' "$DATA/demo.key")
-  [[ -n "$OLD_ID" ]] && curl_ -H "authorization: Bearer $OP" \
-    "http://127.0.0.1:$PORT/segmentd.v1.AdminService/RevokeApiKey" \
-    -d "{\"tenant_id\":\"demo\",\"key_id\":\"$OLD_ID\"}" >/dev/null 2>&1 || true
+KEY=""
+if [[ -s "$DATA/demo.key" ]] &&
+  curl_ -H "authorization: Bearer $(cat "$DATA/demo.key")" \
+    "http://127.0.0.1:$PORT/segmentd.v1.AdminService/ListApiKeys" -d '{"tenant_id":"demo"}' \
+    >/dev/null 2>&1; then
+  KEY="$(cat "$DATA/demo.key")"
+fi
+if [[ -z "$KEY" ]]; then
+  KEY=$(curl_ -H "authorization: Bearer $OP" "http://127.0.0.1:$PORT/segmentd.v1.AdminService/CreateApiKey" \
+    -d '{"tenant_id":"demo","name":"run.sh demo key","scopes":["SCOPE_ADMIN"]}' |
+    sed -n 's/.*"secret": "\([^"]*\)".*/\1/p')
+  if [[ -n "$KEY" && -s "$DATA/demo.key" ]]; then
+    OLD_ID=$(sed -n 's/^sd_\([0-9a-f]*\)_.*/\1/p' "$DATA/demo.key")
+    [[ -n "$OLD_ID" ]] && curl_ -H "authorization: Bearer $OP" \
+      "http://127.0.0.1:$PORT/segmentd.v1.AdminService/RevokeApiKey" \
+      -d "{\"tenant_id\":\"demo\",\"key_id\":\"$OLD_ID\"}" >/dev/null 2>&1 || true
+  fi
 fi
 # A secret: created 0600 (never readable by others, not even for a moment), and
 # replaced rather than rewritten, since an earlier run may have left it 0644.
