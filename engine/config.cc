@@ -37,15 +37,10 @@ class Checker {
   void DoubleRange(absl::string_view block, absl::string_view field,
                    double value, double lo, double hi) {
     if (!(value >= lo && value <= hi)) {  // also rejects NaN
-      // The shortest text that reads back as the value: one just outside the
-      // range must not print as its end ("got 100" for 100.0000004).
-      std::string text;
-      for (int digits = 6; digits <= 17; ++digits) {
-        text = absl::StrFormat("%.*g", digits, value);
-        double back = 0;
-        if (absl::SimpleAtod(text, &back) && back == value) break;
-      }
-      Add(block, field, absl::StrCat("must be in [", lo, ", ", hi, "], got ", text));
+      // Exactly: one just outside the range must not print as its end ("got
+      // 100" for 100.0000004).
+      Add(block, field,
+          absl::StrCat("must be in [", lo, ", ", hi, "], got ", ShortestExact(value)));
     }
   }
 
@@ -246,6 +241,15 @@ const std::vector<Segment>& DefaultPrimaryPriority() {
       Segment::kModeratelyEngaged, Segment::kDisengaged,
   };
   return *kDefault;
+}
+
+std::string ShortestExact(double d) {
+  for (int digits = 6; digits < 17; ++digits) {
+    const std::string text = absl::StrFormat("%.*g", digits, d);
+    double back = 0;
+    if (absl::SimpleAtod(text, &back) && back == d) return text;
+  }
+  return absl::StrFormat("%.17g", d);
 }
 
 bool SegmentEnabled(const SegmentConfig& k, Segment segment) {

@@ -218,6 +218,12 @@ std::vector<FieldViolation> FindViolations(const SegmentConfig& config);
 // whole.
 absl::Status ValidateConfig(const SegmentConfig& config);
 
+// The shortest decimal that reads back as exactly `d` ("0.6", not
+// "0.59999999999999998"): how a config's decimal is printed, so that the
+// text means the same value when read again (segctl's `config get` and
+// `config set`), and a value just outside a range does not print as its end.
+std::string ShortestExact(double d);
+
 // Whether `config` enables the rule of fixed segment `segment` (a disabled
 // segment has no members; the value tiers and the engagement levels share
 // one switch each).

@@ -4,9 +4,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "engine/config.h"
 #include "engine/utf8.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -125,18 +125,6 @@ absl::Status SetConfigPath(const std::string& path, const std::string& value,
 
 namespace {
 
-// The shortest decimal that reads back as exactly `d` ("0.6", not
-// "0.59999999999999998"): what `config get` prints must be what `config set`
-// takes to mean the same value (StrCat's 6 digits turned 1/3 into 0.333333).
-std::string ShortestExact(double d) {
-  for (int digits = 6; digits < 17; ++digits) {
-    const std::string text = absl::StrFormat("%.*g", digits, d);
-    double back = 0;
-    if (absl::SimpleAtod(text, &back) && back == d) return text;
-  }
-  return absl::StrFormat("%.17g", d);
-}
-
 std::string ScalarText(const Message& m, const FieldDescriptor* f) {
   const Reflection* r = m.GetReflection();
   switch (f->cpp_type()) {
@@ -151,7 +139,7 @@ std::string ScalarText(const Message& m, const FieldDescriptor* f) {
     case FieldDescriptor::CPPTYPE_UINT64:
       return absl::StrCat(r->GetUInt64(m, f));
     case FieldDescriptor::CPPTYPE_DOUBLE:
-      return ShortestExact(r->GetDouble(m, f));
+      return engine::ShortestExact(r->GetDouble(m, f));
     case FieldDescriptor::CPPTYPE_STRING:
       return r->GetString(m, f);
     case FieldDescriptor::CPPTYPE_ENUM:
