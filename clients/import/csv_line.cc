@@ -43,7 +43,7 @@ absl::Status SplitCsvLine(absl::string_view line, char delimiter, std::vector<st
 }
 
 void CsvRecordScanner::Feed(absl::string_view line) {
-  for (size_t i = 0; i < line.size(); ++i) {
+  for (size_t i = 0; i < line.size() && !bad_; ++i) {
     const char c = line[i];
     if (in_quotes_) {
       if (c != '"') continue;
@@ -51,10 +51,14 @@ void CsvRecordScanner::Feed(absl::string_view line) {
         ++i;  // an escaped quote
         continue;
       }
-      in_quotes_ = false;  // what may follow is SplitCsvLine's to check
+      in_quotes_ = false;
+      // Only the delimiter or the line's end may follow a closing quote (a
+      // CRLF line's '\r' makes it bad here, where it is closed either way).
+      if (i + 1 < line.size() && line[i + 1] != delimiter_) bad_ = true;
       continue;
     }
-    if (c == '"' && field_start_) {
+    if (c == '"') {
+      if (!field_start_) bad_ = true;  // a quote inside an unquoted field
       in_quotes_ = true;
       field_start_ = false;
       continue;

@@ -21,20 +21,22 @@ absl::Status SplitCsvLine(absl::string_view line, char delimiter, std::vector<st
 
 // Whether a record of `delimiter`-separated fields ends inside a quoted field,
 // fed line by line (without line breaks), by SplitCsvLine's rules: a quote
-// opens a field only as its first character (one inside an unquoted field
-// opens nothing: that row is simply bad), `""` inside is a quote, and `"`
-// closes it. While open, the next line belongs to the record. Each line is
-// scanned once. A value type.
+// opens a field only as its first character, `""` inside is a quote, and `"`
+// closes it. While open, the next line belongs to the record. A record
+// SplitCsvLine refuses whatever follows (a quote inside an unquoted field,
+// text after a closing quote) is never open: it is bad on its own line, and
+// takes no later line with it. Each line is scanned once. A value type.
 class CsvRecordScanner {
  public:
   explicit CsvRecordScanner(char delimiter) : delimiter_(delimiter) {}
   void Feed(absl::string_view line);
-  bool open() const { return in_quotes_; }
+  bool open() const { return in_quotes_ && !bad_; }
 
  private:
   char delimiter_;
   bool in_quotes_ = false;
   bool field_start_ = true;
+  bool bad_ = false;
 };
 
 // Splits `line` at runs of spaces and tabs, ignoring leading and trailing ones.

@@ -50,6 +50,9 @@ TEST(CsvRecordScannerTest, OpenOnlyInsideAQuotedField) {
   EXPECT_TRUE(open_after({"1,\"TWO"}));
   EXPECT_FALSE(open_after({"1,\"TWO", "LINES\",3"}));
   EXPECT_FALSE(open_after({"1,12\" VINYL,3"}));  // a stray quote mid-field opens nothing
+  // Nor does a quoted field after one: the row is bad whatever follows.
+  EXPECT_FALSE(open_after({"1,12\" VINYL,\"open"}));
+  EXPECT_FALSE(open_after({"1,\"a\"b,\"open"}));  // text after a closing quote
   EXPECT_FALSE(open_after({"1,\"say \"\"hi\"\"\",3"}));
   EXPECT_TRUE(open_after({"1,\"say \"\"", "hi"}));  // the "" is a quote, still inside
   EXPECT_FALSE(open_after({"1,\"a\r", "b\"\r"}));   // CRLF inside and after
