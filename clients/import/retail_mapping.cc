@@ -83,8 +83,7 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
     ++skipped_["cancellation (C invoice) row"];
     return absl::OkStatus();
   }
-  Invoice& invoice = invoices_[invoice_no];
-  if (invoice.rows++ == 0) invoice.first_line = line;
+  Invoice& invoice = AddRow(invoice_no, line);
   // (Empty when an unreadable row came first.)
   if (invoice.customer_id.empty()) invoice.customer_id = customer;
   auto bad = [&](std::string message) {
@@ -117,6 +116,12 @@ absl::Status RetailMapping::AddLine(int64_t line, absl::string_view text,
   return absl::OkStatus();
 }
 
+RetailMapping::Invoice& RetailMapping::AddRow(const std::string& invoice_no, int64_t line) {
+  Invoice& invoice = invoices_[invoice_no];
+  if (invoice.rows++ == 0) invoice.first_line = line;
+  return invoice;
+}
+
 void RetailMapping::MarkInvoiceOfUnreadableRow(int64_t line, absl::string_view text) {
   if (invoice_ < 0) return;
   std::vector<absl::string_view> columns = absl::StrSplit(text, absl::MaxSplits(',', invoice_ + 1));
@@ -124,9 +129,7 @@ void RetailMapping::MarkInvoiceOfUnreadableRow(int64_t line, absl::string_view t
   absl::string_view no = absl::StripAsciiWhitespace(columns[invoice_]);
   if (no.size() >= 2 && no.front() == '"' && no.back() == '"') no = no.substr(1, no.size() - 2);
   if (no.empty() || absl::StrContains(no, '"') || no[0] == 'C' || no[0] == 'c') return;
-  Invoice& invoice = invoices_[std::string(no)];
-  if (invoice.rows++ == 0) invoice.first_line = line;
-  invoice.bad = true;
+  AddRow(std::string(no), line).bad = true;
 }
 
 void RetailMapping::Finish(std::vector<ImportedOrder>* out, std::vector<RowError>* errors) {

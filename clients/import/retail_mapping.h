@@ -71,6 +71,9 @@ class RetailMapping : public OrderMapping {
     bool bad = false;
   };
 
+  // Counts a row of invoice `invoice_no` at `line` (its first line, if it is
+  // the first); returns the invoice.
+  Invoice& AddRow(const std::string& invoice_no, int64_t line);
   // Marks the invoice of a row that could not be read field by field bad,
   // when its InvoiceNo can still be read (the text before the delimiter that
   // ends its column, quotes stripped): its other rows must not be imported
