@@ -1,6 +1,7 @@
 #include "clients/import/importer.h"
 
 #include <deque>
+#include <future>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -14,13 +15,27 @@
 namespace segmentd::clients {
 namespace {
 
-// Sends orders in batches, skipping the resumed prefix; keeps the counts.
+// Sends orders in batches, skipping the resumed prefix, on up to one batch
+// per sink at once; takes the acknowledgements in file order and keeps the
+// counts.
 class Batcher {
  public:
-  Batcher(OrderSink& sink, const ImportOptions& options, ImportReport& report,
+  Batcher(const std::vector<OrderSink*>& sinks, const ImportOptions& options, ImportReport& report,
           ImportProgress& progress)
-      : sink_(sink), options_(options), report_(report), progress_(progress) {
+      : options_(options), report_(report), progress_(progress) {
+    // kStop: nothing may be sent after a batch the server rejected in part,
+    // so one batch is in flight at a time.
+    const size_t usable = options.on_error == OnError::kStop ? 1 : sinks.size();
+    for (size_t i = 0; i < usable; ++i) free_.push_back(sinks[i]);
     progress_.orders_acked = options.resume_after_orders;
+  }
+
+  // Waits for the batches in flight (their acknowledgements then go nowhere:
+  // only an error ends an import with batches in flight).
+  ~Batcher() {
+    for (InFlight& batch : in_flight_) {
+      if (batch.ack.valid()) batch.ack.wait();
+    }
   }
 
   // Takes `orders` (moved from); sends full batches.
@@ -33,7 +48,7 @@ class Batcher {
       }
       pending_.push_back(std::move(order));
       if (static_cast<int>(pending_.size()) >= options_.batch_size) {
-        absl::Status s = Flush();
+        absl::Status s = Send();
         if (!s.ok()) return s;
       }
     }
@@ -41,10 +56,54 @@ class Batcher {
     return absl::OkStatus();
   }
 
+  // Sends what is pending and takes every acknowledgement.
   absl::Status Flush() {
+    absl::Status s = Send();
+    while (s.ok() && !in_flight_.empty()) s = TakeOldest();
+    return s;
+  }
+
+  bool rejected_in_batch() const { return rejected_in_batch_; }
+
+ private:
+  struct InFlight {
+    std::vector<ImportedOrder> orders;
+    OrderSink* sink = nullptr;
+    std::future<absl::StatusOr<BatchAck>> ack;
+  };
+
+  // Sends the pending batch on a free sink, first taking the oldest
+  // acknowledgement when none is free.
+  absl::Status Send() {
     if (pending_.empty()) return absl::OkStatus();
-    absl::StatusOr<BatchAck> ack = sink_.Send(pending_);
-    if (!ack.ok()) return ack.status();
+    if (free_.empty()) {
+      absl::Status s = TakeOldest();
+      if (!s.ok()) return s;
+    }
+    // A deque's elements stay where they are as others come and go, so the
+    // sender may read the batch in place.
+    InFlight& batch = in_flight_.emplace_back();
+    batch.orders = std::move(pending_);
+    pending_.clear();
+    batch.sink = free_.back();
+    free_.pop_back();
+    batch.ack = std::async(std::launch::async, [sink = batch.sink, orders = &batch.orders] {
+      return sink->Send(*orders);
+    });
+    // kStop: a rejection must be known before the next batch is sent.
+    if (options_.on_error == OnError::kStop) return TakeOldest();
+    return absl::OkStatus();
+  }
+
+  absl::Status TakeOldest() {
+    InFlight& batch = in_flight_.front();
+    absl::StatusOr<BatchAck> ack = batch.ack.get();
+    if (!ack.ok()) {
+      in_flight_.pop_front();
+      return ack.status();
+    }
+    free_.push_back(batch.sink);
+    const std::vector<ImportedOrder>& orders = batch.orders;
     report_.applied += ack->applied;
     report_.duplicates += ack->duplicates;
     report_.rejected += ack->rejected;
@@ -52,25 +111,24 @@ class Batcher {
     for (const BatchAck::Rejection& r : ack->rejections) {
       rejected_in_batch_ = true;
       const int64_t line =
-          r.index >= 0 && r.index < static_cast<int>(pending_.size()) ? pending_[r.index].line : 0;
+          r.index >= 0 && r.index < static_cast<int>(orders.size()) ? orders[r.index].line : 0;
       if (report_.errors.size() < options_.max_reported_errors) {
         report_.errors.push_back({line, absl::StrCat("rejected by the server: ", r.message)});
       }
     }
-    progress_.orders_acked += static_cast<int64_t>(pending_.size());
-    if (options_.on_acknowledged) options_.on_acknowledged(progress_.orders_acked, pending_.back().line);
+    progress_.orders_acked += static_cast<int64_t>(orders.size());
+    if (options_.on_acknowledged)
+      options_.on_acknowledged(progress_.orders_acked, orders.back().line);
     if (options_.on_progress) options_.on_progress(progress_);
-    pending_.clear();
+    in_flight_.pop_front();
     return absl::OkStatus();
   }
 
-  bool rejected_in_batch() const { return rejected_in_batch_; }
-
- private:
-  OrderSink& sink_;
   const ImportOptions& options_;
   ImportReport& report_;
   ImportProgress& progress_;
+  std::vector<OrderSink*> free_;
+  std::deque<InFlight> in_flight_;  // oldest first
   std::vector<ImportedOrder> pending_;
   bool rejected_in_batch_ = false;
 };
@@ -86,10 +144,17 @@ constexpr size_t kMaxRecordBytes = 1 << 20;
 
 absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, OrderMapping& mapping,
                                        OrderSink& sink, const ImportOptions& options) {
+  return RunImport(in, total_bytes, mapping, std::vector<OrderSink*>{&sink}, options);
+}
+
+absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, OrderMapping& mapping,
+                                       const std::vector<OrderSink*>& sinks,
+                                       const ImportOptions& options) {
+  if (sinks.empty()) return absl::InvalidArgumentError("RunImport: no sink");
   ImportReport report;
   ImportProgress progress;
   progress.total_bytes = total_bytes;
-  Batcher batcher(sink, options, report, progress);
+  Batcher batcher(sinks, options, report, progress);
   std::vector<ImportedOrder> orders;
   auto record_error = [&](int64_t line, std::string message) {
     ++report.bad_rows;

@@ -16,7 +16,8 @@
 //   export's, has then sent none). Orders the server rejects are reported like
 //   bad rows, with the line they come from.
 //
-// Pure apart from the sink and the callbacks; not thread-safe.
+// Pure apart from the sinks and the callbacks (called on the caller's
+// thread); not thread-safe.
 #ifndef SEGMENTD_CLIENTS_IMPORT_IMPORTER_H_
 #define SEGMENTD_CLIENTS_IMPORT_IMPORTER_H_
 
@@ -48,8 +49,9 @@ struct BatchAck {
   std::vector<Rejection> rejections;
 };
 
-// Where orders go, e.g. a BulkIngest stream. Implementations decide about
-// thread safety; RunImport calls Send from one thread.
+// Where orders go, e.g. a BulkIngest stream. RunImport sends one batch at a
+// time on each sink (from a thread of its own when several are given), so an
+// implementation need not be thread-safe.
 class OrderSink {
  public:
   virtual ~OrderSink() = default;
@@ -73,6 +75,14 @@ struct ImportOptions {
   OnError on_error = OnError::kSkip;
   // Orders acknowledged by an earlier run, not sent again. Default 0.
   int64_t resume_after_orders = 0;
+  // With several sinks, batches are sent on all of them at once (batch i on
+  // the first sink free, at most one batch per sink), and their
+  // acknowledgements are taken in file order: `on_acknowledged`, the report's
+  // counts and errors come out as with one sink. A failed batch fails the
+  // import once the batches before it are taken; batches after it may have
+  // been applied too (a resume re-sends them, answered as duplicates).
+  // OnError::kStop sends one batch at a time on the first sink, so that
+  // nothing after a batch the server rejected in part is sent.
   // How many errors the report keeps (all are counted). Default 100.
   size_t max_reported_errors = 100;
   // Called after each acknowledged batch with the number of orders of the
@@ -99,6 +109,10 @@ struct ImportReport {
 // Imports `in` (whose size is `total_bytes`, 0 if unknown). Returns the
 // report; an error only when the sink fails (the report so far is then lost,
 // but every acknowledged batch was passed to `on_acknowledged`).
+absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, OrderMapping& mapping,
+                                       const std::vector<OrderSink*>& sinks,
+                                       const ImportOptions& options);
+// The same with one sink.
 absl::StatusOr<ImportReport> RunImport(std::istream& in, int64_t total_bytes, OrderMapping& mapping,
                                        OrderSink& sink, const ImportOptions& options);
 

@@ -6,6 +6,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "clients/import/cdnow_mapping.h"
 #include "clients/import/retail_mapping.h"
 #include "gmock/gmock.h"
@@ -232,6 +234,162 @@ TEST(ImporterTest, AStrayQuoteSpoilsItsOwnRowOnly) {
   EXPECT_THAT(r->errors[0].message, HasSubstr("quote inside an unquoted field"));
   EXPECT_EQ(r->errors[1].line, 51);
   EXPECT_THAT(r->errors[1].message, HasSubstr("unterminated"));
+}
+
+// Sinks sharing one server stand-in, sending concurrently: a sink's first
+// batch waits (up to `overlap_wait`) until another sink's batch is in flight
+// too, so an import that sent one batch at a time would be seen
+// (`overlapped` false). The second batch to arrive sleeps 50 ms, so later
+// ones are answered before it. The batch starting at line `fail_line`
+// fails.
+class Server {
+ public:
+  absl::StatusOr<BatchAck> Send(int sink, const std::vector<ImportedOrder>& batch) {
+    int index;
+    {
+      absl::MutexLock lock(&mu_);
+      index = batches_++;
+      ++sends_[sink];
+      max_per_sink_ = std::max(max_per_sink_, sends_[sink]);
+      ++in_flight_;
+      if (first_[sink]) {
+        first_[sink] = false;
+        overlapped_ |= mu_.AwaitWithTimeout(absl::Condition(
+                                                +[](int* n) { return *n >= 2; }, &in_flight_),
+                                            overlap_wait);
+      }
+    }
+    if (index == 1) absl::SleepFor(absl::Milliseconds(50));
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    --sends_[sink];
+    if (batch.front().line == fail_line) return absl::UnavailableError("connection lost");
+    BatchAck ack;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].amount == 999) {
+        ++ack.rejected;
+        ack.rejections.push_back({static_cast<int>(i), "order.amount: not allowed"});
+      } else if (seen_.insert(batch[i].order_id).second) {
+        ++ack.applied;
+      } else {
+        ++ack.duplicates;
+      }
+    }
+    return ack;
+  }
+
+  absl::Duration overlap_wait = absl::Seconds(10);
+  int64_t fail_line = -1;
+  bool overlapped() {
+    absl::MutexLock lock(&mu_);
+    return overlapped_;
+  }
+  int max_per_sink() {
+    absl::MutexLock lock(&mu_);
+    return max_per_sink_;
+  }
+  size_t seen() {
+    absl::MutexLock lock(&mu_);
+    return seen_.size();
+  }
+
+ private:
+  absl::Mutex mu_;
+  int batches_ = 0;
+  int in_flight_ = 0;
+  int sends_[3] = {0, 0, 0};
+  bool first_[3] = {true, true, true};
+  int max_per_sink_ = 0;
+  bool overlapped_ = false;
+  absl::flat_hash_set<std::string> seen_;
+};
+
+class ServerSink : public OrderSink {
+ public:
+  ServerSink(Server& server, int index) : server_(server), index_(index) {}
+  absl::StatusOr<BatchAck> Send(const std::vector<ImportedOrder>& batch) override {
+    return server_.Send(index_, batch);
+  }
+
+ private:
+  Server& server_;
+  const int index_;
+};
+
+absl::StatusOr<ImportReport> ImportOn(const std::string& text, Server& server,
+                                      ImportOptions options) {
+  ServerSink a(server, 0), b(server, 1), c(server, 2);
+  std::istringstream in(text);
+  CdnowMapping mapping;
+  return RunImport(in, static_cast<int64_t>(text.size()), mapping, {&a, &b, &c}, options);
+}
+
+TEST(ImporterTest, SeveralSinksSendAtOnceAndAcknowledgeInFileOrder) {
+  Server server;
+  // Rows 10 and 15 (lines 11 and 16) are refused by the server, in
+  // batches 2 and 3, both answered before batch 1.
+  std::string text = " customer_id  date number_of_cds  dollar_value\n";
+  for (int i = 0; i < 20; ++i) {
+    absl::StrAppend(&text, " ", 10000 + i % 7, " 19970101 1 ", i == 10 || i == 15 ? "9.99" : "1.00",
+                    "\n");
+  }
+  ImportOptions options;
+  options.batch_size = 4;
+  std::vector<std::pair<int64_t, int64_t>> acks;
+  options.on_acknowledged = [&](int64_t n, int64_t line) { acks.push_back({n, line}); };
+  absl::StatusOr<ImportReport> r = ImportOn(text, server, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(server.overlapped());
+  EXPECT_EQ(server.max_per_sink(), 1);
+  EXPECT_EQ(r->applied, 18);
+  EXPECT_EQ(r->rejected, 2);
+  EXPECT_THAT(acks, ::testing::ElementsAre(
+                        std::pair<int64_t, int64_t>{4, 5}, std::pair<int64_t, int64_t>{8, 9},
+                        std::pair<int64_t, int64_t>{12, 13}, std::pair<int64_t, int64_t>{16, 17},
+                        std::pair<int64_t, int64_t>{20, 21}));
+  ASSERT_EQ(r->errors.size(), 2u);
+  EXPECT_EQ(r->errors[0].line, 12);
+  EXPECT_EQ(r->errors[1].line, 17);
+}
+
+TEST(ImporterTest, AFailedBatchAmongSeveralSinksRecordsOnlyTheOrdersBeforeIt) {
+  Server server;
+  server.fail_line = 8;  // the third batch
+  ImportOptions options;
+  options.batch_size = 3;
+  int64_t acked = 0;
+  options.on_acknowledged = [&](int64_t n, int64_t) { acked = n; };
+  EXPECT_EQ(ImportOn(CdnowFile(20), server, options).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(acked, 6);
+  server.fail_line = -1;
+  options.resume_after_orders = acked;
+  absl::StatusOr<ImportReport> resumed = ImportOn(CdnowFile(20), server, options);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->orders_resumed, 6);
+  EXPECT_EQ(resumed->applied + resumed->duplicates, 14);
+  EXPECT_EQ(acked, 20);
+  EXPECT_EQ(server.seen(), 20u);
+}
+
+TEST(ImporterTest, StopSendsOneBatchAtATime) {
+  Server server;
+  server.overlap_wait = absl::Milliseconds(300);
+  ImportOptions options;
+  options.batch_size = 2;
+  options.on_error = OnError::kStop;
+  // Row 4 is refused by the server, in the third batch.
+  std::string text = " customer_id  date number_of_cds  dollar_value\n";
+  for (int i = 0; i < 9; ++i) {
+    absl::StrAppend(&text, " ", 10000 + i, " 19970101 1 ", i == 4 ? "9.99" : "1.00", "\n");
+  }
+  absl::StatusOr<ImportReport> r = ImportOn(text, server, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(server.overlapped());
+  EXPECT_TRUE(r->stopped);
+  EXPECT_EQ(r->rejected, 1);
+  EXPECT_EQ(r->applied, 5);
+  EXPECT_EQ(server.seen(), 5u);  // nothing after the third batch was sent
 }
 
 }  // namespace

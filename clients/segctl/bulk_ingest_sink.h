@@ -1,7 +1,8 @@
 // BulkIngestSink: an OrderSink that sends imported orders over one
 // BulkIngest stream of a SegmentdClient (a broken stream is reopened and the
 // batch re-sent by the client library; orders are idempotent by id).
-// Not thread-safe.
+// Not thread-safe: segctl import gives each batch in flight a sink of its
+// own (clients/import/importer.h).
 #ifndef SEGMENTD_CLIENTS_SEGCTL_BULK_INGEST_SINK_H_
 #define SEGMENTD_CLIENTS_SEGCTL_BULK_INGEST_SINK_H_
 

@@ -24,6 +24,12 @@
 namespace segmentd::segctl {
 namespace {
 
+// Batches in flight at once: enough to keep the server's Redis pipelines
+// full (one stream leaves it idle between a batch's acknowledgement and the
+// next batch), and half the server's default per-tenant stream limit, so a
+// second import of the same tenant still fits.
+constexpr int kDefaultStreams = 4;
+
 std::string Basename(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -86,6 +92,11 @@ int Import(const Context& ctx) {
       (!absl::SimpleAtoi(ctx.args->Get("batch_size"), &options.batch_size) || options.batch_size < 1 ||
        options.batch_size > 1000)) {
     return ctx.Usage("--batch_size is in 1..1000");
+  }
+  int streams = kDefaultStreams;
+  if (ctx.args->Has("streams") &&
+      (!absl::SimpleAtoi(ctx.args->Get("streams"), &streams) || streams < 1 || streams > 8)) {
+    return ctx.Usage("--streams is in 1..8");
   }
   absl::StatusOr<bool> resume = ctx.args->GetBool("resume");
   if (!resume.ok()) return ctx.Usage(std::string(resume.status().message()));
@@ -163,9 +174,21 @@ int Import(const Context& ctx) {
 
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  absl::StatusOr<std::unique_ptr<clients::BulkIngestStream>> stream = (*client)->OpenBulkIngest();
-  if (!stream.ok()) return ctx.Fail(stream.status());
-  BulkIngestSink sink(*std::move(stream));
+  // One BulkIngest stream per batch in flight (each opens on its first
+  // batch, so a small file or --on_error=stop opens only those it uses).
+  std::vector<std::unique_ptr<BulkIngestSink>> sinks;
+  std::vector<clients::OrderSink*> sink_list;
+  for (int i = 0; i < streams; ++i) {
+    absl::StatusOr<std::unique_ptr<clients::BulkIngestStream>> stream = (*client)->OpenBulkIngest();
+    if (!stream.ok()) return ctx.Fail(stream.status());
+    sinks.push_back(std::make_unique<BulkIngestSink>(*std::move(stream)));
+    sink_list.push_back(sinks.back().get());
+  }
+  auto finish_streams = [&] {
+    absl::Status first;
+    for (const std::unique_ptr<BulkIngestSink>& sink : sinks) first.Update(sink->Finish());
+    return first;
+  };
 
   const bool tty = isatty(STDERR_FILENO) != 0;
   ProgressLine progress(*ctx.err, progress_mode == "on" || (progress_mode == "auto" && tty), tty);
@@ -179,18 +202,28 @@ int Import(const Context& ctx) {
   options.on_progress = [&](const clients::ImportProgress& p) { progress.Update(p, false); };
   const absl::Time start = absl::Now();
   absl::StatusOr<clients::ImportReport> report =
-      clients::RunImport(in, st.st_size, *mapping, sink, options);
+      clients::RunImport(in, st.st_size, *mapping, sink_list, options);
   if (!report.ok()) {
     *ctx.err << "\n";
+    // The server's stream limit is per tenant: other imports (or other
+    // BulkIngest clients) of the tenant hold the rest.
+    const std::string hint =
+        report.status().code() == absl::StatusCode::kResourceExhausted && streams > 1
+            ? absl::StrCat("; this import opens up to ", streams,
+                           " streams: pass a lower --streams")
+            : "";
     // --resume helps only when some batch was acknowledged (now or before).
     const int64_t acked = std::max(checkpoint.orders_acked, options.resume_after_orders);
-    if (acked == 0) return ctx.Fail(report.status());
+    if (acked == 0) {
+      return ctx.Fail(
+          absl::Status(report.status().code(), absl::StrCat(report.status().message(), hint)));
+    }
     return ctx.Fail(absl::Status(
-        report.status().code(), absl::StrCat(report.status().message(), " (", acked,
+        report.status().code(), absl::StrCat(report.status().message(), hint, " (", acked,
                                              " acknowledged orders are recorded in ", progress_file,
                                              "; re-run with --resume to skip them)")));
   }
-  absl::Status finished = sink.Finish();
+  absl::Status finished = finish_streams();
   // An empty file, or one with nothing but a header and blank lines, is an
   // export that failed, not a successful import: the error alone, no report
   // of 0 rows.
@@ -297,6 +330,10 @@ std::vector<Command> ImportCommands() {
         {"header", "", "csv: the first line is a header", "true"},
         {"on_error", "skip|stop", "what a bad row does", "skip"},
         {"batch_size", "N", "orders per BulkIngest batch (1..1000)", "1000"},
+        {"streams", "N",
+         "BulkIngest streams sending batches at once (1..8; --on_error=stop sends one batch at "
+         "a time; the server allows 8 per tenant by default)",
+         "4"},
         {"resume", "",
          "skip the orders the progress file says were acknowledged (only for the same file, "
          "format, server and API key; otherwise refused: remove the file, and a full re-import "
