@@ -382,8 +382,14 @@ class CustomerStore {
   // Returns up to `limit` customers whose next_change <= `now`, earliest first.
   virtual absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                        int limit) = 0;
+  // Returns the earliest scheduled next_change of the tenant later than
+  // `after` (compared in milliseconds, as Due does), if any.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextDueAfter(absl::string_view tenant,
+                                                                 absl::Time after) = 0;
   // Returns the earliest scheduled next_change of the tenant, if any.
-  virtual absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) = 0;
+  absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) {
+    return NextDueAfter(tenant, absl::InfinitePast());
+  }
 
   // Returns the number of members of `segment`.
   virtual absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant,

@@ -1184,6 +1184,12 @@ TEST_P(CustomerStoreTest, ScheduleOrdersDueCustomersAndForgetsUnscheduled) {
   EXPECT_EQ(*store_->Due(kTenant, Ms(2500), 1), std::vector<std::string>{"b"});
   EXPECT_EQ(*store_->Due(kTenant, Ms(2000), 10), (std::vector<std::string>{"b", "c"}));
   EXPECT_TRUE(store_->Due(kTenant, Ms(999), 10)->empty());
+  // The first instant after another, in milliseconds as Due compares them.
+  EXPECT_EQ(*store_->NextDueAfter(kTenant, Ms(999)), Ms(1000));
+  EXPECT_EQ(*store_->NextDueAfter(kTenant, Ms(1000)), Ms(2000));
+  EXPECT_EQ(*store_->NextDueAfter(kTenant, Ms(1000) + absl::Microseconds(999)), Ms(2000));
+  EXPECT_EQ(*store_->NextDueAfter(kTenant, Ms(3000)), std::nullopt);
+  EXPECT_EQ(*store_->NextDueAfter(kTenant, absl::InfiniteFuture()), std::nullopt);
   // A rewrite that keeps the instant keeps the entry (the Redis store leaves
   // an unchanged entry alone).
   CustomerWrite same = Write("a", 1, {});

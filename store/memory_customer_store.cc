@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
@@ -323,12 +324,20 @@ absl::StatusOr<std::vector<std::string>> MemoryCustomerStore::Due(absl::string_v
   return due;
 }
 
-absl::StatusOr<std::optional<absl::Time>> MemoryCustomerStore::NextDue(absl::string_view tenant) {
+absl::StatusOr<std::optional<absl::Time>> MemoryCustomerStore::NextDueAfter(
+    absl::string_view tenant, absl::Time after) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   const Tenant& t = GetTenant(tenant);
-  if (t.schedule.empty()) return std::optional<absl::Time>();
-  return std::optional<absl::Time>(absl::FromUnixMillis(t.schedule.begin()->first));
+  auto it = t.schedule.begin();
+  if (after != absl::InfinitePast()) {
+    const int64_t after_ms = absl::ToUnixMillis(after);
+    it = after_ms == std::numeric_limits<int64_t>::max()
+             ? t.schedule.end()
+             : t.schedule.lower_bound({after_ms + 1, std::string()});
+  }
+  if (it == t.schedule.end()) return std::optional<absl::Time>();
+  return std::optional<absl::Time>(absl::FromUnixMillis(it->first));
 }
 
 absl::StatusOr<int64_t> MemoryCustomerStore::SegmentSize(absl::string_view tenant,

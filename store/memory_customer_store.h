@@ -82,7 +82,8 @@ class MemoryCustomerStore : public CustomerStore {
   void ForgetAovIndexesKept(absl::string_view tenant);
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
-  absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
+  absl::StatusOr<std::optional<absl::Time>> NextDueAfter(absl::string_view tenant,
+                                                         absl::Time after) override;
   absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant, absl::string_view segment) override;
   // The cursor is the last id returned (members are visited in byte order).
   absl::StatusOr<IdPage> ScanSegment(absl::string_view tenant, absl::string_view segment,

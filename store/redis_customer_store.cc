@@ -1368,10 +1368,15 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::Due(absl::string_vi
   return due;
 }
 
-absl::StatusOr<std::optional<absl::Time>> RedisCustomerStore::NextDue(absl::string_view tenant) {
+absl::StatusOr<std::optional<absl::Time>> RedisCustomerStore::NextDueAfter(absl::string_view tenant,
+                                                                           absl::Time after) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply =
-      ErrorReplyAsStatus(client_->Command({"ZRANGE", ScheduleKey(tenant), "0", "0", "WITHSCORES"}));
+  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
+      after == absl::InfinitePast()
+          ? client_->Command({"ZRANGE", ScheduleKey(tenant), "0", "0", "WITHSCORES"})
+          : client_->Command({"ZRANGEBYSCORE", ScheduleKey(tenant),
+                              absl::StrCat("(", absl::ToUnixMillis(after)), "+inf", "WITHSCORES",
+                              "LIMIT", "0", "1"}));
   if (!reply.ok()) return reply.status();
   if (!reply->is_array()) return Unexpected(*reply, "ZRANGE");
   if (reply->elements().size() < 2) return std::optional<absl::Time>();

@@ -120,7 +120,8 @@ class RedisCustomerStore : public CustomerStore {
                                              uint32_t next_ordinal) override;
   absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
                                                int limit) override;
-  absl::StatusOr<std::optional<absl::Time>> NextDue(absl::string_view tenant) override;
+  absl::StatusOr<std::optional<absl::Time>> NextDueAfter(absl::string_view tenant,
+                                                         absl::Time after) override;
   absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant, absl::string_view segment) override;
   // One pipeline of SCARDs.
   absl::StatusOr<std::vector<int64_t>> SegmentSizes(

@@ -590,6 +590,52 @@ TEST_F(LiveMembershipTest, AFollowerSchedulerTakesOnlyWhatTheLeaderLeftDuePastTh
   EXPECT_NE((*store_.Read("acme", {"c2"}))[0].next_change, due2);
 }
 
+// A pass reads each tenant's next instant; between passes the scheduler
+// wakes at it and moves what fell due without a full pass. A customer that
+// stays due (here: one the store cannot decode) is not what it wakes for.
+TEST_F(LiveMembershipTest, TheSchedulerKnowsTheNextInstantAndMovesItWithoutAFullPass) {
+  CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
+  ASSERT_TRUE(out.after.membership.next_change.has_value());
+  const absl::Time due = *out.after.membership.next_change;
+  int listed = 0;
+  TransitionScheduler::Options options;
+  options.now = [this] { return now_; };
+  TransitionScheduler scheduler(
+      &store_, live_.get(),
+      [&listed] {
+        ++listed;
+        return absl::StatusOr<std::vector<std::string>>(std::vector<std::string>{"acme"});
+      },
+      options);
+  EXPECT_EQ(scheduler.UntilNextKnownDue(), absl::InfiniteDuration());  // no pass yet
+  ASSERT_EQ(*scheduler.RunOnce(), 0);
+  EXPECT_EQ(listed, 1);
+  EXPECT_EQ(scheduler.UntilNextKnownDue(), due - now_);
+  // Not yet due: nothing moved.
+  now_ = due - absl::Milliseconds(1);
+  EXPECT_EQ(*scheduler.RunKnownDue(), 0);
+  EXPECT_EQ((*store_.Read("acme", {"c1"}))[0].next_change, due);
+  now_ = due + absl::Milliseconds(1);
+  EXPECT_EQ(scheduler.UntilNextKnownDue(), absl::Milliseconds(-1));
+  EXPECT_EQ(*scheduler.RunKnownDue(), 1);
+  EXPECT_EQ(listed, 1);  // no full pass
+  const std::optional<absl::Time> next = (*store_.Read("acme", {"c1"}))[0].next_change;
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, due);
+  EXPECT_EQ(scheduler.UntilNextKnownDue(), *next - now_);
+  // A customer that cannot be moved stays due; the next instant known is the
+  // first after it, not it.
+  store::CustomerWrite stuck;
+  stuck.customer_id = "stuck";
+  stuck.profile = "not a profile";
+  stuck.changed_at = now_;
+  stuck.next_change = now_ - absl::Seconds(1);
+  ASSERT_TRUE((*store_.Write("acme", {stuck}))[0]);
+  ASSERT_TRUE(scheduler.RunOnce().ok());  // logged and skipped
+  EXPECT_EQ(*store_.Due("acme", now_, 10), std::vector<std::string>{"stuck"});
+  EXPECT_EQ(scheduler.UntilNextKnownDue(), *next - now_);
+}
+
 TEST_F(LiveMembershipTest, TheSchedulerObservesHowLongTheOldestDueCustomerWaited) {
   CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
   ASSERT_TRUE(out.after.membership.next_change.has_value());

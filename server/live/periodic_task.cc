@@ -5,14 +5,19 @@
 namespace segmentd {
 
 PeriodicTask::PeriodicTask(absl::Duration interval, std::function<void()> task)
-    : interval_(interval), task_(std::move(task)) {
+    : PeriodicTask([interval, task = std::move(task)] {
+        task();
+        return interval;
+      }) {}
+
+PeriodicTask::PeriodicTask(std::function<absl::Duration()> task) : task_(std::move(task)) {
   thread_ = std::thread([this] {
     absl::MutexLock lock(&mu_);
     while (!stopping_) {
       mu_.Unlock();
-      task_();
+      const absl::Duration pause = task_();
       mu_.Lock();
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), pause);
     }
   });
 }

@@ -14,14 +14,16 @@ namespace segmentd {
 class PeriodicTask {
  public:
   PeriodicTask(absl::Duration interval, std::function<void()> task);
+  // The same with a pause the task chooses: each run returns how long to
+  // wait before the next.
+  explicit PeriodicTask(std::function<absl::Duration()> task);
   ~PeriodicTask();
 
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
 
  private:
-  const absl::Duration interval_;
-  const std::function<void()> task_;
+  const std::function<absl::Duration()> task_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

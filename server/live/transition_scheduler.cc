@@ -14,9 +14,58 @@ TransitionScheduler::TransitionScheduler(store::CustomerStore* store, LiveMember
     : store_(store), live_(live), tenants_(std::move(tenants)), options_(std::move(options)) {}
 
 void TransitionScheduler::Start() {
-  // A failed pass (Redis down) is retried on the next tick; health already
+  task_ = std::make_unique<PeriodicTask>([this] { return RunNext(); });
+}
+
+absl::Duration TransitionScheduler::RunNext() {
+  // A failed pass (Redis down) is retried on the next one; health already
   // reports the outage.
-  task_ = std::make_unique<PeriodicTask>(options_.poll, [this] { RunOnce().IgnoreError(); });
+  if (SteadyNow() - last_full_pass_ >= options_.poll) {
+    last_full_pass_ = SteadyNow();
+    RunOnce().IgnoreError();
+  } else {
+    RunKnownDue().IgnoreError();
+  }
+  const absl::Duration to_full_pass = last_full_pass_ + options_.poll - SteadyNow();
+  return std::max(std::min(to_full_pass, UntilNextKnownDue()), options_.min_pause);
+}
+
+absl::Time TransitionScheduler::DueFor(absl::Time at) const {
+  return leading_ ? at : at + options_.follower_grace;
+}
+
+absl::Duration TransitionScheduler::UntilNextKnownDue() {
+  absl::Time earliest = absl::InfiniteFuture();
+  {
+    absl::MutexLock lock(&next_mu_);
+    for (const auto& [tenant, at] : next_due_) earliest = std::min(earliest, at);
+  }
+  if (earliest == absl::InfiniteFuture()) return absl::InfiniteDuration();
+  return DueFor(earliest) - options_.now();
+}
+
+absl::StatusOr<int64_t> TransitionScheduler::RunKnownDue() {
+  const bool leading = !options_.leading || options_.leading();
+  leading_ = leading;
+  const absl::Time now = options_.now();
+  const absl::Time due_by = now - (leading ? absl::ZeroDuration() : options_.follower_grace);
+  std::vector<std::string> tenants;
+  {
+    absl::MutexLock lock(&next_mu_);
+    for (const auto& [tenant, at] : next_due_) {
+      if (at <= due_by) tenants.push_back(tenant);
+    }
+  }
+  int64_t moved = 0;
+  absl::Status first_error;
+  for (const std::string& tenant : tenants) {
+    absl::Status s = RunDue(tenant, due_by, &moved);
+    if (s.ok()) continue;
+    LogError(absl::StrCat("time transitions of tenant ", tenant, ": ", s.message()));
+    if (first_error.ok()) first_error = s;
+  }
+  if (!first_error.ok()) return first_error;
+  return moved;
 }
 
 absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
@@ -31,8 +80,14 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
     if (first_error.ok()) first_error = s;
   };
   const bool leading = !options_.leading || options_.leading();
+  leading_ = leading;
   const absl::Time due_by =
       options_.now() - (leading ? absl::ZeroDuration() : options_.follower_grace);
+  {
+    // Tenants gone since the last pass are not woken for.
+    absl::MutexLock lock(&next_mu_);
+    next_due_.clear();
+  }
   for (const std::string& tenant : *tenants) {
     note("time transitions", tenant, RunDue(tenant, due_by, &moved));
   }
@@ -89,22 +144,38 @@ absl::StatusOr<bool> TransitionScheduler::Backfill(ProfileBackfill& backfill,
 
 absl::Status TransitionScheduler::RunDue(const std::string& tenant, absl::Time due_by,
                                         int64_t* moved) {
+  {
+    // Until it is read again below (on an error: until a pass reads it).
+    absl::MutexLock lock(&next_mu_);
+    next_due_.erase(tenant);
+  }
   std::vector<std::string> previous;
   while (true) {
     absl::StatusOr<std::vector<std::string>> due = store_->Due(tenant, due_by, options_.batch);
     if (!due.ok()) return due.status();
     // Nothing due, or the same customers as last round (they could not be
     // re-classified, e.g. undecodable): this pass is done with the tenant.
-    if (due->empty() || *due == previous) return absl::OkStatus();
+    if (due->empty() || *due == previous) break;
     if (previous.empty() && options_.metrics != nullptr) ObserveLag(tenant);
     absl::StatusOr<int64_t> changed = live_->Reevaluate(tenant, *due, store::ChangeCause::kTime);
     if (!changed.ok()) return changed.status();
     *moved += *changed;
     // Re-evaluation reschedules every customer it saw past now, so a full
     // batch means there may be more; a short one means the tenant is done.
-    if (static_cast<int>(due->size()) < options_.batch) return absl::OkStatus();
+    if (static_cast<int>(due->size()) < options_.batch) break;
     previous = *std::move(due);
   }
+  // The tenant's next instant, to wake at: the first after `due_by`. One
+  // still due by then is a customer that could not be moved (or
+  // rescheduled), left to the next full pass rather than retried every
+  // min_pause.
+  absl::StatusOr<std::optional<absl::Time>> next = store_->NextDueAfter(tenant, due_by);
+  if (!next.ok()) return next.status();
+  if (next->has_value()) {
+    absl::MutexLock lock(&next_mu_);
+    next_due_[tenant] = **next;
+  }
+  return absl::OkStatus();
 }
 
 void TransitionScheduler::ObserveLag(const std::string& tenant) {

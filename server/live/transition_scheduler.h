@@ -22,7 +22,10 @@ namespace segmentd {
 // Applies time-driven membership changes: a background thread that polls each
 // tenant's schedule (customers whose next change has fallen due) and
 // re-classifies those customers, so "Loyal becomes Lost Loyalty on day 90"
-// happens with no event and no rebuild. Several segmentd processes may run one
+// happens with no event and no rebuild. Each pass also reads every tenant's
+// next instant, and the thread wakes at the earliest one rather than at the
+// next poll, so a change the passes know of is applied milliseconds after
+// it falls due, not up to a poll interval later. Several segmentd processes may run one
 // each: the store's optimistic writes make a customer moved twice harmless
 // (the second sees nothing left to change), and with `leading` set only the
 // leader takes customers as they fall due, the others only those it left
@@ -35,9 +38,16 @@ namespace segmentd {
 class TransitionScheduler {
  public:
   struct Options {
-    // Pause between passes; a change is applied within about this long (plus
-    // the pass itself) after it falls due.
+    // Pause between full passes (every tenant's schedule read, rechecks,
+    // backfills). A change scheduled at least this long before it falls due
+    // is known to the thread, which wakes at its instant; one scheduled
+    // later (an event or another replica's write moved a customer's next
+    // change closer) is applied within about this long (plus the pass
+    // itself) after it falls due.
     absl::Duration poll = absl::Milliseconds(200);
+    // Shortest pause before a wake-up at a known instant: customers falling
+    // due continuously are then taken in passes at most this often.
+    absl::Duration min_pause = absl::Milliseconds(5);
     // Customers re-classified per store round trip.
     int batch = 500;
     // Longest a pass spends on rechecks (customers whose next change a
@@ -80,7 +90,8 @@ class TransitionScheduler {
   TransitionScheduler(store::CustomerStore* store, LiveMembership* live, TenantLister tenants,
                       Options options);
 
-  // Starts passes every `poll` on a background thread, until destruction.
+  // Starts passes every `poll` on a background thread, with wake-ups at the
+  // known instants between them, until destruction.
   void Start();
 
   // Runs one pass now: every tenant, until nothing is due. Returns the number of
@@ -88,12 +99,30 @@ class TransitionScheduler {
   // tenants are still served; errors are logged).
   absl::StatusOr<int64_t> RunOnce();
 
+  // Runs the tenants whose next instant, as the passes last read it, has
+  // fallen due (for this replica: see `leading`), until nothing of theirs
+  // is due. Returns what RunOnce does.
+  absl::StatusOr<int64_t> RunKnownDue();
+
+  // How long from now until the earliest next instant the passes read falls
+  // due for this replica (negative when one has; InfiniteDuration when none
+  // is known).
+  absl::Duration UntilNextKnownDue();
+
  private:
   // Observes in options_.metrics how long `tenant`'s oldest due customer has
   // been due (one schedule read; only when something is due).
   void ObserveLag(const std::string& tenant);
-  // Moves `tenant`'s customers due at `due_by`, adding to `moved`.
+  // Moves `tenant`'s customers due at `due_by`, adding to `moved`, then
+  // reads its next instant into `next_due_` (none when its due customers
+  // could not all be moved: they are retried by the next full pass, not by
+  // a wake-up every `min_pause`).
   absl::Status RunDue(const std::string& tenant, absl::Time due_by, int64_t* moved);
+  // What the loop started by Start() runs: a full pass every `poll`, the
+  // known instants between; returns the pause before the next run.
+  absl::Duration RunNext();
+  // When a change due at `at` is due for this replica.
+  absl::Time DueFor(absl::Time at) const;
   // Works through `tenant`'s rechecks, a page at a time, until none are
   // left or `deadline` (SteadyNow) passes.
   absl::Status DrainRechecks(const std::string& tenant, absl::Duration deadline);
@@ -110,6 +139,11 @@ class TransitionScheduler {
   // Per tenant, the schedule head whose lag was last observed.
   absl::Mutex heads_mu_;
   absl::flat_hash_map<std::string, absl::Time> observed_heads_ ABSL_GUARDED_BY(heads_mu_);
+  // Per tenant, its next instant as the last pass read it.
+  absl::Mutex next_mu_;
+  absl::flat_hash_map<std::string, absl::Time> next_due_ ABSL_GUARDED_BY(next_mu_);
+  std::atomic<bool> leading_{true};                            // as the last pass asked
+  absl::Duration last_full_pass_ = -absl::InfiniteDuration();  // SteadyNow(); Start's thread only
   std::unique_ptr<PeriodicTask> task_;
 };
 
