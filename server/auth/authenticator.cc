@@ -46,10 +46,13 @@ std::optional<absl::StatusOr<Caller>> Authenticator::Authorize(absl::string_view
     return absl::UnauthenticatedError(
         "missing credentials: send metadata `authorization: Bearer <API key>`");
   }
-  absl::string_view token = authorization;
-  if (!absl::ConsumePrefix(&token, "Bearer ") && !absl::ConsumePrefix(&token, "bearer ")) {
+  // The scheme is case-insensitive (RFC 7235, section 2.1).
+  constexpr absl::string_view kScheme = "Bearer ";
+  if (authorization.size() < kScheme.size() ||
+      !absl::EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
     return absl::UnauthenticatedError("authorization metadata must be `Bearer <API key>`");
   }
+  const absl::string_view token = authorization.substr(kScheme.size());
   absl::StatusOr<ApiKeyToken> parsed = ParseApiKeyToken(absl::StripAsciiWhitespace(token));
   if (!parsed.ok()) return parsed.status();
 

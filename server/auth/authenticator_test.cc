@@ -73,6 +73,17 @@ TEST_F(AuthenticatorTest, NonBearerIsUnauthenticated) {
             absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(auth_->Authorize("Basic abc", SCOPE_READ).status().code(),
             absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth_->Authorize("Bearer", SCOPE_READ).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+// RFC 7235: the scheme is case-insensitive.
+TEST_F(AuthenticatorTest, TheSchemeIsCaseInsensitive) {
+  const std::string header = NewKey("acme", {SCOPE_READ});
+  for (const char* scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR "}) {
+    EXPECT_TRUE(auth_->Authorize(absl::StrCat(scheme, header.substr(7)), SCOPE_READ).ok())
+        << scheme;
+  }
 }
 
 TEST_F(AuthenticatorTest, ValidKeyNamesItsTenant) {

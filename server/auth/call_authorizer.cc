@@ -41,6 +41,12 @@ std::optional<absl::StatusOr<Caller>> CallAuthorizer::Authorize(
   }
   absl::string_view authorization;
   const auto& metadata = context.client_metadata();
+  // Two credentials are ambiguous: which tenant the call acts for would
+  // depend on header order, so neither is taken.
+  if (metadata.count("authorization") > 1) {
+    return absl::UnauthenticatedError(
+        "more than one authorization metadata entry: send exactly one `Bearer <API key>`");
+  }
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
     authorization = absl::string_view(it->second.data(), it->second.size());
   }

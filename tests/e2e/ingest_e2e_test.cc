@@ -535,6 +535,14 @@ TEST_F(IngestE2eTest, KeysAreCheckedAndScoped) {
               grpc::StatusCode::UNAUTHENTICATED);
   }
   {
+    // Two valid credentials: ambiguous, so neither is taken.
+    auto ctx = NewContext(acme_.write);
+    ctx->AddMetadata("authorization", absl::StrCat("Bearer ", acme_.write));
+    grpc::Status status = ingest_->PlaceOrder(ctx.get(), r, &resp);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_THAT(status.error_message(), HasSubstr("more than one authorization"));
+  }
+  {
     auto ctx = NewContext(acme_.read);  // read cannot write
     EXPECT_EQ(ingest_->PlaceOrder(ctx.get(), r, &resp).error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
