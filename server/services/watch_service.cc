@@ -67,9 +67,10 @@ bool PositionBefore(absl::string_view a, absl::string_view b) {
 // changes after it. `what` names the position's source.
 absl::Status NotRetained(absl::string_view what, absl::string_view position,
                          absl::string_view oldest) {
-  return absl::OutOfRangeError(absl::StrCat(what, ": changes after ", position,
-                                            " are no longer retained (oldest kept: ", oldest,
-                                            "); re-read current membership, then watch from now"));
+  return absl::OutOfRangeError(absl::StrCat(
+      what, ": changes after ", position, " are no longer retained (oldest kept: ", oldest,
+      "); watch from now, record its first position, then re-read current "
+      "membership"));
 }
 
 }  // namespace
@@ -125,7 +126,7 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
       return ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
           "resume_after: ", position, " is ahead of this tenant's newest change (", *last,
           "): not a position its Watch returned, or the store went back since; re-read "
-          "current membership, then watch from now")));
+          "current membership after a new watch's first position")));
     }
     // Refuse to resume across a gap: a campaign tool must never silently miss
     // changes that the capped stream already dropped.
@@ -147,6 +148,14 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
     position_sent = absl::Now();
     return writer->Write(response);
   };
+  // The first response names where the watch starts, before any change: a
+  // client can record it at once, so a stream that breaks before its first
+  // change still leaves a position to resume from, and a client that reads
+  // membership after it misses nothing in between.
+  {
+    v1::WatchResponse start;
+    if (!send(start)) return grpc::Status::OK;
+  }
   StreamReauthorizer still_authorized(authorizer_, *context, "Watch", options_.reauthorize_every);
   while (!context->IsCancelled()) {
     if (stopping_.load()) {

@@ -754,6 +754,9 @@ TEST_F(IngestE2eTest, ReplayingTheSameEventsChangesNothing) {
     w.set_resume_after(last_position);
     auto reader = watch_->Watch(ctx.get(), w);
     v1::WatchResponse batch;
+    ASSERT_TRUE(reader->Read(&batch));  // where it starts, no change
+    EXPECT_EQ(batch.changes_size(), 0);
+    EXPECT_EQ(batch.position(), last_position);
     EXPECT_FALSE(reader->Read(&batch)) << batch.DebugString();
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
@@ -1281,6 +1284,9 @@ TEST_F(IngestE2eTest, TenantsNeverSeeEachOther) {
   w.set_resume_after("0-0");
   auto reader = watch_->Watch(wctx.get(), w);
   v1::WatchResponse batch;
+  ASSERT_TRUE(reader->Read(&batch));  // where it starts, no change
+  EXPECT_EQ(batch.changes_size(), 0);
+  EXPECT_EQ(batch.position(), "0-0");
   EXPECT_FALSE(reader->Read(&batch)) << batch.DebugString();
   reader->Finish();
   // The same order id in the other tenant is a new order, not a duplicate.

@@ -64,6 +64,14 @@ OpenWatch StartWatch(v1::WatchService::Stub& stub, const std::string& key,
   return watch;
 }
 
+// Reads a watch's first response: where it starts (`position`), no change.
+void ReadStart(grpc::ClientReader<v1::WatchResponse>& reader, const std::string& position) {
+  v1::WatchResponse start;
+  ASSERT_TRUE(reader.Read(&start));
+  EXPECT_EQ(start.changes_size(), 0) << start.DebugString();
+  EXPECT_EQ(start.position(), position);
+}
+
 class WatchE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -214,6 +222,7 @@ TEST_F(WatchE2eTest, EventChangesAreOrderedFilterableAndResumable) {
   {
     auto [ctx, reader] =
         StartWatch(*watch_, keys_.read, end, {"REPEAT_CUSTOMER"}, absl::Seconds(15));
+    ASSERT_NO_FATAL_FAILURE(ReadStart(*reader, end));
     Ingest({OrderEvent("w1", "w1-new", now - absl::Minutes(1), 500)});
     v1::WatchResponse batch;
     ASSERT_TRUE(reader->Read(&batch));
@@ -275,12 +284,49 @@ TEST_F(WatchE2eTest, AFilteredWatchIsToldHowFarTheStreamWasRead) {
   Ingest({OrderEvent("f4", "f4-o", absl::Now() - absl::Hours(1), 500)});
   auto [ctx, reader] = StartWatch(*watch_, keys_.read, reached, {}, absl::Seconds(15));
   v1::WatchResponse response;
+  ASSERT_TRUE(reader->Read(&response));  // where it starts
+  EXPECT_EQ(response.changes_size(), 0);
+  EXPECT_EQ(response.position(), reached);
   ASSERT_TRUE(reader->Read(&response));
   ASSERT_GT(response.changes_size(), 0);
   for (const v1::MembershipChange& change : response.changes()) {
     EXPECT_EQ(change.customer_id(), "f4");
   }
   EXPECT_EQ(response.position(), response.changes(response.changes_size() - 1).position());
+  ctx->TryCancel();
+  reader->Finish();
+}
+
+// A watch names where it starts at once, before any change: a client that
+// records it, then reads membership, misses nothing committed in between,
+// and a stream that breaks before its first change leaves a position to
+// resume from (a reviewer's finding: a quiet tenant's watch sent nothing).
+TEST_F(WatchE2eTest, AWatchNamesWhereItStartsAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  std::string start;
+  {
+    auto [ctx, reader] = StartWatch(*watch_, keys_.read, "", {"VIP"}, absl::Seconds(5));
+    v1::WatchResponse response;
+    ASSERT_TRUE(reader->Read(&response)) << "no first response within 5 s";
+    EXPECT_EQ(response.changes_size(), 0);
+    start = response.position();
+    EXPECT_EQ(start, "0-0");  // the tenant has no change yet
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  // A change after the watch started (and after the membership a client
+  // would read): resuming from the first position delivers it.
+  Ingest({OrderEvent("s1", "s1-o", absl::Now() - absl::Hours(1), 500)});
+  const std::vector<v1::MembershipChange> changes = ReadChanges(start, 1);
+  ASSERT_FALSE(changes.empty());
+  EXPECT_EQ(changes[0].customer_id(), "s1");
+  // Resumed, a watch names its resume position first.
+  const std::string after = changes[0].position();
+  auto [ctx, reader] = StartWatch(*watch_, keys_.read, after, {}, absl::Seconds(5));
+  v1::WatchResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.changes_size(), 0);
+  EXPECT_EQ(response.position(), after);
   ctx->TryCancel();
   reader->Finish();
 }
@@ -292,6 +338,7 @@ TEST_F(WatchE2eTest, AWatchEndsWhenItsKeyIsRevoked) {
       CreateApiKeyWithId(*stack_->channel(), keys_.admin, keys_.tenant_id, {v1::SCOPE_READ});
   ASSERT_TRUE(key.ok()) << key.status();
   auto [ctx, reader] = StartWatch(*watch_, key->secret, "0-0", {}, absl::Seconds(20));
+  ASSERT_NO_FATAL_FAILURE(ReadStart(*reader, "0-0"));
   Ingest({OrderEvent("r1", "r1-o", absl::Now() - absl::Hours(1), 500)});
   v1::WatchResponse response;
   ASSERT_TRUE(reader->Read(&response));  // the key works until revoked
@@ -526,6 +573,7 @@ TEST(WatchCapE2eTest, ResumingAcrossDroppedChangesIsOutOfRange) {
   std::string first;
   {
     auto [ctx, reader] = StartWatch(*watch, keys.read, "0-0", {}, absl::Seconds(5));
+    ASSERT_NO_FATAL_FAILURE(ReadStart(*reader, "0-0"));
     v1::WatchResponse batch;
     ASSERT_TRUE(reader->Read(&batch));
     first = batch.changes(0).position();
@@ -553,6 +601,7 @@ TEST(WatchCapE2eTest, AWatchThatFallsBehindTheCapEndsOutOfRange) {
   auto watch = v1::WatchService::NewStub((*stack)->channel());
 
   auto [ctx, reader] = StartWatch(*watch, keys.read, "0-0", {}, absl::Seconds(60));
+  ASSERT_NO_FATAL_FAILURE(ReadStart(*reader, "0-0"));
   auto ingest = [&](int first, int count) {
     std::vector<v1::Event> events;
     for (int i = first; i < first + count; ++i) {
