@@ -1,6 +1,7 @@
 // segctl classify, watch, check, targets.
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -64,63 +65,70 @@ int Classify(const Context& ctx) {
   return kExitOk;
 }
 
-// The write end of SigintHook's pipe, for its signal handler.
-std::atomic<int> sigint_pipe{-1};
+// The write end of StopSignalHook's pipe, for its signal handler.
+std::atomic<int> stop_signal_pipe{-1};
 
-void WriteSigintByte(int) {
+void WriteStopSignal(int signal) {
   const int saved = errno;
-  const char interrupted = 1;
-  (void)!write(sigint_pipe.load(), &interrupted, 1);
+  const char byte = static_cast<char>(signal);
+  (void)!write(stop_signal_pipe.load(), &byte, 1);
   errno = saved;
 }
 
-// While it exists, SIGINT (Ctrl-C) runs `on_sigint` on a thread of its own
-// instead of ending the process; then SIGINT's previous action is back. A
-// SIGINT ignored already (a background job of a script) stays ignored. One
-// at a time. Not thread-safe.
-class SigintHook {
+// While it exists, SIGINT (Ctrl-C) and SIGTERM (what systemd, Docker and
+// kill send) run `on_signal` on a thread of its own instead of ending the
+// process; then their previous actions are back. A signal ignored already
+// (SIGINT in a background job of a script) stays ignored. One at a time.
+// Not thread-safe.
+class StopSignalHook {
  public:
-  explicit SigintHook(std::function<void()> on_sigint) {
-    struct sigaction previous = {};
-    if (sigaction(SIGINT, nullptr, &previous) != 0 || previous.sa_handler == SIG_IGN) return;
-    if (pipe(fds_) != 0) return;  // then Ctrl-C ends segctl as before
-    sigint_pipe = fds_[1];
-    thread_ = std::thread([this, on_sigint = std::move(on_sigint)] {
+  explicit StopSignalHook(std::function<void()> on_signal) {
+    if (pipe(fds_) != 0) return;  // then the signals end segctl as before
+    stop_signal_pipe = fds_[1];
+    thread_ = std::thread([this, on_signal = std::move(on_signal)] {
       while (true) {
         char byte = 0;
         const ssize_t n = read(fds_[0], &byte, 1);
         if (n < 0 && errno == EINTR) continue;
         if (n != 1 || byte == 0) return;
-        fired_ = true;
-        on_sigint();
+        fired_ = byte;
+        on_signal();
       }
     });
-    struct sigaction action = {};
-    action.sa_handler = WriteSigintByte;
-    action.sa_flags = SA_RESTART;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_);
+    for (size_t i = 0; i < kSignals.size(); ++i) {
+      struct sigaction current = {};
+      if (sigaction(kSignals[i], nullptr, &current) != 0 || current.sa_handler == SIG_IGN) continue;
+      struct sigaction action = {};
+      action.sa_handler = WriteStopSignal;
+      action.sa_flags = SA_RESTART;
+      sigemptyset(&action.sa_mask);
+      hooked_[i] = sigaction(kSignals[i], &action, &previous_[i]) == 0;
+    }
   }
-  ~SigintHook() {
+  ~StopSignalHook() {
     if (!thread_.joinable()) return;
-    sigaction(SIGINT, &previous_, nullptr);
+    for (size_t i = 0; i < kSignals.size(); ++i) {
+      if (hooked_[i]) sigaction(kSignals[i], &previous_[i], nullptr);
+    }
     const char done = 0;
     (void)!write(fds_[1], &done, 1);
     thread_.join();
-    sigint_pipe = -1;
+    stop_signal_pipe = -1;
     close(fds_[0]);
     close(fds_[1]);
   }
-  SigintHook(const SigintHook&) = delete;
-  SigintHook& operator=(const SigintHook&) = delete;
+  StopSignalHook(const StopSignalHook&) = delete;
+  StopSignalHook& operator=(const StopSignalHook&) = delete;
 
-  // Returns whether SIGINT arrived.
-  bool fired() const { return fired_; }
+  // The signal that arrived first, 0 if none.
+  int fired() const { return fired_; }
 
  private:
+  static constexpr std::array<int, 2> kSignals = {SIGINT, SIGTERM};
   int fds_[2] = {-1, -1};
-  struct sigaction previous_ = {};
-  std::atomic<bool> fired_{false};
+  std::array<struct sigaction, 2> previous_ = {};
+  std::array<bool, 2> hooked_ = {false, false};
+  std::atomic<int> fired_{0};
   std::thread thread_;
 };
 
@@ -147,10 +155,11 @@ int Watch(const Context& ctx) {
   // was read further (changes of segments not asked for).
   std::string resume_after;
   options.on_position = [&](const std::string& position) { resume_after = position; };
-  // Ctrl-C ends the watch as --limit does: where to go on from is printed.
+  // Ctrl-C (or SIGTERM) ends the watch as --limit does: where to go on
+  // from is printed.
   clients::WatchStopper stopper;
   options.stopper = &stopper;
-  SigintHook sigint([&stopper] { stopper.Stop(); });
+  StopSignalHook stop_signal([&stopper] { stopper.Stop(); });
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
   int64_t seen = 0;
@@ -184,7 +193,8 @@ int Watch(const Context& ctx) {
       *ctx.err << "to go on from here: --resume_after=" << resume_after << "\n";
     }
   }
-  if (sigint.fired()) return kExitInterrupted;
+  if (stop_signal.fired() == SIGINT) return kExitInterrupted;
+  if (stop_signal.fired() != 0) return 128 + stop_signal.fired();  // 143: SIGTERM
   // The --for time running out is the normal end of a bounded watch.
   if (!s.ok() && !(s.code() == absl::StatusCode::kDeadlineExceeded && ctx.args->Has("for"))) {
     return ctx.Fail(s);
@@ -301,11 +311,13 @@ std::vector<Command> CustomerCommands() {
       {"watch",
        "",
        "print membership changes as they happen (ENTERED/LEFT, cause)",
-       "At the end (--limit or --for reached, Ctrl-C, or the stream failed) it prints where to\n"
-       "go on from: \"to go on from here: --resume_after=POSITION\" on stderr, or with --json\n"
-       "a last line {\"resume_after\":\"POSITION\"} on stdout after the changes (one JSON\n"
-       "object per line, MembershipChange objects before it). Nothing when the stream was\n"
-       "not read at all. Stopped by Ctrl-C (SIGINT), it exits 130.",
+       "At the end (--limit or --for reached, Ctrl-C or SIGTERM, or the stream failed) it\n"
+       "prints where to go on from: \"to go on from here: --resume_after=POSITION\" on\n"
+       "stderr, or with --json a last line {\"resume_after\":\"POSITION\"} on stdout after\n"
+       "the changes (one JSON object per line, MembershipChange objects before it); the\n"
+       "server names the start position at once, so a watch that saw no change prints it\n"
+       "too. Nothing when the stream was not read at all. Stopped by Ctrl-C (SIGINT), it\n"
+       "exits 130; by SIGTERM, 143.",
        {{"segment", "SEG[,SEG]", "only these segments (repeatable)", "all"},
         {"resume_after", "POSITION",
          "continue after this position (printed with each change, and at the end: where to go on)",

@@ -1,6 +1,6 @@
 // segctl: the segmentd command-line tool. `segctl help` lists the commands;
 // `segctl COMMAND --help` explains one. Exit codes: 0 ok, 1 the server (or the
-// data) refused, 2 usage error, 130 `watch` stopped by Ctrl-C.
+// data) refused, 2 usage error, 130 `watch` stopped by Ctrl-C (143: SIGTERM).
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -81,7 +81,7 @@ void PrintOverview(std::ostream& out, const std::vector<Command>& commands) {
   out << "\nGlobal flags:\n";
   PrintFlags(out, GlobalFlags());
   out << "\nExit codes: 0 ok, 1 error from the server (or bad data), 2 usage error, 130 watch\n"
-         "stopped by Ctrl-C.\n";
+         "stopped by Ctrl-C (143 by SIGTERM).\n";
 }
 
 void PrintHelp(std::ostream& out, const Command& c) {
