@@ -42,6 +42,7 @@
 #include "server/services/targeting_service.h"
 #include "server/services/watch_service.h"
 #include "server/tenants/redis_tenant_store.h"
+#include "server/undecodable_request.h"
 #include "store/redis_customer_store.h"
 
 namespace segmentd {
@@ -364,14 +365,17 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   // thread per call, which profiles showed dominating short RPCs.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 4);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  // Not on the eligibility checks: they are the checkout's hot path.
+  creators.push_back(std::make_unique<UndecodableRequestInterceptorFactory>(
+      std::vector<std::string>{v1::TargetingService::service_full_name()}));
   if (server->metrics_exposer_ != nullptr) {
     // Per-RPC latency and status only when someone can read them: the
     // interceptor costs every call an allocation and a few virtual calls.
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(std::make_unique<RpcMetricsInterceptorFactory>(
         server->metrics_.get(), ServedMethods(server->service_names_)));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
   }
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   // A second segmentd given the port of a running one must fail to start,
   // not share the port with it (gRPC's default, SO_REUSEPORT: the kernel
   // would spread connections over both, whatever Redis each one uses).

@@ -257,6 +257,13 @@ grpc::Status IngestServiceImpl::BulkIngestBytes(
     if (absl::Status s =
             ApplyBulkBatch(contexts_, live_, metrics_, caller->tenant_id, request, &response);
         !s.ok()) {
+      // A request refused whole (too many events) ends the stream like an
+      // undecodable one: say which, and that nothing from it on was applied.
+      if (s.code() == absl::StatusCode::kInvalidArgument) {
+        s = absl::InvalidArgumentError(absl::StrCat(
+            "request ", index, " of this stream (counting from 0): ", s.message(),
+            "; neither it nor any later request was applied, the earlier ones were as answered"));
+      }
       return ToGrpcStatus(s);
     }
     if (!stream->Write(response)) break;  // the client went away

@@ -1060,6 +1060,70 @@ TEST_F(IngestE2eTest, AnUndecodableBulkBatchFailsTheStreamNamingIt) {
   EXPECT_FALSE(Classify("jo", acme_).found());
 }
 
+// A batch of more than 1000 events ends the stream as an undecodable one
+// does, naming its place in the stream (it named none: an ingest
+// reviewer's finding).
+TEST_F(IngestE2eTest, AnOversizedBulkBatchFailsTheStreamNamingIt) {
+  const absl::Time now = absl::Now();
+  auto ctx = NewContext(acme_.write);
+  auto stream = ingest_->BulkIngest(ctx.get());
+  v1::BulkIngestRequest first, oversized;
+  *first.add_events() = OrderEvent("lou", "l0", now - absl::Hours(1), 100);
+  for (int i = 0; i < 1001; ++i) {
+    *oversized.add_events() = OrderEvent("max", absl::StrCat("m", i), now - absl::Hours(1), 100);
+  }
+  ASSERT_TRUE(stream->Write(first));
+  v1::BulkIngestResponse reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_EQ(reply.applied(), 1u);
+  stream->Write(oversized);
+  stream->WritesDone();
+  EXPECT_FALSE(stream->Read(&reply));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("request 1 of this stream (counting from 0): events: at most 1000"));
+  EXPECT_FALSE(Classify("max", acme_).found());
+}
+
+// A request gRPC cannot parse (a proto3 string that is not UTF-8) is
+// INVALID_ARGUMENT naming the request, whatever the method: before, gRPC
+// answered a unary ingest RPC UNIMPLEMENTED with an empty message and a
+// classification or Watch INTERNAL (an ingest reviewer's finding).
+TEST_F(IngestE2eTest, AnUndecodableRequestIsInvalidArgument) {
+  auto expect_refused = [](const grpc::Status& status, const char* method) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_THAT(status.error_message(), HasSubstr("request: could not be parsed")) << method;
+    EXPECT_THAT(status.error_message(), HasSubstr("UTF-8")) << method;
+  };
+  {
+    v1::PlaceOrderRequest r;
+    *r.mutable_event() =
+        OrderEvent("kim\xff", "k1", absl::Now() - absl::Hours(1), 100).order_placed();
+    v1::PlaceOrderResponse resp;
+    auto ctx = NewContext(acme_.write);
+    expect_refused(ingest_->PlaceOrder(ctx.get(), r, &resp), "PlaceOrder");
+  }
+  {
+    v1::ClassifyCustomerRequest r;
+    r.set_customer_id("kim\xfe");
+    v1::ClassifyCustomerResponse resp;
+    auto ctx = NewContext(acme_.read);
+    expect_refused(classify_->ClassifyCustomer(ctx.get(), r, &resp), "ClassifyCustomer");
+  }
+  {
+    v1::WatchRequest r;
+    r.add_segments("VIP\xff");
+    auto ctx = NewContext(acme_.read, absl::Seconds(5));
+    auto reader = watch_->Watch(ctx.get(), r);
+    v1::WatchResponse resp;
+    EXPECT_FALSE(reader->Read(&resp));
+    expect_refused(reader->Finish(), "Watch");
+  }
+  // A well-formed call on the same channel still works.
+  EXPECT_FALSE(Classify("kim", acme_).found());
+}
+
 TEST_F(IngestE2eTest, ClassifyAtAnInstantWithReasons) {
   const absl::Time now = absl::Now();
   // Six orders, one a day, 10 .. 5 days ago.

@@ -1,0 +1,57 @@
+#include "server/undecodable_request.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace segmentd {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+constexpr char kMessage[] =
+    "request: could not be parsed as this method's request message (e.g. a string field "
+    "that is not valid UTF-8: ids, names and categories are proto3 strings)";
+
+class UndecodableRequestInterceptor : public grpc::experimental::Interceptor {
+ public:
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    // The request of a unary or server-streaming call is parsed once, before
+    // its handler; a failed parse leaves the received message null.
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      undecodable_ = true;
+    }
+    if (undecodable_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      methods->ModifySendStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kMessage));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  bool undecodable_ = false;
+};
+
+}  // namespace
+
+UndecodableRequestInterceptorFactory::UndecodableRequestInterceptorFactory(
+    std::vector<std::string> skipped_services) {
+  for (const std::string& service : skipped_services) {
+    skipped_prefixes_.push_back(absl::StrCat("/", service, "/"));
+  }
+}
+
+grpc::experimental::Interceptor* UndecodableRequestInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  using Type = grpc::experimental::ServerRpcInfo::Type;
+  if (info->type() == Type::CLIENT_STREAMING || info->type() == Type::BIDI_STREAMING) {
+    return nullptr;
+  }
+  const absl::string_view method = info->method() == nullptr ? "" : info->method();
+  for (const std::string& prefix : skipped_prefixes_) {
+    if (absl::StartsWith(method, prefix)) return nullptr;
+  }
+  return new UndecodableRequestInterceptor();
+}
+
+}  // namespace segmentd
