@@ -300,11 +300,11 @@ absl::StatusOr<v1::CustomerClassification> SegmentdClient::ClassifyCustomer(
   return response.classification();
 }
 
-absl::StatusOr<std::vector<v1::CustomerClassification>> SegmentdClient::ClassifyCustomers(
+absl::StatusOr<v1::ClassifyCustomersResponse> SegmentdClient::ClassifyCustomers(
     const std::vector<std::string>& customer_ids, const ClassifyOptions& options) {
   constexpr size_t kMaxPerCall = 1000;
-  std::vector<v1::CustomerClassification> out;
-  out.reserve(customer_ids.size());
+  v1::ClassifyCustomersResponse out;
+  out.mutable_classifications()->Reserve(static_cast<int>(customer_ids.size()));
   for (size_t start = 0; start < customer_ids.size(); start += kMaxPerCall) {
     v1::ClassifyCustomersRequest request;
     for (size_t i = start; i < std::min(customer_ids.size(), start + kMaxPerCall); ++i) {
@@ -316,7 +316,10 @@ absl::StatusOr<std::vector<v1::CustomerClassification>> SegmentdClient::Classify
       return classification_->ClassifyCustomers(c, request, &response);
     });
     if (!s.ok()) return s;
-    for (v1::CustomerClassification& c : *response.mutable_classifications()) out.push_back(std::move(c));
+    if (start == 0) *out.mutable_as_of() = response.as_of();
+    for (v1::CustomerClassification& c : *response.mutable_classifications()) {
+      *out.add_classifications() = std::move(c);
+    }
   }
   return out;
 }

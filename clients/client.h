@@ -157,7 +157,10 @@ class SegmentdClient {
   absl::StatusOr<v1::CustomerClassification> ClassifyCustomer(const std::string& customer_id,
                                                               const ClassifyOptions& options = {});
   // Any number of ids (sent 1000 per call); one result per id, in order.
-  absl::StatusOr<std::vector<v1::CustomerClassification>> ClassifyCustomers(
+  // `as_of` is the instant the first call was evaluated at: `options.as_of`,
+  // or the server's now then (with more than 1000 ids, each later call of
+  // 1000 is evaluated at its own now, a little later).
+  absl::StatusOr<v1::ClassifyCustomersResponse> ClassifyCustomers(
       const std::vector<std::string>& customer_ids, const ClassifyOptions& options = {});
 
   // --- Config (read; update and preset need admin).

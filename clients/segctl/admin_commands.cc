@@ -97,6 +97,8 @@ int KeyCreate(const Context& ctx) {
     }
     scopes.push_back(scope);
   }
+  // `--scopes=` (empty) is a bad value like any other, not the server's to refuse.
+  if (scopes.empty()) return ctx.Usage("--scopes: at least one of read, write, admin");
   absl::StatusOr<bool> as_operator = ctx.args->GetBool("as_operator");
   if (!as_operator.ok()) return ctx.Usage(std::string(as_operator.status().message()));
   auto client = ctx.Connect(*as_operator);
@@ -139,7 +141,10 @@ int KeyRevoke(const Context& ctx) {
   absl::StatusOr<v1::ApiKey> key = (*client)->RevokeApiKey(*tenant, ctx.args->positional()[0]);
   if (!key.ok()) return ctx.Fail(key.status());
   if (ctx.json) {
-    ctx.PrintJson(*key);
+    // As the RPC answers it, and as `key create --json` prints its key.
+    v1::RevokeApiKeyResponse response;
+    *response.mutable_key() = *key;
+    ctx.PrintJson(response);
   } else {
     *ctx.out << "revoked key " << key->key_id() << " at " << FormatTimestamp(key->revoked_at())
              << "\n";

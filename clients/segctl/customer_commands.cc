@@ -34,17 +34,15 @@ int Classify(const Context& ctx) {
   options.include_reasons = *reasons;
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
-  absl::StatusOr<std::vector<v1::CustomerClassification>> result =
+  absl::StatusOr<v1::ClassifyCustomersResponse> result =
       (*client)->ClassifyCustomers(ctx.args->positional(), options);
   if (!result.ok()) return ctx.Fail(result.status());
   if (ctx.json) {
-    v1::ClassifyCustomersResponse r;
-    for (const auto& c : *result) *r.add_classifications() = c;
-    ctx.PrintJson(r);
+    ctx.PrintJson(*result);  // with `as_of`: the instant evaluated
     return kExitOk;
   }
   Table t({"CUSTOMER", "PRIMARY", "SEGMENTS", "NEXT_CHANGE"});
-  for (const v1::CustomerClassification& c : *result) {
+  for (const v1::CustomerClassification& c : result->classifications()) {
     if (!c.found()) {
       t.AddRow({c.customer_id(), "(unknown customer)", "", ""});
       continue;
@@ -55,7 +53,7 @@ int Classify(const Context& ctx) {
   }
   t.Print(*ctx.out);
   if (options.include_reasons) {
-    for (const v1::CustomerClassification& c : *result) {
+    for (const v1::CustomerClassification& c : result->classifications()) {
       for (const v1::SegmentReason& r : c.reasons()) {
         *ctx.out << "  " << EscapeCell(c.customer_id()) << " " << EscapeCell(r.segment()) << ": "
                  << EscapeCell(r.reason()) << "\n";

@@ -214,7 +214,7 @@ class SegctlE2eTest : public ::testing::Test {
       auto classified = Client()->ClassifyCustomers(ids, options);
       ASSERT_TRUE(classified.ok()) << classified.status();
       int64_t found = 0, first_seen = 0, repeat_seen = 0;
-      for (const v1::CustomerClassification& c : *classified) {
+      for (const v1::CustomerClassification& c : classified->classifications()) {
         found += c.found();
         for (const std::string& s : c.membership().segments()) {
           first_seen += s == "FIRST_TIME_BUYER";
@@ -268,9 +268,22 @@ TEST_F(SegctlE2eTest, TenantsAndKeys) {
   SegctlRun denied = Segctl({"config", "set", "vip.enabled=false", "--key_file=" + reader});
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_THAT(denied.err, HasSubstr("PERMISSION_DENIED"));
+  // No scope is a usage error, as a bad scope is (it was the server's
+  // INVALID_ARGUMENT, exit 1).
+  SegctlRun no_scope = Segctl({"key", "create", "--tenant=shop", "--name=x", "--scopes="});
+  EXPECT_EQ(no_scope.exit_code, 2) << no_scope.err;
+  EXPECT_THAT(no_scope.err, HasSubstr("--scopes: at least one of read, write, admin"));
   SegctlRun revoked = Segctl({"key", "revoke", "--tenant=shop", key.key().key_id()});
   ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
   EXPECT_THAT(revoked.out, HasSubstr("revoked key " + key.key().key_id()));
+  // --json prints the RPC's answer, the key wrapped as `key create` prints it.
+  SegctlRun again = Segctl({"key", "revoke", "--tenant=shop", key.key().key_id(), "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  v1::RevokeApiKeyResponse revoked_json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(again.out, &revoked_json).ok())
+      << again.out;
+  EXPECT_EQ(revoked_json.key().key_id(), key.key().key_id());
+  EXPECT_TRUE(revoked_json.key().has_revoked_at()) << again.out;
   SegctlRun after = Segctl({"config", "get", "--key_file=" + reader});
   EXPECT_EQ(after.exit_code, 1);
   EXPECT_THAT(after.err, HasSubstr("UNAUTHENTICATED"));
@@ -636,6 +649,7 @@ TEST_F(SegctlE2eTest, JsonPrintsEveryField) {
   SegctlRun classify = Segctl({"classify", "nobody", "--json"});
   ASSERT_EQ(classify.exit_code, 0) << classify.err;
   EXPECT_THAT(classify.out, HasSubstr("\"found\":false")) << classify.out;
+  EXPECT_THAT(classify.out, HasSubstr("\"as_of\":\"")) << classify.out;  // the instant evaluated
 
   // Nobody is a repeat customer: a segment of size 0.
   SegctlRun segments = Segctl({"segments", "--json"});
