@@ -28,8 +28,14 @@ absl::Status Period(const Context& ctx, const char* from_flag, const char* to_fl
     *from = *t;
   }
   if (to_after_from ? *to <= *from : *to < *from) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", to_flag, ": must be ", to_after_from ? "after" : "at or after", " --", from_flag));
+    // Name the default when --to was not given: "--to must be after --from"
+    // reads as a complaint about a flag the user never passed.
+    const std::string to_named = ctx.args->Has(to_flag)
+                                     ? absl::StrCat("--", to_flag)
+                                     : absl::StrCat("--", to_flag, " (not given: now)");
+    return absl::InvalidArgumentError(absl::StrCat(to_named, ": must be ",
+                                                   to_after_from ? "after" : "at or after", " --",
+                                                   from_flag, " (", ctx.args->Get(from_flag), ")"));
   }
   if (*to > absl::Now() + absl::Minutes(1)) {
     return absl::InvalidArgumentError(

@@ -924,7 +924,12 @@ TEST_F(SegctlE2eTest, KpisAndFlows) {
   // Periods the server would refuse are refused naming the flags.
   SegctlRun backwards = Segctl({"kpis", "--from=2026-02-01", "--to=2026-01-01"});
   EXPECT_EQ(backwards.exit_code, 2);
-  EXPECT_THAT(backwards.err, HasSubstr("--to: must be after --from")) << backwards.err;
+  EXPECT_THAT(backwards.err, HasSubstr("--to: must be after --from (2026-02-01)")) << backwards.err;
+  // Without --to, the message says it is now rather than blaming a flag not given.
+  SegctlRun future = Segctl({"kpis", "--from=2999-01-01"});
+  EXPECT_EQ(future.exit_code, 2);
+  EXPECT_THAT(future.err, HasSubstr("--to (not given: now): must be after --from (2999-01-01)"))
+      << future.err;
   EXPECT_EQ(Segctl({"kpis", "--from=2026-01-01", "--to=2026-01-01"}).exit_code, 2);
   SegctlRun ahead = Segctl({"flows", "--from=2026-01-01", "--to=2999-01-01"});
   EXPECT_EQ(ahead.exit_code, 2);
