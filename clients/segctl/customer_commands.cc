@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -237,6 +238,33 @@ absl::StatusOr<v1::TargetRef> TargetFromFlags(const Context& ctx) {
   return ref;
 }
 
+// The server names a bad segment of the expression TargetFromFlags built
+// by its path in that expression
+// ("target.expression.all_of.children[0].any_of.children[1].segment"), a
+// wrapper the user never wrote: say which flag and which of its segments
+// instead ("--any_of, segment 2: ...").
+absl::Status InFlagTerms(const absl::Status& status) {
+  constexpr absl::string_view kRoot = "target.expression.all_of.children[";
+  absl::string_view message = status.message();
+  if (!absl::ConsumePrefix(&message, kRoot)) return status;
+  const size_t close = message.find("].");
+  if (close == absl::string_view::npos) return status;
+  message.remove_prefix(close + 2);
+  for (absl::string_view kind : {"all_of", "any_of", "none_of"}) {
+    absl::string_view rest = message;
+    int index = 0;
+    if (!absl::ConsumePrefix(&rest, kind) || !absl::ConsumePrefix(&rest, ".children[")) continue;
+    const size_t end = rest.find(']');
+    if (end == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, end), &index)) {
+      return status;
+    }
+    rest.remove_prefix(end + 1);
+    absl::ConsumePrefix(&rest, ".segment");
+    return absl::Status(status.code(), absl::StrCat("--", kind, ", segment ", index + 1, rest));
+  }
+  return status;
+}
+
 int Check(const Context& ctx) {
   absl::StatusOr<v1::TargetRef> ref = TargetFromFlags(ctx);
   if (!ref.ok()) return ctx.Usage(std::string(ref.status().message()));
@@ -250,7 +278,7 @@ int Check(const Context& ctx) {
     // is not latency-bound: fully consistent.
     absl::StatusOr<v1::Eligibility> e =
         (*client)->CheckEligibility(*ref, id, v1::CONSISTENCY_FULLY_CONSISTENT, *as_of);
-    if (!e.ok()) return ctx.Fail(e.status());
+    if (!e.ok()) return ctx.Fail(InFlagTerms(e.status()));
     if (ctx.json) {
       ctx.PrintJson(*e);
     } else {
@@ -270,7 +298,7 @@ int Targets(const Context& ctx) {
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
   absl::StatusOr<v1::CountTargetsResponse> r = (*client)->CountTargets(*ref, *as_of);
-  if (!r.ok()) return ctx.Fail(r.status());
+  if (!r.ok()) return ctx.Fail(InFlagTerms(r.status()));
   if (ctx.json) {
     ctx.PrintJson(*r);
     return kExitOk;

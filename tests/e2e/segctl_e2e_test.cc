@@ -971,6 +971,17 @@ TEST_F(SegctlE2eTest, CheckAndTargets) {
   SegctlRun bad = Segctl({"targets", "--any_of=REPEAT_CUSTOMER", "--as_of=yesterday"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--as_of"));
+  // A segment the server refuses is named by the flag that gave it, not by
+  // the expression segctl built around it.
+  for (const char* command : {"targets", "check"}) {
+    std::vector<std::string> args = {command, "--all_of=VIP", "--none_of=LAPSED,NO_SUCH_SEGMENT"};
+    if (std::string(command) == "check") args.push_back("x1");
+    SegctlRun unknown = Segctl(args);
+    EXPECT_EQ(unknown.exit_code, 1) << command;
+    EXPECT_THAT(unknown.err, HasSubstr("--none_of, segment 2")) << unknown.err;
+    EXPECT_THAT(unknown.err, HasSubstr("NO_SUCH_SEGMENT")) << unknown.err;
+    EXPECT_THAT(unknown.err, Not(HasSubstr("children"))) << unknown.err;
+  }
 }
 
 TEST_F(SegctlE2eTest, CdnowMasterEndToEnd) {
