@@ -21,9 +21,16 @@ class UndecodableRequestInterceptor : public grpc::experimental::Interceptor {
         methods->GetRecvMessage() == nullptr) {
       undecodable_ = true;
     }
+    // gRPC answers a failed parse INTERNAL (sync methods) or UNIMPLEMENTED
+    // (callback ones); only those are rewritten. Its thread-pool-exhausted
+    // handler also hands interceptors a null message, and its
+    // RESOURCE_EXHAUSTED must stay what it is (retryable, not a bad request).
     if (undecodable_ &&
         methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      methods->ModifySendStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kMessage));
+      const grpc::StatusCode code = methods->GetSendStatus().error_code();
+      if (code == grpc::StatusCode::INTERNAL || code == grpc::StatusCode::UNIMPLEMENTED) {
+        methods->ModifySendStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kMessage));
+      }
     }
     methods->Proceed();
   }
