@@ -20,9 +20,12 @@ void TransitionScheduler::Start() {
 absl::Duration TransitionScheduler::RunNext() {
   // A failed pass (Redis down) is retried on the next one; health already
   // reports the outage.
+  // `poll` runs from the end of one full pass to the start of the next, as
+  // it did between PeriodicTask's runs: a pass that takes longer (a recheck
+  // slice, a backfill) is not followed by another at once.
   if (SteadyNow() - last_full_pass_ >= options_.poll) {
-    last_full_pass_ = SteadyNow();
     RunOnce().IgnoreError();
+    last_full_pass_ = SteadyNow();
   } else {
     RunKnownDue().IgnoreError();
   }
@@ -45,8 +48,10 @@ absl::Duration TransitionScheduler::UntilNextKnownDue() {
 }
 
 absl::StatusOr<int64_t> TransitionScheduler::RunKnownDue() {
-  const bool leading = !options_.leading || options_.leading();
-  leading_ = leading;
+  // Leadership as the last full pass asked it (`leading` is a lease round
+  // trip, asked once per pass): a replica that lost the lease since then
+  // takes a few customers a leader may take too, which is harmless.
+  const bool leading = leading_;
   const absl::Time now = options_.now();
   const absl::Time due_by = now - (leading ? absl::ZeroDuration() : options_.follower_grace);
   std::vector<std::string> tenants;

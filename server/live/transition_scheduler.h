@@ -100,8 +100,9 @@ class TransitionScheduler {
   absl::StatusOr<int64_t> RunOnce();
 
   // Runs the tenants whose next instant, as the passes last read it, has
-  // fallen due (for this replica: see `leading`), until nothing of theirs
-  // is due. Returns what RunOnce does.
+  // fallen due (for this replica, leading or not as the last full pass
+  // asked: see `leading`), until nothing of theirs is due. Returns what
+  // RunOnce does.
   absl::StatusOr<int64_t> RunKnownDue();
 
   // How long from now until the earliest next instant the passes read falls
@@ -114,9 +115,9 @@ class TransitionScheduler {
   // been due (one schedule read; only when something is due).
   void ObserveLag(const std::string& tenant);
   // Moves `tenant`'s customers due at `due_by`, adding to `moved`, then
-  // reads its next instant into `next_due_` (none when its due customers
-  // could not all be moved: they are retried by the next full pass, not by
-  // a wake-up every `min_pause`).
+  // reads its next instant into `next_due_`: the first after `due_by`, so
+  // that customers that could not be moved (still due) are retried by the
+  // next full pass, not by a wake-up every `min_pause`.
   absl::Status RunDue(const std::string& tenant, absl::Time due_by, int64_t* moved);
   // What the loop started by Start() runs: a full pass every `poll`, the
   // known instants between; returns the pause before the next run.
@@ -142,7 +143,7 @@ class TransitionScheduler {
   // Per tenant, its next instant as the last pass read it.
   absl::Mutex next_mu_;
   absl::flat_hash_map<std::string, absl::Time> next_due_ ABSL_GUARDED_BY(next_mu_);
-  std::atomic<bool> leading_{true};                            // as the last pass asked
+  std::atomic<bool> leading_{true};                            // as the last full pass asked
   absl::Duration last_full_pass_ = -absl::InfiniteDuration();  // SteadyNow(); Start's thread only
   std::unique_ptr<PeriodicTask> task_;
 };
