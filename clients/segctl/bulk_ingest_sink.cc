@@ -20,6 +20,11 @@ v1::Event ToEvent(const clients::ImportedOrder& order) {
 
 absl::StatusOr<clients::BatchAck> BulkIngestSink::Send(
     const std::vector<clients::ImportedOrder>& batch) {
+  if (stream_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<clients::BulkIngestStream>> stream = client_->OpenBulkIngest();
+    if (!stream.ok()) return stream.status();
+    stream_ = *std::move(stream);
+  }
   v1::BulkIngestRequest request;
   for (const clients::ImportedOrder& order : batch) *request.add_events() = ToEvent(order);
   absl::StatusOr<v1::BulkIngestResponse> response = stream_->Send(request);

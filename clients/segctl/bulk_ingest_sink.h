@@ -16,13 +16,17 @@ namespace segmentd::segctl {
 
 class BulkIngestSink : public clients::OrderSink {
  public:
-  explicit BulkIngestSink(std::unique_ptr<clients::BulkIngestStream> stream)
-      : stream_(std::move(stream)) {}
+  // The stream opens on the first Send: opening it takes one of the
+  // tenant's BulkIngest slots on the server (--max_bulk_streams_per_tenant),
+  // which a sink that never sends must not hold. `client` must outlive the
+  // sink.
+  explicit BulkIngestSink(clients::SegmentdClient* client) : client_(client) {}
   absl::StatusOr<clients::BatchAck> Send(const std::vector<clients::ImportedOrder>& batch) override;
-  // Closes the stream.
-  absl::Status Finish() { return stream_->Finish(); }
+  // Closes the stream, if it was opened.
+  absl::Status Finish() { return stream_ == nullptr ? absl::OkStatus() : stream_->Finish(); }
 
  private:
+  clients::SegmentdClient* const client_;
   std::unique_ptr<clients::BulkIngestStream> stream_;
 };
 

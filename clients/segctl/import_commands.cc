@@ -179,9 +179,7 @@ int Import(const Context& ctx) {
   std::vector<std::unique_ptr<BulkIngestSink>> sinks;
   std::vector<clients::OrderSink*> sink_list;
   for (int i = 0; i < streams; ++i) {
-    absl::StatusOr<std::unique_ptr<clients::BulkIngestStream>> stream = (*client)->OpenBulkIngest();
-    if (!stream.ok()) return ctx.Fail(stream.status());
-    sinks.push_back(std::make_unique<BulkIngestSink>(*std::move(stream)));
+    sinks.push_back(std::make_unique<BulkIngestSink>(client->get()));
     sink_list.push_back(sinks.back().get());
   }
   auto finish_streams = [&] {

@@ -100,6 +100,7 @@ class SegctlE2eTest : public ::testing::Test {
     operator_key_ = dir_ + "/operator.key";
     E2eStack::Options options;
     options.operator_key_file = operator_key_;
+    options.segmentd_flags = SegmentdFlags();
     absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
@@ -112,6 +113,9 @@ class SegctlE2eTest : public ::testing::Test {
     ASSERT_EQ(key.exit_code, 0) << key.err;
     std::ofstream(key_) << key.out;
   }
+
+  // More flags for the test's segmentd.
+  virtual std::vector<std::string> SegmentdFlags() const { return {}; }
 
   // Runs segctl with the connection flags and `args`; returns exit code and output.
   SegctlRun Segctl(const std::vector<std::string>& args) { return SegctlWith("", true, args); }
@@ -982,6 +986,52 @@ TEST_F(SegctlE2eTest, CheckAndTargets) {
     EXPECT_THAT(unknown.err, HasSubstr("NO_SUCH_SEGMENT")) << unknown.err;
     EXPECT_THAT(unknown.err, Not(HasSubstr("children"))) << unknown.err;
   }
+}
+
+// A server that allows a tenant two BulkIngest streams.
+class SegctlStreamLimitE2eTest : public SegctlE2eTest {
+ protected:
+  std::vector<std::string> SegmentdFlags() const override {
+    return {"--max_bulk_streams_per_tenant=2"};
+  }
+};
+
+// segctl import opens a stream per batch in flight, each on its first
+// batch: more than the server allows fails saying to pass a lower
+// --streams (and --resume with fewer goes on), while --on_error=stop, one
+// batch at a time, opens one stream whatever --streams says (it opened them
+// all at once: a code reviewer's finding).
+TEST_F(SegctlStreamLimitE2eTest, StreamsBeyondTheServersLimitSayToPassFewer) {
+  const std::string file = dir_ + "/streams.csv";
+  {
+    std::ofstream out(file);
+    for (int i = 0; i < 12; ++i)
+      out << "s" << i << ",so" << i << ",2026-11-0" << 1 + i % 9 << ",5\n";
+  }
+  const std::string progress = "--progress_file=" + dir_ + "/progress.streams";
+  SegctlRun refused = Segctl({"import", "csv", file, "--header=false", kRowColumns,
+                              "--batch_size=1", "--streams=3", progress});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_THAT(refused.err, HasSubstr("RESOURCE_EXHAUSTED")) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("pass a lower --streams")) << refused.err;
+  SegctlRun again = Segctl({"import", "csv", file, "--header=false", kRowColumns, "--batch_size=1",
+                            "--streams=2", "--resume", progress, "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  google::protobuf::Struct resumed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(again.out, &resumed).ok()) << again.out;
+  EXPECT_EQ(Number(resumed, "orders_resumed") + Number(resumed, "applied") +
+                Number(resumed, "duplicates"),
+            12);
+  EXPECT_EQ(Number(resumed, "rejected"), 0);
+  // One batch at a time: one stream, however many --streams allows.
+  const std::string stop_file = dir_ + "/stop.csv";
+  {
+    std::ofstream out(stop_file);
+    for (int i = 0; i < 6; ++i) out << "t" << i << ",to" << i << ",2026-11-02,5\n";
+  }
+  google::protobuf::Struct stopped = Import({"csv", stop_file, "--header=false", kRowColumns,
+                                             "--batch_size=1", "--streams=8", "--on_error=stop"});
+  EXPECT_EQ(Number(stopped, "applied"), 6);
 }
 
 TEST_F(SegctlE2eTest, CdnowMasterEndToEnd) {
