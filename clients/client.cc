@@ -443,7 +443,10 @@ absl::Status SegmentdClient::Watch(
     v1::WatchResponse response;
     bool stopped = false;
     while (!stopped && reader->Read(&response)) {
-      failures = 0;
+      // Progress resets the reconnect budget; the first response of every
+      // watch (where it starts, no change) is not progress, or a server
+      // that accepts watches and then fails would be retried forever.
+      if (response.changes_size() > 0 || response.position() != position) failures = 0;
       for (const v1::MembershipChange& change : response.changes()) {
         position = change.position();
         if (!on_change(change)) {

@@ -90,7 +90,8 @@ class StopSignalHook {
         const ssize_t n = read(fds_[0], &byte, 1);
         if (n < 0 && errno == EINTR) continue;
         if (n != 1 || byte == 0) return;
-        fired_ = byte;
+        int none = 0;
+        fired_.compare_exchange_strong(none, byte);  // the first signal is the one reported
         on_signal();
       }
     });
