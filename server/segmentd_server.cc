@@ -200,6 +200,15 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_threads: must be >= ", kMinThreads, ", got ", options.max_threads));
   }
+  // Both listeners on one address: the second would fail as "in use by
+  // another process?", which it is not. (A wildcard host and a specific one
+  // on the same port are left to the listeners to refuse.)
+  if (!options.metrics_listen.empty() && options.metrics_listen == options.listen_address &&
+      !absl::EndsWith(options.listen_address, ":0")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics_listen: ", options.metrics_listen,
+                     " is --listen's address too; give the metrics endpoint a port of its own"));
+  }
   for (const auto& [name, per_tenant] :
        {std::pair<const char*, int>{"max_watches_per_tenant", options.max_watches_per_tenant},
         {"max_bulk_streams_per_tenant", options.max_bulk_streams_per_tenant},
@@ -389,7 +398,11 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
                                                " (in use by another process?)"));
   }
   WarnAboutRedisSettings(*server->redis_);
-  server->SetServing(server->store_probe_->Probe().ok());
+  {
+    const bool serving = server->store_probe_->Probe().ok();
+    absl::MutexLock lock(&server->mu_);
+    server->SetServing(serving);
+  }
   server->health_thread_ = std::thread([s = server.get()] { s->RunHealthProbe(); });
   TenantStore* tenant_store = server->tenants_.get();
   auto list_tenants = [tenant_store]() -> absl::StatusOr<std::vector<std::string>> {
@@ -438,13 +451,31 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
 
 void SegmentdServer::SetServing(bool serving) {
   metrics_->SetRedisUp(serving);
+  if (serving_ == serving) return;
+  serving_ = serving;
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(serving);
   for (const std::string& name : service_names_) health->SetServingStatus(name, serving);
 }
 
+namespace {
+
+// What a probe's outcome says to an operator: usable, unreachable (however
+// the attempt failed), or another cause by its code (the store lost
+// segmentd's data, Redis refuses writes, ...).
+int ProbeClass(const absl::Status& probe) {
+  if (probe.ok()) return 0;
+  if (probe.code() == absl::StatusCode::kUnavailable ||
+      probe.code() == absl::StatusCode::kDeadlineExceeded) {
+    return 1;
+  }
+  return 2 + static_cast<int>(probe.code());
+}
+
+}  // namespace
+
 void SegmentdServer::RunHealthProbe() {
-  bool last = true;
+  int last = 0;
   // A refused AUTH (the password changed under a running segmentd) is logged
   // once per outage even when the outage began as something else: it is the
   // one cause the operator must fix.
@@ -455,13 +486,16 @@ void SegmentdServer::RunHealthProbe() {
     if (shutting_down_) break;
     mu_.Unlock();
     const absl::Status ping = store_probe_->Probe();
-    if (ping.ok() != last) {
+    // Logged when the outcome changes, and when the cause of an outage does
+    // (Redis back, but without segmentd's data): the first cause alone sent
+    // operators after an unreachable Redis that was up.
+    if (ProbeClass(ping) != last) {
       if (ping.ok()) {
         LogInfo("Redis usable again: SERVING");
       } else {
         LogError(absl::StrCat("Redis unusable: NOT_SERVING (", ping.message(), ")"));
       }
-      last = ping.ok();
+      last = ProbeClass(ping);
     }
     const bool auth_refused = store::redis::RedisClient::CredentialsRefused(ping);
     if (auth_refused && !auth_logged) {

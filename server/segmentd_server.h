@@ -4,6 +4,7 @@
 #include <grpcpp/server.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,7 +105,9 @@ class SegmentdServer {
   // Probes Redis every `health_probe_interval` and publishes the result as the
   // serving status of every service, until shutdown.
   void RunHealthProbe();
-  void SetServing(bool serving);
+  // Publishes `serving` as every service's status, when it changed: gRPC's
+  // health service sends every Watch a message per call, changed or not.
+  void SetServing(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Options options_;
   // First, so it outlives everything that records into it.
@@ -144,6 +147,7 @@ class SegmentdServer {
 
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<bool> serving_ ABSL_GUARDED_BY(mu_);  // as last published
   std::thread health_thread_;
 };
 

@@ -114,7 +114,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
            .Add({}, ConfigBuckets());
   redis_up_ = &prometheus::BuildGauge()
                    .Name("segmentd_redis_up")
-                   .Help("1 when the last health probe reached Redis, else 0")
+                   .Help(
+                       "1 when the last health probe found Redis usable (reachable, holding this "
+                       "segmentd's data, accepting writes), else 0")
                    .Register(*registry_)
                    .Add({});
   rpc_seconds_ = &prometheus::BuildHistogram()

@@ -480,6 +480,32 @@ std::set<std::string> StoredMembers(const std::string& socket, const std::string
 // two owes those moves: recorded in Redis, they are applied once it is back
 // (or by another replica), not lost with the process. Before, a restart
 // right after a bulk import left VIP and the value tiers wrong for good.
+// A Redis that comes back from an outage without segmentd's data (no AOF)
+// keeps health NOT_SERVING, and the log says why: it named only the first
+// cause ("not connected") for as long as the outage lasted, sending the
+// operator after a Redis that was up (an ops reviewer's finding).
+TEST_F(DurabilityE2eTest, ARedisBackEmptyAfterAnOutageIsLoggedAsSuch) {
+  ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/false));
+  auto stub = v1::IngestService::NewStub(channel_);
+  v1::PlaceOrderRequest request;
+  *request.mutable_event() =
+      ToEvent({"c1", "o1", 1000}, absl::Now() - absl::Hours(1)).order_placed();
+  v1::PlaceOrderResponse response;
+  auto ctx = NewContext(keys_.write);
+  ASSERT_TRUE(stub->PlaceOrder(ctx.get(), request, &response).ok());
+  ASSERT_TRUE(stack_->redis().Kill().ok());
+  EXPECT_TRUE(HealthBecomes(kNotServing, absl::Seconds(10))) << stack_->segmentd().Log();
+  ASSERT_TRUE(stack_->redis().Restart().ok());
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return stack_->segmentd().Log().find("no longer holds this segmentd's data") !=
+               std::string::npos;
+      },
+      absl::Seconds(10)))
+      << stack_->segmentd().Log();
+  EXPECT_FALSE(HealthBecomes(kServing, absl::Seconds(1))) << stack_->segmentd().Log();
+}
+
 TEST_F(DurabilityE2eTest, StatisticsMovesOwedAtAKillAreAppliedAfterTheRestart) {
   ASSERT_NO_FATAL_FAILURE(StartAll(/*aof=*/false));
   const absl::Time base = absl::Now() - absl::Hours(24 * 20);

@@ -173,6 +173,12 @@ TEST_F(StartupWithRedisTest, FlagValuesNoServerCanRunWithAreErrorsNamingTheFlag)
     EXPECT_THAT(error, HasSubstr("exited during start-up with status 2")) << flag;
     EXPECT_THAT(error, HasSubstr(message)) << flag;
   }
+  // Both listeners on one address: a usage error, not "in use by another
+  // process?" after a wait (an ops reviewer's finding).
+  const std::string same = StartError(
+      redis_->unix_address(), {"--listen=127.0.0.1:52987", "--metrics_listen=127.0.0.1:52987"});
+  EXPECT_THAT(same, HasSubstr("exited during start-up with status 2"));
+  EXPECT_THAT(same, HasSubstr("metrics_listen: 127.0.0.1:52987 is --listen's address too"));
 }
 
 // A Redis turned into a replica (a failover demoted it) refuses every write:
