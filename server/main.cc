@@ -203,7 +203,9 @@ int main(int argc, char** argv) {
     segmentd::LogInfo(absl::StrCat("metrics on port ", (*server)->metrics_port(), " (/metrics)"));
   }
   // Scripts and tests wait for this line to learn the port.
-  segmentd::LogInfo(absl::StrCat("segmentd listening on port ", (*server)->port(), " (redis ",
+  segmentd::LogInfo(absl::StrCat("segmentd listening on port ", (*server)->port(), " (",
+                                 options.listen_address, ", ",
+                                 options.tls_cert_file.empty() ? "plaintext" : "TLS", "; redis ",
                                  options.redis.ToString(), ")"));
 
   int signal_number = 0;

@@ -139,11 +139,20 @@ absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> ConnectRedis(
     absl::Duration startup_timeout) {
   redis_options.pool_size = pool_size;
   const absl::Time deadline = absl::Now() + startup_timeout;
+  bool said = false;
   while (true) {
     absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> client =
         store::redis::RedisClient::Create(redis_options);
     if (client.ok() || !absl::IsUnavailable(client.status()) || absl::Now() >= deadline) {
       return client;
+    }
+    // Said once: a start-up that waits is otherwise silent for up to the
+    // whole timeout.
+    if (!said) {
+      LogInfo(absl::StrCat("waiting for Redis (up to --redis_startup_timeout=",
+                           absl::FormatDuration(startup_timeout),
+                           "): ", client.status().message()));
+      said = true;
     }
     absl::SleepFor(absl::Milliseconds(200));
   }

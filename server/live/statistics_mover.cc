@@ -30,12 +30,22 @@ void StatisticsMover::Start() {
   task_ = std::make_unique<PeriodicTask>(options_.interval, [this] { RunOnce().IgnoreError(); });
   // Apart from the passes, so that a long or failing pass never lets this
   // replica's liveness lapse (others would adopt entries it still uses).
-  heartbeat_ = std::make_unique<PeriodicTask>(contexts_->alive_for() / 5, [this] {
-    // A store that lost segmentd's data is reported once, by the probe.
-    if (absl::Status s = contexts_->MarkAlive(); !s.ok() && !absl::IsDataLoss(s)) {
-      LogError(absl::StrCat("marking this replica alive: ", s.message()));
-    }
-  });
+  // Logged once when the marks start failing and once when they work again,
+  // not every beat (every 2 s through a Redis outage the probe already
+  // reports). A store that lost segmentd's data is reported by the probe alone.
+  heartbeat_ =
+      std::make_unique<PeriodicTask>(contexts_->alive_for() / 5, [this, failing = false]() mutable {
+        const absl::Status s = contexts_->MarkAlive();
+        if (!s.ok() && !failing && !absl::IsDataLoss(s)) {
+          LogError(absl::StrCat("marking this replica (", contexts_->replica_id(),
+                                ") alive: ", s.message(), " (retried every ",
+                                absl::FormatDuration(contexts_->alive_for() / 5), ")"));
+        } else if (s.ok() && failing) {
+          LogInfo(absl::StrCat("marking this replica (", contexts_->replica_id(),
+                               ") alive works again"));
+        }
+        failing = !s.ok();
+      });
 }
 
 absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(

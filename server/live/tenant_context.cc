@@ -97,9 +97,10 @@ absl::Status TenantContexts::MarkAliveLocked() {
     }
   }
   record_again_ = false;
-  LogError(absl::StrCat("replica ", replica_id_, " was not marked alive for ",
-                        absl::FormatDuration(options_.alive_for), ": recorded its ", entries,
-                        " statistics-in-use entries again"));
+  // This process repairing itself after an outage: information, not an error.
+  LogInfo(absl::StrCat("this replica (", replica_id_, ") was not marked alive for ",
+                       absl::FormatDuration(options_.alive_for), ": recorded its ", entries,
+                       " statistics-in-use entries again"));
   return absl::OkStatus();
 }
 
