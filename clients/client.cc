@@ -423,6 +423,7 @@ absl::Status SegmentdClient::Watch(
       options.timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + options.timeout;
   std::string position = options.resume_after;
   int failures = 0;
+  absl::Status ended;  // why the stream ended, when reconnects then fail
   while (true) {
     v1::WatchRequest request;
     for (const std::string& s : options.segments) request.add_segments(s);
@@ -471,8 +472,17 @@ absl::Status SegmentdClient::Watch(
     if (!options.reconnect || status.code() != absl::StatusCode::kUnavailable) {
       return status.ok() ? absl::UnavailableError("watch stream ended by the server") : status;
     }
+    // The first failure of a run says why the stream ended (a server
+    // draining names where to resume); the reconnects' failures only that
+    // the server is gone: give up with both.
+    if (failures == 0) ended = status;
     ++failures;
-    if (failures >= std::max(1, options_.retry.max_attempts)) return status;
+    if (failures >= std::max(1, options_.retry.max_attempts)) {
+      if (failures == 1 || ended.message() == status.message()) return status;
+      return absl::Status(
+          status.code(),
+          absl::StrCat(status.message(), " (the stream had ended: ", ended.message(), ")"));
+    }
     if (Backoff(failures, options.stopper)) return absl::CancelledError("watch stopped");
   }
 }

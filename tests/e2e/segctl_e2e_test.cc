@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -796,6 +797,21 @@ TEST_F(SegctlE2eTest, WatchStoppedByCtrlCSaysWhereToGoOn) {
       EXPECT_THAT(ReadAll(err), Not(HasSubstr("CANCELLED")));
     }
   }
+}
+
+// A watch whose server drains and goes away reconnects, fails, and says
+// why the stream ended (the server's "shutting down ... resume_after="),
+// not only that the reconnects were refused (an ops reviewer's finding).
+TEST_F(SegctlE2eTest, AWatchCutByADrainSaysWhy) {
+  std::thread stop([this] {
+    absl::SleepFor(absl::Milliseconds(1500));
+    ::kill(stack_->segmentd().pid(), SIGTERM);
+  });
+  SegctlRun watch = Segctl({"watch", "--for=60s"});
+  stop.join();
+  EXPECT_EQ(watch.exit_code, 1) << watch.err;
+  EXPECT_THAT(watch.err, HasSubstr("the stream had ended: segmentd is shutting down")) << watch.err;
+  EXPECT_THAT(watch.err, HasSubstr("to go on from here: --resume_after=")) << watch.err;
 }
 
 // `config get --json > f; config set --file=f` round-trips (docs/CLI
