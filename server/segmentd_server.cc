@@ -385,8 +385,12 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   // Not on the eligibility checks: they are the checkout's hot path.
-  creators.push_back(std::make_unique<UndecodableRequestInterceptorFactory>(
-      std::vector<std::string>{v1::TargetingService::service_full_name()}));
+  std::vector<std::string> eligibility_checks;
+  for (const char* method : {"CheckEligibility", "CheckEligibilityBatch", "ListEligibleVouchers"}) {
+    eligibility_checks.push_back(
+        absl::StrCat("/", v1::TargetingService::service_full_name(), "/", method));
+  }
+  creators.push_back(std::make_unique<UndecodableRequestInterceptorFactory>(eligibility_checks));
   if (server->metrics_exposer_ != nullptr) {
     // Per-RPC latency and status only when someone can read them: the
     // interceptor costs every call an allocation and a few virtual calls.

@@ -1,8 +1,5 @@
 #include "server/undecodable_request.h"
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-
 namespace segmentd {
 namespace {
 
@@ -42,11 +39,8 @@ class UndecodableRequestInterceptor : public grpc::experimental::Interceptor {
 }  // namespace
 
 UndecodableRequestInterceptorFactory::UndecodableRequestInterceptorFactory(
-    std::vector<std::string> skipped_services) {
-  for (const std::string& service : skipped_services) {
-    skipped_prefixes_.push_back(absl::StrCat("/", service, "/"));
-  }
-}
+    const std::vector<std::string>& skipped_methods)
+    : skipped_methods_(skipped_methods.begin(), skipped_methods.end()) {}
 
 grpc::experimental::Interceptor* UndecodableRequestInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
@@ -54,10 +48,7 @@ grpc::experimental::Interceptor* UndecodableRequestInterceptorFactory::CreateSer
   if (info->type() == Type::CLIENT_STREAMING || info->type() == Type::BIDI_STREAMING) {
     return nullptr;
   }
-  const absl::string_view method = info->method() == nullptr ? "" : info->method();
-  for (const std::string& prefix : skipped_prefixes_) {
-    if (absl::StartsWith(method, prefix)) return nullptr;
-  }
+  if (info->method() != nullptr && skipped_methods_.contains(info->method())) return nullptr;
   return new UndecodableRequestInterceptor();
 }
 

@@ -15,23 +15,25 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+
 namespace segmentd {
 
 class UndecodableRequestInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  // The methods of `skipped_services` (full names, "pkg.Service") get no
+  // `skipped_methods` (full names, "/pkg.Service/Method") get no
   // interceptor, and gRPC's own answer: for a hot path whose throughput an
   // interceptor on every call would cost (it cost CheckEligibility ~10%,
   // docs/benchmarks.md, thirty-fifth pass).
-  explicit UndecodableRequestInterceptorFactory(std::vector<std::string> skipped_services);
+  explicit UndecodableRequestInterceptorFactory(const std::vector<std::string>& skipped_methods);
 
-  // Null (no interceptor) for client-streaming calls and skipped services.
+  // Null (no interceptor) for client-streaming calls and skipped methods.
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
  private:
-  std::vector<std::string> skipped_prefixes_;  // "/pkg.Service/"
+  const absl::flat_hash_set<std::string> skipped_methods_;
 };
 
 }  // namespace segmentd
