@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -204,9 +205,11 @@ int Import(const Context& ctx) {
   if (!report.ok()) {
     *ctx.err << "\n";
     // The server's stream limit is per tenant: other imports (or other
-    // BulkIngest clients) of the tenant hold the rest.
+    // BulkIngest clients) of the tenant hold the rest. (RESOURCE_EXHAUSTED
+    // may also be a batch over gRPC's message size: not this hint.)
     const std::string hint =
-        report.status().code() == absl::StatusCode::kResourceExhausted && streams > 1
+        report.status().code() == absl::StatusCode::kResourceExhausted && streams > 1 &&
+                absl::StrContains(report.status().message(), "BulkIngest streams open")
             ? absl::StrCat("; this import opens up to ", streams,
                            " streams: pass a lower --streams")
             : "";
