@@ -41,6 +41,14 @@ absl::StatusOr<PreparedEvent> Prepare(const v1::ActivityRecorded& e, absl::strin
   return PrepareActivity(e, p);
 }
 
+// Why request `index` of a BulkIngest stream ends the stream: it and the
+// requests after it are not applied.
+absl::Status RequestRefused(int64_t index, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "request ", index, " of this stream (counting from 0): ", why,
+      "; neither it nor any later request was applied, the earlier ones were as answered"));
+}
+
 }  // namespace
 
 IngestServiceImpl::IngestServiceImpl(Authenticator* authenticator, TenantContexts* contexts,
@@ -248,10 +256,8 @@ grpc::Status IngestServiceImpl::BulkIngestBytes(
     if (absl::Status s = still_authorized.Check(); !s.ok()) return ToGrpcStatus(s);
     v1::BulkIngestRequest request;
     if (!grpc::SerializationTraits<v1::BulkIngestRequest>::Deserialize(&bytes, &request).ok()) {
-      return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-          "request ", index, " of this stream (counting from 0): not a BulkIngestRequest (e.g. ",
-          "a string field that is not UTF-8); neither it nor any later request was applied, ",
-          "the earlier ones were as answered")));
+      return ToGrpcStatus(
+          RequestRefused(index, "not a BulkIngestRequest (e.g. a string field that is not UTF-8)"));
     }
     v1::BulkIngestResponse response;
     if (absl::Status s =
@@ -259,11 +265,7 @@ grpc::Status IngestServiceImpl::BulkIngestBytes(
         !s.ok()) {
       // A request refused whole (too many events) ends the stream like an
       // undecodable one: say which, and that nothing from it on was applied.
-      if (s.code() == absl::StatusCode::kInvalidArgument) {
-        s = absl::InvalidArgumentError(absl::StrCat(
-            "request ", index, " of this stream (counting from 0): ", s.message(),
-            "; neither it nor any later request was applied, the earlier ones were as answered"));
-      }
+      if (s.code() == absl::StatusCode::kInvalidArgument) s = RequestRefused(index, s.message());
       return ToGrpcStatus(s);
     }
     if (!stream->Write(response)) break;  // the client went away
