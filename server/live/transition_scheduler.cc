@@ -9,6 +9,20 @@
 
 namespace segmentd {
 
+namespace {
+
+// One tenant's trouble must not hold up the others: logs a failed step of
+// `tenant` and keeps the first such error in `first_error`, and the pass
+// goes on.
+void NoteTenantError(absl::string_view what, const std::string& tenant, const absl::Status& s,
+                     absl::Status& first_error) {
+  if (s.ok()) return;
+  LogError(absl::StrCat(what, " of tenant ", tenant, ": ", s.message()));
+  if (first_error.ok()) first_error = s;
+}
+
+}  // namespace
+
 TransitionScheduler::TransitionScheduler(store::CustomerStore* store, LiveMembership* live,
                                          TenantLister tenants, Options options)
     : store_(store), live_(live), tenants_(std::move(tenants)), options_(std::move(options)) {}
@@ -33,8 +47,8 @@ absl::Duration TransitionScheduler::RunNext() {
   return std::max(std::min(to_full_pass, UntilNextKnownDue()), options_.min_pause);
 }
 
-absl::Time TransitionScheduler::DueFor(absl::Time at) const {
-  return leading_ ? at : at + options_.follower_grace;
+absl::Duration TransitionScheduler::Grace() const {
+  return leading_ ? absl::ZeroDuration() : options_.follower_grace;
 }
 
 absl::Duration TransitionScheduler::UntilNextKnownDue() {
@@ -44,16 +58,14 @@ absl::Duration TransitionScheduler::UntilNextKnownDue() {
     for (const auto& [tenant, at] : next_due_) earliest = std::min(earliest, at);
   }
   if (earliest == absl::InfiniteFuture()) return absl::InfiniteDuration();
-  return DueFor(earliest) - options_.now();
+  return earliest + Grace() - options_.now();
 }
 
 absl::StatusOr<int64_t> TransitionScheduler::RunKnownDue() {
   // Leadership as the last full pass asked it (`leading` is a lease round
   // trip, asked once per pass): a replica that lost the lease since then
   // takes a few customers a leader may take too, which is harmless.
-  const bool leading = leading_;
-  const absl::Time now = options_.now();
-  const absl::Time due_by = now - (leading ? absl::ZeroDuration() : options_.follower_grace);
+  const absl::Time due_by = options_.now() - Grace();
   std::vector<std::string> tenants;
   {
     absl::MutexLock lock(&next_mu_);
@@ -64,10 +76,7 @@ absl::StatusOr<int64_t> TransitionScheduler::RunKnownDue() {
   int64_t moved = 0;
   absl::Status first_error;
   for (const std::string& tenant : tenants) {
-    absl::Status s = RunDue(tenant, due_by, &moved);
-    if (s.ok()) continue;
-    LogError(absl::StrCat("time transitions of tenant ", tenant, ": ", s.message()));
-    if (first_error.ok()) first_error = s;
+    NoteTenantError("time transitions", tenant, RunDue(tenant, due_by, &moved), first_error);
   }
   if (!first_error.ok()) return first_error;
   return moved;
@@ -78,16 +87,12 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
   if (!tenants.ok()) return tenants.status();
   int64_t moved = 0;
   absl::Status first_error;
-  // One tenant's trouble must not hold up the others: note it and go on.
   auto note = [&](absl::string_view what, const std::string& tenant, const absl::Status& s) {
-    if (s.ok()) return;
-    LogError(absl::StrCat(what, " of tenant ", tenant, ": ", s.message()));
-    if (first_error.ok()) first_error = s;
+    NoteTenantError(what, tenant, s, first_error);
   };
   const bool leading = !options_.leading || options_.leading();
   leading_ = leading;
-  const absl::Time due_by =
-      options_.now() - (leading ? absl::ZeroDuration() : options_.follower_grace);
+  const absl::Time due_by = options_.now() - Grace();
   {
     // Tenants gone since the last pass are not woken for.
     absl::MutexLock lock(&next_mu_);

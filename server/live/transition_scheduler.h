@@ -122,8 +122,9 @@ class TransitionScheduler {
   // What the loop started by Start() runs: a full pass every `poll`, the
   // known instants between; returns the pause before the next run.
   absl::Duration RunNext();
-  // When a change due at `at` is due for this replica.
-  absl::Time DueFor(absl::Time at) const;
+  // How long after its instant a change is due for this replica: nothing
+  // when leading (as the last full pass asked), the follower grace when not.
+  absl::Duration Grace() const;
   // Works through `tenant`'s rechecks, a page at a time, until none are
   // left or `deadline` (SteadyNow) passes.
   absl::Status DrainRechecks(const std::string& tenant, absl::Duration deadline);
