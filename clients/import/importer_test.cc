@@ -18,7 +18,24 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A server stand-in: applies each order id once, rejects amounts of 999 cents.
+// What the server stand-ins answer: each order id applied once (`seen`),
+// amounts of 999 cents rejected.
+BatchAck Apply(const std::vector<ImportedOrder>& batch, absl::flat_hash_set<std::string>& seen) {
+  BatchAck ack;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].amount == 999) {
+      ++ack.rejected;
+      ack.rejections.push_back({static_cast<int>(i), "order.amount: not allowed"});
+    } else if (seen.insert(batch[i].order_id).second) {
+      ++ack.applied;
+    } else {
+      ++ack.duplicates;
+    }
+  }
+  return ack;
+}
+
+// A server stand-in (Apply) that can fail after some batches.
 class FakeSink : public OrderSink {
  public:
   absl::StatusOr<BatchAck> Send(const std::vector<ImportedOrder>& batch) override {
@@ -27,18 +44,7 @@ class FakeSink : public OrderSink {
     }
     ++batches;
     sizes.push_back(batch.size());
-    BatchAck ack;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].amount == 999) {
-        ++ack.rejected;
-        ack.rejections.push_back({static_cast<int>(i), "order.amount: not allowed"});
-      } else if (seen.insert(batch[i].order_id).second) {
-        ++ack.applied;
-      } else {
-        ++ack.duplicates;
-      }
-    }
-    return ack;
+    return Apply(batch, seen);
   }
 
   absl::flat_hash_set<std::string> seen;
@@ -241,7 +247,7 @@ TEST(ImporterTest, AStrayQuoteSpoilsItsOwnRowOnly) {
 // too, so an import that sent one batch at a time would be seen
 // (`overlapped` false). The second batch to arrive sleeps 50 ms, so later
 // ones are answered before it. The batch starting at line `fail_line`
-// fails.
+// fails; the others are answered as Apply answers.
 class Server {
  public:
   absl::StatusOr<BatchAck> Send(int sink, const std::vector<ImportedOrder>& batch) {
@@ -264,18 +270,7 @@ class Server {
     --in_flight_;
     --sends_[sink];
     if (batch.front().line == fail_line) return absl::UnavailableError("connection lost");
-    BatchAck ack;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].amount == 999) {
-        ++ack.rejected;
-        ack.rejections.push_back({static_cast<int>(i), "order.amount: not allowed"});
-      } else if (seen_.insert(batch[i].order_id).second) {
-        ++ack.applied;
-      } else {
-        ++ack.duplicates;
-      }
-    }
-    return ack;
+    return Apply(batch, seen_);
   }
 
   absl::Duration overlap_wait = absl::Seconds(10);
