@@ -16,21 +16,6 @@ absl::Status OtherSegmentsThanStored(const CustomerWrite& write) {
                    " names other segments than are stored; nothing written"));
 }
 
-absl::Status ValidateTenant(absl::string_view tenant) {
-  if (tenant.empty() || tenant.size() > 63) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tenant: must be 1-63 bytes, got ", tenant.size()));
-  }
-  for (size_t i = 0; i < tenant.size(); ++i) {
-    const char c = tenant[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tenant: must be [a-z0-9_-]; bad byte at ", i));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateCustomerId(absl::string_view customer_id) {
   if (customer_id.empty() || customer_id.size() > kMaxCustomerIdBytes) {
     return absl::InvalidArgumentError(absl::StrCat("customer_id: must be 1-", kMaxCustomerIdBytes,

@@ -31,11 +31,6 @@ absl::Status CategoryDictionaryFull();
 // than the customer has stored; it is refused with nothing written.
 absl::Status OtherSegmentsThanStored(const CustomerWrite& write);
 
-// Returns INVALID_ARGUMENT unless `tenant` is 1-63 bytes of [a-z0-9_-]. The
-// tenant id becomes part of Redis key names (inside a hash tag), so anything
-// else is refused even though the server validated it already.
-absl::Status ValidateTenant(absl::string_view tenant);
-
 // Returns INVALID_ARGUMENT unless `customer_id` is 1-128 bytes (any bytes).
 absl::Status ValidateCustomerId(absl::string_view customer_id);
 

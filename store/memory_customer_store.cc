@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "store/customer_store_validation.h"
+#include "store/tenant_keys.h"
 
 namespace segmentd::store {
 namespace {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
+#include "store/tenant_keys.h"
 
 namespace segmentd::store {
 namespace {
@@ -22,7 +23,7 @@ const redis::RedisScript& EnsureScript() {
 }  // namespace
 
 std::string TenantPresenceKey(absl::string_view tenant) {
-  return absl::StrCat("sd:{", tenant, "}:present");
+  return absl::StrCat(TenantKeyPrefix(tenant), "present");
 }
 
 absl::Status TenantDataGone(absl::string_view tenant) {

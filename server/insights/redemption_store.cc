@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
+#include "store/tenant_keys.h"
 #include "store/tenant_presence.h"
 
 namespace segmentd {
@@ -39,15 +40,15 @@ const RedisScript& RecordScript() {
 
 // Voucher ids are arbitrary bytes but only ever the last key component.
 std::string RedeemedKey(absl::string_view tenant, absl::string_view voucher) {
-  return absl::StrCat("sd:{", tenant, "}:redeemed:", voucher);
+  return absl::StrCat(store::TenantKeyPrefix(tenant), "redeemed:", voucher);
 }
 std::string CountKey(absl::string_view tenant, absl::string_view voucher) {
-  return absl::StrCat("sd:{", tenant, "}:redeemcount:", voucher);
+  return absl::StrCat(store::TenantKeyPrefix(tenant), "redeemcount:", voucher);
 }
 // A key of its own rather than a field of the counters: a build before it
 // reads every counters field as an arm.
 std::string LatestKey(absl::string_view tenant, absl::string_view voucher) {
-  return absl::StrCat("sd:{", tenant, "}:redeemlatest:", voucher);
+  return absl::StrCat(store::TenantKeyPrefix(tenant), "redeemlatest:", voucher);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "server/targeting/expression.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
+#include "store/tenant_keys.h"
 #include "store/tenant_presence.h"
 
 namespace segmentd::targeting {
@@ -19,17 +20,16 @@ using store::redis::ErrorReplyAsStatus;
 using store::redis::RedisReply;
 using store::redis::RedisScript;
 
-std::string HashKey(absl::string_view t) { return absl::StrCat("sd:{", t, "}:vouchers"); }
-std::string IdsKey(absl::string_view t) { return absl::StrCat("sd:{", t, "}:voucherids"); }
-std::string VersionKey(absl::string_view t) { return absl::StrCat("sd:{", t, "}:vouchersv"); }
+using store::ValidateTenant;
 
-// Tenant ids become part of key names: only [a-z0-9_-]{1,63}.
-absl::Status ValidateTenant(absl::string_view tenant) {
-  bool ok = !tenant.empty() && tenant.size() <= 63;
-  for (char c : tenant) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
-  }
-  return ok ? absl::OkStatus() : absl::InvalidArgumentError("tenant: not a valid tenant id");
+std::string HashKey(absl::string_view t) {
+  return absl::StrCat(store::TenantKeyPrefix(t), "vouchers");
+}
+std::string IdsKey(absl::string_view t) {
+  return absl::StrCat(store::TenantKeyPrefix(t), "voucherids");
+}
+std::string VersionKey(absl::string_view t) {
+  return absl::StrCat(store::TenantKeyPrefix(t), "vouchersv");
 }
 
 absl::Status Unexpected(const RedisReply& reply, absl::string_view what) {

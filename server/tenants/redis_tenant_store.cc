@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "store/redis/redis_reply.h"
 #include "store/redis/redis_script.h"
+#include "store/tenant_keys.h"
 
 namespace segmentd {
 namespace {
@@ -22,7 +23,7 @@ using store::redis::RedisScript;
 std::string TenantKey(absl::string_view tenant_id) { return absl::StrCat("sd:tenant:", tenant_id); }
 std::string ApiKeyKey(absl::string_view key_id) { return absl::StrCat("sd:key:", key_id); }
 std::string TenantKeysKey(absl::string_view tenant_id) {
-  return absl::StrCat("sd:{", tenant_id, "}:keys");
+  return absl::StrCat(store::TenantKeyPrefix(tenant_id), "keys");
 }
 
 std::string Millis(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
