@@ -660,8 +660,19 @@ Classification Classifier::Classify(const ProfileView& profile,
   return out;
 }
 
-absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config) {
-  Millis earliest = std::numeric_limits<Millis>::min();
+namespace {
+
+// What bounds exact answers: from `orders` on the folded orders are known
+// as the rules read them, and from `engagement` on no window reaches a
+// dropped message (std::numeric_limits<Millis>::min(): no bound).
+struct ExactBounds {
+  Millis orders = std::numeric_limits<Millis>::min();
+  Millis engagement = std::numeric_limits<Millis>::min();
+};
+
+ExactBounds BoundsOf(const ProfileView& profile, const SegmentConfig& config) {
+  ExactBounds out;
+  Millis& earliest = out.orders;
   const FoldedTotals& folded = profile.folded;
   // Folded orders that keep what the rules read of them (their placements,
   // and their categories while affinity is on) count at every instant as if
@@ -681,7 +692,7 @@ absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig&
   }
   if (config.engagement.enabled && profile.messages_dropped &&
       folded.through_ms != FoldedTotals::kNothingFolded) {
-    earliest = std::max(earliest, folded.through_ms + DaysToMillis(config.engagement.window_days));
+    out.engagement = folded.through_ms + DaysToMillis(config.engagement.window_days);
   }
   // A folded order's cancellation or refund is undone at an earlier instant
   // (OrdersAsOf) only when every folded order keeps its placement; else,
@@ -691,8 +702,24 @@ absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig&
       if (!profile.LiveOrder(c.order_fp).has_value()) earliest = std::max(earliest, c.at_ms);
     }
   }
+  return out;
+}
+
+}  // namespace
+
+absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config) {
+  const ExactBounds bounds = BoundsOf(profile, config);
+  const Millis earliest = std::max(bounds.orders, bounds.engagement);
   return earliest == std::numeric_limits<Millis>::min() ? absl::InfinitePast()
                                                          : FromMillis(earliest);
+}
+
+bool ExactAt(const ProfileView& profile, const SegmentConfig& config, absl::Time as_of) {
+  const ExactBounds bounds = BoundsOf(profile, config);
+  const Millis t = ToMillis(as_of);
+  // Before the earliest dropped send, every dropped message is later than
+  // `as_of`, so it is ignored there as SPEC ignores later events.
+  return t >= bounds.orders && (t >= bounds.engagement || t < profile.messages_dropped_from_ms);
 }
 
 absl::StatusOr<Classification> Classify(const ProfileView& profile,

@@ -201,6 +201,14 @@ class Classifier {
 // OrdersAsOf undoes it). InfinitePast() when nothing bounds it.
 absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig& config);
 
+// Whether classifying `profile` at `as_of` under `config` is exact: at or
+// after EarliestExactInstant, or before it when only dropped messages bound
+// it and every one of them was sent after `as_of`
+// (ProfileView::messages_dropped_from_ms): they are ignored there. So a
+// message older than the fold horizon arriving today leaves instants before
+// its send answerable.
+bool ExactAt(const ProfileView& profile, const SegmentConfig& config, absl::Time as_of);
+
 // Convenience for one-off calls (compiles the config each time).
 absl::StatusOr<Classification> Classify(const ProfileView& profile,
                                         const SegmentConfig& config,

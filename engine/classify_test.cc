@@ -991,6 +991,41 @@ TEST(EarliestExactInstantTest, DroppedMessagesBoundItWhileEngagementIsEnabled) {
   q.Fold(Day(100));
   ASSERT_EQ(*q.MessageSent("old", Day(50)), EventOutcome::kIgnored);
   EXPECT_TRUE(q.view().messages_dropped);
+  EXPECT_EQ(q.view().messages_dropped_from_ms, ToMillis(Day(50)));
+}
+
+TEST(EarliestExactInstantTest, InstantsBeforeEveryDroppedMessageAreExact) {
+  SegmentConfig config;
+  Profile p;
+  ASSERT_TRUE(p.Register(Day(10)).ok());
+  ASSERT_EQ(*p.MessageSent("m1", Day(350)), EventOutcome::kApplied);
+  p.Fold(Day(400));
+  const absl::Time bound = Day(400 + config.engagement.window_days);
+  ASSERT_EQ(EarliestExactInstant(p.view(), config), bound);
+  EXPECT_EQ(p.view().messages_dropped_from_ms, ToMillis(Day(350)));
+  // Before m1's send it is ignored, as every later event is: exact.
+  EXPECT_TRUE(ExactAt(p.view(), config, Day(349)));
+  EXPECT_TRUE(ExactAt(p.view(), config, Day(350) - absl::Milliseconds(1)));
+  // From its send until the window has passed the horizon: unknown.
+  EXPECT_FALSE(ExactAt(p.view(), config, Day(350)));
+  EXPECT_FALSE(ExactAt(p.view(), config, bound - absl::Milliseconds(1)));
+  EXPECT_TRUE(ExactAt(p.view(), config, bound));
+  // An older message ignored on arrival moves the unknown span back.
+  ASSERT_EQ(*p.MessageSent("m0", Day(200)), EventOutcome::kIgnored);
+  EXPECT_FALSE(ExactAt(p.view(), config, Day(349)));
+  EXPECT_TRUE(ExactAt(p.view(), config, Day(199)));
+  // A later one does not.
+  ASSERT_EQ(*p.MessageSent("m2", Day(300)), EventOutcome::kIgnored);
+  EXPECT_EQ(p.view().messages_dropped_from_ms, ToMillis(Day(200)));
+  // Dropped at unknown instants (stored before they were kept): no instant
+  // before the bound is exact.
+  ProfileView legacy = p.view();
+  legacy.messages_dropped_from_ms = kDroppedAtUnknownInstants;
+  EXPECT_FALSE(ExactAt(legacy, config, Day(11)));
+  EXPECT_TRUE(ExactAt(legacy, config, bound));
+  // Engagement off: dropped messages bound nothing.
+  config.engagement.enabled = false;
+  EXPECT_TRUE(ExactAt(legacy, config, Day(11)));
 }
 
 }  // namespace

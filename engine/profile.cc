@@ -270,6 +270,7 @@ ProfileView Profile::view() const {
   v.cart = cart_;
   v.cart_categories = cart_categories_;
   v.messages_dropped = messages_dropped_;
+  v.messages_dropped_from_ms = messages_dropped_from_ms_;
   v.order_ids = order_ids_;
   v.corrections = corrections_;
   v.folded_orders = folded_orders_;
@@ -278,6 +279,13 @@ ProfileView Profile::view() const {
     v.corrected_through_ms = std::max(v.corrected_through_ms, c.at_ms);
   }
   return v;
+}
+
+void Profile::NoteDroppedMessage(Millis sent_ms) {
+  // A profile that dropped messages at unknown instants keeps that bound.
+  messages_dropped_from_ms_ =
+      messages_dropped_ ? std::min(messages_dropped_from_ms_, sent_ms) : sent_ms;
+  messages_dropped_ = true;
 }
 
 int Profile::FindOrder(uint64_t fp) const {
@@ -519,7 +527,7 @@ absl::StatusOr<EventOutcome> Profile::MessageSent(absl::string_view message_id,
     early_.erase(e);
   }
   if (*ms <= folded_.through_ms) {
-    messages_dropped_ = true;
+    NoteDroppedMessage(*ms);
     return EventOutcome::kIgnored;
   }
   const auto pos = std::upper_bound(
@@ -734,7 +742,7 @@ int Profile::Fold(absl::Time horizon) {
   }
   size_t m = 0;
   while (m < messages_.size() && messages_[m].sent_ms <= h) ++m;
-  if (m > 0) messages_dropped_ = true;
+  if (m > 0) NoteDroppedMessage(messages_.front().sent_ms);  // the earliest: ascending
   messages_.erase(messages_.begin(), messages_.begin() + m);
   message_ids_.erase(message_ids_.begin(), message_ids_.begin() + m);
   // An early open or action at or before the horizon: its message, sent
@@ -755,6 +763,7 @@ bool operator==(const Profile& a, const Profile& b) {
       a.folded_orders_.size() != b.folded_orders_.size() || a.orders_.size() != b.orders_.size() ||
       a.order_ids_ != b.order_ids_ || a.message_ids_ != b.message_ids_ ||
       a.refund_ids_ != b.refund_ids_ || a.messages_dropped_ != b.messages_dropped_ ||
+      a.messages_dropped_from_ms_ != b.messages_dropped_from_ms_ ||
       !std::equal(a.corrections_.begin(), a.corrections_.end(), b.corrections_.begin(),
                   b.corrections_.end(),
                   [](const OrderCorrection& x, const OrderCorrection& y) {

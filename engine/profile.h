@@ -180,6 +180,11 @@ inline constexpr Millis kNoCorrections = std::numeric_limits<Millis>::min();
 // A read-only view of one profile, the input of classification and stats.
 // Cheap to copy; valid while the Profile (or Population) it came from is
 // alive and unmodified.
+// ProfileView::messages_dropped_from_ms of a profile whose dropped messages'
+// instants are unknown (encoded before they were recorded): earlier than
+// any instant, so no instant counts as before them.
+inline constexpr Millis kDroppedAtUnknownInstants = std::numeric_limits<Millis>::min();
+
 struct ProfileView {
   Millis registered_ms = kNeverMillis;  // kNeverMillis: never registered
   Millis last_activity_ms = kNeverMillis;
@@ -194,6 +199,11 @@ struct ProfileView {
   // before the horizon is unknown. True for profiles encoded before this was
   // recorded.
   bool messages_dropped = false;
+  // While messages_dropped: the earliest send among the dropped messages
+  // (at an instant before it, every one of them is ignored, so engagement
+  // there is exact), or kDroppedAtUnknownInstants for profiles encoded
+  // before it was recorded (2026-12-06). kNeverMillis while none is dropped.
+  Millis messages_dropped_from_ms = kNeverMillis;
   absl::Span<const CategoryId> cart_categories;  // sorted, distinct
   // For OrdersAsOf: the orders' id fingerprints (parallel to `orders`) and
   // the corrections kept with their instants (the latest in
@@ -431,6 +441,9 @@ class Profile {
 
   int FindOrder(uint64_t fp) const;
   int FindFolded(uint64_t fp) const;
+  // Records that a message sent at `sent_ms` was dropped (folded, or ignored
+  // for being sent at or before the fold horizon).
+  void NoteDroppedMessage(Millis sent_ms);
   // Keeps `categories` in the folded pool as `order`'s.
   void KeepFoldedCategories(absl::Span<const CategoryId> categories, FoldedOrder* order);
   // After a folded order's cancellation: the folded totals' first and last
@@ -471,6 +484,7 @@ class Profile {
   std::vector<OrderCorrection> corrections_;  // in arrival order
   std::vector<AwaitedCorrection> awaited_;    // in arrival order
   bool messages_dropped_ = false;           // see ProfileView::messages_dropped
+  Millis messages_dropped_from_ms_ = kNeverMillis;  // ProfileView::messages_dropped_from_ms
   bool has_cart_ = false;
   CartFacts cart_;
   std::vector<CategoryId> cart_categories_;

@@ -35,7 +35,11 @@ enum Flags : uint64_t {
   // the corrections: order fingerprint, instant, amount (0: a cancellation)
   // and, for a refund, its fingerprint.
   kHasAwaitedCorrections = 2048,
-  kAllFlags = 4095,
+  // The earliest send among the dropped messages (2026-12-06), last: one
+  // signed varint. A profile that dropped some without it decodes with
+  // kDroppedAtUnknownInstants (the safe reading, as before it was recorded).
+  kHasDroppedMessagesFrom = 4096,
+  kAllFlags = 8191,
 };
 
 uint64_t ZigZag(int64_t v) {
@@ -193,6 +197,9 @@ std::string ProfileCodec::Encode(const Profile& p) {
   if (!p.early_.empty()) flags |= kHasEarlyEngagements;
   if (!p.corrections_.empty()) flags |= kHasCorrections;
   if (!p.awaited_.empty()) flags |= kHasAwaitedCorrections;
+  if (p.messages_dropped_ && p.messages_dropped_from_ms_ != kDroppedAtUnknownInstants) {
+    flags |= kHasDroppedMessagesFrom;
+  }
   if (std::any_of(p.folded_orders_.begin(), p.folded_orders_.end(),
                   [](const Profile::FoldedOrder& o) { return o.placed_ms != kNeverMillis; })) {
     flags |= kHasFoldedPlacements;
@@ -291,6 +298,7 @@ std::string ProfileCodec::Encode(const Profile& p) {
       if (c.refund > 0) w.Fixed64(c.refund_fp);
     }
   }
+  if (flags & kHasDroppedMessagesFrom) w.Signed(p.messages_dropped_from_ms_);
   return w.Take();
 }
 
@@ -313,6 +321,7 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
   }
   p.registration_explicit_ = (flags & kRegistrationExplicit) != 0;
   p.messages_dropped_ = (flags & kNoMessageDropped) == 0;
+  if (p.messages_dropped_) p.messages_dropped_from_ms_ = kDroppedAtUnknownInstants;
   if (flags & kHasActivity) {
     if (!r.Signed(&p.last_activity_ms_) ||
         !Reader::InRange(p.last_activity_ms_)) {
@@ -485,6 +494,12 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
         return Corrupt("awaited corrections");
       }
       c.refund = static_cast<int64_t>(refund);
+    }
+  }
+  if (flags & kHasDroppedMessagesFrom) {
+    if (!p.messages_dropped_ || !r.Signed(&p.messages_dropped_from_ms_) ||
+        !Reader::InRange(p.messages_dropped_from_ms_)) {
+      return Corrupt("dropped messages");
     }
   }
   if (!r.AtEnd()) return Corrupt("trailing bytes");

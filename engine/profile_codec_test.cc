@@ -147,6 +147,33 @@ TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_TRUE(*back == p);
     EXPECT_EQ(back->view().messages_dropped, p.view().messages_dropped);
+    EXPECT_EQ(back->view().messages_dropped_from_ms, p.view().messages_dropped_from_ms);
+  }
+  EXPECT_EQ(dropped.view().messages_dropped_from_ms,
+            ToMillis(absl::FromUnixSeconds(1'700'000'000)));
+  // Stored before the earliest dropped send was kept: neither flag 4096 nor
+  // the instant's varint last (zigzag of 1.7e12 ms: 6 bytes).
+  {
+    const std::string bytes = EncodeProfile(dropped);
+    ASSERT_EQ(static_cast<uint8_t>(bytes[1]) & 0x80, 0x80);  // flags: two varint bytes
+    const uint64_t flags =
+        (static_cast<uint8_t>(bytes[1]) & 0x7f) | (uint64_t{static_cast<uint8_t>(bytes[2])} << 7);
+    ASSERT_EQ(flags & ~uint64_t{127}, 4096u);
+    const std::string older =
+        bytes.substr(0, 1) + static_cast<char>(flags & 127) + bytes.substr(3, bytes.size() - 9);
+    absl::StatusOr<Profile> back = DecodeProfile(older);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(back->view().messages_dropped);
+    EXPECT_EQ(back->view().messages_dropped_from_ms, kDroppedAtUnknownInstants);
+  }
+  // The flag without dropped messages is corrupt.
+  {
+    std::string bytes = EncodeProfile(kept);
+    ASSERT_LT(static_cast<uint8_t>(bytes[1]), 128);
+    const uint64_t flags = static_cast<uint8_t>(bytes[1]) | 4096;
+    std::string bad = bytes.substr(0, 1) + static_cast<char>((flags & 0x7f) | 0x80) +
+                      static_cast<char>(flags >> 7) + bytes.substr(2) + '\x02';
+    EXPECT_FALSE(DecodeProfile(bad).ok());
   }
   // Data stored before the flag existed lacks it (version byte, then the
   // flags varint: one byte here): read as "dropped", the safe side.

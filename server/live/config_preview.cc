@@ -105,10 +105,11 @@ absl::StatusOr<Tallies> TallyMoves(store::CustomerStore* store, LiveMembership* 
             KnownNotACustomerYet(profile->view(), as_of, proposed)) {
           continue;
         }
-        const absl::Time earliest =
-            std::max(engine::EarliestExactInstant(profile->view(), ctx.config),
-                     engine::EarliestExactInstant(profile->view(), proposed));
-        if (absl::Status s = CheckExactAt(as_of, earliest, page[i]); !s.ok()) return s;
+        if (absl::Status s =
+                CheckExactAt(profile->view(), {&ctx.config, &proposed}, as_of, page[i]);
+            !s.ok()) {
+          return s;
+        }
       }
       // Sizes and moves only: no next change (its scan is most of a
       // classification at a past instant).

@@ -1075,8 +1075,7 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
       // In no segment then, exactly: not refused, not classified.
       if (historical && KnownNotACustomerYet(profile->view(), as_of, ctx.config)) continue;
       if (historical) {
-        if (absl::Status s = CheckExactAt(
-                as_of, engine::EarliestExactInstant(profile->view(), ctx.config), customer_ids[i]);
+        if (absl::Status s = CheckExactAt(profile->view(), {&ctx.config}, as_of, customer_ids[i]);
             !s.ok()) {
           return s;
         }

@@ -1059,20 +1059,35 @@ TEST_F(LiveMembershipTest, ClassifyBeforeTheFirstKeptFactIsRefusedWhenMessagesWe
 // profile records that engagement before the horizon is unknown: the instant
 // is refused, not answered as if the customer had no message then.
 TEST_F(LiveMembershipTest, AnIgnoredMessageOlderThanTheHorizonStillBoundsExactAnswers) {
-  ApplyOne("m2", {Order("o1", DaysAgo(10), 100)});
-  absl::StatusOr<std::vector<CustomerClassification>> exact =
-      live_->Classify("acme", {"m2"}, DaysAgo(390), false, /*historical=*/true);
-  ASSERT_TRUE(exact.ok()) << exact.status();
-  const ProfileMutation old_message = [](engine::Profile* p) {
-    return p->MessageSent("long-ago", DaysAgo(400));
+  // o0 is folded on arrival, with its placement: exact at every instant.
+  ApplyOne("m2", {Order("o0", DaysAgo(500), 100), Order("o1", DaysAgo(10), 100)});
+  auto classify_at = [&](int days_ago) {
+    return live_->Classify("acme", {"m2"}, DaysAgo(days_ago), false, /*historical=*/true);
   };
-  absl::StatusOr<std::vector<CustomerOutcome>> outcome =
-      live_->Apply("acme", {CustomerEvents{"m2", {old_message}}});
-  ASSERT_TRUE(outcome.ok()) << outcome.status();
-  EXPECT_EQ((*outcome)[0].events[0].outcome, engine::EventOutcome::kIgnored);
-  absl::StatusOr<std::vector<CustomerClassification>> then =
-      live_->Classify("acme", {"m2"}, DaysAgo(390), false, /*historical=*/true);
-  EXPECT_EQ(then.status().code(), absl::StatusCode::kOutOfRange) << then.status();
+  ASSERT_TRUE(classify_at(390).ok()) << classify_at(390).status();
+  auto send = [&](std::string id, int days_ago) {
+    const ProfileMutation sent = [id, days_ago](engine::Profile* p) {
+      return p->MessageSent(id, DaysAgo(days_ago));
+    };
+    absl::StatusOr<std::vector<CustomerOutcome>> outcome =
+        live_->Apply("acme", {CustomerEvents{"m2", {sent}}});
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    return outcome.ok() ? (*outcome)[0].events[0].outcome : engine::EventOutcome::kApplied;
+  };
+  EXPECT_EQ(send("long-ago", 400), engine::EventOutcome::kIgnored);
+  // Its window reaches the ignored message: unknown.
+  EXPECT_EQ(classify_at(390).status().code(), absl::StatusCode::kOutOfRange)
+      << classify_at(390).status();
+  // Before its send it is ignored there, as every later event is: answered
+  // (a buyer since o0), so one old message does not refuse a tenant's past.
+  absl::StatusOr<std::vector<CustomerClassification>> before = classify_at(450);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE((*before)[0].existed);
+  EXPECT_FALSE((*before)[0].classification.segments.empty());
+  // An older one moves that span back, and is stored although ignored.
+  EXPECT_EQ(send("longer-ago", 460), engine::EventOutcome::kIgnored);
+  EXPECT_EQ(classify_at(450).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(classify_at(470).ok()) << classify_at(470).status();
 }
 
 TEST_F(LiveMembershipTest, TenantsAreSeparate) {

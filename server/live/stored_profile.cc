@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/classify.h"
 #include "engine/profile_codec.h"
 
 namespace segmentd {
@@ -22,8 +23,16 @@ absl::StatusOr<engine::Profile> DecodeStoredProfileBytes(absl::string_view bytes
   return profile;
 }
 
-absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_view customer_id) {
-  if (as_of >= earliest) return absl::OkStatus();
+absl::Status CheckExactAt(const engine::ProfileView& profile,
+                          std::initializer_list<const engine::SegmentConfig*> configs,
+                          absl::Time as_of, absl::string_view customer_id) {
+  absl::Time earliest = absl::InfinitePast();
+  bool exact = true;
+  for (const engine::SegmentConfig* config : configs) {
+    exact = exact && engine::ExactAt(profile, *config, as_of);
+    earliest = std::max(earliest, engine::EarliestExactInstant(profile, *config));
+  }
+  if (exact) return absl::OkStatus();
   return absl::OutOfRangeError(
       absl::StrCat("as_of: ", absl::FormatTime(as_of), " is before ", absl::FormatTime(earliest),
                    ", the earliest instant customer ", customer_id,
@@ -32,8 +41,9 @@ absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_vi
 
 bool KnownNotACustomerYet(const engine::ProfileView& profile, absl::Time as_of,
                           const engine::SegmentConfig& config) {
-  return profile.FirstKnownMs() > engine::ToMillis(as_of) &&
-         !(profile.messages_dropped && config.engagement.enabled);
+  const engine::Millis t = engine::ToMillis(as_of);
+  return profile.FirstKnownMs() > t && !(profile.messages_dropped && config.engagement.enabled &&
+                                         profile.messages_dropped_from_ms <= t);
 }
 
 std::vector<uint64_t> OrderFingerprints(const engine::Profile& profile) {

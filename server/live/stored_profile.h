@@ -2,6 +2,7 @@
 #define SEGMENTD_SERVER_LIVE_STORED_PROFILE_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -21,17 +22,19 @@ absl::StatusOr<engine::Profile> DecodeStoredProfile(const store::CustomerState& 
 // DATA_LOSS when they are corrupt. Thread-safe.
 absl::StatusOr<engine::Profile> DecodeStoredProfileBytes(absl::string_view bytes);
 
-// OK when `as_of` is at or after `earliest`, the earliest instant customer
-// `customer_id` can be classified exactly at (engine::EarliestExactInstant);
-// else OUT_OF_RANGE naming `as_of` and that instant: an answer there would
-// be approximate.
-absl::Status CheckExactAt(absl::Time as_of, absl::Time earliest, absl::string_view customer_id);
+// OK when customer `customer_id` (`profile`) can be classified exactly at
+// `as_of` under every config of `configs` (engine::ExactAt); else
+// OUT_OF_RANGE naming `as_of` and the earliest instant it can be from on
+// (engine::EarliestExactInstant): an answer there would be approximate.
+absl::Status CheckExactAt(const engine::ProfileView& profile,
+                          std::initializer_list<const engine::SegmentConfig*> configs,
+                          absl::Time as_of, absl::string_view customer_id);
 
 // Whether the customer is known to have had no fact `config`'s rules read
 // at `as_of`: every kept fact is later (ProfileView::FirstKnownMs) and
 // folding dropped none those rules read (messages, while engagement is
-// enabled). Then they were in no segment, exactly, however much older
-// history is kept only as totals.
+// enabled) at or before `as_of`. Then they were in no segment, exactly,
+// however much older history is kept only as totals.
 bool KnownNotACustomerYet(const engine::ProfileView& profile, absl::Time as_of,
                           const engine::SegmentConfig& config);
 
