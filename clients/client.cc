@@ -1,5 +1,6 @@
 #include "clients/client.h"
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -489,16 +490,53 @@ absl::Status SegmentdClient::Watch(
 
 // --- Targeting
 
-absl::StatusOr<v1::VoucherTarget> SegmentdClient::PutVoucherTarget(const v1::VoucherTarget& target) {
+absl::StatusOr<v1::PutVoucherTargetResponse> SegmentdClient::PutVoucherTarget(
+    const v1::VoucherTarget& target) {
   v1::PutVoucherTargetRequest request;
   *request.mutable_target() = target;
   v1::PutVoucherTargetResponse response;
-  // Putting the same target twice stores the same target: safe to retry.
+  // Putting the same target twice stores the same target: retried.
   absl::Status s = Call(true, [&](grpc::ClientContext* c) {
     return targeting_->PutVoucherTarget(c, request, &response);
   });
   if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::VoucherTarget> SegmentdClient::GetVoucherTarget(const std::string& voucher_id) {
+  v1::GetVoucherTargetRequest request;
+  request.set_voucher_id(voucher_id);
+  v1::GetVoucherTargetResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return targeting_->GetVoucherTarget(c, request, &response);
+  });
+  if (!s.ok()) return s;
   return response.target();
+}
+
+absl::StatusOr<std::vector<v1::VoucherTarget>> SegmentdClient::ListVoucherTargets() {
+  std::vector<v1::VoucherTarget> targets;
+  v1::ListVoucherTargetsRequest request;
+  request.set_page_size(1000);
+  do {
+    v1::ListVoucherTargetsResponse response;
+    absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+      return targeting_->ListVoucherTargets(c, request, &response);
+    });
+    if (!s.ok()) return s;
+    for (v1::VoucherTarget& t : *response.mutable_targets()) targets.push_back(std::move(t));
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  return targets;
+}
+
+absl::Status SegmentdClient::DeleteVoucherTarget(const std::string& voucher_id) {
+  v1::DeleteVoucherTargetRequest request;
+  request.set_voucher_id(voucher_id);
+  v1::DeleteVoucherTargetResponse response;
+  return Call(false, [&](grpc::ClientContext* c) {
+    return targeting_->DeleteVoucherTarget(c, request, &response);
+  });
 }
 
 absl::StatusOr<v1::CountTargetsResponse> SegmentdClient::CountTargets(
@@ -544,6 +582,66 @@ absl::StatusOr<v1::ListEligibleVouchersResponse> SegmentdClient::ListEligibleVou
   return response;
 }
 
+absl::StatusOr<std::vector<v1::Eligibility>> SegmentdClient::CheckEligibilityBatch(
+    const v1::TargetRef& target, const std::vector<std::string>& customer_ids,
+    std::optional<absl::Time> as_of) {
+  constexpr size_t kPerCall = 1000;  // the server's limit
+  std::vector<v1::Eligibility> results;
+  results.reserve(customer_ids.size());
+  for (size_t begin = 0; begin < customer_ids.size(); begin += kPerCall) {
+    v1::CheckEligibilityBatchRequest request;
+    *request.mutable_target() = target;
+    if (as_of.has_value()) *request.mutable_as_of() = ToProto(*as_of);
+    const size_t end = std::min(customer_ids.size(), begin + kPerCall);
+    for (size_t i = begin; i < end; ++i) request.add_customer_ids(customer_ids[i]);
+    v1::CheckEligibilityBatchResponse response;
+    absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+      return targeting_->CheckEligibilityBatch(c, request, &response);
+    });
+    if (!s.ok()) return s;
+    if (static_cast<size_t>(response.results_size()) != end - begin) {
+      return absl::InternalError(absl::StrCat("CheckEligibilityBatch answered ",
+                                              response.results_size(), " results for ", end - begin,
+                                              " ids"));
+    }
+    for (v1::Eligibility& e : *response.mutable_results()) results.push_back(std::move(e));
+  }
+  return results;
+}
+
+absl::Status SegmentdClient::StreamTargets(
+    const v1::TargetRef& target, const StreamTargetsOptions& options,
+    const std::function<bool(const v1::StreamTargetsResponse&)>& on_chunk) {
+  const absl::Time deadline = absl::Now() + options.timeout;
+  std::string cursor = options.cursor;
+  int failures = 0;
+  while (true) {
+    v1::StreamTargetsRequest request;
+    *request.mutable_target() = target;
+    request.set_cursor(cursor);
+    request.set_chunk_size(options.chunk_size);
+    if (options.as_of.has_value()) *request.mutable_as_of() = ToProto(*options.as_of);
+    std::unique_ptr<grpc::ClientContext> context = NewContext(absl::InfiniteDuration());
+    context->set_deadline(absl::ToChronoTime(deadline));
+    std::unique_ptr<grpc::ClientReader<v1::StreamTargetsResponse>> reader =
+        targeting_->StreamTargets(context.get(), request);
+    v1::StreamTargetsResponse response;
+    while (reader->Read(&response)) {
+      failures = 0;
+      cursor = response.cursor();
+      if (!on_chunk(response)) {
+        context->TryCancel();
+        reader->Finish();
+        return absl::OkStatus();
+      }
+    }
+    absl::Status status = FromGrpcStatus(reader->Finish());
+    if (status.ok() || !IsRetryable(status.code()) || absl::Now() >= deadline) return status;
+    if (++failures >= std::max(1, options_.retry.max_attempts)) return status;
+    Backoff(failures);
+  }
+}
+
 // --- Insights
 
 absl::StatusOr<v1::GetSegmentKpisResponse> SegmentdClient::GetSegmentKpis(
@@ -568,6 +666,37 @@ absl::StatusOr<v1::GetSegmentFlowsResponse> SegmentdClient::GetSegmentFlows(absl
   v1::GetSegmentFlowsResponse response;
   absl::Status s = Call(true, [&](grpc::ClientContext* c) {
     return insights_->GetSegmentFlows(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::ItemOutcome> SegmentdClient::RecordRedemption(const std::string& customer_id,
+                                                                 const std::string& voucher_id,
+                                                                 const std::string& order_id,
+                                                                 absl::Time redeemed_at) {
+  v1::RecordRedemptionRequest request;
+  request.set_customer_id(customer_id);
+  request.set_voucher_id(voucher_id);
+  request.set_order_id(order_id);
+  *request.mutable_redeemed_at() = ToProto(redeemed_at);
+  v1::RecordRedemptionResponse response;
+  // Each order redeems a voucher once: a retry is DUPLICATE, never counted twice.
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return insights_->RecordRedemption(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.outcome();
+}
+
+absl::StatusOr<v1::GetVoucherStatsResponse> SegmentdClient::GetVoucherStats(
+    const std::string& voucher_id, std::optional<absl::Time> as_of) {
+  v1::GetVoucherStatsRequest request;
+  request.set_voucher_id(voucher_id);
+  if (as_of.has_value()) *request.mutable_as_of() = ToProto(*as_of);
+  v1::GetVoucherStatsResponse response;
+  absl::Status s = Call(true, [&](grpc::ClientContext* c) {
+    return insights_->GetVoucherStats(c, request, &response);
   });
   if (!s.ok()) return s;
   return response;

@@ -101,6 +101,18 @@ struct WatchOptions {
   WatchStopper* stopper = nullptr;
 };
 
+struct StreamTargetsOptions {
+  // Evaluate at this instant. Default: now (each stream opened again
+  // evaluates at its own now).
+  std::optional<absl::Time> as_of;
+  // Ids per chunk. Default 0: the server's (1000); at most 10000.
+  uint32_t chunk_size = 0;
+  // Start after this cursor (a previous chunk's). Default: from the start.
+  std::string cursor;
+  // Stop with DEADLINE_EXCEEDED after this long. Default 5 minutes.
+  absl::Duration timeout = absl::Minutes(5);
+};
+
 // Reads the token in an API key file (surrounding whitespace ignored):
 // NOT_FOUND when the file cannot be read, INVALID_ARGUMENT when it holds none.
 // What Connect does with Options::api_key_file, for a caller that wants to
@@ -186,8 +198,21 @@ class SegmentdClient {
   absl::Status Watch(const WatchOptions& options,
                      const std::function<bool(const v1::MembershipChange&)>& on_change);
 
-  // --- Targeting: plain calls.
-  absl::StatusOr<v1::VoucherTarget> PutVoucherTarget(const v1::VoucherTarget& target);
+  // --- Targeting: voucher targets (write scope to change, read to read).
+  // Stores or replaces the target. The response holds it as stored and the
+  // server's `warnings` (e.g. a segment disabled in the config: no members
+  // while disabled). Retried on retryable errors: a retry of a Put that had
+  // landed may land after another writer's Put of the same voucher (the last
+  // write wins).
+  absl::StatusOr<v1::PutVoucherTargetResponse> PutVoucherTarget(const v1::VoucherTarget& target);
+  // NOT_FOUND when no target is stored under `voucher_id`.
+  absl::StatusOr<v1::VoucherTarget> GetVoucherTarget(const std::string& voucher_id);
+  // Every target of the tenant, in voucher id order (pages of 1000).
+  absl::StatusOr<std::vector<v1::VoucherTarget>> ListVoucherTargets();
+  // Not retried: a retry of a delete that had landed would fail NOT_FOUND.
+  absl::Status DeleteVoucherTarget(const std::string& voucher_id);
+
+  // --- Targeting: who is targeted (read scope).
   // `as_of`: evaluate at that instant instead of now (the server then
   // classifies stored facts: one customer's for a check, every customer's
   // for a count, ~3.5 s per million customers, so raise
@@ -203,6 +228,21 @@ class SegmentdClient {
       std::optional<absl::Time> as_of = std::nullopt);
   absl::StatusOr<v1::ListEligibleVouchersResponse> ListEligibleVouchers(
       const std::string& customer_id, std::optional<absl::Time> as_of = std::nullopt);
+  // Eligibility of each of `customer_ids` (any number, sent 1000 per call),
+  // one result per id, in order. With `as_of`, one customer that cannot be
+  // classified exactly there fails the call (OUT_OF_RANGE).
+  absl::StatusOr<std::vector<v1::Eligibility>> CheckEligibilityBatch(
+      const v1::TargetRef& target, const std::vector<std::string>& customer_ids,
+      std::optional<absl::Time> as_of = std::nullopt);
+  // Calls `on_chunk` with each chunk of targeted customers, in order, until
+  // it returns false or the listing ends (both OK), `options.timeout` passes
+  // (DEADLINE_EXCEEDED) or the stream fails. A stream broken by a retryable
+  // error is opened again after the last chunk's cursor (the retry policy's
+  // attempts, counted afresh after each chunk), so no customer is delivered
+  // twice. With `as_of`, act on the audience only once this returns OK
+  // (targeting.proto, StreamTargetsRequest).
+  absl::Status StreamTargets(const v1::TargetRef& target, const StreamTargetsOptions& options,
+                             const std::function<bool(const v1::StreamTargetsResponse&)>& on_chunk);
 
   // --- Insights (issue 6; read scope).
   // KPIs per segment over [start, end); `segments` empty: all.
@@ -210,6 +250,18 @@ class SegmentdClient {
                                                             const std::vector<std::string>& segments);
   // Movements between primary segments from `from` to `to`.
   absl::StatusOr<v1::GetSegmentFlowsResponse> GetSegmentFlows(absl::Time from, absl::Time to);
+  // Records that `customer_id` redeemed `voucher_id` with `order_id` at
+  // `redeemed_at` (write scope): APPLIED, or DUPLICATE for an order already
+  // recorded (also what a retry of a call that had landed answers);
+  // ALREADY_EXISTS when another customer recorded that order; NOT_FOUND
+  // when no target is stored under `voucher_id`.
+  absl::StatusOr<v1::ItemOutcome> RecordRedemption(const std::string& customer_id,
+                                                   const std::string& voucher_id,
+                                                   const std::string& order_id,
+                                                   absl::Time redeemed_at);
+  // Targeted customers, redemptions and conversion, per arm too.
+  absl::StatusOr<v1::GetVoucherStatsResponse> GetVoucherStats(
+      const std::string& voucher_id, std::optional<absl::Time> as_of = std::nullopt);
 
   // Returns the channel, e.g. for stubs of services without helpers here.
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }

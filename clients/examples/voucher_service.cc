@@ -68,12 +68,15 @@ int main(int argc, char** argv) {
   v1::Arm* holdout = target.add_arms();
   holdout->set_name("holdout");
   holdout->set_weight(10);
-  absl::StatusOr<v1::VoucherTarget> stored = (*client)->PutVoucherTarget(target);
+  absl::StatusOr<v1::PutVoucherTargetResponse> stored = (*client)->PutVoucherTarget(target);
   if (!stored.ok()) return Fail("PutVoucherTarget", stored.status());
-  std::cout << "voucher " << stored->voucher_id() << ": (LAPSED or LOST_CUSTOMER) and not VIP, 90/10 offer/holdout\n";
+  std::cout << "voucher " << stored->target().voucher_id()
+            << ": (LAPSED or LOST_CUSTOMER) and not VIP, 90/10 offer/holdout\n";
+  // E.g. a segment of the expression disabled in the tenant's config.
+  for (const std::string& w : stored->warnings()) std::cout << "warning: " << w << "\n";
 
   v1::TargetRef ref;
-  ref.set_voucher_id(stored->voucher_id());
+  ref.set_voucher_id(stored->target().voucher_id());
   absl::StatusOr<v1::CountTargetsResponse> count = (*client)->CountTargets(ref);
   if (!count.ok()) return Fail("CountTargets", count.status());
   std::cout << "audience: " << count->customers() << " customers";
