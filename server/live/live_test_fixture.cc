@@ -30,6 +30,12 @@ absl::StatusOr<std::vector<store::ProfileRead>> CountingStore::ReadProfiles(
   return MemoryCustomerStore::ReadProfiles(tenant, customer_ids);
 }
 
+absl::StatusOr<std::optional<store::VersionedBlob>> CountingStore::ReadConfig(
+    absl::string_view tenant) {
+  if (config_unavailable) return absl::UnavailableError("Redis is not connected (test)");
+  return MemoryCustomerStore::ReadConfig(tenant);
+}
+
 std::vector<std::string> CountingStore::TakeProfilesRead() {
   absl::MutexLock lock(&read_mu_);
   std::vector<std::string> ids = std::exchange(profiles_read_, {});

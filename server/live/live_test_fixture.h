@@ -32,6 +32,8 @@ class CountingStore : public store::MemoryCustomerStore {
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   // The ids ReadProfiles was asked for since the last call, sorted.
   std::vector<std::string> TakeProfilesRead();
+  // UNAVAILABLE while `config_unavailable` is set, as when Redis is down.
+  absl::StatusOr<std::optional<store::VersionedBlob>> ReadConfig(absl::string_view tenant) override;
   // Counts the calls (re-classifications read under their writes).
   absl::StatusOr<std::vector<store::WriteResult>> ReadAndWrite(
       absl::string_view tenant, absl::Span<const std::string> customer_ids,
@@ -49,6 +51,7 @@ class CountingStore : public store::MemoryCustomerStore {
   std::atomic<int64_t> bookkeeping_writes{0};  // CustomerWrite::bookkeeping_only
   // Full writes with CustomerWrite::measures_as_stored.
   std::atomic<int64_t> measures_kept_writes{0};
+  std::atomic<bool> config_unavailable{false};
 
  private:
   absl::Mutex read_mu_;

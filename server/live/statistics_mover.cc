@@ -166,7 +166,9 @@ absl::Status StatisticsMover::Abandoned(const std::string& tenant, std::vector<S
 
 absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   // A failing resumption (e.g. one hot customer) must not hold up statistics
-  // moves; it is retried after config_grace, not on every pass.
+  // moves; it is retried after config_grace, not on every pass. Unless Redis
+  // could not be reached: that says nothing about the work, which the next
+  // pass after Redis is back finishes (the outage is logged where noticed).
   int64_t resumed = 0;
   bool resume = false;
   {
@@ -177,7 +179,7 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
     absl::StatusOr<int64_t> n = ResumeConfig(tenant);
     if (n.ok()) {
       resumed = *n;
-    } else {
+    } else if (n.status().code() != absl::StatusCode::kUnavailable) {
       LogError(absl::StrCat("tenant ", tenant, ": finishing a config re-classification: ",
                             n.status().message()));
       absl::MutexLock lock(&resume_mu_);
