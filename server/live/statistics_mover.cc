@@ -141,6 +141,7 @@ absl::Status StatisticsMover::Abandoned(const std::string& tenant, std::vector<S
   }
   absl::StatusOr<std::vector<bool>> alive = store_->ReplicasAlive(others);
   if (!alive.ok()) return alive.status();
+  std::vector<int> adopted_of(others.size(), 0);  // entries adopted, per replica
   for (size_t i = 0; i < parsed.size(); ++i) {
     const StatsInUseEntry& entry = parsed[i];
     const auto other = std::find(others.begin(), others.end(), entry.replica);
@@ -149,8 +150,7 @@ absl::Status StatisticsMover::Abandoned(const std::string& tenant, std::vector<S
     if (other == others.end() || (*alive)[other - others.begin()]) continue;
     fields->push_back((*entries)[i].first);
     if (entry.used.has_value()) {
-      LogInfo(absl::StrCat("tenant ", tenant, ": applying the statistics moves replica ",
-                           entry.replica, " left (no longer alive)"));
+      ++adopted_of[other - others.begin()];
       adopted->push_back(*entry.used);
     } else {
       LogError(absl::StrCat("tenant ", tenant,
@@ -160,6 +160,14 @@ absl::Status StatisticsMover::Abandoned(const std::string& tenant, std::vector<S
                             "\"): re-classifying every customer"));
       *unreadable = true;
     }
+  }
+  // One line per replica, not per entry it left (a replica records one per
+  // statistics snapshot its writes used).
+  for (size_t r = 0; r < others.size(); ++r) {
+    if (adopted_of[r] == 0) continue;
+    LogInfo(absl::StrCat("tenant ", tenant, ": applying the statistics moves replica ", others[r],
+                         " left (no longer alive; ", adopted_of[r],
+                         adopted_of[r] == 1 ? " entry)" : " entries)"));
   }
   return absl::OkStatus();
 }
