@@ -41,6 +41,7 @@ bool Check(const MembershipIndex::View& view, const Target& target,
            v1::Eligibility* out) {
   out->set_customer_id(customer_id);
   const std::optional<uint32_t> ordinal = view.OrdinalOf(customer_id);
+  out->set_found(ordinal.has_value());
   if (!ordinal.has_value()) return false;  // Not a customer: eligible for nothing.
   for (const std::string& segment : mentioned) {
     if (view.Contains(segment, *ordinal)) out->add_matched_segments(segment);
@@ -56,6 +57,7 @@ bool Check(const MembershipIndex::View& view, const Target& target,
 bool CheckAt(const Target& target, const std::optional<std::vector<std::string>>& segments,
              const std::string& customer_id, v1::Eligibility* out) {
   out->set_customer_id(customer_id);
+  out->set_found(segments.has_value());
   std::vector<std::string> matched;
   const bool eligible = targeting::EvaluateAt(target.expression, segments, &matched);
   for (std::string& m : matched) out->add_matched_segments(std::move(m));

@@ -123,6 +123,7 @@ TEST_F(ClientE2eTest, BatchChecksAndStreamsCoverEveryCustomerOnce) {
   for (size_t i = 0; i < ids.size(); ++i) {
     EXPECT_EQ((*checked)[i].customer_id(), ids[i]);
     EXPECT_EQ((*checked)[i].eligible(), ids[i] != "nobody") << ids[i];
+    EXPECT_EQ((*checked)[i].found(), ids[i] != "nobody") << ids[i];
   }
 
   StreamTargetsOptions options;

@@ -6,6 +6,7 @@
 #include <grpcpp/security/credentials.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -491,6 +492,9 @@ TEST_F(TargetingE2eTest, EveryReadAnswersAtAnExplicitAsOf) {
       grpc::Status status = Check(Voucher("winback"), id, &r);
       ASSERT_TRUE(status.ok()) << status.error_message();
       EXPECT_EQ(r.eligibility().eligible(), eligible) << id;
+      EXPECT_EQ(r.eligibility().found(),
+                std::find(not_yet.begin(), not_yet.end(), id) == not_yet.end())
+          << id;
       EXPECT_EQ(r.eligibility().arm(), eligible ? arm_of[id] : "") << id;
       EXPECT_EQ(TimeOf(r.eligibility().evaluated_at()), TimeOf(*as_of_));
       std::map<std::string, std::string> vouchers;
@@ -504,6 +508,7 @@ TEST_F(TargetingE2eTest, EveryReadAnswersAtAnExplicitAsOf) {
     v1::CheckEligibilityResponse nobody;
     ASSERT_TRUE(Check(Voucher("winback"), "nobody", &nobody).ok());
     EXPECT_FALSE(nobody.eligibility().eligible());
+    EXPECT_FALSE(nobody.eligibility().found());
     const v1::TargetExpression anyone = Parse(kShapes[5]);  // none_of(category:hats)
     for (const std::string& id : not_yet) {
       v1::CheckEligibilityResponse r;
