@@ -283,8 +283,9 @@ int Check(const Context& ctx) {
     if (ctx.json) {
       ctx.PrintJson(*e);
     } else {
-      t.AddRow(
-          {id, e->eligible() ? "yes" : "no", e->arm(), absl::StrJoin(e->matched_segments(), ",")});
+      // As classify says it: a mistyped id is not a customer who is not eligible.
+      t.AddRow({id, e->eligible() ? "yes" : (e->found() ? "no" : "no (unknown customer)"), e->arm(),
+                absl::StrJoin(e->matched_segments(), ",")});
     }
   }
   if (!ctx.json) t.Print(*ctx.out);

@@ -380,7 +380,7 @@ TEST_F(SegctlE2eTest, ControlCharactersInIdsAreEscaped) {
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_EQ(lines(check.out), 3) << check.out;
   EXPECT_EQ(check.out.find_first_of(raw_controls), std::string::npos) << check.out;
-  EXPECT_THAT(check.out, HasSubstr("\n" + odd_cell + "  no\n")) << check.out;
+  EXPECT_THAT(check.out, HasSubstr("\n" + odd_cell + "  no (unknown customer)\n")) << check.out;
   EXPECT_THAT(check.out, HasSubstr("\n" + known_cell + "  yes")) << check.out;
   SegctlRun check_json = Segctl({"check", odd, "--any_of=FIRST_TIME_BUYER", "--json"});
   ASSERT_EQ(check_json.exit_code, 0) << check_json.err;
