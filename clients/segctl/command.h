@@ -74,6 +74,7 @@ std::vector<Command> ConfigCommands();    // config get|set|preset|presets|previ
 std::vector<Command> CustomerCommands();  // classify, watch, check, targets
 std::vector<Command> ImportCommands();    // import cdnow|retail|csv
 std::vector<Command> InsightsCommands();  // kpis, flows
+std::vector<Command> VoucherCommands();   // voucher put|get|list|delete|stats
 
 // Formats `t` as RFC 3339 UTC with milliseconds; "-" for an unset timestamp.
 std::string FormatTimestamp(const google::protobuf::Timestamp& t);

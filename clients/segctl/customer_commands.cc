@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "clients/segctl/command.h"
 #include "clients/segctl/table.h"
+#include "clients/segctl/target_flags.h"
 #include "google/protobuf/struct.pb.h"
 #include "segmentd/v1/classification.pb.h"
 #include "segmentd/v1/watch.pb.h"
@@ -200,70 +201,6 @@ int Watch(const Context& ctx) {
     return ctx.Fail(s);
   }
   return kExitOk;
-}
-
-// The target of `check`/`targets`: --voucher=ID or --all_of/--any_of/--none_of
-// lists (combined with AND).
-absl::StatusOr<v1::TargetRef> TargetFromFlags(const Context& ctx) {
-  v1::TargetRef ref;
-  const bool any_list =
-      ctx.args->Has("all_of") || ctx.args->Has("any_of") || ctx.args->Has("none_of");
-  if (ctx.args->Has("voucher")) {
-    // Both would mean one of them is silently dropped.
-    if (any_list) {
-      return absl::InvalidArgumentError(
-          "give either --voucher=ID or --all_of/--any_of/--none_of, not both");
-    }
-    ref.set_voucher_id(ctx.args->Get("voucher"));
-    return ref;
-  }
-  v1::TargetExpression* root = ref.mutable_expression();
-  v1::ExpressionList* parts = root->mutable_all_of();
-  for (const char* kind : {"all_of", "any_of", "none_of"}) {
-    if (!ctx.args->Has(kind)) continue;
-    v1::TargetExpression* e = parts->add_children();
-    v1::ExpressionList* list = std::string(kind) == "all_of"   ? e->mutable_all_of()
-                               : std::string(kind) == "any_of" ? e->mutable_any_of()
-                                                               : e->mutable_none_of();
-    for (absl::string_view s : absl::StrSplit(ctx.args->Get(kind), ',', absl::SkipWhitespace())) {
-      list->add_children()->set_segment(std::string(s));
-    }
-    if (list->children_size() == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--", kind, ": name at least one segment"));
-    }
-  }
-  if (parts->children_size() == 0) {
-    return absl::InvalidArgumentError(
-        "give --voucher=ID or at least one of --all_of, --any_of, --none_of");
-  }
-  return ref;
-}
-
-// The server names a bad segment of the expression TargetFromFlags built
-// by its path in that expression
-// ("target.expression.all_of.children[0].any_of.children[1].segment"), a
-// wrapper the user never wrote: say which flag and which of its segments
-// instead ("--any_of, segment 2: ...").
-absl::Status InFlagTerms(const absl::Status& status) {
-  constexpr absl::string_view kRoot = "target.expression.all_of.children[";
-  absl::string_view message = status.message();
-  if (!absl::ConsumePrefix(&message, kRoot)) return status;
-  const size_t close = message.find("].");
-  if (close == absl::string_view::npos) return status;
-  message.remove_prefix(close + 2);
-  for (absl::string_view kind : {"all_of", "any_of", "none_of"}) {
-    absl::string_view rest = message;
-    int index = 0;
-    if (!absl::ConsumePrefix(&rest, kind) || !absl::ConsumePrefix(&rest, ".children[")) continue;
-    const size_t end = rest.find(']');
-    if (end == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, end), &index)) {
-      return status;
-    }
-    rest.remove_prefix(end + 1);
-    absl::ConsumePrefix(&rest, ".segment");
-    return absl::Status(status.code(), absl::StrCat("--", kind, ", segment ", index + 1, rest));
-  }
-  return status;
 }
 
 int Check(const Context& ctx) {

@@ -55,7 +55,8 @@ const std::vector<FlagSpec>& GlobalFlags() {
 
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
-  for (auto group : {AdminCommands, ConfigCommands, CustomerCommands, ImportCommands, InsightsCommands}) {
+  for (auto group : {AdminCommands, ConfigCommands, CustomerCommands, VoucherCommands,
+                     ImportCommands, InsightsCommands}) {
     for (Command& c : group()) all.push_back(std::move(c));
   }
   return all;

@@ -33,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "segmentd/v1/admin.pb.h"
 #include "segmentd/v1/config.pb.h"
+#include "segmentd/v1/targeting.pb.h"
 #include "segmentd/v1/watch.pb.h"
 #include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
@@ -1002,6 +1003,59 @@ TEST_F(SegctlE2eTest, CheckAndTargets) {
     EXPECT_THAT(unknown.err, HasSubstr("NO_SUCH_SEGMENT")) << unknown.err;
     EXPECT_THAT(unknown.err, Not(HasSubstr("children"))) << unknown.err;
   }
+}
+
+// segctl voucher put|get|list|stats|delete: a target stored from flags,
+// read back exactly, counted, and deleted.
+TEST_F(SegctlE2eTest, VoucherTargetsFromTheCommandLine) {
+  ASSERT_NO_FATAL_FAILURE(DisableStatisticalSegments());
+  ImportRows("v.csv", "v1,o1,2026-01-05,1\nv2,o2,2026-01-05,1\nv2,o3,2026-01-06,1\n");
+  SegctlRun put = Segctl({"voucher", "put", "w1", "--any_of=FIRST_TIME_BUYER,REPEAT_CUSTOMER",
+                          "--none_of=WINDOW_SHOPPER", "--arms=offer:90,holdout:10"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_THAT(put.out,
+              HasSubstr("stored voucher w1: all_of(any_of(FIRST_TIME_BUYER,"
+                        "REPEAT_CUSTOMER),none_of(WINDOW_SHOPPER)), arms offer:90,holdout:10"))
+      << put.out;
+  EXPECT_EQ(put.err, "");
+  // VIP is disabled (DisableStatisticalSegments): stored, with a warning.
+  SegctlRun vip = Segctl({"voucher", "put", "w2", "--any_of=VIP"});
+  ASSERT_EQ(vip.exit_code, 0) << vip.err;
+  EXPECT_THAT(vip.err, HasSubstr("warning: VIP is disabled")) << vip.err;
+
+  SegctlRun got = Segctl({"voucher", "get", "w1", "--json"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  v1::VoucherTarget target;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(got.out, &target).ok()) << got.out;
+  ASSERT_EQ(target.arms_size(), 2);
+  EXPECT_EQ(target.arms(1).name(), "holdout");
+  EXPECT_EQ(target.arms(1).weight(), 10u);
+  EXPECT_EQ(target.expression().all_of().children(1).none_of().children(0).segment(),
+            "WINDOW_SHOPPER");
+  SegctlRun list = Segctl({"voucher", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("\nw1 +all_of\\(any_of"));
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("\nw2 +any_of\\(VIP\\) +- "));
+
+  SegctlRun stats = Segctl({"voucher", "stats", "w1"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_THAT(stats.out, HasSubstr(": 2 targeted, 0 redeemed (0.00%)")) << stats.out;
+  EXPECT_THAT(stats.out, ::testing::ContainsRegex("\noffer +[0-9]+ +0 +0.00%")) << stats.out;
+
+  // Refusals: by the server in the flags' terms (exit 1), or usage (exit 2).
+  SegctlRun unknown = Segctl({"voucher", "put", "w3", "--any_of=FIRST_TIME_BUYER,NOPE"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("--any_of, segment 2")) << unknown.err;
+  EXPECT_EQ(Segctl({"voucher", "put", "w4"}).exit_code, 2);
+  SegctlRun arms = Segctl({"voucher", "put", "w5", "--any_of=VIP", "--arms=offer"});
+  EXPECT_EQ(arms.exit_code, 2);
+  EXPECT_THAT(arms.err, HasSubstr("--arms")) << arms.err;
+
+  SegctlRun deleted = Segctl({"voucher", "delete", "w1"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  SegctlRun gone = Segctl({"voucher", "get", "w1"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_THAT(gone.err, HasSubstr("NOT_FOUND")) << gone.err;
 }
 
 // A server that allows a tenant two BulkIngest streams.
