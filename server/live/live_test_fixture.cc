@@ -36,6 +36,12 @@ absl::StatusOr<std::optional<store::VersionedBlob>> CountingStore::ReadConfig(
   return MemoryCustomerStore::ReadConfig(tenant);
 }
 
+absl::StatusOr<store::IdPage> CountingStore::ScanCustomers(absl::string_view tenant,
+                                                           absl::string_view cursor, int count) {
+  if (scan_unavailable) return absl::UnavailableError("Redis is not connected (test)");
+  return MemoryCustomerStore::ScanCustomers(tenant, cursor, count);
+}
+
 std::vector<std::string> CountingStore::TakeProfilesRead() {
   absl::MutexLock lock(&read_mu_);
   std::vector<std::string> ids = std::exchange(profiles_read_, {});

@@ -34,6 +34,9 @@ class CountingStore : public store::MemoryCustomerStore {
   std::vector<std::string> TakeProfilesRead();
   // UNAVAILABLE while `config_unavailable` is set, as when Redis is down.
   absl::StatusOr<std::optional<store::VersionedBlob>> ReadConfig(absl::string_view tenant) override;
+  // UNAVAILABLE while `scan_unavailable` is set (Redis gone mid-way).
+  absl::StatusOr<store::IdPage> ScanCustomers(absl::string_view tenant, absl::string_view cursor,
+                                              int count) override;
   // Counts the calls (re-classifications read under their writes).
   absl::StatusOr<std::vector<store::WriteResult>> ReadAndWrite(
       absl::string_view tenant, absl::Span<const std::string> customer_ids,
@@ -52,6 +55,7 @@ class CountingStore : public store::MemoryCustomerStore {
   // Full writes with CustomerWrite::measures_as_stored.
   std::atomic<int64_t> measures_kept_writes{0};
   std::atomic<bool> config_unavailable{false};
+  std::atomic<bool> scan_unavailable{false};
 
  private:
   absl::Mutex read_mu_;

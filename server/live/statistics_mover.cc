@@ -91,7 +91,8 @@ absl::StatusOr<std::vector<std::string>> StatisticsMover::Affected(
   return std::vector<std::string>(ids.begin(), ids.end());
 }
 
-absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant) {
+absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant, bool* claimed) {
+  *claimed = false;
   absl::StatusOr<std::optional<store::VersionedBlob>> config = store_->ReadConfig(tenant);
   if (!config.ok()) return config.status();
   if (!config->has_value() || !(*config)->reclassification_pending) return 0;
@@ -112,9 +113,10 @@ absl::StatusOr<int64_t> StatisticsMover::ResumeConfig(const std::string& tenant)
     return 0;
   }
   const int64_t version = (*config)->version;
-  absl::StatusOr<bool> claimed = store_->ClaimReclassification(tenant, version, claimant, me);
-  if (!claimed.ok()) return claimed.status();
-  if (!*claimed) return 0;  // another replica took it over, or a newer config was stored
+  absl::StatusOr<bool> claim = store_->ClaimReclassification(tenant, version, claimant, me);
+  if (!claim.ok()) return claim.status();
+  if (!*claim) return 0;  // another replica took it over, or a newer config was stored
+  *claimed = true;
   LogInfo(absl::StrCat("tenant ", tenant, ": finishing the re-classification under config version ",
                        version));
   if (absl::Status s = contexts_->Reload(tenant).status(); !s.ok()) return s;
@@ -173,10 +175,11 @@ absl::Status StatisticsMover::Abandoned(const std::string& tenant, std::vector<S
 }
 
 absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
-  // A failing resumption (e.g. one hot customer) must not hold up statistics
-  // moves; it is retried after config_grace, not on every pass. Unless Redis
-  // could not be reached: that says nothing about the work, which the next
-  // pass after Redis is back finishes (the outage is logged where noticed).
+  // A failing resumption (e.g. one hot customer, or Redis busy or gone
+  // mid-way) must not hold up statistics moves, nor restart every pass: it is
+  // retried after config_grace. Unless Redis could not be reached before the
+  // work was claimed: that says nothing about the work, which the first pass
+  // to reach Redis again takes up (the outage is logged where noticed).
   int64_t resumed = 0;
   bool resume = false;
   {
@@ -184,10 +187,11 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
     resume = options_.now() >= resume_after_[tenant];
   }
   if (resume) {
-    absl::StatusOr<int64_t> n = ResumeConfig(tenant);
+    bool claimed = false;
+    absl::StatusOr<int64_t> n = ResumeConfig(tenant, &claimed);
     if (n.ok()) {
       resumed = *n;
-    } else if (n.status().code() != absl::StatusCode::kUnavailable) {
+    } else if (claimed || n.status().code() != absl::StatusCode::kUnavailable) {
       LogError(absl::StrCat("tenant ", tenant, ": finishing a config re-classification: ",
                             n.status().message()));
       absl::MutexLock lock(&resume_mu_);

@@ -80,8 +80,9 @@ class StatisticsMover {
   // (its UpdateConfig failed midway or its replica died): claimed by another
   // replica, once that one's liveness mark lapsed; by this one, once its
   // call returned; by none, once older than config_grace. Returns the number
-  // of customers moved.
-  absl::StatusOr<int64_t> ResumeConfig(const std::string& tenant);
+  // of customers moved. Sets *claimed once this replica holds the work (an
+  // error before it says nothing about the work itself).
+  absl::StatusOr<int64_t> ResumeConfig(const std::string& tenant, bool* claimed);
 
   store::CustomerStore* const store_;
   TenantContexts* const contexts_;
