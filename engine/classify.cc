@@ -722,6 +722,12 @@ bool ExactAt(const ProfileView& profile, const SegmentConfig& config, absl::Time
   return t >= bounds.orders && (t >= bounds.engagement || t < profile.messages_dropped_from_ms);
 }
 
+absl::Time KnownUntil(const ProfileView& profile, const SegmentConfig& config, absl::Time as_of) {
+  const ExactBounds bounds = BoundsOf(profile, config);
+  if (ToMillis(as_of) >= bounds.engagement) return absl::InfiniteFuture();
+  return FromMillis(profile.messages_dropped_from_ms);
+}
+
 absl::StatusOr<Classification> Classify(const ProfileView& profile,
                                         const SegmentConfig& config,
                                         const PopulationStats& stats,

@@ -209,6 +209,12 @@ absl::Time EarliestExactInstant(const ProfileView& profile, const SegmentConfig&
 // its send answerable.
 bool ExactAt(const ProfileView& profile, const SegmentConfig& config, absl::Time as_of);
 
+// How far past `as_of` the profile's facts are known when ExactAt holds:
+// the earliest dropped send when `as_of` is before EarliestExactInstant
+// (membership at `as_of` is exact, but a next change at or after that send
+// is unknown: it may lie among the dropped messages), else InfiniteFuture().
+absl::Time KnownUntil(const ProfileView& profile, const SegmentConfig& config, absl::Time as_of);
+
 // Convenience for one-off calls (compiles the config each time).
 absl::StatusOr<Classification> Classify(const ProfileView& profile,
                                         const SegmentConfig& config,

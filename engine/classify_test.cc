@@ -1014,6 +1014,9 @@ TEST(EarliestExactInstantTest, InstantsBeforeEveryDroppedMessageAreExact) {
   ASSERT_EQ(*p.MessageSent("m0", Day(200)), EventOutcome::kIgnored);
   EXPECT_FALSE(ExactAt(p.view(), config, Day(349)));
   EXPECT_TRUE(ExactAt(p.view(), config, Day(199)));
+  // There a next change at or after the first dropped send is unknown.
+  EXPECT_EQ(KnownUntil(p.view(), config, Day(199)), Day(200));
+  EXPECT_EQ(KnownUntil(p.view(), config, bound), absl::InfiniteFuture());
   // A later one does not.
   ASSERT_EQ(*p.MessageSent("m2", Day(300)), EventOutcome::kIgnored);
   EXPECT_EQ(p.view().messages_dropped_from_ms, ToMillis(Day(200)));

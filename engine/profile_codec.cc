@@ -497,8 +497,11 @@ absl::StatusOr<Profile> ProfileCodec::Decode(absl::string_view bytes) {
     }
   }
   if (flags & kHasDroppedMessagesFrom) {
+    // A dropped message was sent at or before the fold horizon.
     if (!p.messages_dropped_ || !r.Signed(&p.messages_dropped_from_ms_) ||
-        !Reader::InRange(p.messages_dropped_from_ms_)) {
+        !Reader::InRange(p.messages_dropped_from_ms_) ||
+        p.folded_.through_ms == FoldedTotals::kNothingFolded ||
+        p.messages_dropped_from_ms_ > p.folded_.through_ms) {
       return Corrupt("dropped messages");
     }
   }

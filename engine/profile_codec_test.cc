@@ -166,6 +166,22 @@ TEST(ProfileCodec, KeepsWhetherMessagesWereDroppedAndAssumesSoForOlderData) {
     EXPECT_TRUE(back->view().messages_dropped);
     EXPECT_EQ(back->view().messages_dropped_from_ms, kDroppedAtUnknownInstants);
   }
+  // An earliest dropped send after the fold horizon is corrupt (every
+  // dropped message was sent at or before it). The bytes, with the instant's
+  // 6-byte varint (the last bytes) replaced:
+  {
+    const std::string bytes = EncodeProfile(dropped);
+    auto with_instant = [&](int64_t ms) {
+      std::string out = bytes.substr(0, bytes.size() - 6);
+      uint64_t v = static_cast<uint64_t>(ms) << 1;  // zigzag of a positive value
+      for (; v >= 0x80; v >>= 7) out += static_cast<char>((v & 0x7f) | 0x80);
+      out += static_cast<char>(v);
+      return out;
+    };
+    ASSERT_EQ(with_instant(1'700'000'000'000), bytes);                 // the varint as encoded
+    EXPECT_TRUE(DecodeProfile(with_instant(1'800'000'000'000)).ok());  // at the horizon
+    EXPECT_FALSE(DecodeProfile(with_instant(1'800'000'000'001)).ok());
+  }
   // The flag without dropped messages is corrupt.
   {
     std::string bytes = EncodeProfile(kept);

@@ -1,7 +1,9 @@
 // Where a tenant's Redis keys live. Every key of one tenant starts with
 // "sd:{<tenant>}:": the hash tag puts all of them in one cluster slot, so
 // multi-key scripts stay legal (docs/redis-keys.md). The tenant id becomes
-// part of key names, so it is checked before any key is built from it.
+// part of key names: the customer and voucher stores check it
+// (ValidateTenant) before building one; the others are given tenant ids the
+// server has authenticated.
 //
 // Stateless functions; thread-safe.
 #ifndef SEGMENTD_STORE_TENANT_KEYS_H_

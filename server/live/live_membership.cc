@@ -1080,7 +1080,24 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
           return s;
         }
       }
-      if (with_next_change) {
+      // Before every message dropped from history, membership is exact but a
+      // next change at or after the first of them is unknown (it may lie
+      // among them): looked for only before it, and refused when none is.
+      const absl::Time known_until = historical && with_next_change
+                                         ? engine::KnownUntil(profile->view(), ctx.config, as_of)
+                                         : absl::InfiniteFuture();
+      if (known_until != absl::InfiniteFuture()) {
+        classifier.ClassifyUntil(profile->view(), as_of, known_until, &out[i].classification);
+        if (!out[i].classification.next_change.has_value()) {
+          return absl::OutOfRangeError(absl::StrCat(
+              "as_of: the next change of customer ", customer_ids[i], " after ",
+              absl::FormatTime(as_of), " is unknown: its messages from ",
+              absl::FormatTime(known_until),
+              " on are kept only in summary (it can be classified with its next change from ",
+              absl::FormatTime(engine::EarliestExactInstant(profile->view(), ctx.config)),
+              " on; targeting at this as_of, which needs no next change, is answered)"));
+        }
+      } else if (with_next_change) {
         classifier.Classify(profile->view(), as_of, &out[i].classification);
       } else {
         classifier.ClassifyMembership(profile->view(), as_of, &out[i].classification);

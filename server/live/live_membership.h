@@ -197,8 +197,10 @@ class LiveMembership {
   // Classifies customers at `as_of` from their stored facts (nothing written).
   // `historical`: the caller named the instant. Then a customer whose
   // summarized history could reach into a rule window at `as_of`
-  // (engine::EarliestExactInstant) fails the call OUT_OF_RANGE naming `as_of`
-  // and the earliest exact instant, instead of an approximate answer.
+  // (engine::ExactAt) fails the call OUT_OF_RANGE naming `as_of` and the
+  // earliest exact instant, instead of an approximate answer; so does one
+  // whose next change (`with_next_change`) could lie among messages kept
+  // only in summary (engine::KnownUntil).
   // `with_next_change` false: next_change is left unset (membership alone
   // costs one evaluation; the next change may scan every later event).
   absl::StatusOr<std::vector<CustomerClassification>> Classify(

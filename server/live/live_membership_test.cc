@@ -1061,8 +1061,9 @@ TEST_F(LiveMembershipTest, ClassifyBeforeTheFirstKeptFactIsRefusedWhenMessagesWe
 TEST_F(LiveMembershipTest, AnIgnoredMessageOlderThanTheHorizonStillBoundsExactAnswers) {
   // o0 is folded on arrival, with its placement: exact at every instant.
   ApplyOne("m2", {Order("o0", DaysAgo(500), 100), Order("o1", DaysAgo(10), 100)});
-  auto classify_at = [&](int days_ago) {
-    return live_->Classify("acme", {"m2"}, DaysAgo(days_ago), false, /*historical=*/true);
+  auto classify_at = [&](int days_ago, bool with_next_change = true) {
+    return live_->Classify("acme", {"m2"}, DaysAgo(days_ago), false, /*historical=*/true,
+                           with_next_change);
   };
   ASSERT_TRUE(classify_at(390).ok()) << classify_at(390).status();
   auto send = [&](std::string id, int days_ago) {
@@ -1079,15 +1080,27 @@ TEST_F(LiveMembershipTest, AnIgnoredMessageOlderThanTheHorizonStillBoundsExactAn
   EXPECT_EQ(classify_at(390).status().code(), absl::StatusCode::kOutOfRange)
       << classify_at(390).status();
   // Before its send it is ignored there, as every later event is: answered
-  // (a buyer since o0), so one old message does not refuse a tenant's past.
+  // (a buyer since o0), so one old message does not refuse a tenant's past;
+  // with the next change too, since o0's first change comes before it.
   absl::StatusOr<std::vector<CustomerClassification>> before = classify_at(450);
   ASSERT_TRUE(before.ok()) << before.status();
   EXPECT_TRUE((*before)[0].existed);
   EXPECT_FALSE((*before)[0].classification.segments.empty());
+  ASSERT_TRUE((*before)[0].classification.next_change.has_value());
+  EXPECT_LT(*(*before)[0].classification.next_change, DaysAgo(400));
   // An older one moves that span back, and is stored although ignored.
   EXPECT_EQ(send("longer-ago", 460), engine::EventOutcome::kIgnored);
   EXPECT_EQ(classify_at(450).status().code(), absl::StatusCode::kOutOfRange);
-  EXPECT_TRUE(classify_at(470).ok()) << classify_at(470).status();
+  // Membership just before it is exact (what targeting at an as_of reads),
+  // but no change comes before it, so the next change is unknown: refused
+  // rather than answered "never" (a code reviewer's finding).
+  absl::StatusOr<std::vector<CustomerClassification>> membership =
+      classify_at(470, /*with_next_change=*/false);
+  ASSERT_TRUE(membership.ok()) << membership.status();
+  EXPECT_FALSE((*membership)[0].classification.segments.empty());
+  absl::StatusOr<std::vector<CustomerClassification>> with_next = classify_at(470);
+  EXPECT_EQ(with_next.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(std::string(with_next.status().message()), ::testing::HasSubstr("next change"));
 }
 
 TEST_F(LiveMembershipTest, TenantsAreSeparate) {

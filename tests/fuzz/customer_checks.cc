@@ -1,5 +1,6 @@
 #include "tests/fuzz/customer_checks.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,35 @@ void CheckFolding(const engine::Classifier& classifier, const engine::Profile& p
   FUZZ_CHECK(after.SameMembership(at) && after.next_change == at.next_change,
              absl::StrCat("folded at ", absl::FormatTime(FromMillis(horizon)), ": ", Show(after),
                           "; unfolded: ", Show(at)));
+}
+
+// Folded at horizons after as_of (the first messages' sends, and as_of plus
+// the longest window), messages sent before as_of may be dropped: where
+// ExactAt still holds, membership is the full history's, and the next change
+// looked for before KnownUntil (the first dropped send) is the full
+// history's when that comes before it, else none.
+void CheckFoldingAfter(const engine::Classifier& classifier, const engine::Profile& profile,
+                       absl::Time as_of, const Classification& at) {
+  const Millis t = engine::ToMillis(as_of);
+  std::vector<Millis> horizons = {
+      t + engine::DaysToMillis(engine::LongestWindowDays(classifier.config()))};
+  for (size_t i = 0; i < profile.messages().size() && i < 3; ++i) {
+    horizons.push_back(profile.messages()[i].sent_ms);
+  }
+  for (const Millis h : horizons) {
+    if (h < t || h > engine::kMaxEventMillis) continue;
+    engine::Profile folded = profile;
+    folded.Fold(FromMillis(h));
+    if (!engine::ExactAt(folded.view(), classifier.config(), as_of)) continue;
+    const absl::Time until = engine::KnownUntil(folded.view(), classifier.config(), as_of);
+    Classification c;
+    classifier.ClassifyUntil(folded.view(), as_of, until, &c);
+    const std::optional<absl::Time> expected =
+        at.next_change.has_value() && *at.next_change < until ? at.next_change : std::nullopt;
+    FUZZ_CHECK(c.SameMembership(at) && c.next_change == expected,
+               absl::StrCat("folded at ", absl::FormatTime(FromMillis(h)), " (known until ",
+                            absl::FormatTime(until), "): ", Show(c), "; unfolded: ", Show(at)));
+  }
 }
 
 // Folded at a horizon inside some rule windows (a window lengthened after
@@ -129,6 +159,7 @@ void CheckCustomer(const engine::Classifier& classifier, const engine::Profile& 
   const Classification at = classifier.Classify(view, as_of);
   CheckNextChange(classifier, view, as_of, at);
   CheckFolding(classifier, profile, as_of, at);
+  CheckFoldingAfter(classifier, profile, as_of, at);
   CheckFoldingWithinWindows(classifier, profile, as_of);
   CheckExplain(classifier, view, as_of, at);
   CheckCodec(profile);
