@@ -228,9 +228,11 @@ class SegmentdClient {
       std::optional<absl::Time> as_of = std::nullopt);
   absl::StatusOr<v1::ListEligibleVouchersResponse> ListEligibleVouchers(
       const std::string& customer_id, std::optional<absl::Time> as_of = std::nullopt);
-  // Eligibility of each of `customer_ids` (any number, sent 1000 per call),
-  // one result per id, in order. With `as_of`, one customer that cannot be
-  // classified exactly there fails the call (OUT_OF_RANGE).
+  // Eligibility of each of `customer_ids` (any number, sent 1000 per call:
+  // the server's limit), one result per id, in order. Without `as_of` each
+  // call of 1000 answers at its own now (pass `as_of` for one instant). With
+  // it, one customer that cannot be classified exactly there fails the call
+  // (OUT_OF_RANGE).
   absl::StatusOr<std::vector<v1::Eligibility>> CheckEligibilityBatch(
       const v1::TargetRef& target, const std::vector<std::string>& customer_ids,
       std::optional<absl::Time> as_of = std::nullopt);
@@ -240,7 +242,8 @@ class SegmentdClient {
   // error is opened again after the last chunk's cursor (the retry policy's
   // attempts, counted afresh after each chunk), so no customer is delivered
   // twice. With `as_of`, act on the audience only once this returns OK
-  // (targeting.proto, StreamTargetsRequest).
+  // (targeting.proto, StreamTargetsRequest). Without it, a stream opened
+  // again evaluates at its own now.
   absl::Status StreamTargets(const v1::TargetRef& target, const StreamTargetsOptions& options,
                              const std::function<bool(const v1::StreamTargetsResponse&)>& on_chunk);
 
