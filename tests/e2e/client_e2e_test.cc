@@ -9,11 +9,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/client.h"
-#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "segmentd/v1/targeting.pb.h"
 #include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
+#include "testing/target_refs.h"
 
 namespace segmentd {
 namespace {
@@ -22,17 +22,8 @@ using ::segmentd::clients::SegmentdClient;
 using ::segmentd::clients::StreamTargetsOptions;
 using ::segmentd::testing::E2eStack;
 
-v1::TargetExpression Parse(const std::string& text) {
-  v1::TargetExpression e;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &e)) << text;
-  return e;
-}
-
-v1::TargetRef Voucher(const std::string& id) {
-  v1::TargetRef ref;
-  ref.set_voucher_id(id);
-  return ref;
-}
+v1::TargetExpression Parse(const std::string& text) { return testing::ParseExpression(text); }
+v1::TargetRef Voucher(const std::string& id) { return testing::VoucherRef(id); }
 
 class ClientE2eTest : public ::testing::Test {
  protected:

@@ -26,6 +26,7 @@
 #include "segmentd/v1/targeting.grpc.pb.h"
 #include "testing/e2e_stack.h"
 #include "testing/segmentd_process.h"
+#include "testing/target_refs.h"
 
 namespace segmentd {
 namespace {
@@ -46,12 +47,6 @@ using Truth = std::map<std::string, std::set<std::string>>;
 
 absl::Time TimeOf(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-v1::TargetExpression Parse(const std::string& text) {
-  v1::TargetExpression e;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &e)) << text;
-  return e;
 }
 
 // The test's own reading of an expression over one customer's segments.
@@ -87,17 +82,9 @@ std::set<std::string> Audience(const Truth& truth, const v1::TargetExpression& e
   return out;
 }
 
-v1::TargetRef Inline(const v1::TargetExpression& e) {
-  v1::TargetRef ref;
-  *ref.mutable_expression() = e;
-  return ref;
-}
-
-v1::TargetRef Voucher(const std::string& id) {
-  v1::TargetRef ref;
-  ref.set_voucher_id(id);
-  return ref;
-}
+v1::TargetExpression Parse(const std::string& text) { return testing::ParseExpression(text); }
+v1::TargetRef Inline(const v1::TargetExpression& e) { return testing::InlineRef(e); }
+v1::TargetRef Voucher(const std::string& id) { return testing::VoucherRef(id); }
 
 class TargetingE2eTest : public ::testing::Test {
  protected:
