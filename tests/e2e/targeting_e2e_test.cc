@@ -1,7 +1,6 @@
 // End-to-end tests of TargetingService: the real segmentd binary on a real
 // redis-server, over gRPC. Expected audiences are computed in the test from
 // ClassifyCustomers, independently of the server's index.
-#include <google/protobuf/text_format.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <signal.h>
