@@ -50,6 +50,11 @@ ABSL_FLAG(int, max_threads, 256,
 ABSL_FLAG(int, max_watches_per_tenant, 16,
           "most Watch streams one tenant may have open at once (each holds a thread, see "
           "--max_threads); one more fails RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_watches, 64,
+          "most Watch streams open on this replica, all tenants together (below --max_threads: "
+          "each holds a thread); each gets a Redis connection of its own pool, so watches never "
+          "wait for one nor take those CheckEligibility depends on; one more fails "
+          "RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_bulk_streams_per_tenant, 8,
           "most BulkIngest streams one tenant may have open at once (each holds a thread, see "
           "--max_threads); one more fails RESOURCE_EXHAUSTED");
@@ -184,6 +189,7 @@ int main(int argc, char** argv) {
   options.eligibility_max_staleness = absl::GetFlag(FLAGS_eligibility_max_staleness);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.max_watches_per_tenant = absl::GetFlag(FLAGS_max_watches_per_tenant);
+  options.max_watches = absl::GetFlag(FLAGS_max_watches);
   options.max_bulk_streams_per_tenant = absl::GetFlag(FLAGS_max_bulk_streams_per_tenant);
   options.max_target_streams_per_tenant = absl::GetFlag(FLAGS_max_target_streams_per_tenant);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);

@@ -226,6 +226,13 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": must be >= 1, got ", per_tenant));
     }
   }
+  // Each open watch holds a server thread: all of them must leave threads
+  // for every other call.
+  if (options.max_watches < 1 || options.max_watches >= options.max_threads) {
+    return absl::InvalidArgumentError(absl::StrCat("max_watches: must be in [1, max_threads - 1] (",
+                                                   options.max_threads - 1, "), got ",
+                                                   options.max_watches));
+  }
   if (options.change_stream_cap < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("change_stream_cap: must be >= 1, got ", options.change_stream_cap));
@@ -281,6 +288,10 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       ConnectRedis(*redis_options, /*pool_size=*/64, server->options_.redis_startup_timeout);
   if (!blocking.ok()) return blocking.status();
   server->redis_blocking_ = *std::move(blocking);
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> watch_redis = ConnectRedis(
+      *redis_options, server->options_.max_watches, server->options_.redis_startup_timeout);
+  if (!watch_redis.ok()) return watch_redis.status();
+  server->redis_watch_ = *std::move(watch_redis);
 
   server->store_probe_ = std::make_unique<StoreProbe>(server->redis_.get());
   server->tenants_ = std::make_unique<RedisTenantStore>(server->redis_.get());
@@ -301,6 +312,10 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       store::RedisCustomerStore::Create(server->redis_blocking_.get(), store_options);
   if (!customers_blocking.ok()) return customers_blocking.status();
   server->customers_blocking_ = *std::move(customers_blocking);
+  absl::StatusOr<std::unique_ptr<store::RedisCustomerStore>> customers_watch =
+      store::RedisCustomerStore::Create(server->redis_watch_.get(), store_options);
+  if (!customers_watch.ok()) return customers_watch.status();
+  server->customers_watch_ = *std::move(customers_watch);
   absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> scan =
       ConnectRedis(*redis_options, /*pool_size=*/4, server->options_.redis_startup_timeout);
   if (!scan.ok()) return scan.status();
@@ -332,8 +347,9 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       std::make_unique<ClassificationServiceImpl>(auth, server->live_.get(), now));
   WatchServiceImpl::Options watch_options;
   watch_options.max_per_tenant = server->options_.max_watches_per_tenant;
+  watch_options.max_total = server->options_.max_watches;
   auto watch =
-      std::make_unique<WatchServiceImpl>(auth, server->customers_blocking_.get(), watch_options);
+      std::make_unique<WatchServiceImpl>(auth, server->customers_watch_.get(), watch_options);
   server->watch_ = watch.get();
   server->services_.push_back(std::move(watch));
   server->vouchers_ = std::make_unique<targeting::VoucherStore>(

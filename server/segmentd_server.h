@@ -74,6 +74,9 @@ class SegmentdServer {
     int max_threads = 256;
     // Most Watch streams one tenant may have open at once (WatchServiceImpl).
     int max_watches_per_tenant = 16;
+    // Most Watch streams open at once, all tenants together: also the size of
+    // their Redis connection pool (< max_threads: each holds a thread).
+    int max_watches = 64;
     // Most BulkIngest streams one tenant may have open at once.
     int max_bulk_streams_per_tenant = 8;
     // Most StreamTargets calls one tenant may have open at once (one whose
@@ -114,9 +117,14 @@ class SegmentdServer {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<MetricsExposer> metrics_exposer_;
   std::unique_ptr<store::redis::RedisClient> redis_;
-  // Watch streams block on Redis (XREAD BLOCK) and get their own connections,
-  // so open streams can never starve ingest of connections.
+  // The targeting index's tails block on Redis (XREAD BLOCK) and get their
+  // own connections, so they can never starve ingest of connections.
   std::unique_ptr<store::redis::RedisClient> redis_blocking_;
+  // So do Watch streams, one connection per open watch at most
+  // (Options::max_watches): watches can neither starve the index's tails,
+  // which every CheckEligibility depends on, nor wait for a connection.
+  std::unique_ptr<store::redis::RedisClient> redis_watch_;
+  std::unique_ptr<store::CustomerStore> customers_watch_;
   // Before authenticator_, which asks it on every call.
   std::unique_ptr<StoreProbe> store_probe_;
   std::unique_ptr<TenantStore> tenants_;

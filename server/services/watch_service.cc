@@ -80,7 +80,8 @@ WatchServiceImpl::WatchServiceImpl(Authenticator* authenticator, store::Customer
     : store_(store),
       options_(options),
       authorizer_(authenticator, v1::WatchService::service_full_name()),
-      open_(options.max_per_tenant) {}
+      open_(options.max_per_tenant),
+      all_(options.max_total) {}
 
 grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
                                      grpc::ServerWriter<v1::WatchResponse>* writer) {
@@ -96,6 +97,13 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
         "tenant ", caller->tenant_id, " already has ", options_.max_per_tenant,
         " watches open, the most allowed (--max_watches_per_tenant): close one, or filter one "
         "watch by several segments instead of opening one per segment")));
+  }
+  const TenantSlots::Slot server_slot = all_.Take("");
+  if (!server_slot.held()) {
+    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "this replica already has ", options_.max_total,
+        " watches open, all tenants together, the most allowed (--max_watches): watch another "
+        "replica, or close one")));
   }
   absl::flat_hash_set<std::string> filter;
   for (int i = 0; i < request->segments_size(); ++i) {

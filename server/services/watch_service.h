@@ -36,6 +36,12 @@ class WatchServiceImpl final : public v1::WatchService::Service {
     // Most watches one tenant may have open at once (>= 1); one more fails
     // RESOURCE_EXHAUSTED.
     int max_per_tenant = 16;
+    // Most watches open at once, all tenants together (>= 1): the size of
+    // the store's connection pool, so that every open watch gets a
+    // connection at once (each reads with at most one at a time); one more
+    // fails RESOURCE_EXHAUSTED rather than making the open ones wait for a
+    // connection and end UNAVAILABLE.
+    int max_total = 64;
   };
 
   WatchServiceImpl(Authenticator* authenticator, store::CustomerStore* store, Options options);
@@ -56,6 +62,7 @@ class WatchServiceImpl final : public v1::WatchService::Service {
   const Options options_;
   const CallAuthorizer authorizer_;
   TenantSlots open_;  // Options::max_per_tenant each
+  TenantSlots all_;   // Options::max_total, under one key
   std::atomic<bool> stopping_{false};
 };
 

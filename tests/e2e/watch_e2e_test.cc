@@ -687,5 +687,60 @@ TEST(WatchLimitE2eTest, ATenantMayHoldAFewWatchesOpen) {
   }
 }
 
+// All tenants' watches together are capped too (each holds a Redis
+// connection of the watches' own pool): one more is refused at once rather
+// than making the open ones wait for a connection and end UNAVAILABLE, which
+// took the targeting index's connections with them (a limits reviewer
+// opened 80 watches over 5 tenants and another tenant's CheckEligibility
+// failed "all 64 connections busy").
+TEST(WatchLimitE2eTest, AReplicaCapsItsWatchesAllTenantsTogether) {
+  E2eStack::Options options;
+  options.segmentd_flags = {"--max_watches=2"};
+  options.tenants = {"one", "two"};
+  absl::StatusOr<std::unique_ptr<E2eStack>> stack = E2eStack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  auto watch = v1::WatchService::NewStub((*stack)->channel());
+  auto open = [&](const std::string& tenant) {
+    OpenWatch w = StartWatch(*watch, (*stack)->keys(tenant).read, "", {}, absl::Seconds(20));
+    v1::WatchResponse response;
+    EXPECT_TRUE(w.reader->Read(&response)) << tenant;
+    return w;
+  };
+  OpenWatch first = open("one");
+  OpenWatch second = open("two");
+  {
+    OpenWatch third = StartWatch(*watch, (*stack)->keys("one").read, "", {}, absl::Seconds(20));
+    v1::WatchResponse response;
+    EXPECT_FALSE(third.reader->Read(&response));
+    grpc::Status status = third.reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(status.error_message(), HasSubstr("--max_watches")) << status.error_message();
+  }
+  // The open ones go on: a change reaches the first.
+  absl::StatusOr<v1::BulkIngestResponse> reply =
+      IngestBatch(*(*stack)->channel(), (*stack)->keys("one").write,
+                  {OrderEvent("c1", "o1", absl::Now() - absl::Hours(1), 500)});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  v1::WatchResponse change;
+  bool changed = false;
+  while (!changed && first.reader->Read(&change)) changed = change.changes_size() > 0;
+  EXPECT_TRUE(changed);
+  second.ctx->TryCancel();
+  second.reader->Finish();
+  // The server notices the cancellation at its next read (a poll of 500 ms).
+  bool reopened = false;
+  for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
+    OpenWatch again = StartWatch(*watch, (*stack)->keys("one").read, "", {}, absl::Seconds(20));
+    v1::WatchResponse response;
+    reopened = again.reader->Read(&response);
+    again.ctx->TryCancel();
+    again.reader->Finish();
+    if (!reopened) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(reopened);
+  first.ctx->TryCancel();
+  first.reader->Finish();
+}
+
 }  // namespace
 }  // namespace segmentd
