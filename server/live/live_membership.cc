@@ -1036,8 +1036,42 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
 absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
     bool with_reasons, bool historical, bool with_next_change) {
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->GetCurrent(tenant);
-  if (!snapshot.ok()) return snapshot.status();
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> current = contexts_->GetCurrent(tenant);
+  if (!current.ok()) return current.status();
+  std::shared_ptr<const TenantSnapshot> snapshot = *std::move(current);
+  // Each distinct id once, in order of first mention.
+  std::vector<std::string> distinct;
+  std::vector<size_t> slot(customer_ids.size());
+  {
+    absl::flat_hash_map<absl::string_view, size_t> seen;
+    for (size_t i = 0; i < customer_ids.size(); ++i) {
+      auto [it, added] = seen.try_emplace(customer_ids[i], distinct.size());
+      if (added) distinct.push_back(customer_ids[i]);
+      slot[i] = it->second;
+    }
+  }
+  std::vector<CustomerClassification> classified;
+  classified.reserve(distinct.size());
+  for (size_t begin = 0; begin < distinct.size(); begin += kClassifyChunk) {
+    const std::vector<std::string> chunk(
+        distinct.begin() + begin,
+        distinct.begin() + std::min(distinct.size(), begin + kClassifyChunk));
+    absl::StatusOr<std::vector<CustomerClassification>> part = ClassifyDistinct(
+        tenant, snapshot, chunk, as_of, with_reasons, historical, with_next_change);
+    if (!part.ok()) return part.status();
+    for (CustomerClassification& c : *part) classified.push_back(std::move(c));
+  }
+  if (distinct.size() == customer_ids.size()) return classified;
+  std::vector<CustomerClassification> out;
+  out.reserve(customer_ids.size());
+  for (size_t i = 0; i < customer_ids.size(); ++i) out.push_back(classified[slot[i]]);
+  return out;
+}
+
+absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::ClassifyDistinct(
+    const std::string& tenant, std::shared_ptr<const TenantSnapshot>& snapshot,
+    const std::vector<std::string>& customer_ids, absl::Time as_of, bool with_reasons,
+    bool historical, bool with_next_change) {
   // The profile alone: history, membership and the rest are not needed.
   absl::StatusOr<std::vector<store::ProfileRead>> states =
       store_->ReadProfiles(tenant, customer_ids);
@@ -1047,14 +1081,14 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
   // no name in it yet: classified again with a fresh snapshot, never shown
   // under a made-up one.
   for (bool reloaded = false;; reloaded = true) {
-    const TenantSnapshot& ctx = **snapshot;
+    const TenantSnapshot& ctx = *snapshot;
     // At an explicit as_of, the store AOV of the window ending then (the
     // orders placed in it, as known now), as PreviewConfig counts it; the
     // percentile cut-offs are the current ones (docs/live.md, Known limits).
     std::shared_ptr<const engine::Classifier> then = ctx.classifier;
     if (historical) {
       absl::StatusOr<std::shared_ptr<const engine::Classifier>> at =
-          contexts_->ClassifierAt(tenant, *snapshot, as_of);
+          contexts_->ClassifierAt(tenant, snapshot, as_of);
       if (!at.ok()) return at.status();
       then = *std::move(at);
     }
@@ -1106,8 +1140,9 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
       if (with_reasons) out[i].reasons = classifier.Explain(profile->view(), as_of, category_name);
     }
     if (all_named || reloaded) return out;
-    snapshot = contexts_->Reload(tenant);
-    if (!snapshot.ok()) return snapshot.status();
+    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> fresh = contexts_->Reload(tenant);
+    if (!fresh.ok()) return fresh.status();
+    snapshot = *std::move(fresh);
   }
 }
 

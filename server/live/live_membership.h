@@ -203,11 +203,24 @@ class LiveMembership {
   // only in summary (engine::KnownUntil).
   // `with_next_change` false: next_change is left unset (membership alone
   // costs one evaluation; the next change may scan every later event).
+  // An id named several times is read and classified once; ids are read
+  // kClassifyChunk at a time, so a call holds that many profiles at most
+  // (a customer may keep tens of thousands of orders: megabytes each).
   absl::StatusOr<std::vector<CustomerClassification>> Classify(
       const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
       bool with_reasons, bool historical = false, bool with_next_change = true);
 
+  // Distinct customers Classify reads and holds at once.
+  static constexpr size_t kClassifyChunk = 64;
+
  private:
+  // Classify of distinct `customer_ids` (at most kClassifyChunk) under
+  // `*snapshot`, which it replaces by a fresh one when a category is new to it.
+  absl::StatusOr<std::vector<CustomerClassification>> ClassifyDistinct(
+      const std::string& tenant, std::shared_ptr<const TenantSnapshot>& snapshot,
+      const std::vector<std::string>& customer_ids, absl::Time as_of, bool with_reasons,
+      bool historical, bool with_next_change);
+
   // Measure ranges whose customers' VIP or value tier differs between two
   // snapshots (ConfigChangeScope::cutoffs_only); the caller adds the
   // scope's lifetime_order_ranges to `orders`.

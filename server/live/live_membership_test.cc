@@ -1103,6 +1103,39 @@ TEST_F(LiveMembershipTest, AnIgnoredMessageOlderThanTheHorizonStillBoundsExactAn
   EXPECT_THAT(std::string(with_next.status().message()), ::testing::HasSubstr("next change"));
 }
 
+// An id named many times is read once, and ids are read a chunk at a time,
+// so that a call cannot hold a thousand copies of a customer of tens of
+// thousands of orders (a limits reviewer saw 1.4 GB for one call); every id
+// still gets its answer, in order.
+TEST_F(LiveMembershipTest, ClassifyReadsEachIdOnceAChunkAtATime) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = absl::StrCat("c", i);
+    ApplyOne(id, {Order(absl::StrCat("o", i), kT0 - absl::Hours(1 + i), 100 + i)});
+    ids.push_back(id);
+    ids.push_back("c0");  // again and again
+  }
+  ids.push_back("never-seen");
+  store_.TakeProfilesRead();
+  store_.TakeMostProfilesPerRead();
+  absl::StatusOr<std::vector<CustomerClassification>> out = live_->Classify("acme", ids, kT0, true);
+  EXPECT_EQ(store_.TakeMostProfilesPerRead(), LiveMembership::kClassifyChunk);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), ids.size());
+  std::vector<std::string> read = store_.TakeProfilesRead();
+  EXPECT_EQ(read.size(), 101u);  // each distinct id once
+  EXPECT_EQ(std::set<std::string>(read.begin(), read.end()).size(), 101u);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const CustomerClassification& c = (*out)[i];
+    EXPECT_EQ(c.found, ids[i] != "never-seen") << ids[i];
+    if (ids[i] == "c0") {
+      EXPECT_EQ(c.classification.segments, (*out)[1].classification.segments);
+      EXPECT_EQ(c.reasons.size(), (*out)[1].reasons.size());
+    }
+  }
+  EXPECT_FALSE((*out)[0].classification.segments.empty());
+}
+
 TEST_F(LiveMembershipTest, TenantsAreSeparate) {
   ApplyOne("c1", {Order("o1", kT0, 100)});
   absl::StatusOr<std::vector<CustomerClassification>> other =

@@ -26,6 +26,7 @@ absl::StatusOr<std::vector<store::ProfileRead>> CountingStore::ReadProfiles(
   {
     absl::MutexLock lock(&read_mu_);
     profiles_read_.insert(profiles_read_.end(), customer_ids.begin(), customer_ids.end());
+    most_profiles_per_read_ = std::max(most_profiles_per_read_, customer_ids.size());
   }
   return MemoryCustomerStore::ReadProfiles(tenant, customer_ids);
 }
@@ -40,6 +41,11 @@ absl::StatusOr<store::IdPage> CountingStore::ScanCustomers(absl::string_view ten
                                                            absl::string_view cursor, int count) {
   if (scan_unavailable) return absl::UnavailableError("Redis is not connected (test)");
   return MemoryCustomerStore::ScanCustomers(tenant, cursor, count);
+}
+
+size_t CountingStore::TakeMostProfilesPerRead() {
+  absl::MutexLock lock(&read_mu_);
+  return std::exchange(most_profiles_per_read_, 0);
 }
 
 std::vector<std::string> CountingStore::TakeProfilesRead() {

@@ -32,6 +32,8 @@ class CountingStore : public store::MemoryCustomerStore {
       absl::string_view tenant, absl::Span<const std::string> customer_ids) override;
   // The ids ReadProfiles was asked for since the last call, sorted.
   std::vector<std::string> TakeProfilesRead();
+  // The most ids one ReadProfiles call was asked for since the last call.
+  size_t TakeMostProfilesPerRead();
   // UNAVAILABLE while `config_unavailable` is set, as when Redis is down.
   absl::StatusOr<std::optional<store::VersionedBlob>> ReadConfig(absl::string_view tenant) override;
   // UNAVAILABLE while `scan_unavailable` is set (Redis gone mid-way).
@@ -60,6 +62,7 @@ class CountingStore : public store::MemoryCustomerStore {
  private:
   absl::Mutex read_mu_;
   std::vector<std::string> profiles_read_ ABSL_GUARDED_BY(read_mu_);
+  size_t most_profiles_per_read_ ABSL_GUARDED_BY(read_mu_) = 0;
 };
 
 // A test's own redis-server with a RedisCustomerStore (default options) over
