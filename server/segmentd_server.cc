@@ -226,8 +226,20 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": must be >= 1, got ", per_tenant));
     }
   }
-  // Each open watch holds a server thread: all of them must leave threads
-  // for every other call.
+  // Every open stream holds a server thread: one tenant's, at its limits,
+  // must leave threads for the others' calls.
+  const int one_tenants_streams = options.max_watches_per_tenant +
+                                  options.max_bulk_streams_per_tenant +
+                                  options.max_target_streams_per_tenant;
+  if (one_tenants_streams >= options.max_threads) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_threads: ", options.max_threads, " threads, but one tenant may hold ",
+        one_tenants_streams,
+        " streams open (--max_watches_per_tenant + --max_bulk_streams_per_tenant + "
+        "--max_target_streams_per_tenant), each holding one: raise --max_threads or lower "
+        "those"));
+  }
+  // Likewise all tenants' watches together.
   if (options.max_watches < 1 || options.max_watches >= options.max_threads) {
     return absl::InvalidArgumentError(absl::StrCat("max_watches: must be in [1, max_threads - 1] (",
                                                    options.max_threads - 1, "), got ",
