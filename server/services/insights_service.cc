@@ -29,10 +29,11 @@ std::string PrimaryName(const FlowAccumulator::Primary& p) {
 // client clock skew is let through (ending "now" by a clock slightly ahead).
 absl::Status NotAhead(absl::Time t, absl::Time now, absl::string_view field) {
   if (t <= now + absl::Minutes(1)) return absl::OkStatus();
-  return FieldError(
-      field, absl::StrCat("must not be later than the server's clock, got ", absl::FormatTime(t),
-                          ": membership ahead of it is not known yet (end a period in "
-                          "progress at now)"));
+  return FieldError(field,
+                    absl::StrCat("must not be more than a minute ahead of the server's clock (",
+                                 absl::FormatTime(now), "), got ", absl::FormatTime(t),
+                                 ": membership ahead of it is not known yet (end a period in "
+                                 "progress at now)"));
 }
 
 }  // namespace

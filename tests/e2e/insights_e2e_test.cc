@@ -307,7 +307,7 @@ TEST_F(InsightsE2eTest, BadRequestsNameTheField) {
   auto ctx5 = NewContext(keys_.read);
   status = insights_->GetSegmentKpis(ctx5.get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("period.end: must not be later than"));
+  EXPECT_THAT(status.error_message(), HasSubstr("period.end: must not be more than a minute ahead of the server's clock"));
   v1::GetSegmentFlowsRequest flows;
   *flows.mutable_from() = ToTimestamp(absl::Now() - absl::Hours(1));
   *flows.mutable_to() = ToTimestamp(absl::Now() + absl::Hours(2));
@@ -315,7 +315,7 @@ TEST_F(InsightsE2eTest, BadRequestsNameTheField) {
   auto ctx6 = NewContext(keys_.read);
   status = insights_->GetSegmentFlows(ctx6.get(), flows, &flows_response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("to: must not be later than"));
+  EXPECT_THAT(status.error_message(), HasSubstr("to: must not be more than a minute ahead of the server's clock"));
   request.mutable_period()->mutable_end()->set_seconds(request.period().start().seconds() + 10);
   auto ctx4 = NewContext(keys_.write);  // write scope cannot read insights
   request.clear_segments();
