@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "server/field_error.h"
 #include "server/steady_clock.h"
 #include "server/targeting/arms.h"
@@ -286,10 +287,18 @@ absl::StatusOr<std::vector<v1::VoucherTarget>> VoucherStore::ReadTargets(
 absl::StatusOr<VoucherPage> VoucherStore::List(absl::string_view tenant, int page_size,
                                                absl::string_view page_token) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  std::string after;
-  if (!page_token.empty() && (!absl::WebSafeBase64Unescape(page_token, &after) ||
-                              after.empty() || after.size() > kMaxVoucherIdBytes)) {
-    return FieldError("page_token", "not a token ListVoucherTargets returned");
+  // A token is the last id listed after a fixed marker, so that one made up
+  // (or a word that happens to be base64) is refused rather than read as a
+  // place to start.
+  constexpr absl::string_view kTokenMarker = "vt1:";
+  std::string decoded;
+  absl::string_view after;
+  if (!page_token.empty()) {
+    if (absl::WebSafeBase64Unescape(page_token, &decoded)) after = decoded;
+    if (!absl::ConsumePrefix(&after, kTokenMarker) || after.empty() ||
+        after.size() > kMaxVoucherIdBytes) {
+      return FieldError("page_token", "not a token ListVoucherTargets returned");
+    }
   }
   absl::StatusOr<std::vector<std::string>> ids = IdsAfter(tenant, after, page_size + 1);
   if (!ids.ok()) return ids.status();
@@ -299,7 +308,9 @@ absl::StatusOr<VoucherPage> VoucherStore::List(absl::string_view tenant, int pag
   absl::StatusOr<std::vector<v1::VoucherTarget>> targets = ReadTargets(tenant, *ids);
   if (!targets.ok()) return targets.status();
   page.targets = *std::move(targets);
-  if (more && !ids->empty()) page.next_page_token = absl::WebSafeBase64Escape(ids->back());
+  if (more && !ids->empty()) {
+    page.next_page_token = absl::WebSafeBase64Escape(absl::StrCat(kTokenMarker, ids->back()));
+  }
   return page;
 }
 

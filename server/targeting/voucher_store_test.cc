@@ -184,6 +184,10 @@ TEST_F(VoucherStoreTest, ListPagesEveryTargetOnceInOrder) {
   ASSERT_EQ(seen.size(), 23u);
   for (int i = 0; i < 23; ++i) EXPECT_EQ(seen[i], absl::StrCat("v", 100 + i));
   EXPECT_EQ(FieldOf(store_->List("acme", 5, "!!!").status()), "page_token");
+  // Words that happen to be base64 are not tokens either (a limits reviewer's
+  // "garbage" read as a place to start and listed nothing).
+  EXPECT_EQ(FieldOf(store_->List("acme", 5, "garbage").status()), "page_token");
+  EXPECT_EQ(FieldOf(store_->List("acme", 5, "AAAA").status()), "page_token");
 }
 
 TEST_F(VoucherStoreTest, AllIsCachedAndSeesChanges) {
