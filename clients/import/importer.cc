@@ -8,6 +8,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "clients/import/csv_line.h"
@@ -27,6 +28,9 @@ class Batcher {
     // so one batch is in flight at a time.
     const size_t usable = options.on_error == OnError::kStop ? 1 : sinks.size();
     for (size_t i = 0; i < usable; ++i) free_.push_back(sinks[i]);
+    // kStop's spare sinks stand by for one that retires.
+    for (size_t i = usable; i < sinks.size(); ++i) spare_.push_back(sinks[i]);
+    sinks_total_ = sinks.size();
     progress_.orders_acked = options.resume_after_orders;
   }
 
@@ -76,7 +80,10 @@ class Batcher {
   // acknowledgement when none is free.
   absl::Status Send() {
     if (pending_.empty()) return absl::OkStatus();
-    if (free_.empty()) {
+    // An answered batch frees its sink, unless the sink retired or stood in
+    // for an older batch's (then the sink frees when its own batch is taken).
+    while (free_.empty()) {
+      if (in_flight_.empty()) return absl::InternalError("import: every sink retired");
       absl::Status s = TakeOldest();
       if (!s.ok()) return s;
     }
@@ -95,14 +102,50 @@ class Batcher {
     return absl::OkStatus();
   }
 
+  // A sink to send a refused batch on again, at once: a free one, a spare,
+  // or, waiting for it, that of a younger batch in flight (idle once that
+  // batch is answered; its answer is taken later, in file order). Sets
+  // *from_pool when it came from free_ or spare_ (to be freed after use).
+  // nullptr when every other sink is retired.
+  OrderSink* IdleSink(bool* from_pool) {
+    *from_pool = true;
+    for (std::vector<OrderSink*>* pool : {&free_, &spare_}) {
+      if (pool->empty()) continue;
+      OrderSink* sink = pool->back();
+      pool->pop_back();
+      return sink;
+    }
+    *from_pool = false;
+    for (size_t i = 1; i < in_flight_.size(); ++i) {
+      if (retired_.contains(in_flight_[i].sink)) continue;
+      in_flight_[i].ack.wait();
+      return in_flight_[i].sink;
+    }
+    return nullptr;
+  }
+
   absl::Status TakeOldest() {
     InFlight& batch = in_flight_.front();
     absl::StatusOr<BatchAck> ack = batch.ack.get();
+    // A sink that cannot be used (the server's limit on streams): the batch
+    // goes again on another one, and the import on with the others.
+    // (A batch sent on a sink that retired meanwhile, as a stand-in for an
+    // older batch, failed the same way.)
+    bool free_after = true;  // batch.sink goes back to free_ once answered
+    while (!ack.ok() && (retired_.contains(batch.sink) || batch.sink->Retire(ack.status()))) {
+      if (retired_.insert(batch.sink).second && options_.on_sink_retired) {
+        options_.on_sink_retired(ack.status(), sinks_total_ - retired_.size());
+      }
+      OrderSink* other = IdleSink(&free_after);
+      if (other == nullptr) break;
+      batch.sink = other;
+      ack = other->Send(batch.orders);
+    }
     if (!ack.ok()) {
       in_flight_.pop_front();
       return ack.status();
     }
-    free_.push_back(batch.sink);
+    if (free_after && !retired_.contains(batch.sink)) free_.push_back(batch.sink);
     const std::vector<ImportedOrder>& orders = batch.orders;
     report_.applied += ack->applied;
     report_.duplicates += ack->duplicates;
@@ -128,6 +171,9 @@ class Batcher {
   ImportReport& report_;
   ImportProgress& progress_;
   std::vector<OrderSink*> free_;
+  std::vector<OrderSink*> spare_;            // not sent on while kStop keeps one batch in flight
+  absl::flat_hash_set<OrderSink*> retired_;  // OrderSink::Retire said so
+  size_t sinks_total_ = 0;                   // retired ones too
   std::deque<InFlight> in_flight_;  // oldest first
   std::vector<ImportedOrder> pending_;
   bool rejected_in_batch_ = false;

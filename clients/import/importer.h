@@ -58,6 +58,12 @@ class OrderSink {
   // Sends `batch` and returns once it is acknowledged (durably applied or
   // rejected item by item). An error means the batch's fate is unknown.
   virtual absl::StatusOr<BatchAck> Send(const std::vector<ImportedOrder>& batch) = 0;
+  // Called with a failed Send's status: true when it says this sink cannot
+  // be used at all while others may (e.g. the server refused one more
+  // stream), once the sink has let go of what it held. RunImport then goes
+  // on without it, sending that batch again on another sink (orders are
+  // idempotent by id). Default: false, the import fails.
+  virtual bool Retire(const absl::Status& status) { return false; }
 };
 
 // A snapshot for progress displays.
@@ -90,6 +96,9 @@ struct ImportOptions {
   std::function<void(int64_t orders_acked, int64_t last_line)> on_acknowledged;
   // Called every few thousand rows and after each batch. Default none.
   std::function<void(const ImportProgress&)> on_progress;
+  // Called when a sink retired itself (OrderSink::Retire), with its status
+  // and how many sinks are left. Default none.
+  std::function<void(const absl::Status& why, size_t sinks_left)> on_sink_retired;
 };
 
 struct ImportReport {

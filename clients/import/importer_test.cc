@@ -270,11 +270,15 @@ class Server {
     --in_flight_;
     --sends_[sink];
     if (batch.front().line == fail_line) return absl::UnavailableError("connection lost");
+    if (sink < refused_sinks) {
+      return absl::ResourceExhaustedError("tenant t already has 2 BulkIngest streams open");
+    }
     return Apply(batch, seen_);
   }
 
   absl::Duration overlap_wait = absl::Seconds(10);
   int64_t fail_line = -1;
+  int refused_sinks = 0;  // sinks 0 .. refused_sinks - 1 refuse every batch
   bool overlapped() {
     absl::MutexLock lock(&mu_);
     return overlapped_;
@@ -304,6 +308,9 @@ class ServerSink : public OrderSink {
   ServerSink(Server& server, int index) : server_(server), index_(index) {}
   absl::StatusOr<BatchAck> Send(const std::vector<ImportedOrder>& batch) override {
     return server_.Send(index_, batch);
+  }
+  bool Retire(const absl::Status& status) override {
+    return status.code() == absl::StatusCode::kResourceExhausted;
   }
 
  private:
@@ -365,6 +372,49 @@ TEST(ImporterTest, AFailedBatchAmongSeveralSinksRecordsOnlyTheOrdersBeforeIt) {
   EXPECT_EQ(resumed->applied + resumed->duplicates, 14);
   EXPECT_EQ(acked, 20);
   EXPECT_EQ(server.seen(), 20u);
+}
+
+// A sink the server refuses (its limit on a tenant's streams) retires: its
+// batch goes again on another sink, and the import goes on with the others,
+// acknowledged in file order as ever.
+TEST(ImporterTest, ARefusedSinkRetiresAndItsBatchGoesOnAnother) {
+  for (const OnError on_error : {OnError::kSkip, OnError::kStop}) {
+    Server server;
+    server.overlap_wait = absl::Milliseconds(100);
+    server.refused_sinks = 2;  // only the third sink gets through
+    ImportOptions options;
+    options.batch_size = 3;
+    options.on_error = on_error;
+    std::vector<int64_t> acks;
+    options.on_acknowledged = [&](int64_t n, int64_t) { acks.push_back(n); };
+    std::vector<size_t> left;
+    options.on_sink_retired = [&](const absl::Status& why, size_t n) {
+      EXPECT_THAT(std::string(why.message()), ::testing::HasSubstr("BulkIngest streams open"));
+      left.push_back(n);
+    };
+    absl::StatusOr<ImportReport> r = ImportOn(CdnowFile(20), server, options);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->applied, 20);
+    EXPECT_EQ(server.seen(), 20u);
+    EXPECT_EQ(acks, (std::vector<int64_t>{3, 6, 9, 12, 15, 18, 20}));
+    // kStop sends on the first sink and stands in with a spare, the last
+    // one: the second is never tried.
+    const std::vector<size_t> expected =
+        on_error == OnError::kSkip ? std::vector<size_t>{2, 1} : std::vector<size_t>{2};
+    EXPECT_EQ(left, expected);
+  }
+  // Every sink refused: the import fails with the refusal.
+  Server server;
+  server.overlap_wait = absl::Milliseconds(100);
+  server.refused_sinks = 3;
+  ImportOptions options;
+  options.batch_size = 3;
+  int retired = 0;
+  options.on_sink_retired = [&](const absl::Status&, size_t) { ++retired; };
+  EXPECT_EQ(ImportOn(CdnowFile(20), server, options).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(retired, 3);
+  EXPECT_EQ(server.seen(), 0u);
 }
 
 TEST(ImporterTest, StopSendsOneBatchAtATime) {

@@ -18,6 +18,16 @@ v1::Event ToEvent(const clients::ImportedOrder& order) {
   return e;
 }
 
+bool BulkIngestSink::Retire(const absl::Status& status) {
+  // RESOURCE_EXHAUSTED is also a batch over gRPC's message size: not this.
+  if (status.code() != absl::StatusCode::kResourceExhausted ||
+      !absl::StrContains(status.message(), "BulkIngest streams open")) {
+    return false;
+  }
+  stream_.reset();
+  return true;
+}
+
 absl::StatusOr<clients::BatchAck> BulkIngestSink::Send(
     const std::vector<clients::ImportedOrder>& batch) {
   if (stream_ == nullptr) {

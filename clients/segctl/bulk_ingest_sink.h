@@ -22,6 +22,9 @@ class BulkIngestSink : public clients::OrderSink {
   // sink.
   explicit BulkIngestSink(clients::SegmentdClient* client) : client_(client) {}
   absl::StatusOr<clients::BatchAck> Send(const std::vector<clients::ImportedOrder>& batch) override;
+  // True for the server's refusal of one more stream of the tenant
+  // (--max_bulk_streams_per_tenant): the import goes on with fewer.
+  bool Retire(const absl::Status& status) override;
   // Closes the stream, if it was opened.
   absl::Status Finish() { return stream_ == nullptr ? absl::OkStatus() : stream_->Finish(); }
 

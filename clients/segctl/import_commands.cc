@@ -199,20 +199,34 @@ int Import(const Context& ctx) {
     if (!s.ok() && checkpoint_error.ok()) checkpoint_error = s;
   };
   options.on_progress = [&](const clients::ImportProgress& p) { progress.Update(p, false); };
+  // Streams the server refused (its per-tenant limit, other imports): the
+  // import goes on with the others, and says so once it ends.
+  int refused_streams = 0;
+  std::string refusal;
+  options.on_sink_retired = [&](const absl::Status& why, size_t) {
+    if (refused_streams++ == 0) refusal = std::string(why.message());
+  };
+  auto say_refused = [&] {
+    if (refused_streams == 0 || ctx.json) return;
+    *ctx.err << "segctl: import: the server refused " << refused_streams << " of the " << streams
+             << " streams asked for (" << refusal << "); the import used the others\n";
+  };
   const absl::Time start = absl::Now();
   absl::StatusOr<clients::ImportReport> report =
       clients::RunImport(in, st.st_size, *mapping, sink_list, options);
   if (!report.ok()) {
     *ctx.err << "\n";
-    // The server's stream limit is per tenant: other imports (or other
-    // BulkIngest clients) of the tenant hold the rest. (RESOURCE_EXHAUSTED
-    // may also be a batch over gRPC's message size: not this hint.)
+    // Refused every stream: the server's stream limit is per tenant, and
+    // other imports (or other BulkIngest clients) of the tenant hold them.
+    const bool all_refused =
+        refused_streams > 0 && report.status().code() == absl::StatusCode::kResourceExhausted &&
+        absl::StrContains(report.status().message(), "BulkIngest streams open");
+    if (!all_refused) say_refused();
     const std::string hint =
-        report.status().code() == absl::StatusCode::kResourceExhausted && streams > 1 &&
-                absl::StrContains(report.status().message(), "BulkIngest streams open")
-            ? absl::StrCat("; this import opens up to ", streams,
-                           " streams: pass a lower --streams")
-            : "";
+        all_refused ? "; no stream of this import was let through: other clients hold the "
+                      "tenant's BulkIngest streams (the server's --max_bulk_streams_per_tenant); "
+                      "try again once they finish"
+                    : "";
     // --resume helps only when some batch was acknowledged (now or before).
     const int64_t acked = std::max(checkpoint.orders_acked, options.resume_after_orders);
     if (acked == 0) {
@@ -225,6 +239,7 @@ int Import(const Context& ctx) {
                                              "; re-run with --resume to skip them)")));
   }
   absl::Status finished = finish_streams();
+  say_refused();
   // An empty file, or one with nothing but a header and blank lines, is an
   // export that failed, not a successful import: the error alone, no report
   // of 0 rows.
@@ -333,7 +348,8 @@ std::vector<Command> ImportCommands() {
         {"batch_size", "N", "orders per BulkIngest batch (1..1000)", "1000"},
         {"streams", "N",
          "BulkIngest streams sending batches at once (1..8; --on_error=stop sends one batch at "
-         "a time; the server allows 8 per tenant by default)",
+         "a time; the server allows 8 per tenant by default, and the import goes on without "
+         "those it refuses)",
          "4"},
         {"resume", "",
          "skip the orders the progress file says were acknowledged (only for the same file, "
