@@ -638,9 +638,10 @@ absl::Status SegmentdClient::StreamTargets(
     absl::Status status = FromGrpcStatus(reader->Finish());
     if (status.ok() || !IsRetryable(status.code()) || absl::Now() >= deadline) return status;
     if (++failures >= std::max(1, options_.retry.max_attempts)) return status;
-    // No later than the deadline: the next attempt then fails at once.
-    absl::SleepFor(std::min(BackoffAfter(options_.retry, failures, UnitRandom()),
-                            std::max(absl::ZeroDuration(), deadline - absl::Now())));
+    // A backoff past the deadline leaves no attempt: the failure as it is.
+    const absl::Duration wait = BackoffAfter(options_.retry, failures, UnitRandom());
+    if (absl::Now() + wait >= deadline) return status;
+    absl::SleepFor(wait);
   }
 }
 

@@ -50,11 +50,12 @@ ABSL_FLAG(int, max_threads, 256,
 ABSL_FLAG(int, max_watches_per_tenant, 16,
           "most Watch streams one tenant may have open at once (each holds a thread, see "
           "--max_threads); one more fails RESOURCE_EXHAUSTED");
-ABSL_FLAG(int, max_watches, 64,
+ABSL_FLAG(int, max_watches, 0,
           "most Watch streams open on this replica, all tenants together (below --max_threads: "
           "each holds a thread); each gets a Redis connection of its own pool, so watches never "
           "wait for one nor take those CheckEligibility depends on; one more fails "
-          "RESOURCE_EXHAUSTED");
+          "RESOURCE_EXHAUSTED. 0: 64, or fewer when --max_threads leaves fewer beside one "
+          "tenant's streams");
 ABSL_FLAG(int, max_bulk_streams_per_tenant, 8,
           "most BulkIngest streams one tenant may have open at once (each holds a thread, see "
           "--max_threads); one more fails RESOURCE_EXHAUSTED");

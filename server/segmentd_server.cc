@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -199,6 +200,16 @@ constexpr int kMinThreads = 8;
 // Refuses options no server could run with, naming the flag, before anything
 // starts: gRPC itself takes a port it cannot parse as another one (no port:
 // 443; 99999: modulo 65536) and aborts on too few threads.
+// Options::max_watches, or its default when 0: 64, or fewer when
+// max_threads leaves fewer threads beside one tenant's streams (at least 1).
+int EffectiveMaxWatches(const SegmentdServer::Options& options) {
+  if (options.max_watches > 0) return options.max_watches;
+  const int one_tenants_streams = options.max_watches_per_tenant +
+                                  options.max_bulk_streams_per_tenant +
+                                  options.max_target_streams_per_tenant;
+  return std::max(1, std::min(64, options.max_threads - one_tenants_streams - 1));
+}
+
 absl::Status ValidateOptions(const SegmentdServer::Options& options) {
   if (!IsHostPort(options.listen_address, /*host_required=*/true)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -239,11 +250,11 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
         "--max_target_streams_per_tenant), each holding one: raise --max_threads or lower "
         "those"));
   }
-  // Likewise all tenants' watches together.
-  if (options.max_watches < 1 || options.max_watches >= options.max_threads) {
-    return absl::InvalidArgumentError(absl::StrCat("max_watches: must be in [1, max_threads - 1] (",
-                                                   options.max_threads - 1, "), got ",
-                                                   options.max_watches));
+  // Likewise all tenants' watches together (0: chosen so, EffectiveMaxWatches).
+  if (options.max_watches < 0 || options.max_watches >= options.max_threads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_watches: must be in [1, max_threads - 1] (", options.max_threads - 1,
+                     "), or 0 for the default, got ", options.max_watches));
   }
   if (options.change_stream_cap < 1) {
     return absl::InvalidArgumentError(
@@ -300,8 +311,9 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       ConnectRedis(*redis_options, /*pool_size=*/64, server->options_.redis_startup_timeout);
   if (!blocking.ok()) return blocking.status();
   server->redis_blocking_ = *std::move(blocking);
-  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> watch_redis = ConnectRedis(
-      *redis_options, server->options_.max_watches, server->options_.redis_startup_timeout);
+  absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> watch_redis =
+      ConnectRedis(*redis_options, EffectiveMaxWatches(server->options_),
+                   server->options_.redis_startup_timeout);
   if (!watch_redis.ok()) return watch_redis.status();
   server->redis_watch_ = *std::move(watch_redis);
 
@@ -359,7 +371,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       std::make_unique<ClassificationServiceImpl>(auth, server->live_.get(), now));
   WatchServiceImpl::Options watch_options;
   watch_options.max_per_tenant = server->options_.max_watches_per_tenant;
-  watch_options.max_total = server->options_.max_watches;
+  watch_options.max_total = EffectiveMaxWatches(server->options_);
   auto watch =
       std::make_unique<WatchServiceImpl>(auth, server->customers_watch_.get(), watch_options);
   server->watch_ = watch.get();

@@ -75,8 +75,10 @@ class SegmentdServer {
     // Most Watch streams one tenant may have open at once (WatchServiceImpl).
     int max_watches_per_tenant = 16;
     // Most Watch streams open at once, all tenants together: also the size of
-    // their Redis connection pool (< max_threads: each holds a thread).
-    int max_watches = 64;
+    // their Redis connection pool (< max_threads: each holds a thread). 0:
+    // 64, or fewer when max_threads leaves fewer beside one tenant's streams
+    // (EffectiveMaxWatches).
+    int max_watches = 0;
     // Most BulkIngest streams one tenant may have open at once.
     int max_bulk_streams_per_tenant = 8;
     // Most StreamTargets calls one tenant may have open at once (one whose

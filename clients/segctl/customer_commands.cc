@@ -221,7 +221,11 @@ int Check(const Context& ctx) {
       ctx.PrintJson(*e);
     } else {
       // As classify says it: a mistyped id is not a customer who is not eligible.
-      t.AddRow({id, e->eligible() ? "yes" : (e->found() ? "no" : "no (unknown customer)"), e->arm(),
+      // At an as_of, a stored customer whose first fact is later is not found
+      // either: not a customer yet.
+      const char* not_found =
+          as_of->has_value() ? "no (not a customer at --as_of)" : "no (unknown customer)";
+      t.AddRow({id, e->eligible() ? "yes" : (e->found() ? "no" : not_found), e->arm(),
                 absl::StrJoin(e->matched_segments(), ",")});
     }
   }

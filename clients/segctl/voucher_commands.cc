@@ -74,16 +74,18 @@ int List(const Context& ctx) {
   if (!client.ok()) return ctx.Fail(client.status());
   absl::StatusOr<std::vector<v1::VoucherTarget>> all = (*client)->ListVoucherTargets();
   if (!all.ok()) return ctx.Fail(all.status());
+  if (ctx.json) {  // one object, as tenant list and key list print theirs
+    v1::ListVoucherTargetsResponse response;
+    for (const v1::VoucherTarget& v : *all) *response.add_targets() = v;
+    ctx.PrintJson(response);
+    return kExitOk;
+  }
   Table t({"VOUCHER", "EXPRESSION", "ARMS", "UPDATED"});
   for (const v1::VoucherTarget& v : *all) {
-    if (ctx.json) {
-      ctx.PrintJson(v);
-    } else {
-      t.AddRow({v.voucher_id(), FormatExpression(v.expression()), FormatArms(v),
-                FormatTimestamp(v.updated_at())});
-    }
+    t.AddRow({v.voucher_id(), FormatExpression(v.expression()), FormatArms(v),
+              FormatTimestamp(v.updated_at())});
   }
-  if (!ctx.json) t.Print(*ctx.out);
+  t.Print(*ctx.out);
   return kExitOk;
 }
 

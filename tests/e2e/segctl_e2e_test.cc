@@ -1032,6 +1032,11 @@ TEST_F(SegctlE2eTest, VoucherTargetsFromTheCommandLine) {
   EXPECT_EQ(target.arms(1).weight(), 10u);
   EXPECT_EQ(target.expression().all_of().children(1).none_of().children(0).segment(),
             "WINDOW_SHOPPER");
+  SegctlRun listed = Segctl({"voucher", "list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  v1::ListVoucherTargetsResponse all;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(listed.out, &all).ok()) << listed.out;
+  EXPECT_EQ(all.targets_size(), 2);
   SegctlRun list = Segctl({"voucher", "list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_THAT(list.out, ::testing::ContainsRegex("\nw1 +all_of\\(any_of"));

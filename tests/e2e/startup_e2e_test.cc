@@ -162,8 +162,10 @@ TEST_F(StartupWithRedisTest, FlagValuesNoServerCanRunWithAreErrorsNamingTheFlag)
       {"--shutdown_notice=-1s", "--shutdown_notice: must not be negative"},
       {"--max_bulk_streams_per_tenant=0", "max_bulk_streams_per_tenant: must be >= 1, got 0"},
       {"--max_target_streams_per_tenant=0", "max_target_streams_per_tenant: must be >= 1, got 0"},
-      {"--max_watches=0", "max_watches: must be in [1, max_threads - 1] (255), got 0"},
-      {"--max_watches=256", "max_watches: must be in [1, max_threads - 1] (255), got 256"},
+      {"--max_watches=-1",
+       "max_watches: must be in [1, max_threads - 1] (255), or 0 for the default, got -1"},
+      {"--max_watches=256",
+       "max_watches: must be in [1, max_threads - 1] (255), or 0 for the default, got 256"},
       {"--max_threads=32", "max_threads: 32 threads, but one tenant may hold 32 streams open"},
       // Refused by Abseil's parser, which exits 1 itself (a reviewer's
       // finding: a supervisor retrying on 1 would retry a typo forever).
