@@ -175,11 +175,14 @@ absl::Status StatisticsMover::Abandoned(const std::string& tenant, std::vector<S
 }
 
 absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
-  // A failing resumption (e.g. one hot customer, or Redis busy or gone
-  // mid-way) must not hold up statistics moves, nor restart every pass: it is
-  // retried after config_grace. Unless Redis could not be reached before the
-  // work was claimed: that says nothing about the work, which the first pass
-  // to reach Redis again takes up (the outage is logged where noticed).
+  // A failing resumption (e.g. one hot customer) must not hold up statistics
+  // moves, nor restart every pass: it is retried after config_grace. Unless
+  // Redis could not be reached: before the work was claimed that says
+  // nothing about the work, which the first pass to reach Redis again takes
+  // up (the outage is logged where noticed); once claimed, the work starts
+  // over after 1 s, 2 s, 4 s ... up to config_grace, so that Redis back
+  // from a restart gets it done within about a second or two, while Redis
+  // busy (BUSY, LOADING, timeouts) is not pressed every pass.
   int64_t resumed = 0;
   bool resume = false;
   {
@@ -189,13 +192,24 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(const std::string& tenant) {
   if (resume) {
     bool claimed = false;
     absl::StatusOr<int64_t> n = ResumeConfig(tenant, &claimed);
+    const bool unreachable = n.status().code() == absl::StatusCode::kUnavailable;
     if (n.ok()) {
       resumed = *n;
-    } else if (claimed || n.status().code() != absl::StatusCode::kUnavailable) {
-      LogError(absl::StrCat("tenant ", tenant, ": finishing a config re-classification: ",
-                            n.status().message()));
       absl::MutexLock lock(&resume_mu_);
-      resume_after_[tenant] = options_.now() + options_.config_grace;
+      unreachable_wait_.erase(tenant);
+    } else if (claimed || !unreachable) {
+      absl::MutexLock lock(&resume_mu_);
+      absl::Duration wait = options_.config_grace;
+      if (unreachable) {
+        absl::Duration& last = unreachable_wait_[tenant];
+        last = std::min(options_.config_grace,
+                        last == absl::ZeroDuration() ? absl::Seconds(1) : 2 * last);
+        wait = last;
+      }
+      LogError(absl::StrCat("tenant ", tenant,
+                            ": finishing a config re-classification: ", n.status().message(),
+                            " (tried again in ", absl::FormatDuration(wait), ")"));
+      resume_after_[tenant] = options_.now() + wait;
     }
   }
   // Publish fresh statistics first, so writes starting now use them.

@@ -91,9 +91,11 @@ class StatisticsMover {
   const Options options_;
   std::unique_ptr<PeriodicTask> task_;
   std::unique_ptr<PeriodicTask> heartbeat_;
-  // Per tenant, when ResumeConfig may run again after a failure.
+  // Per tenant, when ResumeConfig may run again after a failure, and the
+  // wait after the last one that could not reach Redis mid-way (doubling).
   absl::Mutex resume_mu_;
   absl::flat_hash_map<std::string, absl::Time> resume_after_ ABSL_GUARDED_BY(resume_mu_);
+  absl::flat_hash_map<std::string, absl::Duration> unreachable_wait_ ABSL_GUARDED_BY(resume_mu_);
 };
 
 }  // namespace segmentd
