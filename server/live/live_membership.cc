@@ -1036,9 +1036,8 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateAll(
 absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     const std::string& tenant, const std::vector<std::string>& customer_ids, absl::Time as_of,
     bool with_reasons, bool historical, bool with_next_change) {
-  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> current = contexts_->GetCurrent(tenant);
-  if (!current.ok()) return current.status();
-  std::shared_ptr<const TenantSnapshot> snapshot = *std::move(current);
+  absl::StatusOr<std::shared_ptr<const TenantSnapshot>> snapshot = contexts_->GetCurrent(tenant);
+  if (!snapshot.ok()) return snapshot.status();
   // Each distinct id once, in order of first mention.
   std::vector<std::string> distinct;
   std::vector<size_t> slot(customer_ids.size());
@@ -1051,15 +1050,38 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
     }
   }
   std::vector<CustomerClassification> classified;
-  classified.reserve(distinct.size());
-  for (size_t begin = 0; begin < distinct.size(); begin += kClassifyChunk) {
-    const std::vector<std::string> chunk(
-        distinct.begin() + begin,
-        distinct.begin() + std::min(distinct.size(), begin + kClassifyChunk));
-    absl::StatusOr<std::vector<CustomerClassification>> part = ClassifyDistinct(
-        tenant, snapshot, chunk, as_of, with_reasons, historical, with_next_change);
-    if (!part.ok()) return part.status();
-    for (CustomerClassification& c : *part) classified.push_back(std::move(c));
+  // A category another replica interned after the snapshot was loaded has
+  // no name in it yet: the call is classified again with a fresh snapshot,
+  // every chunk (so that one config answers the whole call), never shown
+  // under a made-up name.
+  for (bool reloaded = false;; reloaded = true) {
+    // One classifier for the call. At an explicit as_of, with the store AOV
+    // of the window ending then (the orders placed in it, as known now), as
+    // PreviewConfig counts it; the percentile cut-offs are the current ones
+    // (docs/live.md, Known limits).
+    std::shared_ptr<const engine::Classifier> classifier = (*snapshot)->classifier;
+    if (historical) {
+      absl::StatusOr<std::shared_ptr<const engine::Classifier>> at =
+          contexts_->ClassifierAt(tenant, *snapshot, as_of);
+      if (!at.ok()) return at.status();
+      classifier = *std::move(at);
+    }
+    classified.clear();
+    classified.reserve(distinct.size());
+    bool all_named = true;
+    for (size_t begin = 0; begin < distinct.size(); begin += kClassifyChunk) {
+      const std::vector<std::string> chunk(
+          distinct.begin() + begin,
+          distinct.begin() + std::min(distinct.size(), begin + kClassifyChunk));
+      absl::StatusOr<std::vector<CustomerClassification>> part =
+          ClassifyDistinct(tenant, **snapshot, *classifier, chunk, as_of, with_reasons, historical,
+                           with_next_change, &all_named);
+      if (!part.ok()) return part.status();
+      for (CustomerClassification& c : *part) classified.push_back(std::move(c));
+    }
+    if (all_named || reloaded) break;
+    snapshot = contexts_->Reload(tenant);
+    if (!snapshot.ok()) return snapshot.status();
   }
   if (distinct.size() == customer_ids.size()) return classified;
   std::vector<CustomerClassification> out;
@@ -1069,81 +1091,59 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::Classify(
 }
 
 absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::ClassifyDistinct(
-    const std::string& tenant, std::shared_ptr<const TenantSnapshot>& snapshot,
+    const std::string& tenant, const TenantSnapshot& ctx, const engine::Classifier& classifier,
     const std::vector<std::string>& customer_ids, absl::Time as_of, bool with_reasons,
-    bool historical, bool with_next_change) {
+    bool historical, bool with_next_change, bool* all_named) {
   // The profile alone: history, membership and the rest are not needed.
   absl::StatusOr<std::vector<store::ProfileRead>> states =
       store_->ReadProfiles(tenant, customer_ids);
   if (!states.ok()) return states.status();
   std::vector<CustomerClassification> out(states->size());
-  // A category another replica interned after the snapshot was loaded has
-  // no name in it yet: classified again with a fresh snapshot, never shown
-  // under a made-up one.
-  for (bool reloaded = false;; reloaded = true) {
-    const TenantSnapshot& ctx = *snapshot;
-    // At an explicit as_of, the store AOV of the window ending then (the
-    // orders placed in it, as known now), as PreviewConfig counts it; the
-    // percentile cut-offs are the current ones (docs/live.md, Known limits).
-    std::shared_ptr<const engine::Classifier> then = ctx.classifier;
+  const auto names = ctx.category_names;
+  auto category_name = [&names](engine::CategoryId id) {
+    return id < names->size() ? (*names)[id] : absl::StrCat("#", id);
+  };
+  for (size_t i = 0; i < states->size(); ++i) {
+    out[i].category_names = names;
+    if ((*states)[i].profile.empty()) continue;  // not stored
+    absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes((*states)[i].profile);
+    if (!profile.ok()) return profile.status();
+    out[i].found = true;
+    out[i].existed = profile->view().FirstKnownMs() <= engine::ToMillis(as_of);
+    // In no segment then, exactly: not refused, not classified.
+    if (historical && KnownNotACustomerYet(profile->view(), as_of, ctx.config)) continue;
     if (historical) {
-      absl::StatusOr<std::shared_ptr<const engine::Classifier>> at =
-          contexts_->ClassifierAt(tenant, snapshot, as_of);
-      if (!at.ok()) return at.status();
-      then = *std::move(at);
-    }
-    const engine::Classifier& classifier = *then;
-    const auto names = ctx.category_names;
-    auto category_name = [&names](engine::CategoryId id) {
-      return id < names->size() ? (*names)[id] : absl::StrCat("#", id);
-    };
-    bool all_named = true;
-    for (size_t i = 0; i < states->size(); ++i) {
-      out[i] = CustomerClassification();
-      out[i].category_names = names;
-      if ((*states)[i].profile.empty()) continue;  // not stored
-      absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes((*states)[i].profile);
-      if (!profile.ok()) return profile.status();
-      out[i].found = true;
-      out[i].existed = profile->view().FirstKnownMs() <= engine::ToMillis(as_of);
-      // In no segment then, exactly: not refused, not classified.
-      if (historical && KnownNotACustomerYet(profile->view(), as_of, ctx.config)) continue;
-      if (historical) {
-        if (absl::Status s = CheckExactAt(profile->view(), {&ctx.config}, as_of, customer_ids[i]);
-            !s.ok()) {
-          return s;
-        }
+      if (absl::Status s = CheckExactAt(profile->view(), {&ctx.config}, as_of, customer_ids[i]);
+          !s.ok()) {
+        return s;
       }
-      // Before every message dropped from history, membership is exact but a
-      // next change at or after the first of them is unknown (it may lie
-      // among them): looked for only before it, and refused when none is.
-      const absl::Time known_until = historical && with_next_change
-                                         ? engine::KnownUntil(profile->view(), ctx.config, as_of)
-                                         : absl::InfiniteFuture();
-      if (known_until != absl::InfiniteFuture()) {
-        classifier.ClassifyUntil(profile->view(), as_of, known_until, &out[i].classification);
-        if (!out[i].classification.next_change.has_value()) {
-          return absl::OutOfRangeError(absl::StrCat(
-              "as_of: the next change of customer ", customer_ids[i], " after ",
-              absl::FormatTime(as_of), " is unknown: its messages from ",
-              absl::FormatTime(known_until),
-              " on are kept only in summary (it can be classified with its next change from ",
-              absl::FormatTime(engine::EarliestExactInstant(profile->view(), ctx.config)),
-              " on; targeting at this as_of, which needs no next change, is answered)"));
-        }
-      } else if (with_next_change) {
-        classifier.Classify(profile->view(), as_of, &out[i].classification);
-      } else {
-        classifier.ClassifyMembership(profile->view(), as_of, &out[i].classification);
-      }
-      all_named = all_named && NamesAll(ctx, out[i].classification);
-      if (with_reasons) out[i].reasons = classifier.Explain(profile->view(), as_of, category_name);
     }
-    if (all_named || reloaded) return out;
-    absl::StatusOr<std::shared_ptr<const TenantSnapshot>> fresh = contexts_->Reload(tenant);
-    if (!fresh.ok()) return fresh.status();
-    snapshot = *std::move(fresh);
+    // Before every message dropped from history, membership is exact but a
+    // next change at or after the first of them is unknown (it may lie
+    // among them): looked for only before it, and refused when none is.
+    const absl::Time known_until = historical && with_next_change
+                                       ? engine::KnownUntil(profile->view(), ctx.config, as_of)
+                                       : absl::InfiniteFuture();
+    if (known_until != absl::InfiniteFuture()) {
+      classifier.ClassifyUntil(profile->view(), as_of, known_until, &out[i].classification);
+      if (!out[i].classification.next_change.has_value()) {
+        return absl::OutOfRangeError(absl::StrCat(
+            "as_of: the next change of customer ", customer_ids[i], " after ",
+            absl::FormatTime(as_of), " is unknown: its messages from ",
+            absl::FormatTime(known_until),
+            " on are kept only in summary (it can be classified with its next change from ",
+            absl::FormatTime(engine::EarliestExactInstant(profile->view(), ctx.config)),
+            " on; targeting at this as_of, which needs no next change, is answered)"));
+      }
+    } else if (with_next_change) {
+      classifier.Classify(profile->view(), as_of, &out[i].classification);
+    } else {
+      classifier.ClassifyMembership(profile->view(), as_of, &out[i].classification);
+    }
+    *all_named = *all_named && NamesAll(ctx, out[i].classification);
+    if (with_reasons) out[i].reasons = classifier.Explain(profile->view(), as_of, category_name);
   }
+  return out;
 }
 
 }  // namespace segmentd

@@ -216,12 +216,14 @@ class LiveMembership {
   static constexpr size_t kClassifyChunk = 500;
 
  private:
-  // Classify of distinct `customer_ids` (at most kClassifyChunk) under
-  // `*snapshot`, which it replaces by a fresh one when a category is new to it.
+  // Classify of distinct `customer_ids` (at most kClassifyChunk) with
+  // `classifier` under snapshot `ctx`; clears *all_named when a category it
+  // names is not in ctx's dictionary yet (the caller classifies again with a
+  // fresh snapshot).
   absl::StatusOr<std::vector<CustomerClassification>> ClassifyDistinct(
-      const std::string& tenant, std::shared_ptr<const TenantSnapshot>& snapshot,
+      const std::string& tenant, const TenantSnapshot& ctx, const engine::Classifier& classifier,
       const std::vector<std::string>& customer_ids, absl::Time as_of, bool with_reasons,
-      bool historical, bool with_next_change);
+      bool historical, bool with_next_change, bool* all_named);
 
   // Measure ranges whose customers' VIP or value tier differs between two
   // snapshots (ConfigChangeScope::cutoffs_only); the caller adds the
