@@ -72,6 +72,22 @@ void ReadStart(grpc::ClientReader<v1::WatchResponse>& reader, const std::string&
   EXPECT_EQ(start.position(), position);
 }
 
+// Whether a watch authorized by `key` opens within ~5 s, once a closed one
+// freed its place: the server notices a cancellation at its next read (a
+// poll of 500 ms).
+bool OpensAgain(v1::WatchService::Stub& stub, const std::string& key) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    OpenWatch again = StartWatch(stub, key, "", {}, absl::Seconds(20));
+    v1::WatchResponse response;
+    const bool opened = again.reader->Read(&response);
+    again.ctx->TryCancel();
+    again.reader->Finish();
+    if (opened) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return false;
+}
+
 class WatchE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -670,17 +686,7 @@ TEST(WatchLimitE2eTest, ATenantMayHoldAFewWatchesOpen) {
 
   first.ctx->TryCancel();
   first.reader->Finish();
-  // The server notices the cancellation at its next read (a poll of 500 ms).
-  bool reopened = false;
-  for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
-    OpenWatch again = StartWatch(*watch, busy.read, "0-0", {}, absl::Seconds(20));
-    v1::WatchResponse response;
-    reopened = again.reader->Read(&response);
-    again.ctx->TryCancel();
-    again.reader->Finish();
-    if (!reopened) absl::SleepFor(absl::Milliseconds(100));
-  }
-  EXPECT_TRUE(reopened);
+  EXPECT_TRUE(OpensAgain(*watch, busy.read));
   for (OpenWatch* w : {&second, &other}) {
     w->ctx->TryCancel();
     w->reader->Finish();
@@ -727,17 +733,7 @@ TEST(WatchLimitE2eTest, AReplicaCapsItsWatchesAllTenantsTogether) {
   EXPECT_TRUE(changed);
   second.ctx->TryCancel();
   second.reader->Finish();
-  // The server notices the cancellation at its next read (a poll of 500 ms).
-  bool reopened = false;
-  for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
-    OpenWatch again = StartWatch(*watch, (*stack)->keys("one").read, "", {}, absl::Seconds(20));
-    v1::WatchResponse response;
-    reopened = again.reader->Read(&response);
-    again.ctx->TryCancel();
-    again.reader->Finish();
-    if (!reopened) absl::SleepFor(absl::Milliseconds(100));
-  }
-  EXPECT_TRUE(reopened);
+  EXPECT_TRUE(OpensAgain(*watch, (*stack)->keys("one").read));
   first.ctx->TryCancel();
   first.reader->Finish();
 }
