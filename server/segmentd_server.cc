@@ -372,6 +372,14 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   WatchServiceImpl::Options watch_options;
   watch_options.max_per_tenant = server->options_.max_watches_per_tenant;
   watch_options.max_total = EffectiveMaxWatches(server->options_);
+  // A limit below the default the operator did not set: say where it came from.
+  if (server->options_.max_watches == 0 && watch_options.max_total < 64) {
+    LogInfo(absl::StrCat("at most ", watch_options.max_total,
+                         " Watch streams open at once, all tenants together: --max_watches "
+                         "unset, and --max_threads=",
+                         server->options_.max_threads, " leaves that many beside one tenant's ",
+                         server->options_.max_threads - watch_options.max_total - 1, " streams"));
+  }
   auto watch =
       std::make_unique<WatchServiceImpl>(auth, server->customers_watch_.get(), watch_options);
   server->watch_ = watch.get();

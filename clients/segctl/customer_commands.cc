@@ -223,8 +223,10 @@ int Check(const Context& ctx) {
       // As classify says it: a mistyped id is not a customer who is not eligible.
       // At an as_of, a stored customer whose first fact is later is not found
       // either: not a customer yet.
+      // (The server does not tell an id it never saw from one whose facts all
+      // come later.)
       const char* not_found =
-          as_of->has_value() ? "no (not a customer at --as_of)" : "no (unknown customer)";
+          as_of->has_value() ? "no (unknown, or no facts by --as_of)" : "no (unknown customer)";
       t.AddRow({id, e->eligible() ? "yes" : (e->found() ? "no" : not_found), e->arm(),
                 absl::StrJoin(e->matched_segments(), ",")});
     }

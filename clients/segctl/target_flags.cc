@@ -104,13 +104,24 @@ std::string FormatExpression(const v1::TargetExpression& e) {
   switch (e.node_case()) {
     case v1::TargetExpression::kSegment:
       return e.segment();
-    case v1::TargetExpression::kAllOf:
+    case v1::TargetExpression::kAllOf: {
       // The root AND of one list (what the flags build for one flag).
       if (e.all_of().children_size() == 1 &&
           e.all_of().children(0).node_case() != v1::TargetExpression::kSegment) {
         return FormatExpression(e.all_of().children(0));
       }
-      return list("all_of", e.all_of());
+      // An AND inside an AND is the same AND: all_of(A,all_of(B,C)) is
+      // all_of(A,B,C) (what --all_of beside another list builds).
+      v1::ExpressionList flat;
+      for (const v1::TargetExpression& c : e.all_of().children()) {
+        if (c.node_case() == v1::TargetExpression::kAllOf) {
+          for (const v1::TargetExpression& g : c.all_of().children()) *flat.add_children() = g;
+        } else {
+          *flat.add_children() = c;
+        }
+      }
+      return list("all_of", flat);
+    }
     case v1::TargetExpression::kAnyOf:
       return list("any_of", e.any_of());
     case v1::TargetExpression::kNoneOf:

@@ -3,9 +3,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "clients/segctl/command.h"
 #include "clients/segctl/table.h"
 #include "clients/segctl/target_flags.h"
@@ -21,8 +23,23 @@ std::string FormatArms(const v1::VoucherTarget& t) {
   return arms.empty() ? "-" : absl::StrJoin(arms, ",");
 }
 
-// A server error about the stored target's expression, in the flags' terms.
-absl::Status PutError(const absl::Status& status) { return InFlagTerms(status); }
+// A server error about the target, in the flags' terms: a segment as
+// InFlagTerms names it, an arm ("target.arms[1].weight: ...") as
+// "--arms, arm 2 weight: ...".
+absl::Status PutError(const absl::Status& status) {
+  absl::string_view message = status.message();
+  if (!absl::ConsumePrefix(&message, "target.arms")) return InFlagTerms(status);
+  int index = 0;
+  const size_t close = message.find(']');
+  if (absl::ConsumePrefix(&message, "[") && close != absl::string_view::npos &&
+      absl::SimpleAtoi(message.substr(0, close - 1), &index)) {
+    message.remove_prefix(close);
+    absl::ConsumePrefix(&message, ".");
+    return absl::Status(status.code(), absl::StrCat("--arms, arm ", index + 1,
+                                                    message.front() == ':' ? "" : " ", message));
+  }
+  return absl::Status(status.code(), absl::StrCat("--arms", message));
+}
 
 int Put(const Context& ctx) {
   v1::VoucherTarget target;
@@ -145,7 +162,9 @@ std::vector<Command> VoucherCommands() {
         {"any_of", "SEG,SEG", "customers in at least one of these segments", ""},
         {"none_of", "SEG,SEG", "customers in none of these segments", ""},
         {"arms", "NAME:WEIGHT,...",
-         "split the audience, e.g. offer:90,holdout:10 (a customer's arm is stable)", "no split"}},
+         "split the audience, e.g. offer:90,holdout:10 (a customer's arm is stable; at most 16 "
+         "arms, names of 1-64 bytes, weights 1-1000000)",
+         "no split"}},
        1,
        1,
        Put},

@@ -102,8 +102,9 @@ grpc::Status WatchServiceImpl::Watch(grpc::ServerContext* context, const v1::Wat
   if (!server_slot.held()) {
     return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
         "this replica already has ", options_.max_total,
-        " watches open, all tenants together, the most allowed (--max_watches): watch another "
-        "replica, or close one")));
+        " watches open, all tenants together, the most allowed (--max_watches, or what "
+        "--max_threads leaves when it is unset: the start-up log says): watch another replica, "
+        "or close one")));
   }
   absl::flat_hash_set<std::string> filter;
   for (int i = 0; i < request->segments_size(); ++i) {

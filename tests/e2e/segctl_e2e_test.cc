@@ -1055,6 +1055,15 @@ TEST_F(SegctlE2eTest, VoucherTargetsFromTheCommandLine) {
   SegctlRun arms = Segctl({"voucher", "put", "w5", "--any_of=VIP", "--arms=offer"});
   EXPECT_EQ(arms.exit_code, 2);
   EXPECT_THAT(arms.err, HasSubstr("--arms")) << arms.err;
+  // The server's refusal of an arm, in the flag's terms too.
+  SegctlRun weight = Segctl({"voucher", "put", "w5", "--any_of=VIP", "--arms=a:1,b:0"});
+  EXPECT_EQ(weight.exit_code, 1);
+  EXPECT_THAT(weight.err, HasSubstr("--arms, arm 2 weight: must be in [1, 1000000]")) << weight.err;
+  // Lists beside --all_of print as one AND.
+  SegctlRun mixed = Segctl({"voucher", "put", "w6", "--all_of=REPEAT_CUSTOMER", "--none_of=VIP"});
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  EXPECT_THAT(mixed.out, HasSubstr("stored voucher w6: all_of(REPEAT_CUSTOMER,none_of(VIP))"))
+      << mixed.out;
 
   SegctlRun deleted = Segctl({"voucher", "delete", "w1"});
   ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
