@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,8 +20,16 @@ absl::StatusOr<v1::TargetExpression> ExpressionFromFlags(const Context& ctx) {
     v1::ExpressionList* list = std::string(kind) == "all_of"   ? e->mutable_all_of()
                                : std::string(kind) == "any_of" ? e->mutable_any_of()
                                                                : e->mutable_none_of();
-    for (absl::string_view s : absl::StrSplit(ctx.args->Get(kind), ',', absl::SkipWhitespace())) {
-      list->add_children()->set_segment(std::string(s));
+    const std::string given = ctx.args->Get(kind);  // outlives the views of it
+    const std::vector<absl::string_view> names = absl::StrSplit(given, ',');
+    for (size_t i = 0; i < names.size(); ++i) {
+      const absl::string_view s = absl::StripAsciiWhitespace(names[i]);
+      // "A,,B" or a trailing comma: a name left out, not nothing.
+      if (s.empty() && names.size() > 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", kind, ", segment ", i + 1, ": empty (two commas in a row?)"));
+      }
+      if (!s.empty()) list->add_children()->set_segment(std::string(s));
     }
     if (list->children_size() == 0) {
       return absl::InvalidArgumentError(absl::StrCat("--", kind, ": name at least one segment"));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/segment.h"
@@ -78,6 +79,14 @@ absl::Status ValidateSegmentName(absl::string_view name, absl::string_view field
   if (absl::StartsWith(name, engine::kCategorySegmentPrefix) && name.size() > prefix &&
       name.size() - prefix <= engine::kMaxCategoryNameBytes) {
     return absl::OkStatus();
+  }
+  // A canonical name in the wrong case ("lapsed"): say which one.
+  if (name.size() <= 64) {
+    const std::string upper = absl::AsciiStrToUpper(name);
+    if (engine::SegmentFromName(upper).has_value()) {
+      return FieldError(field, absl::StrCat("unknown segment ", Excerpt(name), " (did you mean ",
+                                            upper, "? segment names are upper case)"));
+    }
   }
   // Excerpted: the name may be any size (a client's metadata limit would
   // refuse the whole status).

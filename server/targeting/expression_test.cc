@@ -11,6 +11,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 v1::TargetExpression Parse(const std::string& text) {
   v1::TargetExpression e;
@@ -59,6 +60,11 @@ TEST(ValidateExpressionTest, NamesTheBadNode) {
     EXPECT_EQ(FieldOf(s), c.field) << c.text << " -> " << s;
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.field));
   }
+  // A canonical name in the wrong case is named in the right one.
+  EXPECT_THAT(std::string(ValidateExpression(Parse(R"(segment: "lapsed")"), "e").message()),
+              HasSubstr("did you mean LAPSED?"));
+  EXPECT_THAT(std::string(ValidateExpression(Parse(R"(segment: "NOPE")"), "e").message()),
+              Not(HasSubstr("did you mean")));
 }
 
 // Returns an all_of chain `depth` levels deep ending in a leaf.

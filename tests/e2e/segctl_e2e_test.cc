@@ -1052,6 +1052,12 @@ TEST_F(SegctlE2eTest, VoucherTargetsFromTheCommandLine) {
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_THAT(unknown.err, HasSubstr("--any_of, segment 2")) << unknown.err;
   EXPECT_EQ(Segctl({"voucher", "put", "w4"}).exit_code, 2);
+  SegctlRun gap = Segctl({"voucher", "put", "w4", "--any_of=LAPSED,,VIP"});
+  EXPECT_EQ(gap.exit_code, 2);
+  EXPECT_THAT(gap.err, HasSubstr("--any_of, segment 2: empty")) << gap.err;
+  SegctlRun lower = Segctl({"voucher", "put", "w4", "--any_of=lapsed"});
+  EXPECT_EQ(lower.exit_code, 1);
+  EXPECT_THAT(lower.err, HasSubstr("did you mean LAPSED?")) << lower.err;
   SegctlRun arms = Segctl({"voucher", "put", "w5", "--any_of=VIP", "--arms=offer"});
   EXPECT_EQ(arms.exit_code, 2);
   EXPECT_THAT(arms.err, HasSubstr("--arms")) << arms.err;
