@@ -197,19 +197,22 @@ absl::flat_hash_set<std::string> ServedMethods(std::vector<std::string> services
 // even hold the pollers.
 constexpr int kMinThreads = 8;
 
-// Refuses options no server could run with, naming the flag, before anything
-// starts: gRPC itself takes a port it cannot parse as another one (no port:
-// 443; 99999: modulo 65536) and aborts on too few threads.
+// The streams one tenant may hold open at once, each holding a server thread.
+int OneTenantsStreams(const SegmentdServer::Options& options) {
+  return options.max_watches_per_tenant + options.max_bulk_streams_per_tenant +
+         options.max_target_streams_per_tenant;
+}
+
 // Options::max_watches, or its default when 0: 64, or fewer when
 // max_threads leaves fewer threads beside one tenant's streams (at least 1).
 int EffectiveMaxWatches(const SegmentdServer::Options& options) {
   if (options.max_watches > 0) return options.max_watches;
-  const int one_tenants_streams = options.max_watches_per_tenant +
-                                  options.max_bulk_streams_per_tenant +
-                                  options.max_target_streams_per_tenant;
-  return std::max(1, std::min(64, options.max_threads - one_tenants_streams - 1));
+  return std::max(1, std::min(64, options.max_threads - OneTenantsStreams(options) - 1));
 }
 
+// Refuses options no server could run with, naming the flag, before anything
+// starts: gRPC itself takes a port it cannot parse as another one (no port:
+// 443; 99999: modulo 65536) and aborts on too few threads.
 absl::Status ValidateOptions(const SegmentdServer::Options& options) {
   if (!IsHostPort(options.listen_address, /*host_required=*/true)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -239,9 +242,7 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
   }
   // Every open stream holds a server thread: one tenant's, at its limits,
   // must leave threads for the others' calls.
-  const int one_tenants_streams = options.max_watches_per_tenant +
-                                  options.max_bulk_streams_per_tenant +
-                                  options.max_target_streams_per_tenant;
+  const int one_tenants_streams = OneTenantsStreams(options);
   if (one_tenants_streams >= options.max_threads) {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_threads: ", options.max_threads, " threads, but one tenant may hold ",
@@ -378,7 +379,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
                          " Watch streams open at once, all tenants together: --max_watches "
                          "unset, and --max_threads=",
                          server->options_.max_threads, " leaves that many beside one tenant's ",
-                         server->options_.max_threads - watch_options.max_total - 1, " streams"));
+                         OneTenantsStreams(server->options_), " streams"));
   }
   auto watch =
       std::make_unique<WatchServiceImpl>(auth, server->customers_watch_.get(), watch_options);
