@@ -18,12 +18,13 @@ v1::Event ToEvent(const clients::ImportedOrder& order) {
   return e;
 }
 
+bool IsStreamLimitRefusal(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted &&
+         absl::StrContains(status.message(), "BulkIngest streams open");
+}
+
 bool BulkIngestSink::Retire(const absl::Status& status) {
-  // RESOURCE_EXHAUSTED is also a batch over gRPC's message size: not this.
-  if (status.code() != absl::StatusCode::kResourceExhausted ||
-      !absl::StrContains(status.message(), "BulkIngest streams open")) {
-    return false;
-  }
+  if (!IsStreamLimitRefusal(status)) return false;
   stream_.reset();
   return true;
 }

@@ -33,6 +33,11 @@ class BulkIngestSink : public clients::OrderSink {
   std::unique_ptr<clients::BulkIngestStream> stream_;
 };
 
+// Whether `status` is the server's refusal of one more BulkIngest stream of
+// the tenant (--max_bulk_streams_per_tenant). RESOURCE_EXHAUSTED is also a
+// batch over gRPC's message size: not this.
+bool IsStreamLimitRefusal(const absl::Status& status);
+
 // Returns `order` as an OrderPlaced event.
 v1::Event ToEvent(const clients::ImportedOrder& order);
 

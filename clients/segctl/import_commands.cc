@@ -7,7 +7,6 @@
 #include <fstream>
 #include <memory>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -218,9 +217,7 @@ int Import(const Context& ctx) {
     *ctx.err << "\n";
     // Refused every stream: the server's stream limit is per tenant, and
     // other imports (or other BulkIngest clients) of the tenant hold them.
-    const bool all_refused =
-        refused_streams > 0 && report.status().code() == absl::StatusCode::kResourceExhausted &&
-        absl::StrContains(report.status().message(), "BulkIngest streams open");
+    const bool all_refused = refused_streams > 0 && IsStreamLimitRefusal(report.status());
     if (!all_refused) say_refused();
     const std::string hint =
         all_refused ? "; no stream of this import was let through: other clients hold the "
