@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "absl/types/span.h"
 #include "clients/status.h"
 
 namespace segmentd::clients {
@@ -280,6 +281,19 @@ absl::Status BulkIngestStream::Finish() { return Close(); }
 
 namespace {
 
+// Calls `call(begin, ids)` for `customer_ids` in runs of at most 1000 (what
+// ClassifyCustomers and CheckEligibilityBatch take per call), in order, until
+// one fails; `begin` is the index of the run's first id.
+template <typename Call>
+absl::Status ForEachIdChunk(const std::vector<std::string>& customer_ids, Call call) {
+  constexpr size_t kMaxIdsPerCall = 1000;
+  const absl::Span<const std::string> all(customer_ids);
+  for (size_t begin = 0; begin < all.size(); begin += kMaxIdsPerCall) {
+    if (absl::Status s = call(begin, all.subspan(begin, kMaxIdsPerCall)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 template <typename Request>
 void SetClassifyOptions(const ClassifyOptions& options, Request& request) {
   if (options.as_of.has_value()) *request.mutable_as_of() = ToProto(*options.as_of);
@@ -303,25 +317,25 @@ absl::StatusOr<v1::CustomerClassification> SegmentdClient::ClassifyCustomer(
 
 absl::StatusOr<v1::ClassifyCustomersResponse> SegmentdClient::ClassifyCustomers(
     const std::vector<std::string>& customer_ids, const ClassifyOptions& options) {
-  constexpr size_t kMaxPerCall = 1000;
   v1::ClassifyCustomersResponse out;
   out.mutable_classifications()->Reserve(static_cast<int>(customer_ids.size()));
-  for (size_t start = 0; start < customer_ids.size(); start += kMaxPerCall) {
+  absl::Status sent = ForEachIdChunk(customer_ids, [&](size_t begin,
+                                                       absl::Span<const std::string> ids) {
     v1::ClassifyCustomersRequest request;
-    for (size_t i = start; i < std::min(customer_ids.size(), start + kMaxPerCall); ++i) {
-      request.add_customer_ids(customer_ids[i]);
-    }
+    for (const std::string& id : ids) request.add_customer_ids(id);
     SetClassifyOptions(options, request);
     v1::ClassifyCustomersResponse response;
     absl::Status s = Call(true, [&](grpc::ClientContext* c) {
       return classification_->ClassifyCustomers(c, request, &response);
     });
     if (!s.ok()) return s;
-    if (start == 0) *out.mutable_as_of() = response.as_of();
+    if (begin == 0) *out.mutable_as_of() = response.as_of();
     for (v1::CustomerClassification& c : *response.mutable_classifications()) {
       *out.add_classifications() = std::move(c);
     }
-  }
+    return absl::OkStatus();
+  });
+  if (!sent.ok()) return sent;
   return out;
 }
 
@@ -585,27 +599,27 @@ absl::StatusOr<v1::ListEligibleVouchersResponse> SegmentdClient::ListEligibleVou
 absl::StatusOr<std::vector<v1::Eligibility>> SegmentdClient::CheckEligibilityBatch(
     const v1::TargetRef& target, const std::vector<std::string>& customer_ids,
     std::optional<absl::Time> as_of) {
-  constexpr size_t kPerCall = 1000;  // the server's limit
   std::vector<v1::Eligibility> results;
   results.reserve(customer_ids.size());
-  for (size_t begin = 0; begin < customer_ids.size(); begin += kPerCall) {
+  absl::Status sent = ForEachIdChunk(customer_ids, [&](size_t, absl::Span<const std::string> ids) {
     v1::CheckEligibilityBatchRequest request;
     *request.mutable_target() = target;
     if (as_of.has_value()) *request.mutable_as_of() = ToProto(*as_of);
-    const size_t end = std::min(customer_ids.size(), begin + kPerCall);
-    for (size_t i = begin; i < end; ++i) request.add_customer_ids(customer_ids[i]);
+    for (const std::string& id : ids) request.add_customer_ids(id);
     v1::CheckEligibilityBatchResponse response;
     absl::Status s = Call(true, [&](grpc::ClientContext* c) {
       return targeting_->CheckEligibilityBatch(c, request, &response);
     });
     if (!s.ok()) return s;
-    if (static_cast<size_t>(response.results_size()) != end - begin) {
+    if (static_cast<size_t>(response.results_size()) != ids.size()) {
       return absl::InternalError(absl::StrCat("CheckEligibilityBatch answered ",
-                                              response.results_size(), " results for ", end - begin,
+                                              response.results_size(), " results for ", ids.size(),
                                               " ids"));
     }
     for (v1::Eligibility& e : *response.mutable_results()) results.push_back(std::move(e));
-  }
+    return absl::OkStatus();
+  });
+  if (!sent.ok()) return sent;
   return results;
 }
 
