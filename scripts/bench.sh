@@ -58,6 +58,9 @@
 #                             they existed (their keys and fields deleted);
 #                             BENCH_BACKFILL_RATE [unset]: PlaceOrder calls/s
 #                             sent meanwhile for 30 s, their latency reported.
+#   BENCH_EXTRA_TENANTS [0]   tenants without customers created besides the
+#                             benchmark's, so that what each tenant costs the
+#                             background passes shows (e.g. with transitions)
 #   BENCH_CONFIG_CHANGES [frequent_buyer.min_orders]  config: comma-separated
 #                             rule parameters (<block>.<field>), each changed
 #                             one step and back, or preset:<NAME> (e.g.
@@ -217,7 +220,7 @@ stop_segmentd() {
 start_segmentd
 TARGET="127.0.0.1:$port"
 "$LOAD" --mode=setup --target="$TARGET" --operator_key_file="$DIR/operator.key" \
-  --tenant=bench --key_file="$DIR/bench.key"
+  --tenant=bench --key_file="$DIR/bench.key" --extra_tenants="${BENCH_EXTRA_TENANTS:-0}"
 
 HZ="$(getconf CLK_TCK)"
 # CPU ticks (user + system) a process has used so far.

@@ -467,13 +467,7 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
   }
   server->health_thread_ = std::thread([s = server.get()] { s->RunHealthProbe(); });
   TenantStore* tenant_store = server->tenants_.get();
-  auto list_tenants = [tenant_store]() -> absl::StatusOr<std::vector<std::string>> {
-    absl::StatusOr<std::vector<TenantRecord>> tenants = tenant_store->ListTenants();
-    if (!tenants.ok()) return tenants.status();
-    std::vector<std::string> ids;
-    for (const TenantRecord& t : *tenants) ids.push_back(t.tenant_id);
-    return ids;
-  };
+  auto list_tenants = [tenant_store] { return tenant_store->ListTenantIds(); };
   TransitionScheduler::Options scheduler_options;
   scheduler_options.poll = server->options_.transition_poll;
   // The lag costs a schedule read: only when someone can read it.

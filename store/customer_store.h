@@ -391,6 +391,23 @@ class CustomerStore {
     return NextDueAfter(tenant, absl::InfinitePast());
   }
 
+  // What a background pass over every tenant first needs to know of each, so
+  // that it does more only for the tenants that need it: the earliest
+  // scheduled next change (NextDue), how many rechecks are left
+  // (RecheckCount), how many customers there are (CustomerCount) and
+  // whether the stored config's re-classification is pending
+  // (VersionedBlob::reclassification_pending). One entry per tenant, in
+  // order. A store may read many tenants per round trip (the Redis store
+  // does); this default asks each in turn.
+  struct TenantSurvey {
+    std::optional<absl::Time> next_due;
+    int64_t rechecks = 0;
+    int64_t customers = 0;
+    bool reclassification_pending = false;
+  };
+  virtual absl::StatusOr<std::vector<TenantSurvey>> SurveyTenants(
+      absl::Span<const std::string> tenants);
+
   // Returns the number of members of `segment`.
   virtual absl::StatusOr<int64_t> SegmentSize(absl::string_view tenant,
                                               absl::string_view segment) = 0;

@@ -536,6 +536,48 @@ TEST_P(CustomerStoreTest, ChangeHeadIsTheNewestChangeAndTheCustomerCount) {
   EXPECT_EQ(store_->ReadChangeHead("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_P(CustomerStoreTest, SurveyTenantsReadsEachTenantsScheduleRechecksCustomersAndConfig) {
+  std::vector<CustomerWrite> writes = {Write("a", 0, {}), Write("b", 0, {})};
+  writes[0].next_change = Ms(3000);
+  writes[1].next_change = Ms(1000);
+  MustWrite(writes);
+  MustWrite({Write("x", 0, {})}, "other");
+  ASSERT_TRUE(store_->AddRechecks("other", {"x", "y", "z"}, 1).ok());
+  ASSERT_TRUE(store_->WriteConfig("t2", 0, "config", Ms(5)).ok());
+  // More tenants than the Redis store reads in one round trip (512), the
+  // ones with something to say among them, not first.
+  std::vector<std::string> tenants;
+  for (int i = 0; i < 700; ++i) tenants.push_back(absl::StrCat("never-", i));
+  tenants.insert(tenants.begin() + 600, {kTenant, "other", "t2", "empty"});
+  absl::StatusOr<std::vector<CustomerStore::TenantSurvey>> survey = store_->SurveyTenants(tenants);
+  ASSERT_TRUE(survey.ok()) << survey.status();
+  ASSERT_EQ(survey->size(), tenants.size());
+  auto of = [&](absl::string_view tenant) {
+    const size_t i = std::find(tenants.begin(), tenants.end(), tenant) - tenants.begin();
+    return (*survey)[i];
+  };
+  EXPECT_EQ(of(kTenant).next_due, Ms(1000));
+  EXPECT_EQ(of(kTenant).customers, 2);
+  EXPECT_EQ(of(kTenant).rechecks, 0);
+  EXPECT_FALSE(of(kTenant).reclassification_pending);
+  EXPECT_EQ(of("other").next_due, std::nullopt);
+  EXPECT_EQ(of("other").customers, 1);
+  EXPECT_EQ(of("other").rechecks, 3);
+  EXPECT_TRUE(of("t2").reclassification_pending);
+  EXPECT_EQ(of("t2").customers, 0);
+  for (absl::string_view quiet : {"empty", "never-0", "never-699"}) {
+    const CustomerStore::TenantSurvey s = of(quiet);
+    EXPECT_EQ(s.next_due, std::nullopt) << quiet;
+    EXPECT_EQ(s.customers + s.rechecks, 0) << quiet;
+    EXPECT_FALSE(s.reclassification_pending) << quiet;
+  }
+  ASSERT_TRUE(store_->ConfigApplied("t2", 1).ok());
+  EXPECT_FALSE((*store_->SurveyTenants({"t2"}))[0].reclassification_pending);
+  EXPECT_TRUE(store_->SurveyTenants({})->empty());
+  EXPECT_EQ(store_->SurveyTenants({kTenant, "Bad Tenant"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_P(CustomerStoreTest, WritesOfAnOutdatedConfigAreRefused) {
   MustWrite({Write("a", 0, {"VIP"})});  // no config stored: version 0
   absl::StatusOr<int64_t> version = store_->WriteConfig(kTenant, 0, "config", Ms(5));

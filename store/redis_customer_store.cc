@@ -1534,6 +1534,56 @@ absl::StatusOr<int64_t> RedisCustomerStore::RecheckCount(absl::string_view tenan
   return IntegerCommand(*client_, {"HLEN", RechecksKey(tenant)});
 }
 
+// Tenants surveyed per round trip: 2,048 small commands, a few hundred
+// microseconds of Redis's time, so that other clients' commands are not held
+// up behind one long pipeline.
+constexpr size_t kSurveyTenantsPerRoundTrip = 512;
+
+absl::StatusOr<std::vector<CustomerStore::TenantSurvey>> RedisCustomerStore::SurveyTenants(
+    absl::Span<const std::string> tenants) {
+  for (const std::string& tenant : tenants) {
+    if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  }
+  std::vector<TenantSurvey> survey;
+  survey.reserve(tenants.size());
+  for (size_t from = 0; from < tenants.size(); from += kSurveyTenantsPerRoundTrip) {
+    const absl::Span<const std::string> chunk = tenants.subspan(from, kSurveyTenantsPerRoundTrip);
+    std::vector<RedisCommand> commands;
+    commands.reserve(4 * chunk.size());
+    for (const std::string& tenant : chunk) {
+      commands.push_back({"ZRANGE", ScheduleKey(tenant), "0", "0", "WITHSCORES"});
+      commands.push_back({"HLEN", RechecksKey(tenant)});
+      commands.push_back({"GET", OrdinalCounterKey(tenant)});
+      commands.push_back({"HEXISTS", ConfigKey(tenant), "p"});
+    }
+    absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
+    if (!replies.ok()) return replies.status();
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      TenantSurvey& s = survey.emplace_back();
+      absl::StatusOr<RedisReply> head = ErrorReplyAsStatus(std::move((*replies)[4 * i]));
+      if (!head.ok()) return head.status();
+      if (!head->is_array()) return Unexpected(*head, "ZRANGE");
+      if (head->elements().size() >= 2) {
+        absl::StatusOr<int64_t> ms = ParseScore(head->elements()[1]);
+        if (!ms.ok()) return ms.status();
+        s.next_due = absl::FromUnixMillis(*ms);
+      }
+      absl::StatusOr<RedisReply> rechecks = ErrorReplyAsStatus(std::move((*replies)[4 * i + 1]));
+      if (!rechecks.ok()) return rechecks.status();
+      if (!rechecks->is_integer()) return Unexpected(*rechecks, "HLEN");
+      s.rechecks = rechecks->integer();
+      absl::StatusOr<int64_t> customers = CustomerCountOf(std::move((*replies)[4 * i + 2]));
+      if (!customers.ok()) return customers.status();
+      s.customers = *customers;
+      absl::StatusOr<RedisReply> pending = ErrorReplyAsStatus(std::move((*replies)[4 * i + 3]));
+      if (!pending.ok()) return pending.status();
+      if (!pending->is_integer()) return Unexpected(*pending, "HEXISTS");
+      s.reclassification_pending = pending->integer() == 1;
+    }
+  }
+  return survey;
+}
+
 // Records a statistics-in-use entry if the tenant's data is still there.
 // KEYS[1] sd:{t}:stats:used, KEYS[2] the presence key; ARGV[1] field,
 // ARGV[2] value. Returns 1, or kTenantAbsentReply (-4), writing nothing.

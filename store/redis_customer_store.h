@@ -191,6 +191,10 @@ class RedisCustomerStore : public CustomerStore {
   absl::Status ClearRechecks(absl::string_view tenant, absl::Span<const std::string> customer_ids,
                              int64_t done_version) override;
   absl::StatusOr<int64_t> RecheckCount(absl::string_view tenant) override;
+  // Four commands per tenant, kSurveyTenantsPerRoundTrip tenants per
+  // pipelined round trip.
+  absl::StatusOr<std::vector<TenantSurvey>> SurveyTenants(
+      absl::Span<const std::string> tenants) override;
   absl::Status AddStatsInUse(absl::string_view tenant, absl::string_view field,
                              absl::string_view value) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StatsInUse(

@@ -48,6 +48,30 @@ size_t CountingStore::TakeMostProfilesPerRead() {
   return std::exchange(most_profiles_per_read_, 0);
 }
 
+void CountingStore::NoteAsked(absl::string_view tenant) {
+  absl::MutexLock lock(&read_mu_);
+  if (std::find(tenants_asked_.begin(), tenants_asked_.end(), tenant) == tenants_asked_.end()) {
+    tenants_asked_.emplace_back(tenant);
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> CountingStore::Due(absl::string_view tenant,
+                                                            absl::Time now, int limit) {
+  NoteAsked(tenant);
+  return MemoryCustomerStore::Due(tenant, now, limit);
+}
+
+absl::StatusOr<std::vector<store::CustomerStore::Recheck>> CountingStore::Rechecks(
+    absl::string_view tenant, int limit) {
+  NoteAsked(tenant);
+  return MemoryCustomerStore::Rechecks(tenant, limit);
+}
+
+std::vector<std::string> CountingStore::TakeTenantsAsked() {
+  absl::MutexLock lock(&read_mu_);
+  return std::exchange(tenants_asked_, {});
+}
+
 std::vector<std::string> CountingStore::TakeProfilesRead() {
   absl::MutexLock lock(&read_mu_);
   std::vector<std::string> ids = std::exchange(profiles_read_, {});

@@ -59,8 +59,20 @@ class CountingStore : public store::MemoryCustomerStore {
   std::atomic<bool> config_unavailable{false};
   std::atomic<bool> scan_unavailable{false};
 
+  // Record the tenant each call asks about (a scheduler pass should ask only
+  // the tenants with something to do).
+  absl::StatusOr<std::vector<std::string>> Due(absl::string_view tenant, absl::Time now,
+                                               int limit) override;
+  absl::StatusOr<std::vector<Recheck>> Rechecks(absl::string_view tenant, int limit) override;
+  // The tenants Due and Rechecks were asked about since the last call, in
+  // order, each once.
+  std::vector<std::string> TakeTenantsAsked();
+
  private:
+  void NoteAsked(absl::string_view tenant) ABSL_LOCKS_EXCLUDED(read_mu_);
+
   absl::Mutex read_mu_;
+  std::vector<std::string> tenants_asked_ ABSL_GUARDED_BY(read_mu_);
   std::vector<std::string> profiles_read_ ABSL_GUARDED_BY(read_mu_);
   size_t most_profiles_per_read_ ABSL_GUARDED_BY(read_mu_) = 0;
 };

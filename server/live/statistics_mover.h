@@ -69,7 +69,9 @@ class StatisticsMover {
                                                     const StatsInUse& after);
 
  private:
-  absl::StatusOr<int64_t> RunTenant(const std::string& tenant);
+  // One tenant's part of a pass, given what the pass's survey read of it.
+  absl::StatusOr<int64_t> RunTenant(const std::string& tenant,
+                                    const store::CustomerStore::TenantSurvey& survey);
   // The statistics-in-use entries of `tenant` whose replica is no longer
   // alive: adds their statistics to `adopted` and their fields to `fields`;
   // sets `*unreadable` when one is in a format this build cannot read (then

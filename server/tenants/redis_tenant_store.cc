@@ -137,19 +137,25 @@ absl::StatusOr<TenantRecord> RedisTenantStore::GetTenant(absl::string_view tenan
   return DecodeTenant(tenant_id, *reply);
 }
 
-absl::StatusOr<std::vector<TenantRecord>> RedisTenantStore::ListTenants() {
+absl::StatusOr<std::vector<std::string>> RedisTenantStore::ListTenantIds() {
   absl::StatusOr<RedisReply> ids = ErrorReplyAsStatus(client_->Command({"SMEMBERS", kTenantsKey}));
   if (!ids.ok()) return ids.status();
   std::vector<std::string> sorted;
   for (const RedisReply& id : ids->elements()) sorted.push_back(id.str());
   std::sort(sorted.begin(), sorted.end());
+  return sorted;
+}
+
+absl::StatusOr<std::vector<TenantRecord>> RedisTenantStore::ListTenants() {
+  absl::StatusOr<std::vector<std::string>> sorted = ListTenantIds();
+  if (!sorted.ok()) return sorted.status();
   std::vector<store::redis::RedisCommand> commands;
-  for (const std::string& id : sorted) commands.push_back({"HGETALL", TenantKey(id)});
+  for (const std::string& id : *sorted) commands.push_back({"HGETALL", TenantKey(id)});
   absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
   std::vector<TenantRecord> tenants;
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    absl::StatusOr<TenantRecord> tenant = DecodeTenant(sorted[i], (*replies)[i]);
+  for (size_t i = 0; i < sorted->size(); ++i) {
+    absl::StatusOr<TenantRecord> tenant = DecodeTenant((*sorted)[i], (*replies)[i]);
     if (!tenant.ok()) return tenant.status();
     tenants.push_back(*std::move(tenant));
   }

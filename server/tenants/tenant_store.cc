@@ -1,9 +1,20 @@
 #include "server/tenants/tenant_store.h"
 
+#include <utility>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace segmentd {
+
+absl::StatusOr<std::vector<std::string>> TenantStore::ListTenantIds() {
+  absl::StatusOr<std::vector<TenantRecord>> tenants = ListTenants();
+  if (!tenants.ok()) return tenants.status();
+  std::vector<std::string> ids;
+  ids.reserve(tenants->size());
+  for (TenantRecord& t : *tenants) ids.push_back(std::move(t.tenant_id));
+  return ids;
+}
 
 absl::Status ValidateTenantId(absl::string_view tenant_id, absl::string_view field) {
   if (tenant_id.empty() || tenant_id.size() > 63) {

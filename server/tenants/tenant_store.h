@@ -42,6 +42,9 @@ class TenantStore {
   virtual absl::StatusOr<TenantRecord> GetTenant(absl::string_view tenant_id) = 0;
   // Returns every tenant, ordered by id.
   virtual absl::StatusOr<std::vector<TenantRecord>> ListTenants() = 0;
+  // Returns every tenant's id, in order: what background passes over every
+  // tenant need, without reading each tenant's record (this default does).
+  virtual absl::StatusOr<std::vector<std::string>> ListTenantIds();
 
   // Stores a new key of an existing tenant (NOT_FOUND when the tenant is missing).
   virtual absl::Status CreateApiKey(const ApiKeyRecord& key) = 0;

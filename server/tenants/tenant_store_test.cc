@@ -49,6 +49,9 @@ TEST_P(TenantStoreTest, CreateGetListTenants) {
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0].tenant_id, "acme");
   EXPECT_EQ((*all)[1].tenant_id, "zeta");
+  absl::StatusOr<std::vector<std::string>> ids = store_->ListTenantIds();
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"acme", "zeta"}));
 }
 
 TEST_P(TenantStoreTest, DuplicateTenantIsAlreadyExistsAndKeepsTheFirst) {

@@ -93,6 +93,8 @@ ABSL_FLAG(
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
 ABSL_FLAG(std::string, operator_key_file, "", "setup: the segmentd operator key file");
 ABSL_FLAG(std::string, tenant, "bench", "setup: tenant to create");
+ABSL_FLAG(int, extra_tenants, 0,
+          "setup: also create this many tenants without customers (<tenant>-idle-<i>)");
 
 namespace {
 
@@ -125,8 +127,9 @@ int main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_key_file).empty()) {
       return Fail(absl::InvalidArgumentError("--key_file: required"));
     }
-    absl::Status s = segmentd::load::RunSetup(options.target, token, absl::GetFlag(FLAGS_tenant),
-                                              absl::GetFlag(FLAGS_key_file));
+    absl::Status s =
+        segmentd::load::RunSetup(options.target, token, absl::GetFlag(FLAGS_tenant),
+                                 absl::GetFlag(FLAGS_key_file), absl::GetFlag(FLAGS_extra_tenants));
     return s.ok() ? 0 : Fail(s);
   }
 

@@ -11,21 +11,37 @@
 
 namespace segmentd::load {
 
+namespace {
+
+// Creates `tenant`; ALREADY_EXISTS is fine.
+absl::Status CreateTenant(v1::AdminService::Stub& stub, const std::string& operator_token,
+                          const std::string& tenant) {
+  v1::CreateTenantRequest request;
+  request.set_tenant_id(tenant);
+  request.set_display_name("segmentd_load benchmark");
+  v1::CreateTenantResponse response;
+  grpc::ClientContext context;
+  PrepareContext(&context, operator_token, absl::Seconds(30));
+  const grpc::Status status = stub.CreateTenant(&context, request, &response);
+  if (!status.ok() && status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+    return FromGrpc(status);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status RunSetup(const std::string& target, const std::string& operator_token,
-                      const std::string& tenant, const std::string& key_file) {
+                      const std::string& tenant, const std::string& key_file, int extra_tenants) {
   std::unique_ptr<v1::AdminService::Stub> stub = v1::AdminService::NewStub(NewChannel(target));
-  {
-    v1::CreateTenantRequest request;
-    request.set_tenant_id(tenant);
-    request.set_display_name("segmentd_load benchmark");
-    v1::CreateTenantResponse response;
-    grpc::ClientContext context;
-    PrepareContext(&context, operator_token, absl::Seconds(30));
-    const grpc::Status status = stub->CreateTenant(&context, request, &response);
-    if (!status.ok() && status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
-      return FromGrpc(status);
+  if (absl::Status s = CreateTenant(*stub, operator_token, tenant); !s.ok()) return s;
+  for (int i = 0; i < extra_tenants; ++i) {
+    const std::string extra = absl::StrCat(tenant, "-idle-", i);
+    if (absl::Status s = CreateTenant(*stub, operator_token, extra); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("creating tenant ", extra, ": ", s.message()));
     }
   }
+  if (extra_tenants > 0) std::printf("setup: %d more tenants without customers\n", extra_tenants);
   v1::CreateApiKeyRequest request;
   request.set_tenant_id(tenant);
   request.set_name("segmentd_load");

@@ -11,9 +11,12 @@ namespace segmentd::load {
 
 // Creates `tenant` (ALREADY_EXISTS is fine) and a SCOPE_ADMIN key of it,
 // authorized by `operator_token`, and writes the key's secret to `key_file`
-// (mode 0600).
+// (mode 0600). Also creates `extra_tenants` more tenants, `<tenant>-idle-<i>`,
+// with no customers: what every tenant costs the server's background passes
+// (the scheduler reads each tenant's schedule) shows against the benchmark
+// tenant's figures.
 absl::Status RunSetup(const std::string& target, const std::string& operator_token,
-                      const std::string& tenant, const std::string& key_file);
+                      const std::string& tenant, const std::string& key_file, int extra_tenants);
 
 }  // namespace segmentd::load
 
