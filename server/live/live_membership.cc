@@ -1109,39 +1109,56 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::ClassifyDist
     absl::StatusOr<engine::Profile> profile = DecodeStoredProfileBytes((*states)[i].profile);
     if (!profile.ok()) return profile.status();
     out[i].found = true;
-    out[i].existed = profile->view().FirstKnownMs() <= engine::ToMillis(as_of);
-    // In no segment then, exactly: not refused, not classified.
-    if (historical && KnownNotACustomerYet(profile->view(), as_of, ctx.config)) continue;
-    if (historical) {
-      if (absl::Status s = CheckExactAt(profile->view(), {&ctx.config}, as_of, customer_ids[i]);
-          !s.ok()) {
-        return s;
+    const engine::ProfileView view = profile->view();
+    out[i].existed = view.FirstKnownMs() <= engine::ToMillis(as_of);
+    // Classifies the customer at `at` into `c`, refusing an instant its
+    // history does not answer exactly.
+    auto classify_at = [&](absl::Time at, engine::Classification* c) -> absl::Status {
+      if (historical) {
+        if (absl::Status s = CheckExactAt(view, {&ctx.config}, at, customer_ids[i]); !s.ok()) {
+          return s;
+        }
       }
-    }
-    // Before every message dropped from history, membership is exact but a
-    // next change at or after the first of them is unknown (it may lie
-    // among them): looked for only before it, and refused when none is.
-    const absl::Time known_until = historical && with_next_change
-                                       ? engine::KnownUntil(profile->view(), ctx.config, as_of)
-                                       : absl::InfiniteFuture();
-    if (known_until != absl::InfiniteFuture()) {
-      classifier.ClassifyUntil(profile->view(), as_of, known_until, &out[i].classification);
-      if (!out[i].classification.next_change.has_value()) {
-        return absl::OutOfRangeError(absl::StrCat(
-            "as_of: the next change of customer ", customer_ids[i], " after ",
-            absl::FormatTime(as_of), " is unknown: its messages from ",
-            absl::FormatTime(known_until),
-            " on are kept only in summary (it can be classified with its next change from ",
-            absl::FormatTime(engine::EarliestExactInstant(profile->view(), ctx.config)),
-            " on; targeting at this as_of, which needs no next change, is answered)"));
+      // Before every message dropped from history, membership is exact but a
+      // next change at or after the first of them is unknown (it may lie
+      // among them): looked for only before it, and refused when none is.
+      const absl::Time known_until = historical && with_next_change
+                                         ? engine::KnownUntil(view, ctx.config, at)
+                                         : absl::InfiniteFuture();
+      if (known_until != absl::InfiniteFuture()) {
+        classifier.ClassifyUntil(view, at, known_until, c);
+        if (!c->next_change.has_value()) {
+          return absl::OutOfRangeError(absl::StrCat(
+              "as_of: the next change of customer ", customer_ids[i], " after ",
+              absl::FormatTime(at), " is unknown: its messages from ",
+              absl::FormatTime(known_until),
+              " on are kept only in summary (it can be classified with its next change from ",
+              absl::FormatTime(engine::EarliestExactInstant(view, ctx.config)),
+              " on; targeting at this as_of, which needs no next change, is answered)"));
+        }
+      } else if (with_next_change) {
+        classifier.Classify(view, at, c);
+      } else {
+        classifier.ClassifyMembership(view, at, c);
       }
-    } else if (with_next_change) {
-      classifier.Classify(profile->view(), as_of, &out[i].classification);
-    } else {
-      classifier.ClassifyMembership(profile->view(), as_of, &out[i].classification);
+      return absl::OkStatus();
+    };
+    if (historical && KnownNotACustomerYet(view, as_of, ctx.config)) {
+      // In no segment then, exactly, not refused. Its next change is its
+      // first fact's instant if that puts it in a segment, else the next
+      // change from there (a reviewer found it unset, which says "never").
+      if (with_next_change) {
+        const absl::Time first = engine::FromMillis(view.FirstKnownMs());
+        engine::Classification then;
+        if (absl::Status s = classify_at(first, &then); !s.ok()) return s;
+        const bool member = !then.segments.empty() || !then.categories.empty();
+        out[i].classification.next_change = member ? first : then.next_change;
+      }
+      continue;
     }
+    if (absl::Status s = classify_at(as_of, &out[i].classification); !s.ok()) return s;
     *all_named = *all_named && NamesAll(ctx, out[i].classification);
-    if (with_reasons) out[i].reasons = classifier.Explain(profile->view(), as_of, category_name);
+    if (with_reasons) out[i].reasons = classifier.Explain(view, as_of, category_name);
   }
   return out;
 }

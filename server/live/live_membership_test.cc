@@ -636,6 +636,29 @@ TEST_F(LiveMembershipTest, TheSchedulerKnowsTheNextInstantAndMovesItWithoutAFull
   EXPECT_EQ(scheduler.UntilNextKnownDue(), *next - now_);
 }
 
+TEST_F(LiveMembershipTest, ASchedulerPassAsksOnlyTheTenantsWithSomethingToDo) {
+  CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
+  ASSERT_TRUE(out.after.membership.next_change.has_value());
+  ASSERT_TRUE(store_.AddRechecks("globex", {"ghost"}, 0).ok());
+  std::vector<std::string> tenants = {"acme", "globex"};
+  for (int i = 0; i < 50; ++i) tenants.push_back(absl::StrCat("quiet-", i));
+  TransitionScheduler::Options options;
+  options.now = [this] { return now_; };
+  TransitionScheduler scheduler(
+      &store_, live_.get(),
+      [&tenants] { return absl::StatusOr<std::vector<std::string>>(tenants); }, options);
+  store_.TakeTenantsAsked();
+  // Nothing due: only the tenant with rechecks is asked for more.
+  ASSERT_EQ(*scheduler.RunOnce(), 0);
+  EXPECT_EQ(store_.TakeTenantsAsked(), std::vector<std::string>{"globex"});
+  EXPECT_EQ(*store_.RecheckCount("globex"), 0);
+  EXPECT_EQ(scheduler.UntilNextKnownDue(), *out.after.membership.next_change - now_);
+  // acme's customer due: acme alone.
+  now_ = *out.after.membership.next_change;
+  ASSERT_EQ(*scheduler.RunOnce(), 1);
+  EXPECT_EQ(store_.TakeTenantsAsked(), std::vector<std::string>{"acme"});
+}
+
 TEST_F(LiveMembershipTest, TheSchedulerObservesHowLongTheOldestDueCustomerWaited) {
   CustomerOutcome out = ApplyOne("c1", {Order("o1", kT0, 100)});
   ASSERT_TRUE(out.after.membership.next_change.has_value());
@@ -1034,8 +1057,41 @@ TEST_F(LiveMembershipTest, ClassifyBeforeAFoldedCustomersFirstFactIsNoSegmentNot
   ASSERT_TRUE(before.ok()) << before.status();
   EXPECT_TRUE((*before)[0].found);
   EXPECT_FALSE((*before)[0].existed);
-  EXPECT_EQ(MembershipOf((*before)[0].classification), StoredMembership());
+  EXPECT_TRUE((*before)[0].classification.segments.empty());
+  EXPECT_TRUE((*before)[0].classification.categories.empty());
   EXPECT_TRUE((*before)[0].reasons.empty());
+  // Its next change is its first order, which puts it in segments.
+  EXPECT_EQ((*before)[0].classification.next_change, DaysAgo(800));
+}
+
+// Before a customer's first fact, the next change is the first instant from
+// then on at which it is in a segment: the fact's own when that puts it in
+// one, else the next change from there.
+TEST_F(LiveMembershipTest, ClassifyBeforeTheFirstFactNamesTheNextChange) {
+  ApplyOne("c1", {Order("o1", DaysAgo(10), 100)});
+  absl::StatusOr<std::vector<CustomerClassification>> before =
+      live_->Classify("acme", {"c1"}, DaysAgo(20), false, /*historical=*/true);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE((*before)[0].classification.segments.empty());
+  EXPECT_EQ((*before)[0].classification.next_change, DaysAgo(10));
+  // Without it asked for (targeting), none is looked for.
+  before = live_->Classify("acme", {"c1"}, DaysAgo(20), false, /*historical=*/true,
+                           /*with_next_change=*/false);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ((*before)[0].classification.next_change, std::nullopt);
+  // A first fact in no segment: a cart opened 10 days ago is abandoned once
+  // its abandonment delay has passed.
+  ApplyOne("c2", {[at = DaysAgo(10)](engine::Profile* p) { return p->UpdateCart(at, 5000, {}); }});
+  absl::StatusOr<std::vector<CustomerClassification>> cart =
+      live_->Classify("acme", {"c2"}, DaysAgo(20), false, /*historical=*/true);
+  ASSERT_TRUE(cart.ok()) << cart.status();
+  EXPECT_TRUE(cart->front().classification.segments.empty());
+  absl::StatusOr<std::vector<CustomerClassification>> opened =
+      live_->Classify("acme", {"c2"}, DaysAgo(10), false, /*historical=*/true);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_TRUE(opened->front().classification.segments.empty());
+  ASSERT_TRUE(opened->front().classification.next_change.has_value());
+  EXPECT_EQ(cart->front().classification.next_change, opened->front().classification.next_change);
 }
 
 // Folding drops messages: a customer whose first kept fact is later than
