@@ -385,7 +385,8 @@ const RedisScript& InternScript() {
 // changed score, at the first member scoring at least ARGV[5] (members read
 // again are de-duplicated by the caller). KEYS[1] the zset.
 const RedisScript& MeasurePageScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
+  // Reads only: runs while Redis is over its maxmemory too.
+  static const RedisScript* const script = new RedisScript(R"lua(#!lua flags=no-writes
     local rank
     if ARGV[4] == '' then
       rank = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])

@@ -304,6 +304,28 @@ TEST_F(RedisClientTest, TransactionRefusalsKeepRedisReason) {
   }
 }
 
+TEST_F(RedisClientTest, AScriptWritesNothingWhileRedisIsOverItsMaxmemory) {
+  Run({"SADD", "s", "m"});
+  // Its first write frees memory: Redis would check only that one.
+  RedisScript write("redis.call('SREM', KEYS[1], 'm') redis.call('SET', KEYS[2], '1') return 1");
+  RedisScript read("#!lua flags=no-writes\nreturn redis.call('SCARD', KEYS[1])");
+  Run({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  Run({"CONFIG", "SET", "maxmemory", "1"});
+  absl::StatusOr<RedisReply> refused = client_->Eval(write, {"s", "k"}, {});
+  absl::StatusOr<RedisReply> counted = client_->Eval(read, {"s"}, {});
+  Run({"CONFIG", "SET", "maxmemory", "0"});
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_TRUE(refused->IsErrorWithPrefix("OOM")) << *refused;
+  EXPECT_EQ(ErrorReplyAsStatus(*refused).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Run({"SCARD", "s"}), RedisReply::Integer(1));
+  EXPECT_EQ(Run({"GET", "k"}), RedisReply::Nil());
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_EQ(*counted, RedisReply::Integer(1));
+  // Back under it, the same script runs.
+  EXPECT_EQ(*client_->Eval(write, {"s", "k"}, {}), RedisReply::Integer(1));
+  EXPECT_EQ(Run({"GET", "k"}), RedisReply::String("1"));
+}
+
 TEST_F(RedisClientTest, ScriptIsLoadedOnceThenRunWithEvalsha) {
   RedisScript script(
       "redis.call('SET', KEYS[1], ARGV[1]) return {KEYS[1], ARGV[1], #ARGV}");

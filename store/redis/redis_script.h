@@ -13,6 +13,14 @@
 //   )lua");
 //   absl::StatusOr<RedisReply> r = client->Eval(*kIncrIfExists, {key}, {"1"});
 //
+// A script is taken to write: the source gets a "#!lua" first line (Redis 7
+// script flags) unless it has one of its own, so Redis refuses the whole
+// script while it is over its maxmemory, before any command runs. Without
+// it, Redis checks only the script's first write command, and a script whose
+// first write frees memory (SREM, ZREM, HDEL) went on to write the rest: a
+// reviewer saw writes acknowledged while Redis was out of memory. A script
+// that only reads starts "#!lua flags=no-writes" instead, and runs then too.
+//
 // Thread-safe. Not copyable; share it by reference.
 #ifndef SEGMENTD_STORE_REDIS_REDIS_SCRIPT_H_
 #define SEGMENTD_STORE_REDIS_REDIS_SCRIPT_H_
@@ -27,12 +35,12 @@ namespace segmentd::store::redis {
 
 class RedisScript {
  public:
-  explicit RedisScript(std::string source) : source_(std::move(source)) {}
+  explicit RedisScript(std::string source) : source_(Declared(std::move(source))) {}
 
   RedisScript(const RedisScript&) = delete;
   RedisScript& operator=(const RedisScript&) = delete;
 
-  // Returns the Lua source.
+  // Returns the Lua source, as sent to Redis (with its flags line).
   const std::string& source() const { return source_; }
 
   // Returns the SHA1 (40 hex digits) learned from SCRIPT LOAD, or "" before
@@ -44,6 +52,12 @@ class RedisScript {
 
  private:
   friend class RedisClient;
+
+  // `source` with the flags line of a writing script, unless it has one.
+  static std::string Declared(std::string source) {
+    if (source.rfind("#!", 0) == 0) return source;
+    return "#!lua\n" + source;
+  }
 
   // Records the digest SCRIPT LOAD returned. The digest of a source never
   // changes, so concurrent loads all store the same value.
