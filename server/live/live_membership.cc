@@ -292,6 +292,11 @@ absl::StatusOr<std::vector<CustomerOutcome>> LiveMembership::Apply(
         fail(i, profile.status());
         continue;
       }
+      // A new customer's history starts at the fold horizon, as a stored
+      // one's does: an event older than it is then answered as for a stored
+      // customer (a message sent before it IGNORED, not APPLIED and folded
+      // away by this same write, as a reviewer found).
+      if (state.version == 0) profile->Fold(horizon);
       const engine::Profile stored = *profile;
       CustomerOutcome& outcome = outcomes[i];
       outcome.events.assign(events.mutations.size(), EventResult());

@@ -1111,6 +1111,43 @@ TEST_F(LiveMembershipTest, ClassifyBeforeTheFirstKeptFactIsRefusedWhenMessagesWe
   EXPECT_EQ(then.status().code(), absl::StatusCode::kOutOfRange) << then.status();
 }
 
+// A customer not stored yet answers an event older than the fold horizon as a
+// stored one does: a message sent before it is ignored (it was APPLIED, then
+// folded away by the same write), and recorded as dropped all the same.
+TEST_F(LiveMembershipTest, ANewCustomersMessageOlderThanTheHorizonIsIgnoredAsAStoredOnes) {
+  const ProfileMutation old_send = [](engine::Profile* p) {
+    return p->MessageSent("long-ago", DaysAgo(400));
+  };
+  const ProfileMutation recent_send = [](engine::Profile* p) {
+    return p->MessageSent("recent", DaysAgo(3));
+  };
+  absl::StatusOr<std::vector<CustomerOutcome>> fresh =
+      live_->Apply("acme", {CustomerEvents{"new1", {old_send}}});
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ((*fresh)[0].events[0].outcome, engine::EventOutcome::kIgnored);
+  EXPECT_TRUE((*fresh)[0].after.found);
+  absl::StatusOr<std::vector<CustomerOutcome>> stored =
+      live_->Apply("acme", {CustomerEvents{"new2", {recent_send}}});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ((*stored)[0].events[0].outcome, engine::EventOutcome::kApplied);
+  stored = live_->Apply("acme", {CustomerEvents{"new2", {old_send}}});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ((*stored)[0].events[0].outcome, engine::EventOutcome::kIgnored);
+  // Either way the instant its send bounds is refused, not answered.
+  for (const char* id : {"new1", "new2"}) {
+    absl::StatusOr<std::vector<CustomerClassification>> then =
+        live_->Classify("acme", {id}, DaysAgo(390), false, /*historical=*/true);
+    EXPECT_EQ(then.status().code(), absl::StatusCode::kOutOfRange) << id << then.status();
+  }
+  // A new customer whose only event fails is not stored.
+  const ProfileMutation bad = [](engine::Profile* p) { return p->MessageSent("", DaysAgo(1)); };
+  absl::StatusOr<std::vector<CustomerOutcome>> refused =
+      live_->Apply("acme", {CustomerEvents{"new3", {bad}}});
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE((*refused)[0].events[0].status.ok());
+  EXPECT_FALSE((*refused)[0].after.found);
+}
+
 // A message older than the fold horizon arriving alone is ignored, but the
 // profile records that engagement before the horizon is unknown: the instant
 // is refused, not answered as if the customer had no message then.
