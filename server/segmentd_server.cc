@@ -204,10 +204,12 @@ int OneTenantsStreams(const SegmentdServer::Options& options) {
 }
 
 // Options::max_watches, or its default when 0: 64, or fewer when
-// max_threads leaves fewer threads beside one tenant's streams (at least 1).
+// max_threads leaves fewer threads beside one tenant's streams and one for
+// other calls.
 int EffectiveMaxWatches(const SegmentdServer::Options& options) {
   if (options.max_watches > 0) return options.max_watches;
-  return std::max(1, std::min(64, options.max_threads - OneTenantsStreams(options) - 1));
+  // At least 1: ValidateOptions refuses fewer threads.
+  return std::min(64, options.max_threads - OneTenantsStreams(options) - 1);
 }
 
 // Refuses options no server could run with, naming the flag, before anything
@@ -242,14 +244,17 @@ absl::Status ValidateOptions(const SegmentdServer::Options& options) {
   }
   // Every open stream holds a server thread: one tenant's, at its limits,
   // must leave threads for the others' calls.
+  // And one thread more, so that one tenant's streams and a watch of
+  // another (--max_watches is at least 1) still leave one for other calls.
   const int one_tenants_streams = OneTenantsStreams(options);
-  if (one_tenants_streams >= options.max_threads) {
+  if (one_tenants_streams + 1 >= options.max_threads) {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_threads: ", options.max_threads, " threads, but one tenant may hold ",
         one_tenants_streams,
         " streams open (--max_watches_per_tenant + --max_bulk_streams_per_tenant + "
-        "--max_target_streams_per_tenant), each holding one: raise --max_threads or lower "
-        "those"));
+        "--max_target_streams_per_tenant), each holding one, and at least one watch of "
+        "another tenant and one other call need theirs: raise --max_threads to at least ",
+        one_tenants_streams + 2, " or lower those"));
   }
   // Likewise all tenants' watches together (0: chosen so, EffectiveMaxWatches).
   if (options.max_watches < 0 || options.max_watches >= options.max_threads) {
@@ -379,7 +384,8 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
                          " Watch streams open at once, all tenants together: --max_watches "
                          "unset, and --max_threads=",
                          server->options_.max_threads, " leaves that many beside one tenant's ",
-                         OneTenantsStreams(server->options_), " streams"));
+                         OneTenantsStreams(server->options_),
+                         " streams and one thread for other calls"));
   }
   auto watch =
       std::make_unique<WatchServiceImpl>(auth, server->customers_watch_.get(), watch_options);

@@ -167,6 +167,7 @@ TEST_F(StartupWithRedisTest, FlagValuesNoServerCanRunWithAreErrorsNamingTheFlag)
       {"--max_watches=256",
        "max_watches: must be in [1, max_threads - 1] (255), or 0 for the default, got 256"},
       {"--max_threads=32", "max_threads: 32 threads, but one tenant may hold 32 streams open"},
+      {"--max_threads=33", "raise --max_threads to at least 34"},
       // Refused by Abseil's parser, which exits 1 itself (a reviewer's
       // finding: a supervisor retrying on 1 would retry a typo forever).
       {"--no_such_flag", "Unknown command line flag 'no_such_flag'"},
