@@ -155,7 +155,17 @@ int Watch(const Context& ctx) {
   // Where to resume: the last change printed, or past it where the stream
   // was read further (changes of segments not asked for).
   std::string resume_after;
-  options.on_position = [&](const std::string& position) { resume_after = position; };
+  // Announced once the server has accepted the watch (its first response is
+  // a position), not before a refusal.
+  bool announced = ctx.json;
+  options.on_position = [&](const std::string& position) {
+    resume_after = position;
+    if (announced) return;
+    announced = true;
+    *ctx.err << "watching "
+             << (options.segments.empty() ? "all segments" : absl::StrJoin(options.segments, ","))
+             << " (Ctrl-C stops)\n";
+  };
   // Ctrl-C (or SIGTERM) ends the watch as --limit does: where to go on
   // from is printed.
   clients::WatchStopper stopper;
@@ -164,11 +174,6 @@ int Watch(const Context& ctx) {
   auto client = ctx.Connect();
   if (!client.ok()) return ctx.Fail(client.status());
   int64_t seen = 0;
-  if (!ctx.json) {
-    *ctx.err << "watching "
-             << (options.segments.empty() ? "all segments" : absl::StrJoin(options.segments, ","))
-             << " (Ctrl-C stops)\n";
-  }
   absl::Status s = (*client)->Watch(options, [&](const v1::MembershipChange& c) {
     if (ctx.json) {
       ctx.PrintJson(c);

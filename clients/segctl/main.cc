@@ -43,7 +43,8 @@ const std::vector<FlagSpec>& GlobalFlags() {
   static const auto* flags = new std::vector<FlagSpec>{
       {"target", "HOST:PORT", "the segmentd server ($SEGCTL_TARGET)", "127.0.0.1:50051"},
       {"key_file", "FILE", "the tenant API key ($SEGCTL_KEY_FILE)", ".segmentd/demo.key"},
-      {"operator_key_file", "FILE", "the operator credential, for tenant commands",
+      {"operator_key_file", "FILE",
+       "the operator credential, for tenant commands and key commands with --as_operator",
        ".segmentd/operator.key"},
       {"tls_ca_file", "FILE", "use TLS, verifying the server with these CA certificates", ""},
       {"timeout", "DURATION", "deadline of each call attempt", "10s"},
