@@ -138,11 +138,24 @@ absl::StatusOr<TenantRecord> RedisTenantStore::GetTenant(absl::string_view tenan
 }
 
 absl::StatusOr<std::vector<std::string>> RedisTenantStore::ListTenantIds() {
-  absl::StatusOr<RedisReply> ids = ErrorReplyAsStatus(client_->Command({"SMEMBERS", kTenantsKey}));
-  if (!ids.ok()) return ids.status();
+  // SSCAN pages rather than one SMEMBERS: the background passes list every
+  // tenant several times a second, and SMEMBERS of 5,000 ids already held
+  // Redis 1.2 ms (of 50,000, past the 5 ms no command may take).
   std::vector<std::string> sorted;
-  for (const RedisReply& id : ids->elements()) sorted.push_back(id.str());
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<RedisReply> page =
+        ErrorReplyAsStatus(client_->Command({"SSCAN", kTenantsKey, cursor, "COUNT", "1000"}));
+    if (!page.ok()) return page.status();
+    if (!page->is_array() || page->elements().size() != 2 || !page->elements()[1].is_array()) {
+      return absl::InternalError("SSCAN of the tenant set: unexpected reply");
+    }
+    cursor = page->elements()[0].str();
+    for (const RedisReply& id : page->elements()[1].elements()) sorted.push_back(id.str());
+  } while (cursor != "0");
+  // SSCAN may return an id twice.
   std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   return sorted;
 }
 

@@ -25,7 +25,8 @@ class RedisTenantStore : public TenantStore {
   absl::Status CreateTenant(const TenantRecord& tenant) override;
   absl::StatusOr<TenantRecord> GetTenant(absl::string_view tenant_id) override;
   absl::StatusOr<std::vector<TenantRecord>> ListTenants() override;
-  // SMEMBERS alone (ListTenants also reads every tenant's hash).
+  // The tenant set alone, by SSCAN pages (ListTenants also reads every
+  // tenant's hash).
   absl::StatusOr<std::vector<std::string>> ListTenantIds() override;
   absl::Status CreateApiKey(const ApiKeyRecord& key) override;
   absl::StatusOr<ApiKeyRecord> GetApiKey(absl::string_view key_id) override;

@@ -2,9 +2,13 @@
 // fake and against RedisTenantStore on a real redis-server.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "server/tenants/memory_tenant_store.h"
 #include "server/tenants/redis_tenant_store.h"
 #include "testing/redis_test_client.h"
@@ -52,6 +56,19 @@ TEST_P(TenantStoreTest, CreateGetListTenants) {
   absl::StatusOr<std::vector<std::string>> ids = store_->ListTenantIds();
   ASSERT_TRUE(ids.ok()) << ids.status();
   EXPECT_EQ(*ids, (std::vector<std::string>{"acme", "zeta"}));
+}
+
+TEST_P(TenantStoreTest, ListTenantIdsReadsEveryPage) {
+  // More than one SSCAN page of the Redis store (1000).
+  std::vector<std::string> want;
+  for (int i = 0; i < 2500; ++i) {
+    want.push_back(absl::StrCat("t", i));
+    ASSERT_TRUE(store_->CreateTenant({want.back(), "", absl::FromUnixSeconds(1)}).ok());
+  }
+  std::sort(want.begin(), want.end());
+  absl::StatusOr<std::vector<std::string>> ids = store_->ListTenantIds();
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*ids, want);
 }
 
 TEST_P(TenantStoreTest, DuplicateTenantIsAlreadyExistsAndKeepsTheFirst) {
