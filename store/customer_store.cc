@@ -46,18 +46,22 @@ absl::StatusOr<std::vector<CustomerStore::TenantSurvey>> CustomerStore::SurveyTe
   survey.reserve(tenants.size());
   for (const std::string& tenant : tenants) {
     TenantSurvey& s = survey.emplace_back();
-    absl::StatusOr<std::optional<absl::Time>> next_due = NextDue(tenant);
-    if (!next_due.ok()) return next_due.status();
-    s.next_due = *next_due;
-    absl::StatusOr<int64_t> rechecks = RecheckCount(tenant);
-    if (!rechecks.ok()) return rechecks.status();
-    s.rechecks = *rechecks;
-    absl::StatusOr<int64_t> customers = CustomerCount(tenant);
-    if (!customers.ok()) return customers.status();
-    s.customers = *customers;
-    absl::StatusOr<std::optional<VersionedBlob>> config = ReadConfig(tenant);
-    if (!config.ok()) return config.status();
-    s.reclassification_pending = config->has_value() && (*config)->reclassification_pending;
+    s.status = [&]() -> absl::Status {
+      absl::StatusOr<std::optional<absl::Time>> next_due = NextDue(tenant);
+      if (!next_due.ok()) return next_due.status();
+      s.next_due = *next_due;
+      absl::StatusOr<int64_t> rechecks = RecheckCount(tenant);
+      if (!rechecks.ok()) return rechecks.status();
+      s.rechecks = *rechecks;
+      absl::StatusOr<int64_t> customers = CustomerCount(tenant);
+      if (!customers.ok()) return customers.status();
+      s.customers = *customers;
+      absl::StatusOr<std::optional<VersionedBlob>> config = ReadConfig(tenant);
+      if (!config.ok()) return config.status();
+      s.reclassification_pending = config->has_value() && (*config)->reclassification_pending;
+      return absl::OkStatus();
+    }();
+    if (absl::IsUnavailable(s.status)) return s.status;
   }
   return survey;
 }

@@ -397,9 +397,13 @@ class CustomerStore {
   // (RecheckCount), how many customers there are (CustomerCount) and
   // whether the stored config's re-classification is pending
   // (VersionedBlob::reclassification_pending). One entry per tenant, in
-  // order. A store may read many tenants per round trip (the Redis store
-  // does); this default asks each in turn.
+  // order; a tenant whose data cannot be read (a bad id, a key of the wrong
+  // type) has its own error in `status`, so that one tenant's trouble does
+  // not hold up the others. The call fails only when the store cannot be
+  // asked at all (UNAVAILABLE). A store may read many tenants per round trip
+  // (the Redis store does); this default asks each in turn.
   struct TenantSurvey {
+    absl::Status status;  // when not OK, the fields below are not filled
     std::optional<absl::Time> next_due;
     int64_t rechecks = 0;
     int64_t customers = 0;

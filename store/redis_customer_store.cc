@@ -1539,46 +1539,57 @@ absl::StatusOr<int64_t> RedisCustomerStore::RecheckCount(absl::string_view tenan
 // up behind one long pipeline.
 constexpr size_t kSurveyTenantsPerRoundTrip = 512;
 
+namespace {
+
+// Fills `s` from one tenant's four survey replies (SurveyTenants' order).
+absl::Status ReadSurvey(std::vector<RedisReply>& replies, size_t first,
+                        CustomerStore::TenantSurvey& s) {
+  absl::StatusOr<RedisReply> head = ErrorReplyAsStatus(std::move(replies[first]));
+  if (!head.ok()) return head.status();
+  if (!head->is_array()) return Unexpected(*head, "ZRANGE");
+  if (head->elements().size() >= 2) {
+    absl::StatusOr<int64_t> ms = ParseScore(head->elements()[1]);
+    if (!ms.ok()) return ms.status();
+    s.next_due = absl::FromUnixMillis(*ms);
+  }
+  absl::StatusOr<RedisReply> rechecks = ErrorReplyAsStatus(std::move(replies[first + 1]));
+  if (!rechecks.ok()) return rechecks.status();
+  if (!rechecks->is_integer()) return Unexpected(*rechecks, "HLEN");
+  s.rechecks = rechecks->integer();
+  absl::StatusOr<int64_t> customers = CustomerCountOf(std::move(replies[first + 2]));
+  if (!customers.ok()) return customers.status();
+  s.customers = *customers;
+  absl::StatusOr<RedisReply> pending = ErrorReplyAsStatus(std::move(replies[first + 3]));
+  if (!pending.ok()) return pending.status();
+  if (!pending->is_integer()) return Unexpected(*pending, "HEXISTS");
+  s.reclassification_pending = pending->integer() == 1;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<CustomerStore::TenantSurvey>> RedisCustomerStore::SurveyTenants(
     absl::Span<const std::string> tenants) {
-  for (const std::string& tenant : tenants) {
-    if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  }
-  std::vector<TenantSurvey> survey;
-  survey.reserve(tenants.size());
+  std::vector<TenantSurvey> survey(tenants.size());
   for (size_t from = 0; from < tenants.size(); from += kSurveyTenantsPerRoundTrip) {
-    const absl::Span<const std::string> chunk = tenants.subspan(from, kSurveyTenantsPerRoundTrip);
+    const size_t to = std::min(tenants.size(), from + kSurveyTenantsPerRoundTrip);
     std::vector<RedisCommand> commands;
-    commands.reserve(4 * chunk.size());
-    for (const std::string& tenant : chunk) {
+    std::vector<size_t> asked;  // the tenant of each group of four commands
+    for (size_t t = from; t < to; ++t) {
+      const std::string& tenant = tenants[t];
+      survey[t].status = ValidateTenant(tenant);
+      if (!survey[t].status.ok()) continue;
+      asked.push_back(t);
       commands.push_back({"ZRANGE", ScheduleKey(tenant), "0", "0", "WITHSCORES"});
       commands.push_back({"HLEN", RechecksKey(tenant)});
       commands.push_back({"GET", OrdinalCounterKey(tenant)});
       commands.push_back({"HEXISTS", ConfigKey(tenant), "p"});
     }
+    if (commands.empty()) continue;
     absl::StatusOr<std::vector<RedisReply>> replies = client_->Pipeline(commands);
     if (!replies.ok()) return replies.status();
-    for (size_t i = 0; i < chunk.size(); ++i) {
-      TenantSurvey& s = survey.emplace_back();
-      absl::StatusOr<RedisReply> head = ErrorReplyAsStatus(std::move((*replies)[4 * i]));
-      if (!head.ok()) return head.status();
-      if (!head->is_array()) return Unexpected(*head, "ZRANGE");
-      if (head->elements().size() >= 2) {
-        absl::StatusOr<int64_t> ms = ParseScore(head->elements()[1]);
-        if (!ms.ok()) return ms.status();
-        s.next_due = absl::FromUnixMillis(*ms);
-      }
-      absl::StatusOr<RedisReply> rechecks = ErrorReplyAsStatus(std::move((*replies)[4 * i + 1]));
-      if (!rechecks.ok()) return rechecks.status();
-      if (!rechecks->is_integer()) return Unexpected(*rechecks, "HLEN");
-      s.rechecks = rechecks->integer();
-      absl::StatusOr<int64_t> customers = CustomerCountOf(std::move((*replies)[4 * i + 2]));
-      if (!customers.ok()) return customers.status();
-      s.customers = *customers;
-      absl::StatusOr<RedisReply> pending = ErrorReplyAsStatus(std::move((*replies)[4 * i + 3]));
-      if (!pending.ok()) return pending.status();
-      if (!pending->is_integer()) return Unexpected(*pending, "HEXISTS");
-      s.reclassification_pending = pending->integer() == 1;
+    for (size_t i = 0; i < asked.size(); ++i) {
+      survey[asked[i]].status = ReadSurvey(*replies, 4 * i, survey[asked[i]]);
     }
   }
   return survey;

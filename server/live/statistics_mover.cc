@@ -214,9 +214,12 @@ absl::StatusOr<int64_t> StatisticsMover::RunTenant(
     }
   }
   // A tenant without customers has no statistics to move, and its writers
-  // load what they use themselves (this skip keeps idle tenants cheap:
-  // the reads below are ~5 round trips a tenant, every pass).
-  if (survey.customers == 0) return resumed;
+  // load what they use themselves: unless this replica issued snapshots of
+  // it (a read loads one every second or so), which only this pass retires,
+  // nothing below is needed (it is ~5 round trips a tenant, every pass).
+  // Entries other replicas left wait until a replica reads the tenant or it
+  // gains customers.
+  if (survey.customers == 0 && contexts_->Issued(tenant).empty()) return resumed;
   // Publish fresh statistics first, so writes starting now use them.
   absl::StatusOr<std::shared_ptr<const TenantSnapshot>> current = contexts_->Reload(tenant);
   if (!current.ok()) return current.status();
@@ -285,7 +288,9 @@ absl::StatusOr<int64_t> StatisticsMover::RunOnce() {
   for (size_t i = 0; i < tenants->size(); ++i) {
     const std::string& tenant = (*tenants)[i];
     // One tenant's trouble must not hold up the others: note it and go on.
-    absl::StatusOr<int64_t> n = RunTenant(tenant, (*survey)[i]);
+    absl::StatusOr<int64_t> n = (*survey)[i].status.ok()
+                                    ? RunTenant(tenant, (*survey)[i])
+                                    : absl::StatusOr<int64_t>((*survey)[i].status);
     if (n.ok()) {
       moved += *n;
       continue;

@@ -108,12 +108,14 @@ absl::StatusOr<int64_t> TransitionScheduler::RunOnce() {
     next_due_.clear();
     for (size_t i = 0; i < tenants->size(); ++i) {
       const store::CustomerStore::TenantSurvey& s = (*survey)[i];
+      if (!s.status.ok()) continue;  // noted below
       if (s.next_due.has_value() && *s.next_due > due_by) next_due_[(*tenants)[i]] = *s.next_due;
       if (s.rechecks > 0) with_rechecks.push_back((*tenants)[i]);
       if (s.customers > 0) with_customers.push_back((*tenants)[i]);
     }
   }
   for (size_t i = 0; i < tenants->size(); ++i) {
+    note("survey", (*tenants)[i], (*survey)[i].status);
     const std::optional<absl::Time>& next_due = (*survey)[i].next_due;
     if (next_due.has_value() && *next_due <= due_by) {
       note("time transitions", (*tenants)[i], RunDue((*tenants)[i], due_by, &moved));
