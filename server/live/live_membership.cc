@@ -1152,10 +1152,24 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::ClassifyDist
       // In no segment then, exactly, not refused. Its next change is its
       // first fact's instant if that puts it in a segment, else the next
       // change from there (a reviewer found it unset, which says "never").
+      // Unknown when messages dropped from history were sent before that
+      // fact (they may have moved it), or when the fact's instant is not
+      // answered exactly: refused, as other unknown next changes are.
       if (with_next_change) {
         const absl::Time first = engine::FromMillis(view.FirstKnownMs());
+        const bool dropped_before = view.messages_dropped && ctx.config.engagement.enabled &&
+                                    view.messages_dropped_from_ms < view.FirstKnownMs();
         engine::Classification then;
-        if (absl::Status s = classify_at(first, &then); !s.ok()) return s;
+        absl::Status s = dropped_before ? absl::OutOfRangeError("") : classify_at(first, &then);
+        if (absl::IsOutOfRange(s)) {
+          return absl::OutOfRangeError(absl::StrCat(
+              "as_of: the next change of customer ", customer_ids[i], " after ",
+              absl::FormatTime(as_of), " is unknown: its history before ",
+              absl::FormatTime(engine::EarliestExactInstant(view, ctx.config)),
+              " is kept only in summary (targeting at this as_of, which needs no next change, is "
+              "answered)"));
+        }
+        if (!s.ok()) return s;
         const bool member = !then.segments.empty() || !then.categories.empty();
         out[i].classification.next_change = member ? first : then.next_change;
       }

@@ -657,6 +657,16 @@ TEST_F(LiveMembershipTest, ASchedulerPassAsksOnlyTheTenantsWithSomethingToDo) {
   now_ = *out.after.membership.next_change;
   ASSERT_EQ(*scheduler.RunOnce(), 1);
   EXPECT_EQ(store_.TakeTenantsAsked(), std::vector<std::string>{"acme"});
+  // A tenant the survey cannot read is reported, and the others are served.
+  ApplyOne("c2", {Order("o2", now_, 100)});
+  absl::StatusOr<std::vector<CustomerClassification>> c2 =
+      live_->Classify("acme", {"c2"}, now_, false);
+  ASSERT_TRUE(c2.ok() && (*c2)[0].classification.next_change.has_value());
+  now_ = *(*c2)[0].classification.next_change;
+  tenants.insert(tenants.begin(), "Bad Tenant");
+  absl::StatusOr<int64_t> moved = scheduler.RunOnce();
+  EXPECT_EQ(moved.status().code(), absl::StatusCode::kInvalidArgument) << moved.status();
+  EXPECT_GT((*store_.Read("acme", {"c2"}))[0].next_change, now_);  // moved on
 }
 
 TEST_F(LiveMembershipTest, TheSchedulerObservesHowLongTheOldestDueCustomerWaited) {
@@ -1146,6 +1156,27 @@ TEST_F(LiveMembershipTest, ANewCustomersMessageOlderThanTheHorizonIsIgnoredAsASt
   ASSERT_TRUE(refused.ok()) << refused.status();
   EXPECT_FALSE((*refused)[0].events[0].status.ok());
   EXPECT_FALSE((*refused)[0].after.found);
+}
+
+// Before a first kept fact that messages dropped from history precede, the
+// next change is unknown (they may have moved the customer): refused, while
+// membership alone (targeting) is answered (a code reviewer's finding).
+TEST_F(LiveMembershipTest, ANextChangeAmongDroppedMessagesBeforeTheFirstFactIsRefused) {
+  auto sent = [](std::string id, absl::Time at) -> ProfileMutation {
+    return [id = std::move(id), at](engine::Profile* p) { return p->MessageSent(id, at); };
+  };
+  now_ = DaysAgo(300);
+  ApplyOne("m1", {sent("a", DaysAgo(400)), sent("b", DaysAgo(399)), sent("c", DaysAgo(398))});
+  now_ = kT0;
+  ApplyOne("m1", {sent("d", DaysAgo(10))});  // folds the first three away
+  absl::StatusOr<std::vector<CustomerClassification>> with_next =
+      live_->Classify("acme", {"m1"}, DaysAgo(500), false, /*historical=*/true);
+  EXPECT_EQ(with_next.status().code(), absl::StatusCode::kOutOfRange) << with_next.status();
+  EXPECT_THAT(std::string(with_next.status().message()), ::testing::HasSubstr("next change"));
+  absl::StatusOr<std::vector<CustomerClassification>> membership = live_->Classify(
+      "acme", {"m1"}, DaysAgo(500), false, /*historical=*/true, /*with_next_change=*/false);
+  ASSERT_TRUE(membership.ok()) << membership.status();
+  EXPECT_TRUE((*membership)[0].classification.segments.empty());
 }
 
 // A message older than the fold horizon arriving alone is ignored, but the
