@@ -55,7 +55,7 @@ ABSL_FLAG(int, max_watches, 0,
           "each holds a thread); each gets a Redis connection of its own pool, so watches never "
           "wait for one nor take those CheckEligibility depends on; one more fails "
           "RESOURCE_EXHAUSTED. 0: 64, or fewer when --max_threads leaves fewer beside one "
-          "tenant's streams");
+          "tenant's streams and one thread for other calls");
 ABSL_FLAG(int, max_bulk_streams_per_tenant, 8,
           "most BulkIngest streams one tenant may have open at once (each holds a thread, see "
           "--max_threads); one more fails RESOURCE_EXHAUSTED");

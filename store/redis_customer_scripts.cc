@@ -256,8 +256,9 @@ const RedisScript& ClaimReclassificationScript() {
 
 // Clears the config's re-classification-pending flag if the stored version is
 // still ARGV[1]. KEYS[1] config hash sd:{t}:config.
+// Only deletes: runs while Redis is over its maxmemory too.
 const RedisScript& ConfigAppliedScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
+  static const RedisScript* const script = new RedisScript(R"lua(#!lua flags=allow-oom
     if redis.call('HGET', KEYS[1], 'v') == ARGV[1] then redis.call('HDEL', KEYS[1], 'p') end
     return 1
   )lua");
@@ -285,8 +286,10 @@ const RedisScript& AddRechecksScript() {
   )lua");
   return *script;
 }
+// Only deletes: runs while Redis is over its maxmemory too, so a drain
+// during an outage does not re-classify its customers again every slice.
 const RedisScript& ClearRechecksScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
+  static const RedisScript* const script = new RedisScript(R"lua(#!lua flags=allow-oom
     local v = tonumber(ARGV[1])
     local old = redis.call('HMGET', KEYS[1], unpack(ARGV, 2))
     local done = {}

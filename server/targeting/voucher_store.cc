@@ -57,8 +57,10 @@ const RedisScript& PutScript() {
 }
 
 // KEYS[1] to [3] as PutScript's; ARGV[1] id. Returns 1 when deleted, 0 when absent.
+// Frees memory (the version INCR does not grow it): runs while Redis is over
+// its maxmemory too, so an operator can delete targets to get under it.
 const RedisScript& DeleteScript() {
-  static const RedisScript* const script = new RedisScript(R"lua(
+  static const RedisScript* const script = new RedisScript(R"lua(#!lua flags=allow-oom
     if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
     redis.call('ZREM', KEYS[2], ARGV[1])
     redis.call('INCR', KEYS[3])

@@ -58,6 +58,22 @@ TEST_F(VoucherStoreTest, PutGetDelete) {
   EXPECT_EQ(store_->Get("Bad Tenant", "x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// While Redis is over its maxmemory a target cannot be stored, but one can be
+// deleted, which frees memory: an operator's way back under the limit.
+TEST_F(VoucherStoreTest, OverMaxmemoryPutIsRefusedAndDeleteWorks) {
+  ASSERT_TRUE(store_->Put("acme", Target("v1", "VIP")).ok());
+  store::redis::RedisClient& redis = *redis_.client;
+  ASSERT_TRUE(redis.Command({"CONFIG", "SET", "maxmemory-policy", "noeviction"}).ok());
+  ASSERT_TRUE(redis.Command({"CONFIG", "SET", "maxmemory", "1"}).ok());
+  const absl::Status put = store_->Put("acme", Target("v2", "VIP"));
+  const absl::Status deleted = store_->Delete("acme", "v1");
+  ASSERT_TRUE(redis.Command({"CONFIG", "SET", "maxmemory", "0"}).ok());
+  EXPECT_EQ(put.code(), absl::StatusCode::kResourceExhausted) << put;
+  EXPECT_TRUE(deleted.ok()) << deleted;
+  EXPECT_EQ(store_->Get("acme", "v1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("acme", "v2").status().code(), absl::StatusCode::kNotFound);
+}
+
 // Put stores what it is given (the service validates first), so it can leave
 // what damage or another writer could: each read of such a target, one by id
 // or all of the tenant's, is DATA_LOSS, never a target used as it is.

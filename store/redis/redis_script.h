@@ -19,7 +19,9 @@
 // it, Redis checks only the script's first write command, and a script whose
 // first write frees memory (SREM, ZREM, HDEL) went on to write the rest: a
 // reviewer saw writes acknowledged while Redis was out of memory. A script
-// that only reads starts "#!lua flags=no-writes" instead, and runs then too.
+// that only reads starts "#!lua flags=no-writes" instead, and one that only
+// deletes "#!lua flags=allow-oom": both run then too. (Script flags need
+// Redis 7.0, as the change stream's XINFO fields do.)
 //
 // Thread-safe. Not copyable; share it by reference.
 #ifndef SEGMENTD_STORE_REDIS_REDIS_SCRIPT_H_

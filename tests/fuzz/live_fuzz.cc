@@ -8,8 +8,8 @@
 //    and each rejection naming a field under its own "events[i].";
 //  - a customer is stored iff one of their events applied;
 //  - each customer's stored profile equals the reference: the same events
-//    applied one by one to a plain profile (refused ones skipped), folded at
-//    the live path's horizon, corrections dated ahead clamped to now as the
+//    applied one by one to a plain profile folded at the live path's horizon
+//    (refused ones skipped), folded there again, corrections dated ahead clamped to now as the
 //    live path writes them; a placement refused as ALREADY_EXISTS is one of
 //    an order id another customer of the batch places too;
 //  - each stored membership is the classification of that profile now. The
@@ -200,20 +200,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The reference: each valid event applied in order to a plain profile.
   std::map<std::string, engine::Profile> reference;
   absl::flat_hash_set<std::string> changed;  // customers an event was applied to
+  const absl::Time horizon = now - absl::Hours(24) * FoldHorizonDays(config);
   for (int i = 0; i < request.events_size(); ++i) {
     absl::StatusOr<PreparedEvent> prepared = PrepareEvent(request.events(i), "event.");
     if (!prepared.ok() || placed_elsewhere.contains(i)) continue;
     absl::StatusOr<std::vector<engine::CategoryId>> ids =
         contexts.InternCategories(kTenant, prepared->category_names);
     FUZZ_CHECK(ids.ok(), ids.status().ToString());
-    engine::Profile& profile = reference[prepared->customer_id];
+    auto [entry, is_new] = reference.try_emplace(prepared->customer_id);
+    engine::Profile& profile = entry->second;
+    // A new customer's history starts at the fold horizon, as a stored
+    // one's does (the live path folds it there before its first event).
+    if (is_new) profile.Fold(horizon);
     engine::Profile trial = profile;
     absl::StatusOr<engine::EventOutcome> outcome = prepared->mutation(*ids)(&trial);
     if (!outcome.ok()) continue;
     profile = std::move(trial);
     if (*outcome == engine::EventOutcome::kApplied) changed.insert(prepared->customer_id);
   }
-  const absl::Time horizon = now - absl::Hours(24) * FoldHorizonDays(config);
   std::vector<std::string> ids;
   for (auto& [id, profile] : reference) {
     ids.push_back(id);
