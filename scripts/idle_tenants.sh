@@ -2,7 +2,8 @@
 # Measures what tenants cost an idle segmentd and its Redis (docs/benchmarks.md,
 # thirty-seventh pass): starts a private redis-server (AOF on) and segmentd,
 # creates one tenant plus N more without customers (segmentd_load
-# --mode=setup --extra_tenants=N), waits 3 s, then reports the CPU both used
+# --mode=setup --extra_tenants=N; LOADED=M of them also get their membership
+# index loaded by one query each), waits 3 s, then reports the CPU both used
 # over 10 s of no traffic and Redis's busiest commands. Stops everything on exit.
 #
 #   bash scripts/idle_tenants.sh 5000              # this tree's -c opt binaries
@@ -38,7 +39,7 @@ spid=$!
 for _ in $(seq 100); do [ -s "$DIR/op.key" ] && break; sleep 0.1; done
 sleep 1
 "$BIN/segmentd_load" --mode=setup --target="127.0.0.1:$port" --operator_key_file="$DIR/op.key" \
-  --tenant=bench --key_file="$DIR/bench.key" --extra_tenants="$N"
+  --tenant=bench --key_file="$DIR/bench.key" --extra_tenants="$N" --loaded_tenants="${LOADED:-0}"
 sleep 3
 redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
 rpid="$(cat "$DIR/r.pid")"
@@ -47,8 +48,8 @@ s0="$(ticks "$spid")"; r0="$(ticks "$rpid")"
 sleep 10
 s1="$(ticks "$spid")"; r1="$(ticks "$rpid")"
 hz="$(getconf CLK_TCK)"
-awk -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v hz="$hz" -v n="$N" 'BEGIN {
-  printf "idle with %d more tenants: segmentd %.2f cores, redis %.2f cores (10 s)\n", n, s / hz / 10, r / hz / 10 }'
+awk -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v hz="$hz" -v n="$N" -v l="${LOADED:-0}" 'BEGIN {
+  printf "idle with %d more tenants (%d loaded): segmentd %.2f cores, redis %.2f cores (10 s)\n", n, l, s / hz / 10, r / hz / 10 }'
 echo "segmentd threads: $(ls "/proc/$spid/task" | wc -l)"
 redis-cli -s "$DIR/r.sock" info commandstats | tr -d '\r' | grep '^cmdstat_' |
   sed 's/,rejected_calls.*//' | sort -t= -k2 -n -r | head -8

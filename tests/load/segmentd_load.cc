@@ -95,6 +95,9 @@ ABSL_FLAG(std::string, operator_key_file, "", "setup: the segmentd operator key 
 ABSL_FLAG(std::string, tenant, "bench", "setup: tenant to create");
 ABSL_FLAG(int, extra_tenants, 0,
           "setup: also create this many tenants without customers (<tenant>-idle-<i>)");
+ABSL_FLAG(int, loaded_tenants, 0,
+          "setup: of the extra tenants, this many get a key and a query that loads their "
+          "membership index");
 
 namespace {
 
@@ -127,9 +130,9 @@ int main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_key_file).empty()) {
       return Fail(absl::InvalidArgumentError("--key_file: required"));
     }
-    absl::Status s =
-        segmentd::load::RunSetup(options.target, token, absl::GetFlag(FLAGS_tenant),
-                                 absl::GetFlag(FLAGS_key_file), absl::GetFlag(FLAGS_extra_tenants));
+    absl::Status s = segmentd::load::RunSetup(
+        options.target, token, absl::GetFlag(FLAGS_tenant), absl::GetFlag(FLAGS_key_file),
+        absl::GetFlag(FLAGS_extra_tenants), absl::GetFlag(FLAGS_loaded_tenants));
     return s.ok() ? 0 : Fail(s);
   }
 

@@ -14,9 +14,12 @@ namespace segmentd::load {
 // (mode 0600). Also creates `extra_tenants` more tenants, `<tenant>-idle-<i>`,
 // with no customers: what every tenant costs the server's background passes
 // (the scheduler reads each tenant's schedule) shows against the benchmark
-// tenant's figures.
+// tenant's figures. The first `loaded_tenants` of them get a key and one
+// CountTargets call each, which loads their membership index (each then has
+// its change-stream tail).
 absl::Status RunSetup(const std::string& target, const std::string& operator_token,
-                      const std::string& tenant, const std::string& key_file, int extra_tenants);
+                      const std::string& tenant, const std::string& key_file, int extra_tenants,
+                      int loaded_tenants);
 
 }  // namespace segmentd::load
 
