@@ -1,5 +1,6 @@
 // segmentd: the customer segmentation service. See README.md.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdio>
@@ -152,6 +153,16 @@ int main(int argc, char** argv) {
   // detection: a lock-order graph updated on every acquisition, a few percent
   // of the hot paths' CPU (seen in perf). Tests keep it; the server drops it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  // Every loaded tenant's index tail holds a Redis connection, beside the
+  // clients' sockets: lift the open-file limit to what the system allows (a
+  // service manager's soft limit is often 1024), as servers commonly do.
+  if (rlimit files; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) {
+      segmentd::LogError("could not raise the open-file limit to its hard limit");
+    }
+  }
 
   // Block the stop signals in every thread (gRPC's included, which inherit the
   // mask) so that only the sigwait below receives them.

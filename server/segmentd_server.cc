@@ -313,8 +313,15 @@ absl::StatusOr<std::unique_ptr<SegmentdServer>> SegmentdServer::Start(Options op
       ConnectRedis(*redis_options, /*pool_size=*/16, server->options_.redis_startup_timeout);
   if (!redis.ok()) return redis.status();
   server->redis_ = *std::move(redis);
+  // The membership index's change-stream tails: each tenant whose index is
+  // loaded holds one connection through its blocked XREAD (up to 100 ms at a
+  // time, again and again). Opened as needed; with 64 (until 2026-12-07) a
+  // replica serving ~300 loaded tenants had each tail wait ~0.5 s for a
+  // connection, so indexes trailed Redis by that much and took ~1.5 s to
+  // load. Past kTailConnections loaded tenants the tails share again.
+  constexpr int kTailConnections = 1024;
   absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> blocking =
-      ConnectRedis(*redis_options, /*pool_size=*/64, server->options_.redis_startup_timeout);
+      ConnectRedis(*redis_options, kTailConnections, server->options_.redis_startup_timeout);
   if (!blocking.ok()) return blocking.status();
   server->redis_blocking_ = *std::move(blocking);
   absl::StatusOr<std::unique_ptr<store::redis::RedisClient>> watch_redis =
