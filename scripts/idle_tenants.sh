@@ -3,7 +3,7 @@
 # thirty-seventh pass): starts a private redis-server (AOF on) and segmentd,
 # creates one tenant plus N more without customers (segmentd_load
 # --mode=setup --extra_tenants=N; LOADED=M of them also get their membership
-# index loaded by one query each), waits 3 s, then reports the CPU both used
+# index loaded by one query each), waits SETTLE seconds (3), then reports the CPU both used
 # over 10 s of no traffic and Redis's busiest commands. Stops everything on exit.
 #
 #   bash scripts/idle_tenants.sh 5000              # this tree's -c opt binaries
@@ -38,9 +38,13 @@ port=$((52000 + RANDOM % 900))
 spid=$!
 for _ in $(seq 100); do [ -s "$DIR/op.key" ] && break; sleep 0.1; done
 sleep 1
+setup_start="$(date +%s.%N)"
 "$BIN/segmentd_load" --mode=setup --target="127.0.0.1:$port" --operator_key_file="$DIR/op.key" \
   --tenant=bench --key_file="$DIR/bench.key" --extra_tenants="$N" --loaded_tenants="${LOADED:-0}"
-sleep 3
+awk -v a="$setup_start" -v b="$(date +%s.%N)" 'BEGIN { printf "setup took %.1f s\n", b - a }'
+# SETTLE: seconds before measuring; past 10 s, the loaded tenants' indexes
+# count as idle (MembershipIndex::Options::idle_after) and tail slower.
+sleep "${SETTLE:-3}"
 redis-cli -s "$DIR/r.sock" config resetstat >/dev/null
 rpid="$(cat "$DIR/r.pid")"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

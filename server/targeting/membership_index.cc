@@ -86,6 +86,17 @@ struct MembershipIndex::Tenant {
         newest([this, store] { return ReadNewest(*store, id); }) {}
 
   const std::string id;
+  // When a query last asked for this tenant (SteadyNow, in nanoseconds; kept
+  // to `granularity`: TouchedAt), for the tail's wait.
+  std::atomic<int64_t> used_ns{std::numeric_limits<int64_t>::min() / 2};
+  // Notes a query at `now`: a store at most once per `granularity`, so that
+  // the hot path's many threads do not all write one cache line.
+  void TouchedAt(absl::Duration now, absl::Duration granularity) {
+    const int64_t ns = absl::ToInt64Nanoseconds(now);
+    if (ns - used_ns.load(std::memory_order_relaxed) >= absl::ToInt64Nanoseconds(granularity)) {
+      used_ns.store(ns, std::memory_order_relaxed);
+    }
+  }
   // What fresh reads wait for (the newest change position in the store and
   // its customer count), one read shared by concurrent fresh queries (each
   // still waits for a read that began after it).
@@ -199,16 +210,21 @@ MembershipIndex::~MembershipIndex() {
 }
 
 MembershipIndex::Tenant* MembershipIndex::GetOrStart(absl::string_view tenant) {
+  const absl::Duration now = SteadyNow();
   {
     absl::ReaderMutexLock lock(&mu_);  // The common case: shared.
     auto it = tenants_.find(tenant);
-    if (it != tenants_.end()) return it->second.get();
+    if (it != tenants_.end()) {
+      it->second->TouchedAt(now, TouchGranularity());
+      return it->second.get();
+    }
   }
   absl::MutexLock lock(&mu_);
   auto it = tenants_.find(tenant);
   if (it != tenants_.end()) return it->second.get();
   auto owned = std::make_unique<Tenant>(std::string(tenant), store_);
   Tenant* t = owned.get();
+  t->TouchedAt(now, TouchGranularity());
   tenants_.emplace(std::string(tenant), std::move(owned));
   if (!stopping_) t->thread = std::thread([this, t] { Run(t); });
   return t;
@@ -349,6 +365,15 @@ absl::Status MembershipIndex::Load(Tenant* tenant) {
   return absl::OkStatus();
 }
 
+absl::Duration MembershipIndex::TouchGranularity() const {
+  return std::min(absl::Seconds(1), options_.idle_after / 10);
+}
+
+absl::Duration MembershipIndex::TailWait(const Tenant& tenant) const {
+  const absl::Duration used = absl::Nanoseconds(tenant.used_ns.load(std::memory_order_relaxed));
+  return SteadyNow() - used < options_.idle_after ? options_.tail_wait : options_.idle_tail_wait;
+}
+
 absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   std::string after;
   Position applied;
@@ -363,7 +388,7 @@ absl::Status MembershipIndex::TailOnce(Tenant* tenant) {
   // One round trip: the changes, then what was dropped and how many
   // customers there are, both read after the changes.
   absl::StatusOr<store::ChangeTail> tail =
-      tail_store_->ReadChangeTail(tenant->id, after, options_.change_batch, options_.tail_wait);
+      tail_store_->ReadChangeTail(tenant->id, after, options_.change_batch, TailWait(*tenant));
   if (!tail.ok()) return tail.status();
   // The store's customer count and newest position never go back: if they
   // did, Redis lost data or was restored from an older copy, and this index

@@ -399,6 +399,65 @@ TEST(MembershipIndexTest, ReadIfFreshWithinAnswersOnlyFromAnIndexKnownCurrentWit
   EXPECT_EQ(vip, (std::set<std::string>{"a", "b"}));
 }
 
+// Records the longest wait each read of the change stream was given.
+class WaitRecordingStore : public store::MemoryCustomerStore {
+ public:
+  absl::StatusOr<std::vector<store::StoredChange>> ReadChanges(absl::string_view tenant,
+                                                               absl::string_view after, int limit,
+                                                               absl::Duration wait) override {
+    {
+      absl::MutexLock lock(&mu_);
+      waits_.push_back(wait);
+    }
+    return MemoryCustomerStore::ReadChanges(tenant, after, limit, wait);
+  }
+  // The wait of the latest read.
+  absl::Duration LastWait() {
+    absl::MutexLock lock(&mu_);
+    return waits_.empty() ? absl::ZeroDuration() : waits_.back();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<absl::Duration> waits_ ABSL_GUARDED_BY(mu_);
+};
+
+// A tenant nobody queries lately is tailed with longer reads (fewer of them,
+// idle), which still return as soon as a change is appended; a query brings
+// the short reads back.
+TEST(MembershipIndexTest, AnIdleTenantsTailReadsLongerAndStillAppliesChangesAtOnce) {
+  WaitRecordingStore store;
+  MembershipIndex::Options options = Fast();
+  options.idle_tail_wait = absl::Milliseconds(800);
+  options.idle_after = absl::Seconds(1);
+  MembershipIndex index(&store, &store, options);
+  absl::Status status;
+  EXPECT_TRUE(Ids(index, Parse(R"(segment: "VIP")"), &status).empty());
+  ASSERT_TRUE(status.ok()) << status;
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(store.LastWait(), absl::Milliseconds(20));
+  // Past idle_after without a query: an 800 ms read began at ~1 s.
+  absl::SleepFor(absl::Milliseconds(1400));
+  EXPECT_EQ(store.LastWait(), absl::Milliseconds(800));
+  // A change appended now is applied well before that read's end (~1.8 s).
+  PutSegments(store, "acme", "a", {"VIP"});
+  absl::SleepFor(absl::Milliseconds(100));
+  std::set<std::string> seen;
+  ASSERT_TRUE(index
+                  .Read("acme", /*fresh=*/false,
+                        [&](const MembershipIndex::View& v) {
+                          if (std::optional<uint32_t> o = v.OrdinalOf("a")) {
+                            if (v.Contains("VIP", *o)) seen.insert("a");
+                          }
+                        })
+                  .ok());
+  EXPECT_EQ(seen, std::set<std::string>{"a"});
+  // That query makes the tenant busy again: once the read under way ends
+  // (by ~2.3 s), short reads.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(store.LastWait(), absl::Milliseconds(20));
+}
+
 TEST(BitmapTest, After) {
   Bitmap b;
   for (uint32_t x : {3u, 5u, 9u, 100000u}) roaring_bitmap_add(b.get(), x);
