@@ -238,11 +238,22 @@ bool MembershipIndex::SleepUnlessStopping(absl::Duration d) {
 
 void MembershipIndex::Run(Tenant* tenant) {
   bool need_load = true;
+  // The last failure logged, so that a failure repeating every retry is said
+  // once (until the index works again), yet always said: a reviewer found
+  // queries failing UNAVAILABLE with nothing in the log.
+  std::string logged;
   while (!SleepUnlessStopping(absl::ZeroDuration())) {
     absl::Status status = need_load ? Load(tenant) : TailOnce(tenant);
     if (status.ok()) {
       need_load = false;
+      logged.clear();
       continue;
+    }
+    if (std::string(status.message()) != logged) {
+      logged = std::string(status.message());
+      LogError(absl::StrCat("membership index of tenant ", tenant->id,
+                            need_load ? " (loading): " : " (following the change stream): ", logged,
+                            "; queries fail closed until it works again"));
     }
     {
       absl::MutexLock lock(&tenant->mu);
