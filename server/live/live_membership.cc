@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/profile_codec.h"
 #include "engine/stats.h"
@@ -20,6 +21,7 @@
 #include "server/live/page_workers.h"
 #include "server/live/stored_profile.h"
 #include "server/log.h"
+#include "server/log_throttle.h"
 #include "server/steady_clock.h"
 #include "store/scan_pages.h"
 
@@ -652,8 +654,9 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
         if (!profile.ok()) {
           // One undecodable customer must not stop time transitions and
           // statistics moves for everyone else: report it and go on.
-          LogError(absl::StrCat("tenant ", tenant,
-                                ": cannot re-classify a customer: ", profile.status().message()));
+          LogErrorThrottled(absl::StrCat("tenant ", tenant, ": cannot re-classify customer \"",
+                                         absl::CHexEscape(stored.customer_id),
+                                         "\": ", profile.status().message()));
           continue;
         }
         // A pass that runs late (after an outage, or behind) can find more
@@ -682,8 +685,9 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
         // At an edge the write is never empty: its next change moves.
         absl::StatusOr<const store::CustomerWrite*> w = consider(state, *profile, at);
         if (!w.ok()) {
-          LogError(absl::StrCat("tenant ", tenant,
-                                ": cannot re-classify a customer: ", w.status().message()));
+          LogErrorThrottled(absl::StrCat("tenant ", tenant, ": cannot re-classify customer \"",
+                                         absl::CHexEscape(state.customer_id),
+                                         "\": ", w.status().message()));
         } else if (edge && *w != nullptr) {
           edge_writes.insert(state.customer_id);
         }
@@ -704,8 +708,9 @@ absl::StatusOr<int64_t> LiveMembership::ReevaluateChunk(
       if ((*committed)[w] == store::WriteResult::kRefused) {
         // Refused for what is stored, not a race: reported, like an
         // undecodable profile, and not retried in this pass.
-        LogError(absl::StrCat("tenant ", tenant, ": cannot re-classify a customer: ",
-                              (*committed)[w].refusal.message()));
+        LogErrorThrottled(absl::StrCat("tenant ", tenant, ": cannot re-classify customer \"",
+                                       absl::CHexEscape(written[w]),
+                                       "\": ", (*committed)[w].refusal.message()));
         continue;
       }
       if ((*committed)[w] != store::WriteResult::kCommitted) {

@@ -11,6 +11,7 @@
 #include "server/live/customer_measures.h"
 #include "server/live/stats_in_use.h"
 #include "server/log.h"
+#include "server/log_throttle.h"
 
 namespace segmentd {
 namespace {
@@ -295,7 +296,7 @@ absl::StatusOr<int64_t> StatisticsMover::RunOnce() {
       moved += *n;
       continue;
     }
-    LogError(absl::StrCat("statistics of tenant ", tenant, ": ", n.status().message()));
+    LogErrorThrottled(absl::StrCat("statistics of tenant ", tenant, ": ", n.status().message()));
     if (first_error.ok()) first_error = n.status();
   }
   if (!first_error.ok()) return first_error;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/log.h"
+#include "server/log_throttle.h"
 #include "server/steady_clock.h"
 
 namespace segmentd {
@@ -17,7 +18,7 @@ namespace {
 void NoteTenantError(absl::string_view what, const std::string& tenant, const absl::Status& s,
                      absl::Status& first_error) {
   if (s.ok()) return;
-  LogError(absl::StrCat(what, " of tenant ", tenant, ": ", s.message()));
+  LogErrorThrottled(absl::StrCat(what, " of tenant ", tenant, ": ", s.message()));
   if (first_error.ok()) first_error = s;
 }
 
