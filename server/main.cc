@@ -230,6 +230,10 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &signal_number);
   segmentd::LogInfo(absl::StrCat("received signal ", signal_number, ": draining"));
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout), absl::GetFlag(FLAGS_shutdown_notice));
+  // The background threads end with the server (a membership-index tail
+  // finishes its read of the stream first: up to 1 s for an idle tenant's),
+  // so "stopped" is said once they have.
+  server->reset();
   segmentd::LogInfo("stopped");
   return 0;
 }
