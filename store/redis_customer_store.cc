@@ -155,12 +155,31 @@ absl::Status Unexpected(const RedisReply& reply, absl::string_view command) {
       absl::StrCat("unexpected reply to ", command, ": ", reply.DebugString()));
 }
 
-// The answer of `command`, one whose answer is an integer (SCARD, HLEN, ...).
-absl::StatusOr<int64_t> IntegerCommand(redis::RedisClient& client, RedisCommand command) {
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(client.Command(command));
+// The answer to `command`, one whose answer is an integer (SCARD, HLEN, ...).
+absl::StatusOr<int64_t> IntegerReply(absl::StatusOr<RedisReply> reply, absl::string_view command) {
+  reply = ErrorReplyAsStatus(std::move(reply));
   if (!reply.ok()) return reply.status();
-  if (!reply->is_integer()) return Unexpected(*reply, command.front());
+  if (!reply->is_integer()) return Unexpected(*reply, command);
   return reply->integer();
+}
+
+absl::StatusOr<int64_t> IntegerCommand(redis::RedisClient& client, RedisCommand command) {
+  const std::string name = command.front();
+  return IntegerReply(client.Command(command), name);
+}
+
+// The score of the first entry of a sorted-set range read WITHSCORES
+// (ZRANGE ... 0 0, ZRANGEBYSCORE ... LIMIT 0 1) as an instant; nullopt for
+// an empty range.
+absl::StatusOr<std::optional<absl::Time>> FirstScore(absl::StatusOr<RedisReply> reply,
+                                                     absl::string_view command) {
+  reply = ErrorReplyAsStatus(std::move(reply));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array()) return Unexpected(*reply, command);
+  if (reply->elements().size() < 2) return std::optional<absl::Time>();
+  absl::StatusOr<int64_t> ms = ParseScore(reply->elements()[1]);
+  if (!ms.ok()) return ms.status();
+  return std::optional<absl::Time>(absl::FromUnixMillis(*ms));
 }
 
 // The values of `keys` (MGET), in order; nil for a key that is absent.
@@ -907,18 +926,12 @@ absl::StatusOr<std::vector<std::string>> RedisCustomerStore::Due(absl::string_vi
 absl::StatusOr<std::optional<absl::Time>> RedisCustomerStore::NextDueAfter(absl::string_view tenant,
                                                                            absl::Time after) {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
-  absl::StatusOr<RedisReply> reply = ErrorReplyAsStatus(
-      after == absl::InfinitePast()
-          ? client_->Command({"ZRANGE", ScheduleKey(tenant), "0", "0", "WITHSCORES"})
-          : client_->Command({"ZRANGEBYSCORE", ScheduleKey(tenant),
-                              absl::StrCat("(", absl::ToUnixMillis(after)), "+inf", "WITHSCORES",
-                              "LIMIT", "0", "1"}));
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_array()) return Unexpected(*reply, "ZRANGE");
-  if (reply->elements().size() < 2) return std::optional<absl::Time>();
-  absl::StatusOr<int64_t> ms = ParseScore(reply->elements()[1]);
-  if (!ms.ok()) return ms.status();
-  return std::optional<absl::Time>(absl::FromUnixMillis(*ms));
+  return FirstScore(after == absl::InfinitePast()
+                        ? client_->Command({"ZRANGE", ScheduleKey(tenant), "0", "0", "WITHSCORES"})
+                        : client_->Command({"ZRANGEBYSCORE", ScheduleKey(tenant),
+                                            absl::StrCat("(", absl::ToUnixMillis(after)), "+inf",
+                                            "WITHSCORES", "LIMIT", "0", "1"}),
+                    "ZRANGE");
 }
 
 absl::StatusOr<int64_t> RedisCustomerStore::SegmentSize(absl::string_view tenant,
@@ -954,13 +967,11 @@ namespace {
 // The page of an SSCAN reply.
 absl::StatusOr<IdPage> SscanPage(const RedisReply& reply) {
   if (absl::Status s = redis::RedisErrorToStatus(reply); !s.ok()) return s;
-  if (!reply.is_array() || reply.elements().size() != 2 || !reply.elements()[1].is_array()) {
-    return Unexpected(reply, "SSCAN");
-  }
+  std::optional<redis::SscanPage> sscan = redis::SscanPageOf(reply);
+  if (!sscan.has_value()) return Unexpected(reply, "SSCAN");
   IdPage page;
-  const std::string& next = reply.elements()[0].str();
-  if (next != "0") page.next_cursor = next;
-  for (const RedisReply& id : reply.elements()[1].elements()) page.ids.push_back(id.str());
+  if (sscan->cursor != "0") page.next_cursor = std::move(sscan->cursor);
+  page.ids = std::move(sscan->members);
   return page;
 }
 
@@ -1544,25 +1555,19 @@ namespace {
 // Fills `s` from one tenant's four survey replies (SurveyTenants' order).
 absl::Status ReadSurvey(std::vector<RedisReply>& replies, size_t first,
                         CustomerStore::TenantSurvey& s) {
-  absl::StatusOr<RedisReply> head = ErrorReplyAsStatus(std::move(replies[first]));
-  if (!head.ok()) return head.status();
-  if (!head->is_array()) return Unexpected(*head, "ZRANGE");
-  if (head->elements().size() >= 2) {
-    absl::StatusOr<int64_t> ms = ParseScore(head->elements()[1]);
-    if (!ms.ok()) return ms.status();
-    s.next_due = absl::FromUnixMillis(*ms);
-  }
-  absl::StatusOr<RedisReply> rechecks = ErrorReplyAsStatus(std::move(replies[first + 1]));
+  absl::StatusOr<std::optional<absl::Time>> next_due =
+      FirstScore(std::move(replies[first]), "ZRANGE");
+  if (!next_due.ok()) return next_due.status();
+  s.next_due = *next_due;
+  absl::StatusOr<int64_t> rechecks = IntegerReply(std::move(replies[first + 1]), "HLEN");
   if (!rechecks.ok()) return rechecks.status();
-  if (!rechecks->is_integer()) return Unexpected(*rechecks, "HLEN");
-  s.rechecks = rechecks->integer();
+  s.rechecks = *rechecks;
   absl::StatusOr<int64_t> customers = CustomerCountOf(std::move(replies[first + 2]));
   if (!customers.ok()) return customers.status();
   s.customers = *customers;
-  absl::StatusOr<RedisReply> pending = ErrorReplyAsStatus(std::move(replies[first + 3]));
+  absl::StatusOr<int64_t> pending = IntegerReply(std::move(replies[first + 3]), "HEXISTS");
   if (!pending.ok()) return pending.status();
-  if (!pending->is_integer()) return Unexpected(*pending, "HEXISTS");
-  s.reclassification_pending = pending->integer() == 1;
+  s.reclassification_pending = *pending == 1;
   return absl::OkStatus();
 }
 

@@ -1,6 +1,8 @@
 #include "server/tenants/redis_tenant_store.h"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -147,11 +149,11 @@ absl::StatusOr<std::vector<std::string>> RedisTenantStore::ListTenantIds() {
     absl::StatusOr<RedisReply> page =
         ErrorReplyAsStatus(client_->Command({"SSCAN", kTenantsKey, cursor, "COUNT", "1000"}));
     if (!page.ok()) return page.status();
-    if (!page->is_array() || page->elements().size() != 2 || !page->elements()[1].is_array()) {
-      return absl::InternalError("SSCAN of the tenant set: unexpected reply");
-    }
-    cursor = page->elements()[0].str();
-    for (const RedisReply& id : page->elements()[1].elements()) sorted.push_back(id.str());
+    std::optional<store::redis::SscanPage> ids = store::redis::SscanPageOf(*page);
+    if (!ids.has_value()) return absl::InternalError("SSCAN of the tenant set: unexpected reply");
+    cursor = std::move(ids->cursor);
+    sorted.insert(sorted.end(), std::make_move_iterator(ids->members.begin()),
+                  std::make_move_iterator(ids->members.end()));
   } while (cursor != "0");
   // SSCAN may return an id twice.
   std::sort(sorted.begin(), sorted.end());

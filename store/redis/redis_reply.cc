@@ -98,6 +98,18 @@ absl::Status RedisErrorToStatus(const RedisReply& reply) {
   return absl::InternalError(message);
 }
 
+std::optional<SscanPage> SscanPageOf(const RedisReply& reply) {
+  if (!reply.is_array() || reply.elements().size() != 2 || !reply.elements()[1].is_array()) {
+    return std::nullopt;
+  }
+  SscanPage page;
+  page.cursor = reply.elements()[0].str();
+  for (const RedisReply& member : reply.elements()[1].elements()) {
+    page.members.push_back(member.str());
+  }
+  return page;
+}
+
 absl::StatusOr<RedisReply> ErrorReplyAsStatus(absl::StatusOr<RedisReply> reply) {
   if (!reply.ok()) return reply;
   if (absl::Status status = RedisErrorToStatus(*reply); !status.ok()) {

@@ -11,6 +11,7 @@
 #define SEGMENTD_STORE_REDIS_REDIS_REPLY_H_
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -93,6 +94,16 @@ absl::Status RedisErrorToStatus(const RedisReply& reply);
 // "an error reply is data" into "an error reply is a failure" in one call:
 //   absl::StatusOr<RedisReply> r = ErrorReplyAsStatus(client.Command({...}));
 absl::StatusOr<RedisReply> ErrorReplyAsStatus(absl::StatusOr<RedisReply> reply);
+
+// One page of an SSCAN: the cursor to pass next ("0": the scan is complete)
+// and the members read.
+struct SscanPage {
+  std::string cursor;
+  std::vector<std::string> members;
+};
+// Returns the page an SSCAN reply holds, or nullopt when `reply` is not
+// shaped like one (the caller says what it expected).
+std::optional<SscanPage> SscanPageOf(const RedisReply& reply);
 
 }  // namespace segmentd::store::redis
 

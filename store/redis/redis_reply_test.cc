@@ -86,5 +86,19 @@ TEST(RedisReplyTest, ErrorReplyAsStatusPassesOtherRepliesAndStatuses) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST(RedisReplyTest, SscanPageOfReadsTheCursorAndMembers) {
+  const RedisReply reply = RedisReply::Array(
+      {RedisReply::String("17"),
+       RedisReply::Array({RedisReply::String("a"), RedisReply::String(std::string("b\0", 2))})});
+  std::optional<SscanPage> page = SscanPageOf(reply);
+  ASSERT_TRUE(page.has_value());
+  EXPECT_EQ(page->cursor, "17");
+  EXPECT_EQ(page->members, (std::vector<std::string>{"a", std::string("b\0", 2)}));
+  EXPECT_FALSE(SscanPageOf(RedisReply::Integer(1)).has_value());
+  EXPECT_FALSE(SscanPageOf(RedisReply::Array({RedisReply::String("0")})).has_value());
+  EXPECT_FALSE(SscanPageOf(RedisReply::Array({RedisReply::String("0"), RedisReply::Integer(2)}))
+                   .has_value());
+}
+
 }  // namespace
 }  // namespace segmentd::store::redis
