@@ -1165,8 +1165,8 @@ absl::StatusOr<std::vector<CustomerClassification>> LiveMembership::ClassifyDist
         const bool dropped_before = view.messages_dropped && ctx.config.engagement.enabled &&
                                     view.messages_dropped_from_ms < view.FirstKnownMs();
         engine::Classification then;
-        absl::Status s = dropped_before ? absl::OutOfRangeError("") : classify_at(first, &then);
-        if (absl::IsOutOfRange(s)) {
+        const absl::Status s = dropped_before ? absl::OkStatus() : classify_at(first, &then);
+        if (dropped_before || absl::IsOutOfRange(s)) {
           return absl::OutOfRangeError(absl::StrCat(
               "as_of: the next change of customer ", customer_ids[i], " after ",
               absl::FormatTime(as_of), " is unknown: its history before ",
